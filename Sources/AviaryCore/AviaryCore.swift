@@ -1,0 +1,1 @@
+// The AviaryCore target: see DESIGN.md for what lives here.

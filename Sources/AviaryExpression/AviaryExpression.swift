@@ -1,0 +1,1 @@
+// The AviaryExpression target: see DESIGN.md for what lives here.

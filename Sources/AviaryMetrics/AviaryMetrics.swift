@@ -1,0 +1,1 @@
+// The AviaryMetrics target: see DESIGN.md for what lives here.

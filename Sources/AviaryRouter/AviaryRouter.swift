@@ -1,0 +1,1 @@
+// The AviaryRouter target: see DESIGN.md for what lives here.

@@ -1,0 +1,24 @@
+import ArgumentParser
+import AviaryModel
+
+/// The root of the `aviary` command line: each verb lives in its own file as a subcommand.
+@main
+struct Aviary: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "aviary",
+        abstract: "Progressive delivery for one host or a cluster: canary and blue-green rollouts checked against Prometheus.",
+        version: aviaryVersion,
+        subcommands: [
+            Version.self,
+        ]
+    )
+}
+
+/// `aviary version`: prints the version of this build.
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the version of Aviary.")
+
+    func run() {
+        print("aviary \(aviaryVersion)")
+    }
+}
