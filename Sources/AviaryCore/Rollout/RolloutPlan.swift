@@ -196,3 +196,37 @@ public enum RolloutPlan {
             stableReplicas: stablePods, totalPods: total)
     }
 }
+
+extension RolloutPlan {
+    /// Why the rollout cannot be planned (the reconciler's InvalidSpec message), if it cannot.
+    public static func invalidSpecMessage(_ rollout: Rollout) -> String? {
+        RolloutView.invalidSpecMessage(rollout)
+    }
+
+    /// The rows as an aligned text table with a header, `-` for a missing step.
+    public static func table(_ rows: [RolloutPlanRow]) -> String {
+        let header = ["STEP", "ACTION", "SETWEIGHT", "CANARYWEIGHT", "CANARY", "STABLE", "TOTAL"]
+        let cells =
+            [header]
+            + rows.map {
+                [
+                    $0.step.map(String.init) ?? "-", $0.action, String($0.setWeight), String($0.canaryWeight),
+                    String($0.canaryReplicas), String($0.stableReplicas), String($0.totalPods),
+                ]
+            }
+        let widths = header.indices.map { column in cells.map { $0[column].count }.max() ?? 0 }
+        return cells.map { line in
+            line.enumerated().map { column, cell in
+                column == line.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n") + "\n"
+    }
+
+    /// The rows as a JSON array of objects with exactly the keys step, action, setWeight,
+    /// canaryWeight, canaryReplicas, stableReplicas and totalPods.
+    public static func json(_ rows: [RolloutPlanRow]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(rows), as: UTF8.self)
+    }
+}
