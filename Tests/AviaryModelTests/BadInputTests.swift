@@ -156,6 +156,25 @@ import Testing
         #expect(diagnostic.message.contains("duplicate key \"kind\""))
     }
 
+    @Test func kubectlListIsReadItemByItem() throws {
+        let list = """
+            apiVersion: v1
+            kind: List
+            items:
+            - {apiVersion: v1, kind: Service, metadata: {name: a}, spec: {ports: [{port: 80}]}}
+            - {apiVersion: v1, kind: Service, metadata: {name: b}, spec: {ports: [{port: 0}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: c}}
+            """
+        let decoded = ManifestDecoder().decode(list, file: "list.yaml")
+        #expect(decoded.resources.map(\.reference) == ["Service/a", "Service/b"])
+        #expect(
+            decoded.diagnostics.map(\.description) == [
+                "list.yaml: Service/b: spec.ports[0].port: must be between 1 and 65535, got 0",
+                "list.yaml: document 1 item 2: kind: unknown kind \"Pod\"; Aviary reads Rollout, AnalysisTemplate, "
+                    + "ClusterAnalysisTemplate, AnalysisRun, Experiment, Service",
+            ])
+    }
+
     @Test func goodDocumentsSurviveABadOneInTheSameFile() throws {
         let text = Fixtures.service + "\n---\napiVersion: v1\nkind: Nope\n---\n" + Fixtures.successRate
         let decoded = ManifestDecoder().decode(text, file: "mixed.yaml")

@@ -132,7 +132,19 @@ public struct ManifestDecoder: Sendable {
             }
             if value == .null { continue }
             sawContent = true
-            let (resource, diagnostics) = decodeDocument(value, file: file, index: index)
+            // `kubectl get -o yaml` wraps several objects in a v1 List; each item is a resource.
+            if value["apiVersion"] == .string("v1"), value["kind"] == .string("List"),
+                case .array(let items)? = value["items"]
+            {
+                for (offset, item) in items.enumerated() {
+                    let (resource, diagnostics) = decodeDocument(
+                        item, file: file, label: "document \(index + 1) item \(offset)")
+                    result.documents.append(ManifestDocument(index: index, line: line, resource: resource, value: item))
+                    result.diagnostics += diagnostics
+                }
+                continue
+            }
+            let (resource, diagnostics) = decodeDocument(value, file: file, label: "document \(index + 1)")
             result.documents.append(ManifestDocument(index: index, line: line, resource: resource, value: value))
             result.diagnostics += diagnostics
         }
@@ -158,9 +170,8 @@ public struct ManifestDecoder: Sendable {
     // MARK: - One document
 
     private func decodeDocument(
-        _ value: JSONValue, file: String, index: Int
+        _ value: JSONValue, file: String, label fallback: String
     ) -> (AnyResource?, [Diagnostic]) {
-        let fallback = "document \(index + 1)"
         guard case .object(let members) = value else {
             return (
                 nil,
