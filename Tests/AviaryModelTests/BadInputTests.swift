@@ -26,6 +26,11 @@ import Testing
         #expect(tab.description.hasPrefix("bad.yaml:2:"))
     }
 
+    @Test func brokenJSONSaysJSON() throws {
+        let diagnostic = try onlyError("{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Service\",,\n}\n", file: "bad.json")
+        #expect(diagnostic.description.hasPrefix("bad.json:3:21: not valid JSON: "))
+    }
+
     @Test func textThatIsNotAManifest() throws {
         let diagnostic = try onlyError("just some words\n")
         #expect(

@@ -100,7 +100,7 @@ public struct ManifestDecoder: Sendable {
         do {
             parser = try Parser(yaml: text)
         } catch {
-            result.diagnostics.append(syntaxDiagnostic(error, file: file))
+            result.diagnostics.append(syntaxDiagnostic(error, file: file, text: text))
             return result
         }
         var index = 0
@@ -110,7 +110,7 @@ public struct ManifestDecoder: Sendable {
             do {
                 node = try parser.nextRoot()
             } catch {
-                result.diagnostics.append(syntaxDiagnostic(error, file: file))
+                result.diagnostics.append(syntaxDiagnostic(error, file: file, text: text))
                 break
             }
             guard let node else { break }
@@ -127,7 +127,7 @@ public struct ManifestDecoder: Sendable {
                         line: line, column: 1))
                 continue
             } catch {
-                result.diagnostics.append(syntaxDiagnostic(error, file: file))
+                result.diagnostics.append(syntaxDiagnostic(error, file: file, text: text))
                 continue
             }
             if value == .null { continue }
@@ -354,7 +354,7 @@ public struct ManifestDecoder: Sendable {
         }
     }
 
-    private func syntaxDiagnostic(_ error: any Error, file: String) -> Diagnostic {
+    private func syntaxDiagnostic(_ error: any Error, file: String, text: String) -> Diagnostic {
         var diagnostic = Diagnostic(file: file, resource: nil, path: "", message: "")
         let mark: Mark?
         let problem: String
@@ -375,7 +375,8 @@ public struct ManifestDecoder: Sendable {
         }
         diagnostic.line = mark?.line ?? 1
         diagnostic.column = mark?.column ?? 1
-        diagnostic.message = "not valid YAML: \(problem)"
+        let looksLikeJSON = text.first { !$0.isWhitespace }.map { $0 == "{" || $0 == "[" } ?? false
+        diagnostic.message = "not valid \(looksLikeJSON ? "JSON" : "YAML"): \(problem)"
         return diagnostic
     }
 
