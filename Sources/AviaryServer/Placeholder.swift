@@ -1,0 +1,2 @@
+/// The daemon's namespace until `aviary serve` lands in this target (issue 7).
+public enum AviaryServer {}
