@@ -121,12 +121,54 @@ public actor LocalPlatform {
     /// Scales a ReplicaSet; false if there is none with that name.
     @discardableResult
     public func scale(replicaSet name: String, to replicas: Int) throws -> Bool {
+        try update(replicaSet: name) { $0.replicas = max(0, replicas) }
+    }
+
+    /// Changes a ReplicaSet's count or annotations (revision, scale-down deadline); false if
+    /// there is none with that name.
+    @discardableResult
+    public func update(replicaSet name: String, _ change: (inout LocalReplicaSet) -> Void) throws -> Bool {
         guard var replicaSet = state.replicaSets[name] else { return false }
-        guard replicaSet.replicas != replicas else { return true }
-        replicaSet.replicas = max(0, replicas)
+        let before = replicaSet
+        change(&replicaSet)
+        guard replicaSet != before else { return true }
         state.replicaSets[name] = replicaSet
         try save()
         return true
+    }
+
+    /// Sets the labels that follow a ReplicaSet's role (`canaryMetadata` or `stableMetadata`
+    /// labels, as Argo's ephemeral metadata): its pods get them at once, and lose the previous
+    /// role's labels, without a restart.
+    public func setRoleLabels(replicaSet name: String, _ labels: [String: String]) throws {
+        guard var replicaSet = state.replicaSets[name], replicaSet.roleLabels != labels else { return }
+        let previous = replicaSet.roleLabels
+        replicaSet.roleLabels = labels
+        state.replicaSets[name] = replicaSet
+        for (podName, pod) in state.pods where pod.replicaSet == name {
+            var podLabels = pod.labels
+            for key in previous.keys { podLabels.removeValue(forKey: key) }
+            podLabels.merge(replicaSet.labels) { _, base in base }
+            podLabels.merge(labels) { _, role in role }
+            state.pods[podName]?.labels = podLabels
+        }
+        try save()
+    }
+
+    /// Evicts pods of a ReplicaSet created before `before` (for `restartAt`), keeping at most
+    /// `maxUnavailable` (at least 1) of its pods unavailable at a time; the ReplicaSet then
+    /// creates new ones. Returns how many pods were evicted.
+    @discardableResult
+    public func restartPods(replicaSet name: String, before: Date, maxUnavailable: Int) throws -> Int {
+        let time = now()
+        let owned = state.pods.values.filter { $0.replicaSet == name }
+        let unavailable = owned.filter { !$0.isAvailable(at: time) }.count
+        let budget = max(maxUnavailable, 1) - unavailable
+        guard budget > 0 else { return 0 }
+        let victims = owned.filter { $0.createdAt < before }.sorted { $0.createdAt < $1.createdAt }.prefix(budget)
+        for victim in victims { remove(victim) }
+        if !victims.isEmpty { try save() }
+        return victims.count
     }
 
     /// Removes a ReplicaSet; its pods are stopped by the next tick.
@@ -328,7 +370,8 @@ public actor LocalPlatform {
         } while state.pods[name] != nil
         return PodRecord(
             name: name, namespace: replicaSet.namespace, replicaSet: replicaSet.name, rollout: replicaSet.rollout,
-            labels: replicaSet.labels, launch: replicaSet.launch, port: port, process: nil, startedAt: nil,
+            labels: replicaSet.labels.merging(replicaSet.roleLabels) { _, role in role }, launch: replicaSet.launch,
+            port: port, process: nil, startedAt: nil,
             restarts: 0, nextStartAt: nil, lastTermination: nil, isReady: false, readySince: nil,
             consecutiveProbeFailures: 0, lastProbeAt: nil, createdAt: time)
     }

@@ -81,16 +81,31 @@ public struct LocalReplicaSet: Codable, Sendable, Hashable {
     /// The labels every pod gets: the template's labels, `rollouts-pod-template-hash`, and
     /// `canaryMetadata`/`stableMetadata` labels.
     public var labels: [String: String]
+    /// Labels that follow its current role (`canaryMetadata`/`stableMetadata`), on top of `labels`.
+    public var roleLabels: [String: String] = [:]
     /// How to start its pods.
     public var launch: PodLaunch
     /// How many pods it should have.
     public var replicas: Int
+    /// The `rollout.argoproj.io/revision` annotation.
+    public var revision: Int
+    /// The `scale-down-deadline` annotation: when it is due to be scaled to 0.
+    public var scaleDownDeadline: Date?
+    /// The pod template it was made from, as JSON (for `undo` and the observed state).
+    public var template: Data
+    /// When it was created.
+    public var createdAt: Date
 
     /// Creates a ReplicaSet; its name is `<rollout>-<podTemplateHash>`.
     public init(
         namespace: String = "default", rollout: String, podTemplateHash: String, labels: [String: String],
-        launch: PodLaunch, replicas: Int
+        launch: PodLaunch, replicas: Int, revision: Int = 1, template: Data = Data("{}".utf8),
+        createdAt: Date = Date(timeIntervalSince1970: 0)
     ) {
+        self.revision = revision
+        self.scaleDownDeadline = nil
+        self.template = template
+        self.createdAt = createdAt
         self.name = "\(rollout)-\(podTemplateHash)"
         self.namespace = namespace
         self.rollout = rollout

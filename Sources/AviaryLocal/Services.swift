@@ -82,11 +82,14 @@ public struct HeaderRoute: Codable, Sendable, Hashable {
     public var name: String
     /// Header name → how its value must match; entries are ORed.
     public var matches: [HeaderMatch]
+    /// The manifest's step this route came from, as JSON, kept so it can be given back unchanged.
+    public var source: Data?
 
     /// Creates a route.
-    public init(name: String, matches: [HeaderMatch]) {
+    public init(name: String, matches: [HeaderMatch], source: Data? = nil) {
         self.name = name
         self.matches = matches
+        self.source = source
     }
 }
 
@@ -110,6 +113,22 @@ public struct MirrorRoute: Codable, Sendable, Hashable {
     public var name: String
     /// Percent of matching requests to copy.
     public var percentage: Int
+    /// Match blocks: a request matches when any block matches (no block: every request).
+    public var matches: [MirrorMatch]
+    /// The manifest's step this route came from, as JSON, kept so it can be given back unchanged.
+    public var source: Data?
+
+    /// Creates a mirror route.
+    public init(name: String, percentage: Int, matches: [MirrorMatch] = [], source: Data? = nil) {
+        self.name = name
+        self.percentage = percentage
+        self.matches = matches
+        self.source = source
+    }
+}
+
+/// One match block of a mirror route: every condition given must hold.
+public struct MirrorMatch: Codable, Sendable, Hashable {
     /// Request method to match, nil for any.
     public var method: ValueMatch?
     /// Request path to match, nil for any.
@@ -117,12 +136,8 @@ public struct MirrorRoute: Codable, Sendable, Hashable {
     /// Header conditions, all of which must hold.
     public var headers: [HeaderMatch]
 
-    /// Creates a mirror route.
-    public init(
-        name: String, percentage: Int, method: ValueMatch? = nil, path: ValueMatch? = nil, headers: [HeaderMatch] = []
-    ) {
-        self.name = name
-        self.percentage = percentage
+    /// Creates a block.
+    public init(method: ValueMatch? = nil, path: ValueMatch? = nil, headers: [HeaderMatch] = []) {
         self.method = method
         self.path = path
         self.headers = headers
