@@ -1,0 +1,64 @@
+/// One decoded manifest of any kind Aviary reads.
+public enum AnyResource: Sendable, Hashable, Encodable {
+    /// A `Rollout`.
+    case rollout(Rollout)
+    /// An `AnalysisTemplate`.
+    case analysisTemplate(AnalysisTemplate)
+    /// A `ClusterAnalysisTemplate`.
+    case clusterAnalysisTemplate(ClusterAnalysisTemplate)
+    /// An `AnalysisRun`.
+    case analysisRun(AnalysisRun)
+    /// An `Experiment`.
+    case experiment(Experiment)
+    /// A core `v1` `Service`.
+    case service(Service)
+
+    /// The kinds Aviary reads, with the `apiVersion` each must have.
+    public static let supportedKinds: [(kind: String, apiVersion: String)] = [
+        ("Rollout", argoAPIVersion), ("AnalysisTemplate", argoAPIVersion),
+        ("ClusterAnalysisTemplate", argoAPIVersion), ("AnalysisRun", argoAPIVersion),
+        ("Experiment", argoAPIVersion), ("Service", Service.apiVersion),
+    ]
+
+    /// The resource's kind, `Rollout`.
+    public var kind: String {
+        switch self {
+        case .rollout: "Rollout"
+        case .analysisTemplate: "AnalysisTemplate"
+        case .clusterAnalysisTemplate: "ClusterAnalysisTemplate"
+        case .analysisRun: "AnalysisRun"
+        case .experiment: "Experiment"
+        case .service: "Service"
+        }
+    }
+
+    /// The resource's metadata.
+    public var metadata: ObjectMeta {
+        switch self {
+        case .rollout(let value): value.metadata
+        case .analysisTemplate(let value): value.metadata
+        case .clusterAnalysisTemplate(let value): value.metadata
+        case .analysisRun(let value): value.metadata
+        case .experiment(let value): value.metadata
+        case .service(let value): value.metadata
+        }
+    }
+
+    /// The resource's name, empty when it has none.
+    public var name: String { metadata.name ?? "" }
+
+    /// `Kind/name`, as `kubectl` prints it.
+    public var reference: String { "\(kind)/\(name)" }
+
+    /// Encodes the wrapped resource as it stands alone.
+    public func encode(to encoder: Encoder) throws {
+        switch self {
+        case .rollout(let value): try value.encode(to: encoder)
+        case .analysisTemplate(let value): try value.encode(to: encoder)
+        case .clusterAnalysisTemplate(let value): try value.encode(to: encoder)
+        case .analysisRun(let value): try value.encode(to: encoder)
+        case .experiment(let value): try value.encode(to: encoder)
+        case .service(let value): try value.encode(to: encoder)
+        }
+    }
+}

@@ -1,0 +1,187 @@
+/// A pod template: the labels and the pod spec of the pods a Rollout or Experiment runs.
+public struct PodTemplateSpec: Codable, Sendable, Hashable {
+    /// Labels and annotations of the pods.
+    public var metadata: ObjectMeta?
+    /// What runs in the pods.
+    public var spec: PodSpec
+
+    /// A template with the given metadata and spec.
+    public init(metadata: ObjectMeta? = nil, spec: PodSpec) {
+        self.metadata = metadata
+        self.spec = spec
+    }
+}
+
+/// The pod spec fields Aviary uses; scheduling and volume fields are kept opaque so that
+/// manifests written for Kubernetes decode unchanged.
+public struct PodSpec: Codable, Sendable, Hashable {
+    /// The containers; on the local platform the first one is the process Aviary starts.
+    public var containers: [Container]
+    /// Containers run to completion before the others.
+    public var initContainers: [Container]?
+    /// `Always`, `OnFailure` or `Never` (jobs use the latter two).
+    public var restartPolicy: String?
+    /// Seconds a pod gets between SIGTERM and SIGKILL (Kubernetes default 30).
+    public var terminationGracePeriodSeconds: Int?
+    /// The service account, kept for Kubernetes.
+    public var serviceAccountName: String?
+    /// Node selector, kept for Kubernetes.
+    public var nodeSelector: [String: String]?
+    /// Affinity rules, kept opaque.
+    public var affinity: JSONValue?
+    /// Tolerations, kept opaque.
+    public var tolerations: [JSONValue]?
+    /// Volumes, kept opaque.
+    public var volumes: [JSONValue]?
+    /// Pod security context, kept opaque.
+    public var securityContext: JSONValue?
+    /// Image pull secrets, kept opaque.
+    public var imagePullSecrets: [JSONValue]?
+
+    /// A pod spec running the given containers.
+    public init(containers: [Container], restartPolicy: String? = nil) {
+        self.containers = containers
+        self.restartPolicy = restartPolicy
+    }
+
+    /// Seconds between SIGTERM and SIGKILL, 30 when absent.
+    public var terminationGracePeriodSecondsOrDefault: Int { terminationGracePeriodSeconds ?? 30 }
+}
+
+/// A container: on the local platform, a process started from `command` and `args`.
+public struct Container: Codable, Sendable, Hashable {
+    /// The container's name, unique in the pod.
+    public var name: String
+    /// The image; locally it names the version (passed to the process as `IMAGE`).
+    public var image: String?
+    /// The executable and its leading arguments.
+    public var command: [String]?
+    /// Further arguments.
+    public var args: [String]?
+    /// The working directory.
+    public var workingDir: String?
+    /// Environment variables.
+    public var env: [EnvVar]?
+    /// Named ports.
+    public var ports: [ContainerPort]?
+    /// When the container is ready for traffic.
+    public var readinessProbe: Probe?
+    /// When the container must be restarted.
+    public var livenessProbe: Probe?
+    /// Delays the other probes until the container has started.
+    public var startupProbe: Probe?
+    /// Resource requests and limits, kept opaque.
+    public var resources: JSONValue?
+    /// `Always`, `IfNotPresent` or `Never`.
+    public var imagePullPolicy: String?
+    /// Volume mounts, kept opaque.
+    public var volumeMounts: [JSONValue]?
+    /// Container security context, kept opaque.
+    public var securityContext: JSONValue?
+    /// Environment sources, kept opaque.
+    public var envFrom: [JSONValue]?
+
+    /// A container with a name, image and command.
+    public init(name: String, image: String? = nil, command: [String]? = nil, args: [String]? = nil) {
+        self.name = name
+        self.image = image
+        self.command = command
+        self.args = args
+    }
+}
+
+/// An environment variable: a literal `value` or a `valueFrom` source (kept opaque).
+public struct EnvVar: Codable, Sendable, Hashable {
+    /// The variable's name.
+    public var name: String
+    /// The literal value.
+    public var value: String?
+    /// A reference to a secret, config map or field, kept opaque.
+    public var valueFrom: JSONValue?
+
+    /// A variable with a literal value.
+    public init(name: String, value: String? = nil) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// A port the container listens on; probes and Services may refer to it by name.
+public struct ContainerPort: Codable, Sendable, Hashable {
+    /// The port's name (`http`).
+    public var name: String?
+    /// The port number.
+    public var containerPort: Int
+    /// `TCP` (default), `UDP` or `SCTP`.
+    public var `protocol`: String?
+    /// The host port, kept for Kubernetes.
+    public var hostPort: Int?
+
+    /// A named port.
+    public init(name: String? = nil, containerPort: Int) {
+        self.name = name
+        self.containerPort = containerPort
+    }
+}
+
+/// A probe; Aviary runs `httpGet` probes.
+public struct Probe: Codable, Sendable, Hashable {
+    /// An HTTP GET that succeeds with a status in 200..<400.
+    public var httpGet: HTTPGetAction?
+    /// A command probe, kept opaque.
+    public var exec: JSONValue?
+    /// A TCP probe, kept opaque.
+    public var tcpSocket: JSONValue?
+    /// A gRPC probe, kept opaque.
+    public var grpc: JSONValue?
+    /// Seconds before the first probe (default 0).
+    public var initialDelaySeconds: Int?
+    /// Seconds between probes (default 10).
+    public var periodSeconds: Int?
+    /// Seconds before a probe times out (default 1).
+    public var timeoutSeconds: Int?
+    /// Consecutive successes to count as ready (default 1).
+    public var successThreshold: Int?
+    /// Consecutive failures to count as not ready (default 3).
+    public var failureThreshold: Int?
+
+    /// A probe with an HTTP GET action.
+    public init(httpGet: HTTPGetAction? = nil, periodSeconds: Int? = nil) {
+        self.httpGet = httpGet
+        self.periodSeconds = periodSeconds
+    }
+
+    /// Seconds before the first probe, 0 when absent.
+    public var initialDelaySecondsOrDefault: Int { initialDelaySeconds ?? 0 }
+    /// Seconds between probes, 10 when absent.
+    public var periodSecondsOrDefault: Int { periodSeconds ?? 10 }
+    /// Probe timeout in seconds, 1 when absent.
+    public var timeoutSecondsOrDefault: Int { timeoutSeconds ?? 1 }
+    /// Successes needed to become ready, 1 when absent.
+    public var successThresholdOrDefault: Int { successThreshold ?? 1 }
+    /// Failures needed to become unready, 3 when absent.
+    public var failureThresholdOrDefault: Int { failureThreshold ?? 3 }
+}
+
+/// The HTTP request of a probe.
+public struct HTTPGetAction: Codable, Sendable, Hashable {
+    /// The request path (default `/`).
+    public var path: String?
+    /// A port number or the name of a container port.
+    public var port: IntOrString
+    /// The host to connect to (default: the pod).
+    public var host: String?
+    /// `HTTP` (default) or `HTTPS`.
+    public var scheme: String?
+    /// Extra request headers, kept opaque.
+    public var httpHeaders: [JSONValue]?
+
+    /// A GET of `path` on `port`.
+    public init(path: String? = nil, port: IntOrString) {
+        self.path = path
+        self.port = port
+    }
+
+    /// The request path, `/` when absent.
+    public var pathOrDefault: String { path ?? "/" }
+}

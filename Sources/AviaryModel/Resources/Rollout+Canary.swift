@@ -1,0 +1,521 @@
+/// The canary strategy: steps that shift weight, pause and analyse.
+public struct CanaryStrategy: Codable, Sendable, Hashable {
+    /// The Service pointed at canary pods (required with traffic routing).
+    public var canaryService: String?
+    /// The Service pointed at stable pods (required with traffic routing).
+    public var stableService: String?
+    /// Ping-pong Services, an alternative to canary/stable Services.
+    public var pingPong: PingPongSpec?
+    /// Pods above `replicas` allowed during an update (default 25%, rounded up).
+    public var maxSurge: IntOrString?
+    /// Pods below `replicas` allowed during an update (default 25%, rounded down).
+    public var maxUnavailable: IntOrString?
+    /// Background analysis run for the whole update.
+    public var analysis: RolloutAnalysisBackground?
+    /// Anti-affinity between old and new pods, kept opaque.
+    public var antiAffinity: AntiAffinity?
+    /// Labels and annotations added to canary pods.
+    public var canaryMetadata: PodMetadata?
+    /// Labels and annotations added to stable pods.
+    public var stableMetadata: PodMetadata?
+    /// The steps; none means a plain rolling update.
+    public var steps: [CanaryStep]?
+    /// Traffic routing through a mesh or ingress.
+    public var trafficRouting: RolloutTrafficRouting?
+    /// Seconds before the old stable is scaled down with traffic routing (default 30).
+    public var scaleDownDelaySeconds: Int?
+    /// Old ReplicaSets left running during their scale-down delay.
+    public var scaleDownDelayRevisionLimit: Int?
+    /// Seconds before an aborted canary is scaled down (default 30; 0 = never).
+    public var abortScaleDownDelaySeconds: Int?
+    /// Scale the stable down as traffic leaves it.
+    public var dynamicStableScale: Bool?
+    /// The minimum pods of a canary or stable ReplicaSet with traffic routing.
+    public var minPodsPerReplicaSet: Int?
+    /// How much of the canary must be available for a step to complete (default 100%).
+    public var replicaProgressThreshold: ReplicaProgressThreshold?
+
+    /// A canary strategy with the given steps and Services.
+    public init(
+        canaryService: String? = nil, stableService: String? = nil, steps: [CanaryStep]? = nil,
+        trafficRouting: RolloutTrafficRouting? = nil
+    ) {
+        self.canaryService = canaryService
+        self.stableService = stableService
+        self.steps = steps
+        self.trafficRouting = trafficRouting
+    }
+
+    /// `maxSurge`, `25%` when absent.
+    public var maxSurgeOrDefault: IntOrString { maxSurge ?? .string("25%") }
+    /// `maxUnavailable`, `25%` when absent.
+    public var maxUnavailableOrDefault: IntOrString { maxUnavailable ?? .string("25%") }
+    /// Seconds before the old stable is scaled down, 30 when absent.
+    public var scaleDownDelaySecondsOrDefault: Int { scaleDownDelaySeconds ?? 30 }
+    /// Seconds before an aborted canary is scaled down, 30 when absent (0 means never).
+    public var abortScaleDownDelaySecondsOrDefault: Int { abortScaleDownDelaySeconds ?? 30 }
+    /// Whether the stable scales down as traffic leaves it, false when absent.
+    public var dynamicStableScaleOrDefault: Bool { dynamicStableScale ?? false }
+    /// The minimum pods per ReplicaSet, 1 when absent.
+    public var minPodsPerReplicaSetOrDefault: Int { minPodsPerReplicaSet ?? 1 }
+    /// The steps, empty when absent.
+    public var stepsOrEmpty: [CanaryStep] { steps ?? [] }
+}
+
+/// Two Services that swap roles each update instead of canary/stable.
+public struct PingPongSpec: Codable, Sendable, Hashable {
+    /// The ping Service.
+    public var pingService: String?
+    /// The pong Service.
+    public var pongService: String?
+
+    /// A ping-pong pair.
+    public init(pingService: String? = nil, pongService: String? = nil) {
+        self.pingService = pingService
+        self.pongService = pongService
+    }
+}
+
+/// When a canary step counts as available.
+public struct ReplicaProgressThreshold: Codable, Sendable, Hashable {
+    /// `Percent` or `Pods`.
+    public var type: String
+    /// The percentage or pod count.
+    public var value: Int
+
+    /// A threshold of the given type and value.
+    public init(type: String, value: Int) {
+        self.type = type
+        self.value = value
+    }
+}
+
+/// One canary step; exactly one member is set.
+public struct CanaryStep: Codable, Sendable, Hashable {
+    /// Send this percentage of traffic (or replicas) to the canary.
+    public var setWeight: Int?
+    /// Pause, for a duration or until promoted.
+    public var pause: RolloutPause?
+    /// Scale the canary independently of its weight.
+    public var setCanaryScale: SetCanaryScale?
+    /// Run an analysis and wait for its result.
+    public var analysis: RolloutAnalysis?
+    /// Run an experiment.
+    public var experiment: RolloutExperimentStep?
+    /// Route requests with matching headers to the canary.
+    public var setHeaderRoute: SetHeaderRoute?
+    /// Mirror matching requests to the canary.
+    public var setMirrorRoute: SetMirrorRoute?
+    /// A step plugin, kept opaque.
+    public var plugin: JSONValue?
+
+    /// A step; set exactly one member.
+    public init(
+        setWeight: Int? = nil, pause: RolloutPause? = nil, setCanaryScale: SetCanaryScale? = nil,
+        analysis: RolloutAnalysis? = nil, experiment: RolloutExperimentStep? = nil,
+        setHeaderRoute: SetHeaderRoute? = nil, setMirrorRoute: SetMirrorRoute? = nil, plugin: JSONValue? = nil
+    ) {
+        self.setWeight = setWeight
+        self.pause = pause
+        self.setCanaryScale = setCanaryScale
+        self.analysis = analysis
+        self.experiment = experiment
+        self.setHeaderRoute = setHeaderRoute
+        self.setMirrorRoute = setMirrorRoute
+        self.plugin = plugin
+    }
+
+    /// The names of the members that are set, in field order (a valid step has exactly one).
+    public var setKeys: [String] {
+        var keys: [String] = []
+        if setWeight != nil { keys.append("setWeight") }
+        if pause != nil { keys.append("pause") }
+        if setCanaryScale != nil { keys.append("setCanaryScale") }
+        if analysis != nil { keys.append("analysis") }
+        if experiment != nil { keys.append("experiment") }
+        if setHeaderRoute != nil { keys.append("setHeaderRoute") }
+        if setMirrorRoute != nil { keys.append("setMirrorRoute") }
+        if plugin != nil { keys.append("plugin") }
+        return keys
+    }
+}
+
+/// A pause step: `pause: {}` waits for a promote, `pause: {duration: 30s}` for the time.
+public struct RolloutPause: Codable, Sendable, Hashable {
+    /// How long to pause; absent means until promoted.
+    public var duration: ArgoDuration?
+
+    /// A pause of the given duration, or an indefinite one.
+    public init(duration: ArgoDuration? = nil) { self.duration = duration }
+
+    /// Whether the pause waits for a promote.
+    public var isIndefinite: Bool { duration == nil }
+}
+
+/// Scales the canary apart from its traffic weight (needs traffic routing).
+public struct SetCanaryScale: Codable, Sendable, Hashable {
+    /// An absolute number of canary pods.
+    public var replicas: Int?
+    /// A percentage of `spec.replicas`.
+    public var weight: Int?
+    /// Go back to matching the traffic weight.
+    public var matchTrafficWeight: Bool?
+
+    /// A canary scale; set one member.
+    public init(replicas: Int? = nil, weight: Int? = nil, matchTrafficWeight: Bool? = nil) {
+        self.replicas = replicas
+        self.weight = weight
+        self.matchTrafficWeight = matchTrafficWeight
+    }
+}
+
+/// An analysis run from one or more templates (a step, pre/post promotion).
+public struct RolloutAnalysis: Codable, Sendable, Hashable {
+    /// The templates whose metrics the run merges.
+    public var templates: [RolloutAnalysisTemplate]?
+    /// Arguments passed to the templates.
+    public var args: [AnalysisRunArgument]?
+    /// Metrics whose results do not count.
+    public var dryRun: [DryRun]?
+    /// How many measurements to keep per metric.
+    public var measurementRetention: [MeasurementRetention]?
+    /// Labels and annotations for the AnalysisRun.
+    public var analysisRunMetadata: AnalysisRunMetadata?
+
+    /// An analysis of the given templates and arguments.
+    public init(templates: [RolloutAnalysisTemplate]? = nil, args: [AnalysisRunArgument]? = nil) {
+        self.templates = templates
+        self.args = args
+    }
+}
+
+/// A background analysis: a `RolloutAnalysis` that starts at `startingStep`.
+public struct RolloutAnalysisBackground: Codable, Sendable, Hashable {
+    /// The templates whose metrics the run merges.
+    public var templates: [RolloutAnalysisTemplate]?
+    /// Arguments passed to the templates.
+    public var args: [AnalysisRunArgument]?
+    /// Metrics whose results do not count.
+    public var dryRun: [DryRun]?
+    /// How many measurements to keep per metric.
+    public var measurementRetention: [MeasurementRetention]?
+    /// Labels and annotations for the AnalysisRun.
+    public var analysisRunMetadata: AnalysisRunMetadata?
+    /// The step index at which the run starts (default 0).
+    public var startingStep: Int?
+
+    /// A background analysis of the given templates.
+    public init(
+        templates: [RolloutAnalysisTemplate]? = nil, args: [AnalysisRunArgument]? = nil, startingStep: Int? = nil
+    ) {
+        self.templates = templates
+        self.args = args
+        self.startingStep = startingStep
+    }
+
+    /// The analysis without its starting step.
+    public var analysis: RolloutAnalysis {
+        var analysis = RolloutAnalysis(templates: templates, args: args)
+        analysis.dryRun = dryRun
+        analysis.measurementRetention = measurementRetention
+        analysis.analysisRunMetadata = analysisRunMetadata
+        return analysis
+    }
+}
+
+/// A reference to an AnalysisTemplate (or a ClusterAnalysisTemplate with `clusterScope`).
+public struct RolloutAnalysisTemplate: Codable, Sendable, Hashable {
+    /// The template's name.
+    public var templateName: String?
+    /// Whether the name refers to a ClusterAnalysisTemplate.
+    public var clusterScope: Bool?
+
+    /// A reference to the named template.
+    public init(templateName: String? = nil, clusterScope: Bool? = nil) {
+        self.templateName = templateName
+        self.clusterScope = clusterScope
+    }
+
+    /// Whether the reference is to a ClusterAnalysisTemplate, false when absent.
+    public var isClusterScope: Bool { clusterScope ?? false }
+}
+
+/// An argument a Rollout passes to an analysis: a literal or a value taken from the Rollout.
+public struct AnalysisRunArgument: Codable, Sendable, Hashable {
+    /// The argument's name, as the template declares it.
+    public var name: String
+    /// A literal value.
+    public var value: String?
+    /// A value taken from the Rollout.
+    public var valueFrom: ArgumentValueFrom?
+
+    /// A literal argument.
+    public init(name: String, value: String? = nil, valueFrom: ArgumentValueFrom? = nil) {
+        self.name = name
+        self.value = value
+        self.valueFrom = valueFrom
+    }
+}
+
+/// Where a Rollout's analysis argument comes from.
+public struct ArgumentValueFrom: Codable, Sendable, Hashable {
+    /// `Stable` or `Latest`: the pod-template hash of that ReplicaSet.
+    public var podTemplateHashValue: String?
+    /// A field of the Rollout, `metadata.labels['app']`.
+    public var fieldRef: FieldRef?
+
+    /// A source; set one member.
+    public init(podTemplateHashValue: String? = nil, fieldRef: FieldRef? = nil) {
+        self.podTemplateHashValue = podTemplateHashValue
+        self.fieldRef = fieldRef
+    }
+}
+
+/// A path to a field of the owning object.
+public struct FieldRef: Codable, Sendable, Hashable {
+    /// The path, `metadata.name`.
+    public var fieldPath: String
+
+    /// A reference to the field at `fieldPath`.
+    public init(fieldPath: String) { self.fieldPath = fieldPath }
+}
+
+/// An experiment step: run template ReplicaSets (and analyses) for a while.
+public struct RolloutExperimentStep: Codable, Sendable, Hashable {
+    /// The ReplicaSets the experiment runs.
+    public var templates: [RolloutExperimentTemplate]
+    /// How long the experiment runs; absent means until its analyses complete.
+    public var duration: ArgoDuration?
+    /// Analyses run during the experiment.
+    public var analyses: [RolloutExperimentStepAnalysisTemplateRef]?
+    /// Metrics whose results do not count.
+    public var dryRun: [DryRun]?
+    /// How many measurements to keep per metric.
+    public var measurementRetention: [MeasurementRetention]?
+    /// Labels and annotations for the AnalysisRuns.
+    public var analysisRunMetadata: AnalysisRunMetadata?
+
+    /// An experiment of the given templates.
+    public init(templates: [RolloutExperimentTemplate], duration: ArgoDuration? = nil) {
+        self.templates = templates
+        self.duration = duration
+    }
+}
+
+/// One ReplicaSet of an experiment step, cloned from the stable or canary template.
+public struct RolloutExperimentTemplate: Codable, Sendable, Hashable {
+    /// The template's name in the experiment.
+    public var name: String
+    /// `stable` or `canary`: which pod template to clone.
+    public var specRef: String
+    /// Pods (default 1).
+    public var replicas: Int?
+    /// Extra labels and annotations for the pods.
+    public var metadata: PodMetadata?
+    /// A selector for the pods.
+    public var selector: LabelSelector?
+    /// Traffic weight sent to the experiment's pods.
+    public var weight: Int?
+    /// A Service created for the pods.
+    public var service: TemplateService?
+
+    /// A template cloning `specRef`.
+    public init(name: String, specRef: String, replicas: Int? = nil) {
+        self.name = name
+        self.specRef = specRef
+        self.replicas = replicas
+    }
+
+    /// Pods, 1 when absent.
+    public var replicasOrDefault: Int { replicas ?? 1 }
+}
+
+/// A Service created for an experiment template.
+public struct TemplateService: Codable, Sendable, Hashable {
+    /// The Service's name (default: derived from the experiment).
+    public var name: String?
+
+    /// A Service with the given name.
+    public init(name: String? = nil) { self.name = name }
+}
+
+/// An analysis run during an experiment step.
+public struct RolloutExperimentStepAnalysisTemplateRef: Codable, Sendable, Hashable {
+    /// The analysis's name in the experiment.
+    public var name: String
+    /// The AnalysisTemplate to run.
+    public var templateName: String
+    /// Whether `templateName` refers to a ClusterAnalysisTemplate.
+    public var clusterScope: Bool?
+    /// Arguments for the template.
+    public var args: [AnalysisRunArgument]?
+    /// Whether the experiment waits for this analysis to complete.
+    public var requiredForCompletion: Bool?
+
+    /// An analysis of the named template.
+    public init(name: String, templateName: String, args: [AnalysisRunArgument]? = nil) {
+        self.name = name
+        self.templateName = templateName
+        self.args = args
+    }
+}
+
+/// A header route: requests whose headers match go to the canary whatever the weight.
+public struct SetHeaderRoute: Codable, Sendable, Hashable {
+    /// The route's name; must be listed in `trafficRouting.managedRoutes`.
+    public var name: String
+    /// The matches, ORed; none removes the route.
+    public var match: [HeaderRoutingMatch]?
+
+    /// A header route with the given matches.
+    public init(name: String, match: [HeaderRoutingMatch]? = nil) {
+        self.name = name
+        self.match = match
+    }
+}
+
+/// One header condition of a header route.
+public struct HeaderRoutingMatch: Codable, Sendable, Hashable {
+    /// The header's name.
+    public var headerName: String
+    /// How its value must match.
+    public var headerValue: StringMatch
+
+    /// A match of `headerName` against `headerValue`.
+    public init(headerName: String, headerValue: StringMatch) {
+        self.headerName = headerName
+        self.headerValue = headerValue
+    }
+}
+
+/// How a string matches: exactly one of `exact`, `prefix`, `regex`.
+public struct StringMatch: Codable, Sendable, Hashable {
+    /// The whole value equals this.
+    public var exact: String?
+    /// The value starts with this.
+    public var prefix: String?
+    /// The value matches this regular expression.
+    public var regex: String?
+
+    /// A match; set one member.
+    public init(exact: String? = nil, prefix: String? = nil, regex: String? = nil) {
+        self.exact = exact
+        self.prefix = prefix
+        self.regex = regex
+    }
+}
+
+/// A mirror route: a copy of matching requests goes to the canary.
+public struct SetMirrorRoute: Codable, Sendable, Hashable {
+    /// The route's name; must be listed in `trafficRouting.managedRoutes`.
+    public var name: String
+    /// The matches: fields within one block ANDed, blocks ORed; none removes the route.
+    public var match: [RouteMatch]?
+    /// The percentage of matching requests mirrored (default 100).
+    public var percentage: Int?
+
+    /// A mirror route with the given matches.
+    public init(name: String, match: [RouteMatch]? = nil, percentage: Int? = nil) {
+        self.name = name
+        self.match = match
+        self.percentage = percentage
+    }
+
+    /// The percentage mirrored, 100 when absent.
+    public var percentageOrDefault: Int { percentage ?? 100 }
+}
+
+/// One block of conditions of a mirror route.
+public struct RouteMatch: Codable, Sendable, Hashable {
+    /// The HTTP method.
+    public var method: StringMatch?
+    /// The request path.
+    public var path: StringMatch?
+    /// Request headers by name.
+    public var headers: [String: StringMatch]?
+
+    /// A block of conditions.
+    public init(method: StringMatch? = nil, path: StringMatch? = nil, headers: [String: StringMatch]? = nil) {
+        self.method = method
+        self.path = path
+        self.headers = headers
+    }
+}
+
+/// How traffic is split between canary and stable.
+public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
+    /// The total weight (default 100).
+    public var maxTrafficWeight: Int?
+    /// Routes the Rollout manages, in precedence order; header and mirror routes must be listed.
+    public var managedRoutes: [MangedRoutes]?
+    /// Istio, kept opaque.
+    public var istio: JSONValue?
+    /// NGINX ingress.
+    public var nginx: NginxTrafficRouting?
+    /// AWS ALB, kept opaque.
+    public var alb: JSONValue?
+    /// SMI TrafficSplit; Aviary's router implements it locally.
+    public var smi: SMITrafficRouting?
+    /// Ambassador, kept opaque.
+    public var ambassador: JSONValue?
+    /// AWS App Mesh, kept opaque.
+    public var appMesh: JSONValue?
+    /// Traefik, kept opaque.
+    public var traefik: JSONValue?
+    /// Apache APISIX, kept opaque.
+    public var apisix: JSONValue?
+    /// Traffic router plugins (Gateway API), kept opaque.
+    public var plugins: JSONValue?
+
+    /// Traffic routing through SMI.
+    public init(smi: SMITrafficRouting? = nil, managedRoutes: [MangedRoutes]? = nil, maxTrafficWeight: Int? = nil) {
+        self.smi = smi
+        self.managedRoutes = managedRoutes
+        self.maxTrafficWeight = maxTrafficWeight
+    }
+
+    /// The total weight, 100 when absent.
+    public var maxTrafficWeightOrDefault: Int { maxTrafficWeight ?? 100 }
+    /// The names of the managed routes.
+    public var managedRouteNames: [String] { (managedRoutes ?? []).map(\.name) }
+}
+
+/// One managed route (the spelling follows Argo's Go type, `MangedRoutes`).
+public struct MangedRoutes: Codable, Sendable, Hashable {
+    /// The route's name.
+    public var name: String
+
+    /// A route with the given name.
+    public init(name: String) { self.name = name }
+}
+
+/// SMI traffic routing: a TrafficSplit on `rootService` between canary and stable Services.
+public struct SMITrafficRouting: Codable, Sendable, Hashable {
+    /// The Service clients call; its traffic is split.
+    public var rootService: String?
+    /// The TrafficSplit's name (default: the Rollout's name).
+    public var trafficSplitName: String?
+
+    /// SMI routing for `rootService`.
+    public init(rootService: String? = nil, trafficSplitName: String? = nil) {
+        self.rootService = rootService
+        self.trafficSplitName = trafficSplitName
+    }
+}
+
+/// NGINX ingress traffic routing.
+public struct NginxTrafficRouting: Codable, Sendable, Hashable {
+    /// The annotation prefix (default `nginx.ingress.kubernetes.io`).
+    public var annotationPrefix: String?
+    /// The stable Ingress.
+    public var stableIngress: String?
+    /// Several stable Ingresses.
+    public var stableIngresses: [String]?
+    /// Annotations added to the canary Ingress.
+    public var additionalIngressAnnotations: [String: String]?
+    /// Annotations set on the canary Ingress only.
+    public var canaryIngressAnnotations: [String: String]?
+
+    /// NGINX routing for the stable Ingress.
+    public init(stableIngress: String? = nil) { self.stableIngress = stableIngress }
+}
