@@ -71,8 +71,8 @@ public actor LocalPlatform {
     private let now: @Sendable () -> Date
     private let logger: Logger
     private var probesInFlight: Set<String> = []
-    private var lastListeners: [ListenerPlan]?
-    private var listenerSink: (@Sendable ([ListenerPlan]) async -> Void)?
+    private var lastPlan: RoutingPlan?
+    private var planSink: (@Sendable (RoutingPlan) async -> Bool)?
     private var changeHandler: (@Sendable () -> Void)?
     private let inheritedEnvironment: [String: String]
 
@@ -97,10 +97,11 @@ public actor LocalPlatform {
         inheritedEnvironment = environment.filter { ["PATH", "HOME", "LANG", "TMPDIR"].contains($0.key) }
     }
 
-    /// Sets what receives the router's listeners whenever they change (and once at the next tick).
-    public func setListenerSink(_ sink: @escaping @Sendable ([ListenerPlan]) async -> Void) {
-        listenerSink = sink
-        lastListeners = nil
+    /// Sets what receives the routing plan whenever it changes (and once at the next tick); the
+    /// sink returns whether the plan was delivered.
+    public func setPlanSink(_ sink: @escaping @Sendable (RoutingPlan) async -> Bool) {
+        planSink = sink
+        lastPlan = nil
     }
 
     /// Sets what is called when pods change readiness, start or stop (the controller requeues).
@@ -239,9 +240,9 @@ public actor LocalPlatform {
             available: owned.filter { $0.isAvailable(at: time) }.count)
     }
 
-    /// The router's listeners for the current services, splits and ready pods.
-    public func listeners() -> [ListenerPlan] {
-        ServiceRouting.listeners(
+    /// The routing plan for the current services, splits and ready pods.
+    public func routingPlan() -> RoutingPlan {
+        ServiceRouting.plan(
             services: Array(state.services.values), splits: Array(state.splits.values), pods: Array(state.pods.values))
     }
 
@@ -281,7 +282,7 @@ public actor LocalPlatform {
             }
             changeHandler?()
         }
-        await publishListeners()
+        await publishPlan()
     }
 
     private func reapAndRestart(at time: Date) {
@@ -421,17 +422,12 @@ public actor LocalPlatform {
         }
     }
 
-    private func publishListeners() async {
-        guard let listenerSink else { return }
-        let current = listeners()
-        guard current != lastListeners else { return }
-        lastListeners = current
-        await listenerSink(current)
-    }
-
-    /// Publishes the listeners again at the next tick (after the router restarted, say).
-    public func republishListeners() {
-        lastListeners = nil
+    private func publishPlan() async {
+        guard let planSink else { return }
+        let current = routingPlan()
+        guard current != lastPlan else { return }
+        // A plan the sink could not deliver is sent again at the next tick.
+        if await planSink(current) { lastPlan = current }
     }
 
     private func save() throws {

@@ -87,21 +87,24 @@ public actor RouterProcess {
         }
     }
 
-    /// Sends the listeners to the router (`PUT /table`); a failure is retried with the next change.
-    public func publish(_ plans: [ListenerPlan]) async {
-        guard let adminURL else { return }
+    /// Sends the plan to the router (`PUT /table`); returns whether the router took it.
+    public func publish(_ plan: RoutingPlan) async -> Bool {
+        guard let adminURL else { return true }
         var request = HTTPClientRequest(url: adminURL + "/table")
         request.method = .PUT
         request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: RouterTable.json(plans)))
+        request.body = .bytes(ByteBuffer(bytes: RouterTable.json(plan)))
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
             let body = try await response.body.collect(upTo: 1 << 20)
             if response.status != .ok && response.status != .noContent {
                 logger.error("the router refused the table: \(response.status) \(String(buffer: body))")
+                return false
             }
+            return true
         } catch {
             logger.error("cannot reach the router's admin API: \(error)")
+            return false
         }
     }
 

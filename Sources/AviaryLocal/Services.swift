@@ -144,21 +144,33 @@ public struct MirrorMatch: Codable, Sendable, Hashable {
     }
 }
 
-/// One backend of a listener with its share of requests.
-public struct WeightedEndpoint: Codable, Sendable, Hashable {
-    /// `127.0.0.1:<port>` of a pod.
-    public var address: String
-    /// The pod's name.
-    public var pod: String
-    /// Relative weight: a backend gets weight / (sum of weights) of the requests.
+/// A service a route sends requests to, with its relative weight.
+public struct BackendShare: Codable, Sendable, Hashable {
+    /// The service's name (its endpoints are in `RoutingPlan.endpoints`).
+    public var service: String
+    /// Relative weight among the route's backends.
     public var weight: Int
 
-    /// Creates an endpoint.
-    public init(address: String, pod: String, weight: Int) {
-        self.address = address
-        self.pod = pod
+    /// Creates a share.
+    public init(service: String, weight: Int) {
+        self.service = service
         self.weight = weight
     }
+}
+
+/// One route of a listener: requests that match go to the weighted backends (round robin over
+/// each service's endpoints), and a share of them is copied to the mirror.
+public struct RoutePlan: Codable, Sendable, Hashable {
+    /// The route's name (a managed route's name, or `default`).
+    public var name: String
+    /// Header conditions, any of which must hold (a `setHeaderRoute`); nil for no condition.
+    public var headerMatches: [HeaderMatch]?
+    /// Request match blocks, any of which must hold (a `setMirrorRoute`); nil for no condition.
+    public var requestMatches: [MirrorMatch]?
+    /// Where matching requests go.
+    public var backends: [BackendShare]
+    /// The service that gets copies, and the percent of matching requests copied.
+    public var mirror: BackendShare?
 }
 
 /// What one listener of the router does.
@@ -169,14 +181,22 @@ public struct ListenerPlan: Codable, Sendable, Hashable {
     public var address: String
     /// Listen port.
     public var port: Int
-    /// Weighted backends for ordinary requests.
-    public var endpoints: [WeightedEndpoint]
-    /// Header routes and the backends their matches go to.
-    public var headerRoutes: [HeaderRoute]
-    /// Backends for header-route matches and mirrors (the canary's ready pods).
-    public var canaryEndpoints: [WeightedEndpoint]
-    /// Mirror routes (copies go to `canaryEndpoints`).
-    public var mirrorRoutes: [MirrorRoute]
+    /// Routes in order: the first that matches serves the request; the last has no condition.
+    public var routes: [RoutePlan]
+}
+
+/// Everything the router needs: the endpoints of every service and the listeners.
+public struct RoutingPlan: Codable, Sendable, Hashable {
+    /// Service name → `127.0.0.1:<port>` of its ready pods, sorted.
+    public var endpoints: [String: [String]]
+    /// One listener per service, sorted by port.
+    public var listeners: [ListenerPlan]
+
+    /// Creates a plan.
+    public init(endpoints: [String: [String]] = [:], listeners: [ListenerPlan] = []) {
+        self.endpoints = endpoints
+        self.listeners = listeners
+    }
 }
 
 /// The pure computation of endpoints, the router's listeners and Prometheus targets.
@@ -189,55 +209,58 @@ public enum ServiceRouting {
         .sorted { $0.name < $1.name }
     }
 
-    /// Every pod of `pods` gets an equal part of `share` percent, as weights out of 10 000 per
-    /// percent (so 25 % over one pod and 75 % over three give 250 000 and 3 × 250 000).
-    static func spread(_ pods: [PodRecord], share: Int) -> [WeightedEndpoint] {
-        guard !pods.isEmpty, share > 0 else { return [] }
-        let total = share * 10_000
-        return pods.enumerated().map { index, pod in
-            // The remainder goes to the first pods so the weights sum exactly to `total`.
-            let weight = total / pods.count + (index < total % pods.count ? 1 : 0)
-            return WeightedEndpoint(address: pod.address, pod: pod.name, weight: weight)
-        }
-    }
-
-    /// One listener per service. A service that is the root of a split sends `canaryWeight`
-    /// percent to the canary service's endpoints and the rest to the stable service's; when one
-    /// side has no ready pod the other side takes everything (rather than failing requests).
-    /// Any other service spreads evenly over its own endpoints, so without traffic routing the
-    /// split follows the replica counts.
-    public static func listeners(
-        services: [LocalService], splits: [TrafficSplit], pods: [PodRecord]
-    )
-        -> [ListenerPlan]
-    {
-        let byName = Dictionary(services.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        return services.sorted { $0.port < $1.port }.map { service in
-            let own = endpoints(of: service, pods: pods)
+    /// The routing plan. A service that is the root of a split sends `canaryWeight` percent to
+    /// the canary service and the rest to the stable service; when one side has no ready pod the
+    /// other side takes everything (rather than failing requests). Header routes send matches to
+    /// the canary; mirror routes copy a percentage of matches to it. Any other service spreads
+    /// evenly over its own endpoints, so without traffic routing the split follows replica counts.
+    public static func plan(services: [LocalService], splits: [TrafficSplit], pods: [PodRecord]) -> RoutingPlan {
+        var endpoints: [String: [String]] = [:]
+        for service in services { endpoints[service.name] = self.endpoints(of: service, pods: pods).map(\.address) }
+        let names = Set(services.map(\.name))
+        let listeners = services.sorted { $0.port < $1.port }.map { service in
+            let own = [BackendShare(service: service.name, weight: 100)]
             guard let split = splits.first(where: { $0.rootService == service.name }),
-                let canaryService = byName[split.canaryService], let stableService = byName[split.stableService]
+                names.contains(split.canaryService), names.contains(split.stableService)
             else {
                 return ListenerPlan(
                     service: service.name, address: service.address, port: service.port,
-                    endpoints: spread(own, share: 100), headerRoutes: [], canaryEndpoints: [], mirrorRoutes: [])
+                    routes: [RoutePlan(name: "default", backends: own)])
             }
-            let canaryPods = endpoints(of: canaryService, pods: pods)
-            let stablePods = endpoints(of: stableService, pods: pods)
+            let canaryReady = !(endpoints[split.canaryService] ?? []).isEmpty
+            let stableReady = !(endpoints[split.stableService] ?? []).isEmpty
             let weight = max(0, min(100, split.canaryWeight))
-            var weighted: [WeightedEndpoint]
-            if canaryPods.isEmpty {
-                weighted = spread(stablePods, share: 100)
-            } else if stablePods.isEmpty {
-                weighted = spread(canaryPods, share: 100)
-            } else {
-                weighted = spread(canaryPods, share: weight) + spread(stablePods, share: 100 - weight)
+            var weighted: [BackendShare]
+            switch (canaryReady, stableReady) {
+            case (false, true): weighted = [BackendShare(service: split.stableService, weight: 100)]
+            case (true, false): weighted = [BackendShare(service: split.canaryService, weight: 100)]
+            case (false, false): weighted = own
+            case (true, true):
+                weighted = [
+                    BackendShare(service: split.canaryService, weight: weight),
+                    BackendShare(service: split.stableService, weight: 100 - weight),
+                ].filter { $0.weight > 0 }
             }
-            if weighted.isEmpty { weighted = spread(own, share: 100) }
-            return ListenerPlan(
-                service: service.name, address: service.address, port: service.port, endpoints: weighted,
-                headerRoutes: split.headerRoutes, canaryEndpoints: spread(canaryPods, share: 100),
-                mirrorRoutes: split.mirrorRoutes)
+            var routes: [RoutePlan] = []
+            if canaryReady {
+                for route in split.headerRoutes where !route.matches.isEmpty {
+                    routes.append(
+                        RoutePlan(
+                            name: route.name, headerMatches: route.matches,
+                            backends: [BackendShare(service: split.canaryService, weight: 100)]))
+                }
+                for route in split.mirrorRoutes where route.percentage > 0 {
+                    routes.append(
+                        RoutePlan(
+                            name: route.name, requestMatches: route.matches.isEmpty ? nil : route.matches,
+                            backends: weighted,
+                            mirror: BackendShare(service: split.canaryService, weight: min(route.percentage, 100))))
+                }
+            }
+            routes.append(RoutePlan(name: "default", backends: weighted))
+            return ListenerPlan(service: service.name, address: service.address, port: service.port, routes: routes)
         }
+        return RoutingPlan(endpoints: endpoints, listeners: listeners)
     }
 
     /// The Prometheus `http_sd_configs` payload: one target group per ready pod, labelled with

@@ -149,7 +149,7 @@ func isRunning(_ pid: Int32) -> Bool {
         }
         try await withPlatform(stateDirectory: directory) { platform, _ in
             // Adopted pods keep their readiness: the router's endpoints do not blink.
-            #expect(await platform.listeners().first?.endpoints.count == 2)
+            #expect(await platform.routingPlan().endpoints["web"]?.count == 2)
             try await Task.sleep(for: .milliseconds(500))
             #expect(await platform.pods().compactMap(\.process?.pid).sorted() == firstPIDs)
             #expect(await platform.pods().allSatisfy { $0.restarts == 0 && $0.isReady })
@@ -164,7 +164,7 @@ func isRunning(_ pid: Int32) -> Bool {
                 LocalReplicaSet(
                     rollout: "web", podTemplateHash: "abc", labels: ["app": "web", "role": "canary"],
                     launch: sampleLaunch(image: "aviary-sample-app:blue"), replicas: 2))
-            #expect(await eventually { await platform.listeners().first?.endpoints.count == 2 })
+            #expect(await eventually { await platform.routingPlan().endpoints["web"]?.count == 2 })
             let data = await platform.serviceDiscoveryJSON()
             let groups = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
             #expect(groups.count == 2)

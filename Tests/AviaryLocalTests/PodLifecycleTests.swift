@@ -85,40 +85,70 @@ func makePod(
         ]
     }
 
-    func share(_ listener: ListenerPlan, _ prefix: String) -> Double {
-        let total = listener.endpoints.map(\.weight).reduce(0, +)
-        let part = listener.endpoints.filter { $0.pod.hasPrefix(prefix) }.map(\.weight).reduce(0, +)
+    func share(_ route: RoutePlan, _ service: String) -> Double {
+        let total = route.backends.map(\.weight).reduce(0, +)
+        let part = route.backends.filter { $0.service == service }.map(\.weight).reduce(0, +)
         return Double(part) / Double(total)
     }
 
-    @Test func withoutASplitTheRootSpreadsOverAllReadyPods() {
-        let listeners = ServiceRouting.listeners(
-            services: services, splits: [], pods: stablePods + [canaryPod, unreadyPod])
-        let root = listeners[0]
-        #expect(root.port == 8080 && root.endpoints.count == 4, "the unready pod gets nothing")
-        #expect(share(root, "web-new") == 0.25)
-        #expect(listeners[1].endpoints.map(\.pod) == ["web-new-1"])
-        #expect(listeners[2].endpoints.map(\.pod) == ["web-old-1", "web-old-2", "web-old-3"])
+    @Test func withoutASplitEveryServiceSpreadsOverItsReadyPods() {
+        let plan = ServiceRouting.plan(services: services, splits: [], pods: stablePods + [canaryPod, unreadyPod])
+        #expect(plan.endpoints["web"]?.count == 4, "the unready pod gets nothing")
+        #expect(plan.endpoints["web-canary"] == ["127.0.0.1:9100"])
+        #expect(plan.endpoints["web-stable"] == ["127.0.0.1:9001", "127.0.0.1:9002", "127.0.0.1:9003"])
+        #expect(plan.listeners.map(\.port) == [8080, 8081, 8082])
+        #expect(
+            plan.listeners[0].routes == [
+                RoutePlan(name: "default", backends: [BackendShare(service: "web", weight: 100)])
+            ])
     }
 
     @Test(arguments: [0, 10, 25, 50, 100])
-    func aSplitSendsTheCanaryWeightToTheCanaryService(weight: Int) {
+    func aSplitSendsTheCanaryWeightToTheCanaryService(weight: Int) throws {
         let split = TrafficSplit(
             rootService: "web", canaryService: "web-canary", stableService: "web-stable", canaryWeight: weight)
-        let root = ServiceRouting.listeners(services: services, splits: [split], pods: stablePods + [canaryPod])[0]
-        #expect(share(root, "web-new") == Double(weight) / 100)
+        let plan = ServiceRouting.plan(services: services, splits: [split], pods: stablePods + [canaryPod])
+        let route = try #require(plan.listeners[0].routes.last)
+        #expect(share(route, "web-canary") == Double(weight) / 100)
+        #expect(share(route, "web-stable") == Double(100 - weight) / 100)
     }
 
-    @Test func aSplitWithoutReadyCanaryPodsSendsEverythingToStable() {
+    @Test func headerAndMirrorRoutesComeBeforeTheDefault() throws {
+        let split = TrafficSplit(
+            rootService: "web", canaryService: "web-canary", stableService: "web-stable", canaryWeight: 10,
+            headerRoutes: [
+                HeaderRoute(
+                    name: "h", matches: [HeaderMatch(header: "x-canary", value: ValueMatch(kind: "exact", value: "1"))])
+            ],
+            mirrorRoutes: [
+                MirrorRoute(
+                    name: "m", percentage: 50, matches: [MirrorMatch(method: ValueMatch(kind: "exact", value: "GET"))])
+            ])
+        let plan = ServiceRouting.plan(services: services, splits: [split], pods: stablePods + [canaryPod])
+        let routes = plan.listeners[0].routes
+        #expect(routes.map(\.name) == ["h", "m", "default"])
+        #expect(routes[0].backends == [BackendShare(service: "web-canary", weight: 100)])
+        #expect(routes[1].mirror == BackendShare(service: "web-canary", weight: 50))
+        let table = RouterTable.object(plan)
+        let listeners = try #require(table["listeners"] as? [[String: Any]])
+        #expect(listeners[0]["address"] as? String == "127.0.0.1:8080")
+        let firstRoute = try #require((listeners[0]["routes"] as? [[String: Any]])?.first)
+        let match = try #require(firstRoute["match"] as? [String: Any])
+        #expect((match["headers"] as? [[String: String]]) == [["name": "x-canary", "exact": "1"]])
+    }
+
+    @Test func aSplitWithoutReadyCanaryPodsSendsEverythingToStable() throws {
         let split = TrafficSplit(
             rootService: "web", canaryService: "web-canary", stableService: "web-stable", canaryWeight: 25,
             headerRoutes: [
                 HeaderRoute(
                     name: "h", matches: [HeaderMatch(header: "x-canary", value: ValueMatch(kind: "exact", value: "1"))])
             ])
-        let root = ServiceRouting.listeners(services: services, splits: [split], pods: stablePods + [unreadyPod])[0]
-        #expect(share(root, "web-old") == 1)
-        #expect(root.headerRoutes.count == 1 && root.canaryEndpoints.isEmpty)
+        let plan = ServiceRouting.plan(services: services, splits: [split], pods: stablePods + [unreadyPod])
+        #expect(
+            plan.listeners[0].routes == [
+                RoutePlan(name: "default", backends: [BackendShare(service: "web-stable", weight: 100)])
+            ])
     }
 
     @Test func serviceDiscoveryListsReadyPodsWithPrometheusLabelNames() throws {
