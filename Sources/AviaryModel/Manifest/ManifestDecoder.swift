@@ -381,8 +381,9 @@ public struct ManifestDecoder: Sendable {
         case .valueNotFound(let type, let context):
             return FieldIssue(FieldPath.from(context.codingPath), "must not be null; expected \(describe(type))")
         case .keyNotFound(let key, let context):
+            let hint = requiredFieldHints[key.stringValue].map { "; \($0)" } ?? ""
             return FieldIssue(
-                FieldPath.member(FieldPath.from(context.codingPath), key.stringValue), "required field is missing")
+                FieldPath.member(FieldPath.from(context.codingPath), key.stringValue), "required\(hint)")
         case .dataCorrupted(let context):
             let path = FieldPath.from(context.codingPath)
             if context.debugDescription.hasPrefix("invalid duration") || context.debugDescription.hasPrefix("expected")
@@ -395,6 +396,30 @@ public struct ManifestDecoder: Sendable {
             return FieldIssue("", "\(error)")
         }
     }
+
+    /// What to write for a required field that is missing, by field name.
+    static let requiredFieldHints: [String: String] = [
+        "metadata": "give at least metadata: {name: <name>}",
+        "spec": "the resource has no spec",
+        "strategy": "set canary: {...} or blueGreen: {...}",
+        "provider": "set exactly one provider (prometheus, web, job, ...)",
+        "containers": "list the containers, e.g. [{name: app, image: app:v1, command: [app]}]",
+        "activeService": "name the Service that receives production traffic",
+        "metrics": "list the metrics to measure",
+        "templates": "list at least one template",
+        "template": "give the pod template to run",
+        "port": "give the port number",
+        "name": "give a name",
+        "url": "give the URL to request",
+        "headerName": "give the header's name",
+        "headerValue": "give exact, prefix or regex",
+        "specRef": "say stable or canary",
+        "templateName": "name an AnalysisTemplate",
+        "containerPort": "give the port number the container listens on",
+        "metricName": "name a metric",
+        "limit": "give the number of measurements to keep",
+        "fieldPath": "give the path of a field, e.g. metadata.name",
+    ]
 
     private static func value(at codingPath: [any CodingKey], in document: JSONValue) -> JSONValue? {
         var current = document
