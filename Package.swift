@@ -71,8 +71,12 @@ let package = Package(
                 "AviaryMetrics",
                 "AviaryLocal",
                 "AviaryStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -90,6 +94,7 @@ let package = Package(
                 "AviaryCore",
                 "AviaryMetrics",
                 "AviaryRouter",
+                "AviaryServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

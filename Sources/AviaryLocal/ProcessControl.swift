@@ -35,6 +35,13 @@ public enum ProcessControl {
         posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&fileActions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         posix_spawn_file_actions_adddup2(&fileActions, 1, 2)
+        // Nothing else of the daemon's leaks into a pod: an inherited listening socket would keep
+        // the API's port taken after the daemon died, and answer nobody.
+        if let closeFrom = closeFromAction {
+            _ = closeFrom(&fileActions, 3)
+        } else {
+            markInheritedDescriptorsCloseOnExec()
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -63,6 +70,25 @@ public enum ProcessControl {
             throw SpawnError(command: command, reason: String(cString: strerror(result)))
         }
         return ProcessIdentity(pid: pid, startTicks: startTicks(of: pid) ?? 0)
+    }
+
+    private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which Swift's Glibc module
+    /// does not export, looked up once.
+    private static let closeFromAction: CloseFrom? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+        else { return nil }
+        return unsafeBitCast(symbol, to: CloseFrom.self)
+    }()
+
+    /// Without `addclosefrom`: every open descriptor above 2 gets FD_CLOEXEC.
+    private static func markInheritedDescriptorsCloseOnExec() {
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for descriptor in descriptors.compactMap(Int32.init) where descriptor > 2 {
+            let flags = fcntl(descriptor, F_GETFD)
+            if flags >= 0 { _ = fcntl(descriptor, F_SETFD, flags | FD_CLOEXEC) }
+        }
     }
 
     /// Field 22 of `/proc/<pid>/stat` (start time in clock ticks after boot), nil if there is no such process.
