@@ -11,6 +11,7 @@ struct Aviary: AsyncParsableCommand {
         version: aviaryVersion,
         subcommands: [
             Version.self,
+            Lint.self,
             Plan.self,
             Serve.self,
             Apply.self,

@@ -133,6 +133,16 @@ import Testing
                 == "bad.yaml: Rollout/demo: spec.replicas: expected an integer, got a string (\"four\")")
     }
 
+    @Test func unquotedYAMLBooleanWhereAStringBelongsSaysToQuoteIt() throws {
+        let diagnostic = try onlyError(
+            "apiVersion: v1\nkind: Service\nmetadata: {name: web, labels: {canary: yes}}\nspec: {ports: [{port: 80}]}\n"
+        )
+        #expect(
+            diagnostic.description
+                == "bad.yaml: Service/web: metadata.labels.canary: expected a string, got a boolean (true); "
+                + "quote the value to keep it a string, e.g. \"true\"")
+    }
+
     @Test func missingRequiredFieldSaysWhatToWrite() throws {
         let diagnostic = try onlyError(
             "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: web}\nspec: {}\n")

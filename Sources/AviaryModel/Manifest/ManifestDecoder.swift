@@ -377,7 +377,16 @@ public struct ManifestDecoder: Sendable {
             let path = FieldPath.from(context.codingPath)
             let found = value(at: context.codingPath, in: document)
             let got = found.map { describe($0) } ?? "something else"
-            return FieldIssue(path, "expected \(describe(type)), got \(got)")
+            var hint = ""
+            if type == String.self, let found {
+                switch found {
+                case .bool(let flag): hint = "; quote the value to keep it a string, e.g. \"\(flag)\""
+                case .int(let number): hint = "; quote the value to keep it a string, e.g. \"\(number)\""
+                case .double(let number): hint = "; quote the value to keep it a string, e.g. \"\(number)\""
+                default: break
+                }
+            }
+            return FieldIssue(path, "expected \(describe(type)), got \(got)\(hint)")
         case .valueNotFound(let type, let context):
             return FieldIssue(FieldPath.from(context.codingPath), "must not be null; expected \(describe(type))")
         case .keyNotFound(let key, let context):
