@@ -26,6 +26,11 @@ import Testing
         #expect(tab.description.hasPrefix("bad.yaml:2:"))
     }
 
+    @Test func brokenJSONSaysJSON() throws {
+        let diagnostic = try onlyError("{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Service\",,\n}\n", file: "bad.json")
+        #expect(diagnostic.description.hasPrefix("bad.json:3:21: not valid JSON: "))
+    }
+
     @Test func textThatIsNotAManifest() throws {
         let diagnostic = try onlyError("just some words\n")
         #expect(
@@ -133,6 +138,16 @@ import Testing
                 == "bad.yaml: Rollout/demo: spec.replicas: expected an integer, got a string (\"four\")")
     }
 
+    @Test func unquotedYAMLBooleanWhereAStringBelongsSaysToQuoteIt() throws {
+        let diagnostic = try onlyError(
+            "apiVersion: v1\nkind: Service\nmetadata: {name: web, labels: {canary: yes}}\nspec: {ports: [{port: 80}]}\n"
+        )
+        #expect(
+            diagnostic.description
+                == "bad.yaml: Service/web: metadata.labels.canary: expected a string, got a boolean (true); "
+                + "quote the value to keep it a string, e.g. \"true\"")
+    }
+
     @Test func missingRequiredFieldSaysWhatToWrite() throws {
         let diagnostic = try onlyError(
             "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: web}\nspec: {}\n")
@@ -144,6 +159,25 @@ import Testing
     @Test func duplicateKeyIsASyntaxError() throws {
         let diagnostic = try onlyError("apiVersion: v1\nkind: Service\nkind: Service\n")
         #expect(diagnostic.message.contains("duplicate key \"kind\""))
+    }
+
+    @Test func kubectlListIsReadItemByItem() throws {
+        let list = """
+            apiVersion: v1
+            kind: List
+            items:
+            - {apiVersion: v1, kind: Service, metadata: {name: a}, spec: {ports: [{port: 80}]}}
+            - {apiVersion: v1, kind: Service, metadata: {name: b}, spec: {ports: [{port: 0}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: c}}
+            """
+        let decoded = ManifestDecoder().decode(list, file: "list.yaml")
+        #expect(decoded.resources.map(\.reference) == ["Service/a", "Service/b"])
+        #expect(
+            decoded.diagnostics.map(\.description) == [
+                "list.yaml: Service/b: spec.ports[0].port: must be between 1 and 65535, got 0",
+                "list.yaml: document 1 item 2: kind: unknown kind \"Pod\"; Aviary reads Rollout, AnalysisTemplate, "
+                    + "ClusterAnalysisTemplate, AnalysisRun, Experiment, Service",
+            ])
     }
 
     @Test func goodDocumentsSurviveABadOneInTheSameFile() throws {

@@ -165,9 +165,8 @@ struct StatusView: Equatable {
         [
             String(abort), String(controllerPause), String(promoteFull), currentPodHash, currentStepHash,
             currentStepIndex.map(String.init), stableRS, activeSelector,
-            pauseConditions.map(\.reason).joined(separator: ","), stepRun?.name, backgroundRun?.name, preRun?.name,
-            postRun?.name,
-        ]
+            pauseConditions.map(\.reason).joined(separator: ","),
+        ] + [stepRun, backgroundRun, preRun, postRun].map { run in run.map { "\($0.name) \($0.phase.rawValue)" } }
     }
 }
 
