@@ -1,7 +1,8 @@
 /// Canonical JSON bytes of an `Encodable` value: object keys sorted by their UTF-8 bytes, no
 /// whitespace, `/` not escaped. Written for the pod-template hash, which every reconcile
 /// computes twice (template and steps): Foundation's `JSONEncoder` made that most of a
-/// reconcile's time (see bench/reconcile).
+/// reconcile's time (see bench/reconcile). Coding paths stay empty: encoding the model's plain
+/// values cannot fail, and building them costs an allocation per field.
 enum CanonicalJSON {
     static func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
         let root = Node()
@@ -184,7 +185,7 @@ enum CanonicalJSON {
             if raw, let text = value as? String {
                 child.set(Array(text.utf8))
             } else {
-                try child.set(value, codingPath: codingPath + [key])
+                try child.set(value, codingPath: codingPath)
             }
         }
 
@@ -195,13 +196,13 @@ enum CanonicalJSON {
         {
             let child = node.member(key.stringValue)
             child.kind = .object
-            return KeyedEncodingContainer(Keyed<NestedKey>(node: child, codingPath: codingPath + [key]))
+            return KeyedEncodingContainer(Keyed<NestedKey>(node: child, codingPath: codingPath))
         }
 
         mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
             let child = node.member(key.stringValue)
             child.kind = .array
-            return Unkeyed(node: child, codingPath: codingPath + [key])
+            return Unkeyed(node: child, codingPath: codingPath)
         }
 
         mutating func superEncoder() -> any Encoder {
@@ -209,18 +210,8 @@ enum CanonicalJSON {
         }
 
         mutating func superEncoder(forKey key: Key) -> any Encoder {
-            NodeEncoder(node: node.member(key.stringValue), codingPath: codingPath + [key])
+            NodeEncoder(node: node.member(key.stringValue), codingPath: codingPath)
         }
-    }
-
-    struct IndexKey: CodingKey {
-        var stringValue: String
-        var intValue: Int?
-        init(intValue: Int) {
-            self.intValue = intValue
-            stringValue = String(intValue)
-        }
-        init?(stringValue: String) { nil }
     }
 
     struct Unkeyed: UnkeyedEncodingContainer {
@@ -230,8 +221,7 @@ enum CanonicalJSON {
 
         mutating func encodeNil() throws { _ = node.element() }
         mutating func encode<T: Encodable>(_ value: T) throws {
-            let path = codingPath + [IndexKey(intValue: count)]
-            try node.element().set(value, codingPath: path)
+            try node.element().set(value, codingPath: codingPath)
         }
 
         mutating func nestedContainer<NestedKey: CodingKey>(
