@@ -77,6 +77,9 @@ struct ReconcileContext {
         }
         if status.currentPodHash != currentHash || status.currentStepHash != view.stepsHash {
             resetForNewTemplate()
+        } else if newRS == nil {
+            // The ReplicaSet went away (deleted by hand, or state lost): make it again, keep progress.
+            createNewReplicaSet()
         } else {
             syncRevision()
             reconcileRestart()
@@ -126,13 +129,7 @@ struct ReconcileContext {
         if newRS != nil {
             syncRevision()
         } else {
-            let name = "\(view.name)-\(currentHash)"
-            actions.append(
-                .createReplicaSet(
-                    ReplicaSetRequest(
-                        name: name, podTemplateHash: currentHash, revision: revision,
-                        template: view.template, replicas: 0)))
-            event("NewReplicaSetCreated", "Created ReplicaSet \(name) (revision \(revision))")
+            createNewReplicaSet()
         }
         if templateChanged && !isFirst {
             event("RolloutUpdated", "Rollout updated to revision \(revision)")
@@ -142,6 +139,18 @@ struct ReconcileContext {
             message: newRS == nil
                 ? "Created new replica set \"\(view.name)-\(currentHash)\""
                 : "ReplicaSet \"\(view.name)-\(currentHash)\" is progressing.")
+    }
+
+    /// Creates the current template's ReplicaSet with no pods; the strategy scales it.
+    mutating func createNewReplicaSet() {
+        let revision = nextRevision
+        let name = "\(view.name)-\(currentHash)"
+        actions.append(
+            .createReplicaSet(
+                ReplicaSetRequest(
+                    name: name, podTemplateHash: currentHash, revision: revision, template: view.template, replicas: 0))
+        )
+        event("NewReplicaSetCreated", "Created ReplicaSet \(name) (revision \(revision))")
     }
 
     /// The revision the current template should carry: one above every other ReplicaSet's.

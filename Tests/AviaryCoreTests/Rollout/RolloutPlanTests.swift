@@ -151,3 +151,36 @@ import Testing
         #expect(simulator.status.currentStepIndex == 3)
     }
 }
+
+@Suite struct OperationTests {
+    @Test func manualPauseHoldsAndPromoteOnlyResumes() {
+        var simulator = RolloutSimulator.deployed(Fixtures.basicCanary(), readiness: .manual)
+        simulator.rollout = Fixtures.withImage(simulator.rollout, "web:2")
+        simulator.rollout = simulator.rollout.paused()
+        _ = simulator.step()
+        #expect(simulator.step() == [])
+        #expect(simulator.status.phase == .paused)
+        #expect(simulator.status.message == "manually paused")
+        simulator.rollout = simulator.rollout.promoted()
+        #expect(simulator.rollout.spec.paused == nil)
+        #expect(simulator.status.currentStepIndex == 0)
+        #expect(simulator.step() == [.scaleReplicaSet(podTemplateHash: Fixtures.hash(simulator.rollout), replicas: 1)])
+    }
+
+    @Test func lostReplicaSetIsMadeAgainWithoutLosingProgress() {
+        var simulator = RolloutSimulator.deployed(Fixtures.basicCanary())
+        simulator.rollout = Fixtures.withImage(simulator.rollout, "web:2")
+        simulator.settle()
+        #expect(simulator.status.currentStepIndex == 1)
+        let new = Fixtures.hash(simulator.rollout)
+        simulator.observed.replicaSets.removeAll { $0.podTemplateHash == new }
+        let actions = simulator.step()
+        #expect(actions.count == 1)
+        if case .createReplicaSet(let request)? = actions.first {
+            #expect(request.podTemplateHash == new)
+        } else {
+            Issue.record("expected the ReplicaSet to be created, got \(actions)")
+        }
+        #expect(simulator.status.currentStepIndex == 1)
+    }
+}
