@@ -35,6 +35,10 @@ extension RolloutView {
             return "The Rollout \"\(rollout.metadata.name ?? "")\" is invalid: spec.strategy: "
                 + "Invalid value: multiple strategies can not be listed"
         }
+        if spec.strategy.canary == nil && spec.strategy.blueGreen == nil {
+            return "The Rollout \"\(rollout.metadata.name ?? "")\" is invalid: spec.strategy: Required value: "
+                + "give strategy.canary or strategy.blueGreen"
+        }
         if spec.template == nil {
             return "The Rollout \"\(rollout.metadata.name ?? "")\" is invalid: spec.template: Required value: "
                 + "workloadRef is not supported yet, give spec.template"
@@ -75,7 +79,7 @@ extension CanaryView {
         background = canary.analysis.map { AnalysisView($0.analysis) }
         backgroundStartingStep = canary.analysis?.startingStep
         routing = canary.trafficRouting.map {
-            RoutingView(maxWeight: $0.maxTrafficWeightOrDefault, managedRoutes: $0.managedRouteNames)
+            RoutingView(maxWeight: $0.maxTrafficWeightOrDefault)
         }
         scaleDownDelaySeconds = canary.scaleDownDelaySecondsOrDefault
         abortScaleDownDelaySeconds = canary.abortScaleDownDelaySecondsOrDefault

@@ -49,7 +49,6 @@ struct CanaryView {
 
 struct RoutingView {
     var maxWeight: Int
-    var managedRoutes: [String]
 }
 
 enum StepView {
