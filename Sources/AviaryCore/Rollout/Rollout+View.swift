@@ -177,6 +177,9 @@ extension StatusView {
         previewSelector = status.blueGreen?.previewSelector
         canaryWeight = status.canary?.weights?.canary.weight
         stableWeight = status.canary?.weights?.stable.weight
+        rolloutStartedAt = status.duration?.rolloutStartedAt.flatMap(RFC3339.parse)
+        finishedAt = status.duration?.finishedAt.flatMap(RFC3339.parse)
+        completionStatus = status.duration?.completionStatus
     }
 
     /// Writes these fields into `status`, keeping the fields the reconciler does not own.
@@ -237,6 +240,11 @@ extension StatusView {
             blueGreen.prePromotionAnalysisRunStatus = runStatus(preRun)
             blueGreen.postPromotionAnalysisRunStatus = runStatus(postRun)
             status.blueGreen = blueGreen
+        }
+        if rolloutStartedAt != nil || finishedAt != nil || completionStatus != nil || status.duration != nil {
+            status.duration = RolloutDuration(
+                rolloutStartedAt: rolloutStartedAt.map(RFC3339.format), finishedAt: finishedAt.map(RFC3339.format),
+                completionStatus: completionStatus)
         }
         return status
     }

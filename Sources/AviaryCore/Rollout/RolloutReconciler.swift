@@ -110,6 +110,12 @@ struct ReconcileContext {
         status.currentPodHash = currentHash
         status.currentStepHash = view.stepsHash
         if status.stableRS == nil { status.stableRS = currentHash }
+        if templateChanged {
+            status.rolloutStartedAt = now
+            status.finishedAt = nil
+            status.completionStatus = nil
+            if isFullyPromoted && !isFirst { status.finish(.rolledBack, at: now) }
+        }
         if case .canary(let canary) = view.strategy, !canary.steps.isEmpty {
             if isFullyPromoted {
                 status.currentStepIndex = canary.steps.count
@@ -206,6 +212,7 @@ struct ReconcileContext {
     mutating func beginAbort(message: String) {
         status.abort = true
         if status.abortedAt == nil { status.abortedAt = now }
+        status.finish(.aborted, at: now)
         status.pauseConditions = []
         status.controllerPause = false
         if case .canary(let canary) = view.strategy, !canary.steps.isEmpty {
@@ -359,7 +366,8 @@ struct ReconcileContext {
     // MARK: Promotion
 
     /// The new ReplicaSet becomes stable: pauses and full-promotion requests are done with.
-    mutating func promoteStable(reason: String) {
+    mutating func promoteStable(reason: String, completion: CompletionStatus? = nil) {
+        status.finish(completion ?? (status.promoteFull ? .fastPromoted : .promoted), at: now)
         status.stableRS = currentHash
         status.pauseConditions = []
         status.controllerPause = false

@@ -150,6 +150,16 @@ struct StatusView: Equatable {
     var previewSelector: String?
     var canaryWeight: Int?
     var stableWeight: Int?
+    /// `status.duration`: when the current update started, when it ended and how.
+    var rolloutStartedAt: Date?
+    var finishedAt: Date?
+    var completionStatus: CompletionStatus?
+
+    /// Ends the current update's duration with `completion`.
+    mutating func finish(_ completion: CompletionStatus, at now: Date) {
+        finishedAt = now
+        completionStatus = completion
+    }
 
     func pauseCondition(_ reason: String) -> PauseCondition? {
         pauseConditions.first { $0.reason == reason }

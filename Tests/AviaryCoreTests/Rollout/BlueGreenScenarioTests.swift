@@ -129,5 +129,6 @@ import Testing
                 .setServiceSelector(service: "web-preview", podTemplateHash: v1),
             ])
         #expect(simulator.status.stableRS == v1)
+        #expect(simulator.status.duration?.completionStatus == .fastRolledBack)
     }
 }
