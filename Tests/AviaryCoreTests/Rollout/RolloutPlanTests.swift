@@ -184,3 +184,24 @@ import Testing
         #expect(simulator.status.currentStepIndex == 1)
     }
 }
+
+@Suite struct ExamplePlanTests {
+    /// Every Rollout in examples/ plans to a promotion.
+    @Test func examplesPlanToPromotion() throws {
+        let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../../examples"
+        ).standardizedFileURL
+        let files = try FileManager.default.contentsOfDirectory(atPath: examples.path).filter { $0.hasSuffix(".yaml") }
+        var planned = 0
+        for file in files.sorted() {
+            let text = try String(contentsOf: examples.appendingPathComponent(file), encoding: .utf8)
+            for case .rollout(let rollout) in ManifestDecoder().decode(text, file: file).resources {
+                let rows = RolloutPlan.make(for: rollout)
+                #expect(rows.last?.action == "promoted", "\(file)")
+                #expect(rows.last?.canaryReplicas == rollout.spec.replicasOrDefault, "\(file)")
+                planned += 1
+            }
+        }
+        #expect(planned > 0)
+    }
+}
