@@ -12,7 +12,8 @@ extension ReconcileContext {
         reconcileCanaryTraffic(canary)
     }
 
-    var stepIndex: Int { status.currentStepIndex ?? 0 }
+    /// The current step; a negative index in a hand-edited status counts as 0.
+    var stepIndex: Int { max(0, status.currentStepIndex ?? 0) }
 
     /// Whether scaling and stepping are held: `spec.paused`, or a pause for an inconclusive run.
     var isHalted: Bool { view.isPaused || status.pauseCondition("InconclusiveAnalysisRun") != nil }

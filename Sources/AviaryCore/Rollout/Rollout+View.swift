@@ -79,7 +79,7 @@ extension CanaryView {
         background = canary.analysis.map { AnalysisView($0.analysis) }
         backgroundStartingStep = canary.analysis?.startingStep
         routing = canary.trafficRouting.map {
-            RoutingView(maxWeight: $0.maxTrafficWeightOrDefault)
+            RoutingView(maxWeight: max(1, $0.maxTrafficWeightOrDefault))
         }
         scaleDownDelaySeconds = canary.scaleDownDelaySecondsOrDefault
         abortScaleDownDelaySeconds = canary.abortScaleDownDelaySecondsOrDefault

@@ -54,7 +54,8 @@ struct ReconcileContext {
     var requeueAfter: Duration? {
         if status.decisionFields != old.decisionFields { return .zero }
         guard let requeueAt else { return nil }
-        let seconds = max(0, requeueAt.timeIntervalSince(now))
+        // Clamped so that an absurd pause or deadline cannot overflow the conversion.
+        let seconds = min(max(0, requeueAt.timeIntervalSince(now)), 1e9)
         return .milliseconds(Int64((seconds * 1000).rounded(.up)))
     }
 

@@ -205,3 +205,23 @@ import Testing
         #expect(planned > 0)
     }
 }
+
+@Suite struct BadStatusTests {
+    /// A hand-edited status with nonsense in it is reconciled, not trusted into a crash.
+    @Test func nonsenseStatusIsSurvived() {
+        var rollout = Fixtures.routedCanary()
+        var status = RolloutStatus()
+        status.currentStepIndex = -3
+        status.currentPodHash = Fixtures.hash(rollout)
+        status.currentStepHash = PodTemplateHash.compute(rollout.spec.strategy.canary!.stepsOrEmpty)
+        status.stableRS = "gone"
+        status.abortedAt = "yesterday"
+        status.pauseConditions = [PauseCondition(reason: .canaryPauseStep, startTime: "not a time")]
+        status.conditions = [RolloutCondition(type: .progressing, status: .true, lastUpdateTime: "2026-99-99")]
+        rollout.status = status
+        var simulator = RolloutSimulator(rollout: rollout, now: Fixtures.start)
+        let results = simulator.settle()
+        #expect(!results.isEmpty)
+        #expect(simulator.status.currentPodHash == Fixtures.hash(rollout))
+    }
+}
