@@ -13,6 +13,8 @@ extension RolloutView {
         template = spec.template ?? PodTemplateSpec(spec: PodSpec(containers: []))
         templateHash = PodTemplateHash.compute(template)
         revisionHistoryLimit = spec.revisionHistoryLimitOrDefault
+        successfulRunHistoryLimit = spec.analysis?.successfulRunHistoryLimitOrDefault ?? 5
+        unsuccessfulRunHistoryLimit = spec.analysis?.unsuccessfulRunHistoryLimitOrDefault ?? 5
         isPaused = spec.isPaused
         progressDeadlineSeconds = spec.progressDeadlineSecondsOrDefault
         progressDeadlineAbort = spec.progressDeadlineAbortOrDefault

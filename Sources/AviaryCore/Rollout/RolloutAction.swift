@@ -33,6 +33,8 @@ public enum RolloutAction: Sendable, Equatable {
     case createAnalysisRun(AnalysisRunRequest)
     /// Set `spec.terminate` on the named AnalysisRun.
     case terminateAnalysisRun(name: String)
+    /// Delete the named, finished AnalysisRun (beyond `spec.analysis` history limits).
+    case deleteAnalysisRun(name: String)
     /// Record an event on the rollout.
     case recordEvent(RolloutEvent)
 }

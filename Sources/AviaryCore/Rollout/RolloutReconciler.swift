@@ -90,6 +90,7 @@ struct ReconcileContext {
             case .blueGreen(let blueGreen): reconcileBlueGreen(blueGreen)
             }
             cleanUpHistory()
+            cleanUpAnalysisRuns()
         }
         finishStatus(invalidSpec: nil)
     }
@@ -361,6 +362,28 @@ struct ReconcileContext {
         guard excess > 0 else { return }
         for replicaSet in candidates.prefix(excess) {
             actions.append(.deleteReplicaSet(podTemplateHash: replicaSet.podTemplateHash))
+        }
+    }
+
+    /// `spec.analysis.successfulRunHistoryLimit` / `unsuccessfulRunHistoryLimit`: finished runs
+    /// the status no longer points at are deleted beyond the limits, oldest first.
+    mutating func cleanUpAnalysisRuns() {
+        let current = Set(
+            [status.stepRun, status.backgroundRun, status.preRun, status.postRun].compactMap { $0?.name })
+        let finished = observed.analysisRuns.enumerated().filter { _, run in
+            run.phase.isCompleted && !current.contains(run.name)
+        }.sorted { first, second in
+            switch (first.element.createdAt, second.element.createdAt) {
+            case (let a?, let b?) where a != b: return a < b
+            default: return first.offset < second.offset
+            }
+        }.map(\.element)
+        let successful = finished.filter { $0.phase == .successful }
+        let unsuccessful = finished.filter { $0.phase != .successful }
+        for run in successful.dropLast(view.successfulRunHistoryLimit)
+            + unsuccessful.dropLast(view.unsuccessfulRunHistoryLimit)
+        {
+            actions.append(.deleteAnalysisRun(name: run.name))
         }
     }
 

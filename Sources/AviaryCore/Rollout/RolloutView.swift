@@ -10,6 +10,8 @@ struct RolloutView {
     var template: PodTemplateSpec
     var templateHash: String
     var revisionHistoryLimit: Int
+    var successfulRunHistoryLimit: Int
+    var unsuccessfulRunHistoryLimit: Int
     var isPaused: Bool
     var progressDeadlineSeconds: Int
     var progressDeadlineAbort: Bool

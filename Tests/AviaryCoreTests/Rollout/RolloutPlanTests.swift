@@ -225,3 +225,24 @@ import Testing
         #expect(simulator.status.currentPodHash == Fixtures.hash(rollout))
     }
 }
+
+@Suite struct AnalysisHistoryTests {
+    @Test func finishedRunsBeyondTheLimitsAreDeleted() {
+        var rollout = Fixtures.basicCanary()
+        rollout.spec.analysis = AnalysisRunStrategy(successfulRunHistoryLimit: 1, unsuccessfulRunHistoryLimit: 1)
+        let old = (0..<3).map {
+            ObservedAnalysisRun(
+                name: "web-old-\($0)", kind: .step, phase: .successful,
+                createdAt: Fixtures.start.addingTimeInterval(Double($0)))
+        }
+        let failed = (0..<2).map {
+            ObservedAnalysisRun(
+                name: "web-failed-\($0)", kind: .step, phase: .failed,
+                createdAt: Fixtures.start.addingTimeInterval(Double($0)))
+        }
+        var simulator = RolloutSimulator(
+            rollout: rollout, observed: ObservedState(analysisRuns: old + failed), now: Fixtures.start)
+        simulator.settle()
+        #expect(simulator.observed.analysisRuns.map(\.name) == ["web-old-2", "web-failed-1"])
+    }
+}
