@@ -246,7 +246,7 @@ extension ReconcileContext {
     // MARK: Services, weights, routes
 
     mutating func reconcileCanaryServices(_ canary: CanaryView) {
-        point(canary.stableService, at: stableRS.map { _ in status.stableRS } ?? nil)
+        point(canary.stableService, at: stableRS?.podTemplateHash)
         let canaryTarget = status.abort ? status.stableRS : currentHash
         let target = observed.replicaSet(hash: canaryTarget)
         if let target, target.availableReplicas > 0 || observed.serviceSelectors[canary.canaryService ?? ""] == nil {
