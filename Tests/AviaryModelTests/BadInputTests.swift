@@ -203,6 +203,13 @@ import Testing
         #expect(throws: ArgoDurationError.self) { try ArgoDuration(text) }
     }
 
+    @Test func templatedDurationSaysItIsNotSupported() {
+        #expect(
+            ArgoDurationError(text: "{{args.interval}}").description
+                == "invalid duration \"{{args.interval}}\": Aviary does not template durations; write it out, e.g. 30s, 5m, 1h30m"
+        )
+    }
+
     @Test(arguments: [
         (IntOrString.string("25%"), 10, true, 3), (.string("25%"), 10, false, 2), (.int(1), 10, true, 1),
         (.string("41%"), 10, true, 5), (.string("100%"), 7, false, 7), (.string("0%"), 7, true, 0),

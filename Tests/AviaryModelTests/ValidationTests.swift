@@ -338,6 +338,112 @@ enum Manifests {
                       spec: {containers: [{name: a, image: sample-app:v1}]}
                 """,
             path: "spec.templates[0].selector", message: "does not match the template's labels"),
+        Case(
+            name: "web provider with an unknown method",
+            manifest: Manifests.template(metric: "provider:\n  web: {url: \"http://127.0.0.1:1/\", method: DELETE}"),
+            path: "spec.metrics[0].provider.web.method", message: "must be GET, POST or PUT, got \"DELETE\""),
+        Case(
+            name: "web body with GET",
+            manifest: Manifests.template(metric: "provider:\n  web: {url: \"http://127.0.0.1:1/\", body: x}"),
+            path: "spec.metrics[0].provider.web.method", message: "must be POST or PUT when a body is given"),
+        Case(
+            name: "job that restarts always",
+            manifest: Manifests.template(
+                metric: """
+                    provider:
+                      job:
+                        spec:
+                          template:
+                            spec:
+                              restartPolicy: Always
+                              containers: [{name: j, image: j:v1, command: ["true"]}]
+                    """),
+            path: "spec.metrics[0].provider.job.spec.template.spec.restartPolicy",
+            message: "must be Never or OnFailure for a job, got Always"),
+        Case(
+            name: "measurementRetention limit of 0",
+            manifest: Manifests.template(
+                metric: Manifests.prometheus, extraSpec: "measurementRetention: [{metricName: rate, limit: 0}]"),
+            path: "spec.measurementRetention[0].limit", message: "must be 1 or more, got 0"),
+        Case(
+            name: "analysis run argument without a value",
+            manifest: """
+                apiVersion: argoproj.io/v1alpha1
+                kind: AnalysisRun
+                metadata: {name: run}
+                spec:
+                  args: [{name: service-name}]
+                  metrics: [{name: m, provider: {prometheus: {address: "http://127.0.0.1:9090", query: up}}}]
+                """,
+            path: "spec.args[0]", message: "must set value or valueFrom"),
+        Case(
+            name: "experiment step with an unknown specRef",
+            manifest: Manifests.basicCanary(steps: "- experiment: {templates: [{name: a, specRef: preview}]}"),
+            path: "spec.strategy.canary.steps[0].experiment.templates[0].specRef",
+            message: "must be stable or canary, got \"preview\""),
+        Case(
+            name: "replicaProgressThreshold of an unknown type",
+            manifest: Manifests.rollout(strategy: "canary: {replicaProgressThreshold: {type: Ratio, value: 1}}"),
+            path: "spec.strategy.canary.replicaProgressThreshold.type", message: "must be Percent or Pods"),
+        Case(
+            name: "dynamicStableScale without traffic routing",
+            manifest: Manifests.rollout(strategy: "canary: {dynamicStableScale: true}"),
+            path: "spec.strategy.canary.dynamicStableScale", message: "can only be used with trafficRouting"),
+        Case(
+            name: "podTemplateHashValue that is neither Stable nor Latest",
+            manifest: Manifests.basicCanary(
+                steps:
+                    "- analysis: {templates: [{templateName: t}], args: [{name: h, valueFrom: {podTemplateHashValue: Canary}}]}"
+            ),
+            path: "spec.strategy.canary.steps[0].analysis.args[0].valueFrom.podTemplateHashValue",
+            message: "must be Stable or Latest, got \"Canary\""),
+        Case(
+            name: "duplicate container names",
+            manifest: Manifests.basicCanary(steps: "- setWeight: 10").replacingOccurrences(
+                of: "containers:\n", with: "containers:\n      - {name: demo, image: other:v1}\n"),
+            path: "spec.template.spec.containers[1].name", message: "duplicate container name \"demo\""),
+        Case(
+            name: "service port out of range",
+            manifest: "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 70000}]}",
+            path: "spec.ports[0].port", message: "must be between 1 and 65535, got 70000"),
+        Case(
+            name: "service name with capitals",
+            manifest: "apiVersion: v1\nkind: Service\nmetadata: {name: Web}\nspec: {ports: [{port: 80}]}",
+            path: "metadata.name", message: "\"Web\" is not a valid Service name"),
+        Case(
+            name: "invalid namespace",
+            manifest:
+                "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: My_NS}\nspec: {ports: [{port: 80}]}",
+            path: "metadata.namespace", message: "\"My_NS\" is not a valid namespace"),
+        Case(
+            name: "two unnamed service ports",
+            manifest: "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}, {port: 81}]}",
+            path: "spec.ports[0].name", message: "required when a Service has more than one port"),
+        Case(
+            name: "blue-green without activeService",
+            manifest: Manifests.rollout(strategy: "blueGreen: {previewService: p}"),
+            path: "spec.strategy.blueGreen.activeService", message: "required; name the Service that receives"),
+        Case(
+            name: "mirror route percentage above 100",
+            manifest: Manifests.routedCanary(
+                steps: "- setMirrorRoute: {name: mirror, percentage: 120, match: [{method: {exact: GET}}]}"),
+            path: "spec.strategy.canary.steps[0].setMirrorRoute.percentage",
+            message: "must be between 0 and 100, got 120"),
+        Case(
+            name: "mirror match with no condition",
+            manifest: Manifests.routedCanary(steps: "- setMirrorRoute: {name: mirror, match: [{}]}"),
+            path: "spec.strategy.canary.steps[0].setMirrorRoute.match[0]",
+            message: "must set at least one of method, path and headers"),
+        Case(
+            name: "smi without rootService",
+            manifest: Manifests.rollout(
+                strategy: "canary: {canaryService: c, stableService: s, trafficRouting: {smi: {}}}"),
+            path: "spec.strategy.canary.trafficRouting.smi.rootService", message: "required"),
+        Case(
+            name: "traffic routing without a router",
+            manifest: Manifests.rollout(
+                strategy: "canary: {canaryService: c, stableService: s, trafficRouting: {maxTrafficWeight: 100}}"),
+            path: "spec.strategy.canary.trafficRouting", message: "must configure a traffic router"),
     ]
 
     @Test(arguments: cases)

@@ -3,5 +3,5 @@
 # Usage: bench/reconcile/run.sh [COUNT]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-swift build -c release --product aviary-bench-reconcile >/dev/null
+swift build -c release --product aviary-bench-reconcile >/dev/null 2>&1 || swift build -c release --product aviary-bench-reconcile
 .build/release/aviary-bench-reconcile "$@"

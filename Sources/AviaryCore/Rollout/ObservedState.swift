@@ -101,12 +101,17 @@ public struct ObservedAnalysisRun: Sendable, Equatable {
     public var phase: AnalysisPhase
     /// Its status message, e.g. `Metric "x" assessed Failed due to failed (1) > failureLimit (0)`.
     public var message: String?
+    /// When it was created; history clean-up keeps the newest (without times: the list order).
+    public var createdAt: Date?
 
     /// Makes an observed AnalysisRun.
-    public init(name: String, kind: AnalysisRunKind, phase: AnalysisPhase, message: String? = nil) {
+    public init(
+        name: String, kind: AnalysisRunKind, phase: AnalysisPhase, message: String? = nil, createdAt: Date? = nil
+    ) {
         self.name = name
         self.kind = kind
         self.phase = phase
         self.message = message
+        self.createdAt = createdAt
     }
 }

@@ -21,7 +21,7 @@ extension ReconcileContext {
             clearDeadline(newRS)
             cutOver(blueGreen)
             terminateRuns(except: [])
-            promoteStable(reason: "fast rollback to a scaled-up ReplicaSet")
+            promoteStable(reason: "fast rollback to a scaled-up ReplicaSet", completion: .fastRolledBack)
             return
         }
 

@@ -12,7 +12,8 @@ extension ReconcileContext {
         reconcileCanaryTraffic(canary)
     }
 
-    var stepIndex: Int { status.currentStepIndex ?? 0 }
+    /// The current step; a negative index in a hand-edited status counts as 0.
+    var stepIndex: Int { max(0, status.currentStepIndex ?? 0) }
 
     /// Whether scaling and stepping are held: `spec.paused`, or a pause for an inconclusive run.
     var isHalted: Bool { view.isPaused || status.pauseCondition("InconclusiveAnalysisRun") != nil }
@@ -245,7 +246,7 @@ extension ReconcileContext {
     // MARK: Services, weights, routes
 
     mutating func reconcileCanaryServices(_ canary: CanaryView) {
-        point(canary.stableService, at: stableRS.map { _ in status.stableRS } ?? nil)
+        point(canary.stableService, at: stableRS?.podTemplateHash)
         let canaryTarget = status.abort ? status.stableRS : currentHash
         let target = observed.replicaSet(hash: canaryTarget)
         if let target, target.availableReplicas > 0 || observed.serviceSelectors[canary.canaryService ?? ""] == nil {

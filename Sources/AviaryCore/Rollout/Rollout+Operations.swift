@@ -71,6 +71,8 @@ extension Rollout {
         var status = rollout.status ?? RolloutStatus()
         status.abort = nil
         status.abortedAt = nil
+        status.duration?.finishedAt = nil
+        status.duration?.completionStatus = nil
         status.pauseConditions = nil
         status.controllerPause = nil
         if !(spec.strategy.canary?.stepsOrEmpty.isEmpty ?? true) { status.currentStepIndex = 0 }

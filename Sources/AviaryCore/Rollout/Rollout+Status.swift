@@ -160,9 +160,6 @@ extension ReconcileContext {
             if status.stableRS != currentHash {
                 return ("Progressing", "waiting for post-promotion verification to complete")
             }
-            if status.replicas > status.updatedReplicas {
-                return ("Progressing", "old replicas are pending termination")
-            }
         case .canary(let canary):
             if canary.routing == nil && status.replicas > status.updatedReplicas {
                 return ("Progressing", "old replicas are pending termination")

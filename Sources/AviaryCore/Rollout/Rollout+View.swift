@@ -13,6 +13,8 @@ extension RolloutView {
         template = spec.template ?? PodTemplateSpec(spec: PodSpec(containers: []))
         templateHash = PodTemplateHash.compute(template)
         revisionHistoryLimit = spec.revisionHistoryLimitOrDefault
+        successfulRunHistoryLimit = spec.analysis?.successfulRunHistoryLimitOrDefault ?? 5
+        unsuccessfulRunHistoryLimit = spec.analysis?.unsuccessfulRunHistoryLimitOrDefault ?? 5
         isPaused = spec.isPaused
         progressDeadlineSeconds = spec.progressDeadlineSecondsOrDefault
         progressDeadlineAbort = spec.progressDeadlineAbortOrDefault
@@ -34,6 +36,10 @@ extension RolloutView {
         if spec.strategy.canary != nil && spec.strategy.blueGreen != nil {
             return "The Rollout \"\(rollout.metadata.name ?? "")\" is invalid: spec.strategy: "
                 + "Invalid value: multiple strategies can not be listed"
+        }
+        if spec.strategy.canary == nil && spec.strategy.blueGreen == nil {
+            return "The Rollout \"\(rollout.metadata.name ?? "")\" is invalid: spec.strategy: Required value: "
+                + "give strategy.canary or strategy.blueGreen"
         }
         if spec.template == nil {
             return "The Rollout \"\(rollout.metadata.name ?? "")\" is invalid: spec.template: Required value: "
@@ -75,7 +81,7 @@ extension CanaryView {
         background = canary.analysis.map { AnalysisView($0.analysis) }
         backgroundStartingStep = canary.analysis?.startingStep
         routing = canary.trafficRouting.map {
-            RoutingView(maxWeight: $0.maxTrafficWeightOrDefault, managedRoutes: $0.managedRouteNames)
+            RoutingView(maxWeight: max(1, $0.maxTrafficWeightOrDefault))
         }
         scaleDownDelaySeconds = canary.scaleDownDelaySecondsOrDefault
         abortScaleDownDelaySeconds = canary.abortScaleDownDelaySecondsOrDefault
@@ -173,6 +179,9 @@ extension StatusView {
         previewSelector = status.blueGreen?.previewSelector
         canaryWeight = status.canary?.weights?.canary.weight
         stableWeight = status.canary?.weights?.stable.weight
+        rolloutStartedAt = status.duration?.rolloutStartedAt.flatMap(RFC3339.parse)
+        finishedAt = status.duration?.finishedAt.flatMap(RFC3339.parse)
+        completionStatus = status.duration?.completionStatus
     }
 
     /// Writes these fields into `status`, keeping the fields the reconciler does not own.
@@ -233,6 +242,11 @@ extension StatusView {
             blueGreen.prePromotionAnalysisRunStatus = runStatus(preRun)
             blueGreen.postPromotionAnalysisRunStatus = runStatus(postRun)
             status.blueGreen = blueGreen
+        }
+        if rolloutStartedAt != nil || finishedAt != nil || completionStatus != nil || status.duration != nil {
+            status.duration = RolloutDuration(
+                rolloutStartedAt: rolloutStartedAt.map(RFC3339.format), finishedAt: finishedAt.map(RFC3339.format),
+                completionStatus: completionStatus)
         }
         return status
     }

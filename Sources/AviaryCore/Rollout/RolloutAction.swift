@@ -33,6 +33,8 @@ public enum RolloutAction: Sendable, Equatable {
     case createAnalysisRun(AnalysisRunRequest)
     /// Set `spec.terminate` on the named AnalysisRun.
     case terminateAnalysisRun(name: String)
+    /// Delete the named, finished AnalysisRun (beyond `spec.analysis` history limits).
+    case deleteAnalysisRun(name: String)
     /// Record an event on the rollout.
     case recordEvent(RolloutEvent)
 }
@@ -50,6 +52,15 @@ public struct ReplicaSetRequest: Sendable, Equatable {
     public var template: PodTemplateSpec
     /// The initial `spec.replicas`.
     public var replicas: Int
+
+    /// Makes a request; see the properties.
+    public init(name: String, podTemplateHash: String, revision: Int, template: PodTemplateSpec, replicas: Int) {
+        self.name = name
+        self.podTemplateHash = podTemplateHash
+        self.revision = revision
+        self.template = template
+        self.replicas = replicas
+    }
 }
 
 /// An AnalysisRun to start.
@@ -69,6 +80,20 @@ public struct AnalysisRunRequest: Sendable, Equatable {
     public var dryRun: [DryRun]?
     /// Measurement history limits (`measurementRetention`).
     public var measurementRetention: [MeasurementRetention]?
+
+    /// Makes a request; see the properties.
+    public init(
+        name: String, kind: AnalysisRunKind, templates: [RolloutAnalysisTemplate], args: [AnalysisRunArgument],
+        labels: [String: String], dryRun: [DryRun]? = nil, measurementRetention: [MeasurementRetention]? = nil
+    ) {
+        self.name = name
+        self.kind = kind
+        self.templates = templates
+        self.args = args
+        self.labels = labels
+        self.dryRun = dryRun
+        self.measurementRetention = measurementRetention
+    }
 }
 
 /// An event recorded on the rollout, as `kubectl describe` would show it.
@@ -105,4 +130,11 @@ public struct ReconcileResult: Sendable, Equatable {
     /// When to reconcile again without an outside change (a timed pause, a deadline); `nil` for
     /// "only when something changes"; `0` for "at once" (the status moved on).
     public var requeueAfter: Duration?
+
+    /// Makes a result; see the properties.
+    public init(actions: [RolloutAction], status: RolloutStatus, requeueAfter: Duration?) {
+        self.actions = actions
+        self.status = status
+        self.requeueAfter = requeueAfter
+    }
 }

@@ -54,7 +54,8 @@ struct ReconcileContext {
     var requeueAfter: Duration? {
         if status.decisionFields != old.decisionFields { return .zero }
         guard let requeueAt else { return nil }
-        let seconds = max(0, requeueAt.timeIntervalSince(now))
+        // Clamped so that an absurd pause or deadline cannot overflow the conversion.
+        let seconds = min(max(0, requeueAt.timeIntervalSince(now)), 1e9)
         return .milliseconds(Int64((seconds * 1000).rounded(.up)))
     }
 
@@ -77,6 +78,9 @@ struct ReconcileContext {
         }
         if status.currentPodHash != currentHash || status.currentStepHash != view.stepsHash {
             resetForNewTemplate()
+        } else if newRS == nil {
+            // The ReplicaSet went away (deleted by hand, or state lost): make it again, keep progress.
+            createNewReplicaSet()
         } else {
             syncRevision()
             reconcileRestart()
@@ -86,6 +90,7 @@ struct ReconcileContext {
             case .blueGreen(let blueGreen): reconcileBlueGreen(blueGreen)
             }
             cleanUpHistory()
+            cleanUpAnalysisRuns()
         }
         finishStatus(invalidSpec: nil)
     }
@@ -107,6 +112,12 @@ struct ReconcileContext {
         status.currentPodHash = currentHash
         status.currentStepHash = view.stepsHash
         if status.stableRS == nil { status.stableRS = currentHash }
+        if templateChanged {
+            status.rolloutStartedAt = now
+            status.finishedAt = nil
+            status.completionStatus = nil
+            if isFullyPromoted && !isFirst { status.finish(.rolledBack, at: now) }
+        }
         if case .canary(let canary) = view.strategy, !canary.steps.isEmpty {
             if isFullyPromoted {
                 status.currentStepIndex = canary.steps.count
@@ -126,13 +137,7 @@ struct ReconcileContext {
         if newRS != nil {
             syncRevision()
         } else {
-            let name = "\(view.name)-\(currentHash)"
-            actions.append(
-                .createReplicaSet(
-                    ReplicaSetRequest(
-                        name: name, podTemplateHash: currentHash, revision: revision,
-                        template: view.template, replicas: 0)))
-            event("NewReplicaSetCreated", "Created ReplicaSet \(name) (revision \(revision))")
+            createNewReplicaSet()
         }
         if templateChanged && !isFirst {
             event("RolloutUpdated", "Rollout updated to revision \(revision)")
@@ -142,6 +147,18 @@ struct ReconcileContext {
             message: newRS == nil
                 ? "Created new replica set \"\(view.name)-\(currentHash)\""
                 : "ReplicaSet \"\(view.name)-\(currentHash)\" is progressing.")
+    }
+
+    /// Creates the current template's ReplicaSet with no pods; the strategy scales it.
+    mutating func createNewReplicaSet() {
+        let revision = nextRevision
+        let name = "\(view.name)-\(currentHash)"
+        actions.append(
+            .createReplicaSet(
+                ReplicaSetRequest(
+                    name: name, podTemplateHash: currentHash, revision: revision, template: view.template, replicas: 0))
+        )
+        event("NewReplicaSetCreated", "Created ReplicaSet \(name) (revision \(revision))")
     }
 
     /// The revision the current template should carry: one above every other ReplicaSet's.
@@ -197,6 +214,7 @@ struct ReconcileContext {
     mutating func beginAbort(message: String) {
         status.abort = true
         if status.abortedAt == nil { status.abortedAt = now }
+        status.finish(.aborted, at: now)
         status.pauseConditions = []
         status.controllerPause = false
         if case .canary(let canary) = view.strategy, !canary.steps.isEmpty {
@@ -347,10 +365,33 @@ struct ReconcileContext {
         }
     }
 
+    /// `spec.analysis.successfulRunHistoryLimit` / `unsuccessfulRunHistoryLimit`: finished runs
+    /// the status no longer points at are deleted beyond the limits, oldest first.
+    mutating func cleanUpAnalysisRuns() {
+        let current = Set(
+            [status.stepRun, status.backgroundRun, status.preRun, status.postRun].compactMap { $0?.name })
+        let finished = observed.analysisRuns.enumerated().filter { _, run in
+            run.phase.isCompleted && !current.contains(run.name)
+        }.sorted { first, second in
+            switch (first.element.createdAt, second.element.createdAt) {
+            case (let a?, let b?) where a != b: return a < b
+            default: return first.offset < second.offset
+            }
+        }.map(\.element)
+        let successful = finished.filter { $0.phase == .successful }
+        let unsuccessful = finished.filter { $0.phase != .successful }
+        for run in successful.dropLast(view.successfulRunHistoryLimit)
+            + unsuccessful.dropLast(view.unsuccessfulRunHistoryLimit)
+        {
+            actions.append(.deleteAnalysisRun(name: run.name))
+        }
+    }
+
     // MARK: Promotion
 
     /// The new ReplicaSet becomes stable: pauses and full-promotion requests are done with.
-    mutating func promoteStable(reason: String) {
+    mutating func promoteStable(reason: String, completion: CompletionStatus? = nil) {
+        status.finish(completion ?? (status.promoteFull ? .fastPromoted : .promoted), at: now)
         status.stableRS = currentHash
         status.pauseConditions = []
         status.controllerPause = false

@@ -102,10 +102,12 @@ public struct RolloutSimulator: Sendable {
             case .createAnalysisRun(let request):
                 guard observed.analysisRun(named: request.name) == nil else { continue }
                 observed.analysisRuns.append(
-                    ObservedAnalysisRun(name: request.name, kind: request.kind, phase: newRunPhase))
+                    ObservedAnalysisRun(name: request.name, kind: request.kind, phase: newRunPhase, createdAt: now))
             case .terminateAnalysisRun(let name):
                 // A run terminated before it finished counts as Successful, as in Argo.
                 setRunPhase(name, .successful, onlyIfRunning: true)
+            case .deleteAnalysisRun(let name):
+                observed.analysisRuns.removeAll { $0.name == name }
             case .recordEvent:
                 break
             }

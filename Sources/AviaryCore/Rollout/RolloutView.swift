@@ -10,6 +10,8 @@ struct RolloutView {
     var template: PodTemplateSpec
     var templateHash: String
     var revisionHistoryLimit: Int
+    var successfulRunHistoryLimit: Int
+    var unsuccessfulRunHistoryLimit: Int
     var isPaused: Bool
     var progressDeadlineSeconds: Int
     var progressDeadlineAbort: Bool
@@ -49,7 +51,6 @@ struct CanaryView {
 
 struct RoutingView {
     var maxWeight: Int
-    var managedRoutes: [String]
 }
 
 enum StepView {
@@ -151,6 +152,16 @@ struct StatusView: Equatable {
     var previewSelector: String?
     var canaryWeight: Int?
     var stableWeight: Int?
+    /// `status.duration`: when the current update started, when it ended and how.
+    var rolloutStartedAt: Date?
+    var finishedAt: Date?
+    var completionStatus: CompletionStatus?
+
+    /// Ends the current update's duration with `completion`.
+    mutating func finish(_ completion: CompletionStatus, at now: Date) {
+        finishedAt = now
+        completionStatus = completion
+    }
 
     func pauseCondition(_ reason: String) -> PauseCondition? {
         pauseConditions.first { $0.reason == reason }

@@ -129,5 +129,31 @@ import Testing
                 .setServiceSelector(service: "web-preview", podTemplateHash: v1),
             ])
         #expect(simulator.status.stableRS == v1)
+        #expect(simulator.status.duration?.completionStatus == .fastRolledBack)
+    }
+
+    @Test func autoPromotionSecondsResumesByItself() {
+        var rollout = Fixtures.blueGreen(autoPromotion: true)
+        rollout.spec.strategy.blueGreen?.autoPromotionSeconds = 120
+        rollout.spec.strategy.blueGreen?.prePromotionAnalysis = nil
+        rollout.spec.strategy.blueGreen?.postPromotionAnalysis = nil
+        var simulator = RolloutSimulator.deployed(rollout)
+        simulator.rollout = Fixtures.withImage(simulator.rollout, "web:2")
+        simulator.settle()
+        #expect(simulator.status.message == "BlueGreenPause")
+        #expect(simulator.reconcile().requeueAfter == .seconds(120))
+        simulator.advance(seconds: 119)
+        #expect(simulator.step() == [])
+        simulator.advance(seconds: 1)
+        let resume = simulator.reconcile()
+        #expect(
+            RolloutSimulator.events(resume.actions) == ["RolloutResumed: Rollout is resumed after autoPromotionSeconds"]
+        )
+        #expect(simulator.step() == [.scaleReplicaSet(podTemplateHash: v2, replicas: 3)])
+        #expect(
+            simulator.step() == [
+                .setServiceSelector(service: "web-active", podTemplateHash: v2)
+            ])
+        #expect(simulator.status.stableRS == v2)
     }
 }

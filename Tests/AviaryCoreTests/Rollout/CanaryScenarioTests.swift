@@ -122,6 +122,8 @@ import Testing
         #expect(simulator.status.phase == .healthy)
         #expect(simulator.status.canary?.weights?.canary.weight == 0)
         #expect(simulator.status.conditions?.first { $0.type == .completed }?.status == .true)
+        #expect(simulator.status.duration?.completionStatus == .promoted)
+        #expect(simulator.status.duration?.rolloutStartedAt == "2026-08-17T10:00:00Z")
     }
 
     @Test func failedStepAnalysisAborts() {
@@ -141,6 +143,7 @@ import Testing
                 "RolloutAborted: Rollout aborted update to revision 2: Metric \"success-rate\" assessed Failed due to failed (1) > failureLimit (0)"
             ))
         #expect(simulator.status.abort == true)
+        #expect(simulator.status.duration?.completionStatus == .aborted)
         #expect(simulator.status.currentStepIndex == 0)
         #expect(simulator.status.phase == .degraded)
         #expect(
@@ -225,6 +228,7 @@ import Testing
             RolloutSimulator.events(promotion.actions).first
                 == "RolloutCompleted: Rollout completed update to revision 2 (\(v2)): Full promotion requested")
         #expect(simulator.status.promoteFull == nil)
+        #expect(simulator.status.duration?.completionStatus == .fastPromoted)
         #expect(simulator.status.currentStepIndex == 6)
     }
 
@@ -237,6 +241,7 @@ import Testing
                 .terminateAnalysisRun(name: "web-\(v2)-2-2"), .setRevision(podTemplateHash: v1, revision: 3),
             ])
         #expect(RolloutSimulator.events(undo.actions).first == "SkipSteps: Rollback to stable ReplicaSets")
+        #expect(simulator.status.duration?.completionStatus == .rolledBack)
         #expect(simulator.status.currentStepIndex == 6)
         // Traffic goes back to stable at once; the web:2 pods drain for scaleDownDelaySeconds.
         #expect(
