@@ -85,7 +85,8 @@ func readBody(_ request: Request, limit: Int) async throws(APIError) -> Data {
 /// - `GET /api/v1/{kind}`, `GET|DELETE /api/v1/{kind}/{name}` (`?namespace=`, default `default`)
 /// - `POST /api/v1/rollouts/{name}/{operation}`: promote (`?full=true`), abort, retry, pause,
 ///   resume, restart, undo (`?toRevision=N`), image (`{"container": C, "image": I}`)
-/// - `GET /api/v1/pods`, `GET /api/v1/pods/{name}/logs`
+/// - `GET /api/v1/rollouts/{name}/events`
+/// - `GET /api/v1/pods` (`?rollout=`), `GET /api/v1/pods/{name}/logs`
 func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     if let token { router.add(middleware: BearerTokenMiddleware(token: token)) }
@@ -169,6 +170,25 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
             let name = context.parameters.get("name") ?? ""
             try routes.resources.delete(kind: kind, namespace: namespace, name: name)
             return jsonResponse(.ok, ["deleted": name])
+        } catch {
+            return errorResponse(error)
+        }
+    }
+    router.get("/api/v1/rollouts/{name}/events") { request, context in
+        let namespace = request.uri.queryParameters.get("namespace") ?? "default"
+        let key = ResourceKey(kind: "Rollout", namespace: namespace, name: context.parameters.get("name") ?? "")
+        do {
+            guard try routes.store.resource(key) != nil else {
+                throw APIError(status: 404, message: "rollout \"\(key.name)\" not found in namespace \"\(namespace)\"")
+            }
+            let events = try routes.store.events(for: key)
+            return jsonResponse(
+                .ok,
+                [
+                    "events": events.map {
+                        ["type": $0.type, "reason": $0.reason, "message": $0.message, "time": $0.time]
+                    }
+                ])
         } catch {
             return errorResponse(error)
         }

@@ -1,0 +1,252 @@
+import Foundation
+import NIOHTTP1
+import Testing
+
+@testable import AviaryLocal
+
+/// The manifests of a canary of the sample app with three Services on free loopback ports.
+struct CanaryManifests {
+    let rootPort = PortAllocator.freePort() ?? 0
+    let canaryPort = PortAllocator.freePort() ?? 0
+    let stablePort = PortAllocator.freePort() ?? 0
+    var trafficRouting = true
+    var command: [String] = [builtProductsDirectory() + "/aviary-sample-app"]
+    var progressDeadlineSeconds: Int?
+
+    var yaml: String {
+        let commandList = command.map { "\"\($0)\"" }.joined(separator: ", ")
+        let routing =
+            trafficRouting
+            ? """
+                  canaryService: web-canary
+                  stableService: web-stable
+                  scaleDownDelaySeconds: 1
+                  trafficRouting:
+                    smi:
+                      rootService: web
+            """ : ""
+        let deadline =
+            progressDeadlineSeconds.map { "  progressDeadlineSeconds: \($0)\n  progressDeadlineAbort: true\n" } ?? ""
+        return """
+            apiVersion: argoproj.io/v1alpha1
+            kind: Rollout
+            metadata:
+              name: web
+            spec:
+              replicas: 4
+            \(deadline)  selector:
+                matchLabels:
+                  app: web
+              template:
+                metadata:
+                  labels:
+                    app: web
+                spec:
+                  containers:
+                    - name: app
+                      image: aviary-sample-app:blue
+                      command: [\(commandList)]
+                      ports:
+                        - name: http
+                          containerPort: 8080
+                      readinessProbe:
+                        httpGet:
+                          path: /healthz
+                          port: http
+                        periodSeconds: 1
+              strategy:
+                canary:
+            \(routing)
+                  canaryMetadata:
+                    labels:
+                      role: canary
+                  stableMetadata:
+                    labels:
+                      role: stable
+                  steps:
+                    - setWeight: 25
+                    - pause: {}
+            ---
+            \(service("web", rootPort))
+            ---
+            \(service("web-canary", canaryPort))
+            ---
+            \(service("web-stable", stablePort))
+            """
+    }
+
+    func service(_ name: String, _ port: Int) -> String {
+        """
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: \(name)
+        spec:
+          selector:
+            app: web
+          ports:
+            - port: \(port)
+              targetPort: http
+        """
+    }
+}
+
+extension Daemon {
+    /// The rollout `web` as the API returns it.
+    func rollout() async -> [String: Any] {
+        (await call(.GET, "/api/v1/rollouts/web"))?.json ?? [:]
+    }
+
+    func status() async -> [String: Any] {
+        await rollout()["status"] as? [String: Any] ?? [:]
+    }
+
+    /// The daemon's pods: name, image, ready, pid, restarts.
+    func pods() async -> [[String: Any]] {
+        (await call(.GET, "/api/v1/pods"))?.json["pods"] as? [[String: Any]] ?? []
+    }
+
+    /// Applies the manifests through the CLI, as a user would.
+    func applyWithCLI(_ yaml: String) throws {
+        let file = stateDirectory + "/manifests-\(UUID().uuidString.prefix(6)).yaml"
+        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try cli(["apply", "-f", file])
+        try #require(result.status == 0, "aviary apply failed: \(result.output)")
+    }
+
+    /// Waits for the rollout to be Healthy with `images` on all its ready pods.
+    func waitHealthy(image: String, replicas: Int = 4) async -> Bool {
+        await eventually(within: 90) {
+            let status = await status()
+            let pods = await pods()
+            return status["phase"] as? String == "Healthy" && (status["availableReplicas"] as? Int) == replicas
+                && pods.count == replicas
+                && pods.allSatisfy { $0["image"] as? String == image && $0["ready"] as? Bool == true }
+        }
+    }
+
+    /// Waits for the rollout to pause at step `index`.
+    func waitPaused(atStep index: Int) async -> Bool {
+        await eventually(within: 90) {
+            let status = await status()
+            return status["phase"] as? String == "Paused" && status["currentStepIndex"] as? Int == index
+        }
+    }
+}
+
+/// Whole rollouts through `aviary serve`, the CLI, real sample-app pods and the router.
+@Suite(.serialized) struct RolloutEndToEndTests {
+    @Test func aCanaryPausesAtItsStepAndPromotionReplacesTheOldPods() async throws {
+        let daemon = Daemon()
+        try await daemon.start()
+        do {
+            let manifests = CanaryManifests()
+            try daemon.applyWithCLI(manifests.yaml)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
+
+            let setImage = try daemon.cli(["set", "image", "web", "app=aviary-sample-app:green"])
+            #expect(setImage.status == 0, "\(setImage.output)")
+            #expect(await daemon.waitPaused(atStep: 1))
+            let json = try daemon.cli(["get", "rollout", "web", "-o", "json"])
+            #expect(json.status == 0)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+            let status = try #require(object["status"] as? [String: Any])
+            let weights = (status["canary"] as? [String: Any])?["weights"] as? [String: Any]
+            #expect((weights?["canary"] as? [String: Any])?["weight"] as? Int == 25)
+            let pods = await daemon.pods()
+            #expect(pods.filter { $0["image"] as? String == "aviary-sample-app:green" }.count == 1)
+            #expect(pods.filter { $0["image"] as? String == "aviary-sample-app:blue" }.count == 4)
+            let canaryPod = try #require(pods.first { $0["image"] as? String == "aviary-sample-app:green" })
+            #expect((canaryPod["labels"] as? [String: String])?["role"] == "canary")
+
+            let yaml = try daemon.cli(["get", "rollout", "web", "-o", "yaml"])
+            #expect(yaml.output.contains("currentStepIndex: 1"))
+
+            let promote = try daemon.cli(["promote", "web"])
+            #expect(promote.status == 0, "\(promote.output)")
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:green"))
+        } catch {
+            await daemon.cleanUp()
+            throw error
+        }
+        await daemon.cleanUp()
+    }
+
+    @Test func killNineWhilePausedThenANewServeAdoptsThePods() async throws {
+        let daemon = Daemon()
+        try await daemon.start()
+        do {
+            let manifests = CanaryManifests()
+            try daemon.applyWithCLI(manifests.yaml)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
+            #expect(try daemon.cli(["set", "image", "web", "app=aviary-sample-app:green"]).status == 0)
+            #expect(await daemon.waitPaused(atStep: 1))
+            let before = await daemon.podPIDs().sorted()
+            #expect(before.count == 5)
+
+            daemon.killNine()
+            for pid in before { #expect(kill(pid, 0) == 0, "pod \(pid) must outlive the daemon") }
+
+            try await daemon.start()
+            #expect(await daemon.podPIDs().sorted() == before, "the new daemon adopts the same pods")
+            let status = await daemon.status()
+            #expect(status["phase"] as? String == "Paused")
+            #expect(status["currentStepIndex"] as? Int == 1)
+            try await Task.sleep(for: .seconds(2))
+            #expect(await daemon.podPIDs().sorted() == before, "and does not restart them")
+
+            #expect(try daemon.cli(["promote", "web"]).status == 0)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:green"))
+        } catch {
+            await daemon.cleanUp()
+            throw error
+        }
+        await daemon.cleanUp()
+    }
+
+    @Test func aPodThatExitsAtOnceBlocksTheRolloutUntilTheProgressDeadline() async throws {
+        let daemon = Daemon()
+        try await daemon.start()
+        do {
+            var manifests = CanaryManifests()
+            manifests.progressDeadlineSeconds = 8
+            try daemon.applyWithCLI(manifests.yaml)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
+
+            // The new revision's command exits at once.
+            var broken = manifests
+            broken.command = ["/bin/sh", "-c", "echo crashing; exit 1"]
+            try daemon.applyWithCLI(broken.yaml.replacingOccurrences(of: "aviary-sample-app:blue", with: "crash:v2"))
+            var crashRestarts = 0
+            let degraded = await eventually(within: 90) {
+                for pod in await daemon.pods() where pod["image"] as? String == "crash:v2" {
+                    crashRestarts = max(crashRestarts, pod["restarts"] as? Int ?? 0)
+                }
+                return await daemon.status()["phase"] as? String == "Degraded"
+            }
+            #expect(degraded)
+            let status = await daemon.status()
+            #expect(status["currentStepIndex"] as? Int == 0, "the rollout did not progress")
+            #expect(status["abort"] as? Bool == true, "progressDeadlineAbort aborts")
+            let events =
+                (await daemon.call(.GET, "/api/v1/rollouts/web/events"))?.json["events"] as? [[String: Any]] ?? []
+            #expect(events.contains { $0["reason"] as? String == "ProgressDeadlineExceeded" })
+            let conditions = status["conditions"] as? [[String: Any]] ?? []
+            #expect(
+                conditions.contains {
+                    $0["type"] as? String == "Progressing" && $0["reason"] as? String == "RolloutAborted"
+                })
+            let pods = await daemon.pods()
+            let crashing = pods.filter { $0["image"] as? String == "crash:v2" }
+            #expect(crashing.allSatisfy { $0["ready"] as? Bool == false })
+            #expect(crashRestarts >= 2, "the crashing pod is restarted with backoff")
+            #expect(
+                pods.filter { $0["image"] as? String == "aviary-sample-app:blue" && $0["ready"] as? Bool == true }.count
+                    == 4)
+        } catch {
+            await daemon.cleanUp()
+            throw error
+        }
+        await daemon.cleanUp()
+    }
+}
