@@ -20,6 +20,7 @@ struct Aviary: AsyncParsableCommand {
             SetCommand.self,
             Promote.self,
             Abort.self,
+            Logs.self,
         ]
     )
 }

@@ -218,9 +218,13 @@ extension Daemon {
             broken.command = ["/bin/sh", "-c", "echo crashing; exit 1"]
             try daemon.applyWithCLI(broken.yaml.replacingOccurrences(of: "aviary-sample-app:blue", with: "crash:v2"))
             var crashRestarts = 0
+            var crashLog = ""
             let degraded = await eventually(within: 90) {
                 for pod in await daemon.pods() where pod["image"] as? String == "crash:v2" {
                     crashRestarts = max(crashRestarts, pod["restarts"] as? Int ?? 0)
+                    if crashLog.isEmpty, let name = pod["name"] as? String {
+                        crashLog = (try? daemon.cli(["logs", name]).output) ?? ""
+                    }
                 }
                 return await daemon.status()["phase"] as? String == "Degraded"
             }
@@ -240,6 +244,7 @@ extension Daemon {
             let crashing = pods.filter { $0["image"] as? String == "crash:v2" }
             #expect(crashing.allSatisfy { $0["ready"] as? Bool == false })
             #expect(crashRestarts >= 2, "the crashing pod is restarted with backoff")
+            #expect(crashLog.contains("crashing"), "aviary logs prints the pod's output")
             #expect(
                 pods.filter { $0["image"] as? String == "aviary-sample-app:blue" && $0["ready"] as? Bool == true }.count
                     == 4)
