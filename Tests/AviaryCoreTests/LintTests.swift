@@ -191,6 +191,29 @@ import Testing
         #expect(report.diagnostics.allSatisfy { $0.severity == .warning })
     }
 
+    @Test func serviceThatSelectsOtherPodsIsAWarning() {
+        let rollout = Self.rollout.replacingOccurrences(
+            of: "    canary:\n", with: "    canary:\n      canaryService: web-canary\n      stableService: web-stable\n"
+        ).replacingOccurrences(
+            of: "      steps:\n", with: "      trafficRouting: {smi: {rootService: web}}\n      steps:\n")
+        func service(_ name: String, selector: String = "{app: web}", targetPort: String = "8080") -> String {
+            "apiVersion: v1\nkind: Service\nmetadata: {name: \(name)}\n"
+                + "spec: {selector: \(selector), ports: [{port: 80, targetPort: \(targetPort)}]}\n"
+        }
+        let report = lint([
+            "r.yaml": rollout, "t.yaml": Self.template(), "a.yaml": service("web"),
+            "b.yaml": service("web-canary", selector: "{app: other}"),
+            "c.yaml": service("web-stable", targetPort: "http"),
+        ])
+        #expect(
+            report.diagnostics.map(\.description) == [
+                "r.yaml: Rollout/web: spec.strategy.canary.canaryService: warning: Service \"web-canary\" selects "
+                    + "{app: other}, which the Rollout's pods do not carry; it would have no endpoints",
+                "r.yaml: Rollout/web: spec.strategy.canary.stableService: warning: Service \"web-stable\" targets port "
+                    + "\"http\", which no container of the Rollout declares",
+            ])
+    }
+
     @Test func experimentAnalysisNeedsItsTemplate() {
         let experiment = """
             apiVersion: argoproj.io/v1alpha1

@@ -26,6 +26,11 @@ import Testing
         #expect(tab.description.hasPrefix("bad.yaml:2:"))
     }
 
+    @Test func brokenJSONSaysJSON() throws {
+        let diagnostic = try onlyError("{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Service\",,\n}\n", file: "bad.json")
+        #expect(diagnostic.description.hasPrefix("bad.json:3:21: not valid JSON: "))
+    }
+
     @Test func textThatIsNotAManifest() throws {
         let diagnostic = try onlyError("just some words\n")
         #expect(
@@ -156,6 +161,25 @@ import Testing
         #expect(diagnostic.message.contains("duplicate key \"kind\""))
     }
 
+    @Test func kubectlListIsReadItemByItem() throws {
+        let list = """
+            apiVersion: v1
+            kind: List
+            items:
+            - {apiVersion: v1, kind: Service, metadata: {name: a}, spec: {ports: [{port: 80}]}}
+            - {apiVersion: v1, kind: Service, metadata: {name: b}, spec: {ports: [{port: 0}]}}
+            - {apiVersion: v1, kind: Pod, metadata: {name: c}}
+            """
+        let decoded = ManifestDecoder().decode(list, file: "list.yaml")
+        #expect(decoded.resources.map(\.reference) == ["Service/a", "Service/b"])
+        #expect(
+            decoded.diagnostics.map(\.description) == [
+                "list.yaml: Service/b: spec.ports[0].port: must be between 1 and 65535, got 0",
+                "list.yaml: document 1 item 2: kind: unknown kind \"Pod\"; Aviary reads Rollout, AnalysisTemplate, "
+                    + "ClusterAnalysisTemplate, AnalysisRun, Experiment, Service",
+            ])
+    }
+
     @Test func goodDocumentsSurviveABadOneInTheSameFile() throws {
         let text = Fixtures.service + "\n---\napiVersion: v1\nkind: Nope\n---\n" + Fixtures.successRate
         let decoded = ManifestDecoder().decode(text, file: "mixed.yaml")
@@ -177,6 +201,13 @@ import Testing
     @Test(arguments: ["", "s", "10 minutes", "10x", "1h-5m", "ms"])
     func durationRejects(_ text: String) {
         #expect(throws: ArgoDurationError.self) { try ArgoDuration(text) }
+    }
+
+    @Test func templatedDurationSaysItIsNotSupported() {
+        #expect(
+            ArgoDurationError(text: "{{args.interval}}").description
+                == "invalid duration \"{{args.interval}}\": Aviary does not template durations; write it out, e.g. 30s, 5m, 1h30m"
+        )
     }
 
     @Test(arguments: [

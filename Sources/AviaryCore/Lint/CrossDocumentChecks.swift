@@ -123,7 +123,7 @@ struct CrossDocumentChecks {
                 [
                     ("\(path).canaryService", canary.canaryService), ("\(path).stableService", canary.stableService),
                     ("\(path).trafficRouting.smi.rootService", canary.trafficRouting?.smi?.rootService),
-                ], namespace: namespace, in: located)
+                ], rollout: rollout, in: located)
         }
         if let blueGreen = rollout.spec.strategy.blueGreen {
             let path = "spec.strategy.blueGreen"
@@ -134,7 +134,7 @@ struct CrossDocumentChecks {
                     ("\(path).activeService", blueGreen.activeService),
                     ("\(path).previewService", blueGreen.previewService),
                 ],
-                namespace: namespace, in: located)
+                rollout: rollout, in: located)
         }
         for (analysis, path) in analyses {
             analysisReferences(
@@ -145,17 +145,47 @@ struct CrossDocumentChecks {
 
     /// Services a Rollout names must be among the inputs when any Service is (a Rollout linted
     /// alone is not held to it); a missing one is a warning, since it may be applied separately.
-    private mutating func services(_ references: [(String, String?)], namespace: String, in located: LocatedResource) {
-        let services = Set(
-            resources.compactMap { other -> String? in
-                guard case .service(let service) = other.resource else { return nil }
-                return "\(service.metadata.namespaceOrDefault)/\(other.resource.name)"
-            })
-        guard !services.isEmpty else { return }
-        for case (let path, let name?) in references where !name.isEmpty && !services.contains("\(namespace)/\(name)") {
-            report(
-                located, path, "Service \"\(name)\" is not among the given manifests; add its file with another -f",
-                severity: .warning)
+    /// A Service that is present must select the Rollout's pods and point at a port they declare,
+    /// or it would have no endpoints.
+    private mutating func services(
+        _ references: [(String, String?)], rollout: Rollout, in located: LocatedResource
+    ) {
+        let namespace = rollout.metadata.namespaceOrDefault
+        var byName: [String: Service] = [:]
+        for other in resources {
+            if case .service(let service) = other.resource {
+                byName["\(service.metadata.namespaceOrDefault)/\(other.resource.name)"] = service
+            }
+        }
+        guard !byName.isEmpty else { return }
+        let podLabels = rollout.spec.template?.metadata?.labels
+        let portNames = Set(
+            (rollout.spec.template?.spec.containers ?? []).flatMap { ($0.ports ?? []).compactMap(\.name) })
+        for case (let path, let name?) in references where !name.isEmpty {
+            guard let service = byName["\(namespace)/\(name)"] else {
+                report(
+                    located, path, "Service \"\(name)\" is not among the given manifests; add its file with another -f",
+                    severity: .warning)
+                continue
+            }
+            if let podLabels, let selector = service.spec.selector,
+                !LabelSelector(matchLabels: selector).matches(podLabels)
+            {
+                let wanted = selector.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(
+                    separator: ", ")
+                report(
+                    located, path,
+                    "Service \"\(name)\" selects {\(wanted)}, which the Rollout's pods do not carry; it would have no endpoints",
+                    severity: .warning)
+            }
+            for port in service.spec.ports ?? [] {
+                if case .string(let target) = port.targetPortOrDefault, !portNames.contains(target) {
+                    report(
+                        located, path,
+                        "Service \"\(name)\" targets port \"\(target)\", which no container of the Rollout declares",
+                        severity: .warning)
+                }
+            }
         }
     }
 

@@ -100,7 +100,7 @@ public struct ManifestDecoder: Sendable {
         do {
             parser = try Parser(yaml: text)
         } catch {
-            result.diagnostics.append(syntaxDiagnostic(error, file: file))
+            result.diagnostics.append(syntaxDiagnostic(error, file: file, text: text))
             return result
         }
         var index = 0
@@ -110,7 +110,7 @@ public struct ManifestDecoder: Sendable {
             do {
                 node = try parser.nextRoot()
             } catch {
-                result.diagnostics.append(syntaxDiagnostic(error, file: file))
+                result.diagnostics.append(syntaxDiagnostic(error, file: file, text: text))
                 break
             }
             guard let node else { break }
@@ -127,12 +127,24 @@ public struct ManifestDecoder: Sendable {
                         line: line, column: 1))
                 continue
             } catch {
-                result.diagnostics.append(syntaxDiagnostic(error, file: file))
+                result.diagnostics.append(syntaxDiagnostic(error, file: file, text: text))
                 continue
             }
             if value == .null { continue }
             sawContent = true
-            let (resource, diagnostics) = decodeDocument(value, file: file, index: index)
+            // `kubectl get -o yaml` wraps several objects in a v1 List; each item is a resource.
+            if value["apiVersion"] == .string("v1"), value["kind"] == .string("List"),
+                case .array(let items)? = value["items"]
+            {
+                for (offset, item) in items.enumerated() {
+                    let (resource, diagnostics) = decodeDocument(
+                        item, file: file, label: "document \(index + 1) item \(offset)")
+                    result.documents.append(ManifestDocument(index: index, line: line, resource: resource, value: item))
+                    result.diagnostics += diagnostics
+                }
+                continue
+            }
+            let (resource, diagnostics) = decodeDocument(value, file: file, label: "document \(index + 1)")
             result.documents.append(ManifestDocument(index: index, line: line, resource: resource, value: value))
             result.diagnostics += diagnostics
         }
@@ -158,9 +170,8 @@ public struct ManifestDecoder: Sendable {
     // MARK: - One document
 
     private func decodeDocument(
-        _ value: JSONValue, file: String, index: Int
+        _ value: JSONValue, file: String, label fallback: String
     ) -> (AnyResource?, [Diagnostic]) {
-        let fallback = "document \(index + 1)"
         guard case .object(let members) = value else {
             return (
                 nil,
@@ -343,7 +354,7 @@ public struct ManifestDecoder: Sendable {
         }
     }
 
-    private func syntaxDiagnostic(_ error: any Error, file: String) -> Diagnostic {
+    private func syntaxDiagnostic(_ error: any Error, file: String, text: String) -> Diagnostic {
         var diagnostic = Diagnostic(file: file, resource: nil, path: "", message: "")
         let mark: Mark?
         let problem: String
@@ -364,7 +375,8 @@ public struct ManifestDecoder: Sendable {
         }
         diagnostic.line = mark?.line ?? 1
         diagnostic.column = mark?.column ?? 1
-        diagnostic.message = "not valid YAML: \(problem)"
+        let looksLikeJSON = text.first { !$0.isWhitespace }.map { $0 == "{" || $0 == "[" } ?? false
+        diagnostic.message = "not valid \(looksLikeJSON ? "JSON" : "YAML"): \(problem)"
         return diagnostic
     }
 
