@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "aviary", targets: ["aviary"]),
         .executable(name: "aviary-sample-app", targets: ["aviary-sample-app"]),
+        .executable(name: "aviary-bench-reconcile", targets: ["aviary-bench-reconcile"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -97,6 +98,12 @@ let package = Package(
                 "AviaryServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .executableTarget(
+            name: "aviary-bench-reconcile",
+            dependencies: ["AviaryCore", "AviaryModel"],
+            path: "bench/reconcile",
+            exclude: ["run.sh"]
         ),
         .executableTarget(
             name: "aviary-sample-app",

@@ -32,23 +32,23 @@ struct Plan: ParsableCommand {
         do {
             text = try String(contentsOfFile: file, encoding: .utf8)
         } catch {
-            throw ValidationError("cannot read \(file): \(error.localizedDescription); give a readable file with -f")
+            throw PlanError("cannot read \(file): \(error.localizedDescription); give a readable file with -f")
         }
         let decoded = ManifestDecoder().decode(text, file: file)
         if decoded.hasErrors {
-            throw ValidationError(decoded.diagnostics.filter(\.isError).map(\.description).joined(separator: "\n"))
+            throw PlanError(decoded.diagnostics.filter(\.isError).map(\.description).joined(separator: "\n"))
         }
         let rollouts = decoded.resources.compactMap { resource -> Rollout? in
             if case .rollout(let rollout) = resource { return rollout }
             return nil
         }
         guard rollouts.count == 1, let rollout = rollouts.first else {
-            throw ValidationError(
+            throw PlanError(
                 "\(file): expected exactly one Rollout, found \(rollouts.count); put the Rollout to plan in its own file"
             )
         }
         if let message = RolloutPlan.invalidSpecMessage(rollout) {
-            throw ValidationError("\(file): \(message)")
+            throw PlanError("\(file): \(message)")
         }
         let rows = RolloutPlan.make(for: rollout)
         switch output {
@@ -62,4 +62,11 @@ struct Plan: ParsableCommand {
 enum PlanOutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table
     case json
+}
+
+/// A problem with the input of `aviary plan`: printed as `Error: <message>` with exit code 1.
+struct PlanError: Error, CustomStringConvertible {
+    var description: String
+
+    init(_ description: String) { self.description = description }
 }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// The `rollouts-pod-template-hash` of a pod template: the same template gives the same hash on
 /// every run and machine, so a restarted daemon finds its ReplicaSets again.
 public enum PodTemplateHash {
@@ -10,10 +8,8 @@ public enum PodTemplateHash {
     /// The JSON comes from the model's `Encodable` conformance, so only fields present in the
     /// manifest count: adding a field with its default value changes the hash, as on Kubernetes.
     public static func compute<Template: Encodable>(_ template: Template) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // The model types encode plain values only; a failure here is a programming error.
-        let bytes = (try? encoder.encode(template)) ?? Data()
+        // The model types encode plain values only and never throw.
+        let bytes = (try? CanonicalJSON.encode(template)) ?? []
         return safeEncode(String(fnv1a32(bytes)))
     }
 

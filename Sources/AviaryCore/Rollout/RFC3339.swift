@@ -9,8 +9,30 @@ enum RFC3339 {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = civilDate(daysSinceEpoch: days)
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
-            + "\(pad(secondOfDay % 3600 / 60, 2)):\(pad(secondOfDay % 60, 2))Z"
+        guard (0...9999).contains(year) else { return String(seconds) }
+        // Twenty ASCII bytes written in place: this runs for every condition of every reconcile.
+        return String(unsafeUninitializedCapacity: 20) { buffer in
+            func put(_ value: Int, _ width: Int, at offset: Int) {
+                var value = value
+                for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                    buffer[index] = UInt8(48 + value % 10)
+                    value /= 10
+                }
+            }
+            put(year, 4, at: 0)
+            buffer[4] = 45
+            put(month, 2, at: 5)
+            buffer[7] = 45
+            put(day, 2, at: 8)
+            buffer[10] = 84
+            put(secondOfDay / 3600, 2, at: 11)
+            buffer[13] = 58
+            put(secondOfDay % 3600 / 60, 2, at: 14)
+            buffer[16] = 58
+            put(secondOfDay % 60, 2, at: 17)
+            buffer[19] = 90
+            return 20
+        }
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; `nil` for anything else.
@@ -58,11 +80,6 @@ enum RFC3339 {
         let days = daysSinceEpoch(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
         return Date(timeIntervalSince1970: Double(seconds) + fraction)
-    }
-
-    private static func pad(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 
     /// Howard Hinnant's `civil_from_days`.

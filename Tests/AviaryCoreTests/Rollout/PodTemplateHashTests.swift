@@ -30,3 +30,24 @@ import Testing
         #expect(PodTemplateHash.compute(Template(image: "app:1", labels: [:])) == "85ccd487dc")
     }
 }
+
+@Suite struct CanonicalJSONTests {
+    struct Sample: Encodable {
+        var name = "a\"b\\c/d\n\u{1}é"
+        var count = 3
+        var ratio = 1.5
+        var whole = 30.0
+        var flag = true
+        var missing: String? = nil
+        var list = [1, 2]
+        var map = ["z": 1, "a": 2, "B": 3]
+    }
+
+    @Test func sortsKeysAndEscapesLikeJSONEncoder() throws {
+        let bytes = try CanonicalJSON.encode(Sample())
+        #expect(
+            String(decoding: bytes, as: UTF8.self)
+                == #"{"count":3,"flag":true,"list":[1,2],"map":{"B":3,"a":2,"z":1},"name":"a\"b\\c/d\n\u0001é","ratio":1.5,"whole":30}"#
+        )
+    }
+}
