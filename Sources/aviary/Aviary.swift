@@ -21,6 +21,7 @@ struct Aviary: AsyncParsableCommand {
             Promote.self,
             Abort.self,
             Logs.self,
+            Router.self,
         ]
     )
 }
