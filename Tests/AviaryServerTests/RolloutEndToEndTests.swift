@@ -162,8 +162,55 @@ extension Daemon {
             let yaml = try daemon.cli(["get", "rollout", "web", "-o", "yaml"])
             #expect(yaml.output.contains("currentStepIndex: 1"))
 
+            let root = await sendTraffic(port: manifests.rootPort, count: 2000)
+            #expect(root.errors == 0)
+            #expect(abs(root.share(of: "aviary-sample-app:green") - 0.25) <= 0.02, "root split: \(root.images)")
+            let stable = await sendTraffic(port: manifests.stablePort, count: 100)
+            #expect(stable.images == ["aviary-sample-app:blue": 100], "the stable service answers only the old image")
+            let canary = await sendTraffic(port: manifests.canaryPort, count: 100)
+            #expect(canary.images == ["aviary-sample-app:green": 100], "the canary service answers only the new image")
+
             let promote = try daemon.cli(["promote", "web"])
             #expect(promote.status == 0, "\(promote.output)")
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:green"))
+            let promoted = await eventually(within: 30) {
+                await sendTraffic(port: manifests.rootPort, count: 50).images == ["aviary-sample-app:green": 50]
+            }
+            #expect(promoted, "after promote every request reaches the new image")
+
+            let pids = await daemon.podPIDs()
+            let delete = try daemon.cli(["delete", "rollout", "web"])
+            #expect(delete.status == 0, "\(delete.output)")
+            #expect(await eventually(within: 30) { await daemon.pods().isEmpty })
+            #expect(await eventually(within: 30) { pids.allSatisfy { !isRunning($0) } }, "deleted pods are stopped")
+        } catch {
+            await daemon.cleanUp()
+            throw error
+        }
+        await daemon.cleanUp()
+    }
+
+    @Test func withoutTrafficRoutingTheSplitFollowsTheReplicaCounts() async throws {
+        let daemon = Daemon()
+        try await daemon.start()
+        do {
+            var manifests = CanaryManifests()
+            manifests.trafficRouting = false
+            try daemon.applyWithCLI(manifests.yaml)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
+            #expect(try daemon.cli(["set", "image", "web", "app=aviary-sample-app:green"]).status == 0)
+            #expect(await daemon.waitPaused(atStep: 1))
+            // Let the scale-down of the old pods settle: the step is done once old pods are gone.
+            let pods = await daemon.pods().filter { $0["ready"] as? Bool == true }
+            let green = pods.filter { $0["image"] as? String == "aviary-sample-app:green" }.count
+            #expect(green >= 1 && green < pods.count)
+            let sample = await sendTraffic(port: manifests.rootPort, count: 2000)
+            #expect(sample.errors == 0)
+            let expected = Double(green) / Double(pods.count)
+            #expect(
+                abs(sample.share(of: "aviary-sample-app:green") - expected) <= 0.02,
+                "\(green) of \(pods.count) pods are new: \(sample.images)")
+            #expect(try daemon.cli(["promote", "web"]).status == 0)
             #expect(await daemon.waitHealthy(image: "aviary-sample-app:green"))
         } catch {
             await daemon.cleanUp()
@@ -184,10 +231,17 @@ extension Daemon {
             let before = await daemon.podPIDs().sorted()
             #expect(before.count == 5)
 
+            // Traffic runs through the kill and the restart.
+            let traffic = Task { await sendTraffic(port: manifests.rootPort, count: 600) }
+            try await Task.sleep(for: .milliseconds(300))
             daemon.killNine()
             for pid in before { #expect(kill(pid, 0) == 0, "pod \(pid) must outlive the daemon") }
+            let whileDown = await sendTraffic(port: manifests.rootPort, count: 100)
+            #expect(whileDown.errors == 0, "requests while the daemon is down: \(whileDown)")
 
             try await daemon.start()
+            let during = await traffic.value
+            #expect(during.errors == 0, "requests across kill -9 and restart: \(during)")
             #expect(await daemon.podPIDs().sorted() == before, "the new daemon adopts the same pods")
             let status = await daemon.status()
             #expect(status["phase"] as? String == "Paused")
@@ -197,6 +251,17 @@ extension Daemon {
 
             #expect(try daemon.cli(["promote", "web"]).status == 0)
             #expect(await daemon.waitHealthy(image: "aviary-sample-app:green"))
+
+            // SIGTERM with --leave-running keeps the pods; without it, they stop.
+            let green = await daemon.podPIDs().sorted()
+            daemon.killNine()
+            try await daemon.start(extraArguments: ["--leave-running"])
+            daemon.terminate()
+            for pid in green { #expect(kill(pid, 0) == 0, "--leave-running leaves pod \(pid) running") }
+            try await daemon.start()
+            #expect(await daemon.podPIDs().sorted() == green)
+            daemon.terminate()
+            #expect(await eventually(within: 30) { green.allSatisfy { !isRunning($0) } }, "SIGTERM stops the pods")
         } catch {
             await daemon.cleanUp()
             throw error
