@@ -12,6 +12,13 @@ struct CanaryManifests {
     var trafficRouting = true
     var command: [String] = [builtProductsDirectory() + "/aviary-sample-app"]
     var progressDeadlineSeconds: Int?
+    /// The canary's steps, as YAML list items indented for `steps:`.
+    var steps = """
+                - setWeight: 25
+                - pause: {}
+        """
+    /// Extra lines under `trafficRouting:` (managedRoutes).
+    var managedRoutes = ""
 
     var yaml: String {
         let commandList = command.map { "\"\($0)\"" }.joined(separator: ", ")
@@ -22,6 +29,7 @@ struct CanaryManifests {
                   stableService: web-stable
                   scaleDownDelaySeconds: 1
                   trafficRouting:
+            \(managedRoutes)
                     smi:
                       rootService: web
             """ : ""
@@ -64,8 +72,7 @@ struct CanaryManifests {
                     labels:
                       role: stable
                   steps:
-                    - setWeight: 25
-                    - pause: {}
+            \(steps)
             ---
             \(service("web", rootPort))
             ---
@@ -212,6 +219,48 @@ extension Daemon {
                 "\(green) of \(pods.count) pods are new: \(sample.images)")
             #expect(try daemon.cli(["promote", "web"]).status == 0)
             #expect(await daemon.waitHealthy(image: "aviary-sample-app:green"))
+        } catch {
+            await daemon.cleanUp()
+            throw error
+        }
+        await daemon.cleanUp()
+    }
+
+    @Test func aHeaderRouteSendsMatchingRequestsToTheCanary() async throws {
+        let daemon = Daemon()
+        try await daemon.start()
+        do {
+            var manifests = CanaryManifests()
+            manifests.managedRoutes = """
+                        managedRoutes:
+                          - name: canary-header
+                """
+            manifests.steps = """
+                            - setCanaryScale:
+                                replicas: 1
+                            - setHeaderRoute:
+                                name: canary-header
+                                match:
+                                  - headerName: X-Canary
+                                    headerValue:
+                                      exact: "yes"
+                            - pause: {}
+                """
+            try daemon.applyWithCLI(manifests.yaml)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
+            #expect(try daemon.cli(["set", "image", "web", "app=aviary-sample-app:green"]).status == 0)
+            #expect(await daemon.waitPaused(atStep: 2))
+            let marked = await sendTraffic(port: manifests.rootPort, count: 100, headers: [("X-Canary", "yes")])
+            #expect(marked.images == ["aviary-sample-app:green": 100], "header matches go to the canary")
+            let plain = await sendTraffic(port: manifests.rootPort, count: 100)
+            #expect(plain.images == ["aviary-sample-app:blue": 100], "weight 0: the rest stays on stable")
+            #expect(try daemon.cli(["promote", "web"]).status == 0)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:green"))
+            let after = await eventually(within: 30) {
+                await sendTraffic(port: manifests.rootPort, count: 20, headers: [("X-Canary", "yes")]).images
+                    == ["aviary-sample-app:green": 20]
+            }
+            #expect(after)
         } catch {
             await daemon.cleanUp()
             throw error
