@@ -10,6 +10,7 @@ struct Aviary: AsyncParsableCommand {
         version: aviaryVersion,
         subcommands: [
             Version.self,
+            AnalysisCommand.self,
         ]
     )
 }
