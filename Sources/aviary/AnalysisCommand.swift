@@ -8,7 +8,8 @@ struct AnalysisCommand: AsyncParsableCommand {
         commandName: "analysis",
         abstract: "Check analysis conditions and run analyses.",
         subcommands: [
-            AnalysisEval.self
+            AnalysisEval.self,
+            AnalysisRunCommand.self,
         ]
     )
 }

@@ -1,1 +1,0 @@
-// The AviaryCore target: see DESIGN.md for what lives here.
