@@ -22,6 +22,7 @@ struct Aviary: AsyncParsableCommand {
             Abort.self,
             Logs.self,
             Router.self,
+            AnalysisCommand.self,
         ]
     )
 }
