@@ -47,12 +47,15 @@ public struct TrafficSplit: Codable, Sendable, Hashable {
     public var headerRoutes: [HeaderRoute]
     /// Active `setMirrorRoute` routes: a match is copied to the canary.
     public var mirrorRoutes: [MirrorRoute]
+    /// The rollout that manages this split (removed with it).
+    public var rollout: String?
 
     /// Creates a split.
     public init(
         rootService: String, canaryService: String, stableService: String, canaryWeight: Int,
-        headerRoutes: [HeaderRoute] = [], mirrorRoutes: [MirrorRoute] = []
+        headerRoutes: [HeaderRoute] = [], mirrorRoutes: [MirrorRoute] = [], rollout: String? = nil
     ) {
+        self.rollout = rollout
         self.rootService = rootService
         self.canaryService = canaryService
         self.stableService = stableService

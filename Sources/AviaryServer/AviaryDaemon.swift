@@ -32,7 +32,7 @@ public struct AviaryDaemon: Sendable {
     /// The daemon's metrics.
     public let metrics: DaemonMetrics
     /// The router process the Services' listeners run in.
-    public let router: RouterProcess
+    public let router: RouterSupervisor
     let logger: Logger
 
     /// Opens the state directory and adopts what an earlier daemon left running; starts nothing yet.
@@ -50,8 +50,9 @@ public struct AviaryDaemon: Sendable {
         controller = Controller(
             store: store, platform: platform, metrics: metrics, serviceAddress: configuration.serviceAddress,
             logger: logger)
-        router = RouterProcess(
-            executable: configuration.routerExecutable,
+        router = RouterSupervisor(
+            command: configuration.routerCommand,
+            tablePath: (configuration.stateDirectory as NSString).appendingPathComponent("router-table.json"),
             stateStore: StorePlatformState(store: store, key: StorePlatformState.routerKey),
             logPath: (logDirectory as NSString).appendingPathComponent("router.log"), logger: logger)
     }

@@ -14,13 +14,13 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var leaveRunning: Bool
     /// The address Service listeners bind (loopback by default).
     public var serviceAddress: String
-    /// The router executable started as its own process.
-    public var routerExecutable: String?
+    /// The command that starts the router as its own process (`aviary router`); nil: no router.
+    public var routerCommand: [String]?
 
     /// Creates a configuration.
     public init(
         stateDirectory: String = ".aviary", host: String = "127.0.0.1", port: Int = 7480, token: String? = nil,
-        leaveRunning: Bool = false, serviceAddress: String = "127.0.0.1", routerExecutable: String? = nil
+        leaveRunning: Bool = false, serviceAddress: String = "127.0.0.1", routerCommand: [String]? = nil
     ) {
         self.stateDirectory = stateDirectory
         self.host = host
@@ -28,7 +28,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.token = token
         self.leaveRunning = leaveRunning
         self.serviceAddress = serviceAddress
-        self.routerExecutable = routerExecutable
+        self.routerCommand = routerCommand
     }
 
     /// Why a configuration cannot be used; the message names the flag and the fix.

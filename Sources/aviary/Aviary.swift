@@ -20,6 +20,9 @@ struct Aviary: AsyncParsableCommand {
             SetCommand.self,
             Promote.self,
             Abort.self,
+            Logs.self,
+            Router.self,
+            AnalysisCommand.self,
         ]
     )
 }

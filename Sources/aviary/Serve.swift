@@ -32,25 +32,21 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The address Service listeners bind.")
     var serviceAddress: String = "127.0.0.1"
 
-    @Option(help: "The router executable (default: aviary-router next to this binary).")
-    var router: String?
+    @Flag(help: "Run without the router: Services get no listeners (API and pods only).")
+    var noRouter = false
 
     func makeConfiguration() throws -> ServerConfiguration {
         let (host, port) = try ServerConfiguration.parseListen(listen)
         let configuration = ServerConfiguration(
             stateDirectory: stateDir, host: host, port: port, token: token, leaveRunning: leaveRunning,
-            serviceAddress: serviceAddress, routerExecutable: router ?? Self.defaultRouter())
+            serviceAddress: serviceAddress, routerCommand: noRouter ? nil : [Self.executablePath(), "router"])
         try configuration.validate()
         return configuration
     }
 
-    /// `aviary-router` beside the running executable, if it is there.
-    static func defaultRouter() -> String? {
-        let executable =
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let candidate = ((executable as NSString).deletingLastPathComponent as NSString).appendingPathComponent(
-            "aviary-router")
-        return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
+    /// This very binary, which also runs the router (`aviary router`).
+    static func executablePath() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
     func validate() throws {

@@ -45,7 +45,7 @@ let sampleService = """
 @Suite(.serialized) struct APITests {
     @Test func badInputGetsA4xxAndStoresNothing() async throws {
         let daemon = Daemon()
-        try await daemon.start()
+        try await daemon.start(extraArguments: ["--no-router"])
         do {
             let invalid = try #require(
                 await daemon.call(
@@ -103,6 +103,10 @@ let sampleService = """
             let service = try #require(await daemon.call(.GET, "/api/v1/services/web"))
             #expect(service.status == 200)
             #expect(((service.json["metadata"] as? [String: Any])?["generation"] as? Int) == 1)
+            let watch = try #require(await daemon.call(.GET, "/api/v1/watch/services/web?timeoutSeconds=1"))
+            #expect(watch.status == 200)
+            let lines = watch.text.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].contains("\"web\""))
             let metrics = try #require(await daemon.call(.GET, "/metrics"))
             #expect(metrics.text.contains("rollout_reconcile_count"))
         } catch {
@@ -124,7 +128,7 @@ let sampleService = """
 
     @Test func withATokenEveryRequestNeedsIt() async throws {
         let daemon = Daemon(token: "s3cret")
-        try await daemon.start()
+        try await daemon.start(extraArguments: ["--no-router"])
         do {
             let anonymous = try #require(await http(.GET, daemon.base + "/healthz"))
             #expect(anonymous.status == 401)

@@ -71,6 +71,7 @@ final class Daemon {
     let port: Int
     let token: String?
     private(set) var process: Process?
+    private var lastArguments: [String] = []
     var base: String { "http://127.0.0.1:\(port)" }
     var aviary: String { builtProductsDirectory() + "/aviary" }
 
@@ -82,6 +83,7 @@ final class Daemon {
 
     /// Starts `aviary serve` and waits until `/healthz` answers.
     func start(extraArguments: [String] = []) async throws {
+        lastArguments = extraArguments
         let process = Process()
         process.executableURL = URL(fileURLWithPath: aviary)
         process.arguments =
@@ -138,11 +140,44 @@ final class Daemon {
 
     /// Everything the daemon ever started is stopped: pods, router, the daemon itself.
     func cleanUp() async {
-        if process == nil { try? await start() }
+        if process == nil { try? await start(extraArguments: lastArguments) }
         let pids = await podPIDs()
         terminate()
         // A daemon that failed to stop its pods must not leave them behind.
-        for pid in pids where kill(pid, 0) == 0 { kill(-pid, SIGKILL) }
+        for pid in pids where isRunning(pid) { kill(-pid, SIGKILL) }
         try? FileManager.default.removeItem(atPath: stateDirectory)
     }
+}
+
+/// What a series of requests to a listener got back.
+struct TrafficSample {
+    var images: [String: Int] = [:]
+    var errors = 0
+    var total: Int { images.values.reduce(0, +) + errors }
+
+    /// The share (0...1) of answers from `image`.
+    func share(of image: String) -> Double {
+        total == 0 ? 0 : Double(images[image] ?? 0) / Double(total)
+    }
+}
+
+/// Sends `count` GET / requests to `127.0.0.1:port` one after another and counts the images that
+/// answered (the sample app names its `IMAGE`); anything but a 200 with an image is an error.
+func sendTraffic(port: Int, count: Int, headers: [(String, String)] = []) async -> TrafficSample {
+    var sample = TrafficSample()
+    for _ in 0..<count {
+        guard let answer = await http(.GET, "http://127.0.0.1:\(port)/", headers: headers, timeout: 10),
+            answer.status == 200, let image = answer.json["image"] as? String
+        else {
+            sample.errors += 1
+            continue
+        }
+        sample.images[image, default: 0] += 1
+    }
+    return sample
+}
+
+/// Whether a process runs (a zombie waiting for its parent does not).
+func isRunning(_ pid: Int32) -> Bool {
+    kill(pid, 0) == 0 && ProcessControl.state(of: pid) != "Z"
 }

@@ -85,7 +85,9 @@ func readBody(_ request: Request, limit: Int) async throws(APIError) -> Data {
 /// - `GET /api/v1/{kind}`, `GET|DELETE /api/v1/{kind}/{name}` (`?namespace=`, default `default`)
 /// - `POST /api/v1/rollouts/{name}/{operation}`: promote (`?full=true`), abort, retry, pause,
 ///   resume, restart, undo (`?toRevision=N`), image (`{"container": C, "image": I}`)
-/// - `GET /api/v1/pods`, `GET /api/v1/pods/{name}/logs`
+/// - `GET /api/v1/rollouts/{name}/events`
+/// - `GET /api/v1/watch/{kind}/{name}`: the resource as NDJSON, a line per write
+/// - `GET /api/v1/pods` (`?rollout=`), `GET /api/v1/pods/{name}/logs`
 func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     if let token { router.add(middleware: BearerTokenMiddleware(token: token)) }
@@ -172,6 +174,63 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
         } catch {
             return errorResponse(error)
         }
+    }
+    router.get("/api/v1/rollouts/{name}/events") { request, context in
+        let namespace = request.uri.queryParameters.get("namespace") ?? "default"
+        let key = ResourceKey(kind: "Rollout", namespace: namespace, name: context.parameters.get("name") ?? "")
+        do {
+            guard try routes.store.resource(key) != nil else {
+                throw APIError(status: 404, message: "rollout \"\(key.name)\" not found in namespace \"\(namespace)\"")
+            }
+            let events = try routes.store.events(for: key)
+            return jsonResponse(
+                .ok,
+                [
+                    "events": events.map {
+                        ["type": $0.type, "reason": $0.reason, "message": $0.message, "time": $0.time]
+                    }
+                ])
+        } catch {
+            return errorResponse(error)
+        }
+    }
+    router.get("/api/v1/watch/{kind}/{name}") { request, context in
+        // One JSON object per line, each time the resource is written (and once at the start);
+        // the stream ends when the resource is deleted or after `timeoutSeconds` (default 300).
+        let namespace = request.uri.queryParameters.get("namespace") ?? "default"
+        let timeout = Double(request.uri.queryParameters.get("timeoutSeconds") ?? "") ?? 300
+        let name = context.parameters.get("name") ?? ""
+        let key: ResourceKey
+        do {
+            key = ResourceKey(
+                kind: try ResourceKind.kind(for: context.parameters.get("kind") ?? ""), namespace: namespace, name: name
+            )
+            guard try routes.store.resource(key) != nil else {
+                throw APIError(
+                    status: 404, message: "\(key.kind.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\""
+                )
+            }
+        } catch {
+            return errorResponse(error)
+        }
+        let store = routes.store
+        return Response(
+            status: .ok, headers: [.contentType: "application/x-ndjson"],
+            body: ResponseBody { writer in
+                var lastVersion = -1
+                let deadline = Date().addingTimeInterval(timeout)
+                while Date() < deadline {
+                    guard let resource = try store.resource(key) else { break }
+                    if resource.resourceVersion != lastVersion {
+                        lastVersion = resource.resourceVersion
+                        var line = resource.objectJSON()
+                        line.append(UInt8(ascii: "\n"))
+                        try await writer.write(ByteBuffer(bytes: line))
+                    }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                try await writer.finish(nil)
+            })
     }
     router.get("/api/v1/rollouts") { request, context in await list(request, context, "rollouts") }
     router.get("/api/v1/rollouts/{name}") { request, context in await get(request, context, "rollouts") }

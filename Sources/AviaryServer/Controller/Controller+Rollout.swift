@@ -180,6 +180,9 @@ extension Controller {
         where replicaSet.rollout == key.name && replicaSet.namespace == key.namespace {
             try await platform.deleteReplicaSet(replicaSet.name)
         }
+        for split in await platform.splits() where split.rollout == key.name {
+            try await platform.deleteSplit(rootService: split.rootService)
+        }
         await metrics.setRollout(namespace: key.namespace, name: key.name, facts: nil)
     }
 }

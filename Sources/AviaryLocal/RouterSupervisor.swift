@@ -6,21 +6,26 @@ import NIOCore
 /// The router as its own process: started once, adopted by a restarted daemon (same PID), fed
 /// the listeners through its admin API (`PUT /table`). Because it is a separate process, traffic
 /// keeps flowing at the last table while the daemon is down.
-public actor RouterProcess {
+public actor RouterSupervisor {
     struct Record: Codable, Equatable {
         var process: ProcessIdentity
         var adminPort: Int
     }
 
-    private let executable: String?
+    private let command: [String]?
+    private let tablePath: String
     private let stateStore: any PlatformStateStore
     private let logPath: String
     private let logger: Logger
     private var record: Record?
 
-    /// Creates the handle; `executable` nil means the daemon runs without a data plane (API only).
-    public init(executable: String?, stateStore: any PlatformStateStore, logPath: String, logger: Logger) {
-        self.executable = executable
+    /// Creates the handle. `command` starts the router (`aviary router`); `--admin ADDRESS` and
+    /// `--state tablePath` are added. Nil means the daemon runs without a data plane (API only).
+    public init(
+        command: [String]?, tablePath: String, stateStore: any PlatformStateStore, logPath: String, logger: Logger
+    ) {
+        self.command = command
+        self.tablePath = tablePath
         self.stateStore = stateStore
         self.logPath = logPath
         self.logger = logger
@@ -35,8 +40,8 @@ public actor RouterProcess {
     /// Adopts the router an earlier daemon started if it still runs (same PID and start time)
     /// and answers; otherwise starts a new one and waits until its admin API answers.
     public func startOrAdopt() async throws {
-        guard let executable else {
-            logger.warning("no router executable: Services get no listeners")
+        guard let command, let executable = command.first else {
+            logger.warning("no router command: Services get no listeners")
             return
         }
         if let data = try stateStore.loadPlatformState(),
@@ -54,9 +59,9 @@ public actor RouterProcess {
             throw SpawnError(command: executable, reason: "no free loopback port for the router's admin API")
         }
         var environment = ProcessInfo.processInfo.environment.filter { ["PATH", "HOME", "LANG"].contains($0.key) }
-        environment["AVIARY_ROUTER_ADMIN"] = "127.0.0.1:\(port)"
         let process = try ProcessControl.spawn(
-            arguments: [executable, "--admin", "127.0.0.1:\(port)"], environment: environment, logPath: logPath)
+            arguments: command + ["--admin", "127.0.0.1:\(port)", "--state", tablePath], environment: environment,
+            logPath: logPath)
         let started = Record(process: process, adminPort: port)
         record = started
         try stateStore.savePlatformState(try JSONEncoder().encode(started))

@@ -1,0 +1,18 @@
+/// Secrets for `valueFrom.secretKeyRef` arguments: Secret name → key → value.
+///
+/// On the local platform they come from `secrets.yaml` in the state directory (read by
+/// `AviaryMetrics.SecretsFile`); a value is used to build requests and is replaced by `*****`
+/// in every message, log line and output.
+public struct SecretStore: Sendable, Equatable {
+    /// The secrets by name, then key.
+    public var secrets: [String: [String: String]]
+
+    /// A store holding `secrets`.
+    public init(_ secrets: [String: [String: String]] = [:]) { self.secrets = secrets }
+
+    /// The value of `key` in Secret `name`, nil when either is missing.
+    public func value(name: String, key: String) -> String? { secrets[name]?[key] }
+
+    /// Every value, for redaction.
+    public var allValues: [String] { secrets.values.flatMap(\.values) }
+}

@@ -1,1 +1,0 @@
-// The AviaryMetrics target: see DESIGN.md for what lives here.

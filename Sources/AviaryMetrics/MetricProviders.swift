@@ -1,0 +1,215 @@
+import AviaryCore
+import AviaryExpression
+import AviaryModel
+import Foundation
+
+/// The metric back ends Aviary runs: `prometheus`, `web` and `job` (the job as a local process).
+///
+/// Every call returns an outcome, never throws: a failure to measure is an Error measurement
+/// with the reason in its message, which is what Argo Rollouts' `consecutiveErrorLimit` counts.
+public struct MetricProviders: MeasurementProvider {
+    /// The Prometheus address for metrics that give none (`aviary analysis run --prometheus-address`).
+    public var defaultPrometheusAddress: String?
+    /// How long a job may run when its spec sets no `activeDeadlineSeconds`.
+    public var defaultJobTimeout: Duration
+    /// The wall clock, for range-query expressions such as `now() - duration("5m")`.
+    public var now: @Sendable () -> Date
+
+    /// Providers with an optional fallback Prometheus address.
+    public init(
+        defaultPrometheusAddress: String? = nil, defaultJobTimeout: Duration = .seconds(600),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.defaultPrometheusAddress = defaultPrometheusAddress
+        self.defaultJobTimeout = defaultJobTimeout
+        self.now = now
+    }
+
+    /// Prometheus `timeout` (30 s), web `timeoutSeconds` (10 s), job `activeDeadlineSeconds`.
+    public func timeout(for metric: Metric) -> Duration {
+        if let prometheus = metric.provider.prometheus { return .seconds(max(1, prometheus.timeoutOrDefault)) }
+        if let web = metric.provider.web { return .seconds(max(1, web.timeoutSecondsOrDefault)) }
+        if let job = metric.provider.job {
+            return job.spec.activeDeadlineSeconds.map { .seconds(max(1, $0)) } ?? defaultJobTimeout
+        }
+        return .seconds(30)
+    }
+
+    /// Takes one measurement with the metric's provider.
+    public func measure(_ request: MeasurementRequest) async -> ProviderOutcome {
+        let metric = request.metric
+        if let prometheus = metric.provider.prometheus { return await measure(prometheus, metric: metric) }
+        if let web = metric.provider.web { return await measure(web, metric: metric) }
+        if let job = metric.provider.job { return await measure(job, metric: metric) }
+        let kinds = metric.provider.setKeys.joined(separator: ", ")
+        return .error(
+            "metric provider \(kinds.isEmpty ? "(none)" : kinds) is not supported by Aviary: use prometheus, web or job"
+        )
+    }
+
+    // MARK: - Prometheus
+
+    func prometheusQuery(_ metric: PrometheusMetric, timeout: Duration) -> Result<PrometheusQuery, PrometheusError> {
+        guard let address = metric.address ?? defaultPrometheusAddress, !address.isEmpty else {
+            return .failure(
+                .invalidRequest(
+                    "prometheus address is not configured: set provider.prometheus.address (or --prometheus-address)"))
+        }
+        guard let text = metric.query, !text.isEmpty else {
+            return .failure(.invalidRequest("provider.prometheus.query is empty"))
+        }
+        var query = PrometheusQuery(
+            address: address, query: text, headers: (metric.headers ?? []).map { ($0.key, $0.value) },
+            timeout: timeout, insecure: metric.insecure ?? false)
+        if let range = metric.rangeQuery {
+            let moment = now()
+            guard case .success(let start) = evaluateTime(range.start, now: moment, field: "start") else {
+                return .failure(evaluateTime(range.start, now: moment, field: "start").failureValue!)
+            }
+            guard case .success(let end) = evaluateTime(range.end, now: moment, field: "end") else {
+                return .failure(evaluateTime(range.end, now: moment, field: "end").failureValue!)
+            }
+            guard let stepText = range.step, let step = try? ArgoDuration(stepText), step.seconds > 0 else {
+                return .failure(.invalidRequest("failed to parse rangeQuery.step as duration: \"\(range.step ?? "")\""))
+            }
+            query.range = PrometheusQuery.Range(start: start, end: end, stepSeconds: step.seconds)
+        }
+        switch Self.authentication(metric.authentication) {
+        case .success(let authentication): query.authentication = authentication
+        case .failure(let error): return .failure(error)
+        }
+        return .success(query)
+    }
+
+    private func measure(_ metric: PrometheusMetric, metric full: Metric) async -> ProviderOutcome {
+        let query: PrometheusQuery
+        switch prometheusQuery(metric, timeout: timeout(for: full)) {
+        case .success(let built): query = built
+        case .failure(let error): return .error(error.description)
+        }
+        do {
+            let (result, warnings) = try await PrometheusClient.run(query)
+            let metadata = warnings.isEmpty ? [:] : ["warnings": warnings.map { "\"\($0)\"" }.joined(separator: ", ")]
+            return .value(Self.exprValue(result), display: result.displayValue, metadata: metadata)
+        } catch {
+            return .error(error.description)
+        }
+    }
+
+    private func evaluateTime(_ text: String?, now: Date, field: String) -> Result<Date, PrometheusError> {
+        guard let text, !text.isEmpty else { return .failure(.invalidRequest("rangeQuery.\(field) is empty")) }
+        do {
+            let value = try Expression(text).evaluate(["$now": .time(now)])
+            guard case .time(let date) = value else {
+                return .failure(
+                    .invalidRequest("failed to parse rangeQuery.\(field) as time: \"\(text)\" is not a time"))
+            }
+            return .success(date)
+        } catch {
+            return .failure(.invalidRequest("failed to parse rangeQuery.\(field) as time: \(error)"))
+        }
+    }
+
+    /// Reads `authentication` (`basicAuth{username,password}`, `oauth2{tokenUrl,clientId,clientSecret,scopes}`).
+    static func authentication(_ value: JSONValue?) -> Result<PrometheusQuery.Authentication, PrometheusError> {
+        guard let value, case .object(let object) = value else { return .success(.none) }
+        if let basic = object["basicAuth"]?.objectValue, let username = basic["username"]?.stringValue,
+            !username.isEmpty
+        {
+            return .success(.basic(username: username, password: basic["password"]?.stringValue ?? ""))
+        }
+        if let oauth = object["oauth2"]?.objectValue, let tokenURL = oauth["tokenUrl"]?.stringValue, !tokenURL.isEmpty {
+            guard let clientID = oauth["clientId"]?.stringValue, let secret = oauth["clientSecret"]?.stringValue,
+                !clientID.isEmpty, !secret.isEmpty
+            else {
+                return .failure(
+                    .invalidRequest("missing mandatory parameter in metric for OAuth2 setup (clientId, clientSecret)"))
+            }
+            let scopes = oauth["scopes"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            return .success(.oauth2(tokenURL: tokenURL, clientID: clientID, clientSecret: secret, scopes: scopes))
+        }
+        if let sigv4 = object["sigv4"]?.objectValue, !sigv4.isEmpty {
+            return .failure(
+                .invalidRequest("authentication.sigv4 (Amazon Managed Prometheus) is not supported by Aviary"))
+        }
+        return .success(.none)
+    }
+
+    /// What a condition sees as `result`: a list of floats for a vector or matrix, a float for a scalar.
+    static func exprValue(_ result: PrometheusResult) -> ExprValue {
+        switch result {
+        case .vector(let values), .matrix(let values): .array(values.map(ExprValue.float))
+        case .scalar(let value): .float(value)
+        case .string(let text): .string(text)
+        }
+    }
+
+    // MARK: - Web
+
+    private func measure(_ metric: WebMetric, metric full: Metric) async -> ProviderOutcome {
+        let path: JSONPath
+        do {
+            path = try JSONPath(metric.jsonPathOrDefault)
+        } catch {
+            return .error(error.description)
+        }
+        var headers = (metric.headers ?? []).map { (name: $0.key, value: $0.value) }
+        var body: Data?
+        if let text = metric.body, !text.isEmpty, metric.jsonBody != nil {
+            return .error("use either Body or JSONBody; both cannot exists for WebMetric payload")
+        }
+        if let text = metric.body, !text.isEmpty { body = Data(text.utf8) }
+        if let json = metric.jsonBody {
+            body = Data(json.jsonText.utf8)
+            headers.removeAll { $0.name.lowercased() == "content-type" }
+            headers.append((name: "Content-Type", value: "application/json"))
+        }
+        let request = WebRequest(
+            method: metric.methodOrDefault, url: metric.url, headers: headers, body: body, timeout: timeout(for: full),
+            jsonPath: path, insecure: metric.insecure ?? false)
+        do {
+            let result = try await WebMetricClient.run(request)
+            return .value(Self.exprValue(result.value), display: result.display)
+        } catch {
+            return .error(error.description)
+        }
+    }
+
+    /// A JSON value as the expression language sees it.
+    static func exprValue(_ value: JSONValue) -> ExprValue {
+        switch value {
+        case .null: .nil
+        case .bool(let flag): .bool(flag)
+        case .int(let number): .int(number)
+        case .double(let number): .float(number)
+        case .string(let text): .string(text)
+        case .array(let items): .array(items.map(exprValue))
+        case .object(let members): .map(members.mapValues(exprValue))
+        }
+    }
+
+    // MARK: - Job
+
+    private func measure(_ metric: JobMetric, metric full: Metric) async -> ProviderOutcome {
+        guard let container = metric.spec.template.spec.containers.first else {
+            return .error("job has no container: set provider.job.spec.template.spec.containers[0]")
+        }
+        let arguments = (container.command ?? []) + (container.args ?? [])
+        var environment: [String: String] = [:]
+        for variable in container.env ?? [] { if let value = variable.value { environment[variable.name] = value } }
+        do {
+            let outcome = try await JobRunner.run(
+                JobCommand(arguments: arguments, environment: environment, timeout: timeout(for: full)))
+            return .phase(outcome.succeeded ? .successful : .failed, message: outcome.summary)
+        } catch {
+            return .error(error.description)
+        }
+    }
+}
+
+extension Result {
+    fileprivate var failureValue: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
+    }
+}

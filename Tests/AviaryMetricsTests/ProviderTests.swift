@@ -1,0 +1,246 @@
+import AviaryExpression
+import AviaryModel
+import Foundation
+import Synchronization
+import Testing
+
+@testable import AviaryCore
+@testable import AviaryMetrics
+
+/// The AnalysisTemplate in `yaml`, decoded as a user's file would be.
+func template(_ yaml: String) -> AnalysisTemplate {
+    let decoded = ManifestDecoder().decode(yaml, file: "template.yaml")
+    guard case .analysisTemplate(let template)? = decoded.resources.first else {
+        fatalError("not an AnalysisTemplate: \(decoded.diagnostics)")
+    }
+    return template
+}
+
+/// One metric of a template named `t`.
+func metric(_ metricYAML: String) -> Metric {
+    let indented = metricYAML.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
+    return template(
+        "apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata:\n  name: t\nspec:\n  metrics:\n\(indented)"
+    ).spec.metricsOrEmpty[0]
+}
+
+func request(_ metric: Metric) -> MeasurementRequest {
+    MeasurementRequest(runName: "r", metricName: metric.name, metric: metric, startedAt: Date())
+}
+
+@Suite("Web provider against a real server", .serialized)
+struct WebProviderTests {
+    @Test func jsonPathSelectsTheValue() async throws {
+        let server = try LoopbackServer { request in
+            request.path == "/status"
+                ? .respond(status: 200, body: #"{"data":{"ok":true},"items":[{"value":0.97}]}"#)
+                : .respond(status: 404, body: "")
+        }
+        defer { server.stop() }
+        let providers = MetricProviders()
+        let ok = metric(
+            "- name: ok\n  provider:\n    web:\n      url: \(server.url)/status\n      jsonPath: '{$.data.ok}'")
+        #expect(await providers.measure(request(ok)) == .value(.bool(true), display: "true"))
+        let item = metric(
+            "- name: v\n  provider:\n    web:\n      url: \(server.url)/status\n      jsonPath: '{$.items[0].value}'")
+        #expect(await providers.measure(request(item)) == .value(.float(0.97), display: "0.97"))
+    }
+
+    @Test func postsBodyAndHeaders() async throws {
+        let seen = SeenRequests()
+        let server = try LoopbackServer { request in
+            seen.add(request)
+            return .respond(status: 200, body: #"{"echo":1}"#)
+        }
+        defer { server.stop() }
+        let posted = metric(
+            """
+            - name: p
+              provider:
+                web:
+                  method: POST
+                  url: \(server.url)/check
+                  headers:
+                  - key: X-Token
+                    value: abc
+                  jsonBody:
+                    service: checkout
+                  jsonPath: '{$.echo}'
+            """)
+        #expect(await MetricProviders().measure(request(posted)) == .value(.int(1), display: "1"))
+        let first = try #require(seen.all.first)
+        #expect(first.method == "POST")
+        #expect(first.headers["x-token"] == "abc")
+        #expect(first.headers["content-type"] == "application/json")
+        #expect(first.body == #"{"service":"checkout"}"#)
+    }
+
+    @Test func non2xxIsAnError() async throws {
+        let server = try LoopbackServer { _ in .respond(status: 503, body: "down") }
+        defer { server.stop() }
+        let m = metric("- name: m\n  provider:\n    web:\n      url: \(server.url)/")
+        #expect(await MetricProviders().measure(request(m)) == .error("received non 2xx response code: 503"))
+    }
+
+    @Test func nonJSONBodyIsAString() async throws {
+        let server = try LoopbackServer { _ in .respond(status: 200, body: "healthy", contentType: "text/plain") }
+        defer { server.stop() }
+        let m = metric(
+            "- name: m\n  successCondition: result == 'healthy'\n  provider:\n    web:\n      url: \(server.url)/")
+        let outcome = await MetricProviders().measure(request(m))
+        #expect(outcome == .value(.string("healthy"), display: "healthy"))
+        guard case .value(let value, _, _) = outcome else { return }
+        #expect(MeasurementAssessment.phase(of: value, metric: m).phase == .successful)
+    }
+
+    @Test func timeoutIsAnError() async throws {
+        let server = try LoopbackServer { _ in .hang }
+        defer { server.stop() }
+        let m = metric("- name: m\n  provider:\n    web:\n      url: \(server.url)/\n      timeoutSeconds: 1")
+        let outcome = await MetricProviders().measure(request(m))
+        guard case .error(let message) = outcome else {
+            Issue.record("expected an error, got \(outcome)")
+            return
+        }
+        #expect(message.contains("timeout"))
+        #expect(message.contains(server.url))
+    }
+
+    @Test func connectionRefusedIsAnError() async throws {
+        let server = try LoopbackServer { _ in .hang }
+        let url = server.url
+        server.stop()
+        let m = metric("- name: m\n  provider:\n    web:\n      url: \(url)/")
+        guard case .error(let message) = await MetricProviders().measure(request(m)) else {
+            Issue.record("expected an error")
+            return
+        }
+        #expect(message.contains("connection refused"))
+    }
+}
+
+final class SeenRequests: Sendable {
+    private let requests = Mutex<[LoopbackServer.Request]>([])
+    func add(_ request: LoopbackServer.Request) { requests.withLock { $0.append(request) } }
+    var all: [LoopbackServer.Request] { requests.withLock { $0 } }
+}
+
+@Suite("Job provider runs real processes", .serialized)
+struct JobProviderTests {
+    func job(_ command: String, deadline: Int? = nil) -> Metric {
+        metric(
+            """
+            - name: job
+              provider:
+                job:
+                  spec:
+                    \(deadline.map { "activeDeadlineSeconds: \($0)" } ?? "backoffLimit: 0")
+                    template:
+                      spec:
+                        containers:
+                        - name: check
+                          command: \(command)
+                          env:
+                          - name: GREETING
+                            value: hello
+            """)
+    }
+
+    @Test func exitZeroIsSuccessful() async {
+        let outcome = await MetricProviders().measure(request(job(#"["sh", "-c", "echo $GREETING; exit 0"]"#)))
+        #expect(outcome == .phase(.successful, message: "exit code 0: hello"))
+    }
+
+    @Test func nonZeroExitFailsWithTheOutputTail() async {
+        let outcome = await MetricProviders().measure(request(job(#"["sh", "-c", "echo broken >&2; exit 3"]"#)))
+        #expect(outcome == .phase(.failed, message: "exit code 3: broken"))
+    }
+
+    @Test func argumentsAreNotInterpretedByAShell() async {
+        let outcome = await MetricProviders().measure(request(job(#"["echo", "$GREETING;", "exit", "1"]"#)))
+        #expect(outcome == .phase(.successful, message: "exit code 0: $GREETING; exit 1"))
+    }
+
+    @Test func timeoutStopsTheJob() async {
+        let outcome = await MetricProviders().measure(request(job(#"["sleep", "600"]"#, deadline: 1)))
+        #expect(outcome == .phase(.failed, message: "timed out and was stopped"))
+    }
+
+    @Test func missingCommandIsAnError() async {
+        let outcome = await MetricProviders().measure(request(job(#"["no-such-command-aviary"]"#)))
+        #expect(outcome == .error("job command \"no-such-command-aviary\" was not found in PATH"))
+    }
+}
+
+@Suite("Runner bounds every measurement", .serialized)
+struct AnalysisRunnerTests {
+    @Test func hungProviderDelaysNeitherOtherMetricsNorOtherRuns() async throws {
+        let hung = try LoopbackServer { _ in .hang }
+        let fast = try LoopbackServer { _ in .respond(status: 200, body: #"{"ok":true}"#) }
+        defer {
+            hung.stop()
+            fast.stop()
+        }
+        let runSpec = template(
+            """
+            apiVersion: argoproj.io/v1alpha1
+            kind: AnalysisTemplate
+            metadata:
+              name: t
+            spec:
+              metrics:
+              - name: stuck
+                consecutiveErrorLimit: 0
+                provider:
+                  web:
+                    url: \(hung.url)/
+                    timeoutSeconds: 5
+              - name: quick
+                count: 3
+                interval: 1s
+                successCondition: result == true
+                provider:
+                  web:
+                    url: \(fast.url)/
+                    jsonPath: '{$.ok}'
+            """)
+        let otherSpec = template(
+            """
+            apiVersion: argoproj.io/v1alpha1
+            kind: AnalysisTemplate
+            metadata:
+              name: other
+            spec:
+              metrics:
+              - name: quick
+                successCondition: result == true
+                provider:
+                  web:
+                    url: \(fast.url)/
+                    jsonPath: '{$.ok}'
+            """)
+        let catalog = AnalysisTemplateCatalog(templates: [runSpec, otherSpec])
+        let first = try AnalysisTemplateResolver.makeRun(
+            name: "first", references: [AnalysisTemplateRef(templateName: "t")], catalog: catalog)
+        let second = try AnalysisTemplateResolver.makeRun(
+            name: "second", references: [AnalysisTemplateRef(templateName: "other")], catalog: catalog)
+        let runner = AnalysisRunner(provider: MetricProviders())
+        async let firstDone = runner.run(first)
+        async let secondDone = runner.run(second)
+        let (one, two) = await (firstDone, secondDone)
+
+        let stuck = try #require(one.status?.metricResults?.first { $0.name == "stuck" })
+        let quick = try #require(one.status?.metricResults?.first { $0.name == "quick" })
+        #expect(one.status?.phase == .error)
+        #expect(stuck.measurements?.last?.phase == .error)
+        #expect(quick.count == 3)
+        #expect(quick.phase == .successful)
+        #expect(two.status?.phase == .successful)
+        // Ordering, not timing: everything else finished while the stuck request was pending.
+        let stuckEnd = try #require(stuck.measurements?.last?.finishedAt.flatMap(AnalysisTimestamp.parse))
+        let quickEnd = try #require(quick.measurements?.last?.finishedAt.flatMap(AnalysisTimestamp.parse))
+        let otherEnd = try #require(two.status?.completedAt.flatMap(AnalysisTimestamp.parse))
+        #expect(quickEnd < stuckEnd)
+        #expect(otherEnd < stuckEnd)
+    }
+}
