@@ -71,7 +71,14 @@ let package = Package(
         .testTarget(name: "AviaryExpressionTests", dependencies: ["AviaryExpression"]),
         .testTarget(name: "AviaryCoreTests", dependencies: ["AviaryCore"]),
         .testTarget(name: "AviaryMetricsTests", dependencies: ["AviaryMetrics"]),
-        .testTarget(name: "AviaryRouterTests", dependencies: ["AviaryRouter"]),
+        .testTarget(
+            name: "AviaryRouterTests",
+            dependencies: [
+                "AviaryRouter",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
