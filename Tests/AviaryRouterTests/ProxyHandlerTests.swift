@@ -46,8 +46,14 @@ struct ProxyHandlerTests {
     @Test(
         "the proxy's own answers carry the status and a one-line reason",
         arguments: [
-            ("GET /empty HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 503 Service Unavailable", "no ready endpoint for service empty", true),
-            ("GET /other HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404 Not Found", "no route of listener 127.0.0.1:8080 matches", true),
+            (
+                "GET /empty HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 503 Service Unavailable",
+                "no ready endpoint for service empty", true
+            ),
+            (
+                "GET /other HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404 Not Found",
+                "no route of listener 127.0.0.1:8080 matches", true
+            ),
             (
                 "GET /empty HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 600))\r\n\r\n",
                 "HTTP/1.1 431 Request Header Fields Too Large", "request head exceeds 512 bytes", false

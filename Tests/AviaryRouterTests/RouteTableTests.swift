@@ -146,7 +146,8 @@ struct RouteTableTests {
                     address: "127.0.0.1:8080",
                     routes: [
                         RouteDefinition(backends: [
-                            BackendReference(service: "stable", weight: 67), BackendReference(service: "canary", weight: 33),
+                            BackendReference(service: "stable", weight: 67),
+                            BackendReference(service: "canary", weight: 33),
                         ])
                     ])
             ])
@@ -164,8 +165,6 @@ struct RouteTableTests {
 
     @Test("a retry skips the endpoint that failed")
     func retrySkipsFailedEndpoint() throws {
-        let table = RouteTable(services: ["s": ServiceDefinition(endpoints: ["127.0.0.1:1", "127.0.0.1:2"])])
-        _ = try CompiledRouteTable(table, source: "t")
         let service = CompiledService(
             name: "s",
             endpoints: [
@@ -176,5 +175,16 @@ struct RouteTableTests {
             let first = try #require(service.nextEndpoint())
             #expect(service.nextEndpoint(excluding: first) != first)
         }
+    }
+
+    @Test("an endpoint that failed is passed over, unless every endpoint failed")
+    func ejection() throws {
+        let a = UpstreamEndpoint(key: "a", address: try .init(ipAddress: "127.0.0.1", port: 1))
+        let b = UpstreamEndpoint(key: "b", address: try .init(ipAddress: "127.0.0.1", port: 2))
+        let service = CompiledService(name: "s", endpoints: [a, b], stats: ServiceStats())
+        service.markFailed(a)
+        #expect((0..<10).map { _ in service.nextEndpoint()! } == Array(repeating: b, count: 10))
+        service.markFailed(b)
+        #expect(Set((0..<10).map { _ in service.nextEndpoint()!.key }) == ["a", "b"])
     }
 }

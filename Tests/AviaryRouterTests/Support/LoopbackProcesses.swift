@@ -102,7 +102,8 @@ final class SampleApp: Sendable {
     let pod: String
     var endpoint: String { "127.0.0.1:\(port)" }
 
-    init(pod: String, image: String = "sample:v1", environment: [String: String] = [:], client: HTTPClient) async throws {
+    init(pod: String, image: String = "sample:v1", environment: [String: String] = [:], client: HTTPClient) async throws
+    {
         let port = try freePort()
         self.port = port
         self.pod = pod
