@@ -121,7 +121,14 @@ let package = Package(
         .testTarget(name: "AviaryExpressionTests", dependencies: ["AviaryExpression"]),
         .testTarget(name: "AviaryCoreTests", dependencies: ["AviaryCore"]),
         .testTarget(name: "AviaryMetricsTests", dependencies: ["AviaryMetrics"]),
-        .testTarget(name: "AviaryRouterTests", dependencies: ["AviaryRouter"]),
+        .testTarget(
+            name: "AviaryRouterTests",
+            dependencies: [
+                "AviaryRouter",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "AviaryStoreTests", dependencies: ["AviaryStore", "aviary-store-writer"]),
         .testTarget(name: "AviaryLocalTests", dependencies: ["AviaryLocal", "aviary-sample-app"]),
         .testTarget(name: "AviaryServerTests", dependencies: ["AviaryServer", "aviary", "aviary-sample-app"]),

@@ -331,6 +331,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
     }
 
     private func upstreamFailed(_ exchange: Exchange, timedOut: Bool) {
+        exchange.service.markFailed(exchange.endpoint)
         if exchange.mayRetry, exchange.attempts == 1, exchange.service.endpoints.count > 1,
             let next = exchange.service.nextEndpoint(excluding: exchange.endpoint)
         {

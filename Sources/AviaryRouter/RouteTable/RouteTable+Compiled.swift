@@ -34,7 +34,14 @@ public struct UpstreamEndpoint: Sendable, Hashable {
 }
 
 /// A service of a compiled table: its endpoints and the round-robin cursor over them.
+///
+/// An endpoint that refused or dropped a connection is passed over for `ejectionTime`
+/// (unless every endpoint is), so one dead endpoint costs one failed attempt, not every
+/// other request.
 public final class CompiledService: Sendable {
+    /// How long an endpoint that failed a connection is passed over.
+    public static let ejectionTime = TimeAmount.seconds(5)
+
     /// The service name.
     public let name: String
     /// The ready endpoints.
@@ -42,22 +49,53 @@ public final class CompiledService: Sendable {
     /// Counters of this service, shared by every table that names it.
     public let stats: ServiceStats
     private let cursor = Atomic<Int>(0)
+    /// Per endpoint, the uptime in nanoseconds until which it is passed over (0: never failed).
+    private let ejectedUntil: [EjectionDeadline]
 
     init(name: String, endpoints: [UpstreamEndpoint], stats: ServiceStats) {
         self.name = name
         self.endpoints = endpoints
         self.stats = stats
+        self.ejectedUntil = endpoints.map { _ in EjectionDeadline() }
     }
 
-    /// The next endpoint in round-robin order, other than `excluded` when there is another;
-    /// nil when the service has none.
+    /// The next endpoint in round-robin order that is not passed over and is not `excluded`;
+    /// when there is none, the next in order regardless. Nil when the service has no endpoint.
     public func nextEndpoint(excluding excluded: UpstreamEndpoint? = nil) -> UpstreamEndpoint? {
         guard !endpoints.isEmpty else { return nil }
         let count = UInt(endpoints.count)
-        let first = endpoints[Int(UInt(bitPattern: cursor.wrappingAdd(1, ordering: .relaxed).oldValue) % count)]
-        guard let excluded, first == excluded, endpoints.count > 1 else { return first }
-        return endpoints[Int(UInt(bitPattern: cursor.wrappingAdd(1, ordering: .relaxed).oldValue) % count)]
+        let start = Int(UInt(bitPattern: cursor.wrappingAdd(1, ordering: .relaxed).oldValue) % count)
+        var now: Int64?
+        for offset in 0..<endpoints.count {
+            let index = (start + offset) % endpoints.count
+            if endpoints[index] == excluded { continue }
+            let until = ejectedUntil[index].value.load(ordering: .relaxed)
+            if until != 0 {
+                let current = now ?? NIODeadline.now().uptimeNanoseconds.clampedToInt64
+                now = current
+                if current < until { continue }
+            }
+            return endpoints[index]
+        }
+        return endpoints[start]
     }
+
+    /// Passes `endpoint` over for `ejectionTime` after a refused or dropped connection.
+    public func markFailed(_ endpoint: UpstreamEndpoint) {
+        guard let index = endpoints.firstIndex(of: endpoint) else { return }
+        let until = (NIODeadline.now() + Self.ejectionTime).uptimeNanoseconds.clampedToInt64
+        ejectedUntil[index].value.store(until, ordering: .relaxed)
+    }
+}
+
+/// Until when (uptime nanoseconds) an endpoint is passed over; a class because atomics cannot
+/// live in an array.
+final class EjectionDeadline: Sendable {
+    let value = Atomic<Int64>(0)
+}
+
+extension UInt64 {
+    fileprivate var clampedToInt64: Int64 { Int64(clamping: self) }
 }
 
 /// A string condition ready to evaluate.
