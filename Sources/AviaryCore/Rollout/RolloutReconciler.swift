@@ -402,13 +402,3 @@ struct ReconcileContext {
         event("RolloutCompleted", "Rollout completed update to revision \(currentRevision) (\(currentHash)): \(reason)")
     }
 }
-
-extension AnalysisPhase {
-    /// Whether the run has reached a final phase.
-    var isCompleted: Bool {
-        switch self {
-        case .successful, .failed, .error, .inconclusive: return true
-        case .pending, .running: return false
-        }
-    }
-}
