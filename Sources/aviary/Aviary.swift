@@ -11,6 +11,7 @@ struct Aviary: AsyncParsableCommand {
         subcommands: [
             Version.self,
             Lint.self,
+            AnalysisCommand.self,
         ]
     )
 }

@@ -1,1 +1,0 @@
-// The AviaryExpression target: see DESIGN.md for what lives here.
