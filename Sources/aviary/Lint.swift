@@ -9,8 +9,9 @@ struct Lint: ParsableCommand {
         discussion: """
             Decodes every document of every file (YAML with --- separators, or JSON), checks Argo's \
             field rules, then checks the files as one set: each analysis a Rollout asks for names a \
-            template among the files and supplies every argument that has no default, and every \
-            {{args.name}} a template uses is declared.
+            template among the files and supplies every argument that has no default, every \
+            {{args.name}} a template uses is declared, and every successCondition and \
+            failureCondition parses (errors give the line and column inside the condition).
 
             Each problem is printed as FILE: Kind/name: field.path: message (broken YAML as \
             FILE:LINE:COLUMN: message). Unknown fields are warnings. The exit status is 0 when there \

@@ -232,6 +232,40 @@ import Testing
         #expect(report.diagnostics.map(\.path) == ["spec.analyses[0].templateName"])
     }
 
+    @Test func conditionThatDoesNotParseIsAnErrorWithLineAndColumn() {
+        let template = Self.template().replacingOccurrences(
+            of: "successCondition: result[0] > 0", with: "successCondition: result[0] >= && true")
+        let report = lint(["t.yaml": template])
+        #expect(report.diagnostics.map(\.path) == ["spec.metrics[0].successCondition"])
+        let message = report.diagnostics.first?.message ?? ""
+        #expect(message.hasPrefix("1:14: "), "\(message)")
+    }
+
+    @Test(arguments: [
+        "result[0] >= 0.95", "len(result) == 0 || asFloat(result[0].value[1]) >= 0.95", "result[0] >= {{args.min}}",
+        "all(result, # < 1000)", "result.ok == true and result.count > 3",
+    ])
+    func conditionsThatParse(_ condition: String) {
+        #expect(ConditionChecks.problem(in: condition) == nil)
+    }
+
+    @Test(arguments: [
+        ("result[0] >=", "spec.metrics[0].failureCondition"), ("(result[0] > 1", "spec.metrics[0].failureCondition"),
+        ("   ", "spec.metrics[0].failureCondition"),
+    ])
+    func failureConditionThatDoesNotParse(_ condition: String, _ path: String) {
+        let template = Self.template().replacingOccurrences(
+            of: "successCondition: result[0] > 0", with: "failureCondition: '\(condition)'")
+        let report = lint(["t.yaml": template])
+        #expect(report.diagnostics.map(\.path) == [path], "\(report.diagnostics)")
+        #expect(report.hasErrors)
+    }
+
+    @Test func templatedConditionSaysHowItWasRead() throws {
+        let message = try #require(ConditionChecks.problem(in: "result[0] >= {{args.min}} &&"))
+        #expect(message.hasSuffix("(in \"result[0] >= 0 &&\", with each {{...}} read as 0)"), "\(message)")
+    }
+
     @Test func summaryCountsFilesResourcesErrorsAndWarnings() {
         let report = lint(["r.yaml": Self.rollout])
         #expect(report.summary == "linted 1 resource in 1 file: 1 error, 0 warnings")

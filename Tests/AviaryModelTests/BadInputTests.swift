@@ -31,6 +31,13 @@ import Testing
         #expect(diagnostic.description.hasPrefix("bad.json:3:21: not valid JSON: "))
     }
 
+    @Test func unquotedTemplateTagSaysToQuoteIt() throws {
+        let diagnostic = try onlyError(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  annotations:\n    inject: {{args.on}}\n")
+        #expect(diagnostic.line == 6)
+        #expect(diagnostic.message.contains("quote it, \"{{args.name}}\""))
+    }
+
     @Test func textThatIsNotAManifest() throws {
         let diagnostic = try onlyError("just some words\n")
         #expect(

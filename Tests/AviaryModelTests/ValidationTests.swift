@@ -108,10 +108,11 @@ enum Manifests {
             path: "spec.strategy", message: "must set exactly one of canary and blueGreen, found both"),
         Case(
             name: "two keys in a step", manifest: Manifests.basicCanary(steps: "- {setWeight: 10, pause: {}}"),
-            path: "spec.strategy.canary.steps[0]", message: "must set exactly one step type, found 2: setWeight, pause"),
+            path: "spec.strategy.canary.steps[0]",
+            message: "must set only one of setWeight, pause, experiment and analysis, found setWeight, pause"),
         Case(
             name: "empty step", manifest: Manifests.basicCanary(steps: "- setWeight: 10\n- {}"),
-            path: "spec.strategy.canary.steps[1]", message: "must set exactly one of setWeight"),
+            path: "spec.strategy.canary.steps[1]", message: "must set one of setWeight, pause"),
         Case(
             name: "setWeight above 100", manifest: Manifests.basicCanary(steps: "- setWeight: 10\n- setWeight: 150"),
             path: "spec.strategy.canary.steps[1].setWeight", message: "must be between 0 and 100, got 150"),
@@ -435,11 +436,6 @@ enum Manifests {
             path: "spec.strategy.canary.steps[0].setMirrorRoute.match[0]",
             message: "must set at least one of method, path and headers"),
         Case(
-            name: "smi without rootService",
-            manifest: Manifests.rollout(
-                strategy: "canary: {canaryService: c, stableService: s, trafficRouting: {smi: {}}}"),
-            path: "spec.strategy.canary.trafficRouting.smi.rootService", message: "required"),
-        Case(
             name: "traffic routing without a router",
             manifest: Manifests.rollout(
                 strategy: "canary: {canaryService: c, stableService: s, trafficRouting: {maxTrafficWeight: 100}}"),
@@ -468,6 +464,45 @@ enum Manifests {
                 - pause: {duration: 1h30m}
                 """)
         #expect(ManifestDecoder().decode(routed, file: "ok.yaml").diagnostics == [])
+    }
+
+    @Test func routeChangeBesideAnotherKeyIsOnlyAWarning() throws {
+        let manifest = Manifests.routedCanary(
+            steps:
+                "- setCanaryScale: {replicas: 1}\n  setHeaderRoute: {name: header, match: [{headerName: x, headerValue: {exact: y}}]}"
+        )
+        let decoded = ManifestDecoder().decode(manifest, file: "r.yaml")
+        #expect(!decoded.hasErrors)
+        #expect(decoded.diagnostics.map(\.path) == ["spec.strategy.canary.steps[0]"])
+        #expect(decoded.diagnostics.first?.severity == .warning)
+    }
+
+    @Test func servicesAreOptionalWhereArgoDoesWithoutThem() throws {
+        let istioSubsets = Manifests.rollout(
+            strategy: """
+                canary:
+                  trafficRouting:
+                    istio:
+                      virtualService: {name: vs}
+                      destinationRule: {name: dr, canarySubsetName: canary, stableSubsetName: stable}
+                  steps: [{setWeight: 10}]
+                """)
+        #expect(ManifestDecoder().decode(istioSubsets, file: "r.yaml").diagnostics == [])
+        let workloadRef = Manifests.rollout(
+            strategy: "canary: {}", template: "workloadRef: {apiVersion: apps/v1, kind: Deployment, name: web}"
+        )
+        .replacingOccurrences(of: "  selector:\n    matchLabels: {app: demo}\n", with: "")
+        #expect(ManifestDecoder().decode(workloadRef, file: "r.yaml").diagnostics == [])
+    }
+
+    @Test func smiRootServiceDefaultsToTheStableService() throws {
+        let manifest = Manifests.rollout(
+            strategy: "canary: {canaryService: c, stableService: s, trafficRouting: {smi: {}}}")
+        guard case .rollout(let rollout) = try ManifestDecoder().resources(from: manifest).first else {
+            Issue.record("expected a Rollout")
+            return
+        }
+        #expect(rollout.spec.strategy.canary?.smiRootServiceOrDefault == "s")
     }
 
     @Test func messageNamesFileResourcePathAndProblem() throws {

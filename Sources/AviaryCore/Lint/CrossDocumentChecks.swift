@@ -55,10 +55,13 @@ struct CrossDocumentChecks {
                 }
             case .analysisTemplate(let template):
                 declaredArguments(template.spec, in: located)
+                conditions(template.spec.metricsOrEmpty, in: located)
             case .clusterAnalysisTemplate(let template):
                 declaredArguments(template.spec, in: located)
+                conditions(template.spec.metricsOrEmpty, in: located)
             case .analysisRun(let run):
                 declaredArguments(AnalysisTemplateSpec(metrics: run.spec.metrics, args: run.spec.args), in: located)
+                conditions(run.spec.metrics, in: located)
             case .service:
                 break
             }
@@ -277,6 +280,12 @@ struct CrossDocumentChecks {
     }
 
     // MARK: Templates
+
+    private mutating func conditions(_ metrics: [Metric], in located: LocatedResource) {
+        for issue in ConditionChecks.check(metrics) {
+            report(located, issue.path, issue.message, severity: issue.severity)
+        }
+    }
 
     /// Every `{{args.name}}` in a metric names a declared argument.
     private mutating func declaredArguments(_ spec: AnalysisTemplateSpec, in located: LocatedResource) {

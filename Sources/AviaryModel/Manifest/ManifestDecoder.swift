@@ -124,7 +124,7 @@ public struct ManifestDecoder: Sendable {
                 result.diagnostics.append(
                     Diagnostic(
                         file: file, resource: "document \(index + 1)", path: "", message: error.description,
-                        line: line, column: 1))
+                        line: error.mark?.line ?? line, column: error.mark?.column ?? 1))
                 continue
             } catch {
                 result.diagnostics.append(syntaxDiagnostic(error, file: file, text: text))
@@ -297,6 +297,8 @@ public struct ManifestDecoder: Sendable {
     /// A problem converting a YAML node to a plain value.
     struct ValueError: Error, CustomStringConvertible {
         var description: String
+        /// Where the problem is, when one node is to blame.
+        var mark: Mark? = nil
     }
 
     /// Converts a composed YAML node to a plain value, resolving scalars by their YAML tags
@@ -342,8 +344,9 @@ public struct ManifestDecoder: Sendable {
                 }
                 guard case .scalar(let keyScalar) = key else {
                     throw ValueError(
-                        description: "a mapping key at line \(key.mark?.line ?? 0) is not a plain string; "
-                            + "manifest keys are field names")
+                        description: "a mapping key is itself a mapping or list; manifest keys are field names "
+                            + "(an unquoted {{...}} value reads as a mapping: quote it, \"{{args.name}}\")",
+                        mark: key.mark)
                 }
                 members[keyScalar.string] = try jsonValue(of: value, budget: &budget)
             }

@@ -122,7 +122,9 @@ struct Issues {
             break
         }
         if spec.selector == nil {
-            error("spec.selector", "required; give matchLabels that match spec.template.metadata.labels")
+            if spec.workloadRef == nil {
+                error("spec.selector", "required; give matchLabels that match spec.template.metadata.labels")
+            }
         } else if let selector = spec.selector, (selector.matchLabels ?? [:]).isEmpty,
             (selector.matchExpressions ?? []).isEmpty
         {
@@ -236,7 +238,7 @@ struct Issues {
             if let weight = routing.maxTrafficWeight, weight < 1 {
                 error("\(routingPath).maxTrafficWeight", "must be 1 or more, got \(weight)")
             }
-            if canary.pingPong == nil {
+            if Self.requiresCanaryAndStableServices(canary, routing: routing) {
                 if (canary.canaryService ?? "").isEmpty {
                     error("\(path).canaryService", "required with trafficRouting; name the Service of the canary pods")
                 }
@@ -254,9 +256,6 @@ struct Issues {
                 error(
                     routingPath,
                     "must configure a traffic router; Aviary's router implements smi: {rootService: <service>}")
-            }
-            if let smi = routing.smi, (smi.rootService ?? "").isEmpty {
-                error("\(routingPath).smi.rootService", "required; name the Service that clients call")
             }
             var routeNames: Set<String> = []
             for (index, route) in (routing.managedRoutes ?? []).enumerated() {
@@ -344,20 +343,41 @@ struct Issues {
         }
     }
 
+    /// Argo's rule: the routers that split between two Services need both named; Istio with a
+    /// DestinationRule (subsets), ping-pong and plugins do without.
+    static func requiresCanaryAndStableServices(_ canary: CanaryStrategy, routing: RolloutTrafficRouting) -> Bool {
+        if routing.alb != nil && canary.pingPong == nil { return true }
+        if let istio = routing.istio, istio["destinationRule"] == nil, canary.pingPong == nil { return true }
+        return routing.smi != nil || routing.apisix != nil || routing.ambassador != nil || routing.nginx != nil
+            || routing.appMesh != nil || routing.traefik != nil
+    }
+
     mutating func canaryStep(
         _ step: CanaryStep, path: String, hasRouting: Bool, maxWeight: Int, managedRoutes: Set<String>
     ) {
         let keys = step.setKeys
-        guard keys.count == 1 else {
-            let allowed =
-                "setWeight, pause, setCanaryScale, analysis, experiment, setHeaderRoute, setMirrorRoute, plugin"
+        if keys.isEmpty {
             error(
                 path,
-                keys.isEmpty
-                    ? "must set exactly one of \(allowed); found none"
-                    : "must set exactly one step type, found \(keys.count): \(keys.joined(separator: ", ")); split it into separate steps"
-            )
+                "must set one of setWeight, pause, setCanaryScale, analysis, experiment, setHeaderRoute, "
+                    + "setMirrorRoute, plugin; found none")
             return
+        }
+        // Argo rejects a step that combines two of setWeight, pause, experiment and analysis; it
+        // accepts (and its examples use) a route or scale change beside another key.
+        let exclusive = keys.filter { ["setWeight", "pause", "experiment", "analysis"].contains($0) }
+        if exclusive.count > 1 {
+            error(
+                path,
+                "must set only one of setWeight, pause, experiment and analysis, found "
+                    + "\(exclusive.joined(separator: ", ")); split it into separate steps")
+            return
+        }
+        if keys.count > 1 {
+            warning(
+                path,
+                "sets \(keys.joined(separator: ", ")) in one step; Argo accepts this, "
+                    + "but one key per step reads (and reconciles) more plainly")
         }
         if let weight = step.setWeight, !(0...maxWeight).contains(weight) {
             error("\(path).setWeight", "must be between 0 and \(maxWeight), got \(weight)")
