@@ -8,7 +8,7 @@ struct Evaluator {
     static let memoryBudget = 1_000_000
     /// How many predicate calls one evaluation may make, so that nested predicates over large
     /// ranges end with an error instead of hanging the controller.
-    static let stepBudget = 10_000_000
+    static let stepBudget = 1_000_000
 
     struct Scope {
         var element: ExprValue
@@ -19,7 +19,9 @@ struct Evaluator {
     let source: String
     let environment: [String: ExprValue]
     var variables: [ExprValue]
-    var scopes: [Scope] = []
+    /// The innermost predicate's element; outer ones live on the Swift stack in callPredicate, so
+    /// predicates allocate nothing per evaluation.
+    var scope: Scope?
     var memoryUsed = 0
     var steps = 0
 
@@ -49,7 +51,7 @@ struct Evaluator {
             if let value = environment[name] { return value }
             throw error(offset, "unknown name \(name): the condition can use \(knownNames)")
         case .pointer(let name, let offset):
-            guard let scope = scopes.last else { throw error(offset, "'#' is only allowed inside a predicate") }
+            guard let scope else { throw error(offset, "'#' is only allowed inside a predicate") }
             switch name {
             case "index": return .int(scope.index)
             case "acc": return scope.accumulator
