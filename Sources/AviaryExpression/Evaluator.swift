@@ -47,9 +47,9 @@ struct Evaluator {
         switch node {
         case .literal(let value):
             return value
-        case .identifier(let name, let offset):
-            if let value = environment[name] { return value }
-            throw error(offset, "unknown name \(name): the condition can use \(knownNames)")
+        case .identifier(let name, _):
+            // Expression.evaluate has checked that every name is in the environment.
+            return environment[name] ?? .nil
         case .pointer(let name, let offset):
             guard let scope else { throw error(offset, "'#' is only allowed inside a predicate") }
             switch name {
@@ -133,11 +133,6 @@ struct Evaluator {
             for node in nodes { last = try evaluate(node) }
             return last
         }
-    }
-
-    private var knownNames: String {
-        let names = environment.keys.filter { !$0.hasPrefix("$") }.sorted()
-        return names.isEmpty ? "no names" : names.joined(separator: ", ")
     }
 
     /// Evaluates member access, indexing and slicing; nil means an optional `?.` met nil and the

@@ -46,6 +46,11 @@ import Testing
         #expect(throws: ExpressionError.self) { try condition.evaluateCondition(["result": []]) }
     }
 
+    @Test func namesListsTheEnvironmentNamesUsed() throws {
+        let expression = try Expression("let x = 1; all(result, {# > x}) && limit > 0 && result[0] < limit")
+        #expect(expression.names == ["result", "limit"])
+    }
+
     @Test func aConditionMustYieldBool() throws {
         let error = #expect(throws: ExpressionError.self) {
             try Expression("result[0]").evaluateCondition(["result": [0.5]])
