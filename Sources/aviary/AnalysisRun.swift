@@ -10,15 +10,16 @@ struct AnalysisRunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run an AnalysisTemplate now and print each measurement as it lands.",
         discussion: """
-            Makes an AnalysisRun from the first AnalysisTemplate or ClusterAnalysisTemplate in the file
-            (or the one named by --template, or the AnalysisRun in the file) and runs it to the end with the
-            prometheus, web and job providers, exactly as a Rollout's analysis would, so a template can be
-            tried against production Prometheus before any release uses it. Other templates in the file can
-            be included through `templates`. Secrets for `valueFrom.secretKeyRef` come from
-            <state-dir>/secrets.yaml.
+            Makes an AnalysisRun from the first AnalysisTemplate or ClusterAnalysisTemplate in the \
+            file (or the one named by --template, or the AnalysisRun in the file) and runs it to the \
+            end with the prometheus, web and job providers, exactly as a Rollout's analysis would, so \
+            a template can be tried against production Prometheus before any release uses it. Other \
+            templates in the file can be included through `templates`. Secrets for \
+            `valueFrom.secretKeyRef` come from <state-dir>/secrets.yaml.
 
-            Each measurement prints a line (time, metric, value, phase, message); the run ends with a
-            summary. Exit status: 0 Successful, 1 Failed, 2 Error (also for an unusable file), 3 Inconclusive.
+            Each measurement prints a line (time, metric, value, phase, message) as it lands; the run \
+            ends with a summary. Exit status: 0 Successful, 1 Failed, 2 Error (also for an unusable \
+            file), 3 Inconclusive.
 
             Example:
               aviary analysis run -f success-rate.yaml --arg service=checkout \\
@@ -28,7 +29,9 @@ struct AnalysisRunCommand: AsyncParsableCommand {
     @Option(name: [.customShort("f"), .long], help: "The YAML file with the AnalysisTemplate (or AnalysisRun).")
     var file: String
 
-    @Option(name: .customLong("arg"), help: ArgumentHelp("An argument for the template.", valueName: "name=value"))
+    @Option(
+        name: .customLong("arg"),
+        help: ArgumentHelp("An argument for the template (repeatable).", valueName: "name=value"))
     var args: [String] = []
 
     @Option(help: "The template to run when the file has several.")

@@ -244,3 +244,77 @@ struct AnalysisRunnerTests {
         #expect(otherEnd < stuckEnd)
     }
 }
+
+@Suite("Prometheus requests against a real server", .serialized)
+struct PrometheusRequestTests {
+    static let answer = #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"1"]}]}}"#
+
+    @Test func headersAndBasicAuthAreSent() async throws {
+        let seen = SeenRequests()
+        let server = try LoopbackServer { request in
+            seen.add(request)
+            return .respond(status: 200, body: Self.answer)
+        }
+        defer { server.stop() }
+        let m = metric(
+            """
+            - name: m
+              provider:
+                prometheus:
+                  address: \(server.url)/prefix/
+                  query: up{job="a b"}
+                  headers:
+                  - key: X-Scope-OrgID
+                    value: team-a
+                  authentication:
+                    basicAuth:
+                      username: user
+                      password: pass
+            """)
+        #expect(await MetricProviders().measure(request(m)) == .value([1.0], display: "[1]"))
+        let sent = try #require(seen.all.first)
+        #expect(sent.method == "GET")
+        #expect(sent.path.hasPrefix("/prefix/api/v1/query?query=up%7Bjob%3D%22a%20b%22%7D"))
+        #expect(sent.headers["x-scope-orgid"] == "team-a")
+        #expect(sent.headers["authorization"] == "Basic dXNlcjpwYXNz")
+    }
+
+    @Test func oauth2ClientCredentialsTokenIsUsed() async throws {
+        let seen = SeenRequests()
+        let server = try LoopbackServer { request in
+            seen.add(request)
+            if request.path == "/token" {
+                return .respond(status: 200, body: #"{"access_token":"tok-1","token_type":"bearer"}"#)
+            }
+            return .respond(status: 200, body: Self.answer)
+        }
+        defer { server.stop() }
+        let m = metric(
+            """
+            - name: m
+              provider:
+                prometheus:
+                  address: \(server.url)
+                  query: up
+                  authentication:
+                    oauth2:
+                      tokenUrl: \(server.url)/token
+                      clientId: id
+                      clientSecret: secret
+                      scopes: [read]
+            """)
+        #expect(await MetricProviders().measure(request(m)) == .value([1.0], display: "[1]"))
+        let token = try #require(seen.all.first { $0.path == "/token" })
+        #expect(token.body == "grant_type=client_credentials&client_id=id&client_secret=secret&scope=read")
+        let query = try #require(seen.all.first { $0.path.hasPrefix("/api/v1/query") })
+        #expect(query.headers["authorization"] == "Bearer tok-1")
+    }
+
+    @Test func missingAddressSaysWhereToSetIt() async {
+        let m = metric("- name: m\n  provider:\n    prometheus:\n      query: up")
+        #expect(
+            await MetricProviders().measure(request(m))
+                == .error(
+                    "prometheus address is not configured: set provider.prometheus.address (or --prometheus-address)"))
+    }
+}
