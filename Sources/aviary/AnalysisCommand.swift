@@ -54,16 +54,8 @@ struct AnalysisEval: ParsableCommand {
             let passed = try ConditionCheck.evaluate(condition: condition, resultJSON: result, args: args)
             print(passed ? "true" : "false")
         } catch {
-            var standardError = StandardError()
-            print("error: \(error.description)", to: &standardError)
+            printError(error.description)
             throw ExitCode(2)
         }
-    }
-}
-
-/// Standard error as a `TextOutputStream` for `print(_:to:)`.
-struct StandardError: TextOutputStream {
-    mutating func write(_ string: String) {
-        FileHandle.standardError.write(Data(string.utf8))
     }
 }

@@ -21,15 +21,3 @@ func fail(_ failure: APIClient.Failure) -> ExitCode {
     printError(failure.description)
     return ExitCode.failure
 }
-
-/// Writes one line to standard error.
-func printError(_ text: String) {
-    var standardError = StandardError()
-    print("error: \(text)", to: &standardError)
-}
-
-struct StandardError: TextOutputStream {
-    mutating func write(_ string: String) {
-        FileHandle.standardError.write(Data(string.utf8))
-    }
-}
