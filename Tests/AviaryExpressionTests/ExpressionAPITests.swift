@@ -108,6 +108,15 @@ import Testing
         #expect(throws: ExpressionError.self) { try dynamic.evaluate(["s": "a", "result": "(("]) }
     }
 
+    @Test func argoIsNilAndDefaultAnswerForTheWholeResult() throws {
+        let fallback = try Expression("default(result, 0.99) >= 0.95")
+        #expect(try fallback.evaluateCondition(["result": nil]))
+        #expect(try !Expression("default(result, 0.5) >= 0.95").evaluateCondition(["result": nil]))
+        #expect(try Expression("isNil(result)").evaluateCondition(["result": nil]))
+        #expect(try Expression("isNil(x)").evaluateCondition(["x": nil]))
+        #expect(try Expression("default(x, 2) == 2").evaluateCondition(["x": nil]))
+    }
+
     @Test func evaluatesConcurrently() async throws {
         let expression = try Expression("len(result) > 0 && all(result, {# < 1000})")
         try await withThrowingTaskGroup(of: Bool.self) { group in
