@@ -178,6 +178,7 @@ private func failure(_ source: String, _ message: String) -> ExpressionCase {
         value("int(-2.9)", -2), value("int('42')", 42), value("float(2)", 2.0), value("float('1.5')", 1.5),
         value("string(1.5)", "1.5"), value("string(2)", "2"), value("string(2.0)", "2"), value("string(true)", "true"),
         value("string(nil)", "<nil>"), value("string([1, 'a'])", "[1 a]"), value("string(1e21)", "1e+21"),
+        value("string(1000000.0)", "1e+06"),
         value("trim('  a  ')", "a"), value("trim('xxaxx', 'x')", "a"), value("upper('a')", "A"),
         value("lower('A')", "a"), value("split('a,b,c', ',')", ["a", "b", "c"]),
         value("split('a,b,c', ',', 2)", ["a", "b,c"]), value("first(result)", 0.97), value("last(result)", 12.0),
