@@ -13,9 +13,13 @@ extension Evaluator {
         case .now:
             return try now(offset)
         case .default:
-            // Argo's default(value, fallback): the fallback when the value is nil.
-            let value = try evaluateOptional(arguments[0]) ?? .nil
-            return value.isNil ? try evaluate(arguments[1]) : value
+            // Argo's default(x, fallback) ignores x and answers for the whole `result`: the
+            // fallback when the result is nil, else the result (its argument is still evaluated,
+            // so its errors show). Without a `result` in the environment, x is the subject.
+            let argument = try evaluate(arguments[0])
+            let fallback = try evaluate(arguments[1])
+            let subject = environment["result"] ?? argument
+            return subject.isNil ? fallback : subject
         case .len:
             // The most common call in conditions: no argument array.
             let value = try evaluate(arguments[0])
@@ -212,7 +216,8 @@ extension Evaluator {
             default: throw invalid(builtin, first, offset)
             }
         case .isNil:
-            return .bool(first.isNil)
+            // Argo's isNil(x) ignores x and tells whether the whole `result` is nil.
+            return .bool((environment["result"] ?? first).isNil)
         case .all, .any, .none, .one, .filter, .map, .count, .find, .findIndex, .findLast, .findLastIndex, .reduce,
             .sum, .now, .default, .len:
             preconditionFailure("\(builtin.rawValue) is evaluated by call(_:_:_:)")

@@ -352,9 +352,6 @@ struct Evaluator {
             }
         case (.string(let a), .string(let b)) where op == .add:
             return .string(a + b)
-        case (.array(let a), .array(let b)) where op == .add:
-            try allocate(a.count + b.count, at: offset)
-            return .array(a + b)
         case (.time(let a), .duration(let b)) where op == .add: return .time(a.addingTimeInterval(b))
         case (.duration(let a), .time(let b)) where op == .add: return .time(b.addingTimeInterval(a))
         case (.time(let a), .duration(let b)) where op == .subtract: return .time(a.addingTimeInterval(-b))
@@ -386,7 +383,8 @@ struct Evaluator {
 }
 
 /// expr-lang's `runtime.Equal`: numbers compare by value across int and float, values of
-/// unrelated types are unequal, arrays and maps compare deeply (Go's `reflect.DeepEqual`).
+/// unrelated types are unequal, arrays compare element by element with these rules, maps deeply
+/// (Go's `reflect.DeepEqual`, so `{a: 1} != {a: 1.0}`).
 func valuesEqual(_ left: ExprValue, _ right: ExprValue) -> Bool {
     switch (left, right) {
     case (.int(let a), .int(let b)): return a == b
@@ -396,6 +394,7 @@ func valuesEqual(_ left: ExprValue, _ right: ExprValue) -> Bool {
     case (.string(let a), .string(let b)): return a == b
     case (.bool(let a), .bool(let b)): return a == b
     case (.nil, .nil): return true
+    case (.array(let a), .array(let b)): return a.count == b.count && zip(a, b).allSatisfy { valuesEqual($0, $1) }
     default: return left == right
     }
 }

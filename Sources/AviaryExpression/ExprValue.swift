@@ -129,42 +129,46 @@ extension ExprValue: ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, Exp
     public init(nilLiteral: ()) { self = .nil }
 }
 
-/// Go's `%v` for a float64: the shortest representation that round-trips, in exponent form
-/// below 1e-4 and from 1e21 on (`strconv.FormatFloat(f, 'g', -1, 64)` with `%v`'s exponent rule).
+/// Go's `%v` for a float64, which is `strconv.FormatFloat(f, 'g', -1, 64)`: the shortest digits
+/// that round-trip, in exponent form when the decimal exponent is below -4 or at least 6
+/// (`1e+06`, `1.5e-05`, `123456`, `0.001`).
 func formatGoFloat(_ value: Double) -> String {
     if value.isNaN { return "NaN" }
     if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
     if value == 0 { return value.sign == .minus ? "-0" : "0" }
-    let magnitude = abs(value)
-    if magnitude < 1e-4 || magnitude >= 1e21 {
-        // Swift prints "1e-05"-like forms as "1e-05"; Go prints two exponent digits at least.
-        let text = "\(value)"
-        guard let eIndex = text.firstIndex(where: { $0 == "e" || $0 == "E" }) else { return text }
-        var mantissa = String(text[..<eIndex])
-        if mantissa.hasSuffix(".0") { mantissa.removeLast(2) }
-        var exponent = String(text[text.index(after: eIndex)...])
-        var sign = "+"
-        if exponent.hasPrefix("-") {
-            sign = "-"
-            exponent.removeFirst()
-        } else if exponent.hasPrefix("+") {
-            exponent.removeFirst()
-        }
-        if exponent.count < 2 { exponent = "0" + exponent }
-        return mantissa + "e" + sign + exponent
+    // Swift's description is also the shortest round-tripping form; take its digits and exponent.
+    let text = "\(Swift.abs(value))"
+    var mantissa = Substring(text)
+    var exponent = 0
+    if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+        mantissa = text[..<e]
+        exponent = Int(text[text.index(after: e)...]) ?? 0
     }
-    var text = "\(value)"
-    if let eIndex = text.firstIndex(of: "e") {
-        // Swift switches to exponent form from 2^53 on; Go keeps digits up to 1e21.
-        let formatter = NumberFormatter()
-        formatter.numberStyle = .none
-        formatter.maximumFractionDigits = 0
-        formatter.usesGroupingSeparator = false
-        text = formatter.string(from: NSNumber(value: value)) ?? String(text[..<eIndex])
-        return text
+    let parts = mantissa.split(separator: ".", omittingEmptySubsequences: false)
+    let integerPart = parts[0]
+    let fractionPart = parts.count > 1 ? parts[1] : ""
+    var digits = Array(integerPart + fractionPart)
+    var pointPosition = integerPart.count + exponent
+    while digits.first == "0" {
+        digits.removeFirst()
+        pointPosition -= 1
     }
-    if text.hasSuffix(".0") { text.removeLast(2) }
-    return text
+    while digits.last == "0" { digits.removeLast() }
+    let sign = value < 0 ? "-" : ""
+    let decimalExponent = pointPosition - 1
+    if decimalExponent < -4 || decimalExponent >= 6 {
+        var result = sign + String(digits[0])
+        if digits.count > 1 { result += "." + String(digits[1...]) }
+        let magnitude = Swift.abs(decimalExponent)
+        return result + (decimalExponent < 0 ? "e-" : "e+") + (magnitude < 10 ? "0" : "") + String(magnitude)
+    }
+    if pointPosition <= 0 {
+        return sign + "0." + String(repeating: "0", count: -pointPosition) + String(digits)
+    }
+    if digits.count <= pointPosition {
+        return sign + String(digits) + String(repeating: "0", count: pointPosition - digits.count)
+    }
+    return sign + String(digits[..<pointPosition]) + "." + String(digits[pointPosition...])
 }
 
 /// Go's `time.Duration.String()`: `1h0m0s`, `1m30s`, `1.5s`, `500ms`, `0s`.

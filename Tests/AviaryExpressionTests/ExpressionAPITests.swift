@@ -27,6 +27,10 @@ import Testing
 
     static let goPrints: [(ExprValue, String)] = [
         (ExprValue.float(0.95), "0.95"), (.float(100), "100"), (.float(1e21), "1e+21"), (.float(1e-5), "1e-05"),
+        (.float(1e6), "1e+06"), (.float(123456), "123456"), (.float(1_234_567), "1.234567e+06"),
+        (.float(0.001), "0.001"),
+        (.float(0.000123), "0.000123"), (.float(-1.5e-7), "-1.5e-07"), (.float(1e100), "1e+100"),
+        (.float(1.7976931348623157e308), "1.7976931348623157e+308"), (.float(5e-324), "5e-324"),
         (.float(-2.5), "-2.5"), (.float(.infinity), "+Inf"), (.float(.nan), "NaN"), (.int(-4), "-4"),
         (.duration(5400), "1h30m0s"), (.duration(0.5), "500ms"), (.duration(90), "1m30s"), (.duration(0), "0s"),
         (["b": 1, "a": "x"], "map[a:x b:1]"), ([1, nil, true], "[1 <nil> true]"),
@@ -106,6 +110,15 @@ import Testing
         #expect(throws: ExpressionError.self) { try Expression("'non' matches 'a[`'") }
         let dynamic = try Expression("s matches result")
         #expect(throws: ExpressionError.self) { try dynamic.evaluate(["s": "a", "result": "(("]) }
+    }
+
+    @Test func argoIsNilAndDefaultAnswerForTheWholeResult() throws {
+        let fallback = try Expression("default(result, 0.99) >= 0.95")
+        #expect(try fallback.evaluateCondition(["result": nil]))
+        #expect(try !Expression("default(result, 0.5) >= 0.95").evaluateCondition(["result": nil]))
+        #expect(try Expression("isNil(result)").evaluateCondition(["result": nil]))
+        #expect(try Expression("isNil(x)").evaluateCondition(["x": nil]))
+        #expect(try Expression("default(x, 2) == 2").evaluateCondition(["x": nil]))
     }
 
     @Test func evaluatesConcurrently() async throws {
