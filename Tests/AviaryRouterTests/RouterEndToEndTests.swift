@@ -289,6 +289,37 @@ struct RouterEndToEndTests {
         }
     }
 
+    @Test("large bodies stream both ways; HEAD answers carry no body; X-Forwarded-For is added")
+    func streamingAndHeads() async throws {
+        try await withClient { client in
+            let app = try await SampleApp(pod: "app-1", client: client)
+            defer { app.stop() }
+            let port = try freePort()
+            try await withRouter(
+                """
+                services: {app: {endpoints: ["\(app.endpoint)"]}}
+                listeners: [{address: "127.0.0.1:\(port)", routes: [{backends: [{service: app}]}]}]
+                """
+            ) { _ in
+                let base = "http://127.0.0.1:\(port)"
+                let upload = String(repeating: "0123456789abcdef", count: 512 * 1024)
+                let echoed = try await client.get("\(base)/echo", method: .POST, body: upload)
+                #expect(echoed.status == 200)
+                #expect(echoed.body == upload)
+                let download = try await client.get("\(base)/bytes?n=20000000")
+                #expect(download.body.utf8.count == 20_000_000)
+                let head = try await client.get("\(base)/", method: .HEAD)
+                #expect(head.status == 200)
+                #expect(head.body.isEmpty)
+                let echoedHeaders = try await client.get(
+                    "\(base)/headers", headers: [("Connection", "keep-alive, X-Secret"), ("X-Secret", "1")])
+                #expect(echoedHeaders.body.contains("\"x-forwarded-for\":\"127.0.0.1\""))
+                #expect(echoedHeaders.body.contains("\"x-forwarded-proto\":\"http\""))
+                #expect(!echoedHeaders.body.contains("x-secret"))
+            }
+        }
+    }
+
     @Test("a client that leaves mid-response frees the exchange; the router and backend carry on")
     func clientDisconnectsMidResponse() async throws {
         try await withClient { client in
