@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "aviary", targets: ["aviary"]),
         .executable(name: "aviary-sample-app", targets: ["aviary-sample-app"]),
+        .executable(name: "aviary-bench-reconcile", targets: ["aviary-bench-reconcile"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -16,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.24.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         .target(
@@ -42,12 +46,49 @@ let package = Package(
             name: "AviaryRouter",
             dependencies: [
                 "AviaryCore",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
+        ),
+        .target(
+            name: "AviaryStore",
+            dependencies: ["AviaryModel", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "AviaryLocal",
+            dependencies: [
+                "AviaryCore",
+                "AviaryRouter",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "AviaryServer",
+            dependencies: [
+                "AviaryModel",
+                "AviaryCore",
+                "AviaryMetrics",
+                "AviaryLocal",
+                "AviaryStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Writes acknowledged records until killed; the durability test kills it with SIGKILL.
+        .executableTarget(
+            name: "aviary-store-writer",
+            dependencies: ["AviaryStore"],
+            path: "Tests/StoreWriter"
         ),
         .executableTarget(
             name: "aviary",
@@ -57,12 +98,20 @@ let package = Package(
                 "AviaryCore",
                 "AviaryMetrics",
                 "AviaryRouter",
+                "AviaryServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
+            name: "aviary-bench-reconcile",
+            dependencies: ["AviaryCore", "AviaryModel"],
+            path: "bench/reconcile",
+            exclude: ["run.sh"]
+        ),
+        .executableTarget(
             name: "aviary-sample-app",
             dependencies: [
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -72,7 +121,17 @@ let package = Package(
         .testTarget(name: "AviaryExpressionTests", dependencies: ["AviaryExpression"]),
         .testTarget(name: "AviaryCoreTests", dependencies: ["AviaryCore"]),
         .testTarget(name: "AviaryMetricsTests", dependencies: ["AviaryMetrics"]),
-        .testTarget(name: "AviaryRouterTests", dependencies: ["AviaryRouter"]),
+        .testTarget(
+            name: "AviaryRouterTests",
+            dependencies: [
+                "AviaryRouter",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "AviaryStoreTests", dependencies: ["AviaryStore", "aviary-store-writer"]),
+        .testTarget(name: "AviaryLocalTests", dependencies: ["AviaryLocal", "aviary-sample-app"]),
+        .testTarget(name: "AviaryServerTests", dependencies: ["AviaryServer", "aviary", "aviary-sample-app"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -16,6 +16,15 @@ extension Evaluator {
             // Argo's default(value, fallback): the fallback when the value is nil.
             let value = try evaluateOptional(arguments[0]) ?? .nil
             return value.isNil ? try evaluate(arguments[1]) : value
+        case .len:
+            // The most common call in conditions: no argument array.
+            let value = try evaluate(arguments[0])
+            switch value {
+            case .array(let elements): return .int(elements.count)
+            case .map(let entries): return .int(entries.count)
+            case .string(let text): return .int(text.unicodeScalars.count)
+            default: throw invalid(builtin, value, offset)
+            }
         default:
             var values: [ExprValue] = []
             values.reserveCapacity(arguments.count)
@@ -54,13 +63,6 @@ extension Evaluator {
     {
         let first = values[0]
         switch builtin {
-        case .len:
-            switch first {
-            case .array(let elements): return .int(elements.count)
-            case .map(let entries): return .int(entries.count)
-            case .string(let text): return .int(text.unicodeScalars.count)
-            default: throw invalid(builtin, first, offset)
-            }
         case .abs:
             switch first {
             case .int(let number): return .int(number < 0 ? 0 &- number : number)
@@ -212,7 +214,7 @@ extension Evaluator {
         case .isNil:
             return .bool(first.isNil)
         case .all, .any, .none, .one, .filter, .map, .count, .find, .findIndex, .findLast, .findLastIndex, .reduce,
-            .sum, .now, .default:
+            .sum, .now, .default, .len:
             preconditionFailure("\(builtin.rawValue) is evaluated by call(_:_:_:)")
         }
     }
@@ -301,22 +303,22 @@ extension Evaluator {
                 start = 1
             }
         }
-        scopes.append(Scope(element: .nil, index: 0, accumulator: accumulator))
-        defer { scopes.removeLast() }
+        let outerScope = scope
+        scope = Scope(element: .nil, index: 0, accumulator: accumulator)
+        defer { scope = outerScope }
 
         var matched = 0
         var results: [ExprValue] = []
-        let order: [Int] =
-            builtin == .findLast || builtin == .findLastIndex
-            ? Array((0..<elements.count).reversed()) : Array(start..<elements.count)
-        for index in order {
+        let isBackward = builtin == .findLast || builtin == .findLastIndex
+        for position in start..<elements.count {
+            let index = isBackward ? elements.count - 1 - position : position
             steps += 1
             if steps > Evaluator.stepBudget {
                 throw error(offset, "the condition takes more than \(Evaluator.stepBudget) predicate steps")
             }
             let element = elements[index]
-            scopes[scopes.count - 1].element = element
-            scopes[scopes.count - 1].index = index
+            scope!.element = element
+            scope!.index = index
             let value = try evaluate(predicate)
             switch builtin {
             case .map:
@@ -324,7 +326,7 @@ extension Evaluator {
                 results.append(value)
                 continue
             case .reduce:
-                scopes[scopes.count - 1].accumulator = value
+                scope!.accumulator = value
                 continue
             case .sum:
                 results.append(value)
@@ -359,7 +361,7 @@ extension Evaluator {
         case .filter, .map: return .array(results)
         case .find, .findLast: return .nil
         case .findIndex, .findLastIndex: return .int(-1)
-        case .reduce: return scopes[scopes.count - 1].accumulator
+        case .reduce: return scope!.accumulator
         case .sum: return try sum(results, offset)
         default: preconditionFailure("\(builtin.rawValue) is not a predicate builtin")
         }

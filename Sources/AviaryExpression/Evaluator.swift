@@ -8,7 +8,7 @@ struct Evaluator {
     static let memoryBudget = 1_000_000
     /// How many predicate calls one evaluation may make, so that nested predicates over large
     /// ranges end with an error instead of hanging the controller.
-    static let stepBudget = 10_000_000
+    static let stepBudget = 1_000_000
 
     struct Scope {
         var element: ExprValue
@@ -19,7 +19,9 @@ struct Evaluator {
     let source: String
     let environment: [String: ExprValue]
     var variables: [ExprValue]
-    var scopes: [Scope] = []
+    /// The innermost predicate's element; outer ones live on the Swift stack in callPredicate, so
+    /// predicates allocate nothing per evaluation.
+    var scope: Scope?
     var memoryUsed = 0
     var steps = 0
 
@@ -45,11 +47,11 @@ struct Evaluator {
         switch node {
         case .literal(let value):
             return value
-        case .identifier(let name, let offset):
-            if let value = environment[name] { return value }
-            throw error(offset, "unknown name \(name): the condition can use \(knownNames)")
+        case .identifier(let name, _):
+            // Expression.evaluate has checked that every name is in the environment.
+            return environment[name] ?? .nil
         case .pointer(let name, let offset):
-            guard let scope = scopes.last else { throw error(offset, "'#' is only allowed inside a predicate") }
+            guard let scope else { throw error(offset, "'#' is only allowed inside a predicate") }
             switch name {
             case "index": return .int(scope.index)
             case "acc": return scope.accumulator
@@ -131,11 +133,6 @@ struct Evaluator {
             for node in nodes { last = try evaluate(node) }
             return last
         }
-    }
-
-    private var knownNames: String {
-        let names = environment.keys.filter { !$0.hasPrefix("$") }.sorted()
-        return names.isEmpty ? "no names" : names.joined(separator: ", ")
     }
 
     /// Evaluates member access, indexing and slicing; nil means an optional `?.` met nil and the

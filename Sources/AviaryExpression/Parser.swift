@@ -14,6 +14,8 @@ struct Parser {
     private var closureDepth = 0
     private var variables: [String] = []
     private var visibleVariables: [(name: String, slot: Int)] = []
+    /// The environment names the condition refers to, with their first position.
+    private var names: [(name: String, offset: SourceOffset)] = []
 
     private static let binaryPrecedence: [String: (precedence: Int, rightAssociative: Bool)] = [
         "or": (10, false), "||": (10, false),
@@ -33,7 +35,11 @@ struct Parser {
     private static let unaryPrecedence: [String: Int] = ["not": 50, "!": 50, "-": 90, "+": 90]
 
     /// Parses `source` into a tree and the number of `let` slots it uses.
-    static func parse(_ source: String) throws(ExpressionError) -> (node: Node, variableCount: Int) {
+    static func parse(
+        _ source: String
+    ) throws(ExpressionError) -> (
+        node: Node, variableCount: Int, names: [(name: String, offset: SourceOffset)]
+    ) {
         var parser = Parser(source: source, tokens: try Lexer.tokenize(source))
         if parser.current.kind == .end {
             throw parser.error(at: parser.current, "expected an expression, found an empty condition")
@@ -43,7 +49,7 @@ struct Parser {
             throw parser.error(
                 at: parser.current, "unexpected \(parser.current.display): expected an operator or the end")
         }
-        return (node, parser.variables.count)
+        return (node, parser.variables.count, parser.names)
     }
 
     private init(source: String, tokens: [Token]) {
@@ -295,6 +301,7 @@ struct Parser {
                     node = .variable(variable.slot)
                 } else {
                     node = .identifier(token.text, token.offset)
+                    if !names.contains(where: { $0.name == token.text }) { names.append((token.text, token.offset)) }
                 }
             }
         case .integer(let value):

@@ -6,10 +6,22 @@ import AviaryModel
 struct Aviary: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aviary",
-        abstract: "Progressive delivery for one host or a cluster: canary and blue-green rollouts checked against Prometheus.",
+        abstract:
+            "Progressive delivery for one host or a cluster: canary and blue-green rollouts checked against Prometheus.",
         version: aviaryVersion,
         subcommands: [
             Version.self,
+            Lint.self,
+            Plan.self,
+            Serve.self,
+            Apply.self,
+            Delete.self,
+            Get.self,
+            SetCommand.self,
+            Promote.self,
+            Abort.self,
+            Logs.self,
+            Router.self,
             AnalysisCommand.self,
         ]
     )

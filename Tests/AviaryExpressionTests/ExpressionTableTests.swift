@@ -233,6 +233,7 @@ private func failure(_ source: String, _ message: String) -> ExpressionCase {
         failure("1abc", "1:1: bad number syntax: '1a'"), failure("'\\q'", "invalid escape sequence"),
         failure("/* open", "1:1: unclosed comment"), failure("result.len()", "unknown method 'len'"),
         failure("unknownName > 1", "1:1: unknown name unknownName"),
+        failure("true || typo > 1", "1:9: unknown name typo: the condition can use empty, flags, i, items, m"),
         failure("a.b.c == 'x' || result[0] >", "1:28: expected an operand after '>'"),
     ]
 

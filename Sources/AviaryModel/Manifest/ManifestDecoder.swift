@@ -100,7 +100,7 @@ public struct ManifestDecoder: Sendable {
         do {
             parser = try Parser(yaml: text)
         } catch {
-            result.diagnostics.append(syntaxDiagnostic(error, file: file))
+            result.diagnostics.append(syntaxDiagnostic(error, file: file, text: text))
             return result
         }
         var index = 0
@@ -110,7 +110,7 @@ public struct ManifestDecoder: Sendable {
             do {
                 node = try parser.nextRoot()
             } catch {
-                result.diagnostics.append(syntaxDiagnostic(error, file: file))
+                result.diagnostics.append(syntaxDiagnostic(error, file: file, text: text))
                 break
             }
             guard let node else { break }
@@ -124,15 +124,27 @@ public struct ManifestDecoder: Sendable {
                 result.diagnostics.append(
                     Diagnostic(
                         file: file, resource: "document \(index + 1)", path: "", message: error.description,
-                        line: line, column: 1))
+                        line: error.mark?.line ?? line, column: error.mark?.column ?? 1))
                 continue
             } catch {
-                result.diagnostics.append(syntaxDiagnostic(error, file: file))
+                result.diagnostics.append(syntaxDiagnostic(error, file: file, text: text))
                 continue
             }
             if value == .null { continue }
             sawContent = true
-            let (resource, diagnostics) = decodeDocument(value, file: file, index: index)
+            // `kubectl get -o yaml` wraps several objects in a v1 List; each item is a resource.
+            if value["apiVersion"] == .string("v1"), value["kind"] == .string("List"),
+                case .array(let items)? = value["items"]
+            {
+                for (offset, item) in items.enumerated() {
+                    let (resource, diagnostics) = decodeDocument(
+                        item, file: file, label: "document \(index + 1) item \(offset)")
+                    result.documents.append(ManifestDocument(index: index, line: line, resource: resource, value: item))
+                    result.diagnostics += diagnostics
+                }
+                continue
+            }
+            let (resource, diagnostics) = decodeDocument(value, file: file, label: "document \(index + 1)")
             result.documents.append(ManifestDocument(index: index, line: line, resource: resource, value: value))
             result.diagnostics += diagnostics
         }
@@ -158,9 +170,8 @@ public struct ManifestDecoder: Sendable {
     // MARK: - One document
 
     private func decodeDocument(
-        _ value: JSONValue, file: String, index: Int
+        _ value: JSONValue, file: String, label fallback: String
     ) -> (AnyResource?, [Diagnostic]) {
-        let fallback = "document \(index + 1)"
         guard case .object(let members) = value else {
             return (
                 nil,
@@ -286,6 +297,8 @@ public struct ManifestDecoder: Sendable {
     /// A problem converting a YAML node to a plain value.
     struct ValueError: Error, CustomStringConvertible {
         var description: String
+        /// Where the problem is, when one node is to blame.
+        var mark: Mark? = nil
     }
 
     /// Converts a composed YAML node to a plain value, resolving scalars by their YAML tags
@@ -331,8 +344,9 @@ public struct ManifestDecoder: Sendable {
                 }
                 guard case .scalar(let keyScalar) = key else {
                     throw ValueError(
-                        description: "a mapping key at line \(key.mark?.line ?? 0) is not a plain string; "
-                            + "manifest keys are field names")
+                        description: "a mapping key is itself a mapping or list; manifest keys are field names "
+                            + "(an unquoted {{...}} value reads as a mapping: quote it, \"{{args.name}}\")",
+                        mark: key.mark)
                 }
                 members[keyScalar.string] = try jsonValue(of: value, budget: &budget)
             }
@@ -343,7 +357,7 @@ public struct ManifestDecoder: Sendable {
         }
     }
 
-    private func syntaxDiagnostic(_ error: any Error, file: String) -> Diagnostic {
+    private func syntaxDiagnostic(_ error: any Error, file: String, text: String) -> Diagnostic {
         var diagnostic = Diagnostic(file: file, resource: nil, path: "", message: "")
         let mark: Mark?
         let problem: String
@@ -364,7 +378,8 @@ public struct ManifestDecoder: Sendable {
         }
         diagnostic.line = mark?.line ?? 1
         diagnostic.column = mark?.column ?? 1
-        diagnostic.message = "not valid YAML: \(problem)"
+        let looksLikeJSON = text.first { !$0.isWhitespace }.map { $0 == "{" || $0 == "[" } ?? false
+        diagnostic.message = "not valid \(looksLikeJSON ? "JSON" : "YAML"): \(problem)"
         return diagnostic
     }
 
@@ -377,12 +392,22 @@ public struct ManifestDecoder: Sendable {
             let path = FieldPath.from(context.codingPath)
             let found = value(at: context.codingPath, in: document)
             let got = found.map { describe($0) } ?? "something else"
-            return FieldIssue(path, "expected \(describe(type)), got \(got)")
+            var hint = ""
+            if type == String.self, let found {
+                switch found {
+                case .bool(let flag): hint = "; quote the value to keep it a string, e.g. \"\(flag)\""
+                case .int(let number): hint = "; quote the value to keep it a string, e.g. \"\(number)\""
+                case .double(let number): hint = "; quote the value to keep it a string, e.g. \"\(number)\""
+                default: break
+                }
+            }
+            return FieldIssue(path, "expected \(describe(type)), got \(got)\(hint)")
         case .valueNotFound(let type, let context):
             return FieldIssue(FieldPath.from(context.codingPath), "must not be null; expected \(describe(type))")
         case .keyNotFound(let key, let context):
+            let hint = requiredFieldHints[key.stringValue].map { "; \($0)" } ?? ""
             return FieldIssue(
-                FieldPath.member(FieldPath.from(context.codingPath), key.stringValue), "required field is missing")
+                FieldPath.member(FieldPath.from(context.codingPath), key.stringValue), "required\(hint)")
         case .dataCorrupted(let context):
             let path = FieldPath.from(context.codingPath)
             if context.debugDescription.hasPrefix("invalid duration") || context.debugDescription.hasPrefix("expected")
@@ -395,6 +420,30 @@ public struct ManifestDecoder: Sendable {
             return FieldIssue("", "\(error)")
         }
     }
+
+    /// What to write for a required field that is missing, by field name.
+    static let requiredFieldHints: [String: String] = [
+        "metadata": "give at least metadata: {name: <name>}",
+        "spec": "the resource has no spec",
+        "strategy": "set canary: {...} or blueGreen: {...}",
+        "provider": "set exactly one provider (prometheus, web, job, ...)",
+        "containers": "list the containers, e.g. [{name: app, image: app:v1, command: [app]}]",
+        "activeService": "name the Service that receives production traffic",
+        "metrics": "list the metrics to measure",
+        "templates": "list at least one template",
+        "template": "give the pod template to run",
+        "port": "give the port number",
+        "name": "give a name",
+        "url": "give the URL to request",
+        "headerName": "give the header's name",
+        "headerValue": "give exact, prefix or regex",
+        "specRef": "say stable or canary",
+        "templateName": "name an AnalysisTemplate",
+        "containerPort": "give the port number the container listens on",
+        "metricName": "name a metric",
+        "limit": "give the number of measurements to keep",
+        "fieldPath": "give the path of a field, e.g. metadata.name",
+    ]
 
     private static func value(at codingPath: [any CodingKey], in document: JSONValue) -> JSONValue? {
         var current = document

@@ -60,6 +60,13 @@ public struct CanaryStrategy: Codable, Sendable, Hashable {
     public var minPodsPerReplicaSetOrDefault: Int { minPodsPerReplicaSet ?? 1 }
     /// The steps, empty when absent.
     public var stepsOrEmpty: [CanaryStep] { steps ?? [] }
+    /// The Service whose traffic SMI splits: `trafficRouting.smi.rootService`, or `stableService`
+    /// when that is empty (as Argo does); nil without SMI routing.
+    public var smiRootServiceOrDefault: String? {
+        guard let smi = trafficRouting?.smi else { return nil }
+        if let root = smi.rootService, !root.isEmpty { return root }
+        return stableService
+    }
 }
 
 /// Two Services that swap roles each update instead of canary/stable.
@@ -491,7 +498,8 @@ public struct MangedRoutes: Codable, Sendable, Hashable {
 
 /// SMI traffic routing: a TrafficSplit on `rootService` between canary and stable Services.
 public struct SMITrafficRouting: Codable, Sendable, Hashable {
-    /// The Service clients call; its traffic is split.
+    /// The Service clients call; its traffic is split (default: the canary's `stableService`,
+    /// see `CanaryStrategy.smiRootServiceOrDefault`).
     public var rootService: String?
     /// The TrafficSplit's name (default: the Rollout's name).
     public var trafficSplitName: String?

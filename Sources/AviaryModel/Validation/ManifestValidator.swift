@@ -1,7 +1,837 @@
-/// The field rules of Argo Rollouts for one resource, each problem with its field path.
+import Foundation
+
+/// The field rules of Argo Rollouts (and Kubernetes, for the fields Aviary uses) for one resource.
+///
+/// Each problem carries its field path and a message saying what is wrong and what is allowed.
+/// Checks that need other documents (templates present, arguments supplied) and condition
+/// parsing live in `aviary lint` (AviaryCore's `Lint/`), which sees all documents together.
 public enum ManifestValidator {
-    /// Every problem in `resource` (cross-document checks live in `aviary lint`).
+    /// Every problem in `resource`.
     public static func validate(_ resource: AnyResource) -> [FieldIssue] {
-        []
+        var issues = Issues()
+        switch resource {
+        case .rollout(let rollout):
+            issues.metadata(rollout.metadata)
+            issues.rolloutSpec(rollout.spec)
+        case .analysisTemplate(let template):
+            issues.metadata(template.metadata)
+            issues.templateSpec(template.spec)
+        case .clusterAnalysisTemplate(let template):
+            issues.metadata(template.metadata)
+            issues.templateSpec(template.spec)
+        case .analysisRun(let run):
+            issues.metadata(run.metadata, allowsGenerateName: true)
+            issues.runSpec(run.spec)
+        case .experiment(let experiment):
+            issues.metadata(experiment.metadata)
+            issues.experimentSpec(experiment.spec)
+        case .service(let service):
+            issues.metadata(service.metadata, isServiceName: true)
+            issues.serviceSpec(service.spec)
+        }
+        return issues.list
+    }
+}
+
+/// Collects issues while walking a resource.
+struct Issues {
+    private(set) var list: [FieldIssue] = []
+
+    mutating func error(_ path: String, _ message: String) {
+        list.append(FieldIssue(path, message))
+    }
+
+    mutating func warning(_ path: String, _ message: String) {
+        list.append(FieldIssue(path, message, severity: .warning))
+    }
+
+    // MARK: Metadata
+
+    mutating func metadata(_ metadata: ObjectMeta, allowsGenerateName: Bool = false, isServiceName: Bool = false) {
+        guard let name = metadata.name, !name.isEmpty else {
+            if !(allowsGenerateName && !(metadata.generateName ?? "").isEmpty) {
+                error("metadata.name", "required; give the resource a name such as \"my-app\"")
+            }
+            return
+        }
+        if isServiceName {
+            if !Self.isDNSLabel(name, startsWithLetter: true) {
+                error(
+                    "metadata.name",
+                    "\"\(name)\" is not a valid Service name: use at most 63 lowercase letters, digits and '-', "
+                        + "starting with a letter and ending with a letter or digit")
+            }
+        } else if !Self.isDNSSubdomain(name) {
+            error(
+                "metadata.name",
+                "\"\(name)\" is not a valid name: use at most 253 lowercase letters, digits, '-' and '.', "
+                    + "starting and ending with a letter or digit")
+        }
+        if let namespace = metadata.namespace, !namespace.isEmpty, !Self.isDNSLabel(namespace, startsWithLetter: false)
+        {
+            error(
+                "metadata.namespace",
+                "\"\(namespace)\" is not a valid namespace: use at most 63 lowercase letters, digits and '-'")
+        }
+    }
+
+    static func isDNSLabel(_ text: String, startsWithLetter: Bool) -> Bool {
+        let scalars = Array(text.unicodeScalars)
+        guard (1...63).contains(scalars.count) else { return false }
+        func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
+            ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar)
+        }
+        guard let first = scalars.first, let last = scalars.last, isAlphanumeric(last) else { return false }
+        if startsWithLetter ? !("a"..."z").contains(first) : !isAlphanumeric(first) { return false }
+        return scalars.allSatisfy { isAlphanumeric($0) || $0 == "-" }
+    }
+
+    static func isDNSSubdomain(_ text: String) -> Bool {
+        guard text.utf8.count <= 253 else { return false }
+        return text.split(separator: ".", omittingEmptySubsequences: false).allSatisfy {
+            isDNSLabel(String($0), startsWithLetter: false)
+        }
+    }
+
+    // MARK: Rollout
+
+    mutating func rolloutSpec(_ spec: RolloutSpec) {
+        if let replicas = spec.replicas, replicas < 0 {
+            error("spec.replicas", "must be 0 or more, got \(replicas)")
+        }
+        nonNegative("spec.minReadySeconds", spec.minReadySeconds)
+        nonNegative("spec.revisionHistoryLimit", spec.revisionHistoryLimit)
+        if let deadline = spec.progressDeadlineSeconds {
+            if deadline <= spec.minReadySecondsOrDefault {
+                error(
+                    "spec.progressDeadlineSeconds",
+                    "must be greater than minReadySeconds (\(spec.minReadySecondsOrDefault)), got \(deadline)")
+            }
+        }
+        switch (spec.template, spec.workloadRef) {
+        case (nil, nil):
+            error("spec.template", "required; give a pod template (or a workloadRef to a Deployment)")
+        case (.some, .some):
+            error("spec.workloadRef", "cannot be set together with spec.template; keep one of them")
+        case (.some(let template), nil):
+            podTemplate(template, path: "spec.template")
+            if let selector = spec.selector {
+                selectorMatches(selector, template: template, selectorPath: "spec.selector")
+            }
+        case (nil, .some):
+            break
+        }
+        if spec.selector == nil {
+            if spec.workloadRef == nil {
+                error("spec.selector", "required; give matchLabels that match spec.template.metadata.labels")
+            }
+        } else if let selector = spec.selector, (selector.matchLabels ?? [:]).isEmpty,
+            (selector.matchExpressions ?? []).isEmpty
+        {
+            error("spec.selector", "must not be empty; an empty selector would select every pod")
+        }
+        let strategy = spec.strategy
+        switch (strategy.canary, strategy.blueGreen) {
+        case (nil, nil):
+            error("spec.strategy", "must set exactly one of canary and blueGreen, found neither")
+        case (.some, .some):
+            error("spec.strategy", "must set exactly one of canary and blueGreen, found both")
+        case (.some(let canary), nil):
+            canaryStrategy(canary, spec: spec)
+        case (nil, .some(let blueGreen)):
+            blueGreenStrategy(blueGreen)
+        }
+    }
+
+    mutating func selectorMatches(_ selector: LabelSelector, template: PodTemplateSpec, selectorPath: String) {
+        let labels = template.metadata?.labels ?? [:]
+        guard !selector.matches(labels) else { return }
+        let wanted = (selector.matchLabels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+        let have = labels.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+        error(
+            selectorPath,
+            "does not match the template's labels: selector wants {\(wanted.joined(separator: ", "))}, "
+                + "template has {\(have.joined(separator: ", "))}; make the template labels include the selector's")
+    }
+
+    mutating func podTemplate(_ template: PodTemplateSpec, path: String) {
+        let specPath = "\(path).spec"
+        if template.spec.containers.isEmpty {
+            error("\(specPath).containers", "must list at least one container")
+        }
+        var names: Set<String> = []
+        for (index, container) in template.spec.containers.enumerated() {
+            let containerPath = "\(specPath).containers[\(index)]"
+            self.container(container, path: containerPath)
+            if !names.insert(container.name).inserted {
+                error("\(containerPath).name", "duplicate container name \"\(container.name)\"; names must be unique")
+            }
+        }
+        for (index, container) in (template.spec.initContainers ?? []).enumerated() {
+            self.container(container, path: "\(specPath).initContainers[\(index)]")
+        }
+        if let policy = template.spec.restartPolicy, !["Always", "OnFailure", "Never"].contains(policy) {
+            error("\(specPath).restartPolicy", "must be Always, OnFailure or Never, got \"\(policy)\"")
+        }
+    }
+
+    mutating func container(_ container: Container, path: String) {
+        if container.name.isEmpty {
+            error("\(path).name", "must not be empty")
+        }
+        if (container.image ?? "").isEmpty {
+            error(
+                "\(path).image",
+                "required; name the version to run, e.g. sample-app:v1 (locally the process gets it as IMAGE)")
+        }
+        if let command = container.command, command.isEmpty || command[0].isEmpty {
+            error("\(path).command", "must name the program to run, e.g. [aviary-sample-app]")
+        }
+        var portNames: Set<String> = []
+        for (index, port) in (container.ports ?? []).enumerated() {
+            let portPath = "\(path).ports[\(index)]"
+            if !(1...65535).contains(port.containerPort) {
+                error("\(portPath).containerPort", "must be between 1 and 65535, got \(port.containerPort)")
+            }
+            if let name = port.name, !portNames.insert(name).inserted {
+                error("\(portPath).name", "duplicate port name \"\(name)\"; names must be unique in a container")
+            }
+        }
+        let probes: [(String, Probe?)] = [
+            ("readinessProbe", container.readinessProbe), ("livenessProbe", container.livenessProbe),
+            ("startupProbe", container.startupProbe),
+        ]
+        for case (let name, let probe?) in probes {
+            self.probe(probe, path: "\(path).\(name)", portNames: portNames)
+        }
+    }
+
+    mutating func probe(_ probe: Probe, path: String, portNames: Set<String>) {
+        if let httpGet = probe.httpGet {
+            switch httpGet.port {
+            case .int(let number) where !(1...65535).contains(number):
+                error("\(path).httpGet.port", "must be between 1 and 65535, got \(number)")
+            case .string(let name) where !portNames.contains(name):
+                error(
+                    "\(path).httpGet.port",
+                    "names no port of this container (\"\(name)\"); declare it under ports or use a number")
+            default:
+                break
+            }
+            if let scheme = httpGet.scheme, !["HTTP", "HTTPS"].contains(scheme) {
+                error("\(path).httpGet.scheme", "must be HTTP or HTTPS, got \"\(scheme)\"")
+            }
+        }
+        positive("\(path).periodSeconds", probe.periodSeconds)
+        positive("\(path).timeoutSeconds", probe.timeoutSeconds)
+        positive("\(path).successThreshold", probe.successThreshold)
+        positive("\(path).failureThreshold", probe.failureThreshold)
+        nonNegative("\(path).initialDelaySeconds", probe.initialDelaySeconds)
+    }
+
+    mutating func canaryStrategy(_ canary: CanaryStrategy, spec: RolloutSpec) {
+        let path = "spec.strategy.canary"
+        let routing = canary.trafficRouting
+        let maxWeight = routing?.maxTrafficWeightOrDefault ?? 100
+        if let routing {
+            let routingPath = "\(path).trafficRouting"
+            if let weight = routing.maxTrafficWeight, weight < 1 {
+                error("\(routingPath).maxTrafficWeight", "must be 1 or more, got \(weight)")
+            }
+            if Self.requiresCanaryAndStableServices(canary, routing: routing) {
+                if (canary.canaryService ?? "").isEmpty {
+                    error("\(path).canaryService", "required with trafficRouting; name the Service of the canary pods")
+                }
+                if (canary.stableService ?? "").isEmpty {
+                    error("\(path).stableService", "required with trafficRouting; name the Service of the stable pods")
+                }
+            }
+            let routers: [(String, Bool)] = [
+                ("istio", routing.istio != nil), ("nginx", routing.nginx != nil), ("alb", routing.alb != nil),
+                ("smi", routing.smi != nil), ("ambassador", routing.ambassador != nil),
+                ("appMesh", routing.appMesh != nil), ("traefik", routing.traefik != nil),
+                ("apisix", routing.apisix != nil), ("plugins", routing.plugins != nil),
+            ]
+            if !routers.contains(where: \.1) {
+                error(
+                    routingPath,
+                    "must configure a traffic router; Aviary's router implements smi: {rootService: <service>}")
+            }
+            var routeNames: Set<String> = []
+            for (index, route) in (routing.managedRoutes ?? []).enumerated() {
+                if !routeNames.insert(route.name).inserted {
+                    error(
+                        "\(routingPath).managedRoutes[\(index)].name",
+                        "duplicate route name \"\(route.name)\"; names must be unique")
+                }
+            }
+        }
+        if let canaryService = canary.canaryService, let stableService = canary.stableService,
+            !canaryService.isEmpty, canaryService == stableService
+        {
+            error("\(path).stableService", "must differ from canaryService, both are \"\(stableService)\"")
+        }
+        if let pingPong = canary.pingPong {
+            if routing == nil {
+                error("\(path).pingPong", "requires trafficRouting")
+            }
+            if (pingPong.pingService ?? "").isEmpty || (pingPong.pongService ?? "").isEmpty {
+                error("\(path).pingPong", "must name both pingService and pongService")
+            }
+            if canary.canaryService != nil || canary.stableService != nil {
+                error("\(path).pingPong", "cannot be used together with canaryService and stableService")
+            }
+        }
+        intOrPercent("\(path).maxSurge", canary.maxSurge)
+        intOrPercent("\(path).maxUnavailable", canary.maxUnavailable)
+        let replicas = spec.replicasOrDefault
+        if canary.maxSurgeOrDefault.scaledValue(total: max(replicas, 1), roundUp: true) == 0,
+            canary.maxUnavailableOrDefault.scaledValue(total: max(replicas, 1), roundUp: false) == 0
+        {
+            error(
+                "\(path).maxUnavailable",
+                "cannot be 0 when maxSurge is also 0 (\(canary.maxSurgeOrDefault)); the update could never proceed")
+        }
+        if canary.scaleDownDelaySeconds != nil, routing == nil {
+            error("\(path).scaleDownDelaySeconds", "can only be used with trafficRouting")
+        }
+        nonNegative("\(path).scaleDownDelaySeconds", canary.scaleDownDelaySeconds)
+        nonNegative("\(path).scaleDownDelayRevisionLimit", canary.scaleDownDelayRevisionLimit)
+        nonNegative("\(path).abortScaleDownDelaySeconds", canary.abortScaleDownDelaySeconds)
+        if canary.dynamicStableScale == true {
+            if routing == nil {
+                error("\(path).dynamicStableScale", "can only be used with trafficRouting")
+            }
+            if canary.scaleDownDelaySeconds != nil {
+                error("\(path).dynamicStableScale", "cannot be used together with scaleDownDelaySeconds")
+            }
+        }
+        if let minimum = canary.minPodsPerReplicaSet {
+            if minimum < 1 { error("\(path).minPodsPerReplicaSet", "must be 1 or more, got \(minimum)") }
+            if routing == nil { error("\(path).minPodsPerReplicaSet", "can only be used with trafficRouting") }
+        }
+        if let threshold = canary.replicaProgressThreshold {
+            let thresholdPath = "\(path).replicaProgressThreshold"
+            switch threshold.type {
+            case "Percent":
+                if !(0...100).contains(threshold.value) {
+                    error(
+                        "\(thresholdPath).value", "must be between 0 and 100 for type Percent, got \(threshold.value)")
+                }
+            case "Pods":
+                if threshold.value < 0 { error("\(thresholdPath).value", "must be 0 or more, got \(threshold.value)") }
+            default:
+                error("\(thresholdPath).type", "must be Percent or Pods, got \"\(threshold.type)\"")
+            }
+        }
+        let steps = canary.stepsOrEmpty
+        if let background = canary.analysis {
+            analysis(background.analysis, path: "\(path).analysis")
+            if let start = background.startingStep, start < 0 || (start > 0 && start >= steps.count) {
+                error(
+                    "\(path).analysis.startingStep",
+                    steps.isEmpty
+                        ? "must be 0 when there are no steps, got \(start)"
+                        : "must be between 0 and \(steps.count - 1) (the step indexes), got \(start)")
+            }
+        }
+        let managed = Set(routing?.managedRouteNames ?? [])
+        for (index, step) in steps.enumerated() {
+            canaryStep(
+                step, path: "\(path).steps[\(index)]", hasRouting: routing != nil, maxWeight: maxWeight,
+                managedRoutes: managed)
+        }
+    }
+
+    /// Argo's rule: the routers that split between two Services need both named; Istio with a
+    /// DestinationRule (subsets), ping-pong and plugins do without.
+    static func requiresCanaryAndStableServices(_ canary: CanaryStrategy, routing: RolloutTrafficRouting) -> Bool {
+        if routing.alb != nil && canary.pingPong == nil { return true }
+        if let istio = routing.istio, istio["destinationRule"] == nil, canary.pingPong == nil { return true }
+        return routing.smi != nil || routing.apisix != nil || routing.ambassador != nil || routing.nginx != nil
+            || routing.appMesh != nil || routing.traefik != nil
+    }
+
+    mutating func canaryStep(
+        _ step: CanaryStep, path: String, hasRouting: Bool, maxWeight: Int, managedRoutes: Set<String>
+    ) {
+        let keys = step.setKeys
+        if keys.isEmpty {
+            error(
+                path,
+                "must set one of setWeight, pause, setCanaryScale, analysis, experiment, setHeaderRoute, "
+                    + "setMirrorRoute, plugin; found none")
+            return
+        }
+        // Argo rejects a step that combines two of setWeight, pause, experiment and analysis; it
+        // accepts (and its examples use) a route or scale change beside another key.
+        let exclusive = keys.filter { ["setWeight", "pause", "experiment", "analysis"].contains($0) }
+        if exclusive.count > 1 {
+            error(
+                path,
+                "must set only one of setWeight, pause, experiment and analysis, found "
+                    + "\(exclusive.joined(separator: ", ")); split it into separate steps")
+            return
+        }
+        if keys.count > 1 {
+            warning(
+                path,
+                "sets \(keys.joined(separator: ", ")) in one step; Argo accepts this, "
+                    + "but one key per step reads (and reconciles) more plainly")
+        }
+        if let weight = step.setWeight, !(0...maxWeight).contains(weight) {
+            error("\(path).setWeight", "must be between 0 and \(maxWeight), got \(weight)")
+        }
+        if let pause = step.pause, let duration = pause.duration, duration.seconds <= 0 {
+            error(
+                "\(path).pause.duration",
+                "must be greater than 0, got \(duration); omit duration (pause: {}) to wait for a promote")
+        }
+        if let scale = step.setCanaryScale {
+            let scalePath = "\(path).setCanaryScale"
+            if !hasRouting {
+                error(
+                    scalePath,
+                    "requires spec.strategy.canary.trafficRouting; without it the weight is the replica count")
+            }
+            let set = [scale.replicas != nil, scale.weight != nil, scale.matchTrafficWeight != nil].filter { $0 }.count
+            if set != 1 {
+                error(scalePath, "must set exactly one of replicas, weight and matchTrafficWeight, found \(set)")
+            }
+            if let replicas = scale.replicas, replicas < 0 {
+                error("\(scalePath).replicas", "must be 0 or more, got \(replicas)")
+            }
+            if let weight = scale.weight, !(0...100).contains(weight) {
+                error("\(scalePath).weight", "must be between 0 and 100, got \(weight)")
+            }
+        }
+        if let analysis = step.analysis {
+            self.analysis(analysis, path: "\(path).analysis")
+        }
+        if let experiment = step.experiment {
+            experimentStep(experiment, path: "\(path).experiment")
+        }
+        if let route = step.setHeaderRoute {
+            let routePath = "\(path).setHeaderRoute"
+            routeName(route.name, path: routePath, hasRouting: hasRouting, managedRoutes: managedRoutes)
+            for (index, match) in (route.match ?? []).enumerated() {
+                let matchPath = "\(routePath).match[\(index)]"
+                if match.headerName.isEmpty { error("\(matchPath).headerName", "must not be empty") }
+                stringMatch(match.headerValue, path: "\(matchPath).headerValue")
+            }
+        }
+        if let route = step.setMirrorRoute {
+            let routePath = "\(path).setMirrorRoute"
+            routeName(route.name, path: routePath, hasRouting: hasRouting, managedRoutes: managedRoutes)
+            if let percentage = route.percentage, !(0...100).contains(percentage) {
+                error("\(routePath).percentage", "must be between 0 and 100, got \(percentage)")
+            }
+            for (index, match) in (route.match ?? []).enumerated() {
+                let matchPath = "\(routePath).match[\(index)]"
+                if match.method == nil, match.path == nil, (match.headers ?? [:]).isEmpty {
+                    error(matchPath, "must set at least one of method, path and headers")
+                }
+                if let method = match.method { stringMatch(method, path: "\(matchPath).method") }
+                if let requestPath = match.path { stringMatch(requestPath, path: "\(matchPath).path") }
+                for (name, value) in (match.headers ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    stringMatch(value, path: FieldPath.member("\(matchPath).headers", name))
+                }
+            }
+        }
+    }
+
+    mutating func routeName(_ name: String, path: String, hasRouting: Bool, managedRoutes: Set<String>) {
+        if !hasRouting {
+            error(path, "requires spec.strategy.canary.trafficRouting")
+            return
+        }
+        if !managedRoutes.contains(name) {
+            let listed = managedRoutes.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+            error(
+                "\(path).name",
+                "\"\(name)\" is not listed in spec.strategy.canary.trafficRouting.managedRoutes"
+                    + (listed.isEmpty ? " (none are listed)" : " (listed: \(listed))") + "; add it there")
+        }
+    }
+
+    mutating func stringMatch(_ match: StringMatch, path: String) {
+        let set = [match.exact, match.prefix, match.regex].compactMap { $0 }.count
+        if set != 1 {
+            error(path, "must set exactly one of exact, prefix and regex, found \(set)")
+        }
+        if let pattern = match.regex, (try? NSRegularExpression(pattern: pattern)) == nil {
+            error("\(path).regex", "\"\(pattern)\" is not a valid regular expression")
+        }
+    }
+
+    mutating func analysis(_ analysis: RolloutAnalysis, path: String) {
+        let templates = analysis.templates ?? []
+        if templates.isEmpty {
+            error("\(path).templates", "must name at least one template: templates: [{templateName: <name>}]")
+        }
+        for (index, template) in templates.enumerated() where (template.templateName ?? "").isEmpty {
+            error("\(path).templates[\(index)].templateName", "required; name an AnalysisTemplate")
+        }
+        var names: Set<String> = []
+        for (index, argument) in (analysis.args ?? []).enumerated() {
+            let argumentPath = "\(path).args[\(index)]"
+            if !names.insert(argument.name).inserted {
+                error("\(argumentPath).name", "duplicate argument \"\(argument.name)\"; give each argument once")
+            }
+            if argument.value == nil, argument.valueFrom == nil {
+                error(argumentPath, "must set value or valueFrom")
+            }
+            if let source = argument.valueFrom {
+                let sourcePath = "\(argumentPath).valueFrom"
+                if (source.podTemplateHashValue == nil) == (source.fieldRef == nil) {
+                    error(sourcePath, "must set exactly one of podTemplateHashValue and fieldRef")
+                }
+                if let hash = source.podTemplateHashValue, !["Stable", "Latest"].contains(hash) {
+                    error("\(sourcePath).podTemplateHashValue", "must be Stable or Latest, got \"\(hash)\"")
+                }
+            }
+        }
+        dryRunAndRetention(analysis.dryRun, analysis.measurementRetention, path: path)
+    }
+
+    mutating func experimentStep(_ experiment: RolloutExperimentStep, path: String) {
+        if experiment.templates.isEmpty {
+            error("\(path).templates", "must list at least one template")
+        }
+        var names: Set<String> = []
+        for (index, template) in experiment.templates.enumerated() {
+            let templatePath = "\(path).templates[\(index)]"
+            if !names.insert(template.name).inserted {
+                error("\(templatePath).name", "duplicate template name \"\(template.name)\"")
+            }
+            if !["stable", "canary"].contains(template.specRef) {
+                error("\(templatePath).specRef", "must be stable or canary, got \"\(template.specRef)\"")
+            }
+            nonNegative("\(templatePath).replicas", template.replicas)
+            if let weight = template.weight, !(0...100).contains(weight) {
+                error("\(templatePath).weight", "must be between 0 and 100, got \(weight)")
+            }
+        }
+        if let duration = experiment.duration, duration.seconds <= 0 {
+            error("\(path).duration", "must be greater than 0, got \(duration)")
+        }
+        var analysisNames: Set<String> = []
+        for (index, analysis) in (experiment.analyses ?? []).enumerated() {
+            let analysisPath = "\(path).analyses[\(index)]"
+            if !analysisNames.insert(analysis.name).inserted {
+                error("\(analysisPath).name", "duplicate analysis name \"\(analysis.name)\"")
+            }
+            if analysis.templateName.isEmpty {
+                error("\(analysisPath).templateName", "required; name an AnalysisTemplate")
+            }
+        }
+    }
+
+    mutating func blueGreenStrategy(_ blueGreen: BlueGreenStrategy) {
+        let path = "spec.strategy.blueGreen"
+        if blueGreen.activeService.isEmpty {
+            error("\(path).activeService", "required; name the Service that receives production traffic")
+        }
+        if let preview = blueGreen.previewService, !preview.isEmpty, preview == blueGreen.activeService {
+            error("\(path).previewService", "must differ from activeService, both are \"\(preview)\"")
+        }
+        if let count = blueGreen.previewReplicaCount, count < 1 {
+            error("\(path).previewReplicaCount", "must be 1 or more, got \(count)")
+        }
+        if let seconds = blueGreen.autoPromotionSeconds {
+            if seconds < 1 { error("\(path).autoPromotionSeconds", "must be 1 or more, got \(seconds)") }
+            if blueGreen.autoPromotionEnabled == false {
+                warning(
+                    "\(path).autoPromotionSeconds",
+                    "has no effect with autoPromotionEnabled: false; remove one of them")
+            }
+        }
+        intOrPercent("\(path).maxUnavailable", blueGreen.maxUnavailable)
+        nonNegative("\(path).scaleDownDelaySeconds", blueGreen.scaleDownDelaySeconds)
+        nonNegative("\(path).scaleDownDelayRevisionLimit", blueGreen.scaleDownDelayRevisionLimit)
+        nonNegative("\(path).abortScaleDownDelaySeconds", blueGreen.abortScaleDownDelaySeconds)
+        if let pre = blueGreen.prePromotionAnalysis { analysis(pre, path: "\(path).prePromotionAnalysis") }
+        if let post = blueGreen.postPromotionAnalysis { analysis(post, path: "\(path).postPromotionAnalysis") }
+    }
+
+    // MARK: Analysis
+
+    mutating func templateSpec(_ spec: AnalysisTemplateSpec) {
+        if spec.metricsOrEmpty.isEmpty && (spec.templates ?? []).isEmpty {
+            error("spec.metrics", "must list at least one metric (or include other templates under spec.templates)")
+        }
+        metrics(spec.metricsOrEmpty, path: "spec.metrics")
+        var names: Set<String> = []
+        for (index, argument) in (spec.args ?? []).enumerated() {
+            let argumentPath = "spec.args[\(index)]"
+            if !names.insert(argument.name).inserted {
+                error("\(argumentPath).name", "duplicate argument \"\(argument.name)\"; declare each argument once")
+            }
+            templateArgument(argument, path: argumentPath)
+        }
+        for (index, reference) in (spec.templates ?? []).enumerated() where (reference.templateName ?? "").isEmpty {
+            error("spec.templates[\(index)].templateName", "required; name an AnalysisTemplate to include")
+        }
+        dryRunAndRetention(spec.dryRun, spec.measurementRetention, path: "spec")
+    }
+
+    mutating func runSpec(_ spec: AnalysisRunSpec) {
+        if spec.metrics.isEmpty {
+            error("spec.metrics", "must list at least one metric")
+        }
+        metrics(spec.metrics, path: "spec.metrics")
+        var names: Set<String> = []
+        for (index, argument) in (spec.args ?? []).enumerated() {
+            let argumentPath = "spec.args[\(index)]"
+            if !names.insert(argument.name).inserted {
+                error("\(argumentPath).name", "duplicate argument \"\(argument.name)\"")
+            }
+            if argument.isRequired {
+                error(argumentPath, "must set value or valueFrom; an AnalysisRun's arguments are resolved")
+            }
+            templateArgument(argument, path: argumentPath)
+        }
+        dryRunAndRetention(spec.dryRun, spec.measurementRetention, path: "spec")
+    }
+
+    mutating func templateArgument(_ argument: Argument, path: String) {
+        if argument.name.isEmpty {
+            error("\(path).name", "must not be empty")
+        }
+        if let source = argument.valueFrom {
+            if (source.secretKeyRef == nil) == (source.fieldRef == nil) {
+                error("\(path).valueFrom", "must set exactly one of secretKeyRef and fieldRef")
+            }
+            if argument.value != nil {
+                error(path, "must set only one of value and valueFrom")
+            }
+        }
+    }
+
+    mutating func dryRunAndRetention(_ dryRun: [DryRun]?, _ retention: [MeasurementRetention]?, path: String) {
+        for (index, entry) in (dryRun ?? []).enumerated() where entry.metricName.isEmpty {
+            error("\(path).dryRun[\(index)].metricName", "must not be empty; name a metric or use \".*\"")
+        }
+        for (index, entry) in (retention ?? []).enumerated() {
+            if entry.metricName.isEmpty {
+                error("\(path).measurementRetention[\(index)].metricName", "must not be empty")
+            }
+            if entry.limit < 1 {
+                error("\(path).measurementRetention[\(index)].limit", "must be 1 or more, got \(entry.limit)")
+            }
+        }
+    }
+
+    mutating func metrics(_ metrics: [Metric], path: String) {
+        var names: Set<String> = []
+        for (index, metric) in metrics.enumerated() {
+            let metricPath = "\(path)[\(index)]"
+            if metric.name.isEmpty {
+                error("\(metricPath).name", "must not be empty")
+            } else if !names.insert(metric.name).inserted {
+                error("\(metricPath).name", "duplicate metric name \"\(metric.name)\"; metric names must be unique")
+            }
+            self.metric(metric, path: metricPath)
+        }
+    }
+
+    /// Argo's metric rules, with `failureLimit: -1` (no limit) allowed as the reference says.
+    mutating func metric(_ metric: Metric, path: String) {
+        let count = integer("\(path).count", metric.count)
+        let failureLimit = integer("\(path).failureLimit", metric.failureLimit)
+        let inconclusiveLimit = integer("\(path).inconclusiveLimit", metric.inconclusiveLimit)
+        let consecutiveErrorLimit = integer("\(path).consecutiveErrorLimit", metric.consecutiveErrorLimit)
+        let consecutiveSuccessLimit = integer("\(path).consecutiveSuccessLimit", metric.consecutiveSuccessLimit)
+        if let count, count < 0 {
+            error("\(path).count", "must be 0 or more, got \(count)")
+        }
+        if let count, count > 1, metric.interval == nil {
+            error("\(path).interval", "required when count is greater than 1 (count is \(count)); e.g. interval: 30s")
+        }
+        if let interval = metric.interval, interval.seconds <= 0 {
+            error("\(path).interval", "must be greater than 0, got \(interval)")
+        }
+        if let delay = metric.initialDelay, delay.seconds < 0 {
+            error("\(path).initialDelay", "must be 0 or more, got \(delay)")
+        }
+        if let failureLimit, failureLimit < -1 {
+            error("\(path).failureLimit", "must be 0 or more (or -1 for no limit), got \(failureLimit)")
+        }
+        if let inconclusiveLimit, inconclusiveLimit < 0 {
+            error("\(path).inconclusiveLimit", "must be 0 or more, got \(inconclusiveLimit)")
+        }
+        if let consecutiveErrorLimit, consecutiveErrorLimit < 0 {
+            error("\(path).consecutiveErrorLimit", "must be 0 or more, got \(consecutiveErrorLimit)")
+        }
+        if let consecutiveSuccessLimit, consecutiveSuccessLimit < 0 {
+            error(
+                "\(path).consecutiveSuccessLimit", "must be 0 or more (0 turns it off), got \(consecutiveSuccessLimit)")
+        }
+        if let count, count > 0 {
+            let limits: [(String, Int?)] = [
+                ("failureLimit", failureLimit), ("inconclusiveLimit", inconclusiveLimit),
+                ("consecutiveSuccessLimit", consecutiveSuccessLimit),
+            ]
+            for case (let name, let limit?) in limits where limit > count {
+                error("\(path).\(name)", "must not exceed count (\(count)), got \(limit)")
+            }
+        }
+        if failureLimit == -1, (consecutiveSuccessLimit ?? 0) < 1 {
+            error(
+                "\(path).failureLimit",
+                "-1 (no limit) needs consecutiveSuccessLimit of 1 or more, otherwise failures are never judged")
+        }
+        provider(metric.provider, path: "\(path).provider")
+    }
+
+    mutating func provider(_ provider: MetricProvider, path: String) {
+        let keys = provider.setKeys
+        if keys.count != 1 {
+            let allowed =
+                "prometheus, web, job, kayenta, datadog, newRelic, wavefront, cloudWatch, graphite, influxdb, skywalking, plugin"
+            error(
+                path,
+                keys.isEmpty
+                    ? "must set exactly one provider (\(allowed)); found none"
+                    : "must set exactly one provider, found \(keys.count): \(keys.joined(separator: ", "))")
+            return
+        }
+        if let prometheus = provider.prometheus {
+            if (prometheus.query ?? "").isEmpty {
+                error("\(path).prometheus.query", "required; give the PromQL query")
+            }
+            if (prometheus.address ?? "").isEmpty {
+                error("\(path).prometheus.address", "required; give the Prometheus URL, e.g. http://127.0.0.1:9090")
+            }
+            positive("\(path).prometheus.timeout", prometheus.timeout)
+        }
+        if let web = provider.web {
+            if web.url.isEmpty {
+                error("\(path).web.url", "must not be empty")
+            }
+            if let method = web.method, !["GET", "POST", "PUT"].contains(method) {
+                error("\(path).web.method", "must be GET, POST or PUT, got \"\(method)\"")
+            }
+            if web.body != nil, web.jsonBody != nil {
+                error("\(path).web", "must set only one of body and jsonBody")
+            }
+            if web.body != nil || web.jsonBody != nil, web.methodOrDefault == "GET" {
+                error("\(path).web.method", "must be POST or PUT when a body is given")
+            }
+            positive("\(path).web.timeoutSeconds", web.timeoutSeconds)
+        }
+        if let job = provider.job {
+            podTemplate(job.spec.template, path: "\(path).job.spec.template")
+            if let policy = job.spec.template.spec.restartPolicy, policy == "Always" {
+                error(
+                    "\(path).job.spec.template.spec.restartPolicy", "must be Never or OnFailure for a job, got Always")
+            }
+            nonNegative("\(path).job.spec.backoffLimit", job.spec.backoffLimit)
+        }
+    }
+
+    // MARK: Experiment
+
+    mutating func experimentSpec(_ spec: ExperimentSpec) {
+        if spec.templates.isEmpty {
+            error("spec.templates", "must list at least one template")
+        }
+        var names: Set<String> = []
+        for (index, template) in spec.templates.enumerated() {
+            let path = "spec.templates[\(index)]"
+            if !names.insert(template.name).inserted {
+                error("\(path).name", "duplicate template name \"\(template.name)\"")
+            }
+            nonNegative("\(path).replicas", template.replicas)
+            podTemplate(template.template, path: "\(path).template")
+            if let selector = template.selector {
+                selectorMatches(selector, template: template.template, selectorPath: "\(path).selector")
+            } else {
+                error("\(path).selector", "required; give matchLabels that match the template's labels")
+            }
+        }
+        if let duration = spec.duration, duration.seconds <= 0 {
+            error("spec.duration", "must be greater than 0, got \(duration)")
+        }
+        positive("spec.progressDeadlineSeconds", spec.progressDeadlineSeconds)
+        nonNegative("spec.scaleDownDelaySeconds", spec.scaleDownDelaySeconds)
+        var analysisNames: Set<String> = []
+        for (index, analysis) in (spec.analyses ?? []).enumerated() {
+            let path = "spec.analyses[\(index)]"
+            if !analysisNames.insert(analysis.name).inserted {
+                error("\(path).name", "duplicate analysis name \"\(analysis.name)\"")
+            }
+            if analysis.templateName.isEmpty {
+                error("\(path).templateName", "required; name an AnalysisTemplate")
+            }
+        }
+        dryRunAndRetention(spec.dryRun, spec.measurementRetention, path: "spec")
+    }
+
+    // MARK: Service
+
+    mutating func serviceSpec(_ spec: ServiceSpec) {
+        let ports = spec.ports ?? []
+        if ports.isEmpty {
+            error("spec.ports", "must list at least one port, e.g. [{port: 8080, targetPort: http}]")
+        }
+        var names: Set<String> = []
+        for (index, port) in ports.enumerated() {
+            let path = "spec.ports[\(index)]"
+            if !(1...65535).contains(port.port) {
+                error("\(path).port", "must be between 1 and 65535, got \(port.port)")
+            }
+            if case .int(let target) = port.targetPort, !(1...65535).contains(target) {
+                error("\(path).targetPort", "must be between 1 and 65535, got \(target)")
+            }
+            if ports.count > 1, (port.name ?? "").isEmpty {
+                error("\(path).name", "required when a Service has more than one port")
+            }
+            if let name = port.name, !name.isEmpty, !names.insert(name).inserted {
+                error("\(path).name", "duplicate port name \"\(name)\"")
+            }
+        }
+        if let type = spec.type, !["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"].contains(type) {
+            error("spec.type", "must be ClusterIP, NodePort, LoadBalancer or ExternalName, got \"\(type)\"")
+        }
+    }
+
+    // MARK: Helpers
+
+    mutating func nonNegative(_ path: String, _ value: Int?) {
+        if let value, value < 0 { error(path, "must be 0 or more, got \(value)") }
+    }
+
+    mutating func positive(_ path: String, _ value: Int?) {
+        if let value, value < 1 { error(path, "must be 1 or more, got \(value)") }
+    }
+
+    /// An int-or-string that must be an integer or a percentage such as "25%".
+    mutating func intOrPercent(_ path: String, _ value: IntOrString?) {
+        guard let value else { return }
+        switch value {
+        case .int(let number) where number < 0:
+            error(path, "must be 0 or more, got \(number)")
+        case .string(let text):
+            guard let percent = value.percent else {
+                error(path, "must be an integer or a percentage such as \"25%\", got \"\(text)\"")
+                return
+            }
+            if !(0...100).contains(percent) {
+                error(path, "must be a percentage between 0% and 100%, got \"\(text)\"")
+            }
+        default:
+            break
+        }
+    }
+
+    /// The integer value of a count or limit; templated values (`"{{args.x}}"`) are checked once resolved.
+    mutating func integer(_ path: String, _ value: IntOrString?) -> Int? {
+        guard let value else { return nil }
+        if let number = value.intValue { return number }
+        if case .string(let text) = value, !text.contains("{{") {
+            error(path, "must be an integer (or an argument such as \"{{args.count}}\"), got \"\(text)\"")
+        }
+        return nil
     }
 }

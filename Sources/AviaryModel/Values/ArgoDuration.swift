@@ -105,6 +105,10 @@ public struct ArgoDurationError: Error, Sendable, Equatable, CustomStringConvert
     public let text: String
     /// Says what was read and what is accepted.
     public var description: String {
-        "invalid duration \"\(text)\": use a number of seconds or a duration such as 30s, 5m, 1h30m, 500ms"
+        if text.contains("{{") {
+            return "invalid duration \"\(text)\": Aviary does not template durations; "
+                + "write it out, e.g. 30s, 5m, 1h30m"
+        }
+        return "invalid duration \"\(text)\": use a number of seconds or a duration such as 30s, 5m, 1h30m, 500ms"
     }
 }

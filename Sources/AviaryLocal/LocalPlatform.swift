@@ -1,0 +1,458 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Where the local platform keeps its state (ReplicaSets, pods with their PIDs, services) so a
+/// restarted daemon adopts the running pods instead of starting new ones.
+public protocol PlatformStateStore: Sendable {
+    /// The last saved state, or nil when none was saved.
+    func loadPlatformState() throws -> Data?
+    /// Saves the state; must be durable when it returns.
+    func savePlatformState(_ data: Data) throws
+}
+
+/// A `PlatformStateStore` in a JSON file, replaced atomically (for tests and tools).
+public struct FilePlatformStateStore: PlatformStateStore {
+    /// The file's path.
+    public let path: String
+
+    /// Creates a store writing `path`.
+    public init(path: String) {
+        self.path = path
+    }
+
+    public func loadPlatformState() throws -> Data? {
+        FileManager.default.fileExists(atPath: path) ? try Data(contentsOf: URL(fileURLWithPath: path)) : nil
+    }
+
+    public func savePlatformState(_ data: Data) throws {
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+}
+
+/// Everything the local platform must remember across daemon restarts.
+struct PlatformState: Codable, Equatable {
+    var replicaSets: [String: LocalReplicaSet] = [:]
+    var pods: [String: PodRecord] = [:]
+    var services: [String: LocalService] = [:]
+    var splits: [String: TrafficSplit] = [:]
+}
+
+/// How many pods of a ReplicaSet exist, are ready, and are available.
+public struct ReplicaSetCounts: Sendable, Equatable {
+    /// Pods that exist (running or waiting to restart).
+    public var replicas: Int
+    /// Pods whose readiness says ready.
+    public var ready: Int
+    /// Pods ready for at least `minReadySeconds`.
+    public var available: Int
+
+    /// Creates counts.
+    public init(replicas: Int, ready: Int, available: Int) {
+        self.replicas = replicas
+        self.ready = ready
+        self.available = available
+    }
+}
+
+/// The local platform: runs ReplicaSets as processes, probes their readiness, restarts them with
+/// backoff, and computes the router's listeners from Services and ready pods.
+///
+/// It converges in `tick()`, which `run()` calls every `tickInterval`; every change is saved
+/// through the `PlatformStateStore` before it is acted on by others.
+public actor LocalPlatform {
+    private var state: PlatformState
+    private let stateStore: any PlatformStateStore
+    private let logDirectory: String
+    private let now: @Sendable () -> Date
+    private let logger: Logger
+    private var probesInFlight: Set<String> = []
+    private var lastPlan: RoutingPlan?
+    private var planSink: (@Sendable (RoutingPlan) async -> Bool)?
+    private var changeHandler: (@Sendable () -> Void)?
+    private let inheritedEnvironment: [String: String]
+
+    /// Loads the saved state and adopts the pods whose processes still run (same PID and start
+    /// time); the others are restarted by the first `tick()`.
+    public init(
+        stateStore: any PlatformStateStore, logDirectory: String, now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger = Logger(label: "aviary.local")
+    ) throws {
+        self.stateStore = stateStore
+        self.logDirectory = logDirectory
+        self.now = now
+        self.logger = logger
+        if let data = try stateStore.loadPlatformState() {
+            state = try JSONDecoder().decode(PlatformState.self, from: data)
+        } else {
+            state = PlatformState()
+        }
+        try FileManager.default.createDirectory(
+            atPath: logDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let environment = ProcessInfo.processInfo.environment
+        inheritedEnvironment = environment.filter { ["PATH", "HOME", "LANG", "TMPDIR"].contains($0.key) }
+    }
+
+    /// Sets what receives the routing plan whenever it changes (and once at the next tick); the
+    /// sink returns whether the plan was delivered.
+    public func setPlanSink(_ sink: @escaping @Sendable (RoutingPlan) async -> Bool) {
+        planSink = sink
+        lastPlan = nil
+    }
+
+    /// Sets what is called when pods change readiness, start or stop (the controller requeues).
+    public func setChangeHandler(_ handler: @escaping @Sendable () -> Void) {
+        changeHandler = handler
+    }
+
+    // MARK: - Desired state
+
+    /// Creates or rescales a ReplicaSet. Its pod template is fixed by its hash: a changed launch
+    /// for an existing name applies to pods created from then on.
+    public func apply(_ replicaSet: LocalReplicaSet) throws {
+        guard state.replicaSets[replicaSet.name] != replicaSet else { return }
+        state.replicaSets[replicaSet.name] = replicaSet
+        try save()
+    }
+
+    /// Scales a ReplicaSet; false if there is none with that name.
+    @discardableResult
+    public func scale(replicaSet name: String, to replicas: Int) throws -> Bool {
+        try update(replicaSet: name) { $0.replicas = max(0, replicas) }
+    }
+
+    /// Changes a ReplicaSet's count or annotations (revision, scale-down deadline); false if
+    /// there is none with that name.
+    @discardableResult
+    public func update(replicaSet name: String, _ change: (inout LocalReplicaSet) -> Void) throws -> Bool {
+        guard var replicaSet = state.replicaSets[name] else { return false }
+        let before = replicaSet
+        change(&replicaSet)
+        guard replicaSet != before else { return true }
+        state.replicaSets[name] = replicaSet
+        try save()
+        return true
+    }
+
+    /// Sets the labels that follow a ReplicaSet's role (`canaryMetadata` or `stableMetadata`
+    /// labels, as Argo's ephemeral metadata): its pods get them at once, and lose the previous
+    /// role's labels, without a restart.
+    public func setRoleLabels(replicaSet name: String, _ labels: [String: String]) throws {
+        guard var replicaSet = state.replicaSets[name], replicaSet.roleLabels != labels else { return }
+        let previous = replicaSet.roleLabels
+        replicaSet.roleLabels = labels
+        state.replicaSets[name] = replicaSet
+        for (podName, pod) in state.pods where pod.replicaSet == name {
+            var podLabels = pod.labels
+            for key in previous.keys { podLabels.removeValue(forKey: key) }
+            podLabels.merge(replicaSet.labels) { _, base in base }
+            podLabels.merge(labels) { _, role in role }
+            state.pods[podName]?.labels = podLabels
+        }
+        try save()
+    }
+
+    /// Evicts pods of a ReplicaSet created before `before` (for `restartAt`), keeping at most
+    /// `maxUnavailable` (at least 1) of its pods unavailable at a time; the ReplicaSet then
+    /// creates new ones. Returns how many pods were evicted.
+    @discardableResult
+    public func restartPods(replicaSet name: String, before: Date, maxUnavailable: Int) throws -> Int {
+        let time = now()
+        let owned = state.pods.values.filter { $0.replicaSet == name }
+        let unavailable = owned.filter { !$0.isAvailable(at: time) }.count
+        let budget = max(maxUnavailable, 1) - unavailable
+        guard budget > 0 else { return 0 }
+        let victims = owned.filter { $0.createdAt < before }.sorted { $0.createdAt < $1.createdAt }.prefix(budget)
+        for victim in victims { remove(victim) }
+        if !victims.isEmpty { try save() }
+        return victims.count
+    }
+
+    /// Removes a ReplicaSet; its pods are stopped by the next tick.
+    public func deleteReplicaSet(_ name: String) throws {
+        guard state.replicaSets.removeValue(forKey: name) != nil else { return }
+        try save()
+    }
+
+    /// Creates or updates a Service (its selector included).
+    public func apply(_ service: LocalService) throws {
+        guard state.services[service.name] != service else { return }
+        state.services[service.name] = service
+        try save()
+    }
+
+    /// Removes a Service.
+    public func deleteService(_ name: String) throws {
+        guard state.services.removeValue(forKey: name) != nil else { return }
+        try save()
+    }
+
+    /// Sets the split of a root service (weight, header and mirror routes).
+    public func apply(_ split: TrafficSplit) throws {
+        guard state.splits[split.rootService] != split else { return }
+        state.splits[split.rootService] = split
+        try save()
+    }
+
+    /// Removes the split of a root service: it spreads over its own endpoints again.
+    public func deleteSplit(rootService: String) throws {
+        guard state.splits.removeValue(forKey: rootService) != nil else { return }
+        try save()
+    }
+
+    // MARK: - Observed state
+
+    /// All ReplicaSets.
+    public func replicaSets() -> [LocalReplicaSet] {
+        state.replicaSets.values.sorted { $0.name < $1.name }
+    }
+
+    /// All pods, sorted by name.
+    public func pods() -> [PodRecord] {
+        state.pods.values.sorted { $0.name < $1.name }
+    }
+
+    /// All services.
+    public func services() -> [LocalService] {
+        state.services.values.sorted { $0.name < $1.name }
+    }
+
+    /// A service by name.
+    public func service(_ name: String) -> LocalService? {
+        state.services[name]
+    }
+
+    /// The splits of root services.
+    public func splits() -> [TrafficSplit] {
+        state.splits.values.sorted { $0.rootService < $1.rootService }
+    }
+
+    /// Counts for one ReplicaSet.
+    public func counts(of replicaSet: String) -> ReplicaSetCounts {
+        let owned = state.pods.values.filter { $0.replicaSet == replicaSet }
+        let time = now()
+        return ReplicaSetCounts(
+            replicas: owned.count, ready: owned.filter(\.isReady).count,
+            available: owned.filter { $0.isAvailable(at: time) }.count)
+    }
+
+    /// The routing plan for the current services, splits and ready pods.
+    public func routingPlan() -> RoutingPlan {
+        ServiceRouting.plan(
+            services: Array(state.services.values), splits: Array(state.splits.values), pods: Array(state.pods.values))
+    }
+
+    /// The Prometheus http_sd payload for the current ready pods.
+    public func serviceDiscoveryJSON() -> Data {
+        ServiceRouting.serviceDiscoveryJSON(pods: Array(state.pods.values))
+    }
+
+    /// The path of a pod's log file.
+    public func logPath(of pod: String) -> String {
+        (logDirectory as NSString).appendingPathComponent("\(pod).log")
+    }
+
+    // MARK: - Converging
+
+    /// Calls `tick()` every `tickInterval` until the task is cancelled.
+    public func run(tickInterval: Duration = .milliseconds(100)) async {
+        while !Task.isCancelled {
+            await tick()
+            try? await Task.sleep(for: tickInterval)
+        }
+    }
+
+    /// One pass: notice exits, restart after backoff, start due probes, create and remove pods
+    /// to match each ReplicaSet, then publish listeners if they changed.
+    public func tick() async {
+        let before = state
+        let time = now()
+        reapAndRestart(at: time)
+        scaleReplicaSets(at: time)
+        startProbes(at: time)
+        if state != before {
+            do {
+                try save()
+            } catch {
+                logger.error("cannot save the local platform state: \(error)")
+            }
+            changeHandler?()
+        }
+        await publishPlan()
+    }
+
+    private func reapAndRestart(at time: Date) {
+        for var pod in state.pods.values {
+            if let process = pod.process {
+                if case .exited(let how) = ProcessControl.liveness(of: process) {
+                    pod = PodLifecycle.applyExit(pod, termination: how, now: time)
+                    logger.info("pod \(pod.name) exited (\(how)); restart \(pod.restarts) after backoff")
+                    state.pods[pod.name] = pod
+                } else if pod.launch.readiness == nil, !pod.isReady {
+                    pod.isReady = true
+                    pod.readySince = time
+                    state.pods[pod.name] = pod
+                }
+            } else if pod.nextStartAt.map({ $0 <= time }) ?? true {
+                state.pods[pod.name] = start(pod, at: time)
+            }
+        }
+    }
+
+    private func start(_ pod: PodRecord, at time: Date) -> PodRecord {
+        var pod = pod
+        var environment = inheritedEnvironment
+        for entry in pod.launch.environment { environment[entry.name] = entry.value }
+        environment["PORT"] = String(pod.port)
+        environment["IMAGE"] = pod.launch.image
+        environment["POD_NAME"] = pod.name
+        do {
+            pod.process = try ProcessControl.spawn(
+                arguments: pod.launch.arguments, environment: environment, logPath: logPath(of: pod.name))
+            pod.startedAt = time
+            pod.nextStartAt = nil
+            pod.lastProbeAt = nil
+            pod.consecutiveProbeFailures = 0
+        } catch {
+            appendToLog(pod.name, "aviary: \(error)\n")
+            pod.startedAt = time
+            pod = PodLifecycle.applyExit(pod, termination: error.description, now: time)
+        }
+        return pod
+    }
+
+    private func appendToLog(_ pod: String, _ text: String) {
+        let path = logPath(of: pod)
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
+        if let handle = FileHandle(forWritingAtPath: path) {
+            _ = try? handle.seekToEnd()
+            try? handle.write(contentsOf: Data(text.utf8))
+            try? handle.close()
+        }
+    }
+
+    private func scaleReplicaSets(at time: Date) {
+        for replicaSet in state.replicaSets.values {
+            let owned = state.pods.values.filter { $0.replicaSet == replicaSet.name }
+            if owned.count < replicaSet.replicas {
+                for _ in owned.count..<replicaSet.replicas {
+                    guard let pod = makePod(of: replicaSet, at: time) else { break }
+                    state.pods[pod.name] = start(pod, at: time)
+                }
+            } else if owned.count > replicaSet.replicas {
+                // Remove the least useful first: unready, then the newest (as Kubernetes does).
+                let victims = owned.sorted { lhs, rhs in
+                    if lhs.isReady != rhs.isReady { return !lhs.isReady }
+                    return lhs.createdAt > rhs.createdAt
+                }.prefix(owned.count - replicaSet.replicas)
+                for victim in victims { remove(victim) }
+            }
+        }
+        for pod in state.pods.values where state.replicaSets[pod.replicaSet] == nil {
+            remove(pod)
+        }
+    }
+
+    private func makePod(of replicaSet: LocalReplicaSet, at time: Date) -> PodRecord? {
+        guard let port = PortAllocator.freePort() else {
+            logger.error("no free loopback port for a pod of \(replicaSet.name)")
+            return nil
+        }
+        let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+        var name: String
+        repeat {
+            name = replicaSet.name + "-" + String((0..<5).map { _ in alphabet.randomElement()! })
+        } while state.pods[name] != nil
+        return PodRecord(
+            name: name, namespace: replicaSet.namespace, replicaSet: replicaSet.name, rollout: replicaSet.rollout,
+            labels: replicaSet.labels.merging(replicaSet.roleLabels) { _, role in role }, launch: replicaSet.launch,
+            port: port, process: nil, startedAt: nil,
+            restarts: 0, nextStartAt: nil, lastTermination: nil, isReady: false, readySince: nil,
+            consecutiveProbeFailures: 0, lastProbeAt: nil, createdAt: time)
+    }
+
+    private func remove(_ pod: PodRecord) {
+        state.pods.removeValue(forKey: pod.name)
+        if let process = pod.process {
+            Task.detached { await ProcessControl.stop(process) }
+        }
+    }
+
+    private func startProbes(at time: Date) {
+        for pod in state.pods.values {
+            guard let probe = pod.launch.readiness, !probesInFlight.contains(pod.name),
+                PodLifecycle.isProbeDue(pod, probe: probe, now: time), let process = pod.process
+            else { continue }
+            probesInFlight.insert(pod.name)
+            let url = "http://127.0.0.1:\(pod.port)\(probe.path.hasPrefix("/") ? "" : "/")\(probe.path)"
+            let name = pod.name
+            Task {
+                let succeeded = await Self.probe(url: url, timeout: probe.timeoutSeconds)
+                self.recordProbe(pod: name, process: process, succeeded: succeeded)
+            }
+        }
+    }
+
+    private func recordProbe(pod name: String, process: ProcessIdentity, succeeded: Bool) {
+        probesInFlight.remove(name)
+        guard let pod = state.pods[name], pod.process == process, let probe = pod.launch.readiness else { return }
+        let updated = PodLifecycle.applyProbe(pod, succeeded: succeeded, probe: probe, now: now())
+        state.pods[name] = updated
+        if updated.isReady != pod.isReady {
+            logger.info("pod \(name) is \(updated.isReady ? "ready" : "not ready")")
+            try? save()
+            changeHandler?()
+        }
+    }
+
+    static func probe(url: String, timeout: Double) async -> Bool {
+        do {
+            let request = HTTPClientRequest(url: url)
+            let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+            _ = try? await response.body.collect(upTo: 1 << 20)
+            return (200..<400).contains(Int(response.status.code))
+        } catch {
+            return false
+        }
+    }
+
+    private func publishPlan() async {
+        guard let planSink else { return }
+        let current = routingPlan()
+        guard current != lastPlan else { return }
+        // A plan the sink could not deliver is sent again at the next tick.
+        if await planSink(current) { lastPlan = current }
+    }
+
+    private func save() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try stateStore.savePlatformState(try encoder.encode(state))
+    }
+
+    // MARK: - Shutting down
+
+    /// Stops every pod's process (SIGTERM, then SIGKILL after `grace` seconds). The state is
+    /// kept, so the next start creates the pods again.
+    public func stopAllPods(grace: Double = 5) async {
+        let processes = state.pods.values.compactMap(\.process)
+        await withTaskGroup(of: Void.self) { group in
+            for process in processes {
+                group.addTask { await ProcessControl.stop(process, grace: grace) }
+            }
+        }
+        for name in state.pods.keys {
+            state.pods[name]?.process = nil
+            state.pods[name]?.isReady = false
+            state.pods[name]?.readySince = nil
+            state.pods[name]?.nextStartAt = nil
+        }
+        try? save()
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+
+/// How to start one pod's process: what the pod template's first container says, reduced to what
+/// a process needs.
+public struct PodLaunch: Codable, Sendable, Hashable {
+    /// `command` followed by `args`; the first element is looked up on `PATH`.
+    public var arguments: [String]
+    /// The container's `env`, in order.
+    public var environment: [EnvironmentEntry]
+    /// The container's `image`, passed as `IMAGE`: how a version is named on the local platform.
+    public var image: String
+    /// The container's readiness probe, if any.
+    public var readiness: ReadinessProbe?
+    /// `minReadySeconds` of the owner: how long a pod must be ready before it counts as available.
+    public var minReadySeconds: Double
+
+    /// Creates a launch description.
+    public init(
+        arguments: [String], environment: [EnvironmentEntry] = [], image: String, readiness: ReadinessProbe? = nil,
+        minReadySeconds: Double = 0
+    ) {
+        self.arguments = arguments
+        self.environment = environment
+        self.image = image
+        self.readiness = readiness
+        self.minReadySeconds = minReadySeconds
+    }
+}
+
+/// One `env` entry of a container.
+public struct EnvironmentEntry: Codable, Sendable, Hashable {
+    /// The variable's name.
+    public var name: String
+    /// Its value.
+    public var value: String
+
+    /// Creates an entry.
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// `readinessProbe.httpGet` with its timing. The probe's port, by number or name, is always the
+/// pod's allocated port: a pod has exactly one.
+public struct ReadinessProbe: Codable, Sendable, Hashable {
+    /// The HTTP path to GET; a 2xx or 3xx answer is a success.
+    public var path: String
+    /// Seconds after the process started before the first probe.
+    public var initialDelaySeconds: Double
+    /// Seconds between probes.
+    public var periodSeconds: Double
+    /// Consecutive failures that make a ready pod unready.
+    public var failureThreshold: Int
+    /// Seconds a probe may take.
+    public var timeoutSeconds: Double
+
+    /// Creates a probe with Kubernetes' defaults (period 10 s, 3 failures, timeout 1 s).
+    public init(
+        path: String = "/", initialDelaySeconds: Double = 0, periodSeconds: Double = 10, failureThreshold: Int = 3,
+        timeoutSeconds: Double = 1
+    ) {
+        self.path = path
+        self.initialDelaySeconds = initialDelaySeconds
+        self.periodSeconds = periodSeconds
+        self.failureThreshold = failureThreshold
+        self.timeoutSeconds = timeoutSeconds
+    }
+}
+
+/// A ReplicaSet of the local platform: a pod template (one revision of a rollout) and a count.
+public struct LocalReplicaSet: Codable, Sendable, Hashable {
+    /// `<rollout>-<podTemplateHash>`.
+    public var name: String
+    /// The namespace of its owner.
+    public var namespace: String
+    /// The owning rollout's name.
+    public var rollout: String
+    /// The pod-template hash (the `rollouts-pod-template-hash` label).
+    public var podTemplateHash: String
+    /// The labels every pod gets: the template's labels, `rollouts-pod-template-hash`, and
+    /// `canaryMetadata`/`stableMetadata` labels.
+    public var labels: [String: String]
+    /// Labels that follow its current role (`canaryMetadata`/`stableMetadata`), on top of `labels`.
+    public var roleLabels: [String: String] = [:]
+    /// How to start its pods.
+    public var launch: PodLaunch
+    /// How many pods it should have.
+    public var replicas: Int
+    /// The `rollout.argoproj.io/revision` annotation.
+    public var revision: Int
+    /// The `scale-down-deadline` annotation: when it is due to be scaled to 0.
+    public var scaleDownDeadline: Date?
+    /// The pod template it was made from, as JSON (for `undo` and the observed state).
+    public var template: Data
+    /// When it was created.
+    public var createdAt: Date
+
+    /// Creates a ReplicaSet; its name is `<rollout>-<podTemplateHash>`.
+    public init(
+        namespace: String = "default", rollout: String, podTemplateHash: String, labels: [String: String],
+        launch: PodLaunch, replicas: Int, revision: Int = 1, template: Data = Data("{}".utf8),
+        createdAt: Date = Date(timeIntervalSince1970: 0)
+    ) {
+        self.revision = revision
+        self.scaleDownDeadline = nil
+        self.template = template
+        self.createdAt = createdAt
+        self.name = "\(rollout)-\(podTemplateHash)"
+        self.namespace = namespace
+        self.rollout = rollout
+        self.podTemplateHash = podTemplateHash
+        var labels = labels
+        labels["rollouts-pod-template-hash"] = podTemplateHash
+        self.labels = labels
+        self.launch = launch
+        self.replicas = replicas
+    }
+}
+
+/// One pod: a process the supervisor started (or adopted), with its readiness and restarts.
+public struct PodRecord: Codable, Sendable, Equatable {
+    /// `<replicaSet>-<suffix>`, passed as `POD_NAME`.
+    public var name: String
+    /// The namespace of its ReplicaSet.
+    public var namespace: String
+    /// The owning ReplicaSet's name.
+    public var replicaSet: String
+    /// The owning rollout's name.
+    public var rollout: String
+    /// The pod's labels (the ReplicaSet's at creation).
+    public var labels: [String: String]
+    /// How its process is started.
+    public var launch: PodLaunch
+    /// The port allocated to it, passed as `PORT`.
+    public var port: Int
+    /// The running process, nil while waiting to be (re)started.
+    public var process: ProcessIdentity?
+    /// When the current process started.
+    public var startedAt: Date?
+    /// How many times its process exited and was started again.
+    public var restarts: Int
+    /// When a crashed process will be started again (exponential backoff).
+    public var nextStartAt: Date?
+    /// How the last process ended (`exit 1`, `signal 9`, or why it could not start).
+    public var lastTermination: String?
+    /// Whether the readiness probe (or, without one, the running process) says ready.
+    public var isReady: Bool
+    /// Since when it has been ready.
+    public var readySince: Date?
+    /// Failed probes in a row.
+    public var consecutiveProbeFailures: Int
+    /// When it was last probed.
+    public var lastProbeAt: Date?
+    /// When the pod was created.
+    public var createdAt: Date
+
+    /// Whether the pod has been ready for at least `minReadySeconds` at `now`.
+    public func isAvailable(at now: Date) -> Bool {
+        guard isReady, let readySince else { return false }
+        return now.timeIntervalSince(readySince) >= launch.minReadySeconds
+    }
+
+    /// The pod's address as `127.0.0.1:<port>`.
+    public var address: String { "127.0.0.1:\(port)" }
+}
+
+/// A process and the kernel's start time of it, so that a recycled PID is never taken for it.
+public struct ProcessIdentity: Codable, Sendable, Hashable {
+    /// The process ID.
+    public var pid: Int32
+    /// Field 22 of `/proc/<pid>/stat`: clock ticks after boot at which the process started.
+    public var startTicks: UInt64
+
+    /// Creates an identity.
+    public init(pid: Int32, startTicks: UInt64) {
+        self.pid = pid
+        self.startTicks = startTicks
+    }
+}

@@ -1,0 +1,183 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Why a process could not be started.
+public struct SpawnError: Error, CustomStringConvertible, Equatable {
+    /// The command that was to run.
+    public var command: String
+    /// What `posix_spawn` said.
+    public var reason: String
+
+    public var description: String {
+        "cannot start \(command): \(reason); check the container's command (it is looked up on PATH)"
+    }
+}
+
+/// Starting, watching and stopping processes with plain POSIX calls, so that the processes run in
+/// their own process group and outlive the daemon (the data plane outlives the control plane).
+public enum ProcessControl {
+    /// Starts `arguments` with exactly `environment`, stdin from /dev/null and stdout/stderr
+    /// appended to `logPath`, in a new process group.
+    public static func spawn(
+        arguments: [String], environment: [String: String], logPath: String
+    ) throws(SpawnError)
+        -> ProcessIdentity
+    {
+        guard let command = arguments.first, !command.isEmpty else {
+            throw SpawnError(command: "(none)", reason: "the container has no command")
+        }
+        var fileActions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&fileActions)
+        defer { posix_spawn_file_actions_destroy(&fileActions) }
+        posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&fileActions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&fileActions, 1, 2)
+        // Nothing else of the daemon's leaks into a pod: an inherited listening socket would keep
+        // the API's port taken after the daemon died, and answer nobody.
+        if let closeFrom = closeFromAction {
+            _ = closeFrom(&fileActions, 3)
+        } else {
+            markInheritedDescriptorsCloseOnExec()
+        }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // A process group of its own: a signal to the daemon's group (Ctrl-C) does not reach pods.
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var defaultSignals = sigset_t()
+        sigemptyset(&defaultSignals)
+        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&defaultSignals, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawnp(&pid, command, &fileActions, &attributes, argv, envp)
+        guard result == 0 else {
+            throw SpawnError(command: command, reason: String(cString: strerror(result)))
+        }
+        return ProcessIdentity(pid: pid, startTicks: startTicks(of: pid) ?? 0)
+    }
+
+    private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which Swift's Glibc module
+    /// does not export, looked up once.
+    private static let closeFromAction: CloseFrom? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+        else { return nil }
+        return unsafeBitCast(symbol, to: CloseFrom.self)
+    }()
+
+    /// Without `addclosefrom`: every open descriptor above 2 gets FD_CLOEXEC.
+    private static func markInheritedDescriptorsCloseOnExec() {
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for descriptor in descriptors.compactMap(Int32.init) where descriptor > 2 {
+            let flags = fcntl(descriptor, F_GETFD)
+            if flags >= 0 { _ = fcntl(descriptor, F_SETFD, flags | FD_CLOEXEC) }
+        }
+    }
+
+    /// Field 22 of `/proc/<pid>/stat` (start time in clock ticks after boot), nil if there is no such process.
+    public static func startTicks(of pid: pid_t) -> UInt64? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let closing = stat.lastIndex(of: ")")
+        else { return nil }
+        // Fields after the command name (which may hold spaces) start with field 3, the state.
+        let fields = stat[stat.index(after: closing)...].split(separator: " ")
+        guard fields.count > 19 else { return nil }
+        return UInt64(fields[19])
+    }
+
+    /// The process state letter of `/proc/<pid>/stat` (`R`, `S`, `Z`, ...).
+    static func state(of pid: pid_t) -> Character? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let closing = stat.lastIndex(of: ")")
+        else { return nil }
+        return stat[stat.index(after: closing)...].split(separator: " ").first?.first
+    }
+
+    /// What became of a process: still running, or how it ended.
+    public enum Liveness: Equatable, Sendable {
+        /// It runs.
+        case running
+        /// It is gone; the text says how it ended when known (`exit 1`, `signal 9`).
+        case exited(String)
+    }
+
+    /// Checks a process without blocking. Reaps it when it is our child; an adopted process
+    /// (started by an earlier daemon) counts as gone when its PID vanished, is a zombie, or now
+    /// belongs to another process.
+    public static func liveness(of identity: ProcessIdentity) -> Liveness {
+        var status: Int32 = 0
+        let waited = waitpid(identity.pid, &status, WNOHANG)
+        if waited == identity.pid {
+            if status & 0x7f == 0 { return .exited("exit \((status >> 8) & 0xff)") }
+            return .exited("signal \(status & 0x7f)")
+        }
+        guard startTicks(of: identity.pid) == identity.startTicks else { return .exited("gone") }
+        if state(of: identity.pid) == "Z" { return .exited("exited") }
+        return .running
+    }
+
+    /// Sends `signal` to the process's group (the pod's process and anything it started).
+    public static func signal(_ identity: ProcessIdentity, _ signal: Int32) {
+        guard startTicks(of: identity.pid) == identity.startTicks else { return }
+        if kill(-identity.pid, signal) != 0 {
+            kill(identity.pid, signal)
+        }
+    }
+
+    /// SIGTERM, then SIGKILL if it is still there after `grace` seconds; waits until it is gone.
+    public static func stop(_ identity: ProcessIdentity, grace: Double = 5) async {
+        signal(identity, SIGTERM)
+        let deadline = Date().addingTimeInterval(grace)
+        while case .running = liveness(of: identity) {
+            if Date() > deadline {
+                signal(identity, SIGKILL)
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
+/// Finds free TCP ports on loopback.
+public enum PortAllocator {
+    /// A port nobody listens on now, chosen by the kernel (bind to port 0, read it, close).
+    public static func freePort() -> Int? {
+        let socketDescriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socketDescriptor >= 0 else { return nil }
+        defer { close(socketDescriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socketDescriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0 else { return nil }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getsockname(socketDescriptor, $0, &length)
+            }
+        }
+        guard named == 0 else { return nil }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

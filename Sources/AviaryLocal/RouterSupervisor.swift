@@ -1,0 +1,122 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+
+/// The router as its own process: started once, adopted by a restarted daemon (same PID), fed
+/// the listeners through its admin API (`PUT /table`). Because it is a separate process, traffic
+/// keeps flowing at the last table while the daemon is down.
+public actor RouterSupervisor {
+    struct Record: Codable, Equatable {
+        var process: ProcessIdentity
+        var adminPort: Int
+    }
+
+    private let command: [String]?
+    private let tablePath: String
+    private let stateStore: any PlatformStateStore
+    private let logPath: String
+    private let logger: Logger
+    private var record: Record?
+
+    /// Creates the handle. `command` starts the router (`aviary router`); `--admin ADDRESS` and
+    /// `--state tablePath` are added. Nil means the daemon runs without a data plane (API only).
+    public init(
+        command: [String]?, tablePath: String, stateStore: any PlatformStateStore, logPath: String, logger: Logger
+    ) {
+        self.command = command
+        self.tablePath = tablePath
+        self.stateStore = stateStore
+        self.logPath = logPath
+        self.logger = logger
+    }
+
+    /// The admin API's base URL, once the router runs.
+    public var adminURL: String? { record.map { "http://127.0.0.1:\($0.adminPort)" } }
+
+    /// The router's PID, once it runs.
+    public var pid: Int32? { record?.process.pid }
+
+    /// Adopts the router an earlier daemon started if it still runs (same PID and start time)
+    /// and answers; otherwise starts a new one and waits until its admin API answers.
+    public func startOrAdopt() async throws {
+        guard let command, let executable = command.first else {
+            logger.warning("no router command: Services get no listeners")
+            return
+        }
+        if let data = try stateStore.loadPlatformState(),
+            let saved = try? JSONDecoder().decode(Record.self, from: data),
+            ProcessControl.liveness(of: saved.process) == .running
+        {
+            record = saved
+            if await answers() {
+                logger.info("adopted the router (pid \(saved.process.pid))")
+                return
+            }
+            await ProcessControl.stop(saved.process, grace: 2)
+        }
+        guard let port = PortAllocator.freePort() else {
+            throw SpawnError(command: executable, reason: "no free loopback port for the router's admin API")
+        }
+        var environment = ProcessInfo.processInfo.environment.filter { ["PATH", "HOME", "LANG"].contains($0.key) }
+        let process = try ProcessControl.spawn(
+            arguments: command + ["--admin", "127.0.0.1:\(port)", "--state", tablePath], environment: environment,
+            logPath: logPath)
+        let started = Record(process: process, adminPort: port)
+        record = started
+        try stateStore.savePlatformState(try JSONEncoder().encode(started))
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if await answers() {
+                logger.info("started the router (pid \(process.pid), admin 127.0.0.1:\(port))")
+                return
+            }
+            if case .exited(let how) = ProcessControl.liveness(of: process) {
+                throw SpawnError(command: executable, reason: "the router exited at start (\(how)); see \(logPath)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw SpawnError(
+            command: executable, reason: "the router's admin API did not answer within 30 s; see \(logPath)")
+    }
+
+    private func answers() async -> Bool {
+        guard let adminURL else { return false }
+        do {
+            let response = try await HTTPClient.shared.execute(
+                HTTPClientRequest(url: adminURL + "/table"), timeout: .seconds(2))
+            _ = try await response.body.collect(upTo: 16 << 20)
+            return response.status == .ok
+        } catch {
+            return false
+        }
+    }
+
+    /// Sends the plan to the router (`PUT /table`); returns whether the router took it.
+    public func publish(_ plan: RoutingPlan) async -> Bool {
+        guard let adminURL else { return true }
+        var request = HTTPClientRequest(url: adminURL + "/table")
+        request.method = .PUT
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: RouterTable.json(plan)))
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            if response.status != .ok && response.status != .noContent {
+                logger.error("the router refused the table: \(response.status) \(String(buffer: body))")
+                return false
+            }
+            return true
+        } catch {
+            logger.error("cannot reach the router's admin API: \(error)")
+            return false
+        }
+    }
+
+    /// Stops the router (SIGTERM, then SIGKILL).
+    public func stop() async {
+        guard let record else { return }
+        await ProcessControl.stop(record.process, grace: 5)
+        self.record = nil
+    }
+}

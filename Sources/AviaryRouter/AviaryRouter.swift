@@ -1,1 +1,0 @@
-// The AviaryRouter target: see DESIGN.md for what lives here.

@@ -1,0 +1,139 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The router: binds the listeners of the current table, swaps tables whole, persists the last
+/// accepted one, and serves the admin endpoint. The CLI's `aviary router` and in-process tests
+/// (and the local platform) all run it through this type.
+public actor RouterServer {
+    /// Where the router keeps the last accepted table, if anywhere.
+    public let statePath: String?
+    /// The counters of every service.
+    public nonisolated let stats: RouterStats
+    nonisolated let store: RouteTableStore
+    private let group: any EventLoopGroup
+    private let ownsGroup: Bool
+    private let core: ProxyCore
+    private var listeners: [String: any Channel] = [:]
+    private var admin: (any Channel)?
+
+    /// Makes a router with an empty table; `start(with:)` or `apply` gives it one.
+    ///
+    /// - Parameters:
+    ///   - group: the event loops to run on; by default one per core, shut down by `shutdown()`.
+    ///   - statePath: where to persist every accepted table (JSON), if anywhere.
+    public init(group: (any EventLoopGroup)? = nil, statePath: String? = nil) async throws {
+        self.ownsGroup = group == nil
+        let group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        self.group = group
+        self.statePath = statePath
+        self.stats = RouterStats()
+        let empty = try CompiledRouteTable(RouteTable(), stats: stats, source: "empty table")
+        self.store = RouteTableStore(empty)
+        self.core = ProxyCore(store: store, stats: stats, pools: try await ProxyCore.makePools(group))
+    }
+
+    /// The table requests are routed by now.
+    public nonisolated var currentTable: RouteTable { store.snapshot().table.table }
+
+    /// The number of tables accepted so far.
+    public nonisolated var generation: Int { store.generation }
+
+    /// The bound address of each listener, by the address written in the table (useful when
+    /// the table asks for port 0).
+    public func boundListenerAddresses() -> [String: SocketAddress] {
+        listeners.compactMapValues(\.localAddress)
+    }
+
+    /// Validates `table`, binds its new listeners, swaps it in for the next request, closes the
+    /// listeners it no longer has, and writes it to the state file. A refused table changes
+    /// nothing and throws a `RouteTableError` naming `source` and every problem.
+    @discardableResult
+    public func apply(_ table: RouteTable, source: String) async throws -> Int {
+        let compiled = try CompiledRouteTable(table, stats: stats, source: source)
+        var opened: [String: any Channel] = [:]
+        for (index, listener) in table.listeners.enumerated() where listeners[listener.address] == nil {
+            guard let address = compiled.listeners[listener.address]?.socketAddress else { continue }
+            do {
+                opened[listener.address] = try await bind(address, listenerAddress: listener.address)
+            } catch {
+                for channel in opened.values { try? await channel.close() }
+                throw RouteTableError(
+                    source: source,
+                    problems: [
+                        "listeners[\(index)].address: cannot listen on \(listener.address) (\(error)); pick a free port"
+                    ]
+                )
+            }
+        }
+        store.replace(compiled)
+        listeners.merge(opened) { old, _ in old }
+        let kept = Set(table.listeners.map(\.address))
+        for (address, channel) in listeners where !kept.contains(address) {
+            listeners[address] = nil
+            try? await channel.close()
+        }
+        if let statePath {
+            try persist(table, to: statePath)
+        }
+        return store.generation
+    }
+
+    /// Starts the admin endpoint on `host:port` (loopback); returns the bound address.
+    public func startAdmin(host: String = "127.0.0.1", port: Int) async throws -> SocketAddress {
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(AdminHandler(router: self))
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+        admin = channel
+        guard let address = channel.localAddress else { throw ChannelError.inappropriateOperationForState }
+        return address
+    }
+
+    /// Closes the admin endpoint, every listener and pooled connection, and the event loops
+    /// the router made itself.
+    public func shutdown() async {
+        try? await admin?.close()
+        admin = nil
+        for channel in listeners.values { try? await channel.close() }
+        listeners = [:]
+        await core.closePools()
+        if ownsGroup { try? await group.shutdownGracefully() }
+    }
+
+    private func bind(_ address: SocketAddress, listenerAddress: String) async throws -> any Channel {
+        let core = self.core
+        return try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
+                    try channel.pipeline.syncOperations.addHandler(
+                        ProxyServerHandler(
+                            core: core, pool: core.pool(for: channel.eventLoop), listenerAddress: listenerAddress))
+                }
+            }
+            .bind(to: address)
+            .get()
+    }
+
+    private func persist(_ table: RouteTable, to path: String) throws {
+        do {
+            try Data(table.jsonText().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw RouteTableError(
+                source: path,
+                problems: ["cannot write the state file (\(error)); check the directory exists and is writable"])
+        }
+    }
+}

@@ -1,0 +1,301 @@
+import AviaryLocal
+import AviaryStore
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// Refuses every request without `Authorization: Bearer <token>` (when the daemon has a token).
+struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    let token: String
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    )
+        async throws -> Response
+    {
+        let expected = "Bearer \(token)"
+        guard let header = request.headers[.authorization], Self.constantTimeEqual(header, expected) else {
+            return jsonResponse(
+                .unauthorized,
+                ["error": "missing or wrong token: send `Authorization: Bearer TOKEN` (the daemon's --token)"])
+        }
+        return try await next(request, context)
+    }
+
+    /// Compares without leaking where the first difference is.
+    static func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {
+        let left = Array(lhs.utf8)
+        let right = Array(rhs.utf8)
+        var difference = left.count ^ right.count
+        for index in 0..<min(left.count, right.count) { difference |= Int(left[index] ^ right[index]) }
+        return difference == 0
+    }
+}
+
+/// A JSON response.
+func jsonResponse(_ status: HTTPResponse.Status, _ object: Any) -> Response {
+    let data =
+        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed]))
+        ?? Data("{}".utf8)
+    return Response(
+        status: status, headers: [.contentType: "application/json"],
+        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+func errorResponse(_ error: any Error) -> Response {
+    let apiError = error as? APIError ?? APIError(status: 500, message: "\(error)")
+    return jsonResponse(HTTPResponse.Status(code: apiError.status), apiError.body)
+}
+
+/// Everything the routes need.
+struct RouteContext: Sendable {
+    let resources: ResourceAPI
+    let operations: RolloutOperations
+    let platform: LocalPlatform
+    let metrics: DaemonMetrics
+    let store: AviaryStore
+}
+
+/// Reads a request body up to `limit` bytes; a larger one is a 413 naming the limit.
+func readBody(_ request: Request, limit: Int) async throws(APIError) -> Data {
+    var body = request.body
+    var collected = Data()
+    do {
+        for try await chunk in body {
+            collected.append(contentsOf: chunk.readableBytesView)
+            if collected.count > limit {
+                throw APIError(
+                    status: 413,
+                    message:
+                        "request body is larger than \(limit / 1024 / 1024) MiB; split the manifest into several files")
+            }
+        }
+    } catch let error as APIError {
+        throw error
+    } catch {
+        throw APIError(status: 400, message: "cannot read the request body: \(error)")
+    }
+    body = RequestBody(buffer: ByteBuffer())
+    return collected
+}
+
+/// Builds the API's routes:
+/// - `GET /healthz`, `GET /metrics`, `GET /sd` (Prometheus `http_sd_configs`)
+/// - `POST /api/v1/apply` (YAML or JSON, multi-document)
+/// - `GET /api/v1/{kind}`, `GET|DELETE /api/v1/{kind}/{name}` (`?namespace=`, default `default`)
+/// - `POST /api/v1/rollouts/{name}/{operation}`: promote (`?full=true`), abort, retry, pause,
+///   resume, restart, undo (`?toRevision=N`), image (`{"container": C, "image": I}`)
+/// - `GET /api/v1/rollouts/{name}/events`
+/// - `GET /api/v1/watch/{kind}/{name}`: the resource as NDJSON, a line per write
+/// - `GET /api/v1/pods` (`?rollout=`), `GET /api/v1/pods/{name}/logs`
+func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    if let token { router.add(middleware: BearerTokenMiddleware(token: token)) }
+
+    router.get("/healthz") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "text/plain"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: "ok\n")))
+    }
+    router.get("/metrics") { _, _ in
+        let text = await routes.metrics.render()
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+    router.get("/sd") { _, _ in
+        let data = await routes.platform.serviceDiscoveryJSON()
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+    router.post("/api/v1/apply") { request, _ in
+        do {
+            let body = try await readBody(request, limit: ResourceAPI.maximumBodyBytes)
+            let applied = try routes.resources.apply(body)
+            return jsonResponse(
+                .ok,
+                [
+                    "applied": applied.map {
+                        [
+                            "kind": $0.key.kind, "namespace": $0.key.namespace, "name": $0.key.name,
+                            "outcome": $0.outcome.rawValue, "generation": $0.generation,
+                        ] as [String: Any]
+                    }
+                ])
+        } catch {
+            return errorResponse(error)
+        }
+    }
+    router.get("/api/v1/pods") { request, _ in
+        let pods = await routes.platform.pods()
+        let rollout = request.uri.queryParameters.get("rollout")
+        return jsonResponse(.ok, ["pods": pods.filter { rollout == nil || $0.rollout == rollout }.map(podJSON)])
+    }
+    router.get("/api/v1/pods/{name}/logs") { _, context in
+        let name = context.parameters.get("name") ?? ""
+        guard await routes.platform.pods().contains(where: { $0.name == name }) else {
+            return errorResponse(
+                APIError(status: 404, message: "pod \"\(name)\" not found; `aviary get rollout` lists pods"))
+        }
+        let path = await routes.platform.logPath(of: name)
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain"], body: ResponseBody(byteBuffer: ByteBuffer(string: text))
+        )
+    }
+    // Hummingbird's trie does not fall back from the constant `rollouts` (operations) to `{kind}`,
+    // so the rollout routes are registered by name as well.
+    let list: @Sendable (Request, BasicRequestContext, String) async -> Response = { request, _, kind in
+        do {
+            let namespace = request.uri.queryParameters.get("namespace")
+            let items = try routes.resources.list(kind: kind, namespace: namespace)
+            return jsonResponse(.ok, ["items": items.map { $0.object() }])
+        } catch {
+            return errorResponse(error)
+        }
+    }
+    let get: @Sendable (Request, BasicRequestContext, String) async -> Response = { request, context, kind in
+        do {
+            let namespace = request.uri.queryParameters.get("namespace") ?? "default"
+            let resource = try routes.resources.get(
+                kind: kind, namespace: namespace, name: context.parameters.get("name") ?? "")
+            return jsonResponse(.ok, resource.object())
+        } catch {
+            return errorResponse(error)
+        }
+    }
+    let delete: @Sendable (Request, BasicRequestContext, String) async -> Response = { request, context, kind in
+        do {
+            let namespace = request.uri.queryParameters.get("namespace") ?? "default"
+            let name = context.parameters.get("name") ?? ""
+            try routes.resources.delete(kind: kind, namespace: namespace, name: name)
+            return jsonResponse(.ok, ["deleted": name])
+        } catch {
+            return errorResponse(error)
+        }
+    }
+    router.get("/api/v1/rollouts/{name}/events") { request, context in
+        let namespace = request.uri.queryParameters.get("namespace") ?? "default"
+        let key = ResourceKey(kind: "Rollout", namespace: namespace, name: context.parameters.get("name") ?? "")
+        do {
+            guard try routes.store.resource(key) != nil else {
+                throw APIError(status: 404, message: "rollout \"\(key.name)\" not found in namespace \"\(namespace)\"")
+            }
+            let events = try routes.store.events(for: key)
+            return jsonResponse(
+                .ok,
+                [
+                    "events": events.map {
+                        ["type": $0.type, "reason": $0.reason, "message": $0.message, "time": $0.time]
+                    }
+                ])
+        } catch {
+            return errorResponse(error)
+        }
+    }
+    router.get("/api/v1/watch/{kind}/{name}") { request, context in
+        // One JSON object per line, each time the resource is written (and once at the start);
+        // the stream ends when the resource is deleted or after `timeoutSeconds` (default 300).
+        let namespace = request.uri.queryParameters.get("namespace") ?? "default"
+        let timeout = Double(request.uri.queryParameters.get("timeoutSeconds") ?? "") ?? 300
+        let name = context.parameters.get("name") ?? ""
+        let key: ResourceKey
+        do {
+            key = ResourceKey(
+                kind: try ResourceKind.kind(for: context.parameters.get("kind") ?? ""), namespace: namespace, name: name
+            )
+            guard try routes.store.resource(key) != nil else {
+                throw APIError(
+                    status: 404, message: "\(key.kind.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\""
+                )
+            }
+        } catch {
+            return errorResponse(error)
+        }
+        let store = routes.store
+        return Response(
+            status: .ok, headers: [.contentType: "application/x-ndjson"],
+            body: ResponseBody { writer in
+                var lastVersion = -1
+                let deadline = Date().addingTimeInterval(timeout)
+                while Date() < deadline {
+                    guard let resource = try store.resource(key) else { break }
+                    if resource.resourceVersion != lastVersion {
+                        lastVersion = resource.resourceVersion
+                        var line = resource.objectJSON()
+                        line.append(UInt8(ascii: "\n"))
+                        try await writer.write(ByteBuffer(bytes: line))
+                    }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                try await writer.finish(nil)
+            })
+    }
+    router.get("/api/v1/rollouts") { request, context in await list(request, context, "rollouts") }
+    router.get("/api/v1/rollouts/{name}") { request, context in await get(request, context, "rollouts") }
+    router.delete("/api/v1/rollouts/{name}") { request, context in await delete(request, context, "rollouts") }
+    router.get("/api/v1/{kind}") { request, context in
+        await list(request, context, context.parameters.get("kind") ?? "")
+    }
+    router.get("/api/v1/{kind}/{name}") { request, context in
+        await get(request, context, context.parameters.get("kind") ?? "")
+    }
+    router.delete("/api/v1/{kind}/{name}") { request, context in
+        await delete(request, context, context.parameters.get("kind") ?? "")
+    }
+    router.post("/api/v1/rollouts/{name}/{operation}") { request, context in
+        do {
+            let namespace = request.uri.queryParameters.get("namespace") ?? "default"
+            let name = context.parameters.get("name") ?? ""
+            let operation = try await parseOperation(
+                context.parameters.get("operation") ?? "", request: request)
+            let resource = try routes.operations.perform(operation, namespace: namespace, name: name)
+            return jsonResponse(.ok, resource.object())
+        } catch {
+            return errorResponse(error)
+        }
+    }
+    return router
+}
+
+func parseOperation(_ name: String, request: Request) async throws(APIError) -> RolloutOperations.Operation {
+    let query = request.uri.queryParameters
+    switch name {
+    case "promote": return .promote(full: query.get("full") == "true")
+    case "abort": return .abort
+    case "retry": return .retry
+    case "pause": return .pause
+    case "resume": return .resume
+    case "restart": return .restart
+    case "undo":
+        guard let revision = Int(query.get("toRevision") ?? "0"), revision >= 0 else {
+            throw APIError(status: 400, message: "toRevision must be a revision number (0 for the previous one)")
+        }
+        return .undo(toRevision: revision)
+    case "image":
+        let body = try await readBody(request, limit: 64 * 1024)
+        guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any],
+            let container = object["container"] as? String, let image = object["image"] as? String, !image.isEmpty
+        else {
+            throw APIError(
+                status: 400, message: #"set image needs a JSON body {"container": "NAME", "image": "IMAGE"}"#)
+        }
+        return .setImage(container: container, image: image)
+    default:
+        throw APIError(
+            status: 404,
+            message: "unknown operation \"\(name)\"; known: promote, abort, retry, pause, resume, restart, undo, image")
+    }
+}
+
+func podJSON(_ pod: PodRecord) -> [String: Any] {
+    var object: [String: Any] = [
+        "name": pod.name, "namespace": pod.namespace, "replicaSet": pod.replicaSet, "rollout": pod.rollout,
+        "labels": pod.labels, "port": pod.port, "image": pod.launch.image, "ready": pod.isReady,
+        "restarts": pod.restarts,
+    ]
+    if let process = pod.process { object["pid"] = Int(process.pid) }
+    if let termination = pod.lastTermination { object["lastTermination"] = termination }
+    return object
+}

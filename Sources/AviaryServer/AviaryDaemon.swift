@@ -1,0 +1,97 @@
+import AviaryLocal
+import AviaryStore
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// A loop run as a `Service` of the daemon's `ServiceGroup`, ending on graceful shutdown.
+struct LoopService: Service {
+    let name: String
+    let body: @Sendable () async -> Void
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await body()
+        }
+    }
+}
+
+/// `aviary serve`: the store, the local platform, the router, the controller and the HTTP API,
+/// wired together.
+public struct AviaryDaemon: Sendable {
+    /// The configuration it runs with.
+    public let configuration: ServerConfiguration
+    /// The state store.
+    public let store: AviaryStore
+    /// The local platform.
+    public let platform: LocalPlatform
+    /// The controller loop.
+    public let controller: Controller
+    /// The daemon's metrics.
+    public let metrics: DaemonMetrics
+    /// The router process the Services' listeners run in.
+    public let router: RouterSupervisor
+    let logger: Logger
+
+    /// Opens the state directory and adopts what an earlier daemon left running; starts nothing yet.
+    public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "aviary.serve")) async throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.logger = logger
+        store = try AviaryStore(stateDirectory: configuration.stateDirectory)
+        let logDirectory = (configuration.stateDirectory as NSString).appendingPathComponent("logs")
+        platform = try LocalPlatform(
+            stateStore: StorePlatformState(store: store, key: StorePlatformState.platformKey),
+            logDirectory: logDirectory,
+            logger: logger)
+        metrics = DaemonMetrics()
+        controller = Controller(
+            store: store, platform: platform, metrics: metrics, serviceAddress: configuration.serviceAddress,
+            logger: logger)
+        router = RouterSupervisor(
+            command: configuration.routerCommand,
+            tablePath: (configuration.stateDirectory as NSString).appendingPathComponent("router-table.json"),
+            stateStore: StorePlatformState(store: store, key: StorePlatformState.routerKey),
+            logPath: (logDirectory as NSString).appendingPathComponent("router.log"), logger: logger)
+    }
+
+    /// Runs until SIGTERM or SIGINT; then stops pods and the router unless `leaveRunning`.
+    /// `onListening` gets the API's address once it accepts connections.
+    public func run(onListening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+        try await router.startOrAdopt()
+        let router = self.router
+        let controller = self.controller
+        let platform = self.platform
+        await platform.setPlanSink { plan in await router.publish(plan) }
+        await platform.setChangeHandler { Task { await controller.enqueueAllRollouts() } }
+
+        let changed: @Sendable (ResourceKey) -> Void = { key in Task { await controller.enqueue(key) } }
+        let routes = RouteContext(
+            resources: ResourceAPI(store: store, changed: changed),
+            operations: RolloutOperations(store: store, changed: changed), platform: platform, metrics: metrics,
+            store: store)
+        let application = Application(
+            router: makeRouter(routes, token: configuration.token),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "aviary"),
+            services: [
+                LoopService(name: "platform") { await platform.run() },
+                LoopService(name: "controller") { await controller.run() },
+            ],
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                onListening("http://\(configuration.host):\(port)")
+            },
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: application)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        if !configuration.leaveRunning {
+            await platform.stopAllPods()
+            await router.stop()
+        }
+    }
+}

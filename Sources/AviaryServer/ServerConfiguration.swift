@@ -1,0 +1,70 @@
+import Foundation
+
+/// How `aviary serve` runs: where state lives, where the API listens, who may call it.
+public struct ServerConfiguration: Sendable, Equatable {
+    /// The state directory (`--state-dir`, default `./.aviary`): the SQLite file and pod logs.
+    public var stateDirectory: String
+    /// The API's listen host (`--listen`, default `127.0.0.1`).
+    public var host: String
+    /// The API's listen port (`--listen`, default 7480); 0 picks a free port.
+    public var port: Int
+    /// The bearer token every request must carry (`--token`); required off loopback.
+    public var token: String?
+    /// Leave pods and the router running on SIGTERM (`--leave-running`).
+    public var leaveRunning: Bool
+    /// The address Service listeners bind (loopback by default).
+    public var serviceAddress: String
+    /// The command that starts the router as its own process (`aviary router`); nil: no router.
+    public var routerCommand: [String]?
+
+    /// Creates a configuration.
+    public init(
+        stateDirectory: String = ".aviary", host: String = "127.0.0.1", port: Int = 7480, token: String? = nil,
+        leaveRunning: Bool = false, serviceAddress: String = "127.0.0.1", routerCommand: [String]? = nil
+    ) {
+        self.stateDirectory = stateDirectory
+        self.host = host
+        self.port = port
+        self.token = token
+        self.leaveRunning = leaveRunning
+        self.serviceAddress = serviceAddress
+        self.routerCommand = routerCommand
+    }
+
+    /// Why a configuration cannot be used; the message names the flag and the fix.
+    public struct Invalid: Error, Equatable, CustomStringConvertible {
+        /// The message.
+        public var description: String
+    }
+
+    /// Parses `--listen` (`HOST:PORT`, `[V6]:PORT`, or `:PORT` for loopback).
+    public static func parseListen(_ text: String) throws(Invalid) -> (host: String, port: Int) {
+        let usage = "--listen \(text): expected HOST:PORT such as 127.0.0.1:7480"
+        guard let colon = text.lastIndex(of: ":") else { throw Invalid(description: usage) }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.isEmpty { host = "127.0.0.1" }
+        guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw Invalid(description: usage + " (the port must be 0...65535)")
+        }
+        return (host, port)
+    }
+
+    /// Whether `host` is a loopback address.
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// Checks the rules that span flags: off loopback the API needs a token.
+    public func validate() throws(Invalid) {
+        if !Self.isLoopback(host) && (token ?? "").isEmpty {
+            throw Invalid(
+                description:
+                    "--listen \(host):\(port) is not a loopback address: pass --token TOKEN so that only "
+                    + "callers with `Authorization: Bearer TOKEN` are served, or listen on 127.0.0.1")
+        }
+        if let token, token.isEmpty {
+            throw Invalid(description: "--token is empty: pass a non-empty secret")
+        }
+    }
+}

@@ -1,0 +1,513 @@
+import Foundation
+import GRDB
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Aviary's durable state: one SQLite file (`aviary.sqlite`, WAL mode, `synchronous=FULL`) in the
+/// state directory, holding resources with their generation, resource version and status,
+/// rollout revisions, events, AnalysisRun measurements, and small named values the platform
+/// keeps (the pods it runs).
+///
+/// Every method is one transaction: when it returns, the write is on disk and survives the
+/// process being killed at any instant.
+public final class AviaryStore: Sendable {
+    /// The file name of the database inside the state directory.
+    public static let fileName = "aviary.sqlite"
+
+    /// The database file's path.
+    public let path: String
+    private let pool: DatabasePool
+    private let now: @Sendable () -> Date
+
+    /// Opens (creating if needed) the store in `stateDirectory`, which is created with mode 0700.
+    /// Runs SQLite's integrity check and the schema migrations before returning.
+    public init(stateDirectory: String, now: @escaping @Sendable () -> Date = { Date() }) throws(StoreError) {
+        try Self.prepareDirectory(stateDirectory)
+        let path = (stateDirectory as NSString).appendingPathComponent(Self.fileName)
+        self.path = path
+        self.now = now
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // FULL makes every commit wait for the WAL fsync, so an acknowledged write survives power loss.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw Self.map(error, path: path)
+        }
+        try checkIntegrity()
+        try migrate()
+    }
+
+    private static func prepareDirectory(_ directory: String) throws(StoreError) {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw .cannotCreateDirectory(path: directory, reason: "a file with that name exists")
+            }
+        } else {
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw .cannotCreateDirectory(path: directory, reason: Self.reason(of: error))
+            }
+        }
+        // Probe with a real file: access(2) says yes to root on a read-only mount or a full disk.
+        let probe = (directory as NSString).appendingPathComponent(".aviary-write-probe")
+        let descriptor = Glibc.open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard descriptor >= 0 else {
+            let code = errno
+            if code == ENOSPC { throw .diskFull(path: directory) }
+            throw .notWritable(path: directory, reason: String(cString: strerror(code)))
+        }
+        let written = Glibc.write(descriptor, "x", 1)
+        let writeErrno = errno
+        close(descriptor)
+        unlink(probe)
+        if written != 1 {
+            if writeErrno == ENOSPC { throw .diskFull(path: directory) }
+            throw .notWritable(path: directory, reason: String(cString: strerror(writeErrno)))
+        }
+    }
+
+    private static func reason(of error: Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError,
+            underlying.domain == NSPOSIXErrorDomain
+        {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        return nsError.localizedDescription
+    }
+
+    private static func map(_ error: Error, path: String) -> StoreError {
+        if let storeError = error as? StoreError { return storeError }
+        guard let databaseError = error as? DatabaseError else {
+            return .database(path: path, message: "\(error)")
+        }
+        switch databaseError.resultCode {
+        case .SQLITE_FULL: return .diskFull(path: (path as NSString).deletingLastPathComponent)
+        case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_CANTOPEN:
+            return .notWritable(path: path, reason: databaseError.message ?? "\(databaseError.resultCode)")
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            return .corrupt(path: path, details: databaseError.message ?? "\(databaseError.resultCode)")
+        default:
+            return .database(path: path, message: databaseError.message ?? "\(databaseError)")
+        }
+    }
+
+    private func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try pool.write(body)
+        } catch {
+            throw Self.map(error, path: path)
+        }
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try pool.read(body)
+        } catch {
+            throw Self.map(error, path: path)
+        }
+    }
+
+    private func checkIntegrity() throws(StoreError) {
+        let problems: [String] = try read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+        if problems != ["ok"] {
+            throw .corrupt(path: path, details: problems.prefix(3).joined(separator: "; "))
+        }
+    }
+
+    private func migrate() throws(StoreError) {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE resources (
+                        kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+                        apiVersion TEXT NOT NULL,
+                        generation INTEGER NOT NULL, resourceVersion INTEGER NOT NULL,
+                        metadata TEXT NOT NULL, spec TEXT, status TEXT,
+                        createdAt TEXT NOT NULL,
+                        PRIMARY KEY (kind, namespace, name));
+                    CREATE TABLE revisions (
+                        namespace TEXT NOT NULL, rollout TEXT NOT NULL, revision INTEGER NOT NULL,
+                        podTemplateHash TEXT NOT NULL, template TEXT NOT NULL, createdAt TEXT NOT NULL,
+                        PRIMARY KEY (namespace, rollout, revision));
+                    CREATE TABLE events (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+                        type TEXT NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL, time TEXT NOT NULL);
+                    CREATE INDEX events_by_resource ON events (kind, namespace, name, id);
+                    CREATE TABLE measurements (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        namespace TEXT NOT NULL, analysisRun TEXT NOT NULL, metric TEXT NOT NULL,
+                        measurement TEXT NOT NULL);
+                    CREATE INDEX measurements_by_run ON measurements (namespace, analysisRun, metric, id);
+                    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                    INSERT INTO counters VALUES ('resourceVersion', 0);
+                    CREATE TABLE platformState (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+                    """)
+        }
+        do {
+            try migrator.migrate(pool)
+        } catch {
+            throw Self.map(error, path: path)
+        }
+    }
+
+    // MARK: - Resources
+
+    /// Creates or updates a resource from its manifest (a JSON object with `apiVersion`, `kind`,
+    /// `metadata`, `spec`; a `status` in it is ignored, as `kubectl apply` does).
+    ///
+    /// `generation` grows by one when `spec` changes; nothing is written when neither `spec`
+    /// nor `metadata` changed.
+    @discardableResult
+    public func apply(_ manifest: Data) throws(StoreError) -> (StoredResource, ApplyOutcome) {
+        let parts = try ManifestParts(manifest)
+        let createdAt = Self.timestamp(now())
+        return try write { db -> (StoredResource, ApplyOutcome) in
+            if let existing = try Self.fetch(db, parts.key) {
+                let specChanged = !Self.sameJSON(existing.spec, parts.spec)
+                let metadataChanged = !Self.sameJSON(existing.metadata, parts.metadata)
+                if !specChanged && !metadataChanged && existing.apiVersion == parts.apiVersion {
+                    return (existing, .unchanged)
+                }
+                var updated = existing
+                updated.apiVersion = parts.apiVersion
+                updated.metadata = parts.metadata
+                updated.spec = parts.spec
+                if specChanged { updated.generation += 1 }
+                updated.resourceVersion = try Self.nextResourceVersion(db)
+                try Self.save(db, updated)
+                return (updated, .configured)
+            }
+            let created = StoredResource(
+                key: parts.key, apiVersion: parts.apiVersion, generation: 1,
+                resourceVersion: try Self.nextResourceVersion(db), metadata: parts.metadata, spec: parts.spec,
+                status: nil, createdAt: createdAt)
+            try Self.save(db, created)
+            return (created, .created)
+        }
+    }
+
+    /// Replaces a resource's `spec` (for `set image`, `undo`, `restart`), growing its generation
+    /// when it changed. Returns nil when the resource does not exist.
+    @discardableResult
+    public func updateSpec(_ key: ResourceKey, spec: Data) throws(StoreError) -> StoredResource? {
+        try Self.requireObject(spec, what: "spec")
+        return try write { db -> StoredResource? in
+            guard var resource = try Self.fetch(db, key) else { return nil }
+            if Self.sameJSON(resource.spec, spec) { return resource }
+            resource.spec = spec
+            resource.generation += 1
+            resource.resourceVersion = try Self.nextResourceVersion(db)
+            try Self.save(db, resource)
+            return resource
+        }
+    }
+
+    /// Writes a resource's status and the events that go with it in one transaction.
+    ///
+    /// With `expectedResourceVersion`, the write happens only if nobody wrote the resource since
+    /// that version was read; otherwise it returns nil and writes nothing. It also returns nil
+    /// when the resource no longer exists.
+    @discardableResult
+    public func updateStatus(
+        _ key: ResourceKey, status: Data, events: [StoredEvent] = [], expectedResourceVersion: Int? = nil
+    ) throws(StoreError) -> StoredResource? {
+        try Self.requireObject(status, what: "status")
+        return try write { db -> StoredResource? in
+            guard var resource = try Self.fetch(db, key) else { return nil }
+            if let expectedResourceVersion, expectedResourceVersion != resource.resourceVersion { return nil }
+            for event in events { try Self.insert(db, event) }
+            if Self.sameJSON(resource.status, status) { return resource }
+            resource.status = status
+            resource.resourceVersion = try Self.nextResourceVersion(db)
+            try Self.save(db, resource)
+            return resource
+        }
+    }
+
+    /// The resource with this key, or nil.
+    public func resource(_ key: ResourceKey) throws(StoreError) -> StoredResource? {
+        try read { db in try Self.fetch(db, key) }
+    }
+
+    /// All resources of a kind, in one namespace or all (`namespace == nil`), sorted by namespace and name.
+    public func resources(kind: String, namespace: String? = nil) throws(StoreError) -> [StoredResource] {
+        try read { db in
+            let rows: [Row]
+            if let namespace {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM resources WHERE kind = ? AND namespace = ? ORDER BY namespace, name",
+                    arguments: [kind, namespace])
+            } else {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM resources WHERE kind = ? ORDER BY namespace, name", arguments: [kind])
+            }
+            return rows.map(Self.resource(from:))
+        }
+    }
+
+    /// Deletes a resource with its events (and, for a rollout, its revisions). Returns whether it existed.
+    @discardableResult
+    public func delete(_ key: ResourceKey) throws(StoreError) -> Bool {
+        try write { db in
+            try db.execute(
+                sql: "DELETE FROM resources WHERE kind = ? AND namespace = ? AND name = ?",
+                arguments: [key.kind, key.namespace, key.name])
+            let existed = db.changesCount > 0
+            try db.execute(
+                sql: "DELETE FROM events WHERE kind = ? AND namespace = ? AND name = ?",
+                arguments: [key.kind, key.namespace, key.name])
+            if key.kind == "Rollout" {
+                try db.execute(
+                    sql: "DELETE FROM revisions WHERE namespace = ? AND rollout = ?",
+                    arguments: [key.namespace, key.name])
+            }
+            if key.kind == "AnalysisRun" {
+                try db.execute(
+                    sql: "DELETE FROM measurements WHERE namespace = ? AND analysisRun = ?",
+                    arguments: [key.namespace, key.name])
+            }
+            return existed
+        }
+    }
+
+    // MARK: - Revisions, events, measurements
+
+    /// Records a revision of a rollout's pod template; recording the same revision again replaces it.
+    public func recordRevision(_ revision: StoredRevision) throws(StoreError) {
+        try write { db in
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO revisions (namespace, rollout, revision, podTemplateHash, template, createdAt)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    revision.rollout.namespace, revision.rollout.name, revision.revision, revision.podTemplateHash,
+                    String(decoding: revision.template, as: UTF8.self), revision.createdAt,
+                ])
+        }
+    }
+
+    /// A rollout's revisions, oldest first.
+    public func revisions(of rollout: ResourceKey) throws(StoreError) -> [StoredRevision] {
+        try read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM revisions WHERE namespace = ? AND rollout = ? ORDER BY revision",
+                arguments: [rollout.namespace, rollout.name]
+            ).map { row in
+                StoredRevision(
+                    rollout: rollout, revision: row["revision"], podTemplateHash: row["podTemplateHash"],
+                    template: Data((row["template"] as String).utf8), createdAt: row["createdAt"])
+            }
+        }
+    }
+
+    /// Appends events.
+    public func record(_ events: [StoredEvent]) throws(StoreError) {
+        try write { db in
+            for event in events { try Self.insert(db, event) }
+        }
+    }
+
+    /// The last `limit` events of a resource, oldest first.
+    public func events(for key: ResourceKey, limit: Int = 100) throws(StoreError) -> [StoredEvent] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM (SELECT * FROM events WHERE kind = ? AND namespace = ? AND name = ?
+                    ORDER BY id DESC LIMIT ?) ORDER BY id
+                    """,
+                arguments: [key.kind, key.namespace, key.name, limit]
+            ).map { row in
+                StoredEvent(
+                    key: key, type: row["type"], reason: row["reason"], message: row["message"], time: row["time"])
+            }
+        }
+    }
+
+    /// Appends measurements.
+    public func record(_ measurements: [StoredMeasurement]) throws(StoreError) {
+        for measurement in measurements { try Self.requireObject(measurement.measurement, what: "measurement") }
+        try write { db in
+            for measurement in measurements {
+                try db.execute(
+                    sql: "INSERT INTO measurements (namespace, analysisRun, metric, measurement) VALUES (?, ?, ?, ?)",
+                    arguments: [
+                        measurement.analysisRun.namespace, measurement.analysisRun.name, measurement.metric,
+                        String(decoding: measurement.measurement, as: UTF8.self),
+                    ])
+            }
+        }
+    }
+
+    /// An AnalysisRun's measurements, oldest first, optionally of one metric.
+    public func measurements(
+        of analysisRun: ResourceKey, metric: String? = nil
+    ) throws(StoreError)
+        -> [StoredMeasurement]
+    {
+        try read { db in
+            var sql = "SELECT * FROM measurements WHERE namespace = ? AND analysisRun = ?"
+            var arguments: StatementArguments = [analysisRun.namespace, analysisRun.name]
+            if let metric {
+                sql += " AND metric = ?"
+                arguments += [metric]
+            }
+            return try Row.fetchAll(db, sql: sql + " ORDER BY id", arguments: arguments).map { row in
+                StoredMeasurement(
+                    analysisRun: analysisRun, metric: row["metric"],
+                    measurement: Data((row["measurement"] as String).utf8))
+            }
+        }
+    }
+
+    // MARK: - Platform state
+
+    /// A value the platform stored under `key` (for example the PIDs of the pods it runs), or nil.
+    public func platformValue(forKey key: String) throws(StoreError) -> Data? {
+        try read { db in try Data.fetchOne(db, sql: "SELECT value FROM platformState WHERE key = ?", arguments: [key]) }
+    }
+
+    /// Stores a platform value under `key`, replacing the previous one.
+    public func setPlatformValue(_ value: Data, forKey key: String) throws(StoreError) {
+        try write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO platformState (key, value) VALUES (?, ?)", arguments: [key, value])
+        }
+    }
+
+    // MARK: - Rows
+
+    private static func fetch(_ db: Database, _ key: ResourceKey) throws -> StoredResource? {
+        try Row.fetchOne(
+            db, sql: "SELECT * FROM resources WHERE kind = ? AND namespace = ? AND name = ?",
+            arguments: [key.kind, key.namespace, key.name]
+        ).map(resource(from:))
+    }
+
+    private static func resource(from row: Row) -> StoredResource {
+        let spec: String? = row["spec"]
+        let status: String? = row["status"]
+        return StoredResource(
+            key: ResourceKey(kind: row["kind"], namespace: row["namespace"], name: row["name"]),
+            apiVersion: row["apiVersion"], generation: row["generation"], resourceVersion: row["resourceVersion"],
+            metadata: Data((row["metadata"] as String).utf8), spec: spec.map { Data($0.utf8) },
+            status: status.map { Data($0.utf8) }, createdAt: row["createdAt"])
+    }
+
+    private static func save(_ db: Database, _ resource: StoredResource) throws {
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO resources
+                (kind, namespace, name, apiVersion, generation, resourceVersion, metadata, spec, status, createdAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                resource.key.kind, resource.key.namespace, resource.key.name, resource.apiVersion,
+                resource.generation, resource.resourceVersion, String(decoding: resource.metadata, as: UTF8.self),
+                resource.spec.map { String(decoding: $0, as: UTF8.self) },
+                resource.status.map { String(decoding: $0, as: UTF8.self) }, resource.createdAt,
+            ])
+    }
+
+    private static func insert(_ db: Database, _ event: StoredEvent) throws {
+        try db.execute(
+            sql: "INSERT INTO events (kind, namespace, name, type, reason, message, time) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            arguments: [
+                event.key.kind, event.key.namespace, event.key.name, event.type, event.reason, event.message,
+                event.time,
+            ])
+    }
+
+    private static func nextResourceVersion(_ db: Database) throws -> Int {
+        try db.execute(sql: "UPDATE counters SET value = value + 1 WHERE name = 'resourceVersion'")
+        return try Int.fetchOne(db, sql: "SELECT value FROM counters WHERE name = 'resourceVersion'") ?? 0
+    }
+
+    // MARK: - JSON
+
+    static func sameJSON(_ lhs: Data?, _ rhs: Data?) -> Bool {
+        switch (lhs, rhs) {
+        case (nil, nil): return true
+        case (let lhs?, let rhs?): return canonical(lhs) == canonical(rhs)
+        default: return false
+        }
+    }
+
+    private static func canonical(_ data: Data) -> Data {
+        guard let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
+            let encoded = try? JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed])
+        else { return data }
+        return encoded
+    }
+
+    private static func requireObject(_ data: Data, what: String) throws(StoreError) {
+        guard (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
+            throw .invalidObject(reason: "\(what) must be a JSON object")
+        }
+    }
+
+    /// RFC 3339 in UTC with seconds, as Kubernetes writes timestamps.
+    public static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+}
+
+/// The parts of a manifest the store keeps apart, checked to be present.
+struct ManifestParts {
+    var key: ResourceKey
+    var apiVersion: String
+    var metadata: Data
+    var spec: Data?
+
+    init(_ manifest: Data) throws(StoreError) {
+        guard let object = (try? JSONSerialization.jsonObject(with: manifest)) as? [String: Any] else {
+            throw .invalidObject(reason: "the manifest is not a JSON object")
+        }
+        guard let kind = object["kind"] as? String, !kind.isEmpty else {
+            throw .invalidObject(reason: "kind is missing")
+        }
+        guard let apiVersion = object["apiVersion"] as? String, !apiVersion.isEmpty else {
+            throw .invalidObject(reason: "apiVersion is missing")
+        }
+        guard var metadata = object["metadata"] as? [String: Any], let name = metadata["name"] as? String,
+            !name.isEmpty
+        else {
+            throw .invalidObject(reason: "metadata.name is missing")
+        }
+        let namespace = (metadata["namespace"] as? String) ?? "default"
+        // Counters are the store's; a client's copy of them must not make a change look like one.
+        for field in ["generation", "resourceVersion", "creationTimestamp", "uid"] {
+            metadata.removeValue(forKey: field)
+        }
+        metadata["namespace"] = namespace.isEmpty ? "default" : namespace
+        key = ResourceKey(kind: kind, namespace: namespace, name: name)
+        self.apiVersion = apiVersion
+        do {
+            self.metadata = try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])
+            if let spec = object["spec"] {
+                guard spec is [String: Any] else { throw StoreError.invalidObject(reason: "spec must be an object") }
+                self.spec = try JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys])
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .invalidObject(reason: "\(error)")
+        }
+    }
+}

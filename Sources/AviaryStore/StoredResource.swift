@@ -1,0 +1,144 @@
+import Foundation
+
+/// Names one resource: its kind (`Rollout`, `Service`, ...), namespace and name.
+public struct ResourceKey: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
+    /// The resource's kind as in the manifest (`Rollout`, `AnalysisTemplate`, `Service`, ...).
+    public var kind: String
+    /// The namespace; `default` when the manifest names none.
+    public var namespace: String
+    /// The resource's `metadata.name`.
+    public var name: String
+
+    /// Creates a key; an empty namespace means `default`.
+    public init(kind: String, namespace: String = "default", name: String) {
+        self.kind = kind
+        self.namespace = namespace.isEmpty ? "default" : namespace
+        self.name = name
+    }
+
+    public var description: String { "\(kind) \(namespace)/\(name)" }
+
+    public static func < (lhs: ResourceKey, rhs: ResourceKey) -> Bool {
+        (lhs.kind, lhs.namespace, lhs.name) < (rhs.kind, rhs.namespace, rhs.name)
+    }
+}
+
+/// A resource as stored: the manifest's parts as JSON plus the counters the store keeps.
+///
+/// `generation` counts changes of `spec` (as on Kubernetes); `resourceVersion` counts every write
+/// of the resource, status writes included, and is unique across the whole store.
+public struct StoredResource: Sendable, Equatable {
+    /// Which resource this is.
+    public var key: ResourceKey
+    /// `apiVersion` of the manifest (`argoproj.io/v1alpha1`, `v1`).
+    public var apiVersion: String
+    /// Changes of `spec` since creation, starting at 1.
+    public var generation: Int
+    /// The store-wide write counter at the last write of this resource.
+    public var resourceVersion: Int
+    /// `metadata` as JSON (an object).
+    public var metadata: Data
+    /// `spec` as JSON (an object), or nil when the manifest has none.
+    public var spec: Data?
+    /// `status` as JSON (an object), or nil before the controller wrote one.
+    public var status: Data?
+    /// When the resource was first stored (RFC 3339).
+    public var createdAt: String
+
+    /// The whole object as a client sees it: `apiVersion`, `kind`, `metadata` (with `generation`,
+    /// `resourceVersion` and `creationTimestamp` filled in), `spec` and `status`.
+    public func object() -> [String: Any] {
+        var metadataObject = (try? JSONSerialization.jsonObject(with: metadata)) as? [String: Any] ?? [:]
+        metadataObject["namespace"] = key.namespace
+        metadataObject["name"] = key.name
+        metadataObject["generation"] = generation
+        metadataObject["resourceVersion"] = String(resourceVersion)
+        metadataObject["creationTimestamp"] = createdAt
+        var result: [String: Any] = ["apiVersion": apiVersion, "kind": key.kind, "metadata": metadataObject]
+        if let spec, let specObject = try? JSONSerialization.jsonObject(with: spec) {
+            result["spec"] = specObject
+        }
+        if let status, let statusObject = try? JSONSerialization.jsonObject(with: status) {
+            result["status"] = statusObject
+        }
+        return result
+    }
+
+    /// `object()` encoded as JSON with sorted keys.
+    public func objectJSON() -> Data {
+        (try? JSONSerialization.data(withJSONObject: object(), options: [.sortedKeys])) ?? Data("{}".utf8)
+    }
+}
+
+/// What `apply` did.
+public enum ApplyOutcome: String, Sendable, Equatable {
+    /// The resource did not exist and was created.
+    case created
+    /// The resource existed and its manifest changed.
+    case configured
+    /// The resource existed with the same manifest: nothing was written.
+    case unchanged
+}
+
+/// One event recorded against a resource (as `kubectl describe` shows them).
+public struct StoredEvent: Sendable, Equatable, Codable {
+    /// The resource the event is about.
+    public var key: ResourceKey
+    /// `Normal` or `Warning`.
+    public var type: String
+    /// A CamelCase reason such as `RolloutPaused`.
+    public var reason: String
+    /// A sentence for people.
+    public var message: String
+    /// When it happened (RFC 3339).
+    public var time: String
+
+    /// Creates an event.
+    public init(key: ResourceKey, type: String = "Normal", reason: String, message: String, time: String) {
+        self.key = key
+        self.type = type
+        self.reason = reason
+        self.message = message
+        self.time = time
+    }
+}
+
+/// One revision of a rollout's pod template.
+public struct StoredRevision: Sendable, Equatable {
+    /// The rollout.
+    public var rollout: ResourceKey
+    /// The revision number (`rollout.argoproj.io/revision`), starting at 1.
+    public var revision: Int
+    /// The pod-template hash of this revision.
+    public var podTemplateHash: String
+    /// The pod template as JSON.
+    public var template: Data
+    /// When this revision was first recorded (RFC 3339).
+    public var createdAt: String
+
+    /// Creates a revision record.
+    public init(rollout: ResourceKey, revision: Int, podTemplateHash: String, template: Data, createdAt: String) {
+        self.rollout = rollout
+        self.revision = revision
+        self.podTemplateHash = podTemplateHash
+        self.template = template
+        self.createdAt = createdAt
+    }
+}
+
+/// One measurement of one metric of an AnalysisRun.
+public struct StoredMeasurement: Sendable, Equatable {
+    /// The AnalysisRun.
+    public var analysisRun: ResourceKey
+    /// The metric's name.
+    public var metric: String
+    /// The measurement as JSON (phase, value, startedAt, finishedAt, message).
+    public var measurement: Data
+
+    /// Creates a measurement record.
+    public init(analysisRun: ResourceKey, metric: String, measurement: Data) {
+        self.analysisRun = analysisRun
+        self.metric = metric
+        self.measurement = measurement
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import AviaryRouter
+import Foundation
+
+/// `aviary router`: runs the data plane as its own process.
+struct Router: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run Aviary's router: the HTTP reverse proxy that splits traffic by weight and header.",
+        discussion: """
+            Listens on every listener of its route table and proxies each request to the service its
+            routes choose (weights, header routes, mirroring). The table comes from --config (YAML, see
+            the README section "The router"), or from --state when that file is newer, and can be
+            replaced while running: send SIGHUP to re-read --config, or PUT a table (JSON or YAML) to
+            the admin endpoint. Every accepted table is written to --state. The router keeps serving
+            its last table when whatever sent it goes away.
+
+            Admin endpoint (loopback): GET /table, PUT /table, GET /stats, GET /healthz.
+
+            Example:
+              aviary router --config router.yaml --admin 127.0.0.1:7481 --state router-state.json
+              curl -X PUT --data-binary @new-table.yaml 127.0.0.1:7481/table
+            """
+    )
+
+    @Option(help: "The route table file (YAML or JSON); SIGHUP re-reads it.")
+    var config: String?
+
+    @Option(help: "IP:port of the admin endpoint, for example 127.0.0.1:7481 (loopback only).")
+    var admin: String?
+
+    @Option(help: "Where to keep the last accepted table, loaded at start when newer than --config.")
+    var state: String?
+
+    func validate() throws {
+        if config == nil && state == nil && admin == nil {
+            throw ValidationError("give --config FILE, or --admin ADDRESS (and --state FILE) to receive tables")
+        }
+        if let admin, !(admin.hasPrefix("127.") || admin.hasPrefix("[::1]") || admin.hasPrefix("localhost:")) {
+            throw ValidationError("--admin \(admin): the admin endpoint listens on loopback only; use 127.0.0.1:PORT")
+        }
+    }
+
+    func run() async throws {
+        let options = RouterProcess.Options(configPath: config, adminAddress: admin, statePath: state)
+        do {
+            try await RouterProcess.run(options) { line in
+                FileHandle.standardError.write(Data("aviary router: \(line)\n".utf8))
+            }
+        } catch {
+            FileHandle.standardError.write(Data("aviary router: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import AviaryServer
+import Foundation
+
+/// `aviary serve`: the daemon.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the Aviary daemon: the controller, the local platform and the HTTP API.",
+        discussion: """
+            Keeps state in STATE_DIR/aviary.sqlite and pod logs in STATE_DIR/logs. Pods run as processes \
+            and Services as listeners of the router (its own process); both keep serving when the \
+            daemon dies, and a new `aviary serve` on the same state directory adopts them. SIGTERM \
+            stops pods and router unless --leave-running. The API listens on loopback; another \
+            address needs --token, and then every request needs `Authorization: Bearer TOKEN`.
+
+            Example:
+              aviary serve --state-dir ./.aviary --listen 127.0.0.1:7480
+            """)
+
+    @Option(help: "The state directory (created with mode 0700).")
+    var stateDir: String = ".aviary"
+
+    @Option(help: "The API's address, HOST:PORT.")
+    var listen: String = "127.0.0.1:7480"
+
+    @Option(help: "A bearer token every API request must carry; required off loopback.")
+    var token: String?
+
+    @Flag(help: "On SIGTERM, leave pods and the router running (a later serve adopts them).")
+    var leaveRunning = false
+
+    @Option(help: "The address Service listeners bind.")
+    var serviceAddress: String = "127.0.0.1"
+
+    @Flag(help: "Run without the router: Services get no listeners (API and pods only).")
+    var noRouter = false
+
+    func makeConfiguration() throws -> ServerConfiguration {
+        let (host, port) = try ServerConfiguration.parseListen(listen)
+        let configuration = ServerConfiguration(
+            stateDirectory: stateDir, host: host, port: port, token: token, leaveRunning: leaveRunning,
+            serviceAddress: serviceAddress, routerCommand: noRouter ? nil : [Self.executablePath(), "router"])
+        try configuration.validate()
+        return configuration
+    }
+
+    /// This very binary, which also runs the router (`aviary router`).
+    static func executablePath() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    func validate() throws {
+        do {
+            _ = try makeConfiguration()
+        } catch let invalid as ServerConfiguration.Invalid {
+            throw ValidationError(invalid.description)
+        }
+    }
+
+    func run() async throws {
+        let daemon = try await AviaryDaemon(configuration: try makeConfiguration())
+        try await daemon.run { address in
+            FileHandle.standardOutput.write(Data("aviary serve: listening on \(address)\n".utf8))
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import AviaryServer
+import Foundation
+
+/// The flags every verb that talks to the daemon shares.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "The daemon's address (default: $AVIARY_SERVER or http://127.0.0.1:7480).")
+    var server: String?
+
+    @Option(help: "The daemon's bearer token (default: $AVIARY_TOKEN).")
+    var token: String?
+
+    @Option(name: [.short, .long], help: "The namespace.")
+    var namespace: String = "default"
+
+    var client: APIClient { APIClient(server: server, token: token) }
+}
+
+/// Prints a daemon failure to stderr and exits 1.
+func fail(_ failure: APIClient.Failure) -> ExitCode {
+    printError(failure.description)
+    return ExitCode.failure
+}
+
+/// Writes one line to standard error.
+func printError(_ text: String) {
+    var standardError = StandardError()
+    print("error: \(text)", to: &standardError)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileHandle.standardError.write(Data(string.utf8))
+    }
+}

@@ -1,0 +1,287 @@
+import AviaryModel
+import Foundation
+import Testing
+
+@testable import AviaryCore
+
+@Suite struct LintTests {
+    static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("examples")
+
+    static func exampleFiles() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: examples.path).filter { $0.hasSuffix(".yaml") }.sorted()
+    }
+
+    func lint(_ files: [String: String]) -> LintReport {
+        ManifestLinter.lint(files.sorted { $0.key < $1.key }.map { LintInput(file: $0.key, data: Data($0.value.utf8)) })
+    }
+
+    @Test func examplesLintCleanTogether() throws {
+        let (inputs, unreadable) = LintFiles.read([Self.examples.path])
+        #expect(unreadable == [])
+        #expect(inputs.count == (try Self.exampleFiles()).count)
+        let report = ManifestLinter.lint(inputs)
+        #expect(report.diagnostics.map(\.description) == [])
+        #expect(report.resourceCount >= 15)
+    }
+
+    @Test(arguments: try exampleFiles())
+    func everyExampleDecodesAndValidatesAlone(_ name: String) throws {
+        let data = try Data(contentsOf: Self.examples.appendingPathComponent(name))
+        let decoded = ManifestDecoder().decode(data, file: name)
+        #expect(decoded.diagnostics.map(\.description) == [])
+        #expect(!decoded.resources.isEmpty)
+    }
+
+    @Test func seedCanaryHasItsThreeServicesAndTemplate() throws {
+        let report = ManifestLinter.lint(LintFiles.read([Self.examples.path]).inputs)
+        #expect(!report.hasErrors)
+        let data = try Data(contentsOf: Self.examples.appendingPathComponent("canary.yaml"))
+        let resources = ManifestDecoder().decode(data, file: "canary.yaml").resources
+        #expect(
+            resources.map(\.reference) == [
+                "Rollout/sample-app", "Service/sample-app", "Service/sample-app-stable", "Service/sample-app-canary",
+            ])
+        guard case .rollout(let rollout) = resources.first, let canary = rollout.spec.strategy.canary else {
+            Issue.record("expected a canary Rollout")
+            return
+        }
+        #expect(rollout.spec.replicas == 4)
+        #expect(canary.canaryMetadata?.labels == ["role": "canary"])
+        #expect(canary.trafficRouting?.smi?.rootService == "sample-app")
+        #expect(canary.stepsOrEmpty.map(\.setKeys) == [["setWeight"], ["analysis"], ["setWeight"], ["analysis"]])
+        #expect(canary.stepsOrEmpty.compactMap(\.setWeight) == [10, 33])
+    }
+
+    static let rollout = """
+        apiVersion: argoproj.io/v1alpha1
+        kind: Rollout
+        metadata: {name: web}
+        spec:
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+            spec: {containers: [{name: web, image: web:v1, command: [web]}]}
+          strategy:
+            canary:
+              steps:
+              - setWeight: 10
+              - analysis:
+                  templates: [{templateName: rate}]
+                  args: [{name: service-name, value: web}]
+        """
+
+    static func template(
+        name: String = "rate", args: String = "[{name: service-name}]", metric: String = "rate"
+    ) -> String {
+        """
+        apiVersion: argoproj.io/v1alpha1
+        kind: AnalysisTemplate
+        metadata: {name: \(name)}
+        spec:
+          args: \(args)
+          metrics:
+          - name: \(metric)
+            successCondition: result[0] > 0
+            provider:
+              prometheus: {address: "http://127.0.0.1:9090", query: 'up{app="{{args.service-name}}"}'}
+        """
+    }
+
+    @Test func rolloutWithItsTemplateIsClean() {
+        #expect(lint(["r.yaml": Self.rollout, "t.yaml": Self.template()]).diagnostics == [])
+    }
+
+    @Test func missingTemplateIsAnErrorAtTheReference() {
+        let report = lint(["r.yaml": Self.rollout])
+        #expect(
+            report.diagnostics.map(\.description) == [
+                "r.yaml: Rollout/web: spec.strategy.canary.steps[1].analysis.templates[0].templateName: "
+                    + "AnalysisTemplate \"rate\" (namespace default) is not among the given manifests; add its file with another -f"
+            ])
+        #expect(report.hasErrors)
+    }
+
+    @Test func missingRequiredArgumentIsAnError() {
+        let report = lint([
+            "r.yaml": Self.rollout, "t.yaml": Self.template(args: "[{name: service-name}, {name: threshold}]"),
+        ])
+        #expect(
+            report.diagnostics.map(\.description) == [
+                "r.yaml: Rollout/web: spec.strategy.canary.steps[1].analysis.args: argument \"threshold\" is required by "
+                    + "template \"rate\" and has no default; add {name: threshold, value: ...}"
+            ])
+    }
+
+    @Test func argumentWithADefaultNeedNotBeSupplied() {
+        let report = lint([
+            "r.yaml": Self.rollout,
+            "t.yaml": Self.template(args: "[{name: service-name}, {name: threshold, value: '1'}]"),
+        ])
+        #expect(report.diagnostics == [])
+    }
+
+    @Test func undeclaredArgumentInATemplateIsAnError() {
+        let report = lint(["t.yaml": Self.template(args: "[]")])
+        #expect(
+            report.diagnostics.map(\.description) == [
+                "t.yaml: AnalysisTemplate/rate: spec.metrics[0]: uses {{args.service-name}}, but spec.args declares no "
+                    + "argument \"service-name\"; add {name: service-name} to spec.args"
+            ])
+    }
+
+    @Test func duplicateMetricAcrossTemplatesOfOneAnalysis() {
+        let rollout = Self.rollout.replacingOccurrences(
+            of: "templates: [{templateName: rate}]", with: "templates: [{templateName: rate}, {templateName: rate2}]")
+        let report = lint(["r.yaml": rollout, "t.yaml": Self.template(), "u.yaml": Self.template(name: "rate2")])
+        #expect(report.diagnostics.map(\.path) == ["spec.strategy.canary.steps[1].analysis.templates[1].templateName"])
+        #expect(
+            report.diagnostics.first?.message.hasPrefix("metric \"rate\" is defined by both \"rate\" and \"rate2\"")
+                == true)
+    }
+
+    @Test func includedTemplatesSupplyMetricsAndArguments() {
+        let parent = """
+            apiVersion: argoproj.io/v1alpha1
+            kind: AnalysisTemplate
+            metadata: {name: rate}
+            spec:
+              templates: [{templateName: base}]
+            """
+        let base = Self.template(name: "base", args: "[{name: service-name}, {name: extra}]")
+        let report = lint(["r.yaml": Self.rollout, "p.yaml": parent, "b.yaml": base])
+        #expect(
+            report.diagnostics.map(\.message) == [
+                "argument \"extra\" is required by template \"base\" and has no default; add {name: extra, value: ...}"
+            ])
+    }
+
+    @Test func clusterScopeLooksForAClusterAnalysisTemplate() {
+        let rollout = Self.rollout.replacingOccurrences(
+            of: "[{templateName: rate}]", with: "[{templateName: rate, clusterScope: true}]")
+        let report = lint(["r.yaml": rollout, "t.yaml": Self.template()])
+        #expect(report.diagnostics.first?.message.hasPrefix("ClusterAnalysisTemplate \"rate\" is not among") == true)
+        let cluster = Self.template().replacingOccurrences(
+            of: "kind: AnalysisTemplate", with: "kind: ClusterAnalysisTemplate")
+        #expect(lint(["r.yaml": rollout, "t.yaml": cluster]).diagnostics == [])
+    }
+
+    @Test func duplicateResourceNamesAreAnError() {
+        let report = lint(["a.yaml": Self.template(), "b.yaml": Self.template()])
+        #expect(
+            report.diagnostics.map(\.description) == [
+                "b.yaml: AnalysisTemplate/rate: metadata.name: AnalysisTemplate/rate is defined twice (first in a.yaml); "
+                    + "names must be unique per kind and namespace"
+            ])
+    }
+
+    @Test func missingServiceIsAWarningOnlyWhenServicesAreGiven() {
+        let rollout = Self.rollout.replacingOccurrences(
+            of: "    canary:\n", with: "    canary:\n      canaryService: web-canary\n      stableService: web-stable\n"
+        ).replacingOccurrences(
+            of: "      steps:\n", with: "      trafficRouting: {smi: {rootService: web}}\n      steps:\n")
+        #expect(lint(["r.yaml": rollout, "t.yaml": Self.template()]).diagnostics == [])
+        let service = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n"
+        let report = lint(["r.yaml": rollout, "t.yaml": Self.template(), "s.yaml": service])
+        #expect(!report.hasErrors)
+        #expect(
+            report.diagnostics.map(\.path) == [
+                "spec.strategy.canary.canaryService", "spec.strategy.canary.stableService",
+            ])
+        #expect(report.diagnostics.allSatisfy { $0.severity == .warning })
+    }
+
+    @Test func serviceThatSelectsOtherPodsIsAWarning() {
+        let rollout = Self.rollout.replacingOccurrences(
+            of: "    canary:\n", with: "    canary:\n      canaryService: web-canary\n      stableService: web-stable\n"
+        ).replacingOccurrences(
+            of: "      steps:\n", with: "      trafficRouting: {smi: {rootService: web}}\n      steps:\n")
+        func service(_ name: String, selector: String = "{app: web}", targetPort: String = "8080") -> String {
+            "apiVersion: v1\nkind: Service\nmetadata: {name: \(name)}\n"
+                + "spec: {selector: \(selector), ports: [{port: 80, targetPort: \(targetPort)}]}\n"
+        }
+        let report = lint([
+            "r.yaml": rollout, "t.yaml": Self.template(), "a.yaml": service("web"),
+            "b.yaml": service("web-canary", selector: "{app: other}"),
+            "c.yaml": service("web-stable", targetPort: "http"),
+        ])
+        #expect(
+            report.diagnostics.map(\.description) == [
+                "r.yaml: Rollout/web: spec.strategy.canary.canaryService: warning: Service \"web-canary\" selects "
+                    + "{app: other}, which the Rollout's pods do not carry; it would have no endpoints",
+                "r.yaml: Rollout/web: spec.strategy.canary.stableService: warning: Service \"web-stable\" targets port "
+                    + "\"http\", which no container of the Rollout declares",
+            ])
+    }
+
+    @Test func experimentAnalysisNeedsItsTemplate() {
+        let experiment = """
+            apiVersion: argoproj.io/v1alpha1
+            kind: Experiment
+            metadata: {name: exp}
+            spec:
+              templates:
+              - name: a
+                selector: {matchLabels: {app: a}}
+                template:
+                  metadata: {labels: {app: a}}
+                  spec: {containers: [{name: a, image: a:v1}]}
+              analyses: [{name: check, templateName: missing}]
+            """
+        let report = lint(["e.yaml": experiment])
+        #expect(report.diagnostics.map(\.path) == ["spec.analyses[0].templateName"])
+    }
+
+    @Test func conditionThatDoesNotParseIsAnErrorWithLineAndColumn() {
+        let template = Self.template().replacingOccurrences(
+            of: "successCondition: result[0] > 0", with: "successCondition: result[0] >= && true")
+        let report = lint(["t.yaml": template])
+        #expect(report.diagnostics.map(\.path) == ["spec.metrics[0].successCondition"])
+        let message = report.diagnostics.first?.message ?? ""
+        #expect(message.hasPrefix("1:14: "), "\(message)")
+    }
+
+    @Test(arguments: [
+        "result[0] >= 0.95", "len(result) == 0 || asFloat(result[0].value[1]) >= 0.95", "result[0] >= {{args.min}}",
+        "all(result, # < 1000)", "result.ok == true and result.count > 3",
+    ])
+    func conditionsThatParse(_ condition: String) {
+        #expect(ConditionChecks.problem(in: condition) == nil)
+    }
+
+    @Test(arguments: [
+        ("result[0] >=", "spec.metrics[0].failureCondition"), ("(result[0] > 1", "spec.metrics[0].failureCondition"),
+        ("   ", "spec.metrics[0].failureCondition"),
+    ])
+    func failureConditionThatDoesNotParse(_ condition: String, _ path: String) {
+        let template = Self.template().replacingOccurrences(
+            of: "successCondition: result[0] > 0", with: "failureCondition: '\(condition)'")
+        let report = lint(["t.yaml": template])
+        #expect(report.diagnostics.map(\.path) == [path], "\(report.diagnostics)")
+        #expect(report.hasErrors)
+    }
+
+    @Test func templatedConditionSaysHowItWasRead() throws {
+        let message = try #require(ConditionChecks.problem(in: "result[0] >= {{args.min}} &&"))
+        #expect(message.hasSuffix("(in \"result[0] >= 0 &&\", with each {{...}} read as 0)"), "\(message)")
+    }
+
+    @Test func summaryCountsFilesResourcesErrorsAndWarnings() {
+        let report = lint(["r.yaml": Self.rollout])
+        #expect(report.summary == "linted 1 resource in 1 file: 1 error, 0 warnings")
+    }
+
+    @Test func unreadableFileIsReported() {
+        let (inputs, unreadable) = LintFiles.read(["/nonexistent/aviary.yaml"])
+        #expect(inputs.isEmpty)
+        #expect(unreadable.map(\.description) == ["/nonexistent/aviary.yaml: no such file or directory"])
+    }
+
+    @Test(arguments: [
+        ("{{args.a}} and {{ args.b }} and {{args.a}}", ["a", "b"]), ("no tags", []),
+        ("{{templates.x.podTemplateHash}}", []),
+    ])
+    func argumentReferencesAreFound(_ text: String, _ names: [String]) {
+        #expect(CrossDocumentChecks.argumentReferences(in: text) == names)
+    }
+}

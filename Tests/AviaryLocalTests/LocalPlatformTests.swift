@@ -1,0 +1,175 @@
+import AsyncHTTPClient
+import Foundation
+import Testing
+
+@testable import AviaryLocal
+
+/// The directory holding the package's built executables (`aviary-sample-app`), found from the
+/// test binary's own path.
+func builtProductsDirectory() -> String {
+    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+    var directory = (executable as NSString).deletingLastPathComponent
+    while !directory.isEmpty, directory != "/",
+        !FileManager.default.fileExists(atPath: directory + "/aviary-sample-app")
+    {
+        directory = (directory as NSString).deletingLastPathComponent
+    }
+    return directory
+}
+
+/// Polls `condition` every 50 ms until it holds or `seconds` pass; returns whether it held.
+func eventually(within seconds: Double = 30, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return try await condition()
+}
+
+/// A GET on loopback; nil when the request failed.
+func get(_ url: String) async -> (status: Int, body: String)? {
+    do {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), String(buffer: body))
+    } catch {
+        return nil
+    }
+}
+
+/// A state directory and a running platform, torn down (pods stopped) however the body ends.
+func withPlatform(
+    stateDirectory: String? = nil, stopPods: Bool = true, _ body: (LocalPlatform, String) async throws -> Void
+) async throws {
+    let directory = stateDirectory ?? NSTemporaryDirectory() + "aviary-local-test-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let platform = try LocalPlatform(
+        stateStore: FilePlatformStateStore(path: directory + "/platform.json"), logDirectory: directory + "/logs")
+    let loop = Task { await platform.run(tickInterval: .milliseconds(50)) }
+    var failure: Error?
+    do {
+        try await body(platform, directory)
+    } catch {
+        failure = error
+    }
+    loop.cancel()
+    _ = await loop.value
+    if stopPods || failure != nil {
+        await platform.stopAllPods(grace: 2)
+        if stateDirectory == nil { try? FileManager.default.removeItem(atPath: directory) }
+    }
+    if let failure { throw failure }
+}
+
+func sampleLaunch(
+    image: String, readiness: ReadinessProbe? = ReadinessProbe(path: "/healthz", periodSeconds: 0.2)
+)
+    -> PodLaunch
+{
+    PodLaunch(
+        arguments: [builtProductsDirectory() + "/aviary-sample-app"],
+        environment: [EnvironmentEntry(name: "GREETING", value: "hello")], image: image, readiness: readiness)
+}
+
+func isRunning(_ pid: Int32) -> Bool {
+    kill(pid, 0) == 0 && ProcessControl.state(of: pid) != "Z"
+}
+
+@Suite(.serialized) struct LocalPlatformTests {
+    @Test func aReplicaSetRunsReadySampleAppsOnTheirOwnPorts() async throws {
+        try await withPlatform { platform, directory in
+            let replicaSet = LocalReplicaSet(
+                rollout: "web", podTemplateHash: "abc", labels: ["app": "web", "role": "stable"],
+                launch: sampleLaunch(image: "aviary-sample-app:blue"), replicas: 3)
+            try await platform.apply(replicaSet)
+            #expect(await eventually { await platform.counts(of: "web-abc").ready == 3 })
+            let pods = await platform.pods()
+            #expect(Set(pods.map(\.port)).count == 3)
+            for pod in pods {
+                #expect(pod.labels["rollouts-pod-template-hash"] == "abc")
+                let answer = try #require(await get("http://\(pod.address)/"))
+                #expect(answer.status == 200)
+                #expect(answer.body.contains("aviary-sample-app:blue"), "IMAGE reaches the process")
+                #expect(answer.body.contains(pod.name), "POD_NAME reaches the process")
+            }
+
+            try await platform.scale(replicaSet: "web-abc", to: 1)
+            #expect(await eventually { await platform.pods().count == 1 })
+            let survivors = await platform.pods().compactMap(\.process?.pid)
+            #expect(await eventually { pods.compactMap(\.process?.pid).filter(isRunning) == survivors })
+        }
+    }
+
+    @Test func aPodThatExitsIsRestartedWithBackoffAndNeverReady() async throws {
+        try await withPlatform { platform, directory in
+            let launch = PodLaunch(
+                arguments: ["/bin/sh", "-c", "echo starting $POD_NAME on $PORT; exit 3"], image: "crash:1")
+            try await platform.apply(
+                LocalReplicaSet(
+                    rollout: "crash", podTemplateHash: "x1", labels: ["app": "crash"], launch: launch, replicas: 1))
+            #expect(await eventually { (await platform.pods().first?.restarts ?? 0) >= 3 })
+            let pod = try #require(await platform.pods().first)
+            #expect(!pod.isReady)
+            #expect(pod.lastTermination == "exit 3")
+            #expect(await platform.counts(of: "crash-x1") == ReplicaSetCounts(replicas: 1, ready: 0, available: 0))
+            let log = try String(contentsOfFile: await platform.logPath(of: pod.name), encoding: .utf8)
+            #expect(log.contains("starting \(pod.name) on \(pod.port)"))
+            if let nextStartAt = pod.nextStartAt, let startedAt = pod.startedAt {
+                #expect(nextStartAt.timeIntervalSince(startedAt) >= 2, "the third restart waits at least 4 s, not 1")
+            }
+        }
+    }
+
+    @Test func aCommandThatCannotStartIsReportedInTheLog() async throws {
+        try await withPlatform { platform, _ in
+            let launch = PodLaunch(arguments: ["/nonexistent/aviary-app"], image: "missing:1")
+            try await platform.apply(
+                LocalReplicaSet(
+                    rollout: "gone", podTemplateHash: "x2", labels: ["app": "gone"], launch: launch, replicas: 1))
+            #expect(await eventually { (await platform.pods().first?.restarts ?? 0) >= 1 })
+            let pod = try #require(await platform.pods().first)
+            let log = try String(contentsOfFile: await platform.logPath(of: pod.name), encoding: .utf8)
+            #expect(log.contains("/nonexistent/aviary-app"))
+        }
+    }
+
+    @Test func aRestartedPlatformAdoptsTheRunningPods() async throws {
+        let directory = NSTemporaryDirectory() + "aviary-local-adopt-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var firstPIDs: [Int32] = []
+        try await withPlatform(stateDirectory: directory, stopPods: false) { platform, _ in
+            try await platform.apply(
+                LocalReplicaSet(
+                    rollout: "web", podTemplateHash: "abc", labels: ["app": "web"],
+                    launch: sampleLaunch(image: "aviary-sample-app:blue"), replicas: 2))
+            try await platform.apply(LocalService(name: "web", port: 0, selector: ["app": "web"]))
+            #expect(await eventually { await platform.counts(of: "web-abc").ready == 2 })
+            firstPIDs = await platform.pods().compactMap(\.process?.pid).sorted()
+        }
+        try await withPlatform(stateDirectory: directory) { platform, _ in
+            // Adopted pods keep their readiness: the router's endpoints do not blink.
+            #expect(await platform.routingPlan().endpoints["web"]?.count == 2)
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(await platform.pods().compactMap(\.process?.pid).sorted() == firstPIDs)
+            #expect(await platform.pods().allSatisfy { $0.restarts == 0 && $0.isReady })
+        }
+        #expect(await eventually { firstPIDs.filter(isRunning).isEmpty })
+    }
+
+    @Test func serviceDiscoveryAndListenersFollowReadiness() async throws {
+        try await withPlatform { platform, _ in
+            try await platform.apply(LocalService(name: "web", port: 18080, selector: ["app": "web"]))
+            try await platform.apply(
+                LocalReplicaSet(
+                    rollout: "web", podTemplateHash: "abc", labels: ["app": "web", "role": "canary"],
+                    launch: sampleLaunch(image: "aviary-sample-app:blue"), replicas: 2))
+            #expect(await eventually { await platform.routingPlan().endpoints["web"]?.count == 2 })
+            let data = await platform.serviceDiscoveryJSON()
+            let groups = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
+            #expect(groups.count == 2)
+            let labels = try #require(groups.first?["labels"] as? [String: String])
+            #expect(labels["role"] == "canary" && labels["rollout"] == "web")
+        }
+    }
+}

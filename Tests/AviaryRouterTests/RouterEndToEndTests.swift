@@ -1,0 +1,437 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import Testing
+
+@testable import AviaryRouter
+
+/// The router in-process (or as its own process) in front of real sample-app processes on loopback.
+@Suite("Router end to end over loopback", .serialized)
+struct RouterEndToEndTests {
+    /// Runs `body` with an HTTP client, shutting the client down afterwards either way.
+    private func withClient(_ body: (HTTPClient) async throws -> Void) async throws {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 16
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        do {
+            try await body(client)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+    }
+
+    /// Runs `body` with an in-process router serving `yaml`, shut down afterwards either way.
+    private func withRouter(_ yaml: String, _ body: (RouterServer) async throws -> Void) async throws {
+        let router = try await RouterServer()
+        do {
+            try await router.apply(try RouteTable.decode(yaml, source: "test table"), source: "test table")
+            try await body(router)
+        } catch {
+            await router.shutdown()
+            throw error
+        }
+        await router.shutdown()
+    }
+
+    /// Sends `count` GETs from `concurrency` workers and counts the answering pods
+    /// (`status NNN` for non-200 answers).
+    private func spread(
+        _ url: String, count: Int, concurrency: Int = 8, headers: [(String, String)] = [], client: HTTPClient
+    ) async throws -> [String: Int] {
+        try await withThrowingTaskGroup(of: [String: Int].self) { group in
+            for worker in 0..<concurrency {
+                let share = count / concurrency + (worker < count % concurrency ? 1 : 0)
+                group.addTask {
+                    var counts: [String: Int] = [:]
+                    for _ in 0..<share {
+                        let response = try await client.get(url, headers: headers)
+                        let key = response.status == 200 ? (pod(of: response.body) ?? "?") : "status \(response.status)"
+                        counts[key, default: 0] += 1
+                    }
+                    return counts
+                }
+            }
+            return try await group.reduce(into: [:]) { total, counts in total.merge(counts, uniquingKeysWith: +) }
+        }
+    }
+
+    @Test("a 90/10 split over 10,000 requests lands within 0.5 points")
+    func weightedSplit() async throws {
+        try await withClient { client in
+            let stable = try await SampleApp(pod: "stable-1", client: client)
+            defer { stable.stop() }
+            let canary = try await SampleApp(pod: "canary-1", image: "sample:v2", client: client)
+            defer { canary.stop() }
+            let port = try freePort()
+            try await withRouter(
+                """
+                services:
+                  stable: {endpoints: ["\(stable.endpoint)"]}
+                  canary: {endpoints: ["\(canary.endpoint)"]}
+                listeners:
+                  - address: 127.0.0.1:\(port)
+                    routes:
+                      - backends: [{service: stable, weight: 90}, {service: canary, weight: 10}]
+                """
+            ) { router in
+                let counts = try await spread("http://127.0.0.1:\(port)/", count: 10_000, client: client)
+                #expect(counts["stable-1", default: 0] + counts["canary-1", default: 0] == 10_000, "\(counts)")
+                #expect(abs(counts["canary-1", default: 0] - 1_000) <= 50, "\(counts)")
+                let stats = router.stats.snapshot()
+                #expect(stats["canary"]?.requests == counts["canary-1"])
+                #expect(stats["stable"]?.responses2xx == counts["stable-1"])
+            }
+        }
+    }
+
+    @Test("header routes send matching requests to the canary and the rest by weight")
+    func headerRoutes() async throws {
+        try await withClient { client in
+            let stable = try await SampleApp(pod: "stable-1", client: client)
+            defer { stable.stop() }
+            let canary = try await SampleApp(pod: "canary-1", client: client)
+            defer { canary.stop() }
+            let port = try freePort()
+            try await withRouter(
+                """
+                services:
+                  stable: {endpoints: ["\(stable.endpoint)"]}
+                  canary: {endpoints: ["\(canary.endpoint)"]}
+                listeners:
+                  - address: 127.0.0.1:\(port)
+                    routes:
+                      - match:
+                          headers:
+                            - {name: X-Canary, exact: "yes"}
+                            - {name: X-User, prefix: "beta-"}
+                            - {name: X-Team, regex: "blue|green"}
+                        backends: [{service: canary}]
+                      - match: {anyOf: [{method: {exact: POST}, path: {prefix: /api}}]}
+                        backends: [{service: canary}]
+                      - backends: [{service: stable, weight: 100}, {service: canary, weight: 0}]
+                """
+            ) { _ in
+                let url = "http://127.0.0.1:\(port)/"
+                for headers in [[("X-Canary", "yes")], [("X-User", "beta-7")], [("x-team", "green")]] {
+                    let counts = try await spread(url, count: 20, concurrency: 2, headers: headers, client: client)
+                    #expect(counts == ["canary-1": 20], "\(headers)")
+                }
+                for headers in [[], [("X-Canary", "no")], [("X-User", "alpha")], [("X-Team", "greenish")]] {
+                    let counts = try await spread(url, count: 20, concurrency: 2, headers: headers, client: client)
+                    #expect(counts == ["stable-1": 20], "\(headers)")
+                }
+                let post = try await client.get("\(url)api/orders", method: .POST, body: "{}")
+                #expect(pod(of: post.body) == "canary-1")
+                let postElsewhere = try await client.get("\(url)web", method: .POST, body: "{}")
+                #expect(pod(of: postElsewhere.body) == "stable-1")
+            }
+        }
+    }
+
+    @Test("a mirror gets its share of copies; its answers and its failures never reach the client")
+    func mirroring() async throws {
+        try await withClient { client in
+            let stable = try await SampleApp(pod: "stable-1", client: client)
+            defer { stable.stop() }
+            let mirror = try await SampleApp(pod: "mirror-1", client: client)
+            defer { mirror.stop() }
+            let port = try freePort()
+            let deadPort = try freePort()
+            let table = """
+                services:
+                  stable: {endpoints: ["\(stable.endpoint)"]}
+                  mirror: {endpoints: ["\(mirror.endpoint)"]}
+                  dead: {endpoints: ["127.0.0.1:\(deadPort)"]}
+                listeners:
+                  - address: 127.0.0.1:\(port)
+                    routes:
+                      - match: {headers: [{name: X-Mirror-Dead, exact: "1"}]}
+                        backends: [{service: stable}]
+                        mirror: {service: dead, percent: 100}
+                      - backends: [{service: stable}]
+                        mirror: {service: mirror, percent: 25}
+                """
+            try await withRouter(table) { router in
+                let url = "http://127.0.0.1:\(port)/"
+                #expect(try await spread(url, count: 200, client: client) == ["stable-1": 200])
+                let posted = try await client.get("\(url)echo", method: .POST, body: "copy me")
+                #expect(posted.body == "copy me")
+                try await waitUntil("the mirror to answer its 50 or 51 copies") {
+                    try await mirror.okCount(client: client) >= 50
+                }
+                #expect(try await mirror.okCount(client: client) <= 51)
+                #expect(router.stats.snapshot()["mirror"]?.mirrored ?? 0 >= 50)
+                let deadMirror = try await spread(url, count: 50, headers: [("X-Mirror-Dead", "1")], client: client)
+                #expect(deadMirror == ["stable-1": 50])
+                try await waitUntil("the failed mirror copies to be counted") {
+                    router.stats.snapshot()["dead"]?.mirrorFailures == 50
+                }
+            }
+        }
+    }
+
+    @Test("tables swapped under load fail no request")
+    func swapUnderLoad() async throws {
+        try await withClient { client in
+            let stable = try await SampleApp(pod: "stable-1", client: client)
+            defer { stable.stop() }
+            let canary = try await SampleApp(pod: "canary-1", client: client)
+            defer { canary.stop() }
+            let port = try freePort()
+            func table(canaryWeight: Int) -> String {
+                """
+                services:
+                  stable: {endpoints: ["\(stable.endpoint)"]}
+                  canary: {endpoints: ["\(canary.endpoint)"]}
+                listeners:
+                  - address: 127.0.0.1:\(port)
+                    routes:
+                      - backends: [{service: stable, weight: \(100 - canaryWeight)}, {service: canary, weight: \(canaryWeight)}]
+                """
+            }
+            try await withRouter(table(canaryWeight: 0)) { router in
+                let isDone = StopFlag()
+                let url = "http://127.0.0.1:\(port)/"
+                let counts = try await withThrowingTaskGroup(of: [String: Int].self) { group in
+                    for _ in 0..<6 {
+                        group.addTask {
+                            var counts: [String: Int] = [:]
+                            while !isDone.value.load(ordering: .relaxed) {
+                                let response = try await client.get(url)
+                                let key =
+                                    response.status == 200 ? pod(of: response.body) ?? "?" : "status \(response.status)"
+                                counts[key, default: 0] += 1
+                            }
+                            return counts
+                        }
+                    }
+                    for step in 1...30 {
+                        let weight = [10, 33, 50, 100, 0][step % 5]
+                        try await router.apply(
+                            try RouteTable.decode(table(canaryWeight: weight), source: "swap"), source: "swap")
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    isDone.value.store(true, ordering: .relaxed)
+                    return try await group.reduce(into: [:]) { $0.merge($1, uniquingKeysWith: +) }
+                }
+                #expect(counts.keys.allSatisfy { $0 == "stable-1" || $0 == "canary-1" }, "\(counts)")
+                #expect(counts.values.reduce(0, +) > 100)
+                #expect(router.generation == 31)
+            }
+        }
+    }
+
+    @Test("503 without endpoints, 502 on refused connects, 504 on slow answers, 431 and 413 over limits")
+    func errorAnswers() async throws {
+        try await withClient { client in
+            let slow = try await SampleApp(pod: "slow-1", environment: ["LATENCY_MS": "3000"], client: client)
+            defer { slow.stop() }
+            let healthy = try await SampleApp(pod: "healthy-1", client: client)
+            defer { healthy.stop() }
+            let port = try freePort()
+            let deadPort = try freePort()
+            try await withRouter(
+                """
+                services:
+                  empty: {endpoints: []}
+                  dead: {endpoints: ["127.0.0.1:\(deadPort)"]}
+                  halfdead: {endpoints: ["127.0.0.1:\(deadPort)", "\(healthy.endpoint)"]}
+                  slow: {endpoints: ["\(slow.endpoint)"]}
+                  healthy: {endpoints: ["\(healthy.endpoint)"]}
+                listeners:
+                  - address: 127.0.0.1:\(port)
+                    routes:
+                      - {match: {anyOf: [{path: {prefix: /empty}}]}, backends: [{service: empty}]}
+                      - {match: {anyOf: [{path: {prefix: /dead}}]}, backends: [{service: dead}]}
+                      - {match: {anyOf: [{path: {prefix: /halfdead}}]}, backends: [{service: halfdead}]}
+                      - {match: {anyOf: [{path: {prefix: /slow}}]}, backends: [{service: slow}]}
+                      - backends: [{service: healthy}]
+                limits: {maxHeaderBytes: 2048, maxBodyBytes: 1024, responseTimeoutMs: 500}
+                """
+            ) { router in
+                let base = "http://127.0.0.1:\(port)"
+                let empty = try await client.get("\(base)/empty")
+                #expect(empty.status == 503)
+                #expect(empty.body == "503 Service Unavailable: no ready endpoint for service empty\n")
+                let dead = try await client.get("\(base)/dead")
+                #expect(dead.status == 502)
+                #expect(dead.body.contains("127.0.0.1:\(deadPort) of service dead refused"))
+                let slowAnswer = try await client.get("\(base)/slow")
+                #expect(slowAnswer.status == 504)
+                #expect(slowAnswer.body.contains("did not answer in 500 ms"))
+                let bigHead = try await client.get(
+                    "\(base)/", headers: [("X-Big", String(repeating: "a", count: 4096))])
+                #expect(bigHead.status == 431)
+                let bigBody = try await client.get(
+                    "\(base)/echo", method: .POST, body: String(repeating: "b", count: 2048))
+                #expect(bigBody.status == 413)
+                let fine = try await client.get(
+                    "\(base)/echo", method: .POST, body: String(repeating: "c", count: 1000))
+                #expect(fine.status == 200)
+                #expect(fine.body.count == 1000)
+                // An idempotent request that meets the dead endpoint is retried on the live one.
+                for _ in 0..<6 {
+                    let answer = try await client.get("\(base)/halfdead")
+                    #expect(answer.status == 200)
+                    #expect(pod(of: answer.body) == "healthy-1")
+                }
+                // The dead endpoint is passed over after its first refusal.
+                #expect(router.stats.snapshot()["halfdead"]?.retries == 1)
+                let stats = router.stats.snapshot()
+                #expect(stats["empty"]?.noEndpoint == 1)
+                #expect(stats["dead"]?.upstreamFailures == 1)
+                #expect(stats["slow"]?.timeouts == 1)
+            }
+        }
+    }
+
+    @Test("a client that leaves mid-response frees the exchange; the router and backend carry on")
+    func clientDisconnectsMidResponse() async throws {
+        try await withClient { client in
+            let app = try await SampleApp(pod: "app-1", client: client)
+            defer { app.stop() }
+            let port = try freePort()
+            try await withRouter(
+                """
+                services: {app: {endpoints: ["\(app.endpoint)"]}}
+                listeners: [{address: "127.0.0.1:\(port)", routes: [{backends: [{service: app}]}]}]
+                """
+            ) { router in
+                for _ in 0..<3 {
+                    let request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/bytes?n=200000000")
+                    let response = try await client.execute(request, timeout: .seconds(30))
+                    #expect(response.status == .ok)
+                    var received = 0
+                    for try await chunk in response.body {
+                        received += chunk.readableBytes
+                        if received > 1_000_000 { break }
+                    }
+                    #expect(received > 1_000_000)
+                }
+                let counts = try await spread("http://127.0.0.1:\(port)/", count: 50, client: client)
+                #expect(counts == ["app-1": 50])
+                #expect(try await client.get("http://\(app.endpoint)/healthz").status == 200)
+                #expect(router.stats.snapshot()["app"]?.responses2xx == 50)
+            }
+        }
+    }
+
+    @Test("a backend killed mid-request: 502 with one endpoint, a retry on the other with two")
+    func backendKilledMidRequest() async throws {
+        try await withClient { client in
+            let victim = try await SampleApp(pod: "victim-1", client: client)
+            defer { victim.stop() }
+            let survivor = try await SampleApp(pod: "survivor-1", client: client)
+            defer { survivor.stop() }
+            let port = try freePort()
+            try await withRouter(
+                """
+                services:
+                  pair: {endpoints: ["\(victim.endpoint)", "\(survivor.endpoint)"]}
+                  single: {endpoints: ["\(victim.endpoint)"]}
+                listeners:
+                  - address: 127.0.0.1:\(port)
+                    routes:
+                      - {match: {headers: [{name: X-Single, exact: "1"}]}, backends: [{service: single}]}
+                      - backends: [{service: pair}]
+                """
+            ) { router in
+                let base = "http://127.0.0.1:\(port)"
+                // The pair's first pick is the victim; it holds the request for 5 s.
+                async let retried = client.get("\(base)/delay?ms=5000")
+                async let lost = client.get("\(base)/delay?ms=5000", headers: [("X-Single", "1")])
+                try await waitUntil("both requests to reach the router") {
+                    router.stats.snapshot()["pair"]?.requests == 1 && router.stats.snapshot()["single"]?.requests == 1
+                }
+                try await Task.sleep(for: .milliseconds(300))
+                victim.child.kill()
+                let (retriedAnswer, lostAnswer) = try await (retried, lost)
+                #expect(retriedAnswer.status == 200)
+                #expect(pod(of: retriedAnswer.body) == "survivor-1")
+                #expect(lostAnswer.status == 502)
+                #expect(router.stats.snapshot()["pair"]?.retries == 1)
+            }
+        }
+    }
+
+    @Test("the router process serves a table whose sender is gone, and comes back with it after a restart")
+    func routerProcessOutlivesSender() async throws {
+        try await withClient { client in
+            let app = try await SampleApp(pod: "app-1", client: client)
+            defer { app.stop() }
+            let other = try await SampleApp(pod: "other-1", client: client)
+            defer { other.stop() }
+            let port = try freePort()
+            let adminPort = try freePort()
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aviary-router-\(UUID())")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let state = directory.appendingPathComponent("state.json").path
+            let config = directory.appendingPathComponent("router.yaml").path
+            func table(_ endpoint: String) -> String {
+                """
+                services: {app: {endpoints: ["\(endpoint)"]}}
+                listeners: [{address: "127.0.0.1:\(port)", routes: [{backends: [{service: app}]}]}]
+                """
+            }
+            let arguments = ["router", "--admin", "127.0.0.1:\(adminPort)", "--state", state]
+            let first = try ChildProcess(executable: "aviary", arguments: arguments, environment: [:])
+            defer { first.stop() }
+            try await waitUntil("the admin endpoint") {
+                try await client.get("http://127.0.0.1:\(adminPort)/healthz").status == 200
+            }
+            // Another process sends the table and exits: nothing depends on it afterwards.
+            let sender = Process()
+            sender.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            sender.arguments = [
+                "-sf", "-X", "PUT", "--data-binary", table(app.endpoint), "http://127.0.0.1:\(adminPort)/table",
+            ]
+            sender.standardOutput = FileHandle.nullDevice
+            try sender.run()
+            sender.waitUntilExit()
+            #expect(sender.terminationStatus == 0)
+            let bad = try await client.get(
+                "http://127.0.0.1:\(adminPort)/table", method: .PUT, body: "listeners: [{address: nope}]")
+            #expect(bad.status == 400)
+            #expect(bad.body.contains("listeners[0].address: \"nope\" is not IP:port"))
+            #expect(try await spread("http://127.0.0.1:\(port)/", count: 20, client: client) == ["app-1": 20])
+            let current = try await client.get("http://127.0.0.1:\(adminPort)/table")
+            #expect(current.body.contains(app.endpoint))
+            first.stop()
+
+            let second = try ChildProcess(executable: "aviary", arguments: arguments, environment: [:])
+            defer { second.stop() }
+            try await waitUntil("the restarted router to serve the saved table") {
+                try await client.get("http://127.0.0.1:\(port)/").status == 200
+            }
+            #expect(try await spread("http://127.0.0.1:\(port)/", count: 20, client: client) == ["app-1": 20])
+            second.stop()
+
+            // With a config file and no admin client at all; SIGHUP re-reads the file.
+            try table(app.endpoint).write(toFile: config, atomically: true, encoding: .utf8)
+            let third = try ChildProcess(
+                executable: "aviary", arguments: ["router", "--config", config], environment: [:])
+            defer { third.stop() }
+            try await waitUntil("the router to serve its config") {
+                try await client.get("http://127.0.0.1:\(port)/").status == 200
+            }
+            try table(other.endpoint).write(toFile: config, atomically: true, encoding: .utf8)
+            kill(third.process.processIdentifier, SIGHUP)
+            try await waitUntil("SIGHUP to switch the table") {
+                pod(of: try await client.get("http://127.0.0.1:\(port)/").body) == "other-1"
+            }
+            try "not: [valid".write(toFile: config, atomically: true, encoding: .utf8)
+            kill(third.process.processIdentifier, SIGHUP)
+            #expect(try await spread("http://127.0.0.1:\(port)/", count: 20, client: client) == ["other-1": 20])
+        }
+    }
+}
+
+/// A flag the load workers of a test poll.
+final class StopFlag: Sendable {
+    let value = Atomic<Bool>(false)
+}

@@ -1,0 +1,162 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The folder holding the built `aviary-sample-app` and `aviary` binaries: next to the test
+/// bundle, or the package's `.build/debug`. `swift build --build-tests` builds them.
+func binaryDirectory() throws -> URL {
+    let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    var candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
+    var bundle = URL(fileURLWithPath: CommandLine.arguments[0])
+    while bundle.pathComponents.count > 1 && !bundle.lastPathComponent.hasSuffix(".xctest") {
+        bundle.deleteLastPathComponent()
+    }
+    candidates.append(bundle.deletingLastPathComponent())
+    candidates.append(packageRoot.appendingPathComponent(".build/debug"))
+    for candidate in candidates
+    where FileManager.default.isExecutableFile(atPath: candidate.appendingPathComponent("aviary-sample-app").path) {
+        return candidate
+    }
+    throw TestFailure("aviary-sample-app is not built; run `swift build --product aviary-sample-app` first")
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A free loopback port: bound to port 0, read back, released.
+func freePort() throws -> Int {
+    let socketDescriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(socketDescriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+            guard bind(socketDescriptor, pointer, length) == 0 else { return -1 }
+            return getsockname(socketDescriptor, pointer, &length)
+        }
+    }
+    guard bound == 0 else { throw TestFailure("cannot find a free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Waits until `condition` holds, checking every 50 ms, failing after `seconds`.
+func waitUntil(
+    _ what: String, seconds: Double = 30, _ condition: () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while ContinuousClock.now < deadline {
+        if (try? await condition()) == true { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw TestFailure("timed out waiting for \(what)")
+}
+
+/// A child process on loopback, stopped by `stop()` (tests call it in `defer`).
+final class ChildProcess: @unchecked Sendable {
+    // @unchecked: `process` is set once in init and only read afterwards; Process's
+    // terminate, isRunning and waitUntilExit may be called from any thread.
+    let process: Process
+
+    init(executable: String, arguments: [String] = [], environment: [String: String]) throws {
+        process = Process()
+        process.executableURL = try binaryDirectory().appendingPathComponent(executable)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    /// Sends SIGKILL and waits for the exit, as a crash would end it.
+    func kill() {
+        if process.isRunning {
+            Glibc.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
+/// A running `aviary-sample-app`.
+final class SampleApp: Sendable {
+    let child: ChildProcess
+    let port: Int
+    let pod: String
+    var endpoint: String { "127.0.0.1:\(port)" }
+
+    init(pod: String, image: String = "sample:v1", environment: [String: String] = [:], client: HTTPClient) async throws
+    {
+        let port = try freePort()
+        self.port = port
+        self.pod = pod
+        child = try ChildProcess(
+            executable: "aviary-sample-app",
+            environment: environment.merging(["PORT": String(port), "IMAGE": image, "POD_NAME": pod]) { a, _ in a })
+        do {
+            try await waitUntil("\(pod) to answer /healthz") {
+                try await client.get("http://127.0.0.1:\(port)/healthz").status == 200
+            }
+        } catch {
+            child.stop()
+            throw error
+        }
+    }
+
+    func stop() { child.stop() }
+
+    /// The value of `response_status{status="200"}` on its /metrics.
+    func okCount(client: HTTPClient) async throws -> Int {
+        let metrics = try await client.get("http://\(endpoint)/metrics").body
+        for line in metrics.split(separator: "\n") where line.hasPrefix("response_status{status=\"200\"} ") {
+            return Int(line.split(separator: " ")[1]) ?? 0
+        }
+        return 0
+    }
+}
+
+/// A response read whole.
+struct TestResponse: Sendable {
+    var status: UInt
+    var headers: HTTPHeaders
+    var body: String
+}
+
+extension HTTPClient {
+    /// Sends a request and reads the whole answer.
+    func get(
+        _ url: String, method: HTTPMethod = .GET, headers: [(String, String)] = [], body: String? = nil,
+        timeout: TimeAmount = .seconds(30)
+    ) async throws -> TestResponse {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers = HTTPHeaders(headers)
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await execute(request, timeout: timeout)
+        let buffer = try await response.body.collect(upTo: 64 * 1_048_576)
+        return TestResponse(status: response.status.code, headers: response.headers, body: String(buffer: buffer))
+    }
+}
+
+/// Pulls the `pod` field out of the sample app's JSON answer.
+func pod(of body: String) -> String? {
+    struct Answer: Decodable { var pod: String }
+    return try? JSONDecoder().decode(Answer.self, from: Data(body.utf8)).pod
+}

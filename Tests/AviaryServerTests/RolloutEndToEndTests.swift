@@ -1,0 +1,371 @@
+import Foundation
+import NIOHTTP1
+import Testing
+
+@testable import AviaryLocal
+
+/// The manifests of a canary of the sample app with three Services on free loopback ports.
+struct CanaryManifests {
+    let rootPort = PortAllocator.freePort() ?? 0
+    let canaryPort = PortAllocator.freePort() ?? 0
+    let stablePort = PortAllocator.freePort() ?? 0
+    var trafficRouting = true
+    var command: [String] = [builtProductsDirectory() + "/aviary-sample-app"]
+    var progressDeadlineSeconds: Int?
+    /// The canary's steps, as YAML list items indented for `steps:`.
+    var steps = """
+                - setWeight: 25
+                - pause: {}
+        """
+    /// Extra lines under `trafficRouting:` (managedRoutes).
+    var managedRoutes = ""
+
+    var yaml: String {
+        let commandList = command.map { "\"\($0)\"" }.joined(separator: ", ")
+        let routing =
+            trafficRouting
+            ? """
+                  canaryService: web-canary
+                  stableService: web-stable
+                  scaleDownDelaySeconds: 1
+                  trafficRouting:
+            \(managedRoutes)
+                    smi:
+                      rootService: web
+            """ : ""
+        let deadline =
+            progressDeadlineSeconds.map { "  progressDeadlineSeconds: \($0)\n  progressDeadlineAbort: true\n" } ?? ""
+        return """
+            apiVersion: argoproj.io/v1alpha1
+            kind: Rollout
+            metadata:
+              name: web
+            spec:
+              replicas: 4
+            \(deadline)  selector:
+                matchLabels:
+                  app: web
+              template:
+                metadata:
+                  labels:
+                    app: web
+                spec:
+                  containers:
+                    - name: app
+                      image: aviary-sample-app:blue
+                      command: [\(commandList)]
+                      ports:
+                        - name: http
+                          containerPort: 8080
+                      readinessProbe:
+                        httpGet:
+                          path: /healthz
+                          port: http
+                        periodSeconds: 1
+              strategy:
+                canary:
+            \(routing)
+                  canaryMetadata:
+                    labels:
+                      role: canary
+                  stableMetadata:
+                    labels:
+                      role: stable
+                  steps:
+            \(steps)
+            ---
+            \(service("web", rootPort))
+            ---
+            \(service("web-canary", canaryPort))
+            ---
+            \(service("web-stable", stablePort))
+            """
+    }
+
+    func service(_ name: String, _ port: Int) -> String {
+        """
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: \(name)
+        spec:
+          selector:
+            app: web
+          ports:
+            - port: \(port)
+              targetPort: http
+        """
+    }
+}
+
+extension Daemon {
+    /// The rollout `web` as the API returns it.
+    func rollout() async -> [String: Any] {
+        (await call(.GET, "/api/v1/rollouts/web"))?.json ?? [:]
+    }
+
+    func status() async -> [String: Any] {
+        await rollout()["status"] as? [String: Any] ?? [:]
+    }
+
+    /// The daemon's pods: name, image, ready, pid, restarts.
+    func pods() async -> [[String: Any]] {
+        (await call(.GET, "/api/v1/pods"))?.json["pods"] as? [[String: Any]] ?? []
+    }
+
+    /// Applies the manifests through the CLI, as a user would.
+    func applyWithCLI(_ yaml: String) throws {
+        let file = stateDirectory + "/manifests-\(UUID().uuidString.prefix(6)).yaml"
+        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try cli(["apply", "-f", file])
+        try #require(result.status == 0, "aviary apply failed: \(result.output)")
+    }
+
+    /// Waits for the rollout to be Healthy with `images` on all its ready pods.
+    func waitHealthy(image: String, replicas: Int = 4) async -> Bool {
+        await eventually(within: 90) {
+            let status = await status()
+            let pods = await pods()
+            return status["phase"] as? String == "Healthy" && (status["availableReplicas"] as? Int) == replicas
+                && pods.count == replicas
+                && pods.allSatisfy { $0["image"] as? String == image && $0["ready"] as? Bool == true }
+        }
+    }
+
+    /// Waits for the rollout to pause at step `index`.
+    func waitPaused(atStep index: Int) async -> Bool {
+        await eventually(within: 90) {
+            let status = await status()
+            return status["phase"] as? String == "Paused" && status["currentStepIndex"] as? Int == index
+        }
+    }
+}
+
+/// Whole rollouts through `aviary serve`, the CLI, real sample-app pods and the router.
+@Suite(.serialized) struct RolloutEndToEndTests {
+    @Test func aCanaryPausesAtItsStepAndPromotionReplacesTheOldPods() async throws {
+        let daemon = Daemon()
+        try await daemon.start()
+        do {
+            let manifests = CanaryManifests()
+            try daemon.applyWithCLI(manifests.yaml)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
+
+            let setImage = try daemon.cli(["set", "image", "web", "app=aviary-sample-app:green"])
+            #expect(setImage.status == 0, "\(setImage.output)")
+            #expect(await daemon.waitPaused(atStep: 1))
+            let json = try daemon.cli(["get", "rollout", "web", "-o", "json"])
+            #expect(json.status == 0)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+            let status = try #require(object["status"] as? [String: Any])
+            let weights = (status["canary"] as? [String: Any])?["weights"] as? [String: Any]
+            #expect((weights?["canary"] as? [String: Any])?["weight"] as? Int == 25)
+            let pods = await daemon.pods()
+            #expect(pods.filter { $0["image"] as? String == "aviary-sample-app:green" }.count == 1)
+            #expect(pods.filter { $0["image"] as? String == "aviary-sample-app:blue" }.count == 4)
+            let canaryPod = try #require(pods.first { $0["image"] as? String == "aviary-sample-app:green" })
+            #expect((canaryPod["labels"] as? [String: String])?["role"] == "canary")
+
+            let yaml = try daemon.cli(["get", "rollout", "web", "-o", "yaml"])
+            #expect(yaml.output.contains("currentStepIndex: 1"))
+
+            let root = await sendTraffic(port: manifests.rootPort, count: 2000)
+            #expect(root.errors == 0)
+            #expect(abs(root.share(of: "aviary-sample-app:green") - 0.25) <= 0.02, "root split: \(root.images)")
+            let stable = await sendTraffic(port: manifests.stablePort, count: 100)
+            #expect(stable.images == ["aviary-sample-app:blue": 100], "the stable service answers only the old image")
+            let canary = await sendTraffic(port: manifests.canaryPort, count: 100)
+            #expect(canary.images == ["aviary-sample-app:green": 100], "the canary service answers only the new image")
+
+            let promote = try daemon.cli(["promote", "web"])
+            #expect(promote.status == 0, "\(promote.output)")
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:green"))
+            let promoted = await eventually(within: 30) {
+                await sendTraffic(port: manifests.rootPort, count: 50).images == ["aviary-sample-app:green": 50]
+            }
+            #expect(promoted, "after promote every request reaches the new image")
+
+            let pids = await daemon.podPIDs()
+            let delete = try daemon.cli(["delete", "rollout", "web"])
+            #expect(delete.status == 0, "\(delete.output)")
+            #expect(await eventually(within: 30) { await daemon.pods().isEmpty })
+            #expect(await eventually(within: 30) { pids.allSatisfy { !isRunning($0) } }, "deleted pods are stopped")
+        } catch {
+            await daemon.cleanUp()
+            throw error
+        }
+        await daemon.cleanUp()
+    }
+
+    @Test func withoutTrafficRoutingTheSplitFollowsTheReplicaCounts() async throws {
+        let daemon = Daemon()
+        try await daemon.start()
+        do {
+            var manifests = CanaryManifests()
+            manifests.trafficRouting = false
+            try daemon.applyWithCLI(manifests.yaml)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
+            #expect(try daemon.cli(["set", "image", "web", "app=aviary-sample-app:green"]).status == 0)
+            #expect(await daemon.waitPaused(atStep: 1))
+            // Let the scale-down of the old pods settle: the step is done once old pods are gone.
+            let pods = await daemon.pods().filter { $0["ready"] as? Bool == true }
+            let green = pods.filter { $0["image"] as? String == "aviary-sample-app:green" }.count
+            #expect(green >= 1 && green < pods.count)
+            let sample = await sendTraffic(port: manifests.rootPort, count: 2000)
+            #expect(sample.errors == 0)
+            let expected = Double(green) / Double(pods.count)
+            #expect(
+                abs(sample.share(of: "aviary-sample-app:green") - expected) <= 0.02,
+                "\(green) of \(pods.count) pods are new: \(sample.images)")
+            #expect(try daemon.cli(["promote", "web"]).status == 0)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:green"))
+        } catch {
+            await daemon.cleanUp()
+            throw error
+        }
+        await daemon.cleanUp()
+    }
+
+    @Test func aHeaderRouteSendsMatchingRequestsToTheCanary() async throws {
+        let daemon = Daemon()
+        try await daemon.start()
+        do {
+            var manifests = CanaryManifests()
+            manifests.managedRoutes = """
+                        managedRoutes:
+                          - name: canary-header
+                """
+            manifests.steps = """
+                            - setCanaryScale:
+                                replicas: 1
+                            - setHeaderRoute:
+                                name: canary-header
+                                match:
+                                  - headerName: X-Canary
+                                    headerValue:
+                                      exact: "yes"
+                            - pause: {}
+                """
+            try daemon.applyWithCLI(manifests.yaml)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
+            #expect(try daemon.cli(["set", "image", "web", "app=aviary-sample-app:green"]).status == 0)
+            #expect(await daemon.waitPaused(atStep: 2))
+            let marked = await sendTraffic(port: manifests.rootPort, count: 100, headers: [("X-Canary", "yes")])
+            #expect(marked.images == ["aviary-sample-app:green": 100], "header matches go to the canary")
+            let plain = await sendTraffic(port: manifests.rootPort, count: 100)
+            #expect(plain.images == ["aviary-sample-app:blue": 100], "weight 0: the rest stays on stable")
+            #expect(try daemon.cli(["promote", "web"]).status == 0)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:green"))
+            let after = await eventually(within: 30) {
+                await sendTraffic(port: manifests.rootPort, count: 20, headers: [("X-Canary", "yes")]).images
+                    == ["aviary-sample-app:green": 20]
+            }
+            #expect(after)
+        } catch {
+            await daemon.cleanUp()
+            throw error
+        }
+        await daemon.cleanUp()
+    }
+
+    @Test func killNineWhilePausedThenANewServeAdoptsThePods() async throws {
+        let daemon = Daemon()
+        try await daemon.start()
+        do {
+            let manifests = CanaryManifests()
+            try daemon.applyWithCLI(manifests.yaml)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
+            #expect(try daemon.cli(["set", "image", "web", "app=aviary-sample-app:green"]).status == 0)
+            #expect(await daemon.waitPaused(atStep: 1))
+            let before = await daemon.podPIDs().sorted()
+            #expect(before.count == 5)
+
+            // Traffic runs through the kill and the restart.
+            let traffic = Task { await sendTraffic(port: manifests.rootPort, count: 600) }
+            try await Task.sleep(for: .milliseconds(300))
+            daemon.killNine()
+            for pid in before { #expect(kill(pid, 0) == 0, "pod \(pid) must outlive the daemon") }
+            let whileDown = await sendTraffic(port: manifests.rootPort, count: 100)
+            #expect(whileDown.errors == 0, "requests while the daemon is down: \(whileDown)")
+
+            try await daemon.start()
+            let during = await traffic.value
+            #expect(during.errors == 0, "requests across kill -9 and restart: \(during)")
+            #expect(await daemon.podPIDs().sorted() == before, "the new daemon adopts the same pods")
+            let status = await daemon.status()
+            #expect(status["phase"] as? String == "Paused")
+            #expect(status["currentStepIndex"] as? Int == 1)
+            try await Task.sleep(for: .seconds(2))
+            #expect(await daemon.podPIDs().sorted() == before, "and does not restart them")
+
+            #expect(try daemon.cli(["promote", "web"]).status == 0)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:green"))
+
+            // SIGTERM with --leave-running keeps the pods; without it, they stop.
+            let green = await daemon.podPIDs().sorted()
+            daemon.killNine()
+            try await daemon.start(extraArguments: ["--leave-running"])
+            daemon.terminate()
+            for pid in green { #expect(kill(pid, 0) == 0, "--leave-running leaves pod \(pid) running") }
+            try await daemon.start()
+            #expect(await daemon.podPIDs().sorted() == green)
+            daemon.terminate()
+            #expect(await eventually(within: 30) { green.allSatisfy { !isRunning($0) } }, "SIGTERM stops the pods")
+        } catch {
+            await daemon.cleanUp()
+            throw error
+        }
+        await daemon.cleanUp()
+    }
+
+    @Test func aPodThatExitsAtOnceBlocksTheRolloutUntilTheProgressDeadline() async throws {
+        let daemon = Daemon()
+        try await daemon.start()
+        do {
+            var manifests = CanaryManifests()
+            manifests.progressDeadlineSeconds = 8
+            try daemon.applyWithCLI(manifests.yaml)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
+
+            // The new revision's command exits at once.
+            var broken = manifests
+            broken.command = ["/bin/sh", "-c", "echo crashing; exit 1"]
+            try daemon.applyWithCLI(broken.yaml.replacingOccurrences(of: "aviary-sample-app:blue", with: "crash:v2"))
+            var crashRestarts = 0
+            var crashLog = ""
+            let degraded = await eventually(within: 90) {
+                for pod in await daemon.pods() where pod["image"] as? String == "crash:v2" {
+                    crashRestarts = max(crashRestarts, pod["restarts"] as? Int ?? 0)
+                    if crashLog.isEmpty, let name = pod["name"] as? String {
+                        crashLog = (try? daemon.cli(["logs", name]).output) ?? ""
+                    }
+                }
+                return await daemon.status()["phase"] as? String == "Degraded"
+            }
+            #expect(degraded)
+            let status = await daemon.status()
+            #expect(status["currentStepIndex"] as? Int == 0, "the rollout did not progress")
+            #expect(status["abort"] as? Bool == true, "progressDeadlineAbort aborts")
+            let events =
+                (await daemon.call(.GET, "/api/v1/rollouts/web/events"))?.json["events"] as? [[String: Any]] ?? []
+            #expect(events.contains { $0["reason"] as? String == "ProgressDeadlineExceeded" })
+            let conditions = status["conditions"] as? [[String: Any]] ?? []
+            #expect(
+                conditions.contains {
+                    $0["type"] as? String == "Progressing" && $0["reason"] as? String == "RolloutAborted"
+                })
+            let pods = await daemon.pods()
+            let crashing = pods.filter { $0["image"] as? String == "crash:v2" }
+            #expect(crashing.allSatisfy { $0["ready"] as? Bool == false })
+            #expect(crashRestarts >= 2, "the crashing pod is restarted with backoff")
+            #expect(crashLog.contains("crashing"), "aviary logs prints the pod's output")
+            #expect(
+                pods.filter { $0["image"] as? String == "aviary-sample-app:blue" && $0["ready"] as? Bool == true }.count
+                    == 4)
+        } catch {
+            await daemon.cleanUp()
+            throw error
+        }
+        await daemon.cleanUp()
+    }
+}
