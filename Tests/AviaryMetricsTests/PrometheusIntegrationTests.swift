@@ -77,9 +77,22 @@ final class PrometheusServer: Sendable {
               - targets: ["\(target)"]
             """
         try config.write(to: directory.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
+        // Prometheus runs under a small shell watchdog: if the test process dies before its
+        // `defer` can stop it (a killed `swift test`), the watchdog ends Prometheus within a second
+        // and removes its data.
+        let watchdog = """
+            /usr/bin/prometheus "$@" & child=$!
+            trap 'kill $child 2>/dev/null; wait $child; exit 0' TERM
+            while kill -0 $PPID 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1; done
+            kill $child 2>/dev/null; wait $child
+            kill -0 $PPID 2>/dev/null || rm -rf "$AVIARY_PROMETHEUS_DIRECTORY"
+            """
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            ["AVIARY_PROMETHEUS_DIRECTORY": directory.path]) { $1 }
         process.arguments = [
+            "-c", watchdog, "prometheus",
             "--config.file=\(directory.path)/prometheus.yml", "--storage.tsdb.path=\(directory.path)/data",
             "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
         ]

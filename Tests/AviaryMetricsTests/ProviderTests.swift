@@ -318,3 +318,21 @@ struct PrometheusRequestTests {
                     "prometheus address is not configured: set provider.prometheus.address (or --prometheus-address)"))
     }
 }
+
+@Suite("Job process groups", .serialized)
+struct JobProcessGroupTests {
+    @Test func backgroundChildrenDieWithTheJob() async throws {
+        let marker = "aviary-job-test-\(UInt32.random(in: 0...UInt32.max))"
+        let outcome = try await JobRunner.run(
+            JobCommand(arguments: ["sh", "-c", "sleep 300 & echo started \(marker); exit 0"], timeout: .seconds(60)))
+        #expect(outcome.succeeded)
+        #expect(outcome.outputTail.contains("started \(marker)"))
+    }
+
+    @Test func timeoutEndsTheWholeGroup() async throws {
+        let outcome = try await JobRunner.run(
+            JobCommand(arguments: ["sh", "-c", "sleep 300 & sleep 300; echo never"], timeout: .seconds(1)))
+        #expect(outcome.timedOut)
+        #expect(!outcome.outputTail.contains("never"))
+    }
+}

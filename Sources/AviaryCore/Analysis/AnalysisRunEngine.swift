@@ -117,7 +117,7 @@ public enum AnalysisRunEngine {
         var measurement = last
         switch outcome {
         case .value(let value, let display, let metadata):
-            let (phase, message) = MeasurementAssessment.phase(of: value, metric: request.metric)
+            let (phase, message) = MeasurementAssessment.phase(of: value, metric: request.metric, now: now)
             measurement.phase = phase
             measurement.value = display
             measurement.message = message

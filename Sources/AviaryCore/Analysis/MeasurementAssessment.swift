@@ -16,18 +16,23 @@ import Foundation
 /// A condition that cannot be evaluated (a parse error, `result[0]` of an empty result, a
 /// non-boolean answer) makes the measurement an Error.
 public enum MeasurementAssessment {
-    /// The phase and, for an Error, the message (Argo's wording).
-    public static func phase(of result: ExprValue, metric: Metric) -> (phase: AnalysisPhase, message: String?) {
+    /// The phase and, for an Error, the message (Argo's wording). `now`, when given, is what
+    /// `now()` returns in the conditions, so that the engine reads no clock.
+    public static func phase(
+        of result: ExprValue, metric: Metric, now: Date? = nil
+    )
+        -> (phase: AnalysisPhase, message: String?)
+    {
         var succeeded = false
         var failed = false
         if let condition = nonEmpty(metric.successCondition) {
-            switch evaluate(condition, kind: "successCondition", result: result) {
+            switch evaluate(condition, kind: "successCondition", result: result, now: now) {
             case .success(let value): succeeded = value
             case .failure(let failure): return (.error, failure.message)
             }
         }
         if let condition = nonEmpty(metric.failureCondition) {
-            switch evaluate(condition, kind: "failureCondition", result: result) {
+            switch evaluate(condition, kind: "failureCondition", result: result, now: now) {
             case .success(let value): failed = value
             case .failure(let failure): return (.error, failure.message)
             }
@@ -48,11 +53,13 @@ public enum MeasurementAssessment {
     }
 
     private static func evaluate(
-        _ condition: String, kind: String, result: ExprValue
+        _ condition: String, kind: String, result: ExprValue, now: Date?
     ) -> Result<Bool, EvaluationFailure> {
         do {
             let expression = try Expression(condition)
-            return .success(try expression.evaluateCondition(["result": result]))
+            var environment: [String: ExprValue] = ["result": result]
+            if let now { environment["$now"] = .time(now) }
+            return .success(try expression.evaluateCondition(environment))
         } catch {
             if isNilOrEmpty(result) {
                 return .failure(

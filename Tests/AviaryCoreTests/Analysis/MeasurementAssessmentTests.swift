@@ -1,5 +1,6 @@
 import AviaryExpression
 import AviaryModel
+import Foundation
 import Testing
 
 @testable import AviaryCore
@@ -42,6 +43,16 @@ struct MeasurementAssessmentTests {
         Case(success: "result[0]", failure: nil, result: [0.5], phase: .error),
         Case(success: "result[0] >=", failure: nil, result: [0.5], phase: .error),
     ]
+
+    @Test func nowComesFromTheCaller() {
+        let metric = Metric(name: "m", provider: MetricProvider(), successCondition: "now() < result")
+        let moment = Date(timeIntervalSince1970: 1_000)
+        let later = ExprValue.time(Date(timeIntervalSince1970: 2_000))
+        #expect(MeasurementAssessment.phase(of: later, metric: metric, now: moment).phase == .successful)
+        #expect(
+            MeasurementAssessment.phase(of: later, metric: metric, now: Date(timeIntervalSince1970: 3_000)).phase
+                == .failed)
+    }
 
     @Test(arguments: cases)
     func phase(_ testCase: Case) {
