@@ -50,8 +50,9 @@ public struct ManifestError: Error, Sendable, CustomStringConvertible {
 public struct ManifestDecoder: Sendable {
     /// Files larger than this are refused (Kubernetes itself stores objects of at most 1.5 MB).
     public var maximumBytes = 8 * 1024 * 1024
-    /// Documents nesting deeper than this are refused before parsing (the parser recurses).
-    public var maximumDepth = 200
+    /// Documents nesting deeper than this are refused before parsing: the parser and Codable recurse
+    /// once per level, and test tasks run on small stacks. Manifests nest about 15 levels.
+    public var maximumDepth = 64
     /// Documents expanding (through YAML aliases) to more values than this are refused.
     public var maximumValues = 2_000_000
     /// Whether to run the field validation rules after decoding.

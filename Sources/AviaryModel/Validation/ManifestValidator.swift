@@ -20,7 +20,7 @@ public enum ManifestValidator {
             issues.metadata(template.metadata)
             issues.templateSpec(template.spec)
         case .analysisRun(let run):
-            issues.metadata(run.metadata, allowsGenerateName: true)
+            issues.metadata(run.metadata)
             issues.runSpec(run.spec)
         case .experiment(let experiment):
             issues.metadata(experiment.metadata)
@@ -47,10 +47,11 @@ struct Issues {
 
     // MARK: Metadata
 
-    mutating func metadata(_ metadata: ObjectMeta, allowsGenerateName: Bool = false, isServiceName: Bool = false) {
+    mutating func metadata(_ metadata: ObjectMeta, isServiceName: Bool = false) {
         guard let name = metadata.name, !name.isEmpty else {
-            if !(allowsGenerateName && !(metadata.generateName ?? "").isEmpty) {
-                error("metadata.name", "required; give the resource a name such as \"my-app\"")
+            if (metadata.generateName ?? "").isEmpty {
+                error(
+                    "metadata.name", "required; give the resource a name such as \"my-app\" (or a generateName prefix)")
             }
             return
         }
