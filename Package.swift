@@ -5,7 +5,7 @@ import PackageDescription
 // (Model, Expression -> Core -> Metrics, Router -> Local, Store -> Server -> aviary).
 let package = Package(
     name: "Aviary",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "aviary", targets: ["aviary"]),
         .executable(name: "aviary-sample-app", targets: ["aviary-sample-app"]),
