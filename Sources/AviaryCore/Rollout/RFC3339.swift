@@ -83,7 +83,7 @@ enum RFC3339 {
     }
 
     /// Howard Hinnant's `civil_from_days`.
-    private static func civilDate(daysSinceEpoch days: Int) -> (Int, Int, Int) {
+    static func civilDate(daysSinceEpoch days: Int) -> (Int, Int, Int) {
         let shifted = days + 719_468
         let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
         let dayOfEra = shifted - era * 146_097
@@ -96,7 +96,7 @@ enum RFC3339 {
     }
 
     /// Howard Hinnant's `days_from_civil`.
-    private static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
+    static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
         let adjustedYear = month <= 2 ? year - 1 : year
         let era = (adjustedYear >= 0 ? adjustedYear : adjustedYear - 399) / 400
         let yearOfEra = adjustedYear - era * 400
