@@ -27,9 +27,3 @@ func printError(_ text: String) {
     var standardError = StandardError()
     print("error: \(text)", to: &standardError)
 }
-
-struct StandardError: TextOutputStream {
-    mutating func write(_ string: String) {
-        FileHandle.standardError.write(Data(string.utf8))
-    }
-}

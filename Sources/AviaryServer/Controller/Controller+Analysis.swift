@@ -43,6 +43,10 @@ extension Controller {
             spec["terminate"] = true
             try store.updateSpec(runKey, spec: JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]))
             return nil
+        case .deleteAnalysisRun(let name):
+            // A finished run beyond the history limits (successful/unsuccessfulRunHistoryLimit).
+            _ = try store.delete(ResourceKey(kind: "AnalysisRun", namespace: key.namespace, name: name))
+            return nil
         default:
             return nil
         }

@@ -132,7 +132,7 @@ extension Controller {
             }
         case .removeMirrorRoute(let name):
             try await updateSplit(rollout) { $0.mirrorRoutes.removeAll { $0.name == name } }
-        case .createAnalysisRun, .terminateAnalysisRun:
+        case .createAnalysisRun, .terminateAnalysisRun, .deleteAnalysisRun:
             return try await executeAnalysis(action, rollout: rollout, key: key, time: time)
         case .recordEvent(let event):
             return StoredEvent(
