@@ -31,6 +31,8 @@ public struct AviaryDaemon: Sendable {
     public let controller: Controller
     /// The daemon's metrics.
     public let metrics: DaemonMetrics
+    /// The AnalysisRuns in progress.
+    public let analysis: AnalysisCoordinator
     /// The router process the Services' listeners run in.
     public let router: RouterSupervisor
     let logger: Logger
@@ -47,9 +49,10 @@ public struct AviaryDaemon: Sendable {
             logDirectory: logDirectory,
             logger: logger)
         metrics = DaemonMetrics()
+        analysis = AnalysisCoordinator(store: store, metrics: metrics, logger: logger)
         controller = Controller(
-            store: store, platform: platform, metrics: metrics, serviceAddress: configuration.serviceAddress,
-            logger: logger)
+            store: store, platform: platform, metrics: metrics, analysis: analysis,
+            serviceAddress: configuration.serviceAddress, logger: logger)
         router = RouterSupervisor(
             command: configuration.routerCommand,
             tablePath: (configuration.stateDirectory as NSString).appendingPathComponent("router-table.json"),
@@ -66,6 +69,8 @@ public struct AviaryDaemon: Sendable {
         let platform = self.platform
         await platform.setPlanSink { plan in await router.publish(plan) }
         await platform.setChangeHandler { Task { await controller.enqueueAllRollouts() } }
+        await analysis.setRolloutChanged { key in Task { await controller.enqueue(key) } }
+        try await analysis.resumeStoredRuns()
 
         let changed: @Sendable (ResourceKey) -> Void = { key in Task { await controller.enqueue(key) } }
         let routes = RouteContext(
@@ -89,6 +94,7 @@ public struct AviaryDaemon: Sendable {
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: application)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        await analysis.cancelAll()
         if !configuration.leaveRunning {
             await platform.stopAllPods()
             await router.stop()

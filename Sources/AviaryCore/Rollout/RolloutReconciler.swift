@@ -403,12 +403,3 @@ struct ReconcileContext {
     }
 }
 
-extension AnalysisPhase {
-    /// Whether the run has reached a final phase.
-    var isCompleted: Bool {
-        switch self {
-        case .successful, .failed, .error, .inconclusive: return true
-        case .pending, .running: return false
-        }
-    }
-}

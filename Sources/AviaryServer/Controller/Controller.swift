@@ -11,6 +11,7 @@ public actor Controller {
     let store: AviaryStore
     let platform: LocalPlatform
     let metrics: DaemonMetrics
+    let analysis: AnalysisCoordinator
     let serviceAddress: String
     let now: @Sendable () -> Date
     let logger: Logger
@@ -22,13 +23,15 @@ public actor Controller {
 
     /// Creates a controller over the store and the platform.
     public init(
-        store: AviaryStore, platform: LocalPlatform, metrics: DaemonMetrics, serviceAddress: String = "127.0.0.1",
+        store: AviaryStore, platform: LocalPlatform, metrics: DaemonMetrics, analysis: AnalysisCoordinator,
+        serviceAddress: String = "127.0.0.1",
         resyncInterval: Double = 5, now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger = Logger(label: "aviary.controller")
     ) {
         self.store = store
         self.platform = platform
         self.metrics = metrics
+        self.analysis = analysis
         self.serviceAddress = serviceAddress
         self.resyncInterval = resyncInterval
         self.now = now

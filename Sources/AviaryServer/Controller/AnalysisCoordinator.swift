@@ -1,0 +1,151 @@
+import AviaryCore
+import AviaryMetrics
+import AviaryModel
+import AviaryStore
+import Foundation
+import Logging
+
+/// Runs the AnalysisRuns the rollouts ask for: resolves their templates from the store, drives
+/// each with the `AnalysisRunner` (real Prometheus, web and job providers), and stores every
+/// change (status and measurements) before the owning rollout is reconciled again.
+public actor AnalysisCoordinator {
+    let store: AviaryStore
+    let metrics: DaemonMetrics
+    let runner: AnalysisRunner
+    let logger: Logger
+    private var handles: [ResourceKey: AnalysisRunHandle] = [:]
+    private var rolloutChanged: (@Sendable (ResourceKey) -> Void)?
+
+    /// Creates the coordinator; measurements are taken by `provider`.
+    public init(
+        store: AviaryStore, metrics: DaemonMetrics, provider: any MeasurementProvider = MetricProviders(),
+        logger: Logger = Logger(label: "aviary.analysis")
+    ) {
+        self.store = store
+        self.metrics = metrics
+        self.runner = AnalysisRunner(provider: provider)
+        self.logger = logger
+    }
+
+    /// Sets what is told when a run of a rollout changed (the controller enqueues the rollout).
+    public func setRolloutChanged(_ handler: @escaping @Sendable (ResourceKey) -> Void) {
+        rolloutChanged = handler
+    }
+
+    /// Drives again every stored run that has not completed (after a daemon restart).
+    public func resumeStoredRuns() throws {
+        for stored in try store.resources(kind: "AnalysisRun") where handles[stored.key] == nil {
+            guard let run = try? JSONDecoder().decode(AnalysisRun.self, from: stored.objectJSON()),
+                run.status?.phase?.isCompleted != true
+            else { continue }
+            drive(run, key: stored.key)
+        }
+    }
+
+    /// Creates the run a rollout asked for (once: an existing run is left alone) and starts it.
+    /// A run whose templates cannot be resolved is stored as Error with the reason, which the
+    /// rollout then sees as an analysis error (and aborts).
+    func create(_ request: AnalysisRunRequest, rollout: Rollout, key: ResourceKey, time: Date) throws -> StoredEvent? {
+        let runKey = ResourceKey(kind: "AnalysisRun", namespace: key.namespace, name: request.name)
+        if try store.resource(runKey) != nil { return nil }
+        let catalog = AnalysisTemplateCatalog(
+            templates: try decodeAll(AnalysisTemplate.self, kind: "AnalysisTemplate", namespace: key.namespace),
+            clusterTemplates: try decodeAll(
+                ClusterAnalysisTemplate.self, kind: "ClusterAnalysisTemplate", namespace: nil))
+        var run: AnalysisRun
+        var failure: String?
+        do {
+            let args = try AnalysisTemplateResolver.resolveRolloutArguments(
+                request.args,
+                context: RolloutArgumentContext(
+                    rollout: rollout, stableHash: rollout.status?.stableRS, latestHash: rollout.status?.currentPodHash))
+            run = try AnalysisTemplateResolver.makeRun(
+                name: request.name, namespace: key.namespace,
+                references: request.templates.map {
+                    AnalysisTemplateRef(templateName: $0.templateName, clusterScope: $0.clusterScope)
+                },
+                args: args, catalog: catalog, labels: request.labels, dryRun: request.dryRun ?? [],
+                measurementRetention: request.measurementRetention ?? [])
+        } catch {
+            failure = error.message
+            var metadata = ObjectMeta()
+            metadata.name = request.name
+            metadata.namespace = key.namespace
+            metadata.labels = request.labels
+            run = AnalysisRun(metadata: metadata, spec: AnalysisRunSpec(metrics: []))
+            var status = AnalysisRunStatus()
+            status.phase = .error
+            status.message = error.message
+            run.status = status
+        }
+        let (stored, _) = try store.apply(try JSONEncoder().encode(run))
+        if let status = run.status { try store.updateStatus(stored.key, status: try JSONEncoder().encode(status)) }
+        if failure == nil { drive(run, key: runKey) }
+        return StoredEvent(
+            key: key, type: failure == nil ? "Normal" : "Warning",
+            reason: failure == nil ? "AnalysisRunRunning" : "AnalysisRunError",
+            message: failure.map { "AnalysisRun \(request.name): \($0)" } ?? "AnalysisRun \(request.name) created",
+            time: AviaryStore.timestamp(time))
+    }
+
+    /// Asks a run to stop (`spec.terminate`).
+    func terminate(name: String, namespace: String) throws {
+        let runKey = ResourceKey(kind: "AnalysisRun", namespace: namespace, name: name)
+        handles[runKey]?.terminate()
+        guard let stored = try store.resource(runKey) else { return }
+        var spec = (try? JSONSerialization.jsonObject(with: stored.spec ?? Data("{}".utf8))) as? [String: Any] ?? [:]
+        guard spec["terminate"] as? Bool != true else { return }
+        spec["terminate"] = true
+        try store.updateSpec(runKey, spec: JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]))
+    }
+
+    /// Stops driving a run and deletes it with its measurements.
+    func delete(name: String, namespace: String) throws {
+        let runKey = ResourceKey(kind: "AnalysisRun", namespace: namespace, name: name)
+        handles.removeValue(forKey: runKey)?.cancel()
+        try store.delete(runKey)
+    }
+
+    /// Stops driving every run (shutdown); their stored state is resumed by the next daemon.
+    public func cancelAll() {
+        for handle in handles.values { handle.cancel() }
+        handles.removeAll()
+    }
+
+    private func decodeAll<T: Decodable>(_ type: T.Type, kind: String, namespace: String?) throws -> [T] {
+        try store.resources(kind: kind, namespace: namespace).compactMap {
+            try? JSONDecoder().decode(T.self, from: $0.objectJSON())
+        }
+    }
+
+    private func drive(_ run: AnalysisRun, key: ResourceKey) {
+        let store = self.store
+        let metrics = self.metrics
+        let logger = self.logger
+        let rolloutName = run.metadata.labels?["rollout"]
+        let notify = rolloutChanged
+        let handle = runner.start(run) { update in
+            do {
+                if let status = update.run.status {
+                    try store.updateStatus(key, status: try JSONEncoder().encode(status))
+                    for result in status.metricResults ?? [] {
+                        await metrics.setMetricPhase(
+                            namespace: key.namespace, run: key.name, metric: result.name, phase: result.phase.rawValue)
+                    }
+                }
+                if case .measured(let metric, let measurement) = update.event {
+                    try store.record([
+                        StoredMeasurement(
+                            analysisRun: key, metric: metric, measurement: try JSONEncoder().encode(measurement))
+                    ])
+                }
+            } catch {
+                logger.error("cannot store AnalysisRun \(key.name): \(error)")
+            }
+            if let rolloutName {
+                notify?(ResourceKey(kind: "Rollout", namespace: key.namespace, name: rolloutName))
+            }
+        }
+        handles[key] = handle
+    }
+}
