@@ -23,6 +23,7 @@ struct Aviary: AsyncParsableCommand {
             Logs.self,
             Router.self,
             AnalysisCommand.self,
+            DemoCommand.self,
         ]
     )
 }

@@ -1,0 +1,453 @@
+import AsyncHTTPClient
+import Foundation
+import NIOHTTP1
+
+/// What `aviary demo` is asked to do.
+public struct DemoOptions: Sendable {
+    /// Short intervals: Prometheus scrapes every second, analyses measure every 3 s.
+    public var fast = false
+    /// Redraw a live view; false prints timestamped lines.
+    public var watch = true
+    /// Leave the daemon, pods and Prometheus running at the end.
+    public var keep = false
+    /// examples/demo.
+    public var manifestsDirectory: String
+    /// The `aviary` binary, which runs `aviary serve`; `aviary-sample-app` is looked up beside it.
+    public var aviaryExecutable: String
+    /// The steady load on the all-traffic Service.
+    public var requestsPerSecond = 50
+
+    /// Options with the defaults of the command line.
+    public init(manifestsDirectory: String, aviaryExecutable: String) {
+        self.manifestsDirectory = manifestsDirectory
+        self.aviaryExecutable = aviaryExecutable
+    }
+}
+
+/// One release of the demo, as the summary reports it.
+public struct DemoReleaseSummary: Codable, Sendable, Equatable {
+    /// The image released.
+    public var image: String
+    /// `Promoted`, `Aborted` (an analysis failed), `Degraded` (aborted otherwise) or `TimedOut`.
+    public var outcome: String
+    /// From setting the image to the outcome.
+    public var seconds: Double
+    /// Requests the clients sent meanwhile.
+    public var requests: Int
+    /// Requests that failed meanwhile.
+    public var clientErrors: Int
+    /// The rollout's message at the outcome.
+    public var message: String
+}
+
+/// The demo's result: `--summary-json` writes it.
+public struct DemoSummary: Codable, Sendable, Equatable {
+    /// Release 1 (good) and release 2 (bad), as far as the demo got.
+    public var releases: [DemoReleaseSummary]
+
+    /// Release 1 promoted and release 2 aborted by its analysis: the story held.
+    public var succeeded: Bool {
+        releases.count == 2 && releases[0].outcome == "Promoted" && releases[1].outcome == "Aborted"
+    }
+
+    /// The table printed at the end.
+    public var table: String {
+        var lines = ["release  image                outcome   seconds  requests  client errors"]
+        for (index, release) in releases.enumerated() {
+            lines.append(
+                "\(index + 1)".padding(toLength: 9, withPad: " ", startingAt: 0)
+                    + release.image.padding(toLength: 21, withPad: " ", startingAt: 0)
+                    + release.outcome.padding(toLength: 10, withPad: " ", startingAt: 0)
+                    + String(format: "%7.1f", release.seconds) + String(format: "%10d", release.requests)
+                    + String(format: "%15d", release.clientErrors))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// `aviary demo`: a daemon and Prometheus on free ports, the sample app under steady load, one
+/// good release that is promoted and one bad release that its analysis aborts.
+public enum Demo {
+    /// The rollout in examples/demo.
+    static let rollout = "sample-app"
+    /// Its container.
+    static let container = "sample-app"
+    /// The two releases: a good one, then one whose tag makes the sample app fail 20% of requests.
+    static let releases = ["sample-app:v2", "sample-app:bad-v3"]
+
+    /// Runs the demo, writing what happens to `write`; stops everything it started before it
+    /// returns or throws (also when its task is cancelled), unless `keep` and it got to the end.
+    public static func run(
+        _ options: DemoOptions, write: @escaping @Sendable (String) -> Void
+    ) async throws
+        -> DemoSummary
+    {
+        let session = DemoSession(options: options, write: write)
+        do {
+            let summary = try await session.run()
+            if options.keep {
+                session.explain()
+            } else {
+                session.stopAll()
+            }
+            return summary
+        } catch {
+            session.stopAll()
+            throw error
+        }
+    }
+}
+
+/// The state of one demo run; lives in the task that runs it.
+final class DemoSession {
+    let options: DemoOptions
+    let write: @Sendable (String) -> Void
+    let directory: String
+    var daemon: DemoProcess?
+    var prometheus: DemoProcess?
+    var client = APIClient(server: "http://127.0.0.1:1", token: nil, environment: [:])
+    var prometheusAddress = ""
+    var ports = DemoManifests.Ports(root: 0, stable: 0, canary: 0)
+    let counter = TrafficCounter()
+    var trafficTask: Task<Void, Never>?
+    let timeFormatter: DateFormatter
+    /// Lines shown under the live view.
+    var recent: [String] = []
+    var printedMeasurements: Set<String> = []
+    var printedRuns: Set<String> = []
+    var lastState = ""
+    var lastTrafficLine = Date.distantPast
+    var lastRollout = Data()
+
+    init(options: DemoOptions, write: @escaping @Sendable (String) -> Void) {
+        self.options = options
+        self.write = write
+        directory = NSTemporaryDirectory() + "aviary-demo-" + UUID().uuidString.prefix(8)
+        timeFormatter = DateFormatter()
+        timeFormatter.dateFormat = "HH:mm:ss.S"
+    }
+
+    func run() async throws -> DemoSummary {
+        guard let prometheusBinary = DemoEnvironment.executableOnPath("prometheus") else {
+            throw DemoError(
+                "prometheus is not on PATH; the demo needs a real Prometheus. Install it with "
+                    + "`apt-get install -y prometheus` (as root) and run the demo again")
+        }
+        let manifests = try DemoManifests.read(from: options.manifestsDirectory)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try await startDaemon()
+        try await startPrometheus(binary: prometheusBinary)
+        ports = DemoManifests.Ports(
+            root: try DemoEnvironment.freePort(), stable: try DemoEnvironment.freePort(),
+            canary: try DemoEnvironment.freePort())
+        let adapted = try manifests.adapted(ports: ports, prometheus: prometheusAddress, fast: options.fast)
+        for yaml in [adapted.template, adapted.rollout] {
+            do {
+                _ = try await client.send(
+                    .POST, "/api/v1/apply", body: Data(yaml.utf8), contentType: "application/yaml")
+            } catch {
+                throw DemoError("applying examples/demo failed: \(error.description)")
+            }
+        }
+        log(
+            "applied examples/demo: rollout \(Demo.rollout) (4 pods of sample-app:v1), 3 services, template success-rate"
+        )
+        let started = try await DemoEnvironment.eventually(within: 90) {
+            try await self.observe()
+            return await self.isSettled(image: "sample-app:v1")
+        }
+        guard started else { throw DemoError("the first version did not become Healthy within 90 s\n\(diagnostics())") }
+        log("sample-app:v1 is Healthy; sending \(options.requestsPerSecond) requests/s to 127.0.0.1:\(ports.root)")
+        let counter = self.counter
+        let port = ports.root
+        let rate = options.requestsPerSecond
+        trafficTask = Task { await DemoTraffic.run(port: port, perSecond: rate, counter: counter) }
+        defer { trafficTask?.cancel() }
+        try await Task.sleep(for: .seconds(options.fast ? 3 : 10))
+
+        var releases: [DemoReleaseSummary] = []
+        for (index, image) in Demo.releases.enumerated() {
+            let release = try await release(image, number: index + 1)
+            releases.append(release)
+            log(
+                "release \(index + 1) \(image): \(release.outcome) after \(String(format: "%.1f", release.seconds)) s, "
+                    + "\(release.requests) requests, \(release.clientErrors) client errors")
+            if release.outcome != (index == 0 ? "Promoted" : "Aborted") { break }
+        }
+        trafficTask?.cancel()
+        await trafficTask?.value
+        let total = await counter.counts
+        log("traffic in all: \(total.line)")
+        if options.watch { write("\n") }
+        return DemoSummary(releases: releases)
+    }
+
+    // MARK: Processes
+
+    func startDaemon() async throws {
+        let port = try DemoEnvironment.freePort()
+        let binDirectory = (options.aviaryExecutable as NSString).deletingLastPathComponent
+        let path = binDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        daemon = try DemoProcess(
+            name: "aviary serve",
+            arguments: [
+                options.aviaryExecutable, "serve", "--state-dir", directory + "/state", "--listen", "127.0.0.1:\(port)",
+            ], environment: ["PATH": path], logPath: directory + "/serve.log")
+        client = APIClient(server: "http://127.0.0.1:\(port)", token: nil, environment: [:])
+        let up = try await DemoEnvironment.eventually(within: 60) {
+            await DemoEnvironment.answers(self.client.server + "/healthz")
+        }
+        guard up else { throw DemoError("aviary serve did not start:\n\(daemon?.logTail() ?? "")") }
+        log("aviary serve (pid \(daemon!.pid)) on \(client.server), state in \(directory)/state")
+    }
+
+    func startPrometheus(binary: String) async throws {
+        let port = try DemoEnvironment.freePort()
+        prometheusAddress = "http://127.0.0.1:\(port)"
+        let interval = options.fast ? "1s" : "5s"
+        let config = """
+            global:
+              scrape_interval: \(interval)
+              evaluation_interval: \(interval)
+            scrape_configs:
+              - job_name: aviary-pods
+                scrape_interval: \(interval)
+                scrape_timeout: \(interval)
+                http_sd_configs:
+                  - url: \(client.server)/sd
+                    refresh_interval: \(interval)
+
+            """
+        try config.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
+        prometheus = try DemoProcess(
+            name: "prometheus",
+            arguments: [
+                binary, "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/prometheus-data",
+                "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
+            ], environment: [:], logPath: directory + "/prometheus.log")
+        let up = try await DemoEnvironment.eventually(within: 60) {
+            await DemoEnvironment.answers(self.prometheusAddress + "/-/ready")
+        }
+        guard up else { throw DemoError("prometheus did not start:\n\(prometheus?.logTail() ?? "")") }
+        log(
+            "prometheus (pid \(prometheus!.pid)) on \(prometheusAddress), scraping the pods every \(interval) via \(client.server)/sd"
+        )
+    }
+
+    /// Stops the daemon (which stops its pods and router), any pod it left, and Prometheus, and
+    /// removes the demo's directory.
+    func stopAll() {
+        trafficTask?.cancel()
+        let pods = podPIDs()
+        daemon?.stop()
+        for pid in pods where kill(pid, 0) == 0 { kill(-pid, SIGKILL) }
+        prometheus?.stop()
+        daemon = nil
+        prometheus = nil
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// The pods' PIDs as the state file lists them (read without the daemon, which may be gone).
+    func podPIDs() -> [Int32] {
+        let pods = (try? JSONSerialization.jsonObject(with: lastPods)) as? [String: Any]
+        return (pods?["pods"] as? [[String: Any]] ?? []).compactMap { ($0["pid"] as? Int).map(Int32.init) }
+    }
+
+    /// With --keep: how to look around and how to stop it all.
+    func explain() {
+        let pids = [daemon?.pid, prometheus?.pid].compactMap { $0 }.map(String.init).joined(separator: " ")
+        write(
+            """
+
+            Everything is still running (--keep):
+              export AVIARY_SERVER=\(client.server)
+              aviary get rollout \(Demo.rollout)
+              curl $AVIARY_SERVER/api/v1/analysisruns   # the analyses and their measurements
+              curl 127.0.0.1:\(ports.root)/            # all traffic; stable :\(ports.stable), canary :\(ports.canary)
+              Prometheus: \(prometheusAddress)/graph
+            Stop it with: kill \(pids)   (the daemon stops its pods); state and logs in \(directory)
+
+            """)
+    }
+
+    // MARK: Releases
+
+    func release(_ image: String, number: Int) async throws -> DemoReleaseSummary {
+        let before = await counter.counts
+        let status = try await get("/api/v1/rollouts/\(Demo.rollout)")["status"] as? [String: Any] ?? [:]
+        let previousStable = status["stableRS"] as? String
+        let runsBefore = Set(try await analysisRuns().compactMap { name(of: $0) })
+        let body = try JSONSerialization.data(withJSONObject: ["container": Demo.container, "image": image])
+        let start = Date()
+        do {
+            _ = try await client.send(
+                .POST, APIClient.operationPath(rollout: Demo.rollout, operation: "image", namespace: nil), body: body)
+        } catch {
+            throw DemoError("setting the image \(image) failed: \(error.description)")
+        }
+        log("release \(number): set image \(Demo.container)=\(image)")
+        var outcome = "TimedOut"
+        var message = ""
+        let deadline = Date().addingTimeInterval(options.fast ? 150 : 600)
+        while Date() < deadline {
+            try await observe()
+            let rollout = try await get("/api/v1/rollouts/\(Demo.rollout)")
+            let status = rollout["status"] as? [String: Any] ?? [:]
+            message = status["message"] as? String ?? ""
+            if status["abort"] as? Bool == true {
+                let runs = try await analysisRuns().filter { !runsBefore.contains(name(of: $0) ?? "") }
+                let failed = runs.contains { (($0["status"] as? [String: Any])?["phase"] as? String) == "Failed" }
+                outcome = failed ? "Aborted" : "Degraded"
+                break
+            }
+            let current = status["currentPodHash"] as? String
+            if status["phase"] as? String == "Healthy", current != nil, current != previousStable,
+                status["stableRS"] as? String == current
+            {
+                outcome = "Promoted"
+                break
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        let seconds = (Date().timeIntervalSince(start) * 10).rounded() / 10
+        let counts = await counter.counts.since(before)
+        let summary = DemoReleaseSummary(
+            image: image, outcome: outcome, seconds: seconds, requests: counts.requests,
+            clientErrors: counts.errorCount, message: message)
+        log("release \(number) \(outcome): \(message.isEmpty ? "-" : message)")
+        log("release \(number) traffic: \(counts.line)")
+        // Let the old pods go (scaleDownDelaySeconds / abortScaleDownDelaySeconds) so that the next
+        // release, or the end, starts from four pods of the stable image.
+        let stableImage = outcome == "Promoted" ? image : nil
+        let settled = try await DemoEnvironment.eventually(within: 60) {
+            try await self.observe()
+            return await self.isSettled(image: stableImage)
+        }
+        if outcome != "Promoted" && outcome != "TimedOut" {
+            let after = await counter.counts
+            try await Task.sleep(for: .seconds(2))
+            let tail = await counter.counts.since(after)
+            log("after the abort: \(tail.line)" + (settled ? "; the canary is scaled down" : ""))
+        }
+        return summary
+    }
+
+    /// Four ready pods, all of `image` (nil: of the stable image, whatever it is), no canary weight.
+    func isSettled(image: String?) async -> Bool {
+        guard let rollout = try? await get("/api/v1/rollouts/\(Demo.rollout)"),
+            let pods = try? await get("/api/v1/pods")["pods"] as? [[String: Any]]
+        else { return false }
+        let status = rollout["status"] as? [String: Any] ?? [:]
+        let weight = ((status["canary"] as? [String: Any])?["weights"] as? [String: Any]).flatMap {
+            ($0["canary"] as? [String: Any])?["weight"] as? Int
+        }
+        let images = Set(pods.compactMap { $0["image"] as? String })
+        let sameImage = image.map { images == [$0] } ?? (images.count == 1)
+        return pods.count == 4 && sameImage && pods.allSatisfy { $0["ready"] as? Bool == true } && (weight ?? 0) == 0
+            && (image == nil || status["phase"] as? String == "Healthy")
+    }
+
+    // MARK: Observing
+
+    var lastPods = Data()
+
+    /// Reads the rollout, its pods and analysis runs, and shows what changed.
+    func observe() async throws {
+        let rolloutData = (try? await client.send(.GET, "/api/v1/rollouts/\(Demo.rollout)")) ?? lastRollout
+        lastRollout = rolloutData
+        if let pods = try? await client.send(.GET, "/api/v1/pods") { lastPods = pods }
+        let rollout = (try? JSONSerialization.jsonObject(with: rolloutData)) as? [String: Any] ?? [:]
+        let status = rollout["status"] as? [String: Any] ?? [:]
+        let steps =
+            (((rollout["spec"] as? [String: Any])?["strategy"] as? [String: Any])?["canary"] as? [String: Any])?[
+                "steps"] as? [Any] ?? []
+        let weight =
+            (((status["canary"] as? [String: Any])?["weights"] as? [String: Any])?["canary"] as? [String: Any])?[
+                "weight"] as? Int ?? 0
+        let pods =
+            ((try? JSONSerialization.jsonObject(with: lastPods)) as? [String: Any])?["pods"] as? [[String: Any]] ?? []
+        var byImage: [String: (all: Int, ready: Int)] = [:]
+        for pod in pods {
+            let image = pod["image"] as? String ?? "?"
+            byImage[image, default: (0, 0)].all += 1
+            if pod["ready"] as? Bool == true { byImage[image, default: (0, 0)].ready += 1 }
+        }
+        let podText = byImage.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.ready)/\($0.value.all)" }
+            .joined(separator: ", ")
+        let state =
+            "rollout \(status["phase"] as? String ?? "Unknown")  step \(status["currentStepIndex"] as? Int ?? 0)/\(steps.count)"
+            + "  canary weight \(weight)%  pods ready: \(podText)"
+            + ((status["message"] as? String).map { "  (\($0))" } ?? "")
+        if state != lastState {
+            lastState = state
+            log(state)
+        }
+        for run in (try? await analysisRuns()) ?? [] {
+            guard let runName = name(of: run) else { continue }
+            let runStatus = run["status"] as? [String: Any] ?? [:]
+            for result in runStatus["metricResults"] as? [[String: Any]] ?? [] {
+                let metric = result["name"] as? String ?? "?"
+                for (index, measurement) in (result["measurements"] as? [[String: Any]] ?? []).enumerated() {
+                    guard measurement["finishedAt"] != nil else { continue }
+                    let key = "\(runName)/\(metric)/\(measurement["startedAt"] as? String ?? "\(index)")"
+                    guard printedMeasurements.insert(key).inserted else { continue }
+                    let value = measurement["value"].map { "\($0)" } ?? "-"
+                    let phase = measurement["phase"] as? String ?? "?"
+                    let note = (measurement["message"] as? String).map { "  \($0)" } ?? ""
+                    log("analysis \(runName)  \(metric)  \(value)  \(phase)\(note)")
+                }
+            }
+            let phase = runStatus["phase"] as? String ?? ""
+            if ["Successful", "Failed", "Error", "Inconclusive"].contains(phase), printedRuns.insert(runName).inserted {
+                log("analysis \(runName): \(phase)" + ((runStatus["message"] as? String).map { " - \($0)" } ?? ""))
+            }
+        }
+        let counts = await counter.counts
+        if counts.requests > 0, Date().timeIntervalSince(lastTrafficLine) >= 5 {
+            lastTrafficLine = Date()
+            if !options.watch { log("traffic: \(counts.line)") }
+        }
+        if options.watch { redraw(rolloutData, traffic: counts) }
+    }
+
+    /// The live view: the rollout as `aviary get rollout` shows it, the traffic, the latest events.
+    func redraw(_ rollout: Data, traffic: TrafficCounts) {
+        let view = [
+            "aviary demo" + (options.fast ? " --fast" : "") + "    (Ctrl-C stops it and everything it started)", "",
+            Rendering.summary(of: rollout), "",
+            "Traffic:       \(traffic.line)", "",
+        ]
+        write("\u{1B}[H\u{1B}[J" + (view + recent.suffix(18)).joined(separator: "\n") + "\n")
+    }
+
+    func log(_ text: String) {
+        let line = timeFormatter.string(from: Date()) + "  " + text
+        if options.watch {
+            recent.append(line)
+            if recent.count > 200 { recent.removeFirst(100) }
+        } else {
+            write(line + "\n")
+        }
+    }
+
+    func get(_ path: String) async throws -> [String: Any] {
+        do {
+            let data = try await client.send(.GET, path)
+            return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        } catch {
+            throw DemoError("the daemon stopped answering (\(error.description))\n\(diagnostics())")
+        }
+    }
+
+    func analysisRuns() async throws -> [[String: Any]] {
+        try await get("/api/v1/analysisruns")["items"] as? [[String: Any]] ?? []
+    }
+
+    func name(of resource: [String: Any]) -> String? {
+        (resource["metadata"] as? [String: Any])?["name"] as? String
+    }
+
+    func diagnostics() -> String {
+        "aviary serve's log (\(directory)/serve.log):\n\(daemon?.logTail() ?? "")"
+    }
+}
