@@ -23,6 +23,13 @@ struct Aviary: AsyncParsableCommand {
             Logs.self,
             Router.self,
             AnalysisCommand.self,
+            List.self,
+            Retry.self,
+            Undo.self,
+            Pause.self,
+            Restart.self,
+            Status.self,
+            Completion.self,
         ]
     )
 }
