@@ -24,6 +24,13 @@ struct Aviary: AsyncParsableCommand {
             Router.self,
             AnalysisCommand.self,
             DemoCommand.self,
+            List.self,
+            Retry.self,
+            Undo.self,
+            Pause.self,
+            Restart.self,
+            Status.self,
+            Completion.self,
         ]
     )
 }

@@ -1,44 +1,99 @@
 import ArgumentParser
 import AviaryServer
+import Foundation
 
-/// `aviary get rollout NAME [-o json|yaml]`.
+/// `aviary get rollout|analysisrun NAME`.
 struct Get: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show a resource.", subcommands: [GetRollout.self])
+        abstract: "Show a resource.", subcommands: [GetRollout.self, GetAnalysisRun.self])
 }
 
-/// `aviary get rollout NAME`.
+/// `aviary get rollout NAME [--watch] [--no-color] [-o wide|json|yaml]`.
 struct GetRollout: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollout",
-        abstract: "Show a rollout with its status.",
+        abstract: "Show a rollout: status, step, weights, images, and its tree of revisions, pods and analysis.",
         discussion: """
-            Without -o prints a summary; -o json or -o yaml prints the whole resource with its \
-            Argo-shaped status (status.phase, status.currentStepIndex, status.canary.weights, ...).
+            Prints the header (status, step, SetWeight, ActualWeight, images tagged stable/canary/\
+            active/preview, replica counts) and the tree revision → ReplicaSet → pods, with the \
+            AnalysisRuns of each revision (✔ successful ✖ failed ? inconclusive ⚠ error measurements \
+            and, while one runs, the latest value of each metric). Colours on a terminal; plain when \
+            piped or with --no-color. --watch redraws in place until Ctrl-C and reconnects when the \
+            daemon restarts. -o json or -o yaml prints the whole resource with its Argo-shaped status.
 
-            Example:
+            Examples:
+              aviary get rollout web --watch
               aviary get rollout web -o json
             """)
 
     @Argument(help: "The rollout's name.")
     var name: String
 
-    @Option(name: .shortAndLong, help: "Output format: text, json or yaml.")
+    @Option(name: .shortAndLong, help: "Output format: text (default), wide (same as text), json or yaml.")
     var output: String = "text"
+
+    @Flag(name: .shortAndLong, help: "Redraw as the rollout changes, until Ctrl-C.")
+    var watch = false
+
+    @Flag(name: .customLong("no-color"), help: "Plain text even on a terminal.")
+    var noColor = false
 
     @OptionGroup var options: ServerOptions
 
+    var format: OutputFormat? { output == "wide" ? .text : OutputFormat(rawValue: output) }
+
     func validate() throws {
-        if OutputFormat(rawValue: output) == nil { throw ValidationError("-o \(output): use text, json or yaml") }
+        if format == nil { throw ValidationError("-o \(output): use text, wide, json or yaml") }
+        if watch && format != .text { throw ValidationError("--watch draws the text view; leave out -o \(output)") }
     }
 
     func run() async throws {
+        let client = options.client
+        let (name, namespace) = (name, options.namespace)
+        let colour = useColour(noColor: noColor)
+        let frame: @Sendable () async throws(APIClient.Failure) -> String = {
+            RolloutRenderer.render(
+                try await client.snapshot(of: name, namespace: namespace), now: Date(), colour: colour)
+        }
+        if watch { await LiveView.run(frame: frame) }
         do {
-            let data = try await options.client.send(
-                .GET, APIClient.resourcePath(kind: "rollouts", name: name, namespace: options.namespace))
-            print(try Rendering.render(data, format: OutputFormat(rawValue: output) ?? .text))
+            if let format, format != .text {
+                let data = try await client.send(
+                    .GET, APIClient.resourcePath(kind: "rollouts", name: name, namespace: namespace))
+                print(try Rendering.render(data, format: format))
+            } else {
+                print(try await frame())
+            }
         } catch let failure as APIClient.Failure {
             throw fail(failure)
+        }
+    }
+}
+
+/// `aviary get analysisrun NAME`.
+struct GetAnalysisRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analysisrun",
+        abstract: "Show an AnalysisRun: its status and, per metric, the counts and latest measurement.",
+        discussion: """
+            Example:
+              aviary get analysisrun web-7f9c5d6b8-2-4
+            """)
+
+    @Argument(help: "The AnalysisRun's name (`aviary list analysisruns` lists them).")
+    var name: String
+
+    @Flag(name: .customLong("no-color"), help: "Plain text even on a terminal.")
+    var noColor = false
+
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        do {
+            let run = try await options.client.analysisRun(name, namespace: options.namespace)
+            print(AnalysisRunRenderer.render(run, now: Date(), colour: useColour(noColor: noColor)))
+        } catch {
+            throw fail(error)
         }
     }
 }

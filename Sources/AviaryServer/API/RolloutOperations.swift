@@ -33,8 +33,8 @@ public struct RolloutOperations: Sendable {
         case pause
         /// `resume`: `spec.paused = false`.
         case resume
-        /// `restart`: `spec.restartAt = now`.
-        case restart
+        /// `restart [--in DURATION]`: `spec.restartAt = now + inSeconds`.
+        case restart(inSeconds: Double)
         /// `set image CONTAINER=IMAGE` (`*` for every container).
         case setImage(container: String, image: String)
         /// `undo [--to-revision N]`: the pod template of revision N (0: the one before the current).
@@ -100,7 +100,7 @@ public struct RolloutOperations: Sendable {
             var resumed = rollout
             resumed.spec.paused = nil
             return resumed
-        case .restart: return rollout.restarted(at: now())
+        case .restart(let delay): return rollout.restarted(at: now().addingTimeInterval(delay))
         case .setImage(let container, let image):
             var updated = rollout
             let names = rollout.spec.template?.spec.containers.map(\.name) ?? []

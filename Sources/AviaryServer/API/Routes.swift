@@ -1,4 +1,5 @@
 import AviaryLocal
+import AviaryModel
 import AviaryStore
 import Foundation
 import Hummingbird
@@ -84,10 +85,11 @@ func readBody(_ request: Request, limit: Int) async throws(APIError) -> Data {
 /// - `POST /api/v1/apply` (YAML or JSON, multi-document)
 /// - `GET /api/v1/{kind}`, `GET|DELETE /api/v1/{kind}/{name}` (`?namespace=`, default `default`)
 /// - `POST /api/v1/rollouts/{name}/{operation}`: promote (`?full=true`), abort, retry, pause,
-///   resume, restart, undo (`?toRevision=N`), image (`{"container": C, "image": I}`)
+///   resume, restart (`?inSeconds=S`), undo (`?toRevision=N`), image (`{"container": C, "image": I}`)
 /// - `GET /api/v1/rollouts/{name}/events`
 /// - `GET /api/v1/watch/{kind}/{name}`: the resource as NDJSON, a line per write
 /// - `GET /api/v1/pods` (`?rollout=`), `GET /api/v1/pods/{name}/logs`
+/// - `GET /api/v1/replicasets` (`?rollout=`, `?namespace=`): revisions, counts and images for `get rollout`
 func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     if let token { router.add(middleware: BearerTokenMiddleware(token: token)) }
@@ -131,6 +133,17 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
         let pods = await routes.platform.pods()
         let rollout = request.uri.queryParameters.get("rollout")
         return jsonResponse(.ok, ["pods": pods.filter { rollout == nil || $0.rollout == rollout }.map(podJSON)])
+    }
+    router.get("/api/v1/replicasets") { request, _ in
+        let rollout = request.uri.queryParameters.get("rollout")
+        let namespace = request.uri.queryParameters.get("namespace")
+        var items: [[String: Any]] = []
+        for replicaSet in await routes.platform.replicaSets()
+        where (rollout == nil || replicaSet.rollout == rollout) && (namespace == nil || replicaSet.namespace == namespace)
+        {
+            items.append(replicaSetJSON(replicaSet, counts: await routes.platform.counts(of: replicaSet.name)))
+        }
+        return jsonResponse(.ok, ["replicaSets": items])
     }
     router.get("/api/v1/pods/{name}/logs") { _, context in
         let name = context.parameters.get("name") ?? ""
@@ -267,7 +280,11 @@ func parseOperation(_ name: String, request: Request) async throws(APIError) -> 
     case "retry": return .retry
     case "pause": return .pause
     case "resume": return .resume
-    case "restart": return .restart
+    case "restart":
+        guard let delay = Double(query.get("inSeconds") ?? "0"), delay >= 0, delay.isFinite else {
+            throw APIError(status: 400, message: "inSeconds must be a number of seconds, 0 or more")
+        }
+        return .restart(inSeconds: delay)
     case "undo":
         guard let revision = Int(query.get("toRevision") ?? "0"), revision >= 0 else {
             throw APIError(status: 400, message: "toRevision must be a revision number (0 for the previous one)")
@@ -293,9 +310,22 @@ func podJSON(_ pod: PodRecord) -> [String: Any] {
     var object: [String: Any] = [
         "name": pod.name, "namespace": pod.namespace, "replicaSet": pod.replicaSet, "rollout": pod.rollout,
         "labels": pod.labels, "port": pod.port, "image": pod.launch.image, "ready": pod.isReady,
-        "restarts": pod.restarts,
+        "restarts": pod.restarts, "createdAt": AviaryStore.timestamp(pod.createdAt),
     ]
     if let process = pod.process { object["pid"] = Int(process.pid) }
     if let termination = pod.lastTermination { object["lastTermination"] = termination }
+    return object
+}
+
+func replicaSetJSON(_ replicaSet: LocalReplicaSet, counts: ReplicaSetCounts) -> [String: Any] {
+    let template = try? JSONDecoder().decode(PodTemplateSpec.self, from: replicaSet.template)
+    var object: [String: Any] = [
+        "name": replicaSet.name, "namespace": replicaSet.namespace, "rollout": replicaSet.rollout,
+        "podTemplateHash": replicaSet.podTemplateHash, "revision": replicaSet.revision,
+        "replicas": replicaSet.replicas, "readyReplicas": counts.ready, "availableReplicas": counts.available,
+        "images": template?.spec.containers.compactMap(\.image) ?? [replicaSet.launch.image],
+        "createdAt": AviaryStore.timestamp(replicaSet.createdAt),
+    ]
+    if let deadline = replicaSet.scaleDownDeadline { object["scaleDownDeadline"] = AviaryStore.timestamp(deadline) }
     return object
 }

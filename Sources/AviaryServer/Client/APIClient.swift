@@ -55,8 +55,8 @@ public struct APIClient: Sendable {
         } catch {
             throw Failure(
                 status: nil,
-                description: "cannot reach the Aviary daemon at \(server) (\(error)); start it with `aviary serve` "
-                    + "or point --server / AVIARY_SERVER at it")
+                description: "the Aviary daemon is not running at \(server); start it with `aviary serve` "
+                    + "(or point --server / AVIARY_SERVER at it)")
         }
         guard (200..<300).contains(status) else {
             let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]

@@ -1,0 +1,120 @@
+import AviaryModel
+import Foundation
+
+/// `aviary list rollouts`: Argo's columns NAME STRATEGY STATUS STEP SET-WEIGHT READY DESIRED
+/// UP-TO-DATE AVAILABLE, one rollout a line.
+public enum RolloutListRenderer {
+    /// The table; `colour` paints the status column.
+    public static func render(rollouts: [Rollout], colour: Bool) -> String {
+        let header = [
+            "NAME", "STRATEGY", "STATUS", "STEP", "SET-WEIGHT", "READY", "DESIRED", "UP-TO-DATE", "AVAILABLE",
+        ]
+        let rows = rollouts.sorted { ($0.metadata.name ?? "") < ($1.metadata.name ?? "") }.map { rollout in
+            let facts = RolloutFacts(rollout: rollout, replicaSets: [])
+            let status = rollout.status
+            return [
+                rollout.metadata.name ?? "", facts.strategy, String(facts.status.dropFirst(2)), facts.step ?? "-",
+                facts.setWeight.map(String.init) ?? "-",
+                "\(status?.readyReplicas ?? 0)/\(rollout.spec.replicasOrDefault)",
+                String(rollout.spec.replicasOrDefault), String(status?.updatedReplicas ?? 0),
+                String(status?.availableReplicas ?? 0),
+            ]
+        }
+        return columns(header: header, rows: rows, paintColumn: colour ? 2 : nil)
+    }
+
+    /// Left-aligned columns two spaces apart; `paintColumn` is coloured by the status word.
+    static func columns(header: [String], rows: [[String]], paintColumn: Int?) -> String {
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        return ([header] + rows).enumerated().map { index, row in
+            let cells = row.enumerated().map { column, cell in
+                let padded = column == row.count - 1 ? cell : cell.padded(widths[column])
+                guard index > 0, column == paintColumn else { return padded }
+                return Style.paint(cell, icon: Style.icon(forStatus: cell), colour: true)
+                    + String(repeating: " ", count: padded.count - cell.count)
+            }
+            return cells.joined(separator: "  ")
+        }
+        .joined(separator: "\n")
+    }
+}
+
+/// `aviary get analysisrun` and `aviary list analysisruns`.
+public enum AnalysisRunRenderer {
+    /// Argo's summary of measurements: `✔ 3 ✖ 1 ? 0 ⚠ 0`, leaving out the zero counts.
+    public static func counts(_ results: [MetricResult]) -> String {
+        let successful = results.reduce(0) { $0 + ($1.successful ?? 0) }
+        let failed = results.reduce(0) { $0 + ($1.failed ?? 0) }
+        let inconclusive = results.reduce(0) { $0 + ($1.inconclusive ?? 0) }
+        let error = results.reduce(0) { $0 + ($1.error ?? 0) }
+        let parts = [("✔", successful), ("✖", failed), ("?", inconclusive), ("⚠", error)]
+            .filter { $0.1 > 0 }.map { "\($0.0) \($0.1)" }
+        return parts.joined(separator: ",")
+    }
+
+    /// One AnalysisRun: header, then a line per metric with its counts and latest measurement.
+    public static func render(_ run: AnalysisRun, now: Date, colour: Bool) -> String {
+        func line(_ label: String, _ value: String) -> String { (label + ":").padded(17) + value }
+        let phase = run.status?.phase ?? .pending
+        var lines = [
+            line("Name", run.metadata.name ?? ""),
+            line("Namespace", run.metadata.namespace ?? "default"),
+            line("Status", Style.paint(Style.analysisStatus(phase), colour: colour)),
+        ]
+        if let message = run.status?.message, !message.isEmpty { lines.append(line("Message", message)) }
+        if let rollout = run.metadata.labels?["rollout"] { lines.append(line("Rollout", rollout)) }
+        lines.append(
+            line(
+                "Started",
+                Style.age(since: Style.date(run.status?.startedAt), now: now).replacingOccurrences(
+                    of: "-", with: "not yet") + (run.status?.startedAt == nil ? "" : " ago")))
+        let results = run.status?.metricResults ?? []
+        let summary = counts(results)
+        lines.append(line("Measurements", summary.isEmpty ? "none yet" : summary))
+        lines.append("")
+        var rows: [Row] = []
+        for metric in run.spec.metrics {
+            let result = results.first { $0.name == metric.name }
+            let latest = result?.measurements?.last
+            rows.append(
+                Row(
+                    name: metric.name, kind: counts(result.map { [$0] } ?? []),
+                    status: Style.analysisStatus(result?.phase ?? .pending),
+                    age: Style.age(since: Style.date(latest?.finishedAt ?? latest?.startedAt), now: now),
+                    info: latest.map { "latest:\($0.value ?? "-")" + ($0.message.map { " (\($0))" } ?? "") } ?? ""))
+        }
+        lines.append(
+            Style.table(
+                header: Row(name: "METRIC", kind: "COUNTS", status: "STATUS", age: "AGE", info: "LATEST"), rows: rows,
+                colour: colour))
+        return lines.joined(separator: "\n")
+    }
+
+    /// The table NAME ROLLOUT STATUS AGE MEASUREMENTS.
+    public static func renderList(_ runs: [AnalysisRun], now: Date, colour: Bool) -> String {
+        let header = ["NAME", "ROLLOUT", "STATUS", "AGE", "MEASUREMENTS"]
+        let rows = runs.sorted { ($0.metadata.name ?? "") < ($1.metadata.name ?? "") }.map { run in
+            [
+                run.metadata.name ?? "", run.metadata.labels?["rollout"] ?? "-",
+                (run.status?.phase ?? .pending).rawValue,
+                Style.age(since: Style.date(run.metadata.creationTimestamp ?? run.status?.startedAt), now: now),
+                counts(run.status?.metricResults ?? []),
+            ]
+        }
+        return RolloutListRenderer.columns(header: header, rows: rows, paintColumn: colour ? 2 : nil)
+    }
+}
+
+extension Style {
+    /// The icon for a bare status word (list columns show the word alone, coloured).
+    static func icon(forStatus word: String) -> Character {
+        switch word {
+        case "Healthy", "Successful": "✔"
+        case "Progressing", "Running": "◌"
+        case "Paused": "॥"
+        case "Degraded", "Failed": "✖"
+        case "Error", "Inconclusive": "⚠"
+        default: "◷"
+        }
+    }
+}

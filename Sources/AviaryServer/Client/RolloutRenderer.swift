@@ -1,0 +1,419 @@
+import AviaryModel
+import Foundation
+
+/// A ReplicaSet as `get rollout` shows it (the daemon's `GET /api/v1/replicasets`).
+public struct ReplicaSetInfo: Codable, Sendable, Hashable {
+    /// `<rollout>-<podTemplateHash>`.
+    public var name: String
+    /// The `rollouts-pod-template-hash`.
+    public var podTemplateHash: String
+    /// The `rollout.argoproj.io/revision`.
+    public var revision: Int
+    /// Pods it should have.
+    public var replicas: Int
+    /// Pods that are ready.
+    public var readyReplicas: Int
+    /// Pods ready for `minReadySeconds`.
+    public var availableReplicas: Int
+    /// The images of its containers, in order.
+    public var images: [String]
+    /// When it was created.
+    public var createdAt: Date
+    /// When it is due to be scaled to 0, if it is waiting for that.
+    public var scaleDownDeadline: Date?
+
+    /// Creates a ReplicaSet summary.
+    public init(
+        name: String, podTemplateHash: String, revision: Int, replicas: Int, readyReplicas: Int,
+        availableReplicas: Int, images: [String], createdAt: Date, scaleDownDeadline: Date? = nil
+    ) {
+        self.name = name
+        self.podTemplateHash = podTemplateHash
+        self.revision = revision
+        self.replicas = replicas
+        self.readyReplicas = readyReplicas
+        self.availableReplicas = availableReplicas
+        self.images = images
+        self.createdAt = createdAt
+        self.scaleDownDeadline = scaleDownDeadline
+    }
+}
+
+/// A pod as `get rollout` shows it (the daemon's `GET /api/v1/pods`).
+public struct PodInfo: Codable, Sendable, Hashable {
+    /// The pod's name.
+    public var name: String
+    /// Its ReplicaSet's name.
+    public var replicaSet: String
+    /// Whether its readiness probe passes.
+    public var ready: Bool
+    /// Whether its process runs.
+    public var running: Bool
+    /// How many times its process was started again.
+    public var restarts: Int
+    /// When it was created.
+    public var createdAt: Date
+    /// How its last process ended, if one did.
+    public var lastTermination: String?
+
+    /// Creates a pod summary.
+    public init(
+        name: String, replicaSet: String, ready: Bool, running: Bool, restarts: Int, createdAt: Date,
+        lastTermination: String? = nil
+    ) {
+        self.name = name
+        self.replicaSet = replicaSet
+        self.ready = ready
+        self.running = running
+        self.restarts = restarts
+        self.createdAt = createdAt
+        self.lastTermination = lastTermination
+    }
+}
+
+/// Everything `get rollout` draws: a rollout and what it owns, as fetched at one moment.
+public struct RolloutSnapshot: Sendable {
+    /// The rollout with its status.
+    public var rollout: Rollout
+    /// Its ReplicaSets.
+    public var replicaSets: [ReplicaSetInfo]
+    /// Their pods.
+    public var pods: [PodInfo]
+    /// Its AnalysisRuns.
+    public var analysisRuns: [AnalysisRun]
+
+    /// Creates a snapshot.
+    public init(rollout: Rollout, replicaSets: [ReplicaSetInfo], pods: [PodInfo], analysisRuns: [AnalysisRun]) {
+        self.rollout = rollout
+        self.replicaSets = replicaSets
+        self.pods = pods
+        self.analysisRuns = analysisRuns
+    }
+}
+
+/// Draws `aviary get rollout` the way `kubectl argo rollouts get rollout` does: a header and a
+/// tree of revisions, ReplicaSets, pods and AnalysisRuns. Pure: the same input gives the same text,
+/// so `aviary demo` reuses it for its live view and the tests compare it with golden files.
+public enum RolloutRenderer {
+    /// The header and the tree. `colour` adds ANSI colours to statuses (for a terminal).
+    public static func render(
+        rollout: Rollout, replicaSets: [ReplicaSetInfo], pods: [PodInfo], analysisRuns: [AnalysisRun], now: Date,
+        colour: Bool
+    ) -> String {
+        let facts = RolloutFacts(rollout: rollout, replicaSets: replicaSets)
+        return header(facts, rollout: rollout, colour: colour) + "\n\n"
+            + tree(
+                facts, rollout: rollout, replicaSets: replicaSets, pods: pods, runs: analysisRuns, now: now,
+                colour: colour)
+    }
+
+    /// `render` of a snapshot.
+    public static func render(_ snapshot: RolloutSnapshot, now: Date, colour: Bool) -> String {
+        render(
+            rollout: snapshot.rollout, replicaSets: snapshot.replicaSets, pods: snapshot.pods,
+            analysisRuns: snapshot.analysisRuns, now: now, colour: colour)
+    }
+
+    static func header(_ facts: RolloutFacts, rollout: Rollout, colour: Bool) -> String {
+        func line(_ label: String, _ value: String) -> String {
+            (label + ":").padded(17) + value
+        }
+        let status = rollout.status
+        var lines = [
+            line("Name", rollout.metadata.name ?? ""),
+            line("Namespace", rollout.metadata.namespace ?? "default"),
+            line("Status", Style.paint(facts.status, colour: colour)),
+        ]
+        if let message = status?.message, !message.isEmpty { lines.append(line("Message", message)) }
+        lines.append(line("Strategy", facts.strategy))
+        if let step = facts.step { lines.append(line("  Step", step)) }
+        if let setWeight = facts.setWeight { lines.append(line("  SetWeight", String(setWeight))) }
+        if let actualWeight = facts.actualWeight { lines.append(line("  ActualWeight", String(actualWeight))) }
+        for (index, image) in facts.images.enumerated() {
+            let text = image.roles.isEmpty ? image.image : "\(image.image) (\(image.roles.joined(separator: ", ")))"
+            lines.append(index == 0 ? line("Images", text) : String(repeating: " ", count: 17) + text)
+        }
+        if facts.images.isEmpty { lines.append(line("Images", "-")) }
+        lines.append("Replicas:")
+        lines.append(line("  Desired", String(rollout.spec.replicasOrDefault)))
+        lines.append(line("  Current", String(status?.replicas ?? 0)))
+        lines.append(line("  Updated", String(status?.updatedReplicas ?? 0)))
+        lines.append(line("  Ready", String(status?.readyReplicas ?? 0)))
+        lines.append(line("  Available", String(status?.availableReplicas ?? 0)))
+        return lines.joined(separator: "\n")
+    }
+
+    static func tree(
+        _ facts: RolloutFacts, rollout: Rollout, replicaSets: [ReplicaSetInfo], pods: [PodInfo], runs: [AnalysisRun],
+        now: Date, colour: Bool
+    ) -> String {
+        var rows: [Row] = [
+            Row(
+                name: "⟳ " + (rollout.metadata.name ?? ""), kind: "Rollout", status: facts.status,
+                age: Style.age(since: Style.date(rollout.metadata.creationTimestamp), now: now), info: "")
+        ]
+        let revisions = Set(replicaSets.map(\.revision)).sorted(by: >)
+        for (revisionIndex, revision) in revisions.enumerated() {
+            let lastRevision = revisionIndex == revisions.count - 1
+            rows.append(Row(name: (lastRevision ? "└──" : "├──") + "# revision:\(revision)"))
+            let revisionIndent = lastRevision ? "   " : "│  "
+            var children: [[Row]] = []
+            for replicaSet in replicaSets.filter({ $0.revision == revision }).sorted(by: { $0.name < $1.name }) {
+                var info = facts.roles(of: replicaSet.podTemplateHash)
+                if let deadline = replicaSet.scaleDownDeadline, deadline > now {
+                    info.append("delay:\(Int(deadline.timeIntervalSince(now).rounded(.up)))s")
+                }
+                var group = [
+                    Row(
+                        name: "⧉ " + replicaSet.name, kind: "ReplicaSet", status: Style.replicaSetStatus(replicaSet),
+                        age: Style.age(since: replicaSet.createdAt, now: now), info: info.joined(separator: ","))
+                ]
+                let owned = pods.filter { $0.replicaSet == replicaSet.name }.sorted { $0.name < $1.name }
+                for (podIndex, pod) in owned.enumerated() {
+                    let branch = podIndex == owned.count - 1 ? "└──" : "├──"
+                    group.append(
+                        Row(
+                            name: branch + "□ " + pod.name, kind: "Pod", status: Style.podStatus(pod),
+                            age: Style.age(since: pod.createdAt, now: now),
+                            info: "ready:\(pod.ready ? 1 : 0)/1,restarts:\(pod.restarts)"))
+                }
+                children.append(group)
+                let ownRuns = runs.filter {
+                    $0.metadata.labels?["rollouts-pod-template-hash"] == replicaSet.podTemplateHash
+                }
+                .sorted { ($0.metadata.name ?? "") < ($1.metadata.name ?? "") }
+                for run in ownRuns { children.append(analysisRunRows(run, now: now)) }
+            }
+            for (childIndex, group) in children.enumerated() {
+                let lastChild = childIndex == children.count - 1
+                for (rowIndex, row) in group.enumerated() {
+                    var row = row
+                    let lead = rowIndex == 0 ? (lastChild ? "└──" : "├──") : (lastChild ? "   " : "│  ")
+                    row.name = revisionIndent + lead + row.name
+                    rows.append(row)
+                }
+            }
+        }
+        return Style.table(
+            header: Row(name: "NAME", kind: "KIND", status: "STATUS", age: "AGE", info: "INFO"), rows: rows,
+            colour: colour)
+    }
+
+    /// An AnalysisRun's row and, while it runs, a row per metric with its latest value.
+    static func analysisRunRows(_ run: AnalysisRun, now: Date) -> [Row] {
+        let results = run.status?.metricResults ?? []
+        let phase = run.status?.phase ?? .pending
+        var rows = [
+            Row(
+                name: "α " + (run.metadata.name ?? ""), kind: "AnalysisRun", status: Style.analysisStatus(phase),
+                age: Style.age(since: Style.date(run.metadata.creationTimestamp ?? run.status?.startedAt), now: now),
+                info: AnalysisRunRenderer.counts(results))
+        ]
+        if phase == .running || phase == .pending {
+            for (index, result) in results.enumerated() {
+                let branch = index == results.count - 1 ? "└──" : "├──"
+                let latest = result.measurements?.last
+                rows.append(
+                    Row(
+                        name: branch + "◇ " + result.name, kind: "Metric",
+                        status: Style.analysisStatus(latest?.phase ?? result.phase),
+                        age: Style.age(since: Style.date(latest?.finishedAt ?? latest?.startedAt), now: now),
+                        info: latest.map { "latest:\($0.value ?? "-")" } ?? "no measurement yet"))
+            }
+        }
+        return rows
+    }
+}
+
+/// What the header and the tree derive from a rollout: status word, step, weights, image roles.
+struct RolloutFacts {
+    var status: String
+    var strategy: String
+    var step: String?
+    var setWeight: Int?
+    var actualWeight: Int?
+    var images: [(image: String, roles: [String])]
+    var stableHash: String?
+    var canaryHash: String?
+    var activeHash: String?
+    var previewHash: String?
+
+    init(rollout: Rollout, replicaSets: [ReplicaSetInfo]) {
+        let status = rollout.status
+        images = []
+        self.status = Style.rolloutStatus(rollout)
+        stableHash = status?.stableRS
+        let canary = rollout.spec.strategy.canary
+        if let canary {
+            strategy = "Canary"
+            let steps = canary.stepsOrEmpty
+            if status?.currentPodHash != stableHash { canaryHash = status?.currentPodHash }
+            if !steps.isEmpty {
+                let index = min(max(status?.currentStepIndex ?? 0, 0), steps.count)
+                step = "\(index)/\(steps.count)"
+                if status?.isAborted == true {
+                    setWeight = 0
+                } else if index >= steps.count {
+                    setWeight = 100
+                } else {
+                    // Argo's rule: the last setWeight at or before the current step.
+                    setWeight = steps[...index].last { $0.setWeight != nil }?.setWeight ?? 0
+                }
+            } else {
+                setWeight = 100
+            }
+            if canaryHash == nil {
+                actualWeight = status?.isAborted == true ? 0 : 100
+            } else if let weights = status?.canary?.weights {
+                actualWeight = weights.canary.weight
+            } else {
+                let total = replicaSets.reduce(0) { $0 + $1.availableReplicas }
+                let hash = canaryHash
+                let current = replicaSets.filter { $0.podTemplateHash == hash }.reduce(0) {
+                    $0 + $1.availableReplicas
+                }
+                actualWeight = total == 0 ? 0 : current * 100 / total
+            }
+        } else {
+            strategy = rollout.spec.strategy.blueGreen != nil ? "BlueGreen" : "-"
+            activeHash = status?.blueGreen?.activeSelector
+            let preview = status?.blueGreen?.previewSelector
+            if preview != activeHash { previewHash = preview }
+        }
+        for replicaSet in replicaSets.sorted(by: { $0.revision < $1.revision }) {
+            let roles = roles(of: replicaSet.podTemplateHash)
+            guard !roles.isEmpty else { continue }
+            for image in replicaSet.images {
+                if let index = images.firstIndex(where: { $0.image == image }) {
+                    images[index].roles += roles.filter { !images[index].roles.contains($0) }
+                } else {
+                    images.append((image, roles))
+                }
+            }
+        }
+        if images.isEmpty {
+            images = (rollout.spec.template?.spec.containers ?? []).compactMap { $0.image }.map { ($0, []) }
+        }
+    }
+
+    /// stable, canary, active, preview: what a ReplicaSet is to the rollout.
+    func roles(of hash: String) -> [String] {
+        var roles: [String] = []
+        if hash == stableHash { roles.append("stable") }
+        if hash == canaryHash { roles.append("canary") }
+        if hash == activeHash { roles.append("active") }
+        if hash == previewHash { roles.append("preview") }
+        return roles
+    }
+}
+
+/// A row of the tree or of a list.
+struct Row {
+    var name: String
+    var kind: String = ""
+    var status: String = ""
+    var age: String = ""
+    var info: String = ""
+}
+
+/// Icons, colours, ages and column layout shared by the renderers.
+enum Style {
+    static let reset = "\u{1B}[0m"
+
+    /// Argo's icons: ✔ Healthy, ◌ Progressing, ॥ Paused, ✖ Degraded, ⚠ Error.
+    static func rolloutStatus(_ rollout: Rollout) -> String {
+        switch rollout.status?.phase {
+        case .healthy: "✔ Healthy"
+        case .progressing: "◌ Progressing"
+        case .paused: "॥ Paused"
+        case .degraded: "✖ Degraded"
+        case nil: "◷ Waiting"
+        }
+    }
+
+    static func analysisStatus(_ phase: AnalysisPhase) -> String {
+        switch phase {
+        case .successful: "✔ Successful"
+        case .running: "◌ Running"
+        case .pending: "◷ Pending"
+        case .failed: "✖ Failed"
+        case .error: "⚠ Error"
+        case .inconclusive: "⚠ Inconclusive"
+        }
+    }
+
+    static func replicaSetStatus(_ replicaSet: ReplicaSetInfo) -> String {
+        if replicaSet.replicas == 0 { return "• ScaledDown" }
+        return replicaSet.availableReplicas >= replicaSet.replicas ? "✔ Healthy" : "◌ Progressing"
+    }
+
+    static func podStatus(_ pod: PodInfo) -> String {
+        if pod.ready { return "✔ Running" }
+        if pod.running { return "◌ Running" }
+        if pod.lastTermination != nil { return "✖ Error" }
+        return "◌ Pending"
+    }
+
+    /// The status text coloured by its icon (on a terminal); `icon` defaults to the text's first character.
+    static func paint(_ text: String, icon: Character? = nil, colour: Bool) -> String {
+        guard colour, let icon = icon ?? text.first else { return text }
+        let code: String
+        switch icon {
+        case "✔": code = "32"
+        case "◌", "⚠": code = "33"
+        case "॥": code = "36"
+        case "✖": code = "31"
+        case "•", "◷": code = "90"
+        default: return text
+        }
+        return "\u{1B}[\(code)m\(text)\(reset)"
+    }
+
+    /// kubectl's short ages: 45s, 3m20s, 17m, 5h, 3d.
+    static func age(since date: Date?, now: Date) -> String {
+        guard let date else { return "-" }
+        let seconds = max(0, Int(now.timeIntervalSince(date)))
+        switch seconds {
+        case ..<120: return "\(seconds)s"
+        case ..<600: return "\(seconds / 60)m\(seconds % 60 == 0 ? "" : "\(seconds % 60)s")"
+        case ..<(3 * 3600): return "\(seconds / 60)m"
+        case ..<(48 * 3600): return "\(seconds / 3600)h"
+        default: return "\(seconds / 86400)d"
+        }
+    }
+
+    /// An RFC 3339 time, with or without fractional seconds.
+    static func date(_ text: String?) -> Date? {
+        guard let text else { return nil }
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+
+    /// Columns NAME KIND STATUS AGE INFO padded to their widest cell, statuses painted.
+    static func table(header: Row, rows: [Row], colour: Bool) -> String {
+        let all = [header] + rows
+        let nameWidth = all.map(\.name.count).max() ?? 0
+        let kindWidth = all.map(\.kind.count).max() ?? 0
+        let statusWidth = all.map(\.status.count).max() ?? 0
+        let ageWidth = all.map(\.age.count).max() ?? 0
+        return all.enumerated().map { index, row in
+            let status = row.status.padded(statusWidth)
+            let painted = index == 0 ? status : paint(row.status, colour: colour) + status.dropFirst(row.status.count)
+            let line =
+                row.name.padded(nameWidth) + "  "
+                + row.kind.padded(kindWidth) + "  " + painted + "  "
+                + row.age.padded(ageWidth) + "  " + row.info
+            return String(line.reversed().drop { $0 == " " }.reversed())
+        }
+        .joined(separator: "\n")
+    }
+}
+
+extension String {
+    /// The string with spaces appended up to `width` characters (never cut).
+    func padded(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import AviaryModel
+import AviaryServer
+import Foundation
+
+/// `aviary status ROLLOUT [--watch] [--timeout DURATION]`: a CI gate.
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a rollout's `Phase - message`; with --watch, wait until it is done.",
+        discussion: """
+            With --watch prints each change and exits 0 when the rollout is Healthy, 1 when it is \
+            Degraded or aborted, 2 when --timeout passes first: usable as a pipeline gate. A status \
+            is only judged once the daemon has reconciled the latest spec.
+
+            Examples:
+              aviary status web
+              aviary set image web app=sample-app:green && aviary status web --watch --timeout 10m
+            """)
+
+    @ArgumentParser.Argument(help: "The rollout's name.")
+    var rollout: String
+
+    @Flag(name: .shortAndLong, help: "Wait until Healthy (exit 0), Degraded (exit 1) or the timeout (exit 2).")
+    var watch = false
+
+    @Option(name: .shortAndLong, help: "With --watch: give up after this long (30s, 10m); default: never.")
+    var timeout: DurationArgument?
+
+    @OptionGroup var options: ServerOptions
+
+    func validate() throws {
+        if timeout != nil && !watch { throw ValidationError("--timeout only applies with --watch") }
+    }
+
+    func run() async throws {
+        let client = options.client
+        guard watch else {
+            do {
+                print(StatusLine.text(try await client.rollout(rollout, namespace: options.namespace)))
+                return
+            } catch {
+                throw fail(error)
+            }
+        }
+        let deadline = timeout.map { Date().addingTimeInterval($0.seconds) }
+        var printed = ""
+        var unreachable = false
+        while deadline.map({ Date() < $0 }) ?? true {
+            do {
+                let current = try await client.rollout(rollout, namespace: options.namespace)
+                unreachable = false
+                let line = StatusLine.text(current)
+                if line != printed {
+                    print(line)
+                    printed = line
+                }
+                switch StatusLine.verdict(current) {
+                case .healthy: return
+                case .degraded: throw ExitCode(1)
+                case .undecided: break
+                }
+            } catch let failure as APIClient.Failure {
+                // 404 is final; an unreachable daemon may come back before the deadline.
+                if failure.status != nil { throw fail(failure) }
+                if !unreachable { printError(failure.description + " (retrying)") }
+                unreachable = true
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        printError("timed out after \(Int(timeout?.seconds ?? 0))s waiting for rollout \"\(rollout)\" (\(printed))")
+        throw ExitCode(2)
+    }
+}
+
+/// The pure part of `status`: the line and the verdict.
+enum StatusLine {
+    enum Verdict: Equatable { case healthy, degraded, undecided }
+
+    /// `Phase - message`, or `Phase` alone.
+    static func text(_ rollout: Rollout) -> String {
+        let phase = rollout.status?.phase?.rawValue ?? "Progressing"
+        guard let message = rollout.status?.message, !message.isEmpty else { return phase }
+        return "\(phase) - \(message)"
+    }
+
+    /// Healthy or Degraded once the status reflects the current spec generation; else undecided.
+    static func verdict(_ rollout: Rollout) -> Verdict {
+        if let generation = rollout.metadata.generation, rollout.status?.observedGeneration != String(generation) {
+            return .undecided
+        }
+        if rollout.status?.isAborted == true { return .degraded }
+        switch rollout.status?.phase {
+        case .healthy: return .healthy
+        case .degraded: return .degraded
+        default: return .undecided
+        }
+    }
+}
