@@ -1,5 +1,9 @@
 import AsyncHTTPClient
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 import NIOCore
 import NIOHTTP1
 
@@ -48,15 +52,17 @@ public struct APIClient: Sendable {
         }
         let status: Int
         let data: Data
+        // AsyncHTTPClient retries a refused connection until the request's deadline: a daemon that
+        // is not running is told at once instead.
+        if Self.refusesConnections(server) {
+            throw Failure(status: nil, description: Self.notRunning(server))
+        }
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
             status = Int(response.status.code)
             data = Data(buffer: try await response.body.collect(upTo: 64 * 1024 * 1024))
         } catch {
-            throw Failure(
-                status: nil,
-                description: "the Aviary daemon is not running at \(server); start it with `aviary serve` "
-                    + "(or point --server / AVIARY_SERVER at it)")
+            throw Failure(status: nil, description: Self.notRunning(server) + " (\(error))")
         }
         guard (200..<300).contains(status) else {
             let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
@@ -65,6 +71,31 @@ public struct APIClient: Sendable {
             throw Failure(status: status, description: lines.joined(separator: "\n"))
         }
         return data
+    }
+
+    static func notRunning(_ server: String) -> String {
+        "the Aviary daemon is not running at \(server); start it with `aviary serve` "
+            + "(or point --server / AVIARY_SERVER at it)"
+    }
+
+    /// Whether a loopback `server` refuses a TCP connection right now (other hosts: not probed).
+    static func refusesConnections(_ server: String) -> Bool {
+        guard let url = URL(string: server), let host = url.host, host == "127.0.0.1" || host == "localhost"
+        else { return false }
+        let port = UInt16(url.port ?? (url.scheme == "https" ? 443 : 80))
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        return result != 0 && errno == ECONNREFUSED
     }
 
     /// The path of a resource, with its namespace as a query.
