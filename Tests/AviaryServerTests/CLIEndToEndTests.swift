@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+
+@testable import AviaryLocal
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The built `aviary` CLI against a live `aviary serve` with sample-app pods: every operation a
+/// person types, the status after each, and the live view in a real terminal (tmux).
+@Suite(.serialized) struct CLIEndToEndTests {
+    @Test func aRolloutThroughEveryOperation() async throws {
+        let daemon = Daemon()
+        try await daemon.start()
+        do {
+            try daemon.applyWithCLI(CanaryManifests().yaml)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
+            #expect(try daemon.cli(["status", "web"]).output.hasPrefix("Healthy"))
+
+            // set image: the canary pauses at step 1 of 2.
+            #expect(try daemon.cli(["set", "image", "web", "app=aviary-sample-app:green"]).status == 0)
+            #expect(await daemon.waitPaused(atStep: 1))
+            let paused = try daemon.cli(["get", "rollout", "web"])
+            #expect(paused.status == 0)
+            for expected in [
+                "॥ Paused", "Step:          1/2", "aviary-sample-app:green (canary)", "(stable)", "# revision:2",
+            ] {
+                #expect(paused.output.contains(expected), "get rollout lacks \(expected):\n\(paused.output)")
+            }
+            #expect(!paused.output.contains("\u{1B}"), "piped output must be plain")
+            #expect(try daemon.cli(["list", "rollouts"]).output.contains("web   Canary    Paused"))
+
+            // promote: past the last pause, Healthy on green; status --watch is the gate.
+            #expect(try daemon.cli(["promote", "web"]).status == 0)
+            #expect(try daemon.cli(["status", "web", "--watch", "--timeout", "90s"]).status == 0)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:green"))
+
+            // abort: back to green, Degraded; status --watch exits 1.
+            #expect(try daemon.cli(["set", "image", "web", "*=aviary-sample-app:yellow"]).status == 0)
+            #expect(await daemon.waitPaused(atStep: 1))
+            #expect(try daemon.cli(["abort", "web"]).status == 0)
+            let aborted = try daemon.cli(["status", "web", "--watch", "--timeout", "90s"])
+            #expect(aborted.status == 1 && aborted.output.contains("Degraded"), "\(aborted.output)")
+
+            // retry rollout: the steps start again and pause at step 1.
+            #expect(try daemon.cli(["retry", "rollout", "web"]).status == 0)
+            #expect(await daemon.waitPaused(atStep: 1))
+            #expect(try daemon.cli(["status", "web"]).output.hasPrefix("Paused"))
+
+            // undo: back to the stable green template, which skips the steps.
+            #expect(try daemon.cli(["undo", "web"]).status == 0)
+            #expect(try daemon.cli(["status", "web", "--watch", "--timeout", "90s"]).status == 0)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:green"))
+
+            // pause, then a new image waits; promote --full goes straight to the end.
+            #expect(try daemon.cli(["pause", "web"]).status == 0)
+            #expect((await daemon.rollout()["spec"] as? [String: Any])?["paused"] as? Bool == true)
+            #expect(try daemon.cli(["set", "image", "web", "app=aviary-sample-app:yellow"]).status == 0)
+            #expect(
+                await eventually(within: 60) { await daemon.status()["phase"] as? String == "Paused" })
+            #expect(try daemon.cli(["promote", "web", "--full"]).status == 0)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:yellow"))
+            #expect(try daemon.cli(["status", "web"]).output.hasPrefix("Healthy"))
+
+            // restart --in and list analysisruns answer too.
+            #expect(try daemon.cli(["restart", "web", "--in", "1h"]).status == 0)
+            #expect(try daemon.cli(["list", "analysisruns"]).status == 0)
+        } catch {
+            await daemon.cleanUp()
+            throw error
+        }
+        await daemon.cleanUp()
+    }
+
+    @Test func withoutADaemonEveryVerbSaysHowToStartItInOneLine() throws {
+        let port = PortAllocator.freePort() ?? 1
+        let aviary = builtProductsDirectory() + "/aviary"
+        for verb in [["get", "rollout", "web"], ["list", "rollouts"], ["promote", "web"], ["status", "web"]] {
+            let result = try runCommand([aviary] + verb + ["--server", "127.0.0.1:\(port)"])
+            #expect(result.status == 1)
+            let lines = result.output.split(separator: "\n")
+            #expect(lines.count == 1 && result.output.contains("aviary serve"), "\(verb): \(result.output)")
+        }
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "tmux is not installed"))
+    func theLiveViewRedrawsInARealTerminal() async throws {
+        let daemon = Daemon()
+        let socket = "aviary-test-\(UUID().uuidString.prefix(8))"
+        func tmux(_ arguments: [String]) throws -> String {
+            try runCommand(["/usr/bin/tmux", "-L", socket] + arguments).output
+        }
+        // The tmux server outlives `new-session` and inherits every open descriptor; Foundation's
+        // Process waits for its child's descriptors to close, so bash closes all but /dev/null on
+        // 0-2 before running tmux, and is spawned and waited for by PID.
+        func startSession(_ command: String) -> Bool {
+            let closeInherited =
+                #"for fd in /proc/$$/fd/*; do n=${fd##*/}; ((n > 2)) && eval "exec $n>&-"; done 2>/dev/null"#
+            let arguments = [
+                "/bin/bash", "-c",
+                "\(closeInherited); exec /usr/bin/tmux -L \(socket) new-session -d -s watch -x 180 -y 50 '\(command)'",
+            ]
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+            let argv = arguments.map { strdup($0) } + [nil]
+            defer { argv.forEach { free($0) } }
+            var pid: pid_t = 0
+            guard posix_spawn(&pid, arguments[0], &actions, nil, argv, environ) == 0 else { return false }
+            var status: Int32 = 0
+            return waitpid(pid, &status, 0) == pid && status == 0
+        }
+        try await daemon.start()
+        defer { _ = try? tmux(["kill-server"]) }
+        do {
+            try daemon.applyWithCLI(CanaryManifests().yaml)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
+            #expect(startSession("\(daemon.aviary) get rollout web --watch --server \(daemon.base)"))
+            func pane() -> String { (try? tmux(["capture-pane", "-p", "-t", "watch"])) ?? "" }
+            #expect(await eventually(within: 30) { pane().contains("✔ Healthy") }, "\(pane())")
+            #expect(try daemon.cli(["set", "image", "web", "app=aviary-sample-app:green"]).status == 0)
+            let redrawn = await eventually(within: 90) {
+                let text = pane()
+                return text.contains("॥ Paused") && text.contains("aviary-sample-app:green (canary)")
+                    && text.contains("# revision:2")
+            }
+            #expect(redrawn, "\(pane())")
+            // Redrawn in place: the header appears once, not once per frame.
+            #expect(pane().components(separatedBy: "Namespace:").count == 2, "\(pane())")
+            _ = try tmux(["send-keys", "-t", "watch", "C-c"])
+            #expect(await eventually(within: 10) { !((try? tmux(["list-sessions"])) ?? "").contains("watch:") })
+        } catch {
+            await daemon.cleanUp()
+            throw error
+        }
+        await daemon.cleanUp()
+    }
+}
