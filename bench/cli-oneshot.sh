@@ -2,13 +2,14 @@
 # Times each one-shot CLI command against a live `aviary serve` (release builds, loopback), with
 # one canary rollout of the sample app applied and paused. Prints the median wall time of N runs
 # per command; the goal is under 100 ms each. Not a gate: numbers depend on the machine's load.
-#   bench/cli-oneshot.sh [RUNS]
+#   bench/cli-oneshot.sh [RUNS]     (CONFIG=debug to time the debug build instead)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
-swift build -c release --product aviary >/dev/null
-swift build -c release --product aviary-sample-app >/dev/null
-bin=$(swift build -c release --show-bin-path)
+config=${CONFIG:-release}
+swift build -c "$config" --product aviary >/dev/null
+swift build -c "$config" --product aviary-sample-app >/dev/null
+bin=$(swift build -c "$config" --show-bin-path)
 work=$(mktemp -d)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free_port)

@@ -115,7 +115,10 @@ import Testing
             return waitpid(pid, &status, 0) == pid && status == 0
         }
         try await daemon.start()
-        defer { _ = try? tmux(["kill-server"]) }
+        defer {
+            _ = try? tmux(["kill-server"])
+            try? FileManager.default.removeItem(atPath: "/tmp/tmux-\(getuid())/\(socket)")
+        }
         do {
             try daemon.applyWithCLI(CanaryManifests().yaml)
             #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))

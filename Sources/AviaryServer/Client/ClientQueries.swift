@@ -28,11 +28,22 @@ extension APIClient {
 
     /// Everything `get rollout` draws, read now.
     public func snapshot(of name: String, namespace: String) async throws(Failure) -> RolloutSnapshot {
-        let rollout = try await rollout(name, namespace: namespace)
-        let query = "rollout=\(name)&namespace=\(namespace)"
-        let replicaSetData = try await send(.GET, "/api/v1/replicasets?\(query)")
-        let podData = try await send(.GET, "/api/v1/pods?rollout=\(name)")
-        let runs = try await analysisRuns(namespace: namespace, rollout: name)
+        // The four reads go out together: one round trip of waiting instead of four.
+        async let rolloutRead = rollout(name, namespace: namespace)
+        async let replicaSetRead = send(.GET, "/api/v1/replicasets?rollout=\(name)&namespace=\(namespace)")
+        async let podRead = send(.GET, "/api/v1/pods?rollout=\(name)")
+        async let runRead = analysisRuns(namespace: namespace, rollout: name)
+        let rollout: Rollout
+        let replicaSetData: Data
+        let podData: Data
+        let runs: [AnalysisRun]
+        do {
+            (rollout, replicaSetData, podData, runs) = try await (rolloutRead, replicaSetRead, podRead, runRead)
+        } catch let failure as Failure {
+            throw failure
+        } catch {
+            throw Failure(status: nil, description: "\(error)")
+        }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         struct ReplicaSets: Decodable { var replicaSets: [ReplicaSetInfo] }
