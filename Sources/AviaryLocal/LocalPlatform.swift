@@ -422,12 +422,23 @@ public actor LocalPlatform {
         }
     }
 
-    private func publishPlan() async {
-        guard let planSink else { return }
+    /// Sends the routing plan to the router now, so that a weight or route the controller just set
+    /// is live before the rollout's status says so. False when the router did not take it; it is
+    /// sent again at the next tick.
+    @discardableResult
+    public func publishRoutes() async -> Bool {
+        await publishPlan()
+    }
+
+    @discardableResult
+    private func publishPlan() async -> Bool {
+        guard let planSink else { return true }
         let current = routingPlan()
-        guard current != lastPlan else { return }
+        guard current != lastPlan else { return true }
         // A plan the sink could not deliver is sent again at the next tick.
-        if await planSink(current) { lastPlan = current }
+        guard await planSink(current) else { return false }
+        lastPlan = current
+        return true
     }
 
     private func save() throws {

@@ -153,6 +153,8 @@ extension Controller {
                 rootService: root, canaryService: canaryService, stableService: stableService, canaryWeight: 0)
         change(&split)
         try await platform.apply(split)
+        // The status must not claim a weight or route the data plane does not have yet.
+        guard await platform.publishRoutes() else { throw RoutesNotDelivered(rootService: root) }
     }
 
     /// Gives the stable ReplicaSet's pods the `stableMetadata` labels and the canary's the
@@ -184,5 +186,15 @@ extension Controller {
             try await platform.deleteSplit(rootService: split.rootService)
         }
         await metrics.setRollout(namespace: key.namespace, name: key.name, facts: nil)
+    }
+}
+
+/// The router did not take a new routing table; the reconcile is retried with backoff.
+struct RoutesNotDelivered: Error, CustomStringConvertible {
+    /// The SMI root service whose split changed.
+    var rootService: String
+
+    var description: String {
+        "the router did not accept the new routes of service \(rootService); retrying (is `aviary router` running?)"
     }
 }
