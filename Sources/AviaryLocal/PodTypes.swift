@@ -155,6 +155,32 @@ public struct PodRecord: Codable, Sendable, Equatable {
     /// When the pod was created.
     public var createdAt: Date
 
+    /// Creates a pod record (the supervisor makes its own; other platforms make theirs with this).
+    public init(
+        name: String, namespace: String, replicaSet: String, rollout: String, labels: [String: String],
+        launch: PodLaunch, port: Int, process: ProcessIdentity?, startedAt: Date?, restarts: Int, nextStartAt: Date?,
+        lastTermination: String?, isReady: Bool, readySince: Date?, consecutiveProbeFailures: Int,
+        lastProbeAt: Date?, createdAt: Date
+    ) {
+        self.name = name
+        self.namespace = namespace
+        self.replicaSet = replicaSet
+        self.rollout = rollout
+        self.labels = labels
+        self.launch = launch
+        self.port = port
+        self.process = process
+        self.startedAt = startedAt
+        self.restarts = restarts
+        self.nextStartAt = nextStartAt
+        self.lastTermination = lastTermination
+        self.isReady = isReady
+        self.readySince = readySince
+        self.consecutiveProbeFailures = consecutiveProbeFailures
+        self.lastProbeAt = lastProbeAt
+        self.createdAt = createdAt
+    }
+
     /// Whether the pod has been ready for at least `minReadySeconds` at `now`.
     public func isAvailable(at now: Date) -> Bool {
         guard isReady, let readySince else { return false }

@@ -18,15 +18,15 @@ struct LoopService: Service {
     }
 }
 
-/// `aviary serve`: the store, the local platform, the router, the controller and the HTTP API,
-/// wired together.
+/// `aviary serve`: the store, the platform (local, or simulated for benchmarks), the router, the
+/// controller and the HTTP API, wired together.
 public struct AviaryDaemon: Sendable {
     /// The configuration it runs with.
     public let configuration: ServerConfiguration
     /// The state store.
     public let store: AviaryStore
-    /// The local platform.
-    public let platform: LocalPlatform
+    /// The platform rollouts run on (`--platform`).
+    public let platform: any Platform
     /// The controller loop.
     public let controller: Controller
     /// The daemon's metrics.
@@ -44,17 +44,22 @@ public struct AviaryDaemon: Sendable {
         self.logger = logger
         store = try AviaryStore(stateDirectory: configuration.stateDirectory)
         let logDirectory = (configuration.stateDirectory as NSString).appendingPathComponent("logs")
-        platform = try LocalPlatform(
-            stateStore: StorePlatformState(store: store, key: StorePlatformState.platformKey),
-            logDirectory: logDirectory,
-            logger: logger)
+        switch configuration.platform {
+        case .local:
+            platform = try LocalPlatform(
+                stateStore: StorePlatformState(store: store, key: StorePlatformState.platformKey),
+                logDirectory: logDirectory,
+                logger: logger)
+        case .simulated:
+            platform = SimulatedPlatform(logDirectory: logDirectory)
+        }
         metrics = DaemonMetrics()
         analysis = AnalysisCoordinator(store: store, metrics: metrics, logger: logger)
         controller = Controller(
             store: store, platform: platform, metrics: metrics, analysis: analysis,
             serviceAddress: configuration.serviceAddress, logger: logger)
         router = RouterSupervisor(
-            command: configuration.routerCommand,
+            command: configuration.platform == .local ? configuration.routerCommand : nil,
             tablePath: (configuration.stateDirectory as NSString).appendingPathComponent("router-table.json"),
             stateStore: StorePlatformState(store: store, key: StorePlatformState.routerKey),
             logPath: (logDirectory as NSString).appendingPathComponent("router.log"), logger: logger)
@@ -67,7 +72,9 @@ public struct AviaryDaemon: Sendable {
         let router = self.router
         let controller = self.controller
         let platform = self.platform
-        await platform.setPlanSink { plan in await router.publish(plan) }
+        if let local = platform as? LocalPlatform {
+            await local.setPlanSink { plan in await router.publish(plan) }
+        }
         await platform.setChangeHandler { Task { await controller.enqueueAllRollouts() } }
         await analysis.setRolloutChanged { key in Task { await controller.enqueue(key) } }
         try await analysis.resumeStoredRuns()
@@ -82,7 +89,7 @@ public struct AviaryDaemon: Sendable {
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "aviary"),
             services: [
-                LoopService(name: "platform") { await platform.run() },
+                LoopService(name: "platform") { await platform.run(tickInterval: .milliseconds(100)) },
                 LoopService(name: "controller") { await controller.run() },
             ],
             onServerRunning: { channel in
@@ -96,7 +103,7 @@ public struct AviaryDaemon: Sendable {
         try await group.run()
         await analysis.cancelAll()
         if !configuration.leaveRunning {
-            await platform.stopAllPods()
+            await platform.stopAllPods(grace: 5)
             await router.stop()
         }
     }

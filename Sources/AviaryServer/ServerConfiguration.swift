@@ -16,12 +16,25 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var serviceAddress: String
     /// The command that starts the router as its own process (`aviary router`); nil: no router.
     public var routerCommand: [String]?
+    /// The platform rollouts run on (`--platform`, default `local`).
+    public var platform: PlatformKind
+
+    /// The platforms `aviary serve` can run rollouts on.
+    public enum PlatformKind: String, Sendable, Equatable, CaseIterable {
+        /// Pods are processes, Services are listeners of the router.
+        case local
+        /// Pods are ready at once and nothing runs (no processes, no router); for benchmarks and
+        /// tests of the controller at scale. Its world lives in memory only.
+        case simulated
+    }
 
     /// Creates a configuration.
     public init(
         stateDirectory: String = ".aviary", host: String = "127.0.0.1", port: Int = 7480, token: String? = nil,
-        leaveRunning: Bool = false, serviceAddress: String = "127.0.0.1", routerCommand: [String]? = nil
+        leaveRunning: Bool = false, serviceAddress: String = "127.0.0.1", routerCommand: [String]? = nil,
+        platform: PlatformKind = .local
     ) {
+        self.platform = platform
         self.stateDirectory = stateDirectory
         self.host = host
         self.port = port

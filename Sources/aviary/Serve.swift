@@ -13,6 +13,10 @@ struct Serve: AsyncParsableCommand {
             stops pods and router unless --leave-running. The API listens on loopback; another \
             address needs --token, and then every request needs `Authorization: Bearer TOKEN`.
 
+            --platform simulated runs no processes and no router: a ReplicaSet's pods are ready the \
+            moment it is created, weights and selectors are only recorded in memory. It measures the \
+            controller alone (bench/scale/run); its world is not kept across restarts.
+
             Example:
               aviary serve --state-dir ./.aviary --listen 127.0.0.1:7480
             """)
@@ -35,11 +39,15 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Run without the router: Services get no listeners (API and pods only).")
     var noRouter = false
 
+    @Option(help: "Where rollouts run: local (processes and the router) or simulated (nothing runs; benchmarks).")
+    var platform: ServerConfiguration.PlatformKind = .local
+
     func makeConfiguration() throws -> ServerConfiguration {
         let (host, port) = try ServerConfiguration.parseListen(listen)
         let configuration = ServerConfiguration(
             stateDirectory: stateDir, host: host, port: port, token: token, leaveRunning: leaveRunning,
-            serviceAddress: serviceAddress, routerCommand: noRouter ? nil : [Self.executablePath(), "router"])
+            serviceAddress: serviceAddress, routerCommand: noRouter ? nil : [Self.executablePath(), "router"],
+            platform: platform)
         try configuration.validate()
         return configuration
     }
@@ -64,3 +72,5 @@ struct Serve: AsyncParsableCommand {
         }
     }
 }
+
+extension ServerConfiguration.PlatformKind: ExpressibleByArgument {}

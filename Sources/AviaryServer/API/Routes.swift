@@ -52,7 +52,7 @@ func errorResponse(_ error: any Error) -> Response {
 struct RouteContext: Sendable {
     let resources: ResourceAPI
     let operations: RolloutOperations
-    let platform: LocalPlatform
+    let platform: any Platform
     let metrics: DaemonMetrics
     let store: AviaryStore
 }
@@ -139,7 +139,8 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
         let namespace = request.uri.queryParameters.get("namespace")
         var items: [[String: Any]] = []
         for replicaSet in await routes.platform.replicaSets()
-        where (rollout == nil || replicaSet.rollout == rollout) && (namespace == nil || replicaSet.namespace == namespace)
+        where (rollout == nil || replicaSet.rollout == rollout)
+            && (namespace == nil || replicaSet.namespace == namespace)
         {
             items.append(replicaSetJSON(replicaSet, counts: await routes.platform.counts(of: replicaSet.name)))
         }

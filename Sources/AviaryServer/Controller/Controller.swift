@@ -9,7 +9,7 @@ import Logging
 /// every `resyncInterval`.
 public actor Controller {
     let store: AviaryStore
-    let platform: LocalPlatform
+    let platform: any Platform
     let metrics: DaemonMetrics
     let analysis: AnalysisCoordinator
     let serviceAddress: String
@@ -23,7 +23,7 @@ public actor Controller {
 
     /// Creates a controller over the store and the platform.
     public init(
-        store: AviaryStore, platform: LocalPlatform, metrics: DaemonMetrics, analysis: AnalysisCoordinator,
+        store: AviaryStore, platform: any Platform, metrics: DaemonMetrics, analysis: AnalysisCoordinator,
         serviceAddress: String = "127.0.0.1",
         resyncInterval: Double = 5, now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger = Logger(label: "aviary.controller")

@@ -1,0 +1,174 @@
+import AviaryLocal
+import Foundation
+
+/// A platform where nothing runs: a ReplicaSet's pods exist and are ready the moment it is created
+/// or scaled, Services and traffic splits are only recorded, and there is no router. It measures
+/// the controller alone (`aviary serve --platform simulated`, `bench/scale/run`) and lets tests
+/// step rollouts without processes.
+///
+/// Everything lives in memory: a restarted daemon starts from an empty world (and recreates it
+/// from the stored rollouts). Pods are available `minReadySeconds` after they were created.
+public actor SimulatedPlatform: Platform {
+    private var replicaSetsByName: [String: LocalReplicaSet] = [:]
+    /// Pods by the name of the ReplicaSet that owns them, oldest first.
+    private var podsByReplicaSet: [String: [PodRecord]] = [:]
+    private var servicesByName: [String: LocalService] = [:]
+    private var splitsByRoot: [String: TrafficSplit] = [:]
+    private var podSerial = 0
+    private let logDirectory: String
+    private let now: @Sendable () -> Date
+
+    /// Creates an empty world; `logPath(of:)` points into `logDirectory` (no file is ever written).
+    public init(logDirectory: String = "/nonexistent", now: @escaping @Sendable () -> Date = { Date() }) {
+        self.logDirectory = logDirectory
+        self.now = now
+    }
+
+    // MARK: - Desired state
+
+    public func apply(_ replicaSet: LocalReplicaSet) {
+        replicaSetsByName[replicaSet.name] = replicaSet
+        converge(replicaSet.name)
+    }
+
+    @discardableResult
+    public func scale(replicaSet name: String, to replicas: Int) -> Bool {
+        update(replicaSet: name) { $0.replicas = max(0, replicas) }
+    }
+
+    @discardableResult
+    public func update(replicaSet name: String, _ change: (inout LocalReplicaSet) -> Void) -> Bool {
+        guard var replicaSet = replicaSetsByName[name] else { return false }
+        change(&replicaSet)
+        replicaSetsByName[name] = replicaSet
+        converge(name)
+        return true
+    }
+
+    public func setRoleLabels(replicaSet name: String, _ labels: [String: String]) {
+        guard var replicaSet = replicaSetsByName[name], replicaSet.roleLabels != labels else { return }
+        let previous = replicaSet.roleLabels
+        replicaSet.roleLabels = labels
+        replicaSetsByName[name] = replicaSet
+        podsByReplicaSet[name] = podsByReplicaSet[name]?.map { pod in
+            var pod = pod
+            for key in previous.keys { pod.labels.removeValue(forKey: key) }
+            pod.labels.merge(replicaSet.labels) { _, base in base }
+            pod.labels.merge(labels) { _, role in role }
+            return pod
+        }
+    }
+
+    /// Replaces the oldest pods created before `before`, `maxUnavailable` (at least 1) at a time;
+    /// the replacements are ready at once, so the next call may replace more.
+    @discardableResult
+    public func restartPods(replicaSet name: String, before: Date, maxUnavailable: Int) -> Int {
+        guard let owned = podsByReplicaSet[name] else { return 0 }
+        let time = now()
+        let budget = max(maxUnavailable, 1) - owned.filter { !$0.isAvailable(at: time) }.count
+        guard budget > 0 else { return 0 }
+        let victims = Set(owned.filter { $0.createdAt < before }.prefix(budget).map(\.name))
+        podsByReplicaSet[name] = owned.filter { !victims.contains($0.name) }
+        converge(name)
+        return victims.count
+    }
+
+    public func deleteReplicaSet(_ name: String) {
+        replicaSetsByName.removeValue(forKey: name)
+        podsByReplicaSet.removeValue(forKey: name)
+    }
+
+    public func apply(_ service: LocalService) {
+        servicesByName[service.name] = service
+    }
+
+    public func deleteService(_ name: String) {
+        servicesByName.removeValue(forKey: name)
+    }
+
+    public func apply(_ split: TrafficSplit) {
+        splitsByRoot[split.rootService] = split
+    }
+
+    public func deleteSplit(rootService: String) {
+        splitsByRoot.removeValue(forKey: rootService)
+    }
+
+    /// There is no data plane: what was applied is what is live.
+    public func publishRoutes() -> Bool { true }
+
+    // MARK: - Observed state
+
+    public func replicaSets() -> [LocalReplicaSet] {
+        replicaSetsByName.values.sorted { $0.name < $1.name }
+    }
+
+    public func pods() -> [PodRecord] {
+        podsByReplicaSet.values.joined().sorted { $0.name < $1.name }
+    }
+
+    public func service(_ name: String) -> LocalService? {
+        servicesByName[name]
+    }
+
+    public func splits() -> [TrafficSplit] {
+        splitsByRoot.values.sorted { $0.rootService < $1.rootService }
+    }
+
+    public func counts(of replicaSet: String) -> ReplicaSetCounts {
+        let owned = podsByReplicaSet[replicaSet] ?? []
+        let time = now()
+        return ReplicaSetCounts(
+            replicas: owned.count, ready: owned.count, available: owned.filter { $0.isAvailable(at: time) }.count)
+    }
+
+    /// The pods as Prometheus targets; their address is `127.0.0.1:0`, as nothing listens.
+    public func serviceDiscoveryJSON() -> Data {
+        ServiceRouting.serviceDiscoveryJSON(pods: Array(podsByReplicaSet.values.joined()))
+    }
+
+    public func logPath(of pod: String) -> String {
+        (logDirectory as NSString).appendingPathComponent("\(pod).log")
+    }
+
+    // MARK: - Running
+
+    /// Nothing changes on its own here (pods are ready when created), so the handler is never
+    /// needed: the controller requeues after its own actions and at `minReadySeconds`.
+    public func setChangeHandler(_ handler: @escaping @Sendable () -> Void) {}
+
+    /// Waits until cancelled: there are no processes to supervise.
+    public func run(tickInterval: Duration) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(3600))
+        }
+    }
+
+    /// Nothing runs, so nothing stops.
+    public func stopAllPods(grace: Double) {}
+
+    // MARK: - Pods
+
+    /// Creates or removes pods until the ReplicaSet has its count: new pods are ready at once,
+    /// the newest go first (as Kubernetes does among ready pods).
+    private func converge(_ name: String) {
+        guard let replicaSet = replicaSetsByName[name] else { return }
+        var owned = podsByReplicaSet[name] ?? []
+        if owned.count > replicaSet.replicas {
+            owned.removeLast(owned.count - replicaSet.replicas)
+        }
+        let time = now()
+        while owned.count < replicaSet.replicas {
+            podSerial += 1
+            owned.append(
+                PodRecord(
+                    name: "\(name)-\(podSerial)", namespace: replicaSet.namespace, replicaSet: name,
+                    rollout: replicaSet.rollout,
+                    labels: replicaSet.labels.merging(replicaSet.roleLabels) { _, role in role },
+                    launch: replicaSet.launch, port: 0, process: nil, startedAt: time, restarts: 0,
+                    nextStartAt: nil, lastTermination: nil, isReady: true, readySince: time,
+                    consecutiveProbeFailures: 0, lastProbeAt: nil, createdAt: time))
+        }
+        podsByReplicaSet[name] = owned
+    }
+}
