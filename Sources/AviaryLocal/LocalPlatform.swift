@@ -474,6 +474,13 @@ public actor LocalPlatform {
         await publishPlan()
     }
 
+    /// Sends the whole routing plan again even if it did not change (to a restarted router).
+    @discardableResult
+    public func republishRoutes() async -> Bool {
+        lastPlan = nil
+        return await publishPlan()
+    }
+
     @discardableResult
     private func publishPlan() async -> Bool {
         guard let planSink else { return true }

@@ -83,6 +83,9 @@ public struct AviaryDaemon: Sendable {
                 address: .hostname(configuration.host, port: configuration.port), serverName: "aviary"),
             services: [
                 LoopService(name: "platform") { await platform.run() },
+                LoopService(name: "router") {
+                    await router.supervise { await platform.republishRoutes() }
+                },
                 LoopService(name: "controller") { await controller.run() },
             ],
             onServerRunning: { channel in
