@@ -186,7 +186,6 @@ public actor LocalPlatform {
         let victims = owned.filter { $0.createdAt < before }.sorted { $0.createdAt < $1.createdAt }.prefix(budget)
         for victim in victims { remove(victim) }
         if !victims.isEmpty { try save() }
-        stopTerminating()
         return victims.count
     }
 
@@ -300,8 +299,9 @@ public actor LocalPlatform {
             }
             changeHandler?()
         }
-        stopTerminating()
+        // The router stops sending requests to removed pods before they are signalled.
         await publishPlan()
+        stopTerminating()
     }
 
     private func reapAndRestart(at time: Date) {
