@@ -40,6 +40,22 @@ struct PlatformState: Codable, Equatable {
     var pods: [String: PodRecord] = [:]
     var services: [String: LocalService] = [:]
     var splits: [String: TrafficSplit] = [:]
+    /// Processes of removed pods, by pod name, until they are seen gone: saved before they are
+    /// signalled, so a daemon killed in between stops them after its restart instead of leaving
+    /// them running unowned.
+    var terminating: [String: ProcessIdentity] = [:]
+
+    init() {}
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        replicaSets = try container.decode([String: LocalReplicaSet].self, forKey: .replicaSets)
+        pods = try container.decode([String: PodRecord].self, forKey: .pods)
+        services = try container.decode([String: LocalService].self, forKey: .services)
+        splits = try container.decode([String: TrafficSplit].self, forKey: .splits)
+        // State saved before `terminating` existed has none.
+        terminating = try container.decodeIfPresent([String: ProcessIdentity].self, forKey: .terminating) ?? [:]
+    }
 }
 
 /// How many pods of a ReplicaSet exist, are ready, and are available.
@@ -71,6 +87,7 @@ public actor LocalPlatform {
     private let now: @Sendable () -> Date
     private let logger: Logger
     private var probesInFlight: Set<String> = []
+    private var stopsInFlight: Set<String> = []
     private var lastPlan: RoutingPlan?
     private var planSink: (@Sendable (RoutingPlan) async -> Bool)?
     private var changeHandler: (@Sendable () -> Void)?
@@ -282,7 +299,9 @@ public actor LocalPlatform {
             }
             changeHandler?()
         }
+        // The router stops sending requests to removed pods before they are signalled.
         await publishPlan()
+        stopTerminating()
     }
 
     private func reapAndRestart(at time: Date) {
@@ -377,10 +396,35 @@ public actor LocalPlatform {
             consecutiveProbeFailures: 0, lastProbeAt: nil, createdAt: time)
     }
 
+    /// Forgets a pod and marks its process for stopping; `stopTerminating()` signals it once
+    /// the state saying so is saved.
     private func remove(_ pod: PodRecord) {
         state.pods.removeValue(forKey: pod.name)
         if let process = pod.process {
-            Task.detached { await ProcessControl.stop(process) }
+            state.terminating[pod.name] = process
+        }
+    }
+
+    /// Stops the processes of removed pods (also those a killed daemon left behind) and forgets
+    /// each once it is gone.
+    private func stopTerminating() {
+        for (name, process) in state.terminating where !stopsInFlight.contains(name) {
+            stopsInFlight.insert(name)
+            Task {
+                await ProcessControl.stop(process)
+                self.stopped(pod: name, process: process)
+            }
+        }
+    }
+
+    private func stopped(pod name: String, process: ProcessIdentity) {
+        stopsInFlight.remove(name)
+        guard state.terminating[name] == process else { return }
+        state.terminating.removeValue(forKey: name)
+        do {
+            try save()
+        } catch {
+            logger.error("cannot save the local platform state: \(error)")
         }
     }
 
@@ -430,6 +474,13 @@ public actor LocalPlatform {
         await publishPlan()
     }
 
+    /// Sends the whole routing plan again even if it did not change (to a restarted router).
+    @discardableResult
+    public func republishRoutes() async -> Bool {
+        lastPlan = nil
+        return await publishPlan()
+    }
+
     @discardableResult
     private func publishPlan() async -> Bool {
         guard let planSink else { return true }
@@ -452,7 +503,7 @@ public actor LocalPlatform {
     /// Stops every pod's process (SIGTERM, then SIGKILL after `grace` seconds). The state is
     /// kept, so the next start creates the pods again.
     public func stopAllPods(grace: Double = 5) async {
-        let processes = state.pods.values.compactMap(\.process)
+        let processes = state.pods.values.compactMap(\.process) + state.terminating.values
         await withTaskGroup(of: Void.self) { group in
             for process in processes {
                 group.addTask { await ProcessControl.stop(process, grace: grace) }
@@ -464,6 +515,7 @@ public actor LocalPlatform {
             state.pods[name]?.readySince = nil
             state.pods[name]?.nextStartAt = nil
         }
+        state.terminating = [:]
         try? save()
     }
 }

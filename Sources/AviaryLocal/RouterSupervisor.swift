@@ -113,6 +113,30 @@ public actor RouterSupervisor {
         }
     }
 
+    /// Starts a new router when the one it runs has exited (killed, crashed); returns whether it
+    /// did. The new router loads the last table from `--state`, so it serves at once; the caller
+    /// should send the current plan again too.
+    public func restartIfExited() async -> Bool {
+        guard let record, case .exited(let how) = ProcessControl.liveness(of: record.process) else { return false }
+        logger.error("the router (pid \(record.process.pid)) exited (\(how)); starting a new one")
+        do {
+            try await startOrAdopt()
+            return true
+        } catch {
+            logger.error("cannot restart the router: \(error)")
+            return false
+        }
+    }
+
+    /// Checks the router every `interval` and restarts it when it has exited, calling
+    /// `restarted` after each restart; until the task is cancelled.
+    public func supervise(interval: Duration = .milliseconds(200), restarted: @Sendable () async -> Void) async {
+        while !Task.isCancelled {
+            if await restartIfExited() { await restarted() }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
     /// Stops the router (SIGTERM, then SIGKILL).
     public func stop() async {
         guard let record else { return }

@@ -90,6 +90,10 @@ public struct AviaryDaemon: Sendable {
                 address: .hostname(configuration.host, port: configuration.port), serverName: "aviary"),
             services: [
                 LoopService(name: "platform") { await platform.run(tickInterval: .milliseconds(100)) },
+                LoopService(name: "router") {
+                    // Only the local platform has a router process; a restarted one gets the whole plan again.
+                    await router.supervise { await (platform as? LocalPlatform)?.republishRoutes() }
+                },
                 LoopService(name: "controller") { await controller.run() },
             ],
             onServerRunning: { channel in

@@ -157,6 +157,51 @@ func isRunning(_ pid: Int32) -> Bool {
         #expect(await eventually { firstPIDs.filter(isRunning).isEmpty })
     }
 
+    @Test func aPodRemovedJustBeforeTheDaemonDiedIsStoppedAfterTheRestart() async throws {
+        let directory = NSTemporaryDirectory() + "aviary-local-orphan-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let statePath = directory + "/platform.json"
+        // The first platform starts two pods and is then dropped without stopping them, as a
+        // daemon killed with SIGKILL would be.
+        var pids: [Int32] = []
+        do {
+            let first = try LocalPlatform(
+                stateStore: FilePlatformStateStore(path: statePath), logDirectory: directory + "/logs")
+            try await first.apply(
+                LocalReplicaSet(
+                    rollout: "web", podTemplateHash: "abc", labels: ["app": "web"],
+                    launch: sampleLaunch(image: "aviary-sample-app:blue"), replicas: 2))
+            #expect(
+                await eventually {
+                    await first.tick()
+                    return await first.counts(of: "web-abc").ready == 2
+                })
+            pids = await first.pods().compactMap(\.process?.pid).sorted()
+        }
+        defer { for pid in pids where isRunning(pid) { kill(pid, SIGKILL) } }
+        // What it saved in the instant between removing one pod (a scale-down) and signalling it.
+        var saved = try JSONDecoder().decode(
+            PlatformState.self, from: Data(contentsOf: URL(fileURLWithPath: statePath)))
+        let victim = try #require(saved.pods.values.min { $0.name < $1.name })
+        saved.pods.removeValue(forKey: victim.name)
+        saved.terminating[victim.name] = try #require(victim.process)
+        saved.replicaSets["web-abc"]?.replicas = 1
+        try JSONEncoder().encode(saved).write(to: URL(fileURLWithPath: statePath))
+
+        try await withPlatform(stateDirectory: directory) { platform, _ in
+            #expect(await eventually { !isRunning(victim.process!.pid) }, "the removed pod's process is stopped")
+            #expect(await platform.pods().count == 1)
+            #expect(await platform.pods().first?.process.map { isRunning($0.pid) } == true, "the other pod stays")
+            #expect(
+                await eventually {
+                    let data = try? Data(contentsOf: URL(fileURLWithPath: statePath))
+                    return data.flatMap { try? JSONDecoder().decode(PlatformState.self, from: $0) }?.terminating.isEmpty
+                        == true
+                }, "the stopped process is forgotten")
+        }
+    }
+
     @Test func serviceDiscoveryAndListenersFollowReadiness() async throws {
         try await withPlatform { platform, _ in
             try await platform.apply(LocalService(name: "web", port: 18080, selector: ["app": "web"]))

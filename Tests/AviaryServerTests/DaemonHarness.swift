@@ -181,3 +181,18 @@ func sendTraffic(port: Int, count: Int, headers: [(String, String)] = []) async 
 func isRunning(_ pid: Int32) -> Bool {
     kill(pid, 0) == 0 && ProcessControl.state(of: pid) != "Z"
 }
+
+/// The PID of the running router whose table lives in `stateDirectory` (found in /proc by its
+/// `--state` argument, since an adopted router's parent is no longer the daemon).
+func routerPID(stateDirectory: String) -> Int32? {
+    let table = stateDirectory + "/router-table.json"
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    for entry in entries {
+        guard let pid = Int32(entry),
+            let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+        else { continue }
+        let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        if arguments.contains("router") && arguments.contains(table) && isRunning(pid) { return pid }
+    }
+    return nil
+}

@@ -318,6 +318,29 @@ extension Daemon {
         await daemon.cleanUp()
     }
 
+    @Test func aRouterKilledWhileTheDaemonRunsIsRestartedWithItsListeners() async throws {
+        let daemon = Daemon()
+        try await daemon.start()
+        do {
+            let manifests = CanaryManifests()
+            try daemon.applyWithCLI(manifests.yaml)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
+            let first = try #require(routerPID(stateDirectory: daemon.stateDirectory))
+            kill(first, SIGKILL)
+            let restarted = await eventually(within: 30) {
+                guard let pid = routerPID(stateDirectory: daemon.stateDirectory), pid != first else { return false }
+                return await sendTraffic(port: manifests.rootPort, count: 1).errors == 0
+            }
+            #expect(restarted, "the daemon starts a new router that listens on the Services' ports")
+            let after = await sendTraffic(port: manifests.rootPort, count: 100)
+            #expect(after.images == ["aviary-sample-app:blue": 100], "\(after)")
+        } catch {
+            await daemon.cleanUp()
+            throw error
+        }
+        await daemon.cleanUp()
+    }
+
     @Test func aPodThatExitsAtOnceBlocksTheRolloutUntilTheProgressDeadline() async throws {
         let daemon = Daemon()
         try await daemon.start()
