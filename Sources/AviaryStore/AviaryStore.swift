@@ -20,6 +20,8 @@ public final class AviaryStore: Sendable {
     public let path: String
     private let pool: DatabasePool
     private let now: @Sendable () -> Date
+    /// Wakes watchers after every committed write.
+    public let changes = StoreChanges()
 
     /// Opens (creating if needed) the store in `stateDirectory`, which is created with mode 0700.
     /// Runs SQLite's integrity check and the schema migrations before returning.
@@ -103,6 +105,7 @@ public final class AviaryStore: Sendable {
 
     private func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
+            defer { changes.notify() }
             return try pool.write(body)
         } catch {
             throw Self.map(error, path: path)

@@ -18,18 +18,24 @@ struct GetRollout: AsyncParsableCommand {
             active/preview, replica counts) and the tree revision → ReplicaSet → pods, with the \
             AnalysisRuns of each revision (✔ successful ✖ failed ? inconclusive ⚠ error measurements \
             and, while one runs, the latest value of each metric). Colours on a terminal; plain when \
-            piped or with --no-color. --watch redraws in place until Ctrl-C and reconnects when the \
-            daemon restarts. -o json or -o yaml prints the whole resource with its Argo-shaped status.
+            piped or with --no-color. -o wide adds the columns REVISION HASH (pod-template hash) IMAGE \
+            ADDRESS (where the router sends a pod's traffic) PID NODE STARTED to the tree. -o json or -o \
+            yaml prints the whole resource with its Argo-shaped status.
+
+            --watch follows the daemon's watch stream and redraws in place when the rollout, its \
+            ReplicaSets, pods or AnalysisRuns change (and every 5 s so ages move); it keeps the last \
+            view while the daemon restarts, reconnects, and ends on Ctrl-C.
 
             Examples:
               aviary get rollout web --watch
+              aviary get rollout web -o wide
               aviary get rollout web -o json
             """)
 
     @Argument(help: "The rollout's name.")
     var name: String
 
-    @Option(name: .shortAndLong, help: "Output format: text (default), wide (same as text), json or yaml.")
+    @Option(name: .shortAndLong, help: "Output format: text (default), wide (more columns), json or yaml.")
     var output: String = "text"
 
     @Flag(name: .shortAndLong, help: "Redraw as the rollout changes, until Ctrl-C.")
@@ -44,18 +50,25 @@ struct GetRollout: AsyncParsableCommand {
 
     func validate() throws {
         if format == nil { throw ValidationError("-o \(output): use text, wide, json or yaml") }
-        if watch && format != .text { throw ValidationError("--watch draws the text view; leave out -o \(output)") }
+        if watch && format != .text {
+            throw ValidationError("--watch draws the text view (or -o wide); leave out -o \(output)")
+        }
     }
 
     func run() async throws {
         let client = options.client
         let (name, namespace) = (name, options.namespace)
         let colour = useColour(noColor: noColor)
+        let wide = output == "wide"
         let frame: @Sendable () async throws(APIClient.Failure) -> String = {
             RolloutRenderer.render(
-                try await client.snapshot(of: name, namespace: namespace), now: Date(), colour: colour)
+                try await client.snapshot(of: name, namespace: namespace), now: Date(), colour: colour, wide: wide)
         }
-        if watch { await LiveView.run(frame: frame) }
+        if watch {
+            await LiveView.run(
+                client: client, watchPath: APIClient.watchPath(rollout: name, namespace: namespace, owned: true),
+                frame: frame)
+        }
         do {
             if let format, format != .text {
                 let data = try await client.send(

@@ -8,18 +8,30 @@ struct List: AsyncParsableCommand {
         abstract: "List resources in a table.", subcommands: [ListRollouts.self, ListAnalysisRuns.self])
 }
 
-/// `aviary list rollouts [--watch]`.
+/// `-A/--all-namespaces`: every namespace, with a NAMESPACE column first (as kubectl).
+struct AllNamespacesOption: ParsableArguments {
+    @Flag(name: [.customShort("A"), .customLong("all-namespaces")], help: "Every namespace (ignores -n).")
+    var allNamespaces = false
+}
+
+/// `aviary list rollouts [-A] [-o wide] [--watch]`.
 struct ListRollouts: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollouts",
-        abstract: "List the rollouts of a namespace.",
+        abstract: "List the rollouts of a namespace (or of all, with -A).",
         discussion: """
             Columns as `kubectl argo rollouts list rollouts`: NAME STRATEGY STATUS STEP SET-WEIGHT READY \
-            DESIRED UP-TO-DATE AVAILABLE. --watch redraws the table in place until Ctrl-C.
+            DESIRED UP-TO-DATE AVAILABLE; -A adds NAMESPACE first, -o wide adds IMAGES AGE MESSAGE. \
+            --watch follows the daemon's watch stream and redraws the table in place when a rollout \
+            changes (and every 5 s), reconnects when the daemon restarts, and ends on Ctrl-C.
 
-            Example:
+            Examples:
               aviary list rollouts -n shop --watch
+              aviary list rollouts -A -o wide
             """)
+
+    @Option(name: .shortAndLong, help: "Output format: text (default) or wide (IMAGES AGE MESSAGE too).")
+    var output: String = "text"
 
     @Flag(name: .shortAndLong, help: "Redraw the table as rollouts change, until Ctrl-C.")
     var watch = false
@@ -27,18 +39,27 @@ struct ListRollouts: AsyncParsableCommand {
     @Flag(name: .customLong("no-color"), help: "Plain text even on a terminal.")
     var noColor = false
 
+    @OptionGroup var all: AllNamespacesOption
+
     @OptionGroup var options: ServerOptions
+
+    func validate() throws {
+        if output != "text" && output != "wide" { throw ValidationError("-o \(output): use text or wide") }
+    }
 
     func run() async throws {
         let client = options.client
-        let namespace = options.namespace
-        let colour = useColour(noColor: noColor)
+        let namespace = all.allNamespaces ? nil : options.namespace
+        let (colour, wide, allNamespaces) = (useColour(noColor: noColor), output == "wide", all.allNamespaces)
         let frame: @Sendable () async throws(APIClient.Failure) -> String = {
             let rollouts = try await client.rollouts(namespace: namespace)
-            if rollouts.isEmpty { return "No rollouts in namespace \"\(namespace)\"." }
-            return RolloutListRenderer.render(rollouts: rollouts, colour: colour)
+            if rollouts.isEmpty { return namespace.map { "No rollouts in namespace \"\($0)\"." } ?? "No rollouts." }
+            return RolloutListRenderer.render(
+                rollouts: rollouts, colour: colour, allNamespaces: allNamespaces, wide: wide, now: Date())
         }
-        if watch { await LiveView.run(frame: frame) }
+        if watch {
+            await LiveView.run(client: client, watchPath: APIClient.watchPath(rolloutsIn: namespace), frame: frame)
+        }
         do {
             print(try await frame())
         } catch {
@@ -51,12 +72,14 @@ struct ListRollouts: AsyncParsableCommand {
 struct ListAnalysisRuns: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analysisruns",
-        abstract: "List the AnalysisRuns of a namespace with their measurement counts.",
+        abstract: "List the AnalysisRuns of a namespace (or of all, with -A) with their measurement counts.",
         discussion: """
-            Columns NAME ROLLOUT STATUS AGE MEASUREMENTS (✔ successful, ✖ failed, ? inconclusive, ⚠ error).
+            Columns NAME ROLLOUT STATUS AGE MEASUREMENTS (✔ successful, ✖ failed, ? inconclusive, ⚠ error); \
+            -A adds NAMESPACE first.
 
-            Example:
+            Examples:
               aviary list analysisruns --rollout web
+              aviary list analysisruns -A
             """)
 
     @Option(help: "Only the runs of this rollout.")
@@ -65,16 +88,21 @@ struct ListAnalysisRuns: AsyncParsableCommand {
     @Flag(name: .customLong("no-color"), help: "Plain text even on a terminal.")
     var noColor = false
 
+    @OptionGroup var all: AllNamespacesOption
+
     @OptionGroup var options: ServerOptions
 
     func run() async throws {
         do {
-            let runs = try await options.client.analysisRuns(namespace: options.namespace, rollout: rollout)
+            let namespace = all.allNamespaces ? nil : options.namespace
+            let runs = try await options.client.analysisRuns(namespace: namespace, rollout: rollout)
             if runs.isEmpty {
-                print("No AnalysisRuns in namespace \"\(options.namespace)\".")
+                print(namespace.map { "No AnalysisRuns in namespace \"\($0)\"." } ?? "No AnalysisRuns.")
                 return
             }
-            print(AnalysisRunRenderer.renderList(runs, now: Date(), colour: useColour(noColor: noColor)))
+            print(
+                AnalysisRunRenderer.renderList(
+                    runs, now: Date(), colour: useColour(noColor: noColor), allNamespaces: all.allNamespaces))
         } catch {
             throw fail(error)
         }

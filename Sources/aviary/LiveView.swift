@@ -23,14 +23,15 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
 }
 
 /// Redraws a frame in place until Ctrl-C: cursor home, each line followed by clear-to-end-of-line,
-/// then clear-to-end-of-screen, so nothing flickers. When the daemon cannot be reached the last
-/// frame stays with a line saying so, and drawing resumes once it answers again.
+/// then clear-to-end-of-screen, so nothing flickers. A frame is drawn when a line arrives on the
+/// daemon's watch stream `watchPath`, and every `refresh` so that ages and timers move. When the
+/// daemon cannot be reached the last frame stays with a line saying so; the stream is opened
+/// again every second and drawing resumes once the daemon answers.
 enum LiveView {
     static func run(
-        interval: Duration = .milliseconds(500), frame: @Sendable () async throws(APIClient.Failure) -> String
-    )
-        async -> Never
-    {
+        client: APIClient, watchPath: String, refresh: Duration = .seconds(5),
+        frame: @escaping @Sendable () async throws(APIClient.Failure) -> String
+    ) async -> Never {
         let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .main)
         signal(SIGINT, SIG_IGN)
         interrupt.setEventHandler {
@@ -39,8 +40,28 @@ enum LiveView {
         }
         interrupt.resume()
         FileHandle.standardOutput.write(Data("\u{1B}[?25l\u{1B}[2J".utf8))
+        // Redraw requests; a burst of lines while a frame is drawn becomes one more frame.
+        let (redraws, redraw) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        Task {
+            while true {
+                _ = try? await client.follow(watchPath) { _ in
+                    redraw.yield()
+                    return true
+                }
+                // The stream ended (the daemon's timeout) or failed (the daemon is gone): draw what
+                // is known now, and open it again.
+                redraw.yield()
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        Task {
+            while true {
+                try? await Task.sleep(for: refresh)
+                redraw.yield()
+            }
+        }
         var last = ""
-        while true {
+        for await _ in redraws {
             var text: String
             do {
                 text = try await frame()
@@ -53,7 +74,7 @@ enum LiveView {
             let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
             let drawn = "\u{1B}[H" + lines.map { $0 + "\u{1B}[K" }.joined(separator: "\n") + "\n\u{1B}[J"
             FileHandle.standardOutput.write(Data(drawn.utf8))
-            try? await Task.sleep(for: interval)
         }
+        fatalError("the redraw stream never finishes")
     }
 }

@@ -42,33 +42,45 @@ struct Status: AsyncParsableCommand {
                 throw fail(error)
             }
         }
-        let deadline = timeout.map { Date().addingTimeInterval($0.seconds) }
+        // Follows the rollout's watch stream: each line is the rollout as just written, so a change
+        // is printed (and judged) as soon as the daemon commits it.
+        let deadline = timeout.map { ContinuousClock.now + .milliseconds(Int64($0.seconds * 1000)) }
         var printed = ""
         var unreachable = false
-        while deadline.map({ Date() < $0 }) ?? true {
+        var verdict = StatusLine.Verdict.undecided
+        while verdict == .undecided {
+            let remaining = deadline.map { $0 - ContinuousClock.now }
+            if let remaining, remaining <= .zero { break }
+            let path = APIClient.watchPath(
+                rollout: rollout, namespace: options.namespace, owned: false,
+                timeoutSeconds: remaining.map { Double($0.components.seconds) + 1 })
             do {
-                let current = try await client.rollout(rollout, namespace: options.namespace)
-                unreachable = false
-                let line = StatusLine.text(current)
-                if line != printed {
-                    print(line)
-                    printed = line
+                _ = try await client.follow(path) { line in
+                    unreachable = false
+                    guard let current = try? APIClient.rollout(from: line) else { return true }
+                    let text = StatusLine.text(current)
+                    if text != printed {
+                        print(text)
+                        printed = text
+                    }
+                    verdict = StatusLine.verdict(current)
+                    return verdict == .undecided
                 }
-                switch StatusLine.verdict(current) {
-                case .healthy: return
-                case .degraded: throw ExitCode(1)
-                case .undecided: break
-                }
-            } catch let failure as APIClient.Failure {
+            } catch {
                 // 404 is final; an unreachable daemon may come back before the deadline.
-                if failure.status != nil { throw fail(failure) }
-                if !unreachable { printError(failure.description + " (retrying)") }
+                if error.status != nil { throw fail(error) }
+                if !unreachable { printError(error.description + " (retrying)") }
                 unreachable = true
+                try await Task.sleep(for: min(.seconds(1), remaining ?? .seconds(1)))
             }
-            try await Task.sleep(for: .milliseconds(500))
         }
-        printError("timed out after \(Int(timeout?.seconds ?? 0))s waiting for rollout \"\(rollout)\" (\(printed))")
-        throw ExitCode(2)
+        switch verdict {
+        case .healthy: return
+        case .degraded: throw ExitCode(1)
+        case .undecided:
+            printError("timed out after \(Int(timeout?.seconds ?? 0))s waiting for rollout \"\(rollout)\" (\(printed))")
+            throw ExitCode(2)
+        }
     }
 }
 

@@ -66,11 +66,48 @@ import Testing
             // restart --in and list analysisruns answer too.
             #expect(try daemon.cli(["restart", "web", "--in", "1h"]).status == 0)
             #expect(try daemon.cli(["list", "analysisruns"]).status == 0)
+
+            // -A lists every namespace with NAMESPACE first; -n one namespace.
+            try daemon.applyWithCLI(Self.otherNamespaceRollout)
+            let all = try daemon.cli(["list", "rollouts", "-A"])
+            let rows = all.output.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            #expect(rows.first?.prefix(2) == ["NAMESPACE", "NAME"], "\(all.output)")
+            #expect(rows.contains { $0.prefix(2) == ["default", "web"] }, "\(all.output)")
+            #expect(rows.contains { $0.prefix(2) == ["shop", "api"] }, "\(all.output)")
+            #expect(!(try daemon.cli(["list", "rollouts"]).output.contains("api")))
+            #expect(try daemon.cli(["list", "rollouts", "-n", "shop"]).output.contains("api"))
+            let wide = try daemon.cli(["list", "rollouts", "-A", "-o", "wide"])
+            #expect(
+                wide.output.contains("IMAGES") && wide.output.contains("aviary-sample-app:yellow"), "\(wide.output)")
+            let runs = try daemon.cli(["list", "analysisruns", "-A"])
+            #expect(runs.status == 0, "\(runs.output)")
+            let pods = try daemon.cli(["get", "rollout", "web", "-o", "wide"])
+            #expect(pods.output.contains("ADDRESS") && pods.output.contains("127.0.0.1:"), "\(pods.output)")
         } catch {
             await daemon.cleanUp()
             throw error
         }
         await daemon.cleanUp()
+    }
+
+    /// A second rollout, in namespace `shop`, for `-A`.
+    static var otherNamespaceRollout: String {
+        """
+        apiVersion: argoproj.io/v1alpha1
+        kind: Rollout
+        metadata: {name: api, namespace: shop}
+        spec:
+          replicas: 1
+          selector: {matchLabels: {app: api}}
+          template:
+            metadata: {labels: {app: api}}
+            spec:
+              containers:
+                - name: app
+                  image: aviary-sample-app:blue
+                  command: ["\(builtProductsDirectory())/aviary-sample-app"]
+          strategy: {canary: {steps: [{setWeight: 50}, {pause: {}}]}}
+        """
     }
 
     @Test func withoutADaemonEveryVerbSaysHowToStartItInOneLine() throws {
@@ -134,6 +171,19 @@ import Testing
             #expect(redrawn, "\(pane())")
             // Redrawn in place: the header appears once, not once per frame.
             #expect(pane().components(separatedBy: "Namespace:").count == 2, "\(pane())")
+
+            // The daemon goes away: the last view stays with a note; it comes back: the view
+            // follows the rollout again (the next change shows up through the new stream).
+            daemon.killNine()
+            #expect(await eventually(within: 30) { pane().contains("not running") }, "\(pane())")
+            try await daemon.start()
+            #expect(await eventually(within: 30) { !pane().contains("not running") }, "\(pane())")
+            #expect(try daemon.cli(["promote", "web"]).status == 0)
+            let promoted = await eventually(within: 90) {
+                let text = pane()
+                return text.contains("✔ Healthy") && text.contains("aviary-sample-app:green (stable)")
+            }
+            #expect(promoted, "\(pane())")
             _ = try tmux(["send-keys", "-t", "watch", "C-c"])
             #expect(await eventually(within: 10) { !((try? tmux(["list-sessions"])) ?? "").contains("watch:") })
         } catch {

@@ -15,7 +15,13 @@ import Testing
         ["get", "analysisrun", "web-abc-2-1", "--no-color"],
         ["list", "rollouts"],
         ["list", "rollouts", "--watch", "-n", "shop"],
+        ["list", "rollouts", "-A"],
+        ["list", "rollouts", "--all-namespaces", "-o", "wide"],
+        ["list", "rollouts", "-A", "--watch", "--no-color"],
         ["list", "analysisruns", "--rollout", "web"],
+        ["list", "analysisruns", "-A"],
+        ["list", "analysisruns", "--all-namespaces", "--no-color"],
+        ["get", "rollout", "web", "-o", "wide", "--watch"],
         ["set", "image", "web", "app=sample-app:green"],
         ["set", "image", "web", "*=sample-app:green"],
         ["promote", "web"],
@@ -50,6 +56,8 @@ import Testing
         ["retry", "web"],
         ["completion", "powershell"],
         ["list", "rollouts", "--bogus"],
+        ["list", "rollouts", "-o", "json"],
+        ["get", "rollout", "web", "-A"],
     ]
 
     @Test(arguments: accepted)
@@ -70,6 +78,18 @@ import Testing
         #expect(get.options.namespace == "default")
         let restart = try #require(try Aviary.parseAsRoot(["restart", "web", "--in", "1h30m"]) as? Restart)
         #expect(restart.delay?.seconds == 5400)
+    }
+
+    @Test func allNamespacesAndWideReachTheListVerbs() throws {
+        let all = try #require(try Aviary.parseAsRoot(["list", "rollouts", "-A", "-o", "wide"]) as? ListRollouts)
+        #expect(all.all.allNamespaces && all.output == "wide")
+        let one = try #require(try Aviary.parseAsRoot(["list", "rollouts", "-n", "shop"]) as? ListRollouts)
+        #expect(!one.all.allNamespaces && one.options.namespace == "shop" && one.output == "text")
+        let runs = try #require(
+            try Aviary.parseAsRoot(["list", "analysisruns", "--all-namespaces"]) as? ListAnalysisRuns)
+        #expect(runs.all.allNamespaces)
+        let wide = try #require(try Aviary.parseAsRoot(["get", "rollout", "web", "-o", "wide"]) as? GetRollout)
+        #expect(wide.output == "wide" && wide.format == .text)
     }
 
     @Test func completionScriptsNameTheVerbs() {

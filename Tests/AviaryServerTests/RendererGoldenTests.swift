@@ -16,11 +16,40 @@ import Testing
         if !colour { #expect(!text.contains("\u{1B}")) }
     }
 
+    @Test(arguments: [RendererFixture.canaryMidway, .abortedByAnalysis])
+    func getRolloutWide(_ fixture: RendererFixture) throws {
+        let text = RolloutRenderer.render(try fixture.snapshot(), now: Self.now, colour: false, wide: true)
+        try expectGolden(text, named: "get-rollout-\(fixture.rawValue)-wide")
+        for column in ["REVISION", "HASH", "IMAGE", "ADDRESS", "PID", "NODE", "STARTED"] {
+            #expect(text.contains(column), "-o wide lacks \(column)")
+        }
+    }
+
     @Test(arguments: [false, true])
     func listRollouts(colour: Bool) throws {
         let rollouts = try RendererFixture.allCases.map { try $0.snapshot().rollout }
         let text = RolloutListRenderer.render(rollouts: rollouts, colour: colour)
         try expectGolden(text, named: "list-rollouts\(colour ? "-colour" : "")")
+    }
+
+    @Test func listRolloutsWideAndAllNamespaces() throws {
+        var rollouts = try RendererFixture.allCases.map { try $0.snapshot().rollout }
+        rollouts[1].metadata.namespace = "shop"
+        try expectGolden(
+            RolloutListRenderer.render(rollouts: rollouts, colour: false, wide: true, now: Self.now),
+            named: "list-rollouts-wide")
+        try expectGolden(
+            RolloutListRenderer.render(rollouts: rollouts, colour: false, allNamespaces: true, now: Self.now),
+            named: "list-rollouts-all-namespaces")
+        let colour = RolloutListRenderer.render(rollouts: rollouts, colour: true, allNamespaces: true, now: Self.now)
+        // With NAMESPACE first, the status is still the coloured column.
+        #expect(colour.split(separator: "\n").contains { $0.hasPrefix("shop") && $0.contains("\u{1B}[36mPaused") })
+        var runs = try RendererFixture.canaryMidway.snapshot().analysisRuns
+        runs += try RendererFixture.abortedByAnalysis.snapshot().analysisRuns
+        runs[1].metadata.namespace = "shop"
+        try expectGolden(
+            AnalysisRunRenderer.renderList(runs, now: Self.now, colour: false, allNamespaces: true),
+            named: "list-analysisruns-all-namespaces")
     }
 
     @Test func getAnalysisRun() throws {
@@ -163,13 +192,15 @@ enum RendererFixture: String, CaseIterable, Sendable {
             pods.append(
                 PodInfo(
                     name: "\(stable)-s\(index)", replicaSet: stable, ready: true, running: true,
-                    restarts: index == 1 ? 2 : 0, createdAt: Self.time(7100)))
+                    restarts: index == 1 ? 2 : 0, createdAt: Self.time(7100), pid: 4100 + index,
+                    address: "127.0.0.1:\(41000 + index)", image: "sample-app:blue", node: "host-1"))
         }
         for index in 0..<canaryCount {
             pods.append(
                 PodInfo(
                     name: "\(canary)-c\(index)", replicaSet: canary, ready: index < canaryReady, running: true,
-                    restarts: 0, createdAt: Self.time(90 - index * 30)))
+                    restarts: 0, createdAt: Self.time(90 - index * 30), pid: 4200 + index,
+                    address: "127.0.0.1:\(42000 + index)", image: "sample-app:green", node: "host-1"))
         }
         var runs: [AnalysisRun] = []
         if self == .canaryMidway {

@@ -87,7 +87,8 @@ func readBody(_ request: Request, limit: Int) async throws(APIError) -> Data {
 /// - `POST /api/v1/rollouts/{name}/{operation}`: promote (`?full=true`), abort, retry, pause,
 ///   resume, restart (`?inSeconds=S`), undo (`?toRevision=N`), image (`{"container": C, "image": I}`)
 /// - `GET /api/v1/rollouts/{name}/events`
-/// - `GET /api/v1/watch/{kind}/{name}`: the resource as NDJSON, a line per write
+/// - `GET /api/v1/watch/{kind}/{name}` (`?owned=true` for a rollout and what it owns, `?timeoutSeconds=`):
+///   the resource as NDJSON, a line per change; `GET /api/v1/watch/{kind}`: `{"items": [...]}` per change
 /// - `GET /api/v1/pods` (`?rollout=`), `GET /api/v1/pods/{name}/logs`
 /// - `GET /api/v1/replicasets` (`?rollout=`, `?namespace=`): revisions, counts and images for `get rollout`
 func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestContext> {
@@ -209,10 +210,11 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
         }
     }
     router.get("/api/v1/watch/{kind}/{name}") { request, context in
-        // One JSON object per line, each time the resource is written (and once at the start);
-        // the stream ends when the resource is deleted or after `timeoutSeconds` (default 300).
-        let namespace = request.uri.queryParameters.get("namespace") ?? "default"
-        let timeout = Double(request.uri.queryParameters.get("timeoutSeconds") ?? "") ?? 300
+        // The stream ends when the resource is deleted or after `timeoutSeconds` (default 300);
+        // `owned=true` on a rollout also follows its AnalysisRuns, ReplicaSets and pods.
+        let query = request.uri.queryParameters
+        let namespace = query.get("namespace") ?? "default"
+        let timeout = Double(query.get("timeoutSeconds") ?? "") ?? 300
         let name = context.parameters.get("name") ?? ""
         let key: ResourceKey
         do {
@@ -227,24 +229,28 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
         } catch {
             return errorResponse(error)
         }
-        let store = routes.store
+        let read =
+            key.kind == "Rollout" && query.get("owned") == "true"
+            ? Watch.rolloutWithOwned(key, store: routes.store, platform: routes.platform)
+            : Watch.resource(key, store: routes.store)
         return Response(
             status: .ok, headers: [.contentType: "application/x-ndjson"],
-            body: ResponseBody { writer in
-                var lastVersion = -1
-                let deadline = Date().addingTimeInterval(timeout)
-                while Date() < deadline {
-                    guard let resource = try store.resource(key) else { break }
-                    if resource.resourceVersion != lastVersion {
-                        lastVersion = resource.resourceVersion
-                        var line = resource.objectJSON()
-                        line.append(UInt8(ascii: "\n"))
-                        try await writer.write(ByteBuffer(bytes: line))
-                    }
-                    try await Task.sleep(for: .milliseconds(200))
-                }
-                try await writer.finish(nil)
-            })
+            body: Watch.body(store: routes.store, timeout: timeout, read: read))
+    }
+    router.get("/api/v1/watch/{kind}") { request, context in
+        // `{"items": [...]}` per change of any resource of the kind; no `namespace` means all.
+        let query = request.uri.queryParameters
+        let kind: String
+        do {
+            kind = try ResourceKind.kind(for: context.parameters.get("kind") ?? "")
+        } catch {
+            return errorResponse(error)
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "application/x-ndjson"],
+            body: Watch.body(
+                store: routes.store, timeout: Double(query.get("timeoutSeconds") ?? "") ?? 300,
+                read: Watch.list(kind: kind, namespace: query.get("namespace"), store: routes.store)))
     }
     router.get("/api/v1/rollouts") { request, context in await list(request, context, "rollouts") }
     router.get("/api/v1/rollouts/{name}") { request, context in await get(request, context, "rollouts") }
@@ -307,11 +313,19 @@ func parseOperation(_ name: String, request: Request) async throws(APIError) -> 
     }
 }
 
+/// The host the pods run on (the local platform's one node), as `get rollout -o wide` shows it.
+let nodeName: String = {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}()
+
 func podJSON(_ pod: PodRecord) -> [String: Any] {
     var object: [String: Any] = [
         "name": pod.name, "namespace": pod.namespace, "replicaSet": pod.replicaSet, "rollout": pod.rollout,
         "labels": pod.labels, "port": pod.port, "image": pod.launch.image, "ready": pod.isReady,
         "restarts": pod.restarts, "createdAt": AviaryStore.timestamp(pod.createdAt),
+        "address": pod.address, "node": nodeName,
     ]
     if let process = pod.process { object["pid"] = Int(process.pid) }
     if let termination = pod.lastTermination { object["lastTermination"] = termination }

@@ -9,13 +9,19 @@ extension APIClient {
         return try Self.decode(Rollout.self, data, what: "rollout \"\(name)\"")
     }
 
-    /// Every rollout of a namespace.
-    public func rollouts(namespace: String) async throws(Failure) -> [Rollout] {
+    /// A rollout from the JSON the daemon sends (an answer or a line of a watch stream).
+    public static func rollout(from data: Data) throws(Failure) -> Rollout {
+        try decode(Rollout.self, data, what: "a rollout")
+    }
+
+    /// Every rollout of a namespace (of all namespaces when nil).
+    public func rollouts(namespace: String?) async throws(Failure) -> [Rollout] {
         try await items(Rollout.self, kind: "rollouts", namespace: namespace)
     }
 
-    /// Every AnalysisRun of a namespace; with `rollout`, only that rollout's (label `rollout`).
-    public func analysisRuns(namespace: String, rollout: String? = nil) async throws(Failure) -> [AnalysisRun] {
+    /// Every AnalysisRun of a namespace (of all namespaces when nil); with `rollout`, only that
+    /// rollout's (label `rollout`).
+    public func analysisRuns(namespace: String?, rollout: String? = nil) async throws(Failure) -> [AnalysisRun] {
         let runs = try await items(AnalysisRun.self, kind: "analysisruns", namespace: namespace)
         return rollout.map { name in runs.filter { $0.metadata.labels?["rollout"] == name } } ?? runs
     }
@@ -61,12 +67,13 @@ extension APIClient {
                 ready: pod["ready"] as? Bool ?? false, running: pod["pid"] != nil,
                 restarts: pod["restarts"] as? Int ?? 0,
                 createdAt: (pod["createdAt"] as? String).flatMap { Style.date($0) } ?? Date(),
-                lastTermination: pod["lastTermination"] as? String)
+                lastTermination: pod["lastTermination"] as? String, pid: pod["pid"] as? Int,
+                address: pod["address"] as? String, image: pod["image"] as? String, node: pod["node"] as? String)
         }
         return RolloutSnapshot(rollout: rollout, replicaSets: replicaSets, pods: pods, analysisRuns: runs)
     }
 
-    private func items<T: Decodable>(_ type: T.Type, kind: String, namespace: String) async throws(Failure) -> [T] {
+    private func items<T: Decodable>(_ type: T.Type, kind: String, namespace: String?) async throws(Failure) -> [T] {
         let data = try await send(.GET, Self.resourcePath(kind: kind, namespace: namespace))
         return try Self.decode(ItemList<T>.self, data, what: kind).items
     }

@@ -4,23 +4,42 @@ import Foundation
 /// `aviary list rollouts`: Argo's columns NAME STRATEGY STATUS STEP SET-WEIGHT READY DESIRED
 /// UP-TO-DATE AVAILABLE, one rollout a line.
 public enum RolloutListRenderer {
-    /// The table; `colour` paints the status column.
-    public static func render(rollouts: [Rollout], colour: Bool) -> String {
-        let header = [
+    /// The table; `colour` paints the status column. `allNamespaces` (`-A`) puts a NAMESPACE column
+    /// first, as kubectl does; `wide` (`-o wide`) adds IMAGES AGE MESSAGE at the end.
+    public static func render(
+        rollouts: [Rollout], colour: Bool, allNamespaces: Bool = false, wide: Bool = false, now: Date = Date()
+    ) -> String {
+        var header = [
             "NAME", "STRATEGY", "STATUS", "STEP", "SET-WEIGHT", "READY", "DESIRED", "UP-TO-DATE", "AVAILABLE",
         ]
-        let rows = rollouts.sorted { ($0.metadata.name ?? "") < ($1.metadata.name ?? "") }.map { rollout in
+        if allNamespaces { header.insert("NAMESPACE", at: 0) }
+        if wide { header += ["IMAGES", "AGE", "MESSAGE"] }
+        let sorted = rollouts.sorted {
+            ($0.metadata.namespace ?? "default", $0.metadata.name ?? "")
+                < ($1.metadata.namespace ?? "default", $1.metadata.name ?? "")
+        }
+        let rows = sorted.map { rollout in
             let facts = RolloutFacts(rollout: rollout, replicaSets: [])
             let status = rollout.status
-            return [
+            var row = [
                 rollout.metadata.name ?? "", facts.strategy, String(facts.status.dropFirst(2)), facts.step ?? "-",
                 facts.setWeight.map(String.init) ?? "-",
                 "\(status?.readyReplicas ?? 0)/\(rollout.spec.replicasOrDefault)",
                 String(rollout.spec.replicasOrDefault), String(status?.updatedReplicas ?? 0),
                 String(status?.availableReplicas ?? 0),
             ]
+            if allNamespaces { row.insert(rollout.metadata.namespace ?? "default", at: 0) }
+            if wide {
+                let images = (rollout.spec.template?.spec.containers ?? []).compactMap(\.image)
+                row += [
+                    images.isEmpty ? "-" : images.joined(separator: ","),
+                    Style.age(since: Style.date(rollout.metadata.creationTimestamp), now: now),
+                    status?.message.flatMap { $0.isEmpty ? nil : $0 } ?? "-",
+                ]
+            }
+            return row
         }
-        return columns(header: header, rows: rows, paintColumn: colour ? 2 : nil)
+        return columns(header: header, rows: rows, paintColumn: colour ? (allNamespaces ? 3 : 2) : nil)
     }
 
     /// Left-aligned columns two spaces apart; `paintColumn` is coloured by the status word.
@@ -90,18 +109,27 @@ public enum AnalysisRunRenderer {
         return lines.joined(separator: "\n")
     }
 
-    /// The table NAME ROLLOUT STATUS AGE MEASUREMENTS.
-    public static func renderList(_ runs: [AnalysisRun], now: Date, colour: Bool) -> String {
-        let header = ["NAME", "ROLLOUT", "STATUS", "AGE", "MEASUREMENTS"]
-        let rows = runs.sorted { ($0.metadata.name ?? "") < ($1.metadata.name ?? "") }.map { run in
-            [
+    /// The table NAME ROLLOUT STATUS AGE MEASUREMENTS; `allNamespaces` (`-A`) puts NAMESPACE first.
+    public static func renderList(
+        _ runs: [AnalysisRun], now: Date, colour: Bool, allNamespaces: Bool = false
+    )
+        -> String
+    {
+        let header = (allNamespaces ? ["NAMESPACE"] : []) + ["NAME", "ROLLOUT", "STATUS", "AGE", "MEASUREMENTS"]
+        let sorted = runs.sorted {
+            ($0.metadata.namespace ?? "default", $0.metadata.name ?? "")
+                < ($1.metadata.namespace ?? "default", $1.metadata.name ?? "")
+        }
+        let rows = sorted.map { run in
+            (allNamespaces ? [run.metadata.namespace ?? "default"] : []) + [
                 run.metadata.name ?? "", run.metadata.labels?["rollout"] ?? "-",
                 (run.status?.phase ?? .pending).rawValue,
                 Style.age(since: Style.date(run.metadata.creationTimestamp ?? run.status?.startedAt), now: now),
                 counts(run.status?.metricResults ?? []),
             ]
         }
-        return RolloutListRenderer.columns(header: header, rows: rows, paintColumn: colour ? 2 : nil)
+        return RolloutListRenderer.columns(
+            header: header, rows: rows, paintColumn: colour ? (allNamespaces ? 3 : 2) : nil)
     }
 }
 

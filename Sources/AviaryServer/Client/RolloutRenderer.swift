@@ -55,11 +55,20 @@ public struct PodInfo: Codable, Sendable, Hashable {
     public var createdAt: Date
     /// How its last process ended, if one did.
     public var lastTermination: String?
+    /// Its process's ID, while it runs.
+    public var pid: Int?
+    /// Where the router sends its traffic (`127.0.0.1:PORT`).
+    public var address: String?
+    /// Its container's image.
+    public var image: String?
+    /// The host it runs on.
+    public var node: String?
 
     /// Creates a pod summary.
     public init(
         name: String, replicaSet: String, ready: Bool, running: Bool, restarts: Int, createdAt: Date,
-        lastTermination: String? = nil
+        lastTermination: String? = nil, pid: Int? = nil, address: String? = nil, image: String? = nil,
+        node: String? = nil
     ) {
         self.name = name
         self.replicaSet = replicaSet
@@ -68,6 +77,10 @@ public struct PodInfo: Codable, Sendable, Hashable {
         self.restarts = restarts
         self.createdAt = createdAt
         self.lastTermination = lastTermination
+        self.pid = pid
+        self.address = address
+        self.image = image
+        self.node = node
     }
 }
 
@@ -95,23 +108,24 @@ public struct RolloutSnapshot: Sendable {
 /// tree of revisions, ReplicaSets, pods and AnalysisRuns. Pure: the same input gives the same text,
 /// so `aviary demo` reuses it for its live view and the tests compare it with golden files.
 public enum RolloutRenderer {
-    /// The header and the tree. `colour` adds ANSI colours to statuses (for a terminal).
+    /// The header and the tree. `colour` adds ANSI colours to statuses (for a terminal); `wide`
+    /// (`-o wide`) adds the columns REVISION HASH IMAGE ADDRESS PID NODE STARTED to the tree.
     public static func render(
         rollout: Rollout, replicaSets: [ReplicaSetInfo], pods: [PodInfo], analysisRuns: [AnalysisRun], now: Date,
-        colour: Bool
+        colour: Bool, wide: Bool = false
     ) -> String {
         let facts = RolloutFacts(rollout: rollout, replicaSets: replicaSets)
         return header(facts, rollout: rollout, colour: colour) + "\n\n"
             + tree(
                 facts, rollout: rollout, replicaSets: replicaSets, pods: pods, runs: analysisRuns, now: now,
-                colour: colour)
+                colour: colour, wide: wide)
     }
 
     /// `render` of a snapshot.
-    public static func render(_ snapshot: RolloutSnapshot, now: Date, colour: Bool) -> String {
+    public static func render(_ snapshot: RolloutSnapshot, now: Date, colour: Bool, wide: Bool = false) -> String {
         render(
             rollout: snapshot.rollout, replicaSets: snapshot.replicaSets, pods: snapshot.pods,
-            analysisRuns: snapshot.analysisRuns, now: now, colour: colour)
+            analysisRuns: snapshot.analysisRuns, now: now, colour: colour, wide: wide)
     }
 
     static func header(_ facts: RolloutFacts, rollout: Rollout, colour: Bool) -> String {
@@ -145,12 +159,17 @@ public enum RolloutRenderer {
 
     static func tree(
         _ facts: RolloutFacts, rollout: Rollout, replicaSets: [ReplicaSetInfo], pods: [PodInfo], runs: [AnalysisRun],
-        now: Date, colour: Bool
+        now: Date, colour: Bool, wide: Bool = false
     ) -> String {
+        let current = replicaSets.first { $0.podTemplateHash == rollout.status?.currentPodHash }
         var rows: [Row] = [
             Row(
                 name: "⟳ " + (rollout.metadata.name ?? ""), kind: "Rollout", status: facts.status,
-                age: Style.age(since: Style.date(rollout.metadata.creationTimestamp), now: now), info: "")
+                age: Style.age(since: Style.date(rollout.metadata.creationTimestamp), now: now), info: "",
+                wide: WideCells(
+                    revision: current.map { String($0.revision) } ?? "", hash: rollout.status?.currentPodHash ?? "",
+                    image: (rollout.spec.template?.spec.containers ?? []).compactMap(\.image).joined(separator: ","),
+                    started: Style.timestamp(Style.date(rollout.metadata.creationTimestamp))))
         ]
         let revisions = Set(replicaSets.map(\.revision)).sorted(by: >)
         for (revisionIndex, revision) in revisions.enumerated() {
@@ -166,7 +185,11 @@ public enum RolloutRenderer {
                 var group = [
                     Row(
                         name: "⧉ " + replicaSet.name, kind: "ReplicaSet", status: Style.replicaSetStatus(replicaSet),
-                        age: Style.age(since: replicaSet.createdAt, now: now), info: info.joined(separator: ","))
+                        age: Style.age(since: replicaSet.createdAt, now: now), info: info.joined(separator: ","),
+                        wide: WideCells(
+                            revision: String(replicaSet.revision), hash: replicaSet.podTemplateHash,
+                            image: replicaSet.images.joined(separator: ","),
+                            started: Style.timestamp(replicaSet.createdAt)))
                 ]
                 let owned = pods.filter { $0.replicaSet == replicaSet.name }.sorted { $0.name < $1.name }
                 for (podIndex, pod) in owned.enumerated() {
@@ -175,7 +198,11 @@ public enum RolloutRenderer {
                         Row(
                             name: branch + "□ " + pod.name, kind: "Pod", status: Style.podStatus(pod),
                             age: Style.age(since: pod.createdAt, now: now),
-                            info: "ready:\(pod.ready ? 1 : 0)/1,restarts:\(pod.restarts)"))
+                            info: "ready:\(pod.ready ? 1 : 0)/1,restarts:\(pod.restarts)",
+                            wide: WideCells(
+                                image: pod.image ?? "", address: pod.address ?? "",
+                                pid: pod.pid.map(String.init) ?? "", node: pod.node ?? "",
+                                started: Style.timestamp(pod.createdAt))))
                 }
                 children.append(group)
                 let ownRuns = runs.filter {
@@ -195,8 +222,8 @@ public enum RolloutRenderer {
             }
         }
         return Style.table(
-            header: Row(name: "NAME", kind: "KIND", status: "STATUS", age: "AGE", info: "INFO"), rows: rows,
-            colour: colour)
+            header: Row(name: "NAME", kind: "KIND", status: "STATUS", age: "AGE", info: "INFO", wide: .header),
+            rows: rows, colour: colour, wide: wide)
     }
 
     /// An AnalysisRun's row and, while it runs, a row per metric with its latest value.
@@ -207,7 +234,10 @@ public enum RolloutRenderer {
             Row(
                 name: "α " + (run.metadata.name ?? ""), kind: "AnalysisRun", status: Style.analysisStatus(phase),
                 age: Style.age(since: Style.date(run.metadata.creationTimestamp ?? run.status?.startedAt), now: now),
-                info: AnalysisRunRenderer.counts(results))
+                info: AnalysisRunRenderer.counts(results),
+                wide: WideCells(
+                    hash: run.metadata.labels?["rollouts-pod-template-hash"] ?? "",
+                    started: Style.timestamp(Style.date(run.status?.startedAt ?? run.metadata.creationTimestamp))))
         ]
         if phase == .running || phase == .pending {
             for (index, result) in results.enumerated() {
@@ -218,7 +248,8 @@ public enum RolloutRenderer {
                         name: branch + "◇ " + result.name, kind: "Metric",
                         status: Style.analysisStatus(latest?.phase ?? result.phase),
                         age: Style.age(since: Style.date(latest?.finishedAt ?? latest?.startedAt), now: now),
-                        info: latest.map { "latest:\($0.value ?? "-")" } ?? "no measurement yet"))
+                        info: latest.map { "latest:\($0.value ?? "-")" } ?? "no measurement yet",
+                        wide: WideCells(started: Style.timestamp(Style.date(latest?.startedAt)))))
             }
         }
         return rows
@@ -314,6 +345,24 @@ struct Row {
     var status: String = ""
     var age: String = ""
     var info: String = ""
+    var wide = WideCells()
+}
+
+/// The cells `-o wide` adds to a tree row, empty where they do not apply.
+struct WideCells {
+    var revision = ""
+    var hash = ""
+    var image = ""
+    var address = ""
+    var pid = ""
+    var node = ""
+    var started = ""
+
+    static let header = WideCells(
+        revision: "REVISION", hash: "HASH", image: "IMAGE", address: "ADDRESS", pid: "PID", node: "NODE",
+        started: "STARTED")
+
+    var cells: [String] { [revision, hash, image, address, pid, node, started] }
 }
 
 /// Icons, colours, ages and column layout shared by the renderers.
@@ -391,23 +440,30 @@ enum Style {
         return formatter.date(from: text)
     }
 
-    /// Columns NAME KIND STATUS AGE INFO padded to their widest cell, statuses painted.
-    static func table(header: Row, rows: [Row], colour: Bool) -> String {
+    /// Columns NAME KIND STATUS AGE (with `wide`, REVISION HASH IMAGE ADDRESS PID NODE STARTED)
+    /// INFO, padded to their widest cell, statuses painted.
+    static func table(header: Row, rows: [Row], colour: Bool, wide: Bool = false) -> String {
         let all = [header] + rows
-        let nameWidth = all.map(\.name.count).max() ?? 0
-        let kindWidth = all.map(\.kind.count).max() ?? 0
-        let statusWidth = all.map(\.status.count).max() ?? 0
-        let ageWidth = all.map(\.age.count).max() ?? 0
-        return all.enumerated().map { index, row in
-            let status = row.status.padded(statusWidth)
-            let painted = index == 0 ? status : paint(row.status, colour: colour) + status.dropFirst(row.status.count)
-            let line =
-                row.name.padded(nameWidth) + "  "
-                + row.kind.padded(kindWidth) + "  " + painted + "  "
-                + row.age.padded(ageWidth) + "  " + row.info
+        let cells = all.map { row in
+            [row.name, row.kind, row.status, row.age] + (wide ? row.wide.cells : []) + [row.info]
+        }
+        let widths = cells[0].indices.map { column in cells.map { $0[column].count }.max() ?? 0 }
+        return cells.enumerated().map { index, row in
+            let line = row.enumerated().map { column, cell in
+                let padded = column == row.count - 1 ? cell : cell.padded(widths[column])
+                guard column == 2, index > 0 else { return padded }
+                return paint(cell, colour: colour) + padded.dropFirst(cell.count)
+            }
+            .joined(separator: "  ")
             return String(line.reversed().drop { $0 == " " }.reversed())
         }
         .joined(separator: "\n")
+    }
+
+    /// An RFC 3339 time in UTC to the second, or "" for none.
+    static func timestamp(_ date: Date?) -> String {
+        guard let date else { return "" }
+        return ISO8601DateFormatter().string(from: date)
     }
 }
 

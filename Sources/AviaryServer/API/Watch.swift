@@ -1,0 +1,115 @@
+import AviaryLocal
+import AviaryStore
+import Foundation
+import Hummingbird
+import NIOCore
+import ServiceLifecycle
+
+/// The watch streams (`GET /api/v1/watch/...`): NDJSON, one line when the stream opens and one
+/// each time what it follows changes. A stream sleeps until the store commits a write (any
+/// write wakes it; it then re-reads what it follows and sends a line only if that changed), so a
+/// change reaches the client without polling.
+enum Watch {
+    /// What a watch follows, read afresh after each write: the line to send and a fingerprint that
+    /// differs exactly when the subject (or what it owns) changed. nil ends the stream (deleted).
+    typealias Read = @Sendable () async throws -> (line: Data, fingerprint: String)?
+
+    /// How long a stream sleeps without a store write before it looks again: a pod's restart count
+    /// and PID live in the platform's memory and reach the store only with its other changes.
+    static let recheck: Duration = .seconds(2)
+
+    /// The response body: lines until `read` returns nil, `timeout` seconds have passed, the
+    /// client has gone or the daemon shuts down. An empty line goes out after `recheck` without
+    /// a change: writing is how a stream learns that its client has gone, and a daemon that is
+    /// shutting down waits for its open streams.
+    static func body(store: AviaryStore, timeout: Double, read: @escaping Read) -> ResponseBody {
+        ResponseBody { writer in
+            try await withGracefulShutdownHandler {
+                try await stream(
+                    store: store, timeout: timeout, read: read,
+                    write: { line in try await writer.write(ByteBuffer(bytes: line + [UInt8(ascii: "\n")])) },
+                    heartbeat: { try await writer.write(ByteBuffer(string: "\n")) })
+            } onGracefulShutdown: {
+                // Wakes every stream; each sees the shutdown and ends.
+                store.changes.notify()
+            }
+            try await writer.finish(nil)
+        }
+    }
+
+    /// Calls `write` with the first line and then with each changed one (and `heartbeat` after
+    /// each `recheck` without one), until `read` returns nil, `timeout` seconds have passed, the
+    /// task is cancelled or the daemon shuts down.
+    static func stream(
+        store: AviaryStore, timeout: Double, read: Read, write: (Data) async throws -> Void,
+        heartbeat: () async throws -> Void = {}
+    ) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, timeout) * 1000))
+        var lastFingerprint: String?
+        var lastWrite = ContinuousClock.now
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            // The count is taken before reading, so a write during the read wakes the next wait.
+            let seen = store.changes.count
+            guard let (line, fingerprint) = try await read() else { return }
+            if fingerprint != lastFingerprint {
+                lastFingerprint = fingerprint
+                try await write(line)
+                lastWrite = ContinuousClock.now
+            } else if ContinuousClock.now - lastWrite >= recheck {
+                try await heartbeat()
+                lastWrite = ContinuousClock.now
+            }
+            let remaining = deadline - ContinuousClock.now
+            if remaining <= .zero { return }
+            await store.changes.wait(after: seen, timeout: min(remaining, recheck))
+        }
+    }
+
+    /// One resource: a line (the object) per write of it.
+    static func resource(_ key: ResourceKey, store: AviaryStore) -> Read {
+        {
+            guard let resource = try store.resource(key) else { return nil }
+            return (resource.objectJSON(), String(resource.resourceVersion))
+        }
+    }
+
+    /// A rollout and what it owns: a line (the rollout) whenever the rollout, one of its
+    /// AnalysisRuns (label `rollout`), ReplicaSets or pods changed, so `get rollout --watch` knows
+    /// when to read its whole view again.
+    static func rolloutWithOwned(_ key: ResourceKey, store: AviaryStore, platform: LocalPlatform) -> Read {
+        {
+            guard let rollout = try store.resource(key) else { return nil }
+            var parts = ["rollout:\(rollout.resourceVersion)"]
+            for run in try store.resources(kind: "AnalysisRun", namespace: key.namespace)
+            where labels(of: run)["rollout"] == key.name {
+                parts.append("run:\(run.key.name):\(run.resourceVersion)")
+            }
+            for replicaSet in await platform.replicaSets()
+            where replicaSet.rollout == key.name && replicaSet.namespace == key.namespace {
+                let deadline = replicaSet.scaleDownDeadline.map { AviaryStore.timestamp($0) } ?? "-"
+                parts.append("rs:\(replicaSet.name):\(replicaSet.replicas):\(deadline)")
+            }
+            for pod in await platform.pods() where pod.rollout == key.name && pod.namespace == key.namespace {
+                let pid = pod.process.map { String($0.pid) } ?? "-"
+                parts.append("pod:\(pod.name):\(pod.isReady):\(pod.restarts):\(pid):\(pod.lastTermination ?? "-")")
+            }
+            return (rollout.objectJSON(), parts.joined(separator: ","))
+        }
+    }
+
+    /// Every resource of a kind in a namespace (all namespaces when nil): a line `{"items": [...]}`
+    /// whenever one of them is written, created or deleted. Never ends on its own.
+    static func list(kind: String, namespace: String?, store: AviaryStore) -> Read {
+        {
+            let resources = try store.resources(kind: kind, namespace: namespace)
+            let line = try JSONSerialization.data(
+                withJSONObject: ["items": resources.map { $0.object() }], options: [.sortedKeys])
+            return (line, resources.map { "\($0.key):\($0.resourceVersion)" }.joined(separator: ","))
+        }
+    }
+
+    static func labels(of resource: StoredResource) -> [String: String] {
+        let metadata = (try? JSONSerialization.jsonObject(with: resource.metadata)) as? [String: Any]
+        return metadata?["labels"] as? [String: String] ?? [:]
+    }
+}
