@@ -76,7 +76,7 @@ enum Watch {
     /// A rollout and what it owns: a line (the rollout) whenever the rollout, one of its
     /// AnalysisRuns (label `rollout`), ReplicaSets or pods changed, so `get rollout --watch` knows
     /// when to read its whole view again.
-    static func rolloutWithOwned(_ key: ResourceKey, store: AviaryStore, platform: LocalPlatform) -> Read {
+    static func rolloutWithOwned(_ key: ResourceKey, store: AviaryStore, platform: any Platform) -> Read {
         {
             guard let rollout = try store.resource(key) else { return nil }
             var parts = ["rollout:\(rollout.resourceVersion)"]
