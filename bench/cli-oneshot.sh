@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Times each one-shot CLI command against a live `aviary serve` (release builds, loopback), with
 # one canary rollout of the sample app applied and paused. Prints the median wall time of N runs
-# per command; the goal is under 100 ms each. Not a gate: numbers depend on the machine's load.
-#   bench/cli-oneshot.sh [RUNS]     (CONFIG=debug to time the debug build instead)
+# per command; the goal is under 100 ms each. Not a gate: numbers depend on the machine's load,
+# so it prints the load average too, and the CPU time (user+sys) the CLI process itself used,
+# which the load barely moves.
+#   bench/cli-oneshot.sh [RUNS]     (CONFIG=debug to time the debug build instead;
+#                                    SCRATCH=.build-release to build in another scratch path)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
 config=${CONFIG:-release}
-swift build -c "$config" --product aviary >/dev/null
-swift build -c "$config" --product aviary-sample-app >/dev/null
-bin=$(swift build -c "$config" --show-bin-path)
+build=(swift build -c "$config" ${SCRATCH:+--scratch-path "$SCRATCH"})
+"${build[@]}" --product aviary >/dev/null
+"${build[@]}" --product aviary-sample-app >/dev/null
+bin=$("${build[@]}" --show-bin-path)
 work=$(mktemp -d)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free_port)
@@ -40,23 +44,30 @@ YAML
 "$bin/aviary" apply -f "$work/web.yaml" >/dev/null
 "$bin/aviary" status web --watch --timeout 60s >/dev/null
 "$bin/aviary" set image web app=sample:green >/dev/null
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)  ($(nproc) cores, $config build)"
 time_ms() {
-    local samples=()
+    local samples=() cpu=() line
+    local TIMEFORMAT='%R %U %S'
     for _ in $(seq "$runs"); do
-        local start end
-        start=$(date +%s%N)
-        "$bin/aviary" "$@" >/dev/null 2>&1 || true
-        end=$(date +%s%N)
-        samples+=($(((end - start) / 1000000)))
+        # bash's `time` gives wall, user and sys seconds of the command.
+        line=$({ time "$bin/aviary" "$@" >/dev/null 2>&1 || true; } 2>&1)
+        samples+=($(awk '{printf "%d", $1 * 1000}' <<<"$line"))
+        cpu+=($(awk '{printf "%d", ($2 + $3) * 1000}' <<<"$line"))
     done
-    printf '%s\n' "${samples[@]}" | sort -n | awk -v name="$*" '{a[NR]=$1} END {printf "%-40s median %4d ms  max %4d ms\n", name, a[int((NR+1)/2)], a[NR]}'
+    local cpu_median
+    cpu_median=$(printf '%s\n' "${cpu[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+    printf '%s\n' "${samples[@]}" | sort -n | awk -v name="$*" -v cpu="$cpu_median" \
+        '{a[NR]=$1} END {printf "%-40s median %4d ms  max %4d ms  cpu %3d ms\n", name, a[int((NR+1)/2)], a[NR], cpu}'
 }
 time_ms get rollout web
 time_ms get rollout web -o json
+time_ms get rollout web -o wide
 time_ms list rollouts
+time_ms list rollouts -A -o wide
 time_ms list analysisruns
 time_ms status web
 time_ms pause web
 time_ms promote web
 time_ms restart web --in 1h
 time_ms version
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -37,7 +37,14 @@ struct Aviary: AsyncParsableCommand {
 
 /// `aviary version`: prints the version of this build.
 struct Version: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the version of Aviary.")
+    static let configuration = CommandConfiguration(
+        abstract: "Print the version of Aviary.",
+        discussion: """
+            Needs no daemon; `aviary --version` prints the bare number.
+
+            Example:
+              aviary version
+            """)
 
     func run() {
         print("aviary \(aviaryVersion)")
