@@ -45,6 +45,13 @@ struct DemoCommand: AsyncParsableCommand {
         options.fast = fast
         options.watch = !noWatch
         options.keep = keep
+        options.colour = useColour(noColor: false)
+        options.screenSize = { terminalSize() }
+        if !noWatch {
+            // The live view redraws from the top of a clear screen with the cursor hidden.
+            FileHandle.standardOutput.write(Data("\u{1B}[?25l\u{1B}[2J".utf8))
+        }
+        defer { if !noWatch { FileHandle.standardOutput.write(Data("\u{1B}[?25h".utf8)) } }
         let task = Task {
             try await Demo.run(options) { text in FileHandle.standardOutput.write(Data(text.utf8)) }
         }
@@ -79,4 +86,11 @@ struct DemoCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
     }
+}
+
+/// The size of the terminal on standard output, nil when it is not a terminal.
+func terminalSize() -> (columns: Int, rows: Int)? {
+    var size = winsize()
+    guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0, size.ws_col > 0 else { return nil }
+    return (Int(size.ws_col), Int(size.ws_row))
 }

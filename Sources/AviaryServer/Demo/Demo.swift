@@ -16,6 +16,11 @@ public struct DemoOptions: Sendable {
     public var aviaryExecutable: String
     /// The steady load on the all-traffic Service.
     public var requestsPerSecond = 50
+    /// Colour the statuses of the live view (a terminal that wants colours).
+    public var colour = false
+    /// The terminal's size, read at every redraw so that the live view fits the screen
+    /// (nil: 160 columns, 50 lines).
+    public var screenSize: @Sendable () -> (columns: Int, rows: Int)? = { nil }
 
     /// Options with the defaults of the command line.
     public init(manifestsDirectory: String, aviaryExecutable: String) {
@@ -75,6 +80,28 @@ public enum Demo {
     /// The two releases: a good one, then one whose tag makes the sample app fail 20% of requests.
     static let releases = ["sample-app:v2", "sample-app:bad-v3"]
 
+    /// `line` cut to `width` visible characters. ANSI escape sequences (colours) take no room
+    /// and are all kept, so a colour cut short is still reset.
+    static func clip(_ line: String, to width: Int) -> String {
+        var clipped = ""
+        var visible = 0
+        var inEscape = false
+        for character in line {
+            if inEscape {
+                clipped.append(character)
+                // A CSI sequence (`ESC [ 1 ; 32 m`) ends with its first letter after the `[`.
+                inEscape = !(character.isLetter && character != "[")
+            } else if character == "\u{1B}" {
+                clipped.append(character)
+                inEscape = true
+            } else if visible < width {
+                clipped.append(character)
+                visible += 1
+            }
+        }
+        return clipped
+    }
+
     /// Runs the demo, writing what happens to `write`; stops everything it started before it
     /// returns or throws (also when its task is cancelled), unless `keep` and it got to the end.
     public static func run(
@@ -118,6 +145,8 @@ final class DemoSession {
     var lastState = ""
     var lastTrafficLine = Date.distantPast
     var lastRollout = Data()
+    /// The rollout as `aviary get rollout` draws it, kept while the daemon does not answer.
+    var lastRolloutView = ""
 
     init(options: DemoOptions, write: @escaping @Sendable (String) -> Void) {
         self.options = options
@@ -407,17 +436,29 @@ final class DemoSession {
             lastTrafficLine = Date()
             if !options.watch { log("traffic: \(counts.line)") }
         }
-        if options.watch { redraw(rolloutData, traffic: counts) }
+        if options.watch { await redraw(traffic: counts) }
     }
 
-    /// The live view: the rollout as `aviary get rollout` shows it, the traffic, the latest events.
-    func redraw(_ rollout: Data, traffic: TrafficCounts) {
-        let view = [
-            "aviary demo" + (options.fast ? " --fast" : "") + "    (Ctrl-C stops it and everything it started)", "",
-            Rendering.summary(of: rollout), "",
-            "Traffic:       \(traffic.line)", "",
-        ]
-        write("\u{1B}[H\u{1B}[J" + (view + recent.suffix(18)).joined(separator: "\n") + "\n")
+    /// The live view: the rollout as `aviary get rollout --watch` draws it (header and tree), the
+    /// traffic, and as many of the latest lines (a line per measurement) as the screen holds.
+    /// Drawn in place like `get rollout --watch`: cursor home, each line followed by
+    /// clear-to-end-of-line, then clear-to-end-of-screen, so nothing flickers; lines are cut to
+    /// the screen's width and the frame is one line short of its height, so the terminal never
+    /// wraps or scrolls (which would leave copies of the frame above it).
+    func redraw(traffic: TrafficCounts) async {
+        if let snapshot = try? await client.snapshot(of: Demo.rollout, namespace: "default") {
+            lastRolloutView = RolloutRenderer.render(snapshot, now: Date(), colour: options.colour)
+        }
+        let top =
+            ["aviary demo" + (options.fast ? " --fast" : "") + "    (Ctrl-C stops it and everything it started)", ""]
+            + lastRolloutView.components(separatedBy: "\n") + ["", "Traffic:  \(traffic.line)", ""]
+        let screen = options.screenSize() ?? (columns: 160, rows: 50)
+        let room = max(1, screen.rows - 1)
+        let events = Array(recent.suffix(max(3, room - top.count)))
+        let lines = (Array(top.prefix(max(0, room - events.count))) + events).map {
+            Demo.clip($0, to: max(1, screen.columns - 1))
+        }
+        write("\u{1B}[H" + lines.map { $0 + "\u{1B}[K" }.joined(separator: "\n") + "\n\u{1B}[J")
     }
 
     func log(_ text: String) {
