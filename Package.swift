@@ -106,7 +106,7 @@ let package = Package(
             name: "aviary-bench-reconcile",
             dependencies: ["AviaryCore", "AviaryModel"],
             path: "bench/reconcile",
-            exclude: ["run.sh"]
+            exclude: ["run"]
         ),
         .executableTarget(
             name: "aviary-sample-app",

@@ -1,5 +1,5 @@
 // Times one reconcile of each of 10,000 different rollouts, single-threaded.
-// Goal: under 1 s in all. Run with bench/reconcile/run.sh (release build).
+// Goal: under 1 s in all. Run with bench/reconcile/run (release build).
 import AviaryCore
 import AviaryModel
 import Foundation
