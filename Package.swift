@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "aviary", targets: ["aviary"]),
         .executable(name: "aviary-sample-app", targets: ["aviary-sample-app"]),
         .executable(name: "aviary-bench-reconcile", targets: ["aviary-bench-reconcile"]),
+        .executable(name: "aviary-reliability", targets: ["aviary-reliability"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -78,6 +79,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
@@ -101,6 +103,11 @@ let package = Package(
                 "AviaryServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // scripts/chaos and scripts/soak.
+        .executableTarget(
+            name: "aviary-reliability",
+            dependencies: ["AviaryServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "aviary-bench-reconcile",

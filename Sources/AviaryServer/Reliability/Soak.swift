@@ -1,0 +1,222 @@
+import Foundation
+
+/// What `scripts/soak` is asked to do.
+public struct SoakOptions: Sendable {
+    /// How long to release in a loop, the warm-up minute included.
+    public var minutes = 30.0
+    /// The `aviary` binary; `aviary-sample-app` is looked up beside it.
+    public var aviaryExecutable: String
+    /// Requests per second to the all-traffic Service.
+    public var requestsPerSecond = 200
+    /// Every `badEvery`-th release is a `bad-` image.
+    public var badEvery = 5
+    /// The warm-up before the baseline sample.
+    public var warmUpSeconds = 60.0
+    /// Allowed RSS growth from the baseline to the end, as a fraction.
+    public var allowedGrowth = 0.10
+
+    /// Options with the defaults of the command line.
+    public init(aviaryExecutable: String) {
+        self.aviaryExecutable = aviaryExecutable
+    }
+}
+
+/// One sample of a process's resources.
+public struct ResourceSample: Sendable, Equatable {
+    /// VmRSS in kB.
+    public var residentKilobytes: Int
+    /// Open file descriptors.
+    public var descriptors: Int
+
+    /// Creates a sample.
+    public init(residentKilobytes: Int, descriptors: Int) {
+        self.residentKilobytes = residentKilobytes
+        self.descriptors = descriptors
+    }
+}
+
+/// What a soak run measured.
+public struct SoakReport: Sendable, Equatable {
+    /// Releases promoted and aborted, and those that did not settle in time.
+    public var promoted = 0
+    /// Bad releases aborted.
+    public var aborted = 0
+    /// Releases that did not reach their outcome within 120 s.
+    public var unsettled = 0
+    /// Baseline (after the warm-up) and end samples, by process (`daemon`, `router`).
+    public var baseline: [String: ResourceSample] = [:]
+    /// The samples at the end.
+    public var end: [String: ResourceSample] = [:]
+    /// What the clients saw.
+    public var clients = ClientCounts()
+    /// The allowed RSS growth.
+    public var allowedGrowth = 0.10
+
+    /// An empty report.
+    public init() {}
+
+    /// RSS growth of a process from the baseline to the end, as a fraction.
+    public func growth(_ process: String) -> Double? {
+        guard let start = baseline[process], let end = end[process], start.residentKilobytes > 0 else { return nil }
+        return Double(end.residentKilobytes - start.residentKilobytes) / Double(start.residentKilobytes)
+    }
+
+    /// RSS within the allowed growth, no more descriptors than at the baseline, every release settled.
+    public var succeeded: Bool {
+        ["daemon", "router"].allSatisfy { process in
+            guard let growth = growth(process), let start = baseline[process], let end = end[process] else {
+                return false
+            }
+            return growth <= allowedGrowth && end.descriptors <= start.descriptors
+        } && unsettled == 0
+    }
+
+    /// The table printed at the end.
+    public var summary: String {
+        var lines = ["process  RSS baseline  RSS end   growth  fds baseline  fds end"]
+        for process in ["daemon", "router"] {
+            guard let start = baseline[process], let end = end[process] else {
+                lines.append("\(process): not measured")
+                continue
+            }
+            lines.append(
+                process.padding(toLength: 9, withPad: " ", startingAt: 0)
+                    + String(format: "%9d kB", start.residentKilobytes)
+                    + String(format: "%9d kB", end.residentKilobytes)
+                    + String(format: "%+7.1f%%", (growth(process) ?? 0) * 100)
+                    + String(format: "%14d", start.descriptors)
+                    + String(format: "%9d", end.descriptors))
+        }
+        lines.append(
+            "releases: promoted \(promoted), aborted \(aborted), unsettled \(unsettled); client requests \(clients.requests), "
+                + "errors from bad canaries \(clients.badCanaryErrors), other client errors \(clients.clientErrors)")
+        lines.append(
+            succeeded
+                ? "soak passed: RSS growth within \(Int(allowedGrowth * 100))%, no descriptor growth"
+                : "soak FAILED: RSS growth above \(Int(allowedGrowth * 100))%, descriptor growth or an unsettled release"
+        )
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// `scripts/soak`: releases in a loop under steady load, watching the daemon's and the router's
+/// memory and descriptors.
+public enum Soak {
+    /// Runs the soak, writing progress lines to `write`; stops everything it started before it
+    /// returns or throws.
+    public static func run(
+        _ options: SoakOptions, write: @escaping @Sendable (String) -> Void
+    ) async throws
+        -> SoakReport
+    {
+        let cluster = ReliabilityCluster(name: "soak", aviary: options.aviaryExecutable, write: write)
+        var traffic: Task<Void, Never>?
+        do {
+            let report = try await run(options, cluster: cluster, traffic: &traffic)
+            cluster.stopAll()
+            return report
+        } catch {
+            traffic?.cancel()
+            cluster.stopAll()
+            throw error
+        }
+    }
+
+    static func run(
+        _ options: SoakOptions, cluster: ReliabilityCluster, traffic: inout Task<Void, Never>?
+    )
+        async throws -> SoakReport
+    {
+        var report = SoakReport()
+        report.allowedGrowth = options.allowedGrowth
+        try await cluster.startDaemon()
+        try await cluster.startPrometheus()
+        try await cluster.applyApps(prefix: "soak", count: 1, image: "sample-app:v1")
+        let app = cluster.apps[0]
+        guard
+            try await DemoEnvironment.eventually(
+                within: 120, { await cluster.isSettled(app, image: "sample-app:v1", aborted: false) })
+        else { throw DemoError("soak-1 did not become Healthy within 120 s:\n\(await cluster.describe(app))") }
+        let ledger = ClientLedger()
+        let window = RouterRestartWindow()
+        let rate = options.requestsPerSecond
+        func startTraffic() -> Task<Void, Never> {
+            Task { await ClientTraffic.run(ports: [app.rootPort], perSecond: rate, ledger: ledger, window: window) }
+        }
+        traffic = startTraffic()
+        cluster.log(
+            "soak-1 Healthy; \(rate) requests/s to 127.0.0.1:\(app.rootPort); releasing for \(options.minutes) minutes")
+
+        let start = Date()
+        let end = start.addingTimeInterval(options.minutes * 60)
+        var stableImage = "sample-app:v1"
+        var version = 1
+        var nextMinute = start.addingTimeInterval(60)
+        /// Idle samples: the traffic paused and drained, so that connections in flight do not count.
+        func idleSample() async throws -> [String: ResourceSample] {
+            traffic?.cancel()
+            await traffic?.value
+            try await Task.sleep(for: .seconds(3))
+            let sample = sampleProcesses(cluster)
+            traffic = startTraffic()
+            return sample
+        }
+        cluster.log(sampleLine("start", sampleProcesses(cluster), cluster))
+        while Date() < end {
+            version += 1
+            let bad = version % options.badEvery == 0
+            let image = bad ? "sample-app:bad-v\(version)" : "sample-app:v\(version)"
+            guard await cluster.setImage(app, image) else { throw DemoError("set image \(image) was refused") }
+            let target = bad ? stableImage : image
+            let settled = try await DemoEnvironment.eventually(within: 120) {
+                await cluster.isSettled(app, image: target, aborted: bad)
+            }
+            if !settled {
+                report.unsettled += 1
+                cluster.log("UNSETTLED \(image): \(await cluster.describe(app))")
+            } else if bad {
+                report.aborted += 1
+            } else {
+                report.promoted += 1
+                stableImage = image
+            }
+            if report.baseline.isEmpty && Date().timeIntervalSince(start) >= options.warmUpSeconds {
+                report.baseline = try await idleSample()
+                cluster.log(sampleLine("baseline", report.baseline, cluster))
+            }
+            if Date() >= nextMinute {
+                nextMinute = nextMinute.addingTimeInterval(60)
+                let counts = await ledger.counts
+                cluster.log(
+                    sampleLine("minute \(Int(Date().timeIntervalSince(start) / 60))", sampleProcesses(cluster), cluster)
+                        + "; releases \(report.promoted + report.aborted), requests \(counts.requests)")
+            }
+        }
+        report.end = try await idleSample()
+        cluster.log(sampleLine("end", report.end, cluster))
+        traffic?.cancel()
+        await traffic?.value
+        report.clients = await ledger.counts
+        for sample in report.clients.errorSamples { cluster.log("client error: \(sample)") }
+        return report
+    }
+
+    static func sampleProcesses(_ cluster: ReliabilityCluster) -> [String: ResourceSample] {
+        var samples: [String: ResourceSample] = [:]
+        for (name, pid) in [("daemon", cluster.daemon?.pid), ("router", cluster.routerPID())] {
+            guard let pid, let rss = ProcessTable.residentKilobytes(pid), let fds = ProcessTable.openDescriptors(pid)
+            else { continue }
+            samples[name] = ResourceSample(residentKilobytes: rss, descriptors: fds)
+        }
+        return samples
+    }
+
+    static func sampleLine(
+        _ label: String, _ samples: [String: ResourceSample], _ cluster: ReliabilityCluster
+    ) -> String {
+        label + ": "
+            + samples.sorted { $0.key < $1.key }.map {
+                "\($0.key) RSS \($0.value.residentKilobytes) kB, \($0.value.descriptors) fds"
+            }.joined(separator: "; ")
+    }
+}
