@@ -42,8 +42,8 @@ extension RouteTable {
     }
 
     /// Every key of `text` (YAML or JSON) the table does not know, as
-    /// `field.path: unknown field "key"; check its spelling (known: ...)`, in document order
-    /// where the parser keeps it.
+    /// `field.path: unknown field "key"; check its spelling (known here: ...)`, keys sorted
+    /// within each object. Text that does not parse yields nothing here: the decoder reports it.
     static func unknownFields(in text: String) -> [String] {
         let tree: Any?
         if text.drop(while: \.isWhitespace).first == "{" {
