@@ -174,31 +174,46 @@ public final class AviaryStore: Sendable {
     /// nor `metadata` changed.
     @discardableResult
     public func apply(_ manifest: Data) throws(StoreError) -> (StoredResource, ApplyOutcome) {
-        let parts = try ManifestParts(manifest)
+        try apply([manifest])[0]
+    }
+
+    /// Applies several manifests in one transaction: all of them are stored, or (on a full
+    /// disk, a read-only file, any error) none, so an apply of a multi-document file is never
+    /// left half-written. Outcomes come back in the order of `manifests`.
+    @discardableResult
+    public func apply(_ manifests: [Data]) throws(StoreError) -> [(StoredResource, ApplyOutcome)] {
+        var allParts: [ManifestParts] = []
+        for manifest in manifests { allParts.append(try ManifestParts(manifest)) }
         let createdAt = Self.timestamp(now())
-        return try write { db -> (StoredResource, ApplyOutcome) in
-            if let existing = try Self.fetch(db, parts.key) {
-                let specChanged = !Self.sameJSON(existing.spec, parts.spec)
-                let metadataChanged = !Self.sameJSON(existing.metadata, parts.metadata)
-                if !specChanged && !metadataChanged && existing.apiVersion == parts.apiVersion {
-                    return (existing, .unchanged)
-                }
-                var updated = existing
-                updated.apiVersion = parts.apiVersion
-                updated.metadata = parts.metadata
-                updated.spec = parts.spec
-                if specChanged { updated.generation += 1 }
-                updated.resourceVersion = try Self.nextResourceVersion(db)
-                try Self.save(db, updated)
-                return (updated, .configured)
-            }
-            let created = StoredResource(
-                key: parts.key, apiVersion: parts.apiVersion, generation: 1,
-                resourceVersion: try Self.nextResourceVersion(db), metadata: parts.metadata, spec: parts.spec,
-                status: nil, createdAt: createdAt)
-            try Self.save(db, created)
-            return (created, .created)
+        return try write { db -> [(StoredResource, ApplyOutcome)] in
+            try allParts.map { parts in try Self.apply(parts, createdAt: createdAt, db) }
         }
+    }
+
+    private static func apply(
+        _ parts: ManifestParts, createdAt: String, _ db: Database
+    ) throws -> (StoredResource, ApplyOutcome) {
+        if let existing = try Self.fetch(db, parts.key) {
+            let specChanged = !Self.sameJSON(existing.spec, parts.spec)
+            let metadataChanged = !Self.sameJSON(existing.metadata, parts.metadata)
+            if !specChanged && !metadataChanged && existing.apiVersion == parts.apiVersion {
+                return (existing, .unchanged)
+            }
+            var updated = existing
+            updated.apiVersion = parts.apiVersion
+            updated.metadata = parts.metadata
+            updated.spec = parts.spec
+            if specChanged { updated.generation += 1 }
+            updated.resourceVersion = try Self.nextResourceVersion(db)
+            try Self.save(db, updated)
+            return (updated, .configured)
+        }
+        let created = StoredResource(
+            key: parts.key, apiVersion: parts.apiVersion, generation: 1,
+            resourceVersion: try Self.nextResourceVersion(db), metadata: parts.metadata, spec: parts.spec,
+            status: nil, createdAt: createdAt)
+        try Self.save(db, created)
+        return (created, .created)
     }
 
     /// Replaces a resource's `spec` (for `set image`, `undo`, `restart`), growing its generation

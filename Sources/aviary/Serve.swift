@@ -66,7 +66,14 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let daemon = try await AviaryDaemon(configuration: try makeConfiguration())
+        let daemon: AviaryDaemon
+        do {
+            daemon = try await AviaryDaemon(configuration: try makeConfiguration())
+        } catch {
+            // For example a read-only, full or damaged state directory: one line naming it and the fix.
+            printError("\(error)")
+            throw ExitCode(1)
+        }
         try await daemon.run { address in
             FileHandle.standardOutput.write(Data("aviary serve: listening on \(address)\n".utf8))
         }

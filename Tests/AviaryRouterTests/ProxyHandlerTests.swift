@@ -23,9 +23,10 @@ struct ProxyHandlerTests {
         let channel = EmbeddedChannel()
         let loop = channel.embeddedEventLoop
         let compiled = try CompiledRouteTable(try RouteTable.decode(Self.table, source: "t"), source: "t")
-        let pool = UpstreamPool(eventLoop: loop)
+        let stats = RouterStats()
+        let pool = UpstreamPool(eventLoop: loop, stats: stats)
         let core = ProxyCore(
-            store: RouteTableStore(compiled), stats: RouterStats(),
+            store: RouteTableStore(compiled), stats: stats,
             pools: [ObjectIdentifier(loop): NIOLoopBound(pool, eventLoop: loop)])
         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
         try channel.pipeline.syncOperations.addHandler(

@@ -83,6 +83,34 @@ struct RouteTableTests {
         #expect(error?.problems.contains { $0.hasPrefix(expectedProblem) } == true, "\(error?.problems ?? [])")
     }
 
+    @Test(
+        "unknown keys are refused, naming the file, the field path and the keys allowed there",
+        arguments: [
+            (
+                "limts: {maxBodyBytes: 10}",
+                #"limts: unknown field "limts"; check its spelling (known here: limits, listeners, services)"#
+            ),
+            (
+                #"{"services": {"a": {"endpoint": []}}}"#,
+                #"services.a.endpoint: unknown field "endpoint"; check its spelling (known here: endpoints)"#
+            ),
+            (
+                "listeners: [{address: '127.0.0.1:1', routes: [{backends: [], mach: {}}]}]",
+                #"listeners[0].routes[0].mach: unknown field "mach"; check its spelling (known here: backends, match, mirror, name)"#
+            ),
+            (
+                "limits: {responseTimeout: 5}",
+                #"limits.responseTimeout: unknown field "responseTimeout""#
+            ),
+        ]
+    )
+    func unknownKeys(text: String, expectedProblem: String) throws {
+        let error = #expect(throws: RouteTableError.self) { try RouteTable.decode(text, source: "router.yaml") }
+        #expect(error?.source == "router.yaml")
+        #expect(error?.problems.contains { $0.hasPrefix(expectedProblem) } == true, "\(error?.problems ?? [])")
+        #expect(error?.description.hasPrefix("router.yaml: invalid route table:") == true)
+    }
+
     static let matchTable = """
         services:
           stable: {endpoints: ["127.0.0.1:1"]}

@@ -54,11 +54,13 @@ final class ProxyCore: Sendable {
     }
 
     /// Makes one pool per loop of `group`, each created on its own loop.
-    static func makePools(_ group: any EventLoopGroup) async throws -> [ObjectIdentifier: NIOLoopBound<UpstreamPool>] {
+    static func makePools(
+        _ group: any EventLoopGroup, stats: RouterStats
+    ) async throws -> [ObjectIdentifier: NIOLoopBound<UpstreamPool>] {
         var pools: [ObjectIdentifier: NIOLoopBound<UpstreamPool>] = [:]
         for loop in group.makeIterator() {
             pools[ObjectIdentifier(loop)] = try await loop.submit {
-                NIOLoopBound(UpstreamPool(eventLoop: loop), eventLoop: loop)
+                NIOLoopBound(UpstreamPool(eventLoop: loop, stats: stats), eventLoop: loop)
             }.get()
         }
         return pools

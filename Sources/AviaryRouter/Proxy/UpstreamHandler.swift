@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// What an upstream connection reports to whoever leased it (a client exchange or a mirror).
 protocol UpstreamDelegate: AnyObject {
@@ -35,8 +36,12 @@ final class UpstreamHandler: ChannelDuplexHandler {
     private var pendingRead = false
     private var lastError: (any Error)?
 
-    init(endpointKey: String) {
+    private let stats: RouterStats
+    private var isCounted = false
+
+    init(endpointKey: String, stats: RouterStats) {
         self.endpointKey = endpointKey
+        self.stats = stats
     }
 
     /// Whether the connection is open.
@@ -46,6 +51,18 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        if context.channel.isActive { countOpen() }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        countOpen()
+        context.fireChannelActive()
+    }
+
+    private func countOpen() {
+        guard !isCounted else { return }
+        isCounted = true
+        stats.openUpstreamConnections.add(1, ordering: .relaxed)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -108,6 +125,10 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if isCounted {
+            isCounted = false
+            stats.openUpstreamConnections.subtract(1, ordering: .relaxed)
+        }
         idleTimer?.cancel()
         idleTimer = nil
         pool?.remove(self)

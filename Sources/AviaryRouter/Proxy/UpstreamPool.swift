@@ -10,10 +10,12 @@ final class UpstreamPool {
     static let maximumIdlePerEndpoint = 128
 
     let eventLoop: any EventLoop
+    private let stats: RouterStats
     private var idle: [String: [UpstreamHandler]] = [:]
 
-    init(eventLoop: any EventLoop) {
+    init(eventLoop: any EventLoop, stats: RouterStats) {
         self.eventLoop = eventLoop
+        self.stats = stats
     }
 
     /// Leases a connection to `endpoint`: an idle one when there is one, else a new one.
@@ -31,13 +33,14 @@ final class UpstreamPool {
             }
         }
         let key = endpoint.key
+        let stats = self.stats
         ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler(endpointKey: key))
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler(endpointKey: key, stats: stats))
                 }
             }
             .connect(to: endpoint.address)

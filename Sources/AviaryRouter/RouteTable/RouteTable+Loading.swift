@@ -3,13 +3,21 @@ import Yams
 
 extension RouteTable {
     /// Reads a table from YAML or JSON text (JSON is read as JSON when it starts with `{`).
-    /// Errors name `source` and the field path.
+    /// Errors name `source` and the field path; a key the table does not know (a misspelling
+    /// such as `limts`) is an error too, so that nothing the author wrote is silently ignored.
     public static func decode(_ text: String, source: String) throws -> RouteTable {
         do {
+            let table: RouteTable
             if text.drop(while: \.isWhitespace).first == "{" {
-                return try JSONDecoder().decode(RouteTable.self, from: Data(text.utf8))
+                table = try JSONDecoder().decode(RouteTable.self, from: Data(text.utf8))
+            } else {
+                table = try YAMLDecoder().decode(RouteTable.self, from: text)
             }
-            return try YAMLDecoder().decode(RouteTable.self, from: text)
+            let unknown = unknownFields(in: text)
+            guard unknown.isEmpty else { throw RouteTableError(source: source, problems: unknown) }
+            return table
+        } catch let error as RouteTableError {
+            throw error
         } catch let error as DecodingError {
             throw RouteTableError(source: source, problems: [describe(error)])
         } catch {

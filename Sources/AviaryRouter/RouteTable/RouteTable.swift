@@ -208,7 +208,7 @@ public struct RouterLimits: Codable, Sendable, Equatable {
     public var maxHeaderBytes: Int?
     /// Largest request body in bytes; bigger gets 413. Default 10485760 (10 MiB).
     public var maxBodyBytes: Int?
-    /// Time to connect to an endpoint before answering 502. Default 2000 ms.
+    /// Time to connect to an endpoint before answering 504. Default 2000 ms.
     public var connectTimeoutMs: Int?
     /// Time from sending a request to the response head before answering 504. Default 30000 ms.
     public var responseTimeoutMs: Int?

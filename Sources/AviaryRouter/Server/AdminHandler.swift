@@ -49,7 +49,9 @@ final class AdminHandler: ChannelInboundHandler {
         case (.GET, "/stats"):
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let report = RouterStatsReport(generation: router.generation, services: router.stats.snapshot())
+            let report = RouterStatsReport(
+                generation: router.generation, upstreamConnections: router.stats.upstreamConnections,
+                services: router.stats.snapshot())
             let data = (try? encoder.encode(report)) ?? Data()
             write(.ok, String(decoding: data, as: UTF8.self) + "\n", head: head, context: context)
         case (.PUT, "/table"), (.POST, "/table"):
@@ -108,6 +110,8 @@ final class AdminHandler: ChannelInboundHandler {
 public struct RouterStatsReport: Codable, Sendable, Equatable {
     /// The number of tables accepted so far.
     public var generation: Int
+    /// Upstream connections open now, leased or idle in the pool.
+    public var upstreamConnections: Int
     /// Counters by service name.
     public var services: [String: ServiceStatsSnapshot]
 }

@@ -2,6 +2,10 @@ import Dispatch
 import Foundation
 import NIOCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `aviary router` as a function: what the CLI runs and what a test or the local platform can
 /// run in-process.
 public enum RouterProcess {
@@ -41,9 +45,27 @@ public enum RouterProcess {
         return nil
     }
 
+    /// Raises the soft limit of open files (`RLIMIT_NOFILE`) to the hard limit, since every
+    /// client connection and every upstream connection holds a descriptor and the usual soft
+    /// limit of 1024 would cap the router at a few hundred clients. Returns the limits before
+    /// and after (equal when there was nothing to raise or the call failed).
+    @discardableResult
+    public static func raiseOpenFileLimit() -> (before: UInt64, after: UInt64) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return (0, 0) }
+        let before = UInt64(limit.rlim_cur)
+        guard limit.rlim_cur < limit.rlim_max else { return (before, before) }
+        limit.rlim_cur = limit.rlim_max
+        guard setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return (before, before) }
+        return (before, UInt64(limit.rlim_cur))
+    }
+
     /// Runs a router until SIGTERM or SIGINT. SIGHUP re-reads the config file; a bad file is
     /// reported on standard error and the running table stays. `log` receives one line per event.
+    /// The open-file limit is raised to its hard limit first (`raiseOpenFileLimit`).
     public static func run(_ options: Options, log: @escaping @Sendable (String) -> Void) async throws {
+        let (before, after) = raiseOpenFileLimit()
+        if after > before { log("open-file limit raised from \(before) to \(after)") }
         let router = try await RouterServer(statePath: options.statePath)
         do {
             if let (table, source) = try initialTable(options) {

@@ -31,7 +31,7 @@ public actor RouterServer {
         self.stats = RouterStats()
         let empty = try CompiledRouteTable(RouteTable(), stats: stats, source: "empty table")
         self.store = RouteTableStore(empty)
-        self.core = ProxyCore(store: store, stats: stats, pools: try await ProxyCore.makePools(group))
+        self.core = ProxyCore(store: store, stats: stats, pools: try await ProxyCore.makePools(group, stats: stats))
     }
 
     /// The table requests are routed by now.

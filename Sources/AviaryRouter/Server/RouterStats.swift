@@ -70,9 +70,15 @@ public struct ServiceStatsSnapshot: Codable, Sendable, Equatable {
     public var mirrorFailures: Int
 }
 
-/// The counters of every service the router has seen, by name.
+/// The counters of every service the router has seen, by name, and the router's open
+/// upstream connections.
 public final class RouterStats: Sendable {
     private let services = NIOLockedValueBox([String: ServiceStats]())
+    let openUpstreamConnections = Atomic<Int>(0)
+
+    /// Upstream connections open now, leased or pooled (mirrors included): after the clients
+    /// are gone it falls back to the idle pool, so a leak shows as a number that keeps growing.
+    public var upstreamConnections: Int { openUpstreamConnections.load(ordering: .relaxed) }
 
     /// Makes an empty registry.
     public init() {}

@@ -21,6 +21,17 @@ public struct APIError: Error, Equatable, CustomStringConvertible {
 
     public var description: String { ([message] + diagnostics).joined(separator: "\n") }
 
+    /// The daemon's own storage failed: 507 Insufficient Storage for a full disk, 503 for a
+    /// state directory that became read-only, 500 otherwise; the message is the store's, which
+    /// names the path and the fix.
+    public init(storeError: any Error) {
+        switch storeError as? StoreError {
+        case .diskFull?: self.init(status: 507, message: "\(storeError)")
+        case .notWritable?: self.init(status: 503, message: "\(storeError)")
+        default: self.init(status: 500, message: "\(storeError)")
+        }
+    }
+
     /// The JSON body: `{"error": ..., "diagnostics": [...]}`.
     public var body: [String: Any] {
         diagnostics.isEmpty ? ["error": message] : ["error": message, "diagnostics": diagnostics]
@@ -97,14 +108,14 @@ public struct ResourceAPI: Sendable {
                 throw APIError(status: 422, message: "\(file): \(resource.reference): \(error)")
             }
         }
-        var applied: [Applied] = []
-        for manifest in manifests {
-            do {
-                let (stored, outcome) = try store.apply(manifest)
-                applied.append(Applied(key: stored.key, outcome: outcome, generation: stored.generation))
-            } catch {
-                throw APIError(status: 500, message: "\(error)")
+        // One transaction for the whole file: a full or read-only disk stores none of it.
+        let applied: [Applied]
+        do {
+            applied = try store.apply(manifests).map { stored, outcome in
+                Applied(key: stored.key, outcome: outcome, generation: stored.generation)
             }
+        } catch {
+            throw APIError(storeError: error)
         }
         for entry in applied where entry.outcome != .unchanged { changed(entry.key) }
         return applied
@@ -117,7 +128,7 @@ public struct ResourceAPI: Sendable {
         do {
             resource = try store.resource(key)
         } catch {
-            throw APIError(status: 500, message: "\(error)")
+            throw APIError(storeError: error)
         }
         guard let resource else {
             throw APIError(
@@ -132,7 +143,7 @@ public struct ResourceAPI: Sendable {
         do {
             return try store.resources(kind: kind, namespace: namespace)
         } catch {
-            throw APIError(status: 500, message: "\(error)")
+            throw APIError(storeError: error)
         }
     }
 
@@ -143,7 +154,7 @@ public struct ResourceAPI: Sendable {
         do {
             existed = try store.delete(key)
         } catch {
-            throw APIError(status: 500, message: "\(error)")
+            throw APIError(storeError: error)
         }
         guard existed else {
             throw APIError(

@@ -56,7 +56,7 @@ public struct RolloutOperations: Sendable {
             } catch let error as APIError {
                 throw error
             } catch {
-                throw APIError(status: 500, message: "\(error)")
+                throw APIError(storeError: error)
             }
             let rollout: Rollout
             do {
@@ -84,7 +84,7 @@ public struct RolloutOperations: Sendable {
                 }
                 return current
             } catch {
-                throw APIError(status: 500, message: "\(error)")
+                throw APIError(storeError: error)
             }
         }
         throw APIError(status: 409, message: "rollout \"\(name)\" changed while the operation ran; try again")
@@ -119,7 +119,7 @@ public struct RolloutOperations: Sendable {
             do {
                 revisions = try store.revisions(of: key)
             } catch {
-                throw APIError(status: 500, message: "\(error)")
+                throw APIError(storeError: error)
             }
             let replicaSets = revisions.compactMap { revision -> ObservedReplicaSet? in
                 guard let template = try? JSONDecoder().decode(PodTemplateSpec.self, from: revision.template) else {
