@@ -406,7 +406,7 @@ final class DemoSession {
         let state =
             "rollout \(status["phase"] as? String ?? "Unknown")  step \(status["currentStepIndex"] as? Int ?? 0)/\(steps.count)"
             + "  canary weight \(weight)%  pods ready: \(podText)"
-            + ((status["message"] as? String).map { "  (\($0))" } ?? "")
+            + ((status["message"] as? String).flatMap { $0.isEmpty ? nil : "  (\($0))" } ?? "")
         if state != lastState {
             lastState = state
             log(state)
