@@ -10,8 +10,12 @@ final class TmuxSession {
     static let tmux = "/usr/bin/tmux"
     static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: tmux) }
 
-    let socket = "aviary-test-\(UUID().uuidString.prefix(8))"
+    /// The server's socket: a path of the test's own, so that nothing else's cleanup of
+    /// /tmp/tmux-UID can take it away while the test runs.
+    let socket = NSTemporaryDirectory() + "aviary-tmux-\(UUID().uuidString.prefix(8)).sock"
     let name = "test"
+    /// The server and the pane's process, killed by `close()` if `kill-server` did not stop them.
+    private var pids: [Int32] = []
 
     /// Starts `command` (run by tmux through `sh -c`) in a `columns` x `rows` pane.
     init(command: String, columns: Int, rows: Int) throws {
@@ -23,7 +27,7 @@ final class TmuxSession {
         let quoted = "'" + command.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
         let arguments = [
             "/bin/bash", "-c",
-            "\(closeInherited); exec \(Self.tmux) -L \(socket) new-session -d -s \(name) -x \(columns) -y \(rows) "
+            "\(closeInherited); exec \(Self.tmux) -S \(socket) new-session -d -s \(name) -x \(columns) -y \(rows) "
                 + quoted,
         ]
         var actions = posix_spawn_file_actions_t()
@@ -32,33 +36,53 @@ final class TmuxSession {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        // A test runs on a thread that blocks most signals, and a spawned process inherits the
+        // mask: the tmux server and the program in its pane would then never see SIGHUP or
+        // SIGINT (Ctrl-C), and `kill-server` would hang on a pane that does not exit.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGCHLD, SIGTSTP, SIGTTIN, SIGTTOU] {
+            sigaddset(&defaults, signal)
+        }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
         var status: Int32 = 0
-        guard posix_spawn(&pid, arguments[0], &actions, nil, argv, environ) == 0, waitpid(pid, &status, 0) == pid,
-            status == 0
+        guard posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ) == 0,
+            waitpid(pid, &status, 0) == pid, status == 0
         else {
             close()
             throw TmuxFailure(description: "tmux new-session failed (wait status \(status))")
         }
+        let shown =
+            (try? runCommand([Self.tmux, "-S", socket, "display-message", "-p", "-t", name, "#{pid} #{pane_pid}"]))
+        pids = (shown?.output ?? "").split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }
     }
 
     /// The pane's visible text; with `history`, the lines scrolled off the top too.
     func capture(history: Bool = false) -> String {
         let range = history ? ["-S", "-"] : []
-        return (try? runCommand([Self.tmux, "-L", socket, "capture-pane", "-p", "-t", name] + range).output) ?? ""
+        return (try? runCommand([Self.tmux, "-S", socket, "capture-pane", "-p", "-t", name] + range).output) ?? ""
     }
 
     /// Types `keys` (tmux key names such as `C-c`) into the pane.
     func send(keys: String) throws {
-        _ = try runCommand([Self.tmux, "-L", socket, "send-keys", "-t", name, keys])
+        _ = try runCommand([Self.tmux, "-S", socket, "send-keys", "-t", name, keys])
     }
 
     /// Kills the tmux server (and with it whatever still runs in the pane) and removes its socket.
     func close() {
-        _ = try? runCommand([Self.tmux, "-L", socket, "kill-server"])
-        try? FileManager.default.removeItem(atPath: "/tmp/tmux-\(getuid())/\(socket)")
+        _ = try? runCommand([Self.tmux, "-S", socket, "kill-server"])
+        for pid in pids where isRunning(pid) { kill(pid, SIGKILL) }
+        try? FileManager.default.removeItem(atPath: socket)
     }
 
     struct TmuxFailure: Error, CustomStringConvertible {

@@ -181,9 +181,11 @@ final class DemoSession {
         log(
             "applied examples/demo: rollout \(Demo.rollout) (4 pods of sample-app:v1), 3 services, template success-rate"
         )
+        // Settled first, then shown: the state line printed is at least as new as the check.
         let started = try await DemoEnvironment.eventually(within: 90) {
+            let settled = await self.isSettled(image: "sample-app:v1")
             try await self.observe()
-            return await self.isSettled(image: "sample-app:v1")
+            return settled
         }
         guard started else { throw DemoError("the first version did not become Healthy within 90 s\n\(diagnostics())") }
         log("sample-app:v1 is Healthy; sending \(options.requestsPerSecond) requests/s to 127.0.0.1:\(ports.root)")
@@ -343,14 +345,15 @@ final class DemoSession {
         let summary = DemoReleaseSummary(
             image: image, outcome: outcome, seconds: seconds, requests: counts.requests,
             clientErrors: counts.errorCount, message: message)
-        log("release \(number) \(outcome): \(message.isEmpty ? "-" : message)")
+        log("release \(number) \(outcome)" + (message.isEmpty ? "" : ": \(message)"))
         log("release \(number) traffic: \(counts.line)")
         // Let the old pods go (scaleDownDelaySeconds / abortScaleDownDelaySeconds) so that the next
         // release, or the end, starts from four pods of the stable image.
         let stableImage = outcome == "Promoted" ? image : nil
         let settled = try await DemoEnvironment.eventually(within: 60) {
+            let settled = await self.isSettled(image: stableImage)
             try await self.observe()
-            return await self.isSettled(image: stableImage)
+            return settled
         }
         if outcome != "Promoted" && outcome != "TimedOut" {
             let after = await counter.counts
@@ -406,8 +409,9 @@ final class DemoSession {
         let state =
             "rollout \(status["phase"] as? String ?? "Unknown")  step \(status["currentStepIndex"] as? Int ?? 0)/\(steps.count)"
             + "  canary weight \(weight)%  pods ready: \(podText)"
-            + ((status["message"] as? String).map { "  (\($0))" } ?? "")
-        if state != lastState {
+            + ((status["message"] as? String).flatMap { $0.isEmpty ? nil : "  (\($0))" } ?? "")
+        // Before the controller's first reconcile the rollout has no status to tell.
+        if status["phase"] != nil, state != lastState {
             lastState = state
             log(state)
         }
