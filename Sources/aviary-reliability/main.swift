@@ -101,8 +101,9 @@ struct SoakCommand: AsyncParsableCommand {
             fifth a bad- one) one after another for --minutes. Samples VmRSS and the number of open
             descriptors of the daemon and the router at start, every minute and at the end; the
             baseline is taken after the first minute (warm-up) and the end sample, both with the
-            traffic paused for 3 s so that connections in flight do not count. Exits 1 when RSS grew
-            more than 10% from the baseline, descriptors grew, or a release did not settle.
+            traffic paused until the descriptor counts hold still for 3 s (at most 60 s), so that
+            connections in flight do not count. Exits 1 when RSS grew more than 10% from the
+            baseline, descriptors grew, or a release did not settle within 300 s.
 
             Example (the goal): scripts/soak --minutes 30
             """)

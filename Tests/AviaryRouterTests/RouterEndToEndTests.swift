@@ -389,6 +389,32 @@ struct RouterEndToEndTests {
         }
     }
 
+    @Test("a listener answers from the table that added it, from its first request on")
+    func newListenersServeTheirOwnTableAtOnce() async throws {
+        try await withClient { client in
+            let app = try await SampleApp(pod: "app-1", client: client)
+            defer { app.stop() }
+            let router = try await RouterServer()
+            // A client that connects the moment the first listener accepts, as one retrying
+            // against a router that has just started does, while the router binds the others.
+            let ports = try (0..<40).map { _ in try freePort() }
+            let first = Task.detached { firstStatusLine(port: ports[0], within: 20) }
+            let listeners = ports.map { "  - address: 127.0.0.1:\($0)\n    routes: [{backends: [{service: app}]}]" }
+            let yaml =
+                "services:\n  app: {endpoints: [\"\(app.endpoint)\"]}\nlisteners:\n" + listeners.joined(separator: "\n")
+            do {
+                try await router.apply(
+                    try RouteTable.decode(yaml, source: "forty listeners"), source: "forty listeners")
+            } catch {
+                await router.shutdown()
+                throw error
+            }
+            let status = await first.value
+            await router.shutdown()
+            #expect(status?.hasPrefix("HTTP/1.1 200") == true, "first answer: \(status ?? "none")")
+        }
+    }
+
     @Test("the router process serves a table whose sender is gone, and comes back with it after a restart")
     func routerProcessOutlivesSender() async throws {
         try await withClient { client in
@@ -465,4 +491,35 @@ struct RouterEndToEndTests {
 /// A flag the load workers of a test poll.
 final class StopFlag: Sendable {
     let value = Atomic<Bool>(false)
+}
+
+/// Connects to 127.0.0.1:`port` as soon as it accepts (retrying refused connects every
+/// millisecond for up to `seconds`), sends one GET and returns the answer's status line.
+private func firstStatusLine(port: Int, within seconds: Double) -> String? {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            usleep(1000)
+            continue
+        }
+        let request = Array("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        guard write(descriptor, request, request.count) == request.count else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = read(descriptor, &buffer, buffer.count)
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[..<count], as: UTF8.self).components(separatedBy: "\r\n").first
+    }
+    return nil
 }

@@ -46,18 +46,25 @@ public actor RouterServer {
         listeners.compactMapValues(\.localAddress)
     }
 
-    /// Validates `table`, binds its new listeners, swaps it in for the next request, closes the
-    /// listeners it no longer has, and writes it to the state file. A refused table changes
-    /// nothing and throws a `RouteTableError` naming `source` and every problem.
+    /// Validates `table`, swaps it in for the next request, binds its new listeners, closes the
+    /// listeners it no longer has, and writes it to the state file. A refused table (invalid, or
+    /// a listener that cannot be bound, which puts the previous table back) changes no listener
+    /// and throws a `RouteTableError` naming `source` and every problem.
     @discardableResult
     public func apply(_ table: RouteTable, source: String) async throws -> Int {
         let compiled = try CompiledRouteTable(table, stats: stats, source: source)
+        // The table goes in before its new listeners accept: a request on a listener bound while
+        // the old table was still in (every listener of a router that just started) was answered
+        // 503 "not in the route table".
+        let previous = store.snapshot().table
+        store.replace(compiled)
         var opened: [String: any Channel] = [:]
         for (index, listener) in table.listeners.enumerated() where listeners[listener.address] == nil {
             guard let address = compiled.listeners[listener.address]?.socketAddress else { continue }
             do {
                 opened[listener.address] = try await bind(address, listenerAddress: listener.address)
             } catch {
+                store.replace(previous)
                 for channel in opened.values { try? await channel.close() }
                 throw RouteTableError(
                     source: source,
@@ -67,7 +74,6 @@ public actor RouterServer {
                 )
             }
         }
-        store.replace(compiled)
         listeners.merge(opened) { old, _ in old }
         let kept = Set(table.listeners.map(\.address))
         for (address, channel) in listeners where !kept.contains(address) {

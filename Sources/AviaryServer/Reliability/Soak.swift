@@ -41,7 +41,7 @@ public struct SoakReport: Sendable, Equatable {
     public var promoted = 0
     /// Bad releases aborted.
     public var aborted = 0
-    /// Releases that did not reach their outcome within 120 s.
+    /// Releases that did not reach their outcome within 300 s.
     public var unsettled = 0
     /// Baseline (after the warm-up) and end samples, by process (`daemon`, `router`).
     public var baseline: [String: ResourceSample] = [:]
@@ -156,8 +156,17 @@ public enum Soak {
         func idleSample() async throws -> [String: ResourceSample] {
             traffic?.cancel()
             await traffic?.value
-            try await Task.sleep(for: .seconds(3))
-            let sample = sampleProcesses(cluster)
+            // Connections the processes are still closing (a loaded machine lags) do not count: wait
+            // until the counts hold still for 3 s (at most 60 s).
+            var sample = sampleProcesses(cluster)
+            var still = 0
+            let deadline = Date().addingTimeInterval(60)
+            while still < 3 && Date() < deadline {
+                try await Task.sleep(for: .seconds(1))
+                let next = sampleProcesses(cluster)
+                still = next.mapValues(\.descriptors) == sample.mapValues(\.descriptors) ? still + 1 : 0
+                sample = next
+            }
             traffic = startTraffic()
             return sample
         }
@@ -168,9 +177,14 @@ public enum Soak {
             let image = bad ? "sample-app:bad-v\(version)" : "sample-app:v\(version)"
             guard await cluster.setImage(app, image) else { throw DemoError("set image \(image) was refused") }
             let target = bad ? stableImage : image
-            let settled = try await DemoEnvironment.eventually(within: 120) {
+            let started = Date()
+            let settled = try await DemoEnvironment.eventually(within: 300) {
                 await cluster.isSettled(app, image: target, aborted: bad)
             }
+            cluster.log(
+                "release \(version - 1) \(image): "
+                    + (settled ? (bad ? "aborted" : "promoted") : "did not settle") + " after "
+                    + String(format: "%.1f s", Date().timeIntervalSince(started)))
             if !settled {
                 report.unsettled += 1
                 cluster.log("UNSETTLED \(image): \(await cluster.describe(app))")
