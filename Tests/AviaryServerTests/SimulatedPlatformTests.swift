@@ -107,6 +107,10 @@ struct SimulatedPlatformTests {
         #expect(await platform.service("web-canary")?.selector == ["app": "web"])
         #expect(await platform.update(replicaSet: "web-def") { $0.revision = 7 })
         #expect(await platform.replicaSets().map(\.revision) == [1, 7])
+        #expect(
+            await platform.replicaSets(ofRollout: "web", namespace: "default").map(\.name) == ["web-abc", "web-def"])
+        #expect(await platform.replicaSets(ofRollout: "web", namespace: "other").isEmpty)
+        #expect(await platform.split(rootService: "web") == split)
         #expect(await !platform.update(replicaSet: "web-xyz") { $0.revision = 1 })
 
         await platform.deleteReplicaSet("web-abc")
@@ -115,6 +119,7 @@ struct SimulatedPlatformTests {
         #expect(await platform.replicaSets().map(\.name) == ["web-def"])
         #expect(await platform.pods().map(\.replicaSet) == ["web-def"])
         #expect(await platform.splits().isEmpty)
+        #expect(await platform.replicaSets(ofRollout: "web", namespace: "default").map(\.name) == ["web-def"])
         #expect(await platform.service("web-canary") == nil)
     }
 }
