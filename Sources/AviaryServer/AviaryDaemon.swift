@@ -68,7 +68,7 @@ public struct AviaryDaemon: Sendable {
     /// Runs until SIGTERM or SIGINT; then stops pods and the router unless `leaveRunning`.
     /// `onListening` gets the API's address once it accepts connections.
     public func run(onListening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
-        try await router.startOrAdopt()
+        if configuration.platform == .local { try await router.startOrAdopt() }
         let router = self.router
         let controller = self.controller
         let platform = self.platform

@@ -39,6 +39,8 @@ public actor DaemonMetrics {
     private var reconcileSum = 0.0
     private var reconcileErrors: [String: Int] = [:]
     private var events: [String: Int] = [:]
+    private var lastPass: (seconds: Double, services: Int, rollouts: Int)?
+    private var passCount = 0
 
     /// Creates an empty registry.
     public init() {}
@@ -50,6 +52,13 @@ public actor DaemonMetrics {
         for (index, bound) in Self.reconcileBuckets.enumerated() where seconds <= bound {
             bucketCounts[index] += 1
         }
+    }
+
+    /// Records the last full pass (a resync: every Service and Rollout reconciled once) and how
+    /// many of each it covered.
+    public func observeResyncPass(seconds: Double, services: Int, rollouts: Int) {
+        lastPass = (seconds, services, rollouts)
+        passCount += 1
     }
 
     /// Counts a failed reconcile of a rollout.
@@ -110,6 +119,25 @@ public actor DaemonMetrics {
             lines.append(
                 "rollout_info_replicas_available{namespace=\"\(label(entry.namespace))\",name=\"\(label(entry.name))\"} "
                     + "\(entry.facts.availableReplicas)")
+        }
+        lines.append("# HELP aviary_rollouts Rollouts known to the controller, by phase.")
+        lines.append("# TYPE aviary_rollouts gauge")
+        var byPhase: [String: Int] = [:]
+        for entry in rollouts.values { byPhase[entry.facts.phase, default: 0] += 1 }
+        for phase in ["Healthy", "Progressing", "Paused", "Degraded"] {
+            lines.append("aviary_rollouts{phase=\"\(phase)\"} \(byPhase[phase] ?? 0)")
+        }
+        if let lastPass {
+            lines.append("# HELP aviary_reconcile_pass_seconds How long the last full pass (resync) took.")
+            lines.append("# TYPE aviary_reconcile_pass_seconds gauge")
+            lines.append("aviary_reconcile_pass_seconds \(lastPass.seconds)")
+            lines.append("# HELP aviary_reconcile_pass_keys What the last full pass reconciled, by kind.")
+            lines.append("# TYPE aviary_reconcile_pass_keys gauge")
+            lines.append("aviary_reconcile_pass_keys{kind=\"Service\"} \(lastPass.services)")
+            lines.append("aviary_reconcile_pass_keys{kind=\"Rollout\"} \(lastPass.rollouts)")
+            lines.append("# HELP aviary_reconcile_passes_total Full passes (resyncs) done.")
+            lines.append("# TYPE aviary_reconcile_passes_total counter")
+            lines.append("aviary_reconcile_passes_total \(passCount)")
         }
         lines.append("# HELP rollout_reconcile Rollout reconciliation performance.")
         lines.append("# TYPE rollout_reconcile histogram")

@@ -50,8 +50,7 @@ extension Controller {
     /// The rollout's world as the local platform has it.
     func observe(_ rollout: Rollout, key: ResourceKey) async -> ObservedState {
         var replicaSets: [ObservedReplicaSet] = []
-        for replicaSet in await platform.replicaSets()
-        where replicaSet.rollout == key.name && replicaSet.namespace == key.namespace {
+        for replicaSet in await platform.replicaSets(ofRollout: key.name, namespace: key.namespace) {
             guard let template = try? JSONDecoder().decode(PodTemplateSpec.self, from: replicaSet.template) else {
                 continue
             }
@@ -65,7 +64,7 @@ extension Controller {
         var observed = ObservedState(replicaSets: replicaSets, analysisRuns: (try? observeAnalysisRuns(of: key)) ?? [])
         let canary = rollout.spec.strategy.canary
         if let root = canary?.trafficRouting?.smi?.rootService,
-            let split = await platform.splits().first(where: { $0.rootService == root })
+            let split = await platform.split(rootService: root)
         {
             observed.canaryWeight = split.canaryWeight
             for route in split.headerRoutes { observed.headerRoutes[route.name] = RouteConversion.model(route) }
@@ -148,7 +147,7 @@ extension Controller {
             let canaryService = canary.canaryService, let stableService = canary.stableService
         else { return }
         var split =
-            await platform.splits().first { $0.rootService == root }
+            await platform.split(rootService: root)
             ?? TrafficSplit(
                 rootService: root, canaryService: canaryService, stableService: stableService, canaryWeight: 0)
         change(&split)
@@ -163,7 +162,7 @@ extension Controller {
         guard let canary = rollout.spec.strategy.canary else { return }
         let stableLabels = canary.stableMetadata?.labels ?? [:]
         let canaryLabels = canary.canaryMetadata?.labels ?? [:]
-        for replicaSet in await platform.replicaSets() where replicaSet.rollout == key.name {
+        for replicaSet in await platform.replicaSets(ofRollout: key.name, namespace: key.namespace) {
             let labels: [String: String]
             if replicaSet.podTemplateHash == status.stableRS {
                 labels = stableLabels
@@ -178,8 +177,7 @@ extension Controller {
 
     /// Stops everything a deleted rollout had: its ReplicaSets (and so its pods) and its split.
     func removeRollout(_ key: ResourceKey) async throws {
-        for replicaSet in await platform.replicaSets()
-        where replicaSet.rollout == key.name && replicaSet.namespace == key.namespace {
+        for replicaSet in await platform.replicaSets(ofRollout: key.name, namespace: key.namespace) {
             try await platform.deleteReplicaSet(replicaSet.name)
         }
         for split in await platform.splits() where split.rollout == key.name {

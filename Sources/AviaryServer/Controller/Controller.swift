@@ -65,8 +65,11 @@ public actor Controller {
     /// Reconciles every key that is due (and resyncs when it is time): one pass of the loop.
     public func step() async {
         let time = now()
+        let passStarted = Date()
+        var isResync = false
         if time.timeIntervalSince(lastResync) >= resyncInterval {
             lastResync = time
+            isResync = true
             for kind in ["Service", "Rollout"] {
                 for resource in (try? store.resources(kind: kind)) ?? [] where due[resource.key] == nil {
                     due[resource.key] = time
@@ -93,6 +96,13 @@ public actor Controller {
                 schedule(key, after: delay)
             }
             if key.kind == "Rollout" { await metrics.observeReconcile(seconds: Date().timeIntervalSince(started)) }
+        }
+        // A resync makes every stored Service and Rollout due, so this step was a full pass: each
+        // one read, observed, reconciled and its status written, through the same loop as any change.
+        if isResync {
+            await metrics.observeResyncPass(
+                seconds: Date().timeIntervalSince(passStarted), services: ready.count { $0.kind == "Service" },
+                rollouts: ready.count { $0.kind == "Rollout" })
         }
     }
 

@@ -46,6 +46,11 @@ public protocol Platform: Actor {
 
     /// All ReplicaSets, sorted by name.
     func replicaSets() -> [LocalReplicaSet]
+    /// The ReplicaSets of one rollout, sorted by name (what a reconcile observes; a platform with
+    /// many rollouts answers from an index instead of filtering them all).
+    func replicaSets(ofRollout rollout: String, namespace: String) -> [LocalReplicaSet]
+    /// The split of one root service.
+    func split(rootService: String) -> TrafficSplit?
     /// All pods, sorted by name.
     func pods() -> [PodRecord]
     /// A service by name.
@@ -67,6 +72,18 @@ public protocol Platform: Actor {
     func run(tickInterval: Duration) async
     /// Stops every pod (daemon shutdown); the desired state is kept.
     func stopAllPods(grace: Double) async
+}
+
+extension Platform {
+    /// Filters `replicaSets()`: enough for one host's worth of processes.
+    public func replicaSets(ofRollout rollout: String, namespace: String) -> [LocalReplicaSet] {
+        replicaSets().filter { $0.rollout == rollout && $0.namespace == namespace }
+    }
+
+    /// Searches `splits()`.
+    public func split(rootService: String) -> TrafficSplit? {
+        splits().first { $0.rootService == rootService }
+    }
 }
 
 extension LocalPlatform: Platform {}

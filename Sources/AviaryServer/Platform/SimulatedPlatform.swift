@@ -10,6 +10,8 @@ import Foundation
 /// from the stored rollouts). Pods are available `minReadySeconds` after they were created.
 public actor SimulatedPlatform: Platform {
     private var replicaSetsByName: [String: LocalReplicaSet] = [:]
+    /// ReplicaSet names by `namespace/rollout`, so a reconcile's observation costs what one rollout has.
+    private var replicaSetNamesByRollout: [String: Set<String>] = [:]
     /// Pods by the name of the ReplicaSet that owns them, oldest first.
     private var podsByReplicaSet: [String: [PodRecord]] = [:]
     private var servicesByName: [String: LocalService] = [:]
@@ -28,6 +30,7 @@ public actor SimulatedPlatform: Platform {
 
     public func apply(_ replicaSet: LocalReplicaSet) {
         replicaSetsByName[replicaSet.name] = replicaSet
+        replicaSetNamesByRollout["\(replicaSet.namespace)/\(replicaSet.rollout)", default: []].insert(replicaSet.name)
         converge(replicaSet.name)
     }
 
@@ -74,8 +77,11 @@ public actor SimulatedPlatform: Platform {
     }
 
     public func deleteReplicaSet(_ name: String) {
-        replicaSetsByName.removeValue(forKey: name)
+        guard let replicaSet = replicaSetsByName.removeValue(forKey: name) else { return }
         podsByReplicaSet.removeValue(forKey: name)
+        let owner = "\(replicaSet.namespace)/\(replicaSet.rollout)"
+        replicaSetNamesByRollout[owner]?.remove(name)
+        if replicaSetNamesByRollout[owner]?.isEmpty == true { replicaSetNamesByRollout.removeValue(forKey: owner) }
     }
 
     public func apply(_ service: LocalService) {
@@ -101,6 +107,14 @@ public actor SimulatedPlatform: Platform {
 
     public func replicaSets() -> [LocalReplicaSet] {
         replicaSetsByName.values.sorted { $0.name < $1.name }
+    }
+
+    public func replicaSets(ofRollout rollout: String, namespace: String) -> [LocalReplicaSet] {
+        (replicaSetNamesByRollout["\(namespace)/\(rollout)"] ?? []).sorted().compactMap { replicaSetsByName[$0] }
+    }
+
+    public func split(rootService: String) -> TrafficSplit? {
+        splitsByRoot[rootService]
     }
 
     public func pods() -> [PodRecord] {
