@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "aviary", targets: ["aviary"]),
         .executable(name: "aviary-sample-app", targets: ["aviary-sample-app"]),
         .executable(name: "aviary-bench-reconcile", targets: ["aviary-bench-reconcile"]),
+        .executable(name: "aviary-bench-router", targets: ["aviary-bench-router"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -107,6 +108,12 @@ let package = Package(
             dependencies: ["AviaryCore", "AviaryModel"],
             path: "bench/reconcile",
             exclude: ["run.sh"]
+        ),
+        .executableTarget(
+            name: "aviary-bench-router",
+            dependencies: ["AviaryRouter"],
+            path: "bench/router",
+            exclude: ["run"]
         ),
         .executableTarget(
             name: "aviary-sample-app",

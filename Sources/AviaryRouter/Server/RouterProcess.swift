@@ -13,12 +13,17 @@ public enum RouterProcess {
         public var adminAddress: String?
         /// Where the last accepted table is kept across restarts.
         public var statePath: String?
+        /// The number of event loop threads; nil means one per core.
+        public var threads: Int?
 
         /// Makes options.
-        public init(configPath: String? = nil, adminAddress: String? = nil, statePath: String? = nil) {
+        public init(
+            configPath: String? = nil, adminAddress: String? = nil, statePath: String? = nil, threads: Int? = nil
+        ) {
             self.configPath = configPath
             self.adminAddress = adminAddress
             self.statePath = statePath
+            self.threads = threads
         }
     }
 
@@ -44,7 +49,7 @@ public enum RouterProcess {
     /// Runs a router until SIGTERM or SIGINT. SIGHUP re-reads the config file; a bad file is
     /// reported on standard error and the running table stays. `log` receives one line per event.
     public static func run(_ options: Options, log: @escaping @Sendable (String) -> Void) async throws {
-        let router = try await RouterServer(statePath: options.statePath)
+        let router = try await RouterServer(threads: options.threads, statePath: options.statePath)
         do {
             if let (table, source) = try initialTable(options) {
                 try await router.apply(table, source: source)
