@@ -74,6 +74,22 @@ struct ProxyHandlerTests {
         _ = try? channel.finish()
     }
 
+    @Test("the proxy's own answers never carry the request's path or headers, and are not sniffable")
+    func ownAnswersDoNotEchoTheRequest() throws {
+        for request in [
+            "GET /<script>alert(1)</script> HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /empty/<script> HTTP/1.1\r\nHost: <script>\r\n\r\n",
+            "<script> / HTTP/1.1\r\n\r\n",
+        ] {
+            let channel = try makeChannel()
+            let response = try send(request, to: channel).lowercased()
+            #expect(response.contains("content-type: text/plain; charset=utf-8"), "\(response)")
+            #expect(response.contains("x-content-type-options: nosniff"), "\(response)")
+            #expect(!response.contains("<script>"), "\(response)")
+            _ = try? channel.finish()
+        }
+    }
+
     @Test("a keep-alive connection carries the next request after a 503, its body dropped")
     func keepAliveAfterOwnAnswer() throws {
         let channel = try makeChannel()
