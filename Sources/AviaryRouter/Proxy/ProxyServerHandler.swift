@@ -465,6 +465,8 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
         let body = "\(status.code) \(status.reasonPhrase): \(reason)\n"
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "text/plain; charset=utf-8")
+        // A browser must not sniff this text (which may carry a request's path) as HTML.
+        headers.add(name: "x-content-type-options", value: "nosniff")
         headers.add(name: "content-length", value: String(body.utf8.count))
         if close { headers.add(name: "connection", value: "close") }
         context.write(
