@@ -30,9 +30,10 @@ struct ProxyTimerTests {
 
         init() throws {
             loop = EmbeddedEventLoop()
-            pool = UpstreamPool(eventLoop: loop)
+            let stats = RouterStats()
+            pool = UpstreamPool(eventLoop: loop, stats: stats)
             upstream = EmbeddedChannel(loop: loop)
-            upstreamHandler = UpstreamHandler(endpointKey: ProxyTimerTests.upstreamEndpoint)
+            upstreamHandler = UpstreamHandler(endpointKey: ProxyTimerTests.upstreamEndpoint, stats: stats)
             try upstream.pipeline.syncOperations.addHTTPClientHandlers()
             try upstream.pipeline.syncOperations.addHandler(upstreamHandler)
             try upstream.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7000)).wait()
