@@ -10,33 +10,6 @@ import Testing
 /// The router in-process (or as its own process) in front of real sample-app processes on loopback.
 @Suite("Router end to end over loopback", .serialized)
 struct RouterEndToEndTests {
-    /// Runs `body` with an HTTP client, shutting the client down afterwards either way.
-    private func withClient(_ body: (HTTPClient) async throws -> Void) async throws {
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 16
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        do {
-            try await body(client)
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
-        try await client.shutdown()
-    }
-
-    /// Runs `body` with an in-process router serving `yaml`, shut down afterwards either way.
-    private func withRouter(_ yaml: String, _ body: (RouterServer) async throws -> Void) async throws {
-        let router = try await RouterServer()
-        do {
-            try await router.apply(try RouteTable.decode(yaml, source: "test table"), source: "test table")
-            try await body(router)
-        } catch {
-            await router.shutdown()
-            throw error
-        }
-        await router.shutdown()
-    }
-
     /// Sends `count` GETs from `concurrency` workers and counts the answering pods
     /// (`status NNN` for non-200 answers).
     private func spread(

@@ -16,31 +16,6 @@ import Testing
 /// only successes and that the router is still up afterwards.
 @Suite("Router faults", .serialized)
 struct RouterFaultTests {
-    private func withClient(_ body: (HTTPClient) async throws -> Void) async throws {
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 8
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        do {
-            try await body(client)
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
-        try await client.shutdown()
-    }
-
-    private func withRouter(_ yaml: String, _ body: (RouterServer) async throws -> Void) async throws {
-        let router = try await RouterServer()
-        do {
-            try await router.apply(try RouteTable.decode(yaml, source: "fault table"), source: "fault table")
-            try await body(router)
-        } catch {
-            await router.shutdown()
-            throw error
-        }
-        await router.shutdown()
-    }
-
     /// Runs `fault` while `workers` tasks send GETs to `url`; returns how many answers were 200
     /// and every other answer or error. The workers stop when `fault` ends, even by throwing.
     private func duringSteadyTraffic(
@@ -85,7 +60,7 @@ struct RouterFaultTests {
 
     @Test("a pod killed mid-request: its request gets 502 with the reason, the next go to the other pod")
     func podKilledMidRequest() async throws {
-        try await withClient { client in
+        try await withClient(connectionsPerHost: 8) { client in
             let victim = try await SampleApp(pod: "victim-1", client: client)
             defer { victim.stop() }
             let survivor = try await SampleApp(pod: "survivor-1", client: client)
@@ -139,7 +114,7 @@ struct RouterFaultTests {
 
     @Test("a backend that accepts and never answers gets 504 after responseTimeoutMs; its connections are closed")
     func backendThatNeverAnswers() async throws {
-        try await withClient { client in
+        try await withClient(connectionsPerHost: 8) { client in
             let app = try await SampleApp(pod: "app-1", client: client)
             defer { app.stop() }
             let silent = try SilentListener()
@@ -188,7 +163,7 @@ struct RouterFaultTests {
     func thousandIdleConnections() async throws {
         let limits = RouterProcess.raiseOpenFileLimit()
         try #require(limits.after >= 1_200, "the test needs 1,200 open files; the hard limit is \(limits.after)")
-        try await withClient { client in
+        try await withClient(connectionsPerHost: 8) { client in
             let app = try await SampleApp(pod: "app-1", client: client)
             defer { app.stop() }
             let port = try freePort()
@@ -230,7 +205,7 @@ struct RouterFaultTests {
 
     @Test("oversized heads get 431 and oversized bodies 413, with or without a Content-Length")
     func oversizedRequests() async throws {
-        try await withClient { client in
+        try await withClient(connectionsPerHost: 8) { client in
             let app = try await SampleApp(pod: "app-1", client: client)
             defer { app.stop() }
             let port = try freePort()
@@ -279,7 +254,7 @@ struct RouterFaultTests {
 
     @Test("clients that leave mid-way through a large streamed answer leak no upstream connection")
     func clientsLeavingMidResponse() async throws {
-        try await withClient { client in
+        try await withClient(connectionsPerHost: 8) { client in
             let app = try await SampleApp(pod: "app-1", client: client)
             defer { app.stop() }
             let port = try freePort()
@@ -312,7 +287,7 @@ struct RouterFaultTests {
 
     @Test("a client's half-close: after a whole request it still gets the answer; mid-body the upstream is closed")
     func clientHalfClose() async throws {
-        try await withClient { client in
+        try await withClient(connectionsPerHost: 8) { client in
             let app = try await SampleApp(pod: "app-1", client: client)
             defer { app.stop() }
             let port = try freePort()
