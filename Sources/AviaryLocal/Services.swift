@@ -221,7 +221,13 @@ public enum ServiceRouting {
         var endpoints: [String: [String]] = [:]
         for service in services { endpoints[service.name] = self.endpoints(of: service, pods: pods).map(\.address) }
         let names = Set(services.map(\.name))
-        let listeners = services.sorted { $0.port < $1.port }.map { service in
+        // Two Services on one address and port would make the router refuse the whole table
+        // (and so every later weight change): the first by namespace and name keeps the
+        // listener. The API refuses such a Service; this guards state stored before that rule.
+        var claimed: Set<String> = []
+        let listening = services.sorted { ($0.port, $0.namespace, $0.name) < ($1.port, $1.namespace, $1.name) }
+            .filter { claimed.insert("\($0.address):\($0.port)").inserted }
+        let listeners = listening.map { service in
             let own = [BackendShare(service: service.name, weight: 100)]
             guard let split = splits.first(where: { $0.rootService == service.name }),
                 names.contains(split.canaryService), names.contains(split.stableService)

@@ -158,6 +158,10 @@ public final class AviaryStore: Sendable {
                     CREATE TABLE platformState (key TEXT PRIMARY KEY, value BLOB NOT NULL);
                     """)
         }
+        // Finding a name in every namespace (the local platform's uniqueness rules) reads this.
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: "CREATE INDEX resources_by_name ON resources (kind, name)")
+        }
         do {
             try migrator.migrate(pool)
         } catch {
@@ -272,6 +276,15 @@ public final class AviaryStore: Sendable {
                     db, sql: "SELECT * FROM resources WHERE kind = ? ORDER BY namespace, name", arguments: [kind])
             }
             return rows.map(Self.resource(from:))
+        }
+    }
+
+    /// The namespaces holding a resource of this kind and name, sorted.
+    public func namespaces(ofKind kind: String, named name: String) throws(StoreError) -> [String] {
+        try read { db in
+            try String.fetchAll(
+                db, sql: "SELECT namespace FROM resources WHERE kind = ? AND name = ? ORDER BY namespace",
+                arguments: [kind, name])
         }
     }
 

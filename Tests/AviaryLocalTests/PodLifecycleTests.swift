@@ -91,6 +91,18 @@ func makePod(
         return Double(part) / Double(total)
     }
 
+    @Test func twoServicesOnOnePortKeepOneListenerSoTheTableStaysValid() {
+        let clashing =
+            services + [
+                LocalService(name: "aaa", namespace: "other", port: 8081, selector: ["app": "other"]),
+                LocalService(name: "blog", namespace: "blog", port: 8082, selector: ["app": "blog"]),
+            ]
+        let plan = ServiceRouting.plan(services: clashing, splits: [], pods: stablePods + [canaryPod])
+        #expect(plan.listeners.map(\.port) == [8080, 8081, 8082])
+        // "default" sorts before "other", and "blog" before "default": the first by namespace keeps it.
+        #expect(plan.listeners.map(\.service) == ["web", "web-canary", "blog"])
+    }
+
     @Test func withoutASplitEveryServiceSpreadsOverItsReadyPods() {
         let plan = ServiceRouting.plan(services: services, splits: [], pods: stablePods + [canaryPod, unreadyPod])
         #expect(plan.endpoints["web"]?.count == 4, "the unready pod gets nothing")

@@ -129,6 +129,11 @@ public enum APIRequestDecoding {
     /// Decodes an apply body (YAML or JSON, multi-document) into one JSON manifest per resource,
     /// or a 400/422 naming `file` and every problem. Nothing is stored here.
     public static func manifests(_ body: Data, file: String) throws(APIError) -> [Data] {
+        try resources(body, file: file).map(\.json)
+    }
+
+    /// Like `manifests`, with each document's decoded resource beside its JSON.
+    static func resources(_ body: Data, file: String) throws(APIError) -> [(resource: AnyResource, json: Data)] {
         guard !body.isEmpty else {
             throw APIError(
                 status: 400, message: "\(file): empty body; send a Rollout, Service or AnalysisTemplate manifest")
@@ -143,10 +148,10 @@ public enum APIRequestDecoding {
         guard !resources.isEmpty else {
             throw APIError(status: 422, message: "\(file): no resource in the manifest, nothing was applied")
         }
-        var manifests: [Data] = []
+        var manifests: [(resource: AnyResource, json: Data)] = []
         for resource in resources {
             do {
-                manifests.append(try ManifestEncoder.json(resource))
+                manifests.append((resource, try ManifestEncoder.json(resource)))
             } catch {
                 throw APIError(status: 422, message: "\(file): \(resource.reference): \(error)")
             }

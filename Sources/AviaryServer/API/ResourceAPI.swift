@@ -1,6 +1,7 @@
 import AviaryModel
 import AviaryStore
 import Foundation
+import Synchronization
 
 extension APIError {
     /// The daemon's own storage failed: 507 Insufficient Storage for a full disk, 503 for a
@@ -25,6 +26,9 @@ public struct ResourceAPI: Sendable {
     /// Called with the key of every resource that changed.
     let changed: @Sendable (ResourceKey) -> Void
 
+    /// Serialises applies (see `apply`).
+    let applyGate = ApplyGate()
+
     /// Creates the API over a store.
     public init(store: AviaryStore, changed: @escaping @Sendable (ResourceKey) -> Void) {
         self.store = store
@@ -44,15 +48,35 @@ public struct ResourceAPI: Sendable {
     /// Applies every document of a manifest (YAML or JSON, multi-document). Nothing is stored
     /// unless every document is valid.
     public func apply(_ body: Data, file: String = "request body") throws(APIError) -> [Applied] {
-        let manifests = try APIRequestDecoding.manifests(body, file: file)
-        // One transaction for the whole file: a full or read-only disk stores none of it.
-        let applied: [Applied]
-        do {
-            applied = try store.apply(manifests).map { stored, outcome in
-                Applied(key: stored.key, outcome: outcome, generation: stored.generation)
+        let manifests = try APIRequestDecoding.resources(body, file: file)
+        // The check and the write happen under one lock, so two applies cannot both take a
+        // name or a port that was free when each looked.
+        let applied = try applyGate.lock.withLock { _ throws(APIError) -> [Applied] in
+            let problems: [String]
+            do {
+                let services = try store.resources(kind: "Service").map { stored in
+                    let ports = RolloutOperations.object(stored.spec)["ports"] as? [[String: Any]]
+                    return LocalPlatformRules.StoredService(key: stored.key, port: ports?.first?["port"] as? Int)
+                }
+                problems = try LocalPlatformRules.problems(
+                    incoming: manifests.map(\.resource), storedServices: services,
+                    namespacesHolding: { kind, name in try store.namespaces(ofKind: kind, named: name) })
+            } catch {
+                throw APIError(storeError: error)
             }
-        } catch {
-            throw APIError(storeError: error)
+            guard problems.isEmpty else {
+                throw APIError(
+                    status: 409, message: "\(file): conflicts with what the host already runs, nothing was applied",
+                    diagnostics: problems)
+            }
+            // One transaction for the whole file: a full or read-only disk stores none of it.
+            do {
+                return try store.apply(manifests.map(\.json)).map { stored, outcome in
+                    Applied(key: stored.key, outcome: outcome, generation: stored.generation)
+                }
+            } catch {
+                throw APIError(storeError: error)
+            }
         }
         for entry in applied where entry.outcome != .unchanged { changed(entry.key) }
         return applied
@@ -99,4 +123,9 @@ public struct ResourceAPI: Sendable {
         }
         changed(key)
     }
+}
+
+/// The lock every copy of one `ResourceAPI` shares.
+final class ApplyGate: Sendable {
+    let lock = Mutex(())
 }

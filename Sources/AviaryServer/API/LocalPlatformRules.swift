@@ -1,0 +1,59 @@
+import AviaryModel
+import AviaryStore
+
+/// What one host cannot hold that a cluster can: on the local platform a Rollout's ReplicaSets
+/// and pods are named after the Rollout, and each Service becomes a router service named after
+/// it, listening on `spec.ports[0].port`. So Rollout and Service names must be unique across
+/// namespaces, and no two Services may share a port. An apply that breaks either rule is
+/// refused whole, before anything is stored; the check is pure, over what the store holds.
+enum LocalPlatformRules {
+    /// A Service already stored, with the port it listens on.
+    struct StoredService: Equatable {
+        var key: ResourceKey
+        var port: Int?
+    }
+
+    /// The kinds whose names must be unique across namespaces.
+    static let hostWideNameKinds: Set<String> = ["Rollout", "Service"]
+
+    /// One line per broken rule, naming the document, the field and the fix; empty when the
+    /// apply may go ahead. `namespacesHolding(kind, name)` answers from the store.
+    static func problems(
+        incoming: [AnyResource], storedServices: [StoredService],
+        namespacesHolding: (_ kind: String, _ name: String) throws -> [String]
+    ) rethrows -> [String] {
+        var problems: [String] = []
+        // What this apply claims so far, so two documents of one file are checked against each other.
+        var claimedNames: [String: String] = [:]  // "Kind/name" → namespace
+        var ports: [Int: ResourceKey] = [:]
+        for service in storedServices { if let port = service.port { ports[port] = service.key } }
+        for resource in incoming where hostWideNameKinds.contains(resource.kind) {
+            let namespace = resource.metadata.namespaceOrDefault
+            let key = ResourceKey(kind: resource.kind, namespace: namespace, name: resource.name)
+            let label = "\(resource.kind) \(namespace)/\(resource.name)"
+            let claim = "\(resource.kind)/\(resource.name)"
+            var others = try namespacesHolding(resource.kind, resource.name).filter { $0 != namespace }
+            if let earlier = claimedNames[claim], earlier != namespace { others.append(earlier) }
+            if let other = others.first {
+                problems.append(
+                    "\(label): metadata.name is taken: a \(resource.kind) named \(resource.name) exists in namespace "
+                        + "\(other), and on one host \(resource.kind) names are shared by every namespace "
+                        + "(\(resource.kind == "Rollout" ? "ReplicaSets and pods are named after it" : "the router names its service after it")); "
+                        + "rename one of them")
+            }
+            claimedNames[claim] = namespace
+            guard case .service(let service) = resource, let port = service.spec.ports?.first?.port else { continue }
+            if let holder = ports[port], holder != key {
+                problems.append(
+                    "\(label): spec.ports[0].port \(port) is already the listener of Service "
+                        + "\(holder.namespace)/\(holder.name); each Service listens on its own port on this host: "
+                        + "pick a free port")
+            } else {
+                // A re-applied Service may move to another port: its old one is free again.
+                ports = ports.filter { $0.value != key }
+                ports[port] = key
+            }
+        }
+        return problems
+    }
+}

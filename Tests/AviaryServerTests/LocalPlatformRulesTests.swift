@@ -1,0 +1,108 @@
+import AviaryStore
+import Foundation
+import Testing
+
+@testable import AviaryServer
+
+/// Rollout and Service names are shared by every namespace on one host, and each Service has
+/// its own port: an apply that breaks either is refused whole.
+@Suite struct LocalPlatformRulesTests {
+    private static func service(_ name: String, namespace: String = "default", port: Int) -> String {
+        """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: \(name), namespace: \(namespace)}
+        spec: {selector: {app: \(name)}, ports: [{port: \(port)}]}
+        """
+    }
+
+    private static func rollout(_ name: String, namespace: String = "default") -> String {
+        """
+        apiVersion: argoproj.io/v1alpha1
+        kind: Rollout
+        metadata: {name: \(name), namespace: \(namespace)}
+        spec:
+          replicas: 1
+          selector: {matchLabels: {app: \(name)}}
+          template:
+            metadata: {labels: {app: \(name)}}
+            spec: {containers: [{name: app, image: "sample:v1"}]}
+          strategy: {canary: {steps: [{setWeight: 50}]}}
+        """
+    }
+
+    /// Each row: what is stored first, then the apply, and the start of each problem (none: accepted).
+    static let rows: [(stored: [String], apply: [String], problems: [String])] = [
+        ([], [service("web", port: 8080), rollout("web")], []),
+        // Re-applying the same objects, or moving a Service to a free port, is fine.
+        ([service("web", port: 8080)], [service("web", port: 8080)], []),
+        ([service("web", port: 8080)], [service("web", port: 9090)], []),
+        // Same name in another namespace: refused for Rollouts and Services.
+        ([rollout("web", namespace: "a")], [rollout("web", namespace: "b")], ["Rollout b/web: metadata.name is taken"]),
+        (
+            [service("web", namespace: "a", port: 8080)], [service("web", namespace: "b", port: 9090)],
+            ["Service b/web: metadata.name is taken"]
+        ),
+        // Two documents of one file conflict with each other.
+        (
+            [], [rollout("api", namespace: "a"), rollout("api", namespace: "b")],
+            ["Rollout b/api: metadata.name is taken"]
+        ),
+        (
+            [], [service("one", port: 8080), service("two", port: 8080)],
+            ["Service default/two: spec.ports[0].port 8080"]
+        ),
+        // A port another Service listens on.
+        ([service("web", port: 8080)], [service("api", port: 8080)], ["Service default/api: spec.ports[0].port 8080"]),
+        // A Service that moved frees its old port within the same apply.
+        ([service("web", port: 8080)], [service("web", port: 9090), service("api", port: 8080)], []),
+    ]
+
+    @Test(arguments: rows.indices)
+    func applies(row: Int) throws {
+        let (stored, apply, expected) = Self.rows[row]
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let api = ResourceAPI(store: try AviaryStore(stateDirectory: directory.path), changed: { _ in })
+        if !stored.isEmpty { _ = try api.apply(Data(stored.joined(separator: "\n---\n").utf8), file: "stored.yaml") }
+        let before =
+            try api.list(kind: "rollouts", namespace: nil).count + api.list(kind: "services", namespace: nil).count
+        do {
+            let applied = try api.apply(Data(apply.joined(separator: "\n---\n").utf8), file: "apply.yaml")
+            #expect(expected.isEmpty, "accepted, expected \(expected)")
+            #expect(applied.count == apply.count)
+        } catch {
+            #expect(error.status == 409)
+            #expect(error.message == "apply.yaml: conflicts with what the host already runs, nothing was applied")
+            #expect(error.diagnostics.count == expected.count, "\(error.diagnostics)")
+            for (line, start) in zip(error.diagnostics, expected) { #expect(line.hasPrefix(start), "\(line)") }
+            // Nothing of a refused apply is stored.
+            let after =
+                try api.list(kind: "rollouts", namespace: nil).count + api.list(kind: "services", namespace: nil).count
+            #expect(after == before)
+        }
+    }
+
+    @Test func theMessageNamesTheOtherNamespaceAndTheFix() throws {
+        let problems = try LocalPlatformRules.problems(
+            incoming: [], storedServices: [], namespacesHolding: { _, _ in [] })
+        #expect(problems.isEmpty)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let api = ResourceAPI(store: try AviaryStore(stateDirectory: directory.path), changed: { _ in })
+        _ = try api.apply(Data(Self.service("web", namespace: "shop", port: 8080).utf8))
+        #expect(throws: APIError.self) {
+            try api.apply(Data(Self.service("web", namespace: "blog", port: 8081).utf8))
+        }
+        do {
+            _ = try api.apply(Data(Self.service("web", namespace: "blog", port: 8081).utf8))
+        } catch {
+            #expect(
+                error.diagnostics == [
+                    "Service blog/web: metadata.name is taken: a Service named web exists in namespace shop, and on "
+                        + "one host Service names are shared by every namespace (the router names its service after "
+                        + "it); rename one of them"
+                ])
+        }
+    }
+}
