@@ -175,6 +175,21 @@ import Testing
             ])
     }
 
+    @Test func servicesSharingAPortAreAWarning() {
+        let web = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n"
+        let api = web.replacingOccurrences(of: "name: web", with: "name: api")
+        let report = lint(["a.yaml": web, "b.yaml": api])
+        #expect(
+            report.diagnostics.map(\.description) == [
+                "b.yaml: Service/api: spec.ports[0].port: warning: port 80 is also the port of Service/web (in a.yaml); on the "
+                    + "local platform each Service listens on its own port: give one of them another port"
+            ])
+        #expect(report.diagnostics.allSatisfy { $0.severity == .warning })
+        #expect(
+            lint(["a.yaml": web, "b.yaml": api.replacingOccurrences(of: "port: 80", with: "port: 81")]).diagnostics
+                == [])
+    }
+
     @Test func missingServiceIsAWarningOnlyWhenServicesAreGiven() {
         let rollout = Self.rollout.replacingOccurrences(
             of: "    canary:\n", with: "    canary:\n      canaryService: web-canary\n      stableService: web-stable\n"
@@ -196,14 +211,15 @@ import Testing
             of: "    canary:\n", with: "    canary:\n      canaryService: web-canary\n      stableService: web-stable\n"
         ).replacingOccurrences(
             of: "      steps:\n", with: "      trafficRouting: {smi: {rootService: web}}\n      steps:\n")
-        func service(_ name: String, selector: String = "{app: web}", targetPort: String = "8080") -> String {
+        func service(_ name: String, port: Int, selector: String = "{app: web}", targetPort: String = "8080") -> String
+        {
             "apiVersion: v1\nkind: Service\nmetadata: {name: \(name)}\n"
-                + "spec: {selector: \(selector), ports: [{port: 80, targetPort: \(targetPort)}]}\n"
+                + "spec: {selector: \(selector), ports: [{port: \(port), targetPort: \(targetPort)}]}\n"
         }
         let report = lint([
-            "r.yaml": rollout, "t.yaml": Self.template(), "a.yaml": service("web"),
-            "b.yaml": service("web-canary", selector: "{app: other}"),
-            "c.yaml": service("web-stable", targetPort: "http"),
+            "r.yaml": rollout, "t.yaml": Self.template(), "a.yaml": service("web", port: 80),
+            "b.yaml": service("web-canary", port: 81, selector: "{app: other}"),
+            "c.yaml": service("web-stable", port: 82, targetPort: "http"),
         ])
         #expect(
             report.diagnostics.map(\.description) == [

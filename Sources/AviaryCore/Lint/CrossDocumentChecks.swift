@@ -40,6 +40,7 @@ struct CrossDocumentChecks {
     mutating func run() -> [Diagnostic] {
         let templates = self.templates
         uniqueNames()
+        servicePorts()
         for located in resources {
             switch located.resource {
             case .rollout(let rollout):
@@ -97,6 +98,27 @@ struct CrossDocumentChecks {
                 )
             } else {
                 seen[key] = located
+            }
+        }
+    }
+
+    /// Kubernetes lets Services share a port (each has its own IP); on one host each Service is
+    /// a router listener on `spec.ports[0].port`, so a shared port is a warning and `serve`
+    /// refuses the second Service.
+    private mutating func servicePorts() {
+        var listeners: [Int: LocatedResource] = [:]
+        for located in resources {
+            guard case .service(let service) = located.resource, let port = service.spec.ports?.first?.port else {
+                continue
+            }
+            if let first = listeners[port] {
+                report(
+                    located, "spec.ports[0].port",
+                    "port \(port) is also the port of \(first.resource.reference) (in \(first.file)); on the local "
+                        + "platform each Service listens on its own port: give one of them another port",
+                    severity: .warning)
+            } else {
+                listeners[port] = located
             }
         }
     }
