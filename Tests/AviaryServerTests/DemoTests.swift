@@ -187,9 +187,11 @@ extension DemoEndToEndTests {
         #expect(demo.leftovers().isEmpty, "left behind in \(demo.directory): \(demo.leftovers())")
     }
 
-    @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed"))
-    func ctrlCStopsEverythingTheDemoStarted() async throws {
-        let demo = try DemoInTerminal("--fast")
+    /// With the live view and without it (`--no-watch` prints progress lines instead): both
+    /// stop through the same path, and both must leave nothing.
+    @Test(.enabled(if: TmuxSession.isAvailable, "tmux is not installed"), arguments: ["--fast", "--fast --no-watch"])
+    func ctrlCStopsEverythingTheDemoStarted(arguments: String) async throws {
+        let demo = try DemoInTerminal(arguments)
         defer { demo.close() }
         // Release 1 under way: daemon, Prometheus, router, five pods and the traffic are running.
         let underWay = await eventually(within: 150) { demo.terminal.capture().contains("release 1: set image") }
