@@ -23,20 +23,6 @@ func aviaryBinary(_ given: String?) throws -> String {
     return beside
 }
 
-/// Runs `body` in a task that Ctrl-C and SIGTERM cancel (the runs then stop what they started).
-func cancellable<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    let task = Task { try await body() }
-    let signals = [SIGINT, SIGTERM].map { number in
-        signal(number, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-        source.setEventHandler { task.cancel() }
-        source.resume()
-        return source
-    }
-    defer { signals.forEach { $0.cancel() } }
-    return try await task.value
-}
-
 let printLine: @Sendable (String) -> Void = { text in FileHandle.standardOutput.write(Data(text.utf8)) }
 
 struct ChaosCommand: AsyncParsableCommand {
@@ -80,7 +66,7 @@ struct ChaosCommand: AsyncParsableCommand {
         options.requestsPerSecond = rate
         let report: ChaosReport
         do {
-            report = try await cancellable { [options] in try await Chaos.run(options, write: printLine) }
+            report = try await runCancellableBySignals { [options] in try await Chaos.run(options, write: printLine) }
         } catch {
             FileHandle.standardError.write(Data("aviary-reliability chaos: \(error)\n".utf8))
             throw ExitCode(2)
@@ -123,7 +109,7 @@ struct SoakCommand: AsyncParsableCommand {
         options.requestsPerSecond = rate
         let report: SoakReport
         do {
-            report = try await cancellable { [options] in try await Soak.run(options, write: printLine) }
+            report = try await runCancellableBySignals { [options] in try await Soak.run(options, write: printLine) }
         } catch {
             FileHandle.standardError.write(Data("aviary-reliability soak: \(error)\n".utf8))
             throw ExitCode(2)

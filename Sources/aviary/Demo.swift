@@ -52,26 +52,16 @@ struct DemoCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data("\u{1B}[?25l\u{1B}[2J".utf8))
         }
         defer { if !noWatch { FileHandle.standardOutput.write(Data("\u{1B}[?25h".utf8)) } }
-        let task = Task {
-            try await Demo.run(options) { text in FileHandle.standardOutput.write(Data(text.utf8)) }
-        }
         // Ctrl-C and SIGTERM cancel the demo, which then stops everything it started.
-        let signals = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { task.cancel() }
-            source.resume()
-            return source
-        }
-        defer { signals.forEach { $0.cancel() } }
         let summary: DemoSummary
         do {
-            summary = try await task.value
-        } catch {
-            if task.isCancelled {
-                printError("interrupted; stopped everything the demo started")
-                throw ExitCode(130)
+            summary = try await runCancellableBySignals { [options] in
+                try await Demo.run(options) { text in FileHandle.standardOutput.write(Data(text.utf8)) }
             }
+        } catch is Interrupted {
+            printError("interrupted; stopped everything the demo started")
+            throw ExitCode(130)
+        } catch {
             printError("\(error)")
             throw ExitCode.failure
         }

@@ -233,33 +233,11 @@ final class DemoSession {
     }
 
     func startPrometheus(binary: String) async throws {
-        let port = try DemoEnvironment.freePort()
-        prometheusAddress = "http://127.0.0.1:\(port)"
         let interval = options.fast ? "1s" : "5s"
-        let config = """
-            global:
-              scrape_interval: \(interval)
-              evaluation_interval: \(interval)
-            scrape_configs:
-              - job_name: aviary-pods
-                scrape_interval: \(interval)
-                scrape_timeout: \(interval)
-                http_sd_configs:
-                  - url: \(client.server)/sd
-                    refresh_interval: \(interval)
-
-            """
-        try config.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
-        prometheus = try DemoProcess(
-            name: "prometheus",
-            arguments: [
-                binary, "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/prometheus-data",
-                "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
-            ], environment: [:], logPath: directory + "/prometheus.log")
-        let up = try await DemoEnvironment.eventually(within: 60) {
-            await DemoEnvironment.answers(self.prometheusAddress + "/-/ready")
-        }
-        guard up else { throw DemoError("prometheus did not start:\n\(prometheus?.logTail() ?? "")") }
+        let started = try await DemoProcess.prometheus(
+            binary: binary, directory: directory, daemon: client.server, interval: interval)
+        prometheus = started.process
+        prometheusAddress = started.address
         log(
             "prometheus (pid \(prometheus!.pid)) on \(prometheusAddress), scraping the pods every \(interval) via \(client.server)/sd"
         )

@@ -44,6 +44,71 @@ final class DemoProcess {
     }
 }
 
+extension DemoProcess {
+    /// Starts Prometheus on a free loopback port of `directory`, scraping every `interval` the
+    /// pods that the daemon at `daemon` lists on `/sd`, and waits until it is ready. Returns the
+    /// process and its address.
+    static func prometheus(
+        binary: String, directory: String, daemon: String, interval: String
+    ) async throws -> (process: DemoProcess, address: String) {
+        let port = try DemoEnvironment.freePort()
+        let address = "http://127.0.0.1:\(port)"
+        let config = """
+            global:
+              scrape_interval: \(interval)
+              evaluation_interval: \(interval)
+            scrape_configs:
+              - job_name: aviary-pods
+                scrape_interval: \(interval)
+                scrape_timeout: \(interval)
+                http_sd_configs:
+                  - url: \(daemon)/sd
+                    refresh_interval: \(interval)
+
+            """
+        try config.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
+        let process = try DemoProcess(
+            name: "prometheus",
+            arguments: [
+                binary, "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/prometheus-data",
+                "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
+            ], environment: [:], logPath: directory + "/prometheus.log")
+        let up = try await DemoEnvironment.eventually(within: 60) {
+            await DemoEnvironment.answers(address + "/-/ready")
+        }
+        guard up else {
+            process.stop()
+            throw DemoError("prometheus did not start:\n\(process.logTail())")
+        }
+        return (process, address)
+    }
+}
+
+/// Runs `body` in a task that SIGINT (Ctrl-C) and SIGTERM cancel; `body` is expected to stop
+/// whatever it started when cancelled. Throws `Interrupted` when a signal ended it.
+public func runCancellableBySignals<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    let task = Task { try await body() }
+    let signals = [SIGINT, SIGTERM].map { number in
+        signal(number, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+        source.setEventHandler { task.cancel() }
+        source.resume()
+        return source
+    }
+    defer { signals.forEach { $0.cancel() } }
+    do {
+        return try await task.value
+    } catch {
+        if task.isCancelled { throw Interrupted() }
+        throw error
+    }
+}
+
+/// A run that SIGINT or SIGTERM stopped (by convention the command then exits 130).
+public struct Interrupted: Error, CustomStringConvertible {
+    public var description: String { "interrupted" }
+}
+
 /// Looks up helpers for the demo.
 enum DemoEnvironment {
     /// The first executable `name` on PATH.

@@ -84,33 +84,10 @@ final class ReliabilityCluster {
                 "prometheus is not on PATH; the analyses query a real Prometheus. Install it with "
                     + "`apt-get install -y prometheus` (as root) and run again")
         }
-        let port = try DemoEnvironment.freePort()
-        prometheusAddress = "http://127.0.0.1:\(port)"
-        let config = """
-            global:
-              scrape_interval: 1s
-              evaluation_interval: 1s
-            scrape_configs:
-              - job_name: aviary-pods
-                scrape_interval: 1s
-                scrape_timeout: 1s
-                http_sd_configs:
-                  - url: \(client.server)/sd
-                    refresh_interval: 1s
-
-            """
-        try config.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
-        prometheus = try DemoProcess(
-            name: "prometheus",
-            arguments: [
-                binary, "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/prometheus-data",
-                "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
-            ], environment: [:], logPath: directory + "/prometheus.log")
-        let address = prometheusAddress
-        let up = try await DemoEnvironment.eventually(within: 60) {
-            await DemoEnvironment.answers(address + "/-/ready")
-        }
-        guard up else { throw DemoError("prometheus did not start:\n\(prometheus?.logTail() ?? "")") }
+        let started = try await DemoProcess.prometheus(
+            binary: binary, directory: directory, daemon: client.server, interval: "1s")
+        prometheus = started.process
+        prometheusAddress = started.address
     }
 
     /// Stops the daemon (which stops its pods and router), then anything of the run still alive
