@@ -236,7 +236,8 @@ public final class AviaryStore: Sendable {
     ///
     /// With `expectedResourceVersion`, the write happens only if nobody wrote the resource since
     /// that version was read; otherwise it returns nil and writes nothing. It also returns nil
-    /// when the resource no longer exists.
+    /// when the resource no longer exists. A status equal to the stored one (byte for byte, or
+    /// as JSON) is not written, so the resource version stays the same.
     @discardableResult
     public func updateStatus(
         _ key: ResourceKey, status: Data, events: [StoredEvent] = [], expectedResourceVersion: Int? = nil
@@ -246,7 +247,9 @@ public final class AviaryStore: Sendable {
             guard var resource = try Self.fetch(db, key) else { return nil }
             if let expectedResourceVersion, expectedResourceVersion != resource.resourceVersion { return nil }
             for event in events { try Self.insert(db, event) }
-            if Self.sameJSON(resource.status, status) { return resource }
+            // Bytes first: the controller encodes with sorted keys, so an unchanged status is
+            // found without parsing either side; only differing bytes are compared as JSON.
+            if resource.status == status || Self.sameJSON(resource.status, status) { return resource }
             resource.status = status
             resource.resourceVersion = try Self.nextResourceVersion(db)
             try Self.save(db, resource)
@@ -272,6 +275,20 @@ public final class AviaryStore: Sendable {
                     db, sql: "SELECT * FROM resources WHERE kind = ? ORDER BY namespace, name", arguments: [kind])
             }
             return rows.map(Self.resource(from:))
+        }
+    }
+
+    /// How many resources of a kind a namespace has and the highest resource version among them:
+    /// it changes whenever one of them is created, written or deleted (a deleted one lowers the
+    /// count; a new or written one raises the highest version, which is unique store-wide).
+    public func stamp(kind: String, namespace: String) throws(StoreError) -> ResourceStamp {
+        try read { db in
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql:
+                        "SELECT COUNT(*) AS count, MAX(resourceVersion) AS latest FROM resources WHERE kind = ? AND namespace = ?"
+                ), arguments: [kind, namespace])
+            return ResourceStamp(count: row?["count"] ?? 0, latestResourceVersion: row?["latest"] ?? 0)
         }
     }
 
@@ -409,8 +426,9 @@ public final class AviaryStore: Sendable {
     // MARK: - Rows
 
     private static func fetch(_ db: Database, _ key: ResourceKey) throws -> StoredResource? {
+        // Cached: the controller reads one resource per reconcile, and preparing costs more than running.
         try Row.fetchOne(
-            db, sql: "SELECT * FROM resources WHERE kind = ? AND namespace = ? AND name = ?",
+            db.cachedStatement(sql: "SELECT * FROM resources WHERE kind = ? AND namespace = ? AND name = ?"),
             arguments: [key.kind, key.namespace, key.name]
         ).map(resource(from:))
     }

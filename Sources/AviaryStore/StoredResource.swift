@@ -70,6 +70,21 @@ public struct StoredResource: Sendable, Equatable {
     }
 }
 
+/// A summary of the resources of one kind in one namespace (`AviaryStore.stamp(kind:namespace:)`):
+/// equal stamps mean none of them was created, written or deleted in between.
+public struct ResourceStamp: Sendable, Hashable {
+    /// How many there are.
+    public var count: Int
+    /// The highest resource version among them (0 when there are none).
+    public var latestResourceVersion: Int
+
+    /// Creates a stamp.
+    public init(count: Int, latestResourceVersion: Int) {
+        self.count = count
+        self.latestResourceVersion = latestResourceVersion
+    }
+}
+
 /// What `apply` did.
 public enum ApplyOutcome: String, Sendable, Equatable {
     /// The resource did not exist and was created.

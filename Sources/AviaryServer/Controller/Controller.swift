@@ -1,12 +1,20 @@
 import AviaryLocal
+import AviaryModel
 import AviaryStore
 import Foundation
 import Logging
 
 /// The controller loop: level-triggered and idempotent. Changes enqueue a resource's key (not
 /// the object); a worker re-reads the stored state, converges the platform, writes the status
-/// once, and requeues with backoff on error. Every rollout and service is also looked at again
-/// every `resyncInterval`.
+/// once (only when it changed), and requeues with backoff on error.
+///
+/// Resync: every `resyncInterval` each Service and Rollout with nothing due is looked at again.
+/// Such a key is skipped when nothing it reads changed since its last reconcile, which then had
+/// nothing to do: the stored resource version, the platform's change stamp for it and (for a
+/// rollout) the namespace's AnalysisRuns are the same, that reconcile took no action, wrote no
+/// status, asked for no requeue and left the rollout not Progressing. A platform that does not
+/// track changes (the local one) never lets a key be skipped. Every `fullResyncInterval` the
+/// resync skips nothing (a forced full pass), so anything the stamps miss is still corrected.
 public actor Controller {
     let store: AviaryStore
     let platform: any Platform
@@ -16,16 +24,28 @@ public actor Controller {
     let now: @Sendable () -> Date
     let logger: Logger
     let resyncInterval: Double
+    let fullResyncInterval: Double
 
     private var due: [ResourceKey: Date] = [:]
     private var failures: [ResourceKey: Int] = [:]
     private var lastResync = Date.distantPast
+    private var lastFullResync = Date.distantPast
+    /// What each key's last reconcile read, when re-running it on the same inputs would do nothing.
+    var unchangedSince: [ResourceKey: ReconcileInputs] = [:]
+    /// The last decoded Rollout of each key, with the resource version it was decoded from.
+    var decodedRollouts: [ResourceKey: (resourceVersion: Int, rollout: Rollout)] = [:]
+    /// The decoded pod templates of each rollout's ReplicaSets, by ReplicaSet name, with the
+    /// encoded template they came from.
+    var decodedTemplates: [ResourceKey: [String: (data: Data, template: PodTemplateSpec)]] = [:]
+    /// What the metrics were last told about each rollout, so an unchanged rollout costs no call.
+    var reportedFacts: [ResourceKey: DaemonMetrics.RolloutFacts] = [:]
 
     /// Creates a controller over the store and the platform.
     public init(
         store: AviaryStore, platform: any Platform, metrics: DaemonMetrics, analysis: AnalysisCoordinator,
         serviceAddress: String = "127.0.0.1",
-        resyncInterval: Double = 5, now: @escaping @Sendable () -> Date = { Date() },
+        resyncInterval: Double = 5, fullResyncInterval: Double = 30,
+        now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger = Logger(label: "aviary.controller")
     ) {
         self.store = store
@@ -34,6 +54,7 @@ public actor Controller {
         self.analysis = analysis
         self.serviceAddress = serviceAddress
         self.resyncInterval = resyncInterval
+        self.fullResyncInterval = fullResyncInterval
         self.now = now
         self.logger = logger
     }
@@ -67,12 +88,20 @@ public actor Controller {
         let time = now()
         let passStarted = Date()
         var isResync = false
+        var isFullResync = false
+        // The resync's keys with the resource version the listing read.
+        var resynced: [ResourceKey: Int] = [:]
         if time.timeIntervalSince(lastResync) >= resyncInterval {
             lastResync = time
             isResync = true
+            if time.timeIntervalSince(lastFullResync) >= fullResyncInterval {
+                lastFullResync = time
+                isFullResync = true
+            }
             for kind in ["Service", "Rollout"] {
                 for resource in (try? store.resources(kind: kind)) ?? [] where due[resource.key] == nil {
                     due[resource.key] = time
+                    resynced[resource.key] = resource.resourceVersion
                 }
             }
         }
@@ -80,14 +109,25 @@ public actor Controller {
         let ready = due.filter { $0.value <= time }.keys.sorted { lhs, rhs in
             (lhs.kind == "Service" ? 0 : 1, lhs) < (rhs.kind == "Service" ? 0 : 1, rhs)
         }
+        var analysisStamps: [String: ResourceStamp] = [:]
+        var skipped = 0
         for key in ready {
-            due.removeValue(forKey: key)
+            // A key enqueued by a change meanwhile is due at `distantPast`: never skipped.
+            let dueAt = due.removeValue(forKey: key)
+            if !isFullResync, dueAt == time, let resourceVersion = resynced[key],
+                let last = unchangedSince[key], last.resourceVersion == resourceVersion,
+                await unchanged(key, since: last, analysisStamps: &analysisStamps)
+            {
+                skipped += 1
+                continue
+            }
             let started = Date()
             do {
                 let requeueAfter = try await reconcile(key)
                 failures.removeValue(forKey: key)
                 if let requeueAfter { schedule(key, after: requeueAfter) }
             } catch {
+                unchangedSince.removeValue(forKey: key)
                 let count = (failures[key] ?? 0) + 1
                 failures[key] = count
                 let delay = min(0.1 * pow(2, Double(min(count, 10))), 30)
@@ -97,12 +137,39 @@ public actor Controller {
             }
             if key.kind == "Rollout" { await metrics.observeReconcile(seconds: Date().timeIntervalSince(started)) }
         }
-        // A resync makes every stored Service and Rollout due, so this step was a full pass: each
-        // one read, observed, reconciled and its status written, through the same loop as any change.
+        // A resync makes every stored Service and Rollout due, so this step was a pass over all of
+        // them through the same loop as any change: a forced full pass reconciled each one, a
+        // steady-state pass skipped those whose inputs had not changed.
         if isResync {
             await metrics.observeResyncPass(
-                seconds: Date().timeIntervalSince(passStarted), services: ready.count { $0.kind == "Service" },
-                rollouts: ready.count { $0.kind == "Rollout" })
+                seconds: Date().timeIntervalSince(passStarted), full: isFullResync,
+                services: ready.count { $0.kind == "Service" }, rollouts: ready.count { $0.kind == "Rollout" },
+                skipped: skipped)
+        }
+    }
+
+    /// Whether the platform and the AnalysisRuns are as `key`'s last reconcile read them (its
+    /// resource version was compared by the caller).
+    private func unchanged(
+        _ key: ResourceKey, since last: ReconcileInputs, analysisStamps: inout [String: ResourceStamp]
+    ) async -> Bool {
+        switch key.kind {
+        case "Service":
+            return await platform.changeStamp(ofService: key.name) == last.platformStamp
+        case "Rollout":
+            guard await platform.changeStamp(ofRollout: key.name, namespace: key.namespace) == last.platformStamp
+            else { return false }
+            let stamp: ResourceStamp
+            if let known = analysisStamps[key.namespace] {
+                stamp = known
+            } else {
+                guard let read = try? store.stamp(kind: "AnalysisRun", namespace: key.namespace) else { return false }
+                analysisStamps[key.namespace] = read
+                stamp = read
+            }
+            return stamp == last.analysisStamp
+        default:
+            return false
         }
     }
 
@@ -119,6 +186,7 @@ public actor Controller {
     /// Makes the platform's listener match the stored Service: `spec.ports[0].port`, its selector,
     /// and the pod-template hash a rollout pinned it to (kept across re-applies of the Service).
     func reconcileService(_ key: ResourceKey) async throws {
+        unchangedSince.removeValue(forKey: key)
         guard let resource = try store.resource(key) else {
             try await platform.deleteService(key.name)
             return
@@ -135,13 +203,28 @@ public actor Controller {
             return
         }
         var selector = spec["selector"] as? [String: String] ?? [:]
-        if let pinned = await platform.service(key.name)?.selector[podTemplateHashLabel] {
+        let existing = await platform.service(key.name)
+        if let pinned = existing?.selector[podTemplateHashLabel] {
             selector[podTemplateHashLabel] = pinned
         }
-        try await platform.apply(
-            LocalService(
-                name: key.name, namespace: key.namespace, address: serviceAddress, port: port, selector: selector))
+        let service = LocalService(
+            name: key.name, namespace: key.namespace, address: serviceAddress, port: port, selector: selector)
+        if existing != service { try await platform.apply(service) }
+        // Read after the apply: the stamp then covers this reconcile's own change.
+        if let stamp = await platform.changeStamp(ofService: key.name) {
+            unchangedSince[key] = ReconcileInputs(resourceVersion: resource.resourceVersion, platformStamp: stamp)
+        }
     }
+}
+
+/// What a reconcile read, to tell whether a later one would read the same.
+struct ReconcileInputs: Equatable {
+    /// The stored resource's version.
+    var resourceVersion: Int
+    /// The platform's change stamp for it.
+    var platformStamp: Int
+    /// The AnalysisRuns of the rollout's namespace (nil for a Service).
+    var analysisStamp: ResourceStamp?
 }
 
 /// The label that ties pods, ReplicaSets and Service selectors to one revision.

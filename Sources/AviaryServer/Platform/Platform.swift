@@ -57,6 +57,16 @@ public protocol Platform: Actor {
     func service(_ name: String) -> LocalService?
     /// The splits of root services, sorted by root service.
     func splits() -> [TrafficSplit]
+    /// A number that grows whenever anything a reconcile of the rollout observes on the platform
+    /// changes (its ReplicaSets, their pods, the Services and splits); nil when the platform does
+    /// not track changes, so the controller never skips the rollout's reconcile.
+    func changeStamp(ofRollout rollout: String, namespace: String) -> Int?
+    /// A number that grows whenever the Service changes on the platform; nil when the platform
+    /// does not track changes or has no such Service.
+    func changeStamp(ofService name: String) -> Int?
+    /// Everything one reconcile of a rollout reads from the platform, in one call (one actor hop
+    /// instead of one per ReplicaSet and Service).
+    func observe(rollout: String, namespace: String, rootService: String?, services: [String]) -> RolloutObservation
     /// How many pods of a ReplicaSet exist, are ready and are available.
     func counts(of replicaSet: String) -> ReplicaSetCounts
     /// The Prometheus `http_sd_configs` payload for the ready pods.
@@ -84,6 +94,50 @@ extension Platform {
     public func split(rootService: String) -> TrafficSplit? {
         splits().first { $0.rootService == rootService }
     }
+
+    /// Composed of the single reads.
+    public func observe(
+        rollout: String, namespace: String, rootService: String?, services: [String]
+    ) -> RolloutObservation {
+        var selectors: [String: String] = [:]
+        for name in services {
+            if let hash = service(name)?.selector[podTemplateHashLabel] { selectors[name] = hash }
+        }
+        return RolloutObservation(
+            changeStamp: changeStamp(ofRollout: rollout, namespace: namespace),
+            replicaSets: replicaSets(ofRollout: rollout, namespace: namespace).map { ($0, counts(of: $0.name)) },
+            split: rootService.flatMap { split(rootService: $0) }, serviceSelectors: selectors)
+    }
+
+    /// Not tracked: pods' readiness changes behind the controller's back (it is told through the
+    /// change handler), so every resync reconciles every rollout.
+    public func changeStamp(ofRollout rollout: String, namespace: String) -> Int? { nil }
+
+    /// Not tracked.
+    public func changeStamp(ofService name: String) -> Int? { nil }
 }
 
 extension LocalPlatform: Platform {}
+
+/// What one reconcile of a rollout reads from the platform (`Platform.observe(rollout:...)`).
+public struct RolloutObservation: Sendable {
+    /// `changeStamp(ofRollout:namespace:)`, read with the rest.
+    public var changeStamp: Int?
+    /// The rollout's ReplicaSets, sorted by name, with their pods' counts.
+    public var replicaSets: [(replicaSet: LocalReplicaSet, counts: ReplicaSetCounts)]
+    /// The split of the rollout's SMI root service.
+    public var split: TrafficSplit?
+    /// The pod-template hash each of the asked-for Services is pinned to, by Service name.
+    public var serviceSelectors: [String: String]
+
+    /// Creates an observation.
+    public init(
+        changeStamp: Int?, replicaSets: [(replicaSet: LocalReplicaSet, counts: ReplicaSetCounts)],
+        split: TrafficSplit?, serviceSelectors: [String: String]
+    ) {
+        self.changeStamp = changeStamp
+        self.replicaSets = replicaSets
+        self.split = split
+        self.serviceSelectors = serviceSelectors
+    }
+}
