@@ -56,6 +56,11 @@ public actor DaemonMetrics {
         }
     }
 
+    /// Records the durations of several reconciles (one call for a controller step's worth).
+    public func observeReconciles(seconds: [Double]) {
+        for value in seconds { observeReconcile(seconds: value) }
+    }
+
     /// Records a resync pass and how many Services and Rollouts it covered: a forced full pass
     /// (`full`: every one reconciled) or a steady-state pass, which skipped `skipped` of them
     /// because nothing they read had changed.

@@ -84,7 +84,7 @@ extension Controller {
         }
         let rollout = try JSONDecoder().decode(Rollout.self, from: resource.objectJSON())
         // One entry per rollout: the previous version is never read again.
-        decodedRollouts[resource.key] = (resource.resourceVersion, rollout)
+        decodedRollouts[resource.key] = DecodedRollout(resourceVersion: resource.resourceVersion, rollout: rollout)
         return rollout
     }
 
@@ -102,21 +102,22 @@ extension Controller {
             services: managed)
         var replicaSets: [ObservedReplicaSet] = []
         // Rebuilt from the ReplicaSets there are now, so deleted ones leave the cache.
-        var templates: [String: (data: Data, template: PodTemplateSpec)] = [:]
+        var templates: [String: DecodedTemplate] = [:]
         let cachedTemplates = decodedTemplates[key] ?? [:]
         for (replicaSet, counts) in platformView.replicaSets {
-            let template: PodTemplateSpec
+            let entry: DecodedTemplate
             if let cached = cachedTemplates[replicaSet.name], cached.data == replicaSet.template {
-                template = cached.template
+                entry = cached
             } else if let decoded = try? JSONDecoder().decode(PodTemplateSpec.self, from: replicaSet.template) {
-                template = decoded
+                entry = DecodedTemplate(data: replicaSet.template, template: decoded)
             } else {
                 continue
             }
-            templates[replicaSet.name] = (replicaSet.template, template)
+            templates[replicaSet.name] = entry
             replicaSets.append(
                 ObservedReplicaSet(
-                    podTemplateHash: replicaSet.podTemplateHash, revision: replicaSet.revision, template: template,
+                    podTemplateHash: replicaSet.podTemplateHash, revision: replicaSet.revision,
+                    template: entry.template,
                     replicas: replicaSet.replicas, readyReplicas: counts.ready, availableReplicas: counts.available,
                     scaleDownDeadline: replicaSet.scaleDownDeadline, createdAt: replicaSet.createdAt))
         }

@@ -4,6 +4,10 @@ import AviaryStore
 import Foundation
 import Logging
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The controller loop: level-triggered and idempotent. Changes enqueue a resource's key (not
 /// the object); a worker re-reads the stored state, converges the platform, writes the status
 /// once (only when it changed), and requeues with backoff on error.
@@ -33,10 +37,10 @@ public actor Controller {
     /// What each key's last reconcile read, when re-running it on the same inputs would do nothing.
     var unchangedSince: [ResourceKey: ReconcileInputs] = [:]
     /// The last decoded Rollout of each key, with the resource version it was decoded from.
-    var decodedRollouts: [ResourceKey: (resourceVersion: Int, rollout: Rollout)] = [:]
+    var decodedRollouts: [ResourceKey: DecodedRollout] = [:]
     /// The decoded pod templates of each rollout's ReplicaSets, by ReplicaSet name, with the
     /// encoded template they came from.
-    var decodedTemplates: [ResourceKey: [String: (data: Data, template: PodTemplateSpec)]] = [:]
+    var decodedTemplates: [ResourceKey: [String: DecodedTemplate]] = [:]
     /// What the metrics were last told about each rollout, so an unchanged rollout costs no call.
     var reportedFacts: [ResourceKey: DaemonMetrics.RolloutFacts] = [:]
 
@@ -66,7 +70,7 @@ public actor Controller {
 
     /// Asks for every rollout to be reconciled (pods changed readiness, say).
     public func enqueueAllRollouts() {
-        for resource in (try? store.resources(kind: "Rollout")) ?? [] { enqueue(resource.key) }
+        for (key, _) in (try? store.versions(kind: "Rollout")) ?? [] { enqueue(key) }
     }
 
     private func schedule(_ key: ResourceKey, after seconds: Double) {
@@ -99,24 +103,39 @@ public actor Controller {
                 isFullResync = true
             }
             for kind in ["Service", "Rollout"] {
-                for resource in (try? store.resources(kind: kind)) ?? [] where due[resource.key] == nil {
-                    due[resource.key] = time
-                    resynced[resource.key] = resource.resourceVersion
+                for (key, resourceVersion) in (try? store.versions(kind: kind)) ?? [] where due[key] == nil {
+                    due[key] = time
+                    resynced[key] = resourceVersion
                 }
             }
         }
-        // Services first: a rollout's reconcile points their selectors.
-        let ready = due.filter { $0.value <= time }.keys.sorted { lhs, rhs in
-            (lhs.kind == "Service" ? 0 : 1, lhs) < (rhs.kind == "Service" ? 0 : 1, rhs)
+        // Services first: a rollout's reconcile points their selectors. Within a kind the order
+        // does not matter (each key is reconciled on its own), so tens of thousands of keys are
+        // partitioned rather than sorted.
+        var ready: [ResourceKey] = []
+        var readyRollouts: [ResourceKey] = []
+        for (key, dueAt) in due where dueAt <= time {
+            if key.kind == "Service" { ready.append(key) } else { readyRollouts.append(key) }
+        }
+        ready += readyRollouts
+        // The platform's stamps of the keys that may be skipped, read in one call. A change after
+        // this read is caught by the next resync, as one after a reconcile's own read is.
+        var platformStamps: [ResourceKey: Int] = [:]
+        if isResync && !isFullResync {
+            let candidates = resynced.compactMap { key, resourceVersion in
+                unchangedSince[key]?.resourceVersion == resourceVersion ? key : nil
+            }
+            if !candidates.isEmpty { platformStamps = await platform.changeStamps(of: candidates) }
         }
         var analysisStamps: [String: ResourceStamp] = [:]
         var skipped = 0
+        var reconcileSeconds: [Double] = []
         for key in ready {
             // A key enqueued by a change meanwhile is due at `distantPast`: never skipped.
             let dueAt = due.removeValue(forKey: key)
-            if !isFullResync, dueAt == time, let resourceVersion = resynced[key],
-                let last = unchangedSince[key], last.resourceVersion == resourceVersion,
-                await unchanged(key, since: last, analysisStamps: &analysisStamps)
+            if dueAt == time, let last = unchangedSince[key], let stamp = platformStamps[key],
+                last.resourceVersion == resynced[key], last.platformStamp == stamp,
+                analysisUnchanged(key, since: last, analysisStamps: &analysisStamps)
             {
                 skipped += 1
                 continue
@@ -135,12 +154,14 @@ public actor Controller {
                 await metrics.countReconcileError(namespace: key.namespace, name: key.name)
                 schedule(key, after: delay)
             }
-            if key.kind == "Rollout" { await metrics.observeReconcile(seconds: Date().timeIntervalSince(started)) }
+            if key.kind == "Rollout" { reconcileSeconds.append(Date().timeIntervalSince(started)) }
         }
+        if !reconcileSeconds.isEmpty { await metrics.observeReconciles(seconds: reconcileSeconds) }
         // A resync makes every stored Service and Rollout due, so this step was a pass over all of
         // them through the same loop as any change: a forced full pass reconciled each one, a
         // steady-state pass skipped those whose inputs had not changed.
         if isResync {
+            releaseFreedMemory()
             await metrics.observeResyncPass(
                 seconds: Date().timeIntervalSince(passStarted), full: isFullResync,
                 services: ready.count { $0.kind == "Service" }, rollouts: ready.count { $0.kind == "Rollout" },
@@ -148,17 +169,15 @@ public actor Controller {
         }
     }
 
-    /// Whether the platform and the AnalysisRuns are as `key`'s last reconcile read them (its
-    /// resource version was compared by the caller).
-    private func unchanged(
+    /// Whether the AnalysisRuns of a rollout's namespace are as its last reconcile read them
+    /// (always true for a Service, which reads none).
+    private func analysisUnchanged(
         _ key: ResourceKey, since last: ReconcileInputs, analysisStamps: inout [String: ResourceStamp]
-    ) async -> Bool {
+    ) -> Bool {
         switch key.kind {
         case "Service":
-            return await platform.changeStamp(ofService: key.name) == last.platformStamp
+            return true
         case "Rollout":
-            guard await platform.changeStamp(ofRollout: key.name, namespace: key.namespace) == last.platformStamp
-            else { return false }
             let stamp: ResourceStamp
             if let known = analysisStamps[key.namespace] {
                 stamp = known
@@ -214,6 +233,46 @@ public actor Controller {
         if let stamp = await platform.changeStamp(ofService: key.name) {
             unchangedSince[key] = ReconcileInputs(resourceVersion: resource.resourceVersion, platformStamp: stamp)
         }
+    }
+}
+
+/// Hands the heap's free pages back to the kernel. A pass allocates and frees much (store rows,
+/// statuses, observations) on several threads, each with its own malloc arena; without this the
+/// freed memory stays in the process's RSS. Costs a few milliseconds per resync.
+private func releaseFreedMemory() {
+    #if canImport(Glibc)
+        // `malloc_trim` is glibc's but not in Swift's Glibc module: found by name, once.
+        if let trim = mallocTrim { _ = trim(0) }
+    #endif
+}
+
+#if canImport(Glibc)
+    /// glibc's `malloc_trim`, looked up in the process's global symbols (RTLD_DEFAULT is null).
+    private let mallocTrim: (@convention(c) (Int) -> Int32)? = dlsym(nil, "malloc_trim").map {
+        unsafeBitCast($0, to: (@convention(c) (Int) -> Int32).self)
+    }
+#endif
+
+/// A decoded Rollout and the resource version it came from. A class, so the cache's dictionary
+/// holds a pointer per rollout rather than the (large) struct inline in every bucket.
+final class DecodedRollout: Sendable {
+    let resourceVersion: Int
+    let rollout: Rollout
+
+    init(resourceVersion: Int, rollout: Rollout) {
+        self.resourceVersion = resourceVersion
+        self.rollout = rollout
+    }
+}
+
+/// A decoded pod template and the encoded template it came from (a class for the same reason).
+final class DecodedTemplate: Sendable {
+    let data: Data
+    let template: PodTemplateSpec
+
+    init(data: Data, template: PodTemplateSpec) {
+        self.data = data
+        self.template = template
     }
 }
 

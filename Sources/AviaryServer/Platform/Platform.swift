@@ -1,4 +1,5 @@
 import AviaryLocal
+import AviaryStore
 import Foundation
 
 /// What the controller and the API need from the platform that runs rollouts: ReplicaSets and
@@ -64,6 +65,9 @@ public protocol Platform: Actor {
     /// A number that grows whenever the Service changes on the platform; nil when the platform
     /// does not track changes or has no such Service.
     func changeStamp(ofService name: String) -> Int?
+    /// The change stamps of several Rollouts and Services (by their keys) in one call; a key
+    /// whose stamp is nil is left out.
+    func changeStamps(of keys: [ResourceKey]) -> [ResourceKey: Int]
     /// Everything one reconcile of a rollout reads from the platform, in one call (one actor hop
     /// instead of one per ReplicaSet and Service).
     func observe(rollout: String, namespace: String, rootService: String?, services: [String]) -> RolloutObservation
@@ -93,6 +97,19 @@ extension Platform {
     /// Searches `splits()`.
     public func split(rootService: String) -> TrafficSplit? {
         splits().first { $0.rootService == rootService }
+    }
+
+    /// Composed of the single reads.
+    public func changeStamps(of keys: [ResourceKey]) -> [ResourceKey: Int] {
+        var stamps: [ResourceKey: Int] = [:]
+        for key in keys {
+            switch key.kind {
+            case "Rollout": stamps[key] = changeStamp(ofRollout: key.name, namespace: key.namespace)
+            case "Service": stamps[key] = changeStamp(ofService: key.name)
+            default: break
+            }
+        }
+        return stamps
     }
 
     /// Composed of the single reads.
