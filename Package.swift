@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "aviary-sample-app", targets: ["aviary-sample-app"]),
         .executable(name: "aviary-bench-reconcile", targets: ["aviary-bench-reconcile"]),
         .executable(name: "aviary-reliability", targets: ["aviary-reliability"]),
+        .executable(name: "aviary-bench-router", targets: ["aviary-bench-router"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -113,6 +114,12 @@ let package = Package(
             name: "aviary-bench-reconcile",
             dependencies: ["AviaryCore", "AviaryModel"],
             path: "bench/reconcile",
+            exclude: ["run"]
+        ),
+        .executableTarget(
+            name: "aviary-bench-router",
+            dependencies: ["AviaryRouter"],
+            path: "bench/router",
             exclude: ["run"]
         ),
         .executableTarget(

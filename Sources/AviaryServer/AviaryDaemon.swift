@@ -1,4 +1,6 @@
+import AviaryCore
 import AviaryLocal
+import AviaryMetrics
 import AviaryStore
 import Foundation
 import Hummingbird
@@ -43,6 +45,9 @@ public struct AviaryDaemon: Sendable {
         self.configuration = configuration
         self.logger = logger
         store = try AviaryStore(stateDirectory: configuration.stateDirectory)
+        if let warning = ServerConfiguration.stateDirectoryWarning(configuration.stateDirectory) {
+            logger.warning("\(warning)")
+        }
         let logDirectory = (configuration.stateDirectory as NSString).appendingPathComponent("logs")
         switch configuration.platform {
         case .local:
@@ -54,7 +59,18 @@ public struct AviaryDaemon: Sendable {
             platform = SimulatedPlatform(logDirectory: logDirectory)
         }
         metrics = DaemonMetrics()
-        analysis = AnalysisCoordinator(store: store, metrics: metrics, logger: logger)
+        let stateDirectory = configuration.stateDirectory
+        analysis = AnalysisCoordinator(
+            store: store, metrics: metrics,
+            secrets: {
+                do {
+                    return try SecretsFile.load(stateDirectory: stateDirectory)
+                } catch {
+                    // The message names the file and the key, never a value.
+                    logger.error("\(error); secretKeyRef arguments cannot be resolved until it is fixed")
+                    return SecretStore()
+                }
+            }, logger: logger)
         controller = Controller(
             store: store, platform: platform, metrics: metrics, analysis: analysis,
             serviceAddress: configuration.serviceAddress, logger: logger)

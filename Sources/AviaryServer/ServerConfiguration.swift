@@ -63,9 +63,24 @@ public struct ServerConfiguration: Sendable, Equatable {
         return (host, port)
     }
 
-    /// Whether `host` is a loopback address.
+    /// Whether `host` is a loopback address: `localhost`, `::1` or an IPv4 address in 127.0.0.0/8
+    /// (a name such as `127.example.com` is not: it may resolve to anything).
     public static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        if host == "localhost" || host == "::1" { return true }
+        var address = in_addr()
+        guard inet_pton(AF_INET, host, &address) == 1 else { return false }
+        return UInt32(bigEndian: address.s_addr) >> 24 == 127
+    }
+
+    /// A warning when the state directory (the database, pod logs, secrets.yaml) can be read or
+    /// entered by others: a new one is created 0700, an existing one is left as it is (it may be
+    /// shared on purpose), and the daemon logs this at start. Nil when the mode is 0700 or stricter.
+    public static func stateDirectoryWarning(_ path: String) -> String? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue, mode & 0o077 != 0
+        else { return nil }
+        return "state directory \(path) has mode \(String(mode, radix: 8)): other users may read its database, "
+            + "pod logs and secrets.yaml; run `chmod 700 \(path)`"
     }
 
     /// Checks the rules that span flags: off loopback the API needs a token.

@@ -18,6 +18,7 @@ struct Router: AsyncParsableCommand {
 
             Example:
               aviary router --config router.yaml --admin 127.0.0.1:7481 --state router-state.json
+              aviary router --config router.yaml --threads 1
               curl -X PUT --data-binary @new-table.yaml 127.0.0.1:7481/table
             """
     )
@@ -31,7 +32,13 @@ struct Router: AsyncParsableCommand {
     @Option(help: "Where to keep the last accepted table, loaded at start when newer than --config.")
     var state: String?
 
+    @Option(help: "The number of event loop threads (default: one per core).")
+    var threads: Int?
+
     func validate() throws {
+        if let threads, threads < 1 {
+            throw ValidationError("--threads \(threads): give 1 or more event loop threads")
+        }
         if config == nil && state == nil && admin == nil {
             throw ValidationError("give --config FILE, or --admin ADDRESS (and --state FILE) to receive tables")
         }
@@ -41,7 +48,7 @@ struct Router: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let options = RouterProcess.Options(configPath: config, adminAddress: admin, statePath: state)
+        let options = RouterProcess.Options(configPath: config, adminAddress: admin, statePath: state, threads: threads)
         do {
             try await RouterProcess.run(options) { line in
                 FileHandle.standardError.write(Data("aviary router: \(line)\n".utf8))

@@ -161,6 +161,16 @@ struct JobProviderTests {
         #expect(outcome == .phase(.successful, message: "exit code 0: $GREETING; exit 1"))
     }
 
+    @Test func commandSubstitutionIsPassedLiterally() async {
+        let marker = NSTemporaryDirectory() + "aviary-no-shell-\(UInt32.random(in: 0...UInt32.max))"
+        let outcome = await MetricProviders().measure(
+            request(job("[\"echo\", \"$(touch \(marker))\", \"`touch \(marker)`\", \"; touch \(marker)\"]")))
+        #expect(
+            outcome
+                == .phase(.successful, message: "exit code 0: $(touch \(marker)) `touch \(marker)` ; touch \(marker)"))
+        #expect(!FileManager.default.fileExists(atPath: marker))
+    }
+
     @Test func timeoutStopsTheJob() async {
         let outcome = await MetricProviders().measure(request(job(#"["sleep", "600"]"#, deadline: 1)))
         #expect(outcome == .phase(.failed, message: "timed out and was stopped"))

@@ -124,43 +124,16 @@ import Testing
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "tmux is not installed"))
     func theLiveViewRedrawsInARealTerminal() async throws {
         let daemon = Daemon()
-        let socket = "aviary-test-\(UUID().uuidString.prefix(8))"
-        func tmux(_ arguments: [String]) throws -> String {
-            try runCommand(["/usr/bin/tmux", "-L", socket] + arguments).output
-        }
-        // The tmux server outlives `new-session` and inherits every open descriptor; Foundation's
-        // Process waits for its child's descriptors to close, so bash closes all but /dev/null on
-        // 0-2 before running tmux, and is spawned and waited for by PID.
-        func startSession(_ command: String) -> Bool {
-            let closeInherited =
-                #"for fd in /proc/$$/fd/*; do n=${fd##*/}; ((n > 2)) && eval "exec $n>&-"; done 2>/dev/null"#
-            let arguments = [
-                "/bin/bash", "-c",
-                "\(closeInherited); exec /usr/bin/tmux -L \(socket) new-session -d -s watch -x 180 -y 50 '\(command)'",
-            ]
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-            let argv = arguments.map { strdup($0) } + [nil]
-            defer { argv.forEach { free($0) } }
-            var pid: pid_t = 0
-            guard posix_spawn(&pid, arguments[0], &actions, nil, argv, environ) == 0 else { return false }
-            var status: Int32 = 0
-            return waitpid(pid, &status, 0) == pid && status == 0
-        }
         try await daemon.start()
-        defer {
-            _ = try? tmux(["kill-server"])
-            try? FileManager.default.removeItem(atPath: "/tmp/tmux-\(getuid())/\(socket)")
-        }
+        var session: TmuxSession?
+        defer { session?.close() }
         do {
             try daemon.applyWithCLI(CanaryManifests().yaml)
             #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
-            #expect(startSession("\(daemon.aviary) get rollout web --watch --server \(daemon.base)"))
-            func pane() -> String { (try? tmux(["capture-pane", "-p", "-t", "watch"])) ?? "" }
+            let live = try TmuxSession(
+                command: "\(daemon.aviary) get rollout web --watch --server \(daemon.base)", columns: 180, rows: 50)
+            session = live
+            func pane() -> String { live.capture() }
             #expect(await eventually(within: 30) { pane().contains("✔ Healthy") }, "\(pane())")
             #expect(try daemon.cli(["set", "image", "web", "app=aviary-sample-app:green"]).status == 0)
             let redrawn = await eventually(within: 90) {
@@ -184,8 +157,8 @@ import Testing
                 return text.contains("✔ Healthy") && text.contains("aviary-sample-app:green (stable)")
             }
             #expect(promoted, "\(pane())")
-            _ = try tmux(["send-keys", "-t", "watch", "C-c"])
-            #expect(await eventually(within: 10) { !((try? tmux(["list-sessions"])) ?? "").contains("watch:") })
+            try live.send(keys: "C-c")
+            #expect(await eventually(within: 10) { !live.hasSession }, "the live view did not end on Ctrl-C")
         } catch {
             await daemon.cleanUp()
             throw error

@@ -30,6 +30,7 @@ func eventually(within seconds: Double = 60, _ condition: () async throws -> Boo
 struct Exchange {
     var status: Int
     var body: Data
+    var headers = HTTPHeaders()
     var text: String { String(decoding: body, as: UTF8.self) }
     var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
 }
@@ -44,7 +45,7 @@ func http(
     do {
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(timeout))
         let collected = try await response.body.collect(upTo: 64 << 20)
-        return Exchange(status: Int(response.status.code), body: Data(buffer: collected))
+        return Exchange(status: Int(response.status.code), body: Data(buffer: collected), headers: response.headers)
     } catch {
         return nil
     }

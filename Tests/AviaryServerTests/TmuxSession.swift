@@ -73,6 +73,11 @@ final class TmuxSession {
         return (try? runCommand([Self.tmux, "-S", socket, "capture-pane", "-p", "-t", name] + range).output) ?? ""
     }
 
+    /// Whether the session still exists, i.e. the command in its pane has not ended.
+    var hasSession: Bool {
+        ((try? runCommand([Self.tmux, "-S", socket, "has-session", "-t", name]))?.status ?? 1) == 0
+    }
+
     /// Types `keys` (tmux key names such as `C-c`) into the pane.
     func send(keys: String) throws {
         _ = try runCommand([Self.tmux, "-S", socket, "send-keys", "-t", name, keys])

@@ -14,36 +14,40 @@ enum HTTPForwarding {
     /// header names) dropped, `X-Forwarded-For` extended with the client address,
     /// `X-Forwarded-Proto` set when absent, HTTP/1.1 with keep-alive, chunked framing kept.
     static func upstreamRequestHead(_ head: HTTPRequestHead, clientAddress: String?) -> HTTPRequestHead {
-        var headers = head.headers
-        let isChunked = isChunked(headers)
-        removeHopByHop(from: &headers)
+        let forwarded = ForwardedHeaders(head.headers)
+        var headers = forwarded.headers
         if let clientAddress {
-            if let existing = headers.first(name: "x-forwarded-for") {
+            if let existing = forwarded.forwardedFor {
                 headers.replaceOrAdd(name: "x-forwarded-for", value: "\(existing), \(clientAddress)")
             } else {
                 headers.add(name: "x-forwarded-for", value: clientAddress)
             }
         }
-        if !headers.contains(name: "x-forwarded-proto") {
+        if !forwarded.hasForwardedProto {
             headers.add(name: "x-forwarded-proto", value: "http")
         }
-        if isChunked && !headers.contains(name: "content-length") {
+        if forwarded.isChunked && !forwarded.hasContentLength {
             headers.add(name: "transfer-encoding", value: "chunked")
         }
         return HTTPRequestHead(version: .http1_1, method: head.method, uri: head.uri, headers: headers)
     }
 
     /// The response head sent to the client: hop-by-hop headers dropped, chunked framing kept,
-    /// and `Connection` set from whether the client connection stays open.
+    /// and `Connection` set from whether the client connection stays open. The upstream's head
+    /// itself when nothing changes, so the common answer costs no copy.
     static func clientResponseHead(
         _ head: HTTPResponseHead, requestVersion: HTTPVersion, keepAlive: Bool
     )
         -> HTTPResponseHead
     {
-        var headers = head.headers
-        let isChunked = isChunked(headers)
-        removeHopByHop(from: &headers)
-        if isChunked && !headers.contains(name: "content-length") && requestVersion >= .http1_1 {
+        let forwarded = ForwardedHeaders(head.headers)
+        let addsChunked = forwarded.isChunked && !forwarded.hasContentLength && requestVersion >= .http1_1
+        let addsConnection = !keepAlive || requestVersion < .http1_1
+        if !forwarded.droppedAny && !addsChunked && !addsConnection && head.version == requestVersion {
+            return head
+        }
+        var headers = forwarded.headers
+        if addsChunked {
             headers.add(name: "transfer-encoding", value: "chunked")
         }
         if !keepAlive {
@@ -81,15 +85,86 @@ enum HTTPForwarding {
         headers["transfer-encoding"].contains { $0.lowercased().contains("chunked") }
     }
 
-    private static func removeHopByHop(from headers: inout HTTPHeaders) {
-        for named in headers["connection"] {
-            for token in named.split(separator: ",") {
-                headers.remove(name: token.trimmingCharacters(in: .whitespaces))
+    /// Whether `name` is one of `hopByHopHeaders`, in any case; by length first, as this runs
+    /// for every header of every message.
+    static func isHopByHop(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 2: return name.isEqualIgnoringASCIICase("te")
+        case 7: return name.isEqualIgnoringASCIICase("trailer") || name.isEqualIgnoringASCIICase("upgrade")
+        case 10: return name.isEqualIgnoringASCIICase("connection") || name.isEqualIgnoringASCIICase("keep-alive")
+        case 16: return name.isEqualIgnoringASCIICase("proxy-connection")
+        case 17: return name.isEqualIgnoringASCIICase("transfer-encoding")
+        case 18: return name.isEqualIgnoringASCIICase("proxy-authenticate")
+        case 19: return name.isEqualIgnoringASCIICase("proxy-authorization")
+        default: return false
+        }
+    }
+}
+
+/// A message's headers without the hop-by-hop ones, and what the proxy needs to know about
+/// them, found in two passes over the headers (none of the per-name lookups the general
+/// `HTTPHeaders` API would make). Headers named by `Connection` are dropped too.
+struct ForwardedHeaders {
+    /// The headers to forward; the original storage when nothing was dropped.
+    var headers: HTTPHeaders
+    /// Whether a header was dropped.
+    var droppedAny = false
+    /// Whether `Transfer-Encoding` includes `chunked`.
+    var isChunked = false
+    /// Whether a `Content-Length` is kept.
+    var hasContentLength = false
+    /// The first `X-Forwarded-For` value kept.
+    var forwardedFor: String?
+    /// Whether an `X-Forwarded-Proto` is kept.
+    var hasForwardedProto = false
+
+    init(_ source: HTTPHeaders) {
+        var connectionTokens: [Substring] = []
+        for (name, value) in source where HTTPForwarding.isHopByHop(name) {
+            droppedAny = true
+            if name.isEqualIgnoringASCIICase("connection") {
+                connectionTokens += value.split(separator: ",").map { $0.trimmingASCIISpaces() }
+            } else if name.isEqualIgnoringASCIICase("transfer-encoding"), value.lowercased().contains("chunked") {
+                isChunked = true
             }
         }
-        for name in hopByHopHeaders {
-            headers.remove(name: name)
+        if droppedAny {
+            var kept: [(String, String)] = []
+            kept.reserveCapacity(source.count)
+            for (name, value) in source where !HTTPForwarding.isHopByHop(name) {
+                if connectionTokens.contains(where: { name.isEqualIgnoringASCIICase($0) }) { continue }
+                kept.append((name, value))
+            }
+            headers = HTTPHeaders(kept)
+        } else {
+            headers = source
         }
+        for (name, value) in headers {
+            switch name.utf8.count {
+            case 14 where name.isEqualIgnoringASCIICase("content-length"): hasContentLength = true
+            case 15 where forwardedFor == nil && name.isEqualIgnoringASCIICase("x-forwarded-for"): forwardedFor = value
+            case 17 where name.isEqualIgnoringASCIICase("x-forwarded-proto"): hasForwardedProto = true
+            default: break
+            }
+        }
+    }
+}
+
+extension StringProtocol {
+    /// Whether the two are equal when ASCII letters are compared without case.
+    func isEqualIgnoringASCIICase(_ other: some StringProtocol) -> Bool {
+        utf8.elementsEqual(other.utf8) { a, b in
+            a == b || (a | 0x20 == b | 0x20 && (a | 0x20) >= UInt8(ascii: "a") && (a | 0x20) <= UInt8(ascii: "z"))
+        }
+    }
+
+    /// The text without leading and trailing spaces and tabs.
+    func trimmingASCIISpaces() -> SubSequence {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
+            return self[endIndex...]
+        }
+        return self[first...last]
     }
 }
 

@@ -32,7 +32,9 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
         var responseKeepAlive = true
         var status: UInt = 0
         var bodyBytes = 0
-        var timeout: Scheduled<Void>?
+        /// When the response head must have arrived; nil once it has (or before the request
+        /// was sent). Checked by the connection's lazy response timer.
+        var responseDeadline: NIODeadline?
         var mirror: MirrorExchange?
 
         init(
@@ -61,6 +63,9 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
     private var generation = -1
     private var listener: CompiledListener?
     private var limits = ResolvedLimits(nil)
+    /// The connection's one response timer, pending while it is not nil; see `armResponseTimer`.
+    private var responseTimer: Scheduled<Void>?
+    private var responseTimerDeadline = NIODeadline.uptimeNanoseconds(0)
 
     init(core: ProxyCore, pool: UpstreamPool, listenerAddress: String) {
         self.core = core
@@ -75,6 +80,8 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        responseTimer?.cancel()
+        responseTimer = nil
     }
 
     // MARK: Client side
@@ -190,7 +197,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
             respondEarly(.serviceUnavailable, "listener \(listenerAddress) is not in the route table", head: head)
             return
         }
-        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let path = head.uri[..<(head.uri.firstIndex(of: "?") ?? head.uri.endIndex)]
         guard let route = listener.route(method: head.method.rawValue, path: path, headers: head.headers) else {
             respondEarly(.notFound, "no route of listener \(listenerAddress) matches", head: head)
             return
@@ -229,7 +236,11 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
     // MARK: Upstream side
 
     private func connect(_ exchange: Exchange) {
-        pool.acquire(exchange.endpoint, connectTimeout: limits.connectTimeout) { result in
+        if let upstream = pool.leaseIdle(exchange.endpoint) {
+            attach(upstream, to: exchange)
+            return
+        }
+        pool.connect(exchange.endpoint, connectTimeout: limits.connectTimeout) { result in
             guard self.exchange === exchange else {
                 if case .success(let upstream) = result { upstream.close() }
                 return
@@ -254,9 +265,10 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
         for part in exchange.buffered { upstream.write(part) }
         exchange.buffered = []
         upstream.flush()
-        let timeout = limits.responseTimeout
-        exchange.timeout = pool.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
-            self?.responseTimedOut(exchange)
+        let deadline = pool.eventLoop.now + limits.responseTimeout
+        exchange.responseDeadline = deadline
+        if responseTimer == nil || responseTimerDeadline > deadline {
+            armResponseTimer(at: deadline)
         }
         if pendingRead, upstream.isWritable, let context {
             pendingRead = false
@@ -288,8 +300,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
                 context.write(wrapOutboundOut(.head(head)), promise: nil)
                 return
             }
-            exchange.timeout?.cancel()
-            exchange.timeout = nil
+            exchange.responseDeadline = nil
             exchange.responseStarted = true
             exchange.status = head.status.code
             exchange.upstreamReusable = head.isKeepAlive
@@ -323,7 +334,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
             // The answer was cut off: the client can only learn it from the closed connection.
             exchange.service.stats.upstreamFailures.add(1, ordering: .relaxed)
             self.exchange = nil
-            exchange.timeout?.cancel()
+            exchange.responseDeadline = nil
             context?.close(promise: nil)
         } else {
             upstreamFailed(exchange, timedOut: false)
@@ -337,8 +348,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
         {
             exchange.attempts += 1
             exchange.endpoint = next
-            exchange.timeout?.cancel()
-            exchange.timeout = nil
+            exchange.responseDeadline = nil
             exchange.service.stats.retries.add(1, ordering: .relaxed)
             if exchange.requestEnded { exchange.buffered = [.end(nil)] }
             connect(exchange)
@@ -364,6 +374,27 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
         }
     }
 
+    /// Schedules the connection's response timer for `deadline`, replacing a later one.
+    ///
+    /// The timer is lazy so that a request costs no timer operation: when it fires it answers
+    /// 504 if the exchange in flight is past its deadline, waits again if a later exchange is
+    /// waiting for its head, and stops otherwise; the next request arms it again. With a 30 s
+    /// timeout and millisecond answers, a busy connection schedules about one timer per 30 s.
+    private func armResponseTimer(at deadline: NIODeadline) {
+        responseTimer?.cancel()
+        responseTimerDeadline = deadline
+        responseTimer = pool.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            guard let self else { return }
+            self.responseTimer = nil
+            guard let exchange = self.exchange, let due = exchange.responseDeadline else { return }
+            if self.pool.eventLoop.now >= due {
+                self.responseTimedOut(exchange)
+            } else {
+                self.armResponseTimer(at: due)
+            }
+        }
+    }
+
     private func responseTimedOut(_ exchange: Exchange) {
         guard self.exchange === exchange, !exchange.responseStarted, let context else { return }
         exchange.service.stats.timeouts.add(1, ordering: .relaxed)
@@ -379,7 +410,6 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
     private func finish(
         _ exchange: Exchange, upstream: UpstreamHandler, trailers: HTTPHeaders?, context: ChannelHandlerContext
     ) {
-        exchange.timeout?.cancel()
         exchange.service.stats.countResponse(status: exchange.status)
         self.exchange = nil
         exchange.upstream = nil
@@ -390,19 +420,23 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
             upstream.close()
         }
         let close = !exchange.responseKeepAlive || closeAfterResponse || !exchange.requestEnded
-        let written = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
         if close {
-            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-        } else if pendingRead {
-            pendingRead = false
-            context.read()
+            context.writeAndFlush(wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+        } else {
+            // No promise: a future per response is an allocation and a callback for nothing.
+            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            if pendingRead {
+                pendingRead = false
+                context.read()
+            }
         }
     }
 
     /// Ends an exchange without a response from upstream: the connection is closed, not reused.
     private func abandon(_ exchange: Exchange) {
-        exchange.timeout?.cancel()
-        exchange.timeout = nil
+        exchange.responseDeadline = nil
         if let upstream = exchange.upstream {
             exchange.upstream = nil
             upstream.delegate = nil
@@ -431,6 +465,8 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
         let body = "\(status.code) \(status.reasonPhrase): \(reason)\n"
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "text/plain; charset=utf-8")
+        // A browser must not sniff this text (which may carry a request's path) as HTML.
+        headers.add(name: "x-content-type-options", value: "nosniff")
         headers.add(name: "content-length", value: String(body.utf8.count))
         if close { headers.add(name: "connection", value: "close") }
         context.write(

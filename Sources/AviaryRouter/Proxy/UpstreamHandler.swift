@@ -30,8 +30,10 @@ final class UpstreamHandler: ChannelDuplexHandler {
     var delegate: (any UpstreamDelegate)?
     /// The pool that owns the connection while it is idle.
     weak var pool: UpstreamPool?
-    /// The idle timer while pooled.
+    /// The pending idle timer, if any (see `UpstreamPool.release`).
     var idleTimer: Scheduled<Void>?
+    /// When the connection, if still idle, is closed.
+    var idleDeadline = NIODeadline.uptimeNanoseconds(0)
     private var context: ChannelHandlerContext?
     private var pendingRead = false
     private var lastError: (any Error)?

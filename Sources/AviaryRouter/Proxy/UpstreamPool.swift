@@ -23,15 +23,28 @@ final class UpstreamPool {
         _ endpoint: UpstreamEndpoint, connectTimeout: TimeAmount,
         _ completion: @escaping (Result<UpstreamHandler, any Error>) -> Void
     ) {
-        while let handler = idle[endpoint.key]?.popLast() {
-            handler.idleTimer?.cancel()
-            handler.idleTimer = nil
-            handler.pool = nil
-            if handler.isActive {
-                completion(.success(handler))
-                return
-            }
+        if let handler = leaseIdle(endpoint) {
+            completion(.success(handler))
+        } else {
+            connect(endpoint, connectTimeout: connectTimeout, completion)
         }
+    }
+
+    /// Leases an idle open connection to `endpoint`, if there is one: the hot path, which
+    /// allocates nothing and touches no timer (the idle timer notices the lease when it fires).
+    func leaseIdle(_ endpoint: UpstreamEndpoint) -> UpstreamHandler? {
+        while let handler = idle[endpoint.key]?.popLast() {
+            handler.pool = nil
+            if handler.isActive { return handler }
+        }
+        return nil
+    }
+
+    /// Opens a new connection to `endpoint`.
+    func connect(
+        _ endpoint: UpstreamEndpoint, connectTimeout: TimeAmount,
+        _ completion: @escaping (Result<UpstreamHandler, any Error>) -> Void
+    ) {
         let key = endpoint.key
         let stats = self.stats
         ClientBootstrap(group: eventLoop)
@@ -55,6 +68,12 @@ final class UpstreamPool {
 
     /// Takes back a connection whose exchange ended cleanly; it is closed after `idleTimeout`
     /// unused, or at once when the endpoint already has enough idle connections.
+    ///
+    /// The idle timer is lazy: releasing only stamps the idle deadline, and a timer is scheduled
+    /// only when none is pending for the connection. When it fires it closes the connection if it
+    /// is still idle past its deadline, waits again if it was reused since, and stops if it is
+    /// leased. So a connection reused many times a second schedules about one timer per
+    /// `idleTimeout`, not one per request.
     func release(_ handler: UpstreamHandler, idleTimeout: TimeAmount) {
         handler.delegate = nil
         guard handler.isActive, idle[handler.endpointKey, default: []].count < Self.maximumIdlePerEndpoint else {
@@ -63,10 +82,25 @@ final class UpstreamPool {
         }
         handler.pool = self
         idle[handler.endpointKey, default: []].append(handler)
-        handler.idleTimer = eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) { [weak handler] in
-            handler?.close()
+        handler.idleDeadline = eventLoop.now + idleTimeout
+        if handler.idleTimer == nil {
+            armIdleTimer(handler)
         }
         handler.resumeReadsIfPending()
+    }
+
+    private func armIdleTimer(_ handler: UpstreamHandler) {
+        handler.idleTimer = eventLoop.assumeIsolated().scheduleTask(deadline: handler.idleDeadline) {
+            [weak self, weak handler] in
+            guard let handler else { return }
+            handler.idleTimer = nil
+            guard let self, handler.pool === self else { return }
+            if self.eventLoop.now >= handler.idleDeadline {
+                handler.close()
+            } else {
+                self.armIdleTimer(handler)
+            }
+        }
     }
 
     /// Forgets a connection that closed while idle.

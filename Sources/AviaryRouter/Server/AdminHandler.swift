@@ -93,6 +93,8 @@ final class AdminHandler: ChannelInboundHandler {
     ) {
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: contentType)
+        // A browser must not sniff this text (which may carry a request's path) as HTML.
+        headers.add(name: "x-content-type-options", value: "nosniff")
         headers.add(name: "content-length", value: String(text.utf8.count))
         if !head.isKeepAlive { headers.add(name: "connection", value: "close") }
         context.write(

@@ -17,12 +17,17 @@ public enum RouterProcess {
         public var adminAddress: String?
         /// Where the last accepted table is kept across restarts.
         public var statePath: String?
+        /// The number of event loop threads; nil means one per core.
+        public var threads: Int?
 
         /// Makes options.
-        public init(configPath: String? = nil, adminAddress: String? = nil, statePath: String? = nil) {
+        public init(
+            configPath: String? = nil, adminAddress: String? = nil, statePath: String? = nil, threads: Int? = nil
+        ) {
             self.configPath = configPath
             self.adminAddress = adminAddress
             self.statePath = statePath
+            self.threads = threads
         }
     }
 
@@ -66,7 +71,7 @@ public enum RouterProcess {
     public static func run(_ options: Options, log: @escaping @Sendable (String) -> Void) async throws {
         let (before, after) = raiseOpenFileLimit()
         if after > before { log("open-file limit raised from \(before) to \(after)") }
-        let router = try await RouterServer(statePath: options.statePath)
+        let router = try await RouterServer(threads: options.threads, statePath: options.statePath)
         do {
             if let (table, source) = try initialTable(options) {
                 try await router.apply(table, source: source)

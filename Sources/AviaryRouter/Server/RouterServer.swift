@@ -21,11 +21,13 @@ public actor RouterServer {
     /// Makes a router with an empty table; `start(with:)` or `apply` gives it one.
     ///
     /// - Parameters:
-    ///   - group: the event loops to run on; by default one per core, shut down by `shutdown()`.
+    ///   - group: the event loops to run on; by default the router makes `threads` of them and
+    ///     shuts them down in `shutdown()`.
+    ///   - threads: how many event loops to make when no `group` is given; nil means one per core.
     ///   - statePath: where to persist every accepted table (JSON), if anywhere.
-    public init(group: (any EventLoopGroup)? = nil, statePath: String? = nil) async throws {
+    public init(group: (any EventLoopGroup)? = nil, threads: Int? = nil, statePath: String? = nil) async throws {
         self.ownsGroup = group == nil
-        let group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads ?? System.coreCount))
         self.group = group
         self.statePath = statePath
         self.stats = RouterStats()

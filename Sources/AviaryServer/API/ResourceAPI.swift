@@ -2,25 +2,7 @@ import AviaryModel
 import AviaryStore
 import Foundation
 
-/// An answer of the API that is not a success: an HTTP status and a message naming the input,
-/// the field and the fix.
-public struct APIError: Error, Equatable, CustomStringConvertible {
-    /// The HTTP status code (4xx for bad input, 5xx for the daemon's own trouble).
-    public var status: Int
-    /// The message.
-    public var message: String
-    /// Manifest diagnostics, one line each, when the input was a manifest.
-    public var diagnostics: [String]
-
-    /// Creates an error.
-    public init(status: Int, message: String, diagnostics: [String] = []) {
-        self.status = status
-        self.message = message
-        self.diagnostics = diagnostics
-    }
-
-    public var description: String { ([message] + diagnostics).joined(separator: "\n") }
-
+extension APIError {
     /// The daemon's own storage failed: 507 Insufficient Storage for a full disk, 503 for a
     /// state directory that became read-only, 500 otherwise; the message is the store's, which
     /// names the path and the fix.
@@ -30,30 +12,6 @@ public struct APIError: Error, Equatable, CustomStringConvertible {
         case .notWritable?: self.init(status: 503, message: "\(storeError)")
         default: self.init(status: 500, message: "\(storeError)")
         }
-    }
-
-    /// The JSON body: `{"error": ..., "diagnostics": [...]}`.
-    public var body: [String: Any] {
-        diagnostics.isEmpty ? ["error": message] : ["error": message, "diagnostics": diagnostics]
-    }
-}
-
-/// The resource kinds the API serves, by the plural lowercase name used in URLs.
-public enum ResourceKind {
-    /// URL name → manifest kind.
-    public static let byPlural: [String: String] = [
-        "rollouts": "Rollout", "services": "Service", "analysistemplates": "AnalysisTemplate",
-        "clusteranalysistemplates": "ClusterAnalysisTemplate", "analysisruns": "AnalysisRun",
-        "experiments": "Experiment",
-    ]
-
-    /// The manifest kind for a URL name (plural or singular, any case), or an error listing the known ones.
-    public static func kind(for urlName: String) throws(APIError) -> String {
-        let lowered = urlName.lowercased()
-        if let kind = byPlural[lowered] ?? byPlural[lowered + "s"] { return kind }
-        throw APIError(
-            status: 404,
-            message: "unknown resource type \"\(urlName)\"; known: \(byPlural.keys.sorted().joined(separator: ", "))")
     }
 }
 
@@ -86,28 +44,7 @@ public struct ResourceAPI: Sendable {
     /// Applies every document of a manifest (YAML or JSON, multi-document). Nothing is stored
     /// unless every document is valid.
     public func apply(_ body: Data, file: String = "request body") throws(APIError) -> [Applied] {
-        guard !body.isEmpty else {
-            throw APIError(
-                status: 400, message: "\(file): empty body; send a Rollout, Service or AnalysisTemplate manifest")
-        }
-        let decoded = ManifestDecoder().decode(body, file: file)
-        if decoded.hasErrors {
-            throw APIError(
-                status: 422, message: "\(file): invalid manifest, nothing was applied",
-                diagnostics: decoded.diagnostics.filter(\.isError).map(\.description))
-        }
-        let resources = decoded.resources
-        guard !resources.isEmpty else {
-            throw APIError(status: 422, message: "\(file): no resource in the manifest, nothing was applied")
-        }
-        var manifests: [Data] = []
-        for resource in resources {
-            do {
-                manifests.append(try ManifestEncoder.json(resource))
-            } catch {
-                throw APIError(status: 422, message: "\(file): \(resource.reference): \(error)")
-            }
-        }
+        let manifests = try APIRequestDecoding.manifests(body, file: file)
         // One transaction for the whole file: a full or read-only disk stores none of it.
         let applied: [Applied]
         do {

@@ -21,25 +21,8 @@ public struct RolloutOperations: Sendable {
         self.now = now
     }
 
-    /// One operation.
-    public enum Operation: Sendable, Equatable {
-        /// `promote`: leave the current pause (or skip the current step); `full` skips all remaining steps.
-        case promote(full: Bool)
-        /// `abort`: back to stable, Degraded.
-        case abort
-        /// `retry`: clear an abort, start the steps over.
-        case retry
-        /// `pause`: `spec.paused = true`.
-        case pause
-        /// `resume`: `spec.paused = false`.
-        case resume
-        /// `restart [--in DURATION]`: `spec.restartAt = now + inSeconds`.
-        case restart(inSeconds: Double)
-        /// `set image CONTAINER=IMAGE` (`*` for every container).
-        case setImage(container: String, image: String)
-        /// `undo [--to-revision N]`: the pod template of revision N (0: the one before the current).
-        case undo(toRevision: Int)
-    }
+    /// One operation (the API decodes it with `APIRequestDecoding.operation`).
+    public typealias Operation = RolloutOperation
 
     /// Carries out `operation` on the rollout `name`; returns the rollout as stored afterwards.
     @discardableResult

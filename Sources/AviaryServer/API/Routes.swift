@@ -15,29 +15,59 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         async throws -> Response
     {
         let expected = "Bearer \(token)"
-        guard let header = request.headers[.authorization], Self.constantTimeEqual(header, expected) else {
+        guard let header = request.headers[.authorization], APIRequestDecoding.constantTimeEqual(header, expected)
+        else {
             return jsonResponse(
                 .unauthorized,
                 ["error": "missing or wrong token: send `Authorization: Bearer TOKEN` (the daemon's --token)"])
         }
         return try await next(request, context)
     }
+}
 
-    /// Compares without leaking where the first difference is.
-    static func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {
-        let left = Array(lhs.utf8)
-        let right = Array(rhs.utf8)
-        var difference = left.count ^ right.count
-        for index in 0..<min(left.count, right.count) { difference |= Int(left[index] ^ right[index]) }
-        return difference == 0
+/// Marks every response `X-Content-Type-Options: nosniff`, so that a browser never renders JSON or
+/// text carrying request data (names, paths) as HTML, and answers an unknown path with a JSON 404.
+struct NoSniffMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    )
+        async throws -> Response
+    {
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            response = jsonResponse(
+                .notFound,
+                [
+                    "error":
+                        "no API path \(request.method) \(request.uri.path); the API serves /healthz, /metrics, "
+                        + "/sd and /api/v1/..."
+                ])
+        } catch let error as any HTTPResponseError {
+            response = try error.response(from: request, context: context)
+        }
+        response.headers[.xContentTypeOptions] = "nosniff"
+        return response
     }
 }
 
-/// A JSON response.
+/// A JSON response; `<`, `>` and `&` are written as `\u003c`, `\u003e` and `\u0026`, so that a
+/// name from a request (`<script>`) never appears as markup even where JSON is mistaken for HTML.
 func jsonResponse(_ status: HTTPResponse.Status, _ object: Any) -> Response {
-    let data =
+    let encoded =
         (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed]))
         ?? Data("{}".utf8)
+    // These bytes only occur inside JSON strings, where the escapes mean the same characters.
+    var data = Data(capacity: encoded.count)
+    for byte in encoded {
+        switch byte {
+        case UInt8(ascii: "<"): data.append(contentsOf: Array(#"\u003c"#.utf8))
+        case UInt8(ascii: ">"): data.append(contentsOf: Array(#"\u003e"#.utf8))
+        case UInt8(ascii: "&"): data.append(contentsOf: Array(#"\u0026"#.utf8))
+        default: data.append(byte)
+        }
+    }
     return Response(
         status: status, headers: [.contentType: "application/json"],
         body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
@@ -93,6 +123,7 @@ func readBody(_ request: Request, limit: Int) async throws(APIError) -> Data {
 /// - `GET /api/v1/replicasets` (`?rollout=`, `?namespace=`): revisions, counts and images for `get rollout`
 func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: NoSniffMiddleware())
     if let token { router.add(middleware: BearerTokenMiddleware(token: token)) }
 
     router.get("/healthz") { _, _ in
@@ -279,38 +310,11 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
     return router
 }
 
-func parseOperation(_ name: String, request: Request) async throws(APIError) -> RolloutOperations.Operation {
+func parseOperation(_ name: String, request: Request) async throws(APIError) -> RolloutOperation {
+    let body =
+        name == "image" ? try await readBody(request, limit: APIRequestDecoding.maximumOperationBodyBytes) : Data()
     let query = request.uri.queryParameters
-    switch name {
-    case "promote": return .promote(full: query.get("full") == "true")
-    case "abort": return .abort
-    case "retry": return .retry
-    case "pause": return .pause
-    case "resume": return .resume
-    case "restart":
-        guard let delay = Double(query.get("inSeconds") ?? "0"), delay >= 0, delay.isFinite else {
-            throw APIError(status: 400, message: "inSeconds must be a number of seconds, 0 or more")
-        }
-        return .restart(inSeconds: delay)
-    case "undo":
-        guard let revision = Int(query.get("toRevision") ?? "0"), revision >= 0 else {
-            throw APIError(status: 400, message: "toRevision must be a revision number (0 for the previous one)")
-        }
-        return .undo(toRevision: revision)
-    case "image":
-        let body = try await readBody(request, limit: 64 * 1024)
-        guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any],
-            let container = object["container"] as? String, let image = object["image"] as? String, !image.isEmpty
-        else {
-            throw APIError(
-                status: 400, message: #"set image needs a JSON body {"container": "NAME", "image": "IMAGE"}"#)
-        }
-        return .setImage(container: container, image: image)
-    default:
-        throw APIError(
-            status: 404,
-            message: "unknown operation \"\(name)\"; known: promote, abort, retry, pause, resume, restart, undo, image")
-    }
+    return try APIRequestDecoding.operation(name, query: { query.get($0) }, body: body)
 }
 
 /// The host the pods run on (the local platform's one node), as `get rollout -o wide` shows it.

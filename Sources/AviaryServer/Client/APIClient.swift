@@ -57,8 +57,11 @@ public struct APIClient: Sendable {
         if Self.refusesConnections(server) {
             throw Failure(status: nil, description: Self.notRunning(server))
         }
+        // A daemon that dies between that check and the request makes AsyncHTTPClient retry the
+        // connection until the deadline: reads get a short one, so a live view notices in seconds.
+        let deadline: TimeAmount = method == .GET ? .seconds(8) : .seconds(60)
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+            let response = try await HTTPClient.shared.execute(request, timeout: deadline)
             status = Int(response.status.code)
             data = Data(buffer: try await response.body.collect(upTo: 64 * 1024 * 1024))
         } catch {

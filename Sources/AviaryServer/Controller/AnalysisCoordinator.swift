@@ -12,18 +12,23 @@ public actor AnalysisCoordinator {
     let store: AviaryStore
     let metrics: DaemonMetrics
     let runner: AnalysisRunner
+    /// The secrets for `secretKeyRef` arguments, read when a run starts (edits apply to new runs).
+    let secrets: @Sendable () -> SecretStore
     let logger: Logger
     private var handles: [ResourceKey: AnalysisRunHandle] = [:]
     private var rolloutChanged: (@Sendable (ResourceKey) -> Void)?
 
-    /// Creates the coordinator; measurements are taken by `provider`.
+    /// Creates the coordinator; measurements are taken by `provider`, with the secrets `secrets`
+    /// returns when a run starts.
     public init(
         store: AviaryStore, metrics: DaemonMetrics, provider: any MeasurementProvider = MetricProviders(),
+        secrets: @escaping @Sendable () -> SecretStore = { SecretStore() },
         logger: Logger = Logger(label: "aviary.analysis")
     ) {
         self.store = store
         self.metrics = metrics
         self.runner = AnalysisRunner(provider: provider)
+        self.secrets = secrets
         self.logger = logger
     }
 
@@ -124,6 +129,8 @@ public actor AnalysisCoordinator {
         let logger = self.logger
         let rolloutName = run.metadata.labels?["rollout"]
         let notify = rolloutChanged
+        var runner = self.runner
+        runner.secrets = secrets()
         let handle = runner.start(run) { update in
             do {
                 if let status = update.run.status {

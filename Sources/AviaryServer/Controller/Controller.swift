@@ -43,6 +43,10 @@ public actor Controller {
     var decodedTemplates: [ResourceKey: [String: DecodedTemplate]] = [:]
     /// What the metrics were last told about each rollout, so an unchanged rollout costs no call.
     var reportedFacts: [ResourceKey: DaemonMetrics.RolloutFacts] = [:]
+    /// Wakes `run()` whenever a key is enqueued, so that a change (a failed measurement, an
+    /// abort) is reconciled at once instead of at the next tick of a polling loop.
+    private let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
 
     /// Creates a controller over the store and the platform.
     public init(
@@ -61,11 +65,13 @@ public actor Controller {
         self.fullResyncInterval = fullResyncInterval
         self.now = now
         self.logger = logger
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Asks for `key` to be reconciled as soon as possible.
+    /// Asks for `key` to be reconciled as soon as possible: a sleeping `run()` wakes up for it.
     public func enqueue(_ key: ResourceKey) {
         due[key] = .distantPast
+        wake.yield()
     }
 
     /// Asks for every rollout to be reconciled (pods changed readiness, say).
@@ -79,12 +85,29 @@ public actor Controller {
         due[key] = time
     }
 
-    /// Works the queue until the task is cancelled.
+    /// Works the queue until the task is cancelled: a pass, then sleep until the next key is
+    /// due, the next resync, or an `enqueue`, whichever comes first.
     public func run() async {
+        var wakeups = self.wakeups.makeAsyncIterator()
         while !Task.isCancelled {
             await step()
-            try? await Task.sleep(for: .milliseconds(20))
+            let delay = Self.nextWake(due: due.values, lastResync: lastResync, resyncInterval: resyncInterval)
+                .timeIntervalSince(now())
+            guard delay > 0 else { continue }
+            let timer = Task { [wake] in
+                try? await Task.sleep(for: .milliseconds(Int64((delay * 1000).rounded(.up))))
+                if !Task.isCancelled { wake.yield() }
+            }
+            // nil once the task is cancelled, which ends the loop.
+            _ = await wakeups.next(isolation: self)
+            timer.cancel()
         }
+    }
+
+    /// When the loop has to look again without being told: the earliest due key, or the next
+    /// resync of everything.
+    static func nextWake(due: some Collection<Date>, lastResync: Date, resyncInterval: Double) -> Date {
+        min(due.min() ?? .distantFuture, lastResync.addingTimeInterval(resyncInterval))
     }
 
     /// Reconciles every key that is due (and resyncs when it is time): one pass of the loop.

@@ -1,0 +1,87 @@
+// libFuzzer entry for the router's request path: built by `scripts/fuzz router` together with
+// the AviaryRouter sources (it reaches the module's internal proxy handler), linked against
+// SwiftNIO from .build/debug. Every input is raw bytes from a client, written into an
+// EmbeddedChannel with NIO's HTTP/1 decoder and the proxy's handler, as a listener's connection
+// is set up; the route table below has method, path and header routes (exact, prefix, regex)
+// to services without endpoints, so every request is parsed, checked against the limits,
+// routed and answered by the proxy itself (no upstream connections). The head of each request
+// is also matched against the listener's routes directly. Any crash, trap or hang is a bug.
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+
+private let fuzzTable = """
+    services:
+      a: {endpoints: []}
+      b: {endpoints: []}
+      c: {endpoints: []}
+    listeners:
+      - address: 127.0.0.1:8080
+        routes:
+          - match: {headers: [{name: X-Canary, exact: "yes"}, {name: Cookie, regex: "(^|; )canary=1(;|$)"}]}
+            backends: [{service: b}]
+          - match: {anyOf: [{method: {exact: POST}, path: {prefix: /api/}}, {path: {regex: "^/v[0-9]+/x$"}},
+                            {headers: [{name: User-Agent, prefix: "Mozilla"}]}]}
+            backends: [{service: a, weight: 3}, {service: b, weight: 1}]
+            mirror: {service: c, percent: 50}
+          - match: {anyOf: [{path: {exact: /}}]}
+            backends: [{service: c}]
+    limits: {maxHeaderBytes: 1024, maxBodyBytes: 256}
+    """
+
+private let compiledTable: CompiledRouteTable = {
+    do {
+        return try CompiledRouteTable(try RouteTable.decode(fuzzTable, source: "fuzz"), source: "fuzz")
+    } catch {
+        fatalError("the fuzz route table is invalid: \(error)")
+    }
+}()
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzRouterRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let channel = EmbeddedChannel()
+    let loop = channel.embeddedEventLoop
+    let pool = UpstreamPool(eventLoop: loop)
+    let core = ProxyCore(
+        store: RouteTableStore(compiledTable), stats: RouterStats(),
+        pools: [ObjectIdentifier(loop): NIOLoopBound(pool, eventLoop: loop)])
+    do {
+        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
+        try channel.pipeline.syncOperations.addHandler(
+            ProxyServerHandler(core: core, pool: pool, listenerAddress: "127.0.0.1:8080"))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5555)).wait()
+    } catch {
+        fatalError("cannot set up the channel: \(error)")
+    }
+    // The bytes arrive in two reads, split where the first byte says, as a socket may split them.
+    let bytes = UnsafeBufferPointer(start: data, count: size)
+    let split = size > 1 ? Int(bytes[0]) % size : size
+    for part in [bytes[..<split], bytes[split...]] where !part.isEmpty && channel.isActive {
+        _ = try? channel.writeInbound(ByteBuffer(bytes: part))
+        while (try? channel.readOutbound(as: ByteBuffer.self)) != nil {}
+    }
+    _ = try? channel.finish()
+    // A channel the proxy closed itself leaves its pipeline teardown queued on the embedded loop.
+    channel.embeddedEventLoop.run()
+    // Route matching on its own, also with heads NIO's parser refuses: the first line is the
+    // method and the path, each further line a header `name: value`.
+    let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map { $0.trimmingSuffix("\r") }
+    let requestLine = lines.first?.split(separator: " ", maxSplits: 2) ?? []
+    var headers = HTTPHeaders()
+    for line in lines.dropFirst() {
+        let field = line.split(separator: ":", maxSplits: 1)
+        // NIO's parser only makes header names of ASCII token characters (HTTPHeaders requires ASCII).
+        if field.count == 2, field[0].utf8.allSatisfy({ $0 > 32 && $0 < 127 }) {
+            headers.add(name: String(field[0]), value: String(field[1].drop(while: { $0 == " " })))
+        }
+    }
+    if requestLine.count >= 2 {
+        _ = compiledTable.listeners["127.0.0.1:8080"]?.route(
+            method: String(requestLine[0]), path: requestLine[1], headers: headers)
+    }
+    return 0
+}
+
+extension Substring {
+    fileprivate func trimmingSuffix(_ suffix: Character) -> Substring { last == suffix ? dropLast() : self }
+}
