@@ -262,6 +262,18 @@ public final class AviaryStore: Sendable {
         try read { db in try Self.fetch(db, key) }
     }
 
+    /// The resources with these keys, read in one transaction (a missing one is left out): what a
+    /// pass over many keys reads, without a transaction per key.
+    public func resources(_ keys: some Sequence<ResourceKey>) throws(StoreError) -> [ResourceKey: StoredResource] {
+        try read { db in
+            var result: [ResourceKey: StoredResource] = [:]
+            for key in keys {
+                if let resource = try Self.fetch(db, key) { result[key] = resource }
+            }
+            return result
+        }
+    }
+
     /// All resources of a kind, in one namespace or all (`namespace == nil`), sorted by namespace and name.
     public func resources(kind: String, namespace: String? = nil) throws(StoreError) -> [StoredResource] {
         try read { db in
@@ -300,13 +312,24 @@ public final class AviaryStore: Sendable {
     /// it changes whenever one of them is created, written or deleted (a deleted one lowers the
     /// count; a new or written one raises the highest version, which is unique store-wide).
     public func stamp(kind: String, namespace: String) throws(StoreError) -> ResourceStamp {
+        try read { db in try Self.stamp(db, kind: kind, namespace: namespace) }
+    }
+
+    private static func stamp(_ db: Database, kind: String, namespace: String) throws -> ResourceStamp {
+        let row = try Row.fetchOne(
+            db.cachedStatement(
+                sql:
+                    "SELECT COUNT(*) AS count, MAX(resourceVersion) AS latest FROM resources WHERE kind = ? AND namespace = ?"
+            ), arguments: [kind, namespace])
+        return ResourceStamp(count: row?["count"] ?? 0, latestResourceVersion: row?["latest"] ?? 0)
+    }
+
+    /// `stamp(kind:namespace:)` of several namespaces, read in one transaction.
+    public func stamps(kind: String, namespaces: some Sequence<String>) throws(StoreError) -> [String: ResourceStamp] {
         try read { db in
-            let row = try Row.fetchOne(
-                db.cachedStatement(
-                    sql:
-                        "SELECT COUNT(*) AS count, MAX(resourceVersion) AS latest FROM resources WHERE kind = ? AND namespace = ?"
-                ), arguments: [kind, namespace])
-            return ResourceStamp(count: row?["count"] ?? 0, latestResourceVersion: row?["latest"] ?? 0)
+            var result: [String: ResourceStamp] = [:]
+            for namespace in namespaces { result[namespace] = try Self.stamp(db, kind: kind, namespace: namespace) }
+            return result
         }
     }
 

@@ -140,4 +140,37 @@ import Testing
                 return status["phase"] as? String == "Healthy" && status["stableRS"] as? String != stable
             })
     }
+
+    @Test func aPassOverMoreKeysThanAChunkReconcilesEachOneFromItsRead() async throws {
+        let world = try World()
+        defer { world.removeDirectory() }
+        // More Services than one chunk of a pass reads at once, so the pass spans chunks.
+        let count = Controller.chunkSize + 45
+        let names = (0..<count).map { "svc\($0)" }
+        try world.store.apply(
+            names.map { name in
+                try JSONSerialization.data(withJSONObject: [
+                    "apiVersion": "v1", "kind": "Service", "metadata": ["name": name],
+                    "spec": ["selector": ["app": name], "ports": [["port": 8080]]],
+                ])
+            })
+        await world.controller.step()
+        for name in names {
+            #expect(await world.platform.service(name)?.selector == ["app": name], "\(name)")
+        }
+
+        // Two deleted, as the API does (delete, then enqueue): the step reads both in one
+        // snapshot, finds them missing and removes them from the platform.
+        let deleted = [names[3], names[count - 2]]
+        for name in deleted {
+            let key = ResourceKey(kind: "Service", name: name)
+            try world.store.delete(key)
+            await world.controller.enqueue(key)
+        }
+        await world.controller.step()
+        for name in names {
+            let service = await world.platform.service(name)
+            #expect((service == nil) == deleted.contains(name), "\(name)")
+        }
+    }
 }

@@ -7,19 +7,22 @@ import Foundation
 extension Controller {
     /// Reads the rollout and what the platform has for it, asks the reconciler what to do,
     /// carries the actions out, and writes the status once.
-    func reconcileRollout(_ key: ResourceKey) async throws -> Double? {
+    func reconcileRollout(_ key: ResourceKey, snapshot: StoreSnapshot? = nil) async throws -> Double? {
         unchangedSince.removeValue(forKey: key)
-        guard let resource = try store.resource(key) else {
+        // A key missing from the snapshot did not exist when it was read.
+        guard let resource = try snapshot.map({ $0.resources[key] }) ?? store.resource(key) else {
             try await removeRollout(key)
             return nil
         }
-        let rollout = try decodedRollout(resource)
+        let decoded = try decodedRollout(resource)
+        let rollout = decoded.rollout
         // Read before the runs: a change after this point makes the next resync look again.
-        let analysisStamp = try store.stamp(kind: "AnalysisRun", namespace: key.namespace)
+        let analysisStamp =
+            try snapshot?.analysisStamps[key.namespace] ?? store.stamp(kind: "AnalysisRun", namespace: key.namespace)
         let (observed, platformView) = await observe(rollout, key: key, analysisRunsExist: analysisStamp.count > 0)
         let platformStamp = platformView.changeStamp
         let time = now()
-        let result = RolloutReconciler.reconcile(rollout: rollout, observed: observed, now: time)
+        let result = RolloutReconciler.reconcile(rollout: rollout, spec: decoded.spec, observed: observed, now: time)
         var events: [StoredEvent] = []
         for action in result.actions {
             if let event = try await execute(action, rollout: rollout, key: key, time: time) { events.append(event) }
@@ -77,15 +80,25 @@ extension Controller {
         return changedWorld ? min(requested ?? 0.05, 0.05) : requested
     }
 
-    /// The stored rollout decoded, from the cache when its resource version was decoded before.
-    func decodedRollout(_ resource: StoredResource) throws -> Rollout {
-        if let cached = decodedRollouts[resource.key], cached.resourceVersion == resource.resourceVersion {
-            return cached.rollout
-        }
+    /// The stored rollout decoded with its prepared spec, from the cache when its resource version
+    /// was decoded before. A new version with the same spec and generation (a status write, a
+    /// label) keeps the prepared spec.
+    func decodedRollout(_ resource: StoredResource) throws -> DecodedRollout {
+        let cached = decodedRollouts[resource.key]
+        if let cached, cached.resourceVersion == resource.resourceVersion { return cached }
         let rollout = try JSONDecoder().decode(Rollout.self, from: resource.objectJSON())
+        let spec =
+            if let cached, cached.rollout.spec == rollout.spec,
+                cached.rollout.metadata.generation == rollout.metadata.generation
+            {
+                cached.spec
+            } else {
+                PreparedSpec(rollout)
+            }
         // One entry per rollout: the previous version is never read again.
-        decodedRollouts[resource.key] = DecodedRollout(resourceVersion: resource.resourceVersion, rollout: rollout)
-        return rollout
+        let decoded = DecodedRollout(resourceVersion: resource.resourceVersion, rollout: rollout, spec: spec)
+        decodedRollouts[resource.key] = decoded
+        return decoded
     }
 
     /// The rollout's world as the platform has it (read in one call), and the platform's answer.

@@ -1,3 +1,4 @@
+import AviaryCore
 import AviaryLocal
 import AviaryModel
 import AviaryStore
@@ -116,8 +117,14 @@ public actor Controller {
         let passStarted = Date()
         var isResync = false
         var isFullResync = false
-        // The resync's keys with the resource version the listing read.
-        var resynced: [ResourceKey: Int] = [:]
+        var analysisStamps: [String: ResourceStamp] = [:]
+        var skippedServices = 0
+        var skippedRollouts = 0
+        // Services first: a rollout's reconcile points their selectors. Within a kind the order
+        // does not matter (each key is reconciled on its own), so tens of thousands of keys are
+        // partitioned rather than sorted.
+        var services: [ResourceKey] = []
+        var rollouts: [ResourceKey] = []
         if time.timeIntervalSince(lastResync) >= resyncInterval {
             lastResync = time
             isResync = true
@@ -125,59 +132,63 @@ public actor Controller {
                 lastFullResync = time
                 isFullResync = true
             }
-            for kind in ["Service", "Rollout"] {
-                for (key, resourceVersion) in (try? store.versions(kind: kind)) ?? [] where due[key] == nil {
-                    due[key] = time
-                    resynced[key] = resourceVersion
+            // Every stored Service and Rollout with nothing due (a due one is taken below). The
+            // listing goes straight to the pass: tens of thousands of keys are not queued.
+            let listing =
+                ((try? store.versions(kind: "Service")) ?? []) + ((try? store.versions(kind: "Rollout")) ?? [])
+            // The platform's stamps of the keys that may be skipped, read in one call. A change
+            // after this read is caught by the next resync, as one after a reconcile's own read is.
+            var platformStamps: [ResourceKey: Int] = [:]
+            if !isFullResync {
+                let candidates = listing.compactMap { key, resourceVersion in
+                    unchangedSince[key]?.resourceVersion == resourceVersion ? key : nil
                 }
+                if !candidates.isEmpty { platformStamps = await platform.changeStamps(of: candidates) }
+            }
+            services.reserveCapacity(listing.count)
+            rollouts.reserveCapacity(listing.count)
+            // Looked at after the await: a key enqueued meanwhile is due, and is never skipped.
+            for (key, resourceVersion) in listing where due[key] == nil {
+                if !isFullResync, let last = unchangedSince[key], last.resourceVersion == resourceVersion,
+                    last.platformStamp == platformStamps[key],
+                    analysisUnchanged(key, since: last, analysisStamps: &analysisStamps)
+                {
+                    if key.kind == "Service" { skippedServices += 1 } else { skippedRollouts += 1 }
+                    continue
+                }
+                if key.kind == "Service" { services.append(key) } else { rollouts.append(key) }
             }
         }
-        // Services first: a rollout's reconcile points their selectors. Within a kind the order
-        // does not matter (each key is reconciled on its own), so tens of thousands of keys are
-        // partitioned rather than sorted.
-        var ready: [ResourceKey] = []
-        var readyRollouts: [ResourceKey] = []
         for (key, dueAt) in due where dueAt <= time {
-            if key.kind == "Service" { ready.append(key) } else { readyRollouts.append(key) }
+            if key.kind == "Service" { services.append(key) } else { rollouts.append(key) }
         }
-        ready += readyRollouts
-        // The platform's stamps of the keys that may be skipped, read in one call. A change after
-        // this read is caught by the next resync, as one after a reconcile's own read is.
-        var platformStamps: [ResourceKey: Int] = [:]
-        if isResync && !isFullResync {
-            let candidates = resynced.compactMap { key, resourceVersion in
-                unchangedSince[key]?.resourceVersion == resourceVersion ? key : nil
-            }
-            if !candidates.isEmpty { platformStamps = await platform.changeStamps(of: candidates) }
-        }
-        var analysisStamps: [String: ResourceStamp] = [:]
-        var skipped = 0
+        let ready = services + rollouts
         var reconcileSeconds: [Double] = []
-        for key in ready {
-            // A key enqueued by a change meanwhile is due at `distantPast`: never skipped.
-            let dueAt = due.removeValue(forKey: key)
-            if dueAt == time, let last = unchangedSince[key], let stamp = platformStamps[key],
-                last.resourceVersion == resynced[key], last.platformStamp == stamp,
-                analysisUnchanged(key, since: last, analysisStamps: &analysisStamps)
-            {
-                skipped += 1
-                continue
+        var start = 0
+        while start < ready.count {
+            let toReconcile = Array(ready[start..<min(start + Self.chunkSize, ready.count)])
+            start += toReconcile.count
+            // Taken off the queue before anything is read: an enqueue from here on makes the key
+            // due again (for the next step), so a change after the read below is never missed.
+            for key in toReconcile { due.removeValue(forKey: key) }
+            let snapshot = toReconcile.count > 1 ? read(toReconcile, analysisStamps: &analysisStamps) : nil
+            for key in toReconcile {
+                let started = Date()
+                do {
+                    let requeueAfter = try await reconcile(key, snapshot: snapshot)
+                    failures.removeValue(forKey: key)
+                    if let requeueAfter { schedule(key, after: requeueAfter) }
+                } catch {
+                    unchangedSince.removeValue(forKey: key)
+                    let count = (failures[key] ?? 0) + 1
+                    failures[key] = count
+                    let delay = min(0.1 * pow(2, Double(min(count, 10))), 30)
+                    logger.warning("reconcile of \(key) failed (\(error)); retrying in \(delay) s")
+                    await metrics.countReconcileError(namespace: key.namespace, name: key.name)
+                    schedule(key, after: delay)
+                }
+                if key.kind == "Rollout" { reconcileSeconds.append(Date().timeIntervalSince(started)) }
             }
-            let started = Date()
-            do {
-                let requeueAfter = try await reconcile(key)
-                failures.removeValue(forKey: key)
-                if let requeueAfter { schedule(key, after: requeueAfter) }
-            } catch {
-                unchangedSince.removeValue(forKey: key)
-                let count = (failures[key] ?? 0) + 1
-                failures[key] = count
-                let delay = min(0.1 * pow(2, Double(min(count, 10))), 30)
-                logger.warning("reconcile of \(key) failed (\(error)); retrying in \(delay) s")
-                await metrics.countReconcileError(namespace: key.namespace, name: key.name)
-                schedule(key, after: delay)
-            }
-            if key.kind == "Rollout" { reconcileSeconds.append(Date().timeIntervalSince(started)) }
         }
         if !reconcileSeconds.isEmpty { await metrics.observeReconciles(seconds: reconcileSeconds) }
         // A resync makes every stored Service and Rollout due, so this step was a pass over all of
@@ -187,9 +198,27 @@ public actor Controller {
             releaseFreedMemory()
             await metrics.observeResyncPass(
                 seconds: Date().timeIntervalSince(passStarted), full: isFullResync,
-                services: ready.count { $0.kind == "Service" }, rollouts: ready.count { $0.kind == "Rollout" },
-                skipped: skipped)
+                services: services.count + skippedServices, rollouts: rollouts.count + skippedRollouts,
+                skipped: skippedServices + skippedRollouts)
         }
+    }
+
+    /// How many keys a pass reads from the store in one transaction before reconciling them: a
+    /// transaction per key cost more than the read itself, and a bounded chunk keeps what is held
+    /// in memory small.
+    static let chunkSize = 256
+
+    /// The stored resources of `keys` and the AnalysisRun stamps of their namespaces (those not in
+    /// `analysisStamps` yet), read in one transaction each; nil when the store failed, so that
+    /// each reconcile reads (and reports the failure) on its own.
+    private func read(_ keys: [ResourceKey], analysisStamps: inout [String: ResourceStamp]) -> StoreSnapshot? {
+        let known = analysisStamps
+        let namespaces = Set(keys.filter { $0.kind == "Rollout" && known[$0.namespace] == nil }.map(\.namespace))
+        guard let resources = try? store.resources(keys),
+            let stamps = try? store.stamps(kind: "AnalysisRun", namespaces: namespaces)
+        else { return nil }
+        analysisStamps.merge(stamps) { known, _ in known }
+        return StoreSnapshot(resources: resources, analysisStamps: analysisStamps)
     }
 
     /// Whether the AnalysisRuns of a rollout's namespace are as its last reconcile read them
@@ -215,11 +244,12 @@ public actor Controller {
         }
     }
 
-    /// Reconciles one resource; returns when to look again (nil: only on change).
-    func reconcile(_ key: ResourceKey) async throws -> Double? {
+    /// Reconciles one resource, from `snapshot` when given (else read now); returns when to look
+    /// again (nil: only on change).
+    func reconcile(_ key: ResourceKey, snapshot: StoreSnapshot? = nil) async throws -> Double? {
         switch key.kind {
-        case "Service": try await reconcileService(key)
-        case "Rollout": return try await reconcileRollout(key)
+        case "Service": try await reconcileService(key, snapshot: snapshot)
+        case "Rollout": return try await reconcileRollout(key, snapshot: snapshot)
         default: break
         }
         return nil
@@ -227,9 +257,10 @@ public actor Controller {
 
     /// Makes the platform's listener match the stored Service: `spec.ports[0].port`, its selector,
     /// and the pod-template hash a rollout pinned it to (kept across re-applies of the Service).
-    func reconcileService(_ key: ResourceKey) async throws {
+    func reconcileService(_ key: ResourceKey, snapshot: StoreSnapshot? = nil) async throws {
         unchangedSince.removeValue(forKey: key)
-        guard let resource = try store.resource(key) else {
+        // A key missing from the snapshot did not exist when it was read.
+        guard let resource = try snapshot.map({ $0.resources[key] }) ?? store.resource(key) else {
             try await platform.deleteService(key.name)
             return
         }
@@ -276,15 +307,27 @@ private func releaseFreedMemory() {
     }
 #endif
 
-/// A decoded Rollout and the resource version it came from. A class, so the cache's dictionary
-/// holds a pointer per rollout rather than the (large) struct inline in every bucket.
+/// What a chunk of a pass read from the store before its reconciles, in one transaction: a
+/// reconcile uses it as it would its own read (a change after it enqueues the key again).
+struct StoreSnapshot {
+    /// The chunk's resources that exist.
+    var resources: [ResourceKey: StoredResource]
+    /// The AnalysisRun stamps of the chunk's namespaces.
+    var analysisStamps: [String: ResourceStamp]
+}
+
+/// A decoded Rollout, its spec prepared for the reconciler, and the resource version it came
+/// from. A class, so the cache's dictionary holds a pointer per rollout rather than the (large)
+/// struct inline in every bucket.
 final class DecodedRollout: Sendable {
     let resourceVersion: Int
     let rollout: Rollout
+    let spec: PreparedSpec
 
-    init(resourceVersion: Int, rollout: Rollout) {
+    init(resourceVersion: Int, rollout: Rollout, spec: PreparedSpec) {
         self.resourceVersion = resourceVersion
         self.rollout = rollout
+        self.spec = spec
     }
 }
 
