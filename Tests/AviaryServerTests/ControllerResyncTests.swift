@@ -173,4 +173,42 @@ import Testing
             #expect((service == nil) == deleted.contains(name), "\(name)")
         }
     }
+
+    @Test(arguments: [
+        // (spec as JSON, the platform's selector after the reconcile or nil for none, an InvalidService event)
+        (#"{"selector": {"app": "a"}, "ports": [{"port": 8080}]}"#, ["app": "a"] as [String: String]?, false),
+        (#"{"selector": {"app": 1}, "ports": [{"port": 8080}]}"#, [:], false),
+        (#"{"ports": [{"port": 8080}]}"#, [:], false),
+        (#"{"selector": {"app": "a"}, "ports": [{"port": "http"}]}"#, nil, true),
+        (#"{"selector": {"app": "a"}}"#, nil, true),
+    ])
+    func aServiceReconcileReadsItsSpecLikeTheUntypedReading(
+        spec: String, selector: [String: String]?, invalid: Bool
+    ) async throws {
+        let world = try World()
+        defer { world.removeDirectory() }
+        let key = ResourceKey(kind: "Service", name: "svc")
+        try world.store.apply(
+            Data(#"{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc"}, "spec": \#(spec)}"#.utf8))
+        try await world.controller.reconcileService(key)
+        #expect(await world.platform.service("svc")?.selector == selector)
+        #expect(try world.store.events(for: key).contains { $0.reason == "InvalidService" } == invalid)
+    }
+
+    @Test func aServiceReconcileKeepsTheRevisionARolloutPinnedItTo() async throws {
+        let world = try World()
+        defer { world.removeDirectory() }
+        let key = ResourceKey(kind: "Service", name: "svc")
+        try world.store.apply(
+            JSONSerialization.data(withJSONObject: [
+                "apiVersion": "v1", "kind": "Service", "metadata": ["name": "svc"],
+                "spec": ["selector": ["app": "a"], "ports": [["port": 8080]]],
+            ]))
+        try await world.controller.reconcileService(key)
+        var pinned = try #require(await world.platform.service("svc"))
+        pinned.selector[podTemplateHashLabel] = "abc123"
+        await world.platform.apply(pinned)
+        try await world.controller.reconcileService(key)
+        #expect(await world.platform.service("svc")?.selector == ["app": "a", podTemplateHashLabel: "abc123"])
+    }
 }

@@ -42,6 +42,9 @@ public enum RolloutReconciler {
 public struct PreparedSpec: Sendable {
     let view: RolloutView
 
+    /// The pod template (an empty one when the spec has none) and its `rollouts-pod-template-hash`.
+    public var template: (spec: PodTemplateSpec, hash: String) { (view.template, view.templateHash) }
+
     /// Prepares the spec of `rollout`.
     public init(_ rollout: Rollout) {
         view = RolloutView(rollout)

@@ -19,7 +19,8 @@ extension Controller {
         // Read before the runs: a change after this point makes the next resync look again.
         let analysisStamp =
             try snapshot?.analysisStamps[key.namespace] ?? store.stamp(kind: "AnalysisRun", namespace: key.namespace)
-        let (observed, platformView) = await observe(rollout, key: key, analysisRunsExist: analysisStamp.count > 0)
+        let (observed, platformView) = await observe(
+            rollout, key: key, currentTemplate: decoded.spec.template, analysisRunsExist: analysisStamp.count > 0)
         let platformStamp = platformView.changeStamp
         let time = now()
         let result = RolloutReconciler.reconcile(rollout: rollout, spec: decoded.spec, observed: observed, now: time)
@@ -102,8 +103,11 @@ extension Controller {
     }
 
     /// The rollout's world as the platform has it (read in one call), and the platform's answer.
+    /// A ReplicaSet of `currentTemplate`'s hash runs that template, so only older ones' templates
+    /// are decoded (and kept): a rollout at rest holds no second copy of its template.
     func observe(
-        _ rollout: Rollout, key: ResourceKey, analysisRunsExist: Bool = true
+        _ rollout: Rollout, key: ResourceKey, currentTemplate: (spec: PodTemplateSpec, hash: String)? = nil,
+        analysisRunsExist: Bool = true
     ) async -> (ObservedState, RolloutObservation) {
         let canary = rollout.spec.strategy.canary
         let managed = [
@@ -119,7 +123,15 @@ extension Controller {
         let cachedTemplates = decodedTemplates[key] ?? [:]
         for (replicaSet, counts) in platformView.replicaSets {
             let entry: DecodedTemplate
-            if let cached = cachedTemplates[replicaSet.name], cached.data == replicaSet.template {
+            if let currentTemplate, replicaSet.podTemplateHash == currentTemplate.hash {
+                replicaSets.append(
+                    ObservedReplicaSet(
+                        podTemplateHash: replicaSet.podTemplateHash, revision: replicaSet.revision,
+                        template: currentTemplate.spec, replicas: replicaSet.replicas, readyReplicas: counts.ready,
+                        availableReplicas: counts.available, scaleDownDeadline: replicaSet.scaleDownDeadline,
+                        createdAt: replicaSet.createdAt))
+                continue
+            } else if let cached = cachedTemplates[replicaSet.name], cached.data == replicaSet.template {
                 entry = cached
             } else if let decoded = try? JSONDecoder().decode(PodTemplateSpec.self, from: replicaSet.template) {
                 entry = DecodedTemplate(data: replicaSet.template, template: decoded)
@@ -134,7 +146,7 @@ extension Controller {
                     replicas: replicaSet.replicas, readyReplicas: counts.ready, availableReplicas: counts.available,
                     scaleDownDeadline: replicaSet.scaleDownDeadline, createdAt: replicaSet.createdAt))
         }
-        decodedTemplates[key] = templates
+        decodedTemplates[key] = templates.isEmpty ? nil : templates
         var observed = ObservedState(
             replicaSets: replicaSets, analysisRuns: analysisRunsExist ? (try? observeAnalysisRuns(of: key)) ?? [] : [])
         if let split = platformView.split {

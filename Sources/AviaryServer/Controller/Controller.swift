@@ -5,10 +5,6 @@ import AviaryStore
 import Foundation
 import Logging
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// The controller loop: level-triggered and idempotent. Changes enqueue a resource's key (not
 /// the object); a worker re-reads the stored state, converges the platform, writes the status
 /// once (only when it changed), and requeues with backoff on error.
@@ -195,7 +191,7 @@ public actor Controller {
         // them through the same loop as any change: a forced full pass reconciled each one, a
         // steady-state pass skipped those whose inputs had not changed.
         if isResync {
-            releaseFreedMemory()
+            Heap.releaseFreedMemory()
             await metrics.observeResyncPass(
                 seconds: Date().timeIntervalSince(passStarted), full: isFullResync,
                 services: services.count + skippedServices, rollouts: rollouts.count + skippedRollouts,
@@ -264,9 +260,10 @@ public actor Controller {
             try await platform.deleteService(key.name)
             return
         }
-        let spec = RolloutOperations.object(resource.spec)
-        let ports = spec["ports"] as? [[String: Any]] ?? []
-        guard let port = ports.first?["port"] as? Int else {
+        // Decoded into a small struct: a pass reads tens of thousands of Services, and
+        // JSONSerialization's untyped objects cost several times more.
+        let spec = resource.spec.flatMap { try? JSONDecoder().decode(ServiceSpec.self, from: $0) }
+        guard let port = spec?.ports?.first?.port else {
             try store.record([
                 StoredEvent(
                     key: key, type: "Warning", reason: "InvalidService",
@@ -275,37 +272,14 @@ public actor Controller {
             ])
             return
         }
-        var selector = spec["selector"] as? [String: String] ?? [:]
-        let existing = await platform.service(key.name)
-        if let pinned = existing?.selector[podTemplateHashLabel] {
-            selector[podTemplateHashLabel] = pinned
-        }
         let service = LocalService(
-            name: key.name, namespace: key.namespace, address: serviceAddress, port: port, selector: selector)
-        if existing != service { try await platform.apply(service) }
-        // Read after the apply: the stamp then covers this reconcile's own change.
-        if let stamp = await platform.changeStamp(ofService: key.name) {
+            name: key.name, namespace: key.namespace, address: serviceAddress, port: port,
+            selector: spec?.selector ?? [:])
+        if let stamp = try await platform.converge(service, keepingSelectorLabel: podTemplateHashLabel) {
             unchangedSince[key] = ReconcileInputs(resourceVersion: resource.resourceVersion, platformStamp: stamp)
         }
     }
 }
-
-/// Hands the heap's free pages back to the kernel. A pass allocates and frees much (store rows,
-/// statuses, observations) on several threads, each with its own malloc arena; without this the
-/// freed memory stays in the process's RSS. Costs a few milliseconds per resync.
-private func releaseFreedMemory() {
-    #if canImport(Glibc)
-        // `malloc_trim` is glibc's but not in Swift's Glibc module: found by name, once.
-        if let trim = mallocTrim { _ = trim(0) }
-    #endif
-}
-
-#if canImport(Glibc)
-    /// glibc's `malloc_trim`, looked up in the process's global symbols (RTLD_DEFAULT is null).
-    private let mallocTrim: (@convention(c) (Int) -> Int32)? = dlsym(nil, "malloc_trim").map {
-        unsafeBitCast($0, to: (@convention(c) (Int) -> Int32).self)
-    }
-#endif
 
 /// What a chunk of a pass read from the store before its reconciles, in one transaction: a
 /// reconcile uses it as it would its own read (a change after it enqueues the key again).
@@ -340,6 +314,31 @@ final class DecodedTemplate: Sendable {
         self.data = data
         self.template = template
     }
+}
+
+/// What a Service reconcile reads of the stored spec. A field of another type reads as absent
+/// (a selector with a non-string value as none), as the untyped reading did.
+private struct ServiceSpec: Decodable {
+    struct Port: Decodable {
+        var port: Int?
+
+        init(from decoder: any Decoder) throws {
+            port = try? decoder.container(keyedBy: CodingKeys.self).decode(Int.self, forKey: .port)
+        }
+
+        enum CodingKeys: String, CodingKey { case port }
+    }
+
+    var ports: [Port]?
+    var selector: [String: String]?
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        ports = try? container.decode([Port].self, forKey: .ports)
+        selector = try? container.decode([String: String].self, forKey: .selector)
+    }
+
+    enum CodingKeys: String, CodingKey { case ports, selector }
 }
 
 /// What a reconcile read, to tell whether a later one would read the same.

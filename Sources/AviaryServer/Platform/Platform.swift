@@ -33,6 +33,10 @@ public protocol Platform: Actor {
     func deleteReplicaSet(_ name: String) throws
     /// Creates or updates a Service (its selector included).
     func apply(_ service: LocalService) throws
+    /// Applies a Service unless the platform has it as it is, keeping the value of the selector
+    /// label `pinnedLabel` the existing one has (a rollout pins Services to a revision); returns
+    /// the Service's change stamp afterwards. One call per Service reconcile.
+    func converge(_ service: LocalService, keepingSelectorLabel pinnedLabel: String) throws -> Int?
     /// Removes a Service.
     func deleteService(_ name: String) throws
     /// Sets the split of a root service (weight, header and mirror routes).
@@ -97,6 +101,16 @@ extension Platform {
     /// Searches `splits()`.
     public func split(rootService: String) -> TrafficSplit? {
         splits().first { $0.rootService == rootService }
+    }
+
+    /// Composed of the single calls.
+    public func converge(_ service: LocalService, keepingSelectorLabel pinnedLabel: String) throws -> Int? {
+        var service = service
+        let existing = self.service(service.name)
+        if let pinned = existing?.selector[pinnedLabel] { service.selector[pinnedLabel] = pinned }
+        if existing != service { try apply(service) }
+        // Read after the apply: the stamp then covers this reconcile's own change.
+        return changeStamp(ofService: service.name)
     }
 
     /// Composed of the single reads.
