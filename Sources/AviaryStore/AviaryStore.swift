@@ -244,17 +244,31 @@ public final class AviaryStore: Sendable {
     ) throws(StoreError) -> StoredResource? {
         try Self.requireObject(status, what: "status")
         return try write { db -> StoredResource? in
-            guard var resource = try Self.fetch(db, key) else { return nil }
-            if let expectedResourceVersion, expectedResourceVersion != resource.resourceVersion { return nil }
-            for event in events { try Self.insert(db, event) }
-            // Bytes first: the controller encodes with sorted keys, so an unchanged status is
-            // found without parsing either side; only differing bytes are compared as JSON.
-            if resource.status == status || Self.sameJSON(resource.status, status) { return resource }
-            resource.status = status
-            resource.resourceVersion = try Self.nextResourceVersion(db)
-            try Self.save(db, resource)
-            return resource
+            try Self.updateStatus(
+                db,
+                StatusUpdate(key: key, status: status, events: events, expectedResourceVersion: expectedResourceVersion)
+            )
         }
+    }
+
+    /// Several `updateStatus` calls in one transaction (one commit, so one sync to disk instead of
+    /// one per status): each one's result, in order. A failure writes none of them.
+    public func updateStatuses(_ updates: [StatusUpdate]) throws(StoreError) -> [StoredResource?] {
+        for update in updates { try Self.requireObject(update.status, what: "status") }
+        return try write { db in try updates.map { try Self.updateStatus(db, $0) } }
+    }
+
+    private static func updateStatus(_ db: Database, _ update: StatusUpdate) throws -> StoredResource? {
+        guard var resource = try fetch(db, update.key) else { return nil }
+        if let expected = update.expectedResourceVersion, expected != resource.resourceVersion { return nil }
+        for event in update.events { try insert(db, event) }
+        // Bytes first: the controller encodes with sorted keys, so an unchanged status is
+        // found without parsing either side; only differing bytes are compared as JSON.
+        if resource.status == update.status || sameJSON(resource.status, update.status) { return resource }
+        resource.status = update.status
+        resource.resourceVersion = try nextResourceVersion(db)
+        try save(db, resource)
+        return resource
     }
 
     /// The resource with this key, or nil.

@@ -85,6 +85,27 @@ public struct ResourceStamp: Sendable, Hashable {
     }
 }
 
+/// One status write of `AviaryStore.updateStatuses(_:)`; the fields are
+/// `updateStatus(_:status:events:expectedResourceVersion:)`'s.
+public struct StatusUpdate: Sendable, Equatable {
+    /// The resource.
+    public var key: ResourceKey
+    /// The new status (a JSON object).
+    public var status: Data
+    /// Events stored with it.
+    public var events: [StoredEvent]
+    /// Written only if the resource still has this version.
+    public var expectedResourceVersion: Int?
+
+    /// Makes an update; see the properties.
+    public init(key: ResourceKey, status: Data, events: [StoredEvent] = [], expectedResourceVersion: Int? = nil) {
+        self.key = key
+        self.status = status
+        self.events = events
+        self.expectedResourceVersion = expectedResourceVersion
+    }
+}
+
 /// What `apply` did.
 public enum ApplyOutcome: String, Sendable, Equatable {
     /// The resource did not exist and was created.

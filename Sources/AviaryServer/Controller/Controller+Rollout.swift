@@ -46,15 +46,24 @@ extension Controller {
         }
         let statusChanged = statusData.map { resource.status != $0 } ?? false
         if statusChanged || !events.isEmpty {
-            let statusData = try statusData ?? encoder.encode(status)
-            let written = try store.updateStatus(
-                key, status: statusData, events: events, expectedResourceVersion: resource.resourceVersion)
-            if written == nil {
-                // Someone (promote, apply) wrote the rollout meanwhile: look again at once.
-                return 0
+            let update = StatusUpdate(
+                key: key, status: try statusData ?? encoder.encode(status), events: events,
+                expectedResourceVersion: resource.resourceVersion)
+            if snapshot != nil {
+                // Part of a chunk: written with the chunk's other statuses in one transaction.
+                pendingStatusWrites.append(update)
+            } else {
+                guard
+                    try store.updateStatus(
+                        key, status: update.status, events: events, expectedResourceVersion: resource.resourceVersion)
+                        != nil
+                else {
+                    // Someone (promote, apply) wrote the rollout meanwhile: look again at once.
+                    return 0
+                }
+                for event in events { await metrics.countEvent(type: event.type, reason: event.reason) }
             }
         }
-        for event in events { await metrics.countEvent(type: event.type, reason: event.reason) }
         let facts = DaemonMetrics.RolloutFacts(
             strategy: rollout.spec.strategy.canary != nil ? "canary" : "blueGreen",
             trafficRouter: rollout.spec.strategy.canary?.trafficRouting?.smi != nil ? "SMI" : "",

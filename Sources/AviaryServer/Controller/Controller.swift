@@ -38,6 +38,8 @@ public actor Controller {
     /// The decoded pod templates of each rollout's ReplicaSets, by ReplicaSet name, with the
     /// encoded template they came from.
     var decodedTemplates: [ResourceKey: [String: DecodedTemplate]] = [:]
+    /// Statuses decided by the reconciles of the chunk in progress, written together at its end.
+    var pendingStatusWrites: [StatusUpdate] = []
     /// What the metrics were last told about each rollout, so an unchanged rollout costs no call.
     var reportedFacts: [ResourceKey: DaemonMetrics.RolloutFacts] = [:]
     /// Wakes `run()` whenever a key is enqueued, so that a change (a failed measurement, an
@@ -175,16 +177,11 @@ public actor Controller {
                     failures.removeValue(forKey: key)
                     if let requeueAfter { schedule(key, after: requeueAfter) }
                 } catch {
-                    unchangedSince.removeValue(forKey: key)
-                    let count = (failures[key] ?? 0) + 1
-                    failures[key] = count
-                    let delay = min(0.1 * pow(2, Double(min(count, 10))), 30)
-                    logger.warning("reconcile of \(key) failed (\(error)); retrying in \(delay) s")
-                    await metrics.countReconcileError(namespace: key.namespace, name: key.name)
-                    schedule(key, after: delay)
+                    await failed(key, error)
                 }
                 if key.kind == "Rollout" { reconcileSeconds.append(Date().timeIntervalSince(started)) }
             }
+            await writePendingStatuses()
         }
         if !reconcileSeconds.isEmpty { await metrics.observeReconciles(seconds: reconcileSeconds) }
         // A resync makes every stored Service and Rollout due, so this step was a pass over all of
@@ -196,6 +193,39 @@ public actor Controller {
                 seconds: Date().timeIntervalSince(passStarted), full: isFullResync,
                 services: services.count + skippedServices, rollouts: rollouts.count + skippedRollouts,
                 skipped: skippedServices + skippedRollouts)
+        }
+    }
+
+    /// Retries a failed reconcile of `key` with backoff.
+    private func failed(_ key: ResourceKey, _ error: any Error) async {
+        unchangedSince.removeValue(forKey: key)
+        let count = (failures[key] ?? 0) + 1
+        failures[key] = count
+        let delay = min(0.1 * pow(2, Double(min(count, 10))), 30)
+        logger.warning("reconcile of \(key) failed (\(error)); retrying in \(delay) s")
+        await metrics.countReconcileError(namespace: key.namespace, name: key.name)
+        schedule(key, after: delay)
+    }
+
+    /// Writes the statuses a chunk's reconciles left, in one transaction: one sync to disk for
+    /// the chunk instead of one per rollout. A rollout written meanwhile (promote, apply) keeps
+    /// its version and is looked at again at once, as after its own refused write; if the store
+    /// fails, each of them is retried with backoff.
+    private func writePendingStatuses() async {
+        guard !pendingStatusWrites.isEmpty else { return }
+        let updates = pendingStatusWrites
+        pendingStatusWrites = []
+        do {
+            let written = try store.updateStatuses(updates)
+            for (update, result) in zip(updates, written) {
+                guard result != nil else {
+                    schedule(update.key, after: 0)
+                    continue
+                }
+                for event in update.events { await metrics.countEvent(type: event.type, reason: event.reason) }
+            }
+        } catch {
+            for update in updates { await failed(update.key, error) }
         }
     }
 
