@@ -42,6 +42,7 @@ public struct AviaryDaemon: Sendable {
     /// Opens the state directory and adopts what an earlier daemon left running; starts nothing yet.
     public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "aviary.serve")) async throws {
         try configuration.validate()
+        Heap.limitArenas(to: 2)
         self.configuration = configuration
         self.logger = logger
         store = try AviaryStore(stateDirectory: configuration.stateDirectory)

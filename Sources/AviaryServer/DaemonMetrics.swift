@@ -41,6 +41,8 @@ public actor DaemonMetrics {
     private var events: [String: Int] = [:]
     private var lastPass: (seconds: Double, services: Int, rollouts: Int)?
     private var passCount = 0
+    private var lastSteadyPass: (seconds: Double, services: Int, rollouts: Int, skipped: Int)?
+    private var steadyPassCount = 0
 
     /// Creates an empty registry.
     public init() {}
@@ -54,11 +56,22 @@ public actor DaemonMetrics {
         }
     }
 
-    /// Records the last full pass (a resync: every Service and Rollout reconciled once) and how
-    /// many of each it covered.
-    public func observeResyncPass(seconds: Double, services: Int, rollouts: Int) {
-        lastPass = (seconds, services, rollouts)
-        passCount += 1
+    /// Records the durations of several reconciles (one call for a controller step's worth).
+    public func observeReconciles(seconds: [Double]) {
+        for value in seconds { observeReconcile(seconds: value) }
+    }
+
+    /// Records a resync pass and how many Services and Rollouts it covered: a forced full pass
+    /// (`full`: every one reconciled) or a steady-state pass, which skipped `skipped` of them
+    /// because nothing they read had changed.
+    public func observeResyncPass(seconds: Double, full: Bool, services: Int, rollouts: Int, skipped: Int) {
+        if full {
+            lastPass = (seconds, services, rollouts)
+            passCount += 1
+        } else {
+            lastSteadyPass = (seconds, services, rollouts, skipped)
+            steadyPassCount += 1
+        }
     }
 
     /// Counts a failed reconcile of a rollout.
@@ -128,16 +141,34 @@ public actor DaemonMetrics {
             lines.append("aviary_rollouts{phase=\"\(phase)\"} \(byPhase[phase] ?? 0)")
         }
         if let lastPass {
-            lines.append("# HELP aviary_reconcile_pass_seconds How long the last full pass (resync) took.")
+            lines.append("# HELP aviary_reconcile_pass_seconds How long the last forced full pass (resync) took.")
             lines.append("# TYPE aviary_reconcile_pass_seconds gauge")
             lines.append("aviary_reconcile_pass_seconds \(lastPass.seconds)")
             lines.append("# HELP aviary_reconcile_pass_keys What the last full pass reconciled, by kind.")
             lines.append("# TYPE aviary_reconcile_pass_keys gauge")
             lines.append("aviary_reconcile_pass_keys{kind=\"Service\"} \(lastPass.services)")
             lines.append("aviary_reconcile_pass_keys{kind=\"Rollout\"} \(lastPass.rollouts)")
-            lines.append("# HELP aviary_reconcile_passes_total Full passes (resyncs) done.")
+            lines.append("# HELP aviary_reconcile_passes_total Forced full passes (resyncs) done.")
             lines.append("# TYPE aviary_reconcile_passes_total counter")
             lines.append("aviary_reconcile_passes_total \(passCount)")
+        }
+        if let lastSteadyPass {
+            lines.append(
+                "# HELP aviary_reconcile_steady_pass_seconds How long the last steady-state resync pass took.")
+            lines.append("# TYPE aviary_reconcile_steady_pass_seconds gauge")
+            lines.append("aviary_reconcile_steady_pass_seconds \(lastSteadyPass.seconds)")
+            lines.append("# HELP aviary_reconcile_steady_pass_keys What the last steady-state pass covered, by kind.")
+            lines.append("# TYPE aviary_reconcile_steady_pass_keys gauge")
+            lines.append("aviary_reconcile_steady_pass_keys{kind=\"Service\"} \(lastSteadyPass.services)")
+            lines.append("aviary_reconcile_steady_pass_keys{kind=\"Rollout\"} \(lastSteadyPass.rollouts)")
+            lines.append(
+                "# HELP aviary_reconcile_steady_pass_skipped Keys the last steady-state pass skipped (inputs unchanged)."
+            )
+            lines.append("# TYPE aviary_reconcile_steady_pass_skipped gauge")
+            lines.append("aviary_reconcile_steady_pass_skipped \(lastSteadyPass.skipped)")
+            lines.append("# HELP aviary_reconcile_steady_passes_total Steady-state passes (resyncs) done.")
+            lines.append("# TYPE aviary_reconcile_steady_passes_total counter")
+            lines.append("aviary_reconcile_steady_passes_total \(steadyPassCount)")
         }
         lines.append("# HELP rollout_reconcile Rollout reconciliation performance.")
         lines.append("# TYPE rollout_reconcile histogram")

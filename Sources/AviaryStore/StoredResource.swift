@@ -70,6 +70,42 @@ public struct StoredResource: Sendable, Equatable {
     }
 }
 
+/// A summary of the resources of one kind in one namespace (`AviaryStore.stamp(kind:namespace:)`):
+/// equal stamps mean none of them was created, written or deleted in between.
+public struct ResourceStamp: Sendable, Hashable {
+    /// How many there are.
+    public var count: Int
+    /// The highest resource version among them (0 when there are none).
+    public var latestResourceVersion: Int
+
+    /// Creates a stamp.
+    public init(count: Int, latestResourceVersion: Int) {
+        self.count = count
+        self.latestResourceVersion = latestResourceVersion
+    }
+}
+
+/// One status write of `AviaryStore.updateStatuses(_:)`; the fields are
+/// `updateStatus(_:status:events:expectedResourceVersion:)`'s.
+public struct StatusUpdate: Sendable, Equatable {
+    /// The resource.
+    public var key: ResourceKey
+    /// The new status (a JSON object).
+    public var status: Data
+    /// Events stored with it.
+    public var events: [StoredEvent]
+    /// Written only if the resource still has this version.
+    public var expectedResourceVersion: Int?
+
+    /// Makes an update; see the properties.
+    public init(key: ResourceKey, status: Data, events: [StoredEvent] = [], expectedResourceVersion: Int? = nil) {
+        self.key = key
+        self.status = status
+        self.events = events
+        self.expectedResourceVersion = expectedResourceVersion
+    }
+}
+
 /// What `apply` did.
 public enum ApplyOutcome: String, Sendable, Equatable {
     /// The resource did not exist and was created.

@@ -90,6 +90,37 @@ func json(_ data: Data?) -> [String: Any]? {
         #expect(missing == nil)
     }
 
+    @Test func statusWritesInOneTransactionEachAsItsOwnWriteWouldBe() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try AviaryStore(stateDirectory: directory.path)
+        let (web, _) = try store.apply(rollout("web", replicas: 1))
+        let (api, _) = try store.apply(rollout("api", replicas: 1))
+        let event = StoredEvent(key: api.key, reason: "RolloutPaused", message: "paused", time: "2026-01-01T00:00:00Z")
+        let paused = Data(#"{"phase":"Paused"}"#.utf8)
+
+        let results = try store.updateStatuses([
+            StatusUpdate(key: web.key, status: paused, expectedResourceVersion: web.resourceVersion),
+            StatusUpdate(
+                key: api.key, status: paused, events: [event], expectedResourceVersion: api.resourceVersion - 1),
+            StatusUpdate(key: ResourceKey(kind: "Rollout", name: "nope"), status: paused),
+        ])
+        #expect(results.map { $0?.key } == [web.key, nil, nil], "a stale or missing one is refused, in order")
+        #expect(json(try store.resource(web.key)?.status)?["phase"] as? String == "Paused")
+        #expect(try store.resource(api.key)?.status == nil)
+        #expect(try store.events(for: api.key).isEmpty, "the refused write's events are not stored")
+
+        // One status that is not an object: none of them is written.
+        let before = try store.resource(web.key)?.resourceVersion
+        #expect(throws: StoreError.self) {
+            try store.updateStatuses([
+                StatusUpdate(key: web.key, status: Data(#"{"phase":"Healthy"}"#.utf8)),
+                StatusUpdate(key: api.key, status: Data("[]".utf8)),
+            ])
+        }
+        #expect(try store.resource(web.key)?.resourceVersion == before)
+    }
+
     @Test func listUpdateSpecAndDelete() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }

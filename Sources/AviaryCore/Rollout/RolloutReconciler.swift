@@ -15,7 +15,16 @@ public enum RolloutReconciler {
     /// observed. Only differences become actions, so reconciling the world those actions produce
     /// yields none.
     public static func reconcile(rollout: Rollout, observed: ObservedState, now: Date) -> ReconcileResult {
-        let view = RolloutView(rollout)
+        reconcile(rollout: rollout, spec: PreparedSpec(rollout), observed: observed, now: now)
+    }
+
+    /// Decides one reconcile of `rollout` with its spec prepared before: `spec` must have been
+    /// made from a rollout with the same `spec` and `metadata.generation` (only the status may
+    /// differ), so a controller reconciling an unchanged rollout again skips the template hashing.
+    public static func reconcile(
+        rollout: Rollout, spec: PreparedSpec, observed: ObservedState, now: Date
+    ) -> ReconcileResult {
+        let view = spec.view
         let status = StatusView(rollout.status)
         var context = ReconcileContext(view: view, observed: observed, now: now, old: status)
         context.run()
@@ -24,6 +33,21 @@ public enum RolloutReconciler {
             status: context.status.apply(
                 to: rollout.status, canaryService: view.canaryServiceName, stableService: view.stableServiceName),
             requeueAfter: context.requeueAfter)
+    }
+}
+
+/// A rollout's spec reduced to what the reconciler decides with (defaults applied, the pod
+/// template and steps hashed): the same for every reconcile until the spec or the generation
+/// changes, so a controller may keep it beside the decoded rollout.
+public struct PreparedSpec: Sendable {
+    let view: RolloutView
+
+    /// The pod template (an empty one when the spec has none) and its `rollouts-pod-template-hash`.
+    public var template: (spec: PodTemplateSpec, hash: String) { (view.template, view.templateHash) }
+
+    /// Prepares the spec of `rollout`.
+    public init(_ rollout: Rollout) {
+        view = RolloutView(rollout)
     }
 }
 

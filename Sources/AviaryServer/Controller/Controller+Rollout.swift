@@ -7,79 +7,164 @@ import Foundation
 extension Controller {
     /// Reads the rollout and what the platform has for it, asks the reconciler what to do,
     /// carries the actions out, and writes the status once.
-    func reconcileRollout(_ key: ResourceKey) async throws -> Double? {
-        guard let resource = try store.resource(key) else {
+    func reconcileRollout(_ key: ResourceKey, snapshot: StoreSnapshot? = nil) async throws -> Double? {
+        unchangedSince.removeValue(forKey: key)
+        // A key missing from the snapshot did not exist when it was read.
+        guard let resource = try snapshot.map({ $0.resources[key] }) ?? store.resource(key) else {
             try await removeRollout(key)
             return nil
         }
-        let rollout = try JSONDecoder().decode(Rollout.self, from: resource.objectJSON())
-        let observed = await observe(rollout, key: key)
+        let decoded = try decodedRollout(resource)
+        let rollout = decoded.rollout
+        // Read before the runs: a change after this point makes the next resync look again.
+        let analysisStamp =
+            try snapshot?.analysisStamps[key.namespace] ?? store.stamp(kind: "AnalysisRun", namespace: key.namespace)
+        let (observed, platformView) = await observe(
+            rollout, key: key, currentTemplate: decoded.spec.template, analysisRunsExist: analysisStamp.count > 0)
+        let platformStamp = platformView.changeStamp
         let time = now()
-        let result = RolloutReconciler.reconcile(rollout: rollout, observed: observed, now: time)
+        let result = RolloutReconciler.reconcile(rollout: rollout, spec: decoded.spec, observed: observed, now: time)
         var events: [StoredEvent] = []
         for action in result.actions {
             if let event = try await execute(action, rollout: rollout, key: key, time: time) { events.append(event) }
         }
-        try await applyRoleLabels(rollout, status: result.status, key: key)
+        // The actions may have created or deleted ReplicaSets: then look at them again.
+        let replicaSets =
+            result.actions.contains { if case .recordEvent = $0 { false } else { true } }
+            ? await platform.replicaSets(ofRollout: key.name, namespace: key.namespace)
+            : platformView.replicaSets.map(\.replicaSet)
+        try await applyRoleLabels(rollout, status: result.status, replicaSets: replicaSets)
         var status = result.status
         status.observedGeneration = String(resource.generation)
-        let statusData = try JSONEncoder().encode(status)
-        let written = try store.updateStatus(
-            key, status: statusData, events: events, expectedResourceVersion: resource.resourceVersion)
-        if written == nil {
-            // Someone (promote, apply) wrote the rollout meanwhile: look again at once.
-            return 0
+        // The stored status decoded equal to this one: it is unchanged and needs no encoding.
+        // Otherwise sorted keys make the same status the same bytes, so the stored bytes tell.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        var statusData: Data?
+        if resource.status == nil || rollout.status != status {
+            statusData = try encoder.encode(status)
         }
-        for event in events { await metrics.countEvent(type: event.type, reason: event.reason) }
-        await metrics.setRollout(
-            namespace: key.namespace, name: key.name,
-            facts: DaemonMetrics.RolloutFacts(
-                strategy: rollout.spec.strategy.canary != nil ? "canary" : "blueGreen",
-                trafficRouter: rollout.spec.strategy.canary?.trafficRouting?.smi != nil ? "SMI" : "",
-                phase: status.phase?.rawValue ?? "", desiredReplicas: rollout.spec.replicasOrDefault,
-                availableReplicas: status.availableReplicas ?? 0))
+        let statusChanged = statusData.map { resource.status != $0 } ?? false
+        if statusChanged || !events.isEmpty {
+            let update = StatusUpdate(
+                key: key, status: try statusData ?? encoder.encode(status), events: events,
+                expectedResourceVersion: resource.resourceVersion)
+            if snapshot != nil {
+                // Part of a chunk: written with the chunk's other statuses in one transaction.
+                pendingStatusWrites.append(update)
+            } else {
+                guard
+                    try store.updateStatus(
+                        key, status: update.status, events: events, expectedResourceVersion: resource.resourceVersion)
+                        != nil
+                else {
+                    // Someone (promote, apply) wrote the rollout meanwhile: look again at once.
+                    return 0
+                }
+                for event in events { await metrics.countEvent(type: event.type, reason: event.reason) }
+            }
+        }
+        let facts = DaemonMetrics.RolloutFacts(
+            strategy: rollout.spec.strategy.canary != nil ? "canary" : "blueGreen",
+            trafficRouter: rollout.spec.strategy.canary?.trafficRouting?.smi != nil ? "SMI" : "",
+            phase: status.phase?.rawValue ?? "", desiredReplicas: rollout.spec.replicasOrDefault,
+            availableReplicas: status.availableReplicas ?? 0)
+        if reportedFacts[key] != facts {
+            await metrics.setRollout(namespace: key.namespace, name: key.name, facts: facts)
+            reportedFacts[key] = facts
+        }
         // The actions changed the world (as a watch event would tell on Kubernetes): look again
         // soon, whatever the reconciler's own timer says.
         let changedWorld = result.actions.contains { if case .recordEvent = $0 { false } else { true } }
         let requested = result.requeueAfter.map {
             Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18
         }
+        // Nothing to do, nothing written, no timer, not waiting on pods: the same inputs would
+        // give the same nothing, so a resync may skip this rollout until one of them changes.
+        if let platformStamp, result.actions.isEmpty, !statusChanged, requested == nil,
+            status.phase != .progressing
+        {
+            unchangedSince[key] = ReconcileInputs(
+                resourceVersion: resource.resourceVersion, platformStamp: platformStamp, analysisStamp: analysisStamp)
+        }
         return changedWorld ? min(requested ?? 0.05, 0.05) : requested
     }
 
-    /// The rollout's world as the local platform has it.
-    func observe(_ rollout: Rollout, key: ResourceKey) async -> ObservedState {
-        var replicaSets: [ObservedReplicaSet] = []
-        for replicaSet in await platform.replicaSets(ofRollout: key.name, namespace: key.namespace) {
-            guard let template = try? JSONDecoder().decode(PodTemplateSpec.self, from: replicaSet.template) else {
-                continue
+    /// The stored rollout decoded with its prepared spec, from the cache when its resource version
+    /// was decoded before. A new version with the same spec and generation (a status write, a
+    /// label) keeps the prepared spec.
+    func decodedRollout(_ resource: StoredResource) throws -> DecodedRollout {
+        let cached = decodedRollouts[resource.key]
+        if let cached, cached.resourceVersion == resource.resourceVersion { return cached }
+        let rollout = try JSONDecoder().decode(Rollout.self, from: resource.objectJSON())
+        let spec =
+            if let cached, cached.rollout.spec == rollout.spec,
+                cached.rollout.metadata.generation == rollout.metadata.generation
+            {
+                cached.spec
+            } else {
+                PreparedSpec(rollout)
             }
-            let counts = await platform.counts(of: replicaSet.name)
-            replicaSets.append(
-                ObservedReplicaSet(
-                    podTemplateHash: replicaSet.podTemplateHash, revision: replicaSet.revision, template: template,
-                    replicas: replicaSet.replicas, readyReplicas: counts.ready, availableReplicas: counts.available,
-                    scaleDownDeadline: replicaSet.scaleDownDeadline, createdAt: replicaSet.createdAt))
-        }
-        var observed = ObservedState(replicaSets: replicaSets, analysisRuns: (try? observeAnalysisRuns(of: key)) ?? [])
+        // One entry per rollout: the previous version is never read again.
+        let decoded = DecodedRollout(resourceVersion: resource.resourceVersion, rollout: rollout, spec: spec)
+        decodedRollouts[resource.key] = decoded
+        return decoded
+    }
+
+    /// The rollout's world as the platform has it (read in one call), and the platform's answer.
+    /// A ReplicaSet of `currentTemplate`'s hash runs that template, so only older ones' templates
+    /// are decoded (and kept): a rollout at rest holds no second copy of its template.
+    func observe(
+        _ rollout: Rollout, key: ResourceKey, currentTemplate: (spec: PodTemplateSpec, hash: String)? = nil,
+        analysisRunsExist: Bool = true
+    ) async -> (ObservedState, RolloutObservation) {
         let canary = rollout.spec.strategy.canary
-        if let root = canary?.trafficRouting?.smi?.rootService,
-            let split = await platform.split(rootService: root)
-        {
-            observed.canaryWeight = split.canaryWeight
-            for route in split.headerRoutes { observed.headerRoutes[route.name] = RouteConversion.model(route) }
-            for route in split.mirrorRoutes { observed.mirrorRoutes[route.name] = RouteConversion.model(route) }
-        }
         let managed = [
             canary?.canaryService, canary?.stableService, rollout.spec.strategy.blueGreen?.activeService,
             rollout.spec.strategy.blueGreen?.previewService,
         ].compactMap { $0 }
-        for name in managed {
-            if let hash = await platform.service(name)?.selector[podTemplateHashLabel] {
-                observed.serviceSelectors[name] = hash
+        let platformView = await platform.observe(
+            rollout: key.name, namespace: key.namespace, rootService: canary?.trafficRouting?.smi?.rootService,
+            services: managed)
+        var replicaSets: [ObservedReplicaSet] = []
+        // Rebuilt from the ReplicaSets there are now, so deleted ones leave the cache.
+        var templates: [String: DecodedTemplate] = [:]
+        let cachedTemplates = decodedTemplates[key] ?? [:]
+        for (replicaSet, counts) in platformView.replicaSets {
+            let entry: DecodedTemplate
+            if let currentTemplate, replicaSet.podTemplateHash == currentTemplate.hash {
+                replicaSets.append(
+                    ObservedReplicaSet(
+                        podTemplateHash: replicaSet.podTemplateHash, revision: replicaSet.revision,
+                        template: currentTemplate.spec, replicas: replicaSet.replicas, readyReplicas: counts.ready,
+                        availableReplicas: counts.available, scaleDownDeadline: replicaSet.scaleDownDeadline,
+                        createdAt: replicaSet.createdAt))
+                continue
+            } else if let cached = cachedTemplates[replicaSet.name], cached.data == replicaSet.template {
+                entry = cached
+            } else if let decoded = try? JSONDecoder().decode(PodTemplateSpec.self, from: replicaSet.template) {
+                entry = DecodedTemplate(data: replicaSet.template, template: decoded)
+            } else {
+                continue
             }
+            templates[replicaSet.name] = entry
+            replicaSets.append(
+                ObservedReplicaSet(
+                    podTemplateHash: replicaSet.podTemplateHash, revision: replicaSet.revision,
+                    template: entry.template,
+                    replicas: replicaSet.replicas, readyReplicas: counts.ready, availableReplicas: counts.available,
+                    scaleDownDeadline: replicaSet.scaleDownDeadline, createdAt: replicaSet.createdAt))
         }
-        return observed
+        decodedTemplates[key] = templates.isEmpty ? nil : templates
+        var observed = ObservedState(
+            replicaSets: replicaSets, analysisRuns: analysisRunsExist ? (try? observeAnalysisRuns(of: key)) ?? [] : [])
+        if let split = platformView.split {
+            observed.canaryWeight = split.canaryWeight
+            for route in split.headerRoutes { observed.headerRoutes[route.name] = RouteConversion.model(route) }
+            for route in split.mirrorRoutes { observed.mirrorRoutes[route.name] = RouteConversion.model(route) }
+        }
+        observed.serviceSelectors = platformView.serviceSelectors
+        return (observed, platformView)
     }
 
     /// Carries out one action; returns the event to store with the status, if the action is one.
@@ -158,11 +243,11 @@ extension Controller {
 
     /// Gives the stable ReplicaSet's pods the `stableMetadata` labels and the canary's the
     /// `canaryMetadata` labels (Argo's ephemeral metadata), so `role="canary"` queries work.
-    func applyRoleLabels(_ rollout: Rollout, status: RolloutStatus, key: ResourceKey) async throws {
+    func applyRoleLabels(_ rollout: Rollout, status: RolloutStatus, replicaSets: [LocalReplicaSet]) async throws {
         guard let canary = rollout.spec.strategy.canary else { return }
         let stableLabels = canary.stableMetadata?.labels ?? [:]
         let canaryLabels = canary.canaryMetadata?.labels ?? [:]
-        for replicaSet in await platform.replicaSets(ofRollout: key.name, namespace: key.namespace) {
+        for replicaSet in replicaSets {
             let labels: [String: String]
             if replicaSet.podTemplateHash == status.stableRS {
                 labels = stableLabels
@@ -171,7 +256,8 @@ extension Controller {
             } else {
                 labels = [:]
             }
-            try await platform.setRoleLabels(replicaSet: replicaSet.name, labels)
+            // Both platforms ignore labels a ReplicaSet already has; asking costs a call each.
+            if replicaSet.roleLabels != labels { try await platform.setRoleLabels(replicaSet: replicaSet.name, labels) }
         }
     }
 
@@ -184,6 +270,9 @@ extension Controller {
             try await platform.deleteSplit(rootService: split.rootService)
         }
         await metrics.setRollout(namespace: key.namespace, name: key.name, facts: nil)
+        decodedRollouts.removeValue(forKey: key)
+        decodedTemplates.removeValue(forKey: key)
+        reportedFacts.removeValue(forKey: key)
     }
 }
 

@@ -1,12 +1,21 @@
+import AviaryCore
 import AviaryLocal
+import AviaryModel
 import AviaryStore
 import Foundation
 import Logging
 
 /// The controller loop: level-triggered and idempotent. Changes enqueue a resource's key (not
 /// the object); a worker re-reads the stored state, converges the platform, writes the status
-/// once, and requeues with backoff on error. Every rollout and service is also looked at again
-/// every `resyncInterval`.
+/// once (only when it changed), and requeues with backoff on error.
+///
+/// Resync: every `resyncInterval` each Service and Rollout with nothing due is looked at again.
+/// Such a key is skipped when nothing it reads changed since its last reconcile, which then had
+/// nothing to do: the stored resource version, the platform's change stamp for it and (for a
+/// rollout) the namespace's AnalysisRuns are the same, that reconcile took no action, wrote no
+/// status, asked for no requeue and left the rollout not Progressing. A platform that does not
+/// track changes (the local one) never lets a key be skipped. Every `fullResyncInterval` the
+/// resync skips nothing (a forced full pass), so anything the stamps miss is still corrected.
 public actor Controller {
     let store: AviaryStore
     let platform: any Platform
@@ -16,10 +25,23 @@ public actor Controller {
     let now: @Sendable () -> Date
     let logger: Logger
     let resyncInterval: Double
+    let fullResyncInterval: Double
 
     private var due: [ResourceKey: Date] = [:]
     private var failures: [ResourceKey: Int] = [:]
     private var lastResync = Date.distantPast
+    private var lastFullResync = Date.distantPast
+    /// What each key's last reconcile read, when re-running it on the same inputs would do nothing.
+    var unchangedSince: [ResourceKey: ReconcileInputs] = [:]
+    /// The last decoded Rollout of each key, with the resource version it was decoded from.
+    var decodedRollouts: [ResourceKey: DecodedRollout] = [:]
+    /// The decoded pod templates of each rollout's ReplicaSets, by ReplicaSet name, with the
+    /// encoded template they came from.
+    var decodedTemplates: [ResourceKey: [String: DecodedTemplate]] = [:]
+    /// Statuses decided by the reconciles of the chunk in progress, written together at its end.
+    var pendingStatusWrites: [StatusUpdate] = []
+    /// What the metrics were last told about each rollout, so an unchanged rollout costs no call.
+    var reportedFacts: [ResourceKey: DaemonMetrics.RolloutFacts] = [:]
     /// Wakes `run()` whenever a key is enqueued, so that a change (a failed measurement, an
     /// abort) is reconciled at once instead of at the next tick of a polling loop.
     private let wakeups: AsyncStream<Void>
@@ -29,7 +51,8 @@ public actor Controller {
     public init(
         store: AviaryStore, platform: any Platform, metrics: DaemonMetrics, analysis: AnalysisCoordinator,
         serviceAddress: String = "127.0.0.1",
-        resyncInterval: Double = 5, now: @escaping @Sendable () -> Date = { Date() },
+        resyncInterval: Double = 5, fullResyncInterval: Double = 30,
+        now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger = Logger(label: "aviary.controller")
     ) {
         self.store = store
@@ -38,6 +61,7 @@ public actor Controller {
         self.analysis = analysis
         self.serviceAddress = serviceAddress
         self.resyncInterval = resyncInterval
+        self.fullResyncInterval = fullResyncInterval
         self.now = now
         self.logger = logger
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -51,7 +75,7 @@ public actor Controller {
 
     /// Asks for every rollout to be reconciled (pods changed readiness, say).
     public func enqueueAllRollouts() {
-        for resource in (try? store.resources(kind: "Rollout")) ?? [] { enqueue(resource.key) }
+        for (key, _) in (try? store.versions(kind: "Rollout")) ?? [] { enqueue(key) }
     }
 
     private func schedule(_ key: ResourceKey, after seconds: Double) {
@@ -90,50 +114,168 @@ public actor Controller {
         let time = now()
         let passStarted = Date()
         var isResync = false
+        var isFullResync = false
+        var analysisStamps: [String: ResourceStamp] = [:]
+        var skippedServices = 0
+        var skippedRollouts = 0
+        // Services first: a rollout's reconcile points their selectors. Within a kind the order
+        // does not matter (each key is reconciled on its own), so tens of thousands of keys are
+        // partitioned rather than sorted.
+        var services: [ResourceKey] = []
+        var rollouts: [ResourceKey] = []
         if time.timeIntervalSince(lastResync) >= resyncInterval {
             lastResync = time
             isResync = true
-            for kind in ["Service", "Rollout"] {
-                for resource in (try? store.resources(kind: kind)) ?? [] where due[resource.key] == nil {
-                    due[resource.key] = time
+            if time.timeIntervalSince(lastFullResync) >= fullResyncInterval {
+                lastFullResync = time
+                isFullResync = true
+            }
+            // Every stored Service and Rollout with nothing due (a due one is taken below). The
+            // listing goes straight to the pass: tens of thousands of keys are not queued.
+            let listing =
+                ((try? store.versions(kind: "Service")) ?? []) + ((try? store.versions(kind: "Rollout")) ?? [])
+            // The platform's stamps of the keys that may be skipped, read in one call. A change
+            // after this read is caught by the next resync, as one after a reconcile's own read is.
+            var platformStamps: [ResourceKey: Int] = [:]
+            if !isFullResync {
+                let candidates = listing.compactMap { key, resourceVersion in
+                    unchangedSince[key]?.resourceVersion == resourceVersion ? key : nil
                 }
+                if !candidates.isEmpty { platformStamps = await platform.changeStamps(of: candidates) }
+            }
+            services.reserveCapacity(listing.count)
+            rollouts.reserveCapacity(listing.count)
+            // Looked at after the await: a key enqueued meanwhile is due, and is never skipped.
+            for (key, resourceVersion) in listing where due[key] == nil {
+                if !isFullResync, let last = unchangedSince[key], last.resourceVersion == resourceVersion,
+                    last.platformStamp == platformStamps[key],
+                    analysisUnchanged(key, since: last, analysisStamps: &analysisStamps)
+                {
+                    if key.kind == "Service" { skippedServices += 1 } else { skippedRollouts += 1 }
+                    continue
+                }
+                if key.kind == "Service" { services.append(key) } else { rollouts.append(key) }
             }
         }
-        // Services first: a rollout's reconcile points their selectors.
-        let ready = due.filter { $0.value <= time }.keys.sorted { lhs, rhs in
-            (lhs.kind == "Service" ? 0 : 1, lhs) < (rhs.kind == "Service" ? 0 : 1, rhs)
+        for (key, dueAt) in due where dueAt <= time {
+            if key.kind == "Service" { services.append(key) } else { rollouts.append(key) }
         }
-        for key in ready {
-            due.removeValue(forKey: key)
-            let started = Date()
-            do {
-                let requeueAfter = try await reconcile(key)
-                failures.removeValue(forKey: key)
-                if let requeueAfter { schedule(key, after: requeueAfter) }
-            } catch {
-                let count = (failures[key] ?? 0) + 1
-                failures[key] = count
-                let delay = min(0.1 * pow(2, Double(min(count, 10))), 30)
-                logger.warning("reconcile of \(key) failed (\(error)); retrying in \(delay) s")
-                await metrics.countReconcileError(namespace: key.namespace, name: key.name)
-                schedule(key, after: delay)
+        let ready = services + rollouts
+        var reconcileSeconds: [Double] = []
+        var start = 0
+        while start < ready.count {
+            let toReconcile = Array(ready[start..<min(start + Self.chunkSize, ready.count)])
+            start += toReconcile.count
+            // Taken off the queue before anything is read: an enqueue from here on makes the key
+            // due again (for the next step), so a change after the read below is never missed.
+            for key in toReconcile { due.removeValue(forKey: key) }
+            let snapshot = toReconcile.count > 1 ? read(toReconcile, analysisStamps: &analysisStamps) : nil
+            for key in toReconcile {
+                let started = Date()
+                do {
+                    let requeueAfter = try await reconcile(key, snapshot: snapshot)
+                    failures.removeValue(forKey: key)
+                    if let requeueAfter { schedule(key, after: requeueAfter) }
+                } catch {
+                    await failed(key, error)
+                }
+                if key.kind == "Rollout" { reconcileSeconds.append(Date().timeIntervalSince(started)) }
             }
-            if key.kind == "Rollout" { await metrics.observeReconcile(seconds: Date().timeIntervalSince(started)) }
+            await writePendingStatuses()
         }
-        // A resync makes every stored Service and Rollout due, so this step was a full pass: each
-        // one read, observed, reconciled and its status written, through the same loop as any change.
+        if !reconcileSeconds.isEmpty { await metrics.observeReconciles(seconds: reconcileSeconds) }
+        // A resync makes every stored Service and Rollout due, so this step was a pass over all of
+        // them through the same loop as any change: a forced full pass reconciled each one, a
+        // steady-state pass skipped those whose inputs had not changed.
         if isResync {
+            Heap.releaseFreedMemory()
             await metrics.observeResyncPass(
-                seconds: Date().timeIntervalSince(passStarted), services: ready.count { $0.kind == "Service" },
-                rollouts: ready.count { $0.kind == "Rollout" })
+                seconds: Date().timeIntervalSince(passStarted), full: isFullResync,
+                services: services.count + skippedServices, rollouts: rollouts.count + skippedRollouts,
+                skipped: skippedServices + skippedRollouts)
         }
     }
 
-    /// Reconciles one resource; returns when to look again (nil: only on change).
-    func reconcile(_ key: ResourceKey) async throws -> Double? {
+    /// Retries a failed reconcile of `key` with backoff.
+    private func failed(_ key: ResourceKey, _ error: any Error) async {
+        unchangedSince.removeValue(forKey: key)
+        let count = (failures[key] ?? 0) + 1
+        failures[key] = count
+        let delay = min(0.1 * pow(2, Double(min(count, 10))), 30)
+        logger.warning("reconcile of \(key) failed (\(error)); retrying in \(delay) s")
+        await metrics.countReconcileError(namespace: key.namespace, name: key.name)
+        schedule(key, after: delay)
+    }
+
+    /// Writes the statuses a chunk's reconciles left, in one transaction: one sync to disk for
+    /// the chunk instead of one per rollout. A rollout written meanwhile (promote, apply) keeps
+    /// its version and is looked at again at once, as after its own refused write; if the store
+    /// fails, each of them is retried with backoff.
+    private func writePendingStatuses() async {
+        guard !pendingStatusWrites.isEmpty else { return }
+        let updates = pendingStatusWrites
+        pendingStatusWrites = []
+        do {
+            let written = try store.updateStatuses(updates)
+            for (update, result) in zip(updates, written) {
+                guard result != nil else {
+                    schedule(update.key, after: 0)
+                    continue
+                }
+                for event in update.events { await metrics.countEvent(type: event.type, reason: event.reason) }
+            }
+        } catch {
+            for update in updates { await failed(update.key, error) }
+        }
+    }
+
+    /// How many keys a pass reads from the store in one transaction before reconciling them: a
+    /// transaction per key cost more than the read itself, and a bounded chunk keeps what is held
+    /// in memory small.
+    static let chunkSize = 256
+
+    /// The stored resources of `keys` and the AnalysisRun stamps of their namespaces (those not in
+    /// `analysisStamps` yet), read in one transaction each; nil when the store failed, so that
+    /// each reconcile reads (and reports the failure) on its own.
+    private func read(_ keys: [ResourceKey], analysisStamps: inout [String: ResourceStamp]) -> StoreSnapshot? {
+        let known = analysisStamps
+        let namespaces = Set(keys.filter { $0.kind == "Rollout" && known[$0.namespace] == nil }.map(\.namespace))
+        guard let resources = try? store.resources(keys),
+            let stamps = try? store.stamps(kind: "AnalysisRun", namespaces: namespaces)
+        else { return nil }
+        analysisStamps.merge(stamps) { known, _ in known }
+        return StoreSnapshot(resources: resources, analysisStamps: analysisStamps)
+    }
+
+    /// Whether the AnalysisRuns of a rollout's namespace are as its last reconcile read them
+    /// (always true for a Service, which reads none).
+    private func analysisUnchanged(
+        _ key: ResourceKey, since last: ReconcileInputs, analysisStamps: inout [String: ResourceStamp]
+    ) -> Bool {
         switch key.kind {
-        case "Service": try await reconcileService(key)
-        case "Rollout": return try await reconcileRollout(key)
+        case "Service":
+            return true
+        case "Rollout":
+            let stamp: ResourceStamp
+            if let known = analysisStamps[key.namespace] {
+                stamp = known
+            } else {
+                guard let read = try? store.stamp(kind: "AnalysisRun", namespace: key.namespace) else { return false }
+                analysisStamps[key.namespace] = read
+                stamp = read
+            }
+            return stamp == last.analysisStamp
+        default:
+            return false
+        }
+    }
+
+    /// Reconciles one resource, from `snapshot` when given (else read now); returns when to look
+    /// again (nil: only on change).
+    func reconcile(_ key: ResourceKey, snapshot: StoreSnapshot? = nil) async throws -> Double? {
+        switch key.kind {
+        case "Service": try await reconcileService(key, snapshot: snapshot)
+        case "Rollout": return try await reconcileRollout(key, snapshot: snapshot)
         default: break
         }
         return nil
@@ -141,14 +283,17 @@ public actor Controller {
 
     /// Makes the platform's listener match the stored Service: `spec.ports[0].port`, its selector,
     /// and the pod-template hash a rollout pinned it to (kept across re-applies of the Service).
-    func reconcileService(_ key: ResourceKey) async throws {
-        guard let resource = try store.resource(key) else {
+    func reconcileService(_ key: ResourceKey, snapshot: StoreSnapshot? = nil) async throws {
+        unchangedSince.removeValue(forKey: key)
+        // A key missing from the snapshot did not exist when it was read.
+        guard let resource = try snapshot.map({ $0.resources[key] }) ?? store.resource(key) else {
             try await platform.deleteService(key.name)
             return
         }
-        let spec = RolloutOperations.object(resource.spec)
-        let ports = spec["ports"] as? [[String: Any]] ?? []
-        guard let port = ports.first?["port"] as? Int else {
+        // Decoded into a small struct: a pass reads tens of thousands of Services, and
+        // JSONSerialization's untyped objects cost several times more.
+        let spec = resource.spec.flatMap { try? JSONDecoder().decode(ServiceSpec.self, from: $0) }
+        guard let port = spec?.ports?.first?.port else {
             try store.record([
                 StoredEvent(
                     key: key, type: "Warning", reason: "InvalidService",
@@ -157,14 +302,83 @@ public actor Controller {
             ])
             return
         }
-        var selector = spec["selector"] as? [String: String] ?? [:]
-        if let pinned = await platform.service(key.name)?.selector[podTemplateHashLabel] {
-            selector[podTemplateHashLabel] = pinned
+        let service = LocalService(
+            name: key.name, namespace: key.namespace, address: serviceAddress, port: port,
+            selector: spec?.selector ?? [:])
+        if let stamp = try await platform.converge(service, keepingSelectorLabel: podTemplateHashLabel) {
+            unchangedSince[key] = ReconcileInputs(resourceVersion: resource.resourceVersion, platformStamp: stamp)
         }
-        try await platform.apply(
-            LocalService(
-                name: key.name, namespace: key.namespace, address: serviceAddress, port: port, selector: selector))
     }
+}
+
+/// What a chunk of a pass read from the store before its reconciles, in one transaction: a
+/// reconcile uses it as it would its own read (a change after it enqueues the key again).
+struct StoreSnapshot {
+    /// The chunk's resources that exist.
+    var resources: [ResourceKey: StoredResource]
+    /// The AnalysisRun stamps of the chunk's namespaces.
+    var analysisStamps: [String: ResourceStamp]
+}
+
+/// A decoded Rollout, its spec prepared for the reconciler, and the resource version it came
+/// from. A class, so the cache's dictionary holds a pointer per rollout rather than the (large)
+/// struct inline in every bucket.
+final class DecodedRollout: Sendable {
+    let resourceVersion: Int
+    let rollout: Rollout
+    let spec: PreparedSpec
+
+    init(resourceVersion: Int, rollout: Rollout, spec: PreparedSpec) {
+        self.resourceVersion = resourceVersion
+        self.rollout = rollout
+        self.spec = spec
+    }
+}
+
+/// A decoded pod template and the encoded template it came from (a class for the same reason).
+final class DecodedTemplate: Sendable {
+    let data: Data
+    let template: PodTemplateSpec
+
+    init(data: Data, template: PodTemplateSpec) {
+        self.data = data
+        self.template = template
+    }
+}
+
+/// What a Service reconcile reads of the stored spec. A field of another type reads as absent
+/// (a selector with a non-string value as none), as the untyped reading did.
+private struct ServiceSpec: Decodable {
+    struct Port: Decodable {
+        var port: Int?
+
+        init(from decoder: any Decoder) throws {
+            port = try? decoder.container(keyedBy: CodingKeys.self).decode(Int.self, forKey: .port)
+        }
+
+        enum CodingKeys: String, CodingKey { case port }
+    }
+
+    var ports: [Port]?
+    var selector: [String: String]?
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        ports = try? container.decode([Port].self, forKey: .ports)
+        selector = try? container.decode([String: String].self, forKey: .selector)
+    }
+
+    enum CodingKeys: String, CodingKey { case ports, selector }
+}
+
+/// What a reconcile read, to tell whether a later one would read the same.
+struct ReconcileInputs: Equatable {
+    /// The stored resource's version.
+    var resourceVersion: Int
+    /// The platform's change stamp for it.
+    var platformStamp: Int
+    /// The AnalysisRuns of the rollout's namespace (nil for a Service).
+    var analysisStamp: ResourceStamp?
 }
 
 /// The label that ties pods, ReplicaSets and Service selectors to one revision.

@@ -17,6 +17,15 @@ public actor SimulatedPlatform: Platform {
     private var servicesByName: [String: LocalService] = [:]
     private var splitsByRoot: [String: TrafficSplit] = [:]
     private var podSerial = 0
+    /// Change stamps (`changeStamp(ofRollout:namespace:)`): every change takes the next value of
+    /// `lastStamp`, so a stamp read later is higher whenever anything it covers changed.
+    private var lastStamp = 0
+    /// The last change to a rollout's ReplicaSets or their pods, by `namespace/rollout`.
+    private var rolloutStamps: [String: Int] = [:]
+    /// The last change to any Service or split (a rollout observes several of them by name).
+    private var routingStamp = 0
+    /// The last change to each Service, by name.
+    private var serviceStamps: [String: Int] = [:]
     private let logDirectory: String
     private let now: @Sendable () -> Date
 
@@ -32,6 +41,12 @@ public actor SimulatedPlatform: Platform {
         replicaSetsByName[replicaSet.name] = replicaSet
         replicaSetNamesByRollout["\(replicaSet.namespace)/\(replicaSet.rollout)", default: []].insert(replicaSet.name)
         converge(replicaSet.name)
+    }
+
+    /// Marks a change of the rollout that owns `replicaSet`.
+    private func touch(_ replicaSet: LocalReplicaSet) {
+        lastStamp += 1
+        rolloutStamps["\(replicaSet.namespace)/\(replicaSet.rollout)"] = lastStamp
     }
 
     @discardableResult
@@ -50,6 +65,7 @@ public actor SimulatedPlatform: Platform {
 
     public func setRoleLabels(replicaSet name: String, _ labels: [String: String]) {
         guard var replicaSet = replicaSetsByName[name], replicaSet.roleLabels != labels else { return }
+        touch(replicaSet)
         let previous = replicaSet.roleLabels
         replicaSet.roleLabels = labels
         replicaSetsByName[name] = replicaSet
@@ -78,6 +94,7 @@ public actor SimulatedPlatform: Platform {
 
     public func deleteReplicaSet(_ name: String) {
         guard let replicaSet = replicaSetsByName.removeValue(forKey: name) else { return }
+        touch(replicaSet)
         podsByReplicaSet.removeValue(forKey: name)
         let owner = "\(replicaSet.namespace)/\(replicaSet.rollout)"
         replicaSetNamesByRollout[owner]?.remove(name)
@@ -85,19 +102,32 @@ public actor SimulatedPlatform: Platform {
     }
 
     public func apply(_ service: LocalService) {
+        guard servicesByName[service.name] != service else { return }
         servicesByName[service.name] = service
+        touchRouting()
+        serviceStamps[service.name] = lastStamp
     }
 
     public func deleteService(_ name: String) {
-        servicesByName.removeValue(forKey: name)
+        guard servicesByName.removeValue(forKey: name) != nil else { return }
+        touchRouting()
+        serviceStamps.removeValue(forKey: name)
     }
 
     public func apply(_ split: TrafficSplit) {
+        guard splitsByRoot[split.rootService] != split else { return }
         splitsByRoot[split.rootService] = split
+        touchRouting()
     }
 
     public func deleteSplit(rootService: String) {
-        splitsByRoot.removeValue(forKey: rootService)
+        guard splitsByRoot.removeValue(forKey: rootService) != nil else { return }
+        touchRouting()
+    }
+
+    private func touchRouting() {
+        lastStamp += 1
+        routingStamp = lastStamp
     }
 
     /// There is no data plane: what was applied is what is live.
@@ -115,6 +145,16 @@ public actor SimulatedPlatform: Platform {
 
     public func split(rootService: String) -> TrafficSplit? {
         splitsByRoot[rootService]
+    }
+
+    /// Covers the rollout's ReplicaSets and pods (count, role labels, restarts) and all Services
+    /// and splits. Pods' availability after `minReadySeconds` is not a change: it comes with time.
+    public func changeStamp(ofRollout rollout: String, namespace: String) -> Int? {
+        max(rolloutStamps["\(namespace)/\(rollout)"] ?? 0, routingStamp)
+    }
+
+    public func changeStamp(ofService name: String) -> Int? {
+        serviceStamps[name]
     }
 
     public func pods() -> [PodRecord] {
@@ -167,6 +207,7 @@ public actor SimulatedPlatform: Platform {
     /// the newest go first (as Kubernetes does among ready pods).
     private func converge(_ name: String) {
         guard let replicaSet = replicaSetsByName[name] else { return }
+        touch(replicaSet)
         var owned = podsByReplicaSet[name] ?? []
         if owned.count > replicaSet.replicas {
             owned.removeLast(owned.count - replicaSet.replicas)
