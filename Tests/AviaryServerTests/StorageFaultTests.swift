@@ -89,7 +89,8 @@ struct StorageFaultTests {
             try await daemon.start(extraArguments: ["--no-router"])
             let filler = mountPoint + "/filler"
             do {
-                func service(_ name: String, blob: Int = 0) -> String {
+                // Each Service gets its own port: on one host two Services cannot share one.
+                func service(_ name: String, port: Int, blob: Int = 0) -> String {
                     """
                     apiVersion: v1
                     kind: Service
@@ -98,10 +99,10 @@ struct StorageFaultTests {
                       annotations: {blob: "\(String(repeating: "x", count: blob))"}
                     spec:
                       selector: {app: \(name)}
-                      ports: [{port: 8080}]
+                      ports: [{port: \(port)}]
                     """
                 }
-                let kept = await daemon.call(.POST, "/api/v1/apply", body: Data(service("kept").utf8))
+                let kept = await daemon.call(.POST, "/api/v1/apply", body: Data(service("kept", port: 8080).utf8))
                 #expect(kept?.status == 200, "\(kept?.text ?? "no answer")")
 
                 // Fill the file system to the last byte.
@@ -113,7 +114,7 @@ struct StorageFaultTests {
                 while (try? handle.write(contentsOf: byte)) != nil {}
                 try? handle.close()
 
-                let both = service("big-a", blob: 300_000) + "\n---\n" + service("big-b", blob: 300_000)
+                let both = service("big-a", port: 8081, blob: 300_000) + "\n---\n" + service("big-b", port: 8082, blob: 300_000)
                 let refused = await daemon.call(.POST, "/api/v1/apply", body: Data(both.utf8))
                 #expect(refused?.status == 507, "\(refused?.text ?? "no answer")")
                 #expect(
