@@ -285,6 +285,34 @@ struct RouterFaultTests {
         }
     }
 
+    @Test("a table swap that drops a pod closes its pooled connections at once, not after the idle timeout")
+    func swapClosesRetiredEndpointConnections() async throws {
+        try await withClient(connectionsPerHost: 1) { client in
+            let old = try await SampleApp(pod: "app-old", client: client)
+            defer { old.stop() }
+            let new = try await SampleApp(pod: "app-new", client: client)
+            defer { new.stop() }
+            let port = try freePort()
+            func table(_ endpoint: String) -> String {
+                """
+                services: {app: {endpoints: ["\(endpoint)"]}}
+                listeners: [{address: "127.0.0.1:\(port)", routes: [{backends: [{service: app}]}]}]
+                limits: {upstreamIdleTimeoutMs: 600000}
+                """
+            }
+            try await withRouter(table(old.endpoint)) { router in
+                for _ in 0..<3 { #expect(try await client.get("http://127.0.0.1:\(port)/").status == 200) }
+                try await waitUntil("the old pod's connection to be pooled") { router.stats.upstreamConnections >= 1 }
+                // The idle timeout is 10 minutes: only the swap can close the old pod's connection.
+                try await router.apply(try RouteTable.decode(table(new.endpoint), source: "swap"), source: "swap")
+                try await waitUntil("the old pod's pooled connection to close") {
+                    router.stats.upstreamConnections == 0
+                }
+                #expect(try await client.get("http://127.0.0.1:\(port)/").status == 200)
+            }
+        }
+    }
+
     @Test("a client's half-close: after a whole request it still gets the answer; mid-body the upstream is closed")
     func clientHalfClose() async throws {
         try await withClient(connectionsPerHost: 8) { client in

@@ -66,6 +66,14 @@ final class ProxyCore: Sendable {
         return pools
     }
 
+    /// Closes the pooled connections to endpoints not in `endpointKeys` (see
+    /// `UpstreamPool.closeIdle(notIn:)`).
+    func closeIdle(notIn endpointKeys: Set<String>) async {
+        for (_, pool) in pools {
+            try? await pool.eventLoop.submit { pool.value.closeIdle(notIn: endpointKeys) }.get()
+        }
+    }
+
     /// Closes every pooled connection.
     func closePools() async {
         for (_, pool) in pools {

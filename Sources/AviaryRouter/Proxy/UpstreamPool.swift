@@ -109,6 +109,20 @@ final class UpstreamPool {
         handler.pool = nil
     }
 
+    /// Closes the idle connections to endpoints not in `endpointKeys`: after a table swap
+    /// removes a pod, its pooled connections would otherwise stay open until their idle timeout
+    /// (and a pod that is gone never gets a request that would notice).
+    func closeIdle(notIn endpointKeys: Set<String>) {
+        for key in idle.keys where !endpointKeys.contains(key) {
+            for handler in idle.removeValue(forKey: key) ?? [] {
+                handler.idleTimer?.cancel()
+                handler.idleTimer = nil
+                handler.pool = nil
+                handler.close()
+            }
+        }
+    }
+
     /// Closes every idle connection.
     func closeAll() {
         let handlers = idle.values.flatMap { $0 }

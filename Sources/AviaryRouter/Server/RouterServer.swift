@@ -82,6 +82,8 @@ public actor RouterServer {
             listeners[address] = nil
             try? await channel.close()
         }
+        // Pods the table dropped (a retired ReplicaSet's) keep no pooled connection open.
+        await core.closeIdle(notIn: Set(table.services.values.flatMap(\.endpoints)))
         if let statePath {
             try persist(table, to: statePath)
         }
