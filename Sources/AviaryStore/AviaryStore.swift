@@ -265,7 +265,7 @@ public final class AviaryStore: Sendable {
     private static func updateStatus(_ db: Database, _ update: StatusUpdate) throws -> StoredResource? {
         guard var resource = try fetch(db, update.key) else { return nil }
         if let expected = update.expectedResourceVersion, expected != resource.resourceVersion { return nil }
-        for event in update.events { try insert(db, event) }
+        try insert(db, update.events)
         // Bytes first: the controller encodes with sorted keys, so an unchanged status is
         // found without parsing either side; only differing bytes are compared as JSON.
         if resource.status == update.status || sameJSON(resource.status, update.status) { return resource }
@@ -419,9 +419,12 @@ public final class AviaryStore: Sendable {
     /// Appends events.
     public func record(_ events: [StoredEvent]) throws(StoreError) {
         try write { db in
-            for event in events { try Self.insert(db, event) }
+            try Self.insert(db, events)
         }
     }
+
+    /// How many events of one resource the store keeps; older ones are deleted as new ones come.
+    public static let eventsKeptPerResource = 500
 
     /// The last `limit` events of a resource, oldest first.
     public func events(for key: ResourceKey, limit: Int = 100) throws(StoreError) -> [StoredEvent] {
@@ -526,6 +529,24 @@ public final class AviaryStore: Sendable {
                 resource.spec.map { String(decoding: $0, as: UTF8.self) },
                 resource.status.map { String(decoding: $0, as: UTF8.self) }, resource.createdAt,
             ])
+    }
+
+    /// Inserts events, then drops each resource's events beyond `eventsKeptPerResource`: a
+    /// long-lived rollout records events on every release, and the database (with the daemon's
+    /// page cache) must not grow with every release.
+    private static func insert(_ db: Database, _ events: [StoredEvent]) throws {
+        for event in events { try insert(db, event) }
+        for key in Set(events.map(\.key)) {
+            try db.execute(
+                sql: """
+                    DELETE FROM events WHERE kind = ? AND namespace = ? AND name = ? AND id <= (
+                        SELECT id FROM events WHERE kind = ? AND namespace = ? AND name = ?
+                        ORDER BY id DESC LIMIT 1 OFFSET ?)
+                    """,
+                arguments: [
+                    key.kind, key.namespace, key.name, key.kind, key.namespace, key.name, eventsKeptPerResource,
+                ])
+        }
     }
 
     private static func insert(_ db: Database, _ event: StoredEvent) throws {

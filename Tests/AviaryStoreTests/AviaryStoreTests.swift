@@ -157,6 +157,30 @@ func json(_ data: Data?) -> [String: Any]? {
         #expect(try store.resources(kind: "Service").isEmpty)
     }
 
+    @Test func eachResourceKeepsOnlyItsLatestEvents() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try AviaryStore(stateDirectory: directory.path)
+        let web = ResourceKey(kind: "Rollout", name: "web")
+        let api = ResourceKey(kind: "Rollout", name: "api")
+        func event(_ key: ResourceKey, _ number: Int) -> StoredEvent {
+            StoredEvent(
+                key: key, type: "Normal", reason: "Step", message: "event \(number)", time: "2026-01-01T00:00:00Z")
+        }
+        let kept = AviaryStore.eventsKeptPerResource
+        // In batches, through both ways events are written: alone and with a status.
+        try store.apply(rollout("web", replicas: 1))
+        for batch in stride(from: 0, to: kept + 150, by: 50) {
+            try store.record((batch..<batch + 50).map { event(web, $0) })
+        }
+        try store.updateStatus(web, status: Data("{}".utf8), events: [event(web, kept + 150)])
+        try store.record([event(api, 0)])
+        let events = try store.events(for: web, limit: 10 * kept)
+        #expect(events.count == kept)
+        #expect(events.first?.message == "event 151" && events.last?.message == "event \(kept + 150)")
+        #expect(try store.events(for: api).map(\.message) == ["event 0"], "another resource's events are its own")
+    }
+
     @Test func revisionsEventsMeasurementsAndPlatformValuesPersist() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
