@@ -55,8 +55,7 @@ public struct ResourceAPI: Sendable {
             let problems: [String]
             do {
                 let services = try store.resources(kind: "Service").map { stored in
-                    let ports = RolloutOperations.object(stored.spec)["ports"] as? [[String: Any]]
-                    return LocalPlatformRules.StoredService(key: stored.key, port: ports?.first?["port"] as? Int)
+                    LocalPlatformRules.StoredService(key: stored.key, port: StoredServiceSpec.decode(stored.spec)?.port)
                 }
                 problems = try LocalPlatformRules.problems(
                     incoming: manifests.map(\.resource), storedServices: services,

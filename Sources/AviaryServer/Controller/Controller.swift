@@ -292,8 +292,8 @@ public actor Controller {
         }
         // Decoded into a small struct: a pass reads tens of thousands of Services, and
         // JSONSerialization's untyped objects cost several times more.
-        let spec = resource.spec.flatMap { try? JSONDecoder().decode(ServiceSpec.self, from: $0) }
-        guard let port = spec?.ports?.first?.port else {
+        let spec = StoredServiceSpec.decode(resource.spec)
+        guard let port = spec?.port else {
             try store.record([
                 StoredEvent(
                     key: key, type: "Warning", reason: "InvalidService",
@@ -346,9 +346,18 @@ final class DecodedTemplate: Sendable {
     }
 }
 
-/// What a Service reconcile reads of the stored spec. A field of another type reads as absent
-/// (a selector with a non-string value as none), as the untyped reading did.
-private struct ServiceSpec: Decodable {
+/// What a Service reconcile (and the API's port check) reads of the stored spec. A field of
+/// another type reads as absent (a selector with a non-string value as none), as the untyped
+/// reading did.
+struct StoredServiceSpec: Decodable {
+    /// The stored spec decoded, nil when there is none or it is not an object.
+    static func decode(_ spec: Data?) -> StoredServiceSpec? {
+        spec.flatMap { try? JSONDecoder().decode(StoredServiceSpec.self, from: $0) }
+    }
+
+    /// `ports[0].port`: the port the Service listens on locally.
+    var port: Int? { ports?.first?.port }
+
     struct Port: Decodable {
         var port: Int?
 
