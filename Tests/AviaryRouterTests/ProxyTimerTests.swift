@@ -6,9 +6,8 @@ import Testing
 @testable import AviaryRouter
 
 /// The lazy timers of the hot path (one response timer per client connection, one idle timer
-/// per pooled upstream connection) on EmbeddedChannels that share one fake clock, and the
-/// header helpers the hot path uses instead of `HTTPHeaders` lookups.
-@Suite("Proxy timers on a fake clock, and header helpers")
+/// per pooled upstream connection) on EmbeddedChannels that share one fake clock.
+@Suite("Proxy timers on a fake clock")
 struct ProxyTimerTests {
     static let upstreamEndpoint = "127.0.0.1:7000"
     static let table = """
@@ -34,7 +33,6 @@ struct ProxyTimerTests {
             pool = UpstreamPool(eventLoop: loop, stats: stats)
             upstream = EmbeddedChannel(loop: loop)
             upstreamHandler = UpstreamHandler(endpointKey: ProxyTimerTests.upstreamEndpoint, stats: stats)
-            try upstream.pipeline.syncOperations.addHTTPClientHandlers()
             try upstream.pipeline.syncOperations.addHandler(upstreamHandler)
             try upstream.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7000)).wait()
             pool.release(upstreamHandler, idleTimeout: .seconds(1))
@@ -45,7 +43,6 @@ struct ProxyTimerTests {
             let core = ProxyCore(
                 store: RouteTableStore(compiled), stats: RouterStats(),
                 pools: [ObjectIdentifier(loop): NIOLoopBound(pool, eventLoop: loop)])
-            try client.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
             try client.pipeline.syncOperations.addHandler(
                 ProxyServerHandler(core: core, pool: pool, listenerAddress: "127.0.0.1:8080"))
             try client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5555)).wait()
@@ -146,43 +143,5 @@ struct ProxyTimerTests {
         harness.loop.advanceTime(by: .milliseconds(200))
         #expect(harness.upstream.isActive)
         #expect(try harness.answer("ok").hasPrefix("HTTP/1.1 200 OK"))
-    }
-
-    @Test(
-        "hop-by-hop names are recognised in any case and nothing else is",
-        arguments: HTTPForwarding.hopByHopHeaders
-            + HTTPForwarding.hopByHopHeaders.map { $0.uppercased() } + ["Keep-Alive", "Transfer-Encoding", "TE"]
-    )
-    func hopByHopNames(name: String) {
-        #expect(HTTPForwarding.isHopByHop(name))
-    }
-
-    @Test(
-        "ordinary names are not hop-by-hop",
-        arguments: ["host", "content-length", "x-forwarded-for", "tee", "connectio", "upgrades", "keep_alive", ""])
-    func ordinaryNames(name: String) {
-        #expect(!HTTPForwarding.isHopByHop(name))
-    }
-
-    @Test(
-        "ASCII case-insensitive comparison",
-        arguments: [
-            ("Content-Length", "content-length", true), ("X-A", "x-a", true), ("abc", "abd", false),
-            ("abc", "abcd", false), ("[", "{", false), ("@", "`", false), ("", "", true),
-        ])
-    func caseInsensitive(left: String, right: String, equal: Bool) {
-        #expect(left.isEqualIgnoringASCIICase(right) == equal)
-    }
-
-    @Test("a response head with nothing to change is passed on as it is")
-    func responseHeadUnchanged() {
-        let head = HTTPResponseHead(
-            version: .http1_1, status: .ok, headers: ["Content-Length": "3", "Content-Type": "text/plain"])
-        let forwarded = HTTPForwarding.clientResponseHead(head, requestVersion: .http1_1, keepAlive: true)
-        #expect(forwarded == head)
-        let forwardedChunked = HTTPForwarding.clientResponseHead(
-            HTTPResponseHead(version: .http1_1, status: .ok, headers: ["Transfer-Encoding": "Chunked"]),
-            requestVersion: .http1_1, keepAlive: true)
-        #expect(forwardedChunked.headers["transfer-encoding"] == ["chunked"])
     }
 }

@@ -1,9 +1,8 @@
 import NIOCore
-import NIOHTTP1
 
 /// A copy of one client request sent to a mirror service; its answer is read and dropped.
 ///
-/// It never slows or fails the client: parts are buffered only until the connection is up
+/// It never slows or fails the client: bytes are buffered only until the connection is up
 /// (at most `maximumBufferedBytes`), and a mirror that cannot keep up is abandoned.
 final class MirrorExchange: UpstreamDelegate {
     static let maximumBufferedBytes = 1_048_576
@@ -12,9 +11,10 @@ final class MirrorExchange: UpstreamDelegate {
     private let pool: UpstreamPool
     private let limits: ResolvedLimits
     private var upstream: UpstreamHandler?
-    private var buffered: [HTTPClientRequestPart] = []
+    private var buffered: [ByteBuffer] = []
     private var bufferedBytes = 0
     private var requestEnded = false
+    private var isHeadRequest = false
     private var isFinished = false
     private var timeout: Scheduled<Void>?
 
@@ -24,14 +24,17 @@ final class MirrorExchange: UpstreamDelegate {
         self.limits = limits
     }
 
-    /// Connects to the next endpoint of the mirror service and sends `head`.
-    func start(head: HTTPRequestHead) {
+    /// Connects to the next endpoint of the mirror service and sends `head` (the head as sent
+    /// upstream); `ends` when the request has no body.
+    func start(head: ByteBuffer, isHeadRequest: Bool, ends: Bool) {
         guard let endpoint = service.nextEndpoint() else {
             fail()
             return
         }
         service.stats.mirrored.add(1, ordering: .relaxed)
-        buffered.append(.head(head))
+        self.isHeadRequest = isHeadRequest
+        requestEnded = ends
+        buffered.append(head)
         pool.acquire(endpoint, connectTimeout: limits.connectTimeout) { result in
             switch result {
             case .success(let upstream):
@@ -40,6 +43,7 @@ final class MirrorExchange: UpstreamDelegate {
                     return
                 }
                 upstream.delegate = self
+                upstream.begin(requestWasHead: self.isHeadRequest)
                 self.upstream = upstream
                 for part in self.buffered { upstream.write(part) }
                 self.buffered = []
@@ -53,31 +57,24 @@ final class MirrorExchange: UpstreamDelegate {
         }
     }
 
-    /// Copies a body part or the end of the client request.
-    func forward(_ part: HTTPServerRequestPart) {
+    /// Copies body bytes of the client request; `ends` with its last ones.
+    func forward(_ part: ByteBuffer, ends: Bool) {
         guard !isFinished else { return }
-        let copy: HTTPClientRequestPart
-        switch part {
-        case .head: return
-        case .body(let buffer): copy = .body(.byteBuffer(buffer))
-        case .end(let trailers):
-            copy = .end(trailers)
-            requestEnded = true
-        }
+        requestEnded = ends
         if let upstream {
             guard upstream.isWritable else {
                 fail()
                 return
             }
-            upstream.write(copy)
-            if requestEnded { upstream.flush() }
+            upstream.write(part)
+            if ends { upstream.flush() }
         } else {
-            if case .body(let buffer) = part { bufferedBytes += buffer.readableBytes }
+            bufferedBytes += part.readableBytes
             guard bufferedBytes <= Self.maximumBufferedBytes else {
                 fail()
                 return
             }
-            buffered.append(copy)
+            buffered.append(part)
         }
     }
 
@@ -88,12 +85,15 @@ final class MirrorExchange: UpstreamDelegate {
 
     var wantsUpstreamReads: Bool { true }
 
-    func upstreamReceived(_ part: HTTPClientResponsePart, from upstream: UpstreamHandler) {
-        guard case .end = part else { return }
+    func upstreamReceivedHead(_ head: MessageHead, bytes: ByteBuffer, from upstream: UpstreamHandler) {}
+
+    func upstreamReceivedBody(_ bytes: ByteBuffer, from upstream: UpstreamHandler) {}
+
+    func upstreamReceivedEnd(from upstream: UpstreamHandler, reusable: Bool) {
         isFinished = true
         timeout?.cancel()
         self.upstream = nil
-        if requestEnded {
+        if reusable && requestEnded {
             pool.release(upstream, idleTimeout: limits.upstreamIdleTimeout)
         } else {
             upstream.delegate = nil

@@ -1,50 +1,54 @@
 import NIOCore
 import NIOHTTP1
 
-/// One client connection of a listener: routes each request, streams it to a pooled upstream
-/// connection on the same event loop, and streams the answer back.
+/// One client connection of a listener: reads requests from the raw bytes (see `MessageHead`
+/// and `BodyFramer`), routes each, streams it to a pooled upstream connection on the same
+/// event loop, and streams the answer back. Heads are rewritten byte to byte and bodies pass
+/// through as they came, so a request costs no string and no per-part pipeline hop.
 ///
 /// Backpressure both ways: the client is read only while the upstream can take more bytes,
-/// and the upstream only while the client can (`UpstreamHandler.read`). Errors the proxy
-/// answers itself carry a one-line reason: 404 no route, 503 no ready endpoint, 502 connect
-/// refused or connection lost before the response began (an idempotent request without a
-/// body is retried once on another endpoint first), 504 no response head in time, 431 head
-/// too large, 413 body too large.
-final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+/// and the upstream only while the client can (`UpstreamHandler.read`). Pipelined requests
+/// wait, unread, until the answer in flight has gone out. Errors the proxy answers itself
+/// carry a one-line reason: 400 malformed request, 404 no route, 503 no ready endpoint, 502
+/// connect refused or connection lost before the response began (an idempotent request
+/// without a body is retried once on another endpoint first), 504 no response head in time,
+/// 431 head too large, 413 body too large.
+final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     /// One request in flight.
     private final class Exchange {
-        let head: HTTPRequestHead
-        let requestVersion: HTTPVersion
+        /// The head sent upstream, kept to send again on a retry.
+        let upstreamHead: ByteBuffer
+        let clientMinorVersion: Int
         let clientKeepAlive: Bool
         let mayRetry: Bool
+        let isHeadRequest: Bool
         let service: CompiledService
         var endpoint: UpstreamEndpoint
         var attempts = 1
         var upstream: UpstreamHandler?
-        var buffered: [HTTPClientRequestPart] = []
+        /// Body bytes read before the upstream connection was ready.
+        var buffered: [ByteBuffer] = []
         var requestEnded = false
         var responseStarted = false
-        var upstreamReusable = false
         var responseKeepAlive = true
-        var status: UInt = 0
-        var bodyBytes = 0
+        var status = 0
         /// When the response head must have arrived; nil once it has (or before the request
         /// was sent). Checked by the connection's lazy response timer.
         var responseDeadline: NIODeadline?
         var mirror: MirrorExchange?
 
         init(
-            head: HTTPRequestHead, requestVersion: HTTPVersion, clientKeepAlive: Bool, mayRetry: Bool,
-            service: CompiledService, endpoint: UpstreamEndpoint
+            upstreamHead: ByteBuffer, clientMinorVersion: Int, clientKeepAlive: Bool, mayRetry: Bool,
+            isHeadRequest: Bool, service: CompiledService, endpoint: UpstreamEndpoint
         ) {
-            self.head = head
-            self.requestVersion = requestVersion
+            self.upstreamHead = upstreamHead
+            self.clientMinorVersion = clientMinorVersion
             self.clientKeepAlive = clientKeepAlive
             self.mayRetry = mayRetry
+            self.isHeadRequest = isHeadRequest
             self.service = service
             self.endpoint = endpoint
         }
@@ -56,9 +60,18 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
     private var context: ChannelHandlerContext?
     private var clientAddress: String?
     private var exchange: Exchange?
+    /// Bytes received and not handled yet: a head cut across reads, or pipelined requests.
+    private var received: ByteBuffer?
+    /// The head being read; its field storage is reused from request to request.
+    private var head = MessageHead()
+    /// Where the current request's body ends, while it is being read.
+    private var requestBody: BodyFramer?
+    private var requestBodyBytes = 0
     /// The rest of a request already answered by the proxy itself is read and dropped.
     private var isDiscardingRequest = false
     private var closeAfterResponse = false
+    /// Set once the connection is to close: nothing more is read from it.
+    private var isClosing = false
     private var pendingRead = false
     private var generation = -1
     private var listener: CompiledListener?
@@ -87,39 +100,94 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
     // MARK: Client side
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        switch part {
-        case .head(let head):
-            isDiscardingRequest = false
-            start(head, context: context)
-        case .body(let buffer):
-            if isDiscardingRequest { return }
-            guard let exchange else { return }
-            exchange.bodyBytes += buffer.readableBytes
-            if exchange.bodyBytes > limits.maxBodyBytes {
+        guard !isClosing else { return }
+        var bytes = unwrapInboundIn(data)
+        if var earlier = received {
+            received = nil
+            earlier.writeBuffer(&bytes)
+            bytes = earlier
+        }
+        readRequests(from: &bytes, context: context)
+        if bytes.readableBytes > 0 { received = bytes }
+    }
+
+    /// Reads heads and bodies from `bytes` until they run out, the connection is closing, or
+    /// a pipelined request must wait for the answer in flight.
+    private func readRequests(from bytes: inout ByteBuffer, context: ChannelHandlerContext) {
+        while bytes.readableBytes > 0, !isClosing {
+            if requestBody != nil {
+                readBody(from: &bytes, context: context)
+            } else if exchange == nil {
+                guard readHead(from: &bytes, context: context) else { return }
+            } else {
+                return
+            }
+        }
+    }
+
+    /// Reads a request head and starts its exchange; false while the head is incomplete.
+    private func readHead(from bytes: inout ByteBuffer, context: ChannelHandlerContext) -> Bool {
+        refreshTable()
+        let parsed: HeadParse
+        do {
+            parsed = try bytes.withUnsafeReadableBytes { raw in
+                try head.parse(raw, isRequest: true, limit: limits.maxHeaderBytes)
+            }
+        } catch HeadError.tooLarge {
+            respond(
+                .requestHeaderFieldsTooLarge, "request head exceeds \(limits.maxHeaderBytes) bytes", context: context,
+                close: true)
+            return false
+        } catch {
+            respond(.badRequest, "malformed request", context: context, close: true)
+            return false
+        }
+        guard case .complete(let length) = parsed else { return false }
+        start(bytes.readSlice(length: length)!, context: context)
+        return true
+    }
+
+    /// Reads body bytes of the current request: forwarded, or dropped after an own answer.
+    private func readBody(from bytes: inout ByteBuffer, context: ChannelHandlerContext) {
+        guard var framer = requestBody else { return }
+        var dataBytes = 0
+        let consumed: Int
+        do {
+            consumed = try bytes.withUnsafeReadableBytes { raw in try framer.consume(raw) { dataBytes += $0.count } }
+        } catch {
+            if let exchange {
                 abandon(exchange)
-                guard !exchange.responseStarted else {
+                if exchange.responseStarted {
+                    isClosing = true
                     context.close(promise: nil)
                     return
                 }
-                respond(
-                    .payloadTooLarge, "request body exceeds \(limits.maxBodyBytes) bytes", context: context,
-                    close: true)
-                return
             }
-            send(.body(.byteBuffer(buffer)), in: exchange)
-            exchange.mirror?.forward(part)
-        case .end(let trailers):
-            if isDiscardingRequest {
-                isDiscardingRequest = false
-                return
-            }
-            guard let exchange else { return }
-            exchange.requestEnded = true
-            send(.end(trailers), in: exchange)
-            exchange.mirror?.forward(part)
-            exchange.mirror?.flush()
+            respond(.badRequest, "malformed request body", context: context, close: true)
+            return
         }
+        let part = bytes.readSlice(length: consumed)!
+        requestBody = framer.isComplete ? nil : framer
+        if isDiscardingRequest {
+            isDiscardingRequest = !framer.isComplete
+            return
+        }
+        guard let exchange else { return }
+        requestBodyBytes += dataBytes
+        if requestBodyBytes > limits.maxBodyBytes {
+            abandon(exchange)
+            guard !exchange.responseStarted else {
+                isClosing = true
+                context.close(promise: nil)
+                return
+            }
+            respond(
+                .payloadTooLarge, "request body exceeds \(limits.maxBodyBytes) bytes", context: context, close: true)
+            return
+        }
+        exchange.requestEnded = framer.isComplete
+        send(part, in: exchange)
+        exchange.mirror?.forward(part, ends: framer.isComplete)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -129,7 +197,11 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
     }
 
     func read(context: ChannelHandlerContext) {
-        if let exchange, !exchange.requestEnded, !(exchange.upstream?.isWritable ?? false) {
+        if let exchange,
+            received != nil && requestBody == nil
+                || !exchange.requestEnded && !(exchange.upstream?.isWritable ?? false)
+        {
+            // A pipelined request waits for the answer in flight; a body waits for the upstream.
             pendingRead = true
         } else {
             context.read()
@@ -144,29 +216,33 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .some(ChannelEvent.inputClosed) = event as? ChannelEvent {
-            // The client half-closed: answer what it asked, then close.
-            if exchange == nil {
-                context.close(promise: nil)
-            } else {
-                closeAfterResponse = true
-            }
+        guard case .some(ChannelEvent.inputClosed) = event as? ChannelEvent else {
+            context.fireUserInboundEventTriggered(event)
             return
         }
-        context.fireUserInboundEventTriggered(event)
+        if requestBody != nil && !isDiscardingRequest || exchange == nil && received != nil {
+            // The client stopped sending in the middle of a request.
+            if let exchange {
+                abandon(exchange)
+                if exchange.responseStarted {
+                    isClosing = true
+                    context.close(promise: nil)
+                    return
+                }
+            }
+            respond(.badRequest, "request ended before it was complete", context: context, close: true)
+        } else if exchange == nil {
+            context.close(promise: nil)
+        } else {
+            // The client half-closed after a whole request: answer it, then close.
+            closeAfterResponse = true
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if exchange == nil || !(exchange?.responseStarted ?? true) {
-            if let exchange { abandon(exchange) }
-            if let parserError = error as? HTTPParserError, case .headerOverflow = parserError {
-                respond(.requestHeaderFieldsTooLarge, "request head too large", context: context, close: true)
-            } else {
-                respond(.badRequest, "malformed request", context: context, close: true)
-            }
-        } else {
-            context.close(promise: nil)
-        }
+        if let exchange { abandon(exchange) }
+        isClosing = true
+        context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -179,27 +255,23 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     // MARK: Routing
 
-    private func start(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        precondition(exchange == nil, "a request head arrived while one was in flight")
-        refreshTable()
-        guard HTTPForwarding.headSize(head) <= limits.maxHeaderBytes else {
-            respond(
-                .requestHeaderFieldsTooLarge, "request head exceeds \(limits.maxHeaderBytes) bytes", context: context,
-                close: true)
-            return
-        }
-        if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limits.maxBodyBytes {
+    private func start(_ headBytes: ByteBuffer, context: ChannelHandlerContext) {
+        precondition(exchange == nil, "a request head was read while one was in flight")
+        if let length = head.contentLength, length > limits.maxBodyBytes {
             respond(
                 .payloadTooLarge, "request body exceeds \(limits.maxBodyBytes) bytes", context: context, close: true)
             return
         }
+        requestBody = BodyFramer.forBody(of: head, isRequest: true)
+        requestBodyBytes = 0
         guard let listener else {
-            respondEarly(.serviceUnavailable, "listener \(listenerAddress) is not in the route table", head: head)
+            respondEarly(.serviceUnavailable, "listener \(listenerAddress) is not in the route table")
             return
         }
-        let path = head.uri[..<(head.uri.firstIndex(of: "?") ?? head.uri.endIndex)]
-        guard let route = listener.route(method: head.method.rawValue, path: path, headers: head.headers) else {
-            respondEarly(.notFound, "no route of listener \(listenerAddress) matches", head: head)
+        let head = self.head
+        let route = headBytes.withUnsafeReadableBytes { raw in Self.route(head, raw, listener: listener) }
+        guard let route else {
+            respondEarly(.notFound, "no route of listener \(listenerAddress) matches")
             return
         }
         let service = route.nextBackend()
@@ -207,21 +279,43 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
         guard let endpoint = service.nextEndpoint() else {
             service.stats.noEndpoint.add(1, ordering: .relaxed)
             service.stats.countResponse(status: 503)
-            respondEarly(.serviceUnavailable, "no ready endpoint for service \(service.name)", head: head)
+            respondEarly(.serviceUnavailable, "no ready endpoint for service \(service.name)")
             return
         }
-        let upstreamHead = HTTPForwarding.upstreamRequestHead(head, clientAddress: clientAddress)
+        var upstreamHead = context.channel.allocator.buffer(capacity: headBytes.readableBytes + 96)
+        let (mayRetry, isHeadRequest) = headBytes.withUnsafeReadableBytes { raw in
+            HTTPForwarding.writeUpstreamRequest(head, raw, clientAddress: clientAddress, into: &upstreamHead)
+            let method = raw[head.method]
+            return (
+                HTTPForwarding.isIdempotent(method) && requestBody == nil, method.elementsEqual("HEAD".utf8)
+            )
+        }
         let exchange = Exchange(
-            head: upstreamHead, requestVersion: head.version, clientKeepAlive: head.isKeepAlive && !closeAfterResponse,
-            mayRetry: HTTPForwarding.isIdempotent(head.method) && !HTTPForwarding.hasBody(head),
+            upstreamHead: upstreamHead, clientMinorVersion: head.minorVersion,
+            clientKeepAlive: head.isKeepAlive && !closeAfterResponse, mayRetry: mayRetry, isHeadRequest: isHeadRequest,
             service: service, endpoint: endpoint)
+        exchange.requestEnded = requestBody == nil
         self.exchange = exchange
         if let mirrorService = route.nextMirror() {
             let mirror = MirrorExchange(service: mirrorService, pool: pool, limits: limits)
-            mirror.start(head: upstreamHead)
+            mirror.start(head: upstreamHead, isHeadRequest: isHeadRequest, ends: exchange.requestEnded)
             exchange.mirror = mirror
         }
         connect(exchange)
+    }
+
+    /// The route for a request: the first route when it takes every request (no strings made),
+    /// else by method, path (without the query) and, when a route asks, headers.
+    private static func route(
+        _ head: MessageHead, _ raw: UnsafeRawBufferPointer, listener: CompiledListener
+    ) -> CompiledRoute? {
+        if listener.routes.first?.match == nil { return listener.routes.first }
+        let target = raw[head.target]
+        let pathEnd = target.firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex
+        let path = String(decoding: raw[target.startIndex..<pathEnd], as: UTF8.self)
+        let method = String(decoding: raw[head.method], as: UTF8.self)
+        let headers = listener.matchesHeaders ? HTTPForwarding.headers(of: head, raw) : HTTPHeaders()
+        return listener.route(method: method, path: path[...], headers: headers)
     }
 
     private func refreshTable() {
@@ -260,8 +354,9 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     private func attach(_ upstream: UpstreamHandler, to exchange: Exchange) {
         upstream.delegate = self
+        upstream.begin(requestWasHead: exchange.isHeadRequest)
         exchange.upstream = upstream
-        upstream.write(.head(exchange.head))
+        upstream.write(exchange.upstreamHead)
         for part in exchange.buffered { upstream.write(part) }
         exchange.buffered = []
         upstream.flush()
@@ -270,13 +365,13 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
         if responseTimer == nil || responseTimerDeadline > deadline {
             armResponseTimer(at: deadline)
         }
-        if pendingRead, upstream.isWritable, let context {
+        if pendingRead, upstream.isWritable, received == nil, let context {
             pendingRead = false
             context.read()
         }
     }
 
-    private func send(_ part: HTTPClientRequestPart, in exchange: Exchange) {
+    private func send(_ part: ByteBuffer, in exchange: Exchange) {
         if let upstream = exchange.upstream {
             upstream.write(part)
         } else {
@@ -286,34 +381,53 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     var wantsUpstreamReads: Bool { context?.channel.isWritable ?? false }
 
-    func upstreamReceived(_ part: HTTPClientResponsePart, from upstream: UpstreamHandler) {
+    func upstreamReceivedHead(_ head: MessageHead, bytes: ByteBuffer, from upstream: UpstreamHandler) {
         guard let exchange, exchange.upstream === upstream, let context else {
             upstream.delegate = nil
             upstream.close()
             return
         }
-        switch part {
-        case .head(let head):
-            if head.status.code < 200 {
-                // 100 Continue and other interim answers pass through; 101 never happens
-                // because the Upgrade header is not forwarded.
-                context.write(wrapOutboundOut(.head(head)), promise: nil)
-                return
-            }
-            exchange.responseDeadline = nil
-            exchange.responseStarted = true
-            exchange.status = head.status.code
-            exchange.upstreamReusable = head.isKeepAlive
-            let framed = head.headers.contains(name: "content-length") || exchange.requestVersion >= .http1_1
-            exchange.responseKeepAlive = exchange.clientKeepAlive && framed
-            let clientHead = HTTPForwarding.clientResponseHead(
-                head, requestVersion: exchange.requestVersion, keepAlive: exchange.responseKeepAlive)
-            context.write(wrapOutboundOut(.head(clientHead)), promise: nil)
-        case .body(let buffer):
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        case .end(let trailers):
-            finish(exchange, upstream: upstream, trailers: trailers, context: context)
+        if head.status < 200 {
+            // 100 Continue and other interim answers pass through to HTTP/1.1 clients (an
+            // HTTP/1.0 client must not get them); 101 never comes: Upgrade is not forwarded.
+            if exchange.clientMinorVersion == 1 { context.write(wrapOutboundOut(bytes), promise: nil) }
+            return
         }
+        exchange.responseDeadline = nil
+        exchange.responseStarted = true
+        exchange.status = head.status
+        let framer = BodyFramer.forBody(of: head, isRequest: false, requestWasHead: exchange.isHeadRequest)
+        let unchunks = exchange.clientMinorVersion == 0 && framer?.mode != nil && head.isChunked
+        upstream.unchunksBody = unchunks
+        // A body that ends only with the connection (or an unchunked one) ends the client's too.
+        exchange.responseKeepAlive = exchange.clientKeepAlive && framer?.mode != .untilClose && !unchunks
+        if HTTPForwarding.isForwardedUnchanged(
+            head, clientMinorVersion: exchange.clientMinorVersion, keepAlive: exchange.responseKeepAlive)
+        {
+            context.write(wrapOutboundOut(bytes), promise: nil)
+            return
+        }
+        var clientHead = context.channel.allocator.buffer(capacity: bytes.readableBytes + 32)
+        bytes.withUnsafeReadableBytes { raw in
+            HTTPForwarding.writeClientResponse(
+                head, raw, clientMinorVersion: exchange.clientMinorVersion, keepAlive: exchange.responseKeepAlive,
+                unchunks: unchunks, into: &clientHead)
+        }
+        context.write(wrapOutboundOut(clientHead), promise: nil)
+    }
+
+    func upstreamReceivedBody(_ bytes: ByteBuffer, from upstream: UpstreamHandler) {
+        guard exchange?.upstream === upstream, let context else { return }
+        context.write(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    func upstreamReceivedEnd(from upstream: UpstreamHandler, reusable: Bool) {
+        guard let exchange, exchange.upstream === upstream, let context else {
+            upstream.delegate = nil
+            upstream.close()
+            return
+        }
+        finish(exchange, upstream: upstream, reusable: reusable, context: context)
     }
 
     func upstreamReadComplete() {
@@ -321,7 +435,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
     }
 
     func upstreamWritabilityChanged(_ upstream: UpstreamHandler) {
-        if upstream.isWritable, pendingRead, let context {
+        if upstream.isWritable, pendingRead, received == nil, let context {
             pendingRead = false
             context.read()
         }
@@ -335,6 +449,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
             exchange.service.stats.upstreamFailures.add(1, ordering: .relaxed)
             self.exchange = nil
             exchange.responseDeadline = nil
+            isClosing = true
             context?.close(promise: nil)
         } else {
             upstreamFailed(exchange, timedOut: false)
@@ -350,19 +465,19 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
             exchange.endpoint = next
             exchange.responseDeadline = nil
             exchange.service.stats.retries.add(1, ordering: .relaxed)
-            if exchange.requestEnded { exchange.buffered = [.end(nil)] }
             connect(exchange)
             return
         }
         guard let context else { return }
         let endpoint = exchange.endpoint.key
+        let close = !exchange.requestEnded || !exchange.clientKeepAlive
         if timedOut {
             exchange.service.stats.timeouts.add(1, ordering: .relaxed)
             exchange.service.stats.countResponse(status: 504)
             abandon(exchange)
             respond(
                 .gatewayTimeout, "connect to \(endpoint) of service \(exchange.service.name) timed out",
-                context: context, close: !exchange.requestEnded || !exchange.clientKeepAlive)
+                context: context, close: close, minorVersion: exchange.clientMinorVersion)
         } else {
             exchange.service.stats.upstreamFailures.add(1, ordering: .relaxed)
             exchange.service.stats.countResponse(status: 502)
@@ -370,7 +485,7 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
             respond(
                 .badGateway,
                 "endpoint \(endpoint) of service \(exchange.service.name) refused or dropped the connection",
-                context: context, close: !exchange.requestEnded || !exchange.clientKeepAlive)
+                context: context, close: close, minorVersion: exchange.clientMinorVersion)
         }
     }
 
@@ -404,33 +519,53 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
             .gatewayTimeout,
             "endpoint \(exchange.endpoint.key) of service \(exchange.service.name) did not answer in "
                 + "\(limits.responseTimeout.nanoseconds / 1_000_000) ms",
-            context: context, close: !exchange.requestEnded || !exchange.clientKeepAlive)
+            context: context, close: !exchange.requestEnded || !exchange.clientKeepAlive,
+            minorVersion: exchange.clientMinorVersion)
     }
 
     private func finish(
-        _ exchange: Exchange, upstream: UpstreamHandler, trailers: HTTPHeaders?, context: ChannelHandlerContext
+        _ exchange: Exchange, upstream: UpstreamHandler, reusable: Bool, context: ChannelHandlerContext
     ) {
-        exchange.service.stats.countResponse(status: exchange.status)
+        exchange.service.stats.countResponse(status: UInt(exchange.status))
         self.exchange = nil
         exchange.upstream = nil
-        if exchange.upstreamReusable && exchange.requestEnded {
+        if reusable && exchange.requestEnded {
             pool.release(upstream, idleTimeout: limits.upstreamIdleTimeout)
         } else {
             upstream.delegate = nil
             upstream.close()
         }
-        let close = !exchange.responseKeepAlive || closeAfterResponse || !exchange.requestEnded
-        if close {
-            context.writeAndFlush(wrapOutboundOut(.end(trailers))).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
-            }
-        } else {
-            // No promise: a future per response is an allocation and a callback for nothing.
-            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
-            if pendingRead {
-                pendingRead = false
-                context.read()
-            }
+        if !exchange.responseKeepAlive || closeAfterResponse || !exchange.requestEnded {
+            closeAfterWrites(context)
+            return
+        }
+        context.flush()
+        if received != nil {
+            // A pipelined request waits: read it once this call stack (the upstream's read) is done.
+            context.eventLoop.assumeIsolated().execute { self.readReceived() }
+        } else if pendingRead {
+            pendingRead = false
+            context.read()
+        }
+    }
+
+    /// Goes on with requests received while an answer was in flight.
+    private func readReceived() {
+        guard let context, var bytes = received, exchange == nil else { return }
+        received = nil
+        readRequests(from: &bytes, context: context)
+        if bytes.readableBytes > 0 { received = bytes }
+        if received == nil, pendingRead, exchange == nil || exchange?.upstream?.isWritable == true {
+            pendingRead = false
+            context.read()
+        }
+    }
+
+    /// Closes the connection once everything written has gone out.
+    private func closeAfterWrites(_ context: ChannelHandlerContext) {
+        isClosing = true
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
         }
     }
 
@@ -452,29 +587,33 @@ final class ProxyServerHandler: ChannelDuplexHandler, UpstreamDelegate {
 
     /// Answers a request whose head was just read, before any upstream was involved; its body
     /// (if any) is read and dropped so the connection can carry the next request.
-    private func respondEarly(_ status: HTTPResponseStatus, _ reason: String, head: HTTPRequestHead) {
+    private func respondEarly(_ status: HTTPResponseStatus, _ reason: String) {
         guard let context else { return }
-        isDiscardingRequest = true
-        respond(status, reason, context: context, close: !head.isKeepAlive || closeAfterResponse, version: head.version)
+        isDiscardingRequest = requestBody != nil
+        respond(
+            status, reason, context: context, close: !head.isKeepAlive || closeAfterResponse,
+            minorVersion: head.minorVersion)
     }
 
     private func respond(
         _ status: HTTPResponseStatus, _ reason: String, context: ChannelHandlerContext, close: Bool,
-        version: HTTPVersion = .http1_1
+        minorVersion: Int = 1
     ) {
         let body = "\(status.code) \(status.reasonPhrase): \(reason)\n"
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: "text/plain; charset=utf-8")
+        var response = context.channel.allocator.buffer(capacity: 192 + body.utf8.count)
+        response.writeString("HTTP/1.\(minorVersion) \(status.code) \(status.reasonPhrase)\r\n")
+        response.writeStaticString("Content-Type: text/plain; charset=utf-8\r\n")
         // A browser must not sniff this text (which may carry a request's path) as HTML.
-        headers.add(name: "x-content-type-options", value: "nosniff")
-        headers.add(name: "content-length", value: String(body.utf8.count))
-        if close { headers.add(name: "connection", value: "close") }
-        context.write(
-            wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
-        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        response.writeStaticString("X-Content-Type-Options: nosniff\r\n")
+        response.writeString("Content-Length: \(body.utf8.count)\r\n")
+        if close { response.writeStaticString("Connection: close\r\n") }
+        response.writeStaticString("\r\n")
+        response.writeString(body)
+        context.write(wrapOutboundOut(response), promise: nil)
         if close {
-            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            closeAfterWrites(context)
+        } else {
+            context.flush()
         }
     }
 }

@@ -1,13 +1,18 @@
 import NIOCore
-import NIOHTTP1
 import Synchronization
 
 /// What an upstream connection reports to whoever leased it (a client exchange or a mirror).
 protocol UpstreamDelegate: AnyObject {
     /// Whether the upstream may be read from: false while the client cannot take more bytes.
     var wantsUpstreamReads: Bool { get }
-    /// A response part arrived.
-    func upstreamReceived(_ part: HTTPClientResponsePart, from upstream: UpstreamHandler)
+    /// A response head arrived, interim (1xx) ones included; the offsets of `head` are into
+    /// the readable bytes of `bytes`, which hold the head as it came.
+    func upstreamReceivedHead(_ head: MessageHead, bytes: ByteBuffer, from upstream: UpstreamHandler)
+    /// Body bytes arrived: as they came (chunked framing included), or only the data when the
+    /// delegate set `unchunksBody`.
+    func upstreamReceivedBody(_ bytes: ByteBuffer, from upstream: UpstreamHandler)
+    /// The response ended; `reusable` says whether the connection can carry another request.
+    func upstreamReceivedEnd(from upstream: UpstreamHandler, reusable: Bool)
     /// A read burst ended: a good moment to flush what was written to the client.
     func upstreamReadComplete()
     /// The upstream can take more (or no more) request bytes.
@@ -16,18 +21,38 @@ protocol UpstreamDelegate: AnyObject {
     func upstreamClosed(_ upstream: UpstreamHandler, error: (any Error)?)
 }
 
-/// The last handler of an upstream connection: passes response parts to its delegate and
-/// reads only while the delegate can take them (backpressure towards the upstream).
+/// An upstream answered with bytes that are not a valid HTTP/1 response.
+struct UpstreamProtocolError: Error {}
+
+/// The only handler of an upstream connection: reads responses from the raw bytes (see
+/// `MessageHead` and `BodyFramer`), passes them to its delegate, and reads only while the
+/// delegate can take more (backpressure towards the upstream).
 final class UpstreamHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// The largest response head read.
+    static let maximumHeadBytes = 65_536
+
+    /// Where the response in flight is.
+    private enum State {
+        /// No request sent: bytes now answer nothing and make the connection unusable.
+        case idle
+        /// Waiting for the (next) response head.
+        case head
+        /// Reading the body.
+        case body(BodyFramer)
+    }
 
     /// The endpoint this connection goes to, the pool's key.
     let endpointKey: String
     /// Who gets the response; set while leased, nil while pooled. Strong on purpose: a mirror
     /// lives only through its connection; every path that ends a lease sets it back to nil.
     var delegate: (any UpstreamDelegate)?
+    /// Whether body bytes reach the delegate without their chunked framing (for an HTTP/1.0
+    /// client); set by the delegate when the head arrives.
+    var unchunksBody = false
     /// The pool that owns the connection while it is idle.
     weak var pool: UpstreamPool?
     /// The pending idle timer, if any (see `UpstreamPool.release`).
@@ -37,6 +62,12 @@ final class UpstreamHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
     private var pendingRead = false
     private var lastError: (any Error)?
+    private var state = State.idle
+    private var requestWasHead = false
+    private var isKeepAlive = false
+    /// Response bytes received but not read yet (a head cut across reads).
+    private var received: ByteBuffer?
+    private var head = MessageHead()
 
     private let stats: RouterStats
     private var isCounted = false
@@ -71,12 +102,20 @@ final class UpstreamHandler: ChannelDuplexHandler {
         self.context = nil
     }
 
-    /// Writes a request part (flushed by `flush()`).
-    func write(_ part: HTTPClientRequestPart) {
-        context?.write(wrapOutboundOut(part), promise: nil)
+    /// Starts an exchange: the next bytes are the response to a request about to be written.
+    func begin(requestWasHead: Bool) {
+        self.requestWasHead = requestWasHead
+        state = .head
+        unchunksBody = false
+        received = nil
     }
 
-    /// Flushes written parts.
+    /// Writes request bytes (flushed by `flush()`).
+    func write(_ bytes: ByteBuffer) {
+        context?.write(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    /// Flushes written bytes.
     func flush() {
         context?.flush()
     }
@@ -103,13 +142,87 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        if let delegate {
-            delegate.upstreamReceived(part, from: self)
-        } else {
+        var bytes = unwrapInboundIn(data)
+        if var earlier = received {
+            received = nil
+            earlier.writeBuffer(&bytes)
+            bytes = earlier
+        }
+        guard let delegate else {
             // Bytes on an idle connection answer nothing we sent: the connection is unusable.
             context.close(promise: nil)
+            return
         }
+        do {
+            try read(&bytes, for: delegate)
+        } catch {
+            fail(error, context: context)
+        }
+    }
+
+    /// Reads responses from `bytes` while the same delegate holds the lease.
+    private func read(_ bytes: inout ByteBuffer, for delegate: any UpstreamDelegate) throws {
+        while bytes.readableBytes > 0, self.delegate === delegate {
+            switch state {
+            case .idle:
+                throw UpstreamProtocolError()
+            case .head:
+                let parsed = try bytes.withUnsafeReadableBytes { raw in
+                    try head.parse(raw, isRequest: false, limit: Self.maximumHeadBytes)
+                }
+                guard case .complete(let length) = parsed else {
+                    received = bytes
+                    return
+                }
+                let headBytes = bytes.readSlice(length: length)!
+                // The proxy never forwards Upgrade, so a 101 answers nothing it asked.
+                if head.status == 101 { throw UpstreamProtocolError() }
+                if head.status < 200 {
+                    delegate.upstreamReceivedHead(head, bytes: headBytes, from: self)
+                    continue
+                }
+                let framer = BodyFramer.forBody(of: head, isRequest: false, requestWasHead: requestWasHead)
+                isKeepAlive = head.isKeepAlive && framer?.mode != .untilClose
+                delegate.upstreamReceivedHead(head, bytes: headBytes, from: self)
+                if let framer {
+                    state = .body(framer)
+                } else {
+                    end(leftover: bytes.readableBytes, delegate)
+                    return
+                }
+            case .body(var framer):
+                let consumed: Int
+                if unchunksBody, case .chunked = framer.mode {
+                    var data: [Range<Int>] = []
+                    consumed = try bytes.withUnsafeReadableBytes { raw in try framer.consume(raw) { data.append($0) } }
+                    for range in data {
+                        delegate.upstreamReceivedBody(
+                            bytes.getSlice(at: bytes.readerIndex + range.lowerBound, length: range.count)!, from: self)
+                    }
+                    bytes.moveReaderIndex(forwardBy: consumed)
+                } else {
+                    consumed = try bytes.withUnsafeReadableBytes { raw in try framer.consume(raw) { _ in } }
+                    delegate.upstreamReceivedBody(bytes.readSlice(length: consumed)!, from: self)
+                }
+                if framer.isComplete {
+                    end(leftover: bytes.readableBytes, delegate)
+                    return
+                }
+                state = .body(framer)
+            }
+        }
+    }
+
+    /// The response ended; bytes after it answer nothing and make the connection unusable.
+    private func end(leftover: Int, _ delegate: any UpstreamDelegate) {
+        state = .idle
+        delegate.upstreamReceivedEnd(from: self, reusable: isKeepAlive && leftover == 0)
+    }
+
+    private func fail(_ error: any Error, context: ChannelHandlerContext) {
+        lastError = error
+        state = .idle
+        context.close(promise: nil)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -135,8 +248,15 @@ final class UpstreamHandler: ChannelDuplexHandler {
         idleTimer = nil
         pool?.remove(self)
         if let delegate {
-            self.delegate = nil
-            delegate.upstreamClosed(self, error: lastError)
+            // A body that runs until the connection closes has just ended.
+            if case .body(let framer) = state, framer.mode == .untilClose, lastError == nil {
+                isKeepAlive = false
+                end(leftover: 0, delegate)
+            }
+            if let delegate = self.delegate {
+                self.delegate = nil
+                delegate.upstreamClosed(self, error: lastError)
+            }
         }
         context.fireChannelInactive()
     }

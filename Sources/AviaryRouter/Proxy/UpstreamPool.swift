@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 
 /// Idle upstream connections of one event loop, by endpoint. Used only on its loop, so it
@@ -52,7 +51,6 @@ final class UpstreamPool {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler(endpointKey: key, stats: stats))
                 }
             }

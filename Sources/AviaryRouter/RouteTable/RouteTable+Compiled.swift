@@ -198,11 +198,17 @@ public final class CompiledListener: Sendable {
     public let socketAddress: SocketAddress
     /// The routes in order.
     public let routes: [CompiledRoute]
+    /// Whether a route before the first unconditional one matches on headers: only then does
+    /// the proxy make `HTTPHeaders` from a request head.
+    let matchesHeaders: Bool
 
     init(address: String, socketAddress: SocketAddress, routes: [CompiledRoute]) {
         self.address = address
         self.socketAddress = socketAddress
         self.routes = routes
+        self.matchesHeaders = routes.prefix { $0.match != nil }.contains { route in
+            route.match?.headers != nil || route.match?.anyOf?.contains { !$0.headers.isEmpty } == true
+        }
     }
 
     /// The first route that takes a request with this method, path (no query) and headers.

@@ -127,7 +127,6 @@ public actor RouterServer {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
                     try channel.pipeline.syncOperations.addHandler(
                         ProxyServerHandler(
                             core: core, pool: core.pool(for: channel.eventLoop), listenerAddress: listenerAddress))
