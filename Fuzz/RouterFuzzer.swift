@@ -1,11 +1,13 @@
 // libFuzzer entry for the router's request path: built by `scripts/fuzz router` together with
 // the AviaryRouter sources (it reaches the module's internal proxy handler), linked against
 // SwiftNIO from .build/debug. Every input is raw bytes from a client, written into an
-// EmbeddedChannel with NIO's HTTP/1 decoder and the proxy's handler, as a listener's connection
-// is set up; the route table below has method, path and header routes (exact, prefix, regex)
+// EmbeddedChannel with the proxy's handler (which reads HTTP/1 itself), as a listener's
+// connection is set up; the route table below has method, path and header routes (exact, prefix, regex)
 // to services without endpoints, so every request is parsed, checked against the limits,
-// routed and answered by the proxy itself (no upstream connections). The head of each request
-// is also matched against the listener's routes directly. Any crash, trap or hang is a bug.
+// routed and answered by the proxy itself (no upstream connections). The same bytes are also
+// read as a response head and as a chunked body (the upstream side's readers), and the head of
+// each request is matched against the listener's routes directly. Any crash, trap or hang is a
+// bug.
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
@@ -41,12 +43,12 @@ private let compiledTable: CompiledRouteTable = {
 public func fuzzRouterRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let channel = EmbeddedChannel()
     let loop = channel.embeddedEventLoop
-    let pool = UpstreamPool(eventLoop: loop)
+    let stats = RouterStats()
+    let pool = UpstreamPool(eventLoop: loop, stats: stats)
     let core = ProxyCore(
-        store: RouteTableStore(compiledTable), stats: RouterStats(),
+        store: RouteTableStore(compiledTable), stats: stats,
         pools: [ObjectIdentifier(loop): NIOLoopBound(pool, eventLoop: loop)])
     do {
-        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
         try channel.pipeline.syncOperations.addHandler(
             ProxyServerHandler(core: core, pool: pool, listenerAddress: "127.0.0.1:8080"))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5555)).wait()
@@ -63,6 +65,14 @@ public func fuzzRouterRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
     _ = try? channel.finish()
     // A channel the proxy closed itself leaves its pipeline teardown queued on the embedded loop.
     channel.embeddedEventLoop.run()
+    // The upstream side's readers: a response head, and a chunked body.
+    var head = MessageHead()
+    _ = try? head.parse(UnsafeRawBufferPointer(bytes), isRequest: false, limit: 1024)
+    var framer = BodyFramer(.chunked(.size(value: 0, digits: 0)))
+    var dataBytes = 0
+    if let consumed = try? framer.consume(UnsafeRawBufferPointer(bytes), onData: { dataBytes += $0.count }) {
+        precondition(consumed <= size && dataBytes <= consumed, "the framer took more bytes than it was given")
+    }
     // Route matching on its own, also with heads NIO's parser refuses: the first line is the
     // method and the path, each further line a header `name: value`.
     let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map { $0.trimmingSuffix("\r") }
