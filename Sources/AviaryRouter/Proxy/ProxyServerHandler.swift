@@ -73,6 +73,16 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     /// Set once the connection is to close: nothing more is read from it.
     private var isClosing = false
     private var pendingRead = false
+    /// Within a read burst from the client: flushes wait for its end, so that a head and the
+    /// body bytes read with it go upstream in one write.
+    private var isReading = false
+    /// Whether bytes were written to the upstream or the client since their last flush: a
+    /// flush with nothing to send still walks the pipeline.
+    private var upstreamNeedsFlush = false
+    private var clientNeedsFlush = false
+    /// A rewritten response head not written yet: the small body read with it goes into the
+    /// same buffer, so the answer is one write.
+    private var heldClientHead: ByteBuffer?
     private var generation = -1
     private var listener: CompiledListener?
     private var limits = ResolvedLimits(nil)
@@ -101,6 +111,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !isClosing else { return }
+        isReading = true
         var bytes = unwrapInboundIn(data)
         if var earlier = received {
             received = nil
@@ -191,9 +202,25 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        exchange?.upstream?.flush()
+        isReading = false
+        if upstreamNeedsFlush {
+            upstreamNeedsFlush = false
+            exchange?.upstream?.flush()
+        }
         exchange?.mirror?.flush()
-        context.flush()
+        flushClient(context)
+    }
+
+    private func flushClient(_ context: ChannelHandlerContext) {
+        if clientNeedsFlush {
+            clientNeedsFlush = false
+            context.flush()
+        }
+    }
+
+    private func writeToClient(_ bytes: ByteBuffer, _ context: ChannelHandlerContext) {
+        clientNeedsFlush = true
+        context.write(wrapOutboundOut(bytes), promise: nil)
     }
 
     func read(context: ChannelHandlerContext) {
@@ -359,7 +386,11 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         upstream.write(exchange.upstreamHead)
         for part in exchange.buffered { upstream.write(part) }
         exchange.buffered = []
-        upstream.flush()
+        if isReading {
+            upstreamNeedsFlush = true
+        } else {
+            upstream.flush()
+        }
         let deadline = pool.eventLoop.now + limits.responseTimeout
         exchange.responseDeadline = deadline
         if responseTimer == nil || responseTimerDeadline > deadline {
@@ -374,6 +405,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     private func send(_ part: ByteBuffer, in exchange: Exchange) {
         if let upstream = exchange.upstream {
             upstream.write(part)
+            upstreamNeedsFlush = true
         } else {
             exchange.buffered.append(part)
         }
@@ -390,7 +422,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         if head.status < 200 {
             // 100 Continue and other interim answers pass through to HTTP/1.1 clients (an
             // HTTP/1.0 client must not get them); 101 never comes: Upgrade is not forwarded.
-            if exchange.clientMinorVersion == 1 { context.write(wrapOutboundOut(bytes), promise: nil) }
+            if exchange.clientMinorVersion == 1 { writeToClient(bytes, context) }
             return
         }
         exchange.responseDeadline = nil
@@ -404,21 +436,47 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         if HTTPForwarding.isForwardedUnchanged(
             head, clientMinorVersion: exchange.clientMinorVersion, keepAlive: exchange.responseKeepAlive)
         {
-            context.write(wrapOutboundOut(bytes), promise: nil)
+            writeToClient(bytes, context)
             return
         }
-        var clientHead = context.channel.allocator.buffer(capacity: bytes.readableBytes + 32)
+        var smallBody = 0
+        if case .length(let length) = framer?.mode, length <= Self.smallBodyBytes { smallBody = length }
+        var clientHead = context.channel.allocator.buffer(capacity: bytes.readableBytes + 32 + smallBody)
         bytes.withUnsafeReadableBytes { raw in
             HTTPForwarding.writeClientResponse(
                 head, raw, clientMinorVersion: exchange.clientMinorVersion, keepAlive: exchange.responseKeepAlive,
                 unchunks: unchunks, into: &clientHead)
         }
-        context.write(wrapOutboundOut(clientHead), promise: nil)
+        if smallBody > 0 {
+            heldClientHead = clientHead
+        } else {
+            writeToClient(clientHead, context)
+        }
     }
+
+    /// The largest body copied into its rewritten head's buffer.
+    private static let smallBodyBytes = 4096
 
     func upstreamReceivedBody(_ bytes: ByteBuffer, from upstream: UpstreamHandler) {
         guard exchange?.upstream === upstream, let context else { return }
-        context.write(wrapOutboundOut(bytes), promise: nil)
+        if var head = heldClientHead {
+            heldClientHead = nil
+            if bytes.readableBytes <= head.writableBytes {
+                head.writeImmutableBuffer(bytes)
+                writeToClient(head, context)
+                return
+            }
+            writeToClient(head, context)
+        }
+        writeToClient(bytes, context)
+    }
+
+    /// Writes a held response head whose body did not come with it.
+    private func writeHeldHead(_ context: ChannelHandlerContext) {
+        if let head = heldClientHead {
+            heldClientHead = nil
+            writeToClient(head, context)
+        }
     }
 
     func upstreamReceivedEnd(from upstream: UpstreamHandler, reusable: Bool) {
@@ -431,7 +489,9 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     }
 
     func upstreamReadComplete() {
-        context?.flush()
+        guard let context else { return }
+        writeHeldHead(context)
+        flushClient(context)
     }
 
     func upstreamWritabilityChanged(_ upstream: UpstreamHandler) {
@@ -449,6 +509,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
             exchange.service.stats.upstreamFailures.add(1, ordering: .relaxed)
             self.exchange = nil
             exchange.responseDeadline = nil
+            heldClientHead = nil
             isClosing = true
             context?.close(promise: nil)
         } else {
@@ -498,8 +559,9 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     private func armResponseTimer(at deadline: NIODeadline) {
         responseTimer?.cancel()
         responseTimerDeadline = deadline
-        responseTimer = pool.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
-            guard let self else { return }
+        // A strong capture: `handlerRemoved` cancels the timer, and a weak one would put every
+        // retain and release of the handler on the slow side-table path.
+        responseTimer = pool.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
             self.responseTimer = nil
             guard let exchange = self.exchange, let due = exchange.responseDeadline else { return }
             if self.pool.eventLoop.now >= due {
@@ -527,6 +589,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         _ exchange: Exchange, upstream: UpstreamHandler, reusable: Bool, context: ChannelHandlerContext
     ) {
         exchange.service.stats.countResponse(status: UInt(exchange.status))
+        writeHeldHead(context)
         self.exchange = nil
         exchange.upstream = nil
         if reusable && exchange.requestEnded {
@@ -539,7 +602,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
             closeAfterWrites(context)
             return
         }
-        context.flush()
+        flushClient(context)
         if received != nil {
             // A pipelined request waits: read it once this call stack (the upstream's read) is done.
             context.eventLoop.assumeIsolated().execute { self.readReceived() }
@@ -564,6 +627,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     /// Closes the connection once everything written has gone out.
     private func closeAfterWrites(_ context: ChannelHandlerContext) {
         isClosing = true
+        clientNeedsFlush = false
         context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
@@ -609,11 +673,11 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         if close { response.writeStaticString("Connection: close\r\n") }
         response.writeStaticString("\r\n")
         response.writeString(body)
-        context.write(wrapOutboundOut(response), promise: nil)
+        writeToClient(response, context)
         if close {
             closeAfterWrites(context)
         } else {
-            context.flush()
+            flushClient(context)
         }
     }
 }

@@ -53,8 +53,10 @@ final class UpstreamHandler: ChannelDuplexHandler {
     /// Whether body bytes reach the delegate without their chunked framing (for an HTTP/1.0
     /// client); set by the delegate when the head arrives.
     var unchunksBody = false
-    /// The pool that owns the connection while it is idle.
-    weak var pool: UpstreamPool?
+    /// The pool that holds the connection while it is idle, nil while leased. Strong, not weak:
+    /// the pool's idle list holds the handler anyway while this is set, and a weak reference
+    /// would move every retain and release of the handler to the slow side-table path.
+    var pool: UpstreamPool?
     /// The pending idle timer, if any (see `UpstreamPool.release`).
     var idleTimer: Scheduled<Void>?
     /// When the connection, if still idle, is closed.

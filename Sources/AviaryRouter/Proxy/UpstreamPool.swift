@@ -88,11 +88,11 @@ final class UpstreamPool {
     }
 
     private func armIdleTimer(_ handler: UpstreamHandler) {
+        // Strong captures: the timer ends with the connection (`channelInactive` cancels it), and
+        // weak ones would put the handler's reference counts on the slow path for good.
         handler.idleTimer = eventLoop.assumeIsolated().scheduleTask(deadline: handler.idleDeadline) {
-            [weak self, weak handler] in
-            guard let handler else { return }
             handler.idleTimer = nil
-            guard let self, handler.pool === self else { return }
+            guard handler.pool === self else { return }
             if self.eventLoop.now >= handler.idleDeadline {
                 handler.close()
             } else {
