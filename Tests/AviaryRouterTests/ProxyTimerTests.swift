@@ -19,65 +19,9 @@ struct ProxyTimerTests {
         limits: {responseTimeoutMs: 500, upstreamIdleTimeoutMs: 1000}
         """
 
-    /// A client connection and one pooled upstream connection, both on `loop`.
-    private struct Harness {
-        let loop: EmbeddedEventLoop
-        let client: EmbeddedChannel
-        let upstream: EmbeddedChannel
-        let upstreamHandler: UpstreamHandler
-        let pool: UpstreamPool
-
-        init() throws {
-            loop = EmbeddedEventLoop()
-            let stats = RouterStats()
-            pool = UpstreamPool(eventLoop: loop, stats: stats)
-            upstream = EmbeddedChannel(loop: loop)
-            upstreamHandler = UpstreamHandler(endpointKey: ProxyTimerTests.upstreamEndpoint, stats: stats)
-            try upstream.pipeline.syncOperations.addHandler(upstreamHandler)
-            try upstream.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7000)).wait()
-            pool.release(upstreamHandler, idleTimeout: .seconds(1))
-
-            client = EmbeddedChannel(loop: loop)
-            let compiled = try CompiledRouteTable(
-                try RouteTable.decode(ProxyTimerTests.table, source: "t"), source: "t")
-            let core = ProxyCore(
-                store: RouteTableStore(compiled), stats: RouterStats(),
-                pools: [ObjectIdentifier(loop): NIOLoopBound(pool, eventLoop: loop)])
-            try client.pipeline.syncOperations.addHandler(
-                ProxyServerHandler(core: core, pool: pool, listenerAddress: "127.0.0.1:8080"))
-            try client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5555)).wait()
-        }
-
-        /// Sends a GET from the client; returns what reached the upstream.
-        func request(_ path: String) throws -> String {
-            try client.writeInbound(ByteBuffer(string: "GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n"))
-            return try drain(upstream)
-        }
-
-        /// Answers the request in flight from the upstream; returns what reached the client.
-        func answer(_ body: String) throws -> String {
-            try upstream.writeInbound(
-                ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"))
-            return try drain(client)
-        }
-
-        func drain(_ channel: EmbeddedChannel) throws -> String {
-            var text = ""
-            while let buffer = try channel.readOutbound(as: ByteBuffer.self) {
-                text += String(buffer: buffer)
-            }
-            return text
-        }
-
-        func finish() {
-            _ = try? client.finish()
-            _ = try? upstream.finish()
-        }
-    }
-
     @Test("a slow answer after a fast one on the same connection times out at its own deadline")
     func responseTimerFollowsTheExchangeInFlight() throws {
-        let harness = try Harness()
+        let harness = try ProxyHarness(table: Self.table)
         defer { harness.finish() }
         #expect(try harness.request("/first").hasPrefix("GET /first HTTP/1.1"))
         harness.loop.advanceTime(by: .milliseconds(100))
@@ -98,7 +42,7 @@ struct ProxyTimerTests {
 
     @Test("answers in time never time out, however long the connection lives")
     func responseTimerStaysQuiet() throws {
-        let harness = try Harness()
+        let harness = try ProxyHarness(table: Self.table)
         defer { harness.finish() }
         for index in 0..<10 {
             _ = try harness.request("/\(index)")
@@ -112,7 +56,7 @@ struct ProxyTimerTests {
 
     @Test("a pooled connection closes after its idle timeout, counted from its last release")
     func idleTimerCountsFromTheLastRelease() throws {
-        let harness = try Harness()
+        let harness = try ProxyHarness(table: Self.table)
         defer { harness.finish() }
         // Released at 0; leased and released again at 700 ms: idle until 1,700 ms.
         harness.loop.advanceTime(by: .milliseconds(600))
@@ -135,7 +79,7 @@ struct ProxyTimerTests {
 
     @Test("a leased connection is never closed by its idle timer")
     func idleTimerSparesLeasedConnections() throws {
-        let harness = try Harness()
+        let harness = try ProxyHarness(table: Self.table)
         defer { harness.finish() }
         // Leased at 900 ms and held past the idle deadline of 1,000 ms.
         harness.loop.advanceTime(by: .milliseconds(900))

@@ -203,6 +203,11 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         isReading = false
+        flushBoth(context)
+    }
+
+    /// Sends what was written to the upstream, the mirror and the client.
+    private func flushBoth(_ context: ChannelHandlerContext) {
         if upstreamNeedsFlush {
             upstreamNeedsFlush = false
             exchange?.upstream?.flush()
@@ -618,6 +623,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         received = nil
         readRequests(from: &bytes, context: context)
         if bytes.readableBytes > 0 { received = bytes }
+        flushBoth(context)
         if received == nil, pendingRead, exchange == nil || exchange?.upstream?.isWritable == true {
             pendingRead = false
             context.read()

@@ -1,0 +1,111 @@
+import NIOCore
+import NIOEmbedded
+import Testing
+
+@testable import AviaryRouter
+
+/// Exchanges between a client connection and an upstream connection on EmbeddedChannels: what
+/// the proxy does with upstream answers that are unusual, broken or early, and with pipelined
+/// requests.
+@Suite("Proxy exchanges on embedded connections")
+struct ProxyExchangeTests {
+    static let table = """
+        services:
+          app: {endpoints: ["\(ProxyHarness.upstreamEndpoint)"]}
+        listeners:
+          - address: 127.0.0.1:8080
+            routes: [{backends: [{service: app}]}]
+        """
+
+    /// Writes `text` as the upstream's answer; returns what reached the client.
+    private func answer(_ text: String, on harness: ProxyHarness) throws -> String {
+        try harness.upstream.writeInbound(ByteBuffer(string: text))
+        return try harness.drain(harness.client)
+    }
+
+    @Test("an interim 100 Continue reaches the client before the final answer")
+    func interimAnswer() throws {
+        let harness = try ProxyHarness(table: Self.table)
+        defer { harness.finish() }
+        _ = try harness.request("/")
+        let both = try answer(
+            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", on: harness)
+        #expect(both == "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        #expect(harness.upstream.isActive)
+        #expect(harness.client.isActive)
+    }
+
+    @Test("an answer that runs until the upstream closes tells the client so, and closes it after the body")
+    func closeDelimitedAnswer() throws {
+        let harness = try ProxyHarness(table: Self.table)
+        defer { harness.finish() }
+        _ = try harness.request("/")
+        let head = try answer("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\npart one, ", on: harness)
+        #expect(head == "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\npart one, ")
+        #expect(try answer("part two", on: harness) == "part two")
+        #expect(harness.client.isActive)
+        harness.upstream.pipeline.fireChannelInactive()
+        harness.loop.run()
+        #expect(!harness.client.isActive)
+    }
+
+    @Test(
+        "an upstream that answers garbage, or a 101, gets the client a 502 and loses its connection",
+        arguments: [
+            "garbage\r\n\r\n", "HTTP/1.1 101 Switching Protocols\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+        ])
+    func brokenAnswers(text: String) throws {
+        let harness = try ProxyHarness(table: Self.table)
+        defer { harness.finish() }
+        _ = try harness.request("/")
+        let response = try answer(text, on: harness)
+        harness.loop.run()
+        #expect(response.hasPrefix("HTTP/1.1 502 Bad Gateway"), "\(response)")
+        #expect(!harness.upstream.isActive)
+    }
+
+    @Test("bytes after the end of an answer make the upstream connection unusable, not the next answer")
+    func bytesAfterTheAnswer() throws {
+        let harness = try ProxyHarness(table: Self.table)
+        defer { harness.finish() }
+        _ = try harness.request("/")
+        let response = try answer("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n", on: harness)
+        harness.loop.run()
+        #expect(response == "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        #expect(!harness.upstream.isActive)
+        #expect(harness.client.isActive)
+    }
+
+    @Test("pipelined requests go upstream one at a time and are answered in order")
+    func pipelining() throws {
+        let harness = try ProxyHarness(table: Self.table)
+        defer { harness.finish() }
+        try harness.client.writeInbound(
+            ByteBuffer(string: "GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n"))
+        let first = try harness.drain(harness.upstream)
+        #expect(first.hasPrefix("GET /one HTTP/1.1\r\n"))
+        #expect(!first.contains("/two"))
+        #expect(try answer("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none", on: harness).hasSuffix("one"))
+        harness.loop.run()
+        let second = try harness.drain(harness.upstream)
+        #expect(second.hasPrefix("GET /two HTTP/1.1\r\n"), "\(second)")
+        #expect(try answer("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo", on: harness).hasSuffix("two"))
+    }
+
+    @Test("a head cut across reads is read once whole; a chunked body goes upstream with its framing")
+    func splitHeadAndChunkedBody() throws {
+        let harness = try ProxyHarness(table: Self.table)
+        defer { harness.finish() }
+        for piece in [
+            "PO", "ST /up HTTP/1.1\r\nHost: x\r\nTransfer-Enc", "oding: chunked\r\n\r\n3\r\nabc\r\n", "0\r\n\r\n",
+        ] {
+            try harness.client.writeInbound(ByteBuffer(string: piece))
+        }
+        let sent = try harness.drain(harness.upstream)
+        #expect(sent.hasPrefix("POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"), "\(sent)")
+        #expect(sent.hasSuffix("\r\n\r\n3\r\nabc\r\n0\r\n\r\n"), "\(sent)")
+        #expect(try answer("HTTP/1.1 204 No Content\r\n\r\n", on: harness) == "HTTP/1.1 204 No Content\r\n\r\n")
+        #expect(harness.upstream.isActive)
+    }
+}
