@@ -264,32 +264,22 @@ struct RouterEndToEndTests {
 
     @Test("large bodies stream both ways; HEAD answers carry no body; X-Forwarded-For is added")
     func streamingAndHeads() async throws {
-        try await withClient { client in
-            let app = try await SampleApp(pod: "app-1", client: client)
-            defer { app.stop() }
-            let port = try freePort()
-            try await withRouter(
-                """
-                services: {app: {endpoints: ["\(app.endpoint)"]}}
-                listeners: [{address: "127.0.0.1:\(port)", routes: [{backends: [{service: app}]}]}]
-                """
-            ) { _ in
-                let base = "http://127.0.0.1:\(port)"
-                let upload = String(repeating: "0123456789abcdef", count: 512 * 1024)
-                let echoed = try await client.get("\(base)/echo", method: .POST, body: upload)
-                #expect(echoed.status == 200)
-                #expect(echoed.body == upload)
-                let download = try await client.get("\(base)/bytes?n=20000000")
-                #expect(download.body.utf8.count == 20_000_000)
-                let head = try await client.get("\(base)/", method: .HEAD)
-                #expect(head.status == 200)
-                #expect(head.body.isEmpty)
-                let echoedHeaders = try await client.get(
-                    "\(base)/headers", headers: [("Connection", "keep-alive, X-Secret"), ("X-Secret", "1")])
-                #expect(echoedHeaders.body.contains("\"x-forwarded-for\":\"127.0.0.1\""))
-                #expect(echoedHeaders.body.contains("\"x-forwarded-proto\":\"http\""))
-                #expect(!echoedHeaders.body.contains("x-secret"))
-            }
+        try await withAppBehindRouter { client, _, port, _ in
+            let base = "http://127.0.0.1:\(port)"
+            let upload = String(repeating: "0123456789abcdef", count: 512 * 1024)
+            let echoed = try await client.get("\(base)/echo", method: .POST, body: upload)
+            #expect(echoed.status == 200)
+            #expect(echoed.body == upload)
+            let download = try await client.get("\(base)/bytes?n=20000000")
+            #expect(download.body.utf8.count == 20_000_000)
+            let head = try await client.get("\(base)/", method: .HEAD)
+            #expect(head.status == 200)
+            #expect(head.body.isEmpty)
+            let echoedHeaders = try await client.get(
+                "\(base)/headers", headers: [("Connection", "keep-alive, X-Secret"), ("X-Secret", "1")])
+            #expect(echoedHeaders.body.contains("\"x-forwarded-for\":\"127.0.0.1\""))
+            #expect(echoedHeaders.body.contains("\"x-forwarded-proto\":\"http\""))
+            #expect(!echoedHeaders.body.contains("x-secret"))
         }
     }
 
@@ -297,81 +287,61 @@ struct RouterEndToEndTests {
         "pipelined requests are answered in order; an HTTP/1.0 client gets a chunked answer unchunked; smuggling is refused"
     )
     func rawClients() async throws {
-        try await withClient { client in
-            let app = try await SampleApp(pod: "app-1", client: client)
-            defer { app.stop() }
-            let port = try freePort()
-            try await withRouter(
-                """
-                services: {app: {endpoints: ["\(app.endpoint)"]}}
-                listeners: [{address: "127.0.0.1:\(port)", routes: [{backends: [{service: app}]}]}]
-                """
-            ) { router in
-                // Three requests in one write: a slow one, a chunked upload, a last one that closes.
-                let pipelined = try RawConnection(port: port)
-                defer { pipelined.close() }
-                try pipelined.send(
-                    "GET /delay?ms=200 HTTP/1.1\r\nHost: x\r\n\r\n"
-                        + "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                        + "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
-                        + "GET /headers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                let answers = pipelined.receiveAll()
-                #expect(answers.components(separatedBy: "HTTP/1.1 200 OK").count == 4, "\(answers)")
-                let delay = try #require(answers.range(of: "\"path\":\"/delay\""))
-                let echo = try #require(answers.range(of: "world"))
-                let headers = try #require(answers.range(of: "\"x-forwarded-for\""))
-                #expect(delay.upperBound < echo.lowerBound && echo.upperBound < headers.lowerBound)
+        try await withAppBehindRouter { client, _, port, router in
+            // Three requests in one write: a slow one, a chunked upload, a last one that closes.
+            let pipelined = try RawConnection(port: port)
+            defer { pipelined.close() }
+            try pipelined.send(
+                "GET /delay?ms=200 HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+                    + "GET /headers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            let answers = pipelined.receiveAll()
+            #expect(answers.components(separatedBy: "HTTP/1.1 200 OK").count == 4, "\(answers)")
+            let delay = try #require(answers.range(of: "\"path\":\"/delay\""))
+            let echo = try #require(answers.range(of: "world"))
+            let headers = try #require(answers.range(of: "\"x-forwarded-for\""))
+            #expect(delay.upperBound < echo.lowerBound && echo.upperBound < headers.lowerBound)
 
-                let old = try RawConnection(port: port)
-                defer { old.close() }
-                try old.send("POST /echo HTTP/1.0\r\nContent-Length: 11\r\n\r\nhello world")
-                let answer = old.receiveAll()
-                #expect(answer.hasPrefix("HTTP/1.0 200 OK\r\n"), "\(answer)")
-                #expect(!answer.lowercased().contains("transfer-encoding"))
-                #expect(answer.hasSuffix("\r\n\r\nhello world"), "\(answer)")
+            let old = try RawConnection(port: port)
+            defer { old.close() }
+            try old.send("POST /echo HTTP/1.0\r\nContent-Length: 11\r\n\r\nhello world")
+            let answer = old.receiveAll()
+            #expect(answer.hasPrefix("HTTP/1.0 200 OK\r\n"), "\(answer)")
+            #expect(!answer.lowercased().contains("transfer-encoding"))
+            #expect(answer.hasSuffix("\r\n\r\nhello world"), "\(answer)")
 
-                let requestsBefore = router.stats.snapshot()["app"]?.requests
-                let smuggler = try RawConnection(port: port)
-                defer { smuggler.close() }
-                try smuggler.send(
-                    "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
-                        + "0\r\n\r\nGET /headers HTTP/1.1\r\nHost: x\r\n\r\n")
-                let refused = smuggler.receiveAll()
-                #expect(refused.hasPrefix("HTTP/1.1 400 Bad Request"), "\(refused)")
-                #expect(refused.components(separatedBy: "HTTP/1.1").count == 2)
-                #expect(router.stats.snapshot()["app"]?.requests == requestsBefore)
-            }
+            let requestsBefore = router.stats.snapshot()["app"]?.requests
+            let smuggler = try RawConnection(port: port)
+            defer { smuggler.close() }
+            try smuggler.send(
+                "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "0\r\n\r\nGET /headers HTTP/1.1\r\nHost: x\r\n\r\n")
+            let refused = smuggler.receiveAll()
+            #expect(refused.hasPrefix("HTTP/1.1 400 Bad Request"), "\(refused)")
+            #expect(refused.components(separatedBy: "HTTP/1.1").count == 2)
+            #expect(router.stats.snapshot()["app"]?.requests == requestsBefore)
         }
     }
 
     @Test("a client that leaves mid-response frees the exchange; the router and backend carry on")
     func clientDisconnectsMidResponse() async throws {
-        try await withClient { client in
-            let app = try await SampleApp(pod: "app-1", client: client)
-            defer { app.stop() }
-            let port = try freePort()
-            try await withRouter(
-                """
-                services: {app: {endpoints: ["\(app.endpoint)"]}}
-                listeners: [{address: "127.0.0.1:\(port)", routes: [{backends: [{service: app}]}]}]
-                """
-            ) { router in
-                for _ in 0..<3 {
-                    let request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/bytes?n=200000000")
-                    let response = try await client.execute(request, timeout: .seconds(30))
-                    #expect(response.status == .ok)
-                    var received = 0
-                    for try await chunk in response.body {
-                        received += chunk.readableBytes
-                        if received > 1_000_000 { break }
-                    }
-                    #expect(received > 1_000_000)
+        try await withAppBehindRouter { client, app, port, router in
+            for _ in 0..<3 {
+                let request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/bytes?n=200000000")
+                let response = try await client.execute(request, timeout: .seconds(30))
+                #expect(response.status == .ok)
+                var received = 0
+                for try await chunk in response.body {
+                    received += chunk.readableBytes
+                    if received > 1_000_000 { break }
                 }
-                let counts = try await spread("http://127.0.0.1:\(port)/", count: 50, client: client)
-                #expect(counts == ["app-1": 50])
-                #expect(try await client.get("http://\(app.endpoint)/healthz").status == 200)
-                #expect(router.stats.snapshot()["app"]?.responses2xx == 50)
+                #expect(received > 1_000_000)
             }
+            let counts = try await spread("http://127.0.0.1:\(port)/", count: 50, client: client)
+            #expect(counts == ["app-1": 50])
+            #expect(try await client.get("http://\(app.endpoint)/healthz").status == 200)
+            #expect(router.stats.snapshot()["app"]?.responses2xx == 50)
         }
     }
 

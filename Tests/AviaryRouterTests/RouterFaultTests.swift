@@ -205,83 +205,64 @@ struct RouterFaultTests {
 
     @Test("oversized heads get 431 and oversized bodies 413, with or without a Content-Length")
     func oversizedRequests() async throws {
-        try await withClient(connectionsPerHost: 8) { client in
-            let app = try await SampleApp(pod: "app-1", client: client)
-            defer { app.stop() }
-            let port = try freePort()
-            try await withRouter(
-                """
-                services: {app: {endpoints: ["\(app.endpoint)"]}}
-                listeners: [{address: "127.0.0.1:\(port)", routes: [{backends: [{service: app}]}]}]
-                limits: {maxHeaderBytes: 4096, maxBodyBytes: 65536, upstreamIdleTimeoutMs: 300}
-                """
-            ) { router in
-                let base = "http://127.0.0.1:\(port)"
-                let steady = try await duringSteadyTraffic("\(base)/", client: client) {
-                    let oneBigHeader = try await client.get(
-                        "\(base)/", headers: [("X-Big", String(repeating: "a", count: 8000))])
-                    #expect(oneBigHeader.status == 431)
-                    #expect(
-                        oneBigHeader.body == "431 Request Header Fields Too Large: request head exceeds 4096 bytes\n")
-                    let manyHeaders = try await client.get(
-                        "\(base)/", headers: (0..<200).map { ("X-Header-\($0)", "value-\($0)") })
-                    #expect(manyHeaders.status == 431)
-                    let longPath = try await client.get("\(base)/\(String(repeating: "p", count: 6000))")
-                    #expect(longPath.status == 431)
-                    let declared = try await client.get(
-                        "\(base)/echo", method: .POST, body: String(repeating: "b", count: 70_000))
-                    #expect(declared.status == 413)
-                    #expect(declared.body == "413 Payload Too Large: request body exceeds 65536 bytes\n")
-                    // Chunked: the limit is found while streaming, the upstream exchange is dropped.
-                    let chunked = try RawConnection(port: port)
-                    defer { chunked.close() }
-                    let chunk = String(repeating: "c", count: 8192)
-                    try chunked.send("POST /delay?ms=1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
-                    for _ in 0..<10 { try chunked.send("2000\r\n\(chunk)\r\n") }
-                    let answer = chunked.receiveAll()
-                    #expect(answer.hasPrefix("HTTP/1.1 413"), "\(answer.prefix(200))")
-                    #expect(answer.contains("request body exceeds 65536 bytes"))
-                }
-                #expect(steady.failures.isEmpty, "\(steady.failures)")
-                let fine = try await client.get(
-                    "\(base)/echo", method: .POST, body: String(repeating: "d", count: 60_000))
-                #expect(fine.status == 200)
-                #expect(fine.body.count == 60_000)
-                try await waitUntil("every upstream connection to close") { router.stats.upstreamConnections == 0 }
+        try await withAppBehindRouter(
+            connectionsPerHost: 8, limits: "{maxHeaderBytes: 4096, maxBodyBytes: 65536, upstreamIdleTimeoutMs: 300}"
+        ) { client, _, port, router in
+            let base = "http://127.0.0.1:\(port)"
+            let steady = try await duringSteadyTraffic("\(base)/", client: client) {
+                let oneBigHeader = try await client.get(
+                    "\(base)/", headers: [("X-Big", String(repeating: "a", count: 8000))])
+                #expect(oneBigHeader.status == 431)
+                #expect(
+                    oneBigHeader.body == "431 Request Header Fields Too Large: request head exceeds 4096 bytes\n")
+                let manyHeaders = try await client.get(
+                    "\(base)/", headers: (0..<200).map { ("X-Header-\($0)", "value-\($0)") })
+                #expect(manyHeaders.status == 431)
+                let longPath = try await client.get("\(base)/\(String(repeating: "p", count: 6000))")
+                #expect(longPath.status == 431)
+                let declared = try await client.get(
+                    "\(base)/echo", method: .POST, body: String(repeating: "b", count: 70_000))
+                #expect(declared.status == 413)
+                #expect(declared.body == "413 Payload Too Large: request body exceeds 65536 bytes\n")
+                // Chunked: the limit is found while streaming, the upstream exchange is dropped.
+                let chunked = try RawConnection(port: port)
+                defer { chunked.close() }
+                let chunk = String(repeating: "c", count: 8192)
+                try chunked.send("POST /delay?ms=1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+                for _ in 0..<10 { try chunked.send("2000\r\n\(chunk)\r\n") }
+                let answer = chunked.receiveAll()
+                #expect(answer.hasPrefix("HTTP/1.1 413"), "\(answer.prefix(200))")
+                #expect(answer.contains("request body exceeds 65536 bytes"))
             }
+            #expect(steady.failures.isEmpty, "\(steady.failures)")
+            let fine = try await client.get(
+                "\(base)/echo", method: .POST, body: String(repeating: "d", count: 60_000))
+            #expect(fine.status == 200)
+            #expect(fine.body.count == 60_000)
+            try await waitUntil("every upstream connection to close") { router.stats.upstreamConnections == 0 }
         }
     }
 
     @Test("clients that leave mid-way through a large streamed answer leak no upstream connection")
     func clientsLeavingMidResponse() async throws {
-        try await withClient(connectionsPerHost: 8) { client in
-            let app = try await SampleApp(pod: "app-1", client: client)
-            defer { app.stop() }
-            let port = try freePort()
-            try await withRouter(
-                """
-                services: {app: {endpoints: ["\(app.endpoint)"]}}
-                listeners: [{address: "127.0.0.1:\(port)", routes: [{backends: [{service: app}]}]}]
-                limits: {upstreamIdleTimeoutMs: 300}
-                """
-            ) { router in
-                let base = "http://127.0.0.1:\(port)"
-                let steady = try await duringSteadyTraffic("\(base)/", client: client) {
-                    for round in 0..<6 {
-                        let leaving = try RawConnection(port: port)
-                        try leaving.send("GET /bytes?n=500000000 HTTP/1.1\r\nHost: x\r\n\r\n")
-                        #expect(leaving.receive(atLeast: 1_000_000) >= 1_000_000)
-                        // Half of them reset the connection, half close it politely.
-                        if round.isMultiple(of: 2) { leaving.abort() } else { leaving.close() }
-                    }
+        try await withAppBehindRouter(connectionsPerHost: 8, limits: "{upstreamIdleTimeoutMs: 300}") {
+            client, _, port, router in
+            let base = "http://127.0.0.1:\(port)"
+            let steady = try await duringSteadyTraffic("\(base)/", client: client) {
+                for round in 0..<6 {
+                    let leaving = try RawConnection(port: port)
+                    try leaving.send("GET /bytes?n=500000000 HTTP/1.1\r\nHost: x\r\n\r\n")
+                    #expect(leaving.receive(atLeast: 1_000_000) >= 1_000_000)
+                    // Half of them reset the connection, half close it politely.
+                    if round.isMultiple(of: 2) { leaving.abort() } else { leaving.close() }
                 }
-                #expect(steady.failures.isEmpty, "\(steady.failures)")
-                // Each abandoned download's upstream connection is closed, not pooled or kept; the
-                // steady client's pooled ones close after their idle timeout.
-                try await waitUntil("every upstream connection to close") { router.stats.upstreamConnections == 0 }
-                #expect(router.stats.snapshot()["app"]?.upstreamFailures == 0)
-                #expect(try await client.get("\(base)/").status == 200)
             }
+            #expect(steady.failures.isEmpty, "\(steady.failures)")
+            // Each abandoned download's upstream connection is closed, not pooled or kept; the
+            // steady client's pooled ones close after their idle timeout.
+            try await waitUntil("every upstream connection to close") { router.stats.upstreamConnections == 0 }
+            #expect(router.stats.snapshot()["app"]?.upstreamFailures == 0)
+            #expect(try await client.get("\(base)/").status == 200)
         }
     }
 
@@ -315,40 +296,30 @@ struct RouterFaultTests {
 
     @Test("a client's half-close: after a whole request it still gets the answer; mid-body the upstream is closed")
     func clientHalfClose() async throws {
-        try await withClient(connectionsPerHost: 8) { client in
-            let app = try await SampleApp(pod: "app-1", client: client)
-            defer { app.stop() }
-            let port = try freePort()
-            try await withRouter(
-                """
-                services: {app: {endpoints: ["\(app.endpoint)"]}}
-                listeners: [{address: "127.0.0.1:\(port)", routes: [{backends: [{service: app}]}]}]
-                """
-            ) { router in
-                let cut = try RawConnection(port: port)
-                defer { cut.close() }
-                try cut.send("POST /delay?ms=300 HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b")
-                // A fresh router: the only upstream connection is the cut request's.
-                try await waitUntil("the cut request to reach the backend") {
-                    router.stats.upstreamConnections == 1
-                }
-                cut.shutdownWrite()
-                let cutAnswer = cut.receiveAll()
-                #expect(cutAnswer.hasPrefix("HTTP/1.1 400"), "\(cutAnswer.prefix(200))")
-                try await waitUntil("the cut request's upstream connection to close") {
-                    router.stats.upstreamConnections == 0
-                }
-
-                let whole = try RawConnection(port: port)
-                defer { whole.close() }
-                try whole.send("GET /delay?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n")
-                whole.shutdownWrite()
-                let answer = whole.receiveAll()
-                #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(200))")
-                #expect(answer.contains("\"pod\":\"app-1\""))
-
-                #expect(try await client.get("http://127.0.0.1:\(port)/").status == 200)
+        try await withAppBehindRouter(connectionsPerHost: 8) { client, _, port, router in
+            let cut = try RawConnection(port: port)
+            defer { cut.close() }
+            try cut.send("POST /delay?ms=300 HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly ten b")
+            // A fresh router: the only upstream connection is the cut request's.
+            try await waitUntil("the cut request to reach the backend") {
+                router.stats.upstreamConnections == 1
             }
+            cut.shutdownWrite()
+            let cutAnswer = cut.receiveAll()
+            #expect(cutAnswer.hasPrefix("HTTP/1.1 400"), "\(cutAnswer.prefix(200))")
+            try await waitUntil("the cut request's upstream connection to close") {
+                router.stats.upstreamConnections == 0
+            }
+
+            let whole = try RawConnection(port: port)
+            defer { whole.close() }
+            try whole.send("GET /delay?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n")
+            whole.shutdownWrite()
+            let answer = whole.receiveAll()
+            #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(200))")
+            #expect(answer.contains("\"pod\":\"app-1\""))
+
+            #expect(try await client.get("http://127.0.0.1:\(port)/").status == 200)
         }
     }
 }

@@ -166,15 +166,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         do {
             consumed = try bytes.withUnsafeReadableBytes { raw in try framer.consume(raw) { dataBytes += $0.count } }
         } catch {
-            if let exchange {
-                abandon(exchange)
-                if exchange.responseStarted {
-                    isClosing = true
-                    context.close(promise: nil)
-                    return
-                }
-            }
-            respond(.badRequest, "malformed request body", context: context, close: true)
+            refuseRequest(.badRequest, "malformed request body", context: context)
             return
         }
         let part = bytes.readSlice(length: consumed)!
@@ -186,19 +178,27 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         guard let exchange else { return }
         requestBodyBytes += dataBytes
         if requestBodyBytes > limits.maxBodyBytes {
-            abandon(exchange)
-            guard !exchange.responseStarted else {
-                isClosing = true
-                context.close(promise: nil)
-                return
-            }
-            respond(
-                .payloadTooLarge, "request body exceeds \(limits.maxBodyBytes) bytes", context: context, close: true)
+            refuseRequest(.payloadTooLarge, "request body exceeds \(limits.maxBodyBytes) bytes", context: context)
             return
         }
         exchange.requestEnded = framer.isComplete
         send(part, in: exchange)
         exchange.mirror?.forward(part, ends: framer.isComplete)
+    }
+
+    /// Ends the request being read with the proxy's own answer and closes the connection after
+    /// it; when the upstream's answer has already begun, the client can only learn it from the
+    /// closed connection.
+    private func refuseRequest(_ status: HTTPResponseStatus, _ reason: String, context: ChannelHandlerContext) {
+        if let exchange {
+            abandon(exchange)
+            if exchange.responseStarted {
+                isClosing = true
+                context.close(promise: nil)
+                return
+            }
+        }
+        respond(status, reason, context: context, close: true)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -254,15 +254,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         }
         if requestBody != nil && !isDiscardingRequest || exchange == nil && received != nil {
             // The client stopped sending in the middle of a request.
-            if let exchange {
-                abandon(exchange)
-                if exchange.responseStarted {
-                    isClosing = true
-                    context.close(promise: nil)
-                    return
-                }
-            }
-            respond(.badRequest, "request ended before it was complete", context: context, close: true)
+            refuseRequest(.badRequest, "request ended before it was complete", context: context)
         } else if exchange == nil {
             context.close(promise: nil)
         } else {
