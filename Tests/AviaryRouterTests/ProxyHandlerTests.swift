@@ -119,6 +119,17 @@ struct ProxyHandlerTests {
         _ = try? channel.finish()
     }
 
+    @Test("an own answer to a request that waits for 100 Continue closes the connection: its body may never come")
+    func ownAnswerToExpectContinue() throws {
+        let channel = try makeChannel()
+        let response = try send(
+            "POST /empty HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n", to: channel)
+        #expect(response.hasPrefix("HTTP/1.1 503"))
+        #expect(response.contains("Connection: close"))
+        #expect(!channel.isActive)
+        _ = try? channel.finish()
+    }
+
     @Test("a listener missing from the table answers 503")
     func unknownListener() throws {
         let channel = try makeChannel(listener: "127.0.0.1:9999")

@@ -19,7 +19,7 @@ struct HeaderField {
 
     /// The fields the proxy looks at.
     enum Role {
-        case other, contentLength, transferEncoding, connection, hopByHop, forwardedFor, forwardedProto, host
+        case other, contentLength, transferEncoding, connection, hopByHop, forwardedFor, forwardedProto, host, expect
     }
 }
 
@@ -62,6 +62,8 @@ struct MessageHead {
     /// Whether an `X-Forwarded-For` or `X-Forwarded-Proto` field is present.
     var hasForwardedFor = false
     var hasForwardedProto = false
+    /// Whether the request asks for `100 Continue` before it sends its body.
+    var expectsContinue = false
     /// `Connection` options other than `close` and `keep-alive`: names of fields to drop.
     private var connectionOptions: [Range<Int>] = []
 
@@ -225,6 +227,8 @@ extension MessageHead {
             hasForwardedFor = hasForwardedFor || field.role == .forwardedFor
         case .forwardedProto:
             hasForwardedProto = true
+        case .expect:
+            expectsContinue = Self.equalsIgnoringCase(bytes, valueStart..<valueEnd, "100-continue")
         case .host:
             if isRequest, fields.contains(where: { $0.role == .host }) { throw .malformed("two Host fields") }
         case .other:
@@ -310,6 +314,7 @@ extension MessageHead {
         switch name.count {
         case 2: return isName("te") ? .hopByHop : .other
         case 4: return isName("host") ? .host : .other
+        case 6: return isName("expect") ? .expect : .other
         case 7: return isName("trailer") || isName("upgrade") ? .hopByHop : .other
         case 10:
             if isName("connection") { return .connection }

@@ -649,11 +649,15 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
 
     /// Answers a request whose head was just read, before any upstream was involved; its body
     /// (if any) is read and dropped so the connection can carry the next request.
+    ///
+    /// A client that sent `Expect: 100-continue` may never send the body once it has a final
+    /// answer, so its connection is closed instead: what it sends next could be read as body.
     private func respondEarly(_ status: HTTPResponseStatus, _ reason: String) {
         guard let context else { return }
         isDiscardingRequest = requestBody != nil
+        let bodyMayNotCome = requestBody != nil && head.expectsContinue
         respond(
-            status, reason, context: context, close: !head.isKeepAlive || closeAfterResponse,
+            status, reason, context: context, close: !head.isKeepAlive || closeAfterResponse || bodyMayNotCome,
             minorVersion: head.minorVersion)
     }
 
