@@ -37,7 +37,9 @@ enum LoopbackClient {
             }
         let channel: Channel
         do {
-            channel = try await bootstrap.connect(host: "127.0.0.1", port: port).get()
+            // An address, not a host name: connecting by name goes through NIO's resolver
+            // (getaddrinfo on another thread), which a loaded machine can delay past `timeout`.
+            channel = try await bootstrap.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: port)).get()
         } catch {
             promise.succeed(.noAnswer("connect: \(error)"))
             return .noAnswer("connect: \(error)")
