@@ -64,9 +64,49 @@ public struct StoredResource: Sendable, Equatable {
         return result
     }
 
-    /// `object()` encoded as JSON with sorted keys.
+    /// `object()` encoded as JSON: the same fields, with the top-level and `metadata` keys
+    /// sorted. `spec` and `status` are the stored bytes as they are (valid JSON objects: the
+    /// store checks them), so a large object costs no parse and no tree of untyped values.
     public func objectJSON() -> Data {
-        (try? JSONSerialization.data(withJSONObject: object(), options: [.sortedKeys])) ?? Data("{}".utf8)
+        var bytes: [UInt8] = []
+        appendObjectJSON(to: &bytes)
+        return Data(bytes)
+    }
+
+    /// Appends `objectJSON()` to `bytes`: a listing of thousands of resources is written into one
+    /// buffer, without a `[String: Any]` per resource (which at 10,000 rollouts took the daemon
+    /// from about 200 MB to 900 MB).
+    public func appendObjectJSON(to bytes: inout [UInt8]) {
+        var metadataObject = (try? JSONSerialization.jsonObject(with: metadata)) as? [String: Any] ?? [:]
+        metadataObject["namespace"] = key.namespace
+        metadataObject["name"] = key.name
+        metadataObject["generation"] = generation
+        metadataObject["resourceVersion"] = String(resourceVersion)
+        metadataObject["creationTimestamp"] = createdAt
+        let metadataJSON =
+            (try? JSONSerialization.data(withJSONObject: metadataObject, options: [.sortedKeys])) ?? Data("{}".utf8)
+        bytes.append(contentsOf: #"{"apiVersion":"#.utf8)
+        Self.appendString(apiVersion, to: &bytes)
+        bytes.append(contentsOf: #","kind":"#.utf8)
+        Self.appendString(key.kind, to: &bytes)
+        bytes.append(contentsOf: #","metadata":"#.utf8)
+        bytes.append(contentsOf: metadataJSON)
+        if let spec {
+            bytes.append(contentsOf: #","spec":"#.utf8)
+            bytes.append(contentsOf: spec)
+        }
+        if let status {
+            bytes.append(contentsOf: #","status":"#.utf8)
+            bytes.append(contentsOf: status)
+        }
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    /// A JSON string literal of `value` (as JSONSerialization writes it, fragments allowed).
+    private static func appendString(_ value: String, to bytes: inout [UInt8]) {
+        let encoded =
+            (try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed])) ?? Data("\"\"".utf8)
+        bytes.append(contentsOf: encoded)
     }
 }
 

@@ -1,8 +1,10 @@
 import Foundation
+import NIOCore
 import NIOHTTP1
 import Testing
 
 @testable import AviaryServer
+@testable import AviaryStore
 
 let sampleService = """
     apiVersion: v1
@@ -144,5 +146,28 @@ let sampleService = """
             throw error
         }
         await daemon.cleanUp()
+    }
+}
+
+@Suite struct ListBodyTests {
+    /// The listing written from the stored JSON means what `{"items": [object()...]}` means, and
+    /// keeps `<`, `>` and `&` out of the bytes as `jsonResponse` does.
+    @Test(arguments: [0, 1, 3])
+    func listingMeansTheObjectsAndEscapesMarkup(count: Int) throws {
+        let resources = (0..<count).map { index in
+            StoredResource(
+                key: ResourceKey(kind: "Rollout", name: "r\(index)"), apiVersion: "argoproj.io/v1alpha1",
+                generation: index + 1, resourceVersion: 10 + index,
+                metadata: Data(#"{"labels":{"note":"<script>&"},"name":"r\#(index)"}"#.utf8),
+                spec: Data(#"{"replicas":\#(index)}"#.utf8),
+                status: index == 0 ? nil : Data(#"{"message":"a > b","phase":"Healthy"}"#.utf8),
+                createdAt: "2026-01-01T00:00:00Z")
+        }
+        let body = listBody(resources)
+        let bytes = Data(body.readableBytesView)
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(!text.contains("<") && !text.contains(">") && !text.contains("&"), "\(text)")
+        let parsed = try JSONSerialization.jsonObject(with: bytes) as? NSDictionary
+        #expect(parsed == (["items": resources.map { $0.object() }] as NSDictionary))
     }
 }

@@ -211,4 +211,60 @@ import Testing
         try await world.controller.reconcileService(key)
         #expect(await world.platform.service("svc")?.selector == ["app": "a", podTemplateHashLabel: "abc123"])
     }
+
+    /// Which keys of a chunk a pass reconciles from the decoded copy without reading the row.
+    @Test(arguments: [
+        // (listed version, enqueued since the listing, decoded version, from the copy)
+        (7 as Int?, false, 7 as Int?, true),
+        (7, false, 6, false),  // written since it was decoded (a new spec, a status, a label)
+        (7, false, nil, false),  // never decoded (new, or its spec was invalid)
+        (7, true, 7, false),  // enqueued since the listing: written after it
+        (nil, false, 7, false),  // due, not listed
+    ])
+    func aPassReadsTheRowUnlessTheDecodedCopyIsOfTheListedVersion(
+        listed: Int?, enqueued: Bool, decoded: Int?, fromCopy: Bool
+    ) {
+        let key = ResourceKey(kind: "Rollout", name: "web")
+        let cached = Controller.keysFromCache(
+            [(key: key, listedVersion: listed)], due: enqueued ? [key: .distantPast] : [:],
+            decodedVersion: { _ in decoded })
+        #expect((cached[key] != nil) == fromCopy)
+    }
+
+    @Test func aFullPassFromTheDecodedCopiesStillCorrectsThePlatformAndSeesAWrittenSpec() async throws {
+        let world = try World()
+        defer { world.removeDirectory() }
+        // The rollout and its three Services fall in one chunk of a pass, which takes the copies.
+        try world.apply(image: "app:v1")
+        #expect(try await world.step { try world.status()["phase"] as? String == "Healthy" })
+        await world.resync()
+        let version = try world.resourceVersion()
+
+        // Behind the controller's back: a Service and a ReplicaSet's pods changed on the platform
+        // in ways a steady resync sees by stamp, and a Service's port changed in the store
+        // without an enqueue. The next forced full pass corrects all of them.
+        await world.platform.deleteService("web-stable")
+        let replicaSet = try #require(
+            await world.platform.replicaSets(ofRollout: "web", namespace: "default").first?.name)
+        await world.platform.scale(replicaSet: replicaSet, to: 0)
+        try world.store.apply(
+            JSONSerialization.data(withJSONObject: [
+                "apiVersion": "v1", "kind": "Service", "metadata": ["name": "web-canary"],
+                "spec": ["selector": ["app": "web"], "ports": [["port": 9090]]],
+            ]))
+        let fullPasses = try #require(await world.metric("aviary_reconcile_passes_total"))
+        while await world.metric("aviary_reconcile_passes_total") == fullPasses { await world.resync() }
+        #expect(await world.platform.service("web-stable")?.port == 8080)
+        #expect(await world.platform.service("web-canary")?.port == 9090)
+        #expect(await world.platform.counts(of: replicaSet).ready == 2)
+        #expect(try world.status()["phase"] as? String == "Healthy")
+
+        // Resting again, a full pass from the copies writes nothing.
+        await world.resync()
+        let rested = try world.resourceVersion()
+        for _ in 0..<6 { await world.resync() }
+        #expect(await world.metric("aviary_reconcile_passes_total") == fullPasses + 2)
+        #expect(try world.resourceVersion() == rested)
+        #expect(rested >= version)
+    }
 }

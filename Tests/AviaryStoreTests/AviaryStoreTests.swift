@@ -62,6 +62,30 @@ func json(_ data: Data?) -> [String: Any]? {
         #expect(metadata["resourceVersion"] as? String == String(scaled.resourceVersion))
     }
 
+    /// The spliced encoding (stored spec and status bytes as they are) means what the untyped
+    /// object means, with and without a spec or status, and with characters JSON escapes.
+    @Test(arguments: [
+        StoredResource(
+            key: ResourceKey(kind: "Rollout", namespace: "team-a", name: "web"), apiVersion: "argoproj.io/v1alpha1",
+            generation: 3, resourceVersion: 41, metadata: Data(#"{"labels":{"app":"w\"<eb>&"},"name":"web"}"#.utf8),
+            spec: Data(#"{"replicas":2,"steps":[{"setWeight":20.5}],"x":null}"#.utf8),
+            status: Data(#"{"message":"a/b \u00e9","phase":"Healthy"}"#.utf8), createdAt: "2026-01-01T00:00:00Z"),
+        StoredResource(
+            key: ResourceKey(kind: "Service", name: "svc"), apiVersion: "v1", generation: 1, resourceVersion: 7,
+            metadata: Data("{}".utf8), spec: nil, status: nil, createdAt: "2026-01-02T00:00:00Z"),
+        StoredResource(
+            key: ResourceKey(kind: "AnalysisRun", name: "run"), apiVersion: "argoproj.io/v1alpha1", generation: 1,
+            resourceVersion: 9, metadata: Data(#"{"name":"run"}"#.utf8), spec: Data(#"{}"#.utf8),
+            status: nil, createdAt: "2026-01-03T00:00:00Z"),
+    ])
+    func objectJSONMeansTheObject(resource: StoredResource) throws {
+        let spliced = try JSONSerialization.jsonObject(with: resource.objectJSON()) as? NSDictionary
+        #expect(spliced == resource.object() as NSDictionary)
+        var appended = Array("[".utf8)
+        resource.appendObjectJSON(to: &appended)
+        #expect(Data(appended.dropFirst()) == resource.objectJSON())
+    }
+
     @Test func statusWriteIsOneTransactionWithItsEvents() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }

@@ -58,19 +58,58 @@ func jsonResponse(_ status: HTTPResponse.Status, _ object: Any) -> Response {
     let encoded =
         (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed]))
         ?? Data("{}".utf8)
-    // These bytes only occur inside JSON strings, where the escapes mean the same characters.
-    var data = Data(capacity: encoded.count)
-    for byte in encoded {
-        switch byte {
-        case UInt8(ascii: "<"): data.append(contentsOf: Array(#"\u003c"#.utf8))
-        case UInt8(ascii: ">"): data.append(contentsOf: Array(#"\u003e"#.utf8))
-        case UInt8(ascii: "&"): data.append(contentsOf: Array(#"\u0026"#.utf8))
-        default: data.append(byte)
-        }
+    var body = ByteBuffer()
+    body.reserveCapacity(encoded.count)
+    writeEscaped(encoded, to: &body)
+    return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: body))
+}
+
+/// `{"items": [...]}` of stored resources, written object by object from the stored JSON into
+/// one buffer (with `jsonResponse`'s escapes): a listing of 10,000 rollouts as `[String: Any]`
+/// took the daemon's RSS from about 200 MB to 900 MB.
+func listResponse(_ resources: [StoredResource]) -> Response {
+    Response(
+        status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: listBody(resources)))
+}
+
+/// The bytes of `listResponse`.
+func listBody(_ resources: [StoredResource]) -> ByteBuffer {
+    var object: [UInt8] = []
+    var body = ByteBuffer()
+    body.writeString(#"{"items":["#)
+    for (index, resource) in resources.enumerated() {
+        if index > 0 { body.writeInteger(UInt8(ascii: ",")) }
+        object.removeAll(keepingCapacity: true)
+        resource.appendObjectJSON(to: &object)
+        writeEscaped(object, to: &body)
     }
-    return Response(
-        status: status, headers: [.contentType: "application/json"],
-        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    body.writeString("]}")
+    return body
+}
+
+/// Writes JSON bytes with `<`, `>` and `&` as `\u003c`, `\u003e` and `\u0026` (see `jsonResponse`).
+func writeEscaped(_ json: some Collection<UInt8>, to buffer: inout ByteBuffer) {
+    // These bytes only occur inside JSON strings, where the escapes mean the same characters.
+    // The bytes between two of them are written in one piece.
+    var start = json.startIndex
+    var index = start
+    while index != json.endIndex {
+        let escape: String? =
+            switch json[index] {
+            case UInt8(ascii: "<"): #"\u003c"#
+            case UInt8(ascii: ">"): #"\u003e"#
+            case UInt8(ascii: "&"): #"\u0026"#
+            default: nil
+            }
+        let next = json.index(after: index)
+        if let escape {
+            buffer.writeBytes(json[start..<index])
+            buffer.writeString(escape)
+            start = next
+        }
+        index = next
+    }
+    buffer.writeBytes(json[start..<json.endIndex])
 }
 
 func errorResponse(_ error: any Error) -> Response {
@@ -195,8 +234,7 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
     let list: @Sendable (Request, BasicRequestContext, String) async -> Response = { request, _, kind in
         do {
             let namespace = request.uri.queryParameters.get("namespace")
-            let items = try routes.resources.list(kind: kind, namespace: namespace)
-            return jsonResponse(.ok, ["items": items.map { $0.object() }])
+            return listResponse(try routes.resources.list(kind: kind, namespace: namespace))
         } catch {
             return errorResponse(error)
         }

@@ -102,9 +102,14 @@ enum Watch {
     static func list(kind: String, namespace: String?, store: AviaryStore) -> Read {
         {
             let resources = try store.resources(kind: kind, namespace: namespace)
-            let line = try JSONSerialization.data(
-                withJSONObject: ["items": resources.map { $0.object() }], options: [.sortedKeys])
-            return (line, resources.map { "\($0.key):\($0.resourceVersion)" }.joined(separator: ","))
+            // Written from the stored JSON, as the listing is: no `[String: Any]` per resource.
+            var line = Array(#"{"items":["#.utf8)
+            for (index, resource) in resources.enumerated() {
+                if index > 0 { line.append(UInt8(ascii: ",")) }
+                resource.appendObjectJSON(to: &line)
+            }
+            line.append(contentsOf: "]}".utf8)
+            return (Data(line), resources.map { "\($0.key):\($0.resourceVersion)" }.joined(separator: ","))
         }
     }
 

@@ -9,12 +9,23 @@ extension Controller {
     /// carries the actions out, and writes the status once.
     func reconcileRollout(_ key: ResourceKey, snapshot: StoreSnapshot? = nil) async throws -> Double? {
         unchangedSince.removeValue(forKey: key)
-        // A key missing from the snapshot did not exist when it was read.
-        guard let resource = try snapshot.map({ $0.resources[key] }) ?? store.resource(key) else {
-            try await removeRollout(key)
-            return nil
+        // The row, unless the pass left it unread because `decodedRollouts` has its version.
+        let resource: StoredResource?
+        let decoded: DecodedRollout
+        if let version = snapshot?.cachedVersions[key], let cached = decodedRollouts[key],
+            cached.resourceVersion == version
+        {
+            resource = nil
+            decoded = cached
+        } else {
+            // A key missing from the snapshot did not exist when it was read.
+            guard let read = try snapshot.map({ $0.resources[key] }) ?? store.resource(key) else {
+                try await removeRollout(key)
+                return nil
+            }
+            resource = read
+            decoded = try decodedRollout(read)
         }
-        let decoded = try decodedRollout(resource)
         let rollout = decoded.rollout
         // Read before the runs: a change after this point makes the next resync look again.
         let analysisStamp =
@@ -35,27 +46,29 @@ extension Controller {
             : platformView.replicaSets.map(\.replicaSet)
         try await applyRoleLabels(rollout, status: result.status, replicaSets: replicaSets)
         var status = result.status
-        status.observedGeneration = String(resource.generation)
+        status.observedGeneration = String(decoded.generation)
         // The stored status decoded equal to this one: it is unchanged and needs no encoding.
         // Otherwise sorted keys make the same status the same bytes, so the stored bytes tell.
+        // Without the row (a reconcile from the decoded copy), a status that decodes differently
+        // is taken as changed; the store compares the bytes again before it writes.
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         var statusData: Data?
-        if resource.status == nil || rollout.status != status {
+        if rollout.status == nil || rollout.status != status {
             statusData = try encoder.encode(status)
         }
-        let statusChanged = statusData.map { resource.status != $0 } ?? false
+        let statusChanged = statusData.map { data in resource.map { $0.status != data } ?? true } ?? false
         if statusChanged || !events.isEmpty {
             let update = StatusUpdate(
                 key: key, status: try statusData ?? encoder.encode(status), events: events,
-                expectedResourceVersion: resource.resourceVersion)
+                expectedResourceVersion: decoded.resourceVersion)
             if snapshot != nil {
                 // Part of a chunk: written with the chunk's other statuses in one transaction.
                 pendingStatusWrites.append(update)
             } else {
                 guard
                     try store.updateStatus(
-                        key, status: update.status, events: events, expectedResourceVersion: resource.resourceVersion)
+                        key, status: update.status, events: events, expectedResourceVersion: decoded.resourceVersion)
                         != nil
                 else {
                     // Someone (promote, apply) wrote the rollout meanwhile: look again at once.
@@ -85,7 +98,7 @@ extension Controller {
             status.phase != .progressing
         {
             unchangedSince[key] = ReconcileInputs(
-                resourceVersion: resource.resourceVersion, platformStamp: platformStamp, analysisStamp: analysisStamp)
+                resourceVersion: decoded.resourceVersion, platformStamp: platformStamp, analysisStamp: analysisStamp)
         }
         return changedWorld ? min(requested ?? 0.05, 0.05) : requested
     }
@@ -106,7 +119,8 @@ extension Controller {
                 PreparedSpec(rollout)
             }
         // One entry per rollout: the previous version is never read again.
-        let decoded = DecodedRollout(resourceVersion: resource.resourceVersion, rollout: rollout, spec: spec)
+        let decoded = DecodedRollout(
+            resourceVersion: resource.resourceVersion, generation: resource.generation, rollout: rollout, spec: spec)
         decodedRollouts[resource.key] = decoded
         return decoded
     }

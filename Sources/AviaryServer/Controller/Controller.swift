@@ -16,6 +16,11 @@ import Logging
 /// status, asked for no requeue and left the rollout not Progressing. A platform that does not
 /// track changes (the local one) never lets a key be skipped. Every `fullResyncInterval` the
 /// resync skips nothing (a forced full pass), so anything the stamps miss is still corrected.
+///
+/// A pass reconciles a listed key from the controller's decoded copy, without reading its row,
+/// when the copy is of the version the listing gave and the key was not enqueued since the
+/// listing (every write outside the controller enqueues its key): the reconcile still observes
+/// the platform and corrects it, only the store read and JSON decoding are saved.
 public actor Controller {
     let store: AviaryStore
     let platform: any Platform
@@ -35,6 +40,9 @@ public actor Controller {
     var unchangedSince: [ResourceKey: ReconcileInputs] = [:]
     /// The last decoded Rollout of each key, with the resource version it was decoded from.
     var decodedRollouts: [ResourceKey: DecodedRollout] = [:]
+    /// The port and selector of each Service with a valid spec, with the resource version they
+    /// were decoded from.
+    var decodedServices: [ResourceKey: DecodedService] = [:]
     /// The decoded pod templates of each rollout's ReplicaSets, by ReplicaSet name, with the
     /// encoded template they came from.
     var decodedTemplates: [ResourceKey: [String: DecodedTemplate]] = [:]
@@ -121,8 +129,9 @@ public actor Controller {
         // Services first: a rollout's reconcile points their selectors. Within a kind the order
         // does not matter (each key is reconciled on its own), so tens of thousands of keys are
         // partitioned rather than sorted.
-        var services: [ResourceKey] = []
-        var rollouts: [ResourceKey] = []
+        // Each with its version in the resync's listing (nil: due, not listed).
+        var services: [(key: ResourceKey, listedVersion: Int?)] = []
+        var rollouts: [(key: ResourceKey, listedVersion: Int?)] = []
         if time.timeIntervalSince(lastResync) >= resyncInterval {
             lastResync = time
             isResync = true
@@ -154,22 +163,32 @@ public actor Controller {
                     if key.kind == "Service" { skippedServices += 1 } else { skippedRollouts += 1 }
                     continue
                 }
-                if key.kind == "Service" { services.append(key) } else { rollouts.append(key) }
+                if key.kind == "Service" {
+                    services.append((key, resourceVersion))
+                } else {
+                    rollouts.append((key, resourceVersion))
+                }
             }
         }
         for (key, dueAt) in due where dueAt <= time {
-            if key.kind == "Service" { services.append(key) } else { rollouts.append(key) }
+            if key.kind == "Service" { services.append((key, nil)) } else { rollouts.append((key, nil)) }
         }
         let ready = services + rollouts
         var reconcileSeconds: [Double] = []
         var start = 0
         while start < ready.count {
-            let toReconcile = Array(ready[start..<min(start + Self.chunkSize, ready.count)])
-            start += toReconcile.count
+            let chunk = ready[start..<min(start + Self.chunkSize, ready.count)]
+            start += chunk.count
+            let toReconcile = chunk.map(\.key)
+            // Looked at before the keys leave the queue: one enqueued since the listing is read.
+            let cached = Self.keysFromCache(chunk, due: due) { key in
+                key.kind == "Service" ? decodedServices[key]?.resourceVersion : decodedRollouts[key]?.resourceVersion
+            }
             // Taken off the queue before anything is read: an enqueue from here on makes the key
             // due again (for the next step), so a change after the read below is never missed.
             for key in toReconcile { due.removeValue(forKey: key) }
-            let snapshot = toReconcile.count > 1 ? read(toReconcile, analysisStamps: &analysisStamps) : nil
+            let snapshot =
+                toReconcile.count > 1 ? read(toReconcile, cached: cached, analysisStamps: &analysisStamps) : nil
             for key in toReconcile {
                 let started = Date()
                 do {
@@ -234,17 +253,34 @@ public actor Controller {
     /// in memory small.
     static let chunkSize = 256
 
-    /// The stored resources of `keys` and the AnalysisRun stamps of their namespaces (those not in
-    /// `analysisStamps` yet), read in one transaction each; nil when the store failed, so that
-    /// each reconcile reads (and reports the failure) on its own.
-    private func read(_ keys: [ResourceKey], analysisStamps: inout [String: ResourceStamp]) -> StoreSnapshot? {
+    /// The keys of a chunk a pass may reconcile from the controller's decoded copy (with the
+    /// version it is of) instead of reading their rows: listed by the resync, not enqueued since
+    /// (so not written since the listing) and decoded from the listed version.
+    static func keysFromCache(
+        _ chunk: some Sequence<(key: ResourceKey, listedVersion: Int?)>, due: [ResourceKey: Date],
+        decodedVersion: (ResourceKey) -> Int?
+    ) -> [ResourceKey: Int] {
+        var cached: [ResourceKey: Int] = [:]
+        for (key, listedVersion) in chunk where due[key] == nil {
+            if let listedVersion, decodedVersion(key) == listedVersion { cached[key] = listedVersion }
+        }
+        return cached
+    }
+
+    /// The stored resources of `keys` but the `cached` ones and the AnalysisRun stamps of their
+    /// namespaces (those not in `analysisStamps` yet), read in one transaction each; nil when the
+    /// store failed, so that each reconcile reads (and reports the failure) on its own.
+    private func read(
+        _ keys: [ResourceKey], cached: [ResourceKey: Int], analysisStamps: inout [String: ResourceStamp]
+    ) -> StoreSnapshot? {
         let known = analysisStamps
         let namespaces = Set(keys.filter { $0.kind == "Rollout" && known[$0.namespace] == nil }.map(\.namespace))
-        guard let resources = try? store.resources(keys),
-            let stamps = try? store.stamps(kind: "AnalysisRun", namespaces: namespaces)
+        let toRead = keys.filter { cached[$0] == nil }
+        guard let resources = toRead.isEmpty ? [:] : try? store.resources(toRead),
+            let stamps = namespaces.isEmpty ? [:] : try? store.stamps(kind: "AnalysisRun", namespaces: namespaces)
         else { return nil }
         analysisStamps.merge(stamps) { known, _ in known }
-        return StoreSnapshot(resources: resources, analysisStamps: analysisStamps)
+        return StoreSnapshot(resources: resources, cachedVersions: cached, analysisStamps: analysisStamps)
     }
 
     /// Whether the AnalysisRuns of a rollout's namespace are as its last reconcile read them
@@ -285,28 +321,44 @@ public actor Controller {
     /// and the pod-template hash a rollout pinned it to (kept across re-applies of the Service).
     func reconcileService(_ key: ResourceKey, snapshot: StoreSnapshot? = nil) async throws {
         unchangedSince.removeValue(forKey: key)
-        // A key missing from the snapshot did not exist when it was read.
-        guard let resource = try snapshot.map({ $0.resources[key] }) ?? store.resource(key) else {
-            try await platform.deleteService(key.name)
-            return
-        }
-        // Decoded into a small struct: a pass reads tens of thousands of Services, and
-        // JSONSerialization's untyped objects cost several times more.
-        let spec = StoredServiceSpec.decode(resource.spec)
-        guard let port = spec?.port else {
-            try store.record([
-                StoredEvent(
-                    key: key, type: "Warning", reason: "InvalidService",
-                    message: "spec.ports[0].port is missing: a Service needs a port to listen on",
-                    time: AviaryStore.timestamp(now()))
-            ])
-            return
+        let decoded: DecodedService
+        if let version = snapshot?.cachedVersions[key], let cached = decodedServices[key],
+            cached.resourceVersion == version
+        {
+            decoded = cached
+        } else {
+            // A key missing from the snapshot did not exist when it was read.
+            guard let resource = try snapshot.map({ $0.resources[key] }) ?? store.resource(key) else {
+                decodedServices.removeValue(forKey: key)
+                try await platform.deleteService(key.name)
+                return
+            }
+            if let cached = decodedServices[key], cached.resourceVersion == resource.resourceVersion {
+                decoded = cached
+            } else {
+                // Decoded into a small struct: a pass reads tens of thousands of Services, and
+                // JSONSerialization's untyped objects cost several times more.
+                let spec = StoredServiceSpec.decode(resource.spec)
+                guard let port = spec?.port else {
+                    decodedServices.removeValue(forKey: key)
+                    try store.record([
+                        StoredEvent(
+                            key: key, type: "Warning", reason: "InvalidService",
+                            message: "spec.ports[0].port is missing: a Service needs a port to listen on",
+                            time: AviaryStore.timestamp(now()))
+                    ])
+                    return
+                }
+                decoded = DecodedService(
+                    resourceVersion: resource.resourceVersion, port: port, selector: spec?.selector ?? [:])
+                decodedServices[key] = decoded
+            }
         }
         let service = LocalService(
-            name: key.name, namespace: key.namespace, address: serviceAddress, port: port,
-            selector: spec?.selector ?? [:])
+            name: key.name, namespace: key.namespace, address: serviceAddress, port: decoded.port,
+            selector: decoded.selector)
         if let stamp = try await platform.converge(service, keepingSelectorLabel: podTemplateHashLabel) {
-            unchangedSince[key] = ReconcileInputs(resourceVersion: resource.resourceVersion, platformStamp: stamp)
+            unchangedSince[key] = ReconcileInputs(resourceVersion: decoded.resourceVersion, platformStamp: stamp)
         }
     }
 }
@@ -314,8 +366,10 @@ public actor Controller {
 /// What a chunk of a pass read from the store before its reconciles, in one transaction: a
 /// reconcile uses it as it would its own read (a change after it enqueues the key again).
 struct StoreSnapshot {
-    /// The chunk's resources that exist.
+    /// The chunk's resources that exist, but for the `cachedVersions` ones.
     var resources: [ResourceKey: StoredResource]
+    /// The chunk's keys that were not read: the controller's decoded copy is of this version.
+    var cachedVersions: [ResourceKey: Int] = [:]
     /// The AnalysisRun stamps of the chunk's namespaces.
     var analysisStamps: [String: ResourceStamp]
 }
@@ -325,14 +379,25 @@ struct StoreSnapshot {
 /// struct inline in every bucket.
 final class DecodedRollout: Sendable {
     let resourceVersion: Int
+    /// The stored resource's generation (what `status.observedGeneration` reports).
+    let generation: Int
     let rollout: Rollout
     let spec: PreparedSpec
 
-    init(resourceVersion: Int, rollout: Rollout, spec: PreparedSpec) {
+    init(resourceVersion: Int, generation: Int, rollout: Rollout, spec: PreparedSpec) {
         self.resourceVersion = resourceVersion
+        self.generation = generation
         self.rollout = rollout
         self.spec = spec
     }
+}
+
+/// What a Service reconcile uses of a stored Service with a valid spec, and the resource version
+/// it came from: a pass over tens of thousands of Services then neither reads nor decodes them.
+struct DecodedService {
+    let resourceVersion: Int
+    let port: Int
+    let selector: [String: String]
 }
 
 /// A decoded pod template and the encoded template it came from (a class for the same reason).
