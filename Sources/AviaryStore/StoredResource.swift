@@ -45,15 +45,22 @@ public struct StoredResource: Sendable, Equatable {
     /// When the resource was first stored (RFC 3339).
     public var createdAt: String
 
-    /// The whole object as a client sees it: `apiVersion`, `kind`, `metadata` (with `generation`,
-    /// `resourceVersion` and `creationTimestamp` filled in), `spec` and `status`.
-    public func object() -> [String: Any] {
+    /// `metadata` with `namespace`, `name`, `generation`, `resourceVersion` and
+    /// `creationTimestamp` filled in from the stored columns.
+    private func filledMetadata() -> [String: Any] {
         var metadataObject = (try? JSONSerialization.jsonObject(with: metadata)) as? [String: Any] ?? [:]
         metadataObject["namespace"] = key.namespace
         metadataObject["name"] = key.name
         metadataObject["generation"] = generation
         metadataObject["resourceVersion"] = String(resourceVersion)
         metadataObject["creationTimestamp"] = createdAt
+        return metadataObject
+    }
+
+    /// The whole object as a client sees it: `apiVersion`, `kind`, `metadata` (with `generation`,
+    /// `resourceVersion` and `creationTimestamp` filled in), `spec` and `status`.
+    public func object() -> [String: Any] {
+        let metadataObject = filledMetadata()
         var result: [String: Any] = ["apiVersion": apiVersion, "kind": key.kind, "metadata": metadataObject]
         if let spec, let specObject = try? JSONSerialization.jsonObject(with: spec) {
             result["spec"] = specObject
@@ -77,12 +84,7 @@ public struct StoredResource: Sendable, Equatable {
     /// buffer, without a `[String: Any]` per resource (which at 10,000 rollouts took the daemon
     /// from about 200 MB to 900 MB).
     public func appendObjectJSON(to bytes: inout [UInt8]) {
-        var metadataObject = (try? JSONSerialization.jsonObject(with: metadata)) as? [String: Any] ?? [:]
-        metadataObject["namespace"] = key.namespace
-        metadataObject["name"] = key.name
-        metadataObject["generation"] = generation
-        metadataObject["resourceVersion"] = String(resourceVersion)
-        metadataObject["creationTimestamp"] = createdAt
+        let metadataObject = filledMetadata()
         let metadataJSON =
             (try? JSONSerialization.data(withJSONObject: metadataObject, options: [.sortedKeys])) ?? Data("{}".utf8)
         bytes.append(contentsOf: #"{"apiVersion":"#.utf8)
