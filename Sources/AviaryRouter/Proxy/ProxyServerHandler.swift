@@ -425,11 +425,11 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         exchange.responseDeadline = nil
         exchange.responseStarted = true
         exchange.status = head.status
-        let framer = BodyFramer.forBody(of: head, isRequest: false, requestWasHead: exchange.isHeadRequest)
-        let unchunks = exchange.clientMinorVersion == 0 && framer?.mode != nil && head.isChunked
+        let bodyMode = upstream.responseBodyMode
+        let unchunks = exchange.clientMinorVersion == 0 && bodyMode != nil && head.isChunked
         upstream.unchunksBody = unchunks
         // A body that ends only with the connection (or an unchunked one) ends the client's too.
-        exchange.responseKeepAlive = exchange.clientKeepAlive && framer?.mode != .untilClose && !unchunks
+        exchange.responseKeepAlive = exchange.clientKeepAlive && bodyMode != .untilClose && !unchunks
         if HTTPForwarding.isForwardedUnchanged(
             head, clientMinorVersion: exchange.clientMinorVersion, keepAlive: exchange.responseKeepAlive)
         {
@@ -437,7 +437,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
             return
         }
         var smallBody = 0
-        if case .length(let length) = framer?.mode, length <= Self.smallBodyBytes { smallBody = length }
+        if case .length(let length) = bodyMode, length <= Self.smallBodyBytes { smallBody = length }
         var clientHead = context.channel.allocator.buffer(capacity: bytes.readableBytes + 32 + smallBody)
         bytes.withUnsafeReadableBytes { raw in
             HTTPForwarding.writeClientResponse(

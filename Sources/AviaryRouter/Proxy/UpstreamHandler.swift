@@ -53,6 +53,9 @@ final class UpstreamHandler: ChannelDuplexHandler {
     /// Whether body bytes reach the delegate without their chunked framing (for an HTTP/1.0
     /// client); set by the delegate when the head arrives.
     var unchunksBody = false
+    /// How the body of the response whose head was just delivered is framed; nil when it has
+    /// none. Set before `upstreamReceivedHead` is called.
+    private(set) var responseBodyMode: BodyFramer.Mode?
     /// The pool that holds the connection while it is idle, nil while leased. Strong, not weak:
     /// the pool's idle list holds the handler anyway while this is set, and a weak reference
     /// would move every retain and release of the handler to the slow side-table path.
@@ -184,6 +187,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
                     continue
                 }
                 let framer = BodyFramer.forBody(of: head, isRequest: false, requestWasHead: requestWasHead)
+                responseBodyMode = framer?.mode
                 isKeepAlive = head.isKeepAlive && framer?.mode != .untilClose
                 delegate.upstreamReceivedHead(head, bytes: headBytes, from: self)
                 if let framer {
