@@ -88,4 +88,23 @@ struct ProxyTimerTests {
         #expect(harness.upstream.isActive)
         #expect(try harness.answer("ok").hasPrefix("HTTP/1.1 200 OK"))
     }
+
+    @Test("an endpoint that leaves the table closes its idle connections, and its leased ones when they come back")
+    func endpointLeavingTheTableClosesItsConnections() throws {
+        let harness = try ProxyHarness(table: Self.table)
+        defer { harness.finish() }
+        _ = try harness.request("/")
+        // Leased now; the table swap that drops its endpoint happens mid-exchange.
+        harness.pool.closeIdle(notIn: [])
+        #expect(harness.upstream.isActive)
+        #expect(try harness.answer("ok").hasPrefix("HTTP/1.1 200 OK"))
+        #expect(!harness.upstream.isActive)
+
+        let second = try ProxyHarness(table: Self.table)
+        defer { second.finish() }
+        second.pool.closeIdle(notIn: [ProxyHarness.upstreamEndpoint])
+        #expect(second.upstream.isActive)
+        second.pool.closeIdle(notIn: [])
+        #expect(!second.upstream.isActive)
+    }
 }

@@ -72,7 +72,10 @@ struct MessageHead {
 
     /// Resets everything but the fields' storage.
     mutating func reset() {
-        var fields = self.fields
+        // Moved out first, so the array is uniquely referenced and keeps its buffer: a copy
+        // would make `removeAll(keepingCapacity:)` allocate a new one on every message.
+        var fields: [HeaderField] = []
+        swap(&fields, &self.fields)
         fields.removeAll(keepingCapacity: true)
         self = MessageHead()
         self.fields = fields

@@ -60,6 +60,8 @@ final class UpstreamHandler: ChannelDuplexHandler {
     /// the pool's idle list holds the handler anyway while this is set, and a weak reference
     /// would move every retain and release of the handler to the slow side-table path.
     var pool: UpstreamPool?
+    /// The pool's idle list of this connection's endpoint, found on the first release.
+    var idleList: UpstreamPool.IdleList?
     /// The pending idle timer, if any (see `UpstreamPool.release`).
     var idleTimer: Scheduled<Void>?
     /// When the connection, if still idle, is closed.

@@ -8,9 +8,17 @@ final class UpstreamPool {
     /// The most idle connections kept per endpoint; more are closed when released.
     static let maximumIdlePerEndpoint = 128
 
+    /// The idle connections to one endpoint. A connection keeps a reference to its endpoint's
+    /// list, so releasing it costs no lookup by the endpoint's key; a list is retired when its
+    /// endpoint leaves the table, and a connection released into a retired list is closed.
+    final class IdleList {
+        var handlers: [UpstreamHandler] = []
+        var isRetired = false
+    }
+
     let eventLoop: any EventLoop
     private let stats: RouterStats
-    private var idle: [String: [UpstreamHandler]] = [:]
+    private var idle: [String: IdleList] = [:]
 
     init(eventLoop: any EventLoop, stats: RouterStats) {
         self.eventLoop = eventLoop
@@ -32,7 +40,8 @@ final class UpstreamPool {
     /// Leases an idle open connection to `endpoint`, if there is one: the hot path, which
     /// allocates nothing and touches no timer (the idle timer notices the lease when it fires).
     func leaseIdle(_ endpoint: UpstreamEndpoint) -> UpstreamHandler? {
-        while let handler = idle[endpoint.key]?.popLast() {
+        guard let list = idle[endpoint.key] else { return nil }
+        while let handler = list.handlers.popLast() {
             handler.pool = nil
             if handler.isActive { return handler }
         }
@@ -74,12 +83,13 @@ final class UpstreamPool {
     /// `idleTimeout`, not one per request.
     func release(_ handler: UpstreamHandler, idleTimeout: TimeAmount) {
         handler.delegate = nil
-        guard handler.isActive, idle[handler.endpointKey, default: []].count < Self.maximumIdlePerEndpoint else {
+        let list = idleList(of: handler)
+        guard handler.isActive, !list.isRetired, list.handlers.count < Self.maximumIdlePerEndpoint else {
             handler.close()
             return
         }
         handler.pool = self
-        idle[handler.endpointKey, default: []].append(handler)
+        list.handlers.append(handler)
         handler.idleDeadline = eventLoop.now + idleTimeout
         if handler.idleTimer == nil {
             armIdleTimer(handler)
@@ -101,9 +111,23 @@ final class UpstreamPool {
         }
     }
 
+    /// The idle list of `handler`'s endpoint: looked up (or made) once per connection.
+    private func idleList(of handler: UpstreamHandler) -> IdleList {
+        if let list = handler.idleList { return list }
+        let list: IdleList
+        if let existing = idle[handler.endpointKey] {
+            list = existing
+        } else {
+            list = IdleList()
+            idle[handler.endpointKey] = list
+        }
+        handler.idleList = list
+        return list
+    }
+
     /// Forgets a connection that closed while idle.
     func remove(_ handler: UpstreamHandler) {
-        idle[handler.endpointKey]?.removeAll { $0 === handler }
+        handler.idleList?.handlers.removeAll { $0 === handler }
         handler.pool = nil
     }
 
@@ -112,21 +136,26 @@ final class UpstreamPool {
     /// (and a pod that is gone never gets a request that would notice).
     func closeIdle(notIn endpointKeys: Set<String>) {
         for key in idle.keys where !endpointKeys.contains(key) {
-            for handler in idle.removeValue(forKey: key) ?? [] {
-                handler.idleTimer?.cancel()
-                handler.idleTimer = nil
-                handler.pool = nil
-                handler.close()
-            }
+            if let list = idle.removeValue(forKey: key) { retire(list) }
         }
     }
 
     /// Closes every idle connection.
     func closeAll() {
-        let handlers = idle.values.flatMap { $0 }
+        let lists = idle.values
         idle.removeAll()
+        lists.forEach(retire)
+    }
+
+    /// Closes a list's idle connections; connections of its endpoint still leased are closed
+    /// when they come back.
+    private func retire(_ list: IdleList) {
+        list.isRetired = true
+        let handlers = list.handlers
+        list.handlers.removeAll()
         for handler in handlers {
             handler.idleTimer?.cancel()
+            handler.idleTimer = nil
             handler.pool = nil
             handler.close()
         }
