@@ -187,6 +187,17 @@ struct ProxyHandlerTests {
         #expect(try HeadRewriting.upstreamRequest(request, clientAddress: "127.0.0.1") == expected)
     }
 
+    @Test("a client without an IP address adds nothing to X-Forwarded-For")
+    func requestHeadsWithoutClientAddress() throws {
+        #expect(
+            try HeadRewriting.upstreamRequest("GET / HTTP/1.1\r\nHost: x\r\n\r\n", clientAddress: nil)
+                == "GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-Proto: http\r\n\r\n")
+        #expect(
+            try HeadRewriting.upstreamRequest(
+                "GET / HTTP/1.1\r\nX-Forwarded-For: 1.1.1.1\r\n\r\n", clientAddress: nil)
+                == "GET / HTTP/1.1\r\nX-Forwarded-For: 1.1.1.1\r\nX-Forwarded-Proto: http\r\n\r\n")
+    }
+
     @Test(
         "response heads lose hop-by-hop headers and say whether the client connection stays",
         arguments: [
@@ -241,7 +252,8 @@ enum HeadRewriting {
         var out = ByteBuffer()
         try bytes.withUnsafeBytes { raw in
             _ = try head.parse(raw, isRequest: true, limit: 10_000)
-            HTTPForwarding.writeUpstreamRequest(head, raw, clientAddress: clientAddress, into: &out)
+            HTTPForwarding.writeUpstreamRequest(
+                head, raw, added: HTTPForwarding.AddedFields(clientAddress: clientAddress), into: &out)
         }
         return String(buffer: out)
     }

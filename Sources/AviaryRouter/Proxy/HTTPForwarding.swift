@@ -10,7 +10,7 @@ enum HTTPForwarding {
     /// as one field with the client address appended, `X-Forwarded-Proto: http` when absent.
     /// `Transfer-Encoding` is kept: a chunked body is forwarded with its framing as it came.
     static func writeUpstreamRequest(
-        _ head: MessageHead, _ bytes: UnsafeRawBufferPointer, clientAddress: String?, into out: inout ByteBuffer
+        _ head: MessageHead, _ bytes: UnsafeRawBufferPointer, added: AddedFields, into out: inout ByteBuffer
     ) {
         if !head.dropsAnyField && head.minorVersion == 1 {
             // The common request: copied whole, with the added fields before its empty line.
@@ -22,6 +22,12 @@ enum HTTPForwarding {
                 out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.lineStart..<field.lineEnd]))
             }
         }
+        if !head.hasForwardedFor && !head.hasForwardedProto {
+            // The common request: the added fields and the final empty line in one write.
+            added.commonTail.withUnsafeBytes { out.writeBytes($0) }
+            return
+        }
+        let clientAddress = added.clientAddress
         if head.hasForwardedFor || clientAddress != nil {
             out.writeStaticString("X-Forwarded-For: ")
             var separator = false
@@ -40,6 +46,21 @@ enum HTTPForwarding {
             out.writeStaticString("X-Forwarded-Proto: http\r\n")
         }
         out.writeStaticString("\r\n")
+    }
+
+    /// What the proxy adds to the requests of one client connection, made once per connection.
+    struct AddedFields {
+        /// The client's address, appended to `X-Forwarded-For`.
+        let clientAddress: String?
+        /// `X-Forwarded-For`, `X-Forwarded-Proto` and the head's final empty line, as written
+        /// for a request that carries neither field.
+        let commonTail: [UInt8]
+
+        init(clientAddress: String?) {
+            self.clientAddress = clientAddress
+            let forwardedFor = clientAddress.map { "X-Forwarded-For: \($0)\r\n" } ?? ""
+            commonTail = Array((forwardedFor + "X-Forwarded-Proto: http\r\n\r\n").utf8)
+        }
     }
 
     /// Whether a response head goes to the client exactly as it came: nothing to drop, nothing

@@ -58,7 +58,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     private let pool: UpstreamPool
     private let listenerAddress: String
     private var context: ChannelHandlerContext?
-    private var clientAddress: String?
+    private var addedFields = HTTPForwarding.AddedFields(clientAddress: nil)
     private var exchange: Exchange?
     /// Bytes received and not handled yet: a head cut across reads, or pipelined requests.
     private var received: ByteBuffer?
@@ -98,7 +98,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        clientAddress = context.channel.remoteAddress?.ipAddress
+        addedFields = HTTPForwarding.AddedFields(clientAddress: context.channel.remoteAddress?.ipAddress)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -308,7 +308,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         }
         var upstreamHead = context.channel.allocator.buffer(capacity: headBytes.readableBytes + 96)
         let (mayRetry, isHeadRequest) = headBytes.withUnsafeReadableBytes { raw in
-            HTTPForwarding.writeUpstreamRequest(head, raw, clientAddress: clientAddress, into: &upstreamHead)
+            HTTPForwarding.writeUpstreamRequest(head, raw, added: addedFields, into: &upstreamHead)
             let method = raw[head.method]
             return (
                 HTTPForwarding.isIdempotent(method) && requestBody == nil, method.elementsEqual("HEAD".utf8)
