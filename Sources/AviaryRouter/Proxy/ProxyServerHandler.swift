@@ -59,6 +59,8 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     private let listenerAddress: String
     private var context: ChannelHandlerContext?
     private var addedFields = HTTPForwarding.AddedFields(clientAddress: nil)
+    /// The channel's allocator, kept so a request does not reach it through the channel.
+    private var allocator = ByteBufferAllocator()
     private var exchange: Exchange?
     /// Bytes received and not handled yet: a head cut across reads, or pipelined requests.
     private var received: ByteBuffer?
@@ -98,6 +100,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        allocator = context.channel.allocator
         addedFields = HTTPForwarding.AddedFields(clientAddress: context.channel.remoteAddress?.ipAddress)
     }
 
@@ -306,7 +309,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
             respondEarly(.serviceUnavailable, "no ready endpoint for service \(service.name)")
             return
         }
-        var upstreamHead = context.channel.allocator.buffer(capacity: headBytes.readableBytes + 96)
+        var upstreamHead = allocator.buffer(capacity: headBytes.readableBytes + 96)
         let (mayRetry, isHeadRequest) = headBytes.withUnsafeReadableBytes { raw in
             HTTPForwarding.writeUpstreamRequest(head, raw, added: addedFields, into: &upstreamHead)
             let method = raw[head.method]
@@ -438,7 +441,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         }
         var smallBody = 0
         if case .length(let length) = bodyMode, length <= Self.smallBodyBytes { smallBody = length }
-        var clientHead = context.channel.allocator.buffer(capacity: bytes.readableBytes + 32 + smallBody)
+        var clientHead = allocator.buffer(capacity: bytes.readableBytes + 32 + smallBody)
         bytes.withUnsafeReadableBytes { raw in
             HTTPForwarding.writeClientResponse(
                 head, raw, clientMinorVersion: exchange.clientMinorVersion, keepAlive: exchange.responseKeepAlive,
@@ -666,7 +669,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         minorVersion: Int = 1
     ) {
         let body = "\(status.code) \(status.reasonPhrase): \(reason)\n"
-        var response = context.channel.allocator.buffer(capacity: 192 + body.utf8.count)
+        var response = allocator.buffer(capacity: 192 + body.utf8.count)
         response.writeString("HTTP/1.\(minorVersion) \(status.code) \(status.reasonPhrase)\r\n")
         response.writeStaticString("Content-Type: text/plain; charset=utf-8\r\n")
         // A browser must not sniff this text (which may carry a request's path) as HTML.

@@ -84,17 +84,22 @@ final class UpstreamHandler: ChannelDuplexHandler {
         self.stats = stats
     }
 
-    /// Whether the connection is open.
-    var isActive: Bool { context?.channel.isActive ?? false }
+    /// Whether the connection is open: kept from the channel's events, on its own loop, so the
+    /// check on every lease and release reads no atomic through the channel.
+    private(set) var isActive = false
     /// Whether the connection can take more request bytes now.
     var isWritable: Bool { context?.channel.isWritable ?? false }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive { countOpen() }
+        if context.channel.isActive {
+            isActive = true
+            countOpen()
+        }
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        isActive = true
         countOpen()
         context.fireChannelActive()
     }
@@ -248,6 +253,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        isActive = false
         if isCounted {
             isCounted = false
             stats.openUpstreamConnections.subtract(1, ordering: .relaxed)
