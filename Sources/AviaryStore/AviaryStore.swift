@@ -162,6 +162,12 @@ public final class AviaryStore: Sendable {
         migrator.registerMigration("v2") { db in
             try db.execute(sql: "CREATE INDEX resources_by_name ON resources (kind, name)")
         }
+        // Finding the Service that listens on a port (no two may share one) reads this, instead
+        // of decoding every stored Service on each apply.
+        migrator.registerMigration("v3") { db in
+            try db.execute(
+                sql: "CREATE INDEX services_by_port ON resources (\(Self.servicePort)) WHERE kind = 'Service'")
+        }
         do {
             try migrator.migrate(pool)
         } catch {
@@ -316,6 +322,29 @@ public final class AviaryStore: Sendable {
                 arguments: [kind, name])
         }
     }
+
+    /// The Services whose `spec.ports[0].port` is one of `ports`, sorted by namespace and name:
+    /// one index lookup per port.
+    public func services(listeningOn ports: some Sequence<Int>) throws(StoreError) -> [StoredResource] {
+        try read { db in
+            var found: [ResourceKey: StoredResource] = [:]
+            let statement = try db.cachedStatement(
+                sql: "SELECT * FROM resources WHERE kind = 'Service' AND \(Self.servicePort) = ?")
+            for port in Set(ports) {
+                for row in try Row.fetchAll(statement, arguments: [port]) {
+                    let resource = Self.resource(from: row)
+                    found[resource.key] = resource
+                }
+            }
+            return found.values.sorted { ($0.key.namespace, $0.key.name) < ($1.key.namespace, $1.key.name) }
+        }
+    }
+
+    /// The expression `services_by_port` indexes, which a query must spell the same way to use
+    /// it. A spec that is not valid JSON (none is stored: `apply` parses it) has no port rather
+    /// than failing the write.
+    private static let servicePort =
+        "CASE WHEN json_valid(spec) THEN json_extract(spec, '$.ports[0].port') END"
 
     /// The keys and resource versions of all resources of a kind, sorted by namespace and name:
     /// what a resync needs, without reading (and allocating) every spec and status.
