@@ -162,11 +162,18 @@ public final class AviaryStore: Sendable {
         migrator.registerMigration("v2") { db in
             try db.execute(sql: "CREATE INDEX resources_by_name ON resources (kind, name)")
         }
-        // Finding the Service that listens on a port (no two may share one) reads this, instead
-        // of decoding every stored Service on each apply.
+        // v2's index lacked `namespace`, so SQLite answered `namespaces(ofKind:named:)` from the
+        // primary key, which covers the query but only narrows it to the kind: every apply read
+        // every stored resource of the kind once per document. With `namespace` in it, this index
+        // covers the query and finds the name. Finding the Service that listens on a port (no two
+        // may share one) reads the second, instead of decoding every stored Service on each apply.
         migrator.registerMigration("v3") { db in
             try db.execute(
-                sql: "CREATE INDEX services_by_port ON resources (\(Self.servicePort)) WHERE kind = 'Service'")
+                sql: """
+                    DROP INDEX resources_by_name;
+                    CREATE INDEX resources_by_name ON resources (kind, name, namespace);
+                    CREATE INDEX services_by_port ON resources (\(Self.servicePort)) WHERE kind = 'Service';
+                    """)
         }
         do {
             try migrator.migrate(pool)
