@@ -110,6 +110,7 @@ extension Controller {
         let cached = decodedRollouts[resource.key]
         if let cached, cached.resourceVersion == resource.resourceVersion { return cached }
         var rollout = try JSONDecoder().decode(Rollout.self, from: resource.objectJSON())
+        rollout.status = rollout.status.map { statusTexts.intern($0) }
         let spec: PreparedSpec
         if let cached, cached.rollout.spec == rollout.spec,
             cached.rollout.metadata.generation == rollout.metadata.generation
