@@ -3,7 +3,7 @@ import AviaryModel
 /// Keeps one copy of equal strings that many cached objects hold. A decoded string longer than
 /// 15 bytes is an allocation of its own (shorter ones live inline); a settled rollout's decoded
 /// status holds about a dozen (eight condition timestamps, mostly equal, and reasons and messages
-/// that most rollouts share), about 600 bytes per rollout, 6 MB at 10,000 rollouts.
+/// that most rollouts share), an estimated 600 bytes per rollout.
 ///
 /// The table is bounded: once it holds `limit` strings it starts over, so texts that are unique
 /// to one rollout (a message naming its ReplicaSet) cannot grow it without end. A string handed
