@@ -35,6 +35,11 @@ public final class AviaryStore: Sendable {
         configuration.prepareDatabase { db in
             // FULL makes every commit wait for the WAL fsync, so an acknowledged write survives power loss.
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Each connection of the pool (the writer and up to five readers) keeps its own page
+            // cache, 2 MB by default. The daemon's hot data is in memory already (the
+            // controller's decoded copies), and the file's pages stay in the kernel's cache, so
+            // 512 KB each keeps reads fast at a fraction of the RSS.
+            try db.execute(sql: "PRAGMA cache_size = -512")
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
@@ -161,6 +166,19 @@ public final class AviaryStore: Sendable {
         // Finding a name in every namespace (the local platform's uniqueness rules) reads this.
         migrator.registerMigration("v2") { db in
             try db.execute(sql: "CREATE INDEX resources_by_name ON resources (kind, name)")
+        }
+        // v2's index lacked `namespace`, so SQLite answered `namespaces(ofKind:named:)` from the
+        // primary key, which covers the query but only narrows it to the kind: every apply read
+        // every stored resource of the kind once per document. With `namespace` in it, this index
+        // covers the query and finds the name. Finding the Service that listens on a port (no two
+        // may share one) reads the second, instead of decoding every stored Service on each apply.
+        migrator.registerMigration("v3") { db in
+            try db.execute(
+                sql: """
+                    DROP INDEX resources_by_name;
+                    CREATE INDEX resources_by_name ON resources (kind, name, namespace);
+                    CREATE INDEX services_by_port ON resources (\(Self.servicePort)) WHERE kind = 'Service';
+                    """)
         }
         do {
             try migrator.migrate(pool)
@@ -316,6 +334,29 @@ public final class AviaryStore: Sendable {
                 arguments: [kind, name])
         }
     }
+
+    /// The Services whose `spec.ports[0].port` is one of `ports`, sorted by namespace and name:
+    /// one index lookup per port.
+    public func services(listeningOn ports: some Sequence<Int>) throws(StoreError) -> [StoredResource] {
+        try read { db in
+            var found: [ResourceKey: StoredResource] = [:]
+            let statement = try db.cachedStatement(
+                sql: "SELECT * FROM resources WHERE kind = 'Service' AND \(Self.servicePort) = ?")
+            for port in Set(ports) {
+                for row in try Row.fetchAll(statement, arguments: [port]) {
+                    let resource = Self.resource(from: row)
+                    found[resource.key] = resource
+                }
+            }
+            return found.values.sorted { ($0.key.namespace, $0.key.name) < ($1.key.namespace, $1.key.name) }
+        }
+    }
+
+    /// The expression `services_by_port` indexes, which a query must spell the same way to use
+    /// it. A spec that is not valid JSON (none is stored: `apply` parses it) has no port rather
+    /// than failing the write.
+    private static let servicePort =
+        "CASE WHEN json_valid(spec) THEN json_extract(spec, '$.ports[0].port') END"
 
     /// The keys and resource versions of all resources of a kind, sorted by namespace and name:
     /// what a resync needs, without reading (and allocating) every spec and status.

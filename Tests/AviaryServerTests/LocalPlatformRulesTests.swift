@@ -83,6 +83,30 @@ import Testing
         }
     }
 
+    /// The API finds a port's holder through the store's index: a moved or deleted Service frees
+    /// its port for the next apply, and the holder it names is the one that holds it now.
+    @Test func aMovedOrDeletedServiceFreesItsPort() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let api = ResourceAPI(store: try AviaryStore(stateDirectory: directory.path), changed: { _ in })
+        _ = try api.apply(Data(Self.service("web", port: 8080).utf8))
+        _ = try api.apply(Data(Self.service("web", port: 9090).utf8))
+        _ = try api.apply(Data(Self.service("api", namespace: "shop", port: 8080).utf8))
+        do {
+            _ = try api.apply(Data(Self.service("blog", port: 8080).utf8))
+            Issue.record("port 8080 of shop/api was given to default/blog")
+        } catch {
+            #expect(
+                error.diagnostics == [
+                    "Service default/blog: spec.ports[0].port 8080 is already the listener of Service shop/api; "
+                        + "each Service listens on its own port on this host: pick a free port"
+                ])
+        }
+        try api.delete(kind: "services", namespace: "shop", name: "api")
+        _ = try api.apply(Data(Self.service("blog", port: 8080).utf8))
+        #expect(try api.list(kind: "services", namespace: nil).map(\.key.name) == ["blog", "web"])
+    }
+
     @Test func theMessageNamesTheOtherNamespaceAndTheFix() throws {
         let problems = try LocalPlatformRules.problems(
             incoming: [], storedServices: [], namespacesHolding: { _, _ in [] })

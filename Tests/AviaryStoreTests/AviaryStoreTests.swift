@@ -166,6 +166,38 @@ func json(_ data: Data?) -> [String: Any]? {
         #expect(try !store.delete(key))
     }
 
+    /// The port index follows every write: a Service that moves or is deleted leaves its old
+    /// port, and only `spec.ports[0].port` of a Service counts.
+    @Test func servicesListeningOnAPortFollowMovesAndDeletes() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try AviaryStore(stateDirectory: directory.path)
+        func service(_ name: String, namespace: String = "default", ports: String) -> Data {
+            Data(
+                #"{"apiVersion":"v1","kind":"Service","metadata":{"name":"\#(name)","namespace":"\#(namespace)"},"spec":{"ports":\#(ports)}}"#
+                    .utf8)
+        }
+        func holders(_ ports: [Int]) throws -> [String] {
+            try store.services(listeningOn: ports).map { "\($0.key.namespace)/\($0.key.name)" }
+        }
+        try store.apply(service("web", ports: #"[{"port":8080}]"#))
+        try store.apply(service("api", namespace: "shop", ports: #"[{"port":9090},{"port":8080}]"#))
+        try store.apply(service("bad", ports: #"[{"port":"8080"}]"#))
+        try store.apply(
+            Data(
+                #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"spec":{"ports":[{"port":8080}]}}"#.utf8
+            ))
+        #expect(try holders([8080]) == ["default/web"])
+        #expect(try holders([9090, 8080, 9090]) == ["default/web", "shop/api"])
+        #expect(try holders([7070]).isEmpty)
+
+        try store.apply(service("web", ports: #"[{"port":7070}]"#))
+        #expect(try holders([8080]).isEmpty)
+        #expect(try holders([7070]) == ["default/web"])
+        #expect(try store.delete(ResourceKey(kind: "Service", name: "web")))
+        #expect(try holders([7070]).isEmpty)
+    }
+
     @Test(arguments: [
         ("not json", "the manifest is not a JSON object"),
         (#"{"apiVersion":"v1","metadata":{"name":"x"}}"#, "kind is missing"),

@@ -5,7 +5,7 @@ import AviaryStore
 /// and pods are named after the Rollout, and each Service becomes a router service named after
 /// it, listening on `spec.ports[0].port`. So Rollout and Service names must be unique across
 /// namespaces, and no two Services may share a port. An apply that breaks either rule is
-/// refused whole, before anything is stored; the check is pure, over what the store holds.
+/// refused whole, before anything is stored; the check is pure, over the stored Services the API looked up.
 enum LocalPlatformRules {
     /// A Service already stored, with the port it listens on.
     struct StoredService: Equatable {
@@ -26,7 +26,14 @@ enum LocalPlatformRules {
         // What this apply claims so far, so two documents of one file are checked against each other.
         var claimedNames: [String: String] = [:]  // "Kind/name" → namespace
         var ports: [Int: ResourceKey] = [:]
-        for service in storedServices { if let port = service.port { ports[port] = service.key } }
+        // The port each Service last claimed, to free it when the Service moves.
+        var portOf: [ResourceKey: Int] = [:]
+        for service in storedServices {
+            if let port = service.port {
+                ports[port] = service.key
+                portOf[service.key] = port
+            }
+        }
         for resource in incoming where hostWideNameKinds.contains(resource.kind) {
             let namespace = resource.metadata.namespaceOrDefault
             let key = ResourceKey(kind: resource.kind, namespace: namespace, name: resource.name)
@@ -50,8 +57,9 @@ enum LocalPlatformRules {
                         + "pick a free port")
             } else {
                 // A re-applied Service may move to another port: its old one is free again.
-                ports = ports.filter { $0.value != key }
+                if let old = portOf[key], ports[old] == key { ports[old] = nil }
                 ports[port] = key
+                portOf[key] = port
             }
         }
         return problems

@@ -54,11 +54,9 @@ public struct ResourceAPI: Sendable {
         let applied = try applyGate.lock.withLock { _ throws(APIError) -> [Applied] in
             let problems: [String]
             do {
-                let services = try store.resources(kind: "Service").map { stored in
-                    LocalPlatformRules.StoredService(key: stored.key, port: StoredServiceSpec.decode(stored.spec)?.port)
-                }
+                let incoming = manifests.map(\.resource)
                 problems = try LocalPlatformRules.problems(
-                    incoming: manifests.map(\.resource), storedServices: services,
+                    incoming: incoming, storedServices: relevantServices(incoming),
                     namespacesHolding: { kind, name in try store.namespaces(ofKind: kind, named: name) })
             } catch {
                 throw APIError(storeError: error)
@@ -79,6 +77,28 @@ public struct ResourceAPI: Sendable {
         }
         for entry in applied where entry.outcome != .unchanged { changed(entry.key) }
         return applied
+    }
+
+    /// The stored Services the port rule needs to judge `incoming`, sorted by namespace and name:
+    /// those listening on a port an incoming Service asks for, and the incoming Services' stored
+    /// selves (whose old port a move frees). The rule gives the same answer over these as over
+    /// every stored Service, and finding them is an index lookup per Service rather than a read
+    /// and decode of all of them.
+    private func relevantServices(_ incoming: [AnyResource]) throws(StoreError) -> [LocalPlatformRules.StoredService] {
+        var ports: [Int] = []
+        var keys: [ResourceKey] = []
+        for resource in incoming {
+            guard case .service(let service) = resource else { continue }
+            keys.append(
+                ResourceKey(kind: "Service", namespace: resource.metadata.namespaceOrDefault, name: resource.name))
+            if let port = service.spec.ports?.first?.port { ports.append(port) }
+        }
+        guard !keys.isEmpty else { return [] }
+        var found: [ResourceKey: StoredResource] = try store.resources(keys)
+        for service in try store.services(listeningOn: ports) { found[service.key] = service }
+        return found.values.sorted { ($0.key.namespace, $0.key.name) < ($1.key.namespace, $1.key.name) }.map { stored in
+            LocalPlatformRules.StoredService(key: stored.key, port: StoredServiceSpec.decode(stored.spec)?.port)
+        }
     }
 
     /// One resource as JSON (with status), or 404 naming it.

@@ -46,6 +46,8 @@ public actor Controller {
     /// The decoded pod templates of each rollout's ReplicaSets, by ReplicaSet name, with the
     /// encoded template they came from.
     var decodedTemplates: [ResourceKey: [String: DecodedTemplate]] = [:]
+    /// Shares the repeated texts of the statuses in `decodedRollouts`.
+    var statusTexts = TextInterner()
     /// Statuses decided by the reconciles of the chunk in progress, written together at its end.
     var pendingStatusWrites: [StatusUpdate] = []
     /// What the metrics were last told about each rollout, so an unchanged rollout costs no call.
@@ -203,6 +205,12 @@ public actor Controller {
             await writePendingStatuses()
         }
         if !reconcileSeconds.isEmpty { await metrics.observeReconciles(seconds: reconcileSeconds) }
+        // A dictionary keeps its capacity when emptied: once every key of 10,000 rollouts was
+        // due (at start, after an apply of them all), `due` would keep about 4 MB of empty
+        // buckets for good.
+        if due.capacity > 4 * max(due.count, 256) {
+            due = Dictionary(uniqueKeysWithValues: due.map { ($0.key, $0.value) })
+        }
         // A resync makes every stored Service and Rollout due, so this step was a pass over all of
         // them through the same loop as any change: a forced full pass reconciled each one, a
         // steady-state pass skipped those whose inputs had not changed.

@@ -66,14 +66,14 @@ public actor SimulatedPlatform: Platform {
     public func setRoleLabels(replicaSet name: String, _ labels: [String: String]) {
         guard var replicaSet = replicaSetsByName[name], replicaSet.roleLabels != labels else { return }
         touch(replicaSet)
-        let previous = replicaSet.roleLabels
         replicaSet.roleLabels = labels
         replicaSetsByName[name] = replicaSet
+        // A pod here has no labels but its ReplicaSet's and role's, so all pods of a ReplicaSet
+        // share one dictionary instead of a copy each.
+        let podLabels = Self.podLabels(of: replicaSet)
         podsByReplicaSet[name] = podsByReplicaSet[name]?.map { pod in
             var pod = pod
-            for key in previous.keys { pod.labels.removeValue(forKey: key) }
-            pod.labels.merge(replicaSet.labels) { _, base in base }
-            pod.labels.merge(labels) { _, role in role }
+            pod.labels = podLabels
             return pod
         }
     }
@@ -203,6 +203,11 @@ public actor SimulatedPlatform: Platform {
 
     // MARK: - Pods
 
+    /// A pod's labels: its ReplicaSet's, with the role labels over them.
+    private static func podLabels(of replicaSet: LocalReplicaSet) -> [String: String] {
+        replicaSet.labels.merging(replicaSet.roleLabels) { _, role in role }
+    }
+
     /// Creates or removes pods until the ReplicaSet has its count: new pods are ready at once,
     /// the newest go first (as Kubernetes does among ready pods).
     private func converge(_ name: String) {
@@ -213,13 +218,14 @@ public actor SimulatedPlatform: Platform {
             owned.removeLast(owned.count - replicaSet.replicas)
         }
         let time = now()
+        let labels = Self.podLabels(of: replicaSet)
         while owned.count < replicaSet.replicas {
             podSerial += 1
             owned.append(
                 PodRecord(
                     name: "\(name)-\(podSerial)", namespace: replicaSet.namespace, replicaSet: name,
                     rollout: replicaSet.rollout,
-                    labels: replicaSet.labels.merging(replicaSet.roleLabels) { _, role in role },
+                    labels: labels,
                     launch: replicaSet.launch, port: 0, process: nil, startedAt: time, restarts: 0,
                     nextStartAt: nil, lastTermination: nil, isReady: true, readySince: time,
                     consecutiveProbeFailures: 0, lastProbeAt: nil, createdAt: time))
