@@ -88,7 +88,7 @@ struct BodyFramer: Equatable {
                 case .sizeExtension(let value):
                     if byte == .cr {
                         state = .sizeLineFeed(value: value)
-                    } else if byte < .space && byte != .tab || byte == 0x7F {
+                    } else if !byte.isFieldTextByte {
                         throw FramingError()
                     }
                 case .sizeLineFeed(let value):
@@ -117,7 +117,7 @@ struct BodyFramer: Equatable {
                 case .trailerLine:
                     if byte == .cr {
                         state = .trailerLineFeed
-                    } else if byte < .space && byte != .tab || byte == 0x7F {
+                    } else if !byte.isFieldTextByte {
                         throw FramingError()
                     }
                 case .trailerLineFeed:

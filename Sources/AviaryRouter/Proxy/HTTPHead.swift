@@ -183,7 +183,7 @@ extension MessageHead {
         guard code >= 100 else { throw .malformed("bad status code") }
         status = code
         if bytes[cursor] == .space {
-            while bytes[cursor] == .tab || bytes[cursor] >= .space && bytes[cursor] != 0x7F { cursor += 1 }
+            while bytes[cursor].isFieldTextByte { cursor += 1 }
         }
         guard bytes[cursor] == .cr, bytes[cursor + 1] == .lf else { throw .malformed("bad status line end") }
         cursor += 2
@@ -213,8 +213,9 @@ extension MessageHead {
         var valueEnd = cursor
         while true {
             let byte = bytes[cursor]
+            // `isFieldTextByte`, split so the common case (visible ASCII or obs-text) is one
+            // comparison a byte and the value's end skips trailing spaces.
             if byte &- 0x21 < 0x5E || byte >= 0x80 {
-                // Visible ASCII or obs-text, the common case first: one comparison a byte.
                 cursor += 1
                 valueEnd = cursor
             } else if byte == .space || byte == .tab {
@@ -387,6 +388,10 @@ extension UInt8 {
     static let zero = UInt8(ascii: "0")
 
     var isDigit: Bool { self >= .zero && self <= UInt8(ascii: "9") }
+
+    /// A byte a field value, reason phrase, chunk extension or trailer may hold: visible ASCII,
+    /// obs-text, space or tab; no other control byte (RFC 9110 §5.5).
+    var isFieldTextByte: Bool { self == .tab || self >= .space && self != 0x7F }
 
     var asciiLowercased: UInt8 { self >= UInt8(ascii: "A") && self <= UInt8(ascii: "Z") ? self | 0x20 : self }
 

@@ -93,12 +93,7 @@ final class MirrorExchange: UpstreamDelegate {
         isFinished = true
         timeout?.cancel()
         self.upstream = nil
-        if reusable && requestEnded {
-            pool.release(upstream, idleTimeout: limits.upstreamIdleTimeout)
-        } else {
-            upstream.delegate = nil
-            upstream.close()
-        }
+        pool.endLease(upstream, reusable: reusable && requestEnded, idleTimeout: limits.upstreamIdleTimeout)
     }
 
     func upstreamReadComplete() {}
@@ -118,8 +113,7 @@ final class MirrorExchange: UpstreamDelegate {
         buffered = []
         if let upstream {
             self.upstream = nil
-            upstream.delegate = nil
-            upstream.close()
+            upstream.abandon()
         }
     }
 }

@@ -116,11 +116,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         guard !isClosing else { return }
         isReading = true
         var bytes = unwrapInboundIn(data)
-        if var earlier = received {
-            received = nil
-            earlier.writeBuffer(&bytes)
-            bytes = earlier
-        }
+        bytes.join(after: &received)
         readRequests(from: &bytes, context: context)
         if bytes.readableBytes > 0 { received = bytes }
     }
@@ -415,8 +411,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
 
     func upstreamReceivedHead(_ head: MessageHead, bytes: ByteBuffer, from upstream: UpstreamHandler) {
         guard let exchange, exchange.upstream === upstream, let context else {
-            upstream.delegate = nil
-            upstream.close()
+            upstream.abandon()
             return
         }
         if head.status < 200 {
@@ -481,8 +476,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
 
     func upstreamReceivedEnd(from upstream: UpstreamHandler, reusable: Bool) {
         guard let exchange, exchange.upstream === upstream, let context else {
-            upstream.delegate = nil
-            upstream.close()
+            upstream.abandon()
             return
         }
         finish(exchange, upstream: upstream, reusable: reusable, context: context)
@@ -592,12 +586,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         writeHeldHead(context)
         self.exchange = nil
         exchange.upstream = nil
-        if reusable && exchange.requestEnded {
-            pool.release(upstream, idleTimeout: limits.upstreamIdleTimeout)
-        } else {
-            upstream.delegate = nil
-            upstream.close()
-        }
+        pool.endLease(upstream, reusable: reusable && exchange.requestEnded, idleTimeout: limits.upstreamIdleTimeout)
         if !exchange.responseKeepAlive || closeAfterResponse || !exchange.requestEnded {
             closeAfterWrites(context)
             return
@@ -639,8 +628,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         exchange.responseDeadline = nil
         if let upstream = exchange.upstream {
             exchange.upstream = nil
-            upstream.delegate = nil
-            upstream.close()
+            upstream.abandon()
         }
         if self.exchange === exchange {
             self.exchange = nil

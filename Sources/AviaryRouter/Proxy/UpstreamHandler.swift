@@ -133,9 +133,15 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     /// Closes the connection; a leased connection's delegate must have been cleared first when
-    /// it does not want to hear about it.
+    /// it does not want to hear about it (see `abandon`).
     func close() {
         context?.close(promise: nil)
+    }
+
+    /// Closes the connection without a word to its delegate: the lease ends here.
+    func abandon() {
+        delegate = nil
+        close()
     }
 
     /// Reads again if a read was held back while the delegate could not take more.
@@ -155,11 +161,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
-        if var earlier = received {
-            received = nil
-            earlier.writeBuffer(&bytes)
-            bytes = earlier
-        }
+        bytes.join(after: &received)
         guard let delegate else {
             // Bytes on an idle connection answer nothing we sent: the connection is unusable.
             context.close(promise: nil)
@@ -273,5 +275,16 @@ final class UpstreamHandler: ChannelDuplexHandler {
             }
         }
         context.fireChannelInactive()
+    }
+}
+
+extension ByteBuffer {
+    /// Puts the bytes held back from earlier reads (a head cut across reads, pipelined requests)
+    /// in front of `self`, and takes them.
+    mutating func join(after held: inout ByteBuffer?) {
+        guard var earlier = held else { return }
+        held = nil
+        earlier.writeBuffer(&self)
+        self = earlier
     }
 }

@@ -97,6 +97,16 @@ final class UpstreamPool {
         handler.resumeReadsIfPending()
     }
 
+    /// Ends a lease: the connection is pooled again when `reusable` (its exchange ended cleanly),
+    /// else closed without a word to its delegate.
+    func endLease(_ handler: UpstreamHandler, reusable: Bool, idleTimeout: TimeAmount) {
+        if reusable {
+            release(handler, idleTimeout: idleTimeout)
+        } else {
+            handler.abandon()
+        }
+    }
+
     private func armIdleTimer(_ handler: UpstreamHandler) {
         // Strong captures: the timer ends with the connection (`channelInactive` cancels it), and
         // weak ones would put the handler's reference counts on the slow path for good.
