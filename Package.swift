@@ -123,7 +123,7 @@ let package = Package(
             name: "aviary-bench-router",
             dependencies: ["AviaryRouter"],
             path: "bench/router",
-            exclude: ["run"]
+            exclude: ["run", "HISTORY.md"]
         ),
         .executableTarget(
             name: "aviary-sample-app",
