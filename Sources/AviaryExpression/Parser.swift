@@ -327,7 +327,7 @@ struct Parser {
 
     private mutating func parseCall(_ name: Token) throws(ExpressionError) -> Node {
         guard let builtin = Builtin(rawValue: name.text) else {
-            throw error(at: name, "unknown function '\(name.text)': see the README for the builtins")
+            throw error(at: name, "unknown function '\(name.text)': see docs/analysis.md for the builtins")
         }
         let openParen = current
         advance()

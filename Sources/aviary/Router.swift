@@ -9,7 +9,7 @@ struct Router: AsyncParsableCommand {
         discussion: """
             Listens on every listener of its route table and proxies each request to the service its
             routes choose (weights, header routes, mirroring). The table comes from --config (YAML, see
-            the README section "The router"), or from --state when that file is newer, and can be
+            docs/router.md in the repository), or from --state when that file is newer, and can be
             replaced while running: send SIGHUP to re-read --config, or PUT a table (JSON or YAML) to
             the admin endpoint. Every accepted table is written to --state. The router keeps serving
             its last table when whatever sent it goes away.
