@@ -324,14 +324,17 @@ public actor LocalPlatform {
 
     private func start(_ pod: PodRecord, at time: Date) -> PodRecord {
         var pod = pod
-        var environment = inheritedEnvironment
-        for entry in pod.launch.environment { environment[entry.name] = entry.value }
-        environment["PORT"] = String(pod.port)
-        environment["IMAGE"] = pod.launch.image
-        environment["POD_NAME"] = pod.name
+        let image = ImageReference(parsing: pod.launch.image)
+        let resolved = ResolvedPodProcess(
+            arguments: pod.launch.arguments, containerEnvironment: pod.launch.environment,
+            provided: [
+                "PORT": String(pod.port), "IMAGE": pod.launch.image, "IMAGE_NAME": image.name, "IMAGE_TAG": image.tag,
+                "POD_NAME": pod.name, "POD_NAMESPACE": pod.namespace,
+            ],
+            base: inheritedEnvironment)
         do {
             pod.process = try ProcessControl.spawn(
-                arguments: pod.launch.arguments, environment: environment, logPath: logPath(of: pod.name))
+                arguments: resolved.arguments, environment: resolved.environment, logPath: logPath(of: pod.name))
             pod.startedAt = time
             pod.nextStartAt = nil
             pod.lastProbeAt = nil
