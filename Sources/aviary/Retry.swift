@@ -1,19 +1,20 @@
 import ArgumentParser
 import AviaryServer
 
-/// `aviary retry rollout NAME`.
+/// `aviary retry [rollout] NAME`.
 struct Retry: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Retry an aborted rollout.", subcommands: [RetryRollout.self])
+        abstract: "Retry an aborted rollout.", subcommands: [RetryRollout.self], defaultSubcommand: RetryRollout.self)
 }
 
-/// `aviary retry rollout NAME`.
+/// `aviary retry [rollout] NAME`: `rollout` may be left out, as it may for every other verb on a rollout.
 struct RetryRollout: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollout",
         abstract: "Clear an abort and start the rollout's steps again from the first.",
         discussion: """
-            Example:
+            Examples:
+              aviary retry web
               aviary retry rollout web
             """)
 
