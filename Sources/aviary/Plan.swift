@@ -14,38 +14,52 @@ struct Plan: ParsableCommand {
             `steps`, the step, the setWeight in force, the traffic share of the new version, the \
             pods of the new and the previous version, and all pods. Nothing is started.
 
-            Example:
-              aviary plan -f examples/canary-rollout.yaml
-              aviary plan -f examples/canary-rollout.yaml -o json
+            -f may be given more than once, and may name a directory: the files are read as one \
+            set (the Rollout with the Services and templates beside it), which must hold exactly one \
+            Rollout.
+
+            Examples:
+              aviary plan -f examples/canary.yaml
+              aviary plan -f examples/canary.yaml -f examples/success-rate.yaml -o json
             """)
 
-    /// The manifest holding the Rollout (other documents are ignored).
-    @Option(name: .shortAndLong, help: "A YAML or JSON file holding one Rollout (other resources are ignored).")
-    var file: String
+    /// The manifests: files or directories, read as one set holding exactly one Rollout.
+    @Option(
+        name: [.customShort("f"), .customLong("filename")],
+        help: ArgumentHelp(
+            "A manifest file, a directory of .yaml/.yml/.json files, or - for stdin; repeatable. The set must hold "
+                + "exactly one Rollout (other resources are ignored).", valueName: "file"))
+    var files: [String] = []
 
     /// `table` or `json`.
     @Option(name: .shortAndLong, help: "Output format: table or json.")
     var output: PlanOutputFormat = .table
 
+    func validate() throws {
+        if files.isEmpty {
+            throw ValidationError("give the manifest holding the Rollout with -f FILE (or -f - for stdin)")
+        }
+    }
+
     func run() throws {
-        let text: String
-        do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
-        } catch {
-            throw PlanError("cannot read \(file): \(error.localizedDescription); give a readable file with -f")
+        let (inputs, unreadable) = LintFiles.read(files)
+        if let problem = unreadable.first {
+            throw PlanError("\(problem.file): \(problem.message); give readable manifests with -f")
         }
-        let decoded = ManifestDecoder().decode(text, file: file)
-        if decoded.hasErrors {
-            throw PlanError(decoded.diagnostics.filter(\.isError).map(\.description).joined(separator: "\n"))
+        var rollouts: [(file: String, rollout: Rollout)] = []
+        for input in inputs {
+            let decoded = ManifestDecoder().decode(String(decoding: input.data, as: UTF8.self), file: input.file)
+            if decoded.hasErrors {
+                throw PlanError(decoded.diagnostics.filter(\.isError).map(\.description).joined(separator: "\n"))
+            }
+            for case .rollout(let rollout) in decoded.resources { rollouts.append((input.file, rollout)) }
         }
-        let rollouts = decoded.resources.compactMap { resource -> Rollout? in
-            if case .rollout(let rollout) = resource { return rollout }
-            return nil
-        }
-        guard rollouts.count == 1, let rollout = rollouts.first else {
+        let given = inputs.map(\.file).joined(separator: ", ")
+        guard rollouts.count == 1, let (file, rollout) = rollouts.first else {
+            let found = rollouts.map { "\($0.rollout.metadata.name ?? "(no name)") in \($0.file)" }.joined(separator: ", ")
             throw PlanError(
-                "\(file): expected exactly one Rollout, found \(rollouts.count); put the Rollout to plan in its own file"
-            )
+                "\(given): expected exactly one Rollout, found \(rollouts.count)\(found.isEmpty ? "" : " (\(found))"); "
+                    + "give -f the files of one Rollout")
         }
         if let message = RolloutPlan.invalidSpecMessage(rollout) {
             throw PlanError("\(file): \(message)")

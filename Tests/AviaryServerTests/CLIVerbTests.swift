@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Testing
 
 @testable import aviary
@@ -14,5 +15,41 @@ import Testing
 
     @Test func retryWithoutANameIsRefused() {
         #expect(throws: (any Error).self) { try Aviary.parseAsRoot(["retry"]) }
+    }
+}
+
+/// `aviary plan` reads every file it is given as one set.
+@Suite struct PlanFilesTests {
+    static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("examples").path
+
+    @Test func oneRolloutAcrossSeveralFilesIsPlanned() throws {
+        let plan = try Plan.parse(["-f", "\(Self.examples)/canary.yaml", "-f", "\(Self.examples)/success-rate.yaml"])
+        try plan.run()
+    }
+
+    @Test func twoRolloutsAreRefusedNamingBothFiles() throws {
+        let plan = try Plan.parse(["-f", "\(Self.examples)/canary.yaml", "-f", "\(Self.examples)/blue-green.yaml"])
+        let error = try #require(throws: PlanError.self) { try plan.run() }
+        #expect(error.description.contains("found 2"))
+        #expect(error.description.contains("canary.yaml"))
+        #expect(error.description.contains("blue-green.yaml"))
+    }
+
+    @Test func aMissingFileIsNamed() throws {
+        let plan = try Plan.parse(["-f", "/nonexistent/rollout.yaml"])
+        let error = try #require(throws: PlanError.self) { try plan.run() }
+        #expect(error.description.hasPrefix("/nonexistent/rollout.yaml: no such file or directory"))
+    }
+
+    /// Every file the help's examples name exists, so they run as written.
+    @Test func helpExamplesNameFilesThatExist() throws {
+        let root = URL(fileURLWithPath: Self.examples).deletingLastPathComponent().path
+        let discussion = Plan.configuration.discussion
+        let named = discussion.split(whereSeparator: \.isWhitespace).filter { $0.hasPrefix("examples/") }
+        #expect(!named.isEmpty)
+        for path in named {
+            #expect(FileManager.default.fileExists(atPath: "\(root)/\(path)"), "\(path) is named by plan --help")
+        }
     }
 }
