@@ -27,19 +27,44 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
 /// daemon's watch stream `watchPath`, and every `refresh` so that ages and timers move. When the
 /// daemon cannot be reached the last frame stays with a line saying so; the stream is opened
 /// again every second and drawing resumes once the daemon answers.
+///
+/// When standard output is not a terminal (a pipe, a file, a CI log) it writes no escape codes:
+/// each frame that differs from the one before is printed whole, followed by a blank line.
+/// SIGINT, SIGTERM and SIGHUP all give the cursor back before the process exits.
 enum LiveView {
+    /// What to write for `frame`, or nil when nothing should be written (plain output repeats no
+    /// frame).
+    static func output(for frame: String, previous: String?, isTerminal: Bool) -> String? {
+        let lines = frame.split(separator: "\n", omittingEmptySubsequences: false)
+        guard isTerminal else {
+            guard frame != previous else { return nil }
+            return lines.joined(separator: "\n") + "\n\n"
+        }
+        return "\u{1B}[H" + lines.map { $0 + "\u{1B}[K" }.joined(separator: "\n") + "\n\u{1B}[J"
+    }
+
+    /// The exit status after `signal`: 0 for Ctrl-C, which is how a watch is meant to end; 128 + the
+    /// signal's number otherwise, as a shell reports a process ended by it.
+    static func exitStatus(after signal: Int32) -> Int32 {
+        signal == SIGINT ? 0 : 128 + signal
+    }
+
     static func run(
         client: APIClient, watchPath: String, refresh: Duration = .seconds(5),
         frame: @escaping @Sendable () async throws(APIClient.Failure) -> String
     ) async -> Never {
-        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .main)
-        signal(SIGINT, SIG_IGN)
-        interrupt.setEventHandler {
-            FileHandle.standardOutput.write(Data("\u{1B}[?25h\n".utf8))
-            exit(0)
+        let isTerminal = isatty(STDOUT_FILENO) == 1
+        let signalSources = [SIGINT, SIGTERM, SIGHUP].map { number in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .main)
+            signal(number, SIG_IGN)
+            source.setEventHandler {
+                if isTerminal { FileHandle.standardOutput.write(Data("\u{1B}[?25h\n".utf8)) }
+                exit(exitStatus(after: number))
+            }
+            source.resume()
+            return source
         }
-        interrupt.resume()
-        FileHandle.standardOutput.write(Data("\u{1B}[?25l\u{1B}[2J".utf8))
+        if isTerminal { FileHandle.standardOutput.write(Data("\u{1B}[?25l\u{1B}[2J".utf8)) }
         // Redraw requests; a burst of lines while a frame is drawn becomes one more frame.
         let (redraws, redraw) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         Task {
@@ -61,6 +86,7 @@ enum LiveView {
             }
         }
         var last = ""
+        var written: String?
         for await _ in redraws {
             var text: String
             do {
@@ -71,10 +97,12 @@ enum LiveView {
                     last + "\n\n" + error.description.split(separator: "\n").first.map(String.init)!
                     + "\n(retrying every second; Ctrl-C to stop)"
             }
-            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-            let drawn = "\u{1B}[H" + lines.map { $0 + "\u{1B}[K" }.joined(separator: "\n") + "\n\u{1B}[J"
-            FileHandle.standardOutput.write(Data(drawn.utf8))
+            if let output = output(for: text, previous: written, isTerminal: isTerminal) {
+                FileHandle.standardOutput.write(Data(output.utf8))
+                written = text
+            }
         }
+        withExtendedLifetime(signalSources) {}
         fatalError("the redraw stream never finishes")
     }
 }

@@ -53,3 +53,23 @@ import Testing
         }
     }
 }
+
+/// What the live view writes to a terminal and to a pipe.
+@Suite struct LiveViewOutputTests {
+    @Test func aPipeGetsPlainFramesWithoutEscapesAndNoRepeats() throws {
+        let first = try #require(LiveView.output(for: "web ✔ Healthy\n  step 1/3", previous: nil, isTerminal: false))
+        #expect(first == "web ✔ Healthy\n  step 1/3\n\n")
+        #expect(!first.contains("\u{1B}"))
+        #expect(LiveView.output(for: "web ✔ Healthy\n  step 1/3", previous: "web ✔ Healthy\n  step 1/3", isTerminal: false) == nil)
+        #expect(LiveView.output(for: "b", previous: "a", isTerminal: false) == "b\n\n")
+    }
+
+    @Test func aTerminalGetsTheFrameRedrawnInPlace() {
+        #expect(LiveView.output(for: "a\nb", previous: "a\nb", isTerminal: true) == "\u{1B}[Ha\u{1B}[K\nb\u{1B}[K\n\u{1B}[J")
+    }
+
+    @Test(arguments: [(Int32(SIGINT), Int32(0)), (Int32(SIGTERM), Int32(143)), (Int32(SIGHUP), Int32(129))])
+    func signalsEndTheViewWithTheShellsStatus(signal: Int32, status: Int32) {
+        #expect(LiveView.exitStatus(after: signal) == status)
+    }
+}
