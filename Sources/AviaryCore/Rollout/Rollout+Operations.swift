@@ -4,6 +4,15 @@ import Foundation
 /// The operations people run on a rollout (`aviary promote`, `abort`, ...), as pure functions
 /// that return the changed rollout; the daemon stores it and reconciles.
 extension Rollout {
+    /// Why `promote` (without `full`) would do nothing to this rollout, or nil when it would move
+    /// it: an aborted rollout stays aborted until `retry`, or `promote --full`.
+    public func promotionRefusal(full: Bool) -> String? {
+        guard !full, status?.isAborted ?? false else { return nil }
+        let name = metadata.name ?? ""
+        return "rollout \"\(name)\" is aborted, so promote would not move it: use `aviary retry \(name)` to run "
+            + "its steps again, or `aviary promote \(name) --full` to make the new version stable at once"
+    }
+
     /// `pause`: holds the rollout where it is (`spec.paused`).
     public func paused() -> Rollout {
         var rollout = self
@@ -13,13 +22,21 @@ extension Rollout {
 
     /// `promote`: resumes a paused rollout. Without a pause condition a canary skips its current
     /// step; after an inconclusive analysis the rollout goes on past it. `full` skips all remaining
-    /// steps, pauses and analysis and promotes the new version to stable.
+    /// steps, pauses and analysis and promotes the new version to stable; on an aborted rollout it
+    /// clears the abort first, as Argo's controller does for `promoteFull`. A plain promote cannot
+    /// move an aborted rollout: `promotionRefusal` says so.
     public func promoted(full: Bool = false) -> Rollout {
         var rollout = self
         let wasManuallyPaused = rollout.spec.isPaused
         rollout.spec.paused = nil
         var status = rollout.status ?? RolloutStatus()
         if full {
+            if status.isAborted {
+                status.abort = nil
+                status.abortedAt = nil
+                status.duration?.finishedAt = nil
+                status.duration?.completionStatus = nil
+            }
             status.promoteFull = true
             status.pauseConditions = nil
             status.controllerPause = nil

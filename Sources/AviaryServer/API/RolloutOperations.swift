@@ -75,7 +75,9 @@ public struct RolloutOperations: Sendable {
 
     private func apply(_ operation: Operation, to rollout: Rollout, key: ResourceKey) throws(APIError) -> Rollout {
         switch operation {
-        case .promote(let full): return rollout.promoted(full: full)
+        case .promote(let full):
+            if let refusal = rollout.promotionRefusal(full: full) { throw APIError(status: 409, message: refusal) }
+            return rollout.promoted(full: full)
         case .abort: return rollout.aborted()
         case .retry: return rollout.retried()
         case .pause: return rollout.paused()
