@@ -104,6 +104,7 @@ let package = Package(
                 "AviaryCore",
                 "AviaryMetrics",
                 "AviaryRouter",
+                "AviaryLocal",
                 "AviaryServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -148,7 +149,7 @@ let package = Package(
         ),
         .testTarget(name: "AviaryStoreTests", dependencies: ["AviaryStore", "aviary-store-writer"]),
         .testTarget(name: "AviaryLocalTests", dependencies: ["AviaryLocal", "aviary-sample-app"]),
-        .testTarget(name: "AviaryServerTests", dependencies: ["AviaryServer", "aviary", "aviary-sample-app"]),
+        .testTarget(name: "AviaryServerTests", dependencies: ["AviaryServer", "AviaryLocal", "aviary", "aviary-sample-app"]),
     ],
     swiftLanguageModes: [.v6]
 )

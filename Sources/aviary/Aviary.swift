@@ -31,6 +31,7 @@ struct Aviary: AsyncParsableCommand {
             Restart.self,
             Status.self,
             Completion.self,
+            PrometheusConfig.self,
         ]
     )
 }

@@ -3,6 +3,8 @@ import Foundation
 import Testing
 
 @testable import aviary
+import AviaryLocal
+import AviaryServer
 
 /// Verbs parse to the command and the values a user means, including the short forms.
 @Suite struct CLIVerbTests {
@@ -71,5 +73,47 @@ import Testing
     @Test(arguments: [(Int32(SIGINT), Int32(0)), (Int32(SIGTERM), Int32(143)), (Int32(SIGHUP), Int32(129))])
     func signalsEndTheViewWithTheShellsStatus(signal: Int32, status: Int32) {
         #expect(LiveView.exitStatus(after: signal) == status)
+    }
+}
+
+/// `aviary prometheus-config` writes a configuration the real Prometheus accepts.
+@Suite struct PrometheusConfigTests {
+    @Test(arguments: [false, true])
+    func promtoolAcceptsTheConfiguration(withToken: Bool) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aviary-promcfg-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tokenFile = directory.appendingPathComponent("token").path
+        try "secret".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let arguments =
+            withToken ? ["--server", "127.0.0.1:9000/", "--token-file", tokenFile, "--scrape-interval", "2s"] : []
+        let command = try PrometheusConfig.parse(arguments)
+        let yaml = command.configuration.yaml
+        #expect(yaml.contains("refresh_interval: 5s"))
+        #expect(yaml.contains(withToken ? "url: http://127.0.0.1:9000/sd" : "url: http://127.0.0.1:7480/sd"))
+        #expect(yaml.contains("credentials_file: \(tokenFile)") == withToken)
+        let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
+        guard let promtool else {
+            Issue.record("promtool not found: install the Debian package prometheus (scripts/test does)")
+            return
+        }
+        let file = directory.appendingPathComponent("prometheus.yml")
+        try yaml.write(to: file, atomically: true, encoding: .utf8)
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: promtool)
+        check.arguments = ["check", "config", file.path]
+        let output = Pipe()
+        check.standardOutput = output
+        check.standardError = output
+        try check.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        check.waitUntilExit()
+        #expect(check.terminationStatus == 0, "promtool check config: \(text)")
+    }
+
+    @Test func aBadIntervalIsRefused() {
+        #expect(throws: (any Error).self) { try PrometheusConfig.parse(["--scrape-interval", "5 seconds"]) }
     }
 }
