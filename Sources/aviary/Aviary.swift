@@ -32,6 +32,7 @@ struct Aviary: AsyncParsableCommand {
             Status.self,
             Completion.self,
             PrometheusConfig.self,
+            Install.self,
         ]
     )
 }

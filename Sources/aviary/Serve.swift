@@ -76,6 +76,7 @@ struct Serve: AsyncParsableCommand {
         }
         try await daemon.run { address in
             FileHandle.standardOutput.write(Data("aviary serve: listening on \(address)\n".utf8))
+            SystemdNotifier.notify("READY=1")
         }
     }
 }
