@@ -1,5 +1,7 @@
+import AviaryAPI
 import AviaryLocal
 import AviaryStore
+import AviaryTestSupport
 import Foundation
 import NIOHTTP1
 import Testing
