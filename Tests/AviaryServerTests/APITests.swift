@@ -169,8 +169,12 @@ let sampleService = """
 /// An answer of the routes served in process.
 struct RouteAnswer {
     var status: Int
+    var headers: HTTPFields
     var body: Data
     var text: String { String(decoding: body, as: UTF8.self) }
+    var contentType: String? { headers[.contentType] }
+    /// Whether the answer forbids content sniffing.
+    var noSniff: Bool { headers[.xContentTypeOptions] == "nosniff" }
 
     /// The body as one of the API's wire types.
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
@@ -184,7 +188,8 @@ struct InProcessAPI {
 
     func call(_ method: HTTPRequest.Method, _ path: String, body: String? = nil) async throws -> RouteAnswer {
         let response = try await client.execute(uri: path, method: method, body: body.map { ByteBuffer(string: $0) })
-        return RouteAnswer(status: Int(response.status.code), body: Data(response.body.readableBytesView))
+        return RouteAnswer(
+            status: Int(response.status.code), headers: response.headers, body: Data(response.body.readableBytesView))
     }
 }
 
