@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Targets follow the layout in DESIGN.md: arrows only point down the table
-// (Model, Expression -> Core -> Metrics, Router -> Local, Store -> Server -> aviary).
+// (Model, Expression -> Core -> Metrics, Router -> Local, Store -> Server -> aviary; Model -> API ->
+// Client -> Harness, aviary: the client side links neither GRDB nor Hummingbird).
 let package = Package(
     name: "Aviary",
     platforms: [.macOS(.v15)],
@@ -72,22 +73,46 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The wire types of the daemon's HTTP API, shared by the server's routes and the client.
+        .target(name: "AviaryAPI", dependencies: ["AviaryModel"]),
         .target(
             name: "AviaryServer",
             dependencies: [
+                "AviaryAPI",
                 "AviaryModel",
                 "AviaryCore",
                 "AviaryMetrics",
                 "AviaryLocal",
                 "AviaryStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // What the CLI and the dashboard use to talk to a daemon: the API client, its queries, the renderers.
+        .target(
+            name: "AviaryClient",
+            dependencies: [
+                "AviaryAPI",
+                "AviaryModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // The demo, chaos and soak: clients of a daemon they start as a process.
+        .target(
+            name: "AviaryHarness",
+            dependencies: [
+                "AviaryClient",
+                "AviaryLocal",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Yams", package: "Yams"),
-                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Writes acknowledged records until killed; the durability test kills it with SIGKILL.
@@ -106,13 +131,15 @@ let package = Package(
                 "AviaryRouter",
                 "AviaryLocal",
                 "AviaryServer",
+                "AviaryClient",
+                "AviaryHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // scripts/chaos and scripts/soak.
         .executableTarget(
             name: "aviary-reliability",
-            dependencies: ["AviaryServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["AviaryHarness", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "aviary-bench-reconcile",
@@ -143,13 +170,35 @@ let package = Package(
             name: "AviaryRouterTests",
             dependencies: [
                 "AviaryRouter",
+                "AviaryTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "AviaryStoreTests", dependencies: ["AviaryStore", "aviary-store-writer"]),
-        .testTarget(name: "AviaryLocalTests", dependencies: ["AviaryLocal", "aviary-sample-app"]),
-        .testTarget(name: "AviaryServerTests", dependencies: ["AviaryServer", "AviaryLocal", "aviary", "aviary-sample-app"]),
+        // The helpers the test targets share: built products, polling, HTTP calls, the daemon.
+        .target(
+            name: "AviaryTestSupport",
+            dependencies: [
+                "AviaryHarness",
+                "AviaryLocal",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/AviaryTestSupport"
+        ),
+        .testTarget(
+            name: "AviaryStoreTests", dependencies: ["AviaryStore", "AviaryTestSupport", "aviary-store-writer"]
+        ),
+        .testTarget(name: "AviaryLocalTests", dependencies: ["AviaryLocal", "AviaryTestSupport", "aviary-sample-app"]),
+        .testTarget(
+            name: "AviaryServerTests",
+            dependencies: [
+                "AviaryServer", "AviaryClient", "AviaryHarness", "AviaryLocal", "AviaryTestSupport", "aviary",
+                "aviary-sample-app",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,5 @@
 // libFuzzer entry for the API's request decoding: built by `scripts/fuzz api` from
-// Sources/AviaryServer/API/APIRequestDecoding.swift (compiled as the module AviaryServer, without
+// Sources/AviaryAPI (compiled as the module AviaryAPI, without
 // Hummingbird) against fuzzer-instrumented AviaryModel. The first input line picks what is
 // decoded: an operation name with a query string (`image?x=1`), a resource type from the URL
 // (`kind rollouts`) or an apply body (`apply`); the rest of the input is the body. Any crash,

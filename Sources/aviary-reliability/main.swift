@@ -1,5 +1,5 @@
 import ArgumentParser
-import AviaryServer
+import AviaryHarness
 import Foundation
 
 /// `aviary-reliability chaos|soak`: the drivers behind scripts/chaos and scripts/soak.

@@ -1,5 +1,5 @@
 import ArgumentParser
-import AviaryServer
+import AviaryClient
 
 /// `aviary abort ROLLOUT`.
 struct Abort: AsyncParsableCommand {

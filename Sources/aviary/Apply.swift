@@ -1,5 +1,5 @@
 import ArgumentParser
-import AviaryServer
+import AviaryClient
 import Foundation
 
 /// `aviary apply -f FILE`: sends manifests to the daemon.
@@ -36,13 +36,8 @@ struct Apply: AsyncParsableCommand {
                 data = contents
             }
             do {
-                let answer = try await options.client.send(
-                    .POST, "/api/v1/apply", body: data, contentType: "application/yaml")
-                let object = (try? JSONSerialization.jsonObject(with: answer)) as? [String: Any]
-                for entry in object?["applied"] as? [[String: Any]] ?? [] {
-                    print(
-                        "\((entry["kind"] as? String ?? "").lowercased())/\(entry["name"] as? String ?? "") \(entry["outcome"] as? String ?? "")"
-                    )
+                for entry in try await options.client.apply(data).applied {
+                    print("\(entry.kind.lowercased())/\(entry.name) \(entry.outcome)")
                 }
             } catch {
                 printError("\(path): \(error.description)")

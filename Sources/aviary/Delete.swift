@@ -1,5 +1,5 @@
 import ArgumentParser
-import AviaryServer
+import AviaryClient
 
 /// `aviary delete KIND NAME`.
 struct Delete: AsyncParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import AviaryServer
+import AviaryHarness
 import Foundation
 
 /// `aviary demo`: a canary that passes, then one that fails and rolls itself back.

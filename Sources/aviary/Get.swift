@@ -1,5 +1,5 @@
 import ArgumentParser
-import AviaryServer
+import AviaryClient
 import Foundation
 
 /// `aviary get rollout|analysisrun NAME`.
@@ -70,11 +70,12 @@ struct GetRollout: AsyncParsableCommand {
                 frame: frame)
         }
         do {
-            if let format, format != .text {
+            switch format {
+            case .json?, .yaml?:
                 let data = try await client.send(
                     .GET, APIClient.resourcePath(kind: "rollouts", name: name, namespace: namespace))
-                print(try Rendering.render(data, format: format))
-            } else {
+                print(try format == .json ? Rendering.json(data) : Rendering.yaml(data))
+            case .text?, nil:
                 print(try await frame())
             }
         } catch let failure as APIClient.Failure {

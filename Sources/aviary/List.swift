@@ -1,5 +1,5 @@
 import ArgumentParser
-import AviaryServer
+import AviaryClient
 import Foundation
 
 /// `aviary list rollouts|analysisruns`.

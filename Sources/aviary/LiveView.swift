@@ -1,6 +1,6 @@
 import ArgumentParser
+import AviaryClient
 import AviaryModel
-import AviaryServer
 import Foundation
 
 #if canImport(Glibc)

@@ -1,5 +1,5 @@
 import ArgumentParser
-import AviaryServer
+import AviaryClient
 
 /// `aviary logs POD`.
 struct Logs: AsyncParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import AviaryServer
+import AviaryClient
 
 /// `aviary pause ROLLOUT`.
 struct Pause: AsyncParsableCommand {

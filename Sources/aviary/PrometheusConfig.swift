@@ -1,6 +1,6 @@
 import ArgumentParser
 import AviaryLocal
-import AviaryServer
+import AviaryClient
 
 /// `aviary prometheus-config`: the `prometheus.yml` for a Prometheus of one's own.
 struct PrometheusConfig: ParsableCommand {

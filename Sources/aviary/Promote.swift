@@ -1,5 +1,5 @@
 import ArgumentParser
-import AviaryServer
+import AviaryClient
 
 /// `aviary promote ROLLOUT [--full]`.
 struct Promote: AsyncParsableCommand {

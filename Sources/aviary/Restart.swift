@@ -1,5 +1,5 @@
 import ArgumentParser
-import AviaryServer
+import AviaryClient
 
 /// `aviary restart ROLLOUT [--in DURATION]`.
 struct Restart: AsyncParsableCommand {

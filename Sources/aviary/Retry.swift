@@ -1,5 +1,5 @@
 import ArgumentParser
-import AviaryServer
+import AviaryClient
 
 /// `aviary retry [rollout] NAME`.
 struct Retry: AsyncParsableCommand {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import AviaryServer
+import AviaryClient
 import Foundation
 
 /// The flags every verb that talks to the daemon shares.

@@ -1,5 +1,5 @@
 import ArgumentParser
-import AviaryServer
+import AviaryClient
 import Foundation
 
 /// `aviary set image ROLLOUT CONTAINER=IMAGE`.
@@ -37,11 +37,9 @@ struct SetImage: AsyncParsableCommand {
 
     func run() async throws {
         let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
-        let body = try JSONSerialization.data(withJSONObject: ["container": parts[0], "image": parts[1]])
         do {
-            _ = try await options.client.send(
-                .POST, APIClient.operationPath(rollout: rollout, operation: "image", namespace: options.namespace),
-                body: body)
+            try await options.client.setImage(
+                rollout: rollout, container: parts[0], image: parts[1], namespace: options.namespace)
             print("rollout \"\(rollout)\" image updated")
         } catch {
             throw fail(error)

@@ -1,6 +1,6 @@
 import ArgumentParser
+import AviaryClient
 import AviaryModel
-import AviaryServer
 import Foundation
 
 /// `aviary status ROLLOUT [--watch] [--timeout DURATION]`: a CI gate.

@@ -1,5 +1,5 @@
 import ArgumentParser
-import AviaryServer
+import AviaryClient
 
 /// `aviary undo ROLLOUT [--to-revision N]`.
 struct Undo: AsyncParsableCommand {

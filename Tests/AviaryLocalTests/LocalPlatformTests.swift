@@ -1,31 +1,9 @@
 import AsyncHTTPClient
+import AviaryTestSupport
 import Foundation
 import Testing
 
 @testable import AviaryLocal
-
-/// The directory holding the package's built executables (`aviary-sample-app`), found from the
-/// test binary's own path.
-func builtProductsDirectory() -> String {
-    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-    var directory = (executable as NSString).deletingLastPathComponent
-    while !directory.isEmpty, directory != "/",
-        !FileManager.default.fileExists(atPath: directory + "/aviary-sample-app")
-    {
-        directory = (directory as NSString).deletingLastPathComponent
-    }
-    return directory
-}
-
-/// Polls `condition` every 50 ms until it holds or `seconds` pass; returns whether it held.
-func eventually(within seconds: Double = 30, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(50))
-    }
-    return try await condition()
-}
 
 /// A GET on loopback; nil when the request failed.
 func get(_ url: String) async -> (status: Int, body: String)? {
@@ -68,7 +46,7 @@ func sampleLaunch(
     -> PodLaunch
 {
     PodLaunch(
-        arguments: [builtProductsDirectory() + "/aviary-sample-app"],
+        arguments: [builtProductsDirectory(containing: "aviary-sample-app") + "/aviary-sample-app"],
         environment: [EnvironmentEntry(name: "GREETING", value: "hello")], image: image, readiness: readiness)
 }
 

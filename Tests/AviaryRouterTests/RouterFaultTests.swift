@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AviaryTestSupport
 import Foundation
 import NIOCore
 import NIOHTTP1

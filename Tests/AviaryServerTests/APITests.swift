@@ -1,4 +1,9 @@
+import AviaryAPI
+import AviaryModel
+import AviaryTestSupport
 import Foundation
+import Hummingbird
+import HummingbirdTesting
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -46,76 +51,65 @@ let sampleService = """
 
 @Suite(.serialized) struct APITests {
     @Test func badInputGetsA4xxAndStoresNothing() async throws {
-        let daemon = Daemon()
-        try await daemon.start(extraArguments: ["--no-router"])
-        do {
-            let invalid = try #require(
-                await daemon.call(
-                    .POST, "/api/v1/apply",
-                    body: Data(
-                        """
-                        apiVersion: argoproj.io/v1alpha1
-                        kind: Rollout
-                        metadata:
-                          name: broken
-                        spec:
-                          replicas: many
-                          strategy:
-                            canary:
-                              steps:
-                                - setWeight: 25
-                        ---
-                        \(sampleService)
-                        """.utf8)))
+        try await withRoutesInProcess { api in
+            let invalid = try await api.call(
+                .post, "/api/v1/apply",
+                body: """
+                    apiVersion: argoproj.io/v1alpha1
+                    kind: Rollout
+                    metadata:
+                      name: broken
+                    spec:
+                      replicas: many
+                      strategy:
+                        canary:
+                          steps:
+                            - setWeight: 25
+                    ---
+                    \(sampleService)
+                    """)
             #expect((400..<500).contains(invalid.status), "invalid manifest: \(invalid.text)")
-            #expect(!(invalid.json["error"] as? String ?? "").isEmpty)
-            #expect(!(invalid.json["diagnostics"] as? [String] ?? []).isEmpty)
+            let invalidBody = try invalid.decode(ErrorBody.self)
+            #expect(!invalidBody.error.isEmpty && invalidBody.diagnostics?.isEmpty == false)
 
-            let malformed = try #require(
-                await daemon.call(.POST, "/api/v1/apply", body: Data(#"{"apiVersion": "v1", "kind": "Service", "#.utf8))
-            )
+            let malformed = try await api.call(
+                .post, "/api/v1/apply", body: #"{"apiVersion": "v1", "kind": "Service", "#)
             #expect((400..<500).contains(malformed.status), "malformed JSON: \(malformed.text)")
 
-            let empty = try #require(await daemon.call(.POST, "/api/v1/apply", body: Data()))
-            #expect(empty.status == 400)
+            #expect(try await api.call(.post, "/api/v1/apply", body: "").status == 400)
 
-            let huge = Data(repeating: UInt8(ascii: "a"), count: 20 * 1024 * 1024)
-            let tooLarge = try #require(await daemon.call(.POST, "/api/v1/apply", body: huge))
+            let tooLarge = try await api.call(.post, "/api/v1/apply", body: String(repeating: "a", count: 20 << 20))
             #expect(tooLarge.status == 413, "20 MB body: \(tooLarge.text)")
-            #expect((tooLarge.json["error"] as? String ?? "").contains("MiB"))
+            #expect(try tooLarge.decode(ErrorBody.self).error.contains("MiB"))
 
-            let unknown = try #require(await daemon.call(.GET, "/api/v1/rollouts/nope"))
+            let unknown = try await api.call(.get, "/api/v1/rollouts/nope")
             #expect(unknown.status == 404)
-            #expect((unknown.json["error"] as? String ?? "").contains("nope"))
-            let promoteUnknown = try #require(await daemon.call(.POST, "/api/v1/rollouts/nope/promote"))
-            #expect(promoteUnknown.status == 404)
-            let unknownKind = try #require(await daemon.call(.GET, "/api/v1/widgets"))
-            #expect(unknownKind.status == 404)
-            let badImage = try #require(
-                await daemon.call(.POST, "/api/v1/rollouts/nope/image", body: Data("not json".utf8)))
-            #expect(badImage.status == 400)
+            #expect(try unknown.decode(ErrorBody.self).error.contains("nope"))
+            #expect(try await api.call(.post, "/api/v1/rollouts/nope/promote").status == 404)
+            #expect(try await api.call(.get, "/api/v1/widgets").status == 404)
+            #expect(try await api.call(.post, "/api/v1/rollouts/nope/image", body: "not json").status == 400)
 
             for kind in ["rollouts", "services"] {
-                let list = try #require(await daemon.call(.GET, "/api/v1/\(kind)"))
-                #expect((list.json["items"] as? [Any])?.isEmpty == true, "\(kind) must stay empty")
+                let list = try await api.call(.get, "/api/v1/\(kind)")
+                #expect(try list.decode(ItemList<JSONValue>.self).items.isEmpty, "\(kind) must stay empty")
             }
 
-            let good = try #require(await daemon.call(.POST, "/api/v1/apply", body: Data(sampleService.utf8)))
+            let good = try await api.call(.post, "/api/v1/apply", body: sampleService)
             #expect(good.status == 200, "\(good.text)")
-            let service = try #require(await daemon.call(.GET, "/api/v1/services/web"))
+            let applied = try good.decode(ApplyResult.self).applied
+            #expect(
+                applied == [
+                    .init(kind: "Service", namespace: "default", name: "web", outcome: "created", generation: 1)
+                ])
+            let service = try await api.call(.get, "/api/v1/services/web")
             #expect(service.status == 200)
-            #expect(((service.json["metadata"] as? [String: Any])?["generation"] as? Int) == 1)
-            let watch = try #require(await daemon.call(.GET, "/api/v1/watch/services/web?timeoutSeconds=1"))
+            #expect(try service.decode(AviaryModel.Service.self).metadata.generation == 1)
+            let watch = try await api.call(.get, "/api/v1/watch/services/web?timeoutSeconds=1")
             #expect(watch.status == 200)
             let lines = watch.text.split(separator: "\n")
             #expect(lines.count == 1 && lines[0].contains("\"web\""))
-            let metrics = try #require(await daemon.call(.GET, "/metrics"))
-            #expect(metrics.text.contains("rollout_reconcile_count"))
-        } catch {
-            await daemon.cleanUp()
-            throw error
+            #expect(try await api.call(.get, "/metrics").text.contains("rollout_reconcile_count"))
         }
-        await daemon.cleanUp()
     }
 
     @Test func offLoopbackWithoutATokenIsRefused() throws {
@@ -169,5 +163,51 @@ let sampleService = """
         #expect(!text.contains("<") && !text.contains(">") && !text.contains("&"), "\(text)")
         let parsed = try JSONSerialization.jsonObject(with: bytes) as? NSDictionary
         #expect(parsed == (["items": resources.map { $0.object() }] as NSDictionary))
+    }
+}
+
+/// An answer of the routes served in process.
+struct RouteAnswer {
+    var status: Int
+    var headers: HTTPFields
+    var body: Data
+    var text: String { String(decoding: body, as: UTF8.self) }
+    var contentType: String? { headers[.contentType] }
+    /// Whether the answer forbids content sniffing.
+    var noSniff: Bool { headers[.xContentTypeOptions] == "nosniff" }
+
+    /// The body as one of the API's wire types.
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try APIJSON.decoder().decode(type, from: body)
+    }
+}
+
+/// A client of the routes served in process.
+struct InProcessAPI {
+    let client: any TestClientProtocol
+
+    func call(_ method: HTTPRequest.Method, _ path: String, body: String? = nil) async throws -> RouteAnswer {
+        let response = try await client.execute(uri: path, method: method, body: body.map { ByteBuffer(string: $0) })
+        return RouteAnswer(
+            status: Int(response.status.code), headers: response.headers, body: Data(response.body.readableBytesView))
+    }
+}
+
+/// Runs `body` against the API's routes over a store in a temporary directory and the simulated
+/// platform, served in process by HummingbirdTesting: no daemon, no socket.
+func withRoutesInProcess(
+    token: String? = nil, _ body: @escaping @Sendable (InProcessAPI) async throws -> Void
+)
+    async throws
+{
+    let directory = NSTemporaryDirectory() + "aviary-routes-test-" + UUID().uuidString
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let store = try AviaryStore(stateDirectory: directory)
+    let routes = RouteContext(
+        resources: ResourceAPI(store: store, changed: { _ in }),
+        operations: RolloutOperations(store: store, changed: { _ in }), platform: SimulatedPlatform(),
+        metrics: DaemonMetrics(), store: store)
+    try await Application(router: makeRouter(routes, token: token)).test(.router) { client in
+        try await body(InProcessAPI(client: client))
     }
 }

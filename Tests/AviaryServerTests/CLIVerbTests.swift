@@ -4,7 +4,7 @@ import Testing
 
 @testable import aviary
 import AviaryLocal
-import AviaryServer
+import AviaryClient
 
 /// Verbs parse to the command and the values a user means, including the short forms.
 @Suite struct CLIVerbTests {

@@ -1,4 +1,5 @@
-import AviaryServer
+import AviaryHarness
+import AviaryTestSupport
 import Foundation
 import Synchronization
 import Testing

@@ -1,5 +1,6 @@
 import AviaryLocal
 import AviaryStore
+import AviaryTestSupport
 import Foundation
 import Testing
 
@@ -49,23 +50,13 @@ import Testing
         let loop = Task { await controller.run() }
         defer { loop.cancel() }
         // The first pass (a resync) picks up the first Service; then the loop sleeps.
-        #expect(try await eventually { await platform.service("first") != nil })
+        #expect(await eventually { await platform.service("first") != nil })
 
         let (second, _) = try store.apply(service("second", port: 18_082))
         await controller.enqueue(second.key)
-        #expect(try await eventually { await platform.service("second")?.port == 18_082 })
+        #expect(await eventually { await platform.service("second")?.port == 18_082 })
 
         loop.cancel()
         await loop.value
-    }
-
-    /// Polls `condition` every 20 ms until it holds or 30 s have passed.
-    private func eventually(_ condition: () async -> Bool) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            if await condition() { return true }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return false
     }
 }

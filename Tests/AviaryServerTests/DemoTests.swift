@@ -1,7 +1,8 @@
+import AviaryTestSupport
 import Foundation
 import Testing
 
-@testable import AviaryServer
+@testable import AviaryHarness
 
 #if canImport(Glibc)
     import Glibc

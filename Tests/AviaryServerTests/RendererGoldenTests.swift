@@ -1,5 +1,6 @@
+import AviaryAPI
+import AviaryClient
 import AviaryModel
-import AviaryServer
 import Foundation
 import Testing
 
@@ -177,30 +178,33 @@ enum RendererFixture: String, CaseIterable, Sendable {
         case .blueGreenPreview: (stableCount, canaryCount, canaryReady) = (2, 2, 2)
         }
         let replicaSets = [
-            ReplicaSetInfo(
-                name: stable, podTemplateHash: "6d4f8b9c7", revision: 1, replicas: stableCount,
-                readyReplicas: stableCount, availableReplicas: stableCount, images: ["sample-app:blue"],
-                createdAt: Self.time(7200)),
-            ReplicaSetInfo(
-                name: canary, podTemplateHash: "7f9c5d6b8", revision: 2, replicas: canaryCount,
+            ReplicaSetView(
+                name: stable, namespace: "default", rollout: name, podTemplateHash: "6d4f8b9c7", revision: 1,
+                replicas: stableCount, readyReplicas: stableCount, availableReplicas: stableCount,
+                images: ["sample-app:blue"], createdAt: Self.time(7200)),
+            ReplicaSetView(
+                name: canary, namespace: "default", rollout: name, podTemplateHash: "7f9c5d6b8", revision: 2,
+                replicas: canaryCount,
                 readyReplicas: canaryReady, availableReplicas: canaryReady, images: ["sample-app:green"],
                 createdAt: Self.time(95),
                 scaleDownDeadline: self == .abortedByAnalysis ? Self.time(-12) : nil),
         ]
-        var pods: [PodInfo] = []
+        var pods: [PodView] = []
         for index in 0..<stableCount {
             pods.append(
-                PodInfo(
-                    name: "\(stable)-s\(index)", replicaSet: stable, ready: true, running: true,
-                    restarts: index == 1 ? 2 : 0, createdAt: Self.time(7100), pid: 4100 + index,
-                    address: "127.0.0.1:\(41000 + index)", image: "sample-app:blue", node: "host-1"))
+                PodView(
+                    name: "\(stable)-s\(index)", namespace: "default", replicaSet: stable, rollout: name, labels: [:],
+                    port: 41000 + index, image: "sample-app:blue", ready: true, restarts: index == 1 ? 2 : 0,
+                    createdAt: Self.time(7100), address: "127.0.0.1:\(41000 + index)", node: "host-1",
+                    pid: 4100 + index))
         }
         for index in 0..<canaryCount {
             pods.append(
-                PodInfo(
-                    name: "\(canary)-c\(index)", replicaSet: canary, ready: index < canaryReady, running: true,
-                    restarts: 0, createdAt: Self.time(90 - index * 30), pid: 4200 + index,
-                    address: "127.0.0.1:\(42000 + index)", image: "sample-app:green", node: "host-1"))
+                PodView(
+                    name: "\(canary)-c\(index)", namespace: "default", replicaSet: canary, rollout: name, labels: [:],
+                    port: 42000 + index, image: "sample-app:green", ready: index < canaryReady, restarts: 0,
+                    createdAt: Self.time(90 - index * 30), address: "127.0.0.1:\(42000 + index)", node: "host-1",
+                    pid: 4200 + index))
         }
         var runs: [AnalysisRun] = []
         if self == .canaryMidway {

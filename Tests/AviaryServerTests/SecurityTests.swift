@@ -1,6 +1,9 @@
+import AviaryAPI
 import AviaryLocal
 import AviaryStore
+import AviaryTestSupport
 import Foundation
+import Hummingbird
 import NIOHTTP1
 import Testing
 
@@ -83,31 +86,24 @@ import Testing
 /// and a secret used by an analysis is in no log, event, API answer or CLI output.
 @Suite(.serialized) struct SecurityEndToEndTests {
     @Test func requestDataComesBackOnlyAsEscapedJSON() async throws {
-        let daemon = Daemon()
-        try await daemon.start(extraArguments: ["--no-router"])
-        do {
+        try await withRoutesInProcess { api in
             let script = "%3Cscript%3Ealert(1)%3C%2Fscript%3E"
             for (method, path) in [
-                (HTTPMethod.GET, "/api/v1/rollouts/\(script)"), (.GET, "/api/v1/\(script)"),
-                (.GET, "/api/v1/\(script)/x"), (.POST, "/api/v1/rollouts/\(script)/promote"),
-                (.POST, "/api/v1/rollouts/web/\(script)"), (.GET, "/api/v1/pods/\(script)/logs"),
-                (.GET, "/\(script)"), (.DELETE, "/api/v1/services/\(script)?namespace=\(script)"),
-                (.GET, "/api/v1/watch/rollouts/\(script)"),
+                (HTTPRequest.Method.get, "/api/v1/rollouts/\(script)"), (.get, "/api/v1/\(script)"),
+                (.get, "/api/v1/\(script)/x"), (.post, "/api/v1/rollouts/\(script)/promote"),
+                (.post, "/api/v1/rollouts/web/\(script)"), (.get, "/api/v1/pods/\(script)/logs"),
+                (.get, "/\(script)"), (.delete, "/api/v1/services/\(script)?namespace=\(script)"),
+                (.get, "/api/v1/watch/rollouts/\(script)"),
             ] {
-                let answer = try #require(await http(method, daemon.base + path, headers: []))
+                let answer = try await api.call(method, path)
                 #expect((400..<500).contains(answer.status), "\(method) \(path): \(answer.status)")
-                #expect(answer.contentType == "application/json", "\(method) \(path): \(answer.contentType)")
+                #expect(answer.contentType == "application/json", "\(method) \(path): \(answer.contentType ?? "")")
                 #expect(answer.noSniff, "\(method) \(path)")
                 #expect(!answer.text.contains("<script>"), "\(method) \(path): \(answer.text)")
                 // The JSON still says what was asked for, escaped.
-                let error = try #require(answer.json["error"] as? String, "\(method) \(path): \(answer.text)")
-                #expect(error.contains("script"), "\(error)")
+                #expect(try answer.decode(ErrorBody.self).error.contains("script"), "\(method) \(path): \(answer.text)")
             }
-        } catch {
-            await daemon.cleanUp()
-            throw error
         }
-        await daemon.cleanUp()
     }
 
     @Test func aSecretUsedByAnAnalysisIsRedactedEverywhere() async throws {
@@ -192,11 +188,4 @@ import Testing
         }
         await daemon.cleanUp()
     }
-}
-
-extension Exchange {
-    /// The `content-type` of the answer.
-    var contentType: String { headers.first(name: "content-type") ?? "" }
-    /// Whether the answer forbids content sniffing.
-    var noSniff: Bool { headers.first(name: "x-content-type-options") == "nosniff" }
 }

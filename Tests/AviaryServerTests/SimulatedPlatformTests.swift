@@ -1,4 +1,5 @@
 import AviaryLocal
+import AviaryTestSupport
 import Foundation
 import Synchronization
 import Testing

@@ -1,5 +1,6 @@
 import AviaryLocal
 import AviaryStore
+import AviaryTestSupport
 import Foundation
 import Testing
 

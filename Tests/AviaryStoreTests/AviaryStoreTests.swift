@@ -1,3 +1,4 @@
+import AviaryTestSupport
 import Foundation
 import Testing
 
@@ -368,18 +369,6 @@ struct FileSystemErrorTests {
     }
 }
 
-/// The directory holding the package's built executables (next to the test bundle).
-func builtProductsDirectory() -> String {
-    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-    var directory = (executable as NSString).deletingLastPathComponent
-    while !directory.isEmpty, directory != "/",
-        !FileManager.default.fileExists(atPath: directory + "/aviary-store-writer")
-    {
-        directory = (directory as NSString).deletingLastPathComponent
-    }
-    return directory
-}
-
 @Suite(.serialized) struct DurabilityTests {
     /// A writer process is killed with SIGKILL mid-stream; every write it acknowledged is stored.
     @Test(arguments: [50, 400])
@@ -392,7 +381,8 @@ func builtProductsDirectory() -> String {
         let output = try #require(FileHandle(forWritingAtPath: ackFile))
 
         let writer = Process()
-        writer.executableURL = URL(fileURLWithPath: builtProductsDirectory() + "/aviary-store-writer")
+        writer.executableURL = URL(
+            fileURLWithPath: builtProductsDirectory(containing: "aviary-store-writer") + "/aviary-store-writer")
         writer.arguments = [directory.path + "/state"]
         writer.standardOutput = output
         try writer.run()

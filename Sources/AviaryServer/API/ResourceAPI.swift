@@ -1,3 +1,4 @@
+import AviaryAPI
 import AviaryModel
 import AviaryStore
 import Foundation

@@ -1,3 +1,4 @@
+import AviaryAPI
 import AviaryCore
 import AviaryModel
 import AviaryStore

@@ -1,3 +1,4 @@
+import AviaryAPI
 import AviaryLocal
 import AviaryModel
 import AviaryStore
@@ -19,7 +20,7 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         else {
             return jsonResponse(
                 .unauthorized,
-                ["error": "missing or wrong token: send `Authorization: Bearer TOKEN` (the daemon's --token)"])
+                ErrorBody(error: "missing or wrong token: send `Authorization: Bearer TOKEN` (the daemon's --token)"))
         }
         return try await next(request, context)
     }
@@ -39,11 +40,9 @@ struct NoSniffMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError where error.status == .notFound {
             response = jsonResponse(
                 .notFound,
-                [
-                    "error":
-                        "no API path \(request.method) \(request.uri.path); the API serves /healthz, /metrics, "
-                        + "/sd and /api/v1/..."
-                ])
+                ErrorBody(
+                    error: "no API path \(request.method) \(request.uri.path); the API serves /healthz, /metrics, "
+                        + "/sd and /api/v1/..."))
         } catch let error as any HTTPResponseError {
             response = try error.response(from: request, context: context)
         }
@@ -54,13 +53,16 @@ struct NoSniffMiddleware<Context: RequestContext>: RouterMiddleware {
 
 /// A JSON response; `<`, `>` and `&` are written as `\u003c`, `\u003e` and `\u0026`, so that a
 /// name from a request (`<script>`) never appears as markup even where JSON is mistaken for HTML.
-func jsonResponse(_ status: HTTPResponse.Status, _ object: Any) -> Response {
-    let encoded =
-        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed]))
-        ?? Data("{}".utf8)
+func jsonResponse(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
+    let encoded = (try? APIJSON.encoder().encode(value)) ?? Data("{}".utf8)
+    return jsonResponse(status, bytes: encoded)
+}
+
+/// A JSON response from JSON bytes, with `jsonResponse`'s escapes.
+func jsonResponse(_ status: HTTPResponse.Status, bytes: some Collection<UInt8>) -> Response {
     var body = ByteBuffer()
-    body.reserveCapacity(encoded.count)
-    writeEscaped(encoded, to: &body)
+    body.reserveCapacity(bytes.count)
+    writeEscaped(bytes, to: &body)
     return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: body))
 }
 
@@ -188,14 +190,12 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
             let applied = try routes.resources.apply(body)
             return jsonResponse(
                 .ok,
-                [
-                    "applied": applied.map {
-                        [
-                            "kind": $0.key.kind, "namespace": $0.key.namespace, "name": $0.key.name,
-                            "outcome": $0.outcome.rawValue, "generation": $0.generation,
-                        ] as [String: Any]
-                    }
-                ])
+                ApplyResult(
+                    applied: applied.map {
+                        ApplyResult.Entry(
+                            kind: $0.key.kind, namespace: $0.key.namespace, name: $0.key.name,
+                            outcome: $0.outcome.rawValue, generation: $0.generation)
+                    }))
         } catch {
             return errorResponse(error)
         }
@@ -203,19 +203,19 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
     router.get("/api/v1/pods") { request, _ in
         let pods = await routes.platform.pods()
         let rollout = request.uri.queryParameters.get("rollout")
-        return jsonResponse(.ok, ["pods": pods.filter { rollout == nil || $0.rollout == rollout }.map(podJSON)])
+        return jsonResponse(.ok, PodList(pods: pods.filter { rollout == nil || $0.rollout == rollout }.map(podView)))
     }
     router.get("/api/v1/replicasets") { request, _ in
         let rollout = request.uri.queryParameters.get("rollout")
         let namespace = request.uri.queryParameters.get("namespace")
-        var items: [[String: Any]] = []
+        var items: [ReplicaSetView] = []
         for replicaSet in await routes.platform.replicaSets()
         where (rollout == nil || replicaSet.rollout == rollout)
             && (namespace == nil || replicaSet.namespace == namespace)
         {
-            items.append(replicaSetJSON(replicaSet, counts: await routes.platform.counts(of: replicaSet.name)))
+            items.append(replicaSetView(replicaSet, counts: await routes.platform.counts(of: replicaSet.name)))
         }
-        return jsonResponse(.ok, ["replicaSets": items])
+        return jsonResponse(.ok, ReplicaSetList(replicaSets: items))
     }
     router.get("/api/v1/pods/{name}/logs") { _, context in
         let name = context.parameters.get("name") ?? ""
@@ -244,7 +244,7 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
             let namespace = request.uri.queryParameters.get("namespace") ?? "default"
             let resource = try routes.resources.get(
                 kind: kind, namespace: namespace, name: context.parameters.get("name") ?? "")
-            return jsonResponse(.ok, resource.object())
+            return jsonResponse(.ok, bytes: resource.objectJSON())
         } catch {
             return errorResponse(error)
         }
@@ -254,7 +254,7 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
             let namespace = request.uri.queryParameters.get("namespace") ?? "default"
             let name = context.parameters.get("name") ?? ""
             try routes.resources.delete(kind: kind, namespace: namespace, name: name)
-            return jsonResponse(.ok, ["deleted": name])
+            return jsonResponse(.ok, DeleteResult(deleted: name))
         } catch {
             return errorResponse(error)
         }
@@ -269,11 +269,10 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
             let events = try routes.store.events(for: key)
             return jsonResponse(
                 .ok,
-                [
-                    "events": events.map {
-                        ["type": $0.type, "reason": $0.reason, "message": $0.message, "time": $0.time]
-                    }
-                ])
+                EventList(
+                    events: events.map {
+                        EventList.Event(type: $0.type, reason: $0.reason, message: $0.message, time: $0.time)
+                    }))
         } catch {
             return errorResponse(error)
         }
@@ -340,7 +339,7 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
             let operation = try await parseOperation(
                 context.parameters.get("operation") ?? "", request: request)
             let resource = try routes.operations.perform(operation, namespace: namespace, name: name)
-            return jsonResponse(.ok, resource.object())
+            return jsonResponse(.ok, bytes: resource.objectJSON())
         } catch {
             return errorResponse(error)
         }
@@ -362,27 +361,22 @@ let nodeName: String = {
     return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }()
 
-func podJSON(_ pod: PodRecord) -> [String: Any] {
-    var object: [String: Any] = [
-        "name": pod.name, "namespace": pod.namespace, "replicaSet": pod.replicaSet, "rollout": pod.rollout,
-        "labels": pod.labels, "port": pod.port, "image": pod.launch.image, "ready": pod.isReady,
-        "restarts": pod.restarts, "createdAt": AviaryStore.timestamp(pod.createdAt),
-        "address": pod.address, "node": nodeName,
-    ]
-    if let process = pod.process { object["pid"] = Int(process.pid) }
-    if let termination = pod.lastTermination { object["lastTermination"] = termination }
-    return object
+/// What `GET /api/v1/pods` says of a pod.
+func podView(_ pod: PodRecord) -> PodView {
+    PodView(
+        name: pod.name, namespace: pod.namespace, replicaSet: pod.replicaSet, rollout: pod.rollout,
+        labels: pod.labels, port: pod.port, image: pod.launch.image, ready: pod.isReady, restarts: pod.restarts,
+        createdAt: pod.createdAt, address: pod.address, node: nodeName, pid: pod.process.map { Int($0.pid) },
+        lastTermination: pod.lastTermination)
 }
 
-func replicaSetJSON(_ replicaSet: LocalReplicaSet, counts: ReplicaSetCounts) -> [String: Any] {
+/// What `GET /api/v1/replicasets` says of a ReplicaSet.
+func replicaSetView(_ replicaSet: LocalReplicaSet, counts: ReplicaSetCounts) -> ReplicaSetView {
     let template = try? JSONDecoder().decode(PodTemplateSpec.self, from: replicaSet.template)
-    var object: [String: Any] = [
-        "name": replicaSet.name, "namespace": replicaSet.namespace, "rollout": replicaSet.rollout,
-        "podTemplateHash": replicaSet.podTemplateHash, "revision": replicaSet.revision,
-        "replicas": replicaSet.replicas, "readyReplicas": counts.ready, "availableReplicas": counts.available,
-        "images": template?.spec.containers.compactMap(\.image) ?? [replicaSet.launch.image],
-        "createdAt": AviaryStore.timestamp(replicaSet.createdAt),
-    ]
-    if let deadline = replicaSet.scaleDownDeadline { object["scaleDownDeadline"] = AviaryStore.timestamp(deadline) }
-    return object
+    return ReplicaSetView(
+        name: replicaSet.name, namespace: replicaSet.namespace, rollout: replicaSet.rollout,
+        podTemplateHash: replicaSet.podTemplateHash, revision: replicaSet.revision, replicas: replicaSet.replicas,
+        readyReplicas: counts.ready, availableReplicas: counts.available,
+        images: template?.spec.containers.compactMap(\.image) ?? [replicaSet.launch.image],
+        createdAt: replicaSet.createdAt, scaleDownDeadline: replicaSet.scaleDownDeadline)
 }

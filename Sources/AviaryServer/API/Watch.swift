@@ -1,4 +1,5 @@
 import AviaryLocal
+import AviaryModel
 import AviaryStore
 import Foundation
 import Hummingbird
@@ -114,7 +115,6 @@ enum Watch {
     }
 
     static func labels(of resource: StoredResource) -> [String: String] {
-        let metadata = (try? JSONSerialization.jsonObject(with: resource.metadata)) as? [String: Any]
-        return metadata?["labels"] as? [String: String] ?? [:]
+        (try? JSONDecoder().decode(ObjectMeta.self, from: resource.metadata))?.labels ?? [:]
     }
 }

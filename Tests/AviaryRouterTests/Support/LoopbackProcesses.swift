@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AviaryTestSupport
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -7,47 +8,9 @@ import NIOHTTP1
     import Glibc
 #endif
 
-/// The folder holding the built `aviary-sample-app` and `aviary` binaries: next to the test
-/// bundle, or the package's `.build/debug`. `swift build --build-tests` builds them.
-func binaryDirectory() throws -> URL {
-    let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
-    var candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
-    var bundle = URL(fileURLWithPath: CommandLine.arguments[0])
-    while bundle.pathComponents.count > 1 && !bundle.lastPathComponent.hasSuffix(".xctest") {
-        bundle.deleteLastPathComponent()
-    }
-    candidates.append(bundle.deletingLastPathComponent())
-    candidates.append(packageRoot.appendingPathComponent(".build/debug"))
-    for candidate in candidates
-    where FileManager.default.isExecutableFile(atPath: candidate.appendingPathComponent("aviary-sample-app").path) {
-        return candidate
-    }
-    throw TestFailure("aviary-sample-app is not built; run `swift build --product aviary-sample-app` first")
-}
-
 struct TestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-/// A free loopback port: bound to port 0, read back, released.
-func freePort() throws -> Int {
-    let socketDescriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(socketDescriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-            guard bind(socketDescriptor, pointer, length) == 0 else { return -1 }
-            return getsockname(socketDescriptor, pointer, &length)
-        }
-    }
-    guard bound == 0 else { throw TestFailure("cannot find a free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// Waits until `condition` holds, checking every 50 ms, failing after `seconds`.
@@ -70,7 +33,7 @@ final class ChildProcess: @unchecked Sendable {
 
     init(executable: String, arguments: [String] = [], environment: [String: String]) throws {
         process = Process()
-        process.executableURL = try binaryDirectory().appendingPathComponent(executable)
+        process.executableURL = URL(fileURLWithPath: builtProductsDirectory(containing: executable) + "/" + executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.standardOutput = FileHandle.nullDevice

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AviaryTestSupport
 
 @testable import AviaryRouter
 

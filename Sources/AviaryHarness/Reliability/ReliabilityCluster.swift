@@ -1,3 +1,5 @@
+import AviaryClient
+import AviaryModel
 import Foundation
 import NIOHTTP1
 
@@ -19,8 +21,8 @@ final class ReliabilityCluster {
     let directory: String
     let aviary: String
     let write: @Sendable (String) -> Void
-    private(set) var daemon: DemoProcess?
-    private(set) var prometheus: DemoProcess?
+    private(set) var daemon: DaemonProcess?
+    private(set) var prometheus: ManagedProcess?
     private(set) var daemonPort = 0
     private(set) var prometheusAddress = ""
     private(set) var daemonStarts = 0
@@ -48,28 +50,19 @@ final class ReliabilityCluster {
     func startDaemon() async throws {
         if daemonPort == 0 {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            daemonPort = try DemoEnvironment.freePort()
+            daemonPort = try HarnessEnvironment.freePort()
         }
-        let binDirectory = (aviary as NSString).deletingLastPathComponent
-        let path = binDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
         daemonStarts += 1
-        daemon = try DemoProcess(
-            name: "aviary serve",
-            arguments: [aviary, "serve", "--state-dir", stateDirectory, "--listen", "127.0.0.1:\(daemonPort)"],
-            environment: ["PATH": path], logPath: directory + "/serve-\(daemonStarts).log")
-        let server = client.server
-        let up = try await DemoEnvironment.eventually(within: 60) { await DemoEnvironment.answers(server + "/healthz") }
-        guard up else { throw DemoError("aviary serve did not start:\n\(daemon?.logTail() ?? "")") }
+        let daemon = DaemonProcess(aviary: aviary, stateDirectory: stateDirectory, port: daemonPort)
+        self.daemon = daemon
+        try await daemon.start(logPath: directory + "/serve-\(daemonStarts).log")
     }
 
     /// kill -9 of the daemon (its pods and router keep running); returns its PID.
     @discardableResult
     func killDaemon() -> Int32 {
-        guard let daemon else { return 0 }
-        kill(daemon.pid, SIGKILL)
-        daemon.process.waitUntilExit()
-        self.daemon = nil
-        return daemon.pid
+        defer { daemon = nil }
+        return daemon?.killNine() ?? 0
     }
 
     /// The running router of this state directory.
@@ -79,12 +72,12 @@ final class ReliabilityCluster {
 
     /// Starts Prometheus scraping the pods every second through the daemon's /sd.
     func startPrometheus() async throws {
-        guard let binary = DemoEnvironment.executableOnPath("prometheus") else {
+        guard let binary = HarnessEnvironment.executableOnPath("prometheus") else {
             throw DemoError(
                 "prometheus is not on PATH; the analyses query a real Prometheus. Install it with "
                     + "`apt-get install -y prometheus` (as root) and run again")
         }
-        let started = try await DemoProcess.prometheus(
+        let started = try await ManagedProcess.prometheus(
             binary: binary, directory: directory, daemon: client.server, interval: "1s")
         prometheus = started.process
         prometheusAddress = started.address
@@ -108,8 +101,8 @@ final class ReliabilityCluster {
     func applyApps(prefix: String, count: Int, image: String) async throws {
         apps = try (1...count).map { index in
             ReliabilityApp(
-                name: "\(prefix)-\(index)", rootPort: try DemoEnvironment.freePort(),
-                stablePort: try DemoEnvironment.freePort(), canaryPort: try DemoEnvironment.freePort())
+                name: "\(prefix)-\(index)", rootPort: try HarnessEnvironment.freePort(),
+                stablePort: try HarnessEnvironment.freePort(), canaryPort: try HarnessEnvironment.freePort())
         }
         let documents =
             [ReliabilityManifests.template(prometheus: prometheusAddress)]
@@ -126,17 +119,16 @@ final class ReliabilityCluster {
         }
     }
 
-    func json(_ path: String) async -> [String: Any]? {
-        guard let data = try? await client.send(.GET, path) else { return nil }
-        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+    /// An app's rollout as the daemon has it now (nil: no rollout or no answer).
+    func rollout(_ app: ReliabilityApp) async -> Rollout? {
+        try? await client.rollout(app.name, namespace: "default")
     }
 
     /// Sets the image of an app's rollout; true when the daemon acknowledged it (200).
     func setImage(_ app: ReliabilityApp, _ image: String) async -> Bool {
-        let body = try? JSONSerialization.data(withJSONObject: ["container": ReliabilityApp.container, "image": image])
         do {
-            _ = try await client.send(
-                .POST, APIClient.operationPath(rollout: app.name, operation: "image", namespace: nil), body: body)
+            try await client.setImage(
+                rollout: app.name, container: ReliabilityApp.container, image: image, namespace: nil)
             return true
         } catch {
             return false
@@ -145,31 +137,22 @@ final class ReliabilityCluster {
 
     /// The image in an app's rollout spec, as the daemon has it now (nil: no rollout or no answer).
     func specImage(_ app: ReliabilityApp) async -> String? {
-        guard let rollout = await json("/api/v1/rollouts/\(app.name)") else { return nil }
-        let template = (rollout["spec"] as? [String: Any])?["template"] as? [String: Any]
-        let containers = (template?["spec"] as? [String: Any])?["containers"] as? [[String: Any]]
-        return containers?.first?["image"] as? String
+        await rollout(app)?.spec.template?.spec.containers.first?.image
     }
 
     /// Whether an app has settled: its 2 pods ready and all of `image`, no canary weight, the
     /// rollout `Healthy` (promoted: `image` is its new stable) or aborted (`image` is the old
     /// stable), and 10 requests to its all-traffic Service all answered 200 by `image`.
     func isSettled(_ app: ReliabilityApp, image: String, aborted: Bool) async -> Bool {
-        guard let rollout = await json("/api/v1/rollouts/\(app.name)"),
-            let pods = (await json("/api/v1/pods"))?["pods"] as? [[String: Any]]
-        else { return false }
-        let status = rollout["status"] as? [String: Any] ?? [:]
-        let weight =
-            (((status["canary"] as? [String: Any])?["weights"] as? [String: Any])?["canary"] as? [String: Any])?[
-                "weight"] as? Int ?? 0
-        let own = pods.filter { $0["rollout"] as? String == app.name }
-        let podsSettled =
-            own.count == 2 && own.allSatisfy { $0["image"] as? String == image && $0["ready"] as? Bool == true }
+        guard let status = await rollout(app)?.status, let own = try? await client.pods(rollout: app.name) else {
+            return false
+        }
+        let weight = status.canary?.weights?.canary.weight ?? 0
+        let podsSettled = own.count == 2 && own.allSatisfy { $0.image == image && $0.ready }
         let phaseSettled =
             aborted
-            ? status["abort"] as? Bool == true
-            : status["phase"] as? String == "Healthy" && status["stableRS"] as? String != nil
-                && status["stableRS"] as? String == status["currentPodHash"] as? String
+            ? status.isAborted
+            : status.phase == .healthy && status.stableRS != nil && status.stableRS == status.currentPodHash
         guard podsSettled, phaseSettled, weight == 0 else { return false }
         for _ in 0..<10 {
             guard case .answer(200, let body) = await LoopbackClient.get(port: app.rootPort),
@@ -182,16 +165,10 @@ final class ReliabilityCluster {
 
     /// One line on an app's state, for a report of what did not settle.
     func describe(_ app: ReliabilityApp) async -> String {
-        let rollout = await json("/api/v1/rollouts/\(app.name)")
-        let status = rollout?["status"] as? [String: Any] ?? [:]
-        let pods = ((await json("/api/v1/pods"))?["pods"] as? [[String: Any]] ?? []).filter {
-            $0["rollout"] as? String == app.name
-        }
-        let podText = pods.map {
-            "\($0["image"] as? String ?? "?")\($0["ready"] as? Bool == true ? "" : " (not ready)")"
-        }
-        .joined(separator: ", ")
-        return "\(app.name): phase \(status["phase"] as? String ?? "?"), abort \(status["abort"] as? Bool ?? false), "
-            + "step \(status["currentStepIndex"] as? Int ?? -1), message \(status["message"] as? String ?? "-"); pods: \(podText)"
+        let status = await rollout(app)?.status
+        let pods = (try? await client.pods(rollout: app.name)) ?? []
+        let podText = pods.map { "\($0.image)\($0.ready ? "" : " (not ready)")" }.joined(separator: ", ")
+        return "\(app.name): phase \(status?.phase?.rawValue ?? "?"), abort \(status?.isAborted ?? false), "
+            + "step \(status?.currentStepIndex ?? -1), message \(status?.message ?? "-"); pods: \(podText)"
     }
 }

@@ -1,102 +1,20 @@
+import AviaryAPI
 import AviaryModel
 import Foundation
-
-/// A ReplicaSet as `get rollout` shows it (the daemon's `GET /api/v1/replicasets`).
-public struct ReplicaSetInfo: Codable, Sendable, Hashable {
-    /// `<rollout>-<podTemplateHash>`.
-    public var name: String
-    /// The `rollouts-pod-template-hash`.
-    public var podTemplateHash: String
-    /// The `rollout.argoproj.io/revision`.
-    public var revision: Int
-    /// Pods it should have.
-    public var replicas: Int
-    /// Pods that are ready.
-    public var readyReplicas: Int
-    /// Pods ready for `minReadySeconds`.
-    public var availableReplicas: Int
-    /// The images of its containers, in order.
-    public var images: [String]
-    /// When it was created.
-    public var createdAt: Date
-    /// When it is due to be scaled to 0, if it is waiting for that.
-    public var scaleDownDeadline: Date?
-
-    /// Creates a ReplicaSet summary.
-    public init(
-        name: String, podTemplateHash: String, revision: Int, replicas: Int, readyReplicas: Int,
-        availableReplicas: Int, images: [String], createdAt: Date, scaleDownDeadline: Date? = nil
-    ) {
-        self.name = name
-        self.podTemplateHash = podTemplateHash
-        self.revision = revision
-        self.replicas = replicas
-        self.readyReplicas = readyReplicas
-        self.availableReplicas = availableReplicas
-        self.images = images
-        self.createdAt = createdAt
-        self.scaleDownDeadline = scaleDownDeadline
-    }
-}
-
-/// A pod as `get rollout` shows it (the daemon's `GET /api/v1/pods`).
-public struct PodInfo: Codable, Sendable, Hashable {
-    /// The pod's name.
-    public var name: String
-    /// Its ReplicaSet's name.
-    public var replicaSet: String
-    /// Whether its readiness probe passes.
-    public var ready: Bool
-    /// Whether its process runs.
-    public var running: Bool
-    /// How many times its process was started again.
-    public var restarts: Int
-    /// When it was created.
-    public var createdAt: Date
-    /// How its last process ended, if one did.
-    public var lastTermination: String?
-    /// Its process's ID, while it runs.
-    public var pid: Int?
-    /// Where the router sends its traffic (`127.0.0.1:PORT`).
-    public var address: String?
-    /// Its container's image.
-    public var image: String?
-    /// The host it runs on.
-    public var node: String?
-
-    /// Creates a pod summary.
-    public init(
-        name: String, replicaSet: String, ready: Bool, running: Bool, restarts: Int, createdAt: Date,
-        lastTermination: String? = nil, pid: Int? = nil, address: String? = nil, image: String? = nil,
-        node: String? = nil
-    ) {
-        self.name = name
-        self.replicaSet = replicaSet
-        self.ready = ready
-        self.running = running
-        self.restarts = restarts
-        self.createdAt = createdAt
-        self.lastTermination = lastTermination
-        self.pid = pid
-        self.address = address
-        self.image = image
-        self.node = node
-    }
-}
 
 /// Everything `get rollout` draws: a rollout and what it owns, as fetched at one moment.
 public struct RolloutSnapshot: Sendable {
     /// The rollout with its status.
     public var rollout: Rollout
     /// Its ReplicaSets.
-    public var replicaSets: [ReplicaSetInfo]
+    public var replicaSets: [ReplicaSetView]
     /// Their pods.
-    public var pods: [PodInfo]
+    public var pods: [PodView]
     /// Its AnalysisRuns.
     public var analysisRuns: [AnalysisRun]
 
     /// Creates a snapshot.
-    public init(rollout: Rollout, replicaSets: [ReplicaSetInfo], pods: [PodInfo], analysisRuns: [AnalysisRun]) {
+    public init(rollout: Rollout, replicaSets: [ReplicaSetView], pods: [PodView], analysisRuns: [AnalysisRun]) {
         self.rollout = rollout
         self.replicaSets = replicaSets
         self.pods = pods
@@ -111,7 +29,7 @@ public enum RolloutRenderer {
     /// The header and the tree. `colour` adds ANSI colours to statuses (for a terminal); `wide`
     /// (`-o wide`) adds the columns REVISION HASH IMAGE ADDRESS PID NODE STARTED to the tree.
     public static func render(
-        rollout: Rollout, replicaSets: [ReplicaSetInfo], pods: [PodInfo], analysisRuns: [AnalysisRun], now: Date,
+        rollout: Rollout, replicaSets: [ReplicaSetView], pods: [PodView], analysisRuns: [AnalysisRun], now: Date,
         colour: Bool, wide: Bool = false
     ) -> String {
         let facts = RolloutFacts(rollout: rollout, replicaSets: replicaSets)
@@ -158,7 +76,7 @@ public enum RolloutRenderer {
     }
 
     static func tree(
-        _ facts: RolloutFacts, rollout: Rollout, replicaSets: [ReplicaSetInfo], pods: [PodInfo], runs: [AnalysisRun],
+        _ facts: RolloutFacts, rollout: Rollout, replicaSets: [ReplicaSetView], pods: [PodView], runs: [AnalysisRun],
         now: Date, colour: Bool, wide: Bool = false
     ) -> String {
         let current = replicaSets.first { $0.podTemplateHash == rollout.status?.currentPodHash }
@@ -200,8 +118,8 @@ public enum RolloutRenderer {
                             age: Style.age(since: pod.createdAt, now: now),
                             info: "ready:\(pod.ready ? 1 : 0)/1,restarts:\(pod.restarts)",
                             wide: WideCells(
-                                image: pod.image ?? "", address: pod.address ?? "",
-                                pid: pod.pid.map(String.init) ?? "", node: pod.node ?? "",
+                                image: pod.image, address: pod.address, pid: pod.pid.map(String.init) ?? "",
+                                node: pod.node,
                                 started: Style.timestamp(pod.createdAt))))
                 }
                 children.append(group)
@@ -269,7 +187,7 @@ struct RolloutFacts {
     var activeHash: String?
     var previewHash: String?
 
-    init(rollout: Rollout, replicaSets: [ReplicaSetInfo]) {
+    init(rollout: Rollout, replicaSets: [ReplicaSetView]) {
         let status = rollout.status
         images = []
         self.status = Style.rolloutStatus(rollout)
@@ -391,14 +309,14 @@ enum Style {
         }
     }
 
-    static func replicaSetStatus(_ replicaSet: ReplicaSetInfo) -> String {
+    static func replicaSetStatus(_ replicaSet: ReplicaSetView) -> String {
         if replicaSet.replicas == 0 { return "• ScaledDown" }
         return replicaSet.availableReplicas >= replicaSet.replicas ? "✔ Healthy" : "◌ Progressing"
     }
 
-    static func podStatus(_ pod: PodInfo) -> String {
+    static func podStatus(_ pod: PodView) -> String {
         if pod.ready { return "✔ Running" }
-        if pod.running { return "◌ Running" }
+        if pod.isRunning { return "◌ Running" }
         if pod.lastTermination != nil { return "✖ Error" }
         return "◌ Pending"
     }

@@ -1,3 +1,6 @@
+import AviaryAPI
+import AviaryClient
+import AviaryModel
 import Foundation
 
 /// What `scripts/chaos` is asked to do.
@@ -138,7 +141,7 @@ final class ChaosRun {
             stable[app.name] = "sample-app:v1"
             versions[app.name] = 1
         }
-        let healthy = try await DemoEnvironment.eventually(within: 120) {
+        let healthy = try await HarnessEnvironment.eventually(within: 120) {
             for app in self.cluster.apps
             where !(await self.cluster.isSettled(app, image: "sample-app:v1", aborted: false)) {
                 return false
@@ -174,7 +177,7 @@ final class ChaosRun {
         try await checkLost()
         report.clients = await ledger.counts
         report.lost = lostChanges.count
-        _ = try await DemoEnvironment.eventually(within: 30) { await self.orphans().isEmpty }
+        _ = try await HarnessEnvironment.eventually(within: 30) { await self.orphans().isEmpty }
         report.orphans = await orphans().count
         for sample in report.clients.errorSamples { log("client error: \(sample)") }
         return report
@@ -202,7 +205,7 @@ final class ChaosRun {
                 + (killRouter ? ", 1 router kill" : ""))
         for app in apps {
             guard let image = expected[app.name]?.image else { continue }
-            let acked = try await DemoEnvironment.eventually(within: 60) { await self.cluster.setImage(app, image) }
+            let acked = try await HarnessEnvironment.eventually(within: 60) { await self.cluster.setImage(app, image) }
             guard acked else { throw DemoError("set image \(app.name)=\(image) was not acknowledged within 60 s") }
             acknowledged[app.name] = image
         }
@@ -252,7 +255,7 @@ final class ChaosRun {
     /// Waits for the moment (up to 20 s), kills the daemon with SIGKILL, keeps it down for a
     /// while, starts it again and checks that nothing acknowledged was lost.
     func killTheDaemon(aimingAt moment: String, number: Int, of total: Int) async throws {
-        let seen = try await DemoEnvironment.eventually(within: 20) { await self.isAt(moment) }
+        let seen = try await HarnessEnvironment.eventually(within: 20) { await self.isAt(moment) }
         if moment != "after a status write" {
             try await Task.sleep(for: .milliseconds(Int.random(in: 0..<300, using: &random)))
         }
@@ -270,11 +273,11 @@ final class ChaosRun {
     func isAt(_ moment: String) async -> Bool {
         switch moment {
         case "while scaling":
-            let sets = (await cluster.json("/api/v1/replicasets"))?["replicaSets"] as? [[String: Any]] ?? []
-            return sets.contains { ($0["replicas"] as? Int ?? 0) != ($0["readyReplicas"] as? Int ?? 0) }
+            let sets = (try? await cluster.client.replicaSets()) ?? []
+            return sets.contains { $0.replicas != $0.readyReplicas }
         case "mid-analysis":
-            let runs = (await cluster.json("/api/v1/analysisruns"))?["items"] as? [[String: Any]] ?? []
-            return runs.contains { ($0["status"] as? [String: Any])?["phase"] as? String == "Running" }
+            let runs = (try? await cluster.client.analysisRuns(namespace: nil)) ?? []
+            return runs.contains { $0.status?.phase == .running }
         default:
             // A rollout's status changed since the last look: the controller is writing statuses.
             let first = await statuses()
@@ -285,14 +288,9 @@ final class ChaosRun {
     }
 
     func statuses() async -> String? {
-        guard let data = try? await cluster.client.send(.GET, "/api/v1/rollouts"),
-            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-            let items = object["items"] as? [[String: Any]]
+        guard let rollouts = try? await cluster.client.rollouts(namespace: nil),
+            let encoded = try? APIJSON.encoder().encode(rollouts.map(\.status))
         else { return nil }
-        let statuses = items.map { $0["status"] ?? [:] }
-        guard let encoded = try? JSONSerialization.data(withJSONObject: statuses, options: [.sortedKeys]) else {
-            return nil
-        }
         return String(decoding: encoded, as: UTF8.self)
     }
 
@@ -306,7 +304,7 @@ final class ChaosRun {
         window.set(true)
         kill(pid, SIGKILL)
         report.routerKills += 1
-        let back = try await DemoEnvironment.eventually(within: 30) {
+        let back = try await HarnessEnvironment.eventually(within: 30) {
             guard let new = self.cluster.routerPID(), new != pid else { return false }
             for app in self.cluster.apps {
                 guard case .answer = await LoopbackClient.get(port: app.rootPort, timeout: .seconds(1)) else {
@@ -338,8 +336,8 @@ final class ChaosRun {
     /// Processes writing into the state directory's logs that are neither a pod the daemon lists
     /// nor its router.
     func orphans() async -> [Int32] {
-        let pods = (await cluster.json("/api/v1/pods"))?["pods"] as? [[String: Any]] ?? []
-        var known = Set(pods.compactMap { ($0["pid"] as? Int).map(Int32.init) })
+        let pods = (try? await cluster.client.pods()) ?? []
+        var known = Set(pods.compactMap { $0.pid.map(Int32.init) })
         if let router = cluster.routerPID() { known.insert(router) }
         return ProcessTable.pids(writingUnder: cluster.stateDirectory + "/logs").filter { !known.contains($0) }
     }

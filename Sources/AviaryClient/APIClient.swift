@@ -1,11 +1,13 @@
 import AsyncHTTPClient
+import AviaryAPI
 import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
 
 #if canImport(Glibc)
     import Glibc
 #endif
-import NIOCore
-import NIOHTTP1
 
 /// Talks to a running `aviary serve` over its HTTP API; the CLI verbs are thin wrappers.
 public struct APIClient: Sendable {
@@ -68,9 +70,9 @@ public struct APIClient: Sendable {
             throw Failure(status: nil, description: Self.notRunning(server) + " (\(error))")
         }
         guard (200..<300).contains(status) else {
-            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-            var lines = [(object?["error"] as? String) ?? "HTTP \(status): \(String(decoding: data, as: UTF8.self))"]
-            lines += (object?["diagnostics"] as? [String]) ?? []
+            let body = try? JSONDecoder().decode(ErrorBody.self, from: data)
+            var lines = [body?.error ?? "HTTP \(status): \(String(decoding: data, as: UTF8.self))"]
+            lines += body?.diagnostics ?? []
             throw Failure(status: status, description: lines.joined(separator: "\n"))
         }
         return data

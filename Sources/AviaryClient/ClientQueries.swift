@@ -1,8 +1,33 @@
+import AviaryAPI
 import AviaryModel
 import Foundation
 
-/// The reads the CLI verbs make, decoded into model values.
+/// The calls the CLI verbs make, decoded into model values and the API's wire types.
 extension APIClient {
+    /// Applies a manifest (YAML or JSON, several documents allowed): what happened to each resource.
+    public func apply(_ manifest: Data) async throws(Failure) -> ApplyResult {
+        let data = try await send(.POST, "/api/v1/apply", body: manifest, contentType: "application/yaml")
+        return try Self.decode(ApplyResult.self, data, what: "apply")
+    }
+
+    /// Sets the image of a rollout's container (`*`: every container), which starts a new revision.
+    public func setImage(rollout: String, container: String, image: String, namespace: String?) async throws(Failure) {
+        let body: Data
+        do {
+            body = try APIJSON.encoder().encode(SetImageRequest(container: container, image: image))
+        } catch {
+            throw Failure(status: nil, description: "cannot encode the image \"\(image)\": \(error)")
+        }
+        _ = try await send(
+            .POST, Self.operationPath(rollout: rollout, operation: "image", namespace: namespace), body: body)
+    }
+
+    /// The pods of every rollout, or of the rollout named `rollout`.
+    public func pods(rollout: String? = nil) async throws(Failure) -> [PodView] {
+        let data = try await send(.GET, "/api/v1/pods" + (rollout.map { "?rollout=\($0)" } ?? ""))
+        return try Self.decode(PodList.self, data, what: "pods").pods
+    }
+
     /// A rollout with its status.
     public func rollout(_ name: String, namespace: String) async throws(Failure) -> Rollout {
         let data = try await send(.GET, Self.resourcePath(kind: "rollouts", name: name, namespace: namespace))
@@ -32,45 +57,36 @@ extension APIClient {
         return try Self.decode(AnalysisRun.self, data, what: "analysisrun \"\(name)\"")
     }
 
+    /// The ReplicaSets of every rollout, or of the rollout named `rollout`; of one namespace or all.
+    public func replicaSets(rollout: String? = nil, namespace: String? = nil) async throws(Failure) -> [ReplicaSetView]
+    {
+        let query = [rollout.map { "rollout=\($0)" }, namespace.map { "namespace=\($0)" }].compactMap { $0 }
+        let data = try await send(
+            .GET, "/api/v1/replicasets" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
+        return try Self.decode(ReplicaSetList.self, data, what: "replicasets").replicaSets
+    }
+
     /// Everything `get rollout` draws, read now.
     public func snapshot(of name: String, namespace: String) async throws(Failure) -> RolloutSnapshot {
         // The four reads go out together: one round trip of waiting instead of four.
         async let rolloutRead = rollout(name, namespace: namespace)
-        async let replicaSetRead = send(.GET, "/api/v1/replicasets?rollout=\(name)&namespace=\(namespace)")
-        async let podRead = send(.GET, "/api/v1/pods?rollout=\(name)")
+        async let replicaSetRead = replicaSets(rollout: name, namespace: namespace)
+        async let podRead = pods(rollout: name)
         async let runRead = analysisRuns(namespace: namespace, rollout: name)
         let rollout: Rollout
-        let replicaSetData: Data
-        let podData: Data
+        let replicaSets: [ReplicaSetView]
+        let pods: [PodView]
         let runs: [AnalysisRun]
         do {
-            (rollout, replicaSetData, podData, runs) = try await (rolloutRead, replicaSetRead, podRead, runRead)
+            (rollout, replicaSets, pods, runs) = try await (rolloutRead, replicaSetRead, podRead, runRead)
         } catch let failure as Failure {
             throw failure
         } catch {
             throw Failure(status: nil, description: "\(error)")
         }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        struct ReplicaSets: Decodable { var replicaSets: [ReplicaSetInfo] }
-        let replicaSets: [ReplicaSetInfo]
-        do {
-            replicaSets = try decoder.decode(ReplicaSets.self, from: replicaSetData).replicaSets
-        } catch {
-            throw Failure(status: nil, description: "the daemon's replicasets answer cannot be read: \(error)")
-        }
-        let podObjects =
-            ((try? JSONSerialization.jsonObject(with: podData)) as? [String: Any])?["pods"] as? [[String: Any]]
-        let pods = (podObjects ?? []).filter { ($0["namespace"] as? String ?? namespace) == namespace }.map { pod in
-            PodInfo(
-                name: pod["name"] as? String ?? "", replicaSet: pod["replicaSet"] as? String ?? "",
-                ready: pod["ready"] as? Bool ?? false, running: pod["pid"] != nil,
-                restarts: pod["restarts"] as? Int ?? 0,
-                createdAt: (pod["createdAt"] as? String).flatMap { Style.date($0) } ?? Date(),
-                lastTermination: pod["lastTermination"] as? String, pid: pod["pid"] as? Int,
-                address: pod["address"] as? String, image: pod["image"] as? String, node: pod["node"] as? String)
-        }
-        return RolloutSnapshot(rollout: rollout, replicaSets: replicaSets, pods: pods, analysisRuns: runs)
+        return RolloutSnapshot(
+            rollout: rollout, replicaSets: replicaSets, pods: pods.filter { $0.namespace == namespace },
+            analysisRuns: runs)
     }
 
     private func items<T: Decodable>(_ type: T.Type, kind: String, namespace: String?) async throws(Failure) -> [T] {
@@ -80,14 +96,9 @@ extension APIClient {
 
     private static func decode<T: Decodable>(_ type: T.Type, _ data: Data, what: String) throws(Failure) -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            return try APIJSON.decoder().decode(T.self, from: data)
         } catch {
             throw Failure(status: nil, description: "the daemon's answer for \(what) cannot be read: \(error)")
         }
     }
-}
-
-/// The daemon's list answer: `{"items": [...]}`.
-struct ItemList<T: Decodable>: Decodable {
-    var items: [T]
 }

@@ -134,7 +134,7 @@ public enum Soak {
         try await cluster.applyApps(prefix: "soak", count: 1, image: "sample-app:v1")
         let app = cluster.apps[0]
         guard
-            try await DemoEnvironment.eventually(
+            try await HarnessEnvironment.eventually(
                 within: 120, { await cluster.isSettled(app, image: "sample-app:v1", aborted: false) })
         else { throw DemoError("soak-1 did not become Healthy within 120 s:\n\(await cluster.describe(app))") }
         let ledger = ClientLedger()
@@ -178,7 +178,7 @@ public enum Soak {
             guard await cluster.setImage(app, image) else { throw DemoError("set image \(image) was refused") }
             let target = bad ? stableImage : image
             let started = Date()
-            let settled = try await DemoEnvironment.eventually(within: 300) {
+            let settled = try await HarnessEnvironment.eventually(within: 300) {
                 await cluster.isSettled(app, image: target, aborted: bad)
             }
             cluster.log(
@@ -217,7 +217,7 @@ public enum Soak {
 
     static func sampleProcesses(_ cluster: ReliabilityCluster) -> [String: ResourceSample] {
         var samples: [String: ResourceSample] = [:]
-        for (name, pid) in [("daemon", cluster.daemon?.pid), ("router", cluster.routerPID())] {
+        for (name, pid) in [("daemon", cluster.daemon?.process?.pid), ("router", cluster.routerPID())] {
             guard let pid, let rss = ProcessTable.residentKilobytes(pid), let fds = ProcessTable.openDescriptors(pid)
             else { continue }
             samples[name] = ResourceSample(residentKilobytes: rss, descriptors: fds)

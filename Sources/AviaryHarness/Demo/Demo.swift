@@ -1,6 +1,7 @@
-import AsyncHTTPClient
+import AviaryAPI
+import AviaryClient
+import AviaryModel
 import Foundation
-import NIOHTTP1
 
 /// What `aviary demo` is asked to do.
 public struct DemoOptions: Sendable {
@@ -130,8 +131,8 @@ final class DemoSession {
     let options: DemoOptions
     let write: @Sendable (String) -> Void
     let directory: String
-    var daemon: DemoProcess?
-    var prometheus: DemoProcess?
+    var daemon: DaemonProcess?
+    var prometheus: ManagedProcess?
     var client = APIClient(server: "http://127.0.0.1:1", token: nil, environment: [:])
     var prometheusAddress = ""
     var ports = DemoManifests.Ports(root: 0, stable: 0, canary: 0)
@@ -144,7 +145,7 @@ final class DemoSession {
     var printedRuns: Set<String> = []
     var lastState = ""
     var lastTrafficLine = Date.distantPast
-    var lastRollout = Data()
+    var lastRollout: Rollout?
     /// The rollout as `aviary get rollout` draws it, kept while the daemon does not answer.
     var lastRolloutView = ""
 
@@ -157,7 +158,7 @@ final class DemoSession {
     }
 
     func run() async throws -> DemoSummary {
-        guard let prometheusBinary = DemoEnvironment.executableOnPath("prometheus") else {
+        guard let prometheusBinary = HarnessEnvironment.executableOnPath("prometheus") else {
             throw DemoError(
                 "prometheus is not on PATH; the demo needs a real Prometheus. Install it with "
                     + "`apt-get install -y prometheus` (as root) and run the demo again")
@@ -167,13 +168,12 @@ final class DemoSession {
         try await startDaemon()
         try await startPrometheus(binary: prometheusBinary)
         ports = DemoManifests.Ports(
-            root: try DemoEnvironment.freePort(), stable: try DemoEnvironment.freePort(),
-            canary: try DemoEnvironment.freePort())
+            root: try HarnessEnvironment.freePort(), stable: try HarnessEnvironment.freePort(),
+            canary: try HarnessEnvironment.freePort())
         let adapted = try manifests.adapted(ports: ports, prometheus: prometheusAddress, fast: options.fast)
         for yaml in [adapted.template, adapted.rollout] {
             do {
-                _ = try await client.send(
-                    .POST, "/api/v1/apply", body: Data(yaml.utf8), contentType: "application/yaml")
+                _ = try await client.apply(Data(yaml.utf8))
             } catch {
                 throw DemoError("applying examples/demo failed: \(error.description)")
             }
@@ -182,7 +182,7 @@ final class DemoSession {
             "applied examples/demo: rollout \(Demo.rollout) (4 pods of sample-app:v1), 3 services, template success-rate"
         )
         // Settled first, then shown: the state line printed is at least as new as the check.
-        let started = try await DemoEnvironment.eventually(within: 90) {
+        let started = try await HarnessEnvironment.eventually(within: 90) {
             let settled = await self.isSettled(image: "sample-app:v1")
             try await self.observe()
             return settled
@@ -216,25 +216,17 @@ final class DemoSession {
     // MARK: Processes
 
     func startDaemon() async throws {
-        let port = try DemoEnvironment.freePort()
-        let binDirectory = (options.aviaryExecutable as NSString).deletingLastPathComponent
-        let path = binDirectory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-        daemon = try DemoProcess(
-            name: "aviary serve",
-            arguments: [
-                options.aviaryExecutable, "serve", "--state-dir", directory + "/state", "--listen", "127.0.0.1:\(port)",
-            ], environment: ["PATH": path], logPath: directory + "/serve.log")
-        client = APIClient(server: "http://127.0.0.1:\(port)", token: nil, environment: [:])
-        let up = try await DemoEnvironment.eventually(within: 60) {
-            await DemoEnvironment.answers(self.client.server + "/healthz")
-        }
-        guard up else { throw DemoError("aviary serve did not start:\n\(daemon?.logTail() ?? "")") }
-        log("aviary serve (pid \(daemon!.pid)) on \(client.server), state in \(directory)/state")
+        let port = try HarnessEnvironment.freePort()
+        let daemon = DaemonProcess(aviary: options.aviaryExecutable, stateDirectory: directory + "/state", port: port)
+        self.daemon = daemon
+        client = APIClient(server: daemon.base, token: nil, environment: [:])
+        try await daemon.start(logPath: directory + "/serve.log")
+        log("aviary serve (pid \(daemon.process?.pid ?? 0)) on \(client.server), state in \(directory)/state")
     }
 
     func startPrometheus(binary: String) async throws {
         let interval = options.fast ? "1s" : "5s"
-        let started = try await DemoProcess.prometheus(
+        let started = try await ManagedProcess.prometheus(
             binary: binary, directory: directory, daemon: client.server, interval: interval)
         prometheus = started.process
         prometheusAddress = started.address
@@ -258,13 +250,12 @@ final class DemoSession {
 
     /// The pods' PIDs as the state file lists them (read without the daemon, which may be gone).
     func podPIDs() -> [Int32] {
-        let pods = (try? JSONSerialization.jsonObject(with: lastPods)) as? [String: Any]
-        return (pods?["pods"] as? [[String: Any]] ?? []).compactMap { ($0["pid"] as? Int).map(Int32.init) }
+        lastPods.compactMap { $0.pid.map(Int32.init) }
     }
 
     /// With --keep: how to look around and how to stop it all.
     func explain() {
-        let pids = [daemon?.pid, prometheus?.pid].compactMap { $0 }.map(String.init).joined(separator: " ")
+        let pids = [daemon?.process?.pid, prometheus?.pid].compactMap { $0 }.map(String.init).joined(separator: " ")
         write(
             """
 
@@ -283,14 +274,11 @@ final class DemoSession {
 
     func release(_ image: String, number: Int) async throws -> DemoReleaseSummary {
         let before = await counter.counts
-        let status = try await get("/api/v1/rollouts/\(Demo.rollout)")["status"] as? [String: Any] ?? [:]
-        let previousStable = status["stableRS"] as? String
-        let runsBefore = Set(try await analysisRuns().compactMap { name(of: $0) })
-        let body = try JSONSerialization.data(withJSONObject: ["container": Demo.container, "image": image])
+        let previousStable = try await rollout().status?.stableRS
+        let runsBefore = Set(try await analysisRuns().compactMap(\.metadata.name))
         let start = Date()
         do {
-            _ = try await client.send(
-                .POST, APIClient.operationPath(rollout: Demo.rollout, operation: "image", namespace: nil), body: body)
+            try await client.setImage(rollout: Demo.rollout, container: Demo.container, image: image, namespace: nil)
         } catch {
             throw DemoError("setting the image \(image) failed: \(error.description)")
         }
@@ -300,19 +288,15 @@ final class DemoSession {
         let deadline = Date().addingTimeInterval(options.fast ? 150 : 600)
         while Date() < deadline {
             try await observe()
-            let rollout = try await get("/api/v1/rollouts/\(Demo.rollout)")
-            let status = rollout["status"] as? [String: Any] ?? [:]
-            message = status["message"] as? String ?? ""
-            if status["abort"] as? Bool == true {
-                let runs = try await analysisRuns().filter { !runsBefore.contains(name(of: $0) ?? "") }
-                let failed = runs.contains { (($0["status"] as? [String: Any])?["phase"] as? String) == "Failed" }
-                outcome = failed ? "Aborted" : "Degraded"
+            let status = try await rollout().status
+            message = status?.message ?? ""
+            if status?.isAborted == true {
+                let runs = try await analysisRuns().filter { !runsBefore.contains($0.metadata.name ?? "") }
+                outcome = runs.contains { $0.status?.phase == .failed } ? "Aborted" : "Degraded"
                 break
             }
-            let current = status["currentPodHash"] as? String
-            if status["phase"] as? String == "Healthy", current != nil, current != previousStable,
-                status["stableRS"] as? String == current
-            {
+            let current = status?.currentPodHash
+            if status?.phase == .healthy, current != nil, current != previousStable, status?.stableRS == current {
                 outcome = "Promoted"
                 break
             }
@@ -328,7 +312,7 @@ final class DemoSession {
         // Let the old pods go (scaleDownDelaySeconds / abortScaleDownDelaySeconds) so that the next
         // release, or the end, starts from four pods of the stable image.
         let stableImage = outcome == "Promoted" ? image : nil
-        let settled = try await DemoEnvironment.eventually(within: 60) {
+        let settled = try await HarnessEnvironment.eventually(within: 60) {
             let settled = await self.isSettled(image: stableImage)
             try await self.observe()
             return settled
@@ -344,73 +328,58 @@ final class DemoSession {
 
     /// Four ready pods, all of `image` (nil: of the stable image, whatever it is), no canary weight.
     func isSettled(image: String?) async -> Bool {
-        guard let rollout = try? await get("/api/v1/rollouts/\(Demo.rollout)"),
-            let pods = try? await get("/api/v1/pods")["pods"] as? [[String: Any]]
-        else { return false }
-        let status = rollout["status"] as? [String: Any] ?? [:]
-        let weight = ((status["canary"] as? [String: Any])?["weights"] as? [String: Any]).flatMap {
-            ($0["canary"] as? [String: Any])?["weight"] as? Int
-        }
-        let images = Set(pods.compactMap { $0["image"] as? String })
+        guard let status = try? await rollout().status, let pods = try? await client.pods() else { return false }
+        let weight = status.canary?.weights?.canary.weight ?? 0
+        let images = Set(pods.map(\.image))
         let sameImage = image.map { images == [$0] } ?? (images.count == 1)
-        return pods.count == 4 && sameImage && pods.allSatisfy { $0["ready"] as? Bool == true } && (weight ?? 0) == 0
-            && (image == nil || status["phase"] as? String == "Healthy")
+        return pods.count == 4 && sameImage && pods.allSatisfy(\.ready) && weight == 0
+            && (image == nil || status.phase == .healthy)
     }
 
     // MARK: Observing
 
-    var lastPods = Data()
+    var lastPods: [PodView] = []
 
     /// Reads the rollout, its pods and analysis runs, and shows what changed.
     func observe() async throws {
-        let rolloutData = (try? await client.send(.GET, "/api/v1/rollouts/\(Demo.rollout)")) ?? lastRollout
-        lastRollout = rolloutData
-        if let pods = try? await client.send(.GET, "/api/v1/pods") { lastPods = pods }
-        let rollout = (try? JSONSerialization.jsonObject(with: rolloutData)) as? [String: Any] ?? [:]
-        let status = rollout["status"] as? [String: Any] ?? [:]
-        let steps =
-            (((rollout["spec"] as? [String: Any])?["strategy"] as? [String: Any])?["canary"] as? [String: Any])?[
-                "steps"] as? [Any] ?? []
-        let weight =
-            (((status["canary"] as? [String: Any])?["weights"] as? [String: Any])?["canary"] as? [String: Any])?[
-                "weight"] as? Int ?? 0
-        let pods =
-            ((try? JSONSerialization.jsonObject(with: lastPods)) as? [String: Any])?["pods"] as? [[String: Any]] ?? []
+        if let rollout = try? await rollout() { lastRollout = rollout }
+        if let pods = try? await client.pods() { lastPods = pods }
+        let status = lastRollout?.status
+        let steps = lastRollout?.spec.strategy.canary?.stepsOrEmpty ?? []
+        let weight = status?.canary?.weights?.canary.weight ?? 0
         var byImage: [String: (all: Int, ready: Int)] = [:]
-        for pod in pods {
-            let image = pod["image"] as? String ?? "?"
-            byImage[image, default: (0, 0)].all += 1
-            if pod["ready"] as? Bool == true { byImage[image, default: (0, 0)].ready += 1 }
+        for pod in lastPods {
+            byImage[pod.image, default: (0, 0)].all += 1
+            if pod.ready { byImage[pod.image, default: (0, 0)].ready += 1 }
         }
         let podText = byImage.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.ready)/\($0.value.all)" }
             .joined(separator: ", ")
         let state =
-            "rollout \(status["phase"] as? String ?? "Unknown")  step \(status["currentStepIndex"] as? Int ?? 0)/\(steps.count)"
+            "rollout \(status?.phase?.rawValue ?? "Unknown")  step \(status?.currentStepIndex ?? 0)/\(steps.count)"
             + "  canary weight \(weight)%  pods ready: \(podText)"
-            + ((status["message"] as? String).flatMap { $0.isEmpty ? nil : "  (\($0))" } ?? "")
+            + (status?.message.flatMap { $0.isEmpty ? nil : "  (\($0))" } ?? "")
         // Before the controller's first reconcile the rollout has no status to tell.
-        if status["phase"] != nil, state != lastState {
+        if status?.phase != nil, state != lastState {
             lastState = state
             log(state)
         }
         for run in (try? await analysisRuns()) ?? [] {
-            guard let runName = name(of: run) else { continue }
-            let runStatus = run["status"] as? [String: Any] ?? [:]
-            for result in runStatus["metricResults"] as? [[String: Any]] ?? [] {
-                let metric = result["name"] as? String ?? "?"
-                for (index, measurement) in (result["measurements"] as? [[String: Any]] ?? []).enumerated() {
-                    guard measurement["finishedAt"] != nil else { continue }
-                    let key = "\(runName)/\(metric)/\(measurement["startedAt"] as? String ?? "\(index)")"
+            guard let runName = run.metadata.name else { continue }
+            for result in run.status?.metricResults ?? [] {
+                for (index, measurement) in (result.measurements ?? []).enumerated() where measurement.finishedAt != nil
+                {
+                    let key = "\(runName)/\(result.name)/\(measurement.startedAt ?? "\(index)")"
                     guard printedMeasurements.insert(key).inserted else { continue }
-                    let value = measurement["value"].map { "\($0)" } ?? "-"
-                    let phase = measurement["phase"] as? String ?? "?"
-                    let note = (measurement["message"] as? String).map { "  \($0)" } ?? ""
-                    log("analysis \(runName)  \(metric)  \(value)  \(phase)\(note)")
+                    let note = measurement.message.map { "  \($0)" } ?? ""
+                    log(
+                        "analysis \(runName)  \(result.name)  \(measurement.value ?? "-")  \(measurement.phase.rawValue)\(note)"
+                    )
                 }
             }
-            let phase = runStatus["phase"] as? String ?? ""
-            if ["Successful", "Failed", "Error", "Inconclusive"].contains(phase), printedRuns.insert(runName).inserted {
-                log("analysis \(runName): \(phase)" + ((runStatus["message"] as? String).map { " - \($0)" } ?? ""))
+            if let phase = run.status?.phase, [.successful, .failed, .error, .inconclusive].contains(phase),
+                printedRuns.insert(runName).inserted
+            {
+                log("analysis \(runName): \(phase.rawValue)" + (run.status?.message.map { " - \($0)" } ?? ""))
             }
         }
         let counts = await counter.counts
@@ -453,24 +422,25 @@ final class DemoSession {
         }
     }
 
-    func get(_ path: String) async throws -> [String: Any] {
+    /// The demo's rollout, or a `DemoError` with the daemon's log when the daemon does not answer.
+    func rollout() async throws -> Rollout {
         do {
-            let data = try await client.send(.GET, path)
-            return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+            return try await client.rollout(Demo.rollout, namespace: "default")
         } catch {
             throw DemoError("the daemon stopped answering (\(error.description))\n\(diagnostics())")
         }
     }
 
-    func analysisRuns() async throws -> [[String: Any]] {
-        try await get("/api/v1/analysisruns")["items"] as? [[String: Any]] ?? []
-    }
-
-    func name(of resource: [String: Any]) -> String? {
-        (resource["metadata"] as? [String: Any])?["name"] as? String
+    /// Every AnalysisRun, or a `DemoError` with the daemon's log when the daemon does not answer.
+    func analysisRuns() async throws -> [AnalysisRun] {
+        do {
+            return try await client.analysisRuns(namespace: nil)
+        } catch {
+            throw DemoError("the daemon stopped answering (\(error.description))\n\(diagnostics())")
+        }
     }
 
     func diagnostics() -> String {
-        "aviary serve's log (\(directory)/serve.log):\n\(daemon?.logTail() ?? "")"
+        "aviary serve's log (\(directory)/serve.log):\n\(daemon?.process?.logTail() ?? "")"
     }
 }

@@ -3,9 +3,9 @@ import Foundation
 /// Reads /proc: the processes a run started (found by their arguments or their output file, since
 /// a pod or router adopted after a daemon restart is no longer the daemon's child) and their
 /// resident memory and open descriptors.
-enum ProcessTable {
+public enum ProcessTable {
     /// PIDs of live processes whose arguments include every string of `arguments`.
-    static func pids(withArguments arguments: [String]) -> [Int32] {
+    public static func pids(withArguments arguments: [String]) -> [Int32] {
         allPIDs().filter { pid in
             guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
             let own = Set(data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) })
@@ -24,7 +24,7 @@ enum ProcessTable {
     }
 
     /// A process exists and is not a zombie.
-    static func isAlive(_ pid: Int32) -> Bool {
+    public static func isAlive(_ pid: Int32) -> Bool {
         guard kill(pid, 0) == 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let closing = stat.lastIndex(of: ")")
         else { return false }

@@ -3,7 +3,7 @@ import Foundation
 
 // Everything the API decodes from a request (paths, query strings, bodies) as pure functions,
 // so that scripts/fuzz api can drive them without a server. Only AviaryModel and Foundation:
-// the fuzz build compiles this file on its own.
+// the fuzz build compiles this target's files on their own.
 
 /// An answer of the API that is not a success: an HTTP status and a message naming the input,
 /// the field and the fix.
@@ -25,8 +25,8 @@ public struct APIError: Error, Equatable, CustomStringConvertible {
     public var description: String { ([message] + diagnostics).joined(separator: "\n") }
 
     /// The JSON body: `{"error": ..., "diagnostics": [...]}`.
-    public var body: [String: Any] {
-        diagnostics.isEmpty ? ["error": message] : ["error": message, "diagnostics": diagnostics]
+    public var body: ErrorBody {
+        ErrorBody(error: message, diagnostics: diagnostics.isEmpty ? nil : diagnostics)
     }
 }
 
@@ -110,14 +110,12 @@ public enum APIRequestDecoding {
             }
             return .undo(toRevision: revision)
         case "image":
-            guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any],
-                let container = object["container"] as? String, let image = object["image"] as? String,
-                !image.isEmpty
+            guard let request = try? JSONDecoder().decode(SetImageRequest.self, from: body), !request.image.isEmpty
             else {
                 throw APIError(
                     status: 400, message: #"set image needs a JSON body {"container": "NAME", "image": "IMAGE"}"#)
             }
-            return .setImage(container: container, image: image)
+            return .setImage(container: request.container, image: request.image)
         default:
             throw APIError(
                 status: 404,
@@ -133,7 +131,7 @@ public enum APIRequestDecoding {
     }
 
     /// Like `manifests`, with each document's decoded resource beside its JSON.
-    static func resources(_ body: Data, file: String) throws(APIError) -> [(resource: AnyResource, json: Data)] {
+    public static func resources(_ body: Data, file: String) throws(APIError) -> [(resource: AnyResource, json: Data)] {
         guard !body.isEmpty else {
             throw APIError(
                 status: 400, message: "\(file): empty body; send a Rollout, Service or AnalysisTemplate manifest")

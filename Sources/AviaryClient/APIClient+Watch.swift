@@ -1,8 +1,10 @@
 import AsyncHTTPClient
+import AviaryAPI
 import Foundation
 import NIOCore
+import NIOFoundationCompat
 
-/// Following the daemon's watch streams (NDJSON, see `Watch`).
+/// Following the daemon's watch streams (NDJSON: a resource object or `{"items": [...]}` per line, empty lines as heartbeats).
 extension APIClient {
     /// The watch path of a rollout; `owned` also follows its AnalysisRuns, ReplicaSets and pods.
     public static func watchPath(
@@ -34,10 +36,10 @@ extension APIClient {
             let response = try await HTTPClient.shared.execute(request, timeout: .hours(24))
             guard (200..<300).contains(Int(response.status.code)) else {
                 let data = Data(buffer: try await response.body.collect(upTo: 1024 * 1024))
-                let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+                let body = try? JSONDecoder().decode(ErrorBody.self, from: data)
                 throw Failure(
                     status: Int(response.status.code),
-                    description: (object?["error"] as? String) ?? "HTTP \(response.status.code) from \(path)")
+                    description: body?.error ?? "HTTP \(response.status.code) from \(path)")
             }
             var pending = Data()
             for try await buffer in response.body {
