@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "aviary-bench-reconcile", targets: ["aviary-bench-reconcile"]),
         .executable(name: "aviary-reliability", targets: ["aviary-reliability"]),
         .executable(name: "aviary-bench-router", targets: ["aviary-bench-router"]),
+        .executable(name: "aviary-test-apiserver", targets: ["aviary-test-apiserver"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -136,6 +137,23 @@ let package = Package(
             dependencies: ["AviaryRouter"],
             path: "bench/router",
             exclude: ["run"]
+        ),
+        // The Kubernetes API server test double (tests only; no product target imports it).
+        .target(
+            name: "KubernetesTestDouble",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "aviary-test-apiserver",
+            dependencies: [
+                "KubernetesTestDouble",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .executableTarget(
             name: "aviary-sample-app",
