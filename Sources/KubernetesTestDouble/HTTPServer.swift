@@ -18,8 +18,9 @@ final class ChannelWatchSink: WatchSink {
 
     func end() {
         let channel = channel
-        channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in
-            channel.close(promise: nil)
+        // Not inline: `end` runs under the cluster's lock and the close's channelInactive takes it again.
+        channel.eventLoop.execute {
+            channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in channel.close(promise: nil) }
         }
     }
 }
