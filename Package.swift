@@ -99,9 +99,15 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
+        ),
+        // Runs a Lease election against an API server and prints `leading`/`stopped`; the leader-election
+        // tests kill it with SIGKILL and SIGTERM.
+        .executableTarget(
+            name: "aviary-lease-holder",
+            dependencies: ["AviaryKubernetes"],
+            path: "Tests/LeaseHolder"
         ),
         // Writes acknowledged records until killed; the durability test kills it with SIGKILL.
         .executableTarget(
@@ -178,6 +184,17 @@ let package = Package(
         ),
         .testTarget(name: "AviaryStoreTests", dependencies: ["AviaryStore", "aviary-store-writer"]),
         .testTarget(name: "AviaryLocalTests", dependencies: ["AviaryLocal", "aviary-sample-app"]),
+        .testTarget(
+            name: "AviaryKubernetesTests",
+            dependencies: [
+                "AviaryKubernetes",
+                "aviary-lease-holder",
+                "aviary-test-apiserver",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "AviaryServerTests", dependencies: ["AviaryServer", "aviary", "aviary-sample-app"]),
     ],
     swiftLanguageModes: [.v6]
