@@ -15,7 +15,8 @@ import Testing
             _ = try await client.get(.configMaps, namespace: "default", name: "settings")
             Issue.record("a request to a stopped server must fail")
         } catch {
-            #expect(error.description == "get configmaps \"default/settings\" on \(url): unreachable: connection refused")
+            #expect(
+                error.description == "get configmaps \"default/settings\" on \(url): unreachable: connection refused")
         }
     }
 
@@ -32,7 +33,9 @@ import Testing
             #expect(error.code == 401)
             let message = error.description
             #expect(!message.contains("\n"))
-            #expect(message.hasPrefix("list configmaps in namespace \"default\" on \(server.url): 401 Unauthorized"), "\(message)")
+            #expect(
+                message.hasPrefix("list configmaps in namespace \"default\" on \(server.url): 401 Unauthorized"),
+                "\(message)")
         }
         let authorized = try KubernetesClient(
             configuration: ClientConfiguration(server: server.url, credentials: .token("s3cret")))
@@ -67,7 +70,9 @@ import Testing
             Issue.record("the injected 403 must fail the create")
         } catch {
             #expect(error.code == 403)
-            #expect(error.description.hasPrefix("create configmaps \"default/x\" on \(server.url): 403 Forbidden"), "\(error)")
+            #expect(
+                error.description.hasPrefix("create configmaps \"default/x\" on \(server.url): 403 Forbidden"),
+                "\(error)")
         }
         do throws(KubernetesError) {
             _ = try await client.get(.configMaps, namespace: "default", name: "absent")
@@ -85,7 +90,9 @@ import Testing
         defer { Task { [client] in try? await client.shutdown() } }
         let created = try await client.create(
             .configMaps, namespace: "default",
-            KubernetesObject(json: ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "c"], "data": ["a": "1"]]))
+            KubernetesObject(json: [
+                "apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "c"], "data": ["a": "1"],
+            ]))
         #expect(created.metadata.uid != nil)
         var json = created.json
         json["data"] = ["a": "2"]
@@ -97,7 +104,8 @@ import Testing
         } catch {
             #expect(error.isConflict, "\(error)")
         }
-        let merged = try await client.patch(.configMaps, namespace: "default", name: "c", type: .merge, body: ["data": ["b": "3"]])
+        let merged = try await client.patch(
+            .configMaps, namespace: "default", name: "c", type: .merge, body: ["data": ["b": "3"]])
         #expect(merged.json["data"] == ["a": "2", "b": "3"])
         let patched = try await client.patch(
             .configMaps, namespace: "default", name: "c", type: .json,
@@ -126,7 +134,10 @@ import Testing
         for index in 0..<25 {
             _ = try await client.create(
                 .configMaps, namespace: "default",
-                KubernetesObject(json: ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": .string(String(format: "p-%02d", index))]]))
+                KubernetesObject(json: [
+                    "apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": ["name": .string(String(format: "p-%02d", index))],
+                ]))
         }
         let page = try await client.list(.configMaps, namespace: "default", limit: 10)
         #expect(page.items.count == 10)

@@ -29,7 +29,9 @@ final class EventLog: Sendable {
 
 private func configMapBody(_ name: String, value: String) -> KubernetesObject {
     try! KubernetesObject(
-        json: ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": .string(name)], "data": ["v": .string(value)]])
+        json: [
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": .string(name)], "data": ["v": .string(value)],
+        ])
 }
 
 /// Runs an informer on ConfigMaps in `default` until `body` returns.
@@ -86,7 +88,8 @@ private func cacheMatchesServer(_ informer: Informer, _ client: KubernetesClient
                 if choice == 0 {
                     let name = "cm-\(created)"
                     created += 1
-                    let object = try await writer.create(.configMaps, namespace: "default", configMapBody(name, value: "0"))
+                    let object = try await writer.create(
+                        .configMaps, namespace: "default", configMapBody(name, value: "0"))
                     expected["added \(object.metadata.resourceVersion ?? "")", default: 0] += 1
                     live.append(name)
                 } else if choice == 1 {
@@ -128,7 +131,9 @@ private func cacheMatchesServer(_ informer: Informer, _ client: KubernetesClient
         defer { server.stop() }
         let writer = try server.client()
         defer { Task { [writer] in try? await writer.shutdown() } }
-        for index in 0..<10 { _ = try await writer.create(.configMaps, namespace: "default", configMapBody("cm-\(index)", value: "0")) }
+        for index in 0..<10 {
+            _ = try await writer.create(.configMaps, namespace: "default", configMapBody("cm-\(index)", value: "0"))
+        }
         // A long backoff opens a window in which the informer is not watching.
         try await withInformer(server, backoff: Backoff(initial: .seconds(3), maximum: .seconds(3))) { informer, log in
             await informer.waitForSync()
@@ -151,14 +156,19 @@ private func cacheMatchesServer(_ informer: Informer, _ client: KubernetesClient
             let added = try await writer.create(.configMaps, namespace: "default", configMapBody("cm-new", value: "0"))
             #expect(informer.statistics.goneRelists == 0, "the relist must come after the writes")
 
-            #expect(try await eventually { try await cacheMatchesServer(informer, writer) && informer.statistics.lists == 2 })
+            #expect(
+                try await eventually {
+                    try await cacheMatchesServer(informer, writer) && informer.statistics.lists == 2
+                })
             #expect(informer.statistics.goneRelists == 1, "\(informer.statistics)")
             #expect(await eventually { log.count == initial + 7 })
             let counts = log.counts
             for index in 0..<3 { #expect(counts["deleted default/cm-\(index)"] == 1) }
             for version in updatedVersions { #expect(counts["updated \(version)"] == 1) }
             #expect(counts["added \(added.metadata.resourceVersion ?? "")"] == 1)
-            #expect(log.count == initial + 7, "the first list's adds, then 3 deletes, 3 updates and 1 add; nothing for the unchanged")
+            #expect(
+                log.count == initial + 7,
+                "the first list's adds, then 3 deletes, 3 updates and 1 add; nothing for the unchanged")
         }
     }
 

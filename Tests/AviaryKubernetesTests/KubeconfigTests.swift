@@ -137,13 +137,17 @@ private func twoContexts(current: String = "dev") -> String {
         let failing = try directory.write("failing.sh", "#!/bin/sh\necho 'login expired' >&2\nexit 3\n")
         _ = chmod(failing, 0o755)
         let broken = CredentialProvider(
-            credentials: .exec(ExecConfig(command: failing, args: nil, env: nil, apiVersion: nil, installHint: nil), user: "user \"u\""),
+            credentials: .exec(
+                ExecConfig(command: failing, args: nil, env: nil, apiVersion: nil, installHint: nil), user: "user \"u\""
+            ),
             server: "https://k")
         do throws(CredentialFailure) {
             _ = try await broken.authorization()
             Issue.record("a failing plugin must fail")
         } catch {
-            #expect(error.reason.contains("exited with status 3") && error.reason.contains("login expired"), "\(error.reason)")
+            #expect(
+                error.reason.contains("exited with status 3") && error.reason.contains("login expired"),
+                "\(error.reason)")
         }
     }
 

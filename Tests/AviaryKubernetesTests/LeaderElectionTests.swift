@@ -14,9 +14,10 @@ final class Replica {
 
     init(identity: String, server: String, lease: String = "aviary-test") throws {
         self.identity = identity
-        outputFile = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "aviary-lease-\(identity)-\(UUID().uuidString)"
-        ).path
+        outputFile =
+            FileManager.default.temporaryDirectory.appendingPathComponent(
+                "aviary-lease-\(identity)-\(UUID().uuidString)"
+            ).path
         _ = FileManager.default.createFile(atPath: outputFile, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputFile))
         process.executableURL = URL(fileURLWithPath: builtProductsDirectory() + "/aviary-lease-holder")
@@ -88,7 +89,8 @@ final class Replica {
         /// be the Lease's holder.
         func sample() async throws {
             let leading = replicas.filter(\.isLeading).map(\.identity)
-            let lease = try? await client.get(Lease.resource, namespace: "default", name: "aviary-test").decode(as: Lease.self)
+            let lease = try? await client.get(Lease.resource, namespace: "default", name: "aviary-test").decode(
+                as: Lease.self)
             let leadingAfter = replicas.filter(\.isLeading).map(\.identity)
             samples += 1
             if leading.count > 1 { violations.append("both lead: \(leading)") }
@@ -142,7 +144,8 @@ final class Replica {
         #expect(second.process.terminationStatus == 0)
         #expect(second.lines.map(\.0).suffix(2) == ["stopped", "exiting"])
 
-        let lease = try await client.get(Lease.resource, namespace: "default", name: "aviary-test").decode(as: Lease.self)
+        let lease = try await client.get(Lease.resource, namespace: "default", name: "aviary-test").decode(
+            as: Lease.self)
         #expect(lease.spec.holderIdentity == "c")
         #expect(lease.spec.leaseTransitions == 2, "a, then b, then c")
         #expect(lease.spec.leaseDurationSeconds == 3)

@@ -3,10 +3,14 @@ import Testing
 
 @testable import AviaryKubernetes
 
-func configMap(_ name: String, namespace: String = "default", version: String, data: String = "", owner: String? = nil)
+func configMap(
+    _ name: String, namespace: String = "default", version: String, data: String = "", owner: String? = nil
+)
     -> KubernetesObject
 {
-    var metadata: JSONValue = ["name": .string(name), "namespace": .string(namespace), "resourceVersion": .string(version)]
+    var metadata: JSONValue = [
+        "name": .string(name), "namespace": .string(namespace), "resourceVersion": .string(version),
+    ]
     if let owner {
         metadata["ownerReferences"] = [
             ["apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "r", "uid": .string(owner)]
@@ -32,15 +36,22 @@ func configMap(_ name: String, namespace: String = "default", version: String, d
 
     static let cases: [Case] = [
         Case(name: "one line in one read", chunks: [added + "\n"], expected: [["ADDED 5"]]),
-        Case(name: "two lines in one read", chunks: [added + "\n" + bookmark + "\n"], expected: [["ADDED 5", "BOOKMARK 9"]]),
+        Case(
+            name: "two lines in one read", chunks: [added + "\n" + bookmark + "\n"],
+            expected: [["ADDED 5", "BOOKMARK 9"]]),
         Case(
             name: "a line split over three reads",
-            chunks: [String(added.prefix(10)), String(added.dropFirst(10).prefix(30)), String(added.dropFirst(40)) + "\n"],
+            chunks: [
+                String(added.prefix(10)), String(added.dropFirst(10).prefix(30)), String(added.dropFirst(40)) + "\n",
+            ],
             expected: [[], [], ["ADDED 5"]]),
         Case(
-            name: "a read ending inside the second line", chunks: [added + "\n" + bookmark.prefix(20), String(bookmark.dropFirst(20)) + "\n"],
+            name: "a read ending inside the second line",
+            chunks: [added + "\n" + bookmark.prefix(20), String(bookmark.dropFirst(20)) + "\n"],
             expected: [["ADDED 5"], ["BOOKMARK 9"]]),
-        Case(name: "CRLF and blank lines", chunks: [added + "\r\n\n", "\n" + gone + "\n"], expected: [["ADDED 5"], ["ERROR -"]]),
+        Case(
+            name: "CRLF and blank lines", chunks: [added + "\r\n\n", "\n" + gone + "\n"],
+            expected: [["ADDED 5"], ["ERROR -"]]),
         Case(name: "a cut-off last line stays buffered", chunks: [added + "\n" + bookmark], expected: [["ADDED 5"]]),
     ]
 
@@ -85,7 +96,8 @@ func configMap(_ name: String, namespace: String = "default", version: String, d
             configMap("kept", version: "1"), configMap("changed", version: "2"), configMap("gone", version: "3"),
         ])
         let events = store.replace(with: [
-            configMap("kept", version: "1"), configMap("changed", version: "7", data: "new"), configMap("new", version: "8"),
+            configMap("kept", version: "1"), configMap("changed", version: "7", data: "new"),
+            configMap("new", version: "8"),
         ])
         #expect(
             events == [
@@ -135,7 +147,8 @@ func configMap(_ name: String, namespace: String = "default", version: String, d
     }
 
     @Test func pathsAddressCoreAndGroupResources() {
-        #expect(GroupVersionResource.configMaps.path(namespace: "ns", name: "a") == "/api/v1/namespaces/ns/configmaps/a")
+        #expect(
+            GroupVersionResource.configMaps.path(namespace: "ns", name: "a") == "/api/v1/namespaces/ns/configmaps/a")
         #expect(
             GroupVersionResource.rollouts.path(namespace: "ns", name: "r", subresource: "status")
                 == "/apis/argoproj.io/v1alpha1/namespaces/ns/rollouts/r/status")

@@ -86,7 +86,8 @@ public struct ClientConfiguration: Sendable {
         }
         guard server.hasPrefix("https://") || server.hasPrefix("http://") else {
             throw KubeconfigError(
-                file: cluster.file, entry: "cluster \"\(clusterName)\" server", cause: "\"\(server)\" is not an http(s) URL",
+                file: cluster.file, entry: "cluster \"\(clusterName)\" server",
+                cause: "\"\(server)\" is not an http(s) URL",
                 fix: "write it as https://HOST:PORT")
         }
         var configuration = ClientConfiguration(
@@ -104,7 +105,8 @@ public struct ClientConfiguration: Sendable {
         }
         guard let user = kubeconfig.users[userName] else {
             throw KubeconfigError(
-                file: context.file, entry: "context \"\(name)\" user \"\(userName)\"", cause: "does not exist in \(files)",
+                file: context.file, entry: "context \"\(name)\" user \"\(userName)\"",
+                cause: "does not exist in \(files)",
                 fix: "add the user entry or correct the context")
         }
         let entry = "user \"\(userName)\""
@@ -112,7 +114,9 @@ public struct ClientConfiguration: Sendable {
             throw KubeconfigError(
                 file: user.file, entry: "\(entry) auth-provider \"\(provider.name)\"",
                 cause: "is not supported by Aviary (client-go removed auth providers)",
-                fix: "use an exec plugin (for example gke-gcloud-auth-plugin or kubelogin), a token or a client certificate")
+                fix:
+                    "use an exec plugin (for example gke-gcloud-auth-plugin or kubelogin), a token or a client certificate"
+            )
         }
         if let token = user.value.token, !token.isEmpty {
             configuration.credentials = .token(token)
@@ -121,7 +125,8 @@ public struct ClientConfiguration: Sendable {
                 _ = try String(contentsOfFile: tokenFile, encoding: .utf8)
             } catch {
                 throw KubeconfigError(
-                    file: user.file, entry: "\(entry) tokenFile \(tokenFile)", cause: "cannot be read (\(oneLine(error)))",
+                    file: user.file, entry: "\(entry) tokenFile \(tokenFile)",
+                    cause: "cannot be read (\(oneLine(error)))",
                     fix: "point tokenFile at a readable file")
             }
             configuration.credentials = .tokenFile(tokenFile)
@@ -139,7 +144,8 @@ public struct ClientConfiguration: Sendable {
         if (configuration.clientCertificatePEM == nil) != (configuration.clientKeyPEM == nil) {
             throw KubeconfigError(
                 file: user.file, entry: entry,
-                cause: "has a client \(configuration.clientKeyPEM == nil ? "certificate without a key" : "key without a certificate")",
+                cause:
+                    "has a client \(configuration.clientKeyPEM == nil ? "certificate without a key" : "key without a certificate")",
                 fix: "set both client-certificate and client-key (or their -data forms)")
         }
         self = configuration
@@ -227,7 +233,8 @@ public struct ClientConfiguration: Sendable {
             throw error
         } catch {
             throw KubeconfigError(
-                file: kubeconfig, entry: label, cause: "is not a PEM \(isKey ? "private key" : "certificate") (\(oneLine(error)))",
+                file: kubeconfig, entry: label,
+                cause: "is not a PEM \(isKey ? "private key" : "certificate") (\(oneLine(error)))",
                 fix: "give a PEM file (-----BEGIN ...-----)")
         }
         return bytes

@@ -176,7 +176,10 @@ public final class LeaderElector: Sendable {
 
     /// Gives the Lease up: no holder, a duration of one second, as client-go's `ReleaseOnCancel`.
     private func release() async {
-        guard let lease = try? await client.get(Lease.resource, namespace: configuration.namespace, name: configuration.name)
+        guard
+            let lease = try? await client.get(
+                Lease.resource, namespace: configuration.namespace, name: configuration.name
+            )
             .decode(as: Lease.self),
             lease.spec.holderIdentity == configuration.identity
         else { return }

@@ -36,7 +36,8 @@ final class CredentialProvider: Sendable {
             if let cached = cache.withLock({ $0 }), ContinuousClock.now < cached.validUntil { return cached.header }
             let token: String
             do {
-                token = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                token = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(
+                    in: .whitespacesAndNewlines)
             } catch {
                 throw CredentialFailure("token file \(file) cannot be read (\(oneLine(error.localizedDescription)))")
             }
@@ -96,7 +97,8 @@ enum ExecPlugin {
         switch outcome {
         case .success(let finished): (terminationStatus, stdout, stderr) = finished
         case .failure(let error):
-            throw CredentialFailure("exec plugin \(exec.command) of \(user) cannot start\(hint): \(oneLine(error.localizedDescription))")
+            throw CredentialFailure(
+                "exec plugin \(exec.command) of \(user) cannot start\(hint): \(oneLine(error.localizedDescription))")
         }
         guard terminationStatus == 0 else {
             let message = oneLine(String(decoding: stderr, as: UTF8.self))
@@ -108,7 +110,8 @@ enum ExecPlugin {
         else {
             if (try? JSONDecoder().decode(ExecCredential.self, from: stdout))?.status?.clientCertificateData != nil {
                 throw CredentialFailure(
-                    "exec plugin \(exec.command) of \(user) returned a client certificate; Aviary supports exec tokens only, use client-certificate-data in the kubeconfig instead")
+                    "exec plugin \(exec.command) of \(user) returned a client certificate; Aviary supports exec tokens only, use client-certificate-data in the kubeconfig instead"
+                )
             }
             throw CredentialFailure(
                 "exec plugin \(exec.command) of \(user) printed no ExecCredential with status.token on stdout")
@@ -127,7 +130,9 @@ enum ExecPlugin {
 
     /// Runs the plugin to its end on the current thread: stdout through a pipe, stderr into a temporary file
     /// (so that neither can fill up and stall the plugin while the other is read).
-    private static func runToEnd(_ exec: ExecConfig, environment: [String: String]) -> Result<(Int32, Data, Data), any Error> {
+    private static func runToEnd(
+        _ exec: ExecConfig, environment: [String: String]
+    ) -> Result<(Int32, Data, Data), any Error> {
         let process = Process()
         if exec.command.contains("/") {
             process.executableURL = URL(fileURLWithPath: exec.command)
@@ -138,7 +143,8 @@ enum ExecPlugin {
         }
         process.environment = environment
         let output = Pipe()
-        let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("aviary-exec-\(UUID().uuidString)")
+        let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "aviary-exec-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: errorFile) }
         do {

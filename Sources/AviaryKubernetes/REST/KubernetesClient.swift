@@ -93,7 +93,9 @@ public final class KubernetesClient: Sendable {
     // MARK: Verbs
 
     /// Reads one object.
-    public func get(_ resource: GroupVersionResource, namespace: String?, name: String) async throws(KubernetesError)
+    public func get(
+        _ resource: GroupVersionResource, namespace: String?, name: String
+    ) async throws(KubernetesError)
         -> KubernetesObject
     {
         try await fetchObject(
@@ -153,7 +155,9 @@ public final class KubernetesClient: Sendable {
     }
 
     /// Creates an object; returns it as stored.
-    public func create(_ resource: GroupVersionResource, namespace: String?, _ object: KubernetesObject)
+    public func create(
+        _ resource: GroupVersionResource, namespace: String?, _ object: KubernetesObject
+    )
         async throws(KubernetesError) -> KubernetesObject
     {
         try await fetchObject(
@@ -163,7 +167,9 @@ public final class KubernetesClient: Sendable {
     }
 
     /// Replaces an object; its `metadata.resourceVersion` makes the write conditional (409 when stale).
-    public func update(_ resource: GroupVersionResource, namespace: String?, _ object: KubernetesObject)
+    public func update(
+        _ resource: GroupVersionResource, namespace: String?, _ object: KubernetesObject
+    )
         async throws(KubernetesError) -> KubernetesObject
     {
         try await fetchObject(
@@ -173,7 +179,9 @@ public final class KubernetesClient: Sendable {
     }
 
     /// Replaces an object's status through the `status` subresource.
-    public func updateStatus(_ resource: GroupVersionResource, namespace: String?, _ object: KubernetesObject)
+    public func updateStatus(
+        _ resource: GroupVersionResource, namespace: String?, _ object: KubernetesObject
+    )
         async throws(KubernetesError) -> KubernetesObject
     {
         try await fetchObject(
@@ -281,7 +289,8 @@ public final class KubernetesClient: Sendable {
         func error(_ cause: KubernetesError.Cause, server: String) -> KubernetesError {
             KubernetesError(
                 server: server, verb: verb,
-                resource: resource.describe(namespace: namespace, name: name ?? describedName, subresource: subresource),
+                resource: resource.describe(
+                    namespace: namespace, name: name ?? describedName, subresource: subresource),
                 cause: cause)
         }
 
@@ -327,7 +336,9 @@ public final class KubernetesClient: Sendable {
 
     /// Sends a request, waiting for the rate limit, retrying on 429 and 5xx with Retry-After and once on 401
     /// with refreshable credentials; returns a 2xx response with its body unread.
-    private func send(_ request: Request, streaming: Bool, deadline: Duration) async throws(KubernetesError)
+    private func send(
+        _ request: Request, streaming: Bool, deadline: Duration
+    ) async throws(KubernetesError)
         -> HTTPClientResponse
     {
         let server = configuration.server
