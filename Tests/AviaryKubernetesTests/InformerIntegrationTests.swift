@@ -186,6 +186,13 @@ private func cacheMatchesServer(_ informer: Informer, _ client: KubernetesClient
         #expect(waited >= .milliseconds(1900), "waited \(waited) for two Retry-After: 1")
         #expect(client.retriedRequests == 2)
 
+        // A 503 with Retry-After is waited out the same way.
+        try await server.injectFault(status: 503, count: 1, retryAfterSeconds: 1)
+        let before503 = ContinuousClock.now
+        _ = try await client.list(.configMaps, namespace: "default")
+        #expect(before503.duration(to: .now) >= .milliseconds(950))
+        #expect(client.retriedRequests == 3)
+
         // The same under an informer: it syncs after waiting.
         try await server.injectFault(status: 429, count: 1, retryAfterSeconds: 1)
         let begin = ContinuousClock.now
