@@ -172,6 +172,27 @@ private func cacheMatchesServer(_ informer: Informer, _ client: KubernetesClient
         }
     }
 
+    /// An HTTP 410 answering the watch request (rather than an ERROR event) also relists; a relist that finds
+    /// nothing changed delivers nothing.
+    @Test func anHTTPGoneRelistsToo() async throws {
+        let server = try APIServerDouble()
+        defer { server.stop() }
+        let writer = try server.client()
+        defer { Task { [writer] in try? await writer.shutdown() } }
+        _ = try await writer.create(.configMaps, namespace: "default", configMapBody("kept", value: "0"))
+        try await withInformer(server) { informer, log in
+            await informer.waitForSync()
+            let initial = informer.list().count
+            #expect(await eventually { informer.statistics.watches == 1 })
+            try await server.injectFault(status: 410, count: 1)
+            try await server.dropWatches()
+            #expect(await eventually { informer.statistics.lists == 2 && informer.statistics.watches == 2 })
+            #expect(informer.statistics.goneRelists == 1, "\(informer.statistics)")
+            #expect(log.count == initial, "the relist found nothing new")
+            #expect(try await cacheMatchesServer(informer, writer))
+        }
+    }
+
     /// 429 with Retry-After: 1 makes the client wait at least a second and then succeed.
     @Test func tooManyRequestsWaitsAsTold() async throws {
         let server = try APIServerDouble()
