@@ -167,6 +167,11 @@ let package = Package(
         .testTarget(name: "AviaryStoreTests", dependencies: ["AviaryStore", "aviary-store-writer"]),
         .testTarget(name: "AviaryLocalTests", dependencies: ["AviaryLocal", "aviary-sample-app"]),
         .testTarget(name: "AviaryServerTests", dependencies: ["AviaryServer", "aviary", "aviary-sample-app"]),
+        .testTarget(
+            name: "KubernetesDoubleTests",
+            dependencies: ["KubernetesTestDouble", "aviary-test-apiserver"],
+            exclude: ["kube_client_check.py"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
