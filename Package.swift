@@ -196,6 +196,11 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AviaryServerTests", dependencies: ["AviaryServer", "aviary", "aviary-sample-app"]),
+        .testTarget(
+            name: "KubernetesDoubleTests",
+            dependencies: ["KubernetesTestDouble", "aviary-test-apiserver"],
+            exclude: ["kube_client_check.py"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -233,6 +233,7 @@ struct ClusterState: Sendable {
                 next[path: ["metadata", field]] = current[path: ["metadata", field]]
             }
         }
+        Defaults.applyOnWrite(&next, type: type)
         next["apiVersion"] = current["apiVersion"]
         next["kind"] = current["kind"]
         next[path: ["metadata", "resourceVersion"]] = current[path: ["metadata", "resourceVersion"]]

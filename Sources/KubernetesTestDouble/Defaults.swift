@@ -3,6 +3,20 @@ import Foundation
 /// The defaults and initial status the real server sets on create, where clients read them
 /// (a Service's cluster IP and port protocol, a namespace's phase, a pod's phase).
 enum Defaults {
+    /// Defaults the real server also applies on every update: a Service port's protocol and target port.
+    static func applyOnWrite(_ object: inout JSONValue, type: ResourceType) {
+        guard type.group.isEmpty, type.resource == "services",
+            let ports = object[path: ["spec", "ports"]]?.arrayValue
+        else { return }
+        object[path: ["spec", "ports"]] = .array(
+            ports.map { port in
+                var defaulted = port
+                if defaulted["protocol"] == nil { defaulted["protocol"] = .string("TCP") }
+                if defaulted["targetPort"] == nil { defaulted["targetPort"] = port["port"] }
+                return defaulted
+            })
+    }
+
     static func applyOnCreate(_ object: inout JSONValue, type: ResourceType, generator: inout SystemRandomNumberGenerator) {
         switch (type.group, type.resource) {
         case ("", "namespaces"):
@@ -24,15 +38,7 @@ enum Defaults {
                 object[path: ["spec", "clusterIP"]] = .string(address)
                 object[path: ["spec", "clusterIPs"]] = .array([.string(address)])
             }
-            if let ports = object[path: ["spec", "ports"]]?.arrayValue {
-                object[path: ["spec", "ports"]] = .array(
-                    ports.map { port in
-                        var defaulted = port
-                        if defaulted["protocol"] == nil { defaulted["protocol"] = .string("TCP") }
-                        if defaulted["targetPort"] == nil { defaulted["targetPort"] = port["port"] }
-                        return defaulted
-                    })
-            }
+            applyOnWrite(&object, type: type)
             object["status"] = .object(["loadBalancer": .object([:])])
         case ("apps", "replicasets"), ("apps", "deployments"):
             if object[path: ["spec", "replicas"]] == nil { object[path: ["spec", "replicas"]] = .int(1) }

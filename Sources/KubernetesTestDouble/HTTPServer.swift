@@ -4,6 +4,11 @@ import NIOHTTP1
 import NIOPosix
 
 /// Sends watch events as chunks of the open response; `end` finishes it and closes the connection.
+///
+/// Both always go through `eventLoop.execute`, never run inline: they are called with the
+/// cluster's lock held, and a write that fails or a close runs `channelInactive`, which takes
+/// that lock again. The event loop runs the tasks in the order they were submitted, and they are
+/// submitted under the lock, so events keep their order.
 final class ChannelWatchSink: WatchSink {
     let channel: any Channel
 
@@ -12,15 +17,19 @@ final class ChannelWatchSink: WatchSink {
     }
 
     func send(_ line: Data) {
-        let buffer = channel.allocator.buffer(bytes: line)
-        channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
+        let channel = channel
+        channel.eventLoop.execute {
+            let buffer = channel.allocator.buffer(bytes: line)
+            channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
+        }
     }
 
     func end() {
         let channel = channel
-        // Not inline: `end` runs under the cluster's lock and the close's channelInactive takes it again.
         channel.eventLoop.execute {
-            channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in channel.close(promise: nil) }
+            channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in
+                channel.close(promise: nil)
+            }
         }
     }
 }

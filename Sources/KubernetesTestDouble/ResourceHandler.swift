@@ -63,6 +63,17 @@ struct ResourceHandler {
     }
 
     private func parseBody() throws(StatusError) -> JSONValue {
+        let contentType = request.header("Content-Type") ?? "application/json"
+        if contentType.hasPrefix("application/vnd.kubernetes.protobuf") {
+            do {
+                return try Protobuf.decode(request.body)
+            } catch {
+                throw StatusError(
+                    code: 415, reason: "UnsupportedMediaType",
+                    message: "the body of the request was in an unknown format - accepted media types include: "
+                        + "application/json, application/yaml (\(error))")
+            }
+        }
         do {
             return try JSONValue.parseYAMLOrJSON(request.body)
         } catch {
