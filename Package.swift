@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "aviary-bench-reconcile", targets: ["aviary-bench-reconcile"]),
         .executable(name: "aviary-reliability", targets: ["aviary-reliability"]),
         .executable(name: "aviary-bench-router", targets: ["aviary-bench-router"]),
+        .executable(name: "aviary-test-apiserver", targets: ["aviary-test-apiserver"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
     ],
     targets: [
         .target(
@@ -115,6 +117,23 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .target(
+            name: "AviaryKubernetes",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // Runs a Lease election against an API server and prints `leading`/`stopped`; the leader-election
+        // tests kill it with SIGKILL and SIGTERM.
+        .executableTarget(
+            name: "aviary-lease-holder",
+            dependencies: ["AviaryKubernetes"],
+            path: "Tests/LeaseHolder"
+        ),
         // Writes acknowledged records until killed; the durability test kills it with SIGKILL.
         .executableTarget(
             name: "aviary-store-writer",
@@ -152,6 +171,23 @@ let package = Package(
             dependencies: ["AviaryRouter"],
             path: "bench/router",
             exclude: ["run", "HISTORY.md"]
+        ),
+        // The Kubernetes API server test double (tests only; no product target imports it).
+        .target(
+            name: "KubernetesTestDouble",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "aviary-test-apiserver",
+            dependencies: [
+                "KubernetesTestDouble",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .executableTarget(
             name: "aviary-sample-app",
@@ -198,6 +234,22 @@ let package = Package(
                 "aviary-sample-app",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
+        ),
+        .testTarget(
+            name: "AviaryKubernetesTests",
+            dependencies: [
+                "AviaryKubernetes",
+                "aviary-lease-holder",
+                "aviary-test-apiserver",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "KubernetesDoubleTests",
+            dependencies: ["KubernetesTestDouble", "aviary-test-apiserver"],
+            exclude: ["kube_client_check.py"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -20,3 +20,22 @@ install_deps() {
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
+
+# install_python_kubernetes_client: the official Python `kubernetes` client, which
+# Tests/KubernetesDoubleTests drives against aviary-test-apiserver. Debian's own python3 refuses
+# `pip install` into the system (PEP 668) unless told --break-system-packages; a pyenv or venv
+# python takes it plainly.
+install_python_kubernetes_client() {
+    python3 -c 'import kubernetes' >/dev/null 2>&1 && return 0
+    if ! python3 -m pip --version >/dev/null 2>&1; then
+        if [ "$(id -u)" -ne 0 ]; then
+            echo "missing: pip for python3; install it with: sudo apt-get install -y python3-pip" >&2
+            return 1
+        fi
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null
+    fi
+    echo "installing: the Python kubernetes client (pip)" >&2
+    python3 -m pip install --quiet kubernetes >/dev/null 2>&1 \
+        || python3 -m pip install --quiet --break-system-packages kubernetes
+}

@@ -1,0 +1,83 @@
+import Foundation
+
+/// Any Kubernetes object, held as JSON, with its metadata decoded once.
+///
+/// The informer caches and the REST client pass objects in this form; ``decode(as:)`` turns one into a
+/// typed value (a ``Lease``, or a Codable struct of a custom resource such as a Rollout).
+public struct KubernetesObject: Sendable, Hashable {
+    /// The whole object as the server sent it.
+    public private(set) var json: JSONValue
+    /// The decoded `metadata`.
+    public private(set) var metadata: ObjectMeta
+
+    /// Wraps a JSON object; fails when `metadata` is present but malformed.
+    public init(json: JSONValue) throws {
+        self.json = json
+        if let metadata = json["metadata"] {
+            self.metadata = try metadata.decode(as: ObjectMeta.self)
+        } else {
+            self.metadata = ObjectMeta()
+        }
+    }
+
+    /// Encodes a typed object (one with `apiVersion`, `kind`, `metadata`).
+    public init<T: Encodable>(encoding value: T) throws {
+        try self.init(json: JSONValue(encoding: value))
+    }
+
+    /// The object's `apiVersion`.
+    public var apiVersion: String? { json["apiVersion"]?.stringValue }
+    /// The object's `kind`.
+    public var kind: String? { json["kind"]?.stringValue }
+    /// `namespace/name`, or `name` for a cluster-scoped object: the informer's key.
+    public var key: String { ObjectKey(namespace: metadata.namespace, name: metadata.name ?? "").description }
+
+    /// Decodes the object as `type`.
+    public func decode<T: Decodable>(as type: T.Type = T.self) throws -> T { try json.decode(as: type) }
+
+    /// Replaces the metadata (and its JSON) with `metadata`.
+    public mutating func setMetadata(_ metadata: ObjectMeta) throws {
+        self.metadata = metadata
+        json["metadata"] = try JSONValue(encoding: metadata)
+    }
+}
+
+/// The key of an object in a cache and a work queue: `namespace/name`, or `name` when cluster-scoped.
+public struct ObjectKey: Sendable, Hashable, CustomStringConvertible {
+    /// The namespace, nil for cluster-scoped objects.
+    public var namespace: String?
+    /// The name.
+    public var name: String
+
+    /// A key.
+    public init(namespace: String?, name: String) {
+        self.namespace = namespace?.isEmpty == true ? nil : namespace
+        self.name = name
+    }
+
+    /// Parses `namespace/name` or `name`.
+    public init(parsing key: String) {
+        if let slash = key.firstIndex(of: "/") {
+            self.init(namespace: String(key[..<slash]), name: String(key[key.index(after: slash)...]))
+        } else {
+            self.init(namespace: nil, name: key)
+        }
+    }
+
+    /// `namespace/name` or `name`.
+    public var description: String { namespace.map { "\($0)/\(name)" } ?? name }
+}
+
+/// A list of objects with the list's metadata.
+public struct ObjectList: Sendable {
+    /// The items.
+    public var items: [KubernetesObject]
+    /// The list metadata (resourceVersion, continue token).
+    public var metadata: ListMeta
+
+    /// A list.
+    public init(items: [KubernetesObject], metadata: ListMeta) {
+        self.items = items
+        self.metadata = metadata
+    }
+}
