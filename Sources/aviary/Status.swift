@@ -96,11 +96,13 @@ enum StatusLine {
     }
 
     /// Healthy or Degraded once the status reflects the current spec generation; else undecided.
+    /// An abort decides nothing by itself: `abort` writes `status.abort` before the controller has
+    /// acted on it, and the verdict waits for the controller's Degraded, so the last line printed
+    /// is the one that explains the exit status.
     static func verdict(_ rollout: Rollout) -> Verdict {
         if let generation = rollout.metadata.generation, rollout.status?.observedGeneration != String(generation) {
             return .undecided
         }
-        if rollout.status?.isAborted == true { return .degraded }
         switch rollout.status?.phase {
         case .healthy: return .healthy
         case .degraded: return .degraded

@@ -5,6 +5,7 @@ import Testing
 @testable import aviary
 import AviaryLocal
 import AviaryClient
+import AviaryModel
 
 /// Verbs parse to the command and the values a user means, including the short forms.
 @Suite struct CLIVerbTests {
@@ -115,5 +116,22 @@ import AviaryClient
 
     @Test func aBadIntervalIsRefused() {
         #expect(throws: (any Error).self) { try PrometheusConfig.parse(["--scrape-interval", "5 seconds"]) }
+    }
+}
+
+/// `aviary status --watch`'s verdict.
+@Suite struct StatusVerdictTests {
+    static func rollout(phase: RolloutPhase?, aborted: Bool) -> Rollout {
+        var status = RolloutStatus()
+        status.phase = phase
+        status.abort = aborted ? true : nil
+        return Rollout(metadata: ObjectMeta(name: "web"), spec: RolloutSpec(strategy: RolloutStrategy()), status: status)
+    }
+
+    @Test func anAbortTheControllerHasNotActedOnDecidesNothingYet() {
+        #expect(StatusLine.verdict(Self.rollout(phase: .paused, aborted: true)) == .undecided)
+        #expect(StatusLine.verdict(Self.rollout(phase: .degraded, aborted: true)) == .degraded)
+        #expect(StatusLine.verdict(Self.rollout(phase: .healthy, aborted: false)) == .healthy)
+        #expect(StatusLine.verdict(Self.rollout(phase: .progressing, aborted: false)) == .undecided)
     }
 }
