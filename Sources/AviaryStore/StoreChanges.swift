@@ -25,6 +25,10 @@ public final class StoreChanges: Sendable {
     /// How many writes were committed so far.
     public var count: UInt64 { state.withLock { $0.count } }
 
+    /// How many waiters are registered for the next write: lets a test know a waiter has started
+    /// waiting before it writes.
+    var registeredWaiters: Int { state.withLock { $0.waiters.count } }
+
     /// Records a committed write and wakes every waiter.
     public func notify() {
         let waiters = state.withLock { state in

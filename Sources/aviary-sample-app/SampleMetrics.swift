@@ -54,6 +54,10 @@ final class SampleMetrics: Sendable {
         for (status, count) in snapshot.statusCounts.sorted(by: { $0.key < $1.key }) {
             text += "response_status{status=\"\(status)\"} \(count)\n"
         }
+        // Received whole, answered or not yet: a test knows the app holds a delayed request.
+        text += "# HELP requests_received_total Application requests read whole, answered or not.\n"
+        text += "# TYPE requests_received_total counter\n"
+        text += "requests_received_total \(snapshot.applicationRequests)\n"
         text += "# HELP http_request_duration_seconds Time from request head to the end of the response.\n"
         text += "# TYPE http_request_duration_seconds histogram\n"
         for (index, bound) in Self.bucketBounds.enumerated() {

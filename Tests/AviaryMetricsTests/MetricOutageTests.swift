@@ -34,15 +34,6 @@ struct MetricOutageTests {
         var testDescription: String { name }
     }
 
-    static func vector(_ value: String) -> Backend {
-        .replies(
-            .respond(
-                status: 200,
-                body:
-                    #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"\#(value)"]}]}}"#
-            ))
-    }
-
     static let cases: [Case] = [
         Case(
             name: "Prometheus down", backend: .refused, phase: .error,
@@ -77,13 +68,7 @@ struct MetricOutageTests {
             name: "HTTP 503 with a body",
             backend: .replies(.respond(status: 503, body: "Service Unavailable", contentType: "text/plain")),
             phase: .error, cause: "Prometheus answered HTTP 503: Service Unavailable"),
-        Case(name: "NaN", backend: vector("NaN"), phase: .failed, cause: "failed (1) > failureLimit (0)"),
-        Case(
-            name: "an empty vector",
-            backend: .replies(
-                .respond(status: 200, body: #"{"status":"success","data":{"resultType":"vector","result":[]}}"#)),
-            phase: .error, cause: "metric result is nil or empty: no data returned from the metric provider"),
-        Case(name: "+Inf", backend: vector("+Inf"), phase: .successful, cause: ""),
+        // NaN, an empty vector and +Inf are answers a real Prometheus gives: PrometheusAnswerTests.
     ]
 
     @Test(arguments: cases)
@@ -122,14 +107,9 @@ struct MetricOutageTests {
             catalog: AnalysisTemplateCatalog(templates: [spec]))
         let finished = await AnalysisRunner(provider: MetricProviders()).run(run)
         #expect(finished.status?.phase == outage.phase, "\(finished.status?.message ?? "")")
-        let measurement = try #require(finished.status?.metricResults?.first?.measurements?.last)
-        if outage.phase == .successful {
-            #expect(measurement.value == "[+Inf]")
-        } else {
-            let message = finished.status?.message ?? ""
-            #expect(message.contains("Metric \"success-rate\" assessed \(outage.phase.rawValue)"), "\(message)")
-            #expect(
-                message.contains(outage.cause) || outage.otherCause.map(message.contains) == true, "\(message)")
-        }
+        #expect(finished.status?.metricResults?.first?.measurements?.last != nil)
+        let message = finished.status?.message ?? ""
+        #expect(message.contains("Metric \"success-rate\" assessed \(outage.phase.rawValue)"), "\(message)")
+        #expect(message.contains(outage.cause) || outage.otherCause.map(message.contains) == true, "\(message)")
     }
 }

@@ -55,7 +55,7 @@ final class StatusExporter: Sendable {
     func set(ok: Int, failed: Int) { counts.value.withLock { $0 = (ok, failed) } }
 }
 
-/// A real Prometheus (Debian's /usr/bin/prometheus) on a free loopback port, scraping `target`
+/// A real Prometheus (the `prometheus` on PATH) on a free loopback port, scraping `target`
 /// every second, with its data in a temporary directory.
 final class PrometheusServer: Sendable {
     let address: String
@@ -63,6 +63,7 @@ final class PrometheusServer: Sendable {
     private let directory: URL
 
     init(scraping target: String) throws {
+        let executable = try PrometheusExecutable.required()
         let port = freeLoopbackPort()
         address = "http://127.0.0.1:\(port)"
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("aviary-prometheus-\(UUID())")
@@ -81,7 +82,7 @@ final class PrometheusServer: Sendable {
         // `defer` can stop it (a killed `swift test`), the watchdog ends Prometheus within a second
         // and removes its data.
         let watchdog = """
-            /usr/bin/prometheus "$@" & child=$!
+            "$AVIARY_PROMETHEUS_EXECUTABLE" "$@" & child=$!
             trap 'kill $child 2>/dev/null; wait $child; exit 0' TERM
             while kill -0 $PPID 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1; done
             kill $child 2>/dev/null; wait $child
@@ -90,7 +91,7 @@ final class PrometheusServer: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.environment = ProcessInfo.processInfo.environment.merging(
-            ["AVIARY_PROMETHEUS_DIRECTORY": directory.path]) { $1 }
+            ["AVIARY_PROMETHEUS_DIRECTORY": directory.path, "AVIARY_PROMETHEUS_EXECUTABLE": executable]) { $1 }
         process.arguments = [
             "-c", watchdog, "prometheus",
             "--config.file=\(directory.path)/prometheus.yml", "--storage.tsdb.path=\(directory.path)/data",
@@ -178,7 +179,9 @@ func makeSuccessRateRun(_ template: AnalysisTemplate, prometheus: String) throws
     )
 }
 
-@Suite("Analysis against a real Prometheus", .serialized)
+@Suite(
+    "Analysis against a real Prometheus", .serialized,
+    .enabled(if: PrometheusExecutable.isRequired, "prometheus is not on PATH"))
 struct PrometheusIntegrationTests {
     @Test func successRateIsSuccessfulAt97AndFailedAt80() async throws {
         let exporter = try StatusExporter()

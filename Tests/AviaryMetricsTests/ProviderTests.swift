@@ -331,18 +331,37 @@ struct PrometheusRequestTests {
 
 @Suite("Job process groups", .serialized)
 struct JobProcessGroupTests {
+    /// Waits up to 30 s for no live process to run exactly `arguments`; true when none is left.
+    func noneLeft(running arguments: [String]) async -> Bool {
+        for _ in 0..<600 {
+            if livePIDs(runningExactly: arguments).isEmpty { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return livePIDs(runningExactly: arguments).isEmpty
+    }
+
     @Test func backgroundChildrenDieWithTheJob() async throws {
-        let marker = "aviary-job-test-\(UInt32.random(in: 0...UInt32.max))"
+        let background = ["sleep", uniqueSleepDuration()]
         let outcome = try await JobRunner.run(
-            JobCommand(arguments: ["sh", "-c", "sleep 300 & echo started \(marker); exit 0"], timeout: .seconds(60)))
+            JobCommand(
+                arguments: ["sh", "-c", "\(background.joined(separator: " ")) & echo started $!; exit 0"],
+                timeout: .seconds(60)))
         #expect(outcome.succeeded)
-        #expect(outcome.outputTail.contains("started \(marker)"))
+        #expect(outcome.outputTail.hasPrefix("started "), "\(outcome.outputTail)")
+        // The child outlived its parent shell; the job's end must have ended it too.
+        #expect(await noneLeft(running: background), "the background `\(background.joined(separator: " "))` survived")
     }
 
     @Test func timeoutEndsTheWholeGroup() async throws {
+        let first = ["sleep", uniqueSleepDuration()]
+        let second = ["sleep", uniqueSleepDuration()]
         let outcome = try await JobRunner.run(
-            JobCommand(arguments: ["sh", "-c", "sleep 300 & sleep 300; echo never"], timeout: .seconds(1)))
+            JobCommand(
+                arguments: ["sh", "-c", "\(first.joined(separator: " ")) & \(second.joined(separator: " ")); exit 0"],
+                timeout: .seconds(1)))
         #expect(outcome.timedOut)
-        #expect(!outcome.outputTail.contains("never"))
+        #expect(outcome.exitCode == nil, "the shell was ended by a signal, not left to exit")
+        #expect(await noneLeft(running: first), "the background sleep survived the timeout")
+        #expect(await noneLeft(running: second), "the foreground sleep survived the timeout")
     }
 }

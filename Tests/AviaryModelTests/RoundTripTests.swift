@@ -15,6 +15,10 @@ import Testing
         let second = decoder.decode(yaml, file: "out.yaml")
         #expect(second.diagnostics == [])
         #expect(second.resources == first.resources)
+        // Against the file itself, not the decoder: a field dropped or changed on the way through
+        // the typed resource is missing from, or differs in, what it writes back.
+        let differences = ManifestTree.differences(try ManifestTree.of(manifest), try ManifestTree.of(yaml))
+        #expect(differences == [], "the written YAML differs from the file")
     }
 
     @Test(arguments: Fixtures.named.keys.sorted())
@@ -26,6 +30,8 @@ import Testing
         let again = decoder.decode(String(decoding: json, as: UTF8.self), file: "out.json")
         #expect(again.diagnostics == [])
         #expect(again.resources == [resource])
+        let differences = ManifestTree.differences(try ManifestTree.of(manifest), try ManifestTree.of(json: json))
+        #expect(differences == [], "the written JSON differs from the file")
     }
 
     @Test func multiDocumentFileGivesEveryResourceInOrder() throws {

@@ -373,7 +373,9 @@ struct RouterEndToEndTests {
                 try await waitUntil("both requests to reach the router") {
                     router.stats.snapshot()["pair"]?.requests == 1 && router.stats.snapshot()["single"]?.requests == 1
                 }
-                try await Task.sleep(for: .milliseconds(300))
+                try await waitUntil("the victim to hold both requests") {
+                    try await victim.receivedCount(client: client) == 2
+                }
                 victim.child.kill()
                 let (retriedAnswer, lostAnswer) = try await (retried, lost)
                 #expect(retriedAnswer.status == 200)

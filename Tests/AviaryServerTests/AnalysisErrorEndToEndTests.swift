@@ -11,7 +11,7 @@ final class PrometheusServer {
     let process = Process()
     var address: String { "http://127.0.0.1:\(port)" }
 
-    /// Starts `/usr/bin/prometheus` with its data in `directory` and waits until it is ready.
+    /// Starts the `prometheus` on PATH with its data in `directory` and waits until it is ready.
     init(directory: String, discovery: String) async throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let configuration = """
@@ -24,7 +24,7 @@ final class PrometheusServer {
                     refresh_interval: 1s
             """
         try configuration.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
+        process.executableURL = URL(fileURLWithPath: try PrometheusExecutable.required())
         process.arguments = [
             "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
             "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
@@ -49,7 +49,7 @@ final class PrometheusServer {
 /// Prometheus dies while a canary's step analysis measures it: every later measurement is an
 /// Error, the metric gives up after `consecutiveErrorLimit` + 1 of them in a row, the run ends in
 /// Error, and the rollout aborts back to the stable version with the run's message.
-@Suite(.serialized, .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prometheus")))
+@Suite(.serialized, .enabled(if: PrometheusExecutable.isRequired, "prometheus is not on PATH"))
 struct AnalysisErrorEndToEndTests {
     static let consecutiveErrorLimit = 2
 

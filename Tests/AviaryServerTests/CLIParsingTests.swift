@@ -3,45 +3,76 @@ import Testing
 
 @testable import aviary
 
+/// A command line and what it parses to.
+struct ParseCase: Sendable, CustomTestStringConvertible {
+    var arguments: [String]
+    var summary: String
+    init(_ arguments: [String], _ summary: String) {
+        self.arguments = arguments
+        self.summary = summary
+    }
+    var testDescription: String { arguments.joined(separator: " ") }
+}
+
 /// Every verb parses its arguments (and refuses bad ones) without running.
 @Suite struct CLIParsingTests {
-    static let accepted: [[String]] = [
-        ["version"],
-        ["get", "rollout", "web"],
-        ["get", "rollout", "web", "--watch", "--no-color", "-n", "shop", "--server", "127.0.0.1:9000"],
-        ["get", "rollout", "web", "-o", "wide"],
-        ["get", "rollout", "web", "-o", "json"],
-        ["get", "rollout", "web", "-o", "yaml"],
-        ["get", "analysisrun", "web-abc-2-1", "--no-color"],
-        ["list", "rollouts"],
-        ["list", "rollouts", "--watch", "-n", "shop"],
-        ["list", "rollouts", "-A"],
-        ["list", "rollouts", "--all-namespaces", "-o", "wide"],
-        ["list", "rollouts", "-A", "--watch", "--no-color"],
-        ["list", "analysisruns", "--rollout", "web"],
-        ["list", "analysisruns", "-A"],
-        ["list", "analysisruns", "--all-namespaces", "--no-color"],
-        ["get", "rollout", "web", "-o", "wide", "--watch"],
-        ["set", "image", "web", "app=sample-app:green"],
-        ["set", "image", "web", "*=sample-app:green"],
-        ["promote", "web"],
-        ["promote", "web", "--full"],
-        ["abort", "web"],
-        ["retry", "rollout", "web"],
-        ["undo", "web"],
-        ["undo", "web", "--to-revision", "3"],
-        ["pause", "web"],
-        ["restart", "web"],
-        ["restart", "web", "--in", "10m"],
-        ["status", "web"],
-        ["status", "web", "--watch", "--timeout", "5m"],
-        ["status", "web", "-w", "-t", "90"],
-        ["apply", "-f", "rollout.yaml"],
-        ["delete", "rollout", "web"],
-        ["logs", "web-abc-x1"],
-        ["completion", "bash"],
-        ["completion", "zsh"],
-        ["completion", "fish"],
+    /// Command lines that parse, and what each says (see `parsedSummary`).
+    static let accepted: [ParseCase] = [
+        ParseCase(["version"], "version"),
+        ParseCase(["get", "rollout", "web"], "get rollout web output=text watch=false noColor=false -n default"),
+        ParseCase(
+            ["get", "rollout", "web", "--watch", "--no-color", "-n", "shop", "--server", "127.0.0.1:9000"],
+            "get rollout web output=text watch=true noColor=true -n shop server=127.0.0.1:9000"),
+        ParseCase(
+            ["get", "rollout", "web", "-o", "wide"], "get rollout web output=wide watch=false noColor=false -n default"),
+        ParseCase(
+            ["get", "rollout", "web", "-o", "json"], "get rollout web output=json watch=false noColor=false -n default"),
+        ParseCase(
+            ["get", "rollout", "web", "-o", "yaml"], "get rollout web output=yaml watch=false noColor=false -n default"),
+        ParseCase(
+            ["get", "analysisrun", "web-abc-2-1", "--no-color"], "get analysisrun web-abc-2-1 noColor=true -n default"),
+        ParseCase(["list", "rollouts"], "list rollouts output=text watch=false noColor=false all=false -n default"),
+        ParseCase(
+            ["list", "rollouts", "--watch", "-n", "shop"],
+            "list rollouts output=text watch=true noColor=false all=false -n shop"),
+        ParseCase(
+            ["list", "rollouts", "-A"], "list rollouts output=text watch=false noColor=false all=true -n default"),
+        ParseCase(
+            ["list", "rollouts", "--all-namespaces", "-o", "wide"],
+            "list rollouts output=wide watch=false noColor=false all=true -n default"),
+        ParseCase(
+            ["list", "rollouts", "-A", "--watch", "--no-color"],
+            "list rollouts output=text watch=true noColor=true all=true -n default"),
+        ParseCase(
+            ["list", "analysisruns", "--rollout", "web"],
+            "list analysisruns rollout=web noColor=false all=false -n default"),
+        ParseCase(["list", "analysisruns", "-A"], "list analysisruns rollout=any noColor=false all=true -n default"),
+        ParseCase(
+            ["list", "analysisruns", "--all-namespaces", "--no-color"],
+            "list analysisruns rollout=any noColor=true all=true -n default"),
+        ParseCase(
+            ["get", "rollout", "web", "-o", "wide", "--watch"],
+            "get rollout web output=wide watch=true noColor=false -n default"),
+        ParseCase(["set", "image", "web", "app=sample-app:green"], "set image web app=sample-app:green -n default"),
+        ParseCase(["set", "image", "web", "*=sample-app:green"], "set image web *=sample-app:green -n default"),
+        ParseCase(["promote", "web"], "promote web full=false -n default"),
+        ParseCase(["promote", "web", "--full"], "promote web full=true -n default"),
+        ParseCase(["abort", "web"], "abort web -n default"),
+        ParseCase(["retry", "rollout", "web"], "retry rollout web -n default"),
+        ParseCase(["undo", "web"], "undo web toRevision=previous -n default"),
+        ParseCase(["undo", "web", "--to-revision", "3"], "undo web toRevision=3 -n default"),
+        ParseCase(["pause", "web"], "pause web -n default"),
+        ParseCase(["restart", "web"], "restart web in=none -n default"),
+        ParseCase(["restart", "web", "--in", "10m"], "restart web in=600.0s -n default"),
+        ParseCase(["status", "web"], "status web watch=false timeout=none -n default"),
+        ParseCase(["status", "web", "--watch", "--timeout", "5m"], "status web watch=true timeout=300.0s -n default"),
+        ParseCase(["status", "web", "-w", "-t", "90"], "status web watch=true timeout=90.0s -n default"),
+        ParseCase(["apply", "-f", "rollout.yaml"], #"apply files=["rollout.yaml"] -n default"#),
+        ParseCase(["delete", "rollout", "web"], "delete rollout web -n default"),
+        ParseCase(["logs", "web-abc-x1"], "logs web-abc-x1 -n default"),
+        ParseCase(["completion", "bash"], "completion bash"),
+        ParseCase(["completion", "zsh"], "completion zsh"),
+        ParseCase(["completion", "fish"], "completion fish"),
     ]
 
     static let refused: [[String]] = [
@@ -61,8 +92,8 @@ import Testing
     ]
 
     @Test(arguments: accepted)
-    func parses(_ arguments: [String]) throws {
-        _ = try Aviary.parseAsRoot(arguments)
+    func parses(_ line: ParseCase) throws {
+        #expect(parsedSummary(try Aviary.parseAsRoot(line.arguments)) == line.summary)
     }
 
     @Test(arguments: refused)

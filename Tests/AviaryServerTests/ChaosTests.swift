@@ -58,7 +58,8 @@ import Testing
 
 /// scripts/chaos reduced: 3 releases (one bad), 3 kill -9's of the daemon and one of the router,
 /// a real daemon, router, Prometheus and pods.
-@Suite(.serialized) struct ChaosEndToEndTests {
+@Suite(.serialized, .enabled(if: PrometheusExecutable.isRequired, "prometheus is not on PATH"))
+struct ChaosEndToEndTests {
     @Test(.timeLimit(.minutes(8))) func aReducedChaosRunLosesNothingAndEveryReleaseEndsRight() async throws {
         var options = ChaosOptions(aviaryExecutable: builtProductsDirectory() + "/aviary")
         options.rollouts = 3

@@ -57,7 +57,8 @@ import Testing
 }
 
 /// `aviary demo --fast --no-watch` end to end: the built binary, a real Prometheus, real pods.
-@Suite(.serialized) struct DemoEndToEndTests {
+@Suite(.serialized, .enabled(if: PrometheusExecutable.isRequired, "prometheus is not on PATH"))
+struct DemoEndToEndTests {
     @Test func theGoodReleaseIsPromotedAndTheBadOneRolledBackByItsAnalysis() throws {
         let summaryPath = NSTemporaryDirectory() + "aviary-demo-summary-\(UUID().uuidString).json"
         defer { try? FileManager.default.removeItem(atPath: summaryPath) }

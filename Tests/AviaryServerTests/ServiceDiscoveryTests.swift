@@ -7,9 +7,10 @@ import Testing
 
 /// A real Prometheus finds the pods through the daemon's `/sd` endpoint and can query them by
 /// their pod labels, `role="canary"` included.
-@Suite(.serialized, .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prometheus")))
+@Suite(.serialized, .enabled(if: PrometheusExecutable.isRequired, "prometheus is not on PATH"))
 struct ServiceDiscoveryTests {
     @Test func prometheusScrapesThePodsWithTheirLabels() async throws {
+        let executable = try PrometheusExecutable.required()
         let daemon = Daemon()
         try await daemon.start(extraArguments: ["--no-router"])
         let prometheusPort = PortAllocator.freePort() ?? 19090
@@ -26,7 +27,7 @@ struct ServiceDiscoveryTests {
             """
         try configuration.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
         let prometheus = Process()
-        prometheus.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
+        prometheus.executableURL = URL(fileURLWithPath: executable)
         prometheus.arguments = [
             "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
             "--web.listen-address=127.0.0.1:\(prometheusPort)",

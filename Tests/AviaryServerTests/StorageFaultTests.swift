@@ -7,8 +7,9 @@ import Testing
 
 /// `aviary serve` on a state directory that refuses writes, is full, or holds a damaged database.
 /// A small tmpfs makes the read-only mount and the full disk real (root may write through any
-/// permission bits, so `chmod` would prove nothing); mounting needs root.
-@Suite(.serialized, .enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+/// permission bits, so `chmod` would prove nothing); mounting needs root, the damaged database
+/// does not.
+@Suite(.serialized)
 struct StorageFaultTests {
     /// Mounts a tmpfs with `options` for `body`, and unmounts it afterwards either way.
     private func withTmpfs(options: String, _ body: (String) async throws -> Void) async throws {
@@ -47,7 +48,8 @@ struct StorageFaultTests {
         return (process.terminationStatus, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
     }
 
-    @Test func aReadOnlyStateDirectoryIsRefusedAtStartNamingIt() async throws {
+    @Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+    func aReadOnlyStateDirectoryIsRefusedAtStartNamingIt() async throws {
         try await withTmpfs(options: "ro,size=1m") { mountPoint in
             let (status, output) = try serveRefusal(stateDirectory: mountPoint)
             #expect(status == 1)
@@ -84,7 +86,8 @@ struct StorageFaultTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: file)) == damaged, "the damaged file is left for recovery")
     }
 
-    @Test func aFullDiskAnswers507AndLosesNothingAcknowledged() async throws {
+    @Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+    func aFullDiskAnswers507AndLosesNothingAcknowledged() async throws {
         try await withTmpfs(options: "size=4m") { mountPoint in
             let daemon = Daemon(stateDirectory: mountPoint + "/state")
             try await daemon.start(extraArguments: ["--no-router"])

@@ -51,7 +51,9 @@ import Testing
             logDirectory: directory + "/logs")
         let key = ResourceKey(kind: "Rollout", name: "web")
         try store.apply(Self.manifest(kind: "Rollout", name: "web", spec: #"{"replicas": 1}"#))
-        try await withStream(store, Watch.rolloutWithOwned(key, store: store, platform: platform)) { lines in
+        let reads = ReadLog()
+        let read = reads.counting(Watch.rolloutWithOwned(key, store: store, platform: platform), store: store)
+        try await withStream(store, read) { lines in
             #expect(await eventually(within: 10) { await lines.all.count == 1 })
             #expect(await lines.all.first?.contains(#""name":"web""#) == true)
 
@@ -59,6 +61,12 @@ import Testing
             try store.apply(Self.manifest(kind: "Rollout", name: "api", spec: #"{"replicas": 1}"#))
             try store.apply(
                 Self.manifest(kind: "AnalysisRun", name: "api-1", labels: #"{"rollout": "api"}"#, spec: "{}"))
+            // The stream has read again after both writes, and then once more (a wake or its
+            // 2 s recheck): it has decided about those writes, and sent nothing for them.
+            let unrelatedWritten = store.changes.count
+            #expect(await eventually(within: 30) { reads.readsStarted(afterCount: unrelatedWritten) >= 2 })
+            let sent = await lines.all
+            #expect(sent.count == 1, "a line for unrelated writes: \(sent)")
             // Owned: a run of this rollout, then a ReplicaSet (the platform's state is in the store).
             try store.apply(
                 Self.manifest(kind: "AnalysisRun", name: "web-1", labels: #"{"rollout": "web"}"#, spec: "{}"))

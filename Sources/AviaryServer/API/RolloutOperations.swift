@@ -11,6 +11,9 @@ public struct RolloutOperations: Sendable {
     let store: AviaryStore
     let changed: @Sendable (ResourceKey) -> Void
     let now: @Sendable () -> Date
+    /// Called with the attempt number (from 0) after each read of the rollout and before its
+    /// write: the seam where a test makes another write race with the operation's.
+    var beforeWrite: @Sendable (Int) -> Void = { _ in }
 
     /// Creates the operations over a store.
     public init(
@@ -30,7 +33,7 @@ public struct RolloutOperations: Sendable {
     public func perform(_ operation: Operation, namespace: String, name: String) throws(APIError) -> StoredResource {
         let key = ResourceKey(kind: "Rollout", namespace: namespace, name: name)
         // A status write races with the controller's: retry on a concurrent write.
-        for _ in 0..<20 {
+        for attempt in 0..<20 {
             let resource: StoredResource
             do {
                 guard let found = try store.resource(key) else {
@@ -49,6 +52,7 @@ public struct RolloutOperations: Sendable {
                 throw APIError(status: 500, message: "stored rollout \"\(name)\" cannot be read: \(error)")
             }
             let changedRollout = try apply(operation, to: rollout, key: key)
+            beforeWrite(attempt)
             do {
                 var current = resource
                 if changedRollout.spec != rollout.spec {
