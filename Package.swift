@@ -1,8 +1,19 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Targets follow the layout in DESIGN.md: arrows only point down the table
-// (Model, Expression -> Core -> Metrics, Router -> Local, Store -> Server -> aviary).
+// The targets, lower layers first, and the targets each imports (it lists exactly those, plus
+// the outside products it imports); arrows only point down. docs/architecture.md says what each holds.
+//
+//   AviaryRoutes, AviaryExpression, AviaryStore    (none of ours)
+//   AviaryModel         <- Routes
+//   AviaryCore          <- Model, Expression
+//   AviaryPlatform      <- Model
+//   AviaryMetrics       <- Core, Model, Expression
+//   AviaryRouter        <- Routes
+//   AviaryLocal         <- Platform, Routes, Model
+//   AviaryServer        <- Core, Metrics, Platform, Local, Store, Model
+//   aviary              <- Server, Router, Metrics, Core, Model, Expression
+//   aviary-reliability  <- Server
 let package = Package(
     name: "Aviary",
     platforms: [.macOS(.v15)],
@@ -24,21 +35,24 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
+        .target(name: "AviaryRoutes"),
         .target(
             name: "AviaryModel",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: ["AviaryRoutes", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "AviaryExpression"),
         .target(
             name: "AviaryCore",
             dependencies: ["AviaryModel", "AviaryExpression"]
         ),
+        .target(name: "AviaryPlatform", dependencies: ["AviaryModel"]),
         .target(
             name: "AviaryMetrics",
             dependencies: [
+                "AviaryModel",
+                "AviaryExpression",
                 "AviaryCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
@@ -47,12 +61,11 @@ let package = Package(
         .target(
             name: "AviaryRouter",
             dependencies: [
-                "AviaryCore",
+                "AviaryRoutes",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
             // The proxy's handlers are only ever touched from their own event loop; the dynamic
@@ -61,15 +74,17 @@ let package = Package(
         ),
         .target(
             name: "AviaryStore",
-            dependencies: ["AviaryModel", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "AviaryLocal",
             dependencies: [
-                "AviaryCore",
-                "AviaryRouter",
+                "AviaryModel",
+                "AviaryPlatform",
+                "AviaryRoutes",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .target(
@@ -78,6 +93,7 @@ let package = Package(
                 "AviaryModel",
                 "AviaryCore",
                 "AviaryMetrics",
+                "AviaryPlatform",
                 "AviaryLocal",
                 "AviaryStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -136,19 +152,40 @@ let package = Package(
         ),
         .testTarget(name: "AviaryModelTests", dependencies: ["AviaryModel"]),
         .testTarget(name: "AviaryExpressionTests", dependencies: ["AviaryExpression"]),
-        .testTarget(name: "AviaryCoreTests", dependencies: ["AviaryCore"]),
-        .testTarget(name: "AviaryMetricsTests", dependencies: ["AviaryMetrics"]),
+        .testTarget(name: "AviaryCoreTests", dependencies: ["AviaryCore", "AviaryExpression", "AviaryModel", "AviaryRoutes"]),
+        .testTarget(
+            name: "AviaryMetricsTests", dependencies: ["AviaryMetrics", "AviaryCore", "AviaryExpression", "AviaryModel"]),
         .testTarget(
             name: "AviaryRouterTests",
             dependencies: [
                 "AviaryRouter",
+                "AviaryRoutes",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "AviaryStoreTests", dependencies: ["AviaryStore", "aviary-store-writer"]),
-        .testTarget(name: "AviaryLocalTests", dependencies: ["AviaryLocal", "aviary-sample-app"]),
-        .testTarget(name: "AviaryServerTests", dependencies: ["AviaryServer", "aviary", "aviary-sample-app"]),
+        // The executables a test target lists are built for it to run, not imported.
+        .testTarget(
+            name: "AviaryLocalTests",
+            dependencies: [
+                "AviaryLocal", "AviaryModel", "AviaryPlatform", "AviaryRouter", "AviaryRoutes",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), "aviary-sample-app",
+            ]
+        ),
+        .testTarget(
+            name: "AviaryServerTests",
+            dependencies: [
+                "AviaryServer", "AviaryLocal", "AviaryModel", "AviaryPlatform", "AviaryStore", "aviary",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                "aviary-sample-app",
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

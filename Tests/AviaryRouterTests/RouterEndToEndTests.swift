@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AviaryRoutes
 import Foundation
 import NIOCore
 import NIOHTTP1

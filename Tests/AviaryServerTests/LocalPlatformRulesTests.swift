@@ -1,3 +1,4 @@
+import AviaryLocal
 import AviaryStore
 import Foundation
 import Testing

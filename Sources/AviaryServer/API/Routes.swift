@@ -1,5 +1,5 @@
-import AviaryLocal
 import AviaryModel
+import AviaryPlatform
 import AviaryStore
 import Foundation
 import Hummingbird
@@ -213,18 +213,17 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
         where (rollout == nil || replicaSet.rollout == rollout)
             && (namespace == nil || replicaSet.namespace == namespace)
         {
-            items.append(replicaSetJSON(replicaSet, counts: await routes.platform.counts(of: replicaSet.name)))
+            items.append(replicaSetJSON(replicaSet, counts: await routes.platform.counts(of: replicaSet.key)))
         }
         return jsonResponse(.ok, ["replicaSets": items])
     }
     router.get("/api/v1/pods/{name}/logs") { _, context in
         let name = context.parameters.get("name") ?? ""
-        guard await routes.platform.pods().contains(where: { $0.name == name }) else {
+        guard let pod = await routes.platform.pods().first(where: { $0.name == name }) else {
             return errorResponse(
                 APIError(status: 404, message: "pod \"\(name)\" not found; `aviary get rollout` lists pods"))
         }
-        let path = await routes.platform.logPath(of: name)
-        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        let text = await routes.platform.log(of: pod.key)
         return Response(
             status: .ok, headers: [.contentType: "text/plain"], body: ResponseBody(byteBuffer: ByteBuffer(string: text))
         )
@@ -362,25 +361,25 @@ let nodeName: String = {
     return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }()
 
-func podJSON(_ pod: PodRecord) -> [String: Any] {
+func podJSON(_ pod: Pod) -> [String: Any] {
     var object: [String: Any] = [
         "name": pod.name, "namespace": pod.namespace, "replicaSet": pod.replicaSet, "rollout": pod.rollout,
-        "labels": pod.labels, "port": pod.port, "image": pod.launch.image, "ready": pod.isReady,
+        "labels": pod.labels, "port": pod.port, "image": pod.image, "ready": pod.isReady,
         "restarts": pod.restarts, "createdAt": AviaryStore.timestamp(pod.createdAt),
         "address": pod.address, "node": nodeName,
     ]
-    if let process = pod.process { object["pid"] = Int(process.pid) }
+    if let processID = pod.processID { object["pid"] = Int(processID) }
     if let termination = pod.lastTermination { object["lastTermination"] = termination }
     return object
 }
 
-func replicaSetJSON(_ replicaSet: LocalReplicaSet, counts: ReplicaSetCounts) -> [String: Any] {
+func replicaSetJSON(_ replicaSet: ReplicaSet, counts: ReplicaSetCounts) -> [String: Any] {
     let template = try? JSONDecoder().decode(PodTemplateSpec.self, from: replicaSet.template)
     var object: [String: Any] = [
         "name": replicaSet.name, "namespace": replicaSet.namespace, "rollout": replicaSet.rollout,
         "podTemplateHash": replicaSet.podTemplateHash, "revision": replicaSet.revision,
         "replicas": replicaSet.replicas, "readyReplicas": counts.ready, "availableReplicas": counts.available,
-        "images": template?.spec.containers.compactMap(\.image) ?? [replicaSet.launch.image],
+        "images": template?.spec.containers.compactMap(\.image) ?? [],
         "createdAt": AviaryStore.timestamp(replicaSet.createdAt),
     ]
     if let deadline = replicaSet.scaleDownDeadline { object["scaleDownDeadline"] = AviaryStore.timestamp(deadline) }

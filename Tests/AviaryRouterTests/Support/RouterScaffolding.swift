@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AviaryRoutes
 
 @testable import AviaryRouter
 
