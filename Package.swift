@@ -1,9 +1,23 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Targets follow the layout in DESIGN.md: arrows only point down the table
-// (Model, Expression -> Core -> Metrics, Router -> Local, Store -> Server -> aviary; Model -> API ->
-// Client -> Harness, aviary: the client side links neither GRDB nor Hummingbird).
+// The targets, lower layers first, and the targets each imports (it lists exactly those, plus
+// the outside products it imports); arrows only point down. docs/architecture.md says what each holds.
+//
+//   AviaryRoutes, AviaryExpression, AviaryStore    (none of ours)
+//   AviaryModel         <- Routes
+//   AviaryCore          <- Model, Expression
+//   AviaryPlatform      <- Model
+//   AviaryAPI           <- Model
+//   AviaryMetrics       <- Core, Model, Expression
+//   AviaryRouter        <- Routes
+//   AviaryLocal         <- Platform, Routes, Model
+//   AviaryKubernetes    (none of ours yet: the Kubernetes client)
+//   AviaryServer        <- API, Core, Metrics, Platform, Local, Store, Model
+//   AviaryClient        <- API, Model (no GRDB, no Hummingbird: what `aviary get` and the dashboard use)
+//   AviaryHarness       <- Client, Local (the demo, chaos and soak)
+//   aviary              <- Server, Client, Harness, Local, Router, Metrics, Core, Model, Expression
+//   aviary-reliability  <- Harness
 let package = Package(
     name: "Aviary",
     platforms: [.macOS(.v15)],
@@ -27,21 +41,24 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
     ],
     targets: [
+        .target(name: "AviaryRoutes"),
         .target(
             name: "AviaryModel",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: ["AviaryRoutes", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "AviaryExpression"),
         .target(
             name: "AviaryCore",
             dependencies: ["AviaryModel", "AviaryExpression"]
         ),
+        .target(name: "AviaryPlatform", dependencies: ["AviaryModel"]),
         .target(
             name: "AviaryMetrics",
             dependencies: [
+                "AviaryModel",
+                "AviaryExpression",
                 "AviaryCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
@@ -50,12 +67,11 @@ let package = Package(
         .target(
             name: "AviaryRouter",
             dependencies: [
-                "AviaryCore",
+                "AviaryRoutes",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
             // The proxy's handlers are only ever touched from their own event loop; the dynamic
@@ -64,15 +80,17 @@ let package = Package(
         ),
         .target(
             name: "AviaryStore",
-            dependencies: ["AviaryModel", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "AviaryLocal",
             dependencies: [
-                "AviaryCore",
-                "AviaryRouter",
+                "AviaryModel",
+                "AviaryPlatform",
+                "AviaryRoutes",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // The wire types of the daemon's HTTP API, shared by the server's routes and the client.
@@ -84,6 +102,7 @@ let package = Package(
                 "AviaryModel",
                 "AviaryCore",
                 "AviaryMetrics",
+                "AviaryPlatform",
                 "AviaryLocal",
                 "AviaryStore",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -200,15 +219,19 @@ let package = Package(
         ),
         .testTarget(name: "AviaryModelTests", dependencies: ["AviaryModel"]),
         .testTarget(name: "AviaryExpressionTests", dependencies: ["AviaryExpression"]),
-        .testTarget(name: "AviaryCoreTests", dependencies: ["AviaryCore"]),
-        .testTarget(name: "AviaryMetricsTests", dependencies: ["AviaryMetrics"]),
+        .testTarget(name: "AviaryCoreTests", dependencies: ["AviaryCore", "AviaryExpression", "AviaryModel", "AviaryRoutes"]),
+        .testTarget(
+            name: "AviaryMetricsTests", dependencies: ["AviaryMetrics", "AviaryCore", "AviaryExpression", "AviaryModel"]),
         .testTarget(
             name: "AviaryRouterTests",
             dependencies: [
                 "AviaryRouter",
+                "AviaryRoutes",
                 "AviaryTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // The helpers the test targets share: built products, polling, HTTP calls, the daemon.
@@ -226,12 +249,23 @@ let package = Package(
         .testTarget(
             name: "AviaryStoreTests", dependencies: ["AviaryStore", "AviaryTestSupport", "aviary-store-writer"]
         ),
-        .testTarget(name: "AviaryLocalTests", dependencies: ["AviaryLocal", "AviaryTestSupport", "aviary-sample-app"]),
+        // The executables a test target lists are built for it to run, not imported.
+        .testTarget(
+            name: "AviaryLocalTests",
+            dependencies: [
+                "AviaryLocal", "AviaryModel", "AviaryPlatform", "AviaryRouter", "AviaryRoutes", "AviaryTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), "aviary-sample-app",
+            ]
+        ),
         .testTarget(
             name: "AviaryServerTests",
             dependencies: [
-                "AviaryServer", "AviaryClient", "AviaryHarness", "AviaryLocal", "AviaryTestSupport", "aviary",
-                "aviary-sample-app",
+                "AviaryServer", "AviaryClient", "AviaryHarness", "AviaryLocal", "AviaryModel", "AviaryPlatform",
+                "AviaryStore", "AviaryTestSupport", "aviary", "aviary-sample-app",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -8,6 +8,7 @@
 // read as a response head and as a chunked body (the upstream side's readers), and the head of
 // each request is matched against the listener's routes directly. Any crash, trap or hang is a
 // bug.
+import AviaryRoutes
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1

@@ -1,4 +1,7 @@
 import AsyncHTTPClient
+import AviaryModel
+import AviaryPlatform
+import AviaryRoutes
 import Foundation
 import Logging
 
@@ -36,9 +39,11 @@ public struct FilePlatformStateStore: PlatformStateStore {
 
 /// Everything the local platform must remember across daemon restarts.
 struct PlatformState: Codable, Equatable {
-    var replicaSets: [String: LocalReplicaSet] = [:]
+    var replicaSets: [String: ReplicaSet] = [:]
+    /// How each ReplicaSet's pods start, by ReplicaSet name.
+    var launches: [String: PodLaunch] = [:]
     var pods: [String: PodRecord] = [:]
-    var services: [String: LocalService] = [:]
+    var services: [String: PlatformService] = [:]
     var splits: [String: TrafficSplit] = [:]
     /// Processes of removed pods, by pod name, until they are seen gone: saved before they are
     /// signalled, so a daemon killed in between stops them after its restart instead of leaving
@@ -49,29 +54,54 @@ struct PlatformState: Codable, Equatable {
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        replicaSets = try container.decode([String: LocalReplicaSet].self, forKey: .replicaSets)
+        replicaSets = try container.decode([String: ReplicaSet].self, forKey: .replicaSets)
         pods = try container.decode([String: PodRecord].self, forKey: .pods)
-        services = try container.decode([String: LocalService].self, forKey: .services)
-        splits = try container.decode([String: TrafficSplit].self, forKey: .splits)
+        services = try container.decode([String: PlatformService].self, forKey: .services)
+        if let launches = try container.decodeIfPresent([String: PodLaunch].self, forKey: .launches) {
+            self.launches = launches
+            splits = try container.decode([String: TrafficSplit].self, forKey: .splits)
+        } else {
+            // Saved before the platform seam: each ReplicaSet held its launch, and each route of a
+            // split the manifest's step as `source` JSON.
+            launches = try container.decode([String: SavedLaunch].self, forKey: .replicaSets).mapValues(\.launch)
+            for (name, launch) in launches { replicaSets[name]?.minReadySeconds = Int(launch.minReadySeconds) }
+            splits = try container.decode([String: SavedSplit].self, forKey: .splits).mapValues(\.split)
+        }
         // State saved before `terminating` existed has none.
         terminating = try container.decodeIfPresent([String: ProcessIdentity].self, forKey: .terminating) ?? [:]
     }
 }
 
-/// How many pods of a ReplicaSet exist, are ready, and are available.
-public struct ReplicaSetCounts: Sendable, Equatable {
-    /// Pods that exist (running or waiting to restart).
-    public var replicas: Int
-    /// Pods whose readiness says ready.
-    public var ready: Int
-    /// Pods ready for at least `minReadySeconds`.
-    public var available: Int
+/// The launch a ReplicaSet saved before the platform seam held.
+private struct SavedLaunch: Decodable {
+    var launch: PodLaunch
+}
 
-    /// Creates counts.
-    public init(replicas: Int, ready: Int, available: Int) {
-        self.replicas = replicas
-        self.ready = ready
-        self.available = available
+/// A split saved before the platform seam: no namespace, and routes that kept their step as `source`.
+private struct SavedSplit: Decodable {
+    struct SavedRoute: Decodable {
+        var name: String
+        var source: Data?
+    }
+
+    var rootService: String
+    var canaryService: String
+    var stableService: String
+    var canaryWeight: Int
+    var headerRoutes: [SavedRoute]
+    var mirrorRoutes: [SavedRoute]
+    var rollout: String?
+
+    var split: TrafficSplit {
+        func steps<Step: Decodable>(_ routes: [SavedRoute], _ bare: (String) -> Step) -> [Step] {
+            routes.map { route in
+                route.source.flatMap { try? JSONDecoder().decode(Step.self, from: $0) } ?? bare(route.name)
+            }
+        }
+        return TrafficSplit(
+            rootService: rootService, canaryService: canaryService, stableService: stableService,
+            canaryWeight: canaryWeight, headerRoutes: steps(headerRoutes) { SetHeaderRoute(name: $0) },
+            mirrorRoutes: steps(mirrorRoutes) { SetMirrorRoute(name: $0) }, rollout: rollout)
     }
 }
 
@@ -79,8 +109,10 @@ public struct ReplicaSetCounts: Sendable, Equatable {
 /// backoff, and computes the router's listeners from Services and ready pods.
 ///
 /// It converges in `tick()`, which `run()` calls every `tickInterval`; every change is saved
-/// through the `PlatformStateStore` before it is acted on by others.
-public actor LocalPlatform {
+/// through the `PlatformStateStore` before it is acted on by others. On one host names of
+/// ReplicaSets, Services and root services are unique across namespaces (`LocalPlatformRules`),
+/// so a key's name finds the object.
+public actor LocalPlatform: Platform {
     private var state: PlatformState
     private let stateStore: any PlatformStateStore
     private let logDirectory: String
@@ -88,8 +120,8 @@ public actor LocalPlatform {
     private let logger: Logger
     private var probesInFlight: Set<String> = []
     private var stopsInFlight: Set<String> = []
-    private var lastPlan: RoutingPlan?
-    private var planSink: (@Sendable (RoutingPlan) async -> Bool)?
+    private var lastTable: RouteTable?
+    private var tableSink: (@Sendable (RouteTable) async -> Bool)?
     private var changeHandler: (@Sendable () -> Void)?
     private let inheritedEnvironment: [String: String]
 
@@ -114,11 +146,11 @@ public actor LocalPlatform {
         inheritedEnvironment = environment.filter { ["PATH", "HOME", "LANG", "TMPDIR"].contains($0.key) }
     }
 
-    /// Sets what receives the routing plan whenever it changes (and once at the next tick); the
-    /// sink returns whether the plan was delivered.
-    public func setPlanSink(_ sink: @escaping @Sendable (RoutingPlan) async -> Bool) {
-        planSink = sink
-        lastPlan = nil
+    /// Sets what receives the route table whenever it changes (and once at the next tick); the
+    /// sink returns whether the table was delivered.
+    public func setTableSink(_ sink: @escaping @Sendable (RouteTable) async -> Bool) {
+        tableSink = sink
+        lastTable = nil
     }
 
     /// Sets what is called when pods change readiness, start or stop (the controller requeues).
@@ -128,24 +160,33 @@ public actor LocalPlatform {
 
     // MARK: - Desired state
 
-    /// Creates or rescales a ReplicaSet. Its pod template is fixed by its hash: a changed launch
-    /// for an existing name applies to pods created from then on.
-    public func apply(_ replicaSet: LocalReplicaSet) throws {
-        guard state.replicaSets[replicaSet.name] != replicaSet else { return }
+    /// Creates or rescales a ReplicaSet whose pods start as its template says.
+    public func apply(_ replicaSet: ReplicaSet) throws {
+        try apply(replicaSet, launch: state.launches[replicaSet.name] ?? PodLaunch(replicaSet))
+    }
+
+    /// Creates or rescales a ReplicaSet whose pods start with `launch`. Its pod template is fixed by
+    /// its hash: a changed launch for an existing name applies to pods created from then on.
+    public func apply(_ replicaSet: ReplicaSet, launch: PodLaunch) throws {
+        guard state.replicaSets[replicaSet.name] != replicaSet || state.launches[replicaSet.name] != launch else {
+            return
+        }
         state.replicaSets[replicaSet.name] = replicaSet
+        state.launches[replicaSet.name] = launch
         try save()
     }
 
     /// Scales a ReplicaSet; false if there is none with that name.
     @discardableResult
-    public func scale(replicaSet name: String, to replicas: Int) throws -> Bool {
-        try update(replicaSet: name) { $0.replicas = max(0, replicas) }
+    public func scale(replicaSet: NamespacedName, to replicas: Int) throws -> Bool {
+        try update(replicaSet: replicaSet) { $0.replicas = max(0, replicas) }
     }
 
     /// Changes a ReplicaSet's count or annotations (revision, scale-down deadline); false if
     /// there is none with that name.
     @discardableResult
-    public func update(replicaSet name: String, _ change: (inout LocalReplicaSet) -> Void) throws -> Bool {
+    public func update(replicaSet key: NamespacedName, _ change: (inout ReplicaSet) -> Void) throws -> Bool {
+        let name = key.name
         guard var replicaSet = state.replicaSets[name] else { return false }
         let before = replicaSet
         change(&replicaSet)
@@ -158,7 +199,8 @@ public actor LocalPlatform {
     /// Sets the labels that follow a ReplicaSet's role (`canaryMetadata` or `stableMetadata`
     /// labels, as Argo's ephemeral metadata): its pods get them at once, and lose the previous
     /// role's labels, without a restart.
-    public func setRoleLabels(replicaSet name: String, _ labels: [String: String]) throws {
+    public func setRoleLabels(replicaSet key: NamespacedName, _ labels: [String: String]) throws {
+        let name = key.name
         guard var replicaSet = state.replicaSets[name], replicaSet.roleLabels != labels else { return }
         let previous = replicaSet.roleLabels
         replicaSet.roleLabels = labels
@@ -177,9 +219,9 @@ public actor LocalPlatform {
     /// `maxUnavailable` (at least 1) of its pods unavailable at a time; the ReplicaSet then
     /// creates new ones. Returns how many pods were evicted.
     @discardableResult
-    public func restartPods(replicaSet name: String, before: Date, maxUnavailable: Int) throws -> Int {
+    public func restartPods(replicaSet: NamespacedName, before: Date, maxUnavailable: Int) throws -> Int {
         let time = now()
-        let owned = state.pods.values.filter { $0.replicaSet == name }
+        let owned = state.pods.values.filter { $0.replicaSet == replicaSet.name }
         let unavailable = owned.filter { !$0.isAvailable(at: time) }.count
         let budget = max(maxUnavailable, 1) - unavailable
         guard budget > 0 else { return 0 }
@@ -190,21 +232,22 @@ public actor LocalPlatform {
     }
 
     /// Removes a ReplicaSet; its pods are stopped by the next tick.
-    public func deleteReplicaSet(_ name: String) throws {
-        guard state.replicaSets.removeValue(forKey: name) != nil else { return }
+    public func deleteReplicaSet(_ replicaSet: NamespacedName) throws {
+        guard state.replicaSets.removeValue(forKey: replicaSet.name) != nil else { return }
+        state.launches.removeValue(forKey: replicaSet.name)
         try save()
     }
 
     /// Creates or updates a Service (its selector included).
-    public func apply(_ service: LocalService) throws {
+    public func apply(_ service: PlatformService) throws {
         guard state.services[service.name] != service else { return }
         state.services[service.name] = service
         try save()
     }
 
     /// Removes a Service.
-    public func deleteService(_ name: String) throws {
-        guard state.services.removeValue(forKey: name) != nil else { return }
+    public func deleteService(_ service: NamespacedName) throws {
+        guard state.services.removeValue(forKey: service.name) != nil else { return }
         try save()
     }
 
@@ -216,31 +259,31 @@ public actor LocalPlatform {
     }
 
     /// Removes the split of a root service: it spreads over its own endpoints again.
-    public func deleteSplit(rootService: String) throws {
-        guard state.splits.removeValue(forKey: rootService) != nil else { return }
+    public func deleteSplit(rootService: NamespacedName) throws {
+        guard state.splits.removeValue(forKey: rootService.name) != nil else { return }
         try save()
     }
 
     // MARK: - Observed state
 
     /// All ReplicaSets.
-    public func replicaSets() -> [LocalReplicaSet] {
+    public func replicaSets() -> [ReplicaSet] {
         state.replicaSets.values.sorted { $0.name < $1.name }
     }
 
     /// All pods, sorted by name.
-    public func pods() -> [PodRecord] {
+    public func pods() -> [Pod] {
+        podRecords().map(\.pod)
+    }
+
+    /// All pods with their processes and probes, sorted by name.
+    public func podRecords() -> [PodRecord] {
         state.pods.values.sorted { $0.name < $1.name }
     }
 
-    /// All services.
-    public func services() -> [LocalService] {
-        state.services.values.sorted { $0.name < $1.name }
-    }
-
-    /// A service by name.
-    public func service(_ name: String) -> LocalService? {
-        state.services[name]
+    /// A service by key.
+    public func service(_ service: NamespacedName) -> PlatformService? {
+        state.services[service.name]
     }
 
     /// The splits of root services.
@@ -248,18 +291,23 @@ public actor LocalPlatform {
         state.splits.values.sorted { $0.rootService < $1.rootService }
     }
 
+    /// The split of one root service.
+    public func split(rootService: NamespacedName) -> TrafficSplit? {
+        state.splits[rootService.name]
+    }
+
     /// Counts for one ReplicaSet.
-    public func counts(of replicaSet: String) -> ReplicaSetCounts {
-        let owned = state.pods.values.filter { $0.replicaSet == replicaSet }
+    public func counts(of replicaSet: NamespacedName) -> ReplicaSetCounts {
+        let owned = state.pods.values.filter { $0.replicaSet == replicaSet.name }
         let time = now()
         return ReplicaSetCounts(
             replicas: owned.count, ready: owned.filter(\.isReady).count,
             available: owned.filter { $0.isAvailable(at: time) }.count)
     }
 
-    /// The routing plan for the current services, splits and ready pods.
-    public func routingPlan() -> RoutingPlan {
-        ServiceRouting.plan(
+    /// The route table for the current services, splits and ready pods.
+    public func routeTable() -> RouteTable {
+        ServiceRouting.table(
             services: Array(state.services.values), splits: Array(state.splits.values), pods: Array(state.pods.values))
     }
 
@@ -271,6 +319,11 @@ public actor LocalPlatform {
     /// The path of a pod's log file.
     public func logPath(of pod: String) -> String {
         (logDirectory as NSString).appendingPathComponent("\(pod).log")
+    }
+
+    /// The pod's log file.
+    public func log(of pod: NamespacedName) -> String {
+        (try? String(contentsOfFile: logPath(of: pod.name), encoding: .utf8)) ?? ""
     }
 
     // MARK: - Converging
@@ -300,7 +353,7 @@ public actor LocalPlatform {
             changeHandler?()
         }
         // The router stops sending requests to removed pods before they are signalled.
-        await publishPlan()
+        await publishTable()
         stopTerminating()
     }
 
@@ -381,7 +434,7 @@ public actor LocalPlatform {
         }
     }
 
-    private func makePod(of replicaSet: LocalReplicaSet, at time: Date) -> PodRecord? {
+    private func makePod(of replicaSet: ReplicaSet, at time: Date) -> PodRecord? {
         guard let port = PortAllocator.freePort() else {
             logger.error("no free loopback port for a pod of \(replicaSet.name)")
             return nil
@@ -393,7 +446,7 @@ public actor LocalPlatform {
         } while state.pods[name] != nil
         return PodRecord(
             name: name, namespace: replicaSet.namespace, replicaSet: replicaSet.name, rollout: replicaSet.rollout,
-            labels: replicaSet.labels.merging(replicaSet.roleLabels) { _, role in role }, launch: replicaSet.launch,
+            labels: replicaSet.podLabels, launch: state.launches[replicaSet.name] ?? PodLaunch(replicaSet),
             port: port, process: nil, startedAt: nil,
             restarts: 0, nextStartAt: nil, lastTermination: nil, isReady: false, readySince: nil,
             consecutiveProbeFailures: 0, lastProbeAt: nil, createdAt: time)
@@ -469,29 +522,29 @@ public actor LocalPlatform {
         }
     }
 
-    /// Sends the routing plan to the router now, so that a weight or route the controller just set
+    /// Sends the route table to the router now, so that a weight or route the controller just set
     /// is live before the rollout's status says so. False when the router did not take it; it is
     /// sent again at the next tick.
     @discardableResult
     public func publishRoutes() async -> Bool {
-        await publishPlan()
+        await publishTable()
     }
 
-    /// Sends the whole routing plan again even if it did not change (to a restarted router).
+    /// Sends the whole route table again even if it did not change (to a restarted router).
     @discardableResult
     public func republishRoutes() async -> Bool {
-        lastPlan = nil
-        return await publishPlan()
+        lastTable = nil
+        return await publishTable()
     }
 
     @discardableResult
-    private func publishPlan() async -> Bool {
-        guard let planSink else { return true }
-        let current = routingPlan()
-        guard current != lastPlan else { return true }
-        // A plan the sink could not deliver is sent again at the next tick.
-        guard await planSink(current) else { return false }
-        lastPlan = current
+    private func publishTable() async -> Bool {
+        guard let tableSink else { return true }
+        let current = routeTable()
+        guard current != lastTable else { return true }
+        // A table the sink could not deliver is sent again at the next tick.
+        guard await tableSink(current) else { return false }
+        lastTable = current
         return true
     }
 

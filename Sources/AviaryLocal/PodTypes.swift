@@ -1,3 +1,5 @@
+import AviaryModel
+import AviaryPlatform
 import Foundation
 
 /// How to start one pod's process: what the pod template's first container says, reduced to what
@@ -24,6 +26,35 @@ public struct PodLaunch: Codable, Sendable, Hashable {
         self.image = image
         self.readiness = readiness
         self.minReadySeconds = minReadySeconds
+    }
+
+    /// How a pod of `template` starts: its first container's `command` + `args`, `env` (plain
+    /// values), `image` and `readinessProbe.httpGet` (its port, by number or name, is the pod's
+    /// one allocated port).
+    public init(template: PodTemplateSpec, minReadySeconds: Int) {
+        let container = template.spec.containers.first
+        let environment = (container?.env ?? []).compactMap { entry in
+            entry.value.map { EnvironmentEntry(name: entry.name, value: $0) }
+        }
+        var readiness: ReadinessProbe?
+        if let probe = container?.readinessProbe, let httpGet = probe.httpGet {
+            readiness = ReadinessProbe(
+                path: httpGet.pathOrDefault, initialDelaySeconds: Double(probe.initialDelaySecondsOrDefault),
+                periodSeconds: Double(probe.periodSecondsOrDefault), failureThreshold: probe.failureThresholdOrDefault,
+                timeoutSeconds: Double(probe.timeoutSecondsOrDefault))
+        }
+        self.init(
+            arguments: (container?.command ?? []) + (container?.args ?? []), environment: environment,
+            image: container?.image ?? "", readiness: readiness, minReadySeconds: Double(minReadySeconds))
+    }
+
+    /// How a pod of `replicaSet` starts; nothing to run when its template does not decode.
+    public init(_ replicaSet: ReplicaSet) {
+        if let template = try? JSONDecoder().decode(PodTemplateSpec.self, from: replicaSet.template) {
+            self.init(template: template, minReadySeconds: replicaSet.minReadySeconds)
+        } else {
+            self.init(arguments: [], image: "", minReadySeconds: Double(replicaSet.minReadySeconds))
+        }
     }
 }
 
@@ -65,56 +96,6 @@ public struct ReadinessProbe: Codable, Sendable, Hashable {
         self.periodSeconds = periodSeconds
         self.failureThreshold = failureThreshold
         self.timeoutSeconds = timeoutSeconds
-    }
-}
-
-/// A ReplicaSet of the local platform: a pod template (one revision of a rollout) and a count.
-public struct LocalReplicaSet: Codable, Sendable, Hashable {
-    /// `<rollout>-<podTemplateHash>`.
-    public var name: String
-    /// The namespace of its owner.
-    public var namespace: String
-    /// The owning rollout's name.
-    public var rollout: String
-    /// The pod-template hash (the `rollouts-pod-template-hash` label).
-    public var podTemplateHash: String
-    /// The labels every pod gets: the template's labels, `rollouts-pod-template-hash`, and
-    /// `canaryMetadata`/`stableMetadata` labels.
-    public var labels: [String: String]
-    /// Labels that follow its current role (`canaryMetadata`/`stableMetadata`), on top of `labels`.
-    public var roleLabels: [String: String] = [:]
-    /// How to start its pods.
-    public var launch: PodLaunch
-    /// How many pods it should have.
-    public var replicas: Int
-    /// The `rollout.argoproj.io/revision` annotation.
-    public var revision: Int
-    /// The `scale-down-deadline` annotation: when it is due to be scaled to 0.
-    public var scaleDownDeadline: Date?
-    /// The pod template it was made from, as JSON (for `undo` and the observed state).
-    public var template: Data
-    /// When it was created.
-    public var createdAt: Date
-
-    /// Creates a ReplicaSet; its name is `<rollout>-<podTemplateHash>`.
-    public init(
-        namespace: String = "default", rollout: String, podTemplateHash: String, labels: [String: String],
-        launch: PodLaunch, replicas: Int, revision: Int = 1, template: Data = Data("{}".utf8),
-        createdAt: Date = Date(timeIntervalSince1970: 0)
-    ) {
-        self.revision = revision
-        self.scaleDownDeadline = nil
-        self.template = template
-        self.createdAt = createdAt
-        self.name = "\(rollout)-\(podTemplateHash)"
-        self.namespace = namespace
-        self.rollout = rollout
-        self.podTemplateHash = podTemplateHash
-        var labels = labels
-        labels["rollouts-pod-template-hash"] = podTemplateHash
-        self.labels = labels
-        self.launch = launch
-        self.replicas = replicas
     }
 }
 
@@ -189,6 +170,14 @@ public struct PodRecord: Codable, Sendable, Equatable {
 
     /// The pod's address as `127.0.0.1:<port>`.
     public var address: String { "127.0.0.1:\(port)" }
+
+    /// The pod as the platform seam shows it.
+    public var pod: Pod {
+        Pod(
+            name: name, namespace: namespace, replicaSet: replicaSet, rollout: rollout, labels: labels,
+            image: launch.image, address: address, port: port, processID: process?.pid, isReady: isReady,
+            restarts: restarts, lastTermination: lastTermination, createdAt: createdAt)
+    }
 }
 
 /// A process and the kernel's start time of it, so that a recycled PID is never taken for it.

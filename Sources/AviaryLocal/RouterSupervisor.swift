@@ -1,4 +1,6 @@
 import AsyncHTTPClient
+import AviaryPlatform
+import AviaryRoutes
 import Foundation
 import Logging
 import NIOCore
@@ -92,13 +94,15 @@ public actor RouterSupervisor {
         }
     }
 
-    /// Sends the plan to the router (`PUT /table`); returns whether the router took it.
-    public func publish(_ plan: RoutingPlan) async -> Bool {
+    /// Sends the table to the router (`PUT /table`, JSON with sorted keys); returns whether the router took it.
+    public func publish(_ table: RouteTable) async -> Bool {
         guard let adminURL else { return true }
         var request = HTTPClientRequest(url: adminURL + "/table")
         request.method = .PUT
         request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: RouterTable.json(plan)))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        request.body = .bytes(ByteBuffer(bytes: (try? encoder.encode(table)) ?? Data("{}".utf8)))
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
             let body = try await response.body.collect(upTo: 1 << 20)
@@ -115,7 +119,7 @@ public actor RouterSupervisor {
 
     /// Starts a new router when the one it runs has exited (killed, crashed); returns whether it
     /// did. The new router loads the last table from `--state`, so it serves at once; the caller
-    /// should send the current plan again too.
+    /// should send the current table again too.
     public func restartIfExited() async -> Bool {
         guard let record, case .exited(let how) = ProcessControl.liveness(of: record.process) else { return false }
         logger.error("the router (pid \(record.process.pid)) exited (\(how)); starting a new one")
@@ -142,5 +146,35 @@ public actor RouterSupervisor {
         guard let record else { return }
         await ProcessControl.stop(record.process, grace: 5)
         self.record = nil
+    }
+}
+
+/// The local platform's data plane: the router process, fed the platform's route table.
+public struct LocalDataPlane: DataPlane {
+    /// The router process.
+    public let router: RouterSupervisor
+    /// The platform whose Services and splits it serves.
+    public let platform: LocalPlatform
+
+    /// Creates the pair.
+    public init(router: RouterSupervisor, platform: LocalPlatform) {
+        self.router = router
+        self.platform = platform
+    }
+
+    public func startOrAdopt() async throws {
+        try await router.startOrAdopt()
+        let router = self.router
+        await platform.setTableSink { table in await router.publish(table) }
+    }
+
+    /// A restarted router gets the whole table again.
+    public func supervise() async {
+        let platform = self.platform
+        await router.supervise { await platform.republishRoutes() }
+    }
+
+    public func stop() async {
+        await router.stop()
     }
 }

@@ -1,6 +1,7 @@
 import AviaryCore
 import AviaryLocal
 import AviaryMetrics
+import AviaryPlatform
 import AviaryStore
 import Foundation
 import Hummingbird
@@ -35,8 +36,8 @@ public struct AviaryDaemon: Sendable {
     public let metrics: DaemonMetrics
     /// The AnalysisRuns in progress.
     public let analysis: AnalysisCoordinator
-    /// The router process the Services' listeners run in.
-    public let router: RouterSupervisor
+    /// What the platform runs apart from the daemon (the local platform's router), if anything.
+    public let dataPlane: (any DataPlane)?
     let logger: Logger
 
     /// Opens the state directory and adopts what an earlier daemon left running; starts nothing yet.
@@ -52,12 +53,20 @@ public struct AviaryDaemon: Sendable {
         let logDirectory = (configuration.stateDirectory as NSString).appendingPathComponent("logs")
         switch configuration.platform {
         case .local:
-            platform = try LocalPlatform(
+            let local = try LocalPlatform(
                 stateStore: StorePlatformState(store: store, key: StorePlatformState.platformKey),
                 logDirectory: logDirectory,
                 logger: logger)
+            platform = local
+            let router = RouterSupervisor(
+                command: configuration.routerCommand,
+                tablePath: (configuration.stateDirectory as NSString).appendingPathComponent("router-table.json"),
+                stateStore: StorePlatformState(store: store, key: StorePlatformState.routerKey),
+                logPath: (logDirectory as NSString).appendingPathComponent("router.log"), logger: logger)
+            dataPlane = LocalDataPlane(router: router, platform: local)
         case .simulated:
-            platform = SimulatedPlatform(logDirectory: logDirectory)
+            platform = SimulatedPlatform()
+            dataPlane = nil
         }
         metrics = DaemonMetrics()
         let stateDirectory = configuration.stateDirectory
@@ -75,23 +84,14 @@ public struct AviaryDaemon: Sendable {
         controller = Controller(
             store: store, platform: platform, metrics: metrics, analysis: analysis,
             serviceAddress: configuration.serviceAddress, logger: logger)
-        router = RouterSupervisor(
-            command: configuration.platform == .local ? configuration.routerCommand : nil,
-            tablePath: (configuration.stateDirectory as NSString).appendingPathComponent("router-table.json"),
-            stateStore: StorePlatformState(store: store, key: StorePlatformState.routerKey),
-            logPath: (logDirectory as NSString).appendingPathComponent("router.log"), logger: logger)
     }
 
     /// Runs until SIGTERM or SIGINT; then stops pods and the router unless `leaveRunning`.
     /// `onListening` gets the API's address once it accepts connections.
     public func run(onListening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
-        if configuration.platform == .local { try await router.startOrAdopt() }
-        let router = self.router
+        try await dataPlane?.startOrAdopt()
         let controller = self.controller
         let platform = self.platform
-        if let local = platform as? LocalPlatform {
-            await local.setPlanSink { plan in await router.publish(plan) }
-        }
         await platform.setChangeHandler { Task { await controller.enqueueAllRollouts() } }
         await analysis.setRolloutChanged { key in Task { await controller.enqueue(key) } }
         try await analysis.resumeStoredRuns()
@@ -101,18 +101,14 @@ public struct AviaryDaemon: Sendable {
             resources: ResourceAPI(store: store, changed: changed),
             operations: RolloutOperations(store: store, changed: changed), platform: platform, metrics: metrics,
             store: store)
+        var loops = [LoopService(name: "platform") { await platform.run(tickInterval: .milliseconds(100)) }]
+        if let dataPlane { loops.append(LoopService(name: "data plane") { await dataPlane.supervise() }) }
+        loops.append(LoopService(name: "controller") { await controller.run() })
         let application = Application(
             router: makeRouter(routes, token: configuration.token),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "aviary"),
-            services: [
-                LoopService(name: "platform") { await platform.run(tickInterval: .milliseconds(100)) },
-                LoopService(name: "router") {
-                    // Only the local platform has a router process; a restarted one gets the whole plan again.
-                    await router.supervise { await (platform as? LocalPlatform)?.republishRoutes() }
-                },
-                LoopService(name: "controller") { await controller.run() },
-            ],
+            services: loops,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 onListening("http://\(configuration.host):\(port)")
@@ -125,7 +121,7 @@ public struct AviaryDaemon: Sendable {
         await analysis.cancelAll()
         if !configuration.leaveRunning {
             await platform.stopAllPods(grace: 5)
-            await router.stop()
+            await dataPlane?.stop()
         }
     }
 }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AviaryPlatform
 import AviaryTestSupport
 import Foundation
 import Testing
@@ -57,12 +58,11 @@ func isRunning(_ pid: Int32) -> Bool {
 @Suite(.serialized) struct LocalPlatformTests {
     @Test func aReplicaSetRunsReadySampleAppsOnTheirOwnPorts() async throws {
         try await withPlatform { platform, directory in
-            let replicaSet = LocalReplicaSet(
-                rollout: "web", podTemplateHash: "abc", labels: ["app": "web", "role": "stable"],
-                launch: sampleLaunch(image: "aviary-sample-app:blue"), replicas: 3)
-            try await platform.apply(replicaSet)
+            let replicaSet = ReplicaSet(
+                rollout: "web", podTemplateHash: "abc", labels: ["app": "web", "role": "stable"], replicas: 3)
+            try await platform.apply(replicaSet, launch: sampleLaunch(image: "aviary-sample-app:blue"))
             #expect(await eventually { await platform.counts(of: "web-abc").ready == 3 })
-            let pods = await platform.pods()
+            let pods = await platform.podRecords()
             #expect(Set(pods.map(\.port)).count == 3)
             for pod in pods {
                 #expect(pod.labels["rollouts-pod-template-hash"] == "abc")
@@ -73,8 +73,8 @@ func isRunning(_ pid: Int32) -> Bool {
             }
 
             try await platform.scale(replicaSet: "web-abc", to: 1)
-            #expect(await eventually { await platform.pods().count == 1 })
-            let survivors = await platform.pods().compactMap(\.process?.pid)
+            #expect(await eventually { await platform.podRecords().count == 1 })
+            let survivors = await platform.podRecords().compactMap(\.process?.pid)
             #expect(await eventually { pods.compactMap(\.process?.pid).filter(isRunning) == survivors })
         }
     }
@@ -84,13 +84,13 @@ func isRunning(_ pid: Int32) -> Bool {
             let launch = PodLaunch(
                 arguments: ["/bin/sh", "-c", "echo starting $POD_NAME on $PORT; exit 3"], image: "crash:1")
             try await platform.apply(
-                LocalReplicaSet(
-                    rollout: "crash", podTemplateHash: "x1", labels: ["app": "crash"], launch: launch, replicas: 1))
+                ReplicaSet(rollout: "crash", podTemplateHash: "x1", labels: ["app": "crash"], replicas: 1),
+                launch: launch)
             // After its third exit the pod waits for its restart (4 s, so this state is seen).
             var waiting: PodRecord?
             #expect(
                 await eventually {
-                    waiting = await platform.pods().first.flatMap {
+                    waiting = await platform.podRecords().first.flatMap {
                         $0.restarts == 3 && $0.nextStartAt != nil ? $0 : nil
                     }
                     return waiting != nil
@@ -113,10 +113,10 @@ func isRunning(_ pid: Int32) -> Bool {
         try await withPlatform { platform, _ in
             let launch = PodLaunch(arguments: ["/nonexistent/aviary-app"], image: "missing:1")
             try await platform.apply(
-                LocalReplicaSet(
-                    rollout: "gone", podTemplateHash: "x2", labels: ["app": "gone"], launch: launch, replicas: 1))
-            #expect(await eventually { (await platform.pods().first?.restarts ?? 0) >= 1 })
-            let pod = try #require(await platform.pods().first)
+                ReplicaSet(rollout: "gone", podTemplateHash: "x2", labels: ["app": "gone"], replicas: 1), launch: launch
+            )
+            #expect(await eventually { (await platform.podRecords().first?.restarts ?? 0) >= 1 })
+            let pod = try #require(await platform.podRecords().first)
             let log = try String(contentsOfFile: await platform.logPath(of: pod.name), encoding: .utf8)
             #expect(log.contains("/nonexistent/aviary-app"))
         }
@@ -128,19 +128,19 @@ func isRunning(_ pid: Int32) -> Bool {
         var firstPIDs: [Int32] = []
         try await withPlatform(stateDirectory: directory, stopPods: false) { platform, _ in
             try await platform.apply(
-                LocalReplicaSet(
-                    rollout: "web", podTemplateHash: "abc", labels: ["app": "web"],
-                    launch: sampleLaunch(image: "aviary-sample-app:blue"), replicas: 2))
-            try await platform.apply(LocalService(name: "web", port: 0, selector: ["app": "web"]))
+                ReplicaSet(
+                    rollout: "web", podTemplateHash: "abc", labels: ["app": "web"], replicas: 2),
+                launch: sampleLaunch(image: "aviary-sample-app:blue"))
+            try await platform.apply(PlatformService(name: "web", port: 0, selector: ["app": "web"]))
             #expect(await eventually { await platform.counts(of: "web-abc").ready == 2 })
-            firstPIDs = await platform.pods().compactMap(\.process?.pid).sorted()
+            firstPIDs = await platform.podRecords().compactMap(\.process?.pid).sorted()
         }
         try await withPlatform(stateDirectory: directory) { platform, _ in
             // Adopted pods keep their readiness: the router's endpoints do not blink.
-            #expect(await platform.routingPlan().endpoints["web"]?.count == 2)
+            #expect(await platform.routeTable().services["web"]?.endpoints.count == 2)
             try await Task.sleep(for: .milliseconds(500))
-            #expect(await platform.pods().compactMap(\.process?.pid).sorted() == firstPIDs)
-            #expect(await platform.pods().allSatisfy { $0.restarts == 0 && $0.isReady })
+            #expect(await platform.podRecords().compactMap(\.process?.pid).sorted() == firstPIDs)
+            #expect(await platform.podRecords().allSatisfy { $0.restarts == 0 && $0.isReady })
         }
         #expect(await eventually { firstPIDs.filter(isRunning).isEmpty })
     }
@@ -157,15 +157,15 @@ func isRunning(_ pid: Int32) -> Bool {
             let first = try LocalPlatform(
                 stateStore: FilePlatformStateStore(path: statePath), logDirectory: directory + "/logs")
             try await first.apply(
-                LocalReplicaSet(
-                    rollout: "web", podTemplateHash: "abc", labels: ["app": "web"],
-                    launch: sampleLaunch(image: "aviary-sample-app:blue"), replicas: 2))
+                ReplicaSet(
+                    rollout: "web", podTemplateHash: "abc", labels: ["app": "web"], replicas: 2),
+                launch: sampleLaunch(image: "aviary-sample-app:blue"))
             #expect(
                 await eventually {
                     await first.tick()
                     return await first.counts(of: "web-abc").ready == 2
                 })
-            pids = await first.pods().compactMap(\.process?.pid).sorted()
+            pids = await first.podRecords().compactMap(\.process?.pid).sorted()
         }
         defer { for pid in pids where isRunning(pid) { kill(pid, SIGKILL) } }
         // What it saved in the instant between removing one pod (a scale-down) and signalling it.
@@ -179,8 +179,8 @@ func isRunning(_ pid: Int32) -> Bool {
 
         try await withPlatform(stateDirectory: directory) { platform, _ in
             #expect(await eventually { !isRunning(victim.process!.pid) }, "the removed pod's process is stopped")
-            #expect(await platform.pods().count == 1)
-            #expect(await platform.pods().first?.process.map { isRunning($0.pid) } == true, "the other pod stays")
+            #expect(await platform.podRecords().count == 1)
+            #expect(await platform.podRecords().first?.process.map { isRunning($0.pid) } == true, "the other pod stays")
             #expect(
                 await eventually {
                     let data = try? Data(contentsOf: URL(fileURLWithPath: statePath))
@@ -192,12 +192,12 @@ func isRunning(_ pid: Int32) -> Bool {
 
     @Test func serviceDiscoveryAndListenersFollowReadiness() async throws {
         try await withPlatform { platform, _ in
-            try await platform.apply(LocalService(name: "web", port: 18080, selector: ["app": "web"]))
+            try await platform.apply(PlatformService(name: "web", port: 18080, selector: ["app": "web"]))
             try await platform.apply(
-                LocalReplicaSet(
-                    rollout: "web", podTemplateHash: "abc", labels: ["app": "web", "role": "canary"],
-                    launch: sampleLaunch(image: "aviary-sample-app:blue"), replicas: 2))
-            #expect(await eventually { await platform.routingPlan().endpoints["web"]?.count == 2 })
+                ReplicaSet(
+                    rollout: "web", podTemplateHash: "abc", labels: ["app": "web", "role": "canary"], replicas: 2),
+                launch: sampleLaunch(image: "aviary-sample-app:blue"))
+            #expect(await eventually { await platform.routeTable().services["web"]?.endpoints.count == 2 })
             let data = await platform.serviceDiscoveryJSON()
             let groups = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
             #expect(groups.count == 2)

@@ -1,3 +1,7 @@
+import AviaryModel
+import AviaryPlatform
+import AviaryRouter
+import AviaryRoutes
 import Foundation
 import Testing
 
@@ -74,44 +78,46 @@ func makePod(
         "web-new-1", labels: ["app": "web", "rollouts-pod-template-hash": "new", "role": "canary"], port: 9100)
     let unreadyPod = makePod(
         "web-new-2", labels: ["app": "web", "rollouts-pod-template-hash": "new"], ready: false, port: 9101)
+    let headerRoute = SetHeaderRoute(
+        name: "h", match: [HeaderRoutingMatch(headerName: "x-canary", headerValue: StringMatch(exact: "1"))])
 
-    var services: [LocalService] {
+    var services: [PlatformService] {
         [
-            LocalService(name: "web", port: 8080, selector: ["app": "web"]),
-            LocalService(
+            PlatformService(name: "web", port: 8080, selector: ["app": "web"]),
+            PlatformService(
                 name: "web-canary", port: 8081, selector: ["app": "web", "rollouts-pod-template-hash": "new"]),
-            LocalService(
+            PlatformService(
                 name: "web-stable", port: 8082, selector: ["app": "web", "rollouts-pod-template-hash": "old"]),
         ]
     }
 
-    func share(_ route: RoutePlan, _ service: String) -> Double {
-        let total = route.backends.map(\.weight).reduce(0, +)
-        let part = route.backends.filter { $0.service == service }.map(\.weight).reduce(0, +)
+    func share(_ route: RouteDefinition, _ service: String) -> Double {
+        let total = route.backends.compactMap(\.weight).reduce(0, +)
+        let part = route.backends.filter { $0.service == service }.compactMap(\.weight).reduce(0, +)
         return Double(part) / Double(total)
     }
 
     @Test func twoServicesOnOnePortKeepOneListenerSoTheTableStaysValid() {
         let clashing =
             services + [
-                LocalService(name: "aaa", namespace: "other", port: 8081, selector: ["app": "other"]),
-                LocalService(name: "blog", namespace: "blog", port: 8082, selector: ["app": "blog"]),
+                PlatformService(name: "aaa", namespace: "other", port: 8081, selector: ["app": "other"]),
+                PlatformService(name: "blog", namespace: "blog", port: 8082, selector: ["app": "blog"]),
             ]
-        let plan = ServiceRouting.plan(services: clashing, splits: [], pods: stablePods + [canaryPod])
-        #expect(plan.listeners.map(\.port) == [8080, 8081, 8082])
+        let table = ServiceRouting.table(services: clashing, splits: [], pods: stablePods + [canaryPod])
+        #expect(table.listeners.map(\.address) == ["127.0.0.1:8080", "127.0.0.1:8081", "127.0.0.1:8082"])
         // "default" sorts before "other", and "blog" before "default": the first by namespace keeps it.
-        #expect(plan.listeners.map(\.service) == ["web", "web-canary", "blog"])
+        #expect(table.listeners.map { $0.routes[0].backends[0].service } == ["web", "web-canary", "blog"])
     }
 
     @Test func withoutASplitEveryServiceSpreadsOverItsReadyPods() {
-        let plan = ServiceRouting.plan(services: services, splits: [], pods: stablePods + [canaryPod, unreadyPod])
-        #expect(plan.endpoints["web"]?.count == 4, "the unready pod gets nothing")
-        #expect(plan.endpoints["web-canary"] == ["127.0.0.1:9100"])
-        #expect(plan.endpoints["web-stable"] == ["127.0.0.1:9001", "127.0.0.1:9002", "127.0.0.1:9003"])
-        #expect(plan.listeners.map(\.port) == [8080, 8081, 8082])
+        let table = ServiceRouting.table(services: services, splits: [], pods: stablePods + [canaryPod, unreadyPod])
+        #expect(table.services["web"]?.endpoints.count == 4, "the unready pod gets nothing")
+        #expect(table.services["web-canary"]?.endpoints == ["127.0.0.1:9100"])
+        #expect(table.services["web-stable"]?.endpoints == ["127.0.0.1:9001", "127.0.0.1:9002", "127.0.0.1:9003"])
+        #expect(table.listeners.map(\.address) == ["127.0.0.1:8080", "127.0.0.1:8081", "127.0.0.1:8082"])
         #expect(
-            plan.listeners[0].routes == [
-                RoutePlan(name: "default", backends: [BackendShare(service: "web", weight: 100)])
+            table.listeners[0].routes == [
+                RouteDefinition(name: "default", backends: [BackendReference(service: "web", weight: 100)])
             ])
     }
 
@@ -119,47 +125,36 @@ func makePod(
     func aSplitSendsTheCanaryWeightToTheCanaryService(weight: Int) throws {
         let split = TrafficSplit(
             rootService: "web", canaryService: "web-canary", stableService: "web-stable", canaryWeight: weight)
-        let plan = ServiceRouting.plan(services: services, splits: [split], pods: stablePods + [canaryPod])
-        let route = try #require(plan.listeners[0].routes.last)
+        let table = ServiceRouting.table(services: services, splits: [split], pods: stablePods + [canaryPod])
+        let route = try #require(table.listeners[0].routes.last)
         #expect(share(route, "web-canary") == Double(weight) / 100)
         #expect(share(route, "web-stable") == Double(100 - weight) / 100)
     }
 
-    @Test func headerAndMirrorRoutesComeBeforeTheDefault() throws {
+    @Test func headerAndMirrorRoutesComeBeforeTheDefaultInATableTheRouterReads() throws {
+        let mirror = SetMirrorRoute(
+            name: "m", match: [AviaryModel.RouteMatch(method: StringMatch(exact: "GET"))], percentage: 50)
         let split = TrafficSplit(
             rootService: "web", canaryService: "web-canary", stableService: "web-stable", canaryWeight: 10,
-            headerRoutes: [
-                HeaderRoute(
-                    name: "h", matches: [HeaderMatch(header: "x-canary", value: ValueMatch(kind: "exact", value: "1"))])
-            ],
-            mirrorRoutes: [
-                MirrorRoute(
-                    name: "m", percentage: 50, matches: [MirrorMatch(method: ValueMatch(kind: "exact", value: "GET"))])
-            ])
-        let plan = ServiceRouting.plan(services: services, splits: [split], pods: stablePods + [canaryPod])
-        let routes = plan.listeners[0].routes
+            headerRoutes: [headerRoute], mirrorRoutes: [mirror])
+        let table = ServiceRouting.table(services: services, splits: [split], pods: stablePods + [canaryPod])
+        let routes = table.listeners[0].routes
         #expect(routes.map(\.name) == ["h", "m", "default"])
-        #expect(routes[0].backends == [BackendShare(service: "web-canary", weight: 100)])
-        #expect(routes[1].mirror == BackendShare(service: "web-canary", weight: 50))
-        let table = RouterTable.object(plan)
-        let listeners = try #require(table["listeners"] as? [[String: Any]])
-        #expect(listeners[0]["address"] as? String == "127.0.0.1:8080")
-        let firstRoute = try #require((listeners[0]["routes"] as? [[String: Any]])?.first)
-        let match = try #require(firstRoute["match"] as? [String: Any])
-        #expect((match["headers"] as? [[String: String]]) == [["name": "x-canary", "exact": "1"]])
+        #expect(routes[0].backends == [BackendReference(service: "web-canary", weight: 100)])
+        #expect(routes[0].match == AviaryRoutes.RouteMatch(headers: [HeaderMatch(name: "x-canary", exact: "1")]))
+        #expect(routes[1].mirror == MirrorDefinition(service: "web-canary", percent: 50))
+        let json = String(decoding: try JSONEncoder().encode(table), as: UTF8.self)
+        #expect(try RouteTable.decode(json, source: "PUT /table") == table, "the router's own reader takes it whole")
     }
 
     @Test func aSplitWithoutReadyCanaryPodsSendsEverythingToStable() throws {
         let split = TrafficSplit(
             rootService: "web", canaryService: "web-canary", stableService: "web-stable", canaryWeight: 25,
-            headerRoutes: [
-                HeaderRoute(
-                    name: "h", matches: [HeaderMatch(header: "x-canary", value: ValueMatch(kind: "exact", value: "1"))])
-            ])
-        let plan = ServiceRouting.plan(services: services, splits: [split], pods: stablePods + [unreadyPod])
+            headerRoutes: [headerRoute])
+        let table = ServiceRouting.table(services: services, splits: [split], pods: stablePods + [unreadyPod])
         #expect(
-            plan.listeners[0].routes == [
-                RoutePlan(name: "default", backends: [BackendShare(service: "web-stable", weight: 100)])
+            table.listeners[0].routes == [
+                RouteDefinition(name: "default", backends: [BackendReference(service: "web-stable", weight: 100)])
             ])
     }
 

@@ -1,3 +1,4 @@
+import AviaryRoutes
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1

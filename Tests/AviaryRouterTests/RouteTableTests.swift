@@ -1,3 +1,4 @@
+import AviaryRoutes
 import NIOHTTP1
 import Testing
 

@@ -1,4 +1,5 @@
 import AviaryLocal
+import AviaryPlatform
 import AviaryStore
 import AviaryTestSupport
 import Foundation

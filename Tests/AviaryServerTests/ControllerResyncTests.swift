@@ -1,4 +1,5 @@
 import AviaryLocal
+import AviaryPlatform
 import AviaryStore
 import Foundation
 import Testing
@@ -124,7 +125,7 @@ import Testing
 
         // Pods lost behind the controller's back: the platform's stamp changed, so the next
         // steady resync (not only the forced full one) scales the ReplicaSet back.
-        let name = try #require(await world.platform.replicaSets(ofRollout: "web", namespace: "default").first?.name)
+        let name = try #require(await world.platform.replicaSets(ofRollout: "web", namespace: "default").first?.key)
         await world.platform.scale(replicaSet: name, to: 0)
         let fullPasses = await world.metric("aviary_reconcile_passes_total")
         await world.resync()
@@ -156,7 +157,7 @@ import Testing
             })
         await world.controller.step()
         for name in names {
-            #expect(await world.platform.service(name)?.selector == ["app": name], "\(name)")
+            #expect(await world.platform.service(.init(stringLiteral: name))?.selector == ["app": name], "\(name)")
         }
 
         // Two deleted, as the API does (delete, then enqueue): the step reads both in one
@@ -169,7 +170,7 @@ import Testing
         }
         await world.controller.step()
         for name in names {
-            let service = await world.platform.service(name)
+            let service = await world.platform.service(.init(stringLiteral: name))
             #expect((service == nil) == deleted.contains(name), "\(name)")
         }
     }
@@ -245,7 +246,7 @@ import Testing
         // without an enqueue. The next forced full pass corrects all of them.
         await world.platform.deleteService("web-stable")
         let replicaSet = try #require(
-            await world.platform.replicaSets(ofRollout: "web", namespace: "default").first?.name)
+            await world.platform.replicaSets(ofRollout: "web", namespace: "default").first?.key)
         await world.platform.scale(replicaSet: replicaSet, to: 0)
         try world.store.apply(
             JSONSerialization.data(withJSONObject: [

@@ -1,4 +1,5 @@
 import AviaryAPI
+import AviaryLocal
 import AviaryStore
 import Foundation
 import Testing

@@ -1,10 +1,9 @@
 import AviaryLocal
+import AviaryPlatform
 import AviaryTestSupport
 import Foundation
 import Synchronization
 import Testing
-
-@testable import AviaryServer
 
 /// A clock the tests move by hand.
 final class TestClock: Sendable {
@@ -17,11 +16,11 @@ final class TestClock: Sendable {
     }
 }
 
-private func replicaSet(hash: String = "abc", replicas: Int, minReadySeconds: Double = 0) -> LocalReplicaSet {
-    LocalReplicaSet(
+private func replicaSet(hash: String = "abc", replicas: Int, minReadySeconds: Int = 0) -> ReplicaSet {
+    ReplicaSet(
         rollout: "web", podTemplateHash: hash, labels: ["app": "web"],
-        launch: PodLaunch(arguments: ["sleep"], image: "web:\(hash)", minReadySeconds: minReadySeconds),
-        replicas: replicas)
+        template: Data(#"{"spec": {"containers": [{"name": "web", "image": "web:\#(hash)"}]}}"#.utf8),
+        minReadySeconds: minReadySeconds, replicas: replicas)
 }
 
 struct SimulatedPlatformTests {
@@ -47,7 +46,7 @@ struct SimulatedPlatformTests {
         #expect(
             await platform.counts(of: "web-abc") == ReplicaSetCounts(replicas: count, ready: count, available: count))
         let after = await platform.pods()
-        #expect(after.allSatisfy { $0.isReady && $0.process == nil && $0.launch.image == "web:abc" })
+        #expect(after.allSatisfy { $0.isReady && $0.processID == nil && $0.image == "web:abc" })
         // Scaling down keeps the oldest pods; scaling up keeps every existing one.
         let kept = Set(before.map(\.name)).intersection(after.map(\.name))
         #expect(kept.count == min(scaling.created, scaling.scaledTo))
@@ -96,7 +95,7 @@ struct SimulatedPlatformTests {
         let platform = SimulatedPlatform()
         await platform.apply(replicaSet(replicas: 1))
         await platform.apply(replicaSet(hash: "def", replicas: 1))
-        await platform.apply(LocalService(name: "web-canary", port: 8080, selector: ["app": "web"]))
+        await platform.apply(PlatformService(name: "web-canary", port: 8080, selector: ["app": "web"]))
         var split = TrafficSplit(
             rootService: "web", canaryService: "web-canary", stableService: "web-stable", canaryWeight: 20,
             rollout: "web")

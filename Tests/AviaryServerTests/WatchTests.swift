@@ -1,4 +1,5 @@
 import AviaryLocal
+import AviaryPlatform
 import AviaryStore
 import AviaryTestSupport
 import Foundation
@@ -71,10 +72,7 @@ import Testing
             try store.apply(
                 Self.manifest(kind: "AnalysisRun", name: "web-1", labels: #"{"rollout": "web"}"#, spec: "{}"))
             #expect(await eventually(within: 10) { await lines.all.count == 2 })
-            try await platform.apply(
-                LocalReplicaSet(
-                    rollout: "web", podTemplateHash: "abc", labels: [:],
-                    launch: PodLaunch(arguments: ["/bin/true"], image: "web:1"), replicas: 0))
+            try await platform.apply(ReplicaSet(rollout: "web", podTemplateHash: "abc", labels: [:], replicas: 0))
             #expect(await eventually(within: 10) { await lines.all.count == 3 })
             // The rollout itself.
             try store.updateStatus(key, status: Data(#"{"phase": "Healthy"}"#.utf8))

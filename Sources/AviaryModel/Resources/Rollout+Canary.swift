@@ -1,3 +1,5 @@
+import AviaryRoutes
+
 /// The canary strategy: steps that shift weight, pause and analyse.
 public struct CanaryStrategy: Codable, Sendable, Hashable {
     /// The Service pointed at canary pods (required with traffic routing).
@@ -392,23 +394,6 @@ public struct HeaderRoutingMatch: Codable, Sendable, Hashable {
     public init(headerName: String, headerValue: StringMatch) {
         self.headerName = headerName
         self.headerValue = headerValue
-    }
-}
-
-/// How a string matches: exactly one of `exact`, `prefix`, `regex`.
-public struct StringMatch: Codable, Sendable, Hashable {
-    /// The whole value equals this.
-    public var exact: String?
-    /// The value starts with this.
-    public var prefix: String?
-    /// The value matches this regular expression.
-    public var regex: String?
-
-    /// A match; set one member.
-    public init(exact: String? = nil, prefix: String? = nil, regex: String? = nil) {
-        self.exact = exact
-        self.prefix = prefix
-        self.regex = regex
     }
 }
 

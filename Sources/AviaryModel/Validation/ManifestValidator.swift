@@ -1,3 +1,4 @@
+import AviaryRoutes
 import Foundation
 
 /// The field rules of Argo Rollouts (and Kubernetes, for the fields Aviary uses) for one resource.

@@ -1,3 +1,4 @@
+import AviaryRoutes
 import Foundation
 import NIOCore
 import NIOHTTP1

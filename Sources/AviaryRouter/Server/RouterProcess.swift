@@ -1,3 +1,4 @@
+import AviaryRoutes
 import Dispatch
 import Foundation
 import NIOCore

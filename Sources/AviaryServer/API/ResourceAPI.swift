@@ -1,5 +1,7 @@
 import AviaryAPI
+import AviaryLocal
 import AviaryModel
+import AviaryPlatform
 import AviaryStore
 import Foundation
 import Synchronization
@@ -98,7 +100,9 @@ public struct ResourceAPI: Sendable {
         var found: [ResourceKey: StoredResource] = try store.resources(keys)
         for service in try store.services(listeningOn: ports) { found[service.key] = service }
         return found.values.sorted { ($0.key.namespace, $0.key.name) < ($1.key.namespace, $1.key.name) }.map { stored in
-            LocalPlatformRules.StoredService(key: stored.key, port: StoredServiceSpec.decode(stored.spec)?.port)
+            LocalPlatformRules.StoredService(
+                service: NamespacedName(namespace: stored.key.namespace, name: stored.key.name),
+                port: StoredServiceSpec.decode(stored.spec)?.port)
         }
     }
 

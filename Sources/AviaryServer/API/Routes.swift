@@ -1,6 +1,6 @@
 import AviaryAPI
-import AviaryLocal
 import AviaryModel
+import AviaryPlatform
 import AviaryStore
 import Foundation
 import Hummingbird
@@ -213,18 +213,17 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
         where (rollout == nil || replicaSet.rollout == rollout)
             && (namespace == nil || replicaSet.namespace == namespace)
         {
-            items.append(replicaSetView(replicaSet, counts: await routes.platform.counts(of: replicaSet.name)))
+            items.append(replicaSetView(replicaSet, counts: await routes.platform.counts(of: replicaSet.key)))
         }
         return jsonResponse(.ok, ReplicaSetList(replicaSets: items))
     }
     router.get("/api/v1/pods/{name}/logs") { _, context in
         let name = context.parameters.get("name") ?? ""
-        guard await routes.platform.pods().contains(where: { $0.name == name }) else {
+        guard let pod = await routes.platform.pods().first(where: { $0.name == name }) else {
             return errorResponse(
                 APIError(status: 404, message: "pod \"\(name)\" not found; `aviary get rollout` lists pods"))
         }
-        let path = await routes.platform.logPath(of: name)
-        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        let text = await routes.platform.log(of: pod.key)
         return Response(
             status: .ok, headers: [.contentType: "text/plain"], body: ResponseBody(byteBuffer: ByteBuffer(string: text))
         )
@@ -362,21 +361,21 @@ let nodeName: String = {
 }()
 
 /// What `GET /api/v1/pods` says of a pod.
-func podView(_ pod: PodRecord) -> PodView {
+func podView(_ pod: Pod) -> PodView {
     PodView(
         name: pod.name, namespace: pod.namespace, replicaSet: pod.replicaSet, rollout: pod.rollout,
-        labels: pod.labels, port: pod.port, image: pod.launch.image, ready: pod.isReady, restarts: pod.restarts,
-        createdAt: pod.createdAt, address: pod.address, node: nodeName, pid: pod.process.map { Int($0.pid) },
+        labels: pod.labels, port: pod.port, image: pod.image, ready: pod.isReady, restarts: pod.restarts,
+        createdAt: pod.createdAt, address: pod.address, node: nodeName, pid: pod.processID.map { Int($0) },
         lastTermination: pod.lastTermination)
 }
 
 /// What `GET /api/v1/replicasets` says of a ReplicaSet.
-func replicaSetView(_ replicaSet: LocalReplicaSet, counts: ReplicaSetCounts) -> ReplicaSetView {
+func replicaSetView(_ replicaSet: ReplicaSet, counts: ReplicaSetCounts) -> ReplicaSetView {
     let template = try? JSONDecoder().decode(PodTemplateSpec.self, from: replicaSet.template)
     return ReplicaSetView(
         name: replicaSet.name, namespace: replicaSet.namespace, rollout: replicaSet.rollout,
         podTemplateHash: replicaSet.podTemplateHash, revision: replicaSet.revision, replicas: replicaSet.replicas,
         readyReplicas: counts.ready, availableReplicas: counts.available,
-        images: template?.spec.containers.compactMap(\.image) ?? [replicaSet.launch.image],
+        images: template?.spec.containers.compactMap(\.image) ?? [],
         createdAt: replicaSet.createdAt, scaleDownDeadline: replicaSet.scaleDownDeadline)
 }

@@ -1,5 +1,5 @@
-import AviaryLocal
 import AviaryModel
+import AviaryPlatform
 import AviaryStore
 import Foundation
 import Hummingbird
@@ -91,7 +91,7 @@ enum Watch {
                 parts.append("rs:\(replicaSet.name):\(replicaSet.replicas):\(deadline)")
             }
             for pod in await platform.pods() where pod.rollout == key.name && pod.namespace == key.namespace {
-                let pid = pod.process.map { String($0.pid) } ?? "-"
+                let pid = pod.processID.map { String($0) } ?? "-"
                 parts.append("pod:\(pod.name):\(pod.isReady):\(pod.restarts):\(pid):\(pod.lastTermination ?? "-")")
             }
             return (rollout.objectJSON(), parts.joined(separator: ","))

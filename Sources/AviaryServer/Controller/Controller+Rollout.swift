@@ -1,6 +1,6 @@
 import AviaryCore
-import AviaryLocal
 import AviaryModel
+import AviaryPlatform
 import AviaryStore
 import Foundation
 
@@ -179,8 +179,8 @@ extension Controller {
             replicaSets: replicaSets, analysisRuns: analysisRunsExist ? (try? observeAnalysisRuns(of: key)) ?? [] : [])
         if let split = platformView.split {
             observed.canaryWeight = split.canaryWeight
-            for route in split.headerRoutes { observed.headerRoutes[route.name] = RouteConversion.model(route) }
-            for route in split.mirrorRoutes { observed.mirrorRoutes[route.name] = RouteConversion.model(route) }
+            for route in split.headerRoutes { observed.headerRoutes[route.name] = route }
+            for route in split.mirrorRoutes { observed.mirrorRoutes[route.name] = route }
         }
         observed.serviceSelectors = platformView.serviceSelectors
         return (observed, platformView)
@@ -188,16 +188,17 @@ extension Controller {
 
     /// Carries out one action; returns the event to store with the status, if the action is one.
     func execute(_ action: RolloutAction, rollout: Rollout, key: ResourceKey, time: Date) async throws -> StoredEvent? {
-        func replicaSetName(_ hash: String) -> String { "\(key.name)-\(hash)" }
+        func replicaSetName(_ hash: String) -> NamespacedName {
+            NamespacedName(namespace: key.namespace, name: "\(key.name)-\(hash)")
+        }
         switch action {
         case .createReplicaSet(let request):
             let templateData = try JSONEncoder().encode(request.template)
-            let replicaSet = LocalReplicaSet(
+            let replicaSet = ReplicaSet(
                 namespace: key.namespace, rollout: key.name, podTemplateHash: request.podTemplateHash,
-                labels: request.template.metadata?.labels ?? [:],
-                launch: PodLaunchConversion.launch(
-                    from: request.template, minReadySeconds: rollout.spec.minReadySecondsOrDefault),
-                replicas: request.replicas, revision: request.revision, template: templateData, createdAt: time)
+                labels: request.template.metadata?.labels ?? [:], template: templateData,
+                minReadySeconds: rollout.spec.minReadySecondsOrDefault, replicas: request.replicas,
+                revision: request.revision, createdAt: time)
             try await platform.apply(replicaSet)
             try store.recordRevision(
                 StoredRevision(
@@ -215,26 +216,26 @@ extension Controller {
             try await platform.restartPods(
                 replicaSet: replicaSetName(hash), before: before, maxUnavailable: maxUnavailable)
         case .setServiceSelector(let serviceName, let hash):
-            if var service = await platform.service(serviceName) {
+            if var service = await platform.service(NamespacedName(namespace: key.namespace, name: serviceName)) {
                 service.selector[podTemplateHashLabel] = hash
                 try await platform.apply(service)
             }
         case .setCanaryWeight(let weight):
-            try await updateSplit(rollout) { $0.canaryWeight = weight }
+            try await updateSplit(rollout, key) { $0.canaryWeight = weight }
         case .setHeaderRoute(let route):
-            try await updateSplit(rollout) { split in
+            try await updateSplit(rollout, key) { split in
                 split.headerRoutes.removeAll { $0.name == route.name }
-                split.headerRoutes.append(RouteConversion.local(route))
+                split.headerRoutes.append(route)
             }
         case .removeHeaderRoute(let name):
-            try await updateSplit(rollout) { $0.headerRoutes.removeAll { $0.name == name } }
+            try await updateSplit(rollout, key) { $0.headerRoutes.removeAll { $0.name == name } }
         case .setMirrorRoute(let route):
-            try await updateSplit(rollout) { split in
+            try await updateSplit(rollout, key) { split in
                 split.mirrorRoutes.removeAll { $0.name == route.name }
-                split.mirrorRoutes.append(RouteConversion.local(route))
+                split.mirrorRoutes.append(route)
             }
         case .removeMirrorRoute(let name):
-            try await updateSplit(rollout) { $0.mirrorRoutes.removeAll { $0.name == name } }
+            try await updateSplit(rollout, key) { $0.mirrorRoutes.removeAll { $0.name == name } }
         case .createAnalysisRun, .terminateAnalysisRun, .deleteAnalysisRun:
             return try await executeAnalysis(action, rollout: rollout, key: key, time: time)
         case .recordEvent(let event):
@@ -246,14 +247,15 @@ extension Controller {
     }
 
     /// Changes the split of the rollout's SMI root service (creating it at weight 0).
-    func updateSplit(_ rollout: Rollout, _ change: (inout TrafficSplit) -> Void) async throws {
+    func updateSplit(_ rollout: Rollout, _ key: ResourceKey, _ change: (inout TrafficSplit) -> Void) async throws {
         guard let canary = rollout.spec.strategy.canary, let root = canary.trafficRouting?.smi?.rootService,
             let canaryService = canary.canaryService, let stableService = canary.stableService
         else { return }
         var split =
-            await platform.split(rootService: root)
+            await platform.split(rootService: NamespacedName(namespace: key.namespace, name: root))
             ?? TrafficSplit(
-                rootService: root, canaryService: canaryService, stableService: stableService, canaryWeight: 0)
+                namespace: key.namespace, rootService: root, canaryService: canaryService,
+                stableService: stableService, canaryWeight: 0)
         change(&split)
         try await platform.apply(split)
         // The status must not claim a weight or route the data plane does not have yet.
@@ -262,7 +264,7 @@ extension Controller {
 
     /// Gives the stable ReplicaSet's pods the `stableMetadata` labels and the canary's the
     /// `canaryMetadata` labels (Argo's ephemeral metadata), so `role="canary"` queries work.
-    func applyRoleLabels(_ rollout: Rollout, status: RolloutStatus, replicaSets: [LocalReplicaSet]) async throws {
+    func applyRoleLabels(_ rollout: Rollout, status: RolloutStatus, replicaSets: [ReplicaSet]) async throws {
         guard let canary = rollout.spec.strategy.canary else { return }
         let stableLabels = canary.stableMetadata?.labels ?? [:]
         let canaryLabels = canary.canaryMetadata?.labels ?? [:]
@@ -276,17 +278,17 @@ extension Controller {
                 labels = [:]
             }
             // Both platforms ignore labels a ReplicaSet already has; asking costs a call each.
-            if replicaSet.roleLabels != labels { try await platform.setRoleLabels(replicaSet: replicaSet.name, labels) }
+            if replicaSet.roleLabels != labels { try await platform.setRoleLabels(replicaSet: replicaSet.key, labels) }
         }
     }
 
     /// Stops everything a deleted rollout had: its ReplicaSets (and so its pods) and its split.
     func removeRollout(_ key: ResourceKey) async throws {
         for replicaSet in await platform.replicaSets(ofRollout: key.name, namespace: key.namespace) {
-            try await platform.deleteReplicaSet(replicaSet.name)
+            try await platform.deleteReplicaSet(replicaSet.key)
         }
-        for split in await platform.splits() where split.rollout == key.name {
-            try await platform.deleteSplit(rootService: split.rootService)
+        for split in await platform.splits() where split.rollout == key.name && split.namespace == key.namespace {
+            try await platform.deleteSplit(rootService: split.key)
         }
         await metrics.setRollout(namespace: key.namespace, name: key.name, facts: nil)
         decodedRollouts.removeValue(forKey: key)

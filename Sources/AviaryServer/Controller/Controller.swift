@@ -1,6 +1,6 @@
 import AviaryCore
-import AviaryLocal
 import AviaryModel
+import AviaryPlatform
 import AviaryStore
 import Foundation
 import Logging
@@ -152,7 +152,10 @@ public actor Controller {
                 let candidates = listing.compactMap { key, resourceVersion in
                     unchangedSince[key]?.resourceVersion == resourceVersion ? key : nil
                 }
-                if !candidates.isEmpty { platformStamps = await platform.changeStamps(of: candidates) }
+                if !candidates.isEmpty {
+                    let stamps = await platform.changeStamps(of: candidates.map(\.stampedObject))
+                    for key in candidates { platformStamps[key] = stamps[key.stampedObject] }
+                }
             }
             services.reserveCapacity(listing.count)
             rollouts.reserveCapacity(listing.count)
@@ -338,7 +341,7 @@ public actor Controller {
             // A key missing from the snapshot did not exist when it was read.
             guard let resource = try snapshot.map({ $0.resources[key] }) ?? store.resource(key) else {
                 decodedServices.removeValue(forKey: key)
-                try await platform.deleteService(key.name)
+                try await platform.deleteService(key.namespacedName)
                 return
             }
             if let cached = decodedServices[key], cached.resourceVersion == resource.resourceVersion {
@@ -362,7 +365,7 @@ public actor Controller {
                 decodedServices[key] = decoded
             }
         }
-        let service = LocalService(
+        let service = PlatformService(
             name: key.name, namespace: key.namespace, address: serviceAddress, port: decoded.port,
             selector: decoded.selector)
         if let stamp = try await platform.converge(service, keepingSelectorLabel: podTemplateHashLabel) {
@@ -463,5 +466,12 @@ struct ReconcileInputs: Equatable {
     var analysisStamp: ResourceStamp?
 }
 
-/// The label that ties pods, ReplicaSets and Service selectors to one revision.
-let podTemplateHashLabel = "rollouts-pod-template-hash"
+extension ResourceKey {
+    /// The key on the platform.
+    var namespacedName: NamespacedName { NamespacedName(namespace: namespace, name: name) }
+
+    /// The key of what the platform stamps for a Rollout or a Service.
+    var stampedObject: StampedObject {
+        kind == "Rollout" ? .rollout(namespacedName) : .service(namespacedName)
+    }
+}

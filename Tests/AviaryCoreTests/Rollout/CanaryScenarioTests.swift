@@ -1,4 +1,5 @@
 import AviaryModel
+import AviaryRoutes
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AviaryRoutes
 import AviaryTestSupport
 
 @testable import AviaryRouter

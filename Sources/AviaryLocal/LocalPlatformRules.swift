@@ -1,16 +1,24 @@
 import AviaryModel
-import AviaryStore
+import AviaryPlatform
 
 /// What one host cannot hold that a cluster can: on the local platform a Rollout's ReplicaSets
 /// and pods are named after the Rollout, and each Service becomes a router service named after
 /// it, listening on `spec.ports[0].port`. So Rollout and Service names must be unique across
 /// namespaces, and no two Services may share a port. An apply that breaks either rule is
 /// refused whole, before anything is stored; the check is pure, over the stored Services the API looked up.
-enum LocalPlatformRules {
+public enum LocalPlatformRules {
     /// A Service already stored, with the port it listens on.
-    struct StoredService: Equatable {
-        var key: ResourceKey
-        var port: Int?
+    public struct StoredService: Equatable {
+        /// The Service.
+        public var service: NamespacedName
+        /// `spec.ports[0].port`, if it has one.
+        public var port: Int?
+
+        /// Creates an entry.
+        public init(service: NamespacedName, port: Int?) {
+            self.service = service
+            self.port = port
+        }
     }
 
     /// The kinds whose names must be unique across namespaces.
@@ -18,25 +26,25 @@ enum LocalPlatformRules {
 
     /// One line per broken rule, naming the document, the field and the fix; empty when the
     /// apply may go ahead. `namespacesHolding(kind, name)` answers from the store.
-    static func problems(
+    public static func problems(
         incoming: [AnyResource], storedServices: [StoredService],
         namespacesHolding: (_ kind: String, _ name: String) throws -> [String]
     ) rethrows -> [String] {
         var problems: [String] = []
         // What this apply claims so far, so two documents of one file are checked against each other.
         var claimedNames: [String: String] = [:]  // "Kind/name" → namespace
-        var ports: [Int: ResourceKey] = [:]
+        var ports: [Int: NamespacedName] = [:]
         // The port each Service last claimed, to free it when the Service moves.
-        var portOf: [ResourceKey: Int] = [:]
-        for service in storedServices {
-            if let port = service.port {
-                ports[port] = service.key
-                portOf[service.key] = port
+        var portOf: [NamespacedName: Int] = [:]
+        for stored in storedServices {
+            if let port = stored.port {
+                ports[port] = stored.service
+                portOf[stored.service] = port
             }
         }
         for resource in incoming where hostWideNameKinds.contains(resource.kind) {
             let namespace = resource.metadata.namespaceOrDefault
-            let key = ResourceKey(kind: resource.kind, namespace: namespace, name: resource.name)
+            let key = NamespacedName(namespace: namespace, name: resource.name)
             let label = "\(resource.kind) \(namespace)/\(resource.name)"
             let claim = "\(resource.kind)/\(resource.name)"
             var others = try namespacesHolding(resource.kind, resource.name).filter { $0 != namespace }

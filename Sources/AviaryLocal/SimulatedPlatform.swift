@@ -1,4 +1,4 @@
-import AviaryLocal
+import AviaryPlatform
 import Foundation
 
 /// A platform where nothing runs: a ReplicaSet's pods exist and are ready the moment it is created
@@ -9,12 +9,14 @@ import Foundation
 /// Everything lives in memory: a restarted daemon starts from an empty world (and recreates it
 /// from the stored rollouts). Pods are available `minReadySeconds` after they were created.
 public actor SimulatedPlatform: Platform {
-    private var replicaSetsByName: [String: LocalReplicaSet] = [:]
+    private var replicaSetsByName: [String: ReplicaSet] = [:]
+    /// What each ReplicaSet's pods show of their template (image, `minReadySeconds`), decoded once.
+    private var launchesByName: [String: PodLaunch] = [:]
     /// ReplicaSet names by `namespace/rollout`, so a reconcile's observation costs what one rollout has.
     private var replicaSetNamesByRollout: [String: Set<String>] = [:]
     /// Pods by the name of the ReplicaSet that owns them, oldest first.
     private var podsByReplicaSet: [String: [PodRecord]] = [:]
-    private var servicesByName: [String: LocalService] = [:]
+    private var servicesByName: [String: PlatformService] = [:]
     private var splitsByRoot: [String: TrafficSplit] = [:]
     private var podSerial = 0
     /// Change stamps (`changeStamp(ofRollout:namespace:)`): every change takes the next value of
@@ -26,36 +28,37 @@ public actor SimulatedPlatform: Platform {
     private var routingStamp = 0
     /// The last change to each Service, by name.
     private var serviceStamps: [String: Int] = [:]
-    private let logDirectory: String
     private let now: @Sendable () -> Date
 
-    /// Creates an empty world; `logPath(of:)` points into `logDirectory` (no file is ever written).
-    public init(logDirectory: String = "/nonexistent", now: @escaping @Sendable () -> Date = { Date() }) {
-        self.logDirectory = logDirectory
+    /// Creates an empty world.
+    public init(now: @escaping @Sendable () -> Date = { Date() }) {
         self.now = now
     }
 
     // MARK: - Desired state
 
-    public func apply(_ replicaSet: LocalReplicaSet) {
+    public func apply(_ replicaSet: ReplicaSet) {
+        // The template is fixed by the hash in the name.
+        if launchesByName[replicaSet.name] == nil { launchesByName[replicaSet.name] = PodLaunch(replicaSet) }
         replicaSetsByName[replicaSet.name] = replicaSet
         replicaSetNamesByRollout["\(replicaSet.namespace)/\(replicaSet.rollout)", default: []].insert(replicaSet.name)
         converge(replicaSet.name)
     }
 
     /// Marks a change of the rollout that owns `replicaSet`.
-    private func touch(_ replicaSet: LocalReplicaSet) {
+    private func touch(_ replicaSet: ReplicaSet) {
         lastStamp += 1
         rolloutStamps["\(replicaSet.namespace)/\(replicaSet.rollout)"] = lastStamp
     }
 
     @discardableResult
-    public func scale(replicaSet name: String, to replicas: Int) -> Bool {
-        update(replicaSet: name) { $0.replicas = max(0, replicas) }
+    public func scale(replicaSet: NamespacedName, to replicas: Int) -> Bool {
+        update(replicaSet: replicaSet) { $0.replicas = max(0, replicas) }
     }
 
     @discardableResult
-    public func update(replicaSet name: String, _ change: (inout LocalReplicaSet) -> Void) -> Bool {
+    public func update(replicaSet key: NamespacedName, _ change: (inout ReplicaSet) -> Void) -> Bool {
+        let name = key.name
         guard var replicaSet = replicaSetsByName[name] else { return false }
         change(&replicaSet)
         replicaSetsByName[name] = replicaSet
@@ -63,14 +66,15 @@ public actor SimulatedPlatform: Platform {
         return true
     }
 
-    public func setRoleLabels(replicaSet name: String, _ labels: [String: String]) {
+    public func setRoleLabels(replicaSet key: NamespacedName, _ labels: [String: String]) {
+        let name = key.name
         guard var replicaSet = replicaSetsByName[name], replicaSet.roleLabels != labels else { return }
         touch(replicaSet)
         replicaSet.roleLabels = labels
         replicaSetsByName[name] = replicaSet
         // A pod here has no labels but its ReplicaSet's and role's, so all pods of a ReplicaSet
         // share one dictionary instead of a copy each.
-        let podLabels = Self.podLabels(of: replicaSet)
+        let podLabels = replicaSet.podLabels
         podsByReplicaSet[name] = podsByReplicaSet[name]?.map { pod in
             var pod = pod
             pod.labels = podLabels
@@ -81,7 +85,8 @@ public actor SimulatedPlatform: Platform {
     /// Replaces the oldest pods created before `before`, `maxUnavailable` (at least 1) at a time;
     /// the replacements are ready at once, so the next call may replace more.
     @discardableResult
-    public func restartPods(replicaSet name: String, before: Date, maxUnavailable: Int) -> Int {
+    public func restartPods(replicaSet key: NamespacedName, before: Date, maxUnavailable: Int) -> Int {
+        let name = key.name
         guard let owned = podsByReplicaSet[name] else { return 0 }
         let time = now()
         let budget = max(maxUnavailable, 1) - owned.filter { !$0.isAvailable(at: time) }.count
@@ -92,8 +97,10 @@ public actor SimulatedPlatform: Platform {
         return victims.count
     }
 
-    public func deleteReplicaSet(_ name: String) {
+    public func deleteReplicaSet(_ key: NamespacedName) {
+        let name = key.name
         guard let replicaSet = replicaSetsByName.removeValue(forKey: name) else { return }
+        launchesByName.removeValue(forKey: name)
         touch(replicaSet)
         podsByReplicaSet.removeValue(forKey: name)
         let owner = "\(replicaSet.namespace)/\(replicaSet.rollout)"
@@ -101,17 +108,17 @@ public actor SimulatedPlatform: Platform {
         if replicaSetNamesByRollout[owner]?.isEmpty == true { replicaSetNamesByRollout.removeValue(forKey: owner) }
     }
 
-    public func apply(_ service: LocalService) {
+    public func apply(_ service: PlatformService) {
         guard servicesByName[service.name] != service else { return }
         servicesByName[service.name] = service
         touchRouting()
         serviceStamps[service.name] = lastStamp
     }
 
-    public func deleteService(_ name: String) {
-        guard servicesByName.removeValue(forKey: name) != nil else { return }
+    public func deleteService(_ service: NamespacedName) {
+        guard servicesByName.removeValue(forKey: service.name) != nil else { return }
         touchRouting()
-        serviceStamps.removeValue(forKey: name)
+        serviceStamps.removeValue(forKey: service.name)
     }
 
     public func apply(_ split: TrafficSplit) {
@@ -120,8 +127,8 @@ public actor SimulatedPlatform: Platform {
         touchRouting()
     }
 
-    public func deleteSplit(rootService: String) {
-        guard splitsByRoot.removeValue(forKey: rootService) != nil else { return }
+    public func deleteSplit(rootService: NamespacedName) {
+        guard splitsByRoot.removeValue(forKey: rootService.name) != nil else { return }
         touchRouting()
     }
 
@@ -135,16 +142,16 @@ public actor SimulatedPlatform: Platform {
 
     // MARK: - Observed state
 
-    public func replicaSets() -> [LocalReplicaSet] {
+    public func replicaSets() -> [ReplicaSet] {
         replicaSetsByName.values.sorted { $0.name < $1.name }
     }
 
-    public func replicaSets(ofRollout rollout: String, namespace: String) -> [LocalReplicaSet] {
+    public func replicaSets(ofRollout rollout: String, namespace: String) -> [ReplicaSet] {
         (replicaSetNamesByRollout["\(namespace)/\(rollout)"] ?? []).sorted().compactMap { replicaSetsByName[$0] }
     }
 
-    public func split(rootService: String) -> TrafficSplit? {
-        splitsByRoot[rootService]
+    public func split(rootService: NamespacedName) -> TrafficSplit? {
+        splitsByRoot[rootService.name]
     }
 
     /// Covers the rollout's ReplicaSets and pods (count, role labels, restarts) and all Services
@@ -153,24 +160,24 @@ public actor SimulatedPlatform: Platform {
         max(rolloutStamps["\(namespace)/\(rollout)"] ?? 0, routingStamp)
     }
 
-    public func changeStamp(ofService name: String) -> Int? {
-        serviceStamps[name]
+    public func changeStamp(ofService service: NamespacedName) -> Int? {
+        serviceStamps[service.name]
     }
 
-    public func pods() -> [PodRecord] {
-        podsByReplicaSet.values.joined().sorted { $0.name < $1.name }
+    public func pods() -> [Pod] {
+        podsByReplicaSet.values.joined().sorted { $0.name < $1.name }.map(\.pod)
     }
 
-    public func service(_ name: String) -> LocalService? {
-        servicesByName[name]
+    public func service(_ service: NamespacedName) -> PlatformService? {
+        servicesByName[service.name]
     }
 
     public func splits() -> [TrafficSplit] {
         splitsByRoot.values.sorted { $0.rootService < $1.rootService }
     }
 
-    public func counts(of replicaSet: String) -> ReplicaSetCounts {
-        let owned = podsByReplicaSet[replicaSet] ?? []
+    public func counts(of replicaSet: NamespacedName) -> ReplicaSetCounts {
+        let owned = podsByReplicaSet[replicaSet.name] ?? []
         let time = now()
         return ReplicaSetCounts(
             replicas: owned.count, ready: owned.count, available: owned.filter { $0.isAvailable(at: time) }.count)
@@ -181,9 +188,8 @@ public actor SimulatedPlatform: Platform {
         ServiceRouting.serviceDiscoveryJSON(pods: Array(podsByReplicaSet.values.joined()))
     }
 
-    public func logPath(of pod: String) -> String {
-        (logDirectory as NSString).appendingPathComponent("\(pod).log")
-    }
+    /// Nothing runs, so nothing is logged.
+    public func log(of pod: NamespacedName) -> String { "" }
 
     // MARK: - Running
 
@@ -203,11 +209,6 @@ public actor SimulatedPlatform: Platform {
 
     // MARK: - Pods
 
-    /// A pod's labels: its ReplicaSet's, with the role labels over them.
-    private static func podLabels(of replicaSet: LocalReplicaSet) -> [String: String] {
-        replicaSet.labels.merging(replicaSet.roleLabels) { _, role in role }
-    }
-
     /// Creates or removes pods until the ReplicaSet has its count: new pods are ready at once,
     /// the newest go first (as Kubernetes does among ready pods).
     private func converge(_ name: String) {
@@ -218,7 +219,8 @@ public actor SimulatedPlatform: Platform {
             owned.removeLast(owned.count - replicaSet.replicas)
         }
         let time = now()
-        let labels = Self.podLabels(of: replicaSet)
+        let labels = replicaSet.podLabels
+        let launch = launchesByName[name] ?? PodLaunch(replicaSet)
         while owned.count < replicaSet.replicas {
             podSerial += 1
             owned.append(
@@ -226,7 +228,7 @@ public actor SimulatedPlatform: Platform {
                     name: "\(name)-\(podSerial)", namespace: replicaSet.namespace, replicaSet: name,
                     rollout: replicaSet.rollout,
                     labels: labels,
-                    launch: replicaSet.launch, port: 0, process: nil, startedAt: time, restarts: 0,
+                    launch: launch, port: 0, process: nil, startedAt: time, restarts: 0,
                     nextStartAt: nil, lastTermination: nil, isReady: true, readySince: time,
                     consecutiveProbeFailures: 0, lastProbeAt: nil, createdAt: time))
         }

@@ -2,8 +2,10 @@
 /// ordered routes. It is a value: a change builds a new table, which is validated, compiled and
 /// swapped in whole, live for the next request.
 ///
-/// The same shape is read from the YAML config file, accepted as JSON or YAML by the admin
-/// endpoint (`PUT /table`), reported by `GET /table` and written to the state file.
+/// It is the one contract between the control plane and the data plane: the local platform
+/// computes it from Services, splits and ready pods; the router reads the same shape from its
+/// YAML config file, accepts it as JSON or YAML on its admin endpoint (`PUT /table`), reports it
+/// on `GET /table` and writes it to its state file.
 public struct RouteTable: Codable, Sendable, Equatable {
     /// Backends by name; routes and mirrors refer to them by that name.
     public var services: [String: ServiceDefinition]
@@ -157,7 +159,8 @@ public struct RequestMatch: Codable, Sendable, Equatable {
 }
 
 /// How a string must look: exactly one of `exact`, `prefix` or `regex` (a whole-string match).
-public struct StringMatch: Codable, Sendable, Equatable {
+/// Argo's `StringMatch` of `setHeaderRoute` and `setMirrorRoute` steps has the same fields.
+public struct StringMatch: Codable, Sendable, Hashable {
     /// The string must equal this.
     public var exact: String?
     /// The string must start with this.

@@ -1,0 +1,35 @@
+/// A Service as the platform has it: the port it listens on and the labels that select its
+/// endpoints (the ready pods that have them all).
+public struct PlatformService: Codable, Sendable, Hashable {
+    /// `metadata.name`.
+    public var name: String
+    /// `metadata.namespace`.
+    public var namespace: String
+    /// The address it listens on (loopback unless configured otherwise).
+    public var address: String
+    /// `spec.ports[0].port`.
+    public var port: Int
+    /// `spec.selector`, with `rollouts-pod-template-hash` added when a rollout points it at a revision.
+    public var selector: [String: String]
+
+    /// Creates a service.
+    public init(
+        name: String, namespace: String = "default", address: String = "127.0.0.1", port: Int,
+        selector: [String: String]
+    ) {
+        self.name = name
+        self.namespace = namespace
+        self.address = address
+        self.port = port
+        self.selector = selector
+    }
+
+    /// Its key.
+    public var key: NamespacedName { NamespacedName(namespace: namespace, name: name) }
+
+    /// Whether a pod with `labels` is selected (every selector label present with the same value;
+    /// an empty selector selects nothing, as on Kubernetes for Services).
+    public func selects(_ labels: [String: String]) -> Bool {
+        !selector.isEmpty && selector.allSatisfy { labels[$0.key] == $0.value }
+    }
+}
