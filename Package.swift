@@ -260,7 +260,7 @@ let package = Package(
         .testTarget(
             name: "AviaryServerTests",
             dependencies: [
-                "AviaryServer", "AviaryClient", "AviaryHarness", "AviaryLocal", "AviaryModel", "AviaryPlatform",
+                "AviaryServer", "AviaryAPI", "AviaryClient", "AviaryHarness", "AviaryLocal", "AviaryModel", "AviaryPlatform",
                 "AviaryStore", "AviaryTestSupport", "aviary", "aviary-sample-app",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

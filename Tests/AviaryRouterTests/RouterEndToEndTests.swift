@@ -395,7 +395,7 @@ struct RouterEndToEndTests {
             let router = try await RouterServer()
             // A client that connects the moment the first listener accepts, as one retrying
             // against a router that has just started does, while the router binds the others.
-            let ports = try (0..<40).map { _ in try freePort() }
+            let ports = try freePorts(40)
             let first = Task.detached { firstStatusLine(port: ports[0], within: 20) }
             let listeners = ports.map { "  - address: 127.0.0.1:\($0)\n    routes: [{backends: [{service: app}]}]" }
             let yaml =
@@ -420,8 +420,8 @@ struct RouterEndToEndTests {
             defer { app.stop() }
             let other = try await SampleApp(pod: "other-1", client: client)
             defer { other.stop() }
-            let port = try freePort()
-            let adminPort = try freePort()
+            let pair = try freePorts(2)
+            let (port, adminPort) = (pair[0], pair[1])
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aviary-router-\(UUID())")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }

@@ -168,8 +168,8 @@ struct RouterFaultTests {
         try await withClient(connectionsPerHost: 8) { client in
             let app = try await SampleApp(pod: "app-1", client: client)
             defer { app.stop() }
-            let port = try freePort()
-            let adminPort = try freePort()
+            let pair = try freePorts(2)
+            let (port, adminPort) = (pair[0], pair[1])
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("aviary-faults-\(UUID())")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }

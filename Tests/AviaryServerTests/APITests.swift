@@ -1,4 +1,5 @@
 import AviaryAPI
+import AviaryLocal
 import AviaryModel
 import AviaryTestSupport
 import Foundation

@@ -1,3 +1,4 @@
+import AviaryAPI
 import AviaryStore
 import Foundation
 import Synchronization

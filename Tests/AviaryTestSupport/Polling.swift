@@ -28,6 +28,20 @@ public func freePort() throws -> Int {
     return port
 }
 
+/// `count` distinct free loopback ports. Each is free when chosen, but the kernel may hand the same
+/// port out again once its probe socket closes, so a list of single picks can repeat one.
+public func freePorts(_ count: Int) throws -> [Int] {
+    var ports: [Int] = []
+    var attempts = 0
+    while ports.count < count {
+        attempts += 1
+        guard attempts <= count * 20 else { throw TestSupportFailure("cannot find \(count) distinct free loopback ports") }
+        let port = try freePort()
+        if !ports.contains(port) { ports.append(port) }
+    }
+    return ports
+}
+
 /// A test helper that could not do its job.
 public struct TestSupportFailure: Error, CustomStringConvertible {
     /// What went wrong.
