@@ -101,6 +101,12 @@ public actor DaemonMetrics {
         metricPhases = metricPhases.filter { $0.value.namespace != namespace || $0.value.run != run }
     }
 
+    /// Forgets the metric phases of every run not in `existing` (`namespace/name`): an update of a
+    /// run still on its way when the run was deleted may have set them again.
+    public func retainAnalysisRuns(_ existing: Set<String>) {
+        metricPhases = metricPhases.filter { existing.contains("\($0.value.namespace)/\($0.value.run)") }
+    }
+
     /// Forgets the failed reconciles of a deleted rollout.
     public func removeReconcileErrors(namespace: String, name: String) {
         reconcileErrors.removeValue(forKey: "\(namespace)/\(name)")

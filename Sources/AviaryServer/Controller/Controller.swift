@@ -228,7 +228,12 @@ public actor Controller {
         // them through the same loop as any change: a forced full pass reconciled each one, a
         // steady-state pass skipped those whose inputs had not changed.
         if isResync {
-            if isFullResync { statusTexts.age() }
+            if isFullResync {
+                statusTexts.age()
+                if let runs = try? store.versions(kind: "AnalysisRun") {
+                    await metrics.retainAnalysisRuns(Set(runs.map { "\($0.key.namespace)/\($0.key.name)" }))
+                }
+            }
             Heap.releaseFreedMemory()
             await metrics.observeResyncPass(
                 seconds: Date().timeIntervalSince(passStarted), full: isFullResync,
