@@ -511,15 +511,23 @@ public actor LocalPlatform: Platform {
         }
     }
 
+    /// One readiness probe: a GET through a client of its own, shut down after the answer (the
+    /// kubelet too opens a connection per probe). Not through `HTTPClient.shared`: it keeps a
+    /// connection pool per host and port for as long as it lives, and every release starts pods on
+    /// new ports, so each pod ever probed left its pool behind (issue 28).
     static func probe(url: String, timeout: Double) async -> Bool {
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        let succeeded: Bool
         do {
-            let request = HTTPClientRequest(url: url)
-            let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+            let response = try await client.execute(
+                HTTPClientRequest(url: url), timeout: .milliseconds(Int64(timeout * 1000)))
             _ = try? await response.body.collect(upTo: 1 << 20)
-            return (200..<400).contains(Int(response.status.code))
+            succeeded = (200..<400).contains(Int(response.status.code))
         } catch {
-            return false
+            succeeded = false
         }
+        try? await client.shutdown()
+        return succeeded
     }
 
     /// Sends the route table to the router now, so that a weight or route the controller just set

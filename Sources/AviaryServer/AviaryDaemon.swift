@@ -100,7 +100,11 @@ public struct AviaryDaemon: Sendable {
         let routes = RouteContext(
             resources: ResourceAPI(store: store, changed: changed),
             operations: RolloutOperations(store: store, changed: changed), platform: platform, metrics: metrics,
-            store: store)
+            store: store,
+            census: { [self] in
+                try await MemoryCensus.take(
+                    store: store, controller: controller, metrics: metrics, analysis: analysis, platform: platform)
+            })
         var loops = [LoopService(name: "platform") { await platform.run(tickInterval: .milliseconds(100)) }]
         if let dataPlane { loops.append(LoopService(name: "data plane") { await dataPlane.supervise() }) }
         loops.append(LoopService(name: "controller") { await controller.run() })

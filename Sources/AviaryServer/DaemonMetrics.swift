@@ -95,6 +95,31 @@ public actor DaemonMetrics {
         metricPhases["\(namespace)/\(run)/\(metric)"] = (namespace, run, metric, phase)
     }
 
+    /// Forgets the metric phases of a deleted AnalysisRun. Every release creates runs with new
+    /// names; without this each one kept its entries (and its lines of `/metrics`) for good.
+    public func removeAnalysisRun(namespace: String, run: String) {
+        metricPhases = metricPhases.filter { $0.value.namespace != namespace || $0.value.run != run }
+    }
+
+    /// Forgets the metric phases of every run not in `existing` (`namespace/name`): an update of a
+    /// run still on its way when the run was deleted may have set them again.
+    public func retainAnalysisRuns(_ existing: Set<String>) {
+        metricPhases = metricPhases.filter { existing.contains("\($0.value.namespace)/\($0.value.run)") }
+    }
+
+    /// Forgets the failed reconciles of a deleted rollout.
+    public func removeReconcileErrors(namespace: String, name: String) {
+        reconcileErrors.removeValue(forKey: "\(namespace)/\(name)")
+    }
+
+    /// How many entries each of the registry's tables holds (for `GET /debug/memory`).
+    public func entryCounts() -> [String: Int] {
+        [
+            "metrics.rollouts": rollouts.count, "metrics.analysisRunMetricPhases": metricPhases.count,
+            "metrics.reconcileErrors": reconcileErrors.count, "metrics.eventReasons": events.count,
+        ]
+    }
+
     /// The exposition text.
     public func render() -> String {
         var lines: [String] = []

@@ -20,12 +20,19 @@ public final class AviaryStore: Sendable {
     public let path: String
     private let pool: DatabasePool
     private let now: @Sendable () -> Date
+    /// How many events of one resource it keeps (`eventsKeptPerResource` unless given).
+    public let eventsKept: Int
     /// Wakes watchers after every committed write.
     public let changes = StoreChanges()
 
     /// Opens (creating if needed) the store in `stateDirectory`, which is created with mode 0700.
-    /// Runs SQLite's integrity check and the schema migrations before returning.
-    public init(stateDirectory: String, now: @escaping @Sendable () -> Date = { Date() }) throws(StoreError) {
+    /// Runs SQLite's integrity check and the schema migrations before returning. `eventsKept`
+    /// bounds each resource's events (tests of the bound give a small one).
+    public init(
+        stateDirectory: String, eventsKept: Int = AviaryStore.eventsKeptPerResource,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) throws(StoreError) {
+        self.eventsKept = eventsKept
         try Self.prepareDirectory(stateDirectory)
         let path = (stateDirectory as NSString).appendingPathComponent(Self.fileName)
         self.path = path
@@ -265,11 +272,13 @@ public final class AviaryStore: Sendable {
         _ key: ResourceKey, status: Data, events: [StoredEvent] = [], expectedResourceVersion: Int? = nil
     ) throws(StoreError) -> StoredResource? {
         try Self.requireObject(status, what: "status")
+        let kept = eventsKept
         return try write { db -> StoredResource? in
             try Self.updateStatus(
                 db,
-                StatusUpdate(key: key, status: status, events: events, expectedResourceVersion: expectedResourceVersion)
-            )
+                StatusUpdate(
+                    key: key, status: status, events: events, expectedResourceVersion: expectedResourceVersion),
+                eventsKept: kept)
         }
     }
 
@@ -277,13 +286,15 @@ public final class AviaryStore: Sendable {
     /// one per status): each one's result, in order. A failure writes none of them.
     public func updateStatuses(_ updates: [StatusUpdate]) throws(StoreError) -> [StoredResource?] {
         for update in updates { try Self.requireObject(update.status, what: "status") }
-        return try write { db in try updates.map { try Self.updateStatus(db, $0) } }
+        let kept = eventsKept
+        return try write { db in try updates.map { try Self.updateStatus(db, $0, eventsKept: kept) } }
     }
 
-    private static func updateStatus(_ db: Database, _ update: StatusUpdate) throws -> StoredResource? {
+    private static func updateStatus(_ db: Database, _ update: StatusUpdate, eventsKept: Int) throws -> StoredResource?
+    {
         guard var resource = try fetch(db, update.key) else { return nil }
         if let expected = update.expectedResourceVersion, expected != resource.resourceVersion { return nil }
-        try insert(db, update.events)
+        try insert(db, update.events, kept: eventsKept)
         // Bytes first: the controller encodes with sorted keys, so an unchanged status is
         // found without parsing either side; only differing bytes are compared as JSON.
         if resource.status == update.status || sameJSON(resource.status, update.status) { return resource }
@@ -443,6 +454,17 @@ public final class AviaryStore: Sendable {
         }
     }
 
+    /// Deletes the revisions of a rollout's pod template `podTemplateHash`: its ReplicaSet is gone
+    /// (`revisionHistoryLimit`), so `undo` can no longer go back to it, as on Kubernetes. Without
+    /// this a long-lived rollout kept one row per release for good.
+    public func deleteRevisions(of rollout: ResourceKey, podTemplateHash: String) throws(StoreError) {
+        try write { db in
+            try db.execute(
+                sql: "DELETE FROM revisions WHERE namespace = ? AND rollout = ? AND podTemplateHash = ?",
+                arguments: [rollout.namespace, rollout.name, podTemplateHash])
+        }
+    }
+
     /// A rollout's revisions, oldest first.
     public func revisions(of rollout: ResourceKey) throws(StoreError) -> [StoredRevision] {
         try read { db in
@@ -459,12 +481,13 @@ public final class AviaryStore: Sendable {
 
     /// Appends events.
     public func record(_ events: [StoredEvent]) throws(StoreError) {
+        let kept = eventsKept
         try write { db in
-            try Self.insert(db, events)
+            try Self.insert(db, events, kept: kept)
         }
     }
 
-    /// How many events of one resource the store keeps; older ones are deleted as new ones come.
+    /// How many events of one resource the store keeps by default; older ones are deleted as new ones come.
     public static let eventsKeptPerResource = 500
 
     /// The last `limit` events of a resource, oldest first.
@@ -520,6 +543,24 @@ public final class AviaryStore: Sendable {
         }
     }
 
+    // MARK: - Census
+
+    /// How many rows each table holds, resources by kind (`resources/Rollout`): what `GET
+    /// /debug/memory` reports, to tell whether the store grows with every release.
+    public func rowCounts() throws(StoreError) -> [String: Int] {
+        try read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, COUNT(*) FROM resources GROUP BY kind") {
+                let count: Int = row[1]
+                counts["resources/" + (row[0] as String)] = count
+            }
+            for table in ["revisions", "events", "measurements", "platformState"] {
+                counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
+            }
+            return counts
+        }
+    }
+
     // MARK: - Platform state
 
     /// A value the platform stored under `key` (for example the PIDs of the pods it runs), or nil.
@@ -572,10 +613,10 @@ public final class AviaryStore: Sendable {
             ])
     }
 
-    /// Inserts events, then drops each resource's events beyond `eventsKeptPerResource`: a
+    /// Inserts events, then drops each resource's events beyond `kept`: a
     /// long-lived rollout records events on every release, and the database (with the daemon's
     /// page cache) must not grow with every release.
-    private static func insert(_ db: Database, _ events: [StoredEvent]) throws {
+    private static func insert(_ db: Database, _ events: [StoredEvent], kept: Int) throws {
         for event in events { try insert(db, event) }
         for key in Set(events.map(\.key)) {
             try db.execute(
@@ -585,7 +626,7 @@ public final class AviaryStore: Sendable {
                         ORDER BY id DESC LIMIT 1 OFFSET ?)
                     """,
                 arguments: [
-                    key.kind, key.namespace, key.name, key.kind, key.namespace, key.name, eventsKeptPerResource,
+                    key.kind, key.namespace, key.name, key.kind, key.namespace, key.name, kept,
                 ])
         }
     }

@@ -85,11 +85,13 @@ struct SoakCommand: AsyncParsableCommand {
             Starts aviary serve and Prometheus in a temporary directory, one rollout of the sample app,
             --rate requests per second to its all-traffic Service, and releases good images (every
             fifth a bad- one) one after another for --minutes. Samples VmRSS and the number of open
-            descriptors of the daemon and the router at start, every minute and at the end; the
-            baseline is taken after the first minute (warm-up) and the end sample, both with the
-            traffic paused until the descriptor counts hold still for 3 s (at most 60 s), so that
-            connections in flight do not count. Exits 1 when RSS grew more than 10% from the
-            baseline, descriptors grew, or a release did not settle within 300 s.
+            descriptors of the daemon and the router at the start, every minute and at the end, each
+            with the traffic paused until the descriptor counts hold still for 3 s (at most 60 s), so
+            that connections in flight do not count. The first half of the run is warm-up; over the
+            second half it fits a least-squares line to each series and reports its slope per hour
+            and per release. Exits 1 when a slope is above its tolerance and the fitted line rises
+            more than a one-off step would (RSS: 256 kB/h and 256 kB; descriptors: 6/h and 3), a
+            release did not settle within 300 s, or a client saw an error outside the bad canaries.
 
             Example (the goal): scripts/soak --minutes 30
             """)

@@ -207,7 +207,8 @@ func withRoutesInProcess(
     let routes = RouteContext(
         resources: ResourceAPI(store: store, changed: { _ in }),
         operations: RolloutOperations(store: store, changed: { _ in }), platform: SimulatedPlatform(),
-        metrics: DaemonMetrics(), store: store)
+        metrics: DaemonMetrics(), store: store,
+        census: { MemoryCensus(storeRows: try store.rowCounts(), cacheEntries: [:], heap: nil) })
     try await Application(router: makeRouter(routes, token: token)).test(.router) { client in
         try await body(InProcessAPI(client: client))
     }

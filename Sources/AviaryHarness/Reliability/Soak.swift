@@ -10,11 +10,6 @@ public struct SoakOptions: Sendable {
     public var requestsPerSecond = 200
     /// Every `badEvery`-th release is a `bad-` image.
     public var badEvery = 5
-    /// The warm-up before the baseline sample.
-    public var warmUpSeconds = 60.0
-    /// Allowed RSS growth from the baseline to the end, as a fraction.
-    public var allowedGrowth = 0.10
-
     /// Options with the defaults of the command line.
     public init(aviaryExecutable: String) {
         self.aviaryExecutable = aviaryExecutable
@@ -43,58 +38,45 @@ public struct SoakReport: Sendable, Equatable {
     public var aborted = 0
     /// Releases that did not reach their outcome within 300 s.
     public var unsettled = 0
-    /// Baseline (after the warm-up) and end samples, by process (`daemon`, `router`).
-    public var baseline: [String: ResourceSample] = [:]
-    /// The samples at the end.
-    public var end: [String: ResourceSample] = [:]
+    /// The idle samples of each process (`daemon`, `router`): at the start, every minute and at the end.
+    public var samples: [String: [SoakSample]] = [:]
     /// What the clients saw.
     public var clients = ClientCounts()
-    /// The allowed RSS growth.
-    public var allowedGrowth = 0.10
 
     /// An empty report.
     public init() {}
 
-    /// RSS growth of a process from the baseline to the end, as a fraction.
-    public func growth(_ process: String) -> Double? {
-        guard let start = baseline[process], let end = end[process], start.residentKilobytes > 0 else { return nil }
-        return Double(end.residentKilobytes - start.residentKilobytes) / Double(start.residentKilobytes)
+    /// The trends over the second half of the run, and whether they, the releases and the
+    /// clients pass.
+    public var judgement: SoakJudgement {
+        // A process never sampled is judged on no samples, which fails.
+        var series = samples
+        for process in ["daemon", "router"] where series[process] == nil { series[process] = [] }
+        return SoakJudgement.judge(samples: series, unsettled: unsettled, clientErrors: clients.clientErrors)
     }
 
-    /// RSS within the allowed growth, no more descriptors than at the baseline, every release settled.
-    public var succeeded: Bool {
-        ["daemon", "router"].allSatisfy { process in
-            guard let growth = growth(process), let start = baseline[process], let end = end[process] else {
-                return false
-            }
-            return growth <= allowedGrowth && end.descriptors <= start.descriptors
-        } && unsettled == 0
-    }
+    /// No trend beyond its tolerance, every release settled, no client error outside bad canaries.
+    public var succeeded: Bool { judgement.passed }
 
-    /// The table printed at the end.
+    /// The lines printed at the end; the last one states the verdict and the slopes.
     public var summary: String {
-        var lines = ["process  RSS baseline  RSS end   growth  fds baseline  fds end"]
-        for process in ["daemon", "router"] {
-            guard let start = baseline[process], let end = end[process] else {
-                lines.append("\(process): not measured")
-                continue
-            }
-            lines.append(
-                process.padding(toLength: 9, withPad: " ", startingAt: 0)
-                    + String(format: "%9d kB", start.residentKilobytes)
-                    + String(format: "%9d kB", end.residentKilobytes)
-                    + String(format: "%+7.1f%%", (growth(process) ?? 0) * 100)
-                    + String(format: "%14d", start.descriptors)
-                    + String(format: "%9d", end.descriptors))
-        }
+        let judgement = judgement
+        var lines = ["trends over the second half of the run (least squares):"]
+        lines += judgement.trendLines.map { "  " + $0 }
         lines.append(
             "releases: promoted \(promoted), aborted \(aborted), unsettled \(unsettled); client requests \(clients.requests), "
                 + "errors from bad canaries \(clients.badCanaryErrors), other client errors \(clients.clientErrors)")
+        let slopes = judgement.trends.sorted { $0.key < $1.key }.map { process, trend in
+            "\(process) RSS " + String(format: "%+.0f kB/h", trend.residentKilobytes.perHour) + ", fds "
+                + String(format: "%+.1f/h", trend.descriptors.perHour)
+        }.joined(separator: "; ")
+        let rss = TrendTolerance.residentKilobytes
+        let fds = TrendTolerance.descriptors
         lines.append(
-            succeeded
-                ? "soak passed: RSS growth within \(Int(allowedGrowth * 100))%, no descriptor growth"
-                : "soak FAILED: RSS growth above \(Int(allowedGrowth * 100))%, descriptor growth or an unsettled release"
-        )
+            judgement.passed
+                ? "soak passed: \(slopes) (tolerance: RSS \(Int(rss.perHour)) kB/h and \(Int(rss.rise)) kB, "
+                    + "fds \(Int(fds.perHour))/h and \(Int(fds.rise)) over the second half)"
+                : "soak FAILED: " + judgement.failures.joined(separator: "; ") + (slopes.isEmpty ? "" : " (\(slopes))"))
         return lines.joined(separator: "\n")
     }
 }
@@ -128,7 +110,6 @@ public enum Soak {
         async throws -> SoakReport
     {
         var report = SoakReport()
-        report.allowedGrowth = options.allowedGrowth
         try await cluster.startDaemon()
         try await cluster.startPrometheus()
         try await cluster.applyApps(prefix: "soak", count: 1, image: "sample-app:v1")
@@ -170,7 +151,21 @@ public enum Soak {
             traffic = startTraffic()
             return sample
         }
-        cluster.log(sampleLine("start", sampleProcesses(cluster), cluster))
+        /// Takes an idle sample of each process and adds it to the report's series.
+        func record(_ label: String) async throws {
+            let sample = try await idleSample()
+            let minute = Date().timeIntervalSince(start) / 60
+            let releases = report.promoted + report.aborted + report.unsettled
+            for (process, resources) in sample {
+                report.samples[process, default: []].append(
+                    SoakSample(
+                        minute: minute, releases: releases, residentKilobytes: resources.residentKilobytes,
+                        descriptors: resources.descriptors))
+            }
+            let counts = await ledger.counts
+            cluster.log(sampleLine(label, sample, cluster) + "; releases \(releases), requests \(counts.requests)")
+        }
+        try await record("start")
         while Date() < end {
             version += 1
             let bad = version % options.badEvery == 0
@@ -194,20 +189,13 @@ public enum Soak {
                 report.promoted += 1
                 stableImage = image
             }
-            if report.baseline.isEmpty && Date().timeIntervalSince(start) >= options.warmUpSeconds {
-                report.baseline = try await idleSample()
-                cluster.log(sampleLine("baseline", report.baseline, cluster))
-            }
             if Date() >= nextMinute {
-                nextMinute = nextMinute.addingTimeInterval(60)
-                let counts = await ledger.counts
-                cluster.log(
-                    sampleLine("minute \(Int(Date().timeIntervalSince(start) / 60))", sampleProcesses(cluster), cluster)
-                        + "; releases \(report.promoted + report.aborted), requests \(counts.requests)")
+                // A release that took longer than a minute skips the minutes it spanned.
+                while nextMinute <= Date() { nextMinute = nextMinute.addingTimeInterval(60) }
+                try await record("minute \(Int(Date().timeIntervalSince(start) / 60))")
             }
         }
-        report.end = try await idleSample()
-        cluster.log(sampleLine("end", report.end, cluster))
+        try await record("end")
         traffic?.cancel()
         await traffic?.value
         report.clients = await ledger.counts

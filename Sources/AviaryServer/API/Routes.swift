@@ -126,6 +126,8 @@ struct RouteContext: Sendable {
     let platform: any Platform
     let metrics: DaemonMetrics
     let store: AviaryStore
+    /// What `GET /debug/memory` answers.
+    let census: @Sendable () async throws -> MemoryCensus
 }
 
 /// Reads a request body up to `limit` bytes; a larger one is a 413 naming the limit.
@@ -153,6 +155,7 @@ func readBody(_ request: Request, limit: Int) async throws(APIError) -> Data {
 
 /// Builds the API's routes:
 /// - `GET /healthz`, `GET /metrics`, `GET /sd` (Prometheus `http_sd_configs`)
+/// - `GET /debug/memory`: rows per store table, entries per cache, glibc's heap (`MemoryCensus`)
 /// - `POST /api/v1/apply` (YAML or JSON, multi-document)
 /// - `GET /api/v1/{kind}`, `GET|DELETE /api/v1/{kind}/{name}` (`?namespace=`, default `default`)
 /// - `POST /api/v1/rollouts/{name}/{operation}`: promote (`?full=true`), abort, retry, pause,
@@ -177,6 +180,13 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+    router.get("/debug/memory") { _, _ in
+        do {
+            return jsonResponse(.ok, try await routes.census())
+        } catch {
+            return errorResponse(error)
+        }
     }
     router.get("/sd") { _, _ in
         let data = await routes.platform.serviceDiscoveryJSON()

@@ -105,11 +105,15 @@ public actor AnalysisCoordinator {
     }
 
     /// Stops driving a run and deletes it with its measurements.
-    func delete(name: String, namespace: String) throws {
+    func delete(name: String, namespace: String) async throws {
         let runKey = ResourceKey(kind: "AnalysisRun", namespace: namespace, name: name)
         handles.removeValue(forKey: runKey)?.cancel()
         try store.delete(runKey)
+        await metrics.removeAnalysisRun(namespace: namespace, run: name)
     }
+
+    /// How many runs it holds a handle of (for `GET /debug/memory`).
+    var handleCount: Int { handles.count }
 
     /// Stops driving every run (shutdown); their stored state is resumed by the next daemon.
     public func cancelAll() {
@@ -134,11 +138,14 @@ public actor AnalysisCoordinator {
         let handle = runner.start(run) { update in
             do {
                 if let status = update.run.status {
-                    try store.updateStatus(key, status: try JSONEncoder().encode(status))
+                    // The metrics first: once the store says the run is done, the controller may
+                    // delete it (history limits) and its metric phases with it; phases set after
+                    // that would stay for good.
                     for result in status.metricResults ?? [] {
                         await metrics.setMetricPhase(
                             namespace: key.namespace, run: key.name, metric: result.name, phase: result.phase.rawValue)
                     }
+                    try store.updateStatus(key, status: try JSONEncoder().encode(status))
                 }
                 if case .measured(let metric, let measurement) = update.event {
                     try store.record([

@@ -212,6 +212,7 @@ extension Controller {
             try await platform.update(replicaSet: replicaSetName(hash)) { $0.revision = revision }
         case .deleteReplicaSet(let hash):
             try await platform.deleteReplicaSet(replicaSetName(hash))
+            try store.deleteRevisions(of: key, podTemplateHash: hash)
         case .restartPods(let hash, let before, let maxUnavailable):
             try await platform.restartPods(
                 replicaSet: replicaSetName(hash), before: before, maxUnavailable: maxUnavailable)
@@ -291,6 +292,7 @@ extension Controller {
             try await platform.deleteSplit(rootService: split.key)
         }
         await metrics.setRollout(namespace: key.namespace, name: key.name, facts: nil)
+        await metrics.removeReconcileErrors(namespace: key.namespace, name: key.name)
         decodedRollouts.removeValue(forKey: key)
         decodedTemplates.removeValue(forKey: key)
         reportedFacts.removeValue(forKey: key)

@@ -77,6 +77,19 @@ public actor Controller {
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
+    /// How many entries each of its caches and queues holds (for `GET /debug/memory`): each is
+    /// keyed by a stored resource or bounded, so none may grow with releases.
+    public func cacheEntries() -> [String: Int] {
+        [
+            "controller.due": due.count, "controller.failures": failures.count,
+            "controller.unchangedSince": unchangedSince.count, "controller.decodedRollouts": decodedRollouts.count,
+            "controller.decodedServices": decodedServices.count,
+            "controller.decodedTemplates": decodedTemplates.values.reduce(0) { $0 + $1.count },
+            "controller.statusTexts": statusTexts.count, "controller.pendingStatusWrites": pendingStatusWrites.count,
+            "controller.reportedFacts": reportedFacts.count,
+        ]
+    }
+
     /// Asks for `key` to be reconciled as soon as possible: a sleeping `run()` wakes up for it.
     public func enqueue(_ key: ResourceKey) {
         due[key] = .distantPast
@@ -218,6 +231,12 @@ public actor Controller {
         // them through the same loop as any change: a forced full pass reconciled each one, a
         // steady-state pass skipped those whose inputs had not changed.
         if isResync {
+            if isFullResync {
+                statusTexts.age()
+                if let runs = try? store.versions(kind: "AnalysisRun") {
+                    await metrics.retainAnalysisRuns(Set(runs.map { "\($0.key.namespace)/\($0.key.name)" }))
+                }
+            }
             Heap.releaseFreedMemory()
             await metrics.observeResyncPass(
                 seconds: Date().timeIntervalSince(passStarted), full: isFullResync,
