@@ -199,11 +199,14 @@ extension Controller {
                 labels: request.template.metadata?.labels ?? [:], template: templateData,
                 minReadySeconds: rollout.spec.minReadySecondsOrDefault, replicas: request.replicas,
                 revision: request.revision, createdAt: time)
-            try await platform.apply(replicaSet)
+            // The revision is recorded first: when its write fails, no ReplicaSet exists yet and the
+            // retry creates both; the other way round, the retry would find the ReplicaSet, emit no
+            // create, and `undo` could never go back to it. Recording twice replaces the row.
             try store.recordRevision(
                 StoredRevision(
                     rollout: key, revision: request.revision, podTemplateHash: request.podTemplateHash,
                     template: templateData, createdAt: AviaryStore.timestamp(time)))
+            try await platform.apply(replicaSet)
         case .scaleReplicaSet(let hash, let replicas):
             try await platform.scale(replicaSet: replicaSetName(hash), to: replicas)
         case .setScaleDownDeadline(let hash, let deadline):
