@@ -62,7 +62,8 @@ struct AnalysisRunCommand: AsyncParsableCommand {
             }
             let arguments = try args.map { arg throws(AdHocAnalysisError) in try AdHocAnalysis.parseArgument(arg) }
             run = try AdHocAnalysis.makeRun(
-                text: String(decoding: data, as: UTF8.self), file: file, templateName: template, args: arguments)
+                text: String(decoding: data, as: UTF8.self), file: file, templateName: template, args: arguments,
+                defaultPrometheusAddress: prometheusAddress)
             secrets = try SecretsFile.load(stateDirectory: stateDir)
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))

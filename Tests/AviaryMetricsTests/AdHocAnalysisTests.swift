@@ -47,6 +47,18 @@ struct AdHocAnalysisTests {
         ) { try AdHocAnalysis.makeRun(text: Self.file, file: "t.yaml", args: []) }
     }
 
+    @Test func prometheusAddressFlagStandsInForAMissingAddress() throws {
+        let withoutAddress = Self.file.replacingOccurrences(of: "        address: http://127.0.0.1:9090\n", with: "")
+        let arguments = [Argument(name: "service", value: "checkout")]
+        let refusal = #expect(throws: AdHocAnalysisError.self) {
+            try AdHocAnalysis.makeRun(text: withoutAddress, file: "t.yaml", args: arguments)
+        }
+        #expect(refusal?.description.contains("prometheus.address") == true)
+        let run = try AdHocAnalysis.makeRun(
+            text: withoutAddress, file: "t.yaml", args: arguments, defaultPrometheusAddress: "http://127.0.0.1:9090")
+        #expect(run.metadata.name == "success-rate-adhoc")
+    }
+
     @Test func unknownTemplateNameListsTheChoices() {
         #expect(
             throws: AdHocAnalysisError(description: "t.yaml: no template named \"x\" (the file has: success-rate)")

@@ -26,10 +26,15 @@ public enum AdHocAnalysis {
     /// its template named `templateName` (default: the first AnalysisTemplate or
     /// ClusterAnalysisTemplate), with the other templates of the file available as nested `templates`.
     public static func makeRun(
-        text: String, file: String, templateName: String? = nil, args: [Argument]
+        text: String, file: String, templateName: String? = nil, args: [Argument],
+        defaultPrometheusAddress: String? = nil
     ) throws(AdHocAnalysisError) -> AnalysisRun {
         let decoded = ManifestDecoder().decode(text, file: file)
-        let errors = decoded.diagnostics.filter(\.isError)
+        // `--prometheus-address` stands in for a metric's missing `provider.prometheus.address`.
+        let errors = decoded.diagnostics.filter { diagnostic in
+            diagnostic.isError
+                && !(defaultPrometheusAddress != nil && diagnostic.path.hasSuffix(".prometheus.address"))
+        }
         if !errors.isEmpty {
             throw AdHocAnalysisError(description: errors.map(\.description).joined(separator: "\n"))
         }
