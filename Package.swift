@@ -162,6 +162,7 @@ let package = Package(
         .executableTarget(
             name: "aviary",
             dependencies: [
+                "AviaryAPI",
                 "AviaryModel",
                 "AviaryExpression",
                 "AviaryCore",

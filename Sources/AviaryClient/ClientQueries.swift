@@ -57,6 +57,12 @@ extension APIClient {
         return try Self.decode(AnalysisRun.self, data, what: "analysisrun \"\(name)\"")
     }
 
+    /// A rollout's latest events (at most 100), oldest first.
+    public func events(ofRollout name: String, namespace: String) async throws(Failure) -> [EventList.Event] {
+        let data = try await send(.GET, Self.operationPath(rollout: name, operation: "events", namespace: namespace))
+        return try Self.decode(EventList.self, data, what: "events of rollout \"\(name)\"").events
+    }
+
     /// The ReplicaSets of every rollout, or of the rollout named `rollout`; of one namespace or all.
     public func replicaSets(rollout: String? = nil, namespace: String? = nil) async throws(Failure) -> [ReplicaSetView]
     {

@@ -33,6 +33,7 @@ struct Aviary: AsyncParsableCommand {
             Completion.self,
             PrometheusConfig.self,
             Install.self,
+            Events.self,
         ]
     )
 }

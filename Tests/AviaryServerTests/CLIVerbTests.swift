@@ -4,6 +4,7 @@ import Testing
 
 @testable import aviary
 import AviaryLocal
+import AviaryAPI
 import AviaryClient
 import AviaryModel
 
@@ -119,5 +120,28 @@ import AviaryModel
         #expect(StatusLine.verdict(Self.rollout(phase: .degraded, aborted: true)) == .degraded)
         #expect(StatusLine.verdict(Self.rollout(phase: .healthy, aborted: false)) == .healthy)
         #expect(StatusLine.verdict(Self.rollout(phase: .progressing, aborted: false)) == .undecided)
+    }
+}
+
+/// `aviary events ROLLOUT`'s table.
+@Suite struct EventTableTests {
+    @Test func eventsAreListedOldestFirstWithTheirAge() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000 + 1230)
+        let events = [
+            EventList.Event(
+                type: "Normal", reason: "RolloutUpdated", message: "Rollout updated to revision 2",
+                time: "2027-01-15T08:00:00Z"),
+            EventList.Event(
+                type: "Warning", reason: "RolloutAborted", message: "Rollout aborted update to revision 2",
+                time: "2027-01-15T08:20:00Z"),
+        ]
+        #expect(
+            EventRenderer.table(events, rollout: "web", now: now) == """
+                LAST SEEN   TYPE      REASON           MESSAGE
+                20m         Normal    RolloutUpdated   Rollout updated to revision 2
+                30s         Warning   RolloutAborted   Rollout aborted update to revision 2
+
+                """)
+        #expect(EventRenderer.table([], rollout: "web", now: now) == "No events for rollout \"web\".\n")
     }
 }
