@@ -106,6 +106,22 @@ public enum AnalysisRunRenderer {
             Style.table(
                 header: Row(name: "METRIC", kind: "COUNTS", status: "STATUS", age: "AGE", info: "LATEST"), rows: rows,
                 colour: colour))
+        for metric in run.spec.metrics {
+            let measurements = results.first { $0.name == metric.name }?.measurements ?? []
+            guard !measurements.isEmpty else { continue }
+            lines.append("")
+            lines.append("\(metric.name): measurements kept, oldest first")
+            let measured = measurements.map { measurement in
+                Row(
+                    name: "", kind: measurement.value ?? "-", status: Style.analysisStatus(measurement.phase),
+                    age: Style.age(since: Style.date(measurement.finishedAt ?? measurement.startedAt), now: now),
+                    info: measurement.message ?? "")
+            }
+            lines.append(
+                Style.table(
+                    header: Row(name: "", kind: "VALUE", status: "PHASE", age: "AGE", info: "MESSAGE"), rows: measured,
+                    colour: colour))
+        }
         return lines.joined(separator: "\n")
     }
 

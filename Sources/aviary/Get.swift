@@ -88,14 +88,26 @@ struct GetRollout: AsyncParsableCommand {
 struct GetAnalysisRun: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analysisrun",
-        abstract: "Show an AnalysisRun: its status and, per metric, the counts and latest measurement.",
+        abstract: "Show an AnalysisRun: its status, per metric the counts and latest measurement, then each measurement.",
         discussion: """
-            Example:
+            Each metric's measurements (as many as it keeps: 10 unless measurementRetention says \
+            otherwise) are listed oldest first with their value, phase, age and message, so an \
+            Error or a Failed says why. -o json or -o yaml prints the whole resource.
+
+            Examples:
               aviary get analysisrun web-7f9c5d6b8-2-4
+              aviary get analysisrun web-7f9c5d6b8-2-4 -o yaml
             """)
 
     @Argument(help: "The AnalysisRun's name (`aviary list analysisruns` lists them).")
     var name: String
+
+    @Option(name: .shortAndLong, help: "Output format: text (default), json or yaml.")
+    var output: String = "text"
+
+    func validate() throws {
+        if OutputFormat(rawValue: output) == nil { throw ValidationError("-o \(output): use text, json or yaml") }
+    }
 
     @Flag(name: .customLong("no-color"), help: "Plain text even on a terminal.")
     var noColor = false
@@ -104,10 +116,17 @@ struct GetAnalysisRun: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let run = try await options.client.analysisRun(name, namespace: options.namespace)
-            print(AnalysisRunRenderer.render(run, now: Date(), colour: useColour(noColor: noColor)))
-        } catch {
-            throw fail(error)
+            switch OutputFormat(rawValue: output) {
+            case .json?, .yaml?:
+                let data = try await options.client.send(
+                    .GET, APIClient.resourcePath(kind: "analysisruns", name: name, namespace: options.namespace))
+                print(try output == "json" ? Rendering.json(data) : Rendering.yaml(data))
+            case .text?, nil:
+                let run = try await options.client.analysisRun(name, namespace: options.namespace)
+                print(AnalysisRunRenderer.render(run, now: Date(), colour: useColour(noColor: noColor)))
+            }
+        } catch let failure as APIClient.Failure {
+            throw fail(failure)
         }
     }
 }
