@@ -116,7 +116,8 @@ public enum RolloutRenderer {
                         Row(
                             name: branch + "□ " + pod.name, kind: "Pod", status: Style.podStatus(pod),
                             age: Style.age(since: pod.createdAt, now: now),
-                            info: "ready:\(pod.ready ? 1 : 0)/1,restarts:\(pod.restarts)",
+                            info: "ready:\(pod.ready ? 1 : 0)/1,restarts:\(pod.restarts)"
+                                + (pod.ready ? "" : pod.lastTermination.map { ",last: \($0)" } ?? ""),
                             wide: WideCells(
                                 image: pod.image, address: pod.address, pid: pod.pid.map(String.init) ?? "",
                                 node: pod.node,
