@@ -123,19 +123,7 @@ extension ManagedProcess {
     ) async throws -> (process: ManagedProcess, address: String) {
         let port = try HarnessEnvironment.freePort()
         let address = "http://127.0.0.1:\(port)"
-        let config = """
-            global:
-              scrape_interval: \(interval)
-              evaluation_interval: \(interval)
-            scrape_configs:
-              - job_name: aviary-pods
-                scrape_interval: \(interval)
-                scrape_timeout: \(interval)
-                http_sd_configs:
-                  - url: \(daemon)/sd
-                    refresh_interval: \(interval)
-
-            """
+        let config = PrometheusConfiguration(daemon: daemon, scrapeInterval: interval, refreshInterval: interval).yaml
         try config.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
         let process = try ManagedProcess(
             name: "prometheus",
