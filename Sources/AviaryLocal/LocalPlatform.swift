@@ -127,9 +127,14 @@ public actor LocalPlatform: Platform {
 
     /// Loads the saved state and adopts the pods whose processes still run (same PID and start
     /// time); the others are restarted by the first `tick()`.
+    ///
+    /// A pod's process gets its container's `env`, the variables Aviary provides and, of the
+    /// daemon's own environment, only `PATH`, `HOME`, `LANG` and `TMPDIR`; with
+    /// `inheritEnvironment` (`aviary serve --pod-env-inherit`) it gets the daemon's whole environment
+    /// beneath those.
     public init(
-        stateStore: any PlatformStateStore, logDirectory: String, now: @escaping @Sendable () -> Date = { Date() },
-        logger: Logger = Logger(label: "aviary.local")
+        stateStore: any PlatformStateStore, logDirectory: String, inheritEnvironment: Bool = false,
+        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "aviary.local")
     ) throws {
         self.stateStore = stateStore
         self.logDirectory = logDirectory
@@ -143,7 +148,8 @@ public actor LocalPlatform: Platform {
         try FileManager.default.createDirectory(
             atPath: logDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let environment = ProcessInfo.processInfo.environment
-        inheritedEnvironment = environment.filter { ["PATH", "HOME", "LANG", "TMPDIR"].contains($0.key) }
+        inheritedEnvironment =
+            inheritEnvironment ? environment : environment.filter { ["PATH", "HOME", "LANG", "TMPDIR"].contains($0.key) }
     }
 
     /// Sets what receives the route table whenever it changes (and once at the next tick); the
@@ -387,7 +393,8 @@ public actor LocalPlatform: Platform {
             base: inheritedEnvironment)
         do {
             pod.process = try ProcessControl.spawn(
-                arguments: resolved.arguments, environment: resolved.environment, logPath: logPath(of: pod.name))
+                arguments: resolved.arguments, environment: resolved.environment, logPath: logPath(of: pod.name),
+                workingDirectory: pod.launch.workingDirectory)
             pod.startedAt = time
             pod.nextStartAt = nil
             pod.lastProbeAt = nil

@@ -11,6 +11,8 @@ public struct PodLaunch: Codable, Sendable, Hashable {
     public var environment: [EnvironmentEntry]
     /// The container's `image`, passed as `IMAGE`: how a version is named on the local platform.
     public var image: String
+    /// The container's `workingDir`: where the process starts (nil: the daemon's directory).
+    public var workingDirectory: String?
     /// The container's readiness probe, if any.
     public var readiness: ReadinessProbe?
     /// `minReadySeconds` of the owner: how long a pod must be ready before it counts as available.
@@ -18,18 +20,19 @@ public struct PodLaunch: Codable, Sendable, Hashable {
 
     /// Creates a launch description.
     public init(
-        arguments: [String], environment: [EnvironmentEntry] = [], image: String, readiness: ReadinessProbe? = nil,
-        minReadySeconds: Double = 0
+        arguments: [String], environment: [EnvironmentEntry] = [], image: String, workingDirectory: String? = nil,
+        readiness: ReadinessProbe? = nil, minReadySeconds: Double = 0
     ) {
         self.arguments = arguments
         self.environment = environment
         self.image = image
+        self.workingDirectory = workingDirectory
         self.readiness = readiness
         self.minReadySeconds = minReadySeconds
     }
 
     /// How a pod of `template` starts: its first container's `command` + `args`, `env` (plain
-    /// values), `image` and `readinessProbe.httpGet` (its port, by number or name, is the pod's
+    /// values), `image`, `workingDir` and `readinessProbe.httpGet` (its port, by number or name, is the pod's
     /// one allocated port).
     public init(template: PodTemplateSpec, minReadySeconds: Int) {
         let container = template.spec.containers.first
@@ -45,7 +48,8 @@ public struct PodLaunch: Codable, Sendable, Hashable {
         }
         self.init(
             arguments: (container?.command ?? []) + (container?.args ?? []), environment: environment,
-            image: container?.image ?? "", readiness: readiness, minReadySeconds: Double(minReadySeconds))
+            image: container?.image ?? "", workingDirectory: container?.workingDir.flatMap { $0.isEmpty ? nil : $0 },
+            readiness: readiness, minReadySeconds: Double(minReadySeconds))
     }
 
     /// How a pod of `replicaSet` starts; nothing to run when its template does not decode.

@@ -20,14 +20,30 @@ public struct SpawnError: Error, CustomStringConvertible, Equatable {
 /// their own process group and outlive the daemon (the data plane outlives the control plane).
 public enum ProcessControl {
     /// Starts `arguments` with exactly `environment`, stdin from /dev/null and stdout/stderr
-    /// appended to `logPath`, in a new process group.
+    /// appended to `logPath`, in a new process group, in `workingDirectory` (the container's
+    /// `workingDir`) or else the daemon's own.
     public static func spawn(
-        arguments: [String], environment: [String: String], logPath: String
+        arguments: [String], environment: [String: String], logPath: String, workingDirectory: String? = nil
     ) throws(SpawnError)
         -> ProcessIdentity
     {
         guard let command = arguments.first, !command.isEmpty else {
             throw SpawnError(command: "(none)", reason: "the container has no command")
+        }
+        if let workingDirectory {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: workingDirectory, isDirectory: &isDirectory),
+                isDirectory.boolValue
+            else {
+                throw SpawnError(
+                    command: command,
+                    reason: "its workingDir \(workingDirectory) is not a directory on this host; create it or fix "
+                        + "the container's workingDir")
+            }
+            guard changeDirectoryAction != nil else {
+                throw SpawnError(
+                    command: command, reason: "this C library cannot start a process in a workingDir (glibc 2.29+ can)")
+            }
         }
         var fileActions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&fileActions)
@@ -35,6 +51,9 @@ public enum ProcessControl {
         posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&fileActions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         posix_spawn_file_actions_adddup2(&fileActions, 1, 2)
+        if let workingDirectory, let changeDirectory = changeDirectoryAction {
+            _ = workingDirectory.withCString { changeDirectory(&fileActions, $0) }
+        }
         // Nothing else of the daemon's leaks into a pod: an inherited listening socket would keep
         // the API's port taken after the daemon died, and answer nobody.
         if let closeFrom = closeFromAction {
@@ -80,6 +99,16 @@ public enum ProcessControl {
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
         else { return nil }
         return unsafeBitCast(symbol, to: CloseFrom.self)
+    }()
+
+    private typealias ChangeDirectory =
+        @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+
+    /// glibc's `posix_spawn_file_actions_addchdir_np` (2.29+), looked up once like `addclosefrom`.
+    private static let changeDirectoryAction: ChangeDirectory? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addchdir_np")
+        else { return nil }
+        return unsafeBitCast(symbol, to: ChangeDirectory.self)
     }()
 
     /// Without `addclosefrom`: every open descriptor above 2 gets FD_CLOEXEC.

@@ -55,7 +55,7 @@ public struct AviaryDaemon: Sendable {
         case .local:
             let local = try LocalPlatform(
                 stateStore: StorePlatformState(store: store, key: StorePlatformState.platformKey),
-                logDirectory: logDirectory,
+                logDirectory: logDirectory, inheritEnvironment: configuration.podEnvironmentInherited,
                 logger: logger)
             platform = local
             let router = RouterSupervisor(

@@ -18,6 +18,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var routerCommand: [String]?
     /// The platform rollouts run on (`--platform`, default `local`).
     public var platform: PlatformKind
+    /// Pods get the daemon's whole environment, not only `PATH`, `HOME`, `LANG` and `TMPDIR`
+    /// (`--pod-env-inherit`).
+    public var podEnvironmentInherited: Bool
 
     /// The platforms `aviary serve` can run rollouts on.
     public enum PlatformKind: String, Sendable, Equatable, CaseIterable {
@@ -32,9 +35,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     public init(
         stateDirectory: String = ".aviary", host: String = "127.0.0.1", port: Int = 7480, token: String? = nil,
         leaveRunning: Bool = false, serviceAddress: String = "127.0.0.1", routerCommand: [String]? = nil,
-        platform: PlatformKind = .local
+        platform: PlatformKind = .local, podEnvironmentInherited: Bool = false
     ) {
         self.platform = platform
+        self.podEnvironmentInherited = podEnvironmentInherited
         self.stateDirectory = stateDirectory
         self.host = host
         self.port = port

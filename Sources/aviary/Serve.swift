@@ -39,6 +39,14 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Run without the router: Services get no listeners (API and pods only).")
     var noRouter = false
 
+    @Flag(
+        help: """
+            Give pods the daemon's whole environment. Without it a pod gets its container's env, PORT, \
+            IMAGE, IMAGE_NAME, IMAGE_TAG, POD_NAME, POD_NAMESPACE, and only PATH, HOME, LANG and TMPDIR \
+            of the daemon's.
+            """)
+    var podEnvInherit = false
+
     @Option(help: "Where rollouts run: local (processes and the router) or simulated (nothing runs; benchmarks).")
     var platform: ServerConfiguration.PlatformKind = .local
 
@@ -47,7 +55,7 @@ struct Serve: AsyncParsableCommand {
         let configuration = ServerConfiguration(
             stateDirectory: stateDir, host: host, port: port, token: token, leaveRunning: leaveRunning,
             serviceAddress: serviceAddress, routerCommand: noRouter ? nil : [Self.executablePath(), "router"],
-            platform: platform)
+            platform: platform, podEnvironmentInherited: podEnvInherit)
         try configuration.validate()
         return configuration
     }

@@ -19,12 +19,14 @@ func get(_ url: String) async -> (status: Int, body: String)? {
 
 /// A state directory and a running platform, torn down (pods stopped) however the body ends.
 func withPlatform(
-    stateDirectory: String? = nil, stopPods: Bool = true, _ body: (LocalPlatform, String) async throws -> Void
+    stateDirectory: String? = nil, stopPods: Bool = true, inheritEnvironment: Bool = false,
+    _ body: (LocalPlatform, String) async throws -> Void
 ) async throws {
     let directory = stateDirectory ?? NSTemporaryDirectory() + "aviary-local-test-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let platform = try LocalPlatform(
-        stateStore: FilePlatformStateStore(path: directory + "/platform.json"), logDirectory: directory + "/logs")
+        stateStore: FilePlatformStateStore(path: directory + "/platform.json"), logDirectory: directory + "/logs",
+        inheritEnvironment: inheritEnvironment)
     let loop = Task { await platform.run(tickInterval: .milliseconds(50)) }
     var failure: Error?
     do {
@@ -119,6 +121,43 @@ func isRunning(_ pid: Int32) -> Bool {
             let pod = try #require(await platform.podRecords().first)
             let log = try String(contentsOfFile: await platform.logPath(of: pod.name), encoding: .utf8)
             #expect(log.contains("/nonexistent/aviary-app"))
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func aPodStartsInItsWorkingDirWithOnlyTheEnvironmentItIsGiven(inheritEnvironment: Bool) async throws {
+        setenv("AVIARY_TEST_DAEMON_ONLY", "from-the-daemon", 1)
+        try await withPlatform(inheritEnvironment: inheritEnvironment) { platform, directory in
+            let workingDirectory = directory + "/release-v2"
+            try FileManager.default.createDirectory(atPath: workingDirectory, withIntermediateDirectories: true)
+            let launch = PodLaunch(
+                arguments: ["/bin/sh", "-c", "echo \"in `pwd`, marker ${AVIARY_TEST_DAEMON_ONLY:-unset}\"; exec sleep 60"],
+                image: "env:1", workingDirectory: workingDirectory)
+            try await platform.apply(
+                ReplicaSet(rollout: "env", podTemplateHash: "w1", labels: ["app": "env"], replicas: 1), launch: launch)
+            var log = ""
+            #expect(
+                await eventually {
+                    guard let pod = await platform.podRecords().first else { return false }
+                    log = (try? String(contentsOfFile: await platform.logPath(of: pod.name), encoding: .utf8)) ?? ""
+                    return log.contains("marker")
+                })
+            #expect(log.contains("in \(workingDirectory),"), "workingDir is where the process starts: \(log)")
+            let marker = inheritEnvironment ? "marker from-the-daemon" : "marker unset"
+            #expect(log.contains(marker), "the daemon's environment reaches pods only with --pod-env-inherit: \(log)")
+        }
+    }
+
+    @Test func aWorkingDirThatDoesNotExistIsReportedInTheLog() async throws {
+        try await withPlatform { platform, directory in
+            let launch = PodLaunch(arguments: ["/bin/true"], image: "nowhere:1", workingDirectory: directory + "/missing")
+            try await platform.apply(
+                ReplicaSet(rollout: "nowhere", podTemplateHash: "w2", labels: ["app": "nowhere"], replicas: 1),
+                launch: launch)
+            #expect(await eventually { (await platform.podRecords().first?.restarts ?? 0) >= 1 })
+            let pod = try #require(await platform.podRecords().first)
+            let log = try String(contentsOfFile: await platform.logPath(of: pod.name), encoding: .utf8)
+            #expect(log.contains("workingDir \(directory)/missing is not a directory"), "\(log)")
         }
     }
 
