@@ -132,6 +132,14 @@ public enum APIRequestDecoding {
 
     /// Like `manifests`, with each document's decoded resource beside its JSON.
     public static func resources(_ body: Data, file: String) throws(APIError) -> [(resource: AnyResource, json: Data)] {
+        try decodedApply(body, file: file).manifests
+    }
+
+    /// Like `resources`, with the decoder's warnings (unknown fields, each naming the file, the
+    /// document and the field).
+    public static func decodedApply(
+        _ body: Data, file: String
+    ) throws(APIError) -> (manifests: [(resource: AnyResource, json: Data)], warnings: [Diagnostic]) {
         guard !body.isEmpty else {
             throw APIError(
                 status: 400, message: "\(file): empty body; send a Rollout, Service or AnalysisTemplate manifest")
@@ -154,6 +162,6 @@ public enum APIRequestDecoding {
                 throw APIError(status: 422, message: "\(file): \(resource.reference): \(error)")
             }
         }
-        return manifests
+        return (manifests, decoded.diagnostics.filter { !$0.isError })
     }
 }

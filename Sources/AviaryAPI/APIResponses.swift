@@ -41,10 +41,15 @@ public struct ApplyResult: Codable, Sendable, Equatable {
 
     /// The resources, in the manifest's order.
     public var applied: [Entry]
+    /// What was applied but is probably not what the author meant (unknown fields, a template or
+    /// Service not applied yet), one line each naming the file, the document and the field;
+    /// absent when there is none.
+    public var warnings: [String]?
 
     /// Creates a result.
-    public init(applied: [Entry]) {
+    public init(applied: [Entry], warnings: [String]? = nil) {
         self.applied = applied
+        self.warnings = warnings
     }
 }
 

@@ -5,10 +5,21 @@ import Foundation
 /// The calls the CLI verbs make, decoded into model values and the API's wire types.
 extension APIClient {
     /// Applies a manifest (YAML or JSON, several documents allowed): what happened to each resource.
-    public func apply(_ manifest: Data) async throws(Failure) -> ApplyResult {
-        let data = try await send(.POST, "/api/v1/apply", body: manifest, contentType: "application/yaml")
+    ///
+    /// `file` names the manifest in the daemon's messages; `strict` makes warnings refuse the apply.
+    public func apply(_ manifest: Data, file: String? = nil, strict: Bool = false) async throws(Failure) -> ApplyResult {
+        var query: [String] = []
+        if let file, let encoded = file.addingPercentEncoding(withAllowedCharacters: Self.queryValueCharacters) {
+            query.append("file=\(encoded)")
+        }
+        if strict { query.append("strict=true") }
+        let path = "/api/v1/apply" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        let data = try await send(.POST, path, body: manifest, contentType: "application/yaml")
         return try Self.decode(ApplyResult.self, data, what: "apply")
     }
+
+    /// What a query value may hold unescaped: the URL query characters but the separators.
+    static let queryValueCharacters = CharacterSet.urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+?#;"))
 
     /// Sets the image of a rollout's container (`*`: every container), which starts a new revision.
     public func setImage(rollout: String, container: String, image: String, namespace: String?) async throws(Failure) {

@@ -7,8 +7,12 @@ struct Apply: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create or update resources from manifest files.",
         discussion: """
-            Sends each file (YAML or JSON, several documents allowed) to the daemon. A file with an \
-            invalid document changes nothing; the errors name the file, the document and the field.
+            Sends each file (YAML or JSON, several documents allowed) to the daemon, which checks \
+            it as `aviary lint` does: a file with an invalid document (a field rule, a condition that \
+            does not parse, an argument a template requires and the analysis does not supply) changes \
+            nothing; the errors name the file, the document and the field. Warnings (an unknown field, \
+            which is ignored; a template or Service neither in the file nor applied before) are \
+            printed to standard error and the file is applied; --strict refuses it instead.
 
             Example:
               aviary apply -f rollout.yaml -f services.yaml
@@ -16,6 +20,9 @@ struct Apply: AsyncParsableCommand {
 
     @Option(name: .shortAndLong, help: "A manifest file (`-` for standard input); repeatable.")
     var file: [String]
+
+    @Flag(help: "Refuse a file with warnings (unknown fields) instead of applying it.")
+    var strict = false
 
     @OptionGroup var options: ServerOptions
 
@@ -36,11 +43,15 @@ struct Apply: AsyncParsableCommand {
                 data = contents
             }
             do {
-                for entry in try await options.client.apply(data).applied {
+                let result = try await options.client.apply(data, file: path, strict: strict)
+                for warning in result.warnings ?? [] { printToStandardError(warning) }
+                for entry in result.applied {
                     print("\(entry.kind.lowercased())/\(entry.name) \(entry.outcome)")
                 }
             } catch {
-                printError("\(path): \(error.description)")
+                // The daemon's messages about the manifest name the file already.
+                let message = error.description
+                printError(message.hasPrefix("\(path): ") ? message : "\(path): \(message)")
                 throw ExitCode.failure
             }
         }

@@ -12,3 +12,9 @@ func printError(_ text: String) {
     var standardError = StandardError()
     print("error: \(text)", to: &standardError)
 }
+
+/// Writes one line, as it is, to standard error (a diagnostic that carries its own `warning: `).
+func printToStandardError(_ text: String) {
+    var standardError = StandardError()
+    print(text, to: &standardError)
+}

@@ -4,12 +4,29 @@ import Foundation
 /// Checks that need several documents: each analysis a Rollout or Experiment asks for names a
 /// template among the inputs and supplies every argument that has no default; templates use only
 /// arguments they declare; Services a Rollout names are present; names are unique.
+///
+/// For `apply` (`isAdmission`) the other documents are those applied with it plus the stored ones
+/// they name: a template or Service that is neither is a warning (it may be applied next), each
+/// name looked up and not found is kept in `missing` so that the caller can fetch it and check
+/// again, and ports are left to the platform's own rules.
 struct CrossDocumentChecks {
     let resources: [LocatedResource]
+    let isAdmission: Bool
     private var diagnostics: [Diagnostic] = []
+    /// The templates and Services looked up and not found among `resources`.
+    private(set) var missing: Set<ResourceReference> = []
 
-    init(resources: [LocatedResource]) {
+    init(resources: [LocatedResource], isAdmission: Bool = false) {
         self.resources = resources
+        self.isAdmission = isAdmission
+    }
+
+    /// What a document names where it is not among the inputs.
+    private func absent(_ kind: String, _ name: String, namespace: String?) -> String {
+        let scope = namespace.map { " (namespace \($0))" } ?? ""
+        return isAdmission
+            ? "\(kind) \"\(name)\"\(scope) is neither in this apply nor stored; apply it, or the rollout waits for it"
+            : "\(kind) \"\(name)\"\(scope) is not among the given manifests; add its file with another -f"
     }
 
     /// A template by scope and name (namespace for namespaced templates).
@@ -40,7 +57,7 @@ struct CrossDocumentChecks {
     mutating func run() -> [Diagnostic] {
         let templates = self.templates
         uniqueNames()
-        servicePorts()
+        if !isAdmission { servicePorts() }
         for located in resources {
             switch located.resource {
             case .rollout(let rollout):
@@ -182,15 +199,14 @@ struct CrossDocumentChecks {
                 byName["\(service.metadata.namespaceOrDefault)/\(other.resource.name)"] = service
             }
         }
-        guard !byName.isEmpty else { return }
+        guard !byName.isEmpty || isAdmission else { return }
         let podLabels = rollout.spec.template?.metadata?.labels
         let portNames = Set(
             (rollout.spec.template?.spec.containers ?? []).flatMap { ($0.ports ?? []).compactMap(\.name) })
         for case (let path, let name?) in references where !name.isEmpty {
             guard let service = byName["\(namespace)/\(name)"] else {
-                report(
-                    located, path, "Service \"\(name)\" is not among the given manifests; add its file with another -f",
-                    severity: .warning)
+                missing.insert(ResourceReference(kind: "Service", namespace: namespace, name: name))
+                report(located, path, absent("Service", name, namespace: nil), severity: .warning)
                 continue
             }
             if let podLabels, let selector = service.spec.selector,
@@ -228,23 +244,28 @@ struct CrossDocumentChecks {
             let referencePath = isSingleReference ? "\(path).templateName" : "\(path).templates[\(index)].templateName"
             let kind = reference.isClusterScope ? "ClusterAnalysisTemplate" : "AnalysisTemplate"
             var visited: Set<TemplateKey> = []
-            var missing: [String] = []
+            var missing: [ResourceReference] = []
             let specs = expand(
                 TemplateKey(
                     isCluster: reference.isClusterScope, namespace: reference.isClusterScope ? "" : namespace,
                     name: name),
                 templates: templates, visited: &visited, missing: &missing)
             if specs.isEmpty {
-                let scope = reference.isClusterScope ? "" : " (namespace \(namespace))"
+                self.missing.insert(
+                    ResourceReference(kind: kind, namespace: reference.isClusterScope ? "" : namespace, name: name))
                 report(
                     located, referencePath,
-                    "\(kind) \"\(name)\"\(scope) is not among the given manifests; add its file with another -f")
+                    absent(kind, name, namespace: reference.isClusterScope ? nil : namespace),
+                    severity: isAdmission ? .warning : .error)
                 continue
             }
-            for absent in missing {
+            for include in missing {
+                self.missing.insert(include)
                 report(
                     located, referencePath,
-                    "\(kind) \"\(name)\" includes \"\(absent)\", which is not among the given manifests")
+                    "\(kind) \"\(name)\" includes \"\(include.name)\", which "
+                        + (isAdmission ? "is neither in this apply nor stored" : "is not among the given manifests"),
+                    severity: isAdmission ? .warning : .error)
             }
             for (templateName, spec) in specs {
                 for metric in spec.metricsOrEmpty {
@@ -283,7 +304,7 @@ struct CrossDocumentChecks {
     /// A template and the templates it includes, depth first, each once.
     private func expand(
         _ key: TemplateKey, templates: [TemplateKey: AnalysisTemplateSpec], visited: inout Set<TemplateKey>,
-        missing: inout [String]
+        missing: inout [ResourceReference]
     ) -> [(String, AnalysisTemplateSpec)] {
         guard visited.insert(key).inserted else { return [] }
         guard let spec = templates[key] else { return [] }
@@ -293,7 +314,10 @@ struct CrossDocumentChecks {
             let isCluster = include.clusterScope ?? false
             let includeKey = TemplateKey(isCluster: isCluster, namespace: isCluster ? "" : key.namespace, name: name)
             if templates[includeKey] == nil {
-                missing.append(name)
+                missing.append(
+                    ResourceReference(
+                        kind: isCluster ? "ClusterAnalysisTemplate" : "AnalysisTemplate", namespace: includeKey.namespace,
+                        name: name))
                 continue
             }
             result += expand(includeKey, templates: templates, visited: &visited, missing: &missing)

@@ -1,4 +1,5 @@
 import AviaryAPI
+import AviaryCore
 import AviaryLocal
 import AviaryModel
 import AviaryPlatform
@@ -51,35 +52,73 @@ public struct ResourceAPI: Sendable {
     /// Applies every document of a manifest (YAML or JSON, multi-document). Nothing is stored
     /// unless every document is valid.
     public func apply(_ body: Data, file: String = "request body") throws(APIError) -> [Applied] {
-        let manifests = try APIRequestDecoding.resources(body, file: file)
+        try applyChecked(body, file: file).applied
+    }
+
+    /// Applies every document of a manifest, refusing (422, nothing stored) what `aviary lint`
+    /// refuses, with the stored templates and Services the documents name standing in for the
+    /// files lint would be given (`AdmissionChecks`); returns what was applied and the warnings
+    /// (unknown fields, a template or Service not applied yet), which `strict` turns into a refusal.
+    public func applyChecked(
+        _ body: Data, file: String = "request body", strict: Bool = false
+    ) throws(APIError) -> (applied: [Applied], warnings: [String]) {
+        let (manifests, decodingWarnings) = try APIRequestDecoding.decodedApply(body, file: file)
         // The check and the write happen under one lock, so two applies cannot both take a
         // name or a port that was free when each looked.
-        let applied = try applyGate.lock.withLock { _ throws(APIError) -> [Applied] in
-            let problems: [String]
+        let result = try applyGate.lock.withLock { _ throws(APIError) -> (applied: [Applied], warnings: [String]) in
+            let diagnostics: [Diagnostic]
             do {
-                let incoming = manifests.map(\.resource)
-                problems = try LocalPlatformRules.problems(
-                    incoming: incoming, storedServices: relevantServices(incoming),
-                    namespacesHolding: { kind, name in try store.namespaces(ofKind: kind, named: name) })
+                diagnostics = try AdmissionChecks.check(manifests.map(\.resource), file: file, lookup: storedResources)
             } catch {
                 throw APIError(storeError: error)
             }
-            guard problems.isEmpty else {
+            let warnings = (decodingWarnings + diagnostics.filter { !$0.isError }).map(\.description)
+            let errors = diagnostics.filter(\.isError).map(\.description)
+            guard errors.isEmpty else {
+                throw APIError(status: 422, message: "\(file): invalid manifest, nothing was applied", diagnostics: errors)
+            }
+            guard warnings.isEmpty || !strict else {
                 throw APIError(
-                    status: 409, message: "\(file): conflicts with what the host already runs, nothing was applied",
-                    diagnostics: problems)
+                    status: 422, message: "\(file): warnings with --strict, nothing was applied", diagnostics: warnings)
             }
-            // One transaction for the whole file: a full or read-only disk stores none of it.
-            do {
-                return try store.apply(manifests.map(\.json)).map { stored, outcome in
-                    Applied(key: stored.key, outcome: outcome, generation: stored.generation)
-                }
-            } catch {
-                throw APIError(storeError: error)
-            }
+            return (try store(manifests, file: file), warnings)
         }
-        for entry in applied where entry.outcome != .unchanged { changed(entry.key) }
-        return applied
+        for entry in result.applied where entry.outcome != .unchanged { changed(entry.key) }
+        return result
+    }
+
+    /// The stored templates and Services among `references`, decoded.
+    private func storedResources(_ references: [ResourceReference]) throws -> [AnyResource] {
+        let keys = references.map { ResourceKey(kind: $0.kind, namespace: $0.namespace, name: $0.name) }
+        return try store.resources(keys).values.flatMap {
+            ManifestDecoder().decode($0.objectJSON(), file: "stored").resources
+        }
+    }
+
+    /// Checks the platform's rules and stores the manifests (under the apply lock).
+    private func store(_ manifests: [(resource: AnyResource, json: Data)], file: String) throws(APIError) -> [Applied] {
+        let problems: [String]
+        do {
+            let incoming = manifests.map(\.resource)
+            problems = try LocalPlatformRules.problems(
+                incoming: incoming, storedServices: relevantServices(incoming),
+                namespacesHolding: { kind, name in try store.namespaces(ofKind: kind, named: name) })
+        } catch {
+            throw APIError(storeError: error)
+        }
+        guard problems.isEmpty else {
+            throw APIError(
+                status: 409, message: "\(file): conflicts with what the host already runs, nothing was applied",
+                diagnostics: problems)
+        }
+        // One transaction for the whole file: a full or read-only disk stores none of it.
+        do {
+            return try store.apply(manifests.map(\.json)).map { stored, outcome in
+                Applied(key: stored.key, outcome: outcome, generation: stored.generation)
+            }
+        } catch {
+            throw APIError(storeError: error)
+        }
     }
 
     /// The stored Services the port rule needs to judge `incoming`, sorted by namespace and name:

@@ -197,7 +197,10 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
     router.post("/api/v1/apply") { request, _ in
         do {
             let body = try await readBody(request, limit: ResourceAPI.maximumBodyBytes)
-            let applied = try routes.resources.apply(body)
+            let query = request.uri.queryParameters
+            let (applied, warnings) = try routes.resources.applyChecked(
+                body, file: query.get("file").flatMap { $0.isEmpty ? nil : $0 } ?? "request body",
+                strict: query.get("strict") == "true")
             return jsonResponse(
                 .ok,
                 ApplyResult(
@@ -205,7 +208,8 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
                         ApplyResult.Entry(
                             kind: $0.key.kind, namespace: $0.key.namespace, name: $0.key.name,
                             outcome: $0.outcome.rawValue, generation: $0.generation)
-                    }))
+                    },
+                    warnings: warnings.isEmpty ? nil : warnings))
         } catch {
             return errorResponse(error)
         }
