@@ -122,3 +122,38 @@ public struct PodList: Codable, Sendable, Equatable {
         self.pods = pods
     }
 }
+
+/// A Service as the platform serves it (`GET /api/v1/endpoints`): where it listens and the ready
+/// pods it sends traffic to, as `aviary list services` shows it.
+public struct ServiceEndpointsView: Codable, Sendable, Hashable {
+    /// The Service's name.
+    public var name: String
+    /// Its namespace.
+    public var namespace: String
+    /// Where it listens, `ADDRESS:PORT` (its own loopback address when its port is taken on the shared one).
+    public var listener: String
+    /// Its selector, `rollouts-pod-template-hash` included when a rollout pinned it.
+    public var selector: [String: String]
+    /// The addresses of the ready pods it selects, sorted.
+    public var endpoints: [String]
+
+    /// Creates a view.
+    public init(name: String, namespace: String, listener: String, selector: [String: String], endpoints: [String]) {
+        self.name = name
+        self.namespace = namespace
+        self.listener = listener
+        self.selector = selector
+        self.endpoints = endpoints
+    }
+}
+
+/// `GET /api/v1/endpoints`.
+public struct ServiceEndpointsList: Codable, Sendable, Equatable {
+    /// The Services, sorted by namespace and name.
+    public var services: [ServiceEndpointsView]
+
+    /// Creates a list.
+    public init(services: [ServiceEndpointsView]) {
+        self.services = services
+    }
+}

@@ -39,6 +39,12 @@ extension APIClient {
         return try Self.decode(PodList.self, data, what: "pods").pods
     }
 
+    /// The Services where they listen, with their ready endpoints (`namespace` nil: every namespace).
+    public func serviceEndpoints(namespace: String? = nil) async throws(Failure) -> [ServiceEndpointsView] {
+        let data = try await send(.GET, "/api/v1/endpoints" + (namespace.map { "?namespace=\($0)" } ?? ""))
+        return try Self.decode(ServiceEndpointsList.self, data, what: "services").services
+    }
+
     /// A rollout with its status.
     public func rollout(_ name: String, namespace: String) async throws(Failure) -> Rollout {
         let data = try await send(.GET, Self.resourcePath(kind: "rollouts", name: name, namespace: namespace))

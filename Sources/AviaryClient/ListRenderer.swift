@@ -1,3 +1,4 @@
+import AviaryAPI
 import AviaryModel
 import Foundation
 
@@ -160,5 +161,24 @@ extension Style {
         case "Error", "Inconclusive": "⚠"
         default: "◷"
         }
+    }
+}
+
+/// `aviary list services`: NAME LISTENER ENDPOINTS SELECTOR.
+public enum ServiceListRenderer {
+    /// The table; `allNamespaces` puts a NAMESPACE column first.
+    public static func render(_ services: [ServiceEndpointsView], allNamespaces: Bool = false) -> String {
+        var header = ["NAME", "LISTENER", "ENDPOINTS", "SELECTOR"]
+        if allNamespaces { header.insert("NAMESPACE", at: 0) }
+        let rows = services.map { service in
+            var row = [
+                service.name, service.listener,
+                service.endpoints.isEmpty ? "<none>" : service.endpoints.joined(separator: ","),
+                service.selector.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+            ]
+            if allNamespaces { row.insert(service.namespace, at: 0) }
+            return row
+        }
+        return RolloutListRenderer.columns(header: header, rows: rows, paintColumn: nil)
     }
 }

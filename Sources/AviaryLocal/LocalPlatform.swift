@@ -124,9 +124,13 @@ public actor LocalPlatform: Platform {
     private var tableSink: (@Sendable (RouteTable) async -> Bool)?
     private var changeHandler: (@Sendable () -> Void)?
     private let inheritedEnvironment: [String: String]
+    /// Where a Service whose port is taken on the shared address listens instead; nil: nowhere.
+    private let serviceAddressRange: ServiceAddressRange?
 
     /// Loads the saved state and adopts the pods whose processes still run (same PID and start
     /// time); the others are restarted by the first `tick()`.
+    ///
+    /// `serviceAddressRange`: see `ServiceAddressPlacement`.
     ///
     /// A pod's process gets its container's `env`, the variables Aviary provides and, of the
     /// daemon's own environment, only `PATH`, `HOME`, `LANG` and `TMPDIR`; with
@@ -134,8 +138,10 @@ public actor LocalPlatform: Platform {
     /// beneath those.
     public init(
         stateStore: any PlatformStateStore, logDirectory: String, inheritEnvironment: Bool = false,
-        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "aviary.local")
+        serviceAddressRange: ServiceAddressRange? = nil, now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger = Logger(label: "aviary.local")
     ) throws {
+        self.serviceAddressRange = serviceAddressRange
         self.stateStore = stateStore
         self.logDirectory = logDirectory
         self.now = now
@@ -246,6 +252,7 @@ public actor LocalPlatform: Platform {
 
     /// Creates or updates a Service (its selector included).
     public func apply(_ service: PlatformService) throws {
+        let service = ServiceAddressPlacement.place(service, among: state.services, range: serviceAddressRange)
         guard state.services[service.name] != service else { return }
         state.services[service.name] = service
         try save()
@@ -290,6 +297,11 @@ public actor LocalPlatform: Platform {
     /// A service by key.
     public func service(_ service: NamespacedName) -> PlatformService? {
         state.services[service.name]
+    }
+
+    /// All Services, sorted by namespace and name.
+    public func services() -> [PlatformService] {
+        state.services.values.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
     }
 
     /// The splits of root services.

@@ -1,10 +1,12 @@
 import AviaryModel
 import AviaryPlatform
+import Foundation
 
 /// What one host cannot hold that a cluster can: on the local platform a Rollout's ReplicaSets
 /// and pods are named after the Rollout, and each Service becomes a router service named after
 /// it, listening on `spec.ports[0].port`. So Rollout and Service names must be unique across
-/// namespaces, and no two Services may share a port. An apply that breaks either rule is
+/// namespaces, and with one shared Service address (`--service-address`) no two Services may
+/// share a port; a port the daemon may not bind is refused too. An apply that breaks a rule is
 /// refused whole, before anything is stored; the check is pure, over the stored Services the API looked up.
 public enum LocalPlatformRules {
     /// A Service already stored, with the port it listens on.
@@ -21,13 +23,39 @@ public enum LocalPlatformRules {
         }
     }
 
+    /// How this host places Services (from `aviary serve`'s flags).
+    public struct ServicePlacement: Sendable, Equatable {
+        /// Every Service listens on one shared address (`--service-address` given), so two may not
+        /// share a port; false when a Service whose port is taken gets an address of its own.
+        public var portsMustDiffer: Bool
+        /// Added to `spec.ports[0].port` to give the listening port (`--service-port-offset`).
+        public var portOffset: Int
+        /// Listening ports below this need root (`/proc/sys/net/ipv4/ip_unprivileged_port_start`);
+        /// 0 when the daemon may bind any port.
+        public var privilegedBelow: Int
+
+        /// Creates a placement.
+        public init(portsMustDiffer: Bool = true, portOffset: Int = 0, privilegedBelow: Int = 0) {
+            self.portsMustDiffer = portsMustDiffer
+            self.portOffset = portOffset
+            self.privilegedBelow = privilegedBelow
+        }
+
+        /// The lowest port this process may bind: 0 as root, else the kernel's unprivileged start (1024 by default).
+        public static func privilegedBelowForThisProcess() -> Int {
+            guard geteuid() != 0 else { return 0 }
+            let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_unprivileged_port_start", encoding: .utf8)
+            return text.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 1024
+        }
+    }
+
     /// The kinds whose names must be unique across namespaces.
     static let hostWideNameKinds: Set<String> = ["Rollout", "Service"]
 
     /// One line per broken rule, naming the document, the field and the fix; empty when the
     /// apply may go ahead. `namespacesHolding(kind, name)` answers from the store.
     public static func problems(
-        incoming: [AnyResource], storedServices: [StoredService],
+        incoming: [AnyResource], storedServices: [StoredService], placement: ServicePlacement = ServicePlacement(),
         namespacesHolding: (_ kind: String, _ name: String) throws -> [String]
     ) rethrows -> [String] {
         var problems: [String] = []
@@ -58,6 +86,14 @@ public enum LocalPlatformRules {
             }
             claimedNames[claim] = namespace
             guard case .service(let service) = resource, let port = service.spec.ports?.first?.port else { continue }
+            let listening = port + placement.portOffset
+            if listening < placement.privilegedBelow {
+                problems.append(
+                    "\(label): spec.ports[0].port \(port) needs root on this host (ports below \(placement.privilegedBelow)): "
+                        + "run aviary serve as root, or pass --service-port-offset \(max(8000, placement.privilegedBelow)) "
+                        + "so that it listens on \(port + max(8000, placement.privilegedBelow))")
+            }
+            guard placement.portsMustDiffer else { continue }
             if let holder = ports[port], holder != key {
                 problems.append(
                     "\(label): spec.ports[0].port \(port) is already the listener of Service "

@@ -172,6 +172,11 @@ public actor SimulatedPlatform: Platform {
         servicesByName[service.name]
     }
 
+    /// All Services, sorted by namespace and name.
+    public func services() -> [PlatformService] {
+        servicesByName.values.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
+    }
+
     public func splits() -> [TrafficSplit] {
         splitsByRoot.values.sorted { $0.rootService < $1.rootService }
     }

@@ -35,6 +35,9 @@ public protocol ServiceControl: Actor {
     func deleteService(_ service: NamespacedName) throws
     /// A Service by key.
     func service(_ service: NamespacedName) -> PlatformService?
+    /// All Services as the platform has them (with the address each listens on), sorted by
+    /// namespace and name.
+    func services() -> [PlatformService]
 }
 
 /// Traffic splits of root services (weight, header and mirror routes) and the data plane that serves them.

@@ -56,6 +56,7 @@ public struct AviaryDaemon: Sendable {
             let local = try LocalPlatform(
                 stateStore: StorePlatformState(store: store, key: StorePlatformState.platformKey),
                 logDirectory: logDirectory, inheritEnvironment: configuration.podEnvironmentInherited,
+                serviceAddressRange: try configuration.serviceAddressRange.map { try ServiceAddressRange(parsing: $0) },
                 logger: logger)
             platform = local
             let router = RouterSupervisor(
@@ -83,7 +84,8 @@ public struct AviaryDaemon: Sendable {
             }, logger: logger)
         controller = Controller(
             store: store, platform: platform, metrics: metrics, analysis: analysis,
-            serviceAddress: configuration.serviceAddress, logger: logger)
+            serviceAddress: configuration.serviceAddress, servicePortOffset: configuration.servicePortOffset,
+            logger: logger)
     }
 
     /// Runs until SIGTERM or SIGINT; then stops pods and the router unless `leaveRunning`.
@@ -98,7 +100,14 @@ public struct AviaryDaemon: Sendable {
 
         let changed: @Sendable (ResourceKey) -> Void = { key in Task { await controller.enqueue(key) } }
         let routes = RouteContext(
-            resources: ResourceAPI(store: store, changed: changed),
+            resources: ResourceAPI(
+                store: store,
+                servicePlacement: LocalPlatformRules.ServicePlacement(
+                    portsMustDiffer: configuration.platform == .local && configuration.serviceAddressRange == nil,
+                    portOffset: configuration.servicePortOffset,
+                    privilegedBelow: configuration.platform == .local && configuration.routerCommand != nil
+                        ? LocalPlatformRules.ServicePlacement.privilegedBelowForThisProcess() : 0),
+                changed: changed),
             operations: RolloutOperations(store: store, changed: changed), platform: platform, metrics: metrics,
             store: store,
             census: { [self] in

@@ -1,3 +1,4 @@
+import AviaryLocal
 import Foundation
 
 /// How `aviary serve` runs: where state lives, where the API listens, who may call it.
@@ -14,6 +15,12 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var leaveRunning: Bool
     /// The address Service listeners bind (loopback by default).
     public var serviceAddress: String
+    /// Where a Service whose port is taken on `serviceAddress` listens instead
+    /// (`--service-address-range`, default 127.0.1.0/24); nil when `--service-address` was given,
+    /// and then every Service shares that address and needs a port of its own.
+    public var serviceAddressRange: String?
+    /// Added to each Service's `spec.ports[0].port` to give the port it listens on (`--service-port-offset`).
+    public var servicePortOffset: Int
     /// The command that starts the router as its own process (`aviary router`); nil: no router.
     public var routerCommand: [String]?
     /// The platform rollouts run on (`--platform`, default `local`).
@@ -34,9 +41,12 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Creates a configuration.
     public init(
         stateDirectory: String = ".aviary", host: String = "127.0.0.1", port: Int = 7480, token: String? = nil,
-        leaveRunning: Bool = false, serviceAddress: String = "127.0.0.1", routerCommand: [String]? = nil,
+        leaveRunning: Bool = false, serviceAddress: String = "127.0.0.1",
+        serviceAddressRange: String? = "127.0.1.0/24", servicePortOffset: Int = 0, routerCommand: [String]? = nil,
         platform: PlatformKind = .local, podEnvironmentInherited: Bool = false
     ) {
+        self.serviceAddressRange = serviceAddressRange
+        self.servicePortOffset = servicePortOffset
         self.platform = platform
         self.podEnvironmentInherited = podEnvironmentInherited
         self.stateDirectory = stateDirectory
@@ -97,6 +107,16 @@ public struct ServerConfiguration: Sendable, Equatable {
         }
         if let token, token.isEmpty {
             throw Invalid(description: "--token is empty: pass a non-empty secret")
+        }
+        if let serviceAddressRange {
+            do {
+                _ = try ServiceAddressRange(parsing: serviceAddressRange)
+            } catch {
+                throw Invalid(description: error.description)
+            }
+        }
+        if !(0...60000).contains(servicePortOffset) {
+            throw Invalid(description: "--service-port-offset \(servicePortOffset): use a number from 0 to 60000")
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AviaryClient
+import AviaryModel
 import Foundation
 
 /// `aviary apply -f FILE`: sends manifests to the daemon.
@@ -12,7 +13,9 @@ struct Apply: AsyncParsableCommand {
             does not parse, an argument a template requires and the analysis does not supply) changes \
             nothing; the errors name the file, the document and the field. Warnings (an unknown field, \
             which is ignored; a template or Service neither in the file nor applied before) are \
-            printed to standard error and the file is applied; --strict refuses it instead.
+            printed to standard error and the file is applied; --strict refuses it instead. Files \
+            without a Rollout or Experiment are sent first, so a rollout's templates and Services are \
+            there when it is checked.
 
             Example:
               aviary apply -f rollout.yaml -f services.yaml
@@ -31,17 +34,19 @@ struct Apply: AsyncParsableCommand {
     }
 
     func run() async throws {
+        var files: [(path: String, data: Data)] = []
         for path in file {
-            let data: Data
             if path == "-" {
-                data = FileHandle.standardInput.readDataToEndOfFile()
+                files.append((path, FileHandle.standardInput.readDataToEndOfFile()))
             } else {
                 guard let contents = FileManager.default.contents(atPath: path) else {
                     printError("\(path): cannot read the file; check the path")
                     throw ExitCode.failure
                 }
-                data = contents
+                files.append((path, contents))
             }
+        }
+        for (path, data) in Self.referencedFirst(files) {
             do {
                 let result = try await options.client.apply(data, file: path, strict: strict)
                 for warning in result.warnings ?? [] { printToStandardError(warning) }
@@ -54,6 +59,24 @@ struct Apply: AsyncParsableCommand {
                 printError(message.hasPrefix("\(path): ") ? message : "\(path): \(message)")
                 throw ExitCode.failure
             }
+        }
+    }
+
+    /// The files in the order they are sent: those without a Rollout or Experiment first, so the
+    /// templates and Services a rollout names are stored when the daemon checks it (whatever the
+    /// order of the -f flags); otherwise in the given order.
+    static func referencedFirst(_ files: [(path: String, data: Data)]) -> [(path: String, data: Data)] {
+        let decoder = ManifestDecoder()
+        let referring = files.map { file in
+            decoder.decode(file.data, file: file.path).resources.contains {
+                switch $0 {
+                case .rollout, .experiment: return true
+                default: return false
+                }
+            }
+        }
+        return files.indices.filter { !referring[$0] }.map { files[$0] } + files.indices.filter { referring[$0] }.map {
+            files[$0]
         }
     }
 }

@@ -2,10 +2,11 @@ import ArgumentParser
 import AviaryClient
 import Foundation
 
-/// `aviary list rollouts|analysisruns`.
+/// `aviary list rollouts|analysisruns|services`.
 struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List resources in a table.", subcommands: [ListRollouts.self, ListAnalysisRuns.self])
+        abstract: "List resources in a table.",
+        subcommands: [ListRollouts.self, ListAnalysisRuns.self, ListServices.self])
 }
 
 /// `-A/--all-namespaces`: every namespace, with a NAMESPACE column first (as kubectl).
@@ -103,6 +104,42 @@ struct ListAnalysisRuns: AsyncParsableCommand {
             print(
                 AnalysisRunRenderer.renderList(
                     runs, now: Date(), colour: useColour(noColor: noColor), allNamespaces: all.allNamespaces))
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+/// `aviary list services`: where each Service listens and what it sends traffic to.
+struct ListServices: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "services",
+        abstract: "List the Services of a namespace (or of all, with -A): where each listens and its endpoints.",
+        discussion: """
+            Columns NAME LISTENER ENDPOINTS SELECTOR. A Service listens on 127.0.0.1 at its port while \
+            that port is free there, and otherwise on an address of its own from `aviary serve \
+            --service-address-range` (127.0.1.0/24), so Services that share port 80 each have one. \
+            ENDPOINTS are the ready pods it sends traffic to; SELECTOR includes the pod-template hash \
+            a rollout pinned it to.
+
+            Examples:
+              aviary list services
+              aviary list services -A
+            """)
+
+    @OptionGroup var all: AllNamespacesOption
+
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        do {
+            let namespace = all.allNamespaces ? nil : options.namespace
+            let services = try await options.client.serviceEndpoints(namespace: namespace)
+            if services.isEmpty {
+                print(namespace.map { "No Services in namespace \"\($0)\"." } ?? "No Services.")
+                return
+            }
+            print(ServiceListRenderer.render(services, allNamespaces: all.allNamespaces))
         } catch {
             throw fail(error)
         }

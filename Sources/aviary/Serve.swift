@@ -33,8 +33,23 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "On SIGTERM, leave pods and the router running (a later serve adopts them).")
     var leaveRunning = false
 
-    @Option(help: "The address Service listeners bind.")
-    var serviceAddress: String = "127.0.0.1"
+    @Option(
+        help: """
+            One address every Service listens on, each on its own port (an apply that reuses a port is \
+            refused). Without it a Service listens on 127.0.0.1 while its port is free there, and on an \
+            address of --service-address-range otherwise.
+            """)
+    var serviceAddress: String?
+
+    @Option(
+        help: """
+            Loopback addresses for Services whose port is taken on 127.0.0.1 (so several Services can \
+            listen on port 80, as on a cluster); `aviary list services` shows where each listens.
+            """)
+    var serviceAddressRange: String = "127.0.1.0/24"
+
+    @Option(help: "Add this to every Service's port (for example 8000: port 80 listens on 8080; ports below 1024 need root).")
+    var servicePortOffset: Int = 0
 
     @Flag(help: "Run without the router: Services get no listeners (API and pods only).")
     var noRouter = false
@@ -54,7 +69,9 @@ struct Serve: AsyncParsableCommand {
         let (host, port) = try ServerConfiguration.parseListen(listen)
         let configuration = ServerConfiguration(
             stateDirectory: stateDir, host: host, port: port, token: token, leaveRunning: leaveRunning,
-            serviceAddress: serviceAddress, routerCommand: noRouter ? nil : [Self.executablePath(), "router"],
+            serviceAddress: serviceAddress ?? "127.0.0.1",
+            serviceAddressRange: serviceAddress == nil ? serviceAddressRange : nil, servicePortOffset: servicePortOffset,
+            routerCommand: noRouter ? nil : [Self.executablePath(), "router"],
             platform: platform, podEnvironmentInherited: podEnvInherit)
         try configuration.validate()
         return configuration

@@ -60,6 +60,38 @@ import Testing
         ([service("web", port: 8080)], [service("web", port: 9090), service("api", port: 8080)], []),
     ]
 
+    /// Each row: the placement, what is stored, the apply, and the start of each problem.
+    static let placementRows:
+        [(placement: LocalPlatformRules.ServicePlacement, stored: [String], apply: [String], problems: [String])] = [
+            // With addresses of their own, Services may share a port.
+            (.init(portsMustDiffer: false), [service("web", port: 80)], [service("api", port: 80)], []),
+            // A port the daemon may not bind names the Service and the offset that fixes it.
+            (
+                .init(portsMustDiffer: false, privilegedBelow: 1024), [], [service("web", port: 80)],
+                [
+                    "Service default/web: spec.ports[0].port 80 needs root on this host (ports below 1024): run aviary "
+                        + "serve as root, or pass --service-port-offset 8000 so that it listens on 8080"
+                ]
+            ),
+            (.init(portsMustDiffer: false, portOffset: 8000, privilegedBelow: 1024), [], [service("web", port: 80)], []),
+        ]
+
+    @Test(arguments: placementRows.indices)
+    func appliesWithPlacement(row: Int) throws {
+        let (placement, stored, apply, expected) = Self.placementRows[row]
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let api = ResourceAPI(store: try AviaryStore(stateDirectory: directory.path), servicePlacement: placement) { _ in }
+        if !stored.isEmpty { _ = try api.apply(Data(stored.joined(separator: "\n---\n").utf8), file: "stored.yaml") }
+        do {
+            _ = try api.apply(Data(apply.joined(separator: "\n---\n").utf8), file: "apply.yaml")
+            #expect(expected.isEmpty, "row \(row) was applied")
+        } catch {
+            #expect(error.status == 409)
+            #expect(error.diagnostics == expected)
+        }
+    }
+
     @Test(arguments: rows.indices)
     func applies(row: Int) throws {
         let (stored, apply, expected) = Self.rows[row]

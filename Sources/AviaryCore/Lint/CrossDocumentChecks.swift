@@ -6,9 +6,9 @@ import Foundation
 /// arguments they declare; Services a Rollout names are present; names are unique.
 ///
 /// For `apply` (`isAdmission`) the other documents are those applied with it plus the stored ones
-/// they name: a template or Service that is neither is a warning (it may be applied next), each
-/// name looked up and not found is kept in `missing` so that the caller can fetch it and check
-/// again, and ports are left to the platform's own rules.
+/// they name: a template or Service that is neither is a warning (it may be applied next), and
+/// each name looked up and not found is kept in `missing` so that the caller can fetch it and
+/// check again.
 struct CrossDocumentChecks {
     let resources: [LocatedResource]
     let isAdmission: Bool
@@ -57,7 +57,6 @@ struct CrossDocumentChecks {
     mutating func run() -> [Diagnostic] {
         let templates = self.templates
         uniqueNames()
-        if !isAdmission { servicePorts() }
         for located in resources {
             switch located.resource {
             case .rollout(let rollout):
@@ -115,27 +114,6 @@ struct CrossDocumentChecks {
                 )
             } else {
                 seen[key] = located
-            }
-        }
-    }
-
-    /// Kubernetes lets Services share a port (each has its own IP); on one host each Service is
-    /// a router listener on `spec.ports[0].port`, so a shared port is a warning and `serve`
-    /// refuses the second Service.
-    private mutating func servicePorts() {
-        var listeners: [Int: LocatedResource] = [:]
-        for located in resources {
-            guard case .service(let service) = located.resource, let port = service.spec.ports?.first?.port else {
-                continue
-            }
-            if let first = listeners[port] {
-                report(
-                    located, "spec.ports[0].port",
-                    "port \(port) is also the port of \(first.resource.reference) (in \(first.file)); on the local "
-                        + "platform each Service listens on its own port: give one of them another port",
-                    severity: .warning)
-            } else {
-                listeners[port] = located
             }
         }
     }

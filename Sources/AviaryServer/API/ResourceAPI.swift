@@ -33,9 +33,16 @@ public struct ResourceAPI: Sendable {
     /// Serialises applies (see `apply`).
     let applyGate = ApplyGate()
 
+    /// How this host places Services (the rules an apply of a Service must keep).
+    let servicePlacement: LocalPlatformRules.ServicePlacement
+
     /// Creates the API over a store.
-    public init(store: AviaryStore, changed: @escaping @Sendable (ResourceKey) -> Void) {
+    public init(
+        store: AviaryStore, servicePlacement: LocalPlatformRules.ServicePlacement = .init(),
+        changed: @escaping @Sendable (ResourceKey) -> Void
+    ) {
         self.store = store
+        self.servicePlacement = servicePlacement
         self.changed = changed
     }
 
@@ -101,7 +108,7 @@ public struct ResourceAPI: Sendable {
         do {
             let incoming = manifests.map(\.resource)
             problems = try LocalPlatformRules.problems(
-                incoming: incoming, storedServices: relevantServices(incoming),
+                incoming: incoming, storedServices: relevantServices(incoming), placement: servicePlacement,
                 namespacesHolding: { kind, name in try store.namespaces(ofKind: kind, named: name) })
         } catch {
             throw APIError(storeError: error)

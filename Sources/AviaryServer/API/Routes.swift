@@ -219,6 +219,21 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
         let rollout = request.uri.queryParameters.get("rollout")
         return jsonResponse(.ok, PodList(pods: pods.filter { rollout == nil || $0.rollout == rollout }.map(podView)))
     }
+    router.get("/api/v1/endpoints") { request, _ in
+        let namespace = request.uri.queryParameters.get("namespace")
+        let pods = await routes.platform.pods().filter(\.isReady)
+        let services = await routes.platform.services().filter { namespace == nil || $0.namespace == namespace }
+        return jsonResponse(
+            .ok,
+            ServiceEndpointsList(
+                services: services.map { service in
+                    ServiceEndpointsView(
+                        name: service.name, namespace: service.namespace, listener: "\(service.address):\(service.port)",
+                        selector: service.selector,
+                        endpoints: pods.filter { $0.namespace == service.namespace && service.selects($0.labels) }
+                            .map(\.address).sorted())
+                }))
+    }
     router.get("/api/v1/replicasets") { request, _ in
         let rollout = request.uri.queryParameters.get("rollout")
         let namespace = request.uri.queryParameters.get("namespace")

@@ -27,6 +27,7 @@ public actor Controller {
     let metrics: DaemonMetrics
     let analysis: AnalysisCoordinator
     let serviceAddress: String
+    let servicePortOffset: Int
     let now: @Sendable () -> Date
     let logger: Logger
     let resyncInterval: Double
@@ -60,7 +61,7 @@ public actor Controller {
     /// Creates a controller over the store and the platform.
     public init(
         store: AviaryStore, platform: any Platform, metrics: DaemonMetrics, analysis: AnalysisCoordinator,
-        serviceAddress: String = "127.0.0.1",
+        serviceAddress: String = "127.0.0.1", servicePortOffset: Int = 0,
         resyncInterval: Double = 5, fullResyncInterval: Double = 30,
         now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger = Logger(label: "aviary.controller")
@@ -70,6 +71,7 @@ public actor Controller {
         self.metrics = metrics
         self.analysis = analysis
         self.serviceAddress = serviceAddress
+        self.servicePortOffset = servicePortOffset
         self.resyncInterval = resyncInterval
         self.fullResyncInterval = fullResyncInterval
         self.now = now
@@ -385,7 +387,7 @@ public actor Controller {
             }
         }
         let service = PlatformService(
-            name: key.name, namespace: key.namespace, address: serviceAddress, port: decoded.port,
+            name: key.name, namespace: key.namespace, address: serviceAddress, port: decoded.port + servicePortOffset,
             selector: decoded.selector)
         if let stamp = try await platform.converge(service, keepingSelectorLabel: podTemplateHashLabel) {
             unchangedSince[key] = ReconcileInputs(resourceVersion: decoded.resourceVersion, platformStamp: stamp)
