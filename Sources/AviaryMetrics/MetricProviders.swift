@@ -14,14 +14,19 @@ public struct MetricProviders: MeasurementProvider {
     public var defaultJobTimeout: Duration
     /// The wall clock, for range-query expressions such as `now() - duration("5m")`.
     public var now: @Sendable () -> Date
+    /// The addresses of the pods the daemon serves on `GET /sd`; when set, a Prometheus query
+    /// first waits (bounded) until a Prometheus that scrapes them has scraped each once
+    /// (`ScrapeReadiness`). Nil: query at once.
+    public var discoveredPods: (@Sendable () async -> Set<String>)?
 
     /// Providers with an optional fallback Prometheus address.
     public init(
         defaultPrometheusAddress: String? = nil, defaultJobTimeout: Duration = .seconds(600),
-        now: @escaping @Sendable () -> Date = { Date() }
+        discoveredPods: (@Sendable () async -> Set<String>)? = nil, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.defaultPrometheusAddress = defaultPrometheusAddress
         self.defaultJobTimeout = defaultJobTimeout
+        self.discoveredPods = discoveredPods
         self.now = now
     }
 
@@ -87,9 +92,16 @@ public struct MetricProviders: MeasurementProvider {
         case .success(let built): query = built
         case .failure(let error): return .error(error.description)
         }
+        // Measured anyway after the wait: a pod that is never scraped must not hold the analysis
+        // up, but the measurement says which pods had no scrape yet.
+        var unscraped: Set<String> = []
+        if let discoveredPods {
+            unscraped = await ScrapeReadiness.wait(prometheus: query.address, wanted: discoveredPods)
+        }
         do {
             let (result, warnings) = try await PrometheusClient.run(query)
-            let metadata = warnings.isEmpty ? [:] : ["warnings": warnings.map { "\"\($0)\"" }.joined(separator: ", ")]
+            var metadata = warnings.isEmpty ? [:] : ["warnings": warnings.map { "\"\($0)\"" }.joined(separator: ", ")]
+            if !unscraped.isEmpty { metadata["unscrapedPods"] = unscraped.sorted().joined(separator: ", ") }
             return .value(Self.exprValue(result), display: result.displayValue, metadata: metadata)
         } catch {
             return .error(error.description)

@@ -38,6 +38,8 @@ public struct AviaryDaemon: Sendable {
     public let analysis: AnalysisCoordinator
     /// What the platform runs apart from the daemon (the local platform's router), if anything.
     public let dataPlane: (any DataPlane)?
+    /// The Prometheus the daemon runs (`--prometheus`), if any.
+    public let prometheus: PrometheusSupervisor?
     let logger: Logger
 
     /// Opens the state directory and adopts what an earlier daemon left running; starts nothing yet.
@@ -71,8 +73,18 @@ public struct AviaryDaemon: Sendable {
         }
         metrics = DaemonMetrics()
         let stateDirectory = configuration.stateDirectory
+        prometheus = configuration.prometheusListen.map {
+            PrometheusSupervisor(
+                listen: $0, stateDirectory: stateDirectory,
+                logPath: (logDirectory as NSString).appendingPathComponent("prometheus.log"), token: configuration.token,
+                logger: logger)
+        }
+        let pods = platform
         analysis = AnalysisCoordinator(
             store: store, metrics: metrics,
+            provider: MetricProviders(
+                defaultPrometheusAddress: prometheus?.url,
+                discoveredPods: { Set(await pods.pods().filter(\.isReady).map(\.address)) }),
             secrets: {
                 do {
                     return try SecretsFile.load(stateDirectory: stateDirectory)
@@ -115,6 +127,22 @@ public struct AviaryDaemon: Sendable {
                     store: store, controller: controller, metrics: metrics, analysis: analysis, platform: platform)
             })
         var loops = [LoopService(name: "platform") { await platform.run(tickInterval: .milliseconds(100)) }]
+        // Prometheus needs the API's address (the port may be picked at start), so it starts once the API listens.
+        let (listening, listened) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1))
+        if let prometheus {
+            loops.append(
+                LoopService(name: "prometheus") {
+                    var addresses = listening.makeAsyncIterator()
+                    guard let address = await addresses.next() else { return }
+                    do {
+                        try await prometheus.start(daemonURL: address)
+                    } catch {
+                        logger.error("\(error)")
+                        return
+                    }
+                    await prometheus.supervise()
+                })
+        }
         if let dataPlane { loops.append(LoopService(name: "data plane") { await dataPlane.supervise() }) }
         loops.append(LoopService(name: "controller") { await controller.run() })
         let application = Application(
@@ -124,6 +152,8 @@ public struct AviaryDaemon: Sendable {
             services: loops,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
+                let host = configuration.host == "0.0.0.0" || configuration.host == "::" ? "127.0.0.1" : configuration.host
+                listened.yield("http://\(host):\(port)")
                 onListening("http://\(configuration.host):\(port)")
             },
             logger: logger)
@@ -131,6 +161,7 @@ public struct AviaryDaemon: Sendable {
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: application)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        await prometheus?.stop()
         await analysis.cancelAll()
         if !configuration.leaveRunning {
             await platform.stopAllPods(grace: 5)

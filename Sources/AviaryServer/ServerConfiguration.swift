@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// (`--service-address-range`, default 127.0.1.0/24); nil when `--service-address` was given,
     /// and then every Service shares that address and needs a port of its own.
     public var serviceAddressRange: String?
+    /// Where the Prometheus the daemon runs listens (`--prometheus`, `--prometheus-listen`); nil: none.
+    public var prometheusListen: String?
     /// Added to each Service's `spec.ports[0].port` to give the port it listens on (`--service-port-offset`).
     public var servicePortOffset: Int
     /// The command that starts the router as its own process (`aviary router`); nil: no router.
@@ -43,8 +45,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         stateDirectory: String = ".aviary", host: String = "127.0.0.1", port: Int = 7480, token: String? = nil,
         leaveRunning: Bool = false, serviceAddress: String = "127.0.0.1",
         serviceAddressRange: String? = "127.0.1.0/24", servicePortOffset: Int = 0, routerCommand: [String]? = nil,
-        platform: PlatformKind = .local, podEnvironmentInherited: Bool = false
+        platform: PlatformKind = .local, podEnvironmentInherited: Bool = false, prometheusListen: String? = nil
     ) {
+        self.prometheusListen = prometheusListen
         self.serviceAddressRange = serviceAddressRange
         self.servicePortOffset = servicePortOffset
         self.platform = platform

@@ -56,6 +56,16 @@ struct Serve: AsyncParsableCommand {
 
     @Flag(
         help: """
+            Run a Prometheus (the `prometheus` on PATH) that scrapes the pods through /sd every 5 s, with \
+            its data in STATE_DIR/prometheus; metrics with no provider.prometheus.address use it.
+            """)
+    var prometheus = false
+
+    @Option(help: "Where the Prometheus of --prometheus listens, HOST:PORT.")
+    var prometheusListen: String = "127.0.0.1:9090"
+
+    @Flag(
+        help: """
             Give pods the daemon's whole environment. Without it a pod gets its container's env, PORT, \
             IMAGE, IMAGE_NAME, IMAGE_TAG, POD_NAME, POD_NAMESPACE, and only PATH, HOME, LANG and TMPDIR \
             of the daemon's.
@@ -72,7 +82,8 @@ struct Serve: AsyncParsableCommand {
             serviceAddress: serviceAddress ?? "127.0.0.1",
             serviceAddressRange: serviceAddress == nil ? serviceAddressRange : nil, servicePortOffset: servicePortOffset,
             routerCommand: noRouter ? nil : [Self.executablePath(), "router"],
-            platform: platform, podEnvironmentInherited: podEnvInherit)
+            platform: platform, podEnvironmentInherited: podEnvInherit,
+            prometheusListen: prometheus ? prometheusListen : nil)
         try configuration.validate()
         return configuration
     }
