@@ -379,7 +379,9 @@ public actor LocalPlatform: Platform {
         for var pod in state.pods.values {
             if let process = pod.process {
                 if case .exited(let how) = ProcessControl.liveness(of: process) {
-                    pod = PodLifecycle.applyExit(pod, termination: how, now: time)
+                    // The last thing the process wrote usually says why (`sh: 1: pythn3: not found`).
+                    let reason = Self.lastLine(ofFile: logPath(of: pod.name)).map { "\(how): \($0)" } ?? how
+                    pod = PodLifecycle.applyExit(pod, termination: reason, now: time)
                     logger.info("pod \(pod.name) exited (\(how)); restart \(pod.restarts) after backoff")
                     state.pods[pod.name] = pod
                 } else if pod.launch.readiness == nil, !pod.isReady {
@@ -414,9 +416,22 @@ public actor LocalPlatform: Platform {
         } catch {
             appendToLog(pod.name, "aviary: \(error)\n")
             pod.startedAt = time
-            pod = PodLifecycle.applyExit(pod, termination: error.description, now: time)
+            let termination = (error as? SpawnError).map { "cannot start \($0.command): \($0.reason)" } ?? "\(error)"
+            pod = PodLifecycle.applyExit(pod, termination: String(termination.prefix(120)), now: time)
         }
         return pod
+    }
+
+    /// The last non-empty line of the file's last 4 KiB, at most 100 characters; nil when there is none.
+    static func lastLine(ofFile path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let size = try? handle.seekToEnd() else { return nil }
+        try? handle.seek(toOffset: size > 4096 ? size - 4096 : 0)
+        guard let data = try? handle.readToEnd() else { return nil }
+        let line = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
+            .last { !$0.allSatisfy(\.isWhitespace) }?.trimmingCharacters(in: .whitespaces)
+        return line.map { $0.count > 100 ? String($0.prefix(99)) + "…" : $0 }
     }
 
     private func appendToLog(_ pod: String, _ text: String) {

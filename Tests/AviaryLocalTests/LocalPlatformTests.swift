@@ -99,7 +99,9 @@ func isRunning(_ pid: Int32) -> Bool {
                 })
             let pod = try #require(waiting)
             #expect(!pod.isReady)
-            #expect(pod.lastTermination == "exit 3")
+            #expect(
+                pod.lastTermination == "exit 3: starting \(pod.name) on \(pod.port)",
+                "how the process ended, with the last line it wrote")
             #expect(await platform.counts(of: "crash-x1") == ReplicaSetCounts(replicas: 1, ready: 0, available: 0))
             let log = try String(contentsOfFile: await platform.logPath(of: pod.name), encoding: .utf8)
             #expect(log.contains("starting \(pod.name) on \(pod.port)"))
@@ -121,6 +123,7 @@ func isRunning(_ pid: Int32) -> Bool {
             let pod = try #require(await platform.podRecords().first)
             let log = try String(contentsOfFile: await platform.logPath(of: pod.name), encoding: .utf8)
             #expect(log.contains("/nonexistent/aviary-app"))
+            #expect(pod.lastTermination == "cannot start /nonexistent/aviary-app: No such file or directory")
         }
     }
 
