@@ -192,6 +192,37 @@ import Testing
         #expect(simulator.status.currentStepIndex == 3)
     }
 
+    /// Argo's plugin retries with `{"status":{"abort":false}}` alone (no `retried()` clean-up): the
+    /// reconciler does the rest, with the same actions.
+    @Test func retryAsArgosPluginWritesItStartsAgainWithFreshRuns() {
+        var simulator = atAnalysisStep()
+        simulator.finishRun(named: "web-\(v2)-2-2", .failed)
+        simulator.settle()
+        simulator.advance(seconds: 30)
+        simulator.settle()
+        #expect(simulator.status.abortedAt != nil)
+
+        simulator.rollout.status?.abort = false
+        let retry = simulator.reconcile()
+        #expect(RolloutSimulator.events(retry.actions).contains("RolloutRetry: Rollout retried"))
+        #expect(
+            retry.actions.filter { if case .recordEvent = $0 { false } else { true } } == [
+                .setScaleDownDeadline(podTemplateHash: v2, deadline: nil),
+                .scaleReplicaSet(podTemplateHash: v2, replicas: 2),
+            ])
+        #expect(simulator.status.abort != true)
+        #expect(simulator.status.abortedAt == nil)
+        #expect(simulator.status.phase == .progressing)
+        simulator.makeReady()
+        #expect(
+            simulator.step() == [.setServiceSelector(service: "web-canary", podTemplateHash: v2), .setCanaryWeight(20)])
+        simulator.settle()
+        #expect(simulator.status.canary?.currentStepAnalysisRunStatus?.name == "web-\(v2)-2-2.1")
+        simulator.finishRun(named: "web-\(v2)-2-2.1", .successful)
+        simulator.settle()
+        #expect(simulator.status.currentStepIndex == 3)
+    }
+
     @Test func inconclusivePausesThenPromoteGoesOn() {
         var simulator = atAnalysisStep()
         simulator.finishRun(named: "web-\(v2)-2-2", .inconclusive)
