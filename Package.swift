@@ -290,6 +290,14 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // The controller on the Kubernetes platform, against aviary-test-apiserver with real kubectl.
+        .testTarget(
+            name: "KubernetesControllerTests",
+            dependencies: [
+                "AviaryKubernetes", "AviaryKubernetesPlatform", "AviaryModel", "AviaryTestSupport", "aviary",
+                "aviary-test-apiserver", .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .testTarget(
             name: "KubernetesDoubleTests",
             dependencies: ["KubernetesTestDouble", "aviary-test-apiserver"],
