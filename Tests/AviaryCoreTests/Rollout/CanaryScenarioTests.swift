@@ -165,46 +165,25 @@ import Testing
         #expect(simulator.status.phase == .degraded)
     }
 
-    @Test func retryAfterAbortStartsAgainWithFreshRuns() {
+    /// Aviary's `retry` (`retried()`), or Argo's plugin's `{"status":{"abort":false}}` alone, whose
+    /// clean-up the reconciler does (event `RolloutRetry`): the same actions either way.
+    @Test(arguments: [false, true])
+    func retryAfterAbortStartsAgainWithFreshRuns(asArgosPluginWritesIt: Bool) {
         var simulator = atAnalysisStep()
         simulator.finishRun(named: "web-\(v2)-2-2", .failed)
         simulator.settle()
         simulator.advance(seconds: 30)
         simulator.settle()
         #expect(simulator.observed.replicaSet(hash: v2)?.replicas == 0)
-
-        simulator.rollout = simulator.rollout.retried()
-        #expect(
-            simulator.step() == [
-                .setScaleDownDeadline(podTemplateHash: v2, deadline: nil),
-                .scaleReplicaSet(podTemplateHash: v2, replicas: 2),
-            ])
-        #expect(simulator.status.abort == nil)
-        #expect(simulator.status.phase == .progressing)
-        simulator.makeReady()
-        #expect(
-            simulator.step() == [.setServiceSelector(service: "web-canary", podTemplateHash: v2), .setCanaryWeight(20)])
-        simulator.settle()
-        // The failed run keeps its name; the new one gets the next free name.
-        #expect(simulator.status.canary?.currentStepAnalysisRunStatus?.name == "web-\(v2)-2-2.1")
-        simulator.finishRun(named: "web-\(v2)-2-2.1", .successful)
-        simulator.settle()
-        #expect(simulator.status.currentStepIndex == 3)
-    }
-
-    /// Argo's plugin retries with `{"status":{"abort":false}}` alone (no `retried()` clean-up): the
-    /// reconciler does the rest, with the same actions.
-    @Test func retryAsArgosPluginWritesItStartsAgainWithFreshRuns() {
-        var simulator = atAnalysisStep()
-        simulator.finishRun(named: "web-\(v2)-2-2", .failed)
-        simulator.settle()
-        simulator.advance(seconds: 30)
-        simulator.settle()
         #expect(simulator.status.abortedAt != nil)
 
-        simulator.rollout.status?.abort = false
+        if asArgosPluginWritesIt {
+            simulator.rollout.status?.abort = false
+        } else {
+            simulator.rollout = simulator.rollout.retried()
+        }
         let retry = simulator.reconcile()
-        #expect(RolloutSimulator.events(retry.actions).contains("RolloutRetry: Rollout retried"))
+        #expect(RolloutSimulator.events(retry.actions).contains("RolloutRetry: Rollout retried") == asArgosPluginWritesIt)
         #expect(
             retry.actions.filter { if case .recordEvent = $0 { false } else { true } } == [
                 .setScaleDownDeadline(podTemplateHash: v2, deadline: nil),
@@ -217,6 +196,7 @@ import Testing
         #expect(
             simulator.step() == [.setServiceSelector(service: "web-canary", podTemplateHash: v2), .setCanaryWeight(20)])
         simulator.settle()
+        // The failed run keeps its name; the new one gets the next free name.
         #expect(simulator.status.canary?.currentStepAnalysisRunStatus?.name == "web-\(v2)-2-2.1")
         simulator.finishRun(named: "web-\(v2)-2-2.1", .successful)
         simulator.settle()
