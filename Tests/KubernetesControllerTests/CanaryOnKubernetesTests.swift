@@ -8,28 +8,19 @@ import Testing
 /// plugin (`kubectl patch --subresource=status --type merge`).
 @Suite(.serialized) struct CanaryOnKubernetesTests {
     static func manifest(image: String) -> String {
-        """
-        apiVersion: v1
-        kind: Service
-        metadata: {name: sample-app}
-        spec:
-          selector: {app: sample-app}
-          ports: [{name: http, port: 8080, targetPort: 8080}]
-        ---
-        apiVersion: v1
-        kind: Service
-        metadata: {name: sample-app-stable}
-        spec:
-          selector: {app: sample-app}
-          ports: [{name: http, port: 8080, targetPort: 8080}]
-        ---
-        apiVersion: v1
-        kind: Service
-        metadata: {name: sample-app-canary}
-        spec:
-          selector: {app: sample-app}
-          ports: [{name: http, port: 8080, targetPort: 8080}]
-        ---
+        let services = ["sample-app", "sample-app-stable", "sample-app-canary"].map { name in
+            """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: \(name)}
+            spec:
+              selector: {app: sample-app}
+              ports: [{name: http, port: 8080, targetPort: 8080}]
+            ---
+
+            """
+        }
+        return services.joined() + """
         apiVersion: argoproj.io/v1alpha1
         kind: Rollout
         metadata: {name: sample-app}

@@ -25,17 +25,8 @@ final class ClusterUnderTest: @unchecked Sendable {
         directory = NSTemporaryDirectory() + "aviary-k8s-controller-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         kubeconfig = directory + "/kubeconfig"
-        let process = Process()
-        process.executableURL = URL(
-            fileURLWithPath: builtProductsDirectory(containing: "aviary-test-apiserver") + "/aviary-test-apiserver")
-        process.arguments = ["--port", "0", "--kubeconfig-out", kubeconfig]
         let log = directory + "/apiserver.log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        try? handle.close()
+        let process = try Self.start("aviary-test-apiserver", ["--port", "0", "--kubeconfig-out", kubeconfig], log: log)
         apiServer = process
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, process.isRunning {
@@ -98,20 +89,27 @@ final class ClusterUnderTest: @unchecked Sendable {
     /// Starts `aviary serve --platform kubernetes` with `arguments` added; its output goes to a log.
     @discardableResult
     func startController(_ arguments: [String] = []) throws -> (process: Process, log: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: builtProductsDirectory(containing: "aviary") + "/aviary")
-        process.arguments =
-            ["serve", "--platform", "kubernetes", "--kubeconfig", kubeconfig, "--lease-namespace", "default"]
-            + arguments
         let log = directory + "/controller-\(UUID().uuidString).log"
+        let process = try Self.start(
+            "aviary",
+            ["serve", "--platform", "kubernetes", "--kubeconfig", kubeconfig, "--lease-namespace", "default"]
+                + arguments, log: log)
+        lock.withLock { controllers.append(process) }
+        return (process, log)
+    }
+
+    /// Starts a built product with its output going to `log`.
+    private static func start(_ product: String, _ arguments: [String], log: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: builtProductsDirectory(containing: product) + "/" + product)
+        process.arguments = arguments
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
         try? handle.close()
-        lock.withLock { controllers.append(process) }
-        return (process, log)
+        return process
     }
 
     /// An object as kubectl reads it (`kubectl get KIND NAME -o json`), nil when it does not exist.
