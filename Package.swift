@@ -12,8 +12,10 @@ import PackageDescription
 //   AviaryMetrics       <- Core, Model, Expression
 //   AviaryRouter        <- Routes
 //   AviaryLocal         <- Platform, Routes, Model
-//   AviaryKubernetes    (none of ours yet: the Kubernetes client)
-//   AviaryServer        <- API, Core, Metrics, Platform, Local, Store, Model
+//   AviaryKubernetes    (none of ours: the Kubernetes client)
+//   AviaryStore         also holds ResourceStore, the controller's seam to where resources live
+//   AviaryKubernetesPlatform <- Kubernetes, Platform, Store, Model (Argo's resources and the platform on an API server)
+//   AviaryServer        <- API, Core, Metrics, Platform, Local, KubernetesPlatform, Kubernetes, Store, Model
 //   AviaryClient        <- API, Model (no GRDB, no Hummingbird: what `aviary get` and the dashboard use)
 //   AviaryHarness       <- Client, Local (the demo, chaos and soak)
 //   aviary              <- Server, Client, Harness, Local, Router, Metrics, Core, Model, Expression
@@ -104,6 +106,8 @@ let package = Package(
                 "AviaryMetrics",
                 "AviaryPlatform",
                 "AviaryLocal",
+                "AviaryKubernetes",
+                "AviaryKubernetesPlatform",
                 "AviaryStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -145,6 +149,11 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Yams", package: "Yams"),
             ]
+        ),
+        // Argo's resources on an API server as the controller's ResourceStore, and the Kubernetes platform.
+        .target(
+            name: "AviaryKubernetesPlatform",
+            dependencies: ["AviaryKubernetes", "AviaryPlatform", "AviaryStore", "AviaryModel"]
         ),
         // Runs a Lease election against an API server and prints `leading`/`stopped`; the leader-election
         // tests kill it with SIGKILL and SIGTERM.
@@ -279,6 +288,14 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // The controller on the Kubernetes platform, against aviary-test-apiserver with real kubectl.
+        .testTarget(
+            name: "KubernetesControllerTests",
+            dependencies: [
+                "AviaryKubernetes", "AviaryKubernetesPlatform", "AviaryModel", "AviaryTestSupport", "aviary",
+                "aviary-test-apiserver", .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(

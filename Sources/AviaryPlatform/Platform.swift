@@ -1,23 +1,24 @@
 import Foundation
 
-/// The ReplicaSets of rollouts and the counts of their pods.
+/// The ReplicaSets of rollouts and the counts of their pods. Writes are `async`: the local
+/// platform carries them out at once, the Kubernetes platform sends them to the API server.
 public protocol ReplicaSetControl: Actor {
     /// Creates or replaces a ReplicaSet.
-    func apply(_ replicaSet: ReplicaSet) throws
+    func apply(_ replicaSet: ReplicaSet) async throws
     /// Scales a ReplicaSet; false if there is none with that key.
     @discardableResult
-    func scale(replicaSet: NamespacedName, to replicas: Int) throws -> Bool
+    func scale(replicaSet: NamespacedName, to replicas: Int) async throws -> Bool
     /// Changes a ReplicaSet's count or annotations; false if there is none with that key.
     @discardableResult
-    func update(replicaSet: NamespacedName, _ change: (inout ReplicaSet) -> Void) throws -> Bool
+    func update(replicaSet: NamespacedName, _ change: (inout ReplicaSet) -> Void) async throws -> Bool
     /// Sets the labels that follow a ReplicaSet's role (`canaryMetadata`/`stableMetadata`) on it and its pods.
-    func setRoleLabels(replicaSet: NamespacedName, _ labels: [String: String]) throws
+    func setRoleLabels(replicaSet: NamespacedName, _ labels: [String: String]) async throws
     /// Evicts pods of a ReplicaSet created before `before`, at most `maxUnavailable` (at least 1)
     /// unavailable at a time; returns how many were evicted.
     @discardableResult
-    func restartPods(replicaSet: NamespacedName, before: Date, maxUnavailable: Int) throws -> Int
+    func restartPods(replicaSet: NamespacedName, before: Date, maxUnavailable: Int) async throws -> Int
     /// Removes a ReplicaSet and its pods.
-    func deleteReplicaSet(_ replicaSet: NamespacedName) throws
+    func deleteReplicaSet(_ replicaSet: NamespacedName) async throws
     /// All ReplicaSets, sorted by name.
     func replicaSets() -> [ReplicaSet]
     /// The ReplicaSets of one rollout, sorted by name (what a reconcile observes; a platform with
@@ -30,9 +31,9 @@ public protocol ReplicaSetControl: Actor {
 /// Services: where they listen and which pods they select.
 public protocol ServiceControl: Actor {
     /// Creates or updates a Service (its selector included).
-    func apply(_ service: PlatformService) throws
+    func apply(_ service: PlatformService) async throws
     /// Removes a Service.
-    func deleteService(_ service: NamespacedName) throws
+    func deleteService(_ service: NamespacedName) async throws
     /// A Service by key.
     func service(_ service: NamespacedName) -> PlatformService?
     /// All Services as the platform has them (with the address each listens on), sorted by
@@ -43,9 +44,9 @@ public protocol ServiceControl: Actor {
 /// Traffic splits of root services (weight, header and mirror routes) and the data plane that serves them.
 public protocol TrafficControl: Actor {
     /// Sets the split of a root service.
-    func apply(_ split: TrafficSplit) throws
+    func apply(_ split: TrafficSplit) async throws
     /// Removes the split of a root service.
-    func deleteSplit(rootService: NamespacedName) throws
+    func deleteSplit(rootService: NamespacedName) async throws
     /// The split of one root service.
     func split(rootService: NamespacedName) -> TrafficSplit?
     /// The splits of root services, sorted by root service.
@@ -77,7 +78,7 @@ public protocol PlatformObservation: ReplicaSetControl, ServiceControl, TrafficC
     /// Applies a Service unless the platform has it as it is, keeping the value of the selector
     /// label `pinnedLabel` the existing one has (a rollout pins Services to a revision); returns
     /// the Service's change stamp afterwards. One call per Service reconcile.
-    func converge(_ service: PlatformService, keepingSelectorLabel pinnedLabel: String) throws -> Int?
+    func converge(_ service: PlatformService, keepingSelectorLabel pinnedLabel: String) async throws -> Int?
     /// Everything one reconcile of a rollout reads from the platform, in one call (one actor hop
     /// instead of one per ReplicaSet and Service).
     func observe(rollout: String, namespace: String, rootService: String?, services: [String]) -> RolloutObservation
@@ -133,11 +134,11 @@ extension TrafficControl {
 
 extension PlatformObservation {
     /// Composed of the single calls.
-    public func converge(_ service: PlatformService, keepingSelectorLabel pinnedLabel: String) throws -> Int? {
+    public func converge(_ service: PlatformService, keepingSelectorLabel pinnedLabel: String) async throws -> Int? {
         var service = service
         let existing = self.service(service.key)
         if let pinned = existing?.selector[pinnedLabel] { service.selector[pinnedLabel] = pinned }
-        if existing != service { try apply(service) }
+        if existing != service { try await apply(service) }
         // Read after the apply: the stamp then covers this reconcile's own change.
         return changeStamp(ofService: service.key)
     }

@@ -70,6 +70,10 @@ public struct AviaryDaemon: Sendable {
         case .simulated:
             platform = SimulatedPlatform()
             dataPlane = nil
+        case .kubernetes:
+            // The API server holds the state there: no state directory, no router (`KubernetesDaemon`).
+            throw ServerConfiguration.Invalid(
+                description: "--platform kubernetes runs without a state directory; start it with KubernetesDaemon")
         }
         metrics = DaemonMetrics()
         let stateDirectory = configuration.stateDirectory

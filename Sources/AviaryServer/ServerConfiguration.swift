@@ -38,6 +38,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         /// Pods are ready at once and nothing runs (no processes, no router); for benchmarks and
         /// tests of the controller at scale. Its world lives in memory only.
         case simulated
+        /// A Kubernetes API server is the source of truth: Argo's resources are reconciled there
+        /// (`KubernetesDaemon`), with ReplicaSets, Service selectors and SMI TrafficSplits.
+        case kubernetes
     }
 
     /// Creates a configuration.

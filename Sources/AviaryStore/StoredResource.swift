@@ -45,6 +45,21 @@ public struct StoredResource: Sendable, Equatable {
     /// When the resource was first stored (RFC 3339).
     public var createdAt: String
 
+    /// A resource from its parts (a store other than SQLite, such as an informer cache, builds one).
+    public init(
+        key: ResourceKey, apiVersion: String, generation: Int, resourceVersion: Int, metadata: Data, spec: Data?,
+        status: Data?, createdAt: String
+    ) {
+        self.key = key
+        self.apiVersion = apiVersion
+        self.generation = generation
+        self.resourceVersion = resourceVersion
+        self.metadata = metadata
+        self.spec = spec
+        self.status = status
+        self.createdAt = createdAt
+    }
+
     /// `metadata` with `namespace`, `name`, `generation`, `resourceVersion` and
     /// `creationTimestamp` filled in from the stored columns.
     private func filledMetadata() -> [String: Any] {

@@ -13,12 +13,20 @@ struct Serve: AsyncParsableCommand {
             stops pods and router unless --leave-running. The API listens on loopback; another \
             address needs --token, and then every request needs `Authorization: Bearer TOKEN`.
 
+            --platform kubernetes reconciles Argo's Rollout, AnalysisTemplate, ClusterAnalysisTemplate \
+            and AnalysisRun resources on the API server of --kubeconfig/--context (else KUBECONFIG, \
+            ~/.kube/config, or the pod's service account): ReplicaSets, Service selectors and SMI \
+            TrafficSplits as Argo's controller makes them, status through the status subresource. It \
+            keeps no state directory and serves no HTTP API; replicas elect one leader with a Lease. \
+            See docs/kubernetes.md.
+
             --platform simulated runs no processes and no router: a ReplicaSet's pods are ready the \
             moment it is created, weights and selectors are only recorded in memory. It measures the \
             controller alone (bench/scale/run); its world is not kept across restarts.
 
             Example:
               aviary serve --state-dir ./.aviary --listen 127.0.0.1:7480
+              aviary serve --platform kubernetes --kubeconfig ~/.kube/config --namespace canary
             """)
 
     @Option(help: "The state directory (created with mode 0700).")
@@ -72,8 +80,32 @@ struct Serve: AsyncParsableCommand {
             """)
     var podEnvInherit = false
 
-    @Option(help: "Where rollouts run: local (processes and the router) or simulated (nothing runs; benchmarks).")
+    @Option(
+        help:
+            "Where rollouts run: local (processes and the router), kubernetes (an API server) or simulated (nothing runs; benchmarks)."
+    )
     var platform: ServerConfiguration.PlatformKind = .local
+
+    @Option(help: "With --platform kubernetes: the kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster).")
+    var kubeconfig: String?
+
+    @Option(help: "With --platform kubernetes: the kubeconfig context (default: its current context).")
+    var context: String?
+
+    @Option(help: "With --platform kubernetes: reconcile only this namespace (default: all namespaces).")
+    var namespace: String?
+
+    @Option(
+        help:
+            "With --platform kubernetes: reconcile only rollouts labelled argo-rollouts.argoproj.io/controller-instance=ID."
+    )
+    var instanceId: String?
+
+    @Option(help: "With --platform kubernetes: the namespace of the leader-election Lease (default: the context's).")
+    var leaseNamespace: String?
+
+    @Option(help: "With --platform kubernetes: the SMI TrafficSplit version to write (v1alpha1 ... v1alpha4).")
+    var smiApiVersion: String = "v1alpha1"
 
     func makeConfiguration() throws -> ServerConfiguration {
         let (host, port) = try ServerConfiguration.parseListen(listen)
@@ -93,15 +125,36 @@ struct Serve: AsyncParsableCommand {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
+    func makeKubernetesConfiguration() throws -> KubernetesConfiguration {
+        let configuration = KubernetesConfiguration(
+            kubeconfig: kubeconfig, context: context, namespace: namespace, instanceID: instanceId,
+            leaseNamespace: leaseNamespace, smiVersion: smiApiVersion)
+        try configuration.validate()
+        return configuration
+    }
+
     func validate() throws {
         do {
             _ = try makeConfiguration()
+            if platform == .kubernetes {
+                _ = try makeKubernetesConfiguration()
+            } else if let flag = [
+                kubeconfig.map { _ in "--kubeconfig" }, context.map { _ in "--context" },
+                namespace.map { _ in "--namespace" }, instanceId.map { _ in "--instance-id" },
+                leaseNamespace.map { _ in "--lease-namespace" },
+            ].compactMap({ $0 }).first {
+                throw ValidationError("\(flag) applies to --platform kubernetes only; add --platform kubernetes or drop it")
+            }
         } catch let invalid as ServerConfiguration.Invalid {
             throw ValidationError(invalid.description)
         }
     }
 
     func run() async throws {
+        if platform == .kubernetes {
+            try await runOnKubernetes()
+            return
+        }
         let daemon: AviaryDaemon
         do {
             daemon = try await AviaryDaemon(configuration: try makeConfiguration())
@@ -112,6 +165,21 @@ struct Serve: AsyncParsableCommand {
         }
         try await daemon.run { address in
             FileHandle.standardOutput.write(Data("aviary serve: listening on \(address)\n".utf8))
+            SystemdNotifier.notify("READY=1")
+        }
+    }
+
+    /// `--platform kubernetes`: no state directory, no API; one error line when the cluster cannot be used.
+    func runOnKubernetes() async throws {
+        let daemon: KubernetesDaemon
+        do {
+            daemon = try await KubernetesDaemon(configuration: try makeKubernetesConfiguration())
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+        try await daemon.run {
+            FileHandle.standardOutput.write(Data("aviary serve: reconciling on Kubernetes\n".utf8))
             SystemdNotifier.notify("READY=1")
         }
     }

@@ -108,6 +108,7 @@ struct ReconcileContext {
         } else {
             syncRevision()
             reconcileRestart()
+            reconcileRetry()
             reconcileAbortStart()
             switch view.strategy {
             case .canary(let canary): reconcileCanary(canary)
@@ -227,6 +228,24 @@ struct ReconcileContext {
         }
         status.restartedAt = restartAt
         event("RolloutRestarted", "Rollout restarted at \(RFC3339.format(restartAt))")
+    }
+
+    /// `status.abort` cleared while `abortedAt` is still set: a retry as Argo's plugin writes it
+    /// (`{"status":{"abort":false}}`, nothing else). The update starts again from the first step with
+    /// fresh analysis runs, as `Rollout.retried()` leaves it.
+    mutating func reconcileRetry() {
+        guard !status.abort, status.abortedAt != nil else { return }
+        status.abortedAt = nil
+        status.finishedAt = nil
+        status.completionStatus = nil
+        status.pauseConditions = []
+        status.controllerPause = false
+        if case .canary(let canary) = view.strategy, !canary.steps.isEmpty { status.currentStepIndex = 0 }
+        status.stepRun = nil
+        status.backgroundRun = nil
+        status.preRun = nil
+        status.postRun = nil
+        event("RolloutRetry", "Rollout retried")
     }
 
     /// `status.abort` set by a person or by a failed analysis: remember when, step back to 0.

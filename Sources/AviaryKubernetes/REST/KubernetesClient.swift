@@ -77,6 +77,10 @@ public final class KubernetesClient: Sendable {
         httpConfiguration.connectionPool.retryConnectionEstablishment = false
         httpConfiguration.timeout.connect = .seconds(10)
         httpConfiguration.decompression = .disabled
+        // Over HTTP/1.1 every watch holds a connection for its whole life: a controller watches eight
+        // or more resources and must still have connections left for its writes (the default of 8
+        // per host let the watches take them all, and every other request waited for ever).
+        httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         self.credentials = CredentialProvider(credentials: configuration.credentials, server: configuration.server)
         self.bucket = Mutex(TokenBucket(qps: policy.qps, burst: policy.burst))

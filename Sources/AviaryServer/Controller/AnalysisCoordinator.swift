@@ -9,7 +9,7 @@ import Logging
 /// each with the `AnalysisRunner` (real Prometheus, web and job providers), and stores every
 /// change (status and measurements) before the owning rollout is reconciled again.
 public actor AnalysisCoordinator {
-    let store: AviaryStore
+    let store: any ResourceStore
     let metrics: DaemonMetrics
     let runner: AnalysisRunner
     /// The secrets for `secretKeyRef` arguments, read when a run starts (edits apply to new runs).
@@ -21,7 +21,7 @@ public actor AnalysisCoordinator {
     /// Creates the coordinator; measurements are taken by `provider`, with the secrets `secrets`
     /// returns when a run starts.
     public init(
-        store: AviaryStore, metrics: DaemonMetrics, provider: any MeasurementProvider = MetricProviders(),
+        store: any ResourceStore, metrics: DaemonMetrics, provider: any MeasurementProvider = MetricProviders(),
         secrets: @escaping @Sendable () -> SecretStore = { SecretStore() },
         logger: Logger = Logger(label: "aviary.analysis")
     ) {
@@ -39,7 +39,7 @@ public actor AnalysisCoordinator {
 
     /// Drives again every stored run that has not completed (after a daemon restart).
     public func resumeStoredRuns() throws {
-        for stored in try store.resources(kind: "AnalysisRun") where handles[stored.key] == nil {
+        for stored in try store.resources(kind: "AnalysisRun", namespace: nil) where handles[stored.key] == nil {
             guard let run = try? JSONDecoder().decode(AnalysisRun.self, from: stored.objectJSON()),
                 run.status?.phase?.isCompleted != true
             else { continue }
@@ -50,7 +50,9 @@ public actor AnalysisCoordinator {
     /// Creates the run a rollout asked for (once: an existing run is left alone) and starts it.
     /// A run whose templates cannot be resolved is stored as Error with the reason, which the
     /// rollout then sees as an analysis error (and aborts).
-    func create(_ request: AnalysisRunRequest, rollout: Rollout, key: ResourceKey, time: Date) throws -> StoredEvent? {
+    func create(
+        _ request: AnalysisRunRequest, rollout: Rollout, key: ResourceKey, time: Date
+    ) async throws -> StoredEvent? {
         let runKey = ResourceKey(kind: "AnalysisRun", namespace: key.namespace, name: request.name)
         if try store.resource(runKey) != nil { return nil }
         let catalog = AnalysisTemplateCatalog(
@@ -83,8 +85,11 @@ public actor AnalysisCoordinator {
             status.message = error.message
             run.status = status
         }
-        let (stored, _) = try store.apply(try JSONEncoder().encode(run))
-        if let status = run.status { try store.updateStatus(stored.key, status: try JSONEncoder().encode(status)) }
+        let (stored, _) = try await store.apply(try JSONEncoder().encode(run))
+        if let status = run.status {
+            _ = try await store.updateStatus(
+                stored.key, status: try JSONEncoder().encode(status), events: [], expectedResourceVersion: nil)
+        }
         if failure == nil { drive(run, key: runKey) }
         return StoredEvent(
             key: key, type: failure == nil ? "Normal" : "Warning",
@@ -94,21 +99,21 @@ public actor AnalysisCoordinator {
     }
 
     /// Asks a run to stop (`spec.terminate`).
-    func terminate(name: String, namespace: String) throws {
+    func terminate(name: String, namespace: String) async throws {
         let runKey = ResourceKey(kind: "AnalysisRun", namespace: namespace, name: name)
         handles[runKey]?.terminate()
         guard let stored = try store.resource(runKey) else { return }
         var spec = (try? JSONSerialization.jsonObject(with: stored.spec ?? Data("{}".utf8))) as? [String: Any] ?? [:]
         guard spec["terminate"] as? Bool != true else { return }
         spec["terminate"] = true
-        try store.updateSpec(runKey, spec: JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]))
+        _ = try await store.updateSpec(runKey, spec: JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]))
     }
 
     /// Stops driving a run and deletes it with its measurements.
     func delete(name: String, namespace: String) async throws {
         let runKey = ResourceKey(kind: "AnalysisRun", namespace: namespace, name: name)
         handles.removeValue(forKey: runKey)?.cancel()
-        try store.delete(runKey)
+        _ = try await store.delete(runKey)
         await metrics.removeAnalysisRun(namespace: namespace, run: name)
     }
 
@@ -145,10 +150,11 @@ public actor AnalysisCoordinator {
                         await metrics.setMetricPhase(
                             namespace: key.namespace, run: key.name, metric: result.name, phase: result.phase.rawValue)
                     }
-                    try store.updateStatus(key, status: try JSONEncoder().encode(status))
+                    _ = try await store.updateStatus(
+                        key, status: try JSONEncoder().encode(status), events: [], expectedResourceVersion: nil)
                 }
                 if case .measured(let metric, let measurement) = update.event {
-                    try store.record([
+                    try await store.record([
                         StoredMeasurement(
                             analysisRun: key, metric: metric, measurement: try JSONEncoder().encode(measurement))
                     ])

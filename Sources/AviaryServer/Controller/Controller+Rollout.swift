@@ -67,7 +67,7 @@ extension Controller {
                 pendingStatusWrites.append(update)
             } else {
                 guard
-                    try store.updateStatus(
+                    try await store.updateStatus(
                         key, status: update.status, events: events, expectedResourceVersion: decoded.resourceVersion)
                         != nil
                 else {
@@ -202,7 +202,7 @@ extension Controller {
             // The revision is recorded first: when its write fails, no ReplicaSet exists yet and the
             // retry creates both; the other way round, the retry would find the ReplicaSet, emit no
             // create, and `undo` could never go back to it. Recording twice replaces the row.
-            try store.recordRevision(
+            try await store.recordRevision(
                 StoredRevision(
                     rollout: key, revision: request.revision, podTemplateHash: request.podTemplateHash,
                     template: templateData, createdAt: AviaryStore.timestamp(time)))
@@ -215,7 +215,7 @@ extension Controller {
             try await platform.update(replicaSet: replicaSetName(hash)) { $0.revision = revision }
         case .deleteReplicaSet(let hash):
             try await platform.deleteReplicaSet(replicaSetName(hash))
-            try store.deleteRevisions(of: key, podTemplateHash: hash)
+            try await store.deleteRevisions(of: key, podTemplateHash: hash)
         case .restartPods(let hash, let before, let maxUnavailable):
             try await platform.restartPods(
                 replicaSet: replicaSetName(hash), before: before, maxUnavailable: maxUnavailable)
@@ -259,7 +259,7 @@ extension Controller {
             await platform.split(rootService: NamespacedName(namespace: key.namespace, name: root))
             ?? TrafficSplit(
                 namespace: key.namespace, rootService: root, canaryService: canaryService,
-                stableService: stableService, canaryWeight: 0)
+                stableService: stableService, canaryWeight: 0, rollout: key.name)
         change(&split)
         try await platform.apply(split)
         // The status must not claim a weight or route the data plane does not have yet.

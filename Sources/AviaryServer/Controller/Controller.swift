@@ -22,7 +22,7 @@ import Logging
 /// listing (every write outside the controller enqueues its key): the reconcile still observes
 /// the platform and corrects it, only the store read and JSON decoding are saved.
 public actor Controller {
-    let store: AviaryStore
+    let store: any ResourceStore
     let platform: any Platform
     let metrics: DaemonMetrics
     let analysis: AnalysisCoordinator
@@ -60,7 +60,7 @@ public actor Controller {
 
     /// Creates a controller over the store and the platform.
     public init(
-        store: AviaryStore, platform: any Platform, metrics: DaemonMetrics, analysis: AnalysisCoordinator,
+        store: any ResourceStore, platform: any Platform, metrics: DaemonMetrics, analysis: AnalysisCoordinator,
         serviceAddress: String = "127.0.0.1", servicePortOffset: Int = 0,
         resyncInterval: Double = 5, fullResyncInterval: Double = 30,
         now: @escaping @Sendable () -> Date = { Date() },
@@ -267,7 +267,7 @@ public actor Controller {
         let updates = pendingStatusWrites
         pendingStatusWrites = []
         do {
-            let written = try store.updateStatuses(updates)
+            let written = try await store.updateStatuses(updates)
             for (update, result) in zip(updates, written) {
                 guard result != nil else {
                     schedule(update.key, after: 0)
@@ -373,7 +373,7 @@ public actor Controller {
                 let spec = StoredServiceSpec.decode(resource.spec)
                 guard let port = spec?.port else {
                     decodedServices.removeValue(forKey: key)
-                    try store.record([
+                    try await store.record([
                         StoredEvent(
                             key: key, type: "Warning", reason: "InvalidService",
                             message: "spec.ports[0].port is missing: a Service needs a port to listen on",

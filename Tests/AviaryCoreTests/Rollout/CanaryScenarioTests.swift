@@ -165,21 +165,32 @@ import Testing
         #expect(simulator.status.phase == .degraded)
     }
 
-    @Test func retryAfterAbortStartsAgainWithFreshRuns() {
+    /// Aviary's `retry` (`retried()`), or Argo's plugin's `{"status":{"abort":false}}` alone, whose
+    /// clean-up the reconciler does (event `RolloutRetry`): the same actions either way.
+    @Test(arguments: [false, true])
+    func retryAfterAbortStartsAgainWithFreshRuns(asArgosPluginWritesIt: Bool) {
         var simulator = atAnalysisStep()
         simulator.finishRun(named: "web-\(v2)-2-2", .failed)
         simulator.settle()
         simulator.advance(seconds: 30)
         simulator.settle()
         #expect(simulator.observed.replicaSet(hash: v2)?.replicas == 0)
+        #expect(simulator.status.abortedAt != nil)
 
-        simulator.rollout = simulator.rollout.retried()
+        if asArgosPluginWritesIt {
+            simulator.rollout.status?.abort = false
+        } else {
+            simulator.rollout = simulator.rollout.retried()
+        }
+        let retry = simulator.reconcile()
+        #expect(RolloutSimulator.events(retry.actions).contains("RolloutRetry: Rollout retried") == asArgosPluginWritesIt)
         #expect(
-            simulator.step() == [
+            retry.actions.filter { if case .recordEvent = $0 { false } else { true } } == [
                 .setScaleDownDeadline(podTemplateHash: v2, deadline: nil),
                 .scaleReplicaSet(podTemplateHash: v2, replicas: 2),
             ])
-        #expect(simulator.status.abort == nil)
+        #expect(simulator.status.abort != true)
+        #expect(simulator.status.abortedAt == nil)
         #expect(simulator.status.phase == .progressing)
         simulator.makeReady()
         #expect(

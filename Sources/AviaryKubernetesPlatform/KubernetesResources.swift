@@ -1,0 +1,322 @@
+import AviaryKubernetes
+import AviaryStore
+import Foundation
+import Synchronization
+
+/// Argo's resources on a Kubernetes API server as the controller's `ResourceStore`: reads answer
+/// from informer caches (list + watch; no second copy that could disagree with the server),
+/// writes go to the server (status through the `status` subresource as a JSON merge patch of the
+/// fields that changed, conditional on the resource version the reconcile read, so a concurrent
+/// write is a 409 and the reconcile reads again).
+///
+/// Revisions and measurements have no rows here: a revision is its ReplicaSet (template and
+/// `rollout.argoproj.io/revision` annotation) and measurements live in the AnalysisRun's
+/// `status.metricResults`, as with Argo's controller. Events become core `v1` Events with Argo's
+/// reasons, sent best effort (a lost event never fails a reconcile, as with client-go's recorder).
+public final class KubernetesResources: ResourceStore {
+    let client: KubernetesClient
+    let caches: [String: WatchedCache]
+    let resources: [String: GroupVersionResource]
+    let instanceID: String?
+    private let changeHandler = Mutex<(@Sendable (ResourceKey) -> Void)?>(nil)
+
+    /// The kinds it serves and where they live on the server.
+    static let kinds: [(kind: String, resource: GroupVersionResource, clusterScoped: Bool, byInstance: Bool)] = [
+        ("Rollout", .rollouts, false, true),
+        ("AnalysisTemplate", .analysisTemplates, false, false),
+        ("ClusterAnalysisTemplate", .clusterAnalysisTemplates, true, false),
+        ("AnalysisRun", .analysisRuns, false, true),
+        ("Service", .services, false, false),
+    ]
+
+    /// Resources of `namespace` (nil: all namespaces) handled by the controller instance `instanceID`.
+    public init(client: KubernetesClient, namespace: String?, instanceID: String?) {
+        self.client = client
+        self.instanceID = instanceID
+        var caches: [String: WatchedCache] = [:]
+        var resources: [String: GroupVersionResource] = [:]
+        for (kind, resource, clusterScoped, byInstance) in Self.kinds {
+            resources[kind] = resource
+            caches[kind] = WatchedCache(
+                informer: Informer(
+                    client: client, resource: resource, namespace: clusterScoped ? nil : namespace,
+                    labelSelector: byInstance ? ArgoNames.instanceSelector(instanceID) : nil))
+        }
+        self.caches = caches
+        self.resources = resources
+    }
+
+    /// The Services' informer, shared with the platform (which pins their selectors).
+    public var serviceInformer: Informer { caches["Service"]!.informer }
+    var serviceCache: WatchedCache { caches["Service"]! }
+
+    /// The cached Rollout `namespace/name`, for the platform's owner references.
+    func rolloutObject(namespace: String, name: String) -> KubernetesObject? {
+        caches["Rollout"]?.informer.object(forKey: "\(namespace)/\(name)")
+    }
+
+    /// Sets what is told when a rollout should be reconciled: it changed, or one of its AnalysisRuns did.
+    public func setChangeHandler(_ handler: @escaping @Sendable (ResourceKey) -> Void) {
+        changeHandler.withLock { $0 = handler }
+    }
+
+    /// Lists and watches every kind until the task is cancelled.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            for (kind, cache) in caches {
+                group.addTask { await cache.informer.run() }
+                group.addTask { [self] in
+                    await cache.follow { event in
+                        guard let rollout = Self.rolloutToReconcile(kind: kind, event.object) else { return }
+                        self.changeHandler.withLock { $0 }?(rollout)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits until every informer has listed once.
+    public func waitForSync() async {
+        for cache in caches.values { await cache.informer.waitForSync() }
+    }
+
+    /// The rollout a change of this object concerns: a Rollout itself, the owner of an AnalysisRun.
+    static func rolloutToReconcile(kind: String, _ object: KubernetesObject) -> ResourceKey? {
+        let namespace = object.metadata.namespace ?? "default"
+        switch kind {
+        case "Rollout":
+            return ResourceKey(kind: "Rollout", namespace: namespace, name: object.metadata.name ?? "")
+        case "AnalysisRun":
+            let owner =
+                object.metadata.ownerReferences?.first { $0.kind == "Rollout" }?.name
+                ?? object.metadata.labels?["rollout"]
+            return owner.map { ResourceKey(kind: "Rollout", namespace: namespace, name: $0) }
+        default:
+            return nil
+        }
+    }
+
+    // MARK: Reads
+
+    private func cacheKey(_ key: ResourceKey) -> String {
+        key.kind == "ClusterAnalysisTemplate" ? key.name : "\(key.namespace)/\(key.name)"
+    }
+
+    private func cache(_ kind: String) throws -> WatchedCache {
+        guard let cache = caches[kind] else { throw UnknownKind(kind: kind) }
+        return cache
+    }
+
+    public func resource(_ key: ResourceKey) throws -> StoredResource? {
+        try cache(key.kind).informer.object(forKey: cacheKey(key)).map { try StoredResource(key.kind, $0) }
+    }
+
+    public func resources(_ keys: some Sequence<ResourceKey>) throws -> [ResourceKey: StoredResource] {
+        var found: [ResourceKey: StoredResource] = [:]
+        for key in keys { if let resource = try resource(key) { found[key] = resource } }
+        return found
+    }
+
+    public func resources(kind: String, namespace: String?) throws -> [StoredResource] {
+        let informer = try cache(kind).informer
+        let objects = namespace.map { informer.objects(index: StandardIndex.namespace, value: $0) } ?? informer.list()
+        return try objects.map { try StoredResource(kind, $0) }.sorted { $0.key < $1.key }
+    }
+
+    /// Services are left out: on Kubernetes a Service is the user's, served by the cluster; the
+    /// controller only pins the selectors of the ones a rollout names, from the rollout's reconcile.
+    public func versions(kind: String) throws -> [(key: ResourceKey, resourceVersion: Int)] {
+        guard kind != "Service" else { return [] }
+        let versions: [(key: ResourceKey, resourceVersion: Int)] = try cache(kind).informer.list().map { object in
+            (key: StoredResource.key(kind, object), resourceVersion: WatchedCache.version(of: object))
+        }
+        return versions.sorted { $0.key < $1.key }
+    }
+
+    public func stamp(kind: String, namespace: String) throws -> ResourceStamp {
+        let objects = try cache(kind).informer.objects(index: StandardIndex.namespace, value: namespace)
+        return ResourceStamp(
+            count: objects.count, latestResourceVersion: objects.map(WatchedCache.version(of:)).max() ?? 0)
+    }
+
+    public func stamps(kind: String, namespaces: some Sequence<String>) throws -> [String: ResourceStamp] {
+        var stamps: [String: ResourceStamp] = [:]
+        for namespace in namespaces { stamps[namespace] = try stamp(kind: kind, namespace: namespace) }
+        return stamps
+    }
+
+    // MARK: Writes
+
+    /// Creates the resource; one that exists already is left as it is (`unchanged`). An AnalysisRun
+    /// whose `rollout` label names a rollout is owned by it (a controller owner reference, so the
+    /// cluster deletes it with the rollout) and carries the rollout's controller instance label.
+    public func apply(_ manifest: Data) async throws -> (StoredResource, ApplyOutcome) {
+        var json = try JSONValue(parsing: manifest)
+        let kind = json["kind"]?.stringValue ?? ""
+        let cache = try self.cache(kind)
+        let resource = resources[kind]!
+        var object = try KubernetesObject(json: json)
+        let namespace = kind == "ClusterAnalysisTemplate" ? nil : (object.metadata.namespace ?? "default")
+        if kind == "AnalysisRun", let rolloutName = object.metadata.labels?["rollout"],
+            let rollout = rolloutObject(namespace: namespace ?? "default", name: rolloutName),
+            let uid = rollout.metadata.uid
+        {
+            var metadata = object.metadata
+            metadata.ownerReferences = [
+                OwnerReference(
+                    apiVersion: "argoproj.io/v1alpha1", kind: "Rollout", name: rolloutName, uid: uid, controller: true,
+                    blockOwnerDeletion: true)
+            ]
+            if let instanceID { metadata.labels?[ArgoNames.controllerInstanceLabel] = instanceID }
+            try object.setMetadata(metadata)
+        }
+        json = object.json
+        json["status"] = nil
+        do {
+            let created = try await client.create(resource, namespace: namespace, try KubernetesObject(json: json))
+            await cache.waitUntilSeen(created)
+            return (try StoredResource(kind, created), .created)
+        } catch let error as KubernetesError where error.isAlreadyExists {
+            let existing = try await client.get(resource, namespace: namespace, name: object.metadata.name ?? "")
+            return (try StoredResource(kind, existing), .unchanged)
+        }
+    }
+
+    public func updateSpec(_ key: ResourceKey, spec: Data) async throws -> StoredResource? {
+        let cache = try self.cache(key.kind)
+        guard let current = cache.informer.object(forKey: cacheKey(key)) else { return nil }
+        guard let change = MergePatch.diff(from: current.json["spec"], to: try JSONValue(parsing: spec)) else {
+            return try StoredResource(key.kind, current)
+        }
+        do {
+            let patched = try await client.patch(
+                resources[key.kind]!, namespace: namespaceOf(key), name: key.name, type: .merge,
+                body: ["spec": change])
+            await cache.waitUntilSeen(patched)
+            return try StoredResource(key.kind, patched)
+        } catch let error as KubernetesError where error.isNotFound {
+            return nil
+        }
+    }
+
+    /// Sends the fields of `status` that differ from the cached object's as a merge patch to the
+    /// `status` subresource, with `metadata.resourceVersion` as a precondition when
+    /// `expectedResourceVersion` is given: a write by someone else since (Argo's plugin, `kubectl
+    /// patch`) answers 409 and this returns nil, so the reconcile reads the new status and decides again.
+    public func updateStatus(
+        _ key: ResourceKey, status: Data, events: [StoredEvent], expectedResourceVersion: Int?
+    ) async throws -> StoredResource? {
+        let cache = try self.cache(key.kind)
+        guard let current = cache.informer.object(forKey: cacheKey(key)) else { return nil }
+        if let expectedResourceVersion, expectedResourceVersion != WatchedCache.version(of: current) { return nil }
+        var written = current
+        if let change = MergePatch.diff(from: current.json["status"], to: try JSONValue(parsing: status)) {
+            var body: JSONValue = ["status": change]
+            if expectedResourceVersion != nil {
+                body["metadata"] = ["resourceVersion": .string(current.metadata.resourceVersion ?? "")]
+            }
+            do {
+                written = try await client.patch(
+                    resources[key.kind]!, namespace: namespaceOf(key), name: key.name, type: .merge, body: body,
+                    subresource: "status")
+            } catch {
+                guard error.isConflict || error.isNotFound else { throw error }
+                return nil
+            }
+            await cache.waitUntilSeen(written)
+        }
+        try await record(events, about: written)
+        return try StoredResource(key.kind, written)
+    }
+
+    public func updateStatuses(_ updates: [StatusUpdate]) async throws -> [StoredResource?] {
+        var results: [StoredResource?] = []
+        for update in updates {
+            results.append(
+                try await updateStatus(
+                    update.key, status: update.status, events: update.events,
+                    expectedResourceVersion: update.expectedResourceVersion))
+        }
+        return results
+    }
+
+    public func delete(_ key: ResourceKey) async throws -> Bool {
+        let cache = try self.cache(key.kind)
+        do {
+            try await client.delete(resources[key.kind]!, namespace: namespaceOf(key), name: key.name)
+        } catch {
+            guard error.isNotFound else { throw error }
+            return false
+        }
+        await cache.waitUntilGone(cacheKey(key))
+        return true
+    }
+
+    public func record(_ events: [StoredEvent]) async throws {
+        for event in events {
+            guard let object = try cache(event.key.kind).informer.object(forKey: cacheKey(event.key)) else { continue }
+            try await record([event], about: object)
+        }
+    }
+
+    private func record(_ events: [StoredEvent], about object: KubernetesObject) async throws {
+        for event in events {
+            let namespace = object.metadata.namespace ?? "default"
+            let body: JSONValue = [
+                "apiVersion": "v1", "kind": "Event",
+                "metadata": ["generateName": .string("\(object.metadata.name ?? "").") , "namespace": .string(namespace)],
+                "involvedObject": [
+                    "apiVersion": .string(object.apiVersion ?? ""), "kind": .string(event.key.kind),
+                    "name": .string(event.key.name), "namespace": .string(namespace),
+                    "uid": .string(object.metadata.uid ?? ""),
+                    "resourceVersion": .string(object.metadata.resourceVersion ?? ""),
+                ],
+                "reason": .string(event.reason), "message": .string(event.message), "type": .string(event.type),
+                "firstTimestamp": .string(event.time), "lastTimestamp": .string(event.time), "count": 1,
+                "source": ["component": .string(ArgoNames.eventSource)],
+            ]
+            // Best effort, as client-go's event recorder: a lost event never fails a reconcile.
+            _ = try? await client.create(.events, namespace: namespace, try KubernetesObject(json: body))
+        }
+    }
+
+    /// A revision is its ReplicaSet (pod template and `rollout.argoproj.io/revision`): nothing else to record.
+    public func recordRevision(_ revision: StoredRevision) async throws {}
+
+    /// A revision goes with its ReplicaSet: nothing else to forget.
+    public func deleteRevisions(of rollout: ResourceKey, podTemplateHash: String) async throws {}
+
+    /// Measurements are part of the AnalysisRun's `status.metricResults` (Argo's shape), written with its status.
+    public func record(_ measurements: [StoredMeasurement]) async throws {}
+
+    private func namespaceOf(_ key: ResourceKey) -> String? {
+        key.kind == "ClusterAnalysisTemplate" ? nil : key.namespace
+    }
+}
+
+/// A kind the Kubernetes platform does not serve to the controller.
+struct UnknownKind: Error, CustomStringConvertible {
+    var kind: String
+    var description: String {
+        "kind \(kind) is not served on the Kubernetes platform (it serves "
+            + KubernetesResources.kinds.map(\.kind).joined(separator: ", ") + ")"
+    }
+}
+
+extension StoredResource {
+    /// The store's view of a Kubernetes object: its parts as JSON, `resourceVersion` as the integer
+    /// the server gives (an etcd revision), `metadata` without the server's `managedFields`.
+    init(_ kind: String, _ object: KubernetesObject) throws {
+        var metadata = object.json["metadata"] ?? [:]
+        metadata["managedFields"] = nil
+        self.init(
+            key: Self.key(kind, object), apiVersion: object.apiVersion ?? "argoproj.io/v1alpha1",
+            generation: Int(object.metadata.generation ?? 1), resourceVersion: WatchedCache.version(of: object),
+            metadata: try metadata.encoded(), spec: try object.json["spec"]?.encoded(),
+            status: try object.json["status"]?.encoded(), createdAt: object.metadata.creationTimestamp ?? "")
+    }
+
+    static func key(_ kind: String, _ object: KubernetesObject) -> ResourceKey {
+        ResourceKey(kind: kind, namespace: object.metadata.namespace ?? "", name: object.metadata.name ?? "")
+    }
+}

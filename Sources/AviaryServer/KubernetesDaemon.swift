@@ -1,0 +1,188 @@
+import AviaryKubernetes
+import AviaryKubernetesPlatform
+import AviaryPlatform
+import AviaryStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// What `aviary serve --platform kubernetes` needs beyond the platform: which cluster, which
+/// namespace, which controller instance, and the Lease that elects the one replica that writes.
+public struct KubernetesConfiguration: Sendable, Equatable {
+    /// `--kubeconfig`: a kubeconfig file; nil uses `KUBECONFIG`, `~/.kube/config`, then in-cluster.
+    public var kubeconfig: String?
+    /// `--context`: a context of the kubeconfig; nil uses its current context.
+    public var context: String?
+    /// `--namespace`: the only namespace reconciled; nil reconciles all.
+    public var namespace: String?
+    /// `--instance-id`: reconcile only Rollouts labelled `argo-rollouts.argoproj.io/controller-instance=ID`
+    /// (without it, only those with no such label), as Argo's controller.
+    public var instanceID: String?
+    /// The namespace of the leader-election Lease (nil: the kubeconfig context's or pod's namespace).
+    public var leaseNamespace: String?
+    /// The Lease's name.
+    public var leaseName: String
+    /// This replica's identity in the Lease (default: host name and process id).
+    public var identity: String
+    /// How long a Lease lasts without renewal before another replica takes over.
+    public var leaseDuration: Duration
+    /// The SMI TrafficSplit version written (`v1alpha1` ... `v1alpha4`).
+    public var smiVersion: String
+
+    /// A configuration; see the properties.
+    public init(
+        kubeconfig: String? = nil, context: String? = nil, namespace: String? = nil, instanceID: String? = nil,
+        leaseNamespace: String? = nil, leaseName: String = "aviary-controller-lock",
+        identity: String = "\(ProcessInfo.processInfo.hostName)_\(getpid())", leaseDuration: Duration = .seconds(15),
+        smiVersion: String = "v1alpha1"
+    ) {
+        self.kubeconfig = kubeconfig
+        self.context = context
+        self.namespace = namespace
+        self.instanceID = instanceID
+        self.leaseNamespace = leaseNamespace
+        self.leaseName = leaseName
+        self.identity = identity
+        self.leaseDuration = leaseDuration
+        self.smiVersion = smiVersion
+    }
+
+    /// The SMI versions Argo's controller writes.
+    public static let smiVersions = ["v1alpha1", "v1alpha2", "v1alpha3", "v1alpha4"]
+
+    /// Checks the flags: `--smi-api-version` must be one Argo supports.
+    public func validate() throws(ServerConfiguration.Invalid) {
+        guard Self.smiVersions.contains(smiVersion) else {
+            throw ServerConfiguration.Invalid(
+                description: "--smi-api-version \(smiVersion) is not supported; use one of "
+                    + Self.smiVersions.joined(separator: ", "))
+        }
+    }
+}
+
+/// `aviary serve --platform kubernetes`: the same controller and analysis coordinator as the local
+/// daemon, over Argo's resources on an API server (`KubernetesResources`) and the Kubernetes
+/// platform. Informers run on every replica (a standby has a warm cache); only the holder of the
+/// Lease reconciles and writes.
+public struct KubernetesDaemon: Sendable {
+    /// The configuration it runs with.
+    public let configuration: KubernetesConfiguration
+    let client: KubernetesClient
+    let resources: KubernetesResources
+    let platform: KubernetesPlatform
+    let controller: Controller
+    let analysis: AnalysisCoordinator
+    let leaseNamespace: String
+    let logger: Logger
+
+    /// Loads the kubeconfig and checks that the API server answers and serves Rollouts; the error
+    /// (`KubernetesStartError`) is one line naming the server and the cause.
+    public init(
+        configuration: KubernetesConfiguration, logger: Logger = Logger(label: "aviary.serve")
+    ) async throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.logger = logger
+        let clientConfiguration: ClientConfiguration
+        do {
+            let environment = ProcessInfo.processInfo.environment
+            if configuration.kubeconfig == nil, environment["KUBECONFIG"] == nil,
+                !FileManager.default.fileExists(atPath: NSHomeDirectory() + "/.kube/config"),
+                environment["KUBERNETES_SERVICE_HOST"] != nil
+            {
+                clientConfiguration = try ClientConfiguration.inCluster()
+            } else {
+                clientConfiguration = try ClientConfiguration.fromKubeconfig(
+                    explicitPath: configuration.kubeconfig, context: configuration.context)
+            }
+        } catch {
+            throw KubernetesStartError(message: "\(error)")
+        }
+        client = try KubernetesClient(configuration: clientConfiguration)
+        do {
+            _ = try await client.list(.rollouts, namespace: configuration.namespace, limit: 1)
+        } catch {
+            try? await client.shutdown()
+            throw KubernetesStartError(message: Self.explain(error))
+        }
+        leaseNamespace = configuration.leaseNamespace ?? clientConfiguration.namespace
+        resources = KubernetesResources(
+            client: client, namespace: configuration.namespace, instanceID: configuration.instanceID)
+        platform = KubernetesPlatform(
+            client: client, resources: resources, namespace: configuration.namespace,
+            instanceID: configuration.instanceID, smiVersion: configuration.smiVersion)
+        let metrics = DaemonMetrics()
+        analysis = AnalysisCoordinator(store: resources, metrics: metrics, logger: logger)
+        controller = Controller(store: resources, platform: platform, metrics: metrics, analysis: analysis, logger: logger)
+    }
+
+    /// One line for a failed first request: the server, the verb and resource, the cause, and what to do.
+    static func explain(_ error: KubernetesError) -> String {
+        var line = "cannot start the controller: \(error)"
+        if error.isNotFound {
+            line += "; is Argo's Rollout CRD installed? (kubectl apply -f rollout-crd.yaml, or `aviary install kubernetes`)"
+        } else if error.code == 403 {
+            line += "; the kubeconfig user needs list, watch, patch and update on rollouts.argoproj.io (and status)"
+        }
+        return line
+    }
+
+    /// Runs until SIGTERM or SIGINT: informers always, the controller while this replica leads.
+    /// `onStarted` is called once the informers have listed.
+    public func run(onStarted: @escaping @Sendable () -> Void = {}) async throws {
+        let controller = self.controller
+        let analysis = self.analysis
+        let resources = self.resources
+        let platform = self.platform
+        let logger = self.logger
+        resources.setChangeHandler { key in Task { await controller.enqueue(key) } }
+        platform.setRolloutChangeHandler { key in
+            Task { await controller.enqueue(ResourceKey(kind: "Rollout", namespace: key.namespace, name: key.name)) }
+        }
+        await analysis.setRolloutChanged { key in Task { await controller.enqueue(key) } }
+        let elector = LeaderElector(
+            client: client,
+            configuration: LeaderElectionConfiguration(
+                namespace: leaseNamespace, name: configuration.leaseName, identity: configuration.identity,
+                leaseDuration: configuration.leaseDuration,
+                renewDeadline: configuration.leaseDuration * 2 / 3,
+                retryPeriod: configuration.leaseDuration * 2 / 15))
+        let identity = configuration.identity
+        let body = LoopService(name: "kubernetes controller") {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await resources.run() }
+                group.addTask { await platform.run(tickInterval: .seconds(1)) }
+                await resources.waitForSync()
+                await platform.waitForSync()
+                onStarted()
+                await elector.run(
+                    onStartedLeading: {
+                        logger.info("\(identity) leads; reconciling")
+                        do {
+                            try await analysis.resumeStoredRuns()
+                        } catch {
+                            logger.error("cannot resume AnalysisRuns: \(error)")
+                        }
+                        await controller.run()
+                    },
+                    onStoppedLeading: {
+                        logger.info("\(identity) no longer leads")
+                    })
+                group.cancelAll()
+            }
+        }
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: body)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        await analysis.cancelAll()
+        try? await client.shutdown()
+    }
+}
+
+/// Why `aviary serve --platform kubernetes` could not start; one line naming the server and the cause.
+public struct KubernetesStartError: Error, CustomStringConvertible {
+    /// The line.
+    public var message: String
+    public var description: String { message }
+}
