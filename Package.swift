@@ -14,7 +14,8 @@ import PackageDescription
 //   AviaryLocal         <- Platform, Routes, Model
 //   AviaryKubernetes    (none of ours yet: the Kubernetes client)
 //   AviaryServer        <- API, Core, Metrics, Platform, Local, Store, Model
-//   AviaryClient        <- API, Model (no GRDB, no Hummingbird: what `aviary get` and the dashboard use)
+//   AviaryClient        <- API, Model, Kubernetes (no GRDB, no Hummingbird: what `aviary get` and the dashboard
+//                          use; a daemon's API or, in cluster mode, an API server)
 //   AviaryHarness       <- Client, Local (the demo, chaos and soak)
 //   aviary              <- Server, Client, Harness, Local, Router, Metrics, Core, Model, Expression
 //   aviary-reliability  <- Harness
@@ -111,11 +112,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // What the CLI and the dashboard use to talk to a daemon: the API client, its queries, the renderers.
+        // What the CLI and the dashboard use to talk to a daemon (or, in cluster mode, to an API server):
+        // the API client, its queries, the renderers.
         .target(
             name: "AviaryClient",
             dependencies: [
                 "AviaryAPI",
+                "AviaryKubernetes",
                 "AviaryModel",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -278,6 +281,15 @@ let package = Package(
                 "aviary-test-apiserver",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // The CLI's cluster mode and `aviary install kubernetes`, against `aviary-test-apiserver` and kubectl.
+        .testTarget(
+            name: "AviaryClusterCLITests",
+            dependencies: [
+                "aviary", "AviaryClient", "AviaryKubernetes", "AviaryTestSupport", "aviary-test-apiserver",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
