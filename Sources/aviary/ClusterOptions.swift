@@ -38,10 +38,10 @@ struct ClusterOptions: ParsableArguments {
         _ options: ServerOptions, _ body: (ClusterClient) async throws(ClusterFailure) -> Result
     ) async throws -> Result {
         let outcome: Swift.Result<Result, ClusterFailure>
-        do {
+        do throws(ClusterFailure) {
             let client = try ClusterClient.connect(
                 kubeconfig: kubeconfig, context: context, namespace: options.namespaceOption)
-            do {
+            do throws(ClusterFailure) {
                 outcome = .success(try await body(client))
             } catch {
                 outcome = .failure(error)
@@ -61,7 +61,7 @@ struct ClusterOptions: ParsableArguments {
     /// Connects to the cluster for a verb that runs until the process ends (`--watch`); a failure to
     /// connect is printed as one line and exits 1.
     func connect(_ options: ServerOptions) throws -> ClusterClient {
-        do {
+        do throws(ClusterFailure) {
             return try ClusterClient.connect(kubeconfig: kubeconfig, context: context, namespace: options.namespaceOption)
         } catch {
             printError(error.description)

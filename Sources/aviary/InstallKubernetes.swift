@@ -283,17 +283,22 @@ struct KubernetesInstall {
     }
 
     var clusterRoleBinding: String {
+        binding(kind: "ClusterRoleBinding", name: "aviary-controller", roleKind: "ClusterRole", namespaced: false)
+    }
+
+    /// A binding of the controller's ServiceAccount to a role of `roleKind` named `name`.
+    func binding(kind: String, name: String, roleKind: String, namespaced: Bool) -> String {
         """
         apiVersion: rbac.authorization.k8s.io/v1
-        kind: ClusterRoleBinding
+        kind: \(kind)
         metadata:
-          name: aviary-controller
-          labels:
+          name: \(name)
+        \(namespaced ? "  namespace: \(namespace)\n" : "")  labels:
         \(labels)
         roleRef:
           apiGroup: rbac.authorization.k8s.io
-          kind: ClusterRole
-          name: aviary-controller
+          kind: \(roleKind)
+          name: \(name)
         subjects:
         - kind: ServiceAccount
           name: aviary-controller
@@ -322,24 +327,7 @@ struct KubernetesInstall {
     }
 
     var leaseRoleBinding: String {
-        """
-        apiVersion: rbac.authorization.k8s.io/v1
-        kind: RoleBinding
-        metadata:
-          name: aviary-controller-leader-election
-          namespace: \(namespace)
-          labels:
-        \(labels)
-        roleRef:
-          apiGroup: rbac.authorization.k8s.io
-          kind: Role
-          name: aviary-controller-leader-election
-        subjects:
-        - kind: ServiceAccount
-          name: aviary-controller
-          namespace: \(namespace)
-
-        """
+        binding(kind: "RoleBinding", name: "aviary-controller-leader-election", roleKind: "Role", namespaced: true)
     }
 
     var metricsService: String {

@@ -114,7 +114,7 @@ struct Status: AsyncParsableCommand {
             let result = await withTaskGroup(of: Result<StatusLine.Verdict, ClusterFailure>.self) { group in
                 group.addTask {
                     var verdict = StatusLine.Verdict.undecided
-                    do {
+                    do throws(ClusterFailure) {
                         try await client.followRollout(rollout) { current in
                             await printed.print(StatusLine.text(current))
                             verdict = StatusLine.verdict(current)

@@ -217,20 +217,28 @@ extension Cluster {
     }
 
     /// The Rollout's `spec` and `status`, and its resourceVersion.
-    func web() throws -> (spec: NSDictionary, status: NSDictionary, resourceVersion: String) {
+    func web() throws -> (spec: [String: Any], status: [String: Any], resourceVersion: String) {
         let json = try object("rollout", "web")
         return (
-            json["spec"] as? NSDictionary ?? [:], json["status"] as? NSDictionary ?? [:],
+            json["spec"] as? [String: Any] ?? [:], json["status"] as? [String: Any] ?? [:],
             (json["metadata"] as? [String: Any])?["resourceVersion"] as? String ?? ""
         )
     }
 }
 
-/// `dictionary` with `changes` applied as a JSON merge patch would (null removes a key).
-func merged(_ dictionary: NSDictionary, _ changes: [String: Any]) -> NSDictionary {
-    let result = NSMutableDictionary(dictionary: dictionary)
-    for (key, value) in changes {
-        if value is NSNull { result.removeObject(forKey: key) } else { result[key] = value }
-    }
+/// `dictionary` with `changes` applied as a JSON merge patch applies them at the top level (null
+/// removes a key).
+func merged(_ dictionary: [String: Any], _ changes: [String: Any]) -> [String: Any] {
+    var result = dictionary
+    for (key, value) in changes { result[key] = value is NSNull ? nil : value }
     return result
 }
+
+/// JSON text with sorted keys: equal objects give equal text.
+func canonical(_ value: Any) -> String {
+    let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
+    return data.map { String(decoding: $0, as: UTF8.self) } ?? "\(value)"
+}
+
+/// Two JSON objects are equal when their canonical texts are.
+func == (left: [String: Any], right: [String: Any]) -> Bool { canonical(left) == canonical(right) }

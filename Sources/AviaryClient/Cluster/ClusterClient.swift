@@ -43,7 +43,7 @@ public final class ClusterClient: Sendable {
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ClusterFailure) -> ClusterClient {
         let configuration: ClientConfiguration
-        do {
+        do throws(KubeconfigError) {
             configuration = try ClientConfiguration.fromKubeconfig(
                 explicitPath: kubeconfig, context: context, environment: environment)
         } catch {
@@ -70,7 +70,7 @@ public final class ClusterClient: Sendable {
 
     /// The Rollout as stored.
     public func rolloutObject(_ name: String) async throws(ClusterFailure) -> KubernetesObject {
-        do {
+        do throws(KubernetesError) {
             return try await kubernetes.get(.rollouts, namespace: namespace, name: name)
         } catch {
             throw failure(error, rollout: name)
@@ -85,7 +85,7 @@ public final class ClusterClient: Sendable {
     /// Every Rollout of the namespace, or of all namespaces.
     public func rollouts(allNamespaces: Bool) async throws(ClusterFailure) -> [Rollout] {
         let list: ObjectList
-        do {
+        do throws(KubernetesError) {
             list = try await kubernetes.listAll(.rollouts, namespace: allNamespaces ? nil : namespace)
         } catch {
             throw failure(error)
@@ -110,7 +110,7 @@ public final class ClusterClient: Sendable {
         let replicaSets = try await ownedReplicaSets(of: object)
         let pods = try await list(.pods)
         var runs: [KubernetesObject] = []
-        do {
+        do throws(KubernetesError) {
             runs = try await kubernetes.listAll(analysisRunsResource, namespace: namespace).items
         } catch where error.isNotFound {
             runs = []
@@ -164,7 +164,7 @@ public final class ClusterClient: Sendable {
         guard await onUpdate(try await rollout(name)) else { return }
         while !Task.isCancelled {
             let events: AsyncThrowingStream<WatchEvent, any Error>
-            do {
+            do throws(KubernetesError) {
                 events = try await kubernetes.watch(.rollouts, namespace: namespace, resourceVersion: nil)
             } catch {
                 if case .transport = error.cause {
@@ -257,7 +257,7 @@ public final class ClusterClient: Sendable {
             return .alreadyCurrent(revision: chosen.0)
         }
         let operation: KubeJSON = ["op": "replace", "path": "/spec/template", "value": template]
-        do {
+        do throws(KubernetesError) {
             _ = try await kubernetes.patch(
                 .rollouts, namespace: namespace, name: name, type: .json, body: .array([operation]))
         } catch {
@@ -309,7 +309,7 @@ public final class ClusterClient: Sendable {
     // MARK: Helpers
 
     private func patch(_ name: String, _ body: KubeJSON, subresource: String?) async throws(ClusterFailure) {
-        do {
+        do throws(KubernetesError) {
             _ = try await kubernetes.patch(
                 .rollouts, namespace: namespace, name: name, type: .merge, body: body, subresource: subresource)
         } catch {
@@ -318,7 +318,7 @@ public final class ClusterClient: Sendable {
     }
 
     private func list(_ resource: GroupVersionResource) async throws(ClusterFailure) -> [KubernetesObject] {
-        do {
+        do throws(KubernetesError) {
             return try await kubernetes.listAll(resource, namespace: namespace).items
         } catch {
             throw failure(error)
