@@ -110,7 +110,7 @@ struct PromoteCase: Sendable, CustomTestStringConvertible {
         switch command {
         case let verb as GetRollout: verb.cluster
         case let verb as ListRollouts: verb.cluster
-        case let verb as Status: verb.cluster
+        case let verb as aviary.Status: verb.cluster
         case let verb as Promote: verb.cluster
         case let verb as Abort: verb.cluster
         case let verb as RetryRollout: verb.cluster
