@@ -148,6 +148,8 @@ actor PrintedLine {
     func print(_ line: String) {
         guard line != text else { return }
         Swift.print(line)
+        // A CI log is a file or a pipe: each line goes out as it is judged, not when the buffer fills.
+        fflush(stdout)
         text = line
     }
 }

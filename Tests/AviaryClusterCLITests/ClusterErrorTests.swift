@@ -59,7 +59,7 @@ struct ClusterErrorTests {
             #expect(forbidden.stderr.split(separator: "\n").count == 1, "\(forbidden)")
             #expect(
                 forbidden.stderr.hasPrefix(
-                    "error: get rollouts.argoproj.io \"default/web\" on \(cluster.server.url): 403 Forbidden"),
+                    "error: patch rollouts.argoproj.io/status \"default/web\" on \(cluster.server.url): 403 Forbidden"),
                 "\(forbidden)")
             #expect(forbidden.stderr.contains("RBAC permission for this verb"), "\(forbidden)")
             #expect(try cluster.web().status == before.status, "a refused verb writes nothing")
