@@ -16,7 +16,8 @@ import PackageDescription
 //   AviaryStore         also holds ResourceStore, the controller's seam to where resources live
 //   AviaryKubernetesPlatform <- Kubernetes, Platform, Store, Model (Argo's resources and the platform on an API server)
 //   AviaryServer        <- API, Core, Metrics, Platform, Local, KubernetesPlatform, Kubernetes, Store, Model
-//   AviaryClient        <- API, Model (no GRDB, no Hummingbird: what `aviary get` and the dashboard use)
+//   AviaryClient        <- API, Model, Kubernetes (no GRDB, no Hummingbird: what `aviary get` and the dashboard
+//                          use; a daemon's API or, in cluster mode, an API server)
 //   AviaryHarness       <- Client, Local (the demo, chaos and soak)
 //   aviary              <- Server, Client, Harness, Local, Router, Metrics, Core, Model, Expression
 //   aviary-reliability  <- Harness
@@ -115,11 +116,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // What the CLI and the dashboard use to talk to a daemon: the API client, its queries, the renderers.
+        // What the CLI and the dashboard use to talk to a daemon (or, in cluster mode, to an API server):
+        // the API client, its queries, the renderers.
         .target(
             name: "AviaryClient",
             dependencies: [
                 "AviaryAPI",
+                "AviaryKubernetes",
                 "AviaryModel",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -296,6 +299,15 @@ let package = Package(
             dependencies: [
                 "AviaryKubernetes", "AviaryKubernetesPlatform", "AviaryModel", "AviaryTestSupport", "aviary",
                 "aviary-test-apiserver", .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // The CLI's cluster mode and `aviary install kubernetes`, against `aviary-test-apiserver` and kubectl.
+        .testTarget(
+            name: "AviaryClusterCLITests",
+            dependencies: [
+                "aviary", "AviaryClient", "AviaryKubernetes", "AviaryTestSupport", "aviary-test-apiserver",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(

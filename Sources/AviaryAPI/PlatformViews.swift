@@ -85,15 +85,18 @@ public struct PodView: Codable, Sendable, Hashable {
     public var pid: Int?
     /// How its last process ended, if one did; absent otherwise.
     public var lastTermination: String?
+    /// The Kubernetes pod phase (`Pending`, `Running`, `Succeeded`, `Failed`) on a cluster; absent on
+    /// the local platform, where `pid` says whether it runs.
+    public var phase: String?
 
     /// Whether its process runs.
-    public var isRunning: Bool { pid != nil }
+    public var isRunning: Bool { pid != nil || phase == "Running" }
 
     /// Creates a pod view.
     public init(
         name: String, namespace: String, replicaSet: String, rollout: String, labels: [String: String], port: Int,
         image: String, ready: Bool, restarts: Int, createdAt: Date, address: String, node: String, pid: Int? = nil,
-        lastTermination: String? = nil
+        lastTermination: String? = nil, phase: String? = nil
     ) {
         self.name = name
         self.namespace = namespace
@@ -109,6 +112,7 @@ public struct PodView: Codable, Sendable, Hashable {
         self.node = node
         self.pid = pid
         self.lastTermination = lastTermination
+        self.phase = phase
     }
 }
 

@@ -317,8 +317,10 @@ enum Style {
 
     static func podStatus(_ pod: PodView) -> String {
         if pod.ready { return "✔ Running" }
-        if pod.isRunning { return "◌ Running" }
+        if pod.pid != nil { return "◌ Running" }
+        // A pod on a cluster that waits to start again (CrashLoopBackOff) is still in phase Running.
         if pod.lastTermination != nil { return "✖ Error" }
+        if pod.isRunning { return "◌ Running" }
         return "◌ Pending"
     }
 

@@ -60,6 +60,14 @@ public struct ResourceType: Sendable, Equatable {
             "apps", "v1", "deployments", kind: "Deployment", namespaced: true, shortNames: ["deploy"],
             categories: ["all"], status: true),
         .builtIn("coordination.k8s.io", "v1", "leases", kind: "Lease", namespaced: true, status: false),
+        // Stored so that an install's manifests apply; nothing enforces RBAC here.
+        .builtIn("", "v1", "serviceaccounts", kind: "ServiceAccount", namespaced: true, shortNames: ["sa"], status: false),
+        .builtIn("rbac.authorization.k8s.io", "v1", "clusterroles", kind: "ClusterRole", namespaced: false, status: false),
+        .builtIn(
+            "rbac.authorization.k8s.io", "v1", "clusterrolebindings", kind: "ClusterRoleBinding", namespaced: false,
+            status: false),
+        .builtIn("rbac.authorization.k8s.io", "v1", "roles", kind: "Role", namespaced: true, status: false),
+        .builtIn("rbac.authorization.k8s.io", "v1", "rolebindings", kind: "RoleBinding", namespaced: true, status: false),
         .builtIn(
             "apiextensions.k8s.io", "v1", "customresourcedefinitions", kind: "CustomResourceDefinition",
             namespaced: false, shortNames: ["crd", "crds"], categories: ["api-extensions"], status: true),

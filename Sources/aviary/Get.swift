@@ -26,10 +26,15 @@ struct GetRollout: AsyncParsableCommand {
             ReplicaSets, pods or AnalysisRuns change (and every 5 s so ages move); it keeps the last \
             view while the daemon restarts, reconnects, and ends on Ctrl-C.
 
+            In cluster mode (--kubeconfig, --context or --kubernetes) it reads the Rollout's Argo-shaped \
+            status, the ReplicaSets it owns, their pods and its AnalysisRuns from the API server, and \
+            --watch redraws on each event of the API server's watches of those four resources.
+
             Examples:
               aviary get rollout web --watch
               aviary get rollout web -o wide
               aviary get rollout web -o json
+              aviary get rollout web --watch --kubeconfig ~/.kube/config -n shop
             """)
 
     @Argument(help: "The rollout's name.")
@@ -46,9 +51,12 @@ struct GetRollout: AsyncParsableCommand {
 
     @OptionGroup var options: ServerOptions
 
+    @OptionGroup(title: "Cluster mode") var cluster: ClusterOptions
+
     var format: OutputFormat? { output == "wide" ? .text : OutputFormat(rawValue: output) }
 
     func validate() throws {
+        try cluster.validate(with: options)
         if format == nil { throw ValidationError("-o \(output): use text, wide, json or yaml") }
         if watch && format != .text {
             throw ValidationError("--watch draws the text view (or -o wide); leave out -o \(output)")
@@ -56,10 +64,14 @@ struct GetRollout: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let client = options.client
         let (name, namespace) = (name, options.namespace)
         let colour = useColour(noColor: noColor)
         let wide = output == "wide"
+        if cluster.isClusterMode {
+            try await runOnCluster(colour: colour, wide: wide)
+            return
+        }
+        let client = options.client
         let frame: @Sendable () async throws(APIClient.Failure) -> String = {
             RolloutRenderer.render(
                 try await client.snapshot(of: name, namespace: namespace), now: Date(), colour: colour, wide: wide)
@@ -81,6 +93,33 @@ struct GetRollout: AsyncParsableCommand {
         } catch let failure as APIClient.Failure {
             throw fail(failure)
         }
+    }
+
+    /// The same views, read from an API server.
+    func runOnCluster(colour: Bool, wide: Bool) async throws {
+        let name = name
+        if watch {
+            let client = try cluster.connect(options)
+            await LiveView.run(
+                changes: { redraw in await client.followChanges(onChange: redraw) },
+                frame: { RolloutRenderer.render(try await client.snapshot(of: name), now: Date(), colour: colour, wide: wide) })
+        }
+        let format = format
+        let text = try await cluster.run(options) { client throws(ClusterFailure) -> String in
+            switch format {
+            case .json?, .yaml?:
+                let object = try await client.rolloutObject(name)
+                do {
+                    let data = try object.json.encoded()
+                    return try format == .json ? Rendering.json(data) : Rendering.yaml(data)
+                } catch {
+                    throw ClusterFailure("rollout \"\(name)\" cannot be printed as \(format!.rawValue): \(error)")
+                }
+            case .text?, nil:
+                return RolloutRenderer.render(try await client.snapshot(of: name), now: Date(), colour: colour, wide: wide)
+            }
+        }
+        print(text)
     }
 }
 

@@ -5,10 +5,11 @@ import Foundation
     import Glibc
 #endif
 
-/// `aviary install`: runs Aviary as a host service.
+/// `aviary install`: runs Aviary as a host service, or on a cluster.
 struct Install: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Install Aviary as a host service.", subcommands: [InstallSystemd.self])
+        abstract: "Install Aviary as a host service (systemd) or on a Kubernetes cluster.",
+        subcommands: [InstallSystemd.self, InstallKubernetes.self])
 }
 
 /// `aviary install systemd`: the unit that runs `aviary serve` under systemd.

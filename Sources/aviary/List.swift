@@ -26,9 +26,13 @@ struct ListRollouts: AsyncParsableCommand {
             --watch follows the daemon's watch stream and redraws the table in place when a rollout \
             changes (and every 5 s), reconnects when the daemon restarts, and ends on Ctrl-C.
 
+            In cluster mode (--kubeconfig, --context or --kubernetes) the table is drawn from the \
+            Rollouts' Argo-shaped status on the API server; --watch follows its watch of Rollouts.
+
             Examples:
               aviary list rollouts -n shop --watch
               aviary list rollouts -A -o wide
+              aviary list rollouts -A --kubeconfig ~/.kube/config
             """)
 
     @Option(name: .shortAndLong, help: "Output format: text (default) or wide (IMAGES AGE MESSAGE too).")
@@ -44,14 +48,37 @@ struct ListRollouts: AsyncParsableCommand {
 
     @OptionGroup var options: ServerOptions
 
+    @OptionGroup(title: "Cluster mode") var cluster: ClusterOptions
+
     func validate() throws {
         if output != "text" && output != "wide" { throw ValidationError("-o \(output): use text or wide") }
+        try cluster.validate(with: options)
     }
 
     func run() async throws {
+        let (colour, wide, allNamespaces) = (useColour(noColor: noColor), output == "wide", all.allNamespaces)
+        if cluster.isClusterMode {
+            let frame: @Sendable (ClusterClient) async throws(ClusterFailure) -> String = { client throws(ClusterFailure) in
+                let rollouts = try await client.rollouts(allNamespaces: allNamespaces)
+                if rollouts.isEmpty {
+                    return allNamespaces ? "No rollouts." : "No rollouts in namespace \"\(client.namespace)\"."
+                }
+                return RolloutListRenderer.render(
+                    rollouts: rollouts, colour: colour, allNamespaces: allNamespaces, wide: wide, now: Date())
+            }
+            if watch {
+                let client = try cluster.connect(options)
+                await LiveView.run(
+                    changes: { redraw in
+                        await client.followChanges(rolloutsOnly: true, allNamespaces: allNamespaces, onChange: redraw)
+                    },
+                    frame: { try await frame(client) })
+            }
+            print(try await cluster.run(options, frame))
+            return
+        }
         let client = options.client
         let namespace = all.allNamespaces ? nil : options.namespace
-        let (colour, wide, allNamespaces) = (useColour(noColor: noColor), output == "wide", all.allNamespaces)
         let frame: @Sendable () async throws(APIClient.Failure) -> String = {
             let rollouts = try await client.rollouts(namespace: namespace)
             if rollouts.isEmpty { return namespace.map { "No rollouts in namespace \"\($0)\"." } ?? "No rollouts." }

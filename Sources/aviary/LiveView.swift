@@ -24,9 +24,10 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
 
 /// Redraws a frame in place until Ctrl-C: cursor home, each line followed by clear-to-end-of-line,
 /// then clear-to-end-of-screen, so nothing flickers. A frame is drawn when a line arrives on the
-/// daemon's watch stream `watchPath`, and every `refresh` so that ages and timers move. When the
-/// daemon cannot be reached the last frame stays with a line saying so; the stream is opened
-/// again every second and drawing resumes once the daemon answers.
+/// daemon's watch stream `watchPath` (in cluster mode: when a watch of the API server sends an
+/// event), and every `refresh` so that ages and timers move. When the daemon (or API server) cannot
+/// be reached the last frame stays with a line saying so; the stream is opened again every second
+/// and drawing resumes once it answers.
 ///
 /// When standard output is not a terminal (a pipe, a file, a CI log) it writes no escape codes:
 /// each frame that differs from the one before is printed whole, followed by a blank line.
@@ -49,9 +50,32 @@ enum LiveView {
         signal == SIGINT ? 0 : 128 + signal
     }
 
+    /// Follows the daemon's watch stream `watchPath`: a frame for each line, and when the stream
+    /// ends or fails (the stream is opened again a second later).
     static func run(
         client: APIClient, watchPath: String, refresh: Duration = .seconds(5),
-        frame: @escaping @Sendable () async throws(APIClient.Failure) -> String
+        frame: @escaping @Sendable () async throws -> String
+    ) async -> Never {
+        await run(
+            changes: { redraw in
+                while true {
+                    _ = try? await client.follow(watchPath) { _ in
+                        redraw()
+                        return true
+                    }
+                    // The stream ended (the daemon's timeout) or failed (the daemon is gone): draw what
+                    // is known now, and open it again.
+                    redraw()
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }, refresh: refresh, frame: frame)
+    }
+
+    /// Draws a frame whenever `changes` calls the function it is given (a daemon's watch stream, an API
+    /// server's watches), and every `refresh`.
+    static func run(
+        changes: @escaping @Sendable (_ redraw: @escaping @Sendable () -> Void) async -> Void,
+        refresh: Duration = .seconds(5), frame: @escaping @Sendable () async throws -> String
     ) async -> Never {
         let isTerminal = isatty(STDOUT_FILENO) == 1
         let signalSources = [SIGINT, SIGTERM, SIGHUP].map { number in
@@ -65,20 +89,9 @@ enum LiveView {
             return source
         }
         if isTerminal { FileHandle.standardOutput.write(Data("\u{1B}[?25l\u{1B}[2J".utf8)) }
-        // Redraw requests; a burst of lines while a frame is drawn becomes one more frame.
+        // Redraw requests; a burst of changes while a frame is drawn becomes one more frame.
         let (redraws, redraw) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        Task {
-            while true {
-                _ = try? await client.follow(watchPath) { _ in
-                    redraw.yield()
-                    return true
-                }
-                // The stream ended (the daemon's timeout) or failed (the daemon is gone): draw what
-                // is known now, and open it again.
-                redraw.yield()
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
+        Task { await changes { redraw.yield() } }
         Task {
             while true {
                 try? await Task.sleep(for: refresh)
@@ -94,7 +107,7 @@ enum LiveView {
                 last = text
             } catch {
                 text =
-                    last + "\n\n" + error.description.split(separator: "\n").first.map(String.init)!
+                    last + "\n\n" + ("\(error)".split(separator: "\n").first.map(String.init) ?? "")
                     + "\n(retrying every second; Ctrl-C to stop)"
             }
             if let output = output(for: text, previous: written, isTerminal: isTerminal) {

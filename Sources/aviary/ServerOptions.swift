@@ -10,8 +10,13 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "The daemon's bearer token (default: $AVIARY_TOKEN).")
     var token: String?
 
-    @Option(name: [.short, .long], help: "The namespace.")
-    var namespace: String = "default"
+    @Option(
+        name: [.short, .customLong("namespace")],
+        help: "The namespace (default: default; in cluster mode the kubeconfig context's namespace, else default).")
+    var namespaceOption: String?
+
+    /// The namespace the daemon is asked about: `-n`, else `default`.
+    var namespace: String { namespaceOption ?? "default" }
 
     var client: APIClient { APIClient(server: server, token: token) }
 }

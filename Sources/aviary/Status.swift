@@ -12,9 +12,15 @@ struct Status: AsyncParsableCommand {
             Degraded or aborted, 2 when --timeout passes first: usable as a pipeline gate. A status \
             is only judged once the daemon has reconciled the latest spec.
 
+            In cluster mode (--kubeconfig, --context or --kubernetes) it reads the Rollout's \
+            Argo-shaped status from the API server, and --watch follows the API server's watch of \
+            it: judged once status.observedGeneration is the Rollout's generation, whichever \
+            controller (Aviary's or Argo's) writes it.
+
             Examples:
               aviary status web
               aviary set image web app=sample-app:green && aviary status web --watch --timeout 10m
+              aviary status web --watch --timeout 10m --kubeconfig ~/.kube/config -n shop
             """)
 
     @ArgumentParser.Argument(help: "The rollout's name.")
@@ -28,11 +34,18 @@ struct Status: AsyncParsableCommand {
 
     @OptionGroup var options: ServerOptions
 
+    @OptionGroup(title: "Cluster mode") var cluster: ClusterOptions
+
     func validate() throws {
         if timeout != nil && !watch { throw ValidationError("--timeout only applies with --watch") }
+        try cluster.validate(with: options)
     }
 
     func run() async throws {
+        if cluster.isClusterMode {
+            try await runOnCluster()
+            return
+        }
         let client = options.client
         guard watch else {
             do {
@@ -74,6 +87,11 @@ struct Status: AsyncParsableCommand {
                 try await Task.sleep(for: min(.seconds(1), remaining ?? .seconds(1)))
             }
         }
+        try conclude(with: verdict, printed: printed)
+    }
+
+    /// Exit 0 when Healthy, 1 when Degraded, 2 (with a line saying so) when the timeout came first.
+    func conclude(with verdict: StatusLine.Verdict, printed: String) throws {
         switch verdict {
         case .healthy: return
         case .degraded: throw ExitCode(1)
@@ -82,7 +100,60 @@ struct Status: AsyncParsableCommand {
             throw ExitCode(2)
         }
     }
+
+    /// `status` on a cluster: the API server's watch of the Rollout instead of the daemon's stream.
+    func runOnCluster() async throws {
+        let rollout = rollout
+        guard watch else {
+            print(StatusLine.text(try await cluster.run(options) { client throws(ClusterFailure) in try await client.rollout(rollout) }))
+            return
+        }
+        let deadline = timeout.map { ContinuousClock.now + .milliseconds(Int64($0.seconds * 1000)) }
+        let printed = PrintedLine()
+        let verdict = try await cluster.run(options) { client throws(ClusterFailure) -> StatusLine.Verdict in
+            let result = await withTaskGroup(of: Result<StatusLine.Verdict, ClusterFailure>.self) { group in
+                group.addTask {
+                    var verdict = StatusLine.Verdict.undecided
+                    do throws(ClusterFailure) {
+                        try await client.followRollout(rollout) { current in
+                            await printed.print(StatusLine.text(current))
+                            verdict = StatusLine.verdict(current)
+                            return verdict == .undecided
+                        }
+                    } catch {
+                        return .failure(error)
+                    }
+                    return .success(verdict)
+                }
+                if let deadline {
+                    group.addTask {
+                        try? await Task.sleep(until: deadline)
+                        return .success(.undecided)
+                    }
+                }
+                let first = await group.next() ?? .success(.undecided)
+                group.cancelAll()
+                return first
+            }
+            return try result.get()
+        }
+        try conclude(with: verdict, printed: await printed.text)
+    }
 }
+
+/// The last `Phase - message` line `status --watch` printed; a line equal to it is not printed again.
+actor PrintedLine {
+    private(set) var text = ""
+
+    func print(_ line: String) {
+        guard line != text else { return }
+        Swift.print(line)
+        // A CI log is a file or a pipe: each line goes out as it is judged, not when the buffer fills.
+        fflush(stdout)
+        text = line
+    }
+}
+
 
 /// The pure part of `status`: the line and the verdict.
 enum StatusLine {
