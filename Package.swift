@@ -4,8 +4,9 @@ import PackageDescription
 // The targets, lower layers first, and the targets each imports (it lists exactly those, plus
 // the outside products it imports); arrows only point down. docs/architecture.md says what each holds.
 //
-//   AviaryRoutes, AviaryExpression, AviaryStore    (none of ours)
-//   AviaryModel         <- Routes
+//   AviaryRoutes, AviaryExpression                 (none of ours)
+//   AviaryModel         <- Routes (and the one RFC 3339 codec)
+//   AviaryStore         <- Model
 //   AviaryCore          <- Model, Expression
 //   AviaryPlatform      <- Model
 //   AviaryAPI           <- Model
@@ -18,6 +19,7 @@ import PackageDescription
 //   AviaryHarness       <- Client, Local (the demo, chaos and soak)
 //   aviary              <- Server, Client, Harness, Local, Router, Metrics, Core, Model, Expression
 //   aviary-reliability  <- Harness
+//   benches             <- Core, Model or Router
 let package = Package(
     name: "Aviary",
     platforms: [.macOS(.v15)],
@@ -27,6 +29,7 @@ let package = Package(
         .executable(name: "aviary-bench-reconcile", targets: ["aviary-bench-reconcile"]),
         .executable(name: "aviary-reliability", targets: ["aviary-reliability"]),
         .executable(name: "aviary-bench-router", targets: ["aviary-bench-router"]),
+        .executable(name: "aviary-bench-timestamps", targets: ["aviary-bench-timestamps"]),
         .executable(name: "aviary-test-apiserver", targets: ["aviary-test-apiserver"]),
     ],
     dependencies: [
@@ -83,7 +86,7 @@ let package = Package(
         ),
         .target(
             name: "AviaryStore",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["AviaryModel", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "AviaryLocal",
@@ -195,6 +198,12 @@ let package = Package(
             dependencies: ["AviaryRouter"],
             path: "bench/router",
             exclude: ["run", "HISTORY.md"]
+        ),
+        .executableTarget(
+            name: "aviary-bench-timestamps",
+            dependencies: ["AviaryModel"],
+            path: "bench/timestamps",
+            exclude: ["run"]
         ),
         // The Kubernetes API server test double (tests only; no product target imports it).
         .target(
