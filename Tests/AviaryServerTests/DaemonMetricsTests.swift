@@ -9,6 +9,13 @@ struct DaemonMetricsTests {
     static let facts = DaemonMetrics.RolloutFacts(
         strategy: "canary", trafficRouter: "SMI", phase: "Progressing", desiredReplicas: 4, availableReplicas: 3)
 
+    /// A registry that knows the rollout `default/web`.
+    static func knowingWeb() async -> DaemonMetrics {
+        let metrics = DaemonMetrics()
+        await metrics.setRollout(namespace: "default", name: "web", facts: facts)
+        return metrics
+    }
+
     /// The exposition's lines, as a set (the registry does not promise an order).
     func lines(_ metrics: DaemonMetrics) async -> Set<Substring> {
         Set(await metrics.render().split(separator: "\n"))
@@ -35,8 +42,7 @@ struct DaemonMetricsTests {
 
     @Test("a phase change moves the rollout's info series and its count by phase")
     func phaseChange() async {
-        let metrics = DaemonMetrics()
-        await metrics.setRollout(namespace: "default", name: "web", facts: Self.facts)
+        let metrics = await Self.knowingWeb()
         var healthy = Self.facts
         healthy.phase = "Healthy"
         await metrics.setRollout(namespace: "default", name: "web", facts: healthy)
@@ -49,8 +55,7 @@ struct DaemonMetricsTests {
 
     @Test("a deleted rollout's and a deleted run's series are unregistered")
     func deletedSeriesGo() async {
-        let metrics = DaemonMetrics()
-        await metrics.setRollout(namespace: "default", name: "web", facts: Self.facts)
+        let metrics = await Self.knowingWeb()
         await metrics.countReconcileError(namespace: "default", name: "web")
         await metrics.setMetricPhase(namespace: "default", run: "web-1", metric: "errors", phase: "Running")
         await metrics.setMetricPhase(namespace: "default", run: "web-2", metric: "errors", phase: "Successful")
