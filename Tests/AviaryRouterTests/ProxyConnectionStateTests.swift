@@ -70,9 +70,12 @@ struct ProxyConnectionStateTests {
     )
     func answerEnds(_ row: EndCase) {
         var state = Self.get(keepAlive: row.clientKeepAlive, minorVersion: row.minorVersion)
-        if row.halfClosed { #expect(state.inputClosed(isReadingBody: false, hasUnreadBytes: false) == nil) }
-        #expect(state.responseHead(status: 200, bodyMode: row.bodyMode, isChunked: row.isChunked) == row.head)
-        #expect(state.responseEnded(reusable: row.reusable) == row.end)
+        let result1 = state.inputClosed(isReadingBody: false, hasUnreadBytes: false)
+        if row.halfClosed { #expect(result1 == nil) }
+        let result2 = state.responseHead(status: 200, bodyMode: row.bodyMode, isChunked: row.isChunked)
+        #expect(result2 == row.head)
+        let result3 = state.responseEnded(reusable: row.reusable)
+        #expect(result3 == row.end)
         #expect(state.exchange == nil)
         #expect(state.isClosing == row.end.close)
     }
@@ -80,11 +83,14 @@ struct ProxyConnectionStateTests {
     @Test("interim answers reach HTTP/1.1 clients only, and do not start the response")
     func interimAnswers() {
         var modern = Self.get(minorVersion: 1)
-        #expect(modern.responseHead(status: 100, bodyMode: nil, isChunked: false) == .forwardInterim)
+        let result4 = modern.responseHead(status: 100, bodyMode: nil, isChunked: false)
+        #expect(result4 == .forwardInterim)
         var old = Self.get(minorVersion: 0)
-        #expect(old.responseHead(status: 100, bodyMode: nil, isChunked: false) == .dropInterim)
+        let result5 = old.responseHead(status: 100, bodyMode: nil, isChunked: false)
+        #expect(result5 == .dropInterim)
         #expect(modern.exchange?.responseStarted == false)
-        #expect(modern.gaveUp() == .init(close: false, minorVersion: 1))
+        let result6 = modern.gaveUp()
+        #expect(result6 == .init(close: false, minorVersion: 1))
     }
 
     @Test("an idempotent request without a body is retried once, then answered")
@@ -93,7 +99,8 @@ struct ProxyConnectionStateTests {
         #expect(state.mayRetry)
         state.retrying()
         #expect(!state.mayRetry)
-        #expect(state.gaveUp() == .init(close: false, minorVersion: 1))
+        let result7 = state.gaveUp()
+        #expect(result7 == .init(close: false, minorVersion: 1))
         #expect(state.exchange == nil)
         #expect(!state.isClosing)
         #expect(!state.isDiscardingRequest)
@@ -103,7 +110,8 @@ struct ProxyConnectionStateTests {
     func bodiesAreNotRetried() {
         var state = Self.post()
         #expect(!state.mayRetry)
-        #expect(state.gaveUp() == .init(close: true, minorVersion: 1))
+        let result8 = state.gaveUp()
+        #expect(result8 == .init(close: true, minorVersion: 1))
         #expect(state.isClosing)
         #expect(state.isDiscardingRequest)
     }
@@ -112,15 +120,19 @@ struct ProxyConnectionStateTests {
     func failureAfterTheHead() {
         var state = Self.get()
         _ = state.responseHead(status: 200, bodyMode: .length(5), isChunked: false)
-        #expect(state.gaveUp() == nil)
-        #expect(state.refuse() == .close)
+        let result9 = state.gaveUp()
+        #expect(result9 == nil)
+        let result10 = state.refuse()
+        #expect(result10 == .close)
         #expect(state.isClosing)
 
         var cut = Self.get()
-        #expect(!cut.upstreamClosed())
+        let result11 = cut.upstreamClosed()
+        #expect(!result11)
         #expect(!cut.isClosing)
         _ = cut.responseHead(status: 200, bodyMode: .length(5), isChunked: false)
-        #expect(cut.upstreamClosed())
+        let result12 = cut.upstreamClosed()
+        #expect(result12)
         #expect(cut.exchange == nil && cut.isClosing)
     }
 
@@ -141,17 +153,23 @@ struct ProxyConnectionStateTests {
     )
     func bodyLimit(_ row: BodyCase) {
         var state = Self.post()
-        let actions = row.parts.map { state.requestBodyRead(dataBytes: $0.bytes, isComplete: $0.complete, limit: 64) }
+        var actions: [State.BodyAction] = []
+        for part in row.parts {
+            actions.append(state.requestBodyRead(dataBytes: part.bytes, isComplete: part.complete, limit: 64))
+        }
         #expect(actions == row.actions)
     }
 
     @Test("the body of a request the proxy answered itself is dropped, then the next request is read")
     func earlyAnswerDropsTheBody() {
         var state = State()
-        #expect(!state.answeredEarly(keepAlive: true, hasBody: true, expectsContinue: false))
-        #expect(state.requestBodyRead(dataBytes: 10, isComplete: false, limit: 64) == .drop)
+        let result13 = state.answeredEarly(keepAlive: true, hasBody: true, expectsContinue: false)
+        #expect(!result13)
+        let result14 = state.requestBodyRead(dataBytes: 10, isComplete: false, limit: 64)
+        #expect(result14 == .drop)
         #expect(state.isDiscardingRequest)
-        #expect(state.requestBodyRead(dataBytes: 10, isComplete: true, limit: 64) == .drop)
+        let result15 = state.requestBodyRead(dataBytes: 10, isComplete: true, limit: 64)
+        #expect(result15 == .drop)
         #expect(!state.isDiscardingRequest && !state.isClosing)
     }
 
@@ -164,40 +182,54 @@ struct ProxyConnectionStateTests {
     )
     func earlyAnswerCloses(keepAlive: Bool, hasBody: Bool, expectsContinue: Bool, closes: Bool) {
         var state = State()
-        #expect(state.answeredEarly(keepAlive: keepAlive, hasBody: hasBody, expectsContinue: expectsContinue) == closes)
+        let result16 = state.answeredEarly(keepAlive: keepAlive, hasBody: hasBody, expectsContinue: expectsContinue)
+        #expect(result16 == closes)
         #expect(state.isClosing == closes)
     }
 
     @Test("a half-close ends the connection now, refuses a cut request, or waits for the answer")
     func halfClose() {
         var idle = State()
-        #expect(idle.inputClosed(isReadingBody: false, hasUnreadBytes: false) == .close)
+        let result17 = idle.inputClosed(isReadingBody: false, hasUnreadBytes: false)
+        #expect(result17 == .close)
         var partialHead = State()
-        #expect(partialHead.inputClosed(isReadingBody: false, hasUnreadBytes: true) == .answerAndClose)
+        let result18 = partialHead.inputClosed(isReadingBody: false, hasUnreadBytes: true)
+        #expect(result18 == .answerAndClose)
         #expect(partialHead.isClosing)
         var cutBody = Self.post()
-        #expect(cutBody.inputClosed(isReadingBody: true, hasUnreadBytes: false) == .answerAndClose)
+        let result19 = cutBody.inputClosed(isReadingBody: true, hasUnreadBytes: false)
+        #expect(result19 == .answerAndClose)
         #expect(cutBody.exchange == nil)
         var whole = Self.get()
-        #expect(whole.inputClosed(isReadingBody: false, hasUnreadBytes: false) == nil)
+        let result20 = whole.inputClosed(isReadingBody: false, hasUnreadBytes: false)
+        #expect(result20 == nil)
         #expect(whole.closeAfterResponse && !whole.isClosing)
     }
 
     @Test("reads wait while a pipelined request or a body cannot go on, and resume once they can")
     func readGating() {
         var idle = State()
-        #expect(idle.readRequested(hasUnreadRequest: true, isReadingBody: false, upstreamWritable: false))
+        let result21 = idle.readRequested(hasUnreadRequest: true, isReadingBody: false, upstreamWritable: false)
+        #expect(result21)
         var pipelined = Self.get()
-        #expect(!pipelined.readRequested(hasUnreadRequest: true, isReadingBody: false, upstreamWritable: true))
-        #expect(!pipelined.resumeRead(hasUnreadRequest: true, canForward: true))
-        #expect(pipelined.resumeRead(hasUnreadRequest: false, canForward: true))
-        #expect(!pipelined.resumeRead(hasUnreadRequest: false, canForward: true), "one held read resumes once")
+        let result22 = pipelined.readRequested(hasUnreadRequest: true, isReadingBody: false, upstreamWritable: true)
+        #expect(!result22)
+        let result23 = pipelined.resumeRead(hasUnreadRequest: true, canForward: true)
+        #expect(!result23)
+        let result24 = pipelined.resumeRead(hasUnreadRequest: false, canForward: true)
+        #expect(result24)
+        let result25 = pipelined.resumeRead(hasUnreadRequest: false, canForward: true)
+        #expect(!result25, "one held read resumes once")
         var body = Self.post()
-        #expect(!body.readRequested(hasUnreadRequest: false, isReadingBody: true, upstreamWritable: false))
-        #expect(!body.resumeRead(hasUnreadRequest: false, canForward: false))
-        #expect(body.resumeRead(hasUnreadRequest: false, canForward: true))
+        let result26 = body.readRequested(hasUnreadRequest: false, isReadingBody: true, upstreamWritable: false)
+        #expect(!result26)
+        let result27 = body.resumeRead(hasUnreadRequest: false, canForward: false)
+        #expect(!result27)
+        let result28 = body.resumeRead(hasUnreadRequest: false, canForward: true)
+        #expect(result28)
         var flowing = Self.post()
-        #expect(flowing.readRequested(hasUnreadRequest: false, isReadingBody: true, upstreamWritable: true))
+        let result29 = flowing.readRequested(hasUnreadRequest: false, isReadingBody: true, upstreamWritable: true)
+        #expect(result29)
         #expect(!flowing.isReadPending)
     }
 }
