@@ -4,8 +4,9 @@ import PackageDescription
 // The targets, lower layers first, and the targets each imports (it lists exactly those, plus
 // the outside products it imports); arrows only point down. docs/architecture.md says what each holds.
 //
-//   AviaryRoutes, AviaryExpression, AviaryStore    (none of ours)
-//   AviaryModel         <- Routes
+//   AviaryRoutes, AviaryExpression                 (none of ours)
+//   AviaryModel         <- Routes (and the one RFC 3339 codec)
+//   AviaryStore         <- Model
 //   AviaryCore          <- Model, Expression
 //   AviaryPlatform      <- Model
 //   AviaryAPI           <- Model
@@ -21,6 +22,7 @@ import PackageDescription
 //   AviaryHarness       <- Client, Local (the demo, chaos and soak)
 //   aviary              <- Server, Client, Harness, Local, Router, Metrics, Core, Model, Expression
 //   aviary-reliability  <- Harness
+//   benches             <- Core, Model or Router
 let package = Package(
     name: "Aviary",
     platforms: [.macOS(.v15)],
@@ -30,6 +32,7 @@ let package = Package(
         .executable(name: "aviary-bench-reconcile", targets: ["aviary-bench-reconcile"]),
         .executable(name: "aviary-reliability", targets: ["aviary-reliability"]),
         .executable(name: "aviary-bench-router", targets: ["aviary-bench-router"]),
+        .executable(name: "aviary-bench-timestamps", targets: ["aviary-bench-timestamps"]),
         .executable(name: "aviary-test-apiserver", targets: ["aviary-test-apiserver"]),
     ],
     dependencies: [
@@ -42,6 +45,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     ],
     targets: [
         .target(name: "AviaryRoutes"),
@@ -64,6 +69,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -83,7 +89,7 @@ let package = Package(
         ),
         .target(
             name: "AviaryStore",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["AviaryModel", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "AviaryLocal",
@@ -112,6 +118,7 @@ let package = Package(
                 "AviaryStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -203,6 +210,12 @@ let package = Package(
             dependencies: ["AviaryRouter"],
             path: "bench/router",
             exclude: ["run", "HISTORY.md"]
+        ),
+        .executableTarget(
+            name: "aviary-bench-timestamps",
+            dependencies: ["AviaryModel"],
+            path: "bench/timestamps",
+            exclude: ["run"]
         ),
         // The Kubernetes API server test double (tests only; no product target imports it).
         .target(

@@ -354,11 +354,7 @@ enum Style {
 
     /// An RFC 3339 time, with or without fractional seconds.
     static func date(_ text: String?) -> Date? {
-        guard let text else { return nil }
-        let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
+        text.flatMap(RFC3339.parse)
     }
 
     /// Columns NAME KIND STATUS AGE (with `wide`, REVISION HASH IMAGE ADDRESS PID NODE STARTED)
@@ -383,8 +379,7 @@ enum Style {
 
     /// An RFC 3339 time in UTC to the second, or "" for none.
     static func timestamp(_ date: Date?) -> String {
-        guard let date else { return "" }
-        return ISO8601DateFormatter().string(from: date)
+        date.map { RFC3339.format($0) } ?? ""
     }
 }
 

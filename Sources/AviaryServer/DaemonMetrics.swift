@@ -1,8 +1,9 @@
-import Foundation
+import Prometheus
 
 /// The daemon's own Prometheus metrics, named as Argo Rollouts' controller names them
 /// (`rollout_info`, `rollout_phase`, `rollout_reconcile`, `analysis_run_metric_phase`, ...),
-/// rendered in the text exposition format for `GET /metrics`.
+/// kept in a swift-prometheus registry and rendered in its text exposition format for
+/// `GET /metrics`. The series of a deleted rollout or AnalysisRun are unregistered.
 public actor DaemonMetrics {
     /// Upper bounds (seconds) of the `rollout_reconcile` histogram buckets.
     public static let reconcileBuckets: [Double] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]
@@ -32,28 +33,85 @@ public actor DaemonMetrics {
         }
     }
 
-    private var rollouts: [String: (namespace: String, name: String, facts: RolloutFacts)] = [:]
-    private var metricPhases: [String: (namespace: String, run: String, metric: String, phase: String)] = [:]
-    private var bucketCounts = [Int](repeating: 0, count: DaemonMetrics.reconcileBuckets.count)
-    private var reconcileCount = 0
-    private var reconcileSum = 0.0
-    private var reconcileErrors: [String: Int] = [:]
-    private var events: [String: Int] = [:]
-    private var lastPass: (seconds: Double, services: Int, rollouts: Int)?
-    private var passCount = 0
-    private var lastSteadyPass: (seconds: Double, services: Int, rollouts: Int, skipped: Int)?
-    private var steadyPassCount = 0
+    private static let rolloutPhases = ["Healthy", "Progressing", "Paused", "Degraded"]
+    private static let metricPhaseNames = ["Pending", "Running", "Successful", "Failed", "Error", "Inconclusive"]
+
+    /// The series of one rollout, kept to update them and to unregister them when it goes.
+    private struct RolloutSeries {
+        var facts: RolloutFacts
+        var info: Gauge
+        let phases: [Gauge]
+        let desired: Gauge
+        let available: Gauge
+
+        var all: [Gauge] { [info, desired, available] + phases }
+    }
+
+    /// The series of one metric of an AnalysisRun, one per phase.
+    private struct MetricPhaseSeries {
+        let namespace: String
+        let run: String
+        let gauges: [Gauge]
+    }
+
+    private let registry: PrometheusCollectorRegistry
+    private let reconcile: ValueHistogram
+    private let rolloutsByPhase: [String: Gauge]
+    private var rollouts: [String: RolloutSeries] = [:]
+    private var metricPhases: [String: MetricPhaseSeries] = [:]
+    private var reconcileErrors: [String: Counter] = [:]
+    private var events: [String: Counter] = [:]
+
+    /// The `# HELP` text of each family.
+    private static let help = [
+        "rollout_info": "Information about a rollout.",
+        "rollout_phase": "The phase of a rollout (1 for the current phase).",
+        "rollout_info_replicas_desired": "Desired replicas of a rollout.",
+        "rollout_info_replicas_available": "Available replicas of a rollout.",
+        "aviary_rollouts": "Rollouts known to the controller, by phase.",
+        "aviary_reconcile_pass_seconds": "How long the last forced full pass (resync) took.",
+        "aviary_reconcile_pass_keys": "What the last full pass reconciled, by kind.",
+        "aviary_reconcile_passes_total": "Forced full passes (resyncs) done.",
+        "aviary_reconcile_steady_pass_seconds": "How long the last steady-state resync pass took.",
+        "aviary_reconcile_steady_pass_keys": "What the last steady-state pass covered, by kind.",
+        "aviary_reconcile_steady_pass_skipped": "Keys the last steady-state pass skipped (inputs unchanged).",
+        "aviary_reconcile_steady_passes_total": "Steady-state passes (resyncs) done.",
+        "rollout_reconcile": "Rollout reconciliation performance.",
+        "rollout_reconcile_error": "Failed reconciliations of a rollout.",
+        "rollout_events_total": "Events recorded, by type and reason.",
+        "analysis_run_metric_phase": "The phase of one metric of an AnalysisRun (1 for the current).",
+    ]
 
     /// Creates an empty registry.
-    public init() {}
+    public init() {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        reconcile = registry.makeValueHistogram(
+            name: "rollout_reconcile", labels: [], buckets: Self.reconcileBuckets, help: Self.help["rollout_reconcile"]!
+        )
+        rolloutsByPhase = Dictionary(
+            uniqueKeysWithValues: Self.rolloutPhases.map { phase in
+                (
+                    phase,
+                    registry.makeGauge(
+                        name: "aviary_rollouts", labels: [("phase", phase)], help: Self.help["aviary_rollouts"]!)
+                )
+            })
+    }
+
+    /// The gauge `name` with `labels`, registered on first use.
+    private func gauge(_ name: String, _ labels: [(String, String)] = []) -> Gauge {
+        registry.makeGauge(name: name, labels: labels, help: Self.help[name]!)
+    }
+
+    /// The counter `name` with `labels`, registered on first use.
+    private func counter(_ name: String, _ labels: [(String, String)] = []) -> Counter {
+        registry.makeCounter(name: name, labels: labels, help: Self.help[name]!)
+    }
 
     /// Records one reconcile's duration.
     public func observeReconcile(seconds: Double) {
-        reconcileCount += 1
-        reconcileSum += seconds
-        for (index, bound) in Self.reconcileBuckets.enumerated() where seconds <= bound {
-            bucketCounts[index] += 1
-        }
+        reconcile.record(seconds)
     }
 
     /// Records the durations of several reconciles (one call for a controller step's worth).
@@ -63,53 +121,110 @@ public actor DaemonMetrics {
 
     /// Records a resync pass and how many Services and Rollouts it covered: a forced full pass
     /// (`full`: every one reconciled) or a steady-state pass, which skipped `skipped` of them
-    /// because nothing they read had changed.
+    /// because nothing they read had changed. Each kind's series appear with its first pass.
     public func observeResyncPass(seconds: Double, full: Bool, services: Int, rollouts: Int, skipped: Int) {
-        if full {
-            lastPass = (seconds, services, rollouts)
-            passCount += 1
-        } else {
-            lastSteadyPass = (seconds, services, rollouts, skipped)
-            steadyPassCount += 1
-        }
+        let prefix = full ? "aviary_reconcile_pass" : "aviary_reconcile_steady_pass"
+        gauge(prefix + "_seconds").set(to: seconds)
+        gauge(prefix + "_keys", [("kind", "Service")]).set(to: Double(services))
+        gauge(prefix + "_keys", [("kind", "Rollout")]).set(to: Double(rollouts))
+        if !full { gauge("aviary_reconcile_steady_pass_skipped").set(to: Double(skipped)) }
+        counter(full ? "aviary_reconcile_passes_total" : "aviary_reconcile_steady_passes_total").increment()
     }
 
     /// Counts a failed reconcile of a rollout.
     public func countReconcileError(namespace: String, name: String) {
-        reconcileErrors["\(namespace)/\(name)", default: 0] += 1
+        let key = "\(namespace)/\(name)"
+        let counter =
+            reconcileErrors[key] ?? self.counter("rollout_reconcile_error", [("namespace", namespace), ("name", name)])
+        reconcileErrors[key] = counter
+        counter.increment()
     }
 
     /// Counts an event by type and reason.
     public func countEvent(type: String, reason: String) {
-        events["\(type)\u{0}\(reason)", default: 0] += 1
+        let key = "\(type)\u{0}\(reason)"
+        let counter = events[key] ?? self.counter("rollout_events_total", [("type", type), ("reason", reason)])
+        events[key] = counter
+        counter.increment()
     }
 
-    /// Sets (or with nil removes) what is known of a rollout.
+    /// Sets (or with nil removes, unregistering its series) what is known of a rollout.
     public func setRollout(namespace: String, name: String, facts: RolloutFacts?) {
         let key = "\(namespace)/\(name)"
-        if let facts { rollouts[key] = (namespace, name, facts) } else { rollouts.removeValue(forKey: key) }
+        if let old = rollouts[key] { rolloutsByPhase[old.facts.phase]?.decrement() }
+        guard let facts else {
+            if let old = rollouts.removeValue(forKey: key) { old.all.forEach(registry.unregisterGauge) }
+            return
+        }
+        var series = rollouts[key] ?? makeSeries(namespace, name, facts)
+        if series.facts.infoLabels.map(\.1) != facts.infoLabels.map(\.1) {
+            // The labels of `rollout_info` changed: its old series goes.
+            registry.unregisterGauge(series.info)
+            series.info = makeInfo(namespace, name, facts)
+        }
+        series.facts = facts
+        rollouts[key] = series
+        for (phase, gauge) in zip(Self.rolloutPhases, series.phases) { gauge.set(to: facts.phase == phase ? 1 : 0) }
+        series.desired.set(to: Double(facts.desiredReplicas))
+        series.available.set(to: Double(facts.availableReplicas))
+        rolloutsByPhase[facts.phase]?.increment()
+    }
+
+    private func makeSeries(_ namespace: String, _ name: String, _ facts: RolloutFacts) -> RolloutSeries {
+        let labels = [("namespace", namespace), ("name", name)]
+        return RolloutSeries(
+            facts: facts, info: makeInfo(namespace, name, facts),
+            phases: Self.rolloutPhases.map { gauge("rollout_phase", labels + [("phase", $0)]) },
+            desired: gauge("rollout_info_replicas_desired", labels),
+            available: gauge("rollout_info_replicas_available", labels))
+    }
+
+    private func makeInfo(_ namespace: String, _ name: String, _ facts: RolloutFacts) -> Gauge {
+        let info = gauge("rollout_info", [("namespace", namespace), ("name", name)] + facts.infoLabels)
+        info.set(to: 1)
+        return info
     }
 
     /// Sets the phase of one metric of an AnalysisRun.
     public func setMetricPhase(namespace: String, run: String, metric: String, phase: String) {
-        metricPhases["\(namespace)/\(run)/\(metric)"] = (namespace, run, metric, phase)
+        let key = "\(namespace)/\(run)/\(metric)"
+        let series =
+            metricPhases[key]
+            ?? MetricPhaseSeries(
+                namespace: namespace, run: run,
+                gauges: Self.metricPhaseNames.map {
+                    gauge(
+                        "analysis_run_metric_phase",
+                        [("namespace", namespace), ("name", run), ("metric", metric), ("phase", $0)])
+                })
+        metricPhases[key] = series
+        for (name, gauge) in zip(Self.metricPhaseNames, series.gauges) { gauge.set(to: name == phase ? 1 : 0) }
     }
 
     /// Forgets the metric phases of a deleted AnalysisRun. Every release creates runs with new
     /// names; without this each one kept its entries (and its lines of `/metrics`) for good.
     public func removeAnalysisRun(namespace: String, run: String) {
-        metricPhases = metricPhases.filter { $0.value.namespace != namespace || $0.value.run != run }
+        removeMetricPhases { $0.namespace == namespace && $0.run == run }
     }
 
     /// Forgets the metric phases of every run not in `existing` (`namespace/name`): an update of a
     /// run still on its way when the run was deleted may have set them again.
     public func retainAnalysisRuns(_ existing: Set<String>) {
-        metricPhases = metricPhases.filter { existing.contains("\($0.value.namespace)/\($0.value.run)") }
+        removeMetricPhases { !existing.contains("\($0.namespace)/\($0.run)") }
+    }
+
+    private func removeMetricPhases(where isRemoved: (MetricPhaseSeries) -> Bool) {
+        for (key, series) in metricPhases where isRemoved(series) {
+            series.gauges.forEach(registry.unregisterGauge)
+            metricPhases.removeValue(forKey: key)
+        }
     }
 
     /// Forgets the failed reconciles of a deleted rollout.
     public func removeReconcileErrors(namespace: String, name: String) {
-        reconcileErrors.removeValue(forKey: "\(namespace)/\(name)")
+        if let counter = reconcileErrors.removeValue(forKey: "\(namespace)/\(name)") {
+            registry.unregisterCounter(counter)
+        }
     }
 
     /// How many entries each of the registry's tables holds (for `GET /debug/memory`).
@@ -122,112 +237,13 @@ public actor DaemonMetrics {
 
     /// The exposition text.
     public func render() -> String {
-        var lines: [String] = []
-        func label(_ value: String) -> String {
-            value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-                .replacingOccurrences(of: "\n", with: "\\n")
-        }
-        lines.append("# HELP rollout_info Information about a rollout.")
-        lines.append("# TYPE rollout_info gauge")
-        for (_, entry) in rollouts.sorted(by: { $0.key < $1.key }) {
-            lines.append(
-                "rollout_info{namespace=\"\(label(entry.namespace))\",name=\"\(label(entry.name))\","
-                    + "strategy=\"\(entry.facts.strategy)\",traffic_router=\"\(entry.facts.trafficRouter)\","
-                    + "phase=\"\(entry.facts.phase)\"} 1")
-        }
-        lines.append("# HELP rollout_phase The phase of a rollout (1 for the current phase).")
-        lines.append("# TYPE rollout_phase gauge")
-        for (_, entry) in rollouts.sorted(by: { $0.key < $1.key }) {
-            for phase in ["Healthy", "Progressing", "Paused", "Degraded"] {
-                lines.append(
-                    "rollout_phase{namespace=\"\(label(entry.namespace))\",name=\"\(label(entry.name))\","
-                        + "phase=\"\(phase)\"} \(entry.facts.phase == phase ? 1 : 0)")
-            }
-        }
-        lines.append("# HELP rollout_info_replicas_desired Desired replicas of a rollout.")
-        lines.append("# TYPE rollout_info_replicas_desired gauge")
-        for (_, entry) in rollouts.sorted(by: { $0.key < $1.key }) {
-            lines.append(
-                "rollout_info_replicas_desired{namespace=\"\(label(entry.namespace))\",name=\"\(label(entry.name))\"} "
-                    + "\(entry.facts.desiredReplicas)")
-        }
-        lines.append("# HELP rollout_info_replicas_available Available replicas of a rollout.")
-        lines.append("# TYPE rollout_info_replicas_available gauge")
-        for (_, entry) in rollouts.sorted(by: { $0.key < $1.key }) {
-            lines.append(
-                "rollout_info_replicas_available{namespace=\"\(label(entry.namespace))\",name=\"\(label(entry.name))\"} "
-                    + "\(entry.facts.availableReplicas)")
-        }
-        lines.append("# HELP aviary_rollouts Rollouts known to the controller, by phase.")
-        lines.append("# TYPE aviary_rollouts gauge")
-        var byPhase: [String: Int] = [:]
-        for entry in rollouts.values { byPhase[entry.facts.phase, default: 0] += 1 }
-        for phase in ["Healthy", "Progressing", "Paused", "Degraded"] {
-            lines.append("aviary_rollouts{phase=\"\(phase)\"} \(byPhase[phase] ?? 0)")
-        }
-        if let lastPass {
-            lines.append("# HELP aviary_reconcile_pass_seconds How long the last forced full pass (resync) took.")
-            lines.append("# TYPE aviary_reconcile_pass_seconds gauge")
-            lines.append("aviary_reconcile_pass_seconds \(lastPass.seconds)")
-            lines.append("# HELP aviary_reconcile_pass_keys What the last full pass reconciled, by kind.")
-            lines.append("# TYPE aviary_reconcile_pass_keys gauge")
-            lines.append("aviary_reconcile_pass_keys{kind=\"Service\"} \(lastPass.services)")
-            lines.append("aviary_reconcile_pass_keys{kind=\"Rollout\"} \(lastPass.rollouts)")
-            lines.append("# HELP aviary_reconcile_passes_total Forced full passes (resyncs) done.")
-            lines.append("# TYPE aviary_reconcile_passes_total counter")
-            lines.append("aviary_reconcile_passes_total \(passCount)")
-        }
-        if let lastSteadyPass {
-            lines.append(
-                "# HELP aviary_reconcile_steady_pass_seconds How long the last steady-state resync pass took.")
-            lines.append("# TYPE aviary_reconcile_steady_pass_seconds gauge")
-            lines.append("aviary_reconcile_steady_pass_seconds \(lastSteadyPass.seconds)")
-            lines.append("# HELP aviary_reconcile_steady_pass_keys What the last steady-state pass covered, by kind.")
-            lines.append("# TYPE aviary_reconcile_steady_pass_keys gauge")
-            lines.append("aviary_reconcile_steady_pass_keys{kind=\"Service\"} \(lastSteadyPass.services)")
-            lines.append("aviary_reconcile_steady_pass_keys{kind=\"Rollout\"} \(lastSteadyPass.rollouts)")
-            lines.append(
-                "# HELP aviary_reconcile_steady_pass_skipped Keys the last steady-state pass skipped (inputs unchanged)."
-            )
-            lines.append("# TYPE aviary_reconcile_steady_pass_skipped gauge")
-            lines.append("aviary_reconcile_steady_pass_skipped \(lastSteadyPass.skipped)")
-            lines.append("# HELP aviary_reconcile_steady_passes_total Steady-state passes (resyncs) done.")
-            lines.append("# TYPE aviary_reconcile_steady_passes_total counter")
-            lines.append("aviary_reconcile_steady_passes_total \(steadyPassCount)")
-        }
-        lines.append("# HELP rollout_reconcile Rollout reconciliation performance.")
-        lines.append("# TYPE rollout_reconcile histogram")
-        for (index, bound) in Self.reconcileBuckets.enumerated() {
-            lines.append("rollout_reconcile_bucket{le=\"\(bound)\"} \(bucketCounts[index])")
-        }
-        lines.append("rollout_reconcile_bucket{le=\"+Inf\"} \(reconcileCount)")
-        lines.append("rollout_reconcile_sum \(reconcileSum)")
-        lines.append("rollout_reconcile_count \(reconcileCount)")
-        lines.append("# HELP rollout_reconcile_error Failed reconciliations of a rollout.")
-        lines.append("# TYPE rollout_reconcile_error counter")
-        for (key, count) in reconcileErrors.sorted(by: { $0.key < $1.key }) {
-            let parts = key.split(separator: "/", maxSplits: 1)
-            lines.append(
-                "rollout_reconcile_error{namespace=\"\(label(String(parts[0])))\",name=\"\(label(String(parts[1])))\"} \(count)"
-            )
-        }
-        lines.append("# HELP rollout_events_total Events recorded, by type and reason.")
-        lines.append("# TYPE rollout_events_total counter")
-        for (key, count) in events.sorted(by: { $0.key < $1.key }) {
-            let parts = key.split(separator: "\u{0}", maxSplits: 1)
-            lines.append(
-                "rollout_events_total{type=\"\(label(String(parts[0])))\",reason=\"\(label(String(parts[1])))\"} \(count)"
-            )
-        }
-        lines.append("# HELP analysis_run_metric_phase The phase of one metric of an AnalysisRun (1 for the current).")
-        lines.append("# TYPE analysis_run_metric_phase gauge")
-        for (_, entry) in metricPhases.sorted(by: { $0.key < $1.key }) {
-            for phase in ["Pending", "Running", "Successful", "Failed", "Error", "Inconclusive"] {
-                lines.append(
-                    "analysis_run_metric_phase{namespace=\"\(label(entry.namespace))\",name=\"\(label(entry.run))\","
-                        + "metric=\"\(label(entry.metric))\",phase=\"\(phase)\"} \(entry.phase == phase ? 1 : 0)")
-            }
-        }
-        return lines.joined(separator: "\n") + "\n"
+        registry.emitToString()
+    }
+}
+
+extension DaemonMetrics.RolloutFacts {
+    /// The labels `rollout_info` carries besides the rollout's name.
+    fileprivate var infoLabels: [(String, String)] {
+        [("strategy", strategy), ("traffic_router", trafficRouter), ("phase", phase)]
     }
 }

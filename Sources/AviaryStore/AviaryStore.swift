@@ -1,3 +1,4 @@
+import AviaryModel
 import Foundation
 import GRDB
 
@@ -669,11 +670,9 @@ public final class AviaryStore: Sendable {
         }
     }
 
-    /// RFC 3339 in UTC with seconds, as Kubernetes writes timestamps.
+    /// RFC 3339 in UTC with seconds, as Kubernetes writes timestamps (the model's codec).
     public static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
+        RFC3339.format(date)
     }
 }
 

@@ -247,9 +247,9 @@ struct AnalysisRunnerTests {
         #expect(quick.phase == .successful)
         #expect(two.status?.phase == .successful)
         // Ordering, not timing: everything else finished while the stuck request was pending.
-        let stuckEnd = try #require(stuck.measurements?.last?.finishedAt.flatMap(AnalysisTimestamp.parse))
-        let quickEnd = try #require(quick.measurements?.last?.finishedAt.flatMap(AnalysisTimestamp.parse))
-        let otherEnd = try #require(two.status?.completedAt.flatMap(AnalysisTimestamp.parse))
+        let stuckEnd = try #require(stuck.measurements?.last?.finishedAt.flatMap(RFC3339.parse))
+        let quickEnd = try #require(quick.measurements?.last?.finishedAt.flatMap(RFC3339.parse))
+        let otherEnd = try #require(two.status?.completedAt.flatMap(RFC3339.parse))
         #expect(quickEnd < stuckEnd)
         #expect(otherEnd < stuckEnd)
     }

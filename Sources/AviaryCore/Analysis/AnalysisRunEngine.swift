@@ -50,7 +50,7 @@ public enum AnalysisRunEngine {
         if status.phase?.isCompleted == true {
             return AnalysisRunReconciliation(run: run, measurements: [], nextReconcileAt: nil)
         }
-        if status.startedAt == nil { status.startedAt = AnalysisTimestamp.format(now) }
+        if status.startedAt == nil { status.startedAt = RFC3339.format(now, milliseconds: true) }
         if status.metricResults == nil { status.metricResults = [] }
         run.status = status
 
@@ -60,7 +60,7 @@ public enum AnalysisRunEngine {
         case .failure(let error):
             run.status?.phase = .error
             run.status?.message = error.message
-            run.status?.completedAt = AnalysisTimestamp.format(now)
+            run.status?.completedAt = RFC3339.format(now, milliseconds: true)
             return AnalysisRunReconciliation(run: run, measurements: [], nextReconcileAt: nil)
         }
 
@@ -78,7 +78,7 @@ public enum AnalysisRunEngine {
             }
             guard !terminating, isDue(metric, in: run, now: now) else { continue }
             var measurement = AviaryModel.Measurement(phase: .running)
-            measurement.startedAt = AnalysisTimestamp.format(now)
+            measurement.startedAt = RFC3339.format(now, milliseconds: true)
             if let index {
                 run.status!.metricResults![index].measurements =
                     (run.status!.metricResults![index].measurements ?? [])
@@ -92,7 +92,7 @@ public enum AnalysisRunEngine {
             measurements.append(
                 MeasurementRequest(
                     runName: run.metadata.name ?? "", metricName: metric.name, metric: metric,
-                    startedAt: AnalysisTimestamp.parse(measurement.startedAt!) ?? now,
+                    startedAt: RFC3339.parse(measurement.startedAt!) ?? now,
                     redactions: context.redactions, isDryRun: context.dryRun.contains(metric.name)))
         }
         assess(&run, context: context, now: now)
@@ -109,7 +109,7 @@ public enum AnalysisRunEngine {
         guard run.status?.phase?.isCompleted != true, let index = resultIndex(run, request.metricName),
             var result = run.status?.metricResults?[index], var measurements = result.measurements,
             let last = measurements.last, last.finishedAt == nil,
-            last.startedAt.flatMap(AnalysisTimestamp.parse).map({ abs($0.timeIntervalSince(request.startedAt)) < 0.001 }
+            last.startedAt.flatMap(RFC3339.parse).map({ abs($0.timeIntervalSince(request.startedAt)) < 0.001 }
             )
                 == true
         else { return run }
@@ -133,7 +133,7 @@ public enum AnalysisRunEngine {
         }
         measurement.message = measurement.message.map { redact($0, request.redactions) }
         measurement.value = measurement.value.map { redact($0, request.redactions) }
-        measurement.finishedAt = AnalysisTimestamp.format(now)
+        measurement.finishedAt = RFC3339.format(now, milliseconds: true)
 
         switch measurement.phase {
         case .successful:
@@ -203,11 +203,11 @@ public enum AnalysisRunEngine {
             let last = result.measurements?.last
         else {
             guard let delay = metric.initialDelay else { return true }
-            guard let started = run.status?.startedAt.flatMap(AnalysisTimestamp.parse) else { return false }
+            guard let started = run.status?.startedAt.flatMap(RFC3339.parse) else { return false }
             return now >= started.addingTimeInterval(delay.seconds)
         }
         if let count = effectiveCount(metric), (result.count ?? 0) >= count { return false }
-        guard let finished = last.finishedAt.flatMap(AnalysisTimestamp.parse) else { return false }
+        guard let finished = last.finishedAt.flatMap(RFC3339.parse) else { return false }
         return now >= finished.addingTimeInterval(interval(after: last, metric: metric))
     }
 
@@ -223,13 +223,12 @@ public enum AnalysisRunEngine {
             let result = resultIndex(run, metric.name).map { run.status!.metricResults![$0] }
             if let result, result.phase.isCompleted { continue }
             guard let last = result?.measurements?.last else {
-                if let delay = metric.initialDelay, let started = run.status?.startedAt.flatMap(AnalysisTimestamp.parse)
-                {
+                if let delay = metric.initialDelay, let started = run.status?.startedAt.flatMap(RFC3339.parse) {
                     consider(started.addingTimeInterval(delay.seconds))
                 }
                 continue
             }
-            guard let finished = last.finishedAt.flatMap(AnalysisTimestamp.parse) else { continue }
+            guard let finished = last.finishedAt.flatMap(RFC3339.parse) else { continue }
             if let count = effectiveCount(metric), (result?.count ?? 0) >= count { continue }
             consider(finished.addingTimeInterval(interval(after: last, metric: metric)))
         }
@@ -362,7 +361,9 @@ public enum AnalysisRunEngine {
         if status.phase != newPhase {
             status.phase = newPhase
             status.message = message.isEmpty ? nil : message
-            if newPhase.isCompleted, status.completedAt == nil { status.completedAt = AnalysisTimestamp.format(now) }
+            if newPhase.isCompleted, status.completedAt == nil {
+                status.completedAt = RFC3339.format(now, milliseconds: true)
+            }
         }
         run.status = status
         collectGarbage(&run, context: context)

@@ -188,7 +188,7 @@ extension StatusView {
     func apply(to original: RolloutStatus?, canaryService: String?, stableService: String?) -> RolloutStatus {
         var status = original ?? RolloutStatus()
         status.abort = abort ? true : nil
-        status.abortedAt = abortedAt.map(RFC3339.format)
+        status.abortedAt = abortedAt.map { RFC3339.format($0) }
         status.pauseConditions =
             pauseConditions.isEmpty
             ? nil
@@ -208,7 +208,7 @@ extension StatusView {
         status.readyReplicas = readyReplicas
         status.availableReplicas = availableReplicas
         status.observedGeneration = observedGeneration
-        status.restartedAt = restartedAt.map(RFC3339.format)
+        status.restartedAt = restartedAt.map { RFC3339.format($0) }
         status.phase = RolloutPhase(rawValue: phase)
         status.message = message
         status.conditions = conditions.map {
@@ -245,7 +245,8 @@ extension StatusView {
         }
         if rolloutStartedAt != nil || finishedAt != nil || completionStatus != nil || status.duration != nil {
             status.duration = RolloutDuration(
-                rolloutStartedAt: rolloutStartedAt.map(RFC3339.format), finishedAt: finishedAt.map(RFC3339.format),
+                rolloutStartedAt: rolloutStartedAt.map { RFC3339.format($0) },
+                finishedAt: finishedAt.map { RFC3339.format($0) },
                 completionStatus: completionStatus)
         }
         return status

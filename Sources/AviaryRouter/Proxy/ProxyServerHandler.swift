@@ -13,41 +13,30 @@ import NIOHTTP1
 /// connect refused or connection lost before the response began (an idempotent request
 /// without a body is retried once on another endpoint first), 504 no response head in time,
 /// 431 head too large, 413 body too large.
+///
+/// The decisions (when to read, retry, keep the connection open or close it) are
+/// `ProxyConnectionState`'s; this handler keeps the bytes, the upstream and the timer.
 final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// One request in flight.
+    /// The resources of the request in flight (its decisions are in `state.exchange`).
     private final class Exchange {
         /// The head sent upstream, kept to send again on a retry.
         let upstreamHead: ByteBuffer
-        let clientMinorVersion: Int
-        let clientKeepAlive: Bool
-        let mayRetry: Bool
         let isHeadRequest: Bool
         let service: CompiledService
         var endpoint: UpstreamEndpoint
-        var attempts = 1
         var upstream: UpstreamHandler?
         /// Body bytes read before the upstream connection was ready.
         var buffered: [ByteBuffer] = []
-        var requestEnded = false
-        var responseStarted = false
-        var responseKeepAlive = true
-        var status = 0
         /// When the response head must have arrived; nil once it has (or before the request
         /// was sent). Checked by the connection's lazy response timer.
         var responseDeadline: NIODeadline?
         var mirror: MirrorExchange?
 
-        init(
-            upstreamHead: ByteBuffer, clientMinorVersion: Int, clientKeepAlive: Bool, mayRetry: Bool,
-            isHeadRequest: Bool, service: CompiledService, endpoint: UpstreamEndpoint
-        ) {
+        init(upstreamHead: ByteBuffer, isHeadRequest: Bool, service: CompiledService, endpoint: UpstreamEndpoint) {
             self.upstreamHead = upstreamHead
-            self.clientMinorVersion = clientMinorVersion
-            self.clientKeepAlive = clientKeepAlive
-            self.mayRetry = mayRetry
             self.isHeadRequest = isHeadRequest
             self.service = service
             self.endpoint = endpoint
@@ -61,6 +50,8 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     private var addedFields = HTTPForwarding.AddedFields(clientAddress: nil)
     /// The channel's allocator, kept so a request does not reach it through the channel.
     private var allocator = ByteBufferAllocator()
+    private var state = ProxyConnectionState()
+    /// Nil exactly when `state.exchange` is.
     private var exchange: Exchange?
     /// Bytes received and not handled yet: a head cut across reads, or pipelined requests.
     private var received: ByteBuffer?
@@ -68,13 +59,6 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     private var head = MessageHead()
     /// Where the current request's body ends, while it is being read.
     private var requestBody: BodyFramer?
-    private var requestBodyBytes = 0
-    /// The rest of a request already answered by the proxy itself is read and dropped.
-    private var isDiscardingRequest = false
-    private var closeAfterResponse = false
-    /// Set once the connection is to close: nothing more is read from it.
-    private var isClosing = false
-    private var pendingRead = false
     /// Within a read burst from the client: flushes wait for its end, so that a head and the
     /// body bytes read with it go upstream in one write.
     private var isReading = false
@@ -113,7 +97,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     // MARK: Client side
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !isClosing else { return }
+        guard !state.isClosing else { return }
         isReading = true
         var bytes = unwrapInboundIn(data)
         bytes.join(after: &received)
@@ -124,7 +108,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     /// Reads heads and bodies from `bytes` until they run out, the connection is closing, or
     /// a pipelined request must wait for the answer in flight.
     private func readRequests(from bytes: inout ByteBuffer, context: ChannelHandlerContext) {
-        while bytes.readableBytes > 0, !isClosing {
+        while bytes.readableBytes > 0, !state.isClosing {
             if requestBody != nil {
                 readBody(from: &bytes, context: context)
             } else if exchange == nil {
@@ -144,12 +128,11 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
                 try head.parse(raw, isRequest: true, limit: limits.maxHeaderBytes)
             }
         } catch HeadError.tooLarge {
-            respond(
-                .requestHeaderFieldsTooLarge, "request head exceeds \(limits.maxHeaderBytes) bytes", context: context,
-                close: true)
+            refuseRequest(
+                .requestHeaderFieldsTooLarge, "request head exceeds \(limits.maxHeaderBytes) bytes", context: context)
             return false
         } catch {
-            respond(.badRequest, "malformed request", context: context, close: true)
+            refuseRequest(.badRequest, "malformed request", context: context)
             return false
         }
         guard case .complete(let length) = parsed else { return false }
@@ -170,34 +153,34 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         }
         let part = bytes.readSlice(length: consumed)!
         requestBody = framer.isComplete ? nil : framer
-        if isDiscardingRequest {
-            isDiscardingRequest = !framer.isComplete
+        switch state.requestBodyRead(dataBytes: dataBytes, isComplete: framer.isComplete, limit: limits.maxBodyBytes) {
+        case .drop:
             return
-        }
-        guard let exchange else { return }
-        requestBodyBytes += dataBytes
-        if requestBodyBytes > limits.maxBodyBytes {
+        case .refuse:
             refuseRequest(.payloadTooLarge, "request body exceeds \(limits.maxBodyBytes) bytes", context: context)
-            return
+        case .forward:
+            guard let exchange else { return }
+            send(part, in: exchange)
+            exchange.mirror?.forward(part, ends: framer.isComplete)
         }
-        exchange.requestEnded = framer.isComplete
-        send(part, in: exchange)
-        exchange.mirror?.forward(part, ends: framer.isComplete)
     }
 
     /// Ends the request being read with the proxy's own answer and closes the connection after
     /// it; when the upstream's answer has already begun, the client can only learn it from the
     /// closed connection.
     private func refuseRequest(_ status: HTTPResponseStatus, _ reason: String, context: ChannelHandlerContext) {
-        if let exchange {
-            abandon(exchange)
-            if exchange.responseStarted {
-                isClosing = true
-                context.close(promise: nil)
-                return
-            }
+        refused(state.refuse(), status, reason, context: context)
+    }
+
+    private func refused(
+        _ refusal: ProxyConnectionState.Refusal, _ status: HTTPResponseStatus, _ reason: String,
+        context: ChannelHandlerContext
+    ) {
+        releaseExchange()
+        switch refusal {
+        case .close: context.close(promise: nil)
+        case .answerAndClose: respond(status, reason, context: context, close: true)
         }
-        respond(status, reason, context: context, close: true)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -228,13 +211,17 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     }
 
     func read(context: ChannelHandlerContext) {
-        if let exchange,
-            received != nil && requestBody == nil
-                || !exchange.requestEnded && !(exchange.upstream?.isWritable ?? false)
+        if state.readRequested(
+            hasUnreadRequest: received != nil, isReadingBody: requestBody != nil,
+            upstreamWritable: exchange?.upstream?.isWritable ?? false)
         {
-            // A pipelined request waits for the answer in flight; a body waits for the upstream.
-            pendingRead = true
-        } else {
+            context.read()
+        }
+    }
+
+    /// Reads from the client if a read was held back and may go ahead now.
+    private func resumeRead(canForward: Bool) {
+        if state.resumeRead(hasUnreadRequest: received != nil, canForward: canForward), let context {
             context.read()
         }
     }
@@ -251,42 +238,34 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
             context.fireUserInboundEventTriggered(event)
             return
         }
-        if requestBody != nil && !isDiscardingRequest || exchange == nil && received != nil {
-            // The client stopped sending in the middle of a request.
-            refuseRequest(.badRequest, "request ended before it was complete", context: context)
-        } else if exchange == nil {
-            context.close(promise: nil)
-        } else {
-            // The client half-closed after a whole request: answer it, then close.
-            closeAfterResponse = true
+        // The client stopped sending in the middle of a request, or after a whole one (then
+        // it is answered before the connection closes).
+        if let refusal = state.inputClosed(isReadingBody: requestBody != nil, hasUnreadBytes: received != nil) {
+            refused(refusal, .badRequest, "request ended before it was complete", context: context)
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let exchange { abandon(exchange) }
-        isClosing = true
+        state.failed()
+        releaseExchange()
         context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let exchange {
-            // The client left: an upstream mid-exchange cannot be reused. The mirror goes on.
-            abandon(exchange)
-        }
+        // The client left: an upstream mid-exchange cannot be reused. The mirror goes on.
+        state.abandon()
+        releaseExchange()
         context.fireChannelInactive()
     }
 
     // MARK: Routing
 
     private func start(_ headBytes: ByteBuffer, context: ChannelHandlerContext) {
-        precondition(exchange == nil, "a request head was read while one was in flight")
         if let length = head.contentLength, length > limits.maxBodyBytes {
-            respond(
-                .payloadTooLarge, "request body exceeds \(limits.maxBodyBytes) bytes", context: context, close: true)
+            refuseRequest(.payloadTooLarge, "request body exceeds \(limits.maxBodyBytes) bytes", context: context)
             return
         }
         requestBody = BodyFramer.forBody(of: head, isRequest: true)
-        requestBodyBytes = 0
         guard let listener else {
             respondEarly(.serviceUnavailable, "listener \(listenerAddress) is not in the route table")
             return
@@ -306,22 +285,20 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
             return
         }
         var upstreamHead = allocator.buffer(capacity: headBytes.readableBytes + 96)
-        let (mayRetry, isHeadRequest) = headBytes.withUnsafeReadableBytes { raw in
+        let (isIdempotent, isHeadRequest) = headBytes.withUnsafeReadableBytes { raw in
             HTTPForwarding.writeUpstreamRequest(head, raw, added: addedFields, into: &upstreamHead)
             let method = raw[head.method]
-            return (
-                HTTPForwarding.isIdempotent(method) && requestBody == nil, method.elementsEqual("HEAD".utf8)
-            )
+            return (HTTPForwarding.isIdempotent(method), method.elementsEqual("HEAD".utf8))
         }
+        state.requestStarted(
+            minorVersion: head.minorVersion, keepAlive: head.isKeepAlive, hasBody: requestBody != nil,
+            isIdempotent: isIdempotent)
         let exchange = Exchange(
-            upstreamHead: upstreamHead, clientMinorVersion: head.minorVersion,
-            clientKeepAlive: head.isKeepAlive && !closeAfterResponse, mayRetry: mayRetry, isHeadRequest: isHeadRequest,
-            service: service, endpoint: endpoint)
-        exchange.requestEnded = requestBody == nil
+            upstreamHead: upstreamHead, isHeadRequest: isHeadRequest, service: service, endpoint: endpoint)
         self.exchange = exchange
         if let mirrorService = route.nextMirror() {
             let mirror = MirrorExchange(service: mirrorService, pool: pool, limits: limits)
-            mirror.start(head: upstreamHead, isHeadRequest: isHeadRequest, ends: exchange.requestEnded)
+            mirror.start(head: upstreamHead, isHeadRequest: isHeadRequest, ends: requestBody == nil)
             exchange.mirror = mirror
         }
         connect(exchange)
@@ -392,10 +369,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         if responseTimer == nil || responseTimerDeadline > deadline {
             armResponseTimer(at: deadline)
         }
-        if pendingRead, upstream.isWritable, received == nil, let context {
-            pendingRead = false
-            context.read()
-        }
+        resumeRead(canForward: upstream.isWritable)
     }
 
     private func send(_ part: ByteBuffer, in exchange: Exchange) {
@@ -414,23 +388,22 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
             upstream.abandon()
             return
         }
-        if head.status < 200 {
-            // 100 Continue and other interim answers pass through to HTTP/1.1 clients (an
-            // HTTP/1.0 client must not get them); 101 never comes: Upgrade is not forwarded.
-            if exchange.clientMinorVersion == 1 { writeToClient(bytes, context) }
+        let bodyMode = upstream.responseBodyMode
+        let keepAlive: Bool
+        let unchunks: Bool
+        switch state.responseHead(status: head.status, bodyMode: bodyMode, isChunked: head.isChunked) {
+        case .forwardInterim:
+            writeToClient(bytes, context)
             return
+        case .dropInterim:
+            return
+        case .forward(let keepsAlive, let unchunked):
+            (keepAlive, unchunks) = (keepsAlive, unchunked)
         }
         exchange.responseDeadline = nil
-        exchange.responseStarted = true
-        exchange.status = head.status
-        let bodyMode = upstream.responseBodyMode
-        let unchunks = exchange.clientMinorVersion == 0 && bodyMode != nil && head.isChunked
         upstream.unchunksBody = unchunks
-        // A body that ends only with the connection (or an unchunked one) ends the client's too.
-        exchange.responseKeepAlive = exchange.clientKeepAlive && bodyMode != .untilClose && !unchunks
-        if HTTPForwarding.isForwardedUnchanged(
-            head, clientMinorVersion: exchange.clientMinorVersion, keepAlive: exchange.responseKeepAlive)
-        {
+        let clientMinorVersion = state.exchange!.clientMinorVersion
+        if HTTPForwarding.isForwardedUnchanged(head, clientMinorVersion: clientMinorVersion, keepAlive: keepAlive) {
             writeToClient(bytes, context)
             return
         }
@@ -439,8 +412,8 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         var clientHead = allocator.buffer(capacity: bytes.readableBytes + 32 + smallBody)
         bytes.withUnsafeReadableBytes { raw in
             HTTPForwarding.writeClientResponse(
-                head, raw, clientMinorVersion: exchange.clientMinorVersion, keepAlive: exchange.responseKeepAlive,
-                unchunks: unchunks, into: &clientHead)
+                head, raw, clientMinorVersion: clientMinorVersion, keepAlive: keepAlive, unchunks: unchunks,
+                into: &clientHead)
         }
         if smallBody > 0 {
             heldClientHead = clientHead
@@ -489,22 +462,18 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     }
 
     func upstreamWritabilityChanged(_ upstream: UpstreamHandler) {
-        if upstream.isWritable, pendingRead, received == nil, let context {
-            pendingRead = false
-            context.read()
-        }
+        if upstream.isWritable { resumeRead(canForward: true) }
     }
 
     func upstreamClosed(_ upstream: UpstreamHandler, error: (any Error)?) {
         guard let exchange, exchange.upstream === upstream else { return }
         exchange.upstream = nil
-        if exchange.responseStarted {
+        if state.upstreamClosed() {
             // The answer was cut off: the client can only learn it from the closed connection.
             exchange.service.stats.upstreamFailures.add(1, ordering: .relaxed)
             self.exchange = nil
             exchange.responseDeadline = nil
             heldClientHead = nil
-            isClosing = true
             context?.close(promise: nil)
         } else {
             upstreamFailed(exchange, timedOut: false)
@@ -513,34 +482,32 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
 
     private func upstreamFailed(_ exchange: Exchange, timedOut: Bool) {
         exchange.service.markFailed(exchange.endpoint)
-        if exchange.mayRetry, exchange.attempts == 1, exchange.service.endpoints.count > 1,
+        if state.mayRetry, exchange.service.endpoints.count > 1,
             let next = exchange.service.nextEndpoint(excluding: exchange.endpoint)
         {
-            exchange.attempts += 1
+            state.retrying()
             exchange.endpoint = next
             exchange.responseDeadline = nil
             exchange.service.stats.retries.add(1, ordering: .relaxed)
             connect(exchange)
             return
         }
-        guard let context else { return }
+        guard let context, let answer = state.gaveUp() else { return }
+        releaseExchange()
         let endpoint = exchange.endpoint.key
-        let close = !exchange.requestEnded || !exchange.clientKeepAlive
         if timedOut {
             exchange.service.stats.timeouts.add(1, ordering: .relaxed)
             exchange.service.stats.countResponse(status: 504)
-            abandon(exchange)
             respond(
                 .gatewayTimeout, "connect to \(endpoint) of service \(exchange.service.name) timed out",
-                context: context, close: close, minorVersion: exchange.clientMinorVersion)
+                context: context, close: answer.close, minorVersion: answer.minorVersion)
         } else {
             exchange.service.stats.upstreamFailures.add(1, ordering: .relaxed)
             exchange.service.stats.countResponse(status: 502)
-            abandon(exchange)
             respond(
                 .badGateway,
                 "endpoint \(endpoint) of service \(exchange.service.name) refused or dropped the connection",
-                context: context, close: close, minorVersion: exchange.clientMinorVersion)
+                context: context, close: answer.close, minorVersion: answer.minorVersion)
         }
     }
 
@@ -567,27 +534,27 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     }
 
     private func responseTimedOut(_ exchange: Exchange) {
-        guard self.exchange === exchange, !exchange.responseStarted, let context else { return }
+        guard self.exchange === exchange, let context, let answer = state.gaveUp() else { return }
         exchange.service.stats.timeouts.add(1, ordering: .relaxed)
         exchange.service.stats.countResponse(status: 504)
-        abandon(exchange)
+        releaseExchange()
         respond(
             .gatewayTimeout,
             "endpoint \(exchange.endpoint.key) of service \(exchange.service.name) did not answer in "
                 + "\(limits.responseTimeout.nanoseconds / 1_000_000) ms",
-            context: context, close: !exchange.requestEnded || !exchange.clientKeepAlive,
-            minorVersion: exchange.clientMinorVersion)
+            context: context, close: answer.close, minorVersion: answer.minorVersion)
     }
 
     private func finish(
         _ exchange: Exchange, upstream: UpstreamHandler, reusable: Bool, context: ChannelHandlerContext
     ) {
-        exchange.service.stats.countResponse(status: UInt(exchange.status))
+        exchange.service.stats.countResponse(status: UInt(state.exchange!.status))
+        let end = state.responseEnded(reusable: reusable)
         writeHeldHead(context)
         self.exchange = nil
         exchange.upstream = nil
-        pool.endLease(upstream, reusable: reusable && exchange.requestEnded, idleTimeout: limits.upstreamIdleTimeout)
-        if !exchange.responseKeepAlive || closeAfterResponse || !exchange.requestEnded {
+        pool.endLease(upstream, reusable: end.reuseUpstream, idleTimeout: limits.upstreamIdleTimeout)
+        if end.close {
             closeAfterWrites(context)
             return
         }
@@ -595,9 +562,8 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         if received != nil {
             // A pipelined request waits: read it once this call stack (the upstream's read) is done.
             context.eventLoop.assumeIsolated().execute { self.readReceived() }
-        } else if pendingRead {
-            pendingRead = false
-            context.read()
+        } else {
+            resumeRead(canForward: true)
         }
     }
 
@@ -608,48 +574,40 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         readRequests(from: &bytes, context: context)
         if bytes.readableBytes > 0 { received = bytes }
         flushBoth(context)
-        if received == nil, pendingRead, exchange == nil || exchange?.upstream?.isWritable == true {
-            pendingRead = false
-            context.read()
-        }
+        resumeRead(canForward: exchange == nil || exchange?.upstream?.isWritable == true)
     }
 
-    /// Closes the connection once everything written has gone out.
+    /// Closes the connection once everything written has gone out; `state` has decided so.
     private func closeAfterWrites(_ context: ChannelHandlerContext) {
-        isClosing = true
+        precondition(state.isClosing, "the connection closes without the state saying so")
         clientNeedsFlush = false
         context.writeAndFlush(wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
     }
 
-    /// Ends an exchange without a response from upstream: the connection is closed, not reused.
-    private func abandon(_ exchange: Exchange) {
+    /// Lets go of the exchange `state` has just abandoned: its upstream, mid-exchange, is
+    /// closed, not reused.
+    private func releaseExchange() {
+        precondition(state.exchange == nil, "an exchange released while the state keeps it")
+        guard let exchange else { return }
+        self.exchange = nil
         exchange.responseDeadline = nil
         if let upstream = exchange.upstream {
             exchange.upstream = nil
             upstream.abandon()
         }
-        if self.exchange === exchange {
-            self.exchange = nil
-            isDiscardingRequest = !exchange.requestEnded
-        }
     }
 
     // MARK: The proxy's own answers
 
-    /// Answers a request whose head was just read, before any upstream was involved; its body
-    /// (if any) is read and dropped so the connection can carry the next request.
-    ///
-    /// A client that sent `Expect: 100-continue` may never send the body once it has a final
-    /// answer, so its connection is closed instead: what it sends next could be read as body.
+    /// Answers a request whose head was just read, before any upstream was involved (see
+    /// `ProxyConnectionState.answeredEarly`).
     private func respondEarly(_ status: HTTPResponseStatus, _ reason: String) {
         guard let context else { return }
-        isDiscardingRequest = requestBody != nil
-        let bodyMayNotCome = requestBody != nil && head.expectsContinue
-        respond(
-            status, reason, context: context, close: !head.isKeepAlive || closeAfterResponse || bodyMayNotCome,
-            minorVersion: head.minorVersion)
+        let close = state.answeredEarly(
+            keepAlive: head.isKeepAlive, hasBody: requestBody != nil, expectsContinue: head.expectsContinue)
+        respond(status, reason, context: context, close: close, minorVersion: head.minorVersion)
     }
 
     private func respond(

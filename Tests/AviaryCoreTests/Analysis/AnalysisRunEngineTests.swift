@@ -347,9 +347,9 @@ struct AnalysisRunEngineTests {
 
     @Test(arguments: ["2027-01-15T08:00:00Z", "2027-01-15T08:00:00.250Z", "1999-12-31T23:59:59Z"])
     func timestampsRoundTrip(text: String) {
-        let date = AnalysisTimestamp.parse(text)
+        let date = RFC3339.parse(text)
         #expect(date != nil)
-        #expect(date.map(AnalysisTimestamp.format) == text)
-        #expect(AnalysisTimestamp.parse("2027-01-15T09:00:00+01:00") == AnalysisTimestamp.parse("2027-01-15T08:00:00Z"))
+        #expect(date.map { RFC3339.format($0, milliseconds: true) } == text)
+        #expect(RFC3339.parse("2027-01-15T09:00:00+01:00") == RFC3339.parse("2027-01-15T08:00:00Z"))
     }
 }

@@ -1,17 +1,26 @@
 import Foundation
 
-/// RFC 3339 times as the status stores them (`2026-08-17T10:00:00Z`), formatted and parsed by hand:
-/// a reconcile touches several per rollout, and Foundation's formatters are slow and not Sendable.
-enum RFC3339 {
-    /// Formats `date` in UTC with whole seconds, as Kubernetes' `metav1.Time` does.
-    static func format(_ date: Date) -> String {
-        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
+/// RFC 3339 times as statuses, events and the store keep them (`2026-08-17T10:00:00Z`, or
+/// `...00.250Z` with milliseconds): the one codec of the project, formatted and parsed by hand.
+/// A reconcile touches several per rollout; `bench/timestamps/run` measures this parser and
+/// formatter against Foundation's `Date.ISO8601FormatStyle`, and they are the faster.
+public enum RFC3339 {
+    /// Formats `date` in UTC with whole seconds (rounded down), as Kubernetes' `metav1.Time`
+    /// does; with `milliseconds`, to the nearest millisecond, written only when not zero
+    /// (AnalysisRun times: the next measurement is due `interval` after the last finished, and
+    /// whole seconds would make it up to a second early).
+    public static func format(_ date: Date, milliseconds: Bool = false) -> String {
+        let totalMilliseconds =
+            milliseconds
+            ? Int((date.timeIntervalSince1970 * 1000).rounded()) : Int(date.timeIntervalSince1970.rounded(.down)) * 1000
+        let millisecond = (totalMilliseconds % 1000 + 1000) % 1000
+        let seconds = (totalMilliseconds - millisecond) / 1000
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = civilDate(daysSinceEpoch: days)
         guard (0...9999).contains(year) else { return String(seconds) }
-        // Twenty ASCII bytes written in place: this runs for every condition of every reconcile.
-        return String(unsafeUninitializedCapacity: 20) { buffer in
+        // ASCII bytes written in place: this runs for every condition of every reconcile.
+        return String(unsafeUninitializedCapacity: 24) { buffer in
             func put(_ value: Int, _ width: Int, at offset: Int) {
                 var value = value
                 for index in stride(from: offset + width - 1, through: offset, by: -1) {
@@ -30,13 +39,19 @@ enum RFC3339 {
             put(secondOfDay % 3600 / 60, 2, at: 14)
             buffer[16] = 58
             put(secondOfDay % 60, 2, at: 17)
-            buffer[19] = 90
-            return 20
+            guard millisecond != 0 else {
+                buffer[19] = 90
+                return 20
+            }
+            buffer[19] = 46
+            put(millisecond, 3, at: 20)
+            buffer[23] = 90
+            return 24
         }
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; `nil` for anything else.
-    static func parse(_ text: String) -> Date? {
+    public static func parse(_ text: String) -> Date? {
         let bytes = Array(text.utf8)
         guard bytes.count >= 20, bytes[4] == 45, bytes[7] == 45, bytes[10] == 84 || bytes[10] == 116,
             bytes[13] == 58, bytes[16] == 58
