@@ -149,7 +149,7 @@ actor PrintedLine {
         guard line != text else { return }
         Swift.print(line)
         // A CI log is a file or a pipe: each line goes out as it is judged, not when the buffer fills.
-        fflush(stdout)
+        fflush(nil)  // every C stream: `stdout` itself is not concurrency-safe to name
         text = line
     }
 }
