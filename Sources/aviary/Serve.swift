@@ -5,7 +5,8 @@ import Foundation
 /// `aviary serve`: the daemon.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the Aviary daemon: the controller and the HTTP API on the local platform, or the controller on a Kubernetes cluster.",
+        abstract:
+            "Run the Aviary daemon: the controller and the HTTP API on the local platform, or the controller on a cluster.",
         discussion: """
             Keeps state in STATE_DIR/aviary.sqlite and pod logs in STATE_DIR/logs. Pods run as processes \
             and Services as listeners of the router (its own process); both keep serving when the \
