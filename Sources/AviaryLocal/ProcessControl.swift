@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -183,16 +184,69 @@ public enum ProcessControl {
     }
 }
 
-/// Finds free TCP ports on loopback.
+/// Finds free TCP ports on loopback for listeners that bind them a moment later.
+///
+/// A port is chosen below the kernel's ephemeral range (`ip_local_port_range`), never inside it: a
+/// port the kernel picked for a port-0 bind is also one it hands out to outgoing connections, and a
+/// pooled connection that took it between the choice and the bind (to the daemon, to Prometheus)
+/// held it for as long as it lived, so the pod that was to listen there crash-looped on
+/// "address in use" (issue 18, a chaos run's pod that never became ready).
 public enum PortAllocator {
-    /// A port nobody listens on now, chosen by the kernel (bind to port 0, read it, close).
+    /// The kernel's ephemeral range when `/proc` cannot say: Linux's default.
+    public static let defaultEphemeralRange = 32768...60999
+
+    /// The range the kernel hands out to outgoing connections, read from
+    /// `/proc/sys/net/ipv4/ip_local_port_range`.
+    public static func ephemeralRange() -> ClosedRange<Int> {
+        let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)
+        return text.flatMap(parseEphemeralRange) ?? defaultEphemeralRange
+    }
+
+    /// `32768\t60999` → 32768...60999; nil for anything else.
+    public static func parseEphemeralRange(_ text: String) -> ClosedRange<Int>? {
+        let bounds = text.split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+        guard bounds.count == 2, 1...65535 ~= bounds[0], bounds[0] <= bounds[1], bounds[1] <= 65535 else { return nil }
+        return bounds[0]...bounds[1]
+    }
+
+    /// Where listeners' ports come from: the 1,000 or more ports from 10000 up to the ephemeral
+    /// range, else those above it; nil when neither side has 1,000 (then the kernel chooses).
+    public static func listenerRange(ephemeral: ClosedRange<Int>) -> ClosedRange<Int>? {
+        if ephemeral.lowerBound - 10000 >= 1000 { return 10000...(ephemeral.lowerBound - 1) }
+        if 65535 - ephemeral.upperBound >= 1000 { return (ephemeral.upperBound + 1)...65535 }
+        return nil
+    }
+
+    /// The ports handed out lately, not handed out again until 512 others were: a process may not
+    /// have bound its port yet.
+    private static let recent = Mutex<[Int]>([])
+
+    /// A port nobody listens on now, outside the ephemeral range where there is room; otherwise one
+    /// the kernel chooses (bind to port 0, read it, close).
     public static func freePort() -> Int? {
+        if let range = listenerRange(ephemeral: ephemeralRange()) {
+            for _ in 0..<64 {
+                let port = Int.random(in: range)
+                let taken = recent.withLock { recent in
+                    if recent.contains(port) { return true }
+                    recent.append(port)
+                    if recent.count > 512 { recent.removeFirst() }
+                    return false
+                }
+                if !taken, bindLoopback(port: port) != nil { return port }
+            }
+        }
+        return bindLoopback(port: 0)
+    }
+
+    /// Binds a socket to 127.0.0.1:`port`, closes it, and returns the port it had; nil if it could not bind.
+    static func bindLoopback(port: Int) -> Int? {
         let socketDescriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socketDescriptor >= 0 else { return nil }
         defer { close(socketDescriptor) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {

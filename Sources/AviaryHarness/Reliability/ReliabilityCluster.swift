@@ -167,7 +167,13 @@ final class ReliabilityCluster {
     func describe(_ app: ReliabilityApp) async -> String {
         let status = await rollout(app)?.status
         let pods = (try? await client.pods(rollout: app.name)) ?? []
-        let podText = pods.map { "\($0.image)\($0.ready ? "" : " (not ready)")" }.joined(separator: ", ")
+        let podText = pods.map { pod in
+            var notes: [String] = []
+            if !pod.ready { notes.append("not ready on port \(pod.port)") }
+            if pod.restarts > 0 { notes.append("\(pod.restarts) restarts") }
+            if let ended = pod.lastTermination, !pod.ready { notes.append("last ended: \(ended)") }
+            return pod.image + (notes.isEmpty ? "" : " (\(notes.joined(separator: ", ")))")
+        }.joined(separator: ", ")
         return "\(app.name): phase \(status?.phase?.rawValue ?? "?"), abort \(status?.isAborted ?? false), "
             + "step \(status?.currentStepIndex ?? -1), message \(status?.message ?? "-"); pods: \(podText)"
     }
