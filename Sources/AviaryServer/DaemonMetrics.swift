@@ -61,6 +61,7 @@ public actor DaemonMetrics {
     private var metricPhases: [String: MetricPhaseSeries] = [:]
     private var reconcileErrors: [String: Counter] = [:]
     private var events: [String: Counter] = [:]
+    private var leader: Gauge?
 
     /// The `# HELP` text of each family.
     private static let help = [
@@ -80,33 +81,43 @@ public actor DaemonMetrics {
         "rollout_reconcile_error": "Failed reconciliations of a rollout.",
         "rollout_events_total": "Events recorded, by type and reason.",
         "analysis_run_metric_phase": "The phase of one metric of an AnalysisRun (1 for the current).",
+        "aviary_controller_leader": "1 while this replica holds the leader-election Lease and reconciles, else 0.",
     ]
+
+    /// On a cluster: whether this replica leads (`aviary_controller_leader`).
+    public func setLeader(_ leading: Bool) {
+        if leader == nil { leader = gauge("aviary_controller_leader") }
+        leader?.set(to: leading ? 1.0 : 0.0)
+    }
 
     /// Creates an empty registry.
     public init() {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         reconcile = registry.makeValueHistogram(
-            name: "rollout_reconcile", labels: [], buckets: Self.reconcileBuckets, help: Self.help["rollout_reconcile"]!
-        )
+            descriptor: Self.descriptor("rollout_reconcile"), buckets: Self.reconcileBuckets)
         rolloutsByPhase = Dictionary(
             uniqueKeysWithValues: Self.rolloutPhases.map { phase in
                 (
                     phase,
-                    registry.makeGauge(
-                        name: "aviary_rollouts", labels: [("phase", phase)], help: Self.help["aviary_rollouts"]!)
+                    registry.makeGauge(descriptor: Self.descriptor("aviary_rollouts"), labels: [("phase", phase)])
                 )
             })
     }
 
+    /// The family `name` with its `# HELP` text; the name is whole (Argo's names carry no unit suffix).
+    private static func descriptor(_ name: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help[name]!)
+    }
+
     /// The gauge `name` with `labels`, registered on first use.
     private func gauge(_ name: String, _ labels: [(String, String)] = []) -> Gauge {
-        registry.makeGauge(name: name, labels: labels, help: Self.help[name]!)
+        registry.makeGauge(descriptor: Self.descriptor(name), labels: labels)
     }
 
     /// The counter `name` with `labels`, registered on first use.
     private func counter(_ name: String, _ labels: [(String, String)] = []) -> Counter {
-        registry.makeCounter(name: name, labels: labels, help: Self.help[name]!)
+        registry.makeCounter(descriptor: Self.descriptor(name), labels: labels)
     }
 
     /// Records one reconcile's duration.

@@ -3,6 +3,7 @@ import AviaryKubernetesPlatform
 import AviaryPlatform
 import AviaryStore
 import Foundation
+import Hummingbird
 import Logging
 import ServiceLifecycle
 
@@ -28,13 +29,19 @@ public struct KubernetesConfiguration: Sendable, Equatable {
     public var leaseDuration: Duration
     /// The SMI TrafficSplit version written (`v1alpha1` ... `v1alpha4`).
     public var smiVersion: String
+    /// `--listen`'s host: where `/healthz`, `/readyz` and `/metrics` are served.
+    public var host: String
+    /// `--listen`'s port (0: one the system picks).
+    public var port: Int
+    /// `--token`: the bearer token those endpoints require (required off loopback).
+    public var token: String?
 
     /// A configuration; see the properties.
     public init(
         kubeconfig: String? = nil, context: String? = nil, namespace: String? = nil, instanceID: String? = nil,
         leaseNamespace: String? = nil, leaseName: String = "aviary-controller-lock",
         identity: String = "\(ProcessInfo.processInfo.hostName)_\(getpid())", leaseDuration: Duration = .seconds(15),
-        smiVersion: String = "v1alpha1"
+        smiVersion: String = "v1alpha1", host: String = "127.0.0.1", port: Int = 7480, token: String? = nil
     ) {
         self.kubeconfig = kubeconfig
         self.context = context
@@ -45,6 +52,9 @@ public struct KubernetesConfiguration: Sendable, Equatable {
         self.identity = identity
         self.leaseDuration = leaseDuration
         self.smiVersion = smiVersion
+        self.host = host
+        self.port = port
+        self.token = token
     }
 
     /// The SMI versions Argo's controller writes.
@@ -63,7 +73,8 @@ public struct KubernetesConfiguration: Sendable, Equatable {
 /// `aviary serve --platform kubernetes`: the same controller and analysis coordinator as the local
 /// daemon, over Argo's resources on an API server (`KubernetesResources`) and the Kubernetes
 /// platform. Informers run on every replica (a standby has a warm cache); only the holder of the
-/// Lease reconciles and writes.
+/// Lease reconciles and writes. Every replica serves `/healthz`, `/readyz` and `/metrics` on
+/// `--listen` (`makeControllerRouter`).
 public struct KubernetesDaemon: Sendable {
     /// The configuration it runs with.
     public let configuration: KubernetesConfiguration
@@ -72,6 +83,8 @@ public struct KubernetesDaemon: Sendable {
     let platform: KubernetesPlatform
     let controller: Controller
     let analysis: AnalysisCoordinator
+    let metrics: DaemonMetrics
+    let health = ControllerHealth()
     let leaseNamespace: String
     let logger: Logger
 
@@ -111,7 +124,7 @@ public struct KubernetesDaemon: Sendable {
         platform = KubernetesPlatform(
             client: client, resources: resources, namespace: configuration.namespace,
             instanceID: configuration.instanceID, smiVersion: configuration.smiVersion)
-        let metrics = DaemonMetrics()
+        metrics = DaemonMetrics()
         analysis = AnalysisCoordinator(store: resources, metrics: metrics, logger: logger)
         controller = Controller(store: resources, platform: platform, metrics: metrics, analysis: analysis, logger: logger)
     }
@@ -127,14 +140,20 @@ public struct KubernetesDaemon: Sendable {
         return line
     }
 
-    /// Runs until SIGTERM or SIGINT: informers always, the controller while this replica leads.
+    /// Runs until SIGTERM or SIGINT: the HTTP endpoints and informers always, the controller while
+    /// this replica leads. `onListening` gets the endpoints' address once they accept connections;
     /// `onStarted` is called once the informers have listed.
-    public func run(onStarted: @escaping @Sendable () -> Void = {}) async throws {
+    public func run(
+        onListening: @escaping @Sendable (String) -> Void = { _ in },
+        onStarted: @escaping @Sendable () -> Void = {}
+    ) async throws {
         let controller = self.controller
         let analysis = self.analysis
         let resources = self.resources
         let platform = self.platform
         let logger = self.logger
+        let health = self.health
+        let metrics = self.metrics
         resources.setChangeHandler { key in Task { await controller.enqueue(key) } }
         platform.setRolloutChangeHandler { key in
             Task { await controller.enqueue(ResourceKey(kind: "Rollout", namespace: key.namespace, name: key.name)) }
@@ -154,10 +173,14 @@ public struct KubernetesDaemon: Sendable {
                 group.addTask { await platform.run(tickInterval: .seconds(1)) }
                 await resources.waitForSync()
                 await platform.waitForSync()
+                health.set(.standby)
+                await metrics.setLeader(false)
                 onStarted()
                 await elector.run(
                     onStartedLeading: {
                         logger.info("\(identity) leads; reconciling")
+                        health.set(.leading)
+                        await metrics.setLeader(true)
                         do {
                             try await analysis.resumeStoredRuns()
                         } catch {
@@ -167,13 +190,23 @@ public struct KubernetesDaemon: Sendable {
                     },
                     onStoppedLeading: {
                         logger.info("\(identity) no longer leads")
+                        health.set(.standby)
+                        await metrics.setLeader(false)
                     })
                 group.cancelAll()
             }
         }
+        let host = configuration.host
+        let application = Application(
+            router: makeControllerRouter(health: health, metrics: metrics, token: configuration.token),
+            configuration: ApplicationConfiguration(
+                address: .hostname(host, port: configuration.port), serverName: "aviary"),
+            services: [body],
+            onServerRunning: { channel in onListening("http://\(host):\(channel.localAddress?.port ?? 0)") },
+            logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: body)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [.init(service: application)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await analysis.cancelAll()
         try? await client.shutdown()

@@ -14,7 +14,7 @@ struct InstallKubernetes: ParsableCommand {
             Aviary's without losing a field); a ServiceAccount; a ClusterRole with only the verbs \
             the controller uses and a Role for its leader-election Lease; a Service for /metrics; \
             and the controller Deployment: 2 replicas of `aviary serve --platform kubernetes`, of \
-            which the Lease's holder writes, probed on /healthz.
+            which the Lease's holder writes, probed on /healthz and /readyz.
 
             The daemon's API needs a token off loopback: create the Secret first, \
             `kubectl -n NAMESPACE create secret generic aviary-api-token --from-literal=token=$(openssl rand -hex 32)`.
@@ -353,7 +353,11 @@ struct KubernetesInstall {
     var deployment: String {
         // The API (and /healthz, /metrics) needs the token off loopback; the probes send it from the
         // container, where the Secret is in the environment.
-        let probe = #"["/bin/sh", "-c", "curl -fsS -H \"Authorization: Bearer $AVIARY_TOKEN\" http://127.0.0.1:7480/healthz"]"#
+        // /healthz answers while the process serves (liveness); /readyz once its caches are synced.
+        func probe(_ path: String) -> String {
+            #"["/bin/sh", "-c", "curl -fsS -H \"Authorization: Bearer $AVIARY_TOKEN\" http://127.0.0.1:7480"#
+                + path + #""]"#
+        }
         return """
             apiVersion: apps/v1
             kind: Deployment
@@ -403,13 +407,13 @@ struct KubernetesInstall {
                       containerPort: 7480
                     livenessProbe:
                       exec:
-                        command: \(probe)
+                        command: \(probe("/healthz"))
                       initialDelaySeconds: 10
                       periodSeconds: 10
                       failureThreshold: 3
                     readinessProbe:
                       exec:
-                        command: \(probe)
+                        command: \(probe("/readyz"))
                       periodSeconds: 5
                     resources:
                       requests:

@@ -18,8 +18,9 @@ struct Serve: AsyncParsableCommand {
             and AnalysisRun resources on the API server of --kubeconfig/--context (else KUBECONFIG, \
             ~/.kube/config, or the pod's service account): ReplicaSets, Service selectors and SMI \
             TrafficSplits as Argo's controller makes them, status through the status subresource. It \
-            keeps no state directory and serves no HTTP API; replicas elect one leader with a Lease. \
-            See docs/kubernetes.md.
+            keeps no state directory; on --listen it serves only /healthz (alive), /readyz (caches \
+            synced) and /metrics (the resources are the API server's: kubectl, or the CLI with \
+            --kubeconfig). Replicas elect one leader with a Lease. See docs/kubernetes.md.
 
             --platform simulated runs no processes and no router: a ReplicaSet's pods are ready the \
             moment it is created, weights and selectors are only recorded in memory. It measures the \
@@ -127,9 +128,10 @@ struct Serve: AsyncParsableCommand {
     }
 
     func makeKubernetesConfiguration() throws -> KubernetesConfiguration {
+        let (host, port) = try ServerConfiguration.parseListen(listen)
         let configuration = KubernetesConfiguration(
             kubeconfig: kubeconfig, context: context, namespace: namespace, instanceID: instanceId,
-            leaseNamespace: leaseNamespace, smiVersion: smiApiVersion)
+            leaseNamespace: leaseNamespace, smiVersion: smiApiVersion, host: host, port: port, token: token)
         try configuration.validate()
         return configuration
     }
@@ -170,7 +172,8 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
-    /// `--platform kubernetes`: no state directory, no API; one error line when the cluster cannot be used.
+    /// `--platform kubernetes`: no state directory, only the health and metrics endpoints; one error
+    /// line when the cluster cannot be used.
     func runOnKubernetes() async throws {
         let daemon: KubernetesDaemon
         do {
@@ -179,10 +182,14 @@ struct Serve: AsyncParsableCommand {
             printError("\(error)")
             throw ExitCode(1)
         }
-        try await daemon.run {
-            FileHandle.standardOutput.write(Data("aviary serve: reconciling on Kubernetes\n".utf8))
-            SystemdNotifier.notify("READY=1")
-        }
+        try await daemon.run(
+            onListening: { address in
+                FileHandle.standardOutput.write(Data("aviary serve: /healthz, /readyz and /metrics on \(address)\n".utf8))
+            },
+            onStarted: {
+                FileHandle.standardOutput.write(Data("aviary serve: reconciling on Kubernetes\n".utf8))
+                SystemdNotifier.notify("READY=1")
+            })
     }
 }
 

@@ -86,16 +86,32 @@ final class ClusterUnderTest: @unchecked Sendable {
         try kubectl(["create", "-f", "-"], input: Self.trafficSplitCRD)
     }
 
-    /// Starts `aviary serve --platform kubernetes` with `arguments` added; its output goes to a log.
+    /// Starts `aviary serve --platform kubernetes` with `arguments` added, its endpoints on a port the
+    /// system picks; its output goes to a log.
     @discardableResult
     func startController(_ arguments: [String] = []) throws -> (process: Process, log: String) {
         let log = directory + "/controller-\(UUID().uuidString).log"
         let process = try Self.start(
             "aviary",
-            ["serve", "--platform", "kubernetes", "--kubeconfig", kubeconfig, "--lease-namespace", "default"]
-                + arguments, log: log)
+            ["serve", "--platform", "kubernetes", "--kubeconfig", kubeconfig, "--lease-namespace", "default",
+             "--listen", "127.0.0.1:0"] + arguments, log: log)
         lock.withLock { controllers.append(process) }
         return (process, log)
+    }
+
+    /// Where the controller that writes `log` serves `/healthz`, `/readyz` and `/metrics`, once it says.
+    func endpointsAddress(log: String, within seconds: Double = 60) async throws -> String {
+        var address: String?
+        _ = try await eventually(within: seconds) {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            address = text.components(separatedBy: "/metrics on ").dropFirst().first?
+                .split(separator: "\n").first.map(String.init)
+            return address != nil
+        }
+        guard let address else {
+            throw Failure(description: "the controller never said where it listens: \(try String(contentsOfFile: log, encoding: .utf8))")
+        }
+        return address
     }
 
     /// Starts a built product with its output going to `log`.

@@ -29,6 +29,9 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
 /// Marks every response `X-Content-Type-Options: nosniff`, so that a browser never renders JSON or
 /// text carrying request data (names, paths) as HTML, and answers an unknown path with a JSON 404.
 struct NoSniffMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// What the 404 names as served.
+    var served = "/healthz, /metrics, /sd and /api/v1/..."
+
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     )
@@ -41,8 +44,7 @@ struct NoSniffMiddleware<Context: RequestContext>: RouterMiddleware {
             response = jsonResponse(
                 .notFound,
                 ErrorBody(
-                    error: "no API path \(request.method) \(request.uri.path); the API serves /healthz, /metrics, "
-                        + "/sd and /api/v1/..."))
+                    error: "no API path \(request.method) \(request.uri.path); the API serves \(served)"))
         } catch let error as any HTTPResponseError {
             response = try error.response(from: request, context: context)
         }
@@ -170,17 +172,8 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
     router.add(middleware: NoSniffMiddleware())
     if let token { router.add(middleware: BearerTokenMiddleware(token: token)) }
 
-    router.get("/healthz") { _, _ in
-        Response(
-            status: .ok, headers: [.contentType: "text/plain"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: "ok\n")))
-    }
-    router.get("/metrics") { _, _ in
-        let text = await routes.metrics.render()
-        return Response(
-            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
-    }
+    router.get("/healthz") { _, _ in textResponse(.ok, "ok\n") }
+    router.get("/metrics") { _, _ in await metricsResponse(routes.metrics) }
     router.get("/debug/memory") { _, _ in
         do {
             return jsonResponse(.ok, try await routes.census())
