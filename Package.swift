@@ -310,6 +310,7 @@ let package = Package(
             dependencies: [
                 "AviaryKubernetes", "AviaryKubernetesPlatform", "AviaryModel", "AviaryTestSupport", "aviary",
                 "aviary-test-apiserver", .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // The CLI's cluster mode and `aviary install kubernetes`, against `aviary-test-apiserver` and kubectl.

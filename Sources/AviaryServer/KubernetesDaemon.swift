@@ -6,6 +6,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// What `aviary serve --platform kubernetes` needs beyond the platform: which cluster, which
 /// namespace, which controller instance, and the Lease that elects the one replica that writes.
@@ -81,8 +82,6 @@ public struct KubernetesDaemon: Sendable {
     let client: KubernetesClient
     let resources: KubernetesResources
     let platform: KubernetesPlatform
-    let controller: Controller
-    let analysis: AnalysisCoordinator
     let metrics: DaemonMetrics
     let health = ControllerHealth()
     let leaseNamespace: String
@@ -125,8 +124,6 @@ public struct KubernetesDaemon: Sendable {
             client: client, resources: resources, namespace: configuration.namespace,
             instanceID: configuration.instanceID, smiVersion: configuration.smiVersion)
         metrics = DaemonMetrics()
-        analysis = AnalysisCoordinator(store: resources, metrics: metrics, logger: logger)
-        controller = Controller(store: resources, platform: platform, metrics: metrics, analysis: analysis, logger: logger)
     }
 
     /// One line for a failed first request: the server, the verb and resource, the cause, and what to do.
@@ -140,25 +137,45 @@ public struct KubernetesDaemon: Sendable {
         return line
     }
 
+    /// One term of leadership: a controller and an analysis coordinator made when this replica
+    /// takes the Lease and dropped when it loses it, so that nothing of a term outlives it.
+    struct Term: Sendable {
+        let controller: Controller
+        let analysis: AnalysisCoordinator
+    }
+
+    /// A fresh term over the informers' caches and the platform.
+    func makeTerm() async -> Term {
+        let analysis = AnalysisCoordinator(store: resources, metrics: metrics, logger: logger)
+        let controller = Controller(
+            store: resources, platform: platform, metrics: metrics, analysis: analysis, logger: logger)
+        await analysis.setRolloutChanged { key in Task { await controller.enqueue(key) } }
+        return Term(controller: controller, analysis: analysis)
+    }
+
     /// Runs until SIGTERM or SIGINT: the HTTP endpoints and informers always, the controller while
-    /// this replica leads. `onListening` gets the endpoints' address once they accept connections;
-    /// `onStarted` is called once the informers have listed.
+    /// this replica leads. A replica that loses the Lease (the API server did not answer its renewals
+    /// for the renew deadline) ends that term's controller and analyses, goes back to standby and
+    /// campaigns again; it does not need a restart. `onListening` gets the endpoints' address once
+    /// they accept connections; `onStarted` is called once the informers have listed.
     public func run(
         onListening: @escaping @Sendable (String) -> Void = { _ in },
         onStarted: @escaping @Sendable () -> Void = {}
     ) async throws {
-        let controller = self.controller
-        let analysis = self.analysis
         let resources = self.resources
         let platform = self.platform
         let logger = self.logger
         let health = self.health
         let metrics = self.metrics
-        resources.setChangeHandler { key in Task { await controller.enqueue(key) } }
+        let current = Mutex<Term?>(nil)
+        resources.setChangeHandler { key in
+            guard let controller = current.withLock({ $0?.controller }) else { return }
+            Task { await controller.enqueue(key) }
+        }
         platform.setRolloutChangeHandler { key in
+            guard let controller = current.withLock({ $0?.controller }) else { return }
             Task { await controller.enqueue(ResourceKey(kind: "Rollout", namespace: key.namespace, name: key.name)) }
         }
-        await analysis.setRolloutChanged { key in Task { await controller.enqueue(key) } }
         let elector = LeaderElector(
             client: client,
             configuration: LeaderElectionConfiguration(
@@ -176,23 +193,30 @@ public struct KubernetesDaemon: Sendable {
                 health.set(.standby)
                 await metrics.setLeader(false)
                 onStarted()
-                await elector.run(
-                    onStartedLeading: {
-                        logger.info("\(identity) leads; reconciling")
-                        health.set(.leading)
-                        await metrics.setLeader(true)
-                        do {
-                            try await analysis.resumeStoredRuns()
-                        } catch {
-                            logger.error("cannot resume AnalysisRuns: \(error)")
-                        }
-                        await controller.run()
-                    },
-                    onStoppedLeading: {
-                        logger.info("\(identity) no longer leads")
-                        health.set(.standby)
-                        await metrics.setLeader(false)
-                    })
+                while !Task.isCancelled {
+                    await elector.run(
+                        onStartedLeading: {
+                            logger.info("\(identity) leads; reconciling")
+                            let term = await makeTerm()
+                            current.withLock { $0 = term }
+                            health.set(.leading)
+                            await metrics.setLeader(true)
+                            do {
+                                try await term.analysis.resumeStoredRuns()
+                            } catch {
+                                logger.error("cannot resume AnalysisRuns: \(error)")
+                            }
+                            // Returns when the term's task is cancelled: the Lease was lost or the process stops.
+                            await term.controller.run()
+                            current.withLock { $0 = nil }
+                            await term.analysis.cancelAll()
+                        },
+                        onStoppedLeading: {
+                            health.set(.standby)
+                            await metrics.setLeader(false)
+                            if !Task.isCancelled { logger.warning("\(identity) lost the lease; standing by") }
+                        })
+                }
                 group.cancelAll()
             }
         }
@@ -208,7 +232,6 @@ public struct KubernetesDaemon: Sendable {
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: application)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-        await analysis.cancelAll()
         try? await client.shutdown()
     }
 }

@@ -60,3 +60,32 @@ public struct WatchStream: Sendable {
     let timeout: Duration?
     let sendsBookmarks: Bool
 }
+
+extension APIRequest {
+    /// The request as a client's audit log names it: Kubernetes' verb and the resource, with its
+    /// subresource (`list rollouts`, `watch replicasets`, `patch rollouts/status`, `update leases`);
+    /// nil for discovery, OpenAPI and health paths.
+    var auditKey: String? {
+        var segments = path.split(separator: "/").map(String.init)
+        switch segments.first {
+        case "api" where segments.count >= 3: segments.removeFirst(2)
+        case "apis" where segments.count >= 4: segments.removeFirst(3)
+        default: return nil
+        }
+        if segments.first == "namespaces", segments.count >= 3 { segments.removeFirst(2) }
+        guard let resource = segments.first else { return nil }
+        let named = segments.count >= 2
+        let subresource = segments.count >= 3 ? "/" + segments[2] : ""
+        let verb: String
+        switch method {
+        case "GET": verb = query["watch"] == "true" || query["watch"] == "1" ? "watch" : named ? "get" : "list"
+        case "POST": verb = "create"
+        case "PUT": verb = "update"
+        case "PATCH": verb = "patch"
+        case "DELETE": verb = named ? "delete" : "deletecollection"
+        default: verb = method.lowercased()
+        }
+        return "\(verb) \(resource)\(subresource)"
+    }
+}
+

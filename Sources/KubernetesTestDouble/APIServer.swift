@@ -23,12 +23,14 @@ public final class APIServer: Sendable {
             respond(ControlAPI.handle(request, server: self))
             return
         }
+        let auditKey = request.auditKey
         let admission = cluster.state.withLock { state -> Admission in
+            if let auditKey { state.requestCounts[auditKey, default: 0] += 1 }
             if state.faults.isHanging {
                 state.faults.heldRequests.append { [self] in self.handle(request, respond: respond) }
                 return .held
             }
-            if let error = state.faults.nextError() { return .failed(error) }
+            if let error = state.faults.nextError(for: auditKey, agent: request.header("User-Agent")) { return .failed(error) }
             return .admitted
         }
         switch admission {

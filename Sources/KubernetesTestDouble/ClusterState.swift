@@ -29,6 +29,9 @@ struct ClusterState: Sendable {
     var store = ObjectStore()
     var hub = WatchHub()
     var faults = FaultInjection()
+    /// Requests to resources by verb and resource (`list rollouts`, `patch rollouts/status`), faulted
+    /// ones included; `GET /_double/requests` reads them.
+    var requestCounts: [String: Int] = [:]
     /// ReplicaSets (namespace, name) whose pods crash-loop.
     var crashLoopingReplicaSets: Set<ObjectKey> = []
     /// When each pod (by uid) was created, on the monotonic clock, for `--pod-ready-after`.

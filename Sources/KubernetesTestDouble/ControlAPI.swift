@@ -3,10 +3,15 @@ import Foundation
 /// The test-only endpoints under `/_double/`: they bypass the token check and injected faults.
 ///
 /// - `POST /_double/drop-watches`: ends every open watch stream (no ERROR event).
-/// - `POST /_double/faults` `{"status": 429, "retryAfterSeconds": 1, "count": 3}` or `{"hang": true}`.
+/// - `POST /_double/faults` `{"status": 429, "retryAfterSeconds": 1, "count": 3}` or `{"hang": true}`;
+///   `"request": "patch rollouts/status"` limits a status to requests of that verb and resource,
+///   `"agent": "aviary"` to clients whose `User-Agent` starts so.
 /// - `DELETE /_double/faults`: clears faults and answers the requests a hang held back.
 /// - `POST /_double/compact`: every resourceVersion handed out so far becomes too old (410).
 /// - `POST /_double/crashloop` `{"namespace": "ns", "replicaSet": "name"}`.
+/// - `GET /_double/requests`: `{"counts": {"list rollouts": 2, "patch rollouts/status": 5, ...}}`,
+///   every request to a resource since the start or the last `DELETE /_double/requests`, faulted
+///   and held ones included.
 /// - `GET /_double/healthz`.
 enum ControlAPI {
     static func handle(_ request: APIRequest, server: APIServer) -> APIResponse {
@@ -32,6 +37,8 @@ enum ControlAPI {
             fault.status = body["status"]?.intValue.map { Int($0) }
             fault.retryAfterSeconds = body["retryAfterSeconds"]?.intValue.map { Int($0) }
             fault.remaining = body["count"]?.intValue.map { Int($0) }
+            fault.onlyRequest = body["request"]?.stringValue
+            fault.onlyAgent = body["agent"]?.stringValue
             if let status = fault.status, !(100...599).contains(status) {
                 return badRequest("faults: \"status\" must be an HTTP status code between 100 and 599, not \(status)")
             }
@@ -54,6 +61,12 @@ enum ControlAPI {
             }
             for request in held { request() }
             return .json(.object(["ok": .bool(true), "released": .int(Int64(held.count))]))
+        case ("GET", "/_double/requests"):
+            let counts = cluster.state.withLock { $0.requestCounts }
+            return .json(.object(["counts": .object(counts.mapValues { .int(Int64($0)) })]))
+        case ("DELETE", "/_double/requests"):
+            cluster.state.withLock { $0.requestCounts = [:] }
+            return .json(.object(["ok": .bool(true)]))
         case ("POST", "/_double/compact"):
             let version = cluster.state.withLock { state in
                 state.store.compact()

@@ -7,14 +7,21 @@ struct FaultInjection: Sendable {
     var retryAfterSeconds: Int? = nil
     /// How many more requests get the fault; nil means until cleared.
     var remaining: Int? = nil
+    /// Only requests of this verb and resource get the status (`patch rollouts/status`, as
+    /// `GET /_double/requests` names them); nil: every API request.
+    var onlyRequest: String? = nil
+    /// Only requests whose `User-Agent` starts with this get the status (`aviary`, `kubectl`); nil: any.
+    var onlyAgent: String? = nil
     /// Whether API requests get no answer until the faults are cleared.
     var isHanging = false
     /// The requests held back while hanging; they are answered once the faults are cleared.
     var heldRequests: [@Sendable () -> Void] = []
 
     /// The injected error for the next API request, if any (counting it against `remaining`).
-    mutating func nextError() -> StatusError? {
+    mutating func nextError(for request: String?, agent: String?) -> StatusError? {
         guard let status else { return nil }
+        if let onlyRequest, onlyRequest != request { return nil }
+        if let onlyAgent, !(agent ?? "").hasPrefix(onlyAgent) { return nil }
         if let remaining {
             if remaining <= 0 {
                 self.status = nil

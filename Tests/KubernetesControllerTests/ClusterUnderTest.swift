@@ -1,6 +1,7 @@
 import AviaryKubernetes
 import AviaryTestSupport
 import Foundation
+import NIOHTTP1
 
 /// An `aviary-test-apiserver` process with Argo's CRDs (and SMI's TrafficSplit) installed through
 /// real kubectl, and `aviary serve --platform kubernetes` processes against it. `stop()` kills
@@ -97,6 +98,27 @@ final class ClusterUnderTest: @unchecked Sendable {
              "--listen", "127.0.0.1:0"] + arguments, log: log)
         lock.withLock { controllers.append(process) }
         return (process, log)
+    }
+
+    /// The double's address (`http://127.0.0.1:PORT`), from the kubeconfig it wrote.
+    var server: String {
+        let text = (try? String(contentsOfFile: kubeconfig, encoding: .utf8)) ?? ""
+        return text.components(separatedBy: "server: ").dropFirst().first?.split(separator: "\n").first
+            .map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+    }
+
+    /// A call to the double's control API (`/_double/...`); throws unless it answers 200.
+    @discardableResult
+    func control(_ method: HTTPMethod, _ path: String, _ body: String? = nil) async throws -> JSONValue {
+        guard let exchange = await http(method, server + path, body: body.map { Data($0.utf8) }), exchange.status == 200
+        else { throw Failure(description: "\(method) \(path) failed") }
+        return try JSONValue(parsing: exchange.body)
+    }
+
+    /// The requests the double has seen by verb and resource since the last reset.
+    func requestCounts() async throws -> [String: Int] {
+        let counts = try await control(.GET, "/_double/requests")["counts"]?.objectValue ?? [:]
+        return counts.compactMapValues { $0.integerValue.map { Int($0) } }
     }
 
     /// Where the controller that writes `log` serves `/healthz`, `/readyz` and `/metrics`, once it says.
