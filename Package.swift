@@ -245,7 +245,8 @@ let package = Package(
         .testTarget(name: "AviaryExpressionTests", dependencies: ["AviaryExpression"]),
         .testTarget(name: "AviaryCoreTests", dependencies: ["AviaryCore", "AviaryExpression", "AviaryModel", "AviaryRoutes"]),
         .testTarget(
-            name: "AviaryMetricsTests", dependencies: ["AviaryMetrics", "AviaryCore", "AviaryExpression", "AviaryModel"]),
+            name: "AviaryMetricsTests",
+            dependencies: ["AviaryMetrics", "AviaryCore", "AviaryExpression", "AviaryModel", "AviaryTestSupport"]),
         .testTarget(
             name: "AviaryRouterTests",
             dependencies: [

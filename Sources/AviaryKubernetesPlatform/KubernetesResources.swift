@@ -19,6 +19,11 @@ public final class KubernetesResources: ResourceStore {
     let resources: [String: GroupVersionResource]
     let instanceID: String?
     private let changeHandler = Mutex<(@Sendable (ResourceKey) -> Void)?>(nil)
+    /// Whether a kind's status is written through its `status` subresource. Argo's CRDs give only
+    /// Rollout one (`subresources: {}` for AnalysisRun): an AnalysisRun's status is patched on the
+    /// object itself, as Argo's controller does. A server that says otherwise (404 on `/status`,
+    /// or a status the object patch left out) switches the kind over.
+    private let statusSubresource = Mutex<[String: Bool]>(["Rollout": true])
 
     /// The kinds it serves and where they live on the server.
     static let kinds: [(kind: String, resource: GroupVersionResource, clusterScoped: Bool, byInstance: Bool)] = [
@@ -210,15 +215,32 @@ public final class KubernetesResources: ResourceStore {
         guard let current = cache.informer.object(forKey: cacheKey(key)) else { return nil }
         if let expectedResourceVersion, expectedResourceVersion != WatchedCache.version(of: current) { return nil }
         var written = current
-        if let change = MergePatch.diff(from: current.json["status"], to: try JSONValue(parsing: status)) {
+        let target = try JSONValue(parsing: status)
+        if let change = MergePatch.diff(from: current.json["status"], to: target) {
             var body: JSONValue = ["status": change]
             if expectedResourceVersion != nil {
                 body["metadata"] = ["resourceVersion": .string(current.metadata.resourceVersion ?? "")]
             }
+            let viaSubresource = statusSubresource.withLock { $0[key.kind] ?? false }
             do {
-                written = try await client.patch(
-                    resources[key.kind]!, namespace: namespaceOf(key), name: key.name, type: .merge, body: body,
-                    subresource: "status")
+                written = try await patchStatus(key, body: body, viaSubresource: viaSubresource)
+                if !viaSubresource, MergePatch.diff(from: written.json["status"], to: target) != nil {
+                    // The server keeps status out of object writes: the kind has a status subresource.
+                    statusSubresource.withLock { $0[key.kind] = true }
+                    if expectedResourceVersion != nil {
+                        body["metadata"] = ["resourceVersion": .string(written.metadata.resourceVersion ?? "")]
+                    }
+                    written = try await patchStatus(key, body: body, viaSubresource: true)
+                }
+            } catch let error where viaSubresource && error.isNotFound && key.kind != "Rollout" {
+                // The object is cached, so the 404 is the subresource's: write the status on the object.
+                statusSubresource.withLock { $0[key.kind] = false }
+                do {
+                    written = try await patchStatus(key, body: body, viaSubresource: false)
+                } catch {
+                    guard error.isConflict || error.isNotFound else { throw error }
+                    return nil
+                }
             } catch {
                 guard error.isConflict || error.isNotFound else { throw error }
                 return nil
@@ -227,6 +249,14 @@ public final class KubernetesResources: ResourceStore {
         }
         try await record(events, about: written)
         return try StoredResource(key.kind, written)
+    }
+
+    private func patchStatus(_ key: ResourceKey, body: JSONValue, viaSubresource: Bool) async throws(KubernetesError)
+        -> KubernetesObject
+    {
+        try await client.patch(
+            resources[key.kind]!, namespace: namespaceOf(key), name: key.name, type: .merge, body: body,
+            subresource: viaSubresource ? "status" : nil)
     }
 
     public func updateStatuses(_ updates: [StatusUpdate]) async throws -> [StoredResource?] {

@@ -1,5 +1,6 @@
 import AviaryCore
 import AviaryModel
+import AviaryTestSupport
 import Foundation
 import Testing
 

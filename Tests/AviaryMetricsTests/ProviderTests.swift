@@ -1,5 +1,6 @@
 import AviaryExpression
 import AviaryModel
+import AviaryTestSupport
 import Foundation
 import Synchronization
 import Testing

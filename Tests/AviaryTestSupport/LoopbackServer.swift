@@ -9,25 +9,25 @@ import Synchronization
 ///
 /// The handler decides each answer; `.hang` keeps the connection open without answering,
 /// which is what a stuck metrics back end looks like to a client.
-final class LoopbackServer: Sendable {
-    enum Reply: Sendable {
+public final class LoopbackServer: Sendable {
+    public enum Reply: Sendable {
         case respond(status: Int, body: String, contentType: String = "application/json")
         case hang
     }
 
-    struct Request: Sendable {
-        var method: String
-        var path: String
-        var headers: [String: String]
-        var body: String
+    public struct Request: Sendable {
+        public var method: String
+        public var path: String
+        public var headers: [String: String]
+        public var body: String
     }
 
-    let port: Int
+    public let port: Int
     private let listener: Int32
     private let stopped = Mutex(false)
     private let hanging = Mutex<[Int32]>([])
 
-    init(handler: @escaping @Sendable (Request) -> Reply) throws {
+    public init(handler: @escaping @Sendable (Request) -> Reply) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var yes: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
@@ -54,7 +54,7 @@ final class LoopbackServer: Sendable {
         thread.start()
     }
 
-    var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { "http://127.0.0.1:\(port)" }
 
     private func acceptLoop(_ handler: @escaping @Sendable (Request) -> Reply) {
         while !stopped.withLock({ $0 }) {
@@ -117,7 +117,7 @@ final class LoopbackServer: Sendable {
             headers: headers, body: String(decoding: data[(end + 4)..<(end + 4 + length)], as: UTF8.self))
     }
 
-    func stop() {
+    public func stop() {
         stopped.withLock { $0 = true }
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
