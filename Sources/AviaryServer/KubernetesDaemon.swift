@@ -80,6 +80,10 @@ public struct KubernetesDaemon: Sendable {
     /// The configuration it runs with.
     public let configuration: KubernetesConfiguration
     let client: KubernetesClient
+    /// The Lease's own client: its renewals never wait in a queue behind the controller's requests
+    /// (with 1,000 rollouts reconciling at once they did, past the renew deadline, and the leader
+    /// kept losing the Lease it was busy using).
+    let leaseClient: KubernetesClient
     let resources: KubernetesResources
     let platform: KubernetesPlatform
     let metrics: DaemonMetrics
@@ -117,6 +121,7 @@ public struct KubernetesDaemon: Sendable {
             try? await client.shutdown()
             throw KubernetesStartError(message: Self.explain(error))
         }
+        leaseClient = try KubernetesClient(configuration: clientConfiguration)
         leaseNamespace = configuration.leaseNamespace ?? clientConfiguration.namespace
         resources = KubernetesResources(
             client: client, namespace: configuration.namespace, instanceID: configuration.instanceID)
@@ -177,7 +182,7 @@ public struct KubernetesDaemon: Sendable {
             Task { await controller.enqueue(ResourceKey(kind: "Rollout", namespace: key.namespace, name: key.name)) }
         }
         let elector = LeaderElector(
-            client: client,
+            client: leaseClient,
             configuration: LeaderElectionConfiguration(
                 namespace: leaseNamespace, name: configuration.leaseName, identity: configuration.identity,
                 leaseDuration: configuration.leaseDuration,
@@ -233,6 +238,7 @@ public struct KubernetesDaemon: Sendable {
                 services: [.init(service: application)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         try? await client.shutdown()
+        try? await leaseClient.shutdown()
     }
 }
 
