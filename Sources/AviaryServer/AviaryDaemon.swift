@@ -89,7 +89,7 @@ public struct AviaryDaemon: Sendable {
             provider: MetricProviders(
                 defaultPrometheusAddress: prometheus?.url,
                 discoveredPods: { Set(await pods.pods().filter(\.isReady).map(\.address)) }),
-            secrets: {
+            secrets: { _, _ in
                 do {
                     return try SecretsFile.load(stateDirectory: stateDirectory)
                 } catch {

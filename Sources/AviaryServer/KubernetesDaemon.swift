@@ -1,3 +1,4 @@
+import AviaryCore
 import AviaryKubernetes
 import AviaryKubernetesPlatform
 import AviaryPlatform
@@ -151,11 +152,42 @@ public struct KubernetesDaemon: Sendable {
 
     /// A fresh term over the informers' caches and the platform.
     func makeTerm() async -> Term {
-        let analysis = AnalysisCoordinator(store: resources, metrics: metrics, logger: logger)
+        let client = self.client
+        let logger = self.logger
+        let analysis = AnalysisCoordinator(
+            store: resources, metrics: metrics,
+            secrets: { namespace, names in
+                await Self.readSecrets(names, namespace: namespace, client: client, logger: logger)
+            }, logger: logger)
         let controller = Controller(
             store: resources, platform: platform, metrics: metrics, analysis: analysis, logger: logger)
         await analysis.setRolloutChanged { key in Task { await controller.enqueue(key) } }
         return Term(controller: controller, analysis: analysis)
+    }
+
+    /// The Secrets a run's `valueFrom.secretKeyRef` arguments name, read from its namespace when it
+    /// starts (`data`, base64-decoded). One that is missing is left out, so the run fails naming the
+    /// Secret and the key; one the controller may not read is logged with the verb and resource.
+    static func readSecrets(
+        _ names: Set<String>, namespace: String, client: KubernetesClient, logger: Logger
+    ) async -> SecretStore {
+        var secrets: [String: [String: String]] = [:]
+        for name in names.sorted() {
+            do {
+                let secret = try await client.get(.secrets, namespace: namespace, name: name)
+                var values: [String: String] = [:]
+                for (key, encoded) in secret.json["data"]?.objectValue ?? [:] {
+                    guard let text = encoded.stringValue, let data = Data(base64Encoded: text) else { continue }
+                    values[key] = String(decoding: data, as: UTF8.self)
+                }
+                secrets[name] = values
+            } catch {
+                if !error.isNotFound { logger.error("cannot read a secretKeyRef argument: \(error)") }
+            }
+        }
+        return SecretStore(
+            secrets,
+            remedy: "Secrets are read from namespace \"\(namespace)\": kubectl -n \(namespace) create secret generic ...")
     }
 
     /// Runs until SIGTERM or SIGINT: the HTTP endpoints and informers always, the controller while

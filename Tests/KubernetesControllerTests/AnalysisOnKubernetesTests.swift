@@ -126,3 +126,79 @@ extension CanaryOnKubernetesTests {
         }
     }
 }
+
+/// A `valueFrom.secretKeyRef` argument on a cluster: read from a Secret of the run's namespace.
+extension CanaryOnKubernetesTests {
+    static func secretManifest(image: String, url: String) -> String {
+        let steps = ["- setWeight: 10", "- pause: {}", "- setWeight: 33", "- pause: {}"]
+        let analysed = [
+            "- setWeight: 10", "- analysis:", "    templates:", "    - templateName: authorised", "- setWeight: 33",
+        ]
+        func indented(_ lines: [String]) -> String { lines.map { "      " + $0 }.joined(separator: "\n") }
+        let rollout = manifest(image: image).replacingOccurrences(of: indented(steps), with: indented(analysed))
+        return rollout + """
+
+            ---
+            apiVersion: argoproj.io/v1alpha1
+            kind: AnalysisTemplate
+            metadata: {name: authorised}
+            spec:
+              # As in Argo, the template's argument names the Secret (a rollout's analysis arguments
+              # cannot): its value is read from the run's namespace when the run starts.
+              args:
+              - name: token
+                valueFrom:
+                  secretKeyRef: {name: web-token, key: token}
+              metrics:
+              - name: authorised
+                count: 1
+                successCondition: result == 1
+                provider:
+                  web:
+                    url: \(url)/check
+                    headers:
+                    - key: Authorization
+                      value: "Bearer {{args.token}}"
+                    jsonPath: "{$.ok}"
+            """
+    }
+
+    @Test(arguments: [true, false])
+    func aSecretKeyRefArgumentIsReadFromTheNamespacesSecret(secretExists: Bool) async throws {
+        let server = try LoopbackServer { request in
+            request.headers["authorization"] == "Bearer s3cret-value"
+                ? .respond(status: 200, body: #"{"ok": 1}"#) : .respond(status: 401, body: #"{"ok": 0}"#)
+        }
+        defer { server.stop() }
+        try await withCluster { cluster in
+            try cluster.installCRDs()
+            if secretExists {
+                try cluster.kubectl(["create", "secret", "generic", "web-token", "--from-literal=token=s3cret-value"])
+            }
+            try cluster.kubectl(["apply", "-f", "-"], input: Self.secretManifest(image: "sample-app:v1", url: server.url))
+            try cluster.startController()
+            let first = try await waitFor("the first version goes Healthy", cluster) { $0.phase == "Healthy" }
+            try cluster.kubectl(["apply", "-f", "-"], input: Self.secretManifest(image: "sample-app:v2", url: server.url))
+            if secretExists {
+                _ = try await waitFor("the authorised analysis lets the update finish", cluster) {
+                    $0.phase == "Healthy" && $0.stableHash != first.stableHash
+                }
+            } else {
+                _ = try await waitFor("the analysis without its Secret aborts the update", cluster) {
+                    $0.phase == "Degraded" && $0.stableHash == first.stableHash
+                }
+            }
+            let run = try #require(try analysisRuns(cluster).first)
+            let text = String(decoding: try run.encoded(), as: UTF8.self)
+            #expect(!text.contains("s3cret-value"), "the secret's value is never written: \(text)")
+            if secretExists {
+                #expect(run[at: "status", "phase"]?.stringValue == "Successful", "\(text)")
+            } else {
+                #expect(run[at: "status", "phase"]?.stringValue == "Error", "\(text)")
+                let message = run[at: "status", "message"]?.stringValue ?? ""
+                #expect(message.contains(#"secret "web-token" has no key "token""#), "\(message)")
+                #expect(message.contains(#"namespace "default""#), "\(message)")
+            }
+        }
+    }
+}

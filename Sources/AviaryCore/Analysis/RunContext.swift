@@ -40,7 +40,7 @@ struct RunContext: Sendable {
                     return .failure(
                         AnalysisRunError(
                             message:
-                                "Unable to resolve metric arguments: secret \"\(reference.name)\" has no key \"\(reference.key)\" (add it to secrets.yaml in the state directory)"
+                                "Unable to resolve metric arguments: secret \"\(reference.name)\" has no key \"\(reference.key)\" (\(secrets.remedy))"
                         ))
                 }
                 values[arg.name] = secret

@@ -20,6 +20,8 @@ public struct GroupVersionResource: Sendable, Hashable, CustomStringConvertible 
     public static let configMaps = GroupVersionResource(group: "", version: "v1", resource: "configmaps")
     /// Core `v1` Pods.
     public static let pods = GroupVersionResource(group: "", version: "v1", resource: "pods")
+    /// Core `v1` Secrets.
+    public static let secrets = GroupVersionResource(group: "", version: "v1", resource: "secrets")
     /// Core `v1` Services.
     public static let services = GroupVersionResource(group: "", version: "v1", resource: "services")
     /// `apps/v1` ReplicaSets.

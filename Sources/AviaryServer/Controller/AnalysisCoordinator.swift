@@ -12,8 +12,9 @@ public actor AnalysisCoordinator {
     let store: any ResourceStore
     let metrics: DaemonMetrics
     let runner: AnalysisRunner
-    /// The secrets for `secretKeyRef` arguments, read when a run starts (edits apply to new runs).
-    let secrets: @Sendable () -> SecretStore
+    /// The secrets for `secretKeyRef` arguments, read when a run starts (edits apply to new runs):
+    /// given the run's namespace and the Secrets its arguments name.
+    let secrets: @Sendable (_ namespace: String, _ names: Set<String>) async -> SecretStore
     let logger: Logger
     private var handles: [ResourceKey: AnalysisRunHandle] = [:]
     private var rolloutChanged: (@Sendable (ResourceKey) -> Void)?
@@ -22,7 +23,9 @@ public actor AnalysisCoordinator {
     /// returns when a run starts.
     public init(
         store: any ResourceStore, metrics: DaemonMetrics, provider: any MeasurementProvider = MetricProviders(),
-        secrets: @escaping @Sendable () -> SecretStore = { SecretStore() },
+        secrets: @escaping @Sendable (_ namespace: String, _ names: Set<String>) async -> SecretStore = { _, _ in
+            SecretStore()
+        },
         logger: Logger = Logger(label: "aviary.analysis")
     ) {
         self.store = store
@@ -38,12 +41,12 @@ public actor AnalysisCoordinator {
     }
 
     /// Drives again every stored run that has not completed (after a daemon restart).
-    public func resumeStoredRuns() throws {
+    public func resumeStoredRuns() async throws {
         for stored in try store.resources(kind: "AnalysisRun", namespace: nil) where handles[stored.key] == nil {
             guard let run = try? JSONDecoder().decode(AnalysisRun.self, from: stored.objectJSON()),
                 run.status?.phase?.isCompleted != true
             else { continue }
-            drive(run, key: stored.key)
+            await drive(run, key: stored.key)
         }
     }
 
@@ -90,7 +93,7 @@ public actor AnalysisCoordinator {
             _ = try await store.updateStatus(
                 stored.key, status: try JSONEncoder().encode(status), events: [], expectedResourceVersion: nil)
         }
-        if failure == nil { drive(run, key: runKey) }
+        if failure == nil { await drive(run, key: runKey) }
         return StoredEvent(
             key: key, type: failure == nil ? "Normal" : "Warning",
             reason: failure == nil ? "AnalysisRunRunning" : "AnalysisRunError",
@@ -132,14 +135,18 @@ public actor AnalysisCoordinator {
         }
     }
 
-    private func drive(_ run: AnalysisRun, key: ResourceKey) {
+    private func drive(_ run: AnalysisRun, key: ResourceKey) async {
+        let names = Set((run.spec.args ?? []).compactMap { $0.valueFrom?.secretKeyRef?.name })
+        let secrets = await self.secrets(key.namespace, names)
+        // Another call may have started it while the secrets were read.
+        guard handles[key] == nil else { return }
         let store = self.store
         let metrics = self.metrics
         let logger = self.logger
         let rolloutName = run.metadata.labels?["rollout"]
         let notify = rolloutChanged
         var runner = self.runner
-        runner.secrets = secrets()
+        runner.secrets = secrets
         let handle = runner.start(run) { update in
             do {
                 if let status = update.run.status {
