@@ -12,23 +12,30 @@ enum ReplicaSetSimulator {
         guard !state.isSimulating else { return }
         state.isSimulating = true
         defer { state.isSimulating = false }
+        // The pods by their controller's uid, once per pass: a pass runs on every write, and matching
+        // every pod against every ReplicaSet made a write cost seconds at 1,000 of each.
+        var podsByOwner: [String: [(ObjectKey, JSONValue)]] = [:]
+        for (key, pod) in state.store.list(.pods, namespace: nil) {
+            for owner in pod[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []
+            where owner["controller"]?.boolValue == true {
+                if let uid = owner["uid"]?.stringValue { podsByOwner[uid, default: []].append((key, pod)) }
+            }
+        }
         for (key, replicaSet) in state.store.list(.replicaSets, namespace: nil) {
-            reconcile(replicaSet, key: key, state: &state, now: now)
+            let uid = replicaSet[path: ["metadata", "uid"]]?.stringValue ?? ""
+            reconcile(replicaSet, key: key, pods: podsByOwner[uid] ?? [], state: &state, now: now)
         }
     }
 
     private static func reconcile(
-        _ replicaSet: JSONValue, key: ObjectKey, state: inout ClusterState, now: ContinuousClock.Instant
+        _ replicaSet: JSONValue, key: ObjectKey, pods owned: [(ObjectKey, JSONValue)], state: inout ClusterState,
+        now: ContinuousClock.Instant
     ) {
         guard let uid = replicaSet[path: ["metadata", "uid"]]?.stringValue,
             replicaSet[path: ["metadata", "deletionTimestamp"]] == nil
         else { return }
         let desired = Int(replicaSet[path: ["spec", "replicas"]]?.intValue ?? 1)
-        var pods = state.store.list(.pods, namespace: key.namespace).filter { _, pod in
-            (pod[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).contains {
-                $0["uid"]?.stringValue == uid && $0["controller"]?.boolValue == true
-            }
-        }
+        var pods = owned.filter { podKey, _ in podKey.namespace == key.namespace }
         if pods.count < desired {
             for _ in pods.count..<desired {
                 if let created = createPod(for: replicaSet, key: key, uid: uid, state: &state) {

@@ -30,14 +30,14 @@ struct ChaosCommand: AsyncParsableCommand {
         commandName: "chaos",
         abstract: "Releases of the sample app under traffic while the daemon and the router are killed with SIGKILL.",
         discussion: """
-            Starts aviary serve and Prometheus on free loopback ports in a temporary directory, creates
-            up to --apps rollouts of the sample app (2 pods, steps 20% / analysis / 50% / analysis),
-            sends steady traffic to each all-traffic Service and releases --rollouts images round by
-            round (about 30% of them bad- images, which fail 20% of requests), chosen by --seed. Each
-            round kills the daemon with SIGKILL at chosen moments (while scaling, mid-analysis, right
-            after a status write) and restarts it; at least one round kills the router. Every release
-            must end right: good ones Healthy on the new image, bad ones aborted with the old image
-            serving all traffic. Ends with `lost: L, unconverged: U, client errors outside bad
+            Starts aviary serve and Prometheus on free loopback ports in a temporary directory, creates \
+            up to --apps rollouts of the sample app (2 pods, steps 20% / analysis / 50% / analysis), \
+            sends steady traffic to each all-traffic Service and releases --rollouts images round by \
+            round (about 30% of them bad- images, which fail 20% of requests), chosen by --seed. Each \
+            round kills the daemon with SIGKILL at chosen moments (while scaling, mid-analysis, right \
+            after a status write) and restarts it; at least one round kills the router. Every release \
+            must end right: good ones Healthy on the new image, bad ones aborted with the old image \
+            serving all traffic. Ends with `lost: L, unconverged: U, client errors outside bad \
             canaries: E` and exits 1 unless all three (and orphaned processes) are 0.
 
             Example: scripts/chaos --rollouts 20 --kills 20 --seed 1
@@ -82,15 +82,15 @@ struct SoakCommand: AsyncParsableCommand {
         abstract:
             "Releases in a loop under 200 requests/s, watching the daemon's and the router's RSS and descriptors.",
         discussion: """
-            Starts aviary serve and Prometheus in a temporary directory, one rollout of the sample app,
-            --rate requests per second to its all-traffic Service, and releases good images (every
-            fifth a bad- one) one after another for --minutes. Samples VmRSS and the number of open
-            descriptors of the daemon and the router at the start, every minute and at the end, each
-            with the traffic paused until the descriptor counts hold still for 3 s (at most 60 s), so
-            that connections in flight do not count. The first half of the run is warm-up; over the
-            second half it fits a least-squares line to each series and reports its slope per hour
-            and per release. Exits 1 when a slope is above its tolerance and the fitted line rises
-            more than a one-off step would (RSS: 256 kB/h and 256 kB; descriptors: 6/h and 3), a
+            Starts aviary serve and Prometheus in a temporary directory, one rollout of the sample app, \
+            --rate requests per second to its all-traffic Service, and releases good images (every \
+            fifth a bad- one) one after another for --minutes. Samples VmRSS and the number of open \
+            descriptors of the daemon and the router at the start, every minute and at the end, each \
+            with the traffic paused until the descriptor counts hold still for 3 s (at most 60 s), so \
+            that connections in flight do not count. The first half of the run is warm-up; over the \
+            second half it fits a least-squares line to each series and reports its slope per hour \
+            and per release. Exits 1 when a slope is above its tolerance and the fitted line rises \
+            more than a one-off step would (RSS: 256 kB/h and 256 kB; descriptors: 6/h and 3), a \
             release did not settle within 300 s, or a client saw an error outside the bad canaries.
 
             Example (the goal): scripts/soak --minutes 30

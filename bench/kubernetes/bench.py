@@ -149,7 +149,7 @@ def run_one(count, args, work):
         while not all_healthy(api, count):
             if time.time() > deadline:
                 raise SystemExit(f"bench/kubernetes: not all {count} rollouts became Healthy; see {log.name}")
-            time.sleep(2)
+            time.sleep(5)
         healthy = time.time() - started
         rss, peak = memory(controller.pid)
         print(f"  initial sync: caches listed in {synced:.2f} s, all {count} Healthy after {healthy:.1f} s", flush=True)
