@@ -240,7 +240,7 @@ public enum PortAllocator {
     }
 
     /// Binds a socket to 127.0.0.1:`port`, closes it, and returns the port it had; nil if it could not bind.
-    static func bindLoopback(port: Int) -> Int? {
+    public static func bindLoopback(port: Int) -> Int? {
         let socketDescriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socketDescriptor >= 0 else { return nil }
         defer { close(socketDescriptor) }

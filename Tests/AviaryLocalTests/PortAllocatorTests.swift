@@ -43,20 +43,8 @@ import Testing
             #expect(!ephemeral.contains(port))
             #expect(seen.insert(port).inserted, "\(port) was handed out twice")
         }
-        // The port is really free: a listener binds it.
+        // The port is really free: it binds.
         let port = try #require(PortAllocator.freePort())
-        let socketDescriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socketDescriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(socketDescriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        #expect(bound == 0)
-        #expect(listen(socketDescriptor, 1) == 0)
+        #expect(PortAllocator.bindLoopback(port: port) == port)
     }
 }

@@ -119,15 +119,7 @@ import Testing
     }
 
     @Test func seedCanaryFollowsArgosPluginPatches() async throws {
-        try #require(ClusterUnderTest.kubectl != nil, "kubectl is needed for this test")
-        let cluster = try ClusterUnderTest()
-        do {
-            try await run(cluster)
-        } catch {
-            cluster.stop()
-            throw error
-        }
-        cluster.stop()
+        try await withCluster(run)
     }
 
     func run(_ cluster: ClusterUnderTest) async throws {

@@ -24,15 +24,7 @@ extension CanaryOnKubernetesTests {
     }
 
     @Test func theLeaderKilledMidRolloutIsReplacedWithinTheLeaseAndTheRolloutFinishes() async throws {
-        try #require(ClusterUnderTest.kubectl != nil, "kubectl is needed for this test")
-        let cluster = try ClusterUnderTest()
-        do {
-            try await failOver(cluster)
-        } catch {
-            cluster.stop()
-            throw error
-        }
-        cluster.stop()
+        try await withCluster(failOver)
     }
 
     func failOver(_ cluster: ClusterUnderTest) async throws {
