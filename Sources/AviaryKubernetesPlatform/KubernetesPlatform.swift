@@ -330,10 +330,10 @@ public actor KubernetesPlatform: Platform {
 
     // MARK: TrafficControl
 
-    /// Writes the SMI TrafficSplit of the root service (named after the rollout, Argo's default
-    /// `trafficSplitName`): backends canary then stable, weights out of 100.
+    /// Writes the SMI TrafficSplit of the root service, named `smi.trafficSplitName` or else after
+    /// the rollout (Argo's default): backends canary then stable, weights out of 100.
     public func apply(_ split: TrafficSplit) async throws {
-        let name = split.rollout ?? split.rootService
+        let name = split.name ?? split.rollout ?? split.rootService
         let isQuantity = splitResource.version == "v1alpha1"
         func weight(_ value: Int) -> JSONValue { isQuantity ? .string(String(value)) : .integer(Int64(value)) }
         let spec: JSONValue = [
@@ -510,7 +510,7 @@ public actor KubernetesPlatform: Platform {
             namespace: object.metadata.namespace ?? "default", rootService: root, canaryService: canary,
             stableService: stable,
             canaryWeight: Int(weight?.integerValue ?? weight?.stringValue.flatMap { Int64($0) } ?? 0),
-            rollout: object.metadata.ownerReferences?.first { $0.kind == "Rollout" }?.name)
+            rollout: object.metadata.ownerReferences?.first { $0.kind == "Rollout" }?.name, name: object.metadata.name)
         if let text = object.metadata.annotations?[ArgoNames.managedRoutesAnnotation],
             let routes = try? JSONDecoder().decode(ManagedRoutes.self, from: Data(text.utf8))
         {

@@ -416,7 +416,7 @@ public actor LocalPlatform: Platform {
         } catch {
             appendToLog(pod.name, "aviary: \(error)\n")
             pod.startedAt = time
-            let termination = (error as? SpawnError).map { "cannot start \($0.command): \($0.reason)" } ?? "\(error)"
+            let termination = "cannot start \(error.command): \(error.reason)"
             pod = PodLifecycle.applyExit(pod, termination: String(termination.prefix(120)), now: time)
         }
         return pod

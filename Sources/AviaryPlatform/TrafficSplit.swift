@@ -19,12 +19,15 @@ public struct TrafficSplit: Codable, Sendable, Hashable {
     public var mirrorRoutes: [SetMirrorRoute]
     /// The rollout that manages this split (removed with it).
     public var rollout: String?
+    /// On a cluster, the TrafficSplit object's name (`smi.trafficSplitName`); nil: the rollout's
+    /// name, Argo's default.
+    public var name: String?
 
     /// Creates a split.
     public init(
         namespace: String = "default", rootService: String, canaryService: String, stableService: String,
         canaryWeight: Int, headerRoutes: [SetHeaderRoute] = [], mirrorRoutes: [SetMirrorRoute] = [],
-        rollout: String? = nil
+        rollout: String? = nil, name: String? = nil
     ) {
         self.namespace = namespace
         self.rootService = rootService
@@ -34,6 +37,7 @@ public struct TrafficSplit: Codable, Sendable, Hashable {
         self.headerRoutes = headerRoutes
         self.mirrorRoutes = mirrorRoutes
         self.rollout = rollout
+        self.name = name
     }
 
     /// The key of its root service.

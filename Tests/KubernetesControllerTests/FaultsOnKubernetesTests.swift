@@ -162,3 +162,31 @@ extension CanaryOnKubernetesTests {
         }
     }
 }
+
+/// `smi.trafficSplitName` names the TrafficSplit the controller writes (else the rollout's name).
+extension CanaryOnKubernetesTests {
+    @Test func trafficSplitNameNamesTheSplit() async throws {
+        try await withCluster { cluster in
+            try cluster.installCRDs()
+            func named(_ image: String) -> String {
+                Self.manifest(image: image).replacingOccurrences(
+                    of: "smi: {rootService: sample-app}", with: "smi: {rootService: sample-app, trafficSplitName: web-split}")
+            }
+            try cluster.kubectl(["apply", "-f", "-"], input: named("sample-app:v1"))
+            try cluster.startController()
+            _ = try await waitFor("the first version goes Healthy", cluster) { $0.phase == "Healthy" }
+            try cluster.kubectl(["apply", "-f", "-"], input: named("sample-app:v2"))
+            var split: JSONValue?
+            let weighted = try await eventually(within: 120) {
+                split = try cluster.object("trafficsplits.split.smi-spec.io", "web-split")
+                let backends = split?[at: "spec", "backends"]?.arrayValue ?? []
+                return backends.first?["service"]?.stringValue == "sample-app-canary"
+                    && (backends.first?["weight"]?.stringValue == "10" || backends.first?["weight"]?.integerValue == 10)
+            }
+            #expect(weighted, "\(split.map(String.init(describing:)) ?? "no split named web-split")")
+            #expect(split?[at: "spec", "service"]?.stringValue == "sample-app")
+            #expect(split?[at: "metadata", "ownerReferences", 0, "name"]?.stringValue == "sample-app")
+            #expect(try cluster.object("trafficsplits.split.smi-spec.io", "sample-app") == nil)
+        }
+    }
+}

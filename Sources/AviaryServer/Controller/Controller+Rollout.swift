@@ -260,6 +260,7 @@ extension Controller {
             ?? TrafficSplit(
                 namespace: key.namespace, rootService: root, canaryService: canaryService,
                 stableService: stableService, canaryWeight: 0, rollout: key.name)
+        split.name = canary.trafficRouting?.smi?.trafficSplitName
         change(&split)
         try await platform.apply(split)
         // The status must not claim a weight or route the data plane does not have yet.
