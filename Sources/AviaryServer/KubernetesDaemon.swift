@@ -205,6 +205,11 @@ public struct KubernetesDaemon: Sendable {
         let health = self.health
         let metrics = self.metrics
         let current = Mutex<Term?>(nil)
+        // `/healthz` and `aviary_controller_leader` say the same thing: one place sets both.
+        let stand: @Sendable (ControllerStanding) async -> Void = { standing in
+            health.set(standing)
+            await metrics.setLeader(standing == .leading)
+        }
         resources.setChangeHandler { key in
             guard let controller = current.withLock({ $0?.controller }) else { return }
             Task { await controller.enqueue(key) }
@@ -227,8 +232,7 @@ public struct KubernetesDaemon: Sendable {
                 group.addTask { await platform.run(tickInterval: .seconds(1)) }
                 await resources.waitForSync()
                 await platform.waitForSync()
-                health.set(.standby)
-                await metrics.setLeader(false)
+                await stand(.standby)
                 onStarted()
                 while !Task.isCancelled {
                     await elector.run(
@@ -236,8 +240,7 @@ public struct KubernetesDaemon: Sendable {
                             logger.info("\(identity) leads; reconciling")
                             let term = await makeTerm()
                             current.withLock { $0 = term }
-                            health.set(.leading)
-                            await metrics.setLeader(true)
+                            await stand(.leading)
                             do {
                                 try await term.analysis.resumeStoredRuns()
                             } catch {
@@ -249,8 +252,7 @@ public struct KubernetesDaemon: Sendable {
                             await term.analysis.cancelAll()
                         },
                         onStoppedLeading: {
-                            health.set(.standby)
-                            await metrics.setLeader(false)
+                            await stand(.standby)
                             if !Task.isCancelled { logger.warning("\(identity) lost the lease; standing by") }
                         })
                 }
