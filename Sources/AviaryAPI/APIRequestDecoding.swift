@@ -36,7 +36,7 @@ public enum ResourceKind {
     public static let byPlural: [String: String] = [
         "rollouts": "Rollout", "services": "Service", "analysistemplates": "AnalysisTemplate",
         "clusteranalysistemplates": "ClusterAnalysisTemplate", "analysisruns": "AnalysisRun",
-        "experiments": "Experiment",
+        "experiments": "Experiment", "configmaps": "ConfigMap", "secrets": "Secret",
     ]
 
     /// The manifest kind for a URL name (plural or singular, any case), or an error listing the known ones.

@@ -68,6 +68,16 @@ extension APIClient {
         return rollout.map { name in runs.filter { $0.metadata.labels?["rollout"] == name } } ?? runs
     }
 
+    /// Every ConfigMap of a namespace (of all namespaces when nil).
+    public func configMaps(namespace: String?) async throws(Failure) -> [ConfigMap] {
+        try await items(ConfigMap.self, kind: "configmaps", namespace: namespace)
+    }
+
+    /// Every Secret of a namespace (of all namespaces when nil).
+    public func secrets(namespace: String?) async throws(Failure) -> [Secret] {
+        try await items(Secret.self, kind: "secrets", namespace: namespace)
+    }
+
     /// One AnalysisRun.
     public func analysisRun(_ name: String, namespace: String) async throws(Failure) -> AnalysisRun {
         let data = try await send(.GET, Self.resourcePath(kind: "analysisruns", name: name, namespace: namespace))

@@ -182,3 +182,47 @@ public enum ServiceListRenderer {
         return RolloutListRenderer.columns(header: header, rows: rows, paintColumn: nil)
     }
 }
+
+/// `aviary list configmaps|secrets`: NAME (TYPE) DATA AGE, as kubectl prints them.
+public enum ConfigurationListRenderer {
+    /// One row's facts: a ConfigMap has no type.
+    public struct Row: Sendable {
+        /// Namespace and name.
+        public var metadata: ObjectMeta
+        /// A Secret's type (`Opaque` when unset); nil for a ConfigMap.
+        public var type: String?
+        /// How many keys.
+        public var keys: Int
+
+        /// A row.
+        public init(metadata: ObjectMeta, type: String?, keys: Int) {
+            self.metadata = metadata
+            self.type = type
+            self.keys = keys
+        }
+    }
+
+    /// The rows of ConfigMaps.
+    public static func rows(_ configMaps: [ConfigMap]) -> [Row] {
+        configMaps.map { Row(metadata: $0.metadata, type: nil, keys: $0.values.count) }
+    }
+
+    /// The rows of Secrets.
+    public static func rows(_ secrets: [Secret]) -> [Row] {
+        secrets.map { Row(metadata: $0.metadata, type: $0.type ?? "Opaque", keys: $0.values.count) }
+    }
+
+    /// The table; a TYPE column when the rows are Secrets, NAMESPACE first with `allNamespaces`.
+    public static func render(_ rows: [Row], now: Date, allNamespaces: Bool = false) -> String {
+        let typed = rows.contains { $0.type != nil }
+        var header = ["NAME"] + (typed ? ["TYPE"] : []) + ["DATA", "AGE"]
+        if allNamespaces { header.insert("NAMESPACE", at: 0) }
+        let table = rows.map { row in
+            var cells = [row.metadata.name ?? ""] + (row.type.map { [$0] } ?? []) + [String(row.keys)]
+            cells.append(Style.age(since: Style.date(row.metadata.creationTimestamp), now: now))
+            if allNamespaces { cells.insert(row.metadata.namespaceOrDefault, at: 0) }
+            return cells
+        }
+        return RolloutListRenderer.columns(header: header, rows: table, paintColumn: nil)
+    }
+}

@@ -124,6 +124,8 @@ public actor LocalPlatform: Platform {
     private var tableSink: (@Sendable (RouteTable) async -> Bool)?
     private var changeHandler: (@Sendable () -> Void)?
     private let inheritedEnvironment: [String: String]
+    /// Reads a ConfigMap or Secret by kind, namespace and name, for `envFrom` and `valueFrom`.
+    private let configuration: @Sendable (ConfigurationKind, String, String) throws -> [String: String]?
     /// Where a Service whose port is taken on the shared address listens instead; nil: nowhere.
     private let serviceAddressRange: ServiceAddressRange?
 
@@ -135,12 +137,17 @@ public actor LocalPlatform: Platform {
     /// A pod's process gets its container's `env`, the variables Aviary provides and, of the
     /// daemon's own environment, only `PATH`, `HOME`, `LANG` and `TMPDIR`; with
     /// `inheritEnvironment` (`aviary serve --pod-env-inherit`) it gets the daemon's whole environment
-    /// beneath those.
+    /// beneath those. `envFrom` and `valueFrom` read ConfigMaps and Secrets through
+    /// `configuration` (kind, namespace, name; nil when there is none) when the process starts.
     public init(
         stateStore: any PlatformStateStore, logDirectory: String, inheritEnvironment: Bool = false,
-        serviceAddressRange: ServiceAddressRange? = nil, now: @escaping @Sendable () -> Date = { Date() },
-        logger: Logger = Logger(label: "aviary.local")
+        serviceAddressRange: ServiceAddressRange? = nil,
+        configuration: @escaping @Sendable (ConfigurationKind, String, String) throws -> [String: String]? = {
+            _, _, _ in nil
+        },
+        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "aviary.local")
     ) throws {
+        self.configuration = configuration
         self.serviceAddressRange = serviceAddressRange
         self.stateStore = stateStore
         self.logDirectory = logDirectory
@@ -398,13 +405,29 @@ public actor LocalPlatform: Platform {
     private func start(_ pod: PodRecord, at time: Date) -> PodRecord {
         var pod = pod
         let image = ImageReference(parsing: pod.launch.image)
-        let resolved = ResolvedPodProcess(
-            arguments: pod.launch.arguments, containerEnvironment: pod.launch.environment,
-            provided: [
-                "PORT": String(pod.port), "IMAGE": pod.launch.image, "IMAGE_NAME": image.name, "IMAGE_TAG": image.tag,
-                "POD_NAME": pod.name, "POD_NAMESPACE": pod.namespace,
-            ],
-            base: inheritedEnvironment)
+        let configuration = self.configuration
+        let namespace = pod.namespace
+        let resolved: ResolvedPodProcess
+        do {
+            resolved = try ResolvedPodProcess(
+                arguments: pod.launch.arguments, environmentFrom: pod.launch.environmentFrom ?? [],
+                containerEnvironment: pod.launch.environment,
+                provided: [
+                    "PORT": String(pod.port), "IMAGE": pod.launch.image, "IMAGE_NAME": image.name,
+                    "IMAGE_TAG": image.tag, "POD_NAME": pod.name, "POD_NAMESPACE": pod.namespace,
+                ],
+                base: inheritedEnvironment,
+                fields: PodFields(
+                    name: pod.name, namespace: pod.namespace, labels: pod.labels, address: "127.0.0.1",
+                    nodeName: ProcessInfo.processInfo.hostName),
+                lookup: { kind, name in try configuration(kind, namespace, name) })
+        } catch {
+            // The kubelet's CreateContainerConfigError: nothing starts, and the next try is after the backoff.
+            appendToLog(pod.name, "aviary: \(error)\n")
+            pod.startedAt = time
+            let termination = "CreateContainerConfigError: \(error)"
+            return PodLifecycle.applyExit(pod, termination: String(termination.prefix(200)), now: time)
+        }
         do {
             pod.process = try ProcessControl.spawn(
                 arguments: resolved.arguments, environment: resolved.environment, logPath: logPath(of: pod.name),

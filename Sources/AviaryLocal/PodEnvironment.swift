@@ -1,3 +1,5 @@
+import AviaryModel
+
 /// Kubernetes' dependent environment variables: `$(NAME)` in a container's `command`, `args` and
 /// `env` values is replaced by the variable's value, as the kubelet does before it starts a
 /// container.
@@ -83,6 +85,27 @@ public struct ImageReference: Sendable, Hashable {
     }
 }
 
+/// A ConfigMap or a Secret, as `envFrom` and `valueFrom` name them.
+public enum ConfigurationKind: String, Sendable, Hashable {
+    /// A `ConfigMap`.
+    case configMap = "ConfigMap"
+    /// A `Secret`.
+    case secret = "Secret"
+}
+
+/// Reads the values of a ConfigMap or Secret of the pod's namespace by name; nil when there is
+/// none.
+public typealias ConfigurationLookup = (ConfigurationKind, String) throws -> [String: String]?
+
+/// Why a pod's environment cannot be built, as the kubelet's `CreateContainerConfigError` says it.
+public struct PodEnvironmentError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The message: what is missing, where, and the fix.
+    public var description: String
+
+    /// An error with a message.
+    public init(_ description: String) { self.description = description }
+}
+
 /// What a pod's process is started with: its arguments and its whole environment, resolved as the
 /// kubelet resolves a container's.
 public struct ResolvedPodProcess: Sendable, Hashable {
@@ -93,26 +116,161 @@ public struct ResolvedPodProcess: Sendable, Hashable {
 
     /// Resolves a pod's process.
     ///
+    /// - `environmentFrom`: the container's `envFrom`, read whole through `lookup`, each key
+    ///   prefixed; defined first, in order, and never expanded.
+    /// - `containerEnvironment`: the container's `env`, in order; a literal value may reference the
+    ///   provided variables and everything defined before it; a `valueFrom` value (a key of a
+    ///   ConfigMap or Secret, a field of the pod from `fields`) is taken as it is.
     /// - `provided`: the variables Aviary gives every pod (`PORT`, `IMAGE`, `IMAGE_NAME`,
     ///   `IMAGE_TAG`, `POD_NAME`, `POD_NAMESPACE`). They can be referenced from the first `env`
-    ///   entry on, like Kubernetes' service variables, and they win over an `env` entry of the same
+    ///   entry on, like Kubernetes' service variables, and they win over an entry of the same
     ///   name: `PORT` is where the router sends traffic.
-    /// - `containerEnvironment`: the container's `env`, in order; each value may reference the
-    ///   provided variables and the entries before it.
     /// - `base`: variables the process gets that cannot be referenced (`PATH`, `HOME`, `LANG`, or
     ///   the daemon's environment with `--pod-env-inherit`), as an image's own environment cannot be
     ///   in Kubernetes.
+    ///
+    /// Throws, as the kubelet refuses to start the container, when a ConfigMap, Secret or key that
+    /// is not `optional` is missing, or a `fieldRef` names a field there is no value for.
     public init(
-        arguments: [String], containerEnvironment: [EnvironmentEntry], provided: [String: String],
-        base: [String: String] = [:]
-    ) {
+        arguments: [String], environmentFrom: [EnvFromSource] = [], containerEnvironment: [EnvironmentEntry],
+        provided: [String: String], base: [String: String] = [:], fields: PodFields = PodFields(),
+        lookup: @escaping ConfigurationLookup = { _, _ in nil }
+    ) throws(PodEnvironmentError) {
+        var reader = ConfigurationReader(lookup: lookup, namespace: fields.namespace)
         var defined: [String: String] = [:]
+        for source in environmentFrom {
+            let (kind, reference) =
+                source.secretRef.map { (ConfigurationKind.secret, $0) } ?? (.configMap, source.configMapRef)
+            guard let reference, let name = reference.name else { continue }
+            guard let values = try reader.values(kind, name, optional: reference.optional ?? false) else { continue }
+            // The kubelet skips keys that cannot be variable names; `=` is the one an environment cannot hold.
+            for (key, value) in values.sorted(by: { $0.key < $1.key }) where !key.isEmpty && !key.contains("=") {
+                defined[(source.prefix ?? "") + key] = value
+            }
+        }
         for entry in containerEnvironment {
-            let value = VariableExpansion.expand(entry.value) { provided[$0] ?? defined[$0] }
-            defined[entry.name] = value
+            guard let source = entry.source else {
+                defined[entry.name] = VariableExpansion.expand(entry.value) { provided[$0] ?? defined[$0] }
+                continue
+            }
+            if let value = try reader.value(of: source, fields: fields, variable: entry.name) {
+                defined[entry.name] = value
+            }
         }
         defined.merge(provided) { _, provided in provided }
         self.arguments = arguments.map { VariableExpansion.expand($0, with: defined) }
         self.environment = base.merging(defined) { _, defined in defined }
+    }
+}
+
+/// The fields of a pod a `fieldRef` can name.
+public struct PodFields: Sendable, Hashable {
+    /// `metadata.name` (also `metadata.uid`: a local pod's name is unique for its life).
+    public var name: String
+    /// `metadata.namespace`.
+    public var namespace: String
+    /// `metadata.labels`.
+    public var labels: [String: String]
+    /// `metadata.annotations`.
+    public var annotations: [String: String]
+    /// `status.podIP` and `status.hostIP`: the address the pod listens on.
+    public var address: String
+    /// `spec.nodeName`: the host's name.
+    public var nodeName: String
+    /// `spec.serviceAccountName`.
+    public var serviceAccountName: String
+
+    /// The fields of one pod.
+    public init(
+        name: String = "", namespace: String = "default", labels: [String: String] = [:],
+        annotations: [String: String] = [:], address: String = "127.0.0.1", nodeName: String = "localhost",
+        serviceAccountName: String = "default"
+    ) {
+        self.name = name
+        self.namespace = namespace
+        self.labels = labels
+        self.annotations = annotations
+        self.address = address
+        self.nodeName = nodeName
+        self.serviceAccountName = serviceAccountName
+    }
+
+    /// The value at `fieldPath`, as the downward API gives it: a missing label or annotation is
+    /// empty, `metadata.labels` is every label as `key="value"` lines; nil for a path Kubernetes
+    /// does not offer.
+    public func value(at fieldPath: String) -> String? {
+        switch fieldPath {
+        case "metadata.name", "metadata.uid": return name
+        case "metadata.namespace": return namespace
+        case "metadata.labels": return Self.lines(labels)
+        case "metadata.annotations": return Self.lines(annotations)
+        case "status.podIP", "status.podIPs", "status.hostIP", "status.hostIPs": return address
+        case "spec.nodeName": return nodeName
+        case "spec.serviceAccountName": return serviceAccountName
+        default:
+            for (prefix, map) in [("metadata.labels['", labels), ("metadata.annotations['", annotations)]
+            where fieldPath.hasPrefix(prefix) && fieldPath.hasSuffix("']") {
+                return map[String(fieldPath.dropFirst(prefix.count).dropLast(2))] ?? ""
+            }
+            return nil
+        }
+    }
+
+    private static func lines(_ map: [String: String]) -> String {
+        map.sorted { $0.key < $1.key }.map { "\($0.key)=\"\($0.value)\"" }.joined(separator: "\n")
+    }
+}
+
+/// Reads ConfigMaps and Secrets for one pod, each at most once.
+private struct ConfigurationReader {
+    let lookup: ConfigurationLookup
+    let namespace: String
+    var read: [String: [String: String]?] = [:]
+
+    mutating func values(
+        _ kind: ConfigurationKind, _ name: String, optional: Bool
+    ) throws(PodEnvironmentError) -> [String: String]? {
+        let cacheKey = "\(kind.rawValue)/\(name)"
+        let values: [String: String]?
+        if let known = read[cacheKey] {
+            values = known
+        } else {
+            do {
+                values = try lookup(kind, name)
+            } catch {
+                throw PodEnvironmentError("cannot read \(kind.rawValue.lowercased()) \"\(name)\": \(error)")
+            }
+            read[cacheKey] = values
+        }
+        if values == nil, !optional {
+            throw PodEnvironmentError(
+                "\(kind.rawValue.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\"; "
+                    + "apply it (aviary apply -f), or mark the reference optional: true")
+        }
+        return values
+    }
+
+    mutating func value(
+        of source: EnvVarSource, fields: PodFields, variable: String
+    ) throws(PodEnvironmentError) -> String? {
+        if let field = source.fieldRef {
+            guard let value = fields.value(at: field.fieldPath) else {
+                throw PodEnvironmentError(
+                    "env \(variable): fieldRef.fieldPath \"\(field.fieldPath)\" is not a field a pod offers; "
+                        + "use metadata.name, metadata.namespace, metadata.labels['KEY'] or status.podIP")
+            }
+            return value
+        }
+        let (kind, selector) =
+            source.secretKeyRef.map { (ConfigurationKind.secret, $0) } ?? (.configMap, source.configMapKeyRef)
+        // resourceFieldRef: a process on this host has no container limits to read.
+        guard let selector, let name = selector.name else { return nil }
+        let optional = selector.optional ?? false
+        guard let values = try values(kind, name, optional: optional) else { return nil }
+        if let value = values[selector.key] { return value }
+        if optional { return nil }
+        throw PodEnvironmentError(
+            "env \(variable): \(kind.rawValue.lowercased()) \"\(name)\" has no key \"\(selector.key)\"; "
+                + "add it, or mark the reference optional: true")
     }
 }

@@ -9,6 +9,8 @@ public struct PodLaunch: Codable, Sendable, Hashable {
     public var arguments: [String]
     /// The container's `env`, in order.
     public var environment: [EnvironmentEntry]
+    /// The container's `envFrom`: whole ConfigMaps and Secrets, defined before `env`.
+    public var environmentFrom: [EnvFromSource]?
     /// The container's `image`, passed as `IMAGE`: how a version is named on the local platform.
     public var image: String
     /// The container's `workingDir`: where the process starts (nil: the daemon's directory).
@@ -36,8 +38,8 @@ public struct PodLaunch: Codable, Sendable, Hashable {
     /// one allocated port).
     public init(template: PodTemplateSpec, minReadySeconds: Int) {
         let container = template.spec.containers.first
-        let environment = (container?.env ?? []).compactMap { entry in
-            entry.value.map { EnvironmentEntry(name: entry.name, value: $0) }
+        let environment = (container?.env ?? []).map { entry in
+            EnvironmentEntry(name: entry.name, value: entry.value ?? "", source: entry.valueFrom)
         }
         var readiness: ReadinessProbe?
         if let probe = container?.readinessProbe, let httpGet = probe.httpGet {
@@ -50,6 +52,7 @@ public struct PodLaunch: Codable, Sendable, Hashable {
             arguments: (container?.command ?? []) + (container?.args ?? []), environment: environment,
             image: container?.image ?? "", workingDirectory: container?.workingDir.flatMap { $0.isEmpty ? nil : $0 },
             readiness: readiness, minReadySeconds: Double(minReadySeconds))
+        environmentFrom = container?.envFrom.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// How a pod of `replicaSet` starts; nothing to run when its template does not decode.
@@ -66,13 +69,16 @@ public struct PodLaunch: Codable, Sendable, Hashable {
 public struct EnvironmentEntry: Codable, Sendable, Hashable {
     /// The variable's name.
     public var name: String
-    /// Its value.
+    /// Its value; `$(NAME)` in it is expanded. Ignored when `source` is set.
     public var value: String
+    /// Where the value is read when the process starts (`valueFrom`), if not literal.
+    public var source: EnvVarSource?
 
     /// Creates an entry.
-    public init(name: String, value: String) {
+    public init(name: String, value: String, source: EnvVarSource? = nil) {
         self.name = name
         self.value = value
+        self.source = source
     }
 }
 

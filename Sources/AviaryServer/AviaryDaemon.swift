@@ -48,7 +48,8 @@ public struct AviaryDaemon: Sendable {
         Heap.limitArenas(to: 2)
         self.configuration = configuration
         self.logger = logger
-        store = try AviaryStore(stateDirectory: configuration.stateDirectory)
+        let store = try AviaryStore(stateDirectory: configuration.stateDirectory)
+        self.store = store
         if let warning = ServerConfiguration.stateDirectoryWarning(configuration.stateDirectory) {
             logger.warning("\(warning)")
         }
@@ -59,7 +60,9 @@ public struct AviaryDaemon: Sendable {
                 stateStore: StorePlatformState(store: store, key: StorePlatformState.platformKey),
                 logDirectory: logDirectory, inheritEnvironment: configuration.podEnvironmentInherited,
                 serviceAddressRange: try configuration.serviceAddressRange.map { try ServiceAddressRange(parsing: $0) },
-                logger: logger)
+                configuration: { kind, namespace, name in
+                    try store.configurationValues(kind.rawValue, namespace: namespace, name: name)
+                }, logger: logger)
             platform = local
             let router = RouterSupervisor(
                 command: configuration.routerCommand,
@@ -89,14 +92,23 @@ public struct AviaryDaemon: Sendable {
             provider: MetricProviders(
                 defaultPrometheusAddress: prometheus?.url,
                 discoveredPods: { Set(await pods.pods().filter(\.isReady).map(\.address)) }),
-            secrets: { _, _ in
+            secrets: { namespace, names in
+                var secrets: SecretStore
                 do {
-                    return try SecretsFile.load(stateDirectory: stateDirectory)
+                    secrets = try SecretsFile.load(stateDirectory: stateDirectory)
                 } catch {
                     // The message names the file and the key, never a value.
                     logger.error("\(error); secretKeyRef arguments cannot be resolved until it is fixed")
-                    return SecretStore()
+                    secrets = SecretStore()
                 }
+                // An applied Secret of the run's namespace wins over secrets.yaml, as on Kubernetes.
+                for name in names {
+                    if let values = try? store.configurationValues("Secret", namespace: namespace, name: name) {
+                        secrets.secrets[name] = values
+                    }
+                }
+                secrets.remedy = SecretStore.localRemedy
+                return secrets
             }, logger: logger)
         controller = Controller(
             store: store, platform: platform, metrics: metrics, analysis: analysis,

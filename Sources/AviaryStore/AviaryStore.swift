@@ -708,7 +708,10 @@ struct ManifestParts {
         self.apiVersion = apiVersion
         do {
             self.metadata = try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])
-            if let spec = object["spec"] {
+            if StoredResource.kindsWithTopLevelBody.contains(kind) {
+                self.spec = try JSONSerialization.data(
+                    withJSONObject: Self.topLevelBody(of: object, kind: kind), options: [.sortedKeys])
+            } else if let spec = object["spec"] {
                 guard spec is [String: Any] else { throw StoreError.invalidObject(reason: "spec must be an object") }
                 self.spec = try JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys])
             }
@@ -717,5 +720,21 @@ struct ManifestParts {
         } catch {
             throw .invalidObject(reason: "\(error)")
         }
+    }
+
+    /// The fields of a ConfigMap or Secret beside `apiVersion`, `kind` and `metadata` (`data`,
+    /// `type`...), kept in the `spec` column. A Secret's `stringData` is folded into `data` as
+    /// base64, as the Kubernetes API server does on write, so it is read back one way.
+    private static func topLevelBody(of object: [String: Any], kind: String) -> [String: Any] {
+        var body = object
+        for field in ["apiVersion", "kind", "metadata", "status"] { body.removeValue(forKey: field) }
+        if kind == "Secret", let plain = body.removeValue(forKey: "stringData") as? [String: Any] {
+            var data = body["data"] as? [String: Any] ?? [:]
+            for (key, value) in plain {
+                if let text = value as? String { data[key] = Data(text.utf8).base64EncodedString() }
+            }
+            body["data"] = data
+        }
+        return body
     }
 }

@@ -45,6 +45,10 @@ public struct StoredResource: Sendable, Equatable {
     /// When the resource was first stored (RFC 3339).
     public var createdAt: String
 
+    /// The kinds whose body sits beside `metadata` rather than under `spec` (`data`, `type`...);
+    /// the store keeps that body in `spec` and gives it back at the top level.
+    public static let kindsWithTopLevelBody: Set<String> = ["ConfigMap", "Secret"]
+
     /// A resource from its parts (a store other than SQLite, such as an informer cache, builds one).
     public init(
         key: ResourceKey, apiVersion: String, generation: Int, resourceVersion: Int, metadata: Data, spec: Data?,
@@ -78,7 +82,11 @@ public struct StoredResource: Sendable, Equatable {
         let metadataObject = filledMetadata()
         var result: [String: Any] = ["apiVersion": apiVersion, "kind": key.kind, "metadata": metadataObject]
         if let spec, let specObject = try? JSONSerialization.jsonObject(with: spec) {
-            result["spec"] = specObject
+            if Self.kindsWithTopLevelBody.contains(key.kind), let body = specObject as? [String: Any] {
+                result.merge(body) { kept, _ in kept }
+            } else {
+                result["spec"] = specObject
+            }
         }
         if let status, let statusObject = try? JSONSerialization.jsonObject(with: status) {
             result["status"] = statusObject
@@ -109,8 +117,17 @@ public struct StoredResource: Sendable, Equatable {
         bytes.append(contentsOf: #","metadata":"#.utf8)
         bytes.append(contentsOf: metadataJSON)
         if let spec {
-            bytes.append(contentsOf: #","spec":"#.utf8)
-            bytes.append(contentsOf: spec)
+            if Self.kindsWithTopLevelBody.contains(key.kind) {
+                // The stored object's members, without its braces; an empty one adds nothing.
+                let members = spec.dropFirst().dropLast()
+                if members.contains(where: { !Character(UnicodeScalar($0)).isWhitespace }) {
+                    bytes.append(UInt8(ascii: ","))
+                    bytes.append(contentsOf: members)
+                }
+            } else {
+                bytes.append(contentsOf: #","spec":"#.utf8)
+                bytes.append(contentsOf: spec)
+            }
         }
         if let status {
             bytes.append(contentsOf: #","status":"#.utf8)

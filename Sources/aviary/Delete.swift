@@ -12,7 +12,7 @@ struct Delete: AsyncParsableCommand {
               aviary delete rollout web
             """)
 
-    @Argument(help: "The kind: rollout, service, analysistemplate, analysisrun, experiment.")
+    @Argument(help: "The kind: rollout, service, analysistemplate, analysisrun, experiment, configmap, secret.")
     var kind: String
 
     @Argument(help: "The resource's name.")

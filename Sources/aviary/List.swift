@@ -2,11 +2,13 @@ import ArgumentParser
 import AviaryClient
 import Foundation
 
-/// `aviary list rollouts|analysisruns|services`.
+/// `aviary list rollouts|analysisruns|services|configmaps|secrets`.
 struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List resources in a table.",
-        subcommands: [ListRollouts.self, ListAnalysisRuns.self, ListServices.self])
+        subcommands: [
+            ListRollouts.self, ListAnalysisRuns.self, ListServices.self, ListConfigMaps.self, ListSecrets.self,
+        ])
 }
 
 /// `-A/--all-namespaces`: every namespace, with a NAMESPACE column first (as kubectl).
@@ -170,5 +172,79 @@ struct ListServices: AsyncParsableCommand {
         } catch {
             throw fail(error)
         }
+    }
+}
+
+/// `aviary list configmaps [-A]`.
+struct ListConfigMaps: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "configmaps",
+        abstract: "List the ConfigMaps of a namespace (or of all, with -A): NAME DATA AGE.",
+        discussion: """
+            ConfigMaps are applied like any manifest (aviary apply -f). A pod reads them when its \
+            process starts, through envFrom.configMapRef and env[].valueFrom.configMapKeyRef, as the \
+            kubelet does: a changed ConfigMap reaches the pods started after the change (aviary \
+            restart NAME starts new ones).
+
+            Examples:
+              aviary list configmaps
+              aviary list configmaps -A
+            """)
+
+    @OptionGroup var all: AllNamespacesOption
+
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        do {
+            let namespace = all.allNamespaces ? nil : options.namespace
+            let rows = ConfigurationListRenderer.rows(try await options.client.configMaps(namespace: namespace))
+            printConfiguration(rows, kind: "ConfigMaps", namespace: namespace, allNamespaces: all.allNamespaces)
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+/// `aviary list secrets [-A]`.
+struct ListSecrets: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "secrets",
+        abstract: "List the Secrets of a namespace (or of all, with -A): NAME TYPE DATA AGE, never a value.",
+        discussion: """
+            Secrets are applied like any manifest (aviary apply -f); stringData is stored as base64 \
+            data, as Kubernetes does. Pods read them through envFrom.secretRef and \
+            env[].valueFrom.secretKeyRef when their process starts, and an AnalysisRun's \
+            args[].valueFrom.secretKeyRef reads them before secrets.yaml in the state directory. The \
+            values are kept in the state directory's database (mode 0700), like etcd without \
+            encryption at rest.
+
+            Examples:
+              aviary list secrets
+              aviary list secrets -A
+            """)
+
+    @OptionGroup var all: AllNamespacesOption
+
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        do {
+            let namespace = all.allNamespaces ? nil : options.namespace
+            let rows = ConfigurationListRenderer.rows(try await options.client.secrets(namespace: namespace))
+            printConfiguration(rows, kind: "Secrets", namespace: namespace, allNamespaces: all.allNamespaces)
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+private func printConfiguration(
+    _ rows: [ConfigurationListRenderer.Row], kind: String, namespace: String?, allNamespaces: Bool
+) {
+    if rows.isEmpty {
+        print(namespace.map { "No \(kind) in namespace \"\($0)\"." } ?? "No \(kind).")
+    } else {
+        print(ConfigurationListRenderer.render(rows, now: Date(), allNamespaces: allNamespaces))
     }
 }

@@ -117,7 +117,7 @@ import Testing
         #expect(
             diagnostic.description
                 == "bad.yaml: document 1: kind: unknown kind \"Deployment\"; Aviary reads Rollout, AnalysisTemplate, "
-                + "ClusterAnalysisTemplate, AnalysisRun, Experiment, Service")
+                + "ClusterAnalysisTemplate, AnalysisRun, Experiment, Service, ConfigMap, Secret")
     }
 
     @Test func wrongAPIVersionSaysWhichOneIsExpected() throws {
@@ -183,7 +183,7 @@ import Testing
             decoded.diagnostics.map(\.description) == [
                 "list.yaml: Service/b: spec.ports[0].port: must be between 1 and 65535, got 0",
                 "list.yaml: document 1 item 2: kind: unknown kind \"Pod\"; Aviary reads Rollout, AnalysisTemplate, "
-                    + "ClusterAnalysisTemplate, AnalysisRun, Experiment, Service",
+                    + "ClusterAnalysisTemplate, AnalysisRun, Experiment, Service, ConfigMap, Secret",
             ])
     }
 

@@ -10,6 +10,13 @@ enum Manifests {
         return text.split(separator: "\n", omittingEmptySubsequences: false).map { pad + $0 }.joined(separator: "\n")
     }
 
+    /// A canary Rollout whose container also has `lines` (`env:` or `envFrom:` in flow style).
+    static func withEnvironment(_ lines: String...) -> String {
+        let added = lines.map { "        \($0)\n" }.joined()
+        return basicCanary(steps: "- setWeight: 10").replacingOccurrences(
+            of: "command: [aviary-sample-app]\n", with: "command: [aviary-sample-app]\n" + added)
+    }
+
     static let podTemplate = """
         template:
           metadata:
@@ -440,6 +447,41 @@ enum Manifests {
             manifest: Manifests.rollout(
                 strategy: "canary: {canaryService: c, stableService: s, trafficRouting: {maxTrafficWeight: 100}}"),
             path: "spec.strategy.canary.trafficRouting", message: "must configure a traffic router"),
+        Case(
+            name: "secret data that is not base64",
+            manifest: "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {TOKEN: not base64!}",
+            path: "data.TOKEN", message: "must be base64; put a plain value under stringData"),
+        Case(
+            name: "config map key with a slash",
+            manifest: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a/b: x}",
+            path: "data.a/b", message: "invalid key"),
+        Case(
+            name: "config map key in data and binaryData",
+            manifest: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: x}\nbinaryData: {k: eA==}",
+            path: "binaryData.k", message: "duplicate key"),
+        Case(
+            name: "env valueFrom with two sources",
+            manifest: Manifests.withEnvironment(
+                "env: [{name: A, valueFrom: {configMapKeyRef: {name: c, key: k}, secretKeyRef: {name: s, key: k}}}]"),
+            path: "spec.template.spec.containers[0].env[0].valueFrom", message: "must set exactly one of"),
+        Case(
+            name: "env with value and valueFrom",
+            manifest: Manifests.withEnvironment(
+                "env: [{name: A, value: x, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]"),
+            path: "spec.template.spec.containers[0].env[0]", message: "must set only one of value and valueFrom"),
+        Case(
+            name: "env fieldRef to a field pods do not offer",
+            manifest: Manifests.withEnvironment("env: [{name: A, valueFrom: {fieldRef: {fieldPath: spec.replicas}}}]"),
+            path: "spec.template.spec.containers[0].env[0].valueFrom.fieldRef.fieldPath",
+            message: "\"spec.replicas\" is not a field Kubernetes offers"),
+        Case(
+            name: "envFrom with neither reference",
+            manifest: Manifests.withEnvironment("envFrom: [{prefix: X_}]"),
+            path: "spec.template.spec.containers[0].envFrom[0]", message: "must set exactly one of configMapRef"),
+        Case(
+            name: "configMapKeyRef without a name",
+            manifest: Manifests.withEnvironment("env: [{name: A, valueFrom: {configMapKeyRef: {key: k}}}]"),
+            path: "spec.template.spec.containers[0].env[0].valueFrom.configMapKeyRef.name", message: "required"),
     ]
 
     @Test(arguments: cases)
@@ -524,5 +566,49 @@ enum Manifests {
                 "r.yaml: Rollout/demo: spec.replica: warning: unknown field \"replica\", ignored; check its spelling",
                 "r.yaml: Rollout/demo: spec.strategy.canary.steps[0].weight: warning: unknown field \"weight\", ignored; check its spelling",
             ])
+    }
+
+    @Test func configurationManifestsAndEnvironmentSourcesDecodeWithoutIssues() throws {
+        let manifests = """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: web-config}
+            data: {GREETING: hi, app.properties: "a=1"}
+            binaryData: {logo.png: iVBORw0=}
+            immutable: true
+            ---
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: web-secret}
+            type: kubernetes.io/basic-auth
+            data: {username: YWRtaW4=}
+            stringData: {password: hunter2}
+            """
+        let decoded = ManifestDecoder().decode(manifests, file: "config.yaml")
+        #expect(decoded.diagnostics == [])
+        guard decoded.resources.count == 2, case .configMap(let configMap) = decoded.resources[0],
+            case .secret(let secret) = decoded.resources[1]
+        else {
+            Issue.record("expected a ConfigMap and a Secret, got \(decoded.resources.map(\.kind))")
+            return
+        }
+        #expect(configMap.values["GREETING"] == "hi")
+        #expect(configMap.values.count == 3)
+        #expect(secret.values == ["username": "admin", "password": "hunter2"])
+
+        let rollout = Manifests.withEnvironment(
+            "envFrom: [{prefix: CFG_, configMapRef: {name: web-config}}, {secretRef: {name: web-secret, optional: true}}]",
+            "env: [{name: ME, valueFrom: {fieldRef: {fieldPath: \"metadata.labels['app']\"}}}, "
+                + "{name: PW, valueFrom: {secretKeyRef: {name: web-secret, key: password}}}]")
+        #expect(ManifestDecoder().decode(rollout, file: "r.yaml").diagnostics == [])
+    }
+
+    @Test func aTypoInAnEnvironmentSourceIsAWarning() throws {
+        let manifest = Manifests.withEnvironment("envFrom: [{configMapRef: {nmae: web-config}}]")
+        let descriptions = ManifestDecoder().decode(manifest, file: "r.yaml").diagnostics.map(\.description)
+        #expect(
+            descriptions.contains(
+                "r.yaml: Rollout/demo: spec.template.spec.containers[0].envFrom[0].configMapRef.nmae: warning: unknown field \"nmae\", ignored; check its spelling"
+            ), "\(descriptions)")
     }
 }

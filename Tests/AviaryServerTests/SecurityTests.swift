@@ -106,12 +106,22 @@ import Testing
         }
     }
 
-    @Test func aSecretUsedByAnAnalysisIsRedactedEverywhere() async throws {
+    /// The secret comes from secrets.yaml in the state directory, or from an applied Secret.
+    @Test(arguments: [false, true])
+    func aSecretUsedByAnAnalysisIsRedactedEverywhere(applied: Bool) async throws {
         let secret = "sekrit-\(UUID().uuidString)"
         let daemon = Daemon()
         try FileManager.default.createDirectory(atPath: daemon.stateDirectory, withIntermediateDirectories: true)
-        try "web-auth:\n  token: \"\(secret)\"\n".write(
-            toFile: daemon.stateDirectory + "/secrets.yaml", atomically: true, encoding: .utf8)
+        var secretManifest = ""
+        if applied {
+            // secrets.yaml holds a wrong value under the same name: the applied Secret wins.
+            secretManifest = "apiVersion: v1\nkind: Secret\nmetadata: {name: web-auth}\nstringData: {token: \"\(secret)\"}\n---\n"
+            try "web-auth:\n  token: wrong\n".write(
+                toFile: daemon.stateDirectory + "/secrets.yaml", atomically: true, encoding: .utf8)
+        } else {
+            try "web-auth:\n  token: \"\(secret)\"\n".write(
+                toFile: daemon.stateDirectory + "/secrets.yaml", atomically: true, encoding: .utf8)
+        }
         try await daemon.start()
         do {
             var manifests = CanaryManifests()
@@ -153,7 +163,7 @@ import Testing
                         web:
                           url: http://127.0.0.1:\(closedPort)/{{args.token}}
                 """
-            try daemon.applyWithCLI(template + "\n---\n" + manifests.yaml)
+            try daemon.applyWithCLI(secretManifest + template + "\n---\n" + manifests.yaml)
             #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
             #expect(try daemon.cli(["set", "image", "web", "app=aviary-sample-app:green"]).status == 0)
             #expect(await daemon.waitPaused(atStep: 2))
@@ -172,9 +182,11 @@ import Testing
             #expect(cli.status == 0, "\(cli.output)")
             #expect(cli.output.contains("*****"), "\(cli.output)")
             outputs.append(("aviary get analysisrun", cli.output))
-            // The daemon's log, the router's log and the database: every file but secrets.yaml.
+            // The daemon's log, the router's log and the database (which keeps an applied Secret as
+            // base64, as etcd does): every file but the inputs, secrets.yaml and the manifests.
             let files = FileManager.default.enumerator(atPath: daemon.stateDirectory)?.allObjects as? [String] ?? []
-            for file in files where !file.hasSuffix("secrets.yaml") && !file.hasPrefix("logs/web-") {
+            for file in files
+            where !file.hasSuffix("secrets.yaml") && !file.hasPrefix("logs/web-") && !file.hasPrefix("manifests-") {
                 let data = FileManager.default.contents(atPath: daemon.stateDirectory + "/" + file) ?? Data()
                 outputs.append((file, String(decoding: data, as: UTF8.self)))
             }

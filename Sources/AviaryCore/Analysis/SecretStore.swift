@@ -9,8 +9,11 @@ public struct SecretStore: Sendable, Equatable {
     /// What the message about a missing Secret or key tells the user to do.
     public var remedy: String
 
-    /// The remedy on the local platform.
+    /// The remedy when only the secrets file is read.
     public static let secretsFileRemedy = "add it to secrets.yaml in the state directory"
+
+    /// The remedy on the local platform, where applied Secrets are read too.
+    public static let localRemedy = "apply a Secret holding it (aviary apply -f), or add it to secrets.yaml in the state directory"
 
     /// A store holding `secrets`.
     public init(_ secrets: [String: [String: String]] = [:], remedy: String = SecretStore.secretsFileRemedy) {

@@ -79,7 +79,7 @@ struct CrossDocumentChecks {
             case .analysisRun(let run):
                 declaredArguments(AnalysisTemplateSpec(metrics: run.spec.metrics, args: run.spec.args), in: located)
                 conditions(run.spec.metrics, in: located)
-            case .service:
+            case .service, .configMap, .secret:
                 break
             }
         }

@@ -12,12 +12,17 @@ public enum AnyResource: Sendable, Hashable, Encodable {
     case experiment(Experiment)
     /// A core `v1` `Service`.
     case service(Service)
+    /// A core `v1` `ConfigMap`.
+    case configMap(ConfigMap)
+    /// A core `v1` `Secret`.
+    case secret(Secret)
 
     /// The kinds Aviary reads, with the `apiVersion` each must have.
     public static let supportedKinds: [(kind: String, apiVersion: String)] = [
         ("Rollout", argoAPIVersion), ("AnalysisTemplate", argoAPIVersion),
         ("ClusterAnalysisTemplate", argoAPIVersion), ("AnalysisRun", argoAPIVersion),
         ("Experiment", argoAPIVersion), ("Service", Service.apiVersion),
+        ("ConfigMap", "v1"), ("Secret", "v1"),
     ]
 
     /// The resource's kind, `Rollout`.
@@ -29,6 +34,8 @@ public enum AnyResource: Sendable, Hashable, Encodable {
         case .analysisRun: "AnalysisRun"
         case .experiment: "Experiment"
         case .service: "Service"
+        case .configMap: "ConfigMap"
+        case .secret: "Secret"
         }
     }
 
@@ -41,6 +48,8 @@ public enum AnyResource: Sendable, Hashable, Encodable {
         case .analysisRun(let value): value.metadata
         case .experiment(let value): value.metadata
         case .service(let value): value.metadata
+        case .configMap(let value): value.metadata
+        case .secret(let value): value.metadata
         }
     }
 
@@ -59,6 +68,8 @@ public enum AnyResource: Sendable, Hashable, Encodable {
         case .analysisRun(let value): try value.encode(to: encoder)
         case .experiment(let value): try value.encode(to: encoder)
         case .service(let value): try value.encode(to: encoder)
+        case .configMap(let value): try value.encode(to: encoder)
+        case .secret(let value): try value.encode(to: encoder)
         }
     }
 }

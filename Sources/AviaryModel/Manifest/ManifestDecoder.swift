@@ -220,6 +220,8 @@ public struct ManifestDecoder: Sendable {
                     try Self.jsonDecoder.decode(ClusterAnalysisTemplate.self, from: data))
             case "AnalysisRun": resource = .analysisRun(try Self.jsonDecoder.decode(AnalysisRun.self, from: data))
             case "Experiment": resource = .experiment(try Self.jsonDecoder.decode(Experiment.self, from: data))
+            case "ConfigMap": resource = .configMap(try Self.jsonDecoder.decode(ConfigMap.self, from: data))
+            case "Secret": resource = .secret(try Self.jsonDecoder.decode(Secret.self, from: data))
             default: resource = .service(try Self.jsonDecoder.decode(Service.self, from: data))
             }
             var diagnostics = unknownFields(in: value, resource: resource).map {

@@ -78,8 +78,8 @@ public struct Container: Codable, Sendable, Hashable {
     public var volumeMounts: [JSONValue]?
     /// Container security context, kept opaque.
     public var securityContext: JSONValue?
-    /// Environment sources, kept opaque.
-    public var envFrom: [JSONValue]?
+    /// Whole ConfigMaps and Secrets as environment variables, before `env`.
+    public var envFrom: [EnvFromSource]?
 
     /// A container with a name, image and command.
     public init(name: String, image: String? = nil, command: [String]? = nil, args: [String]? = nil) {
@@ -90,14 +90,14 @@ public struct Container: Codable, Sendable, Hashable {
     }
 }
 
-/// An environment variable: a literal `value` or a `valueFrom` source (kept opaque).
+/// An environment variable: a literal `value` or a `valueFrom` source.
 public struct EnvVar: Codable, Sendable, Hashable {
     /// The variable's name.
     public var name: String
-    /// The literal value.
+    /// The literal value; `$(NAME)` in it refers to the variables defined before it.
     public var value: String?
-    /// A reference to a secret, config map or field, kept opaque.
-    public var valueFrom: JSONValue?
+    /// A key of a ConfigMap or Secret, or a field of the pod.
+    public var valueFrom: EnvVarSource?
 
     /// A variable with a literal value.
     public init(name: String, value: String? = nil) {
@@ -184,4 +184,89 @@ public struct HTTPGetAction: Codable, Sendable, Hashable {
 
     /// The request path, `/` when absent.
     public var pathOrDefault: String { path ?? "/" }
+}
+
+/// Where an `env` entry's value comes from; set one member.
+public struct EnvVarSource: Codable, Sendable, Hashable {
+    /// A key of a ConfigMap in the pod's namespace.
+    public var configMapKeyRef: ConfigKeySelector?
+    /// A key of a Secret in the pod's namespace.
+    public var secretKeyRef: ConfigKeySelector?
+    /// A field of the pod: `metadata.name`, `metadata.namespace`, `metadata.labels['KEY']`,
+    /// `metadata.annotations['KEY']`, `status.podIP`, `status.hostIP`, `spec.nodeName`,
+    /// `spec.serviceAccountName`.
+    public var fieldRef: ObjectFieldSelector?
+    /// A container's resource limit or request, kept for Kubernetes.
+    public var resourceFieldRef: JSONValue?
+
+    /// A source; set one member.
+    public init(
+        configMapKeyRef: ConfigKeySelector? = nil, secretKeyRef: ConfigKeySelector? = nil,
+        fieldRef: ObjectFieldSelector? = nil
+    ) {
+        self.configMapKeyRef = configMapKeyRef
+        self.secretKeyRef = secretKeyRef
+        self.fieldRef = fieldRef
+    }
+}
+
+/// One key of a ConfigMap or Secret.
+public struct ConfigKeySelector: Codable, Sendable, Hashable {
+    /// The ConfigMap's or Secret's name.
+    public var name: String?
+    /// The key.
+    public var key: String
+    /// When true, a missing object or key leaves the variable unset instead of stopping the pod.
+    public var optional: Bool?
+
+    /// A key of the named object.
+    public init(name: String, key: String, optional: Bool? = nil) {
+        self.name = name
+        self.key = key
+        self.optional = optional
+    }
+}
+
+/// A field of the pod, by path.
+public struct ObjectFieldSelector: Codable, Sendable, Hashable {
+    /// `v1` when present.
+    public var apiVersion: String?
+    /// `metadata.name` and the like.
+    public var fieldPath: String
+
+    /// A field path.
+    public init(fieldPath: String) { self.fieldPath = fieldPath }
+}
+
+/// Every key of a ConfigMap or Secret as environment variables, each name prefixed.
+public struct EnvFromSource: Codable, Sendable, Hashable {
+    /// Put before every key.
+    public var prefix: String?
+    /// A ConfigMap in the pod's namespace.
+    public var configMapRef: ConfigSourceReference?
+    /// A Secret in the pod's namespace.
+    public var secretRef: ConfigSourceReference?
+
+    /// A source; set one of the references.
+    public init(
+        prefix: String? = nil, configMapRef: ConfigSourceReference? = nil, secretRef: ConfigSourceReference? = nil
+    ) {
+        self.prefix = prefix
+        self.configMapRef = configMapRef
+        self.secretRef = secretRef
+    }
+}
+
+/// A whole ConfigMap or Secret, by name.
+public struct ConfigSourceReference: Codable, Sendable, Hashable {
+    /// Its name.
+    public var name: String?
+    /// When true, a missing object adds nothing instead of stopping the pod.
+    public var optional: Bool?
+
+    /// A reference by name.
+    public init(name: String, optional: Bool? = nil) {
+        self.name = name
+        self.optional = optional
+    }
 }

@@ -29,6 +29,17 @@ public enum ManifestValidator {
         case .service(let service):
             issues.metadata(service.metadata, isServiceName: true)
             issues.serviceSpec(service.spec)
+        case .configMap(let configMap):
+            issues.metadata(configMap.metadata)
+            issues.configurationKeys(configMap.data, path: "data", base64: false)
+            issues.configurationKeys(configMap.binaryData, path: "binaryData", base64: true)
+            for key in Set((configMap.data ?? [:]).keys).intersection((configMap.binaryData ?? [:]).keys).sorted() {
+                issues.error("binaryData.\(key)", "duplicate key: \"\(key)\" is also in data; keep one")
+            }
+        case .secret(let secret):
+            issues.metadata(secret.metadata)
+            issues.configurationKeys(secret.data, path: "data", base64: true)
+            issues.configurationKeys(secret.stringData, path: "stringData", base64: false)
         }
         return issues.list
     }
@@ -199,12 +210,87 @@ struct Issues {
                 error("\(portPath).name", "duplicate port name \"\(name)\"; names must be unique in a container")
             }
         }
+        for (index, variable) in (container.env ?? []).enumerated() {
+            environmentVariable(variable, path: "\(path).env[\(index)]")
+        }
+        for (index, source) in (container.envFrom ?? []).enumerated() {
+            let sourcePath = "\(path).envFrom[\(index)]"
+            if (source.configMapRef == nil) == (source.secretRef == nil) {
+                error(sourcePath, "must set exactly one of configMapRef and secretRef")
+            }
+            for (member, reference) in [("configMapRef", source.configMapRef), ("secretRef", source.secretRef)] {
+                if let reference, (reference.name ?? "").isEmpty {
+                    error("\(sourcePath).\(member).name", "required; name the object to read")
+                }
+            }
+        }
         let probes: [(String, Probe?)] = [
             ("readinessProbe", container.readinessProbe), ("livenessProbe", container.livenessProbe),
             ("startupProbe", container.startupProbe),
         ]
         for case (let name, let probe?) in probes {
             self.probe(probe, path: "\(path).\(name)", portNames: portNames)
+        }
+    }
+
+    /// The `fieldRef.fieldPath`s Kubernetes accepts for an environment variable (plus
+    /// `metadata.labels['KEY']` and `metadata.annotations['KEY']`).
+    static let environmentFieldPaths: Set<String> = [
+        "metadata.name", "metadata.namespace", "metadata.uid", "metadata.labels", "metadata.annotations",
+        "spec.nodeName", "spec.serviceAccountName", "status.hostIP", "status.hostIPs", "status.podIP",
+        "status.podIPs",
+    ]
+
+    mutating func environmentVariable(_ variable: EnvVar, path: String) {
+        if variable.name.isEmpty || variable.name.contains("=") {
+            error("\(path).name", "must be a variable name without \"=\", got \"\(variable.name)\"")
+        }
+        guard let source = variable.valueFrom else { return }
+        if !(variable.value ?? "").isEmpty {
+            error(path, "must set only one of value and valueFrom")
+        }
+        let sourcePath = "\(path).valueFrom"
+        let set = [
+            source.configMapKeyRef != nil, source.secretKeyRef != nil, source.fieldRef != nil,
+            source.resourceFieldRef != nil,
+        ].filter { $0 }.count
+        if set != 1 {
+            error(sourcePath, "must set exactly one of configMapKeyRef, secretKeyRef, fieldRef and resourceFieldRef")
+        }
+        for (member, selector) in [("configMapKeyRef", source.configMapKeyRef), ("secretKeyRef", source.secretKeyRef)] {
+            guard let selector else { continue }
+            if (selector.name ?? "").isEmpty { error("\(sourcePath).\(member).name", "required; name the object to read") }
+            if selector.key.isEmpty { error("\(sourcePath).\(member).key", "required; name the key to read") }
+        }
+        if let fieldPath = source.fieldRef?.fieldPath {
+            let labelled = ["metadata.labels['", "metadata.annotations['"].contains {
+                fieldPath.hasPrefix($0) && fieldPath.hasSuffix("']") && fieldPath.count > $0.count + 2
+            }
+            if !labelled, !Self.environmentFieldPaths.contains(fieldPath) {
+                error(
+                    "\(sourcePath).fieldRef.fieldPath",
+                    "\"\(fieldPath)\" is not a field Kubernetes offers; one of "
+                        + "\(Self.environmentFieldPaths.sorted().joined(separator: ", ")), metadata.labels['KEY']")
+            }
+        }
+    }
+
+    /// The keys of a ConfigMap's or Secret's values: Kubernetes allows letters, digits, `-`, `_`
+    /// and `.`; base64 members must decode.
+    mutating func configurationKeys(_ values: [String: String]?, path: String, base64: Bool) {
+        for (key, value) in (values ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let allowed = key.unicodeScalars.allSatisfy {
+                $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0))
+            }
+            if key.isEmpty || key.count > 253 || !allowed || key == "." || key == ".." {
+                error(
+                    "\(path).\(key)",
+                    "invalid key; a key has 1 to 253 letters, digits, \"-\", \"_\" or \".\"")
+            }
+            if base64, Data(base64Encoded: value) == nil {
+                let plain = path == "binaryData" ? "data" : "stringData"
+                error("\(path).\(key)", "must be base64; put a plain value under \(plain)")
+            }
         }
     }
 

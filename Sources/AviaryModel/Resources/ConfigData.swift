@@ -1,0 +1,74 @@
+import Foundation
+
+/// A core `v1` ConfigMap: named strings a pod reads through `envFrom.configMapRef` or
+/// `env[].valueFrom.configMapKeyRef`. Locally it is stored by the daemon and read when a pod's
+/// process starts, as the kubelet reads it when a container starts.
+public struct ConfigMap: Codable, Sendable, Hashable {
+    /// `v1`.
+    public var apiVersion: String
+    /// `ConfigMap`.
+    public var kind: String
+    /// Name, namespace and labels.
+    public var metadata: ObjectMeta
+    /// UTF-8 values by key.
+    public var data: [String: String]?
+    /// Base64 values by key.
+    public var binaryData: [String: String]?
+    /// Whether the values may no longer change.
+    public var immutable: Bool?
+
+    /// A ConfigMap holding `data`.
+    public init(metadata: ObjectMeta, data: [String: String]) {
+        apiVersion = "v1"
+        kind = "ConfigMap"
+        self.metadata = metadata
+        self.data = data
+    }
+
+    /// Every value by key: `data`, then `binaryData` decoded (bytes that are not UTF-8 are
+    /// replaced, as an environment variable must be text).
+    public var values: [String: String] {
+        var values = data ?? [:]
+        for (key, encoded) in binaryData ?? [:] {
+            if let bytes = Data(base64Encoded: encoded) { values[key] = String(decoding: bytes, as: UTF8.self) }
+        }
+        return values
+    }
+}
+
+/// A core `v1` Secret: like a ConfigMap, with its values base64 in `data` (or plain in
+/// `stringData`, which Kubernetes folds into `data` on write and Aviary reads the same way).
+public struct Secret: Codable, Sendable, Hashable {
+    /// `v1`.
+    public var apiVersion: String
+    /// `Secret`.
+    public var kind: String
+    /// Name, namespace and labels.
+    public var metadata: ObjectMeta
+    /// Base64 values by key.
+    public var data: [String: String]?
+    /// Plain values by key; they win over `data` for the same key.
+    public var stringData: [String: String]?
+    /// `Opaque` (default) or a Kubernetes type such as `kubernetes.io/basic-auth`.
+    public var type: String?
+    /// Whether the values may no longer change.
+    public var immutable: Bool?
+
+    /// A Secret holding `stringData`.
+    public init(metadata: ObjectMeta, stringData: [String: String]) {
+        apiVersion = "v1"
+        kind = "Secret"
+        self.metadata = metadata
+        self.stringData = stringData
+    }
+
+    /// Every value by key, decoded: `data` from base64, then `stringData` over it.
+    public var values: [String: String] {
+        var values: [String: String] = [:]
+        for (key, encoded) in data ?? [:] {
+            if let bytes = Data(base64Encoded: encoded) { values[key] = String(decoding: bytes, as: UTF8.self) }
+        }
+        for (key, value) in stringData ?? [:] { values[key] = value }
+        return values
+    }
+}
