@@ -96,7 +96,8 @@ public struct DemoManifests: Sendable, Equatable {
     }
 
     /// Finds examples/demo: in the current directory or a parent, or above the executable
-    /// (a build in .build/…/debug of a clone).
+    /// (a build in .build/…/debug of a clone), or in ../share/aviary/examples beside the
+    /// executable (the .deb of scripts/package).
     public static func locateDirectory(executable: String) -> String? {
         let manager = FileManager.default
         var candidates: [String] = []
@@ -108,6 +109,9 @@ public struct DemoManifests: Sendable, Equatable {
                 directory = (directory as NSString).deletingLastPathComponent
             }
         }
+        // Where the .deb of scripts/package installs them: /usr/bin/aviary → /usr/share/aviary/examples.
+        let installed = ((executable as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+        candidates.append(installed + "/share/aviary/examples/demo")
         return candidates.first { manager.fileExists(atPath: $0 + "/" + rolloutFile) }
     }
 }
