@@ -128,3 +128,63 @@ struct OwnServiceEndToEndTests {
         }
     }
 }
+
+/// The compiled own-service (examples/own-service/compiled): `./build` makes a binary per release,
+/// and the pods of each revision run the binary their image names, answering as that release.
+@Suite(.serialized, .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/cc"), "no C compiler"))
+struct CompiledServiceEndToEndTests {
+    static let example = "examples/own-service/compiled"
+
+    @Test func eachImageRunsTheBinaryOfItsRelease() async throws {
+        try #require(
+            FileManager.default.fileExists(atPath: Self.example + "/rollout.yaml"),
+            "run the tests from the package's root (\(FileManager.default.currentDirectoryPath))")
+        let built = try runCommand([Self.example + "/build"])
+        try #require(built.status == 0, "examples/own-service/compiled/build: \(built.output)")
+        let daemon = Daemon()
+        try await daemon.start(extraArguments: geteuid() == 0 ? [] : ["--service-port-offset", "8000"])
+        do {
+            try await check(daemon)
+        } catch {
+            await daemon.cleanUp()
+            throw error
+        }
+        await daemon.cleanUp()
+    }
+
+    func check(_ daemon: Daemon) async throws {
+        let applied = try daemon.cli([
+            "apply", "-f", Self.example + "/rollout.yaml", "-f", OwnServiceEndToEndTests.example + "/analysis.yaml",
+        ])
+        #expect(applied.status == 0, "\(applied.output)")
+        let releases = FileManager.default.currentDirectoryPath + "/" + Self.example + "/releases"
+        var seen: [(executable: String, answer: String)] = []
+        #expect(
+            await eventually(within: 90) {
+                seen = await runningPods(daemon)
+                return seen.count == 3 && seen.allSatisfy { $0.answer.hasPrefix("own-service v1 (own-service:v1)") }
+            }, "v1's pods answer as v1: \(seen)")
+        #expect(seen.allSatisfy { $0.executable == releases + "/v1/server" }, "\(seen)")
+
+        #expect(try daemon.cli(["set", "image", "own-service", "app=own-service:v2"]).status == 0)
+        #expect(
+            await eventually(within: 90) {
+                seen = await runningPods(daemon)
+                return seen.contains { $0.executable == releases + "/v2/server" && $0.answer.hasPrefix("own-service v2") }
+            }, "the canary runs releases/v2/server and answers as v2: \(seen)")
+    }
+
+    /// Each running, ready pod's executable (from /proc) and its answer to GET /.
+    func runningPods(_ daemon: Daemon) async -> [(executable: String, answer: String)] {
+        let pods = (await daemon.call(.GET, "/api/v1/pods"))?.json["pods"] as? [[String: Any]] ?? []
+        var found: [(String, String)] = []
+        for pod in pods where pod["ready"] as? Bool == true {
+            guard let pid = pod["pid"] as? Int, let address = pod["address"] as? String,
+                let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe"),
+                let answer = await http(.GET, "http://\(address)/")
+            else { continue }
+            found.append((executable, answer.text))
+        }
+        return found
+    }
+}
