@@ -309,8 +309,8 @@ let package = Package(
         .testTarget(
             name: "KubernetesControllerTests",
             dependencies: [
-                "AviaryKubernetes", "AviaryKubernetesPlatform", "AviaryModel", "AviaryTestSupport", "aviary",
-                "aviary-test-apiserver", .product(name: "Yams", package: "Yams"),
+                "AviaryCore", "AviaryKubernetes", "AviaryKubernetesPlatform", "AviaryModel", "AviaryServer",
+                "AviaryTestSupport", "aviary", "aviary-test-apiserver", .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),

@@ -156,6 +156,7 @@ public struct KubernetesDaemon: Sendable {
         let logger = self.logger
         let analysis = AnalysisCoordinator(
             store: resources, metrics: metrics,
+            provider: KubernetesMetricProviders(client: client, logger: logger),
             secrets: { namespace, names in
                 await Self.readSecrets(names, namespace: namespace, client: client, logger: logger)
             }, logger: logger)

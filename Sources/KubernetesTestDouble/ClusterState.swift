@@ -414,7 +414,7 @@ struct ClusterState: Sendable {
 extension ResourceType {
     /// Kinds whose `metadata.generation` the real server maintains.
     var tracksGeneration: Bool {
-        group == "apps" || isCustom || groupResource == .customResourceDefinitions
+        group == "apps" || group == "batch" || isCustom || groupResource == .customResourceDefinitions
     }
 }
 

@@ -40,6 +40,13 @@ enum Defaults {
             }
             applyOnWrite(&object, type: type)
             object["status"] = .object(["loadBalancer": .object([:])])
+        case ("batch", "jobs"):
+            // The Job controller would run it; the double only stores it (a test sets its status).
+            for (field, value) in [("backoffLimit", 6), ("completions", 1), ("parallelism", 1)] as [(String, Int64)]
+            where object[path: ["spec", field]] == nil {
+                object[path: ["spec", field]] = .int(value)
+            }
+            object["status"] = .object([:])
         case ("apps", "replicasets"), ("apps", "deployments"):
             if object[path: ["spec", "replicas"]] == nil { object[path: ["spec", "replicas"]] = .int(1) }
             object["status"] = .object(["replicas": .int(0)])

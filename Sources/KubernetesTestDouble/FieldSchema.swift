@@ -106,6 +106,16 @@ indirect enum FieldSchema: Sendable {
                     "selector": .any, "template": podTemplate,
                 ])
             return top("ReplicaSet", ["spec": spec, "status": .any])
+        case ("batch", "jobs"):
+            var fields: [String: FieldSchema] = ["template": podTemplate, "selector": .any, "suspend": .boolean]
+            for field in [
+                "backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished", "completions", "parallelism",
+                "backoffLimitPerIndex", "maxFailedIndexes",
+            ] { fields[field] = .integer(goType: field == "activeDeadlineSeconds" ? "int64" : "int32") }
+            for field in ["completionMode", "podFailurePolicy", "podReplacementPolicy", "manualSelector", "successPolicy"] {
+                fields[field] = .any
+            }
+            return top("Job", ["spec": .object(goType: "JobSpec", fields: fields), "status": .any])
         case ("apps", "deployments"):
             let spec: FieldSchema = .object(
                 goType: "DeploymentSpec",

@@ -17,7 +17,8 @@ struct Serve: AsyncParsableCommand {
             --platform kubernetes reconciles Argo's Rollout, AnalysisTemplate, ClusterAnalysisTemplate \
             and AnalysisRun resources on the API server of --kubeconfig/--context (else KUBECONFIG, \
             ~/.kube/config, or the pod's service account): ReplicaSets, Service selectors and SMI \
-            TrafficSplits as Argo's controller makes them, status through the status subresource. It \
+            TrafficSplits as Argo's controller makes them, a Rollout's status through its status \
+            subresource, job metrics as batch/v1 Jobs owned by their AnalysisRun. It \
             keeps no state directory; on --listen it serves only /healthz (alive), /readyz (caches \
             synced) and /metrics (the resources are the API server's: kubectl, or the CLI with \
             --kubeconfig). Replicas elect one leader with a Lease. See docs/kubernetes.md.

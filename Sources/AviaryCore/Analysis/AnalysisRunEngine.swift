@@ -77,6 +77,7 @@ public enum AnalysisRunEngine {
                 continue
             }
             guard !terminating, isDue(metric, in: run, now: now) else { continue }
+            let taken = index.map { (run.status!.metricResults![$0].count ?? 0) + (run.status!.metricResults![$0].error ?? 0) }
             var measurement = AviaryModel.Measurement(phase: .running)
             measurement.startedAt = RFC3339.format(now, milliseconds: true)
             if let index {
@@ -93,7 +94,9 @@ public enum AnalysisRunEngine {
                 MeasurementRequest(
                     runName: run.metadata.name ?? "", metricName: metric.name, metric: metric,
                     startedAt: RFC3339.parse(measurement.startedAt!) ?? now,
-                    redactions: context.redactions, isDryRun: context.dryRun.contains(metric.name)))
+                    redactions: context.redactions, isDryRun: context.dryRun.contains(metric.name),
+                    namespace: run.metadata.namespaceOrDefault, runUID: run.metadata.uid,
+                    measurementNumber: (taken ?? 0) + 1))
         }
         assess(&run, context: context, now: now)
         let next = run.status?.phase?.isCompleted == true ? nil : nextReconcileTime(run, context: context)

@@ -19,12 +19,22 @@ public struct MeasurementRequest: Sendable, Equatable {
     public var redactions: [String]
     /// Whether the metric is a dry run (measured and reported, not counted in the run's phase).
     public var isDryRun: Bool
+    /// The run's namespace (where a job metric's Job is created).
+    public var namespace: String
+    /// The run's `metadata.uid` on a cluster (a job metric's Job is owned by the run), nil locally.
+    public var runUID: String?
+    /// The metric's measurements so far (`count` + `error`) plus one, as Argo numbers its jobs:
+    /// a measurement taken again after a restart has the same number.
+    public var measurementNumber: Int
 
     /// A request as the engine makes it.
     public init(
         runName: String, metricName: String, metric: Metric, startedAt: Date, redactions: [String] = [],
-        isDryRun: Bool = false
+        isDryRun: Bool = false, namespace: String = "default", runUID: String? = nil, measurementNumber: Int = 1
     ) {
+        self.namespace = namespace
+        self.runUID = runUID
+        self.measurementNumber = measurementNumber
         self.runName = runName
         self.metricName = metricName
         self.metric = metric

@@ -26,6 +26,8 @@ public struct GroupVersionResource: Sendable, Hashable, CustomStringConvertible 
     public static let services = GroupVersionResource(group: "", version: "v1", resource: "services")
     /// `apps/v1` ReplicaSets.
     public static let replicaSets = GroupVersionResource(group: "apps", version: "v1", resource: "replicasets")
+    /// `batch/v1` Jobs.
+    public static let jobs = GroupVersionResource(group: "batch", version: "v1", resource: "jobs")
     /// Argo `argoproj.io/v1alpha1` Rollouts.
     public static let rollouts = GroupVersionResource(group: "argoproj.io", version: "v1alpha1", resource: "rollouts")
 

@@ -89,6 +89,8 @@ public actor AnalysisCoordinator {
             run.status = status
         }
         let (stored, _) = try await store.apply(try JSONEncoder().encode(run))
+        // On a cluster the API server gives the run its uid, which a job metric's Job is owned by.
+        run.metadata.uid = (try? JSONDecoder().decode(ObjectMeta.self, from: stored.metadata))?.uid
         if let status = run.status {
             _ = try await store.updateStatus(
                 stored.key, status: try JSONEncoder().encode(status), events: [], expectedResourceVersion: nil)
