@@ -181,6 +181,18 @@ public enum ServiceListRenderer {
         }
         return RolloutListRenderer.columns(header: header, rows: rows, paintColumn: nil)
     }
+
+    /// `aviary get service NAME`: one Service, a field per line.
+    public static func renderOne(_ service: ServiceEndpointsView) -> String {
+        let selector = service.selector.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        let fields = [
+            ("Name", service.name), ("Namespace", service.namespace), ("Listener", service.listener),
+            ("Selector", selector.isEmpty ? "<none>" : selector.joined(separator: ",")),
+            ("Endpoints", service.endpoints.isEmpty ? "<none>" : service.endpoints.joined(separator: ",")),
+        ]
+        return fields.map { "\($0.0 + ":")\(String(repeating: " ", count: 11 - $0.0.count))\($0.1)" }
+            .joined(separator: "\n")
+    }
 }
 
 /// `aviary list configmaps|secrets`: NAME (TYPE) DATA AGE, as kubectl prints them.

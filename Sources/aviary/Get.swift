@@ -2,10 +2,10 @@ import ArgumentParser
 import AviaryClient
 import Foundation
 
-/// `aviary get rollout|analysisrun NAME`.
+/// `aviary get rollout|analysisrun|service NAME`.
 struct Get: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show a resource.", subcommands: [GetRollout.self, GetAnalysisRun.self])
+        abstract: "Show a resource.", subcommands: [GetRollout.self, GetAnalysisRun.self, GetService.self])
 }
 
 /// `aviary get rollout NAME [--watch] [--no-color] [-o wide|json|yaml]`.
@@ -163,6 +163,57 @@ struct GetAnalysisRun: AsyncParsableCommand {
             case .text?, nil:
                 let run = try await options.client.analysisRun(name, namespace: options.namespace)
                 print(AnalysisRunRenderer.render(run, now: Date(), colour: useColour(noColor: noColor)))
+            }
+        } catch let failure as APIClient.Failure {
+            throw fail(failure)
+        }
+    }
+}
+
+/// `aviary get service NAME [-o json|yaml]`.
+struct GetService: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "service",
+        abstract: "Show a Service: where it listens, its selector and the ready pods it sends traffic to.",
+        discussion: """
+            Listener is ADDRESS:PORT: 127.0.0.1 at the Service's port while that port is free there, \
+            else an address of its own from aviary serve --service-address-range, as a ClusterIP. \
+            Selector includes the pod-template hash a rollout pinned it to. -o json or -o yaml \
+            prints the stored Service.
+
+            Examples:
+              aviary get service own-service
+              aviary get service own-service -o yaml
+            """)
+
+    @Argument(help: "The Service's name (`aviary list services` lists them).")
+    var name: String
+
+    @Option(name: .shortAndLong, help: "Output format: text (default), json or yaml.")
+    var output: String = "text"
+
+    @OptionGroup var options: ServerOptions
+
+    func validate() throws {
+        if OutputFormat(rawValue: output) == nil { throw ValidationError("-o \(output): use text, json or yaml") }
+    }
+
+    func run() async throws {
+        do {
+            switch OutputFormat(rawValue: output) {
+            case .json?, .yaml?:
+                let data = try await options.client.send(
+                    .GET, APIClient.resourcePath(kind: "services", name: name, namespace: options.namespace))
+                print(try output == "json" ? Rendering.json(data) : Rendering.yaml(data))
+            case .text?, nil:
+                let services = try await options.client.serviceEndpoints(namespace: options.namespace)
+                guard let service = services.first(where: { $0.name == name }) else {
+                    printError(
+                        "service \"\(name)\" not found in namespace \"\(options.namespace)\"; "
+                            + "aviary list services lists them (-A for every namespace)")
+                    throw ExitCode.failure
+                }
+                print(ServiceListRenderer.renderOne(service))
             }
         } catch let failure as APIClient.Failure {
             throw fail(failure)

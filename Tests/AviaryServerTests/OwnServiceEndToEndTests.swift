@@ -165,6 +165,12 @@ struct CompiledServiceEndToEndTests {
                 return seen.count == 3 && seen.allSatisfy { $0.answer.hasPrefix("own-service v1 (own-service:v1)") }
             }, "v1's pods answer as v1: \(seen)")
         #expect(seen.allSatisfy { $0.executable == releases + "/v1/server" }, "\(seen)")
+        let shown = try daemon.cli(["get", "service", "own-service"])
+        #expect(shown.status == 0, "\(shown.output)")
+        #expect(shown.output.contains("Listener:   127."), "get service shows where it listens: \(shown.output)")
+        #expect(shown.output.contains("Selector:   app=own-service"), "\(shown.output)")
+        let missing = try daemon.cli(["get", "service", "nope"])
+        #expect(missing.status != 0 && missing.output.contains("aviary list services"), "\(missing.output)")
 
         #expect(try daemon.cli(["set", "image", "own-service", "app=own-service:v2"]).status == 0)
         #expect(
