@@ -63,6 +63,31 @@ func json(_ data: Data?) -> [String: Any]? {
         #expect(metadata["resourceVersion"] as? String == String(scaled.resourceVersion))
     }
 
+    /// A ConfigMap's and a Secret's body sits beside `metadata`: stored and given back there, a
+    /// Secret's `stringData` folded into base64 `data` as the API server does, an empty one adding
+    /// nothing, and a change of a value is a change.
+    @Test func configMapsAndSecretsKeepTheirBodyAtTheTopLevel() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try AviaryStore(stateDirectory: directory.path)
+        let secret = Data(
+            #"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"},"type":"Opaque","data":{"a":"eA=="},"stringData":{"b":"y"}}"#
+                .utf8)
+        let (stored, _) = try store.apply(secret)
+        for object in [stored.object(), try #require(json(stored.objectJSON()))] {
+            #expect(object["data"] as? [String: String] == ["a": "eA==", "b": "eQ=="])
+            #expect(object["type"] as? String == "Opaque")
+            #expect(object["stringData"] == nil && object["spec"] == nil)
+        }
+        let empty = Data(#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"}}"#.utf8)
+        let (emptyStored, _) = try store.apply(empty)
+        #expect(json(emptyStored.objectJSON())?.keys.sorted() == ["apiVersion", "kind", "metadata"])
+        let filled = Data(#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"k":"v"}}"#.utf8)
+        let (changed, outcome) = try store.apply(filled)
+        #expect(outcome == .configured)
+        #expect(json(changed.objectJSON())?["data"] as? [String: String] == ["k": "v"])
+    }
+
     /// The spliced encoding (stored spec and status bytes as they are) means what the untyped
     /// object means, with and without a spec or status, and with characters JSON escapes.
     @Test(arguments: [
