@@ -47,7 +47,9 @@ public actor KubernetesPlatform: Platform {
                     }
                 ]))
         podCache = WatchedCache(
-            informer: Informer(client: client, resource: .pods, namespace: namespace, labelSelector: hashLabel))
+            informer: Informer(
+                client: client, resource: .pods, namespace: namespace, labelSelector: hashLabel,
+                transform: { $0.keeping(Self.podFieldsRead) }))
         splitResource = .trafficSplits(version: smiVersion)
         splitCache = WatchedCache(informer: Informer(client: client, resource: splitResource, namespace: namespace))
     }
@@ -533,6 +535,30 @@ public actor KubernetesPlatform: Platform {
             decoding: try encoder.encode(ManagedRoutes(headerRoutes: split.headerRoutes, mirrorRoutes: split.mirrorRoutes)),
             as: UTF8.self)
     }
+
+    /// What the platform reads of a pod, the only part the pod cache keeps: a pod is counted, its
+    /// labels set, its age and readiness judged and its view drawn, and nothing else. A pod in a
+    /// real cluster carries far more (the whole container spec, volumes, every condition and
+    /// container state), multiplied by every pod of every rollout.
+    static let podFieldsRead: KeptFields = .members([
+        "apiVersion": .all, "kind": .all,
+        "metadata": .members([
+            "name": .all, "namespace": .all, "uid": .all, "resourceVersion": .all, "labels": .all,
+            "ownerReferences": .all, "creationTimestamp": .all, "deletionTimestamp": .all,
+        ]),
+        "spec": .members([
+            "nodeName": .all,
+            "containers": .members(["name": .all, "image": .all, "ports": .members(["containerPort": .all])]),
+        ]),
+        "status": .members([
+            "phase": .all, "podIP": .all,
+            "conditions": .members(["type": .all, "status": .all, "lastTransitionTime": .all]),
+            "containerStatuses": .members([
+                "ready": .all, "restartCount": .all,
+                "lastState": .members(["terminated": .members(["exitCode": .all])]),
+            ]),
+        ]),
+    ])
 
     static func isReady(_ pod: KubernetesObject) -> Bool {
         (pod.json[path: "status", "conditions"]?.arrayValue ?? []).contains {

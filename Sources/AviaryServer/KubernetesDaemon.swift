@@ -161,10 +161,14 @@ public struct KubernetesDaemon: Sendable {
                 await Self.readSecrets(names, namespace: namespace, client: client, logger: logger)
             }, logger: logger)
         let controller = Controller(
-            store: resources, platform: platform, metrics: metrics, analysis: analysis, logger: logger)
+            store: resources, platform: platform, metrics: metrics, analysis: analysis,
+            concurrentReconciles: Self.concurrentReconciles, logger: logger)
         await analysis.setRolloutChanged { key in Task { await controller.enqueue(key) } }
         return Term(controller: controller, analysis: analysis)
     }
+
+    /// Reconciles in flight at once on a cluster, as Argo's controller runs 10 rollout workers.
+    static let concurrentReconciles = 10
 
     /// The Secrets a run's `valueFrom.secretKeyRef` arguments name, read from its namespace when it
     /// starts (`data`, base64-decoded). One that is missing is left out, so the run fails naming the

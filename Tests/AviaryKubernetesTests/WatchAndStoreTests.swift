@@ -155,3 +155,35 @@ func configMap(
         #expect(GroupVersionResource.replicaSets.path(namespace: nil) == "/apis/apps/v1/replicasets")
     }
 }
+
+/// What an informer keeps of an object: never `managedFields`, and with a `KeptFields` only the
+/// members named, at any depth, arrays element by element.
+@Suite struct ObjectTrimmingTests {
+    static func object(_ text: String) throws -> KubernetesObject {
+        try KubernetesObject(json: JSONValue(parsing: Data(text.utf8)))
+    }
+
+    @Test func managedFieldsAreDroppedAndNothingElse() throws {
+        let object = try Self.object(
+            #"{"kind":"Pod","metadata":{"name":"p","managedFields":[{"manager":"kubectl"}],"labels":{"a":"b"}},"spec":{"x":1}}"#)
+        let trimmed = object.removingManagedFields()
+        #expect(trimmed.json == (try Self.object(#"{"kind":"Pod","metadata":{"name":"p","labels":{"a":"b"}},"spec":{"x":1}}"#)).json)
+        #expect(trimmed.metadata.name == "p")
+        let without = try Self.object(#"{"metadata":{"name":"q"}}"#)
+        #expect(without.removingManagedFields() == without)
+    }
+
+    @Test(arguments: [
+        (#"{"a":1,"b":2}"#, KeptFields.members(["a": .all]), #"{"a":1}"#),
+        (#"{"a":{"x":1,"y":2},"b":2}"#, .members(["a": .members(["y": .all])]), #"{"a":{"y":2}}"#),
+        (
+            #"{"c":[{"x":1,"y":2},{"x":3,"z":4}]}"#, .members(["c": .members(["x": .all])]),
+            #"{"c":[{"x":1},{"x":3}]}"#
+        ),
+        (#"{"a":"text"}"#, .members(["a": .members(["x": .all])]), #"{"a":"text"}"#),
+        (#"{"a":1}"#, .members(["missing": .all]), #"{}"#),
+    ] as [(String, KeptFields, String)])
+    func keepingTakesOnlyTheNamedMembers(input: String, kept: KeptFields, expected: String) throws {
+        #expect(try Self.object(input).keeping(kept).json == (try Self.object(expected)).json)
+    }
+}

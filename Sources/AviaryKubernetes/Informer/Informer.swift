@@ -56,6 +56,7 @@ public final class Informer: Sendable {
     private let client: KubernetesClient
     private let pageSize: Int
     private let initialBackoff: Backoff
+    private let transform: @Sendable (KubernetesObject) -> KubernetesObject
     private let state: Mutex<State>
 
     private struct State {
@@ -72,8 +73,11 @@ public final class Informer: Sendable {
     public init(
         client: KubernetesClient, resource: GroupVersionResource, namespace: String? = nil,
         labelSelector: String? = nil, indexers: [String: Indexer] = [:], pageSize: Int = 500,
-        backoff: Backoff = Backoff()
+        backoff: Backoff = Backoff(), transform: @escaping @Sendable (KubernetesObject) -> KubernetesObject = { $0 }
     ) {
+        // As client-go's informers are usually set up: `metadata.managedFields` (often the largest
+        // part of an object) is never read by a controller, so it is not cached.
+        self.transform = { transform($0.removingManagedFields()) }
         self.client = client
         self.resource = resource
         self.namespace = namespace
@@ -149,7 +153,7 @@ public final class Informer: Sendable {
             }
             let waiters = state.withLock { state in
                 state.statistics.lists += 1
-                let events = state.store.replace(with: list.items)
+                let events = state.store.replace(with: list.items.map(transform))
                 for event in events { for subscriber in state.subscribers.values { subscriber.yield(event) } }
                 state.resourceVersion = list.metadata.resourceVersion
                 state.hasSynced = true
@@ -208,7 +212,7 @@ public final class Informer: Sendable {
         state.withLock { state in
             if let version = event.resourceVersion { state.resourceVersion = version }
             guard event.type != .bookmark, let object = try? KubernetesObject(json: event.object),
-                let delivered = state.store.apply(event.type, object)
+                let delivered = state.store.apply(event.type, transform(object))
             else { return }
             for subscriber in state.subscribers.values { subscriber.yield(delivered) }
         }

@@ -35,6 +35,26 @@ public struct KubernetesObject: Sendable, Hashable {
     /// Decodes the object as `type`.
     public func decode<T: Decodable>(as type: T.Type = T.self) throws -> T { try json.decode(as: type) }
 
+    /// The object without `metadata.managedFields` (server-side apply's bookkeeping).
+    public func removingManagedFields() -> KubernetesObject {
+        guard case .object(var members) = json, case .object(var metadata)? = members["metadata"],
+            metadata["managedFields"] != nil
+        else { return self }
+        metadata.removeValue(forKey: "managedFields")
+        members["metadata"] = .object(metadata)
+        var trimmed = self
+        trimmed.json = .object(members)
+        return trimmed
+    }
+
+    /// The object keeping only the members `kept` names, at any depth: `kept` maps a member to
+    /// what to keep inside it (nil: all of it). Arrays keep the shape for each element.
+    public func keeping(_ kept: KeptFields) -> KubernetesObject {
+        var trimmed = self
+        trimmed.json = kept.apply(to: json)
+        return trimmed
+    }
+
     /// Replaces the metadata (and its JSON) with `metadata`.
     public mutating func setMetadata(_ metadata: ObjectMeta) throws {
         self.metadata = metadata
@@ -79,5 +99,29 @@ public struct ObjectList: Sendable {
     public init(items: [KubernetesObject], metadata: ListMeta) {
         self.items = items
         self.metadata = metadata
+    }
+}
+
+/// Which members of an object to keep (`KubernetesObject.keeping(_:)`): a tree of member names,
+/// where a leaf keeps the whole value.
+public indirect enum KeptFields: Sendable {
+    /// The whole value.
+    case all
+    /// Only these members of an object (or of each object of an array), each trimmed in turn.
+    case members([String: KeptFields])
+
+    func apply(to value: JSONValue) -> JSONValue {
+        switch (self, value) {
+        case (.all, _):
+            return value
+        case (.members(let kept), .object(let members)):
+            var result: [String: JSONValue] = [:]
+            for (name, inner) in kept { if let member = members[name] { result[name] = inner.apply(to: member) } }
+            return .object(result)
+        case (.members, .array(let elements)):
+            return .array(elements.map { apply(to: $0) })
+        case (.members, _):
+            return value
+        }
     }
 }

@@ -32,6 +32,11 @@ public actor Controller {
     let logger: Logger
     let resyncInterval: Double
     let fullResyncInterval: Double
+    /// How many reconciles of different resources may be in flight at once (Argo runs 10
+    /// workers). 1 keeps them one after another: the local platform's calls return at once,
+    /// while on Kubernetes each write waits for its watch event, so there a rollout's reconcile
+    /// spends most of its time waiting and several overlap.
+    let concurrentReconciles: Int
 
     private var due: [ResourceKey: Date] = [:]
     private var failures: [ResourceKey: Int] = [:]
@@ -62,10 +67,11 @@ public actor Controller {
     public init(
         store: any ResourceStore, platform: any Platform, metrics: DaemonMetrics, analysis: AnalysisCoordinator,
         serviceAddress: String = "127.0.0.1", servicePortOffset: Int = 0,
-        resyncInterval: Double = 5, fullResyncInterval: Double = 30,
+        resyncInterval: Double = 5, fullResyncInterval: Double = 30, concurrentReconciles: Int = 1,
         now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger = Logger(label: "aviary.controller")
     ) {
+        self.concurrentReconciles = max(1, concurrentReconciles)
         self.store = store
         self.platform = platform
         self.metrics = metrics
@@ -209,16 +215,15 @@ public actor Controller {
             for key in toReconcile { due.removeValue(forKey: key) }
             let snapshot =
                 toReconcile.count > 1 ? read(toReconcile, cached: cached, analysisStamps: &analysisStamps) : nil
-            for key in toReconcile {
-                let started = Date()
-                do {
-                    let requeueAfter = try await reconcile(key, snapshot: snapshot)
-                    failures.removeValue(forKey: key)
-                    if let requeueAfter { schedule(key, after: requeueAfter) }
-                } catch {
-                    await failed(key, error)
+            for outcome in await reconcileAll(toReconcile, snapshot: snapshot) {
+                switch outcome.result {
+                case .success(let requeueAfter):
+                    failures.removeValue(forKey: outcome.key)
+                    if let requeueAfter { schedule(outcome.key, after: requeueAfter) }
+                case .failure(let error):
+                    await failed(outcome.key, error)
                 }
-                if key.kind == "Rollout" { reconcileSeconds.append(Date().timeIntervalSince(started)) }
+                if outcome.key.kind == "Rollout" { reconcileSeconds.append(outcome.seconds) }
             }
             await writePendingStatuses()
         }
@@ -244,6 +249,50 @@ public actor Controller {
                 seconds: Date().timeIntervalSince(passStarted), full: isFullResync,
                 services: services.count + skippedServices, rollouts: rollouts.count + skippedRollouts,
                 skipped: skippedServices + skippedRollouts)
+        }
+    }
+
+    /// One reconcile's outcome: when to look again, or why it failed, and how long it took.
+    struct ReconcileOutcome: Sendable {
+        var key: ResourceKey
+        var result: Result<Double?, any Error>
+        var seconds: Double
+    }
+
+    /// Reconciles `keys` (distinct resources), at most `concurrentReconciles` at a time, and
+    /// returns their outcomes in the order of `keys`. Reconciles of different resources touch
+    /// different entries of the controller's state, so they may interleave at their awaits.
+    private func reconcileAll(_ keys: [ResourceKey], snapshot: StoreSnapshot?) async -> [ReconcileOutcome] {
+        guard concurrentReconciles > 1, keys.count > 1 else {
+            var outcomes: [ReconcileOutcome] = []
+            for key in keys { outcomes.append(await reconcileTimed(key, snapshot: snapshot)) }
+            return outcomes
+        }
+        return await withTaskGroup(of: (Int, ReconcileOutcome).self) { group in
+            var outcomes = [ReconcileOutcome?](repeating: nil, count: keys.count)
+            var next = 0
+            func startNext() {
+                let (index, key) = (next, keys[next])
+                next += 1
+                group.addTask { (index, await self.reconcileTimed(key, snapshot: snapshot)) }
+            }
+            while next < min(concurrentReconciles, keys.count) { startNext() }
+            for await (index, outcome) in group {
+                outcomes[index] = outcome
+                if next < keys.count { startNext() }
+            }
+            return outcomes.compactMap { $0 }
+        }
+    }
+
+    /// `reconcile`, timed, its error as a value (the body of one task of `reconcileAll`).
+    private func reconcileTimed(_ key: ResourceKey, snapshot: StoreSnapshot?) async -> ReconcileOutcome {
+        let started = Date()
+        do {
+            let requeue = try await reconcile(key, snapshot: snapshot)
+            return ReconcileOutcome(key: key, result: .success(requeue), seconds: Date().timeIntervalSince(started))
+        } catch {
+            return ReconcileOutcome(key: key, result: .failure(error), seconds: Date().timeIntervalSince(started))
         }
     }
 
