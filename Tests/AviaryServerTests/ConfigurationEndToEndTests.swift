@@ -80,15 +80,7 @@ import Testing
         """
 
     @Test func podsReadConfigMapsAndSecretsWhenTheyStart() async throws {
-        let daemon = Daemon()
-        try await daemon.start()
-        do {
-            try await check(daemon)
-        } catch {
-            await daemon.cleanUp()
-            throw error
-        }
-        await daemon.cleanUp()
+        try await Daemon.run { try await check($0) }
     }
 
     func check(_ daemon: Daemon) async throws {

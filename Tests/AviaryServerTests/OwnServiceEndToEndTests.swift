@@ -141,15 +141,9 @@ struct CompiledServiceEndToEndTests {
             "run the tests from the package's root (\(FileManager.default.currentDirectoryPath))")
         let built = try runCommand([Self.example + "/build"])
         try #require(built.status == 0, "examples/own-service/compiled/build: \(built.output)")
-        let daemon = Daemon()
-        try await daemon.start(extraArguments: geteuid() == 0 ? [] : ["--service-port-offset", "8000"])
-        do {
-            try await check(daemon)
-        } catch {
-            await daemon.cleanUp()
-            throw error
+        try await Daemon.run(extraArguments: geteuid() == 0 ? [] : ["--service-port-offset", "8000"]) {
+            try await check($0)
         }
-        await daemon.cleanUp()
     }
 
     func check(_ daemon: Daemon) async throws {

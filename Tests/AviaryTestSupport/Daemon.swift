@@ -109,6 +109,20 @@ public final class Daemon {
         return pods.compactMap { ($0["pid"] as? Int).map(Int32.init) }
     }
 
+    /// Starts a daemon (with `extraArguments`), runs `body` with it, and stops everything it
+    /// started, also when `body` throws.
+    public static func run(extraArguments: [String] = [], _ body: (Daemon) async throws -> Void) async throws {
+        let daemon = Daemon()
+        do {
+            try await daemon.start(extraArguments: extraArguments)
+            try await body(daemon)
+        } catch {
+            await daemon.cleanUp()
+            throw error
+        }
+        await daemon.cleanUp()
+    }
+
     /// Everything the daemon ever started is stopped: pods, router, the daemon itself.
     public func cleanUp() async {
         if daemon.process == nil { try? await start(extraArguments: lastArguments) }

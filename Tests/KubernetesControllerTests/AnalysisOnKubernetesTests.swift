@@ -129,14 +129,21 @@ extension CanaryOnKubernetesTests {
 
 /// A `valueFrom.secretKeyRef` argument on a cluster: read from a Secret of the run's namespace.
 extension CanaryOnKubernetesTests {
-    static func secretManifest(image: String, url: String) -> String {
+    /// The seed canary with the analysis of `template` as the step between `setWeight: 10` and
+    /// `setWeight: 33` (in place of the two pauses).
+    static func rollout(image: String, analysedBy template: String) -> String {
         let steps = ["- setWeight: 10", "- pause: {}", "- setWeight: 33", "- pause: {}"]
         let analysed = [
-            "- setWeight: 10", "- analysis:", "    templates:", "    - templateName: authorised", "- setWeight: 33",
+            "- setWeight: 10", "- analysis:", "    templates:", "    - templateName: \(template)", "- setWeight: 33",
         ]
         func indented(_ lines: [String]) -> String { lines.map { "      " + $0 }.joined(separator: "\n") }
         let rollout = manifest(image: image).replacingOccurrences(of: indented(steps), with: indented(analysed))
-        return rollout + """
+        precondition(rollout.contains("templateName: \(template)"), "the seed manifest's steps changed")
+        return rollout
+    }
+
+    static func secretManifest(image: String, url: String) -> String {
+        rollout(image: image, analysedBy: "authorised") + """
 
             ---
             apiVersion: argoproj.io/v1alpha1

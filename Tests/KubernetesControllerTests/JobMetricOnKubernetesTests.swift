@@ -11,13 +11,7 @@ import Testing
 /// Job's status through the status subresource, as the Job controller would.
 extension CanaryOnKubernetesTests {
     static func jobManifest(image: String) -> String {
-        let steps = ["- setWeight: 10", "- pause: {}", "- setWeight: 33", "- pause: {}"]
-        let analysed = [
-            "- setWeight: 10", "- analysis:", "    templates:", "    - templateName: smoke-test", "- setWeight: 33",
-        ]
-        func indented(_ lines: [String]) -> String { lines.map { "      " + $0 }.joined(separator: "\n") }
-        let rollout = manifest(image: image).replacingOccurrences(of: indented(steps), with: indented(analysed))
-        return rollout + """
+        rollout(image: image, analysedBy: "smoke-test") + """
 
             ---
             apiVersion: argoproj.io/v1alpha1
