@@ -7,6 +7,9 @@ install_deps() {
         command -v "$cmd" >/dev/null 2>&1 && continue
         case "$cmd" in
             nginx) pkg=nginx-light ;;
+            strip) pkg=binutils ;;
+            cc) pkg=gcc ;;
+            dpkg-deb) pkg=dpkg ;;
             *) pkg=$cmd ;;
         esac
         missing+=("$pkg")
