@@ -84,9 +84,7 @@ struct GetRollout: AsyncParsableCommand {
         do {
             switch format {
             case .json?, .yaml?:
-                let data = try await client.send(
-                    .GET, APIClient.resourcePath(kind: "rollouts", name: name, namespace: namespace))
-                print(try format == .json ? Rendering.json(data) : Rendering.yaml(data))
+                try await options.printStored(kind: "rollouts", name: name, json: format == .json)
             case .text?, nil:
                 print(try await frame())
             }
@@ -157,9 +155,7 @@ struct GetAnalysisRun: AsyncParsableCommand {
         do {
             switch OutputFormat(rawValue: output) {
             case .json?, .yaml?:
-                let data = try await options.client.send(
-                    .GET, APIClient.resourcePath(kind: "analysisruns", name: name, namespace: options.namespace))
-                print(try output == "json" ? Rendering.json(data) : Rendering.yaml(data))
+                try await options.printStored(kind: "analysisruns", name: name, json: output == "json")
             case .text?, nil:
                 let run = try await options.client.analysisRun(name, namespace: options.namespace)
                 print(AnalysisRunRenderer.render(run, now: Date(), colour: useColour(noColor: noColor)))
@@ -202,9 +198,7 @@ struct GetService: AsyncParsableCommand {
         do {
             switch OutputFormat(rawValue: output) {
             case .json?, .yaml?:
-                let data = try await options.client.send(
-                    .GET, APIClient.resourcePath(kind: "services", name: name, namespace: options.namespace))
-                print(try output == "json" ? Rendering.json(data) : Rendering.yaml(data))
+                try await options.printStored(kind: "services", name: name, json: output == "json")
             case .text?, nil:
                 let services = try await options.client.serviceEndpoints(namespace: options.namespace)
                 guard let service = services.first(where: { $0.name == name }) else {

@@ -26,3 +26,12 @@ func fail(_ failure: APIClient.Failure) -> ExitCode {
     printError(failure.description)
     return ExitCode.failure
 }
+
+extension ServerOptions {
+    /// Prints the stored resource `kind`/`name` of this namespace as the daemon returns it, in
+    /// JSON or (any other `format`) YAML: what `get ... -o json|yaml` prints.
+    func printStored(kind: String, name: String, json: Bool) async throws {
+        let data = try await client.send(.GET, APIClient.resourcePath(kind: kind, name: name, namespace: namespace))
+        print(try json ? Rendering.json(data) : Rendering.yaml(data))
+    }
+}

@@ -28,11 +28,7 @@ public struct ConfigMap: Codable, Sendable, Hashable {
     /// Every value by key: `data`, then `binaryData` decoded (bytes that are not UTF-8 are
     /// replaced, as an environment variable must be text).
     public var values: [String: String] {
-        var values = data ?? [:]
-        for (key, encoded) in binaryData ?? [:] {
-            if let bytes = Data(base64Encoded: encoded) { values[key] = String(decoding: bytes, as: UTF8.self) }
-        }
-        return values
+        (data ?? [:]).merging(decodedBase64(binaryData)) { _, binary in binary }
     }
 }
 
@@ -64,11 +60,12 @@ public struct Secret: Codable, Sendable, Hashable {
 
     /// Every value by key, decoded: `data` from base64, then `stringData` over it.
     public var values: [String: String] {
-        var values: [String: String] = [:]
-        for (key, encoded) in data ?? [:] {
-            if let bytes = Data(base64Encoded: encoded) { values[key] = String(decoding: bytes, as: UTF8.self) }
-        }
-        for (key, value) in stringData ?? [:] { values[key] = value }
-        return values
+        decodedBase64(data).merging(stringData ?? [:]) { _, plain in plain }
     }
+}
+
+/// Base64 values decoded as text (bytes that are not UTF-8 replaced); a value that is not base64
+/// is left out (validation refuses such a manifest).
+private func decodedBase64(_ encoded: [String: String]?) -> [String: String] {
+    (encoded ?? [:]).compactMapValues { Data(base64Encoded: $0).map { String(decoding: $0, as: UTF8.self) } }
 }
