@@ -20,6 +20,10 @@ public actor KubernetesPlatform: Platform {
     let podCache: WatchedCache
     let splitCache: WatchedCache
     let splitResource: GroupVersionResource
+    let trafficVersions: TrafficResourceVersions
+    /// The splits written through routers other than SMI, by root service: their objects are the
+    /// user's (an Ingress, a VirtualService, a route), so what the rollout last set is kept here.
+    var providerSplits: [NamespacedName: TrafficSplit] = [:]
     let instanceID: String?
     private var changeHandler: (@Sendable () -> Void)?
     private let rolloutChanged = Mutex<(@Sendable (NamespacedName) -> Void)?>(nil)
@@ -31,8 +35,9 @@ public actor KubernetesPlatform: Platform {
     /// `smiVersion` (v1alpha1 ... v1alpha4, as Argo's `--smi-api-version`).
     public init(
         client: KubernetesClient, resources: KubernetesResources, namespace: String?, instanceID: String?,
-        smiVersion: String = "v1alpha1"
+        smiVersion: String = "v1alpha1", trafficVersions: TrafficResourceVersions = TrafficResourceVersions()
     ) {
+        self.trafficVersions = trafficVersions
         self.client = client
         self.resources = resources
         self.instanceID = instanceID
@@ -335,6 +340,12 @@ public actor KubernetesPlatform: Platform {
     /// Writes the SMI TrafficSplit of the root service, named `smi.trafficSplitName` or else after
     /// the rollout (Argo's default): backends canary then stable, weights out of 100.
     public func apply(_ split: TrafficSplit) async throws {
+        if let provider = split.provider {
+            guard providerSplits[split.key] != split else { return }
+            try await applyThroughProvider(provider, split)
+            providerSplits[split.key] = split
+            return
+        }
         let name = split.name ?? split.rollout ?? split.rootService
         let isQuantity = splitResource.version == "v1alpha1"
         func weight(_ value: Int) -> JSONValue { isQuantity ? .string(String(value)) : .integer(Int64(value)) }
@@ -380,6 +391,9 @@ public actor KubernetesPlatform: Platform {
     }
 
     public func deleteSplit(rootService: NamespacedName) async throws {
+        // A router's objects are the user's, or owned by the rollout (the canary Ingress) and
+        // collected with it.
+        if providerSplits.removeValue(forKey: rootService) != nil { return }
         guard let object = splitObject(rootService: rootService), let name = object.metadata.name else { return }
         do {
             try await client.delete(splitResource, namespace: rootService.namespace, name: name)
@@ -391,11 +405,11 @@ public actor KubernetesPlatform: Platform {
     }
 
     public func split(rootService: NamespacedName) -> TrafficSplit? {
-        splitObject(rootService: rootService).flatMap(Self.split)
+        providerSplits[rootService] ?? splitObject(rootService: rootService).flatMap(Self.split)
     }
 
     public func splits() -> [TrafficSplit] {
-        splitCache.informer.list().compactMap(Self.split).sorted { $0.key < $1.key }
+        (splitCache.informer.list().compactMap(Self.split) + providerSplits.values).sorted { $0.key < $1.key }
     }
 
     /// The mesh reads the TrafficSplit itself: once written, it is published.

@@ -39,7 +39,8 @@ public enum ServiceRouting {
             }
             let canaryReady = definitions[split.canaryService]?.endpoints.isEmpty == false
             let stableReady = definitions[split.stableService]?.endpoints.isEmpty == false
-            let weight = max(0, min(100, split.canaryWeight))
+            // Out of `maxTrafficWeight` (100 unless the rollout says otherwise); backend weights are relative.
+            let weight = max(0, min(split.totalWeight, split.canaryWeight))
             let canary = [BackendReference(service: split.canaryService, weight: 100)]
             var weighted: [BackendReference]
             switch (canaryReady, stableReady) {
@@ -49,7 +50,7 @@ public enum ServiceRouting {
             case (true, true):
                 weighted = [
                     BackendReference(service: split.canaryService, weight: weight),
-                    BackendReference(service: split.stableService, weight: 100 - weight),
+                    BackendReference(service: split.stableService, weight: split.totalWeight - weight),
                 ].filter { $0.weight ?? 0 > 0 }
             }
             var routes: [RouteDefinition] = []

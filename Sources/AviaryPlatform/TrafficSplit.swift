@@ -1,7 +1,9 @@
 import AviaryModel
 
-/// How a rollout with `trafficRouting.smi` splits its root service, and its managed routes as the
-/// rollout's steps set them.
+/// How a rollout's traffic router splits its root service (`CanaryStrategy.trafficRootService`),
+/// and its managed routes as the rollout's steps set them. On one host Aviary's router serves every
+/// provider's split on the root Service's listener; on a cluster the platform writes the provider's
+/// objects (TrafficSplit, canary Ingress, VirtualService, HTTPRoute, TraefikService).
 public struct TrafficSplit: Codable, Sendable, Hashable {
     /// The namespace of the rollout and its services.
     public var namespace: String
@@ -22,6 +24,18 @@ public struct TrafficSplit: Codable, Sendable, Hashable {
     /// On a cluster, the TrafficSplit object's name (`smi.trafficSplitName`); nil: the rollout's
     /// name, Argo's default.
     public var name: String?
+    /// The router and its configuration from the rollout; nil: SMI (splits stored before routers
+    /// other than SMI were driven have none).
+    public var provider: TrafficProvider?
+    /// `trafficRouting.managedRoutes`, in order: the routes a router may remove and reorders first.
+    public var managedRoutes: [String]?
+    /// `trafficRouting.maxTrafficWeight`: the stable side gets `maxWeight - canaryWeight`; nil: 100.
+    public var maxWeight: Int?
+    /// The pod-template hash of the canary ReplicaSet (an Istio DestinationRule's canary subset
+    /// selects it); nil when not known.
+    public var canaryHash: String?
+    /// The pod-template hash of the stable ReplicaSet (the stable subset's label).
+    public var stableHash: String?
 
     /// Creates a split.
     public init(
@@ -40,6 +54,17 @@ public struct TrafficSplit: Codable, Sendable, Hashable {
         self.name = name
     }
 
+    /// The total weight, `maxWeight` or 100.
+    public var totalWeight: Int { maxWeight ?? 100 }
+
+    /// The stable side's weight.
+    public var stableWeight: Int { totalWeight - canaryWeight }
+
     /// The key of its root service.
     public var key: NamespacedName { NamespacedName(namespace: namespace, name: rootService) }
 }
+
+/// A traffic router's object cannot carry the split (the Ingress or route the rollout names is
+/// missing, or has no backend for the rollout's Services): shown on the rollout, and the
+/// reconcile retried, instead of failing it over and over in the log only.
+public protocol TrafficRoutingFailure: Error, CustomStringConvertible {}

@@ -116,6 +116,12 @@ indirect enum FieldSchema: Sendable {
                 fields[field] = .any
             }
             return top("Job", ["spec": .object(goType: "JobSpec", fields: fields), "status": .any])
+        case ("networking.k8s.io", "ingresses"):
+            // The rules, TLS and backends as objects a controller copies; their insides are not checked.
+            let spec: FieldSchema = .object(
+                goType: "IngressSpec",
+                fields: ["ingressClassName": .string, "defaultBackend": .any, "rules": .array(.any), "tls": .array(.any)])
+            return top("Ingress", ["spec": spec, "status": .any])
         case ("apps", "deployments"):
             let spec: FieldSchema = .object(
                 goType: "DeploymentSpec",

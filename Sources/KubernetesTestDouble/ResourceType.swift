@@ -60,6 +60,9 @@ public struct ResourceType: Sendable, Equatable {
             "apps", "v1", "deployments", kind: "Deployment", namespaced: true, shortNames: ["deploy"],
             categories: ["all"], status: true),
         .builtIn("batch", "v1", "jobs", kind: "Job", namespaced: true, categories: ["all"], status: true),
+        .builtIn(
+            "networking.k8s.io", "v1", "ingresses", kind: "Ingress", namespaced: true, shortNames: ["ing"],
+            status: true),
         .builtIn("coordination.k8s.io", "v1", "leases", kind: "Lease", namespaced: true, status: false),
         // Stored so that an install's manifests apply; nothing enforces RBAC here.
         .builtIn("", "v1", "serviceaccounts", kind: "ServiceAccount", namespaced: true, shortNames: ["sa"], status: false),

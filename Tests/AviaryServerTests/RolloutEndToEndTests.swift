@@ -20,6 +20,8 @@ struct CanaryManifests {
         """
     /// Extra lines under `trafficRouting:` (managedRoutes).
     var managedRoutes = ""
+    /// The router under `trafficRouting:`, one line per element, indented from `trafficRouting:`'s children.
+    var router = ["smi:", "  rootService: web"]
 
     var yaml: String {
         let commandList = command.map { "\"\($0)\"" }.joined(separator: ", ")
@@ -31,8 +33,7 @@ struct CanaryManifests {
                   scaleDownDelaySeconds: 1
                   trafficRouting:
             \(managedRoutes)
-                    smi:
-                      rootService: web
+            \(router.map { "        " + $0 }.joined(separator: "\n"))
             """ : ""
         let deadline =
             progressDeadlineSeconds.map { "  progressDeadlineSeconds: \($0)\n  progressDeadlineAbort: true\n" } ?? ""
@@ -260,6 +261,41 @@ extension Daemon {
             let after = await eventually(within: 30) {
                 await sendTraffic(port: manifests.rootPort, count: 20, headers: [("X-Canary", "yes")]).images
                     == ["aviary-sample-app:green": 20]
+            }
+            #expect(after)
+        } catch {
+            await daemon.cleanUp()
+            throw error
+        }
+        await daemon.cleanUp()
+    }
+
+    /// On one host an Ingress, VirtualService or route has nothing to route: Aviary's router
+    /// splits the stable Service's listener instead, out of `maxTrafficWeight`.
+    @Test func aRolloutWrittenForNGINXSplitsTheStableServiceOnOneHost() async throws {
+        let daemon = Daemon()
+        try await daemon.start()
+        do {
+            var manifests = CanaryManifests()
+            manifests.router = ["nginx:", "  stableIngress: web"]
+            manifests.managedRoutes = "        maxTrafficWeight: 200"
+            manifests.steps = """
+                            - setWeight: 50
+                            - pause: {}
+                """
+            try daemon.applyWithCLI(manifests.yaml)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
+            #expect(try daemon.cli(["set", "image", "web", "app=aviary-sample-app:green"]).status == 0)
+            #expect(await daemon.waitPaused(atStep: 1))
+            let weights = (await daemon.status()["canary"] as? [String: Any])?["weights"] as? [String: Any]
+            #expect((weights?["canary"] as? [String: Any])?["weight"] as? Int == 50)
+            let sent = await sendTraffic(port: manifests.stablePort, count: 400)
+            let green = sent.images["aviary-sample-app:green"] ?? 0
+            #expect((60...140).contains(green), "50 of 200 is a quarter of 400 requests, got \(sent.images)")
+            #expect(try daemon.cli(["promote", "web"]).status == 0)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:green"))
+            let after = await eventually(within: 30) {
+                await sendTraffic(port: manifests.stablePort, count: 20).images == ["aviary-sample-app:green": 20]
             }
             #expect(after)
         } catch {

@@ -1,3 +1,4 @@
+import Foundation
 import AviaryRoutes
 
 /// The canary strategy: steps that shift weight, pause and analyse.
@@ -68,6 +69,19 @@ public struct CanaryStrategy: Codable, Sendable, Hashable {
         guard let smi = trafficRouting?.smi else { return nil }
         if let root = smi.rootService, !root.isEmpty { return root }
         return stableService
+    }
+
+    /// The Service whose traffic the rollout's router splits, which keys the platform's split:
+    /// SMI's root service; for the other routers Aviary runs, `stableService` (on one host
+    /// Aviary's router splits that Service's listener, as the Ingress or mesh would). Nil
+    /// without a router Aviary runs.
+    public var trafficRootService: String? {
+        guard let provider = trafficRouting?.provider else { return nil }
+        if case .smi = provider { return smiRootServiceOrDefault }
+        if let stableService, !stableService.isEmpty { return stableService }
+        // Istio's subset-level split names no Services: its VirtualService keys the split.
+        if case .istio(let istio) = provider { return istio.allVirtualServices.first?.name }
+        return nil
     }
 }
 
@@ -440,8 +454,8 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
     public var maxTrafficWeight: Int?
     /// Routes the Rollout manages, in precedence order; header and mirror routes must be listed.
     public var managedRoutes: [MangedRoutes]?
-    /// Istio, kept opaque.
-    public var istio: JSONValue?
+    /// Istio VirtualServices (and a DestinationRule for subset-level splitting).
+    public var istio: IstioTrafficRouting?
     /// NGINX ingress.
     public var nginx: NginxTrafficRouting?
     /// AWS ALB, kept opaque.
@@ -452,12 +466,13 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
     public var ambassador: JSONValue?
     /// AWS App Mesh, kept opaque.
     public var appMesh: JSONValue?
-    /// Traefik, kept opaque.
-    public var traefik: JSONValue?
+    /// Traefik's weighted TraefikService.
+    public var traefik: TraefikTrafficRouting?
     /// Apache APISIX, kept opaque.
     public var apisix: JSONValue?
-    /// Traffic router plugins (Gateway API), kept opaque.
-    public var plugins: JSONValue?
+    /// Traffic router plugins by name; Aviary runs `argoproj-labs/gatewayAPI` itself
+    /// (`gatewayAPI`), and keeps the others opaque.
+    public var plugins: [String: JSONValue]?
 
     /// Traffic routing through SMI.
     public init(smi: SMITrafficRouting? = nil, managedRoutes: [MangedRoutes]? = nil, maxTrafficWeight: Int? = nil) {
@@ -470,6 +485,27 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
     public var maxTrafficWeightOrDefault: Int { maxTrafficWeight ?? 100 }
     /// The names of the managed routes.
     public var managedRouteNames: [String] { (managedRoutes ?? []).map(\.name) }
+
+    /// The name under which Argo's Gateway API plugin is configured.
+    public static let gatewayAPIPlugin = "argoproj-labs/gatewayAPI"
+
+    /// The Gateway API plugin's configuration, when that plugin is named; nil when it is absent
+    /// or its configuration does not decode (the validator reports which field).
+    public var gatewayAPI: GatewayAPITrafficRouting? {
+        guard let config = plugins?[Self.gatewayAPIPlugin] else { return nil }
+        return try? JSONDecoder().decode(GatewayAPITrafficRouting.self, from: JSONEncoder().encode(config))
+    }
+
+    /// The router Aviary drives for this routing, nil when it names none Aviary runs (ALB,
+    /// Ambassador, App Mesh, APISIX, a plugin other than Gateway API).
+    public var provider: TrafficProvider? {
+        if let smi { return .smi(smi) }
+        if let nginx { return .nginx(nginx) }
+        if let istio { return .istio(istio) }
+        if let traefik { return .traefik(traefik) }
+        if let gatewayAPI { return .gatewayAPI(gatewayAPI) }
+        return nil
+    }
 }
 
 /// One managed route (the spelling follows Argo's Go type, `MangedRoutes`).

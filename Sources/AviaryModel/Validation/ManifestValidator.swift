@@ -343,7 +343,34 @@ struct Issues {
             if !routers.contains(where: \.1) {
                 error(
                     routingPath,
-                    "must configure a traffic router; Aviary's router implements smi: {rootService: <service>}")
+                    "must configure a traffic router; Aviary runs smi, nginx, istio, traefik and the "
+                        + "\(RolloutTrafficRouting.gatewayAPIPlugin) plugin")
+            } else if routing.provider == nil, case let named = routers.filter({ $0.1 && $0.0 != "plugins" }),
+                !named.isEmpty
+            {
+                // Plugins are named one by one below.
+                let named = named.map(\.0).joined(separator: ", ")
+                error(
+                    routingPath,
+                    "\(named) is valid for Argo but Aviary cannot drive it yet; use smi, nginx, istio, traefik or "
+                        + "plugins[\"\(RolloutTrafficRouting.gatewayAPIPlugin)\"]")
+            }
+            if let provider = routing.provider {
+                trafficProvider(provider, canary: canary, path: routingPath)
+            }
+            for name in (routing.plugins ?? [:]).keys.sorted() {
+                let pluginPath = "\(routingPath).plugins[\"\(name)\"]"
+                if name != RolloutTrafficRouting.gatewayAPIPlugin {
+                    error(
+                        pluginPath,
+                        "Aviary does not run the traffic router plugin \"\(name)\"; it runs "
+                            + "\"\(RolloutTrafficRouting.gatewayAPIPlugin)\" itself")
+                } else if routing.gatewayAPI == nil {
+                    error(
+                        pluginPath,
+                        "is not a Gateway API plugin configuration; give httpRoute: NAME or "
+                            + "httpRoutes: [{name: NAME}] (and optionally namespace)")
+                }
             }
             var routeNames: Set<String> = []
             for (index, route) in (routing.managedRoutes ?? []).enumerated() {
@@ -435,7 +462,7 @@ struct Issues {
     /// DestinationRule (subsets), ping-pong and plugins do without.
     static func requiresCanaryAndStableServices(_ canary: CanaryStrategy, routing: RolloutTrafficRouting) -> Bool {
         if routing.alb != nil && canary.pingPong == nil { return true }
-        if let istio = routing.istio, istio["destinationRule"] == nil, canary.pingPong == nil { return true }
+        if let istio = routing.istio, istio.destinationRule == nil, canary.pingPong == nil { return true }
         return routing.smi != nil || routing.apisix != nil || routing.ambassador != nil || routing.nginx != nil
             || routing.appMesh != nil || routing.traefik != nil
     }
@@ -525,6 +552,83 @@ struct Issues {
                     stringMatch(value, path: FieldPath.member("\(matchPath).headers", name))
                 }
             }
+        }
+    }
+
+    /// What each router needs named, and the steps it cannot carry out (an error, never a step
+    /// that silently does nothing).
+    mutating func trafficProvider(_ provider: TrafficProvider, canary: CanaryStrategy, path: String) {
+        func missing(_ field: String, _ fix: String) { error("\(path).\(field)", "required; \(fix)") }
+        let steps = canary.stepsOrEmpty.enumerated()
+        func refuseSteps(header: Bool, mirror: Bool, router: String) {
+            for (index, step) in steps {
+                if header, step.setHeaderRoute != nil {
+                    error(
+                        "spec.strategy.canary.steps[\(index)].setHeaderRoute",
+                        "\(router) cannot route by header; remove the step or use istio, nginx or the Gateway API")
+                }
+                if mirror, step.setMirrorRoute != nil {
+                    error(
+                        "spec.strategy.canary.steps[\(index)].setMirrorRoute",
+                        "\(router) cannot mirror traffic; remove the step or use istio or the Gateway API")
+                }
+            }
+        }
+        switch provider {
+        case .smi:
+            break
+        case .nginx(let nginx):
+            let stable = (nginx.stableIngress.map { [$0] } ?? []) + (nginx.stableIngresses ?? [])
+            if stable.isEmpty || stable.contains(where: \.isEmpty) {
+                missing("nginx.stableIngress", "name the Ingress that routes to the stable Service (or list stableIngresses)")
+            }
+            if nginx.stableIngress != nil, nginx.stableIngresses != nil {
+                error("\(path).nginx.stableIngresses", "cannot be used together with stableIngress; list them all here")
+            }
+            for (index, step) in steps {
+                guard let route = step.setHeaderRoute, let matches = route.match, !matches.isEmpty else { continue }
+                if matches.count > 1 {
+                    error(
+                        "spec.strategy.canary.steps[\(index)].setHeaderRoute.match",
+                        "NGINX Ingress matches one header (canary-by-header); give one match, found \(matches.count)")
+                }
+            }
+            refuseSteps(header: false, mirror: true, router: "NGINX Ingress")
+        case .istio(let istio):
+            let services = istio.allVirtualServices
+            if services.isEmpty { missing("istio.virtualService", "name the VirtualService whose routes carry the split") }
+            if istio.virtualService != nil, istio.virtualServices != nil {
+                error("\(path).istio.virtualServices", "cannot be used together with virtualService; list them all here")
+            }
+            for (index, service) in services.enumerated() where service.name.isEmpty {
+                let field = istio.virtualService != nil && index == 0 ? "virtualService" : "virtualServices[\(index)]"
+                error("\(path).istio.\(field).name", "must name a VirtualService")
+            }
+            if let rule = istio.destinationRule {
+                for (field, value) in [
+                    ("name", rule.name), ("canarySubsetName", rule.canarySubsetName),
+                    ("stableSubsetName", rule.stableSubsetName),
+                ] where value.isEmpty {
+                    missing("istio.destinationRule.\(field)", "the DestinationRule's subsets split the traffic")
+                }
+            }
+        case .traefik(let traefik):
+            if traefik.weightedTraefikServiceName.isEmpty {
+                missing("traefik.weightedTraefikServiceName", "name the TraefikService whose weights split the traffic")
+            }
+            refuseSteps(header: true, mirror: true, router: "Traefik")
+        case .gatewayAPI(let gateway):
+            let plugin = "plugins[\"\(RolloutTrafficRouting.gatewayAPIPlugin)\"]"
+            let routes =
+                [gateway.httpRoute, gateway.grpcRoute, gateway.tcpRoute].compactMap { $0 }
+                + (gateway.httpRoutes ?? []).map(\.name) + (gateway.grpcRoutes ?? []).map(\.name)
+                + (gateway.tcpRoutes ?? []).map(\.name)
+            if routes.isEmpty || routes.contains(where: \.isEmpty) {
+                missing("\(plugin).httpRoute", "name the HTTPRoute (or httpRoutes, grpcRoute, tcpRoute) to split")
+            }
+            let onlyTCP = gateway.httpRoute == nil && gateway.httpRoutes == nil && gateway.grpcRoute == nil
+                && gateway.grpcRoutes == nil
+            if onlyTCP { refuseSteps(header: true, mirror: true, router: "A Gateway API TCPRoute") }
         }
     }
 

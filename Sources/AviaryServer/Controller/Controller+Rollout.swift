@@ -36,8 +36,17 @@ extension Controller {
         let time = now()
         let result = RolloutReconciler.reconcile(rollout: rollout, spec: decoded.spec, observed: observed, now: time)
         var events: [StoredEvent] = []
+        var routingFailure: (any TrafficRoutingFailure)?
         for action in result.actions {
-            if let event = try await execute(action, rollout: rollout, key: key, time: time) { events.append(event) }
+            do {
+                if let event = try await execute(action, rollout: rollout, status: result.status, key: key, time: time) {
+                    events.append(event)
+                }
+            } catch let failure as any TrafficRoutingFailure {
+                // The rest waits for the router's object; the rollout says why (Argo's message).
+                routingFailure = failure
+                break
+            }
         }
         // The actions may have created or deleted ReplicaSets: then look at them again.
         let replicaSets =
@@ -47,6 +56,16 @@ extension Controller {
         try await applyRoleLabels(rollout, status: result.status, replicaSets: replicaSets)
         var status = result.status
         status.observedGeneration = String(decoded.generation)
+        if let routingFailure {
+            let message = "TrafficRoutingError: \(routingFailure)"
+            if rollout.status?.message != message {
+                events.append(
+                    StoredEvent(
+                        key: key, type: "Warning", reason: "TrafficRoutingError", message: routingFailure.description,
+                        time: AviaryStore.timestamp(time)))
+            }
+            status.message = message
+        }
         // The stored status decoded equal to this one: it is unchanged and needs no encoding.
         // Otherwise sorted keys make the same status the same bytes, so the stored bytes tell.
         // Without the row (a reconcile from the decoded copy), a status that decodes differently
@@ -79,7 +98,7 @@ extension Controller {
         }
         let facts = DaemonMetrics.RolloutFacts(
             strategy: rollout.spec.strategy.canary != nil ? "canary" : "blueGreen",
-            trafficRouter: rollout.spec.strategy.canary?.trafficRouting?.smi != nil ? "SMI" : "",
+            trafficRouter: rollout.spec.strategy.canary?.trafficRouting?.provider?.name ?? "",
             phase: status.phase?.rawValue ?? "", desiredReplicas: rollout.spec.replicasOrDefault,
             availableReplicas: status.availableReplicas ?? 0)
         if reportedFacts[key] != facts {
@@ -100,8 +119,12 @@ extension Controller {
             unchangedSince[key] = ReconcileInputs(
                 resourceVersion: decoded.resourceVersion, platformStamp: platformStamp, analysisStamp: analysisStamp)
         }
+        if routingFailure != nil { return Self.routingRetrySeconds }
         return changedWorld ? min(requested ?? 0.05, 0.05) : requested
     }
+
+    /// How soon a rollout whose router's object could not carry its split looks again.
+    static let routingRetrySeconds = 5.0
 
     /// The stored rollout decoded with its prepared spec, from the cache when its resource version
     /// was decoded before. A new version with the same spec and generation (a status write, a
@@ -143,7 +166,7 @@ extension Controller {
             rollout.spec.strategy.blueGreen?.previewService,
         ].compactMap { $0 }
         let platformView = await platform.observe(
-            rollout: key.name, namespace: key.namespace, rootService: canary?.trafficRouting?.smi?.rootService,
+            rollout: key.name, namespace: key.namespace, rootService: canary?.trafficRootService,
             services: managed)
         var replicaSets: [ObservedReplicaSet] = []
         // Rebuilt from the ReplicaSets there are now, so deleted ones leave the cache.
@@ -187,7 +210,9 @@ extension Controller {
     }
 
     /// Carries out one action; returns the event to store with the status, if the action is one.
-    func execute(_ action: RolloutAction, rollout: Rollout, key: ResourceKey, time: Date) async throws -> StoredEvent? {
+    func execute(
+        _ action: RolloutAction, rollout: Rollout, status: RolloutStatus, key: ResourceKey, time: Date
+    ) async throws -> StoredEvent? {
         func replicaSetName(_ hash: String) -> NamespacedName {
             NamespacedName(namespace: key.namespace, name: "\(key.name)-\(hash)")
         }
@@ -225,21 +250,21 @@ extension Controller {
                 try await platform.apply(service)
             }
         case .setCanaryWeight(let weight):
-            try await updateSplit(rollout, key) { $0.canaryWeight = weight }
+            try await updateSplit(rollout, key, status: status) { $0.canaryWeight = weight }
         case .setHeaderRoute(let route):
-            try await updateSplit(rollout, key) { split in
+            try await updateSplit(rollout, key, status: status) { split in
                 split.headerRoutes.removeAll { $0.name == route.name }
                 split.headerRoutes.append(route)
             }
         case .removeHeaderRoute(let name):
-            try await updateSplit(rollout, key) { $0.headerRoutes.removeAll { $0.name == name } }
+            try await updateSplit(rollout, key, status: status) { $0.headerRoutes.removeAll { $0.name == name } }
         case .setMirrorRoute(let route):
-            try await updateSplit(rollout, key) { split in
+            try await updateSplit(rollout, key, status: status) { split in
                 split.mirrorRoutes.removeAll { $0.name == route.name }
                 split.mirrorRoutes.append(route)
             }
         case .removeMirrorRoute(let name):
-            try await updateSplit(rollout, key) { $0.mirrorRoutes.removeAll { $0.name == name } }
+            try await updateSplit(rollout, key, status: status) { $0.mirrorRoutes.removeAll { $0.name == name } }
         case .createAnalysisRun, .terminateAnalysisRun, .deleteAnalysisRun:
             return try await executeAnalysis(action, rollout: rollout, key: key, time: time)
         case .recordEvent(let event):
@@ -250,17 +275,27 @@ extension Controller {
         return nil
     }
 
-    /// Changes the split of the rollout's SMI root service (creating it at weight 0).
-    func updateSplit(_ rollout: Rollout, _ key: ResourceKey, _ change: (inout TrafficSplit) -> Void) async throws {
-        guard let canary = rollout.spec.strategy.canary, let root = canary.trafficRouting?.smi?.rootService,
-            let canaryService = canary.canaryService, let stableService = canary.stableService
+    /// Changes the split of the rollout's root service (creating it at weight 0), through the
+    /// router the rollout names.
+    func updateSplit(
+        _ rollout: Rollout, _ key: ResourceKey, status: RolloutStatus, _ change: (inout TrafficSplit) -> Void
+    ) async throws {
+        guard let canary = rollout.spec.strategy.canary, let routing = canary.trafficRouting,
+            let provider = routing.provider, let root = canary.trafficRootService
         else { return }
         var split =
             await platform.split(rootService: NamespacedName(namespace: key.namespace, name: root))
             ?? TrafficSplit(
-                namespace: key.namespace, rootService: root, canaryService: canaryService,
-                stableService: stableService, canaryWeight: 0, rollout: key.name)
-        split.name = canary.trafficRouting?.smi?.trafficSplitName
+                namespace: key.namespace, rootService: root, canaryService: canary.canaryService ?? "",
+                stableService: canary.stableService ?? "", canaryWeight: 0, rollout: key.name)
+        split.canaryService = canary.canaryService ?? ""
+        split.stableService = canary.stableService ?? ""
+        split.name = routing.smi?.trafficSplitName
+        if case .smi = provider { split.provider = nil } else { split.provider = provider }
+        split.maxWeight = routing.maxTrafficWeight
+        split.managedRoutes = routing.managedRoutes.map { $0.map(\.name) }
+        split.stableHash = status.stableRS
+        split.canaryHash = status.currentPodHash
         change(&split)
         try await platform.apply(split)
         // The status must not claim a weight or route the data plane does not have yet.

@@ -1,0 +1,139 @@
+import AviaryKubernetes
+import AviaryPlatform
+
+import enum AviaryModel.TrafficProvider
+
+/// The API groups and versions of the traffic routers' objects (Argo's `--istio-api-version`,
+/// `--traefik-api-group` and `--traefik-api-version`).
+public struct TrafficResourceVersions: Sendable, Hashable {
+    /// Istio's `networking.istio.io` version.
+    public var istioVersion: String
+    /// Traefik's API group.
+    public var traefikGroup: String
+    /// Traefik's version.
+    public var traefikVersion: String
+
+    /// Argo's current defaults: Istio v1alpha3, Traefik `traefik.io/v1alpha1`.
+    public init(istioVersion: String = "v1alpha3", traefikGroup: String = "traefik.io", traefikVersion: String = "v1alpha1") {
+        self.istioVersion = istioVersion
+        self.traefikGroup = traefikGroup
+        self.traefikVersion = traefikVersion
+    }
+
+    static let ingresses = GroupVersionResource(group: "networking.k8s.io", version: "v1", resource: "ingresses")
+    var virtualServices: GroupVersionResource {
+        GroupVersionResource(group: "networking.istio.io", version: istioVersion, resource: "virtualservices")
+    }
+    var destinationRules: GroupVersionResource {
+        GroupVersionResource(group: "networking.istio.io", version: istioVersion, resource: "destinationrules")
+    }
+    var traefikServices: GroupVersionResource {
+        GroupVersionResource(group: traefikGroup, version: traefikVersion, resource: "traefikservices")
+    }
+    static func gatewayRoutes(_ kind: GatewayAPIRoutes.Kind) -> GroupVersionResource {
+        switch kind {
+        case .http: GroupVersionResource(group: "gateway.networking.k8s.io", version: "v1", resource: "httproutes")
+        case .grpc: GroupVersionResource(group: "gateway.networking.k8s.io", version: "v1", resource: "grpcroutes")
+        case .tcp: GroupVersionResource(group: "gateway.networking.k8s.io", version: "v1alpha2", resource: "tcproutes")
+        }
+    }
+}
+
+extension KubernetesPlatform {
+    /// Writes a split through a router other than SMI: each object the rollout names is read,
+    /// changed as Argo's controller changes it, and written back only when that changed it.
+    func applyThroughProvider(_ provider: TrafficProvider, _ split: TrafficSplit) async throws {
+        let namespace = split.namespace
+        switch provider {
+        case .smi:
+            return
+        case .nginx(let nginx):
+            guard let rolloutName = split.rollout,
+                let uid = resources.rolloutObject(namespace: namespace, name: rolloutName)?.metadata.uid
+            else { throw RolloutNotCached(rollout: NamespacedName(namespace: namespace, name: split.rollout ?? "")) }
+            let owner: JSONValue = [
+                "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": .string(rolloutName),
+                "uid": .string(uid), "controller": true, "blockOwnerDeletion": true,
+            ]
+            let prefix = nginx.annotationPrefix ?? NginxCanaryIngress.defaultPrefix
+            for stableName in (nginx.stableIngress.map { [$0] } ?? []) + (nginx.stableIngresses ?? []) {
+                let stable = try await read(TrafficResourceVersions.ingresses, namespace, stableName)
+                let desired = try NginxCanaryIngress.desired(stable: stable, split: split, config: nginx, owner: owner)
+                let canaryName = NginxCanaryIngress.name(rollout: rolloutName, stableIngress: stableName)
+                guard let existing = try await readIfPresent(TrafficResourceVersions.ingresses, namespace, canaryName) else {
+                    _ = try await client.create(TrafficResourceVersions.ingresses, namespace: namespace, KubernetesObject(json: desired))
+                    continue
+                }
+                if let changed = try NginxCanaryIngress.updated(existing: existing, desired: desired, rolloutUID: uid, prefix: prefix) {
+                    _ = try await client.update(TrafficResourceVersions.ingresses, namespace: namespace, KubernetesObject(json: changed))
+                }
+            }
+        case .istio(let istio):
+            var ruleHost: String?
+            if let rule = istio.destinationRule {
+                let current = try await read(trafficVersions.destinationRules, namespace, rule.name)
+                ruleHost = current[path: "spec", "host"]?.stringValue
+                let desired = IstioRoutes.destinationRule(current, config: rule, split: split, hashLabel: podTemplateHashLabel)
+                try await writeIfChanged(trafficVersions.destinationRules, namespace, current, desired)
+            }
+            for service in istio.allVirtualServices {
+                let parts = service.name.split(separator: ".", maxSplits: 1).map(String.init)
+                let serviceNamespace = parts.count > 1 ? parts[1] : namespace
+                let current = try await read(trafficVersions.virtualServices, serviceNamespace, parts.first ?? "")
+                let desired = try IstioRoutes.desired(
+                    virtualService: current, config: service, split: split, destinationRule: istio.destinationRule,
+                    ruleHost: ruleHost, managedRoutes: split.managedRoutes ?? [])
+                try await writeIfChanged(trafficVersions.virtualServices, serviceNamespace, current, desired)
+            }
+        case .traefik(let traefik):
+            let current = try await read(trafficVersions.traefikServices, namespace, traefik.weightedTraefikServiceName)
+            try await writeIfChanged(
+                trafficVersions.traefikServices, namespace, current, TraefikWeights.desired(service: current, split: split))
+        case .gatewayAPI(let gateway):
+            let routeNamespace = gateway.namespace ?? namespace
+            var routes: [(GatewayAPIRoutes.Kind, String, Bool)] = []
+            for (kind, single, list) in [
+                (GatewayAPIRoutes.Kind.http, gateway.httpRoute, gateway.httpRoutes),
+                (.grpc, gateway.grpcRoute, gateway.grpcRoutes), (.tcp, gateway.tcpRoute, gateway.tcpRoutes),
+            ] {
+                if let single { routes.append((kind, single, true)) }
+                for route in list ?? [] { routes.append((kind, route.name, route.useHeaderRoutes ?? false)) }
+            }
+            for (kind, name, useHeaderRoutes) in routes {
+                let resource = TrafficResourceVersions.gatewayRoutes(kind)
+                let current = try await read(resource, routeNamespace, name)
+                let desired = try GatewayAPIRoutes.desired(
+                    route: current, kind: kind, split: split, useHeaderRoutes: useHeaderRoutes,
+                    managedRoutes: split.managedRoutes ?? [])
+                try await writeIfChanged(resource, routeNamespace, current, desired)
+            }
+        }
+    }
+
+    /// The object, or Argo's "not found" message for it.
+    private func read(_ resource: GroupVersionResource, _ namespace: String, _ name: String) async throws -> JSONValue {
+        guard let object = try await readIfPresent(resource, namespace, name) else {
+            let group = resource.group.isEmpty ? "" : ".\(resource.group)"
+            // Argo reads Ingresses through a lister, whose message names the resource in the singular.
+            let noun = resource == TrafficResourceVersions.ingresses ? "ingress" : resource.resource
+            throw TrafficObjectError("\(noun)\(group) \"\(name)\" not found")
+        }
+        return object
+    }
+
+    private func readIfPresent(_ resource: GroupVersionResource, _ namespace: String, _ name: String) async throws -> JSONValue? {
+        do {
+            return try await client.get(resource, namespace: namespace, name: name).json
+        } catch {
+            if error.isNotFound { return nil }
+            throw error
+        }
+    }
+
+    private func writeIfChanged(
+        _ resource: GroupVersionResource, _ namespace: String, _ current: JSONValue, _ desired: JSONValue
+    ) async throws {
+        guard desired != current else { return }
+        _ = try await client.update(resource, namespace: namespace, KubernetesObject(json: desired))
+    }
+}

@@ -1,0 +1,167 @@
+/// A traffic router Aviary drives, with the configuration the Rollout gives it
+/// (`RolloutTrafficRouting.provider`).
+public enum TrafficProvider: Codable, Sendable, Hashable {
+    /// An SMI TrafficSplit (on one host, Aviary's router).
+    case smi(SMITrafficRouting)
+    /// NGINX Ingress: a canary Ingress beside each stable Ingress.
+    case nginx(NginxTrafficRouting)
+    /// Istio VirtualServices, and a DestinationRule's subsets.
+    case istio(IstioTrafficRouting)
+    /// Traefik's weighted TraefikService.
+    case traefik(TraefikTrafficRouting)
+    /// Gateway API routes, as Argo's `argoproj-labs/gatewayAPI` plugin drives them.
+    case gatewayAPI(GatewayAPITrafficRouting)
+
+    /// The name Argo's documentation and the Rollout's status use (`status.canary.weights`'
+    /// router, the `trafficRouter` of Argo's metrics).
+    public var name: String {
+        switch self {
+        case .smi: "SMI"
+        case .nginx: "Nginx"
+        case .istio: "Istio"
+        case .traefik: "Traefik"
+        case .gatewayAPI: RolloutTrafficRouting.gatewayAPIPlugin
+        }
+    }
+}
+
+/// Istio traffic routing: host-level (weights between the canary and stable Services'
+/// destinations of VirtualService routes) or subset-level (with `destinationRule`, weights between
+/// two subsets of one host whose labels follow the pod-template hashes).
+public struct IstioTrafficRouting: Codable, Sendable, Hashable {
+    /// One VirtualService.
+    public var virtualService: IstioVirtualService?
+    /// Several VirtualServices.
+    public var virtualServices: [IstioVirtualService]?
+    /// The DestinationRule whose subsets split the traffic (subset-level).
+    public var destinationRule: IstioDestinationRule?
+
+    /// Istio routing through one VirtualService.
+    public init(
+        virtualService: IstioVirtualService? = nil, virtualServices: [IstioVirtualService]? = nil,
+        destinationRule: IstioDestinationRule? = nil
+    ) {
+        self.virtualService = virtualService
+        self.virtualServices = virtualServices
+        self.destinationRule = destinationRule
+    }
+
+    /// `virtualService` then `virtualServices`.
+    public var allVirtualServices: [IstioVirtualService] {
+        (virtualService.map { [$0] } ?? []) + (virtualServices ?? [])
+    }
+}
+
+/// A VirtualService and the routes of it that carry the split.
+public struct IstioVirtualService: Codable, Sendable, Hashable {
+    /// Its name, optionally `name.namespace`.
+    public var name: String
+    /// Names of HTTP routes; may be left out when the VirtualService has one HTTP route.
+    public var routes: [String]?
+    /// TLS routes, matched by port and SNI hosts.
+    public var tlsRoutes: [IstioTLSRoute]?
+    /// TCP routes, matched by port.
+    public var tcpRoutes: [IstioTCPRoute]?
+
+    /// A VirtualService by name with the named HTTP routes.
+    public init(name: String, routes: [String]? = nil, tlsRoutes: [IstioTLSRoute]? = nil, tcpRoutes: [IstioTCPRoute]? = nil) {
+        self.name = name
+        self.routes = routes
+        self.tlsRoutes = tlsRoutes
+        self.tcpRoutes = tcpRoutes
+    }
+}
+
+/// A TLS route of a VirtualService, found by its match's port and SNI hosts.
+public struct IstioTLSRoute: Codable, Sendable, Hashable {
+    /// The match's port.
+    public var port: Int?
+    /// The match's SNI hosts.
+    public var sniHosts: [String]?
+
+    /// A TLS route by port and SNI hosts.
+    public init(port: Int? = nil, sniHosts: [String]? = nil) {
+        self.port = port
+        self.sniHosts = sniHosts
+    }
+}
+
+/// A TCP route of a VirtualService, found by its match's port.
+public struct IstioTCPRoute: Codable, Sendable, Hashable {
+    /// The match's port.
+    public var port: Int?
+
+    /// A TCP route by port.
+    public init(port: Int? = nil) { self.port = port }
+}
+
+/// The DestinationRule of a subset-level split.
+public struct IstioDestinationRule: Codable, Sendable, Hashable {
+    /// Its name.
+    public var name: String
+    /// The subset that selects the canary pods.
+    public var canarySubsetName: String
+    /// The subset that selects the stable pods.
+    public var stableSubsetName: String
+    /// Other subsets of the rule, left as they are.
+    public var additionalSubsetNames: [String]?
+
+    /// A DestinationRule with its two subsets.
+    public init(name: String, canarySubsetName: String, stableSubsetName: String) {
+        self.name = name
+        self.canarySubsetName = canarySubsetName
+        self.stableSubsetName = stableSubsetName
+    }
+}
+
+/// Traefik traffic routing: the weights of a TraefikService's `weighted` services.
+public struct TraefikTrafficRouting: Codable, Sendable, Hashable {
+    /// The TraefikService whose `spec.weighted.services` list the canary and stable Services.
+    public var weightedTraefikServiceName: String
+
+    /// Traefik routing through the named TraefikService.
+    public init(weightedTraefikServiceName: String) { self.weightedTraefikServiceName = weightedTraefikServiceName }
+}
+
+/// The configuration of Argo's Gateway API traffic router plugin
+/// (`plugins["argoproj-labs/gatewayAPI"]`).
+public struct GatewayAPITrafficRouting: Codable, Sendable, Hashable {
+    /// One HTTPRoute.
+    public var httpRoute: String?
+    /// Several HTTPRoutes.
+    public var httpRoutes: [GatewayAPIRoute]?
+    /// One GRPCRoute.
+    public var grpcRoute: String?
+    /// Several GRPCRoutes.
+    public var grpcRoutes: [GatewayAPIRoute]?
+    /// One TCPRoute.
+    public var tcpRoute: String?
+    /// Several TCPRoutes.
+    public var tcpRoutes: [GatewayAPIRoute]?
+    /// The routes' namespace (default: the rollout's).
+    public var namespace: String?
+    /// The ConfigMap in which Argo's plugin records its managed routes; Aviary accepts it and
+    /// keeps the record on the routes' rules instead.
+    public var configMap: String?
+
+    /// Gateway API routing through one HTTPRoute.
+    public init(httpRoute: String? = nil, httpRoutes: [GatewayAPIRoute]? = nil, namespace: String? = nil) {
+        self.httpRoute = httpRoute
+        self.httpRoutes = httpRoutes
+        self.namespace = namespace
+    }
+}
+
+/// A route of the Gateway API plugin's lists.
+public struct GatewayAPIRoute: Codable, Sendable, Hashable {
+    /// The route's name.
+    public var name: String
+    /// Whether header routes are added to this route (Argo's plugin: the first route when none says so).
+    public var useHeaderRoutes: Bool?
+
+    /// A route by name.
+    public init(name: String, useHeaderRoutes: Bool? = nil) {
+        self.name = name
+        self.useHeaderRoutes = useHeaderRoutes
+    }
+}

@@ -1,0 +1,141 @@
+import AviaryModel
+import Foundation
+import Testing
+
+@testable import AviaryCore
+
+/// The seed's canary with `trafficRouting.smi` swapped for each router Aviary drives: it lints
+/// clean and plans the same weights; what a router cannot do is an error naming the field.
+@Suite struct TrafficRouterLintTests {
+    static let smiStanza = """
+              smi:
+                rootService: sample-app
+        """
+
+    static let routers: [(String, String)] = [
+        ("nginx", "      nginx:\n        stableIngress: sample-app"),
+        ("nginx stableIngresses", "      nginx:\n        stableIngresses: [sample-app, sample-app-internal]"),
+        ("istio", "      istio:\n        virtualService: {name: sample-app, routes: [primary]}"),
+        ("istio virtualServices", "      istio:\n        virtualServices: [{name: a}, {name: b.other, tlsRoutes: [{port: 443, sniHosts: [x]}]}]"),
+        (
+            "istio destinationRule",
+            "      istio:\n        virtualService: {name: sample-app}\n        destinationRule: {name: sample-app, canarySubsetName: canary, stableSubsetName: stable}"
+        ),
+        ("traefik", "      traefik:\n        weightedTraefikServiceName: sample-app"),
+        ("gatewayAPI", "      plugins:\n        argoproj-labs/gatewayAPI:\n          httpRoute: sample-app"),
+        (
+            "gatewayAPI httpRoutes",
+            "      plugins:\n        argoproj-labs/gatewayAPI:\n          httpRoutes: [{name: a, useHeaderRoutes: true}, {name: b}]\n          namespace: gateways"
+        ),
+    ]
+
+    static func seed(routing: String) throws -> [LintInput] {
+        let examples = LintTests.examples
+        var canary = try String(contentsOf: examples.appendingPathComponent("canary.yaml"), encoding: .utf8)
+        let stanza = "        smi:\n          rootService: sample-app"
+        try #require(canary.contains(stanza))
+        canary = canary.replacingOccurrences(of: stanza, with: routing.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+        let template = try Data(contentsOf: examples.appendingPathComponent("success-rate.yaml"))
+        return [LintInput(file: "canary.yaml", data: Data(canary.utf8)), LintInput(file: "success-rate.yaml", data: template)]
+    }
+
+    static func plan(_ inputs: [LintInput]) throws -> [RolloutPlanRow] {
+        let resources = ManifestDecoder().decode(inputs[0].data, file: inputs[0].file).resources
+        guard case .rollout(let rollout) = resources.first else { throw CancellationError() }
+        return RolloutPlan.make(for: rollout)
+    }
+
+    @Test(arguments: routers.map(\.0)) func theSeedThroughEachRouterLintsCleanAndPlansLikeSMI(_ name: String) throws {
+        let routing = try #require(Self.routers.first { $0.0 == name }?.1)
+        let inputs = try Self.seed(routing: routing)
+        let report = ManifestLinter.lint(inputs)
+        #expect(report.diagnostics.map(\.description) == [])
+        let smi = try Self.plan(try Self.seed(routing: "      smi:\n        rootService: sample-app"))
+        let routed = try Self.plan(inputs)
+        #expect(routed.map(\.canaryWeight) == smi.map(\.canaryWeight))
+        #expect(routed.map(\.canaryReplicas) == smi.map(\.canaryReplicas))
+        #expect(routed.map(\.canaryWeight) == [10, 10, 33, 33, 100])
+    }
+
+    static let rollout = """
+        apiVersion: argoproj.io/v1alpha1
+        kind: Rollout
+        metadata: {name: web}
+        spec:
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+            spec: {containers: [{name: web, image: web:v1}]}
+          strategy:
+            canary:
+              canaryService: web-canary
+              stableService: web-stable
+              trafficRouting:
+                managedRoutes: [{name: h}, {name: m}]
+        ROUTING
+              steps:
+              - setWeight: 10
+        STEPS
+        """
+
+    struct Row: CustomTestStringConvertible, Sendable {
+        var name: String
+        var routing: String
+        var steps: String = ""
+        var errors: [String]
+        var testDescription: String { name }
+    }
+
+    static let header = #"      - setHeaderRoute: {name: h, match: [{headerName: a, headerValue: {exact: "1"}}, {headerName: b, headerValue: {exact: "2"}}]}"#
+    static let mirror = "      - setMirrorRoute: {name: m, match: [{method: {exact: GET}}]}"
+
+    static let errorRows: [Row] = [
+        Row(
+            name: "nginx without an Ingress", routing: "        nginx: {}",
+            errors: [
+                "spec.strategy.canary.trafficRouting.nginx.stableIngress: required; name the Ingress that routes to the stable Service (or list stableIngresses)"
+            ]),
+        Row(
+            name: "nginx cannot mirror, and matches one header", routing: "        nginx: {stableIngress: web}",
+            steps: header + "\n" + mirror,
+            errors: [
+                "spec.strategy.canary.steps[1].setHeaderRoute.match: NGINX Ingress matches one header (canary-by-header); give one match, found 2",
+                "spec.strategy.canary.steps[2].setMirrorRoute: NGINX Ingress cannot mirror traffic; remove the step or use istio or the Gateway API",
+            ]),
+        Row(
+            name: "traefik routes by weight only", routing: "        traefik: {weightedTraefikServiceName: web}",
+            steps: mirror,
+            errors: [
+                "spec.strategy.canary.steps[1].setMirrorRoute: Traefik cannot mirror traffic; remove the step or use istio or the Gateway API"
+            ]),
+        Row(
+            name: "istio with both forms", routing: "        istio: {virtualService: {name: a}, virtualServices: [{name: b}]}",
+            errors: [
+                "spec.strategy.canary.trafficRouting.istio.virtualServices: cannot be used together with virtualService; list them all here"
+            ]),
+        Row(
+            name: "a router Aviary does not drive", routing: "        alb: {ingress: web, servicePort: 80}",
+            errors: [
+                #"spec.strategy.canary.trafficRouting: alb is valid for Argo but Aviary cannot drive it yet; use smi, nginx, istio, traefik or plugins["argoproj-labs/gatewayAPI"]"#
+            ]),
+        Row(
+            name: "another plugin", routing: "        plugins: {acme/router: {x: 1}}",
+            errors: [
+                #"spec.strategy.canary.trafficRouting.plugins["acme/router"]: Aviary does not run the traffic router plugin "acme/router"; it runs "argoproj-labs/gatewayAPI" itself"#
+            ]),
+        Row(
+            name: "a Gateway API plugin configuration that does not decode",
+            routing: "        plugins: {argoproj-labs/gatewayAPI: {httpRoutes: web}}",
+            errors: [
+                #"spec.strategy.canary.trafficRouting.plugins["argoproj-labs/gatewayAPI"]: is not a Gateway API plugin configuration; give httpRoute: NAME or httpRoutes: [{name: NAME}] (and optionally namespace)"#
+            ]),
+    ]
+
+    @Test(arguments: errorRows) func whatARouterCannotDoIsAnErrorNamingTheField(_ row: Row) throws {
+        let text = Self.rollout.replacingOccurrences(of: "ROUTING", with: row.routing)
+            .replacingOccurrences(of: "STEPS", with: row.steps)
+        let report = ManifestLinter.lint([LintInput(file: "r.yaml", data: Data(text.utf8))])
+        let errors = report.diagnostics.filter(\.isError).map { "\($0.path): \($0.message)" }
+        #expect(errors == row.errors)
+    }
+}

@@ -1,0 +1,460 @@
+import AviaryKubernetes
+import AviaryModel
+import AviaryPlatform
+import Foundation
+import Testing
+import Yams
+
+@testable import AviaryKubernetesPlatform
+
+import enum AviaryKubernetes.JSONValue
+import struct AviaryRoutes.StringMatch
+
+/// The objects each traffic router gets, one row per field of the router's configuration: what
+/// Argo's controller (and its Gateway API plugin) writes, field by field.
+@Suite struct TrafficObjectTests {
+    static func json(_ yaml: String) -> JSONValue {
+        let any = try! Yams.load(yaml: yaml) ?? [:]
+        return try! JSONValue(parsing: JSONSerialization.data(withJSONObject: any, options: [.sortedKeys]))
+    }
+
+    static func split(
+        weight: Int = 10, headers: [SetHeaderRoute] = [], mirrors: [SetMirrorRoute] = [], maxWeight: Int? = nil,
+        managed: [String]? = nil
+    ) -> TrafficSplit {
+        var split = TrafficSplit(
+            namespace: "default", rootService: "web-stable", canaryService: "web-canary", stableService: "web-stable",
+            canaryWeight: weight, headerRoutes: headers, mirrorRoutes: mirrors, rollout: "web")
+        split.maxWeight = maxWeight
+        split.managedRoutes = managed
+        split.canaryHash = "c4n4ry"
+        split.stableHash = "st4b1e"
+        return split
+    }
+
+    static let header = SetHeaderRoute(
+        name: "header", match: [HeaderRoutingMatch(headerName: "X-Canary", headerValue: StringMatch(exact: "yes"))])
+    static let mirror = SetMirrorRoute(name: "mirror", match: [RouteMatch(method: StringMatch(exact: "GET"))], percentage: 50)
+
+    // MARK: NGINX
+
+    static let stableIngress = json(
+        """
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata:
+          name: web
+          namespace: default
+          labels: {team: shop}
+          annotations: {kubernetes.io/ingress.class: nginx, nginx.ingress.kubernetes.io/rewrite-target: /}
+        spec:
+          ingressClassName: nginx
+          tls: [{hosts: [web.example.com], secretName: web-tls}]
+          defaultBackend: {service: {name: web-stable, port: {number: 80}}}
+          rules:
+          - host: web.example.com
+            http:
+              paths:
+              - {path: /, pathType: Prefix, backend: {service: {name: web-stable, port: {number: 80}}}}
+              - {path: /static, pathType: Prefix, backend: {service: {name: assets, port: {number: 80}}}}
+          - host: admin.example.com
+            http:
+              paths:
+              - {path: /, pathType: Prefix, backend: {service: {name: admin, port: {number: 80}}}}
+        """)
+    static let owner = json("{apiVersion: argoproj.io/v1alpha1, kind: Rollout, name: web, uid: u1, controller: true, blockOwnerDeletion: true}")
+
+    struct NginxRow: CustomTestStringConvertible, Sendable {
+        var field: String
+        var config: NginxTrafficRouting
+        var split: TrafficSplit
+        var annotations: [String: String]
+        var testDescription: String { field }
+    }
+
+    static let nginxRows: [NginxRow] = {
+        let base = ["kubernetes.io/ingress.class": "nginx", "nginx.ingress.kubernetes.io/canary": "true"]
+        func with(_ extra: [String: String]) -> [String: String] { base.merging(extra) { $1 } }
+        var additional = NginxTrafficRouting(stableIngress: "web")
+        additional.additionalIngressAnnotations = ["canary-by-cookie": "beta", "nginx.ingress.kubernetes.io/x": "1"]
+        var canaryOnly = NginxTrafficRouting(stableIngress: "web")
+        canaryOnly.canaryIngressAnnotations = ["example.com/owner": "shop"]
+        var prefixed = NginxTrafficRouting(stableIngress: "web")
+        prefixed.annotationPrefix = "custom.nginx.org"
+        return [
+            NginxRow(
+                field: "stableIngress", config: NginxTrafficRouting(stableIngress: "web"), split: split(),
+                annotations: with(["nginx.ingress.kubernetes.io/canary-weight": "10"])),
+            NginxRow(
+                field: "maxTrafficWeight", config: NginxTrafficRouting(stableIngress: "web"),
+                split: split(weight: 100, maxWeight: 1000),
+                annotations: with([
+                    "nginx.ingress.kubernetes.io/canary-weight": "100",
+                    "nginx.ingress.kubernetes.io/canary-weight-total": "1000",
+                ])),
+            NginxRow(
+                field: "additionalIngressAnnotations", config: additional, split: split(),
+                annotations: with([
+                    "nginx.ingress.kubernetes.io/canary-weight": "10",
+                    "nginx.ingress.kubernetes.io/canary-by-cookie": "beta", "nginx.ingress.kubernetes.io/x": "1",
+                ])),
+            NginxRow(
+                field: "canaryIngressAnnotations", config: canaryOnly, split: split(),
+                annotations: with(["nginx.ingress.kubernetes.io/canary-weight": "10", "example.com/owner": "shop"])),
+            NginxRow(
+                field: "annotationPrefix", config: prefixed, split: split(),
+                annotations: [
+                    "kubernetes.io/ingress.class": "nginx", "custom.nginx.org/canary": "true",
+                    "custom.nginx.org/canary-weight": "10",
+                ]),
+            NginxRow(
+                field: "setHeaderRoute exact", config: NginxTrafficRouting(stableIngress: "web"),
+                split: split(headers: [header]),
+                annotations: with([
+                    "nginx.ingress.kubernetes.io/canary-weight": "10",
+                    "nginx.ingress.kubernetes.io/canary-by-header": "X-Canary",
+                    "nginx.ingress.kubernetes.io/canary-by-header-value": "yes",
+                ])),
+            NginxRow(
+                field: "setHeaderRoute prefix", config: NginxTrafficRouting(stableIngress: "web"),
+                split: split(headers: [
+                    SetHeaderRoute(
+                        name: "h", match: [HeaderRoutingMatch(headerName: "X-Ver", headerValue: StringMatch(prefix: "v2."))])
+                ]),
+                annotations: with([
+                    "nginx.ingress.kubernetes.io/canary-weight": "10",
+                    "nginx.ingress.kubernetes.io/canary-by-header": "X-Ver",
+                    "nginx.ingress.kubernetes.io/canary-by-header-pattern": #"^v2\..*"#,
+                ])),
+        ]
+    }()
+
+    @Test(arguments: nginxRows) func nginxCanaryIngress(_ row: NginxRow) throws {
+        let canary = try NginxCanaryIngress.desired(stable: Self.stableIngress, split: row.split, config: row.config, owner: Self.owner)
+        #expect(stringMap(canary[path: "metadata", "annotations"]) == row.annotations)
+        #expect(canary[path: "metadata", "name"] == "web-web-canary")
+        #expect(canary[path: "metadata", "labels"] == nil)
+        #expect(canary[path: "metadata", "ownerReferences"] == [Self.owner])
+        // Only the rule that reaches the stable Service, pointed at the canary; TLS and class kept.
+        let expectedSpec = Self.json(
+            """
+            ingressClassName: nginx
+            tls: [{hosts: [web.example.com], secretName: web-tls}]
+            rules:
+            - host: web.example.com
+              http:
+                paths:
+                - {path: /, pathType: Prefix, backend: {service: {name: web-canary, port: {number: 80}}}}
+                - {path: /static, pathType: Prefix, backend: {service: {name: assets, port: {number: 80}}}}
+            """)
+        #expect(canary["spec"] == expectedSpec)
+    }
+
+    @Test func nginxRefusesAnIngressWithoutTheStableServiceAndACanaryIngressItDoesNotOwn() throws {
+        var other = Self.stableIngress
+        other[path: "spec", "rules"] = Self.json("[{http: {paths: [{path: /, backend: {service: {name: admin}}}]}}]")
+        #expect(throws: TrafficObjectError("ingress `web` has no rules using service web-stable backend")) {
+            try NginxCanaryIngress.desired(
+                stable: other, split: Self.split(), config: NginxTrafficRouting(stableIngress: "web"), owner: Self.owner)
+        }
+        let desired = try NginxCanaryIngress.desired(
+            stable: Self.stableIngress, split: Self.split(), config: NginxTrafficRouting(stableIngress: "web"), owner: Self.owner)
+        var foreign = desired
+        foreign[path: "metadata", "ownerReferences"] = [["uid": "someone-else", "controller": true]]
+        #expect(throws: TrafficObjectError("canary ingress `web-web-canary` controlled by different object")) {
+            try NginxCanaryIngress.updated(existing: foreign, desired: desired, rolloutUID: "u1", prefix: "nginx.ingress.kubernetes.io")
+        }
+        // An update keeps others' annotations and drops a header canary no longer active.
+        var existing = try NginxCanaryIngress.desired(
+            stable: Self.stableIngress, split: Self.split(headers: [Self.header]), config: NginxTrafficRouting(stableIngress: "web"),
+            owner: Self.owner)
+        existing[path: "metadata", "annotations", "example.com/seen-by"] = "audit"
+        let updated = try #require(
+            try NginxCanaryIngress.updated(existing: existing, desired: desired, rolloutUID: "u1", prefix: "nginx.ingress.kubernetes.io"))
+        let annotations = stringMap(updated[path: "metadata", "annotations"])
+        #expect(annotations["example.com/seen-by"] == "audit")
+        #expect(annotations["nginx.ingress.kubernetes.io/canary-by-header"] == nil)
+        #expect(try NginxCanaryIngress.updated(existing: updated, desired: desired, rolloutUID: "u1", prefix: "nginx.ingress.kubernetes.io") == nil)
+        // Argo's name: ROLLOUT-INGRESS, cut so that with -canary it fits 253 characters.
+        let long = String(repeating: "a", count: 250)
+        #expect(NginxCanaryIngress.name(rollout: "web", stableIngress: long).count == 253)
+        #expect(NginxCanaryIngress.name(rollout: "web", stableIngress: long).hasSuffix("aaa-canary"))
+    }
+
+    // MARK: Istio
+
+    static let virtualService = json(
+        """
+        apiVersion: networking.istio.io/v1alpha3
+        kind: VirtualService
+        metadata: {name: web, namespace: default}
+        spec:
+          hosts: [web.example.com]
+          http:
+          - name: primary
+            route:
+            - destination: {host: web-stable.default.svc.cluster.local, port: {number: 80}}
+              weight: 100
+            - destination: {host: web-canary, port: {number: 80}}
+              weight: 0
+          - name: other
+            route: [{destination: {host: admin}}]
+          tls:
+          - match: [{port: 443, sniHosts: [web.example.com]}]
+            route:
+            - {destination: {host: web-stable}, weight: 100}
+            - {destination: {host: web-canary}, weight: 0}
+          tcp:
+          - match: [{port: 5432}]
+            route:
+            - {destination: {host: web-stable}, weight: 100}
+            - {destination: {host: web-canary}, weight: 0}
+        """)
+
+    struct IstioRow: CustomTestStringConvertible, Sendable {
+        var field: String
+        var config: IstioVirtualService
+        var split: TrafficSplit
+        var check: @Sendable (JSONValue) -> Bool
+        var testDescription: String { field }
+    }
+
+    static func weights(_ route: JSONValue?) -> [String: Int64] {
+        var result: [String: Int64] = [:]
+        for destination in route?["route"]?.elements ?? [] {
+            let target = destination["destination"] ?? [:]
+            result[target["subset"]?.stringValue ?? target["host"]?.stringValue ?? ""] = destination["weight"]?.integerValue ?? -1
+        }
+        return result
+    }
+
+    static let istioRows: [IstioRow] = [
+        IstioRow(field: "virtualService.routes", config: IstioVirtualService(name: "web", routes: ["primary"]), split: split()) {
+            weights($0[path: "spec", "http"]?.elements.first)
+                == ["web-stable.default.svc.cluster.local": 90, "web-canary": 10]
+                && $0[path: "spec", "http"]?.elements[1] == virtualService[path: "spec", "http"]?.elements[1]
+        },
+        IstioRow(
+            field: "virtualService.tlsRoutes",
+            config: IstioVirtualService(name: "web", routes: ["primary"], tlsRoutes: [IstioTLSRoute(port: 443, sniHosts: ["web.example.com"])]),
+            split: split(weight: 33)
+        ) { weights($0[path: "spec", "tls"]?.elements.first) == ["web-stable": 67, "web-canary": 33] },
+        IstioRow(
+            field: "virtualService.tcpRoutes",
+            config: IstioVirtualService(name: "web", routes: ["primary"], tcpRoutes: [IstioTCPRoute(port: 5432)]),
+            split: split(weight: 33)
+        ) { weights($0[path: "spec", "tcp"]?.elements.first) == ["web-stable": 67, "web-canary": 33] },
+        IstioRow(
+            field: "setHeaderRoute", config: IstioVirtualService(name: "web", routes: ["primary"]),
+            split: split(headers: [header], managed: ["header"])
+        ) {
+            $0[path: "spec", "http"]?.elements.first
+                == json(
+                    """
+                    name: header
+                    match: [{headers: {X-Canary: {exact: "yes"}}}]
+                    route: [{destination: {host: web-canary, port: {number: 80}}, weight: 100}]
+                    """)
+        },
+        IstioRow(
+            field: "setMirrorRoute", config: IstioVirtualService(name: "web", routes: ["primary"]),
+            split: split(mirrors: [mirror], managed: ["mirror"])
+        ) {
+            let route = $0[path: "spec", "http"]?.elements.first
+            return route?["name"] == "mirror" && route?["match"] == json("[{method: {exact: GET}}]")
+                && route?["mirror"] == json("{host: web-canary, port: {number: 80}}")
+                && route?["mirrorPercentage"] == json("{value: 50}")
+                && weights(route) == ["web-stable.default.svc.cluster.local": 90, "web-canary": 10]
+        },
+        IstioRow(
+            field: "managedRoutes order", config: IstioVirtualService(name: "web", routes: ["primary"]),
+            split: split(headers: [header], mirrors: [mirror], managed: ["header", "mirror"])
+        ) {
+            ($0[path: "spec", "http"]?.elements ?? []).map { $0["name"]?.stringValue ?? "" }
+                == ["header", "mirror", "primary", "other"]
+        },
+        IstioRow(
+            field: "managedRoutes removed", config: IstioVirtualService(name: "web", routes: ["primary"]),
+            split: split(weight: 0, managed: ["header", "mirror"])
+        ) { $0 == virtualService },
+    ]
+
+    @Test(arguments: istioRows) func istioVirtualService(_ row: IstioRow) throws {
+        var input = Self.virtualService
+        // A VirtualService that still has the routes of an earlier step: they are replaced.
+        input[path: "spec", "http"] = .array(
+            [Self.json("{name: header, route: [{destination: {host: stale}}]}")] + (input[path: "spec", "http"]?.elements ?? []))
+        let output = try IstioRoutes.desired(
+            virtualService: input, config: row.config, split: row.split, destinationRule: nil, ruleHost: nil,
+            managedRoutes: row.split.managedRoutes ?? ["header"])
+        #expect(row.check(output), "\(output)")
+    }
+
+    @Test func istioRouteSelectionSubsetsAndArgosErrors() throws {
+        // routes left out: the VirtualService's only route (even named), else its first unnamed one.
+        let single = Self.json("{spec: {http: [{name: main, route: [{destination: {host: web-stable}}, {destination: {host: web-canary}}]}]}}")
+        let out = try IstioRoutes.desired(
+            virtualService: single, config: IstioVirtualService(name: "web"), split: Self.split(), destinationRule: nil,
+            ruleHost: nil, managedRoutes: [])
+        #expect(Self.weights(out[path: "spec", "http"]?.elements.first) == ["web-stable": 90, "web-canary": 10])
+        #expect(throws: TrafficObjectError("HTTP Route 'missing' is not found in the defined Virtual Service.")) {
+            try IstioRoutes.desired(
+                virtualService: Self.virtualService, config: IstioVirtualService(name: "web", routes: ["missing"]),
+                split: Self.split(), destinationRule: nil, ruleHost: nil, managedRoutes: [])
+        }
+        var noCanary = single
+        noCanary[path: "spec", "http"] = Self.json("[{route: [{destination: {host: web-stable}}]}]")
+        #expect(throws: TrafficObjectError("Canary Service 'web-canary' not found in route")) {
+            try IstioRoutes.desired(
+                virtualService: noCanary, config: IstioVirtualService(name: "web"), split: Self.split(), destinationRule: nil,
+                ruleHost: nil, managedRoutes: [])
+        }
+        // Subset level: destinations by subset, header routes to the rule's host, subsets labelled.
+        let rule = IstioDestinationRule(name: "web", canarySubsetName: "canary", stableSubsetName: "stable")
+        let subsets = Self.json(
+            "{spec: {http: [{name: primary, route: [{destination: {host: web, subset: stable}, weight: 100}, {destination: {host: web, subset: canary}, weight: 0}]}]}}")
+        let subsetOut = try IstioRoutes.desired(
+            virtualService: subsets, config: IstioVirtualService(name: "web", routes: ["primary"]),
+            split: Self.split(headers: [Self.header], managed: ["header"]), destinationRule: rule, ruleHost: "web",
+            managedRoutes: ["header"])
+        #expect(Self.weights(subsetOut[path: "spec", "http"]?.elements[1]) == ["stable": 90, "canary": 10])
+        #expect(subsetOut[path: "spec", "http"]?.elements[0]["route"] == Self.json("[{destination: {host: web, subset: canary}, weight: 100}]"))
+        let destinationRule = IstioRoutes.destinationRule(
+            Self.json(
+                "{metadata: {name: web}, spec: {host: web, subsets: [{name: canary, labels: {app: web}}, {name: stable, labels: {app: web}}, {name: debug}]}}"),
+            config: rule, split: Self.split(), hashLabel: "rollouts-pod-template-hash")
+        #expect(
+            destinationRule
+                == Self.json(
+                    """
+                    metadata: {name: web, annotations: {argo-rollouts.argoproj.io/managed-by-rollouts: web}}
+                    spec:
+                      host: web
+                      subsets:
+                      - {name: canary, labels: {app: web, rollouts-pod-template-hash: c4n4ry}}
+                      - {name: stable, labels: {app: web, rollouts-pod-template-hash: st4b1e}}
+                      - {name: debug}
+                    """))
+    }
+
+    // MARK: Gateway API
+
+    static let httpRoute = json(
+        """
+        apiVersion: gateway.networking.k8s.io/v1
+        kind: HTTPRoute
+        metadata: {name: web, namespace: default}
+        spec:
+          parentRefs: [{name: gateway}]
+          rules:
+          - matches: [{path: {type: PathPrefix, value: /}}]
+            backendRefs:
+            - {group: "", kind: Service, name: web-stable, port: 80, weight: 1}
+            - {group: "", kind: Service, name: web-canary, port: 80, weight: 1}
+        """)
+
+    struct GatewayRow: CustomTestStringConvertible, Sendable {
+        var field: String
+        var kind: GatewayAPIRoutes.Kind
+        var useHeaderRoutes: Bool
+        var split: TrafficSplit
+        var expectedRules: String
+        var testDescription: String { field }
+    }
+
+    static let weightedRule = """
+        - matches: [{path: {type: PathPrefix, value: /}}]
+          backendRefs:
+          - {group: "", kind: Service, name: web-stable, port: 80, weight: 90}
+          - {group: "", kind: Service, name: web-canary, port: 80, weight: 10}
+        """
+
+    static let gatewayRows: [GatewayRow] = [
+        GatewayRow(field: "httpRoute", kind: .http, useHeaderRoutes: true, split: split(), expectedRules: weightedRule),
+        GatewayRow(
+            field: "setHeaderRoute", kind: .http, useHeaderRoutes: true, split: split(headers: [header], managed: ["header"]),
+            expectedRules: weightedRule + """
+
+                - name: header
+                  matches: [{path: {type: PathPrefix, value: /}, headers: [{name: X-Canary, type: Exact, value: "yes"}]}]
+                  backendRefs: [{group: "", kind: Service, name: web-canary, port: 80}]
+                """),
+        GatewayRow(
+            field: "httpRoutes.useHeaderRoutes false", kind: .http, useHeaderRoutes: false,
+            split: split(headers: [header], managed: ["header"]), expectedRules: weightedRule),
+        GatewayRow(
+            field: "setMirrorRoute", kind: .http, useHeaderRoutes: true, split: split(mirrors: [mirror], managed: ["mirror"]),
+            expectedRules: weightedRule + """
+
+                - name: mirror
+                  matches: [{method: GET}]
+                  backendRefs:
+                  - {group: "", kind: Service, name: web-stable, port: 80, weight: 90}
+                  - {group: "", kind: Service, name: web-canary, port: 80, weight: 10}
+                  filters:
+                  - type: RequestMirror
+                    requestMirror: {backendRef: {group: "", kind: Service, name: web-canary, port: 80}, percent: 50}
+                """),
+        GatewayRow(
+            field: "tcpRoute", kind: .tcp, useHeaderRoutes: true, split: split(headers: [header], managed: ["header"]),
+            expectedRules: weightedRule),
+    ]
+
+    @Test(arguments: gatewayRows) func gatewayRoute(_ row: GatewayRow) throws {
+        let out = try GatewayAPIRoutes.desired(
+            route: Self.httpRoute, kind: row.kind, split: row.split, useHeaderRoutes: row.useHeaderRoutes,
+            managedRoutes: row.split.managedRoutes ?? [])
+        #expect(out[path: "spec", "rules"] == Self.json(row.expectedRules))
+        #expect(out[path: "metadata", "labels"] == ["rollouts.argoproj.io/gatewayapi-canary": "in-progress"])
+        #expect(out[path: "spec", "parentRefs"] == Self.httpRoute[path: "spec", "parentRefs"])
+    }
+
+    @Test func gatewayRouteReturnsToTheUsersRouteAndNamesAMissingBackend() throws {
+        let during = try GatewayAPIRoutes.desired(
+            route: Self.httpRoute, kind: .http, split: Self.split(headers: [Self.header], managed: ["header"]),
+            useHeaderRoutes: true, managedRoutes: ["header"])
+        let after = try GatewayAPIRoutes.desired(
+            route: during, kind: .http, split: Self.split(weight: 0, managed: ["header"]), useHeaderRoutes: true,
+            managedRoutes: ["header"])
+        var expected = Self.httpRoute
+        expected[path: "spec", "rules"] = Self.json(
+            Self.weightedRule.replacingOccurrences(of: "weight: 90", with: "weight: 100").replacingOccurrences(
+                of: "weight: 10}", with: "weight: 0}"))
+        #expect(after == expected)
+        var noCanary = Self.httpRoute
+        noCanary[path: "spec", "rules"] = Self.json("[{backendRefs: [{name: web-stable}]}]")
+        #expect(throws: TrafficObjectError("backendRef was not found in httpRoute")) {
+            try GatewayAPIRoutes.desired(route: noCanary, kind: .http, split: Self.split(), useHeaderRoutes: true, managedRoutes: [])
+        }
+        // A prefix header match is a regular expression, as the plugin writes it.
+        #expect(
+            GatewayAPIRoutes.headerMatch(name: "X-Ver", StringMatch(prefix: "v2"))
+                == ["name": "X-Ver", "type": "RegularExpression", "value": "v2.*"])
+    }
+
+    // MARK: Traefik
+
+    @Test func traefikServiceWeights() throws {
+        let service = Self.json(
+            """
+            apiVersion: traefik.io/v1alpha1
+            kind: TraefikService
+            metadata: {name: web}
+            spec:
+              weighted:
+                services:
+                - {name: web-stable, port: 80, weight: 100}
+                - {name: web-canary, port: 80, weight: 0}
+            """)
+        let out = try TraefikWeights.desired(service: service, split: Self.split())
+        #expect(
+            out[path: "spec", "weighted", "services"]
+                == Self.json("[{name: web-stable, port: 80, weight: 90}, {name: web-canary, port: 80, weight: 10}]"))
+        #expect(throws: TrafficObjectError("spec.weighted.services was not found in traefik service manifest")) {
+            try TraefikWeights.desired(service: Self.json("{spec: {}}"), split: Self.split())
+        }
+        #expect(throws: TrafficObjectError("traefik canary service was not found")) {
+            try TraefikWeights.desired(service: Self.json("{spec: {weighted: {services: [{name: web-stable}]}}}"), split: Self.split())
+        }
+    }
+}

@@ -1,0 +1,358 @@
+import AviaryKubernetes
+import AviaryTestSupport
+import Foundation
+import Testing
+import Yams
+
+/// The seed's canary through each traffic router Argo drives, against the API server double with
+/// the router's CRDs created by real kubectl: the object holds Argo's fields at 10%, header and
+/// mirror routes come and go, abort returns the weights to 0/100, and a finished rollout leaves
+/// the object as the user wrote it.
+@Suite(.serialized) struct TrafficProvidersOnKubernetesTests {
+    /// One router: its CRDs, the objects the user applies, the routing stanza, the steps' routes it
+    /// takes, and where the canary's weight is read.
+    struct Router {
+        var name: String
+        var crds: [(group: String, version: String, kind: String, plural: String)]
+        var objects: String
+        var routing: String
+        var headerRoute: Bool
+        var mirrorRoute: Bool
+        /// `kubectl get` kind and name of the object that carries the split.
+        var kind: String
+        var object: String
+        /// The name of the object the user applied (the carrier itself, but for NGINX's canary Ingress).
+        var userObject: String
+        /// The canary's weight as the object carries it.
+        var weight: (JSONValue) -> Int?
+    }
+
+    static let services = ["web-stable", "web-canary"].map { name in
+        """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: \(name)}
+        spec:
+          selector: {app: web}
+          ports: [{name: http, port: 80, targetPort: 8080}]
+        ---
+
+        """
+    }.joined()
+
+    static func rollout(_ router: Router, image: String) -> String {
+        var steps = ["- setWeight: 10"]
+        var managed: [String] = []
+        if router.headerRoute {
+            steps.append(#"- setHeaderRoute: {name: header, match: [{headerName: X-Canary, headerValue: {exact: "yes"}}]}"#)
+            managed.append("header")
+        }
+        if router.mirrorRoute {
+            steps.append("- setMirrorRoute: {name: mirror, match: [{method: {exact: GET}}], percentage: 50}")
+            managed.append("mirror")
+        }
+        steps += ["- pause: {}", "- setWeight: 33", "- pause: {}"]
+        let managedRoutes = managed.isEmpty ? "" : "\n        managedRoutes: [" + managed.map { "{name: \($0)}" }.joined(separator: ", ") + "]"
+        return """
+            apiVersion: argoproj.io/v1alpha1
+            kind: Rollout
+            metadata: {name: web}
+            spec:
+              replicas: 4
+              selector:
+                matchLabels: {app: web}
+              template:
+                metadata:
+                  labels: {app: web}
+                spec:
+                  containers:
+                  - name: web
+                    image: \(image)
+                    ports: [{name: http, containerPort: 8080}]
+              strategy:
+                canary:
+                  canaryService: web-canary
+                  stableService: web-stable
+                  trafficRouting:\(managedRoutes)
+            \(router.routing.split(separator: "\n").map { "        " + $0 }.joined(separator: "\n"))
+                  steps:
+            \(steps.map { "      " + $0 }.joined(separator: "\n"))
+            """
+    }
+
+    static func crd(group: String, version: String, kind: String, plural: String) -> String {
+        """
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata: {name: \(plural).\(group)}
+        spec:
+          group: \(group)
+          scope: Namespaced
+          names: {kind: \(kind), listKind: \(kind)List, plural: \(plural), singular: \(kind.lowercased())}
+          versions:
+          - name: \(version)
+            served: true
+            storage: true
+            schema:
+              openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+        """
+    }
+
+    /// What a diff against the user's object leaves out: the server's bookkeeping and Argo's own marks.
+    static func asWritten(_ object: JSONValue) -> JSONValue {
+        var object = object
+        var metadata = object["metadata"]?.objectValue ?? [:]
+        for field in ["resourceVersion", "uid", "creationTimestamp", "generation", "managedFields"] {
+            metadata.removeValue(forKey: field)
+        }
+        var annotations = metadata["annotations"]?.objectValue ?? [:]
+        annotations.removeValue(forKey: "kubectl.kubernetes.io/last-applied-configuration")
+        annotations.removeValue(forKey: "argo-rollouts.argoproj.io/managed-by-rollouts")
+        metadata["annotations"] = annotations.isEmpty ? nil : .object(annotations)
+        object["metadata"] = .object(metadata)
+        object["status"] = nil
+        return object
+    }
+
+    func run(_ router: Router, extraCheck: (ClusterUnderTest, JSONValue) throws -> Void) async throws {
+        try #require(ClusterUnderTest.kubectl != nil, "kubectl is needed for this test")
+        let cluster = try ClusterUnderTest()
+        defer { cluster.stop() }
+        try cluster.installCRDs()
+        for crd in router.crds {
+            try cluster.kubectl(["create", "-f", "-"], input: Self.crd(group: crd.group, version: crd.version, kind: crd.kind, plural: crd.plural))
+        }
+        try cluster.kubectl(["apply", "-f", "-"], input: Self.services + router.objects)
+        let written = try #require(try cluster.object(router.kind, router.userObject))
+        func asUserWroteIt() throws -> Bool {
+            Self.asWritten(try cluster.object(router.kind, router.userObject) ?? [:]) == Self.asWritten(written)
+        }
+        try cluster.kubectl(["apply", "-f", "-"], input: Self.rollout(router, image: "web:v1"))
+        let controller = try cluster.startController()
+        func status() throws -> JSONValue { try cluster.object("rollout", "web")?["status"] ?? [:] }
+        func carrier() throws -> JSONValue { try cluster.object(router.kind, router.object) ?? [:] }
+        func wait(_ what: String, _ condition: (JSONValue, JSONValue) -> Bool) async throws {
+            var last: (JSONValue, JSONValue) = ([:], [:])
+            let held = try await eventually(within: 120) {
+                last = (try status(), try carrier())
+                return condition(last.0, last.1)
+            }
+            let log = (try? String(contentsOfFile: controller.log, encoding: .utf8)) ?? ""
+            try #require(held, "\(router.name): \(what): status \(last.0)\nobject \(last.1)\nlog \(log.suffix(3000))")
+        }
+        try await wait("v1 goes Healthy") { status, _ in status["phase"]?.stringValue == "Healthy" }
+
+        let pauseStep = 1 + (router.headerRoute ? 1 : 0) + (router.mirrorRoute ? 1 : 0)
+        try cluster.kubectl(["apply", "-f", "-"], input: Self.rollout(router, image: "web:v2"))
+        try await wait("v2 pauses with 10% on the canary") { status, object in
+            status["phase"]?.stringValue == "Paused" && status["currentStepIndex"]?.integerValue == Int64(pauseStep)
+                && router.weight(object) == 10
+        }
+        try extraCheck(cluster, try carrier())
+
+        try cluster.kubectl(["patch", "rollout", "web", "--subresource=status", "--type", "merge", "-p", #"{"status":{"abort":true}}"#])
+        try await wait("abort returns the weights to 0/100 and removes the routes") { status, object in
+            status["phase"]?.stringValue == "Degraded" && router.weight(object) == 0
+        }
+        #expect(try asUserWroteIt(), "\(router.name): after abort")
+
+        try cluster.kubectl(["patch", "rollout", "web", "--subresource=status", "--type", "merge", "-p", #"{"status":{"abort":false}}"#])
+        try await wait("retry runs the steps again") { status, object in
+            status["phase"]?.stringValue == "Paused" && router.weight(object) == 10
+        }
+        try cluster.kubectl(["patch", "rollout", "web", "--subresource=status", "--type", "merge", "-p", #"{"status":{"promoteFull":true}}"#])
+        try await wait("a full promotion ends with the object as the user wrote it") { status, object in
+            status["phase"]?.stringValue == "Healthy" && status["stableRS"] == status["currentPodHash"]
+                && router.weight(object) == 0
+        }
+        #expect(try asUserWroteIt(), "\(router.name): after the full promotion")
+    }
+
+    static func json(_ yaml: String) -> JSONValue {
+        let any = try! Yams.load(yaml: yaml) ?? [:]
+        return try! JSONValue(parsing: JSONSerialization.data(withJSONObject: any, options: [.sortedKeys]))
+    }
+
+    @Test func nginxCanaryIngress() async throws {
+        let router = Router(
+            name: "nginx", crds: [],
+            objects: """
+                apiVersion: networking.k8s.io/v1
+                kind: Ingress
+                metadata:
+                  name: web
+                  annotations: {kubernetes.io/ingress.class: nginx}
+                spec:
+                  rules:
+                  - host: web.example.com
+                    http:
+                      paths:
+                      - {path: /, pathType: Prefix, backend: {service: {name: web-stable, port: {number: 80}}}}
+                """,
+            routing: "nginx: {stableIngress: web}", headerRoute: true, mirrorRoute: false,
+            kind: "ingress", object: "web-web-canary", userObject: "web",
+            weight: { $0[at: "metadata", "annotations", "nginx.ingress.kubernetes.io/canary-weight"]?.stringValue.flatMap { Int($0) } })
+        try await run(router) { cluster, canary in
+            #expect(
+                canary[at: "metadata", "annotations"]
+                    == Self.json(
+                        """
+                        kubernetes.io/ingress.class: nginx
+                        nginx.ingress.kubernetes.io/canary: "true"
+                        nginx.ingress.kubernetes.io/canary-weight: "10"
+                        nginx.ingress.kubernetes.io/canary-by-header: X-Canary
+                        nginx.ingress.kubernetes.io/canary-by-header-value: "yes"
+                        """))
+            #expect(canary[at: "metadata", "ownerReferences", 0, "kind"]?.stringValue == "Rollout")
+            #expect(canary[at: "metadata", "ownerReferences", 0, "controller"] == .bool(true))
+            #expect(
+                canary[at: "spec", "rules", 0, "http", "paths", 0, "backend", "service", "name"]?.stringValue == "web-canary")
+            // The user's Ingress is read, never written.
+            let stable = try #require(try cluster.object("ingress", "web"))
+            #expect(stable[at: "metadata", "annotations", "nginx.ingress.kubernetes.io/canary"] == nil)
+        }
+    }
+
+    @Test func istioVirtualService() async throws {
+        let router = Router(
+            name: "istio", crds: [("networking.istio.io", "v1alpha3", "VirtualService", "virtualservices")],
+            objects: """
+                apiVersion: networking.istio.io/v1alpha3
+                kind: VirtualService
+                metadata: {name: web}
+                spec:
+                  hosts: [web.example.com]
+                  http:
+                  - name: primary
+                    route:
+                    - destination: {host: web-stable}
+                      weight: 100
+                    - destination: {host: web-canary}
+                      weight: 0
+                """,
+            routing: "istio: {virtualService: {name: web, routes: [primary]}}", headerRoute: true, mirrorRoute: true,
+            kind: "virtualservices.networking.istio.io", object: "web", userObject: "web",
+            weight: { object in
+                let primary = object[at: "spec", "http"]?.arrayValue?.first { $0["name"]?.stringValue == "primary" }
+                let canary = primary?["route"]?.arrayValue?.first { $0[at: "destination", "host"]?.stringValue == "web-canary" }
+                return canary?["weight"]?.integerValue.map { Int($0) }
+            })
+        try await run(router) { _, service in
+            let http = service[at: "spec", "http"]?.arrayValue ?? []
+            #expect(http.map { $0["name"]?.stringValue ?? "" } == ["header", "mirror", "primary"])
+            #expect(
+                http.first
+                    == Self.json(
+                        """
+                        name: header
+                        match: [{headers: {X-Canary: {exact: "yes"}}}]
+                        route: [{destination: {host: web-canary}, weight: 100}]
+                        """))
+            #expect(http.dropFirst().first?["mirror"] == Self.json("{host: web-canary}"))
+            #expect(http.dropFirst().first?["mirrorPercentage"] == Self.json("{value: 50}"))
+        }
+    }
+
+    @Test func gatewayAPIHTTPRoute() async throws {
+        let router = Router(
+            name: "gatewayAPI", crds: [("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes")],
+            objects: """
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: web}
+                spec:
+                  parentRefs: [{name: gateway}]
+                  rules:
+                  - matches: [{path: {type: PathPrefix, value: /}}]
+                    backendRefs:
+                    - {name: web-stable, port: 80, weight: 100}
+                    - {name: web-canary, port: 80, weight: 0}
+                """,
+            routing: #"plugins: {"argoproj-labs/gatewayAPI": {httpRoute: web}}"#, headerRoute: true, mirrorRoute: true,
+            kind: "httproutes.gateway.networking.k8s.io", object: "web", userObject: "web",
+            weight: { object in
+                let rule = object[at: "spec", "rules"]?.arrayValue?.first { $0["name"] == nil }
+                let canary = rule?["backendRefs"]?.arrayValue?.first { $0["name"]?.stringValue == "web-canary" }
+                return canary?["weight"]?.integerValue.map { Int($0) }
+            })
+        try await run(router) { _, route in
+            let rules = route[at: "spec", "rules"]?.arrayValue ?? []
+            #expect(rules.map { $0["name"]?.stringValue ?? "" } == ["", "header", "mirror"])
+            #expect(route[at: "metadata", "labels", "rollouts.argoproj.io/gatewayapi-canary"]?.stringValue == "in-progress")
+            #expect(
+                rules.dropFirst().first?["backendRefs"] == Self.json(#"[{group: "", kind: Service, name: web-canary, port: 80}]"#))
+            #expect(rules.last?[at: "filters", 0, "type"]?.stringValue == "RequestMirror")
+        }
+    }
+
+    @Test func traefikWeightedService() async throws {
+        let router = Router(
+            name: "traefik", crds: [("traefik.io", "v1alpha1", "TraefikService", "traefikservices")],
+            objects: """
+                apiVersion: traefik.io/v1alpha1
+                kind: TraefikService
+                metadata: {name: web}
+                spec:
+                  weighted:
+                    services:
+                    - {name: web-stable, port: 80, weight: 100}
+                    - {name: web-canary, port: 80, weight: 0}
+                """,
+            routing: "traefik: {weightedTraefikServiceName: web}", headerRoute: false, mirrorRoute: false,
+            kind: "traefikservices.traefik.io", object: "web", userObject: "web",
+            weight: { object in
+                let canary = object[at: "spec", "weighted", "services"]?.arrayValue?.first { $0["name"]?.stringValue == "web-canary" }
+                return canary?["weight"]?.integerValue.map { Int($0) }
+            })
+        try await run(router) { _, service in
+            #expect(
+                service[at: "spec", "weighted", "services"]
+                    == Self.json("[{name: web-stable, port: 80, weight: 90}, {name: web-canary, port: 80, weight: 10}]"))
+        }
+    }
+
+    @Test func aMissingIngressIsNamedOnTheRolloutAndTheRolloutGoesOnOnceItExists() async throws {
+        try #require(ClusterUnderTest.kubectl != nil, "kubectl is needed for this test")
+        let cluster = try ClusterUnderTest()
+        defer { cluster.stop() }
+        try cluster.installCRDs()
+        let router = Router(
+            name: "nginx", crds: [], objects: "", routing: "nginx: {stableIngress: web}", headerRoute: false,
+            mirrorRoute: false, kind: "ingress", object: "web-web-canary", userObject: "web", weight: { _ in nil })
+        try cluster.kubectl(["apply", "-f", "-"], input: Self.services + Self.rollout(router, image: "web:v1"))
+        let controller = try cluster.startController()
+        func status() throws -> JSONValue { try cluster.object("rollout", "web")?["status"] ?? [:] }
+        #expect(try await eventually(within: 120) { try status()["phase"]?.stringValue == "Healthy" })
+        try cluster.kubectl(["apply", "-f", "-"], input: Self.rollout(router, image: "web:v2"))
+        var last: JSONValue = [:]
+        let named = try await eventually(within: 120) {
+            last = try status()
+            return last["message"]?.stringValue == #"TrafficRoutingError: ingress.networking.k8s.io "web" not found"#
+        }
+        #expect(named, "status \(last)")
+        let events = try cluster.list("events").filter { $0["reason"]?.stringValue == "TrafficRoutingError" }
+        #expect(events.count == 1, "one event for the one failure, not one per retry: \(events)")
+        #expect(controller.process.isRunning)
+        try cluster.kubectl(
+            ["apply", "-f", "-"],
+            input: """
+                apiVersion: networking.k8s.io/v1
+                kind: Ingress
+                metadata: {name: web}
+                spec:
+                  rules:
+                  - http:
+                      paths:
+                      - {path: /, pathType: Prefix, backend: {service: {name: web-stable, port: {number: 80}}}}
+                """)
+        let resumed = try await eventually(within: 120) {
+            last = try status()
+            let canary = try cluster.object("ingress", "web-web-canary")
+            return last["phase"]?.stringValue == "Paused"
+                && canary?[at: "metadata", "annotations", "nginx.ingress.kubernetes.io/canary-weight"]?.stringValue == "10"
+        }
+        #expect(resumed, "status \(last)")
+        let message = last["message"]?.stringValue ?? ""
+        #expect(!message.contains("TrafficRoutingError"))
+    }
+}
