@@ -31,6 +31,19 @@ public struct KubernetesConfiguration: Sendable, Equatable {
     public var leaseDuration: Duration
     /// The SMI TrafficSplit version written (`v1alpha1` ... `v1alpha4`).
     public var smiVersion: String
+    /// `--istio-api-version`: the `networking.istio.io` version of VirtualServices and DestinationRules.
+    public var istioVersion = "v1alpha3"
+    /// `--traefik-api-group`: the API group of TraefikServices.
+    public var traefikGroup = "traefik.io"
+    /// `--traefik-api-version`: their version (Argo's flag also takes `GROUP/VERSION`; the part
+    /// after the last slash is used).
+    public var traefikVersion = "v1alpha1"
+
+    var trafficVersions: TrafficResourceVersions {
+        TrafficResourceVersions(
+            istioVersion: istioVersion, traefikGroup: traefikGroup,
+            traefikVersion: String(traefikVersion.split(separator: "/").last ?? "v1alpha1"))
+    }
     /// `--listen`'s host: where `/healthz`, `/readyz` and `/metrics` are served.
     public var host: String
     /// `--listen`'s port (0: one the system picks).
@@ -128,7 +141,8 @@ public struct KubernetesDaemon: Sendable {
             client: client, namespace: configuration.namespace, instanceID: configuration.instanceID)
         platform = KubernetesPlatform(
             client: client, resources: resources, namespace: configuration.namespace,
-            instanceID: configuration.instanceID, smiVersion: configuration.smiVersion)
+            instanceID: configuration.instanceID, smiVersion: configuration.smiVersion,
+            trafficVersions: configuration.trafficVersions)
         metrics = DaemonMetrics()
     }
 

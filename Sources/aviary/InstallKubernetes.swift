@@ -258,6 +258,26 @@ struct KubernetesInstall {
             "split.smi-spec.io", ["trafficsplits"], ["get", "list", "watch", "create", "update", "patch"],
             "shifts traffic through SMI TrafficSplits"
         ),
+        (
+            "networking.k8s.io", ["ingresses"], ["get", "list", "watch", "create", "update", "patch"],
+            "reads stable Ingresses and writes their NGINX canary Ingresses"
+        ),
+        (
+            "networking.istio.io", ["virtualservices", "destinationrules"], ["get", "list", "watch", "update", "patch"],
+            "sets Istio route weights, header and mirror routes, and subset labels"
+        ),
+        (
+            "traefik.io", ["traefikservices"], ["get", "list", "watch", "update", "patch"],
+            "sets the weights of Traefik's weighted TraefikService"
+        ),
+        (
+            "traefik.containo.us", ["traefikservices"], ["get", "list", "watch", "update", "patch"],
+            "the same under Traefik's older API group (--traefik-api-group)"
+        ),
+        (
+            "gateway.networking.k8s.io", ["httproutes", "grpcroutes", "tcproutes"], ["get", "list", "watch", "update", "patch"],
+            "sets Gateway API route weights and header and mirror rules (Argo's gatewayAPI plugin)"
+        ),
     ]
 
     var clusterRole: String {

@@ -16,8 +16,9 @@ struct Serve: AsyncParsableCommand {
 
             --platform kubernetes reconciles Argo's Rollout, AnalysisTemplate, ClusterAnalysisTemplate \
             and AnalysisRun resources on the API server of --kubeconfig/--context (else KUBECONFIG, \
-            ~/.kube/config, or the pod's service account): ReplicaSets, Service selectors and SMI \
-            TrafficSplits as Argo's controller makes them, a Rollout's status through its status \
+            ~/.kube/config, or the pod's service account): ReplicaSets, Service selectors, SMI \
+            TrafficSplits, NGINX canary Ingresses, Istio VirtualServices, TraefikServices and Gateway API \
+            routes as Argo's controller makes them, a Rollout's status through its status \
             subresource, job metrics as batch/v1 Jobs owned by their AnalysisRun. It \
             keeps no state directory; on --listen it serves only /healthz (alive), /readyz (caches \
             synced) and /metrics (the resources are the API server's: kubectl, or the CLI with \
@@ -110,6 +111,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "With --platform kubernetes: the SMI TrafficSplit version to write (v1alpha1 ... v1alpha4).")
     var smiApiVersion: String = "v1alpha1"
 
+    @Option(help: "With --platform kubernetes: the networking.istio.io version of VirtualServices and DestinationRules.")
+    var istioApiVersion: String = "v1alpha3"
+
+    @Option(help: "With --platform kubernetes: the API group of Traefik's TraefikService (traefik.io, or traefik.containo.us).")
+    var traefikApiGroup: String = "traefik.io"
+
+    @Option(help: "With --platform kubernetes: the version of Traefik's TraefikService.")
+    var traefikApiVersion: String = "v1alpha1"
+
     func makeConfiguration() throws -> ServerConfiguration {
         let (host, port) = try ServerConfiguration.parseListen(listen)
         let configuration = ServerConfiguration(
@@ -130,9 +140,12 @@ struct Serve: AsyncParsableCommand {
 
     func makeKubernetesConfiguration() throws -> KubernetesConfiguration {
         let (host, port) = try ServerConfiguration.parseListen(listen)
-        let configuration = KubernetesConfiguration(
+        var configuration = KubernetesConfiguration(
             kubeconfig: kubeconfig, context: context, namespace: namespace, instanceID: instanceId,
             leaseNamespace: leaseNamespace, smiVersion: smiApiVersion, host: host, port: port, token: token)
+        configuration.istioVersion = istioApiVersion
+        configuration.traefikGroup = traefikApiGroup
+        configuration.traefikVersion = traefikApiVersion
         try configuration.validate()
         return configuration
     }
