@@ -396,6 +396,15 @@ import struct AviaryRoutes.StringMatch
                     requestMirror: {backendRef: {group: "", kind: Service, name: web-canary, port: 80}, percent: 50}
                 """),
         GatewayRow(
+            field: "grpcRoute setHeaderRoute", kind: .grpc, useHeaderRoutes: true,
+            split: split(headers: [header], managed: ["header"]),
+            expectedRules: weightedRule + """
+
+                - name: header
+                  matches: [{headers: [{name: X-Canary, type: Exact, value: "yes"}]}]
+                  backendRefs: [{group: "", kind: Service, name: web-canary, port: 80}]
+                """),
+        GatewayRow(
             field: "tcpRoute", kind: .tcp, useHeaderRoutes: true, split: split(headers: [header], managed: ["header"]),
             expectedRules: weightedRule),
     ]

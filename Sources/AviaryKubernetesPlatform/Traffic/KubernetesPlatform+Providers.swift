@@ -65,7 +65,7 @@ extension KubernetesPlatform {
                     continue
                 }
                 if let changed = try NginxCanaryIngress.updated(existing: existing, desired: desired, rolloutUID: uid, prefix: prefix) {
-                    _ = try await client.update(TrafficResourceVersions.ingresses, namespace: namespace, KubernetesObject(json: changed))
+                    try await writeIfChanged(TrafficResourceVersions.ingresses, namespace, existing, changed)
                 }
             }
         case .istio(let istio):
@@ -130,10 +130,16 @@ extension KubernetesPlatform {
         }
     }
 
-    private func writeIfChanged(
+    /// Sends the change as a merge patch of the fields that differ, never the whole object, with
+    /// the version read as a precondition: a write by someone else meanwhile is a conflict (the
+    /// reconcile retries from a fresh read), not lost.
+    func writeIfChanged(
         _ resource: GroupVersionResource, _ namespace: String, _ current: JSONValue, _ desired: JSONValue
     ) async throws {
-        guard desired != current else { return }
-        _ = try await client.update(resource, namespace: namespace, KubernetesObject(json: desired))
+        guard var patch = MergePatch.diff(from: current, to: desired),
+            let name = current[path: "metadata", "name"]?.stringValue
+        else { return }
+        patch[path: "metadata", "resourceVersion"] = current[path: "metadata", "resourceVersion"]
+        _ = try await client.patch(resource, namespace: namespace, name: name, type: .merge, body: patch)
     }
 }
