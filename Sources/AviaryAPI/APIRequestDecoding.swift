@@ -152,7 +152,9 @@ public enum APIRequestDecoding {
         }
         let resources = decoded.resources
         guard !resources.isEmpty else {
-            throw APIError(status: 422, message: "\(file): no resource in the manifest, nothing was applied")
+            throw APIError(
+                status: 422, message: "\(file): no resource in the manifest, nothing was applied",
+                diagnostics: decoded.diagnostics.map(\.description))
         }
         var manifests: [(resource: AnyResource, json: Data)] = []
         for resource in resources {

@@ -64,7 +64,11 @@ public struct TrafficSplit: Codable, Sendable, Hashable {
     public var key: NamespacedName { NamespacedName(namespace: namespace, name: rootService) }
 }
 
-/// A traffic router's object cannot carry the split (the Ingress or route the rollout names is
-/// missing, or has no backend for the rollout's Services): shown on the rollout, and the
-/// reconcile retried, instead of failing it over and over in the log only.
-public protocol TrafficRoutingFailure: Error, CustomStringConvertible {}
+/// An action that waits for something the rollout names and that is not there yet (a router's
+/// Ingress or route, an AnalysisTemplate): the rollout shows `REASON: message`, one Warning event
+/// with `reason` is recorded, and the reconcile is retried, instead of failing over and over in the
+/// log only or aborting the update.
+public protocol BlockedAction: Error, CustomStringConvertible {
+    /// The event's reason, Argo's where it has one (`TrafficRoutingError`).
+    var reason: String { get }
+}

@@ -92,14 +92,16 @@ import Testing
         #expect(lint(["r.yaml": Self.rollout, "t.yaml": Self.template()]).diagnostics == [])
     }
 
-    @Test func missingTemplateIsAnErrorAtTheReference() {
+    /// Argo's lint never requires the templates: teams keep them in a file of their own.
+    @Test func missingTemplateIsAWarningAtTheReference() {
         let report = lint(["r.yaml": Self.rollout])
         #expect(
             report.diagnostics.map(\.description) == [
-                "r.yaml: Rollout/web: spec.strategy.canary.steps[1].analysis.templates[0].templateName: "
-                    + "AnalysisTemplate \"rate\" (namespace default) is not among the given manifests; add its file with another -f"
+                "r.yaml: Rollout/web: spec.strategy.canary.steps[1].analysis.templates[0].templateName: warning: "
+                    + "AnalysisTemplate \"rate\" (namespace default) is not among the given manifests; add its file with "
+                    + "another -f, or the rollout waits until it is applied"
             ])
-        #expect(report.hasErrors)
+        #expect(!report.hasErrors)
     }
 
     @Test func missingRequiredArgumentIsAnError() {
@@ -276,8 +278,9 @@ import Testing
     }
 
     @Test func summaryCountsFilesResourcesErrorsAndWarnings() {
-        let report = lint(["r.yaml": Self.rollout])
-        #expect(report.summary == "linted 1 resource in 1 file: 1 error, 0 warnings")
+        let report = lint(["r.yaml": Self.rollout + "\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\nbogus: 1\n"
+            + "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n"])
+        #expect(report.summary == "linted 2 resources in 1 file: 0 errors, 2 warnings, 1 document skipped")
     }
 
     @Test func unreadableFileIsReported() {

@@ -112,12 +112,26 @@ import Testing
         #expect(diagnostic.message.hasPrefix("expands to too many values"))
     }
 
-    @Test func unknownKindNamesTheKindsAviaryReads() throws {
-        let diagnostic = try onlyError("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {}\n")
+    @Test func aMisspeltArgoKindNamesTheKindsAviaryReads() throws {
+        let diagnostic = try onlyError("apiVersion: argoproj.io/v1alpha1\nkind: Rolout\nmetadata: {name: web}\nspec: {}\n")
         #expect(
             diagnostic.description
-                == "bad.yaml: document 1: kind: unknown kind \"Deployment\"; Aviary reads Rollout, AnalysisTemplate, "
+                == "bad.yaml: document 1: kind: unknown kind \"Rolout\"; Aviary reads Rollout, AnalysisTemplate, "
                 + "ClusterAnalysisTemplate, AnalysisRun, Experiment, Service, ConfigMap, Secret")
+        #expect(try onlyError("apiVersion: v1\nkind: service\nmetadata: {name: web}\n").path == "kind")
+    }
+
+    /// Teams keep Ingresses, VirtualServices and Deployments beside their Rollouts: skipped, said once each.
+    @Test func aKindAviaryDoesNotReadIsSkippedWithAnInfoLine() throws {
+        let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {}\n---\n" + Fixtures.service
+        let decoded = ManifestDecoder().decode(text, file: "mixed.yaml")
+        #expect(decoded.resources.map(\.kind) == ["Service"])
+        #expect(!decoded.hasErrors)
+        #expect(
+            decoded.diagnostics.map(\.description) == [
+                "mixed.yaml: Deployment/web: info: skipped: Aviary does not read kind Deployment (apps/v1); it reads "
+                    + "Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun, Experiment, Service, ConfigMap, Secret"
+            ])
     }
 
     @Test func wrongAPIVersionSaysWhichOneIsExpected() throws {
@@ -182,13 +196,13 @@ import Testing
         #expect(
             decoded.diagnostics.map(\.description) == [
                 "list.yaml: Service/b: spec.ports[0].port: must be between 1 and 65535, got 0",
-                "list.yaml: document 1 item 2: kind: unknown kind \"Pod\"; Aviary reads Rollout, AnalysisTemplate, "
+                "list.yaml: Pod/c: info: skipped: Aviary does not read kind Pod (v1); it reads Rollout, AnalysisTemplate, "
                     + "ClusterAnalysisTemplate, AnalysisRun, Experiment, Service, ConfigMap, Secret",
             ])
     }
 
     @Test func goodDocumentsSurviveABadOneInTheSameFile() throws {
-        let text = Fixtures.service + "\n---\napiVersion: v1\nkind: Nope\n---\n" + Fixtures.successRate
+        let text = Fixtures.service + "\n---\napiVersion: argoproj.io/v1alpha1\nkind: Nope\n---\n" + Fixtures.successRate
         let decoded = ManifestDecoder().decode(text, file: "mixed.yaml")
         #expect(decoded.resources.map(\.kind) == ["Service", "AnalysisTemplate"])
         #expect(decoded.diagnostics.map(\.path) == ["kind"])
@@ -210,11 +224,14 @@ import Testing
         #expect(throws: ArgoDurationError.self) { try ArgoDuration(text) }
     }
 
-    @Test func templatedDurationSaysItIsNotSupported() {
-        #expect(
-            ArgoDurationError(text: "{{args.interval}}").description
-                == "invalid duration \"{{args.interval}}\": Aviary does not template durations; write it out, e.g. 30s, 5m, 1h30m"
-        )
+    /// Argo resolves `interval: "{{args.interval}}"` when the run is made: the template keeps it.
+    @Test func templatedDurationIsKeptForTheRunToResolve() throws {
+        let duration = try ArgoDuration("{{args.interval}}")
+        #expect(duration.isTemplated)
+        #expect(duration.description == "{{args.interval}}")
+        #expect(duration == (try ArgoDuration("{{args.interval}}")))
+        #expect(try !ArgoDuration("30s").isTemplated)
+        #expect(throws: ArgoDurationError.self) { try ArgoDuration("{{args.interval") }
     }
 
     @Test(arguments: [

@@ -50,4 +50,58 @@ import Testing
         }
         await daemon.cleanUp()
     }
+
+    /// Argo's controller waits for a template that is not applied yet; so does Aviary, saying so on
+    /// the rollout, and goes on once it is applied.
+    @Test func aStepWhoseTemplateIsNotAppliedWaitsForItThenGoesOn() async throws {
+        let daemon = Daemon()
+        try await daemon.start()
+        do {
+            var manifests = CanaryManifests()
+            manifests.steps = """
+                            - setWeight: 25
+                            - analysis:
+                                templates:
+                                  - templateName: applied-later
+                            - pause: {}
+                """
+            let file = daemon.stateDirectory + "/rollout.yaml"
+            try manifests.yaml.write(toFile: file, atomically: true, encoding: .utf8)
+            let applied = try daemon.cli(["apply", "-f", file])
+            #expect(applied.status == 0, "\(applied.output)")
+            #expect(applied.output.contains(#"AnalysisTemplate "applied-later""#), "apply warns: \(applied.output)")
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
+            #expect(try daemon.cli(["set", "image", "web", "app=aviary-sample-app:green"]).status == 0)
+            let waiting = await eventually(within: 60) {
+                (await daemon.status()["message"] as? String ?? "").hasPrefix(
+                    #"AnalysisTemplateNotFound: AnalysisTemplate "applied-later" not found"#)
+            }
+            let seen = await daemon.status()
+            #expect(waiting, "\(seen)")
+            #expect(seen["phase"] as? String == "Progressing")
+            let template = """
+                apiVersion: argoproj.io/v1alpha1
+                kind: AnalysisTemplate
+                metadata:
+                  name: applied-later
+                spec:
+                  metrics:
+                    - name: image
+                      successCondition: result == "aviary-sample-app:green"
+                      provider:
+                        web:
+                          url: http://127.0.0.1:\(manifests.canaryPort)/
+                          jsonPath: "{$.image}"
+                """
+            try daemon.applyWithCLI(template)
+            #expect(await daemon.waitPaused(atStep: 2))
+            let events = (await daemon.call(.GET, "/api/v1/rollouts/web/events"))?.json["events"] as? [[String: Any]] ?? []
+            let notFound = events.filter { $0["reason"] as? String == "AnalysisTemplateNotFound" }
+            #expect(notFound.count == 1, "one event while it waited, not one per retry: \(notFound)")
+        } catch {
+            await daemon.cleanUp()
+            throw error
+        }
+        await daemon.cleanUp()
+    }
 }

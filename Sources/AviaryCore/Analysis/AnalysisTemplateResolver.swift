@@ -33,8 +33,17 @@ public struct AnalysisTemplateCatalog: Sendable, Equatable {
 public struct AnalysisTemplateError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What went wrong and how to fix it.
     public var message: String
+    /// A template that is not there (yet): the rollout waits for it, as Argo's controller does,
+    /// rather than failing the analysis.
+    public var isMissingTemplate = false
     /// The message.
     public var description: String { message }
+
+    /// An error with `message`.
+    public init(message: String, isMissingTemplate: Bool = false) {
+        self.message = message
+        self.isMissingTemplate = isMissingTemplate
+    }
 }
 
 /// Where a Rollout's analysis arguments take their values from.
@@ -151,16 +160,16 @@ public enum AnalysisTemplateResolver {
             guard let template = catalog.clusterTemplates[name] else {
                 throw AnalysisTemplateError(
                     message:
-                        "ClusterAnalysisTemplate \"\(name)\" not found: apply it, or drop clusterScope to use an AnalysisTemplate"
-                )
+                        "ClusterAnalysisTemplate \"\(name)\" not found: apply it, or drop clusterScope to use an AnalysisTemplate",
+                    isMissingTemplate: true)
             }
             spec = template.spec
         } else {
             guard let template = catalog.templates[name] else {
                 throw AnalysisTemplateError(
                     message:
-                        "AnalysisTemplate \"\(name)\" not found: apply it, or set clusterScope: true for a ClusterAnalysisTemplate"
-                )
+                        "AnalysisTemplate \"\(name)\" not found: apply it, or set clusterScope: true for a ClusterAnalysisTemplate",
+                    isMissingTemplate: true)
             }
             spec = template.spec
         }

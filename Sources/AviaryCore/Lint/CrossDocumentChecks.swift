@@ -26,7 +26,8 @@ struct CrossDocumentChecks {
         let scope = namespace.map { " (namespace \($0))" } ?? ""
         return isAdmission
             ? "\(kind) \"\(name)\"\(scope) is neither in this apply nor stored; apply it, or the rollout waits for it"
-            : "\(kind) \"\(name)\"\(scope) is not among the given manifests; add its file with another -f"
+            : "\(kind) \"\(name)\"\(scope) is not among the given manifests; add its file with another -f, "
+                + "or the rollout waits until it is applied"
     }
 
     /// A template by scope and name (namespace for namespaced templates).
@@ -231,10 +232,11 @@ struct CrossDocumentChecks {
             if specs.isEmpty {
                 self.missing.insert(
                     ResourceReference(kind: kind, namespace: reference.isClusterScope ? "" : namespace, name: name))
+                // A warning, as Argo's lint never requires the templates: a team keeps them in
+                // their own file or applies them once; the rollout waits for one that is missing.
                 report(
                     located, referencePath,
-                    absent(kind, name, namespace: reference.isClusterScope ? nil : namespace),
-                    severity: isAdmission ? .warning : .error)
+                    absent(kind, name, namespace: reference.isClusterScope ? nil : namespace), severity: .warning)
                 continue
             }
             for include in missing {
@@ -243,7 +245,7 @@ struct CrossDocumentChecks {
                     located, referencePath,
                     "\(kind) \"\(name)\" includes \"\(include.name)\", which "
                         + (isAdmission ? "is neither in this apply nor stored" : "is not among the given manifests"),
-                    severity: isAdmission ? .warning : .error)
+                    severity: .warning)
             }
             for (templateName, spec) in specs {
                 for metric in spec.metricsOrEmpty {

@@ -27,7 +27,9 @@ public struct LintReport: Sendable {
     /// Errors found.
     public var errorCount: Int { diagnostics.filter(\.isError).count }
     /// Warnings found.
-    public var warningCount: Int { diagnostics.count - errorCount }
+    public var warningCount: Int { diagnostics.filter(\.isWarning).count }
+    /// Documents skipped (kinds Aviary does not read).
+    public var skippedCount: Int { diagnostics.filter { $0.severity == .info }.count }
     /// Whether lint fails (exit status 1).
     public var hasErrors: Bool { errorCount > 0 }
 
@@ -36,6 +38,7 @@ public struct LintReport: Sendable {
         func plural(_ count: Int, _ word: String) -> String { "\(count) \(word)\(count == 1 ? "" : "s")" }
         return "linted \(plural(resourceCount, "resource")) in \(plural(fileCount, "file")): "
             + "\(plural(errorCount, "error")), \(plural(warningCount, "warning"))"
+            + (skippedCount > 0 ? ", \(plural(skippedCount, "document")) skipped" : "")
     }
 }
 

@@ -3,9 +3,11 @@ import AviaryPlatform
 /// Why a traffic router's object cannot carry a rollout's split, in Argo's words so that a team
 /// searching for the message finds Argo's documentation. The rollout's reconcile is retried with
 /// backoff, and the message is shown on the rollout.
-public struct TrafficObjectError: TrafficRoutingFailure, Equatable {
+public struct TrafficObjectError: BlockedAction, Equatable {
     /// The message, as Argo's controller gives it.
     public var description: String
+    /// Argo's event reason for it.
+    public var reason: String { "TrafficRoutingError" }
 
     init(_ description: String) { self.description = description }
 }

@@ -6,6 +6,8 @@ public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
         case error
         /// The manifest is usable, but something is probably not what the author meant.
         case warning
+        /// Said for the record: a document of a kind Aviary does not read, skipped.
+        case info
     }
 
     /// Error or warning.
@@ -39,9 +41,11 @@ public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
 
     /// Whether this is an error.
     public var isError: Bool { severity == .error }
+    /// Whether this is a warning (not an error, not an info line).
+    public var isWarning: Bool { severity == .warning }
 
     /// `FILE: Kind/name: field.path: message`, or `FILE:LINE:COLUMN: message` for syntax errors;
-    /// warnings carry `warning: ` before the message.
+    /// warnings carry `warning: ` before the message, info lines `info: `.
     public var description: String {
         var parts: [String] = []
         if let line, let column {
@@ -51,7 +55,11 @@ public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
         }
         if let resource { parts.append(resource) }
         if !path.isEmpty { parts.append(path) }
-        parts.append(severity == .warning ? "warning: \(message)" : message)
+        switch severity {
+        case .error: parts.append(message)
+        case .warning: parts.append("warning: \(message)")
+        case .info: parts.append("info: \(message)")
+        }
         return parts.joined(separator: ": ")
     }
 }

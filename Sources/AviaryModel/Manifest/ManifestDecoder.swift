@@ -199,7 +199,24 @@ public struct ManifestDecoder: Sendable {
             return failure("kind", "expected a string, got \(kindValue.kindDescription); one of \(known)")
         }
         guard let expected = AnyResource.supportedKinds.first(where: { $0.kind == kind }) else {
-            return failure("kind", "unknown kind \"\(kind)\"; Aviary reads \(known)")
+            // Teams keep Ingresses, VirtualServices, Deployments... beside their Rollouts: those are
+            // skipped with a line saying so. A misspelt kind of Argo's group, or a known kind in the
+            // wrong case, is an error.
+            let apiVersion = members["apiVersion"]?.stringValue ?? ""
+            let misspelt =
+                apiVersion.hasPrefix("argoproj.io/")
+                || AnyResource.supportedKinds.contains { $0.kind.lowercased() == kind.lowercased() }
+            guard !misspelt, !apiVersion.isEmpty else {
+                return failure("kind", "unknown kind \"\(kind)\"; Aviary reads \(known)")
+            }
+            return (
+                nil,
+                [
+                    Diagnostic(
+                        severity: .info, file: file, resource: reference(kind), path: "",
+                        message: "skipped: Aviary does not read kind \(kind) (\(apiVersion)); it reads \(known)")
+                ]
+            )
         }
         let apiVersion = members["apiVersion"]
         if apiVersion?.stringValue != expected.apiVersion {

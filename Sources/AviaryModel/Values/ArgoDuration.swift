@@ -24,11 +24,35 @@ public struct ArgoDuration: Codable, Sendable, Hashable, CustomStringConvertible
         self.seconds = Double(seconds)
     }
 
-    /// Parses a duration string such as `"30s"`, `"1h30m"` or `"10"` (seconds).
+    /// Parses a duration string such as `"30s"`, `"1h30m"` or `"10"` (seconds), or keeps an
+    /// argument reference (`"{{args.interval}}"`) for the run to resolve, as Argo does: its
+    /// `seconds` is NaN until then, so no rule on the value applies to it.
     public init(_ text: String) throws(ArgoDurationError) {
+        if Self.isTemplate(text) {
+            literal = .string(text)
+            seconds = .nan
+            return
+        }
         guard let seconds = Self.parse(text) else { throw ArgoDurationError(text: text) }
         literal = .string(text)
         self.seconds = seconds
+    }
+
+    /// Equal when written the same way (`seconds` follows from the literal; NaN for an argument
+    /// reference would otherwise make a duration unequal to itself).
+    public static func == (lhs: ArgoDuration, rhs: ArgoDuration) -> Bool { lhs.literal == rhs.literal }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(literal) }
+
+    /// Whether it is an argument reference still to be resolved.
+    public var isTemplated: Bool {
+        if case .string(let text) = literal { return Self.isTemplate(text) }
+        return false
+    }
+
+    static func isTemplate(_ text: String) -> Bool {
+        guard let open = text.range(of: "{{") else { return false }
+        return text[open.upperBound...].contains("}}")
     }
 
     /// Decodes a bare number of seconds or a duration string.
@@ -105,10 +129,6 @@ public struct ArgoDurationError: Error, Sendable, Equatable, CustomStringConvert
     public let text: String
     /// Says what was read and what is accepted.
     public var description: String {
-        if text.contains("{{") {
-            return "invalid duration \"\(text)\": Aviary does not template durations; "
-                + "write it out, e.g. 30s, 5m, 1h30m"
-        }
         return "invalid duration \"\(text)\": use a number of seconds or a duration such as 30s, 5m, 1h30m, 500ms"
     }
 }

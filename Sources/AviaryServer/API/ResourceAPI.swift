@@ -79,12 +79,14 @@ public struct ResourceAPI: Sendable {
             } catch {
                 throw APIError(storeError: error)
             }
-            let warnings = (decodingWarnings + diagnostics.filter { !$0.isError }).map(\.description)
+            let notes = decodingWarnings + diagnostics.filter { !$0.isError }
+            let warnings = notes.map(\.description)
             let errors = diagnostics.filter(\.isError).map(\.description)
             guard errors.isEmpty else {
                 throw APIError(status: 422, message: "\(file): invalid manifest, nothing was applied", diagnostics: errors)
             }
-            guard warnings.isEmpty || !strict else {
+            // A skipped kind is said, not refused: --strict is about fields that may be misspelt.
+            guard !notes.contains(where: \.isWarning) || !strict else {
                 throw APIError(
                     status: 422, message: "\(file): warnings with --strict, nothing was applied", diagnostics: warnings)
             }

@@ -1,6 +1,7 @@
 import AviaryCore
 import AviaryMetrics
 import AviaryModel
+import AviaryPlatform
 import AviaryStore
 import Foundation
 import Logging
@@ -77,6 +78,8 @@ public actor AnalysisCoordinator {
                 args: args, catalog: catalog, labels: request.labels, dryRun: request.dryRun ?? [],
                 measurementRetention: request.measurementRetention ?? [])
         } catch {
+            // Argo's controller waits for a template that is not there yet; so does the rollout.
+            if error.isMissingTemplate { throw MissingAnalysisTemplate(description: error.message) }
             failure = error.message
             var metadata = ObjectMeta()
             metadata.name = request.name
@@ -177,4 +180,10 @@ public actor AnalysisCoordinator {
         }
         handles[key] = handle
     }
+}
+
+/// A rollout's analysis names a template that is not applied (yet): the rollout waits for it.
+struct MissingAnalysisTemplate: BlockedAction {
+    var description: String
+    var reason: String { "AnalysisTemplateNotFound" }
 }

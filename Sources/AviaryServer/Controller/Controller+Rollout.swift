@@ -36,15 +36,15 @@ extension Controller {
         let time = now()
         let result = RolloutReconciler.reconcile(rollout: rollout, spec: decoded.spec, observed: observed, now: time)
         var events: [StoredEvent] = []
-        var routingFailure: (any TrafficRoutingFailure)?
+        var blocked: (any BlockedAction)?
         for action in result.actions {
             do {
                 if let event = try await execute(action, rollout: rollout, status: result.status, key: key, time: time) {
                     events.append(event)
                 }
-            } catch let failure as any TrafficRoutingFailure {
-                // The rest waits for the router's object; the rollout says why (Argo's message).
-                routingFailure = failure
+            } catch let failure as any BlockedAction {
+                // The rest waits for what is missing; the rollout says why (Argo's message).
+                blocked = failure
                 break
             }
         }
@@ -56,12 +56,12 @@ extension Controller {
         try await applyRoleLabels(rollout, status: result.status, replicaSets: replicaSets)
         var status = result.status
         status.observedGeneration = String(decoded.generation)
-        if let routingFailure {
-            let message = "TrafficRoutingError: \(routingFailure)"
+        if let blocked {
+            let message = "\(blocked.reason): \(blocked)"
             if rollout.status?.message != message {
                 events.append(
                     StoredEvent(
-                        key: key, type: "Warning", reason: "TrafficRoutingError", message: routingFailure.description,
+                        key: key, type: "Warning", reason: blocked.reason, message: blocked.description,
                         time: AviaryStore.timestamp(time)))
             }
             status.message = message
@@ -119,12 +119,12 @@ extension Controller {
             unchangedSince[key] = ReconcileInputs(
                 resourceVersion: decoded.resourceVersion, platformStamp: platformStamp, analysisStamp: analysisStamp)
         }
-        if routingFailure != nil { return Self.routingRetrySeconds }
+        if blocked != nil { return Self.blockedRetrySeconds }
         return changedWorld ? min(requested ?? 0.05, 0.05) : requested
     }
 
-    /// How soon a rollout whose router's object could not carry its split looks again.
-    static let routingRetrySeconds = 5.0
+    /// How soon a rollout blocked on something missing looks again.
+    static let blockedRetrySeconds = 5.0
 
     /// The stored rollout decoded with its prepared spec, from the cache when its resource version
     /// was decoded before. A new version with the same spec and generation (a status write, a

@@ -144,7 +144,7 @@ struct AnalysisTemplateResolverTests {
         ),
     ])
     func errors(names: [String], args: [String], message: String) {
-        #expect(throws: AnalysisTemplateError(message: message)) {
+        #expect(throws: AnalysisTemplateError(message: message, isMissingTemplate: message.contains("not found"))) {
             try AnalysisTemplateResolver.makeRun(
                 name: "r", references: names.map { AnalysisTemplateRef(templateName: $0) },
                 args: args.map { Argument(name: $0, value: "v") }, catalog: templates)
