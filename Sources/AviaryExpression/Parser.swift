@@ -49,6 +49,7 @@ struct Parser {
             throw parser.error(
                 at: parser.current, "unexpected \(parser.current.display): expected an operator or the end")
         }
+        try TypeCheck.check(node, source: source)
         return (node, parser.variables.count, parser.names)
     }
 
@@ -129,6 +130,9 @@ struct Parser {
         return left
     }
 
+    /// The comparisons that chain (`1 < x < 3`).
+    private static let chainingComparisons: Set<String> = ["<", ">", "<=", ">="]
+
     /// The right operand of `operatorToken`, with the error people need when it is missing.
     private mutating func parseOperand(after operatorToken: Token, precedence: Int) throws(ExpressionError) -> Node {
         if current.kind == .end || current.isBracket(")") || current.isBracket("]") || current.isBracket("}")
@@ -156,7 +160,8 @@ struct Parser {
         }
     }
 
-    /// `a < b < c` means `a < b && b < c`, as in expr-lang.
+    /// `a < b < c` means `a < b && b < c`, as in expr-lang, whose chains are of `<`, `>`, `<=` and
+    /// `>=` only: `a > b == true` is `(a > b) == true`.
     private mutating func parseComparison(_ first: Node, _ firstOperator: Token) throws(ExpressionError) -> Node {
         var left = first
         var operatorToken = firstOperator
@@ -169,7 +174,9 @@ struct Parser {
             let comparison = makeBinary(operatorToken.text, left, right, operatorToken.offset)
             result = result.map { .and($0, comparison, operatorToken.offset) } ?? comparison
             left = right
-            guard current.kind == .operator_, Parser.binaryPrecedence[current.text]?.precedence == 20 else { break }
+            guard current.kind == .operator_, Self.chainingComparisons.contains(current.text),
+                Self.chainingComparisons.contains(operatorToken.text)
+            else { break }
             operatorToken = current
             advance()
             try enter()

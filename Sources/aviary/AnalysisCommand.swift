@@ -31,10 +31,11 @@ struct AnalysisEval: ParsableCommand {
             """
     )
 
-    @Option(help: "The condition, e.g. 'len(result) > 0 && all(result, {# < 1000})'.")
+    @Option(parsing: .unconditional, help: "The condition, e.g. 'len(result) > 0 && all(result, {# < 1000})'.")
     var condition: String
 
-    @Option(help: "The measurement result as JSON, e.g. '[0.97]'.")
+    // Unconditional: a negative number (`--result -1.1`) is the value, not an option.
+    @Option(parsing: .unconditional, help: "The measurement result as JSON, e.g. '[0.97]' or -1.1.")
     var result: String
 
     @Option(name: .customLong("arg"), help: "An argument for {{args.name}} tags, as name=value (repeatable).")

@@ -175,12 +175,28 @@ import Testing
         ("result[0] > {{args.x}}", "[1]", "--condition: unresolved template tag {{args.x}}"),
         ("true", "[1", "--result: not valid JSON ([1)"),
         ("result[5] > 1", "[1]", "--condition: 1:7: index out of range: 5 (array length is 1)"),
+        // expr-lang refuses operand types that cannot meet when it compiles, whatever the result.
+        (#"asFloat(result) == "1.1""#, "1.1", "--condition: 1:17: invalid operation: == (mismatched types float64 and string)"),
+        ("len(result) != true", "[1]", "--condition: 1:13: invalid operation: != (mismatched types int and bool)"),
+        (#"asInt(result) < "2""#, "1", "--condition: 1:15: invalid operation: < (mismatched types int and string)"),
+        (#"1 + "a" == 2"#, "1", "--condition: 1:3: invalid operation: + (mismatched types int and string)"),
+        (#"upper(result) > 1"#, "\"a\"", "--condition: 1:15: invalid operation: > (mismatched types string and int)"),
     ])
     func failuresNameTheInput(_ condition: String, _ result: String, _ message: String) {
         let error = #expect(throws: ConditionCheck.Failure.self) {
             try ConditionCheck.evaluate(condition: condition, resultJSON: result, args: [:])
         }
         #expect(error?.description.hasPrefix(message) == true, "\(String(describing: error))")
+    }
+
+    /// Types that may meet stay allowed: numbers of both kinds, and anything the result decides.
+    @Test(arguments: [
+        ("asFloat(result) == 1", "1", true), ("asInt(result) < 1.5", "1", true), (#"result == "1.1""#, #""1.1""#, true),
+        (#"string(result) == "1""#, "1", true), ("len(result) == 0 ? false : result[0] > 0", "[1]", true),
+        (#"upper("a") + "b" == "Ab""#, "1", true),
+    ])
+    func typesThatMayMeetAreAllowed(_ condition: String, _ result: String, _ expected: Bool) throws {
+        #expect(try ConditionCheck.evaluate(condition: condition, resultJSON: result, args: [:]) == expected)
     }
 
     @Test func argumentsParse() throws {

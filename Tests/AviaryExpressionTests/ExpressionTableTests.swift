@@ -67,22 +67,24 @@ private func failure(_ source: String, _ message: String) -> ExpressionCase {
         value("9223372036854775807 + 1", .int(Int.min)),
         value("result[0] * 100", 97.0), value("scalar - 0.95", 0.0), value("i * 2.5", 7.5), value("i / 2", 1.5),
         failure("1 % 0", "integer divide by zero"), failure("5.5 % 2", "invalid operation: float64 % int"),
-        failure("'a' + 1", "invalid operation: string + int"), failure("'a' * 2", "invalid operation: string * int"),
+        failure("'a' + 1", "invalid operation: + (mismatched types string and int)"),
+        failure("'a' * 2", "invalid operation: * (mismatched types string and int)"),
         failure("-'a'", "invalid operation: - string"), failure("nilv + 1", "invalid operation: <nil> + int"),
         failure("result + 1", "invalid operation: []interface {} + int"),
     ]
 
     static let comparison: [ExpressionCase] = [
-        value("1 < 2", true), value("1 < 1.5", true), value("2.0 == 2", true), value("1 == '1'", false),
+        value("1 < 2", true), value("1 < 1.5", true), value("2.0 == 2", true), failure("1 == '1'", "invalid operation: == (mismatched types int and string)"),
         value("nil == nil", true), value("nil == 0", false), value("nilv == nil", true), value("'a' < 'b'", true),
         value("'b' >= 'a'", true), value("1 < 2 < 3", true), value("3 > 2 > 2", false), value("[1, 2] == [1, 2]", true),
         value("[1] == [1.0]", true), value("{a: 1} == {a: 1.0}", false), value("[1, 2] == [1]", false),
         value("{a: 1} == {a: 1}", true), value("result[0] >= 0.95", true),
-        value("result[0] != 0.97", false), value("true == 1", false), value("2 <= 2.0", true), value("i == 3.0", true),
-        value("scalar > 0.9 == true", false), value("s == 'hello world'", true), value("m.b == {c: 'x'}", true),
-        failure("'a' < 1", "invalid operation: string < int"), failure("nilv > 1", "invalid operation: <nil> > int"),
+        value("result[0] != 0.97", false), failure("true == 1", "invalid operation: == (mismatched types bool and int)"), value("2 <= 2.0", true), value("i == 3.0", true),
+        value("scalar > 0.9 == true", true), value("0.95 > 0.9 == true", true), value("1 < 2 < 3", true),
+        value("3 > 2 > 1", true), value("1 < 3 < 2", false), value("s == 'hello world'", true), value("m.b == {c: 'x'}", true),
+        failure("'a' < 1", "invalid operation: < (mismatched types string and int)"), failure("nilv > 1", "invalid operation: <nil> > int"),
         failure("result > 1", "invalid operation: []interface {} > int"),
-        failure("true < false", "invalid operation: bool < bool"),
+        failure("true < false", "invalid operation: < (mismatched types bool and bool)"),
     ]
 
     static let logic: [ExpressionCase] = [

@@ -121,6 +121,38 @@ import Testing
         #expect(try onlyError("apiVersion: v1\nkind: service\nmetadata: {name: web}\n").path == "kind")
     }
 
+    /// Core v1 PodSpec and Container fields are valid in any Argo manifest: no warning.
+    @Test func theRestOfPodSpecAndContainerPassesSilently() throws {
+        let text = """
+            apiVersion: argoproj.io/v1alpha1
+            kind: Rollout
+            metadata: {name: web}
+            spec:
+              selector: {matchLabels: {app: web}}
+              template:
+                metadata: {labels: {app: web}}
+                spec:
+                  readinessGates: [{conditionType: www.example.com/ready}]
+                  dnsPolicy: ClusterFirst
+                  priorityClassName: high
+                  topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: DoNotSchedule}]
+                  enableServiceLinks: false
+                  ephemeralContainers: [{name: debug, image: busybox}]
+                  containers:
+                  - name: web
+                    image: web:v1
+                    stdin: true
+                    tty: true
+                    terminationMessagePolicy: FallbackToLogsOnError
+                    lifecycle: {preStop: {exec: {command: [sleep, "5"]}}}
+              strategy:
+                canary: {steps: [{setWeight: 10}]}
+            """
+        let decoded = ManifestDecoder().decode(text, file: "pod.yaml")
+        #expect(decoded.diagnostics.map(\.description) == [])
+        #expect(decoded.resources.count == 1)
+    }
+
     /// Teams keep Ingresses, VirtualServices and Deployments beside their Rollouts: skipped, said once each.
     @Test func aKindAviaryDoesNotReadIsSkippedWithAnInfoLine() throws {
         let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {}\n---\n" + Fixtures.service

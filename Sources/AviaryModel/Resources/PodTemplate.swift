@@ -38,6 +38,67 @@ public struct PodSpec: Codable, Sendable, Hashable {
     /// Image pull secrets, kept opaque.
     public var imagePullSecrets: [JSONValue]?
 
+    // The rest of core v1 PodSpec: valid in any Argo manifest, kept as written; a cluster acts on
+    // them, the local platform has no use for them (a process has no node, DNS policy or TTY).
+    /// `activeDeadlineSeconds`, kept as written.
+    public var activeDeadlineSeconds: JSONValue?
+    /// `automountServiceAccountToken`, kept as written.
+    public var automountServiceAccountToken: JSONValue?
+    /// `dnsConfig`, kept as written.
+    public var dnsConfig: JSONValue?
+    /// `dnsPolicy`, kept as written.
+    public var dnsPolicy: JSONValue?
+    /// `enableServiceLinks`, kept as written.
+    public var enableServiceLinks: JSONValue?
+    /// `ephemeralContainers`, kept as written.
+    public var ephemeralContainers: JSONValue?
+    /// `hostAliases`, kept as written.
+    public var hostAliases: JSONValue?
+    /// `hostIPC`, kept as written.
+    public var hostIPC: JSONValue?
+    /// `hostNetwork`, kept as written.
+    public var hostNetwork: JSONValue?
+    /// `hostPID`, kept as written.
+    public var hostPID: JSONValue?
+    /// `hostUsers`, kept as written.
+    public var hostUsers: JSONValue?
+    /// `hostname`, kept as written.
+    public var hostname: JSONValue?
+    /// `nodeName`, kept as written.
+    public var nodeName: JSONValue?
+    /// `os`, kept as written.
+    public var os: JSONValue?
+    /// `overhead`, kept as written.
+    public var overhead: JSONValue?
+    /// `preemptionPolicy`, kept as written.
+    public var preemptionPolicy: JSONValue?
+    /// `priority`, kept as written.
+    public var priority: JSONValue?
+    /// `priorityClassName`, kept as written.
+    public var priorityClassName: JSONValue?
+    /// `readinessGates`, kept as written.
+    public var readinessGates: JSONValue?
+    /// `resourceClaims`, kept as written.
+    public var resourceClaims: JSONValue?
+    /// `resources`, kept as written.
+    public var resources: JSONValue?
+    /// `runtimeClassName`, kept as written.
+    public var runtimeClassName: JSONValue?
+    /// `schedulerName`, kept as written.
+    public var schedulerName: JSONValue?
+    /// `schedulingGates`, kept as written.
+    public var schedulingGates: JSONValue?
+    /// `serviceAccount`, kept as written.
+    public var serviceAccount: JSONValue?
+    /// `setHostnameAsFQDN`, kept as written.
+    public var setHostnameAsFQDN: JSONValue?
+    /// `shareProcessNamespace`, kept as written.
+    public var shareProcessNamespace: JSONValue?
+    /// `subdomain`, kept as written.
+    public var subdomain: JSONValue?
+    /// `topologySpreadConstraints`, kept as written.
+    public var topologySpreadConstraints: JSONValue?
+
     /// A pod spec running the given containers.
     public init(containers: [Container], restartPolicy: String? = nil) {
         self.containers = containers
@@ -80,6 +141,27 @@ public struct Container: Codable, Sendable, Hashable {
     public var securityContext: JSONValue?
     /// Whole ConfigMaps and Secrets as environment variables, before `env`.
     public var envFrom: [EnvFromSource]?
+
+    // The rest of core v1 Container: valid in any Argo manifest, kept as written; a cluster acts on
+    // them, the local platform has no use for them (a process has no node, DNS policy or TTY).
+    /// `lifecycle`, kept as written.
+    public var lifecycle: JSONValue?
+    /// `resizePolicy`, kept as written.
+    public var resizePolicy: JSONValue?
+    /// `restartPolicy`, kept as written.
+    public var restartPolicy: JSONValue?
+    /// `stdin`, kept as written.
+    public var stdin: JSONValue?
+    /// `stdinOnce`, kept as written.
+    public var stdinOnce: JSONValue?
+    /// `terminationMessagePath`, kept as written.
+    public var terminationMessagePath: JSONValue?
+    /// `terminationMessagePolicy`, kept as written.
+    public var terminationMessagePolicy: JSONValue?
+    /// `tty`, kept as written.
+    public var tty: JSONValue?
+    /// `volumeDevices`, kept as written.
+    public var volumeDevices: JSONValue?
 
     /// A container with a name, image and command.
     public init(name: String, image: String? = nil, command: [String]? = nil, args: [String]? = nil) {
