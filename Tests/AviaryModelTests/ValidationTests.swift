@@ -534,7 +534,26 @@ enum Manifests {
             strategy: "canary: {}", template: "workloadRef: {apiVersion: apps/v1, kind: Deployment, name: web}"
         )
         .replacingOccurrences(of: "  selector:\n    matchLabels: {app: demo}\n", with: "")
-        #expect(ManifestDecoder().decode(workloadRef, file: "r.yaml").diagnostics == [])
+        // Argo needs no Services with workloadRef either; Aviary says what it cannot act on yet.
+        #expect(
+            ManifestDecoder().decode(workloadRef, file: "r.yaml").diagnostics.map(\.description) == [
+                "r.yaml: Rollout/demo: spec.workloadRef: Aviary cannot act on workloadRef yet; copy the Deployment's pod "
+                    + "template into spec.template"
+            ])
+    }
+
+    /// What Argo accepts and Aviary does not run yet is an error naming the field, in lint, plan
+    /// and apply alike, never a rollout that silently stalls.
+    @Test(arguments: [
+        (
+            "- experiment: {templates: [{name: a, specRef: stable}]}", "spec.strategy.canary.steps[0].experiment",
+            "Aviary cannot run experiment steps yet; run the comparison as an analysis step instead"
+        ),
+        ("- plugin: {name: acme/step}", "spec.strategy.canary.steps[0].plugin", "Aviary does not run step plugins; remove the step"),
+    ])
+    func stepsAviaryDoesNotRunAreErrors(_ step: String, _ path: String, _ message: String) {
+        let diagnostics = ManifestDecoder().decode(Manifests.basicCanary(steps: step), file: "r.yaml").diagnostics
+        #expect(diagnostics.map { "\($0.path): \($0.message)" } == ["\(path): \(message)"])
     }
 
     @Test func smiRootServiceDefaultsToTheStableService() throws {

@@ -132,7 +132,10 @@ struct Issues {
                 selectorMatches(selector, template: template, selectorPath: "spec.selector")
             }
         case (nil, .some):
-            break
+            // Valid for Argo; Aviary takes the pod template from the Rollout only, so far.
+            error(
+                "spec.workloadRef",
+                "Aviary cannot act on workloadRef yet; copy the Deployment's pod template into spec.template")
         }
         if spec.selector == nil {
             if spec.workloadRef == nil {
@@ -393,9 +396,11 @@ struct Issues {
             if (pingPong.pingService ?? "").isEmpty || (pingPong.pongService ?? "").isEmpty {
                 error("\(path).pingPong", "must name both pingService and pongService")
             }
-            if canary.canaryService != nil || canary.stableService != nil {
-                error("\(path).pingPong", "cannot be used together with canaryService and stableService")
-            }
+            // Argo allows ping-pong beside canaryService and stableService (ALB ping-pong with
+            // Istio's Services); Aviary does not swap ping and pong Services yet.
+            error(
+                "\(path).pingPong",
+                "Aviary cannot act on pingPong yet; name the Services with canaryService and stableService")
         }
         intOrPercent("\(path).maxSurge", canary.maxSurge)
         intOrPercent("\(path).maxUnavailable", canary.maxUnavailable)
@@ -480,6 +485,15 @@ struct Issues {
         }
         // Argo rejects a step that combines two of setWeight, pause, experiment and analysis; it
         // accepts (and its examples use) a route or scale change beside another key.
+        // Valid for Argo, not run by Aviary yet: an error here, so lint, plan and apply agree.
+        if step.experiment != nil {
+            error(
+                "\(path).experiment",
+                "Aviary cannot run experiment steps yet; run the comparison as an analysis step instead")
+        }
+        if step.plugin != nil {
+            error("\(path).plugin", "Aviary does not run step plugins; remove the step")
+        }
         let exclusive = keys.filter { ["setWeight", "pause", "experiment", "analysis"].contains($0) }
         if exclusive.count > 1 {
             error(
