@@ -54,6 +54,9 @@ public protocol TrafficControl: Actor {
     /// Makes the splits and selectors just set live in the data plane; false when it did not take them.
     @discardableResult
     func publishRoutes() async -> Bool
+    /// Whether the router confirms it serves the split of a root service as last applied
+    /// (`status.canary.weights.verified`); nil when the router cannot say.
+    func verifyWeights(rootService: NamespacedName) async -> Bool?
 }
 
 /// An object whose changes a platform may stamp (`PlatformObservation.changeStamps(of:)`).
@@ -126,6 +129,9 @@ extension ReplicaSetControl {
 }
 
 extension TrafficControl {
+    /// The router cannot say, as Argo's SMI, NGINX, Istio and Traefik routers cannot.
+    public func verifyWeights(rootService: NamespacedName) async -> Bool? { nil }
+
     /// Searches `splits()`.
     public func split(rootService: NamespacedName) -> TrafficSplit? {
         splits().first { $0.key == rootService }

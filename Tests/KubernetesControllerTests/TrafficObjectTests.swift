@@ -441,6 +441,21 @@ import struct AviaryRoutes.StringMatch
                 == ["name": "X-Ver", "type": "RegularExpression", "value": "v2.*"])
     }
 
+    @Test(arguments: [
+        ("{metadata: {generation: 2}}", nil as Bool?),
+        ("{metadata: {generation: 2}, status: {parents: []}}", nil),
+        ("{metadata: {generation: 2}, status: {parents: [{conditions: [{type: Accepted, status: 'True', observedGeneration: 2}]}]}}", true),
+        ("{metadata: {generation: 3}, status: {parents: [{conditions: [{type: Accepted, status: 'True', observedGeneration: 2}]}]}}", false),
+        ("{metadata: {generation: 2}, status: {parents: [{conditions: [{type: Accepted, status: 'False', observedGeneration: 2}]}]}}", false),
+        (
+            "{metadata: {generation: 2}, status: {parents: [{conditions: [{type: Accepted, status: 'True', observedGeneration: 2}]}, {conditions: []}]}}",
+            false
+        ),
+    ])
+    func gatewayRouteVerifiedFromItsParents(_ route: String, _ verified: Bool?) {
+        #expect(GatewayAPIRoutes.accepted(Self.json(route)) == verified)
+    }
+
     // MARK: Traefik
 
     @Test func traefikServiceWeights() throws {

@@ -267,6 +267,11 @@ import Yams
                     backendRefs:
                     - {name: web-stable, port: 80, weight: 100}
                     - {name: web-canary, port: 80, weight: 0}
+                status:
+                  parents:
+                  - parentRef: {name: gateway}
+                    controllerName: example.com/gateway
+                    conditions: [{type: Accepted, status: "True", observedGeneration: 1, reason: Accepted}]
                 """,
             routing: #"plugins: {"argoproj-labs/gatewayAPI": {httpRoute: web}}"#, headerRoute: true, mirrorRoute: true,
             kind: "httproutes.gateway.networking.k8s.io", object: "web", userObject: "web",
@@ -275,7 +280,23 @@ import Yams
                 let canary = rule?["backendRefs"]?.arrayValue?.first { $0["name"]?.stringValue == "web-canary" }
                 return canary?["weight"]?.integerValue.map { Int($0) }
             })
-        try await run(router) { _, route in
+        try await run(router) { cluster, route in
+            // weights.verified from the route's parents: not yet for the generation Aviary wrote,
+            // then yes once the gateway says it accepted it.
+            func verified() throws -> JSONValue? {
+                try cluster.object("rollout", "web")?[at: "status", "canary", "weights", "verified"]
+            }
+            #expect(try verified() == .bool(false))
+            try cluster.kubectl([
+                "patch", "httproutes.gateway.networking.k8s.io", "web", "--type", "merge", "-p",
+                #"{"status":{"parents":[{"parentRef":{"name":"gateway"},"controllerName":"example.com/gateway","conditions":[{"type":"Accepted","status":"True","observedGeneration":1000,"reason":"Accepted"}]}]}}"#,
+            ])
+            var accepted = false
+            for _ in 0..<120 where !accepted {
+                accepted = try verified() == .bool(true)
+                if !accepted { Thread.sleep(forTimeInterval: 0.5) }
+            }
+            #expect(accepted, "the rollout says verified once the gateway accepted the route")
             let rules = route[at: "spec", "rules"]?.arrayValue ?? []
             #expect(rules.map { $0["name"]?.stringValue ?? "" } == ["", "header", "mirror"])
             #expect(route[at: "metadata", "labels", "rollouts.argoproj.io/gatewayapi-canary"]?.stringValue == "in-progress")

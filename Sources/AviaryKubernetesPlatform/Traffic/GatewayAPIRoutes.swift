@@ -105,6 +105,20 @@ enum GatewayAPIRoutes {
         return result
     }
 
+    /// Whether the route's parents accepted its current generation: nil without parent status
+    /// (no gateway controller has looked yet, or none reports), false while one has not.
+    static func accepted(_ route: JSONValue) -> Bool? {
+        let parents = route[path: "status", "parents"]?.elements ?? []
+        guard !parents.isEmpty else { return nil }
+        let generation = route[path: "metadata", "generation"]?.integerValue ?? 0
+        return parents.allSatisfy { parent in
+            (parent["conditions"]?.elements ?? []).contains {
+                $0["type"]?.stringValue == "Accepted" && $0["status"]?.stringValue == "True"
+                    && ($0["observedGeneration"]?.integerValue ?? 0) >= generation
+            }
+        }
+    }
+
     /// The canary's backendRef of a source rule without its weight (the header rule sends it all).
     static func canaryBackend(of rule: JSONValue, split: TrafficSplit) -> JSONValue {
         let backends = rule["backendRefs"]?.elements ?? []

@@ -121,7 +121,7 @@ extension KubernetesPlatform {
         return object
     }
 
-    private func readIfPresent(_ resource: GroupVersionResource, _ namespace: String, _ name: String) async throws -> JSONValue? {
+    func readIfPresent(_ resource: GroupVersionResource, _ namespace: String, _ name: String) async throws -> JSONValue? {
         do {
             return try await client.get(resource, namespace: namespace, name: name).json
         } catch {
@@ -141,5 +141,29 @@ extension KubernetesPlatform {
         else { return }
         patch[path: "metadata", "resourceVersion"] = current[path: "metadata", "resourceVersion"]
         _ = try await client.patch(resource, namespace: namespace, name: name, type: .merge, body: patch)
+    }
+
+    /// For the Gateway API, whether every route's parents have accepted the generation Aviary
+    /// last wrote (`status.parents[].conditions` `Accepted: True` at an `observedGeneration` at
+    /// least the route's); nil for the other routers and while no gateway has written a status.
+    public func verifyWeights(rootService: NamespacedName) async -> Bool? {
+        guard let split = providerSplits[rootService], case .gatewayAPI(let gateway) = split.provider else { return nil }
+        var names: [(GatewayAPIRoutes.Kind, String)] = []
+        for (kind, single, list) in [
+            (GatewayAPIRoutes.Kind.http, gateway.httpRoute, gateway.httpRoutes),
+            (.grpc, gateway.grpcRoute, gateway.grpcRoutes), (.tcp, gateway.tcpRoute, gateway.tcpRoutes),
+        ] {
+            names += ((single.map { [$0] } ?? []) + (list ?? []).map(\.name)).map { (kind, $0) }
+        }
+        var verdicts: [Bool?] = []
+        for (kind, name) in names {
+            guard
+                let route = try? await readIfPresent(
+                    TrafficResourceVersions.gatewayRoutes(kind), gateway.namespace ?? split.namespace, name)
+            else { return false }
+            verdicts.append(GatewayAPIRoutes.accepted(route))
+        }
+        if verdicts.contains(false) { return false }
+        return verdicts.contains(nil) ? nil : true
     }
 }

@@ -37,6 +37,7 @@ extension Controller {
         let result = RolloutReconciler.reconcile(rollout: rollout, spec: decoded.spec, observed: observed, now: time)
         var events: [StoredEvent] = []
         var blocked: (any BlockedAction)?
+        var unverified = false
         for action in result.actions {
             do {
                 if let event = try await execute(action, rollout: rollout, status: result.status, key: key, time: time) {
@@ -56,6 +57,22 @@ extension Controller {
         try await applyRoleLabels(rollout, status: result.status, replicaSets: replicaSets)
         var status = result.status
         status.observedGeneration = String(decoded.generation)
+        // Where the router can say, whether it serves the weights (Argo's weights.verified): asked
+        // after a change and until it says yes, then carried over, so a rollout at rest asks nothing.
+        if let root = rollout.spec.strategy.canary?.trafficRootService, status.canary?.weights != nil, blocked == nil {
+            let previous = rollout.status?.canary?.weights?.verified
+            let changedRouting = result.actions.contains {
+                switch $0 {
+                case .setCanaryWeight, .setHeaderRoute, .removeHeaderRoute, .setMirrorRoute, .removeMirrorRoute: true
+                default: false
+                }
+            }
+            let verified =
+                previous == true && !changedRouting
+                ? previous : await platform.verifyWeights(rootService: NamespacedName(namespace: key.namespace, name: root))
+            status.canary?.weights?.verified = verified
+            if verified == false { unverified = true }
+        }
         if let blocked {
             let message = "\(blocked.reason): \(blocked)"
             if rollout.status?.message != message {
@@ -119,7 +136,7 @@ extension Controller {
             unchangedSince[key] = ReconcileInputs(
                 resourceVersion: decoded.resourceVersion, platformStamp: platformStamp, analysisStamp: analysisStamp)
         }
-        if blocked != nil { return Self.blockedRetrySeconds }
+        if blocked != nil || unverified { return Self.blockedRetrySeconds }
         return changedWorld ? min(requested ?? 0.05, 0.05) : requested
     }
 
