@@ -2,7 +2,6 @@ import AviaryKubernetes
 import AviaryTestSupport
 import Foundation
 import Testing
-import Yams
 
 /// The seed's canary through each traffic router Argo drives, against the API server double with
 /// the router's CRDs created by real kubectl: the object holds Argo's fields at 10%, header and
@@ -168,10 +167,7 @@ import Yams
         #expect(try asUserWroteIt(), "\(router.name): after the full promotion")
     }
 
-    static func json(_ yaml: String) -> JSONValue {
-        let any = try! Yams.load(yaml: yaml) ?? [:]
-        return try! JSONValue(parsing: JSONSerialization.data(withJSONObject: any, options: [.sortedKeys]))
-    }
+    static func json(_ yaml: String) -> JSONValue { TrafficObjectTests.json(yaml) }
 
     @Test func nginxCanaryIngress() async throws {
         let router = Router(

@@ -1,6 +1,7 @@
 import AviaryKubernetes
 import AviaryPlatform
 
+import struct AviaryModel.GatewayAPITrafficRouting
 import struct AviaryModel.RouteMatch
 import struct AviaryRoutes.StringMatch
 
@@ -19,6 +20,20 @@ enum GatewayAPIRoutes {
         case http = "httpRoute"
         case grpc = "grpcRoute"
         case tcp = "tcpRoute"
+    }
+
+    /// The routes a configuration names, with whether header routes go on each: `httpRoute:`
+    /// (and the other single forms) implies it, a list entry says so with `useHeaderRoutes`.
+    static func routes(of config: GatewayAPITrafficRouting) -> [(kind: Kind, name: String, useHeaderRoutes: Bool)] {
+        var routes: [(kind: Kind, name: String, useHeaderRoutes: Bool)] = []
+        for (kind, single, list) in [
+            (Kind.http, config.httpRoute, config.httpRoutes), (.grpc, config.grpcRoute, config.grpcRoutes),
+            (.tcp, config.tcpRoute, config.tcpRoutes),
+        ] {
+            if let single { routes.append((kind, single, true)) }
+            for route in list ?? [] { routes.append((kind, route.name, route.useHeaderRoutes ?? false)) }
+        }
+        return routes
     }
 
     /// The route `route` carrying `split`: rules named by a managed route (or `NAME-N`) replaced by

@@ -91,15 +91,7 @@ extension KubernetesPlatform {
                 trafficVersions.traefikServices, namespace, current, TraefikWeights.desired(service: current, split: split))
         case .gatewayAPI(let gateway):
             let routeNamespace = gateway.namespace ?? namespace
-            var routes: [(GatewayAPIRoutes.Kind, String, Bool)] = []
-            for (kind, single, list) in [
-                (GatewayAPIRoutes.Kind.http, gateway.httpRoute, gateway.httpRoutes),
-                (.grpc, gateway.grpcRoute, gateway.grpcRoutes), (.tcp, gateway.tcpRoute, gateway.tcpRoutes),
-            ] {
-                if let single { routes.append((kind, single, true)) }
-                for route in list ?? [] { routes.append((kind, route.name, route.useHeaderRoutes ?? false)) }
-            }
-            for (kind, name, useHeaderRoutes) in routes {
+            for (kind, name, useHeaderRoutes) in GatewayAPIRoutes.routes(of: gateway) {
                 let resource = TrafficResourceVersions.gatewayRoutes(kind)
                 let current = try await read(resource, routeNamespace, name)
                 let desired = try GatewayAPIRoutes.desired(
@@ -148,15 +140,8 @@ extension KubernetesPlatform {
     /// least the route's); nil for the other routers and while no gateway has written a status.
     public func verifyWeights(rootService: NamespacedName) async -> Bool? {
         guard let split = providerSplits[rootService], case .gatewayAPI(let gateway) = split.provider else { return nil }
-        var names: [(GatewayAPIRoutes.Kind, String)] = []
-        for (kind, single, list) in [
-            (GatewayAPIRoutes.Kind.http, gateway.httpRoute, gateway.httpRoutes),
-            (.grpc, gateway.grpcRoute, gateway.grpcRoutes), (.tcp, gateway.tcpRoute, gateway.tcpRoutes),
-        ] {
-            names += ((single.map { [$0] } ?? []) + (list ?? []).map(\.name)).map { (kind, $0) }
-        }
         var verdicts: [Bool?] = []
-        for (kind, name) in names {
+        for (kind, name, _) in GatewayAPIRoutes.routes(of: gateway) {
             guard
                 let route = try? await readIfPresent(
                     TrafficResourceVersions.gatewayRoutes(kind), gateway.namespace ?? split.namespace, name)
