@@ -110,13 +110,7 @@ public actor KubernetesPlatform: Platform {
             "metadata": [
                 "name": .string(replicaSet.name), "namespace": .string(replicaSet.namespace), "labels": .object(labels),
                 "annotations": .object(annotations),
-                "ownerReferences": [
-                    [
-                        "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
-                        "name": .string(replicaSet.rollout), "uid": .string(uid), "controller": true,
-                        "blockOwnerDeletion": true,
-                    ]
-                ],
+                "ownerReferences": [Self.rolloutOwnerReference(name: replicaSet.rollout, uid: uid)],
             ],
             "spec": [
                 "replicas": .integer(Int64(replicaSet.replicas)),
@@ -375,12 +369,7 @@ public actor KubernetesPlatform: Platform {
         if let rolloutName = split.rollout,
             let uid = resources.rolloutObject(namespace: split.namespace, name: rolloutName)?.metadata.uid
         {
-            metadata["ownerReferences"] = [
-                [
-                    "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": .string(rolloutName),
-                    "uid": .string(uid), "controller": true, "blockOwnerDeletion": true,
-                ]
-            ]
+            metadata["ownerReferences"] = [Self.rolloutOwnerReference(name: rolloutName, uid: uid)]
         }
         let body: JSONValue = [
             "apiVersion": .string("split.smi-spec.io/\(splitResource.version)"), "kind": "TrafficSplit",
@@ -507,6 +496,15 @@ public actor KubernetesPlatform: Platform {
         replicaSet.roleLabels = roleLabels
         replicaSet.scaleDownDeadline = annotations[ArgoNames.scaleDownDeadlineAnnotation].flatMap(parseDate)
         return replicaSet
+    }
+
+    /// A controller owner reference to a rollout: what the ReplicaSets, TrafficSplits and canary
+    /// Ingresses it makes carry, so that they are collected with it.
+    static func rolloutOwnerReference(name: String, uid: String) -> JSONValue {
+        [
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": .string(name), "uid": .string(uid),
+            "controller": true, "blockOwnerDeletion": true,
+        ]
     }
 
     static func counts(_ object: KubernetesObject) -> ReplicaSetCounts {

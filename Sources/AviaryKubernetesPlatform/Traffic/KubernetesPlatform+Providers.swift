@@ -51,10 +51,7 @@ extension KubernetesPlatform {
             guard let rolloutName = split.rollout,
                 let uid = resources.rolloutObject(namespace: namespace, name: rolloutName)?.metadata.uid
             else { throw RolloutNotCached(rollout: NamespacedName(namespace: namespace, name: split.rollout ?? "")) }
-            let owner: JSONValue = [
-                "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": .string(rolloutName),
-                "uid": .string(uid), "controller": true, "blockOwnerDeletion": true,
-            ]
+            let owner = Self.rolloutOwnerReference(name: rolloutName, uid: uid)
             let prefix = nginx.annotationPrefix ?? NginxCanaryIngress.defaultPrefix
             for stableName in (nginx.stableIngress.map { [$0] } ?? []) + (nginx.stableIngresses ?? []) {
                 let stable = try await read(TrafficResourceVersions.ingresses, namespace, stableName)

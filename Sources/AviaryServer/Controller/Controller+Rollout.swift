@@ -58,7 +58,8 @@ extension Controller {
         var status = result.status
         status.observedGeneration = String(decoded.generation)
         // Where the router can say, whether it serves the weights (Argo's weights.verified): asked
-        // after a change and until it says yes, then carried over, so a rollout at rest asks nothing.
+        // after a change and while it says no, otherwise carried over, so a rollout at rest (or
+        // one whose router cannot say) asks nothing.
         if let root = rollout.spec.strategy.canary?.trafficRootService, status.canary?.weights != nil, blocked == nil {
             let previous = rollout.status?.canary?.weights?.verified
             let changedRouting = result.actions.contains {
@@ -68,8 +69,8 @@ extension Controller {
                 }
             }
             let verified =
-                previous == true && !changedRouting
-                ? previous : await platform.verifyWeights(rootService: NamespacedName(namespace: key.namespace, name: root))
+                changedRouting || previous == false
+                ? await platform.verifyWeights(rootService: NamespacedName(namespace: key.namespace, name: root)) : previous
             status.canary?.weights?.verified = verified
             if verified == false { unverified = true }
         }
