@@ -27,23 +27,34 @@ public enum Template {
     /// Text outside tags is kept byte for byte; a tag that names no argument is an error that
     /// names it, as is an unclosed `{{`.
     public static func substitute(_ text: String, args: [String: String]) throws -> String {
+        try substitute(text, variables: Dictionary(uniqueKeysWithValues: args.map { ("args." + $0.key, $0.value) }))
+    }
+
+    /// Replaces every `{{ name }}` with `variables[name]`, where a name is the whole tag
+    /// (`args.service`, `templates.canary.podTemplateHash`); the rules of `substitute(_:args:)`.
+    public static func substitute(_ text: String, variables: [String: String]) throws -> String {
         guard text.contains("{{") else { return text }
         var output = ""
         var rest = Substring(text)
         while let open = rest.range(of: "{{") {
             output += rest[..<open.lowerBound]
             guard let close = rest[open.upperBound...].range(of: "}}") else {
-                throw UnresolvedTagError(tag: String(rest[open.lowerBound...]), available: args.keys.sorted())
+                throw UnresolvedTagError(tag: String(rest[open.lowerBound...]), available: available(variables))
             }
             let tag = String(rest[open.lowerBound..<close.upperBound])
             let inner = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespacesAndNewlines)
-            guard inner.hasPrefix("args."), let value = args[String(inner.dropFirst(5))] else {
-                throw UnresolvedTagError(tag: tag, available: args.keys.sorted())
+            guard let value = variables[inner] else {
+                throw UnresolvedTagError(tag: tag, available: available(variables))
             }
             output += value
             rest = rest[close.upperBound...]
         }
         output += rest
         return output
+    }
+
+    /// The names a message lists: arguments without their `args.` prefix, as before.
+    private static func available(_ variables: [String: String]) -> [String] {
+        variables.keys.map { $0.hasPrefix("args.") ? String($0.dropFirst(5)) : $0 }.sorted()
     }
 }
