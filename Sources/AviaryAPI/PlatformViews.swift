@@ -24,12 +24,16 @@ public struct ReplicaSetView: Codable, Sendable, Hashable {
     public var createdAt: Date
     /// When it is due to be scaled to 0, if it is waiting for that; absent otherwise.
     public var scaleDownDeadline: Date?
+    /// The experiment that owns it (then `rollout` is empty); absent for a rollout's.
+    public var experiment: String?
 
     /// Creates a ReplicaSet view.
     public init(
         name: String, namespace: String, rollout: String, podTemplateHash: String, revision: Int, replicas: Int,
-        readyReplicas: Int, availableReplicas: Int, images: [String], createdAt: Date, scaleDownDeadline: Date? = nil
+        readyReplicas: Int, availableReplicas: Int, images: [String], createdAt: Date, scaleDownDeadline: Date? = nil,
+        experiment: String? = nil
     ) {
+        self.experiment = experiment
         self.name = name
         self.namespace = namespace
         self.rollout = rollout

@@ -122,12 +122,12 @@ extension APIClient {
             analysisRuns: runs)
     }
 
-    private func items<T: Decodable>(_ type: T.Type, kind: String, namespace: String?) async throws(Failure) -> [T] {
+    func items<T: Decodable>(_ type: T.Type, kind: String, namespace: String?) async throws(Failure) -> [T] {
         let data = try await send(.GET, Self.resourcePath(kind: kind, namespace: namespace))
         return try Self.decode(ItemList<T>.self, data, what: kind).items
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, _ data: Data, what: String) throws(Failure) -> T {
+    static func decode<T: Decodable>(_ type: T.Type, _ data: Data, what: String) throws(Failure) -> T {
         do {
             return try APIJSON.decoder().decode(T.self, from: data)
         } catch {

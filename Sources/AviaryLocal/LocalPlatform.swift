@@ -502,7 +502,8 @@ public actor LocalPlatform: Platform {
             name = replicaSet.name + "-" + String((0..<5).map { _ in alphabet.randomElement()! })
         } while state.pods[name] != nil
         return PodRecord(
-            name: name, namespace: replicaSet.namespace, replicaSet: replicaSet.name, rollout: replicaSet.rollout,
+            name: name, namespace: replicaSet.namespace, replicaSet: replicaSet.name,
+            rollout: replicaSet.ownerKind == .rollout ? replicaSet.rollout : "",
             labels: replicaSet.podLabels, launch: state.launches[replicaSet.name] ?? PodLaunch(replicaSet),
             port: port, process: nil, startedAt: nil,
             restarts: 0, nextStartAt: nil, lastTermination: nil, isReady: false, readySince: nil,

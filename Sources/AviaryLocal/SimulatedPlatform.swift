@@ -148,6 +148,7 @@ public actor SimulatedPlatform: Platform {
 
     public func replicaSets(ofRollout rollout: String, namespace: String) -> [ReplicaSet] {
         (replicaSetNamesByRollout["\(namespace)/\(rollout)"] ?? []).sorted().compactMap { replicaSetsByName[$0] }
+            .filter { $0.ownerKind == .rollout }
     }
 
     public func split(rootService: NamespacedName) -> TrafficSplit? {

@@ -124,7 +124,12 @@ public protocol DataPlane: Sendable {
 extension ReplicaSetControl {
     /// Filters `replicaSets()`: enough for one host's worth of processes.
     public func replicaSets(ofRollout rollout: String, namespace: String) -> [ReplicaSet] {
-        replicaSets().filter { $0.rollout == rollout && $0.namespace == namespace }
+        replicaSets().filter { $0.ownerKind == .rollout && $0.rollout == rollout && $0.namespace == namespace }
+    }
+
+    /// The ReplicaSets of one experiment's templates, sorted by name.
+    public func replicaSets(ofExperiment experiment: String, namespace: String) -> [ReplicaSet] {
+        replicaSets().filter { $0.ownerKind == .experiment && $0.rollout == experiment && $0.namespace == namespace }
     }
 }
 

@@ -3,14 +3,25 @@ import Foundation
 /// The label that pins pods, ReplicaSets and Service selectors to one revision of a rollout.
 public let podTemplateHashLabel = "rollouts-pod-template-hash"
 
-/// A ReplicaSet: one revision of a rollout (its pod template) and how many pods it should have.
+/// What owns a ReplicaSet.
+public enum ReplicaSetOwnerKind: String, Codable, Sendable, Hashable {
+    /// A Rollout: the ReplicaSet is one of its revisions.
+    case rollout = "Rollout"
+    /// An Experiment: the ReplicaSet runs one of its templates.
+    case experiment = "Experiment"
+}
+
+/// A ReplicaSet: one revision of a rollout (its pod template), or one template of an experiment,
+/// and how many pods it should have.
 public struct ReplicaSet: Codable, Sendable, Hashable {
-    /// `<rollout>-<podTemplateHash>`.
+    /// `<rollout>-<podTemplateHash>`, or `<experiment>-<template>`.
     public var name: String
     /// The namespace of its owner.
     public var namespace: String
-    /// The owning rollout's name.
+    /// The owner's name: a rollout's, or an experiment's when `ownerKind` says so.
     public var rollout: String
+    /// What `rollout` names.
+    public var ownerKind: ReplicaSetOwnerKind
     /// The pod-template hash (the `rollouts-pod-template-hash` label).
     public var podTemplateHash: String
     /// The labels every pod gets: the template's labels and `rollouts-pod-template-hash`.
@@ -48,6 +59,19 @@ public struct ReplicaSet: Codable, Sendable, Hashable {
         self.revision = revision
         self.scaleDownDeadline = nil
         self.createdAt = createdAt
+        self.ownerKind = .rollout
+    }
+
+    /// Creates the ReplicaSet `<experiment>-<template>` of an experiment's template.
+    public init(
+        namespace: String, experiment: String, template templateName: String, podTemplateHash: String,
+        labels: [String: String], template: Data, minReadySeconds: Int, replicas: Int, createdAt: Date
+    ) {
+        self.init(
+            namespace: namespace, rollout: experiment, podTemplateHash: podTemplateHash, labels: labels,
+            template: template, minReadySeconds: minReadySeconds, replicas: replicas, revision: 1, createdAt: createdAt)
+        self.name = "\(experiment)-\(templateName)"
+        self.ownerKind = .experiment
     }
 
     /// Its key.
@@ -61,6 +85,7 @@ public struct ReplicaSet: Codable, Sendable, Hashable {
         name = try container.decode(String.self, forKey: .name)
         namespace = try container.decode(String.self, forKey: .namespace)
         rollout = try container.decode(String.self, forKey: .rollout)
+        ownerKind = try container.decodeIfPresent(ReplicaSetOwnerKind.self, forKey: .ownerKind) ?? .rollout
         podTemplateHash = try container.decode(String.self, forKey: .podTemplateHash)
         labels = try container.decode([String: String].self, forKey: .labels)
         roleLabels = try container.decode([String: String].self, forKey: .roleLabels)

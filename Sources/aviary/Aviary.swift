@@ -26,6 +26,7 @@ struct Aviary: AsyncParsableCommand {
             DemoCommand.self,
             List.self,
             Retry.self,
+            Terminate.self,
             Undo.self,
             Pause.self,
             Restart.self,

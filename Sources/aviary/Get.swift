@@ -2,10 +2,10 @@ import ArgumentParser
 import AviaryClient
 import Foundation
 
-/// `aviary get rollout|analysisrun|service NAME`.
+/// `aviary get rollout|analysisrun|experiment|service NAME`.
 struct Get: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show a resource.", subcommands: [GetRollout.self, GetAnalysisRun.self, GetService.self])
+        abstract: "Show a resource.", subcommands: [GetRollout.self, GetAnalysisRun.self, GetExperiment.self, GetService.self])
 }
 
 /// `aviary get rollout NAME [--watch] [--no-color] [-o wide|json|yaml]`.

@@ -2,12 +2,13 @@ import ArgumentParser
 import AviaryClient
 import Foundation
 
-/// `aviary list rollouts|analysisruns|services|configmaps|secrets`.
+/// `aviary list rollouts|analysisruns|experiments|services|configmaps|secrets`.
 struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List resources in a table.",
         subcommands: [
-            ListRollouts.self, ListAnalysisRuns.self, ListServices.self, ListConfigMaps.self, ListSecrets.self,
+            ListRollouts.self, ListAnalysisRuns.self, ListExperiments.self, ListServices.self, ListConfigMaps.self,
+            ListSecrets.self,
         ])
 }
 

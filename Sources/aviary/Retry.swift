@@ -4,7 +4,8 @@ import AviaryClient
 /// `aviary retry [rollout] NAME`.
 struct Retry: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Retry an aborted rollout.", subcommands: [RetryRollout.self], defaultSubcommand: RetryRollout.self)
+        abstract: "Retry an aborted rollout or an ended experiment.", subcommands: [RetryRollout.self, RetryExperiment.self],
+        defaultSubcommand: RetryRollout.self)
 }
 
 /// `aviary retry [rollout] NAME`: `rollout` may be left out, as it may for every other verb on a rollout.

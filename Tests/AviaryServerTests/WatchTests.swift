@@ -53,7 +53,7 @@ import Testing
         let key = ResourceKey(kind: "Rollout", name: "web")
         try store.apply(Self.manifest(kind: "Rollout", name: "web", spec: #"{"replicas": 1}"#))
         let reads = ReadLog()
-        let read = reads.counting(Watch.rolloutWithOwned(key, store: store, platform: platform), store: store)
+        let read = reads.counting(Watch.withOwned(key, store: store, platform: platform), store: store)
         try await withStream(store, read) { lines in
             #expect(await eventually(within: 10) { await lines.all.count == 1 })
             #expect(await lines.all.first?.contains(#""name":"web""#) == true)

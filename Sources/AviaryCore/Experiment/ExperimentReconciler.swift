@@ -113,7 +113,11 @@ public enum ExperimentReconciler {
                 reconcileService(template, replicaSet: replicaSet, desired: desired, entry: &entry)
                 if desired == 0 {
                     scaleDown(template.name, replicaSet: replicaSet)
-                } else if replicaSet.replicas != desired {
+                } else if replicaSet.scaleDownDeadline != nil {
+                    // A retried experiment runs its templates again: the old deadline is void.
+                    actions.append(.setScaleDownDeadline(template: template.name, deadline: nil))
+                }
+                if desired != 0, replicaSet.replicas != desired {
                     actions.append(.scaleReplicaSet(template: template.name, replicas: desired))
                     event(
                         "ScalingReplicaSet",
@@ -260,8 +264,15 @@ public enum ExperimentReconciler {
                 entry.message = "\(kind) verification failed for analysis '\(analysis.name)': \(missing)"
                 return entry
             }
+            // Terminated before its run started: nothing to wait for (else the experiment would
+            // stay Running for good, waiting on a run that is never made).
+            if isTerminating {
+                entry.phase = .successful
+                entry.message = "not run: the experiment ended before every template was available"
+                return entry
+            }
             // Runs start once every template is available (the pass after `availableAt` is set).
-            guard old.availableAt != nil, !isTerminating else { return entry }
+            guard old.availableAt != nil else { return entry }
             do {
                 let request = try runRequest(analysis)
                 actions.append(.createAnalysisRun(request))

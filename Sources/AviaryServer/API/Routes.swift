@@ -228,11 +228,14 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
                 }))
     }
     router.get("/api/v1/replicasets") { request, _ in
+        // `rollout=NAME` or `experiment=NAME`: the ReplicaSets that owner has.
         let rollout = request.uri.queryParameters.get("rollout")
+        let experiment = request.uri.queryParameters.get("experiment")
         let namespace = request.uri.queryParameters.get("namespace")
         var items: [ReplicaSetView] = []
         for replicaSet in await routes.platform.replicaSets()
-        where (rollout == nil || replicaSet.rollout == rollout)
+        where (rollout == nil || (replicaSet.ownerKind == .rollout && replicaSet.rollout == rollout))
+            && (experiment == nil || (replicaSet.ownerKind == .experiment && replicaSet.rollout == experiment))
             && (namespace == nil || replicaSet.namespace == namespace)
         {
             items.append(replicaSetView(replicaSet, counts: await routes.platform.counts(of: replicaSet.key)))
@@ -300,7 +303,7 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
     }
     router.get("/api/v1/watch/{kind}/{name}") { request, context in
         // The stream ends when the resource is deleted or after `timeoutSeconds` (default 300);
-        // `owned=true` on a rollout also follows its AnalysisRuns, ReplicaSets and pods.
+        // `owned=true` on a rollout or an experiment also follows its AnalysisRuns, ReplicaSets and pods.
         let query = request.uri.queryParameters
         let namespace = query.get("namespace") ?? "default"
         let timeout = Double(query.get("timeoutSeconds") ?? "") ?? 300
@@ -319,8 +322,8 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
             return errorResponse(error)
         }
         let read =
-            key.kind == "Rollout" && query.get("owned") == "true"
-            ? Watch.rolloutWithOwned(key, store: routes.store, platform: routes.platform)
+            (key.kind == "Rollout" || key.kind == "Experiment") && query.get("owned") == "true"
+            ? Watch.withOwned(key, store: routes.store, platform: routes.platform)
             : Watch.resource(key, store: routes.store)
         return Response(
             status: .ok, headers: [.contentType: "application/x-ndjson"],
@@ -352,6 +355,24 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
     }
     router.delete("/api/v1/{kind}/{name}") { request, context in
         await delete(request, context, context.parameters.get("kind") ?? "")
+    }
+    for plural in RunOperations.operations.keys.sorted() {
+        // A kind with operations has a static path segment, which the router then takes for every
+        // method of it: its reads and deletes are routed here as the generic ones are.
+        router.get("/api/v1/\(plural)") { request, context in await list(request, context, plural) }
+        router.get("/api/v1/\(plural)/{name}") { request, context in await get(request, context, plural) }
+        router.delete("/api/v1/\(plural)/{name}") { request, context in await delete(request, context, plural) }
+        router.post("/api/v1/\(plural)/{name}/{operation}") { request, context in
+            do {
+                let resource = try RunOperations(store: routes.store, changed: routes.operations.changed).perform(
+                    context.parameters.get("operation") ?? "", plural: plural,
+                    namespace: request.uri.queryParameters.get("namespace") ?? "default",
+                    name: context.parameters.get("name") ?? "")
+                return jsonResponse(.ok, bytes: resource.objectJSON())
+            } catch {
+                return errorResponse(error)
+            }
+        }
     }
     router.post("/api/v1/rollouts/{name}/{operation}") { request, context in
         do {
@@ -395,9 +416,11 @@ func podView(_ pod: Pod) -> PodView {
 func replicaSetView(_ replicaSet: ReplicaSet, counts: ReplicaSetCounts) -> ReplicaSetView {
     let template = try? JSONDecoder().decode(PodTemplateSpec.self, from: replicaSet.template)
     return ReplicaSetView(
-        name: replicaSet.name, namespace: replicaSet.namespace, rollout: replicaSet.rollout,
+        name: replicaSet.name, namespace: replicaSet.namespace,
+        rollout: replicaSet.ownerKind == .rollout ? replicaSet.rollout : "",
         podTemplateHash: replicaSet.podTemplateHash, revision: replicaSet.revision, replicas: replicaSet.replicas,
         readyReplicas: counts.ready, availableReplicas: counts.available,
         images: template?.spec.containers.compactMap(\.image) ?? [],
-        createdAt: replicaSet.createdAt, scaleDownDeadline: replicaSet.scaleDownDeadline)
+        createdAt: replicaSet.createdAt, scaleDownDeadline: replicaSet.scaleDownDeadline,
+        experiment: replicaSet.ownerKind == .experiment ? replicaSet.rollout : nil)
 }

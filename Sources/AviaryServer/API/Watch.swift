@@ -74,27 +74,34 @@ enum Watch {
         }
     }
 
-    /// A rollout and what it owns: a line (the rollout) whenever the rollout, one of its
-    /// AnalysisRuns (label `rollout`), ReplicaSets or pods changed, so `get rollout --watch` knows
-    /// when to read its whole view again.
-    static func rolloutWithOwned(_ key: ResourceKey, store: AviaryStore, platform: any Platform) -> Read {
-        {
-            guard let rollout = try store.resource(key) else { return nil }
-            var parts = ["rollout:\(rollout.resourceVersion)"]
+    /// A rollout or an experiment and what it owns: a line (the owner) whenever it, one of its
+    /// AnalysisRuns (label `rollout` or `experiment`), ReplicaSets or pods changed, so `get rollout
+    /// --watch` and `get experiment --watch` know when to read their whole view again.
+    static func withOwned(_ key: ResourceKey, store: AviaryStore, platform: any Platform) -> Read {
+        let ownerKind: ReplicaSetOwnerKind = key.kind == "Experiment" ? .experiment : .rollout
+        let label = key.kind == "Experiment" ? "experiment" : "rollout"
+        return {
+            guard let owner = try store.resource(key) else { return nil }
+            var parts = ["\(label):\(owner.resourceVersion)"]
             for run in try store.resources(kind: "AnalysisRun", namespace: key.namespace)
-            where labels(of: run)["rollout"] == key.name {
+            where labels(of: run)[label] == key.name {
                 parts.append("run:\(run.key.name):\(run.resourceVersion)")
             }
+            var replicaSets: Set<String> = []
             for replicaSet in await platform.replicaSets()
-            where replicaSet.rollout == key.name && replicaSet.namespace == key.namespace {
+            where replicaSet.ownerKind == ownerKind && replicaSet.rollout == key.name
+                && replicaSet.namespace == key.namespace
+            {
+                replicaSets.insert(replicaSet.name)
                 let deadline = replicaSet.scaleDownDeadline.map { AviaryStore.timestamp($0) } ?? "-"
                 parts.append("rs:\(replicaSet.name):\(replicaSet.replicas):\(deadline)")
             }
-            for pod in await platform.pods() where pod.rollout == key.name && pod.namespace == key.namespace {
+            for pod in await platform.pods()
+            where replicaSets.contains(pod.replicaSet) && pod.namespace == key.namespace {
                 let pid = pod.processID.map { String($0) } ?? "-"
                 parts.append("pod:\(pod.name):\(pod.isReady):\(pod.restarts):\(pid):\(pod.lastTermination ?? "-")")
             }
-            return (rollout.objectJSON(), parts.joined(separator: ","))
+            return (owner.objectJSON(), parts.joined(separator: ","))
         }
     }
 

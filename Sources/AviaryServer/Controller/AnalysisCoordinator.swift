@@ -36,7 +36,8 @@ public actor AnalysisCoordinator {
         self.logger = logger
     }
 
-    /// Sets what is told when a run of a rollout changed (the controller enqueues the rollout).
+    /// Sets what is told when a run of a rollout or an experiment changed (the controller
+    /// enqueues the owner).
     public func setRolloutChanged(_ handler: @escaping @Sendable (ResourceKey) -> Void) {
         rolloutChanged = handler
     }
@@ -57,7 +58,38 @@ public actor AnalysisCoordinator {
     func create(
         _ request: AnalysisRunRequest, rollout: Rollout, key: ResourceKey, time: Date
     ) async throws -> StoredEvent? {
-        let runKey = ResourceKey(kind: "AnalysisRun", namespace: key.namespace, name: request.name)
+        try await create(
+            name: request.name, labels: request.labels, owner: key, time: time,
+            references: request.templates.map {
+                AnalysisTemplateRef(templateName: $0.templateName, clusterScope: $0.clusterScope)
+            },
+            dryRun: request.dryRun ?? [], measurementRetention: request.measurementRetention ?? []
+        ) { () throws(AnalysisTemplateError) in
+            try AnalysisTemplateResolver.resolveRolloutArguments(
+                request.args,
+                context: RolloutArgumentContext(
+                    rollout: rollout, stableHash: rollout.status?.stableRS, latestHash: rollout.status?.currentPodHash))
+        }
+    }
+
+    /// Creates the run an experiment asked for (once) and starts it; a run whose template cannot
+    /// be resolved is stored as Error, which ends the experiment with that phase.
+    func create(_ request: ExperimentAnalysisRunRequest, experiment key: ResourceKey, time: Date) async throws -> StoredEvent? {
+        try await create(
+            name: request.name, labels: request.labels, annotations: request.annotations, owner: key, time: time,
+            references: [request.template], dryRun: request.dryRun, measurementRetention: request.measurementRetention
+        ) { () throws(AnalysisTemplateError) in request.args }
+    }
+
+    /// Builds the run `name` of `references` with the arguments `args` gives, stores it, and
+    /// starts it; an event on `owner` says so. A template that is not there yet throws
+    /// `MissingAnalysisTemplate` (the owner waits); any other failure is stored as an Error run.
+    private func create(
+        name: String, labels: [String: String], annotations: [String: String] = [:], owner key: ResourceKey,
+        time: Date, references: [AnalysisTemplateRef], dryRun: [DryRun], measurementRetention: [MeasurementRetention],
+        args: () throws(AnalysisTemplateError) -> [Argument]
+    ) async throws -> StoredEvent? {
+        let runKey = ResourceKey(kind: "AnalysisRun", namespace: key.namespace, name: name)
         if try store.resource(runKey) != nil { return nil }
         let catalog = AnalysisTemplateCatalog(
             templates: try decodeAll(AnalysisTemplate.self, kind: "AnalysisTemplate", namespace: key.namespace),
@@ -66,31 +98,24 @@ public actor AnalysisCoordinator {
         var run: AnalysisRun
         var failure: String?
         do {
-            let args = try AnalysisTemplateResolver.resolveRolloutArguments(
-                request.args,
-                context: RolloutArgumentContext(
-                    rollout: rollout, stableHash: rollout.status?.stableRS, latestHash: rollout.status?.currentPodHash))
             run = try AnalysisTemplateResolver.makeRun(
-                name: request.name, namespace: key.namespace,
-                references: request.templates.map {
-                    AnalysisTemplateRef(templateName: $0.templateName, clusterScope: $0.clusterScope)
-                },
-                args: args, catalog: catalog, labels: request.labels, dryRun: request.dryRun ?? [],
-                measurementRetention: request.measurementRetention ?? [])
+                name: name, namespace: key.namespace, references: references, args: try args(), catalog: catalog,
+                labels: labels, dryRun: dryRun, measurementRetention: measurementRetention)
         } catch {
             // Argo's controller waits for a template that is not there yet; so does the rollout.
             if error.isMissingTemplate { throw MissingAnalysisTemplate(description: error.message) }
             failure = error.message
             var metadata = ObjectMeta()
-            metadata.name = request.name
+            metadata.name = name
             metadata.namespace = key.namespace
-            metadata.labels = request.labels
+            metadata.labels = labels
             run = AnalysisRun(metadata: metadata, spec: AnalysisRunSpec(metrics: []))
             var status = AnalysisRunStatus()
             status.phase = .error
             status.message = error.message
             run.status = status
         }
+        if !annotations.isEmpty { run.metadata.annotations = annotations }
         let (stored, _) = try await store.apply(try JSONEncoder().encode(run))
         // On a cluster the API server gives the run its uid, which a job metric's Job is owned by.
         run.metadata.uid = (try? JSONDecoder().decode(ObjectMeta.self, from: stored.metadata))?.uid
@@ -102,7 +127,7 @@ public actor AnalysisCoordinator {
         return StoredEvent(
             key: key, type: failure == nil ? "Normal" : "Warning",
             reason: failure == nil ? "AnalysisRunRunning" : "AnalysisRunError",
-            message: failure.map { "AnalysisRun \(request.name): \($0)" } ?? "AnalysisRun \(request.name) created",
+            message: failure.map { "AnalysisRun \(name): \($0)" } ?? "AnalysisRun \(name) created",
             time: AviaryStore.timestamp(time))
     }
 
@@ -148,7 +173,12 @@ public actor AnalysisCoordinator {
         let store = self.store
         let metrics = self.metrics
         let logger = self.logger
-        let rolloutName = run.metadata.labels?["rollout"]
+        // The owner to tell of each change: a rollout, or an experiment.
+        let owner: ResourceKey? =
+            run.metadata.labels?["rollout"].map { ResourceKey(kind: "Rollout", namespace: key.namespace, name: $0) }
+            ?? run.metadata.labels?["experiment"].map {
+                ResourceKey(kind: "Experiment", namespace: key.namespace, name: $0)
+            }
         let notify = rolloutChanged
         var runner = self.runner
         runner.secrets = secrets
@@ -174,9 +204,7 @@ public actor AnalysisCoordinator {
             } catch {
                 logger.error("cannot store AnalysisRun \(key.name): \(error)")
             }
-            if let rolloutName {
-                notify?(ResourceKey(kind: "Rollout", namespace: key.namespace, name: rolloutName))
-            }
+            if let owner { notify?(owner) }
         }
         handles[key] = handle
     }

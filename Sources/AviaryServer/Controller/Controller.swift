@@ -104,9 +104,10 @@ public actor Controller {
         wake.yield()
     }
 
-    /// Asks for every rollout to be reconciled (pods changed readiness, say).
+    /// Asks for every rollout and experiment to be reconciled (pods changed readiness, say).
     public func enqueueAllRollouts() {
         for (key, _) in (try? store.versions(kind: "Rollout")) ?? [] { enqueue(key) }
+        for (key, _) in (try? store.versions(kind: "Experiment")) ?? [] { enqueue(key) }
     }
 
     private func schedule(_ key: ResourceKey, after seconds: Double) {
@@ -164,8 +165,10 @@ public actor Controller {
             }
             // Every stored Service and Rollout with nothing due (a due one is taken below). The
             // listing goes straight to the pass: tens of thousands of keys are not queued.
+            // Experiments are few and keep no skip stamps: each is looked at on every resync.
             let listing =
                 ((try? store.versions(kind: "Service")) ?? []) + ((try? store.versions(kind: "Rollout")) ?? [])
+                + ((try? store.versions(kind: "Experiment")) ?? [])
             // The platform's stamps of the keys that may be skipped, read in one call. A change
             // after this read is caught by the next resync, as one after a reconcile's own read is.
             var platformStamps: [ResourceKey: Int] = [:]
@@ -393,6 +396,12 @@ public actor Controller {
         switch key.kind {
         case "Service": try await reconcileService(key, snapshot: snapshot)
         case "Rollout": return try await reconcileRollout(key, snapshot: snapshot)
+        case "Experiment": return try await reconcileExperiment(key)
+        case "AnalysisRun":
+            // `terminate analysisrun` wrote spec.terminate: the run stops at its next measurement.
+            if let run = try store.resource(key), RolloutOperations.object(run.spec)["terminate"] as? Bool == true {
+                try await analysis.terminate(name: key.name, namespace: key.namespace)
+            }
         default: break
         }
         return nil

@@ -244,6 +244,16 @@ import Testing
         #expect(world.phase == .successful)
     }
 
+    @Test func terminatedBeforeItsRunsStartedItEndsInsteadOfWaitingForThem() {
+        var world = World(experiment: Self.twoTemplates(analyses: Self.analyses))
+        world.pass()
+        world.experiment.spec.terminate = true
+        world.pass()
+        world.pass()
+        #expect(world.phase == .successful)
+        #expect(world.observed.analysisRuns.isEmpty, "no run is started once it ends")
+    }
+
     @Test func aTemplateWithoutProgressForTheDeadlineFailsTheExperiment() {
         var world = World(experiment: Self.twoTemplates("  progressDeadlineSeconds: 60"))
         world.pass()
