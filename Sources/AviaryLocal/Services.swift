@@ -13,7 +13,8 @@ public enum ServiceRouting {
     }
 
     /// The route table. A service that is the root of a split sends `canaryWeight` percent to
-    /// the canary service and the rest to the stable service; when one side has no ready pod the
+    /// the canary service, each experiment template's weight to its Service, and the rest to the
+    /// stable service; when one side has no ready pod the
     /// other side takes everything (rather than failing requests). Header routes send matches to
     /// the canary; mirror routes copy a percentage of matches to it. Any other service spreads
     /// evenly over its own endpoints, so without traffic routing the split follows replica counts.
@@ -42,17 +43,20 @@ public enum ServiceRouting {
             // Out of `maxTrafficWeight` (100 unless the rollout says otherwise); backend weights are relative.
             let weight = max(0, min(split.totalWeight, split.canaryWeight))
             let canary = [BackendReference(service: split.canaryService, weight: 100)]
-            var weighted: [BackendReference]
-            switch (canaryReady, stableReady) {
-            case (false, true): weighted = [BackendReference(service: split.stableService, weight: 100)]
-            case (true, false): weighted = canary
-            case (false, false): weighted = own
-            case (true, true):
-                weighted = [
-                    BackendReference(service: split.canaryService, weight: weight),
-                    BackendReference(service: split.stableService, weight: split.totalWeight - weight),
-                ].filter { $0.weight ?? 0 > 0 }
+            // An experiment template's share comes out of the stable side's; one without a ready
+            // pod leaves its share there. A side without a ready pod leaves its share to the other.
+            let additional = (split.additionalBackends ?? []).filter {
+                $0.weight > 0 && definitions[$0.service]?.endpoints.isEmpty == false
             }
+            let rest = max(0, split.totalWeight - additional.reduce(0) { $0 + $1.weight })
+            let canaryShare = canaryReady ? (stableReady ? min(weight, rest) : rest) : 0
+            let stableShare = stableReady ? rest - canaryShare : 0
+            var weighted = (
+                [BackendReference(service: split.canaryService, weight: canaryShare)]
+                    + additional.map { BackendReference(service: $0.service, weight: $0.weight) }
+                    + [BackendReference(service: split.stableService, weight: stableShare)]
+            ).filter { $0.weight ?? 0 > 0 }
+            if weighted.isEmpty { weighted = own }
             var routes: [RouteDefinition] = []
             if canaryReady {
                 for route in split.headerRoutes {

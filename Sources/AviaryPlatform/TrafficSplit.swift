@@ -36,6 +36,9 @@ public struct TrafficSplit: Codable, Sendable, Hashable {
     public var canaryHash: String?
     /// The pod-template hash of the stable ReplicaSet (the stable subset's label).
     public var stableHash: String?
+    /// The Services of a running experiment step's templates with a `weight`
+    /// (`status.canary.weights.additional`): each takes its share out of the stable side's.
+    public var additionalBackends: [AdditionalBackend]?
 
     /// Creates a split.
     public init(
@@ -57,11 +60,29 @@ public struct TrafficSplit: Codable, Sendable, Hashable {
     /// The total weight, `maxWeight` or 100.
     public var totalWeight: Int { maxWeight ?? 100 }
 
-    /// The stable side's weight.
-    public var stableWeight: Int { totalWeight - canaryWeight }
+    /// The stable side's weight: what the canary and the experiment's templates leave.
+    public var stableWeight: Int { totalWeight - canaryWeight - (additionalBackends ?? []).reduce(0) { $0 + $1.weight } }
 
     /// The key of its root service.
     public var key: NamespacedName { NamespacedName(namespace: namespace, name: rootService) }
+}
+
+/// A Service that takes a share of a root service's traffic beside the canary and the stable:
+/// an experiment template's (Argo's `weights.additional`).
+public struct AdditionalBackend: Codable, Sendable, Hashable {
+    /// The template's Service.
+    public var service: String
+    /// Its share, out of the split's total weight.
+    public var weight: Int
+    /// The pod-template hash of the template's ReplicaSet.
+    public var podTemplateHash: String?
+
+    /// Creates a backend.
+    public init(service: String, weight: Int, podTemplateHash: String? = nil) {
+        self.service = service
+        self.weight = weight
+        self.podTemplateHash = podTemplateHash
+    }
 }
 
 /// An action that waits for something the rollout names and that is not there yet (a router's

@@ -131,6 +131,37 @@ func makePod(
         #expect(share(route, "web-stable") == Double(100 - weight) / 100)
     }
 
+    /// An experiment step's templates (Argo's `weights.additional`): each takes its share out of the
+    /// stable side's, also while the canary has no pod; one without a ready pod leaves its share there.
+    @Test(arguments: [
+        (20, true, true, ["web-canary": 20, "exp-a": 10, "exp-b": 10, "web-stable": 60]),
+        (0, true, true, ["exp-a": 10, "exp-b": 10, "web-stable": 80]),
+        (0, false, false, ["exp-a": 10, "web-stable": 90]),
+        (30, true, false, ["web-canary": 30, "exp-a": 10, "web-stable": 60]),
+    ])
+    func experimentTemplatesTakeTheirShareFromStable(
+        weight: Int, canaryPodReady: Bool, bReady: Bool, expected: [String: Int]
+    ) throws {
+        var split = TrafficSplit(
+            rootService: "web", canaryService: "web-canary", stableService: "web-stable", canaryWeight: weight)
+        split.additionalBackends = [
+            AdditionalBackend(service: "exp-a", weight: 10), AdditionalBackend(service: "exp-b", weight: 10),
+        ]
+        let experimentServices = [
+            PlatformService(name: "exp-a", port: 8083, selector: ["side": "a"]),
+            PlatformService(name: "exp-b", port: 8084, selector: ["side": "b"]),
+        ]
+        let experimentPods = [makePod("exp-a-1", labels: ["side": "a"], port: 9200)]
+            + (bReady ? [makePod("exp-b-1", labels: ["side": "b"], port: 9201)] : [])
+        let table = ServiceRouting.table(
+            services: services + experimentServices, splits: [split],
+            pods: stablePods + (canaryPodReady ? [canaryPod] : []) + experimentPods)
+        let route = try #require(table.listeners[0].routes.last)
+        var shares: [String: Int] = [:]
+        for backend in route.backends { shares[backend.service] = backend.weight }
+        #expect(shares == expected)
+    }
+
     @Test func headerAndMirrorRoutesComeBeforeTheDefaultInATableTheRouterReads() throws {
         let mirror = SetMirrorRoute(
             name: "m", match: [AviaryModel.RouteMatch(method: StringMatch(exact: "GET"))], percentage: 50)

@@ -542,14 +542,15 @@ enum Manifests {
             ])
     }
 
-    /// What Argo accepts and Aviary does not run yet is an error naming the field, in lint, plan
-    /// and apply alike, never a rollout that silently stalls.
+    /// What Aviary does not run (or Argo refuses) is an error naming the field, in lint, plan and
+    /// apply alike, never a rollout that silently stalls.
     @Test(arguments: [
-        (
-            "- experiment: {templates: [{name: a, specRef: stable}]}", "spec.strategy.canary.steps[0].experiment",
-            "Aviary cannot run experiment steps yet; run the comparison as an analysis step instead"
-        ),
         ("- plugin: {name: acme/step}", "spec.strategy.canary.steps[0].plugin", "Aviary does not run step plugins; remove the step"),
+        (
+            "- experiment: {templates: [{name: a, specRef: stable, weight: 10}]}",
+            "spec.strategy.canary.steps[0].experiment.templates[0].weight",
+            "Experiment template weight cannot be set unless TrafficRouting is enabled; add trafficRouting or remove the weight"
+        ),
     ])
     func stepsAviaryDoesNotRunAreErrors(_ step: String, _ path: String, _ message: String) {
         let diagnostics = ManifestDecoder().decode(Manifests.basicCanary(steps: step), file: "r.yaml").diagnostics

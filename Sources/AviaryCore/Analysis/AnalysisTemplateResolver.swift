@@ -215,7 +215,7 @@ public enum AnalysisTemplateResolver {
     }
 
     /// The value at `path` (`metadata.name`, `metadata.labels['app']`, `spec.template.spec.containers[0].image`).
-    static func fieldValue(_ path: String, of rollout: Rollout, arg: String) throws(AnalysisTemplateError) -> String {
+    public static func fieldValue(_ path: String, of rollout: Rollout, arg: String) throws(AnalysisTemplateError) -> String {
         let encoder = JSONEncoder()
         guard let data = try? encoder.encode(rollout), let root = try? JSONDecoder().decode(JSONValue.self, from: data)
         else { throw AnalysisTemplateError(message: "args.\(arg): the Rollout cannot be read") }

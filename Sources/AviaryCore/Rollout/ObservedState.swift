@@ -15,6 +15,10 @@ public struct ObservedState: Sendable, Equatable {
     public var mirrorRoutes: [String: SetMirrorRoute]
     /// The pod-template hash each managed Service selects now, by Service name (absent: none).
     public var serviceSelectors: [String: String]
+    /// The rollout's Experiments (made by its `experiment` steps), in any order.
+    public var experiments: [ObservedRolloutExperiment] = []
+    /// The experiment templates' shares the router applies now (`weights.additional`).
+    public var additionalWeights: [WeightDestination] = []
 
     /// Makes an observed state; everything defaults to empty.
     public init(
@@ -34,6 +38,12 @@ public struct ObservedState: Sendable, Equatable {
     public func replicaSet(hash: String?) -> ObservedReplicaSet? {
         guard let hash else { return nil }
         return replicaSets.first { $0.podTemplateHash == hash }
+    }
+
+    /// The Experiment with this name, if any.
+    public func experiment(named name: String?) -> ObservedRolloutExperiment? {
+        guard let name else { return nil }
+        return experiments.first { $0.name == name }
     }
 
     /// The AnalysisRun with this name, if any.
@@ -112,6 +122,35 @@ public struct ObservedAnalysisRun: Sendable, Equatable {
         self.kind = kind
         self.phase = phase
         self.message = message
+        self.createdAt = createdAt
+    }
+}
+
+/// One Experiment of a rollout as the store has it.
+public struct ObservedRolloutExperiment: Sendable, Equatable {
+    /// `<rollout>-<podHash>-<revision>-<stepIndex>`.
+    public var name: String
+    /// Its phase (nil before its first reconcile).
+    public var phase: AnalysisPhase?
+    /// Its status message.
+    public var message: String?
+    /// Whether `spec.terminate` is set.
+    public var isTerminated: Bool
+    /// Its templates' states (the Service and pod-template hash of each).
+    public var templates: [TemplateStatus]
+    /// When it was created; history clean-up keeps the newest.
+    public var createdAt: Date?
+
+    /// Makes an observed experiment.
+    public init(
+        name: String, phase: AnalysisPhase?, message: String? = nil, isTerminated: Bool = false,
+        templates: [TemplateStatus] = [], createdAt: Date? = nil
+    ) {
+        self.name = name
+        self.phase = phase
+        self.message = message
+        self.isTerminated = isTerminated
+        self.templates = templates
         self.createdAt = createdAt
     }
 }

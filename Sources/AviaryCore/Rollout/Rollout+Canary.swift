@@ -5,6 +5,7 @@ extension ReconcileContext {
     /// One reconcile of a canary: analysis verdicts, the current step, promotion, then the world.
     mutating func reconcileCanary(_ canary: CanaryView) {
         reconcileCanaryAnalysis(canary)
+        reconcileCanaryExperiment(canary)
         advanceCanaryStep(canary)
         promoteCanaryIfDone(canary)
         reconcileCanaryReplicaSets(canary)
@@ -15,8 +16,12 @@ extension ReconcileContext {
     /// The current step; a negative index in a hand-edited status counts as 0.
     var stepIndex: Int { max(0, status.currentStepIndex ?? 0) }
 
-    /// Whether scaling and stepping are held: `spec.paused`, or a pause for an inconclusive run.
-    var isHalted: Bool { view.isPaused || status.pauseCondition("InconclusiveAnalysisRun") != nil }
+    /// Whether scaling and stepping are held: `spec.paused`, or a pause for an inconclusive run
+    /// or experiment.
+    var isHalted: Bool {
+        view.isPaused || status.pauseCondition("InconclusiveAnalysisRun") != nil
+            || status.pauseCondition("InconclusiveExperiment") != nil
+    }
 
     func currentStep(_ canary: CanaryView) -> StepView? {
         stepIndex < canary.steps.count ? canary.steps[stepIndex] : nil
@@ -81,7 +86,9 @@ extension ReconcileContext {
             isComplete = status.stepRun?.phase == .successful
         case .setHeaderRoute, .setMirrorRoute:
             isComplete = true
-        case .experiment, .plugin:
+        case .experiment:
+            isComplete = observed.experiment(named: status.currentExperiment)?.phase == .successful
+        case .plugin:
             isComplete = false
         }
         guard isComplete else { return }
@@ -89,6 +96,7 @@ extension ReconcileContext {
         status.pauseConditions.removeAll { $0.reason == "CanaryPauseStep" }
         status.controllerPause = false
         status.stepRun = nil
+        status.currentExperiment = nil
         event(
             "RolloutStepCompleted",
             "Rollout step \(stepIndex)/\(canary.steps.count) completed (\(step.summary))")
@@ -275,8 +283,13 @@ extension ReconcileContext {
         if observed.canaryWeight != weight {
             actions.append(.setCanaryWeight(weight))
         }
+        let additional = additionalWeights(canary)
+        if observed.additionalWeights != additional {
+            actions.append(.setAdditionalWeights(additional))
+        }
         status.canaryWeight = weight
-        status.stableWeight = canary.maxWeight - weight
+        status.additionalWeights = additional
+        status.stableWeight = max(0, canary.maxWeight - weight - additional.reduce(0) { $0 + $1.weight })
 
         var headerRoutes: [String: SetHeaderRoute] = [:]
         var mirrorRoutes: [String: SetMirrorRoute] = [:]

@@ -50,9 +50,14 @@ extension Rollout {
             if index < steps.count { status.currentStepIndex = index + 1 }
             status.controllerPause = nil
             status.canary?.currentStepAnalysisRunStatus = nil
+            status.canary?.currentExperiment = nil
         }
         if spec.strategy.canary != nil {
-            if reasons.contains(.inconclusiveAnalysisRun) {
+            if reasons.contains(.inconclusiveExperiment) {
+                // Past the inconclusive experiment: the next step.
+                status.pauseConditions = nil
+                skipStep()
+            } else if reasons.contains(.inconclusiveAnalysisRun) {
                 status.pauseConditions = nil
                 if status.canary?.currentBackgroundAnalysisRunStatus?.status == .inconclusive {
                     // A fresh background run starts instead of pausing again on the old verdict.

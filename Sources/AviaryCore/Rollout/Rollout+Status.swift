@@ -12,8 +12,17 @@ extension ReconcileContext {
             ?? [status.stepRun, status.backgroundRun, status.preRun, status.postRun].compactMap { $0 }.first {
                 $0.phase == .failed || $0.phase == .error
             }
-        guard let failed else { return base }
-        return base + ": " + (failed.message ?? "AnalysisRun \"\(failed.name)\" \(failed.phase.rawValue)")
+        if let failed {
+            return base + ": " + (failed.message ?? "AnalysisRun \"\(failed.name)\" \(failed.phase.rawValue)")
+        }
+        // An experiment step of this revision that failed (Argo's wording).
+        let prefix = "\(view.name)-\(currentHash)-\(currentRevision)-"
+        if let experiment = observed.experiments.filter({
+            $0.name.hasPrefix(prefix) && ($0.phase == .failed || $0.phase == .error)
+        }).max(by: { ($0.createdAt ?? .distantPast, $0.name) < ($1.createdAt ?? .distantPast, $1.name) }) {
+            return base + ": Experiment analysis phase is error/failed" + (experiment.message.map { ": \($0)" } ?? "")
+        }
+        return base
     }
 
     /// Sets a condition; its update time moves when reason or message change, its transition

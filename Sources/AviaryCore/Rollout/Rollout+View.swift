@@ -19,6 +19,8 @@ extension RolloutView {
         progressDeadlineSeconds = spec.progressDeadlineSecondsOrDefault
         progressDeadlineAbort = spec.progressDeadlineAbortOrDefault
         restartAt = spec.restartAt.flatMap(RFC3339.parse)
+        selectorLabels = spec.selector?.matchLabels ?? [:]
+        minReadySeconds = spec.minReadySecondsOrDefault
         invalidSpecMessage = nil
         if let canary = spec.strategy.canary {
             strategy = .canary(CanaryView(canary, replicas: spec.replicasOrDefault))
@@ -46,10 +48,6 @@ extension RolloutView {
                 + "workloadRef is not supported yet, give spec.template"
         }
         for (index, step) in (spec.strategy.canary?.stepsOrEmpty ?? []).enumerated() {
-            if step.experiment != nil {
-                return "The Rollout \"\(rollout.metadata.name ?? "")\" is invalid: "
-                    + "spec.strategy.canary.steps[\(index)].experiment: experiments are not supported yet"
-            }
             if step.plugin != nil {
                 return "The Rollout \"\(rollout.metadata.name ?? "")\" is invalid: "
                     + "spec.strategy.canary.steps[\(index)].plugin: step plugins are not supported"
@@ -108,8 +106,8 @@ extension StepView {
             self = .setHeaderRoute(route)
         } else if let route = step.setMirrorRoute {
             self = .setMirrorRoute(route)
-        } else if step.experiment != nil {
-            self = .experiment
+        } else if let experiment = step.experiment {
+            self = .experiment(experiment)
         } else {
             self = .plugin
         }
@@ -173,6 +171,8 @@ extension StatusView {
         }
         stepRun = reference(status.canary?.currentStepAnalysisRunStatus)
         backgroundRun = reference(status.canary?.currentBackgroundAnalysisRunStatus)
+        currentExperiment = status.canary?.currentExperiment
+        additionalWeights = status.canary?.weights?.additional ?? []
         preRun = reference(status.blueGreen?.prePromotionAnalysisRunStatus)
         postRun = reference(status.blueGreen?.postPromotionAnalysisRunStatus)
         activeSelector = status.blueGreen?.activeSelector
@@ -221,16 +221,20 @@ extension StatusView {
         func runStatus(_ reference: RunReference?) -> RolloutAnalysisRunStatus? {
             reference.map { RolloutAnalysisRunStatus(name: $0.name, status: $0.phase, message: $0.message) }
         }
-        if stepRun != nil || backgroundRun != nil || canaryWeight != nil || status.canary != nil {
+        if stepRun != nil || backgroundRun != nil || canaryWeight != nil || currentExperiment != nil
+            || status.canary != nil
+        {
             var canary = status.canary ?? CanaryStatus()
             canary.currentStepAnalysisRunStatus = runStatus(stepRun)
             canary.currentBackgroundAnalysisRunStatus = runStatus(backgroundRun)
+            canary.currentExperiment = currentExperiment
             canary.weights = canaryWeight.map { weight in
                 TrafficWeights(
                     canary: WeightDestination(
                         weight: weight, serviceName: canaryService, podTemplateHash: currentPodHash),
                     stable: WeightDestination(
-                        weight: stableWeight ?? 0, serviceName: stableService, podTemplateHash: stableRS))
+                        weight: stableWeight ?? 0, serviceName: stableService, podTemplateHash: stableRS),
+                    additional: additionalWeights.isEmpty ? nil : additionalWeights)
             }
             status.canary = canary
         }

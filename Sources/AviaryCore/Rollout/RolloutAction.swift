@@ -35,6 +35,15 @@ public enum RolloutAction: Sendable, Equatable {
     case terminateAnalysisRun(name: String)
     /// Delete the named, finished AnalysisRun (beyond `spec.analysis` history limits).
     case deleteAnalysisRun(name: String)
+    /// Create the Experiment of an `experiment` step (owned by the rollout).
+    case createExperiment(Experiment)
+    /// Set `spec.terminate` on the named Experiment.
+    case terminateExperiment(name: String)
+    /// Delete the named, finished Experiment (beyond the history limits).
+    case deleteExperiment(name: String)
+    /// Give the running experiment's templates their shares of the root service's traffic (empty:
+    /// none); the stable side keeps what the canary and they leave.
+    case setAdditionalWeights([WeightDestination])
     /// Record an event on the rollout.
     case recordEvent(RolloutEvent)
 }

@@ -116,6 +116,7 @@ struct ReconcileContext {
             }
             cleanUpHistory()
             cleanUpAnalysisRuns()
+            cleanUpExperiments()
         }
         finishStatus(invalidSpec: nil)
     }
@@ -132,6 +133,7 @@ struct ReconcileContext {
         status.promoteFull = false
         status.stepRun = nil
         status.backgroundRun = nil
+        status.currentExperiment = nil
         status.preRun = nil
         status.postRun = nil
         status.currentPodHash = currentHash
@@ -243,6 +245,7 @@ struct ReconcileContext {
         if case .canary(let canary) = view.strategy, !canary.steps.isEmpty { status.currentStepIndex = 0 }
         status.stepRun = nil
         status.backgroundRun = nil
+        status.currentExperiment = nil
         status.preRun = nil
         status.postRun = nil
         event("RolloutRetry", "Rollout retried")

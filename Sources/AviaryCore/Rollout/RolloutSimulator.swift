@@ -108,6 +108,25 @@ public struct RolloutSimulator: Sendable {
                 setRunPhase(name, .successful, onlyIfRunning: true)
             case .deleteAnalysisRun(let name):
                 observed.analysisRuns.removeAll { $0.name == name }
+            case .createExperiment(let experiment):
+                let name = experiment.metadata.name ?? ""
+                guard observed.experiment(named: name) == nil else { continue }
+                let templates = experiment.spec.templates.map { template in
+                    var entry = TemplateStatus(name: template.name, status: "Running")
+                    if template.service != nil { entry.serviceName = template.service?.name ?? "\(name)-\(template.name)" }
+                    entry.podTemplateHash = ExperimentReconciler.podTemplateHash(of: template)
+                    return entry
+                }
+                observed.experiments.append(
+                    ObservedRolloutExperiment(name: name, phase: newRunPhase, templates: templates, createdAt: now))
+            case .terminateExperiment(let name):
+                guard let index = observed.experiments.firstIndex(where: { $0.name == name }) else { continue }
+                observed.experiments[index].isTerminated = true
+                if observed.experiments[index].phase?.isCompleted != true { observed.experiments[index].phase = .successful }
+            case .deleteExperiment(let name):
+                observed.experiments.removeAll { $0.name == name }
+            case .setAdditionalWeights(let weights):
+                observed.additionalWeights = weights
             case .recordEvent:
                 break
             }
@@ -120,6 +139,16 @@ public struct RolloutSimulator: Sendable {
             observed.replicaSets[index].readyReplicas = observed.replicaSets[index].replicas
             observed.replicaSets[index].availableReplicas = observed.replicaSets[index].replicas
         }
+    }
+
+    /// Sets the phase (and message) of the Experiment whose name starts with `prefix`, newest
+    /// first; returns whether one was found.
+    @discardableResult
+    public mutating func finishExperiment(named prefix: String, _ phase: AnalysisPhase, message: String? = nil) -> Bool {
+        guard let index = observed.experiments.lastIndex(where: { $0.name.hasPrefix(prefix) }) else { return false }
+        observed.experiments[index].phase = phase
+        observed.experiments[index].message = message
+        return true
     }
 
     /// Sets the phase (and message) of the AnalysisRun whose name starts with `prefix`, newest

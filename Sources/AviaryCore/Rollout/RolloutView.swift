@@ -16,6 +16,10 @@ struct RolloutView {
     var progressDeadlineSeconds: Int
     var progressDeadlineAbort: Bool
     var restartAt: Date?
+    /// `spec.selector.matchLabels`: an experiment template selects its pods with them.
+    var selectorLabels: [String: String]
+    /// `spec.minReadySeconds`.
+    var minReadySeconds: Int
     var strategy: Strategy
     /// Set when the spec cannot be run: the reconcile only reports it.
     var invalidSpecMessage: String?
@@ -58,7 +62,7 @@ enum StepView {
     case pause(seconds: Double?)
     case setCanaryScale(replicas: Int?, weight: Int?, matchTrafficWeight: Bool)
     case analysis(AnalysisView)
-    case experiment
+    case experiment(RolloutExperimentStep)
     case setHeaderRoute(SetHeaderRoute)
     case setMirrorRoute(SetMirrorRoute)
     case plugin
@@ -73,7 +77,14 @@ enum StepView {
         case .setCanaryScale(nil, let weight?, _): return "setCanaryScale: weight \(weight)"
         case .setCanaryScale: return "setCanaryScale: matchTrafficWeight"
         case .analysis: return "analysis"
-        case .experiment: return "experiment"
+        case .experiment(let step):
+            // The templates, what each clones and its share of traffic: `experiment 5m: baseline
+            // (stable, 10%), canary (canary, 10%)`.
+            let templates = step.templates.map { template in
+                "\(template.name) (\(template.specRef)" + (template.weight.map { ", \($0)%" } ?? "") + ")"
+            }
+            let duration = step.duration.flatMap { $0.seconds.isFinite ? " \(DurationText.format($0.seconds))" : nil }
+            return "experiment\(duration ?? ""): " + templates.joined(separator: ", ")
         case .setHeaderRoute(let route): return "setHeaderRoute: \(route.name)"
         case .setMirrorRoute(let route): return "setMirrorRoute: \(route.name)"
         case .plugin: return "plugin"
@@ -146,6 +157,10 @@ struct StatusView: Equatable {
     var conditions: [Condition] = []
     var stepRun: RunReference?
     var backgroundRun: RunReference?
+    /// `status.canary.currentExperiment`: the experiment of the current step while it runs.
+    var currentExperiment: String?
+    /// `status.canary.weights.additional`: the running experiment's templates with a weight.
+    var additionalWeights: [WeightDestination] = []
     var preRun: RunReference?
     var postRun: RunReference?
     var activeSelector: String?
@@ -175,7 +190,7 @@ struct StatusView: Equatable {
     var decisionFields: [String?] {
         [
             String(abort), String(controllerPause), String(promoteFull), currentPodHash, currentStepHash,
-            currentStepIndex.map(String.init), stableRS, activeSelector,
+            currentStepIndex.map(String.init), stableRS, activeSelector, currentExperiment,
             pauseConditions.map(\.reason).joined(separator: ","),
         ] + [stepRun, backgroundRun, preRun, postRun].map { run in run.map { "\($0.name) \($0.phase.rawValue)" } }
     }

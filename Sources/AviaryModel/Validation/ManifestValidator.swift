@@ -459,7 +459,7 @@ struct Issues {
         for (index, step) in steps.enumerated() {
             canaryStep(
                 step, path: "\(path).steps[\(index)]", hasRouting: routing != nil, maxWeight: maxWeight,
-                managedRoutes: managed)
+                managedRoutes: managed, routing: routing)
         }
     }
 
@@ -473,7 +473,8 @@ struct Issues {
     }
 
     mutating func canaryStep(
-        _ step: CanaryStep, path: String, hasRouting: Bool, maxWeight: Int, managedRoutes: Set<String>
+        _ step: CanaryStep, path: String, hasRouting: Bool, maxWeight: Int, managedRoutes: Set<String>,
+        routing: RolloutTrafficRouting? = nil
     ) {
         let keys = step.setKeys
         if keys.isEmpty {
@@ -485,12 +486,7 @@ struct Issues {
         }
         // Argo rejects a step that combines two of setWeight, pause, experiment and analysis; it
         // accepts (and its examples use) a route or scale change beside another key.
-        // Valid for Argo, not run by Aviary yet: an error here, so lint, plan and apply agree.
-        if step.experiment != nil {
-            error(
-                "\(path).experiment",
-                "Aviary cannot run experiment steps yet; run the comparison as an analysis step instead")
-        }
+        // Valid for Argo, not run by Aviary: an error here, so lint, plan and apply agree.
         if step.plugin != nil {
             error("\(path).plugin", "Aviary does not run step plugins; remove the step")
         }
@@ -538,7 +534,7 @@ struct Issues {
             self.analysis(analysis, path: "\(path).analysis")
         }
         if let experiment = step.experiment {
-            experimentStep(experiment, path: "\(path).experiment")
+            experimentStep(experiment, path: "\(path).experiment", routing: routing)
         }
         if let route = step.setHeaderRoute {
             let routePath = "\(path).setHeaderRoute"
@@ -700,7 +696,7 @@ struct Issues {
         dryRunAndRetention(analysis.dryRun, analysis.measurementRetention, path: path)
     }
 
-    mutating func experimentStep(_ experiment: RolloutExperimentStep, path: String) {
+    mutating func experimentStep(_ experiment: RolloutExperimentStep, path: String, routing: RolloutTrafficRouting?) {
         if experiment.templates.isEmpty {
             error("\(path).templates", "must list at least one template")
         }
@@ -716,6 +712,22 @@ struct Issues {
             nonNegative("\(templatePath).replicas", template.replicas)
             if let weight = template.weight, !(0...100).contains(weight) {
                 error("\(templatePath).weight", "must be between 0 and 100, got \(weight)")
+            }
+            // Argo's rules: a template's share of traffic needs a router that splits more than two ways.
+            if template.weight != nil {
+                if routing == nil {
+                    error(
+                        "\(templatePath).weight",
+                        "Experiment template weight cannot be set unless TrafficRouting is enabled; add "
+                            + "trafficRouting or remove the weight")
+                } else if let routing, routing.smi == nil, routing.alb == nil, routing.istio == nil,
+                    routing.plugins?.isEmpty ?? true
+                {
+                    error(
+                        "\(templatePath).weight",
+                        "Experiment template weight is only available for TrafficRouting with SMI, ALB, Istio and "
+                            + "Plugins at this time; remove the weight or route with one of them")
+                }
             }
         }
         if let duration = experiment.duration, duration.seconds <= 0 {

@@ -45,6 +45,10 @@ extension Controller {
                     key, status: statusData, events: events, expectedResourceVersion: resource.resourceVersion) != nil
             else { return 0 }
             for event in events { await metrics.countEvent(type: event.type, reason: event.reason) }
+            // The rollout of an experiment step waits on this status.
+            if let owner = Self.owningRollout(experiment.metadata) {
+                enqueue(ResourceKey(kind: "Rollout", namespace: key.namespace, name: owner))
+            }
         }
         if blocked != nil { return Self.blockedRetrySeconds }
         let changedWorld = result.actions.contains { if case .recordEvent = $0 { false } else { true } }
@@ -159,5 +163,72 @@ extension Controller {
             }
         }
         await platform.publishRoutes()
+    }
+
+    /// The name of the Rollout that owns an experiment (its controller owner reference), if any.
+    static func owningRollout(_ metadata: ObjectMeta) -> String? {
+        for reference in metadata.ownerReferences ?? [] {
+            guard case .object(let fields) = reference, fields["kind"] == .string("Rollout"),
+                case .string(let name)? = fields["name"]
+            else { continue }
+            return name
+        }
+        return nil
+    }
+
+    /// The experiments a rollout's `experiment` steps made, with their phases.
+    func observeExperiments(of key: ResourceKey) throws -> [ObservedRolloutExperiment] {
+        try store.resources(kind: "Experiment", namespace: key.namespace).compactMap { resource in
+            guard let experiment = try? JSONDecoder().decode(Experiment.self, from: resource.objectJSON()),
+                Self.owningRollout(experiment.metadata) == key.name
+            else { return nil }
+            return ObservedRolloutExperiment(
+                name: resource.key.name, phase: experiment.status?.phase, message: experiment.status?.message,
+                isTerminated: experiment.spec.isTerminated, templates: experiment.status?.templateStatuses ?? [],
+                createdAt: experiment.metadata.creationTimestamp.flatMap(RFC3339.parse))
+        }
+    }
+
+    /// Creates, terminates or deletes the Experiment of a rollout's `experiment` step.
+    func executeExperimentStep(_ action: RolloutAction, rollout: Rollout, key: ResourceKey) async throws {
+        switch action {
+        case .createExperiment(var experiment):
+            let name = experiment.metadata.name ?? ""
+            let experimentKey = ResourceKey(kind: "Experiment", namespace: key.namespace, name: name)
+            guard try store.resource(experimentKey) == nil else { return }
+            experiment.metadata.namespace = key.namespace
+            // `fieldRef` arguments are read from the rollout, as Argo does when it makes the experiment.
+            for analysisIndex in experiment.spec.analyses?.indices ?? [].indices {
+                for argumentIndex in experiment.spec.analyses?[analysisIndex].args?.indices ?? [].indices {
+                    guard let argument = experiment.spec.analyses?[analysisIndex].args?[argumentIndex],
+                        let path = argument.valueFrom?.fieldRef?.fieldPath
+                    else { continue }
+                    let value = try AnalysisTemplateResolver.fieldValue(path, of: rollout, arg: argument.name)
+                    experiment.spec.analyses?[analysisIndex].args?[argumentIndex] = Argument(
+                        name: argument.name, value: value)
+                }
+            }
+            if let uid = rollout.metadata.uid, case .object(var owner)? = experiment.metadata.ownerReferences?.first {
+                owner["uid"] = .string(uid)
+                experiment.metadata.ownerReferences = [.object(owner)]
+            }
+            _ = try await store.apply(try JSONEncoder().encode(experiment))
+            enqueue(experimentKey)
+        case .terminateExperiment(let name):
+            let experimentKey = ResourceKey(kind: "Experiment", namespace: key.namespace, name: name)
+            guard let resource = try store.resource(experimentKey) else { return }
+            var spec = RolloutOperations.object(resource.spec)
+            guard spec["terminate"] as? Bool != true else { return }
+            spec["terminate"] = true
+            _ = try await store.updateSpec(
+                experimentKey, spec: JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]))
+            enqueue(experimentKey)
+        case .deleteExperiment(let name):
+            let experimentKey = ResourceKey(kind: "Experiment", namespace: key.namespace, name: name)
+            _ = try await store.delete(experimentKey)
+            enqueue(experimentKey)
+        default:
+            break
+        }
     }
 }

@@ -224,6 +224,12 @@ extension Controller {
             for route in split.mirrorRoutes { observed.mirrorRoutes[route.name] = route }
         }
         observed.serviceSelectors = platformView.serviceSelectors
+        observed.additionalWeights = (platformView.split?.additionalBackends ?? []).map {
+            WeightDestination(weight: $0.weight, serviceName: $0.service, podTemplateHash: $0.podTemplateHash)
+        }
+        if (try? store.stamp(kind: "Experiment", namespace: key.namespace).count) ?? 1 > 0 {
+            observed.experiments = (try? observeExperiments(of: key)) ?? []
+        }
         return (observed, platformView)
     }
 
@@ -285,6 +291,17 @@ extension Controller {
             try await updateSplit(rollout, key, status: status) { $0.mirrorRoutes.removeAll { $0.name == name } }
         case .createAnalysisRun, .terminateAnalysisRun, .deleteAnalysisRun:
             return try await executeAnalysis(action, rollout: rollout, key: key, time: time)
+        case .createExperiment, .terminateExperiment, .deleteExperiment:
+            try await executeExperimentStep(action, rollout: rollout, key: key)
+        case .setAdditionalWeights(let weights):
+            try await updateSplit(rollout, key, status: status) { split in
+                split.additionalBackends =
+                    weights.isEmpty
+                    ? nil
+                    : weights.map {
+                        AdditionalBackend(service: $0.serviceName ?? "", weight: $0.weight, podTemplateHash: $0.podTemplateHash)
+                    }
+            }
         case .recordEvent(let event):
             return StoredEvent(
                 key: key, type: event.type.rawValue, reason: event.reason, message: event.message,
@@ -340,8 +357,14 @@ extension Controller {
         }
     }
 
-    /// Stops everything a deleted rollout had: its ReplicaSets (and so its pods) and its split.
+    /// Stops everything a deleted rollout had: its ReplicaSets (and so its pods), its split and
+    /// its experiments.
     func removeRollout(_ key: ResourceKey) async throws {
+        for experiment in try observeExperiments(of: key) {
+            let experimentKey = ResourceKey(kind: "Experiment", namespace: key.namespace, name: experiment.name)
+            _ = try await store.delete(experimentKey)
+            try await removeExperiment(experimentKey)
+        }
         for replicaSet in await platform.replicaSets(ofRollout: key.name, namespace: key.namespace) {
             try await platform.deleteReplicaSet(replicaSet.key)
         }

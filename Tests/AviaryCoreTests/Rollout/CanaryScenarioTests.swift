@@ -404,28 +404,6 @@ import Testing
         #expect(simulator.step() == [.scaleReplicaSet(podTemplateHash: v2, replicas: 0)])
     }
 
-    @Test func experimentStepIsInvalidSpec() {
-        let rollout = Fixtures.rollout(
-            """
-            apiVersion: argoproj.io/v1alpha1
-            kind: Rollout
-            metadata: {name: web}
-            spec:
-            \(Fixtures.template(image: "web:1"))
-              strategy:
-                canary:
-                  steps:
-                  - experiment:
-                      templates: [{name: baseline, specRef: stable}]
-            """)
-        var simulator = RolloutSimulator(rollout: rollout, now: Fixtures.start)
-        #expect(simulator.step() == [])
-        #expect(simulator.status.phase == .degraded)
-        let condition = simulator.status.conditions?.first { $0.type == .invalidSpec }
-        #expect(condition?.status == .true)
-        #expect(condition?.message?.hasSuffix("steps[0].experiment: experiments are not supported yet") == true)
-    }
-
     @Test func restartEvictsOldPodsOnce() {
         var simulator = RolloutSimulator.deployed(Fixtures.routedCanary())
         simulator.rollout = simulator.rollout.restarted(at: simulator.now)
