@@ -105,8 +105,14 @@ extension ReconcileContext {
         point(blueGreen.previewService, at: currentHash)
         clearDeadline(newRS)
         if scale(newRS, to: view.replicas) { return }
-        for replicaSet in otherReplicaSets where replicaSet.replicas > 0 {
-            _ = scaleDownAfterDelay(replicaSet, delaySeconds: blueGreen.scaleDownDelaySeconds)
+        let others = otherReplicaSets.filter { $0.replicas > 0 }.sorted { $0.revision > $1.revision }
+        for (index, replicaSet) in others.enumerated() {
+            // `scaleDownDelayRevisionLimit`: only the newest that many wait out the delay.
+            if let limit = blueGreen.scaleDownDelayRevisionLimit, index >= limit {
+                _ = scale(replicaSet, to: 0)
+            } else {
+                _ = scaleDownAfterDelay(replicaSet, delaySeconds: blueGreen.scaleDownDelaySeconds)
+            }
         }
     }
 

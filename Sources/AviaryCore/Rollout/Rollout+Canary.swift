@@ -233,8 +233,11 @@ extension ReconcileContext {
         let others = otherReplicaSets.filter { $0.replicas > 0 }.sorted { $0.revision > $1.revision }
         guard !others.isEmpty else { return }
         if canary.routing != nil {
-            for replicaSet in others {
-                if isFullyPromoted || replicaSet.scaleDownDeadline != nil {
+            for (index, replicaSet) in others.enumerated() {
+                // `scaleDownDelayRevisionLimit`: only the newest that many wait out the delay.
+                if let limit = canary.scaleDownDelayRevisionLimit, index >= limit {
+                    _ = scale(replicaSet, to: 0)
+                } else if isFullyPromoted || replicaSet.scaleDownDeadline != nil {
                     _ = scaleDownAfterDelay(
                         replicaSet, delaySeconds: canary.dynamicStableScale ? 0 : canary.scaleDownDelaySeconds)
                 } else {

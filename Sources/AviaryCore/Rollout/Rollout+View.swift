@@ -21,6 +21,7 @@ extension RolloutView {
         restartAt = spec.restartAt.flatMap(RFC3339.parse)
         selectorLabels = spec.selector?.matchLabels ?? [:]
         minReadySeconds = spec.minReadySecondsOrDefault
+        rollbackWindow = spec.rollbackWindow?.revisions
         invalidSpecMessage = nil
         if let canary = spec.strategy.canary {
             strategy = .canary(CanaryView(canary, replicas: spec.replicasOrDefault))
@@ -82,6 +83,7 @@ extension CanaryView {
             RoutingView(maxWeight: max(1, $0.maxTrafficWeightOrDefault))
         }
         scaleDownDelaySeconds = canary.scaleDownDelaySecondsOrDefault
+        scaleDownDelayRevisionLimit = canary.scaleDownDelayRevisionLimit
         abortScaleDownDelaySeconds = canary.abortScaleDownDelaySecondsOrDefault
         dynamicStableScale = canary.dynamicStableScaleOrDefault
         minPodsPerReplicaSet = canary.minPodsPerReplicaSet
@@ -120,6 +122,7 @@ extension AnalysisView {
         args = analysis.args ?? []
         dryRun = analysis.dryRun
         measurementRetention = analysis.measurementRetention
+        metadata = analysis.analysisRunMetadata
     }
 }
 
@@ -131,6 +134,7 @@ extension BlueGreenView {
         autoPromotionEnabled = blueGreen.autoPromotionEnabledOrDefault
         autoPromotionSeconds = blueGreen.autoPromotionSeconds
         scaleDownDelaySeconds = blueGreen.scaleDownDelaySecondsOrDefault
+        scaleDownDelayRevisionLimit = blueGreen.scaleDownDelayRevisionLimit
         abortScaleDownDelaySeconds = blueGreen.abortScaleDownDelaySecondsOrDefault
         prePromotion = blueGreen.prePromotionAnalysis.map(AnalysisView.init)
         postPromotion = blueGreen.postPromotionAnalysis.map(AnalysisView.init)

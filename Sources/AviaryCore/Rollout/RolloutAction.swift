@@ -83,18 +83,23 @@ public struct AnalysisRunRequest: Sendable, Equatable {
     /// Arguments with `valueFrom.podTemplateHashValue` already resolved to a hash; other
     /// `valueFrom` (field references) are left for the executor.
     public var args: [AnalysisRunArgument]
-    /// Labels for the run: `rollout-type`, `step-index` for step runs, the rollout's name and the hash.
+    /// Labels for the run: `analysisRunMetadata.labels`, then `rollout-type`, `step-index` for step
+    /// runs, the rollout's name and the hash.
     public var labels: [String: String]
     /// Metrics whose results do not count (`dryRun`).
     public var dryRun: [DryRun]?
     /// Measurement history limits (`measurementRetention`).
     public var measurementRetention: [MeasurementRetention]?
+    /// `analysisRunMetadata.annotations`.
+    public var annotations: [String: String]
 
     /// Makes a request; see the properties.
     public init(
         name: String, kind: AnalysisRunKind, templates: [RolloutAnalysisTemplate], args: [AnalysisRunArgument],
-        labels: [String: String], dryRun: [DryRun]? = nil, measurementRetention: [MeasurementRetention]? = nil
+        labels: [String: String], dryRun: [DryRun]? = nil, measurementRetention: [MeasurementRetention]? = nil,
+        annotations: [String: String] = [:]
     ) {
+        self.annotations = annotations
         self.name = name
         self.kind = kind
         self.templates = templates

@@ -139,6 +139,11 @@ struct ReconcileContext {
         status.currentPodHash = currentHash
         status.currentStepHash = view.stepsHash
         if status.stableRS == nil { status.stableRS = currentHash }
+        if templateChanged, !isFirst, !isFullyPromoted, isRollbackWithinWindow {
+            // `rollbackWindow`: back to a recent revision, at once, without steps or analysis.
+            status.promoteFull = true
+            event("RollbackWithinWindow", "Rollback within window: skipping steps and analysis")
+        }
         if templateChanged {
             status.rolloutStartedAt = now
             status.finishedAt = nil
@@ -174,6 +179,20 @@ struct ReconcileContext {
             message: newRS == nil
                 ? "Created new replica set \"\(view.name)-\(currentHash)\""
                 : "ReplicaSet \"\(view.name)-\(currentHash)\" is progressing.")
+    }
+
+    /// Whether the update goes back to a ReplicaSet older than the stable one and among the newest
+    /// `rollbackWindow` ReplicaSets (the stable one included), as Argo counts: with revisions 1…5
+    /// and 5 stable, a window of 3 takes 4 and 3.
+    var isRollbackWithinWindow: Bool {
+        guard let window = view.rollbackWindow, window > 0, let newRS, let stableRS,
+            newRS.createdAt < stableRS.createdAt
+        else { return false }
+        let newestFirst = observed.replicaSets.sorted { ($0.createdAt, $0.revision) > ($1.createdAt, $1.revision) }
+        guard let rank = newestFirst.firstIndex(where: { $0.podTemplateHash == newRS.podTemplateHash }) else {
+            return false
+        }
+        return rank < window
     }
 
     /// Creates the current template's ReplicaSet with no pods; the strategy scales it.
@@ -294,14 +313,19 @@ struct ReconcileContext {
         if let run = observed.analysisRun(named: name) {
             return StatusView.RunReference(name: name, phase: run.phase, message: run.message)
         }
-        var labels = ["rollout-type": kind.rawValue, "rollouts-pod-template-hash": currentHash, "rollout": view.name]
+        // `analysisRunMetadata` first: the labels the controller finds its runs by win.
+        var labels = analysis.metadata?.labels ?? [:]
+        labels.merge(["rollout-type": kind.rawValue, "rollouts-pod-template-hash": currentHash, "rollout": view.name]) {
+            _, own in own
+        }
         if let stepIndex { labels["step-index"] = String(stepIndex) }
         actions.append(
             .createAnalysisRun(
                 AnalysisRunRequest(
                     name: name, kind: kind, templates: analysis.templates,
                     args: resolveArguments(analysis.args), labels: labels, dryRun: analysis.dryRun,
-                    measurementRetention: analysis.measurementRetention)))
+                    measurementRetention: analysis.measurementRetention,
+                    annotations: analysis.metadata?.annotations ?? [:])))
         return StatusView.RunReference(name: name, phase: .pending, message: nil)
     }
 
@@ -437,7 +461,12 @@ struct ReconcileContext {
 
     /// The new ReplicaSet becomes stable: pauses and full-promotion requests are done with.
     mutating func promoteStable(reason: String, completion: CompletionStatus? = nil) {
-        status.finish(completion ?? (status.promoteFull ? .fastPromoted : .promoted), at: now)
+        // Back to a ReplicaSet older than the stable one: a rollback (fast when its steps were skipped).
+        let isRollback = newRS.map { new in stableRS.map { new.createdAt < $0.createdAt } ?? false } ?? false
+        let completed: CompletionStatus =
+            isRollback
+            ? (status.promoteFull ? .fastRolledBack : .rolledBack) : (status.promoteFull ? .fastPromoted : .promoted)
+        status.finish(completion ?? completed, at: now)
         status.stableRS = currentHash
         status.pauseConditions = []
         status.controllerPause = false

@@ -20,6 +20,9 @@ struct RolloutView {
     var selectorLabels: [String: String]
     /// `spec.minReadySeconds`.
     var minReadySeconds: Int
+    /// `spec.rollbackWindow.revisions`: an update back to one of the newest this many ReplicaSets
+    /// skips the steps (nil or 0: none does).
+    var rollbackWindow: Int?
     var strategy: Strategy
     /// Set when the spec cannot be run: the reconcile only reports it.
     var invalidSpecMessage: String?
@@ -45,6 +48,8 @@ struct CanaryView {
     var backgroundStartingStep: Int?
     var routing: RoutingView?
     var scaleDownDelaySeconds: Int
+    /// `scaleDownDelayRevisionLimit`: how many older ReplicaSets may wait out the delay (nil: all).
+    var scaleDownDelayRevisionLimit: Int?
     var abortScaleDownDelaySeconds: Int
     var dynamicStableScale: Bool
     var minPodsPerReplicaSet: Int?
@@ -97,6 +102,8 @@ struct AnalysisView {
     var args: [AnalysisRunArgument]
     var dryRun: [DryRun]?
     var measurementRetention: [MeasurementRetention]?
+    /// `analysisRunMetadata`: labels and annotations the run gets.
+    var metadata: AnalysisRunMetadata?
 }
 
 struct BlueGreenView {
@@ -106,6 +113,8 @@ struct BlueGreenView {
     var autoPromotionEnabled: Bool
     var autoPromotionSeconds: Int?
     var scaleDownDelaySeconds: Int
+    /// `scaleDownDelayRevisionLimit`: how many older ReplicaSets may wait out the delay (nil: all).
+    var scaleDownDelayRevisionLimit: Int?
     var abortScaleDownDelaySeconds: Int
     var prePromotion: AnalysisView?
     var postPromotion: AnalysisView?

@@ -59,7 +59,7 @@ public actor AnalysisCoordinator {
         _ request: AnalysisRunRequest, rollout: Rollout, key: ResourceKey, time: Date
     ) async throws -> StoredEvent? {
         try await create(
-            name: request.name, labels: request.labels, owner: key, time: time,
+            name: request.name, labels: request.labels, annotations: request.annotations, owner: key, time: time,
             references: request.templates.map {
                 AnalysisTemplateRef(templateName: $0.templateName, clusterScope: $0.clusterScope)
             },
