@@ -13,6 +13,8 @@ struct CanaryManifests {
     var trafficRouting = true
     var command: [String] = [builtProductsDirectory() + "/aviary-sample-app"]
     var progressDeadlineSeconds: Int?
+    /// Extra lines under `spec:` (two-space indented), e.g. `  rollbackWindow: {revisions: 2}`.
+    var specExtra = ""
     /// The canary's steps, as YAML list items indented for `steps:`.
     var steps = """
                 - setWeight: 25
@@ -36,7 +38,8 @@ struct CanaryManifests {
             \(router.map { "        " + $0 }.joined(separator: "\n"))
             """ : ""
         let deadline =
-            progressDeadlineSeconds.map { "  progressDeadlineSeconds: \($0)\n  progressDeadlineAbort: true\n" } ?? ""
+            (progressDeadlineSeconds.map { "  progressDeadlineSeconds: \($0)\n  progressDeadlineAbort: true\n" } ?? "")
+            + (specExtra.isEmpty ? "" : specExtra + "\n")
         return """
             apiVersion: argoproj.io/v1alpha1
             kind: Rollout
@@ -272,6 +275,39 @@ extension Daemon {
 
     /// On one host an Ingress, VirtualService or route has nothing to route: Aviary's router
     /// splits the stable Service's listener instead, out of `maxTrafficWeight`.
+    /// `rollbackWindow`: `undo` back to the previous revision skips the steps (no pause), so the
+    /// old version serves again at once; the status says FastRolledBack.
+    @Test func anUndoWithinTheRollbackWindowSkipsTheSteps() async throws {
+        let daemon = Daemon()
+        try await daemon.start()
+        do {
+            var manifests = CanaryManifests()
+            manifests.specExtra = "  rollbackWindow: {revisions: 2}"
+            try daemon.applyWithCLI(manifests.yaml)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
+            #expect(try daemon.cli(["set", "image", "web", "app=aviary-sample-app:green"]).status == 0)
+            #expect(await daemon.waitPaused(atStep: 1))
+            #expect(try daemon.cli(["promote", "web"]).status == 0)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:green"))
+
+            let undo = try daemon.cli(["undo", "web"])
+            #expect(undo.status == 0, "\(undo.output)")
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"), "back on blue without a pause")
+            let status = await daemon.status()
+            #expect((status["duration"] as? [String: Any])?["completionStatus"] as? String == "FastRolledBack")
+            #expect(status["pauseConditions"] == nil)
+            let events = (await daemon.call(.GET, "/api/v1/rollouts/web/events"))?.json["events"] as? [[String: Any]] ?? []
+            #expect(events.contains { $0["reason"] as? String == "RollbackWithinWindow" })
+            #expect(
+                events.filter { $0["reason"] as? String == "RolloutPaused" }.count == 1,
+                "the only pause is the update to green's")
+        } catch {
+            await daemon.cleanUp()
+            throw error
+        }
+        await daemon.cleanUp()
+    }
+
     @Test func aRolloutWrittenForNGINXSplitsTheStableServiceOnOneHost() async throws {
         let daemon = Daemon()
         try await daemon.start()
