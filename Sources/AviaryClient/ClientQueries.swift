@@ -101,17 +101,21 @@ extension APIClient {
 
     /// Everything `get rollout` draws, read now.
     public func snapshot(of name: String, namespace: String) async throws(Failure) -> RolloutSnapshot {
-        // The four reads go out together: one round trip of waiting instead of four.
+        // The reads go out together: one round trip of waiting instead of five.
         async let rolloutRead = rollout(name, namespace: namespace)
         async let replicaSetRead = replicaSets(rollout: name, namespace: namespace)
         async let podRead = pods(rollout: name)
         async let runRead = analysisRuns(namespace: namespace, rollout: name)
+        async let experimentRead = items(Experiment.self, kind: "experiments", namespace: namespace)
         let rollout: Rollout
         let replicaSets: [ReplicaSetView]
         let pods: [PodView]
         let runs: [AnalysisRun]
+        let experiments: [Experiment]
         do {
-            (rollout, replicaSets, pods, runs) = try await (rolloutRead, replicaSetRead, podRead, runRead)
+            (rollout, replicaSets, pods, runs, experiments) = try await (
+                rolloutRead, replicaSetRead, podRead, runRead, experimentRead
+            )
         } catch let failure as Failure {
             throw failure
         } catch {
@@ -119,7 +123,7 @@ extension APIClient {
         }
         return RolloutSnapshot(
             rollout: rollout, replicaSets: replicaSets, pods: pods.filter { $0.namespace == namespace },
-            analysisRuns: runs)
+            analysisRuns: runs, experiments: experiments.filter { $0.metadata.owningRollout == name })
     }
 
     func items<T: Decodable>(_ type: T.Type, kind: String, namespace: String?) async throws(Failure) -> [T] {

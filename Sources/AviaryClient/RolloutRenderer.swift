@@ -12,13 +12,19 @@ public struct RolloutSnapshot: Sendable {
     public var pods: [PodView]
     /// Its AnalysisRuns.
     public var analysisRuns: [AnalysisRun]
+    /// The Experiments of its `experiment` steps.
+    public var experiments: [Experiment]
 
     /// Creates a snapshot.
-    public init(rollout: Rollout, replicaSets: [ReplicaSetView], pods: [PodView], analysisRuns: [AnalysisRun]) {
+    public init(
+        rollout: Rollout, replicaSets: [ReplicaSetView], pods: [PodView], analysisRuns: [AnalysisRun],
+        experiments: [Experiment] = []
+    ) {
         self.rollout = rollout
         self.replicaSets = replicaSets
         self.pods = pods
         self.analysisRuns = analysisRuns
+        self.experiments = experiments
     }
 }
 
@@ -29,21 +35,22 @@ public enum RolloutRenderer {
     /// The header and the tree. `colour` adds ANSI colours to statuses (for a terminal); `wide`
     /// (`-o wide`) adds the columns REVISION HASH IMAGE ADDRESS PID NODE STARTED to the tree.
     public static func render(
-        rollout: Rollout, replicaSets: [ReplicaSetView], pods: [PodView], analysisRuns: [AnalysisRun], now: Date,
-        colour: Bool, wide: Bool = false
+        rollout: Rollout, replicaSets: [ReplicaSetView], pods: [PodView], analysisRuns: [AnalysisRun],
+        experiments: [Experiment] = [], now: Date, colour: Bool, wide: Bool = false
     ) -> String {
         let facts = RolloutFacts(rollout: rollout, replicaSets: replicaSets)
         return header(facts, rollout: rollout, colour: colour) + "\n\n"
             + tree(
-                facts, rollout: rollout, replicaSets: replicaSets, pods: pods, runs: analysisRuns, now: now,
-                colour: colour, wide: wide)
+                facts, rollout: rollout, replicaSets: replicaSets, pods: pods, runs: analysisRuns,
+                experiments: experiments, now: now, colour: colour, wide: wide)
     }
 
     /// `render` of a snapshot.
     public static func render(_ snapshot: RolloutSnapshot, now: Date, colour: Bool, wide: Bool = false) -> String {
         render(
             rollout: snapshot.rollout, replicaSets: snapshot.replicaSets, pods: snapshot.pods,
-            analysisRuns: snapshot.analysisRuns, now: now, colour: colour, wide: wide)
+            analysisRuns: snapshot.analysisRuns, experiments: snapshot.experiments, now: now, colour: colour,
+            wide: wide)
     }
 
     static func header(_ facts: RolloutFacts, rollout: Rollout, colour: Bool) -> String {
@@ -77,7 +84,7 @@ public enum RolloutRenderer {
 
     static func tree(
         _ facts: RolloutFacts, rollout: Rollout, replicaSets: [ReplicaSetView], pods: [PodView], runs: [AnalysisRun],
-        now: Date, colour: Bool, wide: Bool = false
+        experiments: [Experiment] = [], now: Date, colour: Bool, wide: Bool = false
     ) -> String {
         let current = replicaSets.first { $0.podTemplateHash == rollout.status?.currentPodHash }
         var rows: [Row] = [
@@ -129,6 +136,21 @@ public enum RolloutRenderer {
                 }
                 .sorted { ($0.metadata.name ?? "") < ($1.metadata.name ?? "") }
                 for run in ownRuns { children.append(analysisRunRows(run, now: now)) }
+                // The experiments of this revision's steps, as Argo draws them after its runs.
+                let ownExperiments = experiments.filter {
+                    $0.metadata.labels?["rollouts-pod-template-hash"] == replicaSet.podTemplateHash
+                }
+                .sorted { ($0.metadata.name ?? "") < ($1.metadata.name ?? "") }
+                for experiment in ownExperiments {
+                    let templates = experiment.spec.templates.map(\.name).joined(separator: ",")
+                    children.append([
+                        Row(
+                            name: "Σ " + (experiment.metadata.name ?? ""), kind: "Experiment",
+                            status: Style.analysisStatus(experiment.status?.phase ?? .pending),
+                            age: Style.age(since: Style.date(experiment.metadata.creationTimestamp), now: now),
+                            info: "templates:" + templates)
+                    ])
+                }
             }
             for (childIndex, group) in children.enumerated() {
                 let lastChild = childIndex == children.count - 1

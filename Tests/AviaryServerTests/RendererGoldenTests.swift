@@ -76,6 +76,52 @@ import Testing
         #expect(text.contains("success-rate") && text.contains("latest:0.98"))
     }
 
+    /// An experiment step's Experiment: under its revision in `get rollout`, and on its own in
+    /// `get experiment` and `list experiments`.
+    @Test func experiments() throws {
+        let name = "canary-midway-7f9c5d6b8-2-1"
+        let json = """
+            {"apiVersion": "argoproj.io/v1alpha1", "kind": "Experiment",
+             "metadata": {"name": "\(name)", "namespace": "default",
+                          "creationTimestamp": "\(RendererFixture.stamp(40))",
+                          "labels": {"rollouts-pod-template-hash": "7f9c5d6b8"},
+                          "ownerReferences": [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+                                               "name": "canary-midway", "controller": true}]},
+             "spec": {"duration": "5m", "templates": [
+                 {"name": "baseline", "selector": {"matchLabels": {"side": "baseline"}},
+                  "template": {"metadata": {"labels": {"side": "baseline"}}, "spec": {"containers": [{"name": "app"}]}}},
+                 {"name": "canary", "selector": {"matchLabels": {"side": "canary"}},
+                  "template": {"metadata": {"labels": {"side": "canary"}}, "spec": {"containers": [{"name": "app"}]}}}]},
+             "status": {"phase": "Running", "availableAt": "\(RendererFixture.stamp(30))"}}
+            """
+        let experiment = try JSONDecoder().decode(Experiment.self, from: Data(json.utf8))
+        var snapshot = try RendererFixture.canaryMidway.snapshot()
+        snapshot.experiments = [experiment]
+        try expectGolden(
+            RolloutRenderer.render(snapshot, now: Self.now, colour: false), named: "get-rollout-with-experiment")
+        let replicaSets = ["baseline": "sample-app:blue", "canary": "sample-app:green"].sorted { $0.key < $1.key }.map {
+            ReplicaSetView(
+                name: "\(name)-\($0.key)", namespace: "default", rollout: "", podTemplateHash: "h\($0.key.count)",
+                revision: 1, replicas: 1, readyReplicas: 1, availableReplicas: 1, images: [$0.value],
+                createdAt: RendererFixture.time(38), experiment: name)
+        }
+        let pods = replicaSets.map {
+            PodView(
+                name: $0.name + "-x1", namespace: "default", replicaSet: $0.name, rollout: "", labels: [:], port: 1,
+                image: $0.images[0], ready: true, restarts: 0, createdAt: RendererFixture.time(37),
+                address: "127.0.0.1:1", node: "host-1")
+        }
+        let run = try RendererFixture.run(
+            name: "\(name)-compare", phase: "Running", startedAgo: 20, metrics: [("success-rate", "Running", 1, 0, ["0.99"])])
+        try expectGolden(
+            ExperimentRenderer.render(
+                ExperimentSnapshot(experiment: experiment, replicaSets: replicaSets, pods: pods, analysisRuns: [run]),
+                now: Self.now, colour: false),
+            named: "get-experiment")
+        try expectGolden(
+            ExperimentRenderer.renderList([experiment], now: Self.now, colour: false), named: "list-experiments")
+    }
+
     func expectGolden(_ text: String, named name: String) throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Golden/\(name).txt")

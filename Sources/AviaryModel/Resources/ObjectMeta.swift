@@ -116,3 +116,17 @@ public struct PodTemplateMetadata: Codable, Sendable, Hashable {
 
 /// The metadata attached to AnalysisRuns a Rollout creates (Argo's `AnalysisRunMetadata`).
 public typealias AnalysisRunMetadata = PodTemplateMetadata
+
+extension ObjectMeta {
+    /// The name of the Rollout among the owner references (an experiment step's Experiment, a
+    /// rollout's ReplicaSet), if any.
+    public var owningRollout: String? {
+        for reference in ownerReferences ?? [] {
+            guard case .object(let fields) = reference, fields["kind"] == .string("Rollout"),
+                case .string(let name)? = fields["name"]
+            else { continue }
+            return name
+        }
+        return nil
+    }
+}

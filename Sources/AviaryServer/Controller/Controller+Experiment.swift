@@ -46,7 +46,7 @@ extension Controller {
             else { return 0 }
             for event in events { await metrics.countEvent(type: event.type, reason: event.reason) }
             // The rollout of an experiment step waits on this status.
-            if let owner = Self.owningRollout(experiment.metadata) {
+            if let owner = experiment.metadata.owningRollout {
                 enqueue(ResourceKey(kind: "Rollout", namespace: key.namespace, name: owner))
             }
         }
@@ -165,22 +165,11 @@ extension Controller {
         await platform.publishRoutes()
     }
 
-    /// The name of the Rollout that owns an experiment (its controller owner reference), if any.
-    static func owningRollout(_ metadata: ObjectMeta) -> String? {
-        for reference in metadata.ownerReferences ?? [] {
-            guard case .object(let fields) = reference, fields["kind"] == .string("Rollout"),
-                case .string(let name)? = fields["name"]
-            else { continue }
-            return name
-        }
-        return nil
-    }
-
     /// The experiments a rollout's `experiment` steps made, with their phases.
     func observeExperiments(of key: ResourceKey) throws -> [ObservedRolloutExperiment] {
         try store.resources(kind: "Experiment", namespace: key.namespace).compactMap { resource in
             guard let experiment = try? JSONDecoder().decode(Experiment.self, from: resource.objectJSON()),
-                Self.owningRollout(experiment.metadata) == key.name
+                experiment.metadata.owningRollout == key.name
             else { return nil }
             return ObservedRolloutExperiment(
                 name: resource.key.name, phase: experiment.status?.phase, message: experiment.status?.message,
