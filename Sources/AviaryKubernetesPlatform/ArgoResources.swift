@@ -9,6 +9,8 @@ extension GroupVersionResource {
         group: "argoproj.io", version: "v1alpha1", resource: "clusteranalysistemplates")
     /// Argo's `AnalysisRun`.
     static let analysisRuns = GroupVersionResource(group: "argoproj.io", version: "v1alpha1", resource: "analysisruns")
+    /// Argo's `Experiment`.
+    static let experiments = GroupVersionResource(group: "argoproj.io", version: "v1alpha1", resource: "experiments")
     /// Core events.
     static let events = GroupVersionResource(group: "", version: "v1", resource: "events")
     /// SMI's `TrafficSplit` in `version` (v1alpha1 ... v1alpha4).
@@ -34,6 +36,10 @@ enum ArgoNames {
     /// Aviary's record of the header and mirror routes a TrafficSplit's rollout set (SMI has no
     /// header routing, so these are kept for the reconciler, not served by the mesh).
     static let managedRoutesAnnotation = "rollouts.aviary.dev/managed-routes"
+    /// On an experiment's ReplicaSets and Services: the experiment's name.
+    static let experimentNameAnnotation = "experiment.argoproj.io/name"
+    /// On an experiment's ReplicaSets and Services: the template's name.
+    static let experimentTemplateAnnotation = "experiment.argoproj.io/template-name"
     /// The component name on events, Argo's.
     static let eventSource = "rollouts-controller"
 

@@ -1,5 +1,6 @@
 import AviaryKubernetes
 import AviaryPlatform
+import AviaryStore
 import Foundation
 import Synchronization
 
@@ -26,7 +27,7 @@ public actor KubernetesPlatform: Platform {
     var providerSplits: [NamespacedName: TrafficSplit] = [:]
     let instanceID: String?
     private var changeHandler: (@Sendable () -> Void)?
-    private let rolloutChanged = Mutex<(@Sendable (NamespacedName) -> Void)?>(nil)
+    private let ownerChanged = Mutex<(@Sendable (ResourceKey) -> Void)?>(nil)
 
     /// The index of ReplicaSets by owning rollout (`namespace/name`).
     static let byRollout = "rollout"
@@ -59,9 +60,10 @@ public actor KubernetesPlatform: Platform {
         splitCache = WatchedCache(informer: Informer(client: client, resource: splitResource, namespace: namespace))
     }
 
-    /// Sets what is told when something a rollout observes changed (its ReplicaSets' counts, its split).
-    public nonisolated func setRolloutChangeHandler(_ handler: @escaping @Sendable (NamespacedName) -> Void) {
-        rolloutChanged.withLock { $0 = handler }
+    /// Sets what is told when something a rollout or an experiment observes changed (its
+    /// ReplicaSets' counts, a rollout's split): the owner's key.
+    public nonisolated func setOwnerChangeHandler(_ handler: @escaping @Sendable (ResourceKey) -> Void) {
+        ownerChanged.withLock { $0 = handler }
     }
 
     /// Waits until the ReplicaSets and pods have been listed once (TrafficSplits are not waited
@@ -78,6 +80,10 @@ public actor KubernetesPlatform: Platform {
     public func apply(_ replicaSet: ReplicaSet) async throws {
         if replicaSetCache.informer.object(forKey: replicaSet.key.cacheKey) != nil {
             try await update(replicaSet: replicaSet.key) { $0 = replicaSet }
+            return
+        }
+        if replicaSet.ownerKind == .experiment {
+            try await createExperimentReplicaSet(replicaSet)
             return
         }
         guard let rollout = resources.rolloutObject(namespace: replicaSet.namespace, name: replicaSet.rollout),
@@ -124,6 +130,50 @@ public actor KubernetesPlatform: Platform {
             await replicaSetCache.waitUntilSeen(created)
         } catch let error as KubernetesError where error.isAlreadyExists {
             // Created meanwhile (the cache had not shown it yet): converge its count and annotations.
+            let existing = try await client.get(.replicaSets, namespace: replicaSet.namespace, name: replicaSet.name)
+            await replicaSetCache.waitUntilSeen(existing)
+            try await update(replicaSet: replicaSet.key) { $0 = replicaSet }
+        }
+    }
+
+    /// Creates the ReplicaSet `EXPERIMENT-TEMPLATE` of an experiment's template, owned by the
+    /// Experiment, with Argo's annotations and a selector of the template's labels and hash.
+    func createExperimentReplicaSet(_ replicaSet: ReplicaSet) async throws {
+        let experimentName = replicaSet.rollout
+        guard let experiment = resources.experimentObject(namespace: replicaSet.namespace, name: experimentName),
+            let uid = experiment.metadata.uid
+        else { throw ExperimentNotCached(experiment: NamespacedName(namespace: replicaSet.namespace, name: experimentName)) }
+        var template = try JSONValue(parsing: replicaSet.template)
+        var templateLabels = template[path: "metadata", "labels"]?.objectValue ?? [:]
+        templateLabels[podTemplateHashLabel] = .string(replicaSet.podTemplateHash)
+        template[path: "metadata", "labels"] = .object(templateLabels)
+        var labels: [String: JSONValue] = replicaSet.labels.mapValues { .string($0) }
+        if let instanceID { labels[ArgoNames.controllerInstanceLabel] = .string(instanceID) }
+        var annotations: [String: JSONValue] = [
+            ArgoNames.experimentNameAnnotation: .string(experimentName),
+            ArgoNames.experimentTemplateAnnotation: .string(String(replicaSet.name.dropFirst(experimentName.count + 1))),
+        ]
+        if let deadline = replicaSet.scaleDownDeadline {
+            annotations[ArgoNames.scaleDownDeadlineAnnotation] = .string(Self.timestamp(deadline))
+        }
+        let body: JSONValue = [
+            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": [
+                "name": .string(replicaSet.name), "namespace": .string(replicaSet.namespace), "labels": .object(labels),
+                "annotations": .object(annotations),
+                "ownerReferences": [Self.ownerReference(kind: "Experiment", name: experimentName, uid: uid)],
+            ],
+            "spec": [
+                "replicas": .integer(Int64(replicaSet.replicas)),
+                "minReadySeconds": .integer(Int64(replicaSet.minReadySeconds)),
+                "selector": ["matchLabels": .object(replicaSet.labels.mapValues { .string($0) })], "template": template,
+            ],
+        ]
+        do {
+            let created = try await client.create(
+                .replicaSets, namespace: replicaSet.namespace, try KubernetesObject(json: body))
+            await replicaSetCache.waitUntilSeen(created)
+        } catch let error as KubernetesError where error.isAlreadyExists {
             let existing = try await client.get(.replicaSets, namespace: replicaSet.namespace, name: replicaSet.name)
             await replicaSetCache.waitUntilSeen(existing)
             try await update(replicaSet: replicaSet.key) { $0 = replicaSet }
@@ -265,7 +315,10 @@ public actor KubernetesPlatform: Platform {
     /// `managed-by-rollouts` annotation; the rest of the Service is the user's). A Service the
     /// cluster does not have is left alone: the user creates Services, the controller never does.
     public func apply(_ service: PlatformService) async throws {
-        guard let object = resources.serviceInformer.object(forKey: service.key.cacheKey) else { return }
+        guard let object = resources.serviceInformer.object(forKey: service.key.cacheKey) else {
+            if let experiment = service.experiment { try await createExperimentService(service, experiment: experiment) }
+            return
+        }
         let current = object.json[path: "spec", "selector"] ?? [:]
         let wanted: JSONValue = .object(service.selector.mapValues { .string($0) })
         var body: JSONValue = [:]
@@ -283,6 +336,17 @@ public actor KubernetesPlatform: Platform {
     /// Unpins the Service (removes the hash from its selector and Argo's annotation); the Service
     /// itself is the user's and stays.
     public func deleteService(_ key: NamespacedName) async throws {
+        if let object = resources.serviceInformer.object(forKey: key.cacheKey),
+            object.metadata.ownerReferences?.contains(where: { $0.kind == "Experiment" }) == true
+        {
+            // An experiment template's Service is the controller's own: it goes with the template's pods.
+            do {
+                try await client.delete(.services, namespace: key.namespace, name: key.name)
+            } catch {
+                guard error.isNotFound else { throw error }
+            }
+            return
+        }
         guard let object = resources.serviceInformer.object(forKey: key.cacheKey),
             object.json[path: "spec", "selector", podTemplateHashLabel] != nil
                 || object.metadata.annotations?[ArgoNames.managedByRolloutsAnnotation] != nil
@@ -297,6 +361,35 @@ public actor KubernetesPlatform: Platform {
             await resources.serviceCache.waitUntilSeen(patched)
         } catch {
             guard error.isNotFound else { throw error }
+            return
+        }
+    }
+
+    /// Creates the Service of an experiment template (Argo's: owned by the Experiment, annotated with
+    /// its name and the template's, one port to the container's port).
+    func createExperimentService(_ service: PlatformService, experiment: String) async throws {
+        guard let owner = resources.experimentObject(namespace: service.namespace, name: experiment),
+            let uid = owner.metadata.uid
+        else { throw ExperimentNotCached(experiment: NamespacedName(namespace: service.namespace, name: experiment)) }
+        let annotations: [String: JSONValue] = [
+            ArgoNames.experimentNameAnnotation: .string(experiment),
+            ArgoNames.experimentTemplateAnnotation: .string(service.experimentTemplate ?? ""),
+        ]
+        let body: JSONValue = [
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": [
+                "name": .string(service.name), "namespace": .string(service.namespace),
+                "annotations": .object(annotations),
+                "ownerReferences": [Self.ownerReference(kind: "Experiment", name: experiment, uid: uid)],
+            ],
+            "spec": [
+                "selector": .object(service.selector.mapValues { .string($0) }),
+                "ports": [["protocol": "TCP", "port": .integer(Int64(service.port)), "targetPort": .integer(Int64(service.port))]],
+            ],
+        ]
+        do {
+            _ = try await client.create(.services, namespace: service.namespace, try KubernetesObject(json: body))
+        } catch let error as KubernetesError where error.isAlreadyExists {
             return
         }
     }
@@ -345,10 +438,20 @@ public actor KubernetesPlatform: Platform {
         func weight(_ value: Int) -> JSONValue { isQuantity ? .string(String(value)) : .integer(Int64(value)) }
         let spec: JSONValue = [
             "service": .string(split.rootService),
-            "backends": [
-                ["service": .string(split.canaryService), "weight": weight(split.canaryWeight)],
-                ["service": .string(split.stableService), "weight": weight(100 - split.canaryWeight)],
-            ],
+            // An experiment step's templates follow the stable backend, each with its share, which
+            // Argo takes out of the stable one.
+            "backends": .array(
+                [
+                    ["service": .string(split.canaryService), "weight": weight(split.canaryWeight)],
+                    [
+                        "service": .string(split.stableService),
+                        "weight": weight(
+                            100 - split.canaryWeight - (split.additionalBackends ?? []).reduce(0) { $0 + $1.weight }),
+                    ],
+                ]
+                    + (split.additionalBackends ?? []).map {
+                        ["service": .string($0.service), "weight": weight($0.weight)]
+                    }),
         ]
         let routes = try Self.routesAnnotation(split)
         let existing = splitCache.informer.object(forKey: "\(split.namespace)/\(name)")
@@ -455,11 +558,14 @@ public actor KubernetesPlatform: Platform {
                 group.addTask { [self] in
                     await cache.follow { event in
                         let object = event.object
-                        guard let owner = object.metadata.ownerReferences?.first(where: { $0.kind == "Rollout" }) else {
-                            return
-                        }
-                        let key = NamespacedName(namespace: object.metadata.namespace ?? "default", name: owner.name)
-                        self.rolloutChanged.withLock { $0 }?(key)
+                        guard
+                            let owner = object.metadata.ownerReferences?.first(where: {
+                                $0.kind == "Rollout" || $0.kind == "Experiment"
+                            })
+                        else { return }
+                        let key = ResourceKey(
+                            kind: owner.kind, namespace: object.metadata.namespace ?? "default", name: owner.name)
+                        self.ownerChanged.withLock { $0 }?(key)
                     }
                 }
             }
@@ -476,7 +582,8 @@ public actor KubernetesPlatform: Platform {
         let labels = object.metadata.labels ?? [:]
         let annotations = object.metadata.annotations ?? [:]
         let hash = labels[podTemplateHashLabel] ?? ""
-        let rollout = object.metadata.ownerReferences?.first { $0.kind == "Rollout" }?.name ?? ""
+        let owner = object.metadata.ownerReferences?.first { $0.kind == "Rollout" || $0.kind == "Experiment" }
+        let rollout = owner?.name ?? ""
         let roleLabels = Self.roleLabels(annotations[ArgoNames.ephemeralMetadataAnnotation])
         var templateLabels: [String: String] = [:]
         for (name, value) in object.json[path: "spec", "template", "metadata", "labels"]?.objectValue ?? [:]
@@ -493,6 +600,7 @@ public actor KubernetesPlatform: Platform {
             revision: Int(annotations[ArgoNames.revisionAnnotation] ?? "") ?? 0,
             createdAt: date(object.metadata.creationTimestamp))
         replicaSet.name = object.metadata.name ?? replicaSet.name
+        if owner?.kind == "Experiment" { replicaSet.ownerKind = .experiment }
         replicaSet.roleLabels = roleLabels
         replicaSet.scaleDownDeadline = annotations[ArgoNames.scaleDownDeadlineAnnotation].flatMap(parseDate)
         return replicaSet
@@ -501,8 +609,13 @@ public actor KubernetesPlatform: Platform {
     /// A controller owner reference to a rollout: what the ReplicaSets, TrafficSplits and canary
     /// Ingresses it makes carry, so that they are collected with it.
     static func rolloutOwnerReference(name: String, uid: String) -> JSONValue {
+        ownerReference(kind: "Rollout", name: name, uid: uid)
+    }
+
+    /// A controller owner reference to an Argo object (a Rollout, an Experiment).
+    static func ownerReference(kind: String, name: String, uid: String) -> JSONValue {
         [
-            "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": .string(name), "uid": .string(uid),
+            "apiVersion": "argoproj.io/v1alpha1", "kind": .string(kind), "name": .string(name), "uid": .string(uid),
             "controller": true, "blockOwnerDeletion": true,
         ]
     }
@@ -525,6 +638,13 @@ public actor KubernetesPlatform: Platform {
             stableService: stable,
             canaryWeight: Int(weight?.integerValue ?? weight?.stringValue.flatMap { Int64($0) } ?? 0),
             rollout: object.metadata.ownerReferences?.first { $0.kind == "Rollout" }?.name, name: object.metadata.name)
+        func weightValue(_ value: JSONValue?) -> Int {
+            Int(value?.integerValue ?? value?.stringValue.flatMap { Int64($0) } ?? 0)
+        }
+        let additional = backends.dropFirst(2).compactMap { backend -> AdditionalBackend? in
+            backend["service"]?.stringValue.map { AdditionalBackend(service: $0, weight: weightValue(backend["weight"])) }
+        }
+        split.additionalBackends = additional.isEmpty ? nil : additional
         if let text = object.metadata.annotations?[ArgoNames.managedRoutesAnnotation],
             let routes = try? JSONDecoder().decode(ManagedRoutes.self, from: Data(text.utf8))
         {
@@ -643,5 +763,13 @@ extension JSONValue {
                 self[first] = child
             }
         }
+    }
+}
+
+/// An experiment's ReplicaSet or Service is made before the Experiment reached the informer cache.
+struct ExperimentNotCached: Error, CustomStringConvertible {
+    var experiment: NamespacedName
+    var description: String {
+        "experiment \(experiment) is not in the informer cache yet, so what it makes cannot be owned by it; retrying"
     }
 }

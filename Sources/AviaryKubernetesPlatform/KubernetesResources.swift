@@ -31,6 +31,7 @@ public final class KubernetesResources: ResourceStore {
         ("AnalysisTemplate", .analysisTemplates, false, false),
         ("ClusterAnalysisTemplate", .clusterAnalysisTemplates, true, false),
         ("AnalysisRun", .analysisRuns, false, true),
+        ("Experiment", .experiments, false, true),
         ("Service", .services, false, false),
     ]
 
@@ -72,8 +73,8 @@ public final class KubernetesResources: ResourceStore {
                 group.addTask { await cache.informer.run() }
                 group.addTask { [self] in
                     await cache.follow { event in
-                        guard let rollout = Self.rolloutToReconcile(kind: kind, event.object) else { return }
-                        self.changeHandler.withLock { $0 }?(rollout)
+                        let handler = self.changeHandler.withLock { $0 }
+                        for key in Self.keysToReconcile(kind: kind, event.object) { handler?(key) }
                     }
                 }
             }
@@ -85,20 +86,36 @@ public final class KubernetesResources: ResourceStore {
         for cache in caches.values { await cache.informer.waitForSync() }
     }
 
-    /// The rollout a change of this object concerns: a Rollout itself, the owner of an AnalysisRun.
-    static func rolloutToReconcile(kind: String, _ object: KubernetesObject) -> ResourceKey? {
+    /// What a change of this object concerns: a Rollout itself; an Experiment and the rollout whose
+    /// step made it; the owner (rollout or experiment) of an AnalysisRun.
+    static func keysToReconcile(kind: String, _ object: KubernetesObject) -> [ResourceKey] {
         let namespace = object.metadata.namespace ?? "default"
+        let owners = object.metadata.ownerReferences ?? []
         switch kind {
         case "Rollout":
-            return ResourceKey(kind: "Rollout", namespace: namespace, name: object.metadata.name ?? "")
+            return [ResourceKey(kind: "Rollout", namespace: namespace, name: object.metadata.name ?? "")]
+        case "Experiment":
+            var keys = [ResourceKey(kind: "Experiment", namespace: namespace, name: object.metadata.name ?? "")]
+            if let rollout = owners.first(where: { $0.kind == "Rollout" })?.name {
+                keys.append(ResourceKey(kind: "Rollout", namespace: namespace, name: rollout))
+            }
+            return keys
         case "AnalysisRun":
-            let owner =
-                object.metadata.ownerReferences?.first { $0.kind == "Rollout" }?.name
-                ?? object.metadata.labels?["rollout"]
-            return owner.map { ResourceKey(kind: "Rollout", namespace: namespace, name: $0) }
+            if let experiment = owners.first(where: { $0.kind == "Experiment" })?.name
+                ?? object.metadata.labels?["experiment"]
+            {
+                return [ResourceKey(kind: "Experiment", namespace: namespace, name: experiment)]
+            }
+            let owner = owners.first { $0.kind == "Rollout" }?.name ?? object.metadata.labels?["rollout"]
+            return owner.map { [ResourceKey(kind: "Rollout", namespace: namespace, name: $0)] } ?? []
         default:
-            return nil
+            return []
         }
+    }
+
+    /// The cached Experiment `namespace/name`, for the owner references of what it makes.
+    func experimentObject(namespace: String, name: String) -> KubernetesObject? {
+        caches["Experiment"]?.informer.object(forKey: "\(namespace)/\(name)")
     }
 
     // MARK: Reads
@@ -173,6 +190,24 @@ public final class KubernetesResources: ResourceStore {
                     blockOwnerDeletion: true)
             ]
             if let instanceID { metadata.labels?[ArgoNames.controllerInstanceLabel] = instanceID }
+            try object.setMetadata(metadata)
+        } else if kind == "AnalysisRun", let experimentName = object.metadata.labels?["experiment"],
+            let experiment = experimentObject(namespace: namespace ?? "default", name: experimentName),
+            let uid = experiment.metadata.uid
+        {
+            // An experiment's run is owned by it, as Argo's are: collected with it.
+            var metadata = object.metadata
+            metadata.ownerReferences = [
+                OwnerReference(
+                    apiVersion: "argoproj.io/v1alpha1", kind: "Experiment", name: experimentName, uid: uid,
+                    controller: true, blockOwnerDeletion: true)
+            ]
+            if let instanceID { metadata.labels?[ArgoNames.controllerInstanceLabel] = instanceID }
+            try object.setMetadata(metadata)
+        } else if kind == "Experiment", let instanceID {
+            // An experiment step's Experiment: handled by this instance, as its rollout is.
+            var metadata = object.metadata
+            metadata.labels = (metadata.labels ?? [:]).merging([ArgoNames.controllerInstanceLabel: instanceID]) { _, new in new }
             try object.setMetadata(metadata)
         }
         json = object.json

@@ -11,6 +11,11 @@ public struct PlatformService: Codable, Sendable, Hashable {
     public var port: Int
     /// `spec.selector`, with `rollouts-pod-template-hash` added when a rollout points it at a revision.
     public var selector: [String: String]
+    /// The Experiment whose template it serves: on a cluster the controller creates it owned by the
+    /// Experiment and deletes it (a user's Service is only ever patched); nil for a user's Service.
+    public var experiment: String?
+    /// The template of `experiment` it serves.
+    public var experimentTemplate: String?
 
     /// Creates a service.
     public init(

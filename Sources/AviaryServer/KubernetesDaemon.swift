@@ -233,9 +233,9 @@ public struct KubernetesDaemon: Sendable {
             guard let controller = current.withLock({ $0?.controller }) else { return }
             Task { await controller.enqueue(key) }
         }
-        platform.setRolloutChangeHandler { key in
+        platform.setOwnerChangeHandler { key in
             guard let controller = current.withLock({ $0?.controller }) else { return }
-            Task { await controller.enqueue(ResourceKey(kind: "Rollout", namespace: key.namespace, name: key.name)) }
+            Task { await controller.enqueue(key) }
         }
         let elector = LeaderElector(
             client: leaseClient,

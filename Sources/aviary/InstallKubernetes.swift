@@ -248,7 +248,10 @@ struct KubernetesInstall {
             "apps", ["replicasets"], ["get", "list", "watch", "create", "update", "patch", "delete"],
             "one ReplicaSet per pod-template hash, scaled and annotated, old ones deleted by revisionHistoryLimit"
         ),
-        ("", ["services"], ["get", "list", "watch", "update", "patch"], "pins canary/stable/active/preview selectors"),
+        (
+            "", ["services"], ["get", "list", "watch", "create", "update", "patch", "delete"],
+            "pins canary/stable/active/preview selectors; creates and deletes experiment templates' Services"
+        ),
         ("", ["pods"], ["get", "list", "watch", "delete"], "reads readiness; deletes pods older than restartAt"),
         ("", ["pods/eviction"], ["create"], "evicts pods for restart where a PodDisruptionBudget applies"),
         ("", ["events"], ["create", "patch"], "records events with Argo's reasons"),

@@ -287,7 +287,9 @@ extension ReconcileContext {
             actions.append(.setCanaryWeight(weight))
         }
         let additional = additionalWeights(canary)
-        if observed.additionalWeights != additional {
+        // Compared by Service and weight: a router that keeps no hash (SMI's TrafficSplit) reads none back.
+        func shares(_ weights: [WeightDestination]) -> [String] { weights.map { "\($0.serviceName ?? "")=\($0.weight)" } }
+        if shares(observed.additionalWeights) != shares(additional) {
             actions.append(.setAdditionalWeights(additional))
         }
         status.canaryWeight = weight

@@ -126,10 +126,12 @@ extension Controller {
         case .setScaleDownDeadline(let template, let deadline):
             try await platform.update(replicaSet: replicaSetKey(template)) { $0.scaleDownDeadline = deadline }
         case .applyService(let request):
-            try await platform.apply(
-                PlatformService(
-                    name: request.name, namespace: key.namespace, address: serviceAddress,
-                    port: request.port + servicePortOffset, selector: request.selector))
+            var service = PlatformService(
+                name: request.name, namespace: key.namespace, address: serviceAddress,
+                port: request.port + servicePortOffset, selector: request.selector)
+            service.experiment = key.name
+            service.experimentTemplate = request.template
+            try await platform.apply(service)
         case .deleteService(let name):
             try await platform.deleteService(NamespacedName(namespace: key.namespace, name: name))
         case .createAnalysisRun(let request):
