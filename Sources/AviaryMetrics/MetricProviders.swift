@@ -176,9 +176,14 @@ public struct MetricProviders: MeasurementProvider {
             headers.removeAll { $0.name.lowercased() == "content-type" }
             headers.append((name: "Content-Type", value: "application/json"))
         }
+        let authentication: MetricAuthentication
+        switch Self.authentication(metric.authentication) {
+        case .success(let found): authentication = found
+        case .failure(let error): return .error(error.description)
+        }
         let request = WebRequest(
             method: metric.methodOrDefault, url: metric.url, headers: headers, body: body, timeout: timeout(for: full),
-            jsonPath: path, insecure: metric.insecure ?? false)
+            jsonPath: path, insecure: metric.insecure ?? false, authentication: authentication)
         do {
             let result = try await WebMetricClient.run(request)
             return .value(Self.exprValue(result.value), display: result.display)

@@ -321,6 +321,54 @@ struct PrometheusRequestTests {
         #expect(query.headers["authorization"] == "Bearer tok-1")
     }
 
+    /// A web metric with `authentication.oauth2`, as Argo's: the token endpoint is asked with the
+    /// client credentials (the secret from an argument), then the metric's URL with the bearer token;
+    /// a token endpoint that refuses is the measurement's error, naming it.
+    @Test(arguments: [true, false])
+    func webMetricOAuth2ClientCredentialsTokenIsUsed(tokenGranted: Bool) async throws {
+        let seen = SeenRequests()
+        let server = try LoopbackServer { request in
+            seen.add(request)
+            if request.path == "/oauth/token" {
+                return tokenGranted
+                    ? .respond(status: 200, body: #"{"access_token":"web-tok","token_type":"bearer","expires_in":60}"#)
+                    : .respond(status: 401, body: #"{"error":"invalid_client"}"#)
+            }
+            let authorized = request.headers["authorization"] == "Bearer web-tok"
+            return .respond(status: authorized ? 200 : 401, body: #"{"data":{"ok":true}}"#)
+        }
+        defer { server.stop() }
+        let m = metric(
+            """
+            - name: m
+              provider:
+                web:
+                  url: \(server.url)/health
+                  jsonPath: "{$.data.ok}"
+                  authentication:
+                    oauth2:
+                      tokenUrl: \(server.url)/oauth/token
+                      clientId: aviary
+                      clientSecret: "s3cret"
+                      scopes: [metrics.read, health]
+            """)
+        let outcome = await MetricProviders().measure(request(m))
+        let token = try #require(seen.all.first { $0.path == "/oauth/token" })
+        #expect(
+            token.body
+                == "grant_type=client_credentials&client_id=aviary&client_secret=s3cret&scope=metrics.read%20health")
+        if tokenGranted {
+            #expect(outcome == .value(.bool(true), display: "true"))
+            #expect(seen.all.first { $0.path == "/health" }?.headers["authorization"] == "Bearer web-tok")
+        } else {
+            #expect(
+                outcome
+                    == .error(
+                        "oauth2 token request to \(server.url)/oauth/token answered HTTP 401 without access_token"))
+            #expect(!seen.all.contains { $0.path == "/health" }, "no request without a token")
+        }
+    }
+
     @Test func missingAddressSaysWhereToSetIt() async {
         let m = metric("- name: m\n  provider:\n    prometheus:\n      query: up")
         #expect(

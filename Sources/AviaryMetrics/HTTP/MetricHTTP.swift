@@ -100,3 +100,61 @@ extension Data {
         self = Data(buffer.readableBytesView)
     }
 }
+
+/// How a provider's requests authenticate (`authentication` of a Prometheus or web metric).
+public enum MetricAuthentication: Sendable, Equatable {
+    /// No credentials.
+    case none
+    /// HTTP basic authentication.
+    case basic(username: String, password: String)
+    /// An OAuth2 client-credentials grant; the token is fetched before each request.
+    case oauth2(tokenURL: String, clientID: String, clientSecret: String, scopes: [String])
+
+    /// Why credentials could not be had.
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The `Authorization` header for a request, fetching a token first for OAuth2; nil for none.
+    func header(timeout: Duration, insecure: Bool) async throws(Failure) -> (String, String)? {
+        switch self {
+        case .none:
+            return nil
+        case .basic(let username, let password):
+            return ("Authorization", "Basic " + Data("\(username):\(password)".utf8).base64EncodedString())
+        case .oauth2(let tokenURL, let clientID, let clientSecret, let scopes):
+            let token = try await Self.fetchToken(
+                tokenURL: tokenURL, clientID: clientID, clientSecret: clientSecret, scopes: scopes, timeout: timeout,
+                insecure: insecure)
+            return ("Authorization", "Bearer \(token)")
+        }
+    }
+
+    /// Fetches an access token with the OAuth2 client-credentials grant (RFC 6749 §4.4).
+    static func fetchToken(
+        tokenURL: String, clientID: String, clientSecret: String, scopes: [String], timeout: Duration, insecure: Bool
+    ) async throws(Failure) -> String {
+        var form = [("grant_type", "client_credentials"), ("client_id", clientID), ("client_secret", clientSecret)]
+        if !scopes.isEmpty { form.append(("scope", scopes.joined(separator: " "))) }
+        var request = MetricHTTPRequest(
+            method: .POST, url: tokenURL,
+            headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
+            body: Data(form.map { "\($0.0)=\(PrometheusClient.formEncode($0.1))" }.joined(separator: "&").utf8),
+            timeout: timeout)
+        request.insecure = insecure
+        let response: MetricHTTPResponse
+        do {
+            response = try await MetricHTTP.send(request)
+        } catch {
+            throw Failure(description: "oauth2 token request failed: \(error)")
+        }
+        guard (200..<300).contains(response.status),
+            let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any],
+            let token = object["access_token"] as? String
+        else {
+            throw Failure(
+                description: "oauth2 token request to \(tokenURL) answered HTTP \(response.status) without access_token")
+        }
+        return token
+    }
+}

@@ -38,14 +38,7 @@ public struct PrometheusQuery: Sendable {
     }
 
     /// How requests authenticate.
-    public enum Authentication: Sendable, Equatable {
-        /// No credentials.
-        case none
-        /// HTTP basic authentication.
-        case basic(username: String, password: String)
-        /// An OAuth2 client-credentials grant; the token is fetched before each query.
-        case oauth2(tokenURL: String, clientID: String, clientSecret: String, scopes: [String])
-    }
+    public typealias Authentication = MetricAuthentication
 
     /// An instant query with no credentials and the Argo default timeout of 30 s.
     public init(
@@ -97,15 +90,12 @@ public enum PrometheusClient {
         let encoded = form.map { "\($0.0)=\(formEncode($0.1))" }.joined(separator: "&")
 
         var headers = query.headers.map { ($0.name, $0.value) }
-        switch query.authentication {
-        case .none: break
-        case .basic(let username, let password):
-            headers.append(("Authorization", "Basic " + Data("\(username):\(password)".utf8).base64EncodedString()))
-        case .oauth2(let tokenURL, let clientID, let clientSecret, let scopes):
-            let token = try await fetchToken(
-                tokenURL: tokenURL, clientID: clientID, clientSecret: clientSecret, scopes: scopes,
-                timeout: query.timeout, insecure: query.insecure)
-            headers.append(("Authorization", "Bearer \(token)"))
+        do {
+            if let header = try await query.authentication.header(timeout: query.timeout, insecure: query.insecure) {
+                headers.append(header)
+            }
+        } catch {
+            throw .transport(error.description)
         }
 
         var request: MetricHTTPRequest
@@ -128,33 +118,6 @@ public enum PrometheusClient {
             throw .transport("\(error)")
         }
         return try PrometheusResult.decode(status: response.status, body: response.body)
-    }
-
-    /// Fetches an access token with the OAuth2 client-credentials grant (RFC 6749 §4.4).
-    static func fetchToken(
-        tokenURL: String, clientID: String, clientSecret: String, scopes: [String], timeout: Duration, insecure: Bool
-    ) async throws(PrometheusError) -> String {
-        var form = [("grant_type", "client_credentials"), ("client_id", clientID), ("client_secret", clientSecret)]
-        if !scopes.isEmpty { form.append(("scope", scopes.joined(separator: " "))) }
-        var request = MetricHTTPRequest(
-            method: .POST, url: tokenURL,
-            headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
-            body: Data(form.map { "\($0.0)=\(formEncode($0.1))" }.joined(separator: "&").utf8), timeout: timeout)
-        request.insecure = insecure
-        let response: MetricHTTPResponse
-        do {
-            response = try await MetricHTTP.send(request)
-        } catch {
-            throw .transport("oauth2 token request failed: \(error)")
-        }
-        guard (200..<300).contains(response.status),
-            let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any],
-            let token = object["access_token"] as? String
-        else {
-            throw .transport(
-                "oauth2 token request to \(tokenURL) answered HTTP \(response.status) without access_token")
-        }
-        return token
     }
 
     /// Seconds since the epoch with millisecond precision, as the API accepts.

@@ -18,12 +18,16 @@ public struct WebRequest: Sendable {
     public var jsonPath: JSONPath
     /// Skip TLS certificate verification.
     public var insecure: Bool
+    /// `authentication`: an OAuth2 client-credentials token (Argo's `authentication.oauth2`).
+    public var authentication: MetricAuthentication
 
     /// A GET of `url` whose whole JSON body is the result.
     public init(
         method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: Data? = nil,
-        timeout: Duration = .seconds(10), jsonPath: JSONPath, insecure: Bool = false
+        timeout: Duration = .seconds(10), jsonPath: JSONPath, insecure: Bool = false,
+        authentication: MetricAuthentication = .none
     ) {
+        self.authentication = authentication
         self.method = method
         self.url = url
         self.headers = headers
@@ -62,9 +66,17 @@ public enum WebMetricClient {
         if request.body != nil, method == .GET {
             throw WebMetricError(description: "Body/JSONBody can only be used with POST or PUT WebMetric Method types")
         }
+        var headers = request.headers.map { ($0.name, $0.value) }
+        do {
+            if let header = try await request.authentication.header(timeout: request.timeout, insecure: request.insecure) {
+                headers.removeAll { $0.0.lowercased() == "authorization" }
+                headers.append(header)
+            }
+        } catch {
+            throw WebMetricError(description: error.description)
+        }
         var outgoing = MetricHTTPRequest(
-            method: method, url: request.url, headers: request.headers.map { ($0.name, $0.value) }, body: request.body,
-            timeout: request.timeout)
+            method: method, url: request.url, headers: headers, body: request.body, timeout: request.timeout)
         outgoing.insecure = request.insecure
         let response: MetricHTTPResponse
         do {

@@ -249,6 +249,8 @@ public struct WebMetric: Codable, Sendable, Hashable {
     public var jsonPath: String?
     /// Skip TLS verification.
     public var insecure: Bool?
+    /// `oauth2{tokenUrl,clientId,clientSecret,scopes}`: a bearer token from a client-credentials grant.
+    public var authentication: JSONValue?
 
     /// A request to `url`.
     public init(url: String, method: String? = nil, jsonPath: String? = nil) {
