@@ -95,6 +95,7 @@ public actor KubernetesPlatform: Platform {
         templateLabels[podTemplateHashLabel] = .string(hash)
         for (name, value) in replicaSet.roleLabels { templateLabels[name] = .string(value) }
         template[path: "metadata", "labels"] = .object(templateLabels)
+        Self.injectAntiAffinity(into: &template, rollout: rollout, hash: hash)
         var matchLabels = rollout.json[path: "spec", "selector", "matchLabels"]?.objectValue ?? [:]
         matchLabels[podTemplateHashLabel] = .string(hash)
         var labels: [String: JSONValue] = replicaSet.labels.mapValues { .string($0) }
@@ -134,6 +135,36 @@ public actor KubernetesPlatform: Platform {
             await replicaSetCache.waitUntilSeen(existing)
             try await update(replicaSet: replicaSet.key) { $0 = replicaSet }
         }
+    }
+
+    /// `antiAffinity` of the rollout's strategy, as Argo injects it: a new ReplicaSet's pods avoid
+    /// the nodes of the stable ReplicaSet's pods (`rollouts-pod-template-hash In [stable]`, topology
+    /// `kubernetes.io/hostname`), preferred with the given weight or required; added to the pod
+    /// template's own `affinity.podAntiAffinity`. Nothing when there is no other stable ReplicaSet.
+    static func injectAntiAffinity(into template: inout JSONValue, rollout: KubernetesObject, hash: String) {
+        let strategy = rollout.json[path: "spec", "strategy"]
+        guard let antiAffinity = strategy?[path: "canary", "antiAffinity"] ?? strategy?[path: "blueGreen", "antiAffinity"],
+            let stable = rollout.json[path: "status", "stableRS"]?.stringValue, !stable.isEmpty, stable != hash
+        else { return }
+        let term: JSONValue = [
+            "labelSelector": [
+                "matchExpressions": [["key": .string(podTemplateHashLabel), "operator": "In", "values": [.string(stable)]]]
+            ],
+            "topologyKey": "kubernetes.io/hostname",
+        ]
+        var podAntiAffinity = template[path: "spec", "affinity", "podAntiAffinity"]?.objectValue ?? [:]
+        if let preferred = antiAffinity["preferredDuringSchedulingIgnoredDuringExecution"] {
+            let weight = preferred["weight"]?.integerValue ?? 1
+            let existing = podAntiAffinity["preferredDuringSchedulingIgnoredDuringExecution"]?.arrayValue ?? []
+            podAntiAffinity["preferredDuringSchedulingIgnoredDuringExecution"] = .array(
+                existing + [["weight": .integer(weight), "podAffinityTerm": term]])
+        } else if antiAffinity["requiredDuringSchedulingIgnoredDuringExecution"] != nil {
+            let existing = podAntiAffinity["requiredDuringSchedulingIgnoredDuringExecution"]?.arrayValue ?? []
+            podAntiAffinity["requiredDuringSchedulingIgnoredDuringExecution"] = .array(existing + [term])
+        } else {
+            return
+        }
+        template[path: "spec", "affinity", "podAntiAffinity"] = .object(podAntiAffinity)
     }
 
     /// Creates the ReplicaSet `EXPERIMENT-TEMPLATE` of an experiment's template, owned by the

@@ -84,6 +84,18 @@ import Testing
                 "Rollout/web: spec.strategy.canary.steps[1].analysis.args: argument \"service\" is required by template \"rate\""
             ])
         ),
+        // antiAffinity is kept and said, not refused, even with --strict: on one host it spreads nothing.
+        (
+            [template("rate")],
+            [
+                rollout(template: "rate").replacingOccurrences(
+                    of: "    canary:\n", with: "    canary:\n      antiAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {}}\n")
+            ], true,
+            .applied(warnings: [
+                "Rollout/web: spec.strategy.canary.antiAffinity: info: every pod runs on this one host, so "
+                    + "anti-affinity has nothing to spread here"
+            ])
+        ),
         // {{args.x}} that the template does not declare.
         (
             [], [template("rate", args: "[]")], false,

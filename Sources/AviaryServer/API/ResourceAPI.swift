@@ -79,7 +79,7 @@ public struct ResourceAPI: Sendable {
             } catch {
                 throw APIError(storeError: error)
             }
-            let notes = decodingWarnings + diagnostics.filter { !$0.isError }
+            let notes = decodingWarnings + diagnostics.filter { !$0.isError } + Self.oneHostNotes(manifests.map(\.resource), file: file)
             let warnings = notes.map(\.description)
             let errors = diagnostics.filter(\.isError).map(\.description)
             guard errors.isEmpty else {
@@ -94,6 +94,24 @@ public struct ResourceAPI: Sendable {
         }
         for entry in result.applied where entry.outcome != .unchanged { changed(entry.key) }
         return result
+    }
+
+    /// Info lines for fields that only a cluster acts on: kept, and said, never silently ignored.
+    static func oneHostNotes(_ resources: [AnyResource], file: String) -> [Diagnostic] {
+        resources.compactMap { resource in
+            guard case .rollout(let rollout) = resource else { return nil }
+            let path =
+                rollout.spec.strategy.canary?.antiAffinity != nil
+                ? "spec.strategy.canary.antiAffinity"
+                : rollout.spec.strategy.blueGreen?.antiAffinity != nil ? "spec.strategy.blueGreen.antiAffinity" : nil
+            return path.map {
+                Diagnostic(
+                    severity: .info, file: file, resource: "Rollout/\(rollout.metadata.name ?? "")", path: $0,
+                    message:
+                        "every pod runs on this one host, so anti-affinity has nothing to spread here; it is kept, "
+                        + "and on a cluster a new version's pods avoid the stable pods' nodes")
+            }
+        }
     }
 
     /// The stored templates and Services among `references`, decoded.
