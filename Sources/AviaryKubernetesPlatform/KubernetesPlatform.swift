@@ -125,12 +125,17 @@ public actor KubernetesPlatform: Platform {
                 "selector": ["matchLabels": .object(matchLabels)], "template": template,
             ],
         ]
+        try await create(replicaSet, body: body)
+    }
+
+    /// Creates the ReplicaSet `body` describes and waits for the cache to show it; one created
+    /// meanwhile (the cache had not shown it yet) gets the count and annotations of `replicaSet`.
+    private func create(_ replicaSet: ReplicaSet, body: JSONValue) async throws {
         do {
             let created = try await client.create(
                 .replicaSets, namespace: replicaSet.namespace, try KubernetesObject(json: body))
             await replicaSetCache.waitUntilSeen(created)
         } catch let error as KubernetesError where error.isAlreadyExists {
-            // Created meanwhile (the cache had not shown it yet): converge its count and annotations.
             let existing = try await client.get(.replicaSets, namespace: replicaSet.namespace, name: replicaSet.name)
             await replicaSetCache.waitUntilSeen(existing)
             try await update(replicaSet: replicaSet.key) { $0 = replicaSet }
@@ -200,15 +205,7 @@ public actor KubernetesPlatform: Platform {
                 "selector": ["matchLabels": .object(replicaSet.labels.mapValues { .string($0) })], "template": template,
             ],
         ]
-        do {
-            let created = try await client.create(
-                .replicaSets, namespace: replicaSet.namespace, try KubernetesObject(json: body))
-            await replicaSetCache.waitUntilSeen(created)
-        } catch let error as KubernetesError where error.isAlreadyExists {
-            let existing = try await client.get(.replicaSets, namespace: replicaSet.namespace, name: replicaSet.name)
-            await replicaSetCache.waitUntilSeen(existing)
-            try await update(replicaSet: replicaSet.key) { $0 = replicaSet }
-        }
+        try await create(replicaSet, body: body)
     }
 
     @discardableResult

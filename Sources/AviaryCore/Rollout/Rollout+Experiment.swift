@@ -152,18 +152,8 @@ extension ReconcileContext {
     /// Finished experiments beyond `successfulRunHistoryLimit`/`unsuccessfulRunHistoryLimit`, oldest
     /// first, as Argo keeps them; the current one is never deleted.
     mutating func cleanUpExperiments() {
-        let finished = observed.experiments.enumerated().filter { _, experiment in
-            experiment.phase?.isCompleted == true && experiment.name != status.currentExperiment
-        }.sorted { first, second in
-            switch (first.element.createdAt, second.element.createdAt) {
-            case (let a?, let b?) where a != b: return a < b
-            default: return first.offset < second.offset
-            }
-        }.map(\.element)
-        let successful = finished.filter { $0.phase == .successful }
-        let unsuccessful = finished.filter { $0.phase != .successful }
-        for experiment in successful.dropLast(view.successfulRunHistoryLimit)
-            + unsuccessful.dropLast(view.unsuccessfulRunHistoryLimit)
+        for experiment in beyondHistoryLimits(
+            observed.experiments.filter { $0.name != status.currentExperiment }, phase: \.phase, createdAt: \.createdAt)
         {
             actions.append(.deleteExperiment(name: experiment.name))
         }

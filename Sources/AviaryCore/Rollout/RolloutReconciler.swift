@@ -440,21 +440,28 @@ struct ReconcileContext {
     mutating func cleanUpAnalysisRuns() {
         let current = Set(
             [status.stepRun, status.backgroundRun, status.preRun, status.postRun].compactMap { $0?.name })
-        let finished = observed.analysisRuns.enumerated().filter { _, run in
-            run.phase.isCompleted && !current.contains(run.name)
-        }.sorted { first, second in
-            switch (first.element.createdAt, second.element.createdAt) {
+        for run in beyondHistoryLimits(
+            observed.analysisRuns.filter { !current.contains($0.name) }, phase: { $0.phase }, createdAt: \.createdAt)
+        {
+            actions.append(.deleteAnalysisRun(name: run.name))
+        }
+    }
+
+    /// The finished ones of `items` beyond the successful and unsuccessful history limits, oldest
+    /// first (by creation time; without times, by their order): what the limits let go.
+    func beyondHistoryLimits<Item>(
+        _ items: [Item], phase: (Item) -> AnalysisPhase?, createdAt: (Item) -> Date?
+    ) -> [Item] {
+        let finished = items.enumerated().filter { phase($0.element)?.isCompleted == true }.sorted { first, second in
+            switch (createdAt(first.element), createdAt(second.element)) {
             case (let a?, let b?) where a != b: return a < b
             default: return first.offset < second.offset
             }
         }.map(\.element)
-        let successful = finished.filter { $0.phase == .successful }
-        let unsuccessful = finished.filter { $0.phase != .successful }
-        for run in successful.dropLast(view.successfulRunHistoryLimit)
-            + unsuccessful.dropLast(view.unsuccessfulRunHistoryLimit)
-        {
-            actions.append(.deleteAnalysisRun(name: run.name))
-        }
+        let successful = finished.filter { phase($0) == .successful }
+        let unsuccessful = finished.filter { phase($0) != .successful }
+        return Array(
+            successful.dropLast(view.successfulRunHistoryLimit) + unsuccessful.dropLast(view.unsuccessfulRunHistoryLimit))
     }
 
     // MARK: Promotion
