@@ -47,7 +47,7 @@ public enum ExperimentRenderer {
             lines.append(line("Images", first))
             lines += images.dropFirst().map { String(repeating: " ", count: 17) + $0 }
         }
-        if let duration = experiment.spec.duration { lines.append(line("Duration", duration.text)) }
+        if let duration = experiment.spec.duration { lines.append(line("Duration", duration.description)) }
         if let remaining = remaining(experiment, now: now) { lines.append(line("Remaining", remaining)) }
         var rows = [
             Row(
@@ -112,21 +112,11 @@ public enum ExperimentRenderer {
         let rows = sorted.map { experiment in
             (allNamespaces ? [experiment.metadata.namespaceOrDefault] : []) + [
                 experiment.metadata.name ?? "", (experiment.status?.phase ?? .pending).rawValue,
-                experiment.spec.duration?.text ?? "-", remaining(experiment, now: now) ?? "-",
+                experiment.spec.duration?.description ?? "-", remaining(experiment, now: now) ?? "-",
                 Style.age(since: Style.date(experiment.metadata.creationTimestamp), now: now),
             ]
         }
         return RolloutListRenderer.columns(header: header, rows: rows, paintColumn: colour ? (allNamespaces ? 2 : 1) : nil)
-    }
-}
-
-extension ArgoDuration {
-    /// The duration as written (`30s`, or a bare number of seconds).
-    var text: String {
-        switch literal {
-        case .number(let seconds): "\(seconds)"
-        case .string(let text): text
-        }
     }
 }
 

@@ -47,3 +47,16 @@ public protocol ResourceStore: Sendable {
 }
 
 extension AviaryStore: ResourceStore {}
+
+extension ResourceStore {
+    /// Sets `spec.terminate: true` on a run or an experiment (`terminate`), unless it is set already;
+    /// nil when the resource does not exist.
+    @discardableResult
+    public func setTerminate(_ key: ResourceKey) async throws -> StoredResource? {
+        guard let resource = try self.resource(key) else { return nil }
+        var spec = (try? JSONSerialization.jsonObject(with: resource.spec ?? Data("{}".utf8))) as? [String: Any] ?? [:]
+        guard spec["terminate"] as? Bool != true else { return resource }
+        spec["terminate"] = true
+        return try await updateSpec(key, spec: JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]))
+    }
+}

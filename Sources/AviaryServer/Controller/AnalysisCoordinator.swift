@@ -135,11 +135,7 @@ public actor AnalysisCoordinator {
     func terminate(name: String, namespace: String) async throws {
         let runKey = ResourceKey(kind: "AnalysisRun", namespace: namespace, name: name)
         handles[runKey]?.terminate()
-        guard let stored = try store.resource(runKey) else { return }
-        var spec = (try? JSONSerialization.jsonObject(with: stored.spec ?? Data("{}".utf8))) as? [String: Any] ?? [:]
-        guard spec["terminate"] as? Bool != true else { return }
-        spec["terminate"] = true
-        _ = try await store.updateSpec(runKey, spec: JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]))
+        try await store.setTerminate(runKey)
     }
 
     /// Stops driving a run and deletes it with its measurements.

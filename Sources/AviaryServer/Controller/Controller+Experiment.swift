@@ -207,12 +207,7 @@ extension Controller {
             enqueue(experimentKey)
         case .terminateExperiment(let name):
             let experimentKey = ResourceKey(kind: "Experiment", namespace: key.namespace, name: name)
-            guard let resource = try store.resource(experimentKey) else { return }
-            var spec = RolloutOperations.object(resource.spec)
-            guard spec["terminate"] as? Bool != true else { return }
-            spec["terminate"] = true
-            _ = try await store.updateSpec(
-                experimentKey, spec: JSONSerialization.data(withJSONObject: spec, options: [.sortedKeys]))
+            try await store.setTerminate(experimentKey)
             enqueue(experimentKey)
         case .deleteExperiment(let name):
             let experimentKey = ResourceKey(kind: "Experiment", namespace: key.namespace, name: name)

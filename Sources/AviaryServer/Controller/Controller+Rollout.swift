@@ -227,7 +227,12 @@ extension Controller {
         observed.additionalWeights = (platformView.split?.additionalBackends ?? []).map {
             WeightDestination(weight: $0.weight, serviceName: $0.service, podTemplateHash: $0.podTemplateHash)
         }
-        if (try? store.stamp(kind: "Experiment", namespace: key.namespace).count) ?? 1 > 0 {
+        // Only a rollout with an experiment step (or one whose status still names an experiment,
+        // after the step was edited away) has experiments: the others read nothing more.
+        let hasExperiments =
+            canary?.stepsOrEmpty.contains { $0.experiment != nil } == true
+            || rollout.status?.canary?.currentExperiment != nil
+        if hasExperiments {
             observed.experiments = (try? observeExperiments(of: key)) ?? []
         }
         return (observed, platformView)
