@@ -6,10 +6,11 @@ import Foundation
 struct AnalysisCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analysis",
-        abstract: "Check analysis conditions and run analyses.",
+        abstract: "Check analysis conditions, run analyses and judge samples.",
         subcommands: [
             AnalysisEval.self,
             AnalysisRunCommand.self,
+            AnalysisJudge.self,
         ]
     )
 }

@@ -24,12 +24,12 @@ install_deps() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# install_python_kubernetes_client: the official Python `kubernetes` client, which
-# Tests/KubernetesDoubleTests drives against aviary-test-apiserver. Debian's own python3 refuses
-# `pip install` into the system (PEP 668) unless told --break-system-packages; a pyenv or venv
-# python takes it plainly.
-install_python_kubernetes_client() {
-    python3 -c 'import kubernetes' >/dev/null 2>&1 && return 0
+# install_python_package MODULE [PACKAGE]: a Python package from PyPI unless MODULE already
+# imports. Debian's own python3 refuses `pip install` into the system (PEP 668) unless told
+# --break-system-packages; a pyenv or venv python takes it plainly.
+install_python_package() {
+    local module="$1" package="${2:-$1}"
+    python3 -c "import $module" >/dev/null 2>&1 && return 0
     if ! python3 -m pip --version >/dev/null 2>&1; then
         if [ "$(id -u)" -ne 0 ]; then
             echo "missing: pip for python3; install it with: sudo apt-get install -y python3-pip" >&2
@@ -38,7 +38,13 @@ install_python_kubernetes_client() {
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null
     fi
-    echo "installing: the Python kubernetes client (pip)" >&2
-    python3 -m pip install --quiet kubernetes >/dev/null 2>&1 \
-        || python3 -m pip install --quiet --break-system-packages kubernetes
+    echo "installing: the Python package $package (pip)" >&2
+    python3 -m pip install --quiet "$package" >/dev/null 2>&1 \
+        || python3 -m pip install --quiet --break-system-packages "$package"
+}
+
+# install_python_kubernetes_client: the official Python `kubernetes` client, which
+# Tests/KubernetesDoubleTests drives against aviary-test-apiserver.
+install_python_kubernetes_client() {
+    install_python_package kubernetes
 }

@@ -177,7 +177,8 @@ public enum CanaryJudge {
         return SampleStatistics.removingOutliers(clean, factor: factor)
     }
 
-    static func format(_ value: Double) -> String {
+    /// A number in four significant digits for messages and the text view; `NaN` for NaN.
+    public static func format(_ value: Double) -> String {
         value.isNaN ? "NaN" : String(format: "%.4g", value)
     }
 }
