@@ -3,7 +3,8 @@ import AviaryExpression
 import AviaryModel
 import Foundation
 
-/// The metric back ends Aviary runs: `prometheus`, `web` and `job` (the job as a local process).
+/// The metric back ends Aviary runs: `prometheus`, `web`, `job` (the job as a local process) and
+/// the `aviary.dev/judge` plugin (the statistical judge over Prometheus range queries).
 ///
 /// Every call returns an outcome, never throws: a failure to measure is an Error measurement
 /// with the reason in its message, which is what Argo Rollouts' `consecutiveErrorLimit` counts.
@@ -37,6 +38,10 @@ public struct MetricProviders: MeasurementProvider {
         if let job = metric.provider.job {
             return job.spec.activeDeadlineSeconds.map { .seconds(max(1, $0)) } ?? defaultJobTimeout
         }
+        if let judge = metric.provider.plugin?.objectValue?[judgePluginName] {
+            // The queries run at once; the judge's own work on their points is the margin.
+            return .seconds((try? JudgeSpec(plugin: judge))?.timeoutSeconds ?? 30) + .seconds(10)
+        }
         return .seconds(30)
     }
 
@@ -46,9 +51,13 @@ public struct MetricProviders: MeasurementProvider {
         if let prometheus = metric.provider.prometheus { return await measure(prometheus, metric: metric) }
         if let web = metric.provider.web { return await measure(web, metric: metric) }
         if let job = metric.provider.job { return await measure(job, metric: metric) }
+        if let plugins = metric.provider.plugin?.objectValue, let judge = plugins[judgePluginName], plugins.count == 1 {
+            return await measure(judge: judge)
+        }
         let kinds = metric.provider.setKeys.joined(separator: ", ")
         return .error(
-            "metric provider \(kinds.isEmpty ? "(none)" : kinds) is not supported by Aviary: use prometheus, web or job"
+            "metric provider \(kinds.isEmpty ? "(none)" : kinds) is not supported by Aviary: use prometheus, web, job "
+                + "or the \(judgePluginName) plugin"
         )
     }
 
@@ -154,6 +163,23 @@ public struct MetricProviders: MeasurementProvider {
         case .scalar(let value): .float(value)
         case .string(let text): .string(text)
         }
+    }
+
+    // MARK: - Judge
+
+    private func measure(judge value: JSONValue) async -> ProviderOutcome {
+        let spec: JudgeSpec
+        do {
+            spec = try JudgeSpec(plugin: value)
+        } catch {
+            return .error("plugin \(judgePluginName): \(error.description)")
+        }
+        guard let address = spec.address ?? defaultPrometheusAddress, !address.isEmpty else {
+            return .error(
+                "prometheus address is not configured: set provider.plugin[\"\(judgePluginName)\"].address "
+                    + "(or --prometheus-address)")
+        }
+        return await JudgeMeasurement(spec: spec, address: address, now: now()).measure()
     }
 
     // MARK: - Web

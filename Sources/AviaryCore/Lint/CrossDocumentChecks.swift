@@ -308,7 +308,7 @@ struct CrossDocumentChecks {
     // MARK: Templates
 
     private mutating func conditions(_ metrics: [Metric], in located: LocatedResource) {
-        for issue in ConditionChecks.check(metrics) {
+        for issue in ConditionChecks.check(metrics) + ProviderChecks.check(metrics) {
             report(located, issue.path, issue.message, severity: issue.severity)
         }
     }

@@ -1,0 +1,43 @@
+import AviaryModel
+
+/// What Aviary does with each metric's provider, said at lint time: the judge plugin's
+/// configuration is checked field by field, and a provider Aviary does not run is a warning (its
+/// measurements would all be Errors) rather than a surprise at the first measurement.
+enum ProviderChecks {
+    /// The providers Aviary measures with.
+    static let supported = "prometheus, web, job or the \(judgePluginName) plugin"
+
+    static func check(_ metrics: [Metric]) -> [FieldIssue] {
+        var issues: [FieldIssue] = []
+        for (index, metric) in metrics.enumerated() {
+            let path = "spec.metrics[\(index)].provider"
+            let provider = metric.provider
+            guard provider.setKeys.count == 1, let kind = provider.setKeys.first else { continue }
+            if ["prometheus", "web", "job"].contains(kind) { continue }
+            guard kind == "plugin", let plugins = provider.plugin?.objectValue else {
+                issues.append(
+                    FieldIssue(
+                        "\(path).\(kind)",
+                        "Aviary does not run the \(kind) provider: every measurement of this metric would be an "
+                            + "Error; use \(supported)", severity: .warning))
+                continue
+            }
+            for name in plugins.keys.sorted() where name != judgePluginName {
+                issues.append(
+                    FieldIssue(
+                        "\(path).plugin[\"\(name)\"]",
+                        "Aviary does not run the metric plugin \"\(name)\": every measurement of this metric would "
+                            + "be an Error; use \(supported)", severity: .warning))
+            }
+            if let judge = plugins[judgePluginName] {
+                do {
+                    _ = try JudgeSpec(plugin: judge, allowTemplates: true)
+                } catch {
+                    let field = error.path.hasPrefix(judgePluginName) ? "" : "." + error.path
+                    issues.append(FieldIssue("\(path).plugin[\"\(judgePluginName)\"]\(field)", error.message))
+                }
+            }
+        }
+        return issues
+    }
+}
