@@ -101,7 +101,9 @@ public enum AnalysisRunRenderer {
                     name: metric.name, kind: counts(result.map { [$0] } ?? []),
                     status: Style.analysisStatus(result?.phase ?? .pending),
                     age: Style.age(since: Style.date(latest?.finishedAt ?? latest?.startedAt), now: now),
-                    info: latest.map { "latest:\($0.value ?? "-")" + ($0.message.map { " (\($0))" } ?? "") } ?? ""))
+                    info: latest.map {
+                        "latest:\(JudgeReportRenderer.value($0.value))" + ($0.message.map { " (\($0))" } ?? "")
+                    } ?? ""))
         }
         lines.append(
             Style.table(
@@ -114,7 +116,8 @@ public enum AnalysisRunRenderer {
             lines.append("\(metric.name): measurements kept, oldest first")
             let measured = measurements.map { measurement in
                 Row(
-                    name: "", kind: measurement.value ?? "-", status: Style.analysisStatus(measurement.phase),
+                    name: "", kind: JudgeReportRenderer.value(measurement.value),
+                    status: Style.analysisStatus(measurement.phase),
                     age: Style.age(since: Style.date(measurement.finishedAt ?? measurement.startedAt), now: now),
                     info: measurement.message ?? "")
             }
@@ -122,6 +125,11 @@ public enum AnalysisRunRenderer {
                 Style.table(
                     header: Row(name: "", kind: "VALUE", status: "PHASE", age: "AGE", info: "MESSAGE"), rows: measured,
                     colour: colour))
+            if let report = JudgeReportRenderer.report(measurements.last?.value) {
+                lines.append("")
+                lines.append("\(metric.name): the judge's latest report")
+                lines.append(JudgeReportRenderer.table(report))
+            }
         }
         return lines.joined(separator: "\n")
     }

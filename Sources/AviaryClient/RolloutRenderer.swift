@@ -189,7 +189,7 @@ public enum RolloutRenderer {
                         name: branch + "◇ " + result.name, kind: "Metric",
                         status: Style.analysisStatus(latest?.phase ?? result.phase),
                         age: Style.age(since: Style.date(latest?.finishedAt ?? latest?.startedAt), now: now),
-                        info: latest.map { "latest:\($0.value ?? "-")" } ?? "no measurement yet",
+                        info: latest.map { "latest:\(JudgeReportRenderer.value($0.value))" } ?? "no measurement yet",
                         wide: WideCells(started: Style.timestamp(Style.date(latest?.startedAt)))))
             }
         }

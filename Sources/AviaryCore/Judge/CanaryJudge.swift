@@ -1,3 +1,4 @@
+import AviaryModel
 import Foundation
 
 /// Which change of a metric counts against the canary.
@@ -75,22 +76,13 @@ public enum MetricClass: String, Sendable, Codable {
     case nodataFail = "NodataFailMetric"
 }
 
-/// Count, mean, median and spread of one side of a metric after NaN and outlier handling.
-public struct SampleSummary: Sendable, Equatable, Codable {
-    public var count: Int
-    public var mean: Double
-    public var median: Double
-    public var standardDeviation: Double
-    public var min: Double
-    public var max: Double
-
+extension SampleSummary {
+    /// The summary of a sample's values.
     public init(_ values: [Double]) {
-        count = values.count
-        mean = SampleStatistics.mean(values)
-        median = SampleStatistics.median(values)
-        standardDeviation = SampleStatistics.standardDeviation(values)
-        min = values.min() ?? 0
-        max = values.max() ?? 0
+        self.init(
+            count: values.count, mean: SampleStatistics.mean(values), median: SampleStatistics.median(values),
+            standardDeviation: SampleStatistics.standardDeviation(values), min: values.min() ?? 0,
+            max: values.max() ?? 0)
     }
 }
 
@@ -178,9 +170,7 @@ public enum CanaryJudge {
     }
 
     /// A number in four significant digits for messages and the text view; `NaN` for NaN.
-    public static func format(_ value: Double) -> String {
-        value.isNaN ? "NaN" : String(format: "%.4g", value)
-    }
+    public static func format(_ value: Double) -> String { JudgeReport.format(value) }
 }
 
 /// The canary's score from its metrics' verdicts, Kayenta's weighted-sum scorer: per group the
@@ -192,14 +182,7 @@ public enum CanaryScore {
         public var score: Double
         /// Why the score is 0 outright (a critical failure, too many without data).
         public var reason: String?
-        public var groups: [GroupScore]
-    }
-
-    public struct GroupScore: Sendable, Equatable, Codable {
-        public var name: String
-        public var score: Double
-        /// No metric of the group counted (all Nodata): the group scores 100 in the total.
-        public var noData: Bool
+        public var groups: [JudgeGroupScore]
     }
 
     /// Scores `(name, groups, muted, verdict)` entries with `groupWeights` in percent.
@@ -220,7 +203,7 @@ public enum CanaryScore {
             let classes = labels[name] ?? []
             let passed = classes.filter { $0 == .pass }.count
             let counted = classes.filter { $0 != .nodata }.count
-            return GroupScore(
+            return JudgeGroupScore(
                 name: name, score: counted == 0 ? 0 : Double(passed) / Double(counted) * 100, noData: counted == 0)
         }
         if let failure = entries.first(where: { $0.verdict.critical && $0.verdict.classification != .pass }) {

@@ -1,64 +1,6 @@
 import AviaryModel
 import Foundation
 
-/// One judgement of all a judge's metrics: the measurement's phase, its message, and the report
-/// stored as its value (shown by `aviary get analysisrun`).
-public struct JudgeReport: Sendable, Equatable, Codable {
-    public struct MetricReport: Sendable, Equatable, Codable {
-        public var name: String
-        public var classification: String
-        public var reason: String?
-        public var critical: Bool?
-        public var muted: Bool?
-        public var canary: SampleSummary
-        public var baseline: SampleSummary
-        public var pValue: Double?
-        public var estimate: Double?
-        public var ciLower: Double?
-        public var ciUpper: Double?
-        public var effect: Double?
-        public var ratio: Double?
-    }
-
-    /// 0 to 100; nil when too few points were there to judge.
-    public var score: Double?
-    /// `Pass`, `Marginal`, `Fail`, or `Inconclusive` when too few points were there.
-    public var classification: String
-    public var reason: String?
-    public var groups: [CanaryScore.GroupScore]
-    public var metrics: [MetricReport]
-
-    /// The measurement's phase: Pass is Successful, Marginal Inconclusive, Fail Failed.
-    public var phase: AnalysisPhase {
-        switch classification {
-        case "Pass": .successful
-        case "Fail": .failed
-        default: .inconclusive
-        }
-    }
-
-    /// One line for the measurement's message.
-    public var summary: String {
-        var line = "judge: \(classification)"
-        if let score { line += " (score \(CanaryJudge.format(score)))" }
-        let flagged = metrics.filter { $0.classification != MetricClass.pass.rawValue && $0.muted != true }
-        if !flagged.isEmpty {
-            line += ": " + flagged.map { "\($0.name) \($0.classification)" }.joined(separator: ", ")
-        }
-        if let reason { line += "; \(reason)" }
-        return line
-    }
-
-    /// The report as compact JSON with its keys in a stable order (NaN written as null).
-    public var json: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "+Inf", negativeInfinity: "-Inf", nan: "NaN")
-        return (try? encoder.encode(self)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
-    }
-}
-
 extension CanaryJudge {
     /// Judges every metric of `spec` on its samples (canary, baseline) and scores them.
     /// A metric whose sides have points but fewer than `minSamples` makes the whole judgement
