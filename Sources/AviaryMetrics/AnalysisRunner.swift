@@ -10,6 +10,8 @@ public struct AnalysisRunUpdate: Sendable {
         case started
         /// A measurement landed for `metric` (its last measurement in `run`).
         case measured(metric: String, measurement: AviaryModel.Measurement)
+        /// A look of `metric`'s early-stop test landed (its verdict is in the metric result's metadata).
+        case looked(metric: String)
         /// The run completed with `phase`.
         case completed(AnalysisPhase)
     }
@@ -118,9 +120,9 @@ public struct AnalysisRunner: Sendable {
                 await onUpdate(AnalysisRunUpdate(event: .started, run: run))
             }
             // Measurements the engine dropped (the run is terminating) are cancelled.
-            for (metric, task) in inFlight where !hasInFlightMeasurement(run, metric) {
+            for (key, task) in inFlight where !hasInFlight(run, key) {
                 task.cancel()
-                inFlight[metric] = nil
+                inFlight[key] = nil
             }
             if let phase = run.status?.phase, phase.isCompleted {
                 await onUpdate(AnalysisRunUpdate(event: .completed(phase), run: run))
@@ -128,7 +130,7 @@ public struct AnalysisRunner: Sendable {
             }
             for request in reconciliation.measurements {
                 let bound = provider.timeout(for: request.metric) + timeoutGrace
-                inFlight[request.metricName] = Task { [provider] in
+                inFlight[request.key] = Task { [provider] in
                     let outcome = await Self.measure(request, with: provider, within: bound)
                     control.yield(.landed(request, outcome))
                 }
@@ -145,10 +147,14 @@ public struct AnalysisRunner: Sendable {
             guard let signal = await iterator.next() else { return run }
             switch signal {
             case .landed(let request, let outcome):
-                inFlight[request.metricName] = nil
+                inFlight[request.key] = nil
                 let before = run
                 run = AnalysisRunEngine.record(outcome, for: request, in: run, now: now())
-                if run != before, let measurement = lastMeasurement(run, request.metricName) {
+                if request.earlyStop != nil {
+                    if run != before {
+                        await onUpdate(AnalysisRunUpdate(event: .looked(metric: request.metricName), run: run))
+                    }
+                } else if run != before, let measurement = lastMeasurement(run, request.metricName) {
                     await onUpdate(
                         AnalysisRunUpdate(
                             event: .measured(metric: request.metricName, measurement: measurement), run: run))
@@ -188,9 +194,13 @@ public struct AnalysisRunner: Sendable {
         }
     }
 
-    private func hasInFlightMeasurement(_ run: AnalysisRun, _ metric: String) -> Bool {
-        guard let last = lastMeasurement(run, metric) else { return false }
-        return last.finishedAt == nil
+    /// Whether the run still waits for the request of `key` (a metric's name, or an early-stop look's key).
+    private func hasInFlight(_ run: AnalysisRun, _ key: String) -> Bool {
+        for result in run.status?.metricResults ?? [] {
+            if key == result.name { return result.measurements?.last.map { $0.finishedAt == nil } ?? false }
+            if key == result.name + " (early stop)" { return AnalysisRunEngine.hasLookInFlight(result) }
+        }
+        return false
     }
 
     private func lastMeasurement(_ run: AnalysisRun, _ metric: String) -> AviaryModel.Measurement? {

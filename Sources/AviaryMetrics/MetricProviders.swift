@@ -48,6 +48,7 @@ public struct MetricProviders: MeasurementProvider {
     /// Takes one measurement with the metric's provider.
     public func measure(_ request: MeasurementRequest) async -> ProviderOutcome {
         let metric = request.metric
+        if let policy = request.earlyStop { return await look(policy, metric: metric) }
         if let prometheus = metric.provider.prometheus { return await measure(prometheus, metric: metric) }
         if let web = metric.provider.web { return await measure(web, metric: metric) }
         if let job = metric.provider.job { return await measure(job, metric: metric) }
@@ -163,6 +164,39 @@ public struct MetricProviders: MeasurementProvider {
         case .scalar(let value): .float(value)
         case .string(let text): .string(text)
         }
+    }
+
+    // MARK: - Early stop
+
+    /// One look of a metric's early-stop test: the policy's error and request counts, from the
+    /// policy's Prometheus, else the metric's, else the default.
+    private func look(_ policy: EarlyStopPolicy, metric: Metric) async -> ProviderOutcome {
+        let judgeAddress = metric.provider.plugin?.objectValue?[judgePluginName].flatMap {
+            try? JudgeSpec(plugin: $0).address
+        }
+        guard
+            let address = policy.address ?? metric.provider.prometheus?.address ?? judgeAddress
+                ?? defaultPrometheusAddress, !address.isEmpty
+        else {
+            return .error(
+                "\(EarlyStop.annotation): no Prometheus address: give the policy an address (or --prometheus-address)")
+        }
+        var counts: [String: ExprValue] = [:]
+        for (name, text) in [("errors", policy.errors), ("total", policy.total)] {
+            do {
+                let (result, _) = try await PrometheusClient.run(
+                    PrometheusQuery(address: address, query: text, timeout: timeout(for: metric)))
+                switch result {
+                case .scalar(let value): counts[name] = .float(value)
+                // No series yet (no error so far, say) is a count of 0.
+                case .vector(let values), .matrix(let values): counts[name] = .float(values.reduce(0, +))
+                case .string: return .error("\(EarlyStop.annotation): the \(name) query gave a string, not a count")
+                }
+            } catch {
+                return .error("\(EarlyStop.annotation): the \(name) query: \(error.description)")
+            }
+        }
+        return .value(.map(counts), display: "errors \(counts["errors"]!), total \(counts["total"]!)")
     }
 
     // MARK: - Judge

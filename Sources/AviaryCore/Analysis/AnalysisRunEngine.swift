@@ -77,7 +77,9 @@ public enum AnalysisRunEngine {
                 continue
             }
             guard !terminating, isDue(metric, in: run, now: now) else { continue }
-            let taken = index.map { (run.status!.metricResults![$0].count ?? 0) + (run.status!.metricResults![$0].error ?? 0) }
+            let taken = index.map {
+                (run.status!.metricResults![$0].count ?? 0) + (run.status!.metricResults![$0].error ?? 0)
+            }
             var measurement = AviaryModel.Measurement(phase: .running)
             measurement.startedAt = RFC3339.format(now, milliseconds: true)
             if let index {
@@ -98,6 +100,14 @@ public enum AnalysisRunEngine {
                     namespace: run.metadata.namespaceOrDefault, runUID: run.metadata.uid,
                     measurementNumber: (taken ?? 0) + 1))
         }
+        if terminating {
+            // As with measurements: the caller cancels a look in flight, and it is not kept.
+            for index in run.status!.metricResults!.indices {
+                run.status!.metricResults![index].metadata?[EarlyStopKeys.inFlight] = nil
+            }
+        } else {
+            measurements += startLooks(&run, context: context, now: now)
+        }
         assess(&run, context: context, now: now)
         let next = run.status?.phase?.isCompleted == true ? nil : nextReconcileTime(run, context: context)
         return AnalysisRunReconciliation(run: run, measurements: measurements, nextReconcileAt: next)
@@ -108,6 +118,7 @@ public enum AnalysisRunEngine {
     public static func record(
         _ outcome: ProviderOutcome, for request: MeasurementRequest, in run: AnalysisRun, now: Date
     ) -> AnalysisRun {
+        if request.earlyStop != nil { return recordLook(outcome, for: request, in: run, now: now) }
         var run = run
         guard run.status?.phase?.isCompleted != true, let index = resultIndex(run, request.metricName),
             var result = run.status?.metricResults?[index], var measurements = result.measurements,
@@ -179,6 +190,7 @@ public enum AnalysisRunEngine {
             if let last = results[index].measurements?.last, last.finishedAt == nil {
                 results[index].measurements!.removeLast()
             }
+            results[index].metadata?[EarlyStopKeys.inFlight] = nil
         }
         run.status?.metricResults = results
         return run
@@ -225,6 +237,11 @@ public enum AnalysisRunEngine {
         for metric in context.metrics {
             let result = resultIndex(run, metric.name).map { run.status!.metricResults![$0] }
             if let result, result.phase.isCompleted { continue }
+            if let policy = context.earlyStop[metric.name], let result,
+                let due = nextLook(result, policy, run: run, metric: metric)
+            {
+                consider(due)
+            }
             guard let last = result?.measurements?.last else {
                 if let delay = metric.initialDelay, let started = run.status?.startedAt.flatMap(RFC3339.parse) {
                     consider(started.addingTimeInterval(delay.seconds))
@@ -236,6 +253,93 @@ public enum AnalysisRunEngine {
             consider(finished.addingTimeInterval(interval(after: last, metric: metric)))
         }
         return earliest
+    }
+
+    // MARK: - Early stop
+
+    /// Starts the early-stop looks that are due: one per metric with a policy, once its first
+    /// measurement has started, then every `interval` after the previous look landed.
+    static func startLooks(_ run: inout AnalysisRun, context: RunContext, now: Date) -> [MeasurementRequest] {
+        var looks: [MeasurementRequest] = []
+        for metric in context.metrics {
+            guard let policy = context.earlyStop[metric.name], let index = resultIndex(run, metric.name) else {
+                continue
+            }
+            var result = run.status!.metricResults![index]
+            guard !result.phase.isCompleted, let due = nextLook(result, policy, run: run, metric: metric), now >= due
+            else { continue }
+            let started = RFC3339.format(now, milliseconds: true)
+            result.metadata = (result.metadata ?? [:]).merging([EarlyStopKeys.inFlight: started]) { $1 }
+            run.status!.metricResults![index] = result
+            looks.append(
+                MeasurementRequest(
+                    runName: run.metadata.name ?? "", metricName: metric.name, metric: metric,
+                    startedAt: RFC3339.parse(started) ?? now, redactions: context.redactions,
+                    isDryRun: context.dryRun.contains(metric.name), namespace: run.metadata.namespaceOrDefault,
+                    runUID: run.metadata.uid, earlyStop: policy))
+        }
+        return looks
+    }
+
+    /// Whether a look of the metric's early-stop test is in flight.
+    public static func hasLookInFlight(_ result: MetricResult) -> Bool {
+        result.metadata?[EarlyStopKeys.inFlight] != nil
+    }
+
+    /// When the next look is due: `interval` after the last look landed, or after the metric's
+    /// first measurement was due; nil while a look is in flight.
+    static func nextLook(_ result: MetricResult, _ policy: EarlyStopPolicy, run: AnalysisRun, metric: Metric) -> Date? {
+        guard !result.phase.isCompleted, result.metadata?[EarlyStopKeys.inFlight] == nil else { return nil }
+        if let looked = result.metadata?[EarlyStopKeys.lookedAt].flatMap(RFC3339.parse) {
+            return looked.addingTimeInterval(policy.interval)
+        }
+        guard let started = run.status?.startedAt.flatMap(RFC3339.parse) else { return nil }
+        return started.addingTimeInterval((metric.initialDelay?.seconds ?? 0) + policy.interval)
+    }
+
+    /// Stores a look's counts and the test's verdict on the metric result; a stop fails the metric.
+    static func recordLook(
+        _ outcome: ProviderOutcome, for request: MeasurementRequest, in run: AnalysisRun, now: Date
+    ) -> AnalysisRun {
+        var run = run
+        guard let policy = request.earlyStop, run.status?.phase?.isCompleted != true,
+            let index = resultIndex(run, request.metricName), var result = run.status?.metricResults?[index],
+            !result.phase.isCompleted,
+            let inFlight = result.metadata?[EarlyStopKeys.inFlight].flatMap(RFC3339.parse),
+            abs(inFlight.timeIntervalSince(request.startedAt)) < 0.001
+        else { return run }
+        var metadata = result.metadata ?? [:]
+        metadata[EarlyStopKeys.inFlight] = nil
+        metadata[EarlyStopKeys.lookedAt] = RFC3339.format(now, milliseconds: true)
+        metadata[EarlyStopKeys.looks] = String((Int(metadata[EarlyStopKeys.looks] ?? "") ?? 0) + 1)
+        switch outcome {
+        case .value(.map(let counts), _, _):
+            guard let errors = number(counts["errors"]), let total = number(counts["total"]) else {
+                metadata[EarlyStopKeys.summary] = "look failed: no error and request counts"
+                break
+            }
+            let (stop, summary) = EarlyStop.assess(errors: errors, total: total, policy: policy)
+            metadata[EarlyStopKeys.summary] = summary
+            if stop { metadata[EarlyStopKeys.stopped] = summary }
+        case .error(let message):
+            metadata[EarlyStopKeys.summary] = "look failed: " + redact(message, request.redactions)
+        default:
+            metadata[EarlyStopKeys.summary] = "look failed: no error and request counts"
+        }
+        result.metadata = metadata
+        run.status!.metricResults![index] = result
+        if case .success(let context) = RunContext.make(run, secrets: nil) {
+            assess(&run, context: context, now: now)
+        }
+        return run
+    }
+
+    private static func number(_ value: ExprValue?) -> Double? {
+        switch value {
+        case .int(let whole): Double(whole)
+        case .float(let real): real.isNaN ? nil : real
+        default: nil
+        }
     }
 
     // MARK: - Assessment
@@ -274,12 +378,14 @@ public enum AnalysisRunEngine {
                 .error, "consecutiveErrors (\(result.consecutiveError ?? 0)) > consecutiveErrorLimit (\(errorLimit))"
             )
         }
+        if let reason = result.metadata?[EarlyStopKeys.stopped] { breach = (.failed, "earlyStop: \(reason)") }
         return breach
     }
 
     /// The phase of one metric from its counters (Argo's `assessMetricStatus`).
     static func metricPhase(_ metric: Metric, _ result: MetricResult, terminating: Bool) -> AnalysisPhase {
         if result.phase.isCompleted { return result.phase }
+        if result.metadata?[EarlyStopKeys.stopped] != nil { return .failed }
         guard let last = result.measurements?.last else { return terminating ? .successful : .pending }
         if !last.phase.isCompleted || last.finishedAt == nil { return .running }
         if let breach = limitBreach(metric, result) { return breach.phase }
@@ -403,4 +509,15 @@ public enum AnalysisRunEngine {
             $0.replacingOccurrences(of: $1, with: "*****")
         }
     }
+}
+
+/// The keys of a metric result's `metadata` where its early-stop test keeps its state.
+enum EarlyStopKeys {
+    /// The last look's counts and likelihood ratio, or why it failed.
+    static let summary = "aviary.dev/early-stop"
+    /// Why the test stopped the metric; set once, and the metric is Failed.
+    static let stopped = "aviary.dev/early-stop-stopped"
+    static let lookedAt = "aviary.dev/early-stop-looked-at"
+    static let inFlight = "aviary.dev/early-stop-in-flight"
+    static let looks = "aviary.dev/early-stop-looks"
 }

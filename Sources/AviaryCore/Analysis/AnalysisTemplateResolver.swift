@@ -75,7 +75,7 @@ public enum AnalysisTemplateResolver {
         catalog: AnalysisTemplateCatalog, labels: [String: String]? = nil, dryRun: [DryRun] = [],
         measurementRetention: [MeasurementRetention] = []
     ) throws(AnalysisTemplateError) -> AnalysisRun {
-        var specs: [(String, AnalysisTemplateSpec)] = []
+        var specs: [(String, AnalysisTemplateSpec, String?)] = []
         var seen: Set<String> = []
         for reference in references {
             try collect(reference, catalog: catalog, into: &specs, seen: &seen, path: [])
@@ -85,7 +85,20 @@ public enum AnalysisTemplateResolver {
         var templateArgs: [Argument] = []
         var mergedDryRun: [DryRun] = []
         var mergedRetention: [MeasurementRetention] = []
-        for (_, spec) in specs {
+        var earlyStop: [String: JSONValue] = [:]
+        for (key, spec, annotation) in specs {
+            if let annotation {
+                // Merged as values, so that the run's one annotation holds every template's policies.
+                do {
+                    for (metric, policy) in try ManifestDecoder.value(ofYAML: annotation).objectValue ?? [:] {
+                        earlyStop[metric] = policy
+                    }
+                } catch {
+                    throw AnalysisTemplateError(
+                        message: "\(key): annotation \(EarlyStop.annotation) is not YAML: "
+                            + (error.diagnostics.first?.message ?? ""))
+                }
+            }
             for metric in spec.metricsOrEmpty {
                 guard metricNames.insert(metric.name).inserted else {
                     throw AnalysisTemplateError(message: "two metrics have the same name '\(metric.name)'")
@@ -135,6 +148,12 @@ public enum AnalysisTemplateResolver {
         metadata.name = name
         metadata.namespace = namespace
         metadata.labels = labels
+        if !earlyStop.isEmpty {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let text = (try? encoder.encode(JSONValue.object(earlyStop))).map { String(decoding: $0, as: UTF8.self) }
+            metadata.annotations = [EarlyStop.annotation: text ?? "{}"]
+        }
         var spec = AnalysisRunSpec(metrics: metrics, args: resolvedArgs.isEmpty ? nil : resolvedArgs)
         spec.dryRun = mergedDryRun.isEmpty ? nil : mergedDryRun
         spec.measurementRetention = mergedRetention.isEmpty ? nil : mergedRetention
@@ -143,7 +162,7 @@ public enum AnalysisTemplateResolver {
 
     private static func collect(
         _ reference: AnalysisTemplateRef, catalog: AnalysisTemplateCatalog,
-        into specs: inout [(String, AnalysisTemplateSpec)],
+        into specs: inout [(String, AnalysisTemplateSpec, String?)],
         seen: inout Set<String>, path: [String]
     ) throws(AnalysisTemplateError) {
         guard let name = reference.templateName, !name.isEmpty else {
@@ -156,6 +175,7 @@ public enum AnalysisTemplateResolver {
         }
         guard seen.insert(key).inserted else { return }
         let spec: AnalysisTemplateSpec
+        let earlyStop: String?
         if reference.clusterScope == true {
             guard let template = catalog.clusterTemplates[name] else {
                 throw AnalysisTemplateError(
@@ -164,6 +184,7 @@ public enum AnalysisTemplateResolver {
                     isMissingTemplate: true)
             }
             spec = template.spec
+            earlyStop = template.metadata.annotations?[EarlyStop.annotation]
         } else {
             guard let template = catalog.templates[name] else {
                 throw AnalysisTemplateError(
@@ -172,11 +193,12 @@ public enum AnalysisTemplateResolver {
                     isMissingTemplate: true)
             }
             spec = template.spec
+            earlyStop = template.metadata.annotations?[EarlyStop.annotation]
         }
         for nested in spec.templates ?? [] {
             try collect(nested, catalog: catalog, into: &specs, seen: &seen, path: path + [key])
         }
-        specs.append((key, spec))
+        specs.append((key, spec, earlyStop))
     }
 
     /// Turns a Rollout's analysis arguments into run arguments: literals as they are,
@@ -215,7 +237,9 @@ public enum AnalysisTemplateResolver {
     }
 
     /// The value at `path` (`metadata.name`, `metadata.labels['app']`, `spec.template.spec.containers[0].image`).
-    public static func fieldValue(_ path: String, of rollout: Rollout, arg: String) throws(AnalysisTemplateError) -> String {
+    public static func fieldValue(
+        _ path: String, of rollout: Rollout, arg: String
+    ) throws(AnalysisTemplateError) -> String {
         let encoder = JSONEncoder()
         guard let data = try? encoder.encode(rollout), let root = try? JSONDecoder().decode(JSONValue.self, from: data)
         else { throw AnalysisTemplateError(message: "args.\(arg): the Rollout cannot be read") }

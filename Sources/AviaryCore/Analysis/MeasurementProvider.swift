@@ -26,12 +26,20 @@ public struct MeasurementRequest: Sendable, Equatable {
     /// The metric's measurements so far (`count` + `error`) plus one, as Argo numbers its jobs:
     /// a measurement taken again after a restart has the same number.
     public var measurementNumber: Int
+    /// Set for a look of the metric's early-stop test rather than a measurement: the provider
+    /// answers the policy's error and request counts as `{errors, total}`.
+    public var earlyStop: EarlyStopPolicy?
+    /// What tells this request from the other in flight for the same metric: the metric's name,
+    /// or, for an early-stop look, the name followed by ` (early stop)`.
+    public var key: String { earlyStop == nil ? metricName : metricName + " (early stop)" }
 
     /// A request as the engine makes it.
     public init(
         runName: String, metricName: String, metric: Metric, startedAt: Date, redactions: [String] = [],
-        isDryRun: Bool = false, namespace: String = "default", runUID: String? = nil, measurementNumber: Int = 1
+        isDryRun: Bool = false, namespace: String = "default", runUID: String? = nil, measurementNumber: Int = 1,
+        earlyStop: EarlyStopPolicy? = nil
     ) {
+        self.earlyStop = earlyStop
         self.namespace = namespace
         self.runUID = runUID
         self.measurementNumber = measurementNumber

@@ -16,6 +16,8 @@ struct RunContext: Sendable {
     var dryRun: Set<String>
     var retention: [String: Int]
     var redactions: [String]
+    /// Early-stop policies by metric name (the run's `aviary.dev/early-stop` annotation).
+    var earlyStop: [String: EarlyStopPolicy] = [:]
 
     /// Resolves the run's arguments (secrets from `secrets`; with nil, secret values become
     /// `*****`, enough to read limits and counts) and validates the metrics.
@@ -92,7 +94,25 @@ struct RunContext: Sendable {
             }
             for name in matched where rule.limit > 0 { retention[name] = rule.limit }
         }
-        return .success(RunContext(metrics: metrics, dryRun: dryRun, retention: retention, redactions: redactions))
+        var earlyStop: [String: EarlyStopPolicy] = [:]
+        if let annotation = run.metadata.annotations?[EarlyStop.annotation] {
+            do {
+                earlyStop = try EarlyStop.policies(annotation, args: values)
+            } catch {
+                return .failure(
+                    AnalysisRunError(
+                        message: "Analysis spec invalid: " + AnalysisRunEngine.redact(error.description, redactions)))
+            }
+            if let unknown = earlyStop.keys.sorted().first(where: { name in !metrics.contains { $0.name == name } }) {
+                return .failure(
+                    AnalysisRunError(
+                        message:
+                            "Analysis spec invalid: \(EarlyStop.annotation): \(unknown): names no metric of the run"))
+            }
+        }
+        return .success(
+            RunContext(
+                metrics: metrics, dryRun: dryRun, retention: retention, redactions: redactions, earlyStop: earlyStop))
     }
 
     /// Argo matches dry-run and retention rules as unanchored regular expressions; `*` alone

@@ -13,7 +13,8 @@ public struct SecretStore: Sendable, Equatable {
     public static let secretsFileRemedy = "add it to secrets.yaml in the state directory"
 
     /// The remedy on the local platform, where applied Secrets are read too.
-    public static let localRemedy = "apply a Secret holding it (aviary apply -f), or add it to secrets.yaml in the state directory"
+    public static let localRemedy =
+        "apply a Secret holding it (aviary apply -f), or add it to secrets.yaml in the state directory"
 
     /// A store holding `secrets`.
     public init(_ secrets: [String: [String: String]] = [:], remedy: String = SecretStore.secretsFileRemedy) {

@@ -73,13 +73,17 @@ struct CrossDocumentChecks {
                 }
             case .analysisTemplate(let template):
                 declaredArguments(template.spec, in: located)
-                conditions(template.spec.metricsOrEmpty, in: located)
+                conditions(
+                    template.spec.metricsOrEmpty, annotations: template.metadata.annotations,
+                    includes: !(template.spec.templates ?? []).isEmpty, in: located)
             case .clusterAnalysisTemplate(let template):
                 declaredArguments(template.spec, in: located)
-                conditions(template.spec.metricsOrEmpty, in: located)
+                conditions(
+                    template.spec.metricsOrEmpty, annotations: template.metadata.annotations,
+                    includes: !(template.spec.templates ?? []).isEmpty, in: located)
             case .analysisRun(let run):
                 declaredArguments(AnalysisTemplateSpec(metrics: run.spec.metrics, args: run.spec.args), in: located)
-                conditions(run.spec.metrics, in: located)
+                conditions(run.spec.metrics, annotations: run.metadata.annotations, includes: false, in: located)
             case .service, .configMap, .secret:
                 break
             }
@@ -296,7 +300,8 @@ struct CrossDocumentChecks {
             if templates[includeKey] == nil {
                 missing.append(
                     ResourceReference(
-                        kind: isCluster ? "ClusterAnalysisTemplate" : "AnalysisTemplate", namespace: includeKey.namespace,
+                        kind: isCluster ? "ClusterAnalysisTemplate" : "AnalysisTemplate",
+                        namespace: includeKey.namespace,
                         name: name))
                 continue
             }
@@ -307,9 +312,27 @@ struct CrossDocumentChecks {
 
     // MARK: Templates
 
-    private mutating func conditions(_ metrics: [Metric], in located: LocatedResource) {
+    /// The metrics' conditions and providers, and the early-stop policies of the annotation
+    /// (a policy may name a metric of an included template).
+    private mutating func conditions(
+        _ metrics: [Metric], annotations: [String: String]?, includes: Bool, in located: LocatedResource
+    ) {
         for issue in ConditionChecks.check(metrics) + ProviderChecks.check(metrics) {
             report(located, issue.path, issue.message, severity: issue.severity)
+        }
+        if let text = annotations?[EarlyStop.annotation] {
+            let path = "metadata.annotations[\"\(EarlyStop.annotation)\"]"
+            do {
+                let policies = try EarlyStop.policies(text)
+                for name in policies.keys.sorted() where !includes && !metrics.contains(where: { $0.name == name }) {
+                    report(
+                        located, "\(path).\(name)",
+                        "names no metric of this template; use one of "
+                            + metrics.map(\.name).joined(separator: ", "), severity: .error)
+                }
+            } catch {
+                report(located, path + (error.path.isEmpty ? "" : "." + error.path), error.message, severity: .error)
+            }
         }
     }
 

@@ -518,3 +518,26 @@ public enum ManifestEncoder {
         return try encoder.encode(resource)
     }
 }
+
+extension ManifestDecoder {
+    /// One YAML (or JSON) value, e.g. an annotation that holds a mapping; a syntax error says
+    /// its line and column.
+    public static func value(ofYAML text: String) throws(ManifestError) -> JSONValue {
+        let diagnostic = { (message: String, line: Int?, column: Int?) in
+            ManifestError(diagnostics: [
+                Diagnostic(file: "-", resource: nil, path: "", message: message, line: line, column: column)
+            ])
+        }
+        do {
+            let parser = try Parser(yaml: text)
+            guard let node = try parser.nextRoot() else { return .null }
+            var budget = ManifestDecoder().maximumValues
+            return try jsonValue(of: node, budget: &budget)
+        } catch let error as ValueError {
+            throw diagnostic(error.description, error.mark?.line, error.mark?.column)
+        } catch {
+            let syntax = ManifestDecoder().syntaxDiagnostic(error, file: "-", text: text)
+            throw diagnostic(syntax.message, syntax.line, syntax.column)
+        }
+    }
+}

@@ -115,7 +115,9 @@ public actor AnalysisCoordinator {
             status.message = error.message
             run.status = status
         }
-        if !annotations.isEmpty { run.metadata.annotations = annotations }
+        if !annotations.isEmpty {
+            run.metadata.annotations = (run.metadata.annotations ?? [:]).merging(annotations) { _, given in given }
+        }
         let (stored, _) = try await store.apply(try JSONEncoder().encode(run))
         // On a cluster the API server gives the run its uid, which a job metric's Job is owned by.
         run.metadata.uid = (try? JSONDecoder().decode(ObjectMeta.self, from: stored.metadata))?.uid
