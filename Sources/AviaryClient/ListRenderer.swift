@@ -109,6 +109,14 @@ public enum AnalysisRunRenderer {
             Style.table(
                 header: Row(name: "METRIC", kind: "COUNTS", status: "STATUS", age: "AGE", info: "LATEST"), rows: rows,
                 colour: colour))
+        let looked = results.compactMap { result in
+            result.metadata?["aviary.dev/early-stop"].map { summary in
+                let looks = result.metadata?["aviary.dev/early-stop-looks"] ?? "0"
+                let verdict = result.metadata?["aviary.dev/early-stop-stopped"] == nil ? "" : "stopped: "
+                return "\(result.name): early stop, \(looks) looks: \(verdict)\(summary)"
+            }
+        }
+        if !looked.isEmpty { lines += [""] + looked }
         for metric in run.spec.metrics {
             let measurements = results.first { $0.name == metric.name }?.measurements ?? []
             guard !measurements.isEmpty else { continue }

@@ -19,6 +19,9 @@ public struct MetricProviders: MeasurementProvider {
     /// first waits (bounded) until a Prometheus that scrapes them has scraped each once
     /// (`ScrapeReadiness`). Nil: query at once.
     public var discoveredPods: (@Sendable () async -> Set<String>)?
+    /// The time instant queries are evaluated at (Prometheus' `time` parameter); nil: now.
+    /// `aviary analysis backtest` sets it, with `now`, to replay a run over past data.
+    public var queryTime: Date?
 
     /// Providers with an optional fallback Prometheus address.
     public init(
@@ -76,6 +79,7 @@ public struct MetricProviders: MeasurementProvider {
         var query = PrometheusQuery(
             address: address, query: text, headers: (metric.headers ?? []).map { ($0.key, $0.value) },
             timeout: timeout, insecure: metric.insecure ?? false)
+        query.time = queryTime
         if let range = metric.rangeQuery {
             let moment = now()
             guard case .success(let start) = evaluateTime(range.start, now: moment, field: "start") else {
@@ -185,7 +189,7 @@ public struct MetricProviders: MeasurementProvider {
         for (name, text) in [("errors", policy.errors), ("total", policy.total)] {
             do {
                 let (result, _) = try await PrometheusClient.run(
-                    PrometheusQuery(address: address, query: text, timeout: timeout(for: metric)))
+                    PrometheusQuery(address: address, query: text, time: queryTime, timeout: timeout(for: metric)))
                 switch result {
                 case .scalar(let value): counts[name] = .float(value)
                 // No series yet (no error so far, say) is a count of 0.

@@ -6,11 +6,12 @@ import Foundation
 struct AnalysisCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analysis",
-        abstract: "Check analysis conditions, run analyses and judge samples.",
+        abstract: "Check analysis conditions, run analyses, judge samples and backtest templates.",
         subcommands: [
             AnalysisEval.self,
             AnalysisRunCommand.self,
             AnalysisJudge.self,
+            AnalysisBacktest.self,
         ]
     )
 }

@@ -237,8 +237,8 @@ public enum AnalysisRunEngine {
         for metric in context.metrics {
             let result = resultIndex(run, metric.name).map { run.status!.metricResults![$0] }
             if let result, result.phase.isCompleted { continue }
-            if let policy = context.earlyStop[metric.name], let result,
-                let due = nextLook(result, policy, run: run, metric: metric)
+            if let policy = context.earlyStop[metric.name],
+                let due = nextLook(result ?? MetricResult(name: metric.name, phase: .pending), policy, run: run)
             {
                 consider(due)
             }
@@ -257,20 +257,25 @@ public enum AnalysisRunEngine {
 
     // MARK: - Early stop
 
-    /// Starts the early-stop looks that are due: one per metric with a policy, once its first
-    /// measurement has started, then every `interval` after the previous look landed.
+    /// Starts the early-stop looks that are due: one per metric with a policy, `interval` after
+    /// the run starts (not after `initialDelay`: counts before the canary's first scrape are 0,
+    /// which is no evidence, so the test needs no delay), then `interval` after each look landed.
     static func startLooks(_ run: inout AnalysisRun, context: RunContext, now: Date) -> [MeasurementRequest] {
         var looks: [MeasurementRequest] = []
         for metric in context.metrics {
-            guard let policy = context.earlyStop[metric.name], let index = resultIndex(run, metric.name) else {
-                continue
+            guard let policy = context.earlyStop[metric.name] else { continue }
+            var index = resultIndex(run, metric.name)
+            let result = index.map { run.status!.metricResults![$0] } ?? MetricResult(name: metric.name, phase: .pending)
+            guard !result.phase.isCompleted, let due = nextLook(result, policy, run: run), now >= due else { continue }
+            if index == nil {
+                var created = result
+                created.dryRun = context.dryRun.contains(metric.name) ? true : nil
+                run.status!.metricResults!.append(created)
+                index = run.status!.metricResults!.count - 1
             }
-            var result = run.status!.metricResults![index]
-            guard !result.phase.isCompleted, let due = nextLook(result, policy, run: run, metric: metric), now >= due
-            else { continue }
             let started = RFC3339.format(now, milliseconds: true)
-            result.metadata = (result.metadata ?? [:]).merging([EarlyStopKeys.inFlight: started]) { $1 }
-            run.status!.metricResults![index] = result
+            run.status!.metricResults![index!].metadata =
+                (result.metadata ?? [:]).merging([EarlyStopKeys.inFlight: started]) { $1 }
             looks.append(
                 MeasurementRequest(
                     runName: run.metadata.name ?? "", metricName: metric.name, metric: metric,
@@ -286,15 +291,14 @@ public enum AnalysisRunEngine {
         result.metadata?[EarlyStopKeys.inFlight] != nil
     }
 
-    /// When the next look is due: `interval` after the last look landed, or after the metric's
-    /// first measurement was due; nil while a look is in flight.
-    static func nextLook(_ result: MetricResult, _ policy: EarlyStopPolicy, run: AnalysisRun, metric: Metric) -> Date? {
+    /// When the next look is due: `interval` after the last look landed, or after the run
+    /// started; nil while a look is in flight.
+    static func nextLook(_ result: MetricResult, _ policy: EarlyStopPolicy, run: AnalysisRun) -> Date? {
         guard !result.phase.isCompleted, result.metadata?[EarlyStopKeys.inFlight] == nil else { return nil }
         if let looked = result.metadata?[EarlyStopKeys.lookedAt].flatMap(RFC3339.parse) {
             return looked.addingTimeInterval(policy.interval)
         }
-        guard let started = run.status?.startedAt.flatMap(RFC3339.parse) else { return nil }
-        return started.addingTimeInterval((metric.initialDelay?.seconds ?? 0) + policy.interval)
+        return run.status?.startedAt.flatMap(RFC3339.parse)?.addingTimeInterval(policy.interval)
     }
 
     /// Stores a look's counts and the test's verdict on the metric result; a stop fails the metric.

@@ -78,6 +78,20 @@ struct EarlyStopEngineTests {
         #expect(run.status?.metricResults?.first?.count == 1)
     }
 
+    @Test func looksStartBeforeTheInitialDelayAndCanStopTheMetricBeforeItsFirstMeasurement() throws {
+        var delayed = run()
+        delayed.spec.metrics[0].initialDelay = try ArgoDuration("12s")
+        let first = AnalysisRunEngine.reconcile(delayed, now: epoch)
+        #expect(first.measurements.isEmpty)
+        #expect(first.nextReconcileAt == epoch.addingTimeInterval(2))
+        let second = AnalysisRunEngine.reconcile(first.run, now: epoch.addingTimeInterval(2))
+        #expect(second.measurements.map(\.key) == ["success-rate (early stop)"])
+        let stopped = AnalysisRunEngine.record(
+            counts(12, 50), for: second.measurements[0], in: second.run, now: epoch.addingTimeInterval(2))
+        #expect(stopped.status?.phase == .failed)
+        #expect(stopped.status?.metricResults?.first?.measurements == nil)
+    }
+
     @Test func aLookThatFailsIsNotEvidenceAndTheNextOneComes() throws {
         let first = AnalysisRunEngine.reconcile(run(), now: epoch)
         var current = AnalysisRunEngine.record(vector(0.97), for: first.measurements[0], in: first.run, now: epoch)
