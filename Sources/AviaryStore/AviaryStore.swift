@@ -508,16 +508,22 @@ public final class AviaryStore: Sendable {
         }
     }
 
-    /// Appends measurements.
+    /// Appends measurements of AnalysisRuns that exist. A measurement that lands after its run
+    /// was deleted (a history limit, `aviary delete`) is dropped, not kept as a row nothing owns.
     public func record(_ measurements: [StoredMeasurement]) throws(StoreError) {
         for measurement in measurements { try Self.requireObject(measurement.measurement, what: "measurement") }
         try write { db in
             for measurement in measurements {
                 try db.execute(
-                    sql: "INSERT INTO measurements (namespace, analysisRun, metric, measurement) VALUES (?, ?, ?, ?)",
+                    sql: """
+                        INSERT INTO measurements (namespace, analysisRun, metric, measurement)
+                        SELECT ?, ?, ?, ? WHERE EXISTS (
+                            SELECT 1 FROM resources WHERE kind = 'AnalysisRun' AND namespace = ? AND name = ?)
+                        """,
                     arguments: [
                         measurement.analysisRun.namespace, measurement.analysisRun.name, measurement.metric,
-                        String(decoding: measurement.measurement, as: UTF8.self),
+                        String(decoding: measurement.measurement, as: UTF8.self), measurement.analysisRun.namespace,
+                        measurement.analysisRun.name,
                     ])
             }
         }

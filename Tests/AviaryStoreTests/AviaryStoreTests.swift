@@ -279,10 +279,18 @@ func json(_ data: Data?) -> [String: Any]? {
                 StoredRevision(
                     rollout: key, revision: 2, podTemplateHash: "def", template: Data(#"{"a":1}"#.utf8),
                     createdAt: "2026-01-01T00:01:00Z"))
-            try store.record([
+            let measurements = [
                 StoredMeasurement(analysisRun: run, metric: "success", measurement: Data(#"{"value":"1"}"#.utf8)),
                 StoredMeasurement(analysisRun: run, metric: "latency", measurement: Data(#"{"value":"9"}"#.utf8)),
-            ])
+            ]
+            // A measurement of a run that is not (or no longer) stored is dropped.
+            try store.record(measurements)
+            #expect(try store.measurements(of: run).isEmpty)
+            try store.apply(
+                Data(
+                    #"{"apiVersion":"argoproj.io/v1alpha1","kind":"AnalysisRun","metadata":{"name":"web-abc-2"},"spec":{"metrics":[]}}"#
+                        .utf8))
+            try store.record(measurements)
             try store.setPlatformValue(Data("pids".utf8), forKey: "pods")
         }
         let reopened = try AviaryStore(stateDirectory: directory.path)

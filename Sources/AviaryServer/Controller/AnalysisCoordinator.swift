@@ -74,7 +74,9 @@ public actor AnalysisCoordinator {
 
     /// Creates the run an experiment asked for (once) and starts it; a run whose template cannot
     /// be resolved is stored as Error, which ends the experiment with that phase.
-    func create(_ request: ExperimentAnalysisRunRequest, experiment key: ResourceKey, time: Date) async throws -> StoredEvent? {
+    func create(
+        _ request: ExperimentAnalysisRunRequest, experiment key: ResourceKey, time: Date
+    ) async throws -> StoredEvent? {
         try await create(
             name: request.name, labels: request.labels, annotations: request.annotations, owner: key, time: time,
             references: [request.template], dryRun: request.dryRun, measurementRetention: request.measurementRetention
@@ -182,22 +184,22 @@ public actor AnalysisCoordinator {
         runner.secrets = secrets
         let handle = runner.start(run) { update in
             do {
+                // The measurement and the metrics first: once the store says the run is done, the
+                // controller may delete it (history limits) with its measurements and metric
+                // phases; a row or a phase written after that would stay for good.
+                if case .measured(let metric, let measurement) = update.event {
+                    try await store.record([
+                        StoredMeasurement(
+                            analysisRun: key, metric: metric, measurement: try JSONEncoder().encode(measurement))
+                    ])
+                }
                 if let status = update.run.status {
-                    // The metrics first: once the store says the run is done, the controller may
-                    // delete it (history limits) and its metric phases with it; phases set after
-                    // that would stay for good.
                     for result in status.metricResults ?? [] {
                         await metrics.setMetricPhase(
                             namespace: key.namespace, run: key.name, metric: result.name, phase: result.phase.rawValue)
                     }
                     _ = try await store.updateStatus(
                         key, status: try JSONEncoder().encode(status), events: [], expectedResourceVersion: nil)
-                }
-                if case .measured(let metric, let measurement) = update.event {
-                    try await store.record([
-                        StoredMeasurement(
-                            analysisRun: key, metric: metric, measurement: try JSONEncoder().encode(measurement))
-                    ])
                 }
             } catch {
                 logger.error("cannot store AnalysisRun \(key.name): \(error)")
