@@ -62,6 +62,19 @@ struct JudgeProviderTests {
             """)
     }
 
+    /// The phase, value and message the judge decided; a failure when it did not decide.
+    func decision(_ metric: Metric) async throws -> (AnalysisPhase, String?, String?) {
+        let outcome = await MetricProviders().measure(request(metric))
+        guard case .phase(let phase, let display, let message, _) = outcome else {
+            throw JudgeDidNotDecide(outcome: "\(outcome)")
+        }
+        return (phase, display, message)
+    }
+
+    struct JudgeDidNotDecide: Error {
+        var outcome: String
+    }
+
     @Test func aSlowerCanaryFailsATwinPassesAndShortWindowsAreInconclusive() async throws {
         let exporter = try LatencyExporter()
         defer { exporter.server.stop() }
@@ -77,11 +90,7 @@ struct JudgeProviderTests {
                           baseline: latency_seconds{role="stable"}
                           direction: increase
                 """)
-        let failed = await MetricProviders().measure(request(slow))
-        guard case .phase(let phase, let display, let message, _) = failed else {
-            Issue.record("the judge did not decide: \(failed)")
-            return
-        }
+        let (phase, display, message) = try await decision(slow)
         #expect(phase == .failed)
         #expect(message == "judge: Fail (score 0): latency High")
         let report = try JSONDecoder().decode(JudgeReport.self, from: Data((display ?? "").utf8))
@@ -101,11 +110,7 @@ struct JudgeProviderTests {
                           canary: latency_seconds{role="none"}
                           baseline: latency_seconds{role="stable"}
                 """)
-        let passed = await MetricProviders().measure(request(twin))
-        guard case .phase(let twinPhase, _, let twinMessage, _) = passed else {
-            Issue.record("the judge did not decide: \(passed)")
-            return
-        }
+        let (twinPhase, _, twinMessage) = try await decision(twin)
         // One metric of three without data is under half: its group counts as no data, the others pass.
         #expect(twinPhase == .successful, "\(twinMessage ?? "")")
         #expect(twinMessage == "judge: Pass (score 100): absent Nodata")
@@ -117,11 +122,7 @@ struct JudgeProviderTests {
                           canary: latency_seconds{role="twin"}
                           baseline: latency_seconds{role="stable"}
                 """)
-        let inconclusive = await MetricProviders().measure(request(short))
-        guard case .phase(let shortPhase, _, let shortMessage, _) = inconclusive else {
-            Issue.record("the judge did not decide: \(inconclusive)")
-            return
-        }
+        let (shortPhase, _, shortMessage) = try await decision(short)
         #expect(shortPhase == .inconclusive)
         #expect(shortMessage?.hasPrefix("judge: Inconclusive; too few points: latency: canary n=") == true)
         #expect(shortMessage?.hasSuffix(" < 500") == true)

@@ -21,20 +21,19 @@ struct ABExperimentEndToEndTests {
         let prometheusPort = try #require(PortAllocator.freePort())
         let daemon = Daemon()
         try await daemon.start(extraArguments: ["--prometheus", "--prometheus-listen", "127.0.0.1:\(prometheusPort)"])
-        do {
+        try await daemon.run {
             try await check(daemon: daemon, prometheusPort: prometheusPort)
-        } catch {
-            await daemon.cleanUp()
-            throw error
         }
-        await daemon.cleanUp()
     }
 
     func check(daemon: Daemon, prometheusPort: Int) async throws {
         let manifest = try String(contentsOfFile: Self.example, encoding: .utf8)
             .replacingOccurrences(of: "127.0.0.1:9090", with: "127.0.0.1:\(prometheusPort)")
         try daemon.applyWithCLI(manifest)
-        #expect(await eventually(within: 120) { await Self.phase(daemon).map { $0 == ("Healthy", "sample-app:v1") } == true })
+        #expect(
+            await eventually(within: 120) {
+                await Self.phase(daemon).map { $0 == ("Healthy", "sample-app:v1") } == true
+            })
 
         #expect(try daemon.cli(["set", "image", "ab", "app=sample-app:v2"]).status == 0)
         // Every template's pod serves (the router has their endpoints) once the experiment runs.
@@ -55,8 +54,12 @@ struct ABExperimentEndToEndTests {
         // The analysis compares the sides; the experiment ends, and the rollout goes on to the end.
         let traffic = Task { await Self.keepSending() }
         defer { traffic.cancel() }
-        #expect(await eventually(within: 180) { await Self.phase(daemon).map { $0 == ("Healthy", "sample-app:v2") } == true })
-        let experiments = try #require(await daemon.call(.GET, "/api/v1/experiments")?.json["items"] as? [[String: Any]])
+        #expect(
+            await eventually(within: 180) {
+                await Self.phase(daemon).map { $0 == ("Healthy", "sample-app:v2") } == true
+            })
+        let experiments = try #require(
+            await daemon.call(.GET, "/api/v1/experiments")?.json["items"] as? [[String: Any]])
         let phases = experiments.compactMap { ($0["status"] as? [String: Any])?["phase"] as? String }
         #expect(phases == ["Successful"])
 
@@ -70,7 +73,10 @@ struct ABExperimentEndToEndTests {
                 "RolloutAborted: Rollout aborted update to revision 3: Experiment analysis phase is error/failed: "
                     + "Metric \"candidate\" assessed Failed"), "\(message)")
         let after = try #require(await daemon.call(.GET, "/api/v1/experiments")?.json["items"] as? [[String: Any]])
-        #expect(after.compactMap { ($0["status"] as? [String: Any])?["phase"] as? String }.sorted() == ["Failed", "Successful"])
+        #expect(
+            after.compactMap { ($0["status"] as? [String: Any])?["phase"] as? String }.sorted() == [
+                "Failed", "Successful",
+            ])
         let split = await Self.sides(count: 200)
         #expect(split["stable", default: 0] == 200, "after the abort all traffic is on stable: \(split)")
     }
@@ -86,7 +92,8 @@ struct ABExperimentEndToEndTests {
             return nil
         }
         let spec = rollout["spec"] as? [String: Any]
-        let containers = ((spec?["template"] as? [String: Any])?["spec"] as? [String: Any])?["containers"] as? [[String: Any]]
+        let containers =
+            ((spec?["template"] as? [String: Any])?["spec"] as? [String: Any])?["containers"] as? [[String: Any]]
         return (phase, containers?.first?["image"] as? String ?? "")
     }
 

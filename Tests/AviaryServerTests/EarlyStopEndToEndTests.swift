@@ -23,15 +23,9 @@ struct EarlyStopEndToEndTests {
                 try? await Task.sleep(for: .milliseconds(20))
             }
         }
-        do {
+        try await daemon.run(beside: traffic) {
             try await check(daemon: daemon, prometheusPort: prometheusPort)
-        } catch {
-            traffic.cancel()
-            await daemon.cleanUp()
-            throw error
         }
-        traffic.cancel()
-        await daemon.cleanUp()
     }
 
     func check(daemon: Daemon, prometheusPort: Int) async throws {

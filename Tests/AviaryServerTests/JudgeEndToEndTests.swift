@@ -20,16 +20,9 @@ struct JudgeEndToEndTests {
         let prometheusPort = try #require(PortAllocator.freePort())
         let daemon = Daemon()
         try await daemon.start(extraArguments: ["--prometheus", "--prometheus-listen", "127.0.0.1:\(prometheusPort)"])
-        let traffic = Task { await Self.keepSending() }
-        do {
+        try await daemon.run(beside: Task { await Self.keepSending() }) {
             try await check(daemon: daemon, prometheusPort: prometheusPort)
-        } catch {
-            traffic.cancel()
-            await daemon.cleanUp()
-            throw error
         }
-        traffic.cancel()
-        await daemon.cleanUp()
     }
 
     func check(daemon: Daemon, prometheusPort: Int) async throws {

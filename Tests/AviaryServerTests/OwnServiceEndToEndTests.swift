@@ -25,16 +25,9 @@ struct OwnServiceEndToEndTests {
         if geteuid() != 0 { arguments += ["--service-port-offset", "8000"] }
         try await daemon.start(extraArguments: arguments)
         let base = daemon.base
-        let traffic = Task<Void, Never> { await Self.sendTraffic(daemon: base) }
-        do {
+        try await daemon.run(beside: Task<Void, Never> { await Self.sendTraffic(daemon: base) }) {
             try await check(daemon: daemon, prometheusPort: prometheusPort)
-        } catch {
-            traffic.cancel()
-            await daemon.cleanUp()
-            throw error
         }
-        traffic.cancel()
-        await daemon.cleanUp()
     }
 
     func check(daemon: Daemon, prometheusPort: Int) async throws {
@@ -44,7 +37,9 @@ struct OwnServiceEndToEndTests {
         let analysis = try String(contentsOfFile: Self.example + "/analysis.yaml", encoding: .utf8)
             .replacingOccurrences(of: "127.0.0.1:9090", with: "127.0.0.1:\(prometheusPort)")
         try analysis.write(toFile: directory + "/analysis.yaml", atomically: true, encoding: .utf8)
-        let applied = try daemon.cli(["apply", "-f", Self.example + "/rollout.yaml", "-f", directory + "/analysis.yaml"])
+        let applied = try daemon.cli([
+            "apply", "-f", Self.example + "/rollout.yaml", "-f", directory + "/analysis.yaml",
+        ])
         #expect(applied.status == 0, "\(applied.output)")
         #expect(!applied.output.contains("warning"), "the example applies without warnings: \(applied.output)")
 
@@ -71,7 +66,8 @@ struct OwnServiceEndToEndTests {
         let afterV3 = await status(daemon)
         #expect(aborted, "the bad v3 is aborted by its analysis; status: \(String(describing: afterV3))")
         let stillStable = try await podCommandLines(daemon)
-        #expect(stillStable.filter { $0.contains("releases/v2/server.py") }.count == 3, "v2 keeps serving: \(stillStable)")
+        #expect(
+            stillStable.filter { $0.contains("releases/v2/server.py") }.count == 3, "v2 keeps serving: \(stillStable)")
     }
 
     /// The rollout's phase and its template's image, once the controller has seen the latest spec.
@@ -82,7 +78,8 @@ struct OwnServiceEndToEndTests {
             "\(status["observedGeneration"] ?? "")" == String(generation),
             let spec = rollout["spec"] as? [String: Any], let template = spec["template"] as? [String: Any],
             let podSpec = template["spec"] as? [String: Any],
-            let containers = podSpec["containers"] as? [[String: Any]], let image = containers.first?["image"] as? String
+            let containers = podSpec["containers"] as? [[String: Any]],
+            let image = containers.first?["image"] as? String
         else { return nil }
         return (phase, image)
     }
@@ -127,7 +124,8 @@ struct OwnServiceEndToEndTests {
         var listener: String?
         while !Task.isCancelled {
             if listener == nil {
-                let services = (await http(.GET, base + "/api/v1/endpoints"))?.json["services"] as? [[String: Any]] ?? []
+                let services =
+                    (await http(.GET, base + "/api/v1/endpoints"))?.json["services"] as? [[String: Any]] ?? []
                 listener = services.first { $0["name"] as? String == "own-service" }?["listener"] as? String
             }
             if let listener { _ = await http(.GET, "http://\(listener)/") }
@@ -177,7 +175,9 @@ struct CompiledServiceEndToEndTests {
         #expect(
             await eventually(within: 90) {
                 seen = await runningPods(daemon)
-                return seen.contains { $0.executable == releases + "/v2/server" && $0.answer.hasPrefix("own-service v2") }
+                return seen.contains {
+                    $0.executable == releases + "/v2/server" && $0.answer.hasPrefix("own-service v2")
+                }
             }, "the canary runs releases/v2/server and answers as v2: \(seen)")
     }
 

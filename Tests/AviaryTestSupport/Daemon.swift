@@ -175,3 +175,19 @@ public func isRunning(_ pid: Int32) -> Bool {
 public func routerPID(stateDirectory: String) -> Int32? {
     ProcessTable.pids(withArguments: ["router", stateDirectory + "/router-table.json"]).first
 }
+
+extension Daemon {
+    /// Runs `body`, with `background` (traffic, say) going beside it, then cancels `background`
+    /// and stops the daemon and everything it started, whether `body` returned or threw.
+    public func run(beside background: Task<Void, Never>? = nil, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            background?.cancel()
+            await cleanUp()
+            throw error
+        }
+        background?.cancel()
+        await cleanUp()
+    }
+}

@@ -12,51 +12,17 @@ aborted.
 """
 
 import argparse
-import http.client
 import json
-import socket
+import os
 import statistics
 import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from aviary_http import Client, canary_share, free_port  # noqa: E402
+
 ROLLOUTS = ("fixed", "early")
-
-
-class Client:
-    """One keep-alive HTTP connection; reconnects once if the server closed it."""
-
-    def __init__(self, address, timeout=30):
-        host, port = address.rsplit(":", 1)
-        self.host, self.port, self.timeout = host, int(port), timeout
-        self.connection = None
-
-    def request(self, method, path, body=None, content_type="application/json"):
-        for attempt in range(2):
-            if self.connection is None:
-                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-            try:
-                headers = {"Content-Type": content_type} if body is not None else {}
-                self.connection.request(method, path, body=body, headers=headers)
-                response = self.connection.getresponse()
-                return response.status, response.read()
-            except (http.client.HTTPException, OSError):
-                self.connection.close()
-                self.connection = None
-                if attempt == 1:
-                    raise
-
-    def json(self, method, path, body=None, content_type="application/json"):
-        status, data = self.request(method, path, body, content_type)
-        if status >= 300:
-            raise RuntimeError(f"{method} {path}: {status} {data.decode(errors='replace')}")
-        return json.loads(data)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def template(name, prometheus, early):
@@ -169,23 +135,8 @@ class Bench:
         return self.api.json("GET", f"/api/v1/rollouts/{name}").get("status", {})
 
     def canary_share(self, name, root_port):
-        """The percentage of the root listener's default route that reaches a non-stable pod."""
-        _, data = self.router.request("GET", "/table")
-        table = json.loads(data)
-        services = table.get("services", {})
-
-        def endpoints(service):
-            return set(services.get(service, {}).get("endpoints", []))
-
-        stable = endpoints(f"{name}-stable")
-        for listener in table.get("listeners", []):
-            if listener.get("address") != f"127.0.0.1:{root_port}":
-                continue
-            backends = listener["routes"][-1]["backends"]
-            total = sum(b.get("weight", 1) for b in backends)
-            canary = sum(b.get("weight", 1) for b in backends if endpoints(b["service"]) - stable)
-            return 100.0 * canary / total if total else None
-        return None
+        """The canary's percentage of the root listener's traffic (None: no listener yet)."""
+        return canary_share(self.router, f"127.0.0.1:{root_port}", f"{name}-stable")
 
     def wait(self, what, predicate, timeout=300, step=0.05):
         deadline = time.time() + timeout

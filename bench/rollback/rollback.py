@@ -8,15 +8,17 @@ analysis against a metric server in this process, then alternates two kinds of r
 """
 
 import argparse
-import http.client
 import json
-import socket
+import os
 import statistics
 import sys
 import threading
 import time
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from aviary_http import Client, canary_share, free_port  # noqa: E402
 
 NAME = "bench"
 ROOT, STABLE, CANARY = "bench", "bench-stable", "bench-canary"
@@ -38,43 +40,6 @@ class MetricHandler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
-
-
-class Client:
-    """One keep-alive HTTP connection; reconnects once if the server closed it."""
-
-    def __init__(self, address):
-        host, port = address.rsplit(":", 1)
-        self.host, self.port = host, int(port)
-        self.connection = None
-
-    def request(self, method, path, body=None, content_type="application/json"):
-        for attempt in range(2):
-            if self.connection is None:
-                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
-            try:
-                headers = {"Content-Type": content_type} if body is not None else {}
-                self.connection.request(method, path, body=body, headers=headers)
-                response = self.connection.getresponse()
-                data = response.read()
-                return response.status, data
-            except (http.client.HTTPException, ConnectionError):
-                self.connection.close()
-                self.connection = None
-                if attempt == 1:
-                    raise
-
-    def json(self, method, path, body=None, content_type="application/json"):
-        status, data = self.request(method, path, body, content_type)
-        if status >= 300:
-            raise RuntimeError(f"{method} {path}: {status} {data.decode(errors='replace')}")
-        return json.loads(data)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def manifests(sample_app, metric_url, ports):
@@ -142,26 +107,8 @@ class Bench:
         self.root_address = f"127.0.0.1:{root_port}"
 
     def canary_share(self, client=None):
-        """The percentage of the root listener's default route that reaches a pod which is not a
-        stable pod (None: no such listener yet). Counting endpoints rather than the canary
-        service's weight also sees the abort's first effect, the canary service pointed back at
-        the stable pods."""
-        status, data = (client or self.router).request("GET", "/table")
-        table = json.loads(data)
-        services = table.get("services", {})
-
-        def endpoints(name):
-            return set(services.get(name, {}).get("endpoints", []))
-
-        stable = endpoints(STABLE)
-        for listener in table.get("listeners", []):
-            if listener.get("address") != self.root_address:
-                continue
-            backends = listener["routes"][-1]["backends"]
-            total = sum(b.get("weight", 1) for b in backends)
-            canary = sum(b.get("weight", 1) for b in backends if endpoints(b["service"]) - stable)
-            return 100.0 * canary / total if total else None
-        return None
+        """The canary's percentage of the root listener's traffic (None: no listener yet)."""
+        return canary_share(client or self.router, self.root_address, STABLE)
 
     def wait(self, what, predicate, timeout=60):
         deadline = time.time() + timeout
