@@ -288,7 +288,9 @@ extension ReconcileContext {
         }
         let additional = additionalWeights(canary)
         // Compared by Service and weight: a router that keeps no hash (SMI's TrafficSplit) reads none back.
-        func shares(_ weights: [WeightDestination]) -> [String] { weights.map { "\($0.serviceName ?? "")=\($0.weight)" } }
+        func shares(_ weights: [WeightDestination]) -> [String] {
+            weights.map { "\($0.serviceName ?? "")=\($0.weight)" }
+        }
         if shares(observed.additionalWeights) != shares(additional) {
             actions.append(.setAdditionalWeights(additional))
         }

@@ -13,7 +13,9 @@ extension ReconcileContext {
             terminateExperiments(except: nil)
             return
         }
-        if status.pauseCondition("InconclusiveAnalysisRun") != nil || status.pauseCondition("InconclusiveExperiment") != nil {
+        if status.pauseCondition("InconclusiveAnalysisRun") != nil
+            || status.pauseCondition("InconclusiveExperiment") != nil
+        {
             return
         }
         // The stable template is one of the sources: nothing to clone before there is one.
@@ -118,7 +120,8 @@ extension ReconcileContext {
     /// the executor, which reads the rollout.
     func experimentArgument(_ argument: AnalysisRunArgument) -> Argument {
         if let which = argument.valueFrom?.podTemplateHashValue {
-            return Argument(name: argument.name, value: which == "Stable" ? (status.stableRS ?? currentHash) : currentHash)
+            return Argument(
+                name: argument.name, value: which == "Stable" ? (status.stableRS ?? currentHash) : currentHash)
         }
         if let field = argument.valueFrom?.fieldRef {
             return Argument(name: argument.name, valueFrom: ValueFrom(fieldRef: field))

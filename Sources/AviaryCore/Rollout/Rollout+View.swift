@@ -26,7 +26,7 @@ extension RolloutView {
         if let canary = spec.strategy.canary {
             strategy = .canary(CanaryView(canary, replicas: spec.replicasOrDefault))
         } else if let blueGreen = spec.strategy.blueGreen {
-            strategy = .blueGreen(BlueGreenView(blueGreen))
+            strategy = .blueGreen(BlueGreenView(blueGreen, replicas: spec.replicasOrDefault))
         } else {
             strategy = .canary(CanaryView(CanaryStrategy(), replicas: spec.replicasOrDefault))
         }
@@ -127,7 +127,9 @@ extension AnalysisView {
 }
 
 extension BlueGreenView {
-    init(_ blueGreen: BlueGreenStrategy) {
+    init(_ blueGreen: BlueGreenStrategy, replicas: Int) {
+        maxUnavailable = min(
+            replicas, PercentOrCount(blueGreen.maxUnavailableOrDefault).resolve(total: replicas, roundUp: false))
         activeService = blueGreen.activeService
         previewService = blueGreen.previewService
         previewReplicaCount = blueGreen.previewReplicaCount

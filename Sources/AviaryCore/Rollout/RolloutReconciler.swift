@@ -235,7 +235,7 @@ struct ReconcileContext {
         let budget: Int
         switch view.strategy {
         case .canary(let canary): budget = max(1, canary.budgets.maxUnavailable)
-        case .blueGreen: budget = 1
+        case .blueGreen(let blueGreen): budget = max(1, blueGreen.maxUnavailable)
         }
         let ordered = observed.replicaSets.filter { $0.replicas > 0 }.sorted { first, second in
             func rank(_ replicaSet: ObservedReplicaSet) -> Int {
@@ -461,7 +461,8 @@ struct ReconcileContext {
         let successful = finished.filter { phase($0) == .successful }
         let unsuccessful = finished.filter { phase($0) != .successful }
         return Array(
-            successful.dropLast(view.successfulRunHistoryLimit) + unsuccessful.dropLast(view.unsuccessfulRunHistoryLimit))
+            successful.dropLast(view.successfulRunHistoryLimit)
+                + unsuccessful.dropLast(view.unsuccessfulRunHistoryLimit))
     }
 
     // MARK: Promotion

@@ -113,7 +113,9 @@ public struct RolloutSimulator: Sendable {
                 guard observed.experiment(named: name) == nil else { continue }
                 let templates = experiment.spec.templates.map { template in
                     var entry = TemplateStatus(name: template.name, status: "Running")
-                    if template.service != nil { entry.serviceName = template.service?.name ?? "\(name)-\(template.name)" }
+                    if template.service != nil {
+                        entry.serviceName = template.service?.name ?? "\(name)-\(template.name)"
+                    }
                     entry.podTemplateHash = ExperimentReconciler.podTemplateHash(of: template)
                     return entry
                 }
@@ -122,7 +124,9 @@ public struct RolloutSimulator: Sendable {
             case .terminateExperiment(let name):
                 guard let index = observed.experiments.firstIndex(where: { $0.name == name }) else { continue }
                 observed.experiments[index].isTerminated = true
-                if observed.experiments[index].phase?.isCompleted != true { observed.experiments[index].phase = .successful }
+                if observed.experiments[index].phase?.isCompleted != true {
+                    observed.experiments[index].phase = .successful
+                }
             case .deleteExperiment(let name):
                 observed.experiments.removeAll { $0.name == name }
             case .setAdditionalWeights(let weights):
@@ -144,7 +148,8 @@ public struct RolloutSimulator: Sendable {
     /// Sets the phase (and message) of the Experiment whose name starts with `prefix`, newest
     /// first; returns whether one was found.
     @discardableResult
-    public mutating func finishExperiment(named prefix: String, _ phase: AnalysisPhase, message: String? = nil) -> Bool {
+    public mutating func finishExperiment(named prefix: String, _ phase: AnalysisPhase, message: String? = nil) -> Bool
+    {
         guard let index = observed.experiments.lastIndex(where: { $0.name.hasPrefix(prefix) }) else { return false }
         observed.experiments[index].phase = phase
         observed.experiments[index].message = message

@@ -116,6 +116,8 @@ struct BlueGreenView {
     /// `scaleDownDelayRevisionLimit`: how many older ReplicaSets may wait out the delay (nil: all).
     var scaleDownDelayRevisionLimit: Int?
     var abortScaleDownDelaySeconds: Int
+    /// `maxUnavailable` resolved against the replicas (rounded down, at most all of them).
+    var maxUnavailable: Int
     var prePromotion: AnalysisView?
     var postPromotion: AnalysisView?
 

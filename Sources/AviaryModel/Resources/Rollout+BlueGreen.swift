@@ -43,8 +43,10 @@ public struct BlueGreenStrategy: Codable, Sendable, Hashable {
     public var scaleDownDelaySecondsOrDefault: Int { scaleDownDelaySeconds ?? 30 }
     /// Seconds before an aborted preview is scaled down, 30 when absent (0 means never).
     public var abortScaleDownDelaySecondsOrDefault: Int { abortScaleDownDelaySeconds ?? 30 }
-    /// Pods that may be unavailable, 0 when absent (blue-green keeps the old version whole).
-    public var maxUnavailableOrDefault: IntOrString { maxUnavailable ?? .int(0) }
+    /// Pods that may be unavailable at once, 25% when absent, as Argo's `GetMaxUnavailableOrDefault`
+    /// gives it for either strategy. Blue-green uses it only for `restartAt`: how many pods are
+    /// replaced at a time (at least 1).
+    public var maxUnavailableOrDefault: IntOrString { maxUnavailable ?? .string("25%") }
     /// Preview pods for a Rollout of `replicas` pods.
     public func previewReplicaCountOrDefault(replicas: Int) -> Int { previewReplicaCount ?? replicas }
 }

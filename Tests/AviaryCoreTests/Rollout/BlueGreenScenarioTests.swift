@@ -156,4 +156,18 @@ import Testing
             ])
         #expect(simulator.status.stableRS == v2)
     }
+
+    /// `restartAt` replaces `maxUnavailable` pods at a time (25% of the replicas when absent, as
+    /// Argo resolves it for blue-green too; at least 1).
+    @Test(arguments: [(nil, 3, 1), (nil, 8, 2), (IntOrString.int(3), 8, 3), (.string("50%"), 8, 4), (.int(0), 8, 1)])
+    func restartReplacesMaxUnavailablePodsAtATime(maxUnavailable: IntOrString?, replicas: Int, budget: Int) {
+        var rollout = Fixtures.blueGreen()
+        rollout.spec.replicas = replicas
+        rollout.spec.strategy.blueGreen?.maxUnavailable = maxUnavailable
+        var simulator = RolloutSimulator.deployed(rollout)
+        let stable = Fixtures.hash(rollout)
+        simulator.rollout = simulator.rollout.restarted(at: simulator.now)
+        #expect(
+            simulator.step() == [.restartPods(podTemplateHash: stable, before: simulator.now, maxUnavailable: budget)])
+    }
 }
