@@ -110,9 +110,9 @@ public enum AnalysisRunRenderer {
                 header: Row(name: "METRIC", kind: "COUNTS", status: "STATUS", age: "AGE", info: "LATEST"), rows: rows,
                 colour: colour))
         let looked = results.compactMap { result in
-            result.metadata?["aviary.dev/early-stop"].map { summary in
-                let looks = result.metadata?["aviary.dev/early-stop-looks"] ?? "0"
-                let verdict = result.metadata?["aviary.dev/early-stop-stopped"] == nil ? "" : "stopped: "
+            result.metadata?[MetricResult.EarlyStopKey.summary].map { summary in
+                let looks = result.metadata?[MetricResult.EarlyStopKey.looks] ?? "0"
+                let verdict = result.metadata?[MetricResult.EarlyStopKey.stopped] == nil ? "" : "stopped: "
                 return "\(result.name): early stop, \(looks) looks: \(verdict)\(summary)"
             }
         }

@@ -61,8 +61,13 @@ struct AnalysisBacktest: AsyncParsableCommand {
 
     func run() async throws {
         let replays: [(label: String, outcomes: [BacktestOutcome])]
+        let templateText: String
         do {
-            replays = try await replay()
+            guard let text = try? String(contentsOfFile: filename, encoding: .utf8) else {
+                throw AdHocAnalysisError(description: "-f \(filename): cannot read the file")
+            }
+            templateText = text
+            replays = try await replay(templateText)
         } catch {
             printError("\(error)")
             throw ExitCode(2)
@@ -78,8 +83,7 @@ struct AnalysisBacktest: AsyncParsableCommand {
             print(replays.map { Self.table(label: $0.label, outcomes: $0.outcomes) }.joined(separator: "\n\n"))
         }
         if let plot {
-            let template = try String(contentsOfFile: filename, encoding: .utf8)
-            let threshold = Self.threshold(in: template)
+            let threshold = Self.threshold(in: templateText)
             try Self.svg(replays[0].outcomes, threshold: threshold).write(
                 toFile: plot, atomically: true, encoding: .utf8)
         }
@@ -91,10 +95,7 @@ struct AnalysisBacktest: AsyncParsableCommand {
         var summary: BacktestSummary
     }
 
-    func replay() async throws -> [(label: String, outcomes: [BacktestOutcome])] {
-        guard let templateText = try? String(contentsOfFile: filename, encoding: .utf8) else {
-            throw AdHocAnalysisError(description: "-f \(filename): cannot read the file")
-        }
+    func replay(_ templateText: String) async throws -> [(label: String, outcomes: [BacktestOutcome])] {
         guard let releasesText = try? String(contentsOfFile: releases, encoding: .utf8) else {
             throw AdHocAnalysisError(description: "--releases \(releases): cannot read the file")
         }

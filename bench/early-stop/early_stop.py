@@ -20,7 +20,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from aviary_http import Client, canary_share, free_port  # noqa: E402
+from aviary_http import Client, canary_share, free_port, sample_app_rollout  # noqa: E402
 
 ROLLOUTS = ("fixed", "early")
 
@@ -64,45 +64,16 @@ def rollout(name, sample_app, template_name, ports):
       - analysis:
           templates: [{{templateName: {template_name}}}]
           args: [{{name: app, value: {name}}}]"""
-    services = "".join(
-        f"""---
-apiVersion: v1
-kind: Service
-metadata: {{name: {service}}}
-spec:
-  selector: {{app: {name}}}
-  ports: [{{port: {port}}}]
-"""
-        for service, port in ports.items()
-    )
-    return f"""---
-apiVersion: argoproj.io/v1alpha1
-kind: Rollout
-metadata: {{name: {name}}}
-spec:
-  replicas: 4
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      containers:
-      - name: app
-        image: sample-app:v0
-        command: ["{sample_app}"]
-        ports: [{{name: http, containerPort: 8080}}]
-        readinessProbe: {{httpGet: {{path: /healthz, port: http}}, periodSeconds: 1}}
-  strategy:
-    canary:
-      canaryService: {name}-canary
-      stableService: {name}-stable
-      canaryMetadata: {{labels: {{role: canary}}}}
+    return sample_app_rollout(
+        name, 4, sample_app, f"{name}-canary", f"{name}-stable",
+        f"""      canaryMetadata: {{labels: {{role: canary}}}}
       stableMetadata: {{labels: {{role: stable}}}}
       trafficRouting:
         smi: {{rootService: {name}}}
       steps:
       - setWeight: 10{analysis}
       - setWeight: 33{analysis}
-{services}"""
+""", ports)
 
 
 class Traffic(threading.Thread):

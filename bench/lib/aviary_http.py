@@ -1,6 +1,6 @@
 """What the bench drivers share: a keep-alive HTTP client for the daemon's API and the router's
-admin endpoint, a free loopback port, and the canary's share of a root listener's traffic as the
-router's table says it."""
+admin endpoint, a free loopback port, the sample app as a canary Rollout with its Services, and
+the canary's share of a root listener's traffic as the router's table says it."""
 
 import http.client
 import json
@@ -63,3 +63,41 @@ def canary_share(router, root_address, stable_service):
         canary = sum(b.get("weight", 1) for b in backends if endpoints(b["service"]) - stable)
         return 100.0 * canary / total if total else None
     return None
+
+
+def sample_app_rollout(name, replicas, sample_app, canary_service, stable_service, strategy, ports):
+    """A canary Rollout of the sample app at `sample-app:v0` (readiness checked every second),
+    `strategy` being the YAML lines under `canary:` after the two Services, then one Service per
+    entry of `ports` (name -> port) selecting its pods."""
+    services = "".join(
+        f"""---
+apiVersion: v1
+kind: Service
+metadata: {{name: {service}}}
+spec:
+  selector: {{app: {name}}}
+  ports: [{{port: {port}}}]
+"""
+        for service, port in ports.items()
+    )
+    return f"""---
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {{name: {name}}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers:
+      - name: app
+        image: sample-app:v0
+        command: ["{sample_app}"]
+        ports: [{{name: http, containerPort: 8080}}]
+        readinessProbe: {{httpGet: {{path: /healthz, port: http}}, periodSeconds: 1}}
+  strategy:
+    canary:
+      canaryService: {canary_service}
+      stableService: {stable_service}
+{strategy}{services}"""

@@ -18,7 +18,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from aviary_http import Client, canary_share, free_port  # noqa: E402
+from aviary_http import Client, canary_share, free_port, sample_app_rollout  # noqa: E402
 
 NAME = "bench"
 ROOT, STABLE, CANARY = "bench", "bench-stable", "bench-canary"
@@ -58,27 +58,9 @@ spec:
         url: {metric_url}
         timeoutSeconds: 5
         jsonPath: "{{$.ok}}"
----
-apiVersion: argoproj.io/v1alpha1
-kind: Rollout
-metadata: {{name: {NAME}}}
-spec:
-  replicas: 2
-  selector: {{matchLabels: {{app: {NAME}}}}}
-  template:
-    metadata: {{labels: {{app: {NAME}}}}}
-    spec:
-      containers:
-      - name: app
-        image: sample-app:v0
-        command: ["{sample_app}"]
-        ports: [{{name: http, containerPort: 8080}}]
-        readinessProbe: {{httpGet: {{path: /healthz, port: http}}, periodSeconds: 1}}
-  strategy:
-    canary:
-      canaryService: {CANARY}
-      stableService: {STABLE}
-      trafficRouting:
+""" + sample_app_rollout(
+        NAME, 2, sample_app, CANARY, STABLE,
+        f"""      trafficRouting:
         smi: {{rootService: {ROOT}}}
       analysis:
         startingStep: 1
@@ -86,17 +68,7 @@ spec:
       steps:
       - setWeight: 10
       - pause: {{}}
-""" + "".join(
-        f"""---
-apiVersion: v1
-kind: Service
-metadata: {{name: {name}}}
-spec:
-  selector: {{app: {NAME}}}
-  ports: [{{port: {port}}}]
-"""
-        for name, port in ports.items()
-    )
+""", ports)
 
 
 class Bench:

@@ -103,7 +103,7 @@ public enum AnalysisRunEngine {
         if terminating {
             // As with measurements: the caller cancels a look in flight, and it is not kept.
             for index in run.status!.metricResults!.indices {
-                run.status!.metricResults![index].metadata?[EarlyStopKeys.inFlight] = nil
+                run.status!.metricResults![index].metadata?[MetricResult.EarlyStopKey.inFlight] = nil
             }
         } else {
             measurements += startLooks(&run, context: context, now: now)
@@ -190,7 +190,7 @@ public enum AnalysisRunEngine {
             if let last = results[index].measurements?.last, last.finishedAt == nil {
                 results[index].measurements!.removeLast()
             }
-            results[index].metadata?[EarlyStopKeys.inFlight] = nil
+            results[index].metadata?[MetricResult.EarlyStopKey.inFlight] = nil
         }
         run.status?.metricResults = results
         return run
@@ -265,7 +265,8 @@ public enum AnalysisRunEngine {
         for metric in context.metrics {
             guard let policy = context.earlyStop[metric.name] else { continue }
             var index = resultIndex(run, metric.name)
-            let result = index.map { run.status!.metricResults![$0] } ?? MetricResult(name: metric.name, phase: .pending)
+            let result =
+                index.map { run.status!.metricResults![$0] } ?? MetricResult(name: metric.name, phase: .pending)
             guard !result.phase.isCompleted, let due = nextLook(result, policy, run: run), now >= due else { continue }
             if index == nil {
                 var created = result
@@ -275,7 +276,7 @@ public enum AnalysisRunEngine {
             }
             let started = RFC3339.format(now, milliseconds: true)
             run.status!.metricResults![index!].metadata =
-                (result.metadata ?? [:]).merging([EarlyStopKeys.inFlight: started]) { $1 }
+                (result.metadata ?? [:]).merging([MetricResult.EarlyStopKey.inFlight: started]) { $1 }
             looks.append(
                 MeasurementRequest(
                     runName: run.metadata.name ?? "", metricName: metric.name, metric: metric,
@@ -288,14 +289,14 @@ public enum AnalysisRunEngine {
 
     /// Whether a look of the metric's early-stop test is in flight.
     public static func hasLookInFlight(_ result: MetricResult) -> Bool {
-        result.metadata?[EarlyStopKeys.inFlight] != nil
+        result.metadata?[MetricResult.EarlyStopKey.inFlight] != nil
     }
 
     /// When the next look is due: `interval` after the last look landed, or after the run
     /// started; nil while a look is in flight.
     static func nextLook(_ result: MetricResult, _ policy: EarlyStopPolicy, run: AnalysisRun) -> Date? {
-        guard !result.phase.isCompleted, result.metadata?[EarlyStopKeys.inFlight] == nil else { return nil }
-        if let looked = result.metadata?[EarlyStopKeys.lookedAt].flatMap(RFC3339.parse) {
+        guard !result.phase.isCompleted, result.metadata?[MetricResult.EarlyStopKey.inFlight] == nil else { return nil }
+        if let looked = result.metadata?[MetricResult.EarlyStopKey.lookedAt].flatMap(RFC3339.parse) {
             return looked.addingTimeInterval(policy.interval)
         }
         return run.status?.startedAt.flatMap(RFC3339.parse)?.addingTimeInterval(policy.interval)
@@ -309,26 +310,27 @@ public enum AnalysisRunEngine {
         guard let policy = request.earlyStop, run.status?.phase?.isCompleted != true,
             let index = resultIndex(run, request.metricName), var result = run.status?.metricResults?[index],
             !result.phase.isCompleted,
-            let inFlight = result.metadata?[EarlyStopKeys.inFlight].flatMap(RFC3339.parse),
+            let inFlight = result.metadata?[MetricResult.EarlyStopKey.inFlight].flatMap(RFC3339.parse),
             abs(inFlight.timeIntervalSince(request.startedAt)) < 0.001
         else { return run }
         var metadata = result.metadata ?? [:]
-        metadata[EarlyStopKeys.inFlight] = nil
-        metadata[EarlyStopKeys.lookedAt] = RFC3339.format(now, milliseconds: true)
-        metadata[EarlyStopKeys.looks] = String((Int(metadata[EarlyStopKeys.looks] ?? "") ?? 0) + 1)
+        metadata[MetricResult.EarlyStopKey.inFlight] = nil
+        metadata[MetricResult.EarlyStopKey.lookedAt] = RFC3339.format(now, milliseconds: true)
+        metadata[MetricResult.EarlyStopKey.looks] = String(
+            (Int(metadata[MetricResult.EarlyStopKey.looks] ?? "") ?? 0) + 1)
         switch outcome {
         case .value(.map(let counts), _, _):
             guard let errors = number(counts["errors"]), let total = number(counts["total"]) else {
-                metadata[EarlyStopKeys.summary] = "look failed: no error and request counts"
+                metadata[MetricResult.EarlyStopKey.summary] = "look failed: no error and request counts"
                 break
             }
             let (stop, summary) = EarlyStop.assess(errors: errors, total: total, policy: policy)
-            metadata[EarlyStopKeys.summary] = summary
-            if stop { metadata[EarlyStopKeys.stopped] = summary }
+            metadata[MetricResult.EarlyStopKey.summary] = summary
+            if stop { metadata[MetricResult.EarlyStopKey.stopped] = summary }
         case .error(let message):
-            metadata[EarlyStopKeys.summary] = "look failed: " + redact(message, request.redactions)
+            metadata[MetricResult.EarlyStopKey.summary] = "look failed: " + redact(message, request.redactions)
         default:
-            metadata[EarlyStopKeys.summary] = "look failed: no error and request counts"
+            metadata[MetricResult.EarlyStopKey.summary] = "look failed: no error and request counts"
         }
         result.metadata = metadata
         run.status!.metricResults![index] = result
@@ -382,14 +384,16 @@ public enum AnalysisRunEngine {
                 .error, "consecutiveErrors (\(result.consecutiveError ?? 0)) > consecutiveErrorLimit (\(errorLimit))"
             )
         }
-        if let reason = result.metadata?[EarlyStopKeys.stopped] { breach = (.failed, "earlyStop: \(reason)") }
+        if let reason = result.metadata?[MetricResult.EarlyStopKey.stopped] {
+            breach = (.failed, "earlyStop: \(reason)")
+        }
         return breach
     }
 
     /// The phase of one metric from its counters (Argo's `assessMetricStatus`).
     static func metricPhase(_ metric: Metric, _ result: MetricResult, terminating: Bool) -> AnalysisPhase {
         if result.phase.isCompleted { return result.phase }
-        if result.metadata?[EarlyStopKeys.stopped] != nil { return .failed }
+        if result.metadata?[MetricResult.EarlyStopKey.stopped] != nil { return .failed }
         guard let last = result.measurements?.last else { return terminating ? .successful : .pending }
         if !last.phase.isCompleted || last.finishedAt == nil { return .running }
         if let breach = limitBreach(metric, result) { return breach.phase }
@@ -513,15 +517,4 @@ public enum AnalysisRunEngine {
             $0.replacingOccurrences(of: $1, with: "*****")
         }
     }
-}
-
-/// The keys of a metric result's `metadata` where its early-stop test keeps its state.
-enum EarlyStopKeys {
-    /// The last look's counts and likelihood ratio, or why it failed.
-    static let summary = "aviary.dev/early-stop"
-    /// Why the test stopped the metric; set once, and the metric is Failed.
-    static let stopped = "aviary.dev/early-stop-stopped"
-    static let lookedAt = "aviary.dev/early-stop-looked-at"
-    static let inFlight = "aviary.dev/early-stop-in-flight"
-    static let looks = "aviary.dev/early-stop-looks"
 }

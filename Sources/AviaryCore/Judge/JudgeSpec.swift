@@ -23,6 +23,11 @@ public let judgePluginName = "aviary.dev/judge"
 ///         direction: increase
 /// ```
 public struct JudgeSpec: Sendable, Equatable {
+    public struct Header: Sendable, Equatable {
+        public var name: String
+        public var value: String
+    }
+
     public struct Metric: Sendable, Equatable {
         public var name: String
         /// The PromQL range query of the canary's and of the baseline's series.
@@ -35,7 +40,8 @@ public struct JudgeSpec: Sendable, Equatable {
 
     /// The Prometheus address; nil: the daemon's `--prometheus-address`.
     public var address: String?
-    public var headers: [(name: String, value: String)]
+    /// Headers sent with every query.
+    public var headers: [Header]
     public var insecure: Bool
     public var timeoutSeconds: Int
     /// How far back the window reaches from the measurement, and its resolution.
@@ -49,13 +55,6 @@ public struct JudgeSpec: Sendable, Equatable {
     public var groupWeights: [String: Double]
     public var metrics: [Metric]
 
-    public static func == (lhs: JudgeSpec, rhs: JudgeSpec) -> Bool {
-        lhs.address == rhs.address && lhs.headers.map(\.name) == rhs.headers.map(\.name)
-            && lhs.headers.map(\.value) == rhs.headers.map(\.value) && lhs.insecure == rhs.insecure
-            && lhs.timeoutSeconds == rhs.timeoutSeconds && lhs.lookback == rhs.lookback && lhs.step == rhs.step
-            && lhs.confidence == rhs.confidence && lhs.minSamples == rhs.minSamples && lhs.pass == rhs.pass
-            && lhs.marginal == rhs.marginal && lhs.groupWeights == rhs.groupWeights && lhs.metrics == rhs.metrics
-    }
 }
 
 /// A judge configuration that cannot be used: the field (under the plugin) and what to write.
@@ -79,13 +78,14 @@ extension JudgeSpec {
                 "groupWeights", "metrics",
             ])
         address = try reader.string(root["address"], at: "address")
-        var headers: [(name: String, value: String)] = []
+        var headers: [Header] = []
         for (index, item) in try reader.optionalArray(root["headers"], at: "headers").enumerated() {
             let header = try reader.object(item, at: "headers[\(index)]")
             guard let name = try reader.string(header["key"], at: "headers[\(index)].key"), !name.isEmpty else {
                 throw JudgeSpecError(path: "headers[\(index)].key", message: "is required")
             }
-            headers.append((name, try reader.string(header["value"], at: "headers[\(index)].value") ?? ""))
+            headers.append(
+                Header(name: name, value: try reader.string(header["value"], at: "headers[\(index)].value") ?? ""))
         }
         self.headers = headers
         insecure = try reader.bool(root["insecure"], at: "insecure") ?? false

@@ -19,7 +19,7 @@ struct JudgeMeasurement {
         let results = await withTaskGroup(of: (Int, Result<[Double], QueryFailure>).self) { group in
             for (index, (_, _, text)) in queries.enumerated() {
                 let query = PrometheusQuery(
-                    address: address, query: text, range: range, headers: spec.headers,
+                    address: address, query: text, range: range, headers: spec.headers.map { ($0.name, $0.value) },
                     timeout: .seconds(spec.timeoutSeconds), insecure: spec.insecure)
                 group.addTask {
                     do {

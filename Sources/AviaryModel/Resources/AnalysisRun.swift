@@ -194,3 +194,18 @@ public struct Measurement: Codable, Sendable, Hashable {
         self.message = message
     }
 }
+
+extension MetricResult {
+    /// The keys of `metadata` where a metric's early-stop test (the `aviary.dev/early-stop`
+    /// annotation) keeps its state: written by the analysis engine, read by the CLI.
+    public enum EarlyStopKey {
+        /// The last look's counts and likelihood ratio, or why it failed.
+        public static let summary = "aviary.dev/early-stop"
+        /// Why the test stopped the metric; set once, and the metric is Failed.
+        public static let stopped = "aviary.dev/early-stop-stopped"
+        /// How many looks landed.
+        public static let looks = "aviary.dev/early-stop-looks"
+        public static let lookedAt = "aviary.dev/early-stop-looked-at"
+        public static let inFlight = "aviary.dev/early-stop-in-flight"
+    }
+}
