@@ -17,7 +17,7 @@ import Testing
         do {
             try daemon.applyWithCLI(CanaryManifests().yaml)
             #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
-            #expect(try daemon.cli(["status", "web"]).output.hasPrefix("Healthy"))
+            #expect(await daemon.statusSaysHealthy())
 
             // set image: the canary pauses at step 1 of 2.
             #expect(try daemon.cli(["set", "image", "web", "app=aviary-sample-app:green"]).status == 0)
@@ -62,7 +62,7 @@ import Testing
                 await eventually(within: 60) { await daemon.status()["phase"] as? String == "Paused" })
             #expect(try daemon.cli(["promote", "web", "--full"]).status == 0)
             #expect(await daemon.waitHealthy(image: "aviary-sample-app:yellow"))
-            #expect(try daemon.cli(["status", "web"]).output.hasPrefix("Healthy"))
+            #expect(await daemon.statusSaysHealthy())
 
             // restart --in and list analysisruns answer too.
             #expect(try daemon.cli(["restart", "web", "--in", "1h"]).status == 0)
@@ -165,5 +165,20 @@ import Testing
             throw error
         }
         await daemon.cleanUp()
+    }
+}
+
+extension Daemon {
+    /// Whether `aviary status web` says Healthy within 30 s. A pod's readiness may flap on a
+    /// loaded machine (the rollout is Progressing until it is back), so it is asked until it
+    /// agrees; what it said last is recorded when it never does.
+    func statusSaysHealthy() async -> Bool {
+        var said = ""
+        let healthy = await eventually(within: 30) {
+            said = (try? cli(["status", "web"]).output) ?? ""
+            return said.hasPrefix("Healthy")
+        }
+        if !healthy { Issue.record("aviary status web said: \(said)") }
+        return healthy
     }
 }

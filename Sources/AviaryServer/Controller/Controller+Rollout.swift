@@ -277,6 +277,8 @@ extension Controller {
             if var service = await platform.service(NamespacedName(namespace: key.namespace, name: serviceName)) {
                 service.selector[podTemplateHashLabel] = hash
                 try await platform.apply(service)
+                // An analysis that starts next asks this Service; it must reach the pods just named.
+                guard await platform.publishRoutes() else { throw RoutesNotDelivered(service: serviceName) }
             }
         case .setCanaryWeight(let weight):
             try await updateSplit(rollout, key, status: status) { $0.canaryWeight = weight }
@@ -339,7 +341,7 @@ extension Controller {
         change(&split)
         try await platform.apply(split)
         // The status must not claim a weight or route the data plane does not have yet.
-        guard await platform.publishRoutes() else { throw RoutesNotDelivered(rootService: root) }
+        guard await platform.publishRoutes() else { throw RoutesNotDelivered(service: root) }
     }
 
     /// Gives the stable ReplicaSet's pods the `stableMetadata` labels and the canary's the
@@ -386,10 +388,10 @@ extension Controller {
 
 /// The router did not take a new routing table; the reconcile is retried with backoff.
 struct RoutesNotDelivered: Error, CustomStringConvertible {
-    /// The SMI root service whose split changed.
-    var rootService: String
+    /// The Service whose selector or split changed.
+    var service: String
 
     var description: String {
-        "the router did not accept the new routes of service \(rootService); retrying (is `aviary router` running?)"
+        "the router did not accept the new routes of service \(service); retrying (is `aviary router` running?)"
     }
 }
