@@ -172,6 +172,54 @@ public actor KubernetesPlatform: Platform {
         template[path: "spec", "affinity", "podAntiAffinity"] = .object(podAntiAffinity)
     }
 
+    /// The pod template's `affinity` without the terms `injectAntiAffinity` adds (those that
+    /// select by `rollouts-pod-template-hash`), emptied lists and objects dropped (`.null`); nil
+    /// when it has no such term.
+    static func affinityWithoutInjectedTerms(_ template: JSONValue) -> JSONValue? {
+        guard let affinity = template[path: "spec", "affinity"]?.objectValue,
+            var podAntiAffinity = affinity["podAntiAffinity"]?.objectValue
+        else { return nil }
+        func isInjected(_ term: JSONValue?) -> Bool {
+            (term?[path: "labelSelector", "matchExpressions"]?.arrayValue ?? []).contains {
+                $0["key"]?.stringValue == podTemplateHashLabel
+            }
+        }
+        var removed = false
+        for (field, termPath) in [
+            ("preferredDuringSchedulingIgnoredDuringExecution", ["podAffinityTerm"]),
+            ("requiredDuringSchedulingIgnoredDuringExecution", []),
+        ] {
+            guard let terms = podAntiAffinity[field]?.arrayValue else { continue }
+            let kept = terms.filter { !isInjected(termPath.isEmpty ? $0 : $0[path: termPath]) }
+            guard kept.count != terms.count else { continue }
+            removed = true
+            podAntiAffinity[field] = kept.isEmpty ? nil : .array(kept)
+        }
+        guard removed else { return nil }
+        var result = affinity
+        result["podAntiAffinity"] = podAntiAffinity.isEmpty ? nil : .object(podAntiAffinity)
+        return result.isEmpty ? .null : .object(result)
+    }
+
+    public func removeInjectedAntiAffinity(replicaSet key: NamespacedName) async throws {
+        guard let object = replicaSetCache.informer.object(forKey: key.cacheKey),
+            let template = object.json[path: "spec", "template"],
+            let affinity = Self.affinityWithoutInjectedTerms(template)
+        else { return }
+        // A JSON patch replaces the whole affinity: a merge patch would keep keys it does not name.
+        let operation: JSONValue =
+            affinity == .null
+            ? ["op": "remove", "path": "/spec/template/spec/affinity"]
+            : ["op": "replace", "path": "/spec/template/spec/affinity", "value": affinity]
+        do {
+            let patched = try await client.patch(
+                .replicaSets, namespace: key.namespace, name: key.name, type: .json, body: [operation])
+            await replicaSetCache.waitUntilSeen(patched)
+        } catch {
+            guard error.isNotFound else { throw error }
+        }
+    }
+
     /// Creates the ReplicaSet `EXPERIMENT-TEMPLATE` of an experiment's template, owned by the
     /// Experiment, with Argo's annotations and a selector of the template's labels and hash.
     func createExperimentReplicaSet(_ replicaSet: ReplicaSet) async throws {

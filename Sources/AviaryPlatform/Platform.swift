@@ -26,6 +26,11 @@ public protocol ReplicaSetControl: Actor {
     func replicaSets(ofRollout rollout: String, namespace: String) -> [ReplicaSet]
     /// How many pods of a ReplicaSet exist, are ready and are available.
     func counts(of replicaSet: NamespacedName) -> ReplicaSetCounts
+    /// Takes the anti-affinity term the platform injected for `antiAffinity` (pods avoiding the
+    /// nodes of the then-stable ReplicaSet) out of a ReplicaSet's pod template, once that
+    /// ReplicaSet is itself stable and has nothing to avoid; the template's own terms stay.
+    /// Nothing when there is no such term.
+    func removeInjectedAntiAffinity(replicaSet: NamespacedName) async throws
 }
 
 /// Services: where they listen and which pods they select.
@@ -122,6 +127,9 @@ public protocol DataPlane: Sendable {
 }
 
 extension ReplicaSetControl {
+    /// A platform that injects no anti-affinity (one host) has none to take out.
+    public func removeInjectedAntiAffinity(replicaSet: NamespacedName) async throws {}
+
     /// Filters `replicaSets()`: enough for one host's worth of processes.
     public func replicaSets(ofRollout rollout: String, namespace: String) -> [ReplicaSet] {
         replicaSets().filter { $0.ownerKind == .rollout && $0.rollout == rollout && $0.namespace == namespace }

@@ -55,6 +55,7 @@ extension Controller {
             ? await platform.replicaSets(ofRollout: key.name, namespace: key.namespace)
             : platformView.replicaSets.map(\.replicaSet)
         try await applyRoleLabels(rollout, status: result.status, replicaSets: replicaSets)
+        try await removeAntiAffinityOnceStable(rollout, status: result.status, replicaSets: replicaSets)
         var status = result.status
         status.observedGeneration = String(decoded.generation)
         // Where the router can say, whether it serves the weights (Argo's weights.verified): asked
@@ -362,6 +363,19 @@ extension Controller {
             // Both platforms ignore labels a ReplicaSet already has; asking costs a call each.
             if replicaSet.roleLabels != labels { try await platform.setRoleLabels(replicaSet: replicaSet.key, labels) }
         }
+    }
+
+    /// Once the new ReplicaSet is the stable one, the anti-affinity injected for `antiAffinity`
+    /// (its pods avoiding the old stable pods' nodes) has nothing left to avoid and is taken out
+    /// of its template, as Argo's controller regenerates the affinity of the ReplicaSet it promoted.
+    func removeAntiAffinityOnceStable(_ rollout: Rollout, status: RolloutStatus, replicaSets: [ReplicaSet]) async throws
+    {
+        let strategy = rollout.spec.strategy
+        guard strategy.canary?.antiAffinity != nil || strategy.blueGreen?.antiAffinity != nil,
+            let stable = status.stableRS, stable == status.currentPodHash,
+            let replicaSet = replicaSets.first(where: { $0.podTemplateHash == stable })
+        else { return }
+        try await platform.removeInjectedAntiAffinity(replicaSet: replicaSet.key)
     }
 
     /// Stops everything a deleted rollout had: its ReplicaSets (and so its pods), its split and
