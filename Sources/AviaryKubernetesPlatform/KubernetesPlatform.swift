@@ -96,7 +96,9 @@ public actor KubernetesPlatform: Platform {
         for (name, value) in replicaSet.roleLabels { templateLabels[name] = .string(value) }
         template[path: "metadata", "labels"] = .object(templateLabels)
         Self.injectAntiAffinity(into: &template, rollout: rollout, hash: hash)
-        var matchLabels = rollout.json[path: "spec", "selector", "matchLabels"]?.objectValue ?? [:]
+        // A Rollout with a workloadRef may have no selector: the Deployment's is used.
+        let selector = rollout.json[path: "spec", "selector"] ?? resources.workloadSelector(of: rollout)
+        var matchLabels = selector?["matchLabels"]?.objectValue ?? [:]
         matchLabels[podTemplateHashLabel] = .string(hash)
         var labels: [String: JSONValue] = replicaSet.labels.mapValues { .string($0) }
         labels[podTemplateHashLabel] = .string(hash)

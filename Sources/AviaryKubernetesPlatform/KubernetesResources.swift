@@ -33,7 +33,22 @@ public final class KubernetesResources: ResourceStore {
         ("AnalysisRun", .analysisRuns, false, true),
         ("Experiment", .experiments, false, true),
         ("Service", .services, false, false),
+        // What a Rollout's `workloadRef` may name: read for the pod template, never reconciled.
+        ("Deployment", .deployments, false, false),
+        ("PodTemplate", .podTemplates, false, false),
     ]
+
+    /// What is kept of the objects a `workloadRef` names: the pod template, the selector and the
+    /// replicas (which `scaleDown` writes), not the status or the rest of the spec.
+    static let workloadFieldsRead: KeptFields = .members([
+        "apiVersion": .all, "kind": .all,
+        "metadata": .members([
+            "name": .all, "namespace": .all, "uid": .all, "resourceVersion": .all, "generation": .all,
+            "creationTimestamp": .all,
+        ]),
+        "spec": .members(["replicas": .all, "selector": .all, "template": .all]),
+        "template": .all,
+    ])
 
     /// Resources of `namespace` (nil: all namespaces) handled by the controller instance `instanceID`.
     public init(client: KubernetesClient, namespace: String?, instanceID: String?) {
@@ -43,10 +58,13 @@ public final class KubernetesResources: ResourceStore {
         var resources: [String: GroupVersionResource] = [:]
         for (kind, resource, clusterScoped, byInstance) in Self.kinds {
             resources[kind] = resource
+            var transform: @Sendable (KubernetesObject) -> KubernetesObject = { $0 }
+            if Self.isWorkload(kind) { transform = { $0.keeping(KubernetesResources.workloadFieldsRead) } }
             caches[kind] = WatchedCache(
                 informer: Informer(
                     client: client, resource: resource, namespace: clusterScoped ? nil : namespace,
-                    labelSelector: byInstance ? ArgoNames.instanceSelector(instanceID) : nil))
+                    labelSelector: byInstance ? ArgoNames.instanceSelector(instanceID) : nil,
+                    transform: transform))
         }
         self.caches = caches
         self.resources = resources
@@ -74,7 +92,11 @@ public final class KubernetesResources: ResourceStore {
                 group.addTask { [self] in
                     await cache.follow { event in
                         let handler = self.changeHandler.withLock { $0 }
-                        for key in Self.keysToReconcile(kind: kind, event.object) { handler?(key) }
+                        let keys =
+                            Self.isWorkload(kind)
+                            ? self.rollouts(referencing: kind, event.object)
+                            : Self.keysToReconcile(kind: kind, event.object)
+                        for key in keys { handler?(key) }
                     }
                 }
             }
@@ -84,6 +106,30 @@ public final class KubernetesResources: ResourceStore {
     /// Waits until every informer has listed once.
     public func waitForSync() async {
         for cache in caches.values { await cache.informer.waitForSync() }
+    }
+
+    static func isWorkload(_ kind: String) -> Bool { kind == "Deployment" || kind == "PodTemplate" }
+
+    /// The selector of the Deployment a Rollout without one of its own names in `workloadRef`.
+    func workloadSelector(of rollout: KubernetesObject) -> JSONValue? {
+        let reference = rollout.json[path: "spec", "workloadRef"]
+        guard reference?["kind"]?.stringValue == "Deployment", let name = reference?["name"]?.stringValue else {
+            return nil
+        }
+        let key = "\(rollout.metadata.namespace ?? "default")/\(name)"
+        return caches["Deployment"]?.informer.object(forKey: key)?.json[path: "spec", "selector"]
+    }
+
+    /// The Rollouts of the object's namespace whose `workloadRef` names it (its change is theirs).
+    func rollouts(referencing kind: String, _ object: KubernetesObject) -> [ResourceKey] {
+        let namespace = object.metadata.namespace ?? "default"
+        let rollouts = caches["Rollout"]?.informer.objects(index: StandardIndex.namespace, value: namespace) ?? []
+        return rollouts.compactMap { rollout in
+            let reference = rollout.json[path: "spec", "workloadRef"]
+            guard reference?["kind"]?.stringValue == kind, reference?["name"]?.stringValue == object.metadata.name
+            else { return nil }
+            return ResourceKey(kind: "Rollout", namespace: namespace, name: rollout.metadata.name ?? "")
+        }
     }
 
     /// What a change of this object concerns: a Rollout itself; an Experiment and the rollout whose
@@ -207,7 +253,9 @@ public final class KubernetesResources: ResourceStore {
         } else if kind == "Experiment", let instanceID {
             // An experiment step's Experiment: handled by this instance, as its rollout is.
             var metadata = object.metadata
-            metadata.labels = (metadata.labels ?? [:]).merging([ArgoNames.controllerInstanceLabel: instanceID]) { _, new in new }
+            metadata.labels = (metadata.labels ?? [:]).merging([ArgoNames.controllerInstanceLabel: instanceID]) {
+                _, new in new
+            }
             try object.setMetadata(metadata)
         }
         json = object.json
@@ -286,7 +334,9 @@ public final class KubernetesResources: ResourceStore {
         return try StoredResource(key.kind, written)
     }
 
-    private func patchStatus(_ key: ResourceKey, body: JSONValue, viaSubresource: Bool) async throws(KubernetesError)
+    private func patchStatus(
+        _ key: ResourceKey, body: JSONValue, viaSubresource: Bool
+    ) async throws(KubernetesError)
         -> KubernetesObject
     {
         try await client.patch(
@@ -329,7 +379,9 @@ public final class KubernetesResources: ResourceStore {
             let namespace = object.metadata.namespace ?? "default"
             let body: JSONValue = [
                 "apiVersion": "v1", "kind": "Event",
-                "metadata": ["generateName": .string("\(object.metadata.name ?? "").") , "namespace": .string(namespace)],
+                "metadata": [
+                    "generateName": .string("\(object.metadata.name ?? "")."), "namespace": .string(namespace),
+                ],
                 "involvedObject": [
                     "apiVersion": .string(object.apiVersion ?? ""), "kind": .string(event.key.kind),
                     "name": .string(event.key.name), "namespace": .string(namespace),
@@ -374,10 +426,15 @@ extension StoredResource {
     init(_ kind: String, _ object: KubernetesObject) throws {
         var metadata = object.json["metadata"] ?? [:]
         metadata["managedFields"] = nil
+        var spec = object.json["spec"]
+        if StoredResource.kindsWithTopLevelBody.contains(kind), var body = object.json.objectValue {
+            for field in ["apiVersion", "kind", "metadata", "status"] { body[field] = nil }
+            spec = .object(body)
+        }
         self.init(
             key: Self.key(kind, object), apiVersion: object.apiVersion ?? "argoproj.io/v1alpha1",
             generation: Int(object.metadata.generation ?? 1), resourceVersion: WatchedCache.version(of: object),
-            metadata: try metadata.encoded(), spec: try object.json["spec"]?.encoded(),
+            metadata: try metadata.encoded(), spec: try spec?.encoded(),
             status: try object.json["status"]?.encoded(), createdAt: object.metadata.creationTimestamp ?? "")
     }
 

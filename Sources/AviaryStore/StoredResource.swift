@@ -47,7 +47,7 @@ public struct StoredResource: Sendable, Equatable {
 
     /// The kinds whose body sits beside `metadata` rather than under `spec` (`data`, `type`...);
     /// the store keeps that body in `spec` and gives it back at the top level.
-    public static let kindsWithTopLevelBody: Set<String> = ["ConfigMap", "Secret"]
+    public static let kindsWithTopLevelBody: Set<String> = ["ConfigMap", "Secret", "PodTemplate"]
 
     /// A resource from its parts (a store other than SQLite, such as an informer cache, builds one).
     public init(

@@ -84,6 +84,8 @@ indirect enum FieldSchema: Sendable {
                     ].map { ($0, FieldSchema.any) }
                 ).merging(["ports": .array(servicePort), "selector": .map(.string), "type": .string]) { $1 })
             return top("Service", ["spec": spec, "status": .any])
+        case ("", "podtemplates"):
+            return top("PodTemplate", ["template": podTemplate])
         case ("", "configmaps"):
             return top("ConfigMap", ["data": .map(.string), "binaryData": .map(.string), "immutable": .boolean])
         case ("", "secrets"):

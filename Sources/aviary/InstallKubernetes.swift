@@ -249,6 +249,11 @@ struct KubernetesInstall {
             "one ReplicaSet per pod-template hash, scaled and annotated, old ones deleted by revisionHistoryLimit"
         ),
         (
+            "apps", ["deployments"], ["get", "list", "watch", "update", "patch"],
+            "reads the pod template a Rollout's workloadRef names; scales it down as workloadRef.scaleDown says"
+        ),
+        ("", ["podtemplates"], ["get", "list", "watch"], "reads the pod template a Rollout's workloadRef names"),
+        (
             "", ["services"], ["get", "list", "watch", "create", "update", "patch", "delete"],
             "pins canary/stable/active/preview selectors; creates and deletes experiment templates' Services"
         ),

@@ -534,18 +534,50 @@ enum Manifests {
             strategy: "canary: {}", template: "workloadRef: {apiVersion: apps/v1, kind: Deployment, name: web}"
         )
         .replacingOccurrences(of: "  selector:\n    matchLabels: {app: demo}\n", with: "")
-        // Argo needs no Services with workloadRef either; Aviary says what it cannot act on yet.
-        #expect(
-            ManifestDecoder().decode(workloadRef, file: "r.yaml").diagnostics.map(\.description) == [
-                "r.yaml: Rollout/demo: spec.workloadRef: Aviary cannot act on workloadRef yet; copy the Deployment's pod "
-                    + "template into spec.template"
-            ])
+        // Argo needs no selector with workloadRef either: it comes from the Deployment.
+        #expect(ManifestDecoder().decode(workloadRef, file: "r.yaml").diagnostics == [])
+    }
+
+    /// A workloadRef names a Deployment or a PodTemplate, by name, with a scaleDown Argo knows.
+    @Test(
+        arguments: [
+            ("{kind: Deployment, name: web, scaleDown: progressively}", nil),
+            ("{apiVersion: v1, kind: PodTemplate, name: web}", nil),
+            (
+                "{apiVersion: apps/v1, kind: Deployment}",
+                "spec.workloadRef.name: required; give the name of the Deployment in the Rollout's namespace"
+            ),
+            (
+                "{apiVersion: v1, kind: Deployment, name: web}",
+                "spec.workloadRef.apiVersion: must be apps/v1 for a Deployment, got v1"
+            ),
+            (
+                "{kind: StatefulSet, name: web}",
+                "spec.workloadRef.kind: must be Deployment (apiVersion apps/v1) or PodTemplate (v1), got StatefulSet"
+            ),
+            (
+                "{apiVersion: apps/v1, kind: ReplicaSet, name: web}",
+                "spec.workloadRef.kind: Aviary cannot take the template from a ReplicaSet yet; reference its Deployment, "
+                    + "or copy the template into spec.template"
+            ),
+            (
+                "{kind: Deployment, name: web, scaleDown: always}",
+                "spec.workloadRef.scaleDown: must be never, onsuccess or progressively, got always"
+            ),
+        ] as [(String, String?)])
+    func workloadRefFields(reference: String, problem: String?) {
+        let yaml = Manifests.rollout(strategy: "canary: {}", template: "workloadRef: \(reference)")
+        let diagnostics = ManifestDecoder().decode(yaml, file: "r.yaml").diagnostics.map(\.description)
+        #expect(diagnostics == (problem.map { ["r.yaml: Rollout/demo: \($0)"] } ?? []))
     }
 
     /// What Aviary does not run (or Argo refuses) is an error naming the field, in lint, plan and
     /// apply alike, never a rollout that silently stalls.
     @Test(arguments: [
-        ("- plugin: {name: acme/step}", "spec.strategy.canary.steps[0].plugin", "Aviary does not run step plugins; remove the step"),
+        (
+            "- plugin: {name: acme/step}", "spec.strategy.canary.steps[0].plugin",
+            "Aviary does not run step plugins; remove the step"
+        ),
         (
             "- experiment: {templates: [{name: a, specRef: stable, weight: 10}]}",
             "spec.strategy.canary.steps[0].experiment.templates[0].weight",

@@ -56,6 +56,19 @@ import Testing
         ),
         // A port another Service listens on.
         ([service("web", port: 8080)], [service("api", port: 8080)], ["Service default/api: spec.ports[0].port 8080"]),
+        // A workloadRef names a Deployment, which one host does not run: no template to take.
+        (
+            [],
+            [
+                rollout("web").replacingOccurrences(
+                    of:
+                        "  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: app, image: \"sample:v1\"}]}\n",
+                    with: "  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n")
+            ],
+            [
+                "Rollout default/web: spec.workloadRef: one host runs no Deployments, so there is no web to take the pod template from"
+            ]
+        ),
         // A Service that moved frees its old port within the same apply.
         ([service("web", port: 8080)], [service("web", port: 9090), service("api", port: 8080)], []),
     ]
@@ -73,7 +86,10 @@ import Testing
                         + "serve as root, or pass --service-port-offset 8000 so that it listens on 8080"
                 ]
             ),
-            (.init(portsMustDiffer: false, portOffset: 8000, privilegedBelow: 1024), [], [service("web", port: 80)], []),
+            (
+                .init(portsMustDiffer: false, portOffset: 8000, privilegedBelow: 1024), [], [service("web", port: 80)],
+                []
+            ),
         ]
 
     @Test(arguments: placementRows.indices)
@@ -81,7 +97,9 @@ import Testing
         let (placement, stored, apply, expected) = Self.placementRows[row]
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let api = ResourceAPI(store: try AviaryStore(stateDirectory: directory.path), servicePlacement: placement) { _ in }
+        let api = ResourceAPI(store: try AviaryStore(stateDirectory: directory.path), servicePlacement: placement) {
+            _ in
+        }
         if !stored.isEmpty { _ = try api.apply(Data(stored.joined(separator: "\n---\n").utf8), file: "stored.yaml") }
         do {
             _ = try api.apply(Data(apply.joined(separator: "\n---\n").utf8), file: "apply.yaml")

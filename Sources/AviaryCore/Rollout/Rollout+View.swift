@@ -45,8 +45,13 @@ extension RolloutView {
                 + "give strategy.canary or strategy.blueGreen"
         }
         if spec.template == nil {
-            return "The Rollout \"\(rollout.metadata.name ?? "")\" is invalid: spec.template: Required value: "
-                + "workloadRef is not supported yet, give spec.template"
+            guard let reference = spec.workloadRef else {
+                return "The Rollout \"\(rollout.metadata.name ?? "")\" is invalid: spec.template: Required value: "
+                    + "give spec.template or spec.workloadRef"
+            }
+            return "The Rollout \"\(rollout.metadata.name ?? "")\" is invalid: spec.workloadRef: Not found: "
+                + "no \(reference.kind ?? "Deployment") \"\(reference.name ?? "")\" to take the pod template from "
+                + "in namespace \(rollout.metadata.namespaceOrDefault)"
         }
         for (index, step) in (spec.strategy.canary?.stepsOrEmpty ?? []).enumerated() {
             if step.plugin != nil {

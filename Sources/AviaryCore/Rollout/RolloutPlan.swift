@@ -62,7 +62,7 @@ public enum RolloutPlan {
     /// The rollout is first deployed as it is (its template becomes stable), then its template
     /// changes (an annotation is added) and the update is stepped to the end.
     public static func make(for rollout: Rollout, start: Date = Date(timeIntervalSince1970: 0)) -> [RolloutPlanRow] {
-        var initial = rollout
+        var initial = standingIn(rollout)
         initial.status = nil
         initial.spec.paused = nil
         var simulator = RolloutSimulator(rollout: initial, now: start)
@@ -200,7 +200,16 @@ public enum RolloutPlan {
 extension RolloutPlan {
     /// Why the rollout cannot be planned (the reconciler's InvalidSpec message), if it cannot.
     public static func invalidSpecMessage(_ rollout: Rollout) -> String? {
-        RolloutView.invalidSpecMessage(rollout)
+        RolloutView.invalidSpecMessage(standingIn(rollout))
+    }
+
+    /// The rollout with an empty pod template standing in for the one its `workloadRef` names:
+    /// the plan's replica and traffic maths do not depend on what the pods run.
+    static func standingIn(_ rollout: Rollout) -> Rollout {
+        guard rollout.spec.template == nil, rollout.spec.workloadRef != nil else { return rollout }
+        var planned = rollout
+        planned.spec.template = PodTemplateSpec(spec: PodSpec(containers: []))
+        return planned
     }
 
     /// The rows as an aligned text table with a header, `-` for a missing step.

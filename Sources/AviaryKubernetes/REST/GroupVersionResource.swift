@@ -24,6 +24,10 @@ public struct GroupVersionResource: Sendable, Hashable, CustomStringConvertible 
     public static let secrets = GroupVersionResource(group: "", version: "v1", resource: "secrets")
     /// Core `v1` Services.
     public static let services = GroupVersionResource(group: "", version: "v1", resource: "services")
+    /// `apps/v1` Deployments.
+    public static let deployments = GroupVersionResource(group: "apps", version: "v1", resource: "deployments")
+    /// Core `v1` PodTemplates.
+    public static let podTemplates = GroupVersionResource(group: "", version: "v1", resource: "podtemplates")
     /// `apps/v1` ReplicaSets.
     public static let replicaSets = GroupVersionResource(group: "apps", version: "v1", resource: "replicasets")
     /// `batch/v1` Jobs.

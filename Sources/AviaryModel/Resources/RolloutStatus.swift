@@ -32,6 +32,8 @@ public struct RolloutStatus: Codable, Sendable, Hashable {
     public var selector: String?
     /// The generation last reconciled (Argo writes it as a string).
     public var observedGeneration: String?
+    /// The generation of the object `spec.workloadRef` names, as last reconciled (a string too).
+    public var workloadObservedGeneration: String?
     /// Bumped when a hash collision forced a new pod-template hash.
     public var collisionCount: Int?
     /// The last restart handled (RFC 3339).

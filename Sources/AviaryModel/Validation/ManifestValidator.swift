@@ -49,6 +49,42 @@ public enum ManifestValidator {
 struct Issues {
     private(set) var list: [FieldIssue] = []
 
+    /// `spec.workloadRef`: an `apps/v1` Deployment or a `v1` PodTemplate by name, and a `scaleDown`
+    /// Argo knows. (Argo also reads `apps/v1` ReplicaSets; Aviary does not yet, and says so.)
+    mutating func workloadRef(_ reference: WorkloadRef) {
+        let kinds = ["Deployment": "apps/v1", "PodTemplate": "v1"]
+        switch reference.kind {
+        case nil:
+            error("spec.workloadRef.kind", "required; give Deployment (apiVersion apps/v1) or PodTemplate (v1)")
+        case "ReplicaSet":
+            error(
+                "spec.workloadRef.kind",
+                "Aviary cannot take the template from a ReplicaSet yet; reference its Deployment, or copy the "
+                    + "template into spec.template")
+        case let kind? where kinds[kind] == nil:
+            error(
+                "spec.workloadRef.kind",
+                "must be Deployment (apiVersion apps/v1) or PodTemplate (v1), got \(kind)")
+        case let kind?:
+            if let apiVersion = reference.apiVersion, apiVersion != kinds[kind] {
+                error("spec.workloadRef.apiVersion", "must be \(kinds[kind]!) for a \(kind), got \(apiVersion)")
+            }
+        }
+        if (reference.name ?? "").isEmpty {
+            error(
+                "spec.workloadRef.name",
+                "required; give the name of the \(reference.kind ?? "Deployment") in the Rollout's namespace")
+        }
+        if let scaleDown = reference.scaleDown,
+            !["never", "onsuccess", "progressively"].contains(scaleDown.lowercased())
+        {
+            error("spec.workloadRef.scaleDown", "must be never, onsuccess or progressively, got \(scaleDown)")
+        }
+        if reference.scaleDown.map({ $0.lowercased() != "never" }) == true, reference.kind == "PodTemplate" {
+            warning("spec.workloadRef.scaleDown", "only a Deployment is scaled down; a PodTemplate has no pods")
+        }
+    }
+
     mutating func error(_ path: String, _ message: String) {
         list.append(FieldIssue(path, message))
     }
@@ -131,11 +167,8 @@ struct Issues {
             if let selector = spec.selector {
                 selectorMatches(selector, template: template, selectorPath: "spec.selector")
             }
-        case (nil, .some):
-            // Valid for Argo; Aviary takes the pod template from the Rollout only, so far.
-            error(
-                "spec.workloadRef",
-                "Aviary cannot act on workloadRef yet; copy the Deployment's pod template into spec.template")
+        case (nil, .some(let reference)):
+            workloadRef(reference)
         }
         if spec.selector == nil {
             if spec.workloadRef == nil {
@@ -262,7 +295,9 @@ struct Issues {
         }
         for (member, selector) in [("configMapKeyRef", source.configMapKeyRef), ("secretKeyRef", source.secretKeyRef)] {
             guard let selector else { continue }
-            if (selector.name ?? "").isEmpty { error("\(sourcePath).\(member).name", "required; name the object to read") }
+            if (selector.name ?? "").isEmpty {
+                error("\(sourcePath).\(member).name", "required; name the object to read")
+            }
             if selector.key.isEmpty { error("\(sourcePath).\(member).key", "required; name the key to read") }
         }
         if let fieldPath = source.fieldRef?.fieldPath {
@@ -590,7 +625,9 @@ struct Issues {
         case .nginx(let nginx):
             let stable = (nginx.stableIngress.map { [$0] } ?? []) + (nginx.stableIngresses ?? [])
             if stable.isEmpty || stable.contains(where: \.isEmpty) {
-                missing("nginx.stableIngress", "name the Ingress that routes to the stable Service (or list stableIngresses)")
+                missing(
+                    "nginx.stableIngress",
+                    "name the Ingress that routes to the stable Service (or list stableIngresses)")
             }
             if nginx.stableIngress != nil, nginx.stableIngresses != nil {
                 error("\(path).nginx.stableIngresses", "cannot be used together with stableIngress; list them all here")
@@ -606,9 +643,12 @@ struct Issues {
             refuseSteps(header: false, mirror: true, router: "NGINX Ingress")
         case .istio(let istio):
             let services = istio.allVirtualServices
-            if services.isEmpty { missing("istio.virtualService", "name the VirtualService whose routes carry the split") }
+            if services.isEmpty {
+                missing("istio.virtualService", "name the VirtualService whose routes carry the split")
+            }
             if istio.virtualService != nil, istio.virtualServices != nil {
-                error("\(path).istio.virtualServices", "cannot be used together with virtualService; list them all here")
+                error(
+                    "\(path).istio.virtualServices", "cannot be used together with virtualService; list them all here")
             }
             for (index, service) in services.enumerated() where service.name.isEmpty {
                 let field = istio.virtualService != nil && index == 0 ? "virtualService" : "virtualServices[\(index)]"
@@ -636,7 +676,8 @@ struct Issues {
             if routes.isEmpty || routes.contains(where: \.isEmpty) {
                 missing("\(plugin).httpRoute", "name the HTTPRoute (or httpRoutes, grpcRoute, tcpRoute) to split")
             }
-            let onlyTCP = gateway.httpRoute == nil && gateway.httpRoutes == nil && gateway.grpcRoute == nil
+            let onlyTCP =
+                gateway.httpRoute == nil && gateway.httpRoutes == nil && gateway.grpcRoute == nil
                 && gateway.grpcRoutes == nil
             if onlyTCP { refuseSteps(header: true, mirror: true, router: "A Gateway API TCPRoute") }
         }

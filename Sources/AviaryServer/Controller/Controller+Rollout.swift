@@ -11,12 +11,12 @@ extension Controller {
         unchangedSince.removeValue(forKey: key)
         // The row, unless the pass left it unread because `decodedRollouts` has its version.
         let resource: StoredResource?
-        let decoded: DecodedRollout
+        let stored: DecodedRollout
         if let version = snapshot?.cachedVersions[key], let cached = decodedRollouts[key],
             cached.resourceVersion == version
         {
             resource = nil
-            decoded = cached
+            stored = cached
         } else {
             // A key missing from the snapshot did not exist when it was read.
             guard let read = try snapshot.map({ $0.resources[key] }) ?? store.resource(key) else {
@@ -24,8 +24,10 @@ extension Controller {
                 return nil
             }
             resource = read
-            decoded = try decodedRollout(read)
+            stored = try decodedRollout(read)
         }
+        // A workloadRef's template (from the object it names) stands in for the missing one.
+        let decoded = try resolvingWorkload(stored, key: key)
         let rollout = decoded.rollout
         // Read before the runs: a change after this point makes the next resync look again.
         let analysisStamp =
@@ -40,7 +42,8 @@ extension Controller {
         var unverified = false
         for action in result.actions {
             do {
-                if let event = try await execute(action, rollout: rollout, status: result.status, key: key, time: time) {
+                if let event = try await execute(action, rollout: rollout, status: result.status, key: key, time: time)
+                {
                     events.append(event)
                 }
             } catch let failure as any BlockedAction {
@@ -56,8 +59,14 @@ extension Controller {
             : platformView.replicaSets.map(\.replicaSet)
         try await applyRoleLabels(rollout, status: result.status, replicaSets: replicaSets)
         try await removeAntiAffinityOnceStable(rollout, status: result.status, replicaSets: replicaSets)
+        if let event = try await scaleDownWorkload(
+            rollout, status: result.status, replicaSets: replicaSets, key: key, time: time)
+        {
+            events.append(event)
+        }
         var status = result.status
         status.observedGeneration = String(decoded.generation)
+        status.workloadObservedGeneration = decoded.workloadGeneration.map(String.init)
         // Where the router can say, whether it serves the weights (Argo's weights.verified): asked
         // after a change and while it says no, otherwise carried over, so a rollout at rest (or
         // one whose router cannot say) asks nothing.
@@ -71,7 +80,8 @@ extension Controller {
             }
             let verified =
                 changedRouting || previous == false
-                ? await platform.verifyWeights(rootService: NamespacedName(namespace: key.namespace, name: root)) : previous
+                ? await platform.verifyWeights(rootService: NamespacedName(namespace: key.namespace, name: root))
+                : previous
             status.canary?.weights?.verified = verified
             if verified == false { unverified = true }
         }
@@ -307,7 +317,8 @@ extension Controller {
                     weights.isEmpty
                     ? nil
                     : weights.map {
-                        AdditionalBackend(service: $0.serviceName ?? "", weight: $0.weight, podTemplateHash: $0.podTemplateHash)
+                        AdditionalBackend(
+                            service: $0.serviceName ?? "", weight: $0.weight, podTemplateHash: $0.podTemplateHash)
                     }
             }
         case .recordEvent(let event):
@@ -395,6 +406,7 @@ extension Controller {
         await metrics.setRollout(namespace: key.namespace, name: key.name, facts: nil)
         await metrics.removeReconcileErrors(namespace: key.namespace, name: key.name)
         decodedRollouts.removeValue(forKey: key)
+        resolvedRollouts.removeValue(forKey: key)
         decodedTemplates.removeValue(forKey: key)
         reportedFacts.removeValue(forKey: key)
     }

@@ -46,6 +46,8 @@ public actor Controller {
     var unchangedSince: [ResourceKey: ReconcileInputs] = [:]
     /// The last decoded Rollout of each key, with the resource version it was decoded from.
     var decodedRollouts: [ResourceKey: DecodedRollout] = [:]
+    /// Rollouts with a `workloadRef`, resolved, with the versions of both objects they came from.
+    var resolvedRollouts: [ResourceKey: ResolvedWorkload] = [:]
     /// The port and selector of each Service with a valid spec, with the resource version they
     /// were decoded from.
     var decodedServices: [ResourceKey: DecodedService] = [:]
@@ -91,7 +93,7 @@ public actor Controller {
         [
             "controller.due": due.count, "controller.failures": failures.count,
             "controller.unchangedSince": unchangedSince.count, "controller.decodedRollouts": decodedRollouts.count,
-            "controller.decodedServices": decodedServices.count,
+            "controller.decodedServices": decodedServices.count, "controller.resolvedRollouts": resolvedRollouts.count,
             "controller.decodedTemplates": decodedTemplates.values.reduce(0) { $0 + $1.count },
             "controller.statusTexts": statusTexts.count, "controller.pendingStatusWrites": pendingStatusWrites.count,
             "controller.reportedFacts": reportedFacts.count,
@@ -473,12 +475,15 @@ final class DecodedRollout: Sendable {
     let generation: Int
     let rollout: Rollout
     let spec: PreparedSpec
+    /// The generation of the object `spec.workloadRef` names, when the template came from it.
+    let workloadGeneration: Int?
 
-    init(resourceVersion: Int, generation: Int, rollout: Rollout, spec: PreparedSpec) {
+    init(resourceVersion: Int, generation: Int, rollout: Rollout, spec: PreparedSpec, workloadGeneration: Int? = nil) {
         self.resourceVersion = resourceVersion
         self.generation = generation
         self.rollout = rollout
         self.spec = spec
+        self.workloadGeneration = workloadGeneration
     }
 }
 
