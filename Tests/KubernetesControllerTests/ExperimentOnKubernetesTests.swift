@@ -127,4 +127,80 @@ extension CanaryOnKubernetesTests {
             #expect(try cluster.list("experiments").first?[at: "status", "phase"]?.stringValue == "Successful")
         }
     }
+
+    /// With Istio, the experiment's templates get their weights as destinations of the weighted
+    /// route (added by host, as Argo adds them), which go again once the experiment is over.
+    @Test func anExperimentStepSplitsTrafficThroughAnIstioVirtualService() async throws {
+        func manifest(_ image: String) -> String {
+            Self.manifest(image: image).replacingOccurrences(
+                of: "      steps:\n      - setWeight: 10\n",
+                with: """
+                          steps:
+                          - experiment:
+                              duration: 8s
+                              templates:
+                              - {name: baseline, specRef: stable, weight: 10}
+                              - {name: candidate, specRef: canary, weight: 15}
+                          - setWeight: 10
+
+                    """
+            ).replacingOccurrences(
+                of: "smi: {rootService: sample-app}", with: "istio: {virtualService: {name: sample-app, routes: [primary]}}")
+        }
+        let virtualService = """
+            apiVersion: networking.istio.io/v1alpha3
+            kind: VirtualService
+            metadata: {name: sample-app}
+            spec:
+              hosts: [sample-app]
+              http:
+              - name: primary
+                route:
+                - destination: {host: sample-app-stable}
+                  weight: 100
+                - destination: {host: sample-app-canary}
+                  weight: 0
+            """
+        func weights(_ cluster: ClusterUnderTest) throws -> [String: Int64] {
+            var weights: [String: Int64] = [:]
+            let route = try cluster.object("virtualservices.networking.istio.io", "sample-app")?[at: "spec", "http", 0, "route"]
+            for destination in route?.arrayValue ?? [] {
+                weights[destination[at: "destination", "host"]?.stringValue ?? ""] = destination["weight"]?.integerValue
+            }
+            return weights
+        }
+        try await withCluster { cluster in
+            try cluster.installCRDs()
+            try cluster.kubectl(
+                ["apply", "-f", "-"],
+                input: TrafficProvidersOnKubernetesTests.crd(
+                    group: "networking.istio.io", version: "v1alpha3", kind: "VirtualService", plural: "virtualservices"))
+            try cluster.kubectl(["apply", "-f", "-"], input: virtualService)
+            #expect(manifest("sample-app:v1").contains("istio:") && manifest("sample-app:v1").contains("experiment:"))
+            try cluster.kubectl(["apply", "-f", "-"], input: manifest("sample-app:v1"))
+            try cluster.startController()
+            _ = try await waitFor("the first version goes Healthy", cluster) { $0.phase == "Healthy" }
+            try cluster.kubectl(["apply", "-f", "-"], input: manifest("sample-app:v2"))
+
+            var during: [String: Int64] = [:]
+            let split = try await eventually(within: 120) {
+                during = try weights(cluster)
+                return during.count == 4
+            }
+            #expect(split, "the experiment's destinations are added: \(during)")
+            let name = try #require(try cluster.list("experiments").first?[at: "metadata", "name"]?.stringValue)
+            #expect(
+                during == [
+                    "sample-app-stable": 75, "sample-app-canary": 0, "\(name)-baseline": 10, "\(name)-candidate": 15,
+                ])
+
+            var after: [String: Int64] = [:]
+            let over = try await eventually(within: 120) {
+                after = try weights(cluster)
+                return try view(cluster)?.stepIndex == 2 && after.count == 2
+            }
+            #expect(over, "the experiment's destinations go: \(after)")
+            #expect(after == ["sample-app-stable": 90, "sample-app-canary": 10])
+        }
+    }
 }

@@ -418,6 +418,61 @@ import struct AviaryRoutes.StringMatch
         #expect(out[path: "spec", "parentRefs"] == Self.httpRoute[path: "spec", "parentRefs"])
     }
 
+    /// An experiment step's templates: backendRefs of their own beside the stable Service (with
+    /// its Service's port), at their weights, stable reduced by them; gone once the step is over.
+    @Test func gatewayRouteCarriesAnExperimentsServicesThenDropsThem() throws {
+        var split = Self.split(weight: 0)
+        split.additionalBackends = [
+            AdditionalBackend(service: "ab-candidate", weight: 15), AdditionalBackend(service: "ab-baseline", weight: 10),
+        ]
+        let during = try GatewayAPIRoutes.desired(
+            route: Self.httpRoute, kind: .http, split: split, useHeaderRoutes: true, managedRoutes: [],
+            experimentPorts: ["ab-baseline": 8080])
+        #expect(
+            during[path: "spec", "rules"]
+                == Self.json(
+                    """
+                    - matches: [{path: {type: PathPrefix, value: /}}]
+                      backendRefs:
+                      - {group: "", kind: Service, name: web-stable, port: 80, weight: 75}
+                      - {group: "", kind: Service, name: web-canary, port: 80, weight: 0}
+                      - {name: ab-baseline, port: 8080, weight: 10}
+                      - {name: ab-candidate, weight: 15}
+                    """))
+        // Written again with the same weights, nothing moves; once over, they go.
+        #expect(
+            try GatewayAPIRoutes.desired(
+                route: during, kind: .http, split: split, useHeaderRoutes: true, managedRoutes: [],
+                previousExperiments: ["ab-baseline", "ab-candidate"], experimentPorts: ["ab-baseline": 8080]) == during)
+        let after = try GatewayAPIRoutes.desired(
+            route: during, kind: .http, split: Self.split(weight: 10), useHeaderRoutes: true, managedRoutes: [],
+            previousExperiments: ["ab-baseline", "ab-candidate"])
+        #expect(after[path: "spec", "rules"] == Self.json(Self.weightedRule))
+    }
+
+    /// The same on Istio: destinations by host, added after the others in name order, removed after.
+    @Test func istioRouteCarriesAnExperimentsServicesThenDropsThem() throws {
+        var split = Self.split(weight: 5)
+        split.additionalBackends = [AdditionalBackend(service: "ab-baseline", weight: 10)]
+        let config = IstioVirtualService(name: "web", routes: ["primary"])
+        let during = try IstioRoutes.desired(
+            virtualService: Self.virtualService, config: config, split: split, destinationRule: nil, ruleHost: nil,
+            managedRoutes: [])
+        #expect(
+            Self.weights(during[path: "spec", "http"]?.elements.first)
+                == ["web-stable.default.svc.cluster.local": 85, "web-canary": 5, "ab-baseline": 10])
+        #expect(Self.weights(during[path: "spec", "tcp"]?.elements.first) == ["web-stable": 85, "web-canary": 5, "ab-baseline": 10])
+        // A destination nobody put there for an experiment is the user's, and stays.
+        #expect(during[path: "spec", "http"]?.elements[1] == Self.virtualService[path: "spec", "http"]?.elements[1])
+        let after = try IstioRoutes.desired(
+            virtualService: during, config: config, split: Self.split(weight: 5), destinationRule: nil, ruleHost: nil,
+            managedRoutes: [], previousExperiments: ["ab-baseline"])
+        #expect(
+            Self.weights(after[path: "spec", "http"]?.elements.first)
+                == ["web-stable.default.svc.cluster.local": 95, "web-canary": 5])
+        #expect(Self.weights(after[path: "spec", "tcp"]?.elements.first) == ["web-stable": 95, "web-canary": 5])
+    }
+
     @Test func gatewayRouteReturnsToTheUsersRouteAndNamesAMissingBackend() throws {
         let during = try GatewayAPIRoutes.desired(
             route: Self.httpRoute, kind: .http, split: Self.split(headers: [Self.header], managed: ["header"]),

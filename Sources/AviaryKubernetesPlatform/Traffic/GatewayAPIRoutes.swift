@@ -38,8 +38,12 @@ enum GatewayAPIRoutes {
 
     /// The route `route` carrying `split`: rules named by a managed route (or `NAME-N`) replaced by
     /// the active header and mirror routes (when `useHeaderRoutes`), weights set on the others.
+    /// An experiment template's Service gets its weight as a backendRef of the rule that holds the
+    /// stable Service (added when missing, with `port` of that Service, as Argo's plugin adds it);
+    /// one of `previousExperiments` no longer in the split is removed.
     static func desired(
-        route: JSONValue, kind: Kind, split: TrafficSplit, useHeaderRoutes: Bool, managedRoutes: [String]
+        route: JSONValue, kind: Kind, split: TrafficSplit, useHeaderRoutes: Bool, managedRoutes: [String],
+        previousExperiments: Set<String> = [], experimentPorts: [String: Int] = [:]
     ) throws -> JSONValue {
         var result = route
         var rules = route[path: "spec", "rules"]?.elements ?? []
@@ -55,6 +59,9 @@ enum GatewayAPIRoutes {
         var foundStable = false
         for index in rules.indices {
             var backends = rules[index]["backendRefs"]?.elements ?? []
+            var experiments: [String: Int] = [:]
+            for backend in split.additionalBackends ?? [] { experiments[backend.service] = backend.weight }
+            let holdsStable = backends.contains { $0["name"]?.stringValue == split.stableService }
             for backend in backends.indices {
                 switch backends[backend]["name"]?.stringValue {
                 case split.canaryService:
@@ -63,7 +70,20 @@ enum GatewayAPIRoutes {
                 case split.stableService:
                     backends[backend]["weight"] = .integer(Int64(split.stableWeight))
                     foundStable = true
+                case let name? where experiments[name] != nil:
+                    backends[backend]["weight"] = .integer(Int64(experiments.removeValue(forKey: name)!))
                 default: break
+                }
+            }
+            backends.removeAll {
+                let name = $0["name"]?.stringValue ?? ""
+                return previousExperiments.contains(name) && !(split.additionalBackends ?? []).contains { $0.service == name }
+            }
+            if holdsStable {
+                for (service, weight) in experiments.sorted(by: { $0.key < $1.key }) {
+                    var backend: JSONValue = ["name": .string(service), "weight": .integer(Int64(weight))]
+                    if let port = experimentPorts[service] { backend["port"] = .integer(Int64(port)) }
+                    backends.append(backend)
                 }
             }
             rules[index]["backendRefs"] = .array(backends)

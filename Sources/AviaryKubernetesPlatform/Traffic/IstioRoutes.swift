@@ -14,9 +14,12 @@ enum IstioRoutes {
     /// The VirtualService `virtualService` carrying `split`: managed routes not active any more
     /// removed, the active ones written, the weighted routes at the split's weight.
     /// `destinationRule` is the subset-level configuration and `ruleHost` its `spec.host`.
+    /// `previousExperiments` are the Services of experiment templates the rollout routed to
+    /// before: their destinations go once they are no longer in the split.
     static func desired(
         virtualService: JSONValue, config: IstioVirtualService, split: TrafficSplit,
-        destinationRule: IstioDestinationRule?, ruleHost: String?, managedRoutes: [String]
+        destinationRule: IstioDestinationRule?, ruleHost: String?, managedRoutes: [String],
+        previousExperiments: Set<String> = []
     ) throws -> JSONValue {
         var result = virtualService
         let managed = Set(managedRoutes)
@@ -25,7 +28,8 @@ enum IstioRoutes {
             let weightedIndexes = try weightedRouteIndexes(http, names: config.routes ?? [])
             for index in weightedIndexes {
                 http[index]["route"] = try weighted(
-                    destinations: http[index]["route"]?.elements ?? [], split: split, destinationRule: destinationRule)
+                    destinations: http[index]["route"]?.elements ?? [], split: split, destinationRule: destinationRule,
+                    previousExperiments: previousExperiments)
             }
             let firstWeighted = weightedIndexes.first.map { http[$0]["route"]?.elements ?? [] } ?? []
             let canaryHost = ruleHost ?? split.canaryService
@@ -76,7 +80,8 @@ enum IstioRoutes {
             }
             for index in indexes {
                 routes[index]["route"] = try weighted(
-                    destinations: routes[index]["route"]?.elements ?? [], split: split, destinationRule: destinationRule)
+                    destinations: routes[index]["route"]?.elements ?? [], split: split, destinationRule: destinationRule,
+                    previousExperiments: previousExperiments)
             }
             result[path: "spec", kind] = .array(routes)
         }
@@ -103,23 +108,29 @@ enum IstioRoutes {
     }
 
     /// A route's destinations with the canary's and stable's weights set (found by the host's
-    /// first label, or by subset); both must be there.
+    /// first label, or by subset); both must be there. An experiment template's Service gets its
+    /// weight, as a destination of its own (by host, added after the others in name order when
+    /// missing, as Argo adds it); one of `previousExperiments` no longer in the split is removed.
     static func weighted(
-        destinations: [JSONValue], split: TrafficSplit, destinationRule: IstioDestinationRule?
+        destinations: [JSONValue], split: TrafficSplit, destinationRule: IstioDestinationRule?,
+        previousExperiments: Set<String> = []
     ) throws -> JSONValue {
         var destinations = destinations
         var foundCanary = false
         var foundStable = false
+        var experiments: [String: Int] = [:]
+        for backend in split.additionalBackends ?? [] { experiments[backend.service] = backend.weight }
+        var stale: [Int] = []
         for index in destinations.indices {
             let destination = destinations[index]["destination"] ?? [:]
             let isCanary: Bool
             let isStable: Bool
+            let host = destination["host"]?.stringValue?.split(separator: ".", omittingEmptySubsequences: false).first
+                .map(String.init) ?? ""
             if let rule = destinationRule {
                 isCanary = destination["subset"]?.stringValue == rule.canarySubsetName
                 isStable = destination["subset"]?.stringValue == rule.stableSubsetName
             } else {
-                let host = destination["host"]?.stringValue?.split(separator: ".", omittingEmptySubsequences: false).first
-                    .map(String.init) ?? ""
                 isCanary = !host.isEmpty && host == split.canaryService
                 isStable = !host.isEmpty && host == split.stableService
             }
@@ -129,7 +140,15 @@ enum IstioRoutes {
             } else if isStable {
                 destinations[index]["weight"] = .integer(Int64(split.stableWeight))
                 foundStable = true
+            } else if let weight = experiments.removeValue(forKey: host) {
+                destinations[index]["weight"] = .integer(Int64(weight))
+            } else if previousExperiments.contains(host) {
+                stale.append(index)
             }
+        }
+        for index in stale.reversed() { destinations.remove(at: index) }
+        for (service, weight) in experiments.sorted(by: { $0.key < $1.key }) {
+            destinations.append(["destination": ["host": .string(service)], "weight": .integer(Int64(weight))])
         }
         if let rule = destinationRule {
             if !foundCanary { throw TrafficObjectError("Canary DestinationRule subset '\(rule.canarySubsetName)' not found in route") }

@@ -44,6 +44,7 @@ extension KubernetesPlatform {
     /// changed as Argo's controller changes it, and written back only when that changed it.
     func applyThroughProvider(_ provider: TrafficProvider, _ split: TrafficSplit) async throws {
         let namespace = split.namespace
+        let previousExperiments = previousExperimentServices(of: split)
         switch provider {
         case .smi:
             return
@@ -79,7 +80,7 @@ extension KubernetesPlatform {
                 let current = try await read(trafficVersions.virtualServices, serviceNamespace, parts.first ?? "")
                 let desired = try IstioRoutes.desired(
                     virtualService: current, config: service, split: split, destinationRule: istio.destinationRule,
-                    ruleHost: ruleHost, managedRoutes: split.managedRoutes ?? [])
+                    ruleHost: ruleHost, managedRoutes: split.managedRoutes ?? [], previousExperiments: previousExperiments)
                 try await writeIfChanged(trafficVersions.virtualServices, serviceNamespace, current, desired)
             }
         case .traefik(let traefik):
@@ -93,10 +94,38 @@ extension KubernetesPlatform {
                 let current = try await read(resource, routeNamespace, name)
                 let desired = try GatewayAPIRoutes.desired(
                     route: current, kind: kind, split: split, useHeaderRoutes: useHeaderRoutes,
-                    managedRoutes: split.managedRoutes ?? [])
+                    managedRoutes: split.managedRoutes ?? [], previousExperiments: previousExperiments,
+                    experimentPorts: experimentPorts(of: split))
                 try await writeIfChanged(resource, routeNamespace, current, desired)
             }
         }
+    }
+
+    /// The Services of experiment templates the rollout routed to before this split: those the
+    /// platform last wrote, and those its status reports (`canary.weights.additional`), which
+    /// outlive a restart of the controller.
+    func previousExperimentServices(of split: TrafficSplit) -> Set<String> {
+        var services = Set((providerSplits[split.key]?.additionalBackends ?? []).map(\.service))
+        if let rollout = split.rollout, let object = resources.rolloutObject(namespace: split.namespace, name: rollout) {
+            for entry in object.json[path: "status", "canary", "weights", "additional"]?.elements ?? [] {
+                if let service = entry["serviceName"]?.stringValue { services.insert(service) }
+            }
+        }
+        return services
+    }
+
+    /// The port of each experiment Service in the split: the one named `http`, else the first.
+    func experimentPorts(of split: TrafficSplit) -> [String: Int] {
+        var ports: [String: Int] = [:]
+        for backend in split.additionalBackends ?? [] {
+            let key = NamespacedName(namespace: split.namespace, name: backend.service)
+            if let service = resources.serviceInformer.object(forKey: key.cacheKey) {
+                let declared = service.json[path: "spec", "ports"]?.elements ?? []
+                let port = declared.first { $0["name"]?.stringValue == "http" } ?? declared.first
+                if let number = port?["port"]?.integerValue { ports[backend.service] = Int(number) }
+            }
+        }
+        return ports
     }
 
     /// The object, or Argo's "not found" message for it.
