@@ -3,8 +3,9 @@ import AviaryExpression
 import AviaryModel
 import Foundation
 
-/// The metric back ends Aviary runs: `prometheus`, `web`, `job` (the job as a local process) and
-/// the `aviary.dev/judge` plugin (the statistical judge over Prometheus range queries).
+/// The metric back ends Aviary runs: `prometheus`, `web`, `job` (the job as a local process),
+/// `graphite` (its render API) and the `aviary.dev/judge` plugin (the statistical judge over
+/// Prometheus range queries).
 ///
 /// Every call returns an outcome, never throws: a failure to measure is an Error measurement
 /// with the reason in its message, which is what Argo Rollouts' `consecutiveErrorLimit` counts.
@@ -38,6 +39,7 @@ public struct MetricProviders: MeasurementProvider {
     public func timeout(for metric: Metric) -> Duration {
         if let prometheus = metric.provider.prometheus { return .seconds(max(1, prometheus.timeoutOrDefault)) }
         if let web = metric.provider.web { return .seconds(max(1, web.timeoutSecondsOrDefault)) }
+        if metric.provider.graphite != nil { return .seconds(10) }
         if let job = metric.provider.job {
             return job.spec.activeDeadlineSeconds.map { .seconds(max(1, $0)) } ?? defaultJobTimeout
         }
@@ -55,13 +57,14 @@ public struct MetricProviders: MeasurementProvider {
         if let prometheus = metric.provider.prometheus { return await measure(prometheus, metric: metric) }
         if let web = metric.provider.web { return await measure(web, metric: metric) }
         if let job = metric.provider.job { return await measure(job, metric: metric) }
+        if let graphite = metric.provider.graphite { return await measure(graphite: graphite) }
         if let plugins = metric.provider.plugin?.objectValue, let judge = plugins[judgePluginName], plugins.count == 1 {
             return await measure(judge: judge)
         }
         let kinds = metric.provider.setKeys.joined(separator: ", ")
         return .error(
-            "metric provider \(kinds.isEmpty ? "(none)" : kinds) is not supported by Aviary: use prometheus, web, job "
-                + "or the \(judgePluginName) plugin"
+            "metric provider \(kinds.isEmpty ? "(none)" : kinds) is not supported by Aviary: use prometheus, web, job, "
+                + "graphite or the \(judgePluginName) plugin"
         )
     }
 
@@ -201,6 +204,21 @@ public struct MetricProviders: MeasurementProvider {
             }
         }
         return .value(.map(counts), display: "errors \(counts["errors"]!), total \(counts["total"]!)")
+    }
+
+    // MARK: - Graphite
+
+    /// Argo's Graphite provider: no datapoints at all is an Error ("no values found"); else the
+    /// values there are, as a list of floats, null points left out.
+    private func measure(graphite value: JSONValue) async -> ProviderOutcome {
+        do throws(GraphiteError) {
+            let points = try await GraphiteClient.run(try GraphiteQuery(provider: value))
+            guard !points.isEmpty else { return .error("no values found") }
+            let values = points.compactMap { $0 }
+            return .value(.array(values.map(ExprValue.float)), display: GraphiteClient.display(values))
+        } catch {
+            return .error(error.description)
+        }
     }
 
     // MARK: - Judge

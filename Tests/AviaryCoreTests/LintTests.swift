@@ -88,6 +88,44 @@ import Testing
         """
     }
 
+    /// Graphite is run, so its fields are checked; a provider Aviary does not run is a warning.
+    @Test(arguments: [
+        ("graphite: {address: http://graphite:8080, query: \"target=app.errors&from=-5min\"}", [String]()),
+        (
+            "graphite: {query: \"target=a\"}",
+            ["spec.metrics[0].provider.graphite.address: required; give Graphite's URL, http://graphite:8080"]
+        ),
+        (
+            "graphite: {address: graphite:8080, query: \"\", step: 1m}",
+            [
+                "spec.metrics[0].provider.graphite.address: must be an http(s) URL, got graphite:8080",
+                "spec.metrics[0].provider.graphite.query: required; give the render query, target=...&from=-5min",
+                "spec.metrics[0].provider.graphite.step: warning: unknown field; Graphite takes address and query",
+            ]
+        ),
+        (
+            "datadog: {query: \"avg:errors\"}",
+            [
+                "spec.metrics[0].provider.datadog: warning: Aviary does not run the datadog provider: every "
+                    + "measurement of this metric would be an Error; use prometheus, web, job, graphite or the "
+                    + "aviary.dev/judge plugin"
+            ]
+        ),
+    ])
+    func metricProviders(provider: String, problems: [String]) {
+        let template = """
+            apiVersion: argoproj.io/v1alpha1
+            kind: AnalysisTemplate
+            metadata: {name: rate}
+            spec:
+              metrics:
+              - name: errors
+                successCondition: "result[0] < 1"
+                provider: {\(provider)}
+            """
+        #expect(lint(["t.yaml": template]).diagnostics.map(\.description) == problems.map { "t.yaml: AnalysisTemplate/rate: " + $0 })
+    }
+
     @Test func rolloutWithItsTemplateIsClean() {
         #expect(lint(["r.yaml": Self.rollout, "t.yaml": Self.template()]).diagnostics == [])
     }

@@ -10,6 +10,8 @@ install_deps() {
             strip) pkg=binutils ;;
             cc) pkg=gcc ;;
             dpkg-deb) pkg=dpkg ;;
+            carbon-cache) pkg=graphite-carbon ;;
+            graphite-manage) pkg=graphite-web ;;
             *) pkg=$cmd ;;
         esac
         missing+=("$pkg")

@@ -5,7 +5,7 @@ import AviaryModel
 /// measurements would all be Errors) rather than a surprise at the first measurement.
 enum ProviderChecks {
     /// The providers Aviary measures with.
-    static let supported = "prometheus, web, job or the \(judgePluginName) plugin"
+    static let supported = "prometheus, web, job, graphite or the \(judgePluginName) plugin"
 
     static func check(_ metrics: [Metric]) -> [FieldIssue] {
         var issues: [FieldIssue] = []
@@ -14,6 +14,10 @@ enum ProviderChecks {
             let provider = metric.provider
             guard provider.setKeys.count == 1, let kind = provider.setKeys.first else { continue }
             if ["prometheus", "web", "job"].contains(kind) { continue }
+            if kind == "graphite" {
+                issues += graphite(provider.graphite, path: "\(path).graphite")
+                continue
+            }
             guard kind == "plugin", let plugins = provider.plugin?.objectValue else {
                 issues.append(
                     FieldIssue(
@@ -37,6 +41,26 @@ enum ProviderChecks {
                     issues.append(FieldIssue("\(path).plugin[\"\(judgePluginName)\"]\(field)", error.message))
                 }
             }
+        }
+        return issues
+    }
+
+    /// A Graphite metric needs an http(s) `address` and a `query` (Argo's fields; Argo finds a
+    /// missing one only at the first measurement).
+    static func graphite(_ value: JSONValue?, path: String) -> [FieldIssue] {
+        let fields = value?.objectValue ?? [:]
+        var issues: [FieldIssue] = []
+        let address = fields["address"]?.stringValue ?? ""
+        if address.isEmpty {
+            issues.append(FieldIssue("\(path).address", "required; give Graphite's URL, http://graphite:8080"))
+        } else if !address.contains("{{"), !(address.hasPrefix("http://") || address.hasPrefix("https://")) {
+            issues.append(FieldIssue("\(path).address", "must be an http(s) URL, got \(address)"))
+        }
+        if (fields["query"]?.stringValue ?? "").isEmpty {
+            issues.append(FieldIssue("\(path).query", "required; give the render query, target=...&from=-5min"))
+        }
+        for name in fields.keys.sorted() where !["address", "query"].contains(name) {
+            issues.append(FieldIssue("\(path).\(name)", "unknown field; Graphite takes address and query", severity: .warning))
         }
         return issues
     }
