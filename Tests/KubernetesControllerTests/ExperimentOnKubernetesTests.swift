@@ -82,20 +82,22 @@ extension CanaryOnKubernetesTests {
     /// The seed canary with an A/B `experiment` step first: the step's Experiment is owned by the
     /// rollout, the TrafficSplit gives each template its 10% out of stable's while it runs, and
     /// once it ends the rollout goes on to its next step.
+    /// The seed's canary with an 8 s experiment of `templates` (flow mappings) before its first step.
+    static func withExperimentStep(image: String, templates: [String]) -> String {
+        let listed = templates.map { "              - \($0)\n" }.joined()
+        return manifest(image: image).replacingOccurrences(
+            of: "      steps:\n      - setWeight: 10\n",
+            with: "      steps:\n      - experiment:\n          duration: 8s\n          templates:\n\(listed)      - setWeight: 10\n")
+    }
+
     @Test func anExperimentStepSplitsTrafficThroughTheTrafficSplitThenTheRolloutGoesOn() async throws {
         func manifest(_ image: String) -> String {
-            Self.manifest(image: image).replacingOccurrences(
-                of: "      steps:\n      - setWeight: 10\n",
-                with: """
-                          steps:
-                          - experiment:
-                              duration: 8s
-                              templates:
-                              - {name: baseline, specRef: stable, weight: 10, metadata: {labels: {side: baseline}}}
-                              - {name: candidate, specRef: canary, weight: 10, metadata: {labels: {side: candidate}}}
-                          - setWeight: 10
-
-                    """)
+            Self.withExperimentStep(
+                image: image,
+                templates: [
+                    "{name: baseline, specRef: stable, weight: 10, metadata: {labels: {side: baseline}}}",
+                    "{name: candidate, specRef: canary, weight: 10, metadata: {labels: {side: candidate}}}",
+                ])
         }
         try await withCluster { cluster in
             try cluster.installCRDs()
@@ -132,18 +134,9 @@ extension CanaryOnKubernetesTests {
     /// route (added by host, as Argo adds them), which go again once the experiment is over.
     @Test func anExperimentStepSplitsTrafficThroughAnIstioVirtualService() async throws {
         func manifest(_ image: String) -> String {
-            Self.manifest(image: image).replacingOccurrences(
-                of: "      steps:\n      - setWeight: 10\n",
-                with: """
-                          steps:
-                          - experiment:
-                              duration: 8s
-                              templates:
-                              - {name: baseline, specRef: stable, weight: 10}
-                              - {name: candidate, specRef: canary, weight: 15}
-                          - setWeight: 10
-
-                    """
+            Self.withExperimentStep(
+                image: image,
+                templates: ["{name: baseline, specRef: stable, weight: 10}", "{name: candidate, specRef: canary, weight: 15}"]
             ).replacingOccurrences(
                 of: "smi: {rootService: sample-app}", with: "istio: {virtualService: {name: sample-app, routes: [primary]}}")
         }

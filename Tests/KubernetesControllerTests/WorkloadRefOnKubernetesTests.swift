@@ -8,33 +8,34 @@ import Testing
 /// `scaleDown` says once its first revision is up, and a change of the Deployment's template is
 /// a new revision that goes through the steps.
 extension CanaryOnKubernetesTests {
+    /// The seed Rollout's `selector:` and `template:` lines (a spec's members) with `image`: what
+    /// a workloadRef's object holds instead of the Rollout.
+    static func selectorAndTemplate(image: String) -> (rollout: String, range: Range<String.Index>) {
+        let rollout = manifest(image: image)
+        let start = rollout.range(of: "  selector:\n")!.lowerBound
+        let end = rollout.range(of: "  strategy:\n")!.lowerBound
+        return (rollout, start..<end)
+    }
+
     static func deployment(image: String, replicas: Int = 4) -> String {
-        """
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata: {name: sample-app}
-        spec:
-          replicas: \(replicas)
-          selector:
-            matchLabels: {app: sample-app}
-          template:
-            metadata:
-              labels: {app: sample-app}
-            spec:
-              containers:
-              - name: sample-app
-                image: \(image)
-                ports: [{name: http, containerPort: 8080}]
-        """
+        let (rollout, range) = selectorAndTemplate(image: image)
+        return "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: sample-app}\nspec:\n  replicas: \(replicas)\n"
+            + rollout[range]
+    }
+
+    /// A PodTemplate of the seed's pod template: `template:` at the top level.
+    static func podTemplate(image: String) -> String {
+        let (rollout, range) = selectorAndTemplate(image: image)
+        let template = rollout[range].split(separator: "\n").drop { !$0.hasPrefix("  template:") }
+            .map { $0.dropFirst(2) }.joined(separator: "\n")
+        return "apiVersion: v1\nkind: PodTemplate\nmetadata: {name: sample-app}\n" + template + "\n"
     }
 
     /// The seed's canary with `workloadRef` in place of the template and the selector.
     static func workloadRefManifest(scaleDown: String) -> String {
-        let rollout = manifest(image: "unused")
-        let start = rollout.range(of: "  selector:\n")!.lowerBound
-        let end = rollout.range(of: "  strategy:\n")!.lowerBound
+        let (rollout, range) = selectorAndTemplate(image: "unused")
         return rollout.replacingCharacters(
-            in: start..<end,
+            in: range,
             with: "  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: sample-app, scaleDown: \(scaleDown)}\n")
     }
 
@@ -94,18 +95,8 @@ extension CanaryOnKubernetesTests {
     @Test func aPodTemplatesTemplateIsRolledOut() async throws {
         try await withCluster { cluster in
             try cluster.installCRDs()
-            let podTemplate = """
-                apiVersion: v1
-                kind: PodTemplate
-                metadata: {name: sample-app}
-                template:
-                  metadata:
-                    labels: {app: sample-app}
-                  spec:
-                    containers:
-                    - name: sample-app
-                      image: sample-app:v3
-                """
+            let podTemplate = Self.podTemplate(image: "sample-app:v3")
+            #expect(podTemplate.contains("kind: PodTemplate\nmetadata: {name: sample-app}\ntemplate:\n  metadata:\n"))
             try cluster.kubectl(["apply", "-f", "-"], input: podTemplate)
             let rollout = Self.workloadRefManifest(scaleDown: "never").replacingOccurrences(
                 of: "  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: sample-app, scaleDown: never}\n",
