@@ -57,10 +57,12 @@ enum GatewayAPIRoutes {
         if kind != .tcp { rules.removeAll(where: isManaged) }
         var foundCanary = false
         var foundStable = false
+        var experimentWeights: [String: Int] = [:]
+        for backend in split.additionalBackends ?? [] { experimentWeights[backend.service] = backend.weight }
         for index in rules.indices {
             var backends = rules[index]["backendRefs"]?.elements ?? []
-            var experiments: [String: Int] = [:]
-            for backend in split.additionalBackends ?? [] { experiments[backend.service] = backend.weight }
+            // The experiment Services this rule does not have yet.
+            var experiments = experimentWeights
             let holdsStable = backends.contains { $0["name"]?.stringValue == split.stableService }
             for backend in backends.indices {
                 switch backends[backend]["name"]?.stringValue {
@@ -77,7 +79,7 @@ enum GatewayAPIRoutes {
             }
             backends.removeAll {
                 let name = $0["name"]?.stringValue ?? ""
-                return previousExperiments.contains(name) && !(split.additionalBackends ?? []).contains { $0.service == name }
+                return previousExperiments.contains(name) && experimentWeights[name] == nil
             }
             if holdsStable {
                 for (service, weight) in experiments.sorted(by: { $0.key < $1.key }) {
