@@ -46,6 +46,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
     ],
     targets: [
         .target(name: "AviaryRoutes"),
@@ -54,9 +55,11 @@ let package = Package(
             dependencies: ["AviaryRoutes", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "AviaryExpression"),
+        // Go's text/template, for Argo's notification templates.
+        .target(name: "AviaryGoTemplate"),
         .target(
             name: "AviaryCore",
-            dependencies: ["AviaryModel", "AviaryExpression"]
+            dependencies: ["AviaryModel", "AviaryExpression", "AviaryGoTemplate"]
         ),
         .target(name: "AviaryPlatform", dependencies: ["AviaryModel"]),
         .target(
@@ -114,10 +117,14 @@ let package = Package(
                 "AviaryKubernetes",
                 "AviaryKubernetesPlatform",
                 "AviaryStore",
+                "AviaryGoTemplate",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -243,7 +250,9 @@ let package = Package(
         ),
         .testTarget(name: "AviaryModelTests", dependencies: ["AviaryModel"]),
         .testTarget(name: "AviaryExpressionTests", dependencies: ["AviaryExpression"]),
-        .testTarget(name: "AviaryCoreTests", dependencies: ["AviaryCore", "AviaryExpression", "AviaryModel", "AviaryRoutes"]),
+        .testTarget(
+            name: "AviaryCoreTests", dependencies: ["AviaryCore", "AviaryExpression", "AviaryGoTemplate", "AviaryModel", "AviaryRoutes"]),
+        .testTarget(name: "AviaryGoTemplateTests", dependencies: ["AviaryGoTemplate"]),
         .testTarget(
             name: "AviaryMetricsTests",
             dependencies: ["AviaryMetrics", "AviaryCore", "AviaryExpression", "AviaryModel", "AviaryTestSupport"]),
@@ -292,6 +301,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(

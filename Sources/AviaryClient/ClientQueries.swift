@@ -90,6 +90,48 @@ extension APIClient {
         return try Self.decode(EventList.self, data, what: "events of rollout \"\(name)\"").events
     }
 
+    /// A rollout's notifications, newest first (none from a daemon that predates them).
+    public func notifications(ofRollout name: String, namespace: String) async -> [NotificationList.Notification] {
+        guard
+            let data = try? await send(
+                .GET, Self.operationPath(rollout: name, operation: "notifications", namespace: namespace))
+        else { return [] }
+        return (try? Self.decode(NotificationList.self, data, what: "notifications")).map(\.notifications) ?? []
+    }
+
+    /// The notification configuration a namespace's rollouts see.
+    public func notificationConfig(namespace: String) async throws(Failure) -> NotificationConfigSummary {
+        let data = try await send(.GET, "/api/v1/notifications?namespace=\(namespace)")
+        return try Self.decode(NotificationConfigSummary.self, data, what: "notification configuration")
+    }
+
+    /// A rollout's notifications, newest first, failing as the daemon does.
+    public func notificationList(ofRollout name: String, namespace: String) async throws(Failure)
+        -> [NotificationList.Notification]
+    {
+        let data = try await send(
+            .GET, Self.operationPath(rollout: name, operation: "notifications", namespace: namespace))
+        return try Self.decode(NotificationList.self, data, what: "notifications of rollout \"\(name)\"").notifications
+    }
+
+    /// Templates (or a trigger's templates) rendered for a rollout as it is now; queued to
+    /// `recipients` (`SERVICE:RECIPIENT`) when there are any.
+    public func renderNotification(
+        rollout: String, namespace: String, templates: [String], trigger: String?, recipients: [String]
+    ) async throws(Failure) -> NotificationPreview {
+        var query = ["namespace=\(namespace)"]
+        if !templates.isEmpty { query.append("template=" + Self.escape(templates.joined(separator: ","))) }
+        if let trigger { query.append("trigger=" + Self.escape(trigger)) }
+        if !recipients.isEmpty { query.append("recipients=" + Self.escape(recipients.joined(separator: ","))) }
+        let data = try await send(
+            .POST, "/api/v1/rollouts/\(rollout)/notifications/render?" + query.joined(separator: "&"), body: Data())
+        return try Self.decode(NotificationPreview.self, data, what: "rendered notification")
+    }
+
+    private static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))) ?? text
+    }
+
     /// The ReplicaSets of every rollout, or of the rollout named `rollout`; of one namespace or all.
     public func replicaSets(rollout: String? = nil, namespace: String? = nil) async throws(Failure) -> [ReplicaSetView]
     {
@@ -107,6 +149,7 @@ extension APIClient {
         async let podRead = pods(rollout: name)
         async let runRead = analysisRuns(namespace: namespace, rollout: name)
         async let experimentRead = items(Experiment.self, kind: "experiments", namespace: namespace)
+        async let notificationRead = notifications(ofRollout: name, namespace: namespace)
         let rollout: Rollout
         let replicaSets: [ReplicaSetView]
         let pods: [PodView]
@@ -123,7 +166,8 @@ extension APIClient {
         }
         return RolloutSnapshot(
             rollout: rollout, replicaSets: replicaSets, pods: pods.filter { $0.namespace == namespace },
-            analysisRuns: runs, experiments: experiments.filter { $0.metadata.owningRollout == name })
+            analysisRuns: runs, experiments: experiments.filter { $0.metadata.owningRollout == name },
+            notifications: await notificationRead)
     }
 
     func items<T: Decodable>(_ type: T.Type, kind: String, namespace: String?) async throws(Failure) -> [T] {

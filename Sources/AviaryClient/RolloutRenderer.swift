@@ -14,12 +14,15 @@ public struct RolloutSnapshot: Sendable {
     public var analysisRuns: [AnalysisRun]
     /// The Experiments of its `experiment` steps.
     public var experiments: [Experiment]
+    /// Its notifications, newest first.
+    public var notifications: [NotificationList.Notification]
 
     /// Creates a snapshot.
     public init(
         rollout: Rollout, replicaSets: [ReplicaSetView], pods: [PodView], analysisRuns: [AnalysisRun],
-        experiments: [Experiment] = []
+        experiments: [Experiment] = [], notifications: [NotificationList.Notification] = []
     ) {
+        self.notifications = notifications
         self.rollout = rollout
         self.replicaSets = replicaSets
         self.pods = pods
@@ -50,7 +53,40 @@ public enum RolloutRenderer {
         render(
             rollout: snapshot.rollout, replicaSets: snapshot.replicaSets, pods: snapshot.pods,
             analysisRuns: snapshot.analysisRuns, experiments: snapshot.experiments, now: now, colour: colour,
-            wide: wide)
+            wide: wide) + notificationLines(snapshot.notifications, now: now, colour: colour)
+    }
+
+    /// How many notifications `get rollout` lists.
+    static let notificationsShown = 5
+
+    /// The last notifications, newest first, after the tree (nothing when there are none):
+    /// `✔ on-rollout-completed → slack:releases  delivered 12s ago`.
+    static func notificationLines(_ notifications: [NotificationList.Notification], now: Date, colour: Bool) -> String {
+        guard !notifications.isEmpty else { return "" }
+        var lines = ["", "Notifications:"]
+        for notification in notifications.prefix(notificationsShown) {
+            let target = notification.recipient.isEmpty ? notification.service : "\(notification.service):\(notification.recipient)"
+            let created = Style.age(since: Style.date(notification.createdAt), now: now)
+            let outcome: String
+            switch notification.state {
+            case "delivered":
+                outcome = Style.paint("✔", colour: colour) + " delivered " + created + " ago"
+            case "failed":
+                outcome = Style.paint("✖", colour: colour) + " failed: " + (notification.lastError ?? "")
+            default:
+                let next = Style.date(notification.nextAttemptAt ?? "").map {
+                    " (next try in \(max(0, Int($0.timeIntervalSince(now).rounded(.up))))s)"
+                } ?? ""
+                outcome = "◌ pending"
+                    + (notification.attempts > 0
+                        ? ", \(notification.attempts) attempts: \(notification.lastError ?? "")\(next)" : "")
+            }
+            lines.append("  \(notification.trigger) → \(target)  \(outcome)")
+        }
+        if notifications.count > notificationsShown {
+            lines.append("  … \(notifications.count - notificationsShown) more: aviary notifications list ROLLOUT")
+        }
+        return lines.joined(separator: "\n")
     }
 
     static func header(_ facts: RolloutFacts, rollout: Rollout, colour: Bool) -> String {

@@ -40,6 +40,8 @@ public struct AviaryDaemon: Sendable {
     public let dataPlane: (any DataPlane)?
     /// The Prometheus the daemon runs (`--prometheus`), if any.
     public let prometheus: PrometheusSupervisor?
+    /// Sends what the notification outbox holds.
+    let notificationDispatcher: NotificationDispatcher
     let logger: Logger
 
     /// Opens the state directory and adopts what an earlier daemon left running; starts nothing yet.
@@ -110,10 +112,14 @@ public struct AviaryDaemon: Sendable {
                 secrets.remedy = SecretStore.localRemedy
                 return secrets
             }, logger: logger)
+        let notifications = NotificationSettings(store: store)
+        notificationDispatcher = NotificationDispatcher(
+            store: store, settings: notifications, metrics: metrics, retryFor: configuration.notificationRetryFor,
+            logger: logger)
         controller = Controller(
             store: store, platform: platform, metrics: metrics, analysis: analysis,
             serviceAddress: configuration.serviceAddress, servicePortOffset: configuration.servicePortOffset,
-            logger: logger)
+            notifications: notifications, logger: logger)
     }
 
     /// Runs until SIGTERM or SIGINT; then stops pods and the router unless `leaveRunning`.
@@ -141,7 +147,7 @@ public struct AviaryDaemon: Sendable {
             census: { [self] in
                 try await MemoryCensus.take(
                     store: store, controller: controller, metrics: metrics, analysis: analysis, platform: platform)
-            })
+            }, notifications: notificationDispatcher.settings)
         var loops = [LoopService(name: "platform") { await platform.run(tickInterval: .milliseconds(100)) }]
         // Prometheus needs the API's address (the port may be picked at start), so it starts once the API listens.
         let (listening, listened) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1))
@@ -161,6 +167,8 @@ public struct AviaryDaemon: Sendable {
         }
         if let dataPlane { loops.append(LoopService(name: "data plane") { await dataPlane.supervise() }) }
         loops.append(LoopService(name: "controller") { await controller.run() })
+        let dispatcher = notificationDispatcher
+        loops.append(LoopService(name: "notifications") { await dispatcher.run() })
         let application = Application(
             router: makeRouter(routes, token: configuration.token),
             configuration: ApplicationConfiguration(

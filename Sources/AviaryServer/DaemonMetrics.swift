@@ -61,6 +61,7 @@ public actor DaemonMetrics {
     private var metricPhases: [String: MetricPhaseSeries] = [:]
     private var reconcileErrors: [String: Counter] = [:]
     private var events: [String: Counter] = [:]
+    private var notifications: [String: Counter] = [:]
     private var leader: Gauge?
 
     /// The `# HELP` text of each family.
@@ -80,6 +81,8 @@ public actor DaemonMetrics {
         "rollout_reconcile": "Rollout reconciliation performance.",
         "rollout_reconcile_error": "Failed reconciliations of a rollout.",
         "rollout_events_total": "Events recorded, by type and reason.",
+        "notification_send_success": "Notifications delivered, by service.",
+        "notification_send_error": "Failed notification attempts (retried or not), by service.",
         "analysis_run_metric_phase": "The phase of one metric of an AnalysisRun (1 for the current).",
         "aviary_controller_leader": "1 while this replica holds the leader-election Lease and reconciles, else 0.",
     ]
@@ -156,6 +159,15 @@ public actor DaemonMetrics {
         let key = "\(type)\u{0}\(reason)"
         let counter = events[key] ?? self.counter("rollout_events_total", [("type", type), ("reason", reason)])
         events[key] = counter
+        counter.increment()
+    }
+
+    /// Counts one attempt at a notification through `service`.
+    public func countNotification(service: String, delivered: Bool) {
+        let name = delivered ? "notification_send_success" : "notification_send_error"
+        let key = "\(name)\u{0}\(service)"
+        let counter = notifications[key] ?? self.counter(name, [("service", service)])
+        notifications[key] = counter
         counter.increment()
     }
 

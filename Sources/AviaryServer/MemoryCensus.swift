@@ -10,7 +10,7 @@ import Foundation
 /// entries of each in-memory cache and table, and glibc's heap. `GET /debug/memory` answers it as
 /// JSON; a soak or a test compares two of them taken releases apart.
 public struct MemoryCensus: Codable, Sendable, Equatable {
-    /// Rows by table (`resources/KIND`, `revisions`, `events`, `measurements`, `platformState`).
+    /// Rows by table (`resources/KIND`, `revisions`, `events`, `measurements`, `platformState`, `notifications`).
     public var storeRows: [String: Int]
     /// Entries by cache (`controller.decodedRollouts`, `metrics.analysisRunMetricPhases`, ...).
     public var cacheEntries: [String: Int]

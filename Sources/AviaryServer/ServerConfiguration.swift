@@ -30,6 +30,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// Pods get the daemon's whole environment, not only `PATH`, `HOME`, `LANG` and `TMPDIR`
     /// (`--pod-env-inherit`).
     public var podEnvironmentInherited: Bool
+    /// How long a notification that cannot be delivered is retried before it is given up
+    /// (`--notification-retry-for`, seconds, default an hour).
+    public var notificationRetryFor: Double = 3600
 
     /// The platforms `aviary serve` can run rollouts on.
     public enum PlatformKind: String, Sendable, Equatable, CaseIterable {
@@ -120,6 +123,10 @@ public struct ServerConfiguration: Sendable, Equatable {
             } catch {
                 throw Invalid(description: error.description)
             }
+        }
+        if !(notificationRetryFor > 0) {
+            throw Invalid(
+                description: "--notification-retry-for \(notificationRetryFor): give a number of seconds above 0, such as 3600")
         }
         if !(0...60000).contains(servicePortOffset) {
             throw Invalid(description: "--service-port-offset \(servicePortOffset): use a number from 0 to 60000")

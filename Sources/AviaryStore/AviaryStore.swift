@@ -116,7 +116,7 @@ public final class AviaryStore: Sendable {
         }
     }
 
-    private func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+    func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
             defer { changes.notify() }
             return try pool.write(body)
@@ -125,7 +125,7 @@ public final class AviaryStore: Sendable {
         }
     }
 
-    private func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+    func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
             return try pool.read(body)
         } catch {
@@ -188,6 +188,7 @@ public final class AviaryStore: Sendable {
                     CREATE INDEX services_by_port ON resources (\(Self.servicePort)) WHERE kind = 'Service';
                     """)
         }
+        migrator.registerMigration("v4") { db in try Self.createNotificationOutbox(db) }
         do {
             try migrator.migrate(pool)
         } catch {
@@ -296,6 +297,7 @@ public final class AviaryStore: Sendable {
         guard var resource = try fetch(db, update.key) else { return nil }
         if let expected = update.expectedResourceVersion, expected != resource.resourceVersion { return nil }
         try insert(db, update.events, kept: eventsKept)
+        try enqueue(db, update.notifications)
         // Bytes first: the controller encodes with sorted keys, so an unchanged status is
         // found without parsing either side; only differing bytes are compared as JSON.
         if resource.status == update.status || sameJSON(resource.status, update.status) { return resource }
@@ -561,7 +563,7 @@ public final class AviaryStore: Sendable {
                 let count: Int = row[1]
                 counts["resources/" + (row[0] as String)] = count
             }
-            for table in ["revisions", "events", "measurements", "platformState"] {
+            for table in ["revisions", "events", "measurements", "platformState", "notifications"] {
                 counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
             }
             return counts

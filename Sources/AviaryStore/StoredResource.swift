@@ -170,13 +170,19 @@ public struct StatusUpdate: Sendable, Equatable {
     public var events: [StoredEvent]
     /// Written only if the resource still has this version.
     public var expectedResourceVersion: Int?
+    /// Notifications the events trigger, put in the outbox in the same transaction.
+    public var notifications: [StoredNotification]
 
     /// Makes an update; see the properties.
-    public init(key: ResourceKey, status: Data, events: [StoredEvent] = [], expectedResourceVersion: Int? = nil) {
+    public init(
+        key: ResourceKey, status: Data, events: [StoredEvent] = [], expectedResourceVersion: Int? = nil,
+        notifications: [StoredNotification] = []
+    ) {
         self.key = key
         self.status = status
         self.events = events
         self.expectedResourceVersion = expectedResourceVersion
+        self.notifications = notifications
     }
 }
 

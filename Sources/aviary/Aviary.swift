@@ -35,6 +35,7 @@ struct Aviary: AsyncParsableCommand {
             PrometheusConfig.self,
             Install.self,
             Events.self,
+            Notifications.self,
         ]
     )
 }

@@ -63,6 +63,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Add this to every Service's port (for example 8000: port 80 listens on 8080; ports below 1024 need root).")
     var servicePortOffset: Int = 0
 
+    @Option(
+        help: """
+            How long (seconds) a notification its receiver does not take is retried, with backoff from 1 s \
+            to 60 s, before it is given up and shown as failed.
+            """)
+    var notificationRetryFor: Double = 3600
+
     @Flag(help: "Run without the router: Services get no listeners (API and pods only).")
     var noRouter = false
 
@@ -122,13 +129,14 @@ struct Serve: AsyncParsableCommand {
 
     func makeConfiguration() throws -> ServerConfiguration {
         let (host, port) = try ServerConfiguration.parseListen(listen)
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             stateDirectory: stateDir, host: host, port: port, token: token, leaveRunning: leaveRunning,
             serviceAddress: serviceAddress ?? "127.0.0.1",
             serviceAddressRange: serviceAddress == nil ? serviceAddressRange : nil, servicePortOffset: servicePortOffset,
             routerCommand: noRouter ? nil : [Self.executablePath(), "router"],
             platform: platform, podEnvironmentInherited: podEnvInherit,
             prometheusListen: prometheus ? prometheusListen : nil)
+        configuration.notificationRetryFor = notificationRetryFor
         try configuration.validate()
         return configuration
     }

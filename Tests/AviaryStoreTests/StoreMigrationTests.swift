@@ -101,6 +101,8 @@ import Testing
         let byName = try #require(try Self.indexSQL("resources_by_name", in: directory.path))
         #expect(byName.contains("(kind, name, namespace)"), "\(byName)")
         #expect(try Self.indexSQL("services_by_port", in: directory.path) != nil)
+        // v4's notification outbox is there, empty.
+        #expect(try store.pendingNotificationCount() == 0)
 
         // And the store goes on: versions continue from the stored counter.
         let (updated, _) = try store.apply(

@@ -82,8 +82,11 @@ public struct ResourceAPI: Sendable {
             let notes = decodingWarnings + diagnostics.filter { !$0.isError } + Self.oneHostNotes(manifests.map(\.resource), file: file)
             let warnings = notes.map(\.description)
             let errors = diagnostics.filter(\.isError).map(\.description)
-            guard errors.isEmpty else {
-                throw APIError(status: 422, message: "\(file): invalid manifest, nothing was applied", diagnostics: errors)
+            let notificationProblems = notificationProblems(manifests.map(\.resource))
+            guard errors.isEmpty && notificationProblems.isEmpty else {
+                throw APIError(
+                    status: 422, message: "\(file): invalid manifest, nothing was applied",
+                    diagnostics: errors + notificationProblems)
             }
             // A skipped kind is said, not refused: --strict is about fields that may be misspelt.
             guard !notes.contains(where: \.isWarning) || !strict else {
@@ -112,6 +115,19 @@ public struct ResourceAPI: Sendable {
                         + "and on a cluster a new version's pods avoid the stable pods' nodes")
             }
         }
+    }
+
+    /// What is wrong with the notification ConfigMap (checked with the Secret applied with it, or
+    /// the stored one) or with a rollout's subscription annotations among `resources`.
+    private func notificationProblems(_ resources: [AnyResource]) -> [String] {
+        var problems = NotificationSettings(store: store).problem(incoming: resources).map { [$0] } ?? []
+        for resource in resources {
+            guard case .rollout(let rollout) = resource else { continue }
+            problems += Subscriptions.problems(annotations: rollout.metadata.annotations ?? [:]).map {
+                "Rollout/\(rollout.metadata.name ?? ""): \($0)"
+            }
+        }
+        return problems
     }
 
     /// The stored templates and Services among `references`, decoded.

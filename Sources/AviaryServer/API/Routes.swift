@@ -130,6 +130,8 @@ struct RouteContext: Sendable {
     let store: AviaryStore
     /// What `GET /debug/memory` answers.
     let census: @Sendable () async throws -> MemoryCensus
+    /// Where the notification configuration is read (one is made from `store` when nil).
+    var notifications: NotificationSettings? = nil
 }
 
 /// Reads a request body up to `limit` bytes; a larger one is a 413 naming the limit.
@@ -163,6 +165,7 @@ func readBody(_ request: Request, limit: Int) async throws(APIError) -> Data {
 /// - `POST /api/v1/rollouts/{name}/{operation}`: promote (`?full=true`), abort, retry, pause,
 ///   resume, restart (`?inSeconds=S`), undo (`?toRevision=N`), image (`{"container": C, "image": I}`)
 /// - `GET /api/v1/rollouts/{name}/events`
+/// - the notification routes (`addNotificationRoutes`)
 /// - `GET /api/v1/watch/{kind}/{name}` (`?owned=true` for a rollout and what it owns, `?timeoutSeconds=`):
 ///   the resource as NDJSON, a line per change; `GET /api/v1/watch/{kind}`: `{"items": [...]}` per change
 /// - `GET /api/v1/pods` (`?rollout=`), `GET /api/v1/pods/{name}/logs`
@@ -301,6 +304,8 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
             return errorResponse(error)
         }
     }
+    addNotificationRoutes(
+        to: router, store: routes.store, settings: routes.notifications ?? NotificationSettings(store: routes.store))
     router.get("/api/v1/watch/{kind}/{name}") { request, context in
         // The stream ends when the resource is deleted or after `timeoutSeconds` (default 300);
         // `owned=true` on a rollout or an experiment also follows its AnalysisRuns, ReplicaSets and pods.

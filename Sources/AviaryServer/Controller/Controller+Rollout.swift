@@ -107,18 +107,16 @@ extension Controller {
         }
         let statusChanged = statusData.map { data in resource.map { $0.status != data } ?? true } ?? false
         if statusChanged || !events.isEmpty {
+            // Rendered from the rollout as this reconcile read it, as Argo's controller does.
             let update = StatusUpdate(
                 key: key, status: try statusData ?? encoder.encode(status), events: events,
-                expectedResourceVersion: decoded.resourceVersion)
+                expectedResourceVersion: decoded.resourceVersion,
+                notifications: notifications(for: events, rollout: rollout, key: key, time: time))
             if snapshot != nil {
                 // Part of a chunk: written with the chunk's other statuses in one transaction.
                 pendingStatusWrites.append(update)
             } else {
-                guard
-                    try await store.updateStatus(
-                        key, status: update.status, events: events, expectedResourceVersion: decoded.resourceVersion)
-                        != nil
-                else {
+                guard try await store.updateStatuses([update]).first ?? nil != nil else {
                     // Someone (promote, apply) wrote the rollout meanwhile: look again at once.
                     return 0
                 }

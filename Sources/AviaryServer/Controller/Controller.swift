@@ -37,6 +37,8 @@ public actor Controller {
     /// while on Kubernetes each write waits for its watch event, so there a rollout's reconcile
     /// spends most of its time waiting and several overlap.
     let concurrentReconciles: Int
+    /// Where the notification configuration is read (nil: notifications are not sent).
+    let notificationSettings: NotificationSettings?
 
     private var due: [ResourceKey: Date] = [:]
     private var failures: [ResourceKey: Int] = [:]
@@ -70,10 +72,11 @@ public actor Controller {
         store: any ResourceStore, platform: any Platform, metrics: DaemonMetrics, analysis: AnalysisCoordinator,
         serviceAddress: String = "127.0.0.1", servicePortOffset: Int = 0,
         resyncInterval: Double = 5, fullResyncInterval: Double = 30, concurrentReconciles: Int = 1,
-        now: @escaping @Sendable () -> Date = { Date() },
+        notifications: NotificationSettings? = nil, now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger = Logger(label: "aviary.controller")
     ) {
         self.concurrentReconciles = max(1, concurrentReconciles)
+        notificationSettings = notifications
         self.store = store
         self.platform = platform
         self.metrics = metrics

@@ -1,0 +1,147 @@
+import AsyncHTTPClient
+import AviaryCore
+import AviaryModel
+import AviaryStore
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Sends what the outbox holds: each rollout's notifications in the order they were enqueued
+/// (the next waits until the one before is delivered or has failed for good), different
+/// rollouts side by side, on its own task so a slow receiver never delays a reconcile.
+///
+/// A failed attempt is retried with exponential backoff (1 s doubling up to 60 s) until
+/// `retryFor` has passed since the notification was enqueued; a 4xx answer (other than 408,
+/// 425 and 429), a template without the service's part, or a service that is gone fails it at
+/// once. Every attempt carries the same `Idempotency-Key`, so the one attempt a killed daemon
+/// may repeat can be dropped by the receiver.
+actor NotificationDispatcher {
+    let store: AviaryStore
+    let settings: NotificationSettings
+    let metrics: DaemonMetrics
+    let retryFor: TimeInterval
+    let requestTimeout: TimeAmount
+    let now: @Sendable () -> Date
+    let logger: Logger
+    private let client: HTTPClient
+
+    init(
+        store: AviaryStore, settings: NotificationSettings, metrics: DaemonMetrics, retryFor: TimeInterval = 3600,
+        requestTimeout: TimeAmount = .seconds(10), now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger
+    ) {
+        self.store = store
+        self.settings = settings
+        self.metrics = metrics
+        self.retryFor = retryFor
+        self.requestTimeout = requestTimeout
+        self.now = now
+        self.logger = logger
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(5)
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// Delivers until the task is cancelled, looking at the outbox every `poll` when nothing is due sooner.
+    func run(poll: Duration = .milliseconds(250)) async {
+        while !Task.isCancelled {
+            let due: [StoredNotification]
+            do {
+                due = try store.dueNotifications(at: now())
+            } catch {
+                logger.error("cannot read the notification outbox: \(error)")
+                due = []
+            }
+            await withTaskGroup(of: Void.self) { group in
+                for notification in due { group.addTask { await self.deliver(notification) } }
+            }
+            if due.isEmpty { try? await Task.sleep(for: poll) }
+        }
+        try? await client.shutdown()
+    }
+
+    /// One attempt at one notification, and its outcome recorded.
+    func deliver(_ notification: StoredNotification) async {
+        let attempt = notification.attempts + 1
+        let failure = await send(notification)
+        let time = now()
+        var state = StoredNotification.State.delivered
+        var next = time
+        if let failure {
+            let age = time.timeIntervalSince(Self.date(notification.createdAt) ?? time)
+            let delay = min(pow(2, Double(min(attempt - 1, 10))), 60)
+            if failure.permanent || age + delay > retryFor {
+                state = .failed
+            } else {
+                state = .pending
+                next = time.addingTimeInterval(delay)
+            }
+            let outcome = state == .failed ? "gave up" : "retrying in \(Int(delay)) s"
+            logger.warning(
+                "notification \(notification.trigger) of rollout \(notification.rollout.namespace)/\(notification.rollout.name) to \(notification.service) failed (attempt \(attempt)): \(failure.reason); \(outcome)"
+            )
+        }
+        let error = failure.map { state == .failed && !$0.permanent ? "\($0.reason) (gave up after \(attempt) attempts)" : $0.reason }
+        do {
+            try store.recordAttempt(notification.id, state: state, error: error, nextAttemptAt: next, at: time)
+        } catch {
+            logger.error("cannot record a notification attempt: \(error)")
+        }
+        await metrics.countNotification(service: notification.service, delivered: failure == nil)
+    }
+
+    private func send(_ notification: StoredNotification) async -> DeliveryFailure? {
+        guard let config = settings.config(namespace: notification.rollout.namespace) else {
+            return DeliveryFailure(
+                permanent: true, reason: "\(NotificationConfig.configMapName) is gone or no longer valid")
+        }
+        guard let service = config.services[notification.service] else {
+            return DeliveryFailure(
+                permanent: true,
+                reason: "no service \(notification.service) in \(NotificationConfig.configMapName) any more")
+        }
+        let rendered: RenderedNotification
+        do {
+            rendered = try JSONDecoder().decode(RenderedNotification.self, from: notification.payload)
+        } catch {
+            return DeliveryFailure(permanent: true, reason: "the stored notification does not decode: \(error)")
+        }
+        let requests: [DeliveryRequest]
+        do {
+            requests = try DeliveryRequest.requests(
+                for: rendered, destination: Destination(service: notification.service, recipient: notification.recipient),
+                service: service, idempotencyKey: notification.idempotencyKey, now: now())
+        } catch {
+            return error
+        }
+        // Alertmanager's targets are replicas of one another: the first that takes the alert is enough.
+        var failure: DeliveryFailure?
+        for request in requests {
+            failure = await execute(request, service: service)
+            if failure == nil { return nil }
+        }
+        return failure
+    }
+
+    private func execute(_ request: DeliveryRequest, service: NotificationService) async -> DeliveryFailure? {
+        var outgoing = HTTPClientRequest(url: request.url)
+        outgoing.method = HTTPMethod(rawValue: request.method)
+        for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
+        if !request.body.isEmpty { outgoing.body = .bytes(ByteBuffer(bytes: request.body)) }
+        do {
+            let response = try await client.execute(outgoing, timeout: requestTimeout)
+            let body = try await response.body.collect(upTo: 64 * 1024)
+            return DeliveryFailure.judge(status: Int(response.status.code), body: Data(body.readableBytesView), service: service)
+        } catch {
+            return DeliveryFailure(permanent: false, reason: "\(request.method) \(request.url): \(error)")
+        }
+    }
+
+    private static func date(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+    }
+}

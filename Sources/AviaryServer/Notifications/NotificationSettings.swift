@@ -1,0 +1,99 @@
+import AviaryCore
+import AviaryModel
+import AviaryStore
+import Foundation
+import Synchronization
+
+/// The notification configuration a rollout's namespace sees, read from the store: Argo's
+/// ConfigMap and Secret in the daemon's namespace (`default` on one host), with the same two in
+/// the rollout's own namespace laid over them key by key (Argo's self-service mode). Parsed
+/// once per change of any of the four.
+public final class NotificationSettings: Sendable {
+    /// The namespace of the global configuration.
+    let globalNamespace: String
+    private let store: any ResourceStore
+    private let cache = Mutex<[String: (stamp: [Int], config: NotificationConfig?)]>([:])
+
+    public init(store: any ResourceStore, globalNamespace: String = "default") {
+        self.store = store
+        self.globalNamespace = globalNamespace
+    }
+
+    /// The configuration for rollouts of `namespace`; nil when neither namespace has the
+    /// ConfigMap, or when what is stored does not parse (apply refuses that, so only a
+    /// hand-edited store gets there).
+    func config(namespace: String) -> NotificationConfig? {
+        let keys = Self.keys(globalNamespace) + (namespace == globalNamespace ? [] : Self.keys(namespace))
+        guard let stored = try? store.resources(keys) else { return nil }
+        let stamp = keys.map { stored[$0]?.resourceVersion ?? -1 }
+        if let cached = cache.withLock({ $0[namespace] }), cached.stamp == stamp { return cached.config }
+        var data: [String: String]?
+        var secret: [String: String] = [:]
+        for key in keys {
+            guard let resource = stored[key] else { continue }
+            let json = resource.objectJSON()
+            if key.kind == "ConfigMap", let map = try? JSONDecoder().decode(ConfigMap.self, from: json) {
+                data = (data ?? [:]).merging(map.values) { _, namespaced in namespaced }
+            } else if let values = try? JSONDecoder().decode(Secret.self, from: json) {
+                secret.merge(values.values) { _, namespaced in namespaced }
+            }
+        }
+        let config = data.flatMap { try? NotificationConfig(data: $0, secret: secret) }
+        cache.withLock { $0[namespace] = (stamp, config) }
+        return config
+    }
+
+    private static func keys(_ namespace: String) -> [ResourceKey] {
+        [
+            ResourceKey(kind: "ConfigMap", namespace: namespace, name: NotificationConfig.configMapName),
+            ResourceKey(kind: "Secret", namespace: namespace, name: NotificationConfig.secretName),
+        ]
+    }
+
+    /// What is wrong with a notification ConfigMap among `incoming`, checked as the rollouts of
+    /// its namespace will see it (laid over the global one, with the Secrets applied beside it or
+    /// stored): the reason it is refused at apply, nil when it is fine or absent.
+    func problem(incoming: [AnyResource]) -> String? {
+        func values(_ kind: String, _ namespace: String) -> [String: String]? {
+            for resource in incoming {
+                switch resource {
+                case .configMap(let map) where kind == "ConfigMap" && map.metadata.name == NotificationConfig.configMapName
+                    && (map.metadata.namespace ?? "default") == namespace:
+                    return map.values
+                case .secret(let secret) where kind == "Secret" && secret.metadata.name == NotificationConfig.secretName
+                    && (secret.metadata.namespace ?? "default") == namespace:
+                    return secret.values
+                default: continue
+                }
+            }
+            let name = kind == "Secret" ? NotificationConfig.secretName : NotificationConfig.configMapName
+            guard let stored = try? store.resource(ResourceKey(kind: kind, namespace: namespace, name: name)) else {
+                return nil
+            }
+            let json = stored.objectJSON()
+            return kind == "Secret"
+                ? (try? JSONDecoder().decode(Secret.self, from: json))?.values
+                : (try? JSONDecoder().decode(ConfigMap.self, from: json))?.values
+        }
+        for resource in incoming {
+            guard case .configMap(let map) = resource, map.metadata.name == NotificationConfig.configMapName else {
+                continue
+            }
+            let namespace = map.metadata.namespace ?? "default"
+            var data: [String: String] = [:]
+            var secret: [String: String] = [:]
+            if namespace != globalNamespace {
+                data = values("ConfigMap", globalNamespace) ?? [:]
+                secret = values("Secret", globalNamespace) ?? [:]
+            }
+            data.merge(map.values) { _, namespaced in namespaced }
+            secret.merge(values("Secret", namespace) ?? [:]) { _, namespaced in namespaced }
+            do {
+                _ = try NotificationConfig(data: data, secret: secret)
+            } catch {
+                return namespace == globalNamespace ? "\(error)" : "\(error) (in namespace \(namespace), over \(globalNamespace)'s)"
+            }
+        }
+        return nil
+    }
+}

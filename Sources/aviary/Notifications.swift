@@ -1,0 +1,240 @@
+import ArgumentParser
+import AviaryAPI
+import AviaryClient
+import Foundation
+
+/// `aviary notifications`: Argo's `kubectl argo rollouts notifications` commands, against the
+/// daemon, plus the deliveries of a rollout.
+struct Notifications: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Look at notification templates and triggers, try them on a rollout, and see what was sent.",
+        discussion: """
+            The configuration is Argo's own: the ConfigMap argo-rollouts-notification-configmap (templates, \
+            triggers, services, subscriptions, defaultTriggers) and the Secret \
+            argo-rollouts-notification-secret, applied with `aviary apply` to the default namespace, and \
+            to a rollout's namespace to add or override keys there. A rollout subscribes with annotations \
+            such as notifications.argoproj.io/subscribe.on-rollout-aborted.slack: my-channel.
+
+            Examples:
+              aviary notifications template get
+              aviary notifications template notify rollout-paused web
+              aviary notifications template notify rollout-paused web --recipient slack:releases
+              aviary notifications trigger run on-rollout-aborted web -n shop
+              aviary notifications list web
+            """,
+        subcommands: [NotificationTemplates.self, NotificationTriggers.self, NotificationDeliveries.self])
+}
+
+struct NotificationTemplates: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "template", abstract: "List templates, or render one for a rollout.",
+        subcommands: [GetTemplates.self, NotifyTemplate.self])
+}
+
+struct NotificationTriggers: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trigger", abstract: "List triggers, or run one against a rollout.",
+        subcommands: [GetTriggers.self, RunTrigger.self])
+}
+
+/// `aviary notifications template get [NAME]`.
+struct GetTemplates: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get", abstract: "List the templates (or one) with the services they have parts for.",
+        discussion: """
+            Example:
+              aviary notifications template get rollout-aborted
+            """)
+
+    @Argument(help: "Only this template.")
+    var name: String?
+
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        let config: NotificationConfigSummary
+        do {
+            config = try await options.client.notificationConfig(namespace: options.namespace)
+        } catch {
+            throw fail(error)
+        }
+        let templates = config.templates.filter { name == nil || $0.name == name }
+        if let name, templates.isEmpty {
+            printError("no template \(name): the templates are " + config.templates.map(\.name).joined(separator: ", "))
+            throw ExitCode.failure
+        }
+        print(
+            notificationTable(
+                ["NAME", "SERVICES", "MESSAGE"],
+                templates.map {
+                    [$0.name, $0.services.joined(separator: ","), ($0.message ?? "").split(separator: "\n").first.map(String.init) ?? ""]
+                }), terminator: "")
+    }
+}
+
+/// `aviary notifications template notify TEMPLATE ROLLOUT [--recipient SERVICE:RECIPIENT]...`.
+struct NotifyTemplate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "notify", abstract: "Render a template for a rollout as it is now; send it with --recipient.",
+        discussion: """
+            Without --recipient nothing is sent: every part the template renders (message, email.subject, \
+            slack.attachments, webhook.NAME.body, ...) is printed. With --recipient SERVICE:RECIPIENT (or \
+            just SERVICE for a webhook), it is queued in the daemon's outbox and delivered like any other \
+            notification (`aviary notifications list ROLLOUT` shows how it went).
+
+            Examples:
+              aviary notifications template notify rollout-completed web
+              aviary notifications template notify rollout-completed web --recipient slack:releases --recipient audit
+            """)
+
+    @Argument(help: "The template (several as A,B).")
+    var template: String
+
+    @Argument(help: "The rollout.")
+    var rollout: String
+
+    @Option(name: .customLong("recipient"), help: "SERVICE:RECIPIENT to send to (repeatable).")
+    var recipients: [String] = []
+
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        do {
+            let preview = try await options.client.renderNotification(
+                rollout: rollout, namespace: options.namespace,
+                templates: template.split(separator: ",").map(String.init), trigger: nil, recipients: recipients)
+            print(renderPreview(preview), terminator: "")
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+/// `aviary notifications trigger get [NAME]`.
+struct GetTriggers: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get", abstract: "List the triggers (or one) and the templates they send.",
+        discussion: """
+            A trigger fires when the rollout records the event of the same name: on-rollout-paused on \
+            RolloutPaused, on-analysis-run-failed on AnalysisRunFailed, and so on.
+
+            Example:
+              aviary notifications trigger get
+            """)
+
+    @Argument(help: "Only this trigger.")
+    var name: String?
+
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        let config: NotificationConfigSummary
+        do {
+            config = try await options.client.notificationConfig(namespace: options.namespace)
+        } catch {
+            throw fail(error)
+        }
+        let triggers = config.triggers.filter { name == nil || $0.name == name }
+        if let name, triggers.isEmpty {
+            printError("no trigger \(name): the triggers are " + config.triggers.map(\.name).joined(separator: ", "))
+            throw ExitCode.failure
+        }
+        print(
+            notificationTable(
+                ["NAME", "TEMPLATES", "DEFAULT"],
+                triggers.map {
+                    [$0.name, $0.send.joined(separator: ","), config.defaultTriggers.contains($0.name) ? "yes" : ""]
+                }), terminator: "")
+    }
+}
+
+/// `aviary notifications trigger run TRIGGER ROLLOUT`.
+struct RunTrigger: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Show what a trigger would send for a rollout now, and to whom; sends nothing.",
+        discussion: """
+            Example:
+              aviary notifications trigger run on-rollout-aborted web
+            """)
+
+    @Argument(help: "The trigger.")
+    var trigger: String
+
+    @Argument(help: "The rollout.")
+    var rollout: String
+
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        do {
+            let preview = try await options.client.renderNotification(
+                rollout: rollout, namespace: options.namespace, templates: [], trigger: trigger, recipients: [])
+            print(renderPreview(preview), terminator: "")
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+/// `aviary notifications list ROLLOUT`.
+struct NotificationDeliveries: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "Show a rollout's notifications, newest first, and how their delivery went.",
+        discussion: """
+            A pending notification is retried with backoff (1 s doubling up to 60 s) until \
+            `aviary serve --notification-retry-for` has passed; a receiver's 4xx answer fails it at once. \
+            Each rollout's notifications are delivered in order.
+
+            Example:
+              aviary notifications list web
+            """)
+
+    @Argument(help: "The rollout.")
+    var rollout: String
+
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        let list: [NotificationList.Notification]
+        do {
+            list = try await options.client.notificationList(ofRollout: rollout, namespace: options.namespace)
+        } catch {
+            throw fail(error)
+        }
+        print(
+            notificationTable(
+                ["CREATED", "TRIGGER", "DESTINATION", "STATE", "ATTEMPTS", "LAST ERROR"],
+                list.map {
+                    [
+                        $0.createdAt, $0.trigger, $0.recipient.isEmpty ? $0.service : "\($0.service):\($0.recipient)",
+                        $0.state, String($0.attempts), $0.lastError ?? "",
+                    ]
+                }), terminator: "")
+    }
+}
+
+/// A rendered notification: where it goes, then each part under its name.
+func renderPreview(_ preview: NotificationPreview) -> String {
+    var lines: [String] = []
+    if let trigger = preview.trigger { lines.append("Trigger:      \(trigger)") }
+    lines.append("Templates:    " + preview.templates.joined(separator: ", "))
+    let destinations = preview.destinations.isEmpty ? "(nobody is subscribed)" : preview.destinations.joined(separator: ", ")
+    lines.append((preview.queued > 0 ? "Queued to:    " : "Destinations: ") + destinations)
+    for part in preview.parts {
+        lines.append("")
+        lines.append("\(part.name):")
+        lines += part.text.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }
+    }
+    return lines.joined(separator: "\n") + "\n"
+}
+
+/// Columns padded to their widest cell.
+func notificationTable(_ header: [String], _ rows: [[String]]) -> String {
+    let all = [header] + rows
+    let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+    return all.map { row in
+        row.enumerated().map { index, cell in
+            index == row.count - 1 ? cell : cell.padding(toLength: widths[index] + 3, withPad: " ", startingAt: 0)
+        }.joined()
+    }.joined(separator: "\n") + "\n"
+}

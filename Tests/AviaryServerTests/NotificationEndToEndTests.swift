@@ -1,0 +1,260 @@
+import AviaryTestSupport
+import Crypto
+import Foundation
+import Synchronization
+import Testing
+
+/// Issue 23: Argo's notification catalog applied unchanged, a rollout subscribed to every
+/// trigger, and real HTTP receivers on loopback: a Slack-shaped one (`apiURL` pointed at it)
+/// and a webhook. The daemon runs as a process on the simulated platform.
+@Suite(.serialized) struct NotificationEndToEndTests {
+    /// What a receiver got.
+    final class Receiver: Sendable {
+        final class State: Sendable {
+            let requests = Mutex<[LoopbackServer.Request]>([])
+            /// While true, every request is answered 503 (the receiver is "down").
+            let down = Mutex(false)
+        }
+
+        let state = State()
+        let server: LoopbackServer
+
+        init() throws {
+            let state = self.state
+            server = try LoopbackServer { request in
+                if state.down.withLock({ $0 }) { return .respond(status: 503, body: "down for maintenance") }
+                state.requests.withLock { $0.append(request) }
+                return .respond(status: 200, body: #"{"ok": true}"#)
+            }
+        }
+
+        var down: Bool {
+            get { state.down.withLock { $0 } }
+            set { state.down.withLock { $0 = newValue } }
+        }
+
+        var got: [LoopbackServer.Request] { state.requests.withLock { $0 } }
+
+        /// The Slack messages' text, in arrival order.
+        var slackTexts: [String] {
+            got.filter { $0.path == "/api/chat.postMessage" }.compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.body.utf8)) as? [String: Any])?["text"] as? String
+            }
+        }
+    }
+
+    static let catalogPath =
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+            "shared/upstream/argo-rollouts/notifications-install.yaml"
+        ).path
+
+    static let signingSecret = "s3cr3t-signing"
+
+    /// The team's own part, in its namespace: the services (secrets by `$key`), a webhook
+    /// template, and the aborted trigger sending it beside Argo's template.
+    static func teamConfig(receiver: String) -> String {
+        """
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: argo-rollouts-notification-secret, namespace: shop}
+        stringData:
+          slack-token: xoxb-test-token
+          signing: \(signingSecret)
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: argo-rollouts-notification-configmap, namespace: shop}
+        data:
+          service.slack: |
+            token: $slack-token
+            apiURL: \(receiver)/api/
+            signingSecret: $signing
+          service.webhook.audit: |
+            url: \(receiver)/audit
+            headers:
+            - name: Content-Type
+              value: application/json
+            signingSecret: $signing
+          template.audit: |
+            webhook:
+              audit:
+                method: POST
+                body: |
+                  {"rollout": "{{.rollout.metadata.name}}", "image": "{{(index .rollout.spec.template.spec.containers 0).image}}"}
+          trigger.on-rollout-aborted: |
+            - send: [rollout-aborted, audit]
+        """
+    }
+
+    static let rollout = """
+        apiVersion: argoproj.io/v1alpha1
+        kind: Rollout
+        metadata:
+          name: web
+          namespace: shop
+          annotations:
+            notifications.argoproj.io/subscribe.on-rollout-aborted.audit: ""
+            notifications.argoproj.io/subscriptions: |
+              - trigger: [on-rollout-updated, on-rollout-step-completed, on-rollout-paused, on-rollout-completed,
+                          on-rollout-aborted, on-scaling-replica-set, on-analysis-run-running,
+                          on-analysis-run-failed, on-analysis-run-error]
+                destinations:
+                - service: slack
+                  recipients: [releases]
+        spec:
+          replicas: 2
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+            spec:
+              containers: [{name: web, image: "web:1"}]
+          strategy:
+            canary:
+              steps: [{setWeight: 50}, {pause: {}}]
+        """
+
+    @Test func aCanaryAndAnAbortSendArgosTriggersInOrderSignedAndOnce() async throws {
+        let receiver = try Receiver()
+        defer { receiver.server.stop() }
+        try await Daemon.run(extraArguments: ["--platform", "simulated"]) { daemon in
+            // Argo's catalog, unchanged, is the global configuration.
+            #expect(try daemon.cli(["apply", "-f", Self.catalogPath]).status == 0)
+            try daemon.applyWithCLI(Self.teamConfig(receiver: receiver.server.url) + "\n---\n" + Self.rollout)
+            #expect(await Self.waitPhase(daemon, "Healthy"))
+
+            #expect(try daemon.cli(["set", "image", "web", "web=web:2", "-n", "shop"]).status == 0)
+            #expect(await Self.waitPhase(daemon, "Paused"))
+            #expect(try daemon.cli(["promote", "web", "-n", "shop"]).status == 0)
+            #expect(await Self.waitPhase(daemon, "Healthy", image: "web:2"))
+            #expect(try daemon.cli(["set", "image", "web", "web=web:3", "-n", "shop"]).status == 0)
+            #expect(await Self.waitPhase(daemon, "Paused"))
+            #expect(try daemon.cli(["abort", "web", "-n", "shop"]).status == 0)
+            #expect(await Self.waitPhase(daemon, "Degraded"))
+
+            // Every event with a catalog trigger is one Slack message, in the events' order.
+            let catalog = [
+                "RolloutUpdated": "has been updated", "RolloutStepCompleted": "has been completed.",
+                "RolloutPaused": "has been paused", "RolloutCompleted": "has been completed.",
+                "RolloutAborted": "has been aborted", "ScalingReplicaSet": "Scaling Rollout web's replicaset",
+            ]
+            // Once nothing is pending, the events and the messages are compared one to one.
+            var events: [String] = []
+            let delivered = await eventually(within: 30) {
+                let listed = Self.notifications(
+                    await daemon.call(.GET, "/api/v1/rollouts/web/notifications?namespace=shop"))
+                guard !listed.isEmpty, listed.allSatisfy({ $0["state"] as? String == "delivered" }) else { return false }
+                events = ((await daemon.call(.GET, "/api/v1/rollouts/web/events?namespace=shop"))?.json["events"]
+                    as? [[String: Any]] ?? []).compactMap { $0["reason"] as? String }.filter { catalog[$0] != nil }
+                return receiver.slackTexts.count == events.count
+                    && receiver.got.filter { $0.path == "/audit" }.count == 1
+            }
+            #expect(delivered, "events \(events), got \(receiver.slackTexts)")
+            for (reason, text) in zip(events, receiver.slackTexts) {
+                #expect(text.contains(catalog[reason] ?? "?"), "\(reason): \(text)")
+            }
+            // Argo's sequence for a canary promoted by hand, then one aborted at its pause.
+            let moves = events.filter { $0 != "ScalingReplicaSet" }
+            #expect(
+                Array(moves.drop { $0 != "RolloutUpdated" }.dropFirst(0)) == [
+                    "RolloutUpdated", "RolloutStepCompleted", "RolloutPaused", "RolloutStepCompleted",
+                    "RolloutCompleted", "RolloutUpdated", "RolloutStepCompleted", "RolloutPaused", "RolloutAborted",
+                ], "\(moves)")
+            let steps = receiver.slackTexts.filter { $0.contains("step number") }
+            #expect(
+                steps == [
+                    "Rollout web step number 1/2 has been completed.", "Rollout web step number 2/2 has been completed.",
+                    "Rollout web step number 1/2 has been completed.",
+                ], "the step that completed, counted from 1 as Argo's template does")
+
+            let slack = receiver.got.filter { $0.path == "/api/chat.postMessage" }
+            for request in slack {
+                #expect(request.headers["authorization"] == "Bearer xoxb-test-token")
+                let timestamp = try #require(request.headers["x-slack-request-timestamp"])
+                let base = Data("v0:\(timestamp):".utf8) + Data(request.body.utf8)
+                #expect(request.headers["x-slack-signature"] == "v0=" + Self.hmac(base), "Slack's v0 signature")
+                let json = try JSONSerialization.jsonObject(with: Data(request.body.utf8)) as? [String: Any]
+                #expect(json?["channel"] as? String == "releases")
+                let attachments = json?["attachments"] as? [[String: Any]]
+                #expect(attachments?.first?["title"] as? String == "web", "the catalog's attachments, as JSON")
+            }
+            let keys = slack.compactMap { $0.headers["idempotency-key"] }
+            #expect(keys.count == slack.count && Set(keys).count == keys.count, "one key per notification")
+
+            let audit = try #require(receiver.got.first { $0.path == "/audit" })
+            #expect(audit.method == "POST")
+            #expect(audit.headers["x-aviary-signature-256"] == "sha256=" + Self.hmac(Data(audit.body.utf8)))
+            let body = try JSONSerialization.jsonObject(with: Data(audit.body.utf8)) as? [String: String]
+            #expect(body == ["rollout": "web", "image": "web:3"], "rendered from the rollout as it was at the abort")
+
+            let shown = try daemon.cli(["get", "rollout", "web", "-n", "shop"])
+            #expect(shown.output.contains("Notifications:"), "\(shown.output)")
+            #expect(shown.output.contains("on-rollout-aborted → audit"), "\(shown.output)")
+            #expect(shown.output.contains("✔ delivered"), "\(shown.output)")
+            let metrics = (await daemon.call(.GET, "/metrics"))?.text ?? ""
+            #expect(metrics.contains(#"notification_send_success{service="slack"} \#(slack.count)"#), "\(metrics)")
+        }
+    }
+
+    @Test func aReceiverThatIsDownGetsEverythingInOrderWhenItIsBack() async throws {
+        let receiver = try Receiver()
+        defer { receiver.server.stop() }
+        receiver.down = true
+        try await Daemon.run(extraArguments: ["--platform", "simulated"]) { daemon in
+            #expect(try daemon.cli(["apply", "-f", Self.catalogPath]).status == 0)
+            try daemon.applyWithCLI(Self.teamConfig(receiver: receiver.server.url) + "\n---\n" + Self.rollout)
+            #expect(await Self.waitPhase(daemon, "Healthy"))
+            #expect(try daemon.cli(["set", "image", "web", "web=web:2", "-n", "shop"]).status == 0)
+            #expect(await Self.waitPhase(daemon, "Paused"))
+            #expect(try daemon.cli(["promote", "web", "-n", "shop"]).status == 0)
+            #expect(await Self.waitPhase(daemon, "Healthy", image: "web:2"))
+            // Down for a while: attempts fail and are retried with backoff, nothing is given up.
+            try await Task.sleep(for: .seconds(8))
+            let pending = Self.notifications(await daemon.call(.GET, "/api/v1/rollouts/web/notifications?namespace=shop"))
+            #expect(!pending.isEmpty && pending.allSatisfy { $0["state"] as? String == "pending" }, "\(pending)")
+            #expect(pending.contains { ($0["attempts"] as? Int ?? 0) > 1 && ($0["lastError"] as? String)?.contains("503") == true })
+
+            // The daemon killed while they wait: the next one sends them all.
+            daemon.killNine()
+            receiver.down = false
+            try await daemon.start(extraArguments: ["--platform", "simulated"])
+            let expected = pending.count
+            let all = await eventually(within: 120) { receiver.slackTexts.count >= expected }
+            #expect(all, "\(receiver.slackTexts.count) of \(expected)")
+            // In the order they were enqueued: newest first in the list, so reversed.
+            let order = pending.reversed().compactMap { $0["trigger"] as? String }
+            let triggerOfText: (String) -> String = { text in
+                text.contains("updated") ? "on-rollout-updated"
+                    : text.contains("step number") ? "on-rollout-step-completed"
+                    : text.contains("paused") ? "on-rollout-paused"
+                    : text.contains("has been completed") ? "on-rollout-completed" : "on-scaling-replica-set"
+            }
+            // (The simulated platform's world lives in the daemon's memory: the next daemon scales
+            // the ReplicaSets anew, which is one more on-scaling-replica-set after these.)
+            #expect(receiver.slackTexts.prefix(expected).map(triggerOfText) == order, "\(receiver.slackTexts)")
+            let keys = receiver.got.compactMap { $0.headers["idempotency-key"] }
+            #expect(Set(keys).count == keys.count, "the simulated platform's pods are gone with the daemon, so nothing was in flight")
+        }
+    }
+
+    static func notifications(_ exchange: Exchange?) -> [[String: Any]] {
+        exchange?.json["notifications"] as? [[String: Any]] ?? []
+    }
+
+    static func hmac(_ data: Data) -> String {
+        HMAC<SHA256>.authenticationCode(for: data, using: SymmetricKey(data: Data(signingSecret.utf8)))
+            .map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func waitPhase(_ daemon: Daemon, _ phase: String, image: String? = nil) async -> Bool {
+        await eventually(within: 60) {
+            let rollout = (await daemon.call(.GET, "/api/v1/rollouts/web?namespace=shop"))?.json ?? [:]
+            let status = rollout["status"] as? [String: Any] ?? [:]
+            guard status["phase"] as? String == phase else { return false }
+            guard let image else { return true }
+            return (status["stableRS"] as? String) == (status["currentPodHash"] as? String)
+                && ((rollout["spec"] as? [String: Any]).flatMap { ($0["template"] as? [String: Any]) } != nil)
+                && image.hasPrefix("web:")
+        }
+    }
+}
