@@ -16,7 +16,7 @@ final class GraphiteServer: Sendable {
     let address: String
     let linePort: Int
     private let directory: String
-    private let processes: [Process]
+    private let processes: [WatchedProcess]
 
     static var isInstalled: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/carbon-cache") }
     /// Where it is installed, and always under CI, which installs it (a missing one fails there).
@@ -70,28 +70,8 @@ final class GraphiteServer: Sendable {
         let environment = ProcessInfo.processInfo.environment.merging([
             "PYTHONPATH": directory, "DJANGO_SETTINGS_MODULE": "aviary_graphite_settings",
         ]) { $1 }
-        // A watchdog ends each server when the test process is gone (a killed `swift test`). The
-        // servers inherit the test process's blocked signals, so SIGTERM may never reach them:
-        // they are ended with SIGKILL, by the pid the watchdog writes.
-        func start(_ arguments: [String], name: String) throws -> Process {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments =
-                [
-                    "-c",
-                    #"pidfile=$1; shift; "$@" & child=$!; echo $child > "$pidfile"; "#
-                        + #"while kill -0 $PPID 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1; done; "#
-                        + #"kill -9 $child 2>/dev/null"#,
-                    "graphite", "\(directory)/\(name).pid",
-                ] + arguments
-            process.environment = environment
-            let log = "\(directory)/\(name).out"
-            FileManager.default.createFile(atPath: log, contents: nil)
-            let handle = FileHandle(forWritingAtPath: log)
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
-            return process
+        func start(_ arguments: [String], name: String) throws -> WatchedProcess {
+            try WatchedProcess(arguments, directory: directory, name: name, environment: environment)
         }
         let carbon = try start(
             ["/usr/bin/carbon-cache", "--config=\(directory)/carbon.conf", "--nodaemon", "start"], name: "carbon")
@@ -106,9 +86,7 @@ final class GraphiteServer: Sendable {
             return carbonUp && webUp
         }
         if !up {
-            let logs = ["carbon.out", "web.out"].map {
-                (try? String(contentsOfFile: directory + "/" + $0, encoding: .utf8)) ?? ""
-            }
+            let logs = processes.map(\.log)
             stop()
             Issue.record("Graphite did not start within 60 s:\n\(logs.joined(separator: "\n"))")
             throw GraphiteDidNotStart()
@@ -136,14 +114,7 @@ final class GraphiteServer: Sendable {
     }
 
     func stop() {
-        for name in ["carbon", "web"] {
-            let text = (try? String(contentsOfFile: "\(directory)/\(name).pid", encoding: .utf8)) ?? ""
-            if let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) { kill(pid, SIGKILL) }
-        }
-        for process in processes where process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        for process in processes { process.stop() }
         try? FileManager.default.removeItem(atPath: directory)
     }
 }

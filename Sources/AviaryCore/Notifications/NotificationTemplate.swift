@@ -207,6 +207,14 @@ public struct RenderedNotification: Codable, Sendable, Equatable {
         public var blocks: String?
         public var groupingKey: String?
         public var notifyBroadcast = false
+
+        /// Slack's parts.
+        public init(attachments: String? = nil, blocks: String? = nil, groupingKey: String? = nil, notifyBroadcast: Bool = false) {
+            self.attachments = attachments
+            self.blocks = blocks
+            self.groupingKey = groupingKey
+            self.notifyBroadcast = notifyBroadcast
+        }
     }
 
     /// A webhook's request: the path is appended to the service's URL.
@@ -214,6 +222,13 @@ public struct RenderedNotification: Codable, Sendable, Equatable {
         public var method: String?
         public var path: String?
         public var body: String?
+
+        /// A request.
+        public init(method: String?, path: String?, body: String?) {
+            self.method = method
+            self.path = path
+            self.body = body
+        }
     }
 
     /// An alert's labels, annotations and link.
@@ -221,6 +236,13 @@ public struct RenderedNotification: Codable, Sendable, Equatable {
         public var labels: [String: String] = [:]
         public var annotations: [String: String] = [:]
         public var generatorURL: String?
+
+        /// An alert.
+        public init(labels: [String: String] = [:], annotations: [String: String] = [:], generatorURL: String? = nil) {
+            self.labels = labels
+            self.annotations = annotations
+            self.generatorURL = generatorURL
+        }
     }
 
     /// An empty notification.

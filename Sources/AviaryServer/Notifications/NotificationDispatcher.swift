@@ -24,7 +24,14 @@ actor NotificationDispatcher {
     let requestTimeout: TimeAmount
     let now: @Sendable () -> Date
     let logger: Logger
-    private let client: HTTPClient
+
+    /// One client for the process's life, like `HTTPClient.shared`, so it is never shut down.
+    private static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(5)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     init(
         store: AviaryStore, settings: NotificationSettings, metrics: DaemonMetrics, retryFor: TimeInterval = 3600,
@@ -38,10 +45,6 @@ actor NotificationDispatcher {
         self.requestTimeout = requestTimeout
         self.now = now
         self.logger = logger
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.timeout.connect = .seconds(5)
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     /// Delivers until the task is cancelled, looking at the outbox every `poll` when nothing is due sooner.
@@ -59,7 +62,6 @@ actor NotificationDispatcher {
             }
             if due.isEmpty { try? await Task.sleep(for: poll) }
         }
-        try? await client.shutdown()
     }
 
     /// One attempt at one notification, and its outcome recorded.
@@ -131,7 +133,7 @@ actor NotificationDispatcher {
         for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
         if !request.body.isEmpty { outgoing.body = .bytes(ByteBuffer(bytes: request.body)) }
         do {
-            let response = try await client.execute(outgoing, timeout: requestTimeout)
+            let response = try await Self.client.execute(outgoing, timeout: requestTimeout)
             let body = try await response.body.collect(upTo: 64 * 1024)
             return DeliveryFailure.judge(status: Int(response.status.code), body: Data(body.readableBytesView), service: service)
         } catch {
