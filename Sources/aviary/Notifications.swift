@@ -201,6 +201,10 @@ struct NotificationDeliveries: AsyncParsableCommand {
         } catch {
             throw fail(error)
         }
+        guard !list.isEmpty else {
+            print("No notifications for rollout \(rollout) yet.")
+            return
+        }
         print(
             notificationTable(
                 ["CREATED", "TRIGGER", "DESTINATION", "STATE", "ATTEMPTS", "LAST ERROR"],

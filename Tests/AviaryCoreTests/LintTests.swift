@@ -25,6 +25,36 @@ import Testing
         #expect(report.resourceCount >= 15)
     }
 
+    @Test func aNotificationConfigMapThatDoesNotParseAndABadSubscriptionListAreErrors() {
+        let report = lint([
+            "notify.yaml": """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: argo-rollouts-notification-configmap}
+            data:
+              template.x: |
+                message: "{{.rollout.metadata.name"
+            ---
+            apiVersion: argoproj.io/v1alpha1
+            kind: Rollout
+            metadata:
+              name: web
+              annotations:
+                notifications.argoproj.io/subscriptions: "- trigger: [a"
+            spec:
+              selector: {matchLabels: {app: web}}
+              template:
+                metadata: {labels: {app: web}}
+                spec: {containers: [{name: web, image: web:1}]}
+              strategy: {canary: {steps: [{setWeight: 50}]}}
+            """
+        ])
+        let errors = report.diagnostics.filter(\.isError).map(\.description)
+        #expect(errors.count == 2, "\(errors)")
+        #expect(errors.contains { $0.contains("data.template.x") && $0.contains("template \"x\" line 1") }, "\(errors)")
+        #expect(errors.contains { $0.contains("metadata.annotations") && $0.contains("subscriptions") }, "\(errors)")
+    }
+
     @Test(arguments: try exampleFiles())
     func everyExampleDecodesAndValidatesAlone(_ name: String) throws {
         let data = try Data(contentsOf: Self.examples.appendingPathComponent(name))

@@ -14,6 +14,8 @@ import Testing
             let requests = Mutex<[LoopbackServer.Request]>([])
             /// While true, every request is answered 503 (the receiver is "down").
             let down = Mutex(false)
+            /// While true, every request is left without an answer (a stuck receiver).
+            let hang = Mutex(false)
         }
 
         let state = State()
@@ -22,6 +24,7 @@ import Testing
         init() throws {
             let state = self.state
             server = try LoopbackServer { request in
+                if state.hang.withLock({ $0 }) { return .hang }
                 if state.down.withLock({ $0 }) { return .respond(status: 503, body: "down for maintenance") }
                 state.requests.withLock { $0.append(request) }
                 return .respond(status: 200, body: #"{"ok": true}"#)
@@ -31,6 +34,11 @@ import Testing
         var down: Bool {
             get { state.down.withLock { $0 } }
             set { state.down.withLock { $0 = newValue } }
+        }
+
+        var hang: Bool {
+            get { state.hang.withLock { $0 } }
+            set { state.hang.withLock { $0 = newValue } }
         }
 
         var got: [LoopbackServer.Request] { state.requests.withLock { $0 } }
@@ -234,6 +242,27 @@ import Testing
             #expect(receiver.slackTexts.prefix(expected).map(triggerOfText) == order, "\(receiver.slackTexts)")
             let keys = receiver.got.compactMap { $0.headers["idempotency-key"] }
             #expect(Set(keys).count == keys.count, "the simulated platform's pods are gone with the daemon, so nothing was in flight")
+        }
+    }
+
+    @Test func aReceiverThatNeverAnswersDoesNotHoldTheRolloutBack() async throws {
+        let receiver = try Receiver()
+        defer { receiver.server.stop() }
+        receiver.hang = true
+        try await Daemon.run(extraArguments: ["--platform", "simulated"]) { daemon in
+            #expect(try daemon.cli(["apply", "-f", Self.catalogPath]).status == 0)
+            try daemon.applyWithCLI(Self.teamConfig(receiver: receiver.server.url) + "\n---\n" + Self.rollout)
+            #expect(await Self.waitPhase(daemon, "Healthy"))
+            // Each attempt waits 10 s for an answer that never comes; the rollout does not wait.
+            let started = Date()
+            #expect(try daemon.cli(["set", "image", "web", "web=web:2", "-n", "shop"]).status == 0)
+            #expect(await Self.waitPhase(daemon, "Paused"))
+            #expect(try daemon.cli(["promote", "web", "-n", "shop"]).status == 0)
+            #expect(await Self.waitPhase(daemon, "Healthy", image: "web:2"))
+            print("a canary with a stuck receiver: set image to Healthy in \(Date().timeIntervalSince(started)) s")
+            let listed = Self.notifications(await daemon.call(.GET, "/api/v1/rollouts/web/notifications?namespace=shop"))
+            #expect(listed.allSatisfy { $0["state"] as? String == "pending" }, "\(listed)")
+            #expect(receiver.slackTexts.isEmpty)
         }
     }
 

@@ -57,6 +57,7 @@ public enum ManifestLinter {
         }
         var checks = CrossDocumentChecks(resources: located)
         diagnostics += checks.run()
+        diagnostics += NotificationChecks.run(located)
         return LintReport(diagnostics: diagnostics, resourceCount: located.count, fileCount: inputs.count)
     }
 }

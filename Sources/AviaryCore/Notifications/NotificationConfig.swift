@@ -39,8 +39,12 @@ public struct NotificationConfig: Sendable {
     }
 
     /// Reads the ConfigMap's `data` with the Secret's values (`$key` in a service's options is
-    /// the Secret's `key`). Keys Argo does not read (`context` and others) are ignored, as Argo does.
-    public init(data: [String: String], secret: [String: String]) throws(NotificationConfigError) {
+    /// the Secret's `key`; with `secret` nil, unknown, `$key` is left as written). Keys Argo does
+    /// not read (`context` and others) are ignored, as Argo does. `partial` is a namespace's own
+    /// ConfigMap read alone: its triggers may send templates of the global one.
+    public init(
+        data: [String: String], secret: [String: String]?, partial: Bool = false
+    ) throws(NotificationConfigError) {
         self.init()
         for (key, value) in data.sorted(by: { $0.key < $1.key }) {
             do {
@@ -51,7 +55,7 @@ public struct NotificationConfig: Sendable {
                 throw NotificationConfigError(key: key, reason: Self.describe(error))
             }
         }
-        for (name, conditions) in triggers {
+        for (name, conditions) in triggers where !partial {
             for template in conditions.flatMap(\.send) where templates[template] == nil {
                 throw NotificationConfigError(
                     key: "trigger.\(name)",
@@ -60,7 +64,7 @@ public struct NotificationConfig: Sendable {
         }
     }
 
-    private mutating func read(key: String, value: String, secret: [String: String]) throws {
+    private mutating func read(key: String, value: String, secret: [String: String]?) throws {
         let parts = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         switch parts[0] {
         case "template" where parts.count >= 2:

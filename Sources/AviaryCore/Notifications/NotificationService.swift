@@ -67,7 +67,7 @@ public enum NotificationService: Sendable, Equatable {
     }
 
     /// Reads a service's options; `type` is the `<type>` of its key.
-    init(type: String, name: String, yaml: String, secret: [String: String]) throws {
+    init(type: String, name: String, yaml: String, secret: [String: String]?) throws {
         let key = name == type ? "service.\(type)" : "service.\(type).\(name)"
         guard Self.supportedTypes.contains(type) else {
             throw NotificationConfigError(
@@ -129,7 +129,9 @@ public enum NotificationService: Sendable, Equatable {
 /// `$key` in a service's option values, replaced by the Secret's `key` (Argo's rule: a `$`
 /// followed by letters, digits, `_` and `-`).
 struct SecretReferences {
-    var secret: [String: String]
+    /// The Secret's values; nil when they are not known (lint without the Secret), and then
+    /// `$key` is left as written.
+    var secret: [String: String]?
     var key: String
 
     func resolve(_ value: Any) throws -> Any {
@@ -156,6 +158,11 @@ struct SecretReferences {
                 end = text.index(after: end)
             }
             let name = String(text[text.index(after: index)..<end])
+            guard let secret else {
+                result += text[index..<end]
+                index = end
+                continue
+            }
             if name.isEmpty {
                 result.append(character)
             } else if let value = secret[name] {

@@ -123,10 +123,13 @@ enum NotificationQueries {
         for recipient in recipients {
             let parts = recipient.split(separator: ":", maxSplits: 1).map(String.init)
             guard let service = parts.first, config.services[service] != nil else {
+                let known =
+                    config.services.isEmpty
+                    ? "no service is configured: add a service.TYPE key to \(NotificationConfig.configMapName)"
+                    : "the services are " + config.services.keys.sorted().joined(separator: ", ")
                 throw APIError(
                     status: 422,
-                    message: "recipient \(recipient): no service \(parts.first ?? "") (the services are "
-                        + config.services.keys.sorted().joined(separator: ", ") + "); write SERVICE:RECIPIENT")
+                    message: "recipient \(recipient): no service \(parts.first ?? "") (\(known)); write SERVICE:RECIPIENT")
             }
             destinations.append(Destination(service: service, recipient: parts.count > 1 ? parts[1] : ""))
         }
