@@ -10,6 +10,8 @@ public enum NotificationService: Sendable, Equatable {
     case slack(Slack)
     /// Alertmanager's v2 API.
     case alertmanager(Alertmanager)
+    /// Email through an SMTP server.
+    case email(Email)
 
     /// The service's type, as in its key (`webhook`, `slack`, `alertmanager`).
     public var type: String {
@@ -17,11 +19,12 @@ public enum NotificationService: Sendable, Equatable {
         case .webhook: "webhook"
         case .slack: "slack"
         case .alertmanager: "alertmanager"
+        case .email: "email"
         }
     }
 
     /// The types Aviary sends through.
-    public static let supportedTypes = ["webhook", "slack", "alertmanager"]
+    public static let supportedTypes = ["webhook", "slack", "alertmanager", "email"]
 
     /// `service.webhook.<name>`: `url`, `headers` (`[{name, value}]`), `basicAuth`
     /// (`{username, password}`), and Aviary's `signingSecret`: with it, each request carries
@@ -64,6 +67,19 @@ public enum NotificationService: Sendable, Equatable {
         public var basicAuthUsername: String?
         public var basicAuthPassword: String?
         public var bearerToken: String?
+    }
+
+    /// `service.email`: the SMTP server (`host`, `port`: 465 speaks TLS from the start, any
+    /// other port upgrades with STARTTLS when the server offers it), `username` and `password`
+    /// (AUTH PLAIN, only over TLS), `from`, `insecure_skip_verify`, `html`.
+    public struct Email: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public var username: String?
+        public var password: String?
+        public var from: String
+        public var insecureSkipVerify: Bool
+        public var html: Bool
     }
 
     /// Reads a service's options; `type` is the `<type>` of its key.
@@ -111,6 +127,18 @@ public enum NotificationService: Sendable, Equatable {
                 Slack(
                     token: text("token"), webhookURL: text("webhookURL"), apiURL: apiURL, username: text("username"),
                     icon: text("icon"), signingSecret: text("signingSecret")))
+        case "email":
+            guard let host = text("host"), let from = text("from") else {
+                throw NotificationConfigError(
+                    key: key, reason: "email needs host and from, e.g. host: smtp.example.com and from: rollouts@example.com")
+            }
+            guard let port = Int(text("port") ?? "587"), (1...65535).contains(port) else {
+                throw NotificationConfigError(key: key, reason: "port \(text("port") ?? "") is not a port number (1-65535)")
+            }
+            self = .email(
+                Email(
+                    host: host, port: port, username: text("username"), password: text("password"), from: from,
+                    insecureSkipVerify: map["insecure_skip_verify"] as? Bool ?? false, html: map["html"] as? Bool ?? false))
         default:
             let targets = (map["targets"] as? [Any] ?? []).compactMap(YAMLValue.scalarText)
             guard !targets.isEmpty else {

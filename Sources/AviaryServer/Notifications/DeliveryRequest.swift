@@ -35,6 +35,8 @@ public struct DeliveryRequest: Sendable, Equatable {
             requests = [try slackRequest(notification, destination, slack, now: now)]
         case .alertmanager(let alertmanager):
             requests = try alertRequests(notification, alertmanager, now: now)
+        case .email:
+            throw DeliveryFailure(permanent: true, reason: "email is sent over SMTP (SMTPClient), not as an HTTP request")
         }
         for index in requests.indices {
             requests[index].headers.append(Header(name: idempotencyHeader, value: idempotencyKey))

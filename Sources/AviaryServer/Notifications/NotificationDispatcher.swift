@@ -110,6 +110,17 @@ actor NotificationDispatcher {
         } catch {
             return DeliveryFailure(permanent: true, reason: "the stored notification does not decode: \(error)")
         }
+        if case .email(let email) = service {
+            guard !notification.recipient.isEmpty else {
+                return DeliveryFailure(
+                    permanent: true, reason: "an email subscription needs an address, e.g. subscribe.on-rollout-aborted.email: me@example.com")
+            }
+            let message = EmailMessage(
+                from: email.from, to: notification.recipient, subject: rendered.emailSubject ?? "",
+                body: rendered.emailBody.flatMap { $0.isEmpty ? nil : $0 } ?? rendered.message, html: email.html,
+                idempotencyKey: notification.idempotencyKey)
+            return await SMTPClient.send(message, through: email, timeout: requestTimeout)
+        }
         let requests: [DeliveryRequest]
         do {
             requests = try DeliveryRequest.requests(
