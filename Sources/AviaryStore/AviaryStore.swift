@@ -430,6 +430,10 @@ public final class AviaryStore: Sendable {
                 try db.execute(
                     sql: "DELETE FROM revisions WHERE namespace = ? AND rollout = ?",
                     arguments: [key.namespace, key.name])
+                // Its pending notifications are still sent (an abort, then a delete); what was sent goes.
+                try db.execute(
+                    sql: "DELETE FROM notifications WHERE namespace = ? AND rollout = ? AND state != 'pending'",
+                    arguments: [key.namespace, key.name])
             }
             if key.kind == "AnalysisRun" {
                 try db.execute(
@@ -587,7 +591,7 @@ public final class AviaryStore: Sendable {
 
     // MARK: - Rows
 
-    private static func fetch(_ db: Database, _ key: ResourceKey) throws -> StoredResource? {
+    static func fetch(_ db: Database, _ key: ResourceKey) throws -> StoredResource? {
         // Cached: the controller reads one resource per reconcile, and preparing costs more than running.
         try Row.fetchOne(
             db.cachedStatement(sql: "SELECT * FROM resources WHERE kind = ? AND namespace = ? AND name = ?"),

@@ -160,7 +160,12 @@ extension AviaryStore {
             if state != .pending,
                 let row = try Row.fetchOne(db, sql: "SELECT namespace, rollout FROM notifications WHERE id = ?", arguments: [id])
             {
-                try Self.pruneFinished(db, ResourceKey(kind: "Rollout", namespace: row[0], name: row[1]))
+                let rollout = ResourceKey(kind: "Rollout", namespace: row[0], name: row[1])
+                try Self.pruneFinished(db, rollout)
+                // A deleted rollout's last notifications are not kept to be shown.
+                if try Self.fetch(db, rollout) == nil {
+                    try db.execute(sql: "DELETE FROM notifications WHERE id = ?", arguments: [id])
+                }
             }
         }
     }

@@ -65,6 +65,8 @@ struct AlertmanagerNotificationTests {
         let directory = NSTemporaryDirectory() + "aviary-alert-store-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try AviaryStore(stateDirectory: directory)
+        // The rollout the notification is about (a deleted one's would not be kept to be read back).
+        try store.apply(Data(#"{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "web"}, "spec": {}}"#.utf8))
         // A dead first target: the alert goes to the next one.
         let dead = try freePort()
         try store.apply(

@@ -95,6 +95,8 @@ struct EmailNotificationTests {
     static func deliver(password: String, server: SMTPServer) async throws -> (AviaryStore, StoredNotification) {
         let directory = NSTemporaryDirectory() + "aviary-email-store-" + UUID().uuidString
         let store = try AviaryStore(stateDirectory: directory)
+        // The rollout the notification is about (a deleted one's would not be kept to be read back).
+        try store.apply(Data(#"{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "web"}, "spec": {}}"#.utf8))
         let options = "host: 127.0.0.1\\nport: \(server.port)\\nusername: aviary\\npassword: $smtp-password\\nfrom: rollouts@example.com\\ninsecure_skip_verify: true"
         try store.apply(
             Data(

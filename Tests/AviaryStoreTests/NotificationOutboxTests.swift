@@ -66,6 +66,7 @@ private func notification(_ rollout: String, _ trigger: String, at time: Date) -
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let store = try AviaryStore(stateDirectory: directory.path)
+        try store.apply(rollout("a", replicas: 1))
         let count = AviaryStore.finishedNotificationsKept + 5
         try store.enqueue((0..<count).map { notification("a", "t\($0)", at: start) })
         try store.enqueue([notification("a", "last", at: start)])
@@ -78,6 +79,21 @@ private func notification(_ rollout: String, _ trigger: String, at time: Date) -
         #expect(kept.first?.trigger == "last" && kept.first?.state == .pending)
         #expect(kept.dropFirst().allSatisfy { $0.state == .failed && $0.lastError == "HTTP 400" })
         #expect(kept.last?.trigger == "t5", "the oldest finished ones went first")
+    }
+
+    @Test func aDeletedRolloutsPendingNotificationsAreSentAndThenNothingOfItIsKept() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try AviaryStore(stateDirectory: directory.path)
+        let (stored, _) = try store.apply(rollout("a", replicas: 1))
+        try store.enqueue([notification("a", "on-rollout-completed", at: start), notification("a", "on-rollout-aborted", at: start)])
+        let first = try #require(try store.dueNotifications(at: start).first)
+        try store.recordAttempt(first.id, state: .delivered, error: nil, nextAttemptAt: start, at: start)
+        #expect(try store.delete(stored.key))
+        #expect(try store.notifications(of: stored.key).map(\.trigger) == ["on-rollout-aborted"], "the pending one stays")
+        let second = try #require(try store.dueNotifications(at: start).first)
+        try store.recordAttempt(second.id, state: .delivered, error: nil, nextAttemptAt: start, at: start)
+        #expect(try store.rowCounts()["notifications"] == 0)
     }
 
     @Test func aNotificationThatCannotBeSentIsStoredAsFailedAndNeverDue() throws {
