@@ -63,7 +63,17 @@ import Testing
         #expect(body["channel"] as? String == "releases" && body["text"] as? String == "Rollout web has been aborted.")
         #expect(body["username"] as? String == "aviary" && body["icon_emoji"] as? String == ":bird:")
         #expect((body["attachments"] as? [[String: Any]])?.first?["title"] as? String == "web")
-        #expect(body["reply_broadcast"] as? Bool == true)
+        #expect(body["thread_ts"] == nil && body["reply_broadcast"] == nil, "the first of its groupingKey starts the thread")
+
+        // A later one of the same groupingKey replies in the thread, and (notifyBroadcast) in the channel.
+        let reply = try #require(
+            try DeliveryRequest.requests(
+                for: Self.notification, destination: Destination(service: "slack", recipient: "releases"),
+                service: service, idempotencyKey: "k2", now: Self.now, slackThread: "1700000000.000100"
+            ).first)
+        let replyBody = try #require(try JSONSerialization.jsonObject(with: reply.body) as? [String: Any])
+        #expect(replyBody["thread_ts"] as? String == "1700000000.000100")
+        #expect(replyBody["reply_broadcast"] as? Bool == true)
     }
 
     @Test func anAlertGoesToEachTargetInTurnWithItsLabels() throws {

@@ -23,16 +23,18 @@ public struct DeliveryRequest: Sendable, Equatable {
 
     /// The requests that send `notification` to `destination` through `service` (one per
     /// Alertmanager target, which are tried in order until one takes it; one otherwise).
+    /// `slackThread` is the `ts` of the first message of the notification's Slack `groupingKey`
+    /// in this channel, when one was posted: the message then goes into its thread.
     public static func requests(
         for notification: RenderedNotification, destination: Destination, service: NotificationService,
-        idempotencyKey: String, now: Date
+        idempotencyKey: String, now: Date, slackThread: String? = nil
     ) throws(DeliveryFailure) -> [DeliveryRequest] {
         var requests: [DeliveryRequest]
         switch service {
         case .webhook(let webhook):
             requests = [try webhookRequest(notification, webhook)]
         case .slack(let slack):
-            requests = [try slackRequest(notification, destination, slack, now: now)]
+            requests = [try slackRequest(notification, destination, slack, thread: slackThread, now: now)]
         case .alertmanager(let alertmanager):
             requests = try alertRequests(notification, alertmanager, now: now)
         case .email:
@@ -67,7 +69,7 @@ public struct DeliveryRequest: Sendable, Equatable {
 
     private static func slackRequest(
         _ notification: RenderedNotification, _ destination: Destination, _ slack: NotificationService.Slack,
-        now: Date
+        thread: String?, now: Date
     ) throws(DeliveryFailure) -> DeliveryRequest {
         var message: [String: Any] = ["text": notification.message]
         if !destination.recipient.isEmpty { message["channel"] = destination.recipient }
@@ -85,7 +87,11 @@ public struct DeliveryRequest: Sendable, Equatable {
                 }
                 message[field] = json
             }
-            if parts.notifyBroadcast { message["reply_broadcast"] = true }
+            // In the thread of its groupingKey, and (notifyBroadcast) in the channel too.
+            if let thread {
+                message["thread_ts"] = thread
+                if parts.notifyBroadcast { message["reply_broadcast"] = true }
+            }
         }
         let body: Data
         do {

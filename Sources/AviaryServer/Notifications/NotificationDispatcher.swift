@@ -24,6 +24,9 @@ actor NotificationDispatcher {
     let requestTimeout: TimeAmount
     let now: @Sendable () -> Date
     let logger: Logger
+    /// Slack threads by service, channel and `groupingKey`: the `ts` of each key's first message,
+    /// which later ones reply to (as Argo's Slack service threads them; kept while the daemon runs).
+    private var slackThreads: [String: String] = [:]
 
     /// One client for the process's life, like `HTTPClient.shared`, so it is never shut down.
     private static let client: HTTPClient = {
@@ -121,34 +124,47 @@ actor NotificationDispatcher {
                 idempotencyKey: notification.idempotencyKey)
             return await SMTPClient.send(message, through: email, timeout: requestTimeout)
         }
+        let threadKey = rendered.slack?.groupingKey.flatMap { key in
+            key.isEmpty ? nil : "\(notification.service)\u{0}\(notification.recipient)\u{0}\(key)"
+        }
         let requests: [DeliveryRequest]
         do {
             requests = try DeliveryRequest.requests(
                 for: rendered, destination: Destination(service: notification.service, recipient: notification.recipient),
-                service: service, idempotencyKey: notification.idempotencyKey, now: now())
+                service: service, idempotencyKey: notification.idempotencyKey, now: now(),
+                slackThread: threadKey.flatMap { slackThreads[$0] })
         } catch {
             return error
         }
         // Alertmanager's targets are replicas of one another: the first that takes the alert is enough.
         var failure: DeliveryFailure?
         for request in requests {
-            failure = await execute(request, service: service)
-            if failure == nil { return nil }
+            let answer: Data
+            (failure, answer) = await execute(request, service: service)
+            if failure == nil {
+                if let threadKey, slackThreads[threadKey] == nil,
+                    let ts = (try? JSONSerialization.jsonObject(with: answer) as? [String: Any])?["ts"] as? String
+                {
+                    slackThreads[threadKey] = ts
+                }
+                return nil
+            }
         }
         return failure
     }
 
-    private func execute(_ request: DeliveryRequest, service: NotificationService) async -> DeliveryFailure? {
+    /// Sends one request: the verdict on the answer, and the answer's body.
+    private func execute(_ request: DeliveryRequest, service: NotificationService) async -> (DeliveryFailure?, Data) {
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = HTTPMethod(rawValue: request.method)
         for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
         if !request.body.isEmpty { outgoing.body = .bytes(ByteBuffer(bytes: request.body)) }
         do {
             let response = try await Self.client.execute(outgoing, timeout: requestTimeout)
-            let body = try await response.body.collect(upTo: 64 * 1024)
-            return DeliveryFailure.judge(status: Int(response.status.code), body: Data(body.readableBytesView), service: service)
+            let body = Data(try await response.body.collect(upTo: 64 * 1024).readableBytesView)
+            return (DeliveryFailure.judge(status: Int(response.status.code), body: body, service: service), body)
         } catch {
-            return DeliveryFailure(permanent: false, reason: "\(request.method) \(request.url): \(error)")
+            return (DeliveryFailure(permanent: false, reason: "\(request.method) \(request.url): \(error)"), Data())
         }
     }
 
