@@ -52,17 +52,8 @@ struct GetTemplates: AsyncParsableCommand {
     @OptionGroup var options: ServerOptions
 
     func run() async throws {
-        let config: NotificationConfigSummary
-        do {
-            config = try await options.client.notificationConfig(namespace: options.namespace)
-        } catch {
-            throw fail(error)
-        }
-        let templates = config.templates.filter { name == nil || $0.name == name }
-        if let name, templates.isEmpty {
-            printError("no template \(name): the templates are " + config.templates.map(\.name).joined(separator: ", "))
-            throw ExitCode.failure
-        }
+        let config = try await notificationConfig(options)
+        let templates = try selected(config.templates, \.name, name, what: "template")
         print(
             notificationTable(
                 ["NAME", "SERVICES", "MESSAGE"],
@@ -128,17 +119,8 @@ struct GetTriggers: AsyncParsableCommand {
     @OptionGroup var options: ServerOptions
 
     func run() async throws {
-        let config: NotificationConfigSummary
-        do {
-            config = try await options.client.notificationConfig(namespace: options.namespace)
-        } catch {
-            throw fail(error)
-        }
-        let triggers = config.triggers.filter { name == nil || $0.name == name }
-        if let name, triggers.isEmpty {
-            printError("no trigger \(name): the triggers are " + config.triggers.map(\.name).joined(separator: ", "))
-            throw ExitCode.failure
-        }
+        let config = try await notificationConfig(options)
+        let triggers = try selected(config.triggers, \.name, name, what: "trigger")
         print(
             notificationTable(
                 ["NAME", "TEMPLATES", "DEFAULT"],
@@ -215,6 +197,25 @@ struct NotificationDeliveries: AsyncParsableCommand {
                     ]
                 }), terminator: "")
     }
+}
+
+/// The notification configuration the namespace's rollouts see, or the daemon's error.
+func notificationConfig(_ options: ServerOptions) async throws -> NotificationConfigSummary {
+    do {
+        return try await options.client.notificationConfig(namespace: options.namespace)
+    } catch {
+        throw fail(error)
+    }
+}
+
+/// The entries named `name` (all of them without one); none is an error listing the names there are.
+func selected<Entry>(_ entries: [Entry], _ key: KeyPath<Entry, String>, _ name: String?, what: String) throws -> [Entry] {
+    let chosen = entries.filter { name == nil || $0[keyPath: key] == name }
+    if let name, chosen.isEmpty {
+        printError("no \(what) \(name): the \(what)s are " + entries.map { $0[keyPath: key] }.joined(separator: ", "))
+        throw ExitCode.failure
+    }
+    return chosen
 }
 
 /// A rendered notification: where it goes, then each part under its name.

@@ -126,15 +126,7 @@ import Testing
         let receiver = try Receiver()
         defer { receiver.server.stop() }
         try await Daemon.run(extraArguments: ["--platform", "simulated"]) { daemon in
-            // Argo's catalog, unchanged, is the global configuration.
-            #expect(try daemon.cli(["apply", "-f", Self.catalogPath]).status == 0)
-            try daemon.applyWithCLI(Self.teamConfig(receiver: receiver.server.url) + "\n---\n" + Self.rollout)
-            #expect(await Self.waitPhase(daemon, "Healthy"))
-
-            #expect(try daemon.cli(["set", "image", "web", "web=web:2", "-n", "shop"]).status == 0)
-            #expect(await Self.waitPhase(daemon, "Paused"))
-            #expect(try daemon.cli(["promote", "web", "-n", "shop"]).status == 0)
-            #expect(await Self.waitPhase(daemon, "Healthy", image: "web:2"))
+            try await Self.setUpAndReleaseOnce(daemon, receiver: receiver)
             #expect(try daemon.cli(["set", "image", "web", "web=web:3", "-n", "shop"]).status == 0)
             #expect(await Self.waitPhase(daemon, "Paused"))
             #expect(try daemon.cli(["abort", "web", "-n", "shop"]).status == 0)
@@ -209,13 +201,7 @@ import Testing
         defer { receiver.server.stop() }
         receiver.down = true
         try await Daemon.run(extraArguments: ["--platform", "simulated"]) { daemon in
-            #expect(try daemon.cli(["apply", "-f", Self.catalogPath]).status == 0)
-            try daemon.applyWithCLI(Self.teamConfig(receiver: receiver.server.url) + "\n---\n" + Self.rollout)
-            #expect(await Self.waitPhase(daemon, "Healthy"))
-            #expect(try daemon.cli(["set", "image", "web", "web=web:2", "-n", "shop"]).status == 0)
-            #expect(await Self.waitPhase(daemon, "Paused"))
-            #expect(try daemon.cli(["promote", "web", "-n", "shop"]).status == 0)
-            #expect(await Self.waitPhase(daemon, "Healthy", image: "web:2"))
+            try await Self.setUpAndReleaseOnce(daemon, receiver: receiver)
             // The rollout's own notifications, in the order they were enqueued (the list is newest first).
             let order = Self.notifications(await daemon.call(.GET, "/api/v1/rollouts/web/notifications?namespace=shop"))
                 .reversed().compactMap { $0["trigger"] as? String }
@@ -266,20 +252,26 @@ import Testing
         defer { receiver.server.stop() }
         receiver.hang = true
         try await Daemon.run(extraArguments: ["--platform", "simulated"]) { daemon in
-            #expect(try daemon.cli(["apply", "-f", Self.catalogPath]).status == 0)
-            try daemon.applyWithCLI(Self.teamConfig(receiver: receiver.server.url) + "\n---\n" + Self.rollout)
-            #expect(await Self.waitPhase(daemon, "Healthy"))
             // Each attempt waits 10 s for an answer that never comes; the rollout does not wait.
             let started = Date()
-            #expect(try daemon.cli(["set", "image", "web", "web=web:2", "-n", "shop"]).status == 0)
-            #expect(await Self.waitPhase(daemon, "Paused"))
-            #expect(try daemon.cli(["promote", "web", "-n", "shop"]).status == 0)
-            #expect(await Self.waitPhase(daemon, "Healthy", image: "web:2"))
-            print("a canary with a stuck receiver: set image to Healthy in \(Date().timeIntervalSince(started)) s")
+            try await Self.setUpAndReleaseOnce(daemon, receiver: receiver)
+            print("a canary with a stuck receiver: apply to promoted and Healthy in \(Date().timeIntervalSince(started)) s")
             let listed = Self.notifications(await daemon.call(.GET, "/api/v1/rollouts/web/notifications?namespace=shop"))
             #expect(listed.allSatisfy { $0["state"] as? String == "pending" }, "\(listed)")
             #expect(receiver.slackTexts.isEmpty)
         }
+    }
+
+    /// Argo's catalog (unchanged, the global configuration), the team's part and the rollout
+    /// applied; then one release promoted by hand: web:1 Healthy, web:2 paused, promoted, Healthy.
+    static func setUpAndReleaseOnce(_ daemon: Daemon, receiver: Receiver) async throws {
+        #expect(try daemon.cli(["apply", "-f", catalogPath]).status == 0)
+        try daemon.applyWithCLI(teamConfig(receiver: receiver.server.url) + "\n---\n" + rollout)
+        #expect(await waitPhase(daemon, "Healthy"))
+        #expect(try daemon.cli(["set", "image", "web", "web=web:2", "-n", "shop"]).status == 0)
+        #expect(await waitPhase(daemon, "Paused"))
+        #expect(try daemon.cli(["promote", "web", "-n", "shop"]).status == 0)
+        #expect(await waitPhase(daemon, "Healthy", image: "web:2"))
     }
 
     static func notifications(_ exchange: Exchange?) -> [[String: Any]] {
@@ -291,15 +283,18 @@ import Testing
             .map { String(format: "%02x", $0) }.joined()
     }
 
+    /// Waits for the rollout's phase; with `image`, also for that image to be the stable one.
     static func waitPhase(_ daemon: Daemon, _ phase: String, image: String? = nil) async -> Bool {
         await eventually(within: 60) {
             let rollout = (await daemon.call(.GET, "/api/v1/rollouts/web?namespace=shop"))?.json ?? [:]
             let status = rollout["status"] as? [String: Any] ?? [:]
             guard status["phase"] as? String == phase else { return false }
             guard let image else { return true }
-            return (status["stableRS"] as? String) == (status["currentPodHash"] as? String)
-                && ((rollout["spec"] as? [String: Any]).flatMap { ($0["template"] as? [String: Any]) } != nil)
-                && image.hasPrefix("web:")
+            let containers =
+                ((rollout["spec"] as? [String: Any])?["template"] as? [String: Any])
+                .flatMap { ($0["spec"] as? [String: Any])?["containers"] as? [[String: Any]] } ?? []
+            return status["stableRS"] as? String == status["currentPodHash"] as? String
+                && containers.first?["image"] as? String == image
         }
     }
 }
