@@ -50,9 +50,12 @@ actor NotificationDispatcher {
         self.logger = logger
     }
 
-    /// Delivers until the task is cancelled, looking at the outbox every `poll` when nothing is due sooner.
-    func run(poll: Duration = .milliseconds(250)) async {
+    /// Delivers until the task is cancelled. With nothing due it sleeps until the next retry is
+    /// due or the store commits a write (which may have enqueued one), at most `idle`: a daemon at
+    /// rest does not read the outbox several times a second.
+    func run(idle: Duration = .seconds(30)) async {
         while !Task.isCancelled {
+            let seen = store.changes.count
             let due: [StoredNotification]
             do {
                 due = try store.dueNotifications(at: now())
@@ -63,7 +66,13 @@ actor NotificationDispatcher {
             await withTaskGroup(of: Void.self) { group in
                 for notification in due { group.addTask { await self.deliver(notification) } }
             }
-            if due.isEmpty { try? await Task.sleep(for: poll) }
+            guard due.isEmpty else { continue }
+            var wait = idle
+            if let next = (try? store.nextNotificationDue()) ?? nil {
+                let seconds = max(0.05, next.timeIntervalSince(now()))
+                wait = min(idle, .milliseconds(Int64(seconds * 1000)))
+            }
+            await store.changes.wait(after: seen, timeout: wait)
         }
     }
 
