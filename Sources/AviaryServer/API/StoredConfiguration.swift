@@ -2,7 +2,7 @@ import AviaryModel
 import AviaryStore
 import Foundation
 
-extension AviaryStore {
+extension ResourceStore {
     /// The values of the stored ConfigMap or Secret (`kind`) named `name` in `namespace`, decoded
     /// (a Secret's from base64); nil when there is none. What a pod's `envFrom` and `valueFrom`
     /// read on the local platform, and an AnalysisRun's `secretKeyRef`.

@@ -84,7 +84,7 @@ actor NotificationDispatcher {
         var state = StoredNotification.State.delivered
         var next = time
         if let failure {
-            let age = time.timeIntervalSince(Self.date(notification.createdAt) ?? time)
+            let age = time.timeIntervalSince(RFC3339.parse(notification.createdAt) ?? time)
             let delay = min(pow(2, Double(min(attempt - 1, 10))), 60)
             if failure.permanent || age + delay > retryFor {
                 state = .failed
@@ -175,11 +175,5 @@ actor NotificationDispatcher {
         } catch {
             return (DeliveryFailure(permanent: false, reason: "\(request.method) \(request.url): \(error)"), Data())
         }
-    }
-
-    private static func date(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text)
     }
 }

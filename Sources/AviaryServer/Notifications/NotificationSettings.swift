@@ -67,13 +67,7 @@ public final class NotificationSettings: Sendable {
                 }
             }
             let name = kind == "Secret" ? NotificationConfig.secretName : NotificationConfig.configMapName
-            guard let stored = try? store.resource(ResourceKey(kind: kind, namespace: namespace, name: name)) else {
-                return nil
-            }
-            let json = stored.objectJSON()
-            return kind == "Secret"
-                ? (try? JSONDecoder().decode(Secret.self, from: json))?.values
-                : (try? JSONDecoder().decode(ConfigMap.self, from: json))?.values
+            return (try? store.configurationValues(kind, namespace: namespace, name: name)) ?? nil
         }
         for resource in incoming {
             guard case .configMap(let map) = resource, map.metadata.name == NotificationConfig.configMapName else {
