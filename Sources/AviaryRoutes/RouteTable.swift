@@ -56,17 +56,58 @@ public struct ListenerDefinition: Codable, Sendable, Equatable {
     public var address: String
     /// Routes in order; a request no route matches gets 404.
     public var routes: [RouteDefinition]
+    /// TLS the router terminates on this listener; nil serves plain HTTP.
+    public var tls: ListenerTLS?
 
     /// Makes a listener definition.
-    public init(address: String, routes: [RouteDefinition]) {
+    public init(address: String, routes: [RouteDefinition], tls: ListenerTLS? = nil) {
         self.address = address
         self.routes = routes
+        self.tls = tls
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         address = try container.decode(String.self, forKey: .address)
         routes = try container.decodeIfPresent([RouteDefinition].self, forKey: .routes) ?? []
+        tls = try container.decodeIfPresent(ListenerTLS.self, forKey: .tls)
+    }
+}
+
+/// TLS terminated by the router on one listener: TLS 1.2 and 1.3 only, the certificate chosen
+/// by the name the client asks for (SNI). The files are read again when they change, for the
+/// connections accepted from then on; open connections keep the certificate they began with.
+public struct ListenerTLS: Codable, Sendable, Equatable {
+    /// The certificates, at least one. The first is served when the client names no server,
+    /// or a name no other certificate lists in its `serverNames`.
+    public var certificates: [TLSCertificateFiles]
+
+    /// Makes a listener's TLS.
+    public init(certificates: [TLSCertificateFiles]) {
+        self.certificates = certificates
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        certificates = try container.decodeIfPresent([TLSCertificateFiles].self, forKey: .certificates) ?? []
+    }
+}
+
+/// A certificate and its key, as PEM files on the router's host.
+public struct TLSCertificateFiles: Codable, Sendable, Equatable {
+    /// The certificate chain, leaf first.
+    public var certificateFile: String
+    /// The leaf's private key.
+    public var keyFile: String
+    /// The server names (SNI) this certificate is served for: exact names, or `*.example.com`
+    /// for one label in front of `example.com`. Not needed on the first certificate.
+    public var serverNames: [String]?
+
+    /// Makes a certificate entry.
+    public init(certificateFile: String, keyFile: String, serverNames: [String]? = nil) {
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+        self.serverNames = serverNames
     }
 }
 

@@ -95,6 +95,35 @@ struct ProxyConnectionStateTests {
         #expect(result6 == .init(close: false, minorVersion: 1))
     }
 
+    @Test("a 101 to an upgrade makes a tunnel: the client is read only while the upstream takes more, and it ends with either side")
+    func tunnel() {
+        var state = State()
+        state.requestStarted(minorVersion: 1, keepAlive: true, hasBody: false, isIdempotent: true, asksUpgrade: true)
+        let head = state.responseHead(status: 101, bodyMode: nil, isChunked: false)
+        #expect(head == .tunnel)
+        #expect(state.isTunnel)
+        let heldBack = !state.readRequested(hasUnreadRequest: false, isReadingBody: false, upstreamWritable: false)
+        #expect(heldBack)
+        let resumed = state.resumeRead(hasUnreadRequest: false, canForward: true)
+        #expect(resumed)
+        let readsOn = state.readRequested(hasUnreadRequest: false, isReadingBody: false, upstreamWritable: true)
+        #expect(readsOn)
+        // No 502 or 504 once the tunnel stands: its upstream's close closes the client.
+        let ownAnswer = state.gaveUp()
+        #expect(ownAnswer == nil)
+        let closes = state.upstreamClosed()
+        #expect(closes)
+        #expect(state.isClosing)
+    }
+
+    @Test("a 101 to a request that did not ask to upgrade starts no tunnel")
+    func noTunnelUnasked() {
+        var state = Self.get()
+        let head = state.responseHead(status: 101, bodyMode: nil, isChunked: false)
+        #expect(head == .forwardInterim)
+        #expect(!state.isTunnel)
+    }
+
     @Test("an idempotent request without a body is retried once, then answered")
     func retriedOnce() {
         var state = Self.get()

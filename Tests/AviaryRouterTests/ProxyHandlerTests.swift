@@ -236,6 +236,45 @@ struct ProxyHandlerTests {
                 response, clientMinorVersion: clientMinorVersion, keepAlive: keepAlive, unchunks: unchunks) == expected)
     }
 
+    @Test(
+        "a head asks to switch protocols with an Upgrade field named by Connection, on HTTP/1.1 only",
+        arguments: [
+            ("GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", true),
+            ("GET /ws HTTP/1.1\r\nconnection: keep-alive, upgrade\r\nupgrade: websocket\r\n\r\n", true),
+            ("GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", false),
+            ("GET /ws HTTP/1.1\r\nConnection: Upgrade\r\n\r\n", false),
+            ("GET /ws HTTP/1.0\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", false),
+        ])
+    func upgradeRequests(request: String, asksUpgrade: Bool) throws {
+        var head = MessageHead()
+        _ = try Array(request.utf8).withUnsafeBytes { try head.parse($0, isRequest: true, limit: 1000) }
+        #expect(head.asksUpgrade == asksUpgrade)
+    }
+
+    @Test("an upgrade the proxy carries keeps its Upgrade field both ways and says Connection: Upgrade")
+    func upgradeHeads() throws {
+        let request =
+            "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+            + "Sec-WebSocket-Key: a2V5\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        #expect(
+            try HeadRewriting.upstreamRequest(request, clientAddress: nil, upgrade: true)
+                == "GET /ws HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Key: a2V5\r\nSec-WebSocket-Version: 13\r\n"
+                + "Upgrade: websocket\r\nConnection: Upgrade\r\nX-Forwarded-Proto: http\r\n\r\n")
+        // Not carried (a body came with it): the upgrade is dropped like any hop-by-hop field.
+        #expect(
+            try HeadRewriting.upstreamRequest(request, clientAddress: nil)
+                == "GET /ws HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Key: a2V5\r\nSec-WebSocket-Version: 13\r\n"
+                + "X-Forwarded-Proto: http\r\n\r\n")
+        let switched =
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Accept: abc=\r\n\r\n"
+        #expect(
+            try HeadRewriting.clientResponse(
+                switched, clientMinorVersion: 1, keepAlive: true, unchunks: false, upgrade: true)
+                == "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: abc=\r\nUpgrade: websocket\r\n"
+                + "Connection: Upgrade\r\n\r\n")
+    }
+
     @Test("a response head with nothing to change is passed on as it is")
     func responseHeadUnchanged() throws {
         var head = MessageHead()
@@ -249,20 +288,21 @@ struct ProxyHandlerTests {
 
 /// Runs the head rewriting of `HTTPForwarding` on text.
 enum HeadRewriting {
-    static func upstreamRequest(_ text: String, clientAddress: String?) throws -> String {
+    static func upstreamRequest(_ text: String, clientAddress: String?, upgrade: Bool = false) throws -> String {
         var head = MessageHead()
         let bytes = Array(text.utf8)
         var out = ByteBuffer()
         try bytes.withUnsafeBytes { raw in
             _ = try head.parse(raw, isRequest: true, limit: 10_000)
             HTTPForwarding.writeUpstreamRequest(
-                head, raw, added: HTTPForwarding.AddedFields(clientAddress: clientAddress), into: &out)
+                head, raw, added: HTTPForwarding.AddedFields(clientAddress: clientAddress), upgrade: upgrade,
+                into: &out)
         }
         return String(buffer: out)
     }
 
     static func clientResponse(
-        _ text: String, clientMinorVersion: Int, keepAlive: Bool, unchunks: Bool
+        _ text: String, clientMinorVersion: Int, keepAlive: Bool, unchunks: Bool, upgrade: Bool = false
     ) throws
         -> String
     {
@@ -272,7 +312,8 @@ enum HeadRewriting {
         try bytes.withUnsafeBytes { raw in
             _ = try head.parse(raw, isRequest: false, limit: 10_000)
             HTTPForwarding.writeClientResponse(
-                head, raw, clientMinorVersion: clientMinorVersion, keepAlive: keepAlive, unchunks: unchunks, into: &out)
+                head, raw, clientMinorVersion: clientMinorVersion, keepAlive: keepAlive, unchunks: unchunks,
+                upgrade: upgrade, into: &out)
         }
         return String(buffer: out)
     }

@@ -7,10 +7,14 @@ import NIOHTTP1
 enum HTTPForwarding {
     /// Writes the request head sent upstream: the request line with `HTTP/1.1`, every field
     /// but the hop-by-hop ones (and those the client's `Connection` names), `X-Forwarded-For`
-    /// as one field with the client address appended, `X-Forwarded-Proto: http` when absent.
+    /// as one field with the client address appended, `X-Forwarded-Proto` (`http`, or `https`
+    /// where the router terminated TLS) when absent.
     /// `Transfer-Encoding` is kept: a chunked body is forwarded with its framing as it came.
+    /// With `upgrade` (a request the proxy carries as a tunnel once it is answered 101), its
+    /// `Upgrade` field and `Connection: Upgrade` go too.
     static func writeUpstreamRequest(
-        _ head: MessageHead, _ bytes: UnsafeRawBufferPointer, added: AddedFields, into out: inout ByteBuffer
+        _ head: MessageHead, _ bytes: UnsafeRawBufferPointer, added: AddedFields, upgrade: Bool = false,
+        into out: inout ByteBuffer
     ) {
         if !head.dropsAnyField && head.minorVersion == 1 {
             // The common request: copied whole, with the added fields before its empty line.
@@ -22,6 +26,7 @@ enum HTTPForwarding {
                 out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.lineStart..<field.lineEnd]))
             }
         }
+        if upgrade { writeUpgradeFields(head, bytes, into: &out) }
         if !head.hasForwardedFor && !head.hasForwardedProto {
             // The common request: the added fields and the final empty line in one write.
             added.commonTail.withUnsafeBytes { out.writeBytes($0) }
@@ -43,7 +48,7 @@ enum HTTPForwarding {
             out.writeStaticString("\r\n")
         }
         if !head.hasForwardedProto {
-            out.writeStaticString("X-Forwarded-Proto: http\r\n")
+            out.writeString(added.forwardedProto)
         }
         out.writeStaticString("\r\n")
     }
@@ -52,14 +57,17 @@ enum HTTPForwarding {
     struct AddedFields {
         /// The client's address, appended to `X-Forwarded-For`.
         let clientAddress: String?
+        /// The `X-Forwarded-Proto` line: `https` on a connection the router terminated TLS on.
+        let forwardedProto: String
         /// `X-Forwarded-For`, `X-Forwarded-Proto` and the head's final empty line, as written
         /// for a request that carries neither field.
         let commonTail: [UInt8]
 
-        init(clientAddress: String?) {
+        init(clientAddress: String?, isTLS: Bool = false) {
             self.clientAddress = clientAddress
+            forwardedProto = isTLS ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n"
             let forwardedFor = clientAddress.map { "X-Forwarded-For: \($0)\r\n" } ?? ""
-            commonTail = Array((forwardedFor + "X-Forwarded-Proto: http\r\n\r\n").utf8)
+            commonTail = Array((forwardedFor + forwardedProto + "\r\n").utf8)
         }
     }
 
@@ -74,9 +82,12 @@ enum HTTPForwarding {
     /// every field but the hop-by-hop ones (`Transfer-Encoding` kept unless `unchunks`, for an
     /// HTTP/1.0 client that gets the data alone), and `Connection` saying whether the client
     /// connection stays open.
+    ///
+    /// A 101 that switches the connection to a tunnel (`upgrade`) keeps its `Upgrade` field
+    /// and says `Connection: Upgrade`.
     static func writeClientResponse(
         _ head: MessageHead, _ bytes: UnsafeRawBufferPointer, clientMinorVersion: Int, keepAlive: Bool,
-        unchunks: Bool, into out: inout ByteBuffer
+        unchunks: Bool, upgrade: Bool = false, into out: inout ByteBuffer
     ) {
         out.writeStaticString(clientMinorVersion == 1 ? "HTTP/1.1" : "HTTP/1.0")
         out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.start + 8..<head.startLineEnd]))
@@ -89,12 +100,24 @@ enum HTTPForwarding {
             }
             out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.lineStart..<field.lineEnd]))
         }
-        if !keepAlive {
+        if upgrade {
+            writeUpgradeFields(head, bytes, into: &out)
+        } else if !keepAlive {
             out.writeStaticString("Connection: close\r\n")
         } else if clientMinorVersion == 0 {
             out.writeStaticString("Connection: keep-alive\r\n")
         }
         out.writeStaticString("\r\n")
+    }
+
+    /// The hop-by-hop fields of an upgrade the proxy carries: the message's own `Upgrade` field
+    /// as it came, and `Connection: Upgrade`.
+    private static func writeUpgradeFields(_ head: MessageHead, _ bytes: UnsafeRawBufferPointer, into out: inout ByteBuffer) {
+        if let index = head.upgradeField {
+            let field = head.fields[index]
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.lineStart..<field.lineEnd]))
+        }
+        out.writeStaticString("Connection: Upgrade\r\n")
     }
 
     /// Methods a proxy may send twice (RFC 9110 §9.2.2).

@@ -25,7 +25,8 @@ struct HeaderField {
 
     /// The fields the proxy looks at.
     enum Role {
-        case other, contentLength, transferEncoding, connection, hopByHop, forwardedFor, forwardedProto, host, expect
+        case other, contentLength, transferEncoding, connection, hopByHop, upgrade, forwardedFor, forwardedProto, host
+        case expect
     }
 }
 
@@ -70,11 +71,20 @@ struct MessageHead {
     var hasForwardedProto = false
     /// Whether the request asks for `100 Continue` before it sends its body.
     var expectsContinue = false
+    /// Whether `Connection` carries the `upgrade` option.
+    var connectionUpgrade = false
+    /// The index in `fields` of the `Upgrade` field, if any.
+    var upgradeField: Int?
     /// `Connection` options other than `close` and `keep-alive`: names of fields to drop.
     private var connectionOptions: [Range<Int>] = []
 
     /// Whether the sender wants the connection kept after this message.
     var isKeepAlive: Bool { minorVersion >= 1 ? !connectionClose : connectionKeepAlive && !connectionClose }
+
+    /// Whether an HTTP/1.1 message asks to switch protocols (RFC 9110 §7.8): an `Upgrade` field
+    /// named by a `Connection: upgrade` option. For a request, the proxy forwards both; for a
+    /// 101 response, the connection becomes a tunnel.
+    var asksUpgrade: Bool { minorVersion == 1 && connectionUpgrade && upgradeField != nil }
 
     /// Resets everything but the fields' storage.
     mutating func reset() {
@@ -245,6 +255,10 @@ extension MessageHead {
         case .hopByHop, .forwardedFor:
             field.isDropped = true
             hasForwardedFor = hasForwardedFor || field.role == .forwardedFor
+        case .upgrade:
+            // Hop-by-hop; put back by the proxy when it forwards an upgrade it carries.
+            field.isDropped = true
+            if upgradeField == nil { upgradeField = fields.count }
         case .forwardedProto:
             hasForwardedProto = true
         case .expect:
@@ -287,6 +301,8 @@ extension MessageHead {
                 connectionClose = true
             } else if Self.equalsIgnoringCase(bytes, token, "keep-alive") {
                 connectionKeepAlive = true
+            } else if Self.equalsIgnoringCase(bytes, token, "upgrade") {
+                connectionUpgrade = true
             } else {
                 connectionOptions.append(token)
             }
@@ -335,7 +351,9 @@ extension MessageHead {
         case 2: return isName("te") ? .hopByHop : .other
         case 4: return isName("host") ? .host : .other
         case 6: return isName("expect") ? .expect : .other
-        case 7: return isName("trailer") || isName("upgrade") ? .hopByHop : .other
+        case 7:
+            if isName("upgrade") { return .upgrade }
+            return isName("trailer") ? .hopByHop : .other
         case 10:
             if isName("connection") { return .connection }
             return isName("keep-alive") ? .hopByHop : .other

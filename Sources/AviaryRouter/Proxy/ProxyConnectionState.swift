@@ -16,6 +16,8 @@ struct ProxyConnectionState {
         let clientKeepAlive: Bool
         /// Idempotent and without a body: may be sent again to another endpoint.
         let mayRetry: Bool
+        /// The request asks to switch protocols and was forwarded with its `Upgrade` field.
+        var asksUpgrade = false
         var attempts = 1
         /// Whether the whole request has been read (and sent, or buffered, upstream).
         var requestEnded: Bool
@@ -56,6 +58,9 @@ struct ProxyConnectionState {
         /// The final answer: forward it, with `Connection: close` unless `keepAlive`, and the
         /// body without its chunked framing when `unchunks` (for an HTTP/1.0 client).
         case forward(keepAlive: Bool, unchunks: Bool)
+        /// 101 to the upgrade the request asked for: forward it, then carry bytes both ways
+        /// (`isTunnel`) until either side closes.
+        case tunnel
     }
 
     /// What to do once the response ended.
@@ -81,6 +86,10 @@ struct ProxyConnectionState {
     private(set) var isClosing = false
     /// A read from the client held back until the upstream or the answer in flight allows it.
     private(set) var isReadPending = false
+    /// The connection switched protocols: bytes go both ways as they come, the exchange never
+    /// ends, and the connection closes when either side does. The client is read only while
+    /// the upstream can take more.
+    private(set) var isTunnel = false
 
     // MARK: Reading from the client
 
@@ -103,11 +112,15 @@ struct ProxyConnectionState {
     }
 
     /// A request head was read and routed to an endpoint: its exchange begins.
-    mutating func requestStarted(minorVersion: Int, keepAlive: Bool, hasBody: Bool, isIdempotent: Bool) {
+    /// `asksUpgrade`: the request was forwarded with its `Upgrade` field, and a 101 turns the
+    /// connection into a tunnel.
+    mutating func requestStarted(
+        minorVersion: Int, keepAlive: Bool, hasBody: Bool, isIdempotent: Bool, asksUpgrade: Bool = false
+    ) {
         precondition(exchange == nil, "a request head was read while one was in flight")
         exchange = Exchange(
             clientMinorVersion: minorVersion, clientKeepAlive: keepAlive && !closeAfterResponse,
-            mayRetry: isIdempotent && !hasBody, requestEnded: !hasBody)
+            mayRetry: isIdempotent && !hasBody, asksUpgrade: asksUpgrade, requestEnded: !hasBody)
     }
 
     /// The proxy answers a request whose head was just read itself (no route, no endpoint);
@@ -177,8 +190,16 @@ struct ProxyConnectionState {
     /// (nil: none).
     mutating func responseHead(status: Int, bodyMode: BodyFramer.Mode?, isChunked: Bool) -> HeadAction {
         precondition(exchange != nil, "a response head arrived with no exchange in flight")
+        if status == 101, exchange!.asksUpgrade {
+            exchange!.responseStarted = true
+            exchange!.status = status
+            // The client's bytes from now on belong to the new protocol: the request never ends.
+            exchange!.requestEnded = false
+            isTunnel = true
+            return .tunnel
+        }
         if status < 200 {
-            // 101 never comes: Upgrade is not forwarded.
+            // A 101 to a request that did not ask for it never comes: the upstream refuses it.
             return exchange!.clientMinorVersion == 1 ? .forwardInterim : .dropInterim
         }
         exchange!.responseStarted = true

@@ -25,6 +25,8 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         /// The head sent upstream, kept to send again on a retry.
         let upstreamHead: ByteBuffer
         let isHeadRequest: Bool
+        /// Forwarded with its `Upgrade` field: a 101 makes the connection a tunnel.
+        let asksUpgrade: Bool
         let service: CompiledService
         var endpoint: UpstreamEndpoint
         var upstream: UpstreamHandler?
@@ -35,9 +37,13 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         var responseDeadline: NIODeadline?
         var mirror: MirrorExchange?
 
-        init(upstreamHead: ByteBuffer, isHeadRequest: Bool, service: CompiledService, endpoint: UpstreamEndpoint) {
+        init(
+            upstreamHead: ByteBuffer, isHeadRequest: Bool, asksUpgrade: Bool, service: CompiledService,
+            endpoint: UpstreamEndpoint
+        ) {
             self.upstreamHead = upstreamHead
             self.isHeadRequest = isHeadRequest
+            self.asksUpgrade = asksUpgrade
             self.service = service
             self.endpoint = endpoint
         }
@@ -46,6 +52,8 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     private let core: ProxyCore
     private let pool: UpstreamPool
     private let listenerAddress: String
+    /// Whether the router terminated TLS on this connection (a `NIOSSLServerHandler` before this one).
+    private let isTLS: Bool
     private var context: ChannelHandlerContext?
     private var addedFields = HTTPForwarding.AddedFields(clientAddress: nil)
     /// The channel's allocator, kept so a request does not reach it through the channel.
@@ -76,16 +84,17 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     private var responseTimer: Scheduled<Void>?
     private var responseTimerDeadline = NIODeadline.uptimeNanoseconds(0)
 
-    init(core: ProxyCore, pool: UpstreamPool, listenerAddress: String) {
+    init(core: ProxyCore, pool: UpstreamPool, listenerAddress: String, isTLS: Bool = false) {
         self.core = core
         self.pool = pool
         self.listenerAddress = listenerAddress
+        self.isTLS = isTLS
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         allocator = context.channel.allocator
-        addedFields = HTTPForwarding.AddedFields(clientAddress: context.channel.remoteAddress?.ipAddress)
+        addedFields = HTTPForwarding.AddedFields(clientAddress: context.channel.remoteAddress?.ipAddress, isTLS: isTLS)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -100,6 +109,10 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         guard !state.isClosing else { return }
         isReading = true
         var bytes = unwrapInboundIn(data)
+        if state.isTunnel {
+            if let exchange { send(bytes, in: exchange) }
+            return
+        }
         bytes.join(after: &received)
         readRequests(from: &bytes, context: context)
         if bytes.readableBytes > 0 { received = bytes }
@@ -238,6 +251,11 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
             context.fireUserInboundEventTriggered(event)
             return
         }
+        if state.isTunnel {
+            // The client is done sending; the upstream may still answer.
+            exchange?.upstream?.closeOutput()
+            return
+        }
         // The client stopped sending in the middle of a request, or after a whole one (then
         // it is answered before the connection closes).
         if let refusal = state.inputClosed(isReadingBody: requestBody != nil, hasUnreadBytes: received != nil) {
@@ -284,19 +302,24 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
             respondEarly(.serviceUnavailable, "no ready endpoint for service \(service.name)")
             return
         }
+        // An upgrade (WebSocket, say) is carried when the request has no body: a body would
+        // have to end before the new protocol begins, and no client sends one.
+        let asksUpgrade = head.asksUpgrade && requestBody == nil
         var upstreamHead = allocator.buffer(capacity: headBytes.readableBytes + 96)
         let (isIdempotent, isHeadRequest) = headBytes.withUnsafeReadableBytes { raw in
-            HTTPForwarding.writeUpstreamRequest(head, raw, added: addedFields, into: &upstreamHead)
+            HTTPForwarding.writeUpstreamRequest(head, raw, added: addedFields, upgrade: asksUpgrade, into: &upstreamHead)
             let method = raw[head.method]
             return (HTTPForwarding.isIdempotent(method), method.elementsEqual("HEAD".utf8))
         }
         state.requestStarted(
             minorVersion: head.minorVersion, keepAlive: head.isKeepAlive, hasBody: requestBody != nil,
-            isIdempotent: isIdempotent)
+            isIdempotent: isIdempotent, asksUpgrade: asksUpgrade)
         let exchange = Exchange(
-            upstreamHead: upstreamHead, isHeadRequest: isHeadRequest, service: service, endpoint: endpoint)
+            upstreamHead: upstreamHead, isHeadRequest: isHeadRequest, asksUpgrade: asksUpgrade, service: service,
+            endpoint: endpoint)
         self.exchange = exchange
-        if let mirrorService = route.nextMirror() {
+        // A mirror would open a second tunnel nobody reads: upgrades are not mirrored.
+        if !asksUpgrade, let mirrorService = route.nextMirror() {
             let mirror = MirrorExchange(service: mirrorService, pool: pool, limits: limits)
             mirror.start(head: upstreamHead, isHeadRequest: isHeadRequest, ends: requestBody == nil)
             exchange.mirror = mirror
@@ -354,7 +377,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
 
     private func attach(_ upstream: UpstreamHandler, to exchange: Exchange) {
         upstream.delegate = self
-        upstream.begin(requestWasHead: exchange.isHeadRequest)
+        upstream.begin(requestWasHead: exchange.isHeadRequest, asksUpgrade: exchange.asksUpgrade)
         exchange.upstream = upstream
         upstream.write(exchange.upstreamHead)
         for part in exchange.buffered { upstream.write(part) }
@@ -397,6 +420,9 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
             return
         case .dropInterim:
             return
+        case .tunnel:
+            beginTunnel(exchange, head: head, bytes: bytes, upstream: upstream, context: context)
+            return
         case .forward(let keepsAlive, let unchunked):
             (keepAlive, unchunks) = (keepsAlive, unchunked)
         }
@@ -420,6 +446,34 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         } else {
             writeToClient(clientHead, context)
         }
+    }
+
+    /// Forwards the 101 that switched protocols, then carries bytes both ways: what the client
+    /// sent after its request goes upstream first. From here on the connection is the
+    /// endpoint's alone, and ends when either side closes it.
+    private func beginTunnel(
+        _ exchange: Exchange, head: MessageHead, bytes: ByteBuffer, upstream: UpstreamHandler,
+        context: ChannelHandlerContext
+    ) {
+        exchange.responseDeadline = nil
+        exchange.service.stats.upgrades.add(1, ordering: .relaxed)
+        var clientHead = allocator.buffer(capacity: bytes.readableBytes + 32)
+        bytes.withUnsafeReadableBytes { raw in
+            HTTPForwarding.writeClientResponse(
+                head, raw, clientMinorVersion: 1, keepAlive: true, unchunks: false, upgrade: true, into: &clientHead)
+        }
+        writeToClient(clientHead, context)
+        if let early = received {
+            received = nil
+            send(early, in: exchange)
+            upstreamNeedsFlush = false
+            upstream.flush()
+        }
+        if state.closeAfterResponse {
+            // The client stopped sending before the switch.
+            upstream.closeOutput()
+        }
+        resumeRead(canForward: upstream.isWritable)
     }
 
     /// The largest body copied into its rewritten head's buffer.
@@ -468,7 +522,12 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     func upstreamClosed(_ upstream: UpstreamHandler, error: (any Error)?) {
         guard let exchange, exchange.upstream === upstream else { return }
         exchange.upstream = nil
-        if state.upstreamClosed() {
+        if state.isTunnel {
+            // The endpoint ended the tunnel: the client gets what it sent, then the close.
+            _ = state.upstreamClosed()
+            self.exchange = nil
+            if let context { closeAfterWrites(context) }
+        } else if state.upstreamClosed() {
             // The answer was cut off: the client can only learn it from the closed connection.
             exchange.service.stats.upstreamFailures.add(1, ordering: .relaxed)
             self.exchange = nil

@@ -43,6 +43,9 @@ final class UpstreamHandler: ChannelDuplexHandler {
         case head
         /// Reading the body.
         case body(BodyFramer)
+        /// Switched protocols (101 to an upgrade the request asked for): every byte goes to the
+        /// delegate as it came, until the connection closes. Never pooled again.
+        case tunnel
     }
 
     /// The endpoint this connection goes to, the pool's key.
@@ -71,6 +74,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
     private var lastError: (any Error)?
     private var state = State.idle
     private var requestWasHead = false
+    private var requestAsksUpgrade = false
     private var isKeepAlive = false
     /// Response bytes received but not read yet (a head cut across reads).
     private var received: ByteBuffer?
@@ -87,6 +91,8 @@ final class UpstreamHandler: ChannelDuplexHandler {
     /// Whether the connection is open: kept from the channel's events, on its own loop, so the
     /// check on every lease and release reads no atomic through the channel.
     private(set) var isActive = false
+    /// Whether the connection switched protocols and carries raw bytes both ways.
+    var isTunnel: Bool { if case .tunnel = state { true } else { false } }
     /// Whether the connection can take more request bytes now.
     var isWritable: Bool { context?.channel.isWritable ?? false }
 
@@ -115,8 +121,11 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     /// Starts an exchange: the next bytes are the response to a request about to be written.
-    func begin(requestWasHead: Bool) {
+    /// A request that `asksUpgrade` may be answered 101, which turns the connection into a
+    /// tunnel (`isTunnel`).
+    func begin(requestWasHead: Bool, asksUpgrade: Bool = false) {
         self.requestWasHead = requestWasHead
+        self.requestAsksUpgrade = asksUpgrade
         state = .head
         unchunksBody = false
         received = nil
@@ -136,6 +145,15 @@ final class UpstreamHandler: ChannelDuplexHandler {
     /// it does not want to hear about it (see `abandon`).
     func close() {
         context?.close(promise: nil)
+    }
+
+    /// Closes the sending side only (a tunnel whose client stopped sending); the upstream may
+    /// still answer. Closes the whole connection if the socket cannot half-close.
+    func closeOutput() {
+        guard let context else { return }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.close(mode: .output, promise: promise)
+        promise.futureResult.assumeIsolated().whenFailure { _ in self.close() }
     }
 
     /// Closes the connection without a word to its delegate: the lease ends here.
@@ -189,8 +207,14 @@ final class UpstreamHandler: ChannelDuplexHandler {
                     return
                 }
                 let headBytes = bytes.readSlice(length: length)!
-                // The proxy never forwards Upgrade, so a 101 answers nothing it asked.
-                if head.status == 101 { throw UpstreamProtocolError() }
+                if head.status == 101 {
+                    // Only an upgrade the request asked for may be switched to.
+                    guard requestAsksUpgrade, head.asksUpgrade else { throw UpstreamProtocolError() }
+                    state = .tunnel
+                    responseBodyMode = nil
+                    delegate.upstreamReceivedHead(head, bytes: headBytes, from: self)
+                    continue
+                }
                 if head.status < 200 {
                     delegate.upstreamReceivedHead(head, bytes: headBytes, from: self)
                     continue
@@ -224,6 +248,8 @@ final class UpstreamHandler: ChannelDuplexHandler {
                     return
                 }
                 state = .body(framer)
+            case .tunnel:
+                delegate.upstreamReceivedBody(bytes.readSlice(length: bytes.readableBytes)!, from: self)
             }
         }
     }

@@ -22,6 +22,10 @@ extension RouteTable {
             "listeners": .list(
                 .object([
                     "address": .scalar,
+                    "tls": .object([
+                        "certificates": .list(
+                            .object(["certificateFile": .scalar, "keyFile": .scalar, "serverNames": .list(.scalar)]))
+                    ]),
                     "routes": .list(
                         .object([
                             "name": .scalar,

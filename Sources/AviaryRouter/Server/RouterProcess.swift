@@ -72,7 +72,7 @@ public enum RouterProcess {
     public static func run(_ options: Options, log: @escaping @Sendable (String) -> Void) async throws {
         let (before, after) = raiseOpenFileLimit()
         if after > before { log("open-file limit raised from \(before) to \(after)") }
-        let router = try await RouterServer(threads: options.threads, statePath: options.statePath)
+        let router = try await RouterServer(threads: options.threads, statePath: options.statePath, log: log)
         do {
             if let (table, source) = try initialTable(options) {
                 try await router.apply(table, source: source)

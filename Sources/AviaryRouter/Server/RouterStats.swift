@@ -15,6 +15,7 @@ public final class ServiceStats: Sendable {
     let retries = Atomic<Int>(0)
     let mirrored = Atomic<Int>(0)
     let mirrorFailures = Atomic<Int>(0)
+    let upgrades = Atomic<Int>(0)
 
     /// Counts one response answered to a client for this service by its status code.
     func countResponse(status: UInt) {
@@ -40,7 +41,8 @@ public final class ServiceStats: Sendable {
             timeouts: timeouts.load(ordering: .relaxed),
             retries: retries.load(ordering: .relaxed),
             mirrored: mirrored.load(ordering: .relaxed),
-            mirrorFailures: mirrorFailures.load(ordering: .relaxed))
+            mirrorFailures: mirrorFailures.load(ordering: .relaxed),
+            upgrades: upgrades.load(ordering: .relaxed))
     }
 }
 
@@ -68,6 +70,8 @@ public struct ServiceStatsSnapshot: Codable, Sendable, Equatable {
     public var mirrored: Int
     /// Mirror copies that failed (their answers are dropped either way).
     public var mirrorFailures: Int
+    /// Requests answered 101 and carried on as tunnels (WebSocket and other upgrades).
+    public var upgrades: Int
 }
 
 /// The counters of every service the router has seen, by name, and the router's open
