@@ -270,7 +270,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            exclude: ["websocket_peer.py"]
+            exclude: ["websocket_peer.py", "tls_keepalive_client.py"]
         ),
         // The helpers the test targets share: built products, polling, HTTP calls, the daemon.
         .target(

@@ -122,15 +122,19 @@ public struct RouteDefinition: Codable, Sendable, Equatable {
     public var backends: [BackendReference]
     /// A share of matching requests copied to another service, whose answers are dropped.
     public var mirror: MirrorDefinition?
+    /// Keeps each client on one backend over its session; nil picks a backend per request.
+    public var sticky: StickyDefinition?
 
     /// Makes a route.
     public init(
-        name: String? = nil, match: RouteMatch? = nil, backends: [BackendReference], mirror: MirrorDefinition? = nil
+        name: String? = nil, match: RouteMatch? = nil, backends: [BackendReference], mirror: MirrorDefinition? = nil,
+        sticky: StickyDefinition? = nil
     ) {
         self.name = name
         self.match = match
         self.backends = backends
         self.mirror = mirror
+        self.sticky = sticky
     }
 
     public init(from decoder: any Decoder) throws {
@@ -139,6 +143,28 @@ public struct RouteDefinition: Codable, Sendable, Equatable {
         match = try container.decodeIfPresent(RouteMatch.self, forKey: .match)
         backends = try container.decodeIfPresent([BackendReference].self, forKey: .backends) ?? []
         mirror = try container.decodeIfPresent(MirrorDefinition.self, forKey: .mirror)
+        sticky = try container.decodeIfPresent(StickyDefinition.self, forKey: .sticky)
+    }
+}
+
+/// Sticky sessions on a weighted route: each session is given a bucket (one of 10,000), and
+/// the backends own consecutive ranges of buckets in the order listed, sized by weight. A
+/// session keeps its bucket, so it sees one backend while the weights stay; when they change,
+/// only the sessions whose buckets changed hands move, and a backend at weight 0 keeps none.
+/// Exactly one of `cookie` and `header`.
+public struct StickyDefinition: Codable, Sendable, Equatable {
+    /// The cookie that carries the bucket: the router sets it (`Path=/; HttpOnly;
+    /// SameSite=Lax`, for the browser session) on the first answer to a client without it.
+    /// New sessions get buckets spread evenly, so the sessions' split follows the weights.
+    public var cookie: String?
+    /// A request header (a user or session id) whose value's hash is the bucket; requests
+    /// without it are spread by weight.
+    public var header: String?
+
+    /// Makes a sticky definition.
+    public init(cookie: String? = nil, header: String? = nil) {
+        self.cookie = cookie
+        self.header = header
     }
 }
 

@@ -67,6 +67,14 @@ struct RouteTableTests {
                 "listeners[1].address: 127.0.0.1:80 is listed twice; merge the two listeners"
             ),
             (
+                "services: {a: {endpoints: []}}\nlisteners: [{address: 127.0.0.1:80, routes: [{backends: [{service: a}], sticky: {cookie: c, header: h}}]}]",
+                "listeners[0].routes[0].sticky: give exactly one of cookie and header"
+            ),
+            (
+                "services: {a: {endpoints: []}}\nlisteners: [{address: 127.0.0.1:80, routes: [{backends: [{service: a}], sticky: {cookie: \"my cookie\"}}]}]",
+                "listeners[0].routes[0].sticky.cookie: \"my cookie\" is not a cookie name; use letters, digits and -_."
+            ),
+            (
                 "listeners: []\nlimits: {maxBodyBytes: 0}",
                 "limits.maxBodyBytes: 0 must be positive"
             ),
@@ -97,7 +105,7 @@ struct RouteTableTests {
             ),
             (
                 "listeners: [{address: '127.0.0.1:1', routes: [{backends: [], mach: {}}]}]",
-                #"listeners[0].routes[0].mach: unknown field "mach"; check its spelling (known here: backends, match, mirror, name)"#
+                #"listeners[0].routes[0].mach: unknown field "mach"; check its spelling (known here: backends, match, mirror, name, sticky)"#
             ),
             (
                 "limits: {responseTimeout: 5}",

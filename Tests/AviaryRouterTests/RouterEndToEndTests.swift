@@ -63,6 +63,68 @@ struct RouterEndToEndTests {
         }
     }
 
+    @Test("sticky by cookie: 1,000 sessions of 10 requests each see one version, 20 ± 2 % on the canary; after abort all on stable")
+    func stickySessions() async throws {
+        try await withClient { client in
+            let stable = try await SampleApp(pod: "stable-1", client: client)
+            defer { stable.stop() }
+            let canary = try await SampleApp(pod: "canary-1", image: "sample:v2", client: client)
+            defer { canary.stop() }
+            let port = try freePort()
+            func table(_ backends: String) -> String {
+                """
+                services:
+                  stable: {endpoints: ["\(stable.endpoint)"]}
+                  canary: {endpoints: ["\(canary.endpoint)"]}
+                listeners:
+                  - address: 127.0.0.1:\(port)
+                    routes:
+                      - backends: \(backends)
+                        sticky: {cookie: aviary-canary}
+                """
+            }
+            let url = "http://127.0.0.1:\(port)/"
+            try await withRouter(table("[{service: canary, weight: 20}, {service: stable, weight: 80}]")) { router in
+                /// Each session's cookie and the pods it saw, 8 sessions at a time.
+                let sessions = try await withThrowingTaskGroup(of: [(String, Set<String>)].self) { group in
+                    for worker in 0..<8 {
+                        group.addTask {
+                            var sessions: [(String, Set<String>)] = []
+                            for _ in stride(from: worker, to: 1_000, by: 8) {
+                                let first = try await client.get(url)
+                                let setCookie = first.headers["Set-Cookie"].first ?? ""
+                                let cookie = String(setCookie.prefix { $0 != ";" })
+                                var pods: Set<String> = [pod(of: first.body) ?? "status \(first.status)"]
+                                for _ in 0..<9 {
+                                    let next = try await client.get(url, headers: [("Cookie", "theme=dark; \(cookie)")])
+                                    pods.insert(pod(of: next.body) ?? "status \(next.status)")
+                                    #expect(next.headers["Set-Cookie"].isEmpty, "a kept session got a new cookie")
+                                }
+                                sessions.append((cookie, pods))
+                            }
+                            return sessions
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0 += $1 }
+                }
+                #expect(sessions.count == 1_000)
+                #expect(sessions.allSatisfy { $0.0.hasPrefix("aviary-canary=") }, "\(sessions.prefix(3))")
+                let mixed = sessions.filter { $0.1.count != 1 }
+                #expect(mixed.isEmpty, "sessions that saw more than one version: \(mixed.prefix(3))")
+                let onCanary = sessions.filter { $0.1 == ["canary-1"] }.count
+                #expect(abs(onCanary - 200) <= 20, "\(onCanary) of 1,000 sessions on the canary")
+
+                // Abort: the canary leaves the route; every session, its cookie kept, lands on stable.
+                try await router.apply(
+                    try RouteTable.decode(table("[{service: stable, weight: 100}]"), source: "abort"), source: "abort")
+                for (cookie, _) in sessions.prefix(300) {
+                    let after = try await client.get(url, headers: [("Cookie", cookie)])
+                    #expect(pod(of: after.body) == "stable-1")
+                }
+            }
+        }
+    }
+
     @Test("header routes send matching requests to the canary and the rest by weight")
     func headerRoutes() async throws {
         try await withClient { client in

@@ -84,10 +84,11 @@ enum HTTPForwarding {
     /// connection stays open.
     ///
     /// A 101 that switches the connection to a tunnel (`upgrade`) keeps its `Upgrade` field
-    /// and says `Connection: Upgrade`.
+    /// and says `Connection: Upgrade`. `added` is a whole field line of the router's own (a
+    /// sticky session's `Set-Cookie`), written after the upstream's fields.
     static func writeClientResponse(
         _ head: MessageHead, _ bytes: UnsafeRawBufferPointer, clientMinorVersion: Int, keepAlive: Bool,
-        unchunks: Bool, upgrade: Bool = false, into out: inout ByteBuffer
+        unchunks: Bool, upgrade: Bool = false, added: [UInt8]? = nil, into out: inout ByteBuffer
     ) {
         out.writeStaticString(clientMinorVersion == 1 ? "HTTP/1.1" : "HTTP/1.0")
         out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.start + 8..<head.startLineEnd]))
@@ -100,6 +101,7 @@ enum HTTPForwarding {
             }
             out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.lineStart..<field.lineEnd]))
         }
+        if let added { out.writeBytes(added) }
         if upgrade {
             writeUpgradeFields(head, bytes, into: &out)
         } else if !keepAlive {

@@ -36,6 +36,8 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         /// was sent). Checked by the connection's lazy response timer.
         var responseDeadline: NIODeadline?
         var mirror: MirrorExchange?
+        /// The `Set-Cookie` line that gives a new sticky session its bucket, added to the answer.
+        var setCookie: [UInt8]?
 
         init(
             upstreamHead: ByteBuffer, isHeadRequest: Bool, asksUpgrade: Bool, service: CompiledService,
@@ -294,7 +296,13 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
             respondEarly(.notFound, "no route of listener \(listenerAddress) matches")
             return
         }
-        let service = route.nextBackend()
+        let service: CompiledService
+        var setCookie: [UInt8]?
+        if let sticky = route.sticky {
+            (service, setCookie) = headBytes.withUnsafeReadableBytes { raw in route.stickyBackend(sticky, head, raw) }
+        } else {
+            service = route.nextBackend()
+        }
         service.stats.requests.add(1, ordering: .relaxed)
         guard let endpoint = service.nextEndpoint() else {
             service.stats.noEndpoint.add(1, ordering: .relaxed)
@@ -317,6 +325,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         let exchange = Exchange(
             upstreamHead: upstreamHead, isHeadRequest: isHeadRequest, asksUpgrade: asksUpgrade, service: service,
             endpoint: endpoint)
+        exchange.setCookie = setCookie
         self.exchange = exchange
         // A mirror would open a second tunnel nobody reads: upgrades are not mirrored.
         if !asksUpgrade, let mirrorService = route.nextMirror() {
@@ -429,17 +438,20 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         exchange.responseDeadline = nil
         upstream.unchunksBody = unchunks
         let clientMinorVersion = state.exchange!.clientMinorVersion
-        if HTTPForwarding.isForwardedUnchanged(head, clientMinorVersion: clientMinorVersion, keepAlive: keepAlive) {
+        let setCookie = exchange.setCookie
+        if setCookie == nil,
+            HTTPForwarding.isForwardedUnchanged(head, clientMinorVersion: clientMinorVersion, keepAlive: keepAlive)
+        {
             writeToClient(bytes, context)
             return
         }
         var smallBody = 0
         if case .length(let length) = bodyMode, length <= Self.smallBodyBytes { smallBody = length }
-        var clientHead = allocator.buffer(capacity: bytes.readableBytes + 32 + smallBody)
+        var clientHead = allocator.buffer(capacity: bytes.readableBytes + 32 + smallBody + (setCookie?.count ?? 0))
         bytes.withUnsafeReadableBytes { raw in
             HTTPForwarding.writeClientResponse(
                 head, raw, clientMinorVersion: clientMinorVersion, keepAlive: keepAlive, unchunks: unchunks,
-                into: &clientHead)
+                added: setCookie, into: &clientHead)
         }
         if smallBody > 0 {
             heldClientHead = clientHead

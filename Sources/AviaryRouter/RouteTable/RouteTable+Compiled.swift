@@ -164,12 +164,13 @@ public final class CompiledRoute: Sendable {
     let schedule: WeightedSchedule
     let mirror: CompiledService?
     let mirrorShare: EvenShare
+    let sticky: StickySessions?
     private let cursor = Atomic<Int>(0)
     private let mirrorCursor = Atomic<Int>(0)
 
     init(
         name: String, match: CompiledMatch?, backends: [CompiledService], schedule: WeightedSchedule,
-        mirror: CompiledService?, mirrorShare: EvenShare
+        mirror: CompiledService?, mirrorShare: EvenShare, sticky: StickySessions? = nil
     ) {
         self.name = name
         self.match = match
@@ -177,6 +178,21 @@ public final class CompiledRoute: Sendable {
         self.schedule = schedule
         self.mirror = mirror
         self.mirrorShare = mirrorShare
+        self.sticky = sticky
+    }
+
+    /// The backend for a request on a sticky route, by the bucket it carries; a request without
+    /// one starts a session: by cookie, it gets the next new bucket and the `Set-Cookie` line to
+    /// answer with; by header, the weighted schedule decides.
+    func stickyBackend(
+        _ sticky: StickySessions, _ head: MessageHead, _ bytes: UnsafeRawBufferPointer
+    ) -> (service: CompiledService, setCookie: [UInt8]?) {
+        if let bucket = sticky.bucket(of: head, bytes) {
+            return (backends[sticky.backend(forBucket: bucket)], nil)
+        }
+        guard case .cookie = sticky.key else { return (nextBackend(), nil) }
+        let bucket = sticky.newBucket()
+        return (backends[sticky.backend(forBucket: bucket)], sticky.setCookieLine(bucket: bucket))
     }
 
     /// The backend for the next request, by the weighted schedule.
@@ -295,6 +311,9 @@ public final class CompiledRouteTable: Sendable {
                         problems.append("\(routePath).mirror.percent: \(definition.percent) is not within 0...100")
                     }
                 }
+                let sticky = route.sticky.flatMap {
+                    Self.compile($0, weights: weights, at: "\(routePath).sticky", problems: &problems)
+                }
                 let schedule = WeightedSchedule(weights: weights)
                 if schedule == nil, !route.backends.isEmpty, weights.allSatisfy({ $0 >= 0 }),
                     weights.count == route.backends.count
@@ -308,7 +327,7 @@ public final class CompiledRouteTable: Sendable {
                         CompiledRoute(
                             name: route.name ?? "\(listener.address) routes[\(routeIndex)]", match: match ?? nil,
                             backends: backends, schedule: schedule, mirror: mirror,
-                            mirrorShare: EvenShare(percent: route.mirror?.percent ?? 0)))
+                            mirrorShare: EvenShare(percent: route.mirror?.percent ?? 0), sticky: sticky))
                 }
             }
             listeners[listener.address] = CompiledListener(
@@ -331,6 +350,31 @@ public final class CompiledRouteTable: Sendable {
         self.table = table
         self.listeners = listeners
         self.limits = ResolvedLimits(table.limits)
+    }
+
+    /// A route's sticky sessions; nil (with a problem) when it names neither or both keys, or a
+    /// name that is not a token.
+    private static func compile(
+        _ sticky: StickyDefinition, weights: [Int], at path: String, problems: inout [String]
+    ) -> StickySessions? {
+        func isToken(_ name: String) -> Bool { !name.isEmpty && name.utf8.allSatisfy(\.isTokenCharacter) }
+        switch (sticky.cookie, sticky.header) {
+        case (let cookie?, nil):
+            guard isToken(cookie) else {
+                problems.append("\(path).cookie: \"\(cookie)\" is not a cookie name; use letters, digits and -_.")
+                return nil
+            }
+            return StickySessions(key: .cookie(cookie), weights: weights)
+        case (nil, let header?):
+            guard isToken(header) else {
+                problems.append("\(path).header: \"\(header)\" is not a header name; use letters, digits and -_.")
+                return nil
+            }
+            return StickySessions(key: .header(header.lowercased()), weights: weights)
+        default:
+            problems.append("\(path): give exactly one of cookie and header")
+            return nil
+        }
     }
 
     /// Reads `IP:port`, `[IPv6]:port` or `localhost:port` (as 127.0.0.1).

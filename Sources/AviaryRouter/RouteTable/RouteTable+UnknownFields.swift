@@ -37,6 +37,7 @@ extension RouteTable {
                             ]),
                             "backends": .list(.object(["service": .scalar, "weight": .scalar])),
                             "mirror": .object(["service": .scalar, "percent": .scalar]),
+                            "sticky": .object(["cookie": .scalar, "header": .scalar]),
                         ])),
                 ])),
             "limits": .object([

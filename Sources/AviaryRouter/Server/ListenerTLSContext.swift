@@ -46,21 +46,15 @@ final class ListenerTLSContext: Sendable {
     /// The context for a connection accepted now.
     var context: NIOSSLContext { loaded.withLockedValue { $0.context } }
 
-    /// Loads `definition` again when it differs from the loaded one or one of its files
-    /// changed; returns whether it did. On an error the loaded context stays in force.
-    @discardableResult
-    func refresh(_ definition: ListenerTLS, path: String) throws(ListenerTLSError) -> Bool {
-        let current = loaded.withLockedValue { $0 }
-        guard current.definition != definition || current.stamps != Self.stamps(of: definition) else { return false }
-        let fresh = try Self.load(definition, path: path)
-        loaded.withLockedValue { $0 = fresh }
-        return true
-    }
-
-    /// Re-reads the loaded definition's files if they changed since (a certificate rotated on disk).
+    /// Re-reads the files if one changed since they were read (a certificate rotated on disk);
+    /// returns whether it did. On an error the loaded context stays in force.
     @discardableResult
     func reloadIfChanged(path: String) throws(ListenerTLSError) -> Bool {
-        try refresh(loaded.withLockedValue { $0.definition }, path: path)
+        let current = loaded.withLockedValue { $0 }
+        guard current.stamps != Self.stamps(of: current.definition) else { return false }
+        let fresh = try Self.load(current.definition, path: path)
+        loaded.withLockedValue { $0 = fresh }
+        return true
     }
 
     private static func stamps(of definition: ListenerTLS) -> [FileStamp] {
