@@ -118,6 +118,8 @@ public actor LocalPlatform: Platform {
     private let logDirectory: String
     private let now: @Sendable () -> Date
     private let logger: Logger
+    /// The TLS files found unreadable at the last publish, each logged once.
+    private var reportedUnreadableTLS: Set<String> = []
     private var probesInFlight: Set<String> = []
     private var stopsInFlight: Set<String> = []
     private var lastTable: RouteTable?
@@ -606,12 +608,34 @@ public actor LocalPlatform: Platform {
     @discardableResult
     private func publishTable() async -> Bool {
         guard let tableSink else { return true }
-        let current = routeTable()
+        let current = leavingOutUnreadableTLS(routeTable())
         guard current != lastTable else { return true }
         // A table the sink could not deliver is sent again at the next tick.
         guard await tableSink(current) else { return false }
         lastTable = current
         return true
+    }
+
+    /// `table` without the listeners whose TLS files cannot be read: the router refuses a whole
+    /// table whose new certificate it cannot read, which would hold back every weight change
+    /// after it. Such a listener is left out (and logged once) until its files can be read; the
+    /// API refuses the Service in the first place.
+    private func leavingOutUnreadableTLS(_ table: RouteTable) -> RouteTable {
+        var table = table
+        var unreadable: Set<String> = []
+        table.listeners.removeAll { listener in
+            guard let file = listener.tls?.certificates.flatMap({ [$0.certificateFile, $0.keyFile] })
+                .first(where: { !FileManager.default.isReadableFile(atPath: $0) })
+            else { return false }
+            unreadable.insert(file)
+            if !reportedUnreadableTLS.contains(file) {
+                logger.error(
+                    "listener \(listener.address) is not served: its TLS file \(file) cannot be read; fix the file or the Service's annotations")
+            }
+            return true
+        }
+        reportedUnreadableTLS = unreadable
+        return table
     }
 
     private func save() throws {

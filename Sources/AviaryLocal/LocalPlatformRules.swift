@@ -54,8 +54,10 @@ public enum LocalPlatformRules {
 
     /// One line per broken rule, naming the document, the field and the fix; empty when the
     /// apply may go ahead. `namespacesHolding(kind, name)` answers from the store.
+    /// `isReadableFile` says whether a Service's TLS file can be read (the file system by default).
     public static func problems(
         incoming: [AnyResource], storedServices: [StoredService], placement: ServicePlacement = ServicePlacement(),
+        isReadableFile: (String) -> Bool = { FileManager.default.isReadableFile(atPath: $0) },
         namespacesHolding: (_ kind: String, _ name: String) throws -> [String]
     ) rethrows -> [String] {
         var problems: [String] = []
@@ -94,7 +96,16 @@ public enum LocalPlatformRules {
                         + "rename one of them")
             }
             claimedNames[claim] = namespace
-            guard case .service(let service) = resource, let port = service.spec.ports?.first?.port else { continue }
+            guard case .service(let service) = resource else { continue }
+            let annotations = ServiceAnnotations(service.metadata.annotations ?? [:])
+            problems += annotations.problems.map { "\(label): \($0)" }
+            for file in [annotations.tls?.certificateFile, annotations.tls?.keyFile].compactMap({ $0 })
+            where !isReadableFile(file) {
+                problems.append(
+                    "\(label): metadata.annotations: \(file) cannot be read by the daemon; "
+                        + "check the path and that the daemon's user may read it")
+            }
+            guard let port = service.spec.ports?.first?.port else { continue }
             let listening = port + placement.portOffset
             if listening < placement.privilegedBelow {
                 problems.append(

@@ -18,6 +18,8 @@ public enum ServiceRouting {
     /// other side takes everything (rather than failing requests). Header routes send matches to
     /// the canary; mirror routes copy a percentage of matches to it. Any other service spreads
     /// evenly over its own endpoints, so without traffic routing the split follows replica counts.
+    /// A Service with TLS files gets a listener that terminates TLS; a root Service with
+    /// stickiness keeps each client on its side of the split (header routes need none).
     public static func table(services: [PlatformService], splits: [TrafficSplit], pods: [PodRecord]) -> RouteTable {
         var definitions: [String: ServiceDefinition] = [:]
         for service in services {
@@ -32,11 +34,16 @@ public enum ServiceRouting {
             .filter { claimed.insert("\($0.address):\($0.port)").inserted }
         let listeners = listening.map { service in
             let address = "\(service.address):\(service.port)"
+            let tls = service.tls.map {
+                ListenerTLS(certificates: [TLSCertificateFiles(certificateFile: $0.certificateFile, keyFile: $0.keyFile)])
+            }
+            let sticky = service.sticky.map { StickyDefinition(cookie: $0.cookie, header: $0.header) }
             let own = [BackendReference(service: service.name, weight: 100)]
             guard let split = splits.first(where: { $0.rootService == service.name }),
                 names.contains(split.canaryService), names.contains(split.stableService)
             else {
-                return ListenerDefinition(address: address, routes: [RouteDefinition(name: "default", backends: own)])
+                return ListenerDefinition(
+                    address: address, routes: [RouteDefinition(name: "default", backends: own)], tls: tls)
             }
             let canaryReady = definitions[split.canaryService]?.endpoints.isEmpty == false
             let stableReady = definitions[split.stableService]?.endpoints.isEmpty == false
@@ -77,11 +84,12 @@ public enum ServiceRouting {
                             name: route.name, match: blocks.isEmpty ? nil : RouteMatch(anyOf: blocks),
                             backends: weighted,
                             mirror: MirrorDefinition(
-                                service: split.canaryService, percent: Double(min(route.percentageOrDefault, 100)))))
+                                service: split.canaryService, percent: Double(min(route.percentageOrDefault, 100))),
+                            sticky: sticky))
                 }
             }
-            routes.append(RouteDefinition(name: "default", backends: weighted))
-            return ListenerDefinition(address: address, routes: routes)
+            routes.append(RouteDefinition(name: "default", backends: weighted, sticky: sticky))
+            return ListenerDefinition(address: address, routes: routes, tls: tls)
         }
         return RouteTable(services: definitions, listeners: listeners)
     }

@@ -16,6 +16,10 @@ public struct PlatformService: Codable, Sendable, Hashable {
     public var experiment: String?
     /// The template of `experiment` it serves.
     public var experimentTemplate: String?
+    /// TLS the local router terminates on its listener (`ServiceAnnotations`); nil for plain HTTP.
+    public var tls: ServiceTLSFiles?
+    /// How its split keeps each client on one side (`ServiceAnnotations`); nil for none.
+    public var sticky: ServiceStickiness?
 
     /// Creates a service.
     public init(

@@ -109,6 +109,32 @@ func makePod(
         #expect(table.listeners.map { $0.routes[0].backends[0].service } == ["web", "web-canary", "blog"])
     }
 
+    @Test func aServiceWithTLSGetsATLSListenerAndARootWithStickinessStickyWeightedRoutes() throws {
+        var services = self.services
+        services[0].tls = ServiceTLSFiles(certificateFile: "/c.pem", keyFile: "/k.pem")
+        services[0].sticky = ServiceStickiness(cookie: "side")
+        services[1].tls = ServiceTLSFiles(certificateFile: "/c1.pem", keyFile: "/k1.pem")
+        var split = TrafficSplit(
+            rootService: "web", canaryService: "web-canary", stableService: "web-stable", canaryWeight: 20)
+        split.headerRoutes = [headerRoute]
+        let table = ServiceRouting.table(services: services, splits: [split], pods: stablePods + [canaryPod])
+        #expect(
+            table.listeners[0].tls
+                == ListenerTLS(certificates: [TLSCertificateFiles(certificateFile: "/c.pem", keyFile: "/k.pem")]))
+        #expect(table.listeners[1].tls?.certificates.first?.certificateFile == "/c1.pem")
+        #expect(table.listeners[2].tls == nil)
+        let routes = table.listeners[0].routes
+        #expect(routes.map(\.name) == ["h", "default"])
+        // The header route sends every match to the canary: nothing to keep a session on.
+        #expect(routes[0].sticky == nil)
+        #expect(routes[1].sticky == StickyDefinition(cookie: "side"))
+        #expect(routes[1].backends.map(\.service) == ["web-canary", "web-stable"], "the canary's range comes first")
+        // A Service that is not a split's root has one backend: stickiness has nothing to do.
+        services[1].sticky = ServiceStickiness(header: "X-User")
+        let plain = ServiceRouting.table(services: services, splits: [], pods: stablePods)
+        #expect(plain.listeners[1].routes.allSatisfy { $0.sticky == nil })
+    }
+
     @Test func withoutASplitEveryServiceSpreadsOverItsReadyPods() {
         let table = ServiceRouting.table(services: services, splits: [], pods: stablePods + [canaryPod, unreadyPod])
         #expect(table.services["web"]?.endpoints.count == 4, "the unready pod gets nothing")

@@ -71,7 +71,38 @@ import Testing
         ),
         // A Service that moved frees its old port within the same apply.
         ([service("web", port: 8080)], [service("web", port: 9090), service("api", port: 8080)], []),
+        // The router's TLS and sticky sessions, by annotation: files it can read, one sticky key.
+        ([], [annotated(["aviary.dev/tls-cert-file": "/etc/passwd", "aviary.dev/tls-key-file": "/etc/passwd"])], []),
+        (
+            [], [annotated(["aviary.dev/tls-cert-file": "/etc/passwd"])],
+            ["Service default/web: metadata.annotations: aviary.dev/tls-cert-file is set without aviary.dev/tls-key-file"]
+        ),
+        (
+            [], [annotated(["aviary.dev/tls-cert-file": "certs/web.crt", "aviary.dev/tls-key-file": "certs/web.key"])],
+            ["Service default/web: metadata.annotations: aviary.dev/tls-cert-file and aviary.dev/tls-key-file must be absolute"]
+        ),
+        (
+            [], [annotated(["aviary.dev/tls-cert-file": "/nonexistent/web.crt", "aviary.dev/tls-key-file": "/etc/passwd"])],
+            ["Service default/web: metadata.annotations: /nonexistent/web.crt cannot be read by the daemon"]
+        ),
+        ([], [annotated(["aviary.dev/sticky-cookie": "web-side"])], []),
+        (
+            [], [annotated(["aviary.dev/sticky-cookie": "a", "aviary.dev/sticky-header": "X-User"])],
+            ["Service default/web: metadata.annotations: aviary.dev/sticky-cookie and aviary.dev/sticky-header are both set"]
+        ),
+        (
+            [], [annotated(["aviary.dev/sticky-header": "X User"])],
+            ["Service default/web: metadata.annotations: aviary.dev/sticky-header: \"X User\" is not a header name"]
+        ),
     ]
+
+    /// The Service `web` on port 8080 with `annotations`.
+    private static func annotated(_ annotations: [String: String]) -> String {
+        let pairs = annotations.sorted { $0.key < $1.key }.map { "\($0.key): \"\($0.value)\"" }
+        return service("web", port: 8080).replacingOccurrences(
+            of: "metadata: {name: web, namespace: default}",
+            with: "metadata: {name: web, namespace: default, annotations: {\(pairs.joined(separator: ", "))}}")
+    }
 
     /// Each row: the placement, what is stored, the apply, and the start of each problem.
     static let placementRows:

@@ -24,6 +24,8 @@ struct CanaryManifests {
     var managedRoutes = ""
     /// The router under `trafficRouting:`, one line per element, indented from `trafficRouting:`'s children.
     var router = ["smi:", "  rootService: web"]
+    /// Annotations of the root Service `web`.
+    var rootAnnotations: [String: String] = [:]
 
     var yaml: String {
         let commandList = command.map { "\"\($0)\"" }.joined(separator: ", ")
@@ -79,7 +81,7 @@ struct CanaryManifests {
                   steps:
             \(steps)
             ---
-            \(service("web", rootPort))
+            \(service("web", rootPort, annotations: rootAnnotations))
             ---
             \(service("web-canary", canaryPort))
             ---
@@ -87,12 +89,14 @@ struct CanaryManifests {
             """
     }
 
-    func service(_ name: String, _ port: Int) -> String {
-        """
+    func service(_ name: String, _ port: Int, annotations: [String: String] = [:]) -> String {
+        let annotationLines = annotations.sorted { $0.key < $1.key }.map { "    \($0.key): \"\($0.value)\"" }
+        return """
         apiVersion: v1
         kind: Service
         metadata:
           name: \(name)
+        \(annotations.isEmpty ? "" : "  annotations:\n" + annotationLines.joined(separator: "\n"))
         spec:
           selector:
             app: web
@@ -266,6 +270,84 @@ extension Daemon {
                     == ["aviary-sample-app:green": 20]
             }
             #expect(after)
+        } catch {
+            await daemon.cleanUp()
+            throw error
+        }
+        await daemon.cleanUp()
+    }
+
+    /// The root Service's annotations ask the router for TLS and sticky sessions: over HTTPS,
+    /// 200 sessions of 5 requests each see one version each, about a quarter of them the
+    /// canary's at weight 25, and after abort every session is on stable.
+    @Test func aRootServiceWithTLSAndStickySessionsKeepsEachSessionOnOneVersion() async throws {
+        let directory = NSTemporaryDirectory() + "aviary-tls-e2e-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let made = try runCommand([
+            "/usr/bin/env", "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-keyout", directory + "/web.key", "-out", directory + "/web.crt", "-days", "2",
+            "-subj", "/CN=web", "-addext", "subjectAltName=DNS:localhost",
+        ])
+        try #require(made.status == 0, "openssl: \(made.output)")
+        let daemon = Daemon()
+        try await daemon.start()
+        do {
+            var manifests = CanaryManifests()
+            manifests.rootAnnotations = [
+                "aviary.dev/tls-cert-file": directory + "/web.crt", "aviary.dev/tls-key-file": directory + "/web.key",
+                "aviary.dev/sticky-cookie": "web-side",
+            ]
+            try daemon.applyWithCLI(manifests.yaml)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
+            #expect(try daemon.cli(["set", "image", "web", "app=aviary-sample-app:green"]).status == 0)
+            #expect(await daemon.waitPaused(atStep: 1))
+            // Each session: a first request without the cookie, then 4 with the one it was given.
+            let script = """
+                import http.client, json, ssl, sys
+                port, ca, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+                cookies = sys.argv[4:]
+                context = ssl.create_default_context(cafile=ca)
+                def get(cookie):
+                    connection = http.client.HTTPSConnection("localhost", port, context=context, timeout=20)
+                    connection.request("GET", "/", headers={"Cookie": cookie} if cookie else {})
+                    response = connection.getresponse()
+                    image = json.loads(response.read())["image"]
+                    set_cookie = response.getheader("Set-Cookie") or ""
+                    connection.close()
+                    return image, set_cookie.split(";")[0]
+                sessions = []
+                for cookie in cookies or [None] * count:
+                    image, given = get(cookie)
+                    cookie = cookie or given
+                    images = {image} | {get(cookie)[0] for _ in range(0 if cookies else 4)}
+                    sessions.append({"cookie": cookie, "images": sorted(images)})
+                print(json.dumps(sessions))
+                """
+            try script.write(toFile: directory + "/sessions.py", atomically: true, encoding: .utf8)
+            struct Session: Decodable {
+                let cookie: String
+                let images: [String]
+            }
+            func sessions(_ arguments: [String]) throws -> [Session] {
+                let result = try runCommand(
+                    ["/usr/bin/env", "python3", directory + "/sessions.py", String(manifests.rootPort),
+                     directory + "/web.crt"] + arguments)
+                guard result.status == 0, let line = result.output.split(separator: "\n").last else {
+                    throw TestSupportFailure("the HTTPS sessions failed: \(result.output)")
+                }
+                return try JSONDecoder().decode([Session].self, from: Data(line.utf8))
+            }
+            let during = try sessions(["200"])
+            #expect(during.allSatisfy { $0.images.count == 1 && $0.cookie.hasPrefix("web-side=") }, "\(during.prefix(3))")
+            let onCanary = during.filter { $0.images == ["aviary-sample-app:green"] }.count
+            #expect(abs(onCanary - 50) <= 10, "\(onCanary) of 200 sessions on the canary at weight 25")
+            #expect(try daemon.cli(["abort", "web"]).status == 0)
+            let afterAbort = await eventually(within: 60) {
+                (try? sessions(["0"] + during.map(\.cookie)))?.allSatisfy { $0.images == ["aviary-sample-app:blue"] }
+                    ?? false
+            }
+            #expect(afterAbort, "after abort every session is on stable")
         } catch {
             await daemon.cleanUp()
             throw error

@@ -444,14 +444,18 @@ public actor Controller {
                     ])
                     return
                 }
+                let annotations = ServiceAnnotations(StoredMetadataAnnotations.decode(resource.metadata))
                 decoded = DecodedService(
-                    resourceVersion: resource.resourceVersion, port: port, selector: spec?.selector ?? [:])
+                    resourceVersion: resource.resourceVersion, port: port, selector: spec?.selector ?? [:],
+                    tls: annotations.tls, sticky: annotations.sticky)
                 decodedServices[key] = decoded
             }
         }
-        let service = PlatformService(
+        var service = PlatformService(
             name: key.name, namespace: key.namespace, address: serviceAddress, port: decoded.port + servicePortOffset,
             selector: decoded.selector)
+        service.tls = decoded.tls
+        service.sticky = decoded.sticky
         if let stamp = try await platform.converge(service, keepingSelectorLabel: podTemplateHashLabel) {
             unchangedSince[key] = ReconcileInputs(resourceVersion: decoded.resourceVersion, platformStamp: stamp)
         }
@@ -496,6 +500,19 @@ struct DecodedService {
     let resourceVersion: Int
     let port: Int
     let selector: [String: String]
+    /// From the Service's annotations (`ServiceAnnotations`); the API refused unusable ones.
+    let tls: ServiceTLSFiles?
+    let sticky: ServiceStickiness?
+}
+
+/// `metadata.annotations` of a stored resource, decoded alone.
+struct StoredMetadataAnnotations: Decodable {
+    var annotations: [String: String]?
+
+    /// The annotations of stored `metadata`; empty when there are none or it does not decode.
+    static func decode(_ metadata: Data) -> [String: String] {
+        (try? JSONDecoder().decode(StoredMetadataAnnotations.self, from: metadata))?.annotations ?? [:]
+    }
 }
 
 /// A decoded pod template and the encoded template it came from (a class for the same reason).
