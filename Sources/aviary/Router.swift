@@ -5,10 +5,13 @@ import Foundation
 /// `aviary router`: runs the data plane as its own process.
 struct Router: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run Aviary's router: the HTTP reverse proxy that splits traffic by weight and header.",
+        abstract: "Run Aviary's router: the HTTP reverse proxy that splits traffic by weight, header and session.",
         discussion: """
             Listens on every listener of its route table and proxies each request to the service its
-            routes choose (weights, header routes, mirroring). The table comes from --config (YAML, see
+            routes choose (weights, header routes, mirroring, sticky sessions by cookie or header).
+            WebSocket and other HTTP/1.1 upgrades are carried as tunnels; a listener with `tls`
+            terminates TLS 1.2/1.3 (certificates chosen by SNI, re-read within a second when their
+            files change). The table comes from --config (YAML, see
             docs/router.md in the repository), or from --state when that file is newer, and can be
             replaced while running: send SIGHUP to re-read --config, or PUT a table (JSON or YAML) to
             the admin endpoint. Every accepted table is written to --state. The router keeps serving
