@@ -6,8 +6,11 @@
 // to services without endpoints, so every request is parsed, checked against the limits,
 // routed and answered by the proxy itself (no upstream connections). The same bytes are also
 // read as a response head and as a chunked body (the upstream side's readers), and the head of
-// each request is matched against the listener's routes directly. Any crash, trap or hang is a
-// bug.
+// each request is matched against the listener's routes directly. Then the upgrade path: a
+// WebSocket upgrade request goes to an upstream (an embedded channel in the pool) that answers
+// with the input's first part (a 101 and tunnel bytes, or anything else), the client sends
+// the second part into the tunnel if there is one, and both sides close. Any crash, trap or
+// hang is a bug.
 import AviaryRoutes
 import NIOCore
 import NIOEmbedded
@@ -39,6 +42,64 @@ private let compiledTable: CompiledRouteTable = {
         fatalError("the fuzz route table is invalid: \(error)")
     }
 }()
+
+private let upgradeTable: CompiledRouteTable = {
+    let table = """
+        services: {ws: {endpoints: ["127.0.0.1:7000"]}}
+        listeners: [{address: "127.0.0.1:8080", routes: [{backends: [{service: ws}]}]}]
+        """
+    do {
+        return try CompiledRouteTable(try RouteTable.decode(table, source: "fuzz upgrade"), source: "fuzz upgrade")
+    } catch {
+        fatalError("the fuzz upgrade table is invalid: \(error)")
+    }
+}()
+
+/// The upgrade path: the upstream answers an upgrade request with `answer`, then the client
+/// sends `clientBytes` and half-closes, then the upstream closes.
+private func fuzzUpgrade(answer: UnsafeBufferPointer<UInt8>.SubSequence, clientBytes: UnsafeBufferPointer<UInt8>.SubSequence) {
+    let loop = EmbeddedEventLoop()
+    let stats = RouterStats()
+    let pool = UpstreamPool(eventLoop: loop, stats: stats)
+    let upstream = EmbeddedChannel(loop: loop)
+    let upstreamHandler = UpstreamHandler(endpointKey: "127.0.0.1:7000", stats: stats)
+    let client = EmbeddedChannel(loop: loop)
+    let core = ProxyCore(
+        store: RouteTableStore(upgradeTable), stats: stats,
+        pools: [ObjectIdentifier(loop): NIOLoopBound(pool, eventLoop: loop)])
+    do {
+        try upstream.pipeline.syncOperations.addHandler(upstreamHandler)
+        try upstream.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7000)).wait()
+        pool.release(upstreamHandler, idleTimeout: .seconds(1))
+        try client.pipeline.syncOperations.addHandler(
+            ProxyServerHandler(core: core, pool: pool, listenerAddress: "127.0.0.1:8080"))
+        try client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5555)).wait()
+    } catch {
+        fatalError("cannot set up the upgrade channels: \(error)")
+    }
+    func drain(_ channel: EmbeddedChannel) {
+        while (try? channel.readOutbound(as: ByteBuffer.self)) != nil {}
+    }
+    let upgradeStats = upgradeTable.listeners["127.0.0.1:8080"]!.routes[0].backends[0].stats
+    let upgradesBefore = upgradeStats.upgrades.load(ordering: .relaxed)
+    _ = try? client.writeInbound(
+        ByteBuffer(string: "GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"))
+    drain(upstream)
+    if upstream.isActive, !answer.isEmpty { _ = try? upstream.writeInbound(ByteBuffer(bytes: answer)) }
+    drain(client)
+    // Only into a tunnel: a next request would need a new upstream connection, which an
+    // embedded loop cannot make (the request path is fuzzed above).
+    if client.isActive, upgradeStats.upgrades.load(ordering: .relaxed) > upgradesBefore, !clientBytes.isEmpty {
+        _ = try? client.writeInbound(ByteBuffer(bytes: clientBytes))
+    }
+    drain(upstream)
+    if client.isActive { client.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
+    drain(upstream)
+    _ = try? upstream.finish()
+    drain(client)
+    _ = try? client.finish()
+    loop.run()
+}
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRouterRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -90,6 +151,9 @@ public func fuzzRouterRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
         _ = compiledTable.listeners["127.0.0.1:8080"]?.route(
             method: String(requestLine[0]), path: requestLine[1], headers: headers)
     }
+    // The first byte chose the split; the upstream's answer starts after it.
+    let start = min(1, size)
+    fuzzUpgrade(answer: bytes[start..<max(start, split)], clientBytes: bytes[max(start, split)...])
     return 0
 }
 
