@@ -1,6 +1,8 @@
 /// The `prometheus.yml` that points a Prometheus at the daemon's pods: one `http_sd_configs` job on
 /// the daemon's `GET /sd`, with discovery refreshed and targets scraped often enough that a new
-/// canary has series within seconds, not the minute Prometheus' default `refresh_interval` gives.
+/// canary has series within seconds, not the minute Prometheus' default `refresh_interval` gives;
+/// and one job on the daemon's own `/metrics` (the controller's metrics and the router's
+/// `aviary_router_*` counters per Service and pod).
 public struct PrometheusConfiguration: Sendable, Hashable {
     /// The daemon's base URL, e.g. `http://127.0.0.1:7480`.
     public var daemon: String
@@ -39,6 +41,23 @@ public struct PrometheusConfiguration: Sendable, Hashable {
                 "        authorization:",
                 "          type: Bearer",
                 "          credentials_file: \(tokenFile)",
+            ]
+        }
+        let scheme = daemon.hasPrefix("https://") ? "https" : "http"
+        let host = daemon.drop { $0 != "/" }.drop { $0 == "/" }.prefix { $0 != "/" }
+        lines += [
+            "  - job_name: aviary-daemon",
+            "    scrape_interval: \(scrapeInterval)",
+            "    scrape_timeout: \(scrapeInterval)",
+            "    scheme: \(scheme)",
+            "    static_configs:",
+            "      - targets: [\"\(host)\"]",
+        ]
+        if let tokenFile {
+            lines += [
+                "    authorization:",
+                "      type: Bearer",
+                "      credentials_file: \(tokenFile)",
             ]
         }
         return lines.joined(separator: "\n") + "\n"

@@ -94,6 +94,20 @@ public actor RouterSupervisor {
         }
     }
 
+    /// The router's counters (`GET /stats`), nil when it cannot be reached.
+    public func stats() async -> RouterStatsReport? {
+        guard let adminURL else { return nil }
+        do {
+            let response = try await HTTPClient.shared.execute(
+                HTTPClientRequest(url: adminURL + "/stats"), timeout: .seconds(2))
+            let body = try await response.body.collect(upTo: 16 << 20)
+            guard response.status == .ok else { return nil }
+            return try JSONDecoder().decode(RouterStatsReport.self, from: Data(body.readableBytesView))
+        } catch {
+            return nil
+        }
+    }
+
     /// Sends the table to the router (`PUT /table`, JSON with sorted keys); returns whether the router took it.
     public func publish(_ table: RouteTable) async -> Bool {
         guard let adminURL else { return true }
@@ -166,6 +180,16 @@ public struct LocalDataPlane: DataPlane {
         try await router.startOrAdopt()
         let router = self.router
         await platform.setTableSink { table in await router.publish(table) }
+    }
+
+    /// The router's counters (`GET /stats`) as Prometheus text, its endpoints named by pod.
+    public func metricsText() async -> String {
+        guard let report = await router.stats() else { return "" }
+        var pods: [String: RouterMetrics.Pod] = [:]
+        for pod in await platform.podRecords() {
+            pods[pod.address] = RouterMetrics.Pod(name: pod.name, namespace: pod.namespace)
+        }
+        return RouterMetrics.exposition(report, pods: pods)
     }
 
     /// A restarted router gets the whole table again.

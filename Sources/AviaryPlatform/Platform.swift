@@ -124,6 +124,13 @@ public protocol DataPlane: Sendable {
     func supervise() async
     /// Stops it.
     func stop() async
+    /// Its own metrics in Prometheus' text format, for the daemon's `/metrics`; empty when it
+    /// has none or cannot be reached.
+    func metricsText() async -> String
+}
+
+extension DataPlane {
+    public func metricsText() async -> String { "" }
 }
 
 extension ReplicaSetControl {

@@ -147,7 +147,7 @@ public struct AviaryDaemon: Sendable {
             census: { [self] in
                 try await MemoryCensus.take(
                     store: store, controller: controller, metrics: metrics, analysis: analysis, platform: platform)
-            }, notifications: notificationDispatcher.settings)
+            }, notifications: notificationDispatcher.settings, dataPlane: dataPlane)
         var loops = [LoopService(name: "platform") { await platform.run(tickInterval: .milliseconds(100)) }]
         // Prometheus needs the API's address (the port may be picked at start), so it starts once the API listens.
         let (listening, listened) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1))

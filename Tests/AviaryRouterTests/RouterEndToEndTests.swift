@@ -59,6 +59,16 @@ struct RouterEndToEndTests {
                 let stats = router.stats.snapshot()
                 #expect(stats["canary"]?.requests == counts["canary-1"])
                 #expect(stats["stable"]?.responses2xx == counts["stable-1"])
+                #expect(stats["stable"]?.latency.count == counts["stable-1"])
+                // Per pod too: each endpoint's requests, answers and latency histogram.
+                let endpoints = router.stats.endpointSnapshot()
+                #expect(endpoints[canary.endpoint]?.requests == counts["canary-1"])
+                #expect(endpoints[canary.endpoint]?.responses2xx == counts["canary-1"])
+                #expect(endpoints[canary.endpoint]?.latency.count == counts["canary-1"])
+                #expect(endpoints[stable.endpoint]?.failures == 0)
+                let latency = try #require(endpoints[stable.endpoint]?.latency)
+                #expect(latency.cumulativeCounts == latency.cumulativeCounts.sorted(), "cumulative buckets")
+                #expect(latency.sumMilliseconds > 0)
             }
         }
     }

@@ -80,6 +80,8 @@ import AviaryModel
         #expect(yaml.contains("refresh_interval: 5s"))
         #expect(yaml.contains(withToken ? "url: http://127.0.0.1:9000/sd" : "url: http://127.0.0.1:7480/sd"))
         #expect(yaml.contains("credentials_file: \(tokenFile)") == withToken)
+        // The daemon's own /metrics (the router's counters among them) is scraped too.
+        #expect(yaml.contains(withToken ? #"targets: ["127.0.0.1:9000"]"# : #"targets: ["127.0.0.1:7480"]"#))
         let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first {
             FileManager.default.isExecutableFile(atPath: $0)
         }

@@ -342,6 +342,17 @@ extension Daemon {
             #expect(during.allSatisfy { $0.images.count == 1 && $0.cookie.hasPrefix("web-side=") }, "\(during.prefix(3))")
             let onCanary = during.filter { $0.images == ["aviary-sample-app:green"] }.count
             #expect(abs(onCanary - 50) <= 10, "\(onCanary) of 200 sessions on the canary at weight 25")
+            // The router's own numbers, per Service and per pod, on the daemon's /metrics.
+            let metrics = await http(.GET, daemon.base + "/metrics")?.text ?? ""
+            // The root's listener routes to the canary and stable Services: their counts add up.
+            let routed = metrics.split(separator: "\n").filter {
+                $0.hasPrefix(#"aviary_router_requests_total{service="web-canary"} "#)
+                    || $0.hasPrefix(#"aviary_router_requests_total{service="web-stable"} "#)
+            }
+            let total = routed.compactMap { Int($0.split(separator: " ").last!) }.reduce(0, +)
+            #expect(routed.count == 2 && total >= 1_000, "\(routed)")
+            #expect(metrics.contains(#"aviary_router_pod_responses_total{endpoint="127.0.0.1:"#), "no pod lines")
+            #expect(metrics.contains(#",pod="web-"#) && metrics.contains(#"code="2xx"} "#), "pods are not named")
             #expect(try daemon.cli(["abort", "web"]).status == 0)
             let afterAbort = await eventually(within: 60) {
                 (try? sessions(["0"] + during.map(\.cookie)))?.allSatisfy { $0.images == ["aviary-sample-app:blue"] }

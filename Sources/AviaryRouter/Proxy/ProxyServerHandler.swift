@@ -38,6 +38,21 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         var mirror: MirrorExchange?
         /// The `Set-Cookie` line that gives a new sticky session its bucket, added to the answer.
         var setCookie: [UInt8]?
+        /// When the request's head was read, for the latency histograms.
+        let startedAt = NIODeadline.now()
+
+        /// Counts the answer the client got, with its latency, for the service and, when the
+        /// endpoint answered, for the endpoint.
+        func countAnswer(status: Int, byEndpoint: Bool) {
+            let nanoseconds = (NIODeadline.now() - startedAt).nanoseconds
+            service.stats.countResponse(status: UInt(status), nanoseconds: nanoseconds)
+            if byEndpoint { endpoint.stats.countResponse(status: UInt(status), nanoseconds: nanoseconds) }
+        }
+
+        /// The endpoint refused, dropped or did not answer in time.
+        func endpointFailed() {
+            endpoint.stats.failures.add(1, ordering: .relaxed)
+        }
 
         init(
             upstreamHead: ByteBuffer, isHeadRequest: Bool, asksUpgrade: Bool, service: CompiledService,
@@ -306,7 +321,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         service.stats.requests.add(1, ordering: .relaxed)
         guard let endpoint = service.nextEndpoint() else {
             service.stats.noEndpoint.add(1, ordering: .relaxed)
-            service.stats.countResponse(status: 503)
+            service.stats.countResponse(status: 503, nanoseconds: 0)
             respondEarly(.serviceUnavailable, "no ready endpoint for service \(service.name)")
             return
         }
@@ -362,6 +377,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     // MARK: Upstream side
 
     private func connect(_ exchange: Exchange) {
+        exchange.endpoint.stats.requests.add(1, ordering: .relaxed)
         if let upstream = pool.leaseIdle(exchange.endpoint) {
             attach(upstream, to: exchange)
             return
@@ -469,6 +485,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     ) {
         exchange.responseDeadline = nil
         exchange.service.stats.upgrades.add(1, ordering: .relaxed)
+        exchange.countAnswer(status: 101, byEndpoint: true)
         var clientHead = allocator.buffer(capacity: bytes.readableBytes + 32)
         bytes.withUnsafeReadableBytes { raw in
             HTTPForwarding.writeClientResponse(
@@ -542,6 +559,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         } else if state.upstreamClosed() {
             // The answer was cut off: the client can only learn it from the closed connection.
             exchange.service.stats.upstreamFailures.add(1, ordering: .relaxed)
+            exchange.endpointFailed()
             self.exchange = nil
             exchange.responseDeadline = nil
             heldClientHead = nil
@@ -552,6 +570,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     }
 
     private func upstreamFailed(_ exchange: Exchange, timedOut: Bool) {
+        exchange.endpointFailed()
         exchange.service.markFailed(exchange.endpoint)
         if state.mayRetry, exchange.service.endpoints.count > 1,
             let next = exchange.service.nextEndpoint(excluding: exchange.endpoint)
@@ -568,13 +587,13 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         let endpoint = exchange.endpoint.key
         if timedOut {
             exchange.service.stats.timeouts.add(1, ordering: .relaxed)
-            exchange.service.stats.countResponse(status: 504)
+            exchange.countAnswer(status: 504, byEndpoint: false)
             respond(
                 .gatewayTimeout, "connect to \(endpoint) of service \(exchange.service.name) timed out",
                 context: context, close: answer.close, minorVersion: answer.minorVersion)
         } else {
             exchange.service.stats.upstreamFailures.add(1, ordering: .relaxed)
-            exchange.service.stats.countResponse(status: 502)
+            exchange.countAnswer(status: 502, byEndpoint: false)
             respond(
                 .badGateway,
                 "endpoint \(endpoint) of service \(exchange.service.name) refused or dropped the connection",
@@ -607,7 +626,8 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     private func responseTimedOut(_ exchange: Exchange) {
         guard self.exchange === exchange, let context, let answer = state.gaveUp() else { return }
         exchange.service.stats.timeouts.add(1, ordering: .relaxed)
-        exchange.service.stats.countResponse(status: 504)
+        exchange.endpointFailed()
+        exchange.countAnswer(status: 504, byEndpoint: false)
         releaseExchange()
         respond(
             .gatewayTimeout,
@@ -619,7 +639,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     private func finish(
         _ exchange: Exchange, upstream: UpstreamHandler, reusable: Bool, context: ChannelHandlerContext
     ) {
-        exchange.service.stats.countResponse(status: UInt(state.exchange!.status))
+        exchange.countAnswer(status: state.exchange!.status, byEndpoint: true)
         let end = state.responseEnded(reusable: reusable)
         writeHeldHead(context)
         self.exchange = nil

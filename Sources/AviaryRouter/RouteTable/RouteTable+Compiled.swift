@@ -32,6 +32,22 @@ public struct UpstreamEndpoint: Sendable, Hashable {
     public let key: String
     /// The address to connect to.
     public let address: SocketAddress
+    /// Its counters, kept across tables that name it.
+    let stats: EndpointStats
+
+    init(key: String, address: SocketAddress, stats: EndpointStats = EndpointStats()) {
+        self.key = key
+        self.address = address
+        self.stats = stats
+    }
+
+    public static func == (left: UpstreamEndpoint, right: UpstreamEndpoint) -> Bool {
+        left.key == right.key && left.address == right.address
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(key)
+    }
 }
 
 /// A service of a compiled table: its endpoints and the round-robin cursor over them.
@@ -253,7 +269,7 @@ public final class CompiledRouteTable: Sendable {
             var endpoints: [UpstreamEndpoint] = []
             for (index, endpoint) in service.endpoints.enumerated() {
                 if let address = Self.parseAddress(endpoint) {
-                    endpoints.append(UpstreamEndpoint(key: endpoint, address: address))
+                    endpoints.append(UpstreamEndpoint(key: endpoint, address: address, stats: stats.endpoint(endpoint)))
                 } else {
                     problems.append(
                         "services.\(name).endpoints[\(index)]: \"\(endpoint)\" is not IP:port; write it as 127.0.0.1:8081"

@@ -60,7 +60,8 @@ final class StickySessions: Sendable {
     func bucket(of head: MessageHead, _ bytes: UnsafeRawBufferPointer) -> Int? {
         switch key {
         case .cookie:
-            for field in head.fields where MessageHead.equalsIgnoringCase(bytes, field.lineStart..<field.nameEnd, "cookie") {
+            for field in head.fields
+            where MessageHead.equalsIgnoringCase(bytes, field.lineStart..<field.nameEnd, "cookie") {
                 if let bucket = cookieBucket(bytes, field.valueStart..<field.valueEnd) { return bucket }
             }
             return nil

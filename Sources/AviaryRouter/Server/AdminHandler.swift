@@ -52,7 +52,7 @@ final class AdminHandler: ChannelInboundHandler {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let report = RouterStatsReport(
                 generation: router.generation, upstreamConnections: router.stats.upstreamConnections,
-                services: router.stats.snapshot())
+                services: router.stats.snapshot(), endpoints: router.stats.endpointSnapshot())
             let data = (try? encoder.encode(report)) ?? Data()
             write(.ok, String(decoding: data, as: UTF8.self) + "\n", head: head, context: context)
         case (.PUT, "/table"), (.POST, "/table"):
@@ -107,14 +107,4 @@ final class AdminHandler: ChannelInboundHandler {
             if !keepAlive { context.close(promise: nil) }
         }
     }
-}
-
-/// What `GET /stats` answers: the table generation and every service's counters.
-public struct RouterStatsReport: Codable, Sendable, Equatable {
-    /// The number of tables accepted so far.
-    public var generation: Int
-    /// Upstream connections open now, leased or idle in the pool.
-    public var upstreamConnections: Int
-    /// Counters by service name.
-    public var services: [String: ServiceStatsSnapshot]
 }

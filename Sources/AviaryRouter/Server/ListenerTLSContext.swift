@@ -127,7 +127,8 @@ final class ListenerTLSContext: Sendable {
         let others = Array(identities.dropFirst())
         if !others.isEmpty {
             configuration.sslContextCallback = { values, promise in
-                guard let name = values.serverHostname?.lowercased(), let chosen = others.first(where: { $0.serves(name) })
+                guard let name = values.serverHostname?.lowercased(),
+                    let chosen = others.first(where: { $0.serves(name) })
                 else {
                     promise.succeed(.noChanges)
                     return
@@ -152,10 +153,11 @@ final class ListenerTLSContext: Sendable {
     static func isValidServerName(_ name: String) -> Bool {
         let labels = (name.hasPrefix("*.") ? String(name.dropFirst(2)) : name).split(
             separator: ".", omittingEmptySubsequences: false)
-        return !labels.isEmpty && labels.allSatisfy { label in
-            !label.isEmpty && label.count <= 63 && label.first != "-" && label.last != "-"
-                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
-        }
+        return !labels.isEmpty
+            && labels.allSatisfy { label in
+                !label.isEmpty && label.count <= 63 && label.first != "-" && label.last != "-"
+                    && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+            }
     }
 }
 

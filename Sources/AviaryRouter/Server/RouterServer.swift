@@ -112,8 +112,11 @@ public actor RouterServer {
         tlsContexts = contexts
         reportedReloadFailures = [:]
         watchCertificates()
-        // Pods the table dropped (a retired ReplicaSet's) keep no pooled connection open.
-        await core.closeIdle(notIn: Set(table.services.values.flatMap(\.endpoints)))
+        // Pods the table dropped (a retired ReplicaSet's) keep no pooled connection open, and
+        // no counters.
+        let endpointKeys = Set(table.services.values.flatMap(\.endpoints))
+        stats.keepEndpoints(endpointKeys)
+        await core.closeIdle(notIn: endpointKeys)
         if let statePath {
             try persist(table, to: statePath)
         }

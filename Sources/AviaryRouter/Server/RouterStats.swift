@@ -1,5 +1,80 @@
+import AviaryRoutes
 import NIOConcurrencyHelpers
 import Synchronization
+
+/// A latency histogram updated with relaxed atomics: counts per bucket (not cumulative) and
+/// the sum, in microseconds.
+final class LatencyHistogram: Sendable {
+    /// The buckets' upper bounds in milliseconds (Prometheus' defaults, from 1 ms), then +Inf.
+    static let boundsMilliseconds: [Double] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000]
+    private static let boundsMicroseconds: [Int] = boundsMilliseconds.map { Int($0 * 1_000) }
+
+    /// One bucket's count (an `Atomic` cannot sit in an array itself).
+    private final class Count: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    private let counts: [Count]
+    private let sumMicroseconds = Atomic<Int>(0)
+
+    init() {
+        counts = (0...Self.boundsMilliseconds.count).map { _ in Count() }
+    }
+
+    /// Counts one answer that took `nanoseconds`.
+    func record(nanoseconds: Int64) {
+        let microseconds = Int(max(0, nanoseconds) / 1_000)
+        var index = 0
+        while index < Self.boundsMicroseconds.count, microseconds > Self.boundsMicroseconds[index] { index += 1 }
+        counts[index].value.add(1, ordering: .relaxed)
+        sumMicroseconds.add(microseconds, ordering: .relaxed)
+    }
+
+    var snapshot: LatencySnapshot {
+        var cumulative = 0
+        let buckets = counts.map { count in
+            cumulative += count.value.load(ordering: .relaxed)
+            return cumulative
+        }
+        return LatencySnapshot(
+            boundsMilliseconds: Self.boundsMilliseconds, cumulativeCounts: buckets,
+            sumMilliseconds: Double(sumMicroseconds.load(ordering: .relaxed)) / 1_000)
+    }
+}
+
+/// Counters of one endpoint (a pod), kept across table swaps while a table names it: the
+/// requests it was sent and its answers by class, with their latency.
+public final class EndpointStats: Sendable {
+    let requests = Atomic<Int>(0)
+    let responses2xx = Atomic<Int>(0)
+    let responses3xx = Atomic<Int>(0)
+    let responses4xx = Atomic<Int>(0)
+    let responses5xx = Atomic<Int>(0)
+    /// Connections it refused or dropped before an answer, and answers that did not come in time.
+    let failures = Atomic<Int>(0)
+    let latency = LatencyHistogram()
+
+    /// Counts one answer that reached the client, from request to end of response.
+    func countResponse(status: UInt, nanoseconds: Int64) {
+        switch status / 100 {
+        case 2: responses2xx.add(1, ordering: .relaxed)
+        case 3: responses3xx.add(1, ordering: .relaxed)
+        case 4: responses4xx.add(1, ordering: .relaxed)
+        case 5: responses5xx.add(1, ordering: .relaxed)
+        default: break
+        }
+        latency.record(nanoseconds: nanoseconds)
+    }
+
+    /// The counters now.
+    public var snapshot: EndpointStatsSnapshot {
+        EndpointStatsSnapshot(
+            requests: requests.load(ordering: .relaxed), responses2xx: responses2xx.load(ordering: .relaxed),
+            responses3xx: responses3xx.load(ordering: .relaxed), responses4xx: responses4xx.load(ordering: .relaxed),
+            responses5xx: responses5xx.load(ordering: .relaxed), failures: failures.load(ordering: .relaxed),
+            latency: latency.snapshot)
+    }
+}
 
 /// Counters of one service, kept across table swaps. Updated with relaxed atomics on the hot
 /// path; read as a `ServiceStatsSnapshot`.
@@ -16,9 +91,12 @@ public final class ServiceStats: Sendable {
     let mirrored = Atomic<Int>(0)
     let mirrorFailures = Atomic<Int>(0)
     let upgrades = Atomic<Int>(0)
+    let latency = LatencyHistogram()
 
-    /// Counts one response answered to a client for this service by its status code.
-    func countResponse(status: UInt) {
+    /// Counts one response answered to a client for this service by its status code, and
+    /// its latency from the request.
+    func countResponse(status: UInt, nanoseconds: Int64) {
+        latency.record(nanoseconds: nanoseconds)
         switch status / 100 {
         case 2: responses2xx.add(1, ordering: .relaxed)
         case 3: responses3xx.add(1, ordering: .relaxed)
@@ -42,42 +120,15 @@ public final class ServiceStats: Sendable {
             retries: retries.load(ordering: .relaxed),
             mirrored: mirrored.load(ordering: .relaxed),
             mirrorFailures: mirrorFailures.load(ordering: .relaxed),
-            upgrades: upgrades.load(ordering: .relaxed))
+            upgrades: upgrades.load(ordering: .relaxed), latency: latency.snapshot)
     }
-}
-
-/// A service's counters at one moment, as `GET /stats` reports them.
-public struct ServiceStatsSnapshot: Codable, Sendable, Equatable {
-    /// Requests routed to the service (retries not counted again).
-    public var requests: Int
-    /// Responses answered to clients, by status class (including the router's own 502/503/504).
-    public var responses2xx: Int
-    /// 3xx responses.
-    public var responses3xx: Int
-    /// 4xx responses.
-    public var responses4xx: Int
-    /// 5xx responses.
-    public var responses5xx: Int
-    /// Requests answered 503 because the service had no ready endpoint.
-    public var noEndpoint: Int
-    /// Requests answered 502: connect refused or connection lost before the response began.
-    public var upstreamFailures: Int
-    /// Requests answered 504: no response head within the response timeout.
-    public var timeouts: Int
-    /// Idempotent requests retried on another endpoint after a connect or reset failure.
-    public var retries: Int
-    /// Copies of requests sent to this service as a mirror.
-    public var mirrored: Int
-    /// Mirror copies that failed (their answers are dropped either way).
-    public var mirrorFailures: Int
-    /// Requests answered 101 and carried on as tunnels (WebSocket and other upgrades).
-    public var upgrades: Int
 }
 
 /// The counters of every service the router has seen, by name, and the router's open
 /// upstream connections.
 public final class RouterStats: Sendable {
     private let services = NIOLockedValueBox([String: ServiceStats]())
+    private let endpoints = NIOLockedValueBox([String: EndpointStats]())
     let openUpstreamConnections = Atomic<Int>(0)
 
     /// Upstream connections open now, leased or pooled (mirrors included): after the clients
@@ -100,5 +151,26 @@ public final class RouterStats: Sendable {
     /// Every service's counters now, by name.
     public func snapshot() -> [String: ServiceStatsSnapshot] {
         services.withLockedValue { $0 }.mapValues(\.snapshot)
+    }
+
+    /// The counters of the endpoint `key` (`IP:port`), created on first use; called when a
+    /// table is compiled.
+    func endpoint(_ key: String) -> EndpointStats {
+        endpoints.withLockedValue { endpoints in
+            if let existing = endpoints[key] { return existing }
+            let created = EndpointStats()
+            endpoints[key] = created
+            return created
+        }
+    }
+
+    /// Forgets the endpoints no longer in the table: a pod that is gone keeps no counters.
+    func keepEndpoints(_ keys: Set<String>) {
+        endpoints.withLockedValue { endpoints in endpoints = endpoints.filter { keys.contains($0.key) } }
+    }
+
+    /// Every endpoint's counters now, by `IP:port`.
+    public func endpointSnapshot() -> [String: EndpointStatsSnapshot] {
+        endpoints.withLockedValue { $0 }.mapValues(\.snapshot)
     }
 }

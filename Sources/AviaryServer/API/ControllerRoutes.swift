@@ -1,3 +1,4 @@
+import AviaryPlatform
 import Foundation
 import Hummingbird
 import NIOCore
@@ -45,8 +46,9 @@ func textResponse(_ status: HTTPResponse.Status, _ text: String, contentType: St
 }
 
 /// `GET /metrics` in Prometheus' text format.
-func metricsResponse(_ metrics: DaemonMetrics) async -> Response {
-    textResponse(.ok, await metrics.render(), contentType: "text/plain; version=0.0.4")
+func metricsResponse(_ metrics: DaemonMetrics, dataPlane: (any DataPlane)? = nil) async -> Response {
+    let dataPlaneText = await dataPlane?.metricsText() ?? ""
+    return textResponse(.ok, await metrics.render() + dataPlaneText, contentType: "text/plain; version=0.0.4")
 }
 
 /// The HTTP endpoints of `aviary serve --platform kubernetes`, for the kubelet's probes and for

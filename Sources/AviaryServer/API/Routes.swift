@@ -132,6 +132,8 @@ struct RouteContext: Sendable {
     let census: @Sendable () async throws -> MemoryCensus
     /// Where the notification configuration is read (one is made from `store` when nil).
     var notifications: NotificationSettings? = nil
+    /// The platform's data plane, whose metrics (the router's) `/metrics` adds.
+    var dataPlane: (any DataPlane)? = nil
 }
 
 /// Reads a request body up to `limit` bytes; a larger one is a 413 naming the limit.
@@ -176,7 +178,7 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
     if let token { router.add(middleware: BearerTokenMiddleware(token: token)) }
 
     router.get("/healthz") { _, _ in textResponse(.ok, "ok\n") }
-    router.get("/metrics") { _, _ in await metricsResponse(routes.metrics) }
+    router.get("/metrics") { _, _ in await metricsResponse(routes.metrics, dataPlane: routes.dataPlane) }
     router.get("/debug/memory") { _, _ in
         do {
             return jsonResponse(.ok, try await routes.census())
