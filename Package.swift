@@ -254,7 +254,8 @@ let package = Package(
         .testTarget(name: "AviaryModelTests", dependencies: ["AviaryModel"]),
         .testTarget(name: "AviaryExpressionTests", dependencies: ["AviaryExpression"]),
         .testTarget(
-            name: "AviaryCoreTests", dependencies: ["AviaryCore", "AviaryExpression", "AviaryGoTemplate", "AviaryModel", "AviaryRoutes"]),
+            name: "AviaryCoreTests",
+            dependencies: ["AviaryCore", "AviaryExpression", "AviaryGoTemplate", "AviaryModel", "AviaryRoutes"]),
         .testTarget(name: "AviaryGoTemplateTests", dependencies: ["AviaryGoTemplate"]),
         .testTarget(
             name: "AviaryMetricsTests",
@@ -298,7 +299,8 @@ let package = Package(
         .testTarget(
             name: "AviaryServerTests",
             dependencies: [
-                "AviaryServer", "AviaryAPI", "AviaryClient", "AviaryHarness", "AviaryLocal", "AviaryModel", "AviaryPlatform",
+                "AviaryServer", "AviaryAPI", "AviaryClient", "AviaryHarness", "AviaryLocal", "AviaryModel",
+                "AviaryPlatform",
                 "AviaryStore", "AviaryTestSupport", "aviary", "aviary-sample-app",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -57,7 +57,9 @@ private let upgradeTable: CompiledRouteTable = {
 
 /// The upgrade path: the upstream answers an upgrade request with `answer`, then the client
 /// sends `clientBytes` and half-closes, then the upstream closes.
-private func fuzzUpgrade(answer: UnsafeBufferPointer<UInt8>.SubSequence, clientBytes: UnsafeBufferPointer<UInt8>.SubSequence) {
+private func fuzzUpgrade(
+    answer: UnsafeBufferPointer<UInt8>.SubSequence, clientBytes: UnsafeBufferPointer<UInt8>.SubSequence
+) {
     let loop = EmbeddedEventLoop()
     let stats = RouterStats()
     let pool = UpstreamPool(eventLoop: loop, stats: stats)

@@ -164,7 +164,8 @@ public actor LocalPlatform: Platform {
             atPath: logDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let environment = ProcessInfo.processInfo.environment
         inheritedEnvironment =
-            inheritEnvironment ? environment : environment.filter { ["PATH", "HOME", "LANG", "TMPDIR"].contains($0.key) }
+            inheritEnvironment
+            ? environment : environment.filter { ["PATH", "HOME", "LANG", "TMPDIR"].contains($0.key) }
     }
 
     /// Sets what receives the route table whenever it changes (and once at the next tick); the
@@ -624,13 +625,15 @@ public actor LocalPlatform: Platform {
         var table = table
         var unreadable: Set<String> = []
         table.listeners.removeAll { listener in
-            guard let file = listener.tls?.certificates.flatMap({ [$0.certificateFile, $0.keyFile] })
-                .first(where: { !FileManager.default.isReadableFile(atPath: $0) })
+            guard
+                let file = listener.tls?.certificates.flatMap({ [$0.certificateFile, $0.keyFile] })
+                    .first(where: { !FileManager.default.isReadableFile(atPath: $0) })
             else { return false }
             unreadable.insert(file)
             if !reportedUnreadableTLS.contains(file) {
                 logger.error(
-                    "listener \(listener.address) is not served: its TLS file \(file) cannot be read; fix the file or the Service's annotations")
+                    "listener \(listener.address) is not served: its TLS file \(file) cannot be read; fix the file or the Service's annotations"
+                )
             }
             return true
         }

@@ -14,7 +14,8 @@ public struct PrometheusConfiguration: Sendable, Hashable {
     public var tokenFile: String?
 
     /// Creates a configuration; the intervals default to 5 s.
-    public init(daemon: String, scrapeInterval: String = "5s", refreshInterval: String = "5s", tokenFile: String? = nil) {
+    public init(daemon: String, scrapeInterval: String = "5s", refreshInterval: String = "5s", tokenFile: String? = nil)
+    {
         self.daemon = daemon.hasSuffix("/") ? String(daemon.dropLast()) : daemon
         self.scrapeInterval = scrapeInterval
         self.refreshInterval = refreshInterval

@@ -43,14 +43,18 @@ public enum RouterMetrics {
         }
         let services = report.services.sorted { $0.key < $1.key }
         family("aviary_router_requests_total", "counter", "Requests the router routed to a Service.")
-        for (name, stats) in services { line("aviary_router_requests_total", [("service", name)], String(stats.requests)) }
+        for (name, stats) in services {
+            line("aviary_router_requests_total", [("service", name)], String(stats.requests))
+        }
         family(
             "aviary_router_responses_total", "counter",
             "Answers clients got for a Service by status class, the router's own 502, 503 and 504 included.")
         for (name, stats) in services {
             classes(
-                [("2xx", stats.responses2xx), ("3xx", stats.responses3xx), ("4xx", stats.responses4xx),
-                 ("5xx", stats.responses5xx)], "aviary_router_responses_total", [("service", name)])
+                [
+                    ("2xx", stats.responses2xx), ("3xx", stats.responses3xx), ("4xx", stats.responses4xx),
+                    ("5xx", stats.responses5xx),
+                ], "aviary_router_responses_total", [("service", name)])
         }
         family(
             "aviary_router_request_duration_seconds", "histogram",
@@ -69,8 +73,10 @@ public enum RouterMetrics {
         family("aviary_router_pod_responses_total", "counter", "A pod's answers that reached clients, by status class.")
         for (labels, stats) in endpoints {
             classes(
-                [("2xx", stats.responses2xx), ("3xx", stats.responses3xx), ("4xx", stats.responses4xx),
-                 ("5xx", stats.responses5xx)], "aviary_router_pod_responses_total", labels)
+                [
+                    ("2xx", stats.responses2xx), ("3xx", stats.responses3xx), ("4xx", stats.responses4xx),
+                    ("5xx", stats.responses5xx),
+                ], "aviary_router_pod_responses_total", labels)
         }
         family(
             "aviary_router_pod_failures_total", "counter",

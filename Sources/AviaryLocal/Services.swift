@@ -35,7 +35,9 @@ public enum ServiceRouting {
         let listeners = listening.map { service in
             let address = "\(service.address):\(service.port)"
             let tls = service.tls.map {
-                ListenerTLS(certificates: [TLSCertificateFiles(certificateFile: $0.certificateFile, keyFile: $0.keyFile)])
+                ListenerTLS(certificates: [
+                    TLSCertificateFiles(certificateFile: $0.certificateFile, keyFile: $0.keyFile)
+                ])
             }
             let sticky = service.sticky.map { StickyDefinition(cookie: $0.cookie, header: $0.header) }
             let own = [BackendReference(service: service.name, weight: 100)]
@@ -58,11 +60,10 @@ public enum ServiceRouting {
             let rest = max(0, split.totalWeight - additional.reduce(0) { $0 + $1.weight })
             let canaryShare = canaryReady ? (stableReady ? min(weight, rest) : rest) : 0
             let stableShare = stableReady ? rest - canaryShare : 0
-            var weighted = (
-                [BackendReference(service: split.canaryService, weight: canaryShare)]
-                    + additional.map { BackendReference(service: $0.service, weight: $0.weight) }
-                    + [BackendReference(service: split.stableService, weight: stableShare)]
-            ).filter { $0.weight ?? 0 > 0 }
+            var weighted =
+                ([BackendReference(service: split.canaryService, weight: canaryShare)]
+                + additional.map { BackendReference(service: $0.service, weight: $0.weight) }
+                + [BackendReference(service: split.stableService, weight: stableShare)]).filter { $0.weight ?? 0 > 0 }
             if weighted.isEmpty { weighted = own }
             var routes: [RouteDefinition] = []
             if canaryReady {

@@ -85,7 +85,8 @@ public struct AviaryDaemon: Sendable {
         prometheus = configuration.prometheusListen.map {
             PrometheusSupervisor(
                 listen: $0, stateDirectory: stateDirectory,
-                logPath: (logDirectory as NSString).appendingPathComponent("prometheus.log"), token: configuration.token,
+                logPath: (logDirectory as NSString).appendingPathComponent("prometheus.log"),
+                token: configuration.token,
                 logger: logger)
         }
         let pods = platform
@@ -176,7 +177,8 @@ public struct AviaryDaemon: Sendable {
             services: loops,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
-                let host = configuration.host == "0.0.0.0" || configuration.host == "::" ? "127.0.0.1" : configuration.host
+                let host =
+                    configuration.host == "0.0.0.0" || configuration.host == "::" ? "127.0.0.1" : configuration.host
                 listened.yield("http://\(host):\(port)")
                 onListening("http://\(configuration.host):\(port)")
             },

@@ -177,7 +177,8 @@ func makePod(
             PlatformService(name: "exp-a", port: 8083, selector: ["side": "a"]),
             PlatformService(name: "exp-b", port: 8084, selector: ["side": "b"]),
         ]
-        let experimentPods = [makePod("exp-a-1", labels: ["side": "a"], port: 9200)]
+        let experimentPods =
+            [makePod("exp-a-1", labels: ["side": "a"], port: 9200)]
             + (bReady ? [makePod("exp-b-1", labels: ["side": "b"], port: 9201)] : [])
         let table = ServiceRouting.table(
             services: services + experimentServices, splits: [split],

@@ -95,7 +95,9 @@ struct ProxyConnectionStateTests {
         #expect(result6 == .init(close: false, minorVersion: 1))
     }
 
-    @Test("a 101 to an upgrade makes a tunnel: the client is read only while the upstream takes more, and it ends with either side")
+    @Test(
+        "a 101 to an upgrade makes a tunnel: the client is read only while the upstream takes more, and it ends with either side"
+    )
     func tunnel() {
         var state = State()
         state.requestStarted(minorVersion: 1, keepAlive: true, hasBody: false, isIdempotent: true, asksUpgrade: true)

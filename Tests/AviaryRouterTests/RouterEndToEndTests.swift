@@ -73,7 +73,9 @@ struct RouterEndToEndTests {
         }
     }
 
-    @Test("sticky by cookie: 1,000 sessions of 10 requests each see one version, 20 ± 2 % on the canary; after abort all on stable")
+    @Test(
+        "sticky by cookie: 1,000 sessions of 10 requests each see one version, 20 ± 2 % on the canary; after abort all on stable"
+    )
     func stickySessions() async throws {
         try await withClient { client in
             let stable = try await SampleApp(pod: "stable-1", client: client)

@@ -65,6 +65,18 @@ struct RouterTLSTests {
                 + arguments)
     }
 
+    /// Runs `body` with a sample-app pod behind an in-process router whose listener on a free
+    /// port terminates TLS with `certificates` (a YAML flow list); all stopped afterwards either way.
+    private func withTLSListener(certificates: String, _ body: (_ port: Int) async throws -> Void) async throws {
+        try await withClient { client in
+            let app = try await SampleApp(pod: "app-1", client: client)
+            defer { app.stop() }
+            let port = try freePort()
+            try await withRouter(tlsTable(app: app, port: port, certificates: certificates)) { _ in try await body(port)
+            }
+        }
+    }
+
     private func tlsTable(app: SampleApp, port: Int, certificates: String) -> String {
         """
         services: {app: {endpoints: ["\(app.endpoint)"]}}
@@ -79,35 +91,30 @@ struct RouterTLSTests {
     func curlOverTLS() async throws {
         try await withDirectory { directory in
             let files = try makeCertificate(directory, "site", commonName: "site")
-            try await withClient { client in
-                let app = try await SampleApp(pod: "app-1", client: client)
-                defer { app.stop() }
-                let port = try freePort()
-                let certificates = "[{certificateFile: \"\(files.certificate)\", keyFile: \"\(files.key)\"}]"
-                try await withRouter(tlsTable(app: app, port: port, certificates: certificates)) { _ in
-                    let url = "https://localhost:\(port)/headers"
-                    for arguments in [["--http1.1"], ["--http2"], ["--tlsv1.2", "--tls-max", "1.2"], ["--tlsv1.3"]] {
-                        let result = try curl(
-                            arguments + ["-w", "\\n%{http_code} %{http_version}", url], port: port,
-                            ca: files.certificate)
-                        #expect(result.status == 0, "\(arguments): \(result.output)")
-                        #expect(
-                            result.output.contains("\"x-forwarded-proto\":\"https\""), "\(arguments): \(result.output)")
-                        // No h2 yet: ALPN settles on HTTP/1.1 when curl offers both.
-                        #expect(result.output.hasSuffix("\n200 1.1"), "\(arguments): \(result.output)")
-                    }
-                    let plain = try runCommand([
-                        "/usr/bin/env", "curl", "-sS", "--max-time", "10", "http://127.0.0.1:\(port)/",
-                    ])
-                    #expect(plain.status != 0, "plain HTTP on a TLS listener must not be served: \(plain.output)")
-                    let old = try runCommand([
-                        "/bin/sh", "-c",
-                        "openssl s_client -connect 127.0.0.1:\(port) -tls1_1 -cipher DEFAULT:@SECLEVEL=0 </dev/null 2>&1",
-                    ])
-                    #expect(old.status != 0, "TLS 1.1 must be refused: \(old.output)")
-                    // Refused by the router, not by the client's own settings.
-                    #expect(old.output.contains("alert protocol version"), "\(old.output)")
+            let certificates = "[{certificateFile: \"\(files.certificate)\", keyFile: \"\(files.key)\"}]"
+            try await withTLSListener(certificates: certificates) { port in
+                let url = "https://localhost:\(port)/headers"
+                for arguments in [["--http1.1"], ["--http2"], ["--tlsv1.2", "--tls-max", "1.2"], ["--tlsv1.3"]] {
+                    let result = try curl(
+                        arguments + ["-w", "\\n%{http_code} %{http_version}", url], port: port,
+                        ca: files.certificate)
+                    #expect(result.status == 0, "\(arguments): \(result.output)")
+                    #expect(
+                        result.output.contains("\"x-forwarded-proto\":\"https\""), "\(arguments): \(result.output)")
+                    // No h2 yet: ALPN settles on HTTP/1.1 when curl offers both.
+                    #expect(result.output.hasSuffix("\n200 1.1"), "\(arguments): \(result.output)")
                 }
+                let plain = try runCommand([
+                    "/usr/bin/env", "curl", "-sS", "--max-time", "10", "http://127.0.0.1:\(port)/",
+                ])
+                #expect(plain.status != 0, "plain HTTP on a TLS listener must not be served: \(plain.output)")
+                let old = try runCommand([
+                    "/bin/sh", "-c",
+                    "openssl s_client -connect 127.0.0.1:\(port) -tls1_1 -cipher DEFAULT:@SECLEVEL=0 </dev/null 2>&1",
+                ])
+                #expect(old.status != 0, "TLS 1.1 must be refused: \(old.output)")
+                // Refused by the router, not by the client's own settings.
+                #expect(old.output.contains("alert protocol version"), "\(old.output)")
             }
         }
     }
@@ -118,23 +125,18 @@ struct RouterTLSTests {
             let main = try makeCertificate(directory, "main", commonName: "main")
             let api = try makeCertificate(directory, "api", commonName: "api", names: ["api.example.test"])
             let wild = try makeCertificate(directory, "wild", commonName: "wild", names: ["*.apps.example.test"])
-            try await withClient { client in
-                let app = try await SampleApp(pod: "app-1", client: client)
-                defer { app.stop() }
-                let port = try freePort()
-                let certificates = """
-                    [{certificateFile: "\(main.certificate)", keyFile: "\(main.key)"},
-                     {certificateFile: "\(api.certificate)", keyFile: "\(api.key)", serverNames: [api.example.test]},
-                     {certificateFile: "\(wild.certificate)", keyFile: "\(wild.key)", serverNames: ["*.apps.example.test"]}]
-                    """
-                try await withRouter(tlsTable(app: app, port: port, certificates: certificates)) { _ in
-                    for (serverName, expected) in [
-                        ("api.example.test", "api"), ("API.Example.Test", "api"), ("shop.apps.example.test", "wild"),
-                        ("a.b.apps.example.test", "main"), ("other.example.test", "main"), ("localhost", "main"),
-                    ] {
-                        let served = try servedCommonName(port: port, serverName: serverName)
-                        #expect(served == expected, "\(serverName)")
-                    }
+            let certificates = """
+                [{certificateFile: "\(main.certificate)", keyFile: "\(main.key)"},
+                 {certificateFile: "\(api.certificate)", keyFile: "\(api.key)", serverNames: [api.example.test]},
+                 {certificateFile: "\(wild.certificate)", keyFile: "\(wild.key)", serverNames: ["*.apps.example.test"]}]
+                """
+            try await withTLSListener(certificates: certificates) { port in
+                for (serverName, expected) in [
+                    ("api.example.test", "api"), ("API.Example.Test", "api"), ("shop.apps.example.test", "wild"),
+                    ("a.b.apps.example.test", "main"), ("other.example.test", "main"), ("localhost", "main"),
+                ] {
+                    let served = try servedCommonName(port: port, serverName: serverName)
+                    #expect(served == expected, "\(serverName)")
                 }
             }
         }
@@ -145,28 +147,23 @@ struct RouterTLSTests {
         try await withDirectory { directory in
             let files = try makeCertificate(directory, "site", commonName: "before")
             // Both certificates are trusted by the client: the open connection checked the first.
-            try await withClient { client in
-                let app = try await SampleApp(pod: "app-1", client: client)
-                defer { app.stop() }
-                let port = try freePort()
-                let certificates = "[{certificateFile: \"\(files.certificate)\", keyFile: \"\(files.key)\"}]"
-                try await withRouter(tlsTable(app: app, port: port, certificates: certificates)) { _ in
-                    let goFile = directory + "/go"
-                    let open = try WatchedProcess(
-                        ["/usr/bin/env", "python3", keepAliveClient, String(port), files.certificate, goFile],
-                        directory: directory, name: "client")
-                    defer { open.stop() }
-                    try await waitUntil("the first request over TLS: \(open.log)") {
-                        open.log.contains("first 200 before")
-                    }
-                    try makeCertificate(directory, "site", commonName: "after")
-                    try await waitUntil("new connections to get the new certificate") {
-                        try servedCommonName(port: port, serverName: "localhost") == "after"
-                    }
-                    _ = FileManager.default.createFile(atPath: goFile, contents: nil)
-                    try await waitUntil("the second request on the open connection: \(open.log)") {
-                        open.log.contains("second 200")
-                    }
+            let certificates = "[{certificateFile: \"\(files.certificate)\", keyFile: \"\(files.key)\"}]"
+            try await withTLSListener(certificates: certificates) { port in
+                let goFile = directory + "/go"
+                let open = try WatchedProcess(
+                    ["/usr/bin/env", "python3", keepAliveClient, String(port), files.certificate, goFile],
+                    directory: directory, name: "client")
+                defer { open.stop() }
+                try await waitUntil("the first request over TLS: \(open.log)") {
+                    open.log.contains("first 200 before")
+                }
+                try makeCertificate(directory, "site", commonName: "after")
+                try await waitUntil("new connections to get the new certificate") {
+                    try servedCommonName(port: port, serverName: "localhost") == "after"
+                }
+                _ = FileManager.default.createFile(atPath: goFile, contents: nil)
+                try await waitUntil("the second request on the open connection: \(open.log)") {
+                    open.log.contains("second 200")
                 }
             }
         }

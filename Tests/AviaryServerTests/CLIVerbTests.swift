@@ -1,12 +1,12 @@
 import ArgumentParser
+import AviaryAPI
+import AviaryClient
+import AviaryLocal
+import AviaryModel
 import Foundation
 import Testing
 
 @testable import aviary
-import AviaryLocal
-import AviaryAPI
-import AviaryClient
-import AviaryModel
 
 /// `aviary plan` reads every file it is given as one set.
 @Suite struct PlanFilesTests {
@@ -50,12 +50,16 @@ import AviaryModel
         let first = try #require(LiveView.output(for: "web ✔ Healthy\n  step 1/3", previous: nil, isTerminal: false))
         #expect(first == "web ✔ Healthy\n  step 1/3\n\n")
         #expect(!first.contains("\u{1B}"))
-        #expect(LiveView.output(for: "web ✔ Healthy\n  step 1/3", previous: "web ✔ Healthy\n  step 1/3", isTerminal: false) == nil)
+        #expect(
+            LiveView.output(for: "web ✔ Healthy\n  step 1/3", previous: "web ✔ Healthy\n  step 1/3", isTerminal: false)
+                == nil)
         #expect(LiveView.output(for: "b", previous: "a", isTerminal: false) == "b\n\n")
     }
 
     @Test func aTerminalGetsTheFrameRedrawnInPlace() {
-        #expect(LiveView.output(for: "a\nb", previous: "a\nb", isTerminal: true) == "\u{1B}[Ha\u{1B}[K\nb\u{1B}[K\n\u{1B}[J")
+        #expect(
+            LiveView.output(for: "a\nb", previous: "a\nb", isTerminal: true) == "\u{1B}[Ha\u{1B}[K\nb\u{1B}[K\n\u{1B}[J"
+        )
     }
 
     @Test(arguments: [(Int32(SIGINT), Int32(0)), (Int32(SIGTERM), Int32(143)), (Int32(SIGHUP), Int32(129))])
@@ -114,7 +118,8 @@ import AviaryModel
         var status = RolloutStatus()
         status.phase = phase
         status.abort = aborted ? true : nil
-        return Rollout(metadata: ObjectMeta(name: "web"), spec: RolloutSpec(strategy: RolloutStrategy()), status: status)
+        return Rollout(
+            metadata: ObjectMeta(name: "web"), spec: RolloutSpec(strategy: RolloutStrategy()), status: status)
     }
 
     @Test func anAbortTheControllerHasNotActedOnDecidesNothingYet() {

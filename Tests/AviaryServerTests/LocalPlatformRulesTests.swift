@@ -75,20 +75,31 @@ import Testing
         ([], [annotated(["aviary.dev/tls-cert-file": "/etc/passwd", "aviary.dev/tls-key-file": "/etc/passwd"])], []),
         (
             [], [annotated(["aviary.dev/tls-cert-file": "/etc/passwd"])],
-            ["Service default/web: metadata.annotations: aviary.dev/tls-cert-file is set without aviary.dev/tls-key-file"]
+            [
+                "Service default/web: metadata.annotations: aviary.dev/tls-cert-file is set without aviary.dev/tls-key-file"
+            ]
         ),
         (
             [], [annotated(["aviary.dev/tls-cert-file": "certs/web.crt", "aviary.dev/tls-key-file": "certs/web.key"])],
-            ["Service default/web: metadata.annotations: aviary.dev/tls-cert-file and aviary.dev/tls-key-file must be absolute"]
+            [
+                "Service default/web: metadata.annotations: aviary.dev/tls-cert-file and aviary.dev/tls-key-file must be absolute"
+            ]
         ),
         (
-            [], [annotated(["aviary.dev/tls-cert-file": "/nonexistent/web.crt", "aviary.dev/tls-key-file": "/etc/passwd"])],
+            [],
+            [
+                annotated([
+                    "aviary.dev/tls-cert-file": "/nonexistent/web.crt", "aviary.dev/tls-key-file": "/etc/passwd",
+                ])
+            ],
             ["Service default/web: metadata.annotations: /nonexistent/web.crt cannot be read by the daemon"]
         ),
         ([], [annotated(["aviary.dev/sticky-cookie": "web-side"])], []),
         (
             [], [annotated(["aviary.dev/sticky-cookie": "a", "aviary.dev/sticky-header": "X-User"])],
-            ["Service default/web: metadata.annotations: aviary.dev/sticky-cookie and aviary.dev/sticky-header are both set"]
+            [
+                "Service default/web: metadata.annotations: aviary.dev/sticky-cookie and aviary.dev/sticky-header are both set"
+            ]
         ),
         (
             [], [annotated(["aviary.dev/sticky-header": "X User"])],

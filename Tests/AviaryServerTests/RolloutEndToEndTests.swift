@@ -92,18 +92,18 @@ struct CanaryManifests {
     func service(_ name: String, _ port: Int, annotations: [String: String] = [:]) -> String {
         let annotationLines = annotations.sorted { $0.key < $1.key }.map { "    \($0.key): \"\($0.value)\"" }
         return """
-        apiVersion: v1
-        kind: Service
-        metadata:
-          name: \(name)
-        \(annotations.isEmpty ? "" : "  annotations:\n" + annotationLines.joined(separator: "\n"))
-        spec:
-          selector:
-            app: web
-          ports:
-            - port: \(port)
-              targetPort: http
-        """
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: \(name)
+            \(annotations.isEmpty ? "" : "  annotations:\n" + annotationLines.joined(separator: "\n"))
+            spec:
+              selector:
+                app: web
+              ports:
+                - port: \(port)
+                  targetPort: http
+            """
     }
 }
 
@@ -331,15 +331,18 @@ extension Daemon {
             }
             func sessions(_ arguments: [String]) throws -> [Session] {
                 let result = try runCommand(
-                    ["/usr/bin/env", "python3", directory + "/sessions.py", String(manifests.rootPort),
-                     directory + "/web.crt"] + arguments)
+                    [
+                        "/usr/bin/env", "python3", directory + "/sessions.py", String(manifests.rootPort),
+                        directory + "/web.crt",
+                    ] + arguments)
                 guard result.status == 0, let line = result.output.split(separator: "\n").last else {
                     throw TestSupportFailure("the HTTPS sessions failed: \(result.output)")
                 }
                 return try JSONDecoder().decode([Session].self, from: Data(line.utf8))
             }
             let during = try sessions(["200"])
-            #expect(during.allSatisfy { $0.images.count == 1 && $0.cookie.hasPrefix("web-side=") }, "\(during.prefix(3))")
+            #expect(
+                during.allSatisfy { $0.images.count == 1 && $0.cookie.hasPrefix("web-side=") }, "\(during.prefix(3))")
             let onCanary = during.filter { $0.images == ["aviary-sample-app:green"] }.count
             #expect(abs(onCanary - 50) <= 10, "\(onCanary) of 200 sessions on the canary at weight 25")
             // The router's own numbers, per Service and per pod, on the daemon's /metrics.
@@ -389,7 +392,8 @@ extension Daemon {
             let status = await daemon.status()
             #expect((status["duration"] as? [String: Any])?["completionStatus"] as? String == "FastRolledBack")
             #expect(status["pauseConditions"] == nil)
-            let events = (await daemon.call(.GET, "/api/v1/rollouts/web/events"))?.json["events"] as? [[String: Any]] ?? []
+            let events =
+                (await daemon.call(.GET, "/api/v1/rollouts/web/events"))?.json["events"] as? [[String: Any]] ?? []
             #expect(events.contains { $0["reason"] as? String == "RollbackWithinWindow" })
             #expect(
                 events.filter { $0["reason"] as? String == "RolloutPaused" }.count == 1,

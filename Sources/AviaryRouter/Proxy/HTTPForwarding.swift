@@ -114,7 +114,9 @@ enum HTTPForwarding {
 
     /// The hop-by-hop fields of an upgrade the proxy carries: the message's own `Upgrade` field
     /// as it came, and `Connection: Upgrade`.
-    private static func writeUpgradeFields(_ head: MessageHead, _ bytes: UnsafeRawBufferPointer, into out: inout ByteBuffer) {
+    private static func writeUpgradeFields(
+        _ head: MessageHead, _ bytes: UnsafeRawBufferPointer, into out: inout ByteBuffer
+    ) {
         if let index = head.upgradeField {
             let field = head.fields[index]
             out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.lineStart..<field.lineEnd]))

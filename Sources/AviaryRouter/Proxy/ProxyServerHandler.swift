@@ -330,7 +330,8 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         let asksUpgrade = head.asksUpgrade && requestBody == nil
         var upstreamHead = allocator.buffer(capacity: headBytes.readableBytes + 96)
         let (isIdempotent, isHeadRequest) = headBytes.withUnsafeReadableBytes { raw in
-            HTTPForwarding.writeUpstreamRequest(head, raw, added: addedFields, upgrade: asksUpgrade, into: &upstreamHead)
+            HTTPForwarding.writeUpstreamRequest(
+                head, raw, added: addedFields, upgrade: asksUpgrade, into: &upstreamHead)
             let method = raw[head.method]
             return (HTTPForwarding.isIdempotent(method), method.elementsEqual("HEAD".utf8))
         }

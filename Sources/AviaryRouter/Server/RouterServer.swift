@@ -1,7 +1,7 @@
 import AviaryRoutes
 import Foundation
-import NIOCore
 import NIOConcurrencyHelpers
+import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL

@@ -42,20 +42,17 @@ final class LatencyHistogram: Sendable {
     }
 }
 
-/// Counters of one endpoint (a pod), kept across table swaps while a table names it: the
-/// requests it was sent and its answers by class, with their latency.
-public final class EndpointStats: Sendable {
-    let requests = Atomic<Int>(0)
+/// Answers that reached clients, by status class, with their latency: what a service and an
+/// endpoint both count.
+final class AnswerCounts: Sendable {
     let responses2xx = Atomic<Int>(0)
     let responses3xx = Atomic<Int>(0)
     let responses4xx = Atomic<Int>(0)
     let responses5xx = Atomic<Int>(0)
-    /// Connections it refused or dropped before an answer, and answers that did not come in time.
-    let failures = Atomic<Int>(0)
     let latency = LatencyHistogram()
 
-    /// Counts one answer that reached the client, from request to end of response.
-    func countResponse(status: UInt, nanoseconds: Int64) {
+    /// Counts one answer with `status` that took `nanoseconds` from the request.
+    func count(status: UInt, nanoseconds: Int64) {
         switch status / 100 {
         case 2: responses2xx.add(1, ordering: .relaxed)
         case 3: responses3xx.add(1, ordering: .relaxed)
@@ -66,13 +63,35 @@ public final class EndpointStats: Sendable {
         latency.record(nanoseconds: nanoseconds)
     }
 
+    /// The 2xx, 3xx, 4xx and 5xx counts now.
+    var byClass: (Int, Int, Int, Int) {
+        (
+            responses2xx.load(ordering: .relaxed), responses3xx.load(ordering: .relaxed),
+            responses4xx.load(ordering: .relaxed), responses5xx.load(ordering: .relaxed)
+        )
+    }
+}
+
+/// Counters of one endpoint (a pod), kept across table swaps while a table names it: the
+/// requests it was sent and its answers by class, with their latency.
+public final class EndpointStats: Sendable {
+    let requests = Atomic<Int>(0)
+    let answers = AnswerCounts()
+    /// Connections it refused or dropped before an answer, and answers that did not come in time.
+    let failures = Atomic<Int>(0)
+
+    /// Counts one answer that reached the client, from request to end of response.
+    func countResponse(status: UInt, nanoseconds: Int64) {
+        answers.count(status: status, nanoseconds: nanoseconds)
+    }
+
     /// The counters now.
     public var snapshot: EndpointStatsSnapshot {
-        EndpointStatsSnapshot(
-            requests: requests.load(ordering: .relaxed), responses2xx: responses2xx.load(ordering: .relaxed),
-            responses3xx: responses3xx.load(ordering: .relaxed), responses4xx: responses4xx.load(ordering: .relaxed),
-            responses5xx: responses5xx.load(ordering: .relaxed), failures: failures.load(ordering: .relaxed),
-            latency: latency.snapshot)
+        let (ok, redirect, clientError, serverError) = answers.byClass
+        return EndpointStatsSnapshot(
+            requests: requests.load(ordering: .relaxed), responses2xx: ok, responses3xx: redirect,
+            responses4xx: clientError, responses5xx: serverError, failures: failures.load(ordering: .relaxed),
+            latency: answers.latency.snapshot)
     }
 }
 
@@ -80,10 +99,7 @@ public final class EndpointStats: Sendable {
 /// path; read as a `ServiceStatsSnapshot`.
 public final class ServiceStats: Sendable {
     let requests = Atomic<Int>(0)
-    let responses2xx = Atomic<Int>(0)
-    let responses3xx = Atomic<Int>(0)
-    let responses4xx = Atomic<Int>(0)
-    let responses5xx = Atomic<Int>(0)
+    let answers = AnswerCounts()
     let noEndpoint = Atomic<Int>(0)
     let upstreamFailures = Atomic<Int>(0)
     let timeouts = Atomic<Int>(0)
@@ -91,36 +107,26 @@ public final class ServiceStats: Sendable {
     let mirrored = Atomic<Int>(0)
     let mirrorFailures = Atomic<Int>(0)
     let upgrades = Atomic<Int>(0)
-    let latency = LatencyHistogram()
 
     /// Counts one response answered to a client for this service by its status code, and
     /// its latency from the request.
     func countResponse(status: UInt, nanoseconds: Int64) {
-        latency.record(nanoseconds: nanoseconds)
-        switch status / 100 {
-        case 2: responses2xx.add(1, ordering: .relaxed)
-        case 3: responses3xx.add(1, ordering: .relaxed)
-        case 4: responses4xx.add(1, ordering: .relaxed)
-        case 5: responses5xx.add(1, ordering: .relaxed)
-        default: break
-        }
+        answers.count(status: status, nanoseconds: nanoseconds)
     }
 
     /// The counters now.
     public var snapshot: ServiceStatsSnapshot {
-        ServiceStatsSnapshot(
+        let (ok, redirect, clientError, serverError) = answers.byClass
+        return ServiceStatsSnapshot(
             requests: requests.load(ordering: .relaxed),
-            responses2xx: responses2xx.load(ordering: .relaxed),
-            responses3xx: responses3xx.load(ordering: .relaxed),
-            responses4xx: responses4xx.load(ordering: .relaxed),
-            responses5xx: responses5xx.load(ordering: .relaxed),
+            responses2xx: ok, responses3xx: redirect, responses4xx: clientError, responses5xx: serverError,
             noEndpoint: noEndpoint.load(ordering: .relaxed),
             upstreamFailures: upstreamFailures.load(ordering: .relaxed),
             timeouts: timeouts.load(ordering: .relaxed),
             retries: retries.load(ordering: .relaxed),
             mirrored: mirrored.load(ordering: .relaxed),
             mirrorFailures: mirrorFailures.load(ordering: .relaxed),
-            upgrades: upgrades.load(ordering: .relaxed), latency: latency.snapshot)
+            upgrades: upgrades.load(ordering: .relaxed), latency: answers.latency.snapshot)
     }
 }
 

@@ -34,7 +34,9 @@ public final class ControllerHealth: Sendable {
     public init() {}
 
     /// The standing now.
-    public var standing: ControllerStanding { ControllerStanding(rawValue: value.load(ordering: .acquiring)) ?? .syncing }
+    public var standing: ControllerStanding {
+        ControllerStanding(rawValue: value.load(ordering: .acquiring)) ?? .syncing
+    }
 
     /// Records a new standing.
     public func set(_ standing: ControllerStanding) { value.store(standing.rawValue, ordering: .releasing) }
@@ -42,7 +44,8 @@ public final class ControllerHealth: Sendable {
 
 /// A `text/plain` response.
 func textResponse(_ status: HTTPResponse.Status, _ text: String, contentType: String = "text/plain") -> Response {
-    Response(status: status, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    Response(
+        status: status, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
 }
 
 /// `GET /metrics` in Prometheus' text format.
@@ -56,9 +59,12 @@ func metricsResponse(_ metrics: DaemonMetrics, dataPlane: (any DataPlane)? = nil
 /// - `GET /healthz`: 200 while the process serves (liveness), with its standing in the body
 /// - `GET /readyz`: 200 once the informers have listed, 503 before (readiness)
 /// - `GET /metrics`: the controller's metrics, Argo's names, and `aviary_controller_leader`
-func makeControllerRouter(health: ControllerHealth, metrics: DaemonMetrics, token: String?) -> Router<BasicRequestContext> {
+func makeControllerRouter(
+    health: ControllerHealth, metrics: DaemonMetrics, token: String?
+) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: NoSniffMiddleware(served: "/healthz, /readyz and /metrics (the resources are the API server's)"))
+    router.add(
+        middleware: NoSniffMiddleware(served: "/healthz, /readyz and /metrics (the resources are the API server's)"))
     if let token { router.add(middleware: BearerTokenMiddleware(token: token)) }
     router.get("/healthz") { _, _ in textResponse(.ok, health.standing.line) }
     router.get("/readyz") { _, _ in

@@ -226,7 +226,8 @@ func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestCo
             ServiceEndpointsList(
                 services: services.map { service in
                     ServiceEndpointsView(
-                        name: service.name, namespace: service.namespace, listener: "\(service.address):\(service.port)",
+                        name: service.name, namespace: service.namespace,
+                        listener: "\(service.address):\(service.port)",
                         selector: service.selector,
                         endpoints: pods.filter { $0.namespace == service.namespace && service.selects($0.labels) }
                             .map(\.address).sorted())
