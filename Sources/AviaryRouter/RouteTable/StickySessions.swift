@@ -22,6 +22,9 @@ final class StickySessions: Sendable {
     private let cookieName: [UInt8]
     /// New sessions numbered from 0, for `newBucket`.
     private let sessions = Atomic<Int>(0)
+    /// Where the sequence starts: random, so the first session of a table is not always the
+    /// first backend's (any start spreads as evenly).
+    private let start = Double.random(in: 0..<1)
 
     /// Ranges sized by `weights`, of which at least one is positive.
     init(key: Key, weights: [Int]) {
@@ -45,7 +48,7 @@ final class StickySessions: Sendable {
     /// draw would stray by the square root of n).
     func newBucket() -> Int {
         let number = sessions.wrappingAdd(1, ordering: .relaxed).oldValue
-        let fraction = (Double(number) * 0.618_033_988_749_894_9).truncatingRemainder(dividingBy: 1)
+        let fraction = (start + Double(number) * 0.618_033_988_749_894_9).truncatingRemainder(dividingBy: 1)
         return min(Self.buckets - 1, Int(fraction * Double(Self.buckets)))
     }
 
