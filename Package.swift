@@ -19,6 +19,8 @@ import PackageDescription
 //   AviaryServer        <- API, Core, Metrics, Platform, Local, KubernetesPlatform, Kubernetes, Store, Model
 //   AviaryClient        <- API, Model, Kubernetes (no GRDB, no Hummingbird: what `aviary get` and the dashboard
 //                          use; a daemon's API or, in cluster mode, an API server)
+//   AviaryDashboard     <- Client, API, Model (the web dashboard's pages, charts, sessions: pure HTML from API answers)
+//   AviaryServer        also <- Dashboard, Client (the dashboard reads the daemon's own API)
 //   AviaryHarness       <- Client, Local (the demo, chaos and soak)
 //   aviary              <- Server, Client, Harness, Local, Router, Metrics, Core, Model, Expression
 //   aviary-reliability  <- Harness
@@ -33,6 +35,7 @@ let package = Package(
         .executable(name: "aviary-reliability", targets: ["aviary-reliability"]),
         .executable(name: "aviary-bench-router", targets: ["aviary-bench-router"]),
         .executable(name: "aviary-bench-timestamps", targets: ["aviary-bench-timestamps"]),
+        .executable(name: "aviary-bench-dashboard", targets: ["aviary-bench-dashboard"]),
         .executable(name: "aviary-test-apiserver", targets: ["aviary-test-apiserver"]),
     ],
     dependencies: [
@@ -110,6 +113,8 @@ let package = Package(
             name: "AviaryServer",
             dependencies: [
                 "AviaryAPI",
+                "AviaryClient",
+                "AviaryDashboard",
                 "AviaryModel",
                 "AviaryCore",
                 "AviaryMetrics",
@@ -144,6 +149,13 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // The web dashboard's pages, charts, script and sessions, from the API's answers (the daemon serves it).
+        .target(
+            name: "AviaryDashboard",
+            dependencies: [
+                "AviaryAPI", "AviaryClient", "AviaryModel", .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The demo, chaos and soak: clients of a daemon they start as a process.
@@ -220,6 +232,12 @@ let package = Package(
             exclude: ["run", "HISTORY.md"]
         ),
         .executableTarget(
+            name: "aviary-bench-dashboard",
+            dependencies: ["AviaryDashboard", "AviaryClient", "AviaryAPI", "AviaryModel"],
+            path: "bench/dashboard",
+            exclude: ["run"]
+        ),
+        .executableTarget(
             name: "aviary-bench-timestamps",
             dependencies: ["AviaryModel"],
             path: "bench/timestamps",
@@ -257,6 +275,8 @@ let package = Package(
             name: "AviaryCoreTests",
             dependencies: ["AviaryCore", "AviaryExpression", "AviaryGoTemplate", "AviaryModel", "AviaryRoutes"]),
         .testTarget(name: "AviaryGoTemplateTests", dependencies: ["AviaryGoTemplate"]),
+        .testTarget(
+            name: "AviaryDashboardTests", dependencies: ["AviaryDashboard", "AviaryClient", "AviaryAPI", "AviaryModel"]),
         .testTarget(
             name: "AviaryMetricsTests",
             dependencies: ["AviaryMetrics", "AviaryCore", "AviaryExpression", "AviaryModel", "AviaryTestSupport"]),

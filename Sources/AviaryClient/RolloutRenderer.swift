@@ -234,19 +234,31 @@ public enum RolloutRenderer {
 }
 
 /// What the header and the tree derive from a rollout: status word, step, weights, image roles.
-struct RolloutFacts {
-    var status: String
-    var strategy: String
-    var step: String?
-    var setWeight: Int?
-    var actualWeight: Int?
-    var images: [(image: String, roles: [String])]
-    var stableHash: String?
-    var canaryHash: String?
-    var activeHash: String?
-    var previewHash: String?
+/// The dashboard draws the same facts.
+public struct RolloutFacts: Sendable {
+    /// The status with its icon (`✔ Healthy`).
+    public var status: String
+    /// Canary, BlueGreen or `-`.
+    public var strategy: String
+    /// `k/n` of a canary with steps.
+    public var step: String?
+    /// The canary weight the current step sets.
+    public var setWeight: Int?
+    /// The canary weight in effect.
+    public var actualWeight: Int?
+    /// Each image with its roles (stable, canary, active, preview).
+    public var images: [(image: String, roles: [String])]
+    /// The pod-template hash of the stable ReplicaSet.
+    public var stableHash: String?
+    /// The pod-template hash of the canary ReplicaSet (nil when it is the stable one).
+    public var canaryHash: String?
+    /// The pod-template hash behind a blue-green rollout's active Service.
+    public var activeHash: String?
+    /// The pod-template hash behind its preview Service (nil when it is the active one).
+    public var previewHash: String?
 
-    init(rollout: Rollout, replicaSets: [ReplicaSetView]) {
+    /// The facts of a rollout and its ReplicaSets.
+    public init(rollout: Rollout, replicaSets: [ReplicaSetView]) {
         let status = rollout.status
         images = []
         self.status = Style.rolloutStatus(rollout)
@@ -305,7 +317,7 @@ struct RolloutFacts {
     }
 
     /// stable, canary, active, preview: what a ReplicaSet is to the rollout.
-    func roles(of hash: String) -> [String] {
+    public func roles(of hash: String) -> [String] {
         var roles: [String] = []
         if hash == stableHash { roles.append("stable") }
         if hash == canaryHash { roles.append("canary") }
@@ -342,12 +354,12 @@ struct WideCells {
     var cells: [String] { [revision, hash, image, address, pid, node, started] }
 }
 
-/// Icons, colours, ages and column layout shared by the renderers.
-enum Style {
+/// Icons, colours, ages and column layout shared by the renderers (and the dashboard's words).
+public enum Style {
     static let reset = "\u{1B}[0m"
 
     /// Argo's icons: ✔ Healthy, ◌ Progressing, ॥ Paused, ✖ Degraded, ⚠ Error.
-    static func rolloutStatus(_ rollout: Rollout) -> String {
+    public static func rolloutStatus(_ rollout: Rollout) -> String {
         switch rollout.status?.phase {
         case .healthy: "✔ Healthy"
         case .progressing: "◌ Progressing"
@@ -357,7 +369,7 @@ enum Style {
         }
     }
 
-    static func analysisStatus(_ phase: AnalysisPhase) -> String {
+    public static func analysisStatus(_ phase: AnalysisPhase) -> String {
         switch phase {
         case .successful: "✔ Successful"
         case .running: "◌ Running"
@@ -368,12 +380,12 @@ enum Style {
         }
     }
 
-    static func replicaSetStatus(_ replicaSet: ReplicaSetView) -> String {
+    public static func replicaSetStatus(_ replicaSet: ReplicaSetView) -> String {
         if replicaSet.replicas == 0 { return "• ScaledDown" }
         return replicaSet.availableReplicas >= replicaSet.replicas ? "✔ Healthy" : "◌ Progressing"
     }
 
-    static func podStatus(_ pod: PodView) -> String {
+    public static func podStatus(_ pod: PodView) -> String {
         if pod.ready { return "✔ Running" }
         if pod.pid != nil { return "◌ Running" }
         // A pod on a cluster that waits to start again (CrashLoopBackOff) is still in phase Running.
@@ -398,7 +410,7 @@ enum Style {
     }
 
     /// kubectl's short ages: 45s, 3m20s, 17m, 5h, 3d.
-    static func age(since date: Date?, now: Date) -> String {
+    public static func age(since date: Date?, now: Date) -> String {
         guard let date else { return "-" }
         let seconds = max(0, Int(now.timeIntervalSince(date)))
         switch seconds {
@@ -411,7 +423,7 @@ enum Style {
     }
 
     /// An RFC 3339 time, with or without fractional seconds.
-    static func date(_ text: String?) -> Date? {
+    public static func date(_ text: String?) -> Date? {
         text.flatMap(RFC3339.parse)
     }
 

@@ -1,4 +1,5 @@
 import AviaryCore
+import AviaryDashboard
 import AviaryLocal
 import AviaryMetrics
 import AviaryPlatform
@@ -170,8 +171,11 @@ public struct AviaryDaemon: Sendable {
         loops.append(LoopService(name: "controller") { await controller.run() })
         let dispatcher = notificationDispatcher
         loops.append(LoopService(name: "notifications") { await dispatcher.run() })
+        let loopback = LoopbackAPI()
+        let dashboard = Dashboard(
+            mode: configuration.dashboard, token: configuration.token, sessions: DashboardSessions(), api: loopback)
         let application = Application(
-            router: makeRouter(routes, token: configuration.token),
+            router: makeRouter(routes, token: configuration.token, dashboard: dashboard),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "aviary"),
             services: loops,
@@ -180,6 +184,7 @@ public struct AviaryDaemon: Sendable {
                 let host =
                     configuration.host == "0.0.0.0" || configuration.host == "::" ? "127.0.0.1" : configuration.host
                 listened.yield("http://\(host):\(port)")
+                loopback.listening(at: "http://\(host.contains(":") ? "[\(host)]" : host):\(port)", token: configuration.token)
                 onListening("http://\(configuration.host):\(port)")
             },
             logger: logger)

@@ -9,7 +9,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var host: String
     /// The API's listen port (`--listen`, default 7480); 0 picks a free port.
     public var port: Int
-    /// The bearer token every request must carry (`--token`); required off loopback.
+    /// The bearer token every API request must carry, and the dashboard's sign-in (`--token-file`,
+    /// `AVIARY_TOKEN` or `--token`); required off loopback.
     public var token: String?
     /// Leave pods and the router running on SIGTERM (`--leave-running`).
     public var leaveRunning: Bool
@@ -33,6 +34,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// How long a notification that cannot be delivered is retried before it is given up
     /// (`--notification-retry-for`, seconds, default an hour).
     public var notificationRetryFor: Double = 3600
+    /// What the web dashboard at `/` offers (`--dashboard`, default on).
+    public var dashboard: DashboardMode = .on
 
     /// The platforms `aviary serve` can run rollouts on.
     public enum PlatformKind: String, Sendable, Equatable, CaseIterable {

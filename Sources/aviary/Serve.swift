@@ -24,6 +24,10 @@ struct Serve: AsyncParsableCommand {
             synced) and /metrics (the resources are the API server's: kubectl, or the CLI with \
             --kubeconfig). Replicas elect one leader with a Lease. See docs/kubernetes.md.
 
+            The web dashboard is at / of the same address (--dashboard on|read-only|off): every rollout \
+            with its status, steps, traffic, analysis charts and controls, live. With a token it asks for it \
+            once and keeps a session cookie; every action carries a CSRF token.
+
             --platform simulated runs no processes and no router: a ReplicaSet's pods are ready the \
             moment it is created, weights and selectors are only recorded in memory. It measures the \
             controller alone (bench/scale/run); its world is not kept across restarts.
@@ -39,8 +43,25 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The API's address, HOST:PORT.")
     var listen: String = "127.0.0.1:7480"
 
-    @Option(help: "A bearer token every API request must carry; required off loopback.")
+    @Option(
+        help: """
+            A file holding the token every API request must carry (as `Authorization: Bearer TOKEN`) and the \
+            dashboard asks for; required off loopback. AVIARY_TOKEN gives it too.
+            """)
+    var tokenFile: String?
+
+    @Option(
+        help: """
+            The token itself (every local user can read it in `ps`: prefer --token-file or AVIARY_TOKEN).
+            """)
     var token: String?
+
+    @Option(
+        help: """
+            The web dashboard at / (the API stays under /api/v1): on, read-only (pages without controls; \
+            every action refused) or off.
+            """)
+    var dashboard: DashboardMode = .on
 
     @Flag(help: "On SIGTERM, leave pods and the router running (a later serve adopts them).")
     var leaveRunning = false
@@ -60,7 +81,9 @@ struct Serve: AsyncParsableCommand {
             """)
     var serviceAddressRange: String = "127.0.1.0/24"
 
-    @Option(help: "Add this to every Service's port (for example 8000: port 80 listens on 8080; ports below 1024 need root).")
+    @Option(
+        help:
+            "Add this to every Service's port (for example 8000: port 80 listens on 8080; ports below 1024 need root).")
     var servicePortOffset: Int = 0
 
     @Option(
@@ -118,25 +141,50 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "With --platform kubernetes: the SMI TrafficSplit version to write (v1alpha1 ... v1alpha4).")
     var smiApiVersion: String = "v1alpha1"
 
-    @Option(help: "With --platform kubernetes: the networking.istio.io version of VirtualServices and DestinationRules.")
+    @Option(
+        help: "With --platform kubernetes: the networking.istio.io version of VirtualServices and DestinationRules.")
     var istioApiVersion: String = "v1alpha3"
 
-    @Option(help: "With --platform kubernetes: the API group of Traefik's TraefikService (traefik.io, or traefik.containo.us).")
+    @Option(
+        help:
+            "With --platform kubernetes: the API group of Traefik's TraefikService (traefik.io, or traefik.containo.us)."
+    )
     var traefikApiGroup: String = "traefik.io"
 
     @Option(help: "With --platform kubernetes: the version of Traefik's TraefikService.")
     var traefikApiVersion: String = "v1alpha1"
 
+    /// The daemon's token: --token-file, else --token, else AVIARY_TOKEN.
+    func resolvedToken(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
+        if let tokenFile {
+            if token != nil {
+                throw ValidationError("--token-file and --token both give the token; keep one (--token-file is safer)")
+            }
+            guard let data = FileManager.default.contents(atPath: tokenFile) else {
+                throw ValidationError(
+                    "--token-file \(tokenFile): cannot read it; write the token there (mode 600) or give AVIARY_TOKEN")
+            }
+            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !text.isEmpty else {
+                throw ValidationError("--token-file \(tokenFile) is empty: write a non-empty secret in it")
+            }
+            return text
+        }
+        return token ?? environment["AVIARY_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     func makeConfiguration() throws -> ServerConfiguration {
         let (host, port) = try ServerConfiguration.parseListen(listen)
         var configuration = ServerConfiguration(
-            stateDirectory: stateDir, host: host, port: port, token: token, leaveRunning: leaveRunning,
+            stateDirectory: stateDir, host: host, port: port, token: try resolvedToken(), leaveRunning: leaveRunning,
             serviceAddress: serviceAddress ?? "127.0.0.1",
-            serviceAddressRange: serviceAddress == nil ? serviceAddressRange : nil, servicePortOffset: servicePortOffset,
+            serviceAddressRange: serviceAddress == nil ? serviceAddressRange : nil,
+            servicePortOffset: servicePortOffset,
             routerCommand: noRouter ? nil : [Self.executablePath(), "router"],
             platform: platform, podEnvironmentInherited: podEnvInherit,
             prometheusListen: prometheus ? prometheusListen : nil)
         configuration.notificationRetryFor = notificationRetryFor
+        configuration.dashboard = dashboard
         try configuration.validate()
         return configuration
     }
@@ -150,7 +198,8 @@ struct Serve: AsyncParsableCommand {
         let (host, port) = try ServerConfiguration.parseListen(listen)
         var configuration = KubernetesConfiguration(
             kubeconfig: kubeconfig, context: context, namespace: namespace, instanceID: instanceId,
-            leaseNamespace: leaseNamespace, smiVersion: smiApiVersion, host: host, port: port, token: token)
+            leaseNamespace: leaseNamespace, smiVersion: smiApiVersion, host: host, port: port,
+            token: try resolvedToken())
         configuration.istioVersion = istioApiVersion
         configuration.traefikGroup = traefikApiGroup
         configuration.traefikVersion = traefikApiVersion
@@ -168,7 +217,8 @@ struct Serve: AsyncParsableCommand {
                 namespace.map { _ in "--namespace" }, instanceId.map { _ in "--instance-id" },
                 leaseNamespace.map { _ in "--lease-namespace" },
             ].compactMap({ $0 }).first {
-                throw ValidationError("\(flag) applies to --platform kubernetes only; add --platform kubernetes or drop it")
+                throw ValidationError(
+                    "\(flag) applies to --platform kubernetes only; add --platform kubernetes or drop it")
             }
         } catch let invalid as ServerConfiguration.Invalid {
             throw ValidationError(invalid.description)
@@ -179,6 +229,11 @@ struct Serve: AsyncParsableCommand {
         if platform == .kubernetes {
             try await runOnKubernetes()
             return
+        }
+        if token != nil {
+            printError(
+                "aviary serve: warning: --token is visible to every local user in `ps`; use --token-file FILE or AVIARY_TOKEN"
+            )
         }
         let daemon: AviaryDaemon
         do {
@@ -206,7 +261,8 @@ struct Serve: AsyncParsableCommand {
         }
         try await daemon.run(
             onListening: { address in
-                FileHandle.standardOutput.write(Data("aviary serve: /healthz, /readyz and /metrics on \(address)\n".utf8))
+                FileHandle.standardOutput.write(
+                    Data("aviary serve: /healthz, /readyz and /metrics on \(address)\n".utf8))
             },
             onStarted: {
                 FileHandle.standardOutput.write(Data("aviary serve: reconciling on Kubernetes\n".utf8))
@@ -216,3 +272,4 @@ struct Serve: AsyncParsableCommand {
 }
 
 extension ServerConfiguration.PlatformKind: ExpressibleByArgument {}
+extension DashboardMode: ExpressibleByArgument {}

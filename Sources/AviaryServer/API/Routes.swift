@@ -9,12 +9,15 @@ import NIOCore
 /// Refuses every request without `Authorization: Bearer <token>` (when the daemon has a token).
 struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String
+    /// Paths that authenticate on their own (the dashboard's, with its session cookie).
+    var exempt: @Sendable (String) -> Bool = { _ in false }
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     )
         async throws -> Response
     {
+        if exempt(request.uri.path) { return try await next(request, context) }
         let expected = "Bearer \(token)"
         guard let header = request.headers[.authorization], APIRequestDecoding.constantTimeEqual(header, expected)
         else {
@@ -172,10 +175,19 @@ func readBody(_ request: Request, limit: Int) async throws(APIError) -> Data {
 ///   the resource as NDJSON, a line per change; `GET /api/v1/watch/{kind}`: `{"items": [...]}` per change
 /// - `GET /api/v1/pods` (`?rollout=`), `GET /api/v1/pods/{name}/logs`
 /// - `GET /api/v1/replicasets` (`?rollout=`, `?namespace=`): revisions, counts and images for `get rollout`
-func makeRouter(_ routes: RouteContext, token: String?) -> Router<BasicRequestContext> {
+/// - the web dashboard (`Dashboard`, unless it is off): `/`, `/rollouts/{namespace}/{name}`, `/dashboard/...`
+func makeRouter(_ routes: RouteContext, token: String?, dashboard: Dashboard? = nil) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: NoSniffMiddleware())
-    if let token { router.add(middleware: BearerTokenMiddleware(token: token)) }
+    let dashboardOn = dashboard.map { $0.mode != .off } ?? false
+    router.add(
+        middleware: NoSniffMiddleware(
+            served: "/healthz, /metrics, /sd and /api/v1/..." + (dashboardOn ? ", and the dashboard at /" : "")))
+    if let token {
+        router.add(
+            middleware: BearerTokenMiddleware(
+                token: token, exempt: { path in dashboardOn && Dashboard.isDashboardPath(path) }))
+    }
+    dashboard?.addRoutes(to: router)
 
     router.get("/healthz") { _, _ in textResponse(.ok, "ok\n") }
     router.get("/metrics") { _, _ in await metricsResponse(routes.metrics, dataPlane: routes.dataPlane) }
