@@ -19,16 +19,23 @@ public struct Exchange: Sendable {
     public var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
 }
 
-/// Sends one request; nil when it failed before an answer.
+/// An HTTP client that answers a redirect with the redirect (it lives as long as the test process).
+let clientShowingRedirects = HTTPClient(
+    eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
+
+/// Sends one request; nil when it failed before an answer. `followRedirects: false` returns a
+/// 3xx answer as it is.
 public func http(
-    _ method: HTTPMethod, _ url: String, body: Data? = nil, headers: [(String, String)] = [], timeout: Int64 = 30
+    _ method: HTTPMethod, _ url: String, body: Data? = nil, headers: [(String, String)] = [], timeout: Int64 = 30,
+    followRedirects: Bool = true
 ) async -> Exchange? {
     var request = HTTPClientRequest(url: url)
     request.method = method
     for (name, value) in headers { request.headers.add(name: name, value: value) }
     if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
     do {
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(timeout))
+        let client = followRedirects ? HTTPClient.shared : clientShowingRedirects
+        let response = try await client.execute(request, timeout: .seconds(timeout))
         let collected = try await response.body.collect(upTo: 64 << 20)
         return Exchange(status: Int(response.status.code), body: Data(buffer: collected), headers: response.headers)
     } catch {
