@@ -328,7 +328,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            exclude: ["dashboard_browser.py"]
         ),
         .testTarget(
             name: "AviaryKubernetesTests",

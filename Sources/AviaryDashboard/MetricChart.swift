@@ -159,13 +159,18 @@ public enum MetricChart {
                 "<text class=\"axis\" x=\"\(left + plotWidth, decimals: 1)\" y=\"\(height - 8, decimals: 1)\" text-anchor=\"end\">\(clock(last))</text>"
             )
         }
-        for threshold in thresholds {
+        // Labels of lines at (nearly) the same height are moved apart so both can be read.
+        var labelYs: [Double] = []
+        for threshold in thresholds.sorted(by: { $0.value > $1.value }) {
             let lineY = y(threshold.value)
+            var labelY = lineY + 4
+            while labelYs.contains(where: { abs($0 - labelY) < 13 }) { labelY += 13 }
+            labelYs.append(labelY)
             body.append(
                 "<line class=\"threshold \(threshold.kind.rawValue)\" x1=\"\(left, decimals: 1)\" x2=\"\(left + plotWidth, decimals: 1)\" y1=\"\(lineY, decimals: 1)\" y2=\"\(lineY, decimals: 1)\"/>"
             )
             body.append(
-                "<text class=\"threshold-label \(threshold.kind.rawValue)\" x=\"\(left + plotWidth + 6, decimals: 1)\" y=\"\(lineY + 4, decimals: 1)\">\(threshold.label)</text>"
+                "<text class=\"threshold-label \(threshold.kind.rawValue)\" x=\"\(left + plotWidth + 6, decimals: 1)\" y=\"\(labelY, decimals: 1)\">\(threshold.label)</text>"
             )
         }
         if points.count > 1 {

@@ -296,14 +296,14 @@ public enum RolloutPage {
             let metrics: [HTML] = (run.status?.metricResults ?? []).map { result in
                 let spec = run.spec.metrics.first { $0.name == result.name }
                 let thresholds = [
-                    Threshold.parse(spec?.successCondition, kind: .success),
-                    Threshold.parse(spec?.failureCondition, kind: .failure),
+                    Threshold.parse(resolved(spec?.successCondition, args: run.spec.args), kind: .success),
+                    Threshold.parse(resolved(spec?.failureCondition, args: run.spec.args), kind: .failure),
                 ].compactMap { $0 }
                 var conditions: [HTML] = []
-                if let condition = spec?.successCondition {
+                if let condition = resolved(spec?.successCondition, args: run.spec.args) {
                     conditions.append("success when <code>\(condition)</code>")
                 }
-                if let condition = spec?.failureCondition {
+                if let condition = resolved(spec?.failureCondition, args: run.spec.args) {
                     conditions.append("failure when <code>\(condition)</code>")
                 }
                 let measurements = result.measurements ?? []
@@ -331,6 +331,19 @@ public enum RolloutPage {
         }
         return
             "<section aria-labelledby=\"analysis-title\"><h2 id=\"analysis-title\">Analysis</h2>\(sections)</section>"
+    }
+
+    /// A condition with the run's literal arguments put in (`result >= {{args.minimum}}` with
+    /// minimum 0.95 is `result >= 0.95`), as the run evaluates it.
+    static func resolved(_ condition: String?, args: [Argument]?) -> String? {
+        guard var text = condition, text.contains("{{") else { return condition }
+        for argument in args ?? [] {
+            guard let value = argument.value else { continue }
+            for spelling in ["{{args.\(argument.name)}}", "{{ args.\(argument.name) }}"] {
+                text = text.replacingOccurrences(of: spelling, with: value)
+            }
+        }
+        return text
     }
 
     static func eventList(_ events: [EventList.Event], now: Date) -> HTML {

@@ -1,7 +1,8 @@
-import AviaryDashboard
 import AviaryModel
 import Foundation
 import Testing
+
+@testable import AviaryDashboard
 
 @Suite struct ThresholdTests {
     @Test(arguments: [
@@ -172,5 +173,31 @@ import Testing
     @Test func theCookieIsHttpOnlyAndStrict() {
         let cookie = DashboardSessions.setCookie("x")
         #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/"))
+    }
+}
+
+@Suite struct RunArgumentTests {
+    @Test(arguments: [
+        ("result >= {{args.minimum}}", "result >= 0.95"), ("result < {{ args.minimum }}", "result < 0.95"),
+        ("result > {{args.other}}", "result > {{args.other}}"), ("result > 1", "result > 1"),
+    ])
+    func aConditionGetsTheRunsLiteralArguments(condition: String, expected: String) {
+        let args = [Argument(name: "minimum", value: "0.95"), Argument(name: "other")]
+        #expect(RolloutPage.resolved(condition, args: args) == expected)
+    }
+
+    @Test func twoLinesAtOneHeightKeepTheirLabelsApart() {
+        let svg = MetricChart.svg(
+            metric: "m", measurements: [AviaryModel.Measurement(phase: .successful, value: "2")],
+            thresholds: [
+                Threshold(kind: .success, comparison: ">=", value: 1),
+                Threshold(kind: .failure, comparison: "<", value: 1),
+            ]
+        ).text
+        let labelYs = svg.components(separatedBy: "class=\"threshold-label").dropFirst().compactMap { part -> Double? in
+            guard let range = part.range(of: "y=\"") else { return nil }
+            return Double(part[range.upperBound...].prefix { $0 != "\"" })
+        }
+        #expect(labelYs.count == 2 && abs(labelYs[0] - labelYs[1]) >= 13)
     }
 }

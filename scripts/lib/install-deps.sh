@@ -12,6 +12,7 @@ install_deps() {
             dpkg-deb) pkg=dpkg ;;
             carbon-cache) pkg=graphite-carbon ;;
             graphite-manage) pkg=graphite-web ;;
+            chromedriver) pkg=chromium-driver ;;
             *) pkg=$cmd ;;
         esac
         missing+=("$pkg")

@@ -373,7 +373,7 @@ extension Dashboard {
     }
 
     /// Server-Sent Events: `event: change` each time the daemon's watch of the rollout (and what
-    /// it owns), or of every rollout, sends a line; the page then fetches its new content.
+    /// it owns), or of every rollout, sends a line after its first; the page then fetches its new content.
     func events(_ request: Request) -> Response {
         let visit = visit(request)
         guard visit.signedIn else { return signInFirst(request, visit: visit, page: false) }
@@ -396,7 +396,14 @@ extension Dashboard {
             status: .ok, headers: headers,
             body: ResponseBody { writer in
                 try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
+                // The watch's first line is the state the page was drawn from (the page refreshes
+                // itself when it connects again after a loss); the lines after it are changes.
+                var first = true
                 _ = try? await client.follow(path) { _ in
+                    if first {
+                        first = false
+                        return true
+                    }
                     do {
                         try await writer.write(ByteBuffer(string: "event: change\ndata: 1\n\n"))
                         return true
