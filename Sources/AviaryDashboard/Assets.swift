@@ -128,7 +128,7 @@ public enum DashboardAssets {
         /* Aviary's dashboard. Light and dark follow the system; colours pass WCAG AA on their backgrounds. */
         :root {
           --bg: #ffffff; --fg: #1b1f24; --muted: #57606a; --line: #d0d7de; --panel: #f6f8fa; --link: #0550ae;
-          --ok: #116329; --warn: #7d4e00; --bad: #a40e26; --pause: #0b5cad; --stable: #1f6feb; --canary: #bf8700;
+          --ok: #116329; --warn: #7d4e00; --bad: #a40e26; --pause: #0b5cad; --stable: #1a5fc7; --canary: #8a5a00;
           --focus: #0969da;
         }
         @media (prefers-color-scheme: dark) {
@@ -154,7 +154,7 @@ public enum DashboardAssets {
         h4 { font-size: .95rem; margin: .8rem 0 .2rem; }
         .muted, .total, .crumbs { color: var(--muted); }
         .total { font-size: .9rem; font-weight: 400; }
-        .banner { background: var(--bad); color: #fff; padding: .5rem 1.2rem; font-weight: 600; }
+        .banner { background: var(--bad); color: var(--bg); padding: .5rem 1.2rem; font-weight: 600; }
         #notice:empty { display: none; }
         #notice, .done { margin: .6rem 1.2rem; padding: .5rem .8rem; border-radius: 6px; border: 1px solid var(--line); }
         #notice.done, p.done { border-color: var(--ok); }

@@ -94,8 +94,13 @@ func rolloutJSON(_ index: Int) -> [String: Any] {
             "message": "ReplicaSet \"\(name)-\(newHash)\" has successfully progressed.",
             "lastUpdateTime": time(created / 3), "lastTransitionTime": time(created / 3),
         ])
-        conditions.append(["type": "Healthy", "status": "True", "reason": "RolloutHealthy", "message": "Rollout is healthy"])
-        conditions.append(["type": "Completed", "status": "True", "reason": "RolloutCompleted", "message": "Rollout completed update to revision \(revision) (\(newHash)): Initial deploy"])
+        conditions.append([
+            "type": "Healthy", "status": "True", "reason": "RolloutHealthy", "message": "Rollout is healthy",
+        ])
+        conditions.append([
+            "type": "Completed", "status": "True", "reason": "RolloutCompleted",
+            "message": "Rollout completed update to revision \(revision) (\(newHash)): Initial deploy",
+        ])
     case 5, 6:
         phase = "Progressing"
         status["currentStepIndex"] = 2
@@ -147,7 +152,8 @@ func rolloutJSON(_ index: Int) -> [String: Any] {
     return [
         "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
         "metadata": [
-            "name": name, "namespace": namespace, "generation": revision * 2, "uid": "\(hash(index))-\(hash(index + 7))",
+            "name": name, "namespace": namespace, "generation": revision * 2,
+            "uid": "\(hash(index))-\(hash(index + 7))",
             "resourceVersion": "\(100_000 + index * 13)", "creationTimestamp": time(created),
             "labels": ["app": name, "team": namespace], "annotations": ["rollout.argoproj.io/revision": "\(revision)"],
         ],
@@ -250,7 +256,8 @@ let pageRolloutJSON: [String: Any] = [
         ],
     ],
     "status": [
-        "phase": "Progressing", "message": "more replicas need to be updated: waiting for analysis checkout-7b4d9f6c88-14-3",
+        "phase": "Progressing",
+        "message": "more replicas need to be updated: waiting for analysis checkout-7b4d9f6c88-14-3",
         "currentStepIndex": 3, "stableRS": stableHash, "currentPodHash": canaryHash, "currentStepHash": "8c5f7d9b6",
         "replicas": 10, "updatedReplicas": 5, "readyReplicas": 9, "availableReplicas": 9, "observedGeneration": "14",
         "selector": "app=checkout",
@@ -459,7 +466,7 @@ func grouped(_ number: Int) -> String {
     }
     return text
 }
-func size(_ bytes: Int) -> String { String(format: "%.0f KB (%@ bytes)", Double(bytes) / 1024, grouped(bytes)) }
+func size(_ bytes: Int) -> String { "\(grouped(Int((Double(bytes) / 1024).rounded()))) KB (\(grouped(bytes)) bytes)" }
 func verdict(_ median: Double, goal: Double) -> String {
     String(format: "goal ≤ %.0f ms: %@", goal, median <= goal ? "met" : "MISSED")
 }
@@ -473,7 +480,9 @@ print(
         + "); \(listIterations) list and \(pageIterations) page iterations, one thread")
 
 let (list, listSink) = measure(listIterations) { listDocument(rollouts).text.utf8.count }
-print("list page, \(grouped(rolloutCount)) rollouts: \(list.summary) (\(verdict(list.median, goal: 100))), \(size(listBytes))")
+print(
+    "list page, \(grouped(rolloutCount)) rollouts: \(list.summary) (\(verdict(list.median, goal: 100))), \(size(listBytes))"
+)
 
 let (page, pageSink) = measure(pageIterations) { pageDocument().text.utf8.count }
 print(
@@ -484,8 +493,9 @@ let (listDecode, decodeSink) = measure(listIterations) {
     decode(ItemList<Rollout>.self, listAnswer).items.count
 }
 print(
-    "decoding GET /api/v1/rollouts (\(grouped(rolloutCount)) rollouts, \(size(listAnswer.count))) with APIJSON.decoder(): "
-        + "\(listDecode.summary); the list page's server time is about decode + render, median \(String(format: "%.1f", listDecode.median + list.median)) ms")
+    "decoding GET /api/v1/rollouts with APIJSON.decoder(), \(grouped(rolloutCount)) rollouts in \(size(listAnswer.count)) of JSON: "
+        + "\(listDecode.summary); the list page's server time is about decode + render, median \(String(format: "%.1f", listDecode.median + list.median)) ms"
+)
 
 let (pageDecode, pageDecodeSink) = measure(pageIterations) {
     decode(Rollout.self, pageAnswers[0]).spec.replicasOrDefault
@@ -496,6 +506,6 @@ let (pageDecode, pageDecodeSink) = measure(pageIterations) {
 }
 let pageAnswerBytes = pageAnswers.map(\.count).reduce(0, +)
 print(
-    "decoding the rollout page's 5 API answers (\(size(pageAnswerBytes))): \(pageDecode.summary); "
+    "decoding the rollout page's 5 API answers, \(size(pageAnswerBytes)) of JSON: \(pageDecode.summary); "
         + "decode + render median \(String(format: "%.1f", pageDecode.median + page.median)) ms")
 if listSink == 0 || pageSink == 0 || decodeSink == 0 || pageDecodeSink == 0 { print("(nothing rendered?)") }
