@@ -36,6 +36,12 @@ public struct APIClient: Sendable {
         public var status: Int?
         /// What to tell the user.
         public var description: String
+
+        /// A failure with the daemon's status (nil: not reached) and what to tell the user.
+        public init(status: Int?, description: String) {
+            self.status = status
+            self.description = description
+        }
     }
 
     /// Sends one request and returns the body of a 2xx answer; any other answer is a `Failure`

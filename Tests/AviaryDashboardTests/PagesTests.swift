@@ -159,3 +159,20 @@ enum Fixtures {
         #expect(svg.contains("web-stable → stable 80%, web-canary → canary 20%"))
     }
 }
+
+@Suite struct RolloutListingTests {
+    @Test func theListingsRowIsTheFullRolloutsRow() throws {
+        let rollouts = [
+            try Fixtures.rollout(name: "web", phase: "Paused", message: "waiting"),
+            try Fixtures.rollout(name: "jobs", namespace: "batch", phase: "Degraded", image: "jobs:v9", step: 0),
+        ]
+        var blueGreen = try Fixtures.rollout(name: "bg", phase: "Healthy")
+        blueGreen.spec.strategy = RolloutStrategy(blueGreen: BlueGreenStrategy(activeService: "bg-active"))
+        for rollout in rollouts + [blueGreen] {
+            let json = try JSONEncoder().encode(rollout)
+            let listed = try JSONDecoder().decode(RolloutListing.self, from: json).rollout
+            let now = Fixtures.context.now
+            #expect(ListPage.Row(listed, now: now) == ListPage.Row(rollout, now: now), "\(rollout.metadata.name ?? "")")
+        }
+    }
+}

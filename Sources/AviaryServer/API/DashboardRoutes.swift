@@ -218,7 +218,7 @@ extension Dashboard {
         let filter = ListPage.Filter(query: query)
         let rollouts: [Rollout]
         do {
-            rollouts = try await client.rollouts(namespace: nil)
+            rollouts = try await client.rolloutListings()
         } catch {
             return failurePage(
                 DashboardRefusal(status: error.status ?? 502, message: error.description), visit: visit,
