@@ -139,6 +139,12 @@ import Testing
             let promoted = try await browser.post("/dashboard/rollouts/default/web/promote", fields: [:], csrf: csrf)
             #expect(promoted.status == 200 && promoted.text.contains("Promoted"), "\(promoted.text)")
             #expect(await eventually(within: 90) { await rolloutPhase(daemon) == "Healthy" })
+            // A pod's log link answers its log as plain text.
+            let pods = (await daemon.call(.GET, "/api/v1/pods"))?.json["pods"] as? [[String: Any]] ?? []
+            let pod = try #require(pods.first?["name"] as? String)
+            #expect(page.text.contains("/dashboard/pods/default/") && page.text.contains("/log\">log</a>"))
+            let log = try await browser.get("/dashboard/pods/default/\(pod)/log")
+            #expect(log.status == 200 && log.headers["Content-Type"].first?.hasPrefix("text/plain") == true)
             let done = try await browser.get("/rollouts/default/web?fragment=1")
             #expect(done.status == 200 && !done.text.contains("<html") && done.text.contains("sample-app:v2"))
         }
