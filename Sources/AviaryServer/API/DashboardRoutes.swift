@@ -203,15 +203,30 @@ extension Dashboard {
         }
     }
 
-    func listPage(_ request: Request) async -> Response {
+    /// What drawing a page needs once its visitor may see it, or the answer to send instead
+    /// (the sign-in page, or an error page when the API is not listening yet).
+    enum PageRequest {
+        case ready(visit: Visit, context: PageContext, client: APIClient, fragment: Bool)
+        case answer(Response)
+    }
+
+    func pageRequest(_ request: Request) -> PageRequest {
         let visit = visit(request)
         let fragment = request.uri.queryParameters.get("fragment") != nil
-        guard visit.signedIn else { return signInFirst(request, visit: visit, page: !fragment) }
+        guard visit.signedIn else { return .answer(signInFirst(request, visit: visit, page: !fragment)) }
         let context = context(visit)
-        let client: APIClient
-        switch self.client(visit: visit) {
-        case .success(let found): client = found
-        case .failure(let refusal): return failurePage(refusal, visit: visit, context: context)
+        switch client(visit: visit) {
+        case .success(let client): return .ready(visit: visit, context: context, client: client, fragment: fragment)
+        case .failure(let refusal): return .answer(failurePage(refusal, visit: visit, context: context))
+        }
+    }
+
+    func listPage(_ request: Request) async -> Response {
+        let (visit, context, client, fragment): (Visit, PageContext, APIClient, Bool)
+        switch pageRequest(request) {
+        case .ready(let ready, let pageContext, let apiClient, let isFragment):
+            (visit, context, client, fragment) = (ready, pageContext, apiClient, isFragment)
+        case .answer(let response): return response
         }
         var query: [String: String] = [:]
         for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
@@ -236,14 +251,11 @@ extension Dashboard {
     }
 
     func rolloutPage(_ request: Request, namespace: String, name: String) async -> Response {
-        let visit = visit(request)
-        let fragment = request.uri.queryParameters.get("fragment") != nil
-        guard visit.signedIn else { return signInFirst(request, visit: visit, page: !fragment) }
-        let context = context(visit)
-        let client: APIClient
-        switch self.client(visit: visit) {
-        case .success(let found): client = found
-        case .failure(let refusal): return failurePage(refusal, visit: visit, context: context)
+        let (visit, context, client, fragment): (Visit, PageContext, APIClient, Bool)
+        switch pageRequest(request) {
+        case .ready(let ready, let pageContext, let apiClient, let isFragment):
+            (visit, context, client, fragment) = (ready, pageContext, apiClient, isFragment)
+        case .answer(let response): return response
         }
         let snapshot: RolloutSnapshot
         let events: [EventList.Event]
