@@ -84,6 +84,25 @@ public final class DashboardSessions: Sendable {
         }
     }
 
+    /// How many wrong tokens a minute are answered before sign-in waits for the minute to pass.
+    public static let wrongTokensPerMinute = 10
+    private let wrongTokens = Mutex<[Date]>([])
+
+    /// Whether sign-in is held back now (too many wrong tokens in the last minute), and for how
+    /// many seconds more: a guess a second cannot go on.
+    public func signInWait(now: Date = Date()) -> Int? {
+        wrongTokens.withLock { times in
+            times.removeAll { now.timeIntervalSince($0) >= 60 }
+            guard times.count >= Self.wrongTokensPerMinute, let oldest = times.first else { return nil }
+            return max(1, Int((60 - now.timeIntervalSince(oldest)).rounded(.up)))
+        }
+    }
+
+    /// Counts a wrong token.
+    public func wrongToken(now: Date = Date()) {
+        wrongTokens.withLock { $0.append(now) }
+    }
+
     /// Signs a session out.
     public func signOut(_ session: String) {
         _ = signedIn.withLock { $0.removeValue(forKey: session) }

@@ -161,6 +161,17 @@ import Testing
         #expect(!sessions.isSignedIn(again, now: start) && !sessions.isSignedIn(nil))
     }
 
+    @Test func tenWrongTokensAMinuteHoldSignInBackUntilTheMinutePasses() {
+        let sessions = DashboardSessions()
+        let start = Date(timeIntervalSince1970: 2_000_000)
+        for second in 0..<9 { sessions.wrongToken(now: start.addingTimeInterval(Double(second))) }
+        #expect(sessions.signInWait(now: start.addingTimeInterval(9)) == nil, "nine are answered")
+        sessions.wrongToken(now: start.addingTimeInterval(9))
+        #expect(sessions.signInWait(now: start.addingTimeInterval(10)) == 50, "the tenth holds it back")
+        #expect(sessions.signInWait(now: start.addingTimeInterval(59.5)) == 1)
+        #expect(sessions.signInWait(now: start.addingTimeInterval(60)) == nil, "the first has aged out")
+    }
+
     @Test(arguments: [
         ("aviary_session=\(String(repeating: "a", count: 43))", true),
         ("other=1; aviary_session=\(String(repeating: "B", count: 43))", true),

@@ -189,6 +189,19 @@ import Testing
             let after = try #require(
                 await http(.GET, daemon.base + "/", headers: [("Cookie", signedIn)], followRedirects: false))
             #expect(after.status == 303, "the signed-out session is no longer taken")
+
+            // Guessing: after ten wrong tokens in a minute, even the right one waits.
+            let guesser = Browser(base: daemon.base)
+            try await guesser.get("/dashboard/login")
+            let guesserCSRF = try #require(guesser.csrf)
+            for attempt in 1...9 {
+                let wrong = try await guesser.post(
+                    "/dashboard/login", fields: ["csrf": guesserCSRF, "token": "guess-\(attempt)"], json: false)
+                #expect(wrong.status == 401)
+            }
+            let held = try await guesser.post(
+                "/dashboard/login", fields: ["csrf": guesserCSRF, "token": token], json: false)
+            #expect(held.status == 429 && held.text.contains("Too many wrong tokens"), "\(held.status)")
         } catch {
             await daemon.cleanUp()
             throw error

@@ -262,6 +262,7 @@ final class DemoSession {
             Everything is still running (--keep):
               export AVIARY_SERVER=\(client.server)
               aviary get rollout \(Demo.rollout)
+              Dashboard: \(client.server)/rollouts/default/\(Demo.rollout)   (open it in a browser)
               curl $AVIARY_SERVER/api/v1/analysisruns   # the analyses and their measurements
               curl 127.0.0.1:\(ports.root)/            # all traffic; stable :\(ports.stable), canary :\(ports.canary)
               Prometheus: \(prometheusAddress)/graph

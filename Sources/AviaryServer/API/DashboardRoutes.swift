@@ -318,7 +318,16 @@ extension Dashboard {
         let visit = visit(request)
         let next = Self.safeNext(fields["next"])
         guard let token else { return redirect(next) }
+        if let wait = sessions.signInWait(now: now()) {
+            return page(
+                .tooManyRequests,
+                Pages.login(
+                    next: next,
+                    error: "Too many wrong tokens in the last minute; try again in \(wait) s.",
+                    csrf: sessions.csrfToken(for: visit.session)), visit: visit)
+        }
         guard let given = fields["token"], APIRequestDecoding.constantTimeEqual(given, token) else {
+            sessions.wrongToken(now: now())
             return page(
                 .unauthorized,
                 Pages.login(
