@@ -13,8 +13,11 @@ public struct PageContext: Sendable {
     public var signedIn: Bool
     /// Now, for ages and countdowns.
     public var now: Date
+    /// Pods have logs the page links to (the local platform's).
+    public var podLogs: Bool
 
-    public init(csrf: String, readOnly: Bool, signedIn: Bool, now: Date) {
+    public init(csrf: String, readOnly: Bool, signedIn: Bool, now: Date, podLogs: Bool = true) {
+        self.podLogs = podLogs
         self.csrf = csrf
         self.readOnly = readOnly
         self.signedIn = signedIn

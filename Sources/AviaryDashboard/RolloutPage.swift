@@ -24,7 +24,7 @@ public enum RolloutPage {
             <section aria-labelledby="picture-title"><h2 id="picture-title">Services, ReplicaSets and pods</h2>\
             \(Topology.svg(rollout: rollout, facts: facts, replicaSets: snapshot.replicaSets, pods: snapshot.pods))</section>
             \(revisions(snapshot, facts: facts, context: context))
-            \(replicaSetsAndPods(snapshot, facts: facts, now: context.now))
+            \(replicaSetsAndPods(snapshot, facts: facts, now: context.now, podLogs: context.podLogs))
             \(analysis(snapshot.analysisRuns, now: context.now))
             \(eventList(events, now: context.now))
             """
@@ -249,7 +249,7 @@ public enum RolloutPage {
             """
     }
 
-    static func replicaSetsAndPods(_ snapshot: RolloutSnapshot, facts: RolloutFacts, now: Date) -> HTML {
+    static func replicaSetsAndPods(_ snapshot: RolloutSnapshot, facts: RolloutFacts, now: Date, podLogs: Bool) -> HTML {
         var rows: [HTML] = []
         for replicaSet in snapshot.replicaSets.sorted(by: { $0.revision > $1.revision }) {
             let roles = facts.roles(of: replicaSet.podTemplateHash).joined(separator: ", ")
@@ -260,12 +260,13 @@ public enum RolloutPage {
                 <td>\(Style.age(since: replicaSet.createdAt, now: now))</td><td></td></tr>
                 """)
             for pod in snapshot.pods.filter({ $0.replicaSet == replicaSet.name }).sorted(by: { $0.name < $1.name }) {
-                let log = "/dashboard/pods/\(Pages.segment(pod.namespace))/\(Pages.segment(pod.name))/log"
+                let path = "/dashboard/pods/\(Pages.segment(pod.namespace))/\(Pages.segment(pod.name))/log"
+                let log: HTML = podLogs ? "<a href=\"\(path)\">log</a>" : "-"
                 rows.append(
                     """
                     <tr class="pod"><td>\(pod.name)</td><td>Pod</td><td>\(Style.podStatus(pod))</td>\
                     <td>\(pod.ready ? "ready" : "not ready")</td><td>\(pod.restarts)</td><td>\(Style.age(since: pod.createdAt, now: now))</td>\
-                    <td><a href="\(log)">log</a></td></tr>
+                    <td>\(log)</td></tr>
                     """)
             }
         }

@@ -173,7 +173,8 @@ public struct AviaryDaemon: Sendable {
         loops.append(LoopService(name: "notifications") { await dispatcher.run() })
         let loopback = LoopbackAPI()
         let dashboard = Dashboard(
-            mode: configuration.dashboard, token: configuration.token, sessions: DashboardSessions(), api: loopback)
+            mode: configuration.dashboard, token: configuration.token, sessions: DashboardSessions(),
+            source: { loopback.dashboardSource })
         let application = Application(
             router: makeRouter(routes, token: configuration.token, dashboard: dashboard),
             configuration: ApplicationConfiguration(
@@ -184,7 +185,8 @@ public struct AviaryDaemon: Sendable {
                 let host =
                     configuration.host == "0.0.0.0" || configuration.host == "::" ? "127.0.0.1" : configuration.host
                 listened.yield("http://\(host):\(port)")
-                loopback.listening(at: "http://\(host.contains(":") ? "[\(host)]" : host):\(port)", token: configuration.token)
+                loopback.listening(
+                    at: "http://\(host.contains(":") ? "[\(host)]" : host):\(port)", token: configuration.token)
                 onListening("http://\(configuration.host):\(port)")
             },
             logger: logger)

@@ -1,4 +1,5 @@
 import AviaryCore
+import AviaryDashboard
 import AviaryKubernetes
 import AviaryKubernetesPlatform
 import AviaryPlatform
@@ -50,6 +51,8 @@ public struct KubernetesConfiguration: Sendable, Equatable {
     public var port: Int
     /// `--token`: the bearer token those endpoints require (required off loopback).
     public var token: String?
+    /// What the web dashboard at `/` offers (`--dashboard`, default on).
+    public var dashboard: DashboardMode = .on
 
     /// A configuration; see the properties.
     public init(
@@ -150,7 +153,8 @@ public struct KubernetesDaemon: Sendable {
     static func explain(_ error: KubernetesError) -> String {
         var line = "cannot start the controller: \(error)"
         if error.isNotFound {
-            line += "; is Argo's Rollout CRD installed? (kubectl apply -f rollout-crd.yaml, or `aviary install kubernetes`)"
+            line +=
+                "; is Argo's Rollout CRD installed? (kubectl apply -f rollout-crd.yaml, or `aviary install kubernetes`)"
         } else if error.code == 403 {
             line += "; the kubeconfig user needs list, watch, patch and update on rollouts.argoproj.io (and status)"
         }
@@ -206,7 +210,8 @@ public struct KubernetesDaemon: Sendable {
         }
         return SecretStore(
             secrets,
-            remedy: "Secrets are read from namespace \"\(namespace)\": kubectl -n \(namespace) create secret generic ...")
+            remedy:
+                "Secrets are read from namespace \"\(namespace)\": kubectl -n \(namespace) create secret generic ...")
     }
 
     /// Runs until SIGTERM or SIGINT: the HTTP endpoints and informers always, the controller while
@@ -279,8 +284,14 @@ public struct KubernetesDaemon: Sendable {
             }
         }
         let host = configuration.host
+        // The dashboard's reads and writes queue on a client of their own, not behind the controller's.
+        let dashboardClient = try KubernetesClient(configuration: client.configuration)
+        let dashboard = Dashboard(
+            mode: configuration.dashboard, token: configuration.token, sessions: DashboardSessions(),
+            source: { ClusterDashboardSource(kubernetes: dashboardClient) })
         let application = Application(
-            router: makeControllerRouter(health: health, metrics: metrics, token: configuration.token),
+            router: makeControllerRouter(
+                health: health, metrics: metrics, token: configuration.token, dashboard: dashboard),
             configuration: ApplicationConfiguration(
                 address: .hostname(host, port: configuration.port), serverName: "aviary"),
             services: [body],
@@ -292,6 +303,7 @@ public struct KubernetesDaemon: Sendable {
         try await group.run()
         try? await client.shutdown()
         try? await leaseClient.shutdown()
+        try? await dashboardClient.shutdown()
     }
 }
 

@@ -20,9 +20,10 @@ struct Serve: AsyncParsableCommand {
             TrafficSplits, NGINX canary Ingresses, Istio VirtualServices, TraefikServices and Gateway API \
             routes as Argo's controller makes them, a Rollout's status through its status \
             subresource, job metrics as batch/v1 Jobs owned by their AnalysisRun. It \
-            keeps no state directory; on --listen it serves only /healthz (alive), /readyz (caches \
-            synced) and /metrics (the resources are the API server's: kubectl, or the CLI with \
-            --kubeconfig). Replicas elect one leader with a Lease. See docs/kubernetes.md.
+            keeps no state directory; on --listen it serves /healthz (alive), /readyz (caches \
+            synced), /metrics and the dashboard, which reads and writes the API server as the CLI's \
+            cluster mode does (the resource API under /api/v1 is not served there: kubectl, or the \
+            CLI with --kubeconfig). Replicas elect one leader with a Lease. See docs/kubernetes.md.
 
             The web dashboard is at / of the same address (--dashboard on|read-only|off): every rollout \
             with its status, steps, traffic, analysis charts and controls, live. With a token it asks for it \
@@ -203,6 +204,7 @@ struct Serve: AsyncParsableCommand {
         configuration.istioVersion = istioApiVersion
         configuration.traefikGroup = traefikApiGroup
         configuration.traefikVersion = traefikApiVersion
+        configuration.dashboard = dashboard
         try configuration.validate()
         return configuration
     }
@@ -263,6 +265,9 @@ struct Serve: AsyncParsableCommand {
             onListening: { address in
                 FileHandle.standardOutput.write(
                     Data("aviary serve: /healthz, /readyz and /metrics on \(address)\n".utf8))
+                if dashboard != .off {
+                    FileHandle.standardOutput.write(Data("aviary serve: the dashboard at \(address)/\n".utf8))
+                }
             },
             onStarted: {
                 FileHandle.standardOutput.write(Data("aviary serve: reconciling on Kubernetes\n".utf8))

@@ -28,52 +28,6 @@ import Testing
               steps: [{setWeight: 50}, {pause: {}}]
         """.utf8)
 
-    /// A browser of the dashboard: keeps the session cookie it is given, reads each page's CSRF token.
-    final class Browser {
-        let base: String
-        var cookie: String?
-        var csrf: String?
-
-        init(base: String) { self.base = base }
-
-        @discardableResult
-        func get(_ path: String) async throws -> Exchange {
-            let exchange = try #require(await http(.GET, base + path, headers: cookieHeader(), followRedirects: false))
-            remember(exchange)
-            if let range = exchange.text.range(of: #"name="csrf-token" content=""#) {
-                csrf = String(exchange.text[range.upperBound...].prefix { $0 != "\"" })
-            }
-            return exchange
-        }
-
-        @discardableResult
-        func post(
-            _ path: String, fields: [String: String], csrf: String? = nil, json: Bool = true
-        ) async throws
-            -> Exchange
-        {
-            var headers = cookieHeader() + [("Content-Type", "application/x-www-form-urlencoded")]
-            if json { headers.append(("Accept", "application/json")) }
-            if let csrf { headers.append(("X-CSRF-Token", csrf)) }
-            let body = fields.map { key, value in
-                "\(key)=\(value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
-            }.joined(separator: "&")
-            let exchange = try #require(
-                await http(.POST, base + path, body: Data(body.utf8), headers: headers, followRedirects: false))
-            remember(exchange)
-            return exchange
-        }
-
-        func cookieHeader() -> [(String, String)] { cookie.map { [("Cookie", $0)] } ?? [] }
-
-        func remember(_ exchange: Exchange) {
-            for value in exchange.headers["Set-Cookie"] {
-                let pair = String(value.prefix { $0 != ";" })
-                cookie = pair.hasSuffix("=") ? nil : pair
-            }
-        }
-    }
-
     func rolloutPhase(_ daemon: Daemon) async -> String? {
         let json = (await daemon.call(.GET, "/api/v1/rollouts/web?namespace=default"))?.json
         return (json?["status"] as? [String: Any])?["phase"] as? String
@@ -94,7 +48,7 @@ import Testing
     @Test(.timeLimit(.minutes(5))) func pagesHeadersCSRFAndAStaleAction() async throws {
         try await Daemon.run { daemon in
             try await applyAndWaitHealthy(daemon)
-            let browser = Browser(base: daemon.base)
+            let browser = DashboardBrowser(base: daemon.base)
 
             let list = try await browser.get("/")
             #expect(list.status == 200)
@@ -119,7 +73,7 @@ import Testing
             let before = await resourceVersion(daemon)
             let without = try await browser.post("/dashboard/rollouts/default/web/abort", fields: [:])
             #expect(without.status == 403 && without.text.contains("CSRF"))
-            let stranger = Browser(base: daemon.base)
+            let stranger = DashboardBrowser(base: daemon.base)
             try await stranger.get("/")
             let foreign = try await browser.post(
                 "/dashboard/rollouts/default/web/abort", fields: [:], csrf: try #require(stranger.csrf))
@@ -155,7 +109,7 @@ import Testing
         let daemon = Daemon(token: token)
         do {
             try await daemon.start()
-            let browser = Browser(base: daemon.base)
+            let browser = DashboardBrowser(base: daemon.base)
             let first = try await browser.get("/rollouts/default/web")
             #expect(first.status == 303)
             #expect(first.headers["Location"].first == "/dashboard/login?next=%2Frollouts%2Fdefault%2Fweb")
@@ -191,7 +145,7 @@ import Testing
             #expect(after.status == 303, "the signed-out session is no longer taken")
 
             // Guessing: after ten wrong tokens in a minute, even the right one waits.
-            let guesser = Browser(base: daemon.base)
+            let guesser = DashboardBrowser(base: daemon.base)
             try await guesser.get("/dashboard/login")
             let guesserCSRF = try #require(guesser.csrf)
             for attempt in 1...9 {
@@ -212,7 +166,7 @@ import Testing
     @Test(.timeLimit(.minutes(5))) func readOnlyShowsNoControlsAndRefusesActions() async throws {
         try await Daemon.run(extraArguments: ["--dashboard", "read-only"]) { daemon in
             try await applyAndWaitHealthy(daemon)
-            let browser = Browser(base: daemon.base)
+            let browser = DashboardBrowser(base: daemon.base)
             let page = try await browser.get("/rollouts/default/web")
             #expect(page.status == 200 && !page.text.contains("<button") && page.text.contains("read-only"))
             let refused = try await browser.post(

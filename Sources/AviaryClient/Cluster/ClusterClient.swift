@@ -8,9 +8,14 @@ import Foundation
 public struct ClusterFailure: Error, CustomStringConvertible, Sendable {
     /// What to tell the user.
     public var description: String
+    /// The rollout asked for does not exist (the API server answered 404 for it).
+    public var isNotFound = false
 
     /// A failure saying `description`.
-    public init(_ description: String) { self.description = description }
+    public init(_ description: String, isNotFound: Bool = false) {
+        self.description = description
+        self.isNotFound = isNotFound
+    }
 }
 
 /// Argo `argoproj.io/v1alpha1` AnalysisRuns.
@@ -93,7 +98,9 @@ public final class ClusterClient: Sendable {
         var rollouts: [Rollout] = []
         for object in list.items { rollouts.append(try Self.decodeRollout(object)) }
         return rollouts.sorted {
-            ($0.metadata.namespace ?? "", $0.metadata.name ?? "") < ($1.metadata.namespace ?? "", $1.metadata.name ?? "")
+            ($0.metadata.namespace ?? "", $0.metadata.name ?? "") < (
+                $1.metadata.namespace ?? "", $1.metadata.name ?? ""
+            )
         }
     }
 
@@ -112,7 +119,7 @@ public final class ClusterClient: Sendable {
         var runs: [KubernetesObject] = []
         do throws(KubernetesError) {
             runs = try await kubernetes.listAll(analysisRunsResource, namespace: namespace).items
-        } catch where error.isNotFound {
+        } catch  where error.isNotFound {
             runs = []
         } catch {
             throw failure(error)
@@ -124,7 +131,9 @@ public final class ClusterClient: Sendable {
         return RolloutSnapshot(
             rollout: rollout, replicaSets: replicaSets.map { ClusterViews.replicaSet($0, rollout: name) },
             pods: pods.compactMap { pod in
-                replicaSets.first { pod.isControlled(by: $0) }.map { ClusterViews.pod(pod, replicaSet: $0, rollout: name) }
+                replicaSets.first { pod.isControlled(by: $0) }.map {
+                    ClusterViews.pod(pod, replicaSet: $0, rollout: name)
+                }
             },
             analysisRuns: analysisRuns)
     }
@@ -144,7 +153,8 @@ public final class ClusterClient: Sendable {
                 group.addTask { [kubernetes] in
                     while !Task.isCancelled {
                         do {
-                            let events = try await kubernetes.watch(resource, namespace: namespace, resourceVersion: nil)
+                            let events = try await kubernetes.watch(
+                                resource, namespace: namespace, resourceVersion: nil)
                             for try await _ in events { onChange() }
                         } catch {
                             // Drawn as the frame's error, if the reads fail too.
@@ -177,7 +187,8 @@ public final class ClusterClient: Sendable {
                 for try await event in events where event.object["metadata"]?["name"]?.stringValue == name {
                     switch event.type {
                     case .deleted:
-                        throw ClusterFailure("rollout \"\(name)\" was deleted from namespace \"\(namespace)\" on \(server)")
+                        throw ClusterFailure(
+                            "rollout \"\(name)\" was deleted from namespace \"\(namespace)\" on \(server)")
                     case .added, .modified:
                         guard await onUpdate(try Self.decodeRollout(try KubernetesObject(json: event.object))) else {
                             return
@@ -337,7 +348,8 @@ public final class ClusterClient: Sendable {
             }
             return ClusterFailure(
                 "rollout \"\(rollout)\" not found in namespace \"\(namespace)\" on \(server); "
-                    + "`aviary list rollouts -n \(namespace) --kubeconfig ...` lists what is there, -n picks another namespace")
+                    + "`aviary list rollouts -n \(namespace) --kubeconfig ...` lists what is there, -n picks another namespace",
+                isNotFound: true)
         }
         if case .transport = error.cause {
             return ClusterFailure(
@@ -351,7 +363,9 @@ public final class ClusterClient: Sendable {
         try decode(Rollout.self, object, what: "Rollout")
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ object: KubernetesObject, what: String) throws(ClusterFailure)
+    static func decode<T: Decodable>(
+        _ type: T.Type, _ object: KubernetesObject, what: String
+    ) throws(ClusterFailure)
         -> T
     {
         do {

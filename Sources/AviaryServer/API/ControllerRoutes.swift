@@ -60,12 +60,20 @@ func metricsResponse(_ metrics: DaemonMetrics, dataPlane: (any DataPlane)? = nil
 /// - `GET /readyz`: 200 once the informers have listed, 503 before (readiness)
 /// - `GET /metrics`: the controller's metrics, Argo's names, and `aviary_controller_leader`
 func makeControllerRouter(
-    health: ControllerHealth, metrics: DaemonMetrics, token: String?
+    health: ControllerHealth, metrics: DaemonMetrics, token: String?, dashboard: Dashboard? = nil
 ) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
+    let dashboardOn = dashboard.map { $0.mode != .off } ?? false
     router.add(
-        middleware: NoSniffMiddleware(served: "/healthz, /readyz and /metrics (the resources are the API server's)"))
-    if let token { router.add(middleware: BearerTokenMiddleware(token: token)) }
+        middleware: NoSniffMiddleware(
+            served: "/healthz, /readyz and /metrics (the resources are the API server's)"
+                + (dashboardOn ? ", and the dashboard at /" : "")))
+    if let token {
+        router.add(
+            middleware: BearerTokenMiddleware(
+                token: token, exempt: { path in dashboardOn && Dashboard.isDashboardPath(path) }))
+    }
+    dashboard?.addRoutes(to: router)
     router.get("/healthz") { _, _ in textResponse(.ok, health.standing.line) }
     router.get("/readyz") { _, _ in
         let standing = health.standing

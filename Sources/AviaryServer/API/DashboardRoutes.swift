@@ -19,16 +19,17 @@ public enum DashboardMode: String, CaseIterable, Sendable, Equatable {
 }
 
 /// The web dashboard: pages at `/` and `/rollouts/NS/NAME`, its own paths under `/dashboard/`.
-/// It reads and acts through the daemon's own API (`client`, once the API listens), so it shows
-/// what the CLI shows; it authenticates people with a session cookie instead of the API's bearer
+/// It reads and acts through `source` (the daemon's own API on the local platform, once it
+/// listens; the API server on Kubernetes), as the CLI does, so it shows what the CLI shows; it authenticates people with a session cookie instead of the API's bearer
 /// token, and refuses any state-changing request without the session's CSRF token.
 struct Dashboard: Sendable {
     let mode: DashboardMode
     /// The daemon's token: when set, pages need a signed-in session.
     let token: String?
     let sessions: DashboardSessions
-    /// The API client of this daemon (nil until the API listens).
-    let api: LoopbackAPI
+    /// Where rollouts are read and changed (nil until it can be used: the local daemon's API
+    /// listens only once the dashboard's routes exist).
+    let source: @Sendable () -> (any DashboardSource)?
     var now: @Sendable () -> Date = { Date() }
 
     /// Whether a request path is the dashboard's (so the API's bearer token is not asked for).
@@ -67,7 +68,7 @@ struct Dashboard: Sendable {
     func context(_ visit: Visit) -> PageContext {
         PageContext(
             csrf: sessions.csrfToken(for: visit.session), readOnly: mode == .readOnly,
-            signedIn: token != nil && visit.signedIn, now: now())
+            signedIn: token != nil && visit.signedIn, now: now(), podLogs: source()?.hasPodLogs ?? false)
     }
 
     /// An answer with the security headers (and the session cookie when it is new).
@@ -110,9 +111,9 @@ struct Dashboard: Sendable {
         return json(.unauthorized, ["error": "sign in first: open /dashboard/login"], visit: visit)
     }
 
-    /// The client of the daemon's API, or an answer saying it is not listening yet.
-    func client(visit: Visit) -> Result<APIClient, DashboardRefusal> {
-        guard let client = api.client else {
+    /// The source, or an answer saying it is not ready yet.
+    func client(visit: Visit) -> Result<any DashboardSource, DashboardRefusal> {
+        guard let client = source() else {
             return .failure(
                 DashboardRefusal(status: 503, message: "the daemon's API is not listening yet; reload in a moment"))
         }
@@ -153,6 +154,9 @@ final class LoopbackAPI: Sendable {
     init(_ client: APIClient? = nil) { state.withLock { $0 = client } }
 
     var client: APIClient? { state.withLock { $0 } }
+
+    /// The dashboard's source: this API, once it listens.
+    var dashboardSource: (any DashboardSource)? { client.map { APIDashboardSource(client: $0) } }
 
     /// Sets the address the API listens on (`http://HOST:PORT`, a wildcard host read as loopback).
     func listening(at base: String, token: String?) {
@@ -199,14 +203,16 @@ extension Dashboard {
         }
         router.get("/dashboard/events") { request, _ in dashboard.events(request) }
         router.get("/dashboard/pods/:namespace/:name/log") { request, context in
-            await dashboard.podLog(request, name: context.parameters.get("name") ?? "")
+            await dashboard.podLog(
+                request, namespace: context.parameters.get("namespace") ?? "",
+                name: context.parameters.get("name") ?? "")
         }
     }
 
     /// What drawing a page needs once its visitor may see it, or the answer to send instead
     /// (the sign-in page, or an error page when the API is not listening yet).
     enum PageRequest {
-        case ready(visit: Visit, context: PageContext, client: APIClient, fragment: Bool)
+        case ready(visit: Visit, context: PageContext, client: any DashboardSource, fragment: Bool)
         case answer(Response)
     }
 
@@ -222,7 +228,7 @@ extension Dashboard {
     }
 
     func listPage(_ request: Request) async -> Response {
-        let (visit, context, client, fragment): (Visit, PageContext, APIClient, Bool)
+        let (visit, context, client, fragment): (Visit, PageContext, any DashboardSource, Bool)
         switch pageRequest(request) {
         case .ready(let ready, let pageContext, let apiClient, let isFragment):
             (visit, context, client, fragment) = (ready, pageContext, apiClient, isFragment)
@@ -233,11 +239,9 @@ extension Dashboard {
         let filter = ListPage.Filter(query: query)
         let rollouts: [Rollout]
         do {
-            rollouts = try await client.rolloutListings()
+            rollouts = try await client.listRollouts()
         } catch {
-            return failurePage(
-                DashboardRefusal(status: error.status ?? 502, message: error.description), visit: visit,
-                context: context)
+            return failurePage(error, visit: visit, context: context)
         }
         let content = ListPage.content(rollouts, filter: filter, context: context)
         if fragment { return page(.ok, content, visit: visit) }
@@ -251,7 +255,7 @@ extension Dashboard {
     }
 
     func rolloutPage(_ request: Request, namespace: String, name: String) async -> Response {
-        let (visit, context, client, fragment): (Visit, PageContext, APIClient, Bool)
+        let (visit, context, client, fragment): (Visit, PageContext, any DashboardSource, Bool)
         switch pageRequest(request) {
         case .ready(let ready, let pageContext, let apiClient, let isFragment):
             (visit, context, client, fragment) = (ready, pageContext, apiClient, isFragment)
@@ -260,7 +264,7 @@ extension Dashboard {
         let snapshot: RolloutSnapshot
         let events: [EventList.Event]
         do {
-            (snapshot, events) = try await client.dashboardPage(name: name, namespace: namespace)
+            (snapshot, events) = try await client.page(name: name, namespace: namespace)
         } catch {
             if error.status == 404 {
                 let message = "There is no rollout \"\(name)\" in namespace \"\(namespace)\"."
@@ -268,9 +272,7 @@ extension Dashboard {
                     ? page(.notFound, "<p class=\"error\" id=\"not-found\">\(message)</p>", visit: visit)
                     : page(.notFound, Pages.notFound(message, context: context), visit: visit)
             }
-            return failurePage(
-                DashboardRefusal(status: error.status ?? 502, message: error.description), visit: visit,
-                context: context)
+            return failurePage(error, visit: visit, context: context)
         }
         let done = request.uri.queryParameters.get("done").flatMap { segment -> String? in
             guard case .success(let action) = DashboardAction.parse(segment: String(segment), fields: [:]) else {
@@ -374,42 +376,36 @@ extension Dashboard {
         case .success(let parsed): action = parsed
         case .failure(let refusal): return refuse(refusal)
         }
-        let client: APIClient
+        let client: any DashboardSource
         switch self.client(visit: visit) {
         case .success(let found): client = found
         case .failure(let refusal): return refuse(refusal)
         }
         do {
             // The page may be older than the rollout: a button that was live then is checked again now.
-            let rollout = try await client.rollout(name, namespace: namespace)
+            let rollout = try await client.rollout(name: name, namespace: namespace)
             if let refusal = action.refusal(on: rollout) {
                 return refuse(DashboardRefusal(status: 409, message: refusal + "; nothing was changed"))
             }
-            try await client.perform(action, rollout: name, namespace: namespace)
+            try await client.perform(action, name: name, namespace: namespace)
         } catch {
-            return refuse(DashboardRefusal(status: error.status ?? 502, message: error.description))
+            return refuse(error)
         }
         if wantsJSON { return json(.ok, ["message": action.done], visit: visit) }
         return redirect(Pages.rolloutPath(namespace: namespace, name: name) + "?done=" + action.segment, visit: visit)
     }
 
-    /// Server-Sent Events: `event: change` each time the daemon's watch of the rollout (and what
-    /// it owns), or of every rollout, sends a line after its first; the page then fetches its new content.
+    /// Server-Sent Events: `event: change` each time the rollout (and what it owns), or any
+    /// rollout for the list, changes (`DashboardSource.followChanges`); the page then fetches its
+    /// new content.
     func events(_ request: Request) -> Response {
         let visit = visit(request)
         guard visit.signedIn else { return signInFirst(request, visit: visit, page: false) }
-        guard let client = api.client else {
+        guard let source = source() else {
             return json(.serviceUnavailable, ["error": "the daemon's API is not listening yet"], visit: visit)
         }
         let namespace = request.uri.queryParameters.get("namespace").map { String($0) }
         let name = request.uri.queryParameters.get("name").map { String($0) }
-        // The API ends a watch after its timeout; the browser's EventSource then connects again.
-        let path =
-            if let name {
-                APIClient.watchPath(rollout: name, namespace: namespace ?? "default", owned: true, timeoutSeconds: 300)
-            } else {
-                APIClient.watchPath(rolloutsIn: namespace) + (namespace == nil ? "?" : "&") + "timeoutSeconds=300"
-            }
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         for (field, value) in Self.securityHeaders { headers[field] = value }
@@ -417,37 +413,40 @@ extension Dashboard {
             status: .ok, headers: headers,
             body: ResponseBody { writer in
                 try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
-                // The watch's first line is the state the page was drawn from (the page refreshes
-                // itself when it connects again after a loss); the lines after it are changes.
-                var first = true
-                _ = try? await client.follow(path) { _ in
-                    if first {
-                        first = false
-                        return true
+                let (changes, continuation) = AsyncStream.makeStream(
+                    of: Void.self, bufferingPolicy: .bufferingNewest(1))
+                let follower = Task {
+                    await source.followChanges(name: name, namespace: namespace) {
+                        continuation.yield()
+                        return !Task.isCancelled
                     }
+                    continuation.finish()
+                }
+                // A browser that has gone is noticed at the next change, whose write fails.
+                for await _ in changes {
                     do {
                         try await writer.write(ByteBuffer(string: "event: change\ndata: 1\n\n"))
-                        return true
                     } catch {
-                        return false
+                        break
                     }
                 }
+                follower.cancel()
                 try await writer.finish(nil)
             })
     }
 
-    func podLog(_ request: Request, name: String) async -> Response {
+    func podLog(_ request: Request, namespace: String, name: String) async -> Response {
         let visit = visit(request)
         guard visit.signedIn else { return signInFirst(request, visit: visit, page: false) }
-        guard let client = api.client else {
+        guard let source = source() else {
             return json(.serviceUnavailable, ["error": "the daemon's API is not listening yet"], visit: visit)
         }
         do {
-            let data = try await client.podLog(name)
+            let data = try await source.podLog(name: name, namespace: namespace)
             return respond(
                 .ok, String(decoding: data, as: UTF8.self), contentType: "text/plain; charset=utf-8", visit: visit)
         } catch {
-            return json(HTTPResponse.Status(code: error.status ?? 502), ["error": error.description], visit: visit)
+            return json(HTTPResponse.Status(code: error.status), ["error": error.message], visit: visit)
         }
     }
 }

@@ -79,7 +79,9 @@ public struct ResourceAPI: Sendable {
             } catch {
                 throw APIError(storeError: error)
             }
-            let notes = decodingWarnings + diagnostics.filter { !$0.isError } + Self.oneHostNotes(manifests.map(\.resource), file: file)
+            let notes =
+                decodingWarnings + diagnostics.filter { !$0.isError }
+                + Self.oneHostNotes(manifests.map(\.resource), file: file)
             let warnings = notes.map(\.description)
             let errors = diagnostics.filter(\.isError).map(\.description)
             let notificationProblems = notificationProblems(manifests.map(\.resource))

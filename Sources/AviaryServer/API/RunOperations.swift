@@ -10,10 +10,14 @@ struct RunOperations: Sendable {
     let changed: @Sendable (ResourceKey) -> Void
 
     /// The operations a kind has, by the path segment that names the kind.
-    static let operations = ["experiments": ("Experiment", ["terminate", "retry"]), "analysisruns": ("AnalysisRun", ["terminate"])]
+    static let operations = [
+        "experiments": ("Experiment", ["terminate", "retry"]), "analysisruns": ("AnalysisRun", ["terminate"]),
+    ]
 
     /// Carries out `operation` on the resource; returns it as stored afterwards.
-    func perform(_ operation: String, plural: String, namespace: String, name: String) throws(APIError) -> StoredResource {
+    func perform(
+        _ operation: String, plural: String, namespace: String, name: String
+    ) throws(APIError) -> StoredResource {
         guard let (kind, known) = Self.operations[plural] else {
             throw APIError(status: 404, message: "no operations on \(plural); experiments and analysisruns have some")
         }
@@ -28,7 +32,8 @@ struct RunOperations: Sendable {
             do {
                 guard let found = try store.resource(key) else {
                     throw APIError(
-                        status: 404, message: "\(kind.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\"")
+                        status: 404, message: "\(kind.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\""
+                    )
                 }
                 resource = found
                 let written: StoredResource?
@@ -52,6 +57,7 @@ struct RunOperations: Sendable {
                 throw APIError(storeError: error)
             }
         }
-        throw APIError(status: 409, message: "\(kind.lowercased()) \"\(name)\" changed while the operation ran; try again")
+        throw APIError(
+            status: 409, message: "\(kind.lowercased()) \"\(name)\" changed while the operation ran; try again")
     }
 }
