@@ -106,7 +106,13 @@ public struct ClusterDashboardSource: DashboardSource {
     ) async throws(DashboardRefusal) -> (
         RolloutSnapshot, [EventList.Event]
     ) {
-        do { return (try await client(namespace).snapshot(of: name), []) } catch { throw Self.refusal(error) }
+        let client = client(namespace)
+        do {
+            async let events = client.events(ofRollout: name)
+            return (try await client.snapshot(of: name), await events)
+        } catch {
+            throw Self.refusal(error)
+        }
     }
 
     public func rollout(name: String, namespace: String) async throws(DashboardRefusal) -> Rollout {

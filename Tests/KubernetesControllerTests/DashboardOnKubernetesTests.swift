@@ -24,6 +24,7 @@ extension CanaryOnKubernetesTests {
             #expect(page.status == 200 && page.text.contains("<span id=\"step\">1/4</span>"), "\(page.text)")
             #expect(page.text.contains("id=\"canary-share\">10%<"))
             #expect(!page.text.contains(">log</a>"), "no pod logs on a cluster")
+            #expect(page.text.contains("<strong>RolloutPaused</strong>"), "the Rollout's Kubernetes Events")
             let missing = try await browser.get("/rollouts/default/nope")
             #expect(missing.status == 404)
 

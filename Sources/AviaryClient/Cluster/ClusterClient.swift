@@ -138,6 +138,26 @@ public final class ClusterClient: Sendable {
             analysisRuns: analysisRuns)
     }
 
+    /// A Rollout's latest Kubernetes Events (at most 100, by `involvedObject`), oldest first; none
+    /// when they cannot be read (events are a courtesy: a page or a view never fails for them).
+    public func events(ofRollout name: String) async -> [EventList.Event] {
+        let events = GroupVersionResource(group: "", version: "v1", resource: "events")
+        guard
+            let list = try? await kubernetes.list(
+                events, namespace: namespace, fieldSelector: "involvedObject.kind=Rollout,involvedObject.name=\(name)")
+        else { return [] }
+        let shown = list.items.map { event in
+            let json = event.json
+            let time =
+                json["lastTimestamp"]?.stringValue ?? json["eventTime"]?.stringValue
+                ?? json["firstTimestamp"]?.stringValue ?? event.metadata.creationTimestamp ?? ""
+            return EventList.Event(
+                type: json["type"]?.stringValue ?? "Normal", reason: json["reason"]?.stringValue ?? "",
+                message: json["message"]?.stringValue ?? "", time: time)
+        }
+        return Array(shown.sorted { $0.time < $1.time }.suffix(100))
+    }
+
     /// Calls `onChange` whenever a Rollout, ReplicaSet, pod or AnalysisRun (only a Rollout with
     /// `rolloutsOnly`) of the namespace (all namespaces when `allNamespaces`) changes, and whenever a
     /// watch ends; until the task is cancelled. Each resource is watched on its own connection, opened
