@@ -413,8 +413,8 @@ struct KubernetesInstall {
                   containers:
                   - name: aviary
                     image: \(image)
-                    args: ["serve", "--platform", "kubernetes", "--listen", "0.0.0.0:7480", "--token", "$(AVIARY_TOKEN)",
-                           "--state-dir", "/var/lib/aviary"]
+                    # The token comes from AVIARY_TOKEN (below), not from an argument every process can read.
+                    args: ["serve", "--platform", "kubernetes", "--listen", "0.0.0.0:7480", "--state-dir", "/var/lib/aviary"]
                     env:
                     # The Lease's holder identity and namespace.
                     - name: POD_NAME
