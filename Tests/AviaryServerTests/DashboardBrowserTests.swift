@@ -1,3 +1,4 @@
+import AviaryHarness
 import AviaryTestSupport
 import Foundation
 import Testing
@@ -162,5 +163,39 @@ struct DashboardBrowserTests {
             #expect(applied.status == 200)
             try drive(["read-only", daemon.base])
         }
+    }
+
+    @Test(.timeLimit(.minutes(5))) func thePageSaysWhenItLostTheDaemonAndComesBack() async throws {
+        let daemon = Daemon()
+        let directory = NSTemporaryDirectory() + "aviary-reconnect-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var script: ManagedProcess?
+        do {
+            try await daemon.start(extraArguments: ["--no-router"])
+            let applied = try #require(await daemon.call(.POST, "/api/v1/apply", body: DashboardEndToEndTests.manifest))
+            #expect(applied.status == 200)
+            let running = ["/usr/bin/env", "python3", Self.script, "reconnect", daemon.base, directory]
+            script = try ManagedProcess(
+                name: "dashboard_browser.py", arguments: running, environment: [:], logPath: directory + "/browser.log")
+            let connected = await eventually(within: 90) {
+                FileManager.default.fileExists(atPath: directory + "/connected")
+            }
+            try #require(connected, "the page connected: \(script?.logTail() ?? "")")
+            daemon.killNine()
+            let lost = await eventually(within: 90) { FileManager.default.fileExists(atPath: directory + "/lost") }
+            try #require(lost, "the page noticed: \(script?.logTail() ?? "")")
+            // The same state directory and port: the page's stream connects to it again.
+            try await daemon.start(extraArguments: ["--no-router"])
+            let finished = await eventually(within: 90) { script?.process.isRunning == false }
+            #expect(finished && script?.process.terminationStatus == 0, "\(script?.logTail(lines: 40) ?? "")")
+        } catch {
+            script?.stop(seconds: 5)
+            await daemon.cleanUp()
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+        script?.stop(seconds: 5)
+        await daemon.cleanUp()
+        try? FileManager.default.removeItem(atPath: directory)
     }
 }

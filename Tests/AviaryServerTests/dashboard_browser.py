@@ -4,6 +4,8 @@
     dashboard_browser.py canary BASE [--screenshots DIR]   the rollout story: list, page, chart, promote, abort
     dashboard_browser.py login BASE TOKEN                  sign-in with the daemon's token
     dashboard_browser.py read-only BASE                    no controls anywhere
+    dashboard_browser.py reconnect BASE DIR                the page says it lost the daemon and comes back:
+                                                           writes DIR/connected, then DIR/lost once it says so
 
 The daemon must already hold the rollouts of DashboardBrowserTests (rollout `web` paused mid-canary
 after a successful analysis, rollout `broken` degraded by a failed one). Prints `ok: ...` per check
@@ -186,6 +188,26 @@ def read_only(base):
         driver.quit()
 
 
+def reconnect(base, directory):
+    """The test kills the daemon after DIR/connected appears and starts it again after DIR/lost."""
+    driver = browser()
+    try:
+        driver.get(base + "/rollouts/default/web")
+        wait_for(driver, "the page follows the daemon's stream",
+                 lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-connected") == "true")
+        check(driver, "no banner while connected", not driver.find_element(By.ID, "connection").is_displayed())
+        open(os.path.join(directory, "connected"), "w").close()
+        wait_for(driver, "the page says it lost the daemon",
+                 lambda d: d.find_element(By.ID, "connection").is_displayed())
+        open(os.path.join(directory, "lost"), "w").close()
+        wait_for(driver, "and, the daemon back, follows it again without a reload",
+                 lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-connected") == "true"
+                 and not d.find_element(By.ID, "connection").is_displayed())
+        check(driver, "with the rollout still shown", "Healthy" in (text_of(driver, "#status") or ""))
+    finally:
+        driver.quit()
+
+
 if __name__ == "__main__":
     mode, base = sys.argv[1], sys.argv[2]
     if mode == "canary":
@@ -195,6 +217,8 @@ if __name__ == "__main__":
         login(base, sys.argv[3])
     elif mode == "read-only":
         read_only(base)
+    elif mode == "reconnect":
+        reconnect(base, sys.argv[3])
     else:
         sys.exit(f"unknown mode {mode}: canary, login or read-only")
     print("all checks passed")
