@@ -20,8 +20,9 @@ public enum DashboardMode: String, CaseIterable, Sendable, Equatable {
 
 /// The web dashboard: pages at `/` and `/rollouts/NS/NAME`, its own paths under `/dashboard/`.
 /// It reads and acts through `source` (the daemon's own API on the local platform, once it
-/// listens; the API server on Kubernetes), as the CLI does, so it shows what the CLI shows; it authenticates people with a session cookie instead of the API's bearer
-/// token, and refuses any state-changing request without the session's CSRF token.
+/// listens; the API server on Kubernetes), as the CLI does, so it shows what the CLI shows. It
+/// authenticates people with a session cookie instead of the API's bearer token, and refuses any
+/// state-changing request without the session's CSRF token.
 struct Dashboard: Sendable {
     let mode: DashboardMode
     /// The daemon's token: when set, pages need a signed-in session.
@@ -112,7 +113,7 @@ struct Dashboard: Sendable {
     }
 
     /// The source, or an answer saying it is not ready yet.
-    func client(visit: Visit) -> Result<any DashboardSource, DashboardRefusal> {
+    func readySource() -> Result<any DashboardSource, DashboardRefusal> {
         guard let client = source() else {
             return .failure(
                 DashboardRefusal(status: 503, message: "the daemon's API is not listening yet; reload in a moment"))
@@ -221,7 +222,7 @@ extension Dashboard {
         let fragment = request.uri.queryParameters.get("fragment") != nil
         guard visit.signedIn else { return .answer(signInFirst(request, visit: visit, page: !fragment)) }
         let context = context(visit)
-        switch client(visit: visit) {
+        switch readySource() {
         case .success(let client): return .ready(visit: visit, context: context, client: client, fragment: fragment)
         case .failure(let refusal): return .answer(failurePage(refusal, visit: visit, context: context))
         }
@@ -377,7 +378,7 @@ extension Dashboard {
         case .failure(let refusal): return refuse(refusal)
         }
         let client: any DashboardSource
-        switch self.client(visit: visit) {
+        switch readySource() {
         case .success(let found): client = found
         case .failure(let refusal): return refuse(refusal)
         }
