@@ -19,7 +19,7 @@ import PackageDescription
 //   AviaryServer        <- API, Core, Metrics, Platform, Local, KubernetesPlatform, Kubernetes, Store, Model
 //   AviaryClient        <- API, Model, Kubernetes (no GRDB, no Hummingbird: what `aviary get` and the dashboard
 //                          use; a daemon's API or, in cluster mode, an API server)
-//   AviaryDashboard     <- Client, API, Kubernetes, Model (the web dashboard's pages, charts, sessions: pure HTML from API answers)
+//   AviaryDashboard     <- Client, API, Expression, Kubernetes, Model (the web dashboard's pages, charts, sessions: pure HTML from API answers)
 //   AviaryServer        also <- Dashboard, Client (the dashboard reads the daemon's own API)
 //   AviaryHarness       <- Client, Local (the demo, chaos and soak)
 //   aviary              <- Server, Client, Harness, Local, Router, Metrics, Core, Model, Expression
@@ -155,7 +155,7 @@ let package = Package(
         .target(
             name: "AviaryDashboard",
             dependencies: [
-                "AviaryAPI", "AviaryClient", "AviaryKubernetes", "AviaryModel",
+                "AviaryAPI", "AviaryClient", "AviaryExpression", "AviaryKubernetes", "AviaryModel",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -1,5 +1,6 @@
 import AviaryAPI
 import AviaryClient
+import AviaryExpression
 import AviaryModel
 import Foundation
 
@@ -335,16 +336,13 @@ public enum RolloutPage {
     }
 
     /// A condition with the run's literal arguments put in (`result >= {{args.minimum}}` with
-    /// minimum 0.95 is `result >= 0.95`), as the run evaluates it.
+    /// minimum 0.95 is `result >= 0.95`), by the substitution the run itself uses; as written when
+    /// a tag names an argument without a literal value (a secret, a field reference).
     static func resolved(_ condition: String?, args: [Argument]?) -> String? {
-        guard var text = condition, text.contains("{{") else { return condition }
-        for argument in args ?? [] {
-            guard let value = argument.value else { continue }
-            for spelling in ["{{args.\(argument.name)}}", "{{ args.\(argument.name) }}"] {
-                text = text.replacingOccurrences(of: spelling, with: value)
-            }
-        }
-        return text
+        guard let condition, condition.contains("{{") else { return condition }
+        var values: [String: String] = [:]
+        for argument in args ?? [] { values[argument.name] = argument.value }
+        return (try? Template.substitute(condition, args: values)) ?? condition
     }
 
     static func eventList(_ events: [EventList.Event], now: Date) -> HTML {
