@@ -19,6 +19,8 @@ public final class KubernetesResources: ResourceStore {
     let resources: [String: GroupVersionResource]
     let instanceID: String?
     private let changeHandler = Mutex<(@Sendable (ResourceKey) -> Void)?>(nil)
+    /// Where the notifications a written status triggers go (the leader's outbox); nil: nowhere.
+    private let notificationSink = Mutex<(@Sendable ([StoredNotification]) async -> Void)?>(nil)
     /// Whether a kind's status is written through its `status` subresource. Argo's CRDs give only
     /// Rollout one (`subresources: {}` for AnalysisRun): an AnalysisRun's status is patched on the
     /// object itself, as Argo's controller does. A server that says otherwise (404 on `/status`,
@@ -51,7 +53,13 @@ public final class KubernetesResources: ResourceStore {
     ])
 
     /// Resources of `namespace` (nil: all namespaces) handled by the controller instance `instanceID`.
-    public init(client: KubernetesClient, namespace: String?, instanceID: String?) {
+    /// `namedObjects` are also served, by kind, but only the objects of that name (Argo's notification
+    /// ConfigMap and Secret): each is watched with a `metadata.name` field selector, so the cache holds
+    /// those and not every ConfigMap and Secret of the cluster.
+    public init(
+        client: KubernetesClient, namespace: String?, instanceID: String?,
+        namedObjects: [(kind: String, resource: GroupVersionResource, name: String)] = []
+    ) {
         self.client = client
         self.instanceID = instanceID
         var caches: [String: WatchedCache] = [:]
@@ -65,6 +73,12 @@ public final class KubernetesResources: ResourceStore {
                     client: client, resource: resource, namespace: clusterScoped ? nil : namespace,
                     labelSelector: byInstance ? ArgoNames.instanceSelector(instanceID) : nil,
                     transform: transform))
+        }
+        for (kind, resource, name) in namedObjects {
+            resources[kind] = resource
+            caches[kind] = WatchedCache(
+                informer: Informer(
+                    client: client, resource: resource, namespace: namespace, fieldSelector: "metadata.name=\(name)"))
         }
         self.caches = caches
         self.resources = resources
@@ -82,6 +96,11 @@ public final class KubernetesResources: ResourceStore {
     /// Sets what is told when a rollout should be reconciled: it changed, or one of its AnalysisRuns did.
     public func setChangeHandler(_ handler: @escaping @Sendable (ResourceKey) -> Void) {
         changeHandler.withLock { $0 = handler }
+    }
+
+    /// Sets where the notifications of a written status go: the leader's outbox while it leads, nil after.
+    public func setNotificationSink(_ sink: (@Sendable ([StoredNotification]) async -> Void)?) {
+        notificationSink.withLock { $0 = sink }
     }
 
     /// Lists and watches every kind until the task is cancelled.
@@ -344,13 +363,18 @@ public final class KubernetesResources: ResourceStore {
             subresource: viaSubresource ? "status" : nil)
     }
 
+    /// Each status as `updateStatus` writes it; the notifications of one that was written go to the
+    /// outbox right after it (a status that lost a race sends none, as its events are not recorded).
     public func updateStatuses(_ updates: [StatusUpdate]) async throws -> [StoredResource?] {
         var results: [StoredResource?] = []
         for update in updates {
-            results.append(
-                try await updateStatus(
-                    update.key, status: update.status, events: update.events,
-                    expectedResourceVersion: update.expectedResourceVersion))
+            let written = try await updateStatus(
+                update.key, status: update.status, events: update.events,
+                expectedResourceVersion: update.expectedResourceVersion)
+            if written != nil, !update.notifications.isEmpty, let sink = notificationSink.withLock({ $0 }) {
+                await sink(update.notifications)
+            }
+            results.append(written)
         }
         return results
     }

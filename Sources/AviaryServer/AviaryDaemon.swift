@@ -116,7 +116,7 @@ public struct AviaryDaemon: Sendable {
             }, logger: logger)
         let notifications = NotificationSettings(store: store)
         notificationDispatcher = NotificationDispatcher(
-            store: store, settings: notifications, metrics: metrics, retryFor: configuration.notificationRetryFor,
+            outbox: store, settings: notifications, metrics: metrics, retryFor: configuration.notificationRetryFor,
             logger: logger)
         controller = Controller(
             store: store, platform: platform, metrics: metrics, analysis: analysis,

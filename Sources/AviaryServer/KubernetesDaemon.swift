@@ -53,6 +53,12 @@ public struct KubernetesConfiguration: Sendable, Equatable {
     public var token: String?
     /// What the web dashboard at `/` offers (`--dashboard`, default on).
     public var dashboard: DashboardMode = .on
+    /// How long a notification its receiver does not take is retried (`--notification-retry-for`, seconds).
+    public var notificationRetryFor: Double = 3600
+
+    /// The namespace of the global notification ConfigMap and Secret: the one reconciled with
+    /// `--namespace`, else the controller's own (the Lease's), as Argo reads them from its namespace.
+    func notificationNamespace(leaseNamespace: String) -> String { namespace ?? leaseNamespace }
 
     /// A configuration; see the properties.
     public init(
@@ -80,6 +86,11 @@ public struct KubernetesConfiguration: Sendable, Equatable {
 
     /// Checks the flags: `--smi-api-version` must be one Argo supports.
     public func validate() throws(ServerConfiguration.Invalid) {
+        if !(notificationRetryFor > 0) {
+            throw ServerConfiguration.Invalid(
+                description:
+                    "--notification-retry-for \(notificationRetryFor): give a number of seconds above 0, such as 3600")
+        }
         guard Self.smiVersions.contains(smiVersion) else {
             throw ServerConfiguration.Invalid(
                 description: "--smi-api-version \(smiVersion) is not supported; use one of "
@@ -104,6 +115,8 @@ public struct KubernetesDaemon: Sendable {
     let resources: KubernetesResources
     let platform: KubernetesPlatform
     let metrics: DaemonMetrics
+    /// Argo's notification ConfigMap and Secret as the rollouts' namespaces see them.
+    let notifications: NotificationSettings
     let health = ControllerHealth()
     let leaseNamespace: String
     let logger: Logger
@@ -141,7 +154,14 @@ public struct KubernetesDaemon: Sendable {
         leaseClient = try KubernetesClient(configuration: clientConfiguration)
         leaseNamespace = configuration.leaseNamespace ?? clientConfiguration.namespace
         resources = KubernetesResources(
-            client: client, namespace: configuration.namespace, instanceID: configuration.instanceID)
+            client: client, namespace: configuration.namespace, instanceID: configuration.instanceID,
+            namedObjects: [
+                ("ConfigMap", .configMaps, NotificationConfig.configMapName),
+                ("Secret", .secrets, NotificationConfig.secretName),
+            ])
+        notifications = NotificationSettings(
+            store: resources, globalNamespace: configuration.notificationNamespace(leaseNamespace: leaseNamespace),
+            logger: logger)
         platform = KubernetesPlatform(
             client: client, resources: resources, namespace: configuration.namespace,
             instanceID: configuration.instanceID, smiVersion: configuration.smiVersion,
@@ -161,11 +181,14 @@ public struct KubernetesDaemon: Sendable {
         return line
     }
 
-    /// One term of leadership: a controller and an analysis coordinator made when this replica
-    /// takes the Lease and dropped when it loses it, so that nothing of a term outlives it.
+    /// One term of leadership: a controller, an analysis coordinator and a notification outbox made
+    /// when this replica takes the Lease and dropped when it loses it, so that nothing of a term
+    /// outlives it.
     struct Term: Sendable {
         let controller: Controller
         let analysis: AnalysisCoordinator
+        let outbox: ClusterNotificationOutbox
+        let dispatcher: NotificationDispatcher
     }
 
     /// A fresh term over the informers' caches and the platform.
@@ -180,9 +203,16 @@ public struct KubernetesDaemon: Sendable {
             }, logger: logger)
         let controller = Controller(
             store: resources, platform: platform, metrics: metrics, analysis: analysis,
-            concurrentReconciles: Self.concurrentReconciles, logger: logger)
+            concurrentReconciles: Self.concurrentReconciles, notifications: notifications, logger: logger)
         await analysis.setRolloutChanged { key in Task { await controller.enqueue(key) } }
-        return Term(controller: controller, analysis: analysis)
+        let resources = self.resources
+        let outbox = ClusterNotificationOutbox(
+            client: client, namespace: leaseNamespace,
+            rolloutExists: { key in (try? resources.resource(key)) != nil }, logger: logger)
+        let dispatcher = NotificationDispatcher(
+            outbox: outbox, settings: notifications, metrics: metrics, retryFor: configuration.notificationRetryFor,
+            logger: logger)
+        return Term(controller: controller, analysis: analysis, outbox: outbox, dispatcher: dispatcher)
     }
 
     /// Reconciles in flight at once on a cluster, as Argo's controller runs 10 rollout workers.
@@ -263,6 +293,10 @@ public struct KubernetesDaemon: Sendable {
                         onStartedLeading: {
                             logger.info("\(identity) leads; reconciling")
                             let term = await makeTerm()
+                            // What an earlier leader left to send, before this one adds to it.
+                            await term.outbox.load()
+                            resources.setNotificationSink { await term.outbox.enqueue($0) }
+                            let delivery = Task { await term.dispatcher.run() }
                             current.withLock { $0 = term }
                             await stand(.leading)
                             do {
@@ -273,6 +307,8 @@ public struct KubernetesDaemon: Sendable {
                             // Returns when the term's task is cancelled: the Lease was lost or the process stops.
                             await term.controller.run()
                             current.withLock { $0 = nil }
+                            resources.setNotificationSink(nil)
+                            delivery.cancel()
                             await term.analysis.cancelAll()
                         },
                         onStoppedLeading: {

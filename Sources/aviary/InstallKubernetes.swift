@@ -261,7 +261,14 @@ struct KubernetesInstall {
         ("", ["pods/eviction"], ["create"], "evicts pods for restart where a PodDisruptionBudget applies"),
         ("", ["events"], ["create", "patch"], "records events with Argo's reasons"),
         ("batch", ["jobs"], ["get", "list", "watch", "create", "delete"], "the job metric provider"),
-        ("", ["secrets"], ["get"], "provider credentials from valueFrom.secretKeyRef"),
+        (
+            "", ["secrets"], ["get", "list", "watch"],
+            "provider credentials from valueFrom.secretKeyRef; the notification Secret (watched by name)"
+        ),
+        (
+            "", ["configmaps"], ["get", "list", "watch"],
+            "Argo's notification ConfigMap (watched by name), in the controller's and the rollouts' namespaces"
+        ),
         (
             "split.smi-spec.io", ["trafficsplits"], ["get", "list", "watch", "create", "update", "patch"],
             "shifts traffic through SMI TrafficSplits"
@@ -350,6 +357,10 @@ struct KubernetesInstall {
         - apiGroups: ["coordination.k8s.io"]
           resources: ["leases"]
           verbs: ["get", "create", "update"]
+        # The leader's pending notifications (ConfigMap aviary-notification-outbox), sent by the next leader if it dies
+        - apiGroups: [""]
+          resources: ["configmaps"]
+          verbs: ["create", "patch"]
 
         """
     }

@@ -205,6 +205,7 @@ struct Serve: AsyncParsableCommand {
         configuration.traefikGroup = traefikApiGroup
         configuration.traefikVersion = traefikApiVersion
         configuration.dashboard = dashboard
+        configuration.notificationRetryFor = notificationRetryFor
         try configuration.validate()
         return configuration
     }

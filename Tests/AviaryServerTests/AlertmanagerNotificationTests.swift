@@ -86,7 +86,7 @@ struct AlertmanagerNotificationTests {
                 service: "alertmanager", recipient: "", payload: try JSONEncoder().encode(rendered), createdAt: Date())
         ])
         let dispatcher = NotificationDispatcher(
-            store: store, settings: NotificationSettings(store: store), metrics: DaemonMetrics(),
+            outbox: store, settings: NotificationSettings(store: store), metrics: DaemonMetrics(),
             logger: Logger(label: "test"))
         for notification in try store.dueNotifications(at: Date()) { await dispatcher.deliver(notification) }
 

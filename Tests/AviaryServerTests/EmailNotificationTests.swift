@@ -119,7 +119,7 @@ struct EmailNotificationTests {
                 recipient: "team@example.com", payload: try JSONEncoder().encode(rendered), createdAt: Date())
         ])
         let dispatcher = NotificationDispatcher(
-            store: store, settings: NotificationSettings(store: store), metrics: DaemonMetrics(),
+            outbox: store, settings: NotificationSettings(store: store), metrics: DaemonMetrics(),
             logger: Logger(label: "test"))
         for notification in try store.dueNotifications(at: Date()) { await dispatcher.deliver(notification) }
         let stored = try #require(try store.notifications(of: ResourceKey(kind: "Rollout", name: "web")).first)

@@ -53,6 +53,8 @@ public final class Informer: Sendable {
     public let namespace: String?
     /// A label selector narrowing the objects, if any.
     public let labelSelector: String?
+    /// A field selector narrowing the objects, if any (`metadata.name=NAME`).
+    public let fieldSelector: String?
     private let client: KubernetesClient
     private let pageSize: Int
     private let initialBackoff: Backoff
@@ -72,7 +74,8 @@ public final class Informer: Sendable {
     /// An informer; nothing happens until ``run()``.
     public init(
         client: KubernetesClient, resource: GroupVersionResource, namespace: String? = nil,
-        labelSelector: String? = nil, indexers: [String: Indexer] = [:], pageSize: Int = 500,
+        labelSelector: String? = nil, fieldSelector: String? = nil, indexers: [String: Indexer] = [:],
+        pageSize: Int = 500,
         backoff: Backoff = Backoff(), transform: @escaping @Sendable (KubernetesObject) -> KubernetesObject = { $0 }
     ) {
         // As client-go's informers are usually set up: `metadata.managedFields` (often the largest
@@ -82,6 +85,7 @@ public final class Informer: Sendable {
         self.resource = resource
         self.namespace = namespace
         self.labelSelector = labelSelector
+        self.fieldSelector = fieldSelector
         self.pageSize = pageSize
         self.initialBackoff = backoff
         self.state = Mutex(State(store: InformerStore(indexers: indexers)))
@@ -146,7 +150,8 @@ public final class Informer: Sendable {
             let list: ObjectList
             do {
                 list = try await client.listAll(
-                    resource, namespace: namespace, labelSelector: labelSelector, pageSize: pageSize)
+                    resource, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector,
+                    pageSize: pageSize)
             } catch {
                 if !(await pause(&backoff)) { break relist }
                 continue relist
@@ -167,6 +172,7 @@ public final class Informer: Sendable {
                 do {
                     let stream = try await client.watch(
                         resource, namespace: namespace, resourceVersion: from, labelSelector: labelSelector,
+                        fieldSelector: fieldSelector,
                         timeoutSeconds: Int.random(in: 300...600))
                     state.withLock { $0.statistics.watches += 1 }
                     backoff.reset()

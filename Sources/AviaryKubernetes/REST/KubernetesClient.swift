@@ -137,7 +137,8 @@ public final class KubernetesClient: Sendable {
     /// Reads a whole collection page by page; when a continue token expires (410) the list starts over, as
     /// client-go's pager does. Returns the items and the collection's resourceVersion.
     public func listAll(
-        _ resource: GroupVersionResource, namespace: String?, labelSelector: String? = nil, pageSize: Int = 500
+        _ resource: GroupVersionResource, namespace: String?, labelSelector: String? = nil,
+        fieldSelector: String? = nil, pageSize: Int = 500
     ) async throws(KubernetesError) -> ObjectList {
         var restarts = 0
         while true {
@@ -146,8 +147,8 @@ public final class KubernetesClient: Sendable {
             do throws(KubernetesError) {
                 repeat {
                     let page = try await list(
-                        resource, namespace: namespace, labelSelector: labelSelector, limit: pageSize,
-                        continueToken: token)
+                        resource, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector,
+                        limit: pageSize, continueToken: token)
                     items += page.items
                     token = page.metadata.continue
                     if token?.isEmpty ?? true { return ObjectList(items: items, metadata: page.metadata) }
@@ -229,13 +230,14 @@ public final class KubernetesClient: Sendable {
     /// ERROR event is delivered as an event: the caller decides (a 410 in it means relist).
     public func watch(
         _ resource: GroupVersionResource, namespace: String?, resourceVersion: String?, labelSelector: String? = nil,
-        timeoutSeconds: Int = 300
+        fieldSelector: String? = nil, timeoutSeconds: Int = 300
     ) async throws(KubernetesError) -> AsyncThrowingStream<WatchEvent, any Error> {
         var query: [(String, String)] = [
             ("watch", "true"), ("allowWatchBookmarks", "true"), ("timeoutSeconds", String(timeoutSeconds)),
         ]
         if let resourceVersion, !resourceVersion.isEmpty { query.append(("resourceVersion", resourceVersion)) }
         if let labelSelector { query.append(("labelSelector", labelSelector)) }
+        if let fieldSelector { query.append(("fieldSelector", fieldSelector)) }
         let request = Request(verb: "watch", method: .GET, resource: resource, namespace: namespace, query: query)
         let response = try await send(request, streaming: true, deadline: .seconds(Int64(timeoutSeconds) + 60))
         let server = configuration.server

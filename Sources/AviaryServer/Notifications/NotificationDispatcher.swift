@@ -17,7 +17,7 @@ import NIOHTTP1
 /// once. Every attempt carries the same `Idempotency-Key`, so the one attempt a killed daemon
 /// may repeat can be dropped by the receiver.
 actor NotificationDispatcher {
-    let store: AviaryStore
+    let outbox: any NotificationOutbox
     let settings: NotificationSettings
     let metrics: DaemonMetrics
     let retryFor: TimeInterval
@@ -37,11 +37,12 @@ actor NotificationDispatcher {
     }()
 
     init(
-        store: AviaryStore, settings: NotificationSettings, metrics: DaemonMetrics, retryFor: TimeInterval = 3600,
+        outbox: any NotificationOutbox, settings: NotificationSettings, metrics: DaemonMetrics,
+        retryFor: TimeInterval = 3600,
         requestTimeout: TimeAmount = .seconds(10), now: @escaping @Sendable () -> Date = { Date() },
         logger: Logger
     ) {
-        self.store = store
+        self.outbox = outbox
         self.settings = settings
         self.metrics = metrics
         self.retryFor = retryFor
@@ -55,10 +56,10 @@ actor NotificationDispatcher {
     /// rest does not read the outbox several times a second.
     func run(idle: Duration = .seconds(30)) async {
         while !Task.isCancelled {
-            let seen = store.changes.count
+            let seen = outbox.changes.count
             let due: [StoredNotification]
             do {
-                due = try store.dueNotifications(at: now())
+                due = try await outbox.dueNotifications(at: now(), limit: 32)
             } catch {
                 logger.error("cannot read the notification outbox: \(error)")
                 due = []
@@ -68,11 +69,11 @@ actor NotificationDispatcher {
             }
             guard due.isEmpty else { continue }
             var wait = idle
-            if let next = (try? store.nextNotificationDue()) ?? nil {
+            if let next = (try? await outbox.nextNotificationDue()) ?? nil {
                 let seconds = max(0.05, next.timeIntervalSince(now()))
                 wait = min(idle, .milliseconds(Int64(seconds * 1000)))
             }
-            await store.changes.wait(after: seen, timeout: wait)
+            await outbox.changes.wait(after: seen, timeout: wait)
         }
     }
 
@@ -97,9 +98,11 @@ actor NotificationDispatcher {
                 "notification \(notification.trigger) of rollout \(notification.rollout.namespace)/\(notification.rollout.name) to \(notification.service) failed (attempt \(attempt)): \(failure.reason); \(outcome)"
             )
         }
-        let error = failure.map { state == .failed && !$0.permanent ? "\($0.reason) (gave up after \(attempt) attempts)" : $0.reason }
+        let error = failure.map {
+            state == .failed && !$0.permanent ? "\($0.reason) (gave up after \(attempt) attempts)" : $0.reason
+        }
         do {
-            try store.recordAttempt(notification.id, state: state, error: error, nextAttemptAt: next, at: time)
+            try await outbox.recordAttempt(notification.id, state: state, error: error, nextAttemptAt: next, at: time)
         } catch {
             logger.error("cannot record a notification attempt: \(error)")
         }
@@ -125,7 +128,10 @@ actor NotificationDispatcher {
         if case .email(let email) = service {
             guard !notification.recipient.isEmpty else {
                 return DeliveryFailure(
-                    permanent: true, reason: "an email subscription needs an address, e.g. subscribe.on-rollout-aborted.email: me@example.com")
+                    permanent: true,
+                    reason:
+                        "an email subscription needs an address, e.g. subscribe.on-rollout-aborted.email: me@example.com"
+                )
             }
             let message = EmailMessage(
                 from: email.from, to: notification.recipient, subject: rendered.emailSubject ?? "",
@@ -139,7 +145,8 @@ actor NotificationDispatcher {
         let requests: [DeliveryRequest]
         do {
             requests = try DeliveryRequest.requests(
-                for: rendered, destination: Destination(service: notification.service, recipient: notification.recipient),
+                for: rendered,
+                destination: Destination(service: notification.service, recipient: notification.recipient),
                 service: service, idempotencyKey: notification.idempotencyKey, now: now(),
                 slackThread: threadKey.flatMap { slackThreads[$0] })
         } catch {

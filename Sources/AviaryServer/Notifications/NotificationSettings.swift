@@ -2,6 +2,7 @@ import AviaryCore
 import AviaryModel
 import AviaryStore
 import Foundation
+import Logging
 import Synchronization
 
 /// The notification configuration a rollout's namespace sees, read from the store: Argo's
@@ -13,10 +14,14 @@ public final class NotificationSettings: Sendable {
     let globalNamespace: String
     private let store: any ResourceStore
     private let cache = Mutex<[String: (stamp: [Int], config: NotificationConfig?)]>([:])
+    /// Where a configuration that does not parse is reported (once per change). On one host apply
+    /// refuses such a ConfigMap; on Kubernetes `kubectl apply` takes it, so this is how it is told.
+    private let logger: Logger?
 
-    public init(store: any ResourceStore, globalNamespace: String = "default") {
+    public init(store: any ResourceStore, globalNamespace: String = "default", logger: Logger? = nil) {
         self.store = store
         self.globalNamespace = globalNamespace
+        self.logger = logger
     }
 
     /// The configuration for rollouts of `namespace`; nil when neither namespace has the
@@ -38,7 +43,16 @@ public final class NotificationSettings: Sendable {
                 secret.merge(values.values) { _, namespaced in namespaced }
             }
         }
-        let config = data.flatMap { try? NotificationConfig(data: $0, secret: secret) }
+        var config: NotificationConfig?
+        if let data {
+            do {
+                config = try NotificationConfig(data: data, secret: secret)
+            } catch {
+                logger?.error(
+                    "notifications of namespace \(namespace) are not sent until this is fixed: \(error) (namespace \(namespace) over \(globalNamespace))"
+                )
+            }
+        }
         cache.withLock { $0[namespace] = (stamp, config) }
         return config
     }
@@ -57,10 +71,12 @@ public final class NotificationSettings: Sendable {
         func values(_ kind: String, _ namespace: String) -> [String: String]? {
             for resource in incoming {
                 switch resource {
-                case .configMap(let map) where kind == "ConfigMap" && map.metadata.name == NotificationConfig.configMapName
+                case .configMap(let map)
+                where kind == "ConfigMap" && map.metadata.name == NotificationConfig.configMapName
                     && (map.metadata.namespace ?? "default") == namespace:
                     return map.values
-                case .secret(let secret) where kind == "Secret" && secret.metadata.name == NotificationConfig.secretName
+                case .secret(let secret)
+                where kind == "Secret" && secret.metadata.name == NotificationConfig.secretName
                     && (secret.metadata.namespace ?? "default") == namespace:
                     return secret.values
                 default: continue
@@ -85,7 +101,8 @@ public final class NotificationSettings: Sendable {
             do {
                 _ = try NotificationConfig(data: data, secret: secret)
             } catch {
-                return namespace == globalNamespace ? "\(error)" : "\(error) (in namespace \(namespace), over \(globalNamespace)'s)"
+                return namespace == globalNamespace
+                    ? "\(error)" : "\(error) (in namespace \(namespace), over \(globalNamespace)'s)"
             }
         }
         return nil
