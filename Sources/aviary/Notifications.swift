@@ -1,6 +1,8 @@
 import ArgumentParser
 import AviaryAPI
 import AviaryClient
+import AviaryCore
+import AviaryServer
 import Foundation
 
 /// `aviary notifications`: Argo's `kubectl argo rollouts notifications` commands, against the
@@ -21,6 +23,11 @@ struct Notifications: AsyncParsableCommand {
               aviary notifications template notify rollout-paused web --recipient slack:releases
               aviary notifications trigger run on-rollout-aborted web -n shop
               aviary notifications list web
+
+            With --kubeconfig, --context or --kubernetes, template get|notify and trigger get|run read the \
+            ConfigMap and Secret from the cluster instead (in -n's namespace, laid over \
+            --controller-namespace's), as Argo's `kubectl argo rollouts notifications` does; they render \
+            and send nothing there (the controller's leader sends).
             """,
         subcommands: [NotificationTemplates.self, NotificationTriggers.self, NotificationDeliveries.self])
 }
@@ -51,14 +58,19 @@ struct GetTemplates: AsyncParsableCommand {
 
     @OptionGroup var options: ServerOptions
 
+    @OptionGroup var cluster: NotificationClusterOptions
+
     func run() async throws {
-        let config = try await notificationConfig(options)
+        let config = try await notificationConfig(options, cluster)
         let templates = try selected(config.templates, \.name, name, what: "template")
         print(
             notificationTable(
                 ["NAME", "SERVICES", "MESSAGE"],
                 templates.map {
-                    [$0.name, $0.services.joined(separator: ","), ($0.message ?? "").split(separator: "\n").first.map(String.init) ?? ""]
+                    [
+                        $0.name, $0.services.joined(separator: ","),
+                        ($0.message ?? "").split(separator: "\n").first.map(String.init) ?? "",
+                    ]
                 }), terminator: "")
     }
 }
@@ -89,15 +101,14 @@ struct NotifyTemplate: AsyncParsableCommand {
 
     @OptionGroup var options: ServerOptions
 
+    @OptionGroup var cluster: NotificationClusterOptions
+
     func run() async throws {
-        do {
-            let preview = try await options.client.renderNotification(
-                rollout: rollout, namespace: options.namespace,
-                templates: template.split(separator: ",").map(String.init), trigger: nil, recipients: recipients)
-            print(renderPreview(preview), terminator: "")
-        } catch {
-            throw fail(error)
-        }
+        let preview = try await notificationPreview(
+            options, cluster, rollout: rollout, templates: template.split(separator: ",").map(String.init),
+            trigger: nil,
+            recipients: recipients)
+        print(renderPreview(preview), terminator: "")
     }
 }
 
@@ -118,8 +129,10 @@ struct GetTriggers: AsyncParsableCommand {
 
     @OptionGroup var options: ServerOptions
 
+    @OptionGroup var cluster: NotificationClusterOptions
+
     func run() async throws {
-        let config = try await notificationConfig(options)
+        let config = try await notificationConfig(options, cluster)
         let triggers = try selected(config.triggers, \.name, name, what: "trigger")
         print(
             notificationTable(
@@ -147,14 +160,12 @@ struct RunTrigger: AsyncParsableCommand {
 
     @OptionGroup var options: ServerOptions
 
+    @OptionGroup var cluster: NotificationClusterOptions
+
     func run() async throws {
-        do {
-            let preview = try await options.client.renderNotification(
-                rollout: rollout, namespace: options.namespace, templates: [], trigger: trigger, recipients: [])
-            print(renderPreview(preview), terminator: "")
-        } catch {
-            throw fail(error)
-        }
+        let preview = try await notificationPreview(
+            options, cluster, rollout: rollout, templates: [], trigger: trigger, recipients: [])
+        print(renderPreview(preview), terminator: "")
     }
 }
 
@@ -199,8 +210,17 @@ struct NotificationDeliveries: AsyncParsableCommand {
     }
 }
 
-/// The notification configuration the namespace's rollouts see, or the daemon's error.
-func notificationConfig(_ options: ServerOptions) async throws -> NotificationConfigSummary {
+/// The notification configuration the namespace's rollouts see, from the daemon or (cluster mode) the
+/// cluster; an error is printed as one line.
+func notificationConfig(
+    _ options: ServerOptions, _ cluster: NotificationClusterOptions
+) async throws -> NotificationConfigSummary {
+    if cluster.cluster.isClusterMode {
+        try cluster.cluster.validate(with: options)
+        return try await cluster.cluster.run(options) { client throws(ClusterFailure) in
+            NotificationQueries.summary(try await cluster.config(client))
+        }
+    }
     do {
         return try await options.client.notificationConfig(namespace: options.namespace)
     } catch {
@@ -208,8 +228,87 @@ func notificationConfig(_ options: ServerOptions) async throws -> NotificationCo
     }
 }
 
+/// Templates rendered for a rollout, by the daemon (which queues them to `recipients`) or (cluster
+/// mode) here from the cluster's ConfigMap and Rollout.
+func notificationPreview(
+    _ options: ServerOptions, _ cluster: NotificationClusterOptions, rollout: String, templates: [String],
+    trigger: String?, recipients: [String]
+) async throws -> NotificationPreview {
+    guard cluster.cluster.isClusterMode else {
+        do {
+            return try await options.client.renderNotification(
+                rollout: rollout, namespace: options.namespace, templates: templates, trigger: trigger,
+                recipients: recipients)
+        } catch {
+            throw fail(error)
+        }
+    }
+    try cluster.cluster.validate(with: options)
+    guard recipients.isEmpty else {
+        throw ValidationError(
+            "--recipient sends through the daemon's outbox; on a cluster the controller's leader sends, "
+                + "so drop --recipient to see what would be sent")
+    }
+    return try await cluster.cluster.run(options) { client throws(ClusterFailure) in
+        let config = try await cluster.config(client)
+        let object = try await client.rollout(rollout)
+        do {
+            return try NotificationQueries.preview(
+                config: config, rollout: object, templates: templates, trigger: trigger, recipients: []
+            ).preview
+        } catch {
+            throw ClusterFailure("\(error)")
+        }
+    }
+}
+
+/// Cluster mode of `aviary notifications`: the ConfigMap and Secret read from the API server.
+struct NotificationClusterOptions: ParsableArguments {
+    @OptionGroup(title: "Cluster mode") var cluster: ClusterOptions
+
+    @Option(
+        help: """
+            Cluster mode: the controller's namespace; its ConfigMap and Secret are read first and -n's laid \
+            over them, as the controller reads them (default: -n's only).
+            """)
+    var controllerNamespace: String?
+
+    /// The configuration `client`'s namespace sees: the controller namespace's ConfigMap and Secret
+    /// with the namespace's own laid over them key by key.
+    func config(_ client: ClusterClient) async throws(ClusterFailure) -> NotificationConfig {
+        let namespaces = [controllerNamespace, client.namespace].compactMap { $0 }
+        var data: [String: String]?
+        var secret: [String: String] = [:]
+        for namespace in namespaces.reduce(into: [String](), { if !$0.contains($1) { $0.append($1) } }) {
+            if let values = try await client.configurationValues(
+                secret: false, name: NotificationConfig.configMapName, namespace: namespace)
+            {
+                data = (data ?? [:]).merging(values) { _, namespaced in namespaced }
+            }
+            if let values = try await client.configurationValues(
+                secret: true, name: NotificationConfig.secretName, namespace: namespace)
+            {
+                secret.merge(values) { _, namespaced in namespaced }
+            }
+        }
+        guard let data else {
+            throw ClusterFailure(
+                "no ConfigMap \(NotificationConfig.configMapName) in namespace "
+                    + namespaces.joined(separator: " or ") + " on \(client.server): apply Argo's "
+                    + "notifications-install.yaml there, or name the controller's namespace with --controller-namespace"
+            )
+        }
+        do {
+            return try NotificationConfig(data: data, secret: secret)
+        } catch {
+            throw ClusterFailure("\(error)")
+        }
+    }
+}
+
 /// The entries named `name` (all of them without one); none is an error listing the names there are.
-func selected<Entry>(_ entries: [Entry], _ key: KeyPath<Entry, String>, _ name: String?, what: String) throws -> [Entry] {
+func selected<Entry>(_ entries: [Entry], _ key: KeyPath<Entry, String>, _ name: String?, what: String) throws -> [Entry]
+{
     let chosen = entries.filter { name == nil || $0[keyPath: key] == name }
     if let name, chosen.isEmpty {
         printError("no \(what) \(name): the \(what)s are " + entries.map { $0[keyPath: key] }.joined(separator: ", "))
@@ -223,7 +322,8 @@ func renderPreview(_ preview: NotificationPreview) -> String {
     var lines: [String] = []
     if let trigger = preview.trigger { lines.append("Trigger:      \(trigger)") }
     lines.append("Templates:    " + preview.templates.joined(separator: ", "))
-    let destinations = preview.destinations.isEmpty ? "(nobody is subscribed)" : preview.destinations.joined(separator: ", ")
+    let destinations =
+        preview.destinations.isEmpty ? "(nobody is subscribed)" : preview.destinations.joined(separator: ", ")
     lines.append((preview.queued > 0 ? "Queued to:    " : "Destinations: ") + destinations)
     for part in preview.parts {
         lines.append("")

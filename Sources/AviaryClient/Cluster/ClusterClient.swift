@@ -138,6 +138,31 @@ public final class ClusterClient: Sendable {
             analysisRuns: analysisRuns)
     }
 
+    /// The values of a ConfigMap (`data`) or a Secret (`data`, base64-decoded, and `stringData`) of
+    /// `namespace`; nil when there is none of that name.
+    public func configurationValues(
+        secret: Bool, name: String, namespace: String
+    ) async throws(ClusterFailure) -> [String: String]? {
+        let object: KubernetesObject
+        do throws(KubernetesError) {
+            object = try await kubernetes.get(secret ? .secrets : .configMaps, namespace: namespace, name: name)
+        } catch {
+            if error.isNotFound { return nil }
+            throw failure(error)
+        }
+        var values: [String: String] = [:]
+        for (key, value) in object.json["data"]?.objectValue ?? [:] {
+            guard let text = value.stringValue else { continue }
+            if !secret {
+                values[key] = text
+            } else if let decoded = Data(base64Encoded: text) {
+                values[key] = String(decoding: decoded, as: UTF8.self)
+            }
+        }
+        for (key, value) in object.json["stringData"]?.objectValue ?? [:] { values[key] = value.stringValue }
+        return values
+    }
+
     /// A Rollout's latest Kubernetes Events (at most 100, by `involvedObject`), oldest first; none
     /// when they cannot be read (events are a courtesy: a page or a view never fails for them).
     public func events(ofRollout name: String) async -> [EventList.Event] {

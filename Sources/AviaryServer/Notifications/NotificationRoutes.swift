@@ -15,16 +15,8 @@ func addNotificationRoutes(to router: Router<BasicRequestContext>, store: Aviary
     router.get("/api/v1/notifications") { request, _ in
         let namespace = request.uri.queryParameters.get("namespace") ?? "default"
         do {
-            let config = try NotificationQueries.config(settings, namespace: namespace)
             return jsonResponse(
-                .ok,
-                NotificationConfigSummary(
-                    templates: config.templates.values.sorted { $0.name < $1.name }.map {
-                        .init(name: $0.name, services: $0.services, message: $0.messageSource)
-                    },
-                    triggers: config.triggers.keys.sorted().map { .init(name: $0, send: config.triggers[$0]?.first?.send ?? []) },
-                    services: config.services.keys.sorted().map { .init(name: $0, type: config.services[$0]?.type ?? "") },
-                    defaultTriggers: config.defaultTriggers))
+                .ok, NotificationQueries.summary(try NotificationQueries.config(settings, namespace: namespace)))
         } catch {
             return errorResponse(error)
         }
@@ -70,8 +62,22 @@ private func commaList(_ text: String?) -> [String] {
     (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 }
 
-/// What the notification routes compute.
-enum NotificationQueries {
+/// What the notification routes compute; the CLI's cluster mode computes the same from the
+/// ConfigMap and Secret it reads (`summary`, `preview`).
+public enum NotificationQueries {
+    /// The templates, triggers, services and default triggers of a configuration.
+    public static func summary(_ config: NotificationConfig) -> NotificationConfigSummary {
+        NotificationConfigSummary(
+            templates: config.templates.values.sorted { $0.name < $1.name }.map {
+                .init(name: $0.name, services: $0.services, message: $0.messageSource)
+            },
+            triggers: config.triggers.keys.sorted().map {
+                .init(name: $0, send: config.triggers[$0]?.first?.send ?? [])
+            },
+            services: config.services.keys.sorted().map { .init(name: $0, type: config.services[$0]?.type ?? "") },
+            defaultTriggers: config.defaultTriggers)
+    }
+
     static func config(_ settings: NotificationSettings, namespace: String) throws(APIError) -> NotificationConfig {
         guard let config = settings.config(namespace: namespace) else {
             throw APIError(
@@ -93,12 +99,33 @@ enum NotificationQueries {
             throw APIError(status: 404, message: "rollout \"\(key.name)\" not found in namespace \"\(key.namespace)\"")
         }
         let rollout = try JSONDecoder().decode(Rollout.self, from: stored.objectJSON())
+        let (preview, destinations, rendered) = try Self.preview(
+            config: config, rollout: rollout, templates: names, trigger: trigger, recipients: recipients)
+        if !destinations.isEmpty {
+            let payload = try JSONEncoder().encode(rendered)
+            try store.enqueue(
+                destinations.map {
+                    StoredNotification(
+                        rollout: key, trigger: trigger ?? preview.templates.joined(separator: ","), service: $0.service,
+                        recipient: $0.recipient, payload: payload, createdAt: Date())
+                })
+        }
+        return preview
+    }
+
+    /// The templates `names` (or those `trigger` sends) rendered for `rollout` as it is, with whom
+    /// they would go to: `recipients` (SERVICE:RECIPIENT, checked against the services), else the
+    /// trigger's subscribers. Sends nothing: the caller queues `destinations` if it sends.
+    public static func preview(
+        config: NotificationConfig, rollout: Rollout, templates names: [String], trigger: String?, recipients: [String]
+    ) throws -> (preview: NotificationPreview, destinations: [Destination], rendered: RenderedNotification) {
         var templateNames = names
         if let trigger {
             guard let condition = config.triggers[trigger]?.first else {
                 throw APIError(
                     status: 404,
-                    message: "no trigger \(trigger): the triggers are " + config.triggers.keys.sorted().joined(separator: ", "))
+                    message: "no trigger \(trigger): the triggers are "
+                        + config.triggers.keys.sorted().joined(separator: ", "))
             }
             templateNames = condition.send
         }
@@ -111,7 +138,8 @@ enum NotificationQueries {
             guard let template = config.templates[name] else {
                 throw APIError(
                     status: 404,
-                    message: "no template \(name): the templates are " + config.templates.keys.sorted().joined(separator: ", "))
+                    message: "no template \(name): the templates are "
+                        + config.templates.keys.sorted().joined(separator: ", "))
             }
             do {
                 try template.render(vars, into: &rendered)
@@ -129,7 +157,8 @@ enum NotificationQueries {
                     : "the services are " + config.services.keys.sorted().joined(separator: ", ")
                 throw APIError(
                     status: 422,
-                    message: "recipient \(recipient): no service \(parts.first ?? "") (\(known)); write SERVICE:RECIPIENT")
+                    message:
+                        "recipient \(recipient): no service \(parts.first ?? "") (\(known)); write SERVICE:RECIPIENT")
             }
             destinations.append(Destination(service: service, recipient: parts.count > 1 ? parts[1] : ""))
         }
@@ -140,18 +169,11 @@ enum NotificationQueries {
                     annotations: rollout.metadata.annotations ?? [:], labels: rollout.metadata.labels ?? [:],
                     config: config)[$0] ?? []
             } ?? [] : destinations
-        if !destinations.isEmpty {
-            let payload = try JSONEncoder().encode(rendered)
-            try store.enqueue(
-                destinations.map {
-                    StoredNotification(
-                        rollout: key, trigger: trigger ?? templateNames.joined(separator: ","), service: $0.service,
-                        recipient: $0.recipient, payload: payload, createdAt: Date())
-                })
-        }
-        return NotificationPreview(
-            trigger: trigger, templates: templateNames, parts: rendered.parts.map { .init(name: $0.name, text: $0.text) },
+        let preview = NotificationPreview(
+            trigger: trigger, templates: templateNames,
+            parts: rendered.parts.map { .init(name: $0.name, text: $0.text) },
             destinations: shown.map { $0.recipient.isEmpty ? $0.service : "\($0.service):\($0.recipient)" },
             queued: destinations.count)
+        return (preview, destinations, rendered)
     }
 }
