@@ -12,13 +12,19 @@ public actor PrometheusSupervisor {
     private let directory: String
     private let logPath: String
     private let token: String?
+    /// How often the pods are scraped and `/sd` read again.
+    private let interval: String
     private let logger: Logger
     private var process: ProcessIdentity?
     private var restarts = 0
 
     /// Creates the handle; `token` is the daemon's bearer token, written to a file Prometheus reads.
-    public init(listen: String, stateDirectory: String, logPath: String, token: String?, logger: Logger) {
+    public init(
+        listen: String, stateDirectory: String, logPath: String, token: String?, interval: String = "5s",
+        logger: Logger
+    ) {
         self.listen = listen
+        self.interval = interval
         self.directory = (stateDirectory as NSString).appendingPathComponent("prometheus")
         self.logPath = logPath
         self.token = token
@@ -45,10 +51,12 @@ public actor PrometheusSupervisor {
         var tokenFile: String?
         if let token {
             let path = (directory as NSString).appendingPathComponent("token")
-            FileManager.default.createFile(atPath: path, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
+            FileManager.default.createFile(
+                atPath: path, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
             tokenFile = path
         }
-        let configuration = PrometheusConfiguration(daemon: daemonURL, tokenFile: tokenFile)
+        let configuration = PrometheusConfiguration(
+            daemon: daemonURL, scrapeInterval: interval, refreshInterval: interval, tokenFile: tokenFile)
         let configPath = (directory as NSString).appendingPathComponent("prometheus.yml")
         try Data(configuration.yaml.utf8).write(to: URL(fileURLWithPath: configPath))
         try spawn(configPath: configPath)
@@ -84,7 +92,8 @@ public actor PrometheusSupervisor {
             }
             restarts += 1
             let delay = min(60, 1 << min(restarts - 1, 6))
-            logger.error("Prometheus (pid \(running.pid)) exited (\(how)); starting it again in \(delay) s; see \(logPath)")
+            logger.error(
+                "Prometheus (pid \(running.pid)) exited (\(how)); starting it again in \(delay) s; see \(logPath)")
             process = nil
             try? await Task.sleep(for: .seconds(delay))
             do {

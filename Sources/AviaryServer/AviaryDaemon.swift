@@ -87,7 +87,7 @@ public struct AviaryDaemon: Sendable {
             PrometheusSupervisor(
                 listen: $0, stateDirectory: stateDirectory,
                 logPath: (logDirectory as NSString).appendingPathComponent("prometheus.log"),
-                token: configuration.token,
+                token: configuration.token, interval: configuration.prometheusInterval,
                 logger: logger)
         }
         let pods = platform

@@ -22,6 +22,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var serviceAddressRange: String?
     /// Where the Prometheus the daemon runs listens (`--prometheus`, `--prometheus-listen`); nil: none.
     public var prometheusListen: String?
+    /// How often that Prometheus scrapes the pods and reads `/sd` again (`--prometheus-interval`).
+    public var prometheusInterval = "5s"
     /// Added to each Service's `spec.ports[0].port` to give the port it listens on (`--service-port-offset`).
     public var servicePortOffset: Int
     /// The command that starts the router as its own process (`aviary router`); nil: no router.
@@ -127,9 +129,15 @@ public struct ServerConfiguration: Sendable, Equatable {
                 throw Invalid(description: error.description)
             }
         }
+        if prometheusInterval.wholeMatch(of: /([0-9]+(ms|s|m|h))+/) == nil {
+            throw Invalid(
+                description:
+                    "--prometheus-interval \(prometheusInterval) is not a Prometheus duration; write it like 5s or 1s")
+        }
         if !(notificationRetryFor > 0) {
             throw Invalid(
-                description: "--notification-retry-for \(notificationRetryFor): give a number of seconds above 0, such as 3600")
+                description:
+                    "--notification-retry-for \(notificationRetryFor): give a number of seconds above 0, such as 3600")
         }
         if !(0...60000).contains(servicePortOffset) {
             throw Invalid(description: "--service-port-offset \(servicePortOffset): use a number from 0 to 60000")

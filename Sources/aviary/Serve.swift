@@ -107,6 +107,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Where the Prometheus of --prometheus listens, HOST:PORT.")
     var prometheusListen: String = "127.0.0.1:9090"
 
+    @Option(
+        help: """
+            How often the Prometheus of --prometheus scrapes the pods and reads their list again (a \
+            Prometheus duration such as 5s or 1s): how soon a new canary's first numbers are there.
+            """)
+    var prometheusInterval: String = "5s"
+
     @Flag(
         help: """
             Give pods the daemon's whole environment. Without it a pod gets its container's env, PORT, \
@@ -186,6 +193,7 @@ struct Serve: AsyncParsableCommand {
             prometheusListen: prometheus ? prometheusListen : nil)
         configuration.notificationRetryFor = notificationRetryFor
         configuration.dashboard = dashboard
+        configuration.prometheusInterval = prometheusInterval
         try configuration.validate()
         return configuration
     }
