@@ -37,6 +37,7 @@ public enum ResourceKind {
         "rollouts": "Rollout", "services": "Service", "analysistemplates": "AnalysisTemplate",
         "clusteranalysistemplates": "ClusterAnalysisTemplate", "analysisruns": "AnalysisRun",
         "experiments": "Experiment", "configmaps": "ConfigMap", "secrets": "Secret",
+        "deployments": "Deployment", "podtemplates": "PodTemplate",
     ]
 
     /// The manifest kind for a URL name (plural or singular, any case), or an error listing the known ones.

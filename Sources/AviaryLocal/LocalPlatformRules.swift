@@ -72,15 +72,6 @@ public enum LocalPlatformRules {
                 portOf[stored.service] = port
             }
         }
-        for case .rollout(let rollout) in incoming where rollout.spec.template == nil && rollout.spec.workloadRef != nil
-        {
-            let reference = rollout.spec.workloadRef!
-            problems.append(
-                "Rollout \(rollout.metadata.namespaceOrDefault)/\(rollout.metadata.name ?? ""): spec.workloadRef: "
-                    + "one host runs no \(reference.kind ?? "Deployment")s, so there is no \(reference.name ?? "") "
-                    + "to take the pod template from; copy its template into spec.template here (on Kubernetes, "
-                    + "`aviary serve --platform kubernetes` reads it from the cluster)")
-        }
         for resource in incoming where hostWideNameKinds.contains(resource.kind) {
             let namespace = resource.metadata.namespaceOrDefault
             let key = NamespacedName(namespace: namespace, name: resource.name)

@@ -347,7 +347,7 @@ import Testing
 
     @Test func summaryCountsFilesResourcesErrorsAndWarnings() {
         let report = lint(["r.yaml": Self.rollout + "\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\nbogus: 1\n"
-            + "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n"])
+            + "---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: d}\n"])
         #expect(report.summary == "linted 2 resources in 1 file: 0 errors, 2 warnings, 1 document skipped")
     }
 

@@ -117,7 +117,7 @@ import Testing
         #expect(
             diagnostic.description
                 == "bad.yaml: document 1: kind: unknown kind \"Rolout\"; Aviary reads Rollout, AnalysisTemplate, "
-                + "ClusterAnalysisTemplate, AnalysisRun, Experiment, Service, ConfigMap, Secret")
+                + "ClusterAnalysisTemplate, AnalysisRun, Experiment, Service, ConfigMap, Secret, Deployment, PodTemplate")
         #expect(try onlyError("apiVersion: v1\nkind: service\nmetadata: {name: web}\n").path == "kind")
     }
 
@@ -153,16 +153,50 @@ import Testing
         #expect(decoded.resources.count == 1)
     }
 
-    /// Teams keep Ingresses, VirtualServices and Deployments beside their Rollouts: skipped, said once each.
+    /// Teams keep Ingresses, VirtualServices and StatefulSets beside their Rollouts: skipped, said once each.
     @Test func aKindAviaryDoesNotReadIsSkippedWithAnInfoLine() throws {
-        let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {}\n---\n" + Fixtures.service
+        let text = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: web}\nspec: {}\n---\n" + Fixtures.service
         let decoded = ManifestDecoder().decode(text, file: "mixed.yaml")
         #expect(decoded.resources.map(\.kind) == ["Service"])
         #expect(!decoded.hasErrors)
         #expect(
             decoded.diagnostics.map(\.description) == [
-                "mixed.yaml: Deployment/web: info: skipped: Aviary does not read kind Deployment (apps/v1); it reads "
-                    + "Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun, Experiment, Service, ConfigMap, Secret"
+                "mixed.yaml: StatefulSet/web: info: skipped: Aviary does not read kind StatefulSet (apps/v1); it reads "
+                    + "Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun, Experiment, Service, ConfigMap, "
+                    + "Secret, Deployment, PodTemplate"
+            ])
+    }
+
+    /// A Deployment or PodTemplate is read for the Rollouts whose workloadRef names it: its pod
+    /// template is checked as a Rollout's own; its strategy and the rest are its own business.
+    @Test func aDeploymentIsReadAndItsTemplateChecked() throws {
+        let deployment = """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: web}
+            spec:
+              replicas: 3
+              strategy: {type: RollingUpdate}
+              selector: {matchLabels: {app: web}}
+              template:
+                metadata: {labels: {app: web}}
+                spec: {containers: [{name: web, image: "web:1"}]}
+            """
+        let decoded = ManifestDecoder().decode(deployment, file: "d.yaml")
+        #expect(decoded.diagnostics.map(\.description) == [])
+        #expect(decoded.resources.map(\.kind) == ["Deployment"])
+        let empty = ManifestDecoder().decode("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {}\n", file: "d.yaml")
+        #expect(
+            empty.diagnostics.map(\.description) == [
+                "d.yaml: Deployment/web: spec.template: required; give the pod template a Rollout's workloadRef takes"
+            ])
+        let noContainers = ManifestDecoder().decode(
+            "apiVersion: v1\nkind: PodTemplate\nmetadata: {name: web}\ntemplate: {spec: {containers: []}}\n", file: "p.yaml")
+        #expect(noContainers.hasErrors, "\(noContainers.diagnostics)")
+        let wrongVersion = ManifestDecoder().decode("apiVersion: v1\nkind: Deployment\nmetadata: {name: web}\n", file: "d.yaml")
+        #expect(
+            wrongVersion.diagnostics.map(\.description) == [
+                "d.yaml: Deployment/web: apiVersion: must be \"apps/v1\" for kind Deployment, got \"v1\""
             ])
     }
 
@@ -229,7 +263,7 @@ import Testing
             decoded.diagnostics.map(\.description) == [
                 "list.yaml: Service/b: spec.ports[0].port: must be between 1 and 65535, got 0",
                 "list.yaml: Pod/c: info: skipped: Aviary does not read kind Pod (v1); it reads Rollout, AnalysisTemplate, "
-                    + "ClusterAnalysisTemplate, AnalysisRun, Experiment, Service, ConfigMap, Secret",
+                    + "ClusterAnalysisTemplate, AnalysisRun, Experiment, Service, ConfigMap, Secret, Deployment, PodTemplate",
             ])
     }
 

@@ -84,7 +84,7 @@ struct CrossDocumentChecks {
             case .analysisRun(let run):
                 declaredArguments(AnalysisTemplateSpec(metrics: run.spec.metrics, args: run.spec.args), in: located)
                 conditions(run.spec.metrics, annotations: run.metadata.annotations, includes: false, in: located)
-            case .service, .configMap, .secret:
+            case .service, .configMap, .secret, .workload:
                 break
             }
         }

@@ -16,13 +16,15 @@ public enum AnyResource: Sendable, Hashable, Encodable {
     case configMap(ConfigMap)
     /// A core `v1` `Secret`.
     case secret(Secret)
+    /// An `apps/v1` `Deployment` or a `v1` `PodTemplate`, read for a Rollout's `workloadRef`.
+    case workload(Workload)
 
     /// The kinds Aviary reads, with the `apiVersion` each must have.
     public static let supportedKinds: [(kind: String, apiVersion: String)] = [
         ("Rollout", argoAPIVersion), ("AnalysisTemplate", argoAPIVersion),
         ("ClusterAnalysisTemplate", argoAPIVersion), ("AnalysisRun", argoAPIVersion),
         ("Experiment", argoAPIVersion), ("Service", Service.apiVersion),
-        ("ConfigMap", "v1"), ("Secret", "v1"),
+        ("ConfigMap", "v1"), ("Secret", "v1"), ("Deployment", "apps/v1"), ("PodTemplate", "v1"),
     ]
 
     /// The resource's kind, `Rollout`.
@@ -36,6 +38,7 @@ public enum AnyResource: Sendable, Hashable, Encodable {
         case .service: "Service"
         case .configMap: "ConfigMap"
         case .secret: "Secret"
+        case .workload(let value): value.kind ?? "Deployment"
         }
     }
 
@@ -50,6 +53,7 @@ public enum AnyResource: Sendable, Hashable, Encodable {
         case .service(let value): value.metadata
         case .configMap(let value): value.metadata
         case .secret(let value): value.metadata
+        case .workload(let value): value.metadata
         }
     }
 
@@ -70,6 +74,7 @@ public enum AnyResource: Sendable, Hashable, Encodable {
         case .service(let value): try value.encode(to: encoder)
         case .configMap(let value): try value.encode(to: encoder)
         case .secret(let value): try value.encode(to: encoder)
+        case .workload(let value): try value.encode(to: encoder)
         }
     }
 }

@@ -40,6 +40,9 @@ public enum ManifestValidator {
             issues.metadata(secret.metadata)
             issues.configurationKeys(secret.data, path: "data", base64: true)
             issues.configurationKeys(secret.stringData, path: "stringData", base64: false)
+        case .workload(let workload):
+            issues.metadata(workload.metadata)
+            issues.workload(workload)
         }
         return issues.list
     }
@@ -52,7 +55,7 @@ struct Issues {
     /// `spec.workloadRef`: an `apps/v1` Deployment or a `v1` PodTemplate by name, and a `scaleDown`
     /// Argo knows. (Argo also reads `apps/v1` ReplicaSets; Aviary does not yet, and says so.)
     mutating func workloadRef(_ reference: WorkloadRef) {
-        let kinds = ["Deployment": "apps/v1", "PodTemplate": "v1"]
+        let kinds = Workload.kinds
         switch reference.kind {
         case nil:
             error("spec.workloadRef.kind", "required; give Deployment (apiVersion apps/v1) or PodTemplate (v1)")
@@ -82,6 +85,28 @@ struct Issues {
         }
         if reference.scaleDown.map({ $0.lowercased() != "never" }) == true, reference.kind == "PodTemplate" {
             warning("spec.workloadRef.scaleDown", "only a Deployment is scaled down; a PodTemplate has no pods")
+        }
+    }
+
+    /// A Deployment's or PodTemplate's pod template, which a Rollout's `workloadRef` runs: present and
+    /// valid as a Rollout's own would have to be.
+    mutating func workload(_ workload: Workload) {
+        guard workload.kind == "Deployment" else {
+            if let template = workload.template {
+                podTemplate(template, path: "template")
+            } else {
+                error("template", "required; give the pod template a Rollout's workloadRef takes")
+            }
+            return
+        }
+        guard let template = workload.spec?["template"] else {
+            error("spec.template", "required; give the pod template a Rollout's workloadRef takes")
+            return
+        }
+        do {
+            podTemplate(try template.decoded(as: PodTemplateSpec.self), path: "spec.template")
+        } catch {
+            self.error("spec.template", "is not a pod template: \(error)")
         }
     }
 

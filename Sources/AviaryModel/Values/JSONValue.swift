@@ -77,6 +77,11 @@ public enum JSONValue: Codable, Sendable, Hashable {
         objectValue?[key]
     }
 
+    /// The value decoded as `type` (through its JSON).
+    public func decoded<Value: Decodable>(as type: Value.Type) throws -> Value {
+        try JSONDecoder().decode(type, from: JSONEncoder().encode(self))
+    }
+
     /// A short name of the value's type for messages: "a number", "a list", ...
     public var kindDescription: String {
         switch self {

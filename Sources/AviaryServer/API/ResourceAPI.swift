@@ -101,9 +101,16 @@ public struct ResourceAPI: Sendable {
         return result
     }
 
-    /// Info lines for fields that only a cluster acts on: kept, and said, never silently ignored.
+    /// Info lines for what only a cluster acts on: kept, and said, never silently ignored.
     static func oneHostNotes(_ resources: [AnyResource], file: String) -> [Diagnostic] {
         resources.compactMap { resource in
+            if case .workload(let workload) = resource, workload.kind == "Deployment" {
+                return Diagnostic(
+                    severity: .info, file: file, resource: resource.reference, path: "",
+                    message:
+                        "kept for the Rollouts whose workloadRef names it: one host runs no Deployment's own pods "
+                        + "(the Rollout runs its template), and workloadRef.scaleDown sets its spec.replicas here")
+            }
             guard case .rollout(let rollout) = resource else { return nil }
             let path =
                 rollout.spec.strategy.canary?.antiAffinity != nil

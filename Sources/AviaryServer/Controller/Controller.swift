@@ -103,9 +103,18 @@ public actor Controller {
         ]
     }
 
-    /// Asks for `key` to be reconciled as soon as possible: a sleeping `run()` wakes up for it.
+    /// Asks for `key` to be reconciled as soon as possible: a sleeping `run()` wakes up for it. A
+    /// Deployment or PodTemplate is not reconciled itself: the rollouts whose `workloadRef` names
+    /// it are (one that has never been reconciled yet is anyway).
     public func enqueue(_ key: ResourceKey) {
-        due[key] = .distantPast
+        if Self.workloadKinds[key.kind] != nil {
+            for (rolloutKey, decoded) in decodedRollouts where rolloutKey.namespace == key.namespace {
+                let reference = decoded.rollout.spec.workloadRef
+                if reference?.kind == key.kind, reference?.name == key.name { due[rolloutKey] = .distantPast }
+            }
+        } else {
+            due[key] = .distantPast
+        }
         wake.yield()
     }
 
