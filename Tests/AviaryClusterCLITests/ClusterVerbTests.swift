@@ -141,6 +141,31 @@ struct ClusterVerbTests {
         }
     }
 
+    /// A Rollout whose template is its Deployment's: the image is changed there, and the error says how.
+    @Test func setImageOnAWorkloadRefRolloutSaysToChangeTheDeployment() async throws {
+        try await withCluster { cluster in
+            let installed = try cluster.installAviary()
+            #expect(installed.status == 0, "\(installed)")
+            let rollout = """
+                apiVersion: argoproj.io/v1alpha1
+                kind: Rollout
+                metadata: {name: shop}
+                spec:
+                  replicas: 2
+                  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: shop}
+                  strategy: {canary: {steps: [{setWeight: 50}]}}
+                """
+            #expect(try cluster.kubectl(["create", "-f", try cluster.file("shop.yaml", rollout)]).status == 0)
+            let refused = try cluster.aviary(["set", "image", "shop", "shop=shop:2"])
+            #expect(refused.status == 1)
+            #expect(
+                refused.stderr
+                    == "error: rollout \"shop\" in namespace \"default\" takes its pod template from Deployment shop "
+                    + "(spec.workloadRef): change the image there (kubectl set image deployment/shop shop=shop:2 -n "
+                    + "default); the rollout takes the new template through its steps\n", "\(refused)")
+        }
+    }
+
     @Test func undoCopiesAnOlderReplicaSetsTemplateWithoutItsHashLabel() async throws {
         try await withCluster { cluster in
             try cluster.makePausedWeb()

@@ -85,6 +85,13 @@ import Testing
                 return state.phase == "Healthy" && state.images == ["web:2"]
             }
             #expect(promoted, "\(state)")
+            // `set image` would write a template the rollout does not have: it says where the image is.
+            let setImage = try daemon.cli(["set", "image", "web", "web=web:3", "-n", "shop"])
+            #expect(setImage.status != 0)
+            #expect(
+                setImage.output.contains(
+                    "rollout \"web\" takes its pod template from Deployment web (spec.workloadRef): change the image "
+                        + "in the Deployment and `aviary apply` it"), "\(setImage.output)")
         }
     }
 

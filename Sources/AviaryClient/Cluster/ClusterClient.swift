@@ -343,6 +343,18 @@ public final class ClusterClient: Sendable {
                 }
                 json["spec"]?["template"]?["spec"]?[list] = .array(containers)
             }
+            if !found, json["spec"]?["template"] == nil, let reference = json["spec"]?["workloadRef"] {
+                let kind = reference["kind"]?.stringValue ?? "Deployment"
+                let workload = reference["name"]?.stringValue ?? ""
+                let command =
+                    kind == "Deployment"
+                    ? "kubectl set image deployment/\(workload) \(container)=\(image) -n \(namespace)"
+                    : "kubectl edit \(kind.lowercased())/\(workload) -n \(namespace)"
+                throw ClusterFailure(
+                    "rollout \"\(name)\" in namespace \"\(namespace)\" takes its pod template from \(kind) "
+                        + "\(workload) (spec.workloadRef): change the image there (\(command)); the rollout takes "
+                        + "the new template through its steps")
+            }
             guard found else {
                 throw ClusterFailure(
                     "rollout \"\(name)\" in namespace \"\(namespace)\" has no container \"\(container)\" in "

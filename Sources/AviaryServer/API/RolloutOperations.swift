@@ -92,6 +92,14 @@ public struct RolloutOperations: Sendable {
             return resumed
         case .restart(let delay): return rollout.restarted(at: now().addingTimeInterval(delay))
         case .setImage(let container, let image):
+            if rollout.spec.template == nil, let reference = rollout.spec.workloadRef {
+                let kind = reference.kind ?? "Deployment"
+                throw APIError(
+                    status: 422,
+                    message: "rollout \"\(key.name)\" takes its pod template from \(kind) \(reference.name ?? "") "
+                        + "(spec.workloadRef): change the image in the \(kind) and `aviary apply` it; the rollout "
+                        + "takes the new template through its steps")
+            }
             var updated = rollout
             let names = rollout.spec.template?.spec.containers.map(\.name) ?? []
             guard container == "*" || names.contains(container) else {
