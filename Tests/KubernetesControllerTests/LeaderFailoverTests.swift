@@ -27,9 +27,17 @@ extension CanaryOnKubernetesTests {
         try await withCluster(failOver)
     }
 
+    /// The seed manifest with a short `scaleDownDelaySeconds` (Argo's default with traffic routing is
+    /// 30 s), so the new leader's scale-down of the old ReplicaSet is seen without waiting half a minute.
+    static func failoverManifest(image: String) -> String {
+        manifest(image: image).replacingOccurrences(
+            of: "      canaryService: sample-app-canary\n",
+            with: "      canaryService: sample-app-canary\n      scaleDownDelaySeconds: 5\n")
+    }
+
     func failOver(_ cluster: ClusterUnderTest) async throws {
         try cluster.installCRDs()
-        try cluster.kubectl(["apply", "-f", "-"], input: Self.manifest(image: "sample-app:v1"))
+        try cluster.kubectl(["apply", "-f", "-"], input: Self.failoverManifest(image: "sample-app:v1"))
         let first = try cluster.startController()
         let firstEndpoints = Endpoints(address: try await cluster.endpointsAddress(log: first.log))
         _ = try await waitFor("the first version goes Healthy", cluster) { $0.phase == "Healthy" }
@@ -47,7 +55,7 @@ extension CanaryOnKubernetesTests {
         #expect(await secondEndpoints.text("/healthz")?.text == "ok: standby (another replica holds the lease)\n")
         #expect(await secondEndpoints.leaderGauge() == 0)
 
-        try cluster.kubectl(["apply", "-f", "-"], input: Self.manifest(image: "sample-app:v2"))
+        try cluster.kubectl(["apply", "-f", "-"], input: Self.failoverManifest(image: "sample-app:v2"))
         let paused = try await waitFor("the update pauses at step 1", cluster) {
             $0.stepIndex == 1 && $0.phase == "Paused" && $0.splitWeights["sample-app-canary"] == 10
         }
@@ -78,7 +86,7 @@ extension CanaryOnKubernetesTests {
         _ = try await waitFor("the new leader finishes the rollout", cluster) {
             $0.phase == "Healthy" && $0.stableHash == canary && $0.replicasByHash[canary] == 4
         }
-        // With traffic routing the old ReplicaSet stays up for scaleDownDelaySeconds (30 s), then goes.
+        // With traffic routing the old ReplicaSet stays up for scaleDownDelaySeconds (5 s here), then goes.
         let old = try #require(paused.stableHash)
         let scaledDown = try await waitFor("the new leader scales the old ReplicaSet down after the delay", cluster) {
             $0.replicasByHash[old] == 0
