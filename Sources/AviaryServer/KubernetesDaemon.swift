@@ -325,9 +325,15 @@ public struct KubernetesDaemon: Sendable {
         let dashboard = Dashboard(
             mode: configuration.dashboard, token: configuration.token, sessions: DashboardSessions(),
             source: { ClusterDashboardSource(kubernetes: dashboardClient) })
+        let api = ClusterAPI(
+            resources: resources, platform: platform, client: dashboardClient,
+            notifications: { key in
+                guard let outbox = current.withLock({ $0?.outbox }) else { return nil }
+                return await outbox.notifications(of: key, limit: AviaryStore.finishedNotificationsKept + 20)
+            })
         let application = Application(
             router: makeControllerRouter(
-                health: health, metrics: metrics, token: configuration.token, dashboard: dashboard),
+                health: health, metrics: metrics, token: configuration.token, dashboard: dashboard, api: api),
             configuration: ApplicationConfiguration(
                 address: .hostname(host, port: configuration.port), serverName: "aviary"),
             services: [body],

@@ -46,7 +46,8 @@ extension CanaryOnKubernetesTests {
         #expect(await firstEndpoints.leaderGauge() == 1)
         let metrics = await firstEndpoints.text("/metrics")?.text ?? ""
         #expect(metrics.contains(#"rollout_info{"#) && metrics.contains(#"name="sample-app""#), "\(metrics)")
-        #expect(await firstEndpoints.text("/api/v1/rollouts")?.status == 404, "the resources are the API server's")
+        let listed = await firstEndpoints.text("/api/v1/rollouts")
+        #expect(listed?.status == 200 && (listed?.text ?? "").contains("sample-app"), "the API reads the caches")
 
         let second = try cluster.startController()
         let secondEndpoints = Endpoints(address: try await cluster.endpointsAddress(log: second.log))

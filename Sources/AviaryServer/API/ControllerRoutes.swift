@@ -54,19 +54,21 @@ func metricsResponse(_ metrics: DaemonMetrics, dataPlane: (any DataPlane)? = nil
     return textResponse(.ok, await metrics.render() + dataPlaneText, contentType: "text/plain; version=0.0.4")
 }
 
-/// The HTTP endpoints of `aviary serve --platform kubernetes`, for the kubelet's probes and for
-/// Prometheus (the resources themselves are the API server's):
+/// The HTTP endpoints of `aviary serve --platform kubernetes`, for the kubelet's probes, for
+/// Prometheus and for clients of the daemon's API:
 /// - `GET /healthz`: 200 while the process serves (liveness), with its standing in the body
 /// - `GET /readyz`: 200 once the informers have listed, 503 before (readiness)
 /// - `GET /metrics`: the controller's metrics, Argo's names, and `aviary_controller_leader`
+/// - with `api`, the daemon's resource API read from the informers (`ClusterAPI`)
 func makeControllerRouter(
-    health: ControllerHealth, metrics: DaemonMetrics, token: String?, dashboard: Dashboard? = nil
+    health: ControllerHealth, metrics: DaemonMetrics, token: String?, dashboard: Dashboard? = nil,
+    api: ClusterAPI? = nil
 ) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     let dashboardOn = dashboard.map { $0.mode != .off } ?? false
     router.add(
         middleware: NoSniffMiddleware(
-            served: "/healthz, /readyz and /metrics (the resources are the API server's)"
+            served: "/healthz, /readyz, /metrics" + (api == nil ? "" : " and /api/v1/... (reads and rollout operations)")
                 + (dashboardOn ? ", and the dashboard at /" : "")))
     if let token {
         router.add(
@@ -80,5 +82,6 @@ func makeControllerRouter(
         return textResponse(standing.isReady ? .ok : .serviceUnavailable, standing.line)
     }
     router.get("/metrics") { _, _ in await metricsResponse(metrics) }
+    api?.addRoutes(to: router)
     return router
 }

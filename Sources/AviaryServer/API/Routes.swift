@@ -224,11 +224,7 @@ func makeRouter(_ routes: RouteContext, token: String?, dashboard: Dashboard? = 
             return errorResponse(error)
         }
     }
-    router.get("/api/v1/pods") { request, _ in
-        let pods = await routes.platform.pods()
-        let rollout = request.uri.queryParameters.get("rollout")
-        return jsonResponse(.ok, PodList(pods: pods.filter { rollout == nil || $0.rollout == rollout }.map(podView)))
-    }
+    router.get("/api/v1/pods") { request, _ in await podsResponse(routes.platform, request) }
     router.get("/api/v1/endpoints") { request, _ in
         let namespace = request.uri.queryParameters.get("namespace")
         let pods = await routes.platform.pods().filter(\.isReady)
@@ -245,21 +241,7 @@ func makeRouter(_ routes: RouteContext, token: String?, dashboard: Dashboard? = 
                             .map(\.address).sorted())
                 }))
     }
-    router.get("/api/v1/replicasets") { request, _ in
-        // `rollout=NAME` or `experiment=NAME`: the ReplicaSets that owner has.
-        let rollout = request.uri.queryParameters.get("rollout")
-        let experiment = request.uri.queryParameters.get("experiment")
-        let namespace = request.uri.queryParameters.get("namespace")
-        var items: [ReplicaSetView] = []
-        for replicaSet in await routes.platform.replicaSets()
-        where (rollout == nil || (replicaSet.ownerKind == .rollout && replicaSet.rollout == rollout))
-            && (experiment == nil || (replicaSet.ownerKind == .experiment && replicaSet.rollout == experiment))
-            && (namespace == nil || replicaSet.namespace == namespace)
-        {
-            items.append(replicaSetView(replicaSet, counts: await routes.platform.counts(of: replicaSet.key)))
-        }
-        return jsonResponse(.ok, ReplicaSetList(replicaSets: items))
-    }
+    router.get("/api/v1/replicasets") { request, _ in await replicaSetsResponse(routes.platform, request) }
     router.get("/api/v1/pods/{name}/logs") { _, context in
         let name = context.parameters.get("name") ?? ""
         guard let pod = await routes.platform.pods().first(where: { $0.name == name }) else {
@@ -414,6 +396,30 @@ func parseOperation(_ name: String, request: Request) async throws(APIError) -> 
         name == "image" ? try await readBody(request, limit: APIRequestDecoding.maximumOperationBodyBytes) : Data()
     let query = request.uri.queryParameters
     return try APIRequestDecoding.operation(name, query: { query.get($0) }, body: body)
+}
+
+/// `GET /api/v1/pods` (`?rollout=NAME`): the platform's pods.
+func podsResponse(_ platform: any Platform, _ request: Request) async -> Response {
+    let pods = await platform.pods()
+    let rollout = request.uri.queryParameters.get("rollout")
+    return jsonResponse(.ok, PodList(pods: pods.filter { rollout == nil || $0.rollout == rollout }.map(podView)))
+}
+
+/// `GET /api/v1/replicasets` (`?rollout=NAME` or `?experiment=NAME`, `?namespace=`): the ReplicaSets
+/// that owner has, with their counts.
+func replicaSetsResponse(_ platform: any Platform, _ request: Request) async -> Response {
+    let rollout = request.uri.queryParameters.get("rollout")
+    let experiment = request.uri.queryParameters.get("experiment")
+    let namespace = request.uri.queryParameters.get("namespace")
+    var items: [ReplicaSetView] = []
+    for replicaSet in await platform.replicaSets()
+    where (rollout == nil || (replicaSet.ownerKind == .rollout && replicaSet.rollout == rollout))
+        && (experiment == nil || (replicaSet.ownerKind == .experiment && replicaSet.rollout == experiment))
+        && (namespace == nil || replicaSet.namespace == namespace)
+    {
+        items.append(replicaSetView(replicaSet, counts: await platform.counts(of: replicaSet.key)))
+    }
+    return jsonResponse(.ok, ReplicaSetList(replicaSets: items))
 }
 
 /// The host the pods run on (the local platform's one node), as `get rollout -o wide` shows it.

@@ -25,17 +25,8 @@ func addNotificationRoutes(to router: Router<BasicRequestContext>, store: Aviary
         let namespace = request.uri.queryParameters.get("namespace") ?? "default"
         let key = ResourceKey(kind: "Rollout", namespace: namespace, name: context.parameters.get("name") ?? "")
         do {
-            let stored = try store.notifications(of: key, limit: AviaryStore.finishedNotificationsKept + 20)
-            return jsonResponse(
-                .ok,
-                NotificationList(
-                    notifications: stored.map {
-                        NotificationList.Notification(
-                            trigger: $0.trigger, service: $0.service, recipient: $0.recipient, state: $0.state.rawValue,
-                            attempts: $0.attempts, lastError: $0.lastError, createdAt: $0.createdAt,
-                            finishedAt: $0.finishedAt,
-                            nextAttemptAt: $0.state == .pending ? AviaryStore.timestamp($0.nextAttemptAt) : nil)
-                    }))
+            return notificationListResponse(
+                try store.notifications(of: key, limit: AviaryStore.finishedNotificationsKept + 20))
         } catch {
             return errorResponse(error)
         }
@@ -55,6 +46,20 @@ func addNotificationRoutes(to router: Router<BasicRequestContext>, store: Aviary
             return errorResponse(error)
         }
     }
+}
+
+/// `GET /api/v1/rollouts/{name}/notifications`' answer: the notifications, newest first.
+func notificationListResponse(_ stored: [StoredNotification]) -> Response {
+    jsonResponse(
+        .ok,
+        NotificationList(
+            notifications: stored.map {
+                NotificationList.Notification(
+                    trigger: $0.trigger, service: $0.service, recipient: $0.recipient, state: $0.state.rawValue,
+                    attempts: $0.attempts, lastError: $0.lastError, createdAt: $0.createdAt,
+                    finishedAt: $0.finishedAt,
+                    nextAttemptAt: $0.state == .pending ? AviaryStore.timestamp($0.nextAttemptAt) : nil)
+            }))
 }
 
 /// `a, b,c` as `[a, b, c]`; nil or empty as none.
