@@ -19,6 +19,9 @@ public final class KubernetesResources: ResourceStore {
     let resources: [String: GroupVersionResource]
     let instanceID: String?
     private let changeHandler = Mutex<(@Sendable (ResourceKey) -> Void)?>(nil)
+    /// Counts the informers' events: what a watch of the daemon's API waits on (the platform's
+    /// ReplicaSet and pod events are counted too, by whoever follows them).
+    public let changes = StoreChanges()
     /// Where the notifications a written status triggers go (the leader's outbox); nil: nowhere.
     private let notificationSink = Mutex<(@Sendable ([StoredNotification]) async -> Void)?>(nil)
     /// Whether a kind's status is written through its `status` subresource. Argo's CRDs give only
@@ -110,6 +113,7 @@ public final class KubernetesResources: ResourceStore {
                 group.addTask { await cache.informer.run() }
                 group.addTask { [self] in
                     await cache.follow { event in
+                        self.changes.notify()
                         let handler = self.changeHandler.withLock { $0 }
                         let keys =
                             Self.isWorkload(kind)

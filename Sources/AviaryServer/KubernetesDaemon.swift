@@ -269,6 +269,8 @@ public struct KubernetesDaemon: Sendable {
             Task { await controller.enqueue(key) }
         }
         platform.setOwnerChangeHandler { key in
+            // A ReplicaSet or pod of the rollout changed: a watch of the daemon's API looks again.
+            resources.changes.notify()
             guard let controller = current.withLock({ $0?.controller }) else { return }
             Task { await controller.enqueue(key) }
         }

@@ -33,7 +33,7 @@ import Testing
         _ store: AviaryStore, _ read: @escaping Watch.Read, _ body: (Lines) async throws -> Void
     ) async throws {
         let lines = Lines()
-        let stream = Task { try await Watch.stream(store: store, timeout: 120, read: read) { await lines.append($0) } }
+        let stream = Task { try await Watch.stream(changes: store.changes, timeout: 120, read: read) { await lines.append($0) } }
         do {
             try await body(lines)
         } catch {
@@ -105,7 +105,7 @@ import Testing
         try store.apply(Self.manifest(kind: "Rollout", name: "web", spec: "{}"))
         let lines = Lines()
         // Time is up: one line, then the stream returns by itself.
-        try await Watch.stream(store: store, timeout: 0.1, read: Watch.resource(key, store: store)) {
+        try await Watch.stream(changes: store.changes, timeout: 0.1, read: Watch.resource(key, store: store)) {
             await lines.append($0)
         }
         #expect(await lines.all.count == 1)
@@ -114,7 +114,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(100))
             try store.delete(key)
         }
-        try await Watch.stream(store: store, timeout: 3600, read: Watch.resource(key, store: store)) {
+        try await Watch.stream(changes: store.changes, timeout: 3600, read: Watch.resource(key, store: store)) {
             await lines.append($0)
         }
         try await deleter.value

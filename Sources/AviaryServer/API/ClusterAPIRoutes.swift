@@ -68,6 +68,23 @@ struct ClusterAPI: Sendable {
                 return errorResponse(error)
             }
         }
+        router.get("/api/v1/watch/{kind}/{name}") { request, context in
+            do {
+                _ = try api.kind(context.parameters.get("kind") ?? "")
+            } catch {
+                return errorResponse(error)
+            }
+            return Watch.resourceResponse(
+                request, context, store: api.resources, changes: api.resources.changes, platform: api.platform)
+        }
+        router.get("/api/v1/watch/{kind}") { request, context in
+            do {
+                _ = try api.kind(context.parameters.get("kind") ?? "")
+            } catch {
+                return errorResponse(error)
+            }
+            return Watch.listResponse(request, context, store: api.resources, changes: api.resources.changes)
+        }
         router.post("/api/v1/apply") { _, _ in errorResponse(Self.useKubectl("apply -f FILE")) }
         router.delete("/api/v1/{kind}/{name}") { _, context in
             errorResponse(Self.useKubectl("delete \(context.parameters.get("kind") ?? "KIND") NAME"))

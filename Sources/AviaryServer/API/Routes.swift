@@ -304,47 +304,11 @@ func makeRouter(_ routes: RouteContext, token: String?, dashboard: Dashboard? = 
     addNotificationRoutes(
         to: router, store: routes.store, settings: routes.notifications ?? NotificationSettings(store: routes.store))
     router.get("/api/v1/watch/{kind}/{name}") { request, context in
-        // The stream ends when the resource is deleted or after `timeoutSeconds` (default 300);
-        // `owned=true` on a rollout or an experiment also follows its AnalysisRuns, ReplicaSets and pods.
-        let query = request.uri.queryParameters
-        let namespace = query.get("namespace") ?? "default"
-        let timeout = Double(query.get("timeoutSeconds") ?? "") ?? 300
-        let name = context.parameters.get("name") ?? ""
-        let key: ResourceKey
-        do {
-            key = ResourceKey(
-                kind: try ResourceKind.kind(for: context.parameters.get("kind") ?? ""), namespace: namespace, name: name
-            )
-            guard try routes.store.resource(key) != nil else {
-                throw APIError(
-                    status: 404, message: "\(key.kind.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\""
-                )
-            }
-        } catch {
-            return errorResponse(error)
-        }
-        let read =
-            (key.kind == "Rollout" || key.kind == "Experiment") && query.get("owned") == "true"
-            ? Watch.withOwned(key, store: routes.store, platform: routes.platform)
-            : Watch.resource(key, store: routes.store)
-        return Response(
-            status: .ok, headers: [.contentType: "application/x-ndjson"],
-            body: Watch.body(store: routes.store, timeout: timeout, read: read))
+        Watch.resourceResponse(
+            request, context, store: routes.store, changes: routes.store.changes, platform: routes.platform)
     }
     router.get("/api/v1/watch/{kind}") { request, context in
-        // `{"items": [...]}` per change of any resource of the kind; no `namespace` means all.
-        let query = request.uri.queryParameters
-        let kind: String
-        do {
-            kind = try ResourceKind.kind(for: context.parameters.get("kind") ?? "")
-        } catch {
-            return errorResponse(error)
-        }
-        return Response(
-            status: .ok, headers: [.contentType: "application/x-ndjson"],
-            body: Watch.body(
-                store: routes.store, timeout: Double(query.get("timeoutSeconds") ?? "") ?? 300,
-                read: Watch.list(kind: kind, namespace: query.get("namespace"), store: routes.store)))
+        Watch.listResponse(request, context, store: routes.store, changes: routes.store.changes)
     }
     router.get("/api/v1/rollouts") { request, context in await list(request, context, "rollouts") }
     router.get("/api/v1/rollouts/{name}") { request, context in await get(request, context, "rollouts") }

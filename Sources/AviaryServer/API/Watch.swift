@@ -1,3 +1,4 @@
+import AviaryAPI
 import AviaryModel
 import AviaryPlatform
 import AviaryStore
@@ -23,16 +24,16 @@ enum Watch {
     /// client has gone or the daemon shuts down. An empty line goes out after `recheck` without
     /// a change: writing is how a stream learns that its client has gone, and a daemon that is
     /// shutting down waits for its open streams.
-    static func body(store: AviaryStore, timeout: Double, read: @escaping Read) -> ResponseBody {
+    static func body(changes: StoreChanges, timeout: Double, read: @escaping Read) -> ResponseBody {
         ResponseBody { writer in
             try await withGracefulShutdownHandler {
                 try await stream(
-                    store: store, timeout: timeout, read: read,
+                    changes: changes, timeout: timeout, read: read,
                     write: { line in try await writer.write(ByteBuffer(bytes: line + [UInt8(ascii: "\n")])) },
                     heartbeat: { try await writer.write(ByteBuffer(string: "\n")) })
             } onGracefulShutdown: {
                 // Wakes every stream; each sees the shutdown and ends.
-                store.changes.notify()
+                changes.notify()
             }
             try await writer.finish(nil)
         }
@@ -42,7 +43,7 @@ enum Watch {
     /// each `recheck` without one), until `read` returns nil, `timeout` seconds have passed, the
     /// task is cancelled or the daemon shuts down.
     static func stream(
-        store: AviaryStore, timeout: Double, read: Read, write: (Data) async throws -> Void,
+        changes: StoreChanges, timeout: Double, read: Read, write: (Data) async throws -> Void,
         heartbeat: () async throws -> Void = {}
     ) async throws {
         let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, timeout) * 1000))
@@ -50,7 +51,7 @@ enum Watch {
         var lastWrite = ContinuousClock.now
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             // The count is taken before reading, so a write during the read wakes the next wait.
-            let seen = store.changes.count
+            let seen = changes.count
             guard let (line, fingerprint) = try await read() else { return }
             if fingerprint != lastFingerprint {
                 lastFingerprint = fingerprint
@@ -62,12 +63,12 @@ enum Watch {
             }
             let remaining = deadline - ContinuousClock.now
             if remaining <= .zero { return }
-            await store.changes.wait(after: seen, timeout: min(remaining, recheck))
+            await changes.wait(after: seen, timeout: min(remaining, recheck))
         }
     }
 
     /// One resource: a line (the object) per write of it.
-    static func resource(_ key: ResourceKey, store: AviaryStore) -> Read {
+    static func resource(_ key: ResourceKey, store: any ResourceStore) -> Read {
         {
             guard let resource = try store.resource(key) else { return nil }
             return (resource.objectJSON(), String(resource.resourceVersion))
@@ -77,7 +78,7 @@ enum Watch {
     /// A rollout or an experiment and what it owns: a line (the owner) whenever it, one of its
     /// AnalysisRuns (label `rollout` or `experiment`), ReplicaSets or pods changed, so `get rollout
     /// --watch` and `get experiment --watch` know when to read their whole view again.
-    static func withOwned(_ key: ResourceKey, store: AviaryStore, platform: any Platform) -> Read {
+    static func withOwned(_ key: ResourceKey, store: any ResourceStore, platform: any Platform) -> Read {
         let ownerKind: ReplicaSetOwnerKind = key.kind == "Experiment" ? .experiment : .rollout
         let label = key.kind == "Experiment" ? "experiment" : "rollout"
         return {
@@ -107,7 +108,7 @@ enum Watch {
 
     /// Every resource of a kind in a namespace (all namespaces when nil): a line `{"items": [...]}`
     /// whenever one of them is written, created or deleted. Never ends on its own.
-    static func list(kind: String, namespace: String?, store: AviaryStore) -> Read {
+    static func list(kind: String, namespace: String?, store: any ResourceStore) -> Read {
         {
             let resources = try store.resources(kind: kind, namespace: namespace)
             // Written from the stored JSON, as the listing is: no `[String: Any]` per resource.
@@ -119,6 +120,57 @@ enum Watch {
             line.append(contentsOf: "]}".utf8)
             return (Data(line), resources.map { "\($0.key):\($0.resourceVersion)" }.joined(separator: ","))
         }
+    }
+
+    /// `GET /api/v1/watch/{kind}/{name}`: the stream ends when the resource is deleted or after
+    /// `timeoutSeconds` (default 300); `owned=true` on a rollout or an experiment also follows its
+    /// AnalysisRuns, ReplicaSets and pods. `changes` wakes the stream when `store` may have changed.
+    static func resourceResponse(
+        _ request: Request, _ context: BasicRequestContext, store: any ResourceStore, changes: StoreChanges,
+        platform: any Platform
+    ) -> Response {
+        let query = request.uri.queryParameters
+        let namespace = query.get("namespace") ?? "default"
+        let timeout = Double(query.get("timeoutSeconds") ?? "") ?? 300
+        let name = context.parameters.get("name") ?? ""
+        let key: ResourceKey
+        do {
+            key = ResourceKey(
+                kind: try ResourceKind.kind(for: context.parameters.get("kind") ?? ""), namespace: namespace, name: name
+            )
+            guard try store.resource(key) != nil else {
+                throw APIError(
+                    status: 404, message: "\(key.kind.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\""
+                )
+            }
+        } catch {
+            return errorResponse(error)
+        }
+        let read =
+            (key.kind == "Rollout" || key.kind == "Experiment") && query.get("owned") == "true"
+            ? withOwned(key, store: store, platform: platform) : resource(key, store: store)
+        return Response(
+            status: .ok, headers: [.contentType: "application/x-ndjson"],
+            body: body(changes: changes, timeout: timeout, read: read))
+    }
+
+    /// `GET /api/v1/watch/{kind}`: `{"items": [...]}` per change of any resource of the kind; no
+    /// `namespace` means all.
+    static func listResponse(
+        _ request: Request, _ context: BasicRequestContext, store: any ResourceStore, changes: StoreChanges
+    ) -> Response {
+        let query = request.uri.queryParameters
+        let kind: String
+        do {
+            kind = try ResourceKind.kind(for: context.parameters.get("kind") ?? "")
+        } catch {
+            return errorResponse(error)
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "application/x-ndjson"],
+            body: body(
+                changes: changes, timeout: Double(query.get("timeoutSeconds") ?? "") ?? 300,
+                read: list(kind: kind, namespace: query.get("namespace"), store: store)))
     }
 
     static func labels(of resource: StoredResource) -> [String: String] {
