@@ -86,6 +86,7 @@ struct ClusterAPI: Sendable {
             return Watch.listResponse(request, context, store: api.resources, changes: api.resources.changes)
         }
         router.post("/api/v1/apply") { _, _ in errorResponse(Self.useKubectl("apply -f FILE")) }
+        router.delete("/api/v1/rollouts/{name}") { _, _ in errorResponse(Self.useKubectl("delete rollout NAME")) }
         router.delete("/api/v1/{kind}/{name}") { _, context in
             errorResponse(Self.useKubectl("delete \(context.parameters.get("kind") ?? "KIND") NAME"))
         }
