@@ -9,13 +9,7 @@ import Testing
 extension CanaryOnKubernetesTests {
     @Test func theDaemonsAPIReadsFromTheCachesAndOperatesWithThePluginsPatches() async throws {
         try await withCluster { cluster in
-            try cluster.installCRDs()
-            try cluster.kubectl(["apply", "-f", "-"], input: Self.manifest(image: "sample-app:v1"))
-            let controller = try cluster.startController()
-            let address = try await cluster.endpointsAddress(log: controller.log)
-            _ = try await waitFor("v1 goes Healthy", cluster) { $0.phase == "Healthy" }
-            try cluster.kubectl(["apply", "-f", "-"], input: Self.manifest(image: "sample-app:v2"))
-            _ = try await waitFor("v2 pauses at 10%", cluster) { $0.phase == "Paused" && $0.stepIndex == 1 }
+            let address = try await pausedAtTenPercent(cluster)
             let aviary = builtProductsDirectory() + "/aviary"
 
             // `get rollout` against the daemon: every read from the caches, none from the API server.

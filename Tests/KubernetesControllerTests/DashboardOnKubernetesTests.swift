@@ -6,15 +6,22 @@ import Testing
 /// The dashboard of `aviary serve --platform kubernetes`: its pages read the API server and its
 /// actions write what Argo's plugin writes.
 extension CanaryOnKubernetesTests {
+    /// The seed canary Healthy on v1 under a controller, then v2 applied and paused at 10%; returns
+    /// the address of the controller's endpoints (its API and dashboard).
+    func pausedAtTenPercent(_ cluster: ClusterUnderTest) async throws -> String {
+        try cluster.installCRDs()
+        try cluster.kubectl(["apply", "-f", "-"], input: Self.manifest(image: "sample-app:v1"))
+        let controller = try cluster.startController()
+        let address = try await cluster.endpointsAddress(log: controller.log)
+        _ = try await waitFor("v1 goes Healthy", cluster) { $0.phase == "Healthy" }
+        try cluster.kubectl(["apply", "-f", "-"], input: Self.manifest(image: "sample-app:v2"))
+        _ = try await waitFor("v2 pauses at 10%", cluster) { $0.phase == "Paused" && $0.stepIndex == 1 }
+        return address
+    }
+
     @Test func theDashboardShowsAndSteersARolloutOnTheCluster() async throws {
         try await withCluster { cluster in
-            try cluster.installCRDs()
-            try cluster.kubectl(["apply", "-f", "-"], input: Self.manifest(image: "sample-app:v1"))
-            let controller = try cluster.startController()
-            let address = try await cluster.endpointsAddress(log: controller.log)
-            _ = try await waitFor("v1 goes Healthy", cluster) { $0.phase == "Healthy" }
-            try cluster.kubectl(["apply", "-f", "-"], input: Self.manifest(image: "sample-app:v2"))
-            _ = try await waitFor("v2 pauses at 10%", cluster) { $0.phase == "Paused" && $0.stepIndex == 1 }
+            let address = try await pausedAtTenPercent(cluster)
 
             let browser = DashboardBrowser(base: address)
             let list = try await browser.get("/")
