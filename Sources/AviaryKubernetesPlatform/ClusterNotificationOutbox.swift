@@ -119,14 +119,6 @@ public actor ClusterNotificationOutbox: NotificationOutbox {
         queue.notifications(of: rollout, limit: limit)
     }
 
-    /// What is held: pending and kept finished notifications, and ConfigMap changes not yet written.
-    public func counts() -> [String: Int] {
-        [
-            "notifications.pending": queue.pending.count, "notifications.finished": queue.finishedCount,
-            "notifications.unsaved": unsaved.count,
-        ]
-    }
-
     /// Writes the changes not written yet as merge patches of the ConfigMap's `data` (creating the
     /// ConfigMap the first time), one after another; on failure they stay for the next call.
     private func save() async {

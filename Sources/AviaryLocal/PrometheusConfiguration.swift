@@ -13,6 +13,11 @@ public struct PrometheusConfiguration: Sendable, Hashable {
     /// A file holding the daemon's bearer token, when it has one (`--token`).
     public var tokenFile: String?
 
+    /// Whether `text` is a Prometheus duration (`5s`, `1m30s`, `500ms`).
+    public static func isDuration(_ text: String) -> Bool {
+        text.wholeMatch(of: /([0-9]+(ms|s|m|h|d|w|y))+/) != nil
+    }
+
     /// Creates a configuration; the intervals default to 5 s.
     public init(daemon: String, scrapeInterval: String = "5s", refreshInterval: String = "5s", tokenFile: String? = nil)
     {

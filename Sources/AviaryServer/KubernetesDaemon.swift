@@ -86,11 +86,7 @@ public struct KubernetesConfiguration: Sendable, Equatable {
 
     /// Checks the flags: `--smi-api-version` must be one Argo supports.
     public func validate() throws(ServerConfiguration.Invalid) {
-        if !(notificationRetryFor > 0) {
-            throw ServerConfiguration.Invalid(
-                description:
-                    "--notification-retry-for \(notificationRetryFor): give a number of seconds above 0, such as 3600")
-        }
+        try ServerConfiguration.checkNotificationRetryFor(notificationRetryFor)
         guard Self.smiVersions.contains(smiVersion) else {
             throw ServerConfiguration.Invalid(
                 description: "--smi-api-version \(smiVersion) is not supported; use one of "

@@ -111,6 +111,14 @@ public struct ServerConfiguration: Sendable, Equatable {
             + "pod logs and secrets.yaml; run `chmod 700 \(path)`"
     }
 
+    /// `--notification-retry-for` must be a number of seconds above 0 (both platforms read it).
+    static func checkNotificationRetryFor(_ seconds: Double) throws(Invalid) {
+        if !(seconds > 0) {
+            throw Invalid(
+                description: "--notification-retry-for \(seconds): give a number of seconds above 0, such as 3600")
+        }
+    }
+
     /// Checks the rules that span flags: off loopback the API needs a token.
     public func validate() throws(Invalid) {
         if !Self.isLoopback(host) && (token ?? "").isEmpty {
@@ -129,16 +137,12 @@ public struct ServerConfiguration: Sendable, Equatable {
                 throw Invalid(description: error.description)
             }
         }
-        if prometheusInterval.wholeMatch(of: /([0-9]+(ms|s|m|h))+/) == nil {
+        if !PrometheusConfiguration.isDuration(prometheusInterval) {
             throw Invalid(
                 description:
                     "--prometheus-interval \(prometheusInterval) is not a Prometheus duration; write it like 5s or 1s")
         }
-        if !(notificationRetryFor > 0) {
-            throw Invalid(
-                description:
-                    "--notification-retry-for \(notificationRetryFor): give a number of seconds above 0, such as 3600")
-        }
+        try Self.checkNotificationRetryFor(notificationRetryFor)
         if !(0...60000).contains(servicePortOffset) {
             throw Invalid(description: "--service-port-offset \(servicePortOffset): use a number from 0 to 60000")
         }

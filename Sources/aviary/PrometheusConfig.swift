@@ -31,7 +31,7 @@ struct PrometheusConfig: ParsableCommand {
 
     func validate() throws {
         for (flag, value) in [("--scrape-interval", scrapeInterval), ("--refresh-interval", refreshInterval)]
-        where value.wholeMatch(of: /([0-9]+(ms|s|m|h|d|w|y))+/) == nil {
+        where !PrometheusConfiguration.isDuration(value) {
             throw ValidationError("\(flag) \(value) is not a Prometheus duration; write it like 5s, 30s or 1m")
         }
     }

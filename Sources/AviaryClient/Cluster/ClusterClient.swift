@@ -138,8 +138,8 @@ public final class ClusterClient: Sendable {
             analysisRuns: analysisRuns)
     }
 
-    /// The values of a ConfigMap (`data`) or a Secret (`data`, base64-decoded, and `stringData`) of
-    /// `namespace`; nil when there is none of that name.
+    /// The values of a ConfigMap or a Secret of `namespace` (`ConfigMap.values`, `Secret.values`);
+    /// nil when there is none of that name.
     public func configurationValues(
         secret: Bool, name: String, namespace: String
     ) async throws(ClusterFailure) -> [String: String]? {
@@ -150,17 +150,9 @@ public final class ClusterClient: Sendable {
             if error.isNotFound { return nil }
             throw failure(error)
         }
-        var values: [String: String] = [:]
-        for (key, value) in object.json["data"]?.objectValue ?? [:] {
-            guard let text = value.stringValue else { continue }
-            if !secret {
-                values[key] = text
-            } else if let decoded = Data(base64Encoded: text) {
-                values[key] = String(decoding: decoded, as: UTF8.self)
-            }
-        }
-        for (key, value) in object.json["stringData"]?.objectValue ?? [:] { values[key] = value.stringValue }
-        return values
+        return secret
+            ? try Self.decode(Secret.self, object, what: "Secret").values
+            : try Self.decode(ConfigMap.self, object, what: "ConfigMap").values
     }
 
     /// A Rollout's latest Kubernetes Events (at most 100, by `involvedObject`), oldest first; none

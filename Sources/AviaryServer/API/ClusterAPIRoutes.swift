@@ -69,21 +69,13 @@ struct ClusterAPI: Sendable {
             }
         }
         router.get("/api/v1/watch/{kind}/{name}") { request, context in
-            do {
-                _ = try api.kind(context.parameters.get("kind") ?? "")
-            } catch {
-                return errorResponse(error)
-            }
-            return Watch.resourceResponse(
-                request, context, store: api.resources, changes: api.resources.changes, platform: api.platform)
+            api.unserved(context)
+                ?? Watch.resourceResponse(
+                    request, context, store: api.resources, changes: api.resources.changes, platform: api.platform)
         }
         router.get("/api/v1/watch/{kind}") { request, context in
-            do {
-                _ = try api.kind(context.parameters.get("kind") ?? "")
-            } catch {
-                return errorResponse(error)
-            }
-            return Watch.listResponse(request, context, store: api.resources, changes: api.resources.changes)
+            api.unserved(context)
+                ?? Watch.listResponse(request, context, store: api.resources, changes: api.resources.changes)
         }
         router.post("/api/v1/apply") { _, _ in errorResponse(Self.useKubectl("apply -f FILE")) }
         router.delete("/api/v1/rollouts/{name}") { _, _ in errorResponse(Self.useKubectl("delete rollout NAME")) }
@@ -107,12 +99,22 @@ struct ClusterAPI: Sendable {
     func kind(_ plural: String) throws(APIError) -> String {
         let kind = try ResourceKind.kind(for: plural)
         // The notification Secret is cached for the controller; its values are never served.
-        guard kind != "Secret", (try? resources.versions(kind: kind)) != nil || kind == "Service" else {
+        guard kind != "Secret", (try? resources.versions(kind: kind)) != nil else {
             throw APIError(
                 status: 404,
                 message: "the controller does not cache \(plural) on Kubernetes; read them with kubectl get \(plural)")
         }
         return kind
+    }
+
+    /// The error answer when the path's `{kind}` is not served here; nil when it is.
+    func unserved(_ context: BasicRequestContext) -> Response? {
+        do {
+            _ = try kind(context.parameters.get("kind") ?? "")
+            return nil
+        } catch {
+            return errorResponse(error)
+        }
     }
 
     func list(_ request: Request, plural: String) -> Response {
