@@ -93,22 +93,49 @@ struct SoakCommand: AsyncParsableCommand {
             more than a one-off step would (RSS: 256 kB/h and 256 kB; descriptors: 6/h and 3), a \
             release did not settle within 300 s, or a client saw an error outside the bad canaries.
 
-            Example (the goal): scripts/soak --minutes 30
+            With --platform simulated it runs aviary serve --platform simulated instead: no pods, no \
+            router, no Prometheus and no client traffic, and --rollouts rollouts (default 1000) \
+            released round-robin, 100 at a time, each release with an analysis whose job exits 0 (1 \
+            for every fifth, which aborts it). What each rollout leaves behind per release is then \
+            multiplied by their number, so a slow leak per rollout shows within minutes; only the \
+            daemon is sampled and judged.
+
+            Examples: scripts/soak --minutes 120
+                      scripts/soak --platform simulated --rollouts 1000 --minutes 30
             """)
 
     @Option(help: "Minutes to release for, the warm-up minute included.") var minutes = 30.0
-    @Option(help: "Requests per second to the all-traffic Service.") var rate = 200
+    @Option(help: "Requests per second to the all-traffic Service (local platform; default 200).") var rate: Int?
+    @Option(help: "Where the releases run: local (one rollout under traffic) or simulated (many rollouts).")
+    var platform = SoakPlatform.local
+    @Option(help: "Rollouts released round-robin (simulated platform; default 1000).") var rollouts: Int?
     @Option(help: "The aviary binary (default: beside this one).") var aviary: String?
 
     func validate() throws {
         if minutes < 2 { throw ValidationError("--minutes \(minutes): give at least 2 (one is the warm-up)") }
-        if rate < 1 || rate > 2000 { throw ValidationError("--rate \(rate): give 1 to 2000 requests per second") }
+        if let rate, rate < 1 || rate > 2000 {
+            throw ValidationError("--rate \(rate): give 1 to 2000 requests per second")
+        }
+        if let rollouts, rollouts < 1 || rollouts > 20000 {
+            throw ValidationError("--rollouts \(rollouts): give 1 to 20000 rollouts")
+        }
+        switch platform {
+        case .local where rollouts != nil:
+            throw ValidationError(
+                "--rollouts needs --platform simulated: the local platform's soak releases one rollout of real pods")
+        case .simulated where rate != nil:
+            throw ValidationError(
+                "--rate needs --platform local: the simulated platform's soak sends no client traffic")
+        default: break
+        }
     }
 
     func run() async throws {
         var options = SoakOptions(aviaryExecutable: try aviaryBinary(aviary))
         options.minutes = minutes
-        options.requestsPerSecond = rate
+        options.platform = platform
+        if let rate { options.requestsPerSecond = rate }
+        if let rollouts { options.rollouts = rollouts }
         let report: SoakReport
         do {
             report = try await runCancellableBySignals { [options] in try await Soak.run(options, write: printLine) }
@@ -120,3 +147,5 @@ struct SoakCommand: AsyncParsableCommand {
         if !report.succeeded { throw ExitCode(1) }
     }
 }
+
+extension SoakPlatform: ExpressibleByArgument {}

@@ -152,4 +152,28 @@ struct SoakSeries: Sendable, CustomTestStringConvertible {
         #expect(
             last.hasPrefix("soak passed: daemon RSS +0 kB/h, fds +0.0/h; router RSS +0 kB/h, fds +0.0/h"), "\(last)")
     }
+
+    @Test func aSimulatedRunJudgesTheDaemonAloneAndSaysNothingOfClients() {
+        var report = SoakReport()
+        let flat = SoakSeries("flat", passes: true, rss: { _, _ in 65_000 }, descriptors: { _, _ in 31 }).samples
+        report.samples = ["daemon": flat]
+        report.promoted = 80
+        report.aborted = 20
+        // The local platform's run needs the router's samples too.
+        #expect(!report.succeeded)
+        #expect(report.judgement.failures == ["router: fewer than 2 samples in the second half, nothing to judge"])
+        report.processes = ["daemon"]
+        #expect(report.succeeded)
+        let lines = report.summary.split(separator: "\n").map(String.init)
+        #expect(lines.contains("releases: promoted 80, aborted 20, unsettled 0"), "\(lines)")
+        #expect(lines.last?.hasPrefix("soak passed: daemon RSS +0 kB/h, fds +0.0/h (tolerance") == true, "\(lines)")
+        // A climb of 100 kB per release (1,000 rollouts' first releases) fails it.
+        report.samples = [
+            "daemon": SoakSeries(
+                "climb", passes: false, rss: { _, releases in 65_000 + 100 * releases }, descriptors: { _, _ in 25 }
+            ).samples
+        ]
+        #expect(!report.succeeded)
+        #expect(report.judgement.failures.first?.hasPrefix("daemon RSS climbs") == true)
+    }
 }

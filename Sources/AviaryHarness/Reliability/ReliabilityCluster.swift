@@ -46,8 +46,9 @@ final class ReliabilityCluster {
 
     // MARK: Processes
 
-    /// Starts `aviary serve` (again, on the same port and state directory) and waits for /healthz.
-    func startDaemon() async throws {
+    /// Starts `aviary serve` (again, on the same port and state directory) with `extraArguments`
+    /// and waits for /healthz.
+    func startDaemon(extraArguments: [String] = []) async throws {
         if daemonPort == 0 {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             daemonPort = try HarnessEnvironment.freePort()
@@ -55,7 +56,7 @@ final class ReliabilityCluster {
         daemonStarts += 1
         let daemon = DaemonProcess(aviary: aviary, stateDirectory: stateDirectory, port: daemonPort)
         self.daemon = daemon
-        try await daemon.start(logPath: directory + "/serve-\(daemonStarts).log")
+        try await daemon.start(logPath: directory + "/serve-\(daemonStarts).log", extraArguments: extraArguments)
     }
 
     /// kill -9 of the daemon (its pods and router keep running); returns its PID.

@@ -10,10 +10,23 @@ public struct SoakOptions: Sendable {
     public var requestsPerSecond = 200
     /// Every `badEvery`-th release is a `bad-` image.
     public var badEvery = 5
+    /// Where the releases run: the local platform (one rollout of the sample app under client
+    /// traffic) or the simulated one (`rollouts` rollouts released round-robin, no processes).
+    public var platform = SoakPlatform.local
+    /// How many rollouts the simulated platform's run releases round-robin.
+    public var rollouts = 1000
     /// Options with the defaults of the command line.
     public init(aviaryExecutable: String) {
         self.aviaryExecutable = aviaryExecutable
     }
+}
+
+/// Where a soak's releases run.
+public enum SoakPlatform: String, Sendable, CaseIterable {
+    /// `aviary serve` with pods of the sample app, the router and Prometheus.
+    case local
+    /// `aviary serve --platform simulated`: pods are ready at once, nothing runs but the analyses' jobs.
+    case simulated
 }
 
 /// One sample of a process's resources.
@@ -42,16 +55,31 @@ public struct SoakReport: Sendable, Equatable {
     public var samples: [String: [SoakSample]] = [:]
     /// What the clients saw.
     public var clients = ClientCounts()
+    /// The processes sampled and judged (the simulated platform has no router).
+    public var processes = ["daemon", "router"]
 
     /// An empty report.
     public init() {}
+
+    /// Releases finished so far, settled or not.
+    public var releases: Int { promoted + aborted + unsettled }
+
+    /// Adds an idle sample of each process, taken `minute` minutes into the run, to its series.
+    mutating func add(_ sample: [String: ResourceSample], minute: Double) {
+        for (process, resources) in sample {
+            samples[process, default: []].append(
+                SoakSample(
+                    minute: minute, releases: releases, residentKilobytes: resources.residentKilobytes,
+                    descriptors: resources.descriptors))
+        }
+    }
 
     /// The trends over the second half of the run, and whether they, the releases and the
     /// clients pass.
     public var judgement: SoakJudgement {
         // A process never sampled is judged on no samples, which fails.
         var series = samples
-        for process in ["daemon", "router"] where series[process] == nil { series[process] = [] }
+        for process in processes where series[process] == nil { series[process] = [] }
         return SoakJudgement.judge(samples: series, unsettled: unsettled, clientErrors: clients.clientErrors)
     }
 
@@ -64,8 +92,10 @@ public struct SoakReport: Sendable, Equatable {
         var lines = ["trends over the second half of the run (least squares):"]
         lines += judgement.trendLines.map { "  " + $0 }
         lines.append(
-            "releases: promoted \(promoted), aborted \(aborted), unsettled \(unsettled); client requests \(clients.requests), "
-                + "errors from bad canaries \(clients.badCanaryErrors), other client errors \(clients.clientErrors)")
+            "releases: promoted \(promoted), aborted \(aborted), unsettled \(unsettled)"
+                + (processes.contains("router")
+                    ? "; client requests \(clients.requests), errors from bad canaries \(clients.badCanaryErrors), "
+                        + "other client errors \(clients.clientErrors)" : ""))
         let slopes = judgement.trends.sorted { $0.key < $1.key }.map { process, trend in
             "\(process) RSS " + String(format: "%+.0f kB/h", trend.residentKilobytes.perHour) + ", fds "
                 + String(format: "%+.1f/h", trend.descriptors.perHour)
@@ -94,7 +124,11 @@ public enum Soak {
         let cluster = ReliabilityCluster(name: "soak", aviary: options.aviaryExecutable, write: write)
         var traffic: Task<Void, Never>?
         do {
-            let report = try await run(options, cluster: cluster, traffic: &traffic)
+            let report =
+                switch options.platform {
+                case .local: try await run(options, cluster: cluster, traffic: &traffic)
+                case .simulated: try await runSimulated(options, cluster: cluster)
+                }
             cluster.stopAll()
             return report
         } catch {
@@ -137,33 +171,16 @@ public enum Soak {
         func idleSample() async throws -> [String: ResourceSample] {
             traffic?.cancel()
             await traffic?.value
-            // Connections the processes are still closing (a loaded machine lags) do not count: wait
-            // until the counts hold still for 3 s (at most 60 s).
-            var sample = sampleProcesses(cluster)
-            var still = 0
-            let deadline = Date().addingTimeInterval(60)
-            while still < 3 && Date() < deadline {
-                try await Task.sleep(for: .seconds(1))
-                let next = sampleProcesses(cluster)
-                still = next.mapValues(\.descriptors) == sample.mapValues(\.descriptors) ? still + 1 : 0
-                sample = next
-            }
+            let sample = try await steadySample(cluster)
             traffic = startTraffic()
             return sample
         }
         /// Takes an idle sample of each process and adds it to the report's series.
         func record(_ label: String) async throws {
             let sample = try await idleSample()
-            let minute = Date().timeIntervalSince(start) / 60
-            let releases = report.promoted + report.aborted + report.unsettled
-            for (process, resources) in sample {
-                report.samples[process, default: []].append(
-                    SoakSample(
-                        minute: minute, releases: releases, residentKilobytes: resources.residentKilobytes,
-                        descriptors: resources.descriptors))
-            }
-            let counts = await ledger.counts
-            cluster.log(sampleLine(label, sample, cluster) + "; releases \(releases), requests \(counts.requests)")
+            let requests = await ledger.counts.requests
+            report.add(sample, minute: Date().timeIntervalSince(start) / 60)
+            cluster.log(sampleLine(label, sample) + "; releases \(report.releases), requests \(requests)")
         }
         try await record("start")
         while Date() < end {
@@ -203,6 +220,21 @@ public enum Soak {
         return report
     }
 
+    /// A sample taken once the processes' descriptor counts hold still for 3 s (at most 60 s), so
+    /// that connections they are still closing (a loaded machine lags) do not count.
+    static func steadySample(_ cluster: ReliabilityCluster) async throws -> [String: ResourceSample] {
+        var sample = sampleProcesses(cluster)
+        var still = 0
+        let deadline = Date().addingTimeInterval(60)
+        while still < 3 && Date() < deadline {
+            try await Task.sleep(for: .seconds(1))
+            let next = sampleProcesses(cluster)
+            still = next.mapValues(\.descriptors) == sample.mapValues(\.descriptors) ? still + 1 : 0
+            sample = next
+        }
+        return sample
+    }
+
     static func sampleProcesses(_ cluster: ReliabilityCluster) -> [String: ResourceSample] {
         var samples: [String: ResourceSample] = [:]
         for (name, pid) in [("daemon", cluster.daemon?.process?.pid), ("router", cluster.routerPID())] {
@@ -213,9 +245,7 @@ public enum Soak {
         return samples
     }
 
-    static func sampleLine(
-        _ label: String, _ samples: [String: ResourceSample], _ cluster: ReliabilityCluster
-    ) -> String {
+    static func sampleLine(_ label: String, _ samples: [String: ResourceSample]) -> String {
         label + ": "
             + samples.sorted { $0.key < $1.key }.map {
                 "\($0.key) RSS \($0.value.residentKilobytes) kB, \($0.value.descriptors) fds"
