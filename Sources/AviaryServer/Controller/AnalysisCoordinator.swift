@@ -150,7 +150,7 @@ public actor AnalysisCoordinator {
         await metrics.removeAnalysisRun(namespace: namespace, run: name)
     }
 
-    /// How many runs it holds a handle of (for `GET /debug/memory`).
+    /// How many runs it holds a handle of, which is how many are running (for `GET /debug/memory`).
     var handleCount: Int { handles.count }
 
     /// Stops driving every run (shutdown); their stored state is resumed by the next daemon.
@@ -204,9 +204,17 @@ public actor AnalysisCoordinator {
             } catch {
                 logger.error("cannot store AnalysisRun \(key.name): \(error)")
             }
+            // A completed run needs no handle; holding it would keep its finished task, with the
+            // task's stack slabs (about 50 kB), until the history limits delete the run.
+            if case .completed = update.event { await self.release(key) }
             if let owner { notify?(owner) }
         }
         handles[key] = handle
+    }
+
+    /// Forgets the handle of a run that completed.
+    private func release(_ key: ResourceKey) {
+        handles[key] = nil
     }
 }
 
