@@ -277,20 +277,17 @@ struct NotificationClusterOptions: ParsableArguments {
     /// with the namespace's own laid over them key by key.
     func config(_ client: ClusterClient) async throws(ClusterFailure) -> NotificationConfig {
         let namespaces = [controllerNamespace, client.namespace].compactMap { $0 }
-        var data: [String: String]?
-        var secret: [String: String] = [:]
+        var layers: [NotificationConfig.Layer] = []
         for namespace in namespaces.reduce(into: [String](), { if !$0.contains($1) { $0.append($1) } }) {
-            if let values = try await client.configurationValues(
-                secret: false, name: NotificationConfig.configMapName, namespace: namespace)
-            {
-                data = (data ?? [:]).merging(values) { _, namespaced in namespaced }
-            }
-            if let values = try await client.configurationValues(
-                secret: true, name: NotificationConfig.secretName, namespace: namespace)
-            {
-                secret.merge(values) { _, namespaced in namespaced }
-            }
+            layers.append(
+                (
+                    try await client.configurationValues(
+                        secret: false, name: NotificationConfig.configMapName, namespace: namespace),
+                    try await client.configurationValues(
+                        secret: true, name: NotificationConfig.secretName, namespace: namespace)
+                ))
         }
+        let (data, secret) = NotificationConfig.layered(layers)
         guard let data else {
             throw ClusterFailure(
                 "no ConfigMap \(NotificationConfig.configMapName) in namespace "

@@ -38,6 +38,23 @@ public struct NotificationConfig: Sendable {
         subscriptions = []
     }
 
+    /// One namespace's notification ConfigMap `data` and Secret values (nil: not there).
+    public typealias Layer = (data: [String: String]?, secret: [String: String]?)
+
+    /// Argo's self-service layering: each layer's ConfigMap and Secret laid over the ones before
+    /// it, key by key (the controller namespace's first, the rollout namespace's last). `data` is
+    /// nil when no layer has a ConfigMap. Example: `[(["a": "1", "b": "2"], nil), (["b": "3"],
+    /// ["k": "v"])]` gives `(["a": "1", "b": "3"], ["k": "v"])`.
+    public static func layered(_ layers: [Layer]) -> (data: [String: String]?, secret: [String: String]) {
+        var data: [String: String]?
+        var secret: [String: String] = [:]
+        for layer in layers {
+            if let values = layer.data { data = (data ?? [:]).merging(values) { _, later in later } }
+            if let values = layer.secret { secret.merge(values) { _, later in later } }
+        }
+        return (data, secret)
+    }
+
     /// Reads the ConfigMap's `data` with the Secret's values (`$key` in a service's options is
     /// the Secret's `key`; with `secret` nil, unknown, `$key` is left as written). Keys Argo does
     /// not read (`context` and others) are ignored, as Argo does. `partial` is a namespace's own

@@ -32,17 +32,15 @@ public final class NotificationSettings: Sendable {
         guard let stored = try? store.resources(keys) else { return nil }
         let stamp = keys.map { stored[$0]?.resourceVersion ?? -1 }
         if let cached = cache.withLock({ $0[namespace] }), cached.stamp == stamp { return cached.config }
-        var data: [String: String]?
-        var secret: [String: String] = [:]
-        for key in keys {
-            guard let resource = stored[key] else { continue }
-            let json = resource.objectJSON()
-            if key.kind == "ConfigMap", let map = try? JSONDecoder().decode(ConfigMap.self, from: json) {
-                data = (data ?? [:]).merging(map.values) { _, namespaced in namespaced }
-            } else if let values = try? JSONDecoder().decode(Secret.self, from: json) {
-                secret.merge(values.values) { _, namespaced in namespaced }
+        // Keys come in pairs (ConfigMap, Secret), the global namespace's first.
+        let layers = stride(from: 0, to: keys.count, by: 2).map { index -> NotificationConfig.Layer in
+            let map = stored[keys[index]].flatMap { try? JSONDecoder().decode(ConfigMap.self, from: $0.objectJSON()) }
+            let secret = stored[keys[index + 1]].flatMap {
+                try? JSONDecoder().decode(Secret.self, from: $0.objectJSON())
             }
+            return (map?.values, secret?.values)
         }
+        let (data, secret) = NotificationConfig.layered(layers)
         var config: NotificationConfig?
         if let data {
             do {
@@ -90,16 +88,12 @@ public final class NotificationSettings: Sendable {
                 continue
             }
             let namespace = map.metadata.namespace ?? "default"
-            var data: [String: String] = [:]
-            var secret: [String: String] = [:]
-            if namespace != globalNamespace {
-                data = values("ConfigMap", globalNamespace) ?? [:]
-                secret = values("Secret", globalNamespace) ?? [:]
-            }
-            data.merge(map.values) { _, namespaced in namespaced }
-            secret.merge(values("Secret", namespace) ?? [:]) { _, namespaced in namespaced }
+            let global: [NotificationConfig.Layer] =
+                namespace == globalNamespace
+                ? [] : [(values("ConfigMap", globalNamespace), values("Secret", globalNamespace))]
+            let (data, secret) = NotificationConfig.layered(global + [(map.values, values("Secret", namespace))])
             do {
-                _ = try NotificationConfig(data: data, secret: secret)
+                _ = try NotificationConfig(data: data ?? [:], secret: secret)
             } catch {
                 return namespace == globalNamespace
                     ? "\(error)" : "\(error) (in namespace \(namespace), over \(globalNamespace)'s)"

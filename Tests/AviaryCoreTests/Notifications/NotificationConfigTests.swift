@@ -262,3 +262,35 @@ struct NotifierTests {
         #expect(failure.contains("template rollout-step-completed, field message"), "\(failure)")
     }
 }
+
+/// Argo's self-service layering of the notification ConfigMap and Secret, as rows.
+@Suite struct NotificationLayeringTests {
+    struct Row: Sendable, CustomTestStringConvertible {
+        var name: String
+        var layers: [NotificationConfig.Layer]
+        var data: [String: String]?
+        var secret: [String: String]
+        var testDescription: String { name }
+    }
+
+    static let rows: [Row] = [
+        Row(name: "no layer", layers: [], data: nil, secret: [:]),
+        Row(name: "no ConfigMap anywhere", layers: [(nil, ["k": "v"]), (nil, nil)], data: nil, secret: ["k": "v"]),
+        Row(
+            name: "the namespace's keys win, the others stay",
+            layers: [(["a": "1", "b": "2"], ["k": "global", "g": "x"]), (["b": "3"], ["k": "mine"])],
+            data: ["a": "1", "b": "3"], secret: ["k": "mine", "g": "x"]),
+        Row(
+            name: "a namespace with its own ConfigMap only", layers: [(nil, nil), (["t": "1"], nil)], data: ["t": "1"],
+            secret: [:]),
+        Row(
+            name: "an empty ConfigMap is a ConfigMap", layers: [([:], nil)], data: [:], secret: [:]),
+    ]
+
+    @Test(arguments: rows)
+    func layered(_ row: Row) {
+        let (data, secret) = NotificationConfig.layered(row.layers)
+        #expect(data == row.data)
+        #expect(secret == row.secret)
+    }
+}
