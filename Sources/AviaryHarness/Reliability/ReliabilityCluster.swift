@@ -105,9 +105,13 @@ final class ReliabilityCluster {
                 name: "\(prefix)-\(index)", rootPort: try HarnessEnvironment.freePort(),
                 stablePort: try HarnessEnvironment.freePort(), canaryPort: try HarnessEnvironment.freePort())
         }
-        let documents =
+        try await apply(
             [ReliabilityManifests.template(prometheus: prometheusAddress)]
-            + apps.map { ReliabilityManifests.rollout($0, image: image) }
+                + apps.map { ReliabilityManifests.rollout($0, image: image) })
+    }
+
+    /// Applies YAML documents in one request; throws the daemon's message.
+    func apply(_ documents: [String]) async throws {
         _ = try await send(.POST, "/api/v1/apply", body: Data(documents.joined(separator: "\n---\n").utf8))
     }
 

@@ -17,14 +17,12 @@ extension Soak {
         report.processes = ["daemon"]
         try await cluster.startDaemon(extraArguments: ["--platform", "simulated"])
         let names = (0..<options.rollouts).map { "soak-\($0)" }
-        var versions = Dictionary(uniqueKeysWithValues: names.map { ($0, 1) })
         let created = Date()
         for first in stride(from: 0, to: names.count, by: simulatedBatch) {
             let group = names[first..<min(first + simulatedBatch, names.count)]
-            let documents =
+            try await cluster.apply(
                 (first == 0 ? [SimulatedSoakManifests.template] : [])
-                + group.map { SimulatedSoakManifests.rollout($0, version: 1, bad: false) }
-            _ = try await cluster.send(.POST, "/api/v1/apply", body: Data(documents.joined(separator: "\n---\n").utf8))
+                    + group.map { SimulatedSoakManifests.rollout($0, version: 1, bad: false) })
             let left = try await settle(Dictionary(uniqueKeysWithValues: group.map { ($0, false) }), cluster)
             guard left.isEmpty else {
                 throw DemoError(
@@ -45,21 +43,21 @@ extension Soak {
             cluster.log(sampleLine(label, sample) + "; releases \(report.releases)" + (await census(cluster)))
         }
         try await record("start")
-        var number = 0
+        // Releases so far; strictly round-robin, so release `next` (from 0) gives rollout
+        // `next % count` its version `next / count + 2` (each started at version 1).
         var next = 0
         while Date() < end {
             var group: [String: Bool] = [:]
+            var documents: [String] = []
             while group.count < min(simulatedBatch, names.count) {
                 let name = names[next % names.count]
+                let bad = (next + 1) % options.badEvery == 0
+                group[name] = bad
+                documents.append(
+                    SimulatedSoakManifests.rollout(name, version: next / names.count + 2, bad: bad))
                 next += 1
-                number += 1
-                versions[name, default: 1] += 1
-                group[name] = number % options.badEvery == 0
             }
-            let documents = group.map { name, bad in
-                SimulatedSoakManifests.rollout(name, version: versions[name, default: 1], bad: bad)
-            }
-            _ = try await cluster.send(.POST, "/api/v1/apply", body: Data(documents.joined(separator: "\n---\n").utf8))
+            try await cluster.apply(documents)
             let left = try await settle(group, cluster)
             for (name, bad) in group {
                 if left[name] != nil {
