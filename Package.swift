@@ -314,7 +314,8 @@ let package = Package(
             name: "AviaryLocalTests",
             dependencies: [
                 "AviaryLocal", "AviaryModel", "AviaryPlatform", "AviaryRouter", "AviaryRoutes", "AviaryTestSupport",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"), "aviary-sample-app",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"), "aviary", "aviary-sample-app",
             ]
         ),
         .testTarget(

@@ -122,6 +122,8 @@ public actor LocalPlatform: Platform {
     private var reportedUnreadableTLS: Set<String> = []
     private var probesInFlight: Set<String> = []
     private var stopsInFlight: Set<String> = []
+    /// Whether the first tick looked for pod processes the saved state does not name.
+    private var sweptUnrecorded = false
     private var lastTable: RouteTable?
     private var tableSink: (@Sendable (RouteTable) async -> Bool)?
     private var changeHandler: (@Sendable () -> Void)?
@@ -369,6 +371,10 @@ public actor LocalPlatform: Platform {
     public func tick() async {
         let before = state
         let time = now()
+        if !sweptUnrecorded {
+            sweptUnrecorded = true
+            stopUnrecordedPods()
+        }
         reapAndRestart(at: time)
         scaleReplicaSets(at: time)
         startProbes(at: time)
@@ -499,10 +505,9 @@ public actor LocalPlatform: Platform {
             logger.error("no free loopback port for a pod of \(replicaSet.name)")
             return nil
         }
-        let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
         var name: String
         repeat {
-            name = replicaSet.name + "-" + String((0..<5).map { _ in alphabet.randomElement()! })
+            name = replicaSet.name + "-" + String((0..<5).map { _ in Self.podNameAlphabet.randomElement()! })
         } while state.pods[name] != nil
         return PodRecord(
             name: name, namespace: replicaSet.namespace, replicaSet: replicaSet.name,
@@ -521,6 +526,37 @@ public actor LocalPlatform: Platform {
             state.terminating[pod.name] = process
         }
     }
+
+    /// Marks for stopping the pod processes that write to a pod's log in the log directory but
+    /// that the saved state does not name: a daemon killed between starting a pod's process and
+    /// saving that it had left them, and nothing else would ever stop them.
+    private func stopUnrecordedPods() {
+        let recorded = Set(state.pods.values.compactMap(\.process?.pid) + state.terminating.values.map(\.pid))
+        for writer in ProcessControl.outputWriters(in: logDirectory) where !recorded.contains(writer.group) {
+            let file = (writer.path as NSString).lastPathComponent
+            guard file.hasSuffix(".log") else { continue }
+            let name = String(file.dropLast(4))
+            guard Self.isGeneratedPodName(name), state.pods[name] == nil, state.terminating[name] == nil else {
+                continue
+            }
+            logger.warning(
+                "stopping the process group \(writer.group) of pod \(name): an earlier daemon started it and was stopped before it recorded it"
+            )
+            if let ticks = ProcessControl.startTicks(of: writer.group) {
+                state.terminating[name] = ProcessIdentity(pid: writer.group, startTicks: ticks)
+            } else {
+                Task { await ProcessControl.stopGroup(writer.group, grace: 0) }
+            }
+        }
+    }
+
+    /// The names `makePod` gives: the ReplicaSet's name, a dash and five of its characters.
+    static func isGeneratedPodName(_ name: String) -> Bool {
+        let suffix = name.suffix(6)
+        return name.count > 6 && suffix.first == "-" && suffix.dropFirst().allSatisfy(podNameAlphabet.contains)
+    }
+
+    private static let podNameAlphabet = Array("bcdfghjklmnpqrstvwxz2456789")
 
     /// Stops the processes of removed pods (also those a killed daemon left behind) and forgets
     /// each once it is gone.

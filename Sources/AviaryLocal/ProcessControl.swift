@@ -132,6 +132,59 @@ public enum ProcessControl {
         return UInt64(fields[19])
     }
 
+    /// A live process whose standard output is a file: its PID, its process group and the file.
+    public struct OutputWriter: Equatable, Sendable {
+        /// The process.
+        public var pid: pid_t
+        /// Its process group (a spawned pod's or router's is its first process's PID).
+        public var group: pid_t
+        /// Where its standard output goes.
+        public var path: String
+    }
+
+    /// The live processes whose standard output is a file directly in `directory` (pods, the
+    /// router and Prometheus write theirs to the state directory's logs). A process an earlier
+    /// daemon started is found here even when no saved state names it.
+    public static func outputWriters(in directory: String) -> [OutputWriter] {
+        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
+        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { pid_t($0) }
+        return pids.compactMap { pid in
+            guard pid != getpid(),
+                let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/1"),
+                path.hasPrefix(prefix), !path.dropFirst(prefix.count).contains("/"),
+                let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let closing = stat.lastIndex(of: ")")
+            else { return nil }
+            // After the command name: state, parent, process group.
+            let fields = stat[stat.index(after: closing)...].split(separator: " ")
+            guard fields.count > 2, fields[0] != "Z", let group = pid_t(fields[2]) else { return nil }
+            return OutputWriter(pid: pid, group: group, path: path)
+        }
+    }
+
+    /// Stops the process groups of the writers to `path` other than `keeping`'s: what an earlier
+    /// daemon started and was killed before it recorded (SIGTERM, SIGKILL after `grace` seconds).
+    /// Returns the groups it stopped.
+    @discardableResult
+    public static func stopUnrecordedWriters(
+        to path: String, in directory: String, keeping: ProcessIdentity?, grace: Double = 2
+    ) async -> [pid_t] {
+        let groups = Set(outputWriters(in: directory).filter { $0.path == path && $0.group != keeping?.pid }.map(\.group))
+        for group in groups {
+            await stopGroup(group, grace: grace)
+        }
+        return groups.sorted()
+    }
+
+    /// Stops a process group whose first process may already be gone (then only SIGKILL reaches
+    /// the rest, since its identity cannot be checked).
+    static func stopGroup(_ group: pid_t, grace: Double) async {
+        if let ticks = startTicks(of: group) {
+            await stop(ProcessIdentity(pid: group, startTicks: ticks), grace: grace)
+        }
+        kill(-group, SIGKILL)
+    }
+
     /// The process state letter of `/proc/<pid>/stat` (`R`, `S`, `Z`, ...).
     static func state(of pid: pid_t) -> Character? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),

@@ -48,10 +48,13 @@ public actor PrometheusSupervisor {
             logger.info("stopping the Prometheus an earlier daemon left running (pid \(earlier.pid))")
             await ProcessControl.stop(earlier, grace: 10)
         }
+        // One a daemon killed before it wrote process.json started.
+        await ProcessControl.stopUnrecordedWriters(
+            to: logPath, in: (logPath as NSString).deletingLastPathComponent, keeping: nil, grace: 10)
         var tokenFile: String?
         if let token {
             let path = (directory as NSString).appendingPathComponent("token")
-            FileManager.default.createFile(
+            _ = FileManager.default.createFile(
                 atPath: path, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
             tokenFile = path
         }

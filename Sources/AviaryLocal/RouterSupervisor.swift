@@ -46,10 +46,14 @@ public actor RouterSupervisor {
             logger.warning("no router command: Services get no listeners")
             return
         }
-        if let data = try stateStore.loadPlatformState(),
-            let saved = try? JSONDecoder().decode(Record.self, from: data),
-            ProcessControl.liveness(of: saved.process) == .running
-        {
+        let saved = try stateStore.loadPlatformState().flatMap { try? JSONDecoder().decode(Record.self, from: $0) }
+        let running = saved.flatMap { ProcessControl.liveness(of: $0.process) == .running ? $0 : nil }
+        // A router that a daemon killed between starting it and saving its record left behind
+        // would keep the listeners' ports and serve an old table.
+        let strays = await ProcessControl.stopUnrecordedWriters(
+            to: logPath, in: (logPath as NSString).deletingLastPathComponent, keeping: running?.process)
+        if !strays.isEmpty { logger.warning("stopped a router no saved state named (process group \(strays))") }
+        if let saved = running {
             record = saved
             if await answers() {
                 logger.info("adopted the router (pid \(saved.process.pid))")
@@ -60,7 +64,7 @@ public actor RouterSupervisor {
         guard let port = PortAllocator.freePort() else {
             throw SpawnError(command: executable, reason: "no free loopback port for the router's admin API")
         }
-        var environment = ProcessInfo.processInfo.environment.filter { ["PATH", "HOME", "LANG"].contains($0.key) }
+        let environment = ProcessInfo.processInfo.environment.filter { ["PATH", "HOME", "LANG"].contains($0.key) }
         let process = try ProcessControl.spawn(
             arguments: command + ["--admin", "127.0.0.1:\(port)", "--state", tablePath], environment: environment,
             logPath: logPath)

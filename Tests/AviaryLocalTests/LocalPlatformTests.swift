@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import AviaryPlatform
 import AviaryTestSupport
 import Foundation
+import Logging
 import Testing
 
 @testable import AviaryLocal
@@ -230,6 +231,50 @@ func isRunning(_ pid: Int32) -> Bool {
                         == true
                 }, "the stopped process is forgotten")
         }
+    }
+
+    @Test func processesStartedJustBeforeTheDaemonDiedButNotRecordedAreStoppedAfterTheRestart() async throws {
+        let directory = NSTemporaryDirectory() + "aviary-local-unrecorded-" + UUID().uuidString
+        let logs = directory + "/logs"
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // A daemon killed between starting these and saving that it had: a pod (whose shell has
+        // a child writing to the same log) and a router. Nothing saved names them.
+        let family = ["/bin/sh", "-c", "sleep 300 & sleep 300"]
+        let pod = try ProcessControl.spawn(arguments: family, environment: [:], logPath: logs + "/web-abc-bcdfg.log")
+        let router = try ProcessControl.spawn(arguments: family, environment: [:], logPath: logs + "/router.log")
+        // Not a pod's log: the platform leaves it alone.
+        let other = try ProcessControl.spawn(arguments: family, environment: [:], logPath: logs + "/notes.log")
+        defer { for process in [pod, router, other] { kill(-process.pid, SIGKILL) } }
+        #expect(
+            await eventually { ProcessControl.outputWriters(in: logs).filter { $0.group == pod.pid }.count == 3 },
+            "the shell and its two sleeps write to the pod's log")
+
+        try await withPlatform(stateDirectory: directory) { platform, _ in
+            try await platform.apply(
+                ReplicaSet(rollout: "web", podTemplateHash: "abc", labels: ["app": "web"], replicas: 1),
+                launch: sampleLaunch(image: "aviary-sample-app:blue"))
+            #expect(
+                await eventually { ProcessControl.outputWriters(in: logs).allSatisfy { $0.group != pod.pid } },
+                "the unrecorded pod's whole process group is stopped")
+            #expect(await eventually { await platform.counts(of: "web-abc").ready == 1 }, "the recorded pod runs")
+            let recorded = try #require(await platform.podRecords().first?.process)
+            #expect(isRunning(recorded.pid))
+            #expect(isRunning(router.pid) && isRunning(other.pid), "other logs' writers are not the platform's")
+        }
+
+        let supervisor = RouterSupervisor(
+            command: [builtProductsDirectory() + "/aviary", "router"], tablePath: directory + "/table.json",
+            stateStore: FilePlatformStateStore(path: directory + "/router.json"), logPath: logs + "/router.log",
+            logger: Logger(label: "test"))
+        try await supervisor.startOrAdopt()
+        let started = try #require(await supervisor.pid)
+        #expect(started != router.pid)
+        #expect(await eventually { !isRunning(router.pid) }, "the unrecorded router is stopped before a new one starts")
+        #expect(
+            ProcessControl.outputWriters(in: logs).filter { $0.path.hasSuffix("/router.log") }.map(\.group) == [started])
+        #expect(isRunning(other.pid))
+        await supervisor.stop()
     }
 
     @Test func serviceDiscoveryAndListenersFollowReadiness() async throws {
