@@ -23,7 +23,9 @@ public enum ServiceRouting {
     public static func table(services: [PlatformService], splits: [TrafficSplit], pods: [PodRecord]) -> RouteTable {
         var definitions: [String: ServiceDefinition] = [:]
         for service in services {
-            definitions[service.name] = ServiceDefinition(endpoints: endpoints(of: service, pods: pods).map(\.address))
+            definitions[service.name] = ServiceDefinition(
+                endpoints: endpoints(of: service, pods: pods).map(\.address),
+                protocol: service.http2 == true ? .h2c : nil)
         }
         let names = Set(services.map(\.name))
         // Two Services on one address and port would make the router refuse the whole table

@@ -20,6 +20,9 @@ public struct PlatformService: Codable, Sendable, Hashable {
     public var tls: ServiceTLSFiles?
     /// How its split keeps each client on one side (`ServiceAnnotations`); nil for none.
     public var sticky: ServiceStickiness?
+    /// True when its pods speak cleartext HTTP/2 (gRPC servers do), so that the local router
+    /// talks HTTP/2 to them; nil for HTTP/1.1 (`speaksHTTP2`).
+    public var http2: Bool?
 
     /// Creates a service.
     public init(
@@ -31,6 +34,17 @@ public struct PlatformService: Codable, Sendable, Hashable {
         self.address = address
         self.port = port
         self.selector = selector
+    }
+
+    /// Whether a Service port says its pods speak cleartext HTTP/2, as Kubernetes and Istio read
+    /// it: `appProtocol` `h2c`, `grpc`, `http2` or `kubernetes.io/h2c`; without an `appProtocol`, a
+    /// port `name` `grpc`, `h2c` or `http2`, alone or before a dash (`grpc-api`).
+    public static func speaksHTTP2(appProtocol: String?, portName: String?) -> Bool {
+        if let appProtocol = appProtocol?.lowercased(), !appProtocol.isEmpty {
+            return ["h2c", "grpc", "http2", "kubernetes.io/h2c"].contains(appProtocol)
+        }
+        let prefix = portName?.lowercased().split(separator: "-", maxSplits: 1).first.map(String.init) ?? ""
+        return ["grpc", "h2c", "http2"].contains(prefix)
     }
 
     /// Its key.

@@ -37,16 +37,30 @@ public struct ServiceDefinition: Codable, Sendable, Equatable {
     /// `IP:port` of each ready endpoint (`localhost` is read as `127.0.0.1`). Empty means the
     /// service has no ready endpoint: requests routed to it get 503.
     public var endpoints: [String]
+    /// What the endpoints speak; nil is HTTP/1.1.
+    public var `protocol`: BackendProtocol?
 
     /// Makes a service definition.
-    public init(endpoints: [String]) {
+    public init(endpoints: [String], protocol: BackendProtocol? = nil) {
         self.endpoints = endpoints
+        self.protocol = `protocol`
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         endpoints = try container.decodeIfPresent([String].self, forKey: .endpoints) ?? []
+        `protocol` = try container.decodeIfPresent(BackendProtocol.self, forKey: .protocol)
     }
+}
+
+/// The protocol the router speaks to a service's endpoints, whatever its clients speak to it.
+public enum BackendProtocol: String, Codable, Sendable, Equatable, CaseIterable {
+    /// HTTP/1.1 with keep-alive (the default). A request that came over HTTP/2 goes on as
+    /// HTTP/1.1.
+    case http1
+    /// Cleartext HTTP/2 with prior knowledge (what gRPC servers speak): each request is a
+    /// stream of one connection per endpoint, trailers and all.
+    case h2c
 }
 
 /// One listening address and its routes, tried in order; the first that matches a request

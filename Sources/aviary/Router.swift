@@ -9,7 +9,9 @@ struct Router: AsyncParsableCommand {
         discussion: """
             Listens on every listener of its route table and proxies each request to the service its
             routes choose (weights, header routes, mirroring, sticky sessions by cookie or header).
-            WebSocket and other HTTP/1.1 upgrades are carried as tunnels; a listener with `tls`
+            WebSocket and other HTTP/1.1 upgrades are carried as tunnels. HTTP/2 clients (h2c by
+            prior knowledge, or h2 by ALPN over TLS) are served too, each stream routed on its own;
+            a service with `protocol: h2c` gets HTTP/2 (gRPC), others HTTP/1.1. A listener with `tls`
             terminates TLS 1.2/1.3 (certificates chosen by SNI, re-read within a second when their
             files change). The table comes from --config (YAML, see
             docs/router.md in the repository), or from --state when that file is newer, and can be

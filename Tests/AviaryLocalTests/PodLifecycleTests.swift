@@ -135,6 +135,23 @@ func makePod(
         #expect(plain.listeners[1].routes.allSatisfy { $0.sticky == nil })
     }
 
+    @Test func aServiceWhosePodsSpeakHTTP2IsAnH2cBackend() {
+        var services = self.services
+        services[1].http2 = true
+        let table = ServiceRouting.table(services: services, splits: [], pods: stablePods + [canaryPod])
+        #expect(table.services["web-canary"]?.protocol == .h2c)
+        #expect(table.services["web"]?.protocol == nil && table.services["web-stable"]?.protocol == nil)
+    }
+
+    @Test(arguments: [
+        ("grpc", nil, true), ("h2c", nil, true), ("kubernetes.io/h2c", nil, true), ("HTTP2", nil, true),
+        ("http", "grpc", false), ("kubernetes.io/ws", nil, false), ("", "grpc-api", true), (nil, "grpc", true),
+        (nil, "h2c-web", true), (nil, "http2", true), (nil, "http", false), (nil, "grpcweb", false), (nil, nil, false),
+    ] as [(String?, String?, Bool)])
+    func whichServicePortsSpeakHTTP2(appProtocol: String?, portName: String?, expected: Bool) {
+        #expect(PlatformService.speaksHTTP2(appProtocol: appProtocol, portName: portName) == expected)
+    }
+
     @Test func withoutASplitEveryServiceSpreadsOverItsReadyPods() {
         let table = ServiceRouting.table(services: services, splits: [], pods: stablePods + [canaryPod, unreadyPod])
         #expect(table.services["web"]?.endpoints.count == 4, "the unready pod gets nothing")

@@ -101,7 +101,7 @@ struct RouteTableTests {
             ),
             (
                 #"{"services": {"a": {"endpoint": []}}}"#,
-                #"services.a.endpoint: unknown field "endpoint"; check its spelling (known here: endpoints)"#
+                #"services.a.endpoint: unknown field "endpoint"; check its spelling (known here: endpoints, protocol)"#
             ),
             (
                 "listeners: [{address: '127.0.0.1:1', routes: [{backends: [], mach: {}}]}]",

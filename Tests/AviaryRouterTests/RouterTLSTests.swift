@@ -10,6 +10,27 @@ import Testing
 private let keepAliveClient =
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("tls_keepalive_client.py").path
 
+/// Writes a self-signed P-256 certificate for `commonName` (and `localhost`) to
+/// `directory/name.crt` and `.key`, by way of temporary files renamed into place, as a
+/// certificate manager rotates them.
+@discardableResult
+func makeCertificate(
+    _ directory: String, _ name: String, commonName: String, names: [String] = []
+) throws -> (certificate: String, key: String) {
+    let certificate = "\(directory)/\(name).crt"
+    let key = "\(directory)/\(name).key"
+    let alternativeNames = (["localhost"] + names).map { "DNS:\($0)" }.joined(separator: ",")
+    let result = try runCommand([
+        "/usr/bin/env", "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+        "-nodes", "-keyout", key + ".new", "-out", certificate + ".new", "-days", "2", "-subj", "/CN=\(commonName)",
+        "-addext", "subjectAltName=\(alternativeNames)",
+    ])
+    guard result.status == 0 else { throw TestFailure("openssl req failed: \(result.output)") }
+    _ = rename(key + ".new", key)
+    _ = rename(certificate + ".new", certificate)
+    return (certificate, key)
+}
+
 /// TLS terminated by the router, checked with the real `curl`, `openssl s_client` and Python's
 /// `ssl` against an in-process router in front of a sample-app pod.
 @Suite("Router TLS termination", .serialized)
@@ -20,27 +41,6 @@ struct RouterTLSTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try await body(directory)
-    }
-
-    /// Writes a self-signed P-256 certificate for `commonName` (and `localhost`) to
-    /// `directory/name.crt` and `.key`, by way of temporary files renamed into place, as a
-    /// certificate manager rotates them.
-    @discardableResult
-    private func makeCertificate(
-        _ directory: String, _ name: String, commonName: String, names: [String] = []
-    ) throws -> (certificate: String, key: String) {
-        let certificate = "\(directory)/\(name).crt"
-        let key = "\(directory)/\(name).key"
-        let alternativeNames = (["localhost"] + names).map { "DNS:\($0)" }.joined(separator: ",")
-        let result = try runCommand([
-            "/usr/bin/env", "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes", "-keyout", key + ".new", "-out", certificate + ".new", "-days", "2", "-subj", "/CN=\(commonName)",
-            "-addext", "subjectAltName=\(alternativeNames)",
-        ])
-        guard result.status == 0 else { throw TestFailure("openssl req failed: \(result.output)") }
-        _ = rename(key + ".new", key)
-        _ = rename(certificate + ".new", certificate)
-        return (certificate, key)
     }
 
     /// The common name of the certificate the listener on `port` serves for `serverName`.
@@ -87,7 +87,7 @@ struct RouterTLSTests {
         """
     }
 
-    @Test("curl reaches the pod over TLS 1.2 and 1.3, asking for HTTP/1.1 or h2, and the pod is told https")
+    @Test("curl reaches the pod over TLS 1.2 and 1.3, in HTTP/1.1 or h2 as ALPN chose, and the pod is told https")
     func curlOverTLS() async throws {
         try await withDirectory { directory in
             let files = try makeCertificate(directory, "site", commonName: "site")
@@ -101,8 +101,9 @@ struct RouterTLSTests {
                     #expect(result.status == 0, "\(arguments): \(result.output)")
                     #expect(
                         result.output.contains("\"x-forwarded-proto\":\"https\""), "\(arguments): \(result.output)")
-                    // No h2 yet: ALPN settles on HTTP/1.1 when curl offers both.
-                    #expect(result.output.hasSuffix("\n200 1.1"), "\(arguments): \(result.output)")
+                    // ALPN settles on h2 when curl offers it (`--http2`, and by default over TLS).
+                    let version = arguments == ["--http1.1"] ? "1.1" : "2"
+                    #expect(result.output.hasSuffix("\n200 \(version)"), "\(arguments): \(result.output)")
                 }
                 let plain = try runCommand([
                     "/usr/bin/env", "curl", "-sS", "--max-time", "10", "http://127.0.0.1:\(port)/",

@@ -319,6 +319,16 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
             service = route.nextBackend()
         }
         service.stats.requests.add(1, ordering: .relaxed)
+        if service.speaksHTTP2 {
+            // Its endpoints would not understand an HTTP/1.1 request (a gRPC server answers
+            // with a protocol error), so the client is told what to send instead.
+            service.stats.countResponse(status: 505, nanoseconds: 0)
+            respondEarly(
+                .httpVersionNotSupported,
+                "service \(service.name) speaks HTTP/2 only (protocol h2c); send HTTP/2, as gRPC clients and "
+                    + "curl --http2-prior-knowledge do")
+            return
+        }
         guard let endpoint = service.nextEndpoint() else {
             service.stats.noEndpoint.add(1, ordering: .relaxed)
             service.stats.countResponse(status: 503, nanoseconds: 0)

@@ -19,10 +19,13 @@ final class UpstreamPool {
     let eventLoop: any EventLoop
     private let stats: RouterStats
     private var idle: [String: IdleList] = [:]
+    /// The connections that HTTP/2 clients' streams use.
+    let streams: StreamUpstreams
 
     init(eventLoop: any EventLoop, stats: RouterStats) {
         self.eventLoop = eventLoop
         self.stats = stats
+        self.streams = StreamUpstreams(eventLoop: eventLoop)
     }
 
     /// Leases a connection to `endpoint`: an idle one when there is one, else a new one.
@@ -148,6 +151,7 @@ final class UpstreamPool {
         for key in idle.keys where !endpointKeys.contains(key) {
             if let list = idle.removeValue(forKey: key) { retire(list) }
         }
+        streams.close(notIn: endpointKeys)
     }
 
     /// Closes every idle connection.
@@ -155,6 +159,7 @@ final class UpstreamPool {
         let lists = idle.values
         idle.removeAll()
         lists.forEach(retire)
+        streams.closeAll()
     }
 
     /// Closes a list's idle connections; connections of its endpoint still leased are closed

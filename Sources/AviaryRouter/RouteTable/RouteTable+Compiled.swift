@@ -65,12 +65,15 @@ public final class CompiledService: Sendable {
     public let endpoints: [UpstreamEndpoint]
     /// Counters of this service, shared by every table that names it.
     public let stats: ServiceStats
+    /// Its endpoints speak cleartext HTTP/2 (`BackendProtocol.h2c`).
+    public let speaksHTTP2: Bool
     private let cursor = Atomic<Int>(0)
     /// Per endpoint, the uptime in nanoseconds until which it is passed over (0: never failed).
     private let ejectedUntil: [EjectionDeadline]
 
-    init(name: String, endpoints: [UpstreamEndpoint], stats: ServiceStats) {
+    init(name: String, endpoints: [UpstreamEndpoint], stats: ServiceStats, speaksHTTP2: Bool = false) {
         self.name = name
+        self.speaksHTTP2 = speaksHTTP2
         self.endpoints = endpoints
         self.stats = stats
         self.ejectedUntil = endpoints.map { _ in EjectionDeadline() }
@@ -211,6 +214,18 @@ public final class CompiledRoute: Sendable {
         return (backends[sticky.backend(forBucket: bucket)], sticky.setCookieLine(bucket: bucket))
     }
 
+    /// `stickyBackend` for an HTTP/2 request, by its fields; the cookie to set is a field value.
+    func stickyBackend(
+        _ sticky: StickySessions, fields: some Sequence<(name: String, value: String)>
+    ) -> (service: CompiledService, setCookie: String?) {
+        if let bucket = sticky.bucket(ofFields: fields) {
+            return (backends[sticky.backend(forBucket: bucket)], nil)
+        }
+        guard case .cookie = sticky.key else { return (nextBackend(), nil) }
+        let bucket = sticky.newBucket()
+        return (backends[sticky.backend(forBucket: bucket)], sticky.setCookieValue(bucket: bucket))
+    }
+
     /// The backend for the next request, by the weighted schedule.
     public func nextBackend() -> CompiledService {
         backends[schedule.pick(cursor.wrappingAdd(1, ordering: .relaxed).oldValue)]
@@ -276,7 +291,8 @@ public final class CompiledRouteTable: Sendable {
                     )
                 }
             }
-            services[name] = CompiledService(name: name, endpoints: endpoints, stats: stats.service(name))
+            services[name] = CompiledService(
+                name: name, endpoints: endpoints, stats: stats.service(name), speaksHTTP2: service.protocol == .h2c)
         }
 
         func service(_ name: String, at path: String) -> CompiledService? {

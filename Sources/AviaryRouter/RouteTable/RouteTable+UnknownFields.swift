@@ -18,7 +18,7 @@ extension RouteTable {
         static let stringMatch = Shape.object(["exact": .scalar, "prefix": .scalar, "regex": .scalar])
         static let headerMatch = Shape.object(["name": .scalar, "exact": .scalar, "prefix": .scalar, "regex": .scalar])
         static let table = Shape.object([
-            "services": .namedObjects(.object(["endpoints": .list(.scalar)])),
+            "services": .namedObjects(.object(["endpoints": .list(.scalar), "protocol": .scalar])),
             "listeners": .list(
                 .object([
                     "address": .scalar,

@@ -80,6 +80,27 @@ final class StickySessions: Sendable {
         }
     }
 
+    /// The bucket an HTTP/2 request carries in its fields (names in lower case; its cookies may
+    /// come as several `cookie` fields, RFC 9113 8.2.3); nil when it carries none.
+    func bucket(ofFields fields: some Sequence<(name: String, value: String)>) -> Int? {
+        switch key {
+        case .cookie:
+            for field in fields where field.name == "cookie" {
+                let found = Array(field.value.utf8).withUnsafeBytes { cookieBucket($0, 0..<$0.count) }
+                if let found { return found }
+            }
+            return nil
+        case .header(let name):
+            return fields.first { $0.name == name && !$0.value.isEmpty }.map { Self.hashBucket($0.value.utf8) }
+        }
+    }
+
+    /// The `set-cookie` value that gives a new session `bucket`, for an HTTP/2 answer.
+    func setCookieValue(bucket: Int) -> String? {
+        guard case .cookie(let name) = key else { return nil }
+        return "\(name)=\(bucket); Path=/; HttpOnly; SameSite=Lax"
+    }
+
     /// The bucket in `name=value` pairs separated by `;` (RFC 6265 §4.2.1), if the cookie is
     /// there with a number below `buckets`.
     private func cookieBucket(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Int? {

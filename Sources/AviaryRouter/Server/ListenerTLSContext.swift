@@ -123,7 +123,8 @@ final class ListenerTLSContext: Sendable {
             certificateChain: first.chain.map { .certificate($0) }, privateKey: .privateKey(first.key))
         configuration.minimumTLSVersion = .tlsv12
         configuration.maximumTLSVersion = .tlsv13
-        configuration.applicationProtocols = ["http/1.1"]
+        // h2 first: a client that speaks both gets HTTP/2 (`ProtocolSniffer` finds its preface).
+        configuration.applicationProtocols = ["h2", "http/1.1"]
         let others = Array(identities.dropFirst())
         if !others.isEmpty {
             configuration.sslContextCallback = { values, promise in

@@ -225,9 +225,7 @@ public actor RouterServer {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                     }
                     try channel.pipeline.syncOperations.addHandler(
-                        ProxyServerHandler(
-                            core: core, pool: core.pool(for: channel.eventLoop), listenerAddress: listenerAddress,
-                            isTLS: tls != nil))
+                        ProtocolSniffer(core: core, listenerAddress: listenerAddress, isTLS: tls != nil))
                 }
             }
             .bind(to: address)

@@ -456,7 +456,7 @@ public actor Controller {
                 let annotations = ServiceAnnotations(StoredMetadataAnnotations.decode(resource.metadata))
                 decoded = DecodedService(
                     resourceVersion: resource.resourceVersion, port: port, selector: spec?.selector ?? [:],
-                    tls: annotations.tls, sticky: annotations.sticky)
+                    tls: annotations.tls, sticky: annotations.sticky, http2: spec?.http2 ?? false)
                 decodedServices[key] = decoded
             }
         }
@@ -465,6 +465,7 @@ public actor Controller {
             selector: decoded.selector)
         service.tls = decoded.tls
         service.sticky = decoded.sticky
+        service.http2 = decoded.http2 ? true : nil
         if let stamp = try await platform.converge(service, keepingSelectorLabel: podTemplateHashLabel) {
             unchangedSince[key] = ReconcileInputs(resourceVersion: decoded.resourceVersion, platformStamp: stamp)
         }
@@ -512,6 +513,8 @@ struct DecodedService {
     /// From the Service's annotations (`ServiceAnnotations`); the API refused unusable ones.
     let tls: ServiceTLSFiles?
     let sticky: ServiceStickiness?
+    /// Its pods speak cleartext HTTP/2 (`PlatformService.speaksHTTP2`).
+    let http2: Bool
 }
 
 /// `metadata.annotations` of a stored resource, decoded alone.
@@ -547,14 +550,22 @@ struct StoredServiceSpec: Decodable {
     /// `ports[0].port`: the port the Service listens on locally.
     var port: Int? { ports?.first?.port }
 
+    /// `ports[0].name` and `ports[0].appProtocol`: whether its pods speak HTTP/2.
+    var http2: Bool { ports?.first.map { PlatformService.speaksHTTP2(appProtocol: $0.appProtocol, portName: $0.name) } ?? false }
+
     struct Port: Decodable {
         var port: Int?
+        var name: String?
+        var appProtocol: String?
 
         init(from decoder: any Decoder) throws {
-            port = try? decoder.container(keyedBy: CodingKeys.self).decode(Int.self, forKey: .port)
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            port = try? container.decode(Int.self, forKey: .port)
+            name = try? container.decode(String.self, forKey: .name)
+            appProtocol = try? container.decode(String.self, forKey: .appProtocol)
         }
 
-        enum CodingKeys: String, CodingKey { case port }
+        enum CodingKeys: String, CodingKey { case port, name, appProtocol }
     }
 
     var ports: [Port]?

@@ -31,9 +31,8 @@ final class RawConnection {
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    /// Sends all of `text`.
-    func send(_ text: String) throws {
-        let bytes = Array(text.utf8)
+    /// Sends all of `bytes`.
+    func send(bytes: [UInt8]) throws {
         var sent = 0
         while sent < bytes.count {
             let written = bytes[sent...].withUnsafeBytes {
@@ -44,8 +43,13 @@ final class RawConnection {
         }
     }
 
+    /// Sends all of `text`.
+    func send(_ text: String) throws {
+        try send(bytes: Array(text.utf8))
+    }
+
     /// Reads until the peer closes (or `limit` bytes, or the receive timeout).
-    func receiveAll(limit: Int = 1 << 20) -> String {
+    func receiveAllBytes(limit: Int = 1 << 20) -> [UInt8] {
         var data = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 65536)
         while data.count < limit {
@@ -53,7 +57,12 @@ final class RawConnection {
             if count <= 0 { break }
             data.append(contentsOf: buffer[0..<count])
         }
-        return String(decoding: data, as: UTF8.self)
+        return data
+    }
+
+    /// Reads until the peer closes (or `limit` bytes, or the receive timeout).
+    func receiveAll(limit: Int = 1 << 20) -> String {
+        String(decoding: receiveAllBytes(limit: limit), as: UTF8.self)
     }
 
     /// Reads at least `count` bytes (fewer when the peer closes first).

@@ -1,0 +1,354 @@
+import NIOCore
+import NIOHPACK
+import NIOHTTP1
+import NIOHTTP2
+
+/// One stream of an HTTP/2 client: its request routed on its own (by the listener's routes,
+/// weights and header matches, as an HTTP/1.1 request is), then its frames relayed to the
+/// chosen endpoint and the response's back, with backpressure both ways.
+///
+/// To an HTTP/2 endpoint (a Service whose port says `grpc` or `h2c`) the request goes as a
+/// stream of the router's one connection to that endpoint, frames unchanged but for the
+/// forwarding fields, so trailers and `grpc-status` arrive as sent; to any other endpoint as an
+/// HTTP/1.1 request. A `grpc-timeout` shorter than the response timeout is the deadline: when
+/// it passes the stream ends with `grpc-status` 4 (DEADLINE_EXCEEDED).
+final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
+    typealias InboundIn = HTTP2Frame.FramePayload
+    typealias OutboundIn = HTTP2Frame.FramePayload
+    typealias OutboundOut = HTTP2Frame.FramePayload
+
+    private let core: ProxyCore
+    private let upstreams: StreamUpstreams
+    private let listenerAddress: String
+    private let forwarding: Forwarding
+    private var context: ChannelHandlerContext?
+
+    private var service: CompiledService?
+    private var endpoint: UpstreamEndpoint?
+    private var upstream: (any StreamUpstream)?
+    /// The request's header block and what it says, until it has gone upstream.
+    private var requestHeaders: HPACKHeaders?
+    private var target: HTTP2Messages.Target?
+    private var headersEndStream = false
+    /// Request frames read before the upstream was ready.
+    private var pending: [HTTP2Frame.FramePayload] = []
+    private var requestEnded = false
+    private var responseStarted = false
+    private var responseEnded = false
+    private var bodyBytes = 0
+    private var grpc = false
+    private var limits = ResolvedLimits(nil)
+    private var startedAt = NIODeadline.now()
+    private var timer: Scheduled<Void>?
+    private var readHeld = false
+    private var isReading = false
+    private var upstreamNeedsFlush = false
+    private var attempts = 0
+    /// The `set-cookie` value that gives a new sticky session its bucket, added to the answer.
+    private var setCookie: String?
+
+    init(core: ProxyCore, upstreams: StreamUpstreams, listenerAddress: String, forwarding: Forwarding) {
+        self.core = core
+        self.upstreams = upstreams
+        self.listenerAddress = listenerAddress
+        self.forwarding = forwarding
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    // MARK: Client side
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        isReading = true
+        let payload = unwrapInboundIn(data)
+        switch payload {
+        case .headers(let headers):
+            if requestHeaders == nil, target == nil {
+                start(headers.headers, endStream: headers.endStream, context: context)
+            } else {
+                // Trailers.
+                forward(payload)
+            }
+            if headers.endStream { requestEnded = true }
+        case .data(let data):
+            if case .byteBuffer(let bytes) = data.data { bodyBytes += bytes.readableBytes }
+            if bodyBytes > limits.maxBodyBytes {
+                answer(.payloadTooLarge, "request body exceeds \(limits.maxBodyBytes) bytes", grpc: .resourceExhausted)
+                return
+            }
+            forward(payload)
+            if data.endStream { requestEnded = true }
+        default:
+            break
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        isReading = false
+        if upstreamNeedsFlush {
+            upstreamNeedsFlush = false
+            upstream?.flush()
+        }
+        context.flush()
+    }
+
+    private func forward(_ payload: HTTP2Frame.FramePayload) {
+        guard !responseEnded else { return }
+        if let upstream {
+            upstream.write(payload)
+            if isReading { upstreamNeedsFlush = true } else { upstream.flush() }
+        } else {
+            pending.append(payload)
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        // Held while the upstream cannot take more: the client's window then fills and it waits.
+        if let upstream, !upstream.isWritable {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { upstream?.resumeReads() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // The stream ended, or the client reset it: an exchange still going is cancelled.
+        timer?.cancel()
+        timer = nil
+        if !responseEnded, let upstream {
+            upstream.delegate = nil
+            upstream.cancel()
+        }
+        upstream = nil
+        self.context = nil
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    // MARK: Routing
+
+    private func start(_ headers: HPACKHeaders, endStream: Bool, context: ChannelHandlerContext) {
+        let snapshot = core.store.snapshot().table
+        limits = snapshot.limits
+        grpc = HTTP2Messages.isGRPC(headers)
+        guard let target = HTTP2Messages.target(of: headers) else {
+            answer(.badRequest, "the request has no :method or :path", grpc: .internal)
+            return
+        }
+        self.target = target
+        guard let listener = snapshot.listeners[listenerAddress] else {
+            answer(.serviceUnavailable, "listener \(listenerAddress) is not in the route table", grpc: .unavailable)
+            return
+        }
+        let route: CompiledRoute?
+        if listener.routes.first?.match == nil {
+            route = listener.routes.first
+        } else {
+            let fields = listener.matchesHeaders ? HTTP2Messages.routingHeaders(headers) : HTTPHeaders()
+            route = listener.route(method: target.method, path: target.routedPath, headers: fields)
+        }
+        guard let route else {
+            answer(.notFound, "no route of listener \(listenerAddress) matches", grpc: .unimplemented)
+            return
+        }
+        let service: CompiledService
+        if let sticky = route.sticky {
+            (service, setCookie) = route.stickyBackend(sticky, fields: headers.lazy.map { ($0.name, $0.value) })
+        } else {
+            service = route.nextBackend()
+        }
+        self.service = service
+        service.stats.requests.add(1, ordering: .relaxed)
+        guard let endpoint = service.nextEndpoint() else {
+            service.stats.noEndpoint.add(1, ordering: .relaxed)
+            answer(.serviceUnavailable, "no ready endpoint for service \(service.name)", grpc: .unavailable)
+            return
+        }
+        requestHeaders = headers
+        headersEndStream = endStream
+        var deadline = limits.responseTimeout
+        if grpc, let timeout = headers.first(name: "grpc-timeout").flatMap(HTTP2Messages.grpcTimeout),
+            timeout < deadline
+        {
+            deadline = timeout
+        }
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: deadline) { [weak self] in
+            self?.timedOut()
+        }
+        connect(to: endpoint, service: service)
+    }
+
+    private func connect(to endpoint: UpstreamEndpoint, service: CompiledService) {
+        self.endpoint = endpoint
+        attempts += 1
+        endpoint.stats.requests.add(1, ordering: .relaxed)
+        let attach: (Result<any StreamUpstream, any Error>) -> Void = { [self] result in
+            guard context != nil, !responseEnded, self.endpoint == endpoint else {
+                if case .success(let upstream) = result { upstream.cancel() }
+                return
+            }
+            switch result {
+            case .success(let upstream):
+                self.attach(upstream)
+            case .failure:
+                endpoint.stats.failures.add(1, ordering: .relaxed)
+                service.markFailed(endpoint)
+                // Nothing reached the endpoint: another may take the request.
+                if attempts < 2, let next = service.nextEndpoint(excluding: endpoint), next != endpoint {
+                    service.stats.retries.add(1, ordering: .relaxed)
+                    connect(to: next, service: service)
+                } else {
+                    service.stats.upstreamFailures.add(1, ordering: .relaxed)
+                    answer(.badGateway, "cannot connect to \(endpoint.key) of service \(service.name)", grpc: .unavailable)
+                }
+            }
+        }
+        if service.speaksHTTP2 {
+            upstreams.openStream(to: endpoint, connectTimeout: limits.connectTimeout) { attach($0.map { $0 }) }
+        } else {
+            upstreams.leaseHTTP1(to: endpoint, connectTimeout: limits.connectTimeout) { attach($0.map { $0 }) }
+        }
+    }
+
+    private func attach(_ upstream: any StreamUpstream) {
+        guard let requestHeaders, let target else { return }
+        self.upstream = upstream
+        upstream.delegate = self
+        self.requestHeaders = nil
+        upstream.begin(headers: requestHeaders, target: target, endStream: headersEndStream, forwarding: forwarding)
+        for payload in pending { upstream.write(payload) }
+        pending = []
+        upstream.flush()
+        if readHeld, upstream.isWritable {
+            readHeld = false
+            context?.read()
+        }
+    }
+
+    // MARK: Upstream side
+
+    var wantsUpstreamReads: Bool { context?.channel.isWritable ?? false }
+
+    func upstreamReceived(_ payload: HTTP2Frame.FramePayload) {
+        guard let context, !responseEnded else { return }
+        var ends = false
+        var payload = payload
+        switch payload {
+        case .headers(var headers):
+            ends = headers.endStream
+            if !responseStarted, let status = headers.headers.first(name: ":status").flatMap(Int.init), status >= 200 {
+                responseStarted = true
+                countAnswer(status: status, byEndpoint: true)
+                if let setCookie {
+                    headers.headers.add(name: "set-cookie", value: setCookie)
+                    payload = .headers(headers)
+                }
+            }
+        case .data(let data):
+            ends = data.endStream
+        default:
+            return
+        }
+        context.write(wrapOutboundOut(payload), promise: nil)
+        if ends {
+            responseEnded = true
+            timer?.cancel()
+            timer = nil
+            // A response that ended before the request did: the rest of the request goes nowhere.
+            if !requestEnded { upstream?.cancel() }
+            upstream?.delegate = nil
+            upstream = nil
+            context.flush()
+        }
+    }
+
+    func upstreamReadComplete() {
+        context?.flush()
+    }
+
+    func upstreamWritabilityChanged() {
+        guard let upstream, upstream.isWritable, readHeld, let context else { return }
+        readHeld = false
+        context.read()
+    }
+
+    func upstreamFailed() {
+        upstream = nil
+        guard !responseEnded else { return }
+        endpoint?.stats.failures.add(1, ordering: .relaxed)
+        service?.stats.upstreamFailures.add(1, ordering: .relaxed)
+        if responseStarted {
+            // Part of the response went: the client must not take it for the whole.
+            responseEnded = true
+            context?.close(promise: nil)
+        } else {
+            answer(
+                .badGateway, "\(endpoint?.key ?? "the endpoint") closed the stream before it answered",
+                grpc: .unavailable, byEndpoint: false)
+        }
+    }
+
+    private func timedOut() {
+        timer = nil
+        guard !responseEnded, let context else { return }
+        service?.stats.timeouts.add(1, ordering: .relaxed)
+        endpoint?.stats.failures.add(1, ordering: .relaxed)
+        if let upstream {
+            upstream.delegate = nil
+            upstream.cancel()
+            self.upstream = nil
+        }
+        if !responseStarted {
+            answer(.gatewayTimeout, "no answer within the deadline", grpc: .deadlineExceeded)
+        } else if grpc {
+            responseEnded = true
+            let trailers = HPACKHeaders([("grpc-status", "4"), ("grpc-message", "deadline exceeded at the router")])
+            context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: trailers, endStream: true))), promise: nil)
+        } else {
+            responseEnded = true
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Answers
+
+    /// Answers the stream itself (nothing of the endpoint's went yet) and ends what is upstream.
+    private func answer(
+        _ status: HTTPResponseStatus, _ reason: String, grpc grpcStatus: HTTP2Messages.GRPCStatus,
+        byEndpoint: Bool = false
+    ) {
+        guard let context, !responseEnded else { return }
+        if let upstream {
+            upstream.delegate = nil
+            upstream.cancel()
+            self.upstream = nil
+        }
+        responseEnded = true
+        responseStarted = true
+        timer?.cancel()
+        timer = nil
+        pending = []
+        countAnswer(status: Int(status.code), byEndpoint: byEndpoint)
+        for payload in HTTP2Messages.localAnswer(
+            status: status, reason: reason, grpc: grpc ? grpcStatus : nil, allocator: context.channel.allocator)
+        {
+            context.write(wrapOutboundOut(payload), promise: nil)
+        }
+        context.flush()
+    }
+
+    private func countAnswer(status: Int, byEndpoint: Bool) {
+        let nanoseconds = (NIODeadline.now() - startedAt).nanoseconds
+        service?.stats.countResponse(status: UInt(status), nanoseconds: nanoseconds)
+        if byEndpoint { endpoint?.stats.countResponse(status: UInt(status), nanoseconds: nanoseconds) }
+    }
+}

@@ -1,0 +1,458 @@
+import NIOCore
+import NIOHPACK
+import NIOHTTP1
+import NIOHTTP2
+import NIOPosix
+
+/// The endpoint side of one request that came on an HTTP/2 stream: a stream of an HTTP/2
+/// connection to the endpoint, or an HTTP/1.1 connection of its own. Used on one event loop.
+protocol StreamUpstream: AnyObject {
+    var delegate: (any StreamUpstreamDelegate)? { get set }
+    /// Sends the request's header block (the client's, as it came); `endStream` when the request
+    /// has no body.
+    func begin(headers: HPACKHeaders, target: HTTP2Messages.Target, endStream: Bool, forwarding: Forwarding)
+    /// Sends a data or trailers frame of the request, unflushed.
+    func write(_ payload: HTTP2Frame.FramePayload)
+    func flush()
+    /// Whether it takes more of the request now.
+    var isWritable: Bool { get }
+    /// Reads again after its delegate held reads back.
+    func resumeReads()
+    /// Ends the exchange before the response ended (the client left, or the router answered).
+    func cancel()
+}
+
+/// Who the router forwards for: added to each request as `x-forwarded-for` and `-proto`.
+struct Forwarding {
+    var clientAddress: String?
+    var isTLS: Bool
+}
+
+/// What the endpoint side tells the client side.
+protocol StreamUpstreamDelegate: AnyObject {
+    /// A frame of the response: headers (interim, final or trailers) or data.
+    func upstreamReceived(_ payload: HTTP2Frame.FramePayload)
+    func upstreamReadComplete()
+    func upstreamWritabilityChanged()
+    /// The endpoint closed or reset the exchange before its response ended.
+    func upstreamFailed()
+    /// Whether the client can take more of the response now.
+    var wantsUpstreamReads: Bool { get }
+}
+
+/// One stream to an HTTP/2 endpoint: frames pass both ways as they are.
+final class HTTP2UpstreamStream: ChannelDuplexHandler, StreamUpstream {
+    typealias InboundIn = HTTP2Frame.FramePayload
+    typealias OutboundIn = HTTP2Frame.FramePayload
+    typealias OutboundOut = HTTP2Frame.FramePayload
+
+    weak var delegate: (any StreamUpstreamDelegate)?
+    private var context: ChannelHandlerContext?
+    private var responseEnded = false
+    private var readHeld = false
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func begin(headers: HPACKHeaders, target: HTTP2Messages.Target, endStream: Bool, forwarding: Forwarding) {
+        let block = HTTP2Messages.upstreamRequest(
+            headers, clientAddress: forwarding.clientAddress, isTLS: forwarding.isTLS)
+        write(.headers(.init(headers: block, endStream: endStream)))
+    }
+
+    func write(_ payload: HTTP2Frame.FramePayload) {
+        context?.write(wrapOutboundOut(payload), promise: nil)
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let payload = unwrapInboundIn(data)
+        switch payload {
+        case .headers(let headers) where headers.endStream: responseEnded = true
+        case .data(let data) where data.endStream: responseEnded = true
+        default: break
+        }
+        delegate?.upstreamReceived(payload)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        delegate?.upstreamReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if delegate?.wantsUpstreamReads == false {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    func resumeReads() {
+        guard readHeld, let context else { return }
+        readHeld = false
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        delegate?.upstreamWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.context = nil
+        let delegate = self.delegate
+        self.delegate = nil
+        if !responseEnded { delegate?.upstreamFailed() }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    func cancel() {
+        delegate = nil
+        // An open stream is reset (RST_STREAM CANCEL); a finished one is already gone.
+        context?.close(promise: nil)
+    }
+}
+
+/// An HTTP/1.1 connection carrying the requests of HTTP/2 streams one at a time: the request
+/// and response converted (head, body, trailers), and the connection pooled again after a
+/// response that leaves it open.
+final class HTTP1StreamUpstream: ChannelDuplexHandler, StreamUpstream {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    let endpointKey: String
+    weak var delegate: (any StreamUpstreamDelegate)?
+    /// Where it goes back when an exchange ends cleanly.
+    weak var pool: StreamUpstreams?
+    private var context: ChannelHandlerContext?
+    private var requestEnded = true
+    private var responseEnded = true
+    private var keepAlive = true
+    private var readHeld = false
+    /// Bumped at every lease, so an idle timer of an earlier lease does nothing.
+    var lease = 0
+
+    init(endpointKey: String) {
+        self.endpointKey = endpointKey
+    }
+
+    var isActive: Bool { context?.channel.isActive ?? false }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func begin(headers: HPACKHeaders, target: HTTP2Messages.Target, endStream: Bool, forwarding: Forwarding) {
+        requestEnded = false
+        responseEnded = false
+        keepAlive = true
+        let head = HTTP2Messages.http1Request(
+            headers, target: target, clientAddress: forwarding.clientAddress, isTLS: forwarding.isTLS,
+            hasBody: !endStream)
+        context?.write(wrapOutboundOut(.head(head)), promise: nil)
+        if endStream { endRequest(trailers: nil) }
+    }
+
+    func write(_ payload: HTTP2Frame.FramePayload) {
+        switch payload {
+        case .data(let data):
+            if case .byteBuffer(let bytes) = data.data, bytes.readableBytes > 0 {
+                context?.write(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil)
+            }
+            if data.endStream { endRequest(trailers: nil) }
+        case .headers(let trailers):
+            endRequest(trailers: HTTP2Messages.http1Trailers(trailers.headers))
+        default:
+            break
+        }
+    }
+
+    private func endRequest(trailers: HTTPHeaders?) {
+        guard !requestEnded else { return }
+        requestEnded = true
+        context?.write(wrapOutboundOut(.end(trailers?.isEmpty == false ? trailers : nil)), promise: nil)
+        finishIfDone()
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            // 100 Continue and the like are informational; a 101 is not asked for here.
+            if head.status.code < 200 {
+                delegate?.upstreamReceived(.headers(.init(headers: HTTP2Messages.http2Response(head))))
+                return
+            }
+            keepAlive = head.isKeepAlive
+            delegate?.upstreamReceived(.headers(.init(headers: HTTP2Messages.http2Response(head))))
+        case .body(let bytes):
+            delegate?.upstreamReceived(.data(.init(data: .byteBuffer(bytes))))
+        case .end(let trailers):
+            responseEnded = true
+            if let trailers, !trailers.isEmpty {
+                delegate?.upstreamReceived(
+                    .headers(.init(headers: HTTP2Messages.http2Trailers(trailers), endStream: true)))
+            } else {
+                delegate?.upstreamReceived(.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)))
+            }
+            finishIfDone()
+        }
+    }
+
+    /// Both directions ended: the connection goes back to the pool, or is closed when the
+    /// response said so or came before the whole request went.
+    private func finishIfDone() {
+        guard responseEnded else { return }
+        let delegate = self.delegate
+        self.delegate = nil
+        delegate?.upstreamReadComplete()
+        if requestEnded, keepAlive, let pool {
+            pool.release(self)
+        } else {
+            context?.close(promise: nil)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        delegate?.upstreamReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if delegate?.wantsUpstreamReads == false {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    func resumeReads() {
+        guard readHeld, let context else { return }
+        readHeld = false
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        delegate?.upstreamWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.context = nil
+        pool?.forget(self)
+        let delegate = self.delegate
+        self.delegate = nil
+        if !responseEnded { delegate?.upstreamFailed() }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    func cancel() {
+        delegate = nil
+        if !(requestEnded && responseEnded) { context?.close(promise: nil) }
+    }
+
+    func close() {
+        context?.close(promise: nil)
+    }
+}
+
+/// The upstream connections of HTTP/2 clients' streams on one event loop: one HTTP/2
+/// connection per HTTP/2 endpoint, carrying every stream, and idle HTTP/1.1 connections per
+/// HTTP/1.1 endpoint. Used only on its loop.
+final class StreamUpstreams {
+    /// HTTP/2 settings of the router's connections to endpoints (and of its clients'): a 1 MiB
+    /// window per stream and connection, so one stream is not held to 64 KiB in flight.
+    static let windowSize = 1 << 20
+
+    private final class Connection {
+        var multiplexer: NIOHTTP2Handler.StreamMultiplexer?
+        var channel: (any Channel)?
+        var waiters: [(Result<NIOHTTP2Handler.StreamMultiplexer, any Error>) -> Void] = []
+    }
+
+    let eventLoop: any EventLoop
+    private var connections: [String: Connection] = [:]
+    private var idle: [String: [HTTP1StreamUpstream]] = [:]
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    /// Opens a stream to an HTTP/2 endpoint, on its connection (made first when there is none).
+    func openStream(
+        to endpoint: UpstreamEndpoint, connectTimeout: TimeAmount,
+        _ completion: @escaping (Result<HTTP2UpstreamStream, any Error>) -> Void
+    ) {
+        multiplexer(of: endpoint, connectTimeout: connectTimeout) { result in
+            switch result {
+            case .failure(let error):
+                completion(.failure(error))
+            case .success(let multiplexer):
+                multiplexer.createStreamChannel { stream in
+                    stream.eventLoop.makeCompletedFuture {
+                        try stream.pipeline.syncOperations.addHandler(HTTP2UpstreamStream())
+                    }
+                }.assumeIsolated().whenComplete { result in
+                    completion(
+                        result.flatMap { stream in
+                            Result { try stream.pipeline.syncOperations.handler(type: HTTP2UpstreamStream.self) }
+                        })
+                }
+            }
+        }
+    }
+
+    private func multiplexer(
+        of endpoint: UpstreamEndpoint, connectTimeout: TimeAmount,
+        _ completion: @escaping (Result<NIOHTTP2Handler.StreamMultiplexer, any Error>) -> Void
+    ) {
+        if let connection = connections[endpoint.key] {
+            if let multiplexer = connection.multiplexer {
+                completion(.success(multiplexer))
+            } else {
+                connection.waiters.append(completion)
+            }
+            return
+        }
+        let connection = Connection()
+        connection.waiters.append(completion)
+        connections[endpoint.key] = connection
+        let key = endpoint.key
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    var settings = NIOHTTP2Handler.ConnectionConfiguration()
+                    settings.initialSettings = [
+                        HTTP2Setting(parameter: .maxConcurrentStreams, value: 100),
+                        HTTP2Setting(parameter: .initialWindowSize, value: Self.windowSize),
+                        HTTP2Setting(parameter: .enablePush, value: 0),
+                    ]
+                    settings.targetWindowSize = Self.windowSize
+                    var stream = NIOHTTP2Handler.StreamConfiguration()
+                    stream.targetWindowSize = Self.windowSize
+                    _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
+                        mode: .client, connectionConfiguration: settings, streamConfiguration: stream,
+                        inboundStreamInitializer: { stream in stream.close() })
+                }
+            }
+            .connect(to: endpoint.address)
+            .assumeIsolated()
+            .whenComplete { result in
+                let outcome = result.flatMap { channel in
+                    Result {
+                        (channel, try channel.pipeline.syncOperations.handler(type: NIOHTTP2Handler.self).syncMultiplexer())
+                    }
+                }
+                let waiters = connection.waiters
+                connection.waiters = []
+                switch outcome {
+                case .success(let (channel, multiplexer)):
+                    connection.channel = channel
+                    connection.multiplexer = multiplexer
+                    channel.closeFuture.assumeIsolated().whenComplete { _ in
+                        if self.connections[key] === connection { self.connections[key] = nil }
+                    }
+                    for waiter in waiters { waiter(.success(multiplexer)) }
+                case .failure(let error):
+                    if self.connections[key] === connection { self.connections[key] = nil }
+                    for waiter in waiters { waiter(.failure(error)) }
+                }
+            }
+    }
+
+    /// Leases an HTTP/1.1 connection to `endpoint`: an idle one, else a new one.
+    func leaseHTTP1(
+        to endpoint: UpstreamEndpoint, connectTimeout: TimeAmount,
+        _ completion: @escaping (Result<HTTP1StreamUpstream, any Error>) -> Void
+    ) {
+        while let upstream = idle[endpoint.key]?.popLast() {
+            if upstream.isActive {
+                upstream.lease += 1
+                completion(.success(upstream))
+                return
+            }
+        }
+        let key = endpoint.key
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(HTTP1StreamUpstream(endpointKey: key))
+                }
+            }
+            .connect(to: endpoint.address)
+            .assumeIsolated()
+            .whenComplete { result in
+                completion(
+                    result.flatMap { channel in
+                        Result {
+                            let upstream = try channel.pipeline.syncOperations.handler(type: HTTP1StreamUpstream.self)
+                            upstream.pool = self
+                            return upstream
+                        }
+                    })
+            }
+    }
+
+    /// How long an idle HTTP/1.1 connection is kept.
+    var idleTimeout = TimeAmount.seconds(60)
+
+    /// Takes back a connection whose exchange ended cleanly.
+    func release(_ upstream: HTTP1StreamUpstream) {
+        var list = idle[upstream.endpointKey] ?? []
+        guard list.count < UpstreamPool.maximumIdlePerEndpoint else {
+            upstream.close()
+            return
+        }
+        list.append(upstream)
+        idle[upstream.endpointKey] = list
+        let lease = upstream.lease
+        eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) {
+            guard upstream.lease == lease, self.idle[upstream.endpointKey]?.contains(where: { $0 === upstream }) == true
+            else { return }
+            self.forget(upstream)
+            upstream.close()
+        }
+    }
+
+    /// Forgets a connection that closed.
+    func forget(_ upstream: HTTP1StreamUpstream) {
+        idle[upstream.endpointKey]?.removeAll { $0 === upstream }
+    }
+
+    /// Closes the connections to endpoints not in `endpointKeys` (open HTTP/2 streams end with them).
+    func close(notIn endpointKeys: Set<String>) {
+        for (key, connection) in connections where !endpointKeys.contains(key) {
+            connections[key] = nil
+            connection.channel?.close(promise: nil)
+        }
+        for (key, list) in idle where !endpointKeys.contains(key) {
+            idle[key] = nil
+            list.forEach { $0.close() }
+        }
+    }
+
+    /// Closes every connection.
+    func closeAll() {
+        close(notIn: [])
+    }
+}

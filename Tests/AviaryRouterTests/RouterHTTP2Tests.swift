@@ -1,0 +1,421 @@
+import AviaryTestSupport
+import Foundation
+import NIOCore
+import NIOHPACK
+import NIOHTTP1
+import Testing
+
+@testable import AviaryRouter
+
+/// Whether the Python `grpcio` package is importable here; scripts/test installs it.
+let pythonGRPCIsInstalled: Bool =
+    (try? runCommand(["/usr/bin/env", "python3", "-c", "import grpc"]).status) == 0
+
+/// The gRPC peer script beside this file.
+private let grpcPeer =
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("grpc_peer.py").path
+
+/// HTTP/2 through the router: the real grpcio server and client (h2c and TLS with ALPN h2),
+/// and curl with and without prior knowledge, against an in-process router.
+@Suite(
+    "Router HTTP/2 and gRPC end to end", .serialized,
+    .enabled(if: pythonGRPCIsInstalled, "the Python grpcio package is not installed: run scripts/test, or pip install grpcio"))
+struct RouterHTTP2Tests {
+    /// What the peer script's client printed.
+    private struct ClientReport: Decodable {
+        let names: [String]
+        let headerNames: [String]
+        let unary: String
+        let trailer: String?
+        let bigUnary: Int
+        let serverStream: [String]
+        let clientStream: String
+        let bidi: [String]
+        let fail: [String]?
+        let deadline: String?
+        let deadlineSeconds: Double
+    }
+
+    /// Two gRPC servers (`blue`, `green`) behind a router: `split` at 50/50 on h2c, `headers`
+    /// sending `x-canary: yes` to green and the rest to blue, and `secure` (50/50) terminating TLS
+    /// with a certificate for localhost; everything is stopped afterwards either way.
+    private func withGRPCServers(
+        _ body: (_ ports: (split: Int, headers: Int, secure: Int), _ directory: String, _ ca: String) async throws
+            -> Void
+    ) async throws {
+        let directory = NSTemporaryDirectory() + "aviary-grpc-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let files = try makeCertificate(directory, "site", commonName: "localhost")
+        let ports = try freePorts(5)
+        var servers: [WatchedProcess] = []
+        defer { servers.forEach { $0.stop() } }
+        for (name, port) in [("blue", ports[0]), ("green", ports[1])] {
+            let server = try WatchedProcess(
+                ["/usr/bin/env", "python3", grpcPeer, "server", String(port), name], directory: directory, name: name)
+            servers.append(server)
+            try await waitUntil("the \(name) gRPC server to listen: \(server.log)") { server.log.contains("ready") }
+        }
+        try await withRouter(
+            """
+            services:
+              blue: {endpoints: ["127.0.0.1:\(ports[0])"], protocol: h2c}
+              green: {endpoints: ["127.0.0.1:\(ports[1])"], protocol: h2c}
+            listeners:
+              - address: 127.0.0.1:\(ports[2])
+                routes:
+                  - backends: [{service: blue, weight: 50}, {service: green, weight: 50}]
+              - address: 127.0.0.1:\(ports[3])
+                routes:
+                  - match: {headers: [{name: x-canary, exact: "yes"}]}
+                    backends: [{service: green}]
+                  - backends: [{service: blue}]
+              - address: 127.0.0.1:\(ports[4])
+                tls: {certificates: [{certificateFile: "\(files.certificate)", keyFile: "\(files.key)"}]}
+                routes:
+                  - backends: [{service: blue, weight: 50}, {service: green, weight: 50}]
+            """
+        ) { _ in
+            try await body((ports[2], ports[3], ports[4]), directory, files.certificate)
+        }
+    }
+
+    private func runClient(_ target: String, calls: Int, ca: String? = nil) throws -> ClientReport {
+        let result = try runCommand(
+            ["/usr/bin/env", "python3", grpcPeer, "client", target, String(calls)] + (ca.map { [$0] } ?? []))
+        guard result.status == 0, let line = result.output.split(separator: "\n").last(where: { $0.hasPrefix("{") })
+        else { throw TestFailure("the gRPC client failed (\(result.status)): \(result.output)") }
+        return try JSONDecoder().decode(ClientReport.self, from: Data(line.utf8))
+    }
+
+    /// Every kind of call came back whole from one of the two servers, with its trailers.
+    private func expectWholeCalls(_ report: ClientReport, _ label: String) {
+        let backends: Set<String> = ["blue", "green"]
+        #expect(report.unary.hasSuffix(":payload") && backends.contains(report.trailer ?? ""), "\(label): \(report)")
+        #expect(report.unary.hasPrefix((report.trailer ?? "") + ":"), "trailers come from the server that answered")
+        #expect(report.bigUnary == 3 << 20 + 6, "\(label): a 3 MiB message each way")
+        #expect(report.serverStream.count == 50, "\(label): \(report.serverStream)")
+        #expect(Set(report.serverStream.map { $0.split(separator: ":")[0] }).count == 1, "one stream, one server")
+        #expect(report.clientStream.hasSuffix(":200:200000"), "\(label): \(report.clientStream)")
+        #expect(report.bidi.count == 20 && report.bidi.last?.hasSuffix(":m19") == true, "\(label): \(report.bidi)")
+        #expect(report.fail == ["NOT_FOUND", "no such thing: widget"], "\(label): the server's status and message")
+        #expect(report.deadline == "DEADLINE_EXCEEDED" && report.deadlineSeconds < 3, "\(label): \(report)")
+    }
+
+    @Test("gRPC over h2c: every call kind with trailers and statuses intact, each call routed on its own")
+    func grpcOverCleartext() async throws {
+        try await withGRPCServers { ports, _, _ in
+            let report = try runClient("127.0.0.1:\(ports.split)", calls: 40)
+            expectWholeCalls(report, "h2c")
+            // One connection, 40 calls: the weights split the calls, not the connection.
+            let counts = Dictionary(grouping: report.names, by: { $0 }).mapValues(\.count)
+            #expect(counts["blue"] == 20 && counts["green"] == 20, "\(counts)")
+
+            // An HTTP/1.1 request to HTTP/2-only endpoints is told what to send instead.
+            let http1 = try runCommand([
+                "/usr/bin/env", "curl", "-sS", "--max-time", "20", "--http1.1", "-w", "\\n%{http_code}",
+                "http://127.0.0.1:\(ports.split)/aviary.Echo/Unary",
+            ])
+            #expect(http1.output.hasSuffix("\n505"), "\(http1.output)")
+            #expect(http1.output.contains("speaks HTTP/2 only (protocol h2c)"), "\(http1.output)")
+
+            let routed = try runClient("127.0.0.1:\(ports.headers)", calls: 0)
+            #expect(routed.headerNames == (0..<10).map { $0 % 2 == 1 ? "green" : "blue" }, "\(routed.headerNames)")
+        }
+    }
+
+    @Test("gRPC over TLS: ALPN picks h2 and the calls go through as over h2c")
+    func grpcOverTLS() async throws {
+        try await withGRPCServers { ports, _, ca in
+            let report = try runClient("localhost:\(ports.secure)", calls: 10, ca: ca)
+            expectWholeCalls(report, "TLS")
+            #expect(Set(report.names) == ["blue", "green"], "\(report.names)")
+        }
+    }
+
+    @Test("a grpc-timeout shorter than the response timeout ends the call at the router with DEADLINE_EXCEEDED")
+    func grpcTimeoutIsTheDeadline() async throws {
+        try await withGRPCServers { ports, directory, _ in
+            // One gRPC message: not compressed, 1 byte long, "5" (the server sleeps 5 s).
+            let message = directory + "/slow.bin"
+            FileManager.default.createFile(atPath: message, contents: Data([0, 0, 0, 0, 1, UInt8(ascii: "5")]))
+            let started = Date()
+            let result = try runCommand([
+                "/usr/bin/env", "curl", "-sS", "--http2-prior-knowledge", "--max-time", "20", "-D", "-", "-o",
+                "/dev/null", "-H", "content-type: application/grpc", "-H", "te: trailers", "-H",
+                "grpc-timeout: 300m", "--data-binary", "@" + message,
+                "http://127.0.0.1:\(ports.split)/aviary.Echo/Slow",
+            ])
+            let elapsed = Date().timeIntervalSince(started)
+            #expect(result.status == 0, "\(result.output)")
+            #expect(result.output.contains("HTTP/2 200"), "\(result.output)")
+            #expect(result.output.contains("grpc-status: 4"), "\(result.output)")
+            #expect(elapsed < 4, "the router answered at the deadline, not after the server's 5 s: \(elapsed)")
+        }
+    }
+
+    @Test("curl with prior knowledge, ALPN-less HTTP/1.1 and no route: answered in the protocol asked")
+    func curlToAnHTTP1Backend() async throws {
+        try await withClient { client in
+            let app = try await SampleApp(pod: "app-1", client: client)
+            defer { app.stop() }
+            let port = try freePort()
+            let table = """
+                services: {app: {endpoints: ["\(app.endpoint)"]}}
+                listeners:
+                  - address: 127.0.0.1:\(port)
+                    routes: [{match: {anyOf: [{path: {prefix: /headers}}]}, backends: [{service: app}]}]
+                """
+            try await withRouter(table) { _ in
+                for (arguments, version) in [(["--http2-prior-knowledge"], "2"), (["--http1.1"], "1.1")] {
+                    let result = try runCommand(
+                        ["/usr/bin/env", "curl", "-sS", "--max-time", "20", "-H", "Cookie: a=1", "-H", "Cookie: b=2"]
+                            + arguments + ["-w", "\\n%{http_code} %{http_version}", "http://127.0.0.1:\(port)/headers"])
+                    #expect(result.status == 0 && result.output.hasSuffix("\n200 \(version)"), "\(result.output)")
+                    #expect(result.output.contains("\"x-forwarded-proto\":\"http\""), "\(result.output)")
+                    #expect(result.output.contains("\"host\":\"127.0.0.1:\(port)\""), "\(result.output)")
+                }
+                // The same answers for HTTP/2 as for HTTP/1.1 where no route matches.
+                let missing = try runCommand([
+                    "/usr/bin/env", "curl", "-sS", "--max-time", "20", "--http2-prior-knowledge", "-w",
+                    "\\n%{http_code} %{http_version}", "http://127.0.0.1:\(port)/elsewhere",
+                ])
+                #expect(missing.output.hasSuffix("\n404 2"), "\(missing.output)")
+                #expect(missing.output.contains("no route of listener 127.0.0.1:\(port) matches"), "\(missing.output)")
+            }
+        }
+    }
+
+    @Test("a sticky cookie keeps an HTTP/2 client on the side it first landed on, over new connections")
+    func stickyOverHTTP2() async throws {
+        try await withClient { client in
+            let blue = try await SampleApp(pod: "app-blue", client: client)
+            defer { blue.stop() }
+            let green = try await SampleApp(pod: "app-green", client: client)
+            defer { green.stop() }
+            let port = try freePort()
+            let directory = NSTemporaryDirectory() + "aviary-h2-sticky-" + UUID().uuidString
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let table = """
+                services: {blue: {endpoints: ["\(blue.endpoint)"]}, green: {endpoints: ["\(green.endpoint)"]}}
+                listeners:
+                  - address: 127.0.0.1:\(port)
+                    routes:
+                      - backends: [{service: blue, weight: 50}, {service: green, weight: 50}]
+                        sticky: {cookie: side}
+                """
+            try await withRouter(table) { _ in
+                func pod(jar: String?) throws -> String {
+                    let cookies = jar.map { ["-c", $0, "-b", $0] } ?? []
+                    let result = try runCommand(
+                        ["/usr/bin/env", "curl", "-sS", "--max-time", "20", "--http2-prior-knowledge"] + cookies
+                            + ["-w", "\\n%{http_version}", "http://127.0.0.1:\(port)/"])
+                    guard result.output.hasSuffix("\n2") else { throw TestFailure("not HTTP/2: \(result.output)") }
+                    return result.output.contains("app-green") ? "green" : result.output.contains("app-blue") ? "blue" : "?"
+                }
+                for session in 0..<4 {
+                    let jar = "\(directory)/jar-\(session)"
+                    let first = try pod(jar: jar)
+                    let jarText = (try? String(contentsOfFile: jar, encoding: .utf8)) ?? ""
+                    #expect(jarText.contains("\tside\t"), "the first answer sets the cookie: \(jarText)")
+                    for _ in 0..<5 {
+                        #expect(try pod(jar: jar) == first, "session \(session) moved")
+                    }
+                }
+                let fresh = try (0..<20).map { _ in try pod(jar: nil) }
+                #expect(Set(fresh) == ["blue", "green"], "new sessions split by weight: \(fresh)")
+            }
+        }
+    }
+}
+
+/// The pure parts of the HTTP/2 path, as rows.
+struct HTTP2MessagesTests {
+    @Test(arguments: [
+        ("300m", TimeAmount.milliseconds(300)), ("1S", .seconds(1)), ("2M", .minutes(2)), ("1H", .hours(1)),
+        ("5u", .microseconds(5)), ("7n", .nanoseconds(7)), ("99999999S", .seconds(99_999_999)),
+    ])
+    func grpcTimeouts(text: String, expected: TimeAmount) {
+        #expect(HTTP2Messages.grpcTimeout(text) == expected)
+    }
+
+    @Test(arguments: ["", "S", "10", "10s", "123456789S", "-1S", "1.5S"])
+    func malformedGRPCTimeoutsAreIgnored(text: String) {
+        #expect(HTTP2Messages.grpcTimeout(text) == nil)
+    }
+
+    @Test func theForwardingFieldsAreAddedAndConnectionFieldsDropped() {
+        let request = HPACKHeaders([
+            (":method", "POST"), (":scheme", "http"), (":authority", "api:8080"), (":path", "/a/b?c=1"),
+            ("x-forwarded-for", "10.0.0.1"), ("x-forwarded-proto", "https"), ("connection", "close"),
+            ("cookie", "a=1"), ("cookie", "b=2"), ("te", "trailers"),
+        ])
+        let target = HTTP2Messages.target(of: request)
+        #expect(target == .init(method: "POST", path: "/a/b?c=1", authority: "api:8080", scheme: "http"))
+        #expect(target?.routedPath == "/a/b")
+        let upstream = HTTP2Messages.upstreamRequest(request, clientAddress: "127.0.0.1", isTLS: true)
+        #expect(upstream[canonicalForm: "x-forwarded-for"] == ["10.0.0.1", "127.0.0.1"])
+        #expect(upstream["x-forwarded-proto"] == ["https"])
+        #expect(upstream["connection"].isEmpty && upstream["te"] == ["trailers"])
+        #expect(upstream.first(name: ":path") == "/a/b?c=1")
+
+        let head = HTTP2Messages.http1Request(
+            request, target: target!, clientAddress: "127.0.0.1", isTLS: false, hasBody: false)
+        #expect(head.method == .POST && head.uri == "/a/b?c=1" && head.version == .http1_1)
+        #expect(head.headers["host"] == ["api:8080"])
+        #expect(head.headers["cookie"] == ["a=1; b=2"], "HTTP/2's cookie fields are one field in HTTP/1.1")
+        #expect(head.headers["content-length"] == ["0"], "a POST without a body says so")
+        #expect(head.headers["x-forwarded-proto"] == ["http"])
+    }
+
+    @Test func anHTTP1ResponseLosesItsConnectionFields() {
+        var fields = HTTPHeaders([("Content-Type", "text/plain"), ("Connection", "keep-alive"), ("Keep-Alive", "5")])
+        fields.add(name: "Transfer-Encoding", value: "chunked")
+        let block = HTTP2Messages.http2Response(HTTPResponseHead(version: .http1_1, status: .created, headers: fields))
+        #expect(Array(block.map(\.name)) == [":status", "content-type"])
+        #expect(block.first(name: ":status") == "201")
+    }
+
+    @Test func theRoutersOwnGRPCAnswerIsTrailersOnly() {
+        let frames = HTTP2Messages.localAnswer(
+            status: .serviceUnavailable, reason: "no ready endpoint for service é", grpc: .unavailable,
+            allocator: .init())
+        guard frames.count == 1, case .headers(let headers) = frames[0] else {
+            Issue.record("one header block: \(frames)")
+            return
+        }
+        #expect(headers.endStream)
+        #expect(headers.headers.first(name: ":status") == "200")
+        #expect(headers.headers.first(name: "grpc-status") == "14")
+        #expect(headers.headers.first(name: "grpc-message") == "no ready endpoint for service %C3%A9")
+    }
+
+    @Test(arguments: [
+        ("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", ProtocolSniffer.Verdict.http2),
+        ("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\u{12}\u{4}", .http2),
+        ("PRI * HTTP/2", .undecided), ("P", .undecided), ("", .undecided),
+        ("GET / HTTP/1.1\r\n", .http1), ("POST", .http1), ("PUT /x", .http1), ("PATCH", .http1),
+        ("PRI * HTTP/1.1\r\n", .http1),
+    ])
+    func theFirstBytesSayTheProtocol(bytes: String, verdict: ProtocolSniffer.Verdict) {
+        #expect(ProtocolSniffer.verdict(Array(bytes.utf8)) == verdict)
+    }
+}
+
+/// HTTP/2 frames written by hand, for the abuse no client library commits.
+enum RawHTTP2 {
+    /// A frame: 24-bit length, type, flags, stream id, payload.
+    static func frame(type: UInt8, flags: UInt8 = 0, stream: UInt32 = 0, _ payload: [UInt8] = []) -> [UInt8] {
+        let length = payload.count
+        return [UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF), type, flags]
+            + withUnsafeBytes(of: (stream & 0x7FFF_FFFF).bigEndian, Array.init) + payload
+    }
+
+    static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + frame(type: 4)
+
+    /// HEADERS for `GET /` in `http` (static table entries 2, 6 and 4), ending the headers and,
+    /// with `ends`, the stream.
+    static func get(stream: UInt32, ends: Bool = true) -> [UInt8] {
+        frame(type: 1, flags: ends ? 0x5 : 0x4, stream: stream, [0x82, 0x86, 0x84])
+    }
+
+    static func reset(stream: UInt32) -> [UInt8] {
+        frame(type: 3, stream: stream, [0, 0, 0, 8])
+    }
+
+    /// The frames in `bytes` as (type, flags, stream, payload), as far as they are whole.
+    static func frames(_ bytes: [UInt8]) -> [(type: UInt8, flags: UInt8, stream: UInt32, payload: [UInt8])] {
+        var frames: [(UInt8, UInt8, UInt32, [UInt8])] = []
+        var index = 0
+        while index + 9 <= bytes.count {
+            let length = Int(bytes[index]) << 16 | Int(bytes[index + 1]) << 8 | Int(bytes[index + 2])
+            guard index + 9 + length <= bytes.count else { break }
+            let stream = bytes[index + 5..<index + 9].reduce(UInt32(0)) { $0 << 8 | UInt32($1) } & 0x7FFF_FFFF
+            frames.append((bytes[index + 3], bytes[index + 4], stream, Array(bytes[index + 9..<index + 9 + length])))
+            index += 9 + length
+        }
+        return frames
+    }
+
+    /// The error code of the connection's GOAWAY, if one came.
+    static func goAwayCode(_ bytes: [UInt8]) -> UInt32? {
+        frames(bytes).first { $0.type == 7 }.map { $0.payload[4..<8].reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
+    }
+}
+
+@Suite("Router HTTP/2 abuse", .serialized)
+struct RouterHTTP2AbuseTests {
+    /// A sample app behind a router on a free port.
+    private func withListener(_ body: (_ port: Int) async throws -> Void) async throws {
+        try await withClient { client in
+            let app = try await SampleApp(pod: "app-1", client: client)
+            defer { app.stop() }
+            let port = try freePort()
+            let table = """
+                services: {app: {endpoints: ["\(app.endpoint)"]}}
+                listeners: [{address: "127.0.0.1:\(port)", routes: [{backends: [{service: app}]}]}]
+                """
+            try await withRouter(table) { _ in try await body(port) }
+        }
+    }
+
+    private func curlStillServed(_ port: Int) throws {
+        let result = try runCommand([
+            "/usr/bin/env", "curl", "-sS", "--max-time", "20", "--http2-prior-knowledge", "-o", "/dev/null", "-w",
+            "%{http_code} %{http_version}", "http://127.0.0.1:\(port)/",
+        ])
+        #expect(result.output == "200 2", "another client is served: \(result.output)")
+    }
+
+    @Test("a rapid-reset flood gets its connection a GOAWAY (ENHANCE_YOUR_CALM), and others are served")
+    func rapidReset() async throws {
+        try await withListener { port in
+            let connection = try RawConnection(port: port, receiveTimeout: 10)
+            defer { connection.close() }
+            var flood = RawHTTP2.preface
+            for index in 0..<1_000 {
+                let stream = UInt32(2 * index + 1)
+                flood += RawHTTP2.get(stream: stream) + RawHTTP2.reset(stream: stream)
+            }
+            try? connection.send(bytes: flood)
+            let answer = connection.receiveAllBytes()
+            #expect(RawHTTP2.goAwayCode(answer) == 0xB, "\(RawHTTP2.frames(answer).map(\.type))")
+            try curlStillServed(port)
+        }
+    }
+
+    @Test("a client that opens more than the 250 streams it was allowed loses its connection; others are served")
+    func tooManyStreams() async throws {
+        try await withListener { port in
+            let connection = try RawConnection(port: port, receiveTimeout: 2)
+            defer { connection.close() }
+            // Open streams that never end their request: each stays open at the router. The
+            // router's SETTINGS are acknowledged, as a client does.
+            var streams = RawHTTP2.preface + RawHTTP2.frame(type: 4, flags: 1)
+            for index in 0..<250 { streams += RawHTTP2.get(stream: UInt32(2 * index + 1), ends: false) }
+            try connection.send(bytes: streams)
+            let within = connection.receiveAllBytes()
+            #expect(RawHTTP2.goAwayCode(within) == nil, "250 open streams are allowed")
+            try connection.send(bytes: RawHTTP2.get(stream: 501, ends: false))
+            let beyond = connection.receiveAllBytes()
+            #expect(RawHTTP2.goAwayCode(beyond) == 1, "the 251st: PROTOCOL_ERROR")
+            try curlStillServed(port)
+        }
+    }
+
+    @Test("a SETTINGS flood is cut off with a GOAWAY, and others are served")
+    func settingsFlood() async throws {
+        try await withListener { port in
+            let connection = try RawConnection(port: port, receiveTimeout: 10)
+            defer { connection.close() }
+            // The client never reads, so the router's acknowledgements pile up.
+            var flood = RawHTTP2.preface
+            for _ in 0..<20_000 { flood += RawHTTP2.frame(type: 4, [0, 3, 0, 0, 0, 100]) }
+            try? connection.send(bytes: flood)
+            let answer = connection.receiveAllBytes(limit: 64 << 20)
+            #expect(RawHTTP2.goAwayCode(answer) != nil, "\(answer.count) bytes back")
+            try curlStillServed(port)
+        }
+    }
+}
