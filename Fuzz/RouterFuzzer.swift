@@ -9,12 +9,16 @@
 // each request is matched against the listener's routes directly. Then the upgrade path: a
 // WebSocket upgrade request goes to an upstream (an embedded channel in the pool) that answers
 // with the input's first part (a 101 and tunnel bytes, or anything else), the client sends
-// the second part into the tunnel if there is one, and both sides close. Any crash, trap or
-// hang is a bug.
+// the second part into the tunnel if there is one, and both sides close. Last the HTTP/2 path:
+// the HTTP/2 preface and then the input, as frames, into a connection whose first handler is
+// the protocol sniffer, so they pass SwiftNIO's frame parser and HPACK decoder into the stream
+// handler, which routes each stream by the table above and answers it itself. Any crash, trap
+// or hang is a bug.
 import AviaryRoutes
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import NIOHTTP2
 
 private let fuzzTable = """
     services:
@@ -103,6 +107,30 @@ private func fuzzUpgrade(
     loop.run()
 }
 
+/// The HTTP/2 path: the preface, then `frames` as the client's, through the protocol sniffer.
+private func fuzzHTTP2(_ frames: UnsafeBufferPointer<UInt8>) {
+    let channel = EmbeddedChannel()
+    let loop = channel.embeddedEventLoop
+    let stats = RouterStats()
+    let core = ProxyCore(
+        store: RouteTableStore(compiledTable), stats: stats,
+        pools: [ObjectIdentifier(loop): NIOLoopBound(UpstreamPool(eventLoop: loop, stats: stats), eventLoop: loop)])
+    do {
+        try channel.pipeline.syncOperations.addHandler(
+            ProtocolSniffer(core: core, listenerAddress: "127.0.0.1:8080", isTLS: false))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 5555)).wait()
+    } catch {
+        fatalError("cannot set up the HTTP/2 channel: \(error)")
+    }
+    var bytes = ByteBuffer(bytes: ProtocolSniffer.preface)
+    bytes.writeBytes(frames)
+    _ = try? channel.writeInbound(bytes)
+    loop.run()
+    while (try? channel.readOutbound(as: ByteBuffer.self)) != nil {}
+    _ = try? channel.finish()
+    loop.run()
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRouterRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let channel = EmbeddedChannel()
@@ -156,6 +184,7 @@ public func fuzzRouterRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
     // The first byte chose the split; the upstream's answer starts after it.
     let start = min(1, size)
     fuzzUpgrade(answer: bytes[start..<max(start, split)], clientBytes: bytes[max(start, split)...])
+    fuzzHTTP2(bytes)
     return 0
 }
 

@@ -39,7 +39,9 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
     private var grpc = false
     private var limits = ResolvedLimits(nil)
     private var startedAt = NIODeadline.now()
-    private var timer: Scheduled<Void>?
+    /// When the response must have ended (response timeout, or a shorter `grpc-timeout`); the
+    /// loop's `StreamUpstreams` sweep checks it, so a request schedules no task of its own.
+    private(set) var deadline: NIODeadline?
     private var readHeld = false
     private var isReading = false
     private var upstreamNeedsFlush = false
@@ -120,8 +122,7 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
 
     func channelInactive(context: ChannelHandlerContext) {
         // The stream ended, or the client reset it: an exchange still going is cancelled.
-        timer?.cancel()
-        timer = nil
+        stopWatching()
         if !responseEnded, let upstream {
             upstream.delegate = nil
             upstream.cancel()
@@ -181,9 +182,8 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
         {
             deadline = timeout
         }
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: deadline) { [weak self] in
-            self?.timedOut()
-        }
+        self.deadline = .now() + deadline
+        upstreams.watch(self)
         connect(to: endpoint, service: service)
     }
 
@@ -261,8 +261,7 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
         context.write(wrapOutboundOut(payload), promise: nil)
         if ends {
             responseEnded = true
-            timer?.cancel()
-            timer = nil
+            stopWatching()
             // A response that ended before the request did: the rest of the request goes nowhere.
             if !requestEnded { upstream?.cancel() }
             upstream?.delegate = nil
@@ -297,8 +296,15 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
         }
     }
 
-    private func timedOut() {
-        timer = nil
+    private func stopWatching() {
+        guard deadline != nil else { return }
+        deadline = nil
+        upstreams.unwatch(self)
+    }
+
+    /// The deadline passed (called by the sweep).
+    func timedOut() {
+        stopWatching()
         guard !responseEnded, let context else { return }
         service?.stats.timeouts.add(1, ordering: .relaxed)
         endpoint?.stats.failures.add(1, ordering: .relaxed)
@@ -334,8 +340,7 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
         }
         responseEnded = true
         responseStarted = true
-        timer?.cancel()
-        timer = nil
+        stopWatching()
         pending = []
         countAnswer(status: Int(status.code), byEndpoint: byEndpoint)
         for payload in HTTP2Messages.localAnswer(

@@ -138,8 +138,8 @@ final class HTTP1StreamUpstream: ChannelDuplexHandler, StreamUpstream {
     private var responseEnded = true
     private var keepAlive = true
     private var readHeld = false
-    /// Bumped at every lease, so an idle timer of an earlier lease does nothing.
-    var lease = 0
+    /// When it is closed if still idle.
+    var idleDeadline = NIODeadline.distantFuture
 
     init(endpointKey: String) {
         self.endpointKey = endpointKey
@@ -288,6 +288,13 @@ final class StreamUpstreams {
     let eventLoop: any EventLoop
     private var connections: [String: Connection] = [:]
     private var idle: [String: [HTTP1StreamUpstream]] = [:]
+    /// The streams with a deadline, checked by the sweep.
+    private var watched: [ObjectIdentifier: HTTP2StreamProxy] = [:]
+    /// One task per loop, every `sweepInterval` while there is anything to check: deadlines
+    /// and idle connections cost no scheduled task each (NIO's timer heap removes a cancelled
+    /// task by a linear search, and one per request made the heap the router's top cost).
+    private var sweep: Scheduled<Void>?
+    static let sweepInterval = TimeAmount.milliseconds(50)
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
@@ -384,7 +391,6 @@ final class StreamUpstreams {
     ) {
         while let upstream = idle[endpoint.key]?.popLast() {
             if upstream.isActive {
-                upstream.lease += 1
                 completion(.success(upstream))
                 return
             }
@@ -423,15 +429,42 @@ final class StreamUpstreams {
             upstream.close()
             return
         }
+        upstream.idleDeadline = .now() + idleTimeout
         list.append(upstream)
         idle[upstream.endpointKey] = list
-        let lease = upstream.lease
-        eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) {
-            guard upstream.lease == lease, self.idle[upstream.endpointKey]?.contains(where: { $0 === upstream }) == true
-            else { return }
-            self.forget(upstream)
-            upstream.close()
+        armSweep()
+    }
+
+    /// Has the sweep check `proxy`'s deadline until `unwatch`.
+    func watch(_ proxy: HTTP2StreamProxy) {
+        watched[ObjectIdentifier(proxy)] = proxy
+        armSweep()
+    }
+
+    func unwatch(_ proxy: HTTP2StreamProxy) {
+        watched[ObjectIdentifier(proxy)] = nil
+    }
+
+    private func armSweep() {
+        guard sweep == nil else { return }
+        sweep = eventLoop.assumeIsolated().scheduleTask(in: Self.sweepInterval) {
+            self.sweep = nil
+            self.runSweep()
         }
+    }
+
+    /// Times out the streams past their deadline and closes the connections idle too long.
+    private func runSweep() {
+        let now = NIODeadline.now()
+        for proxy in watched.values where (proxy.deadline ?? now) <= now {
+            proxy.timedOut()
+        }
+        for (key, list) in idle where list.contains(where: { $0.idleDeadline <= now }) {
+            let kept = list.filter { $0.idleDeadline > now }
+            idle[key] = kept.isEmpty ? nil : kept
+            for upstream in list where upstream.idleDeadline <= now { upstream.close() }
+        }
+        if !watched.isEmpty || !idle.isEmpty { armSweep() }
     }
 
     /// Forgets a connection that closed.
