@@ -120,6 +120,9 @@ public actor LocalPlatform: Platform {
     private let logger: Logger
     /// The TLS files found unreadable at the last publish, each logged once.
     private var reportedUnreadableTLS: Set<String> = []
+    /// When each `aviary.dev/tls-secret` Secret (namespace/name) was last read.
+    private var secretsCheckedAt: [String: Date] = [:]
+    private var reportedMissingSecrets: Set<String> = []
     private var probesInFlight: Set<String> = []
     private var stopsInFlight: Set<String> = []
     /// Whether the first tick looked for pod processes the saved state does not name.
@@ -337,8 +340,58 @@ public actor LocalPlatform: Platform {
 
     /// The route table for the current services, splits and ready pods.
     public func routeTable() -> RouteTable {
-        ServiceRouting.table(
-            services: Array(state.services.values), splits: Array(state.splits.values), pods: Array(state.pods.values))
+        let services = state.services.values.map { service in
+            guard let secret = service.tlsSecret else { return service }
+            var service = service
+            service.tls = secretTLSFiles(namespace: service.namespace, secret: secret)
+            return service
+        }
+        return ServiceRouting.table(services: services, splits: Array(state.splits.values), pods: Array(state.pods.values))
+    }
+
+    /// Where the certificates and keys of `aviary.dev/tls-secret` Secrets are kept as files for
+    /// the router (the state directory's `tls`, beside `logs`).
+    public var tlsDirectory: String { (logDirectory as NSString).deletingLastPathComponent + "/tls" }
+
+    /// The files a Secret's `tls.crt` and `tls.key` are kept in, written again when the Secret
+    /// changes (read at most once a second); the router reads changed files within a second, so
+    /// a re-applied Secret rotates the certificate without dropping connections. A Secret that
+    /// is gone or lacks a key has its files removed, so its listener is left out (and logged)
+    /// rather than served without TLS.
+    private func secretTLSFiles(namespace: String, secret: String) -> ServiceTLSFiles {
+        let base = "\(tlsDirectory)/\(namespace).\(secret)"
+        let files = ServiceTLSFiles(certificateFile: base + ".crt", keyFile: base + ".key")
+        let key = "\(namespace)/\(secret)"
+        let time = now()
+        if let checked = secretsCheckedAt[key], time.timeIntervalSince(checked) < 1 { return files }
+        secretsCheckedAt[key] = time
+        let values = (try? configuration(.secret, namespace, secret)) ?? nil
+        guard let certificate = values?["tls.crt"], let privateKey = values?["tls.key"] else {
+            try? FileManager.default.removeItem(atPath: files.certificateFile)
+            try? FileManager.default.removeItem(atPath: files.keyFile)
+            if reportedMissingSecrets.insert(key).inserted {
+                logger.error(
+                    "Secret \(key) of a Service's aviary.dev/tls-secret is missing or has no tls.crt and tls.key; its listener is not served until it has")
+            }
+            return files
+        }
+        reportedMissingSecrets.remove(key)
+        do {
+            try FileManager.default.createDirectory(
+                atPath: tlsDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            for (path, text) in [(files.keyFile, privateKey), (files.certificateFile, certificate)]
+            where FileManager.default.contents(atPath: path) != Data(text.utf8) {
+                // A rename, so the router never reads half a file.
+                let temporary = path + ".new"
+                guard FileManager.default.createFile(
+                    atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+                else { throw CocoaError(.fileWriteNoPermission) }
+                _ = rename(temporary, path)
+            }
+        } catch {
+            logger.error("cannot write the TLS files of Secret \(key) to \(tlsDirectory): \(error)")
+        }
+        return files
     }
 
     /// The Prometheus http_sd payload for the current ready pods.

@@ -54,10 +54,13 @@ public enum LocalPlatformRules {
 
     /// One line per broken rule, naming the document, the field and the fix; empty when the
     /// apply may go ahead. `namespacesHolding(kind, name)` answers from the store.
-    /// `isReadableFile` says whether a Service's TLS file can be read (the file system by default).
+    /// `isReadableFile` says whether a Service's TLS file can be read (the file system by default);
+    /// `storedSecretKeys(namespace, name)` gives the keys of a stored Secret, nil when there is
+    /// none (a Service's `aviary.dev/tls-secret` needs one, stored or in the same apply).
     public static func problems(
         incoming: [AnyResource], storedServices: [StoredService], placement: ServicePlacement = ServicePlacement(),
         isReadableFile: (String) -> Bool = { FileManager.default.isReadableFile(atPath: $0) },
+        storedSecretKeys: (_ namespace: String, _ name: String) throws -> Set<String>? = { _, _ in nil },
         namespacesHolding: (_ kind: String, _ name: String) throws -> [String]
     ) rethrows -> [String] {
         var problems: [String] = []
@@ -95,6 +98,28 @@ public enum LocalPlatformRules {
                 problems.append(
                     "\(label): metadata.annotations: \(file) cannot be read by the daemon; "
                         + "check the path and that the daemon's user may read it")
+            }
+            if let secret = annotations.tlsSecret {
+                let applied = incoming.lazy.compactMap { resource -> Secret? in
+                    guard case .secret(let value) = resource, resource.name == secret,
+                        resource.metadata.namespaceOrDefault == namespace
+                    else { return nil }
+                    return value
+                }.last
+                let keys = try applied.map { Set($0.values.keys) } ?? storedSecretKeys(namespace, secret)
+                let hint = "a Secret of type kubernetes.io/tls with tls.crt (the PEM chain) and tls.key"
+                if let keys {
+                    let missing = ServiceAnnotations.tlsSecretKeys.filter { !keys.contains($0) }
+                    if !missing.isEmpty {
+                        problems.append(
+                            "\(label): metadata.annotations: \(ServiceAnnotations.tlsSecret): Secret \(namespace)/\(secret) "
+                                + "has no \(missing.joined(separator: " or ")); give it \(hint)")
+                    }
+                } else {
+                    problems.append(
+                        "\(label): metadata.annotations: \(ServiceAnnotations.tlsSecret): there is no Secret "
+                            + "\(namespace)/\(secret); apply it first or in the same file: \(hint)")
+                }
             }
             guard let port = service.spec.ports?.first?.port else { continue }
             let listening = port + placement.portOffset

@@ -18,6 +18,9 @@ public struct PlatformService: Codable, Sendable, Hashable {
     public var experimentTemplate: String?
     /// TLS the local router terminates on its listener (`ServiceAnnotations`); nil for plain HTTP.
     public var tls: ServiceTLSFiles?
+    /// The Secret of its namespace whose `tls.crt` and `tls.key` the local router terminates TLS
+    /// with (`aviary.dev/tls-secret`); the platform keeps them as files while the Service exists.
+    public var tlsSecret: String?
     /// How its split keeps each client on one side (`ServiceAnnotations`); nil for none.
     public var sticky: ServiceStickiness?
     /// True when its pods speak cleartext HTTP/2 (gRPC servers do), so that the local router

@@ -28,16 +28,22 @@ public struct ServiceStickiness: Codable, Sendable, Hashable {
 }
 
 /// The annotations of a Service that ask the local router for more than plain HTTP, read
-/// purely: `aviary.dev/tls-cert-file` with `aviary.dev/tls-key-file`, and
-/// `aviary.dev/sticky-cookie` or `aviary.dev/sticky-header`.
+/// purely: `aviary.dev/tls-cert-file` with `aviary.dev/tls-key-file`, or `aviary.dev/tls-secret`
+/// (a Secret of the Service's namespace with `tls.crt` and `tls.key`, as Kubernetes' TLS
+/// Secrets have), and `aviary.dev/sticky-cookie` or `aviary.dev/sticky-header`.
 public struct ServiceAnnotations: Sendable, Equatable {
     public static let tlsCertificateFile = "aviary.dev/tls-cert-file"
     public static let tlsKeyFile = "aviary.dev/tls-key-file"
+    public static let tlsSecret = "aviary.dev/tls-secret"
+    /// The keys of a `kubernetes.io/tls` Secret.
+    public static let tlsSecretKeys = ["tls.crt", "tls.key"]
     public static let stickyCookie = "aviary.dev/sticky-cookie"
     public static let stickyHeader = "aviary.dev/sticky-header"
 
     /// The TLS files, when both annotations are given.
     public var tls: ServiceTLSFiles?
+    /// The Secret holding the TLS certificate and key, when `aviary.dev/tls-secret` names one.
+    public var tlsSecret: String?
     /// The stickiness, when one of its annotations is given.
     public var sticky: ServiceStickiness?
     /// One line per annotation that cannot be used, naming it and the fix; what they asked for
@@ -69,6 +75,20 @@ public struct ServiceAnnotations: Sendable, Equatable {
         case (nil, nil):
             break
         }
+        if let secret = annotations[Self.tlsSecret] {
+            if certificate != nil || key != nil {
+                problems.append(
+                    "metadata.annotations: \(Self.tlsSecret) and \(Self.tlsCertificateFile)/\(Self.tlsKeyFile) are "
+                        + "both set; keep the Secret or the files")
+                tls = nil
+            } else if Self.isSecretName(secret) {
+                tlsSecret = secret
+            } else {
+                problems.append(
+                    "metadata.annotations: \(Self.tlsSecret): \"\(secret)\" is not a Secret name; give the name of a "
+                        + "Secret in the Service's namespace (lower-case letters, digits, '-' and '.')")
+            }
+        }
         let cookie = annotations[Self.stickyCookie]
         let header = annotations[Self.stickyHeader]
         if cookie != nil && header != nil {
@@ -84,6 +104,15 @@ public struct ServiceAnnotations: Sendable, Equatable {
                         + "name; use letters, digits and -_.")
             }
         }
+    }
+
+    /// A DNS subdomain name, as Kubernetes names Secrets.
+    static func isSecretName(_ name: String) -> Bool {
+        let alphanumeric = { (scalar: Unicode.Scalar) in ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) }
+        guard (1...253).contains(name.count), let first = name.unicodeScalars.first, let last = name.unicodeScalars.last
+        else { return false }
+        return alphanumeric(first) && alphanumeric(last)
+            && name.unicodeScalars.allSatisfy { alphanumeric($0) || $0 == "-" || $0 == "." }
     }
 
     /// An RFC 9110 token: what cookie and header names are made of.

@@ -92,6 +92,37 @@ import Testing
             ],
             ["Service default/web: metadata.annotations: /nonexistent/web.crt cannot be read by the daemon"]
         ),
+        // TLS from a Secret of the Service's namespace: stored, or in the same apply.
+        ([secret("web-tls", keys: ["tls.crt", "tls.key"])], [annotated(["aviary.dev/tls-secret": "web-tls"])], []),
+        ([], [secret("web-tls", keys: ["tls.crt", "tls.key"]), annotated(["aviary.dev/tls-secret": "web-tls"])], []),
+        (
+            [], [annotated(["aviary.dev/tls-secret": "web-tls"])],
+            [
+                "Service default/web: metadata.annotations: aviary.dev/tls-secret: there is no Secret default/web-tls; "
+                    + "apply it first or in the same file: a Secret of type kubernetes.io/tls with tls.crt"
+            ]
+        ),
+        (
+            [secret("web-tls", namespace: "other", keys: ["tls.crt", "tls.key"])],
+            [annotated(["aviary.dev/tls-secret": "web-tls"])],
+            ["Service default/web: metadata.annotations: aviary.dev/tls-secret: there is no Secret default/web-tls"]
+        ),
+        (
+            [secret("web-tls", keys: ["tls.crt"])], [annotated(["aviary.dev/tls-secret": "web-tls"])],
+            ["Service default/web: metadata.annotations: aviary.dev/tls-secret: Secret default/web-tls has no tls.key"]
+        ),
+        (
+            [], [annotated(["aviary.dev/tls-secret": "Web_TLS"])],
+            ["Service default/web: metadata.annotations: aviary.dev/tls-secret: \"Web_TLS\" is not a Secret name"]
+        ),
+        (
+            [secret("web-tls", keys: ["tls.crt", "tls.key"])],
+            [annotated(["aviary.dev/tls-secret": "web-tls", "aviary.dev/tls-cert-file": "/etc/passwd"])],
+            [
+                "Service default/web: metadata.annotations: aviary.dev/tls-cert-file is set without",
+                "Service default/web: metadata.annotations: aviary.dev/tls-secret and aviary.dev/tls-cert-file/aviary.dev/tls-key-file are both set",
+            ]
+        ),
         ([], [annotated(["aviary.dev/sticky-cookie": "web-side"])], []),
         (
             [], [annotated(["aviary.dev/sticky-cookie": "a", "aviary.dev/sticky-header": "X-User"])],
@@ -104,6 +135,18 @@ import Testing
             ["Service default/web: metadata.annotations: aviary.dev/sticky-header: \"X User\" is not a header name"]
         ),
     ]
+
+    /// A Secret with a short PEM-looking value under each of `keys`.
+    private static func secret(_ name: String, namespace: String = "default", keys: [String]) -> String {
+        let data = keys.map { "\"\($0)\": \"-----BEGIN X-----\"" }.joined(separator: ", ")
+        return """
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: \(name), namespace: \(namespace)}
+            type: kubernetes.io/tls
+            stringData: {\(data)}
+            """
+    }
 
     /// The Service `web` on port 8080 with `annotations`.
     private static func annotated(_ annotations: [String: String]) -> String {

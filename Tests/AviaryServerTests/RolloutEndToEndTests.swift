@@ -369,6 +369,72 @@ extension Daemon {
         await daemon.cleanUp()
     }
 
+    /// `aviary.dev/tls-secret`: the root Service terminates TLS with a Secret applied beside it,
+    /// and a re-applied Secret rotates the certificate for new connections.
+    @Test func aServiceTerminatesTLSWithASecretAndARotatedSecretIsServed() async throws {
+        let directory = NSTemporaryDirectory() + "aviary-tls-secret-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        /// A Secret manifest of a new self-signed certificate for localhost named `commonName`.
+        func secret(_ commonName: String) throws -> String {
+            let made = try runCommand([
+                "/usr/bin/env", "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                "-nodes", "-keyout", "\(directory)/\(commonName).key", "-out", "\(directory)/\(commonName).crt",
+                "-days", "2", "-subj", "/CN=\(commonName)", "-addext", "subjectAltName=DNS:localhost",
+            ])
+            try #require(made.status == 0, "openssl: \(made.output)")
+            func base64(_ file: String) throws -> String {
+                try Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(file)")).base64EncodedString()
+            }
+            return """
+                apiVersion: v1
+                kind: Secret
+                metadata:
+                  name: web-tls
+                type: kubernetes.io/tls
+                data:
+                  tls.crt: \(try base64(commonName + ".crt"))
+                  tls.key: \(try base64(commonName + ".key"))
+                """
+        }
+        /// The common name of the certificate the root listener serves to a new connection.
+        func served(_ port: Int) throws -> String {
+            let result = try runCommand([
+                "/bin/sh", "-c",
+                "openssl s_client -connect 127.0.0.1:\(port) -servername localhost </dev/null 2>/dev/null "
+                    + "| openssl x509 -noout -subject -nameopt RFC2253",
+            ])
+            return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let daemon = Daemon()
+        try await daemon.start()
+        do {
+            var manifests = CanaryManifests()
+            manifests.rootAnnotations = ["aviary.dev/tls-secret": "web-tls"]
+            try daemon.applyWithCLI(try secret("first") + "\n---\n" + manifests.yaml)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
+            let port = manifests.rootPort
+            #expect(await eventually(within: 30) { (try? served(port)) == "subject=CN=first" })
+            let https = try runCommand([
+                "/usr/bin/env", "curl", "-sS", "--max-time", "20", "--cacert", directory + "/first.crt", "--resolve",
+                "localhost:\(port):127.0.0.1", "-w", "\\n%{http_code} %{http_version}", "https://localhost:\(port)/",
+            ])
+            #expect(https.output.hasSuffix("\n200 2"), "HTTPS (and h2 by ALPN) with the Secret's certificate: \(https.output)")
+            try daemon.applyWithCLI(try secret("second"))
+            #expect(
+                await eventually(within: 30) { (try? served(port)) == "subject=CN=second" },
+                "the re-applied Secret's certificate is served to new connections")
+            // Its files are the daemon's own, readable by nobody else.
+            let key = daemon.stateDirectory + "/tls/default.web-tls.key"
+            let mode = (try FileManager.default.attributesOfItem(atPath: key)[.posixPermissions] as? Int) ?? 0
+            #expect(mode == 0o600, "\(String(mode, radix: 8))")
+        } catch {
+            await daemon.cleanUp()
+            throw error
+        }
+        await daemon.cleanUp()
+    }
+
     /// On one host an Ingress, VirtualService or route has nothing to route: Aviary's router
     /// splits the stable Service's listener instead, out of `maxTrafficWeight`.
     /// `rollbackWindow`: `undo` back to the previous revision skips the steps (no pause), so the

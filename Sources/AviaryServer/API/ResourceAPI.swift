@@ -154,6 +154,9 @@ public struct ResourceAPI: Sendable {
             let incoming = manifests.map(\.resource)
             problems = try LocalPlatformRules.problems(
                 incoming: incoming, storedServices: relevantServices(incoming), placement: servicePlacement,
+                storedSecretKeys: { namespace, name in
+                    try store.configurationValues("Secret", namespace: namespace, name: name).map { Set($0.keys) }
+                },
                 namespacesHolding: { kind, name in try store.namespaces(ofKind: kind, named: name) })
         } catch {
             throw APIError(storeError: error)

@@ -456,7 +456,8 @@ public actor Controller {
                 let annotations = ServiceAnnotations(StoredMetadataAnnotations.decode(resource.metadata))
                 decoded = DecodedService(
                     resourceVersion: resource.resourceVersion, port: port, selector: spec?.selector ?? [:],
-                    tls: annotations.tls, sticky: annotations.sticky, http2: spec?.http2 ?? false)
+                    tls: annotations.tls, tlsSecret: annotations.tlsSecret, sticky: annotations.sticky,
+                    http2: spec?.http2 ?? false)
                 decodedServices[key] = decoded
             }
         }
@@ -464,6 +465,7 @@ public actor Controller {
             name: key.name, namespace: key.namespace, address: serviceAddress, port: decoded.port + servicePortOffset,
             selector: decoded.selector)
         service.tls = decoded.tls
+        service.tlsSecret = decoded.tlsSecret
         service.sticky = decoded.sticky
         service.http2 = decoded.http2 ? true : nil
         if let stamp = try await platform.converge(service, keepingSelectorLabel: podTemplateHashLabel) {
@@ -512,6 +514,8 @@ struct DecodedService {
     let selector: [String: String]
     /// From the Service's annotations (`ServiceAnnotations`); the API refused unusable ones.
     let tls: ServiceTLSFiles?
+    /// `aviary.dev/tls-secret`.
+    let tlsSecret: String?
     let sticky: ServiceStickiness?
     /// Its pods speak cleartext HTTP/2 (`PlatformService.speaksHTTP2`).
     let http2: Bool
