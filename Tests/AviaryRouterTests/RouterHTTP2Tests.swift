@@ -188,6 +188,40 @@ struct RouterHTTP2Tests {
         }
     }
 
+    @Test("a mirrored route copies HTTP/2 requests, bodies and all, and the client gets the main answer")
+    func mirrorOverHTTP2() async throws {
+        try await withClient { client in
+            let main = try await SampleApp(pod: "app-main", client: client)
+            defer { main.stop() }
+            let copy = try await SampleApp(pod: "app-copy", client: client)
+            defer { copy.stop() }
+            let port = try freePort()
+            let table = """
+                services: {main: {endpoints: ["\(main.endpoint)"]}, copy: {endpoints: ["\(copy.endpoint)"]}}
+                listeners:
+                  - address: 127.0.0.1:\(port)
+                    routes: [{backends: [{service: main}], mirror: {service: copy, percent: 100}}]
+                """
+            try await withRouter(table) { router in
+                let before = try await copy.okCount(client: client)
+                // One curl per request: curl 7.88 fails a second request on a reused prior-knowledge
+                // connection ("Error in the HTTP2 framing layer") against HAProxy too.
+                for _ in 0..<5 {
+                    let result = try runCommand([
+                        "/usr/bin/env", "curl", "-sS", "--max-time", "20", "--http2-prior-knowledge", "-d", "hello",
+                        "-w", "\\n%{http_version}", "http://127.0.0.1:\(port)/echo",
+                    ])
+                    #expect(result.status == 0 && result.output.hasSuffix("\n2"), "\(result.output)")
+                    #expect(!result.output.contains("app-copy"), "the client gets the main service's answer")
+                }
+                #expect(
+                    try await eventually(within: 20) { try await copy.okCount(client: client) - before == 5 },
+                    "the mirror got every request")
+                #expect(router.stats.service("copy").mirrored.load(ordering: .relaxed) == 5)
+            }
+        }
+    }
+
     @Test("a sticky cookie keeps an HTTP/2 client on the side it first landed on, over new connections")
     func stickyOverHTTP2() async throws {
         try await withClient { client in

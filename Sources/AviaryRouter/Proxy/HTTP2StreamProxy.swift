@@ -48,6 +48,8 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
     private var attempts = 0
     /// The `set-cookie` value that gives a new sticky session its bucket, added to the answer.
     private var setCookie: String?
+    /// The copy of the request a mirrored route sends, if this one was chosen for it.
+    private var mirror: HTTP2Mirror?
 
     init(core: ProxyCore, upstreams: StreamUpstreams, listenerAddress: String, forwarding: Forwarding) {
         self.core = core
@@ -97,6 +99,7 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
     }
 
     private func forward(_ payload: HTTP2Frame.FramePayload) {
+        mirror?.copy(payload)
         guard !responseEnded else { return }
         if let upstream {
             upstream.write(payload)
@@ -121,7 +124,10 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        // The stream ended, or the client reset it: an exchange still going is cancelled.
+        // The stream ended, or the client reset it: an exchange still going is cancelled, and
+        // so is a copy whose request did not end (the mirror goes on with a whole one).
+        if !requestEnded { mirror?.fail() }
+        mirror = nil
         stopWatching()
         if !responseEnded, let upstream {
             upstream.delegate = nil
@@ -176,6 +182,11 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
         }
         requestHeaders = headers
         headersEndStream = endStream
+        if let mirrored = route.nextMirror() {
+            mirror = HTTP2Mirror(
+                service: mirrored, headers: headers, target: target, endStream: endStream, forwarding: forwarding,
+                upstreams: upstreams, connectTimeout: limits.connectTimeout)
+        }
         var deadline = limits.responseTimeout
         if grpc, let timeout = headers.first(name: "grpc-timeout").flatMap(HTTP2Messages.grpcTimeout),
             timeout < deadline

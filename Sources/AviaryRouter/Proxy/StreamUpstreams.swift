@@ -489,3 +489,101 @@ final class StreamUpstreams {
         close(notIn: [])
     }
 }
+
+/// A copy of one HTTP/2 client stream sent to a mirror service; its answer is read and dropped.
+/// It never slows or fails the client: frames are kept only until the upstream is ready (at
+/// most `MirrorExchange.maximumBufferedBytes`), and a mirror that cannot take the next frame
+/// at once is cancelled.
+final class HTTP2Mirror: StreamUpstreamDelegate {
+    private let service: CompiledService
+    private var upstream: (any StreamUpstream)?
+    private var pending: [HTTP2Frame.FramePayload] = []
+    private var pendingBytes = 0
+    private var finished = false
+
+    /// Opens the copy to the next endpoint of `service` and sends the request's header block.
+    init(
+        service: CompiledService, headers: HPACKHeaders, target: HTTP2Messages.Target, endStream: Bool,
+        forwarding: Forwarding, upstreams: StreamUpstreams, connectTimeout: TimeAmount
+    ) {
+        self.service = service
+        guard let endpoint = service.nextEndpoint() else {
+            fail()
+            return
+        }
+        service.stats.mirrored.add(1, ordering: .relaxed)
+        let attach: (Result<any StreamUpstream, any Error>) -> Void = { result in
+            guard case .success(let upstream) = result, !self.finished else {
+                if case .success(let upstream) = result { upstream.cancel() }
+                self.fail()
+                return
+            }
+            self.upstream = upstream
+            upstream.delegate = self
+            upstream.begin(headers: headers, target: target, endStream: endStream, forwarding: forwarding)
+            for payload in self.pending { upstream.write(payload) }
+            self.pending = []
+            upstream.flush()
+        }
+        if service.speaksHTTP2 {
+            upstreams.openStream(to: endpoint, connectTimeout: connectTimeout) { attach($0.map { $0 }) }
+        } else {
+            upstreams.leaseHTTP1(to: endpoint, connectTimeout: connectTimeout) { attach($0.map { $0 }) }
+        }
+    }
+
+    /// Copies a data or trailers frame of the request.
+    func copy(_ payload: HTTP2Frame.FramePayload) {
+        guard !finished else { return }
+        if let upstream {
+            guard upstream.isWritable else {
+                fail()
+                return
+            }
+            upstream.write(payload)
+            upstream.flush()
+        } else {
+            if case .data(let data) = payload, case .byteBuffer(let bytes) = data.data {
+                pendingBytes += bytes.readableBytes
+            }
+            guard pendingBytes <= MirrorExchange.maximumBufferedBytes else {
+                fail()
+                return
+            }
+            pending.append(payload)
+        }
+    }
+
+    /// Gives up on the copy (counted as a mirror failure).
+    func fail() {
+        guard !finished else { return }
+        finished = true
+        service.stats.mirrorFailures.add(1, ordering: .relaxed)
+        let upstream = self.upstream
+        self.upstream = nil
+        pending = []
+        upstream?.delegate = nil
+        upstream?.cancel()
+    }
+
+    func upstreamReceived(_ payload: HTTP2Frame.FramePayload) {
+        switch payload {
+        case .headers(let headers) where headers.endStream: finished = true
+        case .data(let data) where data.endStream: finished = true
+        default: return
+        }
+        upstream?.delegate = nil
+        upstream = nil
+    }
+
+    func upstreamReadComplete() {}
+
+    func upstreamWritabilityChanged() {}
+
+    func upstreamFailed() {
+        upstream = nil
+        fail()
+    }
+
+    var wantsUpstreamReads: Bool { true }
+}
