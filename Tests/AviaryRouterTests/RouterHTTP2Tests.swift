@@ -404,11 +404,20 @@ struct RouterHTTP2AbuseTests {
         #expect(result.output == "200 2", "another client is served: \(result.output)")
     }
 
+    /// A raw connection to a listener for `body`, then a check that another client is still
+    /// served: what one connection does must not cost the others.
+    private func withRawConnection(receiveTimeout: Int, _ body: (RawConnection) throws -> Void) async throws {
+        try await withListener { port in
+            let connection = try RawConnection(port: port, receiveTimeout: receiveTimeout)
+            defer { connection.close() }
+            try body(connection)
+            try curlStillServed(port)
+        }
+    }
+
     @Test("a rapid-reset flood gets its connection a GOAWAY (ENHANCE_YOUR_CALM), and others are served")
     func rapidReset() async throws {
-        try await withListener { port in
-            let connection = try RawConnection(port: port, receiveTimeout: 10)
-            defer { connection.close() }
+        try await withRawConnection(receiveTimeout: 10) { connection in
             var flood = RawHTTP2.preface
             for index in 0..<1_000 {
                 let stream = UInt32(2 * index + 1)
@@ -417,15 +426,12 @@ struct RouterHTTP2AbuseTests {
             try? connection.send(bytes: flood)
             let answer = connection.receiveAllBytes()
             #expect(RawHTTP2.goAwayCode(answer) == 0xB, "\(RawHTTP2.frames(answer).map(\.type))")
-            try curlStillServed(port)
         }
     }
 
     @Test("a client that opens more than the 250 streams it was allowed loses its connection; others are served")
     func tooManyStreams() async throws {
-        try await withListener { port in
-            let connection = try RawConnection(port: port, receiveTimeout: 2)
-            defer { connection.close() }
+        try await withRawConnection(receiveTimeout: 2) { connection in
             // Open streams that never end their request: each stays open at the router. The
             // router's SETTINGS are acknowledged, as a client does.
             var streams = RawHTTP2.preface + RawHTTP2.frame(type: 4, flags: 1)
@@ -436,22 +442,18 @@ struct RouterHTTP2AbuseTests {
             try connection.send(bytes: RawHTTP2.get(stream: 501, ends: false))
             let beyond = connection.receiveAllBytes()
             #expect(RawHTTP2.goAwayCode(beyond) == 1, "the 251st: PROTOCOL_ERROR")
-            try curlStillServed(port)
         }
     }
 
     @Test("a SETTINGS flood is cut off with a GOAWAY, and others are served")
     func settingsFlood() async throws {
-        try await withListener { port in
-            let connection = try RawConnection(port: port, receiveTimeout: 10)
-            defer { connection.close() }
+        try await withRawConnection(receiveTimeout: 10) { connection in
             // The client never reads, so the router's acknowledgements pile up.
             var flood = RawHTTP2.preface
             for _ in 0..<20_000 { flood += RawHTTP2.frame(type: 4, [0, 3, 0, 0, 0, 100]) }
             try? connection.send(bytes: flood)
             let answer = connection.receiveAllBytes(limit: 64 << 20)
             #expect(RawHTTP2.goAwayCode(answer) != nil, "\(answer.count) bytes back")
-            try curlStillServed(port)
         }
     }
 }

@@ -40,29 +40,28 @@ protocol StreamUpstreamDelegate: AnyObject {
     var wantsUpstreamReads: Bool { get }
 }
 
-/// One stream to an HTTP/2 endpoint: frames pass both ways as they are.
-final class HTTP2UpstreamStream: ChannelDuplexHandler, StreamUpstream {
-    typealias InboundIn = HTTP2Frame.FramePayload
-    typealias OutboundIn = HTTP2Frame.FramePayload
-    typealias OutboundOut = HTTP2Frame.FramePayload
+/// What both kinds of stream upstream share: the channel they write to, reads held back while
+/// the client cannot take more, and the delegate told of what comes back. `In` is what the
+/// channel reads, `Out` what it writes.
+class StreamUpstreamHandler<In, Out>: ChannelDuplexHandler {
+    typealias InboundIn = In
+    typealias OutboundIn = Out
+    typealias OutboundOut = Out
 
     weak var delegate: (any StreamUpstreamDelegate)?
-    private var context: ChannelHandlerContext?
-    private var responseEnded = false
+    private(set) var context: ChannelHandlerContext?
+    /// Whether the response's end has been read.
+    var responseEnded = false
     private var readHeld = false
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
     }
 
-    func begin(headers: HPACKHeaders, target: HTTP2Messages.Target, endStream: Bool, forwarding: Forwarding) {
-        let block = HTTP2Messages.upstreamRequest(
-            headers, clientAddress: forwarding.clientAddress, isTLS: forwarding.isTLS)
-        write(.headers(.init(headers: block, endStream: endStream)))
-    }
-
-    func write(_ payload: HTTP2Frame.FramePayload) {
-        context?.write(wrapOutboundOut(payload), promise: nil)
+    /// Each kind reads its own messages (declared here, so that the channel's calls reach the
+    /// subclass's override).
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(data)
     }
 
     func flush() {
@@ -70,16 +69,6 @@ final class HTTP2UpstreamStream: ChannelDuplexHandler, StreamUpstream {
     }
 
     var isWritable: Bool { context?.channel.isWritable ?? false }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let payload = unwrapInboundIn(data)
-        switch payload {
-        case .headers(let headers) where headers.endStream: responseEnded = true
-        case .data(let data) where data.endStream: responseEnded = true
-        default: break
-        }
-        delegate?.upstreamReceived(payload)
-    }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         delegate?.upstreamReadComplete()
@@ -103,6 +92,7 @@ final class HTTP2UpstreamStream: ChannelDuplexHandler, StreamUpstream {
         delegate?.upstreamWritabilityChanged()
     }
 
+    /// Tells the delegate, if the response did not end, that the exchange failed.
     func channelInactive(context: ChannelHandlerContext) {
         self.context = nil
         let delegate = self.delegate
@@ -112,6 +102,31 @@ final class HTTP2UpstreamStream: ChannelDuplexHandler, StreamUpstream {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+}
+
+/// One stream to an HTTP/2 endpoint: frames pass both ways as they are.
+final class HTTP2UpstreamStream: StreamUpstreamHandler<HTTP2Frame.FramePayload, HTTP2Frame.FramePayload>,
+    StreamUpstream
+{
+    func begin(headers: HPACKHeaders, target: HTTP2Messages.Target, endStream: Bool, forwarding: Forwarding) {
+        let block = HTTP2Messages.upstreamRequest(
+            headers, clientAddress: forwarding.clientAddress, isTLS: forwarding.isTLS)
+        write(.headers(.init(headers: block, endStream: endStream)))
+    }
+
+    func write(_ payload: HTTP2Frame.FramePayload) {
+        context?.write(wrapOutboundOut(payload), promise: nil)
+    }
+
+    override func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let payload = unwrapInboundIn(data)
+        switch payload {
+        case .headers(let headers) where headers.endStream: responseEnded = true
+        case .data(let data) where data.endStream: responseEnded = true
+        default: break
+        }
+        delegate?.upstreamReceived(payload)
     }
 
     func cancel() {
@@ -124,32 +139,24 @@ final class HTTP2UpstreamStream: ChannelDuplexHandler, StreamUpstream {
 /// An HTTP/1.1 connection carrying the requests of HTTP/2 streams one at a time: the request
 /// and response converted (head, body, trailers), and the connection pooled again after a
 /// response that leaves it open.
-final class HTTP1StreamUpstream: ChannelDuplexHandler, StreamUpstream {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
-
+final class HTTP1StreamUpstream: StreamUpstreamHandler<HTTPClientResponsePart, HTTPClientRequestPart>,
+    StreamUpstream
+{
     let endpointKey: String
-    weak var delegate: (any StreamUpstreamDelegate)?
     /// Where it goes back when an exchange ends cleanly.
     weak var pool: StreamUpstreams?
-    private var context: ChannelHandlerContext?
     private var requestEnded = true
-    private var responseEnded = true
     private var keepAlive = true
-    private var readHeld = false
     /// When it is closed if still idle.
     var idleDeadline = NIODeadline.distantFuture
 
     init(endpointKey: String) {
         self.endpointKey = endpointKey
+        super.init()
+        responseEnded = true
     }
 
     var isActive: Bool { context?.channel.isActive ?? false }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-    }
 
     func begin(headers: HPACKHeaders, target: HTTP2Messages.Target, endStream: Bool, forwarding: Forwarding) {
         requestEnded = false
@@ -183,21 +190,11 @@ final class HTTP1StreamUpstream: ChannelDuplexHandler, StreamUpstream {
         finishIfDone()
     }
 
-    func flush() {
-        context?.flush()
-    }
-
-    var isWritable: Bool { context?.channel.isWritable ?? false }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    override func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            // 100 Continue and the like are informational; a 101 is not asked for here.
-            if head.status.code < 200 {
-                delegate?.upstreamReceived(.headers(.init(headers: HTTP2Messages.http2Response(head))))
-                return
-            }
-            keepAlive = head.isKeepAlive
+            // 100 Continue and the like are informational, and say nothing of keep-alive.
+            if head.status.code >= 200 { keepAlive = head.isKeepAlive }
             delegate?.upstreamReceived(.headers(.init(headers: HTTP2Messages.http2Response(head))))
         case .body(let bytes):
             delegate?.upstreamReceived(.data(.init(data: .byteBuffer(bytes))))
@@ -227,38 +224,9 @@ final class HTTP1StreamUpstream: ChannelDuplexHandler, StreamUpstream {
         }
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
-        delegate?.upstreamReadComplete()
-    }
-
-    func read(context: ChannelHandlerContext) {
-        if delegate?.wantsUpstreamReads == false {
-            readHeld = true
-        } else {
-            context.read()
-        }
-    }
-
-    func resumeReads() {
-        guard readHeld, let context else { return }
-        readHeld = false
-        context.read()
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        delegate?.upstreamWritabilityChanged()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        self.context = nil
+    override func channelInactive(context: ChannelHandlerContext) {
         pool?.forget(self)
-        let delegate = self.delegate
-        self.delegate = nil
-        if !responseEnded { delegate?.upstreamFailed() }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
+        super.channelInactive(context: context)
     }
 
     func cancel() {
