@@ -29,10 +29,12 @@ public enum Topology {
             let weight = facts.actualWeight ?? 0
             let stable = facts.stableHash ?? ""
             let canaryHash = facts.canaryHash ?? stable
-            if let service = canary.stableService {
+            // With ping-pong the status says which of the two Services is the stable one now.
+            let services = canary.splitServices(stablePingPong: rollout.status?.canary?.stablePingPong)
+            if let service = services.stable {
                 edges.append(Edge(service: service, role: "stable", hash: stable, weight: "\(100 - weight)%"))
             }
-            if let service = canary.canaryService {
+            if let service = services.canary {
                 edges.append(
                     Edge(
                         service: service, role: "canary", hash: canaryHash,

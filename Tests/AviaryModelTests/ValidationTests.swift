@@ -166,6 +166,22 @@ enum Manifests {
             manifest: Manifests.rollout(strategy: "canary: {canaryService: web, stableService: web}"),
             path: "spec.strategy.canary.stableService", message: "must differ from canaryService"),
         Case(
+            name: "pingPong with a router other than ALB or Istio",
+            manifest: Manifests.rollout(
+                strategy: "canary: {canaryService: c, stableService: s, pingPong: {pingService: a, pongService: b}, "
+                    + "trafficRouting: {smi: {rootService: r}}}"),
+            path: "spec.strategy.canary.trafficRouting", message: "pingPong works with the alb and istio traffic routers only"),
+        Case(
+            name: "pingPong without a pong Service",
+            manifest: Manifests.rollout(
+                strategy: "canary: {pingPong: {pingService: a}, trafficRouting: {istio: {virtualService: {name: v}}}}"),
+            path: "spec.strategy.canary.pingPong.pongService", message: "required: pingPong needs both"),
+        Case(
+            name: "pingPong with one Service twice",
+            manifest: Manifests.rollout(
+                strategy: "canary: {pingPong: {pingService: a, pongService: a}, trafficRouting: {istio: {virtualService: {name: v}}}}"),
+            path: "spec.strategy.canary.pingPong.pongService", message: "must differ from pingService"),
+        Case(
             name: "traffic routing without canaryService",
             manifest: Manifests.rollout(
                 strategy: "canary: {stableService: s, trafficRouting: {smi: {rootService: r}}}"),
@@ -530,6 +546,16 @@ enum Manifests {
                   steps: [{setWeight: 10}]
                 """)
         #expect(ManifestDecoder().decode(istioSubsets, file: "r.yaml").diagnostics == [])
+        let pingPong = Manifests.rollout(
+            strategy: """
+                canary:
+                  pingPong: {pingService: web-ping, pongService: web-pong}
+                  trafficRouting:
+                    istio: {virtualService: {name: web}}
+                  steps: [{setWeight: 10}]
+                """)
+        // Ping-pong names the Services the router splits: canaryService and stableService are not needed.
+        #expect(ManifestDecoder().decode(pingPong, file: "r.yaml").diagnostics == [])
         let workloadRef = Manifests.rollout(
             strategy: "canary: {}", template: "workloadRef: {apiVersion: apps/v1, kind: Deployment, name: web}"
         )

@@ -26,14 +26,22 @@ struct CanaryManifests {
     var router = ["smi:", "  rootService: web"]
     /// Annotations of the root Service `web`.
     var rootAnnotations: [String: String] = [:]
+    /// Ping-pong Services `web-ping` (on `canaryPort`) and `web-pong` (on `stablePort`) instead
+    /// of `web-canary` and `web-stable`; pair it with a router that allows it (Istio).
+    var pingPong = false
+
+    var sideNames: (canary: String, stable: String) { pingPong ? ("web-ping", "web-pong") : ("web-canary", "web-stable") }
 
     var yaml: String {
         let commandList = command.map { "\"\($0)\"" }.joined(separator: ", ")
+        let services =
+            pingPong
+            ? "      pingPong: {pingService: web-ping, pongService: web-pong}"
+            : "      canaryService: web-canary\n      stableService: web-stable"
         let routing =
             trafficRouting
             ? """
-                  canaryService: web-canary
-                  stableService: web-stable
+            \(services)
                   scaleDownDelaySeconds: 1
                   trafficRouting:
             \(managedRoutes)
@@ -83,9 +91,9 @@ struct CanaryManifests {
             ---
             \(service("web", rootPort, annotations: rootAnnotations))
             ---
-            \(service("web-canary", canaryPort))
+            \(service(sideNames.canary, canaryPort))
             ---
-            \(service("web-stable", stablePort))
+            \(service(sideNames.stable, stablePort))
             """
     }
 
@@ -497,6 +505,58 @@ extension Daemon {
                 await sendTraffic(port: manifests.stablePort, count: 20).images == ["aviary-sample-app:green": 20]
             }
             #expect(after)
+        } catch {
+            await daemon.cleanUp()
+            throw error
+        }
+        await daemon.cleanUp()
+    }
+
+    /// `pingPong` (here with Istio, as Argo allows): the VirtualService's Service `web` splits
+    /// between `web-ping` and `web-pong`; the stable pods stay behind one of them, the other
+    /// follows the new pods, and at promotion they swap roles (`status.canary.stablePingPong`).
+    @Test func pingAndPongTakeTurnsAsTheStableService() async throws {
+        let daemon = Daemon()
+        try await daemon.start()
+        do {
+            var manifests = CanaryManifests()
+            manifests.pingPong = true
+            manifests.router = ["istio:", "  virtualService: {name: web}"]
+            manifests.steps = """
+                            - setWeight: 50
+                            - pause: {}
+                """
+            let (ping, pong, root) = (manifests.canaryPort, manifests.stablePort, manifests.rootPort)
+            try daemon.applyWithCLI(manifests.yaml)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
+            #expect(await eventually(within: 30) { await sendTraffic(port: ping, count: 10).images.keys.sorted() == ["aviary-sample-app:blue"] })
+
+            #expect(try daemon.cli(["set", "image", "web", "app=aviary-sample-app:green"]).status == 0)
+            #expect(await daemon.waitPaused(atStep: 1))
+            let weights = (await daemon.status()["canary"] as? [String: Any])?["weights"] as? [String: Any]
+            #expect((weights?["canary"] as? [String: Any])?["serviceName"] as? String == "web-pong")
+            #expect((weights?["stable"] as? [String: Any])?["serviceName"] as? String == "web-ping")
+            #expect(await sendTraffic(port: pong, count: 20).images == ["aviary-sample-app:green": 20])
+            #expect(await sendTraffic(port: ping, count: 20).images == ["aviary-sample-app:blue": 20])
+            let split = await sendTraffic(port: root, count: 200)
+            let green = split.images["aviary-sample-app:green"] ?? 0
+            #expect((80...120).contains(green), "half of 200 requests to the canary, got \(split.images)")
+
+            #expect(try daemon.cli(["promote", "web"]).status == 0)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:green"))
+            #expect((await daemon.status()["canary"] as? [String: Any])?["stablePingPong"] as? String == "pong")
+            #expect(await sendTraffic(port: root, count: 20).images == ["aviary-sample-app:green": 20])
+            #expect(await sendTraffic(port: pong, count: 20).images == ["aviary-sample-app:green": 20])
+
+            // The next release goes behind ping, while pong keeps the stable pods.
+            #expect(try daemon.cli(["set", "image", "web", "app=aviary-sample-app:yellow"]).status == 0)
+            #expect(await daemon.waitPaused(atStep: 1))
+            #expect(await sendTraffic(port: ping, count: 20).images == ["aviary-sample-app:yellow": 20])
+            #expect(await sendTraffic(port: pong, count: 20).images == ["aviary-sample-app:green": 20])
+            #expect(try daemon.cli(["promote", "web"]).status == 0)
+            #expect(await daemon.waitHealthy(image: "aviary-sample-app:yellow"))
+            #expect((await daemon.status()["canary"] as? [String: Any])?["stablePingPong"] as? String == "ping")
+            #expect(await sendTraffic(port: root, count: 20).images == ["aviary-sample-app:yellow": 20])
         } catch {
             await daemon.cleanUp()
             throw error

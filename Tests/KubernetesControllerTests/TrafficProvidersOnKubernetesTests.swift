@@ -372,4 +372,108 @@ import Testing
         let message = last["message"]?.stringValue ?? ""
         #expect(!message.contains("TrafficRoutingError"))
     }
+
+    /// Argo's ping-pong with Istio: the VirtualService's destinations are the ping and pong
+    /// Services, the canary's weight goes to whichever is not stable, and at promotion the two
+    /// swap roles (`status.canary.stablePingPong`) while the old side keeps its selector.
+    @Test func pingPongThroughAnIstioVirtualService() async throws {
+        try #require(ClusterUnderTest.kubectl != nil, "kubectl is needed for this test")
+        let cluster = try ClusterUnderTest()
+        defer { cluster.stop() }
+        try cluster.installCRDs()
+        try cluster.kubectl(
+            ["create", "-f", "-"],
+            input: Self.crd(group: "networking.istio.io", version: "v1alpha3", kind: "VirtualService", plural: "virtualservices"))
+        let services = Self.services.replacingOccurrences(of: "web-stable", with: "web-ping")
+            .replacingOccurrences(of: "web-canary", with: "web-pong")
+        try cluster.kubectl(
+            ["apply", "-f", "-"],
+            input: services + """
+                apiVersion: networking.istio.io/v1alpha3
+                kind: VirtualService
+                metadata: {name: web}
+                spec:
+                  hosts: [web.example.com]
+                  http:
+                  - route:
+                    - destination: {host: web-ping}
+                      weight: 100
+                    - destination: {host: web-pong}
+                      weight: 0
+                """)
+        func rollout(_ image: String) -> String {
+            """
+            apiVersion: argoproj.io/v1alpha1
+            kind: Rollout
+            metadata: {name: web}
+            spec:
+              replicas: 2
+              selector:
+                matchLabels: {app: web}
+              template:
+                metadata:
+                  labels: {app: web}
+                spec:
+                  containers:
+                  - name: web
+                    image: \(image)
+              strategy:
+                canary:
+                  pingPong: {pingService: web-ping, pongService: web-pong}
+                  trafficRouting:
+                    istio: {virtualService: {name: web}}
+                  steps:
+                  - setWeight: 10
+                  - pause: {}
+            """
+        }
+        try cluster.kubectl(["apply", "-f", "-"], input: rollout("web:v1"))
+        let controller = try cluster.startController()
+        func status() throws -> JSONValue { try cluster.object("rollout", "web")?["status"] ?? [:] }
+        func selector(_ service: String) throws -> String? {
+            try cluster.object("service", service)?[at: "spec", "selector", "rollouts-pod-template-hash"]?.stringValue
+        }
+        func weights() throws -> [String: Int] {
+            let route = try cluster.object("virtualservice", "web")?[at: "spec", "http"]?.arrayValue?.first
+            var weights: [String: Int] = [:]
+            for destination in route?["route"]?.arrayValue ?? [] {
+                if let host = destination[at: "destination", "host"]?.stringValue {
+                    weights[host] = Int(destination["weight"]?.integerValue ?? -1)
+                }
+            }
+            return weights
+        }
+        var last: JSONValue = [:]
+        func wait(_ what: String, _ condition: (JSONValue) throws -> Bool) async throws {
+            let held = try await eventually(within: 120) {
+                last = try status()
+                return try condition(last)
+            }
+            let log = (try? String(contentsOfFile: controller.log, encoding: .utf8)) ?? ""
+            let routed = (try? weights()) ?? [:]
+            try #require(held, "\(what): status \(last)\nweights \(routed)\nlog \(log.suffix(3000))")
+        }
+        try await wait("v1 goes Healthy behind ping") { status in
+            try status["phase"]?.stringValue == "Healthy" && selector("web-ping") == status["stableRS"]?.stringValue
+        }
+        let v1 = try #require(last["stableRS"]?.stringValue)
+
+        try cluster.kubectl(["apply", "-f", "-"], input: rollout("web:v2"))
+        try await wait("v2 pauses behind pong with 10%") { status in
+            try status["phase"]?.stringValue == "Paused" && weights() == ["web-ping": 90, "web-pong": 10]
+        }
+        let v2 = try #require(last["currentPodHash"]?.stringValue)
+        #expect(try selector("web-pong") == v2)
+        #expect(try selector("web-ping") == v1)
+        #expect(last[at: "canary", "weights", "canary", "serviceName"]?.stringValue == "web-pong")
+
+        try cluster.kubectl(["patch", "rollout", "web", "--subresource=status", "--type", "merge", "-p", #"{"status":{"promoteFull":true}}"#])
+        try await wait("the promotion makes pong the stable side without moving a selector") { status in
+            try status["phase"]?.stringValue == "Healthy" && status["stableRS"]?.stringValue == v2
+                && weights() == ["web-ping": 0, "web-pong": 100]
+        }
+        #expect(last[at: "canary", "stablePingPong"]?.stringValue == "pong")
+        #expect(try selector("web-ping") == v1)
+        #expect(try selector("web-pong") == v2)
+    }
 }

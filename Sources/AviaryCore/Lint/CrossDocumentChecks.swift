@@ -148,6 +148,8 @@ struct CrossDocumentChecks {
                 [
                     ("\(path).canaryService", canary.canaryService), ("\(path).stableService", canary.stableService),
                     ("\(path).trafficRouting.smi.rootService", canary.trafficRouting?.smi?.rootService),
+                    ("\(path).pingPong.pingService", canary.pingPong?.pingService),
+                    ("\(path).pingPong.pongService", canary.pingPong?.pongService),
                 ], rollout: rollout, in: located)
         }
         if let blueGreen = rollout.spec.strategy.blueGreen {

@@ -263,6 +263,13 @@ extension ReconcileContext {
         if let target, target.availableReplicas > 0 || observed.serviceSelectors[canary.canaryService ?? ""] == nil {
             point(canary.canaryService, at: target.podTemplateHash)
         }
+        if let sides = canary.pingPong?.sides(stablePingPong: status.stablePingPong) {
+            // Argo's ping-pong: the stable side keeps the stable pods; the other side follows the
+            // new ReplicaSet until it is promoted (and keeps it through an abort, at weight 0),
+            // and then the two swap roles instead of any selector moving.
+            point(sides.stable, at: stableRS?.podTemplateHash)
+            if !isFullyPromoted { point(sides.canary, at: currentHash) }
+        }
     }
 
     /// The weight the router should give the canary: none once promoted or aborted; the current

@@ -77,6 +77,8 @@ extension CanaryView {
     init(_ canary: CanaryStrategy, replicas: Int) {
         canaryService = canary.canaryService
         stableService = canary.stableService
+        pingPong = canary.pingPong
+        splitsPingPong = canary.splitsPingPong
         budgets = RolloutBudgets.resolve(
             maxSurgePercentOrCount: PercentOrCount(canary.maxSurgeOrDefault),
             maxUnavailable: PercentOrCount(canary.maxUnavailableOrDefault), replicas: replicas)
@@ -163,6 +165,7 @@ extension StatusView {
         currentStepHash = status.currentStepHash
         currentStepIndex = status.currentStepIndex
         stableRS = status.stableRS
+        stablePingPong = status.canary?.stablePingPong
         replicas = status.replicas ?? 0
         updatedReplicas = status.updatedReplicas ?? 0
         readyReplicas = status.readyReplicas ?? 0
@@ -233,9 +236,10 @@ extension StatusView {
             reference.map { RolloutAnalysisRunStatus(name: $0.name, status: $0.phase, message: $0.message) }
         }
         if stepRun != nil || backgroundRun != nil || canaryWeight != nil || currentExperiment != nil
-            || status.canary != nil
+            || stablePingPong != nil || status.canary != nil
         {
             var canary = status.canary ?? CanaryStatus()
+            canary.stablePingPong = stablePingPong
             canary.currentStepAnalysisRunStatus = runStatus(stepRun)
             canary.currentBackgroundAnalysisRunStatus = runStatus(backgroundRun)
             canary.currentExperiment = currentExperiment

@@ -28,10 +28,12 @@ public enum RolloutReconciler {
         let status = StatusView(rollout.status)
         var context = ReconcileContext(view: view, observed: observed, now: now, old: status)
         context.run()
+        var services: (canary: String?, stable: String?) = (nil, nil)
+        if case .canary(let canary) = view.strategy { services = canary.splitServices(context.status) }
         return ReconcileResult(
             actions: context.actions,
             status: context.status.apply(
-                to: rollout.status, canaryService: view.canaryServiceName, stableService: view.stableServiceName),
+                to: rollout.status, canaryService: services.canary, stableService: services.stable),
             requeueAfter: context.requeueAfter)
     }
 }
@@ -475,6 +477,10 @@ struct ReconcileContext {
             isRollback
             ? (status.promoteFull ? .fastRolledBack : .rolledBack) : (status.promoteFull ? .fastPromoted : .promoted)
         status.finish(completion ?? completed, at: now)
+        if case .canary(let canary) = view.strategy, canary.pingPong != nil, status.stableRS != currentHash {
+            // The canary's ping-pong Service already selects the new pods: it becomes the stable one.
+            status.stablePingPong = status.stablePingPong == PingPongSpec.pong ? PingPongSpec.ping : PingPongSpec.pong
+        }
         status.stableRS = currentHash
         status.pauseConditions = []
         status.controllerPause = false

@@ -41,6 +41,10 @@ struct RolloutView {
 struct CanaryView {
     var canaryService: String?
     var stableService: String?
+    /// `pingPong`: two Services that swap the stable and canary roles at each promotion.
+    var pingPong: PingPongSpec?
+    /// Whether the router splits between the ping and pong Services (`CanaryStrategy.splitsPingPong`).
+    var splitsPingPong: Bool
     var budgets: RolloutBudgets
     var steps: [StepView]
     var stepsHash: String
@@ -157,6 +161,8 @@ struct StatusView: Equatable {
     var currentStepHash: String?
     var currentStepIndex: Int?
     var stableRS: String?
+    /// `status.canary.stablePingPong`: `ping` or `pong`, the ping-pong Service of the stable pods.
+    var stablePingPong: String?
     var replicas = 0
     var updatedReplicas = 0
     var readyReplicas = 0
@@ -201,7 +207,7 @@ struct StatusView: Equatable {
     var decisionFields: [String?] {
         [
             String(abort), String(controllerPause), String(promoteFull), currentPodHash, currentStepHash,
-            currentStepIndex.map(String.init), stableRS, activeSelector, currentExperiment,
+            currentStepIndex.map(String.init), stableRS, stablePingPong, activeSelector, currentExperiment,
             pauseConditions.map(\.reason).joined(separator: ","),
         ] + [stepRun, backgroundRun, preRun, postRun].map { run in run.map { "\($0.name) \($0.phase.rawValue)" } }
     }
@@ -226,14 +232,13 @@ enum DurationText {
     }
 }
 
-extension RolloutView {
-    var canaryServiceName: String? {
-        if case .canary(let canary) = strategy { return canary.canaryService }
-        return nil
-    }
-
-    var stableServiceName: String? {
-        if case .canary(let canary) = strategy { return canary.stableService }
-        return nil
+extension CanaryView {
+    /// The Services the router splits between under `status` (the ping-pong sides it names, or
+    /// `canaryService` and `stableService`): the names `status.canary.weights` reports.
+    func splitServices(_ status: StatusView) -> (canary: String?, stable: String?) {
+        if splitsPingPong, let sides = pingPong?.sides(stablePingPong: status.stablePingPong) {
+            return (sides.canary, sides.stable)
+        }
+        return (canaryService, stableService)
     }
 }

@@ -97,6 +97,36 @@ public struct PingPongSpec: Codable, Sendable, Hashable {
         self.pingService = pingService
         self.pongService = pongService
     }
+
+    /// Which of the two Services selects the stable pods and which the canary's, given the
+    /// status's `canary.stablePingPong`: the pong Service when it says `pong`, otherwise (also
+    /// before the first promotion) the ping Service, as Argo reads it.
+    public func sides(stablePingPong: String?) -> (stable: String, canary: String) {
+        let ping = pingService ?? ""
+        let pong = pongService ?? ""
+        return stablePingPong == PingPongSpec.pong ? (pong, ping) : (ping, pong)
+    }
+
+    /// The status value naming the ping Service as the stable one.
+    public static let ping = "ping"
+    /// The status value naming the pong Service as the stable one.
+    public static let pong = "pong"
+}
+
+extension CanaryStrategy {
+    /// Whether the traffic router splits between the ping and pong Services: with `pingPong`,
+    /// unless ALB is also named (Argo's ALB splits ping and pong while Istio splits
+    /// `canaryService` and `stableService`; Aviary drives the Istio side).
+    public var splitsPingPong: Bool { pingPong != nil && trafficRouting?.alb == nil }
+
+    /// The Services the router splits between: the ping-pong sides `stablePingPong` gives (see
+    /// `splitsPingPong`), else `canaryService` and `stableService`.
+    public func splitServices(stablePingPong: String?) -> (canary: String?, stable: String?) {
+        if splitsPingPong, let sides = pingPong?.sides(stablePingPong: stablePingPong) {
+            return (sides.canary, sides.stable)
+        }
+        return (canaryService, stableService)
+    }
 }
 
 /// When a canary step counts as available.

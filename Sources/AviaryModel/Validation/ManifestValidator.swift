@@ -450,17 +450,23 @@ struct Issues {
             error("\(path).stableService", "must differ from canaryService, both are \"\(stableService)\"")
         }
         if let pingPong = canary.pingPong {
-            if routing == nil {
-                error("\(path).pingPong", "requires trafficRouting")
+            // Argo's rules. Beside ALB's ping-pong, canaryService and stableService may name
+            // Istio's Services.
+            if let routing, routing.alb == nil, routing.istio == nil {
+                error(
+                    "\(path).trafficRouting",
+                    "pingPong works with the alb and istio traffic routers only (Argo's rule); use canaryService "
+                        + "and stableService with this router")
             }
-            if (pingPong.pingService ?? "").isEmpty || (pingPong.pongService ?? "").isEmpty {
-                error("\(path).pingPong", "must name both pingService and pongService")
+            for (field, name) in [("pingService", pingPong.pingService), ("pongService", pingPong.pongService)]
+            where (name ?? "").isEmpty {
+                error("\(path).pingPong.\(field)", "required: pingPong needs both a ping and a pong Service")
             }
-            // Argo allows ping-pong beside canaryService and stableService (ALB ping-pong with
-            // Istio's Services); Aviary does not swap ping and pong Services yet.
-            error(
-                "\(path).pingPong",
-                "Aviary cannot act on pingPong yet; name the Services with canaryService and stableService")
+            if let ping = pingPong.pingService, !ping.isEmpty, ping == pingPong.pongService {
+                error(
+                    "\(path).pingPong.pongService",
+                    "must differ from pingService, both are \"\(ping)\"; the two Services take turns")
+            }
         }
         intOrPercent("\(path).maxSurge", canary.maxSurge)
         intOrPercent("\(path).maxUnavailable", canary.maxUnavailable)

@@ -189,8 +189,8 @@ extension Controller {
     ) async -> (ObservedState, RolloutObservation) {
         let canary = rollout.spec.strategy.canary
         let managed = [
-            canary?.canaryService, canary?.stableService, rollout.spec.strategy.blueGreen?.activeService,
-            rollout.spec.strategy.blueGreen?.previewService,
+            canary?.canaryService, canary?.stableService, canary?.pingPong?.pingService, canary?.pingPong?.pongService,
+            rollout.spec.strategy.blueGreen?.activeService, rollout.spec.strategy.blueGreen?.previewService,
         ].compactMap { $0 }
         let platformView = await platform.observe(
             rollout: key.name, namespace: key.namespace, rootService: canary?.trafficRootService,
@@ -335,13 +335,15 @@ extension Controller {
         guard let canary = rollout.spec.strategy.canary, let routing = canary.trafficRouting,
             let provider = routing.provider, let root = canary.trafficRootService
         else { return }
+        // With ping-pong the two Services swap roles at each promotion: the new status says which is which.
+        let services = canary.splitServices(stablePingPong: status.canary?.stablePingPong)
         var split =
             await platform.split(rootService: NamespacedName(namespace: key.namespace, name: root))
             ?? TrafficSplit(
-                namespace: key.namespace, rootService: root, canaryService: canary.canaryService ?? "",
-                stableService: canary.stableService ?? "", canaryWeight: 0, rollout: key.name)
-        split.canaryService = canary.canaryService ?? ""
-        split.stableService = canary.stableService ?? ""
+                namespace: key.namespace, rootService: root, canaryService: services.canary ?? "",
+                stableService: services.stable ?? "", canaryWeight: 0, rollout: key.name)
+        split.canaryService = services.canary ?? ""
+        split.stableService = services.stable ?? ""
         split.name = routing.smi?.trafficSplitName
         if case .smi = provider { split.provider = nil } else { split.provider = provider }
         split.maxWeight = routing.maxTrafficWeight
