@@ -4,8 +4,8 @@ import AviaryModel
 import Foundation
 
 /// The metric back ends Aviary runs: `prometheus`, `web`, `job` (the job as a local process),
-/// `graphite` (its render API) and the `aviary.dev/judge` plugin (the statistical judge over
-/// Prometheus range queries).
+/// `graphite` (its render API), `datadog` (its v1 and v2 query APIs) and the `aviary.dev/judge`
+/// plugin (the statistical judge over Prometheus range queries).
 ///
 /// Every call returns an outcome, never throws: a failure to measure is an Error measurement
 /// with the reason in its message, which is what Argo Rollouts' `consecutiveErrorLimit` counts.
@@ -23,6 +23,13 @@ public struct MetricProviders: MeasurementProvider {
     /// The time instant queries are evaluated at (Prometheus' `time` parameter); nil: now.
     /// `aviary analysis backtest` sets it, with `now`, to replay a run over past data.
     public var queryTime: Date?
+    /// The keys of a Secret, by namespace and name (nil: no such Secret), for the providers whose
+    /// credentials live in one (Datadog's `api-key` and `app-key`). Nil: no Secrets are read.
+    public var secret: (@Sendable (_ namespace: String, _ name: String) async -> [String: String]?)?
+    /// The controller's namespace, where Datadog's Secret is read unless `secretRef.namespaced`.
+    public var controllerNamespace = "default"
+    /// The controller's environment, for Datadog's `DD_API_KEY`, `DD_APP_KEY` and `DD_ADDRESS`.
+    public var environment: [String: String] = ProcessInfo.processInfo.environment
 
     /// Providers with an optional fallback Prometheus address.
     public init(
@@ -40,6 +47,9 @@ public struct MetricProviders: MeasurementProvider {
         if let prometheus = metric.provider.prometheus { return .seconds(max(1, prometheus.timeoutOrDefault)) }
         if let web = metric.provider.web { return .seconds(max(1, web.timeoutSecondsOrDefault)) }
         if metric.provider.graphite != nil { return .seconds(10) }
+        if let datadog = metric.provider.datadog {
+            return ((try? DatadogSpec(provider: datadog))?.requestTimeout ?? .seconds(10)) + .seconds(5)
+        }
         if let job = metric.provider.job {
             return job.spec.activeDeadlineSeconds.map { .seconds(max(1, $0)) } ?? defaultJobTimeout
         }
@@ -58,13 +68,14 @@ public struct MetricProviders: MeasurementProvider {
         if let web = metric.provider.web { return await measure(web, metric: metric) }
         if let job = metric.provider.job { return await measure(job, metric: metric) }
         if let graphite = metric.provider.graphite { return await measure(graphite: graphite) }
+        if let datadog = metric.provider.datadog { return await measure(datadog: datadog, namespace: request.namespace) }
         if let plugins = metric.provider.plugin?.objectValue, let judge = plugins[judgePluginName], plugins.count == 1 {
             return await measure(judge: judge)
         }
         let kinds = metric.provider.setKeys.joined(separator: ", ")
         return .error(
             "metric provider \(kinds.isEmpty ? "(none)" : kinds) is not supported by Aviary: use prometheus, web, job, "
-                + "graphite or the \(judgePluginName) plugin"
+                + "graphite, datadog or the \(judgePluginName) plugin"
         )
     }
 
@@ -219,6 +230,54 @@ public struct MetricProviders: MeasurementProvider {
         } catch {
             return .error(error.description)
         }
+    }
+
+    // MARK: - Datadog
+
+    private func measure(datadog value: JSONValue, namespace: String) async -> ProviderOutcome {
+        let spec: DatadogSpec
+        do {
+            spec = try DatadogSpec(provider: value)
+        } catch {
+            return .error(error.description)
+        }
+        guard let credentials = await datadogCredentials(spec, runNamespace: namespace) else {
+            let secretNamespace = spec.namespaced ? namespace : controllerNamespace
+            let place =
+                spec.secretName.map { "the Secret \(secretNamespace)/\($0)" }
+                ?? "the Secret \(secretNamespace)/\(DatadogSpec.defaultSecretName) or DD_API_KEY, DD_APP_KEY and DD_ADDRESS"
+            return .error(
+                "failed to find the credentials for datadog metrics provider: give \(place) the keys api-key and app-key "
+                    + "(and address for a site other than api.datadoghq.com)")
+        }
+        do throws(DatadogError) {
+            switch try await DatadogClient.run(spec, credentials: credentials, now: queryTime ?? now()) {
+            case .none(let display):
+                return .value(.nil, display: display)
+            case .scalar(let number):
+                return .value(.float(number), display: DatadogClient.format(number))
+            case .grouped(let numbers, let groups, let truncated):
+                var metadata = ["groups": groups]
+                if truncated { metadata["groups_truncated"] = "true" }
+                return .value(
+                    .array(numbers.map(ExprValue.float)),
+                    display: "[" + numbers.map(DatadogClient.format).joined(separator: ",") + "]", metadata: metadata)
+            }
+        } catch {
+            return .error(error.description)
+        }
+    }
+
+    /// Argo's search: the named Secret (in the run's namespace when `namespaced`, else the
+    /// controller's); without a name the `DD_*` variables, then the Secret `datadog` of the
+    /// controller's namespace.
+    func datadogCredentials(_ spec: DatadogSpec, runNamespace: String) async -> DatadogCredentials? {
+        if let name = spec.secretName {
+            let values = await secret?(spec.namespaced ? runNamespace : controllerNamespace, name)
+            return values.flatMap(DatadogCredentials.init(secret:))
+        }
+        if let fromEnvironment = DatadogCredentials(environment: environment) { return fromEnvironment }
+        return await secret?(controllerNamespace, DatadogSpec.defaultSecretName).flatMap(DatadogCredentials.init(secret:))
     }
 
     // MARK: - Judge

@@ -91,11 +91,17 @@ public struct AviaryDaemon: Sendable {
                 logger: logger)
         }
         let pods = platform
+        var providers = MetricProviders(
+            defaultPrometheusAddress: prometheus?.url,
+            discoveredPods: { Set(await pods.pods().filter(\.isReady).map(\.address)) })
+        // Datadog's keys: an applied Secret, else the entry of secrets.yaml of that name.
+        providers.secret = { [store] namespace, name in
+            if let values = try? store.configurationValues("Secret", namespace: namespace, name: name) { return values }
+            return (try? SecretsFile.load(stateDirectory: stateDirectory))?.secrets[name]
+        }
         analysis = AnalysisCoordinator(
             store: store, metrics: metrics,
-            provider: MetricProviders(
-                defaultPrometheusAddress: prometheus?.url,
-                discoveredPods: { Set(await pods.pods().filter(\.isReady).map(\.address)) }),
+            provider: providers,
             secrets: { namespace, names in
                 var secrets: SecretStore
                 do {

@@ -2,6 +2,7 @@ import AviaryCore
 import AviaryDashboard
 import AviaryKubernetes
 import AviaryKubernetesPlatform
+import AviaryMetrics
 import AviaryPlatform
 import AviaryStore
 import Foundation
@@ -191,9 +192,15 @@ public struct KubernetesDaemon: Sendable {
     func makeTerm() async -> Term {
         let client = self.client
         let logger = self.logger
+        var providers = MetricProviders()
+        // Datadog's Secret is read from the controller's namespace unless `secretRef.namespaced`.
+        providers.controllerNamespace = leaseNamespace
+        providers.secret = { namespace, name in
+            await Self.readSecrets([name], namespace: namespace, client: client, logger: logger).secrets[name]
+        }
         let analysis = AnalysisCoordinator(
             store: resources, metrics: metrics,
-            provider: KubernetesMetricProviders(client: client, logger: logger),
+            provider: KubernetesMetricProviders(client: client, local: providers, logger: logger),
             secrets: { namespace, names in
                 await Self.readSecrets(names, namespace: namespace, client: client, logger: logger)
             }, logger: logger)

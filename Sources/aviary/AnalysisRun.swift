@@ -12,10 +12,12 @@ struct AnalysisRunCommand: AsyncParsableCommand {
         discussion: """
             Makes an AnalysisRun from the first AnalysisTemplate or ClusterAnalysisTemplate in the \
             file (or the one named by --template, or the AnalysisRun in the file) and runs it to the \
-            end with the prometheus, web and job providers, exactly as a Rollout's analysis would, so \
-            a template can be tried against production Prometheus before any release uses it. Other \
-            templates in the file can be included through `templates`. Secrets for \
-            `valueFrom.secretKeyRef` come from <state-dir>/secrets.yaml.
+            end with the prometheus, web, job, graphite and datadog providers, exactly as a Rollout's \
+            analysis would, so a template can be tried against production Prometheus before any release \
+            uses it. Other templates in the file can be included through `templates`. Secrets for \
+            `valueFrom.secretKeyRef` come from <state-dir>/secrets.yaml, and so do Datadog's keys (the \
+            entry `datadog`, or the one `secretRef.name` names: api-key, app-key, address), unless \
+            DD_API_KEY, DD_APP_KEY and DD_ADDRESS are set.
 
             Each measurement prints a line (time, metric, value, phase, message) as it lands; the run \
             ends with a summary. Exit status: 0 Successful, 1 Failed, 2 Error (also for an unusable \
@@ -40,7 +42,7 @@ struct AnalysisRunCommand: AsyncParsableCommand {
     @Option(help: "Prometheus address for metrics that set no provider.prometheus.address.")
     var prometheusAddress: String?
 
-    @Option(help: "The state directory whose secrets.yaml supplies secretKeyRef arguments.")
+    @Option(help: "The state directory whose secrets.yaml supplies secretKeyRef arguments and Datadog's keys.")
     var stateDir: String = ".aviary"
 
     func validate() throws {
@@ -69,8 +71,9 @@ struct AnalysisRunCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        let runner = AnalysisRunner(
-            provider: MetricProviders(defaultPrometheusAddress: prometheusAddress), secrets: secrets)
+        var providers = MetricProviders(defaultPrometheusAddress: prometheusAddress)
+        providers.secret = { _, name in secrets.secrets[name] }
+        let runner = AnalysisRunner(provider: providers, secrets: secrets)
         let finished = await runner.run(run) { update in
             if case .measured(let metric, let measurement) = update.event {
                 print(AdHocAnalysis.line(metric: metric, measurement: measurement))

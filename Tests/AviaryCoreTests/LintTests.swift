@@ -118,7 +118,7 @@ import Testing
         """
     }
 
-    /// Graphite is run, so its fields are checked; a provider Aviary does not run is a warning.
+    /// Graphite and Datadog are run, so their fields are checked; a provider Aviary does not run is a warning.
     @Test(arguments: [
         ("graphite: {address: http://graphite:8080, query: \"target=app.errors&from=-5min\"}", [String]()),
         (
@@ -133,12 +133,23 @@ import Testing
                 "spec.metrics[0].provider.graphite.step: warning: unknown field; Graphite takes address and query",
             ]
         ),
+        ("datadog: {query: \"avg:errors\"}", [String]()),
+        ("datadog: {apiVersion: v2, queries: {a: x, b: y}, formula: a/b, interval: 10m, aggregator: avg}", [String]()),
         (
-            "datadog: {query: \"avg:errors\"}",
+            "datadog: {apiVersion: v2, queries: {a: x, b: y}, address: https://api.datadoghq.eu}",
             [
-                "spec.metrics[0].provider.datadog: warning: Aviary does not run the datadog provider: every "
-                    + "measurement of this metric would be an Error; use prometheus, web, job, graphite or the "
-                    + "aviary.dev/judge plugin"
+                "spec.metrics[0].provider.datadog.formula: required when several queries are given, e.g. formula: a / b",
+                "spec.metrics[0].provider.datadog.address: warning: unknown field; Argo's Datadog metric takes interval, "
+                    + "query, queries, formula, apiVersion, aggregator, secretRef, requestTimeout (the address goes in "
+                    + "the Secret, key address)",
+            ]
+        ),
+        (
+            "newRelic: {query: \"SELECT count(*) FROM Transaction\"}",
+            [
+                "spec.metrics[0].provider.newRelic: warning: Aviary does not run the newRelic provider: every "
+                    + "measurement of this metric would be an Error; use prometheus, web, job, graphite, datadog or "
+                    + "the aviary.dev/judge plugin"
             ]
         ),
     ])

@@ -87,3 +87,61 @@ struct AnalysisRunCommandTests {
         #expect(output.contains("error: \(missing): cannot be read"), "\(output)")
     }
 }
+
+/// `aviary analysis run` with Argo's Datadog provider: the keys come from secrets.yaml (the entry
+/// `datadog`, as Argo reads the Secret `datadog`), and a local server answers as Datadog's v2 API.
+@Suite(.serialized) struct DatadogAnalysisRunCommandTests {
+    @Test func aDatadogTemplateRunsWithTheKeysOfSecretsYaml() async throws {
+        let datadog = try LoopbackServer { request in
+            guard request.path == "/api/v2/query/scalar", request.headers["dd-api-key"] == "k1" else {
+                return .respond(status: 403, body: #"{"errors":["Forbidden"]}"#)
+            }
+            return .respond(
+                status: 200,
+                body: #"{"data":{"type":"scalar_response","attributes":{"columns":[{"name":"a","type":"number","values":[0.01]}]}}}"#)
+        }
+        defer { datadog.stop() }
+        let directory = NSTemporaryDirectory() + "aviary-datadog-run-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory + "/state", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/error-rate.yaml"
+        try """
+            apiVersion: argoproj.io/v1alpha1
+            kind: AnalysisTemplate
+            metadata:
+              name: error-rate
+            spec:
+              args:
+              - name: service
+              metrics:
+              - name: error-rate
+                count: 2
+                interval: 1s
+                consecutiveErrorLimit: 0
+                successCondition: default(result, 0) < 0.05
+                provider:
+                  datadog:
+                    apiVersion: v2
+                    interval: 5m
+                    queries:
+                      a: sum:trace.http.request.errors{service:{{args.service}}}.as_count()
+                      b: sum:trace.http.request.hits{service:{{args.service}}}.as_count()
+                    formula: a / b
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        func run(apiKey: String) throws -> (Int32, String) {
+            try "datadog:\n  api-key: \(apiKey)\n  app-key: a1\n  address: \(datadog.url)\n".write(
+                toFile: directory + "/state/secrets.yaml", atomically: true, encoding: .utf8)
+            return try runCommand([
+                builtProductsDirectory() + "/aviary", "analysis", "run", "-f", file, "--arg", "service=checkout",
+                "--state-dir", directory + "/state",
+            ])
+        }
+        let (status, output) = try run(apiKey: "k1")
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("  error-rate  0.01  Successful"), "\(output)")
+        #expect(output.contains("Phase: Successful"), "\(output)")
+        let (refused, refusal) = try run(apiKey: "wrong")
+        #expect(refused == 2, "\(refusal)")
+        #expect(refusal.contains(#"received authentication error response code: 403 {"errors":["Forbidden"]}"#), "\(refusal)")
+    }
+}

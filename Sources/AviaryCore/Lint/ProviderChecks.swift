@@ -5,7 +5,7 @@ import AviaryModel
 /// measurements would all be Errors) rather than a surprise at the first measurement.
 enum ProviderChecks {
     /// The providers Aviary measures with.
-    static let supported = "prometheus, web, job, graphite or the \(judgePluginName) plugin"
+    static let supported = "prometheus, web, job, graphite, datadog or the \(judgePluginName) plugin"
 
     static func check(_ metrics: [Metric]) -> [FieldIssue] {
         var issues: [FieldIssue] = []
@@ -16,6 +16,10 @@ enum ProviderChecks {
             if ["prometheus", "web", "job"].contains(kind) { continue }
             if kind == "graphite" {
                 issues += graphite(provider.graphite, path: "\(path).graphite")
+                continue
+            }
+            if kind == "datadog" {
+                issues += datadog(provider.datadog, path: "\(path).datadog")
                 continue
             }
             guard kind == "plugin", let plugins = provider.plugin?.objectValue else {
@@ -41,6 +45,26 @@ enum ProviderChecks {
                     issues.append(FieldIssue("\(path).plugin[\"\(judgePluginName)\"]\(field)", error.message))
                 }
             }
+        }
+        return issues
+    }
+
+    /// A Datadog metric follows Argo's rules (which Argo checks only at the first measurement);
+    /// a field Argo's DatadogMetric does not have is a warning.
+    static func datadog(_ value: JSONValue?, path: String) -> [FieldIssue] {
+        var issues: [FieldIssue] = []
+        do {
+            _ = try DatadogSpec(provider: value, allowTemplates: true)
+        } catch {
+            issues.append(FieldIssue("\(path).\(error.field)", error.problem))
+        }
+        for name in (value?.objectValue ?? [:]).keys.sorted() where !DatadogSpec.fields.contains(name) {
+            issues.append(
+                FieldIssue(
+                    "\(path).\(name)",
+                    "unknown field; Argo's Datadog metric takes \(DatadogSpec.fields.joined(separator: ", "))"
+                        + (name == "address" ? " (the address goes in the Secret, key address)" : ""),
+                    severity: .warning))
         }
         return issues
     }
