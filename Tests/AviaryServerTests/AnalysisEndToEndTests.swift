@@ -6,9 +6,17 @@ import Testing
 @testable import AviaryLocal
 
 /// A canary step analysis through the daemon: a web metric asks the canary service which image
-/// it runs; the run succeeds, its measurement is stored, and the rollout goes on to the pause.
+/// it runs, and a Datadog metric (keys from the applied Secret `datadog`, as Argo reads it) asks a
+/// local server in Datadog's format; the run succeeds, its measurements are stored, and the rollout
+/// goes on to the pause.
 @Suite(.serialized) struct AnalysisEndToEndTests {
     @Test func aSuccessfulStepAnalysisLetsTheRolloutGoOn() async throws {
+        let datadog = try LoopbackServer { request in
+            request.headers["dd-api-key"] == "key-from-the-secret"
+                ? .respond(status: 200, body: #"{"series":[{"pointlist":[[1.0,0.001]]}]}"#)
+                : .respond(status: 403, body: #"{"errors":["Forbidden"]}"#)
+        }
+        defer { datadog.stop() }
         let daemon = Daemon()
         try await daemon.start()
         do {
@@ -33,6 +41,17 @@ import Testing
                         web:
                           url: http://127.0.0.1:\(manifests.canaryPort)/
                           jsonPath: "{$.image}"
+                    - name: errors
+                      consecutiveErrorLimit: 0
+                      successCondition: result < 0.01
+                      provider:
+                        datadog:
+                          query: sum:trace.http.request.errors{service:web}.as_rate()
+                ---
+                apiVersion: v1
+                kind: Secret
+                metadata: {name: datadog}
+                stringData: {api-key: key-from-the-secret, app-key: app, address: "\(datadog.url)"}
                 """
             try daemon.applyWithCLI(template + "\n---\n" + manifests.yaml)
             #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
@@ -42,6 +61,10 @@ import Testing
             #expect(runs.count == 1)
             let status = runs.first?["status"] as? [String: Any]
             #expect(status?["phase"] as? String == "Successful", "\(String(describing: status))")
+            let results = status?["metricResults"] as? [[String: Any]] ?? []
+            let errors = results.first { $0["name"] as? String == "errors" }
+            #expect(errors?["phase"] as? String == "Successful", "\(results)")
+            #expect(((errors?["measurements"] as? [[String: Any]])?.first)?["value"] as? String == "0.001", "\(results)")
             let metrics = await daemon.call(.GET, "/metrics")?.text ?? ""
             #expect(metrics.contains("analysis_run_metric_phase{") && metrics.contains("phase=\"Successful\"} 1"))
         } catch {
