@@ -4,8 +4,9 @@ import AviaryModel
 import Foundation
 
 /// The metric back ends Aviary runs: `prometheus`, `web`, `job` (the job as a local process),
-/// `graphite` (its render API), `datadog` (its v1 and v2 query APIs) and the `aviary.dev/judge`
-/// plugin (the statistical judge over Prometheus range queries).
+/// `graphite` (its render API), `datadog` (its v1 and v2 query APIs), `newRelic` (NRQL through
+/// NerdGraph) and the `aviary.dev/judge` plugin (the statistical judge over Prometheus range
+/// queries).
 ///
 /// Every call returns an outcome, never throws: a failure to measure is an Error measurement
 /// with the reason in its message, which is what Argo Rollouts' `consecutiveErrorLimit` counts.
@@ -24,9 +25,11 @@ public struct MetricProviders: MeasurementProvider {
     /// `aviary analysis backtest` sets it, with `now`, to replay a run over past data.
     public var queryTime: Date?
     /// The keys of a Secret, by namespace and name (nil: no such Secret), for the providers whose
-    /// credentials live in one (Datadog's `api-key` and `app-key`). Nil: no Secrets are read.
+    /// credentials live in one (Datadog's `api-key` and `app-key`, New Relic's profile). Nil: no
+    /// Secrets are read.
     public var secret: (@Sendable (_ namespace: String, _ name: String) async -> [String: String]?)?
-    /// The controller's namespace, where Datadog's Secret is read unless `secretRef.namespaced`.
+    /// The controller's namespace, where Datadog's Secret (unless `secretRef.namespaced`) and New
+    /// Relic's profile are read.
     public var controllerNamespace = "default"
     /// The controller's environment, for Datadog's `DD_API_KEY`, `DD_APP_KEY` and `DD_ADDRESS`.
     public var environment: [String: String] = ProcessInfo.processInfo.environment
@@ -50,6 +53,9 @@ public struct MetricProviders: MeasurementProvider {
         if let datadog = metric.provider.datadog {
             return ((try? DatadogSpec(provider: datadog))?.requestTimeout ?? .seconds(10)) + .seconds(5)
         }
+        if let newRelic = metric.provider.newRelic {
+            return .seconds(((try? NewRelicSpec(provider: newRelic))?.timeoutSeconds ?? 5) + 15)
+        }
         if let job = metric.provider.job {
             return job.spec.activeDeadlineSeconds.map { .seconds(max(1, $0)) } ?? defaultJobTimeout
         }
@@ -69,13 +75,14 @@ public struct MetricProviders: MeasurementProvider {
         if let job = metric.provider.job { return await measure(job, metric: metric) }
         if let graphite = metric.provider.graphite { return await measure(graphite: graphite) }
         if let datadog = metric.provider.datadog { return await measure(datadog: datadog, namespace: request.namespace) }
+        if let newRelic = metric.provider.newRelic { return await measure(newRelic: newRelic) }
         if let plugins = metric.provider.plugin?.objectValue, let judge = plugins[judgePluginName], plugins.count == 1 {
             return await measure(judge: judge)
         }
         let kinds = metric.provider.setKeys.joined(separator: ", ")
         return .error(
             "metric provider \(kinds.isEmpty ? "(none)" : kinds) is not supported by Aviary: use prometheus, web, job, "
-                + "graphite, datadog or the \(judgePluginName) plugin"
+                + "graphite, datadog, newRelic or the \(judgePluginName) plugin"
         )
     }
 
@@ -278,6 +285,47 @@ public struct MetricProviders: MeasurementProvider {
         }
         if let fromEnvironment = DatadogCredentials(environment: environment) { return fromEnvironment }
         return await secret?(controllerNamespace, DatadogSpec.defaultSecretName).flatMap(DatadogCredentials.init(secret:))
+    }
+
+    // MARK: - New Relic
+
+    /// Argo's reading of the results: one row is `result` as a map (`result.count`), several a
+    /// list of maps; none, or one empty row, is an Error ("no results returned from NRQL query").
+    /// Numbers are floats, as Go decodes them.
+    private func measure(newRelic value: JSONValue) async -> ProviderOutcome {
+        do throws(ProviderSpecError) {
+            let spec = try NewRelicSpec(provider: value)
+            guard let values = await secret?(controllerNamespace, spec.profile) else {
+                return .error(
+                    "secret \"\(spec.profile)\" not found in namespace \(controllerNamespace): create it with "
+                        + "personal-api-key and account-id (and region eu, or base-url-nerdgraph, if not the US region)")
+            }
+            do throws(NewRelicError) {
+                let rows = try await NewRelicClient.run(spec, account: try NewRelicAccount(secret: values))
+                guard let first = rows.first, rows.count > 1 || first.objectValue?.isEmpty == false else {
+                    return .error("no results returned from NRQL query")
+                }
+                let shown: JSONValue = rows.count == 1 ? first : .array(rows)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                let display = (try? encoder.encode(shown)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+                return .value(Self.goValue(shown), display: display)
+            } catch {
+                return .error(error.description)
+            }
+        } catch {
+            return .error(error.description)
+        }
+    }
+
+    /// A JSON value as Go's `encoding/json` gives it to Argo's conditions: every number a float.
+    static func goValue(_ value: JSONValue) -> ExprValue {
+        switch value {
+        case .int(let number): .float(Double(number))
+        case .array(let items): .array(items.map(goValue))
+        case .object(let members): .map(members.mapValues(goValue))
+        default: exprValue(value)
+        }
     }
 
     // MARK: - Judge

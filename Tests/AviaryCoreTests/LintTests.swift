@@ -118,9 +118,8 @@ import Testing
         """
     }
 
-    /// Graphite and Datadog are run, so their fields are checked; a provider Aviary does not run is a warning.
-    @Test(arguments: [
-        ("graphite: {address: http://graphite:8080, query: \"target=app.errors&from=-5min\"}", [String]()),
+    static let providerCases: [(String, [String])] = [
+        ("graphite: {address: http://graphite:8080, query: \"target=app.errors&from=-5min\"}", []),
         (
             "graphite: {query: \"target=a\"}",
             ["spec.metrics[0].provider.graphite.address: required; give Graphite's URL, http://graphite:8080"]
@@ -133,8 +132,8 @@ import Testing
                 "spec.metrics[0].provider.graphite.step: warning: unknown field; Graphite takes address and query",
             ]
         ),
-        ("datadog: {query: \"avg:errors\"}", [String]()),
-        ("datadog: {apiVersion: v2, queries: {a: x, b: y}, formula: a/b, interval: 10m, aggregator: avg}", [String]()),
+        ("datadog: {query: \"avg:errors\"}", []),
+        ("datadog: {apiVersion: v2, queries: {a: x, b: y}, formula: a/b, interval: 10m, aggregator: avg}", []),
         (
             "datadog: {apiVersion: v2, queries: {a: x, b: y}, address: https://api.datadoghq.eu}",
             [
@@ -144,15 +143,23 @@ import Testing
                     + "the Secret, key address)",
             ]
         ),
+        ("newRelic: {query: \"SELECT count(*) FROM Transaction\", profile: team, timeout: 30}", []),
         (
-            "newRelic: {query: \"SELECT count(*) FROM Transaction\"}",
+            "newRelic: {query: \"\", timeout: -3}",
+            ["spec.metrics[0].provider.newRelic.query: required; give the NRQL query, SELECT ... FROM ..."]
+        ),
+        (
+            "cloudWatch: {interval: 5m}",
             [
-                "spec.metrics[0].provider.newRelic: warning: Aviary does not run the newRelic provider: every "
-                    + "measurement of this metric would be an Error; use prometheus, web, job, graphite, datadog or "
-                    + "the aviary.dev/judge plugin"
+                "spec.metrics[0].provider.cloudWatch: warning: Aviary does not run the cloudWatch provider: every "
+                    + "measurement of this metric would be an Error; use prometheus, web, job, graphite, datadog, "
+                    + "newRelic or the aviary.dev/judge plugin"
             ]
         ),
-    ])
+    ]
+
+    /// Graphite, Datadog and New Relic are run, so their fields are checked; a provider Aviary does not run is a warning.
+    @Test(arguments: providerCases)
     func metricProviders(provider: String, problems: [String]) {
         let template = """
             apiVersion: argoproj.io/v1alpha1

@@ -3,7 +3,6 @@ import AviaryExpression
 import AviaryModel
 import AviaryTestSupport
 import Foundation
-import Synchronization
 import Testing
 
 @testable import AviaryMetrics
@@ -12,27 +11,6 @@ import Testing
 /// APIs document (their success, empty, grouped and error shapes): the request Argo sends, the
 /// value it reads, and where the keys come from.
 @Suite(.serialized) struct DatadogProviderTests {
-    /// A server that records each request and answers with `reply`.
-    final class FakeDatadog: Sendable {
-        final class Log: Sendable {
-            let requests = Mutex<[LoopbackServer.Request]>([])
-        }
-        let server: LoopbackServer
-        private let log = Log()
-
-        init(_ reply: @escaping @Sendable (LoopbackServer.Request) -> LoopbackServer.Reply) throws {
-            let log = self.log
-            server = try LoopbackServer { request in
-                log.requests.withLock { $0.append(request) }
-                return reply(request)
-            }
-        }
-
-        var requests: [LoopbackServer.Request] { log.requests.withLock { $0 } }
-        var url: String { server.url }
-        func stop() { server.stop() }
-    }
-
     static let now = Date(timeIntervalSince1970: 1_790_000_000)
 
     /// Providers whose only Secret is `secrets` (namespace/name to keys), with no DD_* variables.
@@ -58,7 +36,7 @@ import Testing
     }
 
     @Test func v1QueriesTheIntervalAndTakesTheLastPointOfTheFirstSeries() async throws {
-        let datadog = try FakeDatadog { _ in
+        let datadog = try LoopbackServer { _ in
             .respond(
                 status: 200,
                 body: #"""
@@ -83,7 +61,7 @@ import Testing
     }
 
     @Test func anEmptySeriesIsANilResultForTheConditionAsInArgo() async throws {
-        let datadog = try FakeDatadog { _ in .respond(status: 200, body: #"{"status":"ok","series":[]}"#) }
+        let datadog = try LoopbackServer { _ in .respond(status: 200, body: #"{"status":"ok","series":[]}"#) }
         defer { datadog.stop() }
         let outcome = await Self.providers(Self.keys(datadog.url)).measure(
             request(Self.datadogMetric("{query: \"avg:latency{*}\"}", condition: "default(result, 0) < 1")))
@@ -91,7 +69,7 @@ import Testing
     }
 
     @Test func v2SendsTheQueriesAndFormulaAndReadsTheScalar() async throws {
-        let datadog = try FakeDatadog { _ in
+        let datadog = try LoopbackServer { _ in
             .respond(
                 status: 200,
                 body: #"""
@@ -121,7 +99,7 @@ import Testing
     }
 
     @Test func aGroupedV2QueryGivesOneValuePerGroupAndNamesThem() async throws {
-        let datadog = try FakeDatadog { _ in
+        let datadog = try LoopbackServer { _ in
             .respond(
                 status: 200,
                 body: #"""
@@ -151,7 +129,7 @@ import Testing
     func datadogsErrorsAreErrorMeasurementsWithArgosMessages(status: Int, body: String, version: String, message: String)
         async throws
     {
-        let datadog = try FakeDatadog { _ in .respond(status: status, body: body) }
+        let datadog = try LoopbackServer { _ in .respond(status: status, body: body) }
         defer { datadog.stop() }
         let outcome = await Self.providers(Self.keys(datadog.url)).measure(
             request(Self.datadogMetric("{apiVersion: \(version), query: \"sum:errors{*}\"}")))
@@ -159,7 +137,7 @@ import Testing
     }
 
     @Test func theKeysComeFromTheNamedSecretTheVariablesOrTheSecretDatadog() async throws {
-        let datadog = try FakeDatadog { request in
+        let datadog = try LoopbackServer { request in
             .respond(
                 status: 200,
                 body: #"{"series":[{"pointlist":[[1.0,"# + (request.headers["dd-api-key"] == "team-key" ? "1" : "2")
@@ -212,7 +190,7 @@ import Testing
     ])
     func aRuleNamesItsField(fields: String, field: String, problem: String) throws {
         let value = try #require(Self.provider(fields))
-        #expect(throws: DatadogSpecError.self) { try DatadogSpec(provider: value) }
+        #expect(throws: ProviderSpecError.self) { try DatadogSpec(provider: value) }
         do {
             _ = try DatadogSpec(provider: value)
         } catch {

@@ -26,6 +26,10 @@ public final class LoopbackServer: Sendable {
     private let listener: Int32
     private let stopped = Mutex(false)
     private let hanging = Mutex<[Int32]>([])
+    private let received = Mutex<[Request]>([])
+
+    /// Every request answered or held so far, in arrival order.
+    public var requests: [Request] { received.withLock { $0 } }
 
     public init(handler: @escaping @Sendable (Request) -> Reply) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -79,6 +83,7 @@ public final class LoopbackServer: Sendable {
             close(client)
             return
         }
+        received.withLock { $0.append(request) }
         switch handler(request) {
         case .hang:
             hanging.withLock { $0.append(client) }

@@ -40,35 +40,35 @@ public struct DatadogSpec: Sendable, Equatable {
     /// Reads `provider.datadog` with Argo's rules; the error names the field and the fix. With
     /// `allowTemplates`, an `interval` or `requestTimeout` still holding `{{args.x}}` is accepted
     /// (lint, before the run resolves it).
-    public init(provider value: JSONValue?, allowTemplates: Bool = false) throws(DatadogSpecError) {
+    public init(provider value: JSONValue?, allowTemplates: Bool = false) throws(ProviderSpecError) {
         let fields = value?.objectValue ?? [:]
-        func text(_ name: String) throws(DatadogSpecError) -> String? {
+        func text(_ name: String) throws(ProviderSpecError) -> String? {
             guard let field = fields[name], field != .null else { return nil }
-            guard let string = field.stringValue else { throw DatadogSpecError(name, "must be a string") }
+            guard let string = field.stringValue else { throw ProviderSpecError("datadog", name, "must be a string") }
             return string.isEmpty ? nil : string
         }
-        func duration(_ name: String, default seconds: Double) throws(DatadogSpecError) -> Double {
+        func duration(_ name: String, default seconds: Double) throws(ProviderSpecError) -> Double {
             guard let written = try text(name) else { return seconds }
             if allowTemplates, written.contains("{{") { return seconds }
             guard let parsed = try? ArgoDuration(written), parsed.seconds > 0 else {
-                throw DatadogSpecError(name, "must be a positive duration such as 30s or 5m, got \"\(written)\"")
+                throw ProviderSpecError("datadog", name, "must be a positive duration such as 30s or 5m, got \"\(written)\"")
             }
             return parsed.seconds
         }
         switch try text("apiVersion") {
         case nil, "v1": apiVersion = .v1
         case "v2": apiVersion = .v2
-        case let other?: throw DatadogSpecError("apiVersion", "must be v1 or v2, got \"\(other)\"")
+        case let other?: throw ProviderSpecError("datadog", "apiVersion", "must be v1 or v2, got \"\(other)\"")
         }
         intervalSeconds = Int(try duration("interval", default: 300))
         requestTimeout = .milliseconds(Int64(try duration("requestTimeout", default: 10) * 1000))
         query = try text("query")
         var queries: [String: String] = [:]
         if let map = fields["queries"], map != .null {
-            guard let object = map.objectValue else { throw DatadogSpecError("queries", "must map names to queries") }
+            guard let object = map.objectValue else { throw ProviderSpecError("datadog", "queries", "must map names to queries") }
             for (name, query) in object {
                 guard let query = query.stringValue, !query.isEmpty else {
-                    throw DatadogSpecError("queries.\(name)", "must be a non-empty query")
+                    throw ProviderSpecError("datadog", "queries.\(name)", "must be a non-empty query")
                 }
                 queries[name] = query
             }
@@ -77,7 +77,7 @@ public struct DatadogSpec: Sendable, Equatable {
         formula = try text("formula")
         let aggregator = try text("aggregator")
         if let aggregator, !Self.aggregators.contains(aggregator) {
-            throw DatadogSpecError("aggregator", "must be one of \(Self.aggregators.joined(separator: ", ")), got \"\(aggregator)\"")
+            throw ProviderSpecError("datadog", "aggregator", "must be one of \(Self.aggregators.joined(separator: ", ")), got \"\(aggregator)\"")
         }
         self.aggregator = aggregator ?? "last"
         let secretRef = fields["secretRef"]?.objectValue ?? [:]
@@ -85,36 +85,25 @@ public struct DatadogSpec: Sendable, Equatable {
         if case .bool(let value)? = secretRef["namespaced"] { namespaced = value } else { namespaced = false }
         // Argo's rules (validateIncomingProps), each with the field it is about.
         if query == nil && queries.isEmpty {
-            throw DatadogSpecError("query", "required: give query, or queries (with apiVersion: v2)")
+            throw ProviderSpecError("datadog", "query", "required: give query, or queries (with apiVersion: v2)")
         }
         if query != nil && !queries.isEmpty {
-            throw DatadogSpecError("queries", "cannot be given with query; keep one of them")
+            throw ProviderSpecError("datadog", "queries", "cannot be given with query; keep one of them")
         }
         if apiVersion == .v1 && query == nil {
-            throw DatadogSpecError("queries", "needs apiVersion: v2; v1 takes a single query")
+            throw ProviderSpecError("datadog", "queries", "needs apiVersion: v2; v1 takes a single query")
         }
         if formula != nil && queries.isEmpty {
-            throw DatadogSpecError("formula", "is only used with queries; name the queries it combines")
+            throw ProviderSpecError("datadog", "formula", "is only used with queries; name the queries it combines")
         }
         if formula == nil && queries.count > 1 {
-            throw DatadogSpecError("formula", "required when several queries are given, e.g. formula: a / b")
+            throw ProviderSpecError("datadog", "formula", "required when several queries are given, e.g. formula: a / b")
         }
         if apiVersion == .v1 && aggregator != nil {
-            throw DatadogSpecError("aggregator", "is not supported by apiVersion v1; use apiVersion: v2")
+            throw ProviderSpecError("datadog", "aggregator", "is not supported by apiVersion v1; use apiVersion: v2")
         }
         if namespaced && secretName == nil {
-            throw DatadogSpecError("secretRef.name", "required with secretRef.namespaced: name the Secret")
+            throw ProviderSpecError("datadog", "secretRef.name", "required with secretRef.namespaced: name the Secret")
         }
     }
-}
-
-/// What is wrong with a `provider.datadog`: the field (under `provider.datadog`) and the problem.
-public struct DatadogSpecError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var field: String
-    public var problem: String
-    init(_ field: String, _ problem: String) {
-        self.field = field
-        self.problem = problem
-    }
-    public var description: String { "provider.datadog.\(field): \(problem)" }
 }

@@ -5,7 +5,7 @@ import AviaryModel
 /// measurements would all be Errors) rather than a surprise at the first measurement.
 enum ProviderChecks {
     /// The providers Aviary measures with.
-    static let supported = "prometheus, web, job, graphite, datadog or the \(judgePluginName) plugin"
+    static let supported = "prometheus, web, job, graphite, datadog, newRelic or the \(judgePluginName) plugin"
 
     static func check(_ metrics: [Metric]) -> [FieldIssue] {
         var issues: [FieldIssue] = []
@@ -20,6 +20,15 @@ enum ProviderChecks {
             }
             if kind == "datadog" {
                 issues += datadog(provider.datadog, path: "\(path).datadog")
+                continue
+            }
+            if kind == "newRelic" {
+                do {
+                    _ = try NewRelicSpec(provider: provider.newRelic, allowTemplates: true)
+                } catch {
+                    issues.append(FieldIssue("\(path).newRelic.\(error.field)", error.problem))
+                }
+                issues += unknownFields(provider.newRelic, known: NewRelicSpec.fields, provider: "New Relic", path: "\(path).newRelic")
                 continue
             }
             guard kind == "plugin", let plugins = provider.plugin?.objectValue else {
@@ -58,15 +67,18 @@ enum ProviderChecks {
         } catch {
             issues.append(FieldIssue("\(path).\(error.field)", error.problem))
         }
-        for name in (value?.objectValue ?? [:]).keys.sorted() where !DatadogSpec.fields.contains(name) {
-            issues.append(
-                FieldIssue(
-                    "\(path).\(name)",
-                    "unknown field; Argo's Datadog metric takes \(DatadogSpec.fields.joined(separator: ", "))"
-                        + (name == "address" ? " (the address goes in the Secret, key address)" : ""),
-                    severity: .warning))
+        return issues + unknownFields(value, known: DatadogSpec.fields, provider: "Datadog", path: path)
+    }
+
+    /// A warning for each field Argo's metric type of the provider does not have.
+    static func unknownFields(_ value: JSONValue?, known: [String], provider: String, path: String) -> [FieldIssue] {
+        (value?.objectValue ?? [:]).keys.sorted().filter { !known.contains($0) }.map { name in
+            FieldIssue(
+                "\(path).\(name)",
+                "unknown field; Argo's \(provider) metric takes \(known.joined(separator: ", "))"
+                    + (provider == "Datadog" && name == "address" ? " (the address goes in the Secret, key address)" : ""),
+                severity: .warning)
         }
-        return issues
     }
 
     /// A Graphite metric needs an http(s) `address` and a `query` (Argo's fields; Argo finds a
