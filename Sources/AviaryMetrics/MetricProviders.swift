@@ -5,8 +5,8 @@ import Foundation
 
 /// The metric back ends Aviary runs: `prometheus`, `web`, `job` (the job as a local process),
 /// `graphite` (its render API), `datadog` (its v1 and v2 query APIs), `newRelic` (NRQL through
-/// NerdGraph) and the `aviary.dev/judge` plugin (the statistical judge over Prometheus range
-/// queries).
+/// NerdGraph), `influxdb` (Flux through InfluxDB 2's query API) and the `aviary.dev/judge` plugin
+/// (the statistical judge over Prometheus range queries).
 ///
 /// Every call returns an outcome, never throws: a failure to measure is an Error measurement
 /// with the reason in its message, which is what Argo Rollouts' `consecutiveErrorLimit` counts.
@@ -25,11 +25,11 @@ public struct MetricProviders: MeasurementProvider {
     /// `aviary analysis backtest` sets it, with `now`, to replay a run over past data.
     public var queryTime: Date?
     /// The keys of a Secret, by namespace and name (nil: no such Secret), for the providers whose
-    /// credentials live in one (Datadog's `api-key` and `app-key`, New Relic's profile). Nil: no
-    /// Secrets are read.
+    /// credentials live in one (Datadog's `api-key` and `app-key`, New Relic's and InfluxDB's
+    /// profiles). Nil: no Secrets are read.
     public var secret: (@Sendable (_ namespace: String, _ name: String) async -> [String: String]?)?
     /// The controller's namespace, where Datadog's Secret (unless `secretRef.namespaced`) and New
-    /// Relic's profile are read.
+    /// Relic's and InfluxDB's profiles are read.
     public var controllerNamespace = "default"
     /// The controller's environment, for Datadog's `DD_API_KEY`, `DD_APP_KEY` and `DD_ADDRESS`.
     public var environment: [String: String] = ProcessInfo.processInfo.environment
@@ -56,6 +56,7 @@ public struct MetricProviders: MeasurementProvider {
         if let newRelic = metric.provider.newRelic {
             return .seconds(((try? NewRelicSpec(provider: newRelic))?.timeoutSeconds ?? 5) + 15)
         }
+        if metric.provider.influxdb != nil { return InfluxDBClient.timeout + .seconds(5) }
         if let job = metric.provider.job {
             return job.spec.activeDeadlineSeconds.map { .seconds(max(1, $0)) } ?? defaultJobTimeout
         }
@@ -76,13 +77,14 @@ public struct MetricProviders: MeasurementProvider {
         if let graphite = metric.provider.graphite { return await measure(graphite: graphite) }
         if let datadog = metric.provider.datadog { return await measure(datadog: datadog, namespace: request.namespace) }
         if let newRelic = metric.provider.newRelic { return await measure(newRelic: newRelic) }
+        if let influxdb = metric.provider.influxdb { return await measure(influxdb: influxdb) }
         if let plugins = metric.provider.plugin?.objectValue, let judge = plugins[judgePluginName], plugins.count == 1 {
             return await measure(judge: judge)
         }
         let kinds = metric.provider.setKeys.joined(separator: ", ")
         return .error(
             "metric provider \(kinds.isEmpty ? "(none)" : kinds) is not supported by Aviary: use prometheus, web, job, "
-                + "graphite, datadog, newRelic or the \(judgePluginName) plugin"
+                + "graphite, datadog, newRelic, influxdb or the \(judgePluginName) plugin"
         )
     }
 
@@ -296,9 +298,9 @@ public struct MetricProviders: MeasurementProvider {
         do throws(ProviderSpecError) {
             let spec = try NewRelicSpec(provider: value)
             guard let values = await secret?(controllerNamespace, spec.profile) else {
-                return .error(
-                    "secret \"\(spec.profile)\" not found in namespace \(controllerNamespace): create it with "
-                        + "personal-api-key and account-id (and region eu, or base-url-nerdgraph, if not the US region)")
+                return missingProfile(
+                    spec.profile, keys: "personal-api-key and account-id (and region eu, or base-url-nerdgraph, if not "
+                        + "the US region)")
             }
             do throws(NewRelicError) {
                 let rows = try await NewRelicClient.run(spec, account: try NewRelicAccount(secret: values))
@@ -310,6 +312,33 @@ public struct MetricProviders: MeasurementProvider {
                 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
                 let display = (try? encoder.encode(shown)).map { String(decoding: $0, as: UTF8.self) } ?? ""
                 return .value(Self.goValue(shown), display: display)
+            } catch {
+                return .error(error.description)
+            }
+        } catch {
+            return .error(error.description)
+        }
+    }
+
+    /// The message for a profile Secret that is not there: where it was looked for, and its keys.
+    private func missingProfile(_ name: String, keys: String) -> ProviderOutcome {
+        .error("secret \"\(name)\" not found in namespace \(controllerNamespace): create it with \(keys)")
+    }
+
+    // MARK: - InfluxDB
+
+    /// Argo's reading: `result` is the list of every record's `_value`; none is an Error ("no
+    /// results returned from flux query").
+    private func measure(influxdb value: JSONValue) async -> ProviderOutcome {
+        do throws(ProviderSpecError) {
+            let spec = try InfluxDBSpec(provider: value)
+            guard let values = await secret?(controllerNamespace, spec.profile) else {
+                return missingProfile(spec.profile, keys: "authToken, org and address")
+            }
+            do throws(InfluxDBError) {
+                let results = try await InfluxDBClient.run(spec, account: try InfluxDBAccount(secret: values))
+                guard !results.isEmpty else { return .error("no results returned from flux query") }
+                return .value(.array(results), display: InfluxDBClient.display(results))
             } catch {
                 return .error(error.description)
             }

@@ -12,13 +12,15 @@ struct AnalysisRunCommand: AsyncParsableCommand {
         discussion: """
             Makes an AnalysisRun from the first AnalysisTemplate or ClusterAnalysisTemplate in the \
             file (or the one named by --template, or the AnalysisRun in the file) and runs it to the \
-            end with the prometheus, web, job, graphite, datadog and newRelic providers, exactly as a Rollout's \
+            end with the prometheus, web, job, graphite, datadog, newRelic and influxdb providers, exactly as a \
+            Rollout's \
             analysis would, so a template can be tried against production Prometheus before any release \
             uses it. Other templates in the file can be included through `templates`. Secrets for \
             `valueFrom.secretKeyRef` come from <state-dir>/secrets.yaml, and so do Datadog's keys (the \
             entry `datadog`, or the one `secretRef.name` names: api-key, app-key, address; unless \
-            DD_API_KEY, DD_APP_KEY and DD_ADDRESS are set) and New Relic's profile (the entry \
-            `newrelic` or `profile`: personal-api-key, account-id, region).
+            DD_API_KEY, DD_APP_KEY and DD_ADDRESS are set) and the profiles of New Relic (the entry \
+            `newrelic` or `profile`: personal-api-key, account-id, region) and InfluxDB (`influxdb` \
+            or `profile`: authToken, org, address).
 
             Each measurement prints a line (time, metric, value, phase, message) as it lands; the run \
             ends with a summary. Exit status: 0 Successful, 1 Failed, 2 Error (also for an unusable \

@@ -148,12 +148,19 @@ import Testing
             "newRelic: {query: \"\", timeout: -3}",
             ["spec.metrics[0].provider.newRelic.query: required; give the NRQL query, SELECT ... FROM ..."]
         ),
+        ("influxdb: {profile: team, query: \"from(bucket: \\\"web\\\") |> range(start: -5m)\"}", []),
+        (
+            "influxdb: {query: q, bucket: web}",
+            [
+                "spec.metrics[0].provider.influxdb.bucket: warning: unknown field; Argo's InfluxDB metric takes profile, query"
+            ]
+        ),
         (
             "cloudWatch: {interval: 5m}",
             [
                 "spec.metrics[0].provider.cloudWatch: warning: Aviary does not run the cloudWatch provider: every "
                     + "measurement of this metric would be an Error; use prometheus, web, job, graphite, datadog, "
-                    + "newRelic or the aviary.dev/judge plugin"
+                    + "newRelic, influxdb or the aviary.dev/judge plugin"
             ]
         ),
     ]

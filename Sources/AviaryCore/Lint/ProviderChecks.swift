@@ -5,7 +5,7 @@ import AviaryModel
 /// measurements would all be Errors) rather than a surprise at the first measurement.
 enum ProviderChecks {
     /// The providers Aviary measures with.
-    static let supported = "prometheus, web, job, graphite, datadog, newRelic or the \(judgePluginName) plugin"
+    static let supported = "prometheus, web, job, graphite, datadog, newRelic, influxdb or the \(judgePluginName) plugin"
 
     static func check(_ metrics: [Metric]) -> [FieldIssue] {
         var issues: [FieldIssue] = []
@@ -29,6 +29,15 @@ enum ProviderChecks {
                     issues.append(FieldIssue("\(path).newRelic.\(error.field)", error.problem))
                 }
                 issues += unknownFields(provider.newRelic, known: NewRelicSpec.fields, provider: "New Relic", path: "\(path).newRelic")
+                continue
+            }
+            if kind == "influxdb" {
+                do {
+                    _ = try InfluxDBSpec(provider: provider.influxdb)
+                } catch {
+                    issues.append(FieldIssue("\(path).influxdb.\(error.field)", error.problem))
+                }
+                issues += unknownFields(provider.influxdb, known: InfluxDBSpec.fields, provider: "InfluxDB", path: "\(path).influxdb")
                 continue
             }
             guard kind == "plugin", let plugins = provider.plugin?.objectValue else {

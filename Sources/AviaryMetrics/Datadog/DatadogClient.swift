@@ -214,16 +214,8 @@ public enum DatadogClient {
         var value: Double
     }
 
-    /// A number as Go's `strconv.FormatFloat(v, 'f', -1, 64)` writes it: `0.05`, `12`, `1e-07` never.
-    static func format(_ value: Double) -> String {
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        var text = String(format: "%.17f", value)
-        // The shortest of Swift's round-tripping digits, written out without an exponent.
-        let shortest = "\(value)"
-        if !shortest.contains("e") { return shortest }
-        while text.hasSuffix("0") { text.removeLast() }
-        return text
-    }
+    /// A number as Argo writes Datadog's value: `strconv.FormatFloat(v, 'f', -1, 64)`.
+    static func format(_ value: Double) -> String { GoNumbers.fixed(value) }
 
     private static func number(_ value: JSONValue) -> Double? {
         switch value {
