@@ -123,6 +123,9 @@ public actor LocalPlatform: Platform {
     /// When each `aviary.dev/tls-secret` Secret (namespace/name) was last read.
     private var secretsCheckedAt: [String: Date] = [:]
     private var reportedMissingSecrets: Set<String> = []
+    /// The `aviary.dev/tls-secret` Secrets the Services named at the last route table (nil before
+    /// the first): when that changes, files of Secrets no Service names any more are removed.
+    private var referencedTLSSecrets: Set<String>?
     private var probesInFlight: Set<String> = []
     private var stopsInFlight: Set<String> = []
     /// Whether the first tick looked for pod processes the saved state does not name.
@@ -346,6 +349,11 @@ public actor LocalPlatform: Platform {
             service.tls = secretTLSFiles(namespace: service.namespace, secret: secret)
             return service
         }
+        let referenced = Set(services.compactMap { service in service.tlsSecret.map { "\(service.namespace).\($0)" } })
+        if referenced != referencedTLSSecrets {
+            removeUnreferencedTLSFiles(keeping: referenced)
+            referencedTLSSecrets = referenced
+        }
         return ServiceRouting.table(services: services, splits: Array(state.splits.values), pods: Array(state.pods.values))
     }
 
@@ -392,6 +400,25 @@ public actor LocalPlatform: Platform {
             logger.error("cannot write the TLS files of Secret \(key) to \(tlsDirectory): \(error)")
         }
         return files
+    }
+
+    /// Removes the key and certificate files of Secrets no Service names any more (its Service was
+    /// deleted, or re-applied without the annotation), also those left by an earlier daemon: a
+    /// private key is not kept longer than a listener uses it.
+    private func removeUnreferencedTLSFiles(keeping referenced: Set<String>) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: tlsDirectory) else { return }
+        for name in names {
+            var base = name
+            for suffix in [".new", ".crt", ".key"] where base.hasSuffix(suffix) { base = String(base.dropLast(suffix.count)) }
+            guard !referenced.contains(base) else { continue }
+            try? FileManager.default.removeItem(atPath: "\(tlsDirectory)/\(name)")
+            // `namespace.secret`: namespaces have no dots, so the first one splits them.
+            if let dot = base.firstIndex(of: ".") {
+                let key = "\(base[..<dot])/\(base[base.index(after: dot)...])"
+                secretsCheckedAt[key] = nil
+                reportedMissingSecrets.remove(key)
+            }
+        }
     }
 
     /// The Prometheus http_sd payload for the current ready pods.
