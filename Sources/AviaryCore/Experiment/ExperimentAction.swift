@@ -61,13 +61,16 @@ public struct ExperimentServiceRequest: Sendable, Equatable {
     public var port: Int
     /// The template's pod labels and its pod-template hash.
     public var selector: [String: String]
+    /// The name of that container port (`grpc`, `h2c-api`...), which says what the pods speak.
+    public var portName: String?
 
     /// Makes a request; see the properties.
-    public init(template: String, name: String, port: Int, selector: [String: String]) {
+    public init(template: String, name: String, port: Int, selector: [String: String], portName: String? = nil) {
         self.template = template
         self.name = name
         self.port = port
         self.selector = selector
+        self.portName = portName
     }
 }
 

@@ -213,7 +213,7 @@ public enum ExperimentReconciler {
                 template.service?.name ?? ExperimentReconciler.replicaSetName(experiment: name, template: template.name)
             let exists = observed.services.contains(serviceName)
             if template.service != nil, desired != 0,
-                let port = template.template.spec.containers.lazy.compactMap({ $0.ports?.first?.containerPort }).first
+                let port = template.template.spec.containers.lazy.compactMap({ $0.ports?.first }).first
             {
                 if !exists {
                     var selector = template.template.metadata?.labels ?? [:]
@@ -221,7 +221,8 @@ public enum ExperimentReconciler {
                     actions.append(
                         .applyService(
                             ExperimentServiceRequest(
-                                template: template.name, name: serviceName, port: port, selector: selector)))
+                                template: template.name, name: serviceName, port: port.containerPort,
+                                selector: selector, portName: port.name)))
                 }
                 entry.serviceName = serviceName
             } else if exists, template.service == nil || (desired == 0 && replicaSet.availableReplicas == 0) {

@@ -131,6 +131,8 @@ extension Controller {
                 port: request.port + servicePortOffset, selector: request.selector)
             service.experiment = key.name
             service.experimentTemplate = request.template
+            // A template whose port is named `grpc` or `h2c...` is spoken to over HTTP/2, as a Service's port would be.
+            if PlatformService.speaksHTTP2(appProtocol: nil, portName: request.portName) { service.http2 = true }
             try await platform.apply(service)
         case .deleteService(let name):
             try await platform.deleteService(NamespacedName(namespace: key.namespace, name: name))

@@ -307,6 +307,21 @@ import Testing
         #expect(world.template("baseline")?.serviceName == nil)
     }
 
+    /// The port's name goes with the request, so a gRPC template's Service is spoken to over HTTP/2.
+    @Test func aTemplateServiceCarriesItsPortsName() throws {
+        var experiment = Self.twoTemplates("  duration: 10s", templateExtra: "    service: {}")
+        experiment.spec.templates[0].template.spec.containers[0].ports?[0].name = "grpc"
+        var world = World(experiment: experiment)
+        world.pass()
+        world.pass()
+        let service = try #require(
+            world.lastActions.compactMap { action -> ExperimentServiceRequest? in
+                if case .applyService(let request) = action { request } else { nil }
+            }.first)
+        #expect(service.portName == "grpc")
+        #expect(service.port == 8080)
+    }
+
     @Test func aRetriedExperimentStartsNewRunsBesideTheFinishedOnes() {
         var world = World(experiment: Self.twoTemplates(analyses: Self.analyses))
         world.observed.analysisRuns["ab-compare"] = ObservedAnalysisRun(name: "ab-compare", kind: .step, phase: .failed)
