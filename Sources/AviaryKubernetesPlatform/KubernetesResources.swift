@@ -3,6 +3,8 @@ import AviaryStore
 import Foundation
 import Synchronization
 
+import let AviaryPlatform.podTemplateHashLabel
+
 /// Argo's resources on a Kubernetes API server as the controller's `ResourceStore`: reads answer
 /// from informer caches (list + watch; no second copy that could disagree with the server),
 /// writes go to the server (status through the `status` subresource as a JSON merge patch of the
@@ -40,6 +42,7 @@ public final class KubernetesResources: ResourceStore {
         ("Service", .services, false, false),
         // What a Rollout's `workloadRef` may name: read for the pod template, never reconciled.
         ("Deployment", .deployments, false, false),
+        ("ReplicaSet", .replicaSets, false, false),
         ("PodTemplate", .podTemplates, false, false),
     ]
 
@@ -71,11 +74,14 @@ public final class KubernetesResources: ResourceStore {
             resources[kind] = resource
             var transform: @Sendable (KubernetesObject) -> KubernetesObject = { $0 }
             if Self.isWorkload(kind) { transform = { $0.keeping(KubernetesResources.workloadFieldsRead) } }
+            // ReplicaSets a workloadRef may name are the cluster's others: the rollouts' own (which
+            // the platform watches) are left out, and of the rest only the template is kept.
+            let selector =
+                byInstance ? ArgoNames.instanceSelector(instanceID) : kind == "ReplicaSet" ? "!\(podTemplateHashLabel)" : nil
             caches[kind] = WatchedCache(
                 informer: Informer(
                     client: client, resource: resource, namespace: clusterScoped ? nil : namespace,
-                    labelSelector: byInstance ? ArgoNames.instanceSelector(instanceID) : nil,
-                    transform: transform))
+                    labelSelector: selector, transform: transform))
         }
         for (kind, resource, name) in namedObjects {
             resources[kind] = resource
@@ -131,16 +137,16 @@ public final class KubernetesResources: ResourceStore {
         for cache in caches.values { await cache.informer.waitForSync() }
     }
 
-    static func isWorkload(_ kind: String) -> Bool { kind == "Deployment" || kind == "PodTemplate" }
+    static func isWorkload(_ kind: String) -> Bool { kind == "Deployment" || kind == "ReplicaSet" || kind == "PodTemplate" }
 
-    /// The selector of the Deployment a Rollout without one of its own names in `workloadRef`.
+    /// The selector of the Deployment or ReplicaSet a Rollout without one of its own names in `workloadRef`.
     func workloadSelector(of rollout: KubernetesObject) -> JSONValue? {
         let reference = rollout.json[path: "spec", "workloadRef"]
-        guard reference?["kind"]?.stringValue == "Deployment", let name = reference?["name"]?.stringValue else {
-            return nil
-        }
+        guard let kind = reference?["kind"]?.stringValue, kind == "Deployment" || kind == "ReplicaSet",
+            let name = reference?["name"]?.stringValue
+        else { return nil }
         let key = "\(rollout.metadata.namespace ?? "default")/\(name)"
-        return caches["Deployment"]?.informer.object(forKey: key)?.json[path: "spec", "selector"]
+        return caches[kind]?.informer.object(forKey: key)?.json[path: "spec", "selector"]
     }
 
     /// The Rollouts of the object's namespace whose `workloadRef` names it (its change is theirs).

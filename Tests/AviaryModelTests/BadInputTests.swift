@@ -117,7 +117,7 @@ import Testing
         #expect(
             diagnostic.description
                 == "bad.yaml: document 1: kind: unknown kind \"Rolout\"; Aviary reads Rollout, AnalysisTemplate, "
-                + "ClusterAnalysisTemplate, AnalysisRun, Experiment, Service, ConfigMap, Secret, Deployment, PodTemplate")
+                + "ClusterAnalysisTemplate, AnalysisRun, Experiment, Service, ConfigMap, Secret, Deployment, ReplicaSet, PodTemplate")
         #expect(try onlyError("apiVersion: v1\nkind: service\nmetadata: {name: web}\n").path == "kind")
     }
 
@@ -163,7 +163,7 @@ import Testing
             decoded.diagnostics.map(\.description) == [
                 "mixed.yaml: StatefulSet/web: info: skipped: Aviary does not read kind StatefulSet (apps/v1); it reads "
                     + "Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun, Experiment, Service, ConfigMap, "
-                    + "Secret, Deployment, PodTemplate"
+                    + "Secret, Deployment, ReplicaSet, PodTemplate"
             ])
     }
 
@@ -263,7 +263,7 @@ import Testing
             decoded.diagnostics.map(\.description) == [
                 "list.yaml: Service/b: spec.ports[0].port: must be between 1 and 65535, got 0",
                 "list.yaml: Pod/c: info: skipped: Aviary does not read kind Pod (v1); it reads Rollout, AnalysisTemplate, "
-                    + "ClusterAnalysisTemplate, AnalysisRun, Experiment, Service, ConfigMap, Secret, Deployment, PodTemplate",
+                    + "ClusterAnalysisTemplate, AnalysisRun, Experiment, Service, ConfigMap, Secret, Deployment, ReplicaSet, PodTemplate",
             ])
     }
 

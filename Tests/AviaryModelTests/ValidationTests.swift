@@ -579,12 +579,14 @@ enum Manifests {
             ),
             (
                 "{kind: StatefulSet, name: web}",
-                "spec.workloadRef.kind: must be Deployment (apiVersion apps/v1) or PodTemplate (v1), got StatefulSet"
+                "spec.workloadRef.kind: must be Deployment (apiVersion apps/v1), ReplicaSet (apps/v1) or PodTemplate (v1), "
+                    + "got StatefulSet"
             ),
+            ("{apiVersion: apps/v1, kind: ReplicaSet, name: web}", nil),
             (
-                "{apiVersion: apps/v1, kind: ReplicaSet, name: web}",
-                "spec.workloadRef.kind: Aviary cannot take the template from a ReplicaSet yet; reference its Deployment, "
-                    + "or copy the template into spec.template"
+                "{kind: ReplicaSet, name: web, scaleDown: onsuccess}",
+                "spec.workloadRef.scaleDown: warning: only a Deployment is scaled down (as in Argo); scale the ReplicaSet "
+                    + "yourself once the Rollout is Healthy"
             ),
             (
                 "{kind: Deployment, name: web, scaleDown: always}",

@@ -95,6 +95,28 @@ import Testing
         }
     }
 
+    /// Argo's workloadRef may also name a ReplicaSet: kept for its template and selector, its own
+    /// pods not run.
+    @Test func aRolloutRunsAReplicaSetsTemplate() async throws {
+        try await Daemon.run(extraArguments: ["--platform", "simulated"]) { daemon in
+            let replicaSet = Self.deployment(image: "web:7").replacingOccurrences(of: "kind: Deployment", with: "kind: ReplicaSet")
+                .replacingOccurrences(of: "  strategy: {type: RollingUpdate}\n", with: "")
+            let rollout = Self.rollout.replacingOccurrences(
+                of: "kind: Deployment, name: web, scaleDown: onsuccess", with: "kind: ReplicaSet, name: web")
+            let file = daemon.stateDirectory + "/web.yaml"
+            try (replicaSet + "\n---\n" + rollout).write(toFile: file, atomically: true, encoding: .utf8)
+            let applied = try daemon.cli(["apply", "-f", file])
+            #expect(applied.status == 0, "\(applied.output)")
+            #expect(applied.output.contains("one host runs no ReplicaSet's own pods"), "\(applied.output)")
+            var state = await Self.rolloutState(daemon)
+            let healthy = await eventually(within: 60) {
+                state = await Self.rolloutState(daemon)
+                return state.phase == "Healthy" && state.images == ["web:7"]
+            }
+            #expect(healthy, "\(state)")
+        }
+    }
+
     @Test func aRolloutWhoseDeploymentIsMissingSaysSoAndStartsOnceItIsApplied() async throws {
         try await Daemon.run(extraArguments: ["--platform", "simulated"]) { daemon in
             try daemon.applyWithCLI(Self.rollout)

@@ -112,6 +112,41 @@ extension CanaryOnKubernetesTests {
         }
     }
 
+    /// Argo also reads a ReplicaSet's template and selector (one a Deployment left, say); the
+    /// controller watches ReplicaSets other than the rollouts' own for it.
+    @Test func aReplicaSetsTemplateIsRolledOut() async throws {
+        try await withCluster { cluster in
+            try cluster.installCRDs()
+            let (seed, range) = Self.selectorAndTemplate(image: "sample-app:v4")
+            try cluster.kubectl(
+                ["apply", "-f", "-"],
+                input: "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: sample-app-legacy}\nspec:\n  replicas: 0\n"
+                    + seed[range])
+            let rollout = Self.workloadRefManifest(scaleDown: "never").replacingOccurrences(
+                of: "kind: Deployment, name: sample-app, scaleDown: never", with: "kind: ReplicaSet, name: sample-app-legacy")
+            try cluster.kubectl(["apply", "-f", "-"], input: rollout)
+            try cluster.startController()
+            // The rollout's own ReplicaSets, not the one it reads.
+            func owned(_ view: View) -> [JSONValue] {
+                view.replicaSets.filter { $0[at: "metadata", "name"]?.stringValue != "sample-app-legacy" }
+            }
+            let healthy = try await waitFor("the ReplicaSet's template is up", cluster) {
+                $0.phase == "Healthy" && owned($0).count == 1
+            }
+            #expect(owned(healthy).first.map(image) == "sample-app:v4")
+            // A new image in the ReplicaSet is a new revision.
+            let (next, nextRange) = Self.selectorAndTemplate(image: "sample-app:v5")
+            try cluster.kubectl(
+                ["apply", "-f", "-"],
+                input: "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: sample-app-legacy}\nspec:\n  replicas: 0\n"
+                    + next[nextRange])
+            let updated = try await waitFor("the ReplicaSet's new template is a new revision", cluster) {
+                owned($0).contains { self.image(of: $0) == "sample-app:v5" }
+            }
+            #expect(owned(updated).count == 2)
+        }
+    }
+
     /// Without the Deployment, the Rollout is Degraded with InvalidSpec naming what is missing,
     /// and goes on by itself once the Deployment is applied.
     @Test func aMissingDeploymentIsNamedThenPickedUp() async throws {

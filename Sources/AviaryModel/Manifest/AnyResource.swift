@@ -24,7 +24,8 @@ public enum AnyResource: Sendable, Hashable, Encodable {
         ("Rollout", argoAPIVersion), ("AnalysisTemplate", argoAPIVersion),
         ("ClusterAnalysisTemplate", argoAPIVersion), ("AnalysisRun", argoAPIVersion),
         ("Experiment", argoAPIVersion), ("Service", Service.apiVersion),
-        ("ConfigMap", "v1"), ("Secret", "v1"), ("Deployment", "apps/v1"), ("PodTemplate", "v1"),
+        ("ConfigMap", "v1"), ("Secret", "v1"), ("Deployment", "apps/v1"), ("ReplicaSet", "apps/v1"),
+        ("PodTemplate", "v1"),
     ]
 
     /// The resource's kind, `Rollout`.

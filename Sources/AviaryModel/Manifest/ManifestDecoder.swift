@@ -239,7 +239,7 @@ public struct ManifestDecoder: Sendable {
             case "Experiment": resource = .experiment(try Self.jsonDecoder.decode(Experiment.self, from: data))
             case "ConfigMap": resource = .configMap(try Self.jsonDecoder.decode(ConfigMap.self, from: data))
             case "Secret": resource = .secret(try Self.jsonDecoder.decode(Secret.self, from: data))
-            case "Deployment", "PodTemplate":
+            case "Deployment", "ReplicaSet", "PodTemplate":
                 resource = .workload(try Self.jsonDecoder.decode(Workload.self, from: data))
             default: resource = .service(try Self.jsonDecoder.decode(Service.self, from: data))
             }

@@ -1,23 +1,27 @@
-/// An `apps/v1` Deployment or a `v1` PodTemplate: what a Rollout's `workloadRef` takes its pod
-/// template (and, from a Deployment, its selector) from. On Kubernetes it is the cluster's object;
+/// An `apps/v1` Deployment or ReplicaSet, or a `v1` PodTemplate: what a Rollout's `workloadRef`
+/// takes its pod template (and, from a Deployment or ReplicaSet, its selector) from. On Kubernetes it is the cluster's object;
 /// on one host it is applied to the daemon like any manifest and kept for the Rollouts that name
 /// it: one host runs no Deployment's pods (the Rollout runs them), and `workloadRef.scaleDown`
 /// sets the kept Deployment's `spec.replicas` as Argo sets the real one's.
 public struct Workload: Codable, Sendable, Hashable {
     /// `apps/v1` or `v1`.
     public var apiVersion: String?
-    /// `Deployment` or `PodTemplate`.
+    /// `Deployment`, `ReplicaSet` or `PodTemplate`.
     public var kind: String?
     /// The object's metadata.
     public var metadata: ObjectMeta
-    /// A Deployment's `spec`, kept whole: `replicas`, `selector` and `template` are read; its
+    /// A Deployment's or ReplicaSet's `spec`, kept whole: `replicas`, `selector` and `template` are read; its
     /// strategy and the rest are the Deployment's own, which the Rollout replaces.
     public var spec: JSONValue?
     /// A PodTemplate's `template`.
     public var template: PodTemplateSpec?
 
     /// The kinds a `workloadRef` may name, with their `apiVersion`.
-    public static let kinds = ["Deployment": "apps/v1", "PodTemplate": "v1"]
+    public static let kinds = ["Deployment": "apps/v1", "ReplicaSet": "apps/v1", "PodTemplate": "v1"]
+
+    /// Whether its pod template is `spec.template` (a Deployment's or ReplicaSet's) rather than a
+    /// PodTemplate's top-level `template`.
+    public static func hasSpecTemplate(_ kind: String?) -> Bool { kind == "Deployment" || kind == "ReplicaSet" }
 
     /// A workload of `kind`; see the properties.
     public init(

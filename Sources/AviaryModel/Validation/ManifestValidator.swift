@@ -52,22 +52,16 @@ public enum ManifestValidator {
 struct Issues {
     private(set) var list: [FieldIssue] = []
 
-    /// `spec.workloadRef`: an `apps/v1` Deployment or a `v1` PodTemplate by name, and a `scaleDown`
-    /// Argo knows. (Argo also reads `apps/v1` ReplicaSets; Aviary does not yet, and says so.)
+    /// `spec.workloadRef`: an `apps/v1` Deployment or ReplicaSet, or a `v1` PodTemplate, by name,
+    /// and a `scaleDown` Argo knows (Argo scales only a Deployment).
     mutating func workloadRef(_ reference: WorkloadRef) {
         let kinds = Workload.kinds
+        let allowed = "Deployment (apiVersion apps/v1), ReplicaSet (apps/v1) or PodTemplate (v1)"
         switch reference.kind {
         case nil:
-            error("spec.workloadRef.kind", "required; give Deployment (apiVersion apps/v1) or PodTemplate (v1)")
-        case "ReplicaSet":
-            error(
-                "spec.workloadRef.kind",
-                "Aviary cannot take the template from a ReplicaSet yet; reference its Deployment, or copy the "
-                    + "template into spec.template")
+            error("spec.workloadRef.kind", "required; give \(allowed)")
         case let kind? where kinds[kind] == nil:
-            error(
-                "spec.workloadRef.kind",
-                "must be Deployment (apiVersion apps/v1) or PodTemplate (v1), got \(kind)")
+            error("spec.workloadRef.kind", "must be \(allowed), got \(kind)")
         case let kind?:
             if let apiVersion = reference.apiVersion, apiVersion != kinds[kind] {
                 error("spec.workloadRef.apiVersion", "must be \(kinds[kind]!) for a \(kind), got \(apiVersion)")
@@ -83,15 +77,21 @@ struct Issues {
         {
             error("spec.workloadRef.scaleDown", "must be never, onsuccess or progressively, got \(scaleDown)")
         }
-        if reference.scaleDown.map({ $0.lowercased() != "never" }) == true, reference.kind == "PodTemplate" {
-            warning("spec.workloadRef.scaleDown", "only a Deployment is scaled down; a PodTemplate has no pods")
+        if reference.scaleDown.map({ $0.lowercased() != "never" }) == true, let kind = reference.kind,
+            kind == "PodTemplate" || kind == "ReplicaSet"
+        {
+            warning(
+                "spec.workloadRef.scaleDown",
+                kind == "PodTemplate"
+                    ? "only a Deployment is scaled down; a PodTemplate has no pods"
+                    : "only a Deployment is scaled down (as in Argo); scale the ReplicaSet yourself once the Rollout is Healthy")
         }
     }
 
-    /// A Deployment's or PodTemplate's pod template, which a Rollout's `workloadRef` runs: present and
-    /// valid as a Rollout's own would have to be.
+    /// A Deployment's, ReplicaSet's or PodTemplate's pod template, which a Rollout's `workloadRef`
+    /// runs: present and valid as a Rollout's own would have to be.
     mutating func workload(_ workload: Workload) {
-        guard workload.kind == "Deployment" else {
+        guard Workload.hasSpecTemplate(workload.kind) else {
             if let template = workload.template {
                 podTemplate(template, path: "template")
             } else {

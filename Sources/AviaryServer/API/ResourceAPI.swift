@@ -104,12 +104,13 @@ public struct ResourceAPI: Sendable {
     /// Info lines for what only a cluster acts on: kept, and said, never silently ignored.
     static func oneHostNotes(_ resources: [AnyResource], file: String) -> [Diagnostic] {
         resources.compactMap { resource in
-            if case .workload(let workload) = resource, workload.kind == "Deployment" {
+            if case .workload(let workload) = resource, let kind = workload.kind, Workload.hasSpecTemplate(kind) {
                 return Diagnostic(
                     severity: .info, file: file, resource: resource.reference, path: "",
                     message:
-                        "kept for the Rollouts whose workloadRef names it: one host runs no Deployment's own pods "
-                        + "(the Rollout runs its template), and workloadRef.scaleDown sets its spec.replicas here")
+                        "kept for the Rollouts whose workloadRef names it: one host runs no \(kind)'s own pods "
+                        + "(the Rollout runs its template)"
+                        + (kind == "Deployment" ? ", and workloadRef.scaleDown sets its spec.replicas here" : ""))
             }
             guard case .rollout(let rollout) = resource else { return nil }
             let path =

@@ -5,15 +5,16 @@ import AviaryStore
 import Foundation
 
 /// `spec.workloadRef`: a Rollout whose pod template lives in another object (a Deployment being
-/// migrated, or a PodTemplate), as Argo reads it. The template (and the selector, when the Rollout
+/// migrated, a ReplicaSet, or a PodTemplate), as Argo reads it. The template (and the selector, when the Rollout
 /// gives none) is taken from that object at each reconcile; a change of it is a new revision.
 /// Only a store that holds such objects (a cluster's) can resolve one; elsewhere the rollout stays
 /// without a template, and its status says so.
 extension Controller {
     /// The kinds a workloadRef may name, by `apiVersion` and `kind`, with where their pod template
-    /// sits. Argo also reads `apps/v1` ReplicaSets; Aviary does not watch those yet.
+    /// sits (Argo's).
     static let workloadKinds: [String: (apiVersion: String, templatePath: [String])] = [
         "Deployment": ("apps/v1", ["spec", "template"]),
+        "ReplicaSet": ("apps/v1", ["spec", "template"]),
         "PodTemplate": ("v1", ["template"]),
     ]
 
