@@ -158,14 +158,15 @@ import Testing
         (
             "cloudWatch: {interval: 5m}",
             [
-                "spec.metrics[0].provider.cloudWatch: warning: Aviary does not run the cloudWatch provider: every "
-                    + "measurement of this metric would be an Error; use prometheus, web, job, graphite, datadog, "
+                "spec.metrics[0].provider.cloudWatch: Aviary does not run the cloudWatch provider (every "
+                    + "measurement of this metric would be an Error); use prometheus, web, job, graphite, datadog, "
                     + "newRelic, influxdb or the aviary.dev/judge plugin"
             ]
         ),
     ]
 
-    /// Graphite, Datadog and New Relic are run, so their fields are checked; a provider Aviary does not run is a warning.
+    /// Graphite, Datadog, New Relic and InfluxDB are run, so their fields are checked; a provider Aviary
+    /// does not run is an error naming it.
     @Test(arguments: providerCases)
     func metricProviders(provider: String, problems: [String]) {
         let template = """

@@ -1,7 +1,7 @@
 import AviaryModel
 
-/// What Aviary does with each metric's provider, said at lint time: the judge plugin's
-/// configuration is checked field by field, and a provider Aviary does not run is a warning (its
+/// What Aviary does with each metric's provider, said at lint time: the fields of the providers it
+/// runs are checked by their rules, and a provider Aviary does not run is an error naming it (its
 /// measurements would all be Errors) rather than a surprise at the first measurement.
 enum ProviderChecks {
     /// The providers Aviary measures with.
@@ -18,42 +18,38 @@ enum ProviderChecks {
                 issues += graphite(provider.graphite, path: "\(path).graphite")
                 continue
             }
-            if kind == "datadog" {
-                issues += datadog(provider.datadog, path: "\(path).datadog")
-                continue
-            }
-            if kind == "newRelic" {
-                do {
-                    _ = try NewRelicSpec(provider: provider.newRelic, allowTemplates: true)
-                } catch {
-                    issues.append(FieldIssue("\(path).newRelic.\(error.field)", error.problem))
+            switch kind {
+            case "datadog":
+                issues += fields(provider.datadog, path: "\(path).datadog", provider: "Datadog", known: DatadogSpec.fields) {
+                    (value) throws(ProviderSpecError) in _ = try DatadogSpec(provider: value, allowTemplates: true)
                 }
-                issues += unknownFields(provider.newRelic, known: NewRelicSpec.fields, provider: "New Relic", path: "\(path).newRelic")
                 continue
-            }
-            if kind == "influxdb" {
-                do {
-                    _ = try InfluxDBSpec(provider: provider.influxdb)
-                } catch {
-                    issues.append(FieldIssue("\(path).influxdb.\(error.field)", error.problem))
+            case "newRelic":
+                issues += fields(
+                    provider.newRelic, path: "\(path).newRelic", provider: "New Relic", known: NewRelicSpec.fields
+                ) { (value) throws(ProviderSpecError) in _ = try NewRelicSpec(provider: value, allowTemplates: true) }
+                continue
+            case "influxdb":
+                issues += fields(provider.influxdb, path: "\(path).influxdb", provider: "InfluxDB", known: InfluxDBSpec.fields) {
+                    (value) throws(ProviderSpecError) in _ = try InfluxDBSpec(provider: value)
                 }
-                issues += unknownFields(provider.influxdb, known: InfluxDBSpec.fields, provider: "InfluxDB", path: "\(path).influxdb")
                 continue
+            default: break
             }
             guard kind == "plugin", let plugins = provider.plugin?.objectValue else {
                 issues.append(
                     FieldIssue(
                         "\(path).\(kind)",
-                        "Aviary does not run the \(kind) provider: every measurement of this metric would be an "
-                            + "Error; use \(supported)", severity: .warning))
+                        "Aviary does not run the \(kind) provider (every measurement of this metric would be an "
+                            + "Error); use \(supported)"))
                 continue
             }
             for name in plugins.keys.sorted() where name != judgePluginName {
                 issues.append(
                     FieldIssue(
                         "\(path).plugin[\"\(name)\"]",
-                        "Aviary does not run the metric plugin \"\(name)\": every measurement of this metric would "
-                            + "be an Error; use \(supported)", severity: .warning))
+                        "Aviary does not run the metric plugin \"\(name)\" (every measurement of this metric would "
+                            + "be an Error); use \(supported)"))
             }
             if let judge = plugins[judgePluginName] {
                 do {
@@ -67,27 +63,26 @@ enum ProviderChecks {
         return issues
     }
 
-    /// A Datadog metric follows Argo's rules (which Argo checks only at the first measurement);
-    /// a field Argo's DatadogMetric does not have is a warning.
-    static func datadog(_ value: JSONValue?, path: String) -> [FieldIssue] {
+    /// A provider Aviary runs: the error of its spec's rules (which Argo checks only at the first
+    /// measurement), and a warning for each field Argo's metric type of the provider does not have.
+    static func fields(
+        _ value: JSONValue?, path: String, provider: String, known: [String],
+        parse: (JSONValue?) throws(ProviderSpecError) -> Void
+    ) -> [FieldIssue] {
         var issues: [FieldIssue] = []
         do {
-            _ = try DatadogSpec(provider: value, allowTemplates: true)
+            try parse(value)
         } catch {
             issues.append(FieldIssue("\(path).\(error.field)", error.problem))
         }
-        return issues + unknownFields(value, known: DatadogSpec.fields, provider: "Datadog", path: path)
-    }
-
-    /// A warning for each field Argo's metric type of the provider does not have.
-    static func unknownFields(_ value: JSONValue?, known: [String], provider: String, path: String) -> [FieldIssue] {
-        (value?.objectValue ?? [:]).keys.sorted().filter { !known.contains($0) }.map { name in
-            FieldIssue(
-                "\(path).\(name)",
-                "unknown field; Argo's \(provider) metric takes \(known.joined(separator: ", "))"
-                    + (provider == "Datadog" && name == "address" ? " (the address goes in the Secret, key address)" : ""),
-                severity: .warning)
-        }
+        return issues
+            + (value?.objectValue ?? [:]).keys.sorted().filter { !known.contains($0) }.map { name in
+                FieldIssue(
+                    "\(path).\(name)",
+                    "unknown field; Argo's \(provider) metric takes \(known.joined(separator: ", "))"
+                        + (provider == "Datadog" && name == "address" ? " (the address goes in the Secret, key address)" : ""),
+                    severity: .warning)
+            }
     }
 
     /// A Graphite metric needs an http(s) `address` and a `query` (Argo's fields; Argo finds a
