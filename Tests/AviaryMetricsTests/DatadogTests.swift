@@ -13,12 +13,8 @@ import Testing
 @Suite(.serialized) struct DatadogProviderTests {
     static let now = Date(timeIntervalSince1970: 1_790_000_000)
 
-    /// Providers whose only Secret is `secrets` (namespace/name to keys), with no DD_* variables.
     static func providers(_ secrets: [String: [String: String]]) -> MetricProviders {
-        var providers = MetricProviders(now: { now })
-        providers.environment = [:]
-        providers.secret = { namespace, name in secrets["\(namespace)/\(name)"] }
-        return providers
+        AviaryMetricsTests.providers(secrets: secrets, now: now)
     }
 
     static func datadogMetric(_ fields: String, condition: String = "result < 0.05") -> Metric {

@@ -12,9 +12,7 @@ import Testing
 /// client sends and `result` as every record's `_value`.
 @Suite(.serialized) struct InfluxDBProviderTests {
     static func providers(_ secrets: [String: [String: String]]) -> MetricProviders {
-        var providers = MetricProviders()
-        providers.secret = { namespace, name in secrets["\(namespace)/\(name)"] }
-        return providers
+        AviaryMetricsTests.providers(secrets: secrets)
     }
 
     static func profile(_ url: String) -> [String: [String: String]] {

@@ -12,9 +12,7 @@ import Testing
 /// and the profile Secret it reads.
 @Suite(.serialized) struct NewRelicProviderTests {
     static func providers(_ secrets: [String: [String: String]]) -> MetricProviders {
-        var providers = MetricProviders()
-        providers.secret = { namespace, name in secrets["\(namespace)/\(name)"] }
-        return providers
+        AviaryMetricsTests.providers(secrets: secrets)
     }
 
     static func newRelicMetric(_ fields: String, condition: String = "result.errorRate < 0.05") -> Metric {

@@ -29,6 +29,15 @@ func request(_ metric: Metric) -> MeasurementRequest {
     MeasurementRequest(runName: "r", metricName: metric.name, metric: metric, startedAt: Date())
 }
 
+/// Providers whose only Secrets are `secrets` (keyed `namespace/name`), with no `DD_*` variables,
+/// and the clock `now`.
+func providers(secrets: [String: [String: String]], now: Date = Date()) -> MetricProviders {
+    var providers = MetricProviders(now: { now })
+    providers.environment = [:]
+    providers.secret = { namespace, name in secrets["\(namespace)/\(name)"] }
+    return providers
+}
+
 @Suite("Web provider against a real server", .serialized)
 struct WebProviderTests {
     @Test func jsonPathSelectsTheValue() async throws {

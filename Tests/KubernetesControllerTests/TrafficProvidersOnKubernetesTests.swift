@@ -401,31 +401,15 @@ import Testing
                     - destination: {host: web-pong}
                       weight: 0
                 """)
+        // The seed-shaped canary of the other routers, with ping and pong in place of canary and stable.
+        let router = Router(
+            name: "istio ping-pong", crds: [], objects: "", routing: "istio: {virtualService: {name: web}}",
+            headerRoute: false, mirrorRoute: false, kind: "virtualservices.networking.istio.io", object: "web",
+            userObject: "web", weight: { _ in nil })
         func rollout(_ image: String) -> String {
-            """
-            apiVersion: argoproj.io/v1alpha1
-            kind: Rollout
-            metadata: {name: web}
-            spec:
-              replicas: 2
-              selector:
-                matchLabels: {app: web}
-              template:
-                metadata:
-                  labels: {app: web}
-                spec:
-                  containers:
-                  - name: web
-                    image: \(image)
-              strategy:
-                canary:
-                  pingPong: {pingService: web-ping, pongService: web-pong}
-                  trafficRouting:
-                    istio: {virtualService: {name: web}}
-                  steps:
-                  - setWeight: 10
-                  - pause: {}
-            """
+            Self.rollout(router, image: image).replacingOccurrences(
+                of: "canaryService: web-canary\n      stableService: web-stable",
+                with: "pingPong: {pingService: web-ping, pongService: web-pong}")
         }
         try cluster.kubectl(["apply", "-f", "-"], input: rollout("web:v1"))
         let controller = try cluster.startController()

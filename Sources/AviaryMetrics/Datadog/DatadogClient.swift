@@ -103,13 +103,7 @@ public enum DatadogClient {
     static func run(_ spec: DatadogSpec, credentials: DatadogCredentials, now: Date) async throws(DatadogError)
         -> DatadogResult
     {
-        let request = try request(spec, credentials: credentials, now: now)
-        let response: MetricHTTPResponse
-        do {
-            response = try await MetricHTTP.send(request)
-        } catch {
-            throw DatadogError("\(error)")
-        }
+        let response = try await MetricHTTP.send(try request(spec, credentials: credentials, now: now), failure: DatadogError.init)
         return try parse(status: response.status, body: response.body, apiVersion: spec.apiVersion)
     }
 

@@ -46,12 +46,8 @@ public enum GraphiteClient {
     /// The datapoints' values of the first target (nil where Graphite has no value).
     public static func run(_ query: GraphiteQuery) async throws(GraphiteError) -> [Double?] {
         let url = try renderURL(address: query.address, query: query.query)
-        let response: MetricHTTPResponse
-        do {
-            response = try await MetricHTTP.send(MetricHTTPRequest(method: .GET, url: url, timeout: query.timeout))
-        } catch {
-            throw GraphiteError("\(error)")
-        }
+        let response = try await MetricHTTP.send(
+            MetricHTTPRequest(method: .GET, url: url, timeout: query.timeout), failure: GraphiteError.init)
         guard response.status < 400 else {
             throw GraphiteError("error response: \(String(decoding: response.body.prefix(512), as: UTF8.self))")
         }

@@ -58,6 +58,17 @@ enum MetricHTTP {
         }
     }
 
+    /// `send`, with a transport failure as the provider's own error type (its message the reason).
+    static func send<Failure: Error>(_ request: MetricHTTPRequest, failure: (String) -> Failure) async throws(Failure)
+        -> MetricHTTPResponse
+    {
+        do {
+            return try await send(request)
+        } catch {
+            throw failure("\(error)")
+        }
+    }
+
     /// A refused connection fails the measurement at once, as in Argo, instead of being retried
     /// until the deadline: a Prometheus that is down must count as an error quickly.
     private static func configuration(insecure: Bool) -> HTTPClient.Configuration {

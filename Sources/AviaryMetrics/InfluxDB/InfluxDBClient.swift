@@ -62,14 +62,7 @@ public enum InfluxDBClient {
     }
 
     static func run(_ spec: InfluxDBSpec, account: InfluxDBAccount) async throws(InfluxDBError) -> [ExprValue] {
-        let response: MetricHTTPResponse
-        do {
-            response = try await MetricHTTP.send(try request(spec, account: account))
-        } catch let error as InfluxDBError {
-            throw error
-        } catch {
-            throw InfluxDBError("\(error)")
-        }
+        let response = try await MetricHTTP.send(try request(spec, account: account), failure: InfluxDBError.init)
         guard (200..<300).contains(response.status) else {
             // The Go client's message: `code: message` from InfluxDB's JSON error.
             if let error = try? JSONDecoder().decode(JSONValue.self, from: response.body),

@@ -89,14 +89,7 @@ public enum NewRelicClient {
 
     /// The query's `results`.
     static func run(_ spec: NewRelicSpec, account: NewRelicAccount) async throws(NewRelicError) -> [JSONValue] {
-        let response: MetricHTTPResponse
-        do {
-            response = try await MetricHTTP.send(try request(spec, account: account))
-        } catch let error as NewRelicError {
-            throw error
-        } catch {
-            throw NewRelicError("\(error)")
-        }
+        let response = try await MetricHTTP.send(try request(spec, account: account), failure: NewRelicError.init)
         return try results(status: response.status, body: response.body)
     }
 

@@ -49,6 +49,11 @@ import Testing
         var lastActions: [ExperimentAction] = []
         var lastRequeue: Double?
 
+        /// The Services the last reconcile asked for.
+        var appliedServices: [ExperimentServiceRequest] {
+            lastActions.compactMap { action in if case .applyService(let request) = action { request } else { nil } }
+        }
+
         /// One reconcile; its actions are carried out and its status kept.
         mutating func pass() {
             let result = ExperimentReconciler.reconcile(experiment: experiment, observed: observed, now: now)
@@ -285,10 +290,7 @@ import Testing
                 "  duration: 10s\n  scaleDownDelaySeconds: 0", templateExtra: "    service: {name: ab-base}"))
         world.pass()
         world.pass()
-        let service = try #require(
-            world.lastActions.compactMap { action -> ExperimentServiceRequest? in
-                if case .applyService(let request) = action { request } else { nil }
-            }.first)
+        let service = try #require(world.appliedServices.first)
         #expect(service.name == "ab-base")
         #expect(service.port == 8080)
         #expect(service.selector["side"] == "baseline")
@@ -314,10 +316,7 @@ import Testing
         var world = World(experiment: experiment)
         world.pass()
         world.pass()
-        let service = try #require(
-            world.lastActions.compactMap { action -> ExperimentServiceRequest? in
-                if case .applyService(let request) = action { request } else { nil }
-            }.first)
+        let service = try #require(world.appliedServices.first)
         #expect(service.portName == "grpc")
         #expect(service.port == 8080)
     }
