@@ -556,6 +556,23 @@ enum Manifests {
                 """)
         // Ping-pong names the Services the router splits: canaryService and stableService are not needed.
         #expect(ManifestDecoder().decode(pingPong, file: "r.yaml").diagnostics == [])
+        // Argo's ALB ping-pong beside Istio's canary and stable Services: taken, Istio driven, ALB said.
+        let albBesideIstio = Manifests.rollout(
+            strategy: """
+                canary:
+                  canaryService: web-canary
+                  stableService: web-stable
+                  pingPong: {pingService: web-ping, pongService: web-pong}
+                  trafficRouting:
+                    alb: {ingress: web, rootService: web-root, servicePort: 80}
+                    istio: {virtualService: {name: web}}
+                  steps: [{setWeight: 10}]
+                """)
+        #expect(
+            ManifestDecoder().decode(albBesideIstio, file: "r.yaml").diagnostics.map(\.description) == [
+                "r.yaml: Rollout/demo: spec.strategy.canary.trafficRouting.alb: warning: Aviary does not drive alb "
+                    + "(valid for Argo): its objects keep their weights; the split is made by the other router named here"
+            ])
         let workloadRef = Manifests.rollout(
             strategy: "canary: {}", template: "workloadRef: {apiVersion: apps/v1, kind: Deployment, name: web}"
         )

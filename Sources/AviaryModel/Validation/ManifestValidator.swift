@@ -417,6 +417,14 @@ struct Issues {
                     routingPath,
                     "\(named) is valid for Argo but Aviary cannot drive it yet; use smi, nginx, istio, traefik or "
                         + "plugins[\"\(RolloutTrafficRouting.gatewayAPIPlugin)\"]")
+            } else if routing.provider != nil {
+                // Beside a router Aviary drives (ALB's ping-pong beside Istio, say), one it cannot is said, not silent.
+                for (name, isSet) in routers where isSet && ["alb", "ambassador", "appMesh", "apisix"].contains(name) {
+                    warning(
+                        "\(routingPath).\(name)",
+                        "Aviary does not drive \(name) (valid for Argo): its objects keep their weights; the split is "
+                            + "made by the other router named here")
+                }
             }
             if let provider = routing.provider {
                 trafficProvider(provider, canary: canary, path: routingPath)
