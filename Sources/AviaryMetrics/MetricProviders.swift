@@ -31,6 +31,9 @@ public struct MetricProviders: MeasurementProvider {
     /// The controller's namespace, where Datadog's Secret (unless `secretRef.namespaced`) and New
     /// Relic's and InfluxDB's profiles are read.
     public var controllerNamespace = "default"
+    /// Where this process reads Secrets from, added to the message about a missing one (on one
+    /// host: an applied Secret or `secrets.yaml`); nil says nothing more.
+    public var secretSource: String?
     /// The controller's environment, for Datadog's `DD_API_KEY`, `DD_APP_KEY` and `DD_ADDRESS`.
     public var environment: [String: String] = ProcessInfo.processInfo.environment
 
@@ -257,7 +260,7 @@ public struct MetricProviders: MeasurementProvider {
                 ?? "the Secret \(secretNamespace)/\(DatadogSpec.defaultSecretName) or DD_API_KEY, DD_APP_KEY and DD_ADDRESS"
             return .error(
                 "failed to find the credentials for datadog metrics provider: give \(place) the keys api-key and app-key "
-                    + "(and address for a site other than api.datadoghq.com)")
+                    + "(and address for a site other than api.datadoghq.com)" + (secretSource.map { "; \($0)" } ?? ""))
         }
         do throws(DatadogError) {
             switch try await DatadogClient.run(spec, credentials: credentials, now: queryTime ?? now()) {
@@ -322,7 +325,9 @@ public struct MetricProviders: MeasurementProvider {
 
     /// The message for a profile Secret that is not there: where it was looked for, and its keys.
     private func missingProfile(_ name: String, keys: String) -> ProviderOutcome {
-        .error("secret \"\(name)\" not found in namespace \(controllerNamespace): create it with \(keys)")
+        .error(
+            "secret \"\(name)\" not found in namespace \(controllerNamespace): create it with \(keys)"
+                + (secretSource.map { "; \($0)" } ?? ""))
     }
 
     // MARK: - InfluxDB

@@ -94,7 +94,8 @@ public struct AviaryDaemon: Sendable {
         var providers = MetricProviders(
             defaultPrometheusAddress: prometheus?.url,
             discoveredPods: { Set(await pods.pods().filter(\.isReady).map(\.address)) })
-        // Datadog's keys: an applied Secret, else the entry of secrets.yaml of that name.
+        // Datadog's keys and the other providers' profiles: an applied Secret, else the entry of secrets.yaml of that name.
+        providers.secretSource = "apply the Secret (aviary apply -f), or add it to secrets.yaml in the state directory"
         providers.secret = { [store] namespace, name in
             if let values = try? store.configurationValues("Secret", namespace: namespace, name: name) { return values }
             return (try? SecretsFile.load(stateDirectory: stateDirectory))?.secrets[name]

@@ -76,6 +76,7 @@ struct AnalysisRunCommand: AsyncParsableCommand {
         }
         var providers = MetricProviders(defaultPrometheusAddress: prometheusAddress)
         providers.secret = { _, name in secrets.secrets[name] }
+        providers.secretSource = "Secrets are read from \(stateDir)/secrets.yaml (a Secret's name, then its keys)"
         let runner = AnalysisRunner(provider: providers, secrets: secrets)
         let finished = await runner.run(run) { update in
             if case .measured(let metric, let measurement) = update.event {

@@ -136,6 +136,15 @@ struct AnalysisRunCommandTests {
                 "--state-dir", directory + "/state",
             ])
         }
+        // Without keys the measurement says where they are read from.
+        let (missing, said) = try runCommand([
+            builtProductsDirectory() + "/aviary", "analysis", "run", "-f", file, "--arg", "service=checkout",
+            "--state-dir", directory + "/state",
+        ])
+        #expect(missing == 2, "\(said)")
+        #expect(
+            said.contains("failed to find the credentials for datadog metrics provider")
+                && said.contains("Secrets are read from \(directory)/state/secrets.yaml"), "\(said)")
         let (status, output) = try run(apiKey: "k1")
         #expect(status == 0, "\(output)")
         #expect(output.contains("  error-rate  0.01  Successful"), "\(output)")
