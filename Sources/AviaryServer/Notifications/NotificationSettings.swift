@@ -28,16 +28,16 @@ public final class NotificationSettings: Sendable {
     /// ConfigMap, or when what is stored does not parse (apply refuses that, so only a
     /// hand-edited store gets there).
     func config(namespace: String) -> NotificationConfig? {
-        let keys = Self.keys(globalNamespace) + (namespace == globalNamespace ? [] : Self.keys(namespace))
+        // The global namespace's pair first, the rollout's own laid over it.
+        let namespaces = namespace == globalNamespace ? [globalNamespace] : [globalNamespace, namespace]
+        let keys = namespaces.flatMap(Self.keys)
         guard let stored = try? store.resources(keys) else { return nil }
         let stamp = keys.map { stored[$0]?.resourceVersion ?? -1 }
         if let cached = cache.withLock({ $0[namespace] }), cached.stamp == stamp { return cached.config }
-        // Keys come in pairs (ConfigMap, Secret), the global namespace's first.
-        let layers = stride(from: 0, to: keys.count, by: 2).map { index -> NotificationConfig.Layer in
-            let map = stored[keys[index]].flatMap { try? JSONDecoder().decode(ConfigMap.self, from: $0.objectJSON()) }
-            let secret = stored[keys[index + 1]].flatMap {
-                try? JSONDecoder().decode(Secret.self, from: $0.objectJSON())
-            }
+        let layers = namespaces.map { layerNamespace -> NotificationConfig.Layer in
+            let pair = Self.keys(layerNamespace)
+            let map = stored[pair[0]].flatMap { try? JSONDecoder().decode(ConfigMap.self, from: $0.objectJSON()) }
+            let secret = stored[pair[1]].flatMap { try? JSONDecoder().decode(Secret.self, from: $0.objectJSON()) }
             return (map?.values, secret?.values)
         }
         let (data, secret) = NotificationConfig.layered(layers)
