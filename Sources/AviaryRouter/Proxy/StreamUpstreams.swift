@@ -308,48 +308,53 @@ final class StreamUpstreams {
         connection.waiters.append(completion)
         connections[endpoint.key] = connection
         let key = endpoint.key
+        bootstrap(connectTimeout: connectTimeout) { channel in
+            var settings = NIOHTTP2Handler.ConnectionConfiguration()
+            settings.initialSettings = [
+                HTTP2Setting(parameter: .maxConcurrentStreams, value: 100),
+                HTTP2Setting(parameter: .initialWindowSize, value: Self.windowSize),
+                HTTP2Setting(parameter: .enablePush, value: 0),
+            ]
+            settings.targetWindowSize = Self.windowSize
+            var stream = NIOHTTP2Handler.StreamConfiguration()
+            stream.targetWindowSize = Self.windowSize
+            _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
+                mode: .client, connectionConfiguration: settings, streamConfiguration: stream,
+                inboundStreamInitializer: { stream in stream.close() })
+        }
+        .connect(to: endpoint.address)
+        .assumeIsolated()
+        .whenComplete { result in
+            let outcome = result.flatMap { channel in
+                Result {
+                    (channel, try channel.pipeline.syncOperations.handler(type: NIOHTTP2Handler.self).syncMultiplexer())
+                }
+            }
+            let waiters = connection.waiters
+            connection.waiters = []
+            switch outcome {
+            case .success(let (channel, multiplexer)):
+                connection.channel = channel
+                connection.multiplexer = multiplexer
+                channel.closeFuture.assumeIsolated().whenComplete { _ in
+                    if self.connections[key] === connection { self.connections[key] = nil }
+                }
+                for waiter in waiters { waiter(.success(multiplexer)) }
+            case .failure(let error):
+                if self.connections[key] === connection { self.connections[key] = nil }
+                for waiter in waiters { waiter(.failure(error)) }
+            }
+        }
+    }
+
+    /// A TCP connection to a pod, without Nagle's delay, whose pipeline `configure` sets up.
+    private func bootstrap(
+        connectTimeout: TimeAmount, _ configure: @escaping @Sendable (any Channel) throws -> Void
+    ) -> ClientBootstrap {
         ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    var settings = NIOHTTP2Handler.ConnectionConfiguration()
-                    settings.initialSettings = [
-                        HTTP2Setting(parameter: .maxConcurrentStreams, value: 100),
-                        HTTP2Setting(parameter: .initialWindowSize, value: Self.windowSize),
-                        HTTP2Setting(parameter: .enablePush, value: 0),
-                    ]
-                    settings.targetWindowSize = Self.windowSize
-                    var stream = NIOHTTP2Handler.StreamConfiguration()
-                    stream.targetWindowSize = Self.windowSize
-                    _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
-                        mode: .client, connectionConfiguration: settings, streamConfiguration: stream,
-                        inboundStreamInitializer: { stream in stream.close() })
-                }
-            }
-            .connect(to: endpoint.address)
-            .assumeIsolated()
-            .whenComplete { result in
-                let outcome = result.flatMap { channel in
-                    Result {
-                        (channel, try channel.pipeline.syncOperations.handler(type: NIOHTTP2Handler.self).syncMultiplexer())
-                    }
-                }
-                let waiters = connection.waiters
-                connection.waiters = []
-                switch outcome {
-                case .success(let (channel, multiplexer)):
-                    connection.channel = channel
-                    connection.multiplexer = multiplexer
-                    channel.closeFuture.assumeIsolated().whenComplete { _ in
-                        if self.connections[key] === connection { self.connections[key] = nil }
-                    }
-                    for waiter in waiters { waiter(.success(multiplexer)) }
-                case .failure(let error):
-                    if self.connections[key] === connection { self.connections[key] = nil }
-                    for waiter in waiters { waiter(.failure(error)) }
-                }
-            }
+            .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try configure(channel) } }
     }
 
     /// Leases an HTTP/1.1 connection to `endpoint`: an idle one, else a new one.
@@ -364,27 +369,22 @@ final class StreamUpstreams {
             }
         }
         let key = endpoint.key
-        ClientBootstrap(group: eventLoop)
-            .connectTimeout(connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(HTTP1StreamUpstream(endpointKey: key))
-                }
-            }
-            .connect(to: endpoint.address)
-            .assumeIsolated()
-            .whenComplete { result in
-                completion(
-                    result.flatMap { channel in
-                        Result {
-                            let upstream = try channel.pipeline.syncOperations.handler(type: HTTP1StreamUpstream.self)
-                            upstream.pool = self
-                            return upstream
-                        }
-                    })
-            }
+        bootstrap(connectTimeout: connectTimeout) { channel in
+            try channel.pipeline.syncOperations.addHTTPClientHandlers()
+            try channel.pipeline.syncOperations.addHandler(HTTP1StreamUpstream(endpointKey: key))
+        }
+        .connect(to: endpoint.address)
+        .assumeIsolated()
+        .whenComplete { result in
+            completion(
+                result.flatMap { channel in
+                    Result {
+                        let upstream = try channel.pipeline.syncOperations.handler(type: HTTP1StreamUpstream.self)
+                        upstream.pool = self
+                        return upstream
+                    }
+                })
+        }
     }
 
     /// How long an idle HTTP/1.1 connection is kept.
