@@ -80,6 +80,12 @@ struct DemoEndToEndTests {
         // Only the canary's share fails: its weight (10%) times its error rate (20%), plus noise.
         let bound = Int((0.10 * 0.20 * Double(bad.requests)).rounded(.up)) + 5
         #expect(bad.clientErrors <= bound, "\(bad.clientErrors) errors of \(bad.requests) requests")
+        // Outside the releases nothing fails: not before the first (the load starts once the
+        // Service answers), nor between them, nor after the abort.
+        let total = result.output.split(separator: "\n").first { $0.contains("traffic in all: ") }
+        let totalErrors = total.flatMap { $0.components(separatedBy: "), ").last?.split(separator: " ").first }
+            .flatMap { Int($0) }
+        #expect(totalErrors == good.clientErrors + bad.clientErrors, "\(String(describing: total))")
 
         // Everything the demo started is gone: the daemon, Prometheus and the temporary directory.
         for name in ["aviary serve", "prometheus"] {

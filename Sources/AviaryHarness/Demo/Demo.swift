@@ -181,11 +181,15 @@ final class DemoSession {
         log(
             "applied examples/demo: rollout \(Demo.rollout) (4 pods of sample-app:v1), 3 services, template success-rate"
         )
-        // Settled first, then shown: the state line printed is at least as new as the check.
+        // Settled first, then shown: the state line printed is at least as new as the check. The
+        // rollout is Healthy by the daemon's view before the router has the ready pods: the load
+        // starts once the all-traffic Service answers, so no request fails before the first release.
+        let rootPort = ports.root
         let started = try await HarnessEnvironment.eventually(within: 90) {
             let settled = await self.isSettled(image: "sample-app:v1")
             try await self.observe()
-            return settled
+            guard settled else { return false }
+            return await DemoTraffic.answeringImage(port: rootPort) == "sample-app:v1"
         }
         guard started else { throw DemoError("the first version did not become Healthy within 90 s\n\(diagnostics())") }
         log("sample-app:v1 is Healthy; sending \(options.requestsPerSecond) requests/s to 127.0.0.1:\(ports.root)")

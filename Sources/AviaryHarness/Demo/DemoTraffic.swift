@@ -57,6 +57,16 @@ enum DemoTraffic {
         }
     }
 
+    /// The image that answers `GET /` on `port`, nil when nothing answers 200 with one.
+    static func answeringImage(port: Int) async -> String? {
+        guard
+            let response = try? await HTTPClient.shared.execute(
+                HTTPClientRequest(url: "http://127.0.0.1:\(port)/"), timeout: .seconds(5)),
+            response.status.code == 200, let body = try? await response.body.collect(upTo: 1 << 20)
+        else { return nil }
+        return ((try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any])?["image"] as? String
+    }
+
     /// One request; a request cut short because the demo ends is not counted.
     static func send(port: Int, counter: TrafficCounter) async {
         do {
