@@ -30,23 +30,15 @@ public struct APIError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// The resource kinds the API serves, by the plural lowercase name used in URLs.
-public enum ResourceKind {
-    /// URL name → manifest kind.
-    public static let byPlural: [String: String] = [
-        "rollouts": "Rollout", "services": "Service", "analysistemplates": "AnalysisTemplate",
-        "clusteranalysistemplates": "ClusterAnalysisTemplate", "analysisruns": "AnalysisRun",
-        "experiments": "Experiment", "configmaps": "ConfigMap", "secrets": "Secret",
-        "deployments": "Deployment", "podtemplates": "PodTemplate",
-    ]
-
-    /// The manifest kind for a URL name (plural or singular, any case), or an error listing the known ones.
-    public static func kind(for urlName: String) throws(APIError) -> String {
-        let lowered = urlName.lowercased()
-        if let kind = byPlural[lowered] ?? byPlural[lowered + "s"] { return kind }
-        throw APIError(
-            status: 404,
-            message: "unknown resource type \"\(urlName)\"; known: \(byPlural.keys.sorted().joined(separator: ", "))")
+extension ResourceKind {
+    /// The kind a URL names (plural or singular, any case: `rollouts`, `rollout`), or a 404 that
+    /// lists the known ones.
+    public init(named urlName: String) throws(APIError) {
+        guard let kind = ResourceKind(urlName: urlName) else {
+            let known = ResourceKind.allCases.map(\.plural).sorted().joined(separator: ", ")
+            throw APIError(status: 404, message: "unknown resource type \"\(urlName)\"; known: \(known)")
+        }
+        self = kind
     }
 }
 

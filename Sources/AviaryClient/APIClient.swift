@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import AviaryAPI
+import AviaryModel
 import Foundation
 import NIOCore
 import NIOFoundationCompat
@@ -109,7 +110,12 @@ public struct APIClient: Sendable {
         return result != 0 && errno == ECONNREFUSED
     }
 
-    /// The path of a resource, with its namespace as a query.
+    /// The path of a resource of `kind`, with its namespace as a query.
+    public static func resourcePath(_ kind: ResourceKind, name: String? = nil, namespace: String? = nil) -> String {
+        resourcePath(kind: kind.plural, name: name, namespace: namespace)
+    }
+
+    /// The path of a resource whose kind a user named (`rollout`, `deployments`), with its namespace as a query.
     public static func resourcePath(kind: String, name: String? = nil, namespace: String? = nil) -> String {
         var path = "/api/v1/\(kind.lowercased())"
         if let name { path += "/" + (name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? name) }

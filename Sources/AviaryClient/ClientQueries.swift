@@ -47,7 +47,7 @@ extension APIClient {
 
     /// A rollout with its status.
     public func rollout(_ name: String, namespace: String) async throws(Failure) -> Rollout {
-        let data = try await send(.GET, Self.resourcePath(kind: "rollouts", name: name, namespace: namespace))
+        let data = try await send(.GET, Self.resourcePath(.rollout, name: name, namespace: namespace))
         return try Self.decode(Rollout.self, data, what: "rollout \"\(name)\"")
     }
 
@@ -58,29 +58,29 @@ extension APIClient {
 
     /// Every rollout of a namespace (of all namespaces when nil).
     public func rollouts(namespace: String?) async throws(Failure) -> [Rollout] {
-        try await items(Rollout.self, kind: "rollouts", namespace: namespace)
+        try await items(Rollout.self, kind: .rollout, namespace: namespace)
     }
 
     /// Every AnalysisRun of a namespace (of all namespaces when nil); with `rollout`, only that
     /// rollout's (label `rollout`).
     public func analysisRuns(namespace: String?, rollout: String? = nil) async throws(Failure) -> [AnalysisRun] {
-        let runs = try await items(AnalysisRun.self, kind: "analysisruns", namespace: namespace)
+        let runs = try await items(AnalysisRun.self, kind: .analysisRun, namespace: namespace)
         return rollout.map { name in runs.filter { $0.metadata.labels?["rollout"] == name } } ?? runs
     }
 
     /// Every ConfigMap of a namespace (of all namespaces when nil).
     public func configMaps(namespace: String?) async throws(Failure) -> [ConfigMap] {
-        try await items(ConfigMap.self, kind: "configmaps", namespace: namespace)
+        try await items(ConfigMap.self, kind: .configMap, namespace: namespace)
     }
 
     /// Every Secret of a namespace (of all namespaces when nil).
     public func secrets(namespace: String?) async throws(Failure) -> [Secret] {
-        try await items(Secret.self, kind: "secrets", namespace: namespace)
+        try await items(Secret.self, kind: .secret, namespace: namespace)
     }
 
     /// One AnalysisRun.
     public func analysisRun(_ name: String, namespace: String) async throws(Failure) -> AnalysisRun {
-        let data = try await send(.GET, Self.resourcePath(kind: "analysisruns", name: name, namespace: namespace))
+        let data = try await send(.GET, Self.resourcePath(.analysisRun, name: name, namespace: namespace))
         return try Self.decode(AnalysisRun.self, data, what: "analysisrun \"\(name)\"")
     }
 
@@ -148,7 +148,7 @@ extension APIClient {
         async let replicaSetRead = replicaSets(rollout: name, namespace: namespace)
         async let podRead = pods(rollout: name)
         async let runRead = analysisRuns(namespace: namespace, rollout: name)
-        async let experimentRead = items(Experiment.self, kind: "experiments", namespace: namespace)
+        async let experimentRead = items(Experiment.self, kind: .experiment, namespace: namespace)
         async let notificationRead = notifications(ofRollout: name, namespace: namespace)
         let rollout: Rollout
         let replicaSets: [ReplicaSetView]
@@ -170,9 +170,9 @@ extension APIClient {
             notifications: await notificationRead)
     }
 
-    func items<T: Decodable>(_ type: T.Type, kind: String, namespace: String?) async throws(Failure) -> [T] {
-        let data = try await send(.GET, Self.resourcePath(kind: kind, namespace: namespace))
-        return try Self.decode(ItemList<T>.self, data, what: kind).items
+    func items<T: Decodable>(_ type: T.Type, kind: ResourceKind, namespace: String?) async throws(Failure) -> [T] {
+        let data = try await send(.GET, Self.resourcePath(kind, namespace: namespace))
+        return try Self.decode(ItemList<T>.self, data, what: kind.plural).items
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ data: Data, what: String) throws(Failure) -> T {

@@ -123,13 +123,13 @@ public enum ExperimentRenderer {
 extension APIClient {
     /// One experiment with its status.
     public func experiment(_ name: String, namespace: String) async throws(Failure) -> Experiment {
-        let data = try await send(.GET, Self.resourcePath(kind: "experiments", name: name, namespace: namespace))
+        let data = try await send(.GET, Self.resourcePath(.experiment, name: name, namespace: namespace))
         return try Self.decode(Experiment.self, data, what: "experiment \"\(name)\"")
     }
 
     /// Every experiment of a namespace (of all namespaces when nil).
     public func experiments(namespace: String?) async throws(Failure) -> [Experiment] {
-        try await items(Experiment.self, kind: "experiments", namespace: namespace)
+        try await items(Experiment.self, kind: .experiment, namespace: namespace)
     }
 
     /// Everything `get experiment` draws, read now.
@@ -139,7 +139,7 @@ extension APIClient {
         let replicaSets = try Self.decode(ReplicaSetList.self, data, what: "replicasets").replicaSets
         let names = Set(replicaSets.map(\.name))
         let pods = try await pods().filter { $0.namespace == namespace && names.contains($0.replicaSet) }
-        let runs = try await items(AnalysisRun.self, kind: "analysisruns", namespace: namespace)
+        let runs = try await items(AnalysisRun.self, kind: .analysisRun, namespace: namespace)
             .filter { $0.metadata.labels?["experiment"] == name }
         return ExperimentSnapshot(experiment: experiment, replicaSets: replicaSets, pods: pods, analysisRuns: runs)
     }

@@ -132,7 +132,7 @@ public struct RolloutListing: Decodable, Sendable {
 extension APIClient {
     /// Every rollout of every namespace, with the fields the list shows (`RolloutListing`).
     public func rolloutListings() async throws(Failure) -> [Rollout] {
-        let data = try await send(.GET, Self.resourcePath(kind: "rollouts"))
+        let data = try await send(.GET, Self.resourcePath(.rollout))
         do {
             return try APIJSON.decoder().decode(ItemList<RolloutListing>.self, from: data).items.map(\.rollout)
         } catch {

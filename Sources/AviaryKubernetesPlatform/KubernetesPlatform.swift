@@ -4,6 +4,7 @@ import AviaryStore
 import Foundation
 import Synchronization
 
+import enum AviaryModel.ResourceKind
 import struct AviaryModel.SetHeaderRoute
 import struct AviaryModel.SetMirrorRoute
 
@@ -642,7 +643,8 @@ public actor KubernetesPlatform: Platform {
                             })
                         else { return }
                         let key = ResourceKey(
-                            kind: owner.kind, namespace: object.metadata.namespace ?? "default", name: owner.name)
+                            kind: owner.kind == "Rollout" ? .rollout : .experiment,
+                            namespace: object.metadata.namespace ?? "default", name: owner.name)
                         self.ownerChanged.withLock { $0 }?(key)
                     }
                 }

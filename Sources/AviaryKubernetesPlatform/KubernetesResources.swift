@@ -1,4 +1,5 @@
 import AviaryKubernetes
+import enum AviaryModel.ResourceKind
 import AviaryStore
 import Foundation
 import Synchronization
@@ -17,8 +18,8 @@ import let AviaryPlatform.podTemplateHashLabel
 /// reasons, sent best effort (a lost event never fails a reconcile, as with client-go's recorder).
 public final class KubernetesResources: ResourceStore {
     let client: KubernetesClient
-    let caches: [String: WatchedCache]
-    let resources: [String: GroupVersionResource]
+    let caches: [ResourceKind: WatchedCache]
+    let resources: [ResourceKind: GroupVersionResource]
     let instanceID: String?
     private let changeHandler = Mutex<(@Sendable (ResourceKey) -> Void)?>(nil)
     /// Counts the informers' events: what a watch of the daemon's API waits on (the platform's
@@ -30,20 +31,20 @@ public final class KubernetesResources: ResourceStore {
     /// Rollout one (`subresources: {}` for AnalysisRun): an AnalysisRun's status is patched on the
     /// object itself, as Argo's controller does. A server that says otherwise (404 on `/status`,
     /// or a status the object patch left out) switches the kind over.
-    private let statusSubresource = Mutex<[String: Bool]>(["Rollout": true])
+    private let statusSubresource = Mutex<[ResourceKind: Bool]>([.rollout: true])
 
     /// The kinds it serves and where they live on the server.
-    static let kinds: [(kind: String, resource: GroupVersionResource, clusterScoped: Bool, byInstance: Bool)] = [
-        ("Rollout", .rollouts, false, true),
-        ("AnalysisTemplate", .analysisTemplates, false, false),
-        ("ClusterAnalysisTemplate", .clusterAnalysisTemplates, true, false),
-        ("AnalysisRun", .analysisRuns, false, true),
-        ("Experiment", .experiments, false, true),
-        ("Service", .services, false, false),
+    static let kinds: [(kind: ResourceKind, resource: GroupVersionResource, clusterScoped: Bool, byInstance: Bool)] = [
+        (.rollout, .rollouts, false, true),
+        (.analysisTemplate, .analysisTemplates, false, false),
+        (.clusterAnalysisTemplate, .clusterAnalysisTemplates, true, false),
+        (.analysisRun, .analysisRuns, false, true),
+        (.experiment, .experiments, false, true),
+        (.service, .services, false, false),
         // What a Rollout's `workloadRef` may name: read for the pod template, never reconciled.
-        ("Deployment", .deployments, false, false),
-        ("ReplicaSet", .replicaSets, false, false),
-        ("PodTemplate", .podTemplates, false, false),
+        (.deployment, .deployments, false, false),
+        (.replicaSet, .replicaSets, false, false),
+        (.podTemplate, .podTemplates, false, false),
     ]
 
     /// What is kept of the objects a `workloadRef` names: the pod template, the selector and the
@@ -64,20 +65,20 @@ public final class KubernetesResources: ResourceStore {
     /// those and not every ConfigMap and Secret of the cluster.
     public init(
         client: KubernetesClient, namespace: String?, instanceID: String?,
-        namedObjects: [(kind: String, resource: GroupVersionResource, name: String)] = []
+        namedObjects: [(kind: ResourceKind, resource: GroupVersionResource, name: String)] = []
     ) {
         self.client = client
         self.instanceID = instanceID
-        var caches: [String: WatchedCache] = [:]
-        var resources: [String: GroupVersionResource] = [:]
+        var caches: [ResourceKind: WatchedCache] = [:]
+        var resources: [ResourceKind: GroupVersionResource] = [:]
         for (kind, resource, clusterScoped, byInstance) in Self.kinds {
             resources[kind] = resource
             var transform: @Sendable (KubernetesObject) -> KubernetesObject = { $0 }
-            if Self.isWorkload(kind) { transform = { $0.keeping(KubernetesResources.workloadFieldsRead) } }
+            if kind.isWorkload { transform = { $0.keeping(KubernetesResources.workloadFieldsRead) } }
             // ReplicaSets a workloadRef may name are the cluster's others: the rollouts' own (which
             // the platform watches) are left out, and of the rest only the template is kept.
             let selector =
-                byInstance ? ArgoNames.instanceSelector(instanceID) : kind == "ReplicaSet" ? "!\(podTemplateHashLabel)" : nil
+                byInstance ? ArgoNames.instanceSelector(instanceID) : kind == .replicaSet ? "!\(podTemplateHashLabel)" : nil
             caches[kind] = WatchedCache(
                 informer: Informer(
                     client: client, resource: resource, namespace: clusterScoped ? nil : namespace,
@@ -94,12 +95,12 @@ public final class KubernetesResources: ResourceStore {
     }
 
     /// The Services' informer, shared with the platform (which pins their selectors).
-    public var serviceInformer: Informer { caches["Service"]!.informer }
-    var serviceCache: WatchedCache { caches["Service"]! }
+    public var serviceInformer: Informer { caches[.service]!.informer }
+    var serviceCache: WatchedCache { caches[.service]! }
 
     /// The cached Rollout `namespace/name`, for the platform's owner references.
     func rolloutObject(namespace: String, name: String) -> KubernetesObject? {
-        caches["Rollout"]?.informer.object(forKey: "\(namespace)/\(name)")
+        caches[.rollout]?.informer.object(forKey: "\(namespace)/\(name)")
     }
 
     /// Sets what is told when a rollout should be reconciled: it changed, or one of its AnalysisRuns did.
@@ -122,7 +123,7 @@ public final class KubernetesResources: ResourceStore {
                         self.changes.notify()
                         let handler = self.changeHandler.withLock { $0 }
                         let keys =
-                            Self.isWorkload(kind)
+                            kind.isWorkload
                             ? self.rollouts(referencing: kind, event.object)
                             : Self.keysToReconcile(kind: kind, event.object)
                         for key in keys { handler?(key) }
@@ -137,12 +138,11 @@ public final class KubernetesResources: ResourceStore {
         for cache in caches.values { await cache.informer.waitForSync() }
     }
 
-    static func isWorkload(_ kind: String) -> Bool { kind == "Deployment" || kind == "ReplicaSet" || kind == "PodTemplate" }
-
     /// The selector of the Deployment or ReplicaSet a Rollout without one of its own names in `workloadRef`.
     func workloadSelector(of rollout: KubernetesObject) -> JSONValue? {
         let reference = rollout.json[path: "spec", "workloadRef"]
-        guard let kind = reference?["kind"]?.stringValue, kind == "Deployment" || kind == "ReplicaSet",
+        guard let kind = reference?["kind"]?.stringValue.flatMap(ResourceKind.init(rawValue:)),
+            kind == .deployment || kind == .replicaSet,
             let name = reference?["name"]?.stringValue
         else { return nil }
         let key = "\(rollout.metadata.namespace ?? "default")/\(name)"
@@ -150,39 +150,39 @@ public final class KubernetesResources: ResourceStore {
     }
 
     /// The Rollouts of the object's namespace whose `workloadRef` names it (its change is theirs).
-    func rollouts(referencing kind: String, _ object: KubernetesObject) -> [ResourceKey] {
+    func rollouts(referencing kind: ResourceKind, _ object: KubernetesObject) -> [ResourceKey] {
         let namespace = object.metadata.namespace ?? "default"
-        let rollouts = caches["Rollout"]?.informer.objects(index: StandardIndex.namespace, value: namespace) ?? []
+        let rollouts = caches[.rollout]?.informer.objects(index: StandardIndex.namespace, value: namespace) ?? []
         return rollouts.compactMap { rollout in
             let reference = rollout.json[path: "spec", "workloadRef"]
-            guard reference?["kind"]?.stringValue == kind, reference?["name"]?.stringValue == object.metadata.name
+            guard reference?["kind"]?.stringValue == kind.rawValue, reference?["name"]?.stringValue == object.metadata.name
             else { return nil }
-            return ResourceKey(kind: "Rollout", namespace: namespace, name: rollout.metadata.name ?? "")
+            return ResourceKey(kind: .rollout, namespace: namespace, name: rollout.metadata.name ?? "")
         }
     }
 
     /// What a change of this object concerns: a Rollout itself; an Experiment and the rollout whose
     /// step made it; the owner (rollout or experiment) of an AnalysisRun.
-    static func keysToReconcile(kind: String, _ object: KubernetesObject) -> [ResourceKey] {
+    static func keysToReconcile(kind: ResourceKind, _ object: KubernetesObject) -> [ResourceKey] {
         let namespace = object.metadata.namespace ?? "default"
         let owners = object.metadata.ownerReferences ?? []
         switch kind {
-        case "Rollout":
-            return [ResourceKey(kind: "Rollout", namespace: namespace, name: object.metadata.name ?? "")]
-        case "Experiment":
-            var keys = [ResourceKey(kind: "Experiment", namespace: namespace, name: object.metadata.name ?? "")]
+        case .rollout:
+            return [ResourceKey(kind: .rollout, namespace: namespace, name: object.metadata.name ?? "")]
+        case .experiment:
+            var keys = [ResourceKey(kind: .experiment, namespace: namespace, name: object.metadata.name ?? "")]
             if let rollout = owners.first(where: { $0.kind == "Rollout" })?.name {
-                keys.append(ResourceKey(kind: "Rollout", namespace: namespace, name: rollout))
+                keys.append(ResourceKey(kind: .rollout, namespace: namespace, name: rollout))
             }
             return keys
-        case "AnalysisRun":
+        case .analysisRun:
             if let experiment = owners.first(where: { $0.kind == "Experiment" })?.name
                 ?? object.metadata.labels?["experiment"]
             {
-                return [ResourceKey(kind: "Experiment", namespace: namespace, name: experiment)]
+                return [ResourceKey(kind: .experiment, namespace: namespace, name: experiment)]
             }
             let owner = owners.first { $0.kind == "Rollout" }?.name ?? object.metadata.labels?["rollout"]
-            return owner.map { [ResourceKey(kind: "Rollout", namespace: namespace, name: $0)] } ?? []
+            return owner.map { [ResourceKey(kind: .rollout, namespace: namespace, name: $0)] } ?? []
         default:
             return []
         }
@@ -190,17 +190,17 @@ public final class KubernetesResources: ResourceStore {
 
     /// The cached Experiment `namespace/name`, for the owner references of what it makes.
     func experimentObject(namespace: String, name: String) -> KubernetesObject? {
-        caches["Experiment"]?.informer.object(forKey: "\(namespace)/\(name)")
+        caches[.experiment]?.informer.object(forKey: "\(namespace)/\(name)")
     }
 
     // MARK: Reads
 
     private func cacheKey(_ key: ResourceKey) -> String {
-        key.kind == "ClusterAnalysisTemplate" ? key.name : "\(key.namespace)/\(key.name)"
+        key.kind == .clusterAnalysisTemplate ? key.name : "\(key.namespace)/\(key.name)"
     }
 
-    private func cache(_ kind: String) throws -> WatchedCache {
-        guard let cache = caches[kind] else { throw UnknownKind(kind: kind) }
+    private func cache(_ kind: ResourceKind) throws -> WatchedCache {
+        guard let cache = caches[kind] else { throw UnknownKind(kind: kind.rawValue) }
         return cache
     }
 
@@ -214,7 +214,7 @@ public final class KubernetesResources: ResourceStore {
         return found
     }
 
-    public func resources(kind: String, namespace: String?) throws -> [StoredResource] {
+    public func resources(kind: ResourceKind, namespace: String?) throws -> [StoredResource] {
         let informer = try cache(kind).informer
         let objects = namespace.map { informer.objects(index: StandardIndex.namespace, value: $0) } ?? informer.list()
         return try objects.map { try StoredResource(kind, $0) }.sorted { $0.key < $1.key }
@@ -222,21 +222,21 @@ public final class KubernetesResources: ResourceStore {
 
     /// Services are left out: on Kubernetes a Service is the user's, served by the cluster; the
     /// controller only pins the selectors of the ones a rollout names, from the rollout's reconcile.
-    public func versions(kind: String) throws -> [(key: ResourceKey, resourceVersion: Int)] {
-        guard kind != "Service" else { return [] }
+    public func versions(kind: ResourceKind) throws -> [(key: ResourceKey, resourceVersion: Int)] {
+        guard kind != .service else { return [] }
         let versions: [(key: ResourceKey, resourceVersion: Int)] = try cache(kind).informer.list().map { object in
             (key: StoredResource.key(kind, object), resourceVersion: WatchedCache.version(of: object))
         }
         return versions.sorted { $0.key < $1.key }
     }
 
-    public func stamp(kind: String, namespace: String) throws -> ResourceStamp {
+    public func stamp(kind: ResourceKind, namespace: String) throws -> ResourceStamp {
         let objects = try cache(kind).informer.objects(index: StandardIndex.namespace, value: namespace)
         return ResourceStamp(
             count: objects.count, latestResourceVersion: objects.map(WatchedCache.version(of:)).max() ?? 0)
     }
 
-    public func stamps(kind: String, namespaces: some Sequence<String>) throws -> [String: ResourceStamp] {
+    public func stamps(kind: ResourceKind, namespaces: some Sequence<String>) throws -> [String: ResourceStamp] {
         var stamps: [String: ResourceStamp] = [:]
         for namespace in namespaces { stamps[namespace] = try stamp(kind: kind, namespace: namespace) }
         return stamps
@@ -249,12 +249,13 @@ public final class KubernetesResources: ResourceStore {
     /// cluster deletes it with the rollout) and carries the rollout's controller instance label.
     public func apply(_ manifest: Data) async throws -> (StoredResource, ApplyOutcome) {
         var json = try JSONValue(parsing: manifest)
-        let kind = json["kind"]?.stringValue ?? ""
+        let kindName = json["kind"]?.stringValue ?? ""
+        guard let kind = ResourceKind(rawValue: kindName) else { throw UnknownKind(kind: kindName) }
         let cache = try self.cache(kind)
         let resource = resources[kind]!
         var object = try KubernetesObject(json: json)
-        let namespace = kind == "ClusterAnalysisTemplate" ? nil : (object.metadata.namespace ?? "default")
-        if kind == "AnalysisRun", let rolloutName = object.metadata.labels?["rollout"],
+        let namespace = kind.isClusterScoped ? nil : (object.metadata.namespace ?? "default")
+        if kind == .analysisRun, let rolloutName = object.metadata.labels?["rollout"],
             let rollout = rolloutObject(namespace: namespace ?? "default", name: rolloutName),
             let uid = rollout.metadata.uid
         {
@@ -266,7 +267,7 @@ public final class KubernetesResources: ResourceStore {
             ]
             if let instanceID { metadata.labels?[ArgoNames.controllerInstanceLabel] = instanceID }
             try object.setMetadata(metadata)
-        } else if kind == "AnalysisRun", let experimentName = object.metadata.labels?["experiment"],
+        } else if kind == .analysisRun, let experimentName = object.metadata.labels?["experiment"],
             let experiment = experimentObject(namespace: namespace ?? "default", name: experimentName),
             let uid = experiment.metadata.uid
         {
@@ -279,7 +280,7 @@ public final class KubernetesResources: ResourceStore {
             ]
             if let instanceID { metadata.labels?[ArgoNames.controllerInstanceLabel] = instanceID }
             try object.setMetadata(metadata)
-        } else if kind == "Experiment", let instanceID {
+        } else if kind == .experiment, let instanceID {
             // An experiment step's Experiment: handled by this instance, as its rollout is.
             var metadata = object.metadata
             metadata.labels = (metadata.labels ?? [:]).merging([ArgoNames.controllerInstanceLabel: instanceID]) {
@@ -344,7 +345,7 @@ public final class KubernetesResources: ResourceStore {
                     }
                     written = try await patchStatus(key, body: body, viaSubresource: true)
                 }
-            } catch let error where viaSubresource && error.isNotFound && key.kind != "Rollout" {
+            } catch let error where viaSubresource && error.isNotFound && key.kind != .rollout {
                 // The object is cached, so the 404 is the subresource's: write the status on the object.
                 statusSubresource.withLock { $0[key.kind] = false }
                 do {
@@ -417,7 +418,7 @@ public final class KubernetesResources: ResourceStore {
                     "generateName": .string("\(object.metadata.name ?? "")."), "namespace": .string(namespace),
                 ],
                 "involvedObject": [
-                    "apiVersion": .string(object.apiVersion ?? ""), "kind": .string(event.key.kind),
+                    "apiVersion": .string(object.apiVersion ?? ""), "kind": .string(event.key.kind.rawValue),
                     "name": .string(event.key.name), "namespace": .string(namespace),
                     "uid": .string(object.metadata.uid ?? ""),
                     "resourceVersion": .string(object.metadata.resourceVersion ?? ""),
@@ -441,7 +442,7 @@ public final class KubernetesResources: ResourceStore {
     public func record(_ measurements: [StoredMeasurement]) async throws {}
 
     private func namespaceOf(_ key: ResourceKey) -> String? {
-        key.kind == "ClusterAnalysisTemplate" ? nil : key.namespace
+        key.kind == .clusterAnalysisTemplate ? nil : key.namespace
     }
 }
 
@@ -450,18 +451,18 @@ struct UnknownKind: Error, CustomStringConvertible {
     var kind: String
     var description: String {
         "kind \(kind) is not served on the Kubernetes platform (it serves "
-            + KubernetesResources.kinds.map(\.kind).joined(separator: ", ") + ")"
+            + KubernetesResources.kinds.map(\.kind.rawValue).joined(separator: ", ") + ")"
     }
 }
 
 extension StoredResource {
     /// The store's view of a Kubernetes object: its parts as JSON, `resourceVersion` as the integer
     /// the server gives (an etcd revision), `metadata` without the server's `managedFields`.
-    init(_ kind: String, _ object: KubernetesObject) throws {
+    init(_ kind: ResourceKind, _ object: KubernetesObject) throws {
         var metadata = object.json["metadata"] ?? [:]
         metadata["managedFields"] = nil
         var spec = object.json["spec"]
-        if StoredResource.kindsWithTopLevelBody.contains(kind), var body = object.json.objectValue {
+        if kind.hasTopLevelBody, var body = object.json.objectValue {
             for field in ["apiVersion", "kind", "metadata", "status"] { body[field] = nil }
             spec = .object(body)
         }
@@ -472,7 +473,7 @@ extension StoredResource {
             status: try object.json["status"]?.encoded(), createdAt: object.metadata.creationTimestamp ?? "")
     }
 
-    static func key(_ kind: String, _ object: KubernetesObject) -> ResourceKey {
+    static func key(_ kind: ResourceKind, _ object: KubernetesObject) -> ResourceKey {
         ResourceKey(kind: kind, namespace: object.metadata.namespace ?? "", name: object.metadata.name ?? "")
     }
 }

@@ -50,7 +50,7 @@ public enum LocalPlatformRules {
     }
 
     /// The kinds whose names must be unique across namespaces.
-    static let hostWideNameKinds: Set<String> = ["Rollout", "Service"]
+    static let hostWideNameKinds: Set<ResourceKind> = [.rollout, .service]
 
     /// One line per broken rule, naming the document, the field and the fix; empty when the
     /// apply may go ahead. `namespacesHolding(kind, name)` answers from the store.
@@ -61,7 +61,7 @@ public enum LocalPlatformRules {
         incoming: [AnyResource], storedServices: [StoredService], placement: ServicePlacement = ServicePlacement(),
         isReadableFile: (String) -> Bool = { FileManager.default.isReadableFile(atPath: $0) },
         storedSecretKeys: (_ namespace: String, _ name: String) throws -> Set<String>? = { _, _ in nil },
-        namespacesHolding: (_ kind: String, _ name: String) throws -> [String]
+        namespacesHolding: (_ kind: ResourceKind, _ name: String) throws -> [String]
     ) rethrows -> [String] {
         var problems: [String] = []
         // What this apply claims so far, so two documents of one file are checked against each other.
@@ -86,7 +86,7 @@ public enum LocalPlatformRules {
                 problems.append(
                     "\(label): metadata.name is taken: a \(resource.kind) named \(resource.name) exists in namespace "
                         + "\(other), and on one host \(resource.kind) names are shared by every namespace "
-                        + "(\(resource.kind == "Rollout" ? "ReplicaSets and pods are named after it" : "the router names its service after it")); "
+                        + "(\(resource.kind == .rollout ? "ReplicaSets and pods are named after it" : "the router names its service after it")); "
                         + "rename one of them")
             }
             claimedNames[claim] = namespace

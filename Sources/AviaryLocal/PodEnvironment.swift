@@ -93,6 +93,11 @@ public enum ConfigurationKind: String, Sendable, Hashable {
     case secret = "Secret"
 }
 
+extension ConfigurationKind {
+    /// The resource kind it names.
+    public var resourceKind: ResourceKind { self == .secret ? .secret : .configMap }
+}
+
 /// Reads the values of a ConfigMap or Secret of the pod's namespace by name; nil when there is
 /// none.
 public typealias ConfigurationLookup = (ConfigurationKind, String) throws -> [String: String]?

@@ -64,7 +64,7 @@ public struct AviaryDaemon: Sendable {
                 logDirectory: logDirectory, inheritEnvironment: configuration.podEnvironmentInherited,
                 serviceAddressRange: try configuration.serviceAddressRange.map { try ServiceAddressRange(parsing: $0) },
                 configuration: { kind, namespace, name in
-                    try store.configurationValues(kind.rawValue, namespace: namespace, name: name)
+                    try store.configurationValues(kind.resourceKind, namespace: namespace, name: name)
                 }, logger: logger)
             platform = local
             let router = RouterSupervisor(
@@ -97,7 +97,7 @@ public struct AviaryDaemon: Sendable {
         // Datadog's keys and the other providers' profiles: an applied Secret, else the entry of secrets.yaml of that name.
         providers.secretSource = "apply the Secret (aviary apply -f), or add it to secrets.yaml in the state directory"
         providers.secret = { [store] namespace, name in
-            if let values = try? store.configurationValues("Secret", namespace: namespace, name: name) { return values }
+            if let values = try? store.configurationValues(.secret, namespace: namespace, name: name) { return values }
             return (try? SecretsFile.load(stateDirectory: stateDirectory))?.secrets[name]
         }
         analysis = AnalysisCoordinator(
@@ -114,7 +114,7 @@ public struct AviaryDaemon: Sendable {
                 }
                 // An applied Secret of the run's namespace wins over secrets.yaml, as on Kubernetes.
                 for name in names {
-                    if let values = try? store.configurationValues("Secret", namespace: namespace, name: name) {
+                    if let values = try? store.configurationValues(.secret, namespace: namespace, name: name) {
                         secrets.secrets[name] = values
                     }
                 }

@@ -153,8 +153,8 @@ public struct KubernetesDaemon: Sendable {
         resources = KubernetesResources(
             client: client, namespace: configuration.namespace, instanceID: configuration.instanceID,
             namedObjects: [
-                ("ConfigMap", .configMaps, NotificationConfig.configMapName),
-                ("Secret", .secrets, NotificationConfig.secretName),
+                (.configMap, .configMaps, NotificationConfig.configMapName),
+                (.secret, .secrets, NotificationConfig.secretName),
             ])
         notifications = NotificationSettings(
             store: resources, globalNamespace: configuration.notificationNamespace(leaseNamespace: leaseNamespace),

@@ -325,7 +325,7 @@ public final class AviaryStore: Sendable {
     }
 
     /// All resources of a kind, in one namespace or all (`namespace == nil`), sorted by namespace and name.
-    public func resources(kind: String, namespace: String? = nil) throws(StoreError) -> [StoredResource] {
+    public func resources(kind: ResourceKind, namespace: String? = nil) throws(StoreError) -> [StoredResource] {
         try read { db in
             let rows: [Row]
             if let namespace {
@@ -336,12 +336,12 @@ public final class AviaryStore: Sendable {
                 rows = try Row.fetchAll(
                     db, sql: "SELECT * FROM resources WHERE kind = ? ORDER BY namespace, name", arguments: [kind])
             }
-            return rows.map(Self.resource(from:))
+            return rows.map { Self.resource(from: $0, kind: kind) }
         }
     }
 
     /// The namespaces holding a resource of this kind and name, sorted.
-    public func namespaces(ofKind kind: String, named name: String) throws(StoreError) -> [String] {
+    public func namespaces(ofKind kind: ResourceKind, named name: String) throws(StoreError) -> [String] {
         try read { db in
             try String.fetchAll(
                 db, sql: "SELECT namespace FROM resources WHERE kind = ? AND name = ? ORDER BY namespace",
@@ -358,7 +358,7 @@ public final class AviaryStore: Sendable {
                 sql: "SELECT * FROM resources WHERE kind = 'Service' AND \(Self.servicePort) = ?")
             for port in Set(ports) {
                 for row in try Row.fetchAll(statement, arguments: [port]) {
-                    let resource = Self.resource(from: row)
+                    let resource = Self.resource(from: row, kind: .service)
                     found[resource.key] = resource
                 }
             }
@@ -374,7 +374,7 @@ public final class AviaryStore: Sendable {
 
     /// The keys and resource versions of all resources of a kind, sorted by namespace and name:
     /// what a resync needs, without reading (and allocating) every spec and status.
-    public func versions(kind: String) throws(StoreError) -> [(key: ResourceKey, resourceVersion: Int)] {
+    public func versions(kind: ResourceKind) throws(StoreError) -> [(key: ResourceKey, resourceVersion: Int)] {
         try read { db in
             let cursor = try Row.fetchCursor(
                 db.cachedStatement(
@@ -393,11 +393,11 @@ public final class AviaryStore: Sendable {
     /// How many resources of a kind a namespace has and the highest resource version among them:
     /// it changes whenever one of them is created, written or deleted (a deleted one lowers the
     /// count; a new or written one raises the highest version, which is unique store-wide).
-    public func stamp(kind: String, namespace: String) throws(StoreError) -> ResourceStamp {
+    public func stamp(kind: ResourceKind, namespace: String) throws(StoreError) -> ResourceStamp {
         try read { db in try Self.stamp(db, kind: kind, namespace: namespace) }
     }
 
-    private static func stamp(_ db: Database, kind: String, namespace: String) throws -> ResourceStamp {
+    private static func stamp(_ db: Database, kind: ResourceKind, namespace: String) throws -> ResourceStamp {
         let row = try Row.fetchOne(
             db.cachedStatement(
                 sql:
@@ -407,7 +407,7 @@ public final class AviaryStore: Sendable {
     }
 
     /// `stamp(kind:namespace:)` of several namespaces, read in one transaction.
-    public func stamps(kind: String, namespaces: some Sequence<String>) throws(StoreError) -> [String: ResourceStamp] {
+    public func stamps(kind: ResourceKind, namespaces: some Sequence<String>) throws(StoreError) -> [String: ResourceStamp] {
         try read { db in
             var result: [String: ResourceStamp] = [:]
             for namespace in namespaces { result[namespace] = try Self.stamp(db, kind: kind, namespace: namespace) }
@@ -426,7 +426,7 @@ public final class AviaryStore: Sendable {
             try db.execute(
                 sql: "DELETE FROM events WHERE kind = ? AND namespace = ? AND name = ?",
                 arguments: [key.kind, key.namespace, key.name])
-            if key.kind == "Rollout" {
+            if key.kind == .rollout {
                 try db.execute(
                     sql: "DELETE FROM revisions WHERE namespace = ? AND rollout = ?",
                     arguments: [key.namespace, key.name])
@@ -435,7 +435,7 @@ public final class AviaryStore: Sendable {
                     sql: "DELETE FROM notifications WHERE namespace = ? AND rollout = ? AND state != 'pending'",
                     arguments: [key.namespace, key.name])
             }
-            if key.kind == "AnalysisRun" {
+            if key.kind == .analysisRun {
                 try db.execute(
                     sql: "DELETE FROM measurements WHERE namespace = ? AND analysisRun = ?",
                     arguments: [key.namespace, key.name])
@@ -596,16 +596,17 @@ public final class AviaryStore: Sendable {
         try Row.fetchOne(
             db.cachedStatement(sql: "SELECT * FROM resources WHERE kind = ? AND namespace = ? AND name = ?"),
             arguments: [key.kind, key.namespace, key.name]
-        ).map(resource(from:))
+        ).map { resource(from: $0, kind: key.kind) }
     }
 
     /// Reads a `SELECT *` row of `resources` by column index (the order of the CREATE TABLE):
-    /// looking columns up by name costs more than the rest of the read.
-    private static func resource(from row: Row) -> StoredResource {
+    /// looking columns up by name costs more than the rest of the read. Every query selects one
+    /// kind, so the row's own `kind` column is not read back.
+    private static func resource(from row: Row, kind: ResourceKind) -> StoredResource {
         let spec: String? = row[7]
         let status: String? = row[8]
         return StoredResource(
-            key: ResourceKey(kind: row[0], namespace: row[1], name: row[2]),
+            key: ResourceKey(kind: kind, namespace: row[1], name: row[2]),
             apiVersion: row[3], generation: row[4], resourceVersion: row[5],
             metadata: Data((row[6] as String).utf8), spec: spec.map { Data($0.utf8) },
             status: status.map { Data($0.utf8) }, createdAt: row[9])
@@ -699,8 +700,12 @@ struct ManifestParts {
         guard let object = (try? JSONSerialization.jsonObject(with: manifest)) as? [String: Any] else {
             throw .invalidObject(reason: "the manifest is not a JSON object")
         }
-        guard let kind = object["kind"] as? String, !kind.isEmpty else {
+        guard let kindName = object["kind"] as? String, !kindName.isEmpty else {
             throw .invalidObject(reason: "kind is missing")
+        }
+        guard let kind = ResourceKind(rawValue: kindName) else {
+            let known = ResourceKind.allCases.map(\.rawValue).joined(separator: ", ")
+            throw .invalidObject(reason: "kind \(kindName) is not one the store keeps (\(known))")
         }
         guard let apiVersion = object["apiVersion"] as? String, !apiVersion.isEmpty else {
             throw .invalidObject(reason: "apiVersion is missing")
@@ -720,7 +725,7 @@ struct ManifestParts {
         self.apiVersion = apiVersion
         do {
             self.metadata = try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])
-            if StoredResource.kindsWithTopLevelBody.contains(kind) {
+            if kind.hasTopLevelBody {
                 self.spec = try JSONSerialization.data(
                     withJSONObject: Self.topLevelBody(of: object, kind: kind), options: [.sortedKeys])
             } else if let spec = object["spec"] {
@@ -737,10 +742,10 @@ struct ManifestParts {
     /// The fields of a ConfigMap or Secret beside `apiVersion`, `kind` and `metadata` (`data`,
     /// `type`...), kept in the `spec` column. A Secret's `stringData` is folded into `data` as
     /// base64, as the Kubernetes API server does on write, so it is read back one way.
-    private static func topLevelBody(of object: [String: Any], kind: String) -> [String: Any] {
+    private static func topLevelBody(of object: [String: Any], kind: ResourceKind) -> [String: Any] {
         var body = object
         for field in ["apiVersion", "kind", "metadata", "status"] { body.removeValue(forKey: field) }
-        if kind == "Secret", let plain = body.removeValue(forKey: "stringData") as? [String: Any] {
+        if kind == .secret, let plain = body.removeValue(forKey: "stringData") as? [String: Any] {
             var data = body["data"] as? [String: Any] ?? [:]
             for (key, value) in plain {
                 if let text = value as? String { data[key] = Data(text.utf8).base64EncodedString() }

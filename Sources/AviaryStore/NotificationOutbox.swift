@@ -160,7 +160,7 @@ extension AviaryStore {
             if state != .pending,
                 let row = try Row.fetchOne(db, sql: "SELECT namespace, rollout FROM notifications WHERE id = ?", arguments: [id])
             {
-                let rollout = ResourceKey(kind: "Rollout", namespace: row[0], name: row[1])
+                let rollout = ResourceKey(kind: .rollout, namespace: row[0], name: row[1])
                 try Self.pruneFinished(db, rollout)
                 // A deleted rollout's last notifications are not kept to be shown.
                 if try Self.fetch(db, rollout) == nil {
@@ -196,7 +196,7 @@ extension AviaryStore {
 
     private static func notification(_ row: Row) -> StoredNotification {
         var notification = StoredNotification(
-            rollout: ResourceKey(kind: "Rollout", namespace: row["namespace"], name: row["rollout"]),
+            rollout: ResourceKey(kind: .rollout, namespace: row["namespace"], name: row["rollout"]),
             trigger: row["trigger"], service: row["service"], recipient: row["recipient"],
             payload: Data((row["payload"] as String).utf8),
             createdAt: Date(timeIntervalSince1970: row["nextAttemptAt"]))

@@ -1,3 +1,4 @@
+import AviaryModel
 import Foundation
 
 /// What the controller and the analysis coordinator read and write of the resources (Rollouts,
@@ -14,13 +15,13 @@ public protocol ResourceStore: Sendable {
     /// The resources of `keys` that exist.
     func resources(_ keys: some Sequence<ResourceKey>) throws -> [ResourceKey: StoredResource]
     /// The resources of a kind, in one namespace or (nil) all, sorted by namespace and name.
-    func resources(kind: String, namespace: String?) throws -> [StoredResource]
+    func resources(kind: ResourceKind, namespace: String?) throws -> [StoredResource]
     /// The keys and resource versions of all resources of a kind, sorted by namespace and name.
-    func versions(kind: String) throws -> [(key: ResourceKey, resourceVersion: Int)]
+    func versions(kind: ResourceKind) throws -> [(key: ResourceKey, resourceVersion: Int)]
     /// How many resources of a kind a namespace has and the highest resource version among them.
-    func stamp(kind: String, namespace: String) throws -> ResourceStamp
+    func stamp(kind: ResourceKind, namespace: String) throws -> ResourceStamp
     /// `stamp(kind:namespace:)` of several namespaces.
-    func stamps(kind: String, namespaces: some Sequence<String>) throws -> [String: ResourceStamp]
+    func stamps(kind: ResourceKind, namespaces: some Sequence<String>) throws -> [String: ResourceStamp]
 
     /// Creates or updates a resource from its manifest (a `status` in it is ignored).
     func apply(_ manifest: Data) async throws -> (StoredResource, ApplyOutcome)

@@ -1,16 +1,18 @@
+import AviaryModel
 import Foundation
+import GRDB
 
 /// Names one resource: its kind (`Rollout`, `Service`, ...), namespace and name.
 public struct ResourceKey: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
-    /// The resource's kind as in the manifest (`Rollout`, `AnalysisTemplate`, `Service`, ...).
-    public var kind: String
+    /// The resource's kind (`Rollout`, `AnalysisTemplate`, `Service`, ...).
+    public var kind: ResourceKind
     /// The namespace; `default` when the manifest names none.
     public var namespace: String
     /// The resource's `metadata.name`.
     public var name: String
 
     /// Creates a key; an empty namespace means `default`.
-    public init(kind: String, namespace: String = "default", name: String) {
+    public init(kind: ResourceKind, namespace: String = "default", name: String) {
         self.kind = kind
         self.namespace = namespace.isEmpty ? "default" : namespace
         self.name = name
@@ -45,10 +47,6 @@ public struct StoredResource: Sendable, Equatable {
     /// When the resource was first stored (RFC 3339).
     public var createdAt: String
 
-    /// The kinds whose body sits beside `metadata` rather than under `spec` (`data`, `type`...);
-    /// the store keeps that body in `spec` and gives it back at the top level.
-    public static let kindsWithTopLevelBody: Set<String> = ["ConfigMap", "Secret", "PodTemplate"]
-
     /// A resource from its parts (a store other than SQLite, such as an informer cache, builds one).
     public init(
         key: ResourceKey, apiVersion: String, generation: Int, resourceVersion: Int, metadata: Data, spec: Data?,
@@ -80,9 +78,9 @@ public struct StoredResource: Sendable, Equatable {
     /// `resourceVersion` and `creationTimestamp` filled in), `spec` and `status`.
     public func object() -> [String: Any] {
         let metadataObject = filledMetadata()
-        var result: [String: Any] = ["apiVersion": apiVersion, "kind": key.kind, "metadata": metadataObject]
+        var result: [String: Any] = ["apiVersion": apiVersion, "kind": key.kind.rawValue, "metadata": metadataObject]
         if let spec, let specObject = try? JSONSerialization.jsonObject(with: spec) {
-            if Self.kindsWithTopLevelBody.contains(key.kind), let body = specObject as? [String: Any] {
+            if key.kind.hasTopLevelBody, let body = specObject as? [String: Any] {
                 result.merge(body) { kept, _ in kept }
             } else {
                 result["spec"] = specObject
@@ -113,11 +111,11 @@ public struct StoredResource: Sendable, Equatable {
         bytes.append(contentsOf: #"{"apiVersion":"#.utf8)
         Self.appendString(apiVersion, to: &bytes)
         bytes.append(contentsOf: #","kind":"#.utf8)
-        Self.appendString(key.kind, to: &bytes)
+        Self.appendString(key.kind.rawValue, to: &bytes)
         bytes.append(contentsOf: #","metadata":"#.utf8)
         bytes.append(contentsOf: metadataJSON)
         if let spec {
-            if Self.kindsWithTopLevelBody.contains(key.kind) {
+            if key.kind.hasTopLevelBody {
                 // The stored object's members, without its braces; an empty one adds nothing.
                 let members = spec.dropFirst().dropLast()
                 if members.contains(where: { !Character(UnicodeScalar($0)).isWhitespace }) {
@@ -258,3 +256,6 @@ public struct StoredMeasurement: Sendable, Equatable {
         self.measurement = measurement
     }
 }
+
+/// A kind is stored as its manifest name (`Rollout`), the `kind` column's text.
+extension ResourceKind: DatabaseValueConvertible {}

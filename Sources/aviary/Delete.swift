@@ -12,7 +12,7 @@ struct Delete: AsyncParsableCommand {
               aviary delete rollout web
             """)
 
-    @Argument(help: "The kind: rollout, service, analysistemplate, analysisrun, experiment, configmap, secret.")
+    @Argument(help: "The kind: rollout, service, analysistemplate, clusteranalysistemplate, analysisrun, experiment, configmap, secret, deployment, replicaset, podtemplate.")
     var kind: String
 
     @Argument(help: "The resource's name.")

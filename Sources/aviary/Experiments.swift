@@ -1,5 +1,6 @@
 import ArgumentParser
 import AviaryClient
+import enum AviaryModel.ResourceKind
 import Foundation
 
 /// `aviary get experiment NAME [--watch] [-o json|yaml]`.
@@ -56,7 +57,7 @@ struct GetExperiment: AsyncParsableCommand {
         }
         do {
             switch OutputFormat(rawValue: output) {
-            case .json?, .yaml?: try await options.printStored(kind: "experiments", name: name, json: output == "json")
+            case .json?, .yaml?: try await options.printStored(kind: .experiment, name: name, json: output == "json")
             case .text?, nil: print(try await frame())
             }
         } catch let failure as APIClient.Failure {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AviaryClient
+import enum AviaryModel.ResourceKind
 import Foundation
 
 /// `aviary get rollout|analysisrun|experiment|service NAME`.
@@ -84,7 +85,7 @@ struct GetRollout: AsyncParsableCommand {
         do {
             switch format {
             case .json?, .yaml?:
-                try await options.printStored(kind: "rollouts", name: name, json: format == .json)
+                try await options.printStored(kind: .rollout, name: name, json: format == .json)
             case .text?, nil:
                 print(try await frame())
             }
@@ -155,7 +156,7 @@ struct GetAnalysisRun: AsyncParsableCommand {
         do {
             switch OutputFormat(rawValue: output) {
             case .json?, .yaml?:
-                try await options.printStored(kind: "analysisruns", name: name, json: output == "json")
+                try await options.printStored(kind: .analysisRun, name: name, json: output == "json")
             case .text?, nil:
                 let run = try await options.client.analysisRun(name, namespace: options.namespace)
                 print(AnalysisRunRenderer.render(run, now: Date(), colour: useColour(noColor: noColor)))
@@ -198,7 +199,7 @@ struct GetService: AsyncParsableCommand {
         do {
             switch OutputFormat(rawValue: output) {
             case .json?, .yaml?:
-                try await options.printStored(kind: "services", name: name, json: output == "json")
+                try await options.printStored(kind: .service, name: name, json: output == "json")
             case .text?, nil:
                 let services = try await options.client.serviceEndpoints(namespace: options.namespace)
                 guard let service = services.first(where: { $0.name == name }) else {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AviaryClient
+import enum AviaryModel.ResourceKind
 import Foundation
 
 /// The flags every verb that talks to the daemon shares.
@@ -30,8 +31,8 @@ func fail(_ failure: APIClient.Failure) -> ExitCode {
 extension ServerOptions {
     /// Prints the stored resource `kind`/`name` of this namespace as the daemon returns it, in
     /// JSON or (any other `format`) YAML: what `get ... -o json|yaml` prints.
-    func printStored(kind: String, name: String, json: Bool) async throws {
-        let data = try await client.send(.GET, APIClient.resourcePath(kind: kind, name: name, namespace: namespace))
+    func printStored(kind: ResourceKind, name: String, json: Bool) async throws {
+        let data = try await client.send(.GET, APIClient.resourcePath(kind, name: name, namespace: namespace))
         print(try json ? Rendering.json(data) : Rendering.yaml(data))
     }
 }

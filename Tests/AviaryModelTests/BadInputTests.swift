@@ -157,7 +157,7 @@ import Testing
     @Test func aKindAviaryDoesNotReadIsSkippedWithAnInfoLine() throws {
         let text = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: web}\nspec: {}\n---\n" + Fixtures.service
         let decoded = ManifestDecoder().decode(text, file: "mixed.yaml")
-        #expect(decoded.resources.map(\.kind) == ["Service"])
+        #expect(decoded.resources.map(\.kind.rawValue) == ["Service"])
         #expect(!decoded.hasErrors)
         #expect(
             decoded.diagnostics.map(\.description) == [
@@ -184,7 +184,7 @@ import Testing
             """
         let decoded = ManifestDecoder().decode(deployment, file: "d.yaml")
         #expect(decoded.diagnostics.map(\.description) == [])
-        #expect(decoded.resources.map(\.kind) == ["Deployment"])
+        #expect(decoded.resources.map(\.kind.rawValue) == ["Deployment"])
         let empty = ManifestDecoder().decode("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {}\n", file: "d.yaml")
         #expect(
             empty.diagnostics.map(\.description) == [
@@ -270,7 +270,7 @@ import Testing
     @Test func goodDocumentsSurviveABadOneInTheSameFile() throws {
         let text = Fixtures.service + "\n---\napiVersion: argoproj.io/v1alpha1\nkind: Nope\n---\n" + Fixtures.successRate
         let decoded = ManifestDecoder().decode(text, file: "mixed.yaml")
-        #expect(decoded.resources.map(\.kind) == ["Service", "AnalysisTemplate"])
+        #expect(decoded.resources.map(\.kind.rawValue) == ["Service", "AnalysisTemplate"])
         #expect(decoded.diagnostics.map(\.path) == ["kind"])
         #expect(decoded.diagnostics.first?.resource == "document 2")
     }

@@ -38,7 +38,7 @@ import Testing
         let text = Fixtures.all.joined(separator: "\n---\n")
         let resources = try ManifestDecoder().resources(from: text)
         #expect(
-            resources.map(\.kind) == [
+            resources.map(\.kind.rawValue) == [
                 "Rollout", "AnalysisTemplate", "Rollout", "ClusterAnalysisTemplate", "AnalysisRun", "Experiment",
                 "Service",
             ])

@@ -151,7 +151,7 @@ let sampleService = """
     func listingMeansTheObjectsAndEscapesMarkup(count: Int) throws {
         let resources = (0..<count).map { index in
             StoredResource(
-                key: ResourceKey(kind: "Rollout", name: "r\(index)"), apiVersion: "argoproj.io/v1alpha1",
+                key: ResourceKey(kind: .rollout, name: "r\(index)"), apiVersion: "argoproj.io/v1alpha1",
                 generation: index + 1, resourceVersion: 10 + index,
                 metadata: Data(#"{"labels":{"note":"<script>&"},"name":"r\#(index)"}"#.utf8),
                 spec: Data(#"{"replicas":\#(index)}"#.utf8),

@@ -82,7 +82,7 @@ struct AlertmanagerNotificationTests {
             generatorURL: "http://aviary.example/rollouts/web")
         try store.enqueue([
             StoredNotification(
-                rollout: ResourceKey(kind: "Rollout", name: "web"), trigger: "on-rollout-aborted",
+                rollout: ResourceKey(kind: .rollout, name: "web"), trigger: "on-rollout-aborted",
                 service: "alertmanager", recipient: "", payload: try JSONEncoder().encode(rendered), createdAt: Date())
         ])
         let dispatcher = NotificationDispatcher(
@@ -90,7 +90,7 @@ struct AlertmanagerNotificationTests {
             logger: Logger(label: "test"))
         for notification in try store.dueNotifications(at: Date()) { await dispatcher.deliver(notification) }
 
-        let stored = try store.notifications(of: ResourceKey(kind: "Rollout", name: "web"))
+        let stored = try store.notifications(of: ResourceKey(kind: .rollout, name: "web"))
         #expect(stored.map(\.state) == [.delivered], "\(stored.map { $0.lastError ?? "" })")
         let listed = await eventually(within: 30) {
             await alertmanager.alerts().contains {

@@ -111,7 +111,7 @@ import Testing
         let store = try AviaryStore(stateDirectory: directory.path)
         let api = ResourceAPI(store: store, changed: { _ in })
         if !stored.isEmpty { _ = try api.apply(Data(stored.joined(separator: "\n---\n").utf8), file: "stored.yaml") }
-        let before = try store.versions(kind: "Rollout").count + store.versions(kind: "AnalysisTemplate").count
+        let before = try store.versions(kind: .rollout).count + store.versions(kind: .analysisTemplate).count
         let body = Data(apply.joined(separator: "\n---\n").utf8)
         switch expected {
         case .applied(let warnings):
@@ -131,7 +131,7 @@ import Testing
                 for start in problems {
                     #expect(error.diagnostics.contains { $0.hasPrefix("app.yaml: " + start) }, "\(error.diagnostics)")
                 }
-                let after = try store.versions(kind: "Rollout").count + store.versions(kind: "AnalysisTemplate").count
+                let after = try store.versions(kind: .rollout).count + store.versions(kind: .analysisTemplate).count
                 #expect(after == before, "a refused apply stores nothing")
             }
         }

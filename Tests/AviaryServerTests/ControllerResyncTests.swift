@@ -17,7 +17,7 @@ import Testing
         let metrics = DaemonMetrics()
         let controller: Controller
         let clock = TestClock()
-        let rollout = ResourceKey(kind: "Rollout", name: "web")
+        let rollout = ResourceKey(kind: .rollout, name: "web")
 
         init() throws {
             directory =
@@ -164,7 +164,7 @@ import Testing
         // snapshot, finds them missing and removes them from the platform.
         let deleted = [names[3], names[count - 2]]
         for name in deleted {
-            let key = ResourceKey(kind: "Service", name: name)
+            let key = ResourceKey(kind: .service, name: name)
             try world.store.delete(key)
             await world.controller.enqueue(key)
         }
@@ -188,7 +188,7 @@ import Testing
     ) async throws {
         let world = try World()
         defer { world.removeDirectory() }
-        let key = ResourceKey(kind: "Service", name: "svc")
+        let key = ResourceKey(kind: .service, name: "svc")
         try world.store.apply(
             Data(#"{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc"}, "spec": \#(spec)}"#.utf8))
         try await world.controller.reconcileService(key)
@@ -199,7 +199,7 @@ import Testing
     @Test func aServiceReconcileKeepsTheRevisionARolloutPinnedItTo() async throws {
         let world = try World()
         defer { world.removeDirectory() }
-        let key = ResourceKey(kind: "Service", name: "svc")
+        let key = ResourceKey(kind: .service, name: "svc")
         try world.store.apply(
             JSONSerialization.data(withJSONObject: [
                 "apiVersion": "v1", "kind": "Service", "metadata": ["name": "svc"],
@@ -225,7 +225,7 @@ import Testing
     func aPassReadsTheRowUnlessTheDecodedCopyIsOfTheListedVersion(
         listed: Int?, enqueued: Bool, decoded: Int?, fromCopy: Bool
     ) {
-        let key = ResourceKey(kind: "Rollout", name: "web")
+        let key = ResourceKey(kind: .rollout, name: "web")
         let cached = Controller.keysFromCache(
             [(key: key, listedVersion: listed)], due: enqueued ? [key: .distantPast] : [:],
             decodedVersion: { _ in decoded })

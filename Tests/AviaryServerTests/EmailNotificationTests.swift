@@ -115,14 +115,14 @@ struct EmailNotificationTests {
         rendered.emailSubject = "Rollout web has been aborted ✖"
         try store.enqueue([
             StoredNotification(
-                rollout: ResourceKey(kind: "Rollout", name: "web"), trigger: "on-rollout-aborted", service: "email",
+                rollout: ResourceKey(kind: .rollout, name: "web"), trigger: "on-rollout-aborted", service: "email",
                 recipient: "team@example.com", payload: try JSONEncoder().encode(rendered), createdAt: Date())
         ])
         let dispatcher = NotificationDispatcher(
             outbox: store, settings: NotificationSettings(store: store), metrics: DaemonMetrics(),
             logger: Logger(label: "test"))
         for notification in try store.dueNotifications(at: Date()) { await dispatcher.deliver(notification) }
-        let stored = try #require(try store.notifications(of: ResourceKey(kind: "Rollout", name: "web")).first)
+        let stored = try #require(try store.notifications(of: ResourceKey(kind: .rollout, name: "web")).first)
         return (store, stored)
     }
 

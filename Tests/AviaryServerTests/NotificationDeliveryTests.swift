@@ -141,6 +141,6 @@ import Testing
             #expect(text.contains(reason), "\(text)")
             return true
         }
-        #expect(try store.resources(kind: "ConfigMap").isEmpty, "nothing was applied")
+        #expect(try store.resources(kind: .configMap).isEmpty, "nothing was applied")
     }
 }

@@ -24,7 +24,7 @@ import Testing
         let analysis: AnalysisCoordinator
         let controller: Controller
         let clock = TestClock()
-        let rollout = ResourceKey(kind: "Rollout", name: "web")
+        let rollout = ResourceKey(kind: .rollout, name: "web")
         /// A small cap, so that N releases already reach it.
         static let eventsKept = 20
 
@@ -181,7 +181,7 @@ import Testing
         #expect(after2N.storeRows["measurements"] == 3, "one measurement per run kept")
         #expect(
             after2N.storeRows["events"] == World.eventsKept, "the rollout's events at the cap, none of deleted runs")
-        let runs = try world.store.resources(kind: "AnalysisRun").map(\.key.name)
+        let runs = try world.store.resources(kind: .analysisRun).map(\.key.name)
         let phases = await world.metrics.render().split(separator: "\n").filter {
             $0.hasPrefix("analysis_run_metric_phase{") && $0.hasSuffix(" 1")
         }

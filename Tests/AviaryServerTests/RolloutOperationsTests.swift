@@ -19,7 +19,7 @@ import Testing
                                                        {"name": "sidecar", "image": "proxy:1"}]}},
                   "strategy": {"canary": {"steps": [{"setWeight": 50}, {"pause": {}}]}}}}
         """#.utf8)
-    static let key = ResourceKey(kind: "Rollout", name: "web")
+    static let key = ResourceKey(kind: .rollout, name: "web")
 
     /// A store holding the rollout, removed after `body`.
     func withStore(_ body: (AviaryStore) throws -> Void) throws {

@@ -50,7 +50,7 @@ import Testing
         let platform = try LocalPlatform(
             stateStore: StorePlatformState(store: store, key: StorePlatformState.platformKey),
             logDirectory: directory + "/logs")
-        let key = ResourceKey(kind: "Rollout", name: "web")
+        let key = ResourceKey(kind: .rollout, name: "web")
         try store.apply(Self.manifest(kind: "Rollout", name: "web", spec: #"{"replicas": 1}"#))
         let reads = ReadLog()
         let read = reads.counting(Watch.withOwned(key, store: store, platform: platform), store: store)
@@ -86,13 +86,13 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try AviaryStore(stateDirectory: directory)
         try store.apply(Self.manifest(kind: "Rollout", name: "web", spec: "{}"))
-        try await withStream(store, Watch.list(kind: "Rollout", namespace: nil, store: store)) { lines in
+        try await withStream(store, Watch.list(kind: .rollout, namespace: nil, store: store)) { lines in
             #expect(await eventually(within: 10) { await lines.all.count == 1 })
             try store.apply(Self.manifest(kind: "Rollout", name: "api", namespace: "shop", spec: "{}"))
             #expect(await eventually(within: 10) { await lines.all.count == 2 })
             let last = try #require(await lines.all.last)
             #expect(last.contains(#""name":"api""#) && last.contains(#""name":"web""#))
-            try store.delete(ResourceKey(kind: "Rollout", namespace: "shop", name: "api"))
+            try store.delete(ResourceKey(kind: .rollout, namespace: "shop", name: "api"))
             #expect(await eventually(within: 10) { await lines.all.count == 3 })
         }
     }
@@ -101,7 +101,7 @@ import Testing
         let directory = NSTemporaryDirectory() + "aviary-watch-test-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try AviaryStore(stateDirectory: directory)
-        let key = ResourceKey(kind: "Rollout", name: "web")
+        let key = ResourceKey(kind: .rollout, name: "web")
         try store.apply(Self.manifest(kind: "Rollout", name: "web", spec: "{}"))
         let lines = Lines()
         // Time is up: one line, then the stream returns by itself.

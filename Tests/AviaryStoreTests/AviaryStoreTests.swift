@@ -39,7 +39,7 @@ func json(_ data: Data?) -> [String: Any]? {
         let (created, createdOutcome) = try store.apply(rollout("web", replicas: 4))
         #expect(createdOutcome == .created)
         #expect(created.generation == 1)
-        #expect(created.key == ResourceKey(kind: "Rollout", name: "web"))
+        #expect(created.key == ResourceKey(kind: .rollout, name: "web"))
         #expect(created.status == nil, "a status in an applied manifest is ignored")
 
         let (same, sameOutcome) = try store.apply(rollout("web", replicas: 4))
@@ -92,15 +92,15 @@ func json(_ data: Data?) -> [String: Any]? {
     /// object means, with and without a spec or status, and with characters JSON escapes.
     @Test(arguments: [
         StoredResource(
-            key: ResourceKey(kind: "Rollout", namespace: "team-a", name: "web"), apiVersion: "argoproj.io/v1alpha1",
+            key: ResourceKey(kind: .rollout, namespace: "team-a", name: "web"), apiVersion: "argoproj.io/v1alpha1",
             generation: 3, resourceVersion: 41, metadata: Data(#"{"labels":{"app":"w\"<eb>&"},"name":"web"}"#.utf8),
             spec: Data(#"{"replicas":2,"steps":[{"setWeight":20.5}],"x":null}"#.utf8),
             status: Data(#"{"message":"a/b \u00e9","phase":"Healthy"}"#.utf8), createdAt: "2026-01-01T00:00:00Z"),
         StoredResource(
-            key: ResourceKey(kind: "Service", name: "svc"), apiVersion: "v1", generation: 1, resourceVersion: 7,
+            key: ResourceKey(kind: .service, name: "svc"), apiVersion: "v1", generation: 1, resourceVersion: 7,
             metadata: Data("{}".utf8), spec: nil, status: nil, createdAt: "2026-01-02T00:00:00Z"),
         StoredResource(
-            key: ResourceKey(kind: "AnalysisRun", name: "run"), apiVersion: "argoproj.io/v1alpha1", generation: 1,
+            key: ResourceKey(kind: .analysisRun, name: "run"), apiVersion: "argoproj.io/v1alpha1", generation: 1,
             resourceVersion: 9, metadata: Data(#"{"name":"run"}"#.utf8), spec: Data(#"{}"#.utf8),
             status: nil, createdAt: "2026-01-03T00:00:00Z"),
     ])
@@ -136,7 +136,7 @@ func json(_ data: Data?) -> [String: Any]? {
         #expect(try store.events(for: resource.key).count == 1, "the refused write's events are not stored")
 
         let missing = try store.updateStatus(
-            ResourceKey(kind: "Rollout", name: "nope"), status: Data("{}".utf8))
+            ResourceKey(kind: .rollout, name: "nope"), status: Data("{}".utf8))
         #expect(missing == nil)
     }
 
@@ -153,7 +153,7 @@ func json(_ data: Data?) -> [String: Any]? {
             StatusUpdate(key: web.key, status: paused, expectedResourceVersion: web.resourceVersion),
             StatusUpdate(
                 key: api.key, status: paused, events: [event], expectedResourceVersion: api.resourceVersion - 1),
-            StatusUpdate(key: ResourceKey(kind: "Rollout", name: "nope"), status: paused),
+            StatusUpdate(key: ResourceKey(kind: .rollout, name: "nope"), status: paused),
         ])
         #expect(results.map { $0?.key } == [web.key, nil, nil], "a stale or missing one is refused, in order")
         #expect(json(try store.resource(web.key)?.status)?["phase"] as? String == "Paused")
@@ -179,11 +179,11 @@ func json(_ data: Data?) -> [String: Any]? {
         try store.apply(rollout("a", replicas: 1))
         try store.apply(
             Data(#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"a","namespace":"x"},"spec":{}}"#.utf8))
-        #expect(try store.resources(kind: "Rollout").map(\.key.name) == ["a", "b"])
-        #expect(try store.resources(kind: "Service", namespace: "x").count == 1)
-        #expect(try store.resources(kind: "Service", namespace: "default").isEmpty)
+        #expect(try store.resources(kind: .rollout).map(\.key.name) == ["a", "b"])
+        #expect(try store.resources(kind: .service, namespace: "x").count == 1)
+        #expect(try store.resources(kind: .service, namespace: "default").isEmpty)
 
-        let key = ResourceKey(kind: "Rollout", name: "a")
+        let key = ResourceKey(kind: .rollout, name: "a")
         let updated = try #require(try store.updateSpec(key, spec: Data(#"{"replicas":3}"#.utf8)))
         #expect(updated.generation == 2)
 
@@ -220,7 +220,7 @@ func json(_ data: Data?) -> [String: Any]? {
         try store.apply(service("web", ports: #"[{"port":7070}]"#))
         #expect(try holders([8080]).isEmpty)
         #expect(try holders([7070]) == ["default/web"])
-        #expect(try store.delete(ResourceKey(kind: "Service", name: "web")))
+        #expect(try store.delete(ResourceKey(kind: .service, name: "web")))
         #expect(try holders([7070]).isEmpty)
     }
 
@@ -236,15 +236,15 @@ func json(_ data: Data?) -> [String: Any]? {
         defer { directory.remove() }
         let store = try AviaryStore(stateDirectory: directory.path)
         #expect(throws: StoreError.invalidObject(reason: reason)) { try store.apply(Data(manifest.utf8)) }
-        #expect(try store.resources(kind: "Service").isEmpty)
+        #expect(try store.resources(kind: .service).isEmpty)
     }
 
     @Test func eachResourceKeepsOnlyItsLatestEvents() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let store = try AviaryStore(stateDirectory: directory.path)
-        let web = ResourceKey(kind: "Rollout", name: "web")
-        let api = ResourceKey(kind: "Rollout", name: "api")
+        let web = ResourceKey(kind: .rollout, name: "web")
+        let api = ResourceKey(kind: .rollout, name: "api")
         func event(_ key: ResourceKey, _ number: Int) -> StoredEvent {
             StoredEvent(
                 key: key, type: "Normal", reason: "Step", message: "event \(number)", time: "2026-01-01T00:00:00Z")
@@ -266,8 +266,8 @@ func json(_ data: Data?) -> [String: Any]? {
     @Test func revisionsEventsMeasurementsAndPlatformValuesPersist() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let key = ResourceKey(kind: "Rollout", name: "web")
-        let run = ResourceKey(kind: "AnalysisRun", name: "web-abc-2")
+        let key = ResourceKey(kind: .rollout, name: "web")
+        let run = ResourceKey(kind: .analysisRun, name: "web-abc-2")
         do {
             let store = try AviaryStore(stateDirectory: directory.path)
             try store.apply(rollout("web", replicas: 4))
@@ -396,8 +396,8 @@ struct FileSystemErrorTests {
                 Issue.record("expected disk full, got \(String(describing: error))")
                 return
             }
-            #expect(try store.resource(ResourceKey(kind: "Rollout", name: "kept")) != nil)
-            #expect(try store.resource(ResourceKey(kind: "Service", name: "big")) == nil)
+            #expect(try store.resource(ResourceKey(kind: .rollout, name: "kept")) != nil)
+            #expect(try store.resource(ResourceKey(kind: .service, name: "big")) == nil)
         }
     }
 }
@@ -437,7 +437,7 @@ struct FileSystemErrorTests {
         try #require(acknowledged.count >= acknowledgementsBeforeKill)
 
         let store = try AviaryStore(stateDirectory: directory.path + "/state")
-        let stored = try store.resources(kind: "Rollout")
+        let stored = try store.resources(kind: .rollout)
         let names = Set(stored.map(\.key.name))
         let missing = acknowledged.filter { !names.contains("r-\($0)") }
         #expect(missing.isEmpty, "acknowledged but lost: \(missing)")

@@ -5,7 +5,7 @@ import Testing
 
 private func notification(_ rollout: String, _ trigger: String, at time: Date) -> StoredNotification {
     StoredNotification(
-        rollout: ResourceKey(kind: "Rollout", name: rollout), trigger: trigger, service: "hook", recipient: "",
+        rollout: ResourceKey(kind: .rollout, name: rollout), trigger: trigger, service: "hook", recipient: "",
         payload: Data(#"{"message":"\#(trigger)"}"#.utf8), createdAt: time)
 }
 
@@ -74,7 +74,7 @@ private func notification(_ rollout: String, _ trigger: String, at time: Date) -
             let head = try #require(try store.dueNotifications(at: start).first)
             try store.recordAttempt(head.id, state: .failed, error: "HTTP 400", nextAttemptAt: start, at: start)
         }
-        let kept = try store.notifications(of: ResourceKey(kind: "Rollout", name: "a"), limit: 100)
+        let kept = try store.notifications(of: ResourceKey(kind: .rollout, name: "a"), limit: 100)
         #expect(kept.count == AviaryStore.finishedNotificationsKept + 1)
         #expect(kept.first?.trigger == "last" && kept.first?.state == .pending)
         #expect(kept.dropFirst().allSatisfy { $0.state == .failed && $0.lastError == "HTTP 400" })
@@ -102,11 +102,11 @@ private func notification(_ rollout: String, _ trigger: String, at time: Date) -
         let store = try AviaryStore(stateDirectory: directory.path)
         try store.enqueue([
             StoredNotification(
-                rollout: ResourceKey(kind: "Rollout", name: "a"), trigger: "on-rollout-aborted", service: "pager",
+                rollout: ResourceKey(kind: .rollout, name: "a"), trigger: "on-rollout-aborted", service: "pager",
                 recipient: "", payload: Data("{}".utf8), createdAt: start, failure: "no service pager")
         ])
         #expect(try store.dueNotifications(at: start.addingTimeInterval(60)).isEmpty)
-        let shown = try store.notifications(of: ResourceKey(kind: "Rollout", name: "a"))
+        let shown = try store.notifications(of: ResourceKey(kind: .rollout, name: "a"))
         #expect(shown.map(\.state) == [.failed] && shown.first?.lastError == "no service pager")
     }
 }

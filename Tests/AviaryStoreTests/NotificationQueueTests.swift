@@ -9,7 +9,7 @@ import Testing
 
     func notification(_ rollout: String, _ trigger: String) -> StoredNotification {
         StoredNotification(
-            rollout: ResourceKey(kind: "Rollout", name: rollout), trigger: trigger, service: "hook", recipient: "",
+            rollout: ResourceKey(kind: .rollout, name: rollout), trigger: trigger, service: "hook", recipient: "",
             payload: Data("{}".utf8), createdAt: start)
     }
 
@@ -45,7 +45,7 @@ import Testing
             let head = queue.due(at: start, limit: 1)[0]
             queue.recordAttempt(head.id, state: .failed, error: "HTTP 400", nextAttemptAt: start, at: start)
         }
-        let kept = queue.notifications(of: ResourceKey(kind: "Rollout", name: "a"), limit: 100)
+        let kept = queue.notifications(of: ResourceKey(kind: .rollout, name: "a"), limit: 100)
         #expect(kept.count == AviaryStore.finishedNotificationsKept + 1)
         #expect(kept.first?.trigger == "last" && kept.first?.state == .pending)
         #expect(kept.dropFirst().allSatisfy { $0.state == .failed && $0.finishedAt != nil })
@@ -58,7 +58,7 @@ import Testing
         queue.recordAttempt(1, state: .delivered, error: nil, nextAttemptAt: start, at: start)
         queue.recordAttempt(
             2, state: .delivered, error: nil, nextAttemptAt: start, at: start, rolloutExists: { _ in false })
-        #expect(queue.notifications(of: ResourceKey(kind: "Rollout", name: "a"), limit: 20).isEmpty)
+        #expect(queue.notifications(of: ResourceKey(kind: .rollout, name: "a"), limit: 20).isEmpty)
         #expect(queue.finishedCount == 0 && queue.pending.isEmpty)
     }
 
@@ -78,11 +78,11 @@ import Testing
         var queue = NotificationQueue()
         _ = queue.enqueue([
             StoredNotification(
-                rollout: ResourceKey(kind: "Rollout", name: "a"), trigger: "on-rollout-aborted", service: "pager",
+                rollout: ResourceKey(kind: .rollout, name: "a"), trigger: "on-rollout-aborted", service: "pager",
                 recipient: "", payload: Data("{}".utf8), createdAt: start, failure: "no service pager")
         ])
         #expect(queue.due(at: start.addingTimeInterval(60), limit: 32).isEmpty && queue.nextDue == nil)
-        let shown = queue.notifications(of: ResourceKey(kind: "Rollout", name: "a"), limit: 20)
+        let shown = queue.notifications(of: ResourceKey(kind: .rollout, name: "a"), limit: 20)
         #expect(shown.map(\.state) == [.failed] && shown.first?.lastError == "no service pager")
     }
 }

@@ -89,12 +89,12 @@ import Testing
 
         let store = try AviaryStore(stateDirectory: directory.path)
         // What the older release wrote reads back.
-        let rollout = try #require(try store.resource(ResourceKey(kind: "Rollout", name: "web")))
+        let rollout = try #require(try store.resource(ResourceKey(kind: .rollout, name: "web")))
         #expect(rollout.generation == 2 && rollout.resourceVersion == 3)
         #expect(json(rollout.status)?["phase"] as? String == "Healthy")
-        #expect(try store.revisions(of: ResourceKey(kind: "Rollout", name: "web")).map(\.podTemplateHash) == ["abc"])
-        #expect(try store.events(for: ResourceKey(kind: "Rollout", name: "web")).map(\.reason) == ["RolloutCompleted"])
-        #expect(try store.namespaces(ofKind: "Rollout", named: "web") == ["default"])
+        #expect(try store.revisions(of: ResourceKey(kind: .rollout, name: "web")).map(\.podTemplateHash) == ["abc"])
+        #expect(try store.events(for: ResourceKey(kind: .rollout, name: "web")).map(\.reason) == ["RolloutCompleted"])
+        #expect(try store.namespaces(ofKind: .rollout, named: "web") == ["default"])
         #expect(try store.services(listeningOn: [8080]).map(\.key.name) == ["web"])
 
         // Every later migration ran: v3's indexes are there, v2's old one is replaced.
@@ -120,6 +120,6 @@ import Testing
         let first = try Self.indexSQL("resources_by_name", in: directory.path)
         let store = try AviaryStore(stateDirectory: directory.path)
         #expect(try Self.indexSQL("resources_by_name", in: directory.path) == first)
-        #expect(try store.resource(ResourceKey(kind: "Service", name: "web")) != nil)
+        #expect(try store.resource(ResourceKey(kind: .service, name: "web")) != nil)
     }
 }

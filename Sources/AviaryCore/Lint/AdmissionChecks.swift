@@ -4,14 +4,14 @@ import AviaryModel
 /// resources.
 public struct ResourceReference: Hashable, Sendable, Comparable {
     /// `AnalysisTemplate`, `ClusterAnalysisTemplate` or `Service`.
-    public var kind: String
+    public var kind: ResourceKind
     /// Its namespace; empty for a `ClusterAnalysisTemplate`.
     public var namespace: String
     /// Its name.
     public var name: String
 
     /// A reference.
-    public init(kind: String, namespace: String, name: String) {
+    public init(kind: ResourceKind, namespace: String, name: String) {
         self.kind = kind
         self.namespace = namespace
         self.name = name

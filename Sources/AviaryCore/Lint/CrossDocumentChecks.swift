@@ -22,7 +22,7 @@ struct CrossDocumentChecks {
     }
 
     /// What a document names where it is not among the inputs.
-    private func absent(_ kind: String, _ name: String, namespace: String?) -> String {
+    private func absent(_ kind: ResourceKind, _ name: String, namespace: String?) -> String {
         let scope = namespace.map { " (namespace \($0))" } ?? ""
         return isAdmission
             ? "\(kind) \"\(name)\"\(scope) is neither in this apply nor stored; apply it, or the rollout waits for it"
@@ -190,8 +190,8 @@ struct CrossDocumentChecks {
             (rollout.spec.template?.spec.containers ?? []).flatMap { ($0.ports ?? []).compactMap(\.name) })
         for case (let path, let name?) in references where !name.isEmpty {
             guard let service = byName["\(namespace)/\(name)"] else {
-                missing.insert(ResourceReference(kind: "Service", namespace: namespace, name: name))
-                report(located, path, absent("Service", name, namespace: nil), severity: .warning)
+                missing.insert(ResourceReference(kind: .service, namespace: namespace, name: name))
+                report(located, path, absent(.service, name, namespace: nil), severity: .warning)
                 continue
             }
             if let podLabels, let selector = service.spec.selector,
@@ -227,7 +227,7 @@ struct CrossDocumentChecks {
         for (index, reference) in references.enumerated() {
             guard let name = reference.templateName, !name.isEmpty else { continue }
             let referencePath = isSingleReference ? "\(path).templateName" : "\(path).templates[\(index)].templateName"
-            let kind = reference.isClusterScope ? "ClusterAnalysisTemplate" : "AnalysisTemplate"
+            let kind: ResourceKind = reference.isClusterScope ? .clusterAnalysisTemplate : .analysisTemplate
             var visited: Set<TemplateKey> = []
             var missing: [ResourceReference] = []
             let specs = expand(
@@ -302,7 +302,7 @@ struct CrossDocumentChecks {
             if templates[includeKey] == nil {
                 missing.append(
                     ResourceReference(
-                        kind: isCluster ? "ClusterAnalysisTemplate" : "AnalysisTemplate",
+                        kind: isCluster ? .clusterAnalysisTemplate : .analysisTemplate,
                         namespace: includeKey.namespace,
                         name: name))
                 continue

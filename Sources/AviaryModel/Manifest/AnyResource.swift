@@ -19,27 +19,18 @@ public enum AnyResource: Sendable, Hashable, Encodable {
     /// An `apps/v1` `Deployment` or a `v1` `PodTemplate`, read for a Rollout's `workloadRef`.
     case workload(Workload)
 
-    /// The kinds Aviary reads, with the `apiVersion` each must have.
-    public static let supportedKinds: [(kind: String, apiVersion: String)] = [
-        ("Rollout", argoAPIVersion), ("AnalysisTemplate", argoAPIVersion),
-        ("ClusterAnalysisTemplate", argoAPIVersion), ("AnalysisRun", argoAPIVersion),
-        ("Experiment", argoAPIVersion), ("Service", Service.apiVersion),
-        ("ConfigMap", "v1"), ("Secret", "v1"), ("Deployment", "apps/v1"), ("ReplicaSet", "apps/v1"),
-        ("PodTemplate", "v1"),
-    ]
-
     /// The resource's kind, `Rollout`.
-    public var kind: String {
+    public var kind: ResourceKind {
         switch self {
-        case .rollout: "Rollout"
-        case .analysisTemplate: "AnalysisTemplate"
-        case .clusterAnalysisTemplate: "ClusterAnalysisTemplate"
-        case .analysisRun: "AnalysisRun"
-        case .experiment: "Experiment"
-        case .service: "Service"
-        case .configMap: "ConfigMap"
-        case .secret: "Secret"
-        case .workload(let value): value.kind ?? "Deployment"
+        case .rollout: .rollout
+        case .analysisTemplate: .analysisTemplate
+        case .clusterAnalysisTemplate: .clusterAnalysisTemplate
+        case .analysisRun: .analysisRun
+        case .experiment: .experiment
+        case .service: .service
+        case .configMap: .configMap
+        case .secret: .secret
+        case .workload(let value): value.kind.flatMap(ResourceKind.init(rawValue:)) ?? .deployment
         }
     }
 

@@ -191,21 +191,21 @@ public struct ManifestDecoder: Sendable {
         func failure(_ path: String, _ message: String, kind: String? = nil) -> (AnyResource?, [Diagnostic]) {
             (nil, [Diagnostic(file: file, resource: kind.map(reference) ?? fallback, path: path, message: message)])
         }
-        let known = AnyResource.supportedKinds.map(\.kind).joined(separator: ", ")
+        let known = ResourceKind.allCases.map(\.rawValue).joined(separator: ", ")
         guard let kindValue else {
             return failure("kind", "required field is missing; one of \(known)")
         }
         guard let kind = kindValue.stringValue else {
             return failure("kind", "expected a string, got \(kindValue.kindDescription); one of \(known)")
         }
-        guard let expected = AnyResource.supportedKinds.first(where: { $0.kind == kind }) else {
+        guard let expected = ResourceKind(rawValue: kind) else {
             // Teams keep Ingresses, VirtualServices, Deployments... beside their Rollouts: those are
             // skipped with a line saying so. A misspelt kind of Argo's group, or a known kind in the
             // wrong case, is an error.
             let apiVersion = members["apiVersion"]?.stringValue ?? ""
             let misspelt =
                 apiVersion.hasPrefix("argoproj.io/")
-                || AnyResource.supportedKinds.contains { $0.kind.lowercased() == kind.lowercased() }
+                || ResourceKind.allCases.contains { $0.rawValue.lowercased() == kind.lowercased() }
             guard !misspelt, !apiVersion.isEmpty else {
                 return failure("kind", "unknown kind \"\(kind)\"; Aviary reads \(known)")
             }
@@ -228,20 +228,20 @@ public struct ManifestDecoder: Sendable {
         do {
             let data = try Self.jsonEncoder.encode(value)
             let resource: AnyResource
-            switch kind {
-            case "Rollout": resource = .rollout(try Self.jsonDecoder.decode(Rollout.self, from: data))
-            case "AnalysisTemplate":
+            switch expected {
+            case .rollout: resource = .rollout(try Self.jsonDecoder.decode(Rollout.self, from: data))
+            case .analysisTemplate:
                 resource = .analysisTemplate(try Self.jsonDecoder.decode(AnalysisTemplate.self, from: data))
-            case "ClusterAnalysisTemplate":
+            case .clusterAnalysisTemplate:
                 resource = .clusterAnalysisTemplate(
                     try Self.jsonDecoder.decode(ClusterAnalysisTemplate.self, from: data))
-            case "AnalysisRun": resource = .analysisRun(try Self.jsonDecoder.decode(AnalysisRun.self, from: data))
-            case "Experiment": resource = .experiment(try Self.jsonDecoder.decode(Experiment.self, from: data))
-            case "ConfigMap": resource = .configMap(try Self.jsonDecoder.decode(ConfigMap.self, from: data))
-            case "Secret": resource = .secret(try Self.jsonDecoder.decode(Secret.self, from: data))
-            case "Deployment", "ReplicaSet", "PodTemplate":
+            case .analysisRun: resource = .analysisRun(try Self.jsonDecoder.decode(AnalysisRun.self, from: data))
+            case .experiment: resource = .experiment(try Self.jsonDecoder.decode(Experiment.self, from: data))
+            case .configMap: resource = .configMap(try Self.jsonDecoder.decode(ConfigMap.self, from: data))
+            case .secret: resource = .secret(try Self.jsonDecoder.decode(Secret.self, from: data))
+            case .deployment, .replicaSet, .podTemplate:
                 resource = .workload(try Self.jsonDecoder.decode(Workload.self, from: data))
-            default: resource = .service(try Self.jsonDecoder.decode(Service.self, from: data))
+            case .service: resource = .service(try Self.jsonDecoder.decode(Service.self, from: data))
             }
             var diagnostics = unknownFields(in: value, resource: resource).map {
                 Diagnostic(

@@ -14,7 +14,7 @@ public struct AnalysisRun: Codable, Sendable, Hashable {
     /// A run with the given spec.
     public init(metadata: ObjectMeta, spec: AnalysisRunSpec, status: AnalysisRunStatus? = nil) {
         apiVersion = argoAPIVersion
-        kind = "AnalysisRun"
+        kind = ResourceKind.analysisRun.rawValue
         self.metadata = metadata
         self.spec = spec
         self.status = status

@@ -12,7 +12,7 @@ public struct AnalysisTemplate: Codable, Sendable, Hashable {
     /// A namespaced template.
     public init(metadata: ObjectMeta, spec: AnalysisTemplateSpec) {
         apiVersion = argoAPIVersion
-        kind = "AnalysisTemplate"
+        kind = ResourceKind.analysisTemplate.rawValue
         self.metadata = metadata
         self.spec = spec
     }
@@ -32,7 +32,7 @@ public struct ClusterAnalysisTemplate: Codable, Sendable, Hashable {
     /// A cluster-wide template.
     public init(metadata: ObjectMeta, spec: AnalysisTemplateSpec) {
         apiVersion = argoAPIVersion
-        kind = "ClusterAnalysisTemplate"
+        kind = ResourceKind.clusterAnalysisTemplate.rawValue
         self.metadata = metadata
         self.spec = spec
     }

@@ -20,7 +20,7 @@ public struct ConfigMap: Codable, Sendable, Hashable {
     /// A ConfigMap holding `data`.
     public init(metadata: ObjectMeta, data: [String: String]) {
         apiVersion = "v1"
-        kind = "ConfigMap"
+        kind = ResourceKind.configMap.rawValue
         self.metadata = metadata
         self.data = data
     }
@@ -53,7 +53,7 @@ public struct Secret: Codable, Sendable, Hashable {
     /// A Secret holding `stringData`.
     public init(metadata: ObjectMeta, stringData: [String: String]) {
         apiVersion = "v1"
-        kind = "Secret"
+        kind = ResourceKind.secret.rawValue
         self.metadata = metadata
         self.stringData = stringData
     }

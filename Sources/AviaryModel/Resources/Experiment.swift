@@ -14,7 +14,7 @@ public struct Experiment: Codable, Sendable, Hashable {
     /// An experiment with the given spec.
     public init(metadata: ObjectMeta, spec: ExperimentSpec, status: ExperimentStatus? = nil) {
         apiVersion = argoAPIVersion
-        kind = "Experiment"
+        kind = ResourceKind.experiment.rawValue
         self.metadata = metadata
         self.spec = spec
         self.status = status

@@ -14,7 +14,7 @@ public struct Rollout: Codable, Sendable, Hashable {
     /// A Rollout with the given metadata and spec.
     public init(metadata: ObjectMeta, spec: RolloutSpec, status: RolloutStatus? = nil) {
         apiVersion = argoAPIVersion
-        kind = "Rollout"
+        kind = ResourceKind.rollout.rawValue
         self.metadata = metadata
         self.spec = spec
         self.status = status

@@ -18,7 +18,7 @@ public struct Service: Codable, Sendable, Hashable {
     /// A Service with the given metadata and spec.
     public init(metadata: ObjectMeta, spec: ServiceSpec) {
         apiVersion = Self.apiVersion
-        kind = "Service"
+        kind = ResourceKind.service.rawValue
         self.metadata = metadata
         self.spec = spec
     }

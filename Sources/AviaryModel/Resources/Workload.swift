@@ -16,19 +16,21 @@ public struct Workload: Codable, Sendable, Hashable {
     /// A PodTemplate's `template`.
     public var template: PodTemplateSpec?
 
-    /// The kinds a `workloadRef` may name, with their `apiVersion`.
-    public static let kinds = ["Deployment": "apps/v1", "ReplicaSet": "apps/v1", "PodTemplate": "v1"]
+    /// The kind a `workloadRef` may name that `kind` spells, or nil.
+    public static func kind(_ kind: String?) -> ResourceKind? {
+        kind.flatMap(ResourceKind.init(rawValue:)).flatMap { $0.isWorkload ? $0 : nil }
+    }
 
     /// Whether its pod template is `spec.template` (a Deployment's or ReplicaSet's) rather than a
     /// PodTemplate's top-level `template`.
-    public static func hasSpecTemplate(_ kind: String?) -> Bool { kind == "Deployment" || kind == "ReplicaSet" }
+    public static func hasSpecTemplate(_ kind: String?) -> Bool { Self.kind(kind).map { $0 != .podTemplate } ?? false }
 
     /// A workload of `kind`; see the properties.
     public init(
         apiVersion: String? = nil, kind: String, metadata: ObjectMeta, spec: JSONValue? = nil,
         template: PodTemplateSpec? = nil
     ) {
-        self.apiVersion = apiVersion ?? Self.kinds[kind]
+        self.apiVersion = apiVersion ?? Self.kind(kind)?.apiVersion
         self.kind = kind
         self.metadata = metadata
         self.spec = spec

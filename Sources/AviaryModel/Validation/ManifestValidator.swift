@@ -55,16 +55,17 @@ struct Issues {
     /// `spec.workloadRef`: an `apps/v1` Deployment or ReplicaSet, or a `v1` PodTemplate, by name,
     /// and a `scaleDown` Argo knows (Argo scales only a Deployment).
     mutating func workloadRef(_ reference: WorkloadRef) {
-        let kinds = Workload.kinds
         let allowed = "Deployment (apiVersion apps/v1), ReplicaSet (apps/v1) or PodTemplate (v1)"
         switch reference.kind {
         case nil:
             error("spec.workloadRef.kind", "required; give \(allowed)")
-        case let kind? where kinds[kind] == nil:
-            error("spec.workloadRef.kind", "must be \(allowed), got \(kind)")
         case let kind?:
-            if let apiVersion = reference.apiVersion, apiVersion != kinds[kind] {
-                error("spec.workloadRef.apiVersion", "must be \(kinds[kind]!) for a \(kind), got \(apiVersion)")
+            guard let workload = Workload.kind(kind) else {
+                error("spec.workloadRef.kind", "must be \(allowed), got \(kind)")
+                break
+            }
+            if let apiVersion = reference.apiVersion, apiVersion != workload.apiVersion {
+                error("spec.workloadRef.apiVersion", "must be \(workload.apiVersion) for a \(kind), got \(apiVersion)")
             }
         }
         if (reference.name ?? "").isEmpty {
@@ -77,12 +78,12 @@ struct Issues {
         {
             error("spec.workloadRef.scaleDown", "must be never, onsuccess or progressively, got \(scaleDown)")
         }
-        if reference.scaleDown.map({ $0.lowercased() != "never" }) == true, let kind = reference.kind,
-            kind == "PodTemplate" || kind == "ReplicaSet"
+        if reference.scaleDown.map({ $0.lowercased() != "never" }) == true, let kind = Workload.kind(reference.kind),
+            kind != .deployment
         {
             warning(
                 "spec.workloadRef.scaleDown",
-                kind == "PodTemplate"
+                kind == .podTemplate
                     ? "only a Deployment is scaled down; a PodTemplate has no pods"
                     : "only a Deployment is scaled down (as in Argo); scale the ReplicaSet yourself once the Rollout is Healthy")
         }

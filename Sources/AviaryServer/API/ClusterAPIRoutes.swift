@@ -2,6 +2,7 @@ import AviaryAPI
 import AviaryClient
 import AviaryKubernetes
 import AviaryKubernetesPlatform
+import enum AviaryModel.ResourceKind
 import AviaryPlatform
 import AviaryStore
 import Foundation
@@ -40,14 +41,14 @@ struct ClusterAPI: Sendable {
         router.get("/api/v1/rollouts/{name}/events") { request, context in
             let namespace = request.uri.queryParameters.get("namespace") ?? "default"
             let name = context.parameters.get("name") ?? ""
-            guard (try? api.resources.resource(ResourceKey(kind: "Rollout", namespace: namespace, name: name))) != nil
+            guard (try? api.resources.resource(ResourceKey(kind: .rollout, namespace: namespace, name: name))) != nil
             else { return errorResponse(Self.notFound(name, namespace)) }
             let events = await ClusterClient(kubernetes: api.client, namespace: namespace).events(ofRollout: name)
             return jsonResponse(.ok, EventList(events: events))
         }
         router.get("/api/v1/rollouts/{name}/notifications") { request, context in
             let key = ResourceKey(
-                kind: "Rollout", namespace: request.uri.queryParameters.get("namespace") ?? "default",
+                kind: .rollout, namespace: request.uri.queryParameters.get("namespace") ?? "default",
                 name: context.parameters.get("name") ?? "")
             guard let stored = await api.notifications(key) else {
                 return errorResponse(
@@ -96,10 +97,10 @@ struct ClusterAPI: Sendable {
     }
 
     /// The kind a URL names, when the controller's informers hold it.
-    func kind(_ plural: String) throws(APIError) -> String {
-        let kind = try ResourceKind.kind(for: plural)
+    func kind(_ plural: String) throws(APIError) -> ResourceKind {
+        let kind = try ResourceKind(named: plural)
         // The notification Secret is cached for the controller; its values are never served.
-        guard kind != "Secret", (try? resources.versions(kind: kind)) != nil else {
+        guard kind != .secret, (try? resources.versions(kind: kind)) != nil else {
             throw APIError(
                 status: 404,
                 message: "the controller does not cache \(plural) on Kubernetes; read them with kubectl get \(plural)")
@@ -135,7 +136,7 @@ struct ClusterAPI: Sendable {
             guard let resource = try resources.resource(ResourceKey(kind: kind, namespace: namespace, name: name))
             else {
                 throw APIError(
-                    status: 404, message: "\(kind.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\"")
+                    status: 404, message: "\(kind.rawValue.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\"")
             }
             return jsonResponse(.ok, bytes: resource.objectJSON())
         } catch {

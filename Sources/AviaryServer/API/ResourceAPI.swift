@@ -110,7 +110,7 @@ public struct ResourceAPI: Sendable {
                     message:
                         "kept for the Rollouts whose workloadRef names it: one host runs no \(kind)'s own pods "
                         + "(the Rollout runs its template)"
-                        + (kind == "Deployment" ? ", and workloadRef.scaleDown sets its spec.replicas here" : ""))
+                        + (kind == ResourceKind.deployment.rawValue ? ", and workloadRef.scaleDown sets its spec.replicas here" : ""))
             }
             guard case .rollout(let rollout) = resource else { return nil }
             let path =
@@ -156,7 +156,7 @@ public struct ResourceAPI: Sendable {
             problems = try LocalPlatformRules.problems(
                 incoming: incoming, storedServices: relevantServices(incoming), placement: servicePlacement,
                 storedSecretKeys: { namespace, name in
-                    try store.configurationValues("Secret", namespace: namespace, name: name).map { Set($0.keys) }
+                    try store.configurationValues(.secret, namespace: namespace, name: name).map { Set($0.keys) }
                 },
                 namespacesHolding: { kind, name in try store.namespaces(ofKind: kind, named: name) })
         } catch {
@@ -188,7 +188,7 @@ public struct ResourceAPI: Sendable {
         for resource in incoming {
             guard case .service(let service) = resource else { continue }
             keys.append(
-                ResourceKey(kind: "Service", namespace: resource.metadata.namespaceOrDefault, name: resource.name))
+                ResourceKey(kind: .service, namespace: resource.metadata.namespaceOrDefault, name: resource.name))
             if let port = service.spec.ports?.first?.port { ports.append(port) }
         }
         guard !keys.isEmpty else { return [] }
@@ -203,7 +203,7 @@ public struct ResourceAPI: Sendable {
 
     /// One resource as JSON (with status), or 404 naming it.
     public func get(kind urlName: String, namespace: String, name: String) throws(APIError) -> StoredResource {
-        let key = ResourceKey(kind: try ResourceKind.kind(for: urlName), namespace: namespace, name: name)
+        let key = ResourceKey(kind: try ResourceKind(named: urlName), namespace: namespace, name: name)
         let resource: StoredResource?
         do {
             resource = try store.resource(key)
@@ -212,14 +212,14 @@ public struct ResourceAPI: Sendable {
         }
         guard let resource else {
             throw APIError(
-                status: 404, message: "\(key.kind.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\"")
+                status: 404, message: "\(key.kind.rawValue.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\"")
         }
         return resource
     }
 
     /// All resources of a kind, in one namespace or all.
     public func list(kind urlName: String, namespace: String?) throws(APIError) -> [StoredResource] {
-        let kind = try ResourceKind.kind(for: urlName)
+        let kind = try ResourceKind(named: urlName)
         do {
             return try store.resources(kind: kind, namespace: namespace)
         } catch {
@@ -229,7 +229,7 @@ public struct ResourceAPI: Sendable {
 
     /// Deletes a resource, or 404 naming it.
     public func delete(kind urlName: String, namespace: String, name: String) throws(APIError) {
-        let key = ResourceKey(kind: try ResourceKind.kind(for: urlName), namespace: namespace, name: name)
+        let key = ResourceKey(kind: try ResourceKind(named: urlName), namespace: namespace, name: name)
         let existed: Bool
         do {
             existed = try store.delete(key)
@@ -238,7 +238,7 @@ public struct ResourceAPI: Sendable {
         }
         guard existed else {
             throw APIError(
-                status: 404, message: "\(key.kind.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\"")
+                status: 404, message: "\(key.kind.rawValue.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\"")
         }
         changed(key)
     }

@@ -31,7 +31,7 @@ public struct RolloutOperations: Sendable {
     /// Carries out `operation` on the rollout `name`; returns the rollout as stored afterwards.
     @discardableResult
     public func perform(_ operation: Operation, namespace: String, name: String) throws(APIError) -> StoredResource {
-        let key = ResourceKey(kind: "Rollout", namespace: namespace, name: name)
+        let key = ResourceKey(kind: .rollout, namespace: namespace, name: name)
         // A status write races with the controller's: retry on a concurrent write.
         for attempt in 0..<20 {
             let resource: StoredResource

@@ -216,7 +216,7 @@ func makeRouter(_ routes: RouteContext, token: String?, dashboard: Dashboard? = 
                 ApplyResult(
                     applied: applied.map {
                         ApplyResult.Entry(
-                            kind: $0.key.kind, namespace: $0.key.namespace, name: $0.key.name,
+                            kind: $0.key.kind.rawValue, namespace: $0.key.namespace, name: $0.key.name,
                             outcome: $0.outcome.rawValue, generation: $0.generation)
                     },
                     warnings: warnings.isEmpty ? nil : warnings))
@@ -285,7 +285,7 @@ func makeRouter(_ routes: RouteContext, token: String?, dashboard: Dashboard? = 
     }
     router.get("/api/v1/rollouts/{name}/events") { request, context in
         let namespace = request.uri.queryParameters.get("namespace") ?? "default"
-        let key = ResourceKey(kind: "Rollout", namespace: namespace, name: context.parameters.get("name") ?? "")
+        let key = ResourceKey(kind: .rollout, namespace: namespace, name: context.parameters.get("name") ?? "")
         do {
             guard try routes.store.resource(key) != nil else {
                 throw APIError(status: 404, message: "rollout \"\(key.name)\" not found in namespace \"\(namespace)\"")

@@ -1,4 +1,5 @@
 import AviaryAPI
+import AviaryModel
 import AviaryStore
 import Foundation
 
@@ -11,7 +12,7 @@ struct RunOperations: Sendable {
 
     /// The operations a kind has, by the path segment that names the kind.
     static let operations = [
-        "experiments": ("Experiment", ["terminate", "retry"]), "analysisruns": ("AnalysisRun", ["terminate"]),
+        "experiments": (ResourceKind.experiment, ["terminate", "retry"]), "analysisruns": (.analysisRun, ["terminate"]),
     ]
 
     /// Carries out `operation` on the resource; returns it as stored afterwards.
@@ -32,7 +33,7 @@ struct RunOperations: Sendable {
             do {
                 guard let found = try store.resource(key) else {
                     throw APIError(
-                        status: 404, message: "\(kind.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\""
+                        status: 404, message: "\(kind.rawValue.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\""
                     )
                 }
                 resource = found
@@ -58,6 +59,6 @@ struct RunOperations: Sendable {
             }
         }
         throw APIError(
-            status: 409, message: "\(kind.lowercased()) \"\(name)\" changed while the operation ran; try again")
+            status: 409, message: "\(kind.rawValue.lowercased()) \"\(name)\" changed while the operation ran; try again")
     }
 }

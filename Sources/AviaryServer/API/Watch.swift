@@ -79,12 +79,12 @@ enum Watch {
     /// AnalysisRuns (label `rollout` or `experiment`), ReplicaSets or pods changed, so `get rollout
     /// --watch` and `get experiment --watch` know when to read their whole view again.
     static func withOwned(_ key: ResourceKey, store: any ResourceStore, platform: any Platform) -> Read {
-        let ownerKind: ReplicaSetOwnerKind = key.kind == "Experiment" ? .experiment : .rollout
-        let label = key.kind == "Experiment" ? "experiment" : "rollout"
+        let ownerKind: ReplicaSetOwnerKind = key.kind == .experiment ? .experiment : .rollout
+        let label = key.kind == .experiment ? "experiment" : "rollout"
         return {
             guard let owner = try store.resource(key) else { return nil }
             var parts = ["\(label):\(owner.resourceVersion)"]
-            for run in try store.resources(kind: "AnalysisRun", namespace: key.namespace)
+            for run in try store.resources(kind: .analysisRun, namespace: key.namespace)
             where labels(of: run)[label] == key.name {
                 parts.append("run:\(run.key.name):\(run.resourceVersion)")
             }
@@ -108,7 +108,7 @@ enum Watch {
 
     /// Every resource of a kind in a namespace (all namespaces when nil): a line `{"items": [...]}`
     /// whenever one of them is written, created or deleted. Never ends on its own.
-    static func list(kind: String, namespace: String?, store: any ResourceStore) -> Read {
+    static func list(kind: ResourceKind, namespace: String?, store: any ResourceStore) -> Read {
         {
             let resources = try store.resources(kind: kind, namespace: namespace)
             // Written from the stored JSON, as the listing is: no `[String: Any]` per resource.
@@ -136,18 +136,18 @@ enum Watch {
         let key: ResourceKey
         do {
             key = ResourceKey(
-                kind: try ResourceKind.kind(for: context.parameters.get("kind") ?? ""), namespace: namespace, name: name
+                kind: try ResourceKind(named: context.parameters.get("kind") ?? ""), namespace: namespace, name: name
             )
             guard try store.resource(key) != nil else {
                 throw APIError(
-                    status: 404, message: "\(key.kind.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\""
+                    status: 404, message: "\(key.kind.rawValue.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\""
                 )
             }
         } catch {
             return errorResponse(error)
         }
         let read =
-            (key.kind == "Rollout" || key.kind == "Experiment") && query.get("owned") == "true"
+            (key.kind == .rollout || key.kind == .experiment) && query.get("owned") == "true"
             ? withOwned(key, store: store, platform: platform) : resource(key, store: store)
         return Response(
             status: .ok, headers: [.contentType: "application/x-ndjson"],
@@ -160,9 +160,9 @@ enum Watch {
         _ request: Request, _ context: BasicRequestContext, store: any ResourceStore, changes: StoreChanges
     ) -> Response {
         let query = request.uri.queryParameters
-        let kind: String
+        let kind: ResourceKind
         do {
-            kind = try ResourceKind.kind(for: context.parameters.get("kind") ?? "")
+            kind = try ResourceKind(named: context.parameters.get("kind") ?? "")
         } catch {
             return errorResponse(error)
         }

@@ -44,7 +44,7 @@ public actor AnalysisCoordinator {
 
     /// Drives again every stored run that has not completed (after a daemon restart).
     public func resumeStoredRuns() async throws {
-        for stored in try store.resources(kind: "AnalysisRun", namespace: nil) where handles[stored.key] == nil {
+        for stored in try store.resources(kind: .analysisRun, namespace: nil) where handles[stored.key] == nil {
             guard let run = try? JSONDecoder().decode(AnalysisRun.self, from: stored.objectJSON()),
                 run.status?.phase?.isCompleted != true
             else { continue }
@@ -91,12 +91,12 @@ public actor AnalysisCoordinator {
         time: Date, references: [AnalysisTemplateRef], dryRun: [DryRun], measurementRetention: [MeasurementRetention],
         args: () throws(AnalysisTemplateError) -> [Argument]
     ) async throws -> StoredEvent? {
-        let runKey = ResourceKey(kind: "AnalysisRun", namespace: key.namespace, name: name)
+        let runKey = ResourceKey(kind: .analysisRun, namespace: key.namespace, name: name)
         if try store.resource(runKey) != nil { return nil }
         let catalog = AnalysisTemplateCatalog(
-            templates: try decodeAll(AnalysisTemplate.self, kind: "AnalysisTemplate", namespace: key.namespace),
+            templates: try decodeAll(AnalysisTemplate.self, kind: .analysisTemplate, namespace: key.namespace),
             clusterTemplates: try decodeAll(
-                ClusterAnalysisTemplate.self, kind: "ClusterAnalysisTemplate", namespace: nil))
+                ClusterAnalysisTemplate.self, kind: .clusterAnalysisTemplate, namespace: nil))
         var run: AnalysisRun
         var failure: String?
         do {
@@ -137,14 +137,14 @@ public actor AnalysisCoordinator {
 
     /// Asks a run to stop (`spec.terminate`).
     func terminate(name: String, namespace: String) async throws {
-        let runKey = ResourceKey(kind: "AnalysisRun", namespace: namespace, name: name)
+        let runKey = ResourceKey(kind: .analysisRun, namespace: namespace, name: name)
         handles[runKey]?.terminate()
         try await store.setTerminate(runKey)
     }
 
     /// Stops driving a run and deletes it with its measurements.
     func delete(name: String, namespace: String) async throws {
-        let runKey = ResourceKey(kind: "AnalysisRun", namespace: namespace, name: name)
+        let runKey = ResourceKey(kind: .analysisRun, namespace: namespace, name: name)
         handles.removeValue(forKey: runKey)?.cancel()
         _ = try await store.delete(runKey)
         await metrics.removeAnalysisRun(namespace: namespace, run: name)
@@ -159,7 +159,7 @@ public actor AnalysisCoordinator {
         handles.removeAll()
     }
 
-    private func decodeAll<T: Decodable>(_ type: T.Type, kind: String, namespace: String?) throws -> [T] {
+    private func decodeAll<T: Decodable>(_ type: T.Type, kind: ResourceKind, namespace: String?) throws -> [T] {
         try store.resources(kind: kind, namespace: namespace).compactMap {
             try? JSONDecoder().decode(T.self, from: $0.objectJSON())
         }
@@ -175,9 +175,9 @@ public actor AnalysisCoordinator {
         let logger = self.logger
         // The owner to tell of each change: a rollout, or an experiment.
         let owner: ResourceKey? =
-            run.metadata.labels?["rollout"].map { ResourceKey(kind: "Rollout", namespace: key.namespace, name: $0) }
+            run.metadata.labels?["rollout"].map { ResourceKey(kind: .rollout, namespace: key.namespace, name: $0) }
             ?? run.metadata.labels?["experiment"].map {
-                ResourceKey(kind: "Experiment", namespace: key.namespace, name: $0)
+                ResourceKey(kind: .experiment, namespace: key.namespace, name: $0)
             }
         let notify = rolloutChanged
         var runner = self.runner

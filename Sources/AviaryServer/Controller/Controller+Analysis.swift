@@ -25,7 +25,7 @@ extension Controller {
 
     /// The rollout's AnalysisRuns (label `rollout`) with their phases.
     func observeAnalysisRuns(of key: ResourceKey) throws -> [ObservedAnalysisRun] {
-        try store.resources(kind: "AnalysisRun", namespace: key.namespace).compactMap { run in
+        try store.resources(kind: .analysisRun, namespace: key.namespace).compactMap { run in
             let metadata = RolloutOperations.object(run.metadata)
             let labels = metadata["labels"] as? [String: String] ?? [:]
             guard labels["rollout"] == key.name else { return nil }

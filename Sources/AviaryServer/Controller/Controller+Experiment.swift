@@ -47,7 +47,7 @@ extension Controller {
             for event in events { await metrics.countEvent(type: event.type, reason: event.reason) }
             // The rollout of an experiment step waits on this status.
             if let owner = experiment.metadata.owningRollout {
-                enqueue(ResourceKey(kind: "Rollout", namespace: key.namespace, name: owner))
+                enqueue(ResourceKey(kind: .rollout, namespace: key.namespace, name: owner))
             }
         }
         if blocked != nil { return Self.blockedRetrySeconds }
@@ -78,7 +78,7 @@ extension Controller {
                 observed.services.insert(name)
             }
         }
-        for run in try store.resources(kind: "AnalysisRun", namespace: key.namespace)
+        for run in try store.resources(kind: .analysisRun, namespace: key.namespace)
         where run.key.name.hasPrefix(prefix) {
             let status = RolloutOperations.object(run.status)
             observed.analysisRuns[run.key.name] = ObservedAnalysisRun(
@@ -91,7 +91,7 @@ extension Controller {
             for analysis in experiment.spec.analyses ?? [] {
                 let cluster = analysis.clusterScope == true
                 let templateKey = ResourceKey(
-                    kind: cluster ? "ClusterAnalysisTemplate" : "AnalysisTemplate",
+                    kind: cluster ? .clusterAnalysisTemplate : .analysisTemplate,
                     namespace: cluster ? "" : key.namespace, name: analysis.templateName)
                 if try store.resource(templateKey) == nil {
                     observed.missingTemplates[analysis.name] =
@@ -156,11 +156,11 @@ extension Controller {
             // Its template's Service selects exactly its pods' labels and was never applied by a user.
             for service in await platform.services()
             where service.namespace == key.namespace && service.selector == replicaSet.labels {
-                let stored = try store.resource(ResourceKey(kind: "Service", namespace: key.namespace, name: service.name))
+                let stored = try store.resource(ResourceKey(kind: .service, namespace: key.namespace, name: service.name))
                 if stored == nil { try await platform.deleteService(service.key) }
             }
         }
-        for run in try store.resources(kind: "AnalysisRun", namespace: key.namespace) {
+        for run in try store.resources(kind: .analysisRun, namespace: key.namespace) {
             let labels = RolloutOperations.object(run.metadata)["labels"] as? [String: String] ?? [:]
             if labels["experiment"] == key.name {
                 try await analysis.delete(name: run.key.name, namespace: key.namespace)
@@ -171,7 +171,7 @@ extension Controller {
 
     /// The experiments a rollout's `experiment` steps made, with their phases.
     func observeExperiments(of key: ResourceKey) throws -> [ObservedRolloutExperiment] {
-        try store.resources(kind: "Experiment", namespace: key.namespace).compactMap { resource in
+        try store.resources(kind: .experiment, namespace: key.namespace).compactMap { resource in
             guard let experiment = try? JSONDecoder().decode(Experiment.self, from: resource.objectJSON()),
                 experiment.metadata.owningRollout == key.name
             else { return nil }
@@ -187,7 +187,7 @@ extension Controller {
         switch action {
         case .createExperiment(var experiment):
             let name = experiment.metadata.name ?? ""
-            let experimentKey = ResourceKey(kind: "Experiment", namespace: key.namespace, name: name)
+            let experimentKey = ResourceKey(kind: .experiment, namespace: key.namespace, name: name)
             guard try store.resource(experimentKey) == nil else { return }
             experiment.metadata.namespace = key.namespace
             // `fieldRef` arguments are read from the rollout, as Argo does when it makes the experiment.
@@ -208,11 +208,11 @@ extension Controller {
             _ = try await store.apply(try JSONEncoder().encode(experiment))
             enqueue(experimentKey)
         case .terminateExperiment(let name):
-            let experimentKey = ResourceKey(kind: "Experiment", namespace: key.namespace, name: name)
+            let experimentKey = ResourceKey(kind: .experiment, namespace: key.namespace, name: name)
             try await store.setTerminate(experimentKey)
             enqueue(experimentKey)
         case .deleteExperiment(let name):
-            let experimentKey = ResourceKey(kind: "Experiment", namespace: key.namespace, name: name)
+            let experimentKey = ResourceKey(kind: .experiment, namespace: key.namespace, name: name)
             _ = try await store.delete(experimentKey)
             enqueue(experimentKey)
         default:

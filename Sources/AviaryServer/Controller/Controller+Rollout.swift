@@ -31,7 +31,7 @@ extension Controller {
         let rollout = decoded.rollout
         // Read before the runs: a change after this point makes the next resync look again.
         let analysisStamp =
-            try snapshot?.analysisStamps[key.namespace] ?? store.stamp(kind: "AnalysisRun", namespace: key.namespace)
+            try snapshot?.analysisStamps[key.namespace] ?? store.stamp(kind: .analysisRun, namespace: key.namespace)
         let (observed, platformView) = await observe(
             rollout, key: key, currentTemplate: decoded.spec.template, analysisRunsExist: analysisStamp.count > 0)
         let platformStamp = platformView.changeStamp
@@ -393,7 +393,7 @@ extension Controller {
     /// its experiments.
     func removeRollout(_ key: ResourceKey) async throws {
         for experiment in try observeExperiments(of: key) {
-            let experimentKey = ResourceKey(kind: "Experiment", namespace: key.namespace, name: experiment.name)
+            let experimentKey = ResourceKey(kind: .experiment, namespace: key.namespace, name: experiment.name)
             _ = try await store.delete(experimentKey)
             try await removeExperiment(experimentKey)
         }

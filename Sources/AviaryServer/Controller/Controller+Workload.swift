@@ -10,20 +10,13 @@ import Foundation
 /// Only a store that holds such objects (a cluster's) can resolve one; elsewhere the rollout stays
 /// without a template, and its status says so.
 extension Controller {
-    /// The kinds a workloadRef may name, by `apiVersion` and `kind`, with where their pod template
-    /// sits (Argo's).
-    static let workloadKinds: [String: (apiVersion: String, templatePath: [String])] = [
-        "Deployment": ("apps/v1", ["spec", "template"]),
-        "ReplicaSet": ("apps/v1", ["spec", "template"]),
-        "PodTemplate": ("v1", ["template"]),
-    ]
-
     /// `decoded` with the template (and selector) of the object its workloadRef names, from a
     /// cached resolution while neither the rollout nor that object changed; `decoded` itself when
     /// it has no workloadRef or the object is not there (the reconcile then reports InvalidSpec).
     func resolvingWorkload(_ decoded: DecodedRollout, key: ResourceKey) throws -> DecodedRollout {
         guard decoded.rollout.spec.template == nil, let reference = decoded.rollout.spec.workloadRef,
-            let kind = reference.kind, let name = reference.name, let known = Self.workloadKinds[kind]
+            let kind = reference.kind.flatMap(ResourceKind.init(rawValue:)), kind.isWorkload,
+            let name = reference.name
         else { return decoded }
         let workloadKey = ResourceKey(kind: kind, namespace: key.namespace, name: name)
         guard let workload = try? store.resource(workloadKey) else {
@@ -37,7 +30,8 @@ extension Controller {
         }
         let object = try JSONSerialization.jsonObject(with: workload.objectJSON()) as? [String: Any] ?? [:]
         var template: Any? = object
-        for field in known.templatePath { template = (template as? [String: Any])?[field] }
+        // Where the pod template sits, as Argo reads it.
+        for field in kind == .podTemplate ? ["template"] : ["spec", "template"] { template = (template as? [String: Any])?[field] }
         guard let template else { return decoded }
         var rollout = decoded.rollout
         rollout.spec.template = try JSONDecoder().decode(
@@ -61,12 +55,12 @@ extension Controller {
     func scaleDownWorkload(
         _ rollout: Rollout, status: RolloutStatus, replicaSets: [ReplicaSet], key: ResourceKey, time: Date
     ) async throws -> StoredEvent? {
-        guard let reference = rollout.spec.workloadRef, reference.kind == "Deployment", let name = reference.name,
+        guard let reference = rollout.spec.workloadRef, reference.kind == ResourceKind.deployment.rawValue, let name = reference.name,
             let target = WorkloadScaleDown.replicas(
                 mode: reference.scaleDown, desired: rollout.spec.replicasOrDefault, status: status,
                 currentRevision: replicaSets.first { $0.podTemplateHash == status.currentPodHash }?.revision)
         else { return nil }
-        let workloadKey = ResourceKey(kind: "Deployment", namespace: key.namespace, name: name)
+        let workloadKey = ResourceKey(kind: .deployment, namespace: key.namespace, name: name)
         guard let deployment = try store.resource(workloadKey), let spec = deployment.spec,
             var fields = try JSONSerialization.jsonObject(with: spec) as? [String: Any],
             fields["replicas"] as? Int != target

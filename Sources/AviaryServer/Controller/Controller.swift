@@ -107,10 +107,10 @@ public actor Controller {
     /// Deployment or PodTemplate is not reconciled itself: the rollouts whose `workloadRef` names
     /// it are (one that has never been reconciled yet is anyway).
     public func enqueue(_ key: ResourceKey) {
-        if Self.workloadKinds[key.kind] != nil {
+        if key.kind.isWorkload {
             for (rolloutKey, decoded) in decodedRollouts where rolloutKey.namespace == key.namespace {
                 let reference = decoded.rollout.spec.workloadRef
-                if reference?.kind == key.kind, reference?.name == key.name { due[rolloutKey] = .distantPast }
+                if reference?.kind == key.kind.rawValue, reference?.name == key.name { due[rolloutKey] = .distantPast }
             }
         } else {
             due[key] = .distantPast
@@ -120,8 +120,8 @@ public actor Controller {
 
     /// Asks for every rollout and experiment to be reconciled (pods changed readiness, say).
     public func enqueueAllRollouts() {
-        for (key, _) in (try? store.versions(kind: "Rollout")) ?? [] { enqueue(key) }
-        for (key, _) in (try? store.versions(kind: "Experiment")) ?? [] { enqueue(key) }
+        for (key, _) in (try? store.versions(kind: .rollout)) ?? [] { enqueue(key) }
+        for (key, _) in (try? store.versions(kind: .experiment)) ?? [] { enqueue(key) }
     }
 
     private func schedule(_ key: ResourceKey, after seconds: Double) {
@@ -181,8 +181,8 @@ public actor Controller {
             // listing goes straight to the pass: tens of thousands of keys are not queued.
             // Experiments are few and keep no skip stamps: each is looked at on every resync.
             let listing =
-                ((try? store.versions(kind: "Service")) ?? []) + ((try? store.versions(kind: "Rollout")) ?? [])
-                + ((try? store.versions(kind: "Experiment")) ?? [])
+                ((try? store.versions(kind: .service)) ?? []) + ((try? store.versions(kind: .rollout)) ?? [])
+                + ((try? store.versions(kind: .experiment)) ?? [])
             // The platform's stamps of the keys that may be skipped, read in one call. A change
             // after this read is caught by the next resync, as one after a reconcile's own read is.
             var platformStamps: [ResourceKey: Int] = [:]
@@ -203,10 +203,10 @@ public actor Controller {
                     last.platformStamp == platformStamps[key],
                     analysisUnchanged(key, since: last, analysisStamps: &analysisStamps)
                 {
-                    if key.kind == "Service" { skippedServices += 1 } else { skippedRollouts += 1 }
+                    if key.kind == .service { skippedServices += 1 } else { skippedRollouts += 1 }
                     continue
                 }
-                if key.kind == "Service" {
+                if key.kind == .service {
                     services.append((key, resourceVersion))
                 } else {
                     rollouts.append((key, resourceVersion))
@@ -214,7 +214,7 @@ public actor Controller {
             }
         }
         for (key, dueAt) in due where dueAt <= time {
-            if key.kind == "Service" { services.append((key, nil)) } else { rollouts.append((key, nil)) }
+            if key.kind == .service { services.append((key, nil)) } else { rollouts.append((key, nil)) }
         }
         let ready = services + rollouts
         var reconcileSeconds: [Double] = []
@@ -225,7 +225,7 @@ public actor Controller {
             let toReconcile = chunk.map(\.key)
             // Looked at before the keys leave the queue: one enqueued since the listing is read.
             let cached = Self.keysFromCache(chunk, due: due) { key in
-                key.kind == "Service" ? decodedServices[key]?.resourceVersion : decodedRollouts[key]?.resourceVersion
+                key.kind == .service ? decodedServices[key]?.resourceVersion : decodedRollouts[key]?.resourceVersion
             }
             // Taken off the queue before anything is read: an enqueue from here on makes the key
             // due again (for the next step), so a change after the read below is never missed.
@@ -240,7 +240,7 @@ public actor Controller {
                 case .failure(let error):
                     await failed(outcome.key, error)
                 }
-                if outcome.key.kind == "Rollout" { reconcileSeconds.append(outcome.seconds) }
+                if outcome.key.kind == .rollout { reconcileSeconds.append(outcome.seconds) }
             }
             await writePendingStatuses()
         }
@@ -257,7 +257,7 @@ public actor Controller {
         if isResync {
             if isFullResync {
                 statusTexts.age()
-                if let runs = try? store.versions(kind: "AnalysisRun") {
+                if let runs = try? store.versions(kind: .analysisRun) {
                     await metrics.retainAnalysisRuns(Set(runs.map { "\($0.key.namespace)/\($0.key.name)" }))
                 }
             }
@@ -372,10 +372,10 @@ public actor Controller {
         _ keys: [ResourceKey], cached: [ResourceKey: Int], analysisStamps: inout [String: ResourceStamp]
     ) -> StoreSnapshot? {
         let known = analysisStamps
-        let namespaces = Set(keys.filter { $0.kind == "Rollout" && known[$0.namespace] == nil }.map(\.namespace))
+        let namespaces = Set(keys.filter { $0.kind == .rollout && known[$0.namespace] == nil }.map(\.namespace))
         let toRead = keys.filter { cached[$0] == nil }
         guard let resources = toRead.isEmpty ? [:] : try? store.resources(toRead),
-            let stamps = namespaces.isEmpty ? [:] : try? store.stamps(kind: "AnalysisRun", namespaces: namespaces)
+            let stamps = namespaces.isEmpty ? [:] : try? store.stamps(kind: .analysisRun, namespaces: namespaces)
         else { return nil }
         analysisStamps.merge(stamps) { known, _ in known }
         return StoreSnapshot(resources: resources, cachedVersions: cached, analysisStamps: analysisStamps)
@@ -387,14 +387,14 @@ public actor Controller {
         _ key: ResourceKey, since last: ReconcileInputs, analysisStamps: inout [String: ResourceStamp]
     ) -> Bool {
         switch key.kind {
-        case "Service":
+        case .service:
             return true
-        case "Rollout":
+        case .rollout:
             let stamp: ResourceStamp
             if let known = analysisStamps[key.namespace] {
                 stamp = known
             } else {
-                guard let read = try? store.stamp(kind: "AnalysisRun", namespace: key.namespace) else { return false }
+                guard let read = try? store.stamp(kind: .analysisRun, namespace: key.namespace) else { return false }
                 analysisStamps[key.namespace] = read
                 stamp = read
             }
@@ -408,10 +408,10 @@ public actor Controller {
     /// again (nil: only on change).
     func reconcile(_ key: ResourceKey, snapshot: StoreSnapshot? = nil) async throws -> Double? {
         switch key.kind {
-        case "Service": try await reconcileService(key, snapshot: snapshot)
-        case "Rollout": return try await reconcileRollout(key, snapshot: snapshot)
-        case "Experiment": return try await reconcileExperiment(key)
-        case "AnalysisRun":
+        case .service: try await reconcileService(key, snapshot: snapshot)
+        case .rollout: return try await reconcileRollout(key, snapshot: snapshot)
+        case .experiment: return try await reconcileExperiment(key)
+        case .analysisRun:
             // `terminate analysisrun` wrote spec.terminate: the run stops at its next measurement.
             if let run = try store.resource(key), RolloutOperations.object(run.spec)["terminate"] as? Bool == true {
                 try await analysis.terminate(name: key.name, namespace: key.namespace)
@@ -600,6 +600,6 @@ extension ResourceKey {
 
     /// The key of what the platform stamps for a Rollout or a Service.
     var stampedObject: StampedObject {
-        kind == "Rollout" ? .rollout(namespacedName) : .service(namespacedName)
+        kind == .rollout ? .rollout(namespacedName) : .service(namespacedName)
     }
 }

@@ -23,7 +23,7 @@ func addNotificationRoutes(to router: Router<BasicRequestContext>, store: Aviary
     }
     router.get("/api/v1/rollouts/{name}/notifications") { request, context in
         let namespace = request.uri.queryParameters.get("namespace") ?? "default"
-        let key = ResourceKey(kind: "Rollout", namespace: namespace, name: context.parameters.get("name") ?? "")
+        let key = ResourceKey(kind: .rollout, namespace: namespace, name: context.parameters.get("name") ?? "")
         do {
             return notificationListResponse(
                 try store.notifications(of: key, limit: AviaryStore.finishedNotificationsKept + 20))
@@ -34,7 +34,7 @@ func addNotificationRoutes(to router: Router<BasicRequestContext>, store: Aviary
     router.post("/api/v1/rollouts/{name}/notifications/render") { request, context in
         let query = request.uri.queryParameters
         let namespace = query.get("namespace") ?? "default"
-        let key = ResourceKey(kind: "Rollout", namespace: namespace, name: context.parameters.get("name") ?? "")
+        let key = ResourceKey(kind: .rollout, namespace: namespace, name: context.parameters.get("name") ?? "")
         do {
             return jsonResponse(
                 .ok,

@@ -57,8 +57,8 @@ public final class NotificationSettings: Sendable {
 
     private static func keys(_ namespace: String) -> [ResourceKey] {
         [
-            ResourceKey(kind: "ConfigMap", namespace: namespace, name: NotificationConfig.configMapName),
-            ResourceKey(kind: "Secret", namespace: namespace, name: NotificationConfig.secretName),
+            ResourceKey(kind: .configMap, namespace: namespace, name: NotificationConfig.configMapName),
+            ResourceKey(kind: .secret, namespace: namespace, name: NotificationConfig.secretName),
         ]
     }
 
@@ -66,21 +66,21 @@ public final class NotificationSettings: Sendable {
     /// its namespace will see it (laid over the global one, with the Secrets applied beside it or
     /// stored): the reason it is refused at apply, nil when it is fine or absent.
     func problem(incoming: [AnyResource]) -> String? {
-        func values(_ kind: String, _ namespace: String) -> [String: String]? {
+        func values(_ kind: ResourceKind, _ namespace: String) -> [String: String]? {
             for resource in incoming {
                 switch resource {
                 case .configMap(let map)
-                where kind == "ConfigMap" && map.metadata.name == NotificationConfig.configMapName
+                where kind == .configMap && map.metadata.name == NotificationConfig.configMapName
                     && (map.metadata.namespace ?? "default") == namespace:
                     return map.values
                 case .secret(let secret)
-                where kind == "Secret" && secret.metadata.name == NotificationConfig.secretName
+                where kind == .secret && secret.metadata.name == NotificationConfig.secretName
                     && (secret.metadata.namespace ?? "default") == namespace:
                     return secret.values
                 default: continue
                 }
             }
-            let name = kind == "Secret" ? NotificationConfig.secretName : NotificationConfig.configMapName
+            let name = kind == .secret ? NotificationConfig.secretName : NotificationConfig.configMapName
             return (try? store.configurationValues(kind, namespace: namespace, name: name)) ?? nil
         }
         for resource in incoming {
@@ -90,8 +90,8 @@ public final class NotificationSettings: Sendable {
             let namespace = map.metadata.namespace ?? "default"
             let global: [NotificationConfig.Layer] =
                 namespace == globalNamespace
-                ? [] : [(values("ConfigMap", globalNamespace), values("Secret", globalNamespace))]
-            let (data, secret) = NotificationConfig.layered(global + [(map.values, values("Secret", namespace))])
+                ? [] : [(values(.configMap, globalNamespace), values(.secret, globalNamespace))]
+            let (data, secret) = NotificationConfig.layered(global + [(map.values, values(.secret, namespace))])
             do {
                 _ = try NotificationConfig(data: data ?? [:], secret: secret)
             } catch {
