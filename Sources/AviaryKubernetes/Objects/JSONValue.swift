@@ -58,8 +58,8 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     /// Parses JSON text.
-    public init(parsing data: Data) throws {
-        self = try JSONDecoder().decode(JSONValue.self, from: data)
+    public init(parsing data: some Collection<UInt8>) throws {
+        self = try JSONText.parse(data)
     }
 
     /// The JSON text of this value (keys sorted, so equal values give equal text).
@@ -71,7 +71,7 @@ public enum JSONValue: Sendable, Hashable {
 
     /// Converts any encodable value (a typed object such as ``Lease``) into its JSON value.
     public init<T: Encodable>(encoding value: T) throws {
-        self = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+        self = try JSONText.parse(JSONEncoder().encode(value))
     }
 
     /// Decodes this value as `type`, for example a Codable struct of a custom resource.

@@ -120,15 +120,18 @@ public final class KubernetesClient: Sendable {
         if let resourceVersion { query.append(("resourceVersion", resourceVersion)) }
         let request = Request(verb: "list", method: .GET, resource: resource, namespace: namespace, query: query)
         let (_, body) = try await perform(request)
-        struct RawList: Decodable {
-            var metadata: ListMeta?
-            var items: [JSONValue]?
-        }
         do {
-            let raw = try JSONDecoder().decode(RawList.self, from: body)
+            let list = try JSONValue(parsing: body)
+            guard case .object(let members) = list else { throw JSONText.Malformed(reason: "a list is an object", offset: 0) }
+            let items: [JSONValue]
+            switch members["items"] {
+            case nil, .null?: items = []
+            case .array(let elements)?: items = elements
+            default: throw JSONText.Malformed(reason: "items is not an array", offset: 0)
+            }
             return ObjectList(
-                items: try (raw.items ?? []).map { try KubernetesObject(json: $0) },
-                metadata: raw.metadata ?? ListMeta())
+                items: try items.map { try KubernetesObject(json: $0) },
+                metadata: try members["metadata"].map { try $0.decode(as: ListMeta.self) } ?? ListMeta())
         } catch {
             throw request.error(.malformedResponse(oneLine(error)), server: configuration.server)
         }

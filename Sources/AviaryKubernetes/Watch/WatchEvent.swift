@@ -27,6 +27,21 @@ public struct WatchEvent: Sendable, Hashable, Decodable {
         self.object = object
     }
 
+    /// An event from one line of a watch stream.
+    init(parsing line: some Collection<UInt8>) throws {
+        let value = try JSONValue(parsing: line)
+        guard let typeName = value["type"]?.stringValue else {
+            throw JSONText.Malformed(reason: "an event needs a string member type", offset: 0)
+        }
+        guard let type = EventType(rawValue: typeName) else {
+            throw JSONText.Malformed(reason: "unknown event type \(typeName)", offset: 0)
+        }
+        guard let object = value["object"] else {
+            throw JSONText.Malformed(reason: "an event needs a member object", offset: 0)
+        }
+        self.init(type: type, object: object)
+    }
+
     /// `object.metadata.resourceVersion`.
     public var resourceVersion: String? { object["metadata"]?["resourceVersion"]?.stringValue }
 
@@ -65,14 +80,13 @@ public struct WatchLineParser: Sendable {
         guard pending.contains(UInt8(ascii: "\n")) else { return [] }
         var events: [WatchEvent] = []
         var lineStart = 0
-        let decoder = JSONDecoder()
         for index in pending.indices where pending[index] == UInt8(ascii: "\n") {
             var line = pending[lineStart..<index]
             lineStart = index + 1
             if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
             if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { continue }
             do {
-                events.append(try decoder.decode(WatchEvent.self, from: Data(line)))
+                events.append(try WatchEvent(parsing: line))
             } catch {
                 throw Malformed(line: String(decoding: line.prefix(200), as: UTF8.self), reason: oneLine(error))
             }
