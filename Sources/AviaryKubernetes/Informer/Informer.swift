@@ -109,14 +109,17 @@ public final class Informer: Sendable {
     }
 
     /// The cached object at `key` (`namespace/name`).
-    public func object(forKey key: String) -> KubernetesObject? { state.withLock { $0.store.object(forKey: key) } }
+    public func object(forKey key: String) -> KubernetesObject? {
+        // Parsed outside the lock, so readers and the watch do not wait on each other's parsing.
+        state.withLock { $0.store.text(forKey: key) }.flatMap(InformerStore.object(from:))
+    }
 
     /// Every cached object, in key order.
-    public func list() -> [KubernetesObject] { state.withLock { $0.store.all } }
+    public func list() -> [KubernetesObject] { state.withLock { $0.store.allTexts }.compactMap(InformerStore.object(from:)) }
 
     /// The cached objects filed under `value` by the indexer `index` (``StandardIndex`` or a custom one).
     public func objects(index: String, value: String) -> [KubernetesObject] {
-        state.withLock { $0.store.objects(index: index, value: value) }
+        state.withLock { $0.store.texts(index: index, value: value) }.compactMap(InformerStore.object(from:))
     }
 
     /// The resourceVersion the next watch starts from.

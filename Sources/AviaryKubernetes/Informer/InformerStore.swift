@@ -1,3 +1,5 @@
+import Foundation
+
 /// What an informer tells its handlers.
 public enum InformerEvent: Sendable, Hashable {
     /// An object appeared.
@@ -34,8 +36,13 @@ public enum StandardIndex {
 
 /// The informer's cache: objects by key, with indexes, and the rules that turn a watch event or a relist into
 /// the events handlers see. A value type without I/O, so every rule is a table test.
+///
+/// Each object is kept as its JSON text and parsed again when read. A Rollout as a tree of
+/// ``JSONValue`` takes about 11 kB where its text takes under 2 kB, and a controller's caches hold
+/// three objects or more per rollout (the Rollout, its ReplicaSets and pods) that are read only when
+/// one of them changes; a read parses 2 kB in about 13 µs.
 public struct InformerStore: Sendable {
-    private var objects: [String: KubernetesObject] = [:]
+    private var texts: [String: [UInt8]] = [:]
     private let indexers: [String: Indexer]
     /// index name -> index value -> keys.
     private var indexes: [String: [String: Set<String>]] = [:]
@@ -46,17 +53,36 @@ public struct InformerStore: Sendable {
     }
 
     /// The number of objects.
-    public var count: Int { objects.count }
+    public var count: Int { texts.count }
 
     /// Every object, in key order.
-    public var all: [KubernetesObject] { objects.keys.sorted().map { objects[$0]! } }
+    public var all: [KubernetesObject] { allTexts.compactMap(Self.object(from:)) }
 
     /// The object at `key` (`namespace/name`).
-    public func object(forKey key: String) -> KubernetesObject? { objects[key] }
+    public func object(forKey key: String) -> KubernetesObject? { texts[key].flatMap(Self.object(from:)) }
 
     /// The objects whose indexer `index` returned `value`, in key order; empty for an unknown index.
     public func objects(index: String, value: String) -> [KubernetesObject] {
-        (indexes[index]?[value] ?? []).sorted().compactMap { objects[$0] }
+        texts(index: index, value: value).compactMap(Self.object(from:))
+    }
+
+    /// The text of every object, in key order: parse it with ``object(from:)`` (outside a lock).
+    var allTexts: [[UInt8]] { texts.keys.sorted().map { texts[$0]! } }
+
+    /// The text of the object at `key`.
+    func text(forKey key: String) -> [UInt8]? { texts[key] }
+
+    /// The texts of the objects filed under `value` by `index`, in key order.
+    func texts(index: String, value: String) -> [[UInt8]] {
+        (indexes[index]?[value] ?? []).sorted().compactMap { texts[$0] }
+    }
+
+    /// The object a stored text holds. Every text was written from a valid object, so it parses.
+    static func object(from text: [UInt8]) -> KubernetesObject? { try? KubernetesObject(json: JSONValue(parsing: text)) }
+
+    private static func text(of object: KubernetesObject) -> [UInt8] {
+        // Encoding a JSONValue cannot fail: it holds no non-finite number (JSON text has none).
+        [UInt8]((try? object.json.encoded()) ?? Data())
     }
 
     /// Applies an ADDED, MODIFIED or DELETED watch event and returns the event handlers see: an add for an
@@ -66,13 +92,13 @@ public struct InformerStore: Sendable {
         let key = object.key
         switch type {
         case .added, .modified:
-            let old = objects[key]
-            put(object)
+            let old = self.object(forKey: key)
+            put(object, text: Self.text(of: object), replacing: old)
             if let old { return .updated(old: old, new: object) }
             return .added(object)
         case .deleted:
-            guard objects[key] != nil else { return nil }
-            remove(key)
+            guard let old = self.object(forKey: key) else { return nil }
+            remove(key, old)
             return .deleted(object)
         case .bookmark, .error:
             return nil
@@ -86,39 +112,43 @@ public struct InformerStore: Sendable {
         var fresh: [String: KubernetesObject] = [:]
         for object in list { fresh[object.key] = object }
         var events: [InformerEvent] = []
-        for key in objects.keys.sorted() where fresh[key] == nil {
-            events.append(.deleted(objects[key]!))
-            remove(key)
+        for key in texts.keys.sorted() where fresh[key] == nil {
+            guard let old = object(forKey: key) else { continue }
+            events.append(.deleted(old))
+            remove(key, old)
         }
         for key in fresh.keys.sorted() {
             let object = fresh[key]!
-            if let old = objects[key] {
-                if old.metadata.resourceVersion == object.metadata.resourceVersion && old == object { continue }
-                events.append(.updated(old: old, new: object))
+            let text = Self.text(of: object)
+            let old = texts[key]
+            // Keys are written sorted, so equal objects have equal texts.
+            if old == text { continue }
+            let oldObject = old.flatMap(Self.object(from:))
+            if let oldObject {
+                events.append(.updated(old: oldObject, new: object))
             } else {
                 events.append(.added(object))
             }
-            put(object)
+            put(object, text: text, replacing: oldObject)
         }
         return events
     }
 
-    private mutating func put(_ object: KubernetesObject) {
+    private mutating func put(_ object: KubernetesObject, text: [UInt8], replacing old: KubernetesObject?) {
         let key = object.key
-        if objects[key] != nil { removeFromIndexes(key) }
-        objects[key] = object
+        if let old { removeFromIndexes(key, old) }
+        texts[key] = text
         for (name, indexer) in indexers {
             for value in indexer(object) { indexes[name, default: [:]][value, default: []].insert(key) }
         }
     }
 
-    private mutating func remove(_ key: String) {
-        removeFromIndexes(key)
-        objects[key] = nil
+    private mutating func remove(_ key: String, _ object: KubernetesObject) {
+        removeFromIndexes(key, object)
+        texts[key] = nil
     }
 
-    private mutating func removeFromIndexes(_ key: String) {
-        guard let object = objects[key] else { return }
+    private mutating func removeFromIndexes(_ key: String, _ object: KubernetesObject) {
         for (name, indexer) in indexers {
             for value in indexer(object) {
                 indexes[name]?[value]?.remove(key)
