@@ -113,6 +113,34 @@ let sampleService = """
         }
     }
 
+    /// Every kind Aviary stores has its URL name, a workload a Rollout's workloadRef names
+    /// included: read, deleted, and named in the 404 of a kind it does not know.
+    @Test func aStoredReplicaSetIsReadAndDeletedByItsURLName() async throws {
+        try await withRoutesInProcess { api in
+            let replicaSet = """
+                apiVersion: apps/v1
+                kind: ReplicaSet
+                metadata: {name: legacy}
+                spec:
+                  replicas: 2
+                  selector: {matchLabels: {app: legacy}}
+                  template:
+                    metadata: {labels: {app: legacy}}
+                    spec: {containers: [{name: app, image: "legacy:v1"}]}
+                """
+            let applied = try await api.call(.post, "/api/v1/apply", body: replicaSet)
+            #expect(applied.status == 200, "\(applied.text)")
+            let read = try await api.call(.get, "/api/v1/replicaset/legacy")
+            #expect(read.status == 200, "\(read.text)")
+            #expect(read.text.contains("\"kind\":\"ReplicaSet\"") && read.text.contains("legacy:v1"))
+            #expect(try await api.call(.delete, "/api/v1/replicasets/legacy").status == 200)
+            #expect(try await api.call(.get, "/api/v1/replicasets/legacy").status == 404)
+            let unknown = try await api.call(.get, "/api/v1/widgets/x")
+            #expect(unknown.status == 404)
+            #expect(unknown.text.contains("replicasets") && unknown.text.contains("clusteranalysistemplates"))
+        }
+    }
+
     @Test func offLoopbackWithoutATokenIsRefused() throws {
         let daemon = Daemon()
         defer { try? FileManager.default.removeItem(atPath: daemon.stateDirectory) }
