@@ -89,6 +89,21 @@ func configMap(
         #expect(store.count == 0)
     }
 
+    /// Objects are kept as text and parsed when read: every read gives the latest state, whole.
+    @Test func readsGiveTheLatestStateOfEachObject() {
+        var store = InformerStore()
+        _ = store.apply(.added, configMap("a", version: "1", data: "first"))
+        _ = store.apply(.added, configMap("b", version: "2", data: "other", owner: "uid-1"))
+        _ = store.apply(.modified, configMap("a", version: "3", data: "second \"quoted\" ✓"))
+        let latest = configMap("a", version: "3", data: "second \"quoted\" ✓")
+        #expect(store.object(forKey: "default/a") == latest)
+        #expect(store.objects(index: StandardIndex.namespace, value: "default") == [latest, configMap("b", version: "2", data: "other", owner: "uid-1")])
+        #expect(store.all.map { $0.json["data"]?["value"]?.stringValue } == ["second \"quoted\" ✓", "other"])
+        _ = store.replace(with: [configMap("a", version: "4", data: "third")])
+        #expect(store.object(forKey: "default/a") == configMap("a", version: "4", data: "third"))
+        #expect(store.object(forKey: "default/b") == nil)
+    }
+
     /// A relist: deletes for objects gone, updates for changed ones, adds for new ones, nothing for the rest.
     @Test func aRelistDeliversOnlyTheDifference() {
         var store = InformerStore()

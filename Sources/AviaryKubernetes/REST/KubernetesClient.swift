@@ -122,12 +122,12 @@ public final class KubernetesClient: Sendable {
         let (_, body) = try await perform(request)
         do {
             let list = try JSONValue(parsing: body)
-            guard case .object(let members) = list else { throw JSONText.Malformed(reason: "a list is an object", offset: 0) }
+            guard case .object(let members) = list else { throw UnexpectedShape("a list answer is not a JSON object") }
             let items: [JSONValue]
             switch members["items"] {
             case nil, .null?: items = []
             case .array(let elements)?: items = elements
-            default: throw JSONText.Malformed(reason: "items is not an array", offset: 0)
+            default: throw UnexpectedShape("a list answer's items is not an array")
             }
             return ObjectList(
                 items: try items.map { try KubernetesObject(json: $0) },

@@ -31,13 +31,13 @@ public struct WatchEvent: Sendable, Hashable, Decodable {
     init(parsing line: some Collection<UInt8>) throws {
         let value = try JSONValue(parsing: line)
         guard let typeName = value["type"]?.stringValue else {
-            throw JSONText.Malformed(reason: "an event needs a string member type", offset: 0)
+            throw UnexpectedShape("a watch event needs a string member type")
         }
         guard let type = EventType(rawValue: typeName) else {
-            throw JSONText.Malformed(reason: "unknown event type \(typeName)", offset: 0)
+            throw UnexpectedShape("unknown watch event type \(typeName)")
         }
         guard let object = value["object"] else {
-            throw JSONText.Malformed(reason: "an event needs a member object", offset: 0)
+            throw UnexpectedShape("a watch event needs a member object")
         }
         self.init(type: type, object: object)
     }
