@@ -224,16 +224,22 @@ public final class KubernetesResources: ResourceStore {
     /// controller only pins the selectors of the ones a rollout names, from the rollout's reconcile.
     public func versions(kind: ResourceKind) throws -> [(key: ResourceKey, resourceVersion: Int)] {
         guard kind != .service else { return [] }
-        let versions: [(key: ResourceKey, resourceVersion: Int)] = try cache(kind).informer.list().map { object in
-            (key: StoredResource.key(kind, object), resourceVersion: WatchedCache.version(of: object))
+        // From the informer's keys and versions: a resync every few seconds parses no object.
+        let versions: [(key: ResourceKey, resourceVersion: Int)] = try cache(kind).informer.versions().map { entry in
+            let key = ObjectKey(parsing: entry.key)
+            return (
+                key: ResourceKey(kind: kind, namespace: key.namespace ?? "", name: key.name),
+                resourceVersion: Int(entry.resourceVersion ?? "") ?? 0
+            )
         }
         return versions.sorted { $0.key < $1.key }
     }
 
     public func stamp(kind: ResourceKind, namespace: String) throws -> ResourceStamp {
-        let objects = try cache(kind).informer.objects(index: StandardIndex.namespace, value: namespace)
+        let versions = try cache(kind).informer.versions(index: StandardIndex.namespace, value: namespace)
         return ResourceStamp(
-            count: objects.count, latestResourceVersion: objects.map(WatchedCache.version(of:)).max() ?? 0)
+            count: versions.count,
+            latestResourceVersion: versions.map { Int($0.resourceVersion ?? "") ?? 0 }.max() ?? 0)
     }
 
     public func stamps(kind: ResourceKind, namespaces: some Sequence<String>) throws -> [String: ResourceStamp] {

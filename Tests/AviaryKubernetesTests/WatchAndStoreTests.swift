@@ -104,6 +104,21 @@ func configMap(
         #expect(store.object(forKey: "default/b") == nil)
     }
 
+    /// What a resync and a count ask of every object, answered from the versions kept beside the texts.
+    @Test func keysAndVersionsFollowEveryChange() {
+        var store = InformerStore()
+        _ = store.apply(.added, configMap("b", namespace: "two", version: "5"))
+        _ = store.apply(.added, configMap("a", namespace: "one", version: "1"))
+        _ = store.apply(.modified, configMap("a", namespace: "one", version: "7", data: "x"))
+        #expect(store.versions.map(\.key) == ["one/a", "two/b"])
+        #expect(store.versions.map(\.resourceVersion) == ["7", "5"])
+        #expect(store.versions(index: StandardIndex.namespace, value: "two").map(\.resourceVersion) == ["5"])
+        _ = store.apply(.deleted, configMap("b", namespace: "two", version: "8"))
+        #expect(store.versions(index: StandardIndex.namespace, value: "two").isEmpty)
+        _ = store.replace(with: [configMap("a", namespace: "one", version: "9")])
+        #expect(store.versions.map(\.resourceVersion) == ["9"])
+    }
+
     /// A relist: deletes for objects gone, updates for changed ones, adds for new ones, nothing for the rest.
     @Test func aRelistDeliversOnlyTheDifference() {
         var store = InformerStore()

@@ -122,6 +122,14 @@ public final class Informer: Sendable {
         state.withLock { $0.store.texts(index: index, value: value) }.compactMap(InformerStore.object(from:))
     }
 
+    /// The key and resourceVersion of every cached object, in key order, without parsing any.
+    public func versions() -> [(key: String, resourceVersion: String?)] { state.withLock { $0.store.versions } }
+
+    /// The key and resourceVersion of the objects filed under `value` by `index`, without parsing any.
+    public func versions(index: String, value: String) -> [(key: String, resourceVersion: String?)] {
+        state.withLock { $0.store.versions(index: index, value: value) }
+    }
+
     /// The resourceVersion the next watch starts from.
     public var lastResourceVersion: String? { state.withLock { $0.resourceVersion } }
 
