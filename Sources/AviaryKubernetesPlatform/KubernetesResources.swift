@@ -34,17 +34,17 @@ public final class KubernetesResources: ResourceStore {
     private let statusSubresource = Mutex<[ResourceKind: Bool]>([.rollout: true])
 
     /// The kinds it serves and where they live on the server.
-    static let kinds: [(kind: ResourceKind, resource: GroupVersionResource, clusterScoped: Bool, byInstance: Bool)] = [
-        (.rollout, .rollouts, false, true),
-        (.analysisTemplate, .analysisTemplates, false, false),
-        (.clusterAnalysisTemplate, .clusterAnalysisTemplates, true, false),
-        (.analysisRun, .analysisRuns, false, true),
-        (.experiment, .experiments, false, true),
-        (.service, .services, false, false),
+    static let kinds: [(kind: ResourceKind, resource: GroupVersionResource, byInstance: Bool)] = [
+        (.rollout, .rollouts, true),
+        (.analysisTemplate, .analysisTemplates, false),
+        (.clusterAnalysisTemplate, .clusterAnalysisTemplates, false),
+        (.analysisRun, .analysisRuns, true),
+        (.experiment, .experiments, true),
+        (.service, .services, false),
         // What a Rollout's `workloadRef` may name: read for the pod template, never reconciled.
-        (.deployment, .deployments, false, false),
-        (.replicaSet, .replicaSets, false, false),
-        (.podTemplate, .podTemplates, false, false),
+        (.deployment, .deployments, false),
+        (.replicaSet, .replicaSets, false),
+        (.podTemplate, .podTemplates, false),
     ]
 
     /// What is kept of the objects a `workloadRef` names: the pod template, the selector and the
@@ -71,7 +71,7 @@ public final class KubernetesResources: ResourceStore {
         self.instanceID = instanceID
         var caches: [ResourceKind: WatchedCache] = [:]
         var resources: [ResourceKind: GroupVersionResource] = [:]
-        for (kind, resource, clusterScoped, byInstance) in Self.kinds {
+        for (kind, resource, byInstance) in Self.kinds {
             resources[kind] = resource
             var transform: @Sendable (KubernetesObject) -> KubernetesObject = { $0 }
             if kind.isWorkload { transform = { $0.keeping(KubernetesResources.workloadFieldsRead) } }
@@ -81,7 +81,7 @@ public final class KubernetesResources: ResourceStore {
                 byInstance ? ArgoNames.instanceSelector(instanceID) : kind == .replicaSet ? "!\(podTemplateHashLabel)" : nil
             caches[kind] = WatchedCache(
                 informer: Informer(
-                    client: client, resource: resource, namespace: clusterScoped ? nil : namespace,
+                    client: client, resource: resource, namespace: kind.isClusterScoped ? nil : namespace,
                     labelSelector: selector, transform: transform))
         }
         for (kind, resource, name) in namedObjects {
@@ -196,7 +196,7 @@ public final class KubernetesResources: ResourceStore {
     // MARK: Reads
 
     private func cacheKey(_ key: ResourceKey) -> String {
-        key.kind == .clusterAnalysisTemplate ? key.name : "\(key.namespace)/\(key.name)"
+        key.kind.isClusterScoped ? key.name : "\(key.namespace)/\(key.name)"
     }
 
     private func cache(_ kind: ResourceKind) throws -> WatchedCache {
@@ -448,7 +448,7 @@ public final class KubernetesResources: ResourceStore {
     public func record(_ measurements: [StoredMeasurement]) async throws {}
 
     private func namespaceOf(_ key: ResourceKey) -> String? {
-        key.kind == .clusterAnalysisTemplate ? nil : key.namespace
+        key.kind.isClusterScoped ? nil : key.namespace
     }
 }
 
