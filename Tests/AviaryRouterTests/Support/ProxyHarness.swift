@@ -1,6 +1,7 @@
 import AviaryRoutes
 import NIOCore
 import NIOEmbedded
+import Testing
 
 @testable import AviaryRouter
 
@@ -57,8 +58,15 @@ struct ProxyHarness {
         return text
     }
 
-    func finish() {
-        _ = try? client.finish()
-        _ = try? upstream.finish()
+    /// Closes both channels. An error that reached the end of either pipeline (a handler's
+    /// `fireErrorCaught` nobody handled) fails the test: `try?` here would hide it.
+    func finish(sourceLocation: SourceLocation = #_sourceLocation) {
+        for (name, channel) in [("client", client), ("upstream", upstream)] {
+            do {
+                _ = try channel.finish(acceptAlreadyClosed: true)
+            } catch {
+                Issue.record("the \(name) channel's pipeline caught \(error)", sourceLocation: sourceLocation)
+            }
+        }
     }
 }
