@@ -4,25 +4,25 @@ import PackageDescription
 // The targets, lower layers first, and the targets each imports (it lists exactly those, plus
 // the outside products it imports); arrows only point down. docs/architecture.md says what each holds.
 //
-//   AviaryRoutes, AviaryExpression                 (none of ours)
-//   AviaryModel         <- Routes (and the one RFC 3339 codec)
+//   AviaryRoutes, AviaryExpression, AviaryJSON     (none of ours; AviaryJSON holds JSONValue, the one untyped JSON value)
+//   AviaryModel         <- Routes, JSON (and the one RFC 3339 codec)
 //   AviaryStore         <- Model
-//   AviaryCore          <- Model, Expression
+//   AviaryCore          <- Model, JSON, Expression
 //   AviaryPlatform      <- Model
 //   AviaryAPI           <- Model
-//   AviaryMetrics       <- Core, Model, Expression
+//   AviaryMetrics       <- Core, Model, JSON, Expression
 //   AviaryRouter        <- Routes
 //   AviaryLocal         <- Platform, Routes, Model
-//   AviaryKubernetes    (none of ours: the Kubernetes client)
+//   AviaryKubernetes    <- JSON (the Kubernetes client)
 //   AviaryStore         also holds ResourceStore, the controller's seam to where resources live
-//   AviaryKubernetesPlatform <- Kubernetes, Platform, Store, Model (Argo's resources and the platform on an API server)
-//   AviaryServer        <- API, Core, Metrics, Platform, Local, KubernetesPlatform, Kubernetes, Store, Model
-//   AviaryClient        <- API, Model, Kubernetes (no GRDB, no Hummingbird: what `aviary get` and the dashboard
+//   AviaryKubernetesPlatform <- Kubernetes, JSON, Platform, Store, Model (Argo's resources and the platform on an API server)
+//   AviaryServer        <- API, Core, Metrics, Platform, Local, KubernetesPlatform, Kubernetes, Store, Model, JSON
+//   AviaryClient        <- API, Model, JSON, Kubernetes (no GRDB, no Hummingbird: what `aviary get` and the dashboard
 //                          use; a daemon's API or, in cluster mode, an API server)
 //   AviaryDashboard     <- Client, API, Expression, Kubernetes, Model (the web dashboard's pages, charts, sessions: pure HTML from API answers)
 //   AviaryServer        also <- Dashboard, Client (the dashboard reads the daemon's own API)
 //   AviaryHarness       <- Client, Local (the demo, chaos and soak)
-//   aviary              <- Server, Client, Harness, Local, Router, Metrics, Core, Model, Expression
+//   aviary              <- Server, Client, Harness, Local, Router, Metrics, Core, Model, JSON, Expression
 //   aviary-reliability  <- Harness
 //   benches             <- Core, Model or Router
 let package = Package(
@@ -54,22 +54,26 @@ let package = Package(
     ],
     targets: [
         .target(name: "AviaryRoutes"),
+        // JSONValue, the one untyped JSON value (manifests' opaque fields, Kubernetes objects,
+        // the API server double's store), and its one-pass parser.
+        .target(name: "AviaryJSON"),
         .target(
             name: "AviaryModel",
-            dependencies: ["AviaryRoutes", .product(name: "Yams", package: "Yams")]
+            dependencies: ["AviaryRoutes", "AviaryJSON", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "AviaryExpression"),
         // Go's text/template, for Argo's notification templates.
         .target(name: "AviaryGoTemplate"),
         .target(
             name: "AviaryCore",
-            dependencies: ["AviaryModel", "AviaryExpression", "AviaryGoTemplate"]
+            dependencies: ["AviaryModel", "AviaryJSON", "AviaryExpression", "AviaryGoTemplate"]
         ),
         .target(name: "AviaryPlatform", dependencies: ["AviaryModel"]),
         .target(
             name: "AviaryMetrics",
             dependencies: [
                 "AviaryModel",
+                "AviaryJSON",
                 "AviaryExpression",
                 "AviaryCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -117,6 +121,7 @@ let package = Package(
             dependencies: [
                 "AviaryAPI",
                 "AviaryClient",
+                "AviaryJSON",
                 "AviaryDashboard",
                 "AviaryModel",
                 "AviaryCore",
@@ -145,6 +150,7 @@ let package = Package(
             name: "AviaryClient",
             dependencies: [
                 "AviaryAPI",
+                "AviaryJSON",
                 "AviaryKubernetes",
                 "AviaryModel",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -177,6 +183,7 @@ let package = Package(
         .target(
             name: "AviaryKubernetes",
             dependencies: [
+                "AviaryJSON",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -187,7 +194,7 @@ let package = Package(
         // Argo's resources on an API server as the controller's ResourceStore, and the Kubernetes platform.
         .target(
             name: "AviaryKubernetesPlatform",
-            dependencies: ["AviaryKubernetes", "AviaryPlatform", "AviaryStore", "AviaryModel"]
+            dependencies: ["AviaryKubernetes", "AviaryJSON", "AviaryPlatform", "AviaryStore", "AviaryModel"]
         ),
         // Runs a Lease election against an API server and prints `leading`/`stopped`; the leader-election
         // tests kill it with SIGKILL and SIGTERM.
@@ -207,6 +214,7 @@ let package = Package(
             dependencies: [
                 "AviaryAPI",
                 "AviaryModel",
+                "AviaryJSON",
                 "AviaryExpression",
                 "AviaryCore",
                 "AviaryMetrics",
@@ -251,6 +259,7 @@ let package = Package(
         .target(
             name: "KubernetesTestDouble",
             dependencies: [
+                "AviaryJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -273,17 +282,17 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "AviaryModelTests", dependencies: ["AviaryModel"]),
+        .testTarget(name: "AviaryModelTests", dependencies: ["AviaryJSON", "AviaryModel"]),
         .testTarget(name: "AviaryExpressionTests", dependencies: ["AviaryExpression"]),
         .testTarget(
             name: "AviaryCoreTests",
-            dependencies: ["AviaryCore", "AviaryExpression", "AviaryGoTemplate", "AviaryModel", "AviaryRoutes"]),
+            dependencies: ["AviaryCore", "AviaryExpression", "AviaryGoTemplate", "AviaryJSON", "AviaryModel", "AviaryRoutes"]),
         .testTarget(name: "AviaryGoTemplateTests", dependencies: ["AviaryGoTemplate"]),
         .testTarget(
             name: "AviaryDashboardTests", dependencies: ["AviaryDashboard", "AviaryClient", "AviaryAPI", "AviaryModel"]),
         .testTarget(
             name: "AviaryMetricsTests",
-            dependencies: ["AviaryMetrics", "AviaryCore", "AviaryExpression", "AviaryModel", "AviaryTestSupport"]),
+            dependencies: ["AviaryMetrics", "AviaryCore", "AviaryExpression", "AviaryJSON", "AviaryModel", "AviaryTestSupport"]),
         .testTarget(
             name: "AviaryRouterTests",
             dependencies: [
@@ -325,7 +334,7 @@ let package = Package(
         .testTarget(
             name: "AviaryServerTests",
             dependencies: [
-                "AviaryServer", "AviaryAPI", "AviaryClient", "AviaryHarness", "AviaryLocal", "AviaryModel",
+                "AviaryServer", "AviaryAPI", "AviaryClient", "AviaryHarness", "AviaryJSON", "AviaryLocal", "AviaryModel",
                 "AviaryPlatform",
                 "AviaryStore", "AviaryTestSupport", "aviary", "aviary-sample-app",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -340,6 +349,7 @@ let package = Package(
         .testTarget(
             name: "AviaryKubernetesTests",
             dependencies: [
+                "AviaryJSON",
                 "AviaryKubernetes",
                 "aviary-lease-holder",
                 "aviary-test-apiserver",
@@ -352,7 +362,7 @@ let package = Package(
         .testTarget(
             name: "KubernetesControllerTests",
             dependencies: [
-                "AviaryCore", "AviaryKubernetes", "AviaryKubernetesPlatform", "AviaryModel", "AviaryServer",
+                "AviaryCore", "AviaryJSON", "AviaryKubernetes", "AviaryKubernetesPlatform", "AviaryModel", "AviaryServer",
                 "AviaryTestSupport", "aviary", "aviary-test-apiserver", .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
@@ -361,14 +371,15 @@ let package = Package(
         .testTarget(
             name: "AviaryClusterCLITests",
             dependencies: [
-                "aviary", "AviaryClient", "AviaryKubernetes", "AviaryTestSupport", "aviary-test-apiserver",
+                "aviary", "AviaryClient", "AviaryJSON", "AviaryKubernetes", "AviaryTestSupport", "aviary-test-apiserver",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "AviaryJSONTests", dependencies: ["AviaryJSON"]),
         .testTarget(
             name: "KubernetesDoubleTests",
-            dependencies: ["KubernetesTestDouble", "aviary-test-apiserver"],
+            dependencies: ["AviaryJSON", "KubernetesTestDouble", "aviary-test-apiserver"],
             exclude: ["kube_client_check.py"]
         ),
     ],

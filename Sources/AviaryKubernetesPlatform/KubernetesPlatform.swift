@@ -1,3 +1,4 @@
+import AviaryJSON
 import AviaryKubernetes
 import AviaryPlatform
 import AviaryStore
@@ -674,7 +675,7 @@ public actor KubernetesPlatform: Platform {
         template[path: "metadata", "labels"] = .object(templateLabels.mapValues { .string($0) })
         var replicaSet = ReplicaSet(
             namespace: object.metadata.namespace ?? "default", rollout: rollout, podTemplateHash: hash,
-            labels: templateLabels, template: (try? template.encoded()) ?? Data("{}".utf8),
+            labels: templateLabels, template: template.serialized(),
             minReadySeconds: Int(object.json[path: "spec", "minReadySeconds"]?.integerValue ?? 0),
             replicas: Int(object.json[path: "spec", "replicas"]?.integerValue ?? 1),
             revision: Int(annotations[ArgoNames.revisionAnnotation] ?? "") ?? 0,
@@ -815,35 +816,6 @@ struct RolloutNotCached: Error, CustomStringConvertible {
 extension NamespacedName {
     /// The informer's key, `namespace/name`.
     var cacheKey: String { "\(namespace)/\(name)" }
-}
-
-extension JSONValue {
-    /// The value at a path of object members (nil when a member is missing); setting creates the objects on the way.
-    subscript(path path: String...) -> JSONValue? {
-        get { self[path: path] }
-        set { self[path: path] = newValue }
-    }
-
-    subscript(path path: [String]) -> JSONValue? {
-        get {
-            var value: JSONValue? = self
-            for name in path { value = value?[name] }
-            return value
-        }
-        set {
-            guard let first = path.first else {
-                if let newValue { self = newValue }
-                return
-            }
-            var child = self[first] ?? [:]
-            if path.count == 1 {
-                self[first] = newValue
-            } else {
-                child[path: Array(path.dropFirst())] = newValue
-                self[first] = child
-            }
-        }
-    }
 }
 
 /// An experiment's ReplicaSet or Service is made before the Experiment reached the informer cache.

@@ -1,3 +1,4 @@
+import AviaryJSON
 import AviaryKubernetes
 import enum AviaryModel.ResourceKind
 import AviaryStore
@@ -475,8 +476,8 @@ extension StoredResource {
         self.init(
             key: Self.key(kind, object), apiVersion: object.apiVersion ?? "argoproj.io/v1alpha1",
             generation: Int(object.metadata.generation ?? 1), resourceVersion: WatchedCache.version(of: object),
-            metadata: try metadata.encoded(), spec: try spec?.encoded(),
-            status: try object.json["status"]?.encoded(), createdAt: object.metadata.creationTimestamp ?? "")
+            metadata: metadata.serialized(), spec: spec?.serialized(),
+            status: object.json["status"]?.serialized(), createdAt: object.metadata.creationTimestamp ?? "")
     }
 
     static func key(_ kind: ResourceKind, _ object: KubernetesObject) -> ResourceKey {

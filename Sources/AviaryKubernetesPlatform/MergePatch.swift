@@ -1,3 +1,4 @@
+import AviaryJSON
 import AviaryKubernetes
 
 /// JSON merge patches (RFC 7386) between two documents: what the controller sends instead of

@@ -1,5 +1,6 @@
 import AviaryCore
 import AviaryExpression
+import AviaryJSON
 import AviaryModel
 import Foundation
 
@@ -355,7 +356,7 @@ public struct MetricProviders: MeasurementProvider {
     /// A JSON value as Go's `encoding/json` gives it to Argo's conditions: every number a float.
     static func goValue(_ value: JSONValue) -> ExprValue {
         switch value {
-        case .int(let number): .float(Double(number))
+        case .integer(let number): .float(Double(number))
         case .array(let items): .array(items.map(goValue))
         case .object(let members): .map(members.mapValues(goValue))
         default: exprValue(value)
@@ -420,7 +421,7 @@ public struct MetricProviders: MeasurementProvider {
         switch value {
         case .null: .nil
         case .bool(let flag): .bool(flag)
-        case .int(let number): .int(number)
+        case .integer(let number): .int(Int(number))
         case .double(let number): .float(number)
         case .string(let text): .string(text)
         case .array(let items): .array(items.map(exprValue))

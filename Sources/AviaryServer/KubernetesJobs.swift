@@ -1,12 +1,10 @@
 import AviaryCore
+import AviaryJSON
 import AviaryKubernetes
 import AviaryMetrics
 import AviaryModel
 import Foundation
 import Logging
-
-/// The Kubernetes client's JSON (AviaryModel has one of its own).
-private typealias ObjectJSON = AviaryKubernetes.JSONValue
 
 /// A job metric on a cluster, as Argo Rollouts' job provider runs it: a `batch/v1` Job in the
 /// run's namespace, owned by the AnalysisRun, whose `Complete` condition makes the measurement
@@ -49,7 +47,7 @@ public enum MetricJob {
         var annotations = job.metadata?.annotations ?? [:]
         annotations[runNameAnnotation] = request.runName
         annotations[metricAnnotation] = request.metricName
-        var metadata: [String: ObjectJSON] = [
+        var metadata: [String: JSONValue] = [
             "name": .string(name), "namespace": .string(request.namespace),
         ]
         if let uid = request.runUID {
@@ -67,7 +65,7 @@ public enum MetricJob {
         return try KubernetesObject(
             json: .object([
                 "apiVersion": .string("batch/v1"), "kind": .string("Job"), "metadata": .object(metadata),
-                "spec": try ObjectJSON(encoding: job.spec),
+                "spec": try JSONValue(encoding: job.spec),
             ]))
     }
 

@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// One HTTP request as the API layer sees it, apart from the socket.

@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// What selects the objects of a list or a watch.
@@ -15,7 +16,7 @@ struct ContinueToken: Sendable, Equatable {
 
     var encoded: String {
         let json: JSONValue = .object([
-            "v": .string("meta.k8s.io/v1"), "rv": .int(resourceVersion), "start": .string(start + "\u{0}"),
+            "v": .string("meta.k8s.io/v1"), "rv": .integer(resourceVersion), "start": .string(start + "\u{0}"),
         ])
         return json.serialized().base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
@@ -30,8 +31,8 @@ struct ContinueToken: Sendable, Equatable {
     init(decoding text: String) throws(StatusError) {
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let json = try? JSONValue.parse(data),
-            let resourceVersion = json["rv"]?.intValue, let start = json["start"]?.stringValue
+        guard let data = Data(base64Encoded: base64), let json = try? JSONValue(parsing: data),
+            let resourceVersion = json["rv"]?.integerValue, let start = json["start"]?.stringValue
         else {
             throw .badRequest("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
         }
@@ -74,7 +75,7 @@ extension ClusterState {
             items = Array(items.prefix(limit))
             let token = ContinueToken(resourceVersion: listResourceVersion, start: items.last!.0.path)
             metadata["continue"] = .string(token.encoded)
-            metadata["remainingItemCount"] = .int(Int64(remaining))
+            metadata["remainingItemCount"] = .integer(Int64(remaining))
         }
         return .object([
             "kind": .string(type.listKind), "apiVersion": .string(type.apiVersion), "metadata": metadata,

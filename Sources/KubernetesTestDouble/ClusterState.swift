@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// How the server treats unknown fields in a write (`fieldValidation` query parameter).
@@ -110,7 +111,7 @@ struct ClusterState: Sendable {
         object[path: ["metadata", "creationTimestamp"]] = .string(Timestamp.now())
         object[path: ["metadata", "resourceVersion"]] = nil
         object[path: ["metadata", "deletionTimestamp"]] = nil
-        if type.tracksGeneration { object[path: ["metadata", "generation"]] = .int(1) }
+        if type.tracksGeneration { object[path: ["metadata", "generation"]] = .integer(1) }
         if type.hasStatusSubresource { object["status"] = nil }
         Defaults.applyOnCreate(&object, type: type, generator: &generator)
         if options.isDryRun {
@@ -164,7 +165,7 @@ struct ClusterState: Sendable {
         }
         guard let current = store.object(type.groupResource, key) else { throw .notFound(type, name: name) }
         let patchValue: JSONValue
-        do { patchValue = try JSONValue.parse(patch) } catch {
+        do { patchValue = try JSONValue(parsing: patch) } catch {
             throw .badRequest("error decoding patch: \(Self.describe(error))")
         }
         var patched: JSONValue
@@ -241,8 +242,8 @@ struct ClusterState: Sendable {
         next["kind"] = current["kind"]
         next[path: ["metadata", "resourceVersion"]] = current[path: ["metadata", "resourceVersion"]]
         if type.tracksGeneration, Self.specChanged(current, next, type: type) {
-            let generation = current[path: ["metadata", "generation"]]?.intValue ?? 1
-            next[path: ["metadata", "generation"]] = .int(generation + 1)
+            let generation = current[path: ["metadata", "generation"]]?.integerValue ?? 1
+            next[path: ["metadata", "generation"]] = .integer(generation + 1)
         }
         return next
     }
@@ -289,7 +290,7 @@ struct ClusterState: Sendable {
             if current[path: ["metadata", "deletionTimestamp"]] != nil { return present(current, as: type) }
             var marked = current
             marked[path: ["metadata", "deletionTimestamp"]] = .string(Timestamp.now())
-            marked[path: ["metadata", "deletionGracePeriodSeconds"]] = .int(0)
+            marked[path: ["metadata", "deletionGracePeriodSeconds"]] = .integer(0)
             let record = commit(.modified, type, key, object: marked, previous: current)
             return present(record.object, as: type)
         }

@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// The test-only endpoints under `/_double/`: they bypass the token check and injected faults.
@@ -25,18 +26,18 @@ enum ControlAPI {
                 state.hub.endAll()
                 return count
             }
-            return .json(.object(["dropped": .int(Int64(count))]))
+            return .json(.object(["dropped": .integer(Int64(count))]))
         case ("POST", "/_double/faults"):
-            guard let body = try? JSONValue.parse(request.body), body.objectValue != nil else {
+            guard let body = try? JSONValue(parsing: request.body), body.objectValue != nil else {
                 return badRequest(
                     "POST /_double/faults needs a JSON object such as {\"status\": 429, \"retryAfterSeconds\": 1, "
                         + "\"count\": 3} or {\"hang\": true}")
             }
             var fault = FaultInjection()
             fault.isHanging = body["hang"]?.boolValue ?? false
-            fault.status = body["status"]?.intValue.map { Int($0) }
-            fault.retryAfterSeconds = body["retryAfterSeconds"]?.intValue.map { Int($0) }
-            fault.remaining = body["count"]?.intValue.map { Int($0) }
+            fault.status = body["status"]?.integerValue.map { Int($0) }
+            fault.retryAfterSeconds = body["retryAfterSeconds"]?.integerValue.map { Int($0) }
+            fault.remaining = body["count"]?.integerValue.map { Int($0) }
             fault.onlyRequest = body["request"]?.stringValue
             fault.onlyAgent = body["agent"]?.stringValue
             if let status = fault.status, !(100...599).contains(status) {
@@ -60,10 +61,10 @@ enum ControlAPI {
                 return held
             }
             for request in held { request() }
-            return .json(.object(["ok": .bool(true), "released": .int(Int64(held.count))]))
+            return .json(.object(["ok": .bool(true), "released": .integer(Int64(held.count))]))
         case ("GET", "/_double/requests"):
             let counts = cluster.state.withLock { $0.requestCounts }
-            return .json(.object(["counts": .object(counts.mapValues { .int(Int64($0)) })]))
+            return .json(.object(["counts": .object(counts.mapValues { .integer(Int64($0)) })]))
         case ("DELETE", "/_double/requests"):
             cluster.state.withLock { $0.requestCounts = [:] }
             return .json(.object(["ok": .bool(true)]))
@@ -74,7 +75,7 @@ enum ControlAPI {
             }
             return .json(.object(["oldestValidResourceVersion": .string(String(version))]))
         case ("POST", "/_double/crashloop"):
-            guard let body = try? JSONValue.parse(request.body), let namespace = body["namespace"]?.stringValue,
+            guard let body = try? JSONValue(parsing: request.body), let namespace = body["namespace"]?.stringValue,
                 let replicaSet = body["replicaSet"]?.stringValue
             else {
                 return badRequest(

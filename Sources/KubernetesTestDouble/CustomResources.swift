@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// What creating a CustomResourceDefinition does on a real cluster: its resource is served (and

@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// The defaults and initial status the real server sets on create, where clients read them
@@ -44,12 +45,12 @@ enum Defaults {
             // The Job controller would run it; the double only stores it (a test sets its status).
             for (field, value) in [("backoffLimit", 6), ("completions", 1), ("parallelism", 1)] as [(String, Int64)]
             where object[path: ["spec", field]] == nil {
-                object[path: ["spec", field]] = .int(value)
+                object[path: ["spec", field]] = .integer(value)
             }
             object["status"] = .object([:])
         case ("apps", "replicasets"), ("apps", "deployments"):
-            if object[path: ["spec", "replicas"]] == nil { object[path: ["spec", "replicas"]] = .int(1) }
-            object["status"] = .object(["replicas": .int(0)])
+            if object[path: ["spec", "replicas"]] == nil { object[path: ["spec", "replicas"]] = .integer(1) }
+            object["status"] = .object(["replicas": .integer(0)])
         default:
             break
         }

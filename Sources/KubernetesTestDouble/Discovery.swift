@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// The discovery documents kubectl and client-go read to map kinds to URLs: `/api`, `/apis`,

@@ -32,7 +32,7 @@ struct FaultInjection: Sendable {
         var error = Self.error(for: status)
         if let retryAfterSeconds {
             error.headers.append(("Retry-After", String(retryAfterSeconds)))
-            error.details = .object(["retryAfterSeconds": .int(Int64(retryAfterSeconds))])
+            error.details = .object(["retryAfterSeconds": .integer(Int64(retryAfterSeconds))])
         }
         return error
     }

@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// Unknown and mistyped fields, as the real server's decoding finds them: unknown fields are
@@ -67,7 +68,7 @@ enum FieldValidation {
             guard value.boolValue != nil else { throw mismatch("bool") }
             return value
         case .integer(let goType):
-            guard case .int = value else { throw mismatch(goType) }
+            guard case .integer = value else { throw mismatch(goType) }
             return value
         case .array(let element):
             guard let elements = value.arrayValue else { throw mismatch("[]") }
@@ -152,8 +153,8 @@ enum FieldValidation {
 
     private static func matches(_ value: JSONValue, _ declared: String) -> Bool {
         switch (declared, value) {
-        case ("object", .object), ("array", .array), ("string", .string), ("boolean", .bool), ("integer", .int),
-            ("number", .int), ("number", .double):
+        case ("object", .object), ("array", .array), ("string", .string), ("boolean", .bool), ("integer", .integer),
+            ("number", .integer), ("number", .double):
             return true
         case ("integer", .double(let number)): return number.rounded() == number
         default: return false

@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// Owner-reference garbage collection: when an object goes, the objects that name it in

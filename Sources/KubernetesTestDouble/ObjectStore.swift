@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// Where an object lives inside its resource: cluster-scoped objects have an empty namespace.

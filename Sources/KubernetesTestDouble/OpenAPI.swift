@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// The OpenAPI v3 documents kubectl reads to learn that the server validates fields itself

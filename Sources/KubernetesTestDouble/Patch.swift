@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// The patch formats of PATCH requests: JSON merge patch (RFC 7386), JSON patch (RFC 6902),

@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// kubectl's typed commands (`kubectl create namespace|configmap|secret|service`) send their
@@ -178,7 +179,7 @@ enum Protobuf {
         switch (type, wire) {
         case (.string, .bytes(let bytes)): return bytes.isEmpty ? nil : .string(text(bytes))
         case (.bytes, .bytes(let bytes)): return .string(Data(bytes).base64EncodedString())
-        case (.integer, .varint(let number)): return number == 0 ? nil : .int(Int64(bitPattern: number))
+        case (.integer, .varint(let number)): return number == 0 ? nil : .integer(Int64(bitPattern: number))
         case (.boolean, .varint(let number)): return number == 0 ? nil : .bool(true)
         case (.message(let message), .bytes(let bytes)): return try decode(bytes, as: message)
         case (.stringMap, .bytes(let bytes)), (.bytesMap, .bytes(let bytes)):
@@ -208,7 +209,7 @@ enum Protobuf {
                 default: break
                 }
             }
-            return isString ? .string(string) : .int(number)
+            return isString ? .string(string) : .integer(number)
         case (.time, .bytes(let bytes)):
             var seconds: Int64 = 0
             try fields(bytes) { field, wire in

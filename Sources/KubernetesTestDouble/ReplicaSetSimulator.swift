@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// Stands in for the ReplicaSet controller and the kubelet: keeps each ReplicaSet's pods at
@@ -34,7 +35,7 @@ enum ReplicaSetSimulator {
         guard let uid = replicaSet[path: ["metadata", "uid"]]?.stringValue,
             replicaSet[path: ["metadata", "deletionTimestamp"]] == nil
         else { return }
-        let desired = Int(replicaSet[path: ["spec", "replicas"]]?.intValue ?? 1)
+        let desired = Int(replicaSet[path: ["spec", "replicas"]]?.integerValue ?? 1)
         var pods = owned.filter { podKey, _ in podKey.namespace == key.namespace }
         if pods.count < desired {
             for _ in pods.count..<desired {
@@ -59,11 +60,11 @@ enum ReplicaSetSimulator {
             }
             if updated != pod { state.writeStored(.pods, podKey, object: updated) }
         }
-        var status: JSONValue = .object(["replicas": .int(Int64(pods.count))])
-        if !pods.isEmpty { status["fullyLabeledReplicas"] = .int(Int64(pods.count)) }
+        var status: JSONValue = .object(["replicas": .integer(Int64(pods.count))])
+        if !pods.isEmpty { status["fullyLabeledReplicas"] = .integer(Int64(pods.count)) }
         if ready > 0 {
-            status["readyReplicas"] = .int(Int64(ready))
-            status["availableReplicas"] = .int(Int64(ready))
+            status["readyReplicas"] = .integer(Int64(ready))
+            status["availableReplicas"] = .integer(Int64(ready))
         }
         if let generation = replicaSet[path: ["metadata", "generation"]] { status["observedGeneration"] = generation }
         if replicaSet["status"] != status { state.setStatus(.replicaSets, key, status) }
@@ -115,7 +116,7 @@ enum ReplicaSetSimulator {
         let podIP = "10.244.\(uid.utf8.reduce(0) { ($0 &+ Int($1)) % 250 }).\(uid.utf8.count % 250 + 2)"
         var updated = pod
         if isCrashLooping {
-            let previous = pod[path: ["status", "containerStatuses"]]?.arrayValue?.first?["restartCount"]?.intValue ?? 0
+            let previous = pod[path: ["status", "containerStatuses"]]?.arrayValue?.first?["restartCount"]?.integerValue ?? 0
             let lastRestart = state.lastRestarts[uid] ?? started
             var restarts = previous
             if now - lastRestart >= restartInterval || previous == 0 {
@@ -127,7 +128,7 @@ enum ReplicaSetSimulator {
                 containerStatuses: containers.map { container in
                     .object([
                         "name": container["name"] ?? .string(""), "image": container["image"] ?? .string(""),
-                        "ready": .bool(false), "started": .bool(false), "restartCount": .int(restarts),
+                        "ready": .bool(false), "started": .bool(false), "restartCount": .integer(restarts),
                         "state": .object([
                             "waiting": .object([
                                 "reason": .string("CrashLoopBackOff"),
@@ -135,14 +136,14 @@ enum ReplicaSetSimulator {
                             ])
                         ]),
                         "lastState": .object([
-                            "terminated": .object(["exitCode": .int(1), "reason": .string("Error")])
+                            "terminated": .object(["exitCode": .integer(1), "reason": .string("Error")])
                         ]),
                     ])
                 })
             return updated
         }
         let isReady = now - started >= state.podReadyAfter
-        let restarts = pod[path: ["status", "containerStatuses"]]?.arrayValue?.first?["restartCount"] ?? .int(0)
+        let restarts = pod[path: ["status", "containerStatuses"]]?.arrayValue?.first?["restartCount"] ?? .integer(0)
         let wasReady = pod[path: ["status", "phase"]]?.stringValue == "Running"
             && pod[path: ["status", "containerStatuses"]]?.arrayValue?.first?["ready"]?.boolValue == true
         if wasReady { return pod }

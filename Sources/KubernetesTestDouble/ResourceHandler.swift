@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// The verbs on one resource: get, list, watch, create, update, patch, delete, deletecollection.
@@ -101,7 +102,7 @@ struct ResourceHandler {
 
     private func propagationPolicy() throws(StatusError) -> String? {
         var policy = request.query["propagationPolicy"]
-        if policy == nil, !request.body.isEmpty, let options = try? JSONValue.parse(request.body) {
+        if policy == nil, !request.body.isEmpty, let options = try? JSONValue(parsing: request.body) {
             policy = options["propagationPolicy"]?.stringValue
             if policy == nil, options["orphanDependents"]?.boolValue == true { policy = "Orphan" }
         }

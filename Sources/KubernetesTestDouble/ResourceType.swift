@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// One served resource of one group version: what discovery lists and what URLs address.

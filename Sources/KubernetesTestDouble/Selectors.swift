@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// A `labelSelector` query parameter: `a=b`, `a==b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`, `!a`.
@@ -137,7 +138,7 @@ struct FieldSelector: Sendable {
             let actual: String
             switch object[path: path] {
             case .string(let text): actual = text
-            case .int(let number): actual = String(number)
+            case .integer(let number): actual = String(number)
             case .bool(let flag): actual = String(flag)
             default: actual = ""
             }

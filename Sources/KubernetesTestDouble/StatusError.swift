@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// An API error as the real server sends it: a `Status` object whose `reason`, `code`,
@@ -23,7 +24,7 @@ public struct StatusError: Error, Sendable {
             "status": .string("Failure"),
             "message": .string(message),
             "reason": .string(reason),
-            "code": .int(Int64(code)),
+            "code": .integer(Int64(code)),
         ])
         if let details { status["details"] = details }
         return status

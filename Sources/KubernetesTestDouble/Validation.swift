@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// The checks the real API server makes on metadata that clients trip on, with its wording.

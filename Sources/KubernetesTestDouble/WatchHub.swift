@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// Where a watch stream's events go: the HTTP layer writes each line as a chunk of the response.

@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 import Yams
 
@@ -12,7 +13,7 @@ enum YAMLBridge {
     private static func convert(_ value: Any) -> JSONValue {
         switch value {
         case let flag as Bool: return .bool(flag)
-        case let number as Int: return .int(Int64(number))
+        case let number as Int: return .integer(Int64(number))
         case let number as Double: return .double(number)
         case let text as String: return .string(text)
         case let elements as [Any]: return .array(elements.map(convert))

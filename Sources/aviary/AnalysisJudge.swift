@@ -1,5 +1,6 @@
 import ArgumentParser
 import AviaryCore
+import AviaryJSON
 import AviaryModel
 import Foundation
 
@@ -159,7 +160,7 @@ struct AnalysisJudge: ParsableCommand {
         let index =
             items.firstIndex { item in
                 switch item {
-                case .int, .double, .null: false
+                case .integer, .double, .null: false
                 default: true
                 }
             } ?? 0

@@ -109,7 +109,7 @@ struct GetRollout: AsyncParsableCommand {
             case .json?, .yaml?:
                 let object = try await client.rolloutObject(name)
                 do {
-                    let data = try object.json.encoded()
+                    let data = object.json.serialized()
                     return try format == .json ? Rendering.json(data) : Rendering.yaml(data)
                 } catch {
                     throw ClusterFailure("rollout \"\(name)\" cannot be printed as \(format!.rawValue): \(error)")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AviaryClient
+import AviaryJSON
 import AviaryKubernetes
 import Foundation
 import Testing
@@ -74,12 +75,12 @@ struct PromoteCase: Sendable, CustomTestStringConvertible {
     func promote(_ example: PromoteCase) throws {
         let rollout = try JSONValue(parsing: Data(example.rollout.utf8))
         let writes = RolloutPatches.promote(rollout, full: example.full)
-        #expect(try writes.status.map { String(decoding: try $0.encoded(), as: UTF8.self) } == example.status)
-        #expect(try writes.spec.map { String(decoding: try $0.encoded(), as: UTF8.self) } == example.spec)
+        #expect(writes.status.map { $0.serializedString() } == example.status)
+        #expect(writes.spec.map { $0.serializedString() } == example.spec)
     }
 
     @Test func theOtherVerbsPatches() throws {
-        func text(_ value: JSONValue?) throws -> String? { try value.map { String(decoding: try $0.encoded(), as: UTF8.self) } }
+        func text(_ value: JSONValue?) -> String? { value.map { $0.serializedString() } }
         #expect(try text(RolloutPatches.abort.status) == #"{"status":{"abort":true}}"# && RolloutPatches.abort.spec == nil)
         #expect(try text(RolloutPatches.retry.status) == #"{"status":{"abort":false}}"# && RolloutPatches.retry.spec == nil)
         #expect(try text(RolloutPatches.pause.spec) == #"{"spec":{"paused":true}}"# && RolloutPatches.pause.status == nil)

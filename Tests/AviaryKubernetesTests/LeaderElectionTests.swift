@@ -89,7 +89,7 @@ final class Replica {
         /// be the Lease's holder.
         func sample() async throws {
             let leading = replicas.filter(\.isLeading).map(\.identity)
-            let lease = try? await client.get(Lease.resource, namespace: "default", name: "aviary-test").decode(
+            let lease = try? await client.get(Lease.resource, namespace: "default", name: "aviary-test").decoded(
                 as: Lease.self)
             let leadingAfter = replicas.filter(\.isLeading).map(\.identity)
             samples += 1
@@ -150,7 +150,7 @@ final class Replica {
         #expect(second.process.terminationStatus == 0)
         #expect(second.lines.map(\.0).suffix(2) == ["stopped", "exiting"])
 
-        let lease = try await client.get(Lease.resource, namespace: "default", name: "aviary-test").decode(
+        let lease = try await client.get(Lease.resource, namespace: "default", name: "aviary-test").decoded(
             as: Lease.self)
         #expect(lease.spec.holderIdentity == "c")
         #expect(lease.spec.leaseTransitions == 2, "a, then b, then c")

@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 import Testing
 
@@ -166,7 +167,7 @@ func configMap(
         let object = try KubernetesObject(encoding: lease)
         #expect(object.key == "kube-system/aviary")
         #expect(object.json["spec"]?["leaseDurationSeconds"] == 15)
-        #expect(try object.decode(as: Lease.self) == lease)
+        #expect(try object.decoded(as: Lease.self) == lease)
         let large = try JSONValue(parsing: Data(#"{"n": 9007199254740993, "f": 1.5}"#.utf8))
         #expect(large["n"] == .integer(9_007_199_254_740_993))
         #expect(large["f"] == .double(1.5))

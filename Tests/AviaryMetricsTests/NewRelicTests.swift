@@ -1,5 +1,6 @@
 import AviaryCore
 import AviaryExpression
+import AviaryJSON
 import AviaryModel
 import AviaryTestSupport
 import Foundation
@@ -47,7 +48,7 @@ import Testing
         #expect(sent.path == "/graphql")
         #expect(sent.headers["api-key"] == "NRAK-1")
         let body = try JSONDecoder().decode(JSONValue.self, from: Data(sent.body.utf8))
-        #expect(body["variables"] == .object(["accountId": .int(1_234_567), "query": .string(query), "timeout": .int(30)]))
+        #expect(body["variables"] == .object(["accountId": .integer(1_234_567), "query": .string(query), "timeout": .integer(30)]))
         #expect(body["query"]?.stringValue?.contains("nrql(query: $query, timeout: $timeout)") == true)
     }
 

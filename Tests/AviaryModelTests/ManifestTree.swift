@@ -1,3 +1,4 @@
+import AviaryJSON
 import AviaryModel
 import Foundation
 import Yams
@@ -24,7 +25,7 @@ enum ManifestTree {
             switch Tag.Name(rawValue: node.tag.rawValue) {
             case .null: return nil
             case .bool: return node.bool.map(JSONValue.bool) ?? .string(scalar.string)
-            case .int: return node.int.map(JSONValue.int) ?? .string(scalar.string)
+            case .int: return node.int.map { JSONValue.integer(Int64($0)) } ?? .string(scalar.string)
             case .float: return node.float.map(JSONValue.double) ?? .string(scalar.string)
             default: return .string(scalar.string)
             }
@@ -59,7 +60,7 @@ enum ManifestTree {
             }
         case (.array(let a), .array(let b)) where a.count == b.count:
             return zip(a, b).enumerated().flatMap { differences($1.0, $1.1, at: path + "[\($0)]") }
-        case (.int(let a), .double(let b)), (.double(let b), .int(let a)):
+        case (.integer(let a), .double(let b)), (.double(let b), .integer(let a)):
             return Double(a) == b ? [] : ["\(path): \(left) vs \(right)"]
         default:
             return left == right ? [] : ["\(path): \(left) vs \(right)"]

@@ -1,4 +1,5 @@
 import AviaryAPI
+import AviaryJSON
 import AviaryLocal
 import AviaryModel
 import AviaryTestSupport

@@ -1,3 +1,4 @@
+import AviaryJSON
 import AviaryKubernetes
 import AviaryTestSupport
 import Foundation
@@ -196,7 +197,7 @@ extension CanaryOnKubernetesTests {
                 }
             }
             let run = try #require(try analysisRuns(cluster).first)
-            let text = String(decoding: try run.encoded(), as: UTF8.self)
+            let text = run.serializedString()
             #expect(!text.contains("s3cret-value"), "the secret's value is never written: \(text)")
             if secretExists {
                 #expect(run[at: "status", "phase"]?.stringValue == "Successful", "\(text)")

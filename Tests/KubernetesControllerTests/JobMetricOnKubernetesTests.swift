@@ -1,4 +1,5 @@
 import AviaryCore
+import AviaryJSON
 import AviaryKubernetes
 import AviaryServer
 import AviaryTestSupport

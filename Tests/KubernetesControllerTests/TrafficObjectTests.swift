@@ -1,3 +1,4 @@
+import AviaryJSON
 import AviaryKubernetes
 import AviaryModel
 import AviaryPlatform
@@ -7,7 +8,6 @@ import Yams
 
 @testable import AviaryKubernetesPlatform
 
-import enum AviaryKubernetes.JSONValue
 import struct AviaryRoutes.StringMatch
 
 /// The objects each traffic router gets, one row per field of the router's configuration: what

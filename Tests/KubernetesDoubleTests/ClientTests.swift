@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -69,13 +70,13 @@ struct ClientTests {
         authorized.setValue("Bearer s3cret", forHTTPHeaderField: "Authorization")
         let (list, accepted) = try await URLSession.shared.data(for: authorized)
         #expect((accepted as? HTTPURLResponse)?.statusCode == 200)
-        #expect(try JSONValue.parse(list)["kind"]?.stringValue == "NamespaceList")
+        #expect(try JSONValue(parsing: list)["kind"]?.stringValue == "NamespaceList")
 
         var request = URLRequest(url: URL(string: url + "/api/v1/namespaces")!)
         request.setValue("Bearer wrong", forHTTPHeaderField: "Authorization")
         let (body, response) = try await URLSession.shared.data(for: request)
         #expect((response as? HTTPURLResponse)?.statusCode == 401)
-        let status = try JSONValue.parse(body)
+        let status = try JSONValue(parsing: body)
         #expect(status["reason"]?.stringValue == "Unauthorized" && status["kind"]?.stringValue == "Status")
     }
 
@@ -94,7 +95,7 @@ struct ClientTests {
             ])
             #expect(stream.status == 0, "\(stream.combined)")
             #expect(ContinuousClock.now - started < .seconds(10), "the stream ended at its timeout")
-            let events = try stream.stdout.split(separator: "\n").map { try JSONValue.parse(Data($0.utf8)) }
+            let events = try stream.stdout.split(separator: "\n").map { try JSONValue(parsing: Data($0.utf8)) }
             let types = events.compactMap { $0["type"]?.stringValue }
             #expect(types == ["ADDED", "ADDED", "BOOKMARK", "BOOKMARK"], "\(stream.stdout)")
             #expect(
@@ -111,8 +112,8 @@ struct ClientTests {
             for _ in 0..<2 {
                 let answer = try await harness.call("GET", "/api/v1/namespaces")
                 #expect(answer.status == 429 && answer.headers["retry-after"] == "1")
-                let status = try JSONValue.parse(Data(answer.body.utf8))
-                #expect(status["reason"]?.stringValue == "TooManyRequests" && status["code"]?.intValue == 429)
+                let status = try JSONValue(parsing: Data(answer.body.utf8))
+                #expect(status["reason"]?.stringValue == "TooManyRequests" && status["code"]?.integerValue == 429)
             }
             #expect(try await harness.call("GET", "/api/v1/namespaces").status == 200)
             #expect(try await harness.call("GET", "/_double/healthz").status == 200)
@@ -156,11 +157,11 @@ struct ClientTests {
             #expect(crash.status == 200)
             let crashLooping = try await eventually(within: 20) {
                 let pods = try harness.kubectl(["get", "pods", "-l", "rs=web", "-o", "json"]).stdout
-                let items = try JSONValue.parse(Data(pods.utf8))["items"]?.arrayValue ?? []
+                let items = try JSONValue(parsing: Data(pods.utf8))["items"]?.arrayValue ?? []
                 return items.count == 2 && items.allSatisfy { pod in
                     let container = pod[path: ["status", "containerStatuses"]]?.arrayValue?.first
                     return container?[path: ["state", "waiting", "reason"]]?.stringValue == "CrashLoopBackOff"
-                        && (container?["restartCount"]?.intValue ?? 0) >= 2 && container?["ready"]?.boolValue == false
+                        && (container?["restartCount"]?.integerValue ?? 0) >= 2 && container?["ready"]?.boolValue == false
                 }
             }
             #expect(crashLooping, "both pods crash-loop with rising restart counts")

@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 import KubernetesTestDouble
 import Testing
@@ -79,9 +80,9 @@ struct KubectlTests {
                 #expect(listed.stdout.contains(name), "kubectl get rollouts,rs,svc shows \(name): \(listed.stdout)")
             }
             let json = try harness.kubectl(["get", "rollout", "sample-app", "-n", "demo", "-o", "json"])
-            let object = try JSONValue.parse(Data(json.stdout.utf8))
+            let object = try JSONValue(parsing: Data(json.stdout.utf8))
             #expect(object["kind"]?.stringValue == "Rollout")
-            #expect(object[path: ["metadata", "generation"]]?.intValue == 2)
+            #expect(object[path: ["metadata", "generation"]]?.integerValue == 2)
             #expect(object[path: ["metadata", "uid"]]?.stringValue?.isEmpty == false)
         }
     }

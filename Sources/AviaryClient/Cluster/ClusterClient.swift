@@ -1,4 +1,5 @@
 import AviaryAPI
+import AviaryJSON
 import AviaryKubernetes
 import AviaryModel
 import Foundation
@@ -304,7 +305,7 @@ public final class ClusterClient: Sendable {
         if (object.json["spec"]?["template"] ?? .object([:])).isDerivative(of: template) {
             return .alreadyCurrent(revision: chosen.0)
         }
-        let operation: KubeJSON = ["op": "replace", "path": "/spec/template", "value": template]
+        let operation: JSONValue = ["op": "replace", "path": "/spec/template", "value": template]
         do throws(KubernetesError) {
             _ = try await kubernetes.patch(
                 .rollouts, namespace: namespace, name: name, type: .json, body: .array([operation]))
@@ -368,7 +369,7 @@ public final class ClusterClient: Sendable {
 
     // MARK: Helpers
 
-    private func patch(_ name: String, _ body: KubeJSON, subresource: String?) async throws(ClusterFailure) {
+    private func patch(_ name: String, _ body: JSONValue, subresource: String?) async throws(ClusterFailure) {
         do throws(KubernetesError) {
             _ = try await kubernetes.patch(
                 .rollouts, namespace: namespace, name: name, type: .merge, body: body, subresource: subresource)
@@ -418,7 +419,7 @@ public final class ClusterClient: Sendable {
         -> T
     {
         do {
-            return try APIJSON.decoder().decode(T.self, from: object.json.encoded())
+            return try APIJSON.decoder().decode(T.self, from: object.json.serialized())
         } catch let error as DecodingError {
             throw ClusterFailure(
                 "\(what) \"\(object.key)\" cannot be read: \(ClusterViews.describe(error)); fix that field "

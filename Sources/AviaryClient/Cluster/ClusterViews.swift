@@ -1,4 +1,5 @@
 import AviaryAPI
+import AviaryJSON
 import AviaryKubernetes
 import Foundation
 
@@ -50,7 +51,7 @@ enum ClusterViews {
     }
 
     /// While a container waits to start again: why (`CrashLoopBackOff`) and how it last ended (`exit 1`).
-    static func lastTermination(_ status: KubeJSON?) -> String? {
+    static func lastTermination(_ status: JSONValue?) -> String? {
         guard let reason = status?["state"]?["waiting"]?["reason"]?.stringValue, reason != "ContainerCreating" else {
             return nil
         }
@@ -59,7 +60,7 @@ enum ClusterViews {
         return parts.isEmpty ? nil : parts.joined(separator: ", ")
     }
 
-    static func int(_ value: KubeJSON?) -> Int? {
+    static func int(_ value: JSONValue?) -> Int? {
         value?.integerValue.map { Int($0) }
     }
 

@@ -1,8 +1,6 @@
+import AviaryJSON
 import AviaryKubernetes
 import Foundation
-
-/// The untyped JSON of Kubernetes objects (AviaryModel has a `JSONValue` of its own).
-typealias KubeJSON = AviaryKubernetes.JSONValue
 
 /// The writes `kubectl argo rollouts` makes for each verb, computed from the Rollout as read, so that
 /// Aviary's CLI drives a cluster exactly as Argo's plugin does, whichever controller runs there.
@@ -14,12 +12,12 @@ public enum RolloutPatches {
     /// of which may be absent.
     public struct Writes: Sendable, Equatable {
         /// `{"status": {...}}` for `PATCH .../rollouts/NAME/status`.
-        public var status: AviaryKubernetes.JSONValue?
+        public var status: JSONValue?
         /// `{"spec": {...}}` for `PATCH .../rollouts/NAME`.
-        public var spec: AviaryKubernetes.JSONValue?
+        public var spec: JSONValue?
 
         /// Writes of a status patch and a spec patch.
-        public init(status: AviaryKubernetes.JSONValue? = nil, spec: AviaryKubernetes.JSONValue? = nil) {
+        public init(status: JSONValue? = nil, spec: JSONValue? = nil) {
             self.status = status
             self.spec = spec
         }
@@ -40,7 +38,7 @@ public enum RolloutPatches {
     ///
     /// N+1 stops at the number of steps. Example: a canary of 4 steps paused by an inconclusive
     /// analysis at step 1 gets `currentStepIndex` 2.
-    public static func promote(_ rollout: AviaryKubernetes.JSONValue, full: Bool) -> Writes {
+    public static func promote(_ rollout: JSONValue, full: Bool) -> Writes {
         let status = rollout["status"]
         if full {
             guard status?["currentPodHash"] != status?["stableRS"] else { return Writes() }
@@ -82,7 +80,7 @@ public enum RolloutPatches {
 
     /// The index after the current canary step, at most the number of steps; nil without steps
     /// (Argo's `GetCurrentCanaryStep`: a missing `currentStepIndex` counts as 0).
-    static func nextStepIndex(_ rollout: AviaryKubernetes.JSONValue) -> Int64? {
+    static func nextStepIndex(_ rollout: JSONValue) -> Int64? {
         guard let steps = rollout["spec"]?["strategy"]?["canary"]?["steps"]?.arrayValue, !steps.isEmpty else {
             return nil
         }
@@ -98,11 +96,11 @@ public enum RolloutPatches {
     }
 }
 
-extension AviaryKubernetes.JSONValue {
+extension JSONValue {
     /// Whether every field set in `self` has the same value in `other` (Kubernetes'
     /// `Semantic.DeepDerivative`): fields `self` leaves out, empty or null are not compared, so a
     /// Rollout's template equals the ReplicaSet template the API server filled in with defaults.
-    func isDerivative(of other: AviaryKubernetes.JSONValue?) -> Bool {
+    func isDerivative(of other: JSONValue?) -> Bool {
         switch self {
         case .null: return true
         case .object(let members):

@@ -1,3 +1,4 @@
+import AviaryJSON
 import AviaryModel
 import Foundation
 
@@ -275,7 +276,7 @@ public enum AnalysisTemplateResolver {
         }
         switch current {
         case .string(let text): return text
-        case .int(let number): return String(number)
+        case .integer(let number): return String(number)
         case .double(let number): return "\(number)"
         case .bool(let flag): return flag ? "true" : "false"
         default:

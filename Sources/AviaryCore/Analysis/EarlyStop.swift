@@ -1,4 +1,5 @@
 import AviaryExpression
+import AviaryJSON
 import AviaryModel
 import Foundation
 
@@ -88,7 +89,7 @@ public enum EarlyStop {
             let raw: String
             switch field {
             case .string(let string): raw = string
-            case .int(let number): raw = String(number)
+            case .integer(let number): raw = String(number)
             case .double(let number): raw = String(number)
             default:
                 throw EarlyStopError(path: "\(name).\(key)", message: "must be a string, not \(field.kindDescription)")

@@ -1,3 +1,4 @@
+import AviaryJSON
 import AviaryModel
 
 /// An InfluxDB metric (`provider.influxdb`) as Argo Rollouts reads it: a Flux `query` sent to

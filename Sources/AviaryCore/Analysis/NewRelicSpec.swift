@@ -1,3 +1,4 @@
+import AviaryJSON
 import AviaryModel
 
 /// A New Relic metric (`provider.newRelic`) as Argo Rollouts reads it: an NRQL `query` sent
@@ -25,11 +26,11 @@ public struct NewRelicSpec: Sendable, Equatable {
         profile = fields["profile"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultProfile
         switch fields["timeout"] {
         case nil, .null?: timeoutSeconds = 5
-        case .int(let seconds)?:
+        case .integer(let seconds)?:
             guard seconds >= 0 else {
                 throw ProviderSpecError("newRelic", "timeout", "timeout value needs to be a positive value, got \(seconds)")
             }
-            timeoutSeconds = seconds
+            timeoutSeconds = Int(seconds)
         case .string(let text)? where allowTemplates && text.contains("{{"):
             timeoutSeconds = 5
         case let other?:

@@ -1,3 +1,4 @@
+import AviaryJSON
 import AviaryModel
 import Foundation
 
@@ -178,7 +179,7 @@ private struct Reader {
         guard let value, value != .null else { return nil }
         switch value {
         case .string(let text): return text
-        case .int(let number): return String(number)
+        case .integer(let number): return String(number)
         case .double(let number): return String(number)
         default: throw JudgeSpecError(path: path, message: "must be a string, not \(value.kindDescription)")
         }
@@ -195,7 +196,7 @@ private struct Reader {
         guard let value, value != .null, !isTemplate(value) else { return nil }
         let number: Double?
         switch value {
-        case .int(let whole): number = Double(whole)
+        case .integer(let whole): number = Double(whole)
         case .double(let real): number = real
         case .string(let text): number = Double(text)
         default: number = nil

@@ -1,3 +1,4 @@
+import AviaryJSON
 import AviaryModel
 
 /// What Aviary does with each metric's provider, said at lint time: the fields of the providers it

@@ -87,6 +87,9 @@ enum CanonicalJSON {
             switch value {
             case let string as String: set(string: string)
             case let number as Int: set(Array(String(number).utf8))
+            // Any other integer (JSONValue's are Int64): without this case it would fall to
+            // `encode(to:)`, which hands it straight back here, without end.
+            case let number as any BinaryInteger: set(Array("\(number)".utf8))
             case let bool as Bool: set(Array((bool ? "true" : "false").utf8))
             case let number as Double: set(Array(CanonicalJSON.format(number).utf8))
             default: try value.encode(to: NodeEncoder(node: self, codingPath: codingPath))

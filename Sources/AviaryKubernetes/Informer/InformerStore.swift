@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// What an informer tells its handlers.
@@ -99,7 +100,7 @@ public struct InformerStore: Sendable {
 
     private static func text(of object: KubernetesObject) -> [UInt8] {
         // Encoding a JSONValue cannot fail: it holds no non-finite number (JSON text has none).
-        [UInt8]((try? object.json.encoded()) ?? Data())
+        [UInt8](object.json.serialized())
     }
 
     /// Applies an ADDED, MODIFIED or DELETED watch event and returns the event handlers see: an add for an

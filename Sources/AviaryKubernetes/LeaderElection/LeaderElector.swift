@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 import Synchronization
 
@@ -128,7 +129,7 @@ public final class LeaderElector: Sendable {
         let lease: Lease
         do {
             lease = try await client.get(Lease.resource, namespace: configuration.namespace, name: configuration.name)
-                .decode(as: Lease.self)
+                .decoded(as: Lease.self)
         } catch let error as KubernetesError where error.isNotFound {
             let fresh = Lease(
                 metadata: ObjectMeta(name: configuration.name, namespace: configuration.namespace),
@@ -180,7 +181,7 @@ public final class LeaderElector: Sendable {
             let lease = try? await client.get(
                 Lease.resource, namespace: configuration.namespace, name: configuration.name
             )
-            .decode(as: Lease.self),
+            .decoded(as: Lease.self),
             lease.spec.holderIdentity == configuration.identity
         else { return }
         let nowText = MicroTime.string(from: Date())

@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// Any Kubernetes object, held as JSON, with its metadata decoded once.
@@ -14,7 +15,7 @@ public struct KubernetesObject: Sendable, Hashable {
     public init(json: JSONValue) throws {
         self.json = json
         if let metadata = json["metadata"] {
-            self.metadata = try metadata.decode(as: ObjectMeta.self)
+            self.metadata = try metadata.decoded(as: ObjectMeta.self)
         } else {
             self.metadata = ObjectMeta()
         }
@@ -33,7 +34,7 @@ public struct KubernetesObject: Sendable, Hashable {
     public var key: String { ObjectKey(namespace: metadata.namespace, name: metadata.name ?? "").description }
 
     /// Decodes the object as `type`.
-    public func decode<T: Decodable>(as type: T.Type = T.self) throws -> T { try json.decode(as: type) }
+    public func decoded<T: Decodable>(as type: T.Type = T.self) throws -> T { try json.decoded(as: type) }
 
     /// The object without `metadata.managedFields` (server-side apply's bookkeeping).
     public func removingManagedFields() -> KubernetesObject {

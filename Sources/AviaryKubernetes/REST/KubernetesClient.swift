@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import AviaryJSON
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -131,7 +132,7 @@ public final class KubernetesClient: Sendable {
             }
             return ObjectList(
                 items: try items.map { try KubernetesObject(json: $0) },
-                metadata: try members["metadata"].map { try $0.decode(as: ListMeta.self) } ?? ListMeta())
+                metadata: try members["metadata"].map { try $0.decoded(as: ListMeta.self) } ?? ListMeta())
         } catch {
             throw request.error(.malformedResponse(oneLine(error)), server: configuration.server)
         }
@@ -329,7 +330,7 @@ public final class KubernetesClient: Sendable {
 
     private func encode(_ value: JSONValue) -> Data {
         // Encoding a JSONValue cannot fail: every case maps onto JSON.
-        (try? value.encoded()) ?? Data("null".utf8)
+        value.serialized()
     }
 
     /// Sends a request and reads its whole answer; throws for any status other than 2xx.

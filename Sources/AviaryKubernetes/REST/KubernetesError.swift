@@ -87,3 +87,9 @@ public struct KubernetesError: Error, Sendable, CustomStringConvertible {
         }
     }
 }
+
+/// Valid JSON in a shape the API server does not send (a list whose `items` is not an array).
+struct UnexpectedShape: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

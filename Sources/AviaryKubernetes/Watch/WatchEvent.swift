@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 
 /// One event of a watch stream.
@@ -48,7 +49,7 @@ public struct WatchEvent: Sendable, Hashable, Decodable {
     /// The Status of an ERROR event.
     public var status: Status? {
         guard type == .error else { return nil }
-        return try? object.decode(as: Status.self)
+        return try? object.decoded(as: Status.self)
     }
 }
 

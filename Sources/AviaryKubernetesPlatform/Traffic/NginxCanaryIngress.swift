@@ -1,3 +1,4 @@
+import AviaryJSON
 import AviaryKubernetes
 import AviaryPlatform
 import Foundation

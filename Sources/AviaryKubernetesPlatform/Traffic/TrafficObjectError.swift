@@ -1,3 +1,4 @@
+import AviaryJSON
 import AviaryKubernetes
 import AviaryPlatform
 /// Why a traffic router's object cannot carry a rollout's split, in Argo's words so that a team

@@ -1,4 +1,5 @@
 import AviaryCore
+import AviaryJSON
 import AviaryModel
 import Foundation
 
@@ -185,7 +186,7 @@ public enum Backtest {
 extension JSONValue {
     fileprivate var scalarText: String? {
         switch self {
-        case .int(let number): String(number)
+        case .integer(let number): String(number)
         case .double(let number): String(number)
         case .bool(let flag): String(flag)
         default: nil

@@ -1,5 +1,6 @@
 import AviaryCore
 import AviaryExpression
+import AviaryJSON
 import AviaryModel
 import Foundation
 import NIOHTTP1
@@ -213,7 +214,7 @@ public enum DatadogClient {
 
     private static func number(_ value: JSONValue) -> Double? {
         switch value {
-        case .int(let number): Double(number)
+        case .integer(let number): Double(number)
         case .double(let number): number
         default: nil
         }

@@ -1,3 +1,4 @@
+import AviaryJSON
 import AviaryModel
 import Foundation
 import NIOHTTP1
@@ -97,7 +98,7 @@ public enum GraphiteClient {
             }
             switch pair[0] {
             case .null: return nil
-            case .int(let number): return Double(number)
+            case .integer(let number): return Double(number)
             case .double(let number): return number
             case .string(let text):
                 guard let number = Double(text) else { throw GraphiteError("error unmarshaling value: \(text)") }

@@ -1,5 +1,6 @@
 import AviaryCore
 import AviaryExpression
+import AviaryJSON
 import AviaryModel
 import Foundation
 import NIOHTTP1

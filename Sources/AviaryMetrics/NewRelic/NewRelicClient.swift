@@ -1,4 +1,5 @@
 import AviaryCore
+import AviaryJSON
 import AviaryModel
 import Foundation
 import NIOHTTP1

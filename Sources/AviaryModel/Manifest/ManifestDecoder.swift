@@ -1,3 +1,4 @@
+import AviaryJSON
 import Foundation
 import Yams
 
@@ -338,7 +339,7 @@ public struct ManifestDecoder: Sendable {
             case .null: return .null
             case .bool: return node.bool.map(JSONValue.bool) ?? .string(scalar.string)
             case .int:
-                if let number = node.int { return .int(number) }
+                if let number = node.int { return .integer(Int64(number)) }
                 return node.float.map(JSONValue.double) ?? .string(scalar.string)
             case .float: return node.float.map(JSONValue.double) ?? .string(scalar.string)
             default: return .string(scalar.string)
@@ -418,7 +419,7 @@ public struct ManifestDecoder: Sendable {
             if type == String.self, let found {
                 switch found {
                 case .bool(let flag): hint = "; quote the value to keep it a string, e.g. \"\(flag)\""
-                case .int(let number): hint = "; quote the value to keep it a string, e.g. \"\(number)\""
+                case .integer(let number): hint = "; quote the value to keep it a string, e.g. \"\(number)\""
                 case .double(let number): hint = "; quote the value to keep it a string, e.g. \"\(number)\""
                 default: break
                 }
@@ -483,7 +484,7 @@ public struct ManifestDecoder: Sendable {
 
     private static func describe(_ value: JSONValue) -> String {
         switch value {
-        case .int(let number): "a number (\(number))"
+        case .integer(let number): "a number (\(number))"
         case .double(let number): "a number (\(number))"
         case .string(let text): "a string (\"\(text.count > 40 ? text.prefix(40) + "..." : text)\")"
         case .bool(let flag): "a boolean (\(flag))"

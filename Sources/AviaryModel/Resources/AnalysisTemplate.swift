@@ -1,3 +1,5 @@
+import AviaryJSON
+
 /// An `AnalysisTemplate`: metrics and the arguments they take, instantiated as AnalysisRuns.
 public struct AnalysisTemplate: Codable, Sendable, Hashable {
     /// `argoproj.io/v1alpha1`.

@@ -1,3 +1,5 @@
+import AviaryJSON
+
 /// An `Experiment`: ReplicaSets run side by side for a while, with analyses.
 public struct Experiment: Codable, Sendable, Hashable {
     /// `argoproj.io/v1alpha1`.

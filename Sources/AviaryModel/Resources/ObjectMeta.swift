@@ -1,3 +1,5 @@
+import AviaryJSON
+
 /// Kubernetes object metadata: the fields Aviary reads, plus the ones clusters add so that
 /// a manifest exported from a cluster decodes without warnings.
 public struct ObjectMeta: Codable, Sendable, Hashable {

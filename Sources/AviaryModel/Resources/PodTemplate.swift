@@ -1,3 +1,5 @@
+import AviaryJSON
+
 /// A pod template: the labels and the pod spec of the pods a Rollout or Experiment runs.
 public struct PodTemplateSpec: Codable, Sendable, Hashable {
     /// Labels and annotations of the pods.

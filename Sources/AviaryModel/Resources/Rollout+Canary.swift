@@ -1,5 +1,6 @@
-import Foundation
+import AviaryJSON
 import AviaryRoutes
+import Foundation
 
 /// The canary strategy: steps that shift weight, pause and analyse.
 public struct CanaryStrategy: Codable, Sendable, Hashable {

@@ -1,3 +1,5 @@
+import AviaryJSON
+
 /// An Argo `Rollout`: a Deployment-like workload updated by a canary or blue-green strategy.
 public struct Rollout: Codable, Sendable, Hashable {
     /// `argoproj.io/v1alpha1`.

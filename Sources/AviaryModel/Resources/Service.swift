@@ -1,3 +1,5 @@
+import AviaryJSON
+
 /// A core `v1` Service. Locally it becomes a listener of Aviary's router whose endpoints are the
 /// ready pods matching `spec.selector`.
 public struct Service: Codable, Sendable, Hashable {

@@ -1,3 +1,5 @@
+import AviaryJSON
+
 /// An `apps/v1` Deployment or ReplicaSet, or a `v1` PodTemplate: what a Rollout's `workloadRef`
 /// takes its pod template (and, from a Deployment or ReplicaSet, its selector) from. On Kubernetes it is the cluster's object;
 /// on one host it is applied to the daemon like any manifest and kept for the Rollouts that name

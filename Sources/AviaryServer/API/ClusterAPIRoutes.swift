@@ -165,6 +165,6 @@ struct ClusterAPI: Sendable {
         } catch {
             throw APIError(status: error.isNotFound ? 404 : 422, message: error.description)
         }
-        return jsonResponse(.ok, bytes: try written.json.encoded())
+        return jsonResponse(.ok, bytes: written.json.serialized())
     }
 }

@@ -1,3 +1,4 @@
+import AviaryJSON
 import AviaryModel
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import AviaryJSON
 import Testing
 
 @testable import AviaryCore
@@ -41,13 +42,18 @@ import Testing
         var missing: String? = nil
         var list = [1, 2]
         var map = ["z": 1, "a": 2, "B": 3]
+        // An opaque field (affinity, resources) holds JSONValue, whose integers are Int64: the
+        // encoder once knew only Int, and recursed without end on these.
+        var opaque: JSONValue = ["weight": 40, "big": .integer(9_007_199_254_740_993), "share": 0.5]
+        var wide: Int64 = -7
+        var small: UInt8 = 255
     }
 
     @Test func sortsKeysAndEscapesLikeJSONEncoder() throws {
         let bytes = try CanonicalJSON.encode(Sample())
         #expect(
             String(decoding: bytes, as: UTF8.self)
-                == #"{"count":3,"flag":true,"list":[1,2],"map":{"B":3,"a":2,"z":1},"name":"a\"b\\c/d\n\u0001é","ratio":1.5,"whole":30}"#
+                == #"{"count":3,"flag":true,"list":[1,2],"map":{"B":3,"a":2,"z":1},"name":"a\"b\\c/d\n\u0001é","opaque":{"big":9007199254740993,"share":0.5,"weight":40},"ratio":1.5,"small":255,"whole":30,"wide":-7}"#
         )
     }
 }

@@ -257,9 +257,3 @@ enum JSONText {
         private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
     }
 }
-
-/// Valid JSON in a shape the API server does not send (a list whose `items` is not an array).
-struct UnexpectedShape: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import AviaryKubernetes
+@testable import AviaryJSON
 
 @Suite struct JSONTextTests {
     static let parsed: [(text: String, value: JSONValue)] = [
@@ -104,7 +104,7 @@ import Testing
             """#
         let parsed = try JSONValue(parsing: Data(text.utf8))
         #expect(parsed == (try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))))
-        #expect(try JSONValue(parsing: parsed.encoded()) == parsed)
+        #expect(try JSONValue(parsing: parsed.serialized()) == parsed)
         #expect(parsed["spec"]?["template"]?["spec"]?["containers"]?.arrayValue?.count == 1)
     }
 }
