@@ -24,6 +24,11 @@ public struct APIError: Error, Equatable, CustomStringConvertible {
 
     public var description: String { ([message] + diagnostics).joined(separator: "\n") }
 
+    /// The 404 for a resource that is not there: `rollout "web" not found in namespace "default"`.
+    public static func notFound(_ kind: ResourceKind, name: String, namespace: String) -> APIError {
+        APIError(status: 404, message: "\(kind.rawValue.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\"")
+    }
+
     /// The JSON body: `{"error": ..., "diagnostics": [...]}`.
     public var body: ErrorBody {
         ErrorBody(error: message, diagnostics: diagnostics.isEmpty ? nil : diagnostics)

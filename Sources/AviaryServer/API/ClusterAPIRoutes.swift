@@ -42,7 +42,7 @@ struct ClusterAPI: Sendable {
             let namespace = request.uri.queryParameters.get("namespace") ?? "default"
             let name = context.parameters.get("name") ?? ""
             guard (try? api.resources.resource(ResourceKey(kind: .rollout, namespace: namespace, name: name))) != nil
-            else { return errorResponse(Self.notFound(name, namespace)) }
+            else { return errorResponse(APIError.notFound(.rollout, name: name, namespace: namespace)) }
             let events = await ClusterClient(kubernetes: api.client, namespace: namespace).events(ofRollout: name)
             return jsonResponse(.ok, EventList(events: events))
         }
@@ -92,10 +92,6 @@ struct ClusterAPI: Sendable {
                 + "(the daemon's API reads them and runs rollout operations)")
     }
 
-    static func notFound(_ name: String, _ namespace: String) -> APIError {
-        APIError(status: 404, message: "rollout \"\(name)\" not found in namespace \"\(namespace)\"")
-    }
-
     /// The kind a URL names, when the controller's informers hold it.
     func kind(_ plural: String) throws(APIError) -> ResourceKind {
         let kind = try ResourceKind(named: plural)
@@ -135,8 +131,7 @@ struct ClusterAPI: Sendable {
             let name = context.parameters.get("name") ?? ""
             guard let resource = try resources.resource(ResourceKey(kind: kind, namespace: namespace, name: name))
             else {
-                throw APIError(
-                    status: 404, message: "\(kind.rawValue.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\"")
+                throw APIError.notFound(kind, name: name, namespace: namespace)
             }
             return jsonResponse(.ok, bytes: resource.objectJSON())
         } catch {

@@ -211,8 +211,7 @@ public struct ResourceAPI: Sendable {
             throw APIError(storeError: error)
         }
         guard let resource else {
-            throw APIError(
-                status: 404, message: "\(key.kind.rawValue.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\"")
+            throw APIError.notFound(key.kind, name: name, namespace: namespace)
         }
         return resource
     }
@@ -237,8 +236,7 @@ public struct ResourceAPI: Sendable {
             throw APIError(storeError: error)
         }
         guard existed else {
-            throw APIError(
-                status: 404, message: "\(key.kind.rawValue.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\"")
+            throw APIError.notFound(key.kind, name: name, namespace: namespace)
         }
         changed(key)
     }

@@ -37,7 +37,7 @@ public struct RolloutOperations: Sendable {
             let resource: StoredResource
             do {
                 guard let found = try store.resource(key) else {
-                    throw APIError(status: 404, message: "rollout \"\(name)\" not found in namespace \"\(namespace)\"")
+                    throw APIError.notFound(.rollout, name: name, namespace: namespace)
                 }
                 resource = found
             } catch let error as APIError {

@@ -288,7 +288,7 @@ func makeRouter(_ routes: RouteContext, token: String?, dashboard: Dashboard? = 
         let key = ResourceKey(kind: .rollout, namespace: namespace, name: context.parameters.get("name") ?? "")
         do {
             guard try routes.store.resource(key) != nil else {
-                throw APIError(status: 404, message: "rollout \"\(key.name)\" not found in namespace \"\(namespace)\"")
+                throw APIError.notFound(.rollout, name: key.name, namespace: namespace)
             }
             let events = try routes.store.events(for: key)
             return jsonResponse(

@@ -32,9 +32,7 @@ struct RunOperations: Sendable {
             let resource: StoredResource
             do {
                 guard let found = try store.resource(key) else {
-                    throw APIError(
-                        status: 404, message: "\(kind.rawValue.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\""
-                    )
+                    throw APIError.notFound(kind, name: name, namespace: namespace)
                 }
                 resource = found
                 let written: StoredResource?

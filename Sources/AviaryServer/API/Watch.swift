@@ -139,9 +139,7 @@ enum Watch {
                 kind: try ResourceKind(named: context.parameters.get("kind") ?? ""), namespace: namespace, name: name
             )
             guard try store.resource(key) != nil else {
-                throw APIError(
-                    status: 404, message: "\(key.kind.rawValue.lowercased()) \"\(name)\" not found in namespace \"\(namespace)\""
-                )
+                throw APIError.notFound(key.kind, name: name, namespace: namespace)
             }
         } catch {
             return errorResponse(error)

@@ -101,7 +101,7 @@ public enum NotificationQueries {
     ) throws -> NotificationPreview {
         let config = try config(settings, namespace: key.namespace)
         guard let stored = try store.resource(key) else {
-            throw APIError(status: 404, message: "rollout \"\(key.name)\" not found in namespace \"\(key.namespace)\"")
+            throw APIError.notFound(.rollout, name: key.name, namespace: key.namespace)
         }
         let rollout = try JSONDecoder().decode(Rollout.self, from: stored.objectJSON())
         let (preview, destinations, rendered) = try Self.preview(
