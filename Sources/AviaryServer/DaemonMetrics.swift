@@ -4,6 +4,11 @@ import Prometheus
 /// (`rollout_info`, `rollout_phase`, `rollout_reconcile`, `analysis_run_metric_phase`, ...),
 /// kept in a swift-prometheus registry and rendered in its text exposition format for
 /// `GET /metrics`. The series of a deleted rollout or AnalysisRun are unregistered.
+///
+/// The four per-rollout families (`rollout_info`, `rollout_phase`, `rollout_info_replicas_*`:
+/// eight series a rollout) are the exception: they are written at each scrape from one small
+/// entry per rollout. As registry gauges (an object, its labels and its pre-rendered line each)
+/// they took about 2.5 kB a rollout, 25 MB of the heap at 10,000 rollouts.
 public actor DaemonMetrics {
     /// Upper bounds (seconds) of the `rollout_reconcile` histogram buckets.
     public static let reconcileBuckets: [Double] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]
@@ -36,15 +41,11 @@ public actor DaemonMetrics {
     private static let rolloutPhases = ["Healthy", "Progressing", "Paused", "Degraded"]
     private static let metricPhaseNames = ["Pending", "Running", "Successful", "Failed", "Error", "Inconclusive"]
 
-    /// The series of one rollout, kept to update them and to unregister them when it goes.
-    private struct RolloutSeries {
+    /// What the per-rollout families say of one rollout.
+    private struct RolloutEntry {
+        let namespace: String
+        let name: String
         var facts: RolloutFacts
-        var info: Gauge
-        let phases: [Gauge]
-        let desired: Gauge
-        let available: Gauge
-
-        var all: [Gauge] { [info, desired, available] + phases }
     }
 
     /// The series of one metric of an AnalysisRun, one per phase.
@@ -57,7 +58,7 @@ public actor DaemonMetrics {
     private let registry: PrometheusCollectorRegistry
     private let reconcile: ValueHistogram
     private let rolloutsByPhase: [String: Gauge]
-    private var rollouts: [String: RolloutSeries] = [:]
+    private var rollouts: [String: RolloutEntry] = [:]
     private var metricPhases: [String: MetricPhaseSeries] = [:]
     private var reconcileErrors: [String: Counter] = [:]
     private var events: [String: Counter] = [:]
@@ -171,41 +172,66 @@ public actor DaemonMetrics {
         counter.increment()
     }
 
-    /// Sets (or with nil removes, unregistering its series) what is known of a rollout.
+    /// Sets (or with nil removes, and its series with it) what is known of a rollout.
     public func setRollout(namespace: String, name: String, facts: RolloutFacts?) {
         let key = "\(namespace)/\(name)"
         if let old = rollouts[key] { rolloutsByPhase[old.facts.phase]?.decrement() }
         guard let facts else {
-            if let old = rollouts.removeValue(forKey: key) { old.all.forEach(registry.unregisterGauge) }
+            rollouts.removeValue(forKey: key)
             return
         }
-        var series = rollouts[key] ?? makeSeries(namespace, name, facts)
-        if series.facts.infoLabels.map(\.1) != facts.infoLabels.map(\.1) {
-            // The labels of `rollout_info` changed: its old series goes.
-            registry.unregisterGauge(series.info)
-            series.info = makeInfo(namespace, name, facts)
-        }
-        series.facts = facts
-        rollouts[key] = series
-        for (phase, gauge) in zip(Self.rolloutPhases, series.phases) { gauge.set(to: facts.phase == phase ? 1 : 0) }
-        series.desired.set(to: Double(facts.desiredReplicas))
-        series.available.set(to: Double(facts.availableReplicas))
+        rollouts[key] = RolloutEntry(namespace: namespace, name: name, facts: facts)
         rolloutsByPhase[facts.phase]?.increment()
     }
 
-    private func makeSeries(_ namespace: String, _ name: String, _ facts: RolloutFacts) -> RolloutSeries {
-        let labels = [("namespace", namespace), ("name", name)]
-        return RolloutSeries(
-            facts: facts, info: makeInfo(namespace, name, facts),
-            phases: Self.rolloutPhases.map { gauge("rollout_phase", labels + [("phase", $0)]) },
-            desired: gauge("rollout_info_replicas_desired", labels),
-            available: gauge("rollout_info_replicas_available", labels))
+    /// The per-rollout families in the registry's text format, rollouts in key order.
+    private func renderRollouts(into text: inout String) {
+        guard !rollouts.isEmpty else { return }
+        let entries = rollouts.sorted { $0.key < $1.key }.map(\.value)
+        func family(_ family: String, _ lines: (RolloutEntry, inout String) -> Void) {
+            text += "# HELP \(family) \(Self.help[family]!)\n# TYPE \(family) gauge\n"
+            for entry in entries { lines(entry, &text) }
+        }
+        func series(_ family: String, _ labels: [(String, String)], _ value: Double, into text: inout String) {
+            text += family + "{"
+            text += labels.map { "\($0.0)=\"\(Self.escapedLabelValue($0.1))\"" }.joined(separator: ",")
+            text += "} \(value)\n"
+        }
+        family("rollout_info") { entry, text in
+            series("rollout_info", [("namespace", entry.namespace), ("name", entry.name)] + entry.facts.infoLabels, 1, into: &text)
+        }
+        family("rollout_phase") { entry, text in
+            for phase in Self.rolloutPhases {
+                series(
+                    "rollout_phase", [("namespace", entry.namespace), ("name", entry.name), ("phase", phase)],
+                    entry.facts.phase == phase ? 1 : 0, into: &text)
+            }
+        }
+        family("rollout_info_replicas_desired") { entry, text in
+            series(
+                "rollout_info_replicas_desired", [("namespace", entry.namespace), ("name", entry.name)],
+                Double(entry.facts.desiredReplicas), into: &text)
+        }
+        family("rollout_info_replicas_available") { entry, text in
+            series(
+                "rollout_info_replicas_available", [("namespace", entry.namespace), ("name", entry.name)],
+                Double(entry.facts.availableReplicas), into: &text)
+        }
     }
 
-    private func makeInfo(_ namespace: String, _ name: String, _ facts: RolloutFacts) -> Gauge {
-        let info = gauge("rollout_info", [("namespace", namespace), ("name", name)] + facts.infoLabels)
-        info.set(to: 1)
-        return info
+    /// A label value as the exposition format writes it: backslash, quote and newline escaped.
+    static func escapedLabelValue(_ value: String) -> String {
+        guard value.unicodeScalars.contains(where: { $0 == "\\" || $0 == "\"" || $0 == "\n" }) else { return value }
+        var escaped = String.UnicodeScalarView()
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\\": escaped.append(contentsOf: #"\\"#.unicodeScalars)
+            case "\"": escaped.append(contentsOf: #"\""#.unicodeScalars)
+            case "\n": escaped.append(contentsOf: #"\n"#.unicodeScalars)
+            default: escaped.append(scalar)
+            }
+        }
+        return String(escaped)
     }
 
     /// Sets the phase of one metric of an AnalysisRun.
@@ -260,7 +286,9 @@ public actor DaemonMetrics {
 
     /// The exposition text.
     public func render() -> String {
-        registry.emitToString()
+        var text = registry.emitToString()
+        renderRollouts(into: &text)
+        return text
     }
 }
 

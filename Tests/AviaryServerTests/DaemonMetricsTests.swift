@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import AviaryServer
@@ -38,6 +39,27 @@ struct DaemonMetricsTests {
         #expect(lines.contains(#"rollout_info_replicas_available{namespace="default",name="web\"1"} 3.0"#))
         #expect(lines.contains(#"aviary_rollouts{phase="Progressing"} 1.0"#))
         #expect(lines.contains(#"aviary_rollouts{phase="Healthy"} 0.0"#))
+    }
+
+    /// The per-rollout families are written by the daemon, not the registry: each family's
+    /// header once, then every rollout's series, label values escaped as the registry escapes them.
+    @Test("the per-rollout families: one header each, every rollout's series, escaped labels")
+    func perRolloutFamilies() async {
+        let metrics = DaemonMetrics()
+        await metrics.setRollout(namespace: "b", name: "web", facts: Self.facts)
+        await metrics.setRollout(namespace: "a", name: "back\\slash\nline", facts: Self.facts)
+        let text = await metrics.render()
+        for family in ["rollout_info", "rollout_phase", "rollout_info_replicas_desired", "rollout_info_replicas_available"] {
+            #expect(text.components(separatedBy: "# TYPE \(family) gauge\n").count == 2, "\(family): \(text)")
+        }
+        #expect(text.contains(#"rollout_info_replicas_desired{namespace="a",name="back\\slash\nline"} 4.0"#), "\(text)")
+        // Rollouts in key order within a family.
+        let desired = text.split(separator: "\n").filter { $0.hasPrefix("rollout_info_replicas_desired{") }
+        #expect(desired.map { $0.contains(#"namespace="a""#) } == [true, false])
+        #expect(text.split(separator: "\n").filter { $0.hasPrefix("rollout_phase{") }.count == 8)
+        await metrics.setRollout(namespace: "a", name: "back\\slash\nline", facts: nil)
+        await metrics.setRollout(namespace: "b", name: "web", facts: nil)
+        #expect(!(await metrics.render()).contains("rollout_info"))
     }
 
     @Test("a phase change moves the rollout's info series and its count by phase")
