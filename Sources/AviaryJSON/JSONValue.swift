@@ -189,7 +189,7 @@ extension JSONValue {
             } else {
                 output.append(contentsOf: "\(number)".utf8)
             }
-        case .string(let text): Self.writeString(text, into: &output)
+        case .string(let text): Self.appendQuoted(text, to: &output)
         case .array(let elements):
             output.append(UInt8(ascii: "["))
             for (index, element) in elements.enumerated() {
@@ -201,7 +201,7 @@ extension JSONValue {
             output.append(UInt8(ascii: "{"))
             for (index, key) in members.keys.sorted().enumerated() {
                 if index > 0 { output.append(UInt8(ascii: ",")) }
-                Self.writeString(key, into: &output)
+                Self.appendQuoted(key, to: &output)
                 output.append(UInt8(ascii: ":"))
                 members[key]!.write(into: &output)
             }
@@ -209,7 +209,10 @@ extension JSONValue {
         }
     }
 
-    private static func writeString(_ text: String, into output: inout [UInt8]) {
+    /// Appends `text` as a JSON string, escaped as Foundation's JSONEncoder escapes it (quote,
+    /// backslash and control characters; `/` and non-ASCII as they are). The pod-template hash
+    /// (CanonicalJSON) depends on these exact bytes.
+    public static func appendQuoted(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
@@ -218,6 +221,8 @@ extension JSONValue {
             case 0x0A: output.append(contentsOf: [92, UInt8(ascii: "n")])
             case 0x0D: output.append(contentsOf: [92, UInt8(ascii: "r")])
             case 0x09: output.append(contentsOf: [92, UInt8(ascii: "t")])
+            case 0x08: output.append(contentsOf: [92, UInt8(ascii: "b")])
+            case 0x0C: output.append(contentsOf: [92, UInt8(ascii: "f")])
             case 0..<0x20:
                 let hex = Array("0123456789abcdef".utf8)
                 output.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])

@@ -19,6 +19,8 @@ import Testing
         (.double(.infinity), "null"),
         (.string("a\"b\\c/d"), #""a\"b\\c/d""#),
         (.string("line\nnext\ttab\r\u{1}"), #""line\nnext\ttab\r\u0001""#),
+        // As JSONEncoder writes them: the pod-template hash depends on these bytes.
+        (.string("\u{8}\u{c}\u{1f}"), #""\b\f\u001f""#),
         (.string("é ✓"), "\"é ✓\""),
         (.array([]), "[]"),
         (.array([1, "x", .null]), #"[1,"x",null]"#),

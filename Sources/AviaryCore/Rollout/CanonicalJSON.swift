@@ -1,3 +1,5 @@
+import AviaryJSON
+
 /// Canonical JSON bytes of an `Encodable` value: object keys sorted by their UTF-8 bytes, no
 /// whitespace, `/` not escaped. Written for the pod-template hash, which every reconcile
 /// computes twice (template and steps): Foundation's `JSONEncoder` made that most of a
@@ -45,7 +47,7 @@ enum CanonicalJSON {
                 let sorted = members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
                 for (index, member) in sorted.enumerated() {
                     if index > 0 { output.append(UInt8(ascii: ",")) }
-                    CanonicalJSON.appendString(member.key, to: &output)
+                    JSONValue.appendQuoted(member.key, to: &output)
                     output.append(UInt8(ascii: ":"))
                     member.node.write(to: &output)
                 }
@@ -80,7 +82,7 @@ enum CanonicalJSON {
         func set(string: String) {
             kind = .scalar
             scalar = []
-            CanonicalJSON.appendString(string, to: &scalar)
+            JSONValue.appendQuoted(string, to: &scalar)
         }
 
         func set<Value: Encodable>(_ value: Value, codingPath: [any CodingKey]) throws {
@@ -100,26 +102,6 @@ enum CanonicalJSON {
     static func format(_ number: Double) -> String {
         if number == number.rounded(), abs(number) < 1e15 { return String(Int(number)) }
         return String(number)
-    }
-
-    static func appendString(_ string: String, to output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\""))
-        for byte in string.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): output.append(contentsOf: [92, 34])
-            case UInt8(ascii: "\\"): output.append(contentsOf: [92, 92])
-            case 0x0A: output.append(contentsOf: [92, UInt8(ascii: "n")])
-            case 0x0D: output.append(contentsOf: [92, UInt8(ascii: "r")])
-            case 0x09: output.append(contentsOf: [92, UInt8(ascii: "t")])
-            case 0x08: output.append(contentsOf: [92, UInt8(ascii: "b")])
-            case 0x0C: output.append(contentsOf: [92, UInt8(ascii: "f")])
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                output.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
-            default: output.append(byte)
-            }
-        }
-        output.append(UInt8(ascii: "\""))
     }
 
     struct NodeEncoder: Encoder {
