@@ -89,7 +89,7 @@ import Testing
     }
 
     /// The parser and `JSONValue`'s `Decodable` conformance (what `JSONDecoder` gives) agree on a
-    /// Rollout as the API server sends it, and on what `encoded()` writes back.
+    /// Rollout as the API server sends it, and on what `serialized()` writes back.
     @Test func agreesWithTheDecodableConformanceOnAnObjectAndItsEncoding() throws {
         let text = #"""
             {"apiVersion":"argoproj.io/v1alpha1","kind":"Rollout","metadata":{"name":"web","namespace":"shop",

@@ -3,7 +3,7 @@ import Foundation
 
 /// Any Kubernetes object, held as JSON, with its metadata decoded once.
 ///
-/// The informer caches and the REST client pass objects in this form; ``decode(as:)`` turns one into a
+/// The informer caches and the REST client pass objects in this form; ``decoded(as:)`` turns one into a
 /// typed value (a ``Lease``, or a Codable struct of a custom resource such as a Rollout).
 public struct KubernetesObject: Sendable, Hashable {
     /// The whole object as the server sent it.
