@@ -35,7 +35,7 @@ final class MirrorExchange: UpstreamDelegate {
         self.isHeadRequest = isHeadRequest
         requestEnded = ends
         buffered.append(head)
-        pool.acquire(endpoint, connectTimeout: limits.connectTimeout) { result in
+        pool.acquire(endpoint, of: service, connectTimeout: limits.connectTimeout) { result in
             switch result {
             case .success(let upstream):
                 guard !self.isFinished else {

@@ -319,16 +319,6 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
             service = route.nextBackend()
         }
         service.stats.requests.add(1, ordering: .relaxed)
-        if service.speaksHTTP2 {
-            // Its endpoints would not understand an HTTP/1.1 request (a gRPC server answers
-            // with a protocol error), so the client is told what to send instead.
-            service.stats.countResponse(status: 505, nanoseconds: 0)
-            respondEarly(
-                .httpVersionNotSupported,
-                "service \(service.name) speaks HTTP/2 only (protocol h2c); send HTTP/2, as gRPC clients and "
-                    + "curl --http2-prior-knowledge do")
-            return
-        }
         guard let endpoint = service.nextEndpoint() else {
             service.stats.noEndpoint.add(1, ordering: .relaxed)
             service.stats.countResponse(status: 503, nanoseconds: 0)
@@ -337,7 +327,8 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         }
         // An upgrade (WebSocket, say) is carried when the request has no body: a body would
         // have to end before the new protocol begins, and no client sends one.
-        let asksUpgrade = head.asksUpgrade && requestBody == nil
+        // An HTTP/2 endpoint gets the request on a stream (`HTTP1OverHTTP2Codec`), without the upgrade.
+        let asksUpgrade = head.asksUpgrade && requestBody == nil && !service.speaksHTTP2
         var upstreamHead = allocator.buffer(capacity: headBytes.readableBytes + 96)
         let (isIdempotent, isHeadRequest) = headBytes.withUnsafeReadableBytes { raw in
             HTTPForwarding.writeUpstreamRequest(
@@ -389,11 +380,11 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
 
     private func connect(_ exchange: Exchange) {
         exchange.endpoint.stats.requests.add(1, ordering: .relaxed)
-        if let upstream = pool.leaseIdle(exchange.endpoint) {
+        if !exchange.service.speaksHTTP2, let upstream = pool.leaseIdle(exchange.endpoint) {
             attach(upstream, to: exchange)
             return
         }
-        pool.connect(exchange.endpoint, connectTimeout: limits.connectTimeout) { result in
+        pool.connect(exchange.endpoint, of: exchange.service, connectTimeout: limits.connectTimeout) { result in
             guard self.exchange === exchange else {
                 if case .success(let upstream) = result { upstream.close() }
                 return
@@ -605,9 +596,11 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         } else {
             exchange.service.stats.upstreamFailures.add(1, ordering: .relaxed)
             exchange.countAnswer(status: 502, byEndpoint: false)
+            // To an HTTP/2 endpoint the request went on a stream, which the endpoint may reset.
+            let dropped = exchange.service.speaksHTTP2 ? "the connection or reset the stream" : "the connection"
             respond(
                 .badGateway,
-                "endpoint \(endpoint) of service \(exchange.service.name) refused or dropped the connection",
+                "endpoint \(endpoint) of service \(exchange.service.name) refused or dropped \(dropped)",
                 context: context, close: answer.close, minorVersion: answer.minorVersion)
         }
     }

@@ -273,19 +273,42 @@ final class StreamUpstreams {
         to endpoint: UpstreamEndpoint, connectTimeout: TimeAmount,
         _ completion: @escaping (Result<HTTP2UpstreamStream, any Error>) -> Void
     ) {
+        openStream(to: endpoint, connectTimeout: connectTimeout, completion) { pipeline in
+            try pipeline.addHandler(HTTP2UpstreamStream())
+        }
+    }
+
+    /// Opens a stream to an HTTP/2 endpoint that carries one HTTP/1.1 exchange of a client
+    /// connection: the `UpstreamHandler` it gives reads and writes HTTP/1.1, and
+    /// `HTTP1OverHTTP2Codec` under it converts.
+    func openExchangeStream(
+        to endpoint: UpstreamEndpoint, connectTimeout: TimeAmount, stats: RouterStats,
+        _ completion: @escaping (Result<UpstreamHandler, any Error>) -> Void
+    ) {
+        let key = endpoint.key
+        openStream(to: endpoint, connectTimeout: connectTimeout, completion) { pipeline in
+            try pipeline.addHandler(HTTP1OverHTTP2Codec())
+            try pipeline.addHandler(UpstreamHandler(endpointKey: key, stats: stats, carriesOneExchange: true))
+        }
+    }
+
+    /// Opens a stream whose pipeline `setUp` fills; `completion` gets its handler of type `Handler`.
+    private func openStream<Handler: ChannelHandler>(
+        to endpoint: UpstreamEndpoint, connectTimeout: TimeAmount,
+        _ completion: @escaping (Result<Handler, any Error>) -> Void,
+        setUp: @escaping @Sendable (ChannelPipeline.SynchronousOperations) throws -> Void
+    ) {
         multiplexer(of: endpoint, connectTimeout: connectTimeout) { result in
             switch result {
             case .failure(let error):
                 completion(.failure(error))
             case .success(let multiplexer):
                 multiplexer.createStreamChannel { stream in
-                    stream.eventLoop.makeCompletedFuture {
-                        try stream.pipeline.syncOperations.addHandler(HTTP2UpstreamStream())
-                    }
+                    stream.eventLoop.makeCompletedFuture { try setUp(stream.pipeline.syncOperations) }
                 }.assumeIsolated().whenComplete { result in
                     completion(
                         result.flatMap { stream in
-                            Result { try stream.pipeline.syncOperations.handler(type: HTTP2UpstreamStream.self) }
+                            Result { try stream.pipeline.syncOperations.handler(type: Handler.self) }
                         })
                 }
             }

@@ -82,10 +82,14 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     private let stats: RouterStats
     private var isCounted = false
+    /// Whether this is a stream of an HTTP/2 connection carrying one exchange (see
+    /// `HTTP1OverHTTP2Codec`): not a connection of its own, so neither counted nor pooled.
+    let carriesOneExchange: Bool
 
-    init(endpointKey: String, stats: RouterStats) {
+    init(endpointKey: String, stats: RouterStats, carriesOneExchange: Bool = false) {
         self.endpointKey = endpointKey
         self.stats = stats
+        self.carriesOneExchange = carriesOneExchange
     }
 
     /// Whether the connection is open: kept from the channel's events, on its own loop, so the
@@ -111,7 +115,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     private func countOpen() {
-        guard !isCounted else { return }
+        guard !isCounted, !carriesOneExchange else { return }
         isCounted = true
         stats.openUpstreamConnections.add(1, ordering: .relaxed)
     }

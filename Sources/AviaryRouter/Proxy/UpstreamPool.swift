@@ -28,15 +28,16 @@ final class UpstreamPool {
         self.streams = StreamUpstreams(eventLoop: eventLoop)
     }
 
-    /// Leases a connection to `endpoint`: an idle one when there is one, else a new one.
+    /// Leases a connection to `endpoint`: an idle one when there is one, else a new one; for a
+    /// service that speaks only HTTP/2, a new stream of the router's connection to the endpoint.
     func acquire(
-        _ endpoint: UpstreamEndpoint, connectTimeout: TimeAmount,
+        _ endpoint: UpstreamEndpoint, of service: CompiledService, connectTimeout: TimeAmount,
         _ completion: @escaping (Result<UpstreamHandler, any Error>) -> Void
     ) {
-        if let handler = leaseIdle(endpoint) {
+        if !service.speaksHTTP2, let handler = leaseIdle(endpoint) {
             completion(.success(handler))
         } else {
-            connect(endpoint, connectTimeout: connectTimeout, completion)
+            connect(endpoint, of: service, connectTimeout: connectTimeout, completion)
         }
     }
 
@@ -51,11 +52,16 @@ final class UpstreamPool {
         return nil
     }
 
-    /// Opens a new connection to `endpoint`.
+    /// Opens a new connection to `endpoint`, or, for a service that speaks only HTTP/2, a new
+    /// stream that carries the exchange converted (see `HTTP1OverHTTP2Codec`).
     func connect(
-        _ endpoint: UpstreamEndpoint, connectTimeout: TimeAmount,
+        _ endpoint: UpstreamEndpoint, of service: CompiledService, connectTimeout: TimeAmount,
         _ completion: @escaping (Result<UpstreamHandler, any Error>) -> Void
     ) {
+        if service.speaksHTTP2 {
+            streams.openExchangeStream(to: endpoint, connectTimeout: connectTimeout, stats: stats, completion)
+            return
+        }
         let key = endpoint.key
         let stats = self.stats
         ClientBootstrap(group: eventLoop)
@@ -86,8 +92,9 @@ final class UpstreamPool {
     /// `idleTimeout`, not one per request.
     func release(_ handler: UpstreamHandler, idleTimeout: TimeAmount) {
         handler.delegate = nil
-        let list = idleList(of: handler)
-        guard handler.isActive, !list.isRetired, list.handlers.count < Self.maximumIdlePerEndpoint else {
+        // A stream that carried its one exchange ends with it.
+        let list = handler.carriesOneExchange ? nil : idleList(of: handler)
+        guard let list, handler.isActive, !list.isRetired, list.handlers.count < Self.maximumIdlePerEndpoint else {
             handler.close()
             return
         }
