@@ -13,6 +13,7 @@ install_deps() {
             carbon-cache) pkg=graphite-carbon ;;
             graphite-manage) pkg=graphite-web ;;
             chromedriver) pkg=chromium-driver ;;
+            h2load) pkg=nghttp2-client ;;
             *) pkg=$cmd ;;
         esac
         missing+=("$pkg")
