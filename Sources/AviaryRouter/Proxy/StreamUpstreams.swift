@@ -341,6 +341,8 @@ final class StreamUpstreams {
             settings.targetWindowSize = Self.windowSize
             var stream = NIOHTTP2Handler.StreamConfiguration()
             stream.targetWindowSize = Self.windowSize
+            // The requests of many streams to the endpoint leave in one write per turn of the loop.
+            try channel.pipeline.syncOperations.addHandler(FlushCoalescer())
             _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
                 mode: .client, connectionConfiguration: settings, streamConfiguration: stream,
                 inboundStreamInitializer: { stream in stream.close() })
@@ -415,14 +417,13 @@ final class StreamUpstreams {
 
     /// Takes back a connection whose exchange ended cleanly.
     func release(_ upstream: HTTP1StreamUpstream) {
-        var list = idle[upstream.endpointKey] ?? []
-        guard list.count < UpstreamPool.maximumIdlePerEndpoint else {
+        guard idle[upstream.endpointKey, default: []].count < UpstreamPool.maximumIdlePerEndpoint else {
             upstream.close()
             return
         }
         upstream.idleDeadline = .now() + idleTimeout
-        list.append(upstream)
-        idle[upstream.endpointKey] = list
+        // Appended in place: a copy of the list taken out and put back would copy every element.
+        idle[upstream.endpointKey, default: []].append(upstream)
         armSweep()
     }
 

@@ -94,6 +94,9 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
         let core = self.core
         let listenerAddress = self.listenerAddress
         let forwarding = Forwarding(clientAddress: context.channel.remoteAddress?.ipAddress, isTLS: isTLS)
+        // Under the HTTP/2 handler, so that what it writes for many streams leaves in one write
+        // (and after TLS, which then encrypts once per write).
+        try context.pipeline.syncOperations.addHandler(FlushCoalescer(), position: .last)
         _ = try context.pipeline.syncOperations.configureHTTP2Pipeline(
             mode: .server, connectionConfiguration: connection, streamConfiguration: stream,
             position: .last,
@@ -125,5 +128,35 @@ final class ConnectionErrorCloser: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+}
+
+/// Merges the flushes of one turn of the event loop into one, on an HTTP/2 connection: it
+/// carries many streams, and each stream's answer (or request, to an endpoint) ends in a flush
+/// of its own, often from another connection's read. One by one they would cost a `writev` and
+/// a wakeup of the peer each; merged, the frames of every stream that had something to send in
+/// this turn leave in one write, after the loop has handled the turn's I/O. A close waits for
+/// nothing: what is pending is flushed first (a GOAWAY must go out before the connection ends).
+final class FlushCoalescer: ChannelOutboundHandler {
+    typealias OutboundIn = Any
+
+    private var isPending = false
+
+    func flush(context: ChannelHandlerContext) {
+        guard !isPending else { return }
+        isPending = true
+        context.eventLoop.assumeIsolated().execute {
+            guard self.isPending else { return }
+            self.isPending = false
+            context.flush()
+        }
+    }
+
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        if isPending {
+            isPending = false
+            context.flush()
+        }
+        context.close(mode: mode, promise: promise)
     }
 }
