@@ -43,8 +43,9 @@ public actor DaemonMetrics {
 
     /// What the per-rollout families say of one rollout.
     private struct RolloutEntry {
-        let namespace: String
-        let name: String
+        /// `namespace="…",name="…"`, escaped once when the rollout is first seen: every series
+        /// of the rollout starts with it.
+        let labels: String
         var facts: RolloutFacts
     }
 
@@ -59,6 +60,8 @@ public actor DaemonMetrics {
     private let reconcile: ValueHistogram
     private let rolloutsByPhase: [String: Gauge]
     private var rollouts: [String: RolloutEntry] = [:]
+    /// The keys of `rollouts` in order, kept between scrapes until a rollout comes or goes.
+    private var sortedRolloutKeys: [String]?
     private var metricPhases: [String: MetricPhaseSeries] = [:]
     private var reconcileErrors: [String: Counter] = [:]
     private var events: [String: Counter] = [:]
@@ -175,47 +178,55 @@ public actor DaemonMetrics {
     /// Sets (or with nil removes, and its series with it) what is known of a rollout.
     public func setRollout(namespace: String, name: String, facts: RolloutFacts?) {
         let key = "\(namespace)/\(name)"
-        if let old = rollouts[key] { rolloutsByPhase[old.facts.phase]?.decrement() }
+        let old = rollouts[key]
+        if let old { rolloutsByPhase[old.facts.phase]?.decrement() }
         guard let facts else {
-            rollouts.removeValue(forKey: key)
+            if rollouts.removeValue(forKey: key) != nil { sortedRolloutKeys = nil }
             return
         }
-        rollouts[key] = RolloutEntry(namespace: namespace, name: name, facts: facts)
+        if old == nil { sortedRolloutKeys = nil }
+        let labels =
+            old?.labels ?? "namespace=\"\(Self.escapedLabelValue(namespace))\",name=\"\(Self.escapedLabelValue(name))\""
+        rollouts[key] = RolloutEntry(labels: labels, facts: facts)
         rolloutsByPhase[facts.phase]?.increment()
     }
 
-    /// The per-rollout families in the registry's text format, rollouts in key order.
+    /// The per-rollout families in the registry's text format, rollouts in key order. At 10,000
+    /// rollouts this is 70,000 lines a scrape, so each is written straight into `text`.
     private func renderRollouts(into text: inout String) {
         guard !rollouts.isEmpty else { return }
-        let entries = rollouts.sorted { $0.key < $1.key }.map(\.value)
-        func family(_ family: String, _ lines: (RolloutEntry, inout String) -> Void) {
+        let keys = sortedRolloutKeys ?? rollouts.keys.sorted()
+        sortedRolloutKeys = keys
+        let entries = keys.map { rollouts[$0]! }
+        func family(_ family: String, _ lines: (RolloutEntry) -> Void) {
             text += "# HELP \(family) \(Self.help[family]!)\n# TYPE \(family) gauge\n"
-            for entry in entries { lines(entry, &text) }
+            for entry in entries { lines(entry) }
         }
-        func series(_ family: String, _ labels: [(String, String)], _ value: Double, into text: inout String) {
-            text += family + "{"
-            text += labels.map { "\($0.0)=\"\(Self.escapedLabelValue($0.1))\"" }.joined(separator: ",")
-            text += "} \(value)\n"
+        func series(_ family: String, _ entry: RolloutEntry, _ more: String, _ value: Double) {
+            text += family
+            text += "{"
+            text += entry.labels
+            text += more
+            text += "} "
+            text += value == 1 ? "1.0" : value == 0 ? "0.0" : String(value)
+            text += "\n"
         }
-        family("rollout_info") { entry, text in
-            series("rollout_info", [("namespace", entry.namespace), ("name", entry.name)] + entry.facts.infoLabels, 1, into: &text)
+        family("rollout_info") { entry in
+            let facts = entry.facts
+            let more = [("strategy", facts.strategy), ("traffic_router", facts.trafficRouter), ("phase", facts.phase)]
+                .map { ",\($0.0)=\"\(Self.escapedLabelValue($0.1))\"" }.joined()
+            series("rollout_info", entry, more, 1)
         }
-        family("rollout_phase") { entry, text in
+        family("rollout_phase") { entry in
             for phase in Self.rolloutPhases {
-                series(
-                    "rollout_phase", [("namespace", entry.namespace), ("name", entry.name), ("phase", phase)],
-                    entry.facts.phase == phase ? 1 : 0, into: &text)
+                series("rollout_phase", entry, ",phase=\"\(phase)\"", entry.facts.phase == phase ? 1 : 0)
             }
         }
-        family("rollout_info_replicas_desired") { entry, text in
-            series(
-                "rollout_info_replicas_desired", [("namespace", entry.namespace), ("name", entry.name)],
-                Double(entry.facts.desiredReplicas), into: &text)
+        family("rollout_info_replicas_desired") { entry in
+            series("rollout_info_replicas_desired", entry, "", Double(entry.facts.desiredReplicas))
         }
-        family("rollout_info_replicas_available") { entry, text in
-            series(
-                "rollout_info_replicas_available", [("namespace", entry.namespace), ("name", entry.name)],
-                Double(entry.facts.availableReplicas), into: &text)
+        family("rollout_info_replicas_available") { entry in
+            series("rollout_info_replicas_available", entry, "", Double(entry.facts.availableReplicas))
         }
     }
 
@@ -289,12 +300,5 @@ public actor DaemonMetrics {
         var text = registry.emitToString()
         renderRollouts(into: &text)
         return text
-    }
-}
-
-extension DaemonMetrics.RolloutFacts {
-    /// The labels `rollout_info` carries besides the rollout's name.
-    fileprivate var infoLabels: [(String, String)] {
-        [("strategy", strategy), ("traffic_router", trafficRouter), ("phase", phase)]
     }
 }

@@ -57,6 +57,16 @@ struct DaemonMetricsTests {
         let desired = text.split(separator: "\n").filter { $0.hasPrefix("rollout_info_replicas_desired{") }
         #expect(desired.map { $0.contains(#"namespace="a""#) } == [true, false])
         #expect(text.split(separator: "\n").filter { $0.hasPrefix("rollout_phase{") }.count == 8)
+        // The order kept from the last scrape takes in a rollout that came since, and drops one that went.
+        func desiredNamespaces() async -> [String] {
+            await metrics.render().split(separator: "\n").filter { $0.hasPrefix("rollout_info_replicas_desired{") }
+                .map { String($0.dropFirst(41).prefix(1)) }
+        }
+        await metrics.setRollout(namespace: "0", name: "first", facts: Self.facts)
+        #expect(await desiredNamespaces() == ["0", "a", "b"])
+        await metrics.setRollout(namespace: "b", name: "web", facts: nil)
+        #expect(await desiredNamespaces() == ["0", "a"])
+        await metrics.setRollout(namespace: "0", name: "first", facts: nil)
         await metrics.setRollout(namespace: "a", name: "back\\slash\nline", facts: nil)
         await metrics.setRollout(namespace: "b", name: "web", facts: nil)
         #expect(!(await metrics.render()).contains("rollout_info"))
