@@ -5,21 +5,22 @@ import PackageDescription
 // the outside products it imports); arrows only point down. docs/architecture.md says what each holds.
 //
 //   AviaryRoutes, AviaryExpression, AviaryJSON     (none of ours; AviaryJSON holds JSONValue, the one untyped JSON value)
-//   AviaryModel         <- Routes, JSON (and the one RFC 3339 codec)
+//   AviaryMeta          <- JSON (ObjectMeta and OwnerReference, for Argo's resources and Kubernetes objects alike)
+//   AviaryModel         <- Routes, JSON, Meta (and the one RFC 3339 codec)
 //   AviaryStore         <- Model
-//   AviaryCore          <- Model, JSON, Expression
+//   AviaryCore          <- Model, Meta, JSON, Expression
 //   AviaryPlatform      <- Model
 //   AviaryAPI           <- Model
 //   AviaryMetrics       <- Core, Model, JSON, Expression
 //   AviaryRouter        <- Routes
 //   AviaryLocal         <- Platform, Routes, Model
-//   AviaryKubernetes    <- JSON (the Kubernetes client)
+//   AviaryKubernetes    <- JSON, Meta (the Kubernetes client)
 //   AviaryStore         also holds ResourceStore, the controller's seam to where resources live
-//   AviaryKubernetesPlatform <- Kubernetes, JSON, Platform, Store, Model (Argo's resources and the platform on an API server)
-//   AviaryServer        <- API, Core, Metrics, Platform, Local, KubernetesPlatform, Kubernetes, Store, Model, JSON
-//   AviaryClient        <- API, Model, JSON, Kubernetes (no GRDB, no Hummingbird: what `aviary get` and the dashboard
+//   AviaryKubernetesPlatform <- Kubernetes, JSON, Meta, Platform, Store, Model (Argo's resources and the platform on an API server)
+//   AviaryServer        <- API, Core, Metrics, Platform, Local, KubernetesPlatform, Kubernetes, Store, Model, Meta, JSON
+//   AviaryClient        <- API, Model, Meta, JSON, Kubernetes (no GRDB, no Hummingbird: what `aviary get` and the dashboard
 //                          use; a daemon's API or, in cluster mode, an API server)
-//   AviaryDashboard     <- Client, API, Expression, Kubernetes, Model (the web dashboard's pages, charts, sessions: pure HTML from API answers)
+//   AviaryDashboard     <- Client, API, Expression, Kubernetes, Meta, Model (the web dashboard's pages, charts, sessions: pure HTML from API answers)
 //   AviaryServer        also <- Dashboard, Client (the dashboard reads the daemon's own API)
 //   AviaryHarness       <- Client, Local (the demo, chaos and soak)
 //   aviary              <- Server, Client, Harness, Local, Router, Metrics, Core, Model, JSON, Expression
@@ -57,16 +58,19 @@ let package = Package(
         // JSONValue, the one untyped JSON value (manifests' opaque fields, Kubernetes objects,
         // the API server double's store), and its one-pass parser.
         .target(name: "AviaryJSON"),
+        // ObjectMeta and OwnerReference: the metadata of Argo's resources and of every object the
+        // Kubernetes client handles, one type for both.
+        .target(name: "AviaryMeta", dependencies: ["AviaryJSON"]),
         .target(
             name: "AviaryModel",
-            dependencies: ["AviaryRoutes", "AviaryJSON", .product(name: "Yams", package: "Yams")]
+            dependencies: ["AviaryRoutes", "AviaryJSON", "AviaryMeta", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "AviaryExpression"),
         // Go's text/template, for Argo's notification templates.
         .target(name: "AviaryGoTemplate"),
         .target(
             name: "AviaryCore",
-            dependencies: ["AviaryModel", "AviaryJSON", "AviaryExpression", "AviaryGoTemplate"]
+            dependencies: ["AviaryModel", "AviaryMeta", "AviaryJSON", "AviaryExpression", "AviaryGoTemplate"]
         ),
         .target(name: "AviaryPlatform", dependencies: ["AviaryModel"]),
         .target(
@@ -122,6 +126,7 @@ let package = Package(
                 "AviaryAPI",
                 "AviaryClient",
                 "AviaryJSON",
+                "AviaryMeta",
                 "AviaryDashboard",
                 "AviaryModel",
                 "AviaryCore",
@@ -151,6 +156,7 @@ let package = Package(
             dependencies: [
                 "AviaryAPI",
                 "AviaryJSON",
+                "AviaryMeta",
                 "AviaryKubernetes",
                 "AviaryModel",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -164,7 +170,7 @@ let package = Package(
         .target(
             name: "AviaryDashboard",
             dependencies: [
-                "AviaryAPI", "AviaryClient", "AviaryExpression", "AviaryKubernetes", "AviaryModel",
+                "AviaryAPI", "AviaryClient", "AviaryExpression", "AviaryKubernetes", "AviaryMeta", "AviaryModel",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -184,6 +190,7 @@ let package = Package(
             name: "AviaryKubernetes",
             dependencies: [
                 "AviaryJSON",
+                "AviaryMeta",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -194,7 +201,7 @@ let package = Package(
         // Argo's resources on an API server as the controller's ResourceStore, and the Kubernetes platform.
         .target(
             name: "AviaryKubernetesPlatform",
-            dependencies: ["AviaryKubernetes", "AviaryJSON", "AviaryPlatform", "AviaryStore", "AviaryModel"]
+            dependencies: ["AviaryKubernetes", "AviaryJSON", "AviaryMeta", "AviaryPlatform", "AviaryStore", "AviaryModel"]
         ),
         // Runs a Lease election against an API server and prints `leading`/`stopped`; the leader-election
         // tests kill it with SIGKILL and SIGTERM.
@@ -289,7 +296,8 @@ let package = Package(
             dependencies: ["AviaryCore", "AviaryExpression", "AviaryGoTemplate", "AviaryJSON", "AviaryModel", "AviaryRoutes"]),
         .testTarget(name: "AviaryGoTemplateTests", dependencies: ["AviaryGoTemplate"]),
         .testTarget(
-            name: "AviaryDashboardTests", dependencies: ["AviaryDashboard", "AviaryClient", "AviaryAPI", "AviaryModel"]),
+            name: "AviaryDashboardTests",
+            dependencies: ["AviaryDashboard", "AviaryClient", "AviaryAPI", "AviaryMeta", "AviaryModel"]),
         .testTarget(
             name: "AviaryMetricsTests",
             dependencies: ["AviaryMetrics", "AviaryCore", "AviaryExpression", "AviaryJSON", "AviaryModel", "AviaryTestSupport"]),
@@ -336,7 +344,8 @@ let package = Package(
         .testTarget(
             name: "AviaryServerTests",
             dependencies: [
-                "AviaryServer", "AviaryAPI", "AviaryClient", "AviaryHarness", "AviaryJSON", "AviaryLocal", "AviaryModel",
+                "AviaryServer", "AviaryAPI", "AviaryClient", "AviaryHarness", "AviaryJSON", "AviaryLocal", "AviaryMeta",
+                "AviaryModel",
                 "AviaryPlatform",
                 "AviaryStore", "AviaryTestSupport", "aviary", "aviary-sample-app",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -353,6 +362,7 @@ let package = Package(
             dependencies: [
                 "AviaryJSON",
                 "AviaryKubernetes",
+                "AviaryMeta",
                 "aviary-lease-holder",
                 "aviary-test-apiserver",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,4 +1,5 @@
 import AviaryAPI
+import AviaryMeta
 import AviaryModel
 import Foundation
 

@@ -1,5 +1,6 @@
 import AviaryAPI
 import AviaryClient
+import AviaryMeta
 import AviaryModel
 import Foundation
 

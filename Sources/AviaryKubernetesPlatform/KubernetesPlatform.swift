@@ -5,9 +5,7 @@ import AviaryStore
 import Foundation
 import Synchronization
 
-import enum AviaryModel.ResourceKind
-import struct AviaryModel.SetHeaderRoute
-import struct AviaryModel.SetMirrorRoute
+import AviaryModel
 
 /// The Kubernetes platform: the controller's `Platform` over an API server, as Argo's controller
 /// does it. ReplicaSets (`apps/v1`) named `ROLLOUT-HASH` with the `rollouts-pod-template-hash`

@@ -1,6 +1,7 @@
 import AviaryJSON
 import AviaryKubernetes
-import enum AviaryModel.ResourceKind
+import AviaryModel
+import AviaryMeta
 import AviaryStore
 import Foundation
 import Synchronization

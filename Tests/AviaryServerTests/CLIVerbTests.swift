@@ -2,6 +2,7 @@ import ArgumentParser
 import AviaryAPI
 import AviaryClient
 import AviaryLocal
+import AviaryMeta
 import AviaryModel
 import Foundation
 import Testing

@@ -1,4 +1,5 @@
 import AviaryJSON
+import AviaryMeta
 import AviaryModel
 import Foundation
 

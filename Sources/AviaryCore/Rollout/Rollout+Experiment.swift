@@ -1,3 +1,4 @@
+import AviaryMeta
 import AviaryModel
 import Foundation
 
@@ -106,11 +107,11 @@ extension ReconcileContext {
         metadata.name = name
         metadata.labels = ["rollouts-pod-template-hash": currentHash]
         metadata.annotations = ["rollout.argoproj.io/revision": String(currentRevision)]
+        // The rollout's uid is the controller's to add: the pure plan does not know it.
         metadata.ownerReferences = [
-            .object([
-                "apiVersion": .string(argoAPIVersion), "kind": .string("Rollout"), "name": .string(view.name),
-                "controller": .bool(true), "blockOwnerDeletion": .bool(true),
-            ])
+            OwnerReference(
+                apiVersion: argoAPIVersion, kind: "Rollout", name: view.name, uid: nil, controller: true,
+                blockOwnerDeletion: true)
         ]
         return Experiment(metadata: metadata, spec: spec)
     }

@@ -31,7 +31,7 @@ public enum StandardIndex {
     /// Both standard indexers.
     public static let indexers: [String: Indexer] = [
         namespace: { [$0.metadata.namespace ?? ""] },
-        ownerUID: { ($0.metadata.ownerReferences ?? []).map(\.uid) },
+        ownerUID: { ($0.metadata.ownerReferences ?? []).compactMap(\.uid) },
     ]
 }
 

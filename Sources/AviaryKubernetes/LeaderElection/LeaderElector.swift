@@ -1,4 +1,5 @@
 import AviaryJSON
+import AviaryMeta
 import Foundation
 import Synchronization
 

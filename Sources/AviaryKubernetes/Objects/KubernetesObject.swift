@@ -1,4 +1,5 @@
 import AviaryJSON
+import AviaryMeta
 import Foundation
 
 /// Any Kubernetes object, held as JSON, with its metadata decoded once.

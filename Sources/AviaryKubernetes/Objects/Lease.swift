@@ -1,3 +1,4 @@
+import AviaryMeta
 import Foundation
 
 /// A `coordination.k8s.io/v1` Lease: the lock object of leader election.

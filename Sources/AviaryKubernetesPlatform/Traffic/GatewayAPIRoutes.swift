@@ -2,8 +2,7 @@ import AviaryJSON
 import AviaryKubernetes
 import AviaryPlatform
 
-import struct AviaryModel.GatewayAPITrafficRouting
-import struct AviaryModel.RouteMatch
+import AviaryModel
 import struct AviaryRoutes.StringMatch
 
 /// Argo's Gateway API plugin (`argoproj-labs/gatewayAPI`), as its current release drives an

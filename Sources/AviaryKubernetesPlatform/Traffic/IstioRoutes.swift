@@ -2,9 +2,7 @@ import AviaryJSON
 import AviaryKubernetes
 import AviaryPlatform
 
-import struct AviaryModel.IstioDestinationRule
-import struct AviaryModel.IstioVirtualService
-import struct AviaryModel.RouteMatch
+import AviaryModel
 import struct AviaryRoutes.StringMatch
 
 /// Argo's Istio router: the weights of the canary and stable destinations of a VirtualService's

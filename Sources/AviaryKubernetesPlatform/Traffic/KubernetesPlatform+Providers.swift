@@ -2,7 +2,7 @@ import AviaryJSON
 import AviaryKubernetes
 import AviaryPlatform
 
-import enum AviaryModel.TrafficProvider
+import AviaryModel
 
 /// The API groups and versions of the traffic routers' objects (Argo's `--istio-api-version`,
 /// `--traefik-api-group` and `--traefik-api-version`).

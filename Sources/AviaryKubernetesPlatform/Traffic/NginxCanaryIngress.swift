@@ -3,8 +3,7 @@ import AviaryKubernetes
 import AviaryPlatform
 import Foundation
 
-import struct AviaryModel.NginxTrafficRouting
-import struct AviaryModel.SetHeaderRoute
+import AviaryModel
 
 /// Argo's NGINX Ingress canary: beside each stable Ingress, an Ingress named
 /// `ROLLOUT-STABLEINGRESS-canary`, owned by the rollout, with the stable Ingress's rules that reach

@@ -1,3 +1,4 @@
+import AviaryMeta
 /// One decoded manifest of any kind Aviary reads.
 public enum AnyResource: Sendable, Hashable, Encodable {
     /// A `Rollout`.

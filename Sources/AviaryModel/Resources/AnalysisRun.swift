@@ -1,3 +1,4 @@
+import AviaryMeta
 /// An `AnalysisRun`: one execution of metrics, created from templates or applied directly.
 public struct AnalysisRun: Codable, Sendable, Hashable {
     /// `argoproj.io/v1alpha1`.

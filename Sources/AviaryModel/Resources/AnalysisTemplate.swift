@@ -1,4 +1,5 @@
 import AviaryJSON
+import AviaryMeta
 
 /// An `AnalysisTemplate`: metrics and the arguments they take, instantiated as AnalysisRuns.
 public struct AnalysisTemplate: Codable, Sendable, Hashable {

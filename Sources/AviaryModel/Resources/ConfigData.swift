@@ -1,3 +1,4 @@
+import AviaryMeta
 import Foundation
 
 /// A core `v1` ConfigMap: named strings a pod reads through `envFrom.configMapRef` or

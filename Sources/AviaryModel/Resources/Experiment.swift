@@ -1,4 +1,5 @@
 import AviaryJSON
+import AviaryMeta
 
 /// An `Experiment`: ReplicaSets run side by side for a while, with analyses.
 public struct Experiment: Codable, Sendable, Hashable {

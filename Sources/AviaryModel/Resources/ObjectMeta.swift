@@ -1,53 +1,5 @@
 import AviaryJSON
-
-/// Kubernetes object metadata: the fields Aviary reads, plus the ones clusters add so that
-/// a manifest exported from a cluster decodes without warnings.
-public struct ObjectMeta: Codable, Sendable, Hashable {
-    /// The object's name, unique per kind and namespace.
-    public var name: String?
-    /// A prefix from which the server makes a unique name when `name` is empty.
-    public var generateName: String?
-    /// The namespace; absent means `default` (see `namespaceOrDefault`).
-    public var namespace: String?
-    /// Labels, used by selectors.
-    public var labels: [String: String]?
-    /// Annotations, free-form metadata.
-    public var annotations: [String: String]?
-    /// Bumped on every spec change.
-    public var generation: Int?
-    /// The server-assigned unique id.
-    public var uid: String?
-    /// The server's optimistic-concurrency version.
-    public var resourceVersion: String?
-    /// When the object was created (RFC 3339).
-    public var creationTimestamp: String?
-    /// When deletion was requested (RFC 3339).
-    public var deletionTimestamp: String?
-    /// Objects that own this one, kept opaque.
-    public var ownerReferences: [JSONValue]?
-    /// Finalizers that block deletion.
-    public var finalizers: [String]?
-    /// Server-side apply bookkeeping, kept opaque.
-    public var managedFields: [JSONValue]?
-
-    /// Metadata with the given name, namespace and labels.
-    public init(
-        name: String? = nil, namespace: String? = nil, labels: [String: String]? = nil,
-        annotations: [String: String]? = nil, generation: Int? = nil
-    ) {
-        self.name = name
-        self.namespace = namespace
-        self.labels = labels
-        self.annotations = annotations
-        self.generation = generation
-    }
-
-    /// The namespace, `default` when absent or empty.
-    public var namespaceOrDefault: String {
-        guard let namespace, !namespace.isEmpty else { return "default" }
-        return namespace
-    }
-}
+import AviaryMeta
 
 /// A label selector: every `matchLabels` pair and every expression must hold.
 public struct LabelSelector: Codable, Sendable, Hashable {
@@ -123,12 +75,6 @@ extension ObjectMeta {
     /// The name of the Rollout among the owner references (an experiment step's Experiment, a
     /// rollout's ReplicaSet), if any.
     public var owningRollout: String? {
-        for reference in ownerReferences ?? [] {
-            guard case .object(let fields) = reference, fields["kind"] == .string("Rollout"),
-                case .string(let name)? = fields["name"]
-            else { continue }
-            return name
-        }
-        return nil
+        ownerReferences?.first { $0.kind == "Rollout" }?.name
     }
 }

@@ -1,4 +1,5 @@
 import AviaryJSON
+import AviaryMeta
 
 /// A pod template: the labels and the pod spec of the pods a Rollout or Experiment runs.
 public struct PodTemplateSpec: Codable, Sendable, Hashable {

@@ -1,4 +1,5 @@
 import AviaryJSON
+import AviaryMeta
 
 /// An Argo `Rollout`: a Deployment-like workload updated by a canary or blue-green strategy.
 public struct Rollout: Codable, Sendable, Hashable {

@@ -1,4 +1,5 @@
 import AviaryJSON
+import AviaryMeta
 
 /// A core `v1` Service. Locally it becomes a listener of Aviary's router whose endpoints are the
 /// ready pods matching `spec.selector`.

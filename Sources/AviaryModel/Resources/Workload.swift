@@ -1,4 +1,5 @@
 import AviaryJSON
+import AviaryMeta
 
 /// An `apps/v1` Deployment or ReplicaSet, or a `v1` PodTemplate: what a Rollout's `workloadRef`
 /// takes its pod template (and, from a Deployment or ReplicaSet, its selector) from. On Kubernetes it is the cluster's object;

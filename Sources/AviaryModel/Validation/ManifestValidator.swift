@@ -1,3 +1,4 @@
+import AviaryMeta
 import AviaryRoutes
 import Foundation
 

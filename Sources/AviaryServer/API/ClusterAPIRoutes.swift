@@ -2,7 +2,7 @@ import AviaryAPI
 import AviaryClient
 import AviaryKubernetes
 import AviaryKubernetesPlatform
-import enum AviaryModel.ResourceKind
+import AviaryModel
 import AviaryPlatform
 import AviaryStore
 import Foundation

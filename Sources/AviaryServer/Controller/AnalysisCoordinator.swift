@@ -1,4 +1,5 @@
 import AviaryCore
+import AviaryMeta
 import AviaryMetrics
 import AviaryModel
 import AviaryPlatform

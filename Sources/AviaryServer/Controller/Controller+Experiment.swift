@@ -201,9 +201,8 @@ extension Controller {
                         name: argument.name, value: value)
                 }
             }
-            if let uid = rollout.metadata.uid, case .object(var owner)? = experiment.metadata.ownerReferences?.first {
-                owner["uid"] = .string(uid)
-                experiment.metadata.ownerReferences = [.object(owner)]
+            if let uid = rollout.metadata.uid, experiment.metadata.ownerReferences?.isEmpty == false {
+                experiment.metadata.ownerReferences?[0].uid = uid
             }
             _ = try await store.apply(try JSONEncoder().encode(experiment))
             enqueue(experimentKey)
