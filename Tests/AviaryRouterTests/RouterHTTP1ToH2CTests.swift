@@ -15,39 +15,44 @@ import Testing
 /// HTTP/2 by prior knowledge: SwiftNIO's HTTP/2 server on loopback, which refuses anything else.
 @Suite("HTTP/1.1 clients to HTTP/2-only endpoints", .serialized)
 struct RouterHTTP1ToH2CTests {
-    /// Runs `body` with two h2c echo servers (`blue`, `green`) behind a router that splits a
-    /// listener's requests 50/50 between their services; everything is stopped afterwards.
+    /// Runs `body` with an h2c echo server for each of `names` and a router serving the table
+    /// `table` makes of their ports and a free listener port; everything is stopped afterwards.
+    private func withEchoServers(
+        _ names: [String], table: (_ ports: [Int], _ listener: Int) -> String,
+        _ body: (_ port: Int, _ servers: [H2CEchoServer], _ router: RouterServer) async throws -> Void
+    ) async throws {
+        var servers: [H2CEchoServer] = []
+        do {
+            for name in names { servers.append(try await H2CEchoServer.start(name: name)) }
+            let port = try freePort()
+            try await withRouter(table(servers.map(\.port), port)) { router in
+                try await body(port, servers, router)
+            }
+        } catch {
+            for server in servers { await server.stop() }
+            throw error
+        }
+        for server in servers { await server.stop() }
+    }
+
+    /// `withEchoServers` with `blue` and `green` behind one listener that splits its requests
+    /// 50/50 between their services.
     private func withEchoServers(
         _ body: (_ port: Int, _ servers: [H2CEchoServer], _ router: RouterServer) async throws -> Void
     ) async throws {
-        let blue = try await H2CEchoServer.start(name: "blue")
-        let green: H2CEchoServer
-        do { green = try await H2CEchoServer.start(name: "green") } catch {
-            await blue.stop()
-            throw error
+        try await withEchoServers(["blue", "green"]) { ports, listener in
+            """
+            services:
+              blue: {endpoints: ["127.0.0.1:\(ports[0])"], protocol: h2c}
+              green: {endpoints: ["127.0.0.1:\(ports[1])"], protocol: h2c}
+            listeners:
+              - address: 127.0.0.1:\(listener)
+                routes:
+                  - backends: [{service: blue, weight: 50}, {service: green, weight: 50}]
+            """
+        } _: { port, servers, router in
+            try await body(port, servers, router)
         }
-        do {
-            let port = try freePort()
-            try await withRouter(
-                """
-                services:
-                  blue: {endpoints: ["127.0.0.1:\(blue.port)"], protocol: h2c}
-                  green: {endpoints: ["127.0.0.1:\(green.port)"], protocol: h2c}
-                listeners:
-                  - address: 127.0.0.1:\(port)
-                    routes:
-                      - backends: [{service: blue, weight: 50}, {service: green, weight: 50}]
-                """
-            ) { router in
-                try await body(port, [blue, green], router)
-            }
-        } catch {
-            await blue.stop()
-            await green.stop()
-            throw error
-        }
-        await blue.stop()
-        await green.stop()
     }
 
     private func curl(_ arguments: [String]) throws -> String {
@@ -143,29 +148,17 @@ struct RouterHTTP1ToH2CTests {
 
     @Test("a mirrored route copies an HTTP/1.1 request to an HTTP/2-only mirror, and the client gets the main answer")
     func mirrorToH2C() async throws {
-        let main = try await H2CEchoServer.start(name: "main")
-        let copy: H2CEchoServer
-        do { copy = try await H2CEchoServer.start(name: "copy") } catch {
-            await main.stop()
-            throw error
-        }
-        defer {
-            Task {
-                await main.stop()
-                await copy.stop()
-            }
-        }
-        let port = try freePort()
-        try await withRouter(
+        try await withEchoServers(["main", "copy"]) { ports, listener in
             """
             services:
-              main: {endpoints: ["127.0.0.1:\(main.port)"], protocol: h2c}
-              copy: {endpoints: ["127.0.0.1:\(copy.port)"], protocol: h2c}
+              main: {endpoints: ["127.0.0.1:\(ports[0])"], protocol: h2c}
+              copy: {endpoints: ["127.0.0.1:\(ports[1])"], protocol: h2c}
             listeners:
-              - address: 127.0.0.1:\(port)
+              - address: 127.0.0.1:\(listener)
                 routes: [{backends: [{service: main}], mirror: {service: copy, percent: 100}}]
             """
-        ) { router in
+        } _: { port, servers, router in
+            let copy = servers[1]
             for index in 0..<3 {
                 let answer = try curl(["-i", "-d", "copy \(index)", "http://127.0.0.1:\(port)/m"])
                 #expect(answer.contains("x-pod: main") && answer.hasSuffix("copy \(index)"), "\(answer)")
@@ -174,29 +167,24 @@ struct RouterHTTP1ToH2CTests {
                 await eventually(within: 20) { copy.answered == 3 }, "the mirror got every request: \(copy.answered)")
             #expect(router.stats.service("copy").mirrorFailures.load(ordering: .relaxed) == 0)
         }
-        await main.stop()
-        await copy.stop()
     }
 
     @Test("an endpoint that is gone: the request is retried on another, and with none left the client gets 502")
     func endpointGone() async throws {
-        let live = try await H2CEchoServer.start(name: "live")
-        defer { Task { await live.stop() } }
         let gone = try freePort()
-        let port = try freePort()
-        try await withRouter(
+        try await withEchoServers(["live"]) { ports, listener in
             """
             services:
-              app: {endpoints: ["127.0.0.1:\(gone)", "127.0.0.1:\(live.port)"], protocol: h2c}
+              app: {endpoints: ["127.0.0.1:\(gone)", "127.0.0.1:\(ports[0])"], protocol: h2c}
               dead: {endpoints: ["127.0.0.1:\(gone)"], protocol: h2c}
             listeners:
-              - address: 127.0.0.1:\(port)
+              - address: 127.0.0.1:\(listener)
                 routes:
                   - match: {anyOf: [{path: {prefix: /dead}}]}
                     backends: [{service: dead}]
                   - backends: [{service: app}]
             """
-        ) { router in
+        } _: { port, _, router in
             for _ in 0..<6 {
                 let answer = try curl(["-i", "http://127.0.0.1:\(port)/any"])
                 #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n") && answer.contains("x-pod: live"), "\(answer)")
@@ -205,7 +193,6 @@ struct RouterHTTP1ToH2CTests {
             let dead = try curl(["-i", "http://127.0.0.1:\(port)/dead"])
             #expect(dead.hasPrefix("HTTP/1.1 502 Bad Gateway\r\n"), "\(dead)")
         }
-        await live.stop()
     }
 }
 
