@@ -67,8 +67,10 @@ final class HTTP1OverHTTP2Codec: ChannelDuplexHandler {
                 }
                 guard case .complete(let length) = parsed else { return }
                 let framer = BodyFramer.forBody(of: requestHead, isRequest: true)
-                let block = bytes.withUnsafeReadableBytes { raw in Self.requestBlock(requestHead, raw) }
-                requestWasHead = block.first(name: ":method") == "HEAD"
+                let block = bytes.withUnsafeReadableBytes { raw in
+                    requestWasHead = raw[requestHead.method].elementsEqual("HEAD".utf8)
+                    return Self.requestBlock(requestHead, raw)
+                }
                 bytes.moveReaderIndex(forwardBy: length)
                 frames.append(.headers(.init(headers: block, endStream: framer == nil)))
                 requestState = framer.map { .body($0) } ?? .ended
@@ -107,7 +109,8 @@ final class HTTP1OverHTTP2Codec: ChannelDuplexHandler {
         block.reserveCapacity(head.fields.count + 4)
         var target = String(decoding: raw[head.target], as: UTF8.self)
         var authority: String?
-        for scheme in ["http://", "https://"] where target.lowercased().hasPrefix(scheme) {
+        // Origin-form (`/path`), the usual target, needs no look at a scheme.
+        for scheme in ["http://", "https://"] where target.first != "/" && target.lowercased().hasPrefix(scheme) {
             let rest = target.dropFirst(scheme.count)
             let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
             authority = String(rest[..<slash])
