@@ -13,7 +13,7 @@ public final class Cluster: Sendable {
 
     /// One step of the ReplicaSet simulator (the server runs it on a timer).
     public func tick() {
-        state.withLock { ReplicaSetSimulator.reconcile(state: &$0, now: .now) }
+        state.withLock { ReplicaSetSimulator.tick(state: &$0, now: .now) }
     }
 
     /// Closes a watch whose client went away.

@@ -41,6 +41,8 @@ struct ClusterState: Sendable {
     var lastRestarts: [String: ContinuousClock.Instant] = [:]
     /// Set while the simulator runs, so the writes it makes do not start it again.
     var isSimulating = false
+    /// What the simulator has to look at: which ReplicaSets changed, which pods each owns.
+    var simulation = SimulationIndex()
     /// The last configuration each field manager applied (server-side apply), by object.
     var appliedConfigurations: [AppliedKey: JSONValue] = [:]
     var generator = SystemRandomNumberGenerator()
@@ -330,6 +332,7 @@ struct ClusterState: Sendable {
         _ event: WatchEventType, _ type: ResourceType, _ key: ObjectKey, object: JSONValue, previous: JSONValue?
     ) -> WatchRecord {
         let record = store.commit(event, type.groupResource, key, object: object, previous: previous)
+        simulation.note(record)
         hub.publish(record)
         return record
     }
@@ -349,9 +352,7 @@ struct ClusterState: Sendable {
             if type.groupResource == .namespaces { deleteContents(ofNamespace: record.key.name) }
             GarbageCollector.collect(owner: record.object, policy: propagationPolicy, state: &self)
         }
-        if record.groupResource == .replicaSets || record.groupResource == .pods {
-            ReplicaSetSimulator.reconcile(state: &self, now: .now)
-        }
+        if !simulation.changed.isEmpty { ReplicaSetSimulator.reconcileChanged(state: &self, now: .now) }
     }
 
     private mutating func deleteContents(ofNamespace namespace: String) {

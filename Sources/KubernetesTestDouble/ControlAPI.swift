@@ -84,7 +84,8 @@ enum ControlAPI {
             let key = ObjectKey(namespace: namespace, name: replicaSet)
             cluster.state.withLock { state in
                 state.crashLoopingReplicaSets.insert(key)
-                ReplicaSetSimulator.reconcile(state: &state, now: .now)
+                state.simulation.changed.insert(key)
+                ReplicaSetSimulator.reconcileChanged(state: &state, now: .now)
             }
             return .json(.object(["ok": .bool(true)]))
         default:
