@@ -56,6 +56,14 @@ public struct KubernetesConfiguration: Sendable, Equatable {
     public var dashboard: DashboardMode = .on
     /// How long a notification its receiver does not take is retried (`--notification-retry-for`, seconds).
     public var notificationRetryFor: Double = 3600
+    /// `--qps`: the controller's requests to the API server per second on average, and `--burst`: how
+    /// many may go at once above that average. Argo's controller defaults, 40 and 80. The Lease has its
+    /// own client and limit, so a controller at its limit still renews in time.
+    public var qps: Double = 40
+    public var burst: Int = 80
+    /// `--rollout-threads`: rollouts reconciled at once (Argo's flag, default 10). Each write waits for
+    /// its watch event, so this, with `--qps`, sets how fast a large first sync goes.
+    public var rolloutThreads: Int = 10
 
     /// The namespace of the global notification ConfigMap and Secret: the one reconciled with
     /// `--namespace`, else the controller's own (the Lease's), as Argo reads them from its namespace.
@@ -88,6 +96,17 @@ public struct KubernetesConfiguration: Sendable, Equatable {
     /// Checks the flags: `--smi-api-version` must be one Argo supports.
     public func validate() throws(ServerConfiguration.Invalid) {
         try ServerConfiguration.checkNotificationRetryFor(notificationRetryFor)
+        guard qps.isFinite, qps > 0 else {
+            throw ServerConfiguration.Invalid(
+                description: "--qps \(qps): must be a number of requests per second above 0, such as 40")
+        }
+        guard burst >= 1 else {
+            throw ServerConfiguration.Invalid(description: "--burst \(burst): must be at least 1, such as 80")
+        }
+        guard (1...1000).contains(rolloutThreads) else {
+            throw ServerConfiguration.Invalid(
+                description: "--rollout-threads \(rolloutThreads): must be from 1 to 1000, such as 10")
+        }
         guard Self.smiVersions.contains(smiVersion) else {
             throw ServerConfiguration.Invalid(
                 description: "--smi-api-version \(smiVersion) is not supported; use one of "
@@ -141,7 +160,8 @@ public struct KubernetesDaemon: Sendable {
         } catch {
             throw KubernetesStartError(message: "\(error)")
         }
-        client = try KubernetesClient(configuration: clientConfiguration)
+        let policy = RequestPolicy(qps: configuration.qps, burst: configuration.burst)
+        client = try KubernetesClient(configuration: clientConfiguration, policy: policy)
         do {
             _ = try await client.list(.rollouts, namespace: configuration.namespace, limit: 1)
         } catch {
@@ -206,7 +226,7 @@ public struct KubernetesDaemon: Sendable {
             }, logger: logger)
         let controller = Controller(
             store: resources, platform: platform, metrics: metrics, analysis: analysis,
-            concurrentReconciles: Self.concurrentReconciles, notifications: notifications, logger: logger)
+            concurrentReconciles: configuration.rolloutThreads, notifications: notifications, logger: logger)
         await analysis.setRolloutChanged { key in Task { await controller.enqueue(key) } }
         let resources = self.resources
         let outbox = ClusterNotificationOutbox(
@@ -217,9 +237,6 @@ public struct KubernetesDaemon: Sendable {
             logger: logger)
         return Term(controller: controller, analysis: analysis, outbox: outbox, dispatcher: dispatcher)
     }
-
-    /// Reconciles in flight at once on a cluster, as Argo's controller runs 10 rollout workers.
-    static let concurrentReconciles = 10
 
     /// The Secrets a run's `valueFrom.secretKeyRef` arguments name, read from its namespace when it
     /// starts (`data`, base64-decoded). One that is missing is left out, so the run fails naming the

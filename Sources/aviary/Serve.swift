@@ -162,6 +162,16 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "With --platform kubernetes: the version of Traefik's TraefikService.")
     var traefikApiVersion: String = "v1alpha1"
 
+    @Option(
+        help: "With --platform kubernetes: requests per second to the API server, on average (default 40, as Argo's).")
+    var qps: Double?
+
+    @Option(help: "With --platform kubernetes: requests that may go at once above --qps (default 80, as Argo's).")
+    var burst: Int?
+
+    @Option(help: "With --platform kubernetes: rollouts reconciled at once (default 10, as Argo's).")
+    var rolloutThreads: Int?
+
     /// The daemon's token: --token-file, else --token, else AVIARY_TOKEN.
     func resolvedToken(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
         if let tokenFile {
@@ -214,6 +224,9 @@ struct Serve: AsyncParsableCommand {
         configuration.traefikVersion = traefikApiVersion
         configuration.dashboard = dashboard
         configuration.notificationRetryFor = notificationRetryFor
+        if let qps { configuration.qps = qps }
+        if let burst { configuration.burst = burst }
+        if let rolloutThreads { configuration.rolloutThreads = rolloutThreads }
         try configuration.validate()
         return configuration
     }
@@ -226,7 +239,8 @@ struct Serve: AsyncParsableCommand {
             } else if let flag = [
                 kubeconfig.map { _ in "--kubeconfig" }, context.map { _ in "--context" },
                 namespace.map { _ in "--namespace" }, instanceId.map { _ in "--instance-id" },
-                leaseNamespace.map { _ in "--lease-namespace" },
+                leaseNamespace.map { _ in "--lease-namespace" }, qps.map { _ in "--qps" },
+                burst.map { _ in "--burst" }, rolloutThreads.map { _ in "--rollout-threads" },
             ].compactMap({ $0 }).first {
                 throw ValidationError(
                     "\(flag) applies to --platform kubernetes only; add --platform kubernetes or drop it")

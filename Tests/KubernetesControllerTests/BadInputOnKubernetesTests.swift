@@ -76,7 +76,7 @@ extension CanaryOnKubernetesTests {
                 .POST, "/_double/faults", #"{"status": 403, "request": "create replicasets", "agent": "aviary"}"#)
             try cluster.kubectl(["apply", "-f", "-"], input: Self.manifest(image: "sample-app:v2"))
             var line: String?
-            let logged = try await eventually(within: 60) {
+            let logged = await eventually(within: 60) {
                 let text = (try? String(contentsOfFile: controller.log, encoding: .utf8)) ?? ""
                 line = text.split(separator: "\n").first { $0.contains("403 Forbidden") }
                     .map(String.init)
