@@ -27,7 +27,7 @@ public actor KubernetesPlatform: Platform {
     var providerSplits: [NamespacedName: TrafficSplit] = [:]
     let instanceID: String?
     private var changeHandler: (@Sendable () -> Void)?
-    private let ownerChanged = Mutex<(@Sendable (ResourceKey) -> Void)?>(nil)
+    private let ownerChanged = Callback<ResourceKey>()
 
     /// The index of ReplicaSets by owning rollout (`namespace/name`).
     static let byRollout = "rollout"
@@ -63,7 +63,7 @@ public actor KubernetesPlatform: Platform {
     /// Sets what is told when something a rollout or an experiment observes changed (its
     /// ReplicaSets' counts, a rollout's split): the owner's key.
     public nonisolated func setOwnerChangeHandler(_ handler: @escaping @Sendable (ResourceKey) -> Void) {
-        ownerChanged.withLock { $0 = handler }
+        ownerChanged.set(handler)
     }
 
     /// Waits until the ReplicaSets and pods have been listed once (TrafficSplits are not waited
@@ -644,7 +644,7 @@ public actor KubernetesPlatform: Platform {
                         let key = ResourceKey(
                             kind: owner.kind == "Rollout" ? .rollout : .experiment,
                             namespace: object.metadata.namespace ?? "default", name: owner.name)
-                        self.ownerChanged.withLock { $0 }?(key)
+                        self.ownerChanged(key)
                     }
                 }
             }

@@ -23,12 +23,16 @@ public final class KubernetesResources: ResourceStore {
     let caches: [ResourceKind: WatchedCache]
     let resources: [ResourceKind: GroupVersionResource]
     let instanceID: String?
-    private let changeHandler = Mutex<(@Sendable (ResourceKey) -> Void)?>(nil)
+    private let changeHandler = Callback<ResourceKey>()
     /// Counts the informers' events: what a watch of the daemon's API waits on (the platform's
     /// ReplicaSet and pod events are counted too, by whoever follows them).
     public let changes = StoreChanges()
     /// Where the notifications a written status triggers go (the leader's outbox); nil: nowhere.
-    private let notificationSink = Mutex<(@Sendable ([StoredNotification]) async -> Void)?>(nil)
+    /// The closure sits in a struct, so that reading it leaves it as it is (see `Callback`).
+    private let notificationSink = Mutex<NotificationSink?>(nil)
+    private struct NotificationSink: Sendable {
+        let send: @Sendable ([StoredNotification]) async -> Void
+    }
     /// Whether a kind's status is written through its `status` subresource. Argo's CRDs give only
     /// Rollout one (`subresources: {}` for AnalysisRun): an AnalysisRun's status is patched on the
     /// object itself, as Argo's controller does. A server that says otherwise (404 on `/status`,
@@ -107,12 +111,12 @@ public final class KubernetesResources: ResourceStore {
 
     /// Sets what is told when a rollout should be reconciled: it changed, or one of its AnalysisRuns did.
     public func setChangeHandler(_ handler: @escaping @Sendable (ResourceKey) -> Void) {
-        changeHandler.withLock { $0 = handler }
+        changeHandler.set(handler)
     }
 
     /// Sets where the notifications of a written status go: the leader's outbox while it leads, nil after.
     public func setNotificationSink(_ sink: (@Sendable ([StoredNotification]) async -> Void)?) {
-        notificationSink.withLock { $0 = sink }
+        notificationSink.withLock { $0 = sink.map(NotificationSink.init(send:)) }
     }
 
     /// Lists and watches every kind until the task is cancelled.
@@ -123,12 +127,11 @@ public final class KubernetesResources: ResourceStore {
                 group.addTask { [self] in
                     await cache.follow { event in
                         self.changes.notify()
-                        let handler = self.changeHandler.withLock { $0 }
                         let keys =
                             kind.isWorkload
                             ? self.rollouts(referencing: kind, event.object)
                             : Self.keysToReconcile(kind: kind, event.object)
-                        for key in keys { handler?(key) }
+                        for key in keys { self.changeHandler(key) }
                     }
                 }
             }
@@ -391,7 +394,7 @@ public final class KubernetesResources: ResourceStore {
                 update.key, status: update.status, events: update.events,
                 expectedResourceVersion: update.expectedResourceVersion)
             if written != nil, !update.notifications.isEmpty, let sink = notificationSink.withLock({ $0 }) {
-                await sink(update.notifications)
+                await sink.send(update.notifications)
             }
             results.append(written)
         }
