@@ -28,6 +28,8 @@ public actor KubernetesPlatform: Platform {
     let instanceID: String?
     private var changeHandler: (@Sendable () -> Void)?
     private let ownerChanged = Callback<ResourceKey>()
+    /// What lets a resync skip a rollout or Service whose world did not change (see `ChangeStamps`).
+    private let stamps = Mutex(ChangeStamps())
 
     /// The index of ReplicaSets by owning rollout (`namespace/name`).
     static let byRollout = "rollout"
@@ -626,30 +628,74 @@ public actor KubernetesPlatform: Platform {
     }
 
     /// Lists and watches ReplicaSets, pods and TrafficSplits until cancelled; a change of a
-    /// ReplicaSet or TrafficSplit owned by a rollout tells that rollout.
+    /// ReplicaSet or TrafficSplit owned by a rollout tells that rollout. Every event also moves the
+    /// change stamps.
     public func run(tickInterval: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             for cache in [replicaSetCache, podCache, splitCache] {
                 group.addTask { await cache.informer.run() }
             }
+            // A Service the informer listed before this subscription has no stamp until its next
+            // event, and until then is never skipped.
+            let serviceEvents = resources.serviceInformer.events()
+            group.addTask { [self] in
+                for await event in serviceEvents { self.stamps.withLock { $0.serviceChanged(event.object.key) } }
+            }
             for cache in [replicaSetCache, splitCache] {
+                let isSplit = cache === splitCache
                 group.addTask { [self] in
                     await cache.follow { event in
                         let object = event.object
-                        guard
-                            let owner = object.metadata.ownerReferences?.first(where: {
-                                $0.kind == "Rollout" || $0.kind == "Experiment"
-                            })
-                        else { return }
-                        let key = ResourceKey(
-                            kind: owner.kind == "Rollout" ? .rollout : .experiment,
-                            namespace: object.metadata.namespace ?? "default", name: owner.name)
-                        self.ownerChanged(key)
+                        let owner = object.metadata.ownerReferences?.first {
+                            $0.kind == "Rollout" || $0.kind == "Experiment"
+                        }
+                        let namespace = object.metadata.namespace ?? "default"
+                        self.stamps.withLock { stamps in
+                            if isSplit {
+                                stamps.routingChanged()
+                            } else if let owner, owner.kind == "Rollout" {
+                                stamps.rolloutChanged("\(namespace)/\(owner.name)")
+                            }
+                        }
+                        guard let owner else { return }
+                        self.ownerChanged(
+                            ResourceKey(
+                                kind: owner.kind == "Rollout" ? .rollout : .experiment, namespace: namespace,
+                                name: owner.name))
                     }
                 }
             }
-            group.addTask { [podCache] in await podCache.follow { _ in } }
+            group.addTask { [self] in
+                await podCache.follow { event in
+                    guard let rollout = Self.rolloutKey(ofPod: event.object) else { return }
+                    self.stamps.withLock { $0.rolloutChanged(rollout) }
+                }
+            }
         }
+    }
+
+    /// `namespace/rollout` of a pod of a rollout's ReplicaSet (named `ROLLOUT-HASH`, the hash being
+    /// the pod's `rollouts-pod-template-hash`); nil for any other pod.
+    static func rolloutKey(ofPod pod: KubernetesObject) -> String? {
+        guard let hash = pod.metadata.labels?[podTemplateHashLabel], !hash.isEmpty,
+            let owner = pod.metadata.ownerReferences?.first(where: { $0.kind == "ReplicaSet" }),
+            owner.name.hasSuffix("-" + hash)
+        else { return nil }
+        return "\(pod.metadata.namespace ?? "default")/\(owner.name.dropLast(hash.count + 1))"
+    }
+
+    /// A number that grows whenever anything a reconcile of the rollout reads changed: one of its
+    /// ReplicaSets or their pods, or any Service or TrafficSplit (a rollout reads several by name).
+    /// Stamps move when the informer delivers the event, after its cache changed: a reconcile that
+    /// reads the stamp and then the caches may see a change its stamp does not cover yet, and is
+    /// looked at once more; it never records a stamp that covers a change it did not see.
+    public func changeStamp(ofRollout rollout: String, namespace: String) -> Int? {
+        stamps.withLock { max($0.rollouts["\(namespace)/\(rollout)"] ?? 0, $0.routing) }
+    }
+
+    /// The Service's last event; nil for a Service the informer has not shown.
+    public func changeStamp(ofService service: NamespacedName) -> Int? {
+        stamps.withLock { $0.services[service.cacheKey] }
     }
 
     /// Pods belong to the cluster: a controller that stops leaves them running, as Argo's does.
@@ -821,5 +867,32 @@ struct ExperimentNotCached: Error, CustomStringConvertible {
     var experiment: NamespacedName
     var description: String {
         "experiment \(experiment) is not in the informer cache yet, so what it makes cannot be owned by it; retrying"
+    }
+}
+
+/// The platform's change stamps: each event takes the next value of one counter, so a stamp read
+/// later is higher whenever anything it covers changed.
+struct ChangeStamps {
+    private var last = 0
+    /// The last event of a rollout's ReplicaSets or pods, by `namespace/rollout`.
+    private(set) var rollouts: [String: Int] = [:]
+    /// The last event of any Service or TrafficSplit.
+    private(set) var routing = 0
+    /// The last event of each Service, by `namespace/name`.
+    private(set) var services: [String: Int] = [:]
+
+    mutating func rolloutChanged(_ key: String) {
+        last += 1
+        rollouts[key] = last
+    }
+
+    mutating func routingChanged() {
+        last += 1
+        routing = last
+    }
+
+    mutating func serviceChanged(_ key: String) {
+        routingChanged()
+        services[key] = last
     }
 }

@@ -172,6 +172,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "With --platform kubernetes: rollouts reconciled at once (default 10, as Argo's).")
     var rolloutThreads: Int?
 
+    @Option(
+        help: "With --platform kubernetes: seconds between passes over every rollout (default 900, as Argo's).")
+    var rolloutResync: Double?
+
     /// The daemon's token: --token-file, else --token, else AVIARY_TOKEN.
     func resolvedToken(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
         if let tokenFile {
@@ -227,6 +231,7 @@ struct Serve: AsyncParsableCommand {
         if let qps { configuration.qps = qps }
         if let burst { configuration.burst = burst }
         if let rolloutThreads { configuration.rolloutThreads = rolloutThreads }
+        if let rolloutResync { configuration.rolloutResync = rolloutResync }
         try configuration.validate()
         return configuration
     }
@@ -241,6 +246,7 @@ struct Serve: AsyncParsableCommand {
                 namespace.map { _ in "--namespace" }, instanceId.map { _ in "--instance-id" },
                 leaseNamespace.map { _ in "--lease-namespace" }, qps.map { _ in "--qps" },
                 burst.map { _ in "--burst" }, rolloutThreads.map { _ in "--rollout-threads" },
+                rolloutResync.map { _ in "--rollout-resync" },
             ].compactMap({ $0 }).first {
                 throw ValidationError(
                     "\(flag) applies to --platform kubernetes only; add --platform kubernetes or drop it")

@@ -10,26 +10,7 @@ extension CanaryOnKubernetesTests {
             try cluster.installCRDs()
             // 40 new rollouts need about 240 writes: minutes at 2 a second, a few seconds at the
             // default 40.
-            let rollouts = (0..<40).map { index in
-                """
-                apiVersion: argoproj.io/v1alpha1
-                kind: Rollout
-                metadata: {name: slow-\(index)}
-                spec:
-                  replicas: 1
-                  selector:
-                    matchLabels: {app: slow-\(index)}
-                  template:
-                    metadata:
-                      labels: {app: slow-\(index)}
-                    spec:
-                      containers: [{name: app, image: "app:v1"}]
-                  strategy:
-                    canary:
-                      steps: [{setWeight: 20}, {pause: {}}]
-                """
-            }
-            try cluster.kubectl(["apply", "-f", "-"], input: rollouts.joined(separator: "\n---\n"))
+            try cluster.kubectl(["apply", "-f", "-"], input: ClusterUnderTest.basicCanaries("slow", count: 40))
             let (_, log) = try cluster.startController(["--qps", "2", "--burst", "2", "--rollout-threads", "4"])
             let address = try await cluster.endpointsAddress(log: log)
             let ready = await eventually(within: 120) { await http(.GET, "\(address)/readyz")?.status == 200 }
@@ -63,7 +44,12 @@ extension CanaryOnKubernetesTests {
             (["--platform", "kubernetes", "--qps", "0"], "--qps 0.0: must be a number of requests per second above 0"),
             (["--platform", "kubernetes", "--burst", "0"], "--burst 0: must be at least 1"),
             (["--platform", "kubernetes", "--rollout-threads", "0"], "--rollout-threads 0: must be from 1 to 1000"),
+            (
+                ["--platform", "kubernetes", "--rollout-resync", "1"],
+                "--rollout-resync 1.0: must be at least 5 seconds"
+            ),
             (["--qps", "100"], "--qps applies to --platform kubernetes only"),
+            (["--rollout-resync", "60"], "--rollout-resync applies to --platform kubernetes only"),
             (["--rollout-threads", "20"], "--rollout-threads applies to --platform kubernetes only"),
         ]
         for (arguments, message) in cases {

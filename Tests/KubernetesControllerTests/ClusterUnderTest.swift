@@ -163,6 +163,30 @@ final class ClusterUnderTest: @unchecked Sendable {
         try object(kind, "")?["items"]?.arrayValue ?? []
     }
 
+    /// `count` basic canaries `PREFIX-0` ... (1 replica, steps `setWeight: 20` and `pause: {}`) as one
+    /// multi-document YAML for `kubectl apply`.
+    static func basicCanaries(_ prefix: String, count: Int) -> String {
+        (0..<count).map { index in
+            """
+            apiVersion: argoproj.io/v1alpha1
+            kind: Rollout
+            metadata: {name: \(prefix)-\(index)}
+            spec:
+              replicas: 1
+              selector:
+                matchLabels: {app: \(prefix)-\(index)}
+              template:
+                metadata:
+                  labels: {app: \(prefix)-\(index)}
+                spec:
+                  containers: [{name: app, image: "app:v1"}]
+              strategy:
+                canary:
+                  steps: [{setWeight: 20}, {pause: {}}]
+            """
+        }.joined(separator: "\n---\n")
+    }
+
     /// A minimal CRD for SMI's `TrafficSplit` v1alpha1 (the structure of its spec is left open).
     static let trafficSplitCRD = """
         apiVersion: apiextensions.k8s.io/v1
