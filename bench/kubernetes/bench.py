@@ -60,6 +60,12 @@ def http(method, url):
         return error.code, error.read().decode()
 
 
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def memory(pid):
     fields = {}
     with open(f"/proc/{pid}/status") as status:
@@ -142,7 +148,8 @@ def run_one(count, args, work):
         started = time.time()
         controller = subprocess.Popen(
             [os.path.join(args.bin, "aviary"), "serve", "--platform", "kubernetes", "--kubeconfig", double.kubeconfig,
-             "--lease-namespace", "default", "--listen", "127.0.0.1:0"], stdout=log, stderr=subprocess.STDOUT)
+             "--lease-namespace", "default", "--listen", "127.0.0.1:0", "--qps", str(args.qps), "--burst", str(args.qps * 2)],
+            stdout=log, stderr=subprocess.STDOUT)
         address = None
         while address is None and time.time() - started < 600:
             with open(log.name) as text:
@@ -176,8 +183,10 @@ def run_one(count, args, work):
         # Steady state: nothing changes; count what the controller asks of the API server.
         time.sleep(10)
         double.reset()
+        cpu_before = cpu_seconds(controller.pid)
         time.sleep(args.steady)
         counts = double.counts()
+        cpu_at_rest = (cpu_seconds(controller.pid) - cpu_before) / args.steady
         minutes = args.steady / 60
         writes = {k: v for k, v in counts.items()
                   if k.split()[0] in ("create", "update", "patch", "delete", "deletecollection") and k not in LEASE_VERBS}
@@ -187,6 +196,7 @@ def run_one(count, args, work):
         print(f"  steady state: {sum(writes.values())} writes, {sum(lists.values())} lists "
               f"({'goal met' if not writes and not lists else 'GOAL MISSED: ' + json.dumps({**writes, **lists})})",
               flush=True)
+        print(f"  controller CPU at rest: {cpu_at_rest * 100:.1f}% of a core", flush=True)
 
         # Latency: one rollout's image changes; how soon the controller acts, and the first step is done.
         acted, stepped = [], []
@@ -233,8 +243,10 @@ def main():
     parser.add_argument("--crds", required=True)
     parser.add_argument("--rollouts", default="1000,10000")
     parser.add_argument("--steady", type=float, default=300)
+    parser.add_argument("--qps", type=int, default=200)
     args = parser.parse_args()
-    print(f"bench/kubernetes: aviary serve --platform kubernetes from {args.bin}, against aviary-test-apiserver")
+    print(f"bench/kubernetes: aviary serve --platform kubernetes --qps {args.qps} --burst {args.qps * 2} from {args.bin}, "
+          "against aviary-test-apiserver")
     missed = False
     for count in [int(n) for n in args.rollouts.split(",")]:
         print(f"{count} rollouts:", flush=True)
