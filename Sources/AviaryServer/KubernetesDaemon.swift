@@ -98,7 +98,8 @@ public struct KubernetesConfiguration: Sendable, Equatable {
     /// The SMI versions Argo's controller writes.
     public static let smiVersions = ["v1alpha1", "v1alpha2", "v1alpha3", "v1alpha4"]
 
-    /// Checks the flags: `--smi-api-version` must be one Argo supports.
+    /// Checks the flags: the client's limits and the resync must be usable, `--smi-api-version` one
+    /// Argo supports.
     public func validate() throws(ServerConfiguration.Invalid) {
         try ServerConfiguration.checkNotificationRetryFor(notificationRetryFor)
         guard qps.isFinite, qps > 0 else {
