@@ -690,12 +690,12 @@ public actor KubernetesPlatform: Platform {
     /// reads the stamp and then the caches may see a change its stamp does not cover yet, and is
     /// looked at once more; it never records a stamp that covers a change it did not see.
     public func changeStamp(ofRollout rollout: String, namespace: String) -> Int? {
-        stamps.withLock { max($0.rollouts["\(namespace)/\(rollout)"] ?? 0, $0.routing) }
+        stamps.withLock { $0.rollout("\(namespace)/\(rollout)") }
     }
 
     /// The Service's last event; nil for a Service the informer has not shown.
     public func changeStamp(ofService service: NamespacedName) -> Int? {
-        stamps.withLock { $0.services[service.cacheKey] }
+        stamps.withLock { $0.service(service.cacheKey) }
     }
 
     /// Pods belong to the cluster: a controller that stops leaves them running, as Argo's does.
@@ -867,32 +867,5 @@ struct ExperimentNotCached: Error, CustomStringConvertible {
     var experiment: NamespacedName
     var description: String {
         "experiment \(experiment) is not in the informer cache yet, so what it makes cannot be owned by it; retrying"
-    }
-}
-
-/// The platform's change stamps: each event takes the next value of one counter, so a stamp read
-/// later is higher whenever anything it covers changed.
-struct ChangeStamps {
-    private var last = 0
-    /// The last event of a rollout's ReplicaSets or pods, by `namespace/rollout`.
-    private(set) var rollouts: [String: Int] = [:]
-    /// The last event of any Service or TrafficSplit.
-    private(set) var routing = 0
-    /// The last event of each Service, by `namespace/name`.
-    private(set) var services: [String: Int] = [:]
-
-    mutating func rolloutChanged(_ key: String) {
-        last += 1
-        rollouts[key] = last
-    }
-
-    mutating func routingChanged() {
-        last += 1
-        routing = last
-    }
-
-    mutating func serviceChanged(_ key: String) {
-        routingChanged()
-        services[key] = last
     }
 }

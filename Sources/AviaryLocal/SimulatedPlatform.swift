@@ -19,15 +19,7 @@ public actor SimulatedPlatform: Platform {
     private var servicesByName: [String: PlatformService] = [:]
     private var splitsByRoot: [String: TrafficSplit] = [:]
     private var podSerial = 0
-    /// Change stamps (`changeStamp(ofRollout:namespace:)`): every change takes the next value of
-    /// `lastStamp`, so a stamp read later is higher whenever anything it covers changed.
-    private var lastStamp = 0
-    /// The last change to a rollout's ReplicaSets or their pods, by `namespace/rollout`.
-    private var rolloutStamps: [String: Int] = [:]
-    /// The last change to any Service or split (a rollout observes several of them by name).
-    private var routingStamp = 0
-    /// The last change to each Service, by name.
-    private var serviceStamps: [String: Int] = [:]
+    private var stamps = ChangeStamps()
     private let now: @Sendable () -> Date
 
     /// Creates an empty world.
@@ -47,8 +39,7 @@ public actor SimulatedPlatform: Platform {
 
     /// Marks a change of the rollout that owns `replicaSet`.
     private func touch(_ replicaSet: ReplicaSet) {
-        lastStamp += 1
-        rolloutStamps["\(replicaSet.namespace)/\(replicaSet.rollout)"] = lastStamp
+        stamps.rolloutChanged("\(replicaSet.namespace)/\(replicaSet.rollout)")
     }
 
     @discardableResult
@@ -111,30 +102,23 @@ public actor SimulatedPlatform: Platform {
     public func apply(_ service: PlatformService) {
         guard servicesByName[service.name] != service else { return }
         servicesByName[service.name] = service
-        touchRouting()
-        serviceStamps[service.name] = lastStamp
+        stamps.serviceChanged(service.name)
     }
 
     public func deleteService(_ service: NamespacedName) {
         guard servicesByName.removeValue(forKey: service.name) != nil else { return }
-        touchRouting()
-        serviceStamps.removeValue(forKey: service.name)
+        stamps.serviceRemoved(service.name)
     }
 
     public func apply(_ split: TrafficSplit) {
         guard splitsByRoot[split.rootService] != split else { return }
         splitsByRoot[split.rootService] = split
-        touchRouting()
+        stamps.routingChanged()
     }
 
     public func deleteSplit(rootService: NamespacedName) {
         guard splitsByRoot.removeValue(forKey: rootService.name) != nil else { return }
-        touchRouting()
-    }
-
-    private func touchRouting() {
-        lastStamp += 1
-        routingStamp = lastStamp
+        stamps.routingChanged()
     }
 
     /// There is no data plane: what was applied is what is live.
@@ -158,11 +142,11 @@ public actor SimulatedPlatform: Platform {
     /// Covers the rollout's ReplicaSets and pods (count, role labels, restarts) and all Services
     /// and splits. Pods' availability after `minReadySeconds` is not a change: it comes with time.
     public func changeStamp(ofRollout rollout: String, namespace: String) -> Int? {
-        max(rolloutStamps["\(namespace)/\(rollout)"] ?? 0, routingStamp)
+        stamps.rollout("\(namespace)/\(rollout)")
     }
 
     public func changeStamp(ofService service: NamespacedName) -> Int? {
-        serviceStamps[service.name]
+        stamps.service(service.name)
     }
 
     public func pods() -> [Pod] {
