@@ -31,76 +31,76 @@ public struct PodSpec: Codable, Sendable, Hashable {
     /// Node selector, kept for Kubernetes.
     public var nodeSelector: [String: String]?
     /// Affinity rules, kept opaque.
-    public var affinity: JSONValue?
+    @Indirect public var affinity: JSONValue? = nil
     /// Tolerations, kept opaque.
     public var tolerations: [JSONValue]?
     /// Volumes, kept opaque.
     public var volumes: [JSONValue]?
     /// Pod security context, kept opaque.
-    public var securityContext: JSONValue?
+    @Indirect public var securityContext: JSONValue? = nil
     /// Image pull secrets, kept opaque.
     public var imagePullSecrets: [JSONValue]?
 
     // The rest of core v1 PodSpec: valid in any Argo manifest, kept as written; a cluster acts on
     // them, the local platform has no use for them (a process has no node, DNS policy or TTY).
     /// `activeDeadlineSeconds`, kept as written.
-    public var activeDeadlineSeconds: JSONValue?
+    @Indirect public var activeDeadlineSeconds: JSONValue? = nil
     /// `automountServiceAccountToken`, kept as written.
-    public var automountServiceAccountToken: JSONValue?
+    @Indirect public var automountServiceAccountToken: JSONValue? = nil
     /// `dnsConfig`, kept as written.
-    public var dnsConfig: JSONValue?
+    @Indirect public var dnsConfig: JSONValue? = nil
     /// `dnsPolicy`, kept as written.
-    public var dnsPolicy: JSONValue?
+    @Indirect public var dnsPolicy: JSONValue? = nil
     /// `enableServiceLinks`, kept as written.
-    public var enableServiceLinks: JSONValue?
+    @Indirect public var enableServiceLinks: JSONValue? = nil
     /// `ephemeralContainers`, kept as written.
-    public var ephemeralContainers: JSONValue?
+    @Indirect public var ephemeralContainers: JSONValue? = nil
     /// `hostAliases`, kept as written.
-    public var hostAliases: JSONValue?
+    @Indirect public var hostAliases: JSONValue? = nil
     /// `hostIPC`, kept as written.
-    public var hostIPC: JSONValue?
+    @Indirect public var hostIPC: JSONValue? = nil
     /// `hostNetwork`, kept as written.
-    public var hostNetwork: JSONValue?
+    @Indirect public var hostNetwork: JSONValue? = nil
     /// `hostPID`, kept as written.
-    public var hostPID: JSONValue?
+    @Indirect public var hostPID: JSONValue? = nil
     /// `hostUsers`, kept as written.
-    public var hostUsers: JSONValue?
+    @Indirect public var hostUsers: JSONValue? = nil
     /// `hostname`, kept as written.
-    public var hostname: JSONValue?
+    @Indirect public var hostname: JSONValue? = nil
     /// `nodeName`, kept as written.
-    public var nodeName: JSONValue?
+    @Indirect public var nodeName: JSONValue? = nil
     /// `os`, kept as written.
-    public var os: JSONValue?
+    @Indirect public var os: JSONValue? = nil
     /// `overhead`, kept as written.
-    public var overhead: JSONValue?
+    @Indirect public var overhead: JSONValue? = nil
     /// `preemptionPolicy`, kept as written.
-    public var preemptionPolicy: JSONValue?
+    @Indirect public var preemptionPolicy: JSONValue? = nil
     /// `priority`, kept as written.
-    public var priority: JSONValue?
+    @Indirect public var priority: JSONValue? = nil
     /// `priorityClassName`, kept as written.
-    public var priorityClassName: JSONValue?
+    @Indirect public var priorityClassName: JSONValue? = nil
     /// `readinessGates`, kept as written.
-    public var readinessGates: JSONValue?
+    @Indirect public var readinessGates: JSONValue? = nil
     /// `resourceClaims`, kept as written.
-    public var resourceClaims: JSONValue?
+    @Indirect public var resourceClaims: JSONValue? = nil
     /// `resources`, kept as written.
-    public var resources: JSONValue?
+    @Indirect public var resources: JSONValue? = nil
     /// `runtimeClassName`, kept as written.
-    public var runtimeClassName: JSONValue?
+    @Indirect public var runtimeClassName: JSONValue? = nil
     /// `schedulerName`, kept as written.
-    public var schedulerName: JSONValue?
+    @Indirect public var schedulerName: JSONValue? = nil
     /// `schedulingGates`, kept as written.
-    public var schedulingGates: JSONValue?
+    @Indirect public var schedulingGates: JSONValue? = nil
     /// `serviceAccount`, kept as written.
-    public var serviceAccount: JSONValue?
+    @Indirect public var serviceAccount: JSONValue? = nil
     /// `setHostnameAsFQDN`, kept as written.
-    public var setHostnameAsFQDN: JSONValue?
+    @Indirect public var setHostnameAsFQDN: JSONValue? = nil
     /// `shareProcessNamespace`, kept as written.
-    public var shareProcessNamespace: JSONValue?
+    @Indirect public var shareProcessNamespace: JSONValue? = nil
     /// `subdomain`, kept as written.
-    public var subdomain: JSONValue?
+    @Indirect public var subdomain: JSONValue? = nil
     /// `topologySpreadConstraints`, kept as written.
-    public var topologySpreadConstraints: JSONValue?
+    @Indirect public var topologySpreadConstraints: JSONValue? = nil
 
     /// A pod spec running the given containers.
     public init(containers: [Container], restartPolicy: String? = nil) {
@@ -129,42 +129,42 @@ public struct Container: Codable, Sendable, Hashable {
     /// Named ports.
     public var ports: [ContainerPort]?
     /// When the container is ready for traffic.
-    public var readinessProbe: Probe?
+    @Indirect public var readinessProbe: Probe? = nil
     /// When the container must be restarted.
-    public var livenessProbe: Probe?
+    @Indirect public var livenessProbe: Probe? = nil
     /// Delays the other probes until the container has started.
-    public var startupProbe: Probe?
+    @Indirect public var startupProbe: Probe? = nil
     /// Resource requests and limits, kept opaque.
-    public var resources: JSONValue?
+    @Indirect public var resources: JSONValue? = nil
     /// `Always`, `IfNotPresent` or `Never`.
     public var imagePullPolicy: String?
     /// Volume mounts, kept opaque.
     public var volumeMounts: [JSONValue]?
     /// Container security context, kept opaque.
-    public var securityContext: JSONValue?
+    @Indirect public var securityContext: JSONValue? = nil
     /// Whole ConfigMaps and Secrets as environment variables, before `env`.
     public var envFrom: [EnvFromSource]?
 
     // The rest of core v1 Container: valid in any Argo manifest, kept as written; a cluster acts on
     // them, the local platform has no use for them (a process has no node, DNS policy or TTY).
     /// `lifecycle`, kept as written.
-    public var lifecycle: JSONValue?
+    @Indirect public var lifecycle: JSONValue? = nil
     /// `resizePolicy`, kept as written.
-    public var resizePolicy: JSONValue?
+    @Indirect public var resizePolicy: JSONValue? = nil
     /// `restartPolicy`, kept as written.
-    public var restartPolicy: JSONValue?
+    @Indirect public var restartPolicy: JSONValue? = nil
     /// `stdin`, kept as written.
-    public var stdin: JSONValue?
+    @Indirect public var stdin: JSONValue? = nil
     /// `stdinOnce`, kept as written.
-    public var stdinOnce: JSONValue?
+    @Indirect public var stdinOnce: JSONValue? = nil
     /// `terminationMessagePath`, kept as written.
-    public var terminationMessagePath: JSONValue?
+    @Indirect public var terminationMessagePath: JSONValue? = nil
     /// `terminationMessagePolicy`, kept as written.
-    public var terminationMessagePolicy: JSONValue?
+    @Indirect public var terminationMessagePolicy: JSONValue? = nil
     /// `tty`, kept as written.
-    public var tty: JSONValue?
+    @Indirect public var tty: JSONValue? = nil
     /// `volumeDevices`, kept as written.
-    public var volumeDevices: JSONValue?
+    @Indirect public var volumeDevices: JSONValue? = nil
 
     /// A container with a name, image and command.
     public init(name: String, image: String? = nil, command: [String]? = nil, args: [String]? = nil) {
@@ -214,11 +214,11 @@ public struct Probe: Codable, Sendable, Hashable {
     /// An HTTP GET that succeeds with a status in 200..<400.
     public var httpGet: HTTPGetAction?
     /// A command probe, kept opaque.
-    public var exec: JSONValue?
+    @Indirect public var exec: JSONValue? = nil
     /// A TCP probe, kept opaque.
-    public var tcpSocket: JSONValue?
+    @Indirect public var tcpSocket: JSONValue? = nil
     /// A gRPC probe, kept opaque.
-    public var grpc: JSONValue?
+    @Indirect public var grpc: JSONValue? = nil
     /// Seconds before the first probe (default 0).
     public var initialDelaySeconds: Int?
     /// Seconds between probes (default 10).
@@ -282,7 +282,7 @@ public struct EnvVarSource: Codable, Sendable, Hashable {
     /// `spec.serviceAccountName`.
     public var fieldRef: ObjectFieldSelector?
     /// A container's resource limit or request, kept for Kubernetes.
-    public var resourceFieldRef: JSONValue?
+    @Indirect public var resourceFieldRef: JSONValue? = nil
 
     /// A source; set one member.
     public init(

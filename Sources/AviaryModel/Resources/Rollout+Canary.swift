@@ -25,7 +25,7 @@ public struct CanaryStrategy: Codable, Sendable, Hashable {
     /// The steps; none means a plain rolling update.
     public var steps: [CanaryStep]?
     /// Traffic routing through a mesh or ingress.
-    public var trafficRouting: RolloutTrafficRouting?
+    @Indirect public var trafficRouting: RolloutTrafficRouting? = nil
     /// Seconds before the old stable is scaled down with traffic routing (default 30).
     public var scaleDownDelaySeconds: Int?
     /// Old ReplicaSets left running during their scale-down delay.
@@ -153,15 +153,15 @@ public struct CanaryStep: Codable, Sendable, Hashable {
     /// Scale the canary independently of its weight.
     public var setCanaryScale: SetCanaryScale?
     /// Run an analysis and wait for its result.
-    public var analysis: RolloutAnalysis?
+    @Indirect public var analysis: RolloutAnalysis? = nil
     /// Run an experiment.
-    public var experiment: RolloutExperimentStep?
+    @Indirect public var experiment: RolloutExperimentStep? = nil
     /// Route requests with matching headers to the canary.
     public var setHeaderRoute: SetHeaderRoute?
     /// Mirror matching requests to the canary.
-    public var setMirrorRoute: SetMirrorRoute?
+    @Indirect public var setMirrorRoute: SetMirrorRoute? = nil
     /// A step plugin, kept opaque.
-    public var plugin: JSONValue?
+    @Indirect public var plugin: JSONValue? = nil
 
     /// A step; set exactly one member.
     public init(

@@ -34,7 +34,7 @@ public struct RolloutSpec: Codable, Sendable, Hashable {
     /// Selects the Rollout's pods; must match the template's labels.
     public var selector: LabelSelector?
     /// The pod template; absent when `workloadRef` is used.
-    public var template: PodTemplateSpec?
+    @Indirect public var template: PodTemplateSpec? = nil
     /// A Deployment whose pod template is used instead of `template`.
     public var workloadRef: WorkloadRef?
     /// Seconds a new pod must be ready before it counts as available (default 0).
@@ -132,9 +132,9 @@ public struct AnalysisRunStrategy: Codable, Sendable, Hashable {
 /// The update strategy; exactly one member is set.
 public struct RolloutStrategy: Codable, Sendable, Hashable {
     /// Blue-green: a preview stack switched to active at once.
-    public var blueGreen: BlueGreenStrategy?
+    @Indirect public var blueGreen: BlueGreenStrategy? = nil
     /// Canary: traffic shifted in steps.
-    public var canary: CanaryStrategy?
+    @Indirect public var canary: CanaryStrategy? = nil
 
     /// A strategy with the given member.
     public init(blueGreen: BlueGreenStrategy? = nil, canary: CanaryStrategy? = nil) {

@@ -45,9 +45,9 @@ public struct RolloutStatus: Codable, Sendable, Hashable {
     /// The conditions.
     public var conditions: [RolloutCondition]?
     /// Canary state.
-    public var canary: CanaryStatus?
+    @Indirect public var canary: CanaryStatus? = nil
     /// Blue-green state.
-    public var blueGreen: BlueGreenStatus?
+    @Indirect public var blueGreen: BlueGreenStatus? = nil
     /// Update timing and outcome.
     public var duration: RolloutDuration?
 
