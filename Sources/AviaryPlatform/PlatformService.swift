@@ -1,3 +1,5 @@
+import AviaryModel
+
 /// A Service as the platform has it: the port it listens on and the labels that select its
 /// endpoints (the ready pods that have them all).
 public struct PlatformService: Codable, Sendable, Hashable {
@@ -17,12 +19,12 @@ public struct PlatformService: Codable, Sendable, Hashable {
     /// The template of `experiment` it serves.
     public var experimentTemplate: String?
     /// TLS the local router terminates on its listener (`ServiceAnnotations`); nil for plain HTTP.
-    public var tls: ServiceTLSFiles?
+    @Indirect public var tls: ServiceTLSFiles? = nil
     /// The Secret of its namespace whose `tls.crt` and `tls.key` the local router terminates TLS
     /// with (`aviary.dev/tls-secret`); the platform keeps them as files while the Service exists.
     public var tlsSecret: String?
     /// How its split keeps each client on one side (`ServiceAnnotations`); nil for none.
-    public var sticky: ServiceStickiness?
+    @Indirect public var sticky: ServiceStickiness? = nil
     /// True when its pods speak cleartext HTTP/2 (gRPC servers do), so that the local router
     /// talks HTTP/2 to them; nil for HTTP/1.1 (`speaksHTTP2`).
     public var http2: Bool?

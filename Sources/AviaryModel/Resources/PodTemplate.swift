@@ -4,7 +4,7 @@ import AviaryMeta
 /// A pod template: the labels and the pod spec of the pods a Rollout or Experiment runs.
 public struct PodTemplateSpec: Codable, Sendable, Hashable {
     /// Labels and annotations of the pods.
-    public var metadata: ObjectMeta?
+    @Indirect public var metadata: ObjectMeta? = nil
     /// What runs in the pods.
     public var spec: PodSpec
 

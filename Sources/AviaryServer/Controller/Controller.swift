@@ -513,10 +513,10 @@ struct DecodedService {
     let port: Int
     let selector: [String: String]
     /// From the Service's annotations (`ServiceAnnotations`); the API refused unusable ones.
-    let tls: ServiceTLSFiles?
+    @Indirect var tls: ServiceTLSFiles?
     /// `aviary.dev/tls-secret`.
     let tlsSecret: String?
-    let sticky: ServiceStickiness?
+    @Indirect var sticky: ServiceStickiness?
     /// Its pods speak cleartext HTTP/2 (`PlatformService.speaksHTTP2`).
     let http2: Bool
 }
