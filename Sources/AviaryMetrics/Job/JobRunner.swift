@@ -1,8 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Subprocess
 
 /// A job to run as a local process: the first container's `command` + `args`, run directly
 /// (no shell unless the command is one, such as `["sh", "-c", "..."]`).
@@ -57,21 +54,12 @@ public struct JobStartError: Error, Sendable, Equatable, CustomStringConvertible
     public var description: String
 }
 
-/// Runs jobs as child processes.
+/// Runs jobs as child processes (swift-subprocess).
 public enum JobRunner {
     /// Bytes of output kept for the measurement message.
     public static let outputTailBytes = 2048
     /// Time between SIGTERM and SIGKILL for a job that overran its timeout.
     static let killGrace: Duration = .seconds(2)
-
-    private enum Event: Sendable {
-        case output([UInt8])
-        case endOfOutput
-        case exited(status: Int32, bySignal: Bool)
-        case deadline
-        case killNow
-        case outputGraceOver
-    }
 
     /// Runs the job to completion, its timeout, or the cancellation of the calling task,
     /// whichever comes first.
@@ -86,135 +74,69 @@ public enum JobRunner {
         guard let executable = resolve(program) else {
             throw JobStartError(description: "job command \"\(program)\" was not found in PATH")
         }
-        let environment = ProcessInfo.processInfo.environment.merging(job.environment) { $1 }
-        let (pid, output) = try spawn(
-            executable: executable, arguments: job.arguments,
-            environment: environment.map { "\($0.key)=\($0.value)" }, program: program)
-
-        let (events, sink) = AsyncStream.makeStream(of: Event.self)
-        // Blocking reads and waitpid belong on threads of their own, not on the cooperative pool.
-        Thread {
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let count = read(output, &buffer, buffer.count)
-                if count < 0, errno == EINTR { continue }
-                if count <= 0 { break }
-                sink.yield(.output(Array(buffer[0..<count])))
+        var options = PlatformOptions()
+        options.processGroupID = 0
+        // The caller gave up on the job (run terminated, measurement bound reached): end the group now.
+        options.teardownSequence = [.send(signal: .kill, toProcessGroup: true, allowedDurationToNextStep: .zero)]
+        let result: ExecutionResult<(tail: [UInt8], timedOut: Bool), SequenceOutput, CombinedErrorOutput>
+        do {
+            result = try await Subprocess.run(
+                .path(.init(executable)),
+                arguments: Arguments(
+                    executablePathOverride: program, remainingValues: Array(job.arguments.dropFirst())),
+                // Aviary's own environment with the container's `env` over it. (The raw-bytes form
+                // `.custom([[UInt8]])` wants each entry NUL-terminated: without the terminator the
+                // job read past its variables' values, `hello` came out as `hellotes.crt`.)
+                environment: .inherit.updating(
+                    Dictionary(uniqueKeysWithValues: job.environment.map { (Environment.Key(stringLiteral: $0), $1) })
+                ),
+                platformOptions: options, input: .none, output: .sequence, error: .combinedWithOutput
+            ) { execution in
+                try await watch(execution, timeout: job.timeout)
             }
-            close(output)
-            sink.yield(.endOfOutput)
-        }.start()
-        Thread {
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-            // The wait status layout of Linux: low 7 bits the signal, next byte the exit code.
-            let signal = status & 0x7f
-            sink.yield(
-                signal == 0
-                    ? .exited(status: (status >> 8) & 0xff, bySignal: false) : .exited(status: signal, bySignal: true))
-        }.start()
-        let timer = Task {
-            try await Task.sleep(for: job.timeout)
-            sink.yield(.deadline)
+        } catch {
+            // Cancelled: the teardown sequence has killed the group.
+            if Task.isCancelled { return JobOutcome(exitCode: nil, signal: SIGKILL, timedOut: false, outputTail: "") }
+            let reason = (error as? SubprocessError)?.underlyingError.map { "\($0)" } ?? "\(error)"
+            throw JobStartError(description: "job command \"\(program)\" could not be started: \(reason)")
         }
-        defer { timer.cancel() }
-
-        var tail: [UInt8] = []
-        var exit: (status: Int32, bySignal: Bool)?
-        var outputEnded = false
-        var timedOut = false
-        await withTaskCancellationHandler {
-            for await event in events {
-                switch event {
-                case .output(let bytes):
-                    tail.append(contentsOf: bytes)
-                    if tail.count > outputTailBytes { tail.removeFirst(tail.count - outputTailBytes) }
-                case .endOfOutput:
-                    outputEnded = true
-                case .exited(let status, let bySignal):
-                    exit = (status, bySignal)
-                    // The pod is over: end what the job left running, which also closes the output.
-                    kill(-pid, SIGKILL)
-                    Task {
-                        try? await Task.sleep(for: .milliseconds(500))
-                        sink.yield(.outputGraceOver)
-                    }
-                case .deadline:
-                    timedOut = true
-                    kill(-pid, SIGTERM)
-                    Task {
-                        try? await Task.sleep(for: killGrace)
-                        sink.yield(.killNow)
-                    }
-                case .killNow:
-                    if exit == nil { kill(-pid, SIGKILL) }
-                case .outputGraceOver:
-                    outputEnded = true
-                }
-                if exit != nil && outputEnded { break }
-            }
-        } onCancel: {
-            // The caller gave up on the job (run terminated, measurement bound reached): end it now.
-            kill(-pid, SIGKILL)
+        let (tail, timedOut) = result.closureResult
+        var outcome = JobOutcome(
+            exitCode: nil, signal: nil, timedOut: timedOut, outputTail: String(decoding: tail, as: UTF8.self))
+        switch result.terminationStatus {
+        case .exited(let code): outcome.exitCode = code
+        case .signaled(let signal): outcome.signal = signal
         }
-        sink.finish()
-        let status = exit ?? (status: SIGKILL, bySignal: true)
-        return JobOutcome(
-            exitCode: status.bySignal ? nil : status.status, signal: status.bySignal ? status.status : nil,
-            timedOut: timedOut, outputTail: String(decoding: tail, as: UTF8.self))
+        return outcome
     }
 
-    /// Starts `executable` in a new process group with stdin from /dev/null and stdout and
-    /// stderr into one pipe; returns its pid and the pipe's read end.
-    private static func spawn(
-        executable: String, arguments: [String], environment: [String], program: String
-    ) throws(JobStartError) -> (pid_t, Int32) {
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else {
-            throw JobStartError(
-                description: "job command \"\(program)\" could not be started: no pipe (errno \(errno))")
+    /// Keeps the tail of the job's output until its main process exits, or stops the group
+    /// at the timeout (SIGTERM, then SIGKILL after `killGrace`); then kills whatever the job left
+    /// running in its group, which also ends the output. Returns the tail and whether it timed out.
+    private static func watch(
+        _ execution: Execution<NoInput, SequenceOutput, CombinedErrorOutput>, timeout: Duration
+    ) async throws -> (tail: [UInt8], timedOut: Bool) {
+        try await withThrowingTaskGroup(of: [UInt8].self) { group in
+            group.addTask {
+                var tail: [UInt8] = []
+                for try await buffer in execution.standardOutput {
+                    buffer.withUnsafeBytes { tail.append(contentsOf: $0) }
+                    if tail.count > outputTailBytes { tail.removeFirst(tail.count - outputTailBytes) }
+                }
+                return tail
+            }
+            let deadline = ContinuousClock.now + timeout
+            // A teardown ends as soon as the main process exits; signal 0 sends nothing, so its
+            // first step only waits for that up to the timeout.
+            await execution.teardown(using: [
+                .send(signal: Signal(rawValue: 0), toProcessGroup: true, allowedDurationToNextStep: timeout),
+                .send(signal: .terminate, toProcessGroup: true, allowedDurationToNextStep: killGrace),
+            ])
+            let timedOut = ContinuousClock.now >= deadline
+            // The pod is over: end what the job left running.
+            try? execution.send(signal: .kill, toProcessGroup: true)
+            return (try await group.next() ?? [], timedOut)
         }
-        // Other jobs started meanwhile must not inherit this pipe (pipe2 is not exported to Swift;
-        // a leaked end only delays end-of-output, which the exit grace period bounds).
-        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(
-            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        // Signals Aviary itself ignores or handles start at their defaults in the job.
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup($0) } + [nil]
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
-        }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-        close(fds[1])
-        guard result == 0 else {
-            close(fds[0])
-            throw JobStartError(
-                description: "job command \"\(program)\" could not be started: \(String(cString: strerror(result)))")
-        }
-        return (pid, fds[0])
     }
 
     /// The absolute path of `program`: itself when it contains `/`, else the first match in `PATH`.
