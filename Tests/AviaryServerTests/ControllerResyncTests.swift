@@ -1,6 +1,7 @@
 import AviaryLocal
 import AviaryPlatform
 import AviaryStore
+import AviaryTestSupport
 import Foundation
 import Testing
 
@@ -87,8 +88,7 @@ import Testing
 
         /// A sample's value in the daemon's metrics, or nil.
         func metric(_ sample: String) async -> Double? {
-            let lines = await metrics.render().split(separator: "\n")
-            return lines.first { $0.hasPrefix(sample + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+            sampleValue(sample, in: await metrics.render())
         }
 
         func removeDirectory() { try? FileManager.default.removeItem(atPath: directory) }

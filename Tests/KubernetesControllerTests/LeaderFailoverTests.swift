@@ -18,8 +18,7 @@ extension CanaryOnKubernetesTests {
         /// `aviary_controller_leader`'s value, nil when it is not rendered yet.
         func leaderGauge() async -> Int? {
             guard let metrics = await text("/metrics"), metrics.status == 200 else { return nil }
-            let line = metrics.text.split(separator: "\n").first { $0.hasPrefix("aviary_controller_leader ") }
-            return line.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }.map { Int($0) }
+            return sampleValue("aviary_controller_leader", in: metrics.text).map { Int($0) }
         }
     }
 

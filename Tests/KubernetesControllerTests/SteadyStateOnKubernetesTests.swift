@@ -37,16 +37,8 @@ extension CanaryOnKubernetesTests {
             let address = try await cluster.endpointsAddress(log: controller.log)
             let exchange = await http(.GET, "\(address)/metrics")
             let metrics = exchange.map { String(decoding: $0.body, as: UTF8.self) } ?? ""
-            let skipped = Self.gauge("aviary_reconcile_steady_pass_skipped", in: metrics)
+            let skipped = sampleValue("aviary_reconcile_steady_pass_skipped", in: metrics)
             #expect((skipped ?? 0) >= Double(count), "skipped at rest: \(String(describing: skipped))")
         }
-    }
-
-    /// The value of an unlabelled gauge in Prometheus text.
-    static func gauge(_ name: String, in metrics: String) -> Double? {
-        for line in metrics.split(separator: "\n") where line.hasPrefix(name + " ") {
-            return Double(line.dropFirst(name.count + 1))
-        }
-        return nil
     }
 }

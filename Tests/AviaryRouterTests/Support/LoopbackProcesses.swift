@@ -88,10 +88,7 @@ final class SampleApp: Sendable {
     /// The value of `response_status{status="200"}` on its /metrics.
     func okCount(client: HTTPClient) async throws -> Int {
         let metrics = try await client.get("http://\(endpoint)/metrics").body
-        for line in metrics.split(separator: "\n") where line.hasPrefix("response_status{status=\"200\"} ") {
-            return Int(line.split(separator: " ")[1]) ?? 0
-        }
-        return 0
+        return Int(sampleValue("response_status{status=\"200\"}", in: metrics) ?? 0)
     }
 }
 
