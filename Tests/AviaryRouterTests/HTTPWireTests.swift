@@ -122,34 +122,42 @@ struct HTTPWireTests {
     }
 
     /// Feeds `body` to a chunked framer in pieces of `step` bytes: the bytes it took, its data,
-    /// and whether it saw the end.
-    private func chunked(_ body: String, step: Int) throws -> (Int, String, Bool) {
+    /// its trailer lines, and whether it saw the end.
+    private func chunked(_ body: String, step: Int) throws -> (Int, String, Bool, trailers: String) {
         var framer = BodyFramer(.chunked(.size(value: 0, digits: 0)))
         let bytes = Array(body.utf8)
         var taken = 0
         var data: [UInt8] = []
+        var trailers: [UInt8] = []
         while taken < bytes.count, !framer.isComplete {
             let piece = Array(bytes[taken..<min(bytes.count, taken + step)])
             let consumed = try piece.withUnsafeBytes { raw in
-                try framer.consume(raw) { data += piece[$0] }
+                try framer.consume(raw, onData: { data += piece[$0] }, onTrailers: { trailers += piece[$0] })
             }
             taken += consumed
             if consumed < piece.count { break }
         }
-        return (taken, String(decoding: data, as: UTF8.self), framer.isComplete)
+        return (
+            taken, String(decoding: data, as: UTF8.self), framer.isComplete, String(decoding: trailers, as: UTF8.self)
+        )
     }
 
     @Test(
-        "chunked bodies end where their framing says, read whole or a byte at a time",
+        "chunked bodies end where their framing says, read whole or a byte at a time, trailers and all",
         arguments: [
-            ("5\r\nhello\r\n0\r\n\r\n", "hello"),
-            ("5;ext=1\r\nhello\r\nA\r\n0123456789\r\n0\r\nTrailer: x\r\n\r\n", "hello0123456789"),
-            ("0\r\n\r\n", ""),
+            ("5\r\nhello\r\n0\r\n\r\n", "hello", ""),
+            (
+                "5;ext=1\r\nhello\r\nA\r\n0123456789\r\n0\r\nTrailer: x\r\n\r\n", "hello0123456789",
+                "Trailer: x\r\n"
+            ),
+            ("0\r\nGrpc-Status: 0\r\nX-Sum:  ab c \r\n\r\n", "", "Grpc-Status: 0\r\nX-Sum:  ab c \r\n"),
+            ("0\r\n\r\n", "", ""),
         ], [1, 3, 1000])
-    func chunkedBodies(body: (String, String), step: Int) throws {
-        let (taken, data, complete) = try chunked(body.0 + "GET / HTTP/1.1\r\n\r\n", step: step)
+    func chunkedBodies(body: (String, String, String), step: Int) throws {
+        let (taken, data, complete, trailers) = try chunked(body.0 + "GET / HTTP/1.1\r\n\r\n", step: step)
         #expect(taken == body.0.utf8.count)
         #expect(data == body.1)
+        #expect(trailers == body.2, "the trailer lines, whole however the reads cut them")
         #expect(complete)
     }
 

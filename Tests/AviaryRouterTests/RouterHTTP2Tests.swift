@@ -302,21 +302,70 @@ struct HTTP2MessagesTests {
         #expect(upstream["connection"].isEmpty && upstream["te"] == ["trailers"])
         #expect(upstream.first(name: ":path") == "/a/b?c=1")
 
-        let head = HTTP2Messages.http1Request(
-            request, target: target!, clientAddress: "127.0.0.1", isTLS: false, hasBody: false)
-        #expect(head.method == .POST && head.uri == "/a/b?c=1" && head.version == .http1_1)
-        #expect(head.headers["host"] == ["api:8080"])
-        #expect(head.headers["cookie"] == ["a=1; b=2"], "HTTP/2's cookie fields are one field in HTTP/1.1")
-        #expect(head.headers["content-length"] == ["0"], "a POST without a body says so")
-        #expect(head.headers["x-forwarded-proto"] == ["http"])
     }
 
-    @Test func anHTTP1ResponseLosesItsConnectionFields() {
-        var fields = HTTPHeaders([("Content-Type", "text/plain"), ("Connection", "keep-alive"), ("Keep-Alive", "5")])
-        fields.add(name: "Transfer-Encoding", value: "chunked")
-        let block = HTTP2Messages.http2Response(HTTPResponseHead(version: .http1_1, status: .created, headers: fields))
-        #expect(Array(block.map(\.name)) == [":status", "content-type"])
-        #expect(block.first(name: ":status") == "201")
+    @Test(
+        "an HTTP/2 request's header block as an HTTP/1.1 head",
+        arguments: [
+            // (method, extra fields, body follows, the head's lines after the request line, chunked)
+            (
+                "POST", [("cookie", "a=1"), ("cookie", "b=2"), ("connection", "close"), ("te", "trailers")], false,
+                "te: trailers\r\nhost: api:8080\r\ncookie: a=1; b=2\r\nx-forwarded-for: 10.0.0.1, 127.0.0.1\r\n"
+                    + "x-forwarded-proto: http\r\ncontent-length: 0\r\n", false
+            ),
+            (
+                "GET", [], false,
+                "host: api:8080\r\nx-forwarded-for: 10.0.0.1, 127.0.0.1\r\nx-forwarded-proto: http\r\n", false
+            ),
+            (
+                "PUT", [("host", "other"), ("transfer-encoding", "chunked")], true,
+                "host: other\r\nx-forwarded-for: 10.0.0.1, 127.0.0.1\r\nx-forwarded-proto: http\r\n"
+                    + "transfer-encoding: chunked\r\n", true
+            ),
+            (
+                "PUT", [("content-length", "5"), ("upgrade", "h2c"), ("keep-alive", "5")], true,
+                "content-length: 5\r\nhost: api:8080\r\nx-forwarded-for: 10.0.0.1, 127.0.0.1\r\n"
+                    + "x-forwarded-proto: http\r\n", false
+            ),
+        ] as [(String, [(String, String)], Bool, String, Bool)])
+    func http1RequestHeads(method: String, fields: [(String, String)], hasBody: Bool, lines: String, chunked: Bool) {
+        let request = HPACKHeaders(
+            [(":method", method), (":scheme", "http"), (":authority", "api:8080"), (":path", "/a/b?c=1")] + fields
+                + [("x-forwarded-for", "10.0.0.1"), ("x-forwarded-proto", "https")])
+        var head = ByteBuffer()
+        let isChunked = HTTP2Messages.writeHTTP1Request(
+            request, target: HTTP2Messages.target(of: request)!, clientAddress: "127.0.0.1", isTLS: false,
+            hasBody: hasBody, into: &head)
+        #expect(String(buffer: head) == "\(method) /a/b?c=1 HTTP/1.1\r\n" + lines + "\r\n")
+        #expect(isChunked == chunked)
+    }
+
+    @Test(arguments: [("GET", "/a b"), ("GET", "/a\u{7F}"), ("G T", "/"), ("GET", "/\t")])
+    func aTargetThatCannotStandInARequestLineIsRefused(method: String, path: String) {
+        #expect(!HTTP2Messages.Target(method: method, path: path).isHTTP1Safe)
+        #expect(HTTP2Messages.Target(method: "GET", path: "/a%20b?q=é").isHTTP1Safe)
+    }
+
+    @Test func anHTTP1ResponseLosesItsConnectionFields() throws {
+        let text =
+            "HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\nConnection: keep-alive, X-Hop\r\n"
+            + "Keep-Alive: 5\r\nX-Hop: 1\r\nTransfer-Encoding: chunked\r\nSet-Cookie: a=1\r\nSET-COOKIE: b=2\r\n\r\n"
+        let bytes = ByteBuffer(string: text)
+        var head = MessageHead()
+        let parsed = try bytes.withUnsafeReadableBytes { try head.parse($0, isRequest: false, limit: 1000) }
+        #expect(parsed == .complete(text.utf8.count))
+        let block = HTTP2Messages.http2Response(head, bytes: bytes)
+        #expect(
+            block.map { "\($0.name)=\($0.value)" } == [
+                ":status=201", "content-type=text/plain", "set-cookie=a=1", "set-cookie=b=2",
+            ])
+    }
+
+    @Test func chunkedTrailersBecomeATrailersBlock() {
+        let lines = ByteBuffer(
+            string: "Grpc-Status: 0\r\nX-Sum:  ab c \r\nContent-Length: 5\r\nTrailer: x\r\nbad line\r\n")
+        let block = HTTP2Messages.http2Trailers(lines: lines)
+        #expect(block.map { "\($0.name)=\($0.value)" } == ["grpc-status=0", "x-sum=ab c"])
     }
 
     @Test func theRoutersOwnGRPCAnswerIsTrailersOnly() {

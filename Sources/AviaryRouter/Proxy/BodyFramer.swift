@@ -55,9 +55,11 @@ struct BodyFramer: Equatable {
 
     /// Reads as much of `bytes` as belongs to the body; calls `onData` with each range of data
     /// bytes (offsets into `bytes`) and returns how many bytes belong to the body. Bytes past
-    /// that are the next message's.
+    /// that are the next message's. A chunked body's trailer lines go to `onTrailers` as they
+    /// came (`name: value` lines, each with its CRLF), in as many pieces as the reads cut them.
     mutating func consume(
-        _ bytes: UnsafeRawBufferPointer, onData: (Range<Int>) -> Void
+        _ bytes: UnsafeRawBufferPointer, onData: (Range<Int>) -> Void,
+        onTrailers: (Range<Int>) -> Void = { _ in }
     ) throws(FramingError) -> Int {
         switch mode {
         case .length(let remaining):
@@ -71,6 +73,13 @@ struct BodyFramer: Equatable {
             return bytes.count
         case .chunked(var state):
             var index = 0
+            // Where the trailer lines read in this call began, while in them.
+            var trailersFrom: Int? =
+                switch state {
+                case .trailerLine, .trailerLineFeed: 0
+                default: nil
+                }
+            defer { if let trailersFrom, index > trailersFrom { onTrailers(trailersFrom..<index) } }
             while index < bytes.count, !isComplete {
                 let byte = bytes[index]
                 switch state {
@@ -108,8 +117,11 @@ struct BodyFramer: Equatable {
                     state = .size(value: 0, digits: 0)
                 case .trailerLineStart:
                     if byte == .cr {
+                        if let from = trailersFrom, index > from { onTrailers(from..<index) }
+                        trailersFrom = nil
                         state = .finalLineFeed
                     } else if byte.isTokenCharacter {
+                        trailersFrom = trailersFrom ?? index
                         state = .trailerLine
                     } else {
                         throw FramingError()

@@ -22,6 +22,13 @@ enum HTTP2Messages {
 
         /// The path without its query, as routes match it.
         var routedPath: Substring { path[..<(path.firstIndex(of: "?") ?? path.endIndex)] }
+
+        /// Whether the method and path can stand in an HTTP/1.1 request line as they are: no
+        /// space, control character or DEL (HTTP/2 allows more in a field value than there).
+        var isHTTP1Safe: Bool {
+            func safe(_ text: String) -> Bool { text.utf8.allSatisfy { $0 > 0x20 && $0 != 0x7F } }
+            return safe(method) && safe(path)
+        }
     }
 
     /// The request's method, path, authority and scheme; nil when `:method` or `:path` is missing
@@ -69,7 +76,8 @@ enum HTTP2Messages {
             }
         }
         if let clientAddress {
-            forwarded.add(name: "x-forwarded-for", value: forwardedFor.map { "\($0), \(clientAddress)" } ?? clientAddress)
+            forwarded.add(
+                name: "x-forwarded-for", value: forwardedFor.map { "\($0), \(clientAddress)" } ?? clientAddress)
         } else if let forwardedFor {
             forwarded.add(name: "x-forwarded-for", value: forwardedFor)
         }
@@ -77,50 +85,122 @@ enum HTTP2Messages {
         return forwarded
     }
 
-    /// The HTTP/1.1 head of a request for an HTTP/1.1 endpoint: `Host` from `:authority` when the
-    /// block has no `host`, the regular fields as they are (HTTP/2 cookie fields joined into
-    /// one, RFC 9113 8.2.3), and the forwarding fields. `hasBody` false when the block ended the
-    /// stream: the head then says `content-length: 0` for a method that may carry a body.
-    static func http1Request(
-        _ headers: HPACKHeaders, target: Target, clientAddress: String?, isTLS: Bool, hasBody: Bool
-    ) -> HTTPRequestHead {
-        var fields = HTTPHeaders()
-        var cookies: [String] = []
-        let regular = upstreamRequest(headers, clientAddress: clientAddress, isTLS: isTLS)
-        for (name, value, _) in regular where name.first != ":" {
-            if name == "cookie" { cookies.append(value) } else { fields.add(name: name, value: value) }
+    /// Writes the HTTP/1.1 head of a request for an HTTP/1.1 endpoint into `head`: `Host` from
+    /// `:authority` when the block has no `host`, the regular fields as they are (HTTP/2 cookie
+    /// fields joined into one, RFC 9113 8.2.3), and the forwarding fields. `hasBody` false when
+    /// the block ended the stream: the head then says `content-length: 0` for a method that may
+    /// carry a body. Returns whether the body must go chunked: it has one, and no length.
+    ///
+    /// The block was checked by the HTTP/2 handler (lower-case names, no CR, LF or NUL in a
+    /// value), so its fields go out as they are; a method or path that could not stand in a
+    /// request line was refused before (`Target.isHTTP1Safe`).
+    static func writeHTTP1Request(
+        _ headers: HPACKHeaders, target: Target, clientAddress: String?, isTLS: Bool, hasBody: Bool,
+        into head: inout ByteBuffer
+    ) -> Bool {
+        head.writeString(target.method)
+        head.writeStaticString(" ")
+        head.writeString(target.path)
+        head.writeStaticString(" HTTP/1.1\r\n")
+        var hasHost = false
+        var hasLength = false
+        var cookies: String?
+        var forwardedFor: String?
+        for (name, value, _) in headers {
+            switch name {
+            case "host": hasHost = true
+            case "content-length": hasLength = true
+            case "cookie":
+                cookies = cookies.map { "\($0); \(value)" } ?? value
+                continue
+            case "x-forwarded-for":
+                forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value
+                continue
+            case "x-forwarded-proto", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
+                continue
+            default:
+                if name.utf8.first == UInt8(ascii: ":") { continue }
+            }
+            head.writeField(name, value)
         }
-        if !fields.contains(name: "host"), let authority = target.authority {
-            fields.replaceOrAdd(name: "host", value: authority)
+        if !hasHost, let authority = target.authority { head.writeField("host", authority) }
+        if let cookies { head.writeField("cookie", cookies) }
+        if let clientAddress { forwardedFor = forwardedFor.map { "\($0), \(clientAddress)" } ?? clientAddress }
+        if let forwardedFor { head.writeField("x-forwarded-for", forwardedFor) }
+        head.writeField("x-forwarded-proto", isTLS ? "https" : "http")
+        var chunked = false
+        if !hasBody {
+            if !hasLength, !["GET", "HEAD", "DELETE", "OPTIONS"].contains(target.method) {
+                head.writeField("content-length", "0")
+            }
+        } else if !hasLength {
+            chunked = true
+            head.writeField("transfer-encoding", "chunked")
         }
-        if !cookies.isEmpty { fields.add(name: "cookie", value: cookies.joined(separator: "; ")) }
-        if !hasBody, !fields.contains(name: "content-length"), !["GET", "HEAD", "DELETE", "OPTIONS"].contains(target.method) {
-            fields.add(name: "content-length", value: "0")
-        }
-        return HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: target.method), uri: target.path, headers: fields)
+        head.writeStaticString("\r\n")
+        return chunked
     }
 
-    /// The header block of an HTTP/1.1 endpoint's response: `:status` and the fields, names in
-    /// lower case, without the connection fields.
-    static func http2Response(_ head: HTTPResponseHead) -> HPACKHeaders {
+    /// The header block of an HTTP/1.1 endpoint's response head (`head` parsed from the readable
+    /// bytes of `bytes`): `:status` and the fields, names in lower case, without the fields of
+    /// the one connection (`Connection` and what it names, `Keep-Alive`, `Transfer-Encoding`…).
+    static func http2Response(_ head: MessageHead, bytes: ByteBuffer) -> HPACKHeaders {
         var block = HPACKHeaders()
-        block.reserveCapacity(head.headers.count + 1)
-        block.add(name: ":status", value: String(head.status.code))
-        for (name, value) in head.headers {
-            let lower = name.lowercased()
-            if !connectionFields.contains(lower) { block.add(name: lower, value: value) }
+        block.reserveCapacity(head.fields.count + 1)
+        block.add(name: ":status", value: String(head.status))
+        bytes.withUnsafeReadableBytes { raw in
+            for field in head.fields {
+                switch field.role {
+                case .transferEncoding, .connection, .hopByHop, .upgrade: continue
+                case .forwardedFor: break
+                default: if field.isDropped { continue }
+                }
+                block.add(
+                    name: lowercased(raw, field.lineStart..<field.nameEnd),
+                    value: String(
+                        decoding: UnsafeRawBufferPointer(rebasing: raw[field.valueStart..<field.valueEnd]),
+                        as: UTF8.self))
+            }
         }
         return block
     }
 
-    /// Trailer fields for an HTTP/2 client, names in lower case.
-    static func http2Trailers(_ trailers: HTTPHeaders) -> HPACKHeaders {
-        HPACKHeaders(trailers.map { ($0.name.lowercased(), $0.value) })
+    /// The trailer fields of a chunked HTTP/1.1 body (its trailer lines as they came, each with
+    /// its CRLF; checked by `BodyFramer`) as a trailers block: names in lower case, values
+    /// trimmed, and none of the fields that only frame a message.
+    static func http2Trailers(lines: ByteBuffer) -> HPACKHeaders {
+        var block = HPACKHeaders()
+        lines.withUnsafeReadableBytes { raw in
+            var lineStart = 0
+            while let lineFeed = raw[lineStart...].firstIndex(of: .lf) {
+                defer { lineStart = lineFeed + 1 }
+                let line = lineStart..<(lineFeed > lineStart && raw[lineFeed - 1] == .cr ? lineFeed - 1 : lineFeed)
+                guard let colon = raw[line].firstIndex(of: UInt8(ascii: ":")), colon > line.lowerBound else { continue }
+                var valueStart = colon + 1
+                var valueEnd = line.upperBound
+                while valueStart < valueEnd, raw[valueStart] == .space || raw[valueStart] == .tab { valueStart += 1 }
+                while valueEnd > valueStart, raw[valueEnd - 1] == .space || raw[valueEnd - 1] == .tab { valueEnd -= 1 }
+                let name = lowercased(raw, line.lowerBound..<colon)
+                guard !connectionFields.contains(name), name != "content-length", name != "trailer", name != "te" else {
+                    continue
+                }
+                block.add(
+                    name: name,
+                    value: String(decoding: UnsafeRawBufferPointer(rebasing: raw[valueStart..<valueEnd]), as: UTF8.self)
+                )
+            }
+        }
+        return block
     }
 
-    /// Trailer fields for an HTTP/1.1 endpoint.
-    static func http1Trailers(_ trailers: HPACKHeaders) -> HTTPHeaders {
-        HTTPHeaders(trailers.filter { $0.name.first != ":" }.map { ($0.name, $0.value) })
+    /// The ASCII bytes in `range`, in lower case.
+    private static func lowercased(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {
+        String(unsafeUninitializedCapacity: range.count) { out in
+            for (offset, byte) in raw[range].enumerated() {
+                out[offset] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            }
+            return range.count
+        }
     }
 
     /// `grpc-timeout` (1 to 8 digits and a unit: `H`, `M`, `S`, `m`, `u`, `n`) as a duration;
@@ -187,5 +267,15 @@ enum HTTP2Messages {
 extension String {
     fileprivate func leftPadded(to width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
+extension ByteBuffer {
+    /// Writes one `name: value` line of an HTTP/1.1 head.
+    fileprivate mutating func writeField(_ name: String, _ value: String) {
+        writeString(name)
+        writeStaticString(": ")
+        writeString(value)
+        writeStaticString("\r\n")
     }
 }

@@ -5,23 +5,24 @@ import NIOHTTP2
 
 /// One stream of an HTTP/2 client: its request routed on its own (by the listener's routes,
 /// weights and header matches, as an HTTP/1.1 request is), then its frames relayed to the
-/// chosen endpoint and the response's back, with backpressure both ways.
+/// chosen endpoint and the response's back, with backpressure both ways. It is no channel of its
+/// own: `HTTP2ConnectionProxy` hands it its stream's frames and writes what it sends.
 ///
 /// To an HTTP/2 endpoint (a Service whose port says `grpc` or `h2c`) the request goes as a
 /// stream of the router's one connection to that endpoint, frames unchanged but for the
 /// forwarding fields, so trailers and `grpc-status` arrive as sent; to any other endpoint as an
 /// HTTP/1.1 request. A `grpc-timeout` shorter than the response timeout is the deadline: when
 /// it passes the stream ends with `grpc-status` 4 (DEADLINE_EXCEEDED).
-final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
-    typealias InboundIn = HTTP2Frame.FramePayload
-    typealias OutboundIn = HTTP2Frame.FramePayload
-    typealias OutboundOut = HTTP2Frame.FramePayload
-
+final class HTTP2StreamProxy: StreamUpstreamDelegate {
+    let streamID: HTTP2StreamID
+    private let connection: HTTP2ConnectionProxy
     private let core: ProxyCore
-    private let upstreams: StreamUpstreams
+    private let pool: UpstreamPool
+    private var upstreams: StreamUpstreams { pool.streams }
     private let listenerAddress: String
     private let forwarding: Forwarding
-    private var context: ChannelHandlerContext?
+    /// Until the stream closes (ended both ways, or reset by either side).
+    private(set) var isOpen = true
 
     private var service: CompiledService?
     private var endpoint: UpstreamEndpoint?
@@ -42,35 +43,41 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
     /// When the response must have ended (response timeout, or a shorter `grpc-timeout`); the
     /// loop's `StreamUpstreams` sweep checks it, so a request schedules no task of its own.
     private(set) var deadline: NIODeadline?
-    private var readHeld = false
-    private var isReading = false
-    private var upstreamNeedsFlush = false
     private var attempts = 0
     /// The `set-cookie` value that gives a new sticky session its bucket, added to the answer.
     private var setCookie: String?
     /// The copy of the request a mirrored route sends, if this one was chosen for it.
     private var mirror: HTTP2Mirror?
 
-    init(core: ProxyCore, upstreams: StreamUpstreams, listenerAddress: String, forwarding: Forwarding) {
+    /// Flow control of the stream, kept from the HTTP/2 handler's events: how much the client
+    /// may still send (reopened only while the upstream takes more, which is the backpressure
+    /// towards the client), and how much the router may send before the client reopens it.
+    var inboundWindow = 0
+    var outboundWindow: Int
+    /// Whether the inbound window is due to be reopened once the upstream takes more.
+    var windowOwed = false
+
+    init(
+        streamID: HTTP2StreamID, connection: HTTP2ConnectionProxy, core: ProxyCore, pool: UpstreamPool,
+        listenerAddress: String, forwarding: Forwarding, outboundWindow: Int
+    ) {
+        self.streamID = streamID
+        self.connection = connection
         self.core = core
-        self.upstreams = upstreams
+        self.pool = pool
         self.listenerAddress = listenerAddress
         self.forwarding = forwarding
-    }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
+        self.outboundWindow = outboundWindow
     }
 
     // MARK: Client side
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        isReading = true
-        let payload = unwrapInboundIn(data)
+    /// A frame of the request: its header block, a data frame or trailers.
+    func received(_ payload: HTTP2Frame.FramePayload) {
         switch payload {
         case .headers(let headers):
             if requestHeaders == nil, target == nil {
-                start(headers.headers, endStream: headers.endStream, context: context)
+                start(headers.headers, endStream: headers.endStream)
             } else {
                 // Trailers.
                 forward(payload)
@@ -89,43 +96,38 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
         }
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
-        isReading = false
-        if upstreamNeedsFlush {
-            upstreamNeedsFlush = false
-            upstream?.flush()
-        }
-        context.flush()
-    }
-
     private func forward(_ payload: HTTP2Frame.FramePayload) {
         mirror?.copy(payload)
         guard !responseEnded else { return }
         if let upstream {
             upstream.write(payload)
-            if isReading { upstreamNeedsFlush = true } else { upstream.flush() }
+            connection.flushUpstream(of: self)
         } else {
             pending.append(payload)
         }
     }
 
-    func read(context: ChannelHandlerContext) {
-        // Held while the upstream cannot take more: the client's window then fills and it waits.
-        if let upstream, !upstream.isWritable {
-            readHeld = true
-        } else {
-            context.read()
-        }
+    /// Flushes what was written to the upstream (once per read of the client's connection).
+    func flushUpstream() {
+        upstream?.flush()
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { upstream?.resumeReads() }
-        context.fireChannelWritabilityChanged()
+    /// Whether the client must wait before sending more: the upstream cannot take it now.
+    var holdsRequest: Bool {
+        if let upstream { !upstream.isWritable } else { false }
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        // The stream ended, or the client reset it: an exchange still going is cancelled, and
-        // so is a copy whose request did not end (the mirror goes on with a whole one).
+    /// The client's connection, or this stream's window, can take more of the response.
+    func clientBecameWritable() {
+        upstream?.resumeReads()
+    }
+
+    /// The stream closed: ended both ways, or reset by the client or the router. An exchange
+    /// still going is cancelled, and so is a copy whose request did not end (the mirror goes on
+    /// with a whole one).
+    func closed() {
+        guard isOpen else { return }
+        isOpen = false
         if !requestEnded { mirror?.fail() }
         mirror = nil
         stopWatching()
@@ -134,16 +136,11 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
             upstream.cancel()
         }
         upstream = nil
-        self.context = nil
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
     }
 
     // MARK: Routing
 
-    private func start(_ headers: HPACKHeaders, endStream: Bool, context: ChannelHandlerContext) {
+    private func start(_ headers: HPACKHeaders, endStream: Bool) {
         let snapshot = core.store.snapshot().table
         limits = snapshot.limits
         grpc = HTTP2Messages.isGRPC(headers)
@@ -152,6 +149,10 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
             return
         }
         self.target = target
+        guard target.isHTTP1Safe else {
+            answer(.badRequest, "the request's :method or :path has a space or control character", grpc: .internal)
+            return
+        }
         guard let listener = snapshot.listeners[listenerAddress] else {
             answer(.serviceUnavailable, "listener \(listenerAddress) is not in the route table", grpc: .unavailable)
             return
@@ -185,7 +186,7 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
         if let mirrored = route.nextMirror() {
             mirror = HTTP2Mirror(
                 service: mirrored, headers: headers, target: target, endStream: endStream, forwarding: forwarding,
-                upstreams: upstreams, connectTimeout: limits.connectTimeout)
+                pool: pool, limits: limits)
         }
         var deadline = limits.responseTimeout
         if grpc, let timeout = headers.first(name: "grpc-timeout").flatMap(HTTP2Messages.grpcTimeout),
@@ -203,7 +204,7 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
         attempts += 1
         endpoint.stats.requests.add(1, ordering: .relaxed)
         let attach: (Result<any StreamUpstream, any Error>) -> Void = { [self] result in
-            guard context != nil, !responseEnded, self.endpoint == endpoint else {
+            guard isOpen, !responseEnded, self.endpoint == endpoint else {
                 if case .success(let upstream) = result { upstream.cancel() }
                 return
             }
@@ -219,15 +220,12 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
                     connect(to: next, service: service)
                 } else {
                     service.stats.upstreamFailures.add(1, ordering: .relaxed)
-                    answer(.badGateway, "cannot connect to \(endpoint.key) of service \(service.name)", grpc: .unavailable)
+                    answer(
+                        .badGateway, "cannot connect to \(endpoint.key) of service \(service.name)", grpc: .unavailable)
                 }
             }
         }
-        if service.speaksHTTP2 {
-            upstreams.openStream(to: endpoint, connectTimeout: limits.connectTimeout) { attach($0.map { $0 }) }
-        } else {
-            upstreams.leaseHTTP1(to: endpoint, connectTimeout: limits.connectTimeout) { attach($0.map { $0 }) }
-        }
+        pool.openStreamUpstream(to: endpoint, of: service, limits: limits, attach)
     }
 
     private func attach(_ upstream: any StreamUpstream) {
@@ -239,18 +237,15 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
         for payload in pending { upstream.write(payload) }
         pending = []
         upstream.flush()
-        if readHeld, upstream.isWritable {
-            readHeld = false
-            context?.read()
-        }
+        if upstream.isWritable { connection.requestMayFlow(self) }
     }
 
     // MARK: Upstream side
 
-    var wantsUpstreamReads: Bool { context?.channel.isWritable ?? false }
+    var wantsUpstreamReads: Bool { isOpen && outboundWindow > 0 && connection.isWritable }
 
     func upstreamReceived(_ payload: HTTP2Frame.FramePayload) {
-        guard let context, !responseEnded else { return }
+        guard isOpen, !responseEnded else { return }
         var ends = false
         var payload = payload
         switch payload {
@@ -266,29 +261,31 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
             }
         case .data(let data):
             ends = data.endStream
+            // Counted now: the handler's event with the window left comes when the frame leaves.
+            outboundWindow -= data.data.readableBytes
         default:
             return
         }
-        context.write(wrapOutboundOut(payload), promise: nil)
         if ends {
+            // Done before the write: the stream may close within it.
             responseEnded = true
             stopWatching()
             // A response that ended before the request did: the rest of the request goes nowhere.
             if !requestEnded { upstream?.cancel() }
             upstream?.delegate = nil
             upstream = nil
-            context.flush()
         }
+        connection.write(payload, on: streamID)
+        if ends { connection.flush() }
     }
 
     func upstreamReadComplete() {
-        context?.flush()
+        connection.flush()
     }
 
     func upstreamWritabilityChanged() {
-        guard let upstream, upstream.isWritable, readHeld, let context else { return }
-        readHeld = false
-        context.read()
+        guard let upstream, upstream.isWritable, isOpen else { return }
+        connection.requestMayFlow(self)
     }
 
     func upstreamFailed() {
@@ -299,7 +296,7 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
         if responseStarted {
             // Part of the response went: the client must not take it for the whole.
             responseEnded = true
-            context?.close(promise: nil)
+            reset()
         } else {
             answer(
                 .badGateway, "\(endpoint?.key ?? "the endpoint") closed the stream before it answered",
@@ -316,7 +313,7 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
     /// The deadline passed (called by the sweep).
     func timedOut() {
         stopWatching()
-        guard !responseEnded, let context else { return }
+        guard !responseEnded, isOpen else { return }
         service?.stats.timeouts.add(1, ordering: .relaxed)
         endpoint?.stats.failures.add(1, ordering: .relaxed)
         if let upstream {
@@ -329,11 +326,20 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
         } else if grpc {
             responseEnded = true
             let trailers = HPACKHeaders([("grpc-status", "4"), ("grpc-message", "deadline exceeded at the router")])
-            context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: trailers, endStream: true))), promise: nil)
+            connection.write(.headers(.init(headers: trailers, endStream: true)), on: streamID)
+            connection.flush()
         } else {
             responseEnded = true
-            context.close(promise: nil)
+            reset()
         }
+    }
+
+    /// Ends the stream with RST_STREAM CANCEL: part of the response went, and the client must not
+    /// take it for the whole.
+    private func reset() {
+        guard isOpen else { return }
+        connection.write(.rstStream(.cancel), on: streamID)
+        connection.flush()
     }
 
     // MARK: Answers
@@ -343,7 +349,7 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
         _ status: HTTPResponseStatus, _ reason: String, grpc grpcStatus: HTTP2Messages.GRPCStatus,
         byEndpoint: Bool = false
     ) {
-        guard let context, !responseEnded else { return }
+        guard isOpen, !responseEnded else { return }
         if let upstream {
             upstream.delegate = nil
             upstream.cancel()
@@ -355,11 +361,11 @@ final class HTTP2StreamProxy: ChannelDuplexHandler, StreamUpstreamDelegate {
         pending = []
         countAnswer(status: Int(status.code), byEndpoint: byEndpoint)
         for payload in HTTP2Messages.localAnswer(
-            status: status, reason: reason, grpc: grpc ? grpcStatus : nil, allocator: context.channel.allocator)
+            status: status, reason: reason, grpc: grpc ? grpcStatus : nil, allocator: connection.allocator)
         {
-            context.write(wrapOutboundOut(payload), promise: nil)
+            connection.write(payload, on: streamID)
         }
-        context.flush()
+        connection.flush()
     }
 
     private func countAnswer(status: Int, byEndpoint: Bool) {

@@ -136,112 +136,10 @@ final class HTTP2UpstreamStream: StreamUpstreamHandler<HTTP2Frame.FramePayload, 
     }
 }
 
-/// An HTTP/1.1 connection carrying the requests of HTTP/2 streams one at a time: the request
-/// and response converted (head, body, trailers), and the connection pooled again after a
-/// response that leaves it open.
-final class HTTP1StreamUpstream: StreamUpstreamHandler<HTTPClientResponsePart, HTTPClientRequestPart>,
-    StreamUpstream
-{
-    let endpointKey: String
-    /// Where it goes back when an exchange ends cleanly.
-    weak var pool: StreamUpstreams?
-    private var requestEnded = true
-    private var keepAlive = true
-    /// When it is closed if still idle.
-    var idleDeadline = NIODeadline.distantFuture
-
-    init(endpointKey: String) {
-        self.endpointKey = endpointKey
-        super.init()
-        responseEnded = true
-    }
-
-    var isActive: Bool { context?.channel.isActive ?? false }
-
-    func begin(headers: HPACKHeaders, target: HTTP2Messages.Target, endStream: Bool, forwarding: Forwarding) {
-        requestEnded = false
-        responseEnded = false
-        keepAlive = true
-        let head = HTTP2Messages.http1Request(
-            headers, target: target, clientAddress: forwarding.clientAddress, isTLS: forwarding.isTLS,
-            hasBody: !endStream)
-        context?.write(wrapOutboundOut(.head(head)), promise: nil)
-        if endStream { endRequest(trailers: nil) }
-    }
-
-    func write(_ payload: HTTP2Frame.FramePayload) {
-        switch payload {
-        case .data(let data):
-            if case .byteBuffer(let bytes) = data.data, bytes.readableBytes > 0 {
-                context?.write(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil)
-            }
-            if data.endStream { endRequest(trailers: nil) }
-        case .headers(let trailers):
-            endRequest(trailers: HTTP2Messages.http1Trailers(trailers.headers))
-        default:
-            break
-        }
-    }
-
-    private func endRequest(trailers: HTTPHeaders?) {
-        guard !requestEnded else { return }
-        requestEnded = true
-        context?.write(wrapOutboundOut(.end(trailers?.isEmpty == false ? trailers : nil)), promise: nil)
-        finishIfDone()
-    }
-
-    override func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            // 100 Continue and the like are informational, and say nothing of keep-alive.
-            if head.status.code >= 200 { keepAlive = head.isKeepAlive }
-            delegate?.upstreamReceived(.headers(.init(headers: HTTP2Messages.http2Response(head))))
-        case .body(let bytes):
-            delegate?.upstreamReceived(.data(.init(data: .byteBuffer(bytes))))
-        case .end(let trailers):
-            responseEnded = true
-            if let trailers, !trailers.isEmpty {
-                delegate?.upstreamReceived(
-                    .headers(.init(headers: HTTP2Messages.http2Trailers(trailers), endStream: true)))
-            } else {
-                delegate?.upstreamReceived(.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)))
-            }
-            finishIfDone()
-        }
-    }
-
-    /// Both directions ended: the connection goes back to the pool, or is closed when the
-    /// response said so or came before the whole request went.
-    private func finishIfDone() {
-        guard responseEnded else { return }
-        let delegate = self.delegate
-        self.delegate = nil
-        delegate?.upstreamReadComplete()
-        if requestEnded, keepAlive, let pool {
-            pool.release(self)
-        } else {
-            context?.close(promise: nil)
-        }
-    }
-
-    override func channelInactive(context: ChannelHandlerContext) {
-        pool?.forget(self)
-        super.channelInactive(context: context)
-    }
-
-    func cancel() {
-        delegate = nil
-        if !(requestEnded && responseEnded) { context?.close(promise: nil) }
-    }
-
-    func close() {
-        context?.close(promise: nil)
-    }
-}
-
-/// The upstream connections of HTTP/2 clients' streams on one event loop: one HTTP/2
-/// connection per HTTP/2 endpoint, carrying every stream, and idle HTTP/1.1 connections per
-/// HTTP/1.1 endpoint. Used only on its loop.
+/// The HTTP/2 connections of HTTP/2 clients' streams on one event loop: one per HTTP/2
+/// endpoint, carrying every stream (streams to HTTP/1.1 endpoints lease the pooled connections of
+/// the HTTP/1.1 path, see `HTTP1ExchangeUpstream`), and the sweep of the streams' deadlines.
+/// Used only on its loop.
 final class StreamUpstreams {
     /// HTTP/2 settings of the router's connections to endpoints (and of its clients'): a 1 MiB
     /// window per stream and connection, so one stream is not held to 64 KiB in flight.
@@ -255,7 +153,6 @@ final class StreamUpstreams {
 
     let eventLoop: any EventLoop
     private var connections: [String: Connection] = [:]
-    private var idle: [String: [HTTP1StreamUpstream]] = [:]
     /// The streams with a deadline, checked by the sweep.
     private var watched: [ObjectIdentifier: HTTP2StreamProxy] = [:]
     /// One task per loop, every `sweepInterval` while there is anything to check: deadlines
@@ -382,51 +279,6 @@ final class StreamUpstreams {
             .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try configure(channel) } }
     }
 
-    /// Leases an HTTP/1.1 connection to `endpoint`: an idle one, else a new one.
-    func leaseHTTP1(
-        to endpoint: UpstreamEndpoint, connectTimeout: TimeAmount,
-        _ completion: @escaping (Result<HTTP1StreamUpstream, any Error>) -> Void
-    ) {
-        while let upstream = idle[endpoint.key]?.popLast() {
-            if upstream.isActive {
-                completion(.success(upstream))
-                return
-            }
-        }
-        let key = endpoint.key
-        bootstrap(connectTimeout: connectTimeout) { channel in
-            try channel.pipeline.syncOperations.addHTTPClientHandlers()
-            try channel.pipeline.syncOperations.addHandler(HTTP1StreamUpstream(endpointKey: key))
-        }
-        .connect(to: endpoint.address)
-        .assumeIsolated()
-        .whenComplete { result in
-            completion(
-                result.flatMap { channel in
-                    Result {
-                        let upstream = try channel.pipeline.syncOperations.handler(type: HTTP1StreamUpstream.self)
-                        upstream.pool = self
-                        return upstream
-                    }
-                })
-        }
-    }
-
-    /// How long an idle HTTP/1.1 connection is kept.
-    var idleTimeout = TimeAmount.seconds(60)
-
-    /// Takes back a connection whose exchange ended cleanly.
-    func release(_ upstream: HTTP1StreamUpstream) {
-        guard idle[upstream.endpointKey, default: []].count < UpstreamPool.maximumIdlePerEndpoint else {
-            upstream.close()
-            return
-        }
-        upstream.idleDeadline = .now() + idleTimeout
-        // Appended in place: a copy of the list taken out and put back would copy every element.
-        idle[upstream.endpointKey, default: []].append(upstream)
-        armSweep()
-    }
-
     /// Has the sweep check `proxy`'s deadline until `unwatch`.
     func watch(_ proxy: HTTP2StreamProxy) {
         watched[ObjectIdentifier(proxy)] = proxy
@@ -445,23 +297,13 @@ final class StreamUpstreams {
         }
     }
 
-    /// Times out the streams past their deadline and closes the connections idle too long.
+    /// Times out the streams past their deadline.
     private func runSweep() {
         let now = NIODeadline.now()
         for proxy in watched.values where (proxy.deadline ?? now) <= now {
             proxy.timedOut()
         }
-        for (key, list) in idle where list.contains(where: { $0.idleDeadline <= now }) {
-            let kept = list.filter { $0.idleDeadline > now }
-            idle[key] = kept.isEmpty ? nil : kept
-            for upstream in list where upstream.idleDeadline <= now { upstream.close() }
-        }
-        if !watched.isEmpty || !idle.isEmpty { armSweep() }
-    }
-
-    /// Forgets a connection that closed.
-    func forget(_ upstream: HTTP1StreamUpstream) {
-        idle[upstream.endpointKey]?.removeAll { $0 === upstream }
+        if !watched.isEmpty { armSweep() }
     }
 
     /// Closes the connections to endpoints not in `endpointKeys` (open HTTP/2 streams end with them).
@@ -469,10 +311,6 @@ final class StreamUpstreams {
         for (key, connection) in connections where !endpointKeys.contains(key) {
             connections[key] = nil
             connection.channel?.close(promise: nil)
-        }
-        for (key, list) in idle where !endpointKeys.contains(key) {
-            idle[key] = nil
-            list.forEach { $0.close() }
         }
     }
 
@@ -496,7 +334,7 @@ final class HTTP2Mirror: StreamUpstreamDelegate {
     /// Opens the copy to the next endpoint of `service` and sends the request's header block.
     init(
         service: CompiledService, headers: HPACKHeaders, target: HTTP2Messages.Target, endStream: Bool,
-        forwarding: Forwarding, upstreams: StreamUpstreams, connectTimeout: TimeAmount
+        forwarding: Forwarding, pool: UpstreamPool, limits: ResolvedLimits
     ) {
         self.service = service
         guard let endpoint = service.nextEndpoint() else {
@@ -517,11 +355,7 @@ final class HTTP2Mirror: StreamUpstreamDelegate {
             self.pending = []
             upstream.flush()
         }
-        if service.speaksHTTP2 {
-            upstreams.openStream(to: endpoint, connectTimeout: connectTimeout) { attach($0.map { $0 }) }
-        } else {
-            upstreams.leaseHTTP1(to: endpoint, connectTimeout: connectTimeout) { attach($0.map { $0 }) }
-        }
+        pool.openStreamUpstream(to: endpoint, of: service, limits: limits, attach)
     }
 
     /// Copies a data or trailers frame of the request.

@@ -11,6 +11,9 @@ protocol UpstreamDelegate: AnyObject {
     /// Body bytes arrived: as they came (chunked framing included), or only the data when the
     /// delegate set `unchunksBody`.
     func upstreamReceivedBody(_ bytes: ByteBuffer, from upstream: UpstreamHandler)
+    /// The trailer lines of a chunked body, as they came (in pieces, each with its CRLF); only
+    /// when the delegate set `unchunksBody`.
+    func upstreamReceivedTrailers(_ bytes: ByteBuffer, from upstream: UpstreamHandler)
     /// The response ended; `reusable` says whether the connection can carry another request.
     func upstreamReceivedEnd(from upstream: UpstreamHandler, reusable: Bool)
     /// A read burst ended: a good moment to flush what was written to the client.
@@ -19,6 +22,11 @@ protocol UpstreamDelegate: AnyObject {
     func upstreamWritabilityChanged(_ upstream: UpstreamHandler)
     /// The connection closed or failed while leased.
     func upstreamClosed(_ upstream: UpstreamHandler, error: (any Error)?)
+}
+
+extension UpstreamDelegate {
+    /// Trailers are dropped unless the delegate reads them.
+    func upstreamReceivedTrailers(_ bytes: ByteBuffer, from upstream: UpstreamHandler) {}
 }
 
 /// An upstream answered with bytes that are not a valid HTTP/1 response.
@@ -237,9 +245,16 @@ final class UpstreamHandler: ChannelDuplexHandler {
                 let consumed: Int
                 if unchunksBody, case .chunked = framer.mode {
                     var data: [Range<Int>] = []
-                    consumed = try bytes.withUnsafeReadableBytes { raw in try framer.consume(raw) { data.append($0) } }
+                    var trailers: [Range<Int>] = []
+                    consumed = try bytes.withUnsafeReadableBytes { raw in
+                        try framer.consume(raw, onData: { data.append($0) }, onTrailers: { trailers.append($0) })
+                    }
                     for range in data {
                         delegate.upstreamReceivedBody(
+                            bytes.getSlice(at: bytes.readerIndex + range.lowerBound, length: range.count)!, from: self)
+                    }
+                    for range in trailers {
+                        delegate.upstreamReceivedTrailers(
                             bytes.getSlice(at: bytes.readerIndex + range.lowerBound, length: range.count)!, from: self)
                     }
                     bytes.moveReaderIndex(forwardBy: consumed)

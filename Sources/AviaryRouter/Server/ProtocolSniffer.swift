@@ -88,28 +88,24 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
             HTTP2Setting(parameter: .initialWindowSize, value: StreamUpstreams.windowSize),
             HTTP2Setting(parameter: .enablePush, value: 0),
         ]
-        connection.targetWindowSize = StreamUpstreams.windowSize
-        var stream = NIOHTTP2Handler.StreamConfiguration()
-        stream.targetWindowSize = StreamUpstreams.windowSize
-        let core = self.core
-        let listenerAddress = self.listenerAddress
+        // The streams' windows are the proxy's to reopen (the stream configuration keeps only its
+        // reset and error rate limits here: there is no multiplexer).
+        let stream = NIOHTTP2Handler.StreamConfiguration()
         let forwarding = Forwarding(clientAddress: context.channel.remoteAddress?.ipAddress, isTLS: isTLS)
+        let operations = context.pipeline.syncOperations
         // Under the HTTP/2 handler, so that what it writes for many streams leaves in one write
         // (and after TLS, which then encrypts once per write).
-        try context.pipeline.syncOperations.addHandler(FlushCoalescer(), position: .last)
-        _ = try context.pipeline.syncOperations.configureHTTP2Pipeline(
-            mode: .server, connectionConfiguration: connection, streamConfiguration: stream,
-            position: .last,
-            inboundStreamInitializer: { stream in
-                stream.eventLoop.makeCompletedFuture {
-                    try stream.pipeline.syncOperations.addHandler(
-                        HTTP2StreamProxy(
-                            core: core, upstreams: core.pool(for: stream.eventLoop).streams,
-                            listenerAddress: listenerAddress, forwarding: forwarding))
-                }
-            })
+        try operations.addHandler(FlushCoalescer(), position: .last)
+        try operations.addHandler(
+            NIOHTTP2Handler(mode: .server, connectionConfiguration: connection, streamConfiguration: stream),
+            position: .last)
+        try operations.addHandler(
+            HTTP2ConnectionProxy(
+                core: core, pool: core.pool(for: context.eventLoop), listenerAddress: listenerAddress,
+                forwarding: forwarding, targetWindow: StreamUpstreams.windowSize),
+            position: .last)
         // After the HTTP/2 handler: a connection error it already answered (GOAWAY) closes the connection.
-        try context.pipeline.syncOperations.addHandler(ConnectionErrorCloser(), position: .last)
+        try operations.addHandler(ConnectionErrorCloser(), position: .last)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -1,0 +1,183 @@
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+
+extension UpstreamPool {
+    /// The upstream of one HTTP/2 client stream: a new stream of the router's connection to an
+    /// HTTP/2 endpoint, or a pooled connection to an HTTP/1.1 one (the pool the HTTP/1.1 path
+    /// leases from, so both kinds of client share the idle connections).
+    func openStreamUpstream(
+        to endpoint: UpstreamEndpoint, of service: CompiledService, limits: ResolvedLimits,
+        _ completion: @escaping (Result<any StreamUpstream, any Error>) -> Void
+    ) {
+        if service.speaksHTTP2 {
+            streams.openStream(to: endpoint, connectTimeout: limits.connectTimeout) { completion($0.map { $0 }) }
+            return
+        }
+        acquire(endpoint, of: service, connectTimeout: limits.connectTimeout) { result in
+            completion(
+                result.map {
+                    HTTP1ExchangeUpstream(connection: $0, pool: self, idleTimeout: limits.upstreamIdleTimeout)
+                })
+        }
+    }
+}
+
+/// One HTTP/2 stream's exchange with an HTTP/1.1 endpoint, on a connection leased from the
+/// HTTP/1.1 path's pool (`UpstreamHandler`, which reads responses from the raw bytes):
+/// - the request's header block is written straight as an HTTP/1.1 head
+///   (`HTTP2Messages.writeHTTP1Request`), its data frames as the body, chunked when the block gave
+///   no length, and its trailers as the chunked trailer section;
+/// - the response's head becomes a header block, its body (unchunked) data frames, and its
+///   chunked trailers a trailers block that ends the stream.
+///
+/// The connection goes back to the pool when both the request and the response ended cleanly;
+/// it is closed when the exchange is cancelled or the response ended before the request did.
+final class HTTP1ExchangeUpstream: StreamUpstream, UpstreamDelegate {
+    weak var delegate: (any StreamUpstreamDelegate)?
+    private let connection: UpstreamHandler
+    private let pool: UpstreamPool
+    private let idleTimeout: TimeAmount
+    private var chunked = false
+    private var requestEnded = false
+    private var responseEnded = false
+    /// Whether the response's end left the connection fit for another request.
+    private var reusable = false
+    /// Whether the lease ended (the connection pooled again or closed).
+    private var isDone = false
+    private var trailerLines: ByteBuffer?
+
+    init(connection: UpstreamHandler, pool: UpstreamPool, idleTimeout: TimeAmount) {
+        self.connection = connection
+        self.pool = pool
+        self.idleTimeout = idleTimeout
+    }
+
+    // MARK: The request
+
+    func begin(headers: HPACKHeaders, target: HTTP2Messages.Target, endStream: Bool, forwarding: Forwarding) {
+        connection.delegate = self
+        connection.begin(requestWasHead: target.method == "HEAD")
+        var head = ByteBuffer()
+        head.reserveCapacity(512)
+        chunked = HTTP2Messages.writeHTTP1Request(
+            headers, target: target, clientAddress: forwarding.clientAddress, isTLS: forwarding.isTLS,
+            hasBody: !endStream, into: &head)
+        connection.write(head)
+        if endStream { requestEnded = true }
+    }
+
+    func write(_ payload: HTTP2Frame.FramePayload) {
+        guard !requestEnded, !isDone else { return }
+        switch payload {
+        case .data(let data):
+            if case .byteBuffer(let bytes) = data.data, bytes.readableBytes > 0 {
+                if chunked {
+                    connection.write(ByteBuffer(string: String(bytes.readableBytes, radix: 16) + "\r\n"))
+                    connection.write(bytes)
+                    connection.write(ByteBuffer(staticString: "\r\n"))
+                } else {
+                    connection.write(bytes)
+                }
+            }
+            if data.endStream { endRequest(trailers: nil) }
+        case .headers(let trailers):
+            endRequest(trailers: trailers.headers)
+        default:
+            break
+        }
+    }
+
+    /// The request's end: the last chunk and the trailers when chunked (a request with a length
+    /// has no room for trailers, and loses them).
+    private func endRequest(trailers: HPACKHeaders?) {
+        requestEnded = true
+        if chunked {
+            var end = ByteBuffer(staticString: "0\r\n")
+            for (name, value, _) in trailers ?? HPACKHeaders() where name.utf8.first != UInt8(ascii: ":") {
+                end.writeString("\(name): \(value)\r\n")
+            }
+            end.writeStaticString("\r\n")
+            connection.write(end)
+        }
+        finishIfDone()
+    }
+
+    func flush() {
+        if !isDone { connection.flush() }
+    }
+
+    var isWritable: Bool { connection.isWritable }
+
+    func resumeReads() {
+        connection.resumeReadsIfPending()
+    }
+
+    func cancel() {
+        delegate = nil
+        guard !isDone else { return }
+        isDone = true
+        connection.abandon()
+    }
+
+    // MARK: The response
+
+    var wantsUpstreamReads: Bool { delegate?.wantsUpstreamReads ?? true }
+
+    func upstreamReceivedHead(_ head: MessageHead, bytes: ByteBuffer, from upstream: UpstreamHandler) {
+        upstream.unchunksBody = true
+        delegate?.upstreamReceived(.headers(.init(headers: HTTP2Messages.http2Response(head, bytes: bytes))))
+    }
+
+    func upstreamReceivedBody(_ bytes: ByteBuffer, from upstream: UpstreamHandler) {
+        delegate?.upstreamReceived(.data(.init(data: .byteBuffer(bytes))))
+    }
+
+    func upstreamReceivedTrailers(_ bytes: ByteBuffer, from upstream: UpstreamHandler) {
+        var bytes = bytes
+        if trailerLines == nil { trailerLines = ByteBuffer() }
+        trailerLines!.writeBuffer(&bytes)
+    }
+
+    func upstreamReceivedEnd(from upstream: UpstreamHandler, reusable: Bool) {
+        responseEnded = true
+        let delegate = self.delegate
+        if let trailerLines, case let trailers = HTTP2Messages.http2Trailers(lines: trailerLines), !trailers.isEmpty {
+            delegate?.upstreamReceived(.headers(.init(headers: trailers, endStream: true)))
+        } else {
+            delegate?.upstreamReceived(.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)))
+        }
+        // The connection's read burst may end after the lease does: the client's flush is now.
+        delegate?.upstreamReadComplete()
+        self.reusable = reusable
+        finishIfDone()
+    }
+
+    /// Both directions ended: the connection goes back to the pool, or is closed when the
+    /// response said so or came before the whole request went.
+    private func finishIfDone() {
+        guard responseEnded, !isDone else { return }
+        isDone = true
+        delegate = nil
+        if requestEnded {
+            pool.endLease(connection, reusable: reusable, idleTimeout: idleTimeout)
+        } else {
+            connection.abandon()
+        }
+    }
+
+    func upstreamReadComplete() {
+        delegate?.upstreamReadComplete()
+    }
+
+    func upstreamWritabilityChanged(_ upstream: UpstreamHandler) {
+        delegate?.upstreamWritabilityChanged()
+    }
+
+    func upstreamClosed(_ upstream: UpstreamHandler, error: (any Error)?) {
+        isDone = true
+        let delegate = self.delegate
+        self.delegate = nil
+        if !responseEnded { delegate?.upstreamFailed() }
+    }
+}
