@@ -17,6 +17,10 @@ let pythonGRPCIsRequired: Bool =
 private let grpcPeer =
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("grpc_peer.py").path
 
+/// The bare HTTP/1.1 server beside this file, which answers with chunked trailers.
+private let trailersPeer =
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("http1_trailers_peer.py").path
+
 /// HTTP/2 through the router: the real grpcio server and client (h2c and TLS with ALPN h2),
 /// and curl with and without prior knowledge, against an in-process router.
 @Suite(
@@ -190,6 +194,57 @@ struct RouterHTTP2Tests {
                 #expect(missing.output.hasSuffix("\n404 2"), "\(missing.output)")
                 #expect(missing.output.contains("no route of listener 127.0.0.1:\(port) matches"), "\(missing.output)")
             }
+        }
+    }
+
+    @Test(
+        "an HTTP/1.1 pod's chunked answer reaches an HTTP/2 client with its trailers; a body without a length goes chunked"
+    )
+    func trailersAndChunkedBodiesToAnHTTP1Pod() async throws {
+        let directory = NSTemporaryDirectory() + "aviary-h2-trailers-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let ports = try freePorts(2)
+        let pod = try WatchedProcess(
+            ["/usr/bin/env", "python3", trailersPeer, String(ports[0])], directory: directory, name: "pod")
+        defer { pod.stop() }
+        try await waitUntil("the HTTP/1.1 pod to listen: \(pod.log)") { pod.log.contains("ready") }
+        let body = directory + "/body"
+        try Data(repeating: UInt8(ascii: "x"), count: 100_000).write(to: URL(fileURLWithPath: body))
+        let table = """
+            services: {app: {endpoints: ["127.0.0.1:\(ports[0])"]}}
+            listeners:
+              - address: 127.0.0.1:\(ports[1])
+                routes: [{backends: [{service: app}]}]
+            """
+        try await withRouter(table) { _ in
+            // (curl's arguments, how the pod saw the body framed, its length)
+            let cases: [([String], String, Int)] = [
+                ([], "none", 0),
+                (["--data-binary", "@\(body)"], "length", 100_000),
+                (["-H", "Content-Length:", "--data-binary", "@\(body)"], "chunked", 100_000),
+            ]
+            for (arguments, framing, length) in cases {
+                let result = try runCommand(
+                    ["/usr/bin/env", "curl", "-sS", "--max-time", "20", "--http2-prior-knowledge", "-i"] + arguments
+                        + ["http://127.0.0.1:\(ports[1])/"])
+                #expect(result.status == 0 && result.output.hasPrefix("HTTP/2 200"), "\(result.output)")
+                #expect(result.output.contains("framing=\(framing) bytes=\(length)\n"), "\(result.output)")
+                // curl prints trailers after the body; the trailer section's connection field is dropped.
+                #expect(result.output.hasSuffix("x-body-length: \(length)\r\n"), "\(result.output)")
+                #expect(!result.output.lowercased().contains("connection:"), "\(result.output)")
+            }
+            // 4 MiB each way, four times the windows the router offers and keeps: the client's
+            // stream window is reopened as the pod takes the body, and the answer flows back.
+            let big = directory + "/big"
+            try Data((0..<(4 << 20)).map { UInt8(truncatingIfNeeded: $0 % 251) }).write(to: URL(fileURLWithPath: big))
+            let echoed = directory + "/echoed"
+            let result = try runCommand([
+                "/usr/bin/env", "curl", "-sS", "--max-time", "60", "--http2-prior-knowledge", "--data-binary",
+                "@\(big)", "-o", echoed, "-w", "%{http_version} %{http_code}", "http://127.0.0.1:\(ports[1])/echo",
+            ])
+            #expect(result.status == 0 && result.output == "2 200", "\(result.output)")
+            #expect(FileManager.default.contentsEqual(atPath: big, andPath: echoed), "the body came back intact")
         }
     }
 

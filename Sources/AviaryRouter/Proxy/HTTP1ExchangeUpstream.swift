@@ -46,6 +46,9 @@ final class HTTP1ExchangeUpstream: StreamUpstream, UpstreamDelegate {
     /// Whether the lease ended (the connection pooled again or closed).
     private var isDone = false
     private var trailerLines: ByteBuffer?
+    /// The last part of the response read, held back until the next one or the end of the read
+    /// (see `hold`).
+    private var held: HTTP2Frame.FramePayload?
 
     init(connection: UpstreamHandler, pool: UpstreamPool, idleTimeout: TimeAmount) {
         self.connection = connection
@@ -115,6 +118,7 @@ final class HTTP1ExchangeUpstream: StreamUpstream, UpstreamDelegate {
 
     func cancel() {
         delegate = nil
+        held = nil
         guard !isDone else { return }
         isDone = true
         connection.abandon()
@@ -126,11 +130,18 @@ final class HTTP1ExchangeUpstream: StreamUpstream, UpstreamDelegate {
 
     func upstreamReceivedHead(_ head: MessageHead, bytes: ByteBuffer, from upstream: UpstreamHandler) {
         upstream.unchunksBody = true
-        delegate?.upstreamReceived(.headers(.init(headers: HTTP2Messages.http2Response(head, bytes: bytes))))
+        let block = HTTP2Messages.http2Response(head, bytes: bytes)
+        if head.status < 200 {
+            // Interim: it goes as it is, and cannot end the stream.
+            releaseHeld()
+            delegate?.upstreamReceived(.headers(.init(headers: block)))
+        } else {
+            hold(.headers(.init(headers: block)))
+        }
     }
 
     func upstreamReceivedBody(_ bytes: ByteBuffer, from upstream: UpstreamHandler) {
-        delegate?.upstreamReceived(.data(.init(data: .byteBuffer(bytes))))
+        hold(.data(.init(data: .byteBuffer(bytes))))
     }
 
     func upstreamReceivedTrailers(_ bytes: ByteBuffer, from upstream: UpstreamHandler) {
@@ -143,14 +154,42 @@ final class HTTP1ExchangeUpstream: StreamUpstream, UpstreamDelegate {
         responseEnded = true
         let delegate = self.delegate
         if let trailerLines, case let trailers = HTTP2Messages.http2Trailers(lines: trailerLines), !trailers.isEmpty {
+            releaseHeld()
             delegate?.upstreamReceived(.headers(.init(headers: trailers, endStream: true)))
         } else {
-            delegate?.upstreamReceived(.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)))
+            // The end rides on the last frame read (the head of a response without a body, or
+            // the body's last data): one frame fewer through the HTTP/2 handler.
+            var last = held ?? .data(.init(data: .byteBuffer(ByteBuffer())))
+            held = nil
+            switch last {
+            case .headers(var headers):
+                headers.endStream = true
+                last = .headers(headers)
+            case .data(var data):
+                data.endStream = true
+                last = .data(data)
+            default:
+                break
+            }
+            delegate?.upstreamReceived(last)
         }
         // The connection's read burst may end after the lease does: the client's flush is now.
         delegate?.upstreamReadComplete()
         self.reusable = reusable
         finishIfDone()
+    }
+
+    /// Keeps `payload` back until the next part of the response, or the end of the read,
+    /// passing on the one held before.
+    private func hold(_ payload: HTTP2Frame.FramePayload) {
+        releaseHeld()
+        held = payload
+    }
+
+    private func releaseHeld() {
+        guard let payload = held else { return }
+        held = nil
+        delegate?.upstreamReceived(payload)
     }
 
     /// Both directions ended: the connection goes back to the pool, or is closed when the
@@ -167,6 +206,7 @@ final class HTTP1ExchangeUpstream: StreamUpstream, UpstreamDelegate {
     }
 
     func upstreamReadComplete() {
+        releaseHeld()
         delegate?.upstreamReadComplete()
     }
 
@@ -175,6 +215,7 @@ final class HTTP1ExchangeUpstream: StreamUpstream, UpstreamDelegate {
     }
 
     func upstreamClosed(_ upstream: UpstreamHandler, error: (any Error)?) {
+        releaseHeld()
         isDone = true
         let delegate = self.delegate
         self.delegate = nil
