@@ -224,4 +224,28 @@ struct RouteTableTests {
         service.markFailed(b)
         #expect(Set((0..<10).map { _ in service.nextEndpoint()!.key }) == ["a", "b"])
     }
+
+    @Test("each event loop keeps its own counters and round-robin position; reads sum the loops")
+    func countersAndPositionsPerEventLoop() throws {
+        let a = UpstreamEndpoint(key: "a", address: try .init(ipAddress: "127.0.0.1", port: 1))
+        let b = UpstreamEndpoint(key: "b", address: try .init(ipAddress: "127.0.0.1", port: 2))
+        let stats = ServiceStats(shards: 2)
+        let service = CompiledService(name: "s", endpoints: [a, b], stats: stats)
+        #expect((0..<3).map { _ in service.nextEndpoint(shard: 0)!.key } == ["a", "b", "a"])
+        #expect((0..<2).map { _ in service.nextEndpoint(shard: 1)!.key } == ["a", "b"], "loop 1 has its own order")
+        #expect(service.nextEndpoint(shard: 7)!.key == "b", "a loop the table does not know uses the first's")
+
+        stats[0].requests.add(3, ordering: .relaxed)
+        stats[1].requests.add(4, ordering: .relaxed)
+        stats[0].countResponse(status: 200, nanoseconds: 800_000)
+        stats[1].countResponse(status: 503, nanoseconds: 30_000_000)
+        stats[1].retries.add(1, ordering: .relaxed)
+        let snapshot = stats.snapshot
+        #expect(snapshot.requests == 7 && snapshot.responses2xx == 1 && snapshot.responses5xx == 1)
+        #expect(snapshot.retries == 1)
+        #expect(snapshot.latency.count == 2)
+        // Cumulative: the 0.8 ms answer is in every bucket from 1 ms, the 30 ms one from 50 ms.
+        #expect(Array(snapshot.latency.cumulativeCounts.prefix(6)) == [1, 1, 1, 1, 1, 2])
+        #expect(abs(snapshot.latency.sumMilliseconds - 30.8) < 0.001)
+    }
 }

@@ -90,7 +90,7 @@ struct RouterHTTP1ToH2CTests {
                 let counts = Dictionary(grouping: pods, by: { $0 }).mapValues(\.count)
                 #expect(counts == ["blue": 10, "green": 10], "the weights split the requests: \(pods)")
             }
-            #expect(router.stats.service("blue").requests.load(ordering: .relaxed) == 10)
+            #expect(router.stats.service("blue").snapshot.requests == 10)
             // Streams are not connections of their own: the router's open upstream connections
             // are the two it keeps to the HTTP/2 endpoints, which it does not count here.
             #expect(router.stats.upstreamConnections == 0)
@@ -165,7 +165,7 @@ struct RouterHTTP1ToH2CTests {
             }
             #expect(
                 await eventually(within: 20) { copy.answered == 3 }, "the mirror got every request: \(copy.answered)")
-            #expect(router.stats.service("copy").mirrorFailures.load(ordering: .relaxed) == 0)
+            #expect(router.stats.service("copy").snapshot.mirrorFailures == 0)
         }
     }
 
@@ -189,7 +189,7 @@ struct RouterHTTP1ToH2CTests {
                 let answer = try curl(["-i", "http://127.0.0.1:\(port)/any"])
                 #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n") && answer.contains("x-pod: live"), "\(answer)")
             }
-            #expect(router.stats.service("app").retries.load(ordering: .relaxed) >= 1)
+            #expect(router.stats.service("app").snapshot.retries >= 1)
             let dead = try curl(["-i", "http://127.0.0.1:\(port)/dead"])
             #expect(dead.hasPrefix("HTTP/1.1 502 Bad Gateway\r\n"), "\(dead)")
         }

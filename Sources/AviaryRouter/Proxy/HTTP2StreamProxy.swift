@@ -170,20 +170,21 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
         }
         let service: CompiledService
         if let sticky = route.sticky {
-            (service, setCookie) = route.stickyBackend(sticky, fields: headers.lazy.map { ($0.name, $0.value) })
+            (service, setCookie) = route.stickyBackend(
+                sticky, fields: headers.lazy.map { ($0.name, $0.value) }, shard: pool.shard)
         } else {
-            service = route.nextBackend()
+            service = route.nextBackend(shard: pool.shard)
         }
         self.service = service
-        service.stats.requests.add(1, ordering: .relaxed)
-        guard let endpoint = service.nextEndpoint() else {
-            service.stats.noEndpoint.add(1, ordering: .relaxed)
+        service.stats[pool.shard].requests.add(1, ordering: .relaxed)
+        guard let endpoint = service.nextEndpoint(shard: pool.shard) else {
+            service.stats[pool.shard].noEndpoint.add(1, ordering: .relaxed)
             answer(.serviceUnavailable, "no ready endpoint for service \(service.name)", grpc: .unavailable)
             return
         }
         requestHeaders = headers
         headersEndStream = endStream
-        if let mirrored = route.nextMirror() {
+        if let mirrored = route.nextMirror(shard: pool.shard) {
             mirror = HTTP2Mirror(
                 service: mirrored, headers: headers, target: target, endStream: endStream, forwarding: forwarding,
                 pool: pool, limits: limits)
@@ -202,7 +203,7 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
     private func connect(to endpoint: UpstreamEndpoint, service: CompiledService) {
         self.endpoint = endpoint
         attempts += 1
-        endpoint.stats.requests.add(1, ordering: .relaxed)
+        endpoint.stats[pool.shard].requests.add(1, ordering: .relaxed)
         let attach: (Result<any StreamUpstream, any Error>) -> Void = { [self] result in
             guard isOpen, !responseEnded, self.endpoint == endpoint else {
                 if case .success(let upstream) = result { upstream.cancel() }
@@ -212,14 +213,16 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
             case .success(let upstream):
                 self.attach(upstream)
             case .failure:
-                endpoint.stats.failures.add(1, ordering: .relaxed)
+                endpoint.stats[pool.shard].failures.add(1, ordering: .relaxed)
                 service.markFailed(endpoint)
                 // Nothing reached the endpoint: another may take the request.
-                if attempts < 2, let next = service.nextEndpoint(excluding: endpoint), next != endpoint {
-                    service.stats.retries.add(1, ordering: .relaxed)
+                if attempts < 2, let next = service.nextEndpoint(excluding: endpoint, shard: pool.shard),
+                    next != endpoint
+                {
+                    service.stats[pool.shard].retries.add(1, ordering: .relaxed)
                     connect(to: next, service: service)
                 } else {
-                    service.stats.upstreamFailures.add(1, ordering: .relaxed)
+                    service.stats[pool.shard].upstreamFailures.add(1, ordering: .relaxed)
                     answer(
                         .badGateway, "cannot connect to \(endpoint.key) of service \(service.name)", grpc: .unavailable)
                 }
@@ -291,8 +294,8 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
     func upstreamFailed() {
         upstream = nil
         guard !responseEnded else { return }
-        endpoint?.stats.failures.add(1, ordering: .relaxed)
-        service?.stats.upstreamFailures.add(1, ordering: .relaxed)
+        endpoint?.stats[pool.shard].failures.add(1, ordering: .relaxed)
+        service?.stats[pool.shard].upstreamFailures.add(1, ordering: .relaxed)
         if responseStarted {
             // Part of the response went: the client must not take it for the whole.
             responseEnded = true
@@ -314,8 +317,8 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
     func timedOut() {
         stopWatching()
         guard !responseEnded, isOpen else { return }
-        service?.stats.timeouts.add(1, ordering: .relaxed)
-        endpoint?.stats.failures.add(1, ordering: .relaxed)
+        service?.stats[pool.shard].timeouts.add(1, ordering: .relaxed)
+        endpoint?.stats[pool.shard].failures.add(1, ordering: .relaxed)
         if let upstream {
             upstream.delegate = nil
             upstream.cancel()
@@ -370,7 +373,7 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
 
     private func countAnswer(status: Int, byEndpoint: Bool) {
         let nanoseconds = (NIODeadline.now() - startedAt).nanoseconds
-        service?.stats.countResponse(status: UInt(status), nanoseconds: nanoseconds)
-        if byEndpoint { endpoint?.stats.countResponse(status: UInt(status), nanoseconds: nanoseconds) }
+        service?.stats[pool.shard].countResponse(status: UInt(status), nanoseconds: nanoseconds)
+        if byEndpoint { endpoint?.stats[pool.shard].countResponse(status: UInt(status), nanoseconds: nanoseconds) }
     }
 }

@@ -27,11 +27,11 @@ final class MirrorExchange: UpstreamDelegate {
     /// Connects to the next endpoint of the mirror service and sends `head` (the head as sent
     /// upstream); `ends` when the request has no body.
     func start(head: ByteBuffer, isHeadRequest: Bool, ends: Bool) {
-        guard let endpoint = service.nextEndpoint() else {
+        guard let endpoint = service.nextEndpoint(shard: pool.shard) else {
             fail()
             return
         }
-        service.stats.mirrored.add(1, ordering: .relaxed)
+        service.stats[pool.shard].mirrored.add(1, ordering: .relaxed)
         self.isHeadRequest = isHeadRequest
         requestEnded = ends
         buffered.append(head)
@@ -108,7 +108,7 @@ final class MirrorExchange: UpstreamDelegate {
     private func fail() {
         guard !isFinished else { return }
         isFinished = true
-        service.stats.mirrorFailures.add(1, ordering: .relaxed)
+        service.stats[pool.shard].mirrorFailures.add(1, ordering: .relaxed)
         timeout?.cancel()
         buffered = []
         if let upstream {

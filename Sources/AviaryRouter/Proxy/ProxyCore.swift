@@ -58,9 +58,9 @@ final class ProxyCore: Sendable {
         _ group: any EventLoopGroup, stats: RouterStats
     ) async throws -> [ObjectIdentifier: NIOLoopBound<UpstreamPool>] {
         var pools: [ObjectIdentifier: NIOLoopBound<UpstreamPool>] = [:]
-        for loop in group.makeIterator() {
+        for (shard, loop) in group.makeIterator().enumerated() {
             pools[ObjectIdentifier(loop)] = try await loop.submit {
-                NIOLoopBound(UpstreamPool(eventLoop: loop, stats: stats), eventLoop: loop)
+                NIOLoopBound(UpstreamPool(eventLoop: loop, stats: stats, shard: shard), eventLoop: loop)
             }.get()
         }
         return pools

@@ -40,24 +40,27 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         var setCookie: [UInt8]?
         /// When the request's head was read, for the latency histograms.
         let startedAt = NIODeadline.now()
+        /// The event loop's set of counters (`UpstreamPool.shard`).
+        let shard: Int
 
         /// Counts the answer the client got, with its latency, for the service and, when the
         /// endpoint answered, for the endpoint.
         func countAnswer(status: Int, byEndpoint: Bool) {
             let nanoseconds = (NIODeadline.now() - startedAt).nanoseconds
-            service.stats.countResponse(status: UInt(status), nanoseconds: nanoseconds)
-            if byEndpoint { endpoint.stats.countResponse(status: UInt(status), nanoseconds: nanoseconds) }
+            service.stats[shard].countResponse(status: UInt(status), nanoseconds: nanoseconds)
+            if byEndpoint { endpoint.stats[shard].countResponse(status: UInt(status), nanoseconds: nanoseconds) }
         }
 
         /// The endpoint refused, dropped or did not answer in time.
         func endpointFailed() {
-            endpoint.stats.failures.add(1, ordering: .relaxed)
+            endpoint.stats[shard].failures.add(1, ordering: .relaxed)
         }
 
         init(
             upstreamHead: ByteBuffer, isHeadRequest: Bool, asksUpgrade: Bool, service: CompiledService,
-            endpoint: UpstreamEndpoint
+            endpoint: UpstreamEndpoint, shard: Int
         ) {
+            self.shard = shard
             self.upstreamHead = upstreamHead
             self.isHeadRequest = isHeadRequest
             self.asksUpgrade = asksUpgrade
@@ -314,14 +317,16 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         let service: CompiledService
         var setCookie: [UInt8]?
         if let sticky = route.sticky {
-            (service, setCookie) = headBytes.withUnsafeReadableBytes { raw in route.stickyBackend(sticky, head, raw) }
+            (service, setCookie) = headBytes.withUnsafeReadableBytes { raw in
+                route.stickyBackend(sticky, head, raw, shard: pool.shard)
+            }
         } else {
-            service = route.nextBackend()
+            service = route.nextBackend(shard: pool.shard)
         }
-        service.stats.requests.add(1, ordering: .relaxed)
-        guard let endpoint = service.nextEndpoint() else {
-            service.stats.noEndpoint.add(1, ordering: .relaxed)
-            service.stats.countResponse(status: 503, nanoseconds: 0)
+        service.stats[pool.shard].requests.add(1, ordering: .relaxed)
+        guard let endpoint = service.nextEndpoint(shard: pool.shard) else {
+            service.stats[pool.shard].noEndpoint.add(1, ordering: .relaxed)
+            service.stats[pool.shard].countResponse(status: 503, nanoseconds: 0)
             respondEarly(.serviceUnavailable, "no ready endpoint for service \(service.name)")
             return
         }
@@ -341,11 +346,11 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
             isIdempotent: isIdempotent, asksUpgrade: asksUpgrade)
         let exchange = Exchange(
             upstreamHead: upstreamHead, isHeadRequest: isHeadRequest, asksUpgrade: asksUpgrade, service: service,
-            endpoint: endpoint)
+            endpoint: endpoint, shard: pool.shard)
         exchange.setCookie = setCookie
         self.exchange = exchange
         // A mirror would open a second tunnel nobody reads: upgrades are not mirrored.
-        if !asksUpgrade, let mirrorService = route.nextMirror() {
+        if !asksUpgrade, let mirrorService = route.nextMirror(shard: pool.shard) {
             let mirror = MirrorExchange(service: mirrorService, pool: pool, limits: limits)
             mirror.start(head: upstreamHead, isHeadRequest: isHeadRequest, ends: requestBody == nil)
             exchange.mirror = mirror
@@ -379,7 +384,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     // MARK: Upstream side
 
     private func connect(_ exchange: Exchange) {
-        exchange.endpoint.stats.requests.add(1, ordering: .relaxed)
+        exchange.endpoint.stats[exchange.shard].requests.add(1, ordering: .relaxed)
         if !exchange.service.speaksHTTP2, let upstream = pool.leaseIdle(exchange.endpoint) {
             attach(upstream, to: exchange)
             return
@@ -486,7 +491,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         context: ChannelHandlerContext
     ) {
         exchange.responseDeadline = nil
-        exchange.service.stats.upgrades.add(1, ordering: .relaxed)
+        exchange.service.stats[exchange.shard].upgrades.add(1, ordering: .relaxed)
         exchange.countAnswer(status: 101, byEndpoint: true)
         var clientHead = allocator.buffer(capacity: bytes.readableBytes + 32)
         bytes.withUnsafeReadableBytes { raw in
@@ -560,7 +565,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
             if let context { closeAfterWrites(context) }
         } else if state.upstreamClosed() {
             // The answer was cut off: the client can only learn it from the closed connection.
-            exchange.service.stats.upstreamFailures.add(1, ordering: .relaxed)
+            exchange.service.stats[exchange.shard].upstreamFailures.add(1, ordering: .relaxed)
             exchange.endpointFailed()
             self.exchange = nil
             exchange.responseDeadline = nil
@@ -575,12 +580,12 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         exchange.endpointFailed()
         exchange.service.markFailed(exchange.endpoint)
         if state.mayRetry, exchange.service.endpoints.count > 1,
-            let next = exchange.service.nextEndpoint(excluding: exchange.endpoint)
+            let next = exchange.service.nextEndpoint(excluding: exchange.endpoint, shard: pool.shard)
         {
             state.retrying()
             exchange.endpoint = next
             exchange.responseDeadline = nil
-            exchange.service.stats.retries.add(1, ordering: .relaxed)
+            exchange.service.stats[exchange.shard].retries.add(1, ordering: .relaxed)
             connect(exchange)
             return
         }
@@ -588,13 +593,13 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         releaseExchange()
         let endpoint = exchange.endpoint.key
         if timedOut {
-            exchange.service.stats.timeouts.add(1, ordering: .relaxed)
+            exchange.service.stats[exchange.shard].timeouts.add(1, ordering: .relaxed)
             exchange.countAnswer(status: 504, byEndpoint: false)
             respond(
                 .gatewayTimeout, "connect to \(endpoint) of service \(exchange.service.name) timed out",
                 context: context, close: answer.close, minorVersion: answer.minorVersion)
         } else {
-            exchange.service.stats.upstreamFailures.add(1, ordering: .relaxed)
+            exchange.service.stats[exchange.shard].upstreamFailures.add(1, ordering: .relaxed)
             exchange.countAnswer(status: 502, byEndpoint: false)
             // To an HTTP/2 endpoint the request went on a stream, which the endpoint may reset.
             let dropped = exchange.service.speaksHTTP2 ? "the connection or reset the stream" : "the connection"
@@ -629,7 +634,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
 
     private func responseTimedOut(_ exchange: Exchange) {
         guard self.exchange === exchange, let context, let answer = state.gaveUp() else { return }
-        exchange.service.stats.timeouts.add(1, ordering: .relaxed)
+        exchange.service.stats[exchange.shard].timeouts.add(1, ordering: .relaxed)
         exchange.endpointFailed()
         exchange.countAnswer(status: 504, byEndpoint: false)
         releaseExchange()

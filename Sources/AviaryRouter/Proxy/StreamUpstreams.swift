@@ -330,6 +330,8 @@ final class HTTP2Mirror: StreamUpstreamDelegate {
     private var pending: [HTTP2Frame.FramePayload] = []
     private var pendingBytes = 0
     private var finished = false
+    /// The event loop's set of counters (`UpstreamPool.shard`).
+    private let shard: Int
 
     /// Opens the copy to the next endpoint of `service` and sends the request's header block.
     init(
@@ -337,11 +339,12 @@ final class HTTP2Mirror: StreamUpstreamDelegate {
         forwarding: Forwarding, pool: UpstreamPool, limits: ResolvedLimits
     ) {
         self.service = service
-        guard let endpoint = service.nextEndpoint() else {
+        self.shard = pool.shard
+        guard let endpoint = service.nextEndpoint(shard: shard) else {
             fail()
             return
         }
-        service.stats.mirrored.add(1, ordering: .relaxed)
+        service.stats[shard].mirrored.add(1, ordering: .relaxed)
         let attach: (Result<any StreamUpstream, any Error>) -> Void = { result in
             guard case .success(let upstream) = result, !self.finished else {
                 if case .success(let upstream) = result { upstream.cancel() }
@@ -384,7 +387,7 @@ final class HTTP2Mirror: StreamUpstreamDelegate {
     func fail() {
         guard !finished else { return }
         finished = true
-        service.stats.mirrorFailures.add(1, ordering: .relaxed)
+        service.stats[shard].mirrorFailures.add(1, ordering: .relaxed)
         let upstream = self.upstream
         self.upstream = nil
         pending = []

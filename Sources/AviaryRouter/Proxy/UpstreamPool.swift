@@ -17,13 +17,17 @@ final class UpstreamPool {
     }
 
     let eventLoop: any EventLoop
+    /// Which of the router's event loops this is (0, 1, …): the set of counters and round-robin
+    /// positions its requests use (see `ServiceStats`).
+    let shard: Int
     private let stats: RouterStats
     private var idle: [String: IdleList] = [:]
     /// The connections that HTTP/2 clients' streams use.
     let streams: StreamUpstreams
 
-    init(eventLoop: any EventLoop, stats: RouterStats) {
+    init(eventLoop: any EventLoop, stats: RouterStats, shard: Int = 0) {
         self.eventLoop = eventLoop
+        self.shard = shard
         self.stats = stats
         self.streams = StreamUpstreams(eventLoop: eventLoop)
     }

@@ -48,7 +48,7 @@ public actor RouterServer {
         let group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads ?? System.coreCount))
         self.group = group
         self.statePath = statePath
-        self.stats = RouterStats()
+        self.stats = RouterStats(shards: Array(group.makeIterator()).count)
         let empty = try CompiledRouteTable(RouteTable(), stats: stats, source: "empty table")
         self.store = RouteTableStore(empty)
         self.core = ProxyCore(store: store, stats: stats, pools: try await ProxyCore.makePools(group, stats: stats))

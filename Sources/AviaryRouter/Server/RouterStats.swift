@@ -30,6 +30,12 @@ final class LatencyHistogram: Sendable {
         sumMicroseconds.add(microseconds, ordering: .relaxed)
     }
 
+    /// A snapshot with nothing counted.
+    static let empty = LatencySnapshot(
+        boundsMilliseconds: boundsMilliseconds,
+        cumulativeCounts: Array(repeating: 0, count: boundsMilliseconds.count + 1),
+        sumMilliseconds: 0)
+
     var snapshot: LatencySnapshot {
         var cumulative = 0
         let buckets = counts.map { count in
@@ -72,9 +78,9 @@ final class AnswerCounts: Sendable {
     }
 }
 
-/// Counters of one endpoint (a pod), kept across table swaps while a table names it: the
-/// requests it was sent and its answers by class, with their latency.
-public final class EndpointStats: Sendable {
+/// What one event loop counts for an endpoint: only that loop writes it, so two loops never
+/// contend for the same cache line on the hot path.
+final class EndpointCounters: Sendable {
     let requests = Atomic<Int>(0)
     let answers = AnswerCounts()
     /// Connections it refused or dropped before an answer, and answers that did not come in time.
@@ -84,20 +90,42 @@ public final class EndpointStats: Sendable {
     func countResponse(status: UInt, nanoseconds: Int64) {
         answers.count(status: status, nanoseconds: nanoseconds)
     }
+}
 
-    /// The counters now.
+/// Counters of one endpoint (a pod), kept across table swaps while a table names it: the
+/// requests it was sent and its answers by class, with their latency. One set per event loop
+/// (`subscript(shard:)`), summed when read.
+public final class EndpointStats: Sendable {
+    private let shards: [EndpointCounters]
+
+    init(shards: Int = 1) {
+        self.shards = (0..<max(1, shards)).map { _ in EndpointCounters() }
+    }
+
+    /// The counters event loop `shard` writes (`UpstreamPool.shard`).
+    subscript(shard: Int) -> EndpointCounters { shards[shard < shards.count ? shard : 0] }
+
+    /// The counters now, summed over the loops.
     public var snapshot: EndpointStatsSnapshot {
-        let (ok, redirect, clientError, serverError) = answers.byClass
-        return EndpointStatsSnapshot(
-            requests: requests.load(ordering: .relaxed), responses2xx: ok, responses3xx: redirect,
-            responses4xx: clientError, responses5xx: serverError, failures: failures.load(ordering: .relaxed),
-            latency: answers.latency.snapshot)
+        var total = EndpointStatsSnapshot(
+            requests: 0, responses2xx: 0, responses3xx: 0, responses4xx: 0, responses5xx: 0, failures: 0,
+            latency: LatencyHistogram.empty)
+        for shard in shards {
+            let (ok, redirect, clientError, serverError) = shard.answers.byClass
+            total.requests += shard.requests.load(ordering: .relaxed)
+            total.responses2xx += ok
+            total.responses3xx += redirect
+            total.responses4xx += clientError
+            total.responses5xx += serverError
+            total.failures += shard.failures.load(ordering: .relaxed)
+            total.latency = total.latency.adding(shard.answers.latency.snapshot)
+        }
+        return total
     }
 }
 
-/// Counters of one service, kept across table swaps. Updated with relaxed atomics on the hot
-/// path; read as a `ServiceStatsSnapshot`.
-public final class ServiceStats: Sendable {
+/// What one event loop counts for a service (see `EndpointCounters`).
+final class ServiceCounters: Sendable {
     let requests = Atomic<Int>(0)
     let answers = AnswerCounts()
     let noEndpoint = Atomic<Int>(0)
@@ -113,26 +141,54 @@ public final class ServiceStats: Sendable {
     func countResponse(status: UInt, nanoseconds: Int64) {
         answers.count(status: status, nanoseconds: nanoseconds)
     }
+}
 
-    /// The counters now.
+/// Counters of one service, kept across table swaps: one set per event loop, updated with
+/// relaxed atomics on the hot path by that loop alone, and summed when read as a
+/// `ServiceStatsSnapshot`.
+public final class ServiceStats: Sendable {
+    private let shards: [ServiceCounters]
+    /// How many event loops count for it.
+    var shardCount: Int { shards.count }
+
+    init(shards: Int = 1) {
+        self.shards = (0..<max(1, shards)).map { _ in ServiceCounters() }
+    }
+
+    /// The counters event loop `shard` writes (`UpstreamPool.shard`).
+    subscript(shard: Int) -> ServiceCounters { shards[shard < shards.count ? shard : 0] }
+
+    /// The counters now, summed over the loops.
     public var snapshot: ServiceStatsSnapshot {
-        let (ok, redirect, clientError, serverError) = answers.byClass
-        return ServiceStatsSnapshot(
-            requests: requests.load(ordering: .relaxed),
-            responses2xx: ok, responses3xx: redirect, responses4xx: clientError, responses5xx: serverError,
-            noEndpoint: noEndpoint.load(ordering: .relaxed),
-            upstreamFailures: upstreamFailures.load(ordering: .relaxed),
-            timeouts: timeouts.load(ordering: .relaxed),
-            retries: retries.load(ordering: .relaxed),
-            mirrored: mirrored.load(ordering: .relaxed),
-            mirrorFailures: mirrorFailures.load(ordering: .relaxed),
-            upgrades: upgrades.load(ordering: .relaxed), latency: answers.latency.snapshot)
+        var total = ServiceStatsSnapshot(
+            requests: 0, responses2xx: 0, responses3xx: 0, responses4xx: 0, responses5xx: 0, noEndpoint: 0,
+            upstreamFailures: 0, timeouts: 0, retries: 0, mirrored: 0, mirrorFailures: 0, upgrades: 0,
+            latency: LatencyHistogram.empty)
+        for shard in shards {
+            let (ok, redirect, clientError, serverError) = shard.answers.byClass
+            total.requests += shard.requests.load(ordering: .relaxed)
+            total.responses2xx += ok
+            total.responses3xx += redirect
+            total.responses4xx += clientError
+            total.responses5xx += serverError
+            total.noEndpoint += shard.noEndpoint.load(ordering: .relaxed)
+            total.upstreamFailures += shard.upstreamFailures.load(ordering: .relaxed)
+            total.timeouts += shard.timeouts.load(ordering: .relaxed)
+            total.retries += shard.retries.load(ordering: .relaxed)
+            total.mirrored += shard.mirrored.load(ordering: .relaxed)
+            total.mirrorFailures += shard.mirrorFailures.load(ordering: .relaxed)
+            total.upgrades += shard.upgrades.load(ordering: .relaxed)
+            total.latency = total.latency.adding(shard.answers.latency.snapshot)
+        }
+        return total
     }
 }
 
 /// The counters of every service the router has seen, by name, and the router's open
 /// upstream connections.
 public final class RouterStats: Sendable {
+    /// How many sets of counters each service and endpoint keeps: one per event loop.
+    let shards: Int
     private let services = NIOLockedValueBox([String: ServiceStats]())
     private let endpoints = NIOLockedValueBox([String: EndpointStats]())
     let openUpstreamConnections = Atomic<Int>(0)
@@ -141,14 +197,16 @@ public final class RouterStats: Sendable {
     /// are gone it falls back to the idle pool, so a leak shows as a number that keeps growing.
     public var upstreamConnections: Int { openUpstreamConnections.load(ordering: .relaxed) }
 
-    /// Makes an empty registry.
-    public init() {}
+    /// Makes an empty registry for a router of `shards` event loops.
+    public init(shards: Int = 1) {
+        self.shards = max(1, shards)
+    }
 
     /// The counters of `name`, created on first use. Called when a table is compiled, never per request.
     public func service(_ name: String) -> ServiceStats {
         services.withLockedValue { services in
             if let existing = services[name] { return existing }
-            let created = ServiceStats()
+            let created = ServiceStats(shards: shards)
             services[name] = created
             return created
         }
@@ -164,7 +222,7 @@ public final class RouterStats: Sendable {
     func endpoint(_ key: String) -> EndpointStats {
         endpoints.withLockedValue { endpoints in
             if let existing = endpoints[key] { return existing }
-            let created = EndpointStats()
+            let created = EndpointStats(shards: shards)
             endpoints[key] = created
             return created
         }
@@ -178,5 +236,15 @@ public final class RouterStats: Sendable {
     /// Every endpoint's counters now, by `IP:port`.
     public func endpointSnapshot() -> [String: EndpointStatsSnapshot] {
         endpoints.withLockedValue { $0 }.mapValues(\.snapshot)
+    }
+}
+
+extension LatencySnapshot {
+    /// The counts of both, bucket by bucket (both have the router's buckets).
+    func adding(_ other: LatencySnapshot) -> LatencySnapshot {
+        LatencySnapshot(
+            boundsMilliseconds: boundsMilliseconds,
+            cumulativeCounts: zip(cumulativeCounts, other.cumulativeCounts).map(+),
+            sumMilliseconds: sumMilliseconds + other.sumMilliseconds)
     }
 }
