@@ -87,7 +87,7 @@ private func fuzzUpgrade(
         while (try? channel.readOutbound(as: ByteBuffer.self)) != nil {}
     }
     let upgradeStats = upgradeTable.listeners["127.0.0.1:8080"]!.routes[0].backends[0].stats
-    let upgradesBefore = upgradeStats.upgrades.load(ordering: .relaxed)
+    let upgradesBefore = upgradeStats.snapshot.upgrades
     _ = try? client.writeInbound(
         ByteBuffer(string: "GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"))
     drain(upstream)
@@ -95,7 +95,7 @@ private func fuzzUpgrade(
     drain(client)
     // Only into a tunnel: a next request would need a new upstream connection, which an
     // embedded loop cannot make (the request path is fuzzed above).
-    if client.isActive, upgradeStats.upgrades.load(ordering: .relaxed) > upgradesBefore, !clientBytes.isEmpty {
+    if client.isActive, upgradeStats.snapshot.upgrades > upgradesBefore, !clientBytes.isEmpty {
         _ = try? client.writeInbound(ByteBuffer(bytes: clientBytes))
     }
     drain(upstream)

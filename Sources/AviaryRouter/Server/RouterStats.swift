@@ -78,6 +78,24 @@ final class AnswerCounts: Sendable {
     }
 }
 
+/// Answers summed over the event loops, as a snapshot reads them.
+struct AnswerSums {
+    var ok = 0
+    var redirect = 0
+    var clientError = 0
+    var serverError = 0
+    var latency = LatencyHistogram.empty
+
+    mutating func add(_ answers: AnswerCounts) {
+        let (ok, redirect, clientError, serverError) = answers.byClass
+        self.ok += ok
+        self.redirect += redirect
+        self.clientError += clientError
+        self.serverError += serverError
+        latency = latency.adding(answers.latency.snapshot)
+    }
+}
+
 /// What one event loop counts for an endpoint: only that loop writes it, so two loops never
 /// contend for the same cache line on the hot path.
 final class EndpointCounters: Sendable {
@@ -107,20 +125,18 @@ public final class EndpointStats: Sendable {
 
     /// The counters now, summed over the loops.
     public var snapshot: EndpointStatsSnapshot {
-        var total = EndpointStatsSnapshot(
-            requests: 0, responses2xx: 0, responses3xx: 0, responses4xx: 0, responses5xx: 0, failures: 0,
-            latency: LatencyHistogram.empty)
+        var answers = AnswerSums()
+        var requests = 0
+        var failures = 0
         for shard in shards {
-            let (ok, redirect, clientError, serverError) = shard.answers.byClass
-            total.requests += shard.requests.load(ordering: .relaxed)
-            total.responses2xx += ok
-            total.responses3xx += redirect
-            total.responses4xx += clientError
-            total.responses5xx += serverError
-            total.failures += shard.failures.load(ordering: .relaxed)
-            total.latency = total.latency.adding(shard.answers.latency.snapshot)
+            answers.add(shard.answers)
+            requests += shard.requests.load(ordering: .relaxed)
+            failures += shard.failures.load(ordering: .relaxed)
         }
-        return total
+        return EndpointStatsSnapshot(
+            requests: requests, responses2xx: answers.ok, responses3xx: answers.redirect,
+            responses4xx: answers.clientError, responses5xx: answers.serverError, failures: failures,
+            latency: answers.latency)
     }
 }
 
@@ -160,27 +176,19 @@ public final class ServiceStats: Sendable {
 
     /// The counters now, summed over the loops.
     public var snapshot: ServiceStatsSnapshot {
-        var total = ServiceStatsSnapshot(
-            requests: 0, responses2xx: 0, responses3xx: 0, responses4xx: 0, responses5xx: 0, noEndpoint: 0,
-            upstreamFailures: 0, timeouts: 0, retries: 0, mirrored: 0, mirrorFailures: 0, upgrades: 0,
-            latency: LatencyHistogram.empty)
-        for shard in shards {
-            let (ok, redirect, clientError, serverError) = shard.answers.byClass
-            total.requests += shard.requests.load(ordering: .relaxed)
-            total.responses2xx += ok
-            total.responses3xx += redirect
-            total.responses4xx += clientError
-            total.responses5xx += serverError
-            total.noEndpoint += shard.noEndpoint.load(ordering: .relaxed)
-            total.upstreamFailures += shard.upstreamFailures.load(ordering: .relaxed)
-            total.timeouts += shard.timeouts.load(ordering: .relaxed)
-            total.retries += shard.retries.load(ordering: .relaxed)
-            total.mirrored += shard.mirrored.load(ordering: .relaxed)
-            total.mirrorFailures += shard.mirrorFailures.load(ordering: .relaxed)
-            total.upgrades += shard.upgrades.load(ordering: .relaxed)
-            total.latency = total.latency.adding(shard.answers.latency.snapshot)
-        }
-        return total
+        var answers = AnswerSums()
+        for shard in shards { answers.add(shard.answers) }
+        func sum(_ counter: (ServiceCounters) -> Int) -> Int { shards.reduce(0) { $0 + counter($1) } }
+        return ServiceStatsSnapshot(
+            requests: sum { $0.requests.load(ordering: .relaxed) }, responses2xx: answers.ok,
+            responses3xx: answers.redirect, responses4xx: answers.clientError, responses5xx: answers.serverError,
+            noEndpoint: sum { $0.noEndpoint.load(ordering: .relaxed) },
+            upstreamFailures: sum { $0.upstreamFailures.load(ordering: .relaxed) },
+            timeouts: sum { $0.timeouts.load(ordering: .relaxed) },
+            retries: sum { $0.retries.load(ordering: .relaxed) },
+            mirrored: sum { $0.mirrored.load(ordering: .relaxed) },
+            mirrorFailures: sum { $0.mirrorFailures.load(ordering: .relaxed) },
+            upgrades: sum { $0.upgrades.load(ordering: .relaxed) }, latency: answers.latency)
     }
 }
 
