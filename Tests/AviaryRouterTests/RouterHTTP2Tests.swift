@@ -555,6 +555,32 @@ struct RouterHTTP2AbuseTests {
         }
     }
 
+    @Test("a stream answered before its request ended is reset with NO_ERROR after the answer; the connection goes on")
+    func answeredStreamIsStopped() async throws {
+        let port = try freePort()
+        let table = """
+            services: {app: {endpoints: ["127.0.0.1:1"]}}
+            listeners:
+              - address: 127.0.0.1:\(port)
+                routes: [{match: {anyOf: [{path: {prefix: /only}}]}, backends: [{service: app}]}]
+            """
+        try await withRouter(table) { _ in
+            let connection = try RawConnection(port: port, receiveTimeout: 2)
+            defer { connection.close() }
+            // A request that never ends its body, to a path no route matches: the router answers
+            // 404 at once, then asks the client to stop sending.
+            try connection.send(
+                bytes: RawHTTP2.preface + RawHTTP2.frame(type: 4, flags: 1) + RawHTTP2.get(stream: 1, ends: false))
+            let first = RawHTTP2.frames(connection.receiveAllBytes()).filter { $0.stream == 1 }
+            #expect(first.map(\.type) == [1, 0, 3], "HEADERS, DATA, RST_STREAM: \(first.map(\.type))")
+            #expect(first.count == 3 && first[1].flags & 0x1 == 1, "the answer ends the stream's sending side")
+            #expect(first.last?.payload == [0, 0, 0, 0], "RST_STREAM NO_ERROR, after the whole answer")
+            try connection.send(bytes: RawHTTP2.get(stream: 3))
+            let next = RawHTTP2.frames(connection.receiveAllBytes()).filter { $0.stream == 3 }
+            #expect(next.first?.type == 1 && next.contains { $0.flags & 0x1 == 1 }, "the next stream is answered")
+        }
+    }
+
     @Test("a SETTINGS flood is cut off with a GOAWAY, and others are served")
     func settingsFlood() async throws {
         try await withRawConnection(receiveTimeout: 10) { connection in

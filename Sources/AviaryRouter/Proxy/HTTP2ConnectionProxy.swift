@@ -58,8 +58,13 @@ final class HTTP2ConnectionProxy: ChannelDuplexHandler {
     var isWritable: Bool { context?.channel.isWritable ?? false }
 
     /// Writes a frame of `streamID`'s response (unflushed).
-    func write(_ payload: HTTP2Frame.FramePayload, on streamID: HTTP2StreamID) {
-        context?.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: payload)), promise: nil)
+    func write(_ payload: HTTP2Frame.FramePayload, on streamID: HTTP2StreamID, promise: EventLoopPromise<Void>? = nil) {
+        context?.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: payload)), promise: promise)
+    }
+
+    /// A promise for a write, while the connection is open.
+    func makePromise() -> EventLoopPromise<Void>? {
+        context?.eventLoop.makePromise()
     }
 
     /// Flushes what the streams wrote: at the end of the client's read when in one, else once

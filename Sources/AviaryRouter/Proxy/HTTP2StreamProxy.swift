@@ -76,21 +76,21 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
     func received(_ payload: HTTP2Frame.FramePayload) {
         switch payload {
         case .headers(let headers):
+            if headers.endStream { requestEnded = true }
             if requestHeaders == nil, target == nil {
                 start(headers.headers, endStream: headers.endStream)
             } else {
                 // Trailers.
                 forward(payload)
             }
-            if headers.endStream { requestEnded = true }
         case .data(let data):
+            if data.endStream { requestEnded = true }
             if case .byteBuffer(let bytes) = data.data { bodyBytes += bytes.readableBytes }
             if bodyBytes > limits.maxBodyBytes {
                 answer(.payloadTooLarge, "request body exceeds \(limits.maxBodyBytes) bytes", grpc: .resourceExhausted)
                 return
             }
             forward(payload)
-            if data.endStream { requestEnded = true }
         default:
             break
         }
@@ -278,8 +278,12 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
             upstream?.delegate = nil
             upstream = nil
         }
-        connection.write(payload, on: streamID)
-        if ends { connection.flush() }
+        if ends {
+            writeLast(payload)
+            connection.flush()
+        } else {
+            connection.write(payload, on: streamID)
+        }
     }
 
     func upstreamReadComplete() {
@@ -329,7 +333,7 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
         } else if grpc {
             responseEnded = true
             let trailers = HPACKHeaders([("grpc-status", "4"), ("grpc-message", "deadline exceeded at the router")])
-            connection.write(.headers(.init(headers: trailers, endStream: true)), on: streamID)
+            writeLast(.headers(.init(headers: trailers, endStream: true)))
             connection.flush()
         } else {
             responseEnded = true
@@ -343,6 +347,22 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
         guard isOpen else { return }
         connection.write(.rstStream(.cancel), on: streamID)
         connection.flush()
+    }
+
+    /// Writes the response's last frame. When the request has not ended, the client is then
+    /// asked to stop sending it, once that frame has gone: RST_STREAM NO_ERROR (RFC 9113, 8.1),
+    /// which also frees the stream (otherwise a client could go on sending to an answered stream).
+    private func writeLast(_ payload: HTTP2Frame.FramePayload) {
+        guard isOpen, !requestEnded, let sent = connection.makePromise() else {
+            connection.write(payload, on: streamID)
+            return
+        }
+        connection.write(payload, on: streamID, promise: sent)
+        sent.futureResult.assumeIsolated().whenSuccess { [self] in
+            guard isOpen, !requestEnded else { return }
+            connection.write(.rstStream(.noError), on: streamID)
+            connection.flush()
+        }
     }
 
     // MARK: Answers
@@ -363,11 +383,10 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
         stopWatching()
         pending = []
         countAnswer(status: Int(status.code), byEndpoint: byEndpoint)
-        for payload in HTTP2Messages.localAnswer(
+        let frames = HTTP2Messages.localAnswer(
             status: status, reason: reason, grpc: grpc ? grpcStatus : nil, allocator: connection.allocator)
-        {
-            connection.write(payload, on: streamID)
-        }
+        for payload in frames.dropLast() { connection.write(payload, on: streamID) }
+        if let last = frames.last { writeLast(last) }
         connection.flush()
     }
 
