@@ -171,20 +171,20 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
         let service: CompiledService
         if let sticky = route.sticky {
             (service, setCookie) = route.stickyBackend(
-                sticky, fields: headers.lazy.map { ($0.name, $0.value) }, shard: pool.shard)
+                sticky, fields: headers.lazy.map { ($0.name, $0.value) })
         } else {
-            service = route.nextBackend(shard: pool.shard)
+            service = route.nextBackend()
         }
         self.service = service
         service.stats[pool.shard].requests.add(1, ordering: .relaxed)
-        guard let endpoint = service.nextEndpoint(shard: pool.shard) else {
+        guard let endpoint = service.nextEndpoint() else {
             service.stats[pool.shard].noEndpoint.add(1, ordering: .relaxed)
             answer(.serviceUnavailable, "no ready endpoint for service \(service.name)", grpc: .unavailable)
             return
         }
         requestHeaders = headers
         headersEndStream = endStream
-        if let mirrored = route.nextMirror(shard: pool.shard) {
+        if let mirrored = route.nextMirror() {
             mirror = HTTP2Mirror(
                 service: mirrored, headers: headers, target: target, endStream: endStream, forwarding: forwarding,
                 pool: pool, limits: limits)
@@ -216,7 +216,7 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
                 endpoint.stats[pool.shard].failures.add(1, ordering: .relaxed)
                 service.markFailed(endpoint)
                 // Nothing reached the endpoint: another may take the request.
-                if attempts < 2, let next = service.nextEndpoint(excluding: endpoint, shard: pool.shard),
+                if attempts < 2, let next = service.nextEndpoint(excluding: endpoint),
                     next != endpoint
                 {
                     service.stats[pool.shard].retries.add(1, ordering: .relaxed)

@@ -27,7 +27,7 @@ final class MirrorExchange: UpstreamDelegate {
     /// Connects to the next endpoint of the mirror service and sends `head` (the head as sent
     /// upstream); `ends` when the request has no body.
     func start(head: ByteBuffer, isHeadRequest: Bool, ends: Bool) {
-        guard let endpoint = service.nextEndpoint(shard: pool.shard) else {
+        guard let endpoint = service.nextEndpoint() else {
             fail()
             return
         }

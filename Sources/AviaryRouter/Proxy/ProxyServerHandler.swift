@@ -318,13 +318,13 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         var setCookie: [UInt8]?
         if let sticky = route.sticky {
             (service, setCookie) = headBytes.withUnsafeReadableBytes { raw in
-                route.stickyBackend(sticky, head, raw, shard: pool.shard)
+                route.stickyBackend(sticky, head, raw)
             }
         } else {
-            service = route.nextBackend(shard: pool.shard)
+            service = route.nextBackend()
         }
         service.stats[pool.shard].requests.add(1, ordering: .relaxed)
-        guard let endpoint = service.nextEndpoint(shard: pool.shard) else {
+        guard let endpoint = service.nextEndpoint() else {
             service.stats[pool.shard].noEndpoint.add(1, ordering: .relaxed)
             service.stats[pool.shard].countResponse(status: 503, nanoseconds: 0)
             respondEarly(.serviceUnavailable, "no ready endpoint for service \(service.name)")
@@ -350,7 +350,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         exchange.setCookie = setCookie
         self.exchange = exchange
         // A mirror would open a second tunnel nobody reads: upgrades are not mirrored.
-        if !asksUpgrade, let mirrorService = route.nextMirror(shard: pool.shard) {
+        if !asksUpgrade, let mirrorService = route.nextMirror() {
             let mirror = MirrorExchange(service: mirrorService, pool: pool, limits: limits)
             mirror.start(head: upstreamHead, isHeadRequest: isHeadRequest, ends: requestBody == nil)
             exchange.mirror = mirror
@@ -580,7 +580,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         exchange.endpointFailed()
         exchange.service.markFailed(exchange.endpoint)
         if state.mayRetry, exchange.service.endpoints.count > 1,
-            let next = exchange.service.nextEndpoint(excluding: exchange.endpoint, shard: pool.shard)
+            let next = exchange.service.nextEndpoint(excluding: exchange.endpoint)
         {
             state.retrying()
             exchange.endpoint = next

@@ -340,7 +340,7 @@ final class HTTP2Mirror: StreamUpstreamDelegate {
     ) {
         self.service = service
         self.shard = pool.shard
-        guard let endpoint = service.nextEndpoint(shard: shard) else {
+        guard let endpoint = service.nextEndpoint() else {
             fail()
             return
         }

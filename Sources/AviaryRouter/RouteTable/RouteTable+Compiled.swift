@@ -67,9 +67,7 @@ public final class CompiledService: Sendable {
     public let stats: ServiceStats
     /// Its endpoints speak cleartext HTTP/2 (`BackendProtocol.h2c`).
     public let speaksHTTP2: Bool
-    /// The round-robin position, one per event loop (the loops' sequences are each in order, so
-    /// no two loops contend for one cache line).
-    private let cursors: [Cursor]
+    private let cursor = Atomic<Int>(0)
     /// Per endpoint, the uptime in nanoseconds until which it is passed over (0: never failed).
     private let ejectedUntil: [EjectionDeadline]
 
@@ -79,15 +77,14 @@ public final class CompiledService: Sendable {
         self.endpoints = endpoints
         self.stats = stats
         self.ejectedUntil = endpoints.map { _ in EjectionDeadline() }
-        self.cursors = Cursor.make(stats.shardCount)
     }
 
     /// The next endpoint in round-robin order that is not passed over and is not `excluded`;
     /// when there is none, the next in order regardless. Nil when the service has no endpoint.
-    public func nextEndpoint(excluding excluded: UpstreamEndpoint? = nil, shard: Int = 0) -> UpstreamEndpoint? {
+    public func nextEndpoint(excluding excluded: UpstreamEndpoint? = nil) -> UpstreamEndpoint? {
         guard !endpoints.isEmpty else { return nil }
         let count = UInt(endpoints.count)
-        let start = Int(UInt(bitPattern: Cursor.next(cursors, shard)) % count)
+        let start = Int(UInt(bitPattern: cursor.wrappingAdd(1, ordering: .relaxed).oldValue) % count)
         var now: Int64?
         for offset in 0..<endpoints.count {
             let index = (start + offset) % endpoints.count
@@ -108,18 +105,6 @@ public final class CompiledService: Sendable {
         guard let index = endpoints.firstIndex(of: endpoint) else { return }
         let until = (NIODeadline.now() + Self.ejectionTime).uptimeNanoseconds.clampedToInt64
         ejectedUntil[index].value.store(until, ordering: .relaxed)
-    }
-}
-
-/// A round-robin position of one event loop; a class because atomics cannot live in an array.
-final class Cursor: Sendable {
-    let value = Atomic<Int>(0)
-
-    static func make(_ count: Int) -> [Cursor] { (0..<max(1, count)).map { _ in Cursor() } }
-
-    /// The position of loop `shard` (the first loop's if there is no such one), then moves it on.
-    static func next(_ cursors: [Cursor], _ shard: Int) -> Int {
-        cursors[shard < cursors.count ? shard : 0].value.wrappingAdd(1, ordering: .relaxed).oldValue
     }
 }
 
@@ -199,9 +184,8 @@ public final class CompiledRoute: Sendable {
     let mirror: CompiledService?
     let mirrorShare: EvenShare
     let sticky: StickySessions?
-    /// The weighted schedule's and the mirror share's positions, one per event loop.
-    private let cursors: [Cursor]
-    private let mirrorCursors: [Cursor]
+    private let cursor = Atomic<Int>(0)
+    private let mirrorCursor = Atomic<Int>(0)
 
     init(
         name: String, match: CompiledMatch?, backends: [CompiledService], schedule: WeightedSchedule,
@@ -214,45 +198,43 @@ public final class CompiledRoute: Sendable {
         self.mirror = mirror
         self.mirrorShare = mirrorShare
         self.sticky = sticky
-        self.cursors = Cursor.make(backends.first?.stats.shardCount ?? 1)
-        self.mirrorCursors = Cursor.make(backends.first?.stats.shardCount ?? 1)
     }
 
     /// The backend for a request on a sticky route, by the bucket it carries; a request without
     /// one starts a session: by cookie, it gets the next new bucket and the `Set-Cookie` line to
     /// answer with; by header, the weighted schedule decides.
     func stickyBackend(
-        _ sticky: StickySessions, _ head: MessageHead, _ bytes: UnsafeRawBufferPointer, shard: Int = 0
+        _ sticky: StickySessions, _ head: MessageHead, _ bytes: UnsafeRawBufferPointer
     ) -> (service: CompiledService, setCookie: [UInt8]?) {
         if let bucket = sticky.bucket(of: head, bytes) {
             return (backends[sticky.backend(forBucket: bucket)], nil)
         }
-        guard case .cookie = sticky.key else { return (nextBackend(shard: shard), nil) }
+        guard case .cookie = sticky.key else { return (nextBackend(), nil) }
         let bucket = sticky.newBucket()
         return (backends[sticky.backend(forBucket: bucket)], sticky.setCookieLine(bucket: bucket))
     }
 
     /// `stickyBackend` for an HTTP/2 request, by its fields; the cookie to set is a field value.
     func stickyBackend(
-        _ sticky: StickySessions, fields: some Sequence<(name: String, value: String)>, shard: Int = 0
+        _ sticky: StickySessions, fields: some Sequence<(name: String, value: String)>
     ) -> (service: CompiledService, setCookie: String?) {
         if let bucket = sticky.bucket(ofFields: fields) {
             return (backends[sticky.backend(forBucket: bucket)], nil)
         }
-        guard case .cookie = sticky.key else { return (nextBackend(shard: shard), nil) }
+        guard case .cookie = sticky.key else { return (nextBackend(), nil) }
         let bucket = sticky.newBucket()
         return (backends[sticky.backend(forBucket: bucket)], sticky.setCookieValue(bucket: bucket))
     }
 
     /// The backend for the next request, by the weighted schedule.
-    public func nextBackend(shard: Int = 0) -> CompiledService {
-        backends[schedule.pick(Cursor.next(cursors, shard))]
+    public func nextBackend() -> CompiledService {
+        backends[schedule.pick(cursor.wrappingAdd(1, ordering: .relaxed).oldValue)]
     }
 
     /// The mirror service when the next request is one the mirror share selects.
-    public func nextMirror(shard: Int = 0) -> CompiledService? {
+    public func nextMirror() -> CompiledService? {
         guard let mirror else { return nil }
-        return mirrorShare.isSelected(Cursor.next(mirrorCursors, shard)) ? mirror : nil
+        return mirrorShare.isSelected(mirrorCursor.wrappingAdd(1, ordering: .relaxed).oldValue) ? mirror : nil
     }
 }
 

@@ -164,8 +164,6 @@ final class ServiceCounters: Sendable {
 /// `ServiceStatsSnapshot`.
 public final class ServiceStats: Sendable {
     private let shards: [ServiceCounters]
-    /// How many event loops count for it.
-    var shardCount: Int { shards.count }
 
     init(shards: Int = 1) {
         self.shards = (0..<max(1, shards)).map { _ in ServiceCounters() }
