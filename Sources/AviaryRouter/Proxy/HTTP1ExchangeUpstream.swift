@@ -76,9 +76,9 @@ final class HTTP1ExchangeUpstream: StreamUpstream, UpstreamDelegate {
         case .data(let data):
             if case .byteBuffer(let bytes) = data.data, bytes.readableBytes > 0 {
                 if chunked {
-                    connection.write(ByteBuffer(string: String(bytes.readableBytes, radix: 16) + "\r\n"))
-                    connection.write(bytes)
-                    connection.write(ByteBuffer(staticString: "\r\n"))
+                    var chunk = ByteBuffer()
+                    chunk.writeChunk(bytes)
+                    connection.write(chunk)
                 } else {
                     connection.write(bytes)
                 }
@@ -96,11 +96,8 @@ final class HTTP1ExchangeUpstream: StreamUpstream, UpstreamDelegate {
     private func endRequest(trailers: HPACKHeaders?) {
         requestEnded = true
         if chunked {
-            var end = ByteBuffer(staticString: "0\r\n")
-            for (name, value, _) in trailers ?? HPACKHeaders() where name.utf8.first != UInt8(ascii: ":") {
-                end.writeString("\(name): \(value)\r\n")
-            }
-            end.writeStaticString("\r\n")
+            var end = ByteBuffer()
+            end.writeLastChunk(trailers: trailers)
             connection.write(end)
         }
         finishIfDone()

@@ -124,17 +124,7 @@ final class HTTP1OverHTTP2Codec: ChannelDuplexHandler {
         }
         if let authority { block.add(name: ":authority", value: authority) }
         block.add(name: ":path", value: target)
-        for field in head.fields {
-            switch field.role {
-            case .connection, .hopByHop, .transferEncoding, .upgrade, .host: continue
-            // The proxy wrote this one itself, with the client's address appended.
-            case .forwardedFor: break
-            default: if field.isDropped { continue }
-            }
-            let name = String(decoding: raw[field.lineStart..<field.nameEnd], as: UTF8.self).lowercased()
-            let value = String(decoding: raw[field.valueStart..<field.valueEnd], as: UTF8.self)
-            block.add(name: name, value: value)
-        }
+        HTTP2Messages.addFields(of: head, raw, skippingHost: true, to: &block)
         return block
     }
 
@@ -157,19 +147,12 @@ final class HTTP1OverHTTP2Codec: ChannelDuplexHandler {
         case .headers(let trailers):
             // Only a chunked body can carry trailers in HTTP/1.1; after a length they are dropped.
             guard chunked else { return }
-            out.writeStaticString("0\r\n")
-            Self.writeFields(trailers.headers, into: &out)
-            out.writeStaticString("\r\n")
+            out.writeLastChunk(trailers: trailers.headers)
         case .data(let frame):
-            guard case .byteBuffer(var bytes) = frame.data else { return }
+            guard case .byteBuffer(let bytes) = frame.data else { return }
             if chunked {
-                if bytes.readableBytes > 0 {
-                    out.writeString(String(bytes.readableBytes, radix: 16))
-                    out.writeStaticString("\r\n")
-                    out.writeBuffer(&bytes)
-                    out.writeStaticString("\r\n")
-                }
-                if frame.endStream { out.writeStaticString("0\r\n\r\n") }
+                out.writeChunk(bytes)
+                if frame.endStream { out.writeLastChunk(trailers: nil) }
             } else {
                 out = bytes
             }
@@ -197,7 +180,7 @@ final class HTTP1OverHTTP2Codec: ChannelDuplexHandler {
         status: Int, _ block: HPACKHeaders, endStream: Bool, requestWasHead: Bool, into out: inout ByteBuffer
     ) -> ResponseFraming {
         out.writeString("HTTP/1.1 \(status) \(HTTPResponseStatus(statusCode: status).reasonPhrase)\r\n")
-        writeFields(block, into: &out)
+        out.writeFields(block)
         guard status >= 200 else {
             out.writeStaticString("\r\n")
             return .none
@@ -216,16 +199,5 @@ final class HTTP1OverHTTP2Codec: ChannelDuplexHandler {
         }
         out.writeStaticString("connection: close\r\n\r\n")
         return framing
-    }
-
-    /// The regular fields of a block as HTTP/1.1 field lines, without the connection fields an
-    /// endpoint should not have sent.
-    private static func writeFields(_ block: HPACKHeaders, into out: inout ByteBuffer) {
-        for (name, value, _) in block where name.first != ":" && !HTTP2Messages.connectionFields.contains(name) {
-            out.writeString(name)
-            out.writeStaticString(": ")
-            out.writeString(value)
-            out.writeStaticString("\r\n")
-        }
     }
 }

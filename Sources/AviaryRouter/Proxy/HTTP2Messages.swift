@@ -148,21 +148,28 @@ enum HTTP2Messages {
         var block = HPACKHeaders()
         block.reserveCapacity(head.fields.count + 1)
         block.add(name: ":status", value: String(head.status))
-        bytes.withUnsafeReadableBytes { raw in
-            for field in head.fields {
-                switch field.role {
-                case .transferEncoding, .connection, .hopByHop, .upgrade: continue
-                case .forwardedFor: break
-                default: if field.isDropped { continue }
-                }
-                block.add(
-                    name: lowercased(raw, field.lineStart..<field.nameEnd),
-                    value: String(
-                        decoding: UnsafeRawBufferPointer(rebasing: raw[field.valueStart..<field.valueEnd]),
-                        as: UTF8.self))
-            }
-        }
+        bytes.withUnsafeReadableBytes { raw in addFields(of: head, raw, skippingHost: false, to: &block) }
         return block
+    }
+
+    /// Adds the fields of an HTTP/1.1 head (parsed from `raw`) to `block`: names in lower case,
+    /// without those of one HTTP/1.1 connection (RFC 9113 8.2.2), and without `Host` when
+    /// `skippingHost` (a request's is its `:authority`). `X-Forwarded-For` stays: the proxy wrote it.
+    static func addFields(
+        of head: MessageHead, _ raw: UnsafeRawBufferPointer, skippingHost: Bool, to block: inout HPACKHeaders
+    ) {
+        for field in head.fields {
+            switch field.role {
+            case .transferEncoding, .connection, .hopByHop, .upgrade: continue
+            case .host where skippingHost: continue
+            case .forwardedFor: break
+            default: if field.isDropped { continue }
+            }
+            block.add(
+                name: lowercased(raw, field.lineStart..<field.nameEnd),
+                value: String(
+                    decoding: UnsafeRawBufferPointer(rebasing: raw[field.valueStart..<field.valueEnd]), as: UTF8.self))
+        }
     }
 
     /// The trailer fields of a chunked HTTP/1.1 body (its trailer lines as they came, each with
@@ -272,10 +279,36 @@ extension String {
 
 extension ByteBuffer {
     /// Writes one `name: value` line of an HTTP/1.1 head.
-    fileprivate mutating func writeField(_ name: String, _ value: String) {
+    mutating func writeField(_ name: String, _ value: String) {
         writeString(name)
         writeStaticString(": ")
         writeString(value)
+        writeStaticString("\r\n")
+    }
+
+    /// Writes the regular fields of a header block as HTTP/1.1 field lines, without the fields of
+    /// one connection.
+    mutating func writeFields(_ block: HPACKHeaders) {
+        for (name, value, _) in block where name.first != ":" && !HTTP2Messages.connectionFields.contains(name) {
+            writeField(name, value)
+        }
+    }
+
+    /// Writes `bytes` as one chunk of a chunked body; nothing when there are none (an empty chunk
+    /// would end the body).
+    mutating func writeChunk(_ bytes: ByteBuffer) {
+        guard bytes.readableBytes > 0 else { return }
+        var bytes = bytes
+        writeString(String(bytes.readableBytes, radix: 16))
+        writeStaticString("\r\n")
+        writeBuffer(&bytes)
+        writeStaticString("\r\n")
+    }
+
+    /// Writes the last chunk of a chunked body and its trailer section (`trailers`' fields).
+    mutating func writeLastChunk(trailers: HPACKHeaders?) {
+        writeStaticString("0\r\n")
+        if let trailers { writeFields(trailers) }
         writeStaticString("\r\n")
     }
 }
