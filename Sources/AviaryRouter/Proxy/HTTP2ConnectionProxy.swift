@@ -1,20 +1,29 @@
 import NIOCore
+import NIOHPACK
 import NIOHTTP2
 
-/// The streams of one HTTP/2 client connection, frame by frame: it sits after the HTTP/2
-/// handler (which parses and checks every frame, keeps the streams' states and answers
-/// SETTINGS, PING and the abuse limits) and hands each stream's HEADERS and DATA frames to that
-/// stream's `HTTP2StreamProxy`, made when its first header block arrives.
+/// One HTTP/2 client connection, from its bytes: it parses the client's frames (RFC 9113),
+/// keeps the streams' states and both directions' flow control, answers SETTINGS and PING,
+/// enforces the abuse limits, and hands each stream's request head, body and trailers to that
+/// stream's `HTTP2StreamProxy`, whose answer it frames and writes back.
 ///
-/// There is no channel per stream (NIO's multiplexer would make one, with its pipeline, for
-/// every request), so the flow control the multiplexer did is done here, from the handler's
-/// events: the connection's window is reopened as the client uses it, a stream's only while its
-/// upstream takes more (so a slow endpoint holds its own client back and no one else), and a
-/// stream reads its upstream only while the client's window and connection can take more.
-final class HTTP2ConnectionProxy: ChannelDuplexHandler {
-    typealias InboundIn = HTTP2Frame
-    typealias OutboundIn = HTTP2Frame
-    typealias OutboundOut = HTTP2Frame
+/// The router is only ever the server side of these connections, and relays what it reads, so
+/// this is the part of HTTP/2 a proxy needs and no more: no stream channels, no frame objects
+/// between handlers, and the frames of every stream that wrote during one read (or one turn of
+/// the loop) leave in one buffer and one write. Header blocks are (de)compressed by `NIOHPACK`.
+///
+/// Flow control: the connection's window is reopened as the client uses it; a stream's only
+/// while its upstream takes more, so a slow endpoint holds back its own client and no one else.
+/// A stream reads its upstream only while its window and the connection's are open and nothing
+/// of it waits to be sent; what does not fit the client's windows waits in the stream's queue.
+///
+/// Limits, as NIO's handler kept them before: at most 250 open streams (one more is a
+/// PROTOCOL_ERROR for the connection); more than 200 RST_STREAM, 200 PING/SETTINGS/PRIORITY
+/// frames or 200 malformed streams in 30 seconds, or a second empty DATA frame in a row, is
+/// ENHANCE_YOUR_CALM; header blocks larger than the table's header limit end the connection.
+final class HTTP2ConnectionProxy: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private let core: ProxyCore
     private let pool: UpstreamPool
@@ -23,26 +32,85 @@ final class HTTP2ConnectionProxy: ChannelDuplexHandler {
     /// The window the router offers the client, per stream and for the connection; reopened to
     /// this once half of it is used.
     private let targetWindow: Int
+    private let maxHeaderBytes: Int
     private var context: ChannelHandlerContext?
-    private var streams: [HTTP2StreamID: HTTP2StreamProxy] = [:]
+
+    private var streams: [UInt32: HTTP2StreamProxy] = [:]
+    /// The highest stream the client opened.
+    private var lastStreamID: UInt32 = 0
+    /// Bytes read that do not make a whole frame yet.
+    private var unread: ByteBuffer?
+    private var prefaceRead = false
+    private var settingsRead = false
+    /// A header block whose CONTINUATION frames are still to come.
+    private var partialBlock: (stream: UInt32, endStream: Bool, bytes: ByteBuffer)?
+    private var decoder: HPACKDecoder
+    private var encoder: HPACKEncoder
+
+    /// What the client may still send on the connection before the router reopens it.
+    private var connectionInboundWindow = 65_535
+    /// What the router may still send on the connection.
+    private var connectionOutboundWindow = 65_535
     /// The client's SETTINGS_INITIAL_WINDOW_SIZE: a new stream's outbound window.
     private var clientInitialWindow = 65_535
+    private var clientMaxFrameSize = HTTP2Wire.maxFrameSize
+    /// Streams with frames waiting for the client's windows to open.
+    private var blocked: [HTTP2StreamProxy] = []
+
+    private var resets = HTTP2Wire.RateWindow()
+    private var controlFrames = HTTP2Wire.RateWindow()
+    private var malformedStreams = HTTP2Wire.RateWindow()
+    private var emptyDataFrames = 0
+    /// The client sent GOAWAY: the connection ends once its streams have.
+    private var clientGoingAway = false
+    /// The router sent GOAWAY and is closing.
+    private var closing = false
+
+    /// Frames written and not yet handed to the channel.
+    private var output: ByteBuffer
     private var isReading = false
     private var needsFlush = false
+    private var flushScheduled = false
     /// The streams that wrote to their upstream during this read, flushed once at its end.
     private var upstreamFlushes: [HTTP2StreamProxy] = []
-    private var flushScheduled = false
 
-    init(core: ProxyCore, pool: UpstreamPool, listenerAddress: String, forwarding: Forwarding, targetWindow: Int) {
+    init(
+        core: ProxyCore, pool: UpstreamPool, listenerAddress: String, forwarding: Forwarding, targetWindow: Int,
+        maxHeaderBytes: Int
+    ) {
         self.core = core
         self.pool = pool
         self.listenerAddress = listenerAddress
         self.forwarding = forwarding
         self.targetWindow = targetWindow
+        self.maxHeaderBytes = maxHeaderBytes
+        let allocator = ByteBufferAllocator()
+        decoder = HPACKDecoder(
+            allocator: allocator, maxDynamicTableSize: HPACKDecoder.maxDynamicTableSize,
+            maxHeaderListSize: max(maxHeaderBytes, 1))
+        encoder = HPACKEncoder(allocator: allocator)
+        output = allocator.buffer(capacity: 0)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        output = context.channel.allocator.buffer(capacity: 1024)
+        // The router's SETTINGS, then the connection's window opened to the target.
+        let settings: [(UInt16, Int)] = [
+            (HTTP2Wire.Setting.maxConcurrentStreams, HTTP2Wire.maxConcurrentStreams),
+            (HTTP2Wire.Setting.maxHeaderListSize, maxHeaderBytes),
+            (HTTP2Wire.Setting.initialWindowSize, targetWindow),
+            (HTTP2Wire.Setting.enablePush, 0),
+        ]
+        HTTP2Wire.writeFrameHeader(
+            length: 6 * settings.count, type: HTTP2Wire.FrameType.settings, flags: 0, stream: 0, into: &output)
+        for (parameter, value) in settings {
+            output.writeInteger(parameter)
+            output.writeInteger(UInt32(truncatingIfNeeded: value))
+        }
+        writeWindowUpdate(stream: 0, increment: targetWindow - connectionInboundWindow)
+        connectionInboundWindow = targetWindow
+        flush()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -54,17 +122,29 @@ final class HTTP2ConnectionProxy: ChannelDuplexHandler {
 
     var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
 
-    /// Whether the client's connection takes more now.
-    var isWritable: Bool { context?.channel.isWritable ?? false }
-
-    /// Writes a frame of `streamID`'s response (unflushed).
-    func write(_ payload: HTTP2Frame.FramePayload, on streamID: HTTP2StreamID, promise: EventLoopPromise<Void>? = nil) {
-        context?.write(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: payload)), promise: promise)
+    /// Whether `stream` may read more of its answer: its window and the connection's are open,
+    /// nothing of it waits, and the client's connection takes more.
+    func takesMore(_ stream: HTTP2StreamProxy) -> Bool {
+        stream.queued.isEmpty && stream.outboundWindow > 0 && connectionOutboundWindow > 0
+            && (context?.channel.isWritable ?? false)
     }
 
-    /// A promise for a write, while the connection is open.
-    func makePromise() -> EventLoopPromise<Void>? {
-        context?.eventLoop.makePromise()
+    /// Writes a frame of `stream`'s answer: a header block, data, or a reset. Data beyond the
+    /// client's windows, and what follows it, waits in the stream's queue.
+    func write(_ payload: HTTP2Frame.FramePayload, on stream: HTTP2StreamProxy) {
+        guard stream.isOpen, !stream.localEnded, !closing else { return }
+        switch payload {
+        case .rstStream(let code):
+            reset(stream, code: code)
+        case .headers, .data:
+            if stream.queued.isEmpty {
+                if let rest = sendWhatFits(payload, on: stream) { enqueue(rest, on: stream) }
+            } else {
+                stream.queued.append(payload)
+            }
+        default:
+            break
+        }
     }
 
     /// Flushes what the streams wrote: at the end of the client's read when in one, else once
@@ -78,14 +158,17 @@ final class HTTP2ConnectionProxy: ChannelDuplexHandler {
         flushScheduled = true
         context.eventLoop.assumeIsolated().execute {
             self.flushScheduled = false
-            self.context?.flush()
+            self.flushNow()
         }
     }
 
     /// Has `stream`'s upstream flushed at the end of this read, or now outside one.
     func flushUpstream(of stream: HTTP2StreamProxy) {
         if isReading {
-            upstreamFlushes.append(stream)
+            if !stream.upstreamFlushPending {
+                stream.upstreamFlushPending = true
+                upstreamFlushes.append(stream)
+            }
         } else {
             stream.flushUpstream()
         }
@@ -99,31 +182,51 @@ final class HTTP2ConnectionProxy: ChannelDuplexHandler {
         flush()
     }
 
-    // MARK: The client's frames
+    // MARK: Reading
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        if var earlier = unread {
+            unread = nil
+            earlier.writeBuffer(&bytes)
+            bytes = earlier
+        }
+        guard !closing else { return }
         isReading = true
-        let frame = unwrapInboundIn(data)
-        switch frame.payload {
-        case .headers, .data:
-            if let stream = streams[frame.streamID] {
-                stream.received(frame.payload)
-            } else if case .headers = frame.payload {
-                // The handler passes a header block on an unknown stream only when it opens one.
-                let stream = HTTP2StreamProxy(
-                    streamID: frame.streamID, connection: self, core: core, pool: pool,
-                    listenerAddress: listenerAddress, forwarding: forwarding, outboundWindow: clientInitialWindow)
-                streams[frame.streamID] = stream
-                stream.received(frame.payload)
+        if !prefaceRead {
+            guard bytes.readableBytes >= ProtocolSniffer.preface.count else {
+                unread = bytes
+                return
             }
-        case .settings(.settings(let settings)):
-            for setting in settings where setting.parameter == .initialWindowSize {
-                clientInitialWindow = setting.value
+            let preface = bytes.readBytes(length: ProtocolSniffer.preface.count)
+            guard preface == ProtocolSniffer.preface else {
+                fail(.protocolError)
+                return
             }
-        default:
-            // PING, RST_STREAM, GOAWAY, WINDOW_UPDATE and the rest are the handler's; what they
-            // change reaches the streams as events.
-            break
+            prefaceRead = true
+        }
+        while !closing, bytes.readableBytes >= HTTP2Wire.headerLength {
+            let start = bytes.readerIndex
+            let length =
+                Int(bytes.getInteger(at: start, as: UInt8.self)!) << 16
+                | Int(bytes.getInteger(at: start + 1, as: UInt16.self)!)
+            guard length <= HTTP2Wire.maxFrameSize else {
+                fail(.frameSizeError)
+                return
+            }
+            guard bytes.readableBytes >= HTTP2Wire.headerLength + length else { break }
+            let type = bytes.getInteger(at: start + 3, as: UInt8.self)!
+            let flags = bytes.getInteger(at: start + 4, as: UInt8.self)!
+            let stream = bytes.getInteger(at: start + 5, as: UInt32.self)! & 0x7FFF_FFFF
+            bytes.moveReaderIndex(forwardBy: HTTP2Wire.headerLength)
+            let payload = bytes.readSlice(length: length)!
+            received(type: type, flags: flags, stream: stream, payload: payload)
+        }
+        if !closing, bytes.readableBytes > 0 {
+            // Kept in a buffer of its own, so the channel's read buffer can be reused.
+            var rest = context.channel.allocator.buffer(capacity: max(bytes.readableBytes, 1024))
+            rest.writeBuffer(&bytes)
+            unread = rest
         }
     }
 
@@ -131,87 +234,495 @@ final class HTTP2ConnectionProxy: ChannelDuplexHandler {
         isReading = false
         let flushes = upstreamFlushes
         upstreamFlushes.removeAll(keepingCapacity: true)
-        for stream in flushes { stream.flushUpstream() }
+        for stream in flushes {
+            stream.upstreamFlushPending = false
+            stream.flushUpstream()
+        }
         if needsFlush {
             needsFlush = false
-            context.flush()
+            flushNow()
         }
         context.fireChannelReadComplete()
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        switch event {
-        case let event as NIOHTTP2WindowUpdatedEvent:
-            windowChanged(event, context: context)
-        case let event as StreamClosedEvent:
-            streams.removeValue(forKey: event.streamID)?.closed()
-        case let event as NIOHTTP2StreamCreatedEvent:
-            if let window = event.localInitialWindowSize { streams[event.streamID]?.outboundWindow = Int(window) }
-        case let event as NIOHTTP2BulkStreamWindowChangeEvent:
-            for stream in streams.values {
-                stream.outboundWindow += event.delta
-                if stream.outboundWindow > 0 { stream.clientBecameWritable() }
+    private func received(type: UInt8, flags: UInt8, stream: UInt32, payload: ByteBuffer) {
+        if let block = partialBlock {
+            guard type == HTTP2Wire.FrameType.continuation, stream == block.stream else {
+                fail(.protocolError)
+                return
             }
-        default:
-            context.fireUserInboundEventTriggered(event)
-        }
-    }
-
-    private func windowChanged(_ event: NIOHTTP2WindowUpdatedEvent, context: ChannelHandlerContext) {
-        if event.streamID == .rootStream {
-            // The connection's window: reopened as it is used, whatever the streams do.
-            if let inbound = event.inboundWindowSize, inbound <= targetWindow / 2 {
-                write(.windowUpdate(windowSizeIncrement: targetWindow - inbound), on: .rootStream)
-                flush()
-            }
+            continued(block, flags: flags, payload: payload)
             return
         }
-        guard let stream = streams[event.streamID] else { return }
-        if let outbound = event.outboundWindowSize {
-            let wasClosed = stream.outboundWindow <= 0
-            stream.outboundWindow = outbound
-            if wasClosed, outbound > 0 { stream.clientBecameWritable() }
+        guard settingsRead || type == HTTP2Wire.FrameType.settings else {
+            // The client's preface ends with a SETTINGS frame (RFC 9113, 3.4).
+            fail(.protocolError)
+            return
         }
-        if let inbound = event.inboundWindowSize {
-            stream.inboundWindow = inbound
-            if inbound <= targetWindow / 2 {
-                if stream.holdsRequest {
-                    stream.windowOwed = true
-                } else {
-                    reopenWindow(of: stream)
-                    flush()
-                }
+        switch type {
+        case HTTP2Wire.FrameType.data: receivedData(flags: flags, stream: stream, payload: payload)
+        case HTTP2Wire.FrameType.headers: receivedHeaders(flags: flags, stream: stream, payload: payload)
+        case HTTP2Wire.FrameType.priority:
+            guard stream != 0 else { return fail(.protocolError) }
+            guard payload.readableBytes == 5 else { return streamError(stream, .frameSizeError) }
+            guard controlFrames.record(at: .now()) else { return fail(.enhanceYourCalm) }
+        case HTTP2Wire.FrameType.rstStream: receivedReset(stream: stream, payload: payload)
+        case HTTP2Wire.FrameType.settings: receivedSettings(flags: flags, stream: stream, payload: payload)
+        case HTTP2Wire.FrameType.ping: receivedPing(flags: flags, stream: stream, payload: payload)
+        case HTTP2Wire.FrameType.goAway:
+            guard stream == 0 else { return fail(.protocolError) }
+            clientGoingAway = true
+            if streams.isEmpty { close() }
+        case HTTP2Wire.FrameType.windowUpdate: receivedWindowUpdate(stream: stream, payload: payload)
+        case HTTP2Wire.FrameType.pushPromise, HTTP2Wire.FrameType.continuation:
+            // A client never pushes; a CONTINUATION must follow a HEADERS frame.
+            fail(.protocolError)
+        default:
+            // Unknown frame types are ignored (RFC 9113, 4.1).
+            break
+        }
+    }
+
+    private func receivedHeaders(flags: UInt8, stream: UInt32, payload: ByteBuffer) {
+        guard stream != 0, stream & 1 == 1 else { return fail(.protocolError) }
+        guard var block = HTTP2Wire.unpadded(payload, flags: flags) else { return fail(.protocolError) }
+        if flags & HTTP2Wire.Flag.priority != 0 {
+            // Stream dependency and weight: priorities are not kept.
+            guard block.readableBytes >= 5 else { return fail(.frameSizeError) }
+            block.moveReaderIndex(forwardBy: 5)
+        }
+        let endStream = flags & HTTP2Wire.Flag.endStream != 0
+        if flags & HTTP2Wire.Flag.endHeaders == 0 {
+            var bytes = allocator.buffer(capacity: block.readableBytes * 2)
+            bytes.writeBuffer(&block)
+            partialBlock = (stream, endStream, bytes)
+            return
+        }
+        headerBlock(block, stream: stream, endStream: endStream)
+    }
+
+    private func continued(
+        _ block: (stream: UInt32, endStream: Bool, bytes: ByteBuffer), flags: UInt8, payload: ByteBuffer
+    ) {
+        var block = block
+        var payload = payload
+        partialBlock = nil
+        block.bytes.writeBuffer(&payload)
+        // A block may be as long as the header limit plus a frame; longer is a CONTINUATION flood.
+        guard block.bytes.readableBytes <= max(maxHeaderBytes, HTTP2Wire.maxFrameSize) + HTTP2Wire.maxFrameSize else {
+            return fail(.enhanceYourCalm)
+        }
+        if flags & HTTP2Wire.Flag.endHeaders == 0 {
+            partialBlock = block
+        } else {
+            headerBlock(block.bytes, stream: block.stream, endStream: block.endStream)
+        }
+    }
+
+    /// A whole header block: a new stream's request head, or a stream's trailers.
+    private func headerBlock(_ block: ByteBuffer, stream id: UInt32, endStream: Bool) {
+        var block = block
+        // Decoded even for a stream that is gone, to keep the compression context in step.
+        let headers: HPACKHeaders
+        do {
+            headers = try decoder.decodeHeaders(from: &block)
+        } catch {
+            return fail(.compressionError)
+        }
+        emptyDataFrames = 0
+        if let stream = streams[id] {
+            guard !stream.remoteEnded else { return streamError(id, .streamClosed) }
+            // Trailers: they end the request.
+            guard endStream, case .trailers = HTTP2Wire.checkTrailers(headers) else {
+                return streamError(id, .protocolError)
+            }
+            guard stream.expectedLength == nil || stream.expectedLength == 0 else {
+                return streamError(id, .protocolError)
+            }
+            stream.remoteEnded = true
+            stream.received(.headers(.init(headers: headers, endStream: true)))
+            closeIfDone(stream)
+            return
+        }
+        // A frame for a stream that closed (the client may not have seen its end yet) is ignored.
+        guard id > lastStreamID else { return }
+        lastStreamID = id
+        guard !clientGoingAway else { return }
+        guard streams.count < HTTP2Wire.maxConcurrentStreams else { return fail(.protocolError) }
+        guard case .request(let contentLength) = HTTP2Wire.checkRequest(headers),
+            !endStream || contentLength == nil || contentLength == 0
+        else {
+            return streamError(id, .protocolError)
+        }
+        let stream = HTTP2StreamProxy(
+            streamID: HTTP2StreamID(Int32(id)), connection: self, core: core, pool: pool,
+            listenerAddress: listenerAddress, forwarding: forwarding, outboundWindow: clientInitialWindow)
+        stream.inboundWindow = targetWindow
+        stream.expectedLength = contentLength
+        stream.remoteEnded = endStream
+        streams[id] = stream
+        stream.received(.headers(.init(headers: headers, endStream: endStream)))
+        closeIfDone(stream)
+    }
+
+    private func receivedData(flags: UInt8, stream id: UInt32, payload: ByteBuffer) {
+        guard id != 0 else { return fail(.protocolError) }
+        let flowed = payload.readableBytes
+        connectionInboundWindow -= flowed
+        guard connectionInboundWindow >= 0 else { return fail(.flowControlError) }
+        if connectionInboundWindow <= targetWindow / 2 {
+            // The connection's window: reopened as it is used, whatever the streams do.
+            writeWindowUpdate(stream: 0, increment: targetWindow - connectionInboundWindow)
+            connectionInboundWindow = targetWindow
+            flush()
+        }
+        guard let data = HTTP2Wire.unpadded(payload, flags: flags) else { return fail(.protocolError) }
+        let endStream = flags & HTTP2Wire.Flag.endStream != 0
+        if endStream {
+            emptyDataFrames = 0
+        } else if data.readableBytes == 0 {
+            emptyDataFrames += 1
+            guard emptyDataFrames <= 1 else { return fail(.enhanceYourCalm) }
+        }
+        guard let stream = streams[id] else {
+            // A stream never opened is a PROTOCOL_ERROR; a closed one's data is dropped.
+            if id > lastStreamID { fail(.protocolError) }
+            return
+        }
+        guard !stream.remoteEnded else { return streamError(id, .streamClosed) }
+        stream.inboundWindow -= flowed
+        guard stream.inboundWindow >= 0 else { return streamError(id, .flowControlError) }
+        if let expected = stream.expectedLength {
+            // A body longer or shorter than its content-length would be another request, or half
+            // of one, to an HTTP/1.1 endpoint.
+            let left = expected - data.readableBytes
+            guard left >= 0, !endStream || left == 0 else { return streamError(id, .protocolError) }
+            stream.expectedLength = left
+        }
+        if endStream { stream.remoteEnded = true }
+        stream.received(.data(.init(data: .byteBuffer(data), endStream: endStream)))
+        if stream.isOpen, !stream.remoteEnded, stream.inboundWindow <= targetWindow / 2 {
+            if stream.holdsRequest {
+                stream.windowOwed = true
+            } else {
+                reopenWindow(of: stream)
+                flush()
             }
         }
+        closeIfDone(stream)
     }
 
-    private func reopenWindow(of stream: HTTP2StreamProxy) {
-        guard stream.isOpen, stream.inboundWindow < targetWindow else { return }
-        write(.windowUpdate(windowSizeIncrement: targetWindow - stream.inboundWindow), on: stream.streamID)
+    private func receivedReset(stream id: UInt32, payload: ByteBuffer) {
+        guard payload.readableBytes == 4 else { return fail(.frameSizeError) }
+        guard id != 0, id <= lastStreamID else { return fail(.protocolError) }
+        guard resets.record(at: .now()) else { return fail(.enhanceYourCalm) }
+        if let stream = streams[id] { close(stream) }
     }
+
+    private func receivedSettings(flags: UInt8, stream: UInt32, payload: ByteBuffer) {
+        guard stream == 0 else { return fail(.protocolError) }
+        if flags & HTTP2Wire.Flag.ack != 0 {
+            guard payload.readableBytes == 0 else { return fail(.frameSizeError) }
+            return
+        }
+        guard payload.readableBytes % 6 == 0 else { return fail(.frameSizeError) }
+        guard controlFrames.record(at: .now()) else { return fail(.enhanceYourCalm) }
+        settingsRead = true
+        var payload = payload
+        while let parameter = payload.readInteger(as: UInt16.self), let raw = payload.readInteger(as: UInt32.self) {
+            let value = Int(raw)
+            switch parameter {
+            case HTTP2Wire.Setting.headerTableSize:
+                try? encoder.setDynamicTableSize(min(value, HPACKEncoder.defaultDynamicTableSize))
+            case HTTP2Wire.Setting.enablePush:
+                guard value <= 1 else { return fail(.protocolError) }
+            case HTTP2Wire.Setting.initialWindowSize:
+                guard value <= HTTP2Wire.maxWindow else { return fail(.flowControlError) }
+                let delta = value - clientInitialWindow
+                clientInitialWindow = value
+                for stream in streams.values {
+                    stream.outboundWindow += delta
+                    guard stream.outboundWindow <= HTTP2Wire.maxWindow else { return fail(.flowControlError) }
+                }
+            case HTTP2Wire.Setting.maxFrameSize:
+                guard value >= HTTP2Wire.maxFrameSize, value <= 16_777_215 else { return fail(.protocolError) }
+                clientMaxFrameSize = min(value, 1 << 20)
+            default:
+                // MAX_CONCURRENT_STREAMS and MAX_HEADER_LIST_SIZE bound what the router would
+                // open or send unasked, which it never does; unknown settings are ignored.
+                break
+            }
+        }
+        HTTP2Wire.writeFrameHeader(
+            length: 0, type: HTTP2Wire.FrameType.settings, flags: HTTP2Wire.Flag.ack, stream: 0, into: &output)
+        windowsOpened()
+        flush()
+    }
+
+    private func receivedPing(flags: UInt8, stream: UInt32, payload: ByteBuffer) {
+        guard payload.readableBytes == 8 else { return fail(.frameSizeError) }
+        guard stream == 0 else { return fail(.protocolError) }
+        guard flags & HTTP2Wire.Flag.ack == 0 else { return }
+        guard controlFrames.record(at: .now()) else { return fail(.enhanceYourCalm) }
+        var payload = payload
+        HTTP2Wire.writeFrameHeader(
+            length: 8, type: HTTP2Wire.FrameType.ping, flags: HTTP2Wire.Flag.ack, stream: 0, into: &output)
+        output.writeBuffer(&payload)
+        flush()
+    }
+
+    private func receivedWindowUpdate(stream id: UInt32, payload: ByteBuffer) {
+        guard payload.readableBytes == 4 else { return fail(.frameSizeError) }
+        let increment = Int(payload.getInteger(at: payload.readerIndex, as: UInt32.self)! & 0x7FFF_FFFF)
+        if id == 0 {
+            guard increment > 0 else { return fail(.protocolError) }
+            connectionOutboundWindow += increment
+            guard connectionOutboundWindow <= HTTP2Wire.maxWindow else { return fail(.flowControlError) }
+            windowsOpened()
+            return
+        }
+        guard let stream = streams[id] else {
+            if id > lastStreamID { fail(.protocolError) }
+            return
+        }
+        guard increment > 0 else { return streamError(id, .protocolError) }
+        let wasClosed = stream.outboundWindow <= 0
+        stream.outboundWindow += increment
+        guard stream.outboundWindow <= HTTP2Wire.maxWindow else { return streamError(id, .flowControlError) }
+        if !stream.queued.isEmpty {
+            windowsOpened()
+        } else if wasClosed, stream.outboundWindow > 0, takesMore(stream) {
+            stream.clientBecameWritable()
+        }
+    }
+
+    // MARK: Writing
+
+    /// Sends what the client's windows take of `payload` now; returns the rest, if any.
+    private func sendWhatFits(
+        _ payload: HTTP2Frame.FramePayload, on stream: HTTP2StreamProxy
+    ) -> HTTP2Frame.FramePayload? {
+        let id = UInt32(Int32(stream.streamID))
+        switch payload {
+        case .headers(let headers):
+            writeHeaders(headers.headers, stream: id, endStream: headers.endStream)
+            if headers.endStream { ended(stream) }
+        case .data(let data):
+            guard case .byteBuffer(var bytes) = data.data else { return nil }
+            while true {
+                let room = min(stream.outboundWindow, connectionOutboundWindow, clientMaxFrameSize)
+                if bytes.readableBytes <= room || bytes.readableBytes == 0 {
+                    stream.outboundWindow -= bytes.readableBytes
+                    connectionOutboundWindow -= bytes.readableBytes
+                    writeData(&bytes, stream: id, endStream: data.endStream)
+                    if data.endStream { ended(stream) }
+                    return nil
+                }
+                guard room > 0 else { return .data(.init(data: .byteBuffer(bytes), endStream: data.endStream)) }
+                var part = bytes.readSlice(length: room)!
+                stream.outboundWindow -= room
+                connectionOutboundWindow -= room
+                writeData(&part, stream: id, endStream: false)
+            }
+        default:
+            break
+        }
+        return nil
+    }
+
+    /// `payload` waits for the client's windows, behind what waits already.
+    private func enqueue(_ payload: HTTP2Frame.FramePayload, on stream: HTTP2StreamProxy) {
+        stream.queued.append(payload)
+        if !stream.isBlocked {
+            stream.isBlocked = true
+            blocked.append(stream)
+        }
+    }
+
+    private func writeHeaders(_ headers: HPACKHeaders, stream: UInt32, endStream: Bool) {
+        let endFlag = endStream ? HTTP2Wire.Flag.endStream : 0
+        let start = output.writerIndex
+        output.moveWriterIndex(forwardBy: HTTP2Wire.headerLength)
+        do {
+            try encoder.encode(headers: headers, to: &output)
+        } catch {
+            output.moveWriterIndex(to: start)
+            return fail(.internalError)
+        }
+        let length = output.writerIndex - start - HTTP2Wire.headerLength
+        if length <= clientMaxFrameSize {
+            HTTP2Wire.setFrameHeader(
+                length: length, type: HTTP2Wire.FrameType.headers, flags: HTTP2Wire.Flag.endHeaders | endFlag,
+                stream: stream, at: start, in: &output)
+            return
+        }
+        // A block longer than a frame: HEADERS, then CONTINUATION frames.
+        var block = output.getSlice(at: start + HTTP2Wire.headerLength, length: length)!
+        block = ByteBuffer(buffer: block)
+        output.moveWriterIndex(to: start)
+        var type = HTTP2Wire.FrameType.headers
+        var flags = endFlag
+        while block.readableBytes > 0 {
+            var part = block.readSlice(length: min(block.readableBytes, clientMaxFrameSize))!
+            if block.readableBytes == 0 { flags |= HTTP2Wire.Flag.endHeaders }
+            HTTP2Wire.writeFrameHeader(
+                length: part.readableBytes, type: type, flags: flags, stream: stream, into: &output)
+            output.writeBuffer(&part)
+            type = HTTP2Wire.FrameType.continuation
+            flags = 0
+        }
+    }
+
+    private func writeData(_ bytes: inout ByteBuffer, stream: UInt32, endStream: Bool) {
+        HTTP2Wire.writeFrameHeader(
+            length: bytes.readableBytes, type: HTTP2Wire.FrameType.data,
+            flags: endStream ? HTTP2Wire.Flag.endStream : 0, stream: stream, into: &output)
+        if bytes.readableBytes <= 4096 {
+            output.writeBuffer(&bytes)
+        } else {
+            // A large part goes as it is, after what was written before it.
+            handOver()
+            context?.write(wrapOutboundOut(bytes), promise: nil)
+        }
+    }
+
+    private func writeWindowUpdate(stream: UInt32, increment: Int) {
+        HTTP2Wire.writeFrameHeader(
+            length: 4, type: HTTP2Wire.FrameType.windowUpdate, flags: 0, stream: stream, into: &output)
+        output.writeInteger(UInt32(truncatingIfNeeded: increment))
+    }
+
+    private func writeReset(stream: UInt32, code: HTTP2ErrorCode) {
+        HTTP2Wire.writeFrameHeader(
+            length: 4, type: HTTP2Wire.FrameType.rstStream, flags: 0, stream: stream, into: &output)
+        output.writeInteger(UInt32(code.networkCode))
+    }
+
+    /// Hands the frames written so far to the channel (unflushed).
+    private func handOver() {
+        guard output.readableBytes > 0, let context else { return }
+        context.write(wrapOutboundOut(output), promise: nil)
+        output = context.channel.allocator.buffer(capacity: 1024)
+    }
+
+    private func flushNow() {
+        handOver()
+        context?.flush()
+    }
+
+    /// The client's windows opened (a WINDOW_UPDATE or its SETTINGS): what waited goes, and
+    /// streams that stopped reading their upstream read again.
+    private func windowsOpened() {
+        let waiting = blocked
+        blocked = []
+        for stream in waiting {
+            // Closed meanwhile: `close` emptied its queue.
+            guard stream.isOpen, stream.isBlocked else { continue }
+            while let next = stream.queued.first, stream.isOpen {
+                stream.queued.removeFirst()
+                if let rest = sendWhatFits(next, on: stream) {
+                    stream.queued.insert(rest, at: 0)
+                    break
+                }
+            }
+            if stream.isOpen, !stream.queued.isEmpty {
+                blocked.append(stream)
+            } else {
+                stream.isBlocked = false
+            }
+        }
+        flush()
+        guard connectionOutboundWindow > 0, context?.channel.isWritable ?? false else { return }
+        for stream in streams.values where takesMore(stream) { stream.clientBecameWritable() }
+    }
+
+    // MARK: Streams' ends
+
+    /// The router wrote the stream's last frame.
+    private func ended(_ stream: HTTP2StreamProxy) {
+        stream.localEnded = true
+        if !stream.remoteEnded {
+            // Answered before the request ended: the client is asked to stop sending it (RFC
+            // 9113, 8.1), which also frees the stream.
+            writeReset(stream: UInt32(Int32(stream.streamID)), code: .noError)
+        }
+        close(stream)
+    }
+
+    private func closeIfDone(_ stream: HTTP2StreamProxy) {
+        if stream.remoteEnded, stream.localEnded { close(stream) }
+    }
+
+    /// Resets `stream` with `code` and closes it.
+    private func reset(_ stream: HTTP2StreamProxy, code: HTTP2ErrorCode) {
+        writeReset(stream: UInt32(Int32(stream.streamID)), code: code)
+        close(stream)
+        flush()
+    }
+
+    /// A malformed or misused stream (RFC 9113, 5.4.2): reset, counted, and a connection that
+    /// makes too many of them is cut off.
+    private func streamError(_ id: UInt32, _ code: HTTP2ErrorCode) {
+        guard malformedStreams.record(at: .now()) else { return fail(.enhanceYourCalm) }
+        writeReset(stream: id, code: code)
+        if let stream = streams[id] { close(stream) }
+        flush()
+    }
+
+    private func close(_ stream: HTTP2StreamProxy) {
+        let id = UInt32(Int32(stream.streamID))
+        guard streams.removeValue(forKey: id) != nil else { return }
+        stream.queued.removeAll()
+        if stream.isBlocked {
+            stream.isBlocked = false
+            blocked.removeAll { $0 === stream }
+        }
+        stream.closed()
+        if clientGoingAway, streams.isEmpty { close() }
+    }
+
+    /// A connection error (RFC 9113, 5.4.1): GOAWAY with `code`, then the connection closes.
+    private func fail(_ code: HTTP2ErrorCode) {
+        guard !closing else { return }
+        HTTP2Wire.writeFrameHeader(length: 8, type: HTTP2Wire.FrameType.goAway, flags: 0, stream: 0, into: &output)
+        output.writeInteger(lastStreamID)
+        output.writeInteger(UInt32(code.networkCode))
+        close()
+    }
+
+    private func close() {
+        guard !closing else { return }
+        closing = true
+        flushNow()
+        context?.close(promise: nil)
+        closeAll()
+    }
+
+    // MARK: The connection
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
-            for stream in streams.values where stream.outboundWindow > 0 { stream.clientBecameWritable() }
+        if context.channel.isWritable, connectionOutboundWindow > 0 {
+            for stream in streams.values where takesMore(stream) { stream.clientBecameWritable() }
         }
         context.fireChannelWritabilityChanged()
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A frame the router wrote for a stream that had just closed: the handler dropped it, and
-        // the stream is ended already. Anything else is the connection's (see `ConnectionErrorCloser`).
-        if error is NIOHTTP2Errors.StreamError { return }
-        context.fireErrorCaught(error)
-    }
-
     func channelInactive(context: ChannelHandlerContext) {
+        closing = true
         closeAll()
         context.fireChannelInactive()
+    }
+
+    private func reopenWindow(of stream: HTTP2StreamProxy) {
+        guard stream.isOpen, !stream.remoteEnded, stream.inboundWindow < targetWindow else { return }
+        writeWindowUpdate(stream: UInt32(Int32(stream.streamID)), increment: targetWindow - stream.inboundWindow)
+        stream.inboundWindow = targetWindow
     }
 
     private func closeAll() {
         let open = streams.values
         streams.removeAll()
+        blocked.removeAll()
         for stream in open { stream.closed() }
     }
 }

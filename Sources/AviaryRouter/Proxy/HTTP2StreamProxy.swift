@@ -49,13 +49,26 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
     /// The copy of the request a mirrored route sends, if this one was chosen for it.
     private var mirror: HTTP2Mirror?
 
-    /// Flow control of the stream, kept from the HTTP/2 handler's events: how much the client
-    /// may still send (reopened only while the upstream takes more, which is the backpressure
-    /// towards the client), and how much the router may send before the client reopens it.
+    // MARK: The connection's, for this stream
+
+    /// Flow control of the stream: how much the client may still send (reopened only while the
+    /// upstream takes more, which is the backpressure towards the client), and how much the
+    /// router may send before the client reopens it.
     var inboundWindow = 0
     var outboundWindow: Int
     /// Whether the inbound window is due to be reopened once the upstream takes more.
     var windowOwed = false
+    /// The client ended its request (END_STREAM); the router wrote its answer's last frame.
+    var remoteEnded = false
+    var localEnded = false
+    /// The request body's bytes still to come, when it has a `content-length`.
+    var expectedLength: Int?
+    /// Frames of the answer waiting for the client's windows, in order.
+    var queued: [HTTP2Frame.FramePayload] = []
+    /// Whether the connection lists the stream among those waiting for a window.
+    var isBlocked = false
+    /// Whether the connection flushes the stream's upstream at the end of its read.
+    var upstreamFlushPending = false
 
     init(
         streamID: HTTP2StreamID, connection: HTTP2ConnectionProxy, core: ProxyCore, pool: UpstreamPool,
@@ -245,7 +258,7 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
 
     // MARK: Upstream side
 
-    var wantsUpstreamReads: Bool { isOpen && outboundWindow > 0 && connection.isWritable }
+    var wantsUpstreamReads: Bool { isOpen && connection.takesMore(self) }
 
     func upstreamReceived(_ payload: HTTP2Frame.FramePayload) {
         guard isOpen, !responseEnded else { return }
@@ -264,8 +277,6 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
             }
         case .data(let data):
             ends = data.endStream
-            // Counted now: the handler's event with the window left comes when the frame leaves.
-            outboundWindow -= data.data.readableBytes
         default:
             return
         }
@@ -279,10 +290,10 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
             upstream = nil
         }
         if ends {
-            writeLast(payload)
+            connection.write(payload, on: self)
             connection.flush()
         } else {
-            connection.write(payload, on: streamID)
+            connection.write(payload, on: self)
         }
     }
 
@@ -333,7 +344,7 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
         } else if grpc {
             responseEnded = true
             let trailers = HPACKHeaders([("grpc-status", "4"), ("grpc-message", "deadline exceeded at the router")])
-            writeLast(.headers(.init(headers: trailers, endStream: true)))
+            connection.write(.headers(.init(headers: trailers, endStream: true)), on: self)
             connection.flush()
         } else {
             responseEnded = true
@@ -345,24 +356,8 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
     /// take it for the whole.
     private func reset() {
         guard isOpen else { return }
-        connection.write(.rstStream(.cancel), on: streamID)
+        connection.write(.rstStream(.cancel), on: self)
         connection.flush()
-    }
-
-    /// Writes the response's last frame. When the request has not ended, the client is then
-    /// asked to stop sending it, once that frame has gone: RST_STREAM NO_ERROR (RFC 9113, 8.1),
-    /// which also frees the stream (otherwise a client could go on sending to an answered stream).
-    private func writeLast(_ payload: HTTP2Frame.FramePayload) {
-        guard isOpen, !requestEnded, let sent = connection.makePromise() else {
-            connection.write(payload, on: streamID)
-            return
-        }
-        connection.write(payload, on: streamID, promise: sent)
-        sent.futureResult.assumeIsolated().whenSuccess { [self] in
-            guard isOpen, !requestEnded else { return }
-            connection.write(.rstStream(.noError), on: streamID)
-            connection.flush()
-        }
     }
 
     // MARK: Answers
@@ -385,8 +380,8 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
         countAnswer(status: Int(status.code), byEndpoint: byEndpoint)
         let frames = HTTP2Messages.localAnswer(
             status: status, reason: reason, grpc: grpc ? grpcStatus : nil, allocator: connection.allocator)
-        for payload in frames.dropLast() { connection.write(payload, on: streamID) }
-        if let last = frames.last { writeLast(last) }
+        for payload in frames.dropLast() { connection.write(payload, on: self) }
+        if let last = frames.last { connection.write(last, on: self) }
         connection.flush()
     }
 

@@ -81,31 +81,15 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
 
     private func configureHTTP2(context: ChannelHandlerContext) throws {
         let snapshot = core.store.snapshot().table
-        var connection = NIOHTTP2Handler.ConnectionConfiguration()
-        connection.initialSettings = [
-            HTTP2Setting(parameter: .maxConcurrentStreams, value: 250),
-            HTTP2Setting(parameter: .maxHeaderListSize, value: snapshot.limits.maxHeaderBytes),
-            HTTP2Setting(parameter: .initialWindowSize, value: StreamUpstreams.windowSize),
-            HTTP2Setting(parameter: .enablePush, value: 0),
-        ]
-        // The streams' windows are the proxy's to reopen (the stream configuration keeps only its
-        // reset and error rate limits here: there is no multiplexer).
-        let stream = NIOHTTP2Handler.StreamConfiguration()
         let forwarding = Forwarding(clientAddress: context.channel.remoteAddress?.ipAddress, isTLS: isTLS)
-        let operations = context.pipeline.syncOperations
-        // Under the HTTP/2 handler, so that what it writes for many streams leaves in one write
-        // (and after TLS, which then encrypts once per write).
-        try operations.addHandler(FlushCoalescer(), position: .last)
-        try operations.addHandler(
-            NIOHTTP2Handler(mode: .server, connectionConfiguration: connection, streamConfiguration: stream),
-            position: .last)
-        try operations.addHandler(
+        try context.pipeline.syncOperations.addHandler(
             HTTP2ConnectionProxy(
                 core: core, pool: core.pool(for: context.eventLoop), listenerAddress: listenerAddress,
-                forwarding: forwarding, targetWindow: StreamUpstreams.windowSize),
+                forwarding: forwarding, targetWindow: StreamUpstreams.windowSize,
+                maxHeaderBytes: snapshot.limits.maxHeaderBytes),
             position: .last)
-        // After the HTTP/2 handler: a connection error it already answered (GOAWAY) closes the connection.
-        try operations.addHandler(ConnectionErrorCloser(), position: .last)
+        // An error of the transport (TLS) closes the connection.
+        try context.pipeline.syncOperations.addHandler(ConnectionErrorCloser(), position: .last)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

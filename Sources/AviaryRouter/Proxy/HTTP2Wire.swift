@@ -1,0 +1,225 @@
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+
+/// The HTTP/2 framing layer the router speaks to its clients (RFC 9113, section 4 and 6): the
+/// frame types and flags it reads and writes, the checks a request's header block must pass
+/// before it is forwarded, and the rate limits that cut a flooding connection off. Pure: the
+/// connection handler (`HTTP2ConnectionProxy`) does the I/O.
+enum HTTP2Wire {
+    enum FrameType {
+        static let data: UInt8 = 0x0
+        static let headers: UInt8 = 0x1
+        static let priority: UInt8 = 0x2
+        static let rstStream: UInt8 = 0x3
+        static let settings: UInt8 = 0x4
+        static let pushPromise: UInt8 = 0x5
+        static let ping: UInt8 = 0x6
+        static let goAway: UInt8 = 0x7
+        static let windowUpdate: UInt8 = 0x8
+        static let continuation: UInt8 = 0x9
+    }
+
+    enum Flag {
+        static let endStream: UInt8 = 0x1
+        static let ack: UInt8 = 0x1
+        static let endHeaders: UInt8 = 0x4
+        static let padded: UInt8 = 0x8
+        static let priority: UInt8 = 0x20
+    }
+
+    enum Setting {
+        static let headerTableSize: UInt16 = 0x1
+        static let enablePush: UInt16 = 0x2
+        static let maxConcurrentStreams: UInt16 = 0x3
+        static let initialWindowSize: UInt16 = 0x4
+        static let maxFrameSize: UInt16 = 0x5
+        static let maxHeaderListSize: UInt16 = 0x6
+    }
+
+    /// The size of a frame header.
+    static let headerLength = 9
+    /// The largest frame the router takes (its SETTINGS_MAX_FRAME_SIZE, the protocol's default).
+    static let maxFrameSize = 16_384
+    /// The largest flow-control window (2^31 - 1).
+    static let maxWindow = Int(Int32.max)
+    /// The streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS).
+    static let maxConcurrentStreams = 250
+
+    /// Writes a frame header.
+    static func writeFrameHeader(
+        length: Int, type: UInt8, flags: UInt8, stream: UInt32, into buffer: inout ByteBuffer
+    ) {
+        buffer.writeInteger(UInt8(truncatingIfNeeded: length >> 16))
+        buffer.writeInteger(UInt16(truncatingIfNeeded: length))
+        buffer.writeInteger(type)
+        buffer.writeInteger(flags)
+        buffer.writeInteger(stream & 0x7FFF_FFFF)
+    }
+
+    /// Sets a frame header at `index` of `buffer` (over the nine bytes left for it there).
+    static func setFrameHeader(
+        length: Int, type: UInt8, flags: UInt8, stream: UInt32, at index: Int, in buffer: inout ByteBuffer
+    ) {
+        buffer.setInteger(UInt8(truncatingIfNeeded: length >> 16), at: index)
+        buffer.setInteger(UInt16(truncatingIfNeeded: length), at: index + 1)
+        buffer.setInteger(type, at: index + 3)
+        buffer.setInteger(flags, at: index + 4)
+        buffer.setInteger(stream & 0x7FFF_FFFF, at: index + 5)
+    }
+
+    /// Strips a PADDED frame's pad length and padding from `payload`; nil when the padding is
+    /// longer than the frame (a PROTOCOL_ERROR).
+    static func unpadded(_ payload: ByteBuffer, flags: UInt8) -> ByteBuffer? {
+        guard flags & Flag.padded != 0 else { return payload }
+        var payload = payload
+        guard let padding = payload.readInteger(as: UInt8.self), Int(padding) <= payload.readableBytes else {
+            return nil
+        }
+        return payload.readSlice(length: payload.readableBytes - Int(padding))
+    }
+
+    // MARK: Header blocks
+
+    /// What a client's header block says, once checked.
+    enum BlockCheck: Equatable {
+        /// A well-formed request head; `contentLength` when it has one.
+        case request(contentLength: Int?)
+        /// A well-formed trailers block.
+        case trailers
+        /// Malformed (RFC 9113, 8.1.1): the stream is reset with PROTOCOL_ERROR, and why.
+        case malformed(String)
+    }
+
+    /// Checks a request's header block (RFC 9113, 8.2 and 8.3) as one pass over its fields:
+    /// names in lower case and of token characters; values without NUL, CR or LF (no field may
+    /// become two in an HTTP/1.1 head); the pseudo-fields first, known, once each, and
+    /// `:method`, `:scheme` and `:path` present (only `:authority` for CONNECT); none of the
+    /// fields of one HTTP/1.1 connection, and `te` only as `trailers`; every `content-length`
+    /// the same number.
+    static func checkRequest(_ headers: HPACKHeaders) -> BlockCheck {
+        var seen: UInt8 = 0
+        var regular = false
+        var method: String?
+        var contentLength: Int?
+        for (name, value, _) in headers {
+            guard let first = name.utf8.first else { return .malformed("a field without a name") }
+            if first == UInt8(ascii: ":") {
+                if regular { return .malformed("the pseudo-field \(name) follows a regular field") }
+                let bit: UInt8
+                switch name {
+                case ":method": bit = 1
+                case ":scheme": bit = 2
+                case ":path": bit = 4
+                case ":authority": bit = 8
+                default: return .malformed("the pseudo-field \(name) is not one of a request")
+                }
+                if seen & bit != 0 { return .malformed("\(name) is given twice") }
+                seen |= bit
+                if bit == 1 { method = value }
+                if bit == 4, value.isEmpty { return .malformed(":path is empty") }
+            } else {
+                regular = true
+                guard isFieldName(name) else {
+                    return .malformed("the field name \(name) is not lower-case token characters")
+                }
+                switch name {
+                case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
+                    return .malformed("\(name) is a field of an HTTP/1.1 connection")
+                case "te" where value != "trailers":
+                    return .malformed("te may only be trailers")
+                case "content-length":
+                    guard let length = decimal(value), contentLength == nil || contentLength == length else {
+                        return .malformed("content-length \(value) is not one number")
+                    }
+                    contentLength = length
+                default: break
+                }
+            }
+            guard isFieldValue(value) else { return .malformed("the value of \(name) has NUL, CR or LF") }
+        }
+        if method == "CONNECT" {
+            guard seen == 1 | 8 else { return .malformed("CONNECT needs :authority and no :scheme or :path") }
+        } else if seen & 7 != 7 {
+            return .malformed("the request lacks :method, :scheme or :path")
+        }
+        return .request(contentLength: contentLength)
+    }
+
+    /// Checks a trailers block: no pseudo-fields, and names and values as in a request's head.
+    static func checkTrailers(_ headers: HPACKHeaders) -> BlockCheck {
+        for (name, value, _) in headers {
+            guard name.utf8.first != UInt8(ascii: ":") else {
+                return .malformed("trailers carry the pseudo-field \(name)")
+            }
+            guard isFieldName(name) else {
+                return .malformed("the field name \(name) is not lower-case token characters")
+            }
+            guard isFieldValue(value) else { return .malformed("the value of \(name) has NUL, CR or LF") }
+        }
+        return .trailers
+    }
+
+    /// A field name of token characters (RFC 9110, 5.6.2), none upper case.
+    static func isFieldName(_ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { bytes in
+            !bytes.isEmpty && bytes.allSatisfy { tokenCharacters[Int($0)] }
+        }
+    }
+
+    /// A field value without NUL, CR or LF.
+    static func isFieldValue(_ value: String) -> Bool {
+        var value = value
+        return value.withUTF8 { bytes in
+            !bytes.contains { $0 == 0 || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }
+        }
+    }
+
+    /// A `content-length`: decimal digits only, at most 18 of them.
+    static func decimal(_ text: String) -> Int? {
+        guard !text.isEmpty, text.utf8.count <= 18 else { return nil }
+        var value = 0
+        for byte in text.utf8 {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
+    }
+
+    /// Which bytes may be in a field name sent over HTTP/2: the token characters without the
+    /// upper-case letters.
+    private static let tokenCharacters: [Bool] = (0..<256).map { byte in
+        switch byte {
+        case 0x30...0x39, 0x61...0x7A: true
+        default: "!#$%&'*+-.^_`|~".utf8.contains(UInt8(byte))
+        }
+    }
+
+    // MARK: Limits
+
+    /// Counts events in a window of time, and says when there were too many of them (NIO's
+    /// limits as the router kept them when NIO's handler parsed the frames: 200 resets, 200
+    /// stream errors and 200 PING, SETTINGS or PRIORITY frames in 30 seconds).
+    struct RateWindow {
+        let limit: Int
+        let window: TimeAmount
+        private var count = 0
+        private var start = NIODeadline.uptimeNanoseconds(0)
+
+        init(limit: Int = 200, window: TimeAmount = .seconds(30)) {
+            self.limit = limit
+            self.window = window
+        }
+
+        /// Counts one at `now`; false when that makes more than `limit` in the window.
+        mutating func record(at now: NIODeadline) -> Bool {
+            if count == 0 || now - start > window {
+                start = now
+                count = 0
+            }
+            count += 1
+            return count <= limit
+        }
+    }
+}
