@@ -10,10 +10,10 @@
 // WebSocket upgrade request goes to an upstream (an embedded channel in the pool) that answers
 // with the input's first part (a 101 and tunnel bytes, or anything else), the client sends
 // the second part into the tunnel if there is one, and both sides close. Last the HTTP/2 path:
-// the HTTP/2 preface and then the input, as frames, into a connection whose first handler is
-// the protocol sniffer, so they pass SwiftNIO's frame parser and HPACK decoder into the stream
-// handler, which routes each stream by the table above and answers it itself. Any crash, trap
-// or hang is a bug.
+// the HTTP/2 preface, an empty SETTINGS frame and then the input, as frames, into a connection
+// whose first handler is the protocol sniffer, so they pass the router's own frame parser, flow
+// control and limits (HTTP2ConnectionProxy) and NIOHPACK's decoder into the streams, each routed
+// by the table above. Any crash, trap or hang is a bug.
 import AviaryRoutes
 import NIOCore
 import NIOEmbedded
@@ -107,7 +107,8 @@ private func fuzzUpgrade(
     loop.run()
 }
 
-/// The HTTP/2 path: the preface, then `frames` as the client's, through the protocol sniffer.
+/// The HTTP/2 path: the preface and SETTINGS, then `frames` as the client's, through the protocol
+/// sniffer into the router's HTTP/2 connection handler.
 private func fuzzHTTP2(_ frames: UnsafeBufferPointer<UInt8>) {
     let channel = EmbeddedChannel()
     let loop = channel.embeddedEventLoop
@@ -122,7 +123,9 @@ private func fuzzHTTP2(_ frames: UnsafeBufferPointer<UInt8>) {
     } catch {
         fatalError("cannot set up the HTTP/2 channel: \(error)")
     }
-    var bytes = ByteBuffer(bytes: ProtocolSniffer.preface)
+    // The preface and an empty SETTINGS frame, as every client's first frame must be, so that the
+    // input's frames reach the streams rather than a GOAWAY for a missing SETTINGS.
+    var bytes = ByteBuffer(bytes: ProtocolSniffer.preface + [0, 0, 0, 4, 0, 0, 0, 0, 0])
     bytes.writeBytes(frames)
     _ = try? channel.writeInbound(bytes)
     loop.run()

@@ -77,6 +77,42 @@ struct HTTP2WireTests {
         #expect(allowed == [true, true, true, false, false, true], "three allowed, then none until a new window")
     }
 
+    @Test(
+        "the router's header blocks decode to what was written, with a table size update when one is due",
+        arguments: [
+            [(":status", "200"), ("content-type", "text/plain"), ("content-length", "14"), ("date", "x")],
+            [(":status", "503"), ("x-custom", String(repeating: "v", count: 300)), ("set-cookie", "a=b")],
+            [("grpc-status", "0"), ("grpc-message", "")],
+            [(":status", "404"), (String(repeating: "n", count: 200), "1"), ("www-authenticate", "Basic")],
+        ] as [[(String, String)]])
+    func encodedBlocksDecode(fields: [(String, String)]) throws {
+        for update in [nil, 0] as [Int?] {
+            var buffer = ByteBuffer()
+            HTTP2Wire.encode(Self.block(fields), tableSizeUpdate: update, into: &buffer)
+            var decoder = HPACKDecoder(allocator: ByteBufferAllocator())
+            if update != nil { #expect(buffer.getInteger(at: 0, as: UInt8.self) == 0x20, "a size update to 0 first") }
+            let decoded = try decoder.decodeHeaders(from: &buffer)
+            #expect(decoded.map { "\($0.name): \($0.value)" } == fields.map { "\($0.0): \($0.1)" })
+            // The client's table is left empty: its first dynamic entry (62) does not exist.
+            var probe = ByteBuffer(bytes: [0xBE])
+            #expect(throws: (any Error).self) { try decoder.decodeHeaders(from: &probe) }
+        }
+    }
+
+    @Test(
+        "HPACK integers (RFC 7541, C.1) and static names",
+        arguments: [(10, 5, [0x0A]), (1337, 5, [0x1F, 0x9A, 0x0A]), (15, 4, [0x0F, 0x00]), (127, 7, [0x7F, 0x00])]
+            as [(Int, Int, [UInt8])])
+    func integers(value: Int, prefix: Int, bytes: [UInt8]) {
+        var buffer = ByteBuffer()
+        HTTP2Wire.writeInteger(value, prefix: prefix, flags: 0, into: &buffer)
+        #expect(Array(buffer.readableBytesView) == bytes)
+        #expect(HTTP2Wire.staticIndex(of: "content-length") == 28)
+        #expect(HTTP2Wire.staticIndex(of: ":status") == 8)
+        #expect(HTTP2Wire.staticIndex(of: "www-authenticate") == 61)
+        #expect(HTTP2Wire.staticIndex(of: "x-content-length") == nil)
+    }
+
     @Test func paddingIsStrippedAndTooMuchOfItRefused() {
         let padded = ByteBuffer(bytes: [2, 0x61, 0x62, 0, 0])
         #expect(HTTP2Wire.unpadded(padded, flags: HTTP2Wire.Flag.padded) == ByteBuffer(bytes: [0x61, 0x62]))

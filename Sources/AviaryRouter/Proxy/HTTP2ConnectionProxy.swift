@@ -10,7 +10,8 @@ import NIOHTTP2
 /// The router is only ever the server side of these connections, and relays what it reads, so
 /// this is the part of HTTP/2 a proxy needs and no more: no stream channels, no frame objects
 /// between handlers, and the frames of every stream that wrote during one read (or one turn of
-/// the loop) leave in one buffer and one write. Header blocks are (de)compressed by `NIOHPACK`.
+/// the loop) leave in one buffer and one write. The client's header blocks are decoded by
+/// `NIOHPACK`; the router's are written by `HTTP2Wire.encode`, without a dynamic table.
 ///
 /// Flow control: the connection's window is reopened as the client uses it; a stream's only
 /// while its upstream takes more, so a slow endpoint holds back its own client and no one else.
@@ -45,7 +46,9 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
     /// A header block whose CONTINUATION frames are still to come.
     private var partialBlock: (stream: UInt32, endStream: Bool, bytes: ByteBuffer)?
     private var decoder: HPACKDecoder
-    private var encoder: HPACKEncoder
+    /// The table size the client last set below the default, to be signalled at the start of the
+    /// next block the router writes (its own table is always empty: see `HTTP2Wire.encode`).
+    private var tableSizeUpdate: Int?
 
     /// What the client may still send on the connection before the router reopens it.
     private var connectionInboundWindow = 65_535
@@ -88,7 +91,6 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
         decoder = HPACKDecoder(
             allocator: allocator, maxDynamicTableSize: HPACKDecoder.maxDynamicTableSize,
             maxHeaderListSize: max(maxHeaderBytes, 1))
-        encoder = HPACKEncoder(allocator: allocator)
         output = allocator.buffer(capacity: 0)
     }
 
@@ -433,7 +435,7 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
             let value = Int(raw)
             switch parameter {
             case HTTP2Wire.Setting.headerTableSize:
-                try? encoder.setDynamicTableSize(min(value, HPACKEncoder.defaultDynamicTableSize))
+                if value < HPACKEncoder.defaultDynamicTableSize { tableSizeUpdate = value }
             case HTTP2Wire.Setting.enablePush:
                 guard value <= 1 else { return fail(.protocolError) }
             case HTTP2Wire.Setting.initialWindowSize:
@@ -543,12 +545,8 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
         let endFlag = endStream ? HTTP2Wire.Flag.endStream : 0
         let start = output.writerIndex
         output.moveWriterIndex(forwardBy: HTTP2Wire.headerLength)
-        do {
-            try encoder.encode(headers: headers, to: &output)
-        } catch {
-            output.moveWriterIndex(to: start)
-            return fail(.internalError)
-        }
+        HTTP2Wire.encode(headers, tableSizeUpdate: tableSizeUpdate, into: &output)
+        tableSizeUpdate = nil
         let length = output.writerIndex - start - HTTP2Wire.headerLength
         if length <= clientMaxFrameSize {
             HTTP2Wire.setFrameHeader(
