@@ -34,7 +34,11 @@ extension UpstreamPool {
 /// The connection goes back to the pool when both the request and the response ended cleanly;
 /// it is closed when the exchange is cancelled or the response ended before the request did.
 final class HTTP1ExchangeUpstream: StreamUpstream, UpstreamDelegate {
-    weak var delegate: (any StreamUpstreamDelegate)?
+    /// The stream. Strong, not weak: a weak reference would put every retain and release of the
+    /// stream on the slow side-table path for good. The cycle with the stream's `upstream` ends
+    /// when either lets go: the exchange when it is done, cancelled or its connection closed,
+    /// the stream when its answer ended, it failed, or it closed.
+    var delegate: (any StreamUpstreamDelegate)?
     private let connection: UpstreamHandler
     private let pool: UpstreamPool
     private let idleTimeout: TimeAmount
