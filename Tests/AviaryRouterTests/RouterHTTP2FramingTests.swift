@@ -135,6 +135,27 @@ struct RouterHTTP2FramingTests {
         [0, UInt8(name.utf8.count)] + Array(name.utf8) + [UInt8(value.utf8.count)] + Array(value.utf8)
     }
 
+    /// A GET on stream 1 with a field of `valueLength` bytes, in HEADERS and CONTINUATION frames
+    /// of 16 KiB (the block written by NIOHPACK's encoder, not the router's).
+    private static func oversizedHeaders(valueLength: Int) -> [UInt8] {
+        var encoder = HPACKEncoder(allocator: ByteBufferAllocator(), useHuffmanEncoding: false)
+        var block = ByteBuffer()
+        let fields = [
+            (":method", "GET"), (":scheme", "http"), (":path", "/"),
+            ("x-big", String(repeating: "a", count: valueLength)),
+        ]
+        try? encoder.encode(headers: HPACKHeaders(fields), to: &block)
+        var bytes = Array(block.readableBytesView)[...]
+        var frames = RawHTTP2.frame(type: 1, flags: 0x1, stream: 1, Array(bytes.prefix(16_384)))
+        bytes = bytes.dropFirst(16_384)
+        while !bytes.isEmpty {
+            let part = bytes.prefix(16_384)
+            bytes = bytes.dropFirst(part.count)
+            frames += RawHTTP2.frame(type: 9, flags: bytes.isEmpty ? 0x4 : 0, stream: 1, Array(part))
+        }
+        return frames
+    }
+
     private static func code(_ payload: [UInt8], at index: Int = 0) -> UInt32 {
         payload[index..<index + 4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
     }
@@ -228,6 +249,11 @@ struct RouterHTTP2FramingTests {
                     + RawHTTP2.frame(type: 0, stream: 1), 0xB
             ),
             ("an undecodable header block", RawHTTP2.frame(type: 1, flags: 5, stream: 1, [0xFF, 0xFF, 0xFF]), 9),
+            ("a header block past the 16 KiB header limit", oversizedHeaders(valueLength: 20_000), 9),
+            (
+                "a header block past the limit and a frame, in CONTINUATION frames",
+                oversizedHeaders(valueLength: 40_000), 0xB
+            ),
         ] as [(String, [UInt8], UInt32)])
     func connectionErrors(what: String, frames: [UInt8], code: UInt32) async throws {
         try await withListener { port in
