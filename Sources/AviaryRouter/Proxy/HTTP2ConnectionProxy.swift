@@ -35,6 +35,10 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
     private let targetWindow: Int
     private let maxHeaderBytes: Int
     private var context: ChannelHandlerContext?
+    private(set) var allocator = ByteBufferAllocator()
+    /// Whether the client's connection takes more, as its last writability change said (read
+    /// for every stream's every upstream read, so kept here rather than asked of the channel).
+    private var clientWritable = true
 
     private var streams: [UInt32: HTTP2StreamProxy] = [:]
     /// The highest stream the client opened.
@@ -96,7 +100,9 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        output = context.channel.allocator.buffer(capacity: 1024)
+        allocator = context.channel.allocator
+        clientWritable = context.channel.isWritable
+        output = allocator.buffer(capacity: 1024)
         // The router's SETTINGS, then the connection's window opened to the target.
         let settings: [(UInt16, Int)] = [
             (HTTP2Wire.Setting.maxConcurrentStreams, HTTP2Wire.maxConcurrentStreams),
@@ -122,13 +128,11 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
 
     // MARK: What the streams use
 
-    var allocator: ByteBufferAllocator { context?.channel.allocator ?? ByteBufferAllocator() }
-
     /// Whether `stream` may read more of its answer: its window and the connection's are open,
     /// nothing of it waits, and the client's connection takes more.
     func takesMore(_ stream: HTTP2StreamProxy) -> Bool {
         stream.queued.isEmpty && stream.outboundWindow > 0 && connectionOutboundWindow > 0
-            && (context?.channel.isWritable ?? false)
+            && clientWritable
     }
 
     /// Writes a frame of `stream`'s answer: a header block, data, or a reset. Data beyond the
@@ -226,7 +230,7 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
         }
         if !closing, bytes.readableBytes > 0 {
             // Kept in a buffer of its own, so the channel's read buffer can be reused.
-            var rest = context.channel.allocator.buffer(capacity: max(bytes.readableBytes, 1024))
+            var rest = allocator.buffer(capacity: max(bytes.readableBytes, 1024))
             rest.writeBuffer(&bytes)
             unread = rest
         }
@@ -600,7 +604,7 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
     private func handOver() {
         guard output.readableBytes > 0, let context else { return }
         context.write(wrapOutboundOut(output), promise: nil)
-        output = context.channel.allocator.buffer(capacity: 1024)
+        output = allocator.buffer(capacity: 1024)
     }
 
     private func flushNow() {
@@ -630,7 +634,7 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
             }
         }
         flush()
-        guard connectionOutboundWindow > 0, context?.channel.isWritable ?? false else { return }
+        guard connectionOutboundWindow > 0, clientWritable else { return }
         for stream in streams.values where takesMore(stream) { stream.clientBecameWritable() }
     }
 
@@ -699,7 +703,8 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
     // MARK: The connection
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, connectionOutboundWindow > 0 {
+        clientWritable = context.channel.isWritable
+        if clientWritable, connectionOutboundWindow > 0 {
             for stream in streams.values where takesMore(stream) { stream.clientBecameWritable() }
         }
         context.fireChannelWritabilityChanged()
