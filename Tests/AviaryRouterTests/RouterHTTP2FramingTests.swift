@@ -248,6 +248,11 @@ struct RouterHTTP2FramingTests {
                 RawHTTP2.get(stream: 1, ends: false) + RawHTTP2.frame(type: 0, stream: 1)
                     + RawHTTP2.frame(type: 0, stream: 1), 0xB
             ),
+            (
+                "endless empty CONTINUATION frames",
+                RawHTTP2.frame(type: 1, flags: 1, stream: 1, [0x82, 0x86, 0x84])
+                    + Array((0..<200).map { _ in RawHTTP2.frame(type: 9, stream: 1) }.joined()), 0xB
+            ),
             ("an undecodable header block", RawHTTP2.frame(type: 1, flags: 5, stream: 1, [0xFF, 0xFF, 0xFF]), 9),
             ("a header block past the 16 KiB header limit", oversizedHeaders(valueLength: 20_000), 9),
             (

@@ -48,7 +48,7 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
     private var prefaceRead = false
     private var settingsRead = false
     /// A header block whose CONTINUATION frames are still to come.
-    private var partialBlock: (stream: UInt32, endStream: Bool, bytes: ByteBuffer)?
+    private var partialBlock: (stream: UInt32, endStream: Bool, bytes: ByteBuffer, frames: Int)?
     private var decoder: HPACKDecoder
     /// The table size the client last set below the default, to be signalled at the start of the
     /// next block the router writes (its own table is always empty: see `HTTP2Wire.encode`).
@@ -301,21 +301,26 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
         if flags & HTTP2Wire.Flag.endHeaders == 0 {
             var bytes = allocator.buffer(capacity: block.readableBytes * 2)
             bytes.writeBuffer(&block)
-            partialBlock = (stream, endStream, bytes)
+            partialBlock = (stream, endStream, bytes, 1)
             return
         }
         headerBlock(block, stream: stream, endStream: endStream)
     }
 
     private func continued(
-        _ block: (stream: UInt32, endStream: Bool, bytes: ByteBuffer), flags: UInt8, payload: ByteBuffer
+        _ block: (stream: UInt32, endStream: Bool, bytes: ByteBuffer, frames: Int), flags: UInt8,
+        payload: ByteBuffer
     ) {
         var block = block
         var payload = payload
         partialBlock = nil
         block.bytes.writeBuffer(&payload)
-        // A block may be as long as the header limit plus a frame; longer is a CONTINUATION flood.
-        guard block.bytes.readableBytes <= max(maxHeaderBytes, HTTP2Wire.maxFrameSize) + HTTP2Wire.maxFrameSize else {
+        block.frames += 1
+        // A block may be as long as the header limit plus a frame, in as many frames as that
+        // takes in 8 KiB ones (at least 128); longer, or more, is a CONTINUATION flood (empty
+        // CONTINUATION frames would never reach the length).
+        let longest = max(maxHeaderBytes, HTTP2Wire.maxFrameSize) + HTTP2Wire.maxFrameSize
+        guard block.bytes.readableBytes <= longest, block.frames <= max(128, longest / 8192) else {
             return fail(.enhanceYourCalm)
         }
         if flags & HTTP2Wire.Flag.endHeaders == 0 {

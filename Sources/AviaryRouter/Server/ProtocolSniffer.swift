@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP2
 
 /// The first handler of a client connection (after TLS, if the listener terminates it): it reads
 /// the first bytes and sets the connection up for what the client speaks, then leaves. HTTP/2
