@@ -171,16 +171,7 @@ struct RouterHTTP2FramingTests {
     }
 
     private func withListener(_ body: (_ port: Int) async throws -> Void) async throws {
-        try await withClient { client in
-            let app = try await SampleApp(pod: "app-1", client: client)
-            defer { app.stop() }
-            let port = try freePort()
-            let table = """
-                services: {app: {endpoints: ["\(app.endpoint)"]}}
-                listeners: [{address: "127.0.0.1:\(port)", routes: [{backends: [{service: app}]}]}]
-                """
-            try await withRouter(table) { _ in try await body(port) }
-        }
+        try await withAppBehindRouter { _, _, port, _ in try await body(port) }
     }
 
     @Test("an answer larger than the client's stream window waits for its WINDOW_UPDATE, then ends")

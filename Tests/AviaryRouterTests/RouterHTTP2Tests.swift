@@ -494,16 +494,7 @@ enum RawHTTP2 {
 struct RouterHTTP2AbuseTests {
     /// A sample app behind a router on a free port.
     private func withListener(_ body: (_ port: Int) async throws -> Void) async throws {
-        try await withClient { client in
-            let app = try await SampleApp(pod: "app-1", client: client)
-            defer { app.stop() }
-            let port = try freePort()
-            let table = """
-                services: {app: {endpoints: ["\(app.endpoint)"]}}
-                listeners: [{address: "127.0.0.1:\(port)", routes: [{backends: [{service: app}]}]}]
-                """
-            try await withRouter(table) { _ in try await body(port) }
-        }
+        try await withAppBehindRouter { _, _, port, _ in try await body(port) }
     }
 
     private func curlStillServed(_ port: Int) throws {
