@@ -57,7 +57,7 @@ struct RouterHTTP2Tests {
         let files = try makeCertificate(directory, "site", commonName: "localhost")
         let ports = try freePorts(5)
         var servers: [WatchedProcess] = []
-        defer { servers.forEach { $0.stop() } }
+        defer { for server in servers { server.stop() } }
         for (name, port) in [("blue", ports[0]), ("green", ports[1])] {
             let server = try WatchedProcess(
                 ["/usr/bin/env", "python3", grpcPeer, "server", String(port), name], directory: directory, name: name)
