@@ -88,7 +88,8 @@ struct HTTP2WireTests {
     func encodedBlocksDecode(fields: [(String, String)]) throws {
         for update in [nil, 0] as [Int?] {
             var buffer = ByteBuffer()
-            HTTP2Wire.encode(Self.block(fields), tableSizeUpdate: update, into: &buffer)
+            if let update { HTTP2Wire.writeInteger(update, prefix: 5, flags: 0x20, into: &buffer) }
+            HTTP2Wire.encode(Self.block(fields), into: &buffer)
             var decoder = HPACKDecoder(allocator: ByteBufferAllocator())
             if update != nil { #expect(buffer.getInteger(at: 0, as: UInt8.self) == 0x20, "a size update to 0 first") }
             let decoded = try decoder.decodeHeaders(from: &buffer)

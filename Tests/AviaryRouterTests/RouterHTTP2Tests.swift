@@ -409,11 +409,22 @@ struct HTTP2MessagesTests {
         var head = MessageHead()
         let parsed = try bytes.withUnsafeReadableBytes { try head.parse($0, isRequest: false, limit: 1000) }
         #expect(parsed == .complete(text.utf8.count))
-        let block = HTTP2Messages.http2Response(head, bytes: bytes)
+        var encoded = ByteBuffer()
+        HTTP2Messages.writeResponseBlock(head, bytes: bytes, into: &encoded)
+        var decoder = HPACKDecoder(allocator: ByteBufferAllocator())
+        let block = try decoder.decodeHeaders(from: &encoded)
         #expect(
             block.map { "\($0.name)=\($0.value)" } == [
                 ":status=201", "content-type=text/plain", "set-cookie=a=1", "set-cookie=b=2",
             ])
+        // Literals without indexing; names in any case by their static index (RFC 7541 6.2.2):
+        // :status 8, content-type 31 (0x0F then 16), set-cookie 55 (0x0F then 40).
+        var again = ByteBuffer()
+        HTTP2Messages.writeResponseBlock(head, bytes: bytes, into: &again)
+        let expected: [UInt8] =
+            [0x08, 3] + Array("201".utf8) + [0x0F, 0x10, 10] + Array("text/plain".utf8)
+            + [0x0F, 0x28, 3] + Array("a=1".utf8) + [0x0F, 0x28, 3] + Array("b=2".utf8)
+        #expect(Array(again.readableBytesView) == expected)
     }
 
     @Test func chunkedTrailersBecomeATrailersBlock() {

@@ -52,7 +52,13 @@ final class HTTP1ExchangeUpstream: StreamUpstream, UpstreamDelegate {
     private var trailerLines: ByteBuffer?
     /// The last part of the response read, held back until the next one or the end of the read
     /// (see `hold`).
-    private var held: HTTP2Frame.FramePayload?
+    private var held: Part?
+
+    /// A part of the response: its head (as an HPACK block) or body bytes.
+    private enum Part {
+        case head(status: Int, block: ByteBuffer)
+        case data(ByteBuffer)
+    }
 
     init(connection: UpstreamHandler, pool: UpstreamPool, idleTimeout: TimeAmount) {
         self.connection = connection
@@ -131,18 +137,20 @@ final class HTTP1ExchangeUpstream: StreamUpstream, UpstreamDelegate {
 
     func upstreamReceivedHead(_ head: MessageHead, bytes: ByteBuffer, from upstream: UpstreamHandler) {
         upstream.unchunksBody = true
-        let block = HTTP2Messages.http2Response(head, bytes: bytes)
+        var block = ByteBuffer()
+        block.reserveCapacity(bytes.readableBytes)
+        HTTP2Messages.writeResponseBlock(head, bytes: bytes, into: &block)
         if head.status < 200 {
             // Interim: it goes as it is, and cannot end the stream.
             releaseHeld()
-            delegate?.upstreamReceived(.headers(.init(headers: block)))
+            delegate?.upstreamReceivedHead(status: head.status, block: block, endStream: false)
         } else {
-            hold(.headers(.init(headers: block)))
+            hold(.head(status: head.status, block: block))
         }
     }
 
     func upstreamReceivedBody(_ bytes: ByteBuffer, from upstream: UpstreamHandler) {
-        hold(.data(.init(data: .byteBuffer(bytes))))
+        hold(.data(bytes))
     }
 
     func upstreamReceivedTrailers(_ bytes: ByteBuffer, from upstream: UpstreamHandler) {
@@ -158,21 +166,10 @@ final class HTTP1ExchangeUpstream: StreamUpstream, UpstreamDelegate {
             releaseHeld()
             delegate?.upstreamReceived(.headers(.init(headers: trailers, endStream: true)))
         } else {
-            // The end rides on the last frame read (the head of a response without a body, or
-            // the body's last data): one frame fewer through the HTTP/2 handler.
-            var last = held ?? .data(.init(data: .byteBuffer(ByteBuffer())))
-            held = nil
-            switch last {
-            case .headers(var headers):
-                headers.endStream = true
-                last = .headers(headers)
-            case .data(var data):
-                data.endStream = true
-                last = .data(data)
-            default:
-                break
-            }
-            delegate?.upstreamReceived(last)
+            // The end rides on the last part read (the head of a response without a body, or
+            // the body's last data): one frame fewer to the client.
+            if held == nil { held = .data(ByteBuffer()) }
+            releaseHeld(endingTheStream: true)
         }
         // The connection's read burst may end after the lease does: the client's flush is now.
         delegate?.upstreamReadComplete()
@@ -180,17 +177,22 @@ final class HTTP1ExchangeUpstream: StreamUpstream, UpstreamDelegate {
         finishIfDone()
     }
 
-    /// Keeps `payload` back until the next part of the response, or the end of the read,
-    /// passing on the one held before.
-    private func hold(_ payload: HTTP2Frame.FramePayload) {
+    /// Keeps `part` back until the next part of the response, or the end of the read, passing
+    /// on the one held before.
+    private func hold(_ part: Part) {
         releaseHeld()
-        held = payload
+        held = part
     }
 
-    private func releaseHeld() {
-        guard let payload = held else { return }
+    private func releaseHeld(endingTheStream end: Bool = false) {
+        guard let part = held else { return }
         held = nil
-        delegate?.upstreamReceived(payload)
+        switch part {
+        case .head(let status, let block):
+            delegate?.upstreamReceivedHead(status: status, block: block, endStream: end)
+        case .data(let bytes):
+            delegate?.upstreamReceived(.data(.init(data: .byteBuffer(bytes), endStream: end)))
+        }
     }
 
     /// Both directions ended: the connection goes back to the pool, or is closed when the

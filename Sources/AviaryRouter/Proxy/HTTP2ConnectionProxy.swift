@@ -143,13 +143,23 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
         case .rstStream(let code):
             reset(stream, code: code)
         case .headers, .data:
-            if stream.queued.isEmpty {
-                if let rest = sendWhatFits(payload, on: stream) { enqueue(rest, on: stream) }
-            } else {
-                stream.queued.append(payload)
-            }
+            send(.frame(payload), on: stream)
         default:
             break
+        }
+    }
+
+    /// Writes a header block already encoded for the client (`HTTP2Wire`), as `write` does.
+    func writeBlock(_ block: ByteBuffer, endStream: Bool, on stream: HTTP2StreamProxy) {
+        guard stream.isOpen, !stream.localEnded, !closing else { return }
+        send(.block(block, endStream: endStream), on: stream)
+    }
+
+    private func send(_ part: HTTP2StreamProxy.AnswerPart, on stream: HTTP2StreamProxy) {
+        if stream.queued.isEmpty {
+            if let rest = sendWhatFits(part, on: stream) { enqueue(rest, on: stream) }
+        } else {
+            stream.queued.append(part)
         }
     }
 
@@ -509,16 +519,19 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
 
     // MARK: Writing
 
-    /// Sends what the client's windows take of `payload` now; returns the rest, if any.
+    /// Sends what the client's windows take of `part` now; returns the rest, if any.
     private func sendWhatFits(
-        _ payload: HTTP2Frame.FramePayload, on stream: HTTP2StreamProxy
-    ) -> HTTP2Frame.FramePayload? {
+        _ part: HTTP2StreamProxy.AnswerPart, on stream: HTTP2StreamProxy
+    ) -> HTTP2StreamProxy.AnswerPart? {
         let id = UInt32(Int32(stream.streamID))
-        switch payload {
-        case .headers(let headers):
-            writeHeaders(headers.headers, stream: id, endStream: headers.endStream)
+        switch part {
+        case .block(var block, let endStream):
+            writeHeaders(stream: id, endStream: endStream) { $0.writeBuffer(&block) }
+            if endStream { ended(stream) }
+        case .frame(.headers(let headers)):
+            writeHeaders(stream: id, endStream: headers.endStream) { HTTP2Wire.encode(headers.headers, into: &$0) }
             if headers.endStream { ended(stream) }
-        case .data(let data):
+        case .frame(.data(let data)):
             guard case .byteBuffer(var bytes) = data.data else { return nil }
             while true {
                 let room = min(stream.outboundWindow, connectionOutboundWindow, clientMaxFrameSize)
@@ -529,7 +542,7 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
                     if data.endStream { ended(stream) }
                     return nil
                 }
-                guard room > 0 else { return .data(.init(data: .byteBuffer(bytes), endStream: data.endStream)) }
+                guard room > 0 else { return .frame(.data(.init(data: .byteBuffer(bytes), endStream: data.endStream))) }
                 var part = bytes.readSlice(length: room)!
                 stream.outboundWindow -= room
                 connectionOutboundWindow -= room
@@ -541,21 +554,27 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
         return nil
     }
 
-    /// `payload` waits for the client's windows, behind what waits already.
-    private func enqueue(_ payload: HTTP2Frame.FramePayload, on stream: HTTP2StreamProxy) {
-        stream.queued.append(payload)
+    /// `part` waits for the client's windows, behind what waits already.
+    private func enqueue(_ part: HTTP2StreamProxy.AnswerPart, on stream: HTTP2StreamProxy) {
+        stream.queued.append(part)
         if !stream.isBlocked {
             stream.isBlocked = true
             blocked.append(stream)
         }
     }
 
-    private func writeHeaders(_ headers: HPACKHeaders, stream: UInt32, endStream: Bool) {
+    /// Writes a header block (`encode` writes it) as HEADERS, and CONTINUATION frames when it is
+    /// longer than the client's largest frame.
+    private func writeHeaders(stream: UInt32, endStream: Bool, _ encode: (inout ByteBuffer) -> Void) {
         let endFlag = endStream ? HTTP2Wire.Flag.endStream : 0
         let start = output.writerIndex
         output.moveWriterIndex(forwardBy: HTTP2Wire.headerLength)
-        HTTP2Wire.encode(headers, tableSizeUpdate: tableSizeUpdate, into: &output)
-        tableSizeUpdate = nil
+        if let tableSizeUpdate {
+            // After the client lowered its table size, the next block says so first.
+            HTTP2Wire.writeInteger(tableSizeUpdate, prefix: 5, flags: 0x20, into: &output)
+            self.tableSizeUpdate = nil
+        }
+        encode(&output)
         let length = output.writerIndex - start - HTTP2Wire.headerLength
         if length <= clientMaxFrameSize {
             HTTP2Wire.setFrameHeader(

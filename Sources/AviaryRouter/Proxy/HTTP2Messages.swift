@@ -142,14 +142,29 @@ enum HTTP2Messages {
     }
 
     /// The header block of an HTTP/1.1 endpoint's response head (`head` parsed from the readable
-    /// bytes of `bytes`): `:status` and the fields, names in lower case, without the fields of
-    /// the one connection (`Connection` and what it names, `Keep-Alive`, `Transfer-Encoding`…).
-    static func http2Response(_ head: MessageHead, bytes: ByteBuffer) -> HPACKHeaders {
-        var block = HPACKHeaders()
-        block.reserveCapacity(head.fields.count + 1)
-        block.add(name: ":status", value: String(head.status))
-        bytes.withUnsafeReadableBytes { raw in addFields(of: head, raw, skippingHost: false, to: &block) }
-        return block
+    /// bytes of `bytes`), written as HPACK straight from those bytes (`HTTP2Wire.encodeField`):
+    /// `:status` and the fields, names in lower case, without the fields of the one connection
+    /// (`Connection` and what it names, `Keep-Alive`, `Transfer-Encoding`…). No strings.
+    static func writeResponseBlock(_ head: MessageHead, bytes: ByteBuffer, into block: inout ByteBuffer) {
+        HTTP2Wire.encodeStatus(head.status, into: &block)
+        bytes.withUnsafeReadableBytes { raw in
+            for field in head.fields where crosses(field, skippingHost: false) {
+                HTTP2Wire.encodeField(
+                    name: UnsafeRawBufferPointer(rebasing: raw[field.lineStart..<field.nameEnd]),
+                    value: UnsafeRawBufferPointer(rebasing: raw[field.valueStart..<field.valueEnd]), into: &block)
+            }
+        }
+    }
+
+    /// Whether a field of an HTTP/1.1 head goes on into HTTP/2: not one of the one connection's
+    /// (RFC 9113 8.2.2), nor `Host` when `skippingHost`. `X-Forwarded-For` does: the proxy wrote it.
+    private static func crosses(_ field: HeaderField, skippingHost: Bool) -> Bool {
+        switch field.role {
+        case .transferEncoding, .connection, .hopByHop, .upgrade: false
+        case .host where skippingHost: false
+        case .forwardedFor: true
+        default: !field.isDropped
+        }
     }
 
     /// Adds the fields of an HTTP/1.1 head (parsed from `raw`) to `block`: names in lower case,
@@ -158,13 +173,7 @@ enum HTTP2Messages {
     static func addFields(
         of head: MessageHead, _ raw: UnsafeRawBufferPointer, skippingHost: Bool, to block: inout HPACKHeaders
     ) {
-        for field in head.fields {
-            switch field.role {
-            case .transferEncoding, .connection, .hopByHop, .upgrade: continue
-            case .host where skippingHost: continue
-            case .forwardedFor: break
-            default: if field.isDropped { continue }
-            }
+        for field in head.fields where crosses(field, skippingHost: skippingHost) {
             block.add(
                 name: lowercased(raw, field.lineStart..<field.nameEnd),
                 value: String(

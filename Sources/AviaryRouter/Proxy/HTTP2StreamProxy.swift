@@ -63,8 +63,15 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
     var localEnded = false
     /// The request body's bytes still to come, when it has a `content-length`.
     var expectedLength: Int?
-    /// Frames of the answer waiting for the client's windows, in order.
-    var queued: [HTTP2Frame.FramePayload] = []
+    /// Parts of the answer waiting for the client's windows, in order.
+    var queued: [AnswerPart] = []
+
+    /// A part of the answer, as the connection writes it: a frame, or a header block the
+    /// endpoint's HTTP/1.1 head was written as.
+    enum AnswerPart {
+        case frame(HTTP2Frame.FramePayload)
+        case block(ByteBuffer, endStream: Bool)
+    }
     /// Whether the connection lists the stream among those waiting for a window.
     var isBlocked = false
     /// Whether the connection flushes the stream's upstream at the end of its read.
@@ -262,14 +269,13 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
 
     func upstreamReceived(_ payload: HTTP2Frame.FramePayload) {
         guard isOpen, !responseEnded else { return }
-        var ends = false
         var payload = payload
+        let ends: Bool
         switch payload {
         case .headers(var headers):
             ends = headers.endStream
             if !responseStarted, let status = headers.headers.first(name: ":status").flatMap(Int.init), status >= 200 {
-                responseStarted = true
-                countAnswer(status: status, byEndpoint: true)
+                answerStarted(status: status)
                 if let setCookie {
                     headers.headers.add(name: "set-cookie", value: setCookie)
                     payload = .headers(headers)
@@ -280,21 +286,38 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
         default:
             return
         }
-        if ends {
-            // Done before the write: the stream may close within it.
-            responseEnded = true
-            stopWatching()
-            // A response that ended before the request did: the rest of the request goes nowhere.
-            if !requestEnded { upstream?.cancel() }
-            upstream?.delegate = nil
-            upstream = nil
+        if ends { answerEnds() }
+        connection.write(payload, on: self)
+        if ends { connection.flush() }
+    }
+
+    func upstreamReceivedHead(status: Int, block: ByteBuffer, endStream: Bool) {
+        guard isOpen, !responseEnded else { return }
+        var block = block
+        if !responseStarted, status >= 200 {
+            answerStarted(status: status)
+            if let setCookie { HTTP2Wire.encodeField("set-cookie", setCookie, into: &block) }
         }
-        if ends {
-            connection.write(payload, on: self)
-            connection.flush()
-        } else {
-            connection.write(payload, on: self)
-        }
+        if endStream { answerEnds() }
+        connection.writeBlock(block, endStream: endStream, on: self)
+        if endStream { connection.flush() }
+    }
+
+    /// The endpoint's final answer began: counted.
+    private func answerStarted(status: Int) {
+        responseStarted = true
+        countAnswer(status: status, byEndpoint: true)
+    }
+
+    /// The endpoint's answer ends with the part about to be written. Done before the write: the
+    /// stream may close within it.
+    private func answerEnds() {
+        responseEnded = true
+        stopWatching()
+        // A response that ended before the request did: the rest of the request goes nowhere.
+        if !requestEnded { upstream?.cancel() }
+        upstream?.delegate = nil
+        upstream = nil
     }
 
     func upstreamReadComplete() {

@@ -202,24 +202,25 @@ enum HTTP2Wire {
     /// alone: `:status` values and names the static table has by index, every other field as a
     /// literal without indexing, no Huffman coding. It costs no table search and no state, which
     /// is how HAProxy encodes too; the block is a few bytes longer than an indexed one.
-    /// `tableSizeUpdate`, when given, opens the block (after the client lowered its table size).
-    static func encode(_ headers: HPACKHeaders, tableSizeUpdate: Int? = nil, into buffer: inout ByteBuffer) {
-        if let tableSizeUpdate { writeInteger(tableSizeUpdate, prefix: 5, flags: 0x20, into: &buffer) }
+    static func encode(_ headers: HPACKHeaders, into buffer: inout ByteBuffer) {
         for (name, value, _) in headers {
             if name == ":status", let index = statusIndex(value) {
                 buffer.writeInteger(0x80 | index)
                 continue
             }
-            if let index = staticIndex(of: name) {
-                // Literal without indexing, indexed name (6.2.2).
-                writeInteger(Int(index), prefix: 4, flags: 0, into: &buffer)
-            } else {
-                buffer.writeInteger(UInt8(0))
-                writeInteger(name.utf8.count, prefix: 7, flags: 0, into: &buffer)
-                buffer.writeString(name)
+            encodeField(name, value, into: &buffer)
+        }
+    }
+
+    /// Writes a field as a literal without indexing (RFC 7541, 6.2.2): the name by its static
+    /// index when it has one, else lower-cased.
+    static func encodeField(_ name: String, _ value: String, into buffer: inout ByteBuffer) {
+        var name = name
+        var value = value
+        name.withUTF8 { name in
+            value.withUTF8 { value in
+                encodeField(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value), into: &buffer)
             }
-            writeInteger(value.utf8.count, prefix: 7, flags: 0, into: &buffer)
-            buffer.writeString(value)
         }
     }
 
@@ -255,10 +256,48 @@ enum HTTP2Wire {
 
     /// The static table's index of a field name, searched among the names of its length only.
     static func staticIndex(of name: String) -> UInt8? {
-        let length = name.utf8.count
-        guard length < staticNamesByLength.count else { return nil }
-        for (candidate, index) in staticNamesByLength[length] where candidate == name { return index }
+        var name = name
+        return name.withUTF8 { staticIndex(ofName: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The static table's index of a field name given as bytes in any case. The table's names
+    /// are lower-case letters and `-`, so a byte matches when it does with bit 0x20 set (a CR,
+    /// the one other byte that would, never is in a parsed name).
+    static func staticIndex(ofName name: UnsafeRawBufferPointer) -> UInt8? {
+        guard name.count < staticNamesByLength.count else { return nil }
+        candidates: for (candidate, index) in staticNamesByLength[name.count] {
+            for offset in 0..<name.count where name[offset] | 0x20 != candidate[offset] { continue candidates }
+            return index
+        }
         return nil
+    }
+
+    /// Writes one field (name and value as bytes, the name in any case) as a literal without
+    /// indexing: the name by its static index when it has one, else lower-cased.
+    static func encodeField(
+        name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, into buffer: inout ByteBuffer
+    ) {
+        if let index = staticIndex(ofName: name) {
+            writeInteger(Int(index), prefix: 4, flags: 0, into: &buffer)
+        } else {
+            buffer.writeInteger(UInt8(0))
+            writeInteger(name.count, prefix: 7, flags: 0, into: &buffer)
+            for byte in name { buffer.writeInteger(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) }
+        }
+        writeInteger(value.count, prefix: 7, flags: 0, into: &buffer)
+        buffer.writeBytes(value)
+    }
+
+    /// Writes `:status` (by its static entry when it has one).
+    static func encodeStatus(_ status: Int, into buffer: inout ByteBuffer) {
+        let text = String(status)
+        if let index = statusIndex(text) {
+            buffer.writeInteger(0x80 | index)
+        } else {
+            writeInteger(8, prefix: 4, flags: 0, into: &buffer)
+            writeInteger(text.utf8.count, prefix: 7, flags: 0, into: &buffer)
+            buffer.writeString(text)
+        }
     }
 
     /// The static table's names (RFC 7541, appendix A), each at its first index.
@@ -274,11 +313,13 @@ enum HTTP2Wire {
         "strict-transport-security", "transfer-encoding", "user-agent", "vary", "via", "www-authenticate",
     ]
 
-    private static let staticNamesByLength: [[(String, UInt8)]] = {
-        var buckets = [[(String, UInt8)]](repeating: [], count: 32)
-        for (offset, name) in staticNames.enumerated() where !buckets[name.utf8.count].contains(where: { $0.0 == name })
-        {
-            buckets[name.utf8.count].append((name, UInt8(offset + 1)))
+    private static let staticNamesByLength: [[([UInt8], UInt8)]] = {
+        var buckets = [[([UInt8], UInt8)]](repeating: [], count: 32)
+        for (offset, name) in staticNames.enumerated() {
+            let bytes = Array(name.utf8)
+            if !buckets[bytes.count].contains(where: { $0.0 == bytes }) {
+                buckets[bytes.count].append((bytes, UInt8(offset + 1)))
+            }
         }
         return buckets
     }()

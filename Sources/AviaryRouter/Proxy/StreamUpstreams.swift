@@ -32,6 +32,9 @@ struct Forwarding {
 protocol StreamUpstreamDelegate: AnyObject {
     /// A frame of the response: headers (interim, final or trailers) or data.
     func upstreamReceived(_ payload: HTTP2Frame.FramePayload)
+    /// An HTTP/1.1 endpoint's response head (interim or final), already an HPACK block
+    /// (`HTTP2Messages.writeResponseBlock`): it goes to the client as it is.
+    func upstreamReceivedHead(status: Int, block: ByteBuffer, endStream: Bool)
     func upstreamReadComplete()
     func upstreamWritabilityChanged()
     /// The endpoint closed or reset the exchange before its response ended.
@@ -397,10 +400,18 @@ final class HTTP2Mirror: StreamUpstreamDelegate {
 
     func upstreamReceived(_ payload: HTTP2Frame.FramePayload) {
         switch payload {
-        case .headers(let headers) where headers.endStream: finished = true
-        case .data(let data) where data.endStream: finished = true
+        case .headers(let headers) where headers.endStream: answerEnded()
+        case .data(let data) where data.endStream: answerEnded()
         default: return
         }
+    }
+
+    func upstreamReceivedHead(status: Int, block: ByteBuffer, endStream: Bool) {
+        if endStream { answerEnded() }
+    }
+
+    private func answerEnded() {
+        finished = true
         upstream?.delegate = nil
         upstream = nil
     }
