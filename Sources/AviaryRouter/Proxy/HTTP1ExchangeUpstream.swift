@@ -137,8 +137,9 @@ final class HTTP1ExchangeUpstream: StreamUpstream, UpstreamDelegate {
 
     func upstreamReceivedHead(_ head: MessageHead, bytes: ByteBuffer, from upstream: UpstreamHandler) {
         upstream.unchunksBody = true
+        // A block is shorter than its head (no colons, spaces or CRLFs, names by index).
         var block = ByteBuffer()
-        block.reserveCapacity(bytes.readableBytes)
+        block.reserveCapacity(head.length)
         HTTP2Messages.writeResponseBlock(head, bytes: bytes, into: &block)
         if head.status < 200 {
             // Interim: it goes as it is, and cannot end the stream.
