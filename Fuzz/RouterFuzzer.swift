@@ -17,6 +17,7 @@
 import AviaryRoutes
 import NIOCore
 import NIOEmbedded
+import NIOHPACK
 import NIOHTTP1
 import NIOHTTP2
 
@@ -162,7 +163,18 @@ public func fuzzRouterRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
     channel.embeddedEventLoop.run()
     // The upstream side's readers: a response head, and a chunked body.
     var head = MessageHead()
-    _ = try? head.parse(UnsafeRawBufferPointer(bytes), isRequest: false, limit: 1024)
+    if case .complete = try? head.parse(UnsafeRawBufferPointer(bytes), isRequest: false, limit: 1024) {
+        // A parsed answer head, written as the HPACK block an HTTP/2 client gets, must decode,
+        // with `:status` first and every name in lower case.
+        var block = ByteBuffer()
+        HTTP2Messages.writeResponseBlock(head, bytes: ByteBuffer(bytes: bytes), into: &block)
+        var decoder = HPACKDecoder(allocator: ByteBufferAllocator(), maxDynamicTableSize: 4096, maxHeaderListSize: 1 << 20)
+        guard let fields = try? decoder.decodeHeaders(from: &block) else {
+            fatalError("an answer head's HPACK block does not decode")
+        }
+        precondition(fields.first?.name == ":status", "the block does not start with :status")
+        precondition(fields.allSatisfy { $0.name == $0.name.lowercased() }, "a name is not in lower case")
+    }
     var framer = BodyFramer(.chunked(.size(value: 0, digits: 0)))
     var dataBytes = 0
     if let consumed = try? framer.consume(UnsafeRawBufferPointer(bytes), onData: { dataBytes += $0.count }) {
