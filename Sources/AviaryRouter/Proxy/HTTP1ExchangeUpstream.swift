@@ -28,8 +28,9 @@ extension UpstreamPool {
 /// - the request's header block is written straight as an HTTP/1.1 head
 ///   (`HTTP2Messages.writeHTTP1Request`), its data frames as the body, chunked when the block gave
 ///   no length, and its trailers as the chunked trailer section;
-/// - the response's head becomes a header block, its body (unchunked) data frames, and its
-///   chunked trailers a trailers block that ends the stream.
+/// - the response's head becomes a header block written straight from its bytes
+///   (`HTTP2Messages.writeResponseBlock`), its body (unchunked) data frames, and its chunked
+///   trailers a trailers block that ends the stream.
 ///
 /// The connection goes back to the pool when both the request and the response ended cleanly;
 /// it is closed when the exchange is cancelled or the response ended before the request did.

@@ -254,13 +254,8 @@ enum HTTP2Wire {
         }
     }
 
-    /// The static table's index of a field name, searched among the names of its length only.
-    static func staticIndex(of name: String) -> UInt8? {
-        var name = name
-        return name.withUTF8 { staticIndex(ofName: UnsafeRawBufferPointer($0)) }
-    }
-
-    /// The static table's index of a field name given as bytes in any case. The table's names
+    /// The static table's index of a field name given as bytes in any case, searched among the
+    /// names of its length only. The table's names
     /// are lower-case letters and `-`, so a byte matches when it does with bit 0x20 set (a CR,
     /// the one other byte that would, never is in a parsed name).
     static func staticIndex(ofName name: UnsafeRawBufferPointer) -> UInt8? {
