@@ -15,22 +15,31 @@ struct HTTP2WireTests {
         (":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "a"),
     ]
 
+    private typealias Target = HTTP2Messages.Target
+
     @Test(
-        "a request's header block is forwarded only when well formed",
+        "a request's header block is forwarded only when well formed, and read in the same pass",
         arguments: [
-            (get, HTTP2Wire.BlockCheck.request(contentLength: nil)),
+            (get, HTTP2Wire.Request(target: Target(method: "GET", path: "/", authority: "a", scheme: "http"))),
             (
                 [
                     (":method", "POST"), (":scheme", "http"), (":path", "/p"), ("te", "trailers"),
-                    ("content-length", "12"),
+                    ("content-length", "12"), ("content-type", "application/grpc+proto"),
+                    ("content-type", "text/plain"),
                 ],
-                .request(contentLength: 12)
+                .init(target: Target(method: "POST", path: "/p", scheme: "http"), contentLength: 12, isGRPC: true)
             ),
-            (get + [("content-length", "3"), ("content-length", "3")], .request(contentLength: 3)),
-            ([(":method", "CONNECT"), (":authority", "a:443")], .request(contentLength: nil)),
-        ] as [([(String, String)], HTTP2Wire.BlockCheck)])
-    func wellFormed(fields: [(String, String)], expected: HTTP2Wire.BlockCheck) {
-        #expect(HTTP2Wire.checkRequest(Self.block(fields)) == expected)
+            (
+                get + [("content-length", "3"), ("content-length", "3"), ("content-type", "text/plain")],
+                .init(target: Target(method: "GET", path: "/", authority: "a", scheme: "http"), contentLength: 3)
+            ),
+            (
+                [(":method", "CONNECT"), (":authority", "a:443")],
+                .init(target: Target(method: "CONNECT", path: "", authority: "a:443"))
+            ),
+        ] as [([(String, String)], HTTP2Wire.Request)])
+    func wellFormed(fields: [(String, String)], expected: HTTP2Wire.Request) {
+        #expect(HTTP2Wire.checkRequest(Self.block(fields)) == .request(expected))
     }
 
     @Test(
@@ -50,6 +59,7 @@ struct HTTP2WireTests {
             (get + [(":status", "200")], "not one of a request"),
             (get + [(":path", "/again")], "twice"),
             ([(":method", "GET"), (":scheme", "http"), (":path", "")], ":path is empty"),
+            ([(":method", ""), (":scheme", "http"), (":path", "/")], ":method is empty"),
             ([(":method", "GET"), (":path", "/")], "lacks"),
             ([(":method", "CONNECT"), (":authority", "a"), (":path", "/")], "CONNECT"),
             ([("", "x")], "without a name"),

@@ -41,6 +41,11 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
     private var clientWritable = true
 
     private var streams: [UInt32: HTTP2StreamProxy] = [:]
+    /// The route table's generation that `listener` and `limits` come from: a stream reads them
+    /// here, and the table is only read again when it changed.
+    private var tableGeneration = -1
+    private var cachedListener: CompiledListener?
+    private var cachedLimits = ResolvedLimits(nil)
     /// The highest stream the client opened.
     private var lastStreamID: UInt32 = 0
     /// Bytes read that do not make a whole frame yet.
@@ -340,6 +345,19 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
         }
     }
 
+    /// The listener's compiled routes (nil when the table has none for it) and the limits, from
+    /// the current route table.
+    func routesAndLimits() -> (listener: CompiledListener?, limits: ResolvedLimits) {
+        let current = core.store.generation
+        if current != tableGeneration {
+            let snapshot = core.store.snapshot()
+            tableGeneration = snapshot.generation
+            cachedListener = snapshot.table.listeners[listenerAddress]
+            cachedLimits = snapshot.table.limits
+        }
+        return (cachedListener, cachedLimits)
+    }
+
     /// A whole header block: a new stream's request head, or a stream's trailers.
     private func headerBlock(_ block: ByteBuffer, stream id: UInt32, endStream: Bool) {
         var block = block
@@ -370,19 +388,19 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
         lastStreamID = id
         guard !clientGoingAway else { return }
         guard streams.count < HTTP2Wire.maxConcurrentStreams else { return fail(.protocolError) }
-        guard case .request(let contentLength) = HTTP2Wire.checkRequest(headers),
-            !endStream || contentLength == nil || contentLength == 0
+        guard case .request(let request) = HTTP2Wire.checkRequest(headers),
+            !endStream || request.contentLength == nil || request.contentLength == 0
         else {
             return streamError(id, .protocolError)
         }
         let stream = HTTP2StreamProxy(
-            streamID: HTTP2StreamID(Int32(id)), connection: self, core: core, pool: pool,
+            streamID: HTTP2StreamID(Int32(id)), connection: self, pool: pool,
             listenerAddress: listenerAddress, forwarding: forwarding, outboundWindow: clientInitialWindow)
         stream.inboundWindow = targetWindow
-        stream.expectedLength = contentLength
+        stream.expectedLength = request.contentLength
         stream.remoteEnded = endStream
         streams[id] = stream
-        stream.received(.headers(.init(headers: headers, endStream: endStream)))
+        stream.start(request, headers: headers, endStream: endStream)
         closeIfDone(stream)
     }
 

@@ -12,7 +12,7 @@ enum HTTP2Messages {
         "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade",
     ]
 
-    /// The pseudo-fields of a request's header block.
+    /// The pseudo-fields of a request's header block (read by `HTTP2Wire.checkRequest`).
     struct Target: Equatable {
         var method: String
         /// The path with its query.
@@ -29,29 +29,6 @@ enum HTTP2Messages {
             func safe(_ text: String) -> Bool { text.utf8.allSatisfy { $0 > 0x20 && $0 != 0x7F } }
             return safe(method) && safe(path)
         }
-    }
-
-    /// The request's method, path, authority and scheme; nil when `:method` or `:path` is missing
-    /// (NIO has already refused blocks that break the other rules of RFC 9113).
-    static func target(of headers: HPACKHeaders) -> Target? {
-        var target = Target(method: "", path: "")
-        for (name, value, _) in headers {
-            guard name.first == ":" else { break }
-            switch name {
-            case ":method": target.method = value
-            case ":path": target.path = value
-            case ":authority": target.authority = value
-            case ":scheme": target.scheme = value
-            default: break
-            }
-        }
-        guard !target.method.isEmpty, !target.path.isEmpty || target.method == "CONNECT" else { return nil }
-        return target
-    }
-
-    /// Whether the request is gRPC (its answers then carry `grpc-status`).
-    static func isGRPC(_ headers: HPACKHeaders) -> Bool {
-        headers.first(name: "content-type")?.hasPrefix("application/grpc") == true
     }
 
     /// The request's regular fields for route matching.
@@ -107,19 +84,27 @@ enum HTTP2Messages {
         var cookies: String?
         var forwardedFor: String?
         for (name, value, _) in headers {
-            switch name {
-            case "host": hasHost = true
-            case "content-length": hasLength = true
-            case "cookie":
-                cookies = cookies.map { "\($0); \(value)" } ?? value
+            // By the first byte, so that most fields skip the string comparisons.
+            switch name.utf8.first {
+            case UInt8(ascii: ":"):
                 continue
-            case "x-forwarded-for":
-                forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value
-                continue
-            case "x-forwarded-proto", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
-                continue
-            default:
-                if name.utf8.first == UInt8(ascii: ":") { continue }
+            case UInt8(ascii: "c"), UInt8(ascii: "h"), UInt8(ascii: "k"), UInt8(ascii: "p"), UInt8(ascii: "t"),
+                UInt8(ascii: "u"), UInt8(ascii: "x"):
+                switch name {
+                case "host": hasHost = true
+                case "content-length": hasLength = true
+                case "cookie":
+                    cookies = cookies.map { "\($0); \(value)" } ?? value
+                    continue
+                case "x-forwarded-for":
+                    forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value
+                    continue
+                case "x-forwarded-proto", "connection", "keep-alive", "proxy-connection", "transfer-encoding",
+                    "upgrade":
+                    continue
+                default: break
+                }
+            default: break
             }
             head.writeField(name, value)
         }

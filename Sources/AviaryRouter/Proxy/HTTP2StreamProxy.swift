@@ -16,7 +16,6 @@ import NIOHTTP2
 final class HTTP2StreamProxy: StreamUpstreamDelegate {
     let streamID: HTTP2StreamID
     private let connection: HTTP2ConnectionProxy
-    private let core: ProxyCore
     private let pool: UpstreamPool
     private var upstreams: StreamUpstreams { pool.streams }
     private let listenerAddress: String
@@ -78,12 +77,11 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
     var upstreamFlushPending = false
 
     init(
-        streamID: HTTP2StreamID, connection: HTTP2ConnectionProxy, core: ProxyCore, pool: UpstreamPool,
+        streamID: HTTP2StreamID, connection: HTTP2ConnectionProxy, pool: UpstreamPool,
         listenerAddress: String, forwarding: Forwarding, outboundWindow: Int
     ) {
         self.streamID = streamID
         self.connection = connection
-        self.core = core
         self.pool = pool
         self.listenerAddress = listenerAddress
         self.forwarding = forwarding
@@ -92,17 +90,13 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
 
     // MARK: Client side
 
-    /// A frame of the request: its header block, a data frame or trailers.
+    /// A frame of the request after its head: a data frame or trailers.
     func received(_ payload: HTTP2Frame.FramePayload) {
         switch payload {
         case .headers(let headers):
+            // Trailers.
             if headers.endStream { requestEnded = true }
-            if requestHeaders == nil, target == nil {
-                start(headers.headers, endStream: headers.endStream)
-            } else {
-                // Trailers.
-                forward(payload)
-            }
+            forward(payload)
         case .data(let data):
             if data.endStream { requestEnded = true }
             if case .byteBuffer(let bytes) = data.data { bodyBytes += bytes.readableBytes }
@@ -160,20 +154,20 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
 
     // MARK: Routing
 
-    private func start(_ headers: HPACKHeaders, endStream: Bool) {
-        let snapshot = core.store.snapshot().table
-        limits = snapshot.limits
-        grpc = HTTP2Messages.isGRPC(headers)
-        guard let target = HTTP2Messages.target(of: headers) else {
-            answer(.badRequest, "the request has no :method or :path", grpc: .internal)
-            return
-        }
+    /// The request's head (`headers`, checked by the connection as `request`): routes it, and
+    /// sends it to an endpoint.
+    func start(_ request: HTTP2Wire.Request, headers: HPACKHeaders, endStream: Bool) {
+        if endStream { requestEnded = true }
+        let (listener, limits) = connection.routesAndLimits()
+        self.limits = limits
+        grpc = request.isGRPC
+        let target = request.target
         self.target = target
         guard target.isHTTP1Safe else {
             answer(.badRequest, "the request's :method or :path has a space or control character", grpc: .internal)
             return
         }
-        guard let listener = snapshot.listeners[listenerAddress] else {
+        guard let listener else {
             answer(.serviceUnavailable, "listener \(listenerAddress) is not in the route table", grpc: .unavailable)
             return
         }

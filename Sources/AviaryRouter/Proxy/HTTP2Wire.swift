@@ -83,67 +83,97 @@ enum HTTP2Wire {
 
     /// What a client's header block says, once checked.
     enum BlockCheck: Equatable {
-        /// A well-formed request head; `contentLength` when it has one.
-        case request(contentLength: Int?)
+        /// A well-formed request head, and what the router needs of it.
+        case request(Request)
         /// A well-formed trailers block.
         case trailers
         /// Malformed (RFC 9113, 8.1.1): the stream is reset with PROTOCOL_ERROR, and why.
         case malformed(String)
     }
 
+    /// What routing and relaying need of a well-formed request head, read in the same pass that
+    /// checks it.
+    struct Request: Equatable {
+        var target: HTTP2Messages.Target
+        /// The body's length when the head gives one.
+        var contentLength: Int?
+        /// The request is gRPC (`content-type: application/grpc...`): its answers then carry
+        /// `grpc-status`.
+        var isGRPC = false
+    }
+
     /// Checks a request's header block (RFC 9113, 8.2 and 8.3) as one pass over its fields:
     /// names in lower case and of token characters; values without NUL, CR or LF (no field may
     /// become two in an HTTP/1.1 head); the pseudo-fields first, known, once each, and
-    /// `:method`, `:scheme` and `:path` present (only `:authority` for CONNECT); none of the
-    /// fields of one HTTP/1.1 connection, and `te` only as `trailers`; every `content-length`
-    /// the same number.
+    /// `:method` (not empty), `:scheme` and `:path` present (only `:authority` for CONNECT);
+    /// none of the fields of one HTTP/1.1 connection, and `te` only as `trailers`; every
+    /// `content-length` the same number. The same pass reads the target and the content type.
     static func checkRequest(_ headers: HPACKHeaders) -> BlockCheck {
         var seen: UInt8 = 0
         var regular = false
-        var method: String?
-        var contentLength: Int?
+        var request = Request(target: .init(method: "", path: ""))
+        var contentType: String?
         for (name, value, _) in headers {
             guard let first = name.utf8.first else { return .malformed("a field without a name") }
             if first == UInt8(ascii: ":") {
                 if regular { return .malformed("the pseudo-field \(name) follows a regular field") }
                 let bit: UInt8
                 switch name {
-                case ":method": bit = 1
-                case ":scheme": bit = 2
-                case ":path": bit = 4
-                case ":authority": bit = 8
+                case ":method":
+                    bit = 1
+                    request.target.method = value
+                case ":scheme":
+                    bit = 2
+                    request.target.scheme = value
+                case ":path":
+                    bit = 4
+                    request.target.path = value
+                case ":authority":
+                    bit = 8
+                    request.target.authority = value
                 default: return .malformed("the pseudo-field \(name) is not one of a request")
                 }
                 if seen & bit != 0 { return .malformed("\(name) is given twice") }
                 seen |= bit
-                if bit == 1 { method = value }
-                if bit == 4, value.isEmpty { return .malformed(":path is empty") }
+                if value.isEmpty, bit & (1 | 4) != 0 { return .malformed("\(name) is empty") }
             } else {
                 regular = true
                 guard isFieldName(name) else {
                     return .malformed("the field name \(name) is not lower-case token characters")
                 }
-                switch name {
-                case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
-                    return .malformed("\(name) is a field of an HTTP/1.1 connection")
-                case "te" where value != "trailers":
-                    return .malformed("te may only be trailers")
-                case "content-length":
-                    guard let length = decimal(value), contentLength == nil || contentLength == length else {
-                        return .malformed("content-length \(value) is not one number")
+                // Only names that start so can be one of those below: most fields skip the
+                // string comparisons.
+                switch first {
+                case UInt8(ascii: "c"), UInt8(ascii: "k"), UInt8(ascii: "p"), UInt8(ascii: "t"),
+                    UInt8(ascii: "u"):
+                    switch name {
+                    case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
+                        return .malformed("\(name) is a field of an HTTP/1.1 connection")
+                    case "te" where value != "trailers":
+                        return .malformed("te may only be trailers")
+                    case "content-length":
+                        guard let length = decimal(value),
+                            request.contentLength == nil || request.contentLength == length
+                        else {
+                            return .malformed("content-length \(value) is not one number")
+                        }
+                        request.contentLength = length
+                    case "content-type":
+                        if contentType == nil { contentType = value }
+                    default: break
                     }
-                    contentLength = length
                 default: break
                 }
             }
             guard isFieldValue(value) else { return .malformed("the value of \(name) has NUL, CR or LF") }
         }
-        if method == "CONNECT" {
+        if request.target.method == "CONNECT" {
             guard seen == 1 | 8 else { return .malformed("CONNECT needs :authority and no :scheme or :path") }
         } else if seen & 7 != 7 {
             return .malformed("the request lacks :method, :scheme or :path")
         }
-        return .request(contentLength: contentLength)
+        request.isGRPC = contentType?.hasPrefix("application/grpc") == true
+        return .request(request)
     }
 
     /// Checks a trailers block: no pseudo-fields, and names and values as in a request's head.
@@ -204,8 +234,8 @@ enum HTTP2Wire {
     /// is how HAProxy encodes too; the block is a few bytes longer than an indexed one.
     static func encode(_ headers: HPACKHeaders, into buffer: inout ByteBuffer) {
         for (name, value, _) in headers {
-            if name == ":status", let index = statusIndex(value) {
-                buffer.writeInteger(0x80 | index)
+            if name == ":status", value.utf8.count == 3, let status = Int(value) {
+                encodeStatus(status, into: &buffer)
                 continue
             }
             encodeField(name, value, into: &buffer)
@@ -240,20 +270,6 @@ enum HTTP2Wire {
         buffer.writeInteger(UInt8(rest))
     }
 
-    /// The static table's whole entries for `:status` (RFC 7541, appendix A).
-    private static func statusIndex(_ value: String) -> UInt8? {
-        switch value {
-        case "200": 8
-        case "204": 9
-        case "206": 10
-        case "304": 11
-        case "400": 12
-        case "404": 13
-        case "500": 14
-        default: nil
-        }
-    }
-
     /// The static table's index of a field name given as bytes in any case, searched among the
     /// names of its length only. The table's names
     /// are lower-case letters and `-`, so a byte matches when it does with bit 0x20 set (a CR,
@@ -268,30 +284,80 @@ enum HTTP2Wire {
     }
 
     /// Writes one field (name and value as bytes, the name in any case) as a literal without
-    /// indexing: the name by its static index when it has one, else lower-cased.
+    /// indexing: the name by its static index when it has one, else lower-cased. One write into
+    /// the buffer's memory.
     static func encodeField(
         name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, into buffer: inout ByteBuffer
     ) {
-        if let index = staticIndex(ofName: name) {
-            writeInteger(Int(index), prefix: 4, flags: 0, into: &buffer)
-        } else {
-            buffer.writeInteger(UInt8(0))
-            writeInteger(name.count, prefix: 7, flags: 0, into: &buffer)
-            for byte in name { buffer.writeInteger(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) }
+        // Each integer takes at most 1 + 10 bytes (a prefix byte, then 7 bits a byte of an Int).
+        let most = 11 + 11 + name.count + value.count
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: most) { out in
+            var at = 0
+            if let index = staticIndex(ofName: name) {
+                putInteger(Int(index), prefix: 4, flags: 0, into: out, at: &at)
+            } else {
+                out[at] = 0
+                at += 1
+                putInteger(name.count, prefix: 7, flags: 0, into: out, at: &at)
+                for byte in name {
+                    out[at] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                    at += 1
+                }
+            }
+            putInteger(value.count, prefix: 7, flags: 0, into: out, at: &at)
+            if let base = value.baseAddress, value.count > 0 {
+                (out.baseAddress! + at).copyMemory(from: base, byteCount: value.count)
+                at += value.count
+            }
+            return at
         }
-        writeInteger(value.count, prefix: 7, flags: 0, into: &buffer)
-        buffer.writeBytes(value)
     }
 
-    /// Writes `:status` (by its static entry when it has one).
+    /// `writeInteger` into memory at `at` (which it moves past the integer); the caller made room.
+    private static func putInteger(
+        _ value: Int, prefix: Int, flags: UInt8, into out: UnsafeMutableRawBufferPointer, at: inout Int
+    ) {
+        let limit = (1 << prefix) - 1
+        guard value >= limit else {
+            out[at] = flags | UInt8(value)
+            at += 1
+            return
+        }
+        out[at] = flags | UInt8(limit)
+        at += 1
+        var rest = value - limit
+        while rest >= 128 {
+            out[at] = UInt8(rest & 0x7F | 0x80)
+            at += 1
+            rest >>= 7
+        }
+        out[at] = UInt8(rest)
+        at += 1
+    }
+
+    /// Writes `:status` (by its static entry when it has one, else as a literal of three digits).
     static func encodeStatus(_ status: Int, into buffer: inout ByteBuffer) {
-        let text = String(status)
-        if let index = statusIndex(text) {
+        let index: UInt8? =
+            switch status {
+            case 200: 8
+            case 204: 9
+            case 206: 10
+            case 304: 11
+            case 400: 12
+            case 404: 13
+            case 500: 14
+            default: nil
+            }
+        if let index {
             buffer.writeInteger(0x80 | index)
         } else {
-            writeInteger(8, prefix: 4, flags: 0, into: &buffer)
-            writeInteger(text.utf8.count, prefix: 7, flags: 0, into: &buffer)
-            buffer.writeString(text)
+            // `:status` is always three digits (RFC 9113, 8.3.2); the index of its name is 8.
+            let digits = min(max(status, 0), 999)
+            buffer.writeInteger(UInt8(8))
+            buffer.writeInteger(UInt8(3))
+            buffer.writeInteger(UInt8(ascii: "0") + UInt8(digits / 100))
+            buffer.writeInteger(UInt8(ascii: "0") + UInt8(digits / 10 % 10))
+            buffer.writeInteger(UInt8(ascii: "0") + UInt8(digits % 10))
         }
     }
 
