@@ -399,6 +399,7 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
         stream.inboundWindow = targetWindow
         stream.expectedLength = request.contentLength
         stream.remoteEnded = endStream
+        if streams.isEmpty { pool.streams.watch(self) }
         streams[id] = stream
         stream.start(request, headers: headers, endStream: endStream)
         closeIfDone(stream)
@@ -722,7 +723,18 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
             blocked.removeAll { $0 === stream }
         }
         stream.closed()
-        if clientGoingAway, streams.isEmpty { close() }
+        if streams.isEmpty {
+            pool.streams.unwatch(self)
+            if clientGoingAway { close() }
+        }
+    }
+
+    /// Times out the streams whose deadline is `now` or before (the loop's sweep calls it while
+    /// the connection has streams).
+    func timeOutStreams(dueBy now: NIODeadline) {
+        for stream in streams.values where stream.deadline.map({ $0 <= now }) ?? false {
+            stream.timedOut()
+        }
     }
 
     /// A connection error (RFC 9113, 5.4.1): GOAWAY with `code`, then the connection closes.
@@ -767,6 +779,7 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
     private func closeAll() {
         let open = streams.values
         streams.removeAll()
+        pool.streams.unwatch(self)
         blocked.removeAll()
         for stream in open { stream.closed() }
     }

@@ -115,8 +115,9 @@ enum HTTP2Messages {
         head.writeField("x-forwarded-proto", isTLS ? "https" : "http")
         var chunked = false
         if !hasBody {
-            if !hasLength, !["GET", "HEAD", "DELETE", "OPTIONS"].contains(target.method) {
-                head.writeField("content-length", "0")
+            switch target.method {
+            case "GET", "HEAD", "DELETE", "OPTIONS": break
+            default: if !hasLength { head.writeField("content-length", "0") }
             }
         } else if !hasLength {
             chunked = true

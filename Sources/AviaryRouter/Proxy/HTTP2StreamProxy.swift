@@ -17,7 +17,6 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
     let streamID: HTTP2StreamID
     private let connection: HTTP2ConnectionProxy
     private let pool: UpstreamPool
-    private var upstreams: StreamUpstreams { pool.streams }
     private let listenerAddress: String
     private let forwarding: Forwarding
     /// Until the stream closes (ended both ways, or reset by either side).
@@ -209,8 +208,7 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
         {
             deadline = timeout
         }
-        self.deadline = .now() + deadline
-        upstreams.watch(self)
+        self.deadline = startedAt + deadline
         connect(to: endpoint, service: service)
     }
 
@@ -339,10 +337,9 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
         }
     }
 
+    /// The deadline no longer applies (the connection's sweep skips a stream without one).
     private func stopWatching() {
-        guard deadline != nil else { return }
         deadline = nil
-        upstreams.unwatch(self)
     }
 
     /// The deadline passed (called by the sweep).

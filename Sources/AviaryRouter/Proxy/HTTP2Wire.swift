@@ -117,20 +117,12 @@ enum HTTP2Wire {
             guard let first = name.utf8.first else { return .malformed("a field without a name") }
             if first == UInt8(ascii: ":") {
                 if regular { return .malformed("the pseudo-field \(name) follows a regular field") }
-                let bit: UInt8
-                switch name {
-                case ":method":
-                    bit = 1
-                    request.target.method = value
-                case ":scheme":
-                    bit = 2
-                    request.target.scheme = value
-                case ":path":
-                    bit = 4
-                    request.target.path = value
-                case ":authority":
-                    bit = 8
-                    request.target.authority = value
+                let bit = pseudoFieldBit(name)
+                switch bit {
+                case 1: request.target.method = value
+                case 2: request.target.scheme = value
+                case 4: request.target.path = value
+                case 8: request.target.authority = value
                 default: return .malformed("the pseudo-field \(name) is not one of a request")
                 }
                 if seen & bit != 0 { return .malformed("\(name) is given twice") }
@@ -167,13 +159,29 @@ enum HTTP2Wire {
             }
             guard isFieldValue(value) else { return .malformed("the value of \(name) has NUL, CR or LF") }
         }
-        if request.target.method == "CONNECT" {
+        if request.target.method.utf8.count == 7, request.target.method == "CONNECT" {
             guard seen == 1 | 8 else { return .malformed("CONNECT needs :authority and no :scheme or :path") }
         } else if seen & 7 != 7 {
             return .malformed("the request lacks :method, :scheme or :path")
         }
         request.isGRPC = contentType?.hasPrefix("application/grpc") == true
         return .request(request)
+    }
+
+    /// The bit of a request's pseudo-field (`:method` 1, `:scheme` 2, `:path` 4, `:authority`
+    /// 8), 0 for any other name. By length first: a string comparison that fails is slow.
+    private static func pseudoFieldBit(_ name: String) -> UInt8 {
+        switch name.utf8.count {
+        case 5: name == ":path" ? 4 : 0
+        case 7:
+            switch name.utf8.dropFirst().first {
+            case UInt8(ascii: "m"): name == ":method" ? 1 : 0
+            case UInt8(ascii: "s"): name == ":scheme" ? 2 : 0
+            default: 0
+            }
+        case 10: name == ":authority" ? 8 : 0
+        default: 0
+        }
     }
 
     /// Checks a trailers block: no pseudo-fields, and names and values as in a request's head.

@@ -156,8 +156,9 @@ final class StreamUpstreams {
 
     let eventLoop: any EventLoop
     private var connections: [String: Connection] = [:]
-    /// The streams with a deadline, checked by the sweep.
-    private var watched: [ObjectIdentifier: HTTP2StreamProxy] = [:]
+    /// The HTTP/2 client connections with open streams, whose deadlines the sweep checks
+    /// (watched per connection, not per stream: a request costs no table operation here).
+    private var watched: [ObjectIdentifier: HTTP2ConnectionProxy] = [:]
     /// One task per loop, every `sweepInterval` while there is anything to check: deadlines
     /// and idle connections cost no scheduled task each (NIO's timer heap removes a cancelled
     /// task by a linear search, and one per request made the heap the router's top cost).
@@ -282,14 +283,14 @@ final class StreamUpstreams {
             .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try configure(channel) } }
     }
 
-    /// Has the sweep check `proxy`'s deadline until `unwatch`.
-    func watch(_ proxy: HTTP2StreamProxy) {
-        watched[ObjectIdentifier(proxy)] = proxy
+    /// Has the sweep check the deadlines of `connection`'s streams until `unwatch`.
+    func watch(_ connection: HTTP2ConnectionProxy) {
+        watched[ObjectIdentifier(connection)] = connection
         armSweep()
     }
 
-    func unwatch(_ proxy: HTTP2StreamProxy) {
-        watched[ObjectIdentifier(proxy)] = nil
+    func unwatch(_ connection: HTTP2ConnectionProxy) {
+        watched[ObjectIdentifier(connection)] = nil
     }
 
     private func armSweep() {
@@ -303,9 +304,7 @@ final class StreamUpstreams {
     /// Times out the streams past their deadline.
     private func runSweep() {
         let now = NIODeadline.now()
-        for proxy in watched.values where (proxy.deadline ?? now) <= now {
-            proxy.timedOut()
-        }
+        for connection in watched.values { connection.timeOutStreams(dueBy: now) }
         if !watched.isEmpty { armSweep() }
     }
 
