@@ -77,6 +77,37 @@ struct ProxyTimerTests {
                         ipAddress: "127.0.0.1", port: 7000))) == nil)
     }
 
+    @Test(
+        "a burst's connections all go back to the pool, up to the cap an endpoint; the rest close",
+        arguments: [(300, 300), (1030, 1024)])
+    func aBurstStaysPooled(connections: Int, kept: Int) throws {
+        // HTTP/2 clients send many streams at once, each leasing a connection: a burst of 160
+        // (h2load's 16 connections of 10 streams) once lost 32 of them at a cap of 128, to be
+        // opened again for the next burst.
+        let loop = EmbeddedEventLoop()
+        let stats = RouterStats()
+        let pool = UpstreamPool(eventLoop: loop, stats: stats)
+        let address = try SocketAddress(ipAddress: "127.0.0.1", port: 7000)
+        var channels: [EmbeddedChannel] = []
+        defer { for channel in channels { _ = try? channel.finish() } }
+        for _ in 0..<connections {
+            let channel = EmbeddedChannel(loop: loop)
+            let handler = UpstreamHandler(endpointKey: Self.upstreamEndpoint, stats: stats)
+            try channel.pipeline.syncOperations.addHandler(handler)
+            try channel.connect(to: address).wait()
+            channels.append(channel)
+        }
+        for channel in channels {
+            pool.release(
+                try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self), idleTimeout: .seconds(1))
+        }
+        #expect(channels.filter(\.isActive).count == kept)
+        let endpoint = UpstreamEndpoint(key: Self.upstreamEndpoint, address: address)
+        var leased = 0
+        while pool.leaseIdle(endpoint) != nil { leased += 1 }
+        #expect(leased == kept)
+    }
+
     @Test("a leased connection is never closed by its idle timer")
     func idleTimerSparesLeasedConnections() throws {
         let harness = try ProxyHarness(table: Self.table)
