@@ -46,6 +46,8 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
     private var tableGeneration = -1
     private var cachedListener: CompiledListener?
     private var cachedLimits = ResolvedLimits(nil)
+    /// Whether the loop's sweep checks this connection's streams' deadlines (`watchDeadlines`).
+    private var watchingDeadlines = false
     /// The highest stream the client opened.
     private var lastStreamID: UInt32 = 0
     /// Bytes read that do not make a whole frame yet.
@@ -399,7 +401,6 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
         stream.inboundWindow = targetWindow
         stream.expectedLength = request.contentLength
         stream.remoteEnded = endStream
-        if streams.isEmpty { pool.streams.watch(self) }
         streams[id] = stream
         stream.start(request, headers: headers, endStream: endStream)
         closeIfDone(stream)
@@ -724,9 +725,23 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
         }
         stream.closed()
         if streams.isEmpty {
-            pool.streams.unwatch(self)
+            stopWatchingDeadlines()
             if clientGoingAway { close() }
         }
+    }
+
+    /// A stream of the connection has a deadline: the loop's sweep checks the connection's
+    /// streams until none is left.
+    func watchDeadlines() {
+        guard !watchingDeadlines else { return }
+        watchingDeadlines = true
+        pool.streams.watch(self)
+    }
+
+    private func stopWatchingDeadlines() {
+        guard watchingDeadlines else { return }
+        watchingDeadlines = false
+        pool.streams.unwatch(self)
     }
 
     /// Times out the streams whose deadline is `now` or before (the loop's sweep calls it while
@@ -779,7 +794,7 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
     private func closeAll() {
         let open = streams.values
         streams.removeAll()
-        pool.streams.unwatch(self)
+        stopWatchingDeadlines()
         blocked.removeAll()
         for stream in open { stream.closed() }
     }

@@ -209,6 +209,7 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
             deadline = timeout
         }
         self.deadline = startedAt + deadline
+        connection.watchDeadlines()
         connect(to: endpoint, service: service)
     }
 

@@ -156,7 +156,7 @@ final class StreamUpstreams {
 
     let eventLoop: any EventLoop
     private var connections: [String: Connection] = [:]
-    /// The HTTP/2 client connections with open streams, whose deadlines the sweep checks
+    /// The HTTP/2 client connections with streams that have a deadline, which the sweep checks
     /// (watched per connection, not per stream: a request costs no table operation here).
     private var watched: [ObjectIdentifier: HTTP2ConnectionProxy] = [:]
     /// One task per loop, every `sweepInterval` while there is anything to check: deadlines
