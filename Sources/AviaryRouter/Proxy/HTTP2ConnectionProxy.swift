@@ -41,8 +41,9 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
     private var clientWritable = true
 
     private var streams: [UInt32: HTTP2StreamProxy] = [:]
-    /// The route table's generation that `listener` and `limits` come from: a stream reads them
-    /// here, and the table is only read again when it changed.
+    /// The route table's generation that the listener's routes and the limits below come from:
+    /// a stream reads them here (`routesAndLimits`), and the table is read again only when it
+    /// changed.
     private var tableGeneration = -1
     private var cachedListener: CompiledListener?
     private var cachedLimits = ResolvedLimits(nil)
@@ -744,8 +745,8 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
         pool.streams.unwatch(self)
     }
 
-    /// Times out the streams whose deadline is `now` or before (the loop's sweep calls it while
-    /// the connection has streams).
+    /// Times out the streams whose deadline is `now` or before (the loop's sweep calls it from a
+    /// stream's first deadline until the connection has no stream left).
     func timeOutStreams(dueBy now: NIODeadline) {
         for stream in streams.values where stream.deadline.map({ $0 <= now }) ?? false {
             stream.timedOut()
