@@ -264,18 +264,12 @@ enum HTTP2Wire {
 
     /// An HPACK integer with an N-bit prefix (RFC 7541, 5.1) after the `flags` bits.
     static func writeInteger(_ value: Int, prefix: Int, flags: UInt8, into buffer: inout ByteBuffer) {
-        let limit = (1 << prefix) - 1
-        guard value >= limit else {
-            buffer.writeInteger(flags | UInt8(value))
-            return
+        // At most a prefix byte and ten of 7 bits each for an Int.
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 11) { out in
+            var at = 0
+            putInteger(value, prefix: prefix, flags: flags, into: out, at: &at)
+            return at
         }
-        buffer.writeInteger(flags | UInt8(limit))
-        var rest = value - limit
-        while rest >= 128 {
-            buffer.writeInteger(UInt8(rest & 0x7F | 0x80))
-            rest >>= 7
-        }
-        buffer.writeInteger(UInt8(rest))
     }
 
     /// The static table's index of a field name given as bytes in any case, searched among the
