@@ -9,7 +9,7 @@ import Testing
 
 /// The checks of a client's header blocks and the limits' windows, as tables.
 struct HTTP2WireTests {
-    private static func block(_ fields: [(String, String)]) -> HPACKHeaders { HPACKHeaders(fields) }
+    private static func block(_ fields: [(String, String)]) -> HeaderBlock { HeaderBlock(HPACKHeaders(fields)) }
 
     private static let get: [(String, String)] = [
         (":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "a"),
@@ -99,7 +99,7 @@ struct HTTP2WireTests {
         for update in [nil, 0] as [Int?] {
             var buffer = ByteBuffer()
             if let update { HTTP2Wire.writeInteger(update, prefix: 5, flags: 0x20, into: &buffer) }
-            HTTP2Wire.encode(Self.block(fields), into: &buffer)
+            HTTP2Wire.encode(HPACKHeaders(fields), into: &buffer)
             var decoder = HPACKDecoder(allocator: ByteBufferAllocator())
             if update != nil { #expect(buffer.getInteger(at: 0, as: UInt8.self) == 0x20, "a size update to 0 first") }
             let decoded = try decoder.decodeHeaders(from: &buffer)

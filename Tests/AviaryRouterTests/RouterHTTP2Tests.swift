@@ -383,9 +383,10 @@ struct HTTP2MessagesTests {
             ),
         ] as [(String, [(String, String)], Bool, String, Bool)])
     func http1RequestHeads(method: String, fields: [(String, String)], hasBody: Bool, lines: String, chunked: Bool) {
-        let request = HPACKHeaders(
-            [(":method", method), (":scheme", "http"), (":authority", "api:8080"), (":path", "/a/b?c=1")] + fields
-                + [("x-forwarded-for", "10.0.0.1"), ("x-forwarded-proto", "https")])
+        let request = HeaderBlock(
+            HPACKHeaders(
+                [(":method", method), (":scheme", "http"), (":authority", "api:8080"), (":path", "/a/b?c=1")] + fields
+                    + [("x-forwarded-for", "10.0.0.1"), ("x-forwarded-proto", "https")]))
         var head = ByteBuffer()
         let isChunked = HTTP2Messages.writeHTTP1Request(
             request, target: .init(method: method, path: "/a/b?c=1", authority: "api:8080", scheme: "http"),

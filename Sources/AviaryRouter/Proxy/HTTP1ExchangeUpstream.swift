@@ -3,6 +3,15 @@ import NIOHPACK
 import NIOHTTP2
 
 extension UpstreamPool {
+    /// The exchange of one HTTP/2 client stream on an idle pooled connection to an HTTP/1.1
+    /// `endpoint`, if there is one: what `openStreamUpstream` does at once, without a callback.
+    func leaseIdleExchange(
+        to endpoint: UpstreamEndpoint, of service: CompiledService, limits: ResolvedLimits
+    ) -> HTTP1ExchangeUpstream? {
+        guard !service.speaksHTTP2, let connection = leaseIdle(endpoint) else { return nil }
+        return HTTP1ExchangeUpstream(connection: connection, pool: self, idleTimeout: limits.upstreamIdleTimeout)
+    }
+
     /// The upstream of one HTTP/2 client stream: a new stream of the router's connection to an
     /// HTTP/2 endpoint, or a pooled connection to an HTTP/1.1 one (the pool the HTTP/1.1 path
     /// leases from, so both kinds of client share the idle connections).
@@ -14,7 +23,11 @@ extension UpstreamPool {
             streams.openStream(to: endpoint, connectTimeout: limits.connectTimeout) { completion($0.map { $0 }) }
             return
         }
-        acquire(endpoint, of: service, connectTimeout: limits.connectTimeout) { result in
+        if let exchange = leaseIdleExchange(to: endpoint, of: service, limits: limits) {
+            completion(.success(exchange))
+            return
+        }
+        connect(endpoint, of: service, connectTimeout: limits.connectTimeout) { result in
             completion(
                 result.map {
                     HTTP1ExchangeUpstream(connection: $0, pool: self, idleTimeout: limits.upstreamIdleTimeout)
@@ -69,11 +82,10 @@ final class HTTP1ExchangeUpstream: StreamUpstream, UpstreamDelegate {
 
     // MARK: The request
 
-    func begin(headers: HPACKHeaders, target: HTTP2Messages.Target, endStream: Bool, forwarding: Forwarding) {
+    func begin(headers: HeaderBlock, target: HTTP2Messages.Target, endStream: Bool, forwarding: Forwarding) {
         connection.delegate = self
-        connection.begin(requestWasHead: target.method == "HEAD")
-        var head = ByteBuffer()
-        head.reserveCapacity(512)
+        connection.begin(requestWasHead: target.isHead)
+        var head = ByteBufferAllocator().buffer(capacity: 512)
         chunked = HTTP2Messages.writeHTTP1Request(
             headers, target: target, clientAddress: forwarding.clientAddress, isTLS: forwarding.isTLS,
             hasBody: !endStream, into: &head)
@@ -139,8 +151,7 @@ final class HTTP1ExchangeUpstream: StreamUpstream, UpstreamDelegate {
     func upstreamReceivedHead(_ head: MessageHead, bytes: ByteBuffer, from upstream: UpstreamHandler) {
         upstream.unchunksBody = true
         // A block is shorter than its head (no colons, spaces or CRLFs, names by index).
-        var block = ByteBuffer()
-        block.reserveCapacity(head.length)
+        var block = ByteBufferAllocator().buffer(capacity: head.length)
         HTTP2Messages.writeResponseBlock(head, bytes: bytes, into: &block)
         if head.status < 200 {
             // Interim: it goes as it is, and cannot end the stream.

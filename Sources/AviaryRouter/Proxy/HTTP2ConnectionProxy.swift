@@ -57,7 +57,7 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
     private var settingsRead = false
     /// A header block whose CONTINUATION frames are still to come.
     private var partialBlock: (stream: UInt32, endStream: Bool, bytes: ByteBuffer, frames: Int)?
-    private var decoder: HPACKDecoder
+    private var decoder: HPACKRequestDecoder
     /// The table size the client last set below the default, to be signalled at the start of the
     /// next block the router writes (its own table is always empty: see `HTTP2Wire.encode`).
     private var tableSizeUpdate: Int?
@@ -84,6 +84,8 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
     /// Frames written and not yet handed to the channel.
     private var output: ByteBuffer
     private var isReading = false
+    /// When the bytes being read arrived: the clock is read once for all the requests of one read.
+    private var readAt: NIODeadline?
     private var needsFlush = false
     private var flushScheduled = false
     /// The streams that wrote to their upstream during this read, flushed once at its end.
@@ -100,9 +102,7 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
         self.targetWindow = targetWindow
         self.maxHeaderBytes = maxHeaderBytes
         let allocator = ByteBufferAllocator()
-        decoder = HPACKDecoder(
-            allocator: allocator, maxDynamicTableSize: HPACKDecoder.maxDynamicTableSize,
-            maxHeaderListSize: max(maxHeaderBytes, 1))
+        decoder = HPACKRequestDecoder(maxListSize: max(maxHeaderBytes, 1))
         output = allocator.buffer(capacity: 0)
     }
 
@@ -217,6 +217,7 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
         }
         guard !closing else { return }
         isReading = true
+        readAt = nil
         if !prefaceRead {
             guard bytes.readableBytes >= ProtocolSniffer.preface.count else {
                 unread = bytes
@@ -361,13 +362,21 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
         return (cachedListener, cachedLimits)
     }
 
+    /// When the bytes being read arrived: a new stream's start, for its latency and deadline.
+    /// The clock is read by the first request of a read only: a read often holds many.
+    private func readTime() -> NIODeadline {
+        if let readAt { return readAt }
+        let now = NIODeadline.now()
+        readAt = now
+        return now
+    }
+
     /// A whole header block: a new stream's request head, or a stream's trailers.
     private func headerBlock(_ block: ByteBuffer, stream id: UInt32, endStream: Bool) {
-        var block = block
         // Decoded even for a stream that is gone, to keep the compression context in step.
-        let headers: HPACKHeaders
+        let headers: HeaderBlock
         do {
-            headers = try decoder.decodeHeaders(from: &block)
+            headers = try decoder.decode(block)
         } catch {
             return fail(.compressionError)
         }
@@ -382,7 +391,7 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
                 return streamError(id, .protocolError)
             }
             stream.remoteEnded = true
-            stream.received(.headers(.init(headers: headers, endStream: true)))
+            stream.received(.headers(.init(headers: headers.hpackHeaders, endStream: true)))
             closeIfDone(stream)
             return
         }
@@ -398,7 +407,8 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
         }
         let stream = HTTP2StreamProxy(
             streamID: HTTP2StreamID(Int32(id)), connection: self, pool: pool,
-            listenerAddress: listenerAddress, forwarding: forwarding, outboundWindow: clientInitialWindow)
+            listenerAddress: listenerAddress, forwarding: forwarding, outboundWindow: clientInitialWindow,
+            startedAt: readTime())
         stream.inboundWindow = targetWindow
         stream.expectedLength = request.contentLength
         stream.remoteEnded = endStream

@@ -20,6 +20,9 @@ enum HTTP2Messages {
         var authority: String?
         var scheme: String?
 
+        /// Whether the method is HEAD (by length first: a string comparison that fails is slow).
+        var isHead: Bool { method.utf8.count == 4 && method == "HEAD" }
+
         /// The path without its query, as routes match it.
         var routedPath: Substring { path[..<(path.firstIndex(of: "?") ?? path.endIndex)] }
 
@@ -32,9 +35,9 @@ enum HTTP2Messages {
     }
 
     /// The request's regular fields for route matching.
-    static func routingHeaders(_ headers: HPACKHeaders) -> HTTPHeaders {
+    static func routingHeaders(_ block: HeaderBlock) -> HTTPHeaders {
         var fields = HTTPHeaders()
-        for (name, value, _) in headers where name.first != ":" { fields.add(name: name, value: value) }
+        for field in block.fields where field.kind.role != .pseudo { fields.add(name: field.name, value: field.value) }
         return fields
     }
 
@@ -72,41 +75,30 @@ enum HTTP2Messages {
     /// value), so its fields go out as they are; a method or path that could not stand in a
     /// request line was refused before (`Target.isHTTP1Safe`).
     static func writeHTTP1Request(
-        _ headers: HPACKHeaders, target: Target, clientAddress: String?, isTLS: Bool, hasBody: Bool,
+        _ block: HeaderBlock, target: Target, clientAddress: String?, isTLS: Bool, hasBody: Bool,
         into head: inout ByteBuffer
     ) -> Bool {
-        head.writeString(target.method)
-        head.writeStaticString(" ")
-        head.writeString(target.path)
-        head.writeStaticString(" HTTP/1.1\r\n")
+        head.writeLine(target.method, " ", target.path, " HTTP/1.1\r\n")
         var hasHost = false
         var hasLength = false
         var cookies: String?
         var forwardedFor: String?
-        for (name, value, _) in headers {
-            // By the first byte, so that most fields skip the string comparisons.
-            switch name.utf8.first {
-            case UInt8(ascii: ":"):
+        for field in block.fields {
+            // By the kind the field was given when decoded: no string comparisons.
+            switch field.kind.role {
+            case .pseudo, .forwardedProto, .connectionSpecific:
                 continue
-            case UInt8(ascii: "c"), UInt8(ascii: "h"), UInt8(ascii: "k"), UInt8(ascii: "p"), UInt8(ascii: "t"),
-                UInt8(ascii: "u"), UInt8(ascii: "x"):
-                switch name {
-                case "host": hasHost = true
-                case "content-length": hasLength = true
-                case "cookie":
-                    cookies = cookies.map { "\($0); \(value)" } ?? value
-                    continue
-                case "x-forwarded-for":
-                    forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value
-                    continue
-                case "x-forwarded-proto", "connection", "keep-alive", "proxy-connection", "transfer-encoding",
-                    "upgrade":
-                    continue
-                default: break
-                }
+            case .host: hasHost = true
+            case .contentLength: hasLength = true
+            case .cookie:
+                cookies = cookies.map { "\($0); \(field.value)" } ?? field.value
+                continue
+            case .forwardedFor:
+                forwardedFor = forwardedFor.map { "\($0), \(field.value)" } ?? field.value
+                continue
             default: break
             }
-            head.writeField(name, value)
+            head.writeField(field.name, field.value)
         }
         if !hasHost, let authority = target.authority { head.writeField("host", authority) }
         if let cookies { head.writeField("cookie", cookies) }
@@ -275,10 +267,32 @@ extension String {
 extension ByteBuffer {
     /// Writes one `name: value` line of an HTTP/1.1 head.
     mutating func writeField(_ name: String, _ value: String) {
-        writeString(name)
-        writeStaticString(": ")
-        writeString(value)
-        writeStaticString("\r\n")
+        writeLine(name, ": ", value, "\r\n")
+    }
+
+    /// Writes `first`, `separator`, `second` and `end` in one copy each and one capacity check
+    /// (four ByteBuffer writes cost four).
+    mutating func writeLine(_ first: String, _ separator: StaticString, _ second: String, _ end: StaticString) {
+        var first = first
+        var second = second
+        first.withUTF8 { first in
+            second.withUTF8 { second in
+                let count = first.count + separator.utf8CodeUnitCount + second.count + end.utf8CodeUnitCount
+                writeWithUnsafeMutableBytes(minimumWritableBytes: count) { out in
+                    var at = out.baseAddress!
+                    func put(_ start: UnsafeRawPointer?, _ count: Int) {
+                        guard let start, count > 0 else { return }
+                        at.copyMemory(from: start, byteCount: count)
+                        at += count
+                    }
+                    put(first.baseAddress, first.count)
+                    put(separator.utf8Start, separator.utf8CodeUnitCount)
+                    put(second.baseAddress, second.count)
+                    put(end.utf8Start, end.utf8CodeUnitCount)
+                    return count
+                }
+            }
+        }
     }
 
     /// Writes the regular fields of a header block as HTTP/1.1 field lines, without the fields of

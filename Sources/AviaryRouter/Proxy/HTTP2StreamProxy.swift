@@ -26,7 +26,7 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
     private var endpoint: UpstreamEndpoint?
     private var upstream: (any StreamUpstream)?
     /// The request's header block and what it says, until it has gone upstream.
-    private var requestHeaders: HPACKHeaders?
+    private var requestHeaders: HeaderBlock?
     private var target: HTTP2Messages.Target?
     private var headersEndStream = false
     /// Request frames read before the upstream was ready.
@@ -37,7 +37,8 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
     private var bodyBytes = 0
     private var grpc = false
     private var limits = ResolvedLimits(nil)
-    private var startedAt = NIODeadline.now()
+    /// When the request's bytes were read (see `HTTP2ConnectionProxy.readTime`).
+    private let startedAt: NIODeadline
     /// When the response must have ended (response timeout, or a shorter `grpc-timeout`); the
     /// loop's `StreamUpstreams` sweep checks it, so a request schedules no task of its own.
     private(set) var deadline: NIODeadline?
@@ -77,9 +78,10 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
 
     init(
         streamID: HTTP2StreamID, connection: HTTP2ConnectionProxy, pool: UpstreamPool,
-        listenerAddress: String, forwarding: Forwarding, outboundWindow: Int
+        listenerAddress: String, forwarding: Forwarding, outboundWindow: Int, startedAt: NIODeadline
     ) {
         self.streamID = streamID
+        self.startedAt = startedAt
         self.connection = connection
         self.pool = pool
         self.listenerAddress = listenerAddress
@@ -155,7 +157,7 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
 
     /// The request's head (`headers`, checked by the connection as `request`): routes it, and
     /// sends it to an endpoint.
-    func start(_ request: HTTP2Wire.Request, headers: HPACKHeaders, endStream: Bool) {
+    func start(_ request: HTTP2Wire.Request, headers: HeaderBlock, endStream: Bool) {
         if endStream { requestEnded = true }
         let (listener, limits) = connection.routesAndLimits()
         self.limits = limits
@@ -184,7 +186,7 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
         let service: CompiledService
         if let sticky = route.sticky {
             (service, setCookie) = route.stickyBackend(
-                sticky, fields: headers.lazy.map { ($0.name, $0.value) })
+                sticky, fields: headers.fields.lazy.map { ($0.name, $0.value) })
         } else {
             service = route.nextBackend()
         }
@@ -217,6 +219,11 @@ final class HTTP2StreamProxy: StreamUpstreamDelegate {
         self.endpoint = endpoint
         attempts += 1
         endpoint.stats[pool.shard].requests.add(1, ordering: .relaxed)
+        if let upstream = pool.leaseIdleExchange(to: endpoint, of: service, limits: limits) {
+            // The hot path: a pooled connection, with no callback to allocate.
+            attach(upstream)
+            return
+        }
         let attach: (Result<any StreamUpstream, any Error>) -> Void = { [self] result in
             guard isOpen, !responseEnded, self.endpoint == endpoint else {
                 if case .success(let upstream) = result { upstream.cancel() }

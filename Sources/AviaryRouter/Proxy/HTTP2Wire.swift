@@ -108,92 +108,79 @@ enum HTTP2Wire {
     /// `:method` (not empty), `:scheme` and `:path` present (only `:authority` for CONNECT);
     /// none of the fields of one HTTP/1.1 connection, and `te` only as `trailers`; every
     /// `content-length` the same number. The same pass reads the target and the content type.
-    static func checkRequest(_ headers: HPACKHeaders) -> BlockCheck {
+    ///
+    /// Each field's own checks were made when it was decoded (`HeaderBlock.Kind`); this pass
+    /// reads the kinds.
+    static func checkRequest(_ block: HeaderBlock) -> BlockCheck {
         var seen: UInt8 = 0
         var regular = false
         var request = Request(target: .init(method: "", path: ""))
-        var contentType: String?
-        for (name, value, _) in headers {
-            guard let first = name.utf8.first else { return .malformed("a field without a name") }
-            if first == UInt8(ascii: ":") {
-                if regular { return .malformed("the pseudo-field \(name) follows a regular field") }
-                let bit = pseudoFieldBit(name)
+        var sawContentType = false
+        for field in block.fields {
+            let kind = field.kind
+            switch kind.role {
+            case .unnamed:
+                return .malformed("a field without a name")
+            case .pseudo:
+                if regular { return .malformed("the pseudo-field \(field.name) follows a regular field") }
+                let bit = kind.pseudoBit
                 switch bit {
-                case 1: request.target.method = value
-                case 2: request.target.scheme = value
-                case 4: request.target.path = value
-                case 8: request.target.authority = value
-                default: return .malformed("the pseudo-field \(name) is not one of a request")
+                case 1: request.target.method = field.value
+                case 2: request.target.scheme = field.value
+                case 4: request.target.path = field.value
+                case 8: request.target.authority = field.value
+                default: return .malformed("the pseudo-field \(field.name) is not one of a request")
                 }
-                if seen & bit != 0 { return .malformed("\(name) is given twice") }
+                if seen & bit != 0 { return .malformed("\(field.name) is given twice") }
                 seen |= bit
-                if value.isEmpty, bit & (1 | 4) != 0 { return .malformed("\(name) is empty") }
-            } else {
+                if field.value.isEmpty, bit & (1 | 4) != 0 { return .malformed("\(field.name) is empty") }
+            default:
                 regular = true
-                guard isFieldName(name) else {
-                    return .malformed("the field name \(name) is not lower-case token characters")
+                guard kind.nameIsValid else {
+                    return .malformed("the field name \(field.name) is not lower-case token characters")
                 }
-                // Only names that start so can be one of those below: most fields skip the
-                // string comparisons.
-                switch first {
-                case UInt8(ascii: "c"), UInt8(ascii: "k"), UInt8(ascii: "p"), UInt8(ascii: "t"),
-                    UInt8(ascii: "u"):
-                    switch name {
-                    case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
-                        return .malformed("\(name) is a field of an HTTP/1.1 connection")
-                    case "te" where value != "trailers":
-                        return .malformed("te may only be trailers")
-                    case "content-length":
-                        guard let length = decimal(value),
-                            request.contentLength == nil || request.contentLength == length
-                        else {
-                            return .malformed("content-length \(value) is not one number")
-                        }
-                        request.contentLength = length
-                    case "content-type":
-                        if contentType == nil { contentType = value }
-                    default: break
+                switch kind.role {
+                case .connectionSpecific:
+                    return .malformed("\(field.name) is a field of an HTTP/1.1 connection")
+                case .te where !kind.isSpecialValue:
+                    return .malformed("te may only be trailers")
+                case .contentLength:
+                    guard let length = kind.length, request.contentLength == nil || request.contentLength == length
+                    else {
+                        return .malformed("content-length \(field.value) is not one number")
+                    }
+                    request.contentLength = length
+                case .contentType:
+                    // Only the first one counts.
+                    if !sawContentType {
+                        sawContentType = true
+                        request.isGRPC = kind.isSpecialValue
                     }
                 default: break
                 }
             }
-            guard isFieldValue(value) else { return .malformed("the value of \(name) has NUL, CR or LF") }
+            guard kind.valueIsValid else { return .malformed("the value of \(field.name) has NUL, CR or LF") }
         }
         if request.target.method.utf8.count == 7, request.target.method == "CONNECT" {
             guard seen == 1 | 8 else { return .malformed("CONNECT needs :authority and no :scheme or :path") }
         } else if seen & 7 != 7 {
             return .malformed("the request lacks :method, :scheme or :path")
         }
-        request.isGRPC = contentType?.hasPrefix("application/grpc") == true
         return .request(request)
     }
 
-    /// The bit of a request's pseudo-field (`:method` 1, `:scheme` 2, `:path` 4, `:authority`
-    /// 8), 0 for any other name. By length first: a string comparison that fails is slow.
-    private static func pseudoFieldBit(_ name: String) -> UInt8 {
-        switch name.utf8.count {
-        case 5: name == ":path" ? 4 : 0
-        case 7:
-            switch name.utf8.dropFirst().first {
-            case UInt8(ascii: "m"): name == ":method" ? 1 : 0
-            case UInt8(ascii: "s"): name == ":scheme" ? 2 : 0
-            default: 0
-            }
-        case 10: name == ":authority" ? 8 : 0
-        default: 0
-        }
-    }
-
     /// Checks a trailers block: no pseudo-fields, and names and values as in a request's head.
-    static func checkTrailers(_ headers: HPACKHeaders) -> BlockCheck {
-        for (name, value, _) in headers {
-            guard name.utf8.first != UInt8(ascii: ":") else {
-                return .malformed("trailers carry the pseudo-field \(name)")
+    static func checkTrailers(_ block: HeaderBlock) -> BlockCheck {
+        for field in block.fields {
+            switch field.kind.role {
+            case .pseudo: return .malformed("trailers carry the pseudo-field \(field.name)")
+            case .unnamed: return .malformed("a field without a name")
+            default: break
             }
-            guard isFieldName(name) else {
-                return .malformed("the field name \(name) is not lower-case token characters")
+            guard field.kind.nameIsValid else {
+                return .malformed("the field name \(field.name) is not lower-case token characters")
             }
-            guard isFieldValue(value) else { return .malformed("the value of \(name) has NUL, CR or LF") }
+            guard field.kind.valueIsValid else { return .malformed("the value of \(field.name) has NUL, CR or LF") }
         }
         return .trailers
     }
@@ -363,23 +350,28 @@ enum HTTP2Wire {
         }
     }
 
-    /// The static table's names (RFC 7541, appendix A), each at its first index.
-    private static let staticNames: [String] = [
-        ":authority", ":method", ":method", ":path", ":path", ":scheme", ":scheme", ":status", ":status",
-        ":status", ":status", ":status", ":status", ":status", "accept-charset", "accept-encoding",
-        "accept-language", "accept-ranges", "accept", "access-control-allow-origin", "age", "allow",
-        "authorization", "cache-control", "content-disposition", "content-encoding", "content-language",
-        "content-length", "content-location", "content-range", "content-type", "cookie", "date", "etag",
-        "expect", "expires", "from", "host", "if-match", "if-modified-since", "if-none-match", "if-range",
-        "if-unmodified-since", "last-modified", "link", "location", "max-forwards", "proxy-authenticate",
-        "proxy-authorization", "range", "referer", "refresh", "retry-after", "server", "set-cookie",
-        "strict-transport-security", "transfer-encoding", "user-agent", "vary", "via", "www-authenticate",
-    ]
+    /// The static table (RFC 7541, appendix A): its fields in index order from 1, each with its
+    /// kind.
+    static let staticFields: [HeaderBlock.Field] = [
+        (":authority", ""), (":method", "GET"), (":method", "POST"), (":path", "/"), (":path", "/index.html"),
+        (":scheme", "http"), (":scheme", "https"), (":status", "200"), (":status", "204"), (":status", "206"),
+        (":status", "304"), (":status", "400"), (":status", "404"), (":status", "500"), ("accept-charset", ""),
+        ("accept-encoding", "gzip, deflate"), ("accept-language", ""), ("accept-ranges", ""), ("accept", ""),
+        ("access-control-allow-origin", ""), ("age", ""), ("allow", ""), ("authorization", ""),
+        ("cache-control", ""), ("content-disposition", ""), ("content-encoding", ""), ("content-language", ""),
+        ("content-length", ""), ("content-location", ""), ("content-range", ""), ("content-type", ""),
+        ("cookie", ""), ("date", ""), ("etag", ""), ("expect", ""), ("expires", ""), ("from", ""), ("host", ""),
+        ("if-match", ""), ("if-modified-since", ""), ("if-none-match", ""), ("if-range", ""),
+        ("if-unmodified-since", ""), ("last-modified", ""), ("link", ""), ("location", ""), ("max-forwards", ""),
+        ("proxy-authenticate", ""), ("proxy-authorization", ""), ("range", ""), ("referer", ""), ("refresh", ""),
+        ("retry-after", ""), ("server", ""), ("set-cookie", ""), ("strict-transport-security", ""),
+        ("transfer-encoding", ""), ("user-agent", ""), ("vary", ""), ("via", ""), ("www-authenticate", ""),
+    ].map { HeaderBlock.Field(name: $0.0, value: $0.1) }
 
     private static let staticNamesByLength: [[([UInt8], UInt8)]] = {
         var buckets = [[([UInt8], UInt8)]](repeating: [], count: 32)
-        for (offset, name) in staticNames.enumerated() {
-            let bytes = Array(name.utf8)
+        for (offset, field) in staticFields.enumerated() {
+            let bytes = Array(field.name.utf8)
             if !buckets[bytes.count].contains(where: { $0.0 == bytes }) {
                 buckets[bytes.count].append((bytes, UInt8(offset + 1)))
             }

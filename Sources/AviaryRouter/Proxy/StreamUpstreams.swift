@@ -10,7 +10,7 @@ protocol StreamUpstream: AnyObject {
     var delegate: (any StreamUpstreamDelegate)? { get set }
     /// Sends the request's header block (the client's, as it came); `endStream` when the request
     /// has no body.
-    func begin(headers: HPACKHeaders, target: HTTP2Messages.Target, endStream: Bool, forwarding: Forwarding)
+    func begin(headers: HeaderBlock, target: HTTP2Messages.Target, endStream: Bool, forwarding: Forwarding)
     /// Sends a data or trailers frame of the request, unflushed.
     func write(_ payload: HTTP2Frame.FramePayload)
     func flush()
@@ -112,9 +112,9 @@ class StreamUpstreamHandler<In, Out>: ChannelDuplexHandler {
 final class HTTP2UpstreamStream: StreamUpstreamHandler<HTTP2Frame.FramePayload, HTTP2Frame.FramePayload>,
     StreamUpstream
 {
-    func begin(headers: HPACKHeaders, target: HTTP2Messages.Target, endStream: Bool, forwarding: Forwarding) {
+    func begin(headers: HeaderBlock, target: HTTP2Messages.Target, endStream: Bool, forwarding: Forwarding) {
         let block = HTTP2Messages.upstreamRequest(
-            headers, clientAddress: forwarding.clientAddress, isTLS: forwarding.isTLS)
+            headers.hpackHeaders, clientAddress: forwarding.clientAddress, isTLS: forwarding.isTLS)
         write(.headers(.init(headers: block, endStream: endStream)))
     }
 
@@ -337,7 +337,7 @@ final class HTTP2Mirror: StreamUpstreamDelegate {
 
     /// Opens the copy to the next endpoint of `service` and sends the request's header block.
     init(
-        service: CompiledService, headers: HPACKHeaders, target: HTTP2Messages.Target, endStream: Bool,
+        service: CompiledService, headers: HeaderBlock, target: HTTP2Messages.Target, endStream: Bool,
         forwarding: Forwarding, pool: UpstreamPool, limits: ResolvedLimits
     ) {
         self.service = service
