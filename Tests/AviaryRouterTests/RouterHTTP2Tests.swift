@@ -343,11 +343,12 @@ struct HTTP2MessagesTests {
     }
 
     @Test func theForwardingFieldsAreAddedAndConnectionFieldsDropped() {
-        let request = HPACKHeaders([
-            (":method", "POST"), (":scheme", "http"), (":authority", "api:8080"), (":path", "/a/b?c=1"),
-            ("x-forwarded-for", "10.0.0.1"), ("x-forwarded-proto", "https"), ("connection", "close"),
-            ("cookie", "a=1"), ("cookie", "b=2"), ("te", "trailers"),
-        ])
+        let request = HeaderBlock(
+            HPACKHeaders([
+                (":method", "POST"), (":scheme", "http"), (":authority", "api:8080"), (":path", "/a/b?c=1"),
+                ("x-forwarded-for", "10.0.0.1"), ("x-forwarded-proto", "https"), ("connection", "close"),
+                ("cookie", "a=1"), ("cookie", "b=2"), ("te", "trailers"),
+            ]))
         // (The block's target is read by `HTTP2Wire.checkRequest`, tested with the checks.)
         #expect(HTTP2Messages.Target(method: "POST", path: "/a/b?c=1").routedPath == "/a/b")
         let upstream = HTTP2Messages.upstreamRequest(request, clientAddress: "127.0.0.1", isTLS: true)

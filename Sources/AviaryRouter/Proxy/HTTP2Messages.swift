@@ -43,16 +43,15 @@ enum HTTP2Messages {
 
     /// The header block sent to an HTTP/2 endpoint: the client's with the client's address
     /// appended to `x-forwarded-for` and `x-forwarded-proto` set, as on HTTP/1.1.
-    static func upstreamRequest(_ headers: HPACKHeaders, clientAddress: String?, isTLS: Bool) -> HPACKHeaders {
+    static func upstreamRequest(_ block: HeaderBlock, clientAddress: String?, isTLS: Bool) -> HPACKHeaders {
         var forwarded = HPACKHeaders()
-        forwarded.reserveCapacity(headers.count + 2)
+        forwarded.reserveCapacity(block.fields.count + 2)
         var forwardedFor: String?
-        for (name, value, indexing) in headers {
-            switch name {
-            case "x-forwarded-for": forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value
-            case "x-forwarded-proto": continue
-            default:
-                if !connectionFields.contains(name) { forwarded.add(name: name, value: value, indexing: indexing) }
+        for field in block.fields {
+            switch field.kind.role {
+            case .forwardedFor: forwardedFor = forwardedFor.map { "\($0), \(field.value)" } ?? field.value
+            case .forwardedProto, .connectionSpecific: continue
+            default: forwarded.add(name: field.name, value: field.value, indexing: field.indexing)
             }
         }
         if let clientAddress {

@@ -114,7 +114,7 @@ final class HTTP2UpstreamStream: StreamUpstreamHandler<HTTP2Frame.FramePayload, 
 {
     func begin(headers: HeaderBlock, target: HTTP2Messages.Target, endStream: Bool, forwarding: Forwarding) {
         let block = HTTP2Messages.upstreamRequest(
-            headers.hpackHeaders, clientAddress: forwarding.clientAddress, isTLS: forwarding.isTLS)
+            headers, clientAddress: forwarding.clientAddress, isTLS: forwarding.isTLS)
         write(.headers(.init(headers: block, endStream: endStream)))
     }
 
