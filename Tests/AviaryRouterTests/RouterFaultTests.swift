@@ -186,7 +186,7 @@ struct RouterFaultTests {
             try await waitUntil("the router to serve") { try await client.get("\(base)/").status == 200 }
 
             var idle: [RawConnection] = []
-            defer { idle.forEach { $0.close() } }
+            defer { for connection in idle { connection.close() } }
             let steady = try await duringSteadyTraffic("\(base)/", client: client) {
                 for _ in 0..<1_000 { idle.append(try RawConnection(port: port)) }
                 for _ in 0..<100 {

@@ -27,7 +27,7 @@ struct RouterUpgradeTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let ports = try freePorts(3)
         var servers: [WatchedProcess] = []
-        defer { servers.forEach { $0.stop() } }
+        defer { for server in servers { server.stop() } }
         for (name, port) in [("blue", ports[0]), ("green", ports[1])] {
             let server = try WatchedProcess(
                 ["/usr/bin/env", "python3", websocketPeer, "server", String(port), name], directory: directory,
