@@ -104,7 +104,7 @@ public enum RouterProcess {
             source.resume()
             return source
         }
-        defer { sources.forEach { $0.cancel() } }
+        defer { for source in sources { source.cancel() } }
         for await number in signals {
             if number != SIGHUP { break }
             guard let configPath = options.configPath else {
