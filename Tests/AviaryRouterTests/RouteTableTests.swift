@@ -82,6 +82,18 @@ struct RouteTableTests {
                 "listeners: [{routes: []}]",
                 "listeners[0].address: missing; add it"
             ),
+            (
+                "services: {a: {endpoints: []}}\nlisteners: [{address: 127.0.0.1:80, routes: [{match: {headers: {x: y}}, backends: [{service: a}]}]}]",
+                "listeners[0].routes[0].match.headers: expected a list (`- item` lines, or [a, b])"
+            ),
+            (
+                "services: {a: {endpoints: \"127.0.0.1:8081\"}}\nlisteners: []",
+                "services.a.endpoints: expected a list"
+            ),
+            (
+                "services: {a: {endpoints: []}}\nlisteners: [{address: 127.0.0.1:80, routes: [{backends: [{service: a, weight: x}]}]}]",
+                "listeners[0].routes[0].backends[0].weight: expected a number"
+            ),
         ]
     )
     func refusals(yaml: String, expectedProblem: String) throws {

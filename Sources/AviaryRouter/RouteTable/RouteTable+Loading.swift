@@ -45,6 +45,19 @@ extension RouteTable {
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
+    /// What a value of `type` looks like in the table, in the words of YAML.
+    static func shape(of type: Any.Type) -> String {
+        let name = String(describing: type)
+        if name == "Sequence" || name.hasPrefix("Array") { return "a list (`- item` lines, or [a, b])" }
+        if name == "Mapping" || name.hasPrefix("Dictionary") {
+            return "a mapping (`key: value` lines, or {key: value})"
+        }
+        if name == "String" { return "a string" }
+        if name == "Bool" { return "true or false" }
+        if name.hasPrefix("Int") || name.hasPrefix("UInt") || name == "Double" { return "a number" }
+        return name
+    }
+
     private static func describe(_ error: DecodingError) -> String {
         func path(_ codingPath: [any CodingKey]) -> String {
             var text = ""
@@ -62,7 +75,7 @@ extension RouteTable {
             let parent = path(context.codingPath)
             return "\(parent == "(top level)" ? "" : parent + ".")\(key.stringValue): missing; add it"
         case .typeMismatch(let type, let context):
-            return "\(path(context.codingPath)): expected \(type); \(context.debugDescription)"
+            return "\(path(context.codingPath)): expected \(shape(of: type)); write it so (see docs/router.md)"
         case .valueNotFound(let type, let context):
             return "\(path(context.codingPath)): expected \(type), found nothing"
         case .dataCorrupted(let context):
