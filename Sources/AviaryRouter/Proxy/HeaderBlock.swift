@@ -16,6 +16,9 @@ struct HeaderBlock {
         let value: String
         let kind: Kind
         var indexing: HPACKIndexing = .indexable
+        /// Its size in a header list and an HPACK table: its name's and value's bytes and 32
+        /// (RFC 7541 4.1).
+        let size: Int
 
         init(name: String, value: String, indexing: HPACKIndexing = .indexable) {
             self.init(name: name, value: value, kind: Kind(name: name, value: value), indexing: indexing)
@@ -26,6 +29,7 @@ struct HeaderBlock {
             self.value = value
             self.kind = kind
             self.indexing = indexing
+            size = name.utf8.count + value.utf8.count + 32
         }
     }
 
@@ -98,6 +102,9 @@ struct HPACKRequestDecoder {
     private(set) var tableSize = 0
     /// Decodes the Huffman-coded strings.
     private var huffman: HPACKDecoder
+    /// `HTTP2Wire.staticFields`, held here so that a lookup does not go through the global's lazy
+    /// initialization check.
+    private let staticFields = HTTP2Wire.staticFields
 
     /// Why a block could not be decoded: a COMPRESSION_ERROR for the connection.
     struct DecodeError: Error, Equatable {
@@ -155,7 +162,7 @@ struct HPACKRequestDecoder {
                 // Literal without indexing (6.2.2) or never indexed (6.2.3).
                 field = try literal(bytes, &at, prefix: 4, indexing: first & 0x10 != 0 ? .neverIndexed : .nonIndexable)
             }
-            listSize += field.name.utf8.count + field.value.utf8.count + 32
+            listSize += field.size
             guard listSize <= maxListSize else {
                 throw DecodeError(reason: "a header list over \(maxListSize) bytes")
             }
@@ -166,8 +173,8 @@ struct HPACKRequestDecoder {
 
     /// The field at `index` of the static table then the dynamic one.
     private func field(at index: Int) throws(DecodeError) -> HeaderBlock.Field {
-        if index >= 1, index <= HTTP2Wire.staticFields.count { return HTTP2Wire.staticFields[index - 1] }
-        let dynamic = index - HTTP2Wire.staticFields.count
+        if index >= 1, index <= staticFields.count { return staticFields[index - 1] }
+        let dynamic = index - staticFields.count
         guard index > 0, dynamic <= tableCount else { throw DecodeError(reason: "no table entry \(index)") }
         return entries[entries.count - dynamic]
     }
@@ -220,7 +227,7 @@ struct HPACKRequestDecoder {
     /// Adds an entry (4.4): the oldest go until it fits; an entry larger than the whole table
     /// empties it and is not added.
     private mutating func insert(_ field: HeaderBlock.Field) {
-        let size = field.name.utf8.count + field.value.utf8.count + 32
+        let size = field.size
         evict(toFit: size)
         guard size <= tableCapacity else { return }
         var entry = field
@@ -232,8 +239,7 @@ struct HPACKRequestDecoder {
     /// Drops the oldest entries until `size` more bytes fit in the table's capacity.
     private mutating func evict(toFit size: Int) {
         while tableSize + size > tableCapacity, oldest < entries.count {
-            let entry = entries[oldest]
-            tableSize -= entry.name.utf8.count + entry.value.utf8.count + 32
+            tableSize -= entries[oldest].size
             oldest += 1
         }
         if oldest == entries.count {
