@@ -87,6 +87,9 @@ struct HPACKRequestDecoderTests {
             ("80", "no table entry 0"),
             ("be", "no table entry 62"),
             ("ff ff ff ff ff 7f", "over 2^28"),
+            // Zeros that only shift, then a bit that would land at 2^63: refused, never negative.
+            ("ff 80 80 80 80 80 80 80 80 80 01", "over 2^28"),
+            ("40 ff 80 80 80 80 80 80 80 80 80 01 61", "over 2^28"),
             ("ff", "cut short"),
             ("4005 61", "string cut short"),
             ("3fe2 1f", "over 4096"),

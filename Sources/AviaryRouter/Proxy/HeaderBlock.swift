@@ -263,6 +263,9 @@ struct HPACKRequestDecoder {
             guard at < bytes.count else { throw DecodeError(reason: "a block cut short") }
             let byte = bytes[at]
             at += 1
+            // Four bytes of 7 bits reach 2^28; a fifth could only shift bits out (or make the
+            // value negative), whatever it holds.
+            guard shift <= 21 else { throw DecodeError(reason: "an integer over 2^28") }
             value += Int(byte & 0x7F) << shift
             shift += 7
             guard value < 1 << 28 else { throw DecodeError(reason: "an integer over 2^28") }
