@@ -12,7 +12,7 @@
 // the second part into the tunnel if there is one, and both sides close. Last the HTTP/2 path:
 // the HTTP/2 preface, an empty SETTINGS frame and then the input, as frames, into a connection
 // whose first handler is the protocol sniffer, so they pass the router's own frame parser, flow
-// control and limits (HTTP2ConnectionProxy) and NIOHPACK's decoder into the streams, each routed
+// control and limits (HTTP2ConnectionProxy) and its HPACK decoder into the streams, each routed
 // by the table above. Any crash, trap or hang is a bug.
 import AviaryRoutes
 import NIOCore
