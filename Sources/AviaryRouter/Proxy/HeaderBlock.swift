@@ -21,13 +21,9 @@ struct HeaderBlock {
         let size: Int
 
         init(name: String, value: String, indexing: HPACKIndexing = .indexable) {
-            self.init(name: name, value: value, kind: Kind(name: name, value: value), indexing: indexing)
-        }
-
-        init(name: String, value: String, kind: Kind, indexing: HPACKIndexing) {
             self.name = name
             self.value = value
-            self.kind = kind
+            kind = Kind(name: name, value: value)
             self.indexing = indexing
             size = name.utf8.count + value.utf8.count + 32
         }
@@ -51,8 +47,8 @@ struct HeaderBlock {
         /// The names the router looks at.
         enum Role: UInt8 {
             case other, unnamed, pseudo
-            /// `connection`, `keep-alive`, `proxy-connection`, `transfer-encoding`, `upgrade`:
-            /// fields of one HTTP/1.1 connection, which an HTTP/2 request must not carry.
+            /// `HTTP2Messages.connectionFields`: fields of one HTTP/1.1 connection, which an
+            /// HTTP/2 request must not carry.
             case connectionSpecific
             case te, contentLength, contentType, host, cookie, forwardedFor, forwardedProto
         }
@@ -303,9 +299,11 @@ extension HeaderBlock.Kind {
             return
         }
         nameIsValid = HTTP2Wire.isFieldName(name)
-        switch name {
-        case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
+        if HTTP2Messages.connectionFields.contains(name) {
             role = .connectionSpecific
+            return
+        }
+        switch name {
         case "te":
             role = .te
             isSpecialValue = value == "trailers"
