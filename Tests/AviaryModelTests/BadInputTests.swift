@@ -113,11 +113,13 @@ import Testing
     }
 
     @Test func aMisspeltArgoKindNamesTheKindsAviaryReads() throws {
-        let diagnostic = try onlyError("apiVersion: argoproj.io/v1alpha1\nkind: Rolout\nmetadata: {name: web}\nspec: {}\n")
+        let diagnostic = try onlyError(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Rolout\nmetadata: {name: web}\nspec: {}\n")
         #expect(
             diagnostic.description
                 == "bad.yaml: document 1: kind: unknown kind \"Rolout\"; Aviary reads Rollout, AnalysisTemplate, "
-                + "ClusterAnalysisTemplate, AnalysisRun, Experiment, Service, ConfigMap, Secret, Deployment, ReplicaSet, PodTemplate")
+                + "ClusterAnalysisTemplate, AnalysisRun, Experiment, Service, ConfigMap, Secret, Deployment, ReplicaSet, PodTemplate"
+        )
         #expect(try onlyError("apiVersion: v1\nkind: service\nmetadata: {name: web}\n").path == "kind")
     }
 
@@ -185,15 +187,18 @@ import Testing
         let decoded = ManifestDecoder().decode(deployment, file: "d.yaml")
         #expect(decoded.diagnostics.map(\.description) == [])
         #expect(decoded.resources.map(\.kind.rawValue) == ["Deployment"])
-        let empty = ManifestDecoder().decode("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {}\n", file: "d.yaml")
+        let empty = ManifestDecoder().decode(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {}\n", file: "d.yaml")
         #expect(
             empty.diagnostics.map(\.description) == [
                 "d.yaml: Deployment/web: spec.template: required; give the pod template a Rollout's workloadRef takes"
             ])
         let noContainers = ManifestDecoder().decode(
-            "apiVersion: v1\nkind: PodTemplate\nmetadata: {name: web}\ntemplate: {spec: {containers: []}}\n", file: "p.yaml")
+            "apiVersion: v1\nkind: PodTemplate\nmetadata: {name: web}\ntemplate: {spec: {containers: []}}\n",
+            file: "p.yaml")
         #expect(noContainers.hasErrors, "\(noContainers.diagnostics)")
-        let wrongVersion = ManifestDecoder().decode("apiVersion: v1\nkind: Deployment\nmetadata: {name: web}\n", file: "d.yaml")
+        let wrongVersion = ManifestDecoder().decode(
+            "apiVersion: v1\nkind: Deployment\nmetadata: {name: web}\n", file: "d.yaml")
         #expect(
             wrongVersion.diagnostics.map(\.description) == [
                 "d.yaml: Deployment/web: apiVersion: must be \"apps/v1\" for kind Deployment, got \"v1\""
@@ -267,8 +272,70 @@ import Testing
             ])
     }
 
+    /// A status that the resource cannot keep is a warning: apply drops a manifest's status, as
+    /// the API server does, so the spec is read and checked as usual.
+    @Test(arguments: [
+        (
+            "pauseConditions: [{reason: StepPause, startTime: '2024-01-01T00:00:00Z'}]",
+            "status.pauseConditions[0].reason: warning: expected one of CanaryPauseStep, BlueGreenPause, "
+                + "InconclusiveAnalysisRun, InconclusiveExperiment; got \"StepPause\"; "
+        ),
+        (
+            "phase: Rolling",
+            "status.phase: warning: expected one of Healthy, Progressing, Paused, Degraded; got \"Rolling\"; "
+        ),
+        (
+            "conditions: [{type: Available, status: Maybe}]",
+            "status.conditions[0].status: warning: expected one of True, False, Unknown; got \"Maybe\"; "
+        ),
+        ("replicas: many", "status.replicas: warning: expected an integer, got a string (\"many\"); "),
+    ])
+    func anUnreadableStatusIsIgnoredWithAWarning(_ status: String, _ expected: String) throws {
+        let manifest = Manifests.rollout(strategy: "canary: {steps: [{setWeight: 10}]}") + "\nstatus: {\(status)}\n"
+        let decoded = ManifestDecoder().decode(manifest, file: "exported.yaml")
+        #expect(decoded.resources.map(\.reference) == ["Rollout/demo"])
+        #expect(decoded.diagnostics.count == 1, "\(decoded.diagnostics)")
+        let warning = try #require(decoded.diagnostics.first)
+        #expect(!warning.isError)
+        #expect(
+            warning.description
+                == "exported.yaml: Rollout/demo: \(expected)status is ignored: the controller writes it, and "
+                + "apply drops it (remove status: from the manifest to silence this)")
+    }
+
+    @Test func aSpecErrorBesideAnUnreadableStatusIsStillAnError() throws {
+        let manifest =
+            Manifests.rollout(strategy: "canary: {steps: 5}") + "\nstatus: {phase: Rolling}\n"
+        let decoded = ManifestDecoder().decode(manifest, file: "exported.yaml")
+        #expect(decoded.resources.isEmpty)
+        #expect(
+            decoded.diagnostics.map(\.description) == [
+                "exported.yaml: Rollout/demo: spec.strategy.canary.steps: expected a list, got a number (5)"
+            ])
+    }
+
+    @Test func anUnknownPhaseOfAStoredAnalysisRunListsThePhases() throws {
+        let run = """
+            apiVersion: argoproj.io/v1alpha1
+            kind: AnalysisRun
+            metadata: {name: run}
+            spec:
+              metrics: [{name: m, provider: {web: {url: "http://127.0.0.1/"}}}]
+            status: {phase: Finished}
+            """
+        let decoded = ManifestDecoder().decode(run, file: "run.yaml")
+        #expect(decoded.resources.map(\.reference) == ["AnalysisRun/run"])
+        #expect(
+            decoded.diagnostics.map(\.path) == ["status.phase"]
+                && decoded.diagnostics.first?.message.hasPrefix(
+                    "expected one of Pending, Running, Successful, Failed, Error, Inconclusive; got \"Finished\"")
+                    == true,
+            "\(decoded.diagnostics)")
+    }
+
     @Test func goodDocumentsSurviveABadOneInTheSameFile() throws {
-        let text = Fixtures.service + "\n---\napiVersion: argoproj.io/v1alpha1\nkind: Nope\n---\n" + Fixtures.successRate
+        let text =
+            Fixtures.service + "\n---\napiVersion: argoproj.io/v1alpha1\nkind: Nope\n---\n" + Fixtures.successRate
         let decoded = ManifestDecoder().decode(text, file: "mixed.yaml")
         #expect(decoded.resources.map(\.kind.rawValue) == ["Service", "AnalysisTemplate"])
         #expect(decoded.diagnostics.map(\.path) == ["kind"])

@@ -257,6 +257,19 @@ public struct ManifestDecoder: Sendable {
             return (resource, diagnostics)
         } catch let error as DecodingError {
             let issue = Self.issue(for: error, in: value)
+            if issue.path == "status" || issue.path.hasPrefix("status."), members["status"] != nil {
+                // A status the resource cannot keep (a reason a later Argo adds, or a hand-written
+                // one): apply drops a manifest's status, as the API server does for a resource
+                // with a status subresource, so the rest is read and the status is a warning.
+                var rest = members
+                rest["status"] = nil
+                let (resource, diagnostics) = decodeDocument(.object(rest), file: file, label: fallback)
+                let warning = Diagnostic(
+                    severity: .warning, file: file, resource: resourceName, path: issue.path,
+                    message: "\(issue.message); status is ignored: the controller writes it, and apply drops it "
+                        + "(remove status: from the manifest to silence this)")
+                return (resource, [warning] + diagnostics)
+            }
             return (nil, [Diagnostic(file: file, resource: resourceName, path: issue.path, message: issue.message)])
         } catch {
             return (nil, [Diagnostic(file: file, resource: resourceName, path: "", message: "\(error)")])

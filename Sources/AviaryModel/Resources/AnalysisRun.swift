@@ -66,7 +66,7 @@ public struct TTLStrategy: Codable, Sendable, Hashable {
 }
 
 /// The phase of an AnalysisRun, a metric or a measurement.
-public enum AnalysisPhase: String, Codable, Sendable, Hashable, CaseIterable {
+public enum AnalysisPhase: String, ClosedSet, Sendable, Hashable {
     /// Not started.
     case pending = "Pending"
     /// Measuring.

@@ -61,7 +61,7 @@ public struct RolloutStatus: Codable, Sendable, Hashable {
 }
 
 /// The phase of a Rollout, computed from its conditions and replica counts.
-public enum RolloutPhase: String, Codable, Sendable, Hashable, CaseIterable {
+public enum RolloutPhase: String, ClosedSet, Sendable, Hashable {
     /// Fully rolled out and available.
     case healthy = "Healthy"
     /// An update is in progress.
@@ -87,7 +87,7 @@ public struct PauseCondition: Codable, Sendable, Hashable {
 }
 
 /// The reasons the controller pauses a rollout.
-public enum PauseReason: String, Codable, Sendable, Hashable, CaseIterable {
+public enum PauseReason: String, ClosedSet, Sendable, Hashable {
     /// A canary `pause` step.
     case canaryPauseStep = "CanaryPauseStep"
     /// Blue-green waiting for promotion.
@@ -128,7 +128,7 @@ public struct RolloutCondition: Codable, Sendable, Hashable {
 }
 
 /// The condition types of a Rollout.
-public enum RolloutConditionType: String, Codable, Sendable, Hashable, CaseIterable {
+public enum RolloutConditionType: String, ClosedSet, Sendable, Hashable {
     /// The spec is invalid.
     case invalidSpec = "InvalidSpec"
     /// Enough pods are available.
@@ -146,7 +146,7 @@ public enum RolloutConditionType: String, Codable, Sendable, Hashable, CaseItera
 }
 
 /// A Kubernetes condition status.
-public enum ConditionStatus: String, Codable, Sendable, Hashable, CaseIterable {
+public enum ConditionStatus: String, ClosedSet, Sendable, Hashable {
     /// The condition holds.
     case `true` = "True"
     /// The condition does not hold.
@@ -260,7 +260,7 @@ public struct RolloutDuration: Codable, Sendable, Hashable {
 }
 
 /// How an update ended.
-public enum CompletionStatus: String, Codable, Sendable, Hashable, CaseIterable {
+public enum CompletionStatus: String, ClosedSet, Sendable, Hashable {
     /// Promoted through its steps.
     case promoted = "Promoted"
     /// Promoted with `promote --full`.
