@@ -65,6 +65,45 @@ struct ProxyExchangeTests {
         #expect(!harness.upstream.isActive)
     }
 
+    /// What the client got for an answer, write by write.
+    private func writes(for text: [String], on harness: ProxyHarness) throws -> [String] {
+        for part in text { try harness.upstream.writeInbound(ByteBuffer(string: part)) }
+        var writes: [String] = []
+        while let buffer = try harness.client.readOutbound(as: ByteBuffer.self) {
+            writes.append(String(buffer: buffer))
+        }
+        return writes
+    }
+
+    @Test(
+        "an answer whose head and body come in one read reaches the client in one write, rewritten or not",
+        arguments: [
+            // (the upstream's reads, the client's writes)
+            (
+                ["HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"],
+                ["HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"]
+            ),
+            (
+                ["HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=5\r\n\r\nok"],
+                ["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]
+            ),
+            // The body in a later read: the head goes as soon as the read ends, the body after it.
+            (
+                ["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\no", "k"],
+                ["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", "o", "k"]
+            ),
+        ])
+    func wholeAnswers(reads: [String], expected: [String]) throws {
+        let harness = try ProxyHarness(table: Self.table)
+        defer { harness.finish() }
+        for _ in 0..<2 {
+            _ = try harness.request("/")
+            #expect(try writes(for: reads, on: harness) == expected)
+            #expect(harness.upstream.isActive)
+            #expect(harness.client.isActive)
+        }
+    }
+
     @Test("bytes after the end of an answer make the upstream connection unusable, not the next answer")
     func bytesAfterTheAnswer() throws {
         let harness = try ProxyHarness(table: Self.table)

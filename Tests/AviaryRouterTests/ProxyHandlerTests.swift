@@ -185,6 +185,25 @@ struct ProxyHandlerTests {
                 "GET / HTTP/1.1\r\nX-Secret: 1\r\nConnection: x-secret\r\n\r\n",
                 "GET / HTTP/1.1\r\nX-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\n\r\n"
             ),
+            // `keep-alive` alone is the proxy's own option upstream too: the head is copied whole.
+            (
+                "GET / HTTP/1.1\r\nHost: x\r\nConnection: Keep-Alive\r\n\r\n",
+                "GET / HTTP/1.1\r\nHost: x\r\nConnection: Keep-Alive\r\nX-Forwarded-For: 127.0.0.1\r\n"
+                    + "X-Forwarded-Proto: http\r\n\r\n"
+            ),
+            // With anything beside it, or a Keep-Alive field, the Connection field goes.
+            (
+                "GET / HTTP/1.1\r\nConnection: keep-alive, x-a\r\nX-A: 1\r\n\r\n",
+                "GET / HTTP/1.1\r\nX-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\n\r\n"
+            ),
+            (
+                "GET / HTTP/1.1\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n",
+                "GET / HTTP/1.1\r\nX-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\n\r\n"
+            ),
+            (
+                "GET / HTTP/1.1\r\nConnection:\r\n\r\n",
+                "GET / HTTP/1.1\r\nX-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\n\r\n"
+            ),
         ])
     func requestHeads(request: String, expected: String) throws {
         #expect(try HeadRewriting.upstreamRequest(request, clientAddress: "127.0.0.1") == expected)
@@ -283,6 +302,25 @@ struct ProxyHandlerTests {
         #expect(HTTPForwarding.isForwardedUnchanged(head, clientMinorVersion: 1, keepAlive: true))
         #expect(!HTTPForwarding.isForwardedUnchanged(head, clientMinorVersion: 0, keepAlive: true))
         #expect(!HTTPForwarding.isForwardedUnchanged(head, clientMinorVersion: 1, keepAlive: false))
+    }
+
+    @Test(
+        "a response head whose only hop-by-hop field is Connection: keep-alive is passed on as it is to a client kept alive",
+        arguments: [
+            ("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\n", true),
+            ("HTTP/1.1 200 OK\r\nConnection: keep-alive, keep-alive\r\nContent-Length: 3\r\n\r\n", true),
+            ("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n", false),
+            ("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: keep-alive, x-a\r\nX-A: 1\r\n\r\n", false),
+            ("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\n", false),
+            ("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: keep-alive\r\nProxy-Authenticate: x\r\n\r\n", false),
+        ])
+    func responseHeadWithKeepAlive(response: String, unchanged: Bool) throws {
+        var head = MessageHead()
+        _ = try Array(response.utf8).withUnsafeBytes { try head.parse($0, isRequest: false, limit: 1000) }
+        #expect(HTTPForwarding.isForwardedUnchanged(head, clientMinorVersion: 1, keepAlive: true) == unchanged)
+        // The router closing the client's connection, or an HTTP/1.0 client, always gets its own head.
+        #expect(!HTTPForwarding.isForwardedUnchanged(head, clientMinorVersion: 1, keepAlive: false))
+        #expect(!HTTPForwarding.isForwardedUnchanged(head, clientMinorVersion: 0, keepAlive: true))
     }
 }
 

@@ -16,8 +16,9 @@ enum HTTPForwarding {
         _ head: MessageHead, _ bytes: UnsafeRawBufferPointer, added: AddedFields, upgrade: Bool = false,
         into out: inout ByteBuffer
     ) {
-        if !head.dropsAnyField && head.minorVersion == 1 {
-            // The common request: copied whole, with the added fields before its empty line.
+        if !head.dropsBeyondKeepAlive && head.minorVersion == 1 {
+            // The common request: copied whole, with the added fields before its empty line. A
+            // `Connection: keep-alive` stays: the upstream connection is kept alive as well.
             out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.start..<head.length - 2]))
         } else {
             out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.start..<head.target.upperBound]))
@@ -74,7 +75,7 @@ enum HTTPForwarding {
     /// Whether a response head goes to the client exactly as it came: nothing to drop, nothing
     /// to add, the same version, framing the client reads as is.
     static func isForwardedUnchanged(_ head: MessageHead, clientMinorVersion: Int, keepAlive: Bool) -> Bool {
-        !head.dropsAnyField && keepAlive && clientMinorVersion == 1 && head.minorVersion == 1
+        !head.dropsBeyondKeepAlive && keepAlive && clientMinorVersion == 1 && head.minorVersion == 1
             && !(head.hasTransferEncoding && head.contentLength != nil)
     }
 

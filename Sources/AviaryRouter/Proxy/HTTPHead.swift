@@ -66,6 +66,10 @@ struct MessageHead {
     var connectionKeepAlive = false
     /// Whether a field is dropped when forwarding.
     var dropsAnyField = false
+    /// Whether a field other than a `Connection: keep-alive` is dropped. A head that drops only
+    /// that one may go on whole where the next hop is kept alive too: the field then states the
+    /// proxy's own option for the forwarded message, which RFC 9110 §7.6.1 allows in its place.
+    var dropsBeyondKeepAlive = false
     /// Whether an `X-Forwarded-For` or `X-Forwarded-Proto` field is present.
     var hasForwardedFor = false
     var hasForwardedProto = false
@@ -251,13 +255,15 @@ extension MessageHead {
             try readTransferCodings(bytes, valueStart..<valueEnd)
         case .connection:
             field.isDropped = true
-            readConnectionOptions(bytes, valueStart..<valueEnd)
+            if !readConnectionOptions(bytes, valueStart..<valueEnd) { dropsBeyondKeepAlive = true }
         case .hopByHop, .forwardedFor:
             field.isDropped = true
+            dropsBeyondKeepAlive = true
             hasForwardedFor = hasForwardedFor || field.role == .forwardedFor
         case .upgrade:
             // Hop-by-hop; put back by the proxy when it forwards an upgrade it carries.
             field.isDropped = true
+            dropsBeyondKeepAlive = true
             if upgradeField == nil { upgradeField = fields.count }
         case .forwardedProto:
             hasForwardedProto = true
@@ -294,19 +300,27 @@ extension MessageHead {
     }
 
     /// Reads `Connection` options; other options name fields to drop (RFC 9110 §7.6.1), which
-    /// `settleFraming` does once every field is read.
-    private mutating func readConnectionOptions(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) {
+    /// `settleFraming` does once every field is read. Returns whether the field said
+    /// `keep-alive` and nothing else.
+    private mutating func readConnectionOptions(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
+        var keepAliveOnly = true
+        var saidKeepAlive = false
         Self.forEachListElement(bytes, range) { token in
+            if Self.equalsIgnoringCase(bytes, token, "keep-alive") {
+                connectionKeepAlive = true
+                saidKeepAlive = true
+                return
+            }
+            keepAliveOnly = false
             if Self.equalsIgnoringCase(bytes, token, "close") {
                 connectionClose = true
-            } else if Self.equalsIgnoringCase(bytes, token, "keep-alive") {
-                connectionKeepAlive = true
             } else if Self.equalsIgnoringCase(bytes, token, "upgrade") {
                 connectionUpgrade = true
             } else {
                 connectionOptions.append(token)
             }
         }
+        return keepAliveOnly && saidKeepAlive
     }
 
     /// Checks the framing fields against each other once every field is read, and drops the
@@ -319,6 +333,7 @@ extension MessageHead {
             {
                 fields[index].isDropped = true
                 dropsAnyField = true
+                dropsBeyondKeepAlive = true
             }
         }
         connectionOptions = []

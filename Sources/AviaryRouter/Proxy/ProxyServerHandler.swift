@@ -439,9 +439,23 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     var wantsUpstreamReads: Bool { context?.channel.isWritable ?? false }
 
     func upstreamReceivedHead(_ head: MessageHead, bytes: ByteBuffer, from upstream: UpstreamHandler) {
+        _ = receivedHead(head, bytes: bytes, whole: nil, from: upstream)
+    }
+
+    func upstreamReceivedWhole(_ head: MessageHead, message: ByteBuffer, from upstream: UpstreamHandler) -> Bool {
+        receivedHead(
+            head, bytes: message.getSlice(at: message.readerIndex, length: head.length)!, whole: message, from: upstream
+        )
+    }
+
+    /// Forwards a response head; with the `whole` message (head and body), returns whether it
+    /// went to the client in one piece, which it does when the head goes unchanged.
+    private func receivedHead(
+        _ head: MessageHead, bytes: ByteBuffer, whole: ByteBuffer?, from upstream: UpstreamHandler
+    ) -> Bool {
         guard let exchange, exchange.upstream === upstream, let context else {
             upstream.abandon()
-            return
+            return false
         }
         let bodyMode = upstream.responseBodyMode
         let keepAlive: Bool
@@ -449,12 +463,12 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         switch state.responseHead(status: head.status, bodyMode: bodyMode, isChunked: head.isChunked) {
         case .forwardInterim:
             writeToClient(bytes, context)
-            return
+            return false
         case .dropInterim:
-            return
+            return false
         case .tunnel:
             beginTunnel(exchange, head: head, bytes: bytes, upstream: upstream, context: context)
-            return
+            return false
         case .forward(let keepsAlive, let unchunked):
             (keepAlive, unchunks) = (keepsAlive, unchunked)
         }
@@ -465,8 +479,8 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         if setCookie == nil,
             HTTPForwarding.isForwardedUnchanged(head, clientMinorVersion: clientMinorVersion, keepAlive: keepAlive)
         {
-            writeToClient(bytes, context)
-            return
+            writeToClient(whole ?? bytes, context)
+            return whole != nil
         }
         var smallBody = 0
         if case .length(let length) = bodyMode, length <= Self.smallBodyBytes { smallBody = length }
@@ -476,11 +490,17 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
                 head, raw, clientMinorVersion: clientMinorVersion, keepAlive: keepAlive, unchunks: unchunks,
                 added: setCookie, into: &clientHead)
         }
-        if smallBody > 0 {
+        if smallBody > 0, let whole {
+            // The body is here too: it goes in the head's buffer.
+            clientHead.writeImmutableBuffer(whole.getSlice(at: whole.readerIndex + head.length, length: smallBody)!)
+            writeToClient(clientHead, context)
+            return true
+        } else if smallBody > 0 {
             heldClientHead = clientHead
         } else {
             writeToClient(clientHead, context)
         }
+        return false
     }
 
     /// Forwards the 101 that switched protocols, then carries bytes both ways: what the client

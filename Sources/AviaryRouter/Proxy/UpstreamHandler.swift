@@ -14,6 +14,11 @@ protocol UpstreamDelegate: AnyObject {
     /// The trailer lines of a chunked body, as they came (in pieces, each with its CRLF); only
     /// when the delegate set `unchunksBody`.
     func upstreamReceivedTrailers(_ bytes: ByteBuffer, from upstream: UpstreamHandler)
+    /// A final response whose `Content-Length` body came in the same read as its head:
+    /// `message` holds both as they came (the offsets of `head` are into it). Returns whether
+    /// the delegate took the whole message; when it did not, it has handled the head as
+    /// `upstreamReceivedHead` does and the body follows as usual.
+    func upstreamReceivedWhole(_ head: MessageHead, message: ByteBuffer, from upstream: UpstreamHandler) -> Bool
     /// The response ended; `reusable` says whether the connection can carry another request.
     func upstreamReceivedEnd(from upstream: UpstreamHandler, reusable: Bool)
     /// A read burst ended: a good moment to flush what was written to the client.
@@ -27,6 +32,13 @@ protocol UpstreamDelegate: AnyObject {
 extension UpstreamDelegate {
     /// Trailers are dropped unless the delegate reads them.
     func upstreamReceivedTrailers(_ bytes: ByteBuffer, from upstream: UpstreamHandler) {}
+
+    /// The head alone, then the body: for a delegate that has no use for the whole message.
+    func upstreamReceivedWhole(_ head: MessageHead, message: ByteBuffer, from upstream: UpstreamHandler) -> Bool {
+        upstreamReceivedHead(
+            head, bytes: message.getSlice(at: message.readerIndex, length: head.length)!, from: upstream)
+        return false
+    }
 }
 
 /// An upstream answered with bytes that are not a valid HTTP/1 response.
@@ -218,6 +230,23 @@ final class UpstreamHandler: ChannelDuplexHandler {
                     received = bytes
                     return
                 }
+                let framer =
+                    head.status < 200
+                    ? nil : BodyFramer.forBody(of: head, isRequest: false, requestWasHead: requestWasHead)
+                if let framer, case .length(let bodyLength) = framer.mode, bytes.readableBytes - length >= bodyLength {
+                    // The whole response is here: the client may get it in one write.
+                    responseBodyMode = framer.mode
+                    isKeepAlive = head.isKeepAlive
+                    let message = bytes.getSlice(at: bytes.readerIndex, length: length + bodyLength)!
+                    if delegate.upstreamReceivedWhole(head, message: message, from: self) {
+                        bytes.moveReaderIndex(forwardBy: length + bodyLength)
+                        end(leftover: bytes.readableBytes, delegate)
+                        return
+                    }
+                    bytes.moveReaderIndex(forwardBy: length)
+                    state = .body(framer)
+                    continue
+                }
                 let headBytes = bytes.readSlice(length: length)!
                 if head.status == 101 {
                     // Only an upgrade the request asked for may be switched to.
@@ -231,7 +260,6 @@ final class UpstreamHandler: ChannelDuplexHandler {
                     delegate.upstreamReceivedHead(head, bytes: headBytes, from: self)
                     continue
                 }
-                let framer = BodyFramer.forBody(of: head, isRequest: false, requestWasHead: requestWasHead)
                 responseBodyMode = framer?.mode
                 isKeepAlive = head.isKeepAlive && framer?.mode != .untilClose
                 delegate.upstreamReceivedHead(head, bytes: headBytes, from: self)
