@@ -78,6 +78,8 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     private var addedFields = HTTPForwarding.AddedFields(clientAddress: nil)
     /// The channel's allocator, kept so a request does not reach it through the channel.
     private var allocator = ByteBufferAllocator()
+    /// The buffer of the last request head sent upstream, for the next one.
+    private var spareHead: ByteBuffer?
     private var state = ProxyConnectionState()
     /// Nil exactly when `state.exchange` is.
     private var exchange: Exchange?
@@ -334,7 +336,10 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         // have to end before the new protocol begins, and no client sends one.
         // An HTTP/2 endpoint gets the request on a stream (`HTTP1OverHTTP2Codec`), without the upgrade.
         let asksUpgrade = head.asksUpgrade && requestBody == nil && !service.speaksHTTP2
-        var upstreamHead = allocator.buffer(capacity: headBytes.readableBytes + 96)
+        // The last request's buffer is written again once nothing holds it any more (its
+        // exchange, a mirror, the upstream channel's pending writes): no allocation a request.
+        var upstreamHead = spareHead.take() ?? allocator.buffer(capacity: 0)
+        upstreamHead.clear(minimumCapacity: headBytes.readableBytes + 96)
         let (isIdempotent, isHeadRequest) = headBytes.withUnsafeReadableBytes { raw in
             HTTPForwarding.writeUpstreamRequest(
                 head, raw, added: addedFields, upgrade: asksUpgrade, into: &upstreamHead)
@@ -344,6 +349,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         state.requestStarted(
             minorVersion: head.minorVersion, keepAlive: head.isKeepAlive, hasBody: requestBody != nil,
             isIdempotent: isIdempotent, asksUpgrade: asksUpgrade)
+        spareHead = upstreamHead
         let exchange = Exchange(
             upstreamHead: upstreamHead, isHeadRequest: isHeadRequest, asksUpgrade: asksUpgrade, service: service,
             endpoint: endpoint, shard: pool.shard)
