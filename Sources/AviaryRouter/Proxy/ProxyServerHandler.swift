@@ -38,15 +38,16 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         var mirror: MirrorExchange?
         /// The `Set-Cookie` line that gives a new sticky session its bucket, added to the answer.
         var setCookie: [UInt8]?
-        /// When the request's head was read, for the latency histograms.
-        let startedAt = NIODeadline.now()
+        /// When the request's head was read (the event loop's clock), for the latency
+        /// histograms and the response deadline.
+        let startedAt: NIODeadline
         /// The event loop's set of counters (`UpstreamPool.shard`).
         let shard: Int
 
         /// Counts the answer the client got, with its latency, for the service and, when the
         /// endpoint answered, for the endpoint.
-        func countAnswer(status: Int, byEndpoint: Bool) {
-            let nanoseconds = (NIODeadline.now() - startedAt).nanoseconds
+        func countAnswer(status: Int, byEndpoint: Bool, at now: NIODeadline) {
+            let nanoseconds = (now - startedAt).nanoseconds
             service.stats[shard].countResponse(status: UInt(status), nanoseconds: nanoseconds)
             if byEndpoint { endpoint.stats[shard].countResponse(status: UInt(status), nanoseconds: nanoseconds) }
         }
@@ -58,9 +59,10 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
 
         init(
             upstreamHead: ByteBuffer, isHeadRequest: Bool, asksUpgrade: Bool, service: CompiledService,
-            endpoint: UpstreamEndpoint, shard: Int
+            endpoint: UpstreamEndpoint, shard: Int, startedAt: NIODeadline
         ) {
             self.shard = shard
+            self.startedAt = startedAt
             self.upstreamHead = upstreamHead
             self.isHeadRequest = isHeadRequest
             self.asksUpgrade = asksUpgrade
@@ -352,7 +354,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         spareHead = upstreamHead
         let exchange = Exchange(
             upstreamHead: upstreamHead, isHeadRequest: isHeadRequest, asksUpgrade: asksUpgrade, service: service,
-            endpoint: endpoint, shard: pool.shard)
+            endpoint: endpoint, shard: pool.shard, startedAt: pool.eventLoop.now)
         exchange.setCookie = setCookie
         self.exchange = exchange
         // A mirror would open a second tunnel nobody reads: upgrades are not mirrored.
@@ -361,7 +363,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
             mirror.start(head: upstreamHead, isHeadRequest: isHeadRequest, ends: requestBody == nil)
             exchange.mirror = mirror
         }
-        connect(exchange)
+        connect(exchange, at: exchange.startedAt)
     }
 
     /// The route for a request: the first route when it takes every request (no strings made),
@@ -389,10 +391,12 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
 
     // MARK: Upstream side
 
-    private func connect(_ exchange: Exchange) {
+    /// Sends the exchange's request on a pooled connection, or on a new one; `now` is the
+    /// clock's reading just taken (the response deadline counts from it).
+    private func connect(_ exchange: Exchange, at now: NIODeadline) {
         exchange.endpoint.stats[exchange.shard].requests.add(1, ordering: .relaxed)
         if !exchange.service.speaksHTTP2, let upstream = pool.leaseIdle(exchange.endpoint) {
-            attach(upstream, to: exchange)
+            attach(upstream, to: exchange, at: now)
             return
         }
         pool.connect(exchange.endpoint, of: exchange.service, connectTimeout: limits.connectTimeout) { result in
@@ -402,7 +406,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
             }
             switch result {
             case .success(let upstream):
-                self.attach(upstream, to: exchange)
+                self.attach(upstream, to: exchange, at: self.pool.eventLoop.now)
             case .failure(let error):
                 if case ChannelError.connectTimeout = error {
                     self.upstreamFailed(exchange, timedOut: true)
@@ -413,7 +417,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         }
     }
 
-    private func attach(_ upstream: UpstreamHandler, to exchange: Exchange) {
+    private func attach(_ upstream: UpstreamHandler, to exchange: Exchange, at now: NIODeadline) {
         upstream.delegate = self
         upstream.begin(requestWasHead: exchange.isHeadRequest, asksUpgrade: exchange.asksUpgrade)
         exchange.upstream = upstream
@@ -425,7 +429,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         } else {
             upstream.flush()
         }
-        let deadline = pool.eventLoop.now + limits.responseTimeout
+        let deadline = now + limits.responseTimeout
         exchange.responseDeadline = deadline
         if responseTimer == nil || responseTimerDeadline > deadline {
             armResponseTimer(at: deadline)
@@ -518,7 +522,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     ) {
         exchange.responseDeadline = nil
         exchange.service.stats[exchange.shard].upgrades.add(1, ordering: .relaxed)
-        exchange.countAnswer(status: 101, byEndpoint: true)
+        exchange.countAnswer(status: 101, byEndpoint: true, at: pool.eventLoop.now)
         var clientHead = allocator.buffer(capacity: bytes.readableBytes + 32)
         bytes.withUnsafeReadableBytes { raw in
             HTTPForwarding.writeClientResponse(
@@ -612,7 +616,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
             exchange.endpoint = next
             exchange.responseDeadline = nil
             exchange.service.stats[exchange.shard].retries.add(1, ordering: .relaxed)
-            connect(exchange)
+            connect(exchange, at: pool.eventLoop.now)
             return
         }
         guard let context, let answer = state.gaveUp() else { return }
@@ -620,13 +624,13 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         let endpoint = exchange.endpoint.key
         if timedOut {
             exchange.service.stats[exchange.shard].timeouts.add(1, ordering: .relaxed)
-            exchange.countAnswer(status: 504, byEndpoint: false)
+            exchange.countAnswer(status: 504, byEndpoint: false, at: pool.eventLoop.now)
             respond(
                 .gatewayTimeout, "connect to \(endpoint) of service \(exchange.service.name) timed out",
                 context: context, close: answer.close, minorVersion: answer.minorVersion)
         } else {
             exchange.service.stats[exchange.shard].upstreamFailures.add(1, ordering: .relaxed)
-            exchange.countAnswer(status: 502, byEndpoint: false)
+            exchange.countAnswer(status: 502, byEndpoint: false, at: pool.eventLoop.now)
             // To an HTTP/2 endpoint the request went on a stream, which the endpoint may reset.
             let dropped = exchange.service.speaksHTTP2 ? "the connection or reset the stream" : "the connection"
             respond(
@@ -662,7 +666,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         guard self.exchange === exchange, let context, let answer = state.gaveUp() else { return }
         exchange.service.stats[exchange.shard].timeouts.add(1, ordering: .relaxed)
         exchange.endpointFailed()
-        exchange.countAnswer(status: 504, byEndpoint: false)
+        exchange.countAnswer(status: 504, byEndpoint: false, at: pool.eventLoop.now)
         releaseExchange()
         respond(
             .gatewayTimeout,
@@ -674,12 +678,14 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     private func finish(
         _ exchange: Exchange, upstream: UpstreamHandler, reusable: Bool, context: ChannelHandlerContext
     ) {
-        exchange.countAnswer(status: state.exchange!.status, byEndpoint: true)
+        // One clock reading for the latency and the connection's idle deadline.
+        let now = pool.eventLoop.now
+        exchange.countAnswer(status: state.exchange!.status, byEndpoint: true, at: now)
         let end = state.responseEnded(reusable: reusable)
         writeHeldHead(context)
         self.exchange = nil
         exchange.upstream = nil
-        pool.endLease(upstream, reusable: end.reuseUpstream, idleTimeout: limits.upstreamIdleTimeout)
+        pool.endLease(upstream, reusable: end.reuseUpstream, idleTimeout: limits.upstreamIdleTimeout, at: now)
         if end.close {
             closeAfterWrites(context)
             return

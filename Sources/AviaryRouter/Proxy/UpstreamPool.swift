@@ -97,8 +97,8 @@ final class UpstreamPool {
     /// only when none is pending for the connection. When it fires it closes the connection if it
     /// is still idle past its deadline, waits again if it was reused since, and stops if it is
     /// leased. So a connection reused many times a second schedules about one timer per
-    /// `idleTimeout`, not one per request.
-    func release(_ handler: UpstreamHandler, idleTimeout: TimeAmount) {
+    /// `idleTimeout`, not one per request. `now` is a clock reading the caller just took, if any.
+    func release(_ handler: UpstreamHandler, idleTimeout: TimeAmount, at now: NIODeadline? = nil) {
         handler.delegate = nil
         // A stream that carried its one exchange ends with it.
         let list = handler.carriesOneExchange ? nil : idleList(of: handler)
@@ -108,7 +108,7 @@ final class UpstreamPool {
         }
         handler.pool = self
         list.handlers.append(handler)
-        handler.idleDeadline = eventLoop.now + idleTimeout
+        handler.idleDeadline = (now ?? eventLoop.now) + idleTimeout
         if handler.idleTimer == nil {
             armIdleTimer(handler)
         }
@@ -117,9 +117,9 @@ final class UpstreamPool {
 
     /// Ends a lease: the connection is pooled again when `reusable` (its exchange ended cleanly),
     /// else closed without a word to its delegate.
-    func endLease(_ handler: UpstreamHandler, reusable: Bool, idleTimeout: TimeAmount) {
+    func endLease(_ handler: UpstreamHandler, reusable: Bool, idleTimeout: TimeAmount, at now: NIODeadline? = nil) {
         if reusable {
-            release(handler, idleTimeout: idleTimeout)
+            release(handler, idleTimeout: idleTimeout, at: now)
         } else {
             handler.abandon()
         }
