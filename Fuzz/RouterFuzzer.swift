@@ -85,6 +85,8 @@ private func fuzzUpgrade(
         fatalError("cannot set up the upgrade channels: \(error)")
     }
     func drain(_ channel: EmbeddedChannel) {
+        // The proxy flushes at the end of the loop's turn (`TickFlusher`).
+        loop.run()
         while (try? channel.readOutbound(as: ByteBuffer.self)) != nil {}
     }
     let upgradeStats = upgradeTable.listeners["127.0.0.1:8080"]!.routes[0].backends[0].stats
@@ -156,6 +158,7 @@ public func fuzzRouterRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
     let split = size > 1 ? Int(bytes[0]) % size : size
     for part in [bytes[..<split], bytes[split...]] where !part.isEmpty && channel.isActive {
         _ = try? channel.writeInbound(ByteBuffer(bytes: part))
+        loop.run()
         while (try? channel.readOutbound(as: ByteBuffer.self)) != nil {}
     }
     _ = try? channel.finish()
@@ -168,7 +171,8 @@ public func fuzzRouterRequest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
         // with `:status` first and every name in lower case.
         var block = ByteBuffer()
         HTTP2Messages.writeResponseBlock(head, bytes: ByteBuffer(bytes: bytes), into: &block)
-        var decoder = HPACKDecoder(allocator: ByteBufferAllocator(), maxDynamicTableSize: 4096, maxHeaderListSize: 1 << 20)
+        var decoder = HPACKDecoder(
+            allocator: ByteBufferAllocator(), maxDynamicTableSize: 4096, maxHeaderListSize: 1 << 20)
         guard let fields = try? decoder.decodeHeaders(from: &block) else {
             fatalError("an answer head's HPACK block does not decode")
         }

@@ -68,6 +68,7 @@ struct ProxyExchangeTests {
     /// What the client got for an answer, write by write.
     private func writes(for text: [String], on harness: ProxyHarness) throws -> [String] {
         for part in text { try harness.upstream.writeInbound(ByteBuffer(string: part)) }
+        harness.loop.run()
         var writes: [String] = []
         while let buffer = try harness.client.readOutbound(as: ByteBuffer.self) {
             writes.append(String(buffer: buffer))
@@ -146,5 +147,46 @@ struct ProxyExchangeTests {
         #expect(sent.hasSuffix("\r\n\r\n3\r\nabc\r\n0\r\n\r\n"), "\(sent)")
         #expect(try answer("HTTP/1.1 204 No Content\r\n\r\n", on: harness) == "HTTP/1.1 204 No Content\r\n\r\n")
         #expect(harness.upstream.isActive)
+    }
+}
+
+/// `TickFlusher` on an embedded loop: nothing goes out before the loop's turn ends, then every
+/// channel asked for goes out, each once.
+@Suite("End-of-turn flushes")
+struct TickFlusherTests {
+    /// Remembers its context so the test can ask for flushes through it.
+    final class Handle: ChannelOutboundHandler {
+        typealias OutboundIn = ByteBuffer
+        var context: ChannelHandlerContext?
+        func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    }
+
+    @Test("writes flushed through the flusher leave together when the loop's turn ends")
+    func flushesAtTheEndOfTheTurn() throws {
+        let loop = EmbeddedEventLoop()
+        let flusher = TickFlusher(eventLoop: loop)
+        var channels: [(EmbeddedChannel, Handle)] = []
+        for _ in 0..<2 {
+            let handle = Handle()
+            let channel = EmbeddedChannel(handler: handle, loop: loop)
+            channels.append((channel, handle))
+        }
+        for (index, (channel, handle)) in channels.enumerated() {
+            channel.write(ByteBuffer(string: "to \(index)"), promise: nil)
+            flusher.flush(try #require(handle.context))
+            flusher.flush(try #require(handle.context))
+        }
+        for (channel, _) in channels { #expect(try channel.readOutbound(as: ByteBuffer.self) == nil) }
+        loop.run()
+        for (index, (channel, _)) in channels.enumerated() {
+            #expect(try channel.readOutbound(as: ByteBuffer.self) == ByteBuffer(string: "to \(index)"))
+            #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        }
+        // A later turn schedules its own flush.
+        channels[0].0.write(ByteBuffer(string: "again"), promise: nil)
+        flusher.flush(try #require(channels[0].1.context))
+        loop.run()
+        #expect(try channels[0].0.readOutbound(as: ByteBuffer.self) == ByteBuffer(string: "again"))
+        for (channel, _) in channels { _ = try channel.finish() }
     }
 }

@@ -37,6 +37,8 @@ struct ProxyHandlerTests {
 
     private func send(_ request: String, to channel: EmbeddedChannel) throws -> String {
         try channel.writeInbound(ByteBuffer(string: request))
+        // The proxy flushes at the end of the loop's turn (`TickFlusher`).
+        channel.embeddedEventLoop.run()
         var text = ""
         while let buffer = try channel.readOutbound(as: ByteBuffer.self) {
             text += String(buffer: buffer)
@@ -103,6 +105,7 @@ struct ProxyHandlerTests {
     func fuzzFindingsAreAnswered(bytes: [UInt8]) throws {
         let channel = try makeChannel()
         try channel.writeInbound(ByteBuffer(bytes: bytes))
+        channel.embeddedEventLoop.run()
         var text = ""
         while let buffer = try channel.readOutbound(as: ByteBuffer.self) { text += String(buffer: buffer) }
         #expect(text.hasPrefix("HTTP/1.1 4") || text.hasPrefix("HTTP/1.1 5"), "\(text)")
@@ -144,6 +147,7 @@ struct ProxyHandlerTests {
         let channel = try makeChannel()
         try channel.writeInbound(ByteBuffer(string: "GET /other HTTP/1.1\r\nHost: x\r\n\r\n"))
         channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        channel.embeddedEventLoop.run()
         var response = ""
         while let buffer = try channel.readOutbound(as: ByteBuffer.self) { response += String(buffer: buffer) }
         #expect(response.hasPrefix("HTTP/1.1 404"))

@@ -225,11 +225,12 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
         flushBoth(context)
     }
 
-    /// Sends what was written to the upstream, the mirror and the client.
+    /// Sends what was written to the upstream, the mirror and the client: the upstream's and
+    /// the client's at the end of the loop's turn (`TickFlusher`).
     private func flushBoth(_ context: ChannelHandlerContext) {
         if upstreamNeedsFlush {
             upstreamNeedsFlush = false
-            exchange?.upstream?.flush()
+            exchange?.upstream?.flush(with: pool.flusher)
         }
         exchange?.mirror?.flush()
         flushClient(context)
@@ -238,7 +239,7 @@ final class ProxyServerHandler: ChannelInboundHandler, UpstreamDelegate {
     private func flushClient(_ context: ChannelHandlerContext) {
         if clientNeedsFlush {
             clientNeedsFlush = false
-            context.flush()
+            pool.flusher.flush(context)
         }
     }
 

@@ -165,6 +165,11 @@ final class UpstreamHandler: ChannelDuplexHandler {
         context?.flush()
     }
 
+    /// Flushes written bytes at the end of the event loop's turn.
+    func flush(with flusher: TickFlusher) {
+        if let context { flusher.flush(context) }
+    }
+
     /// Closes the connection; a leased connection's delegate must have been cleared first when
     /// it does not want to hear about it (see `abandon`).
     func close() {

@@ -28,9 +28,12 @@ final class UpstreamPool {
     private var idle: [String: IdleList] = [:]
     /// The connections that HTTP/2 clients' streams use.
     let streams: StreamUpstreams
+    /// The loop's end-of-turn flushes of HTTP/1.1 connections, client and upstream.
+    let flusher: TickFlusher
 
     init(eventLoop: any EventLoop, stats: RouterStats, shard: Int = 0) {
         self.eventLoop = eventLoop
+        self.flusher = TickFlusher(eventLoop: eventLoop)
         self.shard = shard
         self.stats = stats
         self.streams = StreamUpstreams(eventLoop: eventLoop)
@@ -189,5 +192,38 @@ final class UpstreamPool {
             handler.pool = nil
             handler.close()
         }
+    }
+}
+
+/// Flushes HTTP/1.1 connections once the event loop has handled every event of its turn.
+///
+/// A flush is a `write` call, and a write to a sleeping peer wakes it. Flushed one by one, the
+/// requests of a turn woke the pods once each, and the answers woke the clients once each, and a
+/// peer woken on this core took it from the router in the middle of the turn (the kernel's
+/// `finish_task_switch` after `write` was 5 to 8% of the router's system time, against 2% for
+/// HAProxy). Flushed together at the end of the turn, a peer finds all its bytes in one wake-up.
+/// The delay is at most the rest of the turn: tasks run as soon as the loop's ready events are
+/// handled.
+final class TickFlusher {
+    private let eventLoop: any EventLoop
+    private var pending: [ChannelHandlerContext] = []
+    private var spare: [ChannelHandlerContext] = []
+    private var scheduled = false
+
+    init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
+
+    /// Flushes `context`'s channel at the end of this turn (a channel flushed twice is sent once).
+    func flush(_ context: ChannelHandlerContext) {
+        pending.append(context)
+        guard !scheduled else { return }
+        scheduled = true
+        eventLoop.assumeIsolated().execute { self.run() }
+    }
+
+    private func run() {
+        scheduled = false
+        swap(&pending, &spare)
+        for context in spare { context.flush() }
+        spare.removeAll(keepingCapacity: true)
     }
 }

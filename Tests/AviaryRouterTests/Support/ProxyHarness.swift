@@ -51,6 +51,8 @@ struct ProxyHarness {
     }
 
     func drain(_ channel: EmbeddedChannel) throws -> String {
+        // The proxy flushes at the end of the loop's turn (`TickFlusher`): run it first.
+        loop.run()
         var text = ""
         while let buffer = try channel.readOutbound(as: ByteBuffer.self) {
             text += String(buffer: buffer)
