@@ -64,9 +64,7 @@ struct MessageHead {
     /// The `Connection` options `close` and `keep-alive`.
     var connectionClose = false
     var connectionKeepAlive = false
-    /// Whether a field is dropped when forwarding.
-    var dropsAnyField = false
-    /// Whether a field other than a `Connection: keep-alive` is dropped. A head that drops only
+    /// Whether a field other than a `Connection: keep-alive` is dropped when forwarding. A head that drops only
     /// that one may go on whole where the next hop is kept alive too: the field then states the
     /// proxy's own option for the forwarded message, which RFC 9110 §7.6.1 allows in its place.
     var dropsBeyondKeepAlive = false
@@ -274,7 +272,6 @@ extension MessageHead {
         case .other:
             break
         }
-        dropsAnyField = dropsAnyField || field.isDropped
         fields.append(field)
     }
 
@@ -332,7 +329,6 @@ extension MessageHead {
                 && Self.equalsIgnoringCase(bytes, fields[index].lineStart..<fields[index].nameEnd, bytes, token)
             {
                 fields[index].isDropped = true
-                dropsAnyField = true
                 dropsBeyondKeepAlive = true
             }
         }
