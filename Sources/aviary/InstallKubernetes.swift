@@ -275,7 +275,7 @@ struct KubernetesInstall {
         ),
         (
             "networking.k8s.io", ["ingresses"], ["get", "list", "watch", "create", "update", "patch"],
-            "reads stable Ingresses and writes their NGINX canary Ingresses"
+            "reads stable Ingresses, writes their NGINX canary Ingresses and ALB Ingresses' action annotations"
         ),
         (
             "networking.istio.io", ["virtualservices", "destinationrules"], ["get", "list", "watch", "update", "patch"],

@@ -17,8 +17,8 @@ struct Serve: AsyncParsableCommand {
             --platform kubernetes reconciles Argo's Rollout, AnalysisTemplate, ClusterAnalysisTemplate \
             and AnalysisRun resources on the API server of --kubeconfig/--context (else KUBECONFIG, \
             ~/.kube/config, or the pod's service account): ReplicaSets, Service selectors, SMI \
-            TrafficSplits, NGINX canary Ingresses, Istio VirtualServices, TraefikServices and Gateway API \
-            routes as Argo's controller makes them, a Rollout's status through its status \
+            TrafficSplits, NGINX canary Ingresses, Istio VirtualServices, TraefikServices, ALB Ingress \
+            actions and Gateway API routes as Argo's controller makes them, a Rollout's status through its status \
             subresource, job metrics as batch/v1 Jobs owned by their AnalysisRun. It \
             keeps no state directory; on --listen it serves /healthz (alive), /readyz (caches \
             synced), /metrics and the dashboard, which reads and writes the API server as the CLI's \

@@ -22,6 +22,11 @@ import Testing
             "      istio:\n        virtualService: {name: sample-app}\n        destinationRule: {name: sample-app, canarySubsetName: canary, stableSubsetName: stable}"
         ),
         ("traefik", "      traefik:\n        weightedTraefikServiceName: sample-app"),
+        ("alb", "      alb:\n        ingress: sample-app\n        servicePort: 80"),
+        (
+            "alb ingresses, root service and stickiness",
+            "      alb:\n        ingresses: [sample-app, sample-app-internal]\n        servicePort: 443\n        rootService: sample-app\n        annotationPrefix: custom.alb.example\n        stickinessConfig: {enabled: true, durationSeconds: 3600}"
+        ),
         ("gatewayAPI", "      plugins:\n        argoproj-labs/gatewayAPI:\n          httpRoute: sample-app"),
         (
             "gatewayAPI httpRoutes",
@@ -114,9 +119,34 @@ import Testing
                 "spec.strategy.canary.trafficRouting.istio.virtualServices: cannot be used together with virtualService; list them all here"
             ]),
         Row(
-            name: "a router Aviary does not drive", routing: "        alb: {ingress: web, servicePort: 80}",
+            name: "a router Aviary does not drive", routing: "        ambassador: {mappings: [web]}",
             errors: [
-                #"spec.strategy.canary.trafficRouting: alb is valid for Argo but Aviary cannot drive it yet; use smi, nginx, istio, traefik or plugins["argoproj-labs/gatewayAPI"]"#
+                #"spec.strategy.canary.trafficRouting: ambassador is valid for Argo but Aviary cannot drive it yet; use smi, nginx, istio, traefik, alb or plugins["argoproj-labs/gatewayAPI"]"#
+            ]),
+        Row(
+            name: "alb without an Ingress or a port", routing: "        alb: {}",
+            errors: [
+                "spec.strategy.canary.trafficRouting.alb.ingress: required; name the Ingress whose rule routes to the root Service (or list ingresses)",
+                "spec.strategy.canary.trafficRouting.alb.servicePort: required; give the port of the Services the ALB forwards to, as the Ingress names it",
+            ]),
+        Row(
+            name: "alb with both forms, a bad port and a stickiness out of AWS's range",
+            routing:
+                "        alb: {ingress: a, ingresses: [b], servicePort: 70000, stickinessConfig: {enabled: true, durationSeconds: 0}}",
+            errors: [
+                "spec.strategy.canary.trafficRouting.alb.ingresses: cannot be used together with ingress; list them all here",
+                "spec.strategy.canary.trafficRouting.alb.servicePort: must be a port between 1 and 65535, got 70000",
+                "spec.strategy.canary.trafficRouting.alb.stickinessConfig.durationSeconds: must be between 1 and 604800 seconds (7 days, AWS's range), got 0",
+            ]),
+        Row(
+            name: "alb matches exact header values and cannot mirror",
+            routing: "        alb: {ingress: web, servicePort: 80}",
+            steps:
+                #"      - setHeaderRoute: {name: h, match: [{headerName: a, headerValue: {exact: "1"}}, {headerName: b, headerValue: {prefix: "2"}}]}"#
+                + "\n" + mirror,
+            errors: [
+                "spec.strategy.canary.steps[1].setHeaderRoute.match[1].headerValue: ALB matches a header by its exact value only (Argo's rule); use exact: VALUE",
+                "spec.strategy.canary.steps[2].setMirrorRoute: ALB cannot mirror traffic; remove the step or use istio or the Gateway API",
             ]),
         Row(
             name: "another plugin", routing: "        plugins: {acme/router: {x: 1}}",
@@ -137,5 +167,37 @@ import Testing
         let report = ManifestLinter.lint([LintInput(file: "r.yaml", data: Data(text.utf8))])
         let errors = report.diagnostics.filter(\.isError).map { "\($0.path): \($0.message)" }
         #expect(errors == row.errors)
+    }
+
+    /// Argo's ALB ping-pong: the two Services take turns, so the Ingress's rule names a third,
+    /// `rootService`, which carries the action; without it the rollout is refused.
+    @Test func albPingPongNeedsTheRootService() throws {
+        func pingPong(_ alb: String) -> Data {
+            let text = Self.rollout
+                .replacingOccurrences(
+                    of: "      canaryService: web-canary\n      stableService: web-stable",
+                    with: "      pingPong: {pingService: web-ping, pongService: web-pong}")
+                .replacingOccurrences(of: "        managedRoutes: [{name: h}, {name: m}]\nROUTING", with: "        alb: \(alb)")
+                .replacingOccurrences(of: "STEPS", with: "")
+            return Data(text.utf8)
+        }
+        func errors(_ alb: String) -> [String] {
+            let report = ManifestLinter.lint([LintInput(file: "r.yaml", data: pingPong(alb))])
+            return report.diagnostics.filter(\.isError).map { "\($0.path): \($0.message)" }
+        }
+        #expect(
+            errors("{ingress: web, servicePort: 80}") == [
+                "spec.strategy.canary.trafficRouting.alb.rootService: required; with ping-pong the two Services take turns, so name the Service the Ingress's rule routes to"
+            ])
+        #expect(errors("{ingress: web, servicePort: 80, rootService: web}") == [])
+        let decoded = ManifestDecoder().decode(pingPong("{ingress: web, servicePort: 80, rootService: web}"), file: "r.yaml")
+        guard case .rollout(let rollout) = decoded.resources.first else {
+            Issue.record("no rollout decoded: \(decoded)")
+            return
+        }
+        #expect(rollout.spec.strategy.canary?.trafficRootService == "web")
+        // After a promotion to pong, ALB's action splits toward ping: ALB alone splits the two Services.
+        let sides = rollout.spec.strategy.canary?.splitServices(stablePingPong: "pong")
+        #expect(sides?.canary == "web-ping" && sides?.stable == "web-pong")
     }
 }

@@ -525,16 +525,21 @@ extension Daemon {
         await daemon.cleanUp()
     }
 
-    /// `pingPong` (here with Istio, as Argo allows): the VirtualService's Service `web` splits
-    /// between `web-ping` and `web-pong`; the stable pods stay behind one of them, the other
-    /// follows the new pods, and at promotion they swap roles (`status.canary.stablePingPong`).
-    @Test func pingAndPongTakeTurnsAsTheStableService() async throws {
+    /// `pingPong` (with Istio or ALB, as Argo allows): the Service `web` (the VirtualService's,
+    /// or ALB's `rootService`) splits between `web-ping` and `web-pong`; the stable pods stay
+    /// behind one of them, the other follows the new pods, and at promotion they swap roles
+    /// (`status.canary.stablePingPong`).
+    @Test(arguments: [
+        ["istio:", "  virtualService: {name: web}"],
+        ["alb:", "  ingress: web", "  servicePort: 80", "  rootService: web"],
+    ])
+    func pingAndPongTakeTurnsAsTheStableService(router: [String]) async throws {
         let daemon = Daemon()
         try await daemon.start()
         do {
             var manifests = CanaryManifests()
             manifests.pingPong = true
-            manifests.router = ["istio:", "  virtualService: {name: web}"]
+            manifests.router = router
             manifests.steps = """
                             - setWeight: 50
                             - pause: {}

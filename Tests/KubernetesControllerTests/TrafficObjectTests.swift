@@ -536,4 +536,189 @@ import struct AviaryRoutes.StringMatch
             try TraefikWeights.desired(service: Self.json("{spec: {weighted: {services: [{name: web-stable}]}}}"), split: Self.split())
         }
     }
+
+    // MARK: ALB
+
+    static let albIngress = json(
+        """
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata:
+          name: web
+          namespace: default
+          annotations:
+            alb.ingress.kubernetes.io/scheme: internet-facing
+            rollouts.argoproj.io/managed-alb-annotations: '{"other":["alb.ingress.kubernetes.io/actions.other"]}'
+        spec:
+          ingressClassName: alb
+          rules:
+          - host: web.example.com
+            http:
+              paths:
+              - {path: /*, pathType: ImplementationSpecific, backend: {service: {name: web-stable, port: {name: use-annotation}}}}
+              - {path: /static, pathType: Prefix, backend: {service: {name: assets, port: {number: 80}}}}
+          - host: admin.example.com
+            http:
+              paths:
+              - {path: /*, pathType: ImplementationSpecific, backend: {service: {name: web-stable, port: {name: use-annotation}}}}
+        """)
+
+    static func forward(_ groups: [(String, Int)], port: Int = 80, sticky: String = "") -> String {
+        let list = groups.map { #"{"ServiceName":"\#($0.0)","ServicePort":"\#(port)","Weight":\#($0.1)}"# }
+        return #"{"Type":"forward","ForwardConfig":{"TargetGroups":[\#(list.joined(separator: ","))]\#(sticky)}}"#
+    }
+
+    struct ALBRow: CustomTestStringConvertible, Sendable {
+        var field: String
+        var config: ALBTrafficRouting
+        var split: TrafficSplit
+        /// The annotations Argo writes (the user's and the other rollout's are checked apart).
+        var annotations: [String: String]
+        var testDescription: String { field }
+    }
+
+    static let albRows: [ALBRow] = {
+        let key = "alb.ingress.kubernetes.io/actions.web-stable"
+        func managed(_ keys: [String]) -> String {
+            #"{"other":["alb.ingress.kubernetes.io/actions.other"],"web":["#
+                + keys.map { "\"\($0)\"" }.joined(separator: ",") + "]}"
+        }
+        var sticky = ALBTrafficRouting(ingress: "web", servicePort: 443)
+        sticky.stickinessConfig = ALBStickinessConfig(enabled: true, durationSeconds: 3600)
+        var prefixed = ALBTrafficRouting(ingress: "web", servicePort: 80)
+        prefixed.annotationPrefix = "custom.alb.example"
+        var rooted = ALBTrafficRouting(ingress: "web", servicePort: 80, rootService: "web-stable")
+        rooted.stickinessConfig = ALBStickinessConfig(enabled: false, durationSeconds: 0)
+        var experiment = split(weight: 10)
+        experiment.additionalBackends = [AdditionalBackend(service: "web-exp", weight: 20)]
+        return [
+            ALBRow(
+                field: "servicePort", config: ALBTrafficRouting(ingress: "web", servicePort: 80), split: split(),
+                annotations: [key: forward([("web-canary", 10), ("web-stable", 90)]), "managed": managed([key])]),
+            ALBRow(
+                field: "stickinessConfig", config: sticky, split: split(weight: 33),
+                annotations: [
+                    key: forward(
+                        [("web-canary", 33), ("web-stable", 67)], port: 443,
+                        sticky: #","TargetGroupStickinessConfig":{"Enabled":true,"DurationSeconds":3600}"#),
+                    "managed": managed([key]),
+                ]),
+            ALBRow(
+                field: "stickinessConfig disabled, rootService named", config: rooted, split: split(weight: 0),
+                annotations: [key: forward([("web-canary", 0), ("web-stable", 100)]), "managed": managed([key])]),
+            ALBRow(
+                field: "annotationPrefix", config: prefixed, split: split(),
+                annotations: [
+                    "custom.alb.example/actions.web-stable": forward([("web-canary", 10), ("web-stable", 90)]),
+                    "managed": managed(["custom.alb.example/actions.web-stable"]),
+                ]),
+            ALBRow(
+                field: "maxTrafficWeight", config: ALBTrafficRouting(ingress: "web", servicePort: 80),
+                split: split(weight: 300, maxWeight: 1000),
+                annotations: [key: forward([("web-canary", 300), ("web-stable", 700)]), "managed": managed([key])]),
+            ALBRow(
+                field: "experiment templates", config: ALBTrafficRouting(ingress: "web", servicePort: 80),
+                split: experiment,
+                annotations: [
+                    key: forward([("web-canary", 10), ("web-exp", 20), ("web-stable", 70)]), "managed": managed([key]),
+                ]),
+        ]
+    }()
+
+    @Test(arguments: albRows) func albActionAnnotation(_ row: ALBRow) throws {
+        let out = try ALBIngress.desired(ingress: Self.albIngress, split: row.split, config: row.config)
+        var annotations = stringMap(out[path: "metadata", "annotations"])
+        #expect(annotations.removeValue(forKey: "alb.ingress.kubernetes.io/scheme") == "internet-facing")
+        annotations["managed"] = annotations.removeValue(forKey: ALBIngress.managedAnnotations)
+        #expect(annotations == row.annotations)
+        // Weights change annotations only: the user's rules stay as they are.
+        #expect(out["spec"] == Self.albIngress["spec"])
+    }
+
+    /// A header route: its action (everything to the canary) and its conditions, a path at the
+    /// head of every rule, in managedRoutes order; then, once the route is gone, none of it.
+    @Test func albHeaderRouteAddsAnActionAConditionAndAPathThenTakesThemOut() throws {
+        let config = ALBTrafficRouting(ingress: "web", servicePort: 80)
+        let second = SetHeaderRoute(
+            name: "second",
+            match: [
+                HeaderRoutingMatch(headerName: "X-Group", headerValue: StringMatch(exact: "a")),
+                HeaderRoutingMatch(headerName: "X-Group", headerValue: StringMatch(exact: "b")),
+                HeaderRoutingMatch(headerName: "X-Canary", headerValue: StringMatch(exact: "yes")),
+            ])
+        let managed = ["header", "second"]
+        // `second` was set first; the paths still follow managedRoutes.
+        let first = try ALBIngress.desired(
+            ingress: Self.albIngress, split: Self.split(headers: [second], managed: managed), config: config)
+        let routed = try ALBIngress.desired(
+            ingress: first, split: Self.split(headers: [second, Self.header], managed: managed), config: config)
+        let annotations = stringMap(routed[path: "metadata", "annotations"])
+        #expect(annotations["alb.ingress.kubernetes.io/actions.header"] == Self.forward([("web-canary", 100)]))
+        #expect(
+            annotations["alb.ingress.kubernetes.io/conditions.header"]
+                == #"[{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"X-Canary","values":["yes"]}}]"#)
+        #expect(
+            annotations["alb.ingress.kubernetes.io/conditions.second"]
+                == #"[{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"X-Group","values":["a","b"]}},"#
+                + #"{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"X-Canary","values":["yes"]}}]"#)
+        #expect(
+            annotations[ALBIngress.managedAnnotations]
+                == #"{"other":["alb.ingress.kubernetes.io/actions.other"],"web":["alb.ingress.kubernetes.io/actions.web-stable","#
+                + #""alb.ingress.kubernetes.io/actions.second","alb.ingress.kubernetes.io/conditions.second","#
+                + #""alb.ingress.kubernetes.io/actions.header","alb.ingress.kubernetes.io/conditions.header"]}"#)
+        let routePath = { (name: String) in
+            "{path: /*, pathType: ImplementationSpecific, backend: {service: {name: \(name), port: {name: use-annotation}}}}"
+        }
+        #expect(
+            routed[path: "spec", "rules"]
+                == Self.json(
+                    """
+                    - host: web.example.com
+                      http:
+                        paths:
+                        - \(routePath("header"))
+                        - \(routePath("second"))
+                        - {path: /*, pathType: ImplementationSpecific, backend: {service: {name: web-stable, port: {name: use-annotation}}}}
+                        - {path: /static, pathType: Prefix, backend: {service: {name: assets, port: {number: 80}}}}
+                    - host: admin.example.com
+                      http:
+                        paths:
+                        - \(routePath("header"))
+                        - \(routePath("second"))
+                        - {path: /*, pathType: ImplementationSpecific, backend: {service: {name: web-stable, port: {name: use-annotation}}}}
+                    """))
+        // The routes end (abort, or the last step): the user's rules and annotations come back,
+        // with the weight action at 0 and its key still listed.
+        let ended = try ALBIngress.desired(
+            ingress: routed, split: Self.split(weight: 0, managed: managed), config: config)
+        #expect(ended["spec"] == Self.albIngress["spec"])
+        var left = stringMap(ended[path: "metadata", "annotations"])
+        #expect(
+            left.removeValue(forKey: "alb.ingress.kubernetes.io/actions.web-stable")
+                == Self.forward([("web-canary", 0), ("web-stable", 100)]))
+        #expect(
+            left[ALBIngress.managedAnnotations]
+                == #"{"other":["alb.ingress.kubernetes.io/actions.other"],"web":["alb.ingress.kubernetes.io/actions.web-stable"]}"#
+        )
+        left.removeValue(forKey: ALBIngress.managedAnnotations)
+        #expect(left == ["alb.ingress.kubernetes.io/scheme": "internet-facing"])
+    }
+
+    @Test func albRefusesAnIngressWithoutTheRootServiceAndAnUnreadableManagedList() throws {
+        let config = ALBTrafficRouting(ingress: "web", servicePort: 80)
+        var other = Self.albIngress
+        other[path: "spec", "rules"] = Self.json("[{http: {paths: [{path: /, backend: {service: {name: admin}}}]}}]")
+        #expect(throws: TrafficObjectError("ingress `web` has no rules using service web-stable backend")) {
+            try ALBIngress.desired(ingress: other, split: Self.split(), config: config)
+        }
+        var garbled = Self.albIngress
+        garbled[path: "metadata", "annotations", ALBIngress.managedAnnotations] = "web:actions"
+        #expect(
+            throws: TrafficObjectError(
+                "ingress `web`: annotation rollouts.argoproj.io/managed-alb-annotations is not a JSON object of rollout "
+                    + "names to annotation lists; fix or remove it")
+        ) {
+            try ALBIngress.desired(ingress: garbled, split: Self.split(), config: config)
+        }
+    }
 }

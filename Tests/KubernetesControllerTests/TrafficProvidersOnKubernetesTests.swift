@@ -25,6 +25,9 @@ import Testing
         var userObject: String
         /// The canary's weight as the object carries it.
         var weight: (JSONValue) -> Int?
+        /// Annotations Argo leaves on the user's object when the rollout ends (ALB's action at
+        /// weight 0, which the ALB needs, and the list of keys Argo manages).
+        var annotationsLeft: [String] = []
     }
 
     static let services = ["web-stable", "web-canary"].map { name in
@@ -125,7 +128,10 @@ import Testing
         try cluster.kubectl(["apply", "-f", "-"], input: Self.services + router.objects)
         let written = try #require(try cluster.object(router.kind, router.userObject))
         func asUserWroteIt() throws -> Bool {
-            Self.asWritten(try cluster.object(router.kind, router.userObject) ?? [:]) == Self.asWritten(written)
+            var now = Self.asWritten(try cluster.object(router.kind, router.userObject) ?? [:])
+            for key in router.annotationsLeft { now[path: "metadata", "annotations", key] = nil }
+            if now[path: "metadata", "annotations"] == [:] { now[path: "metadata", "annotations"] = nil }
+            return now == Self.asWritten(written)
         }
         try cluster.kubectl(["apply", "-f", "-"], input: Self.rollout(router, image: "web:v1"))
         let controller = try cluster.startController()
@@ -326,6 +332,54 @@ import Testing
             #expect(
                 service[at: "spec", "weighted", "services"]
                     == Self.json("[{name: web-stable, port: 80, weight: 90}, {name: web-canary, port: 80, weight: 10}]"))
+        }
+    }
+
+    @Test func albIngressAction() async throws {
+        let action = "alb.ingress.kubernetes.io/actions.web-stable"
+        func weights(_ object: JSONValue) -> [String: Int] {
+            guard let text = object[at: "metadata", "annotations", action]?.stringValue,
+                let value = try? JSONValue(parsing: Array(text.utf8))
+            else { return [:] }
+            var weights: [String: Int] = [:]
+            for group in value[at: "ForwardConfig", "TargetGroups"]?.arrayValue ?? [] {
+                if let name = group["ServiceName"]?.stringValue, let weight = group["Weight"]?.integerValue {
+                    weights[name] = Int(weight)
+                }
+            }
+            return weights
+        }
+        let router = Router(
+            name: "alb", crds: [],
+            objects: """
+                apiVersion: networking.k8s.io/v1
+                kind: Ingress
+                metadata:
+                  name: web
+                  annotations: {alb.ingress.kubernetes.io/scheme: internet-facing}
+                spec:
+                  ingressClassName: alb
+                  rules:
+                  - http:
+                      paths:
+                      - {path: /, pathType: Prefix, backend: {service: {name: web-stable, port: {name: use-annotation}}}}
+                """,
+            routing: "alb: {ingress: web, servicePort: 80}", headerRoute: true, mirrorRoute: false,
+            kind: "ingress", object: "web", userObject: "web",
+            weight: { weights($0)["web-canary"] },
+            annotationsLeft: [action, "rollouts.argoproj.io/managed-alb-annotations"])
+        try await run(router) { _, ingress in
+            #expect(weights(ingress) == ["web-canary": 10, "web-stable": 90])
+            #expect(
+                ingress[at: "metadata", "annotations", "alb.ingress.kubernetes.io/conditions.header"]?.stringValue
+                    == #"[{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"X-Canary","values":["yes"]}}]"#)
+            #expect(
+                ingress[at: "spec", "rules", 0, "http", "paths"]
+                    == Self.json(
+                        """
+                        - {path: /*, pathType: ImplementationSpecific, backend: {service: {name: header, port: {name: use-annotation}}}}
+                        - {path: /, pathType: Prefix, backend: {service: {name: web-stable, port: {name: use-annotation}}}}
+                        """))
         }
     }
 

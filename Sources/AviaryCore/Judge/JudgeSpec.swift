@@ -69,7 +69,7 @@ extension JudgeSpec {
     /// Reads the plugin's value; `{{args.*}}` tags must already be substituted for durations
     /// and numbers, unless `allowTemplates` (lint, before a run has arguments).
     public init(plugin value: JSONValue, allowTemplates: Bool = false) throws(JudgeSpecError) {
-        var reader = Reader(allowTemplates: allowTemplates)
+        let reader = Reader(allowTemplates: allowTemplates)
         let root = try reader.object(value, at: "")
         try reader.known(
             root, at: "",

@@ -84,6 +84,12 @@ extension KubernetesPlatform {
                     ruleHost: ruleHost, managedRoutes: split.managedRoutes ?? [], previousExperiments: previousExperiments)
                 try await writeIfChanged(trafficVersions.virtualServices, serviceNamespace, current, desired)
             }
+        case .alb(let alb):
+            for name in alb.allIngresses {
+                let current = try await read(TrafficResourceVersions.ingresses, namespace, name)
+                let desired = try ALBIngress.desired(ingress: current, split: split, config: alb)
+                try await writeIfChanged(TrafficResourceVersions.ingresses, namespace, current, desired)
+            }
         case .traefik(let traefik):
             let current = try await read(trafficVersions.traefikServices, namespace, traefik.weightedTraefikServiceName)
             try await writeIfChanged(

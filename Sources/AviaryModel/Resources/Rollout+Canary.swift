@@ -73,12 +73,13 @@ public struct CanaryStrategy: Codable, Sendable, Hashable {
     }
 
     /// The Service whose traffic the rollout's router splits, which keys the platform's split:
-    /// SMI's root service; for the other routers Aviary runs, `stableService` (on one host
-    /// Aviary's router splits that Service's listener, as the Ingress or mesh would). Nil
-    /// without a router Aviary runs.
+    /// SMI's root service, ALB's `rootService` when given; for the other routers Aviary runs,
+    /// `stableService` (on one host Aviary's router splits that Service's listener, as the
+    /// Ingress or mesh would). Nil without a router Aviary runs.
     public var trafficRootService: String? {
         guard let provider = trafficRouting?.provider else { return nil }
         if case .smi = provider { return smiRootServiceOrDefault }
+        if case .alb(let alb) = provider, let root = alb.rootService, !root.isEmpty { return root }
         if let stableService, !stableService.isEmpty { return stableService }
         // Istio's subset-level split names no Services: its VirtualService keys the split.
         if case .istio(let istio) = provider { return istio.allVirtualServices.first?.name }
@@ -116,9 +117,14 @@ public struct PingPongSpec: Codable, Sendable, Hashable {
 
 extension CanaryStrategy {
     /// Whether the traffic router splits between the ping and pong Services: with `pingPong`,
-    /// unless ALB is also named (Argo's ALB splits ping and pong while Istio splits
-    /// `canaryService` and `stableService`; Aviary drives the Istio side).
-    public var splitsPingPong: Bool { pingPong != nil && trafficRouting?.alb == nil }
+    /// unless ALB is named beside the router Aviary drives (Argo's ALB splits ping and pong while
+    /// Istio splits `canaryService` and `stableService`; Aviary drives the Istio side). ALB alone
+    /// splits ping and pong.
+    public var splitsPingPong: Bool {
+        guard pingPong != nil else { return false }
+        if case .alb = trafficRouting?.provider { return true }
+        return trafficRouting?.alb == nil
+    }
 
     /// The Services the router splits between: the ping-pong sides `stablePingPong` gives (see
     /// `splitsPingPong`), else `canaryService` and `stableService`.
@@ -489,8 +495,8 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
     public var istio: IstioTrafficRouting?
     /// NGINX ingress.
     public var nginx: NginxTrafficRouting?
-    /// AWS ALB, kept opaque.
-    public var alb: JSONValue?
+    /// AWS ALB (the AWS Load Balancer Controller's Ingress annotations).
+    public var alb: ALBTrafficRouting?
     /// SMI TrafficSplit; Aviary's router implements it locally.
     public var smi: SMITrafficRouting?
     /// Ambassador, kept opaque.
@@ -527,14 +533,16 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
         return try? JSONDecoder().decode(GatewayAPITrafficRouting.self, from: JSONEncoder().encode(config))
     }
 
-    /// The router Aviary drives for this routing, nil when it names none Aviary runs (ALB,
-    /// Ambassador, App Mesh, APISIX, a plugin other than Gateway API).
+    /// The router Aviary drives for this routing, nil when it names none Aviary runs (Ambassador,
+    /// App Mesh, APISIX, a plugin other than Gateway API). ALB comes last: beside another router
+    /// (Istio's ping-pong, say) that one makes the split.
     public var provider: TrafficProvider? {
         if let smi { return .smi(smi) }
         if let nginx { return .nginx(nginx) }
         if let istio { return .istio(istio) }
         if let traefik { return .traefik(traefik) }
         if let gatewayAPI { return .gatewayAPI(gatewayAPI) }
+        if let alb { return .alb(alb) }
         return nil
     }
 }

@@ -11,6 +11,8 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
     case traefik(TraefikTrafficRouting)
     /// Gateway API routes, as Argo's `argoproj-labs/gatewayAPI` plugin drives them.
     case gatewayAPI(GatewayAPITrafficRouting)
+    /// The AWS Load Balancer Controller: a weighted forward action in an annotation of the Ingress.
+    case alb(ALBTrafficRouting)
 
     /// The name Argo's documentation and the Rollout's status use (`status.canary.weights`'
     /// router, the `trafficRouter` of Argo's metrics).
@@ -21,6 +23,7 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
         case .istio: "Istio"
         case .traefik: "Traefik"
         case .gatewayAPI: RolloutTrafficRouting.gatewayAPIPlugin
+        case .alb: "ALB"
         }
     }
 }
@@ -121,6 +124,50 @@ public struct TraefikTrafficRouting: Codable, Sendable, Hashable {
 
     /// Traefik routing through the named TraefikService.
     public init(weightedTraefikServiceName: String) { self.weightedTraefikServiceName = weightedTraefikServiceName }
+}
+
+/// AWS ALB traffic routing: the AWS Load Balancer Controller reads a forward action, with a weight
+/// per target group, from the annotation `PREFIX/actions.SERVICE` of the Ingress, where the
+/// Ingress's rule names SERVICE with the port `use-annotation`. Argo writes that annotation.
+public struct ALBTrafficRouting: Codable, Sendable, Hashable {
+    /// The Ingress whose rule routes to the root Service.
+    public var ingress: String?
+    /// Several such Ingresses (instead of `ingress`).
+    public var ingresses: [String]?
+    /// The Services' port the action forwards to (required).
+    public var servicePort: Int?
+    /// The Service the Ingress's rule names, whose action carries the split (default: the
+    /// canary's `stableService`; required with ping-pong).
+    public var rootService: String?
+    /// The ALB controller's annotation prefix (default `alb.ingress.kubernetes.io`).
+    public var annotationPrefix: String?
+    /// Duration-based stickiness of the target groups.
+    public var stickinessConfig: ALBStickinessConfig?
+
+    /// ALB routing through one Ingress.
+    public init(ingress: String? = nil, servicePort: Int? = nil, rootService: String? = nil) {
+        self.ingress = ingress
+        self.servicePort = servicePort
+        self.rootService = rootService
+    }
+
+    /// `ingress` and `ingresses`, in that order.
+    public var allIngresses: [String] { (ingress.map { [$0] } ?? []) + (ingresses ?? []) }
+}
+
+/// Target-group stickiness of an ALB forward action: a client keeps its target group for
+/// `durationSeconds` (1 to 604,800, AWS's range).
+public struct ALBStickinessConfig: Codable, Sendable, Hashable {
+    /// Whether stickiness is on.
+    public var enabled: Bool
+    /// How long a client stays, in seconds.
+    public var durationSeconds: Int
+
+    /// Stickiness for `durationSeconds` when `enabled`.
+    public init(enabled: Bool, durationSeconds: Int) {
+        self.enabled = enabled
+        self.durationSeconds = durationSeconds
+    }
 }
 
 /// The configuration of Argo's Gateway API traffic router plugin

@@ -408,7 +408,7 @@ struct Issues {
             if !routers.contains(where: \.1) {
                 error(
                     routingPath,
-                    "must configure a traffic router; Aviary runs smi, nginx, istio, traefik and the "
+                    "must configure a traffic router; Aviary runs smi, nginx, istio, traefik, alb and the "
                         + "\(RolloutTrafficRouting.gatewayAPIPlugin) plugin")
             } else if routing.provider == nil, case let named = routers.filter({ $0.1 && $0.0 != "plugins" }),
                 !named.isEmpty
@@ -417,11 +417,13 @@ struct Issues {
                 let named = named.map(\.0).joined(separator: ", ")
                 error(
                     routingPath,
-                    "\(named) is valid for Argo but Aviary cannot drive it yet; use smi, nginx, istio, traefik or "
+                    "\(named) is valid for Argo but Aviary cannot drive it yet; use smi, nginx, istio, traefik, alb or "
                         + "plugins[\"\(RolloutTrafficRouting.gatewayAPIPlugin)\"]")
             } else if routing.provider != nil {
                 // Beside a router Aviary drives (ALB's ping-pong beside Istio, say), one it cannot is said, not silent.
-                for (name, isSet) in routers where isSet && ["alb", "ambassador", "appMesh", "apisix"].contains(name) {
+                var undriven = ["ambassador", "appMesh", "apisix"]
+                if case .alb = routing.provider {} else { undriven.append("alb") }
+                for (name, isSet) in routers where isSet && undriven.contains(name) {
                     warning(
                         "\(routingPath).\(name)",
                         "Aviary does not drive \(name) (valid for Argo): its objects keep their weights; the split is "
@@ -721,6 +723,42 @@ struct Issues {
                 gateway.httpRoute == nil && gateway.httpRoutes == nil && gateway.grpcRoute == nil
                 && gateway.grpcRoutes == nil
             if onlyTCP { refuseSteps(header: true, mirror: true, router: "A Gateway API TCPRoute") }
+        case .alb(let alb):
+            let ingresses = alb.allIngresses
+            if ingresses.isEmpty || ingresses.contains(where: \.isEmpty) {
+                missing("alb.ingress", "name the Ingress whose rule routes to the root Service (or list ingresses)")
+            }
+            if alb.ingress != nil, alb.ingresses != nil {
+                error("\(path).alb.ingresses", "cannot be used together with ingress; list them all here")
+            }
+            if let port = alb.servicePort {
+                if !(1...65535).contains(port) {
+                    error("\(path).alb.servicePort", "must be a port between 1 and 65535, got \(port)")
+                }
+            } else {
+                missing("alb.servicePort", "give the port of the Services the ALB forwards to, as the Ingress names it")
+            }
+            if let stickiness = alb.stickinessConfig, stickiness.enabled,
+                !(1...604_800).contains(stickiness.durationSeconds)
+            {
+                error(
+                    "\(path).alb.stickinessConfig.durationSeconds",
+                    "must be between 1 and 604800 seconds (7 days, AWS's range), got \(stickiness.durationSeconds)")
+            }
+            if canary.pingPong != nil, (alb.rootService ?? "").isEmpty {
+                missing(
+                    "alb.rootService",
+                    "with ping-pong the two Services take turns, so name the Service the Ingress's rule routes to")
+            }
+            for (index, step) in steps {
+                for (matchIndex, match) in (step.setHeaderRoute?.match ?? []).enumerated()
+                where (match.headerValue.exact ?? "").isEmpty {
+                    error(
+                        "spec.strategy.canary.steps[\(index)].setHeaderRoute.match[\(matchIndex)].headerValue",
+                        "ALB matches a header by its exact value only (Argo's rule); use exact: VALUE")
+                }
+            }
+            refuseSteps(header: false, mirror: true, router: "ALB")
         }
     }
 
