@@ -40,11 +40,15 @@ public struct KubernetesConfiguration: Sendable, Equatable {
     /// `--traefik-api-version`: their version (Argo's flag also takes `GROUP/VERSION`; the part
     /// after the last slash is used).
     public var traefikVersion = "v1alpha1"
+    /// `--ambassador-api-version`: `GROUP/VERSION` of Ambassador's Mappings (a bare version is in
+    /// `getambassador.io`).
+    public var ambassadorVersion = "getambassador.io/v2"
 
     var trafficVersions: TrafficResourceVersions {
         TrafficResourceVersions(
             istioVersion: istioVersion, traefikGroup: traefikGroup,
-            traefikVersion: String(traefikVersion.split(separator: "/").last ?? "v1alpha1"))
+            traefikVersion: String(traefikVersion.split(separator: "/").last ?? "v1alpha1"),
+            ambassadorVersion: ambassadorVersion)
     }
     /// `--listen`'s host: where `/healthz`, `/readyz` and `/metrics` are served.
     public var host: String

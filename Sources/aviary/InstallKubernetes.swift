@@ -290,6 +290,15 @@ struct KubernetesInstall {
             "the same under Traefik's older API group (--traefik-api-group)"
         ),
         (
+            "getambassador.io", ["mappings"], ["get", "list", "watch", "create", "update", "patch", "delete"],
+            "creates, weighs and deletes Ambassador canary Mappings"
+        ),
+        (
+            "x.getambassador.io", ["ambassadormappings"],
+            ["get", "list", "watch", "create", "update", "patch", "delete"],
+            "the same for AmbassadorMappings (--ambassador-api-version x.getambassador.io/...)"
+        ),
+        (
             "gateway.networking.k8s.io", ["httproutes", "grpcroutes", "tcproutes"], ["get", "list", "watch", "update", "patch"],
             "sets Gateway API route weights and header and mirror rules (Argo's gatewayAPI plugin)"
         ),

@@ -27,6 +27,7 @@ import Testing
             "alb ingresses, root service and stickiness",
             "      alb:\n        ingresses: [sample-app, sample-app-internal]\n        servicePort: 443\n        rootService: sample-app\n        annotationPrefix: custom.alb.example\n        stickinessConfig: {enabled: true, durationSeconds: 3600}"
         ),
+        ("ambassador", "      ambassador:\n        mappings: [sample-app, sample-app-grpc]"),
         ("gatewayAPI", "      plugins:\n        argoproj-labs/gatewayAPI:\n          httpRoute: sample-app"),
         (
             "gatewayAPI httpRoutes",
@@ -119,9 +120,17 @@ import Testing
                 "spec.strategy.canary.trafficRouting.istio.virtualServices: cannot be used together with virtualService; list them all here"
             ]),
         Row(
-            name: "a router Aviary does not drive", routing: "        ambassador: {mappings: [web]}",
+            name: "a router Aviary does not drive", routing: "        appMesh: {virtualService: {name: web}}",
             errors: [
-                #"spec.strategy.canary.trafficRouting: ambassador is valid for Argo but Aviary cannot drive it yet; use smi, nginx, istio, traefik, alb or plugins["argoproj-labs/gatewayAPI"]"#
+                #"spec.strategy.canary.trafficRouting: appMesh is valid for Argo but Aviary cannot drive it yet; use smi, nginx, istio, traefik, alb, ambassador or plugins["argoproj-labs/gatewayAPI"]"#
+            ]),
+        Row(
+            name: "ambassador without mappings, and by weight only", routing: "        ambassador: {mappings: []}",
+            steps: header + "\n" + mirror,
+            errors: [
+                "spec.strategy.canary.trafficRouting.ambassador.mappings: required; name the Mappings that route to the stable Service",
+                "spec.strategy.canary.steps[1].setHeaderRoute: Ambassador cannot route by header; remove the step or use istio, nginx or the Gateway API",
+                "spec.strategy.canary.steps[2].setMirrorRoute: Ambassador cannot mirror traffic; remove the step or use istio or the Gateway API",
             ]),
         Row(
             name: "alb without an Ingress or a port", routing: "        alb: {}",

@@ -721,4 +721,44 @@ import struct AviaryRoutes.StringMatch
             try ALBIngress.desired(ingress: garbled, split: Self.split(), config: config)
         }
     }
+
+    // MARK: Ambassador
+
+    @Test(arguments: [
+        ("web-stable:80", "web-canary:80"),
+        ("http://web-stable.shop:8080", "http://web-canary.shop:8080"),
+        ("web-stable", "web-canary"),
+        ("web-stable-web-stable:80", "web-canary-web-stable:80"),
+    ])
+    func ambassadorCanaryMapping(_ service: String, _ canaryService: String) throws {
+        let base = Self.json(
+            """
+            apiVersion: getambassador.io/v2
+            kind: Mapping
+            metadata: {name: web, namespace: shop, uid: u9, resourceVersion: "41", labels: {team: shop}, annotations: {a: b}}
+            spec: {prefix: /, service: "\(service)", timeout_ms: 3000}
+            status: {state: Running}
+            """)
+        let canary = try AmbassadorMappings.canary(base: base, split: Self.split(weight: 33))
+        #expect(
+            canary
+                == Self.json(
+                    """
+                    apiVersion: getambassador.io/v2
+                    kind: Mapping
+                    metadata: {name: web-canary, namespace: shop}
+                    spec: {prefix: /, service: "\(canaryService)", timeout_ms: 3000, weight: 33}
+                    """))
+    }
+
+    @Test func ambassadorRefusesABaseMappingWithAWeightAndCutsLongNames() throws {
+        let weighted = Self.json("{metadata: {name: web}, spec: {service: web-stable, weight: 50}}")
+        #expect(throws: TrafficObjectError(#"Ambassador mapping "web" can not define weight"#)) {
+            try AmbassadorMappings.canary(base: weighted, split: Self.split())
+        }
+        let long = String(repeating: "m", count: 300)
+        #expect(AmbassadorMappings.canaryName(long) == String(repeating: "m", count: 246) + "-canary")
+        #expect(AmbassadorMappings.canaryName("web") == "web-canary")
+    }
 }
+

@@ -117,7 +117,10 @@ import Testing
         return object
     }
 
-    func run(_ router: Router, extraCheck: (ClusterUnderTest, JSONValue) throws -> Void) async throws {
+    func run(
+        _ router: Router, extraCheck: (ClusterUnderTest, JSONValue) throws -> Void,
+        atEnd: (ClusterUnderTest) async throws -> Void = { _ in }
+    ) async throws {
         try #require(ClusterUnderTest.kubectl != nil, "kubectl is needed for this test")
         let cluster = try ClusterUnderTest()
         defer { cluster.stop() }
@@ -172,6 +175,7 @@ import Testing
                 && router.weight(object) == 0
         }
         #expect(try asUserWroteIt(), "\(router.name): after the full promotion")
+        try await atEnd(cluster)
     }
 
     static func json(_ yaml: String) -> JSONValue { TrafficObjectTests.json(yaml) }
@@ -380,6 +384,30 @@ import Testing
                         - {path: /*, pathType: ImplementationSpecific, backend: {service: {name: header, port: {name: use-annotation}}}}
                         - {path: /, pathType: Prefix, backend: {service: {name: web-stable, port: {name: use-annotation}}}}
                         """))
+        }
+    }
+
+    /// Ambassador: a canary Mapping beside the user's, at the canary's weight, deleted a few
+    /// seconds after the weight is back to 0 (the user's Mapping is never written).
+    @Test func ambassadorCanaryMapping() async throws {
+        let router = Router(
+            name: "ambassador", crds: [("getambassador.io", "v2", "Mapping", "mappings")],
+            objects: """
+                apiVersion: getambassador.io/v2
+                kind: Mapping
+                metadata: {name: web}
+                spec: {prefix: /, service: "web-stable:80"}
+                """,
+            routing: "ambassador: {mappings: [web]}", headerRoute: false, mirrorRoute: false,
+            kind: "mappings.getambassador.io", object: "web-canary", userObject: "web",
+            // Once deleted, the canary Mapping weighs nothing.
+            weight: { $0["spec"] == nil ? 0 : $0[at: "spec", "weight"]?.integerValue.map { Int($0) } })
+        try await run(router) { _, canary in
+            #expect(canary[at: "spec"] == Self.json(#"{prefix: /, service: "web-canary:80", weight: 10}"#))
+            #expect(canary[at: "metadata", "ownerReferences"] == nil)
+        } atEnd: { cluster in
+            let gone = try await eventually(within: 60) { try cluster.object("mappings.getambassador.io", "web-canary") == nil }
+            #expect(gone, "the canary Mapping is deleted once its weight is 0")
         }
     }
 

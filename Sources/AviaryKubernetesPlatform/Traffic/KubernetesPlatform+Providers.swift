@@ -5,7 +5,7 @@ import AviaryPlatform
 import AviaryModel
 
 /// The API groups and versions of the traffic routers' objects (Argo's `--istio-api-version`,
-/// `--traefik-api-group` and `--traefik-api-version`).
+/// `--traefik-api-group`, `--traefik-api-version` and `--ambassador-api-version`).
 public struct TrafficResourceVersions: Sendable, Hashable {
     /// Istio's `networking.istio.io` version.
     public var istioVersion: String
@@ -13,12 +13,19 @@ public struct TrafficResourceVersions: Sendable, Hashable {
     public var traefikGroup: String
     /// Traefik's version.
     public var traefikVersion: String
+    /// Ambassador's Mapping `GROUP/VERSION`.
+    public var ambassadorVersion: String
 
-    /// Argo's current defaults: Istio v1alpha3, Traefik `traefik.io/v1alpha1`.
-    public init(istioVersion: String = "v1alpha3", traefikGroup: String = "traefik.io", traefikVersion: String = "v1alpha1") {
+    /// Argo's current defaults: Istio v1alpha3, Traefik `traefik.io/v1alpha1`, Ambassador
+    /// `getambassador.io/v2`.
+    public init(
+        istioVersion: String = "v1alpha3", traefikGroup: String = "traefik.io", traefikVersion: String = "v1alpha1",
+        ambassadorVersion: String = "getambassador.io/v2"
+    ) {
         self.istioVersion = istioVersion
         self.traefikGroup = traefikGroup
         self.traefikVersion = traefikVersion
+        self.ambassadorVersion = ambassadorVersion
     }
 
     static let ingresses = GroupVersionResource(group: "networking.k8s.io", version: "v1", resource: "ingresses")
@@ -27,6 +34,14 @@ public struct TrafficResourceVersions: Sendable, Hashable {
     }
     var destinationRules: GroupVersionResource {
         GroupVersionResource(group: "networking.istio.io", version: istioVersion, resource: "destinationrules")
+    }
+    /// Mappings in `getambassador.io`, AmbassadorMappings in `x.getambassador.io`; an unknown
+    /// group takes Mappings, and a bare version the default group, as Argo reads the flag.
+    var ambassadorMappings: GroupVersionResource {
+        let parts = ambassadorVersion.split(separator: "/").map(String.init)
+        let group = parts.count > 1 ? parts[0] : "getambassador.io"
+        let resource = group == "x.getambassador.io" ? "ambassadormappings" : "mappings"
+        return GroupVersionResource(group: group, version: parts.last ?? "v2", resource: resource)
     }
     var traefikServices: GroupVersionResource {
         GroupVersionResource(group: traefikGroup, version: traefikVersion, resource: "traefikservices")
@@ -90,6 +105,11 @@ extension KubernetesPlatform {
                 let desired = try ALBIngress.desired(ingress: current, split: split, config: alb)
                 try await writeIfChanged(TrafficResourceVersions.ingresses, namespace, current, desired)
             }
+        case .ambassador(let ambassador):
+            let resource = trafficVersions.ambassadorMappings
+            for base in ambassador.mappings {
+                try await applyAmbassadorCanary(base: base, resource: resource, split: split)
+            }
         case .traefik(let traefik):
             let current = try await read(trafficVersions.traefikServices, namespace, traefik.weightedTraefikServiceName)
             try await writeIfChanged(
@@ -105,6 +125,42 @@ extension KubernetesPlatform {
                     experimentPorts: experimentPorts(of: split))
                 try await writeIfChanged(resource, routeNamespace, current, desired)
             }
+        }
+    }
+
+    /// Ambassador: creates the canary Mapping of `base` once the canary has a weight, sets its
+    /// weight, and deletes it `AmbassadorMappings.propagation` after the weight went back to 0
+    /// (unless it changed meanwhile: the delete is conditional on the version written).
+    func applyAmbassadorCanary(base: String, resource: GroupVersionResource, split: TrafficSplit) async throws {
+        let namespace = split.namespace
+        let canaryName = AmbassadorMappings.canaryName(base)
+        guard let existing = try await readIfPresent(resource, namespace, canaryName) else {
+            guard split.canaryWeight > 0 else { return }
+            guard let baseMapping = try await readIfPresent(resource, namespace, base) else {
+                throw TrafficObjectError("Ambassador mapping \"\(base)\" not found")
+            }
+            let canary = try AmbassadorMappings.canary(base: baseMapping, split: split)
+            _ = try await client.create(resource, namespace: namespace, KubernetesObject(json: canary))
+            return
+        }
+        var written = existing
+        if existing[path: "spec", "weight"]?.integerValue != Int64(split.canaryWeight) {
+            let patch: JSONValue = [
+                "metadata": ["resourceVersion": existing[path: "metadata", "resourceVersion"] ?? .null],
+                "spec": ["weight": .integer(Int64(split.canaryWeight))],
+            ]
+            written = try await client.patch(
+                resource, namespace: namespace, name: canaryName, type: .merge, body: patch
+            ).json
+        }
+        guard split.canaryWeight == 0, let version = written[path: "metadata", "resourceVersion"]?.stringValue else {
+            return
+        }
+        let client = client
+        Task {
+            try? await Task.sleep(for: AmbassadorMappings.propagation)
+            try? await client.delete(
+                resource, namespace: namespace, name: canaryName, preconditionResourceVersion: version)
         }
     }
 

@@ -499,8 +499,8 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
     public var alb: ALBTrafficRouting?
     /// SMI TrafficSplit; Aviary's router implements it locally.
     public var smi: SMITrafficRouting?
-    /// Ambassador, kept opaque.
-    public var ambassador: JSONValue?
+    /// Ambassador (Emissary-ingress) Mappings.
+    public var ambassador: AmbassadorTrafficRouting?
     /// AWS App Mesh, kept opaque.
     public var appMesh: JSONValue?
     /// Traefik's weighted TraefikService.
@@ -533,9 +533,9 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
         return try? JSONDecoder().decode(GatewayAPITrafficRouting.self, from: JSONEncoder().encode(config))
     }
 
-    /// The router Aviary drives for this routing, nil when it names none Aviary runs (Ambassador,
-    /// App Mesh, APISIX, a plugin other than Gateway API). ALB comes last: beside another router
-    /// (Istio's ping-pong, say) that one makes the split.
+    /// The router Aviary drives for this routing, nil when it names none Aviary runs (App Mesh,
+    /// APISIX, a plugin other than Gateway API). ALB and Ambassador come last: beside another
+    /// router (Istio's ping-pong, say) that one makes the split.
     public var provider: TrafficProvider? {
         if let smi { return .smi(smi) }
         if let nginx { return .nginx(nginx) }
@@ -543,6 +543,7 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
         if let traefik { return .traefik(traefik) }
         if let gatewayAPI { return .gatewayAPI(gatewayAPI) }
         if let alb { return .alb(alb) }
+        if let ambassador { return .ambassador(ambassador) }
         return nil
     }
 }

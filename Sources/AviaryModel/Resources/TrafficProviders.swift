@@ -13,6 +13,21 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
     case gatewayAPI(GatewayAPITrafficRouting)
     /// The AWS Load Balancer Controller: a weighted forward action in an annotation of the Ingress.
     case alb(ALBTrafficRouting)
+    /// Ambassador (Emissary-ingress): a weighted canary Mapping beside each Mapping named.
+    case ambassador(AmbassadorTrafficRouting)
+
+    /// The field of `trafficRouting` that configures it.
+    public var field: String {
+        switch self {
+        case .smi: "smi"
+        case .nginx: "nginx"
+        case .istio: "istio"
+        case .traefik: "traefik"
+        case .gatewayAPI: "plugins"
+        case .alb: "alb"
+        case .ambassador: "ambassador"
+        }
+    }
 
     /// The name Argo's documentation and the Rollout's status use (`status.canary.weights`'
     /// router, the `trafficRouter` of Argo's metrics).
@@ -24,6 +39,7 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
         case .traefik: "Traefik"
         case .gatewayAPI: RolloutTrafficRouting.gatewayAPIPlugin
         case .alb: "ALB"
+        case .ambassador: "Ambassador"
         }
     }
 }
@@ -153,6 +169,17 @@ public struct ALBTrafficRouting: Codable, Sendable, Hashable {
 
     /// `ingress` and `ingresses`, in that order.
     public var allIngresses: [String] { (ingress.map { [$0] } ?? []) + (ingresses ?? []) }
+}
+
+/// Ambassador traffic routing: beside each Mapping named, Argo creates `MAPPING-canary`, the same
+/// Mapping pointed at the canary Service with the canary's `weight`, and deletes it once the
+/// weight is back to 0.
+public struct AmbassadorTrafficRouting: Codable, Sendable, Hashable {
+    /// The Mappings that route to the stable Service.
+    public var mappings: [String]
+
+    /// Ambassador routing through `mappings`.
+    public init(mappings: [String]) { self.mappings = mappings }
 }
 
 /// Target-group stickiness of an ALB forward action: a client keeps its target group for

@@ -408,7 +408,7 @@ struct Issues {
             if !routers.contains(where: \.1) {
                 error(
                     routingPath,
-                    "must configure a traffic router; Aviary runs smi, nginx, istio, traefik, alb and the "
+                    "must configure a traffic router; Aviary runs smi, nginx, istio, traefik, alb, ambassador and the "
                         + "\(RolloutTrafficRouting.gatewayAPIPlugin) plugin")
             } else if routing.provider == nil, case let named = routers.filter({ $0.1 && $0.0 != "plugins" }),
                 !named.isEmpty
@@ -417,12 +417,12 @@ struct Issues {
                 let named = named.map(\.0).joined(separator: ", ")
                 error(
                     routingPath,
-                    "\(named) is valid for Argo but Aviary cannot drive it yet; use smi, nginx, istio, traefik, alb or "
-                        + "plugins[\"\(RolloutTrafficRouting.gatewayAPIPlugin)\"]")
+                    "\(named) is valid for Argo but Aviary cannot drive it yet; use smi, nginx, istio, traefik, alb, "
+                        + "ambassador or plugins[\"\(RolloutTrafficRouting.gatewayAPIPlugin)\"]")
             } else if routing.provider != nil {
                 // Beside a router Aviary drives (ALB's ping-pong beside Istio, say), one it cannot is said, not silent.
-                var undriven = ["ambassador", "appMesh", "apisix"]
-                if case .alb = routing.provider {} else { undriven.append("alb") }
+                // ALB and Ambassador are driven when no other router is named.
+                let undriven = ["alb", "ambassador", "appMesh", "apisix"].filter { $0 != routing.provider?.field }
                 for (name, isSet) in routers where isSet && undriven.contains(name) {
                     warning(
                         "\(routingPath).\(name)",
@@ -759,6 +759,11 @@ struct Issues {
                 }
             }
             refuseSteps(header: false, mirror: true, router: "ALB")
+        case .ambassador(let ambassador):
+            if ambassador.mappings.isEmpty || ambassador.mappings.contains(where: \.isEmpty) {
+                missing("ambassador.mappings", "name the Mappings that route to the stable Service")
+            }
+            refuseSteps(header: true, mirror: true, router: "Ambassador")
         }
     }
 
