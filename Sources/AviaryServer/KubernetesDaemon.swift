@@ -43,12 +43,14 @@ public struct KubernetesConfiguration: Sendable, Equatable {
     /// `--ambassador-api-version`: `GROUP/VERSION` of Ambassador's Mappings (a bare version is in
     /// `getambassador.io`).
     public var ambassadorVersion = "getambassador.io/v2"
+    /// `--apisix-api-version`: `GROUP/VERSION` of ApisixRoutes.
+    public var apisixVersion = "apisix.apache.org/v2"
 
     var trafficVersions: TrafficResourceVersions {
         TrafficResourceVersions(
             istioVersion: istioVersion, traefikGroup: traefikGroup,
             traefikVersion: String(traefikVersion.split(separator: "/").last ?? "v1alpha1"),
-            ambassadorVersion: ambassadorVersion)
+            ambassadorVersion: ambassadorVersion, apisixVersion: apisixVersion)
     }
     /// `--listen`'s host: where `/healthz`, `/readyz` and `/metrics` are served.
     public var host: String

@@ -299,6 +299,10 @@ struct KubernetesInstall {
             "the same for AmbassadorMappings (--ambassador-api-version x.getambassador.io/...)"
         ),
         (
+            "apisix.apache.org", ["apisixroutes"], ["get", "list", "watch", "create", "update", "patch", "delete"],
+            "sets APISIX route weights and makes header routes' ApisixRoutes"
+        ),
+        (
             "gateway.networking.k8s.io", ["httproutes", "grpcroutes", "tcproutes"], ["get", "list", "watch", "update", "patch"],
             "sets Gateway API route weights and header and mirror rules (Argo's gatewayAPI plugin)"
         ),

@@ -28,6 +28,7 @@ import Testing
             "      alb:\n        ingresses: [sample-app, sample-app-internal]\n        servicePort: 443\n        rootService: sample-app\n        annotationPrefix: custom.alb.example\n        stickinessConfig: {enabled: true, durationSeconds: 3600}"
         ),
         ("ambassador", "      ambassador:\n        mappings: [sample-app, sample-app-grpc]"),
+        ("apisix", "      apisix:\n        route: {name: sample-app, rules: [primary, secondary]}"),
         ("gatewayAPI", "      plugins:\n        argoproj-labs/gatewayAPI:\n          httpRoute: sample-app"),
         (
             "gatewayAPI httpRoutes",
@@ -122,7 +123,7 @@ import Testing
         Row(
             name: "a router Aviary does not drive", routing: "        appMesh: {virtualService: {name: web}}",
             errors: [
-                #"spec.strategy.canary.trafficRouting: appMesh is valid for Argo but Aviary cannot drive it yet; use smi, nginx, istio, traefik, alb, ambassador or plugins["argoproj-labs/gatewayAPI"]"#
+                #"spec.strategy.canary.trafficRouting: appMesh is valid for Argo but Aviary cannot drive it yet; use smi, nginx, istio, traefik, alb, ambassador, apisix or plugins["argoproj-labs/gatewayAPI"]"#
             ]),
         Row(
             name: "ambassador without mappings, and by weight only", routing: "        ambassador: {mappings: []}",
@@ -156,6 +157,14 @@ import Testing
             errors: [
                 "spec.strategy.canary.steps[1].setHeaderRoute.match[1].headerValue: ALB matches a header by its exact value only (Argo's rule); use exact: VALUE",
                 "spec.strategy.canary.steps[2].setMirrorRoute: ALB cannot mirror traffic; remove the step or use istio or the Gateway API",
+            ]),
+        Row(
+            name: "apisix without a route, and no mirror", routing: "        apisix: {route: {name: \"\", rules: [\"\"]}}",
+            steps: mirror,
+            errors: [
+                "spec.strategy.canary.trafficRouting.apisix.route.name: required; name the ApisixRoute whose rules carry the split",
+                "spec.strategy.canary.trafficRouting.apisix.route.rules[0]: must name an HTTP rule of the ApisixRoute (spec.http[].name)",
+                "spec.strategy.canary.steps[1].setMirrorRoute: APISIX cannot mirror traffic; remove the step or use istio or the Gateway API",
             ]),
         Row(
             name: "another plugin", routing: "        plugins: {acme/router: {x: 1}}",

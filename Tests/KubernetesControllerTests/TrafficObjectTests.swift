@@ -760,5 +760,103 @@ import struct AviaryRoutes.StringMatch
         #expect(AmbassadorMappings.canaryName(long) == String(repeating: "m", count: 246) + "-canary")
         #expect(AmbassadorMappings.canaryName("web") == "web-canary")
     }
+
+    // MARK: APISIX
+
+    static let apisixRoute = json(
+        """
+        apiVersion: apisix.apache.org/v2
+        kind: ApisixRoute
+        metadata: {name: web, namespace: default, uid: u7, resourceVersion: "12", labels: {team: shop}}
+        spec:
+          http:
+          - name: web
+            match: {paths: [/*], hosts: [web.example.com]}
+            backends:
+            - {serviceName: web-stable, servicePort: 80, weight: 100}
+            - {serviceName: web-canary, servicePort: 80, weight: 0}
+          - name: api
+            priority: 3
+            match: {paths: [/api/*]}
+            backends:
+            - {serviceName: web-canary, servicePort: 80, weight: 0}
+            - {serviceName: web-stable, servicePort: 80, weight: 100}
+          - name: assets
+            match: {paths: [/static/*]}
+            backends: [{serviceName: assets, servicePort: 80}]
+        """)
+
+    @Test func apisixRuleWeights() throws {
+        // The default rule is the one named like the route; named rules otherwise.
+        let first = try ApisixRoutes.weighted(route: Self.apisixRoute, split: Self.split(), config: ApisixRoute(name: "web"))
+        var expected = Self.apisixRoute
+        expected[path: "spec", "http"] = .array(
+            [
+                Self.json(
+                    """
+                    {name: web, match: {paths: [/*], hosts: [web.example.com]},
+                     backends: [{serviceName: web-stable, servicePort: 80, weight: 90}, {serviceName: web-canary, servicePort: 80, weight: 10}]}
+                    """)
+            ] + Array(Self.apisixRoute[path: "spec", "http"]!.elements.dropFirst()))
+        #expect(first == expected)
+        let both = try ApisixRoutes.weighted(
+            route: Self.apisixRoute, split: Self.split(weight: 300, maxWeight: 1000),
+            config: ApisixRoute(name: "web", rules: ["web", "api"]))
+        let weights = both[path: "spec", "http"]!.elements.prefix(2).map { rule in
+            rule["backends"]!.elements.map { "\($0["serviceName"]!.stringValue!)=\($0["weight"]!.integerValue!)" }
+        }
+        #expect(weights == [["web-stable=700", "web-canary=300"], ["web-canary=300", "web-stable=700"]])
+    }
+
+    @Test(arguments: [
+        ("{spec: {}}", ApisixRoute(name: "web"), "spec.http was not found in Apisix Route manifest"),
+        ("{spec: {http: [{backends: []}]}}", ApisixRoute(name: "web"), "Apisix http route rule name field not found"),
+        ("{spec: {http: [{name: web}]}}", ApisixRoute(name: "web", rules: ["api"]), "Apisix http route rule api not found"),
+        ("{spec: {http: [{name: web}]}}", ApisixRoute(name: "web"), "Apisix http route backends not found"),
+        ("{spec: {http: [{name: web, backends: [{weight: 1}]}]}}", ApisixRoute(name: "web"), "serviceName field was not found in backend"),
+        (
+            "{spec: {http: [{name: web, backends: [{serviceName: web-stable}]}]}}", ApisixRoute(name: "web"),
+            "apisix route web-canary backend was not found"
+        ),
+    ])
+    func apisixNamesWhatTheRouteLacks(_ route: String, _ config: ApisixRoute, _ message: String) {
+        #expect(throws: TrafficObjectError(message)) {
+            try ApisixRoutes.weighted(route: Self.json(route), split: Self.split(), config: config)
+        }
+    }
+
+    @Test func apisixHeaderRouteIsAnApisixRouteOwnedByTheRollout() throws {
+        let route = SetHeaderRoute(
+            name: "header",
+            match: [
+                HeaderRoutingMatch(headerName: "X-Canary", headerValue: StringMatch(exact: "yes")),
+                HeaderRoutingMatch(headerName: "User-Agent", headerValue: StringMatch(prefix: "Chrome")),
+                HeaderRoutingMatch(headerName: "X-Tier", headerValue: StringMatch(regex: "gold|silver")),
+            ])
+        let config = ApisixRoute(name: "web", rules: ["web", "api"])
+        let made = try ApisixRoutes.headerRoute(
+            route, base: Self.apisixRoute, existing: nil, split: Self.split(), config: config, owner: Self.owner)
+        #expect(
+            made["metadata"]
+                == Self.json("{name: header, namespace: default, labels: {team: shop}, ownerReferences: [\(Self.owner.serializedString())]}"))
+        let exprs = Self.json(
+            """
+            - {subject: {scope: Header, name: X-Canary}, op: Equal, value: "yes"}
+            - {subject: {scope: Header, name: User-Agent}, op: RegexMatch, value: "^Chrome.*"}
+            - {subject: {scope: Header, name: X-Tier}, op: RegexMatch, value: "gold|silver"}
+            """)
+        let rules = made[path: "spec", "http"]!.elements
+        #expect(rules[0]["priority"] == 1 && rules[1]["priority"] == 4, "one above the rule copied")
+        #expect(rules[0][path: "match", "exprs"] == exprs && rules[1][path: "match", "exprs"] == exprs)
+        #expect(rules[0][path: "match", "paths"] == ["/*"], "the rule's own match is kept")
+        #expect(rules[0]["backends"] == Self.json("[{serviceName: web-canary, servicePort: 80, weight: 100}]"))
+        #expect(rules[2] == Self.apisixRoute[path: "spec", "http"]!.elements[2], "rules not named are copied as they are")
+        // Set again (another match): the match changes, the priority does not climb.
+        let again = try ApisixRoutes.headerRoute(
+            SetHeaderRoute(name: "header", match: [route.match![0]]), base: Self.apisixRoute, existing: made,
+            split: Self.split(), config: config, owner: Self.owner)
+        #expect(again[path: "spec", "http"]!.elements[0]["priority"] == 1)
+        #expect(again[path: "spec", "http"]!.elements[0][path: "match", "exprs"] == .array([exprs.elements[0]]))
+    }
 }
 

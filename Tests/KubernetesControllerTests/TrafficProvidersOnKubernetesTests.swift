@@ -411,6 +411,51 @@ import Testing
         }
     }
 
+    /// APISIX: the user's ApisixRoute gets the weights; the header route is an ApisixRoute of its
+    /// own, owned by the rollout, deleted when the route ends.
+    @Test func apisixRoute() async throws {
+        let kind = "apisixroutes.apisix.apache.org"
+        let router = Router(
+            name: "apisix", crds: [("apisix.apache.org", "v2", "ApisixRoute", "apisixroutes")],
+            objects: """
+                apiVersion: apisix.apache.org/v2
+                kind: ApisixRoute
+                metadata: {name: web}
+                spec:
+                  http:
+                  - name: web
+                    match: {paths: [/*]}
+                    backends:
+                    - {serviceName: web-stable, servicePort: 80, weight: 100}
+                    - {serviceName: web-canary, servicePort: 80, weight: 0}
+                """,
+            routing: "apisix: {route: {name: web}}", headerRoute: true, mirrorRoute: false,
+            kind: kind, object: "web", userObject: "web",
+            weight: { object in
+                let canary = object[at: "spec", "http", 0, "backends"]?.arrayValue?.first {
+                    $0["serviceName"]?.stringValue == "web-canary"
+                }
+                return canary?["weight"]?.integerValue.map { Int($0) }
+            })
+        try await run(router) { cluster, route in
+            #expect(
+                route[at: "spec", "http", 0, "backends"]
+                    == Self.json(
+                        "[{serviceName: web-stable, servicePort: 80, weight: 90}, {serviceName: web-canary, servicePort: 80, weight: 10}]"
+                    ))
+            let header = try #require(try cluster.object(kind, "header"))
+            #expect(header[at: "metadata", "ownerReferences", 0, "kind"]?.stringValue == "Rollout")
+            #expect(header[at: "spec", "http", 0, "priority"]?.integerValue == 1)
+            #expect(header[at: "spec", "http", 0, "backends"] == Self.json("[{serviceName: web-canary, servicePort: 80, weight: 100}]"))
+            #expect(
+                header[at: "spec", "http", 0, "match", "exprs"]
+                    == Self.json(#"[{subject: {scope: Header, name: X-Canary}, op: Equal, value: "yes"}]"#))
+        } atEnd: { cluster in
+            let header = try cluster.object(kind, "header")
+            #expect(header == nil, "the header route's ApisixRoute is gone")
+        }
+    }
+
     @Test func aMissingIngressIsNamedOnTheRolloutAndTheRolloutGoesOnOnceItExists() async throws {
         try #require(ClusterUnderTest.kubectl != nil, "kubectl is needed for this test")
         let cluster = try ClusterUnderTest()

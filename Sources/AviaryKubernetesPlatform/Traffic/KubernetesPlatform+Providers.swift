@@ -5,7 +5,8 @@ import AviaryPlatform
 import AviaryModel
 
 /// The API groups and versions of the traffic routers' objects (Argo's `--istio-api-version`,
-/// `--traefik-api-group`, `--traefik-api-version` and `--ambassador-api-version`).
+/// `--traefik-api-group`, `--traefik-api-version`, `--ambassador-api-version` and
+/// `--apisix-api-version`).
 public struct TrafficResourceVersions: Sendable, Hashable {
     /// Istio's `networking.istio.io` version.
     public var istioVersion: String
@@ -15,13 +16,16 @@ public struct TrafficResourceVersions: Sendable, Hashable {
     public var traefikVersion: String
     /// Ambassador's Mapping `GROUP/VERSION`.
     public var ambassadorVersion: String
+    /// APISIX's ApisixRoute `GROUP/VERSION`.
+    public var apisixVersion: String
 
     /// Argo's current defaults: Istio v1alpha3, Traefik `traefik.io/v1alpha1`, Ambassador
-    /// `getambassador.io/v2`.
+    /// `getambassador.io/v2`, APISIX `apisix.apache.org/v2`.
     public init(
         istioVersion: String = "v1alpha3", traefikGroup: String = "traefik.io", traefikVersion: String = "v1alpha1",
-        ambassadorVersion: String = "getambassador.io/v2"
+        ambassadorVersion: String = "getambassador.io/v2", apisixVersion: String = "apisix.apache.org/v2"
     ) {
+        self.apisixVersion = apisixVersion
         self.istioVersion = istioVersion
         self.traefikGroup = traefikGroup
         self.traefikVersion = traefikVersion
@@ -42,6 +46,12 @@ public struct TrafficResourceVersions: Sendable, Hashable {
         let group = parts.count > 1 ? parts[0] : "getambassador.io"
         let resource = group == "x.getambassador.io" ? "ambassadormappings" : "mappings"
         return GroupVersionResource(group: group, version: parts.last ?? "v2", resource: resource)
+    }
+    var apisixRoutes: GroupVersionResource {
+        let parts = apisixVersion.split(separator: "/").map(String.init)
+        return GroupVersionResource(
+            group: parts.count > 1 ? parts[0] : "apisix.apache.org", version: parts.last ?? "v2",
+            resource: "apisixroutes")
     }
     var traefikServices: GroupVersionResource {
         GroupVersionResource(group: traefikGroup, version: traefikVersion, resource: "traefikservices")
@@ -110,6 +120,9 @@ extension KubernetesPlatform {
             for base in ambassador.mappings {
                 try await applyAmbassadorCanary(base: base, resource: resource, split: split)
             }
+        case .apisix(let apisix):
+            guard let route = apisix.route else { return }
+            try await applyApisixRoutes(route, split: split)
         case .traefik(let traefik):
             let current = try await read(trafficVersions.traefikServices, namespace, traefik.weightedTraefikServiceName)
             try await writeIfChanged(
@@ -161,6 +174,42 @@ extension KubernetesPlatform {
             try? await Task.sleep(for: AmbassadorMappings.propagation)
             try? await client.delete(
                 resource, namespace: namespace, name: canaryName, preconditionResourceVersion: version)
+        }
+    }
+
+    /// APISIX: the weights of the user's ApisixRoute, then each managed route's ApisixRoute made,
+    /// updated, or deleted (only one the rollout owns) as its header route is set or not.
+    func applyApisixRoutes(_ config: ApisixRoute, split: TrafficSplit) async throws {
+        let (namespace, resource) = (split.namespace, trafficVersions.apisixRoutes)
+        let base = try await read(resource, namespace, config.name)
+        try await writeIfChanged(
+            resource, namespace, base, try ApisixRoutes.weighted(route: base, split: split, config: config))
+        guard let managed = split.managedRoutes, !managed.isEmpty else { return }
+        guard let rolloutName = split.rollout,
+            let uid = resources.rolloutObject(namespace: namespace, name: rolloutName)?.metadata.uid
+        else { throw RolloutNotCached(rollout: NamespacedName(namespace: namespace, name: split.rollout ?? "")) }
+        let owner = Self.rolloutOwnerReference(name: rolloutName, uid: uid)
+        for name in managed {
+            let existing = try await readIfPresent(resource, namespace, name)
+            let owned = (existing?[path: "metadata", "ownerReferences"]?.elements ?? []).contains {
+                $0["uid"]?.stringValue == uid && $0["controller"] == .bool(true)
+            }
+            guard let route = split.headerRoutes.last(where: { $0.name == name && !($0.match ?? []).isEmpty }) else {
+                if let existing, owned {
+                    let version = existing[path: "metadata", "resourceVersion"]?.stringValue
+                    try await client.delete(
+                        resource, namespace: namespace, name: name, preconditionResourceVersion: version)
+                }
+                continue
+            }
+            if existing != nil, !owned { throw TrafficObjectError("duplicate ApisixRoute [\(name)] already exists") }
+            let desired = try ApisixRoutes.headerRoute(
+                route, base: base, existing: existing, split: split, config: config, owner: owner)
+            if let existing {
+                try await writeIfChanged(resource, namespace, existing, desired)
+            } else {
+                _ = try await client.create(resource, namespace: namespace, KubernetesObject(json: desired))
+            }
         }
     }
 

@@ -505,8 +505,8 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
     public var appMesh: JSONValue?
     /// Traefik's weighted TraefikService.
     public var traefik: TraefikTrafficRouting?
-    /// Apache APISIX, kept opaque.
-    public var apisix: JSONValue?
+    /// Apache APISIX routes.
+    public var apisix: ApisixTrafficRouting?
     /// Traffic router plugins by name; Aviary runs `argoproj-labs/gatewayAPI` itself
     /// (`gatewayAPI`), and keeps the others opaque.
     public var plugins: [String: JSONValue]?
@@ -533,9 +533,9 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
         return try? JSONDecoder().decode(GatewayAPITrafficRouting.self, from: JSONEncoder().encode(config))
     }
 
-    /// The router Aviary drives for this routing, nil when it names none Aviary runs (App Mesh,
-    /// APISIX, a plugin other than Gateway API). ALB and Ambassador come last: beside another
-    /// router (Istio's ping-pong, say) that one makes the split.
+    /// The router Aviary drives for this routing, nil when it names none Aviary runs (App Mesh, a
+    /// plugin other than Gateway API). ALB, Ambassador and APISIX come last: beside another router
+    /// (Istio's ping-pong, say) that one makes the split.
     public var provider: TrafficProvider? {
         if let smi { return .smi(smi) }
         if let nginx { return .nginx(nginx) }
@@ -544,6 +544,7 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
         if let gatewayAPI { return .gatewayAPI(gatewayAPI) }
         if let alb { return .alb(alb) }
         if let ambassador { return .ambassador(ambassador) }
+        if let apisix { return .apisix(apisix) }
         return nil
     }
 }

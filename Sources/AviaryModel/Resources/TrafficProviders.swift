@@ -15,6 +15,8 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
     case alb(ALBTrafficRouting)
     /// Ambassador (Emissary-ingress): a weighted canary Mapping beside each Mapping named.
     case ambassador(AmbassadorTrafficRouting)
+    /// Apache APISIX: the backends' weights of an ApisixRoute's rules, header routes as ApisixRoutes.
+    case apisix(ApisixTrafficRouting)
 
     /// The field of `trafficRouting` that configures it.
     public var field: String {
@@ -26,6 +28,7 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
         case .gatewayAPI: "plugins"
         case .alb: "alb"
         case .ambassador: "ambassador"
+        case .apisix: "apisix"
         }
     }
 
@@ -40,6 +43,7 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
         case .gatewayAPI: RolloutTrafficRouting.gatewayAPIPlugin
         case .alb: "ALB"
         case .ambassador: "Ambassador"
+        case .apisix: "Apisix"
         }
     }
 }
@@ -180,6 +184,33 @@ public struct AmbassadorTrafficRouting: Codable, Sendable, Hashable {
 
     /// Ambassador routing through `mappings`.
     public init(mappings: [String]) { self.mappings = mappings }
+}
+
+/// Apache APISIX traffic routing: the weights of the canary and stable backends of the named
+/// rules of an ApisixRoute.
+public struct ApisixTrafficRouting: Codable, Sendable, Hashable {
+    /// The ApisixRoute and its rules.
+    public var route: ApisixRoute?
+
+    /// APISIX routing through `route`.
+    public init(route: ApisixRoute?) { self.route = route }
+}
+
+/// An ApisixRoute and the rules (`spec.http[].name`) that carry the split.
+public struct ApisixRoute: Codable, Sendable, Hashable {
+    /// The ApisixRoute's name.
+    public var name: String
+    /// Its HTTP rules that carry the split (default: the rule named like the route).
+    public var rules: [String]?
+
+    /// The route `name` with `rules`.
+    public init(name: String, rules: [String]? = nil) {
+        self.name = name
+        self.rules = rules
+    }
+
+    /// `rules`, else the route's name, as Argo reads them.
+    public var rulesOrDefault: [String] { rules ?? [name] }
 }
 
 /// Target-group stickiness of an ALB forward action: a client keeps its target group for

@@ -408,8 +408,8 @@ struct Issues {
             if !routers.contains(where: \.1) {
                 error(
                     routingPath,
-                    "must configure a traffic router; Aviary runs smi, nginx, istio, traefik, alb, ambassador and the "
-                        + "\(RolloutTrafficRouting.gatewayAPIPlugin) plugin")
+                    "must configure a traffic router; Aviary runs smi, nginx, istio, traefik, alb, ambassador, apisix "
+                        + "and the \(RolloutTrafficRouting.gatewayAPIPlugin) plugin")
             } else if routing.provider == nil, case let named = routers.filter({ $0.1 && $0.0 != "plugins" }),
                 !named.isEmpty
             {
@@ -418,10 +418,10 @@ struct Issues {
                 error(
                     routingPath,
                     "\(named) is valid for Argo but Aviary cannot drive it yet; use smi, nginx, istio, traefik, alb, "
-                        + "ambassador or plugins[\"\(RolloutTrafficRouting.gatewayAPIPlugin)\"]")
+                        + "ambassador, apisix or plugins[\"\(RolloutTrafficRouting.gatewayAPIPlugin)\"]")
             } else if routing.provider != nil {
                 // Beside a router Aviary drives (ALB's ping-pong beside Istio, say), one it cannot is said, not silent.
-                // ALB and Ambassador are driven when no other router is named.
+                // ALB, Ambassador and APISIX are driven when no other router is named.
                 let undriven = ["alb", "ambassador", "appMesh", "apisix"].filter { $0 != routing.provider?.field }
                 for (name, isSet) in routers where isSet && undriven.contains(name) {
                     warning(
@@ -764,6 +764,15 @@ struct Issues {
                 missing("ambassador.mappings", "name the Mappings that route to the stable Service")
             }
             refuseSteps(header: true, mirror: true, router: "Ambassador")
+        case .apisix(let apisix):
+            if (apisix.route?.name ?? "").isEmpty {
+                missing("apisix.route.name", "name the ApisixRoute whose rules carry the split")
+            }
+            for (index, rule) in (apisix.route?.rules ?? []).enumerated() where rule.isEmpty {
+                error(
+                    "\(path).apisix.route.rules[\(index)]", "must name an HTTP rule of the ApisixRoute (spec.http[].name)")
+            }
+            refuseSteps(header: false, mirror: true, router: "APISIX")
         }
     }
 
