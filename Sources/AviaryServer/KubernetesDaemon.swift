@@ -45,12 +45,14 @@ public struct KubernetesConfiguration: Sendable, Equatable {
     public var ambassadorVersion = "getambassador.io/v2"
     /// `--apisix-api-version`: `GROUP/VERSION` of ApisixRoutes.
     public var apisixVersion = "apisix.apache.org/v2"
+    /// `--appmesh-crd-version`: the `appmesh.k8s.aws` version.
+    public var appMeshVersion = "v1beta2"
 
     var trafficVersions: TrafficResourceVersions {
         TrafficResourceVersions(
             istioVersion: istioVersion, traefikGroup: traefikGroup,
             traefikVersion: String(traefikVersion.split(separator: "/").last ?? "v1alpha1"),
-            ambassadorVersion: ambassadorVersion, apisixVersion: apisixVersion)
+            ambassadorVersion: ambassadorVersion, apisixVersion: apisixVersion, appMeshVersion: appMeshVersion)
     }
     /// `--listen`'s host: where `/healthz`, `/readyz` and `/metrics` are served.
     public var host: String

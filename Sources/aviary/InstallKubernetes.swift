@@ -303,6 +303,11 @@ struct KubernetesInstall {
             "sets APISIX route weights and makes header routes' ApisixRoutes"
         ),
         (
+            "appmesh.k8s.aws", ["virtualservices", "virtualrouters", "virtualnodes"],
+            ["get", "list", "watch", "update", "patch"],
+            "sets App Mesh VirtualRouter weights and VirtualNode pod selectors"
+        ),
+        (
             "gateway.networking.k8s.io", ["httproutes", "grpcroutes", "tcproutes"], ["get", "list", "watch", "update", "patch"],
             "sets Gateway API route weights and header and mirror rules (Argo's gatewayAPI plugin)"
         ),

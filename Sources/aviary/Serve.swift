@@ -18,8 +18,8 @@ struct Serve: AsyncParsableCommand {
             and AnalysisRun resources on the API server of --kubeconfig/--context (else KUBECONFIG, \
             ~/.kube/config, or the pod's service account): ReplicaSets, Service selectors, SMI \
             TrafficSplits, NGINX canary Ingresses, Istio VirtualServices, TraefikServices, ALB Ingress \
-            actions, Ambassador canary Mappings, ApisixRoutes and Gateway API routes as Argo's controller \
-            makes them, a Rollout's status through its status \
+            actions, Ambassador canary Mappings, ApisixRoutes, App Mesh VirtualRouters and VirtualNodes \
+            and Gateway API routes as Argo's controller makes them, a Rollout's status through its status \
             subresource, job metrics as batch/v1 Jobs owned by their AnalysisRun. It \
             keeps no state directory; on --listen it serves /healthz (alive), /readyz (caches \
             synced), /metrics and the dashboard, which reads and writes the API server as the CLI's \
@@ -172,6 +172,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "With --platform kubernetes: GROUP/VERSION of APISIX's ApisixRoute.")
     var apisixApiVersion: String = "apisix.apache.org/v2"
 
+    @Option(name: .customLong("appmesh-crd-version"), help: "With --platform kubernetes: the appmesh.k8s.aws version.")
+    var appMeshCRDVersion: String = "v1beta2"
+
     @Option(
         help: "With --platform kubernetes: requests per second to the API server, on average (default 40, as Argo's).")
     var qps: Double?
@@ -238,6 +241,7 @@ struct Serve: AsyncParsableCommand {
         configuration.traefikVersion = traefikApiVersion
         configuration.ambassadorVersion = ambassadorApiVersion
         configuration.apisixVersion = apisixApiVersion
+        configuration.appMeshVersion = appMeshCRDVersion
         configuration.dashboard = dashboard
         configuration.notificationRetryFor = notificationRetryFor
         if let qps { configuration.qps = qps }

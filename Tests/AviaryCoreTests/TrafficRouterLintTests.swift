@@ -29,6 +29,10 @@ import Testing
         ),
         ("ambassador", "      ambassador:\n        mappings: [sample-app, sample-app-grpc]"),
         ("apisix", "      apisix:\n        route: {name: sample-app, rules: [primary, secondary]}"),
+        (
+            "appMesh",
+            "      appMesh:\n        virtualService: {name: sample-app, routes: [primary]}\n        virtualNodeGroup:\n          canaryVirtualNodeRef: {name: sample-app-canary}\n          stableVirtualNodeRef: {name: sample-app-stable}"
+        ),
         ("gatewayAPI", "      plugins:\n        argoproj-labs/gatewayAPI:\n          httpRoute: sample-app"),
         (
             "gatewayAPI httpRoutes",
@@ -121,9 +125,14 @@ import Testing
                 "spec.strategy.canary.trafficRouting.istio.virtualServices: cannot be used together with virtualService; list them all here"
             ]),
         Row(
-            name: "a router Aviary does not drive", routing: "        appMesh: {virtualService: {name: web}}",
+            name: "appMesh without its objects, and by weight only", routing: "        appMesh: {virtualNodeGroup: {}}",
+            steps: header + "\n" + mirror,
             errors: [
-                #"spec.strategy.canary.trafficRouting: appMesh is valid for Argo but Aviary cannot drive it yet; use smi, nginx, istio, traefik, alb, ambassador, apisix or plugins["argoproj-labs/gatewayAPI"]"#
+                "spec.strategy.canary.trafficRouting.appMesh.virtualService.name: required; name the VirtualService whose VirtualRouter carries the split",
+                "spec.strategy.canary.trafficRouting.appMesh.virtualNodeGroup.canaryVirtualNodeRef.name: required; name the VirtualNode of that side's pods",
+                "spec.strategy.canary.trafficRouting.appMesh.virtualNodeGroup.stableVirtualNodeRef.name: required; name the VirtualNode of that side's pods",
+                "spec.strategy.canary.steps[1].setHeaderRoute: App Mesh cannot route by header; remove the step or use istio, nginx or the Gateway API",
+                "spec.strategy.canary.steps[2].setMirrorRoute: App Mesh cannot mirror traffic; remove the step or use istio or the Gateway API",
             ]),
         Row(
             name: "ambassador without mappings, and by weight only", routing: "        ambassador: {mappings: []}",

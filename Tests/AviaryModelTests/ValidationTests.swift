@@ -570,8 +570,8 @@ enum Manifests {
                 """)
         #expect(
             ManifestDecoder().decode(albBesideIstio, file: "r.yaml").diagnostics.map(\.description) == [
-                "r.yaml: Rollout/demo: spec.strategy.canary.trafficRouting.alb: warning: Aviary does not drive alb "
-                    + "(valid for Argo): its objects keep their weights; the split is made by the other router named here"
+                "r.yaml: Rollout/demo: spec.strategy.canary.trafficRouting.alb: warning: Aviary does not drive alb beside "
+                    + "istio (valid for Argo, which drives both): its objects keep their weights; istio makes the split"
             ])
         let workloadRef = Manifests.rollout(
             strategy: "canary: {}", template: "workloadRef: {apiVersion: apps/v1, kind: Deployment, name: web}"

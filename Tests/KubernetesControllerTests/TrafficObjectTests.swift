@@ -858,5 +858,98 @@ import struct AviaryRoutes.StringMatch
         #expect(again[path: "spec", "http"]!.elements[0]["priority"] == 1)
         #expect(again[path: "spec", "http"]!.elements[0][path: "match", "exprs"] == .array([exprs.elements[0]]))
     }
+
+    // MARK: App Mesh
+
+    static let appMeshConfig = AppMeshTrafficRouting(
+        virtualService: AppMeshVirtualService(name: "web"),
+        virtualNodeGroup: AppMeshVirtualNodeGroup(canary: "web-canary", stable: "web-stable"))
+
+    static let virtualRouter = json(
+        """
+        apiVersion: appmesh.k8s.aws/v1beta2
+        kind: VirtualRouter
+        metadata: {name: web-router, namespace: default}
+        spec:
+          listeners: [{portMapping: {port: 80, protocol: http}}]
+          routes:
+          - name: primary
+            httpRoute:
+              match: {prefix: /}
+              action:
+                weightedTargets:
+                - {virtualNodeRef: {name: web-canary}, weight: 0}
+                - {virtualNodeRef: {name: web-stable}, weight: 100}
+          - name: grpc
+            grpcRoute:
+              match: {serviceName: web.Greeter}
+              action:
+                weightedTargets:
+                - {virtualNodeRef: {name: web-stable, namespace: default}, weight: 100}
+                - {virtualNodeRef: {name: web-canary, namespace: other}, weight: 7}
+                - {virtualNodeRef: {name: web-canary}, weight: 0}
+        """)
+
+    @Test func appMeshRouterWeights() throws {
+        func weights(_ router: JSONValue) -> [[Int64]] {
+            router[path: "spec", "routes"]!.elements.map { route in
+                let kind = AppMeshRoutes.routeKinds.first { route[$0] != nil }!
+                return route[path: [kind, "action", "weightedTargets"]]!.elements.map { $0["weight"]!.integerValue! }
+            }
+        }
+        let all = try AppMeshRoutes.weighted(router: Self.virtualRouter, split: Self.split(), config: Self.appMeshConfig)
+        // Another namespace's node of the same name keeps its weight.
+        #expect(weights(all) == [[10, 90], [90, 7, 10]])
+        var onlyPrimary = Self.appMeshConfig
+        onlyPrimary.virtualService?.routes = ["primary"]
+        let one = try AppMeshRoutes.weighted(
+            router: Self.virtualRouter, split: Self.split(weight: 250, maxWeight: 500), config: onlyPrimary)
+        #expect(weights(one) == [[250, 250], [100, 7, 0]])
+        #expect(one[path: "spec", "listeners"] == Self.virtualRouter[path: "spec", "listeners"])
+    }
+
+    @Test(arguments: [
+        ("{metadata: {name: r}, spec: {}}", #"spec.routes: Invalid value: "r": No routes found"#),
+        ("{metadata: {name: r}, spec: {routes: [{httpRoute: {}}]}}", #"spec.routes[0].name: Invalid value: "r": not well-formed"#),
+        ("{metadata: {name: r}, spec: {routes: [{name: a, udpRoute: {}}]}}", #"spec.routes[0]: Invalid value: "r": not well-formed"#),
+        (
+            "{metadata: {name: r}, spec: {routes: [{name: a, tcpRoute: {action: {}}}]}}",
+            #"spec.routes[0].tcpRoute.action.weightedTargets: Invalid value: "r": not well-formed"#
+        ),
+        (
+            "{metadata: {name: r}, spec: {routes: [{name: a, http2Route: {action: {weightedTargets: [{weight: 1}]}}}]}}",
+            #"spec.routes[0].http2Route.action.weightedTargets[0].virtualNodeRef: Invalid value: "r": not well-formed"#
+        ),
+    ])
+    func appMeshNamesWhatTheRouterLacks(_ router: String, _ message: String) {
+        #expect(throws: TrafficObjectError(message)) {
+            try AppMeshRoutes.weighted(router: Self.json(router), split: Self.split(), config: Self.appMeshConfig)
+        }
+    }
+
+    @Test func appMeshNodesFollowTheHashesAndTheServiceNamesItsRouter() throws {
+        let node = Self.json(
+            "{metadata: {name: web-canary}, spec: {podSelector: {matchLabels: {app: web}}, listeners: [{portMapping: {port: 80}}]}}")
+        let selected = AppMeshRoutes.node(node, hash: "c4n4ry", hashLabel: "rollouts-pod-template-hash", rollout: "web")
+        #expect(selected[path: "spec", "podSelector"] == Self.json("{matchLabels: {app: web, rollouts-pod-template-hash: c4n4ry}}"))
+        #expect(selected[path: "metadata", "annotations"] == ["argo-rollouts.argoproj.io/managed-by-rollouts": "web"])
+        // Argo's placeholders: no stable yet, and no canary apart from stable.
+        var split = Self.split()
+        #expect(AppMeshRoutes.hashes(of: split) == ("st4b1e", "c4n4ry"))
+        split.canaryHash = "st4b1e"
+        #expect(AppMeshRoutes.hashes(of: split) == ("st4b1e", "canary-hash"))
+        split.stableHash = nil
+        #expect(AppMeshRoutes.hashes(of: split) == ("stable-hash", "st4b1e"))
+
+        let service = Self.json(
+            "{metadata: {name: web, namespace: shop}, spec: {provider: {virtualRouter: {virtualRouterRef: {name: web-router}}}}}")
+        #expect(try AppMeshRoutes.routerReference(of: service) == ("shop", "web-router"))
+        let elsewhere = Self.json(
+            "{metadata: {name: web, namespace: shop}, spec: {provider: {virtualRouter: {virtualRouterRef: {name: r, namespace: mesh}}}}}")
+        #expect(try AppMeshRoutes.routerReference(of: elsewhere) == ("mesh", "r"))
+        #expect(throws: TrafficObjectError("Virtual-service is not associated with virtual-router")) {
+            try AppMeshRoutes.routerReference(of: Self.json("{spec: {provider: {virtualNode: {virtualNodeRef: {name: n}}}}}"))
+        }
+    }
 }
 

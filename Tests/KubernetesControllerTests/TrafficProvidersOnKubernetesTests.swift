@@ -456,6 +456,71 @@ import Testing
         }
     }
 
+    /// App Mesh: the VirtualRouter the VirtualService names gets the weights, and the two
+    /// VirtualNodes select the stable and canary pods by hash.
+    @Test func appMeshVirtualRouter() async throws {
+        let kinds = ["VirtualService", "VirtualRouter", "VirtualNode"]
+        let router = Router(
+            name: "appMesh",
+            crds: kinds.map { ("appmesh.k8s.aws", "v1beta2", $0, $0.lowercased() + "s") },
+            objects: """
+                apiVersion: appmesh.k8s.aws/v1beta2
+                kind: VirtualService
+                metadata: {name: web}
+                spec:
+                  awsName: web.default.svc.cluster.local
+                  provider: {virtualRouter: {virtualRouterRef: {name: web-router}}}
+                ---
+                apiVersion: appmesh.k8s.aws/v1beta2
+                kind: VirtualNode
+                metadata: {name: web-canary}
+                spec: {podSelector: {matchLabels: {app: web}}, listeners: [{portMapping: {port: 8080, protocol: http}}]}
+                ---
+                apiVersion: appmesh.k8s.aws/v1beta2
+                kind: VirtualNode
+                metadata: {name: web-stable}
+                spec: {podSelector: {matchLabels: {app: web}}, listeners: [{portMapping: {port: 8080, protocol: http}}]}
+                ---
+                apiVersion: appmesh.k8s.aws/v1beta2
+                kind: VirtualRouter
+                metadata: {name: web-router}
+                spec:
+                  listeners: [{portMapping: {port: 8080, protocol: http}}]
+                  routes:
+                  - name: primary
+                    httpRoute:
+                      match: {prefix: /}
+                      action:
+                        weightedTargets:
+                        - {virtualNodeRef: {name: web-canary}, weight: 0}
+                        - {virtualNodeRef: {name: web-stable}, weight: 100}
+                """,
+            routing: """
+                appMesh:
+                  virtualService: {name: web, routes: [primary]}
+                  virtualNodeGroup: {canaryVirtualNodeRef: {name: web-canary}, stableVirtualNodeRef: {name: web-stable}}
+                """,
+            headerRoute: false, mirrorRoute: false,
+            kind: "virtualrouters.appmesh.k8s.aws", object: "web-router", userObject: "web-router",
+            weight: { object in
+                let canary = object[at: "spec", "routes", 0, "httpRoute", "action", "weightedTargets"]?.arrayValue?.first {
+                    $0[at: "virtualNodeRef", "name"]?.stringValue == "web-canary"
+                }
+                return canary?["weight"]?.integerValue.map { Int($0) }
+            })
+        try await run(router) { cluster, virtualRouter in
+            #expect(
+                virtualRouter[at: "spec", "routes", 0, "httpRoute", "action", "weightedTargets"]
+                    == Self.json("[{virtualNodeRef: {name: web-canary}, weight: 10}, {virtualNodeRef: {name: web-stable}, weight: 90}]"))
+            let status = try cluster.object("rollout", "web")?["status"] ?? [:]
+            for (node, hash) in [("web-stable", status["stableRS"]), ("web-canary", status["currentPodHash"])] {
+                let object = try #require(try cluster.object("virtualnodes.appmesh.k8s.aws", node))
+                #expect(object[at: "spec", "podSelector", "matchLabels", "rollouts-pod-template-hash"] == hash, "\(node)")
+                #expect(object[at: "spec", "podSelector", "matchLabels", "app"] == "web")
+            }
+        }
+    }
+
     @Test func aMissingIngressIsNamedOnTheRolloutAndTheRolloutGoesOnOnceItExists() async throws {
         try #require(ClusterUnderTest.kubectl != nil, "kubectl is needed for this test")
         let cluster = try ClusterUnderTest()

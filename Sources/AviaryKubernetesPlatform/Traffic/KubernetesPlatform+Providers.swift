@@ -5,8 +5,8 @@ import AviaryPlatform
 import AviaryModel
 
 /// The API groups and versions of the traffic routers' objects (Argo's `--istio-api-version`,
-/// `--traefik-api-group`, `--traefik-api-version`, `--ambassador-api-version` and
-/// `--apisix-api-version`).
+/// `--traefik-api-group`, `--traefik-api-version`, `--ambassador-api-version`,
+/// `--apisix-api-version` and `--appmesh-crd-version`).
 public struct TrafficResourceVersions: Sendable, Hashable {
     /// Istio's `networking.istio.io` version.
     public var istioVersion: String
@@ -18,14 +18,18 @@ public struct TrafficResourceVersions: Sendable, Hashable {
     public var ambassadorVersion: String
     /// APISIX's ApisixRoute `GROUP/VERSION`.
     public var apisixVersion: String
+    /// App Mesh's `appmesh.k8s.aws` version.
+    public var appMeshVersion: String
 
     /// Argo's current defaults: Istio v1alpha3, Traefik `traefik.io/v1alpha1`, Ambassador
-    /// `getambassador.io/v2`, APISIX `apisix.apache.org/v2`.
+    /// `getambassador.io/v2`, APISIX `apisix.apache.org/v2`, App Mesh v1beta2.
     public init(
         istioVersion: String = "v1alpha3", traefikGroup: String = "traefik.io", traefikVersion: String = "v1alpha1",
-        ambassadorVersion: String = "getambassador.io/v2", apisixVersion: String = "apisix.apache.org/v2"
+        ambassadorVersion: String = "getambassador.io/v2", apisixVersion: String = "apisix.apache.org/v2",
+        appMeshVersion: String = "v1beta2"
     ) {
         self.apisixVersion = apisixVersion
+        self.appMeshVersion = appMeshVersion
         self.istioVersion = istioVersion
         self.traefikGroup = traefikGroup
         self.traefikVersion = traefikVersion
@@ -46,6 +50,9 @@ public struct TrafficResourceVersions: Sendable, Hashable {
         let group = parts.count > 1 ? parts[0] : "getambassador.io"
         let resource = group == "x.getambassador.io" ? "ambassadormappings" : "mappings"
         return GroupVersionResource(group: group, version: parts.last ?? "v2", resource: resource)
+    }
+    func appMesh(_ resource: String) -> GroupVersionResource {
+        GroupVersionResource(group: "appmesh.k8s.aws", version: appMeshVersion, resource: resource)
     }
     var apisixRoutes: GroupVersionResource {
         let parts = apisixVersion.split(separator: "/").map(String.init)
@@ -123,6 +130,8 @@ extension KubernetesPlatform {
         case .apisix(let apisix):
             guard let route = apisix.route else { return }
             try await applyApisixRoutes(route, split: split)
+        case .appMesh(let appMesh):
+            try await applyAppMesh(appMesh, split: split)
         case .traefik(let traefik):
             let current = try await read(trafficVersions.traefikServices, namespace, traefik.weightedTraefikServiceName)
             try await writeIfChanged(
@@ -211,6 +220,35 @@ extension KubernetesPlatform {
                 _ = try await client.create(resource, namespace: namespace, KubernetesObject(json: desired))
             }
         }
+    }
+
+    /// App Mesh: the two VirtualNodes' pod selectors follow the stable and canary hashes, then the
+    /// VirtualService's VirtualRouter gets the weights. A missing object is named as Argo names it.
+    func applyAppMesh(_ config: AppMeshTrafficRouting, split: TrafficSplit) async throws {
+        let namespace = split.namespace
+        let nodes = trafficVersions.appMesh("virtualnodes")
+        let hashes = AppMeshRoutes.hashes(of: split)
+        for (reference, hash) in [
+            (config.virtualNodeGroup?.stableVirtualNodeRef, hashes.stable),
+            (config.virtualNodeGroup?.canaryVirtualNodeRef, hashes.canary),
+        ] {
+            guard let name = reference?.name, let node = try await readIfPresent(nodes, namespace, name) else {
+                throw TrafficObjectError("Virtual-node is missing")
+            }
+            let desired = AppMeshRoutes.node(
+                node, hash: hash, hashLabel: podTemplateHashLabel, rollout: split.rollout ?? "")
+            try await writeIfChanged(nodes, namespace, node, desired)
+        }
+        guard let serviceName = config.virtualService?.name,
+            let service = try await readIfPresent(trafficVersions.appMesh("virtualservices"), namespace, serviceName)
+        else { throw TrafficObjectError("Virtual-service is missing") }
+        let reference = try AppMeshRoutes.routerReference(of: service)
+        let routers = trafficVersions.appMesh("virtualrouters")
+        guard let router = try await readIfPresent(routers, reference.namespace, reference.name) else {
+            throw TrafficObjectError("Virtual-router is missing")
+        }
+        let weighted = try AppMeshRoutes.weighted(router: router, split: split, config: config)
+        try await writeIfChanged(routers, reference.namespace, router, weighted)
     }
 
     /// The Services of experiment templates the rollout routed to before this split: those the

@@ -501,8 +501,8 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
     public var smi: SMITrafficRouting?
     /// Ambassador (Emissary-ingress) Mappings.
     public var ambassador: AmbassadorTrafficRouting?
-    /// AWS App Mesh, kept opaque.
-    public var appMesh: JSONValue?
+    /// AWS App Mesh.
+    public var appMesh: AppMeshTrafficRouting?
     /// Traefik's weighted TraefikService.
     public var traefik: TraefikTrafficRouting?
     /// Apache APISIX routes.
@@ -533,9 +533,9 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
         return try? JSONDecoder().decode(GatewayAPITrafficRouting.self, from: JSONEncoder().encode(config))
     }
 
-    /// The router Aviary drives for this routing, nil when it names none Aviary runs (App Mesh, a
-    /// plugin other than Gateway API). ALB, Ambassador and APISIX come last: beside another router
-    /// (Istio's ping-pong, say) that one makes the split.
+    /// The router Aviary drives for this routing, nil when it names none Aviary runs (a plugin
+    /// other than Gateway API). ALB, Ambassador, APISIX and App Mesh come last: beside another
+    /// router (Istio's ping-pong, say) that one makes the split.
     public var provider: TrafficProvider? {
         if let smi { return .smi(smi) }
         if let nginx { return .nginx(nginx) }
@@ -545,6 +545,7 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
         if let alb { return .alb(alb) }
         if let ambassador { return .ambassador(ambassador) }
         if let apisix { return .apisix(apisix) }
+        if let appMesh { return .appMesh(appMesh) }
         return nil
     }
 }

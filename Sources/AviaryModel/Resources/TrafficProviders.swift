@@ -17,6 +17,8 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
     case ambassador(AmbassadorTrafficRouting)
     /// Apache APISIX: the backends' weights of an ApisixRoute's rules, header routes as ApisixRoutes.
     case apisix(ApisixTrafficRouting)
+    /// AWS App Mesh: the weighted targets of a VirtualRouter's routes, between two VirtualNodes.
+    case appMesh(AppMeshTrafficRouting)
 
     /// The field of `trafficRouting` that configures it.
     public var field: String {
@@ -29,6 +31,7 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
         case .alb: "alb"
         case .ambassador: "ambassador"
         case .apisix: "apisix"
+        case .appMesh: "appMesh"
         }
     }
 
@@ -44,6 +47,7 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
         case .alb: "ALB"
         case .ambassador: "Ambassador"
         case .apisix: "Apisix"
+        case .appMesh: "AppMesh"
         }
     }
 }
@@ -211,6 +215,59 @@ public struct ApisixRoute: Codable, Sendable, Hashable {
 
     /// `rules`, else the route's name, as Argo reads them.
     public var rulesOrDefault: [String] { rules ?? [name] }
+}
+
+/// AWS App Mesh traffic routing: the VirtualService's VirtualRouter splits its routes' weighted
+/// targets between the canary and stable VirtualNodes, whose pod selectors follow the canary and
+/// stable pod-template hashes.
+public struct AppMeshTrafficRouting: Codable, Sendable, Hashable {
+    /// The VirtualService, provided by a VirtualRouter, and the routes to split.
+    public var virtualService: AppMeshVirtualService?
+    /// The canary and stable VirtualNodes.
+    public var virtualNodeGroup: AppMeshVirtualNodeGroup?
+
+    /// App Mesh routing through `virtualService` between `virtualNodeGroup`'s nodes.
+    public init(virtualService: AppMeshVirtualService?, virtualNodeGroup: AppMeshVirtualNodeGroup?) {
+        self.virtualService = virtualService
+        self.virtualNodeGroup = virtualNodeGroup
+    }
+}
+
+/// An App Mesh VirtualService and the routes of its VirtualRouter to split (all when none).
+public struct AppMeshVirtualService: Codable, Sendable, Hashable {
+    /// The VirtualService's name.
+    public var name: String
+    /// The VirtualRouter's routes to split (`spec.routes[].name`); all of them when absent.
+    public var routes: [String]?
+
+    /// The VirtualService `name`.
+    public init(name: String, routes: [String]? = nil) {
+        self.name = name
+        self.routes = routes
+    }
+}
+
+/// The two VirtualNodes an App Mesh split is between.
+public struct AppMeshVirtualNodeGroup: Codable, Sendable, Hashable {
+    /// The canary's VirtualNode.
+    public var canaryVirtualNodeRef: AppMeshVirtualNodeReference?
+    /// The stable VirtualNode.
+    public var stableVirtualNodeRef: AppMeshVirtualNodeReference?
+
+    /// The canary and stable nodes.
+    public init(canary: String, stable: String) {
+        canaryVirtualNodeRef = AppMeshVirtualNodeReference(name: canary)
+        stableVirtualNodeRef = AppMeshVirtualNodeReference(name: stable)
+    }
+}
+
+/// A VirtualNode, by name, in the rollout's namespace.
+public struct AppMeshVirtualNodeReference: Codable, Sendable, Hashable {
+    /// The VirtualNode's name.
+    public var name: String
+
+    /// The node `name`.
+    public init(name: String) { self.name = name }
 }
 
 /// Target-group stickiness of an ALB forward action: a client keeps its target group for

@@ -408,26 +408,17 @@ struct Issues {
             if !routers.contains(where: \.1) {
                 error(
                     routingPath,
-                    "must configure a traffic router; Aviary runs smi, nginx, istio, traefik, alb, ambassador, apisix "
-                        + "and the \(RolloutTrafficRouting.gatewayAPIPlugin) plugin")
-            } else if routing.provider == nil, case let named = routers.filter({ $0.1 && $0.0 != "plugins" }),
-                !named.isEmpty
-            {
-                // Plugins are named one by one below.
-                let named = named.map(\.0).joined(separator: ", ")
-                error(
-                    routingPath,
-                    "\(named) is valid for Argo but Aviary cannot drive it yet; use smi, nginx, istio, traefik, alb, "
-                        + "ambassador, apisix or plugins[\"\(RolloutTrafficRouting.gatewayAPIPlugin)\"]")
-            } else if routing.provider != nil {
-                // Beside a router Aviary drives (ALB's ping-pong beside Istio, say), one it cannot is said, not silent.
-                // ALB, Ambassador and APISIX are driven when no other router is named.
-                let undriven = ["alb", "ambassador", "appMesh", "apisix"].filter { $0 != routing.provider?.field }
-                for (name, isSet) in routers where isSet && undriven.contains(name) {
+                    "must configure a traffic router; Aviary runs smi, nginx, istio, traefik, alb, ambassador, apisix, "
+                        + "appMesh and the \(RolloutTrafficRouting.gatewayAPIPlugin) plugin")
+            } else if let provider = routing.provider {
+                // Argo drives every router named; Aviary drives one (`RolloutTrafficRouting.provider`
+                // picks it), and says so of the others (ALB's ping-pong beside Istio, say) rather than
+                // leave them silent. Plugins are named one by one below.
+                for (name, isSet) in routers where isSet && name != provider.field && name != "plugins" {
                     warning(
                         "\(routingPath).\(name)",
-                        "Aviary does not drive \(name) (valid for Argo): its objects keep their weights; the split is "
-                            + "made by the other router named here")
+                        "Aviary does not drive \(name) beside \(provider.field) (valid for Argo, which drives both): "
+                            + "its objects keep their weights; \(provider.field) makes the split")
                 }
             }
             if let provider = routing.provider {
@@ -773,6 +764,17 @@ struct Issues {
                     "\(path).apisix.route.rules[\(index)]", "must name an HTTP rule of the ApisixRoute (spec.http[].name)")
             }
             refuseSteps(header: false, mirror: true, router: "APISIX")
+        case .appMesh(let appMesh):
+            if (appMesh.virtualService?.name ?? "").isEmpty {
+                missing("appMesh.virtualService.name", "name the VirtualService whose VirtualRouter carries the split")
+            }
+            for (field, reference) in [
+                ("canaryVirtualNodeRef", appMesh.virtualNodeGroup?.canaryVirtualNodeRef),
+                ("stableVirtualNodeRef", appMesh.virtualNodeGroup?.stableVirtualNodeRef),
+            ] where (reference?.name ?? "").isEmpty {
+                missing("appMesh.virtualNodeGroup.\(field).name", "name the VirtualNode of that side's pods")
+            }
+            refuseSteps(header: true, mirror: true, router: "App Mesh")
         }
     }
 
