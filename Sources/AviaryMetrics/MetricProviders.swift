@@ -61,6 +61,7 @@ public struct MetricProviders: MeasurementProvider {
             return .seconds(((try? NewRelicSpec(provider: newRelic))?.timeoutSeconds ?? 5) + 15)
         }
         if metric.provider.influxdb != nil { return InfluxDBClient.timeout + .seconds(5) }
+        if metric.provider.skywalking != nil { return SkyWalkingClient.timeout + .seconds(5) }
         if let job = metric.provider.job {
             return job.spec.activeDeadlineSeconds.map { .seconds(max(1, $0)) } ?? defaultJobTimeout
         }
@@ -82,13 +83,14 @@ public struct MetricProviders: MeasurementProvider {
         if let datadog = metric.provider.datadog { return await measure(datadog: datadog, namespace: request.namespace) }
         if let newRelic = metric.provider.newRelic { return await measure(newRelic: newRelic) }
         if let influxdb = metric.provider.influxdb { return await measure(influxdb: influxdb) }
+        if let skywalking = metric.provider.skywalking { return await measure(skywalking: skywalking) }
         if let plugins = metric.provider.plugin?.objectValue, let judge = plugins[judgePluginName], plugins.count == 1 {
             return await measure(judge: judge)
         }
         let kinds = metric.provider.setKeys.joined(separator: ", ")
         return .error(
             "metric provider \(kinds.isEmpty ? "(none)" : kinds) is not supported by Aviary: use prometheus, web, job, "
-                + "graphite, datadog, newRelic, influxdb or the \(judgePluginName) plugin"
+                + "graphite, datadog, newRelic, influxdb, skywalking or the \(judgePluginName) plugin"
         )
     }
 
@@ -312,10 +314,7 @@ public struct MetricProviders: MeasurementProvider {
                     return .error("no results returned from NRQL query")
                 }
                 let shown: JSONValue = rows.count == 1 ? first : .array(rows)
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                let display = (try? encoder.encode(shown)).map { String(decoding: $0, as: UTF8.self) } ?? ""
-                return .value(Self.goValue(shown), display: display)
+                return .value(Self.goValue(shown), display: Self.jsonDisplay(shown))
             } catch {
                 return .error(error.description)
             }
@@ -329,6 +328,25 @@ public struct MetricProviders: MeasurementProvider {
         .error(
             "secret \"\(name)\" not found in namespace \(controllerNamespace): create it with \(keys)"
                 + (secretSource.map { "; \($0)" } ?? ""))
+    }
+
+    // MARK: - SkyWalking
+
+    /// Argo's reading: `result` is the answer's `data`, and its JSON the value; no data is an
+    /// Error ("no results returned from SkyWalking query").
+    private func measure(skywalking value: JSONValue) async -> ProviderOutcome {
+        do throws(ProviderSpecError) {
+            let spec = try SkyWalkingSpec(provider: value)
+            do throws(SkyWalkingError) {
+                let data = try await SkyWalkingClient.run(spec, now: queryTime ?? now())
+                guard data != .null else { return .error("no results returned from SkyWalking query") }
+                return .value(Self.goValue(data), display: Self.jsonDisplay(data))
+            } catch {
+                return .error(error.description)
+            }
+        } catch {
+            return .error(error.description)
+        }
     }
 
     // MARK: - InfluxDB
@@ -354,6 +372,13 @@ public struct MetricProviders: MeasurementProvider {
     }
 
     /// A JSON value as Go's `encoding/json` gives it to Argo's conditions: every number a float.
+    /// A measured JSON value as Go's encoder shows it: keys sorted, slashes as they are.
+    static func jsonDisplay(_ value: JSONValue) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+
     static func goValue(_ value: JSONValue) -> ExprValue {
         switch value {
         case .integer(let number): .float(Double(number))

@@ -160,8 +160,26 @@ import Testing
             [
                 "spec.metrics[0].provider.cloudWatch: Aviary does not run the cloudWatch provider (every "
                     + "measurement of this metric would be an Error); use prometheus, web, job, graphite, datadog, "
-                    + "newRelic, influxdb or the aviary.dev/judge plugin"
+                    + "newRelic, influxdb, skywalking or the aviary.dev/judge plugin"
             ]
+        ),
+        ("skywalking: {address: \"http://oap:12800\", query: \"query { x }\", interval: 5m}", []),
+        (
+            "skywalking: {address: \"http://oap:12800\", query: q, interval: 300, step: MINUTE}",
+            [
+                "spec.metrics[0].provider.skywalking.step: warning: unknown field; Argo's SkyWalking metric takes "
+                    + "address, query, interval"
+            ]
+        ),
+        (
+            "skywalking: {address: oap, query: q, interval: 5m}",
+            [
+                #"spec.metrics[0].provider.skywalking.address: "oap" is not an http or https URL; give e.g. http://oap:12800"#
+            ]
+        ),
+        (
+            "skywalking: {address: \"http://oap:12800\", query: q}",
+            ["spec.metrics[0].provider.skywalking.interval: required; give the window to query, e.g. 5m"]
         ),
     ]
 

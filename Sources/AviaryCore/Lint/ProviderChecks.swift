@@ -6,7 +6,8 @@ import AviaryModel
 /// measurements would all be Errors) rather than a surprise at the first measurement.
 enum ProviderChecks {
     /// The providers Aviary measures with.
-    static let supported = "prometheus, web, job, graphite, datadog, newRelic, influxdb or the \(judgePluginName) plugin"
+    static let supported =
+        "prometheus, web, job, graphite, datadog, newRelic, influxdb, skywalking or the \(judgePluginName) plugin"
 
     static func check(_ metrics: [Metric]) -> [FieldIssue] {
         var issues: [FieldIssue] = []
@@ -34,6 +35,12 @@ enum ProviderChecks {
                 issues += fields(provider.influxdb, path: "\(path).influxdb", provider: "InfluxDB", known: InfluxDBSpec.fields) {
                     (value) throws(ProviderSpecError) in _ = try InfluxDBSpec(provider: value)
                 }
+                continue
+            case "skywalking":
+                issues += fields(
+                    provider.skywalking, path: "\(path).skywalking", provider: "SkyWalking",
+                    known: SkyWalkingSpec.fields
+                ) { (value) throws(ProviderSpecError) in _ = try SkyWalkingSpec(provider: value, allowTemplates: true) }
                 continue
             default: break
             }
