@@ -37,6 +37,9 @@ public struct MetricProviders: MeasurementProvider {
     public var secretSource: String?
     /// The controller's environment, for Datadog's `DD_API_KEY`, `DD_APP_KEY` and `DD_ADDRESS`.
     public var environment: [String: String] = ProcessInfo.processInfo.environment
+    /// Where Wavefront's API is for an address: `https://ADDRESS/api/v2`, as Argo's client has it
+    /// (tests point it at a local server).
+    public var wavefrontBase: @Sendable (String) -> String = { "https://\($0)/api/v2" }
 
     /// Providers with an optional fallback Prometheus address.
     public init(
@@ -62,6 +65,7 @@ public struct MetricProviders: MeasurementProvider {
         }
         if metric.provider.influxdb != nil { return InfluxDBClient.timeout + .seconds(5) }
         if metric.provider.skywalking != nil { return SkyWalkingClient.timeout + .seconds(5) }
+        if metric.provider.wavefront != nil { return WavefrontClient.timeout + .seconds(5) }
         if let job = metric.provider.job {
             return job.spec.activeDeadlineSeconds.map { .seconds(max(1, $0)) } ?? defaultJobTimeout
         }
@@ -84,13 +88,16 @@ public struct MetricProviders: MeasurementProvider {
         if let newRelic = metric.provider.newRelic { return await measure(newRelic: newRelic) }
         if let influxdb = metric.provider.influxdb { return await measure(influxdb: influxdb) }
         if let skywalking = metric.provider.skywalking { return await measure(skywalking: skywalking) }
+        if let wavefront = metric.provider.wavefront {
+            return await measure(wavefront: wavefront, start: request.startedAt)
+        }
         if let plugins = metric.provider.plugin?.objectValue, let judge = plugins[judgePluginName], plugins.count == 1 {
             return await measure(judge: judge)
         }
         let kinds = metric.provider.setKeys.joined(separator: ", ")
         return .error(
             "metric provider \(kinds.isEmpty ? "(none)" : kinds) is not supported by Aviary: use prometheus, web, job, "
-                + "graphite, datadog, newRelic, influxdb, skywalking or the \(judgePluginName) plugin"
+                + "graphite, datadog, newRelic, influxdb, skywalking, wavefront or the \(judgePluginName) plugin"
         )
     }
 
@@ -341,6 +348,40 @@ public struct MetricProviders: MeasurementProvider {
                 let data = try await SkyWalkingClient.run(spec, now: queryTime ?? now())
                 guard data != .null else { return .error("no results returned from SkyWalking query") }
                 return .value(Self.goValue(data), display: Self.jsonDisplay(data))
+            } catch {
+                return .error(error.description)
+            }
+        } catch {
+            return .error(error.description)
+        }
+    }
+
+    // MARK: - Wavefront
+
+    /// Argo's reading: each series' point nearest the measurement's start; one series is `result`
+    /// as a number, several a list; the points' times and their drift from the start are metadata.
+    private func measure(wavefront value: JSONValue, start: Date) async -> ProviderOutcome {
+        do throws(ProviderSpecError) {
+            let spec = try WavefrontSpec(provider: value)
+            guard let tokens = await secret?(controllerNamespace, WavefrontSpec.tokensSecret) else {
+                return missingProfile(
+                    WavefrontSpec.tokensSecret, keys: "one key per Wavefront address, its API token as value")
+            }
+            guard let token = tokens[spec.address] else { return .error("API token not found") }
+            do throws(WavefrontError) {
+                let (points, warnings) = try await WavefrontClient.run(
+                    spec, token: token, at: queryTime ?? start, base: wavefrontBase(spec.address))
+                func list(_ items: [String]) -> String {
+                    points.count == 1 ? items[0] : "[" + items.joined(separator: ",") + "]"
+                }
+                var metadata = [
+                    "timestamps": list(points.map { String($0.epoch) }), "drift": list(points.map { String($0.drift) }),
+                ]
+                if let warnings { metadata["warnings"] = warnings }
+                let result: ExprValue =
+                    points.count == 1 ? .float(points[0].value) : .array(points.map { .float($0.value) })
+                let display = list(points.map { WavefrontClient.format($0.value) })
+                return .value(result, display: display, metadata: metadata)
             } catch {
                 return .error(error.description)
             }

@@ -160,10 +160,15 @@ import Testing
             [
                 "spec.metrics[0].provider.cloudWatch: Aviary does not run the cloudWatch provider (every "
                     + "measurement of this metric would be an Error); use prometheus, web, job, graphite, datadog, "
-                    + "newRelic, influxdb, skywalking or the aviary.dev/judge plugin"
+                    + "newRelic, influxdb, skywalking, wavefront or the aviary.dev/judge plugin"
             ]
         ),
         ("skywalking: {address: \"http://oap:12800\", query: \"query { x }\", interval: 5m}", []),
+        ("wavefront: {address: example.wavefront.com, query: \"ts(requests.errors)\"}", []),
+        (
+            "wavefront: {address: example.wavefront.com}",
+            [#"spec.metrics[0].provider.wavefront.query: required; give the WQL query, e.g. ts("requests.errors")"#]
+        ),
         (
             "skywalking: {address: \"http://oap:12800\", query: q, interval: 300, step: MINUTE}",
             [

@@ -7,7 +7,8 @@ import AviaryModel
 enum ProviderChecks {
     /// The providers Aviary measures with.
     static let supported =
-        "prometheus, web, job, graphite, datadog, newRelic, influxdb, skywalking or the \(judgePluginName) plugin"
+        "prometheus, web, job, graphite, datadog, newRelic, influxdb, skywalking, wavefront or the "
+        + "\(judgePluginName) plugin"
 
     static func check(_ metrics: [Metric]) -> [FieldIssue] {
         var issues: [FieldIssue] = []
@@ -35,6 +36,11 @@ enum ProviderChecks {
                 issues += fields(provider.influxdb, path: "\(path).influxdb", provider: "InfluxDB", known: InfluxDBSpec.fields) {
                     (value) throws(ProviderSpecError) in _ = try InfluxDBSpec(provider: value)
                 }
+                continue
+            case "wavefront":
+                issues += fields(
+                    provider.wavefront, path: "\(path).wavefront", provider: "Wavefront", known: WavefrontSpec.fields
+                ) { (value) throws(ProviderSpecError) in _ = try WavefrontSpec(provider: value) }
                 continue
             case "skywalking":
                 issues += fields(
