@@ -135,7 +135,7 @@ import Testing
                 "spec.strategy.canary.steps[2].setMirrorRoute: App Mesh cannot mirror traffic; remove the step or use istio or the Gateway API",
             ]),
         Row(
-            name: "ambassador without mappings, and by weight only", routing: "        ambassador: {mappings: []}",
+            name: "ambassador without mappings, and by weight only", routing: "        ambassador: {}",
             steps: header + "\n" + mirror,
             errors: [
                 "spec.strategy.canary.trafficRouting.ambassador.mappings: required; name the Mappings that route to the stable Service",
@@ -168,7 +168,7 @@ import Testing
                 "spec.strategy.canary.steps[2].setMirrorRoute: ALB cannot mirror traffic; remove the step or use istio or the Gateway API",
             ]),
         Row(
-            name: "apisix without a route, and no mirror", routing: "        apisix: {route: {name: \"\", rules: [\"\"]}}",
+            name: "apisix without a route, and no mirror", routing: "        apisix: {route: {rules: [\"\"]}}",
             steps: mirror,
             errors: [
                 "spec.strategy.canary.trafficRouting.apisix.route.name: required; name the ApisixRoute whose rules carry the split",

@@ -28,12 +28,12 @@ public struct TrafficResourceVersions: Sendable, Hashable {
         ambassadorVersion: String = "getambassador.io/v2", apisixVersion: String = "apisix.apache.org/v2",
         appMeshVersion: String = "v1beta2"
     ) {
-        self.apisixVersion = apisixVersion
-        self.appMeshVersion = appMeshVersion
         self.istioVersion = istioVersion
         self.traefikGroup = traefikGroup
         self.traefikVersion = traefikVersion
         self.ambassadorVersion = ambassadorVersion
+        self.apisixVersion = apisixVersion
+        self.appMeshVersion = appMeshVersion
     }
 
     static let ingresses = GroupVersionResource(group: "networking.k8s.io", version: "v1", resource: "ingresses")
@@ -124,7 +124,7 @@ extension KubernetesPlatform {
             }
         case .ambassador(let ambassador):
             let resource = trafficVersions.ambassadorMappings
-            for base in ambassador.mappings {
+            for base in ambassador.mappings ?? [] {
                 try await applyAmbassadorCanary(base: base, resource: resource, split: split)
             }
         case .apisix(let apisix):
@@ -190,7 +190,7 @@ extension KubernetesPlatform {
     /// updated, or deleted (only one the rollout owns) as its header route is set or not.
     func applyApisixRoutes(_ config: ApisixRoute, split: TrafficSplit) async throws {
         let (namespace, resource) = (split.namespace, trafficVersions.apisixRoutes)
-        let base = try await read(resource, namespace, config.name)
+        let base = try await read(resource, namespace, config.name ?? "")
         try await writeIfChanged(
             resource, namespace, base, try ApisixRoutes.weighted(route: base, split: split, config: config))
         guard let managed = split.managedRoutes, !managed.isEmpty else { return }

@@ -183,8 +183,8 @@ public struct ALBTrafficRouting: Codable, Sendable, Hashable {
 /// Mapping pointed at the canary Service with the canary's `weight`, and deletes it once the
 /// weight is back to 0.
 public struct AmbassadorTrafficRouting: Codable, Sendable, Hashable {
-    /// The Mappings that route to the stable Service.
-    public var mappings: [String]
+    /// The Mappings that route to the stable Service (required: the validator names it).
+    public var mappings: [String]?
 
     /// Ambassador routing through `mappings`.
     public init(mappings: [String]) { self.mappings = mappings }
@@ -202,8 +202,8 @@ public struct ApisixTrafficRouting: Codable, Sendable, Hashable {
 
 /// An ApisixRoute and the rules (`spec.http[].name`) that carry the split.
 public struct ApisixRoute: Codable, Sendable, Hashable {
-    /// The ApisixRoute's name.
-    public var name: String
+    /// The ApisixRoute's name (required: the validator names it).
+    public var name: String?
     /// Its HTTP rules that carry the split (default: the rule named like the route).
     public var rules: [String]?
 
@@ -214,7 +214,7 @@ public struct ApisixRoute: Codable, Sendable, Hashable {
     }
 
     /// `rules`, else the route's name, as Argo reads them.
-    public var rulesOrDefault: [String] { rules ?? [name] }
+    public var rulesOrDefault: [String] { rules ?? [name ?? ""] }
 }
 
 /// AWS App Mesh traffic routing: the VirtualService's VirtualRouter splits its routes' weighted
@@ -235,8 +235,8 @@ public struct AppMeshTrafficRouting: Codable, Sendable, Hashable {
 
 /// An App Mesh VirtualService and the routes of its VirtualRouter to split (all when none).
 public struct AppMeshVirtualService: Codable, Sendable, Hashable {
-    /// The VirtualService's name.
-    public var name: String
+    /// The VirtualService's name (required: the validator names it).
+    public var name: String?
     /// The VirtualRouter's routes to split (`spec.routes[].name`); all of them when absent.
     public var routes: [String]?
 
@@ -263,8 +263,8 @@ public struct AppMeshVirtualNodeGroup: Codable, Sendable, Hashable {
 
 /// A VirtualNode, by name, in the rollout's namespace.
 public struct AppMeshVirtualNodeReference: Codable, Sendable, Hashable {
-    /// The VirtualNode's name.
-    public var name: String
+    /// The VirtualNode's name (required: the validator names it).
+    public var name: String?
 
     /// The node `name`.
     public init(name: String) { self.name = name }

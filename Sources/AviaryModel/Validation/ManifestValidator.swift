@@ -751,7 +751,8 @@ struct Issues {
             }
             refuseSteps(header: false, mirror: true, router: "ALB")
         case .ambassador(let ambassador):
-            if ambassador.mappings.isEmpty || ambassador.mappings.contains(where: \.isEmpty) {
+            let mappings = ambassador.mappings ?? []
+            if mappings.isEmpty || mappings.contains(where: \.isEmpty) {
                 missing("ambassador.mappings", "name the Mappings that route to the stable Service")
             }
             refuseSteps(header: true, mirror: true, router: "Ambassador")
