@@ -303,6 +303,10 @@ struct KubernetesInstall {
             "sets APISIX route weights and makes header routes' ApisixRoutes"
         ),
         (
+            "projectcontour.io", ["httpproxies"], ["get", "list", "watch", "update", "patch"],
+            "sets Contour HTTPProxy weights (Argo's argoproj-labs/contour plugin)"
+        ),
+        (
             "appmesh.k8s.aws", ["virtualservices", "virtualrouters", "virtualnodes"],
             ["get", "list", "watch", "update", "patch"],
             "sets App Mesh VirtualRouter weights and VirtualNode pod selectors"

@@ -33,6 +33,7 @@ import Testing
             "appMesh",
             "      appMesh:\n        virtualService: {name: sample-app, routes: [primary]}\n        virtualNodeGroup:\n          canaryVirtualNodeRef: {name: sample-app-canary}\n          stableVirtualNodeRef: {name: sample-app-stable}"
         ),
+        ("contour", "      plugins:\n        argoproj-labs/contour:\n          httpProxies: [sample-app, sample-app-internal]"),
         ("gatewayAPI", "      plugins:\n        argoproj-labs/gatewayAPI:\n          httpRoute: sample-app"),
         (
             "gatewayAPI httpRoutes",
@@ -176,9 +177,22 @@ import Testing
                 "spec.strategy.canary.steps[1].setMirrorRoute: APISIX cannot mirror traffic; remove the step or use istio or the Gateway API",
             ]),
         Row(
+            name: "contour routes by weight only, and its configuration must decode",
+            routing: "        plugins: {argoproj-labs/contour: {httpProxies: web}}", steps: header,
+            errors: [
+                #"spec.strategy.canary.trafficRouting.plugins["argoproj-labs/contour"]: is not a Contour plugin configuration; give httpProxies: [NAME]"#
+            ]),
+        Row(
+            name: "contour without proxies cannot route by header",
+            routing: "        plugins: {argoproj-labs/contour: {httpProxies: []}}", steps: header,
+            errors: [
+                #"spec.strategy.canary.trafficRouting.plugins["argoproj-labs/contour"].httpProxies: required; name the HTTPProxies whose routes carry the canary and stable Services"#,
+                "spec.strategy.canary.steps[1].setHeaderRoute: Contour cannot route by header; remove the step or use istio, nginx or the Gateway API",
+            ]),
+        Row(
             name: "another plugin", routing: "        plugins: {acme/router: {x: 1}}",
             errors: [
-                #"spec.strategy.canary.trafficRouting.plugins["acme/router"]: Aviary does not run the traffic router plugin "acme/router"; it runs "argoproj-labs/gatewayAPI" itself"#
+                #"spec.strategy.canary.trafficRouting.plugins["acme/router"]: Aviary does not run the traffic router plugin "acme/router"; it runs "argoproj-labs/gatewayAPI" and "argoproj-labs/contour" itself"#
             ]),
         Row(
             name: "a Gateway API plugin configuration that does not decode",

@@ -951,5 +951,62 @@ import struct AviaryRoutes.StringMatch
             try AppMeshRoutes.routerReference(of: Self.json("{spec: {provider: {virtualNode: {virtualNodeRef: {name: n}}}}}"))
         }
     }
+
+    // MARK: Contour
+
+    static let httpProxy = json(
+        """
+        apiVersion: projectcontour.io/v1
+        kind: HTTPProxy
+        metadata: {name: web, namespace: default, generation: 4}
+        spec:
+          virtualhost: {fqdn: web.example.com}
+          routes:
+          - conditions: [{prefix: /}]
+            services:
+            - {name: web-stable, port: 80, weight: 100}
+            - {name: web-canary, port: 80, weight: 0}
+          - conditions: [{prefix: /beta}]
+            services:
+            - {name: web-stable, port: 80, weight: 70}
+            - {name: web-canary, port: 80, weight: 0}
+            - {name: web-beta, port: 80, weight: 30}
+            - {name: web-shadow, port: 80, mirror: true, weight: 100}
+          - conditions: [{prefix: /static}]
+            services: [{name: assets, port: 80}]
+        """)
+
+    @Test func contourRouteWeights() throws {
+        func weights(_ proxy: JSONValue) -> [[Int64]] {
+            proxy[path: "spec", "routes"]!.elements.map { route in route["services"]!.elements.map { $0["weight"]?.integerValue ?? -1 } }
+        }
+        let at33 = try ContourProxies.weighted(proxy: Self.httpProxy, split: Self.split(weight: 33))
+        // The canary takes its share of what the other Services leave (float32, truncated, as the plugin does).
+        #expect(weights(at33) == [[67, 33], [47, 23, 30, 100], [-1]])
+        #expect(at33[path: "spec", "virtualhost"] == Self.httpProxy[path: "spec", "virtualhost"])
+        let perMille = try ContourProxies.weighted(proxy: Self.httpProxy, split: Self.split(weight: 250, maxWeight: 1000))
+        #expect(weights(perMille) == [[75, 25], [53, 17, 30, 100], [-1]])
+        var broken = Self.httpProxy
+        broken[path: "spec", "routes"] = Self.json("[{services: [{name: web-canary, weight: 0}, {name: web-stable, weight: 50}]}]")
+        #expect(throws: TrafficObjectError("the total weight must equals to 100")) {
+            try ContourProxies.weighted(proxy: broken, split: Self.split())
+        }
+        broken[path: "spec", "routes"] = Self.json("[{services: [{name: web-canary, weight: 100}]}]")
+        #expect(throws: TrafficObjectError("the service: web-stable is not found in httpproxy")) {
+            try ContourProxies.weighted(proxy: broken, split: Self.split())
+        }
+    }
+
+    @Test func contourVerifiesByTheValidConditionAndTheWeights() throws {
+        var proxy = try ContourProxies.weighted(proxy: Self.httpProxy, split: Self.split())
+        #expect(ContourProxies.verified(proxy: proxy, split: Self.split()) == nil, "no Contour has written a status")
+        proxy["status"] = Self.json("{conditions: [{type: Valid, status: 'True', observedGeneration: 4}]}")
+        #expect(ContourProxies.verified(proxy: proxy, split: Self.split()) == true)
+        #expect(ContourProxies.verified(proxy: proxy, split: Self.split(weight: 20)) == false, "weights not there yet")
+        proxy[path: "metadata", "generation"] = 5
+        #expect(ContourProxies.verified(proxy: proxy, split: Self.split()) == false, "an older generation")
+        proxy[path: "status", "conditions"] = Self.json("[{type: Valid, status: 'False', observedGeneration: 5}]")
+        #expect(ContourProxies.verified(proxy: proxy, split: Self.split()) == false)
+    }
 }
 

@@ -521,6 +521,38 @@ import Testing
         }
     }
 
+    /// Contour (Argo's `argoproj-labs/contour` plugin, run by Aviary itself): the weights of the
+    /// canary and stable Services in the HTTPProxy's routes.
+    @Test func contourHTTPProxy() async throws {
+        let router = Router(
+            name: "contour", crds: [("projectcontour.io", "v1", "HTTPProxy", "httpproxies")],
+            objects: """
+                apiVersion: projectcontour.io/v1
+                kind: HTTPProxy
+                metadata: {name: web}
+                spec:
+                  virtualhost: {fqdn: web.example.com}
+                  routes:
+                  - conditions: [{prefix: /}]
+                    services:
+                    - {name: web-stable, port: 80, weight: 100}
+                    - {name: web-canary, port: 80, weight: 0}
+                """,
+            routing: "plugins:\n  argoproj-labs/contour: {httpProxies: [web]}", headerRoute: false, mirrorRoute: false,
+            kind: "httpproxies.projectcontour.io", object: "web", userObject: "web",
+            weight: { object in
+                let canary = object[at: "spec", "routes", 0, "services"]?.arrayValue?.first {
+                    $0["name"]?.stringValue == "web-canary"
+                }
+                return canary?["weight"]?.integerValue.map { Int($0) }
+            })
+        try await run(router) { _, proxy in
+            #expect(
+                proxy[at: "spec", "routes", 0, "services"]
+                    == Self.json("[{name: web-stable, port: 80, weight: 90}, {name: web-canary, port: 80, weight: 10}]"))
+        }
+    }
+
     @Test func aMissingIngressIsNamedOnTheRolloutAndTheRolloutGoesOnOnceItExists() async throws {
         try #require(ClusterUnderTest.kubectl != nil, "kubectl is needed for this test")
         let cluster = try ClusterUnderTest()

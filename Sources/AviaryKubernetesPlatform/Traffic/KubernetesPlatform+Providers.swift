@@ -132,6 +132,12 @@ extension KubernetesPlatform {
             try await applyApisixRoutes(route, split: split)
         case .appMesh(let appMesh):
             try await applyAppMesh(appMesh, split: split)
+        case .contour(let contour):
+            for name in contour.httpProxies {
+                let current = try await read(ContourProxies.resource, namespace, name)
+                let weighted = try ContourProxies.weighted(proxy: current, split: split)
+                try await writeIfChanged(ContourProxies.resource, namespace, current, weighted)
+            }
         case .traefik(let traefik):
             let current = try await read(trafficVersions.traefikServices, namespace, traefik.weightedTraefikServiceName)
             try await writeIfChanged(
@@ -315,6 +321,17 @@ extension KubernetesPlatform {
     /// last wrote (`status.parents[].conditions` `Accepted: True` at an `observedGeneration` at
     /// least the route's); nil for the other routers and while no gateway has written a status.
     public func verifyWeights(rootService: NamespacedName) async -> Bool? {
+        if let split = providerSplits[rootService], case .contour(let contour) = split.provider {
+            var verdicts: [Bool?] = []
+            for name in contour.httpProxies {
+                guard let proxy = try? await readIfPresent(ContourProxies.resource, split.namespace, name) else {
+                    return false
+                }
+                verdicts.append(ContourProxies.verified(proxy: proxy, split: split))
+            }
+            if verdicts.contains(false) { return false }
+            return verdicts.contains(nil) ? nil : true
+        }
         guard let split = providerSplits[rootService], case .gatewayAPI(let gateway) = split.provider else { return nil }
         var verdicts: [Bool?] = []
         for (kind, name, _) in GatewayAPIRoutes.routes(of: gateway) {

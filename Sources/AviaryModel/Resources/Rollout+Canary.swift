@@ -525,6 +525,17 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
 
     /// The name under which Argo's Gateway API plugin is configured.
     public static let gatewayAPIPlugin = "argoproj-labs/gatewayAPI"
+    /// The name under which Argo's Contour plugin is configured.
+    public static let contourPlugin = "argoproj-labs/contour"
+    /// The traffic router plugins Aviary runs itself.
+    public static let pluginsRun = [gatewayAPIPlugin, contourPlugin]
+
+    /// The Contour plugin's configuration, when that plugin is named; nil when it is absent or
+    /// its configuration does not decode (the validator says so).
+    public var contour: ContourTrafficRouting? {
+        guard let config = plugins?[Self.contourPlugin] else { return nil }
+        return try? JSONDecoder().decode(ContourTrafficRouting.self, from: JSONEncoder().encode(config))
+    }
 
     /// The Gateway API plugin's configuration, when that plugin is named; nil when it is absent
     /// or its configuration does not decode (the validator reports which field).
@@ -542,6 +553,7 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
         if let istio { return .istio(istio) }
         if let traefik { return .traefik(traefik) }
         if let gatewayAPI { return .gatewayAPI(gatewayAPI) }
+        if let contour { return .contour(contour) }
         if let alb { return .alb(alb) }
         if let ambassador { return .ambassador(ambassador) }
         if let apisix { return .apisix(apisix) }

@@ -19,6 +19,8 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
     case apisix(ApisixTrafficRouting)
     /// AWS App Mesh: the weighted targets of a VirtualRouter's routes, between two VirtualNodes.
     case appMesh(AppMeshTrafficRouting)
+    /// Contour HTTPProxies, as Argo's `argoproj-labs/contour` plugin drives them.
+    case contour(ContourTrafficRouting)
 
     /// The field of `trafficRouting` that configures it.
     public var field: String {
@@ -32,6 +34,7 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
         case .ambassador: "ambassador"
         case .apisix: "apisix"
         case .appMesh: "appMesh"
+        case .contour: "plugins"
         }
     }
 
@@ -48,6 +51,7 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
         case .ambassador: "Ambassador"
         case .apisix: "Apisix"
         case .appMesh: "AppMesh"
+        case .contour: RolloutTrafficRouting.contourPlugin
         }
     }
 }
@@ -268,6 +272,16 @@ public struct AppMeshVirtualNodeReference: Codable, Sendable, Hashable {
 
     /// The node `name`.
     public init(name: String) { self.name = name }
+}
+
+/// The configuration of Argo's Contour traffic router plugin (`plugins["argoproj-labs/contour"]`):
+/// the HTTPProxies whose routes carry the canary and stable Services.
+public struct ContourTrafficRouting: Codable, Sendable, Hashable {
+    /// The HTTPProxies, in the rollout's namespace.
+    public var httpProxies: [String]
+
+    /// Contour routing through `httpProxies`.
+    public init(httpProxies: [String]) { self.httpProxies = httpProxies }
 }
 
 /// Target-group stickiness of an ALB forward action: a client keeps its target group for

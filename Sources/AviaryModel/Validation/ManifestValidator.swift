@@ -426,12 +426,15 @@ struct Issues {
             }
             for name in (routing.plugins ?? [:]).keys.sorted() {
                 let pluginPath = "\(routingPath).plugins[\"\(name)\"]"
-                if name != RolloutTrafficRouting.gatewayAPIPlugin {
+                if !RolloutTrafficRouting.pluginsRun.contains(name) {
                     error(
                         pluginPath,
                         "Aviary does not run the traffic router plugin \"\(name)\"; it runs "
-                            + "\"\(RolloutTrafficRouting.gatewayAPIPlugin)\" itself")
-                } else if routing.gatewayAPI == nil {
+                            + RolloutTrafficRouting.pluginsRun.map { "\"\($0)\"" }.joined(separator: " and ")
+                            + " itself")
+                } else if name == RolloutTrafficRouting.contourPlugin, routing.contour == nil {
+                    error(pluginPath, "is not a Contour plugin configuration; give httpProxies: [NAME]")
+                } else if name == RolloutTrafficRouting.gatewayAPIPlugin, routing.gatewayAPI == nil {
                     error(
                         pluginPath,
                         "is not a Gateway API plugin configuration; give httpRoute: NAME or "
@@ -538,6 +541,7 @@ struct Issues {
         if routing.alb != nil && canary.pingPong == nil { return true }
         if let istio = routing.istio, istio.destinationRule == nil, canary.pingPong == nil { return true }
         return routing.smi != nil || routing.apisix != nil || routing.ambassador != nil || routing.nginx != nil
+            || routing.contour != nil
             || routing.appMesh != nil || routing.traefik != nil
     }
 
@@ -714,6 +718,13 @@ struct Issues {
                 gateway.httpRoute == nil && gateway.httpRoutes == nil && gateway.grpcRoute == nil
                 && gateway.grpcRoutes == nil
             if onlyTCP { refuseSteps(header: true, mirror: true, router: "A Gateway API TCPRoute") }
+        case .contour(let contour):
+            if contour.httpProxies.isEmpty || contour.httpProxies.contains(where: \.isEmpty) {
+                missing(
+                    "plugins[\"\(RolloutTrafficRouting.contourPlugin)\"].httpProxies",
+                    "name the HTTPProxies whose routes carry the canary and stable Services")
+            }
+            refuseSteps(header: true, mirror: true, router: "Contour")
         case .alb(let alb):
             let ingresses = alb.allIngresses
             if ingresses.isEmpty || ingresses.contains(where: \.isEmpty) {
