@@ -6,8 +6,9 @@ import Foundation
 
 /// The metric back ends Aviary runs: `prometheus`, `web`, `job` (the job as a local process),
 /// `graphite` (its render API), `datadog` (its v1 and v2 query APIs), `newRelic` (NRQL through
-/// NerdGraph), `influxdb` (Flux through InfluxDB 2's query API) and the `aviary.dev/judge` plugin
-/// (the statistical judge over Prometheus range queries).
+/// NerdGraph), `influxdb` (Flux through InfluxDB 2's query API), `skywalking`, `wavefront`,
+/// `cloudWatch` (GetMetricData, signed with the AWS key of the environment) and the
+/// `aviary.dev/judge` plugin (the statistical judge over Prometheus range queries).
 ///
 /// Every call returns an outcome, never throws: a failure to measure is an Error measurement
 /// with the reason in its message, which is what Argo Rollouts' `consecutiveErrorLimit` counts.
@@ -66,6 +67,7 @@ public struct MetricProviders: MeasurementProvider {
         if metric.provider.influxdb != nil { return InfluxDBClient.timeout + .seconds(5) }
         if metric.provider.skywalking != nil { return SkyWalkingClient.timeout + .seconds(5) }
         if metric.provider.wavefront != nil { return WavefrontClient.timeout + .seconds(5) }
+        if metric.provider.cloudWatch != nil { return CloudWatchClient.timeout + .seconds(5) }
         if let job = metric.provider.job {
             return job.spec.activeDeadlineSeconds.map { .seconds(max(1, $0)) } ?? defaultJobTimeout
         }
@@ -91,13 +93,15 @@ public struct MetricProviders: MeasurementProvider {
         if let wavefront = metric.provider.wavefront {
             return await measure(wavefront: wavefront, start: request.startedAt)
         }
+        if let cloudWatch = metric.provider.cloudWatch { return await measure(cloudWatch: cloudWatch) }
         if let plugins = metric.provider.plugin?.objectValue, let judge = plugins[judgePluginName], plugins.count == 1 {
             return await measure(judge: judge)
         }
         let kinds = metric.provider.setKeys.joined(separator: ", ")
         return .error(
             "metric provider \(kinds.isEmpty ? "(none)" : kinds) is not supported by Aviary: use prometheus, web, job, "
-                + "graphite, datadog, newRelic, influxdb, skywalking, wavefront or the \(judgePluginName) plugin"
+                + "graphite, datadog, newRelic, influxdb, skywalking, wavefront, cloudWatch or the \(judgePluginName) "
+                + "plugin"
         )
     }
 
@@ -384,6 +388,34 @@ public struct MetricProviders: MeasurementProvider {
                 return .value(result, display: display, metadata: metadata)
             } catch {
                 return .error(error.description)
+            }
+        } catch {
+            return .error(error.description)
+        }
+    }
+
+    // MARK: - CloudWatch
+
+    /// Argo's reading: `result` is the list of GetMetricData's results, each with its `Values`
+    /// and `Timestamps`; the value shown is every result's values; CloudWatch's messages are
+    /// metadata.
+    private func measure(cloudWatch value: JSONValue) async -> ProviderOutcome {
+        do throws(ProviderSpecError) {
+            let spec = try CloudWatchSpec(provider: value)
+            do throws(AWSConfiguration.Missing) {
+                let configuration = try AWSConfiguration.resolve(
+                    service: "monitoring", serviceID: "CloudWatch", environment: environment)
+                do throws(CloudWatchError) {
+                    let (series, messages) = try await CloudWatchClient.run(
+                        spec, configuration: configuration, now: queryTime ?? now())
+                    let metadata = messages.isEmpty ? [:] : ["messages": CloudWatchClient.display(messages: messages)]
+                    return .value(
+                        CloudWatchClient.result(series), display: CloudWatchClient.display(series), metadata: metadata)
+                } catch {
+                    return .error(error.description)
+                }
+            } catch {
+                return .error("provider.cloudWatch: \(error.description)")
             }
         } catch {
             return .error(error.description)

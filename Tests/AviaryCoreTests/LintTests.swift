@@ -158,9 +158,24 @@ import Testing
         (
             "cloudWatch: {interval: 5m}",
             [
-                "spec.metrics[0].provider.cloudWatch: Aviary does not run the cloudWatch provider (every "
+                "spec.metrics[0].provider.cloudWatch.metricDataQueries: required; give at least one query, e.g. {id: "
+                    + "errors, metricStat: {metric: {namespace: app, metricName: errors}, period: 300, stat: Sum}}"
+            ]
+        ),
+        ("cloudWatch: {metricDataQueries: [{id: rate, expression: \"errors / requests\"}]}", []),
+        (
+            "cloudWatch: {metricDataQueries: [{id: rate, expression: x}], region: us-east-1}",
+            [
+                "spec.metrics[0].provider.cloudWatch.region: warning: unknown field; Argo's CloudWatch metric takes "
+                    + "interval, metricDataQueries"
+            ]
+        ),
+        (
+            "kayenta: {address: \"http://kayenta:8090\"}",
+            [
+                "spec.metrics[0].provider.kayenta: Aviary does not run the kayenta provider (every "
                     + "measurement of this metric would be an Error); use prometheus, web, job, graphite, datadog, "
-                    + "newRelic, influxdb, skywalking, wavefront or the aviary.dev/judge plugin"
+                    + "newRelic, influxdb, skywalking, wavefront, cloudWatch or the aviary.dev/judge plugin"
             ]
         ),
         ("skywalking: {address: \"http://oap:12800\", query: \"query { x }\", interval: 5m}", []),

@@ -7,7 +7,7 @@ import AviaryModel
 enum ProviderChecks {
     /// The providers Aviary measures with.
     static let supported =
-        "prometheus, web, job, graphite, datadog, newRelic, influxdb, skywalking, wavefront or the "
+        "prometheus, web, job, graphite, datadog, newRelic, influxdb, skywalking, wavefront, cloudWatch or the "
         + "\(judgePluginName) plugin"
 
     static func check(_ metrics: [Metric]) -> [FieldIssue] {
@@ -41,6 +41,11 @@ enum ProviderChecks {
                 issues += fields(
                     provider.wavefront, path: "\(path).wavefront", provider: "Wavefront", known: WavefrontSpec.fields
                 ) { (value) throws(ProviderSpecError) in _ = try WavefrontSpec(provider: value) }
+                continue
+            case "cloudWatch":
+                issues += fields(
+                    provider.cloudWatch, path: "\(path).cloudWatch", provider: "CloudWatch", known: CloudWatchSpec.fields
+                ) { (value) throws(ProviderSpecError) in _ = try CloudWatchSpec(provider: value, allowTemplates: true) }
                 continue
             case "skywalking":
                 issues += fields(
