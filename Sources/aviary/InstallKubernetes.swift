@@ -307,6 +307,10 @@ struct KubernetesInstall {
             "sets Contour HTTPProxy weights (Argo's argoproj-labs/contour plugin)"
         ),
         (
+            "route.openshift.io", ["routes"], ["get", "list", "watch", "update", "patch"],
+            "sets OpenShift Route backend weights (Argo's argoproj-labs/openshift plugin)"
+        ),
+        (
             "appmesh.k8s.aws", ["virtualservices", "virtualrouters", "virtualnodes"],
             ["get", "list", "watch", "update", "patch"],
             "sets App Mesh VirtualRouter weights and VirtualNode pod selectors"

@@ -34,6 +34,7 @@ import Testing
             "      appMesh:\n        virtualService: {name: sample-app, routes: [primary]}\n        virtualNodeGroup:\n          canaryVirtualNodeRef: {name: sample-app-canary}\n          stableVirtualNodeRef: {name: sample-app-stable}"
         ),
         ("contour", "      plugins:\n        argoproj-labs/contour:\n          httpProxies: [sample-app, sample-app-internal]"),
+        ("openshift", "      plugins:\n        argoproj-labs/openshift:\n          routes: [sample-app, edge/sample-app]"),
         ("gatewayAPI", "      plugins:\n        argoproj-labs/gatewayAPI:\n          httpRoute: sample-app"),
         (
             "gatewayAPI httpRoutes",
@@ -95,6 +96,8 @@ import Testing
         var routing: String
         var steps: String = ""
         var errors: [String]
+        /// Warnings the row must give (nil: not looked at).
+        var warnings: [String]? = nil
         var testDescription: String { name }
     }
 
@@ -190,9 +193,25 @@ import Testing
                 "spec.strategy.canary.steps[1].setHeaderRoute: Contour cannot route by header; remove the step or use istio, nginx or the Gateway API",
             ]),
         Row(
+            name: "openshift routes by weight only, and its configuration must decode",
+            routing: "        plugins: {argoproj-labs/openshift: {routes: web}}", steps: mirror,
+            errors: [
+                #"spec.strategy.canary.trafficRouting.plugins["argoproj-labs/openshift"]: is not an OpenShift plugin configuration; give routes: [NAME]"#
+            ]),
+        Row(
+            name: "openshift without routes cannot route by header; the README's namespace is ignored",
+            routing: "        plugins: {argoproj-labs/openshift: {routes: [], namespace: shop}}", steps: header,
+            errors: [
+                #"spec.strategy.canary.trafficRouting.plugins["argoproj-labs/openshift"].routes: required; name the Routes whose default backend is the stable Service (NAME or NAMESPACE/NAME)"#,
+                "spec.strategy.canary.steps[1].setHeaderRoute: OpenShift cannot route by header; remove the step or use istio, nginx or the Gateway API",
+            ],
+            warnings: [
+                #"spec.strategy.canary.trafficRouting.plugins["argoproj-labs/openshift"].namespace: unknown field, ignored by the plugin; it reads routes only (a Route of another namespace is NAMESPACE/NAME)"#
+            ]),
+        Row(
             name: "another plugin", routing: "        plugins: {acme/router: {x: 1}}",
             errors: [
-                #"spec.strategy.canary.trafficRouting.plugins["acme/router"]: Aviary does not run the traffic router plugin "acme/router"; it runs "argoproj-labs/gatewayAPI" and "argoproj-labs/contour" itself"#
+                #"spec.strategy.canary.trafficRouting.plugins["acme/router"]: Aviary does not run the traffic router plugin "acme/router"; it runs "argoproj-labs/gatewayAPI", "argoproj-labs/contour" and "argoproj-labs/openshift" itself"#
             ]),
         Row(
             name: "a Gateway API plugin configuration that does not decode",
@@ -208,6 +227,12 @@ import Testing
         let report = ManifestLinter.lint([LintInput(file: "r.yaml", data: Data(text.utf8))])
         let errors = report.diagnostics.filter(\.isError).map { "\($0.path): \($0.message)" }
         #expect(errors == row.errors)
+        if let warnings = row.warnings {
+            #expect(
+                report.diagnostics.filter { !$0.isError && $0.path.contains("plugins") }.map {
+                    "\($0.path): \($0.message)"
+                } == warnings)
+        }
     }
 
     /// Argo's ALB ping-pong: the two Services take turns, so the Ingress's rule names a third,

@@ -1008,5 +1008,34 @@ import struct AviaryRoutes.StringMatch
         proxy[path: "status", "conditions"] = Self.json("[{type: Valid, status: 'False', observedGeneration: 5}]")
         #expect(ContourProxies.verified(proxy: proxy, split: Self.split()) == false)
     }
-}
 
+    // MARK: OpenShift
+
+    static let openshiftRoute = json(
+        """
+        apiVersion: route.openshift.io/v1
+        kind: Route
+        metadata: {name: web, namespace: default}
+        spec:
+          host: web.apps.example.com
+          port: {targetPort: http}
+          tls: {termination: edge}
+          to: {kind: Service, name: web-stable, weight: 100}
+        """)
+
+    @Test func openshiftRouteBackends() throws {
+        let at10 = OpenShiftRoutes.weighted(route: Self.openshiftRoute, split: Self.split(weight: 10))
+        #expect(at10[path: "spec", "to"] == Self.json("{kind: Service, name: web-stable, weight: 90}"))
+        #expect(at10[path: "spec", "alternateBackends"] == Self.json("[{kind: Service, name: web-canary, weight: 10}]"))
+        #expect(at10[path: "spec", "tls"] == Self.openshiftRoute[path: "spec", "tls"])
+        // Out of a maxTrafficWeight of 1000, the weights are still out of 100 (Routes take 0 to 256).
+        let perMille = OpenShiftRoutes.weighted(route: Self.openshiftRoute, split: Self.split(weight: 333, maxWeight: 1000))
+        #expect(perMille[path: "spec", "to", "weight"] == 67)
+        #expect(perMille[path: "spec", "alternateBackends"] == Self.json("[{kind: Service, name: web-canary, weight: 33}]"))
+        // Back at 0 the alternate backend goes: the Route is as the user wrote it.
+        #expect(OpenShiftRoutes.weighted(route: at10, split: Self.split(weight: 0)) == Self.openshiftRoute)
+        #expect(OpenShiftRoutes.weighted(route: at10, split: Self.split(weight: 100))[path: "spec", "to", "weight"] == 0)
+        #expect(OpenShiftRoutes.reference("web", namespace: "shop") == ("shop", "web"))
+        #expect(OpenShiftRoutes.reference("edge/web", namespace: "shop") == ("edge", "web"))
+    }
+}

@@ -553,6 +553,33 @@ import Testing
         }
     }
 
+    /// OpenShift (Argo's `argoproj-labs/openshift` plugin, run by Aviary itself): the Route's
+    /// default backend keeps the stable share, the canary is its one alternate backend.
+    @Test func openshiftRoute() async throws {
+        let router = Router(
+            name: "openshift", crds: [("route.openshift.io", "v1", "Route", "routes")],
+            objects: """
+                apiVersion: route.openshift.io/v1
+                kind: Route
+                metadata: {name: web}
+                spec:
+                  host: web.apps.example.com
+                  to: {kind: Service, name: web-stable, weight: 100}
+                """,
+            routing: "plugins:\n  argoproj-labs/openshift: {routes: [web]}", headerRoute: false, mirrorRoute: false,
+            kind: "routes.route.openshift.io", object: "web", userObject: "web",
+            weight: { object in
+                let canary = object[at: "spec", "alternateBackends"]?.arrayValue?.first {
+                    $0["name"]?.stringValue == "web-canary"
+                }
+                return canary?["weight"]?.integerValue.map { Int($0) } ?? 0
+            })
+        try await run(router) { _, route in
+            #expect(route[at: "spec", "to"] == Self.json("{kind: Service, name: web-stable, weight: 90}"))
+            #expect(route[at: "spec", "alternateBackends"] == Self.json("[{kind: Service, name: web-canary, weight: 10}]"))
+        }
+    }
+
     @Test func aMissingIngressIsNamedOnTheRolloutAndTheRolloutGoesOnOnceItExists() async throws {
         try #require(ClusterUnderTest.kubectl != nil, "kubectl is needed for this test")
         let cluster = try ClusterUnderTest()

@@ -138,6 +138,13 @@ extension KubernetesPlatform {
                 let weighted = try ContourProxies.weighted(proxy: current, split: split)
                 try await writeIfChanged(ContourProxies.resource, namespace, current, weighted)
             }
+        case .openshift(let openshift):
+            for route in openshift.routes {
+                let (routeNamespace, name) = OpenShiftRoutes.reference(route, namespace: namespace)
+                let current = try await read(OpenShiftRoutes.resource, routeNamespace, name)
+                let weighted = OpenShiftRoutes.weighted(route: current, split: split)
+                try await writeIfChanged(OpenShiftRoutes.resource, routeNamespace, current, weighted)
+            }
         case .traefik(let traefik):
             let current = try await read(trafficVersions.traefikServices, namespace, traefik.weightedTraefikServiceName)
             try await writeIfChanged(

@@ -507,8 +507,8 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
     public var traefik: TraefikTrafficRouting?
     /// Apache APISIX routes.
     public var apisix: ApisixTrafficRouting?
-    /// Traffic router plugins by name; Aviary runs `argoproj-labs/gatewayAPI` itself
-    /// (`gatewayAPI`), and keeps the others opaque.
+    /// Traffic router plugins by name; Aviary runs the Gateway API, Contour and OpenShift plugins
+    /// itself (`gatewayAPI`, `contour`, `openshift`), and keeps the others opaque.
     public var plugins: [String: JSONValue]?
 
     /// Traffic routing through SMI.
@@ -527,8 +527,17 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
     public static let gatewayAPIPlugin = "argoproj-labs/gatewayAPI"
     /// The name under which Argo's Contour plugin is configured.
     public static let contourPlugin = "argoproj-labs/contour"
+    /// The name under which Argo's OpenShift Route plugin is configured.
+    public static let openshiftPlugin = "argoproj-labs/openshift"
     /// The traffic router plugins Aviary runs itself.
-    public static let pluginsRun = [gatewayAPIPlugin, contourPlugin]
+    public static let pluginsRun = [gatewayAPIPlugin, contourPlugin, openshiftPlugin]
+
+    /// The OpenShift plugin's configuration, when that plugin is named; nil when it is absent or
+    /// its configuration does not decode (the validator says so).
+    public var openshift: OpenShiftTrafficRouting? {
+        guard let config = plugins?[Self.openshiftPlugin] else { return nil }
+        return try? JSONDecoder().decode(OpenShiftTrafficRouting.self, from: JSONEncoder().encode(config))
+    }
 
     /// The Contour plugin's configuration, when that plugin is named; nil when it is absent or
     /// its configuration does not decode (the validator says so).
@@ -554,6 +563,7 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
         if let traefik { return .traefik(traefik) }
         if let gatewayAPI { return .gatewayAPI(gatewayAPI) }
         if let contour { return .contour(contour) }
+        if let openshift { return .openshift(openshift) }
         if let alb { return .alb(alb) }
         if let ambassador { return .ambassador(ambassador) }
         if let apisix { return .apisix(apisix) }

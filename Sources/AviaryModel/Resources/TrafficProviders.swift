@@ -21,6 +21,8 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
     case appMesh(AppMeshTrafficRouting)
     /// Contour HTTPProxies, as Argo's `argoproj-labs/contour` plugin drives them.
     case contour(ContourTrafficRouting)
+    /// OpenShift Routes, as Argo's `argoproj-labs/openshift` plugin drives them.
+    case openshift(OpenShiftTrafficRouting)
 
     /// The field of `trafficRouting` that configures it.
     public var field: String {
@@ -34,7 +36,7 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
         case .ambassador: "ambassador"
         case .apisix: "apisix"
         case .appMesh: "appMesh"
-        case .contour: "plugins"
+        case .contour, .openshift: "plugins"
         }
     }
 
@@ -52,6 +54,7 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
         case .apisix: "Apisix"
         case .appMesh: "AppMesh"
         case .contour: RolloutTrafficRouting.contourPlugin
+        case .openshift: RolloutTrafficRouting.openshiftPlugin
         }
     }
 }
@@ -282,6 +285,16 @@ public struct ContourTrafficRouting: Codable, Sendable, Hashable {
 
     /// Contour routing through `httpProxies`.
     public init(httpProxies: [String]) { self.httpProxies = httpProxies }
+}
+
+/// The configuration of Argo's OpenShift traffic router plugin (`plugins["argoproj-labs/openshift"]`):
+/// the Routes whose default backend is the stable Service.
+public struct OpenShiftTrafficRouting: Codable, Sendable, Hashable {
+    /// The Routes, `NAME` in the rollout's namespace or `NAMESPACE/NAME`.
+    public var routes: [String]
+
+    /// OpenShift routing through `routes`.
+    public init(routes: [String]) { self.routes = routes }
 }
 
 /// Target-group stickiness of an ALB forward action: a client keeps its target group for

@@ -430,10 +430,20 @@ struct Issues {
                     error(
                         pluginPath,
                         "Aviary does not run the traffic router plugin \"\(name)\"; it runs "
-                            + RolloutTrafficRouting.pluginsRun.map { "\"\($0)\"" }.joined(separator: " and ")
-                            + " itself")
+                            + RolloutTrafficRouting.pluginsRun.dropLast().map { "\"\($0)\"" }.joined(separator: ", ")
+                            + " and \"\(RolloutTrafficRouting.pluginsRun.last!)\" itself")
                 } else if name == RolloutTrafficRouting.contourPlugin, routing.contour == nil {
                     error(pluginPath, "is not a Contour plugin configuration; give httpProxies: [NAME]")
+                } else if name == RolloutTrafficRouting.openshiftPlugin, routing.openshift == nil {
+                    error(pluginPath, "is not an OpenShift plugin configuration; give routes: [NAME]")
+                } else if name == RolloutTrafficRouting.openshiftPlugin {
+                    // The plugin reads `routes` only; its README's example also has `namespace`.
+                    for key in (routing.plugins?[name]?.objectValue ?? [:]).keys.sorted() where key != "routes" {
+                        warning(
+                            "\(pluginPath).\(key)",
+                            "unknown field, ignored by the plugin; it reads routes only (a Route of another namespace "
+                                + "is NAMESPACE/NAME)")
+                    }
                 } else if name == RolloutTrafficRouting.gatewayAPIPlugin, routing.gatewayAPI == nil {
                     error(
                         pluginPath,
@@ -541,7 +551,7 @@ struct Issues {
         if routing.alb != nil && canary.pingPong == nil { return true }
         if let istio = routing.istio, istio.destinationRule == nil, canary.pingPong == nil { return true }
         return routing.smi != nil || routing.apisix != nil || routing.ambassador != nil || routing.nginx != nil
-            || routing.contour != nil
+            || routing.contour != nil || routing.openshift != nil
             || routing.appMesh != nil || routing.traefik != nil
     }
 
@@ -725,6 +735,13 @@ struct Issues {
                     "name the HTTPProxies whose routes carry the canary and stable Services")
             }
             refuseSteps(header: true, mirror: true, router: "Contour")
+        case .openshift(let openshift):
+            if openshift.routes.isEmpty || openshift.routes.contains(where: \.isEmpty) {
+                missing(
+                    "plugins[\"\(RolloutTrafficRouting.openshiftPlugin)\"].routes",
+                    "name the Routes whose default backend is the stable Service (NAME or NAMESPACE/NAME)")
+            }
+            refuseSteps(header: true, mirror: true, router: "OpenShift")
         case .alb(let alb):
             let ingresses = alb.allIngresses
             if ingresses.isEmpty || ingresses.contains(where: \.isEmpty) {
