@@ -307,6 +307,10 @@ struct KubernetesInstall {
             "sets Contour HTTPProxy weights (Argo's argoproj-labs/contour plugin)"
         ),
         (
+            "gateway.solo.io", ["virtualservices", "routetables"], ["get", "list", "watch", "update", "patch"],
+            "sets Gloo Edge route weights (Argo's solo-io/glooedge plugin)"
+        ),
+        (
             "route.openshift.io", ["routes"], ["get", "list", "watch", "update", "patch"],
             "sets OpenShift Route backend weights (Argo's argoproj-labs/openshift plugin)"
         ),

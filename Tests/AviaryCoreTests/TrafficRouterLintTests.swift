@@ -35,6 +35,11 @@ import Testing
         ),
         ("contour", "      plugins:\n        argoproj-labs/contour:\n          httpProxies: [sample-app, sample-app-internal]"),
         ("openshift", "      plugins:\n        argoproj-labs/openshift:\n          routes: [sample-app, edge/sample-app]"),
+        (
+            "glooedge virtualService",
+            "      plugins:\n        solo-io/glooedge:\n          virtualService: {name: echo, namespace: gloo-system}\n          routes: [route-1, route-2]"
+        ),
+        ("glooedge routeTable labels", "      plugins:\n        solo-io/glooedge:\n          routeTable: {labels: {team: web}}"),
         ("gatewayAPI", "      plugins:\n        argoproj-labs/gatewayAPI:\n          httpRoute: sample-app"),
         (
             "gatewayAPI httpRoutes",
@@ -209,9 +214,34 @@ import Testing
                 #"spec.strategy.canary.trafficRouting.plugins["argoproj-labs/openshift"].namespace: unknown field, ignored by the plugin; it reads routes only (a Route of another namespace is NAMESPACE/NAME)"#
             ]),
         Row(
+            name: "glooedge needs one selector and routes by weight only",
+            routing: "        plugins: {solo-io/glooedge: {routes: [a]}}", steps: mirror,
+            errors: [
+                #"spec.strategy.canary.trafficRouting.plugins["solo-io/glooedge"]: one of virtualService or routeTable selectors must be set in solo-io/glooedge plugin configuration; give one"#,
+                "spec.strategy.canary.steps[1].setMirrorRoute: Gloo Edge cannot mirror traffic; remove the step or use istio or the Gateway API",
+            ]),
+        Row(
+            name: "glooedge selectors need a name (or labels)",
+            routing: "        plugins: {solo-io/glooedge: {virtualService: {namespace: gloo-system}}}",
+            errors: [
+                #"spec.strategy.canary.trafficRouting.plugins["solo-io/glooedge"].virtualService.name: required; give the VirtualService's name"#
+            ]),
+        Row(
+            name: "glooedge route tables need a name or labels",
+            routing: "        plugins: {solo-io/glooedge: {routeTable: {namespace: gloo-system}}}",
+            errors: [
+                #"spec.strategy.canary.trafficRouting.plugins["solo-io/glooedge"].routeTable: name or labels field must be set in RouteTable selector; give name: NAME or labels: {KEY: VALUE}"#
+            ]),
+        Row(
+            name: "glooedge configuration must decode",
+            routing: "        plugins: {solo-io/glooedge: {routes: route-1}}",
+            errors: [
+                #"spec.strategy.canary.trafficRouting.plugins["solo-io/glooedge"]: is not a Gloo Edge plugin configuration; give virtualService: {name: NAME} or routeTable: {name: NAME} (or labels), and optionally routes: [NAME]"#
+            ]),
+        Row(
             name: "another plugin", routing: "        plugins: {acme/router: {x: 1}}",
             errors: [
-                #"spec.strategy.canary.trafficRouting.plugins["acme/router"]: Aviary does not run the traffic router plugin "acme/router"; it runs "argoproj-labs/gatewayAPI", "argoproj-labs/contour" and "argoproj-labs/openshift" itself"#
+                #"spec.strategy.canary.trafficRouting.plugins["acme/router"]: Aviary does not run the traffic router plugin "acme/router"; it runs "argoproj-labs/gatewayAPI", "argoproj-labs/contour", "argoproj-labs/openshift" and "solo-io/glooedge" itself"#
             ]),
         Row(
             name: "a Gateway API plugin configuration that does not decode",

@@ -1038,4 +1038,113 @@ import struct AviaryRoutes.StringMatch
         #expect(OpenShiftRoutes.reference("web", namespace: "shop") == ("shop", "web"))
         #expect(OpenShiftRoutes.reference("edge/web", namespace: "shop") == ("edge", "web"))
     }
+
+    // MARK: Gloo Edge
+
+    static let glooVirtualService = json(
+        """
+        apiVersion: gateway.solo.io/v1
+        kind: VirtualService
+        metadata: {name: echo, namespace: gloo-system}
+        spec:
+          virtualHost:
+            domains: ['*']
+            routes:
+            - name: route-1
+              matchers: [{prefix: /}]
+              routeAction: {single: {upstream: {name: web-stable, namespace: shop}}}
+            - name: route-2
+              matchers: [{prefix: /api}]
+              routeAction:
+                multi:
+                  destinations:
+                  - {destination: {upstream: {name: WEB-STABLE, namespace: shop}}, weight: 100}
+                  - {destination: {upstream: {name: web-canary, namespace: shop}}, weight: 0}
+            - name: static
+              matchers: [{prefix: /static}]
+              routeAction: {single: {upstream: {name: assets, namespace: shop}}}
+        """)
+
+    @Test func glooEdgeVirtualServiceWeights() throws {
+        let config = GlooEdgeTrafficRouting(virtualService: .init(name: "echo"), routes: ["route-1", "route-2"])
+        let at10 = try GlooEdgeRoutes.weighted(virtualService: Self.glooVirtualService, config: config, split: Self.split())
+        let routes = try #require(at10[path: "spec", "virtualHost", "routes"]?.arrayValue)
+        // A single action becomes a multi one with a copy of the stable destination for the canary.
+        #expect(
+            routes[0]["routeAction"]
+                == Self.json(
+                    """
+                    multi:
+                      destinations:
+                      - {destination: {upstream: {name: web-stable, namespace: shop}}, weight: 90}
+                      - {destination: {upstream: {name: web-canary, namespace: shop}}, weight: 10}
+                    """))
+        // Upstream names compare without case; an existing canary destination is reused.
+        #expect(
+            routes[1][path: "routeAction", "multi", "destinations"]?.arrayValue?.map { $0["weight"] } == [90, 10])
+        #expect(routes[2] == Self.glooVirtualService[path: "spec", "virtualHost", "routes"]?.arrayValue?[2])
+        // Back at 0 the canary destination stays, at weight 0, as the plugin leaves it.
+        let at0 = try GlooEdgeRoutes.weighted(virtualService: at10, config: config, split: Self.split(weight: 0))
+        #expect(
+            at0[path: "spec", "virtualHost", "routes"]?.arrayValue?[0][path: "routeAction", "multi", "destinations"]?
+                .arrayValue?.map { $0["weight"] } == [100, 0])
+        let perMille = try GlooEdgeRoutes.weighted(
+            virtualService: Self.glooVirtualService, config: config, split: Self.split(weight: 250, maxWeight: 1000))
+        #expect(
+            perMille[path: "spec", "virtualHost", "routes"]?.arrayValue?[1][path: "routeAction", "multi", "destinations"]?
+                .arrayValue?.map { $0["weight"] } == [750, 250])
+    }
+
+    @Test(arguments: [
+        (
+            [String](), "failed canary rollout: virtual host has multiple routes but canary config doesn't specify which routes to use"
+        ),
+        (
+            ["route-1", "static"], "failed canary rollout: some/all routes specified in canary rollout configuration do not have stable upstreams"
+        ),
+        (
+            ["static"], "failed canary rollout: some/all routes specified in canary rollout configuration do not have stable upstreams"
+        ),
+    ])
+    func glooEdgeVirtualServiceRefusals(routes: [String], message: String) {
+        let config = GlooEdgeTrafficRouting(virtualService: .init(name: "echo"), routes: routes)
+        #expect(throws: TrafficObjectError(message)) {
+            try GlooEdgeRoutes.weighted(virtualService: Self.glooVirtualService, config: config, split: Self.split())
+        }
+    }
+
+    @Test func glooEdgeRouteTables() throws {
+        let table = Self.json(
+            """
+            apiVersion: gateway.solo.io/v1
+            kind: RouteTable
+            metadata: {name: echo-routes, namespace: shop, labels: {team: web}}
+            spec:
+              routes:
+              - name: route-1
+                matchers: [{prefix: /}]
+                routeAction: {single: {upstream: {name: web-stable, namespace: shop}}}
+            """)
+        var other = table
+        other[path: "metadata", "name"] = "assets"
+        other[path: "spec", "routes"] = Self.json("[{name: a, routeAction: {single: {upstream: {name: assets}}}}]")
+        let config = GlooEdgeTrafficRouting(routeTable: .init(labels: ["team": "web"]))
+        let weighted = try GlooEdgeRoutes.weighted(routeTables: [table, other], config: config, split: Self.split())
+        #expect(
+            weighted[0][path: "spec", "routes"]?.arrayValue?[0][path: "routeAction", "multi", "destinations"]?.arrayValue?
+                .map { $0["weight"] } == [90, 10])
+        #expect(weighted[1] == other, "a table without the stable upstream is left alone")
+        #expect(throws: TrafficObjectError(
+            "failed canary rollout: couldn't find stable services in RouteTables selected with Name: '', Namespace: '', "
+                + "Labels: map[team:web], with route names in []")) {
+            try GlooEdgeRoutes.weighted(routeTables: [other], config: config, split: Self.split())
+        }
+        var two = table
+        two[path: "spec", "routes"] = .array([table[path: "spec", "routes"]!.arrayValue![0], other[path: "spec", "routes"]!.arrayValue![0]])
+        #expect(throws: TrafficObjectError(
+            "failed canary rollout: route table shop/echo-routes has multiple routes but canary config doesn't specify which routes to use")) {
+            try GlooEdgeRoutes.weighted(routeTables: [two], config: config, split: Self.split())
+        }
+        #expect(GlooEdgeRoutes.labelSelector(["b": "2", "a": "1"]) == "a=1,b=2")
+    }
 }

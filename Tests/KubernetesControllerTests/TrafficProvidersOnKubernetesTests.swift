@@ -580,6 +580,58 @@ import Testing
         }
     }
 
+    /// Gloo Edge (Argo's `solo-io/glooedge` plugin, run by Aviary itself): the RouteTables
+    /// selected by labels get the canary destination beside the stable one; one without the stable
+    /// upstream is left alone.
+    @Test func glooEdgeRouteTables() async throws {
+        let router = Router(
+            name: "glooedge",
+            crds: [
+                ("gateway.solo.io", "v1", "RouteTable", "routetables"),
+                ("gateway.solo.io", "v1", "VirtualService", "virtualservices"),
+            ],
+            objects: """
+                apiVersion: gateway.solo.io/v1
+                kind: RouteTable
+                metadata: {name: web, labels: {team: web}}
+                spec:
+                  routes:
+                  - name: main
+                    matchers: [{prefix: /}]
+                    routeAction:
+                      multi:
+                        destinations:
+                        - {destination: {upstream: {name: web-stable, namespace: default}}, weight: 100}
+                        - {destination: {upstream: {name: web-canary, namespace: default}}, weight: 0}
+                ---
+                apiVersion: gateway.solo.io/v1
+                kind: RouteTable
+                metadata: {name: assets, labels: {team: web}}
+                spec:
+                  routes:
+                  - name: main
+                    routeAction: {single: {upstream: {name: assets, namespace: default}}}
+                """,
+            routing: "plugins:\n  solo-io/glooedge: {routeTable: {labels: {team: web}}, routes: [main]}",
+            headerRoute: false, mirrorRoute: false, kind: "routetables.gateway.solo.io", object: "web", userObject: "web",
+            weight: { object in
+                let canary = object[at: "spec", "routes", 0, "routeAction", "multi", "destinations"]?.arrayValue?.first {
+                    $0[path: "destination", "upstream", "name"]?.stringValue == "web-canary"
+                }
+                return canary?["weight"]?.integerValue.map { Int($0) }
+            })
+        try await run(
+            router,
+            extraCheck: { cluster, table in
+                #expect(
+                    table[at: "spec", "routes", 0, "routeAction", "multi", "destinations"]?.arrayValue?.map {
+                        $0["weight"]
+                    } == [90, 10])
+                let assets = try cluster.object("routetables.gateway.solo.io", "assets")
+                #expect(assets?[at: "spec", "routes", 0, "routeAction"] == Self.json("{single: {upstream: {name: assets, namespace: default}}}"))
+            })
+    }
+
     @Test func aMissingIngressIsNamedOnTheRolloutAndTheRolloutGoesOnOnceItExists() async throws {
         try #require(ClusterUnderTest.kubectl != nil, "kubectl is needed for this test")
         let cluster = try ClusterUnderTest()

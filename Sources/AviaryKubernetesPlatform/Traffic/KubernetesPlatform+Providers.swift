@@ -145,6 +145,8 @@ extension KubernetesPlatform {
                 let weighted = OpenShiftRoutes.weighted(route: current, split: split)
                 try await writeIfChanged(OpenShiftRoutes.resource, routeNamespace, current, weighted)
             }
+        case .glooEdge(let gloo):
+            try await applyGlooEdge(gloo, split: split)
         case .traefik(let traefik):
             let current = try await read(trafficVersions.traefikServices, namespace, traefik.weightedTraefikServiceName)
             try await writeIfChanged(
@@ -289,6 +291,32 @@ extension KubernetesPlatform {
             }
         }
         return ports
+    }
+
+    /// Gloo Edge: the VirtualService named, or the RouteTables named or selected by labels (in the
+    /// selector's namespace, else the rollout's).
+    private func applyGlooEdge(_ gloo: GlooEdgeTrafficRouting, split: TrafficSplit) async throws {
+        if let selector = gloo.virtualService {
+            let namespace = selector.namespace.flatMap { $0.isEmpty ? nil : $0 } ?? split.namespace
+            let current = try await read(GlooEdgeRoutes.virtualServices, namespace, selector.name ?? "")
+            let weighted = try GlooEdgeRoutes.weighted(virtualService: current, config: gloo, split: split)
+            try await writeIfChanged(GlooEdgeRoutes.virtualServices, namespace, current, weighted)
+            return
+        }
+        guard let selector = gloo.routeTable else { return }
+        let namespace = selector.namespace.flatMap { $0.isEmpty ? nil : $0 } ?? split.namespace
+        let tables: [JSONValue]
+        if let name = selector.name, !name.isEmpty {
+            tables = [try await read(GlooEdgeRoutes.routeTables, namespace, name)]
+        } else {
+            let selectorText = GlooEdgeRoutes.labelSelector(selector.labels ?? [:])
+            tables = try await client.list(GlooEdgeRoutes.routeTables, namespace: namespace, labelSelector: selectorText)
+                .items.map(\.json)
+        }
+        let weighted = try GlooEdgeRoutes.weighted(routeTables: tables, config: gloo, split: split)
+        for (current, desired) in zip(tables, weighted) {
+            try await writeIfChanged(GlooEdgeRoutes.routeTables, namespace, current, desired)
+        }
     }
 
     /// The object, or Argo's "not found" message for it.

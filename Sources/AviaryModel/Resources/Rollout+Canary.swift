@@ -507,8 +507,8 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
     public var traefik: TraefikTrafficRouting?
     /// Apache APISIX routes.
     public var apisix: ApisixTrafficRouting?
-    /// Traffic router plugins by name; Aviary runs the Gateway API, Contour and OpenShift plugins
-    /// itself (`gatewayAPI`, `contour`, `openshift`), and keeps the others opaque.
+    /// Traffic router plugins by name; Aviary runs the Gateway API, Contour, OpenShift and Gloo Edge
+    /// plugins itself (`gatewayAPI`, `contour`, `openshift`, `glooEdge`), and keeps the others opaque.
     public var plugins: [String: JSONValue]?
 
     /// Traffic routing through SMI.
@@ -529,32 +529,30 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
     public static let contourPlugin = "argoproj-labs/contour"
     /// The name under which Argo's OpenShift Route plugin is configured.
     public static let openshiftPlugin = "argoproj-labs/openshift"
+    /// The name under which Argo's Gloo Edge plugin is configured.
+    public static let glooEdgePlugin = "solo-io/glooedge"
     /// The traffic router plugins Aviary runs itself.
-    public static let pluginsRun = [gatewayAPIPlugin, contourPlugin, openshiftPlugin]
+    public static let pluginsRun = [gatewayAPIPlugin, contourPlugin, openshiftPlugin, glooEdgePlugin]
 
-    /// The OpenShift plugin's configuration, when that plugin is named; nil when it is absent or
-    /// its configuration does not decode (the validator says so).
-    public var openshift: OpenShiftTrafficRouting? {
-        guard let config = plugins?[Self.openshiftPlugin] else { return nil }
-        return try? JSONDecoder().decode(OpenShiftTrafficRouting.self, from: JSONEncoder().encode(config))
-    }
+    /// The Gloo Edge plugin's configuration (nil when it is absent or does not decode; the
+    /// validator says which).
+    public var glooEdge: GlooEdgeTrafficRouting? { plugin(Self.glooEdgePlugin) }
+    /// The OpenShift plugin's configuration, likewise.
+    public var openshift: OpenShiftTrafficRouting? { plugin(Self.openshiftPlugin) }
+    /// The Contour plugin's configuration, likewise.
+    public var contour: ContourTrafficRouting? { plugin(Self.contourPlugin) }
+    /// The Gateway API plugin's configuration, likewise.
+    public var gatewayAPI: GatewayAPITrafficRouting? { plugin(Self.gatewayAPIPlugin) }
 
-    /// The Contour plugin's configuration, when that plugin is named; nil when it is absent or
-    /// its configuration does not decode (the validator says so).
-    public var contour: ContourTrafficRouting? {
-        guard let config = plugins?[Self.contourPlugin] else { return nil }
-        return try? JSONDecoder().decode(ContourTrafficRouting.self, from: JSONEncoder().encode(config))
-    }
-
-    /// The Gateway API plugin's configuration, when that plugin is named; nil when it is absent
-    /// or its configuration does not decode (the validator reports which field).
-    public var gatewayAPI: GatewayAPITrafficRouting? {
-        guard let config = plugins?[Self.gatewayAPIPlugin] else { return nil }
-        return try? JSONDecoder().decode(GatewayAPITrafficRouting.self, from: JSONEncoder().encode(config))
+    /// The configuration under a plugin's name, decoded; nil when the plugin is not named or its
+    /// configuration does not decode.
+    private func plugin<Configuration: Decodable>(_ name: String) -> Configuration? {
+        guard let config = plugins?[name] else { return nil }
+        return try? JSONDecoder().decode(Configuration.self, from: JSONEncoder().encode(config))
     }
 
     /// The router Aviary drives for this routing, nil when it names none Aviary runs (a plugin
-    /// other than Gateway API). ALB, Ambassador, APISIX and App Mesh come last: beside another
+    /// other than those of `pluginsRun`). ALB, Ambassador, APISIX and App Mesh come last: beside another
     /// router (Istio's ping-pong, say) that one makes the split.
     public var provider: TrafficProvider? {
         if let smi { return .smi(smi) }
@@ -564,6 +562,7 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
         if let gatewayAPI { return .gatewayAPI(gatewayAPI) }
         if let contour { return .contour(contour) }
         if let openshift { return .openshift(openshift) }
+        if let glooEdge { return .glooEdge(glooEdge) }
         if let alb { return .alb(alb) }
         if let ambassador { return .ambassador(ambassador) }
         if let apisix { return .apisix(apisix) }

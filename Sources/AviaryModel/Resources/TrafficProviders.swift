@@ -23,6 +23,8 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
     case contour(ContourTrafficRouting)
     /// OpenShift Routes, as Argo's `argoproj-labs/openshift` plugin drives them.
     case openshift(OpenShiftTrafficRouting)
+    /// Gloo Edge VirtualServices or RouteTables, as Argo's `solo-io/glooedge` plugin drives them.
+    case glooEdge(GlooEdgeTrafficRouting)
 
     /// The field of `trafficRouting` that configures it.
     public var field: String {
@@ -36,7 +38,7 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
         case .ambassador: "ambassador"
         case .apisix: "apisix"
         case .appMesh: "appMesh"
-        case .contour, .openshift: "plugins"
+        case .contour, .openshift, .glooEdge: "plugins"
         }
     }
 
@@ -55,6 +57,7 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
         case .appMesh: "AppMesh"
         case .contour: RolloutTrafficRouting.contourPlugin
         case .openshift: RolloutTrafficRouting.openshiftPlugin
+        case .glooEdge: RolloutTrafficRouting.glooEdgePlugin
         }
     }
 }
@@ -295,6 +298,36 @@ public struct OpenShiftTrafficRouting: Codable, Sendable, Hashable {
 
     /// OpenShift routing through `routes`.
     public init(routes: [String]) { self.routes = routes }
+}
+
+/// The configuration of Argo's Gloo Edge traffic router plugin (`plugins["solo-io/glooedge"]`):
+/// one VirtualService, or the RouteTables a name or labels select, and the routes in them to split.
+public struct GlooEdgeTrafficRouting: Codable, Sendable, Hashable {
+    /// A Gloo object by name, or RouteTables by labels; the namespace is the rollout's when not set.
+    public struct Selector: Codable, Sendable, Hashable {
+        public var name: String?
+        public var namespace: String?
+        public var labels: [String: String]?
+
+        public init(name: String? = nil, namespace: String? = nil, labels: [String: String]? = nil) {
+            self.name = name
+            self.namespace = namespace
+            self.labels = labels
+        }
+    }
+
+    public var virtualService: Selector?
+    public var routeTable: Selector?
+    /// The route names to split (`routes[].name`); every route that sends to the stable upstream
+    /// when not set, which the plugin allows only when there is one route.
+    public var routes: [String]?
+
+    /// Gloo Edge routing through a VirtualService or RouteTables.
+    public init(virtualService: Selector? = nil, routeTable: Selector? = nil, routes: [String]? = nil) {
+        self.virtualService = virtualService
+        self.routeTable = routeTable
+        self.routes = routes
+    }
 }
 
 /// Target-group stickiness of an ALB forward action: a client keeps its target group for

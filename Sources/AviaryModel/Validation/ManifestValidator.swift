@@ -434,6 +434,11 @@ struct Issues {
                             + " and \"\(RolloutTrafficRouting.pluginsRun.last!)\" itself")
                 } else if name == RolloutTrafficRouting.contourPlugin, routing.contour == nil {
                     error(pluginPath, "is not a Contour plugin configuration; give httpProxies: [NAME]")
+                } else if name == RolloutTrafficRouting.glooEdgePlugin, routing.glooEdge == nil {
+                    error(
+                        pluginPath,
+                        "is not a Gloo Edge plugin configuration; give virtualService: {name: NAME} or routeTable: "
+                            + "{name: NAME} (or labels), and optionally routes: [NAME]")
                 } else if name == RolloutTrafficRouting.openshiftPlugin, routing.openshift == nil {
                     error(pluginPath, "is not an OpenShift plugin configuration; give routes: [NAME]")
                 } else if name == RolloutTrafficRouting.openshiftPlugin {
@@ -551,7 +556,7 @@ struct Issues {
         if routing.alb != nil && canary.pingPong == nil { return true }
         if let istio = routing.istio, istio.destinationRule == nil, canary.pingPong == nil { return true }
         return routing.smi != nil || routing.apisix != nil || routing.ambassador != nil || routing.nginx != nil
-            || routing.contour != nil || routing.openshift != nil
+            || routing.contour != nil || routing.openshift != nil || routing.glooEdge != nil
             || routing.appMesh != nil || routing.traefik != nil
     }
 
@@ -742,6 +747,23 @@ struct Issues {
                     "name the Routes whose default backend is the stable Service (NAME or NAMESPACE/NAME)")
             }
             refuseSteps(header: true, mirror: true, router: "OpenShift")
+        case .glooEdge(let gloo):
+            let configPath = "plugins[\"\(RolloutTrafficRouting.glooEdgePlugin)\"]"
+            switch (gloo.virtualService, gloo.routeTable) {
+            case (nil, nil), (.some, .some):
+                error(
+                    "\(path).\(configPath)",
+                    "one of virtualService or routeTable selectors must be set in solo-io/glooedge plugin "
+                        + "configuration; give one")
+            case (let selector?, nil) where (selector.name ?? "").isEmpty:
+                missing("\(configPath).virtualService.name", "give the VirtualService's name")
+            case (nil, let selector?) where (selector.name ?? "").isEmpty && (selector.labels ?? [:]).isEmpty:
+                error(
+                    "\(path).\(configPath).routeTable",
+                    "name or labels field must be set in RouteTable selector; give name: NAME or labels: {KEY: VALUE}")
+            default: break
+            }
+            refuseSteps(header: true, mirror: true, router: "Gloo Edge")
         case .alb(let alb):
             let ingresses = alb.allIngresses
             if ingresses.isEmpty || ingresses.contains(where: \.isEmpty) {
