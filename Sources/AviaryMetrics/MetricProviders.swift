@@ -407,7 +407,7 @@ public struct MetricProviders: MeasurementProvider {
                     service: "monitoring", serviceID: "CloudWatch", environment: environment)
                 do throws(CloudWatchError) {
                     let (series, messages) = try await CloudWatchClient.run(
-                        spec, configuration: configuration, now: queryTime ?? now())
+                        spec, configuration: configuration, end: queryTime ?? now())
                     let metadata = messages.isEmpty ? [:] : ["messages": CloudWatchClient.display(messages: messages)]
                     return .value(
                         CloudWatchClient.result(series), display: CloudWatchClient.display(series), metadata: metadata)

@@ -202,6 +202,27 @@ private let exampleCredentials = AWSCredentials(
         #expect(spec.request(end: end) == expected)
     }
 
+    @Test func aBacktestQueriesThePastButSignsNow() throws {
+        let spec = try Self.spec(Self.argoExample)
+        let configuration = AWSConfiguration(
+            credentials: exampleCredentials, region: "us-east-1", endpoint: "https://monitoring.us-east-1.amazonaws.com")
+        let past = Date(timeIntervalSince1970: 1_700_000_000)
+        let signedAt = Date(timeIntervalSince1970: 1_796_512_000)
+        let request = CloudWatchClient.request(spec, configuration: configuration, end: past, signedAt: signedAt)
+        #expect(request.url == "https://monitoring.us-east-1.amazonaws.com/")
+        let body = try JSONDecoder().decode(JSONValue.self, from: try #require(request.body))
+        #expect(body["EndTime"] == .integer(1_700_000_000))
+        #expect(body["StartTime"] == .integer(1_699_998_200))
+        let headers = Dictionary(request.headers, uniquingKeysWith: { $1 })
+        #expect(headers["X-Amz-Date"] == AWSSignatureV4.timestamp(signedAt))
+        #expect(headers["Host"] == "monitoring.us-east-1.amazonaws.com")
+        #expect(headers["X-Amz-Target"] == "GraniteServiceVersion20100801.GetMetricData")
+        #expect(
+            headers["Authorization"]?.hasPrefix(
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261205/us-east-1/monitoring/aws4_request, "
+                    + "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=") == true)
+    }
+
     @Test func theIntervalIsFiveMinutesUnlessSet() throws {
         let spec = try Self.spec(
             """

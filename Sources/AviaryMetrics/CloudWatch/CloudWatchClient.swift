@@ -11,19 +11,13 @@ public struct CloudWatchError: Error, Sendable, Equatable, CustomStringConvertib
 }
 
 /// One `MetricDataResults` entry of CloudWatch's answer.
-struct CloudWatchSeries: Sendable, Equatable {
+struct CloudWatchSeries: Sendable {
     var id: String
     var label: String?
     var statusCode: String?
     var timestamps: [Date]
     var values: [Double]
     var messages: [(code: String, value: String)]
-
-    static func == (left: Self, right: Self) -> Bool {
-        left.id == right.id && left.label == right.label && left.statusCode == right.statusCode
-            && left.timestamps == right.timestamps && left.values == right.values
-            && left.messages.map { [$0.code, $0.value] } == right.messages.map { [$0.code, $0.value] }
-    }
 }
 
 /// Calls CloudWatch's `GetMetricData` as Argo's provider does, in the AWS JSON 1.0 protocol that
@@ -34,12 +28,14 @@ public enum CloudWatchClient {
     static let timeout: Duration = .seconds(30)
     static let target = "GraniteServiceVersion20100801.GetMetricData"
 
+    /// The call over the window ending at `end`, signed at `signedAt`: the wall clock always, since
+    /// AWS refuses a signature more than 15 minutes off, even when a backtest queries the past.
     static func request(
-        _ spec: CloudWatchSpec, configuration: AWSConfiguration, now: Date
+        _ spec: CloudWatchSpec, configuration: AWSConfiguration, end: Date, signedAt: Date = Date()
     ) -> MetricHTTPRequest {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let body = (try? encoder.encode(spec.request(end: now))) ?? Data()
+        let body = (try? encoder.encode(spec.request(end: end))) ?? Data()
         let components = URLComponents(string: configuration.endpoint)
         var host = components?.host ?? configuration.endpoint
         if let port = components?.port { host += ":\(port)" }
@@ -49,16 +45,17 @@ public enum CloudWatchClient {
         ]
         let signature = AWSSignatureV4.sign(
             method: "POST", path: path.isEmpty ? "/" : path, headers: headers, body: body,
-            credentials: configuration.credentials, region: configuration.region, service: "monitoring", date: now)
+            credentials: configuration.credentials, region: configuration.region, service: "monitoring",
+            date: signedAt)
         return MetricHTTPRequest(
             method: .POST, url: configuration.endpoint + (path.isEmpty ? "/" : ""),
             headers: headers + signature, body: body, timeout: timeout)
     }
 
     static func run(
-        _ spec: CloudWatchSpec, configuration: AWSConfiguration, now: Date
+        _ spec: CloudWatchSpec, configuration: AWSConfiguration, end: Date
     ) async throws(CloudWatchError) -> (series: [CloudWatchSeries], messages: [(code: String, value: String)]) {
-        let outgoing = request(spec, configuration: configuration, now: now)
+        let outgoing = request(spec, configuration: configuration, end: end)
         let response = try await MetricHTTP.send(outgoing) { reason in
             CloudWatchError(
                 "operation error CloudWatch: GetMetricData, https response error StatusCode: 0, "
