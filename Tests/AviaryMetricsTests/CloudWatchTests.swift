@@ -205,7 +205,8 @@ private let exampleCredentials = AWSCredentials(
     @Test func aBacktestQueriesThePastButSignsNow() throws {
         let spec = try Self.spec(Self.argoExample)
         let configuration = AWSConfiguration(
-            credentials: exampleCredentials, region: "us-east-1", endpoint: "https://monitoring.us-east-1.amazonaws.com")
+            credentials: exampleCredentials, region: "us-east-1", endpoint: "https://monitoring.us-east-1.amazonaws.com"
+        )
         let past = Date(timeIntervalSince1970: 1_700_000_000)
         let signedAt = Date(timeIntervalSince1970: 1_796_512_000)
         let request = CloudWatchClient.request(spec, configuration: configuration, end: past, signedAt: signedAt)
