@@ -7,8 +7,9 @@ import Foundation
 /// The metric back ends Aviary runs: `prometheus`, `web`, `job` (the job as a local process),
 /// `graphite` (its render API), `datadog` (its v1 and v2 query APIs), `newRelic` (NRQL through
 /// NerdGraph), `influxdb` (Flux through InfluxDB 2's query API), `skywalking`, `wavefront`,
-/// `cloudWatch` (GetMetricData, signed with the AWS key of the environment) and the
-/// `aviary.dev/judge` plugin (the statistical judge over Prometheus range queries).
+/// `cloudWatch` (GetMetricData, signed with the AWS key of the environment), `kayenta` (a canary
+/// analysis on a Kayenta server) and the `aviary.dev/judge` plugin (the statistical judge over
+/// Prometheus range queries).
 ///
 /// Every call returns an outcome, never throws: a failure to measure is an Error measurement
 /// with the reason in its message, which is what Argo Rollouts' `consecutiveErrorLimit` counts.
@@ -41,6 +42,8 @@ public struct MetricProviders: MeasurementProvider {
     /// Where Wavefront's API is for an address: `https://ADDRESS/api/v2`, as Argo's client has it
     /// (tests point it at a local server).
     public var wavefrontBase: @Sendable (String) -> String = { "https://\($0)/api/v2" }
+    /// How long to wait between asking Kayenta whether an analysis is complete (Argo's 15 s).
+    public var kayentaPollInterval: Duration = .seconds(15)
 
     /// Providers with an optional fallback Prometheus address.
     public init(
@@ -68,6 +71,7 @@ public struct MetricProviders: MeasurementProvider {
         if metric.provider.skywalking != nil { return SkyWalkingClient.timeout + .seconds(5) }
         if metric.provider.wavefront != nil { return WavefrontClient.timeout + .seconds(5) }
         if metric.provider.cloudWatch != nil { return CloudWatchClient.timeout + .seconds(5) }
+        if metric.provider.kayenta != nil { return Self.kayentaTimeout }
         if let job = metric.provider.job {
             return job.spec.activeDeadlineSeconds.map { .seconds(max(1, $0)) } ?? defaultJobTimeout
         }
@@ -94,14 +98,15 @@ public struct MetricProviders: MeasurementProvider {
             return await measure(wavefront: wavefront, start: request.startedAt)
         }
         if let cloudWatch = metric.provider.cloudWatch { return await measure(cloudWatch: cloudWatch) }
+        if let kayenta = metric.provider.kayenta { return await measure(kayenta: kayenta, request: request) }
         if let plugins = metric.provider.plugin?.objectValue, let judge = plugins[judgePluginName], plugins.count == 1 {
             return await measure(judge: judge)
         }
         let kinds = metric.provider.setKeys.joined(separator: ", ")
         return .error(
             "metric provider \(kinds.isEmpty ? "(none)" : kinds) is not supported by Aviary: use prometheus, web, job, "
-                + "graphite, datadog, newRelic, influxdb, skywalking, wavefront, cloudWatch or the \(judgePluginName) "
-                + "plugin"
+                + "graphite, datadog, newRelic, influxdb, skywalking, wavefront, cloudWatch, kayenta or the "
+                + "\(judgePluginName) plugin"
         )
     }
 
@@ -386,6 +391,43 @@ public struct MetricProviders: MeasurementProvider {
                     points.count == 1 ? .float(points[0].value) : .array(points.map { .float($0.value) })
                 let display = list(points.map { WavefrontClient.format($0.value) })
                 return .value(result, display: display, metadata: metadata)
+            } catch {
+                return .error(error.description)
+            }
+        } catch {
+            return .error(error.description)
+        }
+    }
+
+    // MARK: - Kayenta
+
+    /// How long a Kayenta analysis may take, from the config lookup to its score.
+    static let kayentaTimeout: Duration = .seconds(1800)
+
+    /// Argo's reading: Kayenta's score, truncated, is the value, and the phase is the score against
+    /// the thresholds (the metric's conditions are not used); the execution's id is metadata. Argo
+    /// keeps the measurement Running and asks again every 15 s; here the measurement asks until the
+    /// analysis is complete.
+    private func measure(kayenta value: JSONValue, request: MeasurementRequest) async -> ProviderOutcome {
+        do throws(ProviderSpecError) {
+            let spec = try KayentaSpec(provider: value, metricInterval: request.metric.interval)
+            do throws(KayentaError) {
+                let configID = try await KayentaClient.configID(spec)
+                let body = spec.request(
+                    now: queryTime ?? now(), runStartedAt: request.runStartedAt,
+                    intervalSeconds: request.metric.interval?.seconds ?? 0)
+                let execution = try await KayentaClient.start(spec, configID: configID, body: body)
+                while true {
+                    do {
+                        try await Task.sleep(for: kayentaPollInterval)
+                    } catch {
+                        return .error("Kayenta analysis \(execution) was not complete when the measurement ended")
+                    }
+                    guard let score = try await KayentaClient.score(spec, execution: execution) else { continue }
+                    let whole = Int64(score)
+                    return .phase(
+                        spec.phase(score: whole), display: String(whole), metadata: ["canaryExecutionId": execution])
+                }
             } catch {
                 return .error(error.description)
             }

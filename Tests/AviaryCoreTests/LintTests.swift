@@ -172,10 +172,24 @@ import Testing
         ),
         (
             "kayenta: {address: \"http://kayenta:8090\"}",
+            ["spec.metrics[0].provider.kayenta.application: required; give the application the canary config is for"]
+        ),
+        (
+            "kayenta: {address: \"http://k:8090\", application: a, canaryConfigName: c, lookback: true, thresholds: "
+                + "{pass: 90}, scopes: [{name: d, controlScope: {scope: x}, experimentScope: {scope: y}}]}",
             [
-                "spec.metrics[0].provider.kayenta: Aviary does not run the kayenta provider (every "
-                    + "measurement of this metric would be an Error); use prometheus, web, job, graphite, datadog, "
-                    + "newRelic, influxdb, skywalking, wavefront, cloudWatch or the aviary.dev/judge plugin"
+                "spec.metrics[0].provider.kayenta.thresholds: warning: Argo's field is threshold: Argo ignores "
+                    + "thresholds (as its Kayenta page spells it) and passes every score; Aviary reads it as threshold. "
+                    + "Rename it to be judged alike by both"
+            ]
+        ),
+        (
+            "plugin: {acme/metric: {query: q}}",
+            [
+                "spec.metrics[0].provider.plugin[\"acme/metric\"]: Aviary does not run the metric plugin \"acme/metric\" "
+                    + "(every measurement of this metric would be an Error); use prometheus, web, job, graphite, "
+                    + "datadog, newRelic, influxdb, skywalking, wavefront, cloudWatch, kayenta or the aviary.dev/judge "
+                    + "plugin"
             ]
         ),
         ("skywalking: {address: \"http://oap:12800\", query: \"query { x }\", interval: 5m}", []),

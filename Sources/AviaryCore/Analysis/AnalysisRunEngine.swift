@@ -92,13 +92,14 @@ public enum AnalysisRunEngine {
                 result.dryRun = context.dryRun.contains(metric.name) ? true : nil
                 run.status!.metricResults!.append(result)
             }
-            measurements.append(
-                MeasurementRequest(
-                    runName: run.metadata.name ?? "", metricName: metric.name, metric: metric,
-                    startedAt: RFC3339.parse(measurement.startedAt!) ?? now,
-                    redactions: context.redactions, isDryRun: context.dryRun.contains(metric.name),
-                    namespace: run.metadata.namespaceOrDefault, runUID: run.metadata.uid,
-                    measurementNumber: (taken ?? 0) + 1))
+            var request = MeasurementRequest(
+                runName: run.metadata.name ?? "", metricName: metric.name, metric: metric,
+                startedAt: RFC3339.parse(measurement.startedAt!) ?? now,
+                redactions: context.redactions, isDryRun: context.dryRun.contains(metric.name),
+                namespace: run.metadata.namespaceOrDefault, runUID: run.metadata.uid,
+                measurementNumber: (taken ?? 0) + 1)
+            request.runStartedAt = run.status?.startedAt.flatMap(RFC3339.parse)
+            measurements.append(request)
         }
         if terminating {
             // As with measurements: the caller cancels a look in flight, and it is not kept.

@@ -29,6 +29,8 @@ public struct MeasurementRequest: Sendable, Equatable {
     /// Set for a look of the metric's early-stop test rather than a measurement: the provider
     /// answers the policy's error and request counts as `{errors, total}`.
     public var earlyStop: EarlyStopPolicy?
+    /// When the run started (`status.startedAt`): where a Kayenta scope with `lookback` begins.
+    public var runStartedAt: Date?
     /// What tells this request from the other in flight for the same metric: the metric's name,
     /// or, for an early-stop look, the name followed by ` (early stop)`.
     public var key: String { earlyStop == nil ? metricName : metricName + " (early stop)" }

@@ -7,8 +7,8 @@ import AviaryModel
 enum ProviderChecks {
     /// The providers Aviary measures with.
     static let supported =
-        "prometheus, web, job, graphite, datadog, newRelic, influxdb, skywalking, wavefront, cloudWatch or the "
-        + "\(judgePluginName) plugin"
+        "prometheus, web, job, graphite, datadog, newRelic, influxdb, skywalking, wavefront, cloudWatch, kayenta or "
+        + "the \(judgePluginName) plugin"
 
     static func check(_ metrics: [Metric]) -> [FieldIssue] {
         var issues: [FieldIssue] = []
@@ -41,6 +41,23 @@ enum ProviderChecks {
                 issues += fields(
                     provider.wavefront, path: "\(path).wavefront", provider: "Wavefront", known: WavefrontSpec.fields
                 ) { (value) throws(ProviderSpecError) in _ = try WavefrontSpec(provider: value) }
+                continue
+            case "kayenta":
+                issues += fields(
+                    provider.kayenta, path: "\(path).kayenta", provider: "Kayenta",
+                    known: KayentaSpec.fields + ["thresholds"]
+                ) { (value) throws(ProviderSpecError) in
+                    _ = try KayentaSpec(provider: value, metricInterval: metric.interval)
+                }
+                if provider.kayenta?["thresholds"] != nil, provider.kayenta?["threshold"] == nil {
+                    issues.append(
+                        FieldIssue(
+                            "\(path).kayenta.thresholds",
+                            "Argo's field is threshold: Argo ignores thresholds (as its Kayenta page spells it) and "
+                                + "passes every score; Aviary reads it as threshold. Rename it to be judged alike by "
+                                + "both",
+                            severity: .warning))
+                }
                 continue
             case "cloudWatch":
                 issues += fields(
