@@ -39,6 +39,11 @@ public struct TrafficSplit: Codable, Sendable, Hashable {
     /// The Services of a running experiment step's templates with a `weight`
     /// (`status.canary.weights.additional`): each takes its share out of the stable side's.
     public var additionalBackends: [AdditionalBackend]?
+    /// Consul: the rollout's template's service meta value (its `consul.hashicorp.com/service-meta-KEY`
+    /// annotation), which the canary subset's filter selects; nil for the other routers.
+    public var canaryServiceMeta: String?
+    /// Whether the rollout is aborted (`status.abort`); Consul's canary subset then selects nothing.
+    public var aborted: Bool?
 
     /// Creates a split.
     public init(

@@ -307,6 +307,11 @@ struct KubernetesInstall {
             "sets Contour HTTPProxy weights (Argo's argoproj-labs/contour plugin)"
         ),
         (
+            "consul.hashicorp.com", ["serviceresolvers", "servicesplitters"],
+            ["get", "list", "watch", "update", "patch"],
+            "sets Consul service splitter weights and resolver subset filters (Argo's hashicorp/consul plugin)"
+        ),
+        (
             "gateway.solo.io", ["virtualservices", "routetables"], ["get", "list", "watch", "update", "patch"],
             "sets Gloo Edge route weights (Argo's solo-io/glooedge plugin)"
         ),

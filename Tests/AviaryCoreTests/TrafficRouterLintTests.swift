@@ -75,6 +75,30 @@ import Testing
         #expect(routed.map(\.canaryWeight) == [10, 10, 33, 33, 100])
     }
 
+    /// Consul's subsets are told apart by the template's service meta annotation: without it, a
+    /// warning (Argo accepts it, and its filters compare with nothing).
+    @Test func consulWantsTheVersionAnnotation() {
+        func warnings(_ annotations: String) -> [String] {
+            let text = Self.rollout.replacingOccurrences(
+                of: "metadata: {labels: {app: web}}", with: "metadata: {labels: {app: web}\(annotations)}"
+            )
+            .replacingOccurrences(
+                of: "ROUTING",
+                with: "        plugins: {hashicorp/consul: {serviceName: web, canarySubsetName: c, stableSubsetName: s}}"
+            )
+            .replacingOccurrences(of: "STEPS", with: "")
+            let report = ManifestLinter.lint([LintInput(file: "r.yaml", data: Data(text.utf8))])
+            #expect(report.diagnostics.filter(\.isError).isEmpty, "\(report.diagnostics)")
+            return report.diagnostics.filter { $0.path.hasPrefix("spec.template") }.map { "\($0.path): \($0.message)" }
+        }
+        #expect(
+            warnings("")
+                == [
+                    #"spec.template.metadata.annotations["consul.hashicorp.com/service-meta-version"]: not set, so the Consul plugin's canary subset filter compares Service.Meta.version with nothing and selects no pod; give each version its own value, e.g. "2""#
+                ])
+        #expect(warnings(", annotations: {consul.hashicorp.com/service-meta-version: \"2\"}") == [])
+    }
+
     static let rollout = """
         apiVersion: argoproj.io/v1alpha1
         kind: Rollout
@@ -239,9 +263,16 @@ import Testing
                 #"spec.strategy.canary.trafficRouting.plugins["solo-io/glooedge"]: is not a Gloo Edge plugin configuration; give virtualService: {name: NAME} or routeTable: {name: NAME} (or labels), and optionally routes: [NAME]"#
             ]),
         Row(
+            name: "consul needs its three names and routes by weight only",
+            routing: "        plugins: {hashicorp/consul: {serviceName: web}}", steps: header,
+            errors: [
+                #"spec.strategy.canary.trafficRouting.plugins["hashicorp/consul"]: invalid consul traffic routing configuration. stableSubsetName, canarySubsetName, and serviceName must be set; set all three"#,
+                "spec.strategy.canary.steps[1].setHeaderRoute: Consul cannot route by header; remove the step or use istio, nginx or the Gateway API",
+            ]),
+        Row(
             name: "another plugin", routing: "        plugins: {acme/router: {x: 1}}",
             errors: [
-                #"spec.strategy.canary.trafficRouting.plugins["acme/router"]: Aviary does not run the traffic router plugin "acme/router"; it runs "argoproj-labs/gatewayAPI", "argoproj-labs/contour", "argoproj-labs/openshift" and "solo-io/glooedge" itself"#
+                #"spec.strategy.canary.trafficRouting.plugins["acme/router"]: Aviary does not run the traffic router plugin "acme/router"; it runs "argoproj-labs/gatewayAPI", "argoproj-labs/contour", "argoproj-labs/openshift", "solo-io/glooedge" and "hashicorp/consul" itself"#
             ]),
         Row(
             name: "a Gateway API plugin configuration that does not decode",

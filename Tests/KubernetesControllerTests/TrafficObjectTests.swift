@@ -1147,4 +1147,96 @@ import struct AviaryRoutes.StringMatch
         }
         #expect(GlooEdgeRoutes.labelSelector(["b": "2", "a": "1"]) == "a=1,b=2")
     }
+
+    // MARK: Consul
+
+    static let consulConfig = ConsulTrafficRouting(
+        serviceName: "web", canarySubsetName: "canary", stableSubsetName: "stable")
+    static let serviceResolver = json(
+        """
+        apiVersion: consul.hashicorp.com/v1alpha1
+        kind: ServiceResolver
+        metadata: {name: web, namespace: default}
+        spec:
+          defaultSubset: stable
+          subsets:
+            stable: {filter: Service.Meta.version == 1}
+            canary: {filter: ""}
+        """)
+    static let serviceSplitter = json(
+        """
+        apiVersion: consul.hashicorp.com/v1alpha1
+        kind: ServiceSplitter
+        metadata: {name: web, namespace: default}
+        spec:
+          splits:
+          - {weight: 100, serviceSubset: stable}
+          - {weight: 0, serviceSubset: canary}
+        """)
+
+    static func consulSplit(weight: Int = 10, maxWeight: Int? = nil, aborted: Bool = false, complete: Bool = false)
+        -> TrafficSplit
+    {
+        var split = Self.split(weight: weight, maxWeight: maxWeight)
+        split.canaryServiceMeta = "2"
+        split.aborted = aborted
+        split.stableHash = "aaa"
+        split.canaryHash = complete ? "aaa" : "bbb"
+        return split
+    }
+
+    @Test func consulSplitterWeights() throws {
+        func weights(_ split: TrafficSplit) throws -> [JSONValue?] {
+            try ConsulSubsets.splitter(Self.serviceSplitter, config: Self.consulConfig, split: split)[
+                path: "spec", "splits"]!.elements.map { $0["weight"] }
+        }
+        #expect(try weights(Self.consulSplit()) == [90, 10])
+        // Consul's weights are percentages, fractions allowed (float32, as the plugin's).
+        #expect(try weights(Self.consulSplit(weight: 1, maxWeight: 3)) == [.double(Double(Float(200.0 / 3))), .double(Double(Float(100.0 / 3)))])
+        var broken = Self.serviceSplitter
+        broken[path: "spec", "splits"] = Self.json("[{weight: 100, serviceSubset: stable}]")
+        #expect(throws: TrafficObjectError("unexpected number of service splits. Expected 2, found 1")) {
+            try ConsulSubsets.splitter(broken, config: Self.consulConfig, split: Self.consulSplit())
+        }
+        broken[path: "spec", "splits"] = Self.json("[{weight: 100, serviceSubset: stable}, {weight: 0, serviceSubset: v2}]")
+        #expect(throws: TrafficObjectError("unexpected service split")) {
+            try ConsulSubsets.splitter(broken, config: Self.consulConfig, split: Self.consulSplit())
+        }
+        broken[path: "spec", "splits"] = nil
+        #expect(throws: TrafficObjectError("spec.splits was not found in consul service splitter")) {
+            try ConsulSubsets.splitter(broken, config: Self.consulConfig, split: Self.consulSplit())
+        }
+    }
+
+    @Test func consulResolverFiltersFollowTheRollout() throws {
+        func filters(_ split: TrafficSplit) throws -> [String?] {
+            let resolver = try ConsulSubsets.resolver(Self.serviceResolver, config: Self.consulConfig, split: split)
+            return ["stable", "canary"].map { resolver[path: "spec", "subsets", $0, "filter"]?.stringValue }
+        }
+        #expect(try filters(Self.consulSplit()) == ["Service.Meta.version == 1", "Service.Meta.version == 2"])
+        #expect(try filters(Self.consulSplit(weight: 0, aborted: true)) == ["Service.Meta.version == 1", ""])
+        #expect(try filters(Self.consulSplit(weight: 0, complete: true)) == ["Service.Meta.version == 2", ""])
+        var config = Self.consulConfig
+        config.serviceMetaAnnotationSuffix = "release"
+        let resolver = try ConsulSubsets.resolver(Self.serviceResolver, config: config, split: Self.consulSplit())
+        #expect(resolver[path: "spec", "subsets", "canary", "filter"] == "Service.Meta.release == 2")
+        config.canarySubsetName = "preview"
+        #expect(throws: TrafficObjectError("spec.subsets.preview.filter was not found in consul service resolver: web")) {
+            try ConsulSubsets.resolver(Self.serviceResolver, config: config, split: Self.consulSplit())
+        }
+    }
+
+    @Test func consulWaitsUntilTheObjectsAreSynced() throws {
+        var resolver = Self.serviceResolver
+        resolver["status"] = Self.json(
+            "{lastSyncedTime: '2026-12-05T10:00:01Z', conditions: [{type: Synced, status: 'True', lastTransitionTime: '2026-12-05T10:00:00Z'}]}")
+        #expect(throws: Never.self) { try ConsulSubsets.synced(resolver, kind: "resolver") }
+        resolver[path: "status", "lastSyncedTime"] = "2026-12-05T10:00:05Z"
+        #expect(throws: TrafficObjectError(
+            "service resolver has not synced with Consul. The service resolver needs to be up to date before rollout can continue")) {
+            try ConsulSubsets.synced(resolver, kind: "resolver")
+        }
+        resolver["status"] = Self.json("{conditions: [{type: Synced, status: 'False'}]}")
+        #expect(throws: TrafficObjectError.self) { try ConsulSubsets.synced(resolver, kind: "resolver") }
+    }
 }

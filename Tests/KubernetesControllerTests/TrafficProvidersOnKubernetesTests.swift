@@ -28,6 +28,8 @@ import Testing
         /// Annotations Argo leaves on the user's object when the rollout ends (ALB's action at
         /// weight 0, which the ALB needs, and the list of keys Argo manages).
         var annotationsLeft: [String] = []
+        /// Template annotations, `VERSION` replaced by the image's tag (Consul's service meta).
+        var templateAnnotations: [String: String] = [:]
     }
 
     static let services = ["web-stable", "web-canary"].map { name in
@@ -56,6 +58,14 @@ import Testing
         }
         steps += ["- pause: {}", "- setWeight: 33", "- pause: {}"]
         let managedRoutes = managed.isEmpty ? "" : "\n        managedRoutes: [" + managed.map { "{name: \($0)}" }.joined(separator: ", ") + "]"
+        let tag = image.split(separator: ":").last.map(String.init) ?? image
+        let annotations =
+            router.templateAnnotations.isEmpty
+            ? ""
+            : "\n      annotations: {"
+                + router.templateAnnotations.sorted { $0.key < $1.key }.map {
+                    "\($0.key): \"\($0.value.replacingOccurrences(of: "VERSION", with: tag))\""
+                }.joined(separator: ", ") + "}"
         return """
             apiVersion: argoproj.io/v1alpha1
             kind: Rollout
@@ -66,7 +76,7 @@ import Testing
                 matchLabels: {app: web}
               template:
                 metadata:
-                  labels: {app: web}
+                  labels: {app: web}\(annotations)
                 spec:
                   containers:
                   - name: web
@@ -629,6 +639,58 @@ import Testing
                     } == [90, 10])
                 let assets = try cluster.object("routetables.gateway.solo.io", "assets")
                 #expect(assets?[at: "spec", "routes", 0, "routeAction"] == Self.json("{single: {upstream: {name: assets, namespace: default}}}"))
+            })
+    }
+
+    /// Consul (Argo's `hashicorp/consul` plugin, run by Aviary itself): the ServiceSplitter's subset
+    /// weights, and the ServiceResolver's filters following the template's version.
+    @Test func consulSubsets() async throws {
+        var router = Router(
+            name: "consul",
+            crds: [
+                ("consul.hashicorp.com", "v1alpha1", "ServiceSplitter", "servicesplitters"),
+                ("consul.hashicorp.com", "v1alpha1", "ServiceResolver", "serviceresolvers"),
+            ],
+            objects: """
+                apiVersion: consul.hashicorp.com/v1alpha1
+                kind: ServiceSplitter
+                metadata: {name: web}
+                spec:
+                  splits:
+                  - {weight: 100, serviceSubset: stable}
+                  - {weight: 0, serviceSubset: canary}
+                ---
+                apiVersion: consul.hashicorp.com/v1alpha1
+                kind: ServiceResolver
+                metadata: {name: web}
+                spec:
+                  defaultSubset: stable
+                  subsets:
+                    stable: {filter: Service.Meta.version == v1}
+                    canary: {filter: ""}
+                """,
+            routing: "plugins:\n  hashicorp/consul: {serviceName: web, canarySubsetName: canary, stableSubsetName: stable}",
+            headerRoute: false, mirrorRoute: false, kind: "servicesplitters.consul.hashicorp.com", object: "web",
+            userObject: "web",
+            weight: { object in
+                let canary = object[at: "spec", "splits"]?.arrayValue?.first { $0["serviceSubset"]?.stringValue == "canary" }
+                return canary?["weight"]?.integerValue.map { Int($0) }
+            })
+        router.templateAnnotations = ["consul.hashicorp.com/service-meta-version": "VERSION"]
+        func filters(_ cluster: ClusterUnderTest) throws -> [String?] {
+            let resolver = try cluster.object("serviceresolvers.consul.hashicorp.com", "web")
+            return ["stable", "canary"].map { resolver?[at: "spec", "subsets", $0, "filter"]?.stringValue }
+        }
+        try await run(
+            router,
+            extraCheck: { cluster, _ in
+                let running = try filters(cluster)
+                #expect(running == ["Service.Meta.version == v1", "Service.Meta.version == v2"])
+            },
+            atEnd: { cluster in
+                // Complete: the stable subset is the new version, the canary subset selects nothing.
+                let complete = try filters(cluster)
+                #expect(complete == ["Service.Meta.version == v2", ""])
             })
     }
 

@@ -147,6 +147,16 @@ extension KubernetesPlatform {
             }
         case .glooEdge(let gloo):
             try await applyGlooEdge(gloo, split: split)
+        case .consul(let consul):
+            // The splitter first, then the resolver, as the plugin writes them; both are checked
+            // before either is written.
+            let name = consul.serviceName ?? ""
+            let resolver = try await read(ConsulSubsets.resolvers, namespace, name)
+            let newResolver = try ConsulSubsets.resolver(resolver, config: consul, split: split)
+            let splitter = try await read(ConsulSubsets.splitters, namespace, name)
+            let newSplitter = try ConsulSubsets.splitter(splitter, config: consul, split: split)
+            try await writeIfChanged(ConsulSubsets.splitters, namespace, splitter, newSplitter)
+            try await writeIfChanged(ConsulSubsets.resolvers, namespace, resolver, newResolver)
         case .traefik(let traefik):
             let current = try await read(trafficVersions.traefikServices, namespace, traefik.weightedTraefikServiceName)
             try await writeIfChanged(

@@ -83,6 +83,8 @@ public struct CanaryStrategy: Codable, Sendable, Hashable {
         if let stableService, !stableService.isEmpty { return stableService }
         // Istio's subset-level split names no Services: its VirtualService keys the split.
         if case .istio(let istio) = provider { return istio.allVirtualServices.first?.name }
+        // Consul splits one service's subsets: the service keys the split.
+        if case .consul(let consul) = provider, let name = consul.serviceName, !name.isEmpty { return name }
         return nil
     }
 }
@@ -507,8 +509,9 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
     public var traefik: TraefikTrafficRouting?
     /// Apache APISIX routes.
     public var apisix: ApisixTrafficRouting?
-    /// Traffic router plugins by name; Aviary runs the Gateway API, Contour, OpenShift and Gloo Edge
-    /// plugins itself (`gatewayAPI`, `contour`, `openshift`, `glooEdge`), and keeps the others opaque.
+    /// Traffic router plugins by name; Aviary runs the Gateway API, Contour, OpenShift, Gloo Edge and
+    /// Consul plugins itself (`gatewayAPI`, `contour`, `openshift`, `glooEdge`, `consul`), and keeps
+    /// the others opaque.
     public var plugins: [String: JSONValue]?
 
     /// Traffic routing through SMI.
@@ -531,12 +534,16 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
     public static let openshiftPlugin = "argoproj-labs/openshift"
     /// The name under which Argo's Gloo Edge plugin is configured.
     public static let glooEdgePlugin = "solo-io/glooedge"
+    /// The name under which Argo's Consul plugin is configured.
+    public static let consulPlugin = "hashicorp/consul"
     /// The traffic router plugins Aviary runs itself.
-    public static let pluginsRun = [gatewayAPIPlugin, contourPlugin, openshiftPlugin, glooEdgePlugin]
+    public static let pluginsRun = [gatewayAPIPlugin, contourPlugin, openshiftPlugin, glooEdgePlugin, consulPlugin]
 
     /// The Gloo Edge plugin's configuration (nil when it is absent or does not decode; the
     /// validator says which).
     public var glooEdge: GlooEdgeTrafficRouting? { plugin(Self.glooEdgePlugin) }
+    /// The Consul plugin's configuration, likewise.
+    public var consul: ConsulTrafficRouting? { plugin(Self.consulPlugin) }
     /// The OpenShift plugin's configuration, likewise.
     public var openshift: OpenShiftTrafficRouting? { plugin(Self.openshiftPlugin) }
     /// The Contour plugin's configuration, likewise.
@@ -563,6 +570,7 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
         if let contour { return .contour(contour) }
         if let openshift { return .openshift(openshift) }
         if let glooEdge { return .glooEdge(glooEdge) }
+        if let consul { return .consul(consul) }
         if let alb { return .alb(alb) }
         if let ambassador { return .ambassador(ambassador) }
         if let apisix { return .apisix(apisix) }

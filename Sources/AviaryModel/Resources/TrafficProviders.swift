@@ -25,6 +25,9 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
     case openshift(OpenShiftTrafficRouting)
     /// Gloo Edge VirtualServices or RouteTables, as Argo's `solo-io/glooedge` plugin drives them.
     case glooEdge(GlooEdgeTrafficRouting)
+    /// Consul's ServiceSplitter and ServiceResolver subsets, as Argo's `hashicorp/consul` plugin
+    /// drives them.
+    case consul(ConsulTrafficRouting)
 
     /// The field of `trafficRouting` that configures it.
     public var field: String {
@@ -38,7 +41,7 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
         case .ambassador: "ambassador"
         case .apisix: "apisix"
         case .appMesh: "appMesh"
-        case .contour, .openshift, .glooEdge: "plugins"
+        case .contour, .openshift, .glooEdge, .consul: "plugins"
         }
     }
 
@@ -58,6 +61,7 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
         case .contour: RolloutTrafficRouting.contourPlugin
         case .openshift: RolloutTrafficRouting.openshiftPlugin
         case .glooEdge: RolloutTrafficRouting.glooEdgePlugin
+        case .consul: RolloutTrafficRouting.consulPlugin
         }
     }
 }
@@ -328,6 +332,38 @@ public struct GlooEdgeTrafficRouting: Codable, Sendable, Hashable {
         self.routeTable = routeTable
         self.routes = routes
     }
+}
+
+/// The configuration of Argo's Consul traffic router plugin (`plugins["hashicorp/consul"]`): the
+/// Consul service whose ServiceSplitter and ServiceResolver (both named after it) split its
+/// traffic between two subsets, told apart by the pods' service meta.
+public struct ConsulTrafficRouting: Codable, Sendable, Hashable {
+    public var serviceName: String?
+    public var canarySubsetName: String?
+    public var stableSubsetName: String?
+    /// The meta key the subsets' filters compare (`version` when not set): the pod template's
+    /// annotation `consul.hashicorp.com/service-meta-KEY` gives each version's value.
+    public var serviceMetaAnnotationSuffix: String?
+
+    /// Consul routing for `serviceName`'s subsets.
+    public init(
+        serviceName: String? = nil, canarySubsetName: String? = nil, stableSubsetName: String? = nil,
+        serviceMetaAnnotationSuffix: String? = nil
+    ) {
+        self.serviceName = serviceName
+        self.canarySubsetName = canarySubsetName
+        self.stableSubsetName = stableSubsetName
+        self.serviceMetaAnnotationSuffix = serviceMetaAnnotationSuffix
+    }
+
+    /// The meta key, `version` by default.
+    public var metaKey: String {
+        guard let suffix = serviceMetaAnnotationSuffix, !suffix.isEmpty else { return "version" }
+        return suffix
+    }
+
+    /// The pod template annotation that carries a version's meta value.
+    public var annotation: String { "consul.hashicorp.com/service-meta-\(metaKey)" }
 }
 
 /// Target-group stickiness of an ALB forward action: a client keeps its target group for

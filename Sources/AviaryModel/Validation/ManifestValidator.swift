@@ -423,6 +423,16 @@ struct Issues {
             }
             if let provider = routing.provider {
                 trafficProvider(provider, canary: canary, path: routingPath)
+                // The plugin filters the subsets on the template's version annotation; without it
+                // the filters compare with nothing (Argo accepts it, so a warning).
+                if case .consul(let consul) = provider, spec.workloadRef == nil,
+                    (spec.template?.metadata?.annotations?[consul.annotation] ?? "").isEmpty
+                {
+                    warning(
+                        "spec.template.metadata.annotations[\"\(consul.annotation)\"]",
+                        "not set, so the Consul plugin's canary subset filter compares Service.Meta.\(consul.metaKey) "
+                            + "with nothing and selects no pod; give each version its own value, e.g. \"2\"")
+                }
             }
             for name in (routing.plugins ?? [:]).keys.sorted() {
                 let pluginPath = "\(routingPath).plugins[\"\(name)\"]"
@@ -434,6 +444,10 @@ struct Issues {
                             + " and \"\(RolloutTrafficRouting.pluginsRun.last!)\" itself")
                 } else if name == RolloutTrafficRouting.contourPlugin, routing.contour == nil {
                     error(pluginPath, "is not a Contour plugin configuration; give httpProxies: [NAME]")
+                } else if name == RolloutTrafficRouting.consulPlugin, routing.consul == nil {
+                    error(
+                        pluginPath,
+                        "is not a Consul plugin configuration; give serviceName, canarySubsetName and stableSubsetName")
                 } else if name == RolloutTrafficRouting.glooEdgePlugin, routing.glooEdge == nil {
                     error(
                         pluginPath,
@@ -764,6 +778,15 @@ struct Issues {
             default: break
             }
             refuseSteps(header: true, mirror: true, router: "Gloo Edge")
+        case .consul(let consul):
+            let names = [consul.serviceName, consul.canarySubsetName, consul.stableSubsetName]
+            if names.contains(where: { ($0 ?? "").isEmpty }) {
+                error(
+                    "\(path).plugins[\"\(RolloutTrafficRouting.consulPlugin)\"]",
+                    "invalid consul traffic routing configuration. stableSubsetName, canarySubsetName, and "
+                        + "serviceName must be set; set all three")
+            }
+            refuseSteps(header: true, mirror: true, router: "Consul")
         case .alb(let alb):
             let ingresses = alb.allIngresses
             if ingresses.isEmpty || ingresses.contains(where: \.isEmpty) {

@@ -350,6 +350,10 @@ extension Controller {
         split.managedRoutes = routing.managedRoutes.map { $0.map(\.name) }
         split.stableHash = status.stableRS
         split.canaryHash = status.currentPodHash
+        if case .consul(let consul) = provider {
+            split.canaryServiceMeta = rollout.spec.template?.metadata?.annotations?[consul.annotation]
+            split.aborted = status.abort == true
+        }
         change(&split)
         try await platform.apply(split)
         // The status must not claim a weight or route the data plane does not have yet.
