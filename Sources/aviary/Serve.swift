@@ -19,8 +19,11 @@ struct Serve: AsyncParsableCommand {
             ~/.kube/config, or the pod's service account): ReplicaSets, Service selectors, SMI \
             TrafficSplits, NGINX canary Ingresses, Istio VirtualServices, TraefikServices, ALB Ingress \
             actions, Ambassador canary Mappings, ApisixRoutes, App Mesh VirtualRouters and VirtualNodes \
-            and Gateway API routes as Argo's controller makes them, a Rollout's status through its status \
-            subresource, job metrics as batch/v1 Jobs owned by their AnalysisRun. It \
+            as Argo's controller makes them, and Gateway API routes, Contour HTTPProxies, OpenShift Routes, \
+            Gloo Edge routes and Consul service splitters and resolvers as Argo's plugins make them (run \
+            inside Aviary), a Rollout's status through its status subresource, job metrics as batch/v1 \
+            Jobs owned by their AnalysisRun. CloudWatch metrics are signed with the AWS key of this \
+            process's environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION). It \
             keeps no state directory; on --listen it serves /healthz (alive), /readyz (caches \
             synced), /metrics and the dashboard, which reads and writes the API server as the CLI's \
             cluster mode does (the resource API under /api/v1 is not served there: kubectl, or the \
