@@ -71,6 +71,15 @@ public enum JSONValue: Sendable, Hashable {
         return nil
     }
 
+    /// The number, integer or not, as a double; nil when the value is not a number.
+    public var numberValue: Double? {
+        switch self {
+        case .integer(let value): Double(value)
+        case .double(let value): value
+        default: nil
+        }
+    }
+
     /// The integer, or nil when the value is not an integer.
     public var integerValue: Int64? {
         if case .integer(let value) = self { return value }

@@ -94,9 +94,9 @@ public enum CloudWatchClient {
             CloudWatchSeries(
                 id: result["Id"]?.stringValue ?? "", label: result["Label"]?.stringValue,
                 statusCode: result["StatusCode"]?.stringValue,
-                timestamps: (result["Timestamps"]?.arrayValue ?? []).compactMap(number).map(
+                timestamps: (result["Timestamps"]?.arrayValue ?? []).compactMap(\.numberValue).map(
                     Date.init(timeIntervalSince1970:)),
-                values: (result["Values"]?.arrayValue ?? []).compactMap(number),
+                values: (result["Values"]?.arrayValue ?? []).compactMap(\.numberValue),
                 messages: messages(result["Messages"]))
         }
         return (series, messages(document["Messages"]))
@@ -104,14 +104,6 @@ public enum CloudWatchClient {
 
     private static func messages(_ value: JSONValue?) -> [(code: String, value: String)] {
         (value?.arrayValue ?? []).map { ($0["Code"]?.stringValue ?? "", $0["Value"]?.stringValue ?? "") }
-    }
-
-    private static func number(_ value: JSONValue) -> Double? {
-        switch value {
-        case .integer(let number): Double(number)
-        case .double(let number): number
-        default: nil
-        }
     }
 
     /// What a condition reads as `result`: the list of results with the Go SDK's field names

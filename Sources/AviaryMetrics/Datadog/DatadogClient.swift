@@ -135,7 +135,7 @@ public enum DatadogClient {
         guard let pair = last.arrayValue, pair.count == 2 else {
             throw DatadogError("Datapoint does not have 2 values")
         }
-        guard let value = number(pair[1]) else {
+        guard let value = pair[1].numberValue else {
             throw DatadogError("Could not parse JSON body: the point's value is \(pair[1].jsonText)")
         }
         return .scalar(value)
@@ -158,7 +158,7 @@ public enum DatadogClient {
         var groups: [(name: String, value: Double)] = []
         for (index, cell) in (numbers?["values"]?.arrayValue ?? []).enumerated() {
             if cell == .null { continue }
-            guard let value = number(cell) else {
+            guard let value = cell.numberValue else {
                 throw DatadogError(
                     "could not parse numeric value \(cell.jsonText) in column \"\(numbers?["name"]?.stringValue ?? "")\"")
             }
@@ -211,14 +211,6 @@ public enum DatadogClient {
 
     /// A number as Argo writes Datadog's value: `strconv.FormatFloat(v, 'f', -1, 64)`.
     static func format(_ value: Double) -> String { GoNumbers.fixed(value) }
-
-    private static func number(_ value: JSONValue) -> Double? {
-        switch value {
-        case .integer(let number): Double(number)
-        case .double(let number): number
-        default: nil
-        }
-    }
 
     private static let formAllowed = CharacterSet(
         charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~ ")

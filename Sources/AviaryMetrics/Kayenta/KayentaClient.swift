@@ -74,11 +74,10 @@ enum KayentaClient {
         }
         guard case .bool(let complete)? = answer["complete"] else { throw KayentaError("Missing Complete Status") }
         guard complete else { return nil }
-        switch answer[path: "result", "judgeResult", "score", "score"] {
-        case .integer(let score)?: return Double(score)
-        case .double(let score)?: return score
-        default: throw KayentaError("Missing Score")
+        guard let score = answer[path: "result", "judgeResult", "score", "score"]?.numberValue else {
+            throw KayentaError("Missing Score")
         }
+        return score
     }
 
     private static func query(_ pairs: [(String, String)]) -> String {

@@ -78,8 +78,8 @@ public enum WavefrontClient {
             var nearest = WavefrontPoint(value: 0, epoch: 0, drift: 0)
             var delta = Double.infinity
             for point in one["data"]?.arrayValue ?? [] {
-                guard let pair = point.arrayValue, pair.count >= 2, let time = number(pair[0]),
-                    let value = number(pair[1])
+                guard let pair = point.arrayValue, pair.count >= 2, let time = pair[0].numberValue,
+                    let value = pair[1].numberValue
                 else { continue }
                 if abs(time - epoch) < abs(delta) {
                     delta = time - epoch
@@ -90,14 +90,6 @@ public enum WavefrontClient {
         }
         let warnings = document["warnings"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
         return (points, warnings)
-    }
-
-    private static func number(_ value: JSONValue) -> Double? {
-        switch value {
-        case .integer(let number): Double(number)
-        case .double(let number): number
-        default: nil
-        }
     }
 
     /// Argo's display of a value, two decimals.
