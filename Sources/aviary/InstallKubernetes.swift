@@ -316,6 +316,10 @@ struct KubernetesInstall {
             "sets Gloo Edge route weights (Argo's solo-io/glooedge plugin)"
         ),
         (
+            "networking.gloo.solo.io", ["routetables"], ["get", "list", "watch", "update", "patch"],
+            "sets Gloo Platform RouteTable weights and header routes (Argo's solo-io/glooplatform plugin)"
+        ),
+        (
             "route.openshift.io", ["routes"], ["get", "list", "watch", "update", "patch"],
             "sets OpenShift Route backend weights (Argo's argoproj-labs/openshift plugin)"
         ),

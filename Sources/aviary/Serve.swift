@@ -20,7 +20,8 @@ struct Serve: AsyncParsableCommand {
             TrafficSplits, NGINX canary Ingresses, Istio VirtualServices, TraefikServices, ALB Ingress \
             actions, Ambassador canary Mappings, ApisixRoutes, App Mesh VirtualRouters and VirtualNodes \
             as Argo's controller makes them, and Gateway API routes, Contour HTTPProxies, OpenShift Routes, \
-            Gloo Edge routes and Consul service splitters and resolvers as Argo's plugins make them (run \
+            Gloo Edge routes, Gloo Platform RouteTables and Consul service splitters and resolvers as \
+            Argo's plugins make them (run \
             inside Aviary), a Rollout's status through its status subresource, job metrics as batch/v1 \
             Jobs owned by their AnalysisRun. CloudWatch metrics are signed with the AWS key of this \
             process's environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION). It \

@@ -40,6 +40,11 @@ import Testing
             "      plugins:\n        solo-io/glooedge:\n          virtualService: {name: echo, namespace: gloo-system}\n          routes: [route-1, route-2]"
         ),
         ("glooedge routeTable labels", "      plugins:\n        solo-io/glooedge:\n          routeTable: {labels: {team: web}}"),
+        (
+            "glooplatform labels and route selector",
+            "      plugins:\n        solo-io/glooplatform:\n          routeTableSelector: {labels: {app: demo}, namespace: gloo-mesh}\n          routeSelector: {labels: {route: demo}}"
+        ),
+        ("glooplatform by name", "      plugins:\n        solo-io/glooplatform:\n          routeTableSelector: {name: default}"),
         ("gatewayAPI", "      plugins:\n        argoproj-labs/gatewayAPI:\n          httpRoute: sample-app"),
         (
             "gatewayAPI httpRoutes",
@@ -263,6 +268,19 @@ import Testing
                 #"spec.strategy.canary.trafficRouting.plugins["solo-io/glooedge"]: is not a Gloo Edge plugin configuration; give virtualService: {name: NAME} or routeTable: {name: NAME} (or labels), and optionally routes: [NAME]"#
             ]),
         Row(
+            name: "glooplatform needs a route table selector and routes by weight and header only",
+            routing: "        plugins: {solo-io/glooplatform: {routeSelector: {name: demo}}}", steps: mirror,
+            errors: [
+                #"spec.strategy.canary.trafficRouting.plugins["solo-io/glooplatform"].routeTableSelector: routeTable selector is required; give routeTableSelector: {name: NAME} or {labels: {KEY: VALUE}}"#,
+                "spec.strategy.canary.steps[1].setMirrorRoute: Gloo Platform cannot mirror traffic; remove the step or use istio or the Gateway API",
+            ]),
+        Row(
+            name: "glooplatform configuration must decode",
+            routing: "        plugins: {solo-io/glooplatform: {routeTableSelector: default}}",
+            errors: [
+                #"spec.strategy.canary.trafficRouting.plugins["solo-io/glooplatform"]: is not a Gloo Platform plugin configuration; give routeTableSelector: {name: NAME} (or labels: {KEY: VALUE}, and optionally namespace), and optionally routeSelector: {name: NAME} or {labels: {KEY: VALUE}}"#
+            ]),
+        Row(
             name: "consul needs its three names and routes by weight only",
             routing: "        plugins: {hashicorp/consul: {serviceName: web}}", steps: header,
             errors: [
@@ -272,7 +290,7 @@ import Testing
         Row(
             name: "another plugin", routing: "        plugins: {acme/router: {x: 1}}",
             errors: [
-                #"spec.strategy.canary.trafficRouting.plugins["acme/router"]: Aviary does not run the traffic router plugin "acme/router"; it runs "argoproj-labs/gatewayAPI", "argoproj-labs/contour", "argoproj-labs/openshift", "solo-io/glooedge" and "hashicorp/consul" itself"#
+                #"spec.strategy.canary.trafficRouting.plugins["acme/router"]: Aviary does not run the traffic router plugin "acme/router"; it runs "argoproj-labs/gatewayAPI", "argoproj-labs/contour", "argoproj-labs/openshift", "solo-io/glooedge", "solo-io/glooplatform" and "hashicorp/consul" itself"#
             ]),
         Row(
             name: "a Gateway API plugin configuration that does not decode",

@@ -197,7 +197,7 @@ import Testing
     }
 
     @Test func argosDefaults() throws {
-        let spec = try DatadogSpec(provider: try #require(Self.provider("{query: a}")))
+        let spec = try DatadogSpec(provider: Self.provider("{query: a}"))
         #expect(spec.apiVersion == .v1)
         #expect(spec.intervalSeconds == 300)
         #expect(spec.requestTimeout == .seconds(10))

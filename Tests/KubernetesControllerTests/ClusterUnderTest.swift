@@ -152,8 +152,10 @@ final class ClusterUnderTest: @unchecked Sendable {
     }
 
     /// An object as kubectl reads it (`kubectl get KIND NAME -o json`), nil when it does not exist.
-    func object(_ kind: String, _ name: String) throws -> JSONValue? {
-        let text = try kubectl(["get", kind, "--ignore-not-found", "-o", "json"] + (name.isEmpty ? [] : [name]))
+    func object(_ kind: String, _ name: String, namespace: String? = nil) throws -> JSONValue? {
+        let text = try kubectl(
+            ["get", kind, "--ignore-not-found", "-o", "json"] + (name.isEmpty ? [] : [name])
+                + (namespace.map { ["-n", $0] } ?? []))
         guard !text.isEmpty else { return nil }
         return try JSONValue(parsing: Data(text.utf8))
     }

@@ -1239,4 +1239,146 @@ import struct AviaryRoutes.StringMatch
         resolver["status"] = Self.json("{conditions: [{type: Synced, status: 'False'}]}")
         #expect(throws: TrafficObjectError.self) { try ConsulSubsets.synced(resolver, kind: "resolver") }
     }
+
+    // MARK: Gloo Platform
+
+    static let glooPlatformTable = json(
+        """
+        apiVersion: networking.gloo.solo.io/v2
+        kind: RouteTable
+        metadata: {name: default, namespace: gloo-mesh, labels: {app: demo}}
+        spec:
+          hosts: ['*']
+          http:
+          - name: sanity
+            matchers: [{uri: {prefix: /sanity}}]
+            directResponse: {status: 200, body: ok}
+          - name: demo
+            labels: {route: demo}
+            matchers: [{uri: {prefix: /demo}}, {uri: {prefix: /v2/demo}}]
+            forwardTo:
+              pathRewrite: /
+              destinations:
+              - {ref: {name: WEB-STABLE, namespace: shop}, port: {number: 8080}, kind: SERVICE}
+          - name: assets
+            labels: {route: assets}
+            forwardTo:
+              destinations:
+              - {ref: {name: web-stable, namespace: shop}, port: {number: 8080}, kind: SERVICE, weight: 100}
+              - {ref: {name: web-canary, namespace: shop}, port: {number: 8080}, kind: SERVICE, weight: 0}
+        """)
+
+    static func glooDestinations(_ table: JSONValue, _ route: String) -> [JSONValue] {
+        let routes = table[path: "spec", "http"]?.arrayValue ?? []
+        return routes.first { $0["name"]?.stringValue == route }?[path: "forwardTo", "destinations"]?.arrayValue ?? []
+    }
+
+    @Test func glooPlatformWeights() throws {
+        let config = GlooPlatformTrafficRouting(routeTableSelector: .init(labels: ["app": "demo"]))
+        let (at10, matched) = GlooPlatformRoutes.desired(table: Self.glooPlatformTable, config: config, split: Self.split())
+        #expect(matched == 2)
+        // A route without the canary gets a copy of the stable destination (names compare without case).
+        #expect(
+            Self.glooDestinations(at10, "demo")
+                == Self.json(
+                    """
+                    - {ref: {name: WEB-STABLE, namespace: shop}, port: {number: 8080}, kind: SERVICE, weight: 90}
+                    - {ref: {name: web-canary, namespace: shop}, port: {number: 8080}, kind: SERVICE, weight: 10}
+                    """
+                ).arrayValue)
+        #expect(Self.glooDestinations(at10, "assets").map { $0["weight"] } == [90, 10])
+        #expect(at10[path: "spec", "http"]?.arrayValue?[0] == Self.glooPlatformTable[path: "spec", "http"]?.arrayValue?[0])
+        // Back at 0 the user's canary destination is at 0 again.
+        let (at0, _) = GlooPlatformRoutes.desired(table: at10, config: config, split: Self.split(weight: 0))
+        #expect(Self.glooDestinations(at0, "assets") == Self.glooDestinations(Self.glooPlatformTable, "assets"))
+        let (perMille, _) = GlooPlatformRoutes.desired(
+            table: Self.glooPlatformTable, config: config, split: Self.split(weight: 250, maxWeight: 1000))
+        #expect(Self.glooDestinations(perMille, "assets").map { $0["weight"] } == [750, 250])
+    }
+
+    @Test(arguments: [
+        (GlooPlatformTrafficRouting.RouteSelector(name: "ASSETS"), ["assets"]),
+        (GlooPlatformTrafficRouting.RouteSelector(labels: ["route": "Demo"]), ["demo"]),
+        // Every label must be on the route: the plugin let a route without the label through.
+        (GlooPlatformTrafficRouting.RouteSelector(labels: ["route": "demo", "tier": "web"]), []),
+        (GlooPlatformTrafficRouting.RouteSelector(name: "sanity"), []),
+    ])
+    func glooPlatformRouteSelector(selector: GlooPlatformTrafficRouting.RouteSelector, split: [String]) {
+        let config = GlooPlatformTrafficRouting(routeTableSelector: .init(name: "default"), routeSelector: selector)
+        let (table, matched) = GlooPlatformRoutes.desired(table: Self.glooPlatformTable, config: config, split: Self.split())
+        #expect(matched == split.count)
+        for route in ["demo", "assets"] {
+            let weights = Self.glooDestinations(table, route).map { $0["weight"] }
+            let unchanged = Self.glooDestinations(Self.glooPlatformTable, route).map { $0["weight"] }
+            #expect(weights == (split.contains(route) ? [90, 10] : unchanged), "\(route)")
+        }
+    }
+
+    @Test func glooPlatformHeaderRoutes() throws {
+        let config = GlooPlatformTrafficRouting(
+            routeTableSelector: .init(name: "default"), routeSelector: .init(name: "demo"))
+        let prefix = SetHeaderRoute(
+            name: "by-prefix", match: [HeaderRoutingMatch(headerName: "user", headerValue: StringMatch(prefix: "qa.1+"))])
+        let split = Self.split(headers: [Self.header, prefix], managed: ["header", "by-prefix"])
+        let (table, _) = GlooPlatformRoutes.desired(table: Self.glooPlatformTable, config: config, split: split)
+        let routes = try #require(table[path: "spec", "http"]?.arrayValue)
+        // The last step's header route first, as the plugin prepends each; the headers join each of
+        // the route's matchers, and the copy keeps the route's forwardTo settings.
+        #expect(routes.map { $0["name"]?.stringValue } == ["by-prefix", "header", "sanity", "demo", "assets"])
+        #expect(
+            routes[1]
+                == Self.json(
+                    """
+                    name: header
+                    labels: {route: demo}
+                    matchers:
+                    - {uri: {prefix: /demo}, headers: [{name: X-Canary, value: "yes"}]}
+                    - {uri: {prefix: /v2/demo}, headers: [{name: X-Canary, value: "yes"}]}
+                    forwardTo:
+                      pathRewrite: /
+                      destinations: [{ref: {name: web-canary, namespace: shop}, port: {number: 8080}, kind: SERVICE}]
+                    """))
+        #expect(
+            routes[0][path: "matchers"]?.arrayValue?[0]["headers"]
+                == Self.json(#"[{name: user, value: '^qa\.1\+', regex: true}]"#))
+        // Written once however often it is reconciled; gone once the steps no longer hold it.
+        let (again, _) = GlooPlatformRoutes.desired(table: table, config: config, split: split)
+        #expect(again == table)
+        let (done, _) = GlooPlatformRoutes.desired(
+            table: table, config: config, split: Self.split(weight: 0, managed: ["header", "by-prefix"]))
+        #expect(done[path: "spec", "http"]?.arrayValue?.map { $0["name"]?.stringValue } == ["sanity", "demo", "assets"])
+        // A route without matchers gets one matcher of the headers.
+        let bare = Self.json(
+            "{metadata: {name: t}, spec: {http: [{name: all, forwardTo: {destinations: [{ref: {name: web-stable}}]}}]}}")
+        let (withHeader, _) = GlooPlatformRoutes.desired(
+            table: bare, config: GlooPlatformTrafficRouting(routeTableSelector: .init(name: "t")), split: split)
+        #expect(
+            withHeader[path: "spec", "http"]?.arrayValue?[1]["matchers"]
+                == Self.json(#"[{name: header-matcher, headers: [{name: X-Canary, value: "yes"}]}]"#))
+    }
+
+    @Test func glooPlatformRefusals() {
+        let byName = GlooPlatformTrafficRouting(routeTableSelector: .init(name: "default"), routeSelector: .init(name: "sanity"))
+        #expect(throws: TrafficObjectError(
+            #"RouteTable gloo-mesh/default has no HTTP route whose forwardTo names the stable Service "web-stable" among the "#
+                + "routes routeSelector selects; add a destination with ref.name: web-stable to the route that carries the traffic")) {
+            try GlooPlatformRoutes.desired(tables: [Self.glooPlatformTable], config: byName, split: Self.split(), namespace: "gloo-mesh")
+        }
+        let byLabels = GlooPlatformTrafficRouting(routeTableSelector: .init(labels: ["app": "demo", "tier": "web"]))
+        #expect(throws: TrafficObjectError(
+            "no RouteTable in namespace shop with the labels app=demo,tier=web; give the RouteTable that routes to the "
+                + "stable Service those labels, or name it in routeTableSelector.name (and namespace)")) {
+            try GlooPlatformRoutes.desired(tables: [], config: byLabels, split: Self.split(), namespace: "shop")
+        }
+        #expect(throws: TrafficObjectError(
+            #"the RouteTables of namespace shop with the labels app=demo have no HTTP route whose forwardTo names the "#
+                + #"stable Service "web-stable"; add a destination with ref.name: web-stable to the route that carries "#
+                + "the traffic")) {
+            let sanity = Self.json("{metadata: {name: s}, spec: {http: [{name: sanity, directResponse: {status: 200}}]}}")
+            try GlooPlatformRoutes.desired(
+                tables: [sanity], config: .init(routeTableSelector: .init(labels: ["app": "demo"])), split: Self.split(),
+                namespace: "shop")
+        }
+        #expect(GlooPlatformRoutes.quoteMeta(#"a.b*c\d"#) == #"a\.b\*c\\d"#)
+    }
 }

@@ -30,6 +30,8 @@ import Testing
         var annotationsLeft: [String] = []
         /// Template annotations, `VERSION` replaced by the image's tag (Consul's service meta).
         var templateAnnotations: [String: String] = [:]
+        /// The namespace of the object that carries the split, when it is not the rollout's.
+        var namespace: String?
     }
 
     static let services = ["web-stable", "web-canary"].map { name in
@@ -139,9 +141,9 @@ import Testing
             try cluster.kubectl(["create", "-f", "-"], input: Self.crd(group: crd.group, version: crd.version, kind: crd.kind, plural: crd.plural))
         }
         try cluster.kubectl(["apply", "-f", "-"], input: Self.services + router.objects)
-        let written = try #require(try cluster.object(router.kind, router.userObject))
+        let written = try #require(try cluster.object(router.kind, router.userObject, namespace: router.namespace))
         func asUserWroteIt() throws -> Bool {
-            var now = Self.asWritten(try cluster.object(router.kind, router.userObject) ?? [:])
+            var now = Self.asWritten(try cluster.object(router.kind, router.userObject, namespace: router.namespace) ?? [:])
             for key in router.annotationsLeft { now[path: "metadata", "annotations", key] = nil }
             if now[path: "metadata", "annotations"] == [:] { now[path: "metadata", "annotations"] = nil }
             return now == Self.asWritten(written)
@@ -149,7 +151,7 @@ import Testing
         try cluster.kubectl(["apply", "-f", "-"], input: Self.rollout(router, image: "web:v1"))
         let controller = try cluster.startController()
         func status() throws -> JSONValue { try cluster.object("rollout", "web")?["status"] ?? [:] }
-        func carrier() throws -> JSONValue { try cluster.object(router.kind, router.object) ?? [:] }
+        func carrier() throws -> JSONValue { try cluster.object(router.kind, router.object, namespace: router.namespace) ?? [:] }
         func wait(_ what: String, _ condition: (JSONValue, JSONValue) -> Bool) async throws {
             var last: (JSONValue, JSONValue) = ([:], [:])
             let held = try await eventually(within: 120) {
@@ -692,6 +694,59 @@ import Testing
                 let complete = try filters(cluster)
                 #expect(complete == ["Service.Meta.version == v2", ""])
             })
+    }
+
+    /// Gloo Platform (Argo's `solo-io/glooplatform` plugin, run by Aviary itself): a RouteTable in
+    /// another namespace, selected by labels; the route that forwards to the stable Service is split
+    /// and the header route is its copy to the canary, first in the table.
+    @Test func glooPlatformRouteTable() async throws {
+        let router = Router(
+            name: "glooplatform",
+            crds: [("networking.gloo.solo.io", "v2", "RouteTable", "routetables")],
+            objects: """
+                apiVersion: v1
+                kind: Namespace
+                metadata: {name: gloo-mesh}
+                ---
+                apiVersion: networking.gloo.solo.io/v2
+                kind: RouteTable
+                metadata: {name: web, namespace: gloo-mesh, labels: {app: web}}
+                spec:
+                  hosts: ['*']
+                  http:
+                  - name: sanity
+                    matchers: [{uri: {prefix: /sanity}}]
+                    directResponse: {status: 200, body: ok}
+                  - name: main
+                    matchers: [{uri: {prefix: /}}]
+                    forwardTo:
+                      destinations:
+                      - {ref: {name: web-stable, namespace: default}, port: {number: 80}, kind: SERVICE, weight: 100}
+                      - {ref: {name: web-canary, namespace: default}, port: {number: 80}, kind: SERVICE, weight: 0}
+                """,
+            routing: "plugins:\n  solo-io/glooplatform: {routeTableSelector: {labels: {app: web}, namespace: gloo-mesh}}",
+            headerRoute: true, mirrorRoute: false, kind: "routetables.networking.gloo.solo.io", object: "web",
+            userObject: "web",
+            weight: { object in
+                let main = object[at: "spec", "http"]?.arrayValue?.first { $0["name"]?.stringValue == "main" }
+                let canary = main?[at: "forwardTo", "destinations"]?.arrayValue?.first {
+                    $0[at: "ref", "name"]?.stringValue == "web-canary"
+                }
+                return canary?["weight"]?.integerValue.map { Int($0) }
+            }, namespace: "gloo-mesh")
+        try await run(router) { _, table in
+            let http = table[at: "spec", "http"]?.arrayValue ?? []
+            #expect(http.map { $0["name"]?.stringValue ?? "" } == ["header", "sanity", "main"])
+            #expect(
+                http.first
+                    == Self.json(
+                        """
+                        name: header
+                        matchers: [{uri: {prefix: /}, headers: [{name: X-Canary, value: "yes"}]}]
+                        forwardTo:
+                          destinations: [{ref: {name: web-canary, namespace: default}, port: {number: 80}, kind: SERVICE}]
+                        """))
+        }
     }
 
     @Test func aMissingIngressIsNamedOnTheRolloutAndTheRolloutGoesOnOnceItExists() async throws {

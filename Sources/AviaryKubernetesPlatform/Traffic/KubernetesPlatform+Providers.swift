@@ -147,6 +147,8 @@ extension KubernetesPlatform {
             }
         case .glooEdge(let gloo):
             try await applyGlooEdge(gloo, split: split)
+        case .glooPlatform(let gloo):
+            try await applyGlooPlatform(gloo, split: split)
         case .consul(let consul):
             // The splitter first, then the resolver, as the plugin writes them; both are checked
             // before either is written.
@@ -326,6 +328,25 @@ extension KubernetesPlatform {
         let weighted = try GlooEdgeRoutes.weighted(routeTables: tables, config: gloo, split: split)
         for (current, desired) in zip(tables, weighted) {
             try await writeIfChanged(GlooEdgeRoutes.routeTables, namespace, current, desired)
+        }
+    }
+
+    /// Gloo Platform: the RouteTable named, or those with the selector's labels (every one without
+    /// labels), in the selector's namespace or the rollout's.
+    private func applyGlooPlatform(_ gloo: GlooPlatformTrafficRouting, split: TrafficSplit) async throws {
+        let selector = gloo.routeTableSelector ?? .init()
+        let namespace = selector.namespace.flatMap { $0.isEmpty ? nil : $0 } ?? split.namespace
+        let resource = GlooPlatformRoutes.routeTables
+        let tables: [JSONValue]
+        if let name = selector.name, !name.isEmpty {
+            tables = [try await read(resource, namespace, name)]
+        } else {
+            let labels = GlooPlatformRoutes.labelSelector(selector.labels ?? [:])
+            tables = try await client.list(resource, namespace: namespace, labelSelector: labels).items.map(\.json)
+        }
+        let desired = try GlooPlatformRoutes.desired(tables: tables, config: gloo, split: split, namespace: namespace)
+        for (current, desired) in zip(tables, desired) {
+            try await writeIfChanged(resource, namespace, current, desired)
         }
     }
 

@@ -509,9 +509,9 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
     public var traefik: TraefikTrafficRouting?
     /// Apache APISIX routes.
     public var apisix: ApisixTrafficRouting?
-    /// Traffic router plugins by name; Aviary runs the Gateway API, Contour, OpenShift, Gloo Edge and
-    /// Consul plugins itself (`gatewayAPI`, `contour`, `openshift`, `glooEdge`, `consul`), and keeps
-    /// the others opaque.
+    /// Traffic router plugins by name; Aviary runs the Gateway API, Contour, OpenShift, Gloo Edge,
+    /// Gloo Platform and Consul plugins itself (`gatewayAPI`, `contour`, `openshift`, `glooEdge`,
+    /// `glooPlatform`, `consul`), and keeps the others opaque.
     public var plugins: [String: JSONValue]?
 
     /// Traffic routing through SMI.
@@ -536,14 +536,20 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
     public static let glooEdgePlugin = "solo-io/glooedge"
     /// The name under which Argo's Consul plugin is configured.
     public static let consulPlugin = "hashicorp/consul"
+    /// The name under which Argo's Gloo Platform plugin is configured.
+    public static let glooPlatformPlugin = "solo-io/glooplatform"
     /// The traffic router plugins Aviary runs itself.
-    public static let pluginsRun = [gatewayAPIPlugin, contourPlugin, openshiftPlugin, glooEdgePlugin, consulPlugin]
+    public static let pluginsRun = [
+        gatewayAPIPlugin, contourPlugin, openshiftPlugin, glooEdgePlugin, glooPlatformPlugin, consulPlugin,
+    ]
 
     /// The Gloo Edge plugin's configuration (nil when it is absent or does not decode; the
     /// validator says which).
     public var glooEdge: GlooEdgeTrafficRouting? { plugin(Self.glooEdgePlugin) }
     /// The Consul plugin's configuration, likewise.
     public var consul: ConsulTrafficRouting? { plugin(Self.consulPlugin) }
+    /// The Gloo Platform plugin's configuration, likewise.
+    public var glooPlatform: GlooPlatformTrafficRouting? { plugin(Self.glooPlatformPlugin) }
     /// The OpenShift plugin's configuration, likewise.
     public var openshift: OpenShiftTrafficRouting? { plugin(Self.openshiftPlugin) }
     /// The Contour plugin's configuration, likewise.
@@ -570,6 +576,7 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
         if let contour { return .contour(contour) }
         if let openshift { return .openshift(openshift) }
         if let glooEdge { return .glooEdge(glooEdge) }
+        if let glooPlatform { return .glooPlatform(glooPlatform) }
         if let consul { return .consul(consul) }
         if let alb { return .alb(alb) }
         if let ambassador { return .ambassador(ambassador) }

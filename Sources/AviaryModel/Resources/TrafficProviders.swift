@@ -28,6 +28,9 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
     /// Consul's ServiceSplitter and ServiceResolver subsets, as Argo's `hashicorp/consul` plugin
     /// drives them.
     case consul(ConsulTrafficRouting)
+    /// Gloo Platform RouteTables (`networking.gloo.solo.io/v2`), as Argo's `solo-io/glooplatform`
+    /// plugin drives them.
+    case glooPlatform(GlooPlatformTrafficRouting)
 
     /// The field of `trafficRouting` that configures it.
     public var field: String {
@@ -41,7 +44,7 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
         case .ambassador: "ambassador"
         case .apisix: "apisix"
         case .appMesh: "appMesh"
-        case .contour, .openshift, .glooEdge, .consul: "plugins"
+        case .contour, .openshift, .glooEdge, .consul, .glooPlatform: "plugins"
         }
     }
 
@@ -62,6 +65,7 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
         case .openshift: RolloutTrafficRouting.openshiftPlugin
         case .glooEdge: RolloutTrafficRouting.glooEdgePlugin
         case .consul: RolloutTrafficRouting.consulPlugin
+        case .glooPlatform: RolloutTrafficRouting.glooPlatformPlugin
         }
     }
 }
@@ -331,6 +335,34 @@ public struct GlooEdgeTrafficRouting: Codable, Sendable, Hashable {
         self.virtualService = virtualService
         self.routeTable = routeTable
         self.routes = routes
+    }
+}
+
+/// The configuration of Argo's Gloo Platform traffic router plugin (`plugins["solo-io/glooplatform"]`):
+/// the RouteTables a name or labels select, and optionally which of their HTTP routes to split.
+public struct GlooPlatformTrafficRouting: Codable, Sendable, Hashable {
+    /// HTTP routes of the tables by name or labels (all of the given labels, values compared
+    /// without case).
+    public struct RouteSelector: Codable, Sendable, Hashable {
+        public var name: String?
+        public var labels: [String: String]?
+
+        public init(name: String? = nil, labels: [String: String]? = nil) {
+            self.name = name
+            self.labels = labels
+        }
+    }
+
+    /// The RouteTables: one by name, else those with the labels (every table of the namespace
+    /// without either), in the selector's namespace or the rollout's.
+    public var routeTableSelector: GlooEdgeTrafficRouting.Selector?
+    /// Which HTTP routes to split; every route that forwards to the stable Service when not set.
+    public var routeSelector: RouteSelector?
+
+    /// Gloo Platform routing through the RouteTables `routeTableSelector` selects.
+    public init(routeTableSelector: GlooEdgeTrafficRouting.Selector? = nil, routeSelector: RouteSelector? = nil) {
+        self.routeTableSelector = routeTableSelector
+        self.routeSelector = routeSelector
     }
 }
 

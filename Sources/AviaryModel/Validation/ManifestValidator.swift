@@ -453,6 +453,12 @@ struct Issues {
                         pluginPath,
                         "is not a Gloo Edge plugin configuration; give virtualService: {name: NAME} or routeTable: "
                             + "{name: NAME} (or labels), and optionally routes: [NAME]")
+                } else if name == RolloutTrafficRouting.glooPlatformPlugin, routing.glooPlatform == nil {
+                    error(
+                        pluginPath,
+                        "is not a Gloo Platform plugin configuration; give routeTableSelector: {name: NAME} (or "
+                            + "labels: {KEY: VALUE}, and optionally namespace), and optionally routeSelector: "
+                            + "{name: NAME} or {labels: {KEY: VALUE}}")
                 } else if name == RolloutTrafficRouting.openshiftPlugin, routing.openshift == nil {
                     error(pluginPath, "is not an OpenShift plugin configuration; give routes: [NAME]")
                 } else if name == RolloutTrafficRouting.openshiftPlugin {
@@ -570,7 +576,7 @@ struct Issues {
         if routing.alb != nil && canary.pingPong == nil { return true }
         if let istio = routing.istio, istio.destinationRule == nil, canary.pingPong == nil { return true }
         return routing.smi != nil || routing.apisix != nil || routing.ambassador != nil || routing.nginx != nil
-            || routing.contour != nil || routing.openshift != nil || routing.glooEdge != nil
+            || routing.contour != nil || routing.openshift != nil || routing.glooEdge != nil || routing.glooPlatform != nil
             || routing.appMesh != nil || routing.traefik != nil
     }
 
@@ -778,6 +784,13 @@ struct Issues {
             default: break
             }
             refuseSteps(header: true, mirror: true, router: "Gloo Edge")
+        case .glooPlatform(let gloo):
+            if gloo.routeTableSelector == nil {
+                error(
+                    "\(path).plugins[\"\(RolloutTrafficRouting.glooPlatformPlugin)\"].routeTableSelector",
+                    "routeTable selector is required; give routeTableSelector: {name: NAME} or {labels: {KEY: VALUE}}")
+            }
+            refuseSteps(header: false, mirror: true, router: "Gloo Platform")
         case .consul(let consul):
             let names = [consul.serviceName, consul.canarySubsetName, consul.stableSubsetName]
             if names.contains(where: { ($0 ?? "").isEmpty }) {
