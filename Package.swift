@@ -78,6 +78,7 @@ let package = Package(
             name: "AviaryMetrics",
             dependencies: [
                 "AviaryModel",
+                "AviaryPlatform",
                 "AviaryJSON",
                 "AviaryExpression",
                 "AviaryCore",

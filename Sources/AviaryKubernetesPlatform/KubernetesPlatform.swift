@@ -22,6 +22,11 @@ public actor KubernetesPlatform: Platform {
     let splitCache: WatchedCache
     let splitResource: GroupVersionResource
     let trafficVersions: TrafficResourceVersions
+    /// AWS's load balancers, read to check ALB weights (Argo's `--aws-verify-target-group`); nil:
+    /// not checked.
+    let loadBalancers: (any ElasticLoadBalancing)?
+    /// The target-group tag naming an Ingress's Service (Argo's `--alb-tag-key-resource-id`).
+    let albResourceIDTag: String
     /// The splits written through routers other than SMI, by root service: their objects are the
     /// user's (an Ingress, a VirtualService, a route), so what the rollout last set is kept here.
     var providerSplits: [NamespacedName: TrafficSplit] = [:]
@@ -35,12 +40,16 @@ public actor KubernetesPlatform: Platform {
     static let byRollout = "rollout"
 
     /// A platform on `client`'s cluster for the resources `resources` serves; SMI TrafficSplits in
-    /// `smiVersion` (v1alpha1 ... v1alpha4, as Argo's `--smi-api-version`).
+    /// `smiVersion` (v1alpha1 ... v1alpha4, as Argo's `--smi-api-version`); ALB weights checked
+    /// against `loadBalancers` when given.
     public init(
         client: KubernetesClient, resources: KubernetesResources, namespace: String?, instanceID: String?,
-        smiVersion: String = "v1alpha1", trafficVersions: TrafficResourceVersions = TrafficResourceVersions()
+        smiVersion: String = "v1alpha1", trafficVersions: TrafficResourceVersions = TrafficResourceVersions(),
+        loadBalancers: (any ElasticLoadBalancing)? = nil, albResourceIDTag: String = ALBVerification.defaultResourceIDTag
     ) {
         self.trafficVersions = trafficVersions
+        self.loadBalancers = loadBalancers
+        self.albResourceIDTag = albResourceIDTag
         self.client = client
         self.resources = resources
         self.instanceID = instanceID

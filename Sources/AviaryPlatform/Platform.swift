@@ -60,8 +60,8 @@ public protocol TrafficControl: Actor {
     @discardableResult
     func publishRoutes() async -> Bool
     /// Whether the router confirms it serves the split of a root service as last applied
-    /// (`status.canary.weights.verified`); nil when the router cannot say.
-    func verifyWeights(rootService: NamespacedName) async -> Bool?
+    /// (`status.canary.weights.verified`; nil when the router cannot say), with what it looked at.
+    func verifyWeights(rootService: NamespacedName) async -> WeightVerification
 }
 
 /// An object whose changes a platform may stamp (`PlatformObservation.changeStamps(of:)`).
@@ -150,7 +150,9 @@ extension ReplicaSetControl {
 
 extension TrafficControl {
     /// The router cannot say, as Argo's SMI, NGINX, Istio and Traefik routers cannot.
-    public func verifyWeights(rootService: NamespacedName) async -> Bool? { nil }
+    public func verifyWeights(rootService: NamespacedName) async -> WeightVerification {
+        WeightVerification(verified: nil)
+    }
 
     /// Searches `splits()`.
     public func split(rootService: NamespacedName) -> TrafficSplit? {

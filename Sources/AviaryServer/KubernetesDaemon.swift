@@ -47,6 +47,11 @@ public struct KubernetesConfiguration: Sendable, Equatable {
     public var apisixVersion = "apisix.apache.org/v2"
     /// `--appmesh-crd-version`: the `appmesh.k8s.aws` version.
     public var appMeshVersion = "v1beta2"
+    /// `--aws-verify-target-group`: check ALB weights against AWS's target groups (with the AWS key,
+    /// region and endpoint of the environment) and hold a setWeight step until they are in place.
+    public var verifyTargetGroup = false
+    /// `--alb-tag-key-resource-id`: the target-group tag naming an Ingress's Service.
+    public var albResourceIDTag = "ingress.k8s.aws/resource"
 
     var trafficVersions: TrafficResourceVersions {
         TrafficResourceVersions(
@@ -200,7 +205,9 @@ public struct KubernetesDaemon: Sendable {
         platform = KubernetesPlatform(
             client: client, resources: resources, namespace: configuration.namespace,
             instanceID: configuration.instanceID, smiVersion: configuration.smiVersion,
-            trafficVersions: configuration.trafficVersions)
+            trafficVersions: configuration.trafficVersions,
+            loadBalancers: configuration.verifyTargetGroup ? ELBv2Client() : nil,
+            albResourceIDTag: configuration.albResourceIDTag)
         metrics = DaemonMetrics()
     }
 

@@ -179,6 +179,21 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("appmesh-crd-version"), help: "With --platform kubernetes: the appmesh.k8s.aws version.")
     var appMeshCRDVersion: String = "v1beta2"
 
+    @Flag(
+        name: [.customLong("aws-verify-target-group"), .customLong("alb-verify-weight")],
+        help: ArgumentHelp(
+            "With --platform kubernetes: check ALB weights against AWS (the load balancer of each Ingress's status, "
+                + "its target groups' weights) and hold each setWeight step until they are in place; status.alb "
+                + "names the load balancer and target groups. The AWS key, region and endpoint come from the "
+                + "environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, "
+                + "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2) or ~/.aws. --alb-verify-weight is Argo's older name."))
+    var awsVerifyTargetGroup = false
+
+    @Option(
+        name: .customLong("alb-tag-key-resource-id"),
+        help: "With --aws-verify-target-group: the target-group tag naming an Ingress's Service.")
+    var albTagKeyResourceID: String = "ingress.k8s.aws/resource"
+
     @Option(
         help: "With --platform kubernetes: requests per second to the API server, on average (default 40, as Argo's).")
     var qps: Double?
@@ -246,6 +261,8 @@ struct Serve: AsyncParsableCommand {
         configuration.ambassadorVersion = ambassadorApiVersion
         configuration.apisixVersion = apisixApiVersion
         configuration.appMeshVersion = appMeshCRDVersion
+        configuration.verifyTargetGroup = awsVerifyTargetGroup
+        configuration.albResourceIDTag = albTagKeyResourceID
         configuration.dashboard = dashboard
         configuration.notificationRetryFor = notificationRetryFor
         if let qps { configuration.qps = qps }

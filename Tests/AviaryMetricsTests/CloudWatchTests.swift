@@ -372,41 +372,7 @@ private let exampleCredentials = AWSCredentials(
     }
 }
 
-/// moto's CloudWatch (PyPI's AWS service double, `moto_server`), started on a loopback port.
-final class MotoServer: Sendable {
-    let endpoint: String
-    private let directory: String
-    private let process: WatchedProcess
-
-    static var executable: String? {
-        let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
-        return paths.map { $0 + "/moto_server" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-    /// Where it is installed, and always under CI, which installs it (a missing one fails there).
-    static var isRequired: Bool { executable != nil || ProcessInfo.processInfo.environment["CI"] != nil }
-
-    init() async throws {
-        let executable = try #require(Self.executable, "moto is not installed: pip install 'moto[server]'")
-        directory = NSTemporaryDirectory() + "aviary-moto-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let port = freeLoopbackPort()
-        endpoint = "http://127.0.0.1:\(port)"
-        process = try WatchedProcess(
-            [executable, "-H", "127.0.0.1", "-p", String(port)], directory: directory, name: "moto")
-        let endpoint = endpoint
-        let up = await eventually(within: 60) {
-            await http(.GET, endpoint + "/moto-api/", timeout: 5)?.status == 200
-        }
-        if !up {
-            let log = process.log
-            stop()
-            Issue.record("moto did not start within 60 s:\n\(log)")
-            throw MotoDidNotStart()
-        }
-    }
-
-    struct MotoDidNotStart: Error {}
-
+extension MotoServer {
     /// Puts one data point per entry (metric name, value, time) in `namespace`, as a signed
     /// PutMetricData call in the JSON protocol.
     func put(namespace: String, _ points: [(String, Double, Date)]) async throws {
@@ -435,10 +401,6 @@ final class MotoServer: Sendable {
         #expect(response.status == 200, "\(String(decoding: response.body, as: UTF8.self))")
     }
 
-    func stop() {
-        process.stop()
-        try? FileManager.default.removeItem(atPath: directory)
-    }
 }
 
 /// Argo's CloudWatch provider against moto's CloudWatch: the signed GetMetricData call with the

@@ -91,12 +91,14 @@ final class ClusterUnderTest: @unchecked Sendable {
     /// Starts `aviary serve --platform kubernetes` with `arguments` added, its endpoints on a port the
     /// system picks; its output goes to a log.
     @discardableResult
-    func startController(_ arguments: [String] = []) throws -> (process: Process, log: String) {
+    func startController(
+        _ arguments: [String] = [], environment: [String: String] = [:]
+    ) throws -> (process: Process, log: String) {
         let log = directory + "/controller-\(UUID().uuidString).log"
         let process = try Self.start(
             "aviary",
             ["serve", "--platform", "kubernetes", "--kubeconfig", kubeconfig, "--lease-namespace", "default",
-             "--listen", "127.0.0.1:0"] + arguments, log: log)
+             "--listen", "127.0.0.1:0"] + arguments, log: log, environment: environment)
         lock.withLock { controllers.append(process) }
         return (process, log)
     }
@@ -138,10 +140,15 @@ final class ClusterUnderTest: @unchecked Sendable {
     }
 
     /// Starts a built product with its output going to `log`.
-    private static func start(_ product: String, _ arguments: [String], log: String) throws -> Process {
+    private static func start(
+        _ product: String, _ arguments: [String], log: String, environment: [String: String] = [:]
+    ) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: builtProductsDirectory(containing: product) + "/" + product)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardOutput = handle

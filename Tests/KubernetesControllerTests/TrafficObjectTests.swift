@@ -1381,4 +1381,56 @@ import struct AviaryRoutes.StringMatch
         }
         #expect(GlooPlatformRoutes.quoteMeta(#"a.b*c\d"#) == #"a\.b\*c\\d"#)
     }
+
+    // MARK: ALB weights against AWS
+
+    @Test func albTargetGroupsAgainstTheSplit() {
+        let arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012"
+        let balancer = ElasticLoadBalancer(
+            name: "k8s-web", arn: "\(arn):loadbalancer/app/k8s-web/50dc6c495c0c9188", dnsName: "k8s-web.elb.amazonaws.com")
+        func group(_ service: String, _ weight: Int?, tag: String? = nil) -> ElasticTargetGroup {
+            ElasticTargetGroup(
+                name: "tg-\(service)", arn: "\(arn):targetgroup/tg-\(service)/73e2d6bc24d8a067",
+                tags: ["ingress.k8s.aws/resource": tag ?? "default/web-\(service):80"], weight: weight)
+        }
+        var split = Self.split()
+        split.additionalBackends = [AdditionalBackend(service: "exp-a", weight: 5)]
+        let reading = ALBVerification.read(
+            loadBalancer: balancer,
+            targetGroups: [group("web-stable", 85), group("web-canary", 10), group("exp-a", 0), group("other", 100)],
+            ingress: "web", split: split, port: 80, tagKey: "ingress.k8s.aws/resource")
+        // Argo's full names: the ARN's path after the resource type (and, for a load balancer, its kind).
+        #expect(
+            reading.status
+                == ALBStatus(
+                    loadBalancer: .init(
+                        name: "k8s-web", arn: balancer.arn, fullName: "k8s-web/50dc6c495c0c9188"),
+                    canaryTargetGroup: .init(
+                        name: "tg-web-canary", arn: "\(arn):targetgroup/tg-web-canary/73e2d6bc24d8a067",
+                        fullName: "tg-web-canary/73e2d6bc24d8a067"),
+                    stableTargetGroup: .init(
+                        name: "tg-web-stable", arn: "\(arn):targetgroup/tg-web-stable/73e2d6bc24d8a067",
+                        fullName: "tg-web-stable/73e2d6bc24d8a067"),
+                    ingress: "web"))
+        // The canary's weight is in place, the experiment template's is not.
+        #expect(reading.verified == 1)
+        #expect(
+            reading.events.map(\.message) == [
+                "Service web-canary (TargetGroup \(arn):targetgroup/tg-web-canary/73e2d6bc24d8a067) verified: canary "
+                    + "weight 10 set",
+                "Service exp-a (TargetGroup \(arn):targetgroup/tg-exp-a/73e2d6bc24d8a067) not verified: canary weight 5 "
+                    + "not yet set (current: 0)",
+            ])
+        #expect(reading.events.map(\.warning) == [false, true])
+        // Another tag key, or a target group no rule forwards to, verifies nothing.
+        let untagged = ALBVerification.read(
+            loadBalancer: balancer, targetGroups: [group("web-canary", 10), group("web-stable", nil)], ingress: "web",
+            split: Self.split(), port: 80, tagKey: "elbv2.k8s.aws/resource")
+        #expect(untagged.verified == 0)
+        #expect(untagged.status.canaryTargetGroup == .init())
+        #expect(
+            ALBVerification.hostnames(Self.json("{status: {loadBalancer: {ingress: [{hostname: a.elb}, {ip: 10.0.0.1}]}}}"))
+                == ["a.elb"])
+        #expect(ALBVerification.fullName("arn:x", dropping: 1) == "")
+    }
 }

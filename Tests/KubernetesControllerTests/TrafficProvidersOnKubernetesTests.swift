@@ -351,6 +351,21 @@ import Testing
         }
     }
 
+    /// An Ingress for the AWS Load Balancer Controller whose rule sends to the stable Service's action.
+    static let albIngress = """
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata:
+          name: web
+          annotations: {alb.ingress.kubernetes.io/scheme: internet-facing}
+        spec:
+          ingressClassName: alb
+          rules:
+          - http:
+              paths:
+              - {path: /, pathType: Prefix, backend: {service: {name: web-stable, port: {name: use-annotation}}}}
+        """
+
     @Test func albIngressAction() async throws {
         let action = "alb.ingress.kubernetes.io/actions.web-stable"
         func weights(_ object: JSONValue) -> [String: Int] {
@@ -367,20 +382,7 @@ import Testing
         }
         let router = Router(
             name: "alb", crds: [],
-            objects: """
-                apiVersion: networking.k8s.io/v1
-                kind: Ingress
-                metadata:
-                  name: web
-                  annotations: {alb.ingress.kubernetes.io/scheme: internet-facing}
-                spec:
-                  ingressClassName: alb
-                  rules:
-                  - http:
-                      paths:
-                      - {path: /, pathType: Prefix, backend: {service: {name: web-stable, port: {name: use-annotation}}}}
-                """,
-            routing: "alb: {ingress: web, servicePort: 80}", headerRoute: true, mirrorRoute: false,
+            objects: Self.albIngress, routing: "alb: {ingress: web, servicePort: 80}", headerRoute: true, mirrorRoute: false,
             kind: "ingress", object: "web", userObject: "web",
             weight: { weights($0)["web-canary"] },
             annotationsLeft: [action, "rollouts.argoproj.io/managed-alb-annotations"])
@@ -397,6 +399,82 @@ import Testing
                         - {path: /, pathType: Prefix, backend: {service: {name: web-stable, port: {name: use-annotation}}}}
                         """))
         }
+    }
+
+    /// Argo's ALB check against AWS (`--aws-verify-target-group`), with moto as AWS: the setWeight
+    /// step holds while the load balancer of the Ingress's status forwards another weight to the
+    /// canary's target group, `status.alb` names the load balancer and target groups, and the
+    /// rollout goes on once the listener carries the weight (as the AWS Load Balancer Controller
+    /// would set it from the annotation).
+    @Test(.enabled(if: MotoServer.isRequired, "moto is not installed"))
+    func albWeightsVerifiedAgainstAWS() async throws {
+        try #require(ClusterUnderTest.kubectl != nil, "kubectl is needed for this test")
+        let moto = try await MotoServer()
+        defer { moto.stop() }
+        let balancer = try moto.createLoadBalancer(
+            name: "k8s-default-web", namespace: "default", ingress: "web", services: ["web-stable", "web-canary"],
+            port: 80)
+        let cluster = try ClusterUnderTest()
+        defer { cluster.stop() }
+        try cluster.installCRDs()
+        let router = Router(
+            name: "alb", crds: [],
+            objects: Self.albIngress, routing: "alb: {ingress: web, servicePort: 80}", headerRoute: false, mirrorRoute: false,
+            kind: "ingress", object: "web", userObject: "web", weight: { _ in nil })
+        try cluster.kubectl(["apply", "-f", "-"], input: Self.services + router.objects)
+        try cluster.kubectl([
+            "patch", "ingress", "web", "--subresource=status", "--type", "merge", "-p",
+            #"{"status":{"loadBalancer":{"ingress":[{"hostname":"\#(balancer.dnsName)"}]}}}"#,
+        ])
+        try cluster.kubectl(["apply", "-f", "-"], input: Self.rollout(router, image: "web:v1"))
+        let controller = try cluster.startController(["--aws-verify-target-group"], environment: moto.environment)
+        func status() throws -> JSONValue { try cluster.object("rollout", "web")?["status"] ?? [:] }
+        func wait(_ what: String, _ condition: (JSONValue) -> Bool) async throws {
+            var last: JSONValue = [:]
+            let held = try await eventually(within: 120) {
+                last = try status()
+                return condition(last)
+            }
+            let log = (try? String(contentsOfFile: controller.log, encoding: .utf8)) ?? ""
+            try #require(held, "\(what): status \(last)\nlog \(log.suffix(3000))")
+        }
+        try await wait("v1 goes Healthy") { $0["phase"]?.stringValue == "Healthy" }
+
+        try cluster.kubectl(["apply", "-f", "-"], input: Self.rollout(router, image: "web:v2"))
+        try await wait("the setWeight step holds while AWS forwards 0 to the canary") { status in
+            status[at: "canary", "weights", "canary", "weight"]?.integerValue == 10
+                && status[at: "canary", "weights", "verified"] == false
+        }
+        // Held: still at step 0 a while later, and the load balancer and target groups are named.
+        try await Task.sleep(for: .seconds(3))
+        let held = try status()
+        #expect(held["currentStepIndex"]?.integerValue == 0)
+        #expect(held[at: "alb", "loadBalancer", "name"]?.stringValue == "k8s-default-web")
+        #expect(held[at: "alb", "loadBalancer", "arn"]?.stringValue == balancer.loadBalancerArn)
+        #expect(
+            held[at: "alb", "loadBalancer", "fullName"]?.stringValue
+                == balancer.loadBalancerArn.split(separator: "/").dropFirst(2).joined(separator: "/"))
+        #expect(held[at: "alb", "canaryTargetGroup", "arn"]?.stringValue == balancer.targetGroups["web-canary"])
+        #expect(held[at: "alb", "canaryTargetGroup", "name"]?.stringValue == "k8s-default-web-web-canary")
+        #expect(held[at: "alb", "stableTargetGroup", "arn"]?.stringValue == balancer.targetGroups["web-stable"])
+        #expect(held[at: "alb", "ingress"]?.stringValue == "web")
+        #expect(held["albs"]?.arrayValue?.count == 1)
+        let unverified = try cluster.list("events").filter { $0["reason"]?.stringValue == "TargetGroupUnverified" }
+        #expect(
+            unverified.first?["message"]?.stringValue
+                == "Service web-canary (TargetGroup \(balancer.targetGroups["web-canary"] ?? "")) not verified: canary "
+                + "weight 10 not yet set (current: 0)")
+
+        try moto.setWeights(balancer, ["web-stable": 90, "web-canary": 10])
+        try await wait("once AWS forwards 10 the rollout goes on to the pause") { status in
+            status["phase"]?.stringValue == "Paused" && status["currentStepIndex"]?.integerValue == 1
+                && status[at: "canary", "weights", "verified"] == true
+        }
+        let verified = try cluster.list("events").filter { $0["reason"]?.stringValue == "TargetGroupVerified" }
+        #expect(
+            verified.first?["message"]?.stringValue
+                == "Service web-canary (TargetGroup \(balancer.targetGroups["web-canary"] ?? "")) verified: canary weight "
+                + "10 set")
     }
 
     /// Ambassador: a canary Mapping beside the user's, at the canary's weight, deleted a few

@@ -79,9 +79,16 @@ extension ReconcileContext {
                 isComplete = false
             }
         case .setWeight, .setCanaryScale:
+            // Argo holds a setWeight step (not a scale step) until the router confirms the weight.
+            let unverified: Bool
+            if case .setWeight = step, canary.routing?.waitsForVerifiedWeights == true {
+                unverified = status.weightsVerified == false
+            } else {
+                unverified = false
+            }
             isComplete =
                 isAtDesiredCounts(canary)
-                && (canary.routing == nil || observed.canaryWeight == desiredTrafficWeight(canary))
+                && (canary.routing == nil || observed.canaryWeight == desiredTrafficWeight(canary)) && !unverified
         case .analysis:
             isComplete = status.stepRun?.phase == .successful
         case .setHeaderRoute, .setMirrorRoute:

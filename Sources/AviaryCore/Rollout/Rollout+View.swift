@@ -87,7 +87,9 @@ extension CanaryView {
         background = canary.analysis.map { AnalysisView($0.analysis) }
         backgroundStartingStep = canary.analysis?.startingStep
         routing = canary.trafficRouting.map {
-            RoutingView(maxWeight: max(1, $0.maxTrafficWeightOrDefault))
+            RoutingView(
+                maxWeight: max(1, $0.maxTrafficWeightOrDefault),
+                waitsForVerifiedWeights: $0.provider?.waitsForVerifiedWeights ?? false)
         }
         scaleDownDelaySeconds = canary.scaleDownDelaySecondsOrDefault
         scaleDownDelayRevisionLimit = canary.scaleDownDelayRevisionLimit
@@ -193,6 +195,7 @@ extension StatusView {
         previewSelector = status.blueGreen?.previewSelector
         canaryWeight = status.canary?.weights?.canary.weight
         stableWeight = status.canary?.weights?.stable.weight
+        weightsVerified = status.canary?.weights?.verified
         rolloutStartedAt = status.duration?.rolloutStartedAt.flatMap(RFC3339.parse)
         finishedAt = status.duration?.finishedAt.flatMap(RFC3339.parse)
         completionStatus = status.duration?.completionStatus

@@ -64,6 +64,9 @@ struct CanaryView {
 
 struct RoutingView {
     var maxWeight: Int
+    /// Whether a `setWeight` step waits while the router says its weights are not in place
+    /// (`status.canary.weights.verified: false`), as Argo's ALB check and Contour plugin make it wait.
+    var waitsForVerifiedWeights = false
 }
 
 enum StepView {
@@ -184,6 +187,8 @@ struct StatusView: Equatable {
     var previewSelector: String?
     var canaryWeight: Int?
     var stableWeight: Int?
+    /// `status.canary.weights.verified`: what the router last said of the weights (nil: it cannot say).
+    var weightsVerified: Bool?
     /// `status.duration`: when the current update started, when it ended and how.
     var rolloutStartedAt: Date?
     var finishedAt: Date?

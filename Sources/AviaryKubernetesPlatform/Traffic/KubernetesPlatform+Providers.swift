@@ -383,31 +383,89 @@ extension KubernetesPlatform {
         _ = try await client.patch(resource, namespace: namespace, name: name, type: .merge, body: patch)
     }
 
-    /// For the Gateway API, whether every route's parents have accepted the generation Aviary
-    /// last wrote (`status.parents[].conditions` `Accepted: True` at an `observedGeneration` at
-    /// least the route's); nil for the other routers and while no gateway has written a status.
-    public func verifyWeights(rootService: NamespacedName) async -> Bool? {
-        if let split = providerSplits[rootService], case .contour(let contour) = split.provider {
+    /// Whether the router serves the split last applied: for the Gateway API, whether every
+    /// route's parents have accepted the generation Aviary last wrote (`status.parents[].conditions`
+    /// `Accepted: True` at an `observedGeneration` at least the route's); for Contour, the proxies'
+    /// `Valid` condition; for ALB (when AWS is read), the weights of the load balancer's target
+    /// groups. Unknown (nil) for the other routers and while no gateway has written a status.
+    public func verifyWeights(rootService: NamespacedName) async -> WeightVerification {
+        guard let split = providerSplits[rootService] else { return WeightVerification(verified: nil) }
+        switch split.provider {
+        case .contour(let contour):
             var verdicts: [Bool?] = []
             for name in contour.httpProxies {
                 guard let proxy = try? await readIfPresent(ContourProxies.resource, split.namespace, name) else {
-                    return false
+                    return WeightVerification(verified: false)
                 }
                 verdicts.append(ContourProxies.verified(proxy: proxy, split: split))
             }
-            if verdicts.contains(false) { return false }
-            return verdicts.contains(nil) ? nil : true
+            return WeightVerification(verified: Self.combined(verdicts))
+        case .gatewayAPI(let gateway):
+            var verdicts: [Bool?] = []
+            for (kind, name, _) in GatewayAPIRoutes.routes(of: gateway) {
+                guard
+                    let route = try? await readIfPresent(
+                        TrafficResourceVersions.gatewayRoutes(kind), gateway.namespace ?? split.namespace, name)
+                else { return WeightVerification(verified: false) }
+                verdicts.append(GatewayAPIRoutes.accepted(route))
+            }
+            return WeightVerification(verified: Self.combined(verdicts))
+        case .alb(let alb):
+            guard let loadBalancers else { return WeightVerification(verified: nil) }
+            return await verifyALB(alb, split: split, loadBalancers: loadBalancers)
+        default:
+            return WeightVerification(verified: nil)
         }
-        guard let split = providerSplits[rootService], case .gatewayAPI(let gateway) = split.provider else { return nil }
-        var verdicts: [Bool?] = []
-        for (kind, name, _) in GatewayAPIRoutes.routes(of: gateway) {
-            guard
-                let route = try? await readIfPresent(
-                    TrafficResourceVersions.gatewayRoutes(kind), gateway.namespace ?? split.namespace, name)
-            else { return false }
-            verdicts.append(GatewayAPIRoutes.accepted(route))
-        }
+    }
+
+    /// False when one says false, else nil when one cannot say, else true.
+    private static func combined(_ verdicts: [Bool?]) -> Bool? {
         if verdicts.contains(false) { return false }
         return verdicts.contains(nil) ? nil : true
+    }
+
+    /// Argo's ALB check: for each Ingress, the load balancer its status names, and the weights of
+    /// the target groups tagged for the canary and the experiment templates. Verified once every
+    /// Ingress's canary weight and every template's weight is in place; an Ingress without a load
+    /// balancer yet counts as not verified.
+    private func verifyALB(
+        _ alb: ALBTrafficRouting, split: TrafficSplit, loadBalancers: any ElasticLoadBalancing
+    ) async -> WeightVerification {
+        let ingresses = alb.allIngresses
+        var statuses: [ALBStatus] = []
+        var events: [VerificationEvent] = []
+        var verified = 0
+        for name in ingresses {
+            var status = ALBStatus()
+            defer { statuses.append(status) }
+            guard let ingress = try? await readIfPresent(TrafficResourceVersions.ingresses, split.namespace, name)
+            else { continue }
+            for hostname in ALBVerification.hostnames(ingress) {
+                do {
+                    guard let balancer = try await loadBalancers.loadBalancer(dnsName: hostname) else {
+                        events.append(
+                            VerificationEvent(
+                                warning: true, reason: "LoadBalancerNotFound",
+                                message: "Failed to find load balancer: \(hostname)"))
+                        return WeightVerification(verified: false, loadBalancers: statuses + [status], events: events)
+                    }
+                    let groups = try await loadBalancers.targetGroups(loadBalancerARN: balancer.arn)
+                    let reading = ALBVerification.read(
+                        loadBalancer: balancer, targetGroups: groups, ingress: name, split: split,
+                        port: alb.servicePort ?? 0, tagKey: albResourceIDTag)
+                    status = reading.status
+                    verified += reading.verified
+                    events += reading.events
+                } catch {
+                    events.append(
+                        VerificationEvent(
+                            warning: true, reason: "TargetGroupVerifyError",
+                            message: "Failed to verify Service \(split.canaryService) (TargetGroup unknown): \(error)"))
+                    return WeightVerification(verified: false, loadBalancers: statuses + [status], events: events)
+                }
+            }
+        }
+        let expected = ingresses.count + (split.additionalBackends ?? []).count
+        return WeightVerification(verified: verified == expected, loadBalancers: statuses, events: events)
     }
 }

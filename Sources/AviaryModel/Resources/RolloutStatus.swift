@@ -50,6 +50,11 @@ public struct RolloutStatus: Codable, Sendable, Hashable {
     @Indirect public var blueGreen: BlueGreenStatus? = nil
     /// Update timing and outcome.
     public var duration: RolloutDuration?
+    /// The AWS load balancer and target groups of the ALB ingress (the first of `albs`), written
+    /// while the controller verifies ALB weights (`--aws-verify-target-group`).
+    public var alb: ALBStatus?
+    /// The same for each of `trafficRouting.alb.ingresses` (or the one `ingress`).
+    public var albs: [ALBStatus]?
 
     /// An empty status.
     public init() {}
@@ -273,4 +278,56 @@ public enum CompletionStatus: String, ClosedSet, Sendable, Hashable {
     case rolledBack = "RolledBack"
     /// Rolled back within the rollback window.
     case fastRolledBack = "FastRolledBack"
+}
+
+/// An ALB ingress's load balancer and the target groups of the canary and stable Services, as AWS
+/// names them (Argo's `ALBStatus`): what an analysis reads through `fieldRef`
+/// (`status.alb.loadBalancer.fullName`, `status.alb.canaryTargetGroup.fullName`) for CloudWatch.
+public struct ALBStatus: Codable, Sendable, Hashable {
+    /// An AWS resource: its name, ARN, and the part of the ARN CloudWatch's dimensions use
+    /// (`app/NAME/ID` for a load balancer, `targetgroup/NAME/ID` for a target group).
+    public struct ResourceReference: Codable, Sendable, Hashable {
+        public var name: String
+        public var arn: String
+        public var fullName: String
+
+        public init(name: String = "", arn: String = "", fullName: String = "") {
+            self.name = name
+            self.arn = arn
+            self.fullName = fullName
+        }
+
+        /// A field left out reads as empty (a status written by another tool).
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            name = try container.decodeIfPresent(String.self, forKey: .name) ?? ""
+            arn = try container.decodeIfPresent(String.self, forKey: .arn) ?? ""
+            fullName = try container.decodeIfPresent(String.self, forKey: .fullName) ?? ""
+        }
+    }
+
+    public var loadBalancer: ResourceReference
+    public var canaryTargetGroup: ResourceReference
+    public var stableTargetGroup: ResourceReference
+    /// The Ingress whose load balancer this is.
+    public var ingress: String?
+
+    public init(
+        loadBalancer: ResourceReference = .init(), canaryTargetGroup: ResourceReference = .init(),
+        stableTargetGroup: ResourceReference = .init(), ingress: String? = nil
+    ) {
+        self.loadBalancer = loadBalancer
+        self.canaryTargetGroup = canaryTargetGroup
+        self.stableTargetGroup = stableTargetGroup
+        self.ingress = ingress
+    }
+
+    /// A reference left out reads as empty.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        loadBalancer = try container.decodeIfPresent(ResourceReference.self, forKey: .loadBalancer) ?? .init()
+        canaryTargetGroup = try container.decodeIfPresent(ResourceReference.self, forKey: .canaryTargetGroup) ?? .init()
+        stableTargetGroup = try container.decodeIfPresent(ResourceReference.self, forKey: .stableTargetGroup) ?? .init()
+        ingress = try container.decodeIfPresent(String.self, forKey: .ingress)
+    }
 }

@@ -48,6 +48,16 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
         }
     }
 
+    /// Whether Argo holds a `setWeight` step while this router says the weights are not verified:
+    /// ALB (checked against AWS with `--aws-verify-target-group`) and the Contour plugin (whose
+    /// proxy status tells). Aviary's own check of Gateway API routes only reports.
+    public var waitsForVerifiedWeights: Bool {
+        switch self {
+        case .alb, .contour: true
+        default: false
+        }
+    }
+
     /// The name Argo's documentation and the Rollout's status use (`status.canary.weights`'
     /// router, the `trafficRouter` of Argo's metrics).
     public var name: String {

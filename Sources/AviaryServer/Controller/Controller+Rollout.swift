@@ -78,12 +78,25 @@ extension Controller {
                 default: false
                 }
             }
-            let verified =
+            let verification =
                 changedRouting || previous == false
                 ? await platform.verifyWeights(rootService: NamespacedName(namespace: key.namespace, name: root))
-                : previous
+                : nil
+            let verified = verification.map(\.verified) ?? previous
             status.canary?.weights?.verified = verified
             if verified == false { unverified = true }
+            // The ALB check's load balancers and target groups (the last Ingress's in `alb`, as
+            // Argo writes it), and its events.
+            if let loadBalancers = verification?.loadBalancers {
+                status.albs = loadBalancers
+                status.alb = loadBalancers.last
+            }
+            for event in verification?.events ?? [] {
+                events.append(
+                    StoredEvent(
+                        key: key, type: event.warning ? "Warning" : "Normal", reason: event.reason,
+                        message: event.message, time: AviaryStore.timestamp(time)))
+            }
         }
         if let blocked {
             let message = "\(blocked.reason): \(blocked)"

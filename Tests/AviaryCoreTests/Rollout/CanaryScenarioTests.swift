@@ -410,4 +410,47 @@ import Testing
         #expect(simulator.step() == [.restartPods(podTemplateHash: v1, before: simulator.now, maxUnavailable: 2)])
         #expect(simulator.step() == [])
     }
+
+    /// Argo holds a setWeight step while the router says the weight is not in place
+    /// (`weights.verified: false`) where its router checks (ALB against AWS, the Contour plugin),
+    /// and goes on once it is; other routers' steps do not wait.
+    @Test(arguments: [
+        ("alb: {ingress: web, servicePort: 80}", true), (#"plugins: {argoproj-labs/contour: {httpProxies: [web]}}"#, true),
+        ("smi: {rootService: web}", false),
+    ])
+    func aSetWeightStepWaitsForTheRoutersWord(routing: String, waits: Bool) {
+        let rollout = Fixtures.rollout(
+            """
+            apiVersion: argoproj.io/v1alpha1
+            kind: Rollout
+            metadata: {name: web}
+            spec:
+              replicas: 4
+            \(Fixtures.template(image: "web:1"))
+              strategy:
+                canary:
+                  canaryService: web-canary
+                  stableService: web-stable
+                  trafficRouting:
+                    \(routing)
+                  steps:
+                  - setWeight: 20
+                  - pause: {}
+            """)
+        var simulator = RolloutSimulator.deployed(rollout)
+        simulator.rollout = Fixtures.withImage(simulator.rollout, "web:2")
+        for _ in 0..<20 {
+            if simulator.rollout.status?.canary?.weights != nil {
+                simulator.rollout.status?.canary?.weights?.verified = false
+            }
+            _ = simulator.reconcile()
+        }
+        #expect(simulator.status.canary?.weights?.canary.weight == 20)
+        #expect(simulator.status.currentStepIndex == (waits ? 0 : 1))
+        // Once the router says the weight is in place (or cannot say), the step completes.
+        simulator.rollout.status?.canary?.weights?.verified = true
+        simulator.settle()
+        #expect(simulator.status.currentStepIndex == 1)
+        #expect(simulator.status.phase == .paused)
+    }
 }
