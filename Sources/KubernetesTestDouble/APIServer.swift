@@ -99,9 +99,11 @@ public final class APIServer: Sendable {
     {
         if segments.count == 2, segments[1] == "v2" {
             // An empty protobuf message is a valid, empty OpenAPI v2 document: no definitions,
-            // so kubectl falls back to its compiled-in types for strategic merge patches.
+            // so kubectl falls back to its compiled-in types for strategic merge patches. kubectl
+            // asks with the `@v1.0` form; kube-apiserver answers with `.v1.0`, the form Go's
+            // mime parser takes (the other fails kubectl's validation of an unknown kind).
             return .full(
-                status: 200, headers: [("Content-Type", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf")],
+                status: 200, headers: [("Content-Type", "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")],
                 body: Data())
         }
         guard segments.count >= 2, segments[1] == "v3" else { throw StatusError.pageNotFound(request.path) }

@@ -46,6 +46,23 @@ struct KubectlTests {
         }
     }
 
+    /// A kind without its CRD gets kubectl's own answer, as from a real API server: validation
+    /// falls back to the OpenAPI v2 document, whose media type kubectl must be able to parse.
+    @Test func aKindWithoutItsCRDIsNamedByKubectl() async throws {
+        try await withHarness { harness in
+            let manifest = "apiVersion: networking.gloo.solo.io/v2\nkind: RouteTable\nmetadata: {name: web}\nspec: {}\n"
+            let file = NSTemporaryDirectory() + "routetable-\(UUID().uuidString).yaml"
+            try manifest.write(toFile: file, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let applied = try harness.kubectl(["apply", "-f", file])
+            #expect(applied.status != 0)
+            #expect(
+                applied.stderr.contains(#"no matches for kind "RouteTable" in version "networking.gloo.solo.io/v2""#),
+                "\(applied.combined)")
+            #expect(!applied.stderr.contains("mime"), "\(applied.combined)")
+        }
+    }
+
     @Test func examplesApplyTwiceUnchangedThenConfiguredAndListTogether() async throws {
         try await withHarness { harness in
             try createArgoCRDs(harness)
