@@ -36,6 +36,22 @@ public protocol ElasticLoadBalancing: Sendable {
     func loadBalancer(dnsName: String) async throws -> ElasticLoadBalancer?
     /// The load balancer's target groups, with their tags and their weights in its listeners' rules.
     func targetGroups(loadBalancerARN: String) async throws -> [ElasticTargetGroup]
+    /// The targets registered in a target group, as `ID:PORT` (an IP target's address and port).
+    func registeredTargets(targetGroupARN: String) async throws -> [String]
+}
+
+/// Whether the pods behind a Service are registered in the AWS target groups its
+/// TargetGroupBindings bind (Argo's check before a new version is marked stable or an old one
+/// scaled down): nil when no IP-mode TargetGroupBinding binds the Service, with the events Argo
+/// sends of the check.
+public struct TargetVerification: Sendable, Hashable {
+    public var verified: Bool?
+    public var events: [VerificationEvent]
+
+    public init(verified: Bool?, events: [VerificationEvent] = []) {
+        self.verified = verified
+        self.events = events
+    }
 }
 
 /// Whether the router serves the weights last applied (`status.canary.weights.verified`; nil when

@@ -62,6 +62,11 @@ public protocol TrafficControl: Actor {
     /// Whether the router confirms it serves the split of a root service as last applied
     /// (`status.canary.weights.verified`; nil when the router cannot say), with what it looked at.
     func verifyWeights(rootService: NamespacedName) async -> WeightVerification
+    /// Whether this platform checks that a Service's pods are registered in AWS target groups
+    /// before the rollout goes on (`verifyTargets`).
+    nonisolated var checksTargets: Bool { get }
+    /// Whether the pods a Service selects are registered in the target groups bound to it.
+    func verifyTargets(service: NamespacedName) async -> TargetVerification
 }
 
 /// An object whose changes a platform may stamp (`PlatformObservation.changeStamps(of:)`).
@@ -152,6 +157,13 @@ extension TrafficControl {
     /// The router cannot say, as Argo's SMI, NGINX, Istio and Traefik routers cannot.
     public func verifyWeights(rootService: NamespacedName) async -> WeightVerification {
         WeightVerification(verified: nil)
+    }
+
+    /// Targets are not checked.
+    public nonisolated var checksTargets: Bool { false }
+
+    public func verifyTargets(service: NamespacedName) async -> TargetVerification {
+        TargetVerification(verified: nil)
     }
 
     /// Searches `splits()`.

@@ -54,6 +54,8 @@ public struct ResourceType: Sendable, Equatable {
         .builtIn("", "v1", "configmaps", kind: "ConfigMap", namespaced: true, shortNames: ["cm"], status: false),
         .builtIn("", "v1", "secrets", kind: "Secret", namespaced: true, status: false),
         .builtIn("", "v1", "events", kind: "Event", namespaced: true, shortNames: ["ev"], status: false),
+        // Written by the test that plays the endpoints controller (nothing here fills them in).
+        .builtIn("", "v1", "endpoints", kind: "Endpoints", namespaced: true, shortNames: ["ep"], status: false),
         .builtIn("", "v1", "podtemplates", kind: "PodTemplate", namespaced: true, status: false),
         .builtIn(
             "apps", "v1", "replicasets", kind: "ReplicaSet", namespaced: true, shortNames: ["rs"],

@@ -270,6 +270,14 @@ struct KubernetesInstall {
             "Argo's notification ConfigMap (watched by name), in the controller's and the rollouts' namespaces"
         ),
         (
+            "", ["endpoints"], ["get"],
+            "reads a Service's endpoints for the target-group registration check (--aws-verify-target-group)"
+        ),
+        (
+            "elbv2.k8s.aws", ["targetgroupbindings"], ["list"],
+            "finds the AWS target groups bound to a Service for the same check"
+        ),
+        (
             "split.smi-spec.io", ["trafficsplits"], ["get", "list", "watch", "create", "update", "patch"],
             "shifts traffic through SMI TrafficSplits"
         ),

@@ -184,7 +184,9 @@ struct Serve: AsyncParsableCommand {
         help: ArgumentHelp(
             "With --platform kubernetes: check ALB weights against AWS (the load balancer of each Ingress's status, "
                 + "its target groups' weights) and hold each setWeight step until they are in place; status.alb "
-                + "names the load balancer and target groups. The AWS key, region and endpoint come from the "
+                + "names the load balancer and target groups. Also wait, before a blue-green marks the new version "
+                + "stable or an ALB canary scales the old one down, until the Service's pods are registered in the "
+                + "target groups its TargetGroupBindings bind. The AWS key, region and endpoint come from the "
                 + "environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, "
                 + "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2) or ~/.aws. --alb-verify-weight is Argo's older name."))
     var awsVerifyTargetGroup = false

@@ -78,6 +78,17 @@ public final class MotoServer: Sendable {
         _ = try python(Self.weightScript, [balancer.listenerArn] + pairs)
     }
 
+    /// Makes an IP-mode target group (in a new VPC) and returns its ARN.
+    public func createTargetGroup(name: String, port: Int) throws -> String {
+        try python(Self.targetGroupScript, [name, String(port)]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Registers `IP:PORT` targets in a target group, as the AWS Load Balancer Controller does for
+    /// a TargetGroupBinding's endpoints.
+    public func registerTargets(_ targetGroupARN: String, _ targets: [String]) throws {
+        _ = try python(Self.registerScript, [targetGroupARN] + targets)
+    }
+
     private func python(_ script: String, _ arguments: [String]) throws -> String {
         let result = try runCommand(["/usr/bin/env", "python3", "-c", script] + arguments, environment: environment)
         guard result.status == 0 else { throw TestSupportFailure("boto3 against moto failed:\n\(result.output)") }
@@ -104,6 +115,20 @@ public final class MotoServer: Sendable {
                                        DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": tuples}}])
         print(json.dumps({"dnsName": lb["DNSName"], "loadBalancerArn": lb["LoadBalancerArn"],
                           "listenerArn": listener["Listeners"][0]["ListenerArn"], "targetGroups": groups}))
+        """
+
+    static let targetGroupScript = """
+        import boto3, sys
+        vpc = boto3.client("ec2").create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+        print(boto3.client("elbv2").create_target_group(
+            Name=sys.argv[1], Protocol="HTTP", Port=int(sys.argv[2]), VpcId=vpc, TargetType="ip")
+            ["TargetGroups"][0]["TargetGroupArn"])
+        """
+
+    static let registerScript = """
+        import boto3, sys
+        targets = [{"Id": t.rsplit(":", 1)[0], "Port": int(t.rsplit(":", 1)[1])} for t in sys.argv[2:]]
+        boto3.client("elbv2").register_targets(TargetGroupArn=sys.argv[1], Targets=targets)
         """
 
     static let weightScript = """

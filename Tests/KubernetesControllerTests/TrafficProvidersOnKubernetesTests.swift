@@ -351,6 +351,25 @@ import Testing
         }
     }
 
+    /// The status of the rollout `web`.
+    static func rolloutStatus(_ cluster: ClusterUnderTest) throws -> JSONValue {
+        try cluster.object("rollout", "web")?["status"] ?? [:]
+    }
+
+    /// Waits (up to 120 s) for the rollout `web`'s status to meet `condition`; fails with the last
+    /// status and the controller's log.
+    static func waitForRollout(
+        _ cluster: ClusterUnderTest, controllerLog: String, _ what: String, _ condition: (JSONValue) -> Bool
+    ) async throws {
+        var last: JSONValue = [:]
+        let held = try await eventually(within: 120) {
+            last = try rolloutStatus(cluster)
+            return condition(last)
+        }
+        let log = (try? String(contentsOfFile: controllerLog, encoding: .utf8)) ?? ""
+        try #require(held, "\(what): status \(last)\nlog \(log.suffix(3000))")
+    }
+
     /// An Ingress for the AWS Load Balancer Controller whose rule sends to the stable Service's action.
     static let albIngress = """
         apiVersion: networking.k8s.io/v1
@@ -428,15 +447,9 @@ import Testing
         ])
         try cluster.kubectl(["apply", "-f", "-"], input: Self.rollout(router, image: "web:v1"))
         let controller = try cluster.startController(["--aws-verify-target-group"], environment: moto.environment)
-        func status() throws -> JSONValue { try cluster.object("rollout", "web")?["status"] ?? [:] }
+        func status() throws -> JSONValue { try Self.rolloutStatus(cluster) }
         func wait(_ what: String, _ condition: (JSONValue) -> Bool) async throws {
-            var last: JSONValue = [:]
-            let held = try await eventually(within: 120) {
-                last = try status()
-                return condition(last)
-            }
-            let log = (try? String(contentsOfFile: controller.log, encoding: .utf8)) ?? ""
-            try #require(held, "\(what): status \(last)\nlog \(log.suffix(3000))")
+            try await Self.waitForRollout(cluster, controllerLog: controller.log, what, condition)
         }
         try await wait("v1 goes Healthy") { $0["phase"]?.stringValue == "Healthy" }
 
@@ -475,6 +488,106 @@ import Testing
             verified.first?["message"]?.stringValue
                 == "Service web-canary (TargetGroup \(balancer.targetGroups["web-canary"] ?? "")) verified: canary weight "
                 + "10 set")
+    }
+
+    /// Argo's target-group registration check (`--aws-verify-target-group`) for blue-green, with
+    /// moto as AWS: once the active Service selects the new pods, the new version becomes stable
+    /// only when every endpoint address of the Service is a registered target of the IP-mode
+    /// target group its TargetGroupBinding binds (the test plays the endpoints controller and the
+    /// AWS Load Balancer Controller).
+    @Test(.enabled(if: MotoServer.isRequired, "moto is not installed"))
+    func blueGreenWaitsForItsPodsInTheTargetGroup() async throws {
+        try #require(ClusterUnderTest.kubectl != nil, "kubectl is needed for this test")
+        let moto = try await MotoServer()
+        defer { moto.stop() }
+        let targetGroup = try moto.createTargetGroup(name: "k8s-default-webactive", port: 8080)
+        let cluster = try ClusterUnderTest()
+        defer { cluster.stop() }
+        try cluster.installCRDs()
+        try cluster.kubectl(
+            ["create", "-f", "-"],
+            input: Self.crd(
+                group: "elbv2.k8s.aws", version: "v1beta1", kind: "TargetGroupBinding", plural: "targetgroupbindings"))
+        let rollout = { (image: String) in
+            """
+            apiVersion: argoproj.io/v1alpha1
+            kind: Rollout
+            metadata: {name: web}
+            spec:
+              replicas: 2
+              selector:
+                matchLabels: {app: web}
+              template:
+                metadata:
+                  labels: {app: web}
+                spec:
+                  containers: [{name: web, image: "\(image)", ports: [{name: http, containerPort: 8080}]}]
+              strategy:
+                blueGreen: {activeService: web-active, previewService: web-preview}
+            """
+        }
+        try cluster.kubectl(
+            ["apply", "-f", "-"],
+            input: ["web-active", "web-preview"].map { name in
+                """
+                apiVersion: v1
+                kind: Service
+                metadata: {name: \(name)}
+                spec:
+                  selector: {app: web}
+                  ports: [{name: http, port: 80, targetPort: 8080}]
+                ---
+
+                """
+            }.joined() + """
+                apiVersion: elbv2.k8s.aws/v1beta1
+                kind: TargetGroupBinding
+                metadata: {name: web-active}
+                spec:
+                  serviceRef: {name: web-active, port: 80}
+                  targetGroupARN: \(targetGroup)
+                  targetType: ip
+                ---
+                apiVersion: v1
+                kind: Endpoints
+                metadata: {name: web-active}
+                subsets:
+                - addresses: [{ip: 10.1.0.5}, {ip: 10.1.0.6}]
+                  ports: [{name: http, port: 8080}]
+                ---
+                \(rollout("web:v1"))
+                """)
+        let controller = try cluster.startController(["--aws-verify-target-group"], environment: moto.environment)
+        func status() throws -> JSONValue { try Self.rolloutStatus(cluster) }
+        func wait(_ what: String, _ condition: (JSONValue) -> Bool) async throws {
+            try await Self.waitForRollout(cluster, controllerLog: controller.log, what, condition)
+        }
+        try await wait("v1 goes Healthy") { $0["phase"]?.stringValue == "Healthy" }
+        let v1 = try status()["stableRS"]?.stringValue
+
+        try cluster.kubectl(["apply", "-f", "-"], input: rollout("web:v2"))
+        try await wait("the active Service switches to v2") { status in
+            let current = status["currentPodHash"]?.stringValue
+            return current != v1 && status[at: "blueGreen", "activeSelector"]?.stringValue == current
+        }
+        try await Task.sleep(for: .seconds(3))
+        #expect(try status()["stableRS"]?.stringValue == v1, "not stable while no pod is registered")
+        let unverified = try cluster.list("events").filter { $0["reason"]?.stringValue == "TargetGroupUnverified" }
+        #expect(
+            unverified.first?["message"]?.stringValue
+                == "Service web-active (TargetGroup \(targetGroup)) not verified: 0/2 endpoints registered")
+
+        try moto.registerTargets(targetGroup, ["10.1.0.5:8080"])
+        try await Task.sleep(for: .seconds(7))
+        #expect(try status()["stableRS"]?.stringValue == v1, "one of two is not enough")
+        try moto.registerTargets(targetGroup, ["10.1.0.6:8080"])
+        try await wait("v2 becomes stable once both are registered") { status in
+            status["stableRS"] == status["currentPodHash"] && status["phase"]?.stringValue == "Healthy"
+        }
+        let verified = try cluster.list("events").filter { $0["reason"]?.stringValue == "TargetGroupVerified" }
+        #expect(
+            verified.first?["message"]?.stringValue
+                == "Service web-active (TargetGroup \(targetGroup)) verified: 2 endpoints registered")
     }
 
     /// Ambassador: a canary Mapping beside the user's, at the canary's weight, deleted a few

@@ -19,6 +19,13 @@ public struct ObservedState: Sendable, Equatable {
     public var experiments: [ObservedRolloutExperiment] = []
     /// The experiment templates' shares the router applies now (`weights.additional`).
     public var additionalWeights: [WeightDestination] = []
+    /// Whether the platform checks that pods are registered in the AWS target groups bound to the
+    /// active (blue-green) or stable (ALB canary) Service before the rollout goes on (Argo's
+    /// `--aws-verify-target-group`).
+    public var checksTargets = false
+    /// What that check said this reconcile: true when registered (or nothing is bound to the
+    /// Service), false when not yet, nil when it was not made.
+    public var targetsVerified: Bool?
 
     /// Makes an observed state; everything defaults to empty.
     public init(
@@ -152,5 +159,34 @@ public struct ObservedRolloutExperiment: Sendable, Equatable {
         self.isTerminated = isTerminated
         self.templates = templates
         self.createdAt = createdAt
+    }
+}
+
+/// Argo's rule of when the target-group registration check runs (`shouldVerifyTargetGroup`).
+public enum TargetGroupCheck {
+    /// Whether the check applies to this rollout's strategy: blue-green, or a canary through ALB.
+    public static func applies(to rollout: Rollout) -> Bool {
+        rollout.spec.strategy.blueGreen != nil || rollout.spec.strategy.canary?.trafficRouting?.alb != nil
+    }
+
+    /// The Service whose pods must be registered now, nil when none is checked: blue-green right
+    /// after the active Service switched to the new version (until post-promotion analysis
+    /// starts); an ALB canary once the new version is stable while an older ReplicaSet still has
+    /// pods and no scale-down deadline.
+    public static func service(rollout: Rollout, currentHash: String?, observed: ObservedState) -> String? {
+        guard let currentHash else { return nil }
+        let stable = rollout.status?.stableRS
+        if let blueGreen = rollout.spec.strategy.blueGreen {
+            guard stable != currentHash, observed.serviceSelectors[blueGreen.activeService] == currentHash,
+                rollout.status?.blueGreen?.postPromotionAnalysisRunStatus == nil
+            else { return nil }
+            return blueGreen.activeService
+        }
+        guard let canary = rollout.spec.strategy.canary, canary.trafficRouting?.alb != nil, stable == currentHash,
+            observed.replicaSets.contains(where: {
+                $0.podTemplateHash != currentHash && $0.replicas > 0 && $0.scaleDownDeadline == nil
+            })
+        else { return nil }
+        return canary.splitServices(stablePingPong: rollout.status?.canary?.stablePingPong).stable
     }
 }

@@ -79,6 +79,11 @@ extension ReconcileContext {
         if !isCutOver {
             cutOver(blueGreen)
         }
+        // Argo's target-group check: once the active Service selects the new pods, they must be
+        // registered in its target groups before post-promotion analysis or the stable switch.
+        if observed.checksTargets, status.postRun == nil, observed.targetsVerified != true {
+            return
+        }
         if let analysis = blueGreen.postPromotion {
             let run = ensureRun(
                 status.postRun, kind: .postPromotion, suffix: "post", analysis: analysis, stepIndex: nil)

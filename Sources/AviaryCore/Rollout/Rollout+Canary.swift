@@ -239,6 +239,13 @@ extension ReconcileContext {
     mutating func scaleDownOldReplicaSets(_ canary: CanaryView) {
         let others = otherReplicaSets.filter { $0.replicas > 0 }.sorted { $0.revision > $1.revision }
         guard !others.isEmpty else { return }
+        // Argo's target-group check (ALB): once promoted, an old ReplicaSet starts its scale-down
+        // only when the stable Service's pods are registered in its target groups.
+        if observed.checksTargets, isFullyPromoted, observed.targetsVerified != true,
+            others.contains(where: { $0.scaleDownDeadline == nil })
+        {
+            return
+        }
         if canary.routing != nil {
             for (index, replicaSet) in others.enumerated() {
                 // `scaleDownDelayRevisionLimit`: only the newest that many wait out the delay.

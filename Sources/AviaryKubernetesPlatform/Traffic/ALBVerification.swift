@@ -1,4 +1,5 @@
 import AviaryJSON
+import AviaryKubernetes
 import AviaryModel
 import AviaryPlatform
 
@@ -91,5 +92,61 @@ public enum ALBVerification {
     static func fullName(_ arn: String, dropping: Int) -> String {
         let parts = arn.split(separator: "/", omittingEmptySubsequences: false)
         return parts.count > dropping ? parts.dropFirst(dropping).joined(separator: "/") : ""
+    }
+}
+
+extension ALBVerification {
+    /// The AWS Load Balancer Controller's TargetGroupBindings (Argo's
+    /// `--aws-target-group-binding-api-version` default, `elbv2.k8s.aws/v1beta1`).
+    static let targetGroupBindings = GroupVersionResource(
+        group: "elbv2.k8s.aws", version: "v1beta1", resource: "targetgroupbindings")
+
+    /// The bindings of `service`: those whose `spec.serviceRef` names it and one of its ports (by
+    /// number, or by name).
+    static func bindings(_ bindings: [JSONValue], of service: JSONValue) -> [JSONValue] {
+        let name = service[path: "metadata", "name"]?.stringValue
+        let ports = service[path: "spec", "ports"]?.arrayValue ?? []
+        return bindings.filter { binding in
+            guard binding[path: "spec", "serviceRef", "name"]?.stringValue == name else { return false }
+            let port = binding[path: "spec", "serviceRef", "port"]
+            return ports.contains { servicePort in
+                if let number = port?.integerValue { return servicePort["port"]?.integerValue == number }
+                if let portName = port?.stringValue, !portName.isEmpty {
+                    return servicePort["name"]?.stringValue == portName
+                }
+                return false
+            }
+        }
+    }
+
+    /// The targets an IP-mode binding must have registered (`IP:PORT` of each endpoint address,
+    /// the port being the Service port's numeric target port, or the endpoints' port of its name);
+    /// nil for an instance-mode binding or a port that cannot be matched, as Argo skips them.
+    static func expectedTargets(binding: JSONValue, service: JSONValue, endpoints: JSONValue) -> Set<String>? {
+        guard binding[path: "spec", "targetType"]?.stringValue == "ip" else { return nil }
+        let reference = binding[path: "spec", "serviceRef", "port"]
+        let subsets = endpoints["subsets"]?.arrayValue ?? []
+        var port: Int64?
+        for servicePort in service[path: "spec", "ports"]?.arrayValue ?? [] {
+            let matches =
+                reference?.integerValue.map { servicePort["port"]?.integerValue == $0 }
+                ?? (reference?.stringValue.map { servicePort["name"]?.stringValue == $0 } ?? false)
+            guard matches else { continue }
+            let target = servicePort["targetPort"]
+            if let number = target?.integerValue, number > 0 {
+                port = number
+            } else {
+                let name = target?.stringValue ?? ""
+                port =
+                    subsets.lazy.flatMap { $0["ports"]?.arrayValue ?? [] }
+                    .first { $0["name"]?.stringValue == name }?["port"]?.integerValue
+            }
+            break
+        }
+        guard let port, port > 0 else { return nil }
+        return Set(
+            subsets.flatMap { $0["addresses"]?.arrayValue ?? [] }.compactMap { $0["ip"]?.stringValue }.map {
+                "\($0):\(port)"
+            })
     }
 }

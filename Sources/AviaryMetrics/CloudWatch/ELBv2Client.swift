@@ -95,6 +95,14 @@ public struct ELBv2Client: ElasticLoadBalancing {
         return groups
     }
 
+    public func registeredTargets(targetGroupARN: String) async throws -> [String] {
+        let health = try await call("DescribeTargetHealth", [("TargetGroupArn", targetGroupARN)])
+        return (health.child("TargetHealthDescriptions")?.children("member") ?? []).compactMap { member in
+            guard let target = member.child("Target"), let id = target.text(of: "Id") else { return nil }
+            return "\(id):\(target.text(of: "Port") ?? "")"
+        }
+    }
+
     /// The signed form POST of one action.
     static func request(
         _ action: String, _ parameters: [(String, String)], configuration: AWSConfiguration, signedAt: Date = Date()

@@ -32,14 +32,33 @@ extension Controller {
         // Read before the runs: a change after this point makes the next resync look again.
         let analysisStamp =
             try snapshot?.analysisStamps[key.namespace] ?? store.stamp(kind: .analysisRun, namespace: key.namespace)
-        let (observed, platformView) = await observe(
+        var (observed, platformView) = await observe(
             rollout, key: key, currentTemplate: decoded.spec.template, analysisRunsExist: analysisStamp.count > 0)
+        // Argo's target-group registration check (`--aws-verify-target-group`), when it applies now.
+        var targetEvents: [VerificationEvent] = []
+        if platform.checksTargets, TargetGroupCheck.applies(to: rollout) {
+            observed.checksTargets = true
+            if let service = TargetGroupCheck.service(
+                rollout: rollout, currentHash: decoded.spec.template.hash, observed: observed)
+            {
+                let check = await platform.verifyTargets(service: NamespacedName(namespace: key.namespace, name: service))
+                // Nothing bound to the Service: nothing to wait for.
+                observed.targetsVerified = check.verified ?? true
+                targetEvents = check.events
+            }
+        }
         let platformStamp = platformView.changeStamp
         let time = now()
         let result = RolloutReconciler.reconcile(rollout: rollout, spec: decoded.spec, observed: observed, now: time)
-        var events: [StoredEvent] = []
+        var events = targetEvents.map {
+            StoredEvent(
+                key: key, type: $0.warning ? "Warning" : "Normal", reason: $0.reason, message: $0.message,
+                time: AviaryStore.timestamp(time))
+        }
         var blocked: (any BlockedAction)?
-        var unverified = false
+        // A check that says not yet is asked again soon (Argo's verify retry), as nothing else
+        // changes when AWS registers the pods or sets the weights.
+        var unverified = observed.targetsVerified == false
         for action in result.actions {
             do {
                 if let event = try await execute(action, rollout: rollout, status: result.status, key: key, time: time)
@@ -91,11 +110,10 @@ extension Controller {
                 status.albs = loadBalancers
                 status.alb = loadBalancers.last
             }
-            for event in verification?.events ?? [] {
-                events.append(
-                    StoredEvent(
-                        key: key, type: event.warning ? "Warning" : "Normal", reason: event.reason,
-                        message: event.message, time: AviaryStore.timestamp(time)))
+            events += (verification?.events ?? []).map {
+                StoredEvent(
+                    key: key, type: $0.warning ? "Warning" : "Normal", reason: $0.reason, message: $0.message,
+                    time: AviaryStore.timestamp(time))
             }
         }
         if let blocked {
