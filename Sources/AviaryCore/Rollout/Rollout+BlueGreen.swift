@@ -82,6 +82,8 @@ extension ReconcileContext {
         // Argo's target-group check: once the active Service selects the new pods, they must be
         // registered in its target groups before post-promotion analysis or the stable switch.
         if observed.checksTargets, status.postRun == nil, observed.targetsVerified != true {
+            // Not checked yet (the Service switched in this reconcile): look again soon.
+            if observed.targetsVerified == nil { requeue(at: now.addingTimeInterval(5)) }
             return
         }
         if let analysis = blueGreen.postPromotion {

@@ -244,6 +244,7 @@ extension ReconcileContext {
         if observed.checksTargets, isFullyPromoted, observed.targetsVerified != true,
             others.contains(where: { $0.scaleDownDeadline == nil })
         {
+            if observed.targetsVerified == nil { requeue(at: now.addingTimeInterval(5)) }
             return
         }
         if canary.routing != nil {

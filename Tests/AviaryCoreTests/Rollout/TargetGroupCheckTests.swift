@@ -53,6 +53,8 @@ import Testing
         #expect(simulator.status.blueGreen?.activeSelector == v2)
         #expect(simulator.observed.serviceSelectors["web-active"] == v2)
         #expect(simulator.status.stableRS == v1)
+        // Until the controller has checked, the rollout asks to be looked at again soon.
+        #expect(simulator.reconcile().requeueAfter == .seconds(5))
         #expect(
             TargetGroupCheck.service(rollout: simulator.rollout, currentHash: v2, observed: simulator.observed)
                 == "web-active")
