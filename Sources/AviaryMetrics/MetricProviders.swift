@@ -445,8 +445,9 @@ public struct MetricProviders: MeasurementProvider {
         do throws(ProviderSpecError) {
             let spec = try CloudWatchSpec(provider: value)
             do throws(AWSConfiguration.Missing) {
-                let configuration = try AWSConfiguration.resolve(
-                    service: "monitoring", serviceID: "CloudWatch", environment: environment)
+                let configuration = try await AWSConfiguration.resolve(
+                    service: "monitoring", serviceID: "CloudWatch", environment: environment
+                ).signing()
                 do throws(CloudWatchError) {
                     let (series, messages) = try await CloudWatchClient.run(
                         spec, configuration: configuration, end: queryTime ?? now())

@@ -24,7 +24,8 @@ struct Serve: AsyncParsableCommand {
             Argo's plugins make them (run \
             inside Aviary), a Rollout's status through its status subresource, job metrics as batch/v1 \
             Jobs owned by their AnalysisRun. CloudWatch metrics are signed with the AWS key of this \
-            process's environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION). It \
+            process's environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION; or AWS_ROLE_ARN \
+            and AWS_WEB_IDENTITY_TOKEN_FILE, as EKS's IAM roles for service accounts set them). It \
             keeps no state directory; on --listen it serves /healthz (alive), /readyz (caches \
             synced), /metrics and the dashboard, which reads and writes the API server as the CLI's \
             cluster mode does (the resource API under /api/v1 is not served there: kubectl, or the \
@@ -188,7 +189,8 @@ struct Serve: AsyncParsableCommand {
                 + "stable or an ALB canary scales the old one down, until the Service's pods are registered in the "
                 + "target groups its TargetGroupBindings bind. The AWS key, region and endpoint come from the "
                 + "environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, "
-                + "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2) or ~/.aws. --alb-verify-weight is Argo's older name."))
+                + "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2), EKS's IAM roles for service accounts (AWS_ROLE_ARN, "
+                + "AWS_WEB_IDENTITY_TOKEN_FILE) or ~/.aws. --alb-verify-weight is Argo's older name."))
     var awsVerifyTargetGroup = false
 
     @Option(

@@ -103,3 +103,119 @@ struct ELBv2ClientTests {
         }
     }
 }
+
+/// EKS's IAM roles for service accounts: with `AWS_ROLE_ARN` and `AWS_WEB_IDENTITY_TOKEN_FILE`
+/// (and no keys), STS's `AssumeRoleWithWebIdentity` gives the keys the calls are signed with.
+@Suite(.serialized) struct WebIdentityTests {
+    static func tokenFile(_ token: String) throws -> String {
+        let path = NSTemporaryDirectory() + "aviary-token-" + UUID().uuidString
+        try token.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func theRoleAndTokenFileAreReadFromTheEnvironment() throws {
+        let configuration = try AWSConfiguration.resolve(
+            service: "elasticloadbalancing", serviceID: "Elastic Load Balancing v2",
+            environment: [
+                "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/aviary", "AWS_WEB_IDENTITY_TOKEN_FILE": "/var/token",
+                "AWS_ROLE_SESSION_NAME": "controller", "AWS_REGION": "eu-west-1", "HOME": "/nowhere",
+            ], readFile: { _ in nil })
+        #expect(
+            configuration.webIdentity
+                == AWSConfiguration.WebIdentity(
+                    roleARN: "arn:aws:iam::123456789012:role/aviary", tokenFile: "/var/token",
+                    sessionName: "controller", endpoint: "https://sts.eu-west-1.amazonaws.com"))
+        // Keys in the environment come first.
+        let keys = try AWSConfiguration.resolve(
+            service: "elasticloadbalancing", serviceID: "Elastic Load Balancing v2",
+            environment: [
+                "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_ROLE_ARN": "r",
+                "AWS_WEB_IDENTITY_TOKEN_FILE": "/t", "AWS_REGION": "eu-west-1",
+            ], readFile: { _ in nil })
+        #expect(keys.webIdentity == nil)
+    }
+
+    @Test func callsAreSignedWithTheKeysSTSGivesOnceAndKept() async throws {
+        let server = try LoopbackServer { request in
+            if request.body.contains("Action=AssumeRoleWithWebIdentity") {
+                return .respond(
+                    status: 200,
+                    body: """
+                        <AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+                          <AssumeRoleWithWebIdentityResult><Credentials>
+                            <AccessKeyId>ASIAEXAMPLE</AccessKeyId><SecretAccessKey>temporary</SecretAccessKey>
+                            <SessionToken>session-token</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration>
+                          </Credentials></AssumeRoleWithWebIdentityResult>
+                        </AssumeRoleWithWebIdentityResponse>
+                        """, contentType: "text/xml")
+            }
+            return .respond(
+                status: 200,
+                body: "<DescribeLoadBalancersResponse><DescribeLoadBalancersResult><LoadBalancers/>"
+                    + "</DescribeLoadBalancersResult></DescribeLoadBalancersResponse>", contentType: "text/xml")
+        }
+        defer { server.stop() }
+        let token = try Self.tokenFile("eyJ.token.sig\n")
+        defer { try? FileManager.default.removeItem(atPath: token) }
+        let client = ELBv2Client(environment: [
+            "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/aviary", "AWS_WEB_IDENTITY_TOKEN_FILE": token,
+            "AWS_ROLE_SESSION_NAME": "controller", "AWS_REGION": "us-east-1", "HOME": "/nowhere",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:\(server.port)",
+        ])
+        #expect(try await client.loadBalancer(dnsName: "x") == nil)
+        #expect(try await client.loadBalancer(dnsName: "x") == nil)
+        let requests = server.requests
+        #expect(requests.filter { $0.body.contains("AssumeRoleWithWebIdentity") }.count == 1, "kept until it expires")
+        #expect(
+            requests.first?.body
+                == "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3A"
+                + "role%2Faviary&RoleSessionName=controller&WebIdentityToken=eyJ.token.sig")
+        let calls = requests.filter { $0.body.contains("DescribeLoadBalancers") }
+        #expect(calls.count == 2)
+        for call in calls {
+            let headers = Dictionary(uniqueKeysWithValues: call.headers.map { ($0.key.lowercased(), $0.value) })
+            #expect(headers["authorization"]?.contains("Credential=ASIAEXAMPLE/") == true, "\(headers)")
+            #expect(headers["x-amz-security-token"] == "session-token")
+        }
+    }
+
+    @Test(.enabled(if: MotoServer.isRequired, "moto is not installed"))
+    func motosSTSGivesTheKeys() async throws {
+        let moto = try await MotoServer()
+        defer { moto.stop() }
+        let token = try Self.tokenFile("eyJ.token.sig")
+        defer { try? FileManager.default.removeItem(atPath: token) }
+        let configuration = try AWSConfiguration.resolve(
+            service: "monitoring", serviceID: "CloudWatch",
+            environment: [
+                "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/aviary-moto", "AWS_WEB_IDENTITY_TOKEN_FILE": token,
+                "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto.endpoint, "HOME": "/nowhere",
+            ], readFile: { _ in nil })
+        let signing = try await configuration.signing()
+        #expect(!signing.credentials.accessKeyID.isEmpty)
+        #expect(!signing.credentials.secretAccessKey.isEmpty)
+        #expect(signing.credentials.sessionToken?.isEmpty == false)
+    }
+
+    @Test func aRefusalIsWordedAsTheSDKWordsIt() async throws {
+        let server = try LoopbackServer { _ in
+            .respond(
+                status: 403,
+                body: "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>Not authorized to "
+                    + "perform sts:AssumeRoleWithWebIdentity</Message></Error><RequestId>r-1</RequestId></ErrorResponse>",
+                contentType: "text/xml")
+        }
+        defer { server.stop() }
+        let token = try Self.tokenFile("t")
+        defer { try? FileManager.default.removeItem(atPath: token) }
+        let client = ELBv2Client(environment: [
+            "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/denied", "AWS_WEB_IDENTITY_TOKEN_FILE": token,
+            "AWS_REGION": "us-east-1", "HOME": "/nowhere", "AWS_ENDPOINT_URL": "http://127.0.0.1:\(server.port)",
+        ])
+        await #expect(
+            throws: ELBv2Error(
+                "operation error STS: AssumeRoleWithWebIdentity, https response error StatusCode: 403, RequestID: r-1, "
+                    + "AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity")
+        ) { _ = try await client.loadBalancer(dnsName: "x") }
+    }
+}

@@ -128,7 +128,7 @@ public struct ELBv2Client: ElasticLoadBalancing {
     private func call(_ action: String, _ parameters: [(String, String)]) async throws(ELBv2Error) -> AWSXMLElement {
         let resolved: AWSConfiguration
         do {
-            resolved = try configuration()
+            resolved = try await configuration().signing()
         } catch {
             throw ELBv2Error("\(error)")
         }
