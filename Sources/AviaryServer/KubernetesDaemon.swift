@@ -51,7 +51,7 @@ public struct KubernetesConfiguration: Sendable, Equatable {
     /// region and endpoint of the environment) and hold a setWeight step until they are in place.
     public var verifyTargetGroup = false
     /// `--alb-tag-key-resource-id`: the target-group tag naming an Ingress's Service.
-    public var albResourceIDTag = "ingress.k8s.aws/resource"
+    public var albResourceIDTag = ALBVerification.defaultResourceIDTag
 
     var trafficVersions: TrafficResourceVersions {
         TrafficResourceVersions(

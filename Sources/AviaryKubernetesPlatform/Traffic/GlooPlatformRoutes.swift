@@ -33,7 +33,7 @@ enum GlooPlatformRoutes {
         }
         guard matched == 0 else { return result }
         let selector = config.routeTableSelector ?? .init()
-        let labels = labelSelector(selector.labels ?? [:])
+        let labels = GlooEdgeRoutes.labelSelector(selector.labels ?? [:])
         let withLabels = labels.isEmpty ? "" : " with the labels \(labels)"
         if tables.isEmpty {
             throw TrafficObjectError(
@@ -130,9 +130,6 @@ enum GlooPlatformRoutes {
         }
         return quoted
     }
-
-    /// A label selector for the RouteTables' labels: `a=b,c=d`.
-    static func labelSelector(_ labels: [String: String]) -> String { GlooEdgeRoutes.labelSelector(labels) }
 
     private static func refers(_ destination: JSONValue, to service: String) -> Bool {
         destination[path: "ref", "name"]?.stringValue?.lowercased() == service.lowercased()

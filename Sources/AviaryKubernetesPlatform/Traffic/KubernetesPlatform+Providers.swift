@@ -341,7 +341,7 @@ extension KubernetesPlatform {
         if let name = selector.name, !name.isEmpty {
             tables = [try await read(resource, namespace, name)]
         } else {
-            let labels = GlooPlatformRoutes.labelSelector(selector.labels ?? [:])
+            let labels = GlooEdgeRoutes.labelSelector(selector.labels ?? [:])
             tables = try await client.list(resource, namespace: namespace, labelSelector: labels).items.map(\.json)
         }
         let desired = try GlooPlatformRoutes.desired(tables: tables, config: gloo, split: split, namespace: namespace)

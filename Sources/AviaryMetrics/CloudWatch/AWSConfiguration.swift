@@ -109,8 +109,7 @@ struct AWSConfiguration: Sendable, Equatable {
             ("RoleSessionName", identity.sessionName),
             ("WebIdentityToken", token.trimmingCharacters(in: .whitespacesAndNewlines)),
         ]
-        let body = Data(
-            form.map { AWSSignatureV4.encode($0.0) + "=" + AWSSignatureV4.encode($0.1) }.joined(separator: "&").utf8)
+        let body = AWSSignatureV4.form(form)
         let operation = "operation error STS: AssumeRoleWithWebIdentity"
         let response: MetricHTTPResponse
         do {

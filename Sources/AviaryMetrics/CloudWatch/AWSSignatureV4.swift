@@ -48,6 +48,30 @@ enum AWSSignatureV4 {
         return added
     }
 
+    /// A POST of `body` to an AWS endpoint (`http(s)://HOST[:PORT][/PATH]`), its headers with `Host`
+    /// added and signed for `service`.
+    static func post(
+        to endpoint: String, headers: [(String, String)], body: Data, credentials: AWSCredentials, region: String,
+        service: String, date: Date, timeout: Duration
+    ) -> MetricHTTPRequest {
+        let components = URLComponents(string: endpoint)
+        var host = components?.host ?? endpoint
+        if let port = components?.port { host += ":\(port)" }
+        let path = components?.path ?? ""
+        let headers = [("Host", host)] + headers
+        let signature = sign(
+            method: "POST", path: path.isEmpty ? "/" : path, headers: headers, body: body, credentials: credentials,
+            region: region, service: service, date: date)
+        return MetricHTTPRequest(
+            method: .POST, url: endpoint + (path.isEmpty ? "/" : ""), headers: headers + signature, body: body,
+            timeout: timeout)
+    }
+
+    /// A Query API form body: `name=value` pairs URI-encoded, in order, joined by `&`.
+    static func form(_ pairs: [(String, String)]) -> Data {
+        Data(pairs.map { encode($0.0) + "=" + encode($0.1) }.joined(separator: "&").utf8)
+    }
+
     /// `20150830T123600Z`: the request's time in UTC, to the second.
     static func timestamp(_ date: Date) -> String {
         let formatter = DateFormatter()

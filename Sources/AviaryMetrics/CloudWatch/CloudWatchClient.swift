@@ -36,20 +36,11 @@ public enum CloudWatchClient {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let body = (try? encoder.encode(spec.request(end: end))) ?? Data()
-        let components = URLComponents(string: configuration.endpoint)
-        var host = components?.host ?? configuration.endpoint
-        if let port = components?.port { host += ":\(port)" }
-        let path = components?.path ?? ""
-        let headers = [
-            ("Host", host), ("Content-Type", "application/x-amz-json-1.0"), ("X-Amz-Target", target),
-        ]
-        let signature = AWSSignatureV4.sign(
-            method: "POST", path: path.isEmpty ? "/" : path, headers: headers, body: body,
+        return AWSSignatureV4.post(
+            to: configuration.endpoint,
+            headers: [("Content-Type", "application/x-amz-json-1.0"), ("X-Amz-Target", target)], body: body,
             credentials: configuration.credentials, region: configuration.region, service: "monitoring",
-            date: signedAt)
-        return MetricHTTPRequest(
-            method: .POST, url: configuration.endpoint + (path.isEmpty ? "/" : ""),
-            headers: headers + signature, body: body, timeout: timeout)
+            date: signedAt, timeout: timeout)
     }
 
     static func run(

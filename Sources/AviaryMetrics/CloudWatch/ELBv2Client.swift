@@ -36,10 +36,6 @@ public struct ELBv2Client: ElasticLoadBalancing {
         }
     }
 
-    init(configuration: AWSConfiguration) {
-        self.configuration = { configuration }
-    }
-
     public func loadBalancer(dnsName: String) async throws -> ElasticLoadBalancer? {
         var marker: String?
         repeat {
@@ -107,21 +103,12 @@ public struct ELBv2Client: ElasticLoadBalancing {
     static func request(
         _ action: String, _ parameters: [(String, String)], configuration: AWSConfiguration, signedAt: Date = Date()
     ) -> MetricHTTPRequest {
-        let form = [("Action", action), ("Version", version)] + parameters
-        let body = Data(
-            form.map { AWSSignatureV4.encode($0.0) + "=" + AWSSignatureV4.encode($0.1) }.joined(separator: "&").utf8)
-        let components = URLComponents(string: configuration.endpoint)
-        var host = components?.host ?? configuration.endpoint
-        if let port = components?.port { host += ":\(port)" }
-        let path = components?.path ?? ""
-        let headers = [("Host", host), ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")]
-        let signature = AWSSignatureV4.sign(
-            method: "POST", path: path.isEmpty ? "/" : path, headers: headers, body: body,
+        AWSSignatureV4.post(
+            to: configuration.endpoint,
+            headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
+            body: AWSSignatureV4.form([("Action", action), ("Version", version)] + parameters),
             credentials: configuration.credentials, region: configuration.region, service: "elasticloadbalancing",
-            date: signedAt)
-        return MetricHTTPRequest(
-            method: .POST, url: configuration.endpoint + (path.isEmpty ? "/" : ""), headers: headers + signature,
-            body: body, timeout: timeout)
+            date: signedAt, timeout: timeout)
     }
 
     /// The action's `<ACTIONResult>` element, or the SDK's error.

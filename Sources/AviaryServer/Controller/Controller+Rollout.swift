@@ -50,11 +50,14 @@ extension Controller {
         let platformStamp = platformView.changeStamp
         let time = now()
         let result = RolloutReconciler.reconcile(rollout: rollout, spec: decoded.spec, observed: observed, now: time)
-        var events = targetEvents.map {
-            StoredEvent(
-                key: key, type: $0.warning ? "Warning" : "Normal", reason: $0.reason, message: $0.message,
-                time: AviaryStore.timestamp(time))
+        func storedEvents(_ checked: [VerificationEvent]) -> [StoredEvent] {
+            checked.map {
+                StoredEvent(
+                    key: key, type: $0.warning ? "Warning" : "Normal", reason: $0.reason, message: $0.message,
+                    time: AviaryStore.timestamp(time))
+            }
         }
+        var events = storedEvents(targetEvents)
         var blocked: (any BlockedAction)?
         // A check that says not yet is asked again soon (Argo's verify retry), as nothing else
         // changes when AWS registers the pods or sets the weights.
@@ -110,11 +113,7 @@ extension Controller {
                 status.albs = loadBalancers
                 status.alb = loadBalancers.last
             }
-            events += (verification?.events ?? []).map {
-                StoredEvent(
-                    key: key, type: $0.warning ? "Warning" : "Normal", reason: $0.reason, message: $0.message,
-                    time: AviaryStore.timestamp(time))
-            }
+            events += storedEvents(verification?.events ?? [])
         }
         if let blocked {
             let message = "\(blocked.reason): \(blocked)"
