@@ -74,6 +74,15 @@ let package = Package(
             dependencies: ["AviaryModel", "AviaryMeta", "AviaryJSON", "AviaryExpression", "AviaryGoTemplate"]
         ),
         .target(name: "AviaryPlatform", dependencies: ["AviaryModel"]),
+        // Argo's out-of-process plugins: hashicorp/go-plugin's net/rpc protocol (gob over yamux).
+        .target(
+            name: "AviaryGoPlugin",
+            dependencies: [
+                "AviaryJSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "AviaryMetrics",
             dependencies: [
@@ -302,6 +311,7 @@ let package = Package(
         .testTarget(
             name: "AviaryDashboardTests",
             dependencies: ["AviaryDashboard", "AviaryClient", "AviaryAPI", "AviaryMeta", "AviaryModel"]),
+        .testTarget(name: "AviaryGoPluginTests", dependencies: ["AviaryGoPlugin", "AviaryJSON", "AviaryTestSupport"]),
         .testTarget(
             name: "AviaryMetricsTests",
             dependencies: ["AviaryMetrics", "AviaryCore", "AviaryExpression", "AviaryJSON", "AviaryModel", "AviaryTestSupport"]),
