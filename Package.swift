@@ -91,6 +91,7 @@ let package = Package(
                 "AviaryJSON",
                 "AviaryExpression",
                 "AviaryCore",
+                "AviaryGoPlugin",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -314,7 +315,11 @@ let package = Package(
         .testTarget(name: "AviaryGoPluginTests", dependencies: ["AviaryGoPlugin", "AviaryJSON", "AviaryTestSupport"]),
         .testTarget(
             name: "AviaryMetricsTests",
-            dependencies: ["AviaryMetrics", "AviaryCore", "AviaryExpression", "AviaryJSON", "AviaryModel", "AviaryTestSupport"]),
+            dependencies: [
+                "AviaryMetrics", "AviaryCore", "AviaryExpression", "AviaryJSON", "AviaryModel", "AviaryTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            exclude: ["metric_plugin_peer"]),
         .testTarget(
             name: "AviaryRouterTests",
             dependencies: [

@@ -9,7 +9,8 @@ import Foundation
 /// NerdGraph), `influxdb` (Flux through InfluxDB 2's query API), `skywalking`, `wavefront`,
 /// `cloudWatch` (GetMetricData, signed with the AWS key of the environment), `kayenta` (a canary
 /// analysis on a Kayenta server) and the `aviary.dev/judge` plugin (the statistical judge over
-/// Prometheus range queries).
+/// Prometheus range queries), and Argo's own metric plugins (go-plugin binaries listed in the
+/// ConfigMap `argo-rollouts-config`, run by `metricPlugins`).
 ///
 /// Every call returns an outcome, never throws: a failure to measure is an Error measurement
 /// with the reason in its message, which is what Argo Rollouts' `consecutiveErrorLimit` counts.
@@ -44,6 +45,12 @@ public struct MetricProviders: MeasurementProvider {
     public var wavefrontBase: @Sendable (String) -> String = { "https://\($0)/api/v2" }
     /// How long to wait between asking Kayenta whether an analysis is complete (Argo's 15 s).
     public var kayentaPollInterval: Duration = .seconds(15)
+    /// Runs the metric plugins other than the judge (Argo's go-plugin binaries); nil: this process
+    /// runs none, and such a metric's measurements are Errors saying so.
+    public var metricPlugins: MetricPluginHost?
+    /// How long to wait before asking again about a plugin's Running measurement that names no
+    /// `resumeAt`.
+    public var pluginResumeInterval: Duration = .seconds(10)
 
     /// Providers with an optional fallback Prometheus address.
     public init(
@@ -79,6 +86,8 @@ public struct MetricProviders: MeasurementProvider {
             // The queries run at once; the judge's own work on their points is the margin.
             return .seconds((try? JudgeSpec(plugin: judge))?.timeoutSeconds ?? 30) + .seconds(10)
         }
+        // A plugin's measurement may stay Running (Argo sets no bound); as long as Kayenta's.
+        if metric.provider.plugin != nil { return Self.kayentaTimeout }
         return .seconds(30)
     }
 
@@ -102,11 +111,15 @@ public struct MetricProviders: MeasurementProvider {
         if let plugins = metric.provider.plugin?.objectValue, let judge = plugins[judgePluginName], plugins.count == 1 {
             return await measure(judge: judge)
         }
+        if let plugins = metric.provider.plugin?.objectValue, plugins.count == 1, let name = plugins.keys.first {
+            return await measure(plugin: name, request: request)
+        }
         let kinds = metric.provider.setKeys.joined(separator: ", ")
         return .error(
             "metric provider \(kinds.isEmpty ? "(none)" : kinds) is not supported by Aviary: use prometheus, web, job, "
                 + "graphite, datadog, newRelic, influxdb, skywalking, wavefront, cloudWatch, kayenta or the "
-                + "\(judgePluginName) plugin"
+                + "\(judgePluginName) plugin, or one metric plugin of Argo's listed in "
+                + ArgoPluginConfiguration.configMapName
         )
     }
 

@@ -43,6 +43,8 @@ public struct AviaryDaemon: Sendable {
     public let prometheus: PrometheusSupervisor?
     /// Sends what the notification outbox holds.
     let notificationDispatcher: NotificationDispatcher
+    /// Argo's metric plugins, started as metrics need them.
+    let metricPlugins: MetricPluginHost
     let logger: Logger
 
     /// Opens the state directory and adopts what an earlier daemon left running; starts nothing yet.
@@ -100,6 +102,11 @@ public struct AviaryDaemon: Sendable {
             if let values = try? store.configurationValues(.secret, namespace: namespace, name: name) { return values }
             return (try? SecretsFile.load(stateDirectory: stateDirectory))?.secrets[name]
         }
+        // Argo's metric plugins: the ConfigMap argo-rollouts-config applied to the daemon lists them.
+        metricPlugins = MetricPluginHost.reading(
+            store: store, namespace: "default",
+            binDirectory: (stateDirectory as NSString).appendingPathComponent("plugin-bin"), logger: logger)
+        providers.metricPlugins = metricPlugins
         analysis = AnalysisCoordinator(
             store: store, metrics: metrics,
             provider: providers,
@@ -203,6 +210,7 @@ public struct AviaryDaemon: Sendable {
         try await group.run()
         await prometheus?.stop()
         await analysis.cancelAll()
+        await metricPlugins.stopAll()
         if !configuration.leaveRunning {
             await platform.stopAllPods(grace: 5)
             await dataPlane?.stop()

@@ -158,6 +158,9 @@ public struct KubernetesDaemon: Sendable {
     let notifications: NotificationSettings
     let health = ControllerHealth()
     let leaseNamespace: String
+    /// Argo's metric plugins (the controller namespace's `argo-rollouts-config`), started as
+    /// metrics need them and kept across leadership terms.
+    let metricPlugins: MetricPluginHost
     let logger: Logger
 
     /// Loads the kubeconfig and checks that the API server answers and serves Rollouts; the error
@@ -202,6 +205,9 @@ public struct KubernetesDaemon: Sendable {
         notifications = NotificationSettings(
             store: resources, globalNamespace: configuration.notificationNamespace(leaseNamespace: leaseNamespace),
             logger: logger)
+        metricPlugins = MetricPluginHost.reading(
+            client: client, namespace: leaseNamespace,
+            binDirectory: NSTemporaryDirectory() + "aviary-plugin-bin", logger: logger)
         platform = KubernetesPlatform(
             client: client, resources: resources, namespace: configuration.namespace,
             instanceID: configuration.instanceID, smiVersion: configuration.smiVersion,
@@ -238,6 +244,7 @@ public struct KubernetesDaemon: Sendable {
         let client = self.client
         let logger = self.logger
         var providers = MetricProviders()
+        providers.metricPlugins = metricPlugins
         // Datadog's Secret is read from the controller's namespace unless `secretRef.namespaced`.
         providers.controllerNamespace = leaseNamespace
         providers.secret = { namespace, name in
@@ -391,6 +398,7 @@ public struct KubernetesDaemon: Sendable {
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: application)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        await metricPlugins.stopAll()
         try? await client.shutdown()
         try? await leaseClient.shutdown()
         try? await dashboardClient.shutdown()

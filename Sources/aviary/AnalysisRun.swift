@@ -22,6 +22,11 @@ struct AnalysisRunCommand: AsyncParsableCommand {
             `newrelic` or `profile`: personal-api-key, account-id, region) and InfluxDB (`influxdb` \
             or `profile`: authToken, org, address).
 
+            Argo's metric plugins (provider.plugin with a plugin's name) run as Argo runs them: the \
+            go-plugin binary that the ConfigMap argo-rollouts-config lists under metricProviderPlugins \
+            (name, location file://PATH or https://URL, sha256, args) is started for the run and \
+            stopped after it. The ConfigMap is read from the file itself, or from --argo-config.
+
             Each measurement prints a line (time, metric, value, phase, message) as it lands; the run \
             ends with a summary. Exit status: 0 Successful, 1 Failed, 2 Error (also for an unusable \
             file), 3 Inconclusive.
@@ -48,6 +53,13 @@ struct AnalysisRunCommand: AsyncParsableCommand {
     @Option(help: "The state directory whose secrets.yaml supplies secretKeyRef arguments and Datadog's keys.")
     var stateDir: String = ".aviary"
 
+    @Option(
+        help: ArgumentHelp(
+            "A YAML file with Argo's ConfigMap argo-rollouts-config, whose metricProviderPlugins lists the metric "
+                + "plugins the template names (default: the one in the -f file, if any).",
+            valueName: "file"))
+    var argoConfig: String?
+
     func validate() throws {
         for arg in args {
             do {
@@ -61,10 +73,12 @@ struct AnalysisRunCommand: AsyncParsableCommand {
     func run() async throws {
         let run: AviaryModel.AnalysisRun
         let secrets: SecretStore
+        let pluginList: [String: String]?
         do {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw AdHocAnalysisError(description: "\(file): cannot be read")
             }
+            pluginList = try argoConfiguration(fileText: String(decoding: data, as: UTF8.self))
             let arguments = try args.map { arg throws(AdHocAnalysisError) in try AdHocAnalysis.parseArgument(arg) }
             run = try AdHocAnalysis.makeRun(
                 text: String(decoding: data, as: UTF8.self), file: file, templateName: template, args: arguments,
@@ -77,6 +91,11 @@ struct AnalysisRunCommand: AsyncParsableCommand {
         var providers = MetricProviders(defaultPrometheusAddress: prometheusAddress)
         providers.secret = { _, name in secrets.secrets[name] }
         providers.secretSource = "Secrets are read from \(stateDir)/secrets.yaml (a Secret's name, then its keys)"
+        let plugins = MetricPluginHost(
+            configuration: { pluginList }, configurationPlace: argoConfig ?? file,
+            binDirectory: (stateDir as NSString).appendingPathComponent("plugin-bin"),
+            log: { plugin, line in FileHandle.standardError.write(Data("plugin \(plugin): \(line)\n".utf8)) })
+        providers.metricPlugins = plugins
         let runner = AnalysisRunner(provider: providers, secrets: secrets)
         let finished = await runner.run(run) { update in
             if case .measured(let metric, let measurement) = update.event {
@@ -85,8 +104,25 @@ struct AnalysisRunCommand: AsyncParsableCommand {
                 fflush(nil)
             }
         }
+        await plugins.stopAll()
         print(AdHocAnalysis.summary(finished))
         let code = AdHocAnalysis.exitCode(for: finished.status?.phase)
         if code != 0 { throw ExitCode(code) }
+    }
+
+    /// The plugin list: `--argo-config`'s ConfigMap, else the one in the `-f` file (`fileText`).
+    private func argoConfiguration(fileText: String) throws(AdHocAnalysisError) -> [String: String]? {
+        guard let argoConfig else { return AdHocAnalysis.argoConfiguration(text: fileText, file: file) }
+        guard let data = FileManager.default.contents(atPath: argoConfig) else {
+            throw AdHocAnalysisError(description: "--argo-config \(argoConfig): cannot be read")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        guard let values = AdHocAnalysis.argoConfiguration(text: text, file: argoConfig) else {
+            throw AdHocAnalysisError(
+                description: "--argo-config \(argoConfig): has no ConfigMap named "
+                    + "\(ArgoPluginConfiguration.configMapName); the plugin list lives in its "
+                    + "data.metricProviderPlugins")
+        }
+        return values
     }
 }

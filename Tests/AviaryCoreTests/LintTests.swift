@@ -183,13 +183,13 @@ import Testing
                     + "Rename it to be judged alike by both"
             ]
         ),
+        // Argo's metric plugins run from argo-rollouts-config, which lint does not read.
+        ("plugin: {acme/metric: {query: q}}", []),
         (
-            "plugin: {acme/metric: {query: q}}",
+            "plugin: {acme/metric: {query: q}, acme/other: {}}",
             [
-                "spec.metrics[0].provider.plugin[\"acme/metric\"]: Aviary does not run the metric plugin \"acme/metric\" "
-                    + "(every measurement of this metric would be an Error); use prometheus, web, job, graphite, "
-                    + "datadog, newRelic, influxdb, skywalking, wavefront, cloudWatch, kayenta or the aviary.dev/judge "
-                    + "plugin"
+                "spec.metrics[0].provider.plugin: multiple providers specified (acme/metric, acme/other): a metric "
+                    + "names one plugin; split it into one metric per plugin"
             ]
         ),
         ("skywalking: {address: \"http://oap:12800\", query: \"query { x }\", interval: 5m}", []),

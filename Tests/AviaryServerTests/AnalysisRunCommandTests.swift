@@ -154,3 +154,86 @@ struct AnalysisRunCommandTests {
         #expect(refusal.contains(#"received authentication error response code: 403 {"errors":["Forbidden"]}"#), "\(refusal)")
     }
 }
+
+/// `aviary analysis run` with one of Argo's metric plugins: the ConfigMap in the file (or in
+/// `--argo-config`) lists the go-plugin binary, which is started for the run and stopped after it.
+@Suite(.serialized, .enabled(if: GoPluginPeer.isRequired))
+struct AnalysisRunPluginCommandTests {
+    static let peerSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("AviaryMetricsTests/metric_plugin_peer").path
+
+    static func file(binary: String, phase: String, withConfigMap: Bool) -> String {
+        let configMap = """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: argo-rollouts-config}
+            data:
+              metricProviderPlugins: |-
+                - name: aviary-test/peer
+                  location: file://\(binary)
+                  args: ["--run-marker=\(UUID().uuidString)"]
+            ---
+
+            """
+        return (withConfigMap ? configMap : "") + """
+            apiVersion: argoproj.io/v1alpha1
+            kind: AnalysisTemplate
+            metadata: {name: plugin-rate}
+            spec:
+              metrics:
+              - name: plugin-rate
+                count: 2
+                interval: 1s
+                provider:
+                  plugin:
+                    aviary-test/peer: {phase: \(phase), value: "[0.97]"}
+            """
+    }
+
+    @Test func thePluginMeasuresAndIsStoppedAfterTheRun() async throws {
+        let binary = try GoPluginPeer.build(Self.peerSource)
+        let directory = NSTemporaryDirectory() + "aviary-analysis-plugin-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/plugin.yaml"
+        let text = Self.file(binary: binary, phase: "Successful", withConfigMap: true)
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        let (status, output) = try runCommand([
+            builtProductsDirectory() + "/aviary", "analysis", "run", "-f", file, "--state-dir", directory + "/state",
+        ])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("  plugin-rate  [0.97]  Successful"), "\(output)")
+        #expect(output.contains("measurements 2 (successful 2"), "\(output)")
+        // The plugin process is gone with the command.
+        let marker = String(try #require(text.split(separator: "\"").first { $0.hasPrefix("--run-marker=") }))
+        let processes = try FileManager.default.contentsOfDirectory(atPath: "/proc").filter { Int($0) != nil }
+        let alive = processes.filter { entry in
+            FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+                .map { String(decoding: $0, as: UTF8.self).contains(marker) } ?? false
+        }
+        #expect(alive.isEmpty, "the plugin still runs: \(alive)")
+
+        // The ConfigMap from --argo-config; a Failed measurement is exit status 1.
+        let templateOnly = directory + "/template.yaml"
+        try Self.file(binary: binary, phase: "Failed", withConfigMap: false)
+            .write(toFile: templateOnly, atomically: true, encoding: .utf8)
+        let (failed, failedOutput) = try runCommand([
+            builtProductsDirectory() + "/aviary", "analysis", "run", "-f", templateOnly, "--argo-config", file,
+            "--state-dir", directory + "/state",
+        ])
+        #expect(failed == 1, "\(failedOutput)")
+        #expect(failedOutput.contains("  plugin-rate  [0.97]  Failed"), "\(failedOutput)")
+
+        // Without the ConfigMap, the measurement's Error says where to list the plugin.
+        let (unlisted, unlistedOutput) = try runCommand([
+            builtProductsDirectory() + "/aviary", "analysis", "run", "-f", templateOnly,
+            "--state-dir", directory + "/state",
+        ])
+        #expect(unlisted == 2, "\(unlistedOutput)")
+        #expect(
+            unlistedOutput.contains(
+                "metric plugin aviary-test/peer is not configured: there is no ConfigMap argo-rollouts-config in "
+                    + templateOnly),
+            "\(unlistedOutput)")
+    }
+}

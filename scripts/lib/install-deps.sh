@@ -52,3 +52,23 @@ install_python_package() {
 install_python_kubernetes_client() {
     install_python_package kubernetes
 }
+
+# install_go_plugin_sdk: Go and the hashicorp/go-plugin sources Debian packages (with what its
+# package imports: grpc, genproto, protobuf), enough to build a go-plugin binary offline in GOPATH
+# mode, as the metric plugin tests do.
+install_go_plugin_sdk() {
+    local packages=(golang-go golang-github-hashicorp-go-plugin-dev golang-google-grpc-dev
+        golang-google-genproto-dev golang-github-golang-protobuf-1-5-dev)
+    local missing=() pkg
+    for pkg in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "missing: ${missing[*]}; install them with: sudo apt-get install -y ${missing[*]}" >&2
+        return 1
+    fi
+    echo "installing: ${missing[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}

@@ -7,8 +7,8 @@ import AviaryModel
 enum ProviderChecks {
     /// The providers Aviary measures with.
     static let supported =
-        "prometheus, web, job, graphite, datadog, newRelic, influxdb, skywalking, wavefront, cloudWatch, kayenta or "
-        + "the \(judgePluginName) plugin"
+        "prometheus, web, job, graphite, datadog, newRelic, influxdb, skywalking, wavefront, cloudWatch, kayenta, "
+        + "the \(judgePluginName) plugin or a metric plugin listed in argo-rollouts-config"
 
     static func check(_ metrics: [Metric]) -> [FieldIssue] {
         var issues: [FieldIssue] = []
@@ -80,13 +80,16 @@ enum ProviderChecks {
                             + "Error); use \(supported)"))
                 continue
             }
-            for name in plugins.keys.sorted() where name != judgePluginName {
+            // Argo's rule: one plugin per metric (each counts as a provider).
+            if plugins.count > 1 {
                 issues.append(
                     FieldIssue(
-                        "\(path).plugin[\"\(name)\"]",
-                        "Aviary does not run the metric plugin \"\(name)\" (every measurement of this metric would "
-                            + "be an Error); use \(supported)"))
+                        "\(path).plugin",
+                        "multiple providers specified (\(plugins.keys.sorted().joined(separator: ", "))): a metric "
+                            + "names one plugin; split it into one metric per plugin"))
             }
+            // Any other name is one of Argo's metric plugins, run from the metricProviderPlugins list
+            // of the ConfigMap argo-rollouts-config, which lint does not see.
             if let judge = plugins[judgePluginName] {
                 do {
                     _ = try JudgeSpec(plugin: judge, allowTemplates: true)

@@ -22,6 +22,17 @@ public enum AdHocAnalysis {
         return Argument(name: String(text[..<equals]), value: String(text[text.index(after: equals)...]))
     }
 
+    /// The data of the ConfigMap `argo-rollouts-config` in `text` (the contents of `file`), which
+    /// lists Argo's metric plugins; nil when the file has none.
+    public static func argoConfiguration(text: String, file: String) -> [String: String]? {
+        for resource in ManifestDecoder().decode(text, file: file).resources {
+            if case .configMap(let map) = resource, map.metadata.name == ArgoPluginConfiguration.configMapName {
+                return map.values
+            }
+        }
+        return nil
+    }
+
     /// The run described by `text` (the contents of `file`): the AnalysisRun in it, or a run of
     /// its template named `templateName` (default: the first AnalysisTemplate or
     /// ClusterAnalysisTemplate), with the other templates of the file available as nested `templates`.

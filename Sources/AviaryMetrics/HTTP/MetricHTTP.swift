@@ -38,6 +38,11 @@ enum MetricHTTP {
     static let maximumBodyBytes = 16 * 1024 * 1024
 
     static func send(_ request: MetricHTTPRequest) async throws -> MetricHTTPResponse {
+        try await send(request, bodyLimit: maximumBodyBytes)
+    }
+
+    /// `send`, reading a body of up to `bodyLimit` bytes (a plugin binary is larger than an answer).
+    static func send(_ request: MetricHTTPRequest, bodyLimit: Int) async throws -> MetricHTTPResponse {
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = request.method
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
@@ -48,7 +53,7 @@ enum MetricHTTP {
         let client = request.insecure ? insecureClient : verifyingClient
         do {
             let response = try await client.execute(outgoing, timeout: timeout)
-            let body = try await response.body.collect(upTo: maximumBodyBytes)
+            let body = try await response.body.collect(upTo: bodyLimit)
             return MetricHTTPResponse(
                 status: Int(response.status.code),
                 headers: response.headers.map { ($0.name, $0.value) },

@@ -1,0 +1,161 @@
+import AviaryCore
+import AviaryGoPlugin
+import Crypto
+import Foundation
+
+/// Runs Argo Rollouts' metric plugins as Argo's controller does: each plugin named in the
+/// `metricProviderPlugins` list of the ConfigMap `argo-rollouts-config` is a go-plugin binary,
+/// started on its first measurement (downloaded first when its location is `http(s)://`, and
+/// checked against its `sha256`), initialised once (`InitPlugin`), and started again when it has
+/// exited. One process serves every metric that names the plugin.
+public actor MetricPluginHost {
+    /// The data of `argo-rollouts-config` (nil: there is none), read at each plugin start.
+    public typealias ConfigurationSource = @Sendable () async throws -> [String: String]?
+
+    private let configuration: ConfigurationSource
+    private let configurationPlace: String
+    private let binDirectory: String
+    private let log: @Sendable (_ plugin: String, _ line: String) -> Void
+    private var running: [String: (client: GoPluginClient, plugin: ArgoMetricPlugin)] = [:]
+    private var starting: [String: Task<ArgoMetricPlugin, any Error>] = [:]
+    /// Downloaded binaries, by plugin name: the URL and digest they came from.
+    private var downloaded: [String: (location: String, path: String)] = [:]
+
+    /// - Parameters:
+    ///   - configuration: reads the ConfigMap's data.
+    ///   - configurationPlace: where that ConfigMap is, for messages (`namespace argo-rollouts`).
+    ///   - binDirectory: where downloaded plugins are kept (`plugin-bin/NAMESPACE/NAME`, as Argo).
+    ///   - log: each line a plugin writes to stderr (hclog's JSON lines, as go-plugin forwards them).
+    public init(
+        configuration: @escaping ConfigurationSource, configurationPlace: String, binDirectory: String,
+        log: @escaping @Sendable (_ plugin: String, _ line: String) -> Void
+    ) {
+        self.configuration = configuration
+        self.configurationPlace = configurationPlace
+        self.binDirectory = binDirectory
+        self.log = log
+    }
+
+    /// The running plugin `name`, started (and initialised) if it is not running.
+    func plugin(named name: String) async throws -> ArgoMetricPlugin {
+        if let current = running[name] {
+            if await current.client.isRunning { return current.plugin }
+            running[name] = nil
+            await current.client.stop()
+        }
+        if let pending = starting[name] { return try await pending.value }
+        let task = Task { try await self.start(name) }
+        starting[name] = task
+        defer { starting[name] = nil }
+        return try await task.value
+    }
+
+    /// Stops every plugin (go-plugin's `CleanupClients`).
+    public func stopAll() async {
+        let clients = running.values.map(\.client)
+        running = [:]
+        for client in clients { await client.stop() }
+    }
+
+    private func start(_ name: String) async throws -> ArgoMetricPlugin {
+        let item = try await configured(name)
+        let executable = try await binary(for: item)
+        let log = self.log
+        let client = try await GoPluginClient.start(
+            executable: executable, arguments: item.args, handshake: ArgoMetricPlugin.handshake,
+            log: { log(name, $0) })
+        do {
+            let plugin = ArgoMetricPlugin(rpc: try await client.dispense(ArgoMetricPlugin.dispenseName))
+            if let error = try await plugin.initialize() {
+                throw MetricPluginError("plugin \(name) failed to initialise (InitPlugin): \(error)")
+            }
+            running[name] = (client, plugin)
+            return plugin
+        } catch {
+            await client.stop()
+            throw error
+        }
+    }
+
+    private func configured(_ name: String) async throws -> ArgoPluginItem {
+        let place = "ConfigMap \(ArgoPluginConfiguration.configMapName) in \(configurationPlace)"
+        let data: [String: String]?
+        do {
+            data = try await configuration()
+        } catch {
+            throw MetricPluginError("cannot read the \(place) that lists metric plugins: \(error)")
+        }
+        guard let data else {
+            throw MetricPluginError(
+                "metric plugin \(name) is not configured: there is no \(place); add one whose metricProviderPlugins "
+                    + "lists \(name) with its location")
+        }
+        let items = try ArgoPluginConfiguration.plugins(.metricProvider, in: data)
+        guard let item = items.first(where: { $0.name == name }) else {
+            throw MetricPluginError(
+                "metric plugin \(name) is not configured: add it to metricProviderPlugins of the \(place) "
+                    + "(- name: \(name), location: file://… or https://…)")
+        }
+        return item
+    }
+
+    /// The executable of `item`: its file, or the download of its URL (once, verified).
+    private func binary(for item: ArgoPluginItem) async throws -> String {
+        switch try item.source {
+        case .file(let path):
+            let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+            guard FileManager.default.isExecutableFile(atPath: absolute) else {
+                throw MetricPluginError(
+                    "plugin \(item.name): location \(item.location): \(absolute) "
+                        + (FileManager.default.fileExists(atPath: absolute) ? "is not executable" : "does not exist"))
+            }
+            return absolute
+        case .download(let url):
+            if let done = downloaded[item.name], done.location == url + (item.sha256 ?? "") { return done.path }
+            let (directory, filename) = try item.directoryAndFilename
+            let folder = (binDirectory as NSString).appendingPathComponent(directory)
+            let path = (folder as NSString).appendingPathComponent(filename)
+            let bytes = try await Self.download(url, plugin: item.name)
+            if let expected = item.sha256 {
+                let actual = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+                guard actual == expected.lowercased() else {
+                    throw MetricPluginError(
+                        "plugin \(item.name): the sha256 of \(url) is \(actual), not the \(expected) the ConfigMap "
+                            + "gives; nothing was run")
+                }
+            }
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                try bytes.write(to: URL(fileURLWithPath: path), options: .atomic)
+                try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
+            } catch {
+                throw MetricPluginError("plugin \(item.name): cannot write \(path): \(error.localizedDescription)")
+            }
+            downloaded[item.name] = (url + (item.sha256 ?? ""), path)
+            return path
+        }
+    }
+
+    /// The largest plugin binary downloaded.
+    static let maximumBinaryBytes = 512 * 1024 * 1024
+
+    private static func download(_ url: String, plugin: String) async throws -> Data {
+        let response: MetricHTTPResponse
+        do {
+            response = try await MetricHTTP.send(
+                MetricHTTPRequest(method: .GET, url: url, timeout: .seconds(300)), bodyLimit: maximumBinaryBytes)
+        } catch {
+            throw MetricPluginError("plugin \(plugin): failed to download \(url): \(error)")
+        }
+        guard (200..<300).contains(response.status) else {
+            throw MetricPluginError("plugin \(plugin): failed to download \(url): response code \(response.status)")
+        }
+        return response.body
+    }
+}
+
+/// A metric plugin that could not be run; the message names the plugin and what to fix.
+struct MetricPluginError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

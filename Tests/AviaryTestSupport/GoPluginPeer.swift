@@ -1,0 +1,75 @@
+import Foundation
+
+/// A go-plugin binary built from Go source beside a test, with Debian's Go and its packaged
+/// hashicorp/go-plugin (GOPATH mode, offline): the real peer Aviary's plugin host talks to.
+public enum GoPluginPeer {
+    /// Debian's packaged Go sources (go-plugin, yamux, grpc).
+    static let gocode = "/usr/share/gocode"
+
+    public static var goExecutable: String? {
+        let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+        return (paths + ["/usr/bin", "/usr/lib/go/bin"]).map { $0 + "/go" }
+            .first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// Where Go and go-plugin are installed, and always under CI, which installs them.
+    public static var isRequired: Bool {
+        (goExecutable != nil && FileManager.default.fileExists(atPath: gocode + "/src/github.com/hashicorp/go-plugin"))
+            || ProcessInfo.processInfo.environment["CI"] != nil
+    }
+
+    private static let built = BuiltBinaries()
+
+    /// Builds the Go package in `sourceDirectory` (once per test process) and returns the binary's path.
+    public static func build(_ sourceDirectory: String) throws -> String {
+        try built.binary(for: sourceDirectory) {
+            guard let go = goExecutable else {
+                throw TestSupportFailure(
+                    "go is not installed: apt-get install golang-go golang-github-hashicorp-go-plugin-dev "
+                        + "golang-google-grpc-dev")
+            }
+            let root = NSTemporaryDirectory() + "aviary-goplugin-" + UUID().uuidString
+            let package = root + "/src/peer"
+            try FileManager.default.createDirectory(atPath: package, withIntermediateDirectories: true)
+            for file in try FileManager.default.contentsOfDirectory(atPath: sourceDirectory) where file.hasSuffix(".go")
+            {
+                try FileManager.default.copyItem(atPath: sourceDirectory + "/" + file, toPath: package + "/" + file)
+            }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: go)
+            process.arguments = ["build", "-o", root + "/peer", "peer"]
+            process.currentDirectoryURL = URL(fileURLWithPath: root)
+            var environment = ProcessInfo.processInfo.environment
+            environment["GO111MODULE"] = "off"
+            environment["GOPATH"] = root + ":" + gocode
+            environment["GOFLAGS"] = ""
+            environment["GOCACHE"] = NSTemporaryDirectory() + "aviary-gocache"
+            process.environment = environment
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            let said = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else {
+                throw TestSupportFailure(
+                    "go build of \(sourceDirectory) failed:\n\(String(decoding: said, as: UTF8.self))")
+            }
+            return root + "/peer"
+        }
+    }
+}
+
+private final class BuiltBinaries: @unchecked Sendable {
+    private let lock = NSLock()
+    private var paths: [String: String] = [:]
+
+    func binary(for source: String, build: () throws -> String) throws -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        if let path = paths[source], FileManager.default.isExecutableFile(atPath: path) { return path }
+        let path = try build()
+        paths[source] = path
+        return path
+    }
+}
