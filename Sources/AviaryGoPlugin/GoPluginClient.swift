@@ -89,6 +89,9 @@ public final class GoPluginClient: Sendable {
     /// The binary's path, for messages.
     public let executable: String
     private let process: Process
+
+    /// The plugin's process id.
+    public var processIdentifier: Int32 { process.processIdentifier }
     private let session: YamuxSession
     private let control: NetRPCClient
 

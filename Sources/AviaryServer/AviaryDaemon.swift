@@ -142,6 +142,8 @@ public struct AviaryDaemon: Sendable {
     /// `onListening` gets the API's address once it accepts connections.
     public func run(onListening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         try await dataPlane?.startOrAdopt()
+        // Metric plugins a killed daemon left running are stopped (they are started again as needed).
+        await metricPlugins.stopOrphans()
         let controller = self.controller
         let platform = self.platform
         await platform.setChangeHandler { Task { await controller.enqueueAllRollouts() } }

@@ -8,7 +8,7 @@ import Logging
 
 extension MetricPluginHost {
     /// The host of one host's daemon: `argo-rollouts-config` is the ConfigMap applied to it in
-    /// `namespace`.
+    /// `namespace`; downloads and the record of running plugins are kept in `binDirectory`.
     static func reading(
         store: any ResourceStore, namespace: String, binDirectory: String, logger: Logger
     ) -> MetricPluginHost {
@@ -18,7 +18,7 @@ extension MetricPluginHost {
                     .configMap, namespace: namespace, name: ArgoPluginConfiguration.configMapName)
             },
             configurationPlace: "namespace \(namespace) (aviary apply -f)", binDirectory: binDirectory,
-            log: pluginLog(logger))
+            processRecord: (binDirectory as NSString).appendingPathComponent("running"), log: pluginLog(logger))
     }
 
     /// The host of the controller on Kubernetes: `argo-rollouts-config` is read from the cluster, in

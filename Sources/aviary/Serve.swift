@@ -31,6 +31,11 @@ struct Serve: AsyncParsableCommand {
             cluster mode does (the resource API under /api/v1 is not served there: kubectl, or the \
             CLI with --kubeconfig). Replicas elect one leader with a Lease. See docs/kubernetes.md.
 
+            Argo's metric plugins (a metric's provider.plugin naming one) run as go-plugin binaries \
+            listed under metricProviderPlugins of the ConfigMap argo-rollouts-config: the one applied \
+            to the daemon in namespace default on one host (downloads kept in STATE_DIR/plugin-bin), \
+            the one of the controller's namespace on Kubernetes. See docs/analysis.md.
+
             The web dashboard is at / of the same address (--dashboard on|read-only|off): every rollout \
             with its status, steps, traffic, analysis charts and controls, live. With a token it asks for it \
             once and keeps a session cookie; every action carries a CSRF token.

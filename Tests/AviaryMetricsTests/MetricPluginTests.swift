@@ -165,6 +165,37 @@ struct MetricPluginTests {
         await host.stopAll()
     }
 
+    @Test func pluginsAKilledDaemonLeftAreStoppedByTheNext() async throws {
+        let record = NSTemporaryDirectory() + "aviary-plugins-" + UUID().uuidString + "/running"
+        let binary = try GoPluginPeer.build(peerSource)
+        let list = "- name: aviary-test/peer\n  location: file://\(binary)"
+        func host() -> MetricPluginHost {
+            MetricPluginHost(
+                configuration: { ["metricProviderPlugins": list] }, configurationPlace: "namespace default",
+                binDirectory: NSTemporaryDirectory(), processRecord: record, log: { _, _ in })
+        }
+        // The first daemon starts the plugin and is "killed": it never stops it.
+        let first = host()
+        var providers = MetricProviders()
+        providers.metricPlugins = first
+        let outcome = await providers.measure(pluginRequest(peerMetric(#"{"phase": "Successful"}"#)))
+        guard case .phase(.successful, _, _, let metadata) = outcome, let pid = metadata["pid"].flatMap(Int32.init)
+        else {
+            Issue.record("expected Successful with the pid, got \(outcome)")
+            return
+        }
+        #expect(try String(contentsOfFile: record, encoding: .utf8) == "\(pid) \(binary)\n")
+        // The next one stops it before anything else.
+        await host().stopOrphans()
+        let gone = await eventually(within: 30) {
+            // Gone, or a zombie (empty command line) until the first host's Process reaps it.
+            (FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()).isEmpty
+        }
+        #expect(gone)
+        #expect(!FileManager.default.fileExists(atPath: record))
+        await first.stopAll()
+    }
+
     @Test func anInitPluginErrorFailsTheMeasurement() async throws {
         let (host, providers) = try host(args: ["--init-error=no credentials for the metrics API"])
         defer { Task { await host.stopAll() } }

@@ -20,16 +20,23 @@ public actor MetricPluginHost {
     private var starting: [String: Task<ArgoMetricPlugin, any Error>] = [:]
     /// Downloaded binaries, by plugin name: the URL and digest they came from.
     private var downloaded: [String: (location: String, path: String)] = [:]
+    /// Where the running plugins' pids are kept, so that a daemon started after one that was killed
+    /// can stop the plugins it left (they are not its pods: nothing adopts them).
+    private let processRecord: String?
+    private var reaped = false
 
     /// - Parameters:
     ///   - configuration: reads the ConfigMap's data.
     ///   - configurationPlace: where that ConfigMap is, for messages (`namespace argo-rollouts`).
     ///   - binDirectory: where downloaded plugins are kept (`plugin-bin/NAMESPACE/NAME`, as Argo).
     ///   - log: each line a plugin writes to stderr (hclog's JSON lines, as go-plugin forwards them).
+    ///   - processRecord: a file that lists the running plugins' pids; those a killed daemon left are
+    ///     stopped before the first plugin starts. Nil: none is kept.
     public init(
         configuration: @escaping ConfigurationSource, configurationPlace: String, binDirectory: String,
-        log: @escaping @Sendable (_ plugin: String, _ line: String) -> Void
+        processRecord: String? = nil, log: @escaping @Sendable (_ plugin: String, _ line: String) -> Void
     ) {
+        self.processRecord = processRecord
         self.configuration = configuration
         self.configurationPlace = configurationPlace
         self.binDirectory = binDirectory
@@ -55,9 +62,41 @@ public actor MetricPluginHost {
         let clients = running.values.map(\.client)
         running = [:]
         for client in clients { await client.stop() }
+        recordProcesses()
+    }
+
+    /// Stops the plugins an earlier process recorded in `processRecord` and left running: each pid
+    /// whose command line still starts with the recorded binary gets SIGKILL.
+    public func stopOrphans() {
+        guard !reaped, let processRecord else { return }
+        reaped = true
+        guard let text = try? String(contentsOfFile: processRecord, encoding: .utf8) else { return }
+        for line in text.split(separator: "\n") {
+            guard let space = line.firstIndex(of: " "), let pid = Int32(line[..<space]) else { continue }
+            let executable = String(line[line.index(after: space)...])
+            guard let commandLine = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+                commandLine.split(separator: 0).first.map({ String(decoding: $0, as: UTF8.self) }) == executable
+            else { continue }
+            kill(pid, SIGKILL)
+        }
+        try? FileManager.default.removeItem(atPath: processRecord)
+    }
+
+    /// Writes the running plugins' `PID EXECUTABLE` lines to `processRecord`.
+    private func recordProcesses() {
+        guard let processRecord else { return }
+        let lines = running.values.map { "\($0.client.processIdentifier) \($0.client.executable)\n" }.joined()
+        if lines.isEmpty {
+            try? FileManager.default.removeItem(atPath: processRecord)
+        } else {
+            try? FileManager.default.createDirectory(
+                atPath: (processRecord as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try? lines.write(toFile: processRecord, atomically: true, encoding: .utf8)
+        }
     }
 
     private func start(_ name: String) async throws -> ArgoMetricPlugin {
+        stopOrphans()
         let item = try await configured(name)
         let executable = try await binary(for: item)
         let log = self.log
@@ -70,6 +109,7 @@ public actor MetricPluginHost {
                 throw MetricPluginError("plugin \(name) failed to initialise (InitPlugin): \(error)")
             }
             running[name] = (client, plugin)
+            recordProcesses()
             return plugin
         } catch {
             await client.stop()
