@@ -9,8 +9,7 @@ import Testing
 @testable import AviaryMetrics
 
 /// The Go source of the metric plugin these tests start (a go-plugin binary, as Argo's are).
-private let peerSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .appendingPathComponent("metric_plugin_peer").path
+private let peerSource = GoPluginPeer.metricPluginSource
 
 /// The lines a plugin wrote to stderr.
 private final class PluginLines: Sendable {

@@ -159,22 +159,9 @@ struct AnalysisRunCommandTests {
 /// `--argo-config`) lists the go-plugin binary, which is started for the run and stopped after it.
 @Suite(.serialized, .enabled(if: GoPluginPeer.isRequired))
 struct AnalysisRunPluginCommandTests {
-    static let peerSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("AviaryMetricsTests/metric_plugin_peer").path
-
     static func file(binary: String, phase: String, withConfigMap: Bool) -> String {
-        let configMap = """
-            apiVersion: v1
-            kind: ConfigMap
-            metadata: {name: argo-rollouts-config}
-            data:
-              metricProviderPlugins: |-
-                - name: aviary-test/peer
-                  location: file://\(binary)
-                  args: ["--run-marker=\(UUID().uuidString)"]
-            ---
-
-            """
+        let configMap =
+            GoPluginPeer.argoConfigMap(binary: binary, args: ["--run-marker=\(UUID().uuidString)"]) + "\n---\n"
         return (withConfigMap ? configMap : "") + """
             apiVersion: argoproj.io/v1alpha1
             kind: AnalysisTemplate
@@ -191,7 +178,7 @@ struct AnalysisRunPluginCommandTests {
     }
 
     @Test func thePluginMeasuresAndIsStoppedAfterTheRun() async throws {
-        let binary = try GoPluginPeer.build(Self.peerSource)
+        let binary = try GoPluginPeer.build(GoPluginPeer.metricPluginSource)
         let directory = NSTemporaryDirectory() + "aviary-analysis-plugin-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }

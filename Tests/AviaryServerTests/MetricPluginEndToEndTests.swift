@@ -7,11 +7,8 @@ import Testing
 /// killed with SIGKILL leaves no plugin behind once the next one starts.
 @Suite(.serialized, .enabled(if: GoPluginPeer.isRequired))
 struct MetricPluginEndToEndTests {
-    static let peerSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("AviaryMetricsTests/metric_plugin_peer").path
-
     @Test func anAnalysisStepMeasuresWithTheConfiguredPlugin() async throws {
-        let binary = try GoPluginPeer.build(Self.peerSource)
+        let binary = try GoPluginPeer.build(GoPluginPeer.metricPluginSource)
         let daemon = Daemon()
         try await daemon.start()
         try await daemon.run {
@@ -22,27 +19,22 @@ struct MetricPluginEndToEndTests {
                                 templates:
                                   - templateName: plugin-rate
                 """
-            let configuration = """
-                apiVersion: v1
-                kind: ConfigMap
-                metadata: {name: argo-rollouts-config, namespace: default}
-                data:
-                  metricProviderPlugins: |-
-                    - name: aviary-test/peer
-                      location: file://\(binary)
-                ---
-                apiVersion: argoproj.io/v1alpha1
-                kind: AnalysisTemplate
-                metadata: {name: plugin-rate}
-                spec:
-                  metrics:
-                    - name: plugin-rate
-                      count: 2
-                      interval: 1s
-                      provider:
-                        plugin:
-                          aviary-test/peer: {phase: Successful, value: "[0.99]"}
-                """
+            let configuration =
+                GoPluginPeer.argoConfigMap(binary: binary) + """
+
+                    ---
+                    apiVersion: argoproj.io/v1alpha1
+                    kind: AnalysisTemplate
+                    metadata: {name: plugin-rate}
+                    spec:
+                      metrics:
+                        - name: plugin-rate
+                          count: 2
+                          interval: 1s
+                          provider:
+                            plugin:
+                              aviary-test/peer: {phase: Successful, value: "[0.99]"}
+                    """
             try daemon.applyWithCLI(configuration + "\n---\n" + manifests.yaml)
             #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
             #expect(try daemon.cli(["set", "image", "web", "app=aviary-sample-app:green"]).status == 0)

@@ -20,6 +20,24 @@ public enum GoPluginPeer {
 
     private static let built = BuiltBinaries()
 
+    /// The Go source of the Argo metric plugin the tests start (`aviary-test/peer`).
+    public static let metricPluginSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("AviaryMetricsTests/metric_plugin_peer").path
+
+    /// Argo's ConfigMap `argo-rollouts-config` listing `binary` as the metric plugin `aviary-test/peer`.
+    public static func argoConfigMap(binary: String, namespace: String = "default", args: [String] = []) -> String {
+        """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: argo-rollouts-config, namespace: \(namespace)}
+        data:
+          metricProviderPlugins: |-
+            - name: aviary-test/peer
+              location: file://\(binary)
+              args: [\(args.map { "\"\($0)\"" }.joined(separator: ", "))]
+        """
+    }
+
     /// Builds the Go package in `sourceDirectory` (once per test process) and returns the binary's path.
     public static func build(_ sourceDirectory: String) throws -> String {
         try built.binary(for: sourceDirectory) {

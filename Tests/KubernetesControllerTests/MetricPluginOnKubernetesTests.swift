@@ -7,9 +7,6 @@ import Testing
 /// `argo-rollouts-config`, whose `metricProviderPlugins` lists a go-plugin binary (built from
 /// Go source here, as Argo's are), and an analysis step's metric names it.
 extension CanaryOnKubernetesTests {
-    static let pluginPeerSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("AviaryMetricsTests/metric_plugin_peer").path
-
     static func pluginManifest(image: String, phase: String) -> String {
         rollout(image: image, analysedBy: "plugin-rate") + """
 
@@ -33,20 +30,10 @@ extension CanaryOnKubernetesTests {
 
     @Test(.enabled(if: GoPluginPeer.isRequired), arguments: ["Successful", "Failed"])
     func anArgoMetricPluginGatesTheStep(phase: String) async throws {
-        let binary = try GoPluginPeer.build(Self.pluginPeerSource)
+        let binary = try GoPluginPeer.build(GoPluginPeer.metricPluginSource)
         try await withCluster { cluster in
             try cluster.installCRDs()
-            try cluster.kubectl(
-                ["apply", "-f", "-"],
-                input: """
-                    apiVersion: v1
-                    kind: ConfigMap
-                    metadata: {name: argo-rollouts-config, namespace: default}
-                    data:
-                      metricProviderPlugins: |-
-                        - name: "aviary-test/peer"
-                          location: "file://\(binary)"
-                    """)
+            try cluster.kubectl(["apply", "-f", "-"], input: GoPluginPeer.argoConfigMap(binary: binary))
             try cluster.kubectl(["apply", "-f", "-"], input: Self.pluginManifest(image: "sample-app:v1", phase: phase))
             try cluster.startController()
             let first = try await waitFor("the first version goes Healthy", cluster) { $0.phase == "Healthy" }

@@ -18,14 +18,20 @@ install_deps() {
         esac
         missing+=("$pkg")
     done
-    [ ${#missing[@]} -eq 0 ] && return 0
+    apt_install "${missing[@]}"
+}
+
+# apt_install PACKAGE...: installs the packages (none: nothing to do); not as root, prints the
+# command to run instead and fails.
+apt_install() {
+    [ $# -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
-        echo "missing: ${missing[*]}; install them with: sudo apt-get install -y ${missing[*]}" >&2
+        echo "missing: $*; install them with: sudo apt-get install -y $*" >&2
         return 1
     fi
-    echo "installing: ${missing[*]}" >&2
+    echo "installing: $*" >&2
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
 # install_python_package MODULE [PACKAGE]: a Python package from PyPI unless MODULE already
@@ -63,12 +69,5 @@ install_go_plugin_sdk() {
     for pkg in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
     done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    if [ "$(id -u)" -ne 0 ]; then
-        echo "missing: ${missing[*]}; install them with: sudo apt-get install -y ${missing[*]}" >&2
-        return 1
-    fi
-    echo "installing: ${missing[*]}" >&2
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    apt_install "${missing[@]}"
 }
