@@ -55,6 +55,45 @@ import Testing
         #expect(errors.contains { $0.contains("metadata.annotations") && $0.contains("subscriptions") }, "\(errors)")
     }
 
+    @Test func argosPluginListIsReadAndAMetricPluginItDoesNotListIsWarnedAbout() {
+        let template = """
+            apiVersion: argoproj.io/v1alpha1
+            kind: AnalysisTemplate
+            metadata: {name: rates}
+            spec:
+              metrics:
+              - name: listed
+                provider: {plugin: {argoproj-labs/sample-prometheus: {query: q}}}
+              - name: unlisted
+                provider: {plugin: {acme/metrics: {query: q}}}
+            """
+        let report = lint([
+            "config.yaml": """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: argo-rollouts-config}
+            data:
+              metricProviderPlugins: |
+                - name: argoproj-labs/sample-prometheus
+                  location: file://./plugin
+              stepPlugins: |
+                - name: step
+                  location: file://./step
+            """,
+            "template.yaml": template,
+        ])
+        #expect(
+            report.diagnostics.map(\.description) == [
+                "config.yaml: ConfigMap/argo-rollouts-config: data.stepPlugins: entry 1: plugin step: name \"step\" "
+                    + "must be NAMESPACE/NAME, as in argoproj-labs/sample-prometheus",
+                "template.yaml: AnalysisTemplate/rates: spec.metrics[1].provider.plugin[\"acme/metrics\"]: warning: "
+                    + "the ConfigMap argo-rollouts-config in these files does not list acme/metrics under "
+                    + "metricProviderPlugins; every measurement would be an Error until it does",
+            ])
+        // Without the ConfigMap among the files, nothing is said of the plugins.
+        #expect(lint(["template.yaml": template]).diagnostics.map(\.description) == [])
+    }
+
     @Test(arguments: try exampleFiles())
     func everyExampleDecodesAndValidatesAlone(_ name: String) throws {
         let data = try Data(contentsOf: Self.examples.appendingPathComponent(name))

@@ -96,6 +96,22 @@ import Testing
                     + "anti-affinity has nothing to spread here"
             ])
         ),
+        // Argo's plugin list that Argo could not read is refused; a good one is applied.
+        (
+            [],
+            [
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: argo-rollouts-config}\n"
+                    + "data: {metricProviderPlugins: \"- name: acme/rate\"}"
+            ], false,
+            .refused(["ConfigMap/argo-rollouts-config: data.metricProviderPlugins: entry 1 (acme/rate): location is missing"])
+        ),
+        (
+            [],
+            [
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: argo-rollouts-config}\n"
+                    + "data: {metricProviderPlugins: \"- {name: acme/rate, location: 'file:///opt/rate'}\"}"
+            ], false, .applied(warnings: [])
+        ),
         // {{args.x}} that the template does not declare.
         (
             [], [template("rate", args: "[]")], false,

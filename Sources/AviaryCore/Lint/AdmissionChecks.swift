@@ -49,6 +49,7 @@ public enum AdmissionChecks {
             stored += try lookup(wanted.sorted()).map { LocatedResource(file: "\u{0}stored", resource: $0) }
         }
         var checks = CrossDocumentChecks(resources: applied + stored, isAdmission: true)
-        return checks.run().filter { $0.file == file }
+        // A plugin list Argo could not read is refused as lint refuses it.
+        return checks.run().filter { $0.file == file } + PluginConfigurationChecks.run(applied)
     }
 }

@@ -58,6 +58,7 @@ public enum ManifestLinter {
         var checks = CrossDocumentChecks(resources: located)
         diagnostics += checks.run()
         diagnostics += NotificationChecks.run(located)
+        diagnostics += PluginConfigurationChecks.run(located)
         return LintReport(diagnostics: diagnostics, resourceCount: located.count, fileCount: inputs.count)
     }
 }

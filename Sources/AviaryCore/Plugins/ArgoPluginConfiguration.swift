@@ -68,7 +68,25 @@ public struct ArgoPluginItem: Sendable, Equatable {
 
 /// A plugin list that cannot be read; the message names the ConfigMap's key and the entry.
 public struct ArgoPluginConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The whole message: `ConfigMap argo-rollouts-config, key metricProviderPlugins, entry 1: name is missing`.
     public var message: String
+    /// The ConfigMap's key (`metricProviderPlugins`), nil when the error is of one plugin alone.
+    public var key: String?
+    /// The message without the ConfigMap and key (`entry 1: name is missing`).
+    public var reason: String
+
+    public init(message: String) {
+        self.message = message
+        self.key = nil
+        self.reason = message
+    }
+
+    init(key: String, reason: String) {
+        self.message = "ConfigMap \(ArgoPluginConfiguration.configMapName), key \(key): \(reason)"
+        self.key = key
+        self.reason = reason
+    }
+
     public var description: String { message }
 }
 
@@ -89,49 +107,45 @@ public enum ArgoPluginConfiguration {
         _ kind: Kind, in data: [String: String]
     ) throws(ArgoPluginConfigurationError) -> [ArgoPluginItem] {
         guard let text = data[kind.rawValue], !text.allSatisfy(\.isWhitespace) else { return [] }
-        let key = "ConfigMap \(configMapName), key \(kind.rawValue)"
+        let key = kind.rawValue
         let document: JSONValue
         do {
             document = try ManifestDecoder.value(ofYAML: text)
         } catch {
-            throw ArgoPluginConfigurationError(message: "\(key): not YAML: \(error)")
+            throw ArgoPluginConfigurationError(key: key, reason: "not YAML: \(error)")
         }
         guard case .array(let entries) = document else {
             if document == .null { return [] }
-            throw ArgoPluginConfigurationError(message: "\(key): must be a list of plugins (- name: …, location: …)")
+            throw ArgoPluginConfigurationError(key: key, reason: "must be a list of plugins (- name: …, location: …)")
         }
         var items: [ArgoPluginItem] = []
         for (index, entry) in entries.enumerated() {
-            let at = "\(key), entry \(index + 1)"
-            guard let fields = entry.objectValue else {
-                throw ArgoPluginConfigurationError(message: "\(at): must be a mapping with name and location")
+            func problem(_ reason: String) -> ArgoPluginConfigurationError {
+                ArgoPluginConfigurationError(key: key, reason: "entry \(index + 1)\(reason)")
             }
-            guard let name = fields["name"]?.stringValue, !name.isEmpty else {
-                throw ArgoPluginConfigurationError(message: "\(at): name is missing")
-            }
+            guard let fields = entry.objectValue else { throw problem(": must be a mapping with name and location") }
+            guard let name = fields["name"]?.stringValue, !name.isEmpty else { throw problem(": name is missing") }
             guard let location = fields["location"]?.stringValue, !location.isEmpty else {
-                throw ArgoPluginConfigurationError(message: "\(at) (\(name)): location is missing")
+                throw problem(" (\(name)): location is missing")
             }
             var args: [String] = []
             if let list = fields["args"], list != .null {
                 guard case .array(let values) = list else {
-                    throw ArgoPluginConfigurationError(message: "\(at) (\(name)): args must be a list of strings")
+                    throw problem(" (\(name)): args must be a list of strings")
                 }
                 for value in values {
                     switch value {
                     case .string(let text): args.append(text)
                     case .integer(let number): args.append(String(number))
                     case .bool(let flag): args.append(String(flag))
-                    default:
-                        throw ArgoPluginConfigurationError(message: "\(at) (\(name)): args must be a list of strings")
+                    default: throw problem(" (\(name)): args must be a list of strings")
                     }
                 }
             }
             var sha256: String?
             if let digest = fields["sha256"], digest != .null {
                 guard let text = digest.stringValue else {
-                    throw ArgoPluginConfigurationError(
-                        message: "\(at) (\(name)): sha256 must be a string of 64 hex digits; quote it")
+                    throw problem(" (\(name)): sha256 must be a string of 64 hex digits; quote it")
                 }
                 sha256 = text.isEmpty ? nil : text
             }
@@ -142,7 +156,7 @@ public enum ArgoPluginConfiguration {
                 _ = try item.directoryAndFilename
                 _ = try item.source
             } catch {
-                throw ArgoPluginConfigurationError(message: "\(key): \(error.message)")
+                throw problem(": \(error.message)")
             }
             items.append(item)
         }

@@ -39,21 +39,21 @@ import Testing
     @Test(arguments: [
         (
             "- name: sample-prometheus\n  location: file:///p",
-            "ConfigMap argo-rollouts-config, key metricProviderPlugins: plugin sample-prometheus: name "
+            "ConfigMap argo-rollouts-config, key metricProviderPlugins: entry 1: plugin sample-prometheus: name "
                 + "\"sample-prometheus\" must be NAMESPACE/NAME, as in argoproj-labs/sample-prometheus"
         ),
         (
             "- name: acme/p\n  location: ftp://host/p",
-            "ConfigMap argo-rollouts-config, key metricProviderPlugins: plugin acme/p: location \"ftp://host/p\" "
+            "ConfigMap argo-rollouts-config, key metricProviderPlugins: entry 1: plugin acme/p: location \"ftp://host/p\" "
                 + "must start with http://, https:// or file://"
         ),
         (
             "- name: acme/p",
-            "ConfigMap argo-rollouts-config, key metricProviderPlugins, entry 1 (acme/p): location is missing"
+            "ConfigMap argo-rollouts-config, key metricProviderPlugins: entry 1 (acme/p): location is missing"
         ),
         (
             "- location: file:///p",
-            "ConfigMap argo-rollouts-config, key metricProviderPlugins, entry 1: name is missing"
+            "ConfigMap argo-rollouts-config, key metricProviderPlugins: entry 1: name is missing"
         ),
         (
             "name: acme/p",
@@ -62,23 +62,27 @@ import Testing
         ),
         (
             "- name: acme/p\n  location: file:///p\n  args: --debug",
-            "ConfigMap argo-rollouts-config, key metricProviderPlugins, entry 1 (acme/p): args must be a list of "
+            "ConfigMap argo-rollouts-config, key metricProviderPlugins: entry 1 (acme/p): args must be a list of "
                 + "strings"
         ),
         (
             "- name: acme/p\n  location: https://h/p\n  sha256: 1234",
-            "ConfigMap argo-rollouts-config, key metricProviderPlugins, entry 1 (acme/p): sha256 must be a string of "
+            "ConfigMap argo-rollouts-config, key metricProviderPlugins: entry 1 (acme/p): sha256 must be a string of "
                 + "64 hex digits; quote it"
         ),
         (
             "- name: acme/../p\n  location: file:///p",
-            "ConfigMap argo-rollouts-config, key metricProviderPlugins: plugin acme/../p: name \"acme/../p\" must "
+            "ConfigMap argo-rollouts-config, key metricProviderPlugins: entry 1: plugin acme/../p: name \"acme/../p\" must "
                 + "be NAMESPACE/NAME, as in argoproj-labs/sample-prometheus"
         ),
     ])
     func aListThatCannotBeUsedIsNamed(text: String, message: String) {
-        #expect(throws: ArgoPluginConfigurationError(message: message)) {
-            try ArgoPluginConfiguration.plugins(.metricProvider, in: ["metricProviderPlugins": text])
+        do throws(ArgoPluginConfigurationError) {
+            _ = try ArgoPluginConfiguration.plugins(.metricProvider, in: ["metricProviderPlugins": text])
+            Issue.record("\(text) was read")
+        } catch {
+            #expect(error.message == message)
+            #expect(error.key == "metricProviderPlugins")
         }
     }
 }

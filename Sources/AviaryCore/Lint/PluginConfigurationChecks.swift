@@ -1,0 +1,54 @@
+import AviaryModel
+
+/// `aviary lint` (and so `apply`) of Argo's plugin lists: the ConfigMap `argo-rollouts-config`'s
+/// `metricProviderPlugins`, `trafficRouterPlugins` and `stepPlugins` must read as Argo reads them.
+/// When that ConfigMap is among the files, a metric naming a plugin it does not list is warned
+/// about: its measurements would all be Errors.
+enum PluginConfigurationChecks {
+    static func run(_ resources: [LocatedResource]) -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        var listed: Set<String>?
+        for located in resources {
+            guard case .configMap(let map) = located.resource,
+                map.metadata.name == ArgoPluginConfiguration.configMapName
+            else { continue }
+            var names = listed ?? []
+            for kind in ArgoPluginConfiguration.Kind.allCases {
+                do {
+                    let items = try ArgoPluginConfiguration.plugins(kind, in: map.values)
+                    if kind == .metricProvider { names.formUnion(items.map(\.name)) }
+                } catch {
+                    diagnostics.append(
+                        Diagnostic(
+                            severity: .error, file: located.file, resource: located.resource.reference,
+                            path: "data.\(error.key ?? kind.rawValue)", message: error.reason))
+                }
+            }
+            listed = names
+        }
+        guard let listed else { return diagnostics }
+        for located in resources {
+            let metrics: [Metric] =
+                switch located.resource {
+                case .analysisTemplate(let template): template.spec.metricsOrEmpty
+                case .clusterAnalysisTemplate(let template): template.spec.metricsOrEmpty
+                case .analysisRun(let run): run.spec.metrics
+                default: []
+                }
+            for (index, metric) in metrics.enumerated() {
+                for name in (metric.provider.plugin?.objectValue ?? [:]).keys.sorted()
+                where name != judgePluginName && !listed.contains(name) {
+                    diagnostics.append(
+                        Diagnostic(
+                            severity: .warning, file: located.file, resource: located.resource.reference,
+                            path: "spec.metrics[\(index)].provider.plugin[\"\(name)\"]",
+                            message:
+                                "the ConfigMap \(ArgoPluginConfiguration.configMapName) in these files does not "
+                                + "list \(name) under metricProviderPlugins; every measurement would be an Error "
+                                + "until it does"))
+                }
+            }
+        }
+        return diagnostics
+    }
+}
