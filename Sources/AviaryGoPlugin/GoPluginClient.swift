@@ -84,7 +84,8 @@ public struct GoPluginAddress: Sendable, Equatable {
 /// its environment, prints where it listens, and is then asked for its implementations by name
 /// (`Dispenser.Dispense`), each served on a stream of its own.
 ///
-/// What the plugin writes to stderr (hclog's lines) goes to `log`, line by line.
+/// What the plugin writes to stderr (hclog's lines) and, after its handshake, to stdout goes to
+/// `log`, line by line, whether it comes on the pipes or on go-plugin's stdout and stderr streams.
 public final class GoPluginClient: Sendable {
     /// The binary's path, for messages.
     public let executable: String
@@ -156,8 +157,13 @@ public final class GoPluginClient: Sendable {
             let session = try await YamuxSession.connect(network: address.network, address: address.address)
             // The control stream, then the plugin's stdout and stderr streams, in go-plugin's order.
             let control = NetRPCClient(session: session, stream: try await session.openStream())
-            _ = try await session.openStream()
-            _ = try await session.openStream()
+            // What the plugin writes to its stdout and stderr after Serve comes on these two; it is
+            // logged line by line, never kept.
+            for buffer in [LineCollector.Buffer(), LineCollector.Buffer()] {
+                _ = try await session.openStream { bytes in
+                    for line in buffer.append(Data(bytes)) { log(line) }
+                }
+            }
             return GoPluginClient(executable: executable, process: process, session: session, control: control)
         } catch {
             process.terminate()
@@ -249,7 +255,7 @@ public final class GoPluginClient: Sendable {
 }
 
 /// Splits a pipe's bytes into lines, and keeps the last stderr lines for messages.
-private final class LineCollector: @unchecked Sendable {
+final class LineCollector: @unchecked Sendable {
     final class Buffer: @unchecked Sendable {
         private let lock = NSLock()
         private var pending = Data()
@@ -262,6 +268,11 @@ private final class LineCollector: @unchecked Sendable {
             while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                 lines.append(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
                 pending.removeSubrange(pending.startIndex...newline)
+            }
+            // A line without its end is cut rather than kept growing.
+            if pending.count > 64 * 1024 {
+                lines.append(String(decoding: pending, as: UTF8.self))
+                pending.removeAll()
             }
             return lines
         }

@@ -104,6 +104,8 @@ actor YamuxSession {
 
     private struct Stream {
         var received: [UInt8] = []
+        /// Takes what arrives instead of `received` (a stream nobody reads, such as the plugin's stderr).
+        var sink: (@Sendable ([UInt8]) -> Void)?
         var sendWindow: UInt32 = YamuxSession.initialWindow
         var remoteClosed = false
         var reset = false
@@ -151,12 +153,13 @@ actor YamuxSession {
 
     private init(channel: Channel) { self.channel = channel }
 
-    /// Opens a stream (a window update with SYN, as yamux does) and returns its id.
-    func openStream() throws -> UInt32 {
+    /// Opens a stream (a window update with SYN, as yamux does) and returns its id. With `sink`,
+    /// what arrives on it is handed over as it comes and not kept for `read`.
+    func openStream(sink: (@Sendable ([UInt8]) -> Void)? = nil) throws -> UInt32 {
         if let closedReason { throw GoPluginError.connection(closedReason) }
         let id = nextStreamID
         nextStreamID += 2
-        streams[id] = Stream()
+        streams[id] = Stream(sink: sink)
         send(YamuxFrame(kind: .windowUpdate, flags: .syn, streamID: id, length: 0))
         return id
     }
@@ -227,7 +230,11 @@ actor YamuxSession {
             if frame.kind == .windowUpdate {
                 streams[frame.streamID]?.sendWindow += frame.length
             } else if !frame.payload.isEmpty {
-                streams[frame.streamID]?.received += frame.payload
+                if let sink = streams[frame.streamID]?.sink {
+                    sink(frame.payload)
+                } else {
+                    streams[frame.streamID]?.received += frame.payload
+                }
                 send(
                     YamuxFrame(
                         kind: .windowUpdate, flags: [], streamID: frame.streamID, length: UInt32(frame.payload.count)))

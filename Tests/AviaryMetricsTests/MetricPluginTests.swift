@@ -83,6 +83,8 @@ struct MetricPluginTests {
         await host.stopAll()
         // The plugin's stderr reached the log, with the ConfigMap's args.
         #expect(log.list.withLock { $0 }.contains { $0.contains("peer starting") && $0.contains("--log-level debug") })
+        // What it wrote to stderr while serving came over go-plugin's stderr stream.
+        #expect(log.list.withLock { $0 }.contains("measuring error-rate"), "\(log.list.withLock { $0 })")
     }
 
     @Test func aRunningMeasurementIsResumedAtItsResumeAt() async throws {

@@ -21,7 +21,7 @@ extension MetricProviders {
         do {
             let plugin = try await host.plugin(named: name)
             var measurement = try await plugin.run(run, metric: metric)
-            while measurement.phase == AnalysisPhase.running.rawValue || measurement.phase.isEmpty {
+            while measurement.phase == AnalysisPhase.running.rawValue {
                 let wait = measurement.resumeAt.map { Duration.seconds(max(0.1, $0.timeIntervalSince(now()))) }
                 do {
                     try await Task.sleep(for: wait ?? pluginResumeInterval)

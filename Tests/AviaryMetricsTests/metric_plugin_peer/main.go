@@ -171,6 +171,8 @@ func (s *server) Run(args interface{}, resp *Measurement) error {
 	if c.Exit != 0 {
 		os.Exit(c.Exit)
 	}
+	// After plugin.Serve, go-plugin carries os.Stderr to the host on a stream of its own.
+	fmt.Fprintln(os.Stderr, "measuring "+a.Metric.Name)
 	m := Measurement{Phase: c.Phase, Value: c.Value, Message: c.Message, StartedAt: &now, Metadata: echo(a.AnalysisRun, a.Metric)}
 	if c.Phase == "Running" {
 		resume := Time{now.Add(time.Duration(c.ResumeAfterMillis) * time.Millisecond)}
