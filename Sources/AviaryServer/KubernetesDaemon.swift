@@ -52,12 +52,15 @@ public struct KubernetesConfiguration: Sendable, Equatable {
     public var verifyTargetGroup = false
     /// `--alb-tag-key-resource-id`: the target-group tag naming an Ingress's Service.
     public var albResourceIDTag = ALBVerification.defaultResourceIDTag
+    /// `--aws-target-group-binding-api-version`: `GROUP/VERSION` of TargetGroupBindings.
+    public var targetGroupBindingVersion = "elbv2.k8s.aws/v1beta1"
 
     var trafficVersions: TrafficResourceVersions {
         TrafficResourceVersions(
             istioVersion: istioVersion, traefikGroup: traefikGroup,
             traefikVersion: String(traefikVersion.split(separator: "/").last ?? "v1alpha1"),
-            ambassadorVersion: ambassadorVersion, apisixVersion: apisixVersion, appMeshVersion: appMeshVersion)
+            ambassadorVersion: ambassadorVersion, apisixVersion: apisixVersion, appMeshVersion: appMeshVersion,
+            targetGroupBindingVersion: targetGroupBindingVersion)
     }
     /// `--listen`'s host: where `/healthz`, `/readyz` and `/metrics` are served.
     public var host: String
@@ -129,6 +132,12 @@ public struct KubernetesConfiguration: Sendable, Equatable {
         guard (1...1000).contains(rolloutThreads) else {
             throw ServerConfiguration.Invalid(
                 description: "--rollout-threads \(rolloutThreads): must be from 1 to 1000, such as 10")
+        }
+        let binding = targetGroupBindingVersion.split(separator: "/", omittingEmptySubsequences: false)
+        guard binding.count == 2, binding.allSatisfy({ !$0.isEmpty }) else {
+            throw ServerConfiguration.Invalid(
+                description: "--aws-target-group-binding-api-version \(targetGroupBindingVersion): must be "
+                    + "GROUP/VERSION, such as elbv2.k8s.aws/v1beta1 (or eks.amazonaws.com/v1 on EKS Auto Mode)")
         }
         guard Self.smiVersions.contains(smiVersion) else {
             throw ServerConfiguration.Invalid(

@@ -267,7 +267,8 @@ struct KubernetesInstall {
         ),
         (
             "", ["configmaps"], ["get", "list", "watch"],
-            "Argo's notification ConfigMap (watched by name), in the controller's and the rollouts' namespaces"
+            "Argo's notification ConfigMap (watched by name), in the controller's and the rollouts' namespaces; "
+                + "argo-rollouts-config, which lists metric plugins"
         ),
         (
             "", ["endpoints"], ["get"],
@@ -276,6 +277,10 @@ struct KubernetesInstall {
         (
             "elbv2.k8s.aws", ["targetgroupbindings"], ["list"],
             "finds the AWS target groups bound to a Service for the same check"
+        ),
+        (
+            "eks.amazonaws.com", ["targetgroupbindings"], ["list"],
+            "the same on EKS Auto Mode (--aws-target-group-binding-api-version eks.amazonaws.com/v1)"
         ),
         (
             "split.smi-spec.io", ["trafficsplits"], ["get", "list", "watch", "create", "update", "patch"],

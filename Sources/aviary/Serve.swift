@@ -204,6 +204,13 @@ struct Serve: AsyncParsableCommand {
     var albTagKeyResourceID: String = "ingress.k8s.aws/resource"
 
     @Option(
+        name: .customLong("aws-target-group-binding-api-version"),
+        help: ArgumentHelp(
+            "With --aws-verify-target-group: GROUP/VERSION of the TargetGroupBindings read (eks.amazonaws.com/v1 "
+                + "on EKS Auto Mode).", valueName: "group/version"))
+    var awsTargetGroupBindingAPIVersion: String = "elbv2.k8s.aws/v1beta1"
+
+    @Option(
         help: "With --platform kubernetes: requests per second to the API server, on average (default 40, as Argo's).")
     var qps: Double?
 
@@ -272,6 +279,7 @@ struct Serve: AsyncParsableCommand {
         configuration.appMeshVersion = appMeshCRDVersion
         configuration.verifyTargetGroup = awsVerifyTargetGroup
         configuration.albResourceIDTag = albTagKeyResourceID
+        configuration.targetGroupBindingVersion = awsTargetGroupBindingAPIVersion
         configuration.dashboard = dashboard
         configuration.notificationRetryFor = notificationRetryFor
         if let qps { configuration.qps = qps }

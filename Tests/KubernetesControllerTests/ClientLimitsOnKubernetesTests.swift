@@ -48,6 +48,10 @@ extension CanaryOnKubernetesTests {
                 ["--platform", "kubernetes", "--rollout-resync", "1"],
                 "--rollout-resync 1.0: must be at least 5 seconds"
             ),
+            (
+                ["--platform", "kubernetes", "--aws-target-group-binding-api-version", "v1"],
+                "--aws-target-group-binding-api-version v1: must be GROUP/VERSION, such as elbv2.k8s.aws/v1beta1"
+            ),
             (["--qps", "100"], "--qps applies to --platform kubernetes only"),
             (["--rollout-resync", "60"], "--rollout-resync applies to --platform kubernetes only"),
             (["--rollout-threads", "20"], "--rollout-threads applies to --platform kubernetes only"),

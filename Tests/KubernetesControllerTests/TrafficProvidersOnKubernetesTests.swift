@@ -494,9 +494,13 @@ import Testing
     /// moto as AWS: once the active Service selects the new pods, the new version becomes stable
     /// only when every endpoint address of the Service is a registered target of the IP-mode
     /// target group its TargetGroupBinding binds (the test plays the endpoints controller and the
-    /// AWS Load Balancer Controller).
-    @Test(.enabled(if: MotoServer.isRequired, "moto is not installed"))
-    func blueGreenWaitsForItsPodsInTheTargetGroup() async throws {
+    /// AWS Load Balancer Controller). EKS Auto Mode's TargetGroupBindings are in another group,
+    /// named with `--aws-target-group-binding-api-version`.
+    @Test(
+        .enabled(if: MotoServer.isRequired, "moto is not installed"),
+        arguments: ["elbv2.k8s.aws/v1beta1", "eks.amazonaws.com/v1"])
+    func blueGreenWaitsForItsPodsInTheTargetGroup(bindingVersion: String) async throws {
+        let binding = bindingVersion.split(separator: "/").map(String.init)
         try #require(ClusterUnderTest.kubectl != nil, "kubectl is needed for this test")
         let moto = try await MotoServer()
         defer { moto.stop() }
@@ -507,7 +511,7 @@ import Testing
         try cluster.kubectl(
             ["create", "-f", "-"],
             input: Self.crd(
-                group: "elbv2.k8s.aws", version: "v1beta1", kind: "TargetGroupBinding", plural: "targetgroupbindings"))
+                group: binding[0], version: binding[1], kind: "TargetGroupBinding", plural: "targetgroupbindings"))
         let rollout = { (image: String) in
             """
             apiVersion: argoproj.io/v1alpha1
@@ -540,7 +544,7 @@ import Testing
 
                 """
             }.joined() + """
-                apiVersion: elbv2.k8s.aws/v1beta1
+                apiVersion: \(bindingVersion)
                 kind: TargetGroupBinding
                 metadata: {name: web-active}
                 spec:
@@ -557,7 +561,9 @@ import Testing
                 ---
                 \(rollout("web:v1"))
                 """)
-        let controller = try cluster.startController(["--aws-verify-target-group"], environment: moto.environment)
+        let controller = try cluster.startController(
+            ["--aws-verify-target-group", "--aws-target-group-binding-api-version", bindingVersion],
+            environment: moto.environment)
         func status() throws -> JSONValue { try Self.rolloutStatus(cluster) }
         func wait(_ what: String, _ condition: (JSONValue) -> Bool) async throws {
             try await Self.waitForRollout(cluster, controllerLog: controller.log, what, condition)

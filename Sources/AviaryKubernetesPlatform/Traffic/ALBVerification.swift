@@ -96,11 +96,6 @@ public enum ALBVerification {
 }
 
 extension ALBVerification {
-    /// The AWS Load Balancer Controller's TargetGroupBindings (Argo's
-    /// `--aws-target-group-binding-api-version` default, `elbv2.k8s.aws/v1beta1`).
-    static let targetGroupBindings = GroupVersionResource(
-        group: "elbv2.k8s.aws", version: "v1beta1", resource: "targetgroupbindings")
-
     /// The bindings of `service`: those whose `spec.serviceRef` names it and one of its ports (by
     /// number, or by name).
     static func bindings(_ bindings: [JSONValue], of service: JSONValue) -> [JSONValue] {

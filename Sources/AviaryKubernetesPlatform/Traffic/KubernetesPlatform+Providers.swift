@@ -6,7 +6,7 @@ import AviaryModel
 
 /// The API groups and versions of the traffic routers' objects (Argo's `--istio-api-version`,
 /// `--traefik-api-group`, `--traefik-api-version`, `--ambassador-api-version`,
-/// `--apisix-api-version` and `--appmesh-crd-version`).
+/// `--apisix-api-version`, `--appmesh-crd-version` and `--aws-target-group-binding-api-version`).
 public struct TrafficResourceVersions: Sendable, Hashable {
     /// Istio's `networking.istio.io` version.
     public var istioVersion: String
@@ -20,13 +20,17 @@ public struct TrafficResourceVersions: Sendable, Hashable {
     public var apisixVersion: String
     /// App Mesh's `appmesh.k8s.aws` version.
     public var appMeshVersion: String
+    /// The AWS Load Balancer Controller's TargetGroupBinding `GROUP/VERSION` (EKS Auto Mode's is
+    /// `eks.amazonaws.com/v1`).
+    public var targetGroupBindingVersion: String
 
     /// Argo's current defaults: Istio v1alpha3, Traefik `traefik.io/v1alpha1`, Ambassador
-    /// `getambassador.io/v2`, APISIX `apisix.apache.org/v2`, App Mesh v1beta2.
+    /// `getambassador.io/v2`, APISIX `apisix.apache.org/v2`, App Mesh v1beta2, TargetGroupBinding
+    /// `elbv2.k8s.aws/v1beta1`.
     public init(
         istioVersion: String = "v1alpha3", traefikGroup: String = "traefik.io", traefikVersion: String = "v1alpha1",
         ambassadorVersion: String = "getambassador.io/v2", apisixVersion: String = "apisix.apache.org/v2",
-        appMeshVersion: String = "v1beta2"
+        appMeshVersion: String = "v1beta2", targetGroupBindingVersion: String = "elbv2.k8s.aws/v1beta1"
     ) {
         self.istioVersion = istioVersion
         self.traefikGroup = traefikGroup
@@ -34,6 +38,14 @@ public struct TrafficResourceVersions: Sendable, Hashable {
         self.ambassadorVersion = ambassadorVersion
         self.apisixVersion = apisixVersion
         self.appMeshVersion = appMeshVersion
+        self.targetGroupBindingVersion = targetGroupBindingVersion
+    }
+
+    var targetGroupBindings: GroupVersionResource {
+        let parts = targetGroupBindingVersion.split(separator: "/", maxSplits: 1).map(String.init)
+        return GroupVersionResource(
+            group: parts.count > 1 ? parts[0] : "elbv2.k8s.aws", version: parts.last ?? "v1beta1",
+            resource: "targetgroupbindings")
     }
 
     static let ingresses = GroupVersionResource(group: "networking.k8s.io", version: "v1", resource: "ingresses")

@@ -18,7 +18,7 @@ extension KubernetesPlatform {
         let bindings: [JSONValue]
         do {
             bindings = ALBVerification.bindings(
-                try await client.list(ALBVerification.targetGroupBindings, namespace: key.namespace).items.map(\.json),
+                try await client.list(trafficVersions.targetGroupBindings, namespace: key.namespace).items.map(\.json),
                 of: service)
         } catch {
             if (error as? KubernetesError)?.isNotFound == true { return TargetVerification(verified: nil) }
