@@ -25,7 +25,8 @@ struct Serve: AsyncParsableCommand {
             inside Aviary), a Rollout's status through its status subresource, job metrics as batch/v1 \
             Jobs owned by their AnalysisRun. CloudWatch metrics are signed with the AWS key of this \
             process's environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION; or AWS_ROLE_ARN \
-            and AWS_WEB_IDENTITY_TOKEN_FILE, as EKS's IAM roles for service accounts set them). It \
+            and AWS_WEB_IDENTITY_TOKEN_FILE, as EKS's IAM roles for service accounts set them; or EKS \
+            Pod Identity's AWS_CONTAINER_CREDENTIALS_FULL_URI; or the EC2 instance role). It \
             keeps no state directory; on --listen it serves /healthz (alive), /readyz (caches \
             synced), /metrics and the dashboard, which reads and writes the API server as the CLI's \
             cluster mode does (the resource API under /api/v1 is not served there: kubectl, or the \
@@ -195,7 +196,8 @@ struct Serve: AsyncParsableCommand {
                 + "target groups its TargetGroupBindings bind. The AWS key, region and endpoint come from the "
                 + "environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, "
                 + "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2), EKS's IAM roles for service accounts (AWS_ROLE_ARN, "
-                + "AWS_WEB_IDENTITY_TOKEN_FILE) or ~/.aws. --alb-verify-weight is Argo's older name."))
+                + "AWS_WEB_IDENTITY_TOKEN_FILE), ~/.aws, EKS Pod Identity or the EC2 instance role. "
+                + "--alb-verify-weight is Argo's older name."))
     var awsVerifyTargetGroup = false
 
     @Option(

@@ -136,8 +136,8 @@ private let exampleCredentials = AWSCredentials(
     @Test func whatIsMissingIsNamedWithItsFix() {
         #expect {
             try AWSConfiguration.resolve(
-                service: "monitoring", serviceID: "CloudWatch", environment: ["HOME": "/nowhere"],
-                readFile: { _ in nil })
+                service: "monitoring", serviceID: "CloudWatch",
+                environment: ["HOME": "/nowhere", "AWS_EC2_METADATA_DISABLED": "true"], readFile: { _ in nil })
         } throws: {
             "\($0)".hasPrefix("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
                 && "\($0)".contains("/nowhere/.aws/credentials")

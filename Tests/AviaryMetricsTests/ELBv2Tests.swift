@@ -47,7 +47,9 @@ import Testing
     }
 
     @Test func withoutAKeyTheErrorSaysWhatToSet() async {
-        let client = ELBv2Client(environment: ["HOME": "/nonexistent", "AWS_REGION": "us-east-1"])
+        let client = ELBv2Client(environment: [
+            "HOME": "/nonexistent", "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+        ])
         await #expect {
             _ = try await client.loadBalancer(dnsName: "x")
         } throws: { error in

@@ -1,13 +1,19 @@
 import Foundation
+import NIOHTTP1
 import Synchronization
 
 /// Where a call to an AWS service goes and whose key signs it, found as the AWS SDK for Go v2's
-/// `LoadDefaultConfig` (which Argo uses) finds them, for what runs without AWS's instance metadata:
+/// `LoadDefaultConfig` (which Argo uses) finds them:
 /// - credentials: `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` (with `AWS_SESSION_TOKEN`), else
 ///   a web identity (`AWS_ROLE_ARN` and `AWS_WEB_IDENTITY_TOKEN_FILE`, as EKS's IAM roles for
 ///   service accounts set them: STS's `AssumeRoleWithWebIdentity` gives temporary keys), else the
 ///   profile (`AWS_PROFILE`, or `default`) of the shared credentials file
-///   (`AWS_SHARED_CREDENTIALS_FILE`, or `~/.aws/credentials`), else of the shared config file;
+///   (`AWS_SHARED_CREDENTIALS_FILE`, or `~/.aws/credentials`), else of the shared config file,
+///   else the container credentials endpoint (`AWS_CONTAINER_CREDENTIALS_FULL_URI` with
+///   `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`, as EKS Pod Identity sets them, or ECS's
+///   `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`), else the EC2 instance role from the instance
+///   metadata service (IMDSv2; `AWS_EC2_METADATA_SERVICE_ENDPOINT`, unless
+///   `AWS_EC2_METADATA_DISABLED=true`);
 /// - region: `AWS_REGION`, `AWS_DEFAULT_REGION`, else the profile's `region` in the config file
 ///   (`AWS_CONFIG_FILE`, or `~/.aws/config`);
 /// - endpoint: `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, else the service's regional one.
@@ -17,6 +23,16 @@ struct AWSConfiguration: Sendable, Equatable {
     var endpoint: String
     /// The role to assume with a web identity token; `credentials` are then STS's (`signing()`).
     var webIdentity: WebIdentity?
+    /// Where temporary keys are fetched from instead (`signing()`): a container endpoint or IMDS.
+    var remote: RemoteCredentials?
+
+    /// Temporary keys served over HTTP, as JSON (`AccessKeyId`, `SecretAccessKey`, `Token`, `Expiration`).
+    enum RemoteCredentials: Sendable, Equatable {
+        /// ECS's or EKS Pod Identity's endpoint, with the `Authorization` value (or the file holding it).
+        case container(url: String, authorization: String?, authorizationFile: String?)
+        /// The EC2 instance metadata service's base address; `hint` says what else could be set.
+        case instanceMetadata(endpoint: String, hint: String)
+    }
 
     /// A role assumed with the token of a file (EKS's IAM roles for service accounts).
     struct WebIdentity: Sendable, Equatable {
@@ -50,6 +66,7 @@ struct AWSConfiguration: Sendable, Equatable {
 
         let credentials: AWSCredentials
         var webIdentity: WebIdentity?
+        var remote: RemoteCredentials?
         if let key = variable("AWS_ACCESS_KEY_ID"), let secret = variable("AWS_SECRET_ACCESS_KEY") {
             credentials = AWSCredentials(
                 accessKeyID: key, secretAccessKey: secret, sessionToken: variable("AWS_SESSION_TOKEN"))
@@ -63,12 +80,28 @@ struct AWSConfiguration: Sendable, Equatable {
         } else if let found = fileCredentials(credentialsFile) ?? fileCredentials(configFile) {
             credentials = found
         } else {
-            throw Missing(
-                description: "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and "
-                    + "AWS_SESSION_TOKEN for temporary ones) in the controller's environment, or give the profile "
-                    + "\"\(profile)\" aws_access_key_id and aws_secret_access_key in \(credentialsPath), or give "
-                    + "AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE (IAM roles for service accounts); Aviary does not "
-                    + "read EC2 instance roles")
+            credentials = AWSCredentials(accessKeyID: "", secretAccessKey: "")
+            let hint =
+                "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones) in the "
+                + "controller's environment, or give the profile \"\(profile)\" aws_access_key_id and "
+                + "aws_secret_access_key in \(credentialsPath), or give AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE "
+                + "(IAM roles for service accounts), or run where EKS Pod Identity, ECS or an EC2 instance role "
+                + "provides them"
+            if let full = variable("AWS_CONTAINER_CREDENTIALS_FULL_URI") {
+                remote = .container(
+                    url: full, authorization: variable("AWS_CONTAINER_AUTHORIZATION_TOKEN"),
+                    authorizationFile: variable("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"))
+            } else if let relative = variable("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") {
+                remote = .container(
+                    url: "http://169.254.170.2" + relative,
+                    authorization: variable("AWS_CONTAINER_AUTHORIZATION_TOKEN"),
+                    authorizationFile: variable("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"))
+            } else if variable("AWS_EC2_METADATA_DISABLED")?.lowercased() != "true" {
+                remote = .instanceMetadata(
+                    endpoint: variable("AWS_EC2_METADATA_SERVICE_ENDPOINT") ?? "http://169.254.169.254", hint: hint)
+            } else {
+                throw Missing(description: "no AWS credentials: " + hint + " (AWS_EC2_METADATA_DISABLED is true)")
+            }
         }
         guard let region = variable("AWS_REGION") ?? variable("AWS_DEFAULT_REGION") ?? configFile["region"] else {
             throw Missing(
@@ -84,13 +117,15 @@ struct AWSConfiguration: Sendable, Equatable {
         let endpoint =
             variable(endpointVariable) ?? variable("AWS_ENDPOINT_URL")
             ?? "https://\(service).\(region).amazonaws.com\(region.hasPrefix("cn-") ? ".cn" : "")"
-        return AWSConfiguration(credentials: credentials, region: region, endpoint: endpoint, webIdentity: webIdentity)
+        return AWSConfiguration(
+            credentials: credentials, region: region, endpoint: endpoint, webIdentity: webIdentity, remote: remote)
     }
 
     /// The configuration with keys to sign with: its own, or, for a web identity, the temporary
     /// keys STS's `AssumeRoleWithWebIdentity` gives for the token file's token (kept until five
     /// minutes before they expire; the token file is read again at each refresh, as EKS rotates it).
     func signing(now: Date = Date()) async throws(Missing) -> AWSConfiguration {
+        if let remote { return try await fetched(remote, now: now) }
         guard let identity = webIdentity else { return self }
         let key = "\(identity.endpoint)|\(identity.roleARN)|\(identity.tokenFile)"
         if let cached = Self.assumed.withLock({ $0[key] }), cached.expiration > now.addingTimeInterval(300) {
@@ -143,6 +178,114 @@ struct AWSConfiguration: Sendable, Equatable {
         var configuration = self
         configuration.credentials = credentials
         return configuration
+    }
+
+    /// The configuration signed with the temporary keys `remote` serves (cached as STS's are).
+    private func fetched(_ remote: RemoteCredentials, now: Date) async throws(Missing) -> AWSConfiguration {
+        let key: String
+        switch remote {
+        case .container(let url, _, _): key = "container|" + url
+        case .instanceMetadata(let endpoint, _): key = "imds|" + endpoint
+        }
+        var configuration = self
+        if let cached = Self.assumed.withLock({ $0[key] }), cached.expiration > now.addingTimeInterval(300) {
+            configuration.credentials = cached.credentials
+            return configuration
+        }
+        let document: [String: Any]
+        switch remote {
+        case .container(let url, let authorization, let authorizationFile):
+            document = try await Self.containerCredentials(
+                url: url, authorization: authorization, authorizationFile: authorizationFile)
+        case .instanceMetadata(let endpoint, let hint):
+            document = try await Self.instanceRoleCredentials(endpoint: endpoint, hint: hint)
+        }
+        guard let accessKey = document["AccessKeyId"] as? String, let secret = document["SecretAccessKey"] as? String
+        else {
+            throw Missing(description: "the AWS credentials endpoint answered without AccessKeyId and SecretAccessKey")
+        }
+        let credentials = AWSCredentials(
+            accessKeyID: accessKey, secretAccessKey: secret, sessionToken: document["Token"] as? String)
+        let expiration =
+            (document["Expiration"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) }
+            ?? now.addingTimeInterval(900)
+        Self.assumed.withLock { $0[key] = (credentials, expiration) }
+        configuration.credentials = credentials
+        return configuration
+    }
+
+    /// ECS's and EKS Pod Identity's endpoint: a GET with the token as `Authorization`.
+    private static func containerCredentials(
+        url: String, authorization: String?, authorizationFile: String?
+    ) async throws(Missing) -> [String: Any] {
+        var token = authorization
+        if let authorizationFile {
+            guard let text = try? String(contentsOfFile: authorizationFile, encoding: .utf8) else {
+                throw Missing(
+                    description: "cannot read the container credentials token file \(authorizationFile) "
+                        + "(AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)")
+            }
+            token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return try await credentialsDocument(
+            MetricHTTPRequest(
+                method: .GET, url: url, headers: token.map { [("Authorization", $0)] } ?? [], timeout: .seconds(5)),
+            operation: "failed to refresh cached credentials, failed to load credentials from \(url)")
+    }
+
+    /// IMDSv2: a session token (PUT), the instance role's name, then its keys.
+    private static func instanceRoleCredentials(endpoint: String, hint: String) async throws(Missing) -> [String: Any] {
+        let base = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+        let failure = "no AWS credentials: no EC2 instance role found at \(base) (instance metadata)"
+        func get(
+            _ path: String, _ headers: [(String, String)], method: HTTPMethod = .GET
+        ) async throws(Missing) -> Data {
+            let response: MetricHTTPResponse
+            do {
+                // Off EC2 nothing answers: a short timeout, as the SDK's.
+                response = try await MetricHTTP.send(
+                    MetricHTTPRequest(method: method, url: base + path, headers: headers, timeout: .seconds(2)))
+            } catch {
+                throw Missing(description: "\(failure), \(error); \(hint)")
+            }
+            guard response.status == 200 else {
+                throw Missing(description: "\(failure), \(path) answered \(response.status); \(hint)")
+            }
+            return response.body
+        }
+        let ttl = [("X-aws-ec2-metadata-token-ttl-seconds", "21600")]
+        let token = String(decoding: try await get("/latest/api/token", ttl, method: .PUT), as: UTF8.self)
+        let session = [("X-aws-ec2-metadata-token", token)]
+        let roles = String(
+            decoding: try await get("/latest/meta-data/iam/security-credentials/", session), as: UTF8.self)
+        guard let role = roles.split(whereSeparator: \.isNewline).first.map(String.init), !role.isEmpty else {
+            throw Missing(description: "\(failure): the instance has no IAM role; \(hint)")
+        }
+        let body = try await get("/latest/meta-data/iam/security-credentials/" + role, session)
+        guard let document = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else {
+            throw Missing(description: "\(failure): the role's credentials are not JSON")
+        }
+        return document
+    }
+
+    /// A credentials document fetched with `request`.
+    private static func credentialsDocument(
+        _ request: MetricHTTPRequest, operation: String
+    ) async throws(Missing) -> [String: Any] {
+        let response: MetricHTTPResponse
+        do {
+            response = try await MetricHTTP.send(request)
+        } catch {
+            throw Missing(description: "\(operation), \(error)")
+        }
+        guard response.status == 200,
+            let document = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
+        else {
+            throw Missing(
+                description: "\(operation), StatusCode: \(response.status), "
+                    + String(decoding: response.body.prefix(300), as: UTF8.self))
+        }
+        return document
     }
 
     /// Keys STS gave, by endpoint, role and token file, with when they expire.
