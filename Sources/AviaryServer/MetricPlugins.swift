@@ -1,4 +1,5 @@
 import AviaryCore
+import AviaryGoPlugin
 import AviaryKubernetes
 import AviaryMetrics
 import AviaryModel
@@ -41,14 +42,20 @@ extension MetricPluginHost {
             configurationPlace: "namespace \(namespace)", binDirectory: binDirectory, log: pluginLog(logger))
     }
 
-    /// A plugin's stderr line in the daemon's log: hclog's JSON lines by their level and message,
-    /// other lines as they are.
+    /// A plugin's stderr line in the daemon's log: hclog's JSON lines at their level, other lines at
+    /// debug, as go-plugin's client logs them.
     private static func pluginLog(_ logger: Logger) -> @Sendable (String, String) -> Void {
-        { plugin, line in
-            let fields = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
-            let message = (fields?["@message"] as? String) ?? line
-            let level = (fields?["@level"] as? String).flatMap(Logger.Level.init(rawValue:)) ?? .info
-            logger.log(level: level, "plugin \(plugin): \(message)")
+        { plugin, text in
+            let line = PluginLogLine(text)
+            let level: Logger.Level =
+                switch line.level {
+                case "trace": .trace
+                case "debug": .debug
+                case "warn": .warning
+                case "error": .error
+                default: .info
+                }
+            logger.log(level: level, "plugin \(plugin): \(line.message)")
         }
     }
 }

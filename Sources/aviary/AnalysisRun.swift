@@ -1,5 +1,6 @@
 import ArgumentParser
 import AviaryCore
+import AviaryGoPlugin
 import AviaryMetrics
 import AviaryModel
 import Foundation
@@ -94,7 +95,12 @@ struct AnalysisRunCommand: AsyncParsableCommand {
         let plugins = MetricPluginHost(
             configuration: { pluginList }, configurationPlace: argoConfig ?? file,
             binDirectory: (stateDir as NSString).appendingPathComponent("plugin-bin"),
-            log: { plugin, line in FileHandle.standardError.write(Data("plugin \(plugin): \(line)\n".utf8)) })
+            log: { plugin, text in
+                // What the plugin says at info and above, as go-plugin's client would log it.
+                let line = PluginLogLine(text)
+                guard line.isNotable else { return }
+                FileHandle.standardError.write(Data("plugin \(plugin): \(line.level): \(line.message)\n".utf8))
+            })
         providers.metricPlugins = plugins
         let runner = AnalysisRunner(provider: providers, secrets: secrets)
         let finished = await runner.run(run) { update in

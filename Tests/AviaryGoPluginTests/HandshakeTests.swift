@@ -41,3 +41,29 @@ import Testing
         }
     }
 }
+
+/// A plugin's stderr lines, read as go-plugin's client reads them.
+@Suite struct PluginLogLineTests {
+    @Test(arguments: [
+        (
+            #"{"@level":"info","@message":"peer starting","@timestamp":"2026-12-06T05:55:46Z","args":"[-v]"}"#,
+            PluginLogLine(level: "info", message: "peer starting args=[-v]")
+        ),
+        (
+            #"{"@level":"WARN","@message":"slow query","ms":1200}"#,
+            PluginLogLine(level: "warn", message: "slow query ms=1200")
+        ),
+        (
+            "2026/12/06 05:55:48 [ERR] plugin: plugin server: accept unix /tmp/p: use of closed network connection",
+            PluginLogLine(
+                level: "debug",
+                message:
+                    "2026/12/06 05:55:48 [ERR] plugin: plugin server: accept unix /tmp/p: use of closed network "
+                    + "connection")
+        ),
+        ("{not json", PluginLogLine(level: "debug", message: "{not json")),
+    ])
+    func linesAreReadAsHclogsOrDebug(text: String, line: PluginLogLine) {
+        #expect(PluginLogLine(text) == line)
+    }
+}
