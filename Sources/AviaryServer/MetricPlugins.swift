@@ -19,7 +19,9 @@ extension MetricPluginHost {
                     .configMap, namespace: namespace, name: ArgoPluginConfiguration.configMapName)
             },
             configurationPlace: "namespace \(namespace) (aviary apply -f)", binDirectory: binDirectory,
-            processRecord: (binDirectory as NSString).appendingPathComponent("running"), log: pluginLog(logger))
+            processRecord: (binDirectory as NSString).appendingPathComponent("running"),
+            secret: { name in try? store.configurationValues(.secret, namespace: namespace, name: name) },
+            log: pluginLog(logger))
     }
 
     /// The host of the controller on Kubernetes: `argo-rollouts-config` is read from the cluster, in
@@ -39,7 +41,12 @@ extension MetricPluginHost {
                     return nil
                 }
             },
-            configurationPlace: "namespace \(namespace)", binDirectory: binDirectory, log: pluginLog(logger))
+            configurationPlace: "namespace \(namespace)", binDirectory: binDirectory,
+            secret: { name in
+                await KubernetesDaemon.readSecrets([name], namespace: namespace, client: client, logger: logger)
+                    .secrets[name]
+            },
+            log: pluginLog(logger))
     }
 
     /// A plugin's stderr line in the daemon's log: hclog's JSON lines at their level, other lines at

@@ -95,6 +95,7 @@ struct AnalysisRunCommand: AsyncParsableCommand {
         let plugins = MetricPluginHost(
             configuration: { pluginList }, configurationPlace: argoConfig ?? file,
             binDirectory: (stateDir as NSString).appendingPathComponent("plugin-bin"),
+            secret: { name in secrets.secrets[name] },
             log: { plugin, text in
                 // What the plugin says at info and above, as go-plugin's client would log it.
                 let line = PluginLogLine(text)

@@ -292,16 +292,25 @@ struct MetricPluginDownloadTests {
         let binary = try GoPluginPeer.build(peerSource)
         // A wrapper script stands for the downloaded binary (the loopback server sends text).
         let script = "#!/bin/sh\nexec \(binary) \"$@\"\n"
-        let server = try LoopbackServer { _ in
-            .respond(status: 200, body: script, contentType: "application/octet-stream")
+        // The release is private: the download carries the Secret's keys as headers (headersFrom).
+        let server = try LoopbackServer { request in
+            request.headers["authorization"] == "token ghp-example"
+                ? .respond(status: 200, body: script, contentType: "application/octet-stream")
+                : .respond(status: 404, body: "Not Found", contentType: "text/plain")
         }
         defer { server.stop() }
         let digest = SHA256.hash(data: Data(script.utf8)).map { String(format: "%02x", $0) }.joined()
         let directory = NSTemporaryDirectory() + "aviary-plugin-bin-" + UUID().uuidString
-        let list = "- name: aviary-test/peer\n  location: http://127.0.0.1:\(server.port)/peer\n  sha256: \(digest)"
+        let list = """
+            - name: aviary-test/peer
+              location: http://127.0.0.1:\(server.port)/peer
+              sha256: "\(digest)"
+              headersFrom: [{secretRef: {name: release-token}}]
+            """
         let host = MetricPluginHost(
             configuration: { ["metricProviderPlugins": list] }, configurationPlace: "namespace argo-rollouts",
-            binDirectory: directory, log: { _, _ in })
+            binDirectory: directory,
+            secret: { $0 == "release-token" ? ["Authorization": "token ghp-example"] : nil }, log: { _, _ in })
         var providers = MetricProviders()
         providers.metricPlugins = host
         let outcome = await providers.measure(pluginRequest(peerMetric(#"{"phase": "Inconclusive", "value": "7"}"#)))

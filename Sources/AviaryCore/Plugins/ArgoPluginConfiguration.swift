@@ -9,14 +9,22 @@ import AviaryModel
 ///       location: https://host/plugin-linux-amd64 # or file://./path, file:///abs/path
 ///       sha256: 08f588b1…                          # optional, for downloads
 ///       args: ["--log-level", "debug"]             # optional
+///       headersFrom:                               # optional: each Secret's keys and values are
+///       - secretRef: {name: plugin-download}       # headers of the download
 public struct ArgoPluginItem: Sendable, Equatable {
     public var name: String
     public var location: String
     public var sha256: String?
     public var args: [String]
     public var disabled: Bool
+    /// Secrets (of the controller's namespace) whose keys and values are sent as headers of the download.
+    public var headersFrom: [String]
 
-    public init(name: String, location: String, sha256: String? = nil, args: [String] = [], disabled: Bool = false) {
+    public init(
+        name: String, location: String, sha256: String? = nil, args: [String] = [], disabled: Bool = false,
+        headersFrom: [String] = []
+    ) {
+        self.headersFrom = headersFrom
         self.name = name
         self.location = location
         self.sha256 = sha256
@@ -149,9 +157,21 @@ public enum ArgoPluginConfiguration {
                 }
                 sha256 = text.isEmpty ? nil : text
             }
+            var headersFrom: [String] = []
+            if let list = fields["headersFrom"], list != .null {
+                guard case .array(let entries) = list else {
+                    throw problem(" (\(name)): headersFrom must be a list of {secretRef: {name: SECRET}}")
+                }
+                for entry in entries {
+                    guard let secret = entry.objectValue?["secretRef"]?.objectValue?["name"]?.stringValue,
+                        !secret.isEmpty
+                    else { throw problem(" (\(name)): headersFrom must be a list of {secretRef: {name: SECRET}}") }
+                    headersFrom.append(secret)
+                }
+            }
             let item = ArgoPluginItem(
                 name: name, location: location, sha256: sha256, args: args,
-                disabled: fields["disabled"] == .bool(true))
+                disabled: fields["disabled"] == .bool(true), headersFrom: headersFrom)
             do {
                 _ = try item.directoryAndFilename
                 _ = try item.source

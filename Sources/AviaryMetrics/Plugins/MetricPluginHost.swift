@@ -24,6 +24,8 @@ public actor MetricPluginHost {
     /// can stop the plugins it left (they are not its pods: nothing adopts them).
     private let processRecord: String?
     private var reaped = false
+    /// The keys and values of a Secret of the controller's namespace (nil: none), for `headersFrom`.
+    private let secret: (@Sendable (String) async -> [String: String]?)?
 
     /// - Parameters:
     ///   - configuration: reads the ConfigMap's data.
@@ -32,10 +34,13 @@ public actor MetricPluginHost {
     ///   - log: each line a plugin writes to stderr (hclog's JSON lines, as go-plugin forwards them).
     ///   - processRecord: a file that lists the running plugins' pids; those a killed daemon left are
     ///     stopped before the first plugin starts. Nil: none is kept.
+    ///   - secret: reads a Secret of the controller's namespace by name, for a download's `headersFrom`.
     public init(
         configuration: @escaping ConfigurationSource, configurationPlace: String, binDirectory: String,
-        processRecord: String? = nil, log: @escaping @Sendable (_ plugin: String, _ line: String) -> Void
+        processRecord: String? = nil, secret: (@Sendable (String) async -> [String: String]?)? = nil,
+        log: @escaping @Sendable (_ plugin: String, _ line: String) -> Void
     ) {
+        self.secret = secret
         self.processRecord = processRecord
         self.configuration = configuration
         self.configurationPlace = configurationPlace
@@ -155,7 +160,16 @@ public actor MetricPluginHost {
             let (directory, filename) = try item.directoryAndFilename
             let folder = (binDirectory as NSString).appendingPathComponent(directory)
             let path = (folder as NSString).appendingPathComponent(filename)
-            let bytes = try await Self.download(url, plugin: item.name)
+            var headers: [(String, String)] = []
+            for name in item.headersFrom {
+                guard let values = await secret?(name) else {
+                    throw MetricPluginError(
+                        "plugin \(item.name): headersFrom names the Secret \(name), which is not in \(configurationPlace); "
+                            + "create it with the download's headers as its keys")
+                }
+                headers += values.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            }
+            let bytes = try await Self.download(url, headers: headers, plugin: item.name)
             if let expected = item.sha256 {
                 let actual = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
                 guard actual == expected.lowercased() else {
@@ -179,11 +193,12 @@ public actor MetricPluginHost {
     /// The largest plugin binary downloaded.
     static let maximumBinaryBytes = 512 * 1024 * 1024
 
-    private static func download(_ url: String, plugin: String) async throws -> Data {
+    private static func download(_ url: String, headers: [(String, String)], plugin: String) async throws -> Data {
         let response: MetricHTTPResponse
         do {
             response = try await MetricHTTP.send(
-                MetricHTTPRequest(method: .GET, url: url, timeout: .seconds(300)), bodyLimit: maximumBinaryBytes)
+                MetricHTTPRequest(method: .GET, url: url, headers: headers, timeout: .seconds(300)),
+                bodyLimit: maximumBinaryBytes)
         } catch {
             throw MetricPluginError("plugin \(plugin): failed to download \(url): \(error)")
         }

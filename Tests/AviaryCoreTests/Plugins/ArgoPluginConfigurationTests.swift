@@ -13,6 +13,8 @@ import Testing
             - name: acme/metrics.v2
               location: https://github.com/acme/plugin/releases/download/v1/plugin-linux-amd64
               sha256: 08f588b1c799a37bbe8d0fc74cc1b1492dd70b2c
+              headersFrom:
+              - secretRef: {name: github-token}
             """,
             "trafficRouterPlugins": "- name: argoproj-labs/gatewayAPI\n  location: file:///plugins/gateway",
         ]
@@ -25,7 +27,7 @@ import Testing
                 ArgoPluginItem(
                     name: "acme/metrics.v2",
                     location: "https://github.com/acme/plugin/releases/download/v1/plugin-linux-amd64",
-                    sha256: "08f588b1c799a37bbe8d0fc74cc1b1492dd70b2c"),
+                    sha256: "08f588b1c799a37bbe8d0fc74cc1b1492dd70b2c", headersFrom: ["github-token"]),
             ])
         #expect(try metrics[0].source == .file(path: "./my-custom-plugin"))
         #expect(try metrics[1].source == .download(url: metrics[1].location))
@@ -69,6 +71,11 @@ import Testing
             "- name: acme/p\n  location: https://h/p\n  sha256: 1234",
             "ConfigMap argo-rollouts-config, key metricProviderPlugins: entry 1 (acme/p): sha256 must be a string of "
                 + "64 hex digits; quote it"
+        ),
+        (
+            "- name: acme/p\n  location: https://h/p\n  headersFrom: [{secretRef: {}}]",
+            "ConfigMap argo-rollouts-config, key metricProviderPlugins: entry 1 (acme/p): headersFrom must be a "
+                + "list of {secretRef: {name: SECRET}}"
         ),
         (
             "- name: acme/../p\n  location: file:///p",
