@@ -162,19 +162,7 @@ struct AnalysisRunPluginCommandTests {
     static func file(binary: String, phase: String, withConfigMap: Bool) -> String {
         let configMap =
             GoPluginPeer.argoConfigMap(binary: binary, args: ["--run-marker=\(UUID().uuidString)"]) + "\n---\n"
-        return (withConfigMap ? configMap : "") + """
-            apiVersion: argoproj.io/v1alpha1
-            kind: AnalysisTemplate
-            metadata: {name: plugin-rate}
-            spec:
-              metrics:
-              - name: plugin-rate
-                count: 2
-                interval: 1s
-                provider:
-                  plugin:
-                    aviary-test/peer: {phase: \(phase), value: "[0.97]"}
-            """
+        return (withConfigMap ? configMap : "") + GoPluginPeer.analysisTemplate(phase: phase, value: "[0.97]")
     }
 
     @Test func thePluginMeasuresAndIsStoppedAfterTheRun() async throws {

@@ -20,21 +20,8 @@ struct MetricPluginEndToEndTests {
                                   - templateName: plugin-rate
                 """
             let configuration =
-                GoPluginPeer.argoConfigMap(binary: binary) + """
-
-                    ---
-                    apiVersion: argoproj.io/v1alpha1
-                    kind: AnalysisTemplate
-                    metadata: {name: plugin-rate}
-                    spec:
-                      metrics:
-                        - name: plugin-rate
-                          count: 2
-                          interval: 1s
-                          provider:
-                            plugin:
-                              aviary-test/peer: {phase: Successful, value: "[0.99]"}
-                    """
+                GoPluginPeer.argoConfigMap(binary: binary) + "\n---\n"
+                + GoPluginPeer.analysisTemplate(phase: "Successful", value: "[0.99]")
             try daemon.applyWithCLI(configuration + "\n---\n" + manifests.yaml)
             #expect(await daemon.waitHealthy(image: "aviary-sample-app:blue"))
             #expect(try daemon.cli(["set", "image", "web", "app=aviary-sample-app:green"]).status == 0)

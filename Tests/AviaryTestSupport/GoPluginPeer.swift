@@ -24,6 +24,25 @@ public enum GoPluginPeer {
     public static let metricPluginSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("AviaryMetricsTests/metric_plugin_peer").path
 
+    /// The AnalysisTemplate `plugin-rate`: one metric measured `count` times a second apart by the
+    /// peer, which answers `phase` and `value` (and checks nothing itself).
+    public static func analysisTemplate(phase: String, value: String, count: Int = 2) -> String {
+        """
+        apiVersion: argoproj.io/v1alpha1
+        kind: AnalysisTemplate
+        metadata: {name: plugin-rate}
+        spec:
+          metrics:
+          - name: plugin-rate
+            count: \(count)
+            interval: 1s
+            successCondition: result[0] >= 0.95
+            provider:
+              plugin:
+                aviary-test/peer: {phase: \(phase), value: "\(value)"}
+        """
+    }
+
     /// Argo's ConfigMap `argo-rollouts-config` listing `binary` as the metric plugin `aviary-test/peer`.
     public static func argoConfigMap(binary: String, namespace: String = "default", args: [String] = []) -> String {
         """

@@ -8,24 +8,8 @@ import Testing
 /// Go source here, as Argo's are), and an analysis step's metric names it.
 extension CanaryOnKubernetesTests {
     static func pluginManifest(image: String, phase: String) -> String {
-        rollout(image: image, analysedBy: "plugin-rate") + """
-
-            ---
-            apiVersion: argoproj.io/v1alpha1
-            kind: AnalysisTemplate
-            metadata: {name: plugin-rate}
-            spec:
-              metrics:
-              - name: plugin-rate
-                interval: 1s
-                count: 2
-                successCondition: result[0] >= 0.95
-                provider:
-                  plugin:
-                    aviary-test/peer:
-                      phase: \(phase)
-                      value: "[0.97]"
-            """
+        rollout(image: image, analysedBy: "plugin-rate") + "\n---\n"
+            + GoPluginPeer.analysisTemplate(phase: phase, value: "[0.97]")
     }
 
     @Test(.enabled(if: GoPluginPeer.isRequired), arguments: ["Successful", "Failed"])
