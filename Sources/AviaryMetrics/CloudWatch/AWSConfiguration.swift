@@ -127,12 +127,15 @@ struct AWSConfiguration: Sendable, Equatable {
     func signing(now: Date = Date()) async throws(Missing) -> AWSConfiguration {
         if let remote { return try await fetched(remote, now: now) }
         guard let identity = webIdentity else { return self }
-        let key = "\(identity.endpoint)|\(identity.roleARN)|\(identity.tokenFile)"
-        if let cached = Self.assumed.withLock({ $0[key] }), cached.expiration > now.addingTimeInterval(300) {
-            var configuration = self
-            configuration.credentials = cached.credentials
-            return configuration
-        }
+        return try await withTemporaryKeys(
+            cachedAs: "\(identity.endpoint)|\(identity.roleARN)|\(identity.tokenFile)", now: now
+        ) { () async throws(Missing) in try await Self.assumeRole(identity, now: now) }
+    }
+
+    /// STS's `AssumeRoleWithWebIdentity` for the token file's token: the keys and when they expire.
+    private static func assumeRole(
+        _ identity: WebIdentity, now: Date
+    ) async throws(Missing) -> (AWSCredentials, Date) {
         guard let token = try? String(contentsOfFile: identity.tokenFile, encoding: .utf8) else {
             throw Missing(
                 description: "cannot read the web identity token file \(identity.tokenFile) "
@@ -171,47 +174,56 @@ struct AWSConfiguration: Sendable, Equatable {
         }
         let credentials = AWSCredentials(
             accessKeyID: accessKey, secretAccessKey: secret, sessionToken: found.text(of: "SessionToken"))
-        let expiration =
-            found.text(of: "Expiration").flatMap { ISO8601DateFormatter().date(from: $0) }
-            ?? now.addingTimeInterval(900)
-        Self.assumed.withLock { $0[key] = (credentials, expiration) }
+        return (credentials, expiration(found.text(of: "Expiration"), now: now))
+    }
+
+    /// This configuration signed with temporary keys: those kept under `key` until five minutes
+    /// before they expire, else what `fetch` gets (then kept).
+    private func withTemporaryKeys(
+        cachedAs key: String, now: Date, fetch: () async throws(Missing) -> (AWSCredentials, Date)
+    ) async throws(Missing) -> AWSConfiguration {
         var configuration = self
+        if let cached = Self.assumed.withLock({ $0[key] }), cached.expiration > now.addingTimeInterval(300) {
+            configuration.credentials = cached.credentials
+            return configuration
+        }
+        let (credentials, expiration) = try await fetch()
+        Self.assumed.withLock { $0[key] = (credentials, expiration) }
         configuration.credentials = credentials
         return configuration
     }
 
-    /// The configuration signed with the temporary keys `remote` serves (cached as STS's are).
+    /// An `Expiration` in RFC 3339, or 15 minutes from `now` when there is none.
+    private static func expiration(_ text: String?, now: Date) -> Date {
+        text.flatMap { ISO8601DateFormatter().date(from: $0) } ?? now.addingTimeInterval(900)
+    }
+
+    /// The configuration signed with the temporary keys `remote` serves (kept as STS's are).
     private func fetched(_ remote: RemoteCredentials, now: Date) async throws(Missing) -> AWSConfiguration {
         let key: String
         switch remote {
         case .container(let url, _, _): key = "container|" + url
         case .instanceMetadata(let endpoint, _): key = "imds|" + endpoint
         }
-        var configuration = self
-        if let cached = Self.assumed.withLock({ $0[key] }), cached.expiration > now.addingTimeInterval(300) {
-            configuration.credentials = cached.credentials
-            return configuration
+        return try await withTemporaryKeys(cachedAs: key, now: now) { () async throws(Missing) in
+            let document: [String: Any]
+            switch remote {
+            case .container(let url, let authorization, let authorizationFile):
+                document = try await Self.containerCredentials(
+                    url: url, authorization: authorization, authorizationFile: authorizationFile)
+            case .instanceMetadata(let endpoint, let hint):
+                document = try await Self.instanceRoleCredentials(endpoint: endpoint, hint: hint)
+            }
+            guard let accessKey = document["AccessKeyId"] as? String,
+                let secret = document["SecretAccessKey"] as? String
+            else {
+                throw Missing(
+                    description: "the AWS credentials endpoint answered without AccessKeyId and SecretAccessKey")
+            }
+            let credentials = AWSCredentials(
+                accessKeyID: accessKey, secretAccessKey: secret, sessionToken: document["Token"] as? String)
+            return (credentials, Self.expiration(document["Expiration"] as? String, now: now))
         }
-        let document: [String: Any]
-        switch remote {
-        case .container(let url, let authorization, let authorizationFile):
-            document = try await Self.containerCredentials(
-                url: url, authorization: authorization, authorizationFile: authorizationFile)
-        case .instanceMetadata(let endpoint, let hint):
-            document = try await Self.instanceRoleCredentials(endpoint: endpoint, hint: hint)
-        }
-        guard let accessKey = document["AccessKeyId"] as? String, let secret = document["SecretAccessKey"] as? String
-        else {
-            throw Missing(description: "the AWS credentials endpoint answered without AccessKeyId and SecretAccessKey")
-        }
-        let credentials = AWSCredentials(
-            accessKeyID: accessKey, secretAccessKey: secret, sessionToken: document["Token"] as? String)
-        let expiration =
-            (document["Expiration"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) }
-            ?? now.addingTimeInterval(900)
-        Self.assumed.withLock { $0[key] = (credentials, expiration) }
-        configuration.credentials = credentials
-        return configuration
     }
 
     /// ECS's and EKS Pod Identity's endpoint: a GET with the token as `Authorization`.
