@@ -87,6 +87,7 @@ let package = Package(
             name: "AviaryMetrics",
             dependencies: [
                 "AviaryModel",
+                "AviaryRoutes",
                 "AviaryPlatform",
                 "AviaryJSON",
                 "AviaryExpression",
@@ -318,10 +319,11 @@ let package = Package(
         .testTarget(
             name: "AviaryMetricsTests",
             dependencies: [
-                "AviaryMetrics", "AviaryCore", "AviaryExpression", "AviaryJSON", "AviaryModel", "AviaryTestSupport",
+                "AviaryMetrics", "AviaryCore", "AviaryExpression", "AviaryJSON", "AviaryModel", "AviaryPlatform",
+                "AviaryRoutes", "AviaryTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            exclude: ["metric_plugin_peer"]),
+            exclude: ["metric_plugin_peer", "traffic_router_plugin_peer"]),
         .testTarget(
             name: "AviaryRouterTests",
             dependencies: [

@@ -27,6 +27,8 @@ public actor KubernetesPlatform: Platform {
     let loadBalancers: (any ElasticLoadBalancing)?
     /// The target-group tag naming an Ingress's Service (Argo's `--alb-tag-key-resource-id`).
     let albResourceIDTag: String
+    /// Argo's traffic router plugin binaries, called for a split whose router is one; nil: none run.
+    let trafficRouterPlugins: (any TrafficRouterPlugins)?
     /// The splits written through routers other than SMI, by root service: their objects are the
     /// user's (an Ingress, a VirtualService, a route), so what the rollout last set is kept here.
     var providerSplits: [NamespacedName: TrafficSplit] = [:]
@@ -41,12 +43,15 @@ public actor KubernetesPlatform: Platform {
 
     /// A platform on `client`'s cluster for the resources `resources` serves; SMI TrafficSplits in
     /// `smiVersion` (v1alpha1 ... v1alpha4, as Argo's `--smi-api-version`); ALB weights checked
-    /// against `loadBalancers` when given.
+    /// against `loadBalancers` when given; Argo's traffic router plugins through `trafficRouterPlugins`.
     public init(
         client: KubernetesClient, resources: KubernetesResources, namespace: String?, instanceID: String?,
         smiVersion: String = "v1alpha1", trafficVersions: TrafficResourceVersions = TrafficResourceVersions(),
-        loadBalancers: (any ElasticLoadBalancing)? = nil, albResourceIDTag: String = ALBVerification.defaultResourceIDTag
+        loadBalancers: (any ElasticLoadBalancing)? = nil,
+        albResourceIDTag: String = ALBVerification.defaultResourceIDTag,
+        trafficRouterPlugins: (any TrafficRouterPlugins)? = nil
     ) {
+        self.trafficRouterPlugins = trafficRouterPlugins
         self.trafficVersions = trafficVersions
         self.loadBalancers = loadBalancers
         self.albResourceIDTag = albResourceIDTag

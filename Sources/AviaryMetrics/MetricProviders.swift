@@ -47,7 +47,7 @@ public struct MetricProviders: MeasurementProvider {
     public var kayentaPollInterval: Duration = .seconds(15)
     /// Runs the metric plugins other than the judge (Argo's go-plugin binaries); nil: this process
     /// runs none, and such a metric's measurements are Errors saying so.
-    public var metricPlugins: MetricPluginHost?
+    public var metricPlugins: ArgoPluginHost?
     /// How long to wait before asking again about a plugin's Running measurement that names no
     /// `resumeAt`.
     public var pluginResumeInterval: Duration = .seconds(10)

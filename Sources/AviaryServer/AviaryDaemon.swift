@@ -44,7 +44,7 @@ public struct AviaryDaemon: Sendable {
     /// Sends what the notification outbox holds.
     let notificationDispatcher: NotificationDispatcher
     /// Argo's metric plugins, started as metrics need them.
-    let metricPlugins: MetricPluginHost
+    let metricPlugins: ArgoPluginHost
     let logger: Logger
 
     /// Opens the state directory and adopts what an earlier daemon left running; starts nothing yet.
@@ -103,7 +103,7 @@ public struct AviaryDaemon: Sendable {
             return (try? SecretsFile.load(stateDirectory: stateDirectory))?.secrets[name]
         }
         // Argo's metric plugins: the ConfigMap argo-rollouts-config applied to the daemon lists them.
-        metricPlugins = MetricPluginHost.reading(
+        metricPlugins = ArgoPluginHost.reading(
             store: store, namespace: "default",
             binDirectory: (stateDirectory as NSString).appendingPathComponent("plugin-bin"), logger: logger)
         providers.metricPlugins = metricPlugins

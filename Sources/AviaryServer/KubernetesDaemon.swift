@@ -169,7 +169,10 @@ public struct KubernetesDaemon: Sendable {
     let leaseNamespace: String
     /// Argo's metric plugins (the controller namespace's `argo-rollouts-config`), started as
     /// metrics need them and kept across leadership terms.
-    let metricPlugins: MetricPluginHost
+    let metricPlugins: ArgoPluginHost
+    /// Argo's traffic router plugins (`trafficRouterPlugins` of the same ConfigMap), started when a
+    /// rollout's split first goes through one.
+    let trafficRouterPlugins: ArgoPluginHost
     let logger: Logger
 
     /// Loads the kubeconfig and checks that the API server answers and serves Rollouts; the error
@@ -214,15 +217,18 @@ public struct KubernetesDaemon: Sendable {
         notifications = NotificationSettings(
             store: resources, globalNamespace: configuration.notificationNamespace(leaseNamespace: leaseNamespace),
             logger: logger)
-        metricPlugins = MetricPluginHost.reading(
-            client: client, namespace: leaseNamespace,
-            binDirectory: NSTemporaryDirectory() + "aviary-plugin-bin", logger: logger)
+        let pluginBin = NSTemporaryDirectory() + "aviary-plugin-bin"
+        metricPlugins = ArgoPluginHost.reading(
+            .metricProvider, client: client, namespace: leaseNamespace, binDirectory: pluginBin, logger: logger)
+        trafficRouterPlugins = ArgoPluginHost.reading(
+            .trafficRouter, client: client, namespace: leaseNamespace, binDirectory: pluginBin, logger: logger)
         platform = KubernetesPlatform(
             client: client, resources: resources, namespace: configuration.namespace,
             instanceID: configuration.instanceID, smiVersion: configuration.smiVersion,
             trafficVersions: configuration.trafficVersions,
             loadBalancers: configuration.verifyTargetGroup ? ELBv2Client() : nil,
-            albResourceIDTag: configuration.albResourceIDTag)
+            albResourceIDTag: configuration.albResourceIDTag,
+            trafficRouterPlugins: ArgoTrafficRouterPlugins(host: trafficRouterPlugins))
         metrics = DaemonMetrics()
     }
 
@@ -408,6 +414,7 @@ public struct KubernetesDaemon: Sendable {
                 services: [.init(service: application)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await metricPlugins.stopAll()
+        await trafficRouterPlugins.stopAll()
         try? await client.shutdown()
         try? await leaseClient.shutdown()
         try? await dashboardClient.shutdown()

@@ -7,13 +7,13 @@ import AviaryStore
 import Foundation
 import Logging
 
-extension MetricPluginHost {
+extension ArgoPluginHost {
     /// The host of one host's daemon: `argo-rollouts-config` is the ConfigMap applied to it in
     /// `namespace`; downloads and the record of running plugins are kept in `binDirectory`.
     static func reading(
         store: any ResourceStore, namespace: String, binDirectory: String, logger: Logger
-    ) -> MetricPluginHost {
-        MetricPluginHost(
+    ) -> ArgoPluginHost {
+        ArgoPluginHost(
             configuration: {
                 try store.configurationValues(
                     .configMap, namespace: namespace, name: ArgoPluginConfiguration.configMapName)
@@ -24,12 +24,14 @@ extension MetricPluginHost {
             log: pluginLog(logger))
     }
 
-    /// The host of the controller on Kubernetes: `argo-rollouts-config` is read from the cluster, in
-    /// the controller's namespace, at each plugin start.
+    /// The host of the controller on Kubernetes for plugins of `kind`: `argo-rollouts-config` is
+    /// read from the cluster, in the controller's namespace, at each plugin start.
     static func reading(
-        client: KubernetesClient, namespace: String, binDirectory: String, logger: Logger
-    ) -> MetricPluginHost {
-        MetricPluginHost(
+        _ kind: ArgoPluginConfiguration.Kind, client: KubernetesClient, namespace: String, binDirectory: String,
+        logger: Logger
+    ) -> ArgoPluginHost {
+        ArgoPluginHost(
+            kind: kind,
             configuration: {
                 do {
                     let object = try await client.get(

@@ -92,7 +92,7 @@ struct AnalysisRunCommand: AsyncParsableCommand {
         var providers = MetricProviders(defaultPrometheusAddress: prometheusAddress)
         providers.secret = { _, name in secrets.secrets[name] }
         providers.secretSource = "Secrets are read from \(stateDir)/secrets.yaml (a Secret's name, then its keys)"
-        let plugins = MetricPluginHost(
+        let plugins = ArgoPluginHost(
             configuration: { pluginList }, configurationPlace: argoConfig ?? file,
             binDirectory: (stateDir as NSString).appendingPathComponent("plugin-bin"),
             secret: { name in secrets.secrets[name] },

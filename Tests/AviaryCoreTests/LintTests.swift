@@ -94,6 +94,45 @@ import Testing
         #expect(lint(["template.yaml": template]).diagnostics.map(\.description) == [])
     }
 
+    @Test func aTrafficRouterPluginBinaryTheListDoesNotNameIsWarnedAbout() {
+        func rollout(_ plugin: String) -> String {
+            """
+            apiVersion: argoproj.io/v1alpha1
+            kind: Rollout
+            metadata: {name: web}
+            spec:
+              selector: {matchLabels: {app: web}}
+              template:
+                metadata: {labels: {app: web}}
+                spec: {containers: [{name: web, image: web:1}]}
+              strategy:
+                canary:
+                  canaryService: web-canary
+                  stableService: web-stable
+                  trafficRouting: {plugins: {\(plugin): {route: web}}}
+                  steps: [{setWeight: 50}]
+            """
+        }
+        let config = """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: argo-rollouts-config}
+            data:
+              trafficRouterPlugins: |
+                - name: acme/router
+                  location: https://example.com/router
+            """
+        #expect(lint(["config.yaml": config, "rollout.yaml": rollout("acme/router")]).diagnostics.isEmpty)
+        #expect(
+            lint(["config.yaml": config, "rollout.yaml": rollout("acme/other")]).diagnostics.map(\.description) == [
+                "rollout.yaml: Rollout/web: spec.strategy.canary.trafficRouting.plugins[\"acme/other\"]: warning: "
+                    + "the ConfigMap argo-rollouts-config in these files does not list acme/other under "
+                    + "trafficRouterPlugins; on Kubernetes every reconcile would fail until it does (on one host "
+                    + "Aviary's router makes the split)"
+            ])
+        #expect(lint(["rollout.yaml": rollout("acme/other")]).diagnostics.isEmpty)
+    }
+
     @Test(arguments: try exampleFiles())
     func everyExampleDecodesAndValidatesAlone(_ name: String) throws {
         let data = try Data(contentsOf: Self.examples.appendingPathComponent(name))

@@ -288,9 +288,19 @@ import Testing
                 "spec.strategy.canary.steps[1].setHeaderRoute: Consul cannot route by header; remove the step or use istio, nginx or the Gateway API",
             ]),
         Row(
-            name: "another plugin", routing: "        plugins: {acme/router: {x: 1}}",
-            errors: [
-                #"spec.strategy.canary.trafficRouting.plugins["acme/router"]: Aviary does not run the traffic router plugin "acme/router"; it runs "argoproj-labs/gatewayAPI", "argoproj-labs/contour", "argoproj-labs/openshift", "solo-io/glooedge", "solo-io/glooplatform" and "hashicorp/consul" itself"#
+            name: "a plugin binary, with header and mirror routes, is valid",
+            routing: "        plugins: {acme/router: {x: 1}}", steps: header + "\n" + mirror, errors: [], warnings: []),
+        Row(
+            name: "a plugin binary beside a plugin Aviary runs is not driven",
+            routing: "        plugins: {acme/router: {x: 1}, argoproj-labs/contour: {httpProxies: [web]}}", errors: [],
+            warnings: [
+                #"spec.strategy.canary.trafficRouting.plugins["acme/router"]: Aviary does not drive the plugin acme/router beside argoproj-labs/contour (valid for Argo, which drives both): argoproj-labs/contour makes the split"#
+            ]),
+        Row(
+            name: "two plugin binaries: the first by name is driven",
+            routing: "        plugins: {zeta/router: {}, acme/router: {}}", errors: [],
+            warnings: [
+                #"spec.strategy.canary.trafficRouting.plugins["zeta/router"]: Aviary does not drive the plugin zeta/router beside acme/router (valid for Argo, which drives both): acme/router makes the split"#
             ]),
         Row(
             name: "a Gateway API plugin configuration that does not decode",

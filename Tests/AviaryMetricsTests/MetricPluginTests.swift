@@ -17,14 +17,14 @@ private final class PluginLines: Sendable {
 }
 
 /// A plugin host whose `argo-rollouts-config` lists the peer as `aviary-test/peer` with `args`.
-private func host(args: [String] = [], log: PluginLines? = nil) throws -> (MetricPluginHost, MetricProviders) {
+private func host(args: [String] = [], log: PluginLines? = nil) throws -> (ArgoPluginHost, MetricProviders) {
     let binary = try GoPluginPeer.build(peerSource)
     let list = """
         - name: aviary-test/peer
           location: file://\(binary)
           args: [\(args.map { "\"\($0)\"" }.joined(separator: ", "))]
         """
-    let host = MetricPluginHost(
+    let host = ArgoPluginHost(
         configuration: { ["metricProviderPlugins": list] }, configurationPlace: "namespace argo-rollouts",
         binDirectory: NSTemporaryDirectory() + "aviary-plugin-bin-" + UUID().uuidString,
         log: { _, line in log?.list.withLock { $0.append(line) } })
@@ -170,8 +170,8 @@ struct MetricPluginTests {
         let record = NSTemporaryDirectory() + "aviary-plugins-" + UUID().uuidString + "/running"
         let binary = try GoPluginPeer.build(peerSource)
         let list = "- name: aviary-test/peer\n  location: file://\(binary)"
-        func host() -> MetricPluginHost {
-            MetricPluginHost(
+        func host() -> ArgoPluginHost {
+            ArgoPluginHost(
                 configuration: { ["metricProviderPlugins": list] }, configurationPlace: "namespace default",
                 binDirectory: NSTemporaryDirectory(), processRecord: record, log: { _, _ in })
         }
@@ -218,7 +218,7 @@ struct MetricPluginTests {
         -> ProviderOutcome
     {
         var providers = MetricProviders()
-        providers.metricPlugins = MetricPluginHost(
+        providers.metricPlugins = ArgoPluginHost(
             configuration: { data }, configurationPlace: "namespace argo-rollouts", binDirectory: binDirectory,
             log: { _, _ in })
         return await providers.measure(pluginRequest(peerMetric(#"{"phase": "Successful"}"#)))
@@ -307,7 +307,7 @@ struct MetricPluginDownloadTests {
               sha256: "\(digest)"
               headersFrom: [{secretRef: {name: release-token}}]
             """
-        let host = MetricPluginHost(
+        let host = ArgoPluginHost(
             configuration: { ["metricProviderPlugins": list] }, configurationPlace: "namespace argo-rollouts",
             binDirectory: directory,
             secret: { $0 == "release-token" ? ["Authorization": "token ghp-example"] : nil }, log: { _, _ in })

@@ -24,6 +24,11 @@ public enum GoPluginPeer {
     public static let metricPluginSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("AviaryMetricsTests/metric_plugin_peer").path
 
+    /// The Go source of the Argo traffic router plugin the tests start (`aviary-test/router`), whose
+    /// router is a JSON file.
+    public static let trafficRouterPluginSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("AviaryMetricsTests/traffic_router_plugin_peer").path
+
     /// The AnalysisTemplate `plugin-rate`: one metric measured `count` times a second apart by the
     /// peer, which answers `phase` and `value` (and checks nothing itself).
     public static func analysisTemplate(phase: String, value: String, count: Int = 2) -> String {
@@ -43,15 +48,19 @@ public enum GoPluginPeer {
         """
     }
 
-    /// Argo's ConfigMap `argo-rollouts-config` listing `binary` as the metric plugin `aviary-test/peer`.
-    public static func argoConfigMap(binary: String, namespace: String = "default", args: [String] = []) -> String {
+    /// Argo's ConfigMap `argo-rollouts-config` listing `binary` as the metric plugin `aviary-test/peer`
+    /// (or under `list` as `name`).
+    public static func argoConfigMap(
+        binary: String, namespace: String = "default", args: [String] = [], list: String = "metricProviderPlugins",
+        name: String = "aviary-test/peer"
+    ) -> String {
         """
         apiVersion: v1
         kind: ConfigMap
         metadata: {name: argo-rollouts-config, namespace: \(namespace)}
         data:
-          metricProviderPlugins: |-
-            - name: aviary-test/peer
+          \(list): |-
+            - name: \(name)
               location: file://\(binary)
               args: [\(args.map { "\"\($0)\"" }.joined(separator: ", "))]
         """

@@ -3,20 +3,21 @@ import AviaryModel
 /// `aviary lint` (and so `apply`) of Argo's plugin lists: the ConfigMap `argo-rollouts-config`'s
 /// `metricProviderPlugins`, `trafficRouterPlugins` and `stepPlugins` must read as Argo reads them.
 /// When that ConfigMap is among the files, a metric naming a plugin it does not list is warned
-/// about: its measurements would all be Errors.
+/// about (its measurements would all be Errors), and so is a Rollout whose traffic router is a
+/// plugin binary it does not list (its reconciles would fail on Kubernetes).
 enum PluginConfigurationChecks {
     static func run(_ resources: [LocatedResource]) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
-        var listed: Set<String>?
+        var listed: [ArgoPluginConfiguration.Kind: Set<String>]?
         for located in resources {
             guard case .configMap(let map) = located.resource,
                 map.metadata.name == ArgoPluginConfiguration.configMapName
             else { continue }
-            var names = listed ?? []
+            var names = listed ?? [:]
             for kind in ArgoPluginConfiguration.Kind.allCases {
                 do {
                     let items = try ArgoPluginConfiguration.plugins(kind, in: map.values)
-                    if kind == .metricProvider { names.formUnion(items.map(\.name)) }
+                    names[kind, default: []].formUnion(items.map(\.name))
                 } catch {
                     diagnostics.append(
                         Diagnostic(
@@ -28,6 +29,19 @@ enum PluginConfigurationChecks {
         }
         guard let listed else { return diagnostics }
         for located in resources {
+            if case .rollout(let rollout) = located.resource,
+                case .plugin(let name, _)? = rollout.spec.strategy.canary?.trafficRouting?.provider,
+                listed[.trafficRouter]?.contains(name) != true
+            {
+                diagnostics.append(
+                    Diagnostic(
+                        severity: .warning, file: located.file, resource: located.resource.reference,
+                        path: "spec.strategy.canary.trafficRouting.plugins[\"\(name)\"]",
+                        message:
+                            "the ConfigMap \(ArgoPluginConfiguration.configMapName) in these files does not list "
+                            + "\(name) under trafficRouterPlugins; on Kubernetes every reconcile would fail until it "
+                            + "does (on one host Aviary's router makes the split)"))
+            }
             let metrics: [Metric] =
                 switch located.resource {
                 case .analysisTemplate(let template): template.spec.metricsOrEmpty
@@ -37,7 +51,7 @@ enum PluginConfigurationChecks {
                 }
             for (index, metric) in metrics.enumerated() {
                 for name in (metric.provider.plugin?.objectValue ?? [:]).keys.sorted()
-                where name != judgePluginName && !listed.contains(name) {
+                where name != judgePluginName && listed[.metricProvider]?.contains(name) != true {
                     diagnostics.append(
                         Diagnostic(
                             severity: .warning, file: located.file, resource: located.resource.reference,

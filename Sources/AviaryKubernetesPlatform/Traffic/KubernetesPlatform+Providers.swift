@@ -175,6 +175,11 @@ extension KubernetesPlatform {
             let current = try await read(trafficVersions.traefikServices, namespace, traefik.weightedTraefikServiceName)
             try await writeIfChanged(
                 trafficVersions.traefikServices, namespace, current, TraefikWeights.desired(service: current, split: split))
+        case .plugin(let name, _):
+            let (plugins, rollout) = try pluginAndRollout(name, split)
+            try await plugins.perform(
+                TrafficRouterPluginCall.calls(for: split, previous: providerSplits[split.key]), plugin: name,
+                rollout: rollout)
         case .gatewayAPI(let gateway):
             let routeNamespace = gateway.namespace ?? namespace
             for (kind, name, useHeaderRoutes) in GatewayAPIRoutes.routes(of: gateway) {
@@ -425,9 +430,40 @@ extension KubernetesPlatform {
         case .alb(let alb):
             guard let loadBalancers else { return WeightVerification(verified: nil) }
             return await verifyALB(alb, split: split, loadBalancers: loadBalancers)
+        case .plugin(let name, _):
+            // Argo's words when the plugin's check fails; the weights count as not verified.
+            do {
+                let (plugins, rollout) = try pluginAndRollout(name, split)
+                let additional = TrafficRouterPluginCall.additionalDestinations(of: split)
+                let verified = try await plugins.verifyWeight(
+                    split.canaryWeight, additional: additional, plugin: name, rollout: rollout)
+                return WeightVerification(verified: verified)
+            } catch {
+                return WeightVerification(
+                    verified: false,
+                    events: [
+                        VerificationEvent(
+                            warning: true, reason: "WeightVerifyError",
+                            message: "Failed to verify weight: failed to verify weight via plugin: \(error)")
+                    ])
+            }
         default:
             return WeightVerification(verified: nil)
         }
+    }
+
+    /// The plugin host and the split's Rollout as the cluster has it, for a call to a traffic router plugin.
+    private func pluginAndRollout(_ name: String, _ split: TrafficSplit) throws -> (any TrafficRouterPlugins, Rollout) {
+        guard let plugins = trafficRouterPlugins else {
+            throw TrafficRouterPluginError(
+                "traffic router plugin \(name): this controller runs no plugin binaries; run it with aviary serve "
+                    + "--kubernetes, which reads trafficRouterPlugins of argo-rollouts-config")
+        }
+        let key = NamespacedName(namespace: split.namespace, name: split.rollout ?? "")
+        guard let object = resources.rolloutObject(namespace: key.namespace, name: key.name) else {
+            throw RolloutNotCached(rollout: key)
+        }
+        return (plugins, try object.json.decoded(as: Rollout.self))
     }
 
     /// False when one says false, else nil when one cannot say, else true.

@@ -9,12 +9,6 @@ import Foundation
 /// gob-encoded; only the fields a plugin can use are filled (gob matches fields by name, and the
 /// plugin's decoder leaves the others zero).
 struct ArgoMetricPlugin: Sendable {
-    /// How Argo's controller and its metric plugins recognise each other.
-    static let handshake = GoPluginHandshake(
-        protocolVersion: 1, magicCookieKey: "ARGO_ROLLOUTS_RPC_PLUGIN", magicCookieValue: "metricprovider")
-    /// The implementation a metric plugin serves.
-    static let dispenseName = "RpcMetricProviderPlugin"
-
     let rpc: NetRPCClient
 
     /// The run as the plugin sees it: `metadata` (name, namespace, uid) and the metric in `spec.metrics`.
@@ -22,12 +16,6 @@ struct ArgoMetricPlugin: Sendable {
         var name: String
         var namespace: String
         var uid: String?
-    }
-
-    /// `InitPlugin`: the plugin's own error, or nil.
-    func initialize() async throws -> String? {
-        let reply = try await rpc.call("Plugin.InitPlugin", .nilInterface, as: .interface)
-        return GoTypes.rpcError(reply)
     }
 
     func run(_ run: Run, metric: Metric) async throws -> GoMeasurement {

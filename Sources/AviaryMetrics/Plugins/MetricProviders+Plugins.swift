@@ -19,7 +19,7 @@ extension MetricProviders {
         let run = ArgoMetricPlugin.Run(name: request.runName, namespace: request.namespace, uid: request.runUID)
         let metric = request.metric
         do {
-            let plugin = try await host.plugin(named: name)
+            let plugin = ArgoMetricPlugin(rpc: try await host.plugin(named: name))
             var measurement = try await plugin.run(run, metric: metric)
             while measurement.phase == AnalysisPhase.running.rawValue {
                 let wait = measurement.resumeAt.map { Duration.seconds(max(0.1, $0.timeIntervalSince(now()))) }

@@ -511,7 +511,7 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
     public var apisix: ApisixTrafficRouting?
     /// Traffic router plugins by name; Aviary runs the Gateway API, Contour, OpenShift, Gloo Edge,
     /// Gloo Platform and Consul plugins itself (`gatewayAPI`, `contour`, `openshift`, `glooEdge`,
-    /// `glooPlatform`, `consul`), and keeps the others opaque.
+    /// `glooPlatform`, `consul`); another is a plugin binary (`TrafficProvider.plugin`).
     public var plugins: [String: JSONValue]?
 
     /// Traffic routing through SMI.
@@ -564,9 +564,10 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
         return try? JSONDecoder().decode(Configuration.self, from: JSONEncoder().encode(config))
     }
 
-    /// The router Aviary drives for this routing, nil when it names none Aviary runs (a plugin
-    /// other than those of `pluginsRun`). ALB, Ambassador, APISIX and App Mesh come last: beside another
-    /// router (Istio's ping-pong, say) that one makes the split.
+    /// The router Aviary drives for this routing, nil when it names none. ALB, Ambassador, APISIX and
+    /// App Mesh come last: beside another router (Istio's ping-pong, say) that one makes the split.
+    /// A plugin binary (the first by name of those not in `pluginsRun`) comes after the plugins
+    /// Aviary runs itself.
     public var provider: TrafficProvider? {
         if let smi { return .smi(smi) }
         if let nginx { return .nginx(nginx) }
@@ -578,6 +579,9 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
         if let glooEdge { return .glooEdge(glooEdge) }
         if let glooPlatform { return .glooPlatform(glooPlatform) }
         if let consul { return .consul(consul) }
+        if let name = (plugins ?? [:]).keys.sorted().first(where: { !Self.pluginsRun.contains($0) }) {
+            return .plugin(name: name, configuration: plugins?[name] ?? .null)
+        }
         if let alb { return .alb(alb) }
         if let ambassador { return .ambassador(ambassador) }
         if let apisix { return .apisix(apisix) }

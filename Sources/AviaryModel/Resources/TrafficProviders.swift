@@ -1,3 +1,5 @@
+import AviaryJSON
+
 /// A traffic router Aviary drives, with the configuration the Rollout gives it
 /// (`RolloutTrafficRouting.provider`).
 public enum TrafficProvider: Codable, Sendable, Hashable {
@@ -31,6 +33,11 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
     /// Gloo Platform RouteTables (`networking.gloo.solo.io/v2`), as Argo's `solo-io/glooplatform`
     /// plugin drives them.
     case glooPlatform(GlooPlatformTrafficRouting)
+    /// One of Argo's traffic router plugins that Aviary does not implement itself, with its
+    /// configuration as the Rollout gives it: on Kubernetes the go-plugin binary that
+    /// `trafficRouterPlugins` of the ConfigMap `argo-rollouts-config` lists is started and called as
+    /// Argo's controller calls it; on one host Aviary's router makes the split.
+    case plugin(name: String, configuration: JSONValue)
 
     /// The field of `trafficRouting` that configures it.
     public var field: String {
@@ -44,16 +51,17 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
         case .ambassador: "ambassador"
         case .apisix: "apisix"
         case .appMesh: "appMesh"
-        case .contour, .openshift, .glooEdge, .consul, .glooPlatform: "plugins"
+        case .contour, .openshift, .glooEdge, .consul, .glooPlatform, .plugin: "plugins"
         }
     }
 
     /// Whether Argo holds a `setWeight` step while this router says the weights are not verified:
-    /// ALB (checked against AWS with `--aws-verify-target-group`) and the Contour plugin (whose
-    /// proxy status tells). Aviary's own check of Gateway API routes only reports.
+    /// ALB (checked against AWS with `--aws-verify-target-group`), the Contour plugin (whose
+    /// proxy status tells) and a plugin binary whose `VerifyWeight` answers `NotVerified`. Aviary's
+    /// own check of Gateway API routes only reports.
     public var waitsForVerifiedWeights: Bool {
         switch self {
-        case .alb, .contour: true
+        case .alb, .contour, .plugin: true
         default: false
         }
     }
@@ -76,6 +84,7 @@ public enum TrafficProvider: Codable, Sendable, Hashable {
         case .glooEdge: RolloutTrafficRouting.glooEdgePlugin
         case .consul: RolloutTrafficRouting.consulPlugin
         case .glooPlatform: RolloutTrafficRouting.glooPlatformPlugin
+        case .plugin(let name, _): name
         }
     }
 }

@@ -408,8 +408,8 @@ struct Issues {
             if !routers.contains(where: \.1) {
                 error(
                     routingPath,
-                    "must configure a traffic router; Aviary runs smi, nginx, istio, traefik, alb, ambassador, apisix, "
-                        + "appMesh and the \(RolloutTrafficRouting.gatewayAPIPlugin) plugin")
+                    "must configure a traffic router: smi, nginx, istio, traefik, alb, ambassador, apisix, appMesh "
+                        + "or plugins (such as \(RolloutTrafficRouting.gatewayAPIPlugin))")
             } else if let provider = routing.provider {
                 // Argo drives every router named; Aviary drives one (`RolloutTrafficRouting.provider`
                 // picks it), and says so of the others (ALB's ping-pong beside Istio, say) rather than
@@ -436,12 +436,16 @@ struct Issues {
             }
             for name in (routing.plugins ?? [:]).keys.sorted() {
                 let pluginPath = "\(routingPath).plugins[\"\(name)\"]"
-                if !RolloutTrafficRouting.pluginsRun.contains(name) {
-                    error(
+                if let provider = routing.provider, provider.name != name {
+                    warning(
                         pluginPath,
-                        "Aviary does not run the traffic router plugin \"\(name)\"; it runs "
-                            + RolloutTrafficRouting.pluginsRun.dropLast().map { "\"\($0)\"" }.joined(separator: ", ")
-                            + " and \"\(RolloutTrafficRouting.pluginsRun.last!)\" itself")
+                        "Aviary does not drive the plugin \(name) beside \(provider.name) (valid for Argo, which "
+                            + "drives both): \(provider.name) makes the split")
+                }
+                if !RolloutTrafficRouting.pluginsRun.contains(name) {
+                    // A plugin binary: `trafficRouterPlugins` of `argo-rollouts-config` names it (lint
+                    // checks that list when the ConfigMap is among the files).
+                    continue
                 } else if name == RolloutTrafficRouting.contourPlugin, routing.contour == nil {
                     error(pluginPath, "is not a Contour plugin configuration; give httpProxies: [NAME]")
                 } else if name == RolloutTrafficRouting.consulPlugin, routing.consul == nil {
@@ -800,6 +804,15 @@ struct Issues {
                         + "serviceName must be set; set all three")
             }
             refuseSteps(header: true, mirror: true, router: "Consul")
+        case .plugin(let name, _):
+            // The plugin binary reads its configuration and answers each call; what it cannot do
+            // is its error at that call. Aviary keys a split by a Service: the stable one.
+            if (canary.stableService ?? "").isEmpty {
+                warning(
+                    "spec.strategy.canary.stableService",
+                    "not set, so Aviary has no split to keep and never calls the plugin \(name); name the Services "
+                        + "of the stable and canary pods (stableService, canaryService)")
+            }
         case .alb(let alb):
             let ingresses = alb.allIngresses
             if ingresses.isEmpty || ingresses.contains(where: \.isEmpty) {

@@ -412,11 +412,11 @@ import Testing
     }
 
     /// Argo holds a setWeight step while the router says the weight is not in place
-    /// (`weights.verified: false`) where its router checks (ALB against AWS, the Contour plugin),
-    /// and goes on once it is; other routers' steps do not wait.
+    /// (`weights.verified: false`) where its router checks (ALB against AWS, the Contour plugin, a
+    /// plugin binary's VerifyWeight), and goes on once it is; other routers' steps do not wait.
     @Test(arguments: [
         ("alb: {ingress: web, servicePort: 80}", true), (#"plugins: {argoproj-labs/contour: {httpProxies: [web]}}"#, true),
-        ("smi: {rootService: web}", false),
+        (#"plugins: {acme/router: {route: web}}"#, true), ("smi: {rootService: web}", false),
     ])
     func aSetWeightStepWaitsForTheRoutersWord(routing: String, waits: Bool) {
         let rollout = Fixtures.rollout(

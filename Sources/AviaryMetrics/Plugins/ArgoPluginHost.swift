@@ -3,21 +3,23 @@ import AviaryGoPlugin
 import Crypto
 import Foundation
 
-/// Runs Argo Rollouts' metric plugins as Argo's controller does: each plugin named in the
-/// `metricProviderPlugins` list of the ConfigMap `argo-rollouts-config` is a go-plugin binary,
-/// started on its first measurement (downloaded first when its location is `http(s)://`, and
-/// checked against its `sha256`), initialised once (`InitPlugin`), and started again when it has
-/// exited. One process serves every metric that names the plugin.
-public actor MetricPluginHost {
+/// Runs Argo Rollouts' plugins of one kind (metric providers or traffic routers) as Argo's
+/// controller does: each plugin named in the kind's list of the ConfigMap `argo-rollouts-config`
+/// (`metricProviderPlugins`, `trafficRouterPlugins`) is a go-plugin binary, started on its first
+/// call (downloaded first when its location is `http(s)://`, and checked against its `sha256`),
+/// initialised once (`InitPlugin`), and started again when it has exited. One process serves every
+/// metric or rollout that names the plugin.
+public actor ArgoPluginHost {
     /// The data of `argo-rollouts-config` (nil: there is none), read at each plugin start.
     public typealias ConfigurationSource = @Sendable () async throws -> [String: String]?
 
+    private let kind: ArgoPluginConfiguration.Kind
     private let configuration: ConfigurationSource
     private let configurationPlace: String
     private let binDirectory: String
     private let log: @Sendable (_ plugin: String, _ line: String) -> Void
-    private var running: [String: (client: GoPluginClient, plugin: ArgoMetricPlugin)] = [:]
-    private var starting: [String: Task<ArgoMetricPlugin, any Error>] = [:]
+    private var running: [String: (client: GoPluginClient, rpc: NetRPCClient)] = [:]
+    private var starting: [String: Task<NetRPCClient, any Error>] = [:]
     /// Downloaded binaries, by plugin name: the URL and digest they came from.
     private var downloaded: [String: (location: String, path: String)] = [:]
     /// Where the running plugins' pids are kept, so that a daemon started after one that was killed
@@ -28,6 +30,7 @@ public actor MetricPluginHost {
     private let secret: (@Sendable (String) async -> [String: String]?)?
 
     /// - Parameters:
+    ///   - kind: the plugins this host runs (metric providers unless told).
     ///   - configuration: reads the ConfigMap's data.
     ///   - configurationPlace: where that ConfigMap is, for messages (`namespace argo-rollouts`).
     ///   - binDirectory: where downloaded plugins are kept (`plugin-bin/NAMESPACE/NAME`, as Argo).
@@ -36,10 +39,12 @@ public actor MetricPluginHost {
     ///     stopped before the first plugin starts. Nil: none is kept.
     ///   - secret: reads a Secret of the controller's namespace by name, for a download's `headersFrom`.
     public init(
-        configuration: @escaping ConfigurationSource, configurationPlace: String, binDirectory: String,
+        kind: ArgoPluginConfiguration.Kind = .metricProvider, configuration: @escaping ConfigurationSource,
+        configurationPlace: String, binDirectory: String,
         processRecord: String? = nil, secret: (@Sendable (String) async -> [String: String]?)? = nil,
         log: @escaping @Sendable (_ plugin: String, _ line: String) -> Void
     ) {
+        self.kind = kind
         self.secret = secret
         self.processRecord = processRecord
         self.configuration = configuration
@@ -48,10 +53,10 @@ public actor MetricPluginHost {
         self.log = log
     }
 
-    /// The running plugin `name`, started (and initialised) if it is not running.
-    func plugin(named name: String) async throws -> ArgoMetricPlugin {
+    /// The net/rpc client of the running plugin `name`, started (and initialised) if it is not running.
+    func plugin(named name: String) async throws -> NetRPCClient {
         if let current = running[name] {
-            if await current.client.isRunning { return current.plugin }
+            if await current.client.isRunning { return current.rpc }
             running[name] = nil
             await current.client.stop()
         }
@@ -100,22 +105,22 @@ public actor MetricPluginHost {
         }
     }
 
-    private func start(_ name: String) async throws -> ArgoMetricPlugin {
+    private func start(_ name: String) async throws -> NetRPCClient {
         stopOrphans()
         let item = try await configured(name)
         let executable = try await binary(for: item)
         let log = self.log
         let client = try await GoPluginClient.start(
-            executable: executable, arguments: item.args, handshake: ArgoMetricPlugin.handshake,
-            log: { log(name, $0) })
+            executable: executable, arguments: item.args, handshake: kind.handshake, log: { log(name, $0) })
         do {
-            let plugin = ArgoMetricPlugin(rpc: try await client.dispense(ArgoMetricPlugin.dispenseName))
-            if let error = try await plugin.initialize() {
-                throw MetricPluginError("plugin \(name) failed to initialise (InitPlugin): \(error)")
+            let rpc = try await client.dispense(kind.dispenseName)
+            let reply = try await rpc.call("Plugin.InitPlugin", .nilInterface, as: .interface)
+            if let error = GoTypes.rpcError(reply) {
+                throw ArgoPluginError("plugin \(name) failed to initialise (InitPlugin): \(error)")
             }
-            running[name] = (client, plugin)
+            running[name] = (client, rpc)
             recordProcesses()
-            return plugin
+            return rpc
         } catch {
             await client.stop()
             throw error
@@ -128,17 +133,17 @@ public actor MetricPluginHost {
         do {
             data = try await configuration()
         } catch {
-            throw MetricPluginError("cannot read the \(place) that lists metric plugins: \(error)")
+            throw ArgoPluginError("cannot read the \(place) that lists \(kind.noun)s: \(error)")
         }
         guard let data else {
-            throw MetricPluginError(
-                "metric plugin \(name) is not configured: there is no \(place); add one whose metricProviderPlugins "
+            throw ArgoPluginError(
+                "\(kind.noun) \(name) is not configured: there is no \(place); add one whose \(kind.rawValue) "
                     + "lists \(name) with its location")
         }
-        let items = try ArgoPluginConfiguration.plugins(.metricProvider, in: data)
+        let items = try ArgoPluginConfiguration.plugins(kind, in: data)
         guard let item = items.first(where: { $0.name == name }) else {
-            throw MetricPluginError(
-                "metric plugin \(name) is not configured: add it to metricProviderPlugins of the \(place) "
+            throw ArgoPluginError(
+                "\(kind.noun) \(name) is not configured: add it to \(kind.rawValue) of the \(place) "
                     + "(- name: \(name), location: file://… or https://…)")
         }
         return item
@@ -150,7 +155,7 @@ public actor MetricPluginHost {
         case .file(let path):
             let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
             guard FileManager.default.isExecutableFile(atPath: absolute) else {
-                throw MetricPluginError(
+                throw ArgoPluginError(
                     "plugin \(item.name): location \(item.location): \(absolute) "
                         + (FileManager.default.fileExists(atPath: absolute) ? "is not executable" : "does not exist"))
             }
@@ -163,7 +168,7 @@ public actor MetricPluginHost {
             var headers: [(String, String)] = []
             for name in item.headersFrom {
                 guard let values = await secret?(name) else {
-                    throw MetricPluginError(
+                    throw ArgoPluginError(
                         "plugin \(item.name): headersFrom names the Secret \(name), which is not in \(configurationPlace); "
                             + "create it with the download's headers as its keys")
                 }
@@ -173,7 +178,7 @@ public actor MetricPluginHost {
             if let expected = item.sha256 {
                 let actual = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
                 guard actual == expected.lowercased() else {
-                    throw MetricPluginError(
+                    throw ArgoPluginError(
                         "plugin \(item.name): the sha256 of \(url) is \(actual), not the \(expected) the ConfigMap "
                             + "gives; nothing was run")
                 }
@@ -183,7 +188,7 @@ public actor MetricPluginHost {
                 try bytes.write(to: URL(fileURLWithPath: path), options: .atomic)
                 try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: path)
             } catch {
-                throw MetricPluginError("plugin \(item.name): cannot write \(path): \(error.localizedDescription)")
+                throw ArgoPluginError("plugin \(item.name): cannot write \(path): \(error.localizedDescription)")
             }
             downloaded[item.name] = (url + (item.sha256 ?? ""), path)
             return path
@@ -200,17 +205,50 @@ public actor MetricPluginHost {
                 MetricHTTPRequest(method: .GET, url: url, headers: headers, timeout: .seconds(300)),
                 bodyLimit: maximumBinaryBytes)
         } catch {
-            throw MetricPluginError("plugin \(plugin): failed to download \(url): \(error)")
+            throw ArgoPluginError("plugin \(plugin): failed to download \(url): \(error)")
         }
         guard (200..<300).contains(response.status) else {
-            throw MetricPluginError("plugin \(plugin): failed to download \(url): response code \(response.status)")
+            throw ArgoPluginError("plugin \(plugin): failed to download \(url): response code \(response.status)")
         }
         return response.body
     }
 }
 
-/// A metric plugin that could not be run; the message names the plugin and what to fix.
-struct MetricPluginError: Error, CustomStringConvertible {
+/// A plugin that could not be run; the message names the plugin and what to fix.
+struct ArgoPluginError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+extension ArgoPluginConfiguration.Kind {
+    /// How Argo's controller and its plugins of this kind recognise each other (go-plugin's
+    /// handshake: the cookie names the kind).
+    var handshake: GoPluginHandshake {
+        let cookie =
+            switch self {
+            case .metricProvider: "metricprovider"
+            case .trafficRouter: "trafficrouter"
+            case .step: "step"
+            }
+        return GoPluginHandshake(
+            protocolVersion: 1, magicCookieKey: "ARGO_ROLLOUTS_RPC_PLUGIN", magicCookieValue: cookie)
+    }
+
+    /// The implementation a plugin of this kind serves.
+    var dispenseName: String {
+        switch self {
+        case .metricProvider: "RpcMetricProviderPlugin"
+        case .trafficRouter: "RpcTrafficRouterPlugin"
+        case .step: "RpcStepPlugin"
+        }
+    }
+
+    /// What messages call a plugin of this kind.
+    var noun: String {
+        switch self {
+        case .metricProvider: "metric plugin"
+        case .trafficRouter: "traffic router plugin"
+        case .step: "step plugin"
+        }
+    }
 }
