@@ -323,7 +323,7 @@ let package = Package(
                 "AviaryRoutes", "AviaryTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            exclude: ["metric_plugin_peer", "traffic_router_plugin_peer"]),
+            exclude: ["metric_plugin_peer", "traffic_router_plugin_peer", "step_plugin_peer"]),
         .testTarget(
             name: "AviaryRouterTests",
             dependencies: [

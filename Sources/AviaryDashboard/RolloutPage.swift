@@ -132,7 +132,7 @@ public enum RolloutPage {
                 (route.match ?? []).isEmpty
                     ? "remove mirror route \(route.name)" : "mirror route \(route.name) \(route.percentage ?? 100)%")
         }
-        if step.plugin != nil { parts.append("plugin step") }
+        if let plugin = step.plugin { parts.append("plugin \(plugin.name)") }
         return parts.isEmpty ? "empty step" : parts.joined(separator: ", ")
     }
 

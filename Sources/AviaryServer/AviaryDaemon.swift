@@ -45,6 +45,8 @@ public struct AviaryDaemon: Sendable {
     let notificationDispatcher: NotificationDispatcher
     /// Argo's metric plugins, started as metrics need them.
     let metricPlugins: ArgoPluginHost
+    /// Argo's step plugins, started when a plugin step runs.
+    let stepPlugins: ArgoPluginHost
     let logger: Logger
 
     /// Opens the state directory and adopts what an earlier daemon left running; starts nothing yet.
@@ -103,9 +105,11 @@ public struct AviaryDaemon: Sendable {
             return (try? SecretsFile.load(stateDirectory: stateDirectory))?.secrets[name]
         }
         // Argo's metric plugins: the ConfigMap argo-rollouts-config applied to the daemon lists them.
+        let pluginBin = (stateDirectory as NSString).appendingPathComponent("plugin-bin")
         metricPlugins = ArgoPluginHost.reading(
-            store: store, namespace: "default",
-            binDirectory: (stateDirectory as NSString).appendingPathComponent("plugin-bin"), logger: logger)
+            .metricProvider, store: store, namespace: "default", binDirectory: pluginBin, logger: logger)
+        stepPlugins = ArgoPluginHost.reading(
+            .step, store: store, namespace: "default", binDirectory: pluginBin, logger: logger)
         providers.metricPlugins = metricPlugins
         analysis = AnalysisCoordinator(
             store: store, metrics: metrics,
@@ -135,7 +139,7 @@ public struct AviaryDaemon: Sendable {
         controller = Controller(
             store: store, platform: platform, metrics: metrics, analysis: analysis,
             serviceAddress: configuration.serviceAddress, servicePortOffset: configuration.servicePortOffset,
-            notifications: notifications, logger: logger)
+            notifications: notifications, stepPlugins: ArgoStepPlugins(host: stepPlugins), logger: logger)
     }
 
     /// Runs until SIGTERM or SIGINT; then stops pods and the router unless `leaveRunning`.
@@ -144,6 +148,7 @@ public struct AviaryDaemon: Sendable {
         try await dataPlane?.startOrAdopt()
         // Metric plugins a killed daemon left running are stopped (they are started again as needed).
         await metricPlugins.stopOrphans()
+        await stepPlugins.stopOrphans()
         let controller = self.controller
         let platform = self.platform
         await platform.setChangeHandler { Task { await controller.enqueueAllRollouts() } }
@@ -213,6 +218,7 @@ public struct AviaryDaemon: Sendable {
         await prometheus?.stop()
         await analysis.cancelAll()
         await metricPlugins.stopAll()
+        await stepPlugins.stopAll()
         if !configuration.leaveRunning {
             await platform.stopAllPods(grace: 5)
             await dataPlane?.stop()

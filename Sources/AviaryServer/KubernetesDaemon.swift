@@ -173,6 +173,8 @@ public struct KubernetesDaemon: Sendable {
     /// Argo's traffic router plugins (`trafficRouterPlugins` of the same ConfigMap), started when a
     /// rollout's split first goes through one.
     let trafficRouterPlugins: ArgoPluginHost
+    /// Argo's step plugins (`stepPlugins` of the same ConfigMap), started when a plugin step runs.
+    let stepPlugins: ArgoPluginHost
     let logger: Logger
 
     /// Loads the kubeconfig and checks that the API server answers and serves Rollouts; the error
@@ -222,6 +224,8 @@ public struct KubernetesDaemon: Sendable {
             .metricProvider, client: client, namespace: leaseNamespace, binDirectory: pluginBin, logger: logger)
         trafficRouterPlugins = ArgoPluginHost.reading(
             .trafficRouter, client: client, namespace: leaseNamespace, binDirectory: pluginBin, logger: logger)
+        stepPlugins = ArgoPluginHost.reading(
+            .step, client: client, namespace: leaseNamespace, binDirectory: pluginBin, logger: logger)
         platform = KubernetesPlatform(
             client: client, resources: resources, namespace: configuration.namespace,
             instanceID: configuration.instanceID, smiVersion: configuration.smiVersion,
@@ -274,7 +278,7 @@ public struct KubernetesDaemon: Sendable {
         let controller = Controller(
             store: resources, platform: platform, metrics: metrics, analysis: analysis,
             fullResyncInterval: configuration.rolloutResync, concurrentReconciles: configuration.rolloutThreads,
-            notifications: notifications, logger: logger)
+            notifications: notifications, stepPlugins: ArgoStepPlugins(host: stepPlugins), logger: logger)
         await analysis.setRolloutChanged { key in Task { await controller.enqueue(key) } }
         let resources = self.resources
         let outbox = ClusterNotificationOutbox(
@@ -415,6 +419,7 @@ public struct KubernetesDaemon: Sendable {
         try await group.run()
         await metricPlugins.stopAll()
         await trafficRouterPlugins.stopAll()
+        await stepPlugins.stopAll()
         try? await client.shutdown()
         try? await leaseClient.shutdown()
         try? await dashboardClient.shutdown()

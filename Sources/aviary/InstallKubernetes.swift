@@ -268,7 +268,7 @@ struct KubernetesInstall {
         (
             "", ["configmaps"], ["get", "list", "watch"],
             "Argo's notification ConfigMap (watched by name), in the controller's and the rollouts' namespaces; "
-                + "argo-rollouts-config, which lists metric plugins"
+                + "argo-rollouts-config, which lists metric, traffic router and step plugins"
         ),
         (
             "", ["endpoints"], ["get"],

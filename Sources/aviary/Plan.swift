@@ -9,8 +9,9 @@ struct Plan: ParsableCommand {
         abstract: "Show what a rollout will do at each step, before running it.",
         discussion: """
             Steps the rollout controller through an update of the Rollout in the file against a \
-            simulated platform where pods become ready at once and every analysis succeeds; timed \
-            pauses elapse and indefinite pauses are promoted. Prints one row per step: its index in \
+            simulated platform where pods become ready at once and every analysis and step plugin \
+            succeeds; timed pauses elapse and indefinite pauses are promoted. Prints one row per \
+            step: its index in \
             `steps`, the step, the setWeight in force, the traffic share of the new version, the \
             pods of the new and the previous version, and all pods. Nothing is started.
 

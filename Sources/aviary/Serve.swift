@@ -32,10 +32,12 @@ struct Serve: AsyncParsableCommand {
             cluster mode does (the resource API under /api/v1 is not served there: kubectl, or the \
             CLI with --kubeconfig). Replicas elect one leader with a Lease. See docs/kubernetes.md.
 
-            Argo's metric plugins (a metric's provider.plugin naming one) run as go-plugin binaries \
-            listed under metricProviderPlugins of the ConfigMap argo-rollouts-config: the one applied \
-            to the daemon in namespace default on one host (downloads kept in STATE_DIR/plugin-bin), \
-            the one of the controller's namespace on Kubernetes. See docs/analysis.md.
+            Argo's plugins run as go-plugin binaries listed in the ConfigMap argo-rollouts-config: \
+            the one applied to the daemon in namespace default on one host (downloads kept in \
+            STATE_DIR/plugin-bin), the one of the controller's namespace on Kubernetes. Metric \
+            plugins (metricProviderPlugins) and step plugins (stepPlugins) run on both; traffic \
+            router plugins (trafficRouterPlugins) on Kubernetes, where they drive the split. See \
+            docs/plugins.md.
 
             The web dashboard is at / of the same address (--dashboard on|read-only|off): every rollout \
             with its status, steps, traffic, analysis charts and controls, live. With a token it asks for it \

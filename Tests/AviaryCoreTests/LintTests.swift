@@ -94,6 +94,41 @@ import Testing
         #expect(lint(["template.yaml": template]).diagnostics.map(\.description) == [])
     }
 
+    @Test func aStepPluginIsValidAndOneTheListDoesNotNameIsWarnedAbout() {
+        let rollout = """
+            apiVersion: argoproj.io/v1alpha1
+            kind: Rollout
+            metadata: {name: web}
+            spec:
+              selector: {matchLabels: {app: web}}
+              template:
+                metadata: {labels: {app: web}}
+                spec: {containers: [{name: web, image: web:1}]}
+              strategy:
+                canary:
+                  steps:
+                  - setWeight: 20
+                  - plugin: {name: acme/migrate, config: {database: orders}}
+                  - plugin: {name: acme/smoke}
+            """
+        let config = """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: argo-rollouts-config}
+            data:
+              stepPlugins: |
+                - name: acme/migrate
+                  location: file:///plugins/migrate
+            """
+        #expect(lint(["rollout.yaml": rollout]).diagnostics.isEmpty)
+        #expect(
+            lint(["config.yaml": config, "rollout.yaml": rollout]).diagnostics.map(\.description) == [
+                "rollout.yaml: Rollout/web: spec.strategy.canary.steps[2].plugin.name: warning: the ConfigMap "
+                    + "argo-rollouts-config in these files does not list acme/smoke under stepPlugins; the step would "
+                    + "wait, retried every 30 s, until it does"
+            ])
+    }
+
     @Test func aTrafficRouterPluginBinaryTheListDoesNotNameIsWarnedAbout() {
         func rollout(_ plugin: String) -> String {
             """

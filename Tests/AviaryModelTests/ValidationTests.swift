@@ -616,12 +616,12 @@ enum Manifests {
         #expect(diagnostics == (problem.map { ["r.yaml: Rollout/demo: \($0)"] } ?? []))
     }
 
-    /// What Aviary does not run (or Argo refuses) is an error naming the field, in lint, plan and
-    /// apply alike, never a rollout that silently stalls.
+    /// What Argo refuses is an error naming the field, in lint, plan and apply alike, never a
+    /// rollout that silently stalls.
     @Test(arguments: [
         (
-            "- plugin: {name: acme/step}", "spec.strategy.canary.steps[0].plugin",
-            "Aviary does not run step plugins; remove the step"
+            "- plugin: {name: \"\", config: {a: 1}}", "spec.strategy.canary.steps[0].plugin.name",
+            "required: the step plugin's name, as stepPlugins of argo-rollouts-config lists it (NAMESPACE/NAME)"
         ),
         (
             "- experiment: {templates: [{name: a, specRef: stable, weight: 10}]}",

@@ -29,6 +29,19 @@ public enum GoPluginPeer {
     public static let trafficRouterPluginSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("AviaryMetricsTests/traffic_router_plugin_peer").path
 
+    /// The Go source of the Argo step plugin the tests start (`aviary-test/step`), which records
+    /// each call in the file its config names.
+    public static let stepPluginSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("AviaryMetricsTests/step_plugin_peer").path
+
+    /// The calls a step plugin peer recorded in `file` (one JSON object per line), oldest first.
+    public static func recordedCalls(_ file: String) -> [[String: Any]] {
+        let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
     /// The AnalysisTemplate `plugin-rate`: one metric measured `count` times a second apart by the
     /// peer, which answers `phase` and `value` (and checks nothing itself).
     public static func analysisTemplate(phase: String, value: String, count: Int = 2) -> String {

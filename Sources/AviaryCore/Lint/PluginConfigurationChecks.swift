@@ -29,6 +29,20 @@ enum PluginConfigurationChecks {
         }
         guard let listed else { return diagnostics }
         for located in resources {
+            if case .rollout(let rollout) = located.resource {
+                for (index, step) in (rollout.spec.strategy.canary?.stepsOrEmpty ?? []).enumerated() {
+                    guard let plugin = step.plugin, !plugin.name.isEmpty, listed[.step]?.contains(plugin.name) != true
+                    else { continue }
+                    diagnostics.append(
+                        Diagnostic(
+                            severity: .warning, file: located.file, resource: located.resource.reference,
+                            path: "spec.strategy.canary.steps[\(index)].plugin.name",
+                            message:
+                                "the ConfigMap \(ArgoPluginConfiguration.configMapName) in these files does not list "
+                                + "\(plugin.name) under stepPlugins; the step would wait, retried every 30 s, until "
+                                + "it does"))
+                }
+            }
             if case .rollout(let rollout) = located.resource,
                 case .plugin(let name, _)? = rollout.spec.strategy.canary?.trafficRouting?.provider,
                 listed[.trafficRouter]?.contains(name) != true

@@ -95,8 +95,8 @@ extension ReconcileContext {
             isComplete = true
         case .experiment:
             isComplete = observed.experiment(named: status.currentExperiment)?.phase == .successful
-        case .plugin:
-            isComplete = false
+        case .plugin(let plugin):
+            isComplete = stepPluginCompleted(plugin)
         }
         guard isComplete else { return }
         status.currentStepIndex = stepIndex + 1
@@ -107,6 +107,31 @@ extension ReconcileContext {
         event(
             "RolloutStepCompleted",
             "Rollout step \(stepIndex)/\(canary.steps.count) completed (\(step.summary))")
+    }
+
+    /// Argo's reading of a plugin step: done once its Run is Successful (or the plugin is disabled);
+    /// a Failed Run aborts the update; while it is Running or in Error, looked at again when its
+    /// backoff ends (5 s after, as Argo).
+    mutating func stepPluginCompleted(_ plugin: PluginStep) -> Bool {
+        guard let run = status.stepPlugins.first(where: { $0.index == stepIndex && $0.operation == .run }) else {
+            return false
+        }
+        if run.disabled == true { return true }
+        switch run.phase {
+        case .successful?:
+            return true
+        case .failed?:
+            beginAbort(message: abortMessage(run: nil))
+            return false
+        case .running?, .error?:
+            if let updated = run.updatedAt.flatMap(RFC3339.parse) {
+                let backoff = run.backoff.flatMap { try? ArgoDuration($0).seconds } ?? 0
+                requeue(at: updated.addingTimeInterval(backoff + 5))
+            }
+            return false
+        case nil:
+            return false
+        }
     }
 
     mutating func promoteCanaryIfDone(_ canary: CanaryView) {

@@ -15,6 +15,10 @@ extension ReconcileContext {
         if let failed {
             return base + ": " + (failed.message ?? "AnalysisRun \"\(failed.name)\" \(failed.phase.rawValue)")
         }
+        // A step plugin whose Run failed (Argo's wording).
+        if let plugin = status.stepPlugins.first(where: { $0.operation == .run && $0.phase == .failed }) {
+            return base + ": Step Plugin \(plugin.index + 1) (\(plugin.name)) failed: \(plugin.message ?? "")"
+        }
         // An experiment step of this revision that failed (Argo's wording).
         let prefix = "\(view.name)-\(currentHash)-\(currentRevision)-"
         if let experiment = observed.experiments.filter({

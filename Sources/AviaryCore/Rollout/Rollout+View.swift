@@ -53,12 +53,6 @@ extension RolloutView {
                 + "no \(reference.kind ?? "Deployment") \"\(reference.name ?? "")\" to take the pod template from "
                 + "in namespace \(rollout.metadata.namespaceOrDefault)"
         }
-        for (index, step) in (spec.strategy.canary?.stepsOrEmpty ?? []).enumerated() {
-            if step.plugin != nil {
-                return "The Rollout \"\(rollout.metadata.name ?? "")\" is invalid: "
-                    + "spec.strategy.canary.steps[\(index)].plugin: step plugins are not supported"
-            }
-        }
         return nil
     }
 }
@@ -120,7 +114,7 @@ extension StepView {
         } else if let experiment = step.experiment {
             self = .experiment(experiment)
         } else {
-            self = .plugin
+            self = .plugin(step.plugin ?? PluginStep(name: ""))
         }
     }
 }
@@ -188,6 +182,7 @@ extension StatusView {
         stepRun = reference(status.canary?.currentStepAnalysisRunStatus)
         backgroundRun = reference(status.canary?.currentBackgroundAnalysisRunStatus)
         currentExperiment = status.canary?.currentExperiment
+        stepPlugins = status.canary?.stepPluginStatuses ?? []
         additionalWeights = status.canary?.weights?.additional ?? []
         preRun = reference(status.blueGreen?.prePromotionAnalysisRunStatus)
         postRun = reference(status.blueGreen?.postPromotionAnalysisRunStatus)

@@ -23,6 +23,9 @@ public struct RolloutSimulator: Sendable {
     /// The phase a newly created AnalysisRun gets (`.successful` for a plan; `.running` for tests
     /// that set results themselves).
     public var newRunPhase: AnalysisPhase
+    /// What a step plugin's Run answers (`.successful` for a plan, as analyses succeed there); its
+    /// Terminate and Abort answer Successful. Nil: no plugin answers, so a plugin step waits.
+    public var stepPluginPhase: StepPluginPhase? = .successful
 
     /// Makes a simulator with an empty world.
     public init(
@@ -39,10 +42,33 @@ public struct RolloutSimulator: Sendable {
     /// Reconciles once, carries out the actions and stores the status.
     @discardableResult
     public mutating func reconcile() -> ReconcileResult {
+        answerStepPlugins()
         let result = RolloutReconciler.reconcile(rollout: rollout, observed: observed, now: now)
         apply(result.actions)
         rollout.status = result.status
         return result
+    }
+
+    /// Makes the step plugin calls a controller would make before the reconcile, each answered
+    /// with `stepPluginPhase`.
+    private mutating func answerStepPlugins() {
+        guard let phase = stepPluginPhase, let canary = rollout.spec.strategy.canary,
+            canary.stepsOrEmpty.contains(where: { $0.plugin != nil })
+                || !(rollout.status?.canary?.stepPluginStatuses ?? []).isEmpty
+        else { return }
+        var (statuses, calls) = StepPlugins.plan(rollout, now: now)
+        for call in calls {
+            let answer = call.operation == .run ? phase : .successful
+            _ = StepPlugins.record(
+                .result(phase: answer.rawValue, message: "", requeueAfter: 0, status: nil), of: call, in: &statuses,
+                now: now)
+        }
+        guard statuses != (rollout.status?.canary?.stepPluginStatuses ?? []) else { return }
+        var status = rollout.status ?? RolloutStatus()
+        var canaryStatus = status.canary ?? CanaryStatus()
+        canaryStatus.stepPluginStatuses = statuses.isEmpty ? nil : statuses
+        status.canary = canaryStatus
+        rollout.status = status
     }
 
     /// Reconciles until nothing changes without time passing (at most `limit` times) and returns

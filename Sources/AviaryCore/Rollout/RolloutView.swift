@@ -77,7 +77,7 @@ enum StepView {
     case experiment(RolloutExperimentStep)
     case setHeaderRoute(SetHeaderRoute)
     case setMirrorRoute(SetMirrorRoute)
-    case plugin
+    case plugin(PluginStep)
 
     /// How Argo names the step in events: `setWeight: 20`, `pause: 30s`, `pause`, ...
     var summary: String {
@@ -99,7 +99,7 @@ enum StepView {
             return "experiment\(duration ?? ""): " + templates.joined(separator: ", ")
         case .setHeaderRoute(let route): return "setHeaderRoute: \(route.name)"
         case .setMirrorRoute(let route): return "setMirrorRoute: \(route.name)"
-        case .plugin: return "plugin"
+        case .plugin(let plugin): return "plugin: \(plugin.name)"
         }
     }
 }
@@ -179,6 +179,9 @@ struct StatusView: Equatable {
     var backgroundRun: RunReference?
     /// `status.canary.currentExperiment`: the experiment of the current step while it runs.
     var currentExperiment: String?
+    /// `status.canary.stepPluginStatuses`, as the controller's step plugin calls left them before
+    /// this reconcile (read only: the statuses pass through to the written status unchanged).
+    var stepPlugins: [StepPluginStatus] = []
     /// `status.canary.weights.additional`: the running experiment's templates with a weight.
     var additionalWeights: [WeightDestination] = []
     var preRun: RunReference?

@@ -67,6 +67,12 @@ public actor ArgoPluginHost {
         return try await task.value
     }
 
+    /// Whether `argo-rollouts-config` lists `name` with `disabled: true` (Argo skips a disabled step
+    /// plugin's steps); false when it cannot be read.
+    func isDisabled(_ name: String) async -> Bool {
+        (try? await configured(name))?.disabled == true
+    }
+
     /// Stops every plugin (go-plugin's `CleanupClients`).
     public func stopAll() async {
         let clients = running.values.map(\.client)

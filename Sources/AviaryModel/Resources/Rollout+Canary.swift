@@ -168,14 +168,14 @@ public struct CanaryStep: Codable, Sendable, Hashable {
     public var setHeaderRoute: SetHeaderRoute?
     /// Mirror matching requests to the canary.
     @Indirect public var setMirrorRoute: SetMirrorRoute? = nil
-    /// A step plugin, kept opaque.
-    @Indirect public var plugin: JSONValue? = nil
+    /// Run one of Argo's step plugins (a go-plugin binary `stepPlugins` of `argo-rollouts-config` lists).
+    @Indirect public var plugin: PluginStep? = nil
 
     /// A step; set exactly one member.
     public init(
         setWeight: Int? = nil, pause: RolloutPause? = nil, setCanaryScale: SetCanaryScale? = nil,
         analysis: RolloutAnalysis? = nil, experiment: RolloutExperimentStep? = nil,
-        setHeaderRoute: SetHeaderRoute? = nil, setMirrorRoute: SetMirrorRoute? = nil, plugin: JSONValue? = nil
+        setHeaderRoute: SetHeaderRoute? = nil, setMirrorRoute: SetMirrorRoute? = nil, plugin: PluginStep? = nil
     ) {
         self.setWeight = setWeight
         self.pause = pause
@@ -199,6 +199,21 @@ public struct CanaryStep: Codable, Sendable, Hashable {
         if setMirrorRoute != nil { keys.append("setMirrorRoute") }
         if plugin != nil { keys.append("plugin") }
         return keys
+    }
+}
+
+/// A step plugin step: the plugin's name as `stepPlugins` of `argo-rollouts-config` lists it, and
+/// the configuration it is given (any JSON; Argo passes it as `json.RawMessage`).
+public struct PluginStep: Codable, Sendable, Hashable {
+    /// The plugin's name (`NAMESPACE/NAME`).
+    public var name: String
+    /// The plugin's configuration for this step.
+    public var config: JSONValue?
+
+    /// A step running `name` with `config`.
+    public init(name: String, config: JSONValue? = nil) {
+        self.name = name
+        self.config = config
     }
 }
 

@@ -1,3 +1,5 @@
+import AviaryJSON
+
 /// The observed state of a Rollout, written by the controller.
 public struct RolloutStatus: Codable, Sendable, Hashable {
     /// Set by `abort`; cleared by `retry`.
@@ -172,9 +174,63 @@ public struct CanaryStatus: Codable, Sendable, Hashable {
     public var weights: TrafficWeights?
     /// `ping` or `pong` when ping-pong Services are used.
     public var stablePingPong: String?
+    /// What the step plugins did for the current update, one entry per step and operation.
+    public var stepPluginStatuses: [StepPluginStatus]?
 
     /// An empty canary status.
     public init() {}
+}
+
+/// One operation of a step plugin for one step (Argo's `StepPluginStatus`).
+public struct StepPluginStatus: Codable, Sendable, Hashable {
+    /// The step's index.
+    public var index: Int
+    /// The plugin's name.
+    public var name: String
+    /// The operation: `Run` for the step, `Terminate` when a full promotion cuts it short, `Abort`
+    /// when the update is aborted after it ran.
+    public var operation: StepPluginOperation
+    /// Where the operation is.
+    public var phase: StepPluginPhase?
+    /// What the plugin said.
+    public var message: String?
+    /// When the operation was first called (RFC 3339).
+    public var startedAt: String?
+    /// When it was last called.
+    public var updatedAt: String?
+    /// When it ended.
+    public var finishedAt: String?
+    /// How long to wait before calling it again (a Go duration: `30s`).
+    public var backoff: String?
+    /// How many times it was called.
+    public var executions: Int?
+    /// Whether the plugin is disabled in `argo-rollouts-config` (the step is skipped).
+    public var disabled: Bool?
+    /// The plugin's own state, kept between calls.
+    public var status: JSONValue?
+
+    /// A status of `operation` for step `index`.
+    public init(index: Int, name: String, operation: StepPluginOperation, phase: StepPluginPhase? = nil) {
+        self.index = index
+        self.name = name
+        self.operation = operation
+        self.phase = phase
+    }
+}
+
+/// A step plugin's operation.
+public enum StepPluginOperation: String, Codable, Sendable, Hashable {
+    case run = "Run"
+    case terminate = "Terminate"
+    case abort = "Abort"
+}
+
+/// Where a step plugin's operation is.
+public enum StepPluginPhase: String, Codable, Sendable, Hashable, CaseIterable {
+    case running = "Running"
+    case successful = "Successful"
+    case failed = "Failed"
+    case error = "Error"
 }
 
 /// Where traffic goes.

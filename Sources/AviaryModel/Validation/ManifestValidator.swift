@@ -598,9 +598,10 @@ struct Issues {
         }
         // Argo rejects a step that combines two of setWeight, pause, experiment and analysis; it
         // accepts (and its examples use) a route or scale change beside another key.
-        // Valid for Argo, not run by Aviary: an error here, so lint, plan and apply agree.
-        if step.plugin != nil {
-            error("\(path).plugin", "Aviary does not run step plugins; remove the step")
+        if let plugin = step.plugin, plugin.name.isEmpty {
+            error(
+                "\(path).plugin.name",
+                "required: the step plugin's name, as stepPlugins of argo-rollouts-config lists it (NAMESPACE/NAME)")
         }
         let exclusive = keys.filter { ["setWeight", "pause", "experiment", "analysis"].contains($0) }
         if exclusive.count > 1 {

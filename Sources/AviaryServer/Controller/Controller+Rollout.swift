@@ -28,7 +28,20 @@ extension Controller {
         }
         // A workloadRef's template (from the object it names) stands in for the missing one.
         let decoded = try resolvingWorkload(stored, key: key)
-        let rollout = decoded.rollout
+        var rollout = decoded.rollout
+        let time = now()
+        // Argo's step plugins are called first; the reconcile reads what they answered.
+        var events: [StoredEvent] = []
+        var stepPluginRetry: Double?
+        if let canary = rollout.spec.strategy.canary,
+            canary.stepsOrEmpty.contains(where: { $0.plugin != nil })
+                || !(rollout.status?.canary?.stepPluginStatuses ?? []).isEmpty
+        {
+            let outcome = await callStepPlugins(of: rollout, key: key, time: time)
+            rollout = outcome.rollout
+            events += outcome.events
+            stepPluginRetry = outcome.retry
+        }
         // Read before the runs: a change after this point makes the next resync look again.
         let analysisStamp =
             try snapshot?.analysisStamps[key.namespace] ?? store.stamp(kind: .analysisRun, namespace: key.namespace)
@@ -48,7 +61,6 @@ extension Controller {
             }
         }
         let platformStamp = platformView.changeStamp
-        let time = now()
         let result = RolloutReconciler.reconcile(rollout: rollout, spec: decoded.spec, observed: observed, now: time)
         func storedEvents(_ checked: [VerificationEvent]) -> [StoredEvent] {
             checked.map {
@@ -57,7 +69,7 @@ extension Controller {
                     time: AviaryStore.timestamp(time))
             }
         }
-        var events = storedEvents(targetEvents)
+        events += storedEvents(targetEvents)
         var blocked: (any BlockedAction)?
         // A check that says not yet is asked again soon (Argo's verify retry), as nothing else
         // changes when AWS registers the pods or sets the weights.
@@ -132,7 +144,8 @@ extension Controller {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         var statusData: Data?
-        if rollout.status == nil || rollout.status != status {
+        // Against the stored status: the step plugins' calls may have changed the one reconciled.
+        if decoded.rollout.status == nil || decoded.rollout.status != status {
             statusData = try encoder.encode(status)
         }
         let statusChanged = statusData.map { data in resource.map { $0.status != data } ?? true } ?? false
@@ -177,7 +190,8 @@ extension Controller {
                 resourceVersion: decoded.resourceVersion, platformStamp: platformStamp, analysisStamp: analysisStamp)
         }
         if blocked != nil || unverified { return Self.blockedRetrySeconds }
-        return changedWorld ? min(requested ?? 0.05, 0.05) : requested
+        let next = changedWorld ? min(requested ?? 0.05, 0.05) : requested
+        return stepPluginRetry.map { min($0, next ?? $0) } ?? next
     }
 
     /// How soon a rollout blocked on something missing looks again.
@@ -443,6 +457,62 @@ extension Controller {
         resolvedRollouts.removeValue(forKey: key)
         decodedTemplates.removeValue(forKey: key)
         reportedFacts.removeValue(forKey: key)
+        stepPluginFailures.removeValue(forKey: key)
+    }
+
+    /// Argo's step plugin calls for the rollout as stored (`StepPlugins.plan`), made one by one,
+    /// and the rollout with the statuses they left; the events of phase changes; and how soon to
+    /// look again when a plugin could not be asked (30 s, Argo's `handleError`, which also stops the
+    /// calls after it). Without a runner, a plugin step says so once and waits.
+    func callStepPlugins(
+        of rollout: Rollout, key: ResourceKey, time: Date
+    ) async -> (rollout: Rollout, events: [StoredEvent], retry: Double?) {
+        var (statuses, calls) = StepPlugins.plan(rollout, now: time)
+        var events: [StoredEvent] = []
+        var failure: String?
+        for call in calls {
+            let outcome: StepPlugins.Outcome
+            if let stepPlugins {
+                outcome = await stepPlugins.perform(call, rollout: rollout)
+            } else {
+                outcome = .unavailable(
+                    "step plugin \(call.name): this controller runs no step plugins of Argo's; run the daemon "
+                        + "(aviary serve), which reads stepPlugins of argo-rollouts-config")
+            }
+            let recorded = StepPlugins.record(outcome, of: call, in: &statuses, now: time)
+            if let event = recorded.event {
+                events.append(
+                    StoredEvent(
+                        key: key, type: event.warning ? "Warning" : "Normal", reason: event.reason,
+                        message: event.message, time: AviaryStore.timestamp(time)))
+            }
+            if let reason = recorded.retry {
+                failure = reason
+                break
+            }
+        }
+        if let failure {
+            let message = "Reconciliation failed with error: \(failure)"
+            if stepPluginFailures[key] != message {
+                stepPluginFailures[key] = message
+                events.append(
+                    StoredEvent(
+                        key: key, type: "Warning", reason: "ReconciliationError", message: message,
+                        time: AviaryStore.timestamp(time)))
+                logger.warning("rollout \(key.namespace)/\(key.name): \(message)")
+            }
+        } else {
+            stepPluginFailures.removeValue(forKey: key)
+        }
+        var updated = rollout
+        if statuses != (rollout.status?.canary?.stepPluginStatuses ?? []) {
+            var status = updated.status ?? RolloutStatus()
+            var canary = status.canary ?? CanaryStatus()
+            canary.stepPluginStatuses = statuses.isEmpty ? nil : statuses
+            status.canary = canary
+            updated.status = status
+        }
+        return (updated, events, failure == nil ? nil : StepPlugins.retrySeconds)
     }
 }
 

@@ -39,6 +39,10 @@ public actor Controller {
     let concurrentReconciles: Int
     /// Where the notification configuration is read (nil: notifications are not sent).
     let notificationSettings: NotificationSettings?
+    /// Makes Argo's step plugin calls (nil: a plugin step waits, and says no plugin runs here).
+    let stepPlugins: (any StepPluginRunner)?
+    /// The last reason each rollout's step plugin could not be asked, so that it is one event, not one per retry.
+    var stepPluginFailures: [ResourceKey: String] = [:]
 
     private var due: [ResourceKey: Date] = [:]
     private var failures: [ResourceKey: Int] = [:]
@@ -72,9 +76,10 @@ public actor Controller {
         store: any ResourceStore, platform: any Platform, metrics: DaemonMetrics, analysis: AnalysisCoordinator,
         serviceAddress: String = "127.0.0.1", servicePortOffset: Int = 0,
         resyncInterval: Double = 5, fullResyncInterval: Double = 30, concurrentReconciles: Int = 1,
-        notifications: NotificationSettings? = nil, now: @escaping @Sendable () -> Date = { Date() },
-        logger: Logger = Logger(label: "aviary.controller")
+        notifications: NotificationSettings? = nil, stepPlugins: (any StepPluginRunner)? = nil,
+        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "aviary.controller")
     ) {
+        self.stepPlugins = stepPlugins
         self.concurrentReconciles = max(1, concurrentReconciles)
         notificationSettings = notifications
         self.store = store
@@ -99,7 +104,7 @@ public actor Controller {
             "controller.decodedServices": decodedServices.count, "controller.resolvedRollouts": resolvedRollouts.count,
             "controller.decodedTemplates": decodedTemplates.values.reduce(0) { $0 + $1.count },
             "controller.statusTexts": statusTexts.count, "controller.pendingStatusWrites": pendingStatusWrites.count,
-            "controller.reportedFacts": reportedFacts.count,
+            "controller.reportedFacts": reportedFacts.count, "controller.stepPluginFailures": stepPluginFailures.count,
         ]
     }
 

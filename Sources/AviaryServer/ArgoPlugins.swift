@@ -8,18 +8,22 @@ import Foundation
 import Logging
 
 extension ArgoPluginHost {
-    /// The host of one host's daemon: `argo-rollouts-config` is the ConfigMap applied to it in
-    /// `namespace`; downloads and the record of running plugins are kept in `binDirectory`.
+    /// The host of one host's daemon for plugins of `kind`: `argo-rollouts-config` is the ConfigMap
+    /// applied to it in `namespace`; downloads and the record of running plugins (`running`, and
+    /// `running-KIND` for the other kinds) are kept in `binDirectory`.
     static func reading(
-        store: any ResourceStore, namespace: String, binDirectory: String, logger: Logger
+        _ kind: ArgoPluginConfiguration.Kind, store: any ResourceStore, namespace: String, binDirectory: String,
+        logger: Logger
     ) -> ArgoPluginHost {
         ArgoPluginHost(
+            kind: kind,
             configuration: {
                 try store.configurationValues(
                     .configMap, namespace: namespace, name: ArgoPluginConfiguration.configMapName)
             },
             configurationPlace: "namespace \(namespace) (aviary apply -f)", binDirectory: binDirectory,
-            processRecord: (binDirectory as NSString).appendingPathComponent("running"),
+            processRecord: (binDirectory as NSString).appendingPathComponent(
+                kind == .metricProvider ? "running" : "running-\(kind.rawValue)"),
             secret: { name in try? store.configurationValues(.secret, namespace: namespace, name: name) },
             log: pluginLog(logger))
     }
