@@ -94,23 +94,31 @@ import Testing
         #expect(lint(["template.yaml": template]).diagnostics.map(\.description) == [])
     }
 
+    /// The Rollout `web` with `canary` (YAML, unindented) as its canary strategy.
+    static func canary(_ canary: String) -> String {
+        """
+        apiVersion: argoproj.io/v1alpha1
+        kind: Rollout
+        metadata: {name: web}
+        spec:
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+            spec: {containers: [{name: web, image: web:1}]}
+          strategy:
+            canary:
+
+        """ + canary.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n")
+    }
+
     @Test func aStepPluginIsValidAndOneTheListDoesNotNameIsWarnedAbout() {
-        let rollout = """
-            apiVersion: argoproj.io/v1alpha1
-            kind: Rollout
-            metadata: {name: web}
-            spec:
-              selector: {matchLabels: {app: web}}
-              template:
-                metadata: {labels: {app: web}}
-                spec: {containers: [{name: web, image: web:1}]}
-              strategy:
-                canary:
-                  steps:
-                  - setWeight: 20
-                  - plugin: {name: acme/migrate, config: {database: orders}}
-                  - plugin: {name: acme/smoke}
+        let rollout = Self.canary(
             """
+            steps:
+            - setWeight: 20
+            - plugin: {name: acme/migrate, config: {database: orders}}
+            - plugin: {name: acme/smoke}
+            """)
         let config = """
             apiVersion: v1
             kind: ConfigMap
@@ -131,22 +139,13 @@ import Testing
 
     @Test func aTrafficRouterPluginBinaryTheListDoesNotNameIsWarnedAbout() {
         func rollout(_ plugin: String) -> String {
-            """
-            apiVersion: argoproj.io/v1alpha1
-            kind: Rollout
-            metadata: {name: web}
-            spec:
-              selector: {matchLabels: {app: web}}
-              template:
-                metadata: {labels: {app: web}}
-                spec: {containers: [{name: web, image: web:1}]}
-              strategy:
-                canary:
-                  canaryService: web-canary
-                  stableService: web-stable
-                  trafficRouting: {plugins: {\(plugin): {route: web}}}
-                  steps: [{setWeight: 50}]
-            """
+            Self.canary(
+                """
+                canaryService: web-canary
+                stableService: web-stable
+                trafficRouting: {plugins: {\(plugin): {route: web}}}
+                steps: [{setWeight: 50}]
+                """)
         }
         let config = """
             apiVersion: v1

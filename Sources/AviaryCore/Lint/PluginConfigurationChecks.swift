@@ -29,51 +29,43 @@ enum PluginConfigurationChecks {
         }
         guard let listed else { return diagnostics }
         for located in resources {
-            if case .rollout(let rollout) = located.resource {
-                for (index, step) in (rollout.spec.strategy.canary?.stepsOrEmpty ?? []).enumerated() {
-                    guard let plugin = step.plugin, !plugin.name.isEmpty, listed[.step]?.contains(plugin.name) != true
-                    else { continue }
-                    diagnostics.append(
-                        Diagnostic(
-                            severity: .warning, file: located.file, resource: located.resource.reference,
-                            path: "spec.strategy.canary.steps[\(index)].plugin.name",
-                            message:
-                                "the ConfigMap \(ArgoPluginConfiguration.configMapName) in these files does not list "
-                                + "\(plugin.name) under stepPlugins; the step would wait, retried every 30 s, until "
-                                + "it does"))
-                }
-            }
-            if case .rollout(let rollout) = located.resource,
-                case .plugin(let name, _)? = rollout.spec.strategy.canary?.trafficRouting?.provider,
-                listed[.trafficRouter]?.contains(name) != true
-            {
+            /// A plugin of `kind` named at `path` that the ConfigMap does not list, with what follows.
+            func unlisted(_ name: String, _ kind: ArgoPluginConfiguration.Kind, at path: String, _ consequence: String) {
+                guard listed[kind]?.contains(name) != true else { return }
                 diagnostics.append(
                     Diagnostic(
-                        severity: .warning, file: located.file, resource: located.resource.reference,
-                        path: "spec.strategy.canary.trafficRouting.plugins[\"\(name)\"]",
+                        severity: .warning, file: located.file, resource: located.resource.reference, path: path,
                         message:
                             "the ConfigMap \(ArgoPluginConfiguration.configMapName) in these files does not list "
-                            + "\(name) under trafficRouterPlugins; on Kubernetes every reconcile would fail until it "
-                            + "does (on one host Aviary's router makes the split)"))
+                            + "\(name) under \(kind.rawValue); \(consequence)"))
             }
-            let metrics: [Metric] =
-                switch located.resource {
-                case .analysisTemplate(let template): template.spec.metricsOrEmpty
-                case .clusterAnalysisTemplate(let template): template.spec.metricsOrEmpty
-                case .analysisRun(let run): run.spec.metrics
-                default: []
+            let metrics: [Metric]
+            switch located.resource {
+            case .rollout(let rollout):
+                let canary = rollout.spec.strategy.canary
+                for (index, step) in (canary?.stepsOrEmpty ?? []).enumerated() {
+                    guard let plugin = step.plugin, !plugin.name.isEmpty else { continue }
+                    unlisted(
+                        plugin.name, .step, at: "spec.strategy.canary.steps[\(index)].plugin.name",
+                        "the step would wait, retried every 30 s, until it does")
                 }
+                if case .plugin(let name, _)? = canary?.trafficRouting?.provider {
+                    unlisted(
+                        name, .trafficRouter, at: "spec.strategy.canary.trafficRouting.plugins[\"\(name)\"]",
+                        "on Kubernetes every reconcile would fail until it does (on one host Aviary's router makes "
+                            + "the split)")
+                }
+                metrics = []
+            case .analysisTemplate(let template): metrics = template.spec.metricsOrEmpty
+            case .clusterAnalysisTemplate(let template): metrics = template.spec.metricsOrEmpty
+            case .analysisRun(let run): metrics = run.spec.metrics
+            default: metrics = []
+            }
             for (index, metric) in metrics.enumerated() {
-                for name in (metric.provider.plugin?.objectValue ?? [:]).keys.sorted()
-                where name != judgePluginName && listed[.metricProvider]?.contains(name) != true {
-                    diagnostics.append(
-                        Diagnostic(
-                            severity: .warning, file: located.file, resource: located.resource.reference,
-                            path: "spec.metrics[\(index)].provider.plugin[\"\(name)\"]",
-                            message:
-                                "the ConfigMap \(ArgoPluginConfiguration.configMapName) in these files does not "
-                                + "list \(name) under metricProviderPlugins; every measurement would be an Error "
-                                + "until it does"))
+                for name in (metric.provider.plugin?.objectValue ?? [:]).keys.sorted() where name != judgePluginName {
+                    unlisted(
+                        name, .metricProvider, at: "spec.metrics[\(index)].provider.plugin[\"\(name)\"]",
+                        "every measurement would be an Error until it does")
                 }
             }
         }

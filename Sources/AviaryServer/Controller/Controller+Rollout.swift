@@ -29,7 +29,6 @@ extension Controller {
         // A workloadRef's template (from the object it names) stands in for the missing one.
         let decoded = try resolvingWorkload(stored, key: key)
         var rollout = decoded.rollout
-        let time = now()
         // Argo's step plugins are called first; the reconcile reads what they answered.
         var events: [StoredEvent] = []
         var stepPluginRetry: Double?
@@ -37,7 +36,7 @@ extension Controller {
             canary.stepsOrEmpty.contains(where: { $0.plugin != nil })
                 || !(rollout.status?.canary?.stepPluginStatuses ?? []).isEmpty
         {
-            let outcome = await callStepPlugins(of: rollout, key: key, time: time)
+            let outcome = await callStepPlugins(of: rollout, key: key, time: now())
             rollout = outcome.rollout
             events += outcome.events
             stepPluginRetry = outcome.retry
@@ -61,6 +60,7 @@ extension Controller {
             }
         }
         let platformStamp = platformView.changeStamp
+        let time = now()
         let result = RolloutReconciler.reconcile(rollout: rollout, spec: decoded.spec, observed: observed, now: time)
         func storedEvents(_ checked: [VerificationEvent]) -> [StoredEvent] {
             checked.map {
