@@ -30,7 +30,9 @@ enum PluginConfigurationChecks {
         guard let listed else { return diagnostics }
         for located in resources {
             /// A plugin of `kind` named at `path` that the ConfigMap does not list, with what follows.
-            func unlisted(_ name: String, _ kind: ArgoPluginConfiguration.Kind, at path: String, _ consequence: String) {
+            func unlisted(
+                _ name: String, _ kind: ArgoPluginConfiguration.Kind, at path: String, _ consequence: String
+            ) {
                 guard listed[kind]?.contains(name) != true else { return }
                 diagnostics.append(
                     Diagnostic(
