@@ -11,7 +11,7 @@ import Testing
 @Suite(.serialized, .enabled(if: GoPluginPeer.isRequired))
 struct StepPluginTests {
     static func plugins(
-        list: String = "stepPlugins", disabled: Bool = false
+        list: String = "stepPlugins", disabled: Bool = false, callTimeout: Duration = ArgoPluginHost.defaultCallTimeout
     ) throws -> (ArgoStepPlugins, ArgoPluginHost) {
         let binary = try GoPluginPeer.build(GoPluginPeer.stepPluginSource)
         let host = ArgoPluginHost(
@@ -20,7 +20,8 @@ struct StepPluginTests {
                 [list: "- name: aviary-test/step\n  location: file://\(binary)\n  disabled: \(disabled)"]
             },
             configurationPlace: "namespace argo-rollouts",
-            binDirectory: NSTemporaryDirectory() + "aviary-plugin-bin-" + UUID().uuidString, log: { _, _ in })
+            binDirectory: NSTemporaryDirectory() + "aviary-plugin-bin-" + UUID().uuidString, callTimeout: callTimeout,
+            log: { _, _ in })
         return (ArgoStepPlugins(host: host), host)
     }
 
@@ -71,6 +72,27 @@ struct StepPluginTests {
         #expect(await plugins.perform(Self.call(.run, ["error": "quota"]), rollout: Self.rollout) == .error("quota"))
         let odd = await plugins.perform(Self.call(.run, ["phase": "Done"]), rollout: Self.rollout)
         #expect(odd == .result(phase: "Done", message: "", requeueAfter: 0, status: ["count": 1]))
+        await host.stopAll()
+    }
+
+    @Test func aPluginThatDoesNotAnswerInTimeIsStoppedAndStartedAgain() async throws {
+        let (plugins, host) = try Self.plugins(callTimeout: .seconds(1))
+        let record = NSTemporaryDirectory() + "aviary-step-" + UUID().uuidString + ".jsonl"
+        defer { try? FileManager.default.removeItem(atPath: record) }
+        let hung = await plugins.perform(
+            Self.call(.run, ["record": .string(record), "sleepSeconds": 600]), rollout: Self.rollout)
+        #expect(
+            hung
+                == .error(
+                    "Run rpc call error: step plugin aviary-test/step did not answer Plugin.Run within 1.0 seconds; "
+                        + "it was stopped, and the next call starts it again"))
+        let answered = await plugins.perform(
+            Self.call(.run, ["record": .string(record), "phase": "Successful"]), rollout: Self.rollout)
+        #expect(answered == .result(phase: "Successful", message: "", requeueAfter: 0, status: ["count": 1]))
+        let pids = GoPluginPeer.recordedCalls(record).compactMap { ($0["pid"] as? Int).map(Int32.init) }
+        #expect(pids.count == 2)
+        #expect(pids.first.map(isRunning) == false, "the plugin that hung was stopped")
+        #expect(Set(pids).count == 2, "a new process answered the next call")
         await host.stopAll()
     }
 

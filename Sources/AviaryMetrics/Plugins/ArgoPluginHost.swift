@@ -25,6 +25,8 @@ public actor ArgoPluginHost {
     /// Where the running plugins' pids are kept, so that a daemon started after one that was killed
     /// can stop the plugins it left (they are not its pods: nothing adopts them).
     private let processRecord: String?
+    /// How long a call through `call(_:_:_:)` may go unanswered before the plugin is stopped.
+    let callTimeout: Duration
     private var reaped = false
     /// The keys and values of a Secret of the controller's namespace (nil: none), for `headersFrom`.
     private let secret: (@Sendable (String) async -> [String: String]?)?
@@ -38,13 +40,17 @@ public actor ArgoPluginHost {
     ///   - processRecord: a file that lists the running plugins' pids; those a killed daemon left are
     ///     stopped before the first plugin starts. Nil: none is kept.
     ///   - secret: reads a Secret of the controller's namespace by name, for a download's `headersFrom`.
+    ///   - callTimeout: how long a traffic router or step plugin call may go unanswered (Argo sets no
+    ///     bound; a hung plugin would hold the reconciles that wait on it).
     public init(
         kind: ArgoPluginConfiguration.Kind = .metricProvider, configuration: @escaping ConfigurationSource,
         configurationPlace: String, binDirectory: String,
         processRecord: String? = nil, secret: (@Sendable (String) async -> [String: String]?)? = nil,
+        callTimeout: Duration = defaultCallTimeout,
         log: @escaping @Sendable (_ plugin: String, _ line: String) -> Void
     ) {
         self.kind = kind
+        self.callTimeout = callTimeout
         self.secret = secret
         self.processRecord = processRecord
         self.configuration = configuration
@@ -65,6 +71,43 @@ public actor ArgoPluginHost {
         starting[name] = task
         defer { starting[name] = nil }
         return try await task.value
+    }
+
+    /// How long a traffic router or step plugin call may go unanswered by default.
+    public static let defaultCallTimeout = Duration.seconds(60)
+
+    /// Calls `method` of the plugin `name` with `argument`. A call left unanswered for `callTimeout`
+    /// stops the plugin (the next call starts it again: its net/rpc stream cannot be trusted after
+    /// a reply that never came) and throws, naming the plugin, the method and the bound.
+    func call(_ name: String, _ method: String, _ argument: GobValue) async throws -> GobValue {
+        let rpc = try await plugin(named: name)
+        let timeout = callTimeout
+        let reply = try await withThrowingTaskGroup(of: GobValue?.self) { group in
+            group.addTask { try await rpc.call(method, argument, as: .interface) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            let first = try await group.next() ?? nil
+            // Closing the session ends the call still waiting, so the group can end.
+            if first == nil { await self.stop(name, serving: rpc) }
+            return first
+        }
+        guard let reply else {
+            throw ArgoPluginError(
+                "\(kind.noun) \(name) did not answer \(method) within \(timeout); it was stopped, and the next call "
+                    + "starts it again")
+        }
+        return reply
+    }
+
+    /// Stops the plugin `name` if `rpc` is still the client of its running process.
+    private func stop(_ name: String, serving rpc: NetRPCClient) async {
+        guard let current = running[name], current.rpc === rpc else { return }
+        running[name] = nil
+        recordProcesses()
+        await current.client.stop()
     }
 
     /// Whether `argo-rollouts-config` lists `name` with `disabled: true` (Argo skips a disabled step

@@ -15,9 +15,8 @@ public struct ArgoStepPlugins: StepPluginRunner {
 
     public func perform(_ call: StepPlugins.Call, rollout: Rollout) async -> StepPlugins.Outcome {
         if await host.isDisabled(call.name) { return .disabled }
-        let rpc: NetRPCClient
         do {
-            rpc = try await host.plugin(named: call.name)
+            _ = try await host.plugin(named: call.name)
         } catch {
             return .unavailable("could not create step plugin at index \(call.index) : \(error)")
         }
@@ -33,9 +32,9 @@ public struct ArgoStepPlugins: StepPluginRunner {
         let arguments = GobValue.structure(["Rollout": RolloutGoTypes.rollout(rollout), "Context": .structure(context)])
         let reply: GobValue
         do {
-            reply = try await rpc.call(
-                "Plugin." + method,
-                .interface(name: typeName, type: StepGoTypes.arguments(typeName), value: arguments), as: .interface)
+            reply = try await host.call(
+                call.name, "Plugin." + method,
+                .interface(name: typeName, type: StepGoTypes.arguments(typeName), value: arguments))
         } catch {
             return .error("\(method) rpc call error: \(error)")
         }

@@ -17,7 +17,7 @@ public struct ArgoTrafficRouterPlugins: TrafficRouterPlugins {
     public init(host: ArgoPluginHost) { self.host = host }
 
     public func perform(_ calls: [TrafficRouterPluginCall], plugin name: String, rollout: Rollout) async throws {
-        let rpc = try await connect(name)
+        try await connect(name)
         let goRollout = RolloutGoTypes.rollout(rollout)
         for call in calls {
             let (method, typeName, type, fields): (String, String, GobType, [String: GobValue]) =
@@ -55,9 +55,8 @@ public struct ArgoTrafficRouterPlugins: TrafficRouterPlugins {
             arguments["Rollout"] = goRollout
             let reply: GobValue
             do {
-                reply = try await rpc.call(
-                    "Plugin." + method, .interface(name: typeName, type: type, value: .structure(arguments)),
-                    as: .interface)
+                reply = try await host.call(
+                    name, "Plugin." + method, .interface(name: typeName, type: type, value: .structure(arguments)))
             } catch {
                 throw TrafficRouterPluginError("\(call.failure): \(method) rpc call error: \(error)")
             }
@@ -70,15 +69,14 @@ public struct ArgoTrafficRouterPlugins: TrafficRouterPlugins {
     public func verifyWeight(
         _ weight: Int, additional: [WeightDestination], plugin name: String, rollout: Rollout
     ) async throws -> Bool? {
-        let rpc = try await connect(name)
+        try await connect(name)
         let arguments = GobValue.structure([
             "Rollout": RolloutGoTypes.rollout(rollout), "DesiredWeight": .int(Int64(weight)),
             "AdditionalDestinations": .list(additional.map(RolloutGoTypes.destination)),
         ])
-        let reply = try await rpc.call(
-            "Plugin.VerifyWeight",
-            .interface(name: "SetWeightAndVerifyWeightArgs", type: RolloutGoTypes.weightArgs, value: arguments),
-            as: .interface)
+        let reply = try await host.call(
+            name, "Plugin.VerifyWeight",
+            .interface(name: "SetWeightAndVerifyWeightArgs", type: RolloutGoTypes.weightArgs, value: arguments))
         guard case .structure(let fields) = reply else {
             throw TrafficRouterPluginError("the plugin \(name) answered VerifyWeight with \(reply)")
         }
@@ -92,9 +90,10 @@ public struct ArgoTrafficRouterPlugins: TrafficRouterPlugins {
         }
     }
 
-    private func connect(_ name: String) async throws -> NetRPCClient {
+    /// Starts the plugin if it is not running, so that a plugin that cannot start is Argo's message.
+    private func connect(_ name: String) async throws {
         do {
-            return try await host.plugin(named: name)
+            _ = try await host.plugin(named: name)
         } catch {
             throw TrafficRouterPluginError("failed to get traffic router plugin \(name): \(error)")
         }

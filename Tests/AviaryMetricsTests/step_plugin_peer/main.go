@@ -15,6 +15,7 @@
 //	 "runs": 2,                  the Nth call, which answers finalPhase
 //	 "finalPhase": "Successful"}
 //	{"error": "TEXT"}           Run answers an RpcError
+//	{"sleepSeconds": N}         Run answers only after N seconds (a plugin that hangs)
 package main
 
 import (
@@ -101,6 +102,7 @@ type config struct {
 	Runs                int    `json:"runs"`
 	FinalPhase          string `json:"finalPhase"`
 	Error               string `json:"error"`
+	SleepSeconds        int    `json:"sleepSeconds"`
 }
 
 type progress struct {
@@ -148,6 +150,7 @@ func (s *server) Run(args interface{}, resp *Response) error {
 		return fmt.Errorf("invalid args %v", args)
 	}
 	c := record("Run", a.Rollout, a.Context)
+	time.Sleep(time.Duration(c.SleepSeconds) * time.Second)
 	if c.Error != "" {
 		resp.Error = RpcError{ErrorString: c.Error}
 		return nil
