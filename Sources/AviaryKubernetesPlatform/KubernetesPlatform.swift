@@ -518,15 +518,27 @@ public actor KubernetesPlatform: Platform {
 
     // MARK: TrafficControl
 
+    /// Gives the split to each of its routers in turn (`TrafficSplit.routers`: the one that keys it,
+    /// then those named beside it), as Argo's controller drives every router named; a router that
+    /// fails stops the ones after it. A split through a router other than SMI, or through several,
+    /// is kept, and given again only when it changed.
+    public func apply(_ split: TrafficSplit) async throws {
+        let routers = split.routers
+        let kept = split.provider != nil || routers.count > 1
+        if kept { guard providerSplits[split.key] != split else { return } }
+        for (provider, routerSplit) in routers {
+            if let provider {
+                try await applyThroughProvider(provider, routerSplit)
+            } else {
+                try await writeSMISplit(routerSplit)
+            }
+        }
+        if kept { providerSplits[split.key] = split }
+    }
+
     /// Writes the SMI TrafficSplit of the root service, named `smi.trafficSplitName` or else after
     /// the rollout (Argo's default): backends canary then stable, weights out of 100.
-    public func apply(_ split: TrafficSplit) async throws {
-        if let provider = split.provider {
-            guard providerSplits[split.key] != split else { return }
-            try await applyThroughProvider(provider, split)
-            providerSplits[split.key] = split
-            return
-        }
+    private func writeSMISplit(_ split: TrafficSplit) async throws {
         let name = split.name ?? split.rollout ?? split.rootService
         let isQuantity = splitResource.version == "v1alpha1"
         func weight(_ value: Int) -> JSONValue { isQuantity ? .string(String(value)) : .integer(Int64(value)) }
@@ -579,7 +591,7 @@ public actor KubernetesPlatform: Platform {
     public func deleteSplit(rootService: NamespacedName) async throws {
         // A router's objects are the user's, or owned by the rollout (the canary Ingress) and
         // collected with it.
-        if providerSplits.removeValue(forKey: rootService) != nil { return }
+        if let kept = providerSplits.removeValue(forKey: rootService), kept.provider != nil { return }
         guard let object = splitObject(rootService: rootService), let name = object.metadata.name else { return }
         do {
             try await client.delete(splitResource, namespace: rootService.namespace, name: name)
@@ -595,7 +607,9 @@ public actor KubernetesPlatform: Platform {
     }
 
     public func splits() -> [TrafficSplit] {
-        (splitCache.informer.list().compactMap(Self.split) + providerSplits.values).sorted { $0.key < $1.key }
+        // An SMI split kept for the routers beside it is the TrafficSplit object's.
+        (splitCache.informer.list().compactMap(Self.split) + providerSplits.values.filter { $0.provider != nil })
+            .sorted { $0.key < $1.key }
     }
 
     /// The mesh reads the TrafficSplit itself: once written, it is published.

@@ -44,6 +44,10 @@ public struct TrafficSplit: Codable, Sendable, Hashable {
     public var canaryServiceMeta: String?
     /// Whether the rollout is aborted (`status.abort`); Consul's canary subset then selects nothing.
     public var aborted: Bool?
+    /// The routers the rollout names beside `provider` (`RolloutTrafficRouting.additionalProviders`):
+    /// on a cluster each is given the same split after it, as Argo drives every router named. Nil
+    /// or empty: one router.
+    public var additionalRouters: [AdditionalRouter]?
 
     /// Creates a split.
     public init(
@@ -70,6 +74,47 @@ public struct TrafficSplit: Codable, Sendable, Hashable {
 
     /// The key of its root service.
     public var key: NamespacedName { NamespacedName(namespace: namespace, name: rootService) }
+
+    /// Every router of the split with the split it is given: `provider` (nil: SMI) with this
+    /// split, then each additional router with this split through its own Services.
+    public var routers: [(provider: TrafficProvider?, split: TrafficSplit)] {
+        var primary = self
+        primary.additionalRouters = nil
+        return [(provider, primary)]
+            + (additionalRouters ?? []).map { router in
+                var split = primary
+                split.provider = router.provider
+                split.canaryService = router.canaryService ?? canaryService
+                split.stableService = router.stableService ?? stableService
+                split.rootService = router.rootService ?? rootService
+                return (router.provider, split)
+            }
+    }
+}
+
+/// A router named beside a split's `provider`, and the Services it splits when they are not the
+/// split's (ALB's action on its `rootService`, between ping and pong, beside another router that
+/// splits `canaryService` and `stableService`).
+public struct AdditionalRouter: Codable, Sendable, Hashable {
+    /// The router and its configuration.
+    public var provider: TrafficProvider
+    /// The canary side, nil: the split's.
+    public var canaryService: String?
+    /// The stable side, nil: the split's.
+    public var stableService: String?
+    /// The Service whose traffic it splits, nil: the split's root service.
+    public var rootService: String?
+
+    /// Creates a router entry.
+    public init(
+        provider: TrafficProvider, canaryService: String? = nil, stableService: String? = nil,
+        rootService: String? = nil
+    ) {
+        self.provider = provider
+        self.canaryService = canaryService
+        self.stableService = stableService
+        self.rootService = rootService
+    }
 }
 
 /// A Service that takes a share of a root service's traffic beside the canary and the stable:

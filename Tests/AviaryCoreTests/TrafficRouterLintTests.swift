@@ -291,16 +291,27 @@ import Testing
             name: "a plugin binary, with header and mirror routes, is valid",
             routing: "        plugins: {acme/router: {x: 1}}", steps: header + "\n" + mirror, errors: [], warnings: []),
         Row(
-            name: "a plugin binary beside a plugin Aviary runs is not driven",
-            routing: "        plugins: {acme/router: {x: 1}, argoproj-labs/contour: {httpProxies: [web]}}", errors: [],
-            warnings: [
-                #"spec.strategy.canary.trafficRouting.plugins["acme/router"]: Aviary does not drive the plugin acme/router beside argoproj-labs/contour (valid for Argo, which drives both): argoproj-labs/contour makes the split"#
+            name: "a plugin binary beside a plugin Aviary runs: both driven, the header route by the binary",
+            routing: "        plugins: {acme/router: {x: 1}, argoproj-labs/contour: {httpProxies: [web]}}",
+            steps: header, errors: [], warnings: []),
+        Row(
+            name: "two plugin binaries are both driven",
+            routing: "        plugins: {zeta/router: {}, acme/router: {}}", errors: [], warnings: []),
+        Row(
+            name: "a header route that one of two routers carries is valid",
+            routing: "        traefik: {weightedTraefikServiceName: web}\n        alb: {ingress: web, servicePort: 80}",
+            steps: header, errors: [], warnings: []),
+        Row(
+            name: "a mirror route that neither of two routers carries is refused, naming both",
+            routing: "        traefik: {weightedTraefikServiceName: web}\n        alb: {ingress: web, servicePort: 80}",
+            steps: mirror,
+            errors: [
+                "spec.strategy.canary.steps[1].setMirrorRoute: none of the routers named (ALB, Traefik) can mirror traffic; remove the step or use istio or the Gateway API"
             ]),
         Row(
-            name: "two plugin binaries: the first by name is driven",
-            routing: "        plugins: {zeta/router: {}, acme/router: {}}", errors: [],
-            warnings: [
-                #"spec.strategy.canary.trafficRouting.plugins["zeta/router"]: Aviary does not drive the plugin zeta/router beside acme/router (valid for Argo, which drives both): acme/router makes the split"#
+            name: "a router named beside another has its configuration checked",
+            routing: "        istio: {virtualService: {name: web}}\n        nginx: {}", errors: [
+                "spec.strategy.canary.trafficRouting.nginx.stableIngress: required; name the Ingress that routes to the stable Service (or list stableIngresses)"
             ]),
         Row(
             name: "a Gateway API plugin configuration that does not decode",

@@ -8,6 +8,28 @@ import Testing
 
 @testable import AviaryMetrics
 
+/// A split's routers: the one that keys it with the split itself, then each router named beside it
+/// with the same weights and routes, through its own Services when it has them.
+@Test func aSplitGoesToEachRouterWithItsOwnServices() {
+    var split = TrafficRouterPluginCallTests.split(weight: 10, header: true)
+    split.provider = .istio(IstioTrafficRouting(virtualService: IstioVirtualService(name: "web")))
+    let alb = TrafficProvider.alb(ALBTrafficRouting(ingress: "web", servicePort: 80))
+    let plugin = TrafficProvider.plugin(name: "acme/router", configuration: [:])
+    split.additionalRouters = [
+        AdditionalRouter(provider: alb, canaryService: "web-pong", stableService: "web-ping", rootService: "web-root"),
+        AdditionalRouter(provider: plugin),
+    ]
+    let routers = split.routers
+    #expect(routers.map(\.provider?.name) == ["Istio", "ALB", "acme/router"])
+    #expect(routers.map(\.split.canaryService) == ["web-canary", "web-pong", "web-canary"])
+    #expect(routers.map(\.split.stableService) == ["web-stable", "web-ping", "web-stable"])
+    #expect(routers.allSatisfy { $0.split.additionalRouters == nil && $0.split.provider == $0.provider })
+    #expect(routers.allSatisfy { $0.split.canaryWeight == 10 && $0.split.headerRoutes == split.headerRoutes })
+    #expect(routers.map(\.split.rootService) == ["web-stable", "web-root", "web-stable"])
+    // Without routers beside it, one entry: SMI (nil) or the router.
+    #expect(TrafficRouterPluginCallTests.split(weight: 0).routers.map(\.provider) == [nil])
+}
+
 /// Which calls bring a plugin's router from the split last applied to the next, in Argo's order.
 struct TrafficRouterPluginCallTests {
     static let header = SetHeaderRoute(

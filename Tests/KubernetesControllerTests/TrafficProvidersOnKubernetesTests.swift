@@ -272,6 +272,70 @@ import Testing
         }
     }
 
+    /// Argo drives every router a rollout names, and so does Aviary: NGINX and Istio together get
+    /// the same weights and the header route; the mirror route goes to Istio, which NGINX cannot
+    /// carry and leaves alone.
+    @Test func everyRouterNamedIsDriven() async throws {
+        let router = Router(
+            name: "nginx and istio", crds: [("networking.istio.io", "v1alpha3", "VirtualService", "virtualservices")],
+            objects: """
+                apiVersion: networking.k8s.io/v1
+                kind: Ingress
+                metadata:
+                  name: web
+                  annotations: {kubernetes.io/ingress.class: nginx}
+                spec:
+                  rules:
+                  - host: web.example.com
+                    http:
+                      paths:
+                      - {path: /, pathType: Prefix, backend: {service: {name: web-stable, port: {number: 80}}}}
+                ---
+                apiVersion: networking.istio.io/v1alpha3
+                kind: VirtualService
+                metadata: {name: web}
+                spec:
+                  hosts: [web.example.com]
+                  http:
+                  - name: primary
+                    route:
+                    - destination: {host: web-stable}
+                      weight: 100
+                    - destination: {host: web-canary}
+                      weight: 0
+                """,
+            routing: "nginx: {stableIngress: web}\nistio: {virtualService: {name: web, routes: [primary]}}",
+            headerRoute: true, mirrorRoute: true, kind: "virtualservices.networking.istio.io", object: "web",
+            userObject: "web",
+            weight: { object in
+                let primary = object[at: "spec", "http"]?.arrayValue?.first { $0["name"]?.stringValue == "primary" }
+                let canary = primary?["route"]?.arrayValue?.first {
+                    $0[at: "destination", "host"]?.stringValue == "web-canary"
+                }
+                return canary?["weight"]?.integerValue.map { Int($0) }
+            })
+        func canaryIngress(_ cluster: ClusterUnderTest) throws -> JSONValue {
+            try cluster.object("ingress", "web-web-canary")?[at: "metadata", "annotations"] ?? [:]
+        }
+        try await run(
+            router,
+            extraCheck: { cluster, service in
+                #expect(
+                    service[at: "spec", "http"]?.arrayValue?.map { $0["name"]?.stringValue ?? "" }
+                        == ["header", "mirror", "primary"])
+                let annotations = try canaryIngress(cluster)
+                #expect(annotations["nginx.ingress.kubernetes.io/canary-weight"]?.stringValue == "10")
+                #expect(annotations["nginx.ingress.kubernetes.io/canary-by-header"]?.stringValue == "X-Canary")
+                #expect(annotations["nginx.ingress.kubernetes.io/canary-by-header-value"]?.stringValue == "yes")
+            },
+            atEnd: { cluster in
+                // The full promotion sent NGINX's canary back to 0 as well, its header route gone.
+                let annotations = try canaryIngress(cluster)
+                #expect(annotations["nginx.ingress.kubernetes.io/canary-weight"]?.stringValue == "0")
+                #expect(annotations["nginx.ingress.kubernetes.io/canary-by-header"] == nil)
+            })
+    }
+
     @Test func gatewayAPIHTTPRoute() async throws {
         let router = Router(
             name: "gatewayAPI", crds: [("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes")],
@@ -994,6 +1058,99 @@ import Testing
     /// Argo's ping-pong with Istio: the VirtualService's destinations are the ping and pong
     /// Services, the canary's weight goes to whichever is not stable, and at promotion the two
     /// swap roles (`status.canary.stablePingPong`) while the old side keeps its selector.
+    /// Argo's ALB beside Istio with ping-pong: Istio splits canaryService and stableService, ALB's
+    /// action on the root Service splits ping and pong, both at the step's weight; the promotion
+    /// leaves pong stable on the ALB side.
+    @Test func albBesideIstioSplitsPingAndPong() async throws {
+        try #require(ClusterUnderTest.kubectl != nil, "kubectl is needed for this test")
+        let cluster = try ClusterUnderTest()
+        defer { cluster.stop() }
+        try cluster.installCRDs()
+        try cluster.kubectl(
+            ["create", "-f", "-"],
+            input: Self.crd(
+                group: "networking.istio.io", version: "v1alpha3", kind: "VirtualService", plural: "virtualservices"))
+        let pingPong = Self.services.replacingOccurrences(of: "web-stable", with: "web-ping")
+            .replacingOccurrences(of: "web-canary", with: "web-pong")
+        try cluster.kubectl(
+            ["apply", "-f", "-"],
+            input: Self.services + pingPong
+                + Self.albIngress.replacingOccurrences(of: "web-stable", with: "web-root") + """
+
+                ---
+                apiVersion: networking.istio.io/v1alpha3
+                kind: VirtualService
+                metadata: {name: web}
+                spec:
+                  hosts: [web.example.com]
+                  http:
+                  - route:
+                    - destination: {host: web-stable}
+                      weight: 100
+                    - destination: {host: web-canary}
+                      weight: 0
+                """)
+        let router = Router(
+            name: "alb beside istio", crds: [], objects: "",
+            routing:
+                "alb: {ingress: web, servicePort: 80, rootService: web-root}\nistio: {virtualService: {name: web}}",
+            headerRoute: false, mirrorRoute: false, kind: "ingress", object: "web", userObject: "web",
+            weight: { _ in nil })
+        func rollout(_ image: String) -> String {
+            Self.rollout(router, image: image).replacingOccurrences(
+                of: "stableService: web-stable",
+                with: "stableService: web-stable\n      pingPong: {pingService: web-ping, pongService: web-pong}")
+        }
+        func istio() throws -> [String: Int] {
+            var weights: [String: Int] = [:]
+            let route = try cluster.object("virtualservice", "web")?[at: "spec", "http", 0, "route"]?.arrayValue ?? []
+            for destination in route {
+                if let host = destination[at: "destination", "host"]?.stringValue {
+                    weights[host] = Int(destination["weight"]?.integerValue ?? -1)
+                }
+            }
+            return weights
+        }
+        func alb() throws -> [String: Int] {
+            let annotations = try cluster.object("ingress", "web")?[at: "metadata", "annotations"]
+            guard let text = annotations?["alb.ingress.kubernetes.io/actions.web-root"]?.stringValue,
+                let value = try? JSONValue(parsing: Array(text.utf8))
+            else { return [:] }
+            var weights: [String: Int] = [:]
+            for group in value[at: "ForwardConfig", "TargetGroups"]?.arrayValue ?? [] {
+                if let name = group["ServiceName"]?.stringValue {
+                    weights[name] = Int(group["Weight"]?.integerValue ?? -1)
+                }
+            }
+            return weights
+        }
+        try cluster.kubectl(["apply", "-f", "-"], input: rollout("web:v1"))
+        let controller = try cluster.startController()
+        var last: JSONValue = [:]
+        func wait(_ what: String, _ condition: (JSONValue) throws -> Bool) async throws {
+            let held = try await eventually(within: 120) {
+                last = try cluster.object("rollout", "web")?["status"] ?? [:]
+                return try condition(last)
+            }
+            let log = (try? String(contentsOfFile: controller.log, encoding: .utf8)) ?? ""
+            try #require(
+                held,
+                "\(what): status \(last)\nistio \((try? istio()) ?? [:]) alb \((try? alb()) ?? [:])\nlog \(log.suffix(3000))")
+        }
+        try await wait("v1 goes Healthy") { $0["phase"]?.stringValue == "Healthy" }
+        try cluster.kubectl(["apply", "-f", "-"], input: rollout("web:v2"))
+        try await wait("v2 pauses at 10% through both routers") { status in
+            try status["phase"]?.stringValue == "Paused" && istio() == ["web-stable": 90, "web-canary": 10]
+                && alb() == ["web-ping": 90, "web-pong": 10]
+        }
+        try cluster.kubectl(["patch", "rollout", "web", "--subresource=status", "--type", "merge", "-p", #"{"status":{"promoteFull":true}}"#])
+        try await wait("the promotion leaves pong stable behind the ALB and Istio back on web-stable") { status in
+            try status["phase"]?.stringValue == "Healthy" && status["stableRS"] == status["currentPodHash"]
+                && status[at: "canary", "stablePingPong"]?.stringValue == "pong"
+                && istio() == ["web-stable": 100, "web-canary": 0] && alb() == ["web-pong": 100, "web-ping": 0]
+        }
+    }
+
     @Test func pingPongThroughAnIstioVirtualService() async throws {
         try #require(ClusterUnderTest.kubectl != nil, "kubectl is needed for this test")
         let cluster = try ClusterUnderTest()

@@ -51,7 +51,7 @@ enum PluginConfigurationChecks {
                         plugin.name, .step, at: "spec.strategy.canary.steps[\(index)].plugin.name",
                         "the step would wait, retried every 30 s, until it does")
                 }
-                if case .plugin(let name, _)? = canary?.trafficRouting?.provider {
+                for case .plugin(let name, _) in canary?.trafficRouting?.providers ?? [] {
                     unlisted(
                         name, .trafficRouter, at: "spec.strategy.canary.trafficRouting.plugins[\"\(name)\"]",
                         "on Kubernetes every reconcile would fail until it does (on one host Aviary's router makes "

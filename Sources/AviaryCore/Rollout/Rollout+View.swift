@@ -83,7 +83,7 @@ extension CanaryView {
         routing = canary.trafficRouting.map {
             RoutingView(
                 maxWeight: max(1, $0.maxTrafficWeightOrDefault),
-                waitsForVerifiedWeights: $0.provider?.waitsForVerifiedWeights ?? false)
+                waitsForVerifiedWeights: $0.providers.contains(where: \.waitsForVerifiedWeights))
         }
         scaleDownDelaySeconds = canary.scaleDownDelaySecondsOrDefault
         scaleDownDelayRevisionLimit = canary.scaleDownDelayRevisionLimit

@@ -405,9 +405,23 @@ extension KubernetesPlatform {
     /// `Accepted: True` at an `observedGeneration` at least the route's); for Contour, the proxies'
     /// `Valid` condition; for ALB (when AWS is read), the weights of the load balancer's target
     /// groups. Unknown (nil) for the other routers and while no gateway has written a status.
+    /// With several routers, each is asked: not verified when one says not, unknown when one
+    /// cannot say, and the events of all.
     public func verifyWeights(rootService: NamespacedName) async -> WeightVerification {
         guard let split = providerSplits[rootService] else { return WeightVerification(verified: nil) }
-        switch split.provider {
+        var answers: [WeightVerification] = []
+        for (provider, routerSplit) in split.routers {
+            guard let provider else { continue }  // SMI says nothing of its weights
+            answers.append(await verifyWeights(through: provider, routerSplit))
+        }
+        guard answers.count != 1 else { return answers[0] }
+        return WeightVerification(
+            verified: answers.isEmpty ? nil : Self.combined(answers.map(\.verified)),
+            loadBalancers: answers.compactMap(\.loadBalancers).first, events: answers.flatMap(\.events))
+    }
+
+    private func verifyWeights(through provider: TrafficProvider, _ split: TrafficSplit) async -> WeightVerification {
+        switch provider {
         case .contour(let contour):
             var verdicts: [Bool?] = []
             for name in contour.httpProxies {

@@ -579,10 +579,11 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
         return try? JSONDecoder().decode(Configuration.self, from: JSONEncoder().encode(config))
     }
 
-    /// The router Aviary drives for this routing, nil when it names none. ALB, Ambassador, APISIX and
-    /// App Mesh come last: beside another router (Istio's ping-pong, say) that one makes the split.
-    /// A plugin binary (the first by name of those not in `pluginsRun`) comes after the plugins
-    /// Aviary runs itself.
+    /// The router that keys the split (`CanaryStrategy.trafficRootService`) and, on one host, the
+    /// one whose split Aviary's router makes; nil when the routing names none. On Kubernetes every
+    /// router named is driven (`providers`). ALB, Ambassador, APISIX and App Mesh come last: beside
+    /// another router (Istio's ping-pong, say) that one keys the split. A plugin binary (the first by
+    /// name of those not in `pluginsRun`) comes after the plugins Aviary runs itself.
     public var provider: TrafficProvider? {
         if let smi { return .smi(smi) }
         if let nginx { return .nginx(nginx) }
@@ -602,6 +603,37 @@ public struct RolloutTrafficRouting: Codable, Sendable, Hashable {
         if let apisix { return .apisix(apisix) }
         if let appMesh { return .appMesh(appMesh) }
         return nil
+    }
+
+    /// Every router the routing names, in the order Argo's controller drives them: Istio, NGINX,
+    /// ALB, SMI, Ambassador, App Mesh, Traefik, APISIX, then the plugins (by name). A plugin
+    /// Aviary runs itself whose configuration does not decode is left out (the validator says why).
+    public var providers: [TrafficProvider] {
+        var all: [TrafficProvider?] = [
+            istio.map { .istio($0) }, nginx.map { .nginx($0) }, alb.map { .alb($0) }, smi.map { .smi($0) },
+            ambassador.map { .ambassador($0) }, appMesh.map { .appMesh($0) }, traefik.map { .traefik($0) },
+            apisix.map { .apisix($0) },
+        ]
+        for name in (plugins ?? [:]).keys.sorted() {
+            switch name {
+            case Self.gatewayAPIPlugin: all.append(gatewayAPI.map { .gatewayAPI($0) })
+            case Self.contourPlugin: all.append(contour.map { .contour($0) })
+            case Self.openshiftPlugin: all.append(openshift.map { .openshift($0) })
+            case Self.glooEdgePlugin: all.append(glooEdge.map { .glooEdge($0) })
+            case Self.glooPlatformPlugin: all.append(glooPlatform.map { .glooPlatform($0) })
+            case Self.consulPlugin: all.append(consul.map { .consul($0) })
+            default: all.append(.plugin(name: name, configuration: plugins?[name] ?? .null))
+            }
+        }
+        return all.compactMap { $0 }
+    }
+
+    /// The routers named beside `provider`, in Argo's order. On Kubernetes each is driven after
+    /// the same weights and routes, as Argo drives every router named; on one host Aviary's router
+    /// makes the one split.
+    public var additionalProviders: [TrafficProvider] {
+        let primary = provider
+        return providers.filter { $0 != primary }
     }
 }
 

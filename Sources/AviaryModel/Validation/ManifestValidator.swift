@@ -410,19 +410,12 @@ struct Issues {
                     routingPath,
                     "must configure a traffic router: smi, nginx, istio, traefik, alb, ambassador, apisix, appMesh "
                         + "or plugins (such as \(RolloutTrafficRouting.gatewayAPIPlugin))")
-            } else if let provider = routing.provider {
-                // Argo drives every router named; Aviary drives one (`RolloutTrafficRouting.provider`
-                // picks it), and says so of the others (ALB's ping-pong beside Istio, say) rather than
-                // leave them silent. Plugins are named one by one below.
-                for (name, isSet) in routers where isSet && name != provider.field && name != "plugins" {
-                    warning(
-                        "\(routingPath).\(name)",
-                        "Aviary does not drive \(name) beside \(provider.field) (valid for Argo, which drives both): "
-                            + "its objects keep their weights; \(provider.field) makes the split")
-                }
             }
-            if let provider = routing.provider {
-                trafficProvider(provider, canary: canary, path: routingPath)
+            // Argo drives every router named, and so does Aviary on Kubernetes (on one host its
+            // router makes the one split).
+            var refusals: [StepRoutesRefused] = []
+            for provider in routing.providers {
+                refusals.append(trafficProvider(provider, canary: canary, path: routingPath))
                 // The plugin filters the subsets on the template's version annotation; without it
                 // the filters compare with nothing (Argo accepts it, so a warning).
                 if case .consul(let consul) = provider, spec.workloadRef == nil,
@@ -434,14 +427,9 @@ struct Issues {
                             + "with nothing and selects no pod; give each version its own value, e.g. \"2\"")
                 }
             }
+            refuseSteps(refusals, canary: canary)
             for name in (routing.plugins ?? [:]).keys.sorted() {
                 let pluginPath = "\(routingPath).plugins[\"\(name)\"]"
-                if let provider = routing.provider, provider.name != name {
-                    warning(
-                        pluginPath,
-                        "Aviary does not drive the plugin \(name) beside \(provider.name) (valid for Argo, which "
-                            + "drives both): \(provider.name) makes the split")
-                }
                 if !RolloutTrafficRouting.pluginsRun.contains(name) {
                     // A plugin binary: `trafficRouterPlugins` of `argo-rollouts-config` names it (lint
                     // checks that list when the ConfigMap is among the files).
@@ -678,24 +666,47 @@ struct Issues {
         }
     }
 
-    /// What each router needs named, and the steps it cannot carry out (an error, never a step
-    /// that silently does nothing).
-    mutating func trafficProvider(_ provider: TrafficProvider, canary: CanaryStrategy, path: String) {
+    /// The step routes a router cannot carry, for `refuseSteps`.
+    struct StepRoutesRefused {
+        var router: String
+        var header = false
+        var mirror = false
+    }
+
+    /// Refuses the header and mirror route steps that no router named can carry: with several
+    /// routers Argo gives each step to each, and a router that cannot do it leaves it to the others.
+    mutating func refuseSteps(_ refusals: [StepRoutesRefused], canary: CanaryStrategy) {
+        guard !refusals.isEmpty else { return }
+        func cannot(_ what: String) -> String {
+            refusals.count == 1
+                ? "\(refusals[0].router) cannot \(what)"
+                : "none of the routers named (\(refusals.map(\.router).joined(separator: ", "))) can \(what)"
+        }
+        for (index, step) in canary.stepsOrEmpty.enumerated() {
+            if step.setHeaderRoute != nil, refusals.allSatisfy(\.header) {
+                error(
+                    "spec.strategy.canary.steps[\(index)].setHeaderRoute",
+                    "\(cannot("route by header")); remove the step or use istio, nginx or the Gateway API")
+            }
+            if step.setMirrorRoute != nil, refusals.allSatisfy(\.mirror) {
+                error(
+                    "spec.strategy.canary.steps[\(index)].setMirrorRoute",
+                    "\(cannot("mirror traffic")); remove the step or use istio or the Gateway API")
+            }
+        }
+    }
+
+    /// What each router needs named; returns the step routes it cannot carry out (`refuseSteps`
+    /// makes them errors when no other router named carries them: never a step that silently does
+    /// nothing).
+    mutating func trafficProvider(
+        _ provider: TrafficProvider, canary: CanaryStrategy, path: String
+    ) -> StepRoutesRefused {
         func missing(_ field: String, _ fix: String) { error("\(path).\(field)", "required; \(fix)") }
         let steps = canary.stepsOrEmpty.enumerated()
+        var refused = StepRoutesRefused(router: provider.name)
         func refuseSteps(header: Bool, mirror: Bool, router: String) {
-            for (index, step) in steps {
-                if header, step.setHeaderRoute != nil {
-                    error(
-                        "spec.strategy.canary.steps[\(index)].setHeaderRoute",
-                        "\(router) cannot route by header; remove the step or use istio, nginx or the Gateway API")
-                }
-                if mirror, step.setMirrorRoute != nil {
-                    error(
-                        "spec.strategy.canary.steps[\(index)].setMirrorRoute",
-                        "\(router) cannot mirror traffic; remove the step or use istio or the Gateway API")
-                }
-            }
+            refused = StepRoutesRefused(router: router, header: header, mirror: mirror)
         }
         switch provider {
         case .smi:
@@ -807,8 +818,9 @@ struct Issues {
             refuseSteps(header: true, mirror: true, router: "Consul")
         case .plugin(let name, _):
             // The plugin binary reads its configuration and answers each call; what it cannot do
-            // is its error at that call. Aviary keys a split by a Service: the stable one.
-            if (canary.stableService ?? "").isEmpty {
+            // is its error at that call. Aviary keys a split by a Service: the stable one (or the
+            // root of another router named beside it).
+            if canary.trafficRootService == nil {
                 warning(
                     "spec.strategy.canary.stableService",
                     "not set, so Aviary has no split to keep and never calls the plugin \(name); name the Services "
@@ -877,6 +889,7 @@ struct Issues {
             }
             refuseSteps(header: true, mirror: true, router: "App Mesh")
         }
+        return refused
     }
 
     mutating func routeName(_ name: String, path: String, hasRouting: Bool, managedRoutes: Set<String>) {

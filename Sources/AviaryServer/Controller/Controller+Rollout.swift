@@ -394,7 +394,22 @@ extension Controller {
         split.managedRoutes = routing.managedRoutes.map { $0.map(\.name) }
         split.stableHash = status.stableRS
         split.canaryHash = status.currentPodHash
-        if case .consul(let consul) = provider {
+        // Every router named is driven on a cluster. ALB's action is on its rootService and, with
+        // ping-pong, splits the ping and pong Services; the others split canaryService and
+        // stableService (Argo's ALB with Istio).
+        let pingPong = canary.pingPong?.sides(stablePingPong: status.canary?.stablePingPong)
+        let others = routing.additionalProviders.map { other -> AdditionalRouter in
+            var router = AdditionalRouter(provider: other)
+            if case .alb(let alb) = other {
+                router.rootService = (alb.rootService ?? "").isEmpty ? nil : alb.rootService
+                if let pingPong { (router.canaryService, router.stableService) = (pingPong.canary, pingPong.stable) }
+            } else if canary.splitsPingPong {
+                (router.canaryService, router.stableService) = (canary.canaryService, canary.stableService)
+            }
+            return router
+        }
+        split.additionalRouters = others.isEmpty ? nil : others
+        for case .consul(let consul) in routing.providers {
             split.canaryServiceMeta = rollout.spec.template?.metadata?.annotations?[consul.annotation]
             split.aborted = status.abort == true
         }
