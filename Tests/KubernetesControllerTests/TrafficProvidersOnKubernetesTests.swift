@@ -192,8 +192,8 @@ import Testing
 
     static func json(_ yaml: String) -> JSONValue { TrafficObjectTests.json(yaml) }
 
-    @Test func nginxCanaryIngress() async throws {
-        let router = Router(
+    static func nginxRouter() -> Router {
+        Router(
             name: "nginx", crds: [],
             objects: """
                 apiVersion: networking.k8s.io/v1
@@ -211,6 +211,10 @@ import Testing
             routing: "nginx: {stableIngress: web}", headerRoute: true, mirrorRoute: false,
             kind: "ingress", object: "web-web-canary", userObject: "web",
             weight: { $0[at: "metadata", "annotations", "nginx.ingress.kubernetes.io/canary-weight"]?.stringValue.flatMap { Int($0) } })
+    }
+
+    @Test func nginxCanaryIngress() async throws {
+        let router = Self.nginxRouter()
         try await run(router) { cluster, canary in
             #expect(
                 canary[at: "metadata", "annotations"]
@@ -232,8 +236,8 @@ import Testing
         }
     }
 
-    @Test func istioVirtualService() async throws {
-        let router = Router(
+    static func istioRouter() -> Router {
+        Router(
             name: "istio", crds: [("networking.istio.io", "v1alpha3", "VirtualService", "virtualservices")],
             objects: """
                 apiVersion: networking.istio.io/v1alpha3
@@ -256,6 +260,10 @@ import Testing
                 let canary = primary?["route"]?.arrayValue?.first { $0[at: "destination", "host"]?.stringValue == "web-canary" }
                 return canary?["weight"]?.integerValue.map { Int($0) }
             })
+    }
+
+    @Test func istioVirtualService() async throws {
+        let router = Self.istioRouter()
         try await run(router) { _, service in
             let http = service[at: "spec", "http"]?.arrayValue ?? []
             #expect(http.map { $0["name"]?.stringValue ?? "" } == ["header", "mirror", "primary"])
@@ -276,44 +284,11 @@ import Testing
     /// the same weights and the header route; the mirror route goes to Istio, which NGINX cannot
     /// carry and leaves alone.
     @Test func everyRouterNamedIsDriven() async throws {
-        let router = Router(
-            name: "nginx and istio", crds: [("networking.istio.io", "v1alpha3", "VirtualService", "virtualservices")],
-            objects: """
-                apiVersion: networking.k8s.io/v1
-                kind: Ingress
-                metadata:
-                  name: web
-                  annotations: {kubernetes.io/ingress.class: nginx}
-                spec:
-                  rules:
-                  - host: web.example.com
-                    http:
-                      paths:
-                      - {path: /, pathType: Prefix, backend: {service: {name: web-stable, port: {number: 80}}}}
-                ---
-                apiVersion: networking.istio.io/v1alpha3
-                kind: VirtualService
-                metadata: {name: web}
-                spec:
-                  hosts: [web.example.com]
-                  http:
-                  - name: primary
-                    route:
-                    - destination: {host: web-stable}
-                      weight: 100
-                    - destination: {host: web-canary}
-                      weight: 0
-                """,
-            routing: "nginx: {stableIngress: web}\nistio: {virtualService: {name: web, routes: [primary]}}",
-            headerRoute: true, mirrorRoute: true, kind: "virtualservices.networking.istio.io", object: "web",
-            userObject: "web",
-            weight: { object in
-                let primary = object[at: "spec", "http"]?.arrayValue?.first { $0["name"]?.stringValue == "primary" }
-                let canary = primary?["route"]?.arrayValue?.first {
-                    $0[at: "destination", "host"]?.stringValue == "web-canary"
-                }
-                return canary?["weight"]?.integerValue.map { Int($0) }
-            })
+        let (nginx, istio) = (Self.nginxRouter(), Self.istioRouter())
+        var router = istio
+        router.name = "nginx and istio"
+        router.objects = nginx.objects + "\n---\n" + istio.objects
+        router.routing = nginx.routing + "\n" + istio.routing
         func canaryIngress(_ cluster: ClusterUnderTest) throws -> JSONValue {
             try cluster.object("ingress", "web-web-canary")?[at: "metadata", "annotations"] ?? [:]
         }
@@ -449,20 +424,51 @@ import Testing
               - {path: /, pathType: Prefix, backend: {service: {name: web-stable, port: {name: use-annotation}}}}
         """
 
+    /// A VirtualService whose one HTTP route sends all to `stable` and nothing to `canary`.
+    static func virtualService(stable: String, canary: String) -> String {
+        """
+        apiVersion: networking.istio.io/v1alpha3
+        kind: VirtualService
+        metadata: {name: web}
+        spec:
+          hosts: [web.example.com]
+          http:
+          - route:
+            - destination: {host: \(stable)}
+              weight: 100
+            - destination: {host: \(canary)}
+              weight: 0
+        """
+    }
+
+    /// The weights of the first HTTP route of the VirtualService `web`, by host.
+    static func istioWeights(_ cluster: ClusterUnderTest) throws -> [String: Int] {
+        var weights: [String: Int] = [:]
+        for destination in try cluster.object("virtualservice", "web")?[at: "spec", "http", 0, "route"]?.arrayValue ?? [] {
+            if let host = destination[at: "destination", "host"]?.stringValue {
+                weights[host] = Int(destination["weight"]?.integerValue ?? -1)
+            }
+        }
+        return weights
+    }
+
+    /// The target groups' weights of an ALB Ingress's action annotation, by Service.
+    static func albWeights(_ ingress: JSONValue, action: String) -> [String: Int] {
+        guard let text = ingress[at: "metadata", "annotations", action]?.stringValue,
+            let value = try? JSONValue(parsing: Array(text.utf8))
+        else { return [:] }
+        var weights: [String: Int] = [:]
+        for group in value[at: "ForwardConfig", "TargetGroups"]?.arrayValue ?? [] {
+            if let name = group["ServiceName"]?.stringValue, let weight = group["Weight"]?.integerValue {
+                weights[name] = Int(weight)
+            }
+        }
+        return weights
+    }
+
     @Test func albIngressAction() async throws {
         let action = "alb.ingress.kubernetes.io/actions.web-stable"
-        func weights(_ object: JSONValue) -> [String: Int] {
-            guard let text = object[at: "metadata", "annotations", action]?.stringValue,
-                let value = try? JSONValue(parsing: Array(text.utf8))
-            else { return [:] }
-            var weights: [String: Int] = [:]
-            for group in value[at: "ForwardConfig", "TargetGroups"]?.arrayValue ?? [] {
-                if let name = group["ServiceName"]?.stringValue, let weight = group["Weight"]?.integerValue {
-                    weights[name] = Int(weight)
-                }
-            }
-            return weights
-        }
+        func weights(_ object: JSONValue) -> [String: Int] { Self.albWeights(object, action: action) }
         let router = Router(
             name: "alb", crds: [],
             objects: Self.albIngress, routing: "alb: {ingress: web, servicePort: 80}", headerRoute: true, mirrorRoute: false,
@@ -1075,21 +1081,8 @@ import Testing
         try cluster.kubectl(
             ["apply", "-f", "-"],
             input: Self.services + pingPong
-                + Self.albIngress.replacingOccurrences(of: "web-stable", with: "web-root") + """
-
-                ---
-                apiVersion: networking.istio.io/v1alpha3
-                kind: VirtualService
-                metadata: {name: web}
-                spec:
-                  hosts: [web.example.com]
-                  http:
-                  - route:
-                    - destination: {host: web-stable}
-                      weight: 100
-                    - destination: {host: web-canary}
-                      weight: 0
-                """)
+                + Self.albIngress.replacingOccurrences(of: "web-stable", with: "web-root") + "\n---\n"
+                + Self.virtualService(stable: "web-stable", canary: "web-canary"))
         let router = Router(
             name: "alb beside istio", crds: [], objects: "",
             routing:
@@ -1101,28 +1094,9 @@ import Testing
                 of: "stableService: web-stable",
                 with: "stableService: web-stable\n      pingPong: {pingService: web-ping, pongService: web-pong}")
         }
-        func istio() throws -> [String: Int] {
-            var weights: [String: Int] = [:]
-            let route = try cluster.object("virtualservice", "web")?[at: "spec", "http", 0, "route"]?.arrayValue ?? []
-            for destination in route {
-                if let host = destination[at: "destination", "host"]?.stringValue {
-                    weights[host] = Int(destination["weight"]?.integerValue ?? -1)
-                }
-            }
-            return weights
-        }
+        func istio() throws -> [String: Int] { try Self.istioWeights(cluster) }
         func alb() throws -> [String: Int] {
-            let annotations = try cluster.object("ingress", "web")?[at: "metadata", "annotations"]
-            guard let text = annotations?["alb.ingress.kubernetes.io/actions.web-root"]?.stringValue,
-                let value = try? JSONValue(parsing: Array(text.utf8))
-            else { return [:] }
-            var weights: [String: Int] = [:]
-            for group in value[at: "ForwardConfig", "TargetGroups"]?.arrayValue ?? [] {
-                if let name = group["ServiceName"]?.stringValue {
-                    weights[name] = Int(group["Weight"]?.integerValue ?? -1)
-                }
-            }
-            return weights
+            Self.albWeights(try cluster.object("ingress", "web") ?? [:], action: "alb.ingress.kubernetes.io/actions.web-root")
         }
         try cluster.kubectl(["apply", "-f", "-"], input: rollout("web:v1"))
         let controller = try cluster.startController()
@@ -1163,19 +1137,7 @@ import Testing
             .replacingOccurrences(of: "web-canary", with: "web-pong")
         try cluster.kubectl(
             ["apply", "-f", "-"],
-            input: services + """
-                apiVersion: networking.istio.io/v1alpha3
-                kind: VirtualService
-                metadata: {name: web}
-                spec:
-                  hosts: [web.example.com]
-                  http:
-                  - route:
-                    - destination: {host: web-ping}
-                      weight: 100
-                    - destination: {host: web-pong}
-                      weight: 0
-                """)
+            input: services + Self.virtualService(stable: "web-ping", canary: "web-pong"))
         // The seed-shaped canary of the other routers, with ping and pong in place of canary and stable.
         let router = Router(
             name: "istio ping-pong", crds: [], objects: "", routing: "istio: {virtualService: {name: web}}",
@@ -1192,16 +1154,7 @@ import Testing
         func selector(_ service: String) throws -> String? {
             try cluster.object("service", service)?[at: "spec", "selector", "rollouts-pod-template-hash"]?.stringValue
         }
-        func weights() throws -> [String: Int] {
-            let route = try cluster.object("virtualservice", "web")?[at: "spec", "http"]?.arrayValue?.first
-            var weights: [String: Int] = [:]
-            for destination in route?["route"]?.arrayValue ?? [] {
-                if let host = destination[at: "destination", "host"]?.stringValue {
-                    weights[host] = Int(destination["weight"]?.integerValue ?? -1)
-                }
-            }
-            return weights
-        }
+        func weights() throws -> [String: Int] { try Self.istioWeights(cluster) }
         var last: JSONValue = [:]
         func wait(_ what: String, _ condition: (JSONValue) throws -> Bool) async throws {
             let held = try await eventually(within: 120) {
