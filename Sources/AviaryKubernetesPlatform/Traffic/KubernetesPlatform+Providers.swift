@@ -414,7 +414,6 @@ extension KubernetesPlatform {
             guard let provider else { continue }  // SMI says nothing of its weights
             answers.append(await verifyWeights(through: provider, routerSplit))
         }
-        guard answers.count != 1 else { return answers[0] }
         return WeightVerification(
             verified: answers.isEmpty ? nil : Self.combined(answers.map(\.verified)),
             loadBalancers: answers.compactMap(\.loadBalancers).first, events: answers.flatMap(\.events))

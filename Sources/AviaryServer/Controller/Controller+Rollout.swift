@@ -398,18 +398,19 @@ extension Controller {
         // ping-pong, splits the ping and pong Services; the others split canaryService and
         // stableService (Argo's ALB with Istio).
         let pingPong = canary.pingPong?.sides(stablePingPong: status.canary?.stablePingPong)
+        let splitsPingPong = canary.splitsPingPong
         let others = routing.additionalProviders.map { other -> AdditionalRouter in
             var router = AdditionalRouter(provider: other)
             if case .alb(let alb) = other {
                 router.rootService = (alb.rootService ?? "").isEmpty ? nil : alb.rootService
                 if let pingPong { (router.canaryService, router.stableService) = (pingPong.canary, pingPong.stable) }
-            } else if canary.splitsPingPong {
+            } else if splitsPingPong {
                 (router.canaryService, router.stableService) = (canary.canaryService, canary.stableService)
             }
             return router
         }
         split.additionalRouters = others.isEmpty ? nil : others
-        for case .consul(let consul) in routing.providers {
+        for case .consul(let consul) in [provider] + others.map(\.provider) {
             split.canaryServiceMeta = rollout.spec.template?.metadata?.annotations?[consul.annotation]
             split.aborted = status.abort == true
         }
