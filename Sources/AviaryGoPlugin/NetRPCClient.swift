@@ -3,7 +3,9 @@
 /// `Response{ServiceMethod, Seq, Error}` and the reply (a placeholder when `Error` is set). One gob
 /// encoder and one decoder live as long as the stream, so each type is described once.
 ///
-/// Calls are taken one at a time, in the order they are made.
+/// As Go's `rpc.Client`, calls are sent one after the other but need not wait for each other's
+/// answers: the server runs each in its own goroutine, and one reader hands each answer to the call
+/// of its `Seq`, in whatever order they come. A slow call holds no other.
 public actor NetRPCClient {
     private let session: YamuxSession
     private let stream: UInt32
@@ -11,8 +13,16 @@ public actor NetRPCClient {
     private var decoder = GobDecoder()
     private var inbound: [UInt8] = []
     private var sequence: UInt64 = 0
-    private var busy = false
-    private var queue: [CheckedContinuation<Void, Never>] = []
+    /// A request is being written (a write may wait for window, and requests must not interleave).
+    private var writing = false
+    private var writers: [CheckedContinuation<Void, Never>] = []
+    /// Calls sent and not yet answered, and the answers read before their call asked for them.
+    private var outstanding: Set<UInt64> = []
+    private var waiting: [UInt64: CheckedContinuation<GobValue, any Error>] = [:]
+    private var answered: [UInt64: Result<GobValue, any Error>] = [:]
+    private var reading = false
+    /// Why the stream can no longer be read (every call after it fails with this).
+    private var failure: (any Error)?
 
     init(session: YamuxSession, stream: UInt32) {
         self.session = session
@@ -24,32 +34,82 @@ public actor NetRPCClient {
 
     /// Calls `method` (`Service.Method`) with `argument`, described as `type`, and returns the reply.
     /// A call the server answers with an error throws `GoPluginError.remote` with its text.
-    public func call(_ method: String, _ argument: GobValue, as type: GobType) async throws -> GobValue {
-        while busy { await withCheckedContinuation { queue.append($0) } }
-        busy = true
-        defer {
-            busy = false
-            if !queue.isEmpty { queue.removeFirst().resume() }
-        }
+    /// `taken` runs when the request is about to be written, after the requests made before it: a
+    /// bound on the server's answer starts there.
+    public func call(
+        _ method: String, _ argument: GobValue, as type: GobType, taken: @Sendable () -> Void = {}
+    ) async throws -> GobValue {
+        while writing { await withCheckedContinuation { writers.append($0) } }
+        if let failure { throw failure }
+        writing = true
         let seq = sequence
         sequence += 1
-        var bytes = try encoder.encode(
-            .structure(["ServiceMethod": .string(method), "Seq": .uint(seq)]), as: Self.requestType)
-        bytes += try encoder.encode(argument, as: type)
-        try await session.write(bytes, on: stream)
-        let header = try await nextValue()
-        let reply = try await nextValue()
-        guard case .structure(let fields) = header else {
-            throw GoPluginError.protocolViolation("net/rpc answered \(method) with \(header), not a Response")
+        do {
+            defer {
+                writing = false
+                if !writers.isEmpty { writers.removeFirst().resume() }
+            }
+            var bytes = try encoder.encode(
+                .structure(["ServiceMethod": .string(method), "Seq": .uint(seq)]), as: Self.requestType)
+            bytes += try encoder.encode(argument, as: type)
+            taken()
+            outstanding.insert(seq)
+            try await session.write(bytes, on: stream)
+        } catch {
+            outstanding.remove(seq)
+            throw error
         }
-        if case .string(let message)? = fields["Error"], !message.isEmpty {
-            throw GoPluginError.remote(method: method, message: message)
+        if !reading {
+            reading = true
+            Task { await self.readAnswers() }
         }
-        let answered: UInt64 = if case .uint(let value)? = fields["Seq"] { value } else { 0 }
-        guard answered == seq else {
-            throw GoPluginError.protocolViolation("net/rpc answered call \(answered) when \(seq) was asked")
+        return try await withCheckedThrowingContinuation { continuation in
+            if let answer = answered.removeValue(forKey: seq) {
+                continuation.resume(with: answer)
+            } else if let failure {
+                continuation.resume(throwing: failure)
+            } else {
+                waiting[seq] = continuation
+            }
         }
-        return reply
+    }
+
+    /// Reads answers while calls wait for them, and gives each to its call. A stream that cannot be
+    /// read (the session closed, or an answer that breaks net/rpc) fails every call still waiting.
+    private func readAnswers() async {
+        defer { reading = false }
+        while !outstanding.isEmpty {
+            do {
+                let header = try await nextValue()
+                let reply = try await nextValue()
+                guard case .structure(let fields) = header else {
+                    throw GoPluginError.protocolViolation("net/rpc answered with \(header), not a Response")
+                }
+                let seq: UInt64 = if case .uint(let value)? = fields["Seq"] { value } else { 0 }
+                guard outstanding.remove(seq) != nil else {
+                    throw GoPluginError.protocolViolation("net/rpc answered call \(seq), which was not asked")
+                }
+                let answer: Result<GobValue, any Error>
+                if case .string(let message)? = fields["Error"], !message.isEmpty {
+                    let method = if case .string(let name)? = fields["ServiceMethod"] { name } else { "a call" }
+                    answer = .failure(GoPluginError.remote(method: method, message: message))
+                } else {
+                    answer = .success(reply)
+                }
+                if let continuation = waiting.removeValue(forKey: seq) {
+                    continuation.resume(with: answer)
+                } else {
+                    answered[seq] = answer
+                }
+            } catch {
+                failure = error
+                outstanding = []
+                let calls = waiting
+                waiting = [:]
+                for continuation in calls.values { continuation.resume(throwing: error) }
+                return
+            }
+        }
     }
 
     /// Bytes read from the stream before this client took it over (after the broker's ack).

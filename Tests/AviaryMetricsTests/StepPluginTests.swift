@@ -96,6 +96,30 @@ struct StepPluginTests {
         await host.stopAll()
     }
 
+    /// As Go's net/rpc client, calls to one plugin do not wait for each other's answers: while one
+    /// call hangs in the plugin, another is answered, by the same process.
+    @Test func aCallThatHangsHoldsNoOtherCall() async throws {
+        let (plugins, host) = try Self.plugins()
+        let record = NSTemporaryDirectory() + "aviary-step-" + UUID().uuidString + ".jsonl"
+        defer { try? FileManager.default.removeItem(atPath: record) }
+        let hanging = Task {
+            await plugins.perform(
+                Self.call(.run, ["record": .string(record), "sleepSeconds": 600]), rollout: Self.rollout)
+        }
+        #expect(await eventually { GoPluginPeer.recordedCalls(record).count == 1 }, "the plugin has the first call")
+        let answered = await plugins.perform(
+            Self.call(.run, ["record": .string(record), "phase": "Successful"]), rollout: Self.rollout)
+        #expect(answered == .result(phase: "Successful", message: "", requeueAfter: 0, status: ["count": 1]))
+        let pids = Set(GoPluginPeer.recordedCalls(record).compactMap { $0["pid"] as? Int })
+        #expect(pids.count == 1, "the process that has the hanging call answered the other")
+        await host.stopAll()
+        guard case .error(let message) = await hanging.value else {
+            Issue.record("the call that hung did not end with an error when its plugin was stopped")
+            return
+        }
+        #expect(message.hasPrefix("Run rpc call error: "))
+    }
+
     @Test func aDisabledPluginIsNotStartedAndAnUnlistedOneIsNamed() async throws {
         let (disabled, _) = try Self.plugins(disabled: true)
         #expect(await disabled.perform(Self.call(.run, [:]), rollout: Self.rollout) == .disabled)

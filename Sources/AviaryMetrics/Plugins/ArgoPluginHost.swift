@@ -77,14 +77,22 @@ public actor ArgoPluginHost {
     public static let defaultCallTimeout = Duration.seconds(60)
 
     /// Calls `method` of the plugin `name` with `argument`. A call left unanswered for `callTimeout`
-    /// stops the plugin (the next call starts it again: its net/rpc stream cannot be trusted after
-    /// a reply that never came) and throws, naming the plugin, the method and the bound.
+    /// stops the plugin, taken as stuck (the next call starts it again; the calls it was serving end
+    /// with an error) and throws, naming the plugin, the method and the bound. The bound
+    /// starts when the request is written, not while it waits for the requests before it to be.
     func call(_ name: String, _ method: String, _ argument: GobValue) async throws -> GobValue {
         let rpc = try await plugin(named: name)
         let timeout = callTimeout
+        let (sent, sending) = AsyncStream<Void>.makeStream()
         let reply = try await withThrowingTaskGroup(of: GobValue?.self) { group in
-            group.addTask { try await rpc.call(method, argument, as: .interface) }
             group.addTask {
+                try await rpc.call(method, argument, as: .interface) {
+                    sending.yield()
+                    sending.finish()
+                }
+            }
+            group.addTask {
+                for await _ in sent { break }
                 try await Task.sleep(for: timeout)
                 return nil
             }
