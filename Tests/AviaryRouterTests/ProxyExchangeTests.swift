@@ -190,3 +190,22 @@ struct TickFlusherTests {
         for (channel, _) in channels { _ = try channel.finish() }
     }
 }
+
+/// `YieldPacer`: a loop gives up its core after a turn's flush at most once a millisecond.
+@Suite("Yields after a flush")
+struct YieldPacerTests {
+    static let ms: UInt64 = 1_000_000
+
+    /// Each row: the turns' ends (nanoseconds, monotonic) and whether each one yields.
+    @Test(arguments: [
+        ([5 * ms], [true]),
+        ([5 * ms, 5 * ms + 1], [true, false]),
+        ([5 * ms, 5 * ms + ms - 1, 6 * ms], [true, false, true]),
+        ([5 * ms, 5 * ms + 300_000, 5 * ms + 700_000, 6 * ms + 100_000], [true, false, false, true]),
+        ([5 * ms, 9 * ms, 9 * ms + 10], [true, true, false]),
+    ] as [([UInt64], [Bool])])
+    func yieldsOnceAMillisecondAtMost(ends: [UInt64], yields: [Bool]) {
+        var pacer = YieldPacer()
+        #expect(ends.map { pacer.isDue(at: $0) } == yields)
+    }
+}
