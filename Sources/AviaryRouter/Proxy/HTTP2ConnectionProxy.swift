@@ -172,7 +172,8 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
     }
 
     /// Flushes what the streams wrote: at the end of the client's read when in one, else once
-    /// at the end of this turn of the loop (many upstream reads end in one turn).
+    /// at the end of this turn of the loop (many upstream reads end in one turn), after which the
+    /// loop may give up its core (`YieldPacer`).
     func flush() {
         if isReading {
             needsFlush = true
@@ -183,6 +184,7 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
         context.eventLoop.assumeIsolated().execute {
             self.flushScheduled = false
             self.flushNow()
+            self.pool.flusher.yieldIfDue()
         }
     }
 

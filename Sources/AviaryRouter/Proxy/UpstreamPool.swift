@@ -206,7 +206,7 @@ final class UpstreamPool {
 /// handled.
 ///
 /// After its flush the loop may also give up its core (`YieldPacer`), so that the peers it has just
-/// woken run now.
+/// woken run now; the HTTP/2 connections' end-of-turn flushes do the same.
 final class TickFlusher {
     private let eventLoop: any EventLoop
     private var pending: [ChannelHandlerContext] = []
@@ -232,9 +232,9 @@ final class TickFlusher {
         yieldIfDue()
     }
 
-    /// Gives up the core if the loop has not done so for `YieldPacer.interval`, once the turn's
-    /// flushes are written.
-    private func yieldIfDue() {
+    /// Gives up the core if the loop has not done so for `YieldPacer.interval`: called once a turn's
+    /// flushes are written (HTTP/2 connections flush on their own and call it after).
+    func yieldIfDue() {
         if pacer.isDue(at: NIODeadline.now().uptimeNanoseconds) { sched_yield() }
     }
 }
