@@ -49,12 +49,23 @@ public actor NetRPCClient {
                 writing = false
                 if !writers.isEmpty { writers.removeFirst().resume() }
             }
-            var bytes = try encoder.encode(
+            // Encoded with a copy: an argument that does not fit `type` leaves the encoder as it was,
+            // not holding the request's type as sent when it never went.
+            var next = encoder
+            var bytes = try next.encode(
                 .structure(["ServiceMethod": .string(method), "Seq": .uint(seq)]), as: Self.requestType)
-            bytes += try encoder.encode(argument, as: type)
+            bytes += try next.encode(argument, as: type)
+            encoder = next
             taken()
             outstanding.insert(seq)
-            try await session.write(bytes, on: stream)
+            do {
+                try await session.write(bytes, on: stream)
+            } catch {
+                // Part of the request may have gone: the server can no longer find where the next
+                // one starts, so no later call is written to this stream.
+                failure = failure ?? error
+                throw error
+            }
         } catch {
             outstanding.remove(seq)
             throw error
@@ -111,6 +122,10 @@ public actor NetRPCClient {
             }
         }
     }
+
+    /// Whether the stream broke (a read or a write failed): every call fails, and the plugin must
+    /// be dispensed again, or started again.
+    public var isBroken: Bool { failure != nil }
 
     /// Bytes read from the stream before this client took it over (after the broker's ack).
     func prepend(_ bytes: [UInt8]) { inbound = bytes + inbound }

@@ -1,3 +1,4 @@
+import AviaryGoPlugin
 import AviaryModel
 import AviaryTestSupport
 import Crypto
@@ -207,6 +208,23 @@ struct MetricPluginTests {
                     "metric plugin aviary-test/peer: plugin aviary-test/peer failed to initialise (InitPlugin): "
                         + "no credentials for the metrics API"))
         await host.stopAll()
+    }
+
+    @Test func anArgumentThatCannotBeEncodedLeavesTheStreamUsable() async throws {
+        let kind = ArgoPluginConfiguration.Kind.metricProvider
+        let client = try await GoPluginClient.start(
+            executable: try GoPluginPeer.build(peerSource), handshake: kind.handshake, log: { _ in })
+        let rpc = try await client.dispense(kind.dispenseName)
+        // The first call on the stream would carry net/rpc's Request type; a string is no int.
+        await #expect(throws: (any Error).self) { try await rpc.call("Plugin.InitPlugin", .string("x"), as: .int) }
+        let reply = try await rpc.call("Plugin.InitPlugin", .nilInterface, as: .interface)
+        #expect(GoTypes.rpcError(reply) == nil, "InitPlugin answered \(reply)")
+        #expect(await !rpc.isBroken)
+        await client.stop()
+        await #expect(throws: (any Error).self) {
+            try await rpc.call("Plugin.InitPlugin", .nilInterface, as: .interface)
+        }
+        #expect(await rpc.isBroken, "a stream whose session closed is broken")
     }
 }
 

@@ -59,10 +59,11 @@ public actor ArgoPluginHost {
         self.log = log
     }
 
-    /// The net/rpc client of the running plugin `name`, started (and initialised) if it is not running.
+    /// The net/rpc client of the running plugin `name`, started (and initialised) if it is not running,
+    /// or if its stream broke while it runs (a plugin answers no more calls on a broken stream).
     func plugin(named name: String) async throws -> NetRPCClient {
         if let current = running[name] {
-            if await current.client.isRunning { return current.rpc }
+            if await current.client.isRunning, await !current.rpc.isBroken { return current.rpc }
             running[name] = nil
             await current.client.stop()
         }
