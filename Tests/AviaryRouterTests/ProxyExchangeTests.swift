@@ -189,6 +189,42 @@ struct TickFlusherTests {
         #expect(try channels[0].0.readOutbound(as: ByteBuffer.self) == ByteBuffer(string: "again"))
         for (channel, _) in channels { _ = try channel.finish() }
     }
+
+    /// Stands for an HTTP/2 client connection: notes when it is told to flush.
+    final class Connection: TurnEndFlushing {
+        let name: String
+        let log: (String) -> Void
+        init(_ name: String, log: @escaping (String) -> Void) {
+            self.name = name
+            self.log = log
+        }
+        func flushAtTurnEnd() { log(name) }
+    }
+
+    @Test("HTTP/2 connections flush in the same end-of-turn batch as the HTTP/1.1 channels, each when asked")
+    func connectionsFlushInTheSameBatch() throws {
+        let loop = EmbeddedEventLoop()
+        let flusher = TickFlusher(eventLoop: loop)
+        let handle = Handle()
+        let channel = EmbeddedChannel(handler: handle, loop: loop)
+        var flushed: [String] = []
+        let first = Connection("h2 first") { flushed.append($0) }
+        let second = Connection("h2 second") { flushed.append($0) }
+        flusher.flush(first)
+        channel.write(ByteBuffer(string: "http/1.1"), promise: nil)
+        flusher.flush(try #require(handle.context))
+        flusher.flush(second)
+        #expect(flushed.isEmpty)
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        loop.run()
+        #expect(flushed == ["h2 first", "h2 second"])
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == ByteBuffer(string: "http/1.1"))
+        // A later turn flushes only what asked in it.
+        flusher.flush(second)
+        loop.run()
+        #expect(flushed == ["h2 first", "h2 second", "h2 second"])
+        _ = try channel.finish()
+    }
 }
 
 /// `YieldPacer`: a loop gives up its core after a turn's flush at most once a millisecond.
@@ -197,13 +233,14 @@ struct YieldPacerTests {
     static let ms: UInt64 = 1_000_000
 
     /// Each row: the turns' ends (nanoseconds, monotonic) and whether each one yields.
-    @Test(arguments: [
-        ([5 * ms], [true]),
-        ([5 * ms, 5 * ms + 1], [true, false]),
-        ([5 * ms, 5 * ms + ms - 1, 6 * ms], [true, false, true]),
-        ([5 * ms, 5 * ms + 300_000, 5 * ms + 700_000, 6 * ms + 100_000], [true, false, false, true]),
-        ([5 * ms, 9 * ms, 9 * ms + 10], [true, true, false]),
-    ] as [([UInt64], [Bool])])
+    @Test(
+        arguments: [
+            ([5 * ms], [true]),
+            ([5 * ms, 5 * ms + 1], [true, false]),
+            ([5 * ms, 5 * ms + ms - 1, 6 * ms], [true, false, true]),
+            ([5 * ms, 5 * ms + 300_000, 5 * ms + 700_000, 6 * ms + 100_000], [true, false, false, true]),
+            ([5 * ms, 9 * ms, 9 * ms + 10], [true, true, false]),
+        ] as [([UInt64], [Bool])])
     func yieldsOnceAMillisecondAtMost(ends: [UInt64], yields: [Bool]) {
         var pacer = YieldPacer()
         #expect(ends.map { pacer.isDue(at: $0) } == yields)

@@ -22,7 +22,7 @@ import NIOHTTP2
 /// PROTOCOL_ERROR for the connection); more than 200 RST_STREAM, 200 PING/SETTINGS/PRIORITY
 /// frames or 200 malformed streams in 30 seconds, or a second empty DATA frame in a row, is
 /// ENHANCE_YOUR_CALM; header blocks larger than the table's header limit end the connection.
-final class HTTP2ConnectionProxy: ChannelInboundHandler {
+final class HTTP2ConnectionProxy: ChannelInboundHandler, TurnEndFlushing {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -171,21 +171,22 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
         }
     }
 
-    /// Flushes what the streams wrote: at the end of the client's read when in one, else once
-    /// at the end of this turn of the loop (many upstream reads end in one turn), after which the
-    /// loop may give up its core (`YieldPacer`).
+    /// Flushes what the streams wrote once, at the end of this turn of the loop (many reads end
+    /// in one turn), with the loop's other flushes (`TickFlusher`).
     func flush() {
         if isReading {
             needsFlush = true
             return
         }
-        guard !flushScheduled, let context else { return }
+        guard !flushScheduled, context != nil else { return }
         flushScheduled = true
-        context.eventLoop.assumeIsolated().execute {
-            self.flushScheduled = false
-            self.flushNow()
-            self.pool.flusher.yieldIfDue()
-        }
+        pool.flusher.flush(self)
+    }
+
+    /// The loop's turn ended (`TickFlusher`): what was written goes.
+    func flushAtTurnEnd() {
+        flushScheduled = false
+        flushNow()
     }
 
     /// Has `stream`'s upstream flushed at the end of this read, or now outside one.
@@ -267,7 +268,7 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler {
         }
         if needsFlush {
             needsFlush = false
-            flushNow()
+            flush()
         }
         context.fireChannelReadComplete()
     }
