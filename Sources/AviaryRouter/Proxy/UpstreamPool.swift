@@ -207,7 +207,7 @@ final class UpstreamPool {
 ///
 /// HTTP/2 client connections flush in the same batch. (The requests their streams write upstream
 /// still go at the end of the client's read: held to the turn's end, they cost the one-thread
-/// router 3% of its h2c throughput, as the pods on the other core waited.) After the batch the
+/// router 4% of its h2c throughput, as the pods on the other core waited.) After the batch the
 /// loop may give up its core (`YieldPacer`), so that the peers it has just woken run now.
 final class TickFlusher {
     private let eventLoop: any EventLoop
