@@ -245,4 +245,18 @@ struct YieldPacerTests {
         var pacer = YieldPacer()
         #expect(ends.map { pacer.isDue(at: $0) } == yields)
     }
+
+    @Test func loopsAsManyAsTheCoresYieldEveryHalfMillisecond() {
+        var pacer = YieldPacer(interval: YieldPacer.interval(loops: 2, cores: 2))
+        #expect(
+            [5 * Self.ms, 5 * Self.ms + 499_999, 5 * Self.ms + 500_000].map { pacer.isDue(at: $0) } == [
+                true, false, true,
+            ])
+    }
+
+    /// Each row: the loops, the cores, and the interval between yields (µs).
+    @Test(arguments: [(1, 2, 1_000), (2, 2, 500), (4, 2, 500), (1, 1, 500), (2, 8, 1_000), (7, 8, 1_000)])
+    func theIntervalIsHalvedWhenTheLoopsFillTheCores(loops: Int, cores: Int, micros: UInt64) {
+        #expect(YieldPacer.interval(loops: loops, cores: cores) == micros * 1_000)
+    }
 }

@@ -58,9 +58,13 @@ final class ProxyCore: Sendable {
         _ group: any EventLoopGroup, stats: RouterStats
     ) async throws -> [ObjectIdentifier: NIOLoopBound<UpstreamPool>] {
         var pools: [ObjectIdentifier: NIOLoopBound<UpstreamPool>] = [:]
-        for (shard, loop) in group.makeIterator().enumerated() {
+        let loops = Array(group.makeIterator())
+        let yieldInterval = YieldPacer.interval(loops: loops.count, cores: System.coreCount)
+        for (shard, loop) in loops.enumerated() {
             pools[ObjectIdentifier(loop)] = try await loop.submit {
-                NIOLoopBound(UpstreamPool(eventLoop: loop, stats: stats, shard: shard), eventLoop: loop)
+                NIOLoopBound(
+                    UpstreamPool(eventLoop: loop, stats: stats, shard: shard, yieldInterval: yieldInterval),
+                    eventLoop: loop)
             }.get()
         }
         return pools
