@@ -28,7 +28,8 @@ final class UpstreamPool {
     private var idle: [String: IdleList] = [:]
     /// The connections that HTTP/2 clients' streams use.
     let streams: StreamUpstreams
-    /// The loop's end-of-turn flushes of HTTP/1.1 connections, client and upstream.
+    /// The loop's end-of-turn flushes: HTTP/1.1 connections (client and upstream) and HTTP/2 client
+    /// connections.
     let flusher: TickFlusher
 
     init(
