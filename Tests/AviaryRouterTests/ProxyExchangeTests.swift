@@ -225,6 +225,30 @@ struct TickFlusherTests {
         #expect(flushed == ["h2 first", "h2 second", "h2 second"])
         _ = try channel.finish()
     }
+
+    /// With the loops as many as the cores the yield comes after every connection's flush; with a
+    /// core left over it may come after the first (the interval here is a second, so only the
+    /// turn's first check is due).
+    @Test(arguments: [(true, ["h2 first", "h2 second", "yield"]), (false, ["h2 first", "yield", "h2 second"])])
+    func theYieldComesAfterTheBatchOnlyWhenConnectionsAreBatched(batches: Bool, order: [String]) {
+        let loop = EmbeddedEventLoop()
+        var log: [String] = []
+        let flusher = TickFlusher(
+            eventLoop: loop, yieldInterval: 1_000_000_000, batchesConnections: batches,
+            yieldCore: { log.append("yield") })
+        let first = Connection("h2 first") { log.append($0) }
+        let second = Connection("h2 second") { log.append($0) }
+        flusher.flush(first)
+        flusher.flush(second)
+        loop.run()
+        #expect(log == order)
+    }
+
+    /// Each row: the loops, the cores, and whether HTTP/2 connections flush in one batch.
+    @Test(arguments: [(1, 2, false), (2, 2, true), (4, 2, true), (1, 1, true), (2, 8, false), (8, 8, true)])
+    func connectionsAreBatchedWhenTheLoopsFillTheCores(loops: Int, cores: Int, batched: Bool) {
+        #expect(TickFlusher.batchesConnections(loops: loops, cores: cores) == batched)
+    }
 }
 
 /// `YieldPacer`: a loop gives up its core after a turn's flush at most once a millisecond.

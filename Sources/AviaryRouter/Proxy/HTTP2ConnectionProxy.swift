@@ -268,7 +268,7 @@ final class HTTP2ConnectionProxy: ChannelInboundHandler, TurnEndFlushing {
         }
         if needsFlush {
             needsFlush = false
-            flush()
+            if pool.flusher.batchesConnections { flush() } else { flushNow() }
         }
         context.fireChannelReadComplete()
     }

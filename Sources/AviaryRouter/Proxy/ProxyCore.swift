@@ -60,10 +60,13 @@ final class ProxyCore: Sendable {
         var pools: [ObjectIdentifier: NIOLoopBound<UpstreamPool>] = [:]
         let loops = Array(group.makeIterator())
         let yieldInterval = YieldPacer.interval(loops: loops.count, cores: System.coreCount)
+        let batches = TickFlusher.batchesConnections(loops: loops.count, cores: System.coreCount)
         for (shard, loop) in loops.enumerated() {
             pools[ObjectIdentifier(loop)] = try await loop.submit {
                 NIOLoopBound(
-                    UpstreamPool(eventLoop: loop, stats: stats, shard: shard, yieldInterval: yieldInterval),
+                    UpstreamPool(
+                        eventLoop: loop, stats: stats, shard: shard, yieldInterval: yieldInterval,
+                        batchesConnections: batches),
                     eventLoop: loop)
             }.get()
         }
