@@ -226,9 +226,9 @@ struct TickFlusherTests {
         _ = try channel.finish()
     }
 
-    /// With the loops as many as the cores the yield comes after every connection's flush; with a
-    /// core left over it may come after the first (the interval here is a second, so only the
-    /// turn's first check is due).
+    /// With the loops as many as the cores the yield comes once all the connections have flushed;
+    /// with a core left over it may come after the first (the interval here is a second, so only
+    /// the turn's first check is due).
     @Test(arguments: [(true, ["h2 first", "h2 second", "yield"]), (false, ["h2 first", "yield", "h2 second"])])
     func theYieldComesAfterTheBatchOnlyWhenConnectionsAreBatched(batches: Bool, order: [String]) {
         let loop = EmbeddedEventLoop()
