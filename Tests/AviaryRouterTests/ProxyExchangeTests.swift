@@ -234,7 +234,8 @@ struct TickFlusherTests {
         let loop = EmbeddedEventLoop()
         var log: [String] = []
         let flusher = TickFlusher(
-            eventLoop: loop, yieldInterval: 1_000_000_000, batchesConnections: batches,
+            eventLoop: loop,
+            turns: TurnPolicy(yieldInterval: 1_000_000_000, batchesConnections: batches, mostHeld: .max),
             yieldCore: { log.append("yield") })
         let first = Connection("h2 first") { log.append($0) }
         let second = Connection("h2 second") { log.append($0) }
@@ -244,10 +245,103 @@ struct TickFlusherTests {
         #expect(log == order)
     }
 
-    /// Each row: the loops, the cores, and whether HTTP/2 connections flush in one batch.
-    @Test(arguments: [(1, 2, false), (2, 2, true), (4, 2, true), (1, 1, true), (2, 8, false), (8, 8, true)])
-    func connectionsAreBatchedWhenTheLoopsFillTheCores(loops: Int, cores: Int, batched: Bool) {
-        #expect(TickFlusher.batchesConnections(loops: loops, cores: cores) == batched)
+    /// What each channel has sent since the last look.
+    static func sent(_ channels: [(EmbeddedChannel, Handle)]) throws -> [String] {
+        try channels.map { channel, _ in
+            var got = ""
+            while var bytes = try channel.readOutbound(as: ByteBuffer.self) {
+                got += bytes.readString(length: bytes.readableBytes) ?? ""
+            }
+            return got
+        }
+    }
+
+    @Test("a turn that holds its most HTTP/1.1 channels flushes them at once; later ones wait for the turn's end")
+    func aFullTurnFlushesEarly() throws {
+        let loop = EmbeddedEventLoop()
+        let flusher = TickFlusher(
+            eventLoop: loop, turns: TurnPolicy(yieldInterval: 1_000_000, batchesConnections: false, mostHeld: 3))
+        var channels: [(EmbeddedChannel, Handle)] = []
+        for _ in 0..<4 {
+            let handle = Handle()
+            channels.append((EmbeddedChannel(handler: handle, loop: loop), handle))
+        }
+        for (index, (channel, handle)) in channels.enumerated() {
+            channel.write(ByteBuffer(string: "\(index)"), promise: nil)
+            flusher.flush(try #require(handle.context))
+            if index == 1 { #expect(try Self.sent(channels) == ["", "", "", ""]) }
+            if index == 2 { #expect(try Self.sent(channels) == ["0", "1", "2", ""]) }
+        }
+        #expect(try Self.sent(channels) == ["", "", "", ""])
+        loop.run()
+        #expect(try Self.sent(channels) == ["", "", "", "3"])
+        for (channel, _) in channels { _ = try channel.finish() }
+    }
+
+    /// Asks the flusher to flush another channel from inside its own flush, once.
+    final class Chained: ChannelOutboundHandler {
+        typealias OutboundIn = ByteBuffer
+        var next: (() -> Void)?
+        func flush(context: ChannelHandlerContext) {
+            context.flush()
+            let next = self.next
+            self.next = nil
+            next?()
+        }
+    }
+
+    @Test("channels asking for a flush while a full turn's channels go wait for the turn's end, enough to fill it too")
+    func anAskDuringAnEarlyFlushWaits() throws {
+        let loop = EmbeddedEventLoop()
+        let flusher = TickFlusher(
+            eventLoop: loop, turns: TurnPolicy(yieldInterval: 1_000_000, batchesConnections: false, mostHeld: 2))
+        let chained = Chained()
+        let first = Handle()
+        let firstChannel = EmbeddedChannel(loop: loop)
+        try firstChannel.pipeline.syncOperations.addHandlers([chained, first])
+        let second = Handle()
+        let secondChannel = EmbeddedChannel(handler: second, loop: loop)
+        var channels = [(firstChannel, first), (secondChannel, second)]
+        var late: [(EmbeddedChannel, ChannelHandlerContext)] = []
+        for _ in 0..<2 {
+            let handle = Handle()
+            let channel = EmbeddedChannel(handler: handle, loop: loop)
+            channels.append((channel, handle))
+            late.append((channel, try #require(handle.context)))
+        }
+        chained.next = {
+            for (index, (channel, context)) in late.enumerated() {
+                channel.write(ByteBuffer(string: "late \(index)"), promise: nil)
+                flusher.flush(context)
+            }
+        }
+        firstChannel.write(ByteBuffer(string: "a"), promise: nil)
+        flusher.flush(try #require(first.context))
+        secondChannel.write(ByteBuffer(string: "b"), promise: nil)
+        flusher.flush(try #require(second.context))
+        #expect(try Self.sent(channels) == ["a", "b", "", ""])
+        loop.run()
+        #expect(try Self.sent(channels) == ["", "", "late 0", "late 1"])
+        for (channel, _) in channels { _ = try channel.finish() }
+    }
+}
+
+/// `TurnPolicy`: how a loop ends its turns depends on whether the loops fill the cores.
+@Suite("Turn policies")
+struct TurnPolicyTests {
+    /// Each row: the loops, the cores, the interval between yields (µs), whether HTTP/2 connections
+    /// flush in one batch, and the most HTTP/1.1 channels a turn holds.
+    @Test(
+        arguments: [
+            (1, 2, 1_000, false, 16), (2, 2, 500, true, Int.max), (4, 2, 500, true, Int.max),
+            (1, 1, 500, true, Int.max), (2, 8, 1_000, false, 16), (7, 8, 1_000, false, 16),
+            (8, 8, 500, true, Int.max),
+        ] as [(Int, Int, UInt64, Bool, Int)])
+    func theLoopsFillingTheCoresDecides(loops: Int, cores: Int, micros: UInt64, batched: Bool, mostHeld: Int) {
+        let turns = TurnPolicy.forLoops(loops, cores: cores)
+        #expect(turns.yieldInterval == micros * 1_000)
+        #expect(turns.batchesConnections == batched)
+        #expect(turns.mostHeld == mostHeld)
     }
 }
 
@@ -271,16 +365,11 @@ struct YieldPacerTests {
     }
 
     @Test func loopsAsManyAsTheCoresYieldEveryHalfMillisecond() {
-        var pacer = YieldPacer(interval: YieldPacer.interval(loops: 2, cores: 2))
+        var pacer = YieldPacer(interval: TurnPolicy.forLoops(2, cores: 2).yieldInterval)
         #expect(
             [5 * Self.ms, 5 * Self.ms + 499_999, 5 * Self.ms + 500_000].map { pacer.isDue(at: $0) } == [
                 true, false, true,
             ])
     }
 
-    /// Each row: the loops, the cores, and the interval between yields (µs).
-    @Test(arguments: [(1, 2, 1_000), (2, 2, 500), (4, 2, 500), (1, 1, 500), (2, 8, 1_000), (7, 8, 1_000)])
-    func theIntervalIsHalvedWhenTheLoopsFillTheCores(loops: Int, cores: Int, micros: UInt64) {
-        #expect(YieldPacer.interval(loops: loops, cores: cores) == micros * 1_000)
-    }
 }

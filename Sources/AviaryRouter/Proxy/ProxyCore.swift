@@ -59,15 +59,11 @@ final class ProxyCore: Sendable {
     ) async throws -> [ObjectIdentifier: NIOLoopBound<UpstreamPool>] {
         var pools: [ObjectIdentifier: NIOLoopBound<UpstreamPool>] = [:]
         let loops = Array(group.makeIterator())
-        let yieldInterval = YieldPacer.interval(loops: loops.count, cores: System.coreCount)
-        let batches = TickFlusher.batchesConnections(loops: loops.count, cores: System.coreCount)
+        let turns = TurnPolicy.forLoops(loops.count, cores: System.coreCount)
         for (shard, loop) in loops.enumerated() {
             pools[ObjectIdentifier(loop)] = try await loop.submit {
                 NIOLoopBound(
-                    UpstreamPool(
-                        eventLoop: loop, stats: stats, shard: shard, yieldInterval: yieldInterval,
-                        batchesConnections: batches),
-                    eventLoop: loop)
+                    UpstreamPool(eventLoop: loop, stats: stats, shard: shard, turns: turns), eventLoop: loop)
             }.get()
         }
         return pools

@@ -32,14 +32,9 @@ final class UpstreamPool {
     /// connections.
     let flusher: TickFlusher
 
-    init(
-        eventLoop: any EventLoop, stats: RouterStats, shard: Int = 0,
-        yieldInterval: UInt64 = YieldPacer.defaultInterval,
-        batchesConnections: Bool = true
-    ) {
+    init(eventLoop: any EventLoop, stats: RouterStats, shard: Int = 0, turns: TurnPolicy = .crowded) {
         self.eventLoop = eventLoop
-        self.flusher = TickFlusher(
-            eventLoop: eventLoop, yieldInterval: yieldInterval, batchesConnections: batchesConnections)
+        self.flusher = TickFlusher(eventLoop: eventLoop, turns: turns)
         self.shard = shard
         self.stats = stats
         self.streams = StreamUpstreams(eventLoop: eventLoop)
@@ -214,48 +209,56 @@ final class UpstreamPool {
 /// HTTP/2 client connections flush in the same batch. (The requests their streams write upstream
 /// still go at the end of the client's read: held to the turn's end, they cost the one-thread
 /// router 4% of its h2c throughput, as the pods on the other core waited.) After the batch the
-/// loop may give up its core (`YieldPacer`), so that the peers it has just woken run now; with fewer
-/// loops than cores it may do so after any HTTP/2 connection's flush (`batchesConnections`).
+/// loop may give up its core (`YieldPacer`), so that the peers it has just woken run now. With
+/// fewer loops than cores a turn holds a few HTTP/1.1 channels at most, and the loop may yield after
+/// any HTTP/2 connection's flush (`TurnPolicy`).
 final class TickFlusher {
     private let eventLoop: any EventLoop
     private var pending: [ChannelHandlerContext] = []
     private var spare: [ChannelHandlerContext] = []
+    /// The channels flushed before the turn's end, when the turn held its most.
+    private var early: [ChannelHandlerContext] = []
+    private var isFlushingEarly = false
     /// HTTP/2 client connections: each hands its frames to its channel and flushes it.
     private var connections: [any TurnEndFlushing] = []
     private var spareConnections: [any TurnEndFlushing] = []
     private var scheduled = false
     private var pacer: YieldPacer
+    let turns: TurnPolicy
     /// Whether the HTTP/2 connections' flushes all go before the yield, and a connection's flush at
-    /// the end of its client's read waits for the batch; see `batchesConnections(loops:cores:)`.
-    let batchesConnections: Bool
+    /// the end of its client's read waits for the batch (`TurnPolicy.batchesConnections`).
+    var batchesConnections: Bool { turns.batchesConnections }
 
     /// Gives up the core: `sched_yield`, or what a test puts in its place.
     private let yieldCore: () -> Void
 
     init(
-        eventLoop: any EventLoop, yieldInterval: UInt64 = YieldPacer.defaultInterval, batchesConnections: Bool = true,
-        yieldCore: @escaping () -> Void = { sched_yield() }
+        eventLoop: any EventLoop, turns: TurnPolicy = .crowded, yieldCore: @escaping () -> Void = { sched_yield() }
     ) {
         self.eventLoop = eventLoop
-        self.pacer = YieldPacer(interval: yieldInterval)
-        self.batchesConnections = batchesConnections
+        self.turns = turns
+        self.pacer = YieldPacer(interval: turns.yieldInterval)
         self.yieldCore = yieldCore
     }
 
-    /// Whether HTTP/2 connections flush in one batch with a yield after all of them: when the router's
-    /// loops are as many as the cores. Then a client woken by a flush can only run when a loop gives
-    /// its core up, and a yield between two connections' flushes left the second's client waiting
-    /// (h2c, two threads, processes started anew each round: p99 8.04 ms batched against 9.08 and
-    /// 9.55 without, HAProxy's 7.79). With a core left over, a connection flushes at the end of its
-    /// client's read and the loop may yield after any connection's flush, and the client can run on
-    /// the other core at once; there the batch cost the one-thread router about 4% against HAProxy
-    /// (0.952x its throughput, against 1.034 and 0.988x without; HISTORY.md).
-    static func batchesConnections(loops: Int, cores: Int) -> Bool { loops >= cores }
-
-    /// Flushes `context`'s channel at the end of this turn (a channel flushed twice is sent once).
+    /// Flushes `context`'s channel at the end of this turn (a channel flushed twice is sent once);
+    /// or now, with every channel the turn holds, when it holds `turns.mostHeld` of them.
     func flush(_ context: ChannelHandlerContext) {
         pending.append(context)
-        schedule()
+        if pending.count >= turns.mostHeld && !isFlushingEarly {
+            flushEarly()
+        } else {
+            schedule()
+        }
+    }
+
+    /// Flushes the channels held so far. One that asks again while they go waits for the turn's end.
+    private func flushEarly() {
+        isFlushingEarly = true
+        swap(&pending, &early)
+        for context in early { context.flush() }
+        early.removeAll(keepingCapacity: true)
+        isFlushingEarly = false
     }
 
     /// Has `connection` flush at the end of this turn; it asks once a turn.
@@ -312,24 +315,13 @@ protocol TurnEndFlushing: AnyObject {
 /// (HAProxy 3.12) for 2% of it (HISTORY.md). A yield with nothing else to run returns at once: an
 /// idle host, or one whose cores are the router's own, pays a system call a millisecond at most.
 ///
-/// When the loops are as many as the cores, no core is left for the peers: one woken by a flush
-/// runs only when a loop gives its core up, so the loops yield twice as often. With two loops on
-/// two cores that took the HTTP/1.1 p99 from 3.54 to 3.25 ms (HAProxy 3.38) and kept the
-/// throughput; with one loop on two cores the shorter interval cost 8% of it (HISTORY.md).
+/// When the loops are as many as the cores they yield twice as often (`TurnPolicy`).
 struct YieldPacer {
     /// The least time between two yields (nanoseconds).
     let interval: UInt64
     private var last: UInt64 = 0
 
-    static let defaultInterval: UInt64 = 1_000_000
-    static let crowdedInterval: UInt64 = 500_000
-
-    init(interval: UInt64 = defaultInterval) { self.interval = interval }
-
-    /// The interval for `loops` event loops on a host with `cores` cores.
-    static func interval(loops: Int, cores: Int) -> UInt64 {
-        loops >= cores ? crowdedInterval : defaultInterval
-    }
+    init(interval: UInt64 = TurnPolicy.spareCore.yieldInterval) { self.interval = interval }
 
     /// Whether to yield at `now` (nanoseconds, monotonic); when it is, the next is `interval` later.
     mutating func isDue(at now: UInt64) -> Bool {
@@ -337,4 +329,44 @@ struct YieldPacer {
         last = now
         return true
     }
+}
+
+/// How an event loop ends its turns, which turns on one question: do the router's loops fill the
+/// host's cores, or is a core left over for the clients and pods it shares the host with?
+///
+/// - The yield interval (`YieldPacer`). With no core left over, a peer woken by a flush runs only
+///   when a loop gives its core up, so the loops yield twice as often. With two loops on two cores
+///   that took the HTTP/1.1 p99 from 3.54 to 3.25 ms (HAProxy 3.38) and kept the throughput; with
+///   one loop on two cores the shorter interval cost 8% of it (HISTORY.md).
+/// - Whether HTTP/2 connections flush in one batch with a yield after all of them. With no core
+///   left over, a yield between two connections' flushes left the second's client waiting (h2c, two
+///   threads, processes started anew each round: p99 8.04 ms batched against 9.08 and 9.55 without,
+///   HAProxy's 7.79). With a core left over, a connection flushes at the end of its client's read,
+///   the loop may yield after any connection's flush, and the client can run on the other core at
+///   once; there the batch cost the one-thread router about 4% against HAProxy (0.952x its
+///   throughput, against 1.034 and 0.988x without).
+/// - The most HTTP/1.1 channels a turn holds for its end. With a core left over, the clients and
+///   pods on it sat idle while a long turn held every byte they were waiting for: one loop on two
+///   cores left 5.6 µs of idle core a request against HAProxy's 4.4 (the rig, every process new
+///   each round). Sent sixteen channels at a time, the idle fell to 3.4 µs and the throughput rose
+///   7% (1.096x HAProxy against 1.012x for the whole turn; 32 gave 1.099x, 64 1.052x, 8 0.995x).
+///   `bench/router/run` shows less: 1.031x against 0.988x over three interleaved runs each, and no
+///   difference in two 8-round runs each. With no core left over, the peers run only when a loop
+///   yields anyway, and the early writes only wake them more often: two loops on two cores gave
+///   0.962x at sixteen against 1.050x (HISTORY.md).
+struct TurnPolicy: Equatable {
+    /// The least time between two yields (nanoseconds).
+    let yieldInterval: UInt64
+    let batchesConnections: Bool
+    /// The most HTTP/1.1 channels a turn holds: the one whose ask makes this many is flushed at
+    /// once, with all the others held.
+    let mostHeld: Int
+
+    /// The loops fill the cores.
+    static let crowded = TurnPolicy(yieldInterval: 500_000, batchesConnections: true, mostHeld: .max)
+    /// A core is left over.
+    static let spareCore = TurnPolicy(yieldInterval: 1_000_000, batchesConnections: false, mostHeld: 16)
+
+    /// The policy for `loops` event loops on a host with `cores` cores.
+    static func forLoops(_ loops: Int, cores: Int) -> TurnPolicy { loops >= cores ? .crowded : .spareCore }
 }
