@@ -278,7 +278,7 @@ struct TickFlusherTests {
         for (channel, _) in channels { _ = try channel.finish() }
     }
 
-    /// Asks the flusher to flush another channel from inside its own flush, once.
+    /// Runs `next` from inside its channel's flush, once: there a test asks the flusher for more.
     final class Chained: ChannelOutboundHandler {
         typealias OutboundIn = ByteBuffer
         var next: (() -> Void)?
@@ -371,5 +371,4 @@ struct YieldPacerTests {
                 true, false, true,
             ])
     }
-
 }
