@@ -224,7 +224,7 @@ final class TickFlusher {
     private var spareConnections: [any TurnEndFlushing] = []
     private var scheduled = false
     private var pacer: YieldPacer
-    let turns: TurnPolicy
+    private let turns: TurnPolicy
     /// Whether the HTTP/2 connections' flushes all go before the yield, and a connection's flush at
     /// the end of its client's read waits for the batch (`TurnPolicy.batchesConnections`).
     var batchesConnections: Bool { turns.batchesConnections }
@@ -350,11 +350,11 @@ struct YieldPacer {
 ///   cores left 5.6 µs of idle core a request against HAProxy's 4.4 (the rig, every process new
 ///   each round). Sent sixteen channels at a time, the idle fell to 3.4 µs and the throughput rose
 ///   7% (1.096x HAProxy against 1.012x for the whole turn; 32 gave 1.099x, 64 1.052x, 8 0.995x).
-///   `bench/router/run` shows less: 1.031x against 0.988x over three interleaved runs each, and no
-///   difference in two 8-round runs each. With no core left over, the peers run only when a loop
+///   `bench/router/run` shows less: over all of a day's rounds 1.008x against 0.990x (44 and 36
+///   rounds; single runs from 0.975x to 1.055x with the cap). With no core left over, the peers run only when a loop
 ///   yields anyway, and the early writes only wake them more often: two loops on two cores gave
 ///   0.962x at sixteen against 1.050x (HISTORY.md).
-struct TurnPolicy: Equatable {
+struct TurnPolicy {
     /// The least time between two yields (nanoseconds).
     let yieldInterval: UInt64
     let batchesConnections: Bool
