@@ -56,6 +56,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "AviaryRoutes"),
+        // sched_setattr(2) for the router's event loops, which glibc before 2.41 does not wrap.
+        .target(name: "CAviaryScheduling"),
         // JSONValue, the one untyped JSON value (manifests' opaque fields, Kubernetes objects,
         // the API server double's store), and its one-pass parser.
         .target(name: "AviaryJSON"),
@@ -105,6 +107,7 @@ let package = Package(
             name: "AviaryRouter",
             dependencies: [
                 "AviaryRoutes",
+                "CAviaryScheduling",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

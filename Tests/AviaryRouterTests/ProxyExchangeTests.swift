@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -330,18 +331,58 @@ struct TickFlusherTests {
 @Suite("Turn policies")
 struct TurnPolicyTests {
     /// Each row: the loops, the cores, the interval between yields (µs), whether HTTP/2 connections
-    /// flush in one batch, and the most HTTP/1.1 channels a turn holds.
+    /// flush in one batch, the most HTTP/1.1 channels a turn holds, and the time slice asked for (µs).
     @Test(
         arguments: [
-            (1, 2, 1_000, false, 16), (2, 2, 500, true, Int.max), (4, 2, 500, true, Int.max),
-            (1, 1, 500, true, Int.max), (2, 8, 1_000, false, 16), (7, 8, 1_000, false, 16),
-            (8, 8, 500, true, Int.max),
-        ] as [(Int, Int, UInt64, Bool, Int)])
-    func theLoopsFillingTheCoresDecides(loops: Int, cores: Int, micros: UInt64, batched: Bool, mostHeld: Int) {
+            (1, 2, 1_000, false, 16, nil), (2, 2, 500, true, Int.max, 100), (4, 2, 500, true, Int.max, 100),
+            (1, 1, 500, true, Int.max, 100), (2, 8, 1_000, false, 16, nil), (7, 8, 1_000, false, 16, nil),
+            (8, 8, 500, true, Int.max, 100),
+        ] as [(Int, Int, UInt64, Bool, Int, UInt64?)])
+    func theLoopsFillingTheCoresDecides(
+        loops: Int, cores: Int, micros: UInt64, batched: Bool, mostHeld: Int, sliceMicros: UInt64?
+    ) {
         let turns = TurnPolicy.forLoops(loops, cores: cores)
         #expect(turns.yieldInterval == micros * 1_000)
         #expect(turns.batchesConnections == batched)
         #expect(turns.mostHeld == mostHeld)
+        #expect(turns.timeSlice == sliceMicros.map { $0 * 1_000 })
+    }
+}
+
+/// `TimeSlice`: the slice a loop asks for is the one the kernel runs its thread in.
+@Suite("Time slices")
+struct TimeSliceTests {
+    /// The calling thread's slice in nanoseconds, as `/proc/thread-self/sched` shows it.
+    static func currentSlice() throws -> UInt64? {
+        let sched = try String(contentsOfFile: "/proc/thread-self/sched", encoding: .utf8)
+        let line = sched.split(separator: "\n").first { $0.hasPrefix("se.slice") }
+        return line.flatMap { $0.split(separator: ":").last }.flatMap {
+            UInt64($0.trimmingCharacters(in: .whitespaces))
+        }
+    }
+
+    /// Asks for `nanoseconds` on a thread of its own (so no other test's thread keeps the slice) and
+    /// returns what the kernel answered and the slice the thread then had.
+    static func sliceOnOwnThread(_ nanoseconds: UInt64) async throws -> (Int32, UInt64?) {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                let answer = TimeSlice.request(nanoseconds: nanoseconds)
+                continuation.resume(with: Result { (answer, try Self.currentSlice()) })
+            }
+            thread.start()
+        }
+    }
+
+    /// Linux 6.12 and later keep a thread's slice in `se.slice`; an older kernel has no such line, and
+    /// then there is nothing to check.
+    @Test(.enabled(if: (try? TimeSliceTests.currentSlice()) != nil))
+    func theKernelRunsTheLoopInTheSliceItAskedFor() async throws {
+        let (answer, slice) = try await Self.sliceOnOwnThread(100_000)
+        #expect(answer == 0)
+        #expect(slice == 100_000)
+        let (longerAnswer, longer) = try await Self.sliceOnOwnThread(3_000_000)
+        #expect(longerAnswer == 0)
+        #expect(longer == 3_000_000)
     }
 }
 

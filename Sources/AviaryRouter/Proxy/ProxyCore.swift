@@ -62,7 +62,8 @@ final class ProxyCore: Sendable {
         let turns = TurnPolicy.forLoops(loops.count, cores: System.coreCount)
         for (shard, loop) in loops.enumerated() {
             pools[ObjectIdentifier(loop)] = try await loop.submit {
-                NIOLoopBound(
+                if let slice = turns.timeSlice { TimeSlice.request(nanoseconds: slice) }
+                return NIOLoopBound(
                     UpstreamPool(eventLoop: loop, stats: stats, shard: shard, turns: turns), eventLoop: loop)
             }.get()
         }
