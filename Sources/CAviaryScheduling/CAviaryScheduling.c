@@ -21,12 +21,16 @@ struct aviary_sched_attr {
     uint64_t sched_period;
 };
 
+// The fair policies, whose sched_runtime is the slice (for SCHED_DEADLINE it is the runtime).
+enum { aviary_sched_other = 0, aviary_sched_batch = 3, aviary_sched_flag_reset_on_fork = 1 };
+
 int aviary_request_time_slice(unsigned long long nanoseconds) {
     struct aviary_sched_attr attr;
     memset(&attr, 0, sizeof attr);
     if (syscall(SYS_sched_getattr, 0, &attr, sizeof attr, 0) != 0) return errno;
+    if (attr.sched_policy != aviary_sched_other && attr.sched_policy != aviary_sched_batch) return 0;
     attr.size = sizeof attr;
-    attr.sched_flags = 0;
+    attr.sched_flags &= aviary_sched_flag_reset_on_fork;
     attr.sched_runtime = nanoseconds;
     if (syscall(SYS_sched_setattr, 0, &attr, 0) != 0) return errno;
     return 0;
