@@ -25,7 +25,7 @@ import PackageDescription
 //   AviaryHarness       <- Client, Local (the demo, chaos and soak)
 //   aviary              <- Server, Client, Harness, Local, Router, Metrics, Core, Model, JSON, Expression
 //   aviary-reliability  <- Harness
-//   benches             <- Core, Model or Router
+//   benches             <- Core, Model or Router (aviary-bench-floor <- CAviaryEpoll only)
 let package = Package(
     name: "Aviary",
     platforms: [.macOS(.v15)],
@@ -35,6 +35,7 @@ let package = Package(
         .executable(name: "aviary-bench-reconcile", targets: ["aviary-bench-reconcile"]),
         .executable(name: "aviary-reliability", targets: ["aviary-reliability"]),
         .executable(name: "aviary-bench-router", targets: ["aviary-bench-router"]),
+        .executable(name: "aviary-bench-floor", targets: ["aviary-bench-floor"]),
         .executable(name: "aviary-bench-timestamps", targets: ["aviary-bench-timestamps"]),
         .executable(name: "aviary-bench-dashboard", targets: ["aviary-bench-dashboard"]),
         .executable(name: "aviary-test-apiserver", targets: ["aviary-test-apiserver"]),
@@ -58,6 +59,8 @@ let package = Package(
         .target(name: "AviaryRoutes"),
         // sched_setattr(2) for the router's event loops, which glibc before 2.41 does not wrap.
         .target(name: "CAviaryScheduling"),
+        // epoll(7) and accept4(2) for code with its own event loop (bench/router/floor).
+        .target(name: "CAviaryEpoll"),
         // JSONValue, the one untyped JSON value (manifests' opaque fields, Kubernetes objects,
         // the API server double's store), and its one-pass parser.
         .target(name: "AviaryJSON"),
@@ -268,7 +271,13 @@ let package = Package(
             name: "aviary-bench-router",
             dependencies: ["AviaryRouter"],
             path: "bench/router",
-            exclude: ["run", "HISTORY.md"]
+            exclude: ["run", "HISTORY.md", "legs.py", "floor"]
+        ),
+        // The least an HTTP/1.1 proxy costs here: bench/router/run with ROUTER=floor.
+        .executableTarget(
+            name: "aviary-bench-floor",
+            dependencies: ["CAviaryEpoll"],
+            path: "bench/router/floor"
         ),
         .executableTarget(
             name: "aviary-bench-dashboard",
