@@ -104,7 +104,7 @@ func scanHead(_ bytes: UnsafeMutablePointer<UInt8>, _ count: Int) -> (end: Int, 
         if matches(bytes + lineStart, lineLength, "content-length:") {
             length = 0
             for offset in lineStart + 15..<index where bytes[offset] >= 48 && bytes[offset] <= 57 {
-                length = length * 10 + Int(bytes[offset] - 48)
+                length = min(length * 10 + Int(bytes[offset] - 48), Connection.capacity + 1)  // past it is 413
             }
         } else if matches(bytes + lineStart, lineLength, "transfer-encoding:") {
             chunked = true
