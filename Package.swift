@@ -25,7 +25,7 @@ import PackageDescription
 //   AviaryHarness       <- Client, Local (the demo, chaos and soak)
 //   aviary              <- Server, Client, Harness, Local, Router, Metrics, Core, Model, JSON, Expression
 //   aviary-reliability  <- Harness
-//   benches             <- Core, Model or Router (aviary-bench-floor <- CAviaryEpoll only)
+//   benches             <- Core, Model or Router (aviary-bench-floor <- Router, for its WeightedSchedule, and CAviaryEpoll)
 let package = Package(
     name: "Aviary",
     platforms: [.macOS(.v15)],
@@ -276,7 +276,7 @@ let package = Package(
         // The least an HTTP/1.1 proxy costs here: bench/router/run with ROUTER=floor.
         .executableTarget(
             name: "aviary-bench-floor",
-            dependencies: ["CAviaryEpoll"],
+            dependencies: ["AviaryRouter", "CAviaryEpoll"],
             path: "bench/router/floor"
         ),
         .executableTarget(

@@ -13,6 +13,7 @@
 // without Content-Length is taken to have no body.
 //
 // Usage: aviary-bench-floor --listen HOST:PORT --backend HOST:PORT=WEIGHT... [--threads N]
+import AviaryRouter
 import CAviaryEpoll
 import Glibc
 
@@ -60,7 +61,9 @@ while let flag = arguments.popFirst() {
     }
 }
 guard let listenAddress else { fail("give --listen HOST:PORT") }
-guard endpoints.reduce(0, { $0 + $1.weight }) > 0 else { fail("give --backend HOST:PORT=WEIGHT with a weight above 0") }
+guard let schedule = WeightedSchedule(weights: endpoints.map(\.weight)) else {
+    fail("--backend: give HOST:PORT=WEIGHT with a weight above 0, and weights summing to 1,000,000 at most")
+}
 
 /// One side of an exchange: a client's connection or a backend's.
 final class Connection {
@@ -146,21 +149,19 @@ let forwarded = Array("X-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\n
 /// One thread's loop: its listener, its connections, its idle backends.
 final class Loop {
     let endpoints: [Endpoint]
-    let totalWeight: Int
     let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
     var listener: Int32 = -1
     var connections: [Connection?] = Array(repeating: nil, count: 1024)
     var idle: [[Connection]]
     var turnHolds: [Connection] = []
-    /// Smooth weighted round-robin's running credit of each backend.
-    var credit: [Int]
+    let schedule: WeightedSchedule
+    var picks = 0
     let outgoing = UnsafeMutablePointer<UInt8>.allocate(capacity: Connection.capacity * 2)
 
-    init(endpoints: [Endpoint]) {
+    init(endpoints: [Endpoint], schedule: WeightedSchedule) {
         self.endpoints = endpoints
-        totalWeight = endpoints.reduce(0) { $0 + $1.weight }
+        self.schedule = schedule
         idle = Array(repeating: [], count: endpoints.count)
-        credit = Array(repeating: 0, count: endpoints.count)
     }
 
     func listen(on address: sockaddr_in) {
@@ -214,15 +215,11 @@ final class Loop {
         close(client)
     }
 
-    /// The next backend by weight, a request at a time as the router picks (smooth weighted
-    /// round-robin: 90/10 sends one in ten to the second), with an idle connection to it, or a new one.
+    /// The next backend by weight, a request at a time as the router picks (its `WeightedSchedule`:
+    /// 90/10 sends one in ten to the second), with an idle connection to it, or a new one.
     func lease() -> Connection? {
-        var chosen = 0
-        for index in endpoints.indices {
-            credit[index] += endpoints[index].weight
-            if credit[index] > credit[chosen] { chosen = index }
-        }
-        credit[chosen] -= totalWeight
+        let chosen = schedule.pick(picks)
+        picks &+= 1
         while let connection = idle[chosen].popLast() {
             if connection.isOpen { return connection }
         }
@@ -343,7 +340,7 @@ nonisolated func runLoop(_ box: UnsafeMutableRawPointer?) -> UnsafeMutableRawPoi
 }
 
 signal(SIGPIPE, SIG_IGN)
-let loops = (0..<threads).map { _ in Loop(endpoints: endpoints) }
+let loops = (0..<threads).map { _ in Loop(endpoints: endpoints, schedule: schedule) }
 for loop in loops { loop.listen(on: listenAddress) }
 for loop in loops.dropFirst() {
     var thread = pthread_t()
